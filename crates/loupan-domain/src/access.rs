@@ -1,0 +1,166 @@
+//! Who may do what. Roles are the built-in names of API.md; each grants a set of
+//! permissions, and business areas add their permissions to this one table so that
+//! the service layer has a single place to ask.
+
+use serde::{Deserialize, Serialize};
+
+/// Built-in roles (API.md). Stored by their snake_case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Executive,
+    SalesManager,
+    SalesAgent,
+    Cashier,
+    Finance,
+    Service,
+    Aftersales,
+    Marketing,
+    CostEngineer,
+    ProjectManager,
+}
+
+impl Role {
+    pub const ALL: [Role; 11] = [
+        Role::Admin,
+        Role::Executive,
+        Role::SalesManager,
+        Role::SalesAgent,
+        Role::Cashier,
+        Role::Finance,
+        Role::Service,
+        Role::Aftersales,
+        Role::Marketing,
+        Role::CostEngineer,
+        Role::ProjectManager,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Executive => "executive",
+            Role::SalesManager => "sales_manager",
+            Role::SalesAgent => "sales_agent",
+            Role::Cashier => "cashier",
+            Role::Finance => "finance",
+            Role::Service => "service",
+            Role::Aftersales => "aftersales",
+            Role::Marketing => "marketing",
+            Role::CostEngineer => "cost_engineer",
+            Role::ProjectManager => "project_manager",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.name() == name)
+    }
+
+    /// Admins and executives see every project; everyone else only their own.
+    pub fn sees_all_projects(self) -> bool {
+        matches!(self, Role::Admin | Role::Executive)
+    }
+
+    /// The permissions this role grants: the table later modules extend.
+    pub fn permissions(self) -> &'static [Permission] {
+        use Permission::*;
+        match self {
+            Role::Admin => &[
+                ManageUsers,
+                ReadAudit,
+                ReadProjects,
+                ManageProjects,
+                ReadInventory,
+                ManageInventory,
+            ],
+            Role::Executive => &[ReadAudit, ReadProjects, ReadInventory],
+            Role::SalesManager => &[ReadProjects, ReadInventory, ManageInventory],
+            Role::SalesAgent => &[ReadProjects, ReadInventory],
+            Role::Cashier | Role::Finance => &[ReadProjects, ReadInventory],
+            Role::Service | Role::Aftersales | Role::Marketing => &[ReadProjects, ReadInventory],
+            Role::CostEngineer | Role::ProjectManager => &[ReadProjects, ReadInventory],
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A right to perform a kind of operation. The data scope of the records it applies
+/// to is decided separately (`DataScope`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// Create, disable and edit users and their roles.
+    ManageUsers,
+    /// Browse the audit trail.
+    ReadAudit,
+    /// See the projects one is a member of.
+    ReadProjects,
+    /// Create and edit projects.
+    ManageProjects,
+    /// See buildings and units (the 销控图).
+    ReadInventory,
+    /// Create and edit buildings and units, release and hold them.
+    ManageInventory,
+}
+
+/// Which records of a kind a user may see: their own, their projects', or all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DataScope {
+    Own,
+    Project,
+    All,
+}
+
+/// True when any of `roles` grants `permission`.
+pub fn grants(roles: &[Role], permission: Permission) -> bool {
+    roles.iter().any(|r| r.permissions().contains(&permission))
+}
+
+/// The widest customer scope among `roles` (API.md: agents see their own
+/// customers, managers their projects', admins and executives all).
+pub fn customer_scope(roles: &[Role]) -> Option<DataScope> {
+    roles
+        .iter()
+        .filter_map(|r| match r {
+            Role::Admin | Role::Executive => Some(DataScope::All),
+            Role::SalesManager | Role::Service | Role::Finance | Role::Cashier | Role::Marketing => {
+                Some(DataScope::Project)
+            }
+            Role::SalesAgent => Some(DataScope::Own),
+            _ => None,
+        })
+        .max()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_round_trip() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.name()), Some(r));
+        }
+        assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn only_admins_manage_users() {
+        for r in Role::ALL {
+            assert_eq!(grants(&[r], Permission::ManageUsers), r == Role::Admin, "{r}");
+        }
+    }
+
+    #[test]
+    fn widest_scope_wins() {
+        assert_eq!(customer_scope(&[Role::SalesAgent]), Some(DataScope::Own));
+        assert_eq!(customer_scope(&[Role::SalesAgent, Role::SalesManager]), Some(DataScope::Project));
+        assert_eq!(customer_scope(&[Role::Executive, Role::SalesAgent]), Some(DataScope::All));
+        assert_eq!(customer_scope(&[Role::CostEngineer]), None);
+    }
+}

@@ -1,0 +1,14 @@
+//! Loupan's domain: pure types and rules, no I/O.
+//!
+//! Everything here can be tested with a table of cases. Money and area are integers
+//! (fen, hundredths of m2) wrapped in newtypes that can only hold valid values.
+
+pub mod access;
+pub mod ids;
+pub mod inventory;
+pub mod quantity;
+pub mod validation;
+
+pub use access::{DataScope, Permission, Role};
+pub use quantity::{Area, Money};
+pub use validation::{FieldError, Invalid};

@@ -1,0 +1,165 @@
+//! Exact quantities: money in integer fen, area in integer hundredths of a square
+//! metre. On the wire both are decimal strings with exactly two decimals
+//! (`"1280000.00"`, `"89.37"`); floats never touch them.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Why a decimal string was refused; the code is the translated field error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DecimalError {
+    #[error("not a decimal number")]
+    NotANumber,
+    #[error("more than two decimals")]
+    TooPrecise,
+    #[error("out of range")]
+    OutOfRange,
+}
+
+impl DecimalError {
+    pub fn code(self) -> &'static str {
+        match self {
+            DecimalError::NotANumber => "not_a_number",
+            DecimalError::TooPrecise => "too_precise",
+            DecimalError::OutOfRange => "out_of_range",
+        }
+    }
+}
+
+/// Parses `-12.3`, `12`, `12.30` into hundredths. At most two decimals: `1.001`
+/// is refused rather than rounded, since the caller meant something we cannot keep.
+pub fn parse_hundredths(text: &str) -> Result<i64, DecimalError> {
+    let text = text.trim();
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (whole, frac) = match digits.split_once('.') {
+        Some((w, f)) => (w, f),
+        None => (digits, ""),
+    };
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !all_digits(whole) || !all_digits(frac) || (digits.contains('.') && frac.is_empty()) {
+        return Err(DecimalError::NotANumber);
+    }
+    if frac.len() > 2 {
+        return Err(DecimalError::TooPrecise);
+    }
+    // 15 digits of yuan is a quadrillion yuan: more than any project, well inside i64.
+    if whole.len() > 15 {
+        return Err(DecimalError::OutOfRange);
+    }
+    let whole: i64 = whole.parse().map_err(|_| DecimalError::OutOfRange)?;
+    let frac_value: i64 = match frac.len() {
+        0 => 0,
+        1 => i64::from(frac.as_bytes()[0] - b'0') * 10,
+        _ => frac.parse().map_err(|_| DecimalError::NotANumber)?,
+    };
+    let value = whole * 100 + frac_value;
+    Ok(if negative { -value } else { value })
+}
+
+fn format_hundredths(value: i64) -> String {
+    let sign = if value < 0 { "-" } else { "" };
+    let abs = value.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+macro_rules! hundredths_type {
+    ($name:ident, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+        pub struct $name(i64);
+
+        impl $name {
+            pub const ZERO: $name = $name(0);
+
+            /// From the integer number of hundredths stored in the database.
+            pub const fn from_hundredths(value: i64) -> Self {
+                Self(value)
+            }
+            pub const fn hundredths(self) -> i64 {
+                self.0
+            }
+            pub fn parse(text: &str) -> Result<Self, DecimalError> {
+                parse_hundredths(text).map(Self)
+            }
+            pub fn is_negative(self) -> bool {
+                self.0 < 0
+            }
+            pub fn checked_add(self, other: Self) -> Option<Self> {
+                self.0.checked_add(other.0).map(Self)
+            }
+            pub fn checked_sub(self, other: Self) -> Option<Self> {
+                self.0.checked_sub(other.0).map(Self)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&format_hundredths(self.0))
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = DecimalError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::parse(s)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.to_string())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                Self::parse(&text).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+hundredths_type!(Money, "An amount of money in integer fen (0.01 yuan).");
+hundredths_type!(Area, "An area in integer hundredths of a square metre.");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_formats_exactly() {
+        let cases = [
+            ("1280000.00", Ok(128_000_000)),
+            ("89.37", Ok(8937)),
+            ("89.3", Ok(8930)),
+            ("89", Ok(8900)),
+            ("0.05", Ok(5)),
+            ("-5.00", Ok(-500)),
+            (" 12.5 ", Ok(1250)),
+            ("1.001", Err(DecimalError::TooPrecise)),
+            ("1e5", Err(DecimalError::NotANumber)),
+            ("", Err(DecimalError::NotANumber)),
+            ("12.", Err(DecimalError::NotANumber)),
+            (".5", Err(DecimalError::NotANumber)),
+            ("1,000.00", Err(DecimalError::NotANumber)),
+            ("9999999999999999", Err(DecimalError::OutOfRange)),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_hundredths(text), expected, "{text:?}");
+        }
+        assert_eq!(Money::from_hundredths(128_000_000).to_string(), "1280000.00");
+        assert_eq!(Money::from_hundredths(-5).to_string(), "-0.05");
+        assert_eq!(Area::from_hundredths(8937).to_string(), "89.37");
+    }
+
+    #[test]
+    fn round_trips_through_text() {
+        for v in [-100_001, -1, 0, 1, 99, 100, 12_345_678_901] {
+            let m = Money::from_hundredths(v);
+            assert_eq!(Money::parse(&m.to_string()), Ok(m));
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Demo data: a believable sales office so that a newcomer sees Loupan alive.
+//! Everything goes through the same service functions as real users' work,
+//! so the demo also leaves a complete audit trail.
+
+use crate::inventory::{self, NewBuilding, NewProject, NewUnit};
+use crate::users::{self, NewUser};
+use crate::{Actor, ServiceResult, Services, random_hex};
+
+/// What the demo created; the password is shown to the operator once.
+#[derive(Debug)]
+pub struct DemoSummary {
+    pub users: Vec<(String, String)>,
+    pub password: String,
+    pub units: usize,
+}
+
+const FLOORS: i32 = 18;
+/// Per stack: layout, gross area, inner area, price per m2 in yuan.
+const STACKS: [(&str, &str, &str, i64); 4] = [
+    ("3室2厅2卫", "118.46", "96.30", 23_800),
+    ("2室2厅1卫", "89.37", "72.15", 22_600),
+    ("2室2厅1卫", "89.37", "72.15", 22_600),
+    ("4室2厅2卫", "142.80", "117.02", 24_500),
+];
+
+/// True when the database has no projects yet (the demo never mixes with real data).
+pub async fn is_empty(services: &Services) -> ServiceResult<bool> {
+    Ok(loupan_store::inventory::count_projects(services.store.conn()).await? == 0)
+}
+
+/// Fills an empty database. `progress(done, total)` is called after each unit.
+pub async fn fill(services: &Services, progress: &(dyn Fn(u64, u64) + Sync)) -> ServiceResult<Option<DemoSummary>> {
+    if !is_empty(services).await? {
+        return Ok(None);
+    }
+    let system = Actor::system("demo");
+    let project = inventory::create_project(
+        services,
+        &system,
+        NewProject { name: Some("翠湖名苑".into()), city: Some("苏州".into()) },
+    )
+    .await?;
+    let password = format!("Demo-{}", random_hex(4)?);
+    let people = [
+        ("wangfang", "王芳", "sales_manager"),
+        ("liqiang", "李强", "sales_agent"),
+        ("zhangwei", "张伟", "sales_agent"),
+        ("chenjing", "陈静", "cashier"),
+        ("liuyang", "刘洋", "finance"),
+        ("zhaomin", "赵敏", "executive"),
+    ];
+    let mut created = Vec::new();
+    for (username, name, role) in people {
+        users::create_user(
+            services,
+            &system,
+            NewUser {
+                username: Some(username.into()),
+                password: Some(password.clone()),
+                display_name: Some(name.into()),
+                roles: vec![role.into()],
+                project_ids: vec![project.id.clone()],
+            },
+        )
+        .await?;
+        created.push((username.to_owned(), role.to_owned()));
+    }
+    let buildings = ["1号楼", "2号楼"];
+    let total = (buildings.len() as u64) * (FLOORS as u64) * (STACKS.len() as u64);
+    let mut done = 0;
+    for (b, building_name) in buildings.iter().enumerate() {
+        let building =
+            inventory::create_building(services, &system, &project.id, NewBuilding { name: Some((*building_name).into()) }).await?;
+        for floor in 1..=FLOORS {
+            for (stack, (layout, gross, inner, per_m2)) in STACKS.iter().enumerate() {
+                let gross_hundredths = loupan_domain::quantity::parse_hundredths(gross).unwrap_or(0);
+                // Higher floors cost a little more: 0.5% a floor, rounded to the yuan.
+                let per_m2 = per_m2 * (1000 + 5 * i64::from(floor)) / 1000;
+                let price_fen = gross_hundredths * per_m2;
+                // A few units kept back by sales control, the top floors not yet released.
+                let status = if floor > 16 {
+                    "not_for_sale"
+                } else if (floor + stack as i32 + b as i32) % 11 == 0 {
+                    "held"
+                } else {
+                    "available"
+                };
+                inventory::create_unit(
+                    services,
+                    &system,
+                    &building.id,
+                    NewUnit {
+                        floor: Some(floor),
+                        number: Some(format!("{floor}{:02}", stack + 1)),
+                        layout: Some((*layout).into()),
+                        gross_area: Some((*gross).into()),
+                        inner_area: Some((*inner).into()),
+                        list_price: Some(loupan_domain::Money::from_hundredths(price_fen).to_string()),
+                        status: Some(status.into()),
+                    },
+                )
+                .await?;
+                done += 1;
+                progress(done, total);
+            }
+        }
+    }
+    Ok(Some(DemoSummary { users: created, password, units: done as usize }))
+}

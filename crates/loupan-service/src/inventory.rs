@@ -1,0 +1,341 @@
+//! Projects, buildings and units. Members see their projects' inventory;
+//! admins and executives see every project.
+
+use loupan_domain::inventory::UnitStatus;
+use loupan_domain::validation::required_text;
+use loupan_domain::{Area, Invalid, Money, Permission};
+use loupan_store::StoreError;
+use loupan_store::inventory::{self as store, BuildingRow, ProjectRow, UnitFilter, UnitRow};
+use serde::Serialize;
+
+use crate::audit::{self, Change};
+use crate::{Actor, ServiceError, ServiceResult, Services};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub city: String,
+    pub version: i64,
+}
+
+impl From<ProjectRow> for Project {
+    fn from(r: ProjectRow) -> Self {
+        Project { id: r.id, name: r.name, city: r.city, version: r.version }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Building {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub version: i64,
+}
+
+impl From<BuildingRow> for Building {
+    fn from(r: BuildingRow) -> Self {
+        Building { id: r.id, project_id: r.project_id, name: r.name, version: r.version }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Unit {
+    pub id: String,
+    pub project_id: String,
+    pub building_id: String,
+    pub floor: i32,
+    pub number: String,
+    pub layout: String,
+    pub gross_area: Area,
+    pub inner_area: Area,
+    pub list_price: Money,
+    pub status: UnitStatus,
+    pub version: i64,
+}
+
+impl From<UnitRow> for Unit {
+    fn from(r: UnitRow) -> Self {
+        Unit {
+            id: r.id,
+            project_id: r.project_id,
+            building_id: r.building_id,
+            floor: r.floor,
+            number: r.number,
+            layout: r.layout,
+            gross_area: Area::from_hundredths(r.gross_area),
+            inner_area: Area::from_hundredths(r.inner_area),
+            list_price: Money::from_hundredths(r.list_price),
+            // A status this build does not know would be a migration bug; show it as not for sale.
+            status: UnitStatus::parse(&r.status).unwrap_or(UnitStatus::NotForSale),
+            version: r.version,
+        }
+    }
+}
+
+fn snapshot<T: Serialize>(v: &T) -> Option<serde_json::Value> {
+    serde_json::to_value(v).ok()
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct NewProject {
+    pub name: Option<String>,
+    pub city: Option<String>,
+}
+
+pub async fn create_project(services: &Services, actor: &Actor, form: NewProject) -> ServiceResult<Project> {
+    actor.require(Permission::ManageProjects)?;
+    let mut errors = Invalid::default();
+    let name = required_text(&mut errors, "name", form.name.as_deref(), 100);
+    let city = required_text(&mut errors, "city", form.city.as_deref(), 50);
+    errors.into_result()?;
+    let now = loupan_store::now();
+    let row = ProjectRow { id: loupan_store::new_id(), name, city, version: 1, created_at: now, updated_at: now };
+    let tx = services.store.begin_write().await?;
+    match store::insert_project(&tx, &row).await {
+        Err(StoreError::Unique(_)) => return Err(Invalid::one("name", "taken").into()),
+        other => other?,
+    }
+    let project = Project::from(row);
+    audit::record(
+        &tx,
+        actor,
+        Change { action: "project.create", record_type: "project", record_id: &project.id, before: None, after: snapshot(&project) },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(project)
+}
+
+pub async fn list_projects(services: &Services, actor: &Actor) -> ServiceResult<Vec<Project>> {
+    actor.require(Permission::ReadProjects)?;
+    let rows = store::list_projects(services.store.conn(), actor.visible_projects()).await?;
+    Ok(rows.into_iter().map(Project::from).collect())
+}
+
+/// A project the actor may see; 404 otherwise (its existence is not revealed).
+pub async fn get_project(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Project> {
+    actor.require(Permission::ReadProjects)?;
+    if !actor.sees_project(id) {
+        return Err(ServiceError::NotFound("project"));
+    }
+    let row = store::find_project(services.store.conn(), id).await?.ok_or(ServiceError::NotFound("project"))?;
+    Ok(row.into())
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct NewBuilding {
+    pub name: Option<String>,
+}
+
+pub async fn create_building(services: &Services, actor: &Actor, project_id: &str, form: NewBuilding) -> ServiceResult<Building> {
+    let project = get_project(services, actor, project_id).await?;
+    actor.require(Permission::ManageInventory)?;
+    let mut errors = Invalid::default();
+    let name = required_text(&mut errors, "name", form.name.as_deref(), 50);
+    errors.into_result()?;
+    let now = loupan_store::now();
+    let row = BuildingRow { id: loupan_store::new_id(), project_id: project.id, name, version: 1, created_at: now, updated_at: now };
+    let tx = services.store.begin_write().await?;
+    match store::insert_building(&tx, &row).await {
+        Err(StoreError::Unique(_)) => return Err(Invalid::one("name", "taken").into()),
+        other => other?,
+    }
+    let building = Building::from(row);
+    audit::record(
+        &tx,
+        actor,
+        Change { action: "building.create", record_type: "building", record_id: &building.id, before: None, after: snapshot(&building) },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(building)
+}
+
+pub async fn list_buildings(services: &Services, actor: &Actor, project_id: &str) -> ServiceResult<Vec<Building>> {
+    get_project(services, actor, project_id).await?;
+    let rows = store::list_buildings_of_project(services.store.conn(), project_id).await?;
+    Ok(rows.into_iter().map(Building::from).collect())
+}
+
+pub async fn get_building(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Building> {
+    actor.require(Permission::ReadInventory)?;
+    let row = store::find_building(services.store.conn(), id).await?.ok_or(ServiceError::NotFound("building"))?;
+    if !actor.sees_project(&row.project_id) {
+        return Err(ServiceError::NotFound("building"));
+    }
+    Ok(row.into())
+}
+
+/// A unit as typed: numbers as decimal strings, validated here.
+#[derive(Debug, Default, Clone)]
+pub struct NewUnit {
+    pub floor: Option<i32>,
+    pub number: Option<String>,
+    pub layout: Option<String>,
+    pub gross_area: Option<String>,
+    pub inner_area: Option<String>,
+    pub list_price: Option<String>,
+    pub status: Option<String>,
+}
+
+fn parse_quantity<T>(errors: &mut Invalid, field: &str, text: Option<&str>, parse: fn(&str) -> Result<T, loupan_domain::quantity::DecimalError>) -> Option<T> {
+    match text.map(str::trim) {
+        None | Some("") => {
+            errors.push(field, "required");
+            None
+        }
+        Some(t) => match parse(t) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                errors.push(field, e.code());
+                None
+            }
+        },
+    }
+}
+
+pub async fn create_unit(services: &Services, actor: &Actor, building_id: &str, form: NewUnit) -> ServiceResult<Unit> {
+    let building = get_building(services, actor, building_id).await?;
+    actor.require(Permission::ManageInventory)?;
+    let mut errors = Invalid::default();
+    let floor = match form.floor {
+        None => {
+            errors.push("floor", "required");
+            0
+        }
+        Some(f) if !(-10..=200).contains(&f) || f == 0 => {
+            errors.push("floor", "out_of_range");
+            0
+        }
+        Some(f) => f,
+    };
+    let number = required_text(&mut errors, "number", form.number.as_deref(), 20);
+    let layout = required_text(&mut errors, "layout", form.layout.as_deref(), 50);
+    let gross = parse_quantity(&mut errors, "gross_area", form.gross_area.as_deref(), Area::parse);
+    let inner = parse_quantity(&mut errors, "inner_area", form.inner_area.as_deref(), Area::parse);
+    let price = parse_quantity(&mut errors, "list_price", form.list_price.as_deref(), Money::parse);
+    if gross.is_some_and(|a| a.hundredths() <= 0) {
+        errors.push("gross_area", "must_be_positive");
+    }
+    if inner.is_some_and(|a| a.hundredths() <= 0) {
+        errors.push("inner_area", "must_be_positive");
+    }
+    if let (Some(g), Some(i)) = (gross, inner)
+        && i > g
+    {
+        errors.push("inner_area", "inner_exceeds_gross");
+    }
+    if price.is_some_and(Money::is_negative) {
+        errors.push("list_price", "must_not_be_negative");
+    }
+    let status = match form.status.as_deref().map(str::trim) {
+        None | Some("") => UnitStatus::Available,
+        Some(s) => match UnitStatus::parse(s) {
+            Some(st @ (UnitStatus::Available | UnitStatus::NotForSale | UnitStatus::Held)) => st,
+            Some(_) => {
+                // Sold states are reached through sales, never typed in.
+                errors.push("status", "status_not_settable");
+                UnitStatus::Available
+            }
+            None => {
+                errors.push("status", "unknown_status");
+                UnitStatus::Available
+            }
+        },
+    };
+    errors.into_result()?;
+    let now = loupan_store::now();
+    let row = UnitRow {
+        id: loupan_store::new_id(),
+        building_id: building.id,
+        project_id: building.project_id,
+        floor,
+        number,
+        layout,
+        gross_area: gross.map_or(0, Area::hundredths),
+        inner_area: inner.map_or(0, Area::hundredths),
+        list_price: price.map_or(0, Money::hundredths),
+        status: status.name().to_owned(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let tx = services.store.begin_write().await?;
+    match store::insert_unit(&tx, &row).await {
+        Err(StoreError::Unique(_)) => return Err(Invalid::one("number", "taken").into()),
+        other => other?,
+    }
+    let unit = Unit::from(row);
+    audit::record(&tx, actor, Change { action: "unit.create", record_type: "unit", record_id: &unit.id, before: None, after: snapshot(&unit) })
+        .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(unit)
+}
+
+/// Search filters as typed in a query string; checked here.
+#[derive(Debug, Default, Clone)]
+pub struct UnitQuery {
+    pub project_id: Option<String>,
+    pub building_id: Option<String>,
+    pub status: Option<String>,
+    pub layout: Option<String>,
+    pub min_area: Option<String>,
+    pub max_area: Option<String>,
+    pub min_floor: Option<i32>,
+    pub max_floor: Option<i32>,
+    pub max_total_price: Option<String>,
+}
+
+pub async fn search_units(
+    services: &Services,
+    actor: &Actor,
+    query: UnitQuery,
+    after_id: Option<String>,
+    limit: u64,
+) -> ServiceResult<Vec<Unit>> {
+    actor.require(Permission::ReadInventory)?;
+    let mut errors = Invalid::default();
+    let optional = |errors: &mut Invalid, field: &str, text: Option<&str>| -> Option<i64> {
+        let text = text.map(str::trim).filter(|t| !t.is_empty())?;
+        match loupan_domain::quantity::parse_hundredths(text) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                errors.push(field, e.code());
+                None
+            }
+        }
+    };
+    let min_area = optional(&mut errors, "min_area", query.min_area.as_deref());
+    let max_area = optional(&mut errors, "max_area", query.max_area.as_deref());
+    let max_total_price = optional(&mut errors, "max_total_price", query.max_total_price.as_deref());
+    let status = query.status.filter(|s| !s.is_empty());
+    if let Some(s) = &status
+        && UnitStatus::parse(s).is_none()
+    {
+        errors.push("status", "unknown_status");
+    }
+    errors.into_result()?;
+    let filter = UnitFilter {
+        project_ids: actor.visible_projects().map(<[String]>::to_vec),
+        project_id: query.project_id.filter(|s| !s.is_empty()),
+        building_id: query.building_id.filter(|s| !s.is_empty()),
+        status,
+        layout: query.layout.filter(|s| !s.is_empty()),
+        min_area,
+        max_area,
+        min_floor: query.min_floor,
+        max_floor: query.max_floor,
+        max_total_price,
+        after_id,
+    };
+    let rows = store::search_units(services.store.conn(), &filter, limit).await?;
+    Ok(rows.into_iter().map(Unit::from).collect())
+}
+
+/// One building's units, top floor first: the rows of the 销控图.
+pub async fn building_chart(services: &Services, actor: &Actor, building_id: &str) -> ServiceResult<(Building, Vec<Unit>)> {
+    let building = get_building(services, actor, building_id).await?;
+    let rows = store::units_of_building(services.store.conn(), building_id).await?;
+    Ok((building, rows.into_iter().map(Unit::from).collect()))
+}

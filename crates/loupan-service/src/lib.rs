@@ -1,0 +1,71 @@
+//! Loupan's use cases. Every public operation takes the acting user first and
+//! checks their right and data scope here, so that pages, the JSON API, the CLI
+//! and background jobs can never disagree about who may do what.
+
+pub mod actor;
+pub mod audit;
+pub mod auth;
+pub mod demo;
+pub mod error;
+pub mod idempotency;
+pub mod inventory;
+pub mod users;
+
+use std::time::Duration;
+
+use loupan_store::Store;
+
+pub use actor::Actor;
+pub use error::{ServiceError, ServiceResult};
+pub use loupan_store::StoreError;
+
+/// Session lifetimes and login throttling; the defaults suit a sales office.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// A browser session ends after this long without a request.
+    pub idle_timeout: Duration,
+    /// A browser session ends this long after login, however active.
+    pub absolute_timeout: Duration,
+    /// Lifetime of a bearer token issued to a program.
+    pub token_lifetime: Duration,
+    /// Failed logins for one username within `lockout_window` before refusing more.
+    pub max_failed_logins: usize,
+    pub lockout_window: Duration,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            idle_timeout: Duration::from_secs(2 * 3600),
+            absolute_timeout: Duration::from_secs(12 * 3600),
+            token_lifetime: Duration::from_secs(30 * 24 * 3600),
+            max_failed_logins: 5,
+            lockout_window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// The services over one database, shared by every request.
+#[derive(Clone, Debug)]
+pub struct Services {
+    pub store: Store,
+    pub config: ServiceConfig,
+}
+
+impl Services {
+    pub fn new(store: Store, config: ServiceConfig) -> Self {
+        Self { store, config }
+    }
+}
+
+/// Random bytes as lowercase hex, for tokens and generated passwords.
+pub(crate) fn random_hex(bytes: usize) -> ServiceResult<String> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| ServiceError::internal(format!("no randomness: {e}")))?;
+    Ok(hex::encode(buf))
+}
+
+pub(crate) fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}

@@ -1,0 +1,13 @@
+//! SeaORM entities, one module per table. Column types mirror the migration:
+//! money and area are `i64` hundredths, instants `DateTime<Utc>`.
+
+pub mod audit_log;
+pub mod buildings;
+pub mod idempotency_keys;
+pub mod login_failures;
+pub mod projects;
+pub mod sessions;
+pub mod units;
+pub mod user_projects;
+pub mod user_roles;
+pub mod users;

@@ -1,0 +1,163 @@
+//! Projects, buildings and units: the inventory a sales office sells from.
+
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use crate::StoreResult;
+use crate::entities::{buildings, projects, units};
+
+pub use buildings::Model as BuildingRow;
+pub use projects::Model as ProjectRow;
+pub use units::Model as UnitRow;
+
+pub async fn insert_project<C: ConnectionTrait>(c: &C, row: &ProjectRow) -> StoreResult<()> {
+    projects::Entity::insert(projects::ActiveModel {
+        id: Set(row.id.clone()),
+        name: Set(row.name.clone()),
+        city: Set(row.city.clone()),
+        version: Set(row.version),
+        created_at: Set(row.created_at),
+        updated_at: Set(row.updated_at),
+    })
+    .exec_without_returning(c)
+    .await?;
+    Ok(())
+}
+
+pub async fn find_project<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Option<ProjectRow>> {
+    Ok(projects::Entity::find_by_id(id.to_owned()).one(c).await?)
+}
+
+/// Projects by name; `only` restricts to a member's projects (None: all).
+pub async fn list_projects<C: ConnectionTrait>(c: &C, only: Option<&[String]>) -> StoreResult<Vec<ProjectRow>> {
+    let mut q = projects::Entity::find().order_by_asc(projects::Column::Name);
+    if let Some(ids) = only {
+        q = q.filter(projects::Column::Id.is_in(ids.iter().cloned()));
+    }
+    Ok(q.all(c).await?)
+}
+
+pub async fn count_projects<C: ConnectionTrait>(c: &C) -> StoreResult<u64> {
+    Ok(projects::Entity::find().count(c).await?)
+}
+
+pub async fn insert_building<C: ConnectionTrait>(c: &C, row: &BuildingRow) -> StoreResult<()> {
+    buildings::Entity::insert(buildings::ActiveModel {
+        id: Set(row.id.clone()),
+        project_id: Set(row.project_id.clone()),
+        name: Set(row.name.clone()),
+        version: Set(row.version),
+        created_at: Set(row.created_at),
+        updated_at: Set(row.updated_at),
+    })
+    .exec_without_returning(c)
+    .await?;
+    Ok(())
+}
+
+pub async fn find_building<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Option<BuildingRow>> {
+    Ok(buildings::Entity::find_by_id(id.to_owned()).one(c).await?)
+}
+
+pub async fn list_buildings_of_project<C: ConnectionTrait>(c: &C, project_id: &str) -> StoreResult<Vec<BuildingRow>> {
+    Ok(buildings::Entity::find()
+        .filter(buildings::Column::ProjectId.eq(project_id))
+        .order_by_asc(buildings::Column::Name)
+        .all(c)
+        .await?)
+}
+
+pub async fn insert_unit<C: ConnectionTrait>(c: &C, row: &UnitRow) -> StoreResult<()> {
+    units::Entity::insert(units::ActiveModel {
+        id: Set(row.id.clone()),
+        building_id: Set(row.building_id.clone()),
+        project_id: Set(row.project_id.clone()),
+        floor: Set(row.floor),
+        number: Set(row.number.clone()),
+        layout: Set(row.layout.clone()),
+        gross_area: Set(row.gross_area),
+        inner_area: Set(row.inner_area),
+        list_price: Set(row.list_price),
+        status: Set(row.status.clone()),
+        version: Set(row.version),
+        created_at: Set(row.created_at),
+        updated_at: Set(row.updated_at),
+    })
+    .exec_without_returning(c)
+    .await?;
+    Ok(())
+}
+
+pub async fn find_unit<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Option<UnitRow>> {
+    Ok(units::Entity::find_by_id(id.to_owned()).one(c).await?)
+}
+
+/// The unit search of the sales office: every filter is optional and combined.
+#[derive(Debug, Default, Clone)]
+pub struct UnitFilter {
+    /// Restrict to these projects (a member's projects); None: every project.
+    pub project_ids: Option<Vec<String>>,
+    pub project_id: Option<String>,
+    pub building_id: Option<String>,
+    pub status: Option<String>,
+    pub layout: Option<String>,
+    pub min_area: Option<i64>,
+    pub max_area: Option<i64>,
+    pub min_floor: Option<i32>,
+    pub max_floor: Option<i32>,
+    pub max_total_price: Option<i64>,
+    /// Units with an id greater than this (the page cursor).
+    pub after_id: Option<String>,
+}
+
+/// Units in id order (creation order), `limit` of them.
+pub async fn search_units<C: ConnectionTrait>(c: &C, f: &UnitFilter, limit: u64) -> StoreResult<Vec<UnitRow>> {
+    use units::Column as U;
+    let mut q = units::Entity::find().order_by_asc(U::Id).limit(limit);
+    if let Some(ids) = &f.project_ids {
+        q = q.filter(U::ProjectId.is_in(ids.iter().cloned()));
+    }
+    if let Some(v) = &f.project_id {
+        q = q.filter(U::ProjectId.eq(v.as_str()));
+    }
+    if let Some(v) = &f.building_id {
+        q = q.filter(U::BuildingId.eq(v.as_str()));
+    }
+    if let Some(v) = &f.status {
+        q = q.filter(U::Status.eq(v.as_str()));
+    }
+    if let Some(v) = &f.layout {
+        q = q.filter(U::Layout.eq(v.as_str()));
+    }
+    if let Some(v) = f.min_area {
+        q = q.filter(U::GrossArea.gte(v));
+    }
+    if let Some(v) = f.max_area {
+        q = q.filter(U::GrossArea.lte(v));
+    }
+    if let Some(v) = f.min_floor {
+        q = q.filter(U::Floor.gte(v));
+    }
+    if let Some(v) = f.max_floor {
+        q = q.filter(U::Floor.lte(v));
+    }
+    if let Some(v) = f.max_total_price {
+        q = q.filter(U::ListPrice.lte(v));
+    }
+    if let Some(v) = &f.after_id {
+        q = q.filter(U::Id.gt(v.as_str()));
+    }
+    Ok(q.all(c).await?)
+}
+
+/// Units of one building, by floor and number: the rows of the 销控图.
+pub async fn units_of_building<C: ConnectionTrait>(c: &C, building_id: &str) -> StoreResult<Vec<UnitRow>> {
+    Ok(units::Entity::find()
+        .filter(units::Column::BuildingId.eq(building_id))
+        .order_by_desc(units::Column::Floor)
+        .order_by_asc(units::Column::Number)
+        .all(c)
+        .await?)
+}
+

@@ -1,0 +1,285 @@
+//! Loupan's storage: one schema on SQLite and PostgreSQL, chosen at run time from
+//! the database URL. Queries are named after what the caller wants
+//! (`find_user_by_username`), never generic CRUD; they take any connection so a
+//! service can run several in one transaction.
+
+pub mod audit;
+pub mod entities;
+pub mod idempotency;
+pub mod inventory;
+pub mod migration;
+pub mod sessions;
+pub mod users;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+
+pub use sea_orm::{ConnectionTrait as Connection, DatabaseTransaction as Transaction};
+
+/// What went wrong below the service layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The configured database cannot be used (unknown scheme, missing directory).
+    #[error("{0}")]
+    Config(String),
+    /// A unique constraint refused the write; the service turns it into a field error.
+    #[error("unique constraint violated: {0}")]
+    Unique(String),
+    #[error("database error: {0}")]
+    Db(DbErr),
+}
+
+impl From<DbErr> for StoreError {
+    fn from(err: DbErr) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(detail)) => StoreError::Unique(detail),
+            _ => StoreError::Db(err),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The database Loupan runs on.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+/// Which database a URL names, decided before anything is opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite { path: String },
+    Postgres,
+}
+
+/// Parses the scheme of `LOUPAN_DATABASE_URL`. An unknown scheme is an error
+/// here, so a typo never silently creates an empty database somewhere else.
+pub fn database_kind(url: &str) -> StoreResult<DatabaseKind> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(DatabaseKind::Postgres);
+    }
+    if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        let path = rest.split('?').next().unwrap_or_default().to_owned();
+        if path.is_empty() || path == ":memory:" {
+            return Err(StoreError::Config(format!(
+                "`{url}`: Loupan needs a SQLite file (sqlite:///path/to/loupan.db), not an in-memory database"
+            )));
+        }
+        return Ok(DatabaseKind::Sqlite { path });
+    }
+    Err(StoreError::Config(format!(
+        "unsupported database URL `{}`: use sqlite:///path/to/loupan.db or postgres://user@host/db",
+        redact_url(url)
+    )))
+}
+
+/// Hides a password in a database URL before it reaches a log or an error.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Store {
+    /// Opens the database named by `url`. A SQLite file is created when missing,
+    /// but only inside a directory that exists: a typo'd directory is an error.
+    pub async fn connect(url: &str) -> StoreResult<Store> {
+        let db = match database_kind(url)? {
+            DatabaseKind::Sqlite { path } => {
+                let parent = Path::new(&path).parent().filter(|p| !p.as_os_str().is_empty());
+                if let Some(dir) = parent
+                    && !dir.is_dir()
+                {
+                    return Err(StoreError::Config(format!(
+                        "SQLite database `{path}`: directory `{}` does not exist",
+                        dir.display()
+                    )));
+                }
+                let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
+                    .map_err(|e| StoreError::Config(format!("SQLite database `{path}`: {e}")))?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .connect_with(options)
+                    .await
+                    .map_err(|e| StoreError::Config(format!("SQLite database `{path}`: {e}")))?;
+                sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)
+            }
+            DatabaseKind::Postgres => {
+                let mut options = ConnectOptions::new(url.to_owned());
+                options
+                    .max_connections(20)
+                    .min_connections(1)
+                    .connect_timeout(Duration::from_secs(10))
+                    .sqlx_logging(false);
+                Database::connect(options)
+                    .await
+                    .map_err(|e| StoreError::Config(format!("PostgreSQL `{}`: {e}", redact_url(url))))?
+            }
+        };
+        Ok(Store { db })
+    }
+
+    /// Brings the schema up to date. Safe to run on every start and from several
+    /// instances: already-applied migrations are skipped.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        migration::Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// Names of the migrations that have not yet run.
+    pub async fn pending_migrations(&self) -> StoreResult<Vec<String>> {
+        let pending = migration::Migrator::get_pending_migrations(&self.db).await?;
+        Ok(pending.iter().map(|m| m.name().to_owned()).collect())
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// The connection for reads outside a transaction.
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock at
+    /// once (`BEGIN IMMEDIATE`), so a read-then-write can never be refused
+    /// half-way by another writer; the busy timeout makes it wait instead.
+    pub async fn begin_write(&self) -> StoreResult<DatabaseTransaction> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        Ok(self.db.begin_with_options(options).await?)
+    }
+
+    /// True when the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        self.db.ping().await.is_ok()
+    }
+
+    pub async fn close(self) -> StoreResult<()> {
+        self.db.close().await?;
+        Ok(())
+    }
+
+    /// The tables and columns as the database reports them, normalised so that
+    /// SQLite and PostgreSQL can be compared: `table.column type null|not_null`.
+    pub async fn describe_schema(&self) -> StoreResult<Vec<String>> {
+        describe_schema(&self.db).await
+    }
+}
+
+async fn describe_schema(db: &DatabaseConnection) -> StoreResult<Vec<String>> {
+    use sea_orm::{FromQueryResult, Statement};
+    #[derive(FromQueryResult)]
+    struct Col {
+        table_name: String,
+        column_name: String,
+        data_type: String,
+        is_nullable: String,
+    }
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "SELECT table_name::text AS table_name, column_name::text AS column_name, data_type::text AS data_type, \
+             is_nullable::text AS is_nullable FROM information_schema.columns WHERE table_schema = current_schema()"
+        }
+        _ => {
+            "SELECT m.name AS table_name, p.name AS column_name, p.type AS data_type, \
+             CASE WHEN p.\"notnull\" = 1 OR p.pk > 0 THEN 'NO' ELSE 'YES' END AS is_nullable \
+             FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'"
+        }
+    };
+    let cols = Col::find_by_statement(Statement::from_string(backend, sql)).all(db).await?;
+    let mut lines: Vec<String> = cols
+        .into_iter()
+        .filter(|c| c.table_name != "seaql_migrations")
+        .map(|c| {
+            format!(
+                "{}.{} {} {}",
+                c.table_name,
+                c.column_name,
+                type_class(&c.data_type),
+                if c.is_nullable == "YES" { "null" } else { "not_null" }
+            )
+        })
+        .collect();
+    lines.sort();
+    Ok(lines)
+}
+
+/// Maps each dialect's spelling of a type to the kind of value it holds.
+fn type_class(data_type: &str) -> &'static str {
+    let t = data_type.to_ascii_lowercase();
+    if t.contains("time") {
+        "instant"
+    } else if t == "date" {
+        "date"
+    } else if t.contains("bool") {
+        "boolean"
+    } else if t.contains("int") {
+        "integer"
+    } else if t.contains("char") || t.contains("text") {
+        "text"
+    } else if t.contains("json") {
+        "json"
+    } else {
+        "other"
+    }
+}
+
+/// A new opaque identifier: time-ordered, so lists sorted by id follow creation.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
+/// The current instant as Loupan stores it: UTC, microseconds.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_schemes_are_refused() {
+        assert!(matches!(database_kind("mysql://x"), Err(StoreError::Config(_))));
+        assert!(matches!(database_kind("postgress://x"), Err(StoreError::Config(_))));
+        assert!(matches!(database_kind("sqlite::memory:"), Err(StoreError::Config(_))));
+        assert_eq!(database_kind("postgres://u@h/db").ok(), Some(DatabaseKind::Postgres));
+        assert_eq!(
+            database_kind("sqlite:///tmp/x.db?mode=rwc").ok(),
+            Some(DatabaseKind::Sqlite { path: "/tmp/x.db".into() })
+        );
+    }
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

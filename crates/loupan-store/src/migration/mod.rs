@@ -1,0 +1,14 @@
+//! The one migration list for SQLite and PostgreSQL, written with sea-query's
+//! schema builder. A migration that has shipped is never edited: add a new one.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_foundation;
+
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_foundation::Migration)]
+    }
+}
