@@ -4,7 +4,8 @@
 
 use loupan_domain::Permission;
 use loupan_store::Connection;
-use loupan_store::audit::{self as store_audit, AuditFilter, AuditRow};
+use loupan_store::audit::{self as store_audit, AuditRow};
+pub use loupan_store::audit::AuditFilter;
 use serde_json::Value;
 
 use crate::{Actor, ServiceResult, Services, sha256_hex};

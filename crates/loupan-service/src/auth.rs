@@ -206,3 +206,8 @@ pub(crate) async fn load_actor<C: loupan_store::Connection>(
 pub async fn purge_expired_sessions(services: &Services) -> ServiceResult<u64> {
     Ok(store_sessions::delete_expired_sessions(services.store.conn(), loupan_store::now()).await?)
 }
+
+/// A fresh random token for a form that has no session yet (the login form).
+pub fn new_form_token() -> ServiceResult<String> {
+    random_hex(16)
+}

@@ -339,3 +339,30 @@ pub async fn building_chart(services: &Services, actor: &Actor, building_id: &st
     let rows = store::units_of_building(services.store.conn(), building_id).await?;
     Ok((building, rows.into_iter().map(Unit::from).collect()))
 }
+
+/// A project with its number of units in each status (the workbench summary).
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectSummary {
+    pub project: Project,
+    pub total_units: i64,
+    /// `(status, count)` for every status, in sales-cycle order.
+    pub by_status: Vec<(UnitStatus, i64)>,
+}
+
+pub async fn project_summaries(services: &Services, actor: &Actor) -> ServiceResult<Vec<ProjectSummary>> {
+    let projects = list_projects(services, actor).await?;
+    let counts = store::unit_status_counts(services.store.conn(), actor.visible_projects()).await?;
+    Ok(projects
+        .into_iter()
+        .map(|project| {
+            let by_status: Vec<(UnitStatus, i64)> = UnitStatus::ALL
+                .into_iter()
+                .map(|s| {
+                    let n = counts.iter().filter(|(p, st, _)| *p == project.id && st == s.name()).map(|c| c.2).sum();
+                    (s, n)
+                })
+                .collect();
+            ProjectSummary { total_units: by_status.iter().map(|(_, n)| n).sum(), project, by_status }
+        })
+        .collect())
+}

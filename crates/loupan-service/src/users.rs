@@ -170,6 +170,14 @@ pub async fn get_user(services: &Services, actor: &Actor, id: &str) -> ServiceRe
     to_user(conn, row).await
 }
 
+/// The signed-in user's own account (no administration right needed).
+pub async fn own_profile(services: &Services, actor: &Actor) -> ServiceResult<User> {
+    let id = actor.user_id.as_deref().ok_or(ServiceError::NotFound("user"))?;
+    let conn = services.store.conn();
+    let row = store_users::find_user(conn, id).await?.ok_or(ServiceError::NotFound("user"))?;
+    to_user(conn, row).await
+}
+
 pub async fn find_user_by_username(services: &Services, actor: &Actor, username: &str) -> ServiceResult<User> {
     actor.require(Permission::ManageUsers)?;
     let conn = services.store.conn();

@@ -161,3 +161,19 @@ pub async fn units_of_building<C: ConnectionTrait>(c: &C, building_id: &str) -> 
         .await?)
 }
 
+
+/// How many units each project has in each status: `(project_id, status, count)`.
+pub async fn unit_status_counts<C: ConnectionTrait>(c: &C, only: Option<&[String]>) -> StoreResult<Vec<(String, String, i64)>> {
+    use sea_orm::sea_query::{Expr, Func};
+    let mut q = units::Entity::find()
+        .select_only()
+        .column(units::Column::ProjectId)
+        .column(units::Column::Status)
+        .column_as(Expr::from(Func::count(Expr::col(units::Column::Id))), "n")
+        .group_by(units::Column::ProjectId)
+        .group_by(units::Column::Status);
+    if let Some(ids) = only {
+        q = q.filter(units::Column::ProjectId.is_in(ids.iter().cloned()));
+    }
+    Ok(q.into_tuple::<(String, String, i64)>().all(c).await?)
+}

@@ -1,1 +1,96 @@
+//! Loupan's web face: server-rendered pages for people and the JSON API for
+//! programs, both thin layers over `loupan-service`.
+//!
+//! A request passes, outside in: tracing, metrics, body limit, error rendering
+//! (problem+json or an HTML page in the caller's language), authentication and
+//! CSRF, idempotency keys, then the handler.
 
+pub mod api;
+pub mod assets;
+pub mod error;
+pub mod extract;
+pub mod i18n;
+pub mod metrics;
+pub mod middleware;
+pub mod pages;
+
+use std::sync::Arc;
+
+use axum::Router;
+use loupan_service::Services;
+
+pub use error::AppError;
+
+/// The largest request body accepted (Excel imports will get their own limit).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub services: Services,
+    pub templates: minijinja::Environment<'static>,
+    pub metrics: metrics::Metrics,
+    /// Mark cookies `Secure` even without `X-Forwarded-Proto: https`.
+    pub secure_cookies: bool,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// Options of the web layer.
+#[derive(Debug, Clone, Default)]
+pub struct WebConfig {
+    pub secure_cookies: bool,
+}
+
+impl AppState {
+    pub fn new(services: Services, config: WebConfig) -> Self {
+        AppState(Arc::new(Inner {
+            services,
+            templates: pages::templates(),
+            metrics: metrics::Metrics::default(),
+            secure_cookies: config.secure_cookies,
+        }))
+    }
+}
+
+/// The whole application: pages, API, assets, health and metrics.
+pub fn app(state: AppState) -> Router {
+    use axum::middleware::{from_fn, from_fn_with_state};
+    let (api_router, openapi) = api::router().split_for_parts();
+    let openapi = openapi_document(openapi);
+    let openapi = Arc::new(openapi);
+    Router::new()
+        .merge(api_router)
+        .merge(pages::router())
+        .merge(assets::router())
+        .merge(metrics::router())
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || {
+                let doc = openapi.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .fallback(middleware::fallback)
+        .route_layer(from_fn_with_state(state.clone(), metrics::record))
+        .layer(from_fn_with_state(state.clone(), middleware::idempotency))
+        .layer(from_fn_with_state(state.clone(), middleware::authenticate))
+        .layer(from_fn_with_state(state.clone(), middleware::render_errors))
+        .layer(from_fn(middleware::security_headers))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The OpenAPI document as served: generated from the routes, with the version.
+fn openapi_document(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    doc
+}

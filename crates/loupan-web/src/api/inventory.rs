@@ -1,0 +1,242 @@
+//! Projects, buildings and units (S1) and the combined unit search.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use loupan_service::inventory::{self, Building, Project, Unit};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::api::{Page, PageParams, Problem};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
+use crate::{AppError, AppState};
+
+#[derive(Serialize, ToSchema)]
+pub struct ProjectDto {
+    pub id: String,
+    pub name: String,
+    pub city: String,
+    pub version: i64,
+}
+
+impl From<Project> for ProjectDto {
+    fn from(p: Project) -> Self {
+        ProjectDto { id: p.id, name: p.name, city: p.city, version: p.version }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProjectList {
+    pub items: Vec<ProjectDto>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BuildingDto {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub version: i64,
+}
+
+impl From<Building> for BuildingDto {
+    fn from(b: Building) -> Self {
+        BuildingDto { id: b.id, project_id: b.project_id, name: b.name, version: b.version }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BuildingList {
+    pub items: Vec<BuildingDto>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UnitDto {
+    pub id: String,
+    pub project_id: String,
+    pub building_id: String,
+    pub floor: i32,
+    pub number: String,
+    pub layout: String,
+    /// Square metres, two decimals (`"89.37"`).
+    pub gross_area: String,
+    pub inner_area: String,
+    /// Yuan, two decimals (`"1340550.00"`).
+    pub list_price: String,
+    /// `not_for_sale`, `available`, `held`, `reserved`, `subscribed`, `contracted`, `handed_over`.
+    pub status: String,
+    pub version: i64,
+}
+
+impl From<Unit> for UnitDto {
+    fn from(u: Unit) -> Self {
+        UnitDto {
+            id: u.id,
+            project_id: u.project_id,
+            building_id: u.building_id,
+            floor: u.floor,
+            number: u.number,
+            layout: u.layout,
+            gross_area: u.gross_area.to_string(),
+            inner_area: u.inner_area.to_string(),
+            list_price: u.list_price.to_string(),
+            status: u.status.name().to_owned(),
+            version: u.version,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UnitPage {
+    pub items: Vec<UnitDto>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewProjectRequest {
+    pub name: Option<String>,
+    pub city: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewBuildingRequest {
+    pub name: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewUnitRequest {
+    pub floor: Option<i32>,
+    pub number: Option<String>,
+    pub layout: Option<String>,
+    /// Square metres as a decimal string.
+    pub gross_area: Option<String>,
+    pub inner_area: Option<String>,
+    /// Yuan as a decimal string.
+    pub list_price: Option<String>,
+    /// `available` (default), `not_for_sale` or `held`.
+    pub status: Option<String>,
+}
+
+/// Creates a project (admins).
+#[utoipa::path(post, path = "/api/v1/projects", tag = "inventory", request_body = NewProjectRequest,
+    responses((status = 201, body = ProjectDto), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn create_project(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(req): ApiJson<NewProjectRequest>,
+) -> Result<(StatusCode, Json<ProjectDto>), AppError> {
+    let project = inventory::create_project(&state.services, &actor, inventory::NewProject { name: req.name, city: req.city }).await?;
+    Ok((StatusCode::CREATED, Json(project.into())))
+}
+
+/// The projects the caller may see.
+#[utoipa::path(get, path = "/api/v1/projects", tag = "inventory",
+    responses((status = 200, body = ProjectList)))]
+async fn list_projects(State(state): State<AppState>, Authed(actor): Authed) -> Result<Json<Page<ProjectDto>>, AppError> {
+    let items = inventory::list_projects(&state.services, &actor).await?;
+    Ok(Json(Page { items: items.into_iter().map(ProjectDto::from).collect(), next_cursor: None }))
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "inventory",
+    responses((status = 200, body = ProjectDto), (status = 404, body = Problem)))]
+async fn get_project(State(state): State<AppState>, Authed(actor): Authed, ApiPath(id): ApiPath<String>) -> Result<Json<ProjectDto>, AppError> {
+    Ok(Json(inventory::get_project(&state.services, &actor, &id).await?.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/projects/{id}/buildings", tag = "inventory", request_body = NewBuildingRequest,
+    responses((status = 201, body = BuildingDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn create_building(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<NewBuildingRequest>,
+) -> Result<(StatusCode, Json<BuildingDto>), AppError> {
+    let building = inventory::create_building(&state.services, &actor, &id, inventory::NewBuilding { name: req.name }).await?;
+    Ok((StatusCode::CREATED, Json(building.into())))
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{id}/buildings", tag = "inventory",
+    responses((status = 200, body = BuildingList), (status = 404, body = Problem)))]
+async fn list_buildings(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Page<BuildingDto>>, AppError> {
+    let items = inventory::list_buildings(&state.services, &actor, &id).await?;
+    Ok(Json(Page { items: items.into_iter().map(BuildingDto::from).collect(), next_cursor: None }))
+}
+
+/// Adds a unit to a building; it is `available` unless a `status` is given.
+#[utoipa::path(post, path = "/api/v1/buildings/{id}/units", tag = "inventory", request_body = NewUnitRequest,
+    responses((status = 201, body = UnitDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn create_unit(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<NewUnitRequest>,
+) -> Result<(StatusCode, Json<UnitDto>), AppError> {
+    let form = inventory::NewUnit {
+        floor: req.floor,
+        number: req.number,
+        layout: req.layout,
+        gross_area: req.gross_area,
+        inner_area: req.inner_area,
+        list_price: req.list_price,
+        status: req.status,
+    };
+    let unit = inventory::create_unit(&state.services, &actor, &id, form).await?;
+    Ok((StatusCode::CREATED, Json(unit.into())))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct UnitParams {
+    pub project_id: Option<String>,
+    pub building_id: Option<String>,
+    pub status: Option<String>,
+    pub layout: Option<String>,
+    /// Gross area in m2, inclusive.
+    pub min_area: Option<String>,
+    pub max_area: Option<String>,
+    pub min_floor: Option<i32>,
+    pub max_floor: Option<i32>,
+    /// List price in yuan, inclusive.
+    pub max_total_price: Option<String>,
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+/// Unit search: every filter optional and combined.
+#[utoipa::path(get, path = "/api/v1/units", tag = "inventory", params(UnitParams),
+    responses((status = 200, body = UnitPage), (status = 422, body = Problem)))]
+async fn search_units(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<UnitParams>,
+) -> Result<Json<Page<UnitDto>>, AppError> {
+    let page = PageParams { limit: q.limit, cursor: q.cursor };
+    let limit = page.limit();
+    let query = inventory::UnitQuery {
+        project_id: q.project_id,
+        building_id: q.building_id,
+        status: q.status,
+        layout: q.layout,
+        min_area: q.min_area,
+        max_area: q.max_area,
+        min_floor: q.min_floor,
+        max_floor: q.max_floor,
+        max_total_price: q.max_total_price,
+    };
+    let rows = inventory::search_units(&state.services, &actor, query, page.after()?, limit + 1).await?;
+    Ok(Json(Page::from_rows(rows, limit, |u| u.id.clone(), UnitDto::from)))
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_projects, create_project))
+        .routes(routes!(get_project))
+        .routes(routes!(list_buildings, create_building))
+        .routes(routes!(create_unit))
+        .routes(routes!(search_units))
+}

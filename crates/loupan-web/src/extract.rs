@@ -1,0 +1,125 @@
+//! Extractors: the acting user, the caller's language, JSON and form bodies
+//! whose rejections become translated errors.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use loupan_service::Actor;
+
+use crate::error::AppError;
+use crate::i18n::Lang;
+
+/// Set by the authentication middleware on every request.
+#[derive(Clone)]
+pub struct Caller {
+    pub actor: Option<Actor>,
+    /// A credential was presented but is unknown or expired.
+    pub stale_credential: bool,
+    /// Authenticated through the session cookie (so CSRF rules apply).
+    pub via_cookie: bool,
+    pub lang: Lang,
+}
+
+/// A signed-in user; 401 otherwise.
+pub struct Authed(pub Actor);
+
+impl<S: Send + Sync> FromRequestParts<S> for Authed {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        match parts.extensions.get::<Caller>() {
+            Some(Caller { actor: Some(actor), .. }) => Ok(Authed(actor.clone())),
+            Some(Caller { stale_credential: true, .. }) => Err(AppError::new(StatusCode::UNAUTHORIZED, "session_expired")),
+            _ => Err(AppError::new(StatusCode::UNAUTHORIZED, "unauthenticated")),
+        }
+    }
+}
+
+/// The signed-in user if any (the login page works either way).
+pub struct MaybeAuthed(pub Option<Actor>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeAuthed {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(MaybeAuthed(parts.extensions.get::<Caller>().and_then(|c| c.actor.clone())))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<Caller>().map(|c| c.lang).unwrap_or_default())
+    }
+}
+
+/// `axum::Json` whose rejections name the problem in the caller's language.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
+        Ok(ApiJson(value))
+    }
+}
+
+/// `axum::extract::Query` with translated rejections.
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let axum::extract::Query(value) = axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiQuery(value))
+    }
+}
+
+/// `axum::extract::Path` with translated rejections.
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let axum::extract::Path(value) = axum::extract::Path::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiPath(value))
+    }
+}
+
+/// An HTML form body as name/value pairs; a name may repeat (check boxes).
+pub struct FormData(pub Vec<(String, String)>);
+
+impl FormData {
+    pub fn parse(body: &[u8]) -> FormData {
+        FormData(form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+    }
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.get(name).map(str::to_owned)
+    }
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for FormData {
+    type Rejection = AppError;
+    async fn from_request(req: Request, _: &S) -> Result<Self, AppError> {
+        let bytes = axum::body::to_bytes(req.into_body(), crate::BODY_LIMIT)
+            .await
+            .map_err(|_| AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"))?;
+        Ok(FormData::parse(&bytes))
+    }
+}

@@ -1,0 +1,250 @@
+//! User administration and the audit trail, for administrators.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use loupan_domain::Role;
+use loupan_service::audit::{self, AuditFilter};
+use loupan_service::{Actor, ServiceError, inventory, users};
+use minijinja::{Value, context};
+use serde::Deserialize;
+
+use crate::extract::{Authed, FormData};
+use crate::i18n::{self, Lang};
+use crate::pages::{base_context, field_messages, render};
+use crate::{AppError, AppState};
+
+fn user_view(u: &users::User) -> Value {
+    context! {
+        id => u.id.clone(), username => u.username.clone(), display_name => u.display_name.clone(),
+        role_keys => u.roles.iter().map(|r| format!("role.{}", r.name())).collect::<Vec<_>>(),
+        roles => u.roles.iter().map(|r| r.name()).collect::<Vec<_>>(),
+        project_ids => u.project_ids.clone(), disabled => u.disabled, version => u.version,
+    }
+}
+
+fn all_roles() -> Vec<Value> {
+    Role::ALL.iter().map(|r| context! { name => r.name(), key => format!("role.{}", r.name()) }).collect()
+}
+
+async fn project_options(state: &AppState, actor: &Actor) -> Result<Vec<Value>, AppError> {
+    Ok(inventory::list_projects(&state.services, actor)
+        .await?
+        .into_iter()
+        .map(|p| context! { id => p.id, name => p.name })
+        .collect())
+}
+
+#[derive(Deserialize)]
+struct Notice {
+    notice: Option<String>,
+    after: Option<String>,
+}
+
+fn notice_text(lang: Lang, key: Option<&str>) -> Option<String> {
+    match key {
+        Some(k @ ("created" | "saved" | "password_reset")) => Some(i18n::t(lang, &format!("users.{k}"))),
+        _ => None,
+    }
+}
+
+async fn users_page(
+    state: &AppState,
+    actor: &Actor,
+    lang: Lang,
+    after: Option<&str>,
+    form: Value,
+    errors: Value,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    const PAGE: u64 = 50;
+    let mut list = users::list_users(&state.services, actor, after, PAGE + 1).await?;
+    let next = if list.len() as u64 > PAGE {
+        list.truncate(PAGE as usize);
+        list.last().map(|u| u.username.clone())
+    } else {
+        None
+    };
+    let html = render(
+        state,
+        "users.html",
+        context! {
+            users => list.iter().map(user_view).collect::<Vec<_>>(),
+            next => next, all_roles => all_roles(), projects => project_options(state, actor).await?,
+            form => form, errors => errors, notice => notice,
+            ..base_context(actor, lang, "/admin/users")
+        },
+    )?;
+    Ok((status, html).into_response())
+}
+
+async fn list_users(State(state): State<AppState>, Authed(actor): Authed, lang: Lang, Query(q): Query<Notice>) -> Result<Response, AppError> {
+    let notice = notice_text(lang, q.notice.as_deref());
+    users_page(&state, &actor, lang, q.after.as_deref(), Value::UNDEFINED, Value::UNDEFINED, notice, StatusCode::OK).await
+}
+
+async fn create_user(State(state): State<AppState>, Authed(actor): Authed, lang: Lang, form: FormData) -> Result<Response, AppError> {
+    let new_user = users::NewUser {
+        username: form.text("username"),
+        password: form.text("password"),
+        display_name: form.text("display_name"),
+        roles: form.all("roles"),
+        project_ids: form.all("project_ids"),
+    };
+    match users::create_user(&state.services, &actor, new_user).await {
+        Ok(_) => Ok(Redirect::to("/admin/users?notice=created").into_response()),
+        Err(e @ ServiceError::Invalid(_)) => {
+            let typed = context! {
+                username => form.text("username"), display_name => form.text("display_name"),
+                roles => form.all("roles"), project_ids => form.all("project_ids"),
+            };
+            users_page(&state, &actor, lang, None, typed, field_messages(lang, &e), None, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn audit_rows(state: &AppState, actor: &Actor, filter: &AuditFilter, limit: u64) -> Result<Vec<Value>, AppError> {
+    Ok(audit::list(&state.services, actor, filter, limit)
+        .await?
+        .into_iter()
+        .map(|r| {
+            context! {
+                seq => r.seq, at => r.occurred_at.to_rfc3339(), actor => r.actor_name, actor_id => r.actor_id,
+                action => r.action, record_type => r.record_type, record_id => r.record_id,
+                before => r.before_json, after => r.after_json,
+            }
+        })
+        .collect())
+}
+
+async fn edit_page(
+    state: &AppState,
+    actor: &Actor,
+    lang: Lang,
+    id: &str,
+    errors: Value,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let user = users::get_user(&state.services, actor, id).await?;
+    let history = if actor.can(loupan_domain::Permission::ReadAudit) {
+        let filter = AuditFilter { record_type: Some("user".into()), record_id: Some(id.to_owned()), ..Default::default() };
+        audit_rows(state, actor, &filter, 50).await?
+    } else {
+        Vec::new()
+    };
+    let html = render(
+        state,
+        "user_edit.html",
+        context! {
+            u => user_view(&user), all_roles => all_roles(), projects => project_options(state, actor).await?,
+            errors => errors, notice => notice, history => history,
+            ..base_context(actor, lang, "/admin/users")
+        },
+    )?;
+    Ok((status, html).into_response())
+}
+
+async fn show_user(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+    Query(q): Query<Notice>,
+) -> Result<Response, AppError> {
+    let notice = notice_text(lang, q.notice.as_deref());
+    edit_page(&state, &actor, lang, &id, Value::UNDEFINED, notice, StatusCode::OK).await
+}
+
+async fn update_user(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let changes = users::UserChanges {
+        version: form.get("version").and_then(|v| v.parse().ok()).unwrap_or(0),
+        display_name: form.text("display_name"),
+        roles: form.all("roles"),
+        project_ids: form.all("project_ids"),
+        disabled: form.get("disabled") == Some("on"),
+    };
+    match users::update_user(&state.services, &actor, &id, changes).await {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/users/{id}?notice=saved")).into_response()),
+        Err(e @ ServiceError::Invalid(_)) => {
+            edit_page(&state, &actor, lang, &id, field_messages(lang, &e), None, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    match users::reset_password(&state.services, &actor, &id, form.get("password")).await {
+        Ok(()) => Ok(Redirect::to(&format!("/admin/users/{id}?notice=password_reset")).into_response()),
+        Err(e @ ServiceError::Invalid(_)) => {
+            edit_page(&state, &actor, lang, &id, field_messages(lang, &e), None, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    record_id: Option<String>,
+    actor_id: Option<String>,
+    before: Option<i64>,
+}
+
+async fn audit_page(State(state): State<AppState>, Authed(actor): Authed, lang: Lang, Query(q): Query<AuditQuery>) -> Result<Html<String>, AppError> {
+    const PAGE: u64 = 100;
+    let filter = AuditFilter {
+        record_type: None,
+        record_id: q.record_id.clone().filter(|s| !s.is_empty()),
+        actor_id: q.actor_id.clone().filter(|s| !s.is_empty()),
+        before_seq: q.before,
+    };
+    let rows = audit_rows(&state, &actor, &filter, PAGE).await?;
+    let older = if rows.len() as u64 == PAGE { rows.last().and_then(|r| r.get_attr("seq").ok()) } else { None };
+    render(
+        &state,
+        "audit.html",
+        context! { rows => rows, older => older, record_id => q.record_id, actor_id => q.actor_id,
+                   ..base_context(&actor, lang, "/admin/audit") },
+    )
+}
+
+async fn verify_page(State(state): State<AppState>, Authed(actor): Authed, lang: Lang) -> Result<Html<String>, AppError> {
+    let v = audit::verify(&state.services, &actor).await?;
+    let message = match v.broken {
+        None => i18n::t_with(lang, "audit.verified", &[("n", &v.rows_checked.to_string())]),
+        Some((seq, reason)) => i18n::t_with(lang, "audit.broken", &[("seq", &seq.to_string()), ("reason", reason)]),
+    };
+    let filter = AuditFilter::default();
+    let rows = audit_rows(&state, &actor, &filter, 100).await?;
+    render(
+        &state,
+        "audit.html",
+        context! { rows => rows, verification => message, intact => v.broken.is_none(),
+                   ..base_context(&actor, lang, "/admin/audit") },
+    )
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/users", get(list_users).post(create_user))
+        .route("/admin/users/{id}", get(show_user).post(update_user))
+        .route("/admin/users/{id}/password", post(reset_password))
+        .route("/admin/audit", get(audit_page))
+        .route("/admin/audit/verify", get(verify_page))
+}
