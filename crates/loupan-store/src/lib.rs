@@ -283,3 +283,65 @@ mod tests {
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
     }
 }
+
+/// Creating and dropping whole PostgreSQL databases: each test gets its own.
+pub mod admin {
+    use sea_orm::{ConnectionTrait, Database};
+
+    use crate::{StoreResult, redact_url};
+
+    fn valid_name(name: &str) -> bool {
+        !name.is_empty() && name.len() < 60 && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    }
+
+    /// `url` with its database name replaced by `name`.
+    pub fn with_database(url: &str, name: &str) -> String {
+        let (base, query) = match url.split_once('?') {
+            Some((b, q)) => (b, Some(q)),
+            None => (url, None),
+        };
+        let scheme_end = base.find("://").map_or(0, |i| i + 3);
+        let root = match base[scheme_end..].find('/') {
+            Some(i) => &base[..scheme_end + i],
+            None => base,
+        };
+        match query {
+            Some(q) => format!("{root}/{name}?{q}"),
+            None => format!("{root}/{name}"),
+        }
+    }
+
+    pub async fn create_postgres_database(server_url: &str, name: &str) -> StoreResult<()> {
+        if !valid_name(name) {
+            return Err(crate::StoreError::Config(format!("bad database name {name}")));
+        }
+        let db = Database::connect(server_url)
+            .await
+            .map_err(|e| crate::StoreError::Config(format!("PostgreSQL `{}`: {e}", redact_url(server_url))))?;
+        db.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+        db.close().await?;
+        Ok(())
+    }
+
+    pub async fn drop_postgres_database(server_url: &str, name: &str) -> StoreResult<()> {
+        if !valid_name(name) {
+            return Err(crate::StoreError::Config(format!("bad database name {name}")));
+        }
+        let db = Database::connect(server_url)
+            .await
+            .map_err(|e| crate::StoreError::Config(format!("PostgreSQL `{}`: {e}", redact_url(server_url))))?;
+        db.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
+        db.close().await?;
+        Ok(())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn replaces_the_database_name() {
+            assert_eq!(super::with_database("postgres://u@h:5432/test", "x1"), "postgres://u@h:5432/x1");
+            assert_eq!(super::with_database("postgres://u@h/test?sslmode=disable", "x1"), "postgres://u@h/x1?sslmode=disable");
+            assert_eq!(super::with_database("postgres://u@h", "x1"), "postgres://u@h/x1");
+        }
+    }
+}

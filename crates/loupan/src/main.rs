@@ -1,1 +1,288 @@
-fn main() {}
+//! The `loupan` binary: serve the web UI and API, run migrations, load demo
+//! data, manage users and verify the audit trail from the command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use loupan_service::{Actor, ServiceConfig, ServiceError, Services, audit, demo, users};
+use loupan_store::Store;
+use loupan_web::{AppState, WebConfig};
+
+#[derive(Parser)]
+#[command(name = "loupan", version, about = "Loupan (楼盘): sales, finance, customer service and cost control for real-estate developers")]
+struct Cli {
+    #[command(flatten)]
+    storage: StorageArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct StorageArgs {
+    /// Folder for the SQLite database, keys and attachments.
+    #[arg(long, env = "LOUPAN_DATA_DIR", default_value = "./loupan-data", global = true)]
+    data_dir: PathBuf,
+    /// `sqlite:///path/loupan.db` or `postgres://user@host/db` (default: a SQLite file in the data folder).
+    #[arg(long, env = "LOUPAN_DATABASE_URL", global = true, hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web UI and the JSON API.
+    Serve {
+        #[arg(long, env = "LOUPAN_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Fill an empty database with a demo company first.
+        #[arg(long)]
+        demo: bool,
+        /// Password of `admin` on first start (default: random, printed once).
+        #[arg(long, env = "LOUPAN_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: Option<String>,
+        /// Mark cookies Secure (set when a TLS proxy does not send X-Forwarded-Proto).
+        #[arg(long, env = "LOUPAN_SECURE_COOKIES")]
+        secure_cookies: bool,
+    },
+    /// Bring the database schema up to date and exit.
+    Migrate,
+    /// Fill an empty database with a demo company.
+    Demo {
+        #[arg(long, env = "LOUPAN_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: Option<String>,
+    },
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user (the password is read from LOUPAN_USER_PASSWORD or generated and printed).
+    Create {
+        username: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// A built-in role (repeatable): admin, executive, sales_manager, sales_agent, cashier, finance, ...
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// A project id the user belongs to (repeatable).
+        #[arg(long = "project")]
+        projects: Vec<String>,
+        #[arg(long, env = "LOUPAN_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Set a new password (from LOUPAN_USER_PASSWORD or generated and printed); ends the user's sessions.
+    ResetPassword {
+        username: String,
+        #[arg(long, env = "LOUPAN_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Disable a user and end their sessions at once.
+    Disable { username: String },
+    /// Enable a disabled user.
+    Enable { username: String },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain; exits non-zero if any row was altered or removed.
+    Verify,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LOUPAN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn,tower_http=warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let services = open(&cli.storage).await?;
+    match cli.command {
+        Command::Serve { listen, demo: with_demo, admin_password, secure_cookies } => {
+            first_start(&services, admin_password).await?;
+            if with_demo {
+                fill_demo(&services).await?;
+            }
+            serve(services, listen, WebConfig { secure_cookies }).await
+        }
+        Command::Migrate => {
+            println!("database schema is up to date");
+            Ok(())
+        }
+        Command::Demo { admin_password } => {
+            first_start(&services, admin_password).await?;
+            fill_demo(&services).await
+        }
+        Command::User(cmd) => user_command(&services, cmd).await,
+        Command::Audit(AuditCommand::Verify) => {
+            let v = audit::verify(&services, &Actor::system("cli")).await?;
+            match v.broken {
+                None => {
+                    println!("audit trail intact: {} rows verified", v.rows_checked);
+                    Ok(())
+                }
+                Some((seq, reason)) => bail!("audit trail broken at row {seq}: {reason} ({} rows before it verified)", v.rows_checked),
+            }
+        }
+    }
+}
+
+/// Opens (and migrates) the configured database. The default SQLite file is
+/// created in the data folder; an explicit URL must name an existing folder.
+async fn open(args: &StorageArgs) -> Result<Services> {
+    let url = match &args.database_url {
+        Some(url) => url.clone(),
+        None => {
+            std::fs::create_dir_all(&args.data_dir)
+                .with_context(|| format!("cannot create data folder {}", args.data_dir.display()))?;
+            let path = std::fs::canonicalize(&args.data_dir)?.join("loupan.db");
+            format!("sqlite://{}", path.display())
+        }
+    };
+    let store = Store::connect(&url).await?;
+    let pending = store.pending_migrations().await?;
+    if !pending.is_empty() {
+        tracing::info!(count = pending.len(), "applying migrations");
+    }
+    store.migrate().await?;
+    Ok(Services::new(store, ServiceConfig::default()))
+}
+
+async fn first_start(services: &Services, admin_password: Option<String>) -> Result<()> {
+    if let Some(generated) = users::ensure_admin(services, admin_password.filter(|p| !p.is_empty())).await.map_err(explain)? {
+        // Printed once, on the first start only; no other default password exists.
+        tracing::warn!("created user `admin` with password: {generated}  (shown once; change it after signing in)");
+    }
+    Ok(())
+}
+
+async fn fill_demo(services: &Services) -> Result<()> {
+    let bar = ProgressBar::new(0);
+    bar.set_style(ProgressStyle::with_template("{msg} {bar:40} {pos}/{len}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_message("demo units");
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    match demo::fill(services, &progress).await.map_err(explain)? {
+        Some(summary) => {
+            bar.finish_and_clear();
+            println!("demo company created: project 翠湖名苑 with {} units", summary.units);
+            println!("demo users (password {}):", summary.password);
+            for (username, role) in summary.users {
+                println!("  {username:10} {role}");
+            }
+        }
+        None => {
+            bar.finish_and_clear();
+            println!("the database already has projects; demo data not added");
+        }
+    }
+    Ok(())
+}
+
+async fn serve(services: Services, listen: SocketAddr, config: WebConfig) -> Result<()> {
+    match loupan_service::auth::purge_expired_sessions(&services).await {
+        Ok(n) if n > 0 => tracing::info!(removed = n, "expired sessions removed"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+    }
+    let app = loupan_web::app(AppState::new(services, config));
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    tracing::info!("Loupan is serving on http://{listen}");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
+}
+
+/// A random password for an account created or reset from the terminal.
+fn generated_password() -> Result<String> {
+    let token = loupan_service::auth::new_form_token().map_err(explain)?;
+    Ok(token[..18].to_owned())
+}
+
+async fn user_command(services: &Services, cmd: UserCommand) -> Result<()> {
+    let actor = Actor::system("cli");
+    match cmd {
+        UserCommand::Create { username, display_name, roles, projects, password } => {
+            let (password, show) = match password {
+                Some(p) => (p, false),
+                None => (generated_password()?, true),
+            };
+            let form = users::NewUser {
+                username: Some(username),
+                password: Some(password.clone()),
+                display_name,
+                roles,
+                project_ids: projects,
+            };
+            let user = users::create_user(services, &actor, form).await.map_err(explain)?;
+            println!("created user {} ({})", user.username, user.id);
+            if show {
+                println!("password: {password}  (shown once)");
+            }
+        }
+        UserCommand::ResetPassword { username, password } => {
+            let user = users::find_user_by_username(services, &actor, &username).await.map_err(explain)?;
+            let (password, show) = match password {
+                Some(p) => (p, false),
+                None => (generated_password()?, true),
+            };
+            users::reset_password(services, &actor, &user.id, Some(&password)).await.map_err(explain)?;
+            println!("password of {username} reset; their sessions have ended");
+            if show {
+                println!("new password: {password}  (shown once)");
+            }
+        }
+        UserCommand::Disable { username } | UserCommand::Enable { username } if username.is_empty() => bail!("username required"),
+        UserCommand::Disable { username } => {
+            let user = users::find_user_by_username(services, &actor, &username).await.map_err(explain)?;
+            users::set_disabled(services, &actor, &user.id, true).await.map_err(explain)?;
+            println!("{username} disabled; their sessions have ended");
+        }
+        UserCommand::Enable { username } => {
+            let user = users::find_user_by_username(services, &actor, &username).await.map_err(explain)?;
+            users::set_disabled(services, &actor, &user.id, false).await.map_err(explain)?;
+            println!("{username} enabled");
+        }
+    }
+    Ok(())
+}
+
+/// A service error as an operator should read it on the terminal.
+fn explain(err: ServiceError) -> anyhow::Error {
+    match err {
+        ServiceError::Invalid(invalid) => {
+            let fields: Vec<String> = invalid.0.iter().map(|f| format!("{}: {}", f.field, f.code)).collect();
+            anyhow::anyhow!("invalid input: {}", fields.join(", "))
+        }
+        ServiceError::NotFound(what) => anyhow::anyhow!("{what} not found"),
+        other => anyhow::anyhow!(other),
+    }
+}

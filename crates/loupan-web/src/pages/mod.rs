@@ -43,6 +43,8 @@ fn local_time(instant: &str) -> String {
 
 pub fn templates() -> Environment<'static> {
     let mut env = Environment::new();
+    // Optional form values (`form.username` before anything was typed) read as empty.
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
     env.set_loader(|name| Ok(Templates::get(name).map(|f| String::from_utf8_lossy(&f.data).into_owned())));
     env.add_function("t", |state: &State, key: &str, kwargs: Kwargs| -> Result<String, minijinja::Error> {
         let lang = state.lookup("lang").and_then(|v| v.as_str().and_then(Lang::from_code)).unwrap_or_default();

@@ -1,0 +1,226 @@
+//! The test harness: the real router over a fresh database per test, on SQLite
+//! by default and on PostgreSQL when `LOUPAN_TEST_DATABASE_URL` is set (each
+//! test creates its own database there and drops it at the end).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use loupan_service::{ServiceConfig, Services, users};
+use loupan_store::Store;
+use loupan_web::{AppState, WebConfig};
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub const ADMIN_PASSWORD: &str = "Admin-test-password-1";
+
+enum Db {
+    Sqlite { dir: std::path::PathBuf },
+    Postgres { server_url: String, name: String },
+}
+
+pub struct TestApp {
+    pub router: Router,
+    pub services: Services,
+    pub database_url: String,
+    db: Db,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+    pub fn content_type(&self) -> &str {
+        self.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+    /// Field names of a problem+json body.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.json()["errors"].as_array().map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or("").to_owned()).collect()).unwrap_or_default()
+    }
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+    }
+}
+
+/// One request to build and send.
+pub struct Call {
+    method: &'static str,
+    path: String,
+    body: Option<Vec<u8>>,
+    content_type: Option<&'static str>,
+    headers: Vec<(String, String)>,
+}
+
+pub fn get(path: &str) -> Call {
+    Call { method: "GET", path: path.into(), body: None, content_type: None, headers: vec![] }
+}
+
+pub fn post(path: &str, body: Value) -> Call {
+    Call { method: "POST", path: path.into(), body: Some(body.to_string().into_bytes()), content_type: Some("application/json"), headers: vec![] }
+}
+
+pub fn patch(path: &str, body: Value) -> Call {
+    Call { method: "PATCH", path: path.into(), body: Some(body.to_string().into_bytes()), content_type: Some("application/json"), headers: vec![] }
+}
+
+/// A browser form submission.
+pub fn form(path: &str, fields: &[(&str, &str)]) -> Call {
+    let body: String = form_encode(fields);
+    Call { method: "POST", path: path.into(), body: Some(body.into_bytes()), content_type: Some("application/x-www-form-urlencoded"), headers: vec![] }
+}
+
+pub fn form_encode(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+impl Call {
+    pub fn raw(mut self, body: &[u8]) -> Self {
+        self.body = Some(body.to_vec());
+        self
+    }
+    pub fn token(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+    pub fn lang(self, lang: &str) -> Self {
+        self.header("accept-language", lang)
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        Self::with_config(ServiceConfig::default()).await
+    }
+
+    pub async fn with_config(config: ServiceConfig) -> TestApp {
+        let unique = format!("t{}", loupan_store::new_id());
+        let (database_url, db) = match std::env::var("LOUPAN_TEST_DATABASE_URL") {
+            Ok(server_url) if !server_url.is_empty() => {
+                let name = format!("loupan_{unique}");
+                loupan_store::admin::create_postgres_database(&server_url, &name).await.expect("create test database");
+                (loupan_store::admin::with_database(&server_url, &name), Db::Postgres { server_url, name })
+            }
+            _ => {
+                let dir = std::env::temp_dir().join(format!("loupan-test-{unique}"));
+                std::fs::create_dir_all(&dir).unwrap();
+                (format!("sqlite://{}/loupan.db", dir.display()), Db::Sqlite { dir })
+            }
+        };
+        let store = Store::connect(&database_url).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        let services = Services::new(store, config);
+        users::ensure_admin(&services, Some(ADMIN_PASSWORD.into())).await.expect("admin");
+        let router = loupan_web::app(AppState::new(services.clone(), WebConfig::default()));
+        TestApp { router, services, database_url, db }
+    }
+
+    /// A second Loupan instance on the same database (or the same one after a restart).
+    pub async fn second_instance(&self) -> (Router, Services) {
+        let store = Store::connect(&self.database_url).await.expect("connect");
+        let services = Services::new(store, self.services.config.clone());
+        (loupan_web::app(AppState::new(services.clone(), WebConfig::default())), services)
+    }
+
+    pub async fn send(&self, call: Call) -> Reply {
+        send_to(&self.router, call).await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let r = self.send(post("/api/v1/auth/login", serde_json::json!({"username": username, "password": password}))).await;
+        assert_eq!(r.status, StatusCode::OK, "login {username}: {}", r.text);
+        r.json()["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn admin(&self) -> String {
+        self.login("admin", ADMIN_PASSWORD).await
+    }
+
+    /// Creates a user with `roles` in `projects` and signs them in.
+    pub async fn user(&self, admin: &str, username: &str, roles: &[&str], projects: &[&str]) -> (String, String) {
+        let password = format!("Pw-{username}-0123456789");
+        let r = self
+            .send(
+                post(
+                    "/api/v1/admin/users",
+                    serde_json::json!({"username": username, "password": password, "display_name": username,
+                                       "roles": roles, "project_ids": projects}),
+                )
+                .token(admin),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "create {username}: {}", r.text);
+        let id = r.json()["id"].as_str().unwrap().to_owned();
+        (id, self.login(username, &password).await)
+    }
+
+    pub async fn project(&self, admin: &str, name: &str) -> String {
+        let r = self.send(post("/api/v1/projects", serde_json::json!({"name": name, "city": "苏州"})).token(admin)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.json()["id"].as_str().unwrap().to_owned()
+    }
+}
+
+pub async fn send_to(router: &Router, call: Call) -> Reply {
+    let mut req = Request::builder().method(call.method).uri(&call.path);
+    if let Some(ct) = call.content_type {
+        req = req.header(header::CONTENT_TYPE, ct);
+    }
+    for (k, v) in &call.headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    let req = req.body(call.body.map(Body::from).unwrap_or_else(Body::empty)).unwrap();
+    let res = router.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+    Reply { status, headers, text: String::from_utf8_lossy(&bytes).into_owned() }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        match &self.db {
+            Db::Sqlite { dir } => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Db::Postgres { server_url, name } => {
+                let (server_url, name) = (server_url.clone(), name.clone());
+                // Drop runs inside the test's runtime; use a thread with its own.
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                    rt.block_on(async {
+                        if let Err(e) = loupan_store::admin::drop_postgres_database(&server_url, &name).await {
+                            eprintln!("could not drop test database {name}: {e}");
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
