@@ -65,14 +65,7 @@ impl Role {
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::*;
         match self {
-            Role::Admin => &[
-                ManageUsers,
-                ReadAudit,
-                ReadProjects,
-                ManageProjects,
-                ReadInventory,
-                ManageInventory,
-            ],
+            Role::Admin => &[ManageUsers, ReadAudit, ReadProjects, ManageProjects, ReadInventory, ManageInventory],
             Role::Executive => &[ReadAudit, ReadProjects, ReadInventory],
             Role::SalesManager => &[ReadProjects, ReadInventory, ManageInventory],
             Role::SalesAgent => &[ReadProjects, ReadInventory],

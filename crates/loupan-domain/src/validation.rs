@@ -77,7 +77,11 @@ mod tests {
         required_text(&mut e, "x", None, 10);
         assert_eq!(
             e.0,
-            vec![FieldError::new("name", "required"), FieldError::new("city", "too_long"), FieldError::new("x", "required")]
+            vec![
+                FieldError::new("name", "required"),
+                FieldError::new("city", "too_long"),
+                FieldError::new("x", "required")
+            ]
         );
     }
 }

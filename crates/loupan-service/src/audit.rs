@@ -4,8 +4,8 @@
 
 use loupan_domain::Permission;
 use loupan_store::Connection;
-use loupan_store::audit::{self as store_audit, AuditRow};
 pub use loupan_store::audit::AuditFilter;
+use loupan_store::audit::{self as store_audit, AuditRow};
 use serde_json::Value;
 
 use crate::{Actor, ServiceResult, Services, sha256_hex};
@@ -90,7 +90,12 @@ fn row_hash(row: &AuditRow) -> String {
 }
 
 /// A page of the trail for an auditor (admin, executive): newest first.
-pub async fn list(services: &Services, actor: &Actor, filter: &AuditFilter, limit: u64) -> ServiceResult<Vec<AuditRow>> {
+pub async fn list(
+    services: &Services,
+    actor: &Actor,
+    filter: &AuditFilter,
+    limit: u64,
+) -> ServiceResult<Vec<AuditRow>> {
     actor.require(Permission::ReadAudit)?;
     Ok(store_audit::list_audit(services.store.conn(), filter, limit).await?)
 }

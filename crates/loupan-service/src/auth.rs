@@ -4,8 +4,8 @@
 //! restart); only a SHA-256 of the token is stored. Repeated failures for one
 //! username are refused for a while, whichever instance they reach.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use loupan_domain::Role;
 use loupan_store::sessions::{self as store_sessions, SessionRow};
@@ -75,7 +75,8 @@ pub async fn login(services: &Services, username: &str, password: &str, kind: Se
     let username = username.trim();
     let now = loupan_store::now();
     let window = to_chrono(cfg.lockout_window);
-    let failures = store_users::login_failures_since(conn, username, now - window, cfg.max_failed_logins as u64).await?;
+    let failures =
+        store_users::login_failures_since(conn, username, now - window, cfg.max_failed_logins as u64).await?;
     if failures.len() >= cfg.max_failed_logins
         && let Some(oldest) = failures.last()
     {
@@ -115,7 +116,8 @@ pub async fn login(services: &Services, username: &str, password: &str, kind: Se
     let tx = services.store.begin_write().await?;
     store_users::clear_login_failures(&tx, username).await?;
     store_sessions::insert_session(&tx, &row).await?;
-    let actor = load_actor(&tx, &user.id, Some(&row)).await?.ok_or(ServiceError::Unauthenticated("invalid_credentials"))?;
+    let actor =
+        load_actor(&tx, &user.id, Some(&row)).await?.ok_or(ServiceError::Unauthenticated("invalid_credentials"))?;
     audit::record(
         &tx,
         &actor,
@@ -137,7 +139,8 @@ pub async fn login(services: &Services, username: &str, password: &str, kind: Se
 pub async fn authenticate(services: &Services, token: &str) -> ServiceResult<Actor> {
     let conn = services.store.conn();
     let id = sha256_hex(token.as_bytes());
-    let session = store_sessions::find_session(conn, &id).await?.ok_or(ServiceError::Unauthenticated("session_expired"))?;
+    let session =
+        store_sessions::find_session(conn, &id).await?.ok_or(ServiceError::Unauthenticated("session_expired"))?;
     let now = loupan_store::now();
     if !is_live(&session, now, to_chrono(services.config.idle_timeout)) {
         store_sessions::delete_session(conn, &id).await?;

@@ -69,8 +69,13 @@ pub async fn fill(services: &Services, progress: &(dyn Fn(u64, u64) + Sync)) -> 
     let total = (buildings.len() as u64) * (FLOORS as u64) * (STACKS.len() as u64);
     let mut done = 0;
     for (b, building_name) in buildings.iter().enumerate() {
-        let building =
-            inventory::create_building(services, &system, &project.id, NewBuilding { name: Some((*building_name).into()) }).await?;
+        let building = inventory::create_building(
+            services,
+            &system,
+            &project.id,
+            NewBuilding { name: Some((*building_name).into()) },
+        )
+        .await?;
         for floor in 1..=FLOORS {
             for (stack, (layout, gross, inner, per_m2)) in STACKS.iter().enumerate() {
                 let gross_hundredths = loupan_domain::quantity::parse_hundredths(gross).unwrap_or(0);

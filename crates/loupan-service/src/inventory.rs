@@ -100,7 +100,13 @@ pub async fn create_project(services: &Services, actor: &Actor, form: NewProject
     audit::record(
         &tx,
         actor,
-        Change { action: "project.create", record_type: "project", record_id: &project.id, before: None, after: snapshot(&project) },
+        Change {
+            action: "project.create",
+            record_type: "project",
+            record_id: &project.id,
+            before: None,
+            after: snapshot(&project),
+        },
     )
     .await?;
     tx.commit().await.map_err(ServiceError::internal)?;
@@ -128,14 +134,26 @@ pub struct NewBuilding {
     pub name: Option<String>,
 }
 
-pub async fn create_building(services: &Services, actor: &Actor, project_id: &str, form: NewBuilding) -> ServiceResult<Building> {
+pub async fn create_building(
+    services: &Services,
+    actor: &Actor,
+    project_id: &str,
+    form: NewBuilding,
+) -> ServiceResult<Building> {
     let project = get_project(services, actor, project_id).await?;
     actor.require(Permission::ManageInventory)?;
     let mut errors = Invalid::default();
     let name = required_text(&mut errors, "name", form.name.as_deref(), 50);
     errors.into_result()?;
     let now = loupan_store::now();
-    let row = BuildingRow { id: loupan_store::new_id(), project_id: project.id, name, version: 1, created_at: now, updated_at: now };
+    let row = BuildingRow {
+        id: loupan_store::new_id(),
+        project_id: project.id,
+        name,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
     let tx = services.store.begin_write().await?;
     match store::insert_building(&tx, &row).await {
         Err(StoreError::Unique(_)) => return Err(Invalid::one("name", "taken").into()),
@@ -145,7 +163,13 @@ pub async fn create_building(services: &Services, actor: &Actor, project_id: &st
     audit::record(
         &tx,
         actor,
-        Change { action: "building.create", record_type: "building", record_id: &building.id, before: None, after: snapshot(&building) },
+        Change {
+            action: "building.create",
+            record_type: "building",
+            record_id: &building.id,
+            before: None,
+            after: snapshot(&building),
+        },
     )
     .await?;
     tx.commit().await.map_err(ServiceError::internal)?;
@@ -179,7 +203,12 @@ pub struct NewUnit {
     pub status: Option<String>,
 }
 
-fn parse_quantity<T>(errors: &mut Invalid, field: &str, text: Option<&str>, parse: fn(&str) -> Result<T, loupan_domain::quantity::DecimalError>) -> Option<T> {
+fn parse_quantity<T>(
+    errors: &mut Invalid,
+    field: &str,
+    text: Option<&str>,
+    parse: fn(&str) -> Result<T, loupan_domain::quantity::DecimalError>,
+) -> Option<T> {
     match text.map(str::trim) {
         None | Some("") => {
             errors.push(field, "required");
@@ -267,8 +296,18 @@ pub async fn create_unit(services: &Services, actor: &Actor, building_id: &str, 
         other => other?,
     }
     let unit = Unit::from(row);
-    audit::record(&tx, actor, Change { action: "unit.create", record_type: "unit", record_id: &unit.id, before: None, after: snapshot(&unit) })
-        .await?;
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "unit.create",
+            record_type: "unit",
+            record_id: &unit.id,
+            before: None,
+            after: snapshot(&unit),
+        },
+    )
+    .await?;
     tx.commit().await.map_err(ServiceError::internal)?;
     Ok(unit)
 }
@@ -334,7 +373,11 @@ pub async fn search_units(
 }
 
 /// One building's units, top floor first: the rows of the 销控图.
-pub async fn building_chart(services: &Services, actor: &Actor, building_id: &str) -> ServiceResult<(Building, Vec<Unit>)> {
+pub async fn building_chart(
+    services: &Services,
+    actor: &Actor,
+    building_id: &str,
+) -> ServiceResult<(Building, Vec<Unit>)> {
     let building = get_building(services, actor, building_id).await?;
     let rows = store::units_of_building(services.store.conn(), building_id).await?;
     Ok((building, rows.into_iter().map(Unit::from).collect()))

@@ -74,7 +74,11 @@ fn parse_roles(errors: &mut Invalid, roles: &[String]) -> Vec<Role> {
     parsed
 }
 
-async fn check_projects<C: loupan_store::Connection>(conn: &C, errors: &mut Invalid, ids: &[String]) -> ServiceResult<Vec<String>> {
+async fn check_projects<C: loupan_store::Connection>(
+    conn: &C,
+    errors: &mut Invalid,
+    ids: &[String],
+) -> ServiceResult<Vec<String>> {
     let mut ok = Vec::new();
     for id in ids {
         if store_inventory::find_project(conn, id).await?.is_none() {
@@ -146,14 +150,25 @@ pub async fn create_user(services: &Services, actor: &Actor, form: NewUser) -> S
     audit::record(
         &tx,
         actor,
-        Change { action: "user.create", record_type: "user", record_id: &user.id, before: None, after: Some(snapshot(&user)) },
+        Change {
+            action: "user.create",
+            record_type: "user",
+            record_id: &user.id,
+            before: None,
+            after: Some(snapshot(&user)),
+        },
     )
     .await?;
     tx.commit().await.map_err(ServiceError::internal)?;
     Ok(user)
 }
 
-pub async fn list_users(services: &Services, actor: &Actor, after: Option<&str>, limit: u64) -> ServiceResult<Vec<User>> {
+pub async fn list_users(
+    services: &Services,
+    actor: &Actor,
+    after: Option<&str>,
+    limit: u64,
+) -> ServiceResult<Vec<User>> {
     actor.require(Permission::ManageUsers)?;
     let conn = services.store.conn();
     let mut users = Vec::new();

@@ -15,8 +15,7 @@ pub use audit_log::Model as AuditRow;
 /// transactions already hold the database's single write lock.
 pub async fn lock_chain<C: ConnectionTrait>(c: &C) -> StoreResult<()> {
     if c.get_database_backend() == DbBackend::Postgres {
-        c.execute_raw(Statement::from_string(DbBackend::Postgres, "SELECT pg_advisory_xact_lock(7741001)"))
-            .await?;
+        c.execute_raw(Statement::from_string(DbBackend::Postgres, "SELECT pg_advisory_xact_lock(7741001)")).await?;
     }
     Ok(())
 }

@@ -46,7 +46,13 @@ pub async fn claim_key<C: ConnectionTrait>(
     }
 }
 
-pub async fn complete_key<C: ConnectionTrait>(c: &C, user_id: &str, key: &str, status: u16, body: &str) -> StoreResult<()> {
+pub async fn complete_key<C: ConnectionTrait>(
+    c: &C,
+    user_id: &str,
+    key: &str,
+    status: u16,
+    body: &str,
+) -> StoreResult<()> {
     idempotency_keys::Entity::update_many()
         .col_expr(idempotency_keys::Column::StatusCode, Expr::value(i32::from(status)))
         .col_expr(idempotency_keys::Column::ResponseBody, Expr::value(body.to_owned()))

@@ -161,9 +161,11 @@ pub async fn units_of_building<C: ConnectionTrait>(c: &C, building_id: &str) -> 
         .await?)
 }
 
-
 /// How many units each project has in each status: `(project_id, status, count)`.
-pub async fn unit_status_counts<C: ConnectionTrait>(c: &C, only: Option<&[String]>) -> StoreResult<Vec<(String, String, i64)>> {
+pub async fn unit_status_counts<C: ConnectionTrait>(
+    c: &C,
+    only: Option<&[String]>,
+) -> StoreResult<Vec<(String, String, i64)>> {
     use sea_orm::sea_query::{Expr, Func};
     let mut q = units::Entity::find()
         .select_only()

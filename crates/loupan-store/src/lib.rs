@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -226,6 +226,22 @@ async fn describe_schema(db: &DatabaseConnection) -> StoreResult<Vec<String>> {
             )
         })
         .collect();
+    // Our named indexes (primary keys and UNIQUE columns are named by each dialect).
+    let index_sql = match backend {
+        DbBackend::Postgres => "SELECT indexname::text AS name FROM pg_indexes WHERE schemaname = current_schema()",
+        _ => "SELECT name FROM sqlite_master WHERE type = 'index'",
+    };
+    #[derive(FromQueryResult)]
+    struct Index {
+        name: String,
+    }
+    let indexes = Index::find_by_statement(Statement::from_string(backend, index_sql)).all(db).await?;
+    lines.extend(
+        indexes
+            .into_iter()
+            .filter(|i| i.name.starts_with("ix_") || i.name.starts_with("ux_"))
+            .map(|i| format!("index {}", i.name)),
+    );
     lines.sort();
     Ok(lines)
 }
@@ -240,6 +256,7 @@ fn type_class(data_type: &str) -> &'static str {
     } else if t.contains("bool") {
         "boolean"
     } else if t.contains("int") {
+        // SQLite declares BIGINT columns as `integer`, which is 64-bit there anyway.
         "integer"
     } else if t.contains("char") || t.contains("text") {
         "text"
@@ -291,7 +308,9 @@ pub mod admin {
     use crate::{StoreResult, redact_url};
 
     fn valid_name(name: &str) -> bool {
-        !name.is_empty() && name.len() < 60 && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        !name.is_empty()
+            && name.len() < 60
+            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
     }
 
     /// `url` with its database name replaced by `name`.
@@ -340,7 +359,10 @@ pub mod admin {
         #[test]
         fn replaces_the_database_name() {
             assert_eq!(super::with_database("postgres://u@h:5432/test", "x1"), "postgres://u@h:5432/x1");
-            assert_eq!(super::with_database("postgres://u@h/test?sslmode=disable", "x1"), "postgres://u@h/x1?sslmode=disable");
+            assert_eq!(
+                super::with_database("postgres://u@h/test?sslmode=disable", "x1"),
+                "postgres://u@h/x1?sslmode=disable"
+            );
             assert_eq!(super::with_database("postgres://u@h", "x1"), "postgres://u@h/x1");
         }
     }

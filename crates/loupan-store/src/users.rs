@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -104,9 +104,12 @@ pub async fn roles_of<C: ConnectionTrait>(c: &C, user_id: &str) -> StoreResult<V
 pub async fn replace_roles<C: ConnectionTrait>(c: &C, user_id: &str, roles: &[String]) -> StoreResult<()> {
     user_roles::Entity::delete_many().filter(user_roles::Column::UserId.eq(user_id)).exec(c).await?;
     for role in roles {
-        user_roles::Entity::insert(user_roles::ActiveModel { user_id: Set(user_id.to_owned()), role: Set(role.clone()) })
-            .exec_without_returning(c)
-            .await?;
+        user_roles::Entity::insert(user_roles::ActiveModel {
+            user_id: Set(user_id.to_owned()),
+            role: Set(role.clone()),
+        })
+        .exec_without_returning(c)
+        .await?;
     }
     Ok(())
 }

@@ -1,10 +1,10 @@
 //! Stylesheets, scripts and images, embedded in the binary: no CDN, works offline.
 
+use axum::Router;
 use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 
 use crate::AppState;
 

@@ -61,11 +61,15 @@ impl From<JsonRejection> for AppError {
                 let detail = text.split_once(": ").map_or(text.as_str(), |(_, rest)| rest);
                 let field = detail.split_once(": ").map(|(path, _)| path.to_owned()).filter(|p| !p.contains(' '));
                 match field {
-                    Some(field) => AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_json_field", field, "invalid_type"),
+                    Some(field) => {
+                        AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_json_field", field, "invalid_type")
+                    }
                     None => AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_json_field"),
                 }
             }
-            JsonRejection::MissingJsonContentType(_) => AppError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            JsonRejection::MissingJsonContentType(_) => {
+                AppError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             JsonRejection::BytesRejection(_) => AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             _ => AppError::new(StatusCode::BAD_REQUEST, "malformed_json"),
         }

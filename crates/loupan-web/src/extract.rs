@@ -28,7 +28,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Authed {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
         match parts.extensions.get::<Caller>() {
             Some(Caller { actor: Some(actor), .. }) => Ok(Authed(actor.clone())),
-            Some(Caller { stale_credential: true, .. }) => Err(AppError::new(StatusCode::UNAUTHORIZED, "session_expired")),
+            Some(Caller { stale_credential: true, .. }) => {
+                Err(AppError::new(StatusCode::UNAUTHORIZED, "session_expired"))
+            }
             _ => Err(AppError::new(StatusCode::UNAUTHORIZED, "unauthenticated")),
         }
     }

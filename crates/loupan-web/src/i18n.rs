@@ -39,10 +39,8 @@ impl Lang {
             .filter_map(|(i, part)| {
                 let mut pieces = part.split(';');
                 let tag = pieces.next()?.trim();
-                let q = pieces
-                    .find_map(|p| p.trim().strip_prefix("q="))
-                    .and_then(|q| q.parse::<f32>().ok())
-                    .unwrap_or(1.0);
+                let q =
+                    pieces.find_map(|p| p.trim().strip_prefix("q=")).and_then(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
                 Some((q, i, tag))
             })
             .collect();
@@ -64,11 +62,8 @@ pub fn parse_locale(source: &str) -> Vec<(String, String)> {
         .filter_map(|line| {
             let (key, value) = line.split_once(':')?;
             let value = value.trim();
-            let text = if value.starts_with('"') {
-                serde_json::from_str::<String>(value).ok()?
-            } else {
-                value.to_owned()
-            };
+            let text =
+                if value.starts_with('"') { serde_json::from_str::<String>(value).ok()? } else { value.to_owned() };
             Some((key.trim().to_owned(), text))
         })
         .collect()

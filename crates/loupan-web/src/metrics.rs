@@ -52,7 +52,10 @@ impl Metrics {
         out.push_str("# TYPE loupan_http_requests_total counter\n");
         for ((method, route), stats) in routes.iter() {
             for (status, n) in &stats.by_status {
-                let _ = writeln!(out, "loupan_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}");
+                let _ = writeln!(
+                    out,
+                    "loupan_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}"
+                );
             }
         }
         out.push_str("# HELP loupan_http_request_duration_seconds HTTP request latency by route.\n");
@@ -62,7 +65,8 @@ impl Metrics {
             for (bound, n) in BUCKETS.iter().zip(stats.bucket_counts) {
                 let _ = writeln!(out, "loupan_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {n}");
             }
-            let _ = writeln!(out, "loupan_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", stats.count);
+            let _ =
+                writeln!(out, "loupan_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", stats.count);
             let _ = writeln!(out, "loupan_http_request_duration_seconds_sum{{{labels}}} {}", stats.sum_seconds);
             let _ = writeln!(out, "loupan_http_request_duration_seconds_count{{{labels}}} {}", stats.count);
         }

@@ -32,9 +32,18 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Secure when served over TLS.
-pub fn set_cookie(state: &AppState, headers: &HeaderMap, name: &str, value: &str, max_age_secs: Option<u64>) -> HeaderValue {
+pub fn set_cookie(
+    state: &AppState,
+    headers: &HeaderMap,
+    name: &str,
+    value: &str,
+    max_age_secs: Option<u64>,
+) -> HeaderValue {
     let tls = state.secure_cookies
-        || headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("https"));
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"));
     let mut text = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
     if let Some(age) = max_age_secs {
         text.push_str(&format!("; Max-Age={age}"));
@@ -53,7 +62,9 @@ fn is_api(path: &str) -> bool {
 fn request_lang(headers: &HeaderMap, api: bool) -> Lang {
     let from_cookie = if api { None } else { cookie(headers, LANG_COOKIE).and_then(|c| Lang::from_code(&c)) };
     from_cookie
-        .or_else(|| headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Lang::from_accept_language))
+        .or_else(|| {
+            headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Lang::from_accept_language)
+        })
         .unwrap_or_default()
 }
 
@@ -108,7 +119,10 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             } else {
                 let (parts, body) = req.into_parts();
                 let Ok(bytes) = axum::body::to_bytes(body, crate::BODY_LIMIT).await else {
-                    return with_lang(AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").into_response(), lang);
+                    return with_lang(
+                        AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").into_response(),
+                        lang,
+                    );
                 };
                 let token = FormData::parse(&bytes).text("csrf_token");
                 req = Request::from_parts(parts, Body::from(bytes));
@@ -256,7 +270,10 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
 
 /// Unknown routes: 401 under `/api` for anonymous callers (the API's shape is
 /// not revealed to them), else 404.
-pub async fn fallback(crate::extract::MaybeAuthed(actor): crate::extract::MaybeAuthed, uri: axum::http::Uri) -> AppError {
+pub async fn fallback(
+    crate::extract::MaybeAuthed(actor): crate::extract::MaybeAuthed,
+    uri: axum::http::Uri,
+) -> AppError {
     if is_api(uri.path()) && actor.is_none() {
         AppError::new(StatusCode::UNAUTHORIZED, "unauthenticated")
     } else {
@@ -272,7 +289,9 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     h.insert(
         "content-security-policy",
-        HeaderValue::from_static("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"),
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+        ),
     );
     res
 }

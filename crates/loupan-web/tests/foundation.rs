@@ -13,7 +13,9 @@ use support::*;
 #[tokio::test]
 async fn anonymous_callers_get_401_problems_in_their_language() {
     let app = TestApp::new().await;
-    for path in ["/api/v1/admin/users", "/api/v1/projects", "/api/v1/units", "/api/v1/customers", "/api/v1/nothing/here"] {
+    for path in
+        ["/api/v1/admin/users", "/api/v1/projects", "/api/v1/units", "/api/v1/customers", "/api/v1/nothing/here"]
+    {
         let r = app.send(get(path)).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}");
         assert_eq!(r.content_type(), "application/problem+json", "{path}");
@@ -80,7 +82,10 @@ async fn roles_and_project_membership_decide_what_a_user_sees() {
     assert_eq!(listed["items"].as_array().unwrap().len(), 2);
 
     // Units of a project the agent does not belong to stay invisible to searches.
-    let b = app.send(post(&format!("/api/v1/projects/{other}/buildings"), json!({"name": "1号楼"})).token(&admin)).await.json();
+    let b = app
+        .send(post(&format!("/api/v1/projects/{other}/buildings"), json!({"name": "1号楼"})).token(&admin))
+        .await
+        .json();
     let unit = json!({"floor": 3, "number": "301", "layout": "3室2厅", "gross_area": "89.37", "inner_area": "77.37", "list_price": "1340550.00"});
     let r = app.send(post(&format!("/api/v1/buildings/{}/units", b["id"].as_str().unwrap()), unit).token(&admin)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
@@ -94,10 +99,17 @@ async fn roles_and_project_membership_decide_what_a_user_sees() {
 async fn bad_input_names_every_field_and_never_answers_5xx() {
     let app = TestApp::new().await;
     let admin = app.admin().await;
-    let r = app.send(post("/api/v1/admin/users", json!({"password": "short", "roles": ["wizard"]})).token(&admin)).await;
+    let r =
+        app.send(post("/api/v1/admin/users", json!({"password": "short", "roles": ["wizard"]})).token(&admin)).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.error_fields(), vec!["username", "password", "roles"]);
-    let en = app.send(post("/api/v1/admin/users", json!({"username": "Bad Name!", "password": "long-enough-pw"})).token(&admin).lang("en")).await;
+    let en = app
+        .send(
+            post("/api/v1/admin/users", json!({"username": "Bad Name!", "password": "long-enough-pw"}))
+                .token(&admin)
+                .lang("en"),
+        )
+        .await;
     let err = &en.json()["errors"][0];
     assert_eq!((err["field"].as_str(), err["code"].as_str()), (Some("username"), Some("invalid_username")));
     assert_eq!(err["message"], "Use 3-32 lowercase letters, digits and . _ -");
@@ -108,11 +120,13 @@ async fn bad_input_names_every_field_and_never_answers_5xx() {
     let r = app.send(post("/api/v1/projects", json!({"name": 5, "city": "苏州"})).token(&admin)).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.error_fields(), vec!["name"]);
-    let r = app.send(post("/api/v1/projects", json!({"name": "x".repeat(200_000), "city": "苏州"})).token(&admin)).await;
+    let r =
+        app.send(post("/api/v1/projects", json!({"name": "x".repeat(200_000), "city": "苏州"})).token(&admin)).await;
     assert!(r.status.is_client_error(), "{}", r.status);
 
     let p = app.project(&admin, "翠湖名苑").await;
-    let b = app.send(post(&format!("/api/v1/projects/{p}/buildings"), json!({"name": "1号楼"})).token(&admin)).await.json();
+    let b =
+        app.send(post(&format!("/api/v1/projects/{p}/buildings"), json!({"name": "1号楼"})).token(&admin)).await.json();
     let units = format!("/api/v1/buildings/{}/units", b["id"].as_str().unwrap());
     let r = app
         .send(post(&units, json!({"floor": 0, "number": "", "layout": "3室", "gross_area": "89.375", "inner_area": "95.00", "list_price": "-1.00"})).token(&admin))
@@ -124,7 +138,13 @@ async fn bad_input_names_every_field_and_never_answers_5xx() {
         .await;
     assert_eq!(r.error_fields(), vec!["inner_area", "status"]);
 
-    for path in ["/api/v1/units?min_floor=abc", "/api/v1/units?min_area=ten", "/api/v1/units?status=sold", "/api/v1/units?cursor=zz", "/api/v1/projects/%00%ff"] {
+    for path in [
+        "/api/v1/units?min_floor=abc",
+        "/api/v1/units?min_area=ten",
+        "/api/v1/units?status=sold",
+        "/api/v1/units?cursor=zz",
+        "/api/v1/projects/%00%ff",
+    ] {
         let r = app.send(get(path).token(&admin)).await;
         assert!(r.status.is_client_error(), "{path} -> {}", r.status);
         assert_eq!(r.content_type(), "application/problem+json", "{path}");
@@ -141,13 +161,17 @@ async fn unit_search_combines_filters_and_pages_with_a_cursor() {
     let app = TestApp::new().await;
     let admin = app.admin().await;
     let p = app.project(&admin, "翠湖名苑").await;
-    let b = app.send(post(&format!("/api/v1/projects/{p}/buildings"), json!({"name": "1号楼"})).token(&admin)).await.json();
+    let b =
+        app.send(post(&format!("/api/v1/projects/{p}/buildings"), json!({"name": "1号楼"})).token(&admin)).await.json();
     let b = b["id"].as_str().unwrap().to_owned();
     for floor in 1..=4 {
         for (n, area, price) in [(1, "89.37", "1340550.00"), (2, "72.10", "1009400.00")] {
             let body = json!({"floor": floor, "number": format!("{floor}0{n}"), "layout": "3室2厅", "gross_area": area,
                               "inner_area": "60.00", "list_price": price});
-            assert_eq!(app.send(post(&format!("/api/v1/buildings/{b}/units"), body).token(&admin)).await.status, StatusCode::CREATED);
+            assert_eq!(
+                app.send(post(&format!("/api/v1/buildings/{b}/units"), body).token(&admin)).await.status,
+                StatusCode::CREATED
+            );
         }
     }
     let dup = json!({"floor": 1, "number": "101", "layout": "x", "gross_area": "1.00", "inner_area": "1.00", "list_price": "1.00"});
@@ -157,7 +181,9 @@ async fn unit_search_combines_filters_and_pages_with_a_cursor() {
     let count = |q: String| {
         let app = &app;
         let admin = admin.clone();
-        async move { app.send(get(&format!("/api/v1/units?{q}")).token(&admin)).await.json()["items"].as_array().unwrap().len() }
+        async move {
+            app.send(get(&format!("/api/v1/units?{q}")).token(&admin)).await.json()["items"].as_array().unwrap().len()
+        }
     };
     assert_eq!(count(format!("project_id={p}&min_area=80")).await, 4);
     assert_eq!(count(format!("building_id={b}&min_floor=2&max_floor=3")).await, 4);
@@ -204,7 +230,9 @@ async fn disabling_a_user_ends_their_sessions_at_once() {
     assert_eq!((r.status, r.json()["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("account_disabled")));
     // An admin cannot lock themselves out.
     let me = app.send(get("/api/v1/auth/me").token(&admin)).await.json();
-    let r = app.send(post(&format!("/api/v1/admin/users/{}/disable", me["id"].as_str().unwrap()), json!({})).token(&admin)).await;
+    let r = app
+        .send(post(&format!("/api/v1/admin/users/{}/disable", me["id"].as_str().unwrap()), json!({})).token(&admin))
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -217,13 +245,17 @@ async fn sessions_survive_a_restart_and_work_on_a_second_instance() {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json()["username"], "admin");
     // Logging out on one instance ends the session everywhere.
-    assert_eq!(send_to(&second, post("/api/v1/auth/logout", json!({})).token(&token)).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        send_to(&second, post("/api/v1/auth/logout", json!({})).token(&token)).await.status,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(app.send(get("/api/v1/auth/me").token(&token)).await.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn idle_browser_sessions_expire() {
-    let config = loupan_service::ServiceConfig { idle_timeout: std::time::Duration::from_secs(1), ..Default::default() };
+    let config =
+        loupan_service::ServiceConfig { idle_timeout: std::time::Duration::from_secs(1), ..Default::default() };
     let app = TestApp::with_config(config).await;
     let session = browser_login(&app).await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
@@ -251,7 +283,8 @@ async fn every_write_leaves_a_chained_audit_row_and_tampering_is_detected() {
     assert_eq!(update["after"]["roles"], json!(["sales_manager"]));
     assert_eq!(update["actor_name"], "admin");
     assert!(!trail.to_string().contains("argon2"), "password hashes never reach the trail");
-    let project_rows = app.send(get(&format!("/api/v1/admin/audit?record_type=project&record_id={p}")).token(&admin)).await.json();
+    let project_rows =
+        app.send(get(&format!("/api/v1/admin/audit?record_type=project&record_id={p}")).token(&admin)).await.json();
     assert_eq!(project_rows["items"][0]["after"]["name"], "翠湖名苑");
 
     let agent = app.login("agent", "Pw-agent-0123456789").await;
@@ -284,7 +317,9 @@ async fn every_write_leaves_a_chained_audit_row_and_tampering_is_detected() {
 async fn an_idempotency_key_does_the_work_once() {
     let app = TestApp::new().await;
     let admin = app.admin().await;
-    let create = |name: &str| post("/api/v1/projects", json!({"name": name, "city": "苏州"})).token(&admin).header("idempotency-key", "k-1");
+    let create = |name: &str| {
+        post("/api/v1/projects", json!({"name": name, "city": "苏州"})).token(&admin).header("idempotency-key", "k-1")
+    };
     let first = app.send(create("翠湖名苑")).await;
     assert_eq!(first.status, StatusCode::CREATED);
     let again = app.send(create("翠湖名苑")).await;
@@ -298,7 +333,9 @@ async fn an_idempotency_key_does_the_work_once() {
     // A failed request frees its key for a corrected retry.
     let bad = post("/api/v1/projects", json!({"name": ""})).token(&admin).header("idempotency-key", "k-2");
     assert_eq!(app.send(bad).await.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let good = post("/api/v1/projects", json!({"name": "金色港湾", "city": "无锡"})).token(&admin).header("idempotency-key", "k-2");
+    let good = post("/api/v1/projects", json!({"name": "金色港湾", "city": "无锡"}))
+        .token(&admin)
+        .header("idempotency-key", "k-2");
     assert_eq!(app.send(good).await.status, StatusCode::CREATED);
 }
 
@@ -314,13 +351,22 @@ async fn browser_login(app: &TestApp) -> (String, String) {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = app
         .send(
-            form("/login", &[("username", "admin"), ("password", ADMIN_PASSWORD), ("csrf_token", &login_csrf), ("next", "/admin/users")])
-                .header("cookie", &format!("loupan_login_csrf={login_csrf}")),
+            form(
+                "/login",
+                &[
+                    ("username", "admin"),
+                    ("password", ADMIN_PASSWORD),
+                    ("csrf_token", &login_csrf),
+                    ("next", "/admin/users"),
+                ],
+            )
+            .header("cookie", &format!("loupan_login_csrf={login_csrf}")),
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     assert_eq!(r.headers["location"], "/admin/users");
-    let set_cookie = r.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>().join("\n");
+    let set_cookie =
+        r.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>().join("\n");
     assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"), "{set_cookie}");
     let session = r.cookie("loupan_session").unwrap();
     let home = app.send(get("/").header("cookie", &format!("loupan_session={session}"))).await;
@@ -339,10 +385,18 @@ async fn pages_need_a_session_and_forms_need_their_csrf_token() {
     let cookie = format!("loupan_session={session}");
     let home = app.send(get("/").header("cookie", &cookie)).await;
     assert_eq!(home.status, StatusCode::OK);
-    assert!(home.text.contains("工作台") && home.text.contains("用户管理"), "Chinese by default, admin sees user admin");
+    assert!(
+        home.text.contains("工作台") && home.text.contains("用户管理"),
+        "Chinese by default, admin sees user admin"
+    );
 
     // A form without the session's token changes nothing.
-    let fields = [("username", "wangfang"), ("display_name", "王芳"), ("password", "Wang-fang-12345"), ("roles", "sales_manager")];
+    let fields = [
+        ("username", "wangfang"),
+        ("display_name", "王芳"),
+        ("password", "Wang-fang-12345"),
+        ("roles", "sales_manager"),
+    ];
     let r = app.send(form("/admin/users", &fields).header("cookie", &cookie)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.text.contains("页面已过期"), "{}", r.text);
@@ -356,7 +410,13 @@ async fn pages_need_a_session_and_forms_need_their_csrf_token() {
     // The same session used by a script must send the token as a header.
     let r = app.send(post("/api/v1/projects", json!({"name": "x", "city": "y"})).header("cookie", &cookie)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = app.send(post("/api/v1/projects", json!({"name": "x", "city": "y"})).header("cookie", &cookie).header("x-csrf-token", &csrf)).await;
+    let r = app
+        .send(
+            post("/api/v1/projects", json!({"name": "x", "city": "y"}))
+                .header("cookie", &cookie)
+                .header("x-csrf-token", &csrf),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED);
 
     // Form errors are shown on the form, in the user's language.
@@ -366,7 +426,11 @@ async fn pages_need_a_session_and_forms_need_their_csrf_token() {
     assert!(r.text.contains("密码至少 10 个字符"), "{}", r.text);
 
     // Switching to English is remembered on the account.
-    let r = app.send(form("/lang", &[("lang", "en"), ("back", "/admin/users"), ("csrf_token", &csrf)]).header("cookie", &cookie)).await;
+    let r = app
+        .send(
+            form("/lang", &[("lang", "en"), ("back", "/admin/users"), ("csrf_token", &csrf)]).header("cookie", &cookie),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let home = app.send(get("/").header("cookie", &cookie)).await;
     assert!(home.text.contains("Workbench") && home.text.contains("Users"), "{}", home.text);
@@ -404,12 +468,22 @@ async fn the_openapi_document_describes_every_route() {
     let app = TestApp::new().await;
     let doc = app.send(get("/api/v1/openapi.json")).await.json();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
-    for path in ["/api/v1/auth/login", "/api/v1/admin/users", "/api/v1/admin/users/{id}", "/api/v1/admin/audit", "/api/v1/projects",
-                 "/api/v1/projects/{id}/buildings", "/api/v1/buildings/{id}/units", "/api/v1/units"] {
+    for path in [
+        "/api/v1/auth/login",
+        "/api/v1/admin/users",
+        "/api/v1/admin/users/{id}",
+        "/api/v1/admin/audit",
+        "/api/v1/projects",
+        "/api/v1/projects/{id}/buildings",
+        "/api/v1/buildings/{id}/units",
+        "/api/v1/units",
+    ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
     assert!(doc["components"]["schemas"]["Problem"].is_object());
-    assert!(doc["paths"]["/api/v1/units"]["get"]["parameters"].as_array().unwrap().iter().any(|p| p["name"] == "min_area"));
+    assert!(
+        doc["paths"]["/api/v1/units"]["get"]["parameters"].as_array().unwrap().iter().any(|p| p["name"] == "min_area")
+    );
 }
 
 #[tokio::test]
@@ -420,7 +494,10 @@ async fn metrics_count_requests_per_route() {
     let p = app.project(&admin, "翠湖名苑").await;
     app.send(get(&format!("/api/v1/projects/{p}")).token(&admin)).await;
     let text = app.send(get("/metrics")).await.text;
-    assert!(text.contains(r#"loupan_http_requests_total{method="GET",route="/api/v1/projects",status="200"} 1"#), "{text}");
+    assert!(
+        text.contains(r#"loupan_http_requests_total{method="GET",route="/api/v1/projects",status="200"} 1"#),
+        "{text}"
+    );
     assert!(text.contains(r#"route="/api/v1/projects/{id}""#), "route templates, not raw ids");
     assert!(text.contains("loupan_http_request_duration_seconds_bucket"));
 }
@@ -435,5 +512,8 @@ async fn sqlite_and_postgresql_end_at_the_same_schema() {
     }
     let expected = std::fs::read_to_string(path).unwrap_or_default();
     // The same snapshot is checked on both databases, so they match each other.
-    assert_eq!(schema, expected, "schema differs from {path}; run with LOUPAN_UPDATE_SNAPSHOTS=1 after a new migration");
+    assert_eq!(
+        schema, expected,
+        "schema differs from {path}; run with LOUPAN_UPDATE_SNAPSHOTS=1 after a new migration"
+    );
 }

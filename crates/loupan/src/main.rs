@@ -12,7 +12,11 @@ use loupan_store::Store;
 use loupan_web::{AppState, WebConfig};
 
 #[derive(Parser)]
-#[command(name = "loupan", version, about = "Loupan (楼盘): sales, finance, customer service and cost control for real-estate developers")]
+#[command(
+    name = "loupan",
+    version,
+    about = "Loupan (楼盘): sales, finance, customer service and cost control for real-estate developers"
+)]
 struct Cli {
     #[command(flatten)]
     storage: StorageArgs,
@@ -129,7 +133,9 @@ async fn main() -> Result<()> {
                     println!("audit trail intact: {} rows verified", v.rows_checked);
                     Ok(())
                 }
-                Some((seq, reason)) => bail!("audit trail broken at row {seq}: {reason} ({} rows before it verified)", v.rows_checked),
+                Some((seq, reason)) => {
+                    bail!("audit trail broken at row {seq}: {reason} ({} rows before it verified)", v.rows_checked)
+                }
             }
         }
     }
@@ -157,7 +163,9 @@ async fn open(args: &StorageArgs) -> Result<Services> {
 }
 
 async fn first_start(services: &Services, admin_password: Option<String>) -> Result<()> {
-    if let Some(generated) = users::ensure_admin(services, admin_password.filter(|p| !p.is_empty())).await.map_err(explain)? {
+    if let Some(generated) =
+        users::ensure_admin(services, admin_password.filter(|p| !p.is_empty())).await.map_err(explain)?
+    {
         // Printed once, on the first start only; no other default password exists.
         tracing::warn!("created user `admin` with password: {generated}  (shown once; change it after signing in)");
     }
@@ -166,7 +174,9 @@ async fn first_start(services: &Services, admin_password: Option<String>) -> Res
 
 async fn fill_demo(services: &Services) -> Result<()> {
     let bar = ProgressBar::new(0);
-    bar.set_style(ProgressStyle::with_template("{msg} {bar:40} {pos}/{len}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_style(
+        ProgressStyle::with_template("{msg} {bar:40} {pos}/{len}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     bar.set_message("demo units");
     let progress = |done: u64, total: u64| {
         bar.set_length(total);
@@ -260,7 +270,9 @@ async fn user_command(services: &Services, cmd: UserCommand) -> Result<()> {
                 println!("new password: {password}  (shown once)");
             }
         }
-        UserCommand::Disable { username } | UserCommand::Enable { username } if username.is_empty() => bail!("username required"),
+        UserCommand::Disable { username } | UserCommand::Enable { username } if username.is_empty() => {
+            bail!("username required")
+        }
         UserCommand::Disable { username } => {
             let user = users::find_user_by_username(services, &actor, &username).await.map_err(explain)?;
             users::set_disabled(services, &actor, &user.id, true).await.map_err(explain)?;

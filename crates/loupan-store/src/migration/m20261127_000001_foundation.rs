@@ -127,7 +127,11 @@ enum Units {
     UpdatedAt,
 }
 
-fn fk(name: &str, from: (impl IntoIden, impl IntoIden), to: (impl IntoIden, impl IntoIden)) -> ForeignKeyCreateStatement {
+fn fk(
+    name: &str,
+    from: (impl IntoIden, impl IntoIden),
+    to: (impl IntoIden, impl IntoIden),
+) -> ForeignKeyCreateStatement {
     ForeignKey::create().name(name).from(from.0, from.1).to(to.0, to.1).to_owned()
 }
 
@@ -155,7 +159,11 @@ impl MigrationTrait for Migration {
                 .col(text(UserRoles::UserId))
                 .col(text(UserRoles::Role))
                 .primary_key(Index::create().col(UserRoles::UserId).col(UserRoles::Role))
-                .foreign_key(&mut fk("fk_user_roles_user", (UserRoles::Table, UserRoles::UserId), (Users::Table, Users::Id)))
+                .foreign_key(&mut fk(
+                    "fk_user_roles_user",
+                    (UserRoles::Table, UserRoles::UserId),
+                    (Users::Table, Users::Id),
+                ))
                 .to_owned(),
         )
         .await?;
@@ -200,12 +208,18 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone(Sessions::CreatedAt))
                 .col(timestamp_with_time_zone(Sessions::LastSeenAt))
                 .col(timestamp_with_time_zone(Sessions::ExpiresAt))
-                .foreign_key(&mut fk("fk_sessions_user", (Sessions::Table, Sessions::UserId), (Users::Table, Users::Id)))
+                .foreign_key(&mut fk(
+                    "fk_sessions_user",
+                    (Sessions::Table, Sessions::UserId),
+                    (Users::Table, Users::Id),
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ix_sessions_user").table(Sessions::Table).col(Sessions::UserId).to_owned())
-            .await?;
+        m.create_index(
+            Index::create().name("ix_sessions_user").table(Sessions::Table).col(Sessions::UserId).to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table(LoginFailures::Table)
@@ -250,8 +264,10 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ix_audit_log_actor").table(AuditLog::Table).col(AuditLog::ActorId).to_owned())
-            .await?;
+        m.create_index(
+            Index::create().name("ix_audit_log_actor").table(AuditLog::Table).col(AuditLog::ActorId).to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table(IdempotencyKeys::Table)
@@ -308,8 +324,16 @@ impl MigrationTrait for Migration {
                 .col(big_integer(Units::Version))
                 .col(timestamp_with_time_zone(Units::CreatedAt))
                 .col(timestamp_with_time_zone(Units::UpdatedAt))
-                .foreign_key(&mut fk("fk_units_building", (Units::Table, Units::BuildingId), (Buildings::Table, Buildings::Id)))
-                .foreign_key(&mut fk("fk_units_project", (Units::Table, Units::ProjectId), (Projects::Table, Projects::Id)))
+                .foreign_key(&mut fk(
+                    "fk_units_building",
+                    (Units::Table, Units::BuildingId),
+                    (Buildings::Table, Buildings::Id),
+                ))
+                .foreign_key(&mut fk(
+                    "fk_units_project",
+                    (Units::Table, Units::ProjectId),
+                    (Projects::Table, Projects::Id),
+                ))
                 .to_owned(),
         )
         .await?;

@@ -1,10 +1,10 @@
 //! User administration and the audit trail (admins; executives may read the trail).
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
-use loupan_service::{audit, users};
 use loupan_service::audit::AuditFilter;
+use loupan_service::{audit, users};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -112,7 +112,11 @@ async fn list_users(
 
 #[utoipa::path(get, path = "/api/v1/admin/users/{id}", tag = "admin",
     responses((status = 200, body = UserDto), (status = 404, body = Problem)))]
-async fn get_user(State(state): State<AppState>, Authed(actor): Authed, ApiPath(id): ApiPath<String>) -> Result<Json<UserDto>, AppError> {
+async fn get_user(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<UserDto>, AppError> {
     Ok(Json(users::get_user(&state.services, &actor, &id).await?.into()))
 }
 
@@ -139,13 +143,21 @@ async fn update_user(
 /// Disables the user and ends their sessions.
 #[utoipa::path(post, path = "/api/v1/admin/users/{id}/disable", tag = "admin",
     responses((status = 200, body = UserDto), (status = 404, body = Problem)))]
-async fn disable_user(State(state): State<AppState>, Authed(actor): Authed, ApiPath(id): ApiPath<String>) -> Result<Json<UserDto>, AppError> {
+async fn disable_user(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<UserDto>, AppError> {
     Ok(Json(users::set_disabled(&state.services, &actor, &id, true).await?.into()))
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/users/{id}/enable", tag = "admin",
     responses((status = 200, body = UserDto), (status = 404, body = Problem)))]
-async fn enable_user(State(state): State<AppState>, Authed(actor): Authed, ApiPath(id): ApiPath<String>) -> Result<Json<UserDto>, AppError> {
+async fn enable_user(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<UserDto>, AppError> {
     Ok(Json(users::set_disabled(&state.services, &actor, &id, false).await?.into()))
 }
 
@@ -208,7 +220,10 @@ async fn list_audit(
     let limit = page.limit();
     let before_seq = match page.after()? {
         None => None,
-        Some(s) => Some(s.parse::<i64>().map_err(|_| AppError::field(StatusCode::BAD_REQUEST, "invalid_query", "cursor", "invalid_cursor"))?),
+        Some(s) => Some(
+            s.parse::<i64>()
+                .map_err(|_| AppError::field(StatusCode::BAD_REQUEST, "invalid_query", "cursor", "invalid_cursor"))?,
+        ),
     };
     let filter = AuditFilter {
         record_type: q.record_type.filter(|s| !s.is_empty()),
@@ -217,18 +232,23 @@ async fn list_audit(
         before_seq,
     };
     let rows = audit::list(&state.services, &actor, &filter, limit + 1).await?;
-    Ok(Json(Page::from_rows(rows, limit, |r| r.seq.to_string(), |r| AuditEntryDto {
-        seq: r.seq,
-        occurred_at: r.occurred_at,
-        actor_id: r.actor_id,
-        actor_name: r.actor_name,
-        action: r.action,
-        record_type: r.record_type,
-        record_id: r.record_id,
-        before: parse_json(r.before_json),
-        after: parse_json(r.after_json),
-        hash: r.hash,
-    })))
+    Ok(Json(Page::from_rows(
+        rows,
+        limit,
+        |r| r.seq.to_string(),
+        |r| AuditEntryDto {
+            seq: r.seq,
+            occurred_at: r.occurred_at,
+            actor_id: r.actor_id,
+            actor_name: r.actor_name,
+            action: r.action,
+            record_type: r.record_type,
+            record_id: r.record_id,
+            before: parse_json(r.before_json),
+            after: parse_json(r.after_json),
+            hash: r.hash,
+        },
+    )))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -244,7 +264,10 @@ pub struct AuditVerification {
 /// Recomputes the hash chain of the whole trail.
 #[utoipa::path(get, path = "/api/v1/admin/audit/verify", tag = "admin",
     responses((status = 200, body = AuditVerification), (status = 403, body = Problem)))]
-async fn verify_audit(State(state): State<AppState>, Authed(actor): Authed) -> Result<Json<AuditVerification>, AppError> {
+async fn verify_audit(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> Result<Json<AuditVerification>, AppError> {
     let v = audit::verify(&state.services, &actor).await?;
     Ok(Json(AuditVerification {
         rows_checked: v.rows_checked,

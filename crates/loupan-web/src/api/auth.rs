@@ -1,10 +1,10 @@
 //! `POST /api/v1/auth/login` gives programs a bearer token (and browsers a
 //! session cookie); `logout` ends it; `me` says who the token belongs to.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use loupan_service::auth::{self, SessionKind};
 use loupan_service::users;
 use serde::{Deserialize, Serialize};
@@ -36,7 +36,11 @@ pub struct LoginResponse {
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", security(()),
     request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = crate::api::Problem), (status = 429, body = crate::api::Problem)))]
-async fn login(State(state): State<AppState>, headers: HeaderMap, ApiJson(req): ApiJson<LoginRequest>) -> Result<Response, AppError> {
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Response, AppError> {
     let username = req.username.unwrap_or_default();
     let password = req.password.unwrap_or_default();
     if username.trim().is_empty() || password.is_empty() {
@@ -54,14 +58,19 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, ApiJson(req): 
     };
     let mut res = Json(body).into_response();
     let lifetime = state.services.config.token_lifetime.as_secs();
-    res.headers_mut().insert(header::SET_COOKIE, set_cookie(&state, &headers, SESSION_COOKIE, &logged_in.token, Some(lifetime)));
+    res.headers_mut()
+        .insert(header::SET_COOKIE, set_cookie(&state, &headers, SESSION_COOKIE, &logged_in.token, Some(lifetime)));
     Ok(res)
 }
 
 /// Ends the session or token used for this request.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
     responses((status = 204), (status = 401, body = crate::api::Problem)))]
-async fn logout(State(state): State<AppState>, headers: HeaderMap, Authed(actor): Authed) -> Result<Response, AppError> {
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Authed(actor): Authed,
+) -> Result<Response, AppError> {
     auth::logout(&state.services, &actor).await?;
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.headers_mut().insert(header::SET_COOKIE, set_cookie(&state, &headers, SESSION_COOKIE, "", Some(0)));

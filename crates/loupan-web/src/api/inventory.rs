@@ -1,8 +1,8 @@
 //! Projects, buildings and units (S1) and the combined unit search.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use loupan_service::inventory::{self, Building, Project, Unit};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -127,21 +127,30 @@ async fn create_project(
     Authed(actor): Authed,
     ApiJson(req): ApiJson<NewProjectRequest>,
 ) -> Result<(StatusCode, Json<ProjectDto>), AppError> {
-    let project = inventory::create_project(&state.services, &actor, inventory::NewProject { name: req.name, city: req.city }).await?;
+    let project =
+        inventory::create_project(&state.services, &actor, inventory::NewProject { name: req.name, city: req.city })
+            .await?;
     Ok((StatusCode::CREATED, Json(project.into())))
 }
 
 /// The projects the caller may see.
 #[utoipa::path(get, path = "/api/v1/projects", tag = "inventory",
     responses((status = 200, body = ProjectList)))]
-async fn list_projects(State(state): State<AppState>, Authed(actor): Authed) -> Result<Json<Page<ProjectDto>>, AppError> {
+async fn list_projects(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> Result<Json<Page<ProjectDto>>, AppError> {
     let items = inventory::list_projects(&state.services, &actor).await?;
     Ok(Json(Page { items: items.into_iter().map(ProjectDto::from).collect(), next_cursor: None }))
 }
 
 #[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "inventory",
     responses((status = 200, body = ProjectDto), (status = 404, body = Problem)))]
-async fn get_project(State(state): State<AppState>, Authed(actor): Authed, ApiPath(id): ApiPath<String>) -> Result<Json<ProjectDto>, AppError> {
+async fn get_project(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<ProjectDto>, AppError> {
     Ok(Json(inventory::get_project(&state.services, &actor, &id).await?.into()))
 }
 
@@ -153,7 +162,8 @@ async fn create_building(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<NewBuildingRequest>,
 ) -> Result<(StatusCode, Json<BuildingDto>), AppError> {
-    let building = inventory::create_building(&state.services, &actor, &id, inventory::NewBuilding { name: req.name }).await?;
+    let building =
+        inventory::create_building(&state.services, &actor, &id, inventory::NewBuilding { name: req.name }).await?;
     Ok((StatusCode::CREATED, Json(building.into())))
 }
 

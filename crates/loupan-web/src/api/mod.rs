@@ -32,7 +32,10 @@ struct SecuritySchemes;
 impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
         components.add_security_scheme(
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::middleware::SESSION_COOKIE))),
@@ -41,7 +44,10 @@ impl Modify for SecuritySchemes {
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(auth::router()).merge(admin::router()).merge(inventory::router())
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::router())
+        .merge(admin::router())
+        .merge(inventory::router())
 }
 
 /// RFC 9457 problem details, in the language of `Accept-Language`.
@@ -84,11 +90,9 @@ impl PageParams {
     pub fn after(&self) -> Result<Option<String>, crate::AppError> {
         match self.cursor.as_deref().filter(|c| !c.is_empty()) {
             None => Ok(None),
-            Some(c) => hex::decode(c)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .map(Some)
-                .ok_or_else(|| crate::AppError::field(axum::http::StatusCode::BAD_REQUEST, "invalid_query", "cursor", "invalid_cursor")),
+            Some(c) => hex::decode(c).ok().and_then(|b| String::from_utf8(b).ok()).map(Some).ok_or_else(|| {
+                crate::AppError::field(axum::http::StatusCode::BAD_REQUEST, "invalid_query", "cursor", "invalid_cursor")
+            }),
         }
     }
 }

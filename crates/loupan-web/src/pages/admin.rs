@@ -1,10 +1,10 @@
 //! User administration and the audit trail, for administrators.
 
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use loupan_domain::Role;
 use loupan_service::audit::{self, AuditFilter};
 use loupan_service::{Actor, ServiceError, inventory, users};
@@ -50,16 +50,23 @@ fn notice_text(lang: Lang, key: Option<&str>) -> Option<String> {
     }
 }
 
+/// What the user list page shows besides the list: the new-user form as typed,
+/// its errors, and a notice about the last action.
+struct UserForm {
+    typed: Value,
+    errors: Value,
+    notice: Option<String>,
+    status: StatusCode,
+}
+
 async fn users_page(
     state: &AppState,
     actor: &Actor,
     lang: Lang,
     after: Option<&str>,
-    form: Value,
-    errors: Value,
-    notice: Option<String>,
-    status: StatusCode,
+    view: UserForm,
 ) -> Result<Response, AppError> {
+    let UserForm { typed: form, errors, notice, status } = view;
     const PAGE: u64 = 50;
     let mut list = users::list_users(&state.services, actor, after, PAGE + 1).await?;
     let next = if list.len() as u64 > PAGE {
@@ -81,12 +88,23 @@ async fn users_page(
     Ok((status, html).into_response())
 }
 
-async fn list_users(State(state): State<AppState>, Authed(actor): Authed, lang: Lang, Query(q): Query<Notice>) -> Result<Response, AppError> {
+async fn list_users(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Query(q): Query<Notice>,
+) -> Result<Response, AppError> {
     let notice = notice_text(lang, q.notice.as_deref());
-    users_page(&state, &actor, lang, q.after.as_deref(), Value::UNDEFINED, Value::UNDEFINED, notice, StatusCode::OK).await
+    let view = UserForm { typed: Value::UNDEFINED, errors: Value::UNDEFINED, notice, status: StatusCode::OK };
+    users_page(&state, &actor, lang, q.after.as_deref(), view).await
 }
 
-async fn create_user(State(state): State<AppState>, Authed(actor): Authed, lang: Lang, form: FormData) -> Result<Response, AppError> {
+async fn create_user(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    form: FormData,
+) -> Result<Response, AppError> {
     let new_user = users::NewUser {
         username: form.text("username"),
         password: form.text("password"),
@@ -101,7 +119,13 @@ async fn create_user(State(state): State<AppState>, Authed(actor): Authed, lang:
                 username => form.text("username"), display_name => form.text("display_name"),
                 roles => form.all("roles"), project_ids => form.all("project_ids"),
             };
-            users_page(&state, &actor, lang, None, typed, field_messages(lang, &e), None, StatusCode::UNPROCESSABLE_ENTITY).await
+            let view = UserForm {
+                typed,
+                errors: field_messages(lang, &e),
+                notice: None,
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            users_page(&state, &actor, lang, None, view).await
         }
         Err(e) => Err(e.into()),
     }
@@ -132,7 +156,8 @@ async fn edit_page(
 ) -> Result<Response, AppError> {
     let user = users::get_user(&state.services, actor, id).await?;
     let history = if actor.can(loupan_domain::Permission::ReadAudit) {
-        let filter = AuditFilter { record_type: Some("user".into()), record_id: Some(id.to_owned()), ..Default::default() };
+        let filter =
+            AuditFilter { record_type: Some("user".into()), record_id: Some(id.to_owned()), ..Default::default() };
         audit_rows(state, actor, &filter, 50).await?
     } else {
         Vec::new()
@@ -206,7 +231,12 @@ struct AuditQuery {
     before: Option<i64>,
 }
 
-async fn audit_page(State(state): State<AppState>, Authed(actor): Authed, lang: Lang, Query(q): Query<AuditQuery>) -> Result<Html<String>, AppError> {
+async fn audit_page(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Query(q): Query<AuditQuery>,
+) -> Result<Html<String>, AppError> {
     const PAGE: u64 = 100;
     let filter = AuditFilter {
         record_type: None,
@@ -220,11 +250,15 @@ async fn audit_page(State(state): State<AppState>, Authed(actor): Authed, lang: 
         &state,
         "audit.html",
         context! { rows => rows, older => older, record_id => q.record_id, actor_id => q.actor_id,
-                   ..base_context(&actor, lang, "/admin/audit") },
+        ..base_context(&actor, lang, "/admin/audit") },
     )
 }
 
-async fn verify_page(State(state): State<AppState>, Authed(actor): Authed, lang: Lang) -> Result<Html<String>, AppError> {
+async fn verify_page(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+) -> Result<Html<String>, AppError> {
     let v = audit::verify(&state.services, &actor).await?;
     let message = match v.broken {
         None => i18n::t_with(lang, "audit.verified", &[("n", &v.rows_checked.to_string())]),
@@ -236,7 +270,7 @@ async fn verify_page(State(state): State<AppState>, Authed(actor): Authed, lang:
         &state,
         "audit.html",
         context! { rows => rows, verification => message, intact => v.broken.is_none(),
-                   ..base_context(&actor, lang, "/admin/audit") },
+        ..base_context(&actor, lang, "/admin/audit") },
     )
 }
 

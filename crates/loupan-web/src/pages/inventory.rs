@@ -1,10 +1,10 @@
 //! Projects, buildings and the sales control chart (销控图).
 
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use loupan_domain::Permission;
 use loupan_domain::inventory::UnitStatus;
 use loupan_service::{Actor, ServiceError, inventory};
@@ -15,7 +15,13 @@ use crate::i18n::Lang;
 use crate::pages::{base_context, field_messages, render};
 use crate::{AppError, AppState};
 
-async fn projects_page(state: &AppState, actor: &Actor, lang: Lang, errors: Value, status: StatusCode) -> Result<Response, AppError> {
+async fn projects_page(
+    state: &AppState,
+    actor: &Actor,
+    lang: Lang,
+    errors: Value,
+    status: StatusCode,
+) -> Result<Response, AppError> {
     let summaries = inventory::project_summaries(&state.services, actor).await?;
     let mut projects = Vec::new();
     for s in summaries {
@@ -29,8 +35,8 @@ async fn projects_page(state: &AppState, actor: &Actor, lang: Lang, errors: Valu
         state,
         "projects.html",
         context! { projects => projects, can_create => actor.can(Permission::ManageProjects),
-                   can_manage => actor.can(Permission::ManageInventory), errors => errors,
-                   ..base_context(actor, lang, "/projects") },
+        can_manage => actor.can(Permission::ManageInventory), errors => errors,
+        ..base_context(actor, lang, "/projects") },
     )?;
     Ok((status, html).into_response())
 }
@@ -39,11 +45,18 @@ async fn list_projects(State(state): State<AppState>, Authed(actor): Authed, lan
     projects_page(&state, &actor, lang, Value::UNDEFINED, StatusCode::OK).await
 }
 
-async fn create_project(State(state): State<AppState>, Authed(actor): Authed, lang: Lang, form: FormData) -> Result<Response, AppError> {
+async fn create_project(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    form: FormData,
+) -> Result<Response, AppError> {
     let new = inventory::NewProject { name: form.text("name"), city: form.text("city") };
     match inventory::create_project(&state.services, &actor, new).await {
         Ok(_) => Ok(Redirect::to("/projects").into_response()),
-        Err(e @ ServiceError::Invalid(_)) => projects_page(&state, &actor, lang, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(e @ ServiceError::Invalid(_)) => {
+            projects_page(&state, &actor, lang, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -55,15 +68,29 @@ async fn create_building(
     Path(project_id): Path<String>,
     form: FormData,
 ) -> Result<Response, AppError> {
-    match inventory::create_building(&state.services, &actor, &project_id, inventory::NewBuilding { name: form.text("name") }).await {
+    match inventory::create_building(
+        &state.services,
+        &actor,
+        &project_id,
+        inventory::NewBuilding { name: form.text("name") },
+    )
+    .await
+    {
         Ok(b) => Ok(Redirect::to(&format!("/buildings/{}", b.id)).into_response()),
-        Err(e @ ServiceError::Invalid(_)) => projects_page(&state, &actor, lang, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(e @ ServiceError::Invalid(_)) => {
+            projects_page(&state, &actor, lang, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
         Err(e) => Err(e.into()),
     }
 }
 
 /// The 销控图 of one building: floors top-down, units across, coloured by status.
-async fn building_chart(State(state): State<AppState>, Authed(actor): Authed, lang: Lang, Path(id): Path<String>) -> Result<Html<String>, AppError> {
+async fn building_chart(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+) -> Result<Html<String>, AppError> {
     let (building, units) = inventory::building_chart(&state.services, &actor, &id).await?;
     let project = inventory::get_project(&state.services, &actor, &building.project_id).await?;
     let mut floors: Vec<(i32, Vec<Value>)> = Vec::new();
@@ -77,14 +104,15 @@ async fn building_chart(State(state): State<AppState>, Authed(actor): Authed, la
             _ => floors.push((u.floor, vec![cell])),
         }
     }
-    let floors: Vec<Value> = floors.into_iter().map(|(floor, cells)| context! { floor => floor, units => cells }).collect();
+    let floors: Vec<Value> =
+        floors.into_iter().map(|(floor, cells)| context! { floor => floor, units => cells }).collect();
     let legend: Vec<&str> = UnitStatus::ALL.iter().map(|s| s.name()).collect();
     render(
         &state,
         "building.html",
         context! { building => context! { id => building.id, name => building.name },
-                   project => context! { id => project.id, name => project.name },
-                   floors => floors, legend => legend, ..base_context(&actor, lang, "/projects") },
+        project => context! { id => project.id, name => project.name },
+        floors => floors, legend => legend, ..base_context(&actor, lang, "/projects") },
     )
 }
 

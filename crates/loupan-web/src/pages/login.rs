@@ -1,10 +1,10 @@
 //! Signing in and out, and choosing the language.
 
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use loupan_service::auth::{self, SessionKind};
 use loupan_service::{ServiceError, users};
 use minijinja::context;
@@ -29,13 +29,21 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn login_page(state: &AppState, headers: &HeaderMap, lang: Lang, next: &str, username: &str, error: Option<String>, status: StatusCode) -> Result<Response, AppError> {
+fn login_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    lang: Lang,
+    next: &str,
+    username: &str,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
     let token = auth::new_form_token()?;
     let html = render(
         state,
         "login.html",
         context! { lang => lang.code(), other_lang => if lang == Lang::ZhCn { "en" } else { "zh-CN" },
-                   csrf => token.clone(), next => next, username => username, error => error },
+        csrf => token.clone(), next => next, username => username, error => error },
     )?;
     let mut res = (status, html).into_response();
     res.headers_mut().insert(header::SET_COOKIE, set_cookie(state, headers, LOGIN_CSRF_COOKIE, &token, None));
@@ -56,7 +64,12 @@ async fn show_login(
     login_page(&state, &headers, lang, &next, "", None, StatusCode::OK)
 }
 
-async fn submit_login(State(state): State<AppState>, headers: HeaderMap, lang: Lang, form: FormData) -> Result<Response, AppError> {
+async fn submit_login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    lang: Lang,
+    form: FormData,
+) -> Result<Response, AppError> {
     let username = form.text("username").unwrap_or_default();
     let password = form.text("password").unwrap_or_default();
     let next = safe_next(form.get("next"));
@@ -64,12 +77,17 @@ async fn submit_login(State(state): State<AppState>, headers: HeaderMap, lang: L
         Ok(logged_in) => {
             let mut res = Redirect::to(&next).into_response();
             let age = state.services.config.absolute_timeout.as_secs();
-            res.headers_mut().append(header::SET_COOKIE, set_cookie(&state, &headers, SESSION_COOKIE, &logged_in.token, Some(age)));
+            res.headers_mut()
+                .append(header::SET_COOKIE, set_cookie(&state, &headers, SESSION_COOKIE, &logged_in.token, Some(age)));
             res.headers_mut().append(header::SET_COOKIE, set_cookie(&state, &headers, LOGIN_CSRF_COOKIE, "", Some(0)));
             Ok(res)
         }
         Err(e @ (ServiceError::Unauthenticated(_) | ServiceError::TooManyAttempts { .. })) => {
-            let status = if matches!(e, ServiceError::TooManyAttempts { .. }) { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNAUTHORIZED };
+            let status = if matches!(e, ServiceError::TooManyAttempts { .. }) {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
             let message = i18n::t(lang, &format!("error.{}", e.code()));
             login_page(&state, &headers, lang, &next, &username, Some(message), status)
         }
@@ -77,7 +95,11 @@ async fn submit_login(State(state): State<AppState>, headers: HeaderMap, lang: L
     }
 }
 
-async fn logout(State(state): State<AppState>, headers: HeaderMap, MaybeAuthed(actor): MaybeAuthed) -> Result<Response, AppError> {
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeAuthed(actor): MaybeAuthed,
+) -> Result<Response, AppError> {
     if let Some(actor) = actor {
         auth::logout(&state.services, &actor).await?;
     }
@@ -87,13 +109,19 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap, MaybeAuthed(a
 }
 
 /// Switches the language: remembered in a cookie, and on the account when signed in.
-async fn set_language(State(state): State<AppState>, headers: HeaderMap, MaybeAuthed(actor): MaybeAuthed, form: FormData) -> Result<Response, AppError> {
+async fn set_language(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeAuthed(actor): MaybeAuthed,
+    form: FormData,
+) -> Result<Response, AppError> {
     let lang = form.get("lang").and_then(Lang::from_code).unwrap_or_default();
     if let Some(actor) = actor {
         users::set_own_locale(&state.services, &actor, lang.code()).await?;
     }
     let mut res = Redirect::to(&safe_next(form.get("back"))).into_response();
-    res.headers_mut().insert(header::SET_COOKIE, set_cookie(&state, &headers, LANG_COOKIE, lang.code(), Some(365 * 24 * 3600)));
+    res.headers_mut()
+        .insert(header::SET_COOKIE, set_cookie(&state, &headers, LANG_COOKIE, lang.code(), Some(365 * 24 * 3600)));
     Ok(res)
 }
 

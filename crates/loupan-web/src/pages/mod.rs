@@ -6,18 +6,18 @@ mod inventory;
 mod login;
 mod workbench;
 
+use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use axum::Router;
 use chrono::{DateTime, FixedOffset, Offset, Utc};
 use loupan_domain::Permission;
 use loupan_service::Actor;
 use minijinja::value::{Kwargs, Value};
 use minijinja::{Environment, State, context};
 
+use crate::AppState;
 use crate::error::{AppError, Failure};
 use crate::i18n::{self, Lang};
-use crate::AppState;
 
 #[derive(rust_embed::RustEmbed)]
 #[folder = "templates/"]
@@ -39,7 +39,6 @@ fn local_time(instant: &str) -> String {
         .map(|t| t.with_timezone(&offset).format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_else(|_| instant.to_owned())
 }
-
 
 pub fn templates() -> Environment<'static> {
     let mut env = Environment::new();
@@ -82,15 +81,10 @@ pub fn base_context(actor: &Actor, lang: Lang, current: &str) -> Value {
 
 /// Renders a template; a template error is a 500 with the cause in the log.
 pub fn render(state: &AppState, name: &str, ctx: Value) -> Result<Html<String>, AppError> {
-    state
-        .templates
-        .get_template(name)
-        .and_then(|t| t.render(ctx))
-        .map(Html)
-        .map_err(|e| {
-            tracing::error!(template = name, error = %e, "template failed");
-            AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
-        })
+    state.templates.get_template(name).and_then(|t| t.render(ctx)).map(Html).map_err(|e| {
+        tracing::error!(template = name, error = %e, "template failed");
+        AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+    })
 }
 
 /// A page explaining a failure in the visitor's language.

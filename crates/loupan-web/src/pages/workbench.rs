@@ -1,10 +1,10 @@
 //! The workbench (工作台): the user's home. Approvals, reminders and alerts
 //! arrive here as their modules land; today it shows the user's projects.
 
+use axum::Router;
 use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
-use axum::Router;
 use loupan_service::inventory;
 use minijinja::context;
 
@@ -29,11 +29,15 @@ async fn workbench(State(state): State<AppState>, Authed(actor): Authed, lang: L
                 .map(|(st, n)| context! { status => st.name(), count => n })
                 .collect();
             context! { id => s.project.id.clone(), name => s.project.name.clone(), city => s.project.city.clone(),
-                       total => s.total_units, statuses => statuses }
+            total => s.total_units, statuses => statuses }
         })
         .collect();
     let roles: Vec<String> = actor.roles.iter().map(|r| format!("role.{}", r.name())).collect();
-    render(&state, "workbench.html", context! { projects => projects, role_keys => roles, ..base_context(&actor, lang, "/") })
+    render(
+        &state,
+        "workbench.html",
+        context! { projects => projects, role_keys => roles, ..base_context(&actor, lang, "/") },
+    )
 }
 
 pub fn router() -> axum::Router<AppState> {

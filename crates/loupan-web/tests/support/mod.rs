@@ -41,7 +41,10 @@ impl Reply {
     }
     /// Field names of a problem+json body.
     pub fn error_fields(&self) -> Vec<String> {
-        self.json()["errors"].as_array().map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or("").to_owned()).collect()).unwrap_or_default()
+        self.json()["errors"]
+            .as_array()
+            .map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or("").to_owned()).collect())
+            .unwrap_or_default()
     }
     pub fn cookie(&self, name: &str) -> Option<String> {
         self.headers
@@ -69,30 +72,50 @@ pub fn get(path: &str) -> Call {
 }
 
 pub fn post(path: &str, body: Value) -> Call {
-    Call { method: "POST", path: path.into(), body: Some(body.to_string().into_bytes()), content_type: Some("application/json"), headers: vec![] }
+    Call {
+        method: "POST",
+        path: path.into(),
+        body: Some(body.to_string().into_bytes()),
+        content_type: Some("application/json"),
+        headers: vec![],
+    }
 }
 
 pub fn patch(path: &str, body: Value) -> Call {
-    Call { method: "PATCH", path: path.into(), body: Some(body.to_string().into_bytes()), content_type: Some("application/json"), headers: vec![] }
+    Call {
+        method: "PATCH",
+        path: path.into(),
+        body: Some(body.to_string().into_bytes()),
+        content_type: Some("application/json"),
+        headers: vec![],
+    }
 }
 
 /// A browser form submission.
 pub fn form(path: &str, fields: &[(&str, &str)]) -> Call {
     let body: String = form_encode(fields);
-    Call { method: "POST", path: path.into(), body: Some(body.into_bytes()), content_type: Some("application/x-www-form-urlencoded"), headers: vec![] }
+    Call {
+        method: "POST",
+        path: path.into(),
+        body: Some(body.into_bytes()),
+        content_type: Some("application/x-www-form-urlencoded"),
+        headers: vec![],
+    }
 }
 
 pub fn form_encode(fields: &[(&str, &str)]) -> String {
-    fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
 }
 
 fn enc(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -152,7 +175,9 @@ impl TestApp {
     }
 
     pub async fn login(&self, username: &str, password: &str) -> String {
-        let r = self.send(post("/api/v1/auth/login", serde_json::json!({"username": username, "password": password}))).await;
+        let r = self
+            .send(post("/api/v1/auth/login", serde_json::json!({"username": username, "password": password})))
+            .await;
         assert_eq!(r.status, StatusCode::OK, "login {username}: {}", r.text);
         r.json()["token"].as_str().unwrap().to_owned()
     }
@@ -180,7 +205,8 @@ impl TestApp {
     }
 
     pub async fn project(&self, admin: &str, name: &str) -> String {
-        let r = self.send(post("/api/v1/projects", serde_json::json!({"name": name, "city": "苏州"})).token(admin)).await;
+        let r =
+            self.send(post("/api/v1/projects", serde_json::json!({"name": name, "city": "苏州"})).token(admin)).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         r.json()["id"].as_str().unwrap().to_owned()
     }
