@@ -1,0 +1,205 @@
+//! The `loupan` binary from the outside: configuration errors, first start,
+//! user administration, audit verification and a session surviving a restart.
+//! On PostgreSQL when `LOUPAN_TEST_DATABASE_URL` is set, else on SQLite.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use loupan_store::Connection;
+
+struct Env {
+    dir: PathBuf,
+    database_url: String,
+    postgres: Option<(String, String)>,
+}
+
+impl Env {
+    async fn new() -> Env {
+        let unique = format!("c{}", loupan_store::new_id());
+        let dir = std::env::temp_dir().join(format!("loupan-cli-{unique}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        match std::env::var("LOUPAN_TEST_DATABASE_URL") {
+            Ok(server) if !server.is_empty() => {
+                let name = format!("loupan_{unique}");
+                loupan_store::admin::create_postgres_database(&server, &name).await.unwrap();
+                let database_url = loupan_store::admin::with_database(&server, &name);
+                Env { dir, database_url, postgres: Some((server, name)) }
+            }
+            _ => {
+                let database_url = format!("sqlite://{}/loupan.db", dir.display());
+                Env { dir, database_url, postgres: None }
+            }
+        }
+    }
+
+    fn loupan(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_loupan"));
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("LOUPAN_DATA_DIR", &self.dir)
+            .env("LOUPAN_DATABASE_URL", &self.database_url)
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    fn run(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
+        let mut cmd = self.loupan(args);
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some((server, name)) = self.postgres.take() {
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(loupan_store::admin::drop_postgres_database(&server, &name))
+            })
+            .join();
+        }
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+#[test]
+fn unknown_schemes_and_missing_folders_are_clear_errors() {
+    let dir = std::env::temp_dir().join(format!("loupan-cli-{}", loupan_store::new_id()));
+    for (url, expected) in [
+        ("mysql://root@localhost/loupan", "unsupported database URL"),
+        ("postgress://u@h/db", "unsupported database URL"),
+        ("sqlite:///no/such/folder/loupan.db", "directory `/no/such/folder` does not exist"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_loupan"))
+            .args(["migrate"])
+            .env("LOUPAN_DATABASE_URL", url)
+            .env("LOUPAN_DATA_DIR", &dir)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{url} accepted");
+        assert!(text(&out).contains(expected), "{url}: {}", text(&out));
+    }
+    assert!(!std::path::Path::new("/no/such/folder").exists());
+}
+
+#[tokio::test]
+async fn first_start_prints_the_admin_password_once_and_demo_fills_the_database() {
+    let env = Env::new().await;
+    let first = env.run(&["demo"], &[]);
+    assert!(first.status.success(), "{}", text(&first));
+    let out = text(&first);
+    assert!(out.contains("created user `admin` with password: "), "{out}");
+    assert!(out.contains("144 units") && out.contains("liqiang"), "{out}");
+    let second = env.run(&["demo"], &[]);
+    assert!(second.status.success());
+    let out = text(&second);
+    assert!(!out.contains("with password"), "the password is shown only once: {out}");
+    assert!(out.contains("already has projects"), "{out}");
+}
+
+#[tokio::test]
+async fn users_are_managed_from_the_terminal_and_audit_verify_detects_tampering() {
+    let env = Env::new().await;
+    let pw = [("LOUPAN_ADMIN_PASSWORD", "Admin-cli-password-1"), ("LOUPAN_USER_PASSWORD", "Wang-fang-password")];
+    let out = env.run(&["user", "create", "wangfang", "--display-name", "王芳", "--role", "sales_manager"], &pw);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = env.run(&["user", "create", "wangfang", "--role", "sales_manager"], &pw);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("username: taken"), "{}", text(&out));
+    let out = env.run(&["user", "create", "x", "--role", "wizard"], &pw);
+    assert!(text(&out).contains("roles: unknown_role"), "{}", text(&out));
+    let out = env.run(&["user", "disable", "wangfang"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = env.run(&["user", "reset-password", "wangfang"], &[]);
+    assert!(text(&out).contains("new password: "), "a generated password is shown once: {}", text(&out));
+    let out = env.run(&["user", "disable", "nobody"], &[]);
+    assert!(!out.status.success() && text(&out).contains("user not found"));
+
+    let out = env.run(&["audit", "verify"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("audit trail intact: 3 rows verified"), "{}", text(&out));
+
+    let store = loupan_store::Store::connect(&env.database_url).await.unwrap();
+    store.conn().execute_unprepared("UPDATE audit_log SET actor_name = 'someone' WHERE seq = 2").await.unwrap();
+    store.close().await.unwrap();
+    let out = env.run(&["audit", "verify"], &[]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("audit trail broken at row 2: content_altered"), "{}", text(&out));
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn http(port: u16, method: &str, path: &str, body: Option<&str>, token: Option<&str>) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let body = body.unwrap_or("");
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).ok()?;
+    let status = reply.split(' ').nth(1)?.parse().ok()?;
+    Some((status, reply.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default()))
+}
+
+fn start(env: &Env, port: u16) -> Child {
+    let mut child = env
+        .loupan(&["serve"])
+        .env("LOUPAN_LISTEN", format!("127.0.0.1:{port}"))
+        .env("LOUPAN_ADMIN_PASSWORD", "Admin-cli-password-1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if http(port, "GET", "/readyz", None, None).is_some_and(|(s, _)| s == 200) {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    panic!("server did not start");
+}
+
+#[tokio::test]
+async fn a_session_survives_a_server_restart() {
+    let env = Env::new().await;
+    let port = free_port();
+    let mut server = start(&env, port);
+    let (status, body) = http(
+        port,
+        "POST",
+        "/api/v1/auth/login",
+        Some(r#"{"username":"admin","password":"Admin-cli-password-1"}"#),
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let token = serde_json::from_str::<serde_json::Value>(&body).unwrap()["token"].as_str().unwrap().to_owned();
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let mut server = start(&env, port);
+    let (status, body) = http(port, "GET", "/api/v1/auth/me", None, Some(&token)).unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"username\":\"admin\""));
+}
