@@ -27,6 +27,11 @@ async fn asset(Path(path): Path<String>) -> Response {
     res
 }
 
+/// Browsers ask for `/favicon.ico` whatever the page says.
+async fn favicon() -> Response {
+    asset(Path("favicon.svg".to_owned())).await
+}
+
 pub fn router() -> Router<AppState> {
-    Router::new().route("/assets/{*path}", get(asset))
+    Router::new().route("/assets/{*path}", get(asset)).route("/favicon.ico", get(favicon))
 }

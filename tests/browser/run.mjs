@@ -1,0 +1,116 @@
+// Loupan in a real browser: sign in, the workbench, user administration and the
+// sales control chart, in headless Chromium. Fails on any page error, failed
+// asset or missing text; saves screenshots under target/screenshots/.
+//
+// Usage: node run.mjs <base-url> <admin-password> <screenshot-dir>
+import { chromium } from "playwright-core";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const [base, password, shots] = process.argv.slice(2);
+if (!base || !password || !shots) {
+  console.error("usage: node run.mjs <base-url> <admin-password> <screenshot-dir>");
+  process.exit(2);
+}
+mkdirSync(shots, { recursive: true });
+
+const problems = [];
+const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "loupan-chromium-")), {
+  executablePath: process.env.LOUPAN_CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"],
+  viewport: { width: 1280, height: 860 },
+  locale: "zh-CN",
+});
+const page = context.pages()[0] ?? (await context.newPage());
+page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+// Failed loads are judged by their status below; other console errors are bugs.
+page.on("console", (m) => {
+  if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) problems.push(`console error: ${m.text()}`);
+});
+page.on("response", (r) => {
+  // 401/403/422 answers are part of the stories below; anything else failing is a bug.
+  if (r.status() >= 500 || (r.status() === 404)) problems.push(`${r.status()} ${r.url()}`);
+});
+
+function expect(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+async function shot(name) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+try {
+  // 1. Anyone is sent to the sign-in page, in Chinese by default.
+  await page.goto(`${base}/admin/users`);
+  expect(page.url().includes("/login"), `expected the login page, got ${page.url()}`);
+  expect((await page.textContent("h1")).includes("楼盘"), "login page is not in Chinese");
+  const css = await page.evaluate(() => getComputedStyle(document.querySelector(".login-card")).borderRadius);
+  expect(css && css !== "0px", "stylesheet not applied");
+  await shot("01-login");
+
+  // 2. A wrong password is refused with a message.
+  await page.fill("#username", "admin");
+  await page.fill("#password", "wrong-password");
+  await page.click("#login-submit");
+  expect((await page.textContent(".error")).includes("用户名或密码不正确"), "no error for a wrong password");
+
+  // 3. Signing in lands where the user was going.
+  await page.fill("#password", password);
+  await page.click("#login-submit");
+  await page.waitForURL(`${base}/admin/users`);
+  expect((await page.textContent("h1")).includes("用户管理"), "user administration did not open");
+
+  // 4. The workbench.
+  await page.click("nav.modules >> text=工作台");
+  await page.waitForURL(`${base}/`);
+  const home = await page.textContent("main");
+  expect(home.includes("您好") && home.includes("翠湖名苑"), "workbench lacks greeting or demo project");
+  await shot("02-workbench");
+
+  // 5. Create a user through the form, with a field error first.
+  await page.click("nav.modules >> text=用户管理");
+  await page.fill("form#create-user input[name=username]", "zhouxun");
+  await page.fill("form#create-user input[name=display_name]", "周迅");
+  await page.fill("form#create-user input[name=password]", "short");
+  await page.check("form#create-user input[value=sales_agent]");
+  await page.click("form#create-user button[type=submit]");
+  expect((await page.textContent("form#create-user")).includes("密码至少 10 个字符"), "no field error for a short password");
+  await page.fill("form#create-user input[name=password]", "Zhou-xun-2026!");
+  await page.click("form#create-user button[type=submit]");
+  await page.waitForURL(/notice=created/);
+  const users = await page.textContent("#users");
+  expect(users.includes("周迅") && users.includes("置业顾问"), "new user missing from the list");
+  await shot("03-users");
+
+  // 6. The sales control chart of a demo building.
+  await page.click("nav.modules >> text=项目房源");
+  await page.click("a.button >> nth=0");
+  await page.waitForSelector(".chart .unit");
+  const units = await page.locator(".chart .unit").count();
+  expect(units >= 50, `chart shows only ${units} units`);
+  await shot("04-sales-control-chart");
+
+  // 7. English on request.
+  await page.click("header form.inline button.link >> nth=0");
+  await page.waitForSelector("text=Sales control chart");
+  await shot("05-chart-english");
+
+  // 8. Sign out.
+  await page.click("#logout");
+  await page.waitForURL(/\/login/);
+} catch (e) {
+  await shot("failure").catch(() => {});
+  problems.push(`story failed: ${e.message}`);
+} finally {
+  await context.close();
+}
+
+if (problems.length) {
+  console.error(problems.join("\n"));
+  process.exit(1);
+}
+console.log(`browser stories passed; screenshots in ${shots}`);
