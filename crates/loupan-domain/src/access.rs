@@ -65,12 +65,32 @@ impl Role {
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::*;
         match self {
-            Role::Admin => &[ManageUsers, ReadAudit, ReadProjects, ManageProjects, ReadInventory, ManageInventory],
-            Role::Executive => &[ReadAudit, ReadProjects, ReadInventory],
-            Role::SalesManager => &[ReadProjects, ReadInventory, ManageInventory],
-            Role::SalesAgent => &[ReadProjects, ReadInventory],
-            Role::Cashier | Role::Finance => &[ReadProjects, ReadInventory],
-            Role::Service | Role::Aftersales | Role::Marketing => &[ReadProjects, ReadInventory],
+            Role::Admin => &[
+                ManageUsers,
+                ReadAudit,
+                ReadProjects,
+                ManageProjects,
+                ReadInventory,
+                ManageInventory,
+                ReadCustomers,
+                WriteCustomers,
+                RevealPersonalData,
+                ManageCustomers,
+            ],
+            Role::Executive => &[ReadAudit, ReadProjects, ReadInventory, ReadCustomers],
+            Role::SalesManager => &[
+                ReadProjects,
+                ReadInventory,
+                ManageInventory,
+                ReadCustomers,
+                WriteCustomers,
+                RevealPersonalData,
+                ManageCustomers,
+            ],
+            Role::SalesAgent => &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers],
+            Role::Cashier | Role::Finance => &[ReadProjects, ReadInventory, ReadCustomers],
+            Role::Service | Role::Marketing => &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers],
+            Role::Aftersales => &[ReadProjects, ReadInventory, ReadCustomers],
             Role::CostEngineer | Role::ProjectManager => &[ReadProjects, ReadInventory],
         }
     }
@@ -99,6 +119,14 @@ pub enum Permission {
     ReadInventory,
     /// Create and edit buildings and units, release and hold them.
     ManageInventory,
+    /// See customers within one's data scope (`customer_scope`).
+    ReadCustomers,
+    /// Register customers and record follow-ups within one's data scope.
+    WriteCustomers,
+    /// See full phone and ID numbers (each reveal is logged with a reason).
+    RevealPersonalData,
+    /// Rule on duplicate records and transfer customers between agents.
+    ManageCustomers,
 }
 
 /// Which records of a kind a user may see: their own, their projects', or all.

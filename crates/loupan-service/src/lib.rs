@@ -5,12 +5,15 @@
 pub mod actor;
 pub mod audit;
 pub mod auth;
+pub mod customers;
 pub mod demo;
 pub mod error;
 pub mod idempotency;
 pub mod inventory;
+pub mod secrets;
 pub mod users;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use loupan_store::Store;
@@ -50,11 +53,12 @@ impl Default for ServiceConfig {
 pub struct Services {
     pub store: Store,
     pub config: ServiceConfig,
+    pub secrets: Arc<secrets::Secrets>,
 }
 
 impl Services {
-    pub fn new(store: Store, config: ServiceConfig) -> Self {
-        Self { store, config }
+    pub fn new(store: Store, config: ServiceConfig, secrets: secrets::Secrets) -> Self {
+        Self { store, config, secrets: Arc::new(secrets) }
     }
 }
 

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use loupan_service::secrets::Secrets;
 use loupan_service::{Actor, ServiceConfig, ServiceError, Services, audit, demo, users};
 use loupan_store::Store;
 use loupan_web::{AppState, WebConfig};
@@ -32,6 +33,10 @@ struct StorageArgs {
     /// `sqlite:///path/loupan.db` or `postgres://user@host/db` (default: a SQLite file in the data folder).
     #[arg(long, env = "LOUPAN_DATABASE_URL", global = true, hide_env_values = true)]
     database_url: Option<String>,
+    /// Master key for personal data, 64 hex characters (default: `keys/personal-data.key`
+    /// in the data folder, created on first start). Instances sharing a database share it.
+    #[arg(long, env = "LOUPAN_SECRET_KEY", global = true, hide_env_values = true)]
+    secret_key: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -159,7 +164,42 @@ async fn open(args: &StorageArgs) -> Result<Services> {
         tracing::info!(count = pending.len(), "applying migrations");
     }
     store.migrate().await?;
-    Ok(Services::new(store, ServiceConfig::default()))
+    let secrets = Secrets::from_master(&master_key(args)?).map_err(explain)?;
+    Ok(Services::new(store, ServiceConfig::default(), secrets))
+}
+
+/// The personal-data master key: from `LOUPAN_SECRET_KEY`, else from the key
+/// file in the data folder, which is created (readable by its owner only) on
+/// first start. Losing it makes encrypted ID numbers unreadable: back it up.
+fn master_key(args: &StorageArgs) -> Result<[u8; 32]> {
+    if let Some(text) = args.secret_key.as_deref().filter(|t| !t.is_empty()) {
+        return Secrets::parse_master(text).context("LOUPAN_SECRET_KEY must be 64 hexadecimal characters");
+    }
+    let dir = args.data_dir.join("keys");
+    let path = dir.join("personal-data.key");
+    if path.exists() {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        return Secrets::parse_master(&text).with_context(|| format!("{} is not a valid key", path.display()));
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let key = Secrets::generate_master().map_err(explain)?;
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    write_private(&path, &hex).with_context(|| format!("cannot write {}", path.display()))?;
+    tracing::info!(path = %path.display(), "created the personal-data key; back it up with the database");
+    Ok(key)
+}
+
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(text.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
 }
 
 async fn first_start(services: &Services, admin_password: Option<String>) -> Result<()> {

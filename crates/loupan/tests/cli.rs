@@ -175,6 +175,7 @@ fn start(env: &Env, port: u16) -> Child {
         std::thread::sleep(Duration::from_millis(100));
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("server did not start");
 }
 

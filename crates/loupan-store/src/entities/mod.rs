@@ -3,6 +3,10 @@
 
 pub mod audit_log;
 pub mod buildings;
+pub mod customer_duplicates;
+pub mod customer_events;
+pub mod customers;
+pub mod follow_ups;
 pub mod idempotency_keys;
 pub mod login_failures;
 pub mod projects;

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod customers;
 pub mod inventory;
 
 use serde::Serialize;
@@ -23,6 +24,7 @@ use crate::AppState;
         (name = "auth", description = "Signing in and out"),
         (name = "admin", description = "Users, roles and the audit trail"),
         (name = "inventory", description = "Projects, buildings and units (S1)"),
+        (name = "customers", description = "Customers, duplicates, follow-ups and transfers (C1-C3, S2-S7)"),
     )
 )]
 struct ApiDoc;
@@ -48,6 +50,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(auth::router())
         .merge(admin::router())
         .merge(inventory::router())
+        .merge(customers::router())
 }
 
 /// RFC 9457 problem details, in the language of `Accept-Language`.

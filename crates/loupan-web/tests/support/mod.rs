@@ -157,7 +157,8 @@ impl TestApp {
         };
         let store = Store::connect(&database_url).await.expect("connect");
         store.migrate().await.expect("migrate");
-        let services = Services::new(store, config);
+        let secrets = loupan_service::secrets::Secrets::from_master(&[42u8; 32]).unwrap();
+        let services = Services::new(store, config, secrets);
         users::ensure_admin(&services, Some(ADMIN_PASSWORD.into())).await.expect("admin");
         let router = loupan_web::app(AppState::new(services.clone(), WebConfig::default()));
         TestApp { router, services, database_url, db }
@@ -166,7 +167,8 @@ impl TestApp {
     /// A second Loupan instance on the same database (or the same one after a restart).
     pub async fn second_instance(&self) -> (Router, Services) {
         let store = Store::connect(&self.database_url).await.expect("connect");
-        let services = Services::new(store, self.services.config.clone());
+        let secrets = loupan_service::secrets::Secrets::from_master(&[42u8; 32]).unwrap();
+        let services = Services::new(store, self.services.config.clone(), secrets);
         (loupan_web::app(AppState::new(services.clone(), WebConfig::default())), services)
     }
 

@@ -1,0 +1,232 @@
+//! Customers' identifying data: phone numbers normalised at parse time, ID
+//! documents checked (the 18-digit resident ID's ISO 7064 MOD 11-2 check
+//! character and birth date), masking for display, and pinyin for search.
+
+use serde::{Deserialize, Serialize};
+
+/// A phone number in E.164 form (`+8613800138000`). Mainland numbers may be
+/// typed with `+86`/`0086`, spaces, dashes, dots, brackets or full-width digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    pub fn parse(text: &str) -> Result<PhoneNumber, &'static str> {
+        let mut cleaned = String::new();
+        for c in text.trim().chars() {
+            let c = match c {
+                '０'..='９' => char::from_u32(u32::from(c) - 0xFF10 + u32::from('0')).unwrap_or(c),
+                '＋' => '+',
+                _ => c,
+            };
+            match c {
+                '0'..='9' | '+' => cleaned.push(c),
+                ' ' | '-' | '.' | '(' | ')' | '（' | '）' | '\u{3000}' => {}
+                _ => return Err("invalid_phone"),
+            }
+        }
+        if cleaned.len() > 20 || cleaned[1.min(cleaned.len())..].contains('+') {
+            return Err("invalid_phone");
+        }
+        let national = if let Some(rest) = cleaned.strip_prefix("+86").or_else(|| cleaned.strip_prefix("0086")) {
+            rest.to_owned()
+        } else if cleaned.starts_with('+') {
+            // Another country: keep as typed when it has a plausible length.
+            let digits = cleaned.len() - 1;
+            return if (8..=15).contains(&digits) { Ok(PhoneNumber(cleaned)) } else { Err("invalid_phone") };
+        } else if cleaned.len() == 13 && cleaned.starts_with("861") {
+            cleaned[2..].to_owned()
+        } else {
+            cleaned
+        };
+        let is_mobile =
+            national.len() == 11 && national.starts_with('1') && matches!(national.as_bytes()[1], b'3'..=b'9');
+        // Landlines: a trunk 0, an area code of 2-3 digits and 7-8 digits.
+        let is_landline = national.starts_with('0') && (10..=12).contains(&national.len());
+        if is_mobile {
+            Ok(PhoneNumber(format!("+86{national}")))
+        } else if is_landline {
+            Ok(PhoneNumber(format!("+86{}", &national[1..])))
+        } else {
+            Err("invalid_phone")
+        }
+    }
+
+    /// Trusts a value that was normalised before it was stored.
+    pub fn from_stored(e164: String) -> PhoneNumber {
+        PhoneNumber(e164)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The number as people in China write it: `13800138000` for mainland numbers.
+    pub fn display(&self) -> String {
+        self.0.strip_prefix("+86").map_or_else(|| self.0.clone(), str::to_owned)
+    }
+
+    /// `138****8000`: the first three and last four digits.
+    pub fn masked(&self) -> String {
+        let shown = self.display();
+        let chars: Vec<char> = shown.chars().collect();
+        if chars.len() <= 7 {
+            return "*".repeat(chars.len());
+        }
+        let head: String = chars[..3].iter().collect();
+        let tail: String = chars[chars.len() - 4..].iter().collect();
+        format!("{head}{}{tail}", "*".repeat(chars.len() - 7))
+    }
+}
+
+/// The kinds of identity document Loupan records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdType {
+    /// 居民身份证
+    ResidentId,
+    Passport,
+    /// 港澳居民来往内地通行证
+    HkMacauPermit,
+    /// 台湾居民来往大陆通行证
+    TaiwanPermit,
+    /// 统一社会信用代码 (enterprise customers)
+    BusinessLicense,
+}
+
+impl IdType {
+    pub fn name(self) -> &'static str {
+        match self {
+            IdType::ResidentId => "resident_id",
+            IdType::Passport => "passport",
+            IdType::HkMacauPermit => "hk_macau_permit",
+            IdType::TaiwanPermit => "taiwan_permit",
+            IdType::BusinessLicense => "business_license",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<IdType> {
+        [IdType::ResidentId, IdType::Passport, IdType::HkMacauPermit, IdType::TaiwanPermit, IdType::BusinessLicense]
+            .into_iter()
+            .find(|t| t.name() == name)
+    }
+}
+
+/// Checks and normalises an ID number of `kind` (upper case, no spaces).
+pub fn parse_id_number(kind: IdType, text: &str) -> Result<String, &'static str> {
+    let number: String = text.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
+    let ok = match kind {
+        IdType::ResidentId => resident_id_is_valid(&number),
+        IdType::Passport => (5..=20).contains(&number.len()) && number.bytes().all(|b| b.is_ascii_alphanumeric()),
+        IdType::HkMacauPermit | IdType::TaiwanPermit => {
+            (8..=12).contains(&number.len()) && number.bytes().all(|b| b.is_ascii_alphanumeric())
+        }
+        IdType::BusinessLicense => number.len() == 18 && number.bytes().all(|b| b.is_ascii_alphanumeric()),
+    };
+    if ok { Ok(number) } else { Err("invalid_id_number") }
+}
+
+/// GB 11643-1999: 17 digits, a valid birth date, and the check character.
+fn resident_id_is_valid(number: &str) -> bool {
+    let bytes = number.as_bytes();
+    if bytes.len() != 18 || !bytes[..17].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let birth = &number[6..14];
+    if chrono::NaiveDate::parse_from_str(birth, "%Y%m%d").is_err() {
+        return false;
+    }
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const CHECK: &[u8; 11] = b"10X98765432";
+    let sum: u32 = bytes[..17].iter().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
+    CHECK[(sum % 11) as usize] == bytes[17]
+}
+
+/// `110105********002X`: the region and the last four characters.
+pub fn mask_id_number(number: &str) -> String {
+    let chars: Vec<char> = number.chars().collect();
+    if chars.len() <= 8 {
+        return "*".repeat(chars.len());
+    }
+    let keep_head = if chars.len() >= 15 { 6 } else { 2 };
+    let head: String = chars[..keep_head].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}{}{tail}", "*".repeat(chars.len() - keep_head - 4))
+}
+
+/// Full pinyin and initials of a name for search: `张三` -> (`zhangsan`, `zs`).
+/// Latin letters and digits are kept as they are; other characters dropped.
+pub fn name_pinyin(name: &str) -> (String, String) {
+    use pinyin::ToPinyin;
+    let mut full = String::new();
+    let mut initials = String::new();
+    for (c, p) in name.chars().zip(name.to_pinyin()) {
+        match p {
+            Some(p) => {
+                full.push_str(p.plain());
+                initials.push_str(p.first_letter());
+            }
+            None if c.is_ascii_alphanumeric() => {
+                let lower = c.to_ascii_lowercase();
+                full.push(lower);
+                initials.push(lower);
+            }
+            None => {}
+        }
+    }
+    (full, initials)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_in_any_format_normalise_to_one_number() {
+        for typed in [
+            "13800138000",
+            "+86 138-0013-8000",
+            "138 0013 8000",
+            "0086 13800138000",
+            "８６１３８００１３８０００",
+            "＋８６ １３８００１３８０００",
+            "(+86) 138.0013.8000",
+            "8613800138000",
+        ] {
+            assert_eq!(
+                PhoneNumber::parse(typed).map(|p| p.as_str().to_owned()),
+                Ok("+8613800138000".into()),
+                "{typed}"
+            );
+        }
+        assert_eq!(PhoneNumber::parse("0512-6888 8888").unwrap().as_str(), "+8651268888888");
+        assert_eq!(PhoneNumber::parse("+852 9123 4567").unwrap().as_str(), "+85291234567");
+        for bad in ["call me", "12345", "1380013800", "23800138000", "+86+13800138000", "", "138001380001234567890"] {
+            assert!(PhoneNumber::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn phones_are_masked_for_display() {
+        let p = PhoneNumber::parse("13800138000").unwrap();
+        assert_eq!(p.display(), "13800138000");
+        assert_eq!(p.masked(), "138****8000");
+    }
+
+    #[test]
+    fn resident_ids_are_checked() {
+        assert_eq!(parse_id_number(IdType::ResidentId, "11010519491231002x"), Ok("11010519491231002X".into()));
+        assert!(parse_id_number(IdType::ResidentId, "110105194912310021").is_err(), "wrong check character");
+        assert!(parse_id_number(IdType::ResidentId, "110105194902300023").is_err(), "30 February");
+        assert!(parse_id_number(IdType::ResidentId, "1101051949123100").is_err(), "too short");
+        assert_eq!(mask_id_number("11010519491231002X"), "110105********002X");
+        assert_eq!(parse_id_number(IdType::Passport, "e 1234 5678"), Ok("E12345678".into()));
+    }
+
+    #[test]
+    fn names_have_pinyin_for_search() {
+        assert_eq!(name_pinyin("张三"), ("zhangsan".into(), "zs".into()));
+        assert_eq!(name_pinyin("李四A"), ("lisia".into(), "lsa".into()));
+        assert_eq!(name_pinyin("王 五"), ("wangwu".into(), "ww".into()));
+    }
+}

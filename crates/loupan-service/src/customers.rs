@@ -1,0 +1,747 @@
+//! Customers: registration with the duplicate check (防撞单), data scope (agents
+//! see their own customers, managers their projects'), personal data encrypted
+//! and masked, follow-ups, the timeline, duplicate rulings and transfers.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use loupan_domain::access::DataScope;
+use loupan_domain::customers::{IdType, PhoneNumber, mask_id_number, name_pinyin, parse_id_number};
+use loupan_domain::validation::{optional_text, required_text};
+use loupan_domain::{Invalid, Permission};
+use loupan_store::Connection;
+use loupan_store::customers::{
+    self as store, CustomerFilter, CustomerRow, CustomerScope, DuplicateRow, EventRow, FollowUpRow,
+};
+use loupan_store::{inventory as store_inventory, users as store_users};
+use serde::Serialize;
+
+use crate::audit::{self, Change};
+use crate::{Actor, ServiceError, ServiceResult, Services};
+
+/// A customer as the acting user may see them: the phone in full only for the
+/// owning agent, the ID number always masked (see `reveal`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Customer {
+    pub id: String,
+    pub project_id: String,
+    pub owner_id: String,
+    pub owner_name: String,
+    pub kind: String,
+    pub name: String,
+    pub phone: String,
+    pub phone_masked: bool,
+    pub id_type: Option<String>,
+    pub id_number_masked: Option<String>,
+    pub source: Option<String>,
+    pub grade: Option<String>,
+    pub notes: Option<String>,
+    pub last_contact_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub version: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Another customer that a registration collides with.
+#[derive(Debug, Clone, Serialize)]
+pub struct DuplicateMatch {
+    pub customer_id: String,
+    /// `name`, `phone`, `both` (name and phone) or `id_number`.
+    #[serde(rename = "match")]
+    pub match_kind: &'static str,
+    pub owner_agent: String,
+    pub owner_id: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewCustomer {
+    pub project_id: Option<String>,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub kind: Option<String>,
+    pub id_type: Option<String>,
+    pub id_number: Option<String>,
+    pub source: Option<String>,
+    pub grade: Option<String>,
+    pub notes: Option<String>,
+    /// Another agent to own the customer (managers only); default the caller.
+    pub owner_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Registered {
+    pub customer: Customer,
+    pub duplicates: Vec<DuplicateMatch>,
+}
+
+/// Resolves owner names once per call instead of once per row.
+struct OwnerNames(HashMap<String, String>);
+
+impl OwnerNames {
+    fn new() -> Self {
+        OwnerNames(HashMap::new())
+    }
+
+    async fn name<C: Connection>(&mut self, conn: &C, user_id: &str) -> ServiceResult<String> {
+        if let Some(n) = self.0.get(user_id) {
+            return Ok(n.clone());
+        }
+        let name = store_users::find_user(conn, user_id).await?.map_or_else(|| user_id.to_owned(), |u| u.display_name);
+        self.0.insert(user_id.to_owned(), name.clone());
+        Ok(name)
+    }
+}
+
+fn may_see(actor: &Actor, row: &CustomerRow) -> bool {
+    match actor.customer_scope() {
+        None => false,
+        Some(DataScope::All) => true,
+        Some(DataScope::Project) => actor.sees_project(&row.project_id),
+        Some(DataScope::Own) => actor.user_id.as_deref() == Some(row.owner_id.as_str()),
+    }
+}
+
+async fn view<C: Connection>(
+    conn: &C,
+    actor: &Actor,
+    row: CustomerRow,
+    names: &mut OwnerNames,
+) -> ServiceResult<Customer> {
+    let phone = PhoneNumber::from_stored(row.phone);
+    let owner = actor.user_id.as_deref() == Some(row.owner_id.as_str());
+    Ok(Customer {
+        owner_name: names.name(conn, &row.owner_id).await?,
+        id: row.id,
+        project_id: row.project_id,
+        owner_id: row.owner_id,
+        kind: row.kind,
+        name: row.name,
+        phone: if owner { phone.display() } else { phone.masked() },
+        phone_masked: !owner,
+        id_type: row.id_type,
+        id_number_masked: row.id_number_masked,
+        source: row.source,
+        grade: row.grade,
+        notes: row.notes,
+        last_contact_at: row.last_contact_at,
+        version: row.version,
+        created_at: row.created_at,
+    })
+}
+
+/// A customer the actor may see; 404 otherwise, so existence is not revealed.
+async fn visible<C: Connection>(conn: &C, actor: &Actor, id: &str) -> ServiceResult<CustomerRow> {
+    actor.require(Permission::ReadCustomers)?;
+    match store::find_customer(conn, id).await? {
+        Some(row) if may_see(actor, &row) => Ok(row),
+        _ => Err(ServiceError::NotFound("customer")),
+    }
+}
+
+fn classify(row: &CustomerRow, phone: &str, name: &str, id_index: Option<&str>) -> &'static str {
+    let same_phone = row.phone == phone;
+    let same_name = row.name == name;
+    match (same_phone, same_name) {
+        (true, true) => "both",
+        (true, false) => "phone",
+        (false, true) => "name",
+        _ if id_index.is_some() && row.id_number_index.as_deref() == id_index => "id_number",
+        _ => "name",
+    }
+}
+
+async fn matches<C: Connection>(
+    conn: &C,
+    project_id: &str,
+    phone: &str,
+    name: &str,
+    id_index: Option<&str>,
+    names: &mut OwnerNames,
+) -> ServiceResult<Vec<DuplicateMatch>> {
+    let rows = store::find_possible_duplicates(conn, project_id, phone, name, id_index).await?;
+    let mut found = Vec::new();
+    for row in rows {
+        found.push(DuplicateMatch {
+            match_kind: classify(&row, phone, name, id_index),
+            owner_agent: names.name(conn, &row.owner_id).await?,
+            owner_id: row.owner_id,
+            customer_id: row.id,
+        });
+    }
+    Ok(found)
+}
+
+/// The ID document as typed: both fields or neither.
+fn parse_id(errors: &mut Invalid, id_type: Option<&str>, id_number: Option<&str>) -> Option<(IdType, String)> {
+    let id_type = id_type.map(str::trim).filter(|s| !s.is_empty());
+    let id_number = id_number.map(str::trim).filter(|s| !s.is_empty());
+    match (id_type, id_number) {
+        (None, None) => None,
+        (kind, Some(number)) => {
+            let Some(kind) = IdType::parse(kind.unwrap_or("resident_id")) else {
+                errors.push("id_type", "unknown_id_type");
+                return None;
+            };
+            match parse_id_number(kind, number) {
+                Ok(n) => Some((kind, n)),
+                Err(code) => {
+                    errors.push("id_number", code);
+                    None
+                }
+            }
+        }
+        (Some(_), None) => {
+            errors.push("id_number", "required");
+            None
+        }
+    }
+}
+
+pub async fn register(services: &Services, actor: &Actor, form: NewCustomer) -> ServiceResult<Registered> {
+    actor.require(Permission::WriteCustomers)?;
+    let mut errors = Invalid::default();
+    let project_id = required_text(&mut errors, "project_id", form.project_id.as_deref(), 64);
+    let name = required_text(&mut errors, "name", form.name.as_deref(), 60);
+    let phone = match form.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        None => {
+            errors.push("phone", "required");
+            None
+        }
+        Some(p) => PhoneNumber::parse(p).map_err(|code| errors.push("phone", code)).ok(),
+    };
+    let kind = match form.kind.as_deref().unwrap_or("individual") {
+        k @ ("individual" | "enterprise") => k.to_owned(),
+        _ => {
+            errors.push("kind", "unknown_kind");
+            String::new()
+        }
+    };
+    let id = parse_id(&mut errors, form.id_type.as_deref(), form.id_number.as_deref());
+    let source = optional_text(&mut errors, "source", form.source.as_deref(), 60);
+    let grade = optional_text(&mut errors, "grade", form.grade.as_deref(), 20);
+    let notes = optional_text(&mut errors, "notes", form.notes.as_deref(), 2000);
+    errors.clone().into_result()?;
+    if !actor.sees_project(&project_id) {
+        return Err(Invalid::one("project_id", "unknown_project").into());
+    }
+    let owner_id = match form.owner_id.filter(|o| !o.is_empty()) {
+        Some(o) if actor.user_id.as_deref() != Some(o.as_str()) => {
+            actor.require(Permission::ManageCustomers)?;
+            o
+        }
+        Some(o) => o,
+        None => actor.user_id.clone().ok_or(ServiceError::Forbidden)?,
+    };
+    let phone = phone.ok_or_else(|| ServiceError::from(Invalid::one("phone", "invalid_phone")))?;
+    let (id_type, cipher, index, masked) = match &id {
+        Some((kind, number)) => (
+            Some(kind.name().to_owned()),
+            Some(services.secrets.encrypt(number)?),
+            Some(services.secrets.blind_index(number)?),
+            Some(mask_id_number(number)),
+        ),
+        None => (None, None, None, None),
+    };
+    let (pinyin, initials) = name_pinyin(&name);
+    let now = loupan_store::now();
+    let row = CustomerRow {
+        id: loupan_store::new_id(),
+        project_id,
+        owner_id,
+        kind,
+        name,
+        name_pinyin: pinyin,
+        name_initials: initials,
+        phone: phone.as_str().to_owned(),
+        id_type,
+        id_number_cipher: cipher,
+        id_number_index: index,
+        id_number_masked: masked,
+        source,
+        grade,
+        notes,
+        last_contact_at: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let tx = services.store.begin_write().await?;
+    if store_inventory::find_project(&tx, &row.project_id).await?.is_none() {
+        return Err(Invalid::one("project_id", "unknown_project").into());
+    }
+    if store_users::find_user(&tx, &row.owner_id).await?.is_none() {
+        return Err(Invalid::one("owner_id", "unknown_user").into());
+    }
+    let mut names = OwnerNames::new();
+    let duplicates =
+        matches(&tx, &row.project_id, &row.phone, &row.name, row.id_number_index.as_deref(), &mut names).await?;
+    store::insert_customer(&tx, &row).await?;
+    for d in &duplicates {
+        // One record per pair, for a manager to rule on (S3).
+        store::insert_duplicate(
+            &tx,
+            &DuplicateRow {
+                id: loupan_store::new_id(),
+                project_id: row.project_id.clone(),
+                customer_id: row.id.clone(),
+                matched_customer_id: d.customer_id.clone(),
+                match_kind: d.match_kind.to_owned(),
+                status: "open".into(),
+                ruling_note: None,
+                ruled_by: None,
+                ruled_at: None,
+                created_at: now,
+            },
+        )
+        .await?;
+    }
+    add_event(&tx, actor, &row.id, "registered", &format!("登记客户 {}", row.name)).await?;
+    let customer = view(&tx, actor, row, &mut names).await?;
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "customer.register",
+            record_type: "customer",
+            record_id: &customer.id,
+            before: None,
+            after: serde_json::to_value(&customer).ok(),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(Registered { customer, duplicates })
+}
+
+/// The duplicate warning shown while an agent types (phone first), without saving.
+pub async fn check_duplicates(
+    services: &Services,
+    actor: &Actor,
+    project_id: &str,
+    phone: Option<&str>,
+    name: Option<&str>,
+) -> ServiceResult<Vec<DuplicateMatch>> {
+    actor.require(Permission::WriteCustomers)?;
+    if !actor.sees_project(project_id) {
+        return Err(ServiceError::NotFound("project"));
+    }
+    let phone = phone.and_then(|p| PhoneNumber::parse(p).ok()).map(|p| p.as_str().to_owned()).unwrap_or_default();
+    let name = name.map(str::trim).unwrap_or_default();
+    if phone.is_empty() && name.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut names = OwnerNames::new();
+    let found = matches(services.store.conn(), project_id, &phone, name, None, &mut names).await?;
+    Ok(found.into_iter().filter(|m| !(phone.is_empty() && m.match_kind == "phone")).collect())
+}
+
+pub async fn get(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Customer> {
+    let conn = services.store.conn();
+    let row = visible(conn, actor, id).await?;
+    view(conn, actor, row, &mut OwnerNames::new()).await
+}
+
+/// Full phone and ID number, for a user with the reveal right; logged with the reason.
+#[derive(Debug, Clone, Serialize)]
+pub struct Revealed {
+    pub phone: String,
+    pub id_type: Option<String>,
+    pub id_number: Option<String>,
+}
+
+pub async fn reveal(services: &Services, actor: &Actor, id: &str, reason: Option<&str>) -> ServiceResult<Revealed> {
+    actor.require(Permission::RevealPersonalData)?;
+    let mut errors = Invalid::default();
+    let reason = required_text(&mut errors, "reason", reason, 200);
+    errors.into_result()?;
+    let tx = services.store.begin_write().await?;
+    let row = visible(&tx, actor, id).await?;
+    let id_number = row.id_number_cipher.as_deref().map(|c| services.secrets.decrypt(c)).transpose()?;
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "customer.reveal_personal_data",
+            record_type: "customer",
+            record_id: id,
+            before: None,
+            after: Some(serde_json::json!({"reason": reason})),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(Revealed { phone: PhoneNumber::from_stored(row.phone).display(), id_type: row.id_type, id_number })
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CustomerQuery {
+    /// A phone in any format, an ID number, or the start of a name or its pinyin.
+    pub q: Option<String>,
+    pub project_id: Option<String>,
+    pub owner_id: Option<String>,
+    pub grade: Option<String>,
+    pub source: Option<String>,
+}
+
+fn scope_of(actor: &Actor) -> ServiceResult<CustomerScope> {
+    actor.require(Permission::ReadCustomers)?;
+    match actor.customer_scope() {
+        Some(DataScope::All) => Ok(CustomerScope::All),
+        Some(DataScope::Project) => Ok(match actor.visible_projects() {
+            None => CustomerScope::All,
+            Some(ids) => CustomerScope::Projects(ids.to_vec()),
+        }),
+        Some(DataScope::Own) => Ok(CustomerScope::Owner(actor.user_id.clone().ok_or(ServiceError::Forbidden)?)),
+        None => Err(ServiceError::Forbidden),
+    }
+}
+
+pub async fn search(
+    services: &Services,
+    actor: &Actor,
+    query: CustomerQuery,
+    after_id: Option<String>,
+    limit: u64,
+) -> ServiceResult<Vec<Customer>> {
+    let scope = scope_of(actor)?;
+    let mut filter = CustomerFilter {
+        project_id: query.project_id.filter(|s| !s.is_empty()),
+        owner_id: query.owner_id.filter(|s| !s.is_empty()),
+        grade: query.grade.filter(|s| !s.is_empty()),
+        source: query.source.filter(|s| !s.is_empty()),
+        after_id,
+        ..Default::default()
+    };
+    if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        if q.chars().count() > 60 {
+            return Err(Invalid::one("q", "too_long").into());
+        }
+        if let Ok(phone) = PhoneNumber::parse(q) {
+            filter.phone = Some(phone.as_str().to_owned());
+        } else if let Ok(number) = parse_id_number(IdType::ResidentId, q) {
+            filter.id_index = Some(services.secrets.blind_index(&number)?);
+        } else {
+            filter.text = Some(q.to_lowercase());
+        }
+    }
+    let conn = services.store.conn();
+    let rows = store::search_customers(conn, &scope, &filter, limit).await?;
+    let mut names = OwnerNames::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.push(view(conn, actor, row, &mut names).await?);
+    }
+    Ok(out)
+}
+
+async fn add_event<C: Connection>(
+    conn: &C,
+    actor: &Actor,
+    customer_id: &str,
+    kind: &str,
+    summary: &str,
+) -> ServiceResult<()> {
+    store::insert_event(
+        conn,
+        &EventRow {
+            id: loupan_store::new_id(),
+            customer_id: customer_id.to_owned(),
+            kind: kind.to_owned(),
+            summary: summary.to_owned(),
+            actor_name: actor.display_name.clone(),
+            occurred_at: loupan_store::now(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewFollowUp {
+    /// `visit` (来访), `call` (来电) or `follow_up` (跟进).
+    pub kind: Option<String>,
+    pub outcome: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub next_contact_on: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FollowUp {
+    pub id: String,
+    pub kind: String,
+    pub outcome: String,
+    pub next_contact_on: Option<NaiveDate>,
+    pub author_id: String,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<FollowUpRow> for FollowUp {
+    fn from(r: FollowUpRow) -> Self {
+        FollowUp {
+            id: r.id,
+            kind: r.kind,
+            outcome: r.outcome,
+            next_contact_on: r.next_contact_on,
+            author_id: r.author_id,
+            occurred_at: r.occurred_at,
+        }
+    }
+}
+
+pub async fn add_follow_up(
+    services: &Services,
+    actor: &Actor,
+    customer_id: &str,
+    form: NewFollowUp,
+) -> ServiceResult<FollowUp> {
+    actor.require(Permission::WriteCustomers)?;
+    let mut errors = Invalid::default();
+    let kind = match form.kind.as_deref().unwrap_or("follow_up") {
+        k @ ("visit" | "call" | "follow_up") => k.to_owned(),
+        _ => {
+            errors.push("kind", "unknown_kind");
+            String::new()
+        }
+    };
+    let outcome = required_text(&mut errors, "outcome", form.outcome.as_deref(), 2000);
+    let next = match form.next_contact_on.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(d) => {
+            NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| errors.push("next_contact_on", "invalid_date")).ok()
+        }
+    };
+    errors.into_result()?;
+    let tx = services.store.begin_write().await?;
+    visible(&tx, actor, customer_id).await?;
+    let now = loupan_store::now();
+    let row = FollowUpRow {
+        id: loupan_store::new_id(),
+        customer_id: customer_id.to_owned(),
+        author_id: actor.user_id.clone().unwrap_or_else(|| actor.username.clone()),
+        kind,
+        outcome,
+        next_contact_on: next,
+        occurred_at: now,
+    };
+    store::insert_follow_up(&tx, &row).await?;
+    store::touch_last_contact(&tx, customer_id, now).await?;
+    let summary = format!("{}: {}", row.kind, row.outcome.chars().take(80).collect::<String>());
+    add_event(&tx, actor, customer_id, "follow_up", &summary).await?;
+    let follow_up = FollowUp::from(row);
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "customer.follow_up",
+            record_type: "customer",
+            record_id: customer_id,
+            before: None,
+            after: serde_json::to_value(&follow_up).ok(),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(follow_up)
+}
+
+pub async fn follow_ups(services: &Services, actor: &Actor, customer_id: &str) -> ServiceResult<Vec<FollowUp>> {
+    let conn = services.store.conn();
+    visible(conn, actor, customer_id).await?;
+    Ok(store::follow_ups_of(conn, customer_id).await?.into_iter().map(FollowUp::from).collect())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineEntry {
+    pub kind: String,
+    pub summary: String,
+    pub actor_name: String,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Everything that touched the customer, newest first; later modules add kinds.
+pub async fn timeline(services: &Services, actor: &Actor, customer_id: &str) -> ServiceResult<Vec<TimelineEntry>> {
+    let conn = services.store.conn();
+    visible(conn, actor, customer_id).await?;
+    Ok(store::events_of(conn, customer_id, 200)
+        .await?
+        .into_iter()
+        .map(|e| TimelineEntry {
+            kind: e.kind,
+            summary: e.summary,
+            actor_name: e.actor_name,
+            occurred_at: e.occurred_at,
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DuplicateRecord {
+    pub id: String,
+    pub project_id: String,
+    #[serde(rename = "match")]
+    pub match_kind: String,
+    pub status: String,
+    pub customer: Customer,
+    pub matched: Customer,
+    pub ruling_note: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Duplicate records of the manager's projects (S3), open first.
+pub async fn duplicate_records(
+    services: &Services,
+    actor: &Actor,
+    status: Option<&str>,
+    limit: u64,
+) -> ServiceResult<Vec<DuplicateRecord>> {
+    actor.require(Permission::ManageCustomers)?;
+    let conn = services.store.conn();
+    let rows = store::list_duplicates(conn, actor.visible_projects(), status.filter(|s| !s.is_empty()), limit).await?;
+    let mut names = OwnerNames::new();
+    let mut out = Vec::new();
+    for r in rows {
+        let (Some(a), Some(b)) = (
+            store::find_customer(conn, &r.customer_id).await?,
+            store::find_customer(conn, &r.matched_customer_id).await?,
+        ) else {
+            continue;
+        };
+        out.push(DuplicateRecord {
+            id: r.id,
+            project_id: r.project_id,
+            match_kind: r.match_kind,
+            status: r.status,
+            customer: view(conn, actor, a, &mut names).await?,
+            matched: view(conn, actor, b, &mut names).await?,
+            ruling_note: r.ruling_note,
+            created_at: r.created_at,
+        });
+    }
+    Ok(out)
+}
+
+/// A manager's ruling: keep both customers, or give the later registration to
+/// the first agent (the usual ruling when the same buyer was registered twice).
+pub async fn rule_duplicate(
+    services: &Services,
+    actor: &Actor,
+    record_id: &str,
+    ruling: &str,
+    note: Option<&str>,
+) -> ServiceResult<()> {
+    actor.require(Permission::ManageCustomers)?;
+    let status = match ruling {
+        "keep_both" => "kept_both",
+        "assign_to_first" => "assigned",
+        _ => return Err(Invalid::one("ruling", "unknown_ruling").into()),
+    };
+    let tx = services.store.begin_write().await?;
+    let record = store::find_duplicate(&tx, record_id).await?.ok_or(ServiceError::NotFound("duplicate_record"))?;
+    if !actor.sees_project(&record.project_id) {
+        return Err(ServiceError::NotFound("duplicate_record"));
+    }
+    let ruler = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
+    if !store::rule_duplicate(&tx, record_id, status, note, &ruler, loupan_store::now()).await? {
+        return Err(ServiceError::Conflict("already_ruled"));
+    }
+    if status == "assigned" {
+        let later = store::find_customer(&tx, &record.customer_id).await?.ok_or(ServiceError::NotFound("customer"))?;
+        let first =
+            store::find_customer(&tx, &record.matched_customer_id).await?.ok_or(ServiceError::NotFound("customer"))?;
+        if !store::set_owner(&tx, &later.id, later.version, &first.owner_id, &later.project_id, loupan_store::now())
+            .await?
+        {
+            return Err(ServiceError::Conflict("stale_version"));
+        }
+        add_event(&tx, actor, &later.id, "transfer", "撞单裁定：归属首次登记的置业顾问").await?;
+    }
+    add_event(&tx, actor, &record.customer_id, "duplicate_ruling", status).await?;
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "customer.rule_duplicate",
+            record_type: "customer_duplicate",
+            record_id,
+            before: Some(serde_json::json!({"status": record.status})),
+            after: Some(serde_json::json!({"status": status, "note": note})),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Transfer {
+    /// Either these customers…
+    pub customer_ids: Vec<String>,
+    /// …or every customer of this agent (one who leaves).
+    pub from_agent: Option<String>,
+    pub to_agent: Option<String>,
+    /// Move them to this project too (S7).
+    pub to_project: Option<String>,
+}
+
+/// Hands customers to another agent (S6) and optionally another project (S7);
+/// each move is on the customer's timeline and in the audit trail.
+pub async fn transfer(services: &Services, actor: &Actor, form: Transfer) -> ServiceResult<usize> {
+    actor.require(Permission::ManageCustomers)?;
+    let mut errors = Invalid::default();
+    let to_agent = required_text(&mut errors, "to_agent", form.to_agent.as_deref(), 64);
+    if form.customer_ids.is_empty() && form.from_agent.as_deref().is_none_or(str::is_empty) {
+        errors.push("customer_ids", "required");
+    }
+    errors.into_result()?;
+    let tx = services.store.begin_write().await?;
+    let target = store_users::find_user(&tx, &to_agent)
+        .await?
+        .ok_or_else(|| ServiceError::from(Invalid::one("to_agent", "unknown_user")))?;
+    if target.disabled {
+        return Err(Invalid::one("to_agent", "user_disabled").into());
+    }
+    let target_projects = store_users::project_ids_of(&tx, &target.id).await?;
+    if let Some(p) = form.to_project.as_deref().filter(|p| !p.is_empty())
+        && (!actor.sees_project(p) || store_inventory::find_project(&tx, p).await?.is_none())
+    {
+        return Err(Invalid::one("to_project", "unknown_project").into());
+    }
+    let rows = match form.from_agent.as_deref().filter(|a| !a.is_empty()) {
+        Some(agent) => store::customers_of_owner(&tx, agent).await?,
+        None => store::customers_by_ids(&tx, &form.customer_ids).await?,
+    };
+    if form.from_agent.is_none() && rows.len() != form.customer_ids.len() {
+        return Err(ServiceError::NotFound("customer"));
+    }
+    let now = loupan_store::now();
+    let mut moved = 0;
+    for row in rows {
+        if !may_see(actor, &row) {
+            return Err(ServiceError::NotFound("customer"));
+        }
+        let project = form.to_project.clone().filter(|p| !p.is_empty()).unwrap_or_else(|| row.project_id.clone());
+        if !target_projects.contains(&project)
+            && !store_users::roles_of(&tx, &target.id).await?.iter().any(|r| r == "admin" || r == "executive")
+        {
+            return Err(Invalid::one("to_agent", "not_project_member").into());
+        }
+        if !store::set_owner(&tx, &row.id, row.version, &target.id, &project, now).await? {
+            return Err(ServiceError::Conflict("stale_version"));
+        }
+        add_event(&tx, actor, &row.id, "transfer", &format!("转给 {}", target.display_name)).await?;
+        audit::record(
+            &tx,
+            actor,
+            Change {
+                action: "customer.transfer",
+                record_type: "customer",
+                record_id: &row.id,
+                before: Some(serde_json::json!({"owner_id": row.owner_id, "project_id": row.project_id})),
+                after: Some(serde_json::json!({"owner_id": target.id, "project_id": project})),
+            },
+        )
+        .await?;
+        moved += 1;
+    }
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(moved)
+}

@@ -1,0 +1,241 @@
+//! Customers, their duplicate records, follow-ups and timeline.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use crate::StoreResult;
+use crate::entities::{customer_duplicates, customer_events, customers, follow_ups};
+
+pub use customer_duplicates::Model as DuplicateRow;
+pub use customer_events::Model as EventRow;
+pub use customers::Model as CustomerRow;
+pub use follow_ups::Model as FollowUpRow;
+
+pub async fn insert_customer<C: ConnectionTrait>(c: &C, row: &CustomerRow) -> StoreResult<()> {
+    customers::Entity::insert(row.clone().into_active_model()).exec_without_returning(c).await?;
+    Ok(())
+}
+
+pub async fn find_customer<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Option<CustomerRow>> {
+    Ok(customers::Entity::find_by_id(id.to_owned()).one(c).await?)
+}
+
+/// Customers of `project_id` with the same phone, the same name, or the same
+/// ID number (by blind index): the candidates of a duplicate check.
+pub async fn find_possible_duplicates<C: ConnectionTrait>(
+    c: &C,
+    project_id: &str,
+    phone: &str,
+    name: &str,
+    id_index: Option<&str>,
+) -> StoreResult<Vec<CustomerRow>> {
+    let mut any = Condition::any().add(customers::Column::Phone.eq(phone)).add(customers::Column::Name.eq(name));
+    if let Some(idx) = id_index {
+        any = any.add(customers::Column::IdNumberIndex.eq(idx));
+    }
+    Ok(customers::Entity::find()
+        .filter(customers::Column::ProjectId.eq(project_id))
+        .filter(any)
+        .order_by_asc(customers::Column::Id)
+        .limit(50)
+        .all(c)
+        .await?)
+}
+
+/// Who may be listed: everything, some projects, or one owner's customers.
+#[derive(Debug, Clone)]
+pub enum CustomerScope {
+    All,
+    Projects(Vec<String>),
+    Owner(String),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CustomerFilter {
+    /// Exact E.164 phone.
+    pub phone: Option<String>,
+    /// Prefix of the name, its full pinyin or its initials.
+    pub text: Option<String>,
+    /// Exact ID number by blind index.
+    pub id_index: Option<String>,
+    pub project_id: Option<String>,
+    pub owner_id: Option<String>,
+    pub grade: Option<String>,
+    pub source: Option<String>,
+    pub after_id: Option<String>,
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+pub async fn search_customers<C: ConnectionTrait>(
+    c: &C,
+    scope: &CustomerScope,
+    f: &CustomerFilter,
+    limit: u64,
+) -> StoreResult<Vec<CustomerRow>> {
+    use customers::Column as K;
+    let mut q = customers::Entity::find().order_by_asc(K::Id).limit(limit);
+    q = match scope {
+        CustomerScope::All => q,
+        CustomerScope::Projects(ids) => q.filter(K::ProjectId.is_in(ids.iter().cloned())),
+        CustomerScope::Owner(owner) => q.filter(K::OwnerId.eq(owner.as_str())),
+    };
+    if let Some(p) = &f.phone {
+        q = q.filter(K::Phone.eq(p.as_str()));
+    }
+    if let Some(idx) = &f.id_index {
+        q = q.filter(K::IdNumberIndex.eq(idx.as_str()));
+    }
+    if let Some(t) = &f.text {
+        let pattern = format!("{}%", escape_like(t));
+        let like = |col: K| Expr::col(col).like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'));
+        q = q.filter(Condition::any().add(like(K::Name)).add(like(K::NamePinyin)).add(like(K::NameInitials)));
+    }
+    if let Some(v) = &f.project_id {
+        q = q.filter(K::ProjectId.eq(v.as_str()));
+    }
+    if let Some(v) = &f.owner_id {
+        q = q.filter(K::OwnerId.eq(v.as_str()));
+    }
+    if let Some(v) = &f.grade {
+        q = q.filter(K::Grade.eq(v.as_str()));
+    }
+    if let Some(v) = &f.source {
+        q = q.filter(K::Source.eq(v.as_str()));
+    }
+    if let Some(v) = &f.after_id {
+        q = q.filter(K::Id.gt(v.as_str()));
+    }
+    Ok(q.all(c).await?)
+}
+
+pub async fn customers_by_ids<C: ConnectionTrait>(c: &C, ids: &[String]) -> StoreResult<Vec<CustomerRow>> {
+    Ok(customers::Entity::find().filter(customers::Column::Id.is_in(ids.iter().cloned())).all(c).await?)
+}
+
+pub async fn customers_of_owner<C: ConnectionTrait>(c: &C, owner_id: &str) -> StoreResult<Vec<CustomerRow>> {
+    Ok(customers::Entity::find()
+        .filter(customers::Column::OwnerId.eq(owner_id))
+        .order_by_asc(customers::Column::Id)
+        .all(c)
+        .await?)
+}
+
+/// Moves a customer to another owner (and project) if still at `expected_version`.
+pub async fn set_owner<C: ConnectionTrait>(
+    c: &C,
+    id: &str,
+    expected_version: i64,
+    owner_id: &str,
+    project_id: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let res = customers::Entity::update_many()
+        .col_expr(customers::Column::OwnerId, Expr::value(owner_id.to_owned()))
+        .col_expr(customers::Column::ProjectId, Expr::value(project_id.to_owned()))
+        .col_expr(customers::Column::Version, Expr::col(customers::Column::Version).add(1))
+        .col_expr(customers::Column::UpdatedAt, Expr::value(now))
+        .filter(customers::Column::Id.eq(id))
+        .filter(customers::Column::Version.eq(expected_version))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+pub async fn touch_last_contact<C: ConnectionTrait>(c: &C, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
+    customers::Entity::update_many()
+        .col_expr(customers::Column::LastContactAt, Expr::value(at))
+        .filter(customers::Column::Id.eq(id))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+pub async fn insert_duplicate<C: ConnectionTrait>(c: &C, row: &DuplicateRow) -> StoreResult<()> {
+    customer_duplicates::Entity::insert(row.clone().into_active_model()).exec_without_returning(c).await?;
+    Ok(())
+}
+
+pub async fn find_duplicate<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Option<DuplicateRow>> {
+    Ok(customer_duplicates::Entity::find_by_id(id.to_owned()).one(c).await?)
+}
+
+/// Duplicate records of some projects (None: all), open ones first, newest first.
+pub async fn list_duplicates<C: ConnectionTrait>(
+    c: &C,
+    projects: Option<&[String]>,
+    status: Option<&str>,
+    limit: u64,
+) -> StoreResult<Vec<DuplicateRow>> {
+    let mut q = customer_duplicates::Entity::find().order_by_desc(customer_duplicates::Column::CreatedAt).limit(limit);
+    if let Some(ids) = projects {
+        q = q.filter(customer_duplicates::Column::ProjectId.is_in(ids.iter().cloned()));
+    }
+    if let Some(s) = status {
+        q = q.filter(customer_duplicates::Column::Status.eq(s));
+    }
+    Ok(q.all(c).await?)
+}
+
+/// Records a ruling on an open duplicate record; false when it was already ruled on.
+pub async fn rule_duplicate<C: ConnectionTrait>(
+    c: &C,
+    id: &str,
+    status: &str,
+    note: Option<&str>,
+    ruled_by: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let res = customer_duplicates::Entity::update_many()
+        .col_expr(customer_duplicates::Column::Status, Expr::value(status.to_owned()))
+        .col_expr(customer_duplicates::Column::RulingNote, Expr::value(note.map(str::to_owned)))
+        .col_expr(customer_duplicates::Column::RuledBy, Expr::value(ruled_by.to_owned()))
+        .col_expr(customer_duplicates::Column::RuledAt, Expr::value(now))
+        .filter(customer_duplicates::Column::Id.eq(id))
+        .filter(customer_duplicates::Column::Status.eq("open"))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+pub async fn insert_follow_up<C: ConnectionTrait>(c: &C, row: &FollowUpRow) -> StoreResult<()> {
+    follow_ups::Entity::insert(row.clone().into_active_model()).exec_without_returning(c).await?;
+    Ok(())
+}
+
+pub async fn follow_ups_of<C: ConnectionTrait>(c: &C, customer_id: &str) -> StoreResult<Vec<FollowUpRow>> {
+    Ok(follow_ups::Entity::find()
+        .filter(follow_ups::Column::CustomerId.eq(customer_id))
+        .order_by_desc(follow_ups::Column::OccurredAt)
+        .all(c)
+        .await?)
+}
+
+pub async fn insert_event<C: ConnectionTrait>(c: &C, row: &EventRow) -> StoreResult<()> {
+    customer_events::Entity::insert(customer_events::ActiveModel {
+        id: Set(row.id.clone()),
+        customer_id: Set(row.customer_id.clone()),
+        kind: Set(row.kind.clone()),
+        summary: Set(row.summary.clone()),
+        actor_name: Set(row.actor_name.clone()),
+        occurred_at: Set(row.occurred_at),
+    })
+    .exec_without_returning(c)
+    .await?;
+    Ok(())
+}
+
+/// The customer's timeline, newest first.
+pub async fn events_of<C: ConnectionTrait>(c: &C, customer_id: &str, limit: u64) -> StoreResult<Vec<EventRow>> {
+    Ok(customer_events::Entity::find()
+        .filter(customer_events::Column::CustomerId.eq(customer_id))
+        .order_by_desc(customer_events::Column::OccurredAt)
+        .limit(limit)
+        .all(c)
+        .await?)
+}

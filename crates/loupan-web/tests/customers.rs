@@ -1,0 +1,297 @@
+//! Customers through the real router: duplicate check, data scope on every
+//! customer route, personal data encrypted and masked, follow-ups, timeline,
+//! duplicate rulings and transfers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use support::*;
+
+struct Office {
+    app: TestApp,
+    project: String,
+    admin: String,
+    manager: String,
+    agent_a: (String, String),
+    agent_b: (String, String),
+}
+
+async fn office() -> Office {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let project = app.project(&admin, "翠湖名苑").await;
+    let (_, manager) = app.user(&admin, "mgr", &["sales_manager"], &[&project]).await;
+    let agent_a = app.user(&admin, "agent_a", &["sales_agent"], &[&project]).await;
+    let agent_b = app.user(&admin, "agent_b", &["sales_agent"], &[&project]).await;
+    Office { app, project, admin, manager, agent_a, agent_b }
+}
+
+async fn register(o: &Office, token: &str, body: Value) -> Value {
+    let mut body = body;
+    body["project_id"] = json!(o.project);
+    let r = o.app.send(post("/api/v1/customers", body).token(token)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    r.json()
+}
+
+#[tokio::test]
+async fn registration_finds_duplicates_by_phone_in_any_format_and_by_name() {
+    let o = office().await;
+    let first = register(&o, &o.agent_a.1, json!({"name": "张三", "phone": "13800138000"})).await;
+    assert_eq!(first["duplicates"], json!([]));
+    assert_eq!(first["phone"], "13800138000", "the owner sees the whole number");
+    let second = register(&o, &o.agent_b.1, json!({"name": "张三", "phone": "+86 138-0013-8000"})).await;
+    assert_eq!(second["duplicates"][0]["match"], "both");
+    assert_eq!(second["duplicates"][0]["owner_agent"], "agent_a");
+    let third = register(&o, &o.agent_b.1, json!({"name": "李四", "phone": "１３８ ００１３ ８０００"})).await;
+    let kinds: Vec<&str> =
+        third["duplicates"].as_array().unwrap().iter().map(|d| d["match"].as_str().unwrap()).collect();
+    assert_eq!(kinds, vec!["phone", "phone"]);
+    let by_name = register(&o, &o.agent_b.1, json!({"name": "张三", "phone": "13900000001"})).await;
+    assert!(by_name["duplicates"].as_array().unwrap().iter().all(|d| d["match"] == "name"));
+
+    // While typing, before saving.
+    let r = o
+        .app
+        .send(
+            get(&format!("/api/v1/customers/duplicate-check?project_id={}&phone=138%200013%208000", o.project))
+                .token(&o.agent_b.1),
+        )
+        .await;
+    assert_eq!(r.json()["items"].as_array().unwrap().len(), 3);
+
+    let records = o.app.send(get("/api/v1/customers/duplicate-records?status=open").token(&o.manager)).await.json();
+    assert_eq!(records["items"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        o.app.send(get("/api/v1/customers/duplicate-records").token(&o.agent_a.1)).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // The manager gives the second registration of 张三 to the first agent.
+    let rec = records["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["customer"]["id"] == second["id"] && r["match"] == "both")
+        .unwrap();
+    let rule = format!("/api/v1/customers/duplicate-records/{}/rule", rec["id"].as_str().unwrap());
+    let r = o.app.send(post(&rule, json!({"ruling": "assign_to_first", "note": "首访在前"})).token(&o.manager)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = o.app.send(post(&rule, json!({"ruling": "keep_both"})).token(&o.manager)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let moved =
+        o.app.send(get(&format!("/api/v1/customers/{}", second["id"].as_str().unwrap())).token(&o.agent_a.1)).await;
+    assert_eq!(moved.status, StatusCode::OK);
+    assert_eq!(
+        o.app
+            .send(get(&format!("/api/v1/customers/{}", second["id"].as_str().unwrap())).token(&o.agent_b.1))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn agents_reach_only_their_own_customers_through_every_route() {
+    let o = office().await;
+    let c = register(&o, &o.agent_a.1, json!({"name": "王五", "phone": "13900139000"})).await;
+    let id = c["id"].as_str().unwrap();
+    let b = &o.agent_b.1;
+    for call in [
+        get(&format!("/api/v1/customers/{id}")),
+        get(&format!("/api/v1/customers/{id}/follow-ups")),
+        get(&format!("/api/v1/customers/{id}/timeline")),
+    ] {
+        assert_eq!(o.app.send(call.token(b)).await.status, StatusCode::NOT_FOUND);
+    }
+    let r = o.app.send(post(&format!("/api/v1/customers/{id}/follow-ups"), json!({"outcome": "偷看"})).token(b)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = o.app.send(post(&format!("/api/v1/customers/{id}/reveal"), json!({"reason": "x"})).token(b)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = o
+        .app
+        .send(post("/api/v1/customers/transfer", json!({"customer_ids": [id], "to_agent": o.agent_b.0})).token(b))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let listed = o.app.send(get("/api/v1/customers").token(b)).await.json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 0);
+    let listed = o.app.send(get("/api/v1/customers?q=13900139000").token(b)).await.json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 0);
+
+    // The project's manager sees the customer, with the phone masked.
+    let seen = o.app.send(get(&format!("/api/v1/customers/{id}")).token(&o.manager)).await.json();
+    assert_eq!(seen["phone"], "139****9000");
+    // An agent of another project sees nothing even with the id.
+    let other = o.app.project(&o.admin, "金色港湾").await;
+    let (_, outsider) = o.app.user(&o.admin, "mgr2", &["sales_manager"], &[&other]).await;
+    assert_eq!(
+        o.app.send(get(&format!("/api/v1/customers/{id}")).token(&outsider)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // Roles without customer rights are refused outright.
+    let (_, cost) = o.app.user(&o.admin, "cost", &["cost_engineer"], &[&o.project]).await;
+    assert_eq!(o.app.send(get("/api/v1/customers").token(&cost)).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn id_numbers_are_encrypted_at_rest_masked_and_revealed_only_with_a_logged_reason() {
+    let o = office().await;
+    let c = register(
+        &o,
+        &o.agent_a.1,
+        json!({"name": "赵六", "phone": "13700137000", "id_type": "resident_id", "id_number": "11010519491231002x"}),
+    )
+    .await;
+    let id = c["id"].as_str().unwrap();
+    assert_eq!(c["id_number_masked"], "110105********002X");
+    assert!(!c.to_string().contains("11010519491231002X"));
+    let r = o.app.send(post("/api/v1/customers", json!({"project_id": o.project, "name": "钱七", "phone": "13700137001", "id_number": "110105194912310021"})).token(&o.agent_a.1)).await;
+    assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["id_number".to_owned()]));
+
+    // Nothing in the database holds the number in clear.
+    use loupan_store::sea_orm_reexport::{FromQueryResult, JsonValue, Statement};
+    let backend = o.app.services.store.backend();
+    let rows = JsonValue::find_by_statement(Statement::from_string(backend, "SELECT * FROM customers".to_owned()))
+        .all(o.app.services.store.conn())
+        .await
+        .unwrap();
+    let raw = serde_json::to_string(&rows).unwrap();
+    assert!(
+        raw.contains("110105********002X") && !raw.contains("11010519491231002X") && !raw.contains("1101051949"),
+        "{raw}"
+    );
+
+    // Found by exact ID number through the blind index.
+    let found = o.app.send(get("/api/v1/customers?q=11010519491231002X").token(&o.agent_a.1)).await.json();
+    assert_eq!(found["items"][0]["id"], id);
+
+    let r = o.app.send(post(&format!("/api/v1/customers/{id}/reveal"), json!({})).token(&o.manager)).await;
+    assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["reason".to_owned()]));
+    let r = o
+        .app
+        .send(post(&format!("/api/v1/customers/{id}/reveal"), json!({"reason": "网签核对"})).token(&o.manager))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json()["id_number"], "11010519491231002X");
+    let trail = o.app.send(get(&format!("/api/v1/admin/audit?record_id={id}")).token(&o.admin)).await.json();
+    let reveal = &trail["items"][0];
+    assert_eq!(reveal["action"], "customer.reveal_personal_data");
+    assert_eq!(reveal["after"]["reason"], "网签核对");
+    assert_eq!(reveal["actor_name"], "mgr");
+    assert!(!trail.to_string().contains("11010519491231002X"), "the trail never holds the number");
+}
+
+#[tokio::test]
+async fn search_by_pinyin_initials_and_phone_in_any_format() {
+    let o = office().await;
+    register(&o, &o.agent_a.1, json!({"name": "张三", "phone": "13800138000"})).await;
+    register(&o, &o.agent_a.1, json!({"name": "张三丰", "phone": "13800138001"})).await;
+    register(&o, &o.agent_a.1, json!({"name": "李四", "phone": "13800138002"})).await;
+    let names = |v: Value| {
+        v["items"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    for (q, expected) in [
+        ("zhangsan", vec!["张三", "张三丰"]),
+        ("zs", vec!["张三", "张三丰"]),
+        ("ZSF", vec!["张三丰"]),
+        ("张", vec!["张三", "张三丰"]),
+        ("+86%20138-0013-8002", vec!["李四"]),
+        ("ls", vec!["李四"]),
+        ("%25", vec![]),
+    ] {
+        let found = o.app.send(get(&format!("/api/v1/customers?q={q}")).token(&o.agent_a.1)).await;
+        assert_eq!(found.status, StatusCode::OK, "{q}: {}", found.text);
+        assert_eq!(names(found.json()), expected, "q={q}");
+    }
+}
+
+#[tokio::test]
+async fn follow_ups_and_transfers_appear_on_the_timeline() {
+    let o = office().await;
+    let c = register(&o, &o.agent_a.1, json!({"name": "孙七", "phone": "13600136000"})).await;
+    let id = c["id"].as_str().unwrap();
+    let r = o
+        .app
+        .send(
+            post(
+                &format!("/api/v1/customers/{id}/follow-ups"),
+                json!({"kind": "visit", "outcome": "看了3室户型", "next_contact_on": "2026-12-01"}),
+            )
+            .token(&o.agent_a.1),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = o
+        .app
+        .send(
+            post(
+                &format!("/api/v1/customers/{id}/follow-ups"),
+                json!({"kind": "dance", "outcome": "", "next_contact_on": "2026-13-01"}),
+            )
+            .token(&o.agent_a.1),
+        )
+        .await;
+    assert_eq!(r.error_fields(), vec!["kind", "outcome", "next_contact_on"]);
+    let me = o.app.send(get(&format!("/api/v1/customers/{id}")).token(&o.agent_a.1)).await.json();
+    assert!(me["last_contact_at"].is_string());
+
+    // Agent A leaves: the manager hands all their customers to agent B.
+    let r = o
+        .app
+        .send(
+            post("/api/v1/customers/transfer", json!({"from_agent": o.agent_a.0, "to_agent": o.agent_b.0}))
+                .token(&o.manager),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json()["transferred"], 1);
+    assert_eq!(
+        o.app.send(get(&format!("/api/v1/customers/{id}")).token(&o.agent_a.1)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let timeline = o.app.send(get(&format!("/api/v1/customers/{id}/timeline")).token(&o.agent_b.1)).await.json();
+    let kinds: Vec<&str> = timeline["items"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, vec!["transfer", "follow_up", "registered"]);
+    let follow_ups = o.app.send(get(&format!("/api/v1/customers/{id}/follow-ups")).token(&o.agent_b.1)).await.json();
+    assert_eq!(follow_ups["items"][0]["outcome"], "看了3室户型", "history stays with the customer");
+    // A transfer to someone outside the project is refused.
+    let (outsider, _) = o.app.user(&o.admin, "outsider", &["sales_agent"], &[]).await;
+    let r = o
+        .app
+        .send(post("/api/v1/customers/transfer", json!({"customer_ids": [id], "to_agent": outsider})).token(&o.manager))
+        .await;
+    assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["to_agent".to_owned()]));
+}
+
+#[tokio::test]
+async fn bad_customer_input_names_the_fields() {
+    let o = office().await;
+    let a = &o.agent_a.1;
+    let r =
+        o.app.send(post("/api/v1/customers", json!({"phone": "13800000001", "project_id": o.project})).token(a)).await;
+    assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["name".to_owned()]));
+    let r = o
+        .app
+        .send(post("/api/v1/customers", json!({"name": "钱八", "phone": "call me", "project_id": o.project})).token(a))
+        .await;
+    assert_eq!(r.error_fields(), vec!["phone"]);
+    let r = o
+        .app
+        .send(
+            post(
+                "/api/v1/customers",
+                json!({"name": "x".repeat(200_000), "phone": "13800000002", "project_id": o.project}),
+            )
+            .token(a),
+        )
+        .await;
+    assert!(r.status.is_client_error());
+    let other = o.app.project(&o.admin, "金色港湾").await;
+    let r = o
+        .app
+        .send(post("/api/v1/customers", json!({"name": "钱八", "phone": "13800000003", "project_id": other})).token(a))
+        .await;
+    assert_eq!(r.error_fields(), vec!["project_id"]);
+}
