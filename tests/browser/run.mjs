@@ -94,12 +94,29 @@ try {
   expect(units >= 50, `chart shows only ${units} units`);
   await shot("04-sales-control-chart");
 
-  // 7. English on request.
+  // 7. Register a customer: the duplicate warning appears while typing the phone.
+  await page.click("nav.modules >> text=客户");
+  const listed = await page.locator("#customers tbody tr").count();
+  expect(listed >= 10, `demo customers missing (${listed} rows)`);
+  await page.click("#register-customer");
+  await page.fill("#phone", "138 1234 5601");
+  await page.waitForSelector("#duplicate-warning:not([hidden])");
+  expect((await page.textContent("#duplicate-warning")).includes("电话相同"), "no live duplicate warning");
+  await page.fill("#name", "张伟");
+  await shot("06-register-duplicate-warning");
+  await page.click("#save-customer");
+  await page.waitForURL(/\/customers\/[0-9a-f]+\?duplicates=/);
+  expect((await page.textContent("main")).includes("销售经理裁定"), "no duplicate notice after saving");
+  await shot("07-customer");
+
+  // 8. English on request.
+  await page.click("nav.modules >> text=项目房源");
+  await page.click("a.button >> nth=0");
   await page.click("header form.inline button.link >> nth=0");
   await page.waitForSelector("text=Sales control chart");
   await shot("05-chart-english");
 
-  // 8. Sign out.
+  // 9. Sign out.
   await page.click("#logout");
   await page.waitForURL(/\/login/);
 } catch (e) {

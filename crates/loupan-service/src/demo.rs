@@ -2,6 +2,7 @@
 //! Everything goes through the same service functions as real users' work,
 //! so the demo also leaves a complete audit trail.
 
+use crate::customers::{self, NewCustomer, NewFollowUp};
 use crate::inventory::{self, NewBuilding, NewProject, NewUnit};
 use crate::users::{self, NewUser};
 use crate::{Actor, ServiceResult, Services, random_hex};
@@ -12,6 +13,7 @@ pub struct DemoSummary {
     pub users: Vec<(String, String)>,
     pub password: String,
     pub units: usize,
+    pub customers: usize,
 }
 
 const FLOORS: i32 = 18;
@@ -50,8 +52,9 @@ pub async fn fill(services: &Services, progress: &(dyn Fn(u64, u64) + Sync)) -> 
         ("zhaomin", "赵敏", "executive"),
     ];
     let mut created = Vec::new();
+    let mut agents = Vec::new();
     for (username, name, role) in people {
-        users::create_user(
+        let user = users::create_user(
             services,
             &system,
             NewUser {
@@ -63,6 +66,9 @@ pub async fn fill(services: &Services, progress: &(dyn Fn(u64, u64) + Sync)) -> 
             },
         )
         .await?;
+        if role == "sales_agent" {
+            agents.push(user.id);
+        }
         created.push((username.to_owned(), role.to_owned()));
     }
     let buildings = ["1号楼", "2号楼"];
@@ -110,5 +116,83 @@ pub async fn fill(services: &Services, progress: &(dyn Fn(u64, u64) + Sync)) -> 
             }
         }
     }
-    Ok(Some(DemoSummary { users: created, password, units: done as usize }))
+    let customers = demo_customers(services, &system, &project.id, &agents).await?;
+    Ok(Some(DemoSummary { users: created, password, units: done as usize, customers }))
+}
+
+/// Buyers with Chinese names, shared between the agents, with a few follow-ups
+/// and one buyer registered twice so that the duplicate ruling has work.
+async fn demo_customers(
+    services: &Services,
+    system: &Actor,
+    project_id: &str,
+    agents: &[String],
+) -> ServiceResult<usize> {
+    const BUYERS: [(&str, &str, &str, &str); 16] = [
+        ("张伟", "13812345601", "自然来访", "A"),
+        ("王秀英", "13912345602", "网络", "B"),
+        ("李娜", "13712345603", "老带新", "A"),
+        ("刘洋", "13612345604", "户外广告", "C"),
+        ("陈静", "13512345605", "自然来访", "B"),
+        ("杨磊", "18812345606", "网络", "A"),
+        ("赵敏", "18912345607", "老带新", "B"),
+        ("黄丽", "17712345608", "自然来访", "C"),
+        ("周杰", "15012345609", "网络", "B"),
+        ("吴芳", "15112345610", "户外广告", "A"),
+        ("徐强", "15212345611", "自然来访", "C"),
+        ("孙丽华", "15312345612", "网络", "B"),
+        ("马超", "15812345613", "老带新", "A"),
+        ("朱红", "15912345614", "自然来访", "B"),
+        ("胡斌", "18612345615", "网络", "C"),
+        ("郭婷", "18712345616", "老带新", "A"),
+    ];
+    let Some(first_agent) = agents.first() else { return Ok(0) };
+    let mut count = 0;
+    for (i, (name, phone, source, grade)) in BUYERS.iter().enumerate() {
+        let owner = agents.get(i % agents.len()).unwrap_or(first_agent);
+        let done = customers::register(
+            services,
+            system,
+            NewCustomer {
+                project_id: Some(project_id.to_owned()),
+                name: Some((*name).into()),
+                phone: Some((*phone).into()),
+                source: Some((*source).into()),
+                grade: Some((*grade).into()),
+                owner_id: Some(owner.clone()),
+                ..Default::default()
+            },
+        )
+        .await?;
+        count += 1;
+        if i % 3 == 0 {
+            customers::add_follow_up(
+                services,
+                system,
+                &done.customer.id,
+                NewFollowUp {
+                    kind: Some("visit".into()),
+                    outcome: Some("到访售楼处，看了样板间，关注3室户型".into()),
+                    next_contact_on: None,
+                },
+            )
+            .await?;
+        }
+    }
+    // The same buyer, registered again by the other agent: a case for the manager.
+    let other = agents.get(1).unwrap_or(first_agent);
+    customers::register(
+        services,
+        system,
+        NewCustomer {
+            project_id: Some(project_id.to_owned()),
+            name: Some("张伟".into()),
+            phone: Some("+86 138-1234-5601".into()),
+            source: Some("网络".into()),
+            owner_id: Some(other.clone()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(count + 1)
 }

@@ -3,3 +3,37 @@ document.addEventListener("submit", (event) => {
   const message = event.target.getAttribute("data-confirm");
   if (message && !window.confirm(message)) event.preventDefault();
 });
+
+// Duplicate warning while an agent registers a customer (phone first): asks the
+// server which customers of the project share the phone or the name.
+(() => {
+  const box = document.getElementById("duplicate-warning");
+  if (!box) return;
+  const phone = document.getElementById("phone");
+  const name = document.getElementById("name");
+  const project = document.getElementById("project_id");
+  let timer = null;
+  const check = async () => {
+    const params = new URLSearchParams({ project_id: project.value, phone: phone.value, name: name.value });
+    try {
+      const res = await fetch(`/api/v1/customers/duplicate-check?${params}`, { credentials: "same-origin" });
+      if (!res.ok) return;
+      const { items } = await res.json();
+      box.replaceChildren();
+      box.hidden = items.length === 0;
+      if (!items.length) return;
+      const title = document.createElement("strong");
+      title.textContent = box.dataset.title;
+      box.append(title);
+      const list = document.createElement("ul");
+      for (const m of items) {
+        const li = document.createElement("li");
+        li.textContent = `${box.dataset[m.match] || m.match} · ${box.dataset.owner}: ${m.owner_agent}`;
+        list.append(li);
+      }
+      box.append(list);
+    } catch (_) { /* the server check on save still applies */ }
+  };
+  const later = () => { clearTimeout(timer); timer = setTimeout(check, 250); };
+  for (const el of [phone, name, project]) el.addEventListener("input", later);
+})();

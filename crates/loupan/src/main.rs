@@ -225,7 +225,10 @@ async fn fill_demo(services: &Services) -> Result<()> {
     match demo::fill(services, &progress).await.map_err(explain)? {
         Some(summary) => {
             bar.finish_and_clear();
-            println!("demo company created: project 翠湖名苑 with {} units", summary.units);
+            println!(
+                "demo company created: project 翠湖名苑 with {} units and {} customers",
+                summary.units, summary.customers
+            );
             println!("demo users (password {}):", summary.password);
             for (username, role) in summary.users {
                 println!("  {username:10} {role}");

@@ -2,6 +2,7 @@
 //! through `t(...)`; navigation shows only the modules the user may use.
 
 mod admin;
+mod customers;
 mod inventory;
 mod login;
 mod workbench;
@@ -25,9 +26,10 @@ struct Templates;
 
 /// The navigation: label key, address, and the permission it needs (None: all).
 /// Business areas add their entry here.
-const NAV: [(&str, &str, Option<Permission>); 4] = [
+const NAV: [(&str, &str, Option<Permission>); 5] = [
     ("nav.workbench", "/", None),
     ("nav.projects", "/projects", Some(Permission::ReadProjects)),
+    ("nav.customers", "/customers", Some(Permission::ReadCustomers)),
     ("nav.users", "/admin/users", Some(Permission::ManageUsers)),
     ("nav.audit", "/admin/audit", Some(Permission::ReadAudit)),
 ];
@@ -118,5 +120,10 @@ pub fn field_messages(lang: Lang, err: &loupan_service::ServiceError) -> Value {
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(login::router()).merge(workbench::router()).merge(admin::router()).merge(inventory::router())
+    Router::new()
+        .merge(login::router())
+        .merge(workbench::router())
+        .merge(admin::router())
+        .merge(inventory::router())
+        .merge(customers::router())
 }

@@ -1,0 +1,259 @@
+//! Customer pages: search, registration with a live duplicate warning, the
+//! customer's page (profile, timeline, follow-ups) and the managers' duplicate list.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use loupan_domain::Permission;
+use loupan_service::{Actor, ServiceError, customers, inventory};
+use minijinja::{Value, context};
+use serde::Deserialize;
+
+use crate::extract::{Authed, FormData};
+use crate::i18n::Lang;
+use crate::pages::{base_context, field_messages, render};
+use crate::{AppError, AppState};
+
+fn customer_view(c: &customers::Customer) -> Value {
+    context! {
+        id => c.id.clone(), name => c.name.clone(), phone => c.phone.clone(), owner_name => c.owner_name.clone(),
+        kind => c.kind.clone(), grade => c.grade.clone(), source => c.source.clone(), notes => c.notes.clone(),
+        id_type => c.id_type.clone(), id_number_masked => c.id_number_masked.clone(),
+        last_contact_at => c.last_contact_at.map(|t| t.to_rfc3339()), created_at => c.created_at.to_rfc3339(),
+    }
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    q: Option<String>,
+    after: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Query(q): Query<SearchQuery>,
+) -> Result<Html<String>, AppError> {
+    const PAGE: u64 = 50;
+    let query = customers::CustomerQuery { q: q.q.clone(), ..Default::default() };
+    let mut rows = customers::search(&state.services, &actor, query, q.after.clone(), PAGE + 1).await?;
+    let next = if rows.len() as u64 > PAGE {
+        rows.truncate(PAGE as usize);
+        rows.last().map(|c| c.id.clone())
+    } else {
+        None
+    };
+    render(
+        &state,
+        "customers.html",
+        context! {
+            customers => rows.iter().map(customer_view).collect::<Vec<_>>(), q => q.q, next => next,
+            can_register => actor.can(Permission::WriteCustomers), can_rule => actor.can(Permission::ManageCustomers),
+            ..base_context(&actor, lang, "/customers")
+        },
+    )
+}
+
+async fn new_page(
+    state: &AppState,
+    actor: &Actor,
+    lang: Lang,
+    typed: Value,
+    errors: Value,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let projects: Vec<Value> = inventory::list_projects(&state.services, actor)
+        .await?
+        .into_iter()
+        .map(|p| context! { id => p.id, name => p.name })
+        .collect();
+    let html = render(
+        state,
+        "customer_new.html",
+        context! { projects => projects, form => typed, errors => errors, ..base_context(actor, lang, "/customers") },
+    )?;
+    Ok((status, html).into_response())
+}
+
+async fn show_new(State(state): State<AppState>, Authed(actor): Authed, lang: Lang) -> Result<Response, AppError> {
+    actor.require(Permission::WriteCustomers)?;
+    new_page(&state, &actor, lang, Value::UNDEFINED, Value::UNDEFINED, StatusCode::OK).await
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let new = customers::NewCustomer {
+        project_id: form.text("project_id"),
+        name: form.text("name"),
+        phone: form.text("phone"),
+        kind: form.text("kind"),
+        id_type: form.text("id_type"),
+        id_number: form.text("id_number"),
+        source: form.text("source"),
+        grade: form.text("grade"),
+        notes: form.text("notes"),
+        owner_id: None,
+    };
+    match customers::register(&state.services, &actor, new).await {
+        Ok(done) => Ok(Redirect::to(&format!("/customers/{}?duplicates={}", done.customer.id, done.duplicates.len()))
+            .into_response()),
+        Err(e @ ServiceError::Invalid(_)) => {
+            let typed = context! {
+                project_id => form.text("project_id"), name => form.text("name"), phone => form.text("phone"),
+                id_type => form.text("id_type"), source => form.text("source"), grade => form.text("grade"), notes => form.text("notes"),
+            };
+            new_page(&state, &actor, lang, typed, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct ShowQuery {
+    duplicates: Option<usize>,
+}
+
+async fn detail_page(
+    state: &AppState,
+    actor: &Actor,
+    lang: Lang,
+    id: &str,
+    extra: Value,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let customer = customers::get(&state.services, actor, id).await?;
+    let timeline: Vec<Value> = customers::timeline(&state.services, actor, id)
+        .await?
+        .into_iter()
+        .map(|e| context! { kind => e.kind, summary => e.summary, actor => e.actor_name, at => e.occurred_at.to_rfc3339() })
+        .collect();
+    let html = render(
+        state,
+        "customer.html",
+        minijinja::value::merge_maps([
+            context! {
+                c => customer_view(&customer), timeline => timeline,
+                can_reveal => actor.can(Permission::RevealPersonalData), can_write => actor.can(Permission::WriteCustomers),
+            },
+            extra,
+            base_context(actor, lang, "/customers"),
+        ]),
+    )?;
+    Ok((status, html).into_response())
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+    Query(q): Query<ShowQuery>,
+) -> Result<Response, AppError> {
+    detail_page(&state, &actor, lang, &id, context! { duplicates => q.duplicates.unwrap_or(0) }, StatusCode::OK).await
+}
+
+async fn add_follow_up(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let new = customers::NewFollowUp {
+        kind: form.text("kind"),
+        outcome: form.text("outcome"),
+        next_contact_on: form.text("next_contact_on"),
+    };
+    match customers::add_follow_up(&state.services, &actor, &id, new).await {
+        Ok(_) => Ok(Redirect::to(&format!("/customers/{id}")).into_response()),
+        Err(e @ ServiceError::Invalid(_)) => {
+            detail_page(
+                &state,
+                &actor,
+                lang,
+                &id,
+                context! { errors => field_messages(lang, &e) },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn reveal(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    match customers::reveal(&state.services, &actor, &id, form.get("reason")).await {
+        Ok(r) => {
+            let revealed = context! { phone => r.phone, id_number => r.id_number };
+            detail_page(&state, &actor, lang, &id, context! { revealed => revealed }, StatusCode::OK).await
+        }
+        Err(e @ ServiceError::Invalid(_)) => {
+            detail_page(
+                &state,
+                &actor,
+                lang,
+                &id,
+                context! { errors => field_messages(lang, &e) },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn duplicates(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+) -> Result<Html<String>, AppError> {
+    let records: Vec<Value> = customers::duplicate_records(&state.services, &actor, None, 200)
+        .await?
+        .into_iter()
+        .map(|r| {
+            context! { id => r.id, kind => r.match_kind, status => r.status, customer => customer_view(&r.customer),
+            matched => customer_view(&r.matched), note => r.ruling_note, at => r.created_at.to_rfc3339() }
+        })
+        .collect();
+    render(
+        &state,
+        "customer_duplicates.html",
+        context! { records => records, ..base_context(&actor, lang, "/customers") },
+    )
+}
+
+async fn rule(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let ruling = form.text("ruling").unwrap_or_default();
+    customers::rule_duplicate(&state.services, &actor, &id, &ruling, form.get("note").filter(|n| !n.is_empty()))
+        .await?;
+    Ok(Redirect::to("/customers/duplicates").into_response())
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/customers", get(list))
+        .route("/customers/new", get(show_new).post(create))
+        .route("/customers/duplicates", get(duplicates))
+        .route("/customers/duplicates/{id}/rule", post(rule))
+        .route("/customers/{id}", get(show))
+        .route("/customers/{id}/follow-ups", post(add_follow_up))
+        .route("/customers/{id}/reveal", post(reveal))
+}
