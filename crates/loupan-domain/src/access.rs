@@ -76,8 +76,14 @@ impl Role {
                 WriteCustomers,
                 RevealPersonalData,
                 ManageCustomers,
+                ManagePricing,
+                Sell,
+                ReadDeals,
+                RecordReceipts,
+                AuditReceipts,
+                ReadFinance,
             ],
-            Role::Executive => &[ReadAudit, ReadProjects, ReadInventory, ReadCustomers],
+            Role::Executive => &[ReadAudit, ReadProjects, ReadInventory, ReadCustomers, ReadDeals, ReadFinance],
             Role::SalesManager => &[
                 ReadProjects,
                 ReadInventory,
@@ -86,9 +92,14 @@ impl Role {
                 WriteCustomers,
                 RevealPersonalData,
                 ManageCustomers,
+                ManagePricing,
+                Sell,
+                ReadDeals,
+                ReadFinance,
             ],
-            Role::SalesAgent => &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers],
-            Role::Cashier | Role::Finance => &[ReadProjects, ReadInventory, ReadCustomers],
+            Role::SalesAgent => &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers, Sell, ReadDeals],
+            Role::Cashier => &[ReadProjects, ReadInventory, ReadCustomers, ReadDeals, RecordReceipts, ReadFinance],
+            Role::Finance => &[ReadProjects, ReadInventory, ReadCustomers, ReadDeals, RecordReceipts, AuditReceipts, ReadFinance],
             Role::Service | Role::Marketing => &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers],
             Role::Aftersales => &[ReadProjects, ReadInventory, ReadCustomers],
             Role::CostEngineer | Role::ProjectManager => &[ReadProjects, ReadInventory],
@@ -127,6 +138,18 @@ pub enum Permission {
     RevealPersonalData,
     /// Rule on duplicate records and transfer customers between agents.
     ManageCustomers,
+    /// Define payment methods, price lists and discounts.
+    ManagePricing,
+    /// Subscribe and contract units for customers.
+    Sell,
+    /// See subscriptions, contracts and payment plans (agents: their own deals).
+    ReadDeals,
+    /// Record money received and mark it arrived (cashiers).
+    RecordReceipts,
+    /// Audit receipts so that they count against the plan (finance).
+    AuditReceipts,
+    /// Finance reports: ledger, ageing.
+    ReadFinance,
 }
 
 /// Which records of a kind a user may see: their own, their projects', or all.

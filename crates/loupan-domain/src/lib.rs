@@ -8,6 +8,7 @@ pub mod customers;
 pub mod ids;
 pub mod inventory;
 pub mod quantity;
+pub mod sales;
 pub mod validation;
 
 pub use access::{DataScope, Permission, Role};

@@ -9,7 +9,9 @@ pub mod customers;
 pub mod demo;
 pub mod error;
 pub mod idempotency;
+pub mod finance;
 pub mod inventory;
+pub mod sales;
 pub mod secrets;
 pub mod users;
 

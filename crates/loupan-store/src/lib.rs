@@ -6,9 +6,11 @@
 pub mod audit;
 pub mod customers;
 pub mod entities;
+pub mod finance;
 pub mod idempotency;
 pub mod inventory;
 pub mod migration;
+pub mod sales;
 pub mod sessions;
 pub mod users;
 

@@ -5,11 +5,16 @@ use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_foundation;
 mod m20261127_000002_customers;
+mod m20261127_000003_sales_finance;
 
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261127_000001_foundation::Migration), Box::new(m20261127_000002_customers::Migration)]
+        vec![
+            Box::new(m20261127_000001_foundation::Migration),
+            Box::new(m20261127_000002_customers::Migration),
+            Box::new(m20261127_000003_sales_finance::Migration),
+        ]
     }
 }

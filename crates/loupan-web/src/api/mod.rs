@@ -5,7 +5,9 @@
 pub mod admin;
 pub mod auth;
 pub mod customers;
+pub mod finance;
 pub mod inventory;
+pub mod sales;
 
 use serde::Serialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -25,6 +27,8 @@ use crate::AppState;
         (name = "admin", description = "Users, roles and the audit trail"),
         (name = "inventory", description = "Projects, buildings and units (S1)"),
         (name = "customers", description = "Customers, duplicates, follow-ups and transfers (C1-C3, S2-S7)"),
+        (name = "sales", description = "Payment methods, subscriptions, contracts and payment plans (S1, F2)"),
+        (name = "finance", description = "Receipts and reports (F1-F7)"),
     )
 )]
 struct ApiDoc;
@@ -51,6 +55,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(admin::router())
         .merge(inventory::router())
         .merge(customers::router())
+        .merge(sales::router())
+        .merge(finance::router())
 }
 
 /// RFC 9457 problem details, in the language of `Accept-Language`.

@@ -1,0 +1,220 @@
+//! Payment methods and payment plans (F2), and ageing buckets (F7).
+//!
+//! Ratios are exact decimals held as millionths. A plan's term amounts are
+//! `ratio × total` rounded half away from zero to the fen, and the last term
+//! takes the remainder, so a plan always sums to the total exactly.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::Money;
+
+/// A ratio in millionths: `"0.3"` is 300 000, `"1"` is 1 000 000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ratio(i64);
+
+impl Ratio {
+    pub const ONE: Ratio = Ratio(1_000_000);
+    pub const ZERO: Ratio = Ratio(0);
+
+    /// At most six decimals, between 0 and 1 inclusive.
+    pub fn parse(text: &str) -> Result<Ratio, &'static str> {
+        let text = text.trim();
+        let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(whole) || (!frac.is_empty() && !digits(frac)) || (text.contains('.') && frac.is_empty()) {
+            return Err("not_a_number");
+        }
+        if frac.len() > 6 || whole.len() > 1 {
+            return Err(if frac.len() > 6 { "too_precise" } else { "out_of_range" });
+        }
+        let whole: i64 = whole.parse().map_err(|_| "not_a_number")?;
+        let frac_value: i64 = format!("{frac:0<6}").parse().map_err(|_| "not_a_number")?;
+        let value = whole * 1_000_000 + frac_value;
+        if value > 1_000_000 { Err("out_of_range") } else { Ok(Ratio(value)) }
+    }
+
+    pub const fn from_millionths(v: i64) -> Ratio {
+        Ratio(v)
+    }
+
+    pub const fn millionths(self) -> i64 {
+        self.0
+    }
+
+    /// `amount × ratio`, rounded half away from zero to the fen.
+    pub fn of(self, amount: Money) -> Money {
+        let product = i128::from(amount.hundredths()) * i128::from(self.0);
+        let half = 500_000i128;
+        let rounded = if product >= 0 { (product + half) / 1_000_000 } else { (product - half) / 1_000_000 };
+        Money::from_hundredths(i64::try_from(rounded).unwrap_or(i64::MAX))
+    }
+}
+
+impl std::fmt::Display for Ratio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = format!("{}.{:06}", self.0 / 1_000_000, self.0 % 1_000_000);
+        let trimmed = text.trim_end_matches('0').trim_end_matches('.');
+        f.write_str(if trimmed.is_empty() { "0" } else { trimmed })
+    }
+}
+
+/// What a payment-plan term is for (API.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TermKind {
+    Deposit,
+    DownPayment,
+    Instalment,
+    Mortgage,
+    Compensation,
+    Fee,
+}
+
+impl TermKind {
+    pub const ALL: [TermKind; 6] =
+        [TermKind::Deposit, TermKind::DownPayment, TermKind::Instalment, TermKind::Mortgage, TermKind::Compensation, TermKind::Fee];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TermKind::Deposit => "deposit",
+            TermKind::DownPayment => "down_payment",
+            TermKind::Instalment => "instalment",
+            TermKind::Mortgage => "mortgage",
+            TermKind::Compensation => "compensation",
+            TermKind::Fee => "fee",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<TermKind> {
+        TermKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+/// The kinds of payment method (付款方式).
+pub const PAYMENT_METHOD_KINDS: [&str; 5] = ["one_off", "instalments", "commercial_mortgage", "provident_fund", "combined"];
+
+/// One term of a payment method: a share of the price due some days after signing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Term {
+    pub kind: TermKind,
+    pub ratio: Ratio,
+    pub days_after_signing: u32,
+}
+
+/// Checks that a method's terms are usable: at least one, ratios summing to 1.
+pub fn check_terms(terms: &[Term]) -> Result<(), &'static str> {
+    if terms.is_empty() {
+        return Err("required");
+    }
+    let sum: i64 = terms.iter().map(|t| t.ratio.millionths()).sum();
+    if sum != Ratio::ONE.millionths() { Err("ratios_must_sum_to_one") } else { Ok(()) }
+}
+
+/// One instalment of a contract's plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedInstalment {
+    pub kind: TermKind,
+    pub due_date: NaiveDate,
+    pub amount: Money,
+}
+
+/// The payment plan of a contract of `total` signed on `signed_on`.
+pub fn payment_plan(terms: &[Term], total: Money, signed_on: NaiveDate) -> Vec<PlannedInstalment> {
+    let mut plan = Vec::with_capacity(terms.len());
+    let mut allotted = Money::ZERO;
+    for (i, term) in terms.iter().enumerate() {
+        let amount = if i + 1 == terms.len() {
+            total.checked_sub(allotted).unwrap_or(Money::ZERO)
+        } else {
+            term.ratio.of(total)
+        };
+        allotted = allotted.checked_add(amount).unwrap_or(allotted);
+        let due_date = signed_on + chrono::Days::new(u64::from(term.days_after_signing));
+        plan.push(PlannedInstalment { kind: term.kind, due_date, amount });
+    }
+    plan
+}
+
+/// The ageing buckets of DOMAIN.md, in order.
+pub const AGEING_BUCKETS: [&str; 7] = ["not_due", "1-30", "31-60", "61-90", "91-180", "181-365", ">365"];
+
+/// The bucket of an unpaid amount due on `due` as seen on `as_of` (bounds inclusive).
+pub fn ageing_bucket(due: NaiveDate, as_of: NaiveDate) -> &'static str {
+    let days = (as_of - due).num_days();
+    match days {
+        d if d <= 0 => "not_due",
+        1..=30 => "1-30",
+        31..=60 => "31-60",
+        61..=90 => "61-90",
+        91..=180 => "91-180",
+        181..=365 => "181-365",
+        _ => ">365",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn term(kind: TermKind, ratio: &str, days: u32) -> Term {
+        Term { kind, ratio: Ratio::parse(ratio).unwrap(), days_after_signing: days }
+    }
+
+    #[test]
+    fn ratios_parse_exactly() {
+        assert_eq!(Ratio::parse("0.3"), Ok(Ratio::from_millionths(300_000)));
+        assert_eq!(Ratio::parse("1"), Ok(Ratio::ONE));
+        assert_eq!(Ratio::parse("0.333333"), Ok(Ratio::from_millionths(333_333)));
+        assert_eq!(Ratio::parse("0.3333333"), Err("too_precise"));
+        assert_eq!(Ratio::parse("1.5"), Err("out_of_range"));
+        assert_eq!(Ratio::parse("-0.1"), Err("not_a_number"));
+        assert_eq!(Ratio::parse("30%"), Err("not_a_number"));
+        assert_eq!(Ratio::from_millionths(300_000).to_string(), "0.3");
+        assert_eq!(Ratio::ZERO.to_string(), "0");
+    }
+
+    #[test]
+    fn plans_sum_to_the_total_with_the_remainder_last() {
+        let terms = [term(TermKind::DownPayment, "0.3", 0), term(TermKind::Instalment, "0.3", 90), term(TermKind::Instalment, "0.4", 180)];
+        let plan = payment_plan(&terms, Money::parse("1234567.89").unwrap(), d("2026-01-10"));
+        let amounts: Vec<String> = plan.iter().map(|p| p.amount.to_string()).collect();
+        assert_eq!(amounts, ["370370.37", "370370.37", "493827.15"]);
+        assert_eq!(plan[1].due_date, d("2026-04-10"));
+        assert_eq!(plan[2].due_date, d("2026-07-09"));
+    }
+
+    #[test]
+    fn plans_always_sum_exactly() {
+        // A thirds plan over many totals: the sum never drifts by a fen.
+        let terms = [term(TermKind::Instalment, "0.333333", 0), term(TermKind::Instalment, "0.333333", 30), term(TermKind::Instalment, "0.333334", 60)];
+        for fen in (1..2_000_000i64).step_by(7919) {
+            let total = Money::from_hundredths(fen);
+            let plan = payment_plan(&terms, total, d("2026-01-01"));
+            let sum: i64 = plan.iter().map(|p| p.amount.hundredths()).sum();
+            assert_eq!(sum, fen);
+            assert!(plan.iter().all(|p| !p.amount.is_negative()));
+        }
+    }
+
+    #[test]
+    fn terms_must_cover_the_whole_price() {
+        assert_eq!(check_terms(&[term(TermKind::DownPayment, "0.3", 0)]), Err("ratios_must_sum_to_one"));
+        assert_eq!(check_terms(&[]), Err("required"));
+        assert_eq!(check_terms(&[term(TermKind::DownPayment, "0.3", 0), term(TermKind::Mortgage, "0.7", 30)]), Ok(()));
+    }
+
+    #[test]
+    fn ageing_bounds_are_inclusive() {
+        let due = d("2026-01-31");
+        for (as_of, bucket) in [("2026-01-31", "not_due"), ("2026-01-01", "not_due"), ("2026-02-01", "1-30"), ("2026-03-02", "1-30"),
+                                ("2026-03-03", "31-60"), ("2026-05-01", "61-90"), ("2026-05-02", "91-180"), ("2026-07-30", "91-180"),
+                                ("2026-07-31", "181-365"), ("2027-01-31", "181-365"), ("2027-02-01", ">365")] {
+            assert_eq!(ageing_bucket(due, d(as_of)), bucket, "{as_of}");
+        }
+    }
+}

@@ -1,0 +1,301 @@
+//! Finance: receipts move `in_transit` → `arrived` → `audited`; only audited
+//! money is allocated to a contract's instalments (in due-date order) and
+//! reduces what is outstanding. The ageing report buckets what is unpaid.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use loupan_domain::sales::{AGEING_BUCKETS, ageing_bucket};
+use loupan_domain::{Invalid, Money, Permission};
+use loupan_store::finance::{self as store, AllocationRow, ReceiptRow};
+use loupan_store::sales as store_sales;
+use serde::Serialize;
+
+use crate::audit::{self, Change};
+use crate::sales::visible_contract;
+use crate::{Actor, ServiceError, ServiceResult, Services};
+
+pub const CHANNELS: [&str; 6] = ["cash", "transfer", "pos", "cheque", "mortgage_bank", "provident_fund"];
+
+#[derive(Debug, Clone, Default)]
+pub struct NewReceipt {
+    pub contract_id: Option<String>,
+    pub subscription_id: Option<String>,
+    pub amount: Option<String>,
+    pub received_on: Option<String>,
+    pub channel: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Receipt {
+    pub id: String,
+    pub project_id: String,
+    pub contract_id: Option<String>,
+    pub subscription_id: Option<String>,
+    pub amount: Money,
+    pub received_on: NaiveDate,
+    pub channel: String,
+    /// `in_transit`, `arrived` or `audited`.
+    pub status: String,
+    pub recorded_by: String,
+    pub audited_by: Option<String>,
+}
+
+impl From<ReceiptRow> for Receipt {
+    fn from(r: ReceiptRow) -> Self {
+        Receipt {
+            id: r.id,
+            project_id: r.project_id,
+            contract_id: r.contract_id,
+            subscription_id: r.subscription_id,
+            amount: Money::from_hundredths(r.amount),
+            received_on: r.received_on,
+            channel: r.channel,
+            status: r.status,
+            recorded_by: r.recorded_by,
+            audited_by: r.audited_by,
+        }
+    }
+}
+
+/// Records money received against a contract (or a subscription's deposit).
+pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt) -> ServiceResult<Receipt> {
+    actor.require(Permission::RecordReceipts)?;
+    let mut errors = Invalid::default();
+    let amount = match form.amount.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        None => {
+            errors.push("amount", "required");
+            Money::ZERO
+        }
+        Some(t) => match Money::parse(t) {
+            Ok(m) if m.hundredths() > 0 => m,
+            Ok(_) => {
+                errors.push("amount", "must_be_positive");
+                Money::ZERO
+            }
+            Err(e) => {
+                errors.push("amount", e.code());
+                Money::ZERO
+            }
+        },
+    };
+    let received_on = match form.received_on.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        None => {
+            errors.push("received_on", "required");
+            NaiveDate::MIN
+        }
+        Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| errors.push("received_on", "invalid_date")).unwrap_or(NaiveDate::MIN),
+    };
+    let channel = match form.channel.as_deref().map(str::trim) {
+        Some(c) if CHANNELS.contains(&c) => c.to_owned(),
+        None | Some("") => {
+            errors.push("channel", "required");
+            String::new()
+        }
+        Some(_) => {
+            errors.push("channel", "unknown_channel");
+            String::new()
+        }
+    };
+    let contract_id = form.contract_id.filter(|s| !s.is_empty());
+    let subscription_id = form.subscription_id.filter(|s| !s.is_empty());
+    if contract_id.is_none() && subscription_id.is_none() {
+        errors.push("contract_id", "required");
+    }
+    errors.into_result()?;
+    let tx = services.store.begin_write().await?;
+    let project_id = match (&contract_id, &subscription_id) {
+        (Some(cid), _) => {
+            let contract = visible_contract(&tx, actor, cid).await.map_err(|_| ServiceError::from(Invalid::one("contract_id", "unknown_contract")))?;
+            if contract.status != "active" {
+                return Err(ServiceError::Conflict("contract_not_active"));
+            }
+            let unpaid: i64 = store_sales::instalments_of(&tx, cid).await?.iter().map(|i| i.amount - i.paid).sum();
+            if amount.hundredths() > unpaid {
+                return Err(Invalid::one("amount", "exceeds_outstanding").into());
+            }
+            contract.project_id
+        }
+        (None, Some(sid)) => {
+            let sub = crate::sales::get_subscription(services, actor, sid)
+                .await
+                .map_err(|_| ServiceError::from(Invalid::one("subscription_id", "unknown_subscription")))?;
+            sub.project_id
+        }
+        (None, None) => return Err(Invalid::one("contract_id", "required").into()),
+    };
+    let now = loupan_store::now();
+    let row = ReceiptRow {
+        id: loupan_store::new_id(),
+        project_id,
+        contract_id,
+        subscription_id,
+        amount: amount.hundredths(),
+        received_on,
+        channel,
+        status: "in_transit".into(),
+        recorded_by: actor.user_id.clone().unwrap_or_else(|| actor.username.clone()),
+        audited_by: None,
+        arrived_at: None,
+        audited_at: None,
+        version: 1,
+        created_at: now,
+    };
+    store::insert_receipt(&tx, &row).await?;
+    let receipt = Receipt::from(row);
+    audit::record(
+        &tx,
+        actor,
+        Change { action: "receipt.record", record_type: "receipt", record_id: &receipt.id, before: None, after: serde_json::to_value(&receipt).ok() },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(receipt)
+}
+
+async fn visible_receipt<C: loupan_store::Connection>(conn: &C, actor: &Actor, id: &str) -> ServiceResult<ReceiptRow> {
+    match store::find_receipt(conn, id).await? {
+        Some(r) if actor.sees_project(&r.project_id) && actor.can(Permission::ReadFinance) => Ok(r),
+        _ => Err(ServiceError::NotFound("receipt")),
+    }
+}
+
+pub async fn get_receipt(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Receipt> {
+    Ok(visible_receipt(services.store.conn(), actor, id).await?.into())
+}
+
+/// 到帐: the bank confirms the money arrived.
+pub async fn mark_arrived(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Receipt> {
+    actor.require(Permission::RecordReceipts)?;
+    let tx = services.store.begin_write().await?;
+    let before = visible_receipt(&tx, actor, id).await?;
+    if !store::mark_arrived(&tx, id, loupan_store::now()).await? {
+        return Err(ServiceError::Conflict("receipt_not_in_transit"));
+    }
+    let after = visible_receipt(&tx, actor, id).await?;
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "receipt.arrive",
+            record_type: "receipt",
+            record_id: id,
+            before: Some(serde_json::json!({"status": before.status})),
+            after: Some(serde_json::json!({"status": after.status})),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(after.into())
+}
+
+/// 审核: finance audits arrived money; it is then allocated to the contract's
+/// instalments in due-date order and counts as paid.
+pub async fn audit_receipt(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Receipt> {
+    actor.require(Permission::AuditReceipts)?;
+    let tx = services.store.begin_write().await?;
+    let before = visible_receipt(&tx, actor, id).await?;
+    let by = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
+    if !store::mark_audited(&tx, id, &by, loupan_store::now()).await? {
+        return Err(ServiceError::Conflict("receipt_not_arrived"));
+    }
+    let mut allocations = Vec::new();
+    if let Some(contract_id) = &before.contract_id {
+        let mut left = before.amount;
+        let mut plan = store_sales::instalments_of(&tx, contract_id).await?;
+        plan.sort_by_key(|i| (i.due_date, i.seq));
+        for instalment in plan {
+            let open = instalment.amount - instalment.paid;
+            if left == 0 {
+                break;
+            }
+            if open <= 0 {
+                continue;
+            }
+            let take = open.min(left);
+            store::insert_allocation(&tx, &AllocationRow { id: loupan_store::new_id(), receipt_id: id.to_owned(), instalment_id: instalment.id.clone(), amount: take })
+                .await?;
+            store_sales::add_paid(&tx, &instalment.id, take).await?;
+            allocations.push(serde_json::json!({"instalment": instalment.seq, "amount": Money::from_hundredths(take)}));
+            left -= take;
+        }
+        if left > 0 {
+            // More than the plan still owes (e.g. the plan changed since recording).
+            return Err(Invalid::one("amount", "exceeds_outstanding").into());
+        }
+    }
+    let after = visible_receipt(&tx, actor, id).await?;
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "receipt.audit",
+            record_type: "receipt",
+            record_id: id,
+            before: Some(serde_json::json!({"status": before.status})),
+            after: Some(serde_json::json!({"status": after.status, "allocations": allocations})),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(after.into())
+}
+
+pub async fn receipts_of_contract(services: &Services, actor: &Actor, contract_id: &str) -> ServiceResult<Vec<Receipt>> {
+    let conn = services.store.conn();
+    visible_contract(conn, actor, contract_id).await?;
+    Ok(store::receipts_of_contract(conn, contract_id).await?.into_iter().map(Receipt::from).collect())
+}
+
+/// Unpaid amounts by ageing bucket (every bucket present, zero included).
+#[derive(Debug, Clone, Serialize)]
+pub struct AgeingReport {
+    pub as_of: NaiveDate,
+    pub totals: BTreeMap<&'static str, Money>,
+    pub contracts: Vec<ContractAgeing>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ContractAgeing {
+    pub contract_id: String,
+    pub number: String,
+    pub customer_id: String,
+    pub amounts: BTreeMap<&'static str, Money>,
+}
+
+fn empty_buckets() -> BTreeMap<&'static str, Money> {
+    AGEING_BUCKETS.iter().map(|b| (*b, Money::ZERO)).collect()
+}
+
+fn add(map: &mut BTreeMap<&'static str, Money>, bucket: &'static str, amount: Money) {
+    if let Some(v) = map.get_mut(bucket) {
+        *v = v.checked_add(amount).unwrap_or(*v);
+    }
+}
+
+/// 帐龄 (F7) on the audited basis, for the projects the actor may see.
+pub async fn ageing(services: &Services, actor: &Actor, as_of: NaiveDate, project_id: Option<&str>) -> ServiceResult<AgeingReport> {
+    actor.require(Permission::ReadFinance)?;
+    if let Some(p) = project_id
+        && !actor.sees_project(p)
+    {
+        return Err(ServiceError::NotFound("project"));
+    }
+    let conn = services.store.conn();
+    let contracts = store_sales::active_contracts(conn, actor.visible_projects(), project_id).await?;
+    let ids: Vec<String> = contracts.iter().map(|c| c.id.clone()).collect();
+    let unpaid = store_sales::unpaid_instalments_of(conn, &ids).await?;
+    let mut totals = empty_buckets();
+    let mut per_contract: BTreeMap<String, BTreeMap<&'static str, Money>> = BTreeMap::new();
+    for i in unpaid {
+        let bucket = ageing_bucket(i.due_date, as_of);
+        let amount = Money::from_hundredths(i.amount - i.paid);
+        add(&mut totals, bucket, amount);
+        add(per_contract.entry(i.contract_id.clone()).or_insert_with(empty_buckets), bucket, amount);
+    }
+    let contracts = contracts
+        .into_iter()
+        .map(|c| ContractAgeing { amounts: per_contract.remove(&c.id).unwrap_or_else(empty_buckets), contract_id: c.id, number: c.number, customer_id: c.customer_id })
+        .collect();
+    Ok(AgeingReport { as_of, totals, contracts })
+}

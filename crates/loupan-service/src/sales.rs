@@ -1,0 +1,593 @@
+//! Sales: payment methods, subscriptions (认购) and contracts (签约) with their
+//! payment plans (F2). The unit changes status in the same transaction as the
+//! deal is written, by a conditional write, so a unit is never sold twice and
+//! nothing is half-written.
+
+use chrono::NaiveDate;
+use loupan_domain::access::DataScope;
+use loupan_domain::inventory::UnitStatus;
+use loupan_domain::sales::{PAYMENT_METHOD_KINDS, Ratio, Term, TermKind, check_terms, payment_plan};
+use loupan_domain::validation::required_text;
+use loupan_domain::{Invalid, Money, Permission};
+use loupan_store::customers as store_customers;
+use loupan_store::inventory as store_inventory;
+use loupan_store::sales::{self as store, ContractRow, InstalmentRow, PaymentMethodRow, SubscriptionRow, UnitEventRow};
+use loupan_store::{Connection, StoreError};
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{self, Change};
+use crate::{Actor, ServiceError, ServiceResult, Services};
+
+#[derive(Debug, Clone, Default)]
+pub struct NewTerm {
+    pub kind: Option<String>,
+    pub ratio: Option<String>,
+    pub days_after_signing: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewPaymentMethod {
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    pub discount: Option<String>,
+    pub terms: Vec<NewTerm>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PaymentMethod {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub kind: String,
+    /// A ratio (`"0.03"` for 3 %).
+    pub discount: String,
+    pub terms: Vec<TermView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TermView {
+    pub kind: String,
+    pub ratio: String,
+    pub days_after_signing: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredTerm {
+    kind: String,
+    ratio_millionths: i64,
+    days_after_signing: u32,
+}
+
+fn stored_terms(row: &PaymentMethodRow) -> ServiceResult<Vec<Term>> {
+    let stored: Vec<StoredTerm> = serde_json::from_str(&row.terms_json).map_err(ServiceError::internal)?;
+    stored
+        .into_iter()
+        .map(|t| {
+            Ok(Term {
+                kind: TermKind::parse(&t.kind).ok_or_else(|| ServiceError::internal("unknown term kind stored"))?,
+                ratio: Ratio::from_millionths(t.ratio_millionths),
+                days_after_signing: t.days_after_signing,
+            })
+        })
+        .collect()
+}
+
+fn method_view(row: PaymentMethodRow) -> ServiceResult<PaymentMethod> {
+    let terms = stored_terms(&row)?
+        .into_iter()
+        .map(|t| TermView { kind: t.kind.name().to_owned(), ratio: t.ratio.to_string(), days_after_signing: t.days_after_signing })
+        .collect();
+    Ok(PaymentMethod {
+        discount: Ratio::from_millionths(row.discount_millionths).to_string(),
+        id: row.id,
+        project_id: row.project_id,
+        name: row.name,
+        kind: row.kind,
+        terms,
+    })
+}
+
+async fn visible_project<C: Connection>(conn: &C, actor: &Actor, project_id: &str) -> ServiceResult<()> {
+    if !actor.sees_project(project_id) || store_inventory::find_project(conn, project_id).await?.is_none() {
+        return Err(ServiceError::NotFound("project"));
+    }
+    Ok(())
+}
+
+pub async fn create_payment_method(
+    services: &Services,
+    actor: &Actor,
+    project_id: &str,
+    form: NewPaymentMethod,
+) -> ServiceResult<PaymentMethod> {
+    actor.require(Permission::ManagePricing)?;
+    visible_project(services.store.conn(), actor, project_id).await?;
+    let mut errors = Invalid::default();
+    let name = required_text(&mut errors, "name", form.name.as_deref(), 50);
+    let kind = match form.kind.as_deref().map(str::trim) {
+        Some(k) if PAYMENT_METHOD_KINDS.contains(&k) => k.to_owned(),
+        None | Some("") => {
+            errors.push("kind", "required");
+            String::new()
+        }
+        Some(_) => {
+            errors.push("kind", "unknown_kind");
+            String::new()
+        }
+    };
+    let discount = match form.discount.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        None => Ratio::ZERO,
+        Some(d) => Ratio::parse(d).map_err(|code| errors.push("discount", code)).unwrap_or(Ratio::ZERO),
+    };
+    let mut terms = Vec::new();
+    for (i, t) in form.terms.iter().enumerate() {
+        let kind = match t.kind.as_deref().and_then(TermKind::parse) {
+            Some(k) => k,
+            None => {
+                errors.push(format!("terms[{i}].kind"), "unknown_kind");
+                continue;
+            }
+        };
+        let ratio = match t.ratio.as_deref().map(Ratio::parse) {
+            Some(Ok(r)) => r,
+            Some(Err(code)) => {
+                errors.push(format!("terms[{i}].ratio"), code);
+                continue;
+            }
+            None => {
+                errors.push(format!("terms[{i}].ratio"), "required");
+                continue;
+            }
+        };
+        let days = match t.days_after_signing.unwrap_or(0) {
+            d @ 0..=3650 => d as u32,
+            _ => {
+                errors.push(format!("terms[{i}].days_after_signing"), "out_of_range");
+                continue;
+            }
+        };
+        terms.push(Term { kind, ratio, days_after_signing: days });
+    }
+    if errors.is_empty()
+        && let Err(code) = check_terms(&terms)
+    {
+        errors.push("terms", code);
+    }
+    errors.into_result()?;
+    let stored: Vec<StoredTerm> = terms
+        .iter()
+        .map(|t| StoredTerm { kind: t.kind.name().to_owned(), ratio_millionths: t.ratio.millionths(), days_after_signing: t.days_after_signing })
+        .collect();
+    let row = PaymentMethodRow {
+        id: loupan_store::new_id(),
+        project_id: project_id.to_owned(),
+        name,
+        kind,
+        discount_millionths: discount.millionths(),
+        terms_json: serde_json::to_string(&stored).map_err(ServiceError::internal)?,
+        version: 1,
+        created_at: loupan_store::now(),
+    };
+    let tx = services.store.begin_write().await?;
+    match store::insert_payment_method(&tx, &row).await {
+        Err(StoreError::Unique(_)) => return Err(Invalid::one("name", "taken").into()),
+        other => other?,
+    }
+    let method = method_view(row)?;
+    audit::record(
+        &tx,
+        actor,
+        Change { action: "payment_method.create", record_type: "payment_method", record_id: &method.id, before: None, after: serde_json::to_value(&method).ok() },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(method)
+}
+
+pub async fn list_payment_methods(services: &Services, actor: &Actor, project_id: &str) -> ServiceResult<Vec<PaymentMethod>> {
+    actor.require(Permission::ReadProjects)?;
+    let conn = services.store.conn();
+    visible_project(conn, actor, project_id).await?;
+    store::payment_methods_of(conn, project_id).await?.into_iter().map(method_view).collect()
+}
+
+fn parse_money(errors: &mut Invalid, field: &str, text: Option<&str>) -> Money {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => {
+            errors.push(field, "required");
+            Money::ZERO
+        }
+        Some(t) => Money::parse(t).map_err(|e| errors.push(field, e.code())).unwrap_or(Money::ZERO),
+    }
+}
+
+fn parse_date(errors: &mut Invalid, field: &str, text: Option<&str>) -> NaiveDate {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => {
+            errors.push(field, "required");
+            NaiveDate::MIN
+        }
+        Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| errors.push(field, "invalid_date")).unwrap_or(NaiveDate::MIN),
+    }
+}
+
+/// A deal the actor may see: agents their own, others their projects'.
+fn may_see_deal(actor: &Actor, project_id: &str, agent_id: &str) -> bool {
+    if !actor.can(Permission::ReadDeals) || !actor.sees_project(project_id) {
+        return false;
+    }
+    // Agents only: anyone with a wider role sees the project's deals.
+    let only_agent = actor.customer_scope() == Some(DataScope::Own)
+        && !actor.can(Permission::ReadFinance)
+        && !actor.can(Permission::ManagePricing);
+    !only_agent || actor.user_id.as_deref() == Some(agent_id)
+}
+
+/// What a sale needs checked before the unit is touched.
+struct SaleParties {
+    unit: store_inventory::UnitRow,
+    method: PaymentMethodRow,
+}
+
+async fn check_parties<C: Connection>(
+    conn: &C,
+    actor: &Actor,
+    unit_id: &str,
+    customer_id: &str,
+    method_id: &str,
+) -> ServiceResult<SaleParties> {
+    let unit = store_inventory::find_unit(conn, unit_id).await?;
+    let unit = match unit {
+        Some(u) if actor.sees_project(&u.project_id) => u,
+        _ => return Err(Invalid::one("unit_id", "unknown_unit").into()),
+    };
+    let customer = store_customers::find_customer(conn, customer_id).await?;
+    let visible_customer = match (&customer, actor.customer_scope()) {
+        (Some(c), Some(DataScope::All)) => c.project_id == unit.project_id,
+        (Some(c), Some(DataScope::Project)) => c.project_id == unit.project_id && actor.sees_project(&c.project_id),
+        (Some(c), Some(DataScope::Own)) => c.project_id == unit.project_id && actor.user_id.as_deref() == Some(c.owner_id.as_str()),
+        _ => false,
+    };
+    if !visible_customer {
+        return Err(Invalid::one("customer_id", "unknown_customer").into());
+    }
+    let method = match store::find_payment_method(conn, method_id).await? {
+        Some(m) if m.project_id == unit.project_id => m,
+        _ => return Err(Invalid::one("payment_method_id", "unknown_payment_method").into()),
+    };
+    Ok(SaleParties { unit, method })
+}
+
+async fn unit_event<C: Connection>(conn: &C, actor: &Actor, unit_id: &str, kind: &str, from: UnitStatus, to: UnitStatus, reference: &str) -> ServiceResult<()> {
+    store::insert_unit_event(
+        conn,
+        &UnitEventRow {
+            id: loupan_store::new_id(),
+            unit_id: unit_id.to_owned(),
+            kind: kind.to_owned(),
+            from_status: from.name().to_owned(),
+            to_status: to.name().to_owned(),
+            reference: Some(reference.to_owned()),
+            actor_name: actor.display_name.clone(),
+            occurred_at: loupan_store::now(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+async fn customer_event<C: Connection>(conn: &C, actor: &Actor, customer_id: &str, kind: &str, summary: String) -> ServiceResult<()> {
+    store_customers::insert_event(
+        conn,
+        &store_customers::EventRow {
+            id: loupan_store::new_id(),
+            customer_id: customer_id.to_owned(),
+            kind: kind.to_owned(),
+            summary,
+            actor_name: actor.display_name.clone(),
+            occurred_at: loupan_store::now(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// The unit is no longer in the state the sale needs: someone else was first.
+fn unit_taken() -> ServiceError {
+    ServiceError::Conflict("unit_not_available")
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewSubscription {
+    pub unit_id: Option<String>,
+    pub customer_id: Option<String>,
+    pub total_price: Option<String>,
+    pub deposit: Option<String>,
+    pub payment_method_id: Option<String>,
+    pub subscribed_on: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Subscription {
+    pub id: String,
+    pub number: String,
+    pub project_id: String,
+    pub unit_id: String,
+    pub customer_id: String,
+    pub agent_id: String,
+    pub total_price: Money,
+    pub deposit: Money,
+    pub payment_method_id: String,
+    pub subscribed_on: NaiveDate,
+    pub status: String,
+}
+
+impl From<SubscriptionRow> for Subscription {
+    fn from(r: SubscriptionRow) -> Self {
+        Subscription {
+            id: r.id,
+            number: r.number,
+            project_id: r.project_id,
+            unit_id: r.unit_id,
+            customer_id: r.customer_id,
+            agent_id: r.agent_id,
+            total_price: Money::from_hundredths(r.total_price),
+            deposit: Money::from_hundredths(r.deposit),
+            payment_method_id: r.payment_method_id,
+            subscribed_on: r.subscribed_on,
+            status: r.status,
+        }
+    }
+}
+
+/// 认购: the unit goes from `available` to `subscribed` for this customer.
+pub async fn subscribe(services: &Services, actor: &Actor, form: NewSubscription) -> ServiceResult<Subscription> {
+    actor.require(Permission::Sell)?;
+    let mut errors = Invalid::default();
+    let unit_id = required_text(&mut errors, "unit_id", form.unit_id.as_deref(), 64);
+    let customer_id = required_text(&mut errors, "customer_id", form.customer_id.as_deref(), 64);
+    let method_id = required_text(&mut errors, "payment_method_id", form.payment_method_id.as_deref(), 64);
+    let total = parse_money(&mut errors, "total_price", form.total_price.as_deref());
+    let deposit = parse_money(&mut errors, "deposit", form.deposit.as_deref());
+    let on = parse_date(&mut errors, "subscribed_on", form.subscribed_on.as_deref());
+    if total.hundredths() <= 0 && errors.0.iter().all(|e| e.field != "total_price") {
+        errors.push("total_price", "must_be_positive");
+    }
+    if deposit.is_negative() {
+        errors.push("deposit", "must_not_be_negative");
+    } else if deposit > total {
+        errors.push("deposit", "exceeds_total");
+    }
+    errors.into_result()?;
+    let tx = services.store.begin_write().await?;
+    let parties = check_parties(&tx, actor, &unit_id, &customer_id, &method_id).await?;
+    let now = loupan_store::now();
+    if !store::change_unit_status(&tx, &unit_id, UnitStatus::Available.name(), UnitStatus::Subscribed.name(), now).await? {
+        return Err(unit_taken());
+    }
+    let number = store::next_number(&tx, &parties.unit.project_id, "subscription").await?;
+    let row = SubscriptionRow {
+        id: loupan_store::new_id(),
+        project_id: parties.unit.project_id.clone(),
+        unit_id,
+        customer_id,
+        agent_id: actor.user_id.clone().unwrap_or_else(|| actor.username.clone()),
+        number: format!("RG{number:06}"),
+        total_price: total.hundredths(),
+        deposit: deposit.hundredths(),
+        payment_method_id: parties.method.id,
+        subscribed_on: on,
+        status: "active".into(),
+        version: 1,
+        created_at: now,
+    };
+    store::insert_subscription(&tx, &row).await?;
+    unit_event(&tx, actor, &row.unit_id, "subscribed", UnitStatus::Available, UnitStatus::Subscribed, &row.number).await?;
+    customer_event(&tx, actor, &row.customer_id, "subscription", format!("认购 {} 号房，总价 {}", parties.unit.number, total)).await?;
+    let subscription = Subscription::from(row);
+    audit::record(
+        &tx,
+        actor,
+        Change { action: "subscription.create", record_type: "subscription", record_id: &subscription.id, before: None, after: serde_json::to_value(&subscription).ok() },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(subscription)
+}
+
+pub async fn get_subscription(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Subscription> {
+    match store::find_subscription(services.store.conn(), id).await? {
+        Some(r) if may_see_deal(actor, &r.project_id, &r.agent_id) => Ok(r.into()),
+        _ => Err(ServiceError::NotFound("subscription")),
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewContract {
+    pub subscription_id: Option<String>,
+    pub unit_id: Option<String>,
+    pub customer_id: Option<String>,
+    pub payment_method_id: Option<String>,
+    pub total_price: Option<String>,
+    pub signed_on: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Contract {
+    pub id: String,
+    pub number: String,
+    pub project_id: String,
+    pub unit_id: String,
+    pub customer_id: String,
+    pub agent_id: String,
+    pub subscription_id: Option<String>,
+    pub payment_method_id: String,
+    pub total_price: Money,
+    pub signed_on: NaiveDate,
+    pub status: String,
+}
+
+impl From<ContractRow> for Contract {
+    fn from(r: ContractRow) -> Self {
+        Contract {
+            id: r.id,
+            number: r.number,
+            project_id: r.project_id,
+            unit_id: r.unit_id,
+            customer_id: r.customer_id,
+            agent_id: r.agent_id,
+            subscription_id: r.subscription_id,
+            payment_method_id: r.payment_method_id,
+            total_price: Money::from_hundredths(r.total_price),
+            signed_on: r.signed_on,
+            status: r.status,
+        }
+    }
+}
+
+/// 签约: from an active subscription (unit `subscribed` → `contracted`) or
+/// directly (`available` → `contracted`); the payment plan is written at once.
+pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract) -> ServiceResult<Contract> {
+    actor.require(Permission::Sell)?;
+    let mut errors = Invalid::default();
+    let method_id = required_text(&mut errors, "payment_method_id", form.payment_method_id.as_deref(), 64);
+    let total = parse_money(&mut errors, "total_price", form.total_price.as_deref());
+    let signed_on = parse_date(&mut errors, "signed_on", form.signed_on.as_deref());
+    if total.hundredths() <= 0 && errors.0.iter().all(|e| e.field != "total_price") {
+        errors.push("total_price", "must_be_positive");
+    }
+    let subscription_id = form.subscription_id.filter(|s| !s.is_empty());
+    if subscription_id.is_none() {
+        required_text(&mut errors, "unit_id", form.unit_id.as_deref(), 64);
+        required_text(&mut errors, "customer_id", form.customer_id.as_deref(), 64);
+    }
+    errors.into_result()?;
+    let tx = services.store.begin_write().await?;
+    let now = loupan_store::now();
+    let (unit_id, customer_id, from_status) = match &subscription_id {
+        Some(sid) => {
+            let sub = match store::find_subscription(&tx, sid).await? {
+                Some(s) if may_see_deal(actor, &s.project_id, &s.agent_id) => s,
+                _ => return Err(Invalid::one("subscription_id", "unknown_subscription").into()),
+            };
+            if !store::convert_subscription(&tx, sid).await? {
+                return Err(ServiceError::Conflict("subscription_not_active"));
+            }
+            (sub.unit_id, sub.customer_id, UnitStatus::Subscribed)
+        }
+        None => (form.unit_id.unwrap_or_default(), form.customer_id.unwrap_or_default(), UnitStatus::Available),
+    };
+    let parties = check_parties(&tx, actor, &unit_id, &customer_id, &method_id).await?;
+    if !store::change_unit_status(&tx, &unit_id, from_status.name(), UnitStatus::Contracted.name(), now).await? {
+        return Err(unit_taken());
+    }
+    let number = store::next_number(&tx, &parties.unit.project_id, "contract").await?;
+    let row = ContractRow {
+        id: loupan_store::new_id(),
+        project_id: parties.unit.project_id.clone(),
+        unit_id,
+        customer_id,
+        agent_id: actor.user_id.clone().unwrap_or_else(|| actor.username.clone()),
+        subscription_id,
+        number: format!("HT{number:06}"),
+        payment_method_id: parties.method.id.clone(),
+        total_price: total.hundredths(),
+        signed_on,
+        status: "active".into(),
+        version: 1,
+        created_at: now,
+    };
+    store::insert_contract(&tx, &row).await?;
+    let terms = stored_terms(&parties.method)?;
+    let plan: Vec<InstalmentRow> = payment_plan(&terms, total, signed_on)
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| InstalmentRow {
+            id: loupan_store::new_id(),
+            contract_id: row.id.clone(),
+            seq: i as i32 + 1,
+            kind: p.kind.name().to_owned(),
+            due_date: p.due_date,
+            amount: p.amount.hundredths(),
+            paid: 0,
+        })
+        .collect();
+    store::insert_instalments(&tx, &plan).await?;
+    unit_event(&tx, actor, &row.unit_id, "contracted", from_status, UnitStatus::Contracted, &row.number).await?;
+    customer_event(&tx, actor, &row.customer_id, "contract", format!("签约 {} 号房，合同 {}，总价 {}", parties.unit.number, row.number, total)).await?;
+    let contract = Contract::from(row);
+    audit::record(
+        &tx,
+        actor,
+        Change { action: "contract.sign", record_type: "contract", record_id: &contract.id, before: None, after: serde_json::to_value(&contract).ok() },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(contract)
+}
+
+pub(crate) async fn visible_contract<C: Connection>(conn: &C, actor: &Actor, id: &str) -> ServiceResult<ContractRow> {
+    match store::find_contract(conn, id).await? {
+        Some(r) if may_see_deal(actor, &r.project_id, &r.agent_id) => Ok(r),
+        _ => Err(ServiceError::NotFound("contract")),
+    }
+}
+
+pub async fn get_contract(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Contract> {
+    Ok(visible_contract(services.store.conn(), actor, id).await?.into())
+}
+
+/// One instalment of a plan with what has been paid on the audited basis.
+#[derive(Debug, Clone, Serialize)]
+pub struct Instalment {
+    pub seq: i32,
+    pub kind: String,
+    pub due_date: NaiveDate,
+    pub amount: Money,
+    pub paid: Money,
+    pub outstanding: Money,
+}
+
+impl From<InstalmentRow> for Instalment {
+    fn from(r: InstalmentRow) -> Self {
+        Instalment {
+            seq: r.seq,
+            kind: r.kind,
+            due_date: r.due_date,
+            amount: Money::from_hundredths(r.amount),
+            paid: Money::from_hundredths(r.paid),
+            outstanding: Money::from_hundredths(r.amount - r.paid),
+        }
+    }
+}
+
+pub async fn payment_plan_of(services: &Services, actor: &Actor, contract_id: &str) -> ServiceResult<Vec<Instalment>> {
+    let conn = services.store.conn();
+    visible_contract(conn, actor, contract_id).await?;
+    Ok(store::instalments_of(conn, contract_id).await?.into_iter().map(Instalment::from).collect())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitEvent {
+    pub kind: String,
+    pub from_status: String,
+    pub to_status: String,
+    pub reference: Option<String>,
+    pub actor_name: String,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Every status change of a unit, oldest first.
+pub async fn unit_history(services: &Services, actor: &Actor, unit_id: &str) -> ServiceResult<Vec<UnitEvent>> {
+    actor.require(Permission::ReadInventory)?;
+    let conn = services.store.conn();
+    match store_inventory::find_unit(conn, unit_id).await? {
+        Some(u) if actor.sees_project(&u.project_id) => {}
+        _ => return Err(ServiceError::NotFound("unit")),
+    }
+    Ok(store::unit_events_of(conn, unit_id)
+        .await?
+        .into_iter()
+        .map(|e| UnitEvent { kind: e.kind, from_status: e.from_status, to_status: e.to_status, reference: e.reference, actor_name: e.actor_name, occurred_at: e.occurred_at })
+        .collect())
+}

@@ -1,0 +1,25 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "subscriptions")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub project_id: String,
+    pub unit_id: String,
+    pub customer_id: String,
+    pub agent_id: String,
+    pub number: String,
+    pub total_price: i64,
+    pub deposit: i64,
+    pub payment_method_id: String,
+    pub subscribed_on: Date,
+    pub status: String,
+    pub version: i64,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,178 @@
+//! Payment methods, subscriptions, contracts and payment plans, the unit's
+//! status changes (conditional writes: a unit is never sold twice) and history.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use crate::entities::{contracts, instalments, number_sequences, payment_methods, subscriptions, unit_events, units};
+use crate::{StoreError, StoreResult};
+
+pub use contracts::Model as ContractRow;
+pub use instalments::Model as InstalmentRow;
+pub use payment_methods::Model as PaymentMethodRow;
+pub use subscriptions::Model as SubscriptionRow;
+pub use unit_events::Model as UnitEventRow;
+
+pub async fn insert_payment_method<C: ConnectionTrait>(c: &C, row: &PaymentMethodRow) -> StoreResult<()> {
+    payment_methods::Entity::insert(row.clone().into_active_model()).exec_without_returning(c).await?;
+    Ok(())
+}
+
+pub async fn find_payment_method<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Option<PaymentMethodRow>> {
+    Ok(payment_methods::Entity::find_by_id(id.to_owned()).one(c).await?)
+}
+
+pub async fn payment_methods_of<C: ConnectionTrait>(c: &C, project_id: &str) -> StoreResult<Vec<PaymentMethodRow>> {
+    Ok(payment_methods::Entity::find()
+        .filter(payment_methods::Column::ProjectId.eq(project_id))
+        .order_by_asc(payment_methods::Column::Name)
+        .all(c)
+        .await?)
+}
+
+/// The next number of a kind of document in a project (1, 2, …). The update
+/// locks the sequence row, so concurrent deals never get the same number.
+pub async fn next_number<C: ConnectionTrait>(c: &C, project_id: &str, kind: &str) -> StoreResult<i64> {
+    let bumped = number_sequences::Entity::update_many()
+        .col_expr(number_sequences::Column::NextValue, Expr::col(number_sequences::Column::NextValue).add(1))
+        .filter(number_sequences::Column::ProjectId.eq(project_id))
+        .filter(number_sequences::Column::Kind.eq(kind))
+        .exec(c)
+        .await?;
+    if bumped.rows_affected == 0 {
+        number_sequences::Entity::insert(number_sequences::ActiveModel {
+            project_id: Set(project_id.to_owned()),
+            kind: Set(kind.to_owned()),
+            next_value: Set(2),
+        })
+        .exec_without_returning(c)
+        .await?;
+        return Ok(1);
+    }
+    let row = number_sequences::Entity::find_by_id((project_id.to_owned(), kind.to_owned()))
+        .one(c)
+        .await?
+        .ok_or_else(|| StoreError::Config("number sequence vanished".into()))?;
+    Ok(row.next_value - 1)
+}
+
+/// Moves a unit from `from` to `to` only if it is still in `from`: the one
+/// write that decides who gets the unit. False when someone else was first.
+pub async fn change_unit_status<C: ConnectionTrait>(
+    c: &C,
+    unit_id: &str,
+    from: &str,
+    to: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let res = units::Entity::update_many()
+        .col_expr(units::Column::Status, Expr::value(to.to_owned()))
+        .col_expr(units::Column::Version, Expr::col(units::Column::Version).add(1))
+        .col_expr(units::Column::UpdatedAt, Expr::value(now))
+        .filter(units::Column::Id.eq(unit_id))
+        .filter(units::Column::Status.eq(from))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+pub async fn insert_unit_event<C: ConnectionTrait>(c: &C, row: &UnitEventRow) -> StoreResult<()> {
+    unit_events::Entity::insert(row.clone().into_active_model()).exec_without_returning(c).await?;
+    Ok(())
+}
+
+pub async fn unit_events_of<C: ConnectionTrait>(c: &C, unit_id: &str) -> StoreResult<Vec<UnitEventRow>> {
+    Ok(unit_events::Entity::find()
+        .filter(unit_events::Column::UnitId.eq(unit_id))
+        .order_by_asc(unit_events::Column::OccurredAt)
+        .all(c)
+        .await?)
+}
+
+pub async fn insert_subscription<C: ConnectionTrait>(c: &C, row: &SubscriptionRow) -> StoreResult<()> {
+    subscriptions::Entity::insert(row.clone().into_active_model()).exec_without_returning(c).await?;
+    Ok(())
+}
+
+pub async fn find_subscription<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Option<SubscriptionRow>> {
+    Ok(subscriptions::Entity::find_by_id(id.to_owned()).one(c).await?)
+}
+
+/// Marks an active subscription as converted into a contract; false if it was not active.
+pub async fn convert_subscription<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<bool> {
+    let res = subscriptions::Entity::update_many()
+        .col_expr(subscriptions::Column::Status, Expr::value("converted"))
+        .col_expr(subscriptions::Column::Version, Expr::col(subscriptions::Column::Version).add(1))
+        .filter(subscriptions::Column::Id.eq(id))
+        .filter(subscriptions::Column::Status.eq("active"))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+pub async fn insert_contract<C: ConnectionTrait>(c: &C, row: &ContractRow) -> StoreResult<()> {
+    contracts::Entity::insert(row.clone().into_active_model()).exec_without_returning(c).await?;
+    Ok(())
+}
+
+pub async fn find_contract<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Option<ContractRow>> {
+    Ok(contracts::Entity::find_by_id(id.to_owned()).one(c).await?)
+}
+
+/// Active contracts of some projects (None: all), by id.
+pub async fn active_contracts<C: ConnectionTrait>(c: &C, projects: Option<&[String]>, project_id: Option<&str>) -> StoreResult<Vec<ContractRow>> {
+    let mut q = contracts::Entity::find().filter(contracts::Column::Status.eq("active")).order_by_asc(contracts::Column::Id);
+    if let Some(ids) = projects {
+        q = q.filter(contracts::Column::ProjectId.is_in(ids.iter().cloned()));
+    }
+    if let Some(p) = project_id {
+        q = q.filter(contracts::Column::ProjectId.eq(p));
+    }
+    Ok(q.all(c).await?)
+}
+
+pub async fn insert_instalments<C: ConnectionTrait>(c: &C, rows: &[InstalmentRow]) -> StoreResult<()> {
+    for row in rows {
+        instalments::Entity::insert(row.clone().into_active_model()).exec_without_returning(c).await?;
+    }
+    Ok(())
+}
+
+/// A contract's plan in order.
+pub async fn instalments_of<C: ConnectionTrait>(c: &C, contract_id: &str) -> StoreResult<Vec<InstalmentRow>> {
+    Ok(instalments::Entity::find()
+        .filter(instalments::Column::ContractId.eq(contract_id))
+        .order_by_asc(instalments::Column::Seq)
+        .all(c)
+        .await?)
+}
+
+/// Instalments of many contracts with something still unpaid (the ageing report).
+pub async fn unpaid_instalments_of<C: ConnectionTrait>(c: &C, contract_ids: &[String]) -> StoreResult<Vec<InstalmentRow>> {
+    let mut out = Vec::new();
+    // Chunks keep the IN list within every database's parameter limit.
+    for chunk in contract_ids.chunks(500) {
+        let rows = instalments::Entity::find()
+            .filter(instalments::Column::ContractId.is_in(chunk.iter().cloned()))
+            .filter(Expr::col(instalments::Column::Paid).lt(Expr::col(instalments::Column::Amount)))
+            .order_by_asc(instalments::Column::ContractId)
+            .order_by_asc(instalments::Column::Seq)
+            .limit(None)
+            .all(c)
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+pub async fn add_paid<C: ConnectionTrait>(c: &C, instalment_id: &str, amount: i64) -> StoreResult<()> {
+    instalments::Entity::update_many()
+        .col_expr(instalments::Column::Paid, Expr::col(instalments::Column::Paid).add(amount))
+        .filter(instalments::Column::Id.eq(instalment_id))
+        .exec(c)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,171 @@
+//! Receipts and the ageing report (F1-F7).
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use loupan_service::finance::{self, Receipt};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::api::{Page, Problem};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
+use crate::{AppError, AppState};
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewReceiptRequest {
+    pub contract_id: Option<String>,
+    /// A deposit received for a subscription.
+    pub subscription_id: Option<String>,
+    /// Yuan, positive, two decimals.
+    pub amount: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub received_on: Option<String>,
+    /// `cash`, `transfer`, `pos`, `cheque`, `mortgage_bank`, `provident_fund`.
+    pub channel: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReceiptDto {
+    pub id: String,
+    pub project_id: String,
+    pub contract_id: Option<String>,
+    pub subscription_id: Option<String>,
+    pub amount: String,
+    pub received_on: chrono::NaiveDate,
+    pub channel: String,
+    /// `in_transit`, `arrived`, `audited`.
+    pub status: String,
+    pub recorded_by: String,
+    pub audited_by: Option<String>,
+}
+
+impl From<Receipt> for ReceiptDto {
+    fn from(r: Receipt) -> Self {
+        ReceiptDto {
+            id: r.id,
+            project_id: r.project_id,
+            contract_id: r.contract_id,
+            subscription_id: r.subscription_id,
+            amount: r.amount.to_string(),
+            received_on: r.received_on,
+            channel: r.channel,
+            status: r.status,
+            recorded_by: r.recorded_by,
+            audited_by: r.audited_by,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReceiptList {
+    pub items: Vec<ReceiptDto>,
+    pub next_cursor: Option<String>,
+}
+
+/// Records money received (`in_transit`). Accepts `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/v1/finance/receipts", tag = "finance", request_body = NewReceiptRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "the same key twice records once")),
+    responses((status = 201, body = ReceiptDto), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn record(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(req): ApiJson<NewReceiptRequest>,
+) -> Result<(StatusCode, Json<ReceiptDto>), AppError> {
+    let form = finance::NewReceipt {
+        contract_id: req.contract_id,
+        subscription_id: req.subscription_id,
+        amount: req.amount,
+        received_on: req.received_on,
+        channel: req.channel,
+    };
+    Ok((StatusCode::CREATED, Json(finance::record_receipt(&state.services, &actor, form).await?.into())))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ReceiptParams {
+    pub contract_id: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/finance/receipts", tag = "finance", params(ReceiptParams),
+    responses((status = 200, body = ReceiptList), (status = 404, body = Problem)))]
+async fn list(State(state): State<AppState>, Authed(actor): Authed, ApiQuery(q): ApiQuery<ReceiptParams>) -> Result<Json<Page<ReceiptDto>>, AppError> {
+    let items = finance::receipts_of_contract(&state.services, &actor, &q.contract_id).await?;
+    Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor: None }))
+}
+
+#[utoipa::path(get, path = "/api/v1/finance/receipts/{id}", tag = "finance",
+    responses((status = 200, body = ReceiptDto), (status = 404, body = Problem)))]
+async fn get_receipt(State(state): State<AppState>, Authed(actor): Authed, ApiPath(id): ApiPath<String>) -> Result<Json<ReceiptDto>, AppError> {
+    Ok(Json(finance::get_receipt(&state.services, &actor, &id).await?.into()))
+}
+
+/// 到帐: the money arrived in the bank.
+#[utoipa::path(post, path = "/api/v1/finance/receipts/{id}/arrive", tag = "finance",
+    responses((status = 200, body = ReceiptDto), (status = 409, body = Problem)))]
+async fn arrive(State(state): State<AppState>, Authed(actor): Authed, ApiPath(id): ApiPath<String>) -> Result<Json<ReceiptDto>, AppError> {
+    Ok(Json(finance::mark_arrived(&state.services, &actor, &id).await?.into()))
+}
+
+/// 审核: finance audits the receipt; it then reduces what is outstanding.
+#[utoipa::path(post, path = "/api/v1/finance/receipts/{id}/audit", tag = "finance",
+    responses((status = 200, body = ReceiptDto), (status = 409, body = Problem)))]
+async fn audit(State(state): State<AppState>, Authed(actor): Authed, ApiPath(id): ApiPath<String>) -> Result<Json<ReceiptDto>, AppError> {
+    Ok(Json(finance::audit_receipt(&state.services, &actor, &id).await?.into()))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct AgeingParams {
+    /// `YYYY-MM-DD`.
+    pub as_of: String,
+    pub project_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ContractAgeingDto {
+    pub contract_id: String,
+    pub number: String,
+    pub customer_id: String,
+    /// Every bucket: `not_due`, `1-30`, `31-60`, `61-90`, `91-180`, `181-365`, `>365`.
+    pub amounts: BTreeMap<String, String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AgeingDto {
+    pub as_of: chrono::NaiveDate,
+    pub totals: BTreeMap<String, String>,
+    pub contracts: Vec<ContractAgeingDto>,
+}
+
+fn as_text(map: BTreeMap<&'static str, loupan_domain::Money>) -> BTreeMap<String, String> {
+    map.into_iter().map(|(k, v)| (k.to_owned(), v.to_string())).collect()
+}
+
+/// 帐龄: unpaid instalments by days overdue, on the audited basis.
+#[utoipa::path(get, path = "/api/v1/finance/reports/ageing", tag = "finance", params(AgeingParams),
+    responses((status = 200, body = AgeingDto), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn ageing(State(state): State<AppState>, Authed(actor): Authed, ApiQuery(q): ApiQuery<AgeingParams>) -> Result<Json<AgeingDto>, AppError> {
+    let as_of = chrono::NaiveDate::parse_from_str(q.as_of.trim(), "%Y-%m-%d")
+        .map_err(|_| AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "as_of", "invalid_date"))?;
+    let report = finance::ageing(&state.services, &actor, as_of, q.project_id.as_deref().filter(|p| !p.is_empty())).await?;
+    Ok(Json(AgeingDto {
+        as_of: report.as_of,
+        totals: as_text(report.totals),
+        contracts: report
+            .contracts
+            .into_iter()
+            .map(|c| ContractAgeingDto { contract_id: c.contract_id, number: c.number, customer_id: c.customer_id, amounts: as_text(c.amounts) })
+            .collect(),
+    }))
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, record))
+        .routes(routes!(get_receipt))
+        .routes(routes!(arrive))
+        .routes(routes!(audit))
+        .routes(routes!(ageing))
+}

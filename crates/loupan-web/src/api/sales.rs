@@ -1,0 +1,323 @@
+//! Payment methods, subscriptions, contracts and payment plans (S1, F2).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use loupan_service::sales::{self, Contract, Instalment, PaymentMethod, Subscription};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::api::{Page, Problem};
+use crate::extract::{ApiJson, ApiPath, Authed};
+use crate::{AppError, AppState};
+
+#[derive(Deserialize, ToSchema)]
+pub struct TermRequest {
+    /// `deposit`, `down_payment`, `instalment`, `mortgage`, `compensation`, `fee`.
+    pub kind: Option<String>,
+    /// A decimal string: `"0.3"`.
+    pub ratio: Option<String>,
+    pub days_after_signing: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewPaymentMethodRequest {
+    pub name: Option<String>,
+    /// `one_off`, `instalments`, `commercial_mortgage`, `provident_fund`, `combined`.
+    pub kind: Option<String>,
+    /// A ratio, `"0.02"` for 2 %.
+    pub discount: Option<String>,
+    #[serde(default)]
+    pub terms: Vec<TermRequest>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TermDto {
+    pub kind: String,
+    pub ratio: String,
+    pub days_after_signing: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PaymentMethodDto {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub kind: String,
+    pub discount: String,
+    pub terms: Vec<TermDto>,
+}
+
+impl From<PaymentMethod> for PaymentMethodDto {
+    fn from(m: PaymentMethod) -> Self {
+        PaymentMethodDto {
+            id: m.id,
+            project_id: m.project_id,
+            name: m.name,
+            kind: m.kind,
+            discount: m.discount,
+            terms: m.terms.into_iter().map(|t| TermDto { kind: t.kind, ratio: t.ratio, days_after_signing: t.days_after_signing }).collect(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PaymentMethodList {
+    pub items: Vec<PaymentMethodDto>,
+    pub next_cursor: Option<String>,
+}
+
+/// Defines a payment method of a project; its term ratios must sum to 1.
+#[utoipa::path(post, path = "/api/v1/projects/{id}/payment-methods", tag = "sales", request_body = NewPaymentMethodRequest,
+    responses((status = 201, body = PaymentMethodDto), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn create_payment_method(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<NewPaymentMethodRequest>,
+) -> Result<(StatusCode, Json<PaymentMethodDto>), AppError> {
+    let form = sales::NewPaymentMethod {
+        name: req.name,
+        kind: req.kind,
+        discount: req.discount,
+        terms: req.terms.into_iter().map(|t| sales::NewTerm { kind: t.kind, ratio: t.ratio, days_after_signing: t.days_after_signing }).collect(),
+    };
+    let method = sales::create_payment_method(&state.services, &actor, &id, form).await?;
+    Ok((StatusCode::CREATED, Json(method.into())))
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{id}/payment-methods", tag = "sales",
+    responses((status = 200, body = PaymentMethodList), (status = 404, body = Problem)))]
+async fn list_payment_methods(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Page<PaymentMethodDto>>, AppError> {
+    let items = sales::list_payment_methods(&state.services, &actor, &id).await?;
+    Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor: None }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewSubscriptionRequest {
+    pub unit_id: Option<String>,
+    pub customer_id: Option<String>,
+    /// Yuan, two decimals.
+    pub total_price: Option<String>,
+    pub deposit: Option<String>,
+    pub payment_method_id: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub subscribed_on: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SubscriptionDto {
+    pub id: String,
+    pub number: String,
+    pub project_id: String,
+    pub unit_id: String,
+    pub customer_id: String,
+    pub agent_id: String,
+    pub total_price: String,
+    pub deposit: String,
+    pub payment_method_id: String,
+    pub subscribed_on: chrono::NaiveDate,
+    /// `active`, `converted` (to a contract) or `cancelled`.
+    pub status: String,
+}
+
+impl From<Subscription> for SubscriptionDto {
+    fn from(s: Subscription) -> Self {
+        SubscriptionDto {
+            id: s.id,
+            number: s.number,
+            project_id: s.project_id,
+            unit_id: s.unit_id,
+            customer_id: s.customer_id,
+            agent_id: s.agent_id,
+            total_price: s.total_price.to_string(),
+            deposit: s.deposit.to_string(),
+            payment_method_id: s.payment_method_id,
+            subscribed_on: s.subscribed_on,
+            status: s.status,
+        }
+    }
+}
+
+/// 认购: moves an available unit to `subscribed`. Of concurrent attempts on one
+/// unit exactly one succeeds; the others get 409 `unit_not_available`.
+#[utoipa::path(post, path = "/api/v1/sales/subscriptions", tag = "sales", request_body = NewSubscriptionRequest,
+    responses((status = 201, body = SubscriptionDto), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn subscribe(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(req): ApiJson<NewSubscriptionRequest>,
+) -> Result<(StatusCode, Json<SubscriptionDto>), AppError> {
+    let form = sales::NewSubscription {
+        unit_id: req.unit_id,
+        customer_id: req.customer_id,
+        total_price: req.total_price,
+        deposit: req.deposit,
+        payment_method_id: req.payment_method_id,
+        subscribed_on: req.subscribed_on,
+    };
+    Ok((StatusCode::CREATED, Json(sales::subscribe(&state.services, &actor, form).await?.into())))
+}
+
+#[utoipa::path(get, path = "/api/v1/sales/subscriptions/{id}", tag = "sales",
+    responses((status = 200, body = SubscriptionDto), (status = 404, body = Problem)))]
+async fn get_subscription(State(state): State<AppState>, Authed(actor): Authed, ApiPath(id): ApiPath<String>) -> Result<Json<SubscriptionDto>, AppError> {
+    Ok(Json(sales::get_subscription(&state.services, &actor, &id).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewContractRequest {
+    /// Sign from this subscription…
+    pub subscription_id: Option<String>,
+    /// …or directly for a unit and a customer.
+    pub unit_id: Option<String>,
+    pub customer_id: Option<String>,
+    pub payment_method_id: Option<String>,
+    pub total_price: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub signed_on: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ContractDto {
+    pub id: String,
+    /// Unique per project.
+    pub number: String,
+    pub project_id: String,
+    pub unit_id: String,
+    pub customer_id: String,
+    pub agent_id: String,
+    pub subscription_id: Option<String>,
+    pub payment_method_id: String,
+    pub total_price: String,
+    pub signed_on: chrono::NaiveDate,
+    pub status: String,
+}
+
+impl From<Contract> for ContractDto {
+    fn from(c: Contract) -> Self {
+        ContractDto {
+            id: c.id,
+            number: c.number,
+            project_id: c.project_id,
+            unit_id: c.unit_id,
+            customer_id: c.customer_id,
+            agent_id: c.agent_id,
+            subscription_id: c.subscription_id,
+            payment_method_id: c.payment_method_id,
+            total_price: c.total_price.to_string(),
+            signed_on: c.signed_on,
+            status: c.status,
+        }
+    }
+}
+
+/// 签约: moves the unit to `contracted` and writes the payment plan.
+#[utoipa::path(post, path = "/api/v1/sales/contracts", tag = "sales", request_body = NewContractRequest,
+    responses((status = 201, body = ContractDto), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn sign_contract(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(req): ApiJson<NewContractRequest>,
+) -> Result<(StatusCode, Json<ContractDto>), AppError> {
+    let form = sales::NewContract {
+        subscription_id: req.subscription_id,
+        unit_id: req.unit_id,
+        customer_id: req.customer_id,
+        payment_method_id: req.payment_method_id,
+        total_price: req.total_price,
+        signed_on: req.signed_on,
+    };
+    Ok((StatusCode::CREATED, Json(sales::sign_contract(&state.services, &actor, form).await?.into())))
+}
+
+#[utoipa::path(get, path = "/api/v1/sales/contracts/{id}", tag = "sales",
+    responses((status = 200, body = ContractDto), (status = 404, body = Problem)))]
+async fn get_contract(State(state): State<AppState>, Authed(actor): Authed, ApiPath(id): ApiPath<String>) -> Result<Json<ContractDto>, AppError> {
+    Ok(Json(sales::get_contract(&state.services, &actor, &id).await?.into()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InstalmentDto {
+    pub seq: i32,
+    /// `deposit`, `down_payment`, `instalment`, `mortgage`, `compensation`, `fee`.
+    pub kind: String,
+    pub due_date: chrono::NaiveDate,
+    pub amount: String,
+    /// Audited money allocated to this instalment.
+    pub paid: String,
+    pub outstanding: String,
+}
+
+impl From<Instalment> for InstalmentDto {
+    fn from(i: Instalment) -> Self {
+        InstalmentDto {
+            seq: i.seq,
+            kind: i.kind,
+            due_date: i.due_date,
+            amount: i.amount.to_string(),
+            paid: i.paid.to_string(),
+            outstanding: i.outstanding.to_string(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PaymentPlan {
+    pub items: Vec<InstalmentDto>,
+    pub next_cursor: Option<String>,
+}
+
+/// The contract's payment plan with paid and outstanding amounts (audited basis).
+#[utoipa::path(get, path = "/api/v1/sales/contracts/{id}/payment-plan", tag = "sales",
+    responses((status = 200, body = PaymentPlan), (status = 404, body = Problem)))]
+async fn payment_plan(State(state): State<AppState>, Authed(actor): Authed, ApiPath(id): ApiPath<String>) -> Result<Json<Page<InstalmentDto>>, AppError> {
+    let items = sales::payment_plan_of(&state.services, &actor, &id).await?;
+    Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor: None }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UnitEventDto {
+    pub kind: String,
+    pub from_status: String,
+    pub to_status: String,
+    pub reference: Option<String>,
+    pub actor_name: String,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UnitHistory {
+    pub items: Vec<UnitEventDto>,
+    pub next_cursor: Option<String>,
+}
+
+/// Every status change of a unit, oldest first.
+#[utoipa::path(get, path = "/api/v1/units/{id}/history", tag = "inventory",
+    responses((status = 200, body = UnitHistory), (status = 404, body = Problem)))]
+async fn unit_history(State(state): State<AppState>, Authed(actor): Authed, ApiPath(id): ApiPath<String>) -> Result<Json<Page<UnitEventDto>>, AppError> {
+    let items = sales::unit_history(&state.services, &actor, &id).await?;
+    Ok(Json(Page {
+        items: items
+            .into_iter()
+            .map(|e| UnitEventDto { kind: e.kind, from_status: e.from_status, to_status: e.to_status, reference: e.reference, actor_name: e.actor_name, occurred_at: e.occurred_at })
+            .collect(),
+        next_cursor: None,
+    }))
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_payment_methods, create_payment_method))
+        .routes(routes!(subscribe))
+        .routes(routes!(get_subscription))
+        .routes(routes!(sign_contract))
+        .routes(routes!(get_contract))
+        .routes(routes!(payment_plan))
+        .routes(routes!(unit_history))
+}
