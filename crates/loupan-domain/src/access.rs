@@ -99,7 +99,9 @@ impl Role {
             ],
             Role::SalesAgent => &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers, Sell, ReadDeals],
             Role::Cashier => &[ReadProjects, ReadInventory, ReadCustomers, ReadDeals, RecordReceipts, ReadFinance],
-            Role::Finance => &[ReadProjects, ReadInventory, ReadCustomers, ReadDeals, RecordReceipts, AuditReceipts, ReadFinance],
+            Role::Finance => {
+                &[ReadProjects, ReadInventory, ReadCustomers, ReadDeals, RecordReceipts, AuditReceipts, ReadFinance]
+            }
             Role::Service | Role::Marketing => &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers],
             Role::Aftersales => &[ReadProjects, ReadInventory, ReadCustomers],
             Role::CostEngineer | Role::ProjectManager => &[ReadProjects, ReadInventory],

@@ -72,8 +72,14 @@ pub enum TermKind {
 }
 
 impl TermKind {
-    pub const ALL: [TermKind; 6] =
-        [TermKind::Deposit, TermKind::DownPayment, TermKind::Instalment, TermKind::Mortgage, TermKind::Compensation, TermKind::Fee];
+    pub const ALL: [TermKind; 6] = [
+        TermKind::Deposit,
+        TermKind::DownPayment,
+        TermKind::Instalment,
+        TermKind::Mortgage,
+        TermKind::Compensation,
+        TermKind::Fee,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -92,7 +98,8 @@ impl TermKind {
 }
 
 /// The kinds of payment method (付款方式).
-pub const PAYMENT_METHOD_KINDS: [&str; 5] = ["one_off", "instalments", "commercial_mortgage", "provident_fund", "combined"];
+pub const PAYMENT_METHOD_KINDS: [&str; 5] =
+    ["one_off", "instalments", "commercial_mortgage", "provident_fund", "combined"];
 
 /// One term of a payment method: a share of the price due some days after signing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,7 +187,11 @@ mod tests {
 
     #[test]
     fn plans_sum_to_the_total_with_the_remainder_last() {
-        let terms = [term(TermKind::DownPayment, "0.3", 0), term(TermKind::Instalment, "0.3", 90), term(TermKind::Instalment, "0.4", 180)];
+        let terms = [
+            term(TermKind::DownPayment, "0.3", 0),
+            term(TermKind::Instalment, "0.3", 90),
+            term(TermKind::Instalment, "0.4", 180),
+        ];
         let plan = payment_plan(&terms, Money::parse("1234567.89").unwrap(), d("2026-01-10"));
         let amounts: Vec<String> = plan.iter().map(|p| p.amount.to_string()).collect();
         assert_eq!(amounts, ["370370.37", "370370.37", "493827.15"]);
@@ -191,7 +202,11 @@ mod tests {
     #[test]
     fn plans_always_sum_exactly() {
         // A thirds plan over many totals: the sum never drifts by a fen.
-        let terms = [term(TermKind::Instalment, "0.333333", 0), term(TermKind::Instalment, "0.333333", 30), term(TermKind::Instalment, "0.333334", 60)];
+        let terms = [
+            term(TermKind::Instalment, "0.333333", 0),
+            term(TermKind::Instalment, "0.333333", 30),
+            term(TermKind::Instalment, "0.333334", 60),
+        ];
         for fen in (1..2_000_000i64).step_by(7919) {
             let total = Money::from_hundredths(fen);
             let plan = payment_plan(&terms, total, d("2026-01-01"));
@@ -211,9 +226,19 @@ mod tests {
     #[test]
     fn ageing_bounds_are_inclusive() {
         let due = d("2026-01-31");
-        for (as_of, bucket) in [("2026-01-31", "not_due"), ("2026-01-01", "not_due"), ("2026-02-01", "1-30"), ("2026-03-02", "1-30"),
-                                ("2026-03-03", "31-60"), ("2026-05-01", "61-90"), ("2026-05-02", "91-180"), ("2026-07-30", "91-180"),
-                                ("2026-07-31", "181-365"), ("2027-01-31", "181-365"), ("2027-02-01", ">365")] {
+        for (as_of, bucket) in [
+            ("2026-01-31", "not_due"),
+            ("2026-01-01", "not_due"),
+            ("2026-02-01", "1-30"),
+            ("2026-03-02", "1-30"),
+            ("2026-03-03", "31-60"),
+            ("2026-05-01", "61-90"),
+            ("2026-05-02", "91-180"),
+            ("2026-07-30", "91-180"),
+            ("2026-07-31", "181-365"),
+            ("2027-01-31", "181-365"),
+            ("2027-02-01", ">365"),
+        ] {
             assert_eq!(ageing_bucket(due, d(as_of)), bucket, "{as_of}");
         }
     }

@@ -84,7 +84,9 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
             errors.push("received_on", "required");
             NaiveDate::MIN
         }
-        Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| errors.push("received_on", "invalid_date")).unwrap_or(NaiveDate::MIN),
+        Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .map_err(|_| errors.push("received_on", "invalid_date"))
+            .unwrap_or(NaiveDate::MIN),
     };
     let channel = match form.channel.as_deref().map(str::trim) {
         Some(c) if CHANNELS.contains(&c) => c.to_owned(),
@@ -106,7 +108,9 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
     let tx = services.store.begin_write().await?;
     let project_id = match (&contract_id, &subscription_id) {
         (Some(cid), _) => {
-            let contract = visible_contract(&tx, actor, cid).await.map_err(|_| ServiceError::from(Invalid::one("contract_id", "unknown_contract")))?;
+            let contract = visible_contract(&tx, actor, cid)
+                .await
+                .map_err(|_| ServiceError::from(Invalid::one("contract_id", "unknown_contract")))?;
             if contract.status != "active" {
                 return Err(ServiceError::Conflict("contract_not_active"));
             }
@@ -146,7 +150,13 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
     audit::record(
         &tx,
         actor,
-        Change { action: "receipt.record", record_type: "receipt", record_id: &receipt.id, before: None, after: serde_json::to_value(&receipt).ok() },
+        Change {
+            action: "receipt.record",
+            record_type: "receipt",
+            record_id: &receipt.id,
+            before: None,
+            after: serde_json::to_value(&receipt).ok(),
+        },
     )
     .await?;
     tx.commit().await.map_err(ServiceError::internal)?;
@@ -213,8 +223,16 @@ pub async fn audit_receipt(services: &Services, actor: &Actor, id: &str) -> Serv
                 continue;
             }
             let take = open.min(left);
-            store::insert_allocation(&tx, &AllocationRow { id: loupan_store::new_id(), receipt_id: id.to_owned(), instalment_id: instalment.id.clone(), amount: take })
-                .await?;
+            store::insert_allocation(
+                &tx,
+                &AllocationRow {
+                    id: loupan_store::new_id(),
+                    receipt_id: id.to_owned(),
+                    instalment_id: instalment.id.clone(),
+                    amount: take,
+                },
+            )
+            .await?;
             store_sales::add_paid(&tx, &instalment.id, take).await?;
             allocations.push(serde_json::json!({"instalment": instalment.seq, "amount": Money::from_hundredths(take)}));
             left -= take;
@@ -241,7 +259,11 @@ pub async fn audit_receipt(services: &Services, actor: &Actor, id: &str) -> Serv
     Ok(after.into())
 }
 
-pub async fn receipts_of_contract(services: &Services, actor: &Actor, contract_id: &str) -> ServiceResult<Vec<Receipt>> {
+pub async fn receipts_of_contract(
+    services: &Services,
+    actor: &Actor,
+    contract_id: &str,
+) -> ServiceResult<Vec<Receipt>> {
     let conn = services.store.conn();
     visible_contract(conn, actor, contract_id).await?;
     Ok(store::receipts_of_contract(conn, contract_id).await?.into_iter().map(Receipt::from).collect())
@@ -274,7 +296,12 @@ fn add(map: &mut BTreeMap<&'static str, Money>, bucket: &'static str, amount: Mo
 }
 
 /// 帐龄 (F7) on the audited basis, for the projects the actor may see.
-pub async fn ageing(services: &Services, actor: &Actor, as_of: NaiveDate, project_id: Option<&str>) -> ServiceResult<AgeingReport> {
+pub async fn ageing(
+    services: &Services,
+    actor: &Actor,
+    as_of: NaiveDate,
+    project_id: Option<&str>,
+) -> ServiceResult<AgeingReport> {
     actor.require(Permission::ReadFinance)?;
     if let Some(p) = project_id
         && !actor.sees_project(p)
@@ -295,7 +322,12 @@ pub async fn ageing(services: &Services, actor: &Actor, as_of: NaiveDate, projec
     }
     let contracts = contracts
         .into_iter()
-        .map(|c| ContractAgeing { amounts: per_contract.remove(&c.id).unwrap_or_else(empty_buckets), contract_id: c.id, number: c.number, customer_id: c.customer_id })
+        .map(|c| ContractAgeing {
+            amounts: per_contract.remove(&c.id).unwrap_or_else(empty_buckets),
+            contract_id: c.id,
+            number: c.number,
+            customer_id: c.customer_id,
+        })
         .collect();
     Ok(AgeingReport { as_of, totals, contracts })
 }

@@ -75,7 +75,11 @@ fn stored_terms(row: &PaymentMethodRow) -> ServiceResult<Vec<Term>> {
 fn method_view(row: PaymentMethodRow) -> ServiceResult<PaymentMethod> {
     let terms = stored_terms(&row)?
         .into_iter()
-        .map(|t| TermView { kind: t.kind.name().to_owned(), ratio: t.ratio.to_string(), days_after_signing: t.days_after_signing })
+        .map(|t| TermView {
+            kind: t.kind.name().to_owned(),
+            ratio: t.ratio.to_string(),
+            days_after_signing: t.days_after_signing,
+        })
         .collect();
     Ok(PaymentMethod {
         discount: Ratio::from_millionths(row.discount_millionths).to_string(),
@@ -156,7 +160,11 @@ pub async fn create_payment_method(
     errors.into_result()?;
     let stored: Vec<StoredTerm> = terms
         .iter()
-        .map(|t| StoredTerm { kind: t.kind.name().to_owned(), ratio_millionths: t.ratio.millionths(), days_after_signing: t.days_after_signing })
+        .map(|t| StoredTerm {
+            kind: t.kind.name().to_owned(),
+            ratio_millionths: t.ratio.millionths(),
+            days_after_signing: t.days_after_signing,
+        })
         .collect();
     let row = PaymentMethodRow {
         id: loupan_store::new_id(),
@@ -177,14 +185,24 @@ pub async fn create_payment_method(
     audit::record(
         &tx,
         actor,
-        Change { action: "payment_method.create", record_type: "payment_method", record_id: &method.id, before: None, after: serde_json::to_value(&method).ok() },
+        Change {
+            action: "payment_method.create",
+            record_type: "payment_method",
+            record_id: &method.id,
+            before: None,
+            after: serde_json::to_value(&method).ok(),
+        },
     )
     .await?;
     tx.commit().await.map_err(ServiceError::internal)?;
     Ok(method)
 }
 
-pub async fn list_payment_methods(services: &Services, actor: &Actor, project_id: &str) -> ServiceResult<Vec<PaymentMethod>> {
+pub async fn list_payment_methods(
+    services: &Services,
+    actor: &Actor,
+    project_id: &str,
+) -> ServiceResult<Vec<PaymentMethod>> {
     actor.require(Permission::ReadProjects)?;
     let conn = services.store.conn();
     visible_project(conn, actor, project_id).await?;
@@ -207,7 +225,9 @@ fn parse_date(errors: &mut Invalid, field: &str, text: Option<&str>) -> NaiveDat
             errors.push(field, "required");
             NaiveDate::MIN
         }
-        Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| errors.push(field, "invalid_date")).unwrap_or(NaiveDate::MIN),
+        Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .map_err(|_| errors.push(field, "invalid_date"))
+            .unwrap_or(NaiveDate::MIN),
     }
 }
 
@@ -245,7 +265,9 @@ async fn check_parties<C: Connection>(
     let visible_customer = match (&customer, actor.customer_scope()) {
         (Some(c), Some(DataScope::All)) => c.project_id == unit.project_id,
         (Some(c), Some(DataScope::Project)) => c.project_id == unit.project_id && actor.sees_project(&c.project_id),
-        (Some(c), Some(DataScope::Own)) => c.project_id == unit.project_id && actor.user_id.as_deref() == Some(c.owner_id.as_str()),
+        (Some(c), Some(DataScope::Own)) => {
+            c.project_id == unit.project_id && actor.user_id.as_deref() == Some(c.owner_id.as_str())
+        }
         _ => false,
     };
     if !visible_customer {
@@ -258,7 +280,15 @@ async fn check_parties<C: Connection>(
     Ok(SaleParties { unit, method })
 }
 
-async fn unit_event<C: Connection>(conn: &C, actor: &Actor, unit_id: &str, kind: &str, from: UnitStatus, to: UnitStatus, reference: &str) -> ServiceResult<()> {
+async fn unit_event<C: Connection>(
+    conn: &C,
+    actor: &Actor,
+    unit_id: &str,
+    kind: &str,
+    from: UnitStatus,
+    to: UnitStatus,
+    reference: &str,
+) -> ServiceResult<()> {
     store::insert_unit_event(
         conn,
         &UnitEventRow {
@@ -276,7 +306,13 @@ async fn unit_event<C: Connection>(conn: &C, actor: &Actor, unit_id: &str, kind:
     Ok(())
 }
 
-async fn customer_event<C: Connection>(conn: &C, actor: &Actor, customer_id: &str, kind: &str, summary: String) -> ServiceResult<()> {
+async fn customer_event<C: Connection>(
+    conn: &C,
+    actor: &Actor,
+    customer_id: &str,
+    kind: &str,
+    summary: String,
+) -> ServiceResult<()> {
     store_customers::insert_event(
         conn,
         &store_customers::EventRow {
@@ -362,7 +398,9 @@ pub async fn subscribe(services: &Services, actor: &Actor, form: NewSubscription
     let tx = services.store.begin_write().await?;
     let parties = check_parties(&tx, actor, &unit_id, &customer_id, &method_id).await?;
     let now = loupan_store::now();
-    if !store::change_unit_status(&tx, &unit_id, UnitStatus::Available.name(), UnitStatus::Subscribed.name(), now).await? {
+    if !store::change_unit_status(&tx, &unit_id, UnitStatus::Available.name(), UnitStatus::Subscribed.name(), now)
+        .await?
+    {
         return Err(unit_taken());
     }
     let number = store::next_number(&tx, &parties.unit.project_id, "subscription").await?;
@@ -382,13 +420,27 @@ pub async fn subscribe(services: &Services, actor: &Actor, form: NewSubscription
         created_at: now,
     };
     store::insert_subscription(&tx, &row).await?;
-    unit_event(&tx, actor, &row.unit_id, "subscribed", UnitStatus::Available, UnitStatus::Subscribed, &row.number).await?;
-    customer_event(&tx, actor, &row.customer_id, "subscription", format!("认购 {} 号房，总价 {}", parties.unit.number, total)).await?;
+    unit_event(&tx, actor, &row.unit_id, "subscribed", UnitStatus::Available, UnitStatus::Subscribed, &row.number)
+        .await?;
+    customer_event(
+        &tx,
+        actor,
+        &row.customer_id,
+        "subscription",
+        format!("认购 {} 号房，总价 {}", parties.unit.number, total),
+    )
+    .await?;
     let subscription = Subscription::from(row);
     audit::record(
         &tx,
         actor,
-        Change { action: "subscription.create", record_type: "subscription", record_id: &subscription.id, before: None, after: serde_json::to_value(&subscription).ok() },
+        Change {
+            action: "subscription.create",
+            record_type: "subscription",
+            record_id: &subscription.id,
+            before: None,
+            after: serde_json::to_value(&subscription).ok(),
+        },
     )
     .await?;
     tx.commit().await.map_err(ServiceError::internal)?;
@@ -514,12 +566,25 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
         .collect();
     store::insert_instalments(&tx, &plan).await?;
     unit_event(&tx, actor, &row.unit_id, "contracted", from_status, UnitStatus::Contracted, &row.number).await?;
-    customer_event(&tx, actor, &row.customer_id, "contract", format!("签约 {} 号房，合同 {}，总价 {}", parties.unit.number, row.number, total)).await?;
+    customer_event(
+        &tx,
+        actor,
+        &row.customer_id,
+        "contract",
+        format!("签约 {} 号房，合同 {}，总价 {}", parties.unit.number, row.number, total),
+    )
+    .await?;
     let contract = Contract::from(row);
     audit::record(
         &tx,
         actor,
-        Change { action: "contract.sign", record_type: "contract", record_id: &contract.id, before: None, after: serde_json::to_value(&contract).ok() },
+        Change {
+            action: "contract.sign",
+            record_type: "contract",
+            record_id: &contract.id,
+            before: None,
+            after: serde_json::to_value(&contract).ok(),
+        },
     )
     .await?;
     tx.commit().await.map_err(ServiceError::internal)?;
@@ -588,6 +653,13 @@ pub async fn unit_history(services: &Services, actor: &Actor, unit_id: &str) -> 
     Ok(store::unit_events_of(conn, unit_id)
         .await?
         .into_iter()
-        .map(|e| UnitEvent { kind: e.kind, from_status: e.from_status, to_status: e.to_status, reference: e.reference, actor_name: e.actor_name, occurred_at: e.occurred_at })
+        .map(|e| UnitEvent {
+            kind: e.kind,
+            from_status: e.from_status,
+            to_status: e.to_status,
+            reference: e.reference,
+            actor_name: e.actor_name,
+            occurred_at: e.occurred_at,
+        })
         .collect())
 }

@@ -123,8 +123,13 @@ pub async fn find_contract<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<O
 }
 
 /// Active contracts of some projects (None: all), by id.
-pub async fn active_contracts<C: ConnectionTrait>(c: &C, projects: Option<&[String]>, project_id: Option<&str>) -> StoreResult<Vec<ContractRow>> {
-    let mut q = contracts::Entity::find().filter(contracts::Column::Status.eq("active")).order_by_asc(contracts::Column::Id);
+pub async fn active_contracts<C: ConnectionTrait>(
+    c: &C,
+    projects: Option<&[String]>,
+    project_id: Option<&str>,
+) -> StoreResult<Vec<ContractRow>> {
+    let mut q =
+        contracts::Entity::find().filter(contracts::Column::Status.eq("active")).order_by_asc(contracts::Column::Id);
     if let Some(ids) = projects {
         q = q.filter(contracts::Column::ProjectId.is_in(ids.iter().cloned()));
     }
@@ -151,7 +156,10 @@ pub async fn instalments_of<C: ConnectionTrait>(c: &C, contract_id: &str) -> Sto
 }
 
 /// Instalments of many contracts with something still unpaid (the ageing report).
-pub async fn unpaid_instalments_of<C: ConnectionTrait>(c: &C, contract_ids: &[String]) -> StoreResult<Vec<InstalmentRow>> {
+pub async fn unpaid_instalments_of<C: ConnectionTrait>(
+    c: &C,
+    contract_ids: &[String],
+) -> StoreResult<Vec<InstalmentRow>> {
     let mut out = Vec::new();
     // Chunks keep the IN list within every database's parameter limit.
     for chunk in contract_ids.chunks(500) {

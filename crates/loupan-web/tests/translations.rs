@@ -96,7 +96,7 @@ fn every_error_code_in_the_code_is_translated() {
             errors.extend(call.first().copied());
             fields.extend(call.last().copied());
         }
-        for needle in [".push(", "Invalid::one(", "FieldError::new("] {
+        for needle in [".push(", "Invalid::one(", "FieldError::new(", "Err("] {
             fields.extend(literals_after(&text, needle).into_iter().filter_map(|l| l.last().copied()));
         }
         let errors: Vec<String> = errors.into_iter().filter(|c| is_code(c)).map(|c| format!("error.{c}")).collect();

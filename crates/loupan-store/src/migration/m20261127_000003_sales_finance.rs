@@ -66,7 +66,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("ux_payment_methods_project_name", "payment_methods", &["project_id", "name"], true)).await?;
+        m.create_index(index("ux_payment_methods_project_name", "payment_methods", &["project_id", "name"], true))
+            .await?;
         m.create_table(
             Table::create()
                 .table(Alias::new("number_sequences"))
@@ -94,7 +95,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("ux_subscriptions_project_number", "subscriptions", &["project_id", "number"], true)).await?;
+        m.create_index(index("ux_subscriptions_project_number", "subscriptions", &["project_id", "number"], true))
+            .await?;
         m.create_index(index("ix_subscriptions_unit", "subscriptions", &["unit_id"], false)).await?;
         m.create_table(
             id("contracts")

@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use loupan_service::finance::{self, Receipt};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -91,28 +91,44 @@ pub struct ReceiptParams {
 
 #[utoipa::path(get, path = "/api/v1/finance/receipts", tag = "finance", params(ReceiptParams),
     responses((status = 200, body = ReceiptList), (status = 404, body = Problem)))]
-async fn list(State(state): State<AppState>, Authed(actor): Authed, ApiQuery(q): ApiQuery<ReceiptParams>) -> Result<Json<Page<ReceiptDto>>, AppError> {
+async fn list(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<ReceiptParams>,
+) -> Result<Json<Page<ReceiptDto>>, AppError> {
     let items = finance::receipts_of_contract(&state.services, &actor, &q.contract_id).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor: None }))
 }
 
 #[utoipa::path(get, path = "/api/v1/finance/receipts/{id}", tag = "finance",
     responses((status = 200, body = ReceiptDto), (status = 404, body = Problem)))]
-async fn get_receipt(State(state): State<AppState>, Authed(actor): Authed, ApiPath(id): ApiPath<String>) -> Result<Json<ReceiptDto>, AppError> {
+async fn get_receipt(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<ReceiptDto>, AppError> {
     Ok(Json(finance::get_receipt(&state.services, &actor, &id).await?.into()))
 }
 
 /// 到帐: the money arrived in the bank.
 #[utoipa::path(post, path = "/api/v1/finance/receipts/{id}/arrive", tag = "finance",
     responses((status = 200, body = ReceiptDto), (status = 409, body = Problem)))]
-async fn arrive(State(state): State<AppState>, Authed(actor): Authed, ApiPath(id): ApiPath<String>) -> Result<Json<ReceiptDto>, AppError> {
+async fn arrive(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<ReceiptDto>, AppError> {
     Ok(Json(finance::mark_arrived(&state.services, &actor, &id).await?.into()))
 }
 
 /// 审核: finance audits the receipt; it then reduces what is outstanding.
 #[utoipa::path(post, path = "/api/v1/finance/receipts/{id}/audit", tag = "finance",
     responses((status = 200, body = ReceiptDto), (status = 409, body = Problem)))]
-async fn audit(State(state): State<AppState>, Authed(actor): Authed, ApiPath(id): ApiPath<String>) -> Result<Json<ReceiptDto>, AppError> {
+async fn audit(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<ReceiptDto>, AppError> {
     Ok(Json(finance::audit_receipt(&state.services, &actor, &id).await?.into()))
 }
 
@@ -146,17 +162,27 @@ fn as_text(map: BTreeMap<&'static str, loupan_domain::Money>) -> BTreeMap<String
 /// 帐龄: unpaid instalments by days overdue, on the audited basis.
 #[utoipa::path(get, path = "/api/v1/finance/reports/ageing", tag = "finance", params(AgeingParams),
     responses((status = 200, body = AgeingDto), (status = 403, body = Problem), (status = 422, body = Problem)))]
-async fn ageing(State(state): State<AppState>, Authed(actor): Authed, ApiQuery(q): ApiQuery<AgeingParams>) -> Result<Json<AgeingDto>, AppError> {
+async fn ageing(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<AgeingParams>,
+) -> Result<Json<AgeingDto>, AppError> {
     let as_of = chrono::NaiveDate::parse_from_str(q.as_of.trim(), "%Y-%m-%d")
         .map_err(|_| AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "as_of", "invalid_date"))?;
-    let report = finance::ageing(&state.services, &actor, as_of, q.project_id.as_deref().filter(|p| !p.is_empty())).await?;
+    let report =
+        finance::ageing(&state.services, &actor, as_of, q.project_id.as_deref().filter(|p| !p.is_empty())).await?;
     Ok(Json(AgeingDto {
         as_of: report.as_of,
         totals: as_text(report.totals),
         contracts: report
             .contracts
             .into_iter()
-            .map(|c| ContractAgeingDto { contract_id: c.contract_id, number: c.number, customer_id: c.customer_id, amounts: as_text(c.amounts) })
+            .map(|c| ContractAgeingDto {
+                contract_id: c.contract_id,
+                number: c.number,
+                customer_id: c.customer_id,
+                amounts: as_text(c.amounts),
+            })
             .collect(),
     }))
 }

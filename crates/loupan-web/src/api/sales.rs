@@ -1,8 +1,8 @@
 //! Payment methods, subscriptions, contracts and payment plans (S1, F2).
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use loupan_service::sales::{self, Contract, Instalment, PaymentMethod, Subscription};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -57,7 +57,11 @@ impl From<PaymentMethod> for PaymentMethodDto {
             name: m.name,
             kind: m.kind,
             discount: m.discount,
-            terms: m.terms.into_iter().map(|t| TermDto { kind: t.kind, ratio: t.ratio, days_after_signing: t.days_after_signing }).collect(),
+            terms: m
+                .terms
+                .into_iter()
+                .map(|t| TermDto { kind: t.kind, ratio: t.ratio, days_after_signing: t.days_after_signing })
+                .collect(),
         }
     }
 }
@@ -81,7 +85,11 @@ async fn create_payment_method(
         name: req.name,
         kind: req.kind,
         discount: req.discount,
-        terms: req.terms.into_iter().map(|t| sales::NewTerm { kind: t.kind, ratio: t.ratio, days_after_signing: t.days_after_signing }).collect(),
+        terms: req
+            .terms
+            .into_iter()
+            .map(|t| sales::NewTerm { kind: t.kind, ratio: t.ratio, days_after_signing: t.days_after_signing })
+            .collect(),
     };
     let method = sales::create_payment_method(&state.services, &actor, &id, form).await?;
     Ok((StatusCode::CREATED, Json(method.into())))
@@ -166,7 +174,11 @@ async fn subscribe(
 
 #[utoipa::path(get, path = "/api/v1/sales/subscriptions/{id}", tag = "sales",
     responses((status = 200, body = SubscriptionDto), (status = 404, body = Problem)))]
-async fn get_subscription(State(state): State<AppState>, Authed(actor): Authed, ApiPath(id): ApiPath<String>) -> Result<Json<SubscriptionDto>, AppError> {
+async fn get_subscription(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<SubscriptionDto>, AppError> {
     Ok(Json(sales::get_subscription(&state.services, &actor, &id).await?.into()))
 }
 
@@ -238,7 +250,11 @@ async fn sign_contract(
 
 #[utoipa::path(get, path = "/api/v1/sales/contracts/{id}", tag = "sales",
     responses((status = 200, body = ContractDto), (status = 404, body = Problem)))]
-async fn get_contract(State(state): State<AppState>, Authed(actor): Authed, ApiPath(id): ApiPath<String>) -> Result<Json<ContractDto>, AppError> {
+async fn get_contract(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<ContractDto>, AppError> {
     Ok(Json(sales::get_contract(&state.services, &actor, &id).await?.into()))
 }
 
@@ -276,7 +292,11 @@ pub struct PaymentPlan {
 /// The contract's payment plan with paid and outstanding amounts (audited basis).
 #[utoipa::path(get, path = "/api/v1/sales/contracts/{id}/payment-plan", tag = "sales",
     responses((status = 200, body = PaymentPlan), (status = 404, body = Problem)))]
-async fn payment_plan(State(state): State<AppState>, Authed(actor): Authed, ApiPath(id): ApiPath<String>) -> Result<Json<Page<InstalmentDto>>, AppError> {
+async fn payment_plan(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Page<InstalmentDto>>, AppError> {
     let items = sales::payment_plan_of(&state.services, &actor, &id).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor: None }))
 }
@@ -300,12 +320,23 @@ pub struct UnitHistory {
 /// Every status change of a unit, oldest first.
 #[utoipa::path(get, path = "/api/v1/units/{id}/history", tag = "inventory",
     responses((status = 200, body = UnitHistory), (status = 404, body = Problem)))]
-async fn unit_history(State(state): State<AppState>, Authed(actor): Authed, ApiPath(id): ApiPath<String>) -> Result<Json<Page<UnitEventDto>>, AppError> {
+async fn unit_history(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Page<UnitEventDto>>, AppError> {
     let items = sales::unit_history(&state.services, &actor, &id).await?;
     Ok(Json(Page {
         items: items
             .into_iter()
-            .map(|e| UnitEventDto { kind: e.kind, from_status: e.from_status, to_status: e.to_status, reference: e.reference, actor_name: e.actor_name, occurred_at: e.occurred_at })
+            .map(|e| UnitEventDto {
+                kind: e.kind,
+                from_status: e.from_status,
+                to_status: e.to_status,
+                reference: e.reference,
+                actor_name: e.actor_name,
+                occurred_at: e.occurred_at,
+            })
             .collect(),
         next_cursor: None,
     }))

@@ -1,0 +1,312 @@
+//! The sales spine through the real router: payment plans to the fen, a unit
+//! sold exactly once under 200 concurrent attempts, receipts that count only
+//! once audited, and the ageing report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use support::*;
+
+struct Office {
+    app: TestApp,
+    project: String,
+    admin: String,
+    agent: String,
+    other_agent: String,
+    cashier: String,
+    finance: String,
+    building: String,
+    method: String,
+}
+
+async fn office() -> Office {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let project = app.project(&admin, "翠湖名苑").await;
+    let (_, agent) = app.user(&admin, "agent", &["sales_agent"], &[&project]).await;
+    let (_, other_agent) = app.user(&admin, "agent2", &["sales_agent"], &[&project]).await;
+    let (_, cashier) = app.user(&admin, "cashier", &["cashier"], &[&project]).await;
+    let (_, finance) = app.user(&admin, "fin", &["finance"], &[&project]).await;
+    let building = app
+        .send(post(&format!("/api/v1/projects/{project}/buildings"), json!({"name": "1号楼"})).token(&admin))
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pm = app
+        .send(
+            post(
+                &format!("/api/v1/projects/{project}/payment-methods"),
+                json!({"name": "分期付款", "kind": "instalments", "discount": "0",
+                       "terms": [{"kind": "down_payment", "ratio": "0.3", "days_after_signing": 0},
+                                 {"kind": "instalment", "ratio": "0.3", "days_after_signing": 90},
+                                 {"kind": "instalment", "ratio": "0.4", "days_after_signing": 180}]}),
+            )
+            .token(&admin),
+        )
+        .await;
+    assert_eq!(pm.status, StatusCode::CREATED, "{}", pm.text);
+    let method = pm.json()["id"].as_str().unwrap().to_owned();
+    Office { app, project, admin, agent, other_agent, cashier, finance, building, method }
+}
+
+impl Office {
+    async fn unit(&self, number: &str, status: Option<&str>) -> String {
+        let mut body = json!({"floor": 1, "number": number, "layout": "3室2厅", "gross_area": "89.37", "inner_area": "77.37", "list_price": "1340550.00"});
+        if let Some(s) = status {
+            body["status"] = json!(s);
+        }
+        let r =
+            self.app.send(post(&format!("/api/v1/buildings/{}/units", self.building), body).token(&self.admin)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.json()["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn customer(&self, token: &str, name: &str, phone: &str) -> String {
+        let r = self
+            .app
+            .send(
+                post("/api/v1/customers", json!({"name": name, "phone": phone, "project_id": self.project}))
+                    .token(token),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.json()["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn contract(&self, unit: &str, customer: &str, total: &str, signed_on: &str) -> Value {
+        let r = self
+            .app
+            .send(
+                post("/api/v1/sales/contracts", json!({"unit_id": unit, "customer_id": customer, "payment_method_id": self.method, "total_price": total, "signed_on": signed_on}))
+                    .token(&self.agent),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.json()
+    }
+
+    async fn plan(&self, token: &str, contract: &str) -> Vec<Value> {
+        let r = self.app.send(get(&format!("/api/v1/sales/contracts/{contract}/payment-plan")).token(token)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        r.json()["items"].as_array().unwrap().clone()
+    }
+}
+
+#[tokio::test]
+async fn a_contract_gets_a_plan_that_sums_to_the_price_and_finance_sees_it_at_once() {
+    let o = office().await;
+    let unit = o.unit("101", None).await;
+    let customer = o.customer(&o.agent, "孙七", "13600136000").await;
+    let k = o.contract(&unit, &customer, "1234567.89", "2026-01-10").await;
+    assert!(k["number"].as_str().unwrap().starts_with("HT"));
+    let plan = o.plan(&o.finance, k["id"].as_str().unwrap()).await;
+    let amounts: Vec<&str> = plan.iter().map(|i| i["amount"].as_str().unwrap()).collect();
+    assert_eq!(amounts, ["370370.37", "370370.37", "493827.15"]);
+    let dues: Vec<&str> = plan.iter().map(|i| i["due_date"].as_str().unwrap()).collect();
+    assert_eq!(dues, ["2026-01-10", "2026-04-10", "2026-07-09"]);
+    assert!(plan.iter().all(|i| i["paid"] == "0.00" && i["outstanding"] == i["amount"]));
+    // The unit is contracted and its history says so.
+    let history = o.app.send(get(&format!("/api/v1/units/{unit}/history")).token(&o.agent)).await.json();
+    assert_eq!(history["items"][0]["to_status"], "contracted");
+    // Another agent cannot see the deal; a second sale of the unit is refused.
+    let r =
+        o.app.send(get(&format!("/api/v1/sales/contracts/{}", k["id"].as_str().unwrap())).token(&o.other_agent)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let other = o.customer(&o.other_agent, "周八", "13600136001").await;
+    let r = o.app
+        .send(post("/api/v1/sales/subscriptions", json!({"unit_id": unit, "customer_id": other, "total_price": "1.00", "deposit": "0", "payment_method_id": o.method, "subscribed_on": "2026-01-11"})).token(&o.other_agent))
+        .await;
+    assert_eq!((r.status, r.json()["code"].as_str()), (StatusCode::CONFLICT, Some("unit_not_available")));
+}
+
+#[tokio::test]
+async fn payment_methods_must_cover_the_whole_price() {
+    let o = office().await;
+    let r = o
+        .app
+        .send(
+            post(
+                &format!("/api/v1/projects/{}/payment-methods", o.project),
+                json!({"name": "x", "kind": "one_off", "terms": [{"kind": "down_payment", "ratio": "0.5"}]}),
+            )
+            .token(&o.admin),
+        )
+        .await;
+    assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["terms".to_owned()]));
+    let r = o
+        .app
+        .send(
+            post(
+                &format!("/api/v1/projects/{}/payment-methods", o.project),
+                json!({"name": "", "kind": "barter", "terms": [{"kind": "gift", "ratio": "1.5"}]}),
+            )
+            .token(&o.admin),
+        )
+        .await;
+    assert_eq!(r.error_fields(), vec!["name", "kind", "terms[0].kind"]);
+    let r = o
+        .app
+        .send(
+            post(
+                &format!("/api/v1/projects/{}/payment-methods", o.project),
+                json!({"name": "x", "kind": "one_off", "terms": [{"kind": "down_payment", "ratio": "1"}]}),
+            )
+            .token(&o.agent),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_contended_unit_is_sold_exactly_once_under_200_concurrent_attempts() {
+    let o = office().await;
+    let unit = o.unit("1801", None).await;
+    let mut customers = Vec::new();
+    for i in 0..200 {
+        customers.push(o.customer(&o.agent, &format!("抢房{i}"), &format!("135{i:08}")).await);
+    }
+    let mut tasks = Vec::new();
+    for customer in customers {
+        let router = o.app.router.clone();
+        let body = json!({"unit_id": unit, "customer_id": customer, "total_price": "1340550.00", "deposit": "50000.00",
+                          "payment_method_id": o.method, "subscribed_on": "2026-02-01"});
+        let token = o.agent.clone();
+        tasks.push(tokio::spawn(async move {
+            send_to(&router, post("/api/v1/sales/subscriptions", body).token(&token)).await
+        }));
+    }
+    let mut created = 0;
+    let mut conflicts = 0;
+    for t in tasks {
+        let r = t.await.unwrap();
+        match r.status {
+            StatusCode::CREATED => created += 1,
+            StatusCode::CONFLICT => {
+                assert_eq!(r.json()["code"], "unit_not_available");
+                conflicts += 1;
+            }
+            other => panic!("unexpected {other}: {}", r.text),
+        }
+    }
+    assert_eq!((created, conflicts), (1, 199));
+    let subscribed = o
+        .app
+        .send(get(&format!("/api/v1/units?building_id={}&status=subscribed", o.building)).token(&o.agent))
+        .await
+        .json();
+    assert_eq!(subscribed["items"].as_array().unwrap().len(), 1);
+    let history = o.app.send(get(&format!("/api/v1/units/{unit}/history")).token(&o.agent)).await.json();
+    assert_eq!(history["items"].as_array().unwrap().len(), 1, "exactly one deal touched the unit");
+}
+
+#[tokio::test]
+async fn held_units_cannot_be_sold_and_subscriptions_become_contracts_once() {
+    let o = office().await;
+    let held = o.unit("201", Some("held")).await;
+    let customer = o.customer(&o.agent, "吴九", "13500135000").await;
+    let subscribe = |unit: &str| {
+        post(
+            "/api/v1/sales/subscriptions",
+            json!({"unit_id": unit, "customer_id": customer, "total_price": "1000000.00", "deposit": "20000.00",
+                                                   "payment_method_id": o.method, "subscribed_on": "2026-03-01"}),
+        )
+        .token(&o.agent)
+    };
+    assert_eq!(o.app.send(subscribe(&held)).await.status, StatusCode::CONFLICT);
+    let unit = o.unit("202", None).await;
+    let r = o.app.send(subscribe(&unit)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let sub = r.json();
+    let sign = || {
+        post("/api/v1/sales/contracts", json!({"subscription_id": sub["id"], "payment_method_id": o.method, "total_price": "1000000.00", "signed_on": "2026-03-05"}))
+            .token(&o.agent)
+    };
+    let k = o.app.send(sign()).await;
+    assert_eq!(k.status, StatusCode::CREATED, "{}", k.text);
+    assert_eq!(k.json()["subscription_id"], sub["id"]);
+    let again = o.app.send(sign()).await;
+    assert_eq!((again.status, again.json()["code"].as_str()), (StatusCode::CONFLICT, Some("subscription_not_active")));
+    let history = o.app.send(get(&format!("/api/v1/units/{unit}/history")).token(&o.agent)).await.json();
+    let steps: Vec<&str> =
+        history["items"].as_array().unwrap().iter().map(|e| e["to_status"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["subscribed", "contracted"]);
+    let timeline = o.app.send(get(&format!("/api/v1/customers/{customer}/timeline")).token(&o.agent)).await.json();
+    let kinds: Vec<&str> = timeline["items"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["contract", "subscription", "registered"]);
+}
+
+#[tokio::test]
+async fn only_audited_receipts_reduce_what_is_outstanding_and_ageing_buckets_the_rest() {
+    let o = office().await;
+    let unit = o.unit("301", None).await;
+    let customer = o.customer(&o.agent, "郑十", "13400134000").await;
+    let k = o.contract(&unit, &customer, "1234567.89", "2026-01-10").await;
+    let kid = k["id"].as_str().unwrap();
+    let receipt = |amount: &str, key: &str| {
+        post(
+            "/api/v1/finance/receipts",
+            json!({"contract_id": kid, "amount": amount, "received_on": "2026-01-10", "channel": "transfer"}),
+        )
+        .token(&o.cashier)
+        .header("idempotency-key", key)
+    };
+    let r = o.app.send(receipt("400000.00", "r-1")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let rid = r.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(o.app.send(receipt("400000.00", "r-1")).await.json()["id"], rid.as_str());
+    assert_eq!(o.plan(&o.finance, kid).await[0]["outstanding"], "370370.37", "in-transit money does not count");
+
+    // The cashier may not audit; finance must see it arrive first.
+    assert_eq!(
+        o.app.send(post(&format!("/api/v1/finance/receipts/{rid}/audit"), json!({})).token(&o.cashier)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        o.app.send(post(&format!("/api/v1/finance/receipts/{rid}/audit"), json!({})).token(&o.finance)).await.status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        o.app.send(post(&format!("/api/v1/finance/receipts/{rid}/arrive"), json!({})).token(&o.cashier)).await.status,
+        StatusCode::OK
+    );
+    let audited = o.app.send(post(&format!("/api/v1/finance/receipts/{rid}/audit"), json!({})).token(&o.finance)).await;
+    assert_eq!((audited.status, audited.json()["status"].as_str()), (StatusCode::OK, Some("audited")));
+    let plan = o.plan(&o.finance, kid).await;
+    let outstanding: Vec<&str> = plan.iter().map(|i| i["outstanding"].as_str().unwrap()).collect();
+    assert_eq!(outstanding, ["0.00", "340740.74", "493827.15"], "allocated in due-date order");
+
+    // On 2026-05-20 the second instalment (due 2026-04-10) is 40 days overdue.
+    let rep = o
+        .app
+        .send(
+            get(&format!("/api/v1/finance/reports/ageing?as_of=2026-05-20&project_id={}", o.project)).token(&o.finance),
+        )
+        .await
+        .json();
+    assert_eq!(
+        rep["totals"],
+        json!({"not_due": "493827.15", "1-30": "0.00", "31-60": "340740.74", "61-90": "0.00", "91-180": "0.00", "181-365": "0.00", ">365": "0.00"})
+    );
+    assert_eq!(rep["contracts"][0]["contract_id"], kid);
+    assert_eq!(rep["contracts"][0]["amounts"]["31-60"], "340740.74");
+    assert_eq!(
+        o.app.send(get("/api/v1/finance/reports/ageing?as_of=2026-05-20").token(&o.agent)).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Bad money input is named, never a 5xx.
+    for (body, field) in [
+        (json!({"contract_id": kid, "amount": "-5.00", "received_on": "2026-01-10", "channel": "cash"}), "amount"),
+        (json!({"contract_id": kid, "amount": "1.001", "received_on": "2026-01-10", "channel": "cash"}), "amount"),
+        (json!({"contract_id": kid, "amount": "1.00", "received_on": "2026-13-40", "channel": "cash"}), "received_on"),
+        (json!({"contract_id": kid, "amount": "1.00", "received_on": "2026-01-10", "channel": "bitcoin"}), "channel"),
+        (json!({"contract_id": kid, "amount": "9999999.00", "received_on": "2026-01-10", "channel": "cash"}), "amount"),
+    ] {
+        let r = o.app.send(post("/api/v1/finance/receipts", body).token(&o.cashier)).await;
+        assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec![field.to_owned()]));
+    }
+}
