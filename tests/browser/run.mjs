@@ -94,6 +94,20 @@ try {
   expect(units >= 50, `chart shows only ${units} units`);
   await shot("04-sales-control-chart");
 
+  // 6b. From a unit tile to a subscription, then a contract with its plan.
+  await page.click(".chart a.unit.st-available >> nth=0");
+  await page.waitForSelector("#subscribe-form");
+  await page.click("#subscribe");
+  await page.waitForSelector("#unit-status.st-subscribed");
+  await page.click("#sign");
+  await page.waitForSelector("#plan tbody tr");
+  const planRows = await page.locator("#plan tbody tr").count();
+  expect(planRows >= 1, "the contract has no payment plan");
+  await shot("08-contract-plan");
+  await page.click("nav.modules >> text=财务");
+  await page.waitForSelector("#ageing");
+  await shot("09-ageing");
+
   // 7. Register a customer: the duplicate warning appears while typing the phone.
   await page.click("nav.modules >> text=客户");
   const listed = await page.locator("#customers tbody tr").count();

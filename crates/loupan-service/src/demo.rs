@@ -117,6 +117,7 @@ pub async fn fill(services: &Services, progress: &(dyn Fn(u64, u64) + Sync)) -> 
         }
     }
     let customers = demo_customers(services, &system, &project.id, &agents).await?;
+    demo_deals(services, &system, &project.id, &agents).await?;
     Ok(Some(DemoSummary { users: created, password, units: done as usize, customers }))
 }
 
@@ -195,4 +196,105 @@ async fn demo_customers(
     )
     .await?;
     Ok(count + 1)
+}
+
+/// Payment methods and a few deals at different stages, so that the 销控图 has
+/// colours, contracts have plans and finance has receipts to audit.
+async fn demo_deals(services: &Services, system: &Actor, project_id: &str, agents: &[String]) -> ServiceResult<()> {
+    use crate::sales::{self, NewContract, NewPaymentMethod, NewSubscription, NewTerm};
+    let term = |kind: &str, ratio: &str, days: i64| NewTerm {
+        kind: Some(kind.into()),
+        ratio: Some(ratio.into()),
+        days_after_signing: Some(days),
+    };
+    let one_off = sales::create_payment_method(
+        services,
+        system,
+        project_id,
+        NewPaymentMethod {
+            name: Some("一次性付款".into()),
+            kind: Some("one_off".into()),
+            discount: Some("0.03".into()),
+            terms: vec![term("down_payment", "1", 7)],
+        },
+    )
+    .await?;
+    let mortgage = sales::create_payment_method(
+        services,
+        system,
+        project_id,
+        NewPaymentMethod {
+            name: Some("商业按揭".into()),
+            kind: Some("commercial_mortgage".into()),
+            discount: Some("0.01".into()),
+            terms: vec![term("down_payment", "0.3", 0), term("mortgage", "0.7", 60)],
+        },
+    )
+    .await?;
+    let conn = services.store.conn();
+    let buildings = loupan_store::inventory::list_buildings_of_project(conn, project_id).await?;
+    let Some(building) = buildings.first() else { return Ok(()) };
+    let units = loupan_store::inventory::units_of_building(conn, &building.id).await?;
+    let available: Vec<_> = units.into_iter().filter(|u| u.status == "available" && u.floor <= 6).collect();
+    let mut finance_actor = system.clone();
+    finance_actor.display_name = "陈静".into();
+    for (i, unit) in available.iter().take(8).enumerate() {
+        let agent_id = &agents[i % agents.len().max(1)];
+        let Some(agent) = crate::auth::load_actor(conn, agent_id, None).await? else { continue };
+        let query = crate::customers::CustomerQuery::default();
+        let mine = crate::customers::search(services, &agent, query, None, 50).await?;
+        let Some(customer) = mine.get(i / agents.len().max(1)) else { continue };
+        let price = loupan_domain::Money::from_hundredths(unit.list_price).to_string();
+        let method = if i % 2 == 0 { &mortgage } else { &one_off };
+        let day = format!("2026-{:02}-{:02}", 3 + i % 6, 5 + i);
+        if i % 3 == 0 {
+            sales::subscribe(
+                services,
+                &agent,
+                NewSubscription {
+                    unit_id: Some(unit.id.clone()),
+                    customer_id: Some(customer.id.clone()),
+                    total_price: Some(price),
+                    deposit: Some("50000.00".into()),
+                    payment_method_id: Some(method.id.clone()),
+                    subscribed_on: Some(day),
+                },
+            )
+            .await?;
+            continue;
+        }
+        let contract = sales::sign_contract(
+            services,
+            &agent,
+            NewContract {
+                unit_id: Some(unit.id.clone()),
+                customer_id: Some(customer.id.clone()),
+                payment_method_id: Some(method.id.clone()),
+                total_price: Some(price),
+                signed_on: Some(day.clone()),
+                ..Default::default()
+            },
+        )
+        .await?;
+        // The down payment comes in; most of it is already audited.
+        let plan = sales::payment_plan_of(services, system, &contract.id).await?;
+        let Some(first) = plan.first() else { continue };
+        let receipt = crate::finance::record_receipt(
+            services,
+            &finance_actor,
+            crate::finance::NewReceipt {
+                contract_id: Some(contract.id.clone()),
+                amount: Some(first.amount.to_string()),
+                received_on: Some(day),
+                channel: Some("transfer".into()),
+                ..Default::default()
+            },
+        )
+        .await?;
+        if i % 4 != 1 {
+            crate::finance::mark_arrived(services, &finance_actor, &receipt.id).await?;
+            crate::finance::audit_receipt(services, &finance_actor, &receipt.id).await?;
+        }
+    }
+    Ok(())
 }

@@ -409,3 +409,11 @@ pub async fn project_summaries(services: &Services, actor: &Actor) -> ServiceRes
         })
         .collect())
 }
+
+pub async fn get_unit(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Unit> {
+    actor.require(Permission::ReadInventory)?;
+    match store::find_unit(services.store.conn(), id).await? {
+        Some(u) if actor.sees_project(&u.project_id) => Ok(u.into()),
+        _ => Err(ServiceError::NotFound("unit")),
+    }
+}

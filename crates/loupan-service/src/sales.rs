@@ -663,3 +663,64 @@ pub async fn unit_history(services: &Services, actor: &Actor, unit_id: &str) -> 
         })
         .collect())
 }
+
+/// The deals currently on a unit (what its page shows).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct UnitDeals {
+    pub subscription: Option<Subscription>,
+    pub contract: Option<Contract>,
+}
+
+pub async fn deals_of_unit(services: &Services, actor: &Actor, unit_id: &str) -> ServiceResult<UnitDeals> {
+    let conn = services.store.conn();
+    let subscription = store::active_subscription_of_unit(conn, unit_id)
+        .await?
+        .filter(|s| may_see_deal(actor, &s.project_id, &s.agent_id))
+        .map(Subscription::from);
+    let contract = store::active_contract_of_unit(conn, unit_id)
+        .await?
+        .filter(|c| may_see_deal(actor, &c.project_id, &c.agent_id))
+        .map(Contract::from);
+    Ok(UnitDeals { subscription, contract })
+}
+
+/// 销控: a manager holds an available unit back from sale, or releases a held
+/// or not-yet-released unit for sale. Conditional like every status change.
+pub async fn set_sales_control(
+    services: &Services,
+    actor: &Actor,
+    unit_id: &str,
+    hold: bool,
+) -> ServiceResult<UnitStatus> {
+    actor.require(Permission::ManageInventory)?;
+    let tx = services.store.begin_write().await?;
+    let unit = match store_inventory::find_unit(&tx, unit_id).await? {
+        Some(u) if actor.sees_project(&u.project_id) => u,
+        _ => return Err(ServiceError::NotFound("unit")),
+    };
+    let from = UnitStatus::parse(&unit.status).unwrap_or(UnitStatus::NotForSale);
+    let to = match (hold, from) {
+        (true, UnitStatus::Available) => UnitStatus::Held,
+        (false, UnitStatus::Held | UnitStatus::NotForSale) => UnitStatus::Available,
+        _ => return Err(ServiceError::Conflict("unit_not_available")),
+    };
+    if !store::change_unit_status(&tx, unit_id, from.name(), to.name(), loupan_store::now()).await? {
+        return Err(ServiceError::Conflict("unit_not_available"));
+    }
+    let kind = if hold { "held" } else { "released" };
+    unit_event(&tx, actor, unit_id, kind, from, to, "销控").await?;
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: if hold { "unit.hold" } else { "unit.release" },
+            record_type: "unit",
+            record_id: unit_id,
+            before: Some(serde_json::json!({"status": from.name()})),
+            after: Some(serde_json::json!({"status": to.name()})),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(to)
+}

@@ -184,3 +184,24 @@ pub async fn add_paid<C: ConnectionTrait>(c: &C, instalment_id: &str, amount: i6
         .await?;
     Ok(())
 }
+
+/// The active subscription on a unit, if any.
+pub async fn active_subscription_of_unit<C: ConnectionTrait>(
+    c: &C,
+    unit_id: &str,
+) -> StoreResult<Option<SubscriptionRow>> {
+    Ok(subscriptions::Entity::find()
+        .filter(subscriptions::Column::UnitId.eq(unit_id))
+        .filter(subscriptions::Column::Status.eq("active"))
+        .one(c)
+        .await?)
+}
+
+/// The active contract on a unit, if any.
+pub async fn active_contract_of_unit<C: ConnectionTrait>(c: &C, unit_id: &str) -> StoreResult<Option<ContractRow>> {
+    Ok(contracts::Entity::find()
+        .filter(contracts::Column::UnitId.eq(unit_id))
+        .filter(contracts::Column::Status.eq("active"))
+        .one(c)
+        .await?)
+}

@@ -310,3 +310,40 @@ async fn only_audited_receipts_reduce_what_is_outstanding_and_ageing_buckets_the
         assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec![field.to_owned()]));
     }
 }
+
+#[tokio::test]
+async fn sales_control_holds_and_releases_units_with_history() {
+    let o = office().await;
+    let unit = o.unit("501", None).await;
+    let customer = o.customer(&o.agent, "冯十一", "13300133000").await;
+    assert_eq!(
+        o.app.send(post(&format!("/api/v1/units/{unit}/hold"), json!({})).token(&o.agent)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let r = o.app.send(post(&format!("/api/v1/units/{unit}/hold"), json!({})).token(&o.admin)).await;
+    assert_eq!((r.status, r.json()["status"].as_str()), (StatusCode::OK, Some("held")));
+    let attempt = || {
+        post(
+            "/api/v1/sales/subscriptions",
+            json!({"unit_id": unit, "customer_id": customer, "total_price": "1000000.00", "deposit": "0",
+                                                   "payment_method_id": o.method, "subscribed_on": "2026-03-01"}),
+        )
+        .token(&o.agent)
+    };
+    assert_eq!(o.app.send(attempt()).await.status, StatusCode::CONFLICT);
+    assert_eq!(
+        o.app.send(post(&format!("/api/v1/units/{unit}/hold"), json!({})).token(&o.admin)).await.status,
+        StatusCode::CONFLICT
+    );
+    let r = o.app.send(post(&format!("/api/v1/units/{unit}/release"), json!({})).token(&o.admin)).await;
+    assert_eq!(r.json()["status"], "available");
+    assert_eq!(o.app.send(attempt()).await.status, StatusCode::CREATED);
+    let history = o.app.send(get(&format!("/api/v1/units/{unit}/history")).token(&o.agent)).await.json();
+    let steps: Vec<(&str, &str)> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap(), e["to_status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(steps, [("held", "held"), ("released", "available"), ("subscribed", "subscribed")]);
+}

@@ -165,6 +165,10 @@ fn every_text_key_of_templates_and_code_is_translated() {
     // Keys built at run time.
     keys.extend(UnitStatus::ALL.iter().map(|s| format!("status.{}", s.name())));
     keys.extend(Role::ALL.iter().map(|r| format!("role.{}", r.name())));
+    keys.extend(loupan_domain::sales::TermKind::ALL.iter().map(|k| format!("term.{}", k.name())));
+    keys.extend(loupan_domain::sales::AGEING_BUCKETS.iter().map(|b| format!("bucket.{b}")));
+    keys.extend(loupan_service::finance::CHANNELS.iter().map(|c| format!("channel.{c}")));
+    keys.extend(["in_transit", "arrived", "audited"].iter().map(|s| format!("receipt.{s}")));
     assert!(keys.len() > 60, "found only {} keys", keys.len());
     let mut missing = Vec::new();
     check(keys, &mut missing);

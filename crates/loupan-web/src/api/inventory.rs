@@ -242,6 +242,40 @@ async fn search_units(
     Ok(Json(Page::from_rows(rows, limit, |u| u.id.clone(), UnitDto::from)))
 }
 
+#[utoipa::path(get, path = "/api/v1/units/{id}", tag = "inventory",
+    responses((status = 200, body = UnitDto), (status = 404, body = Problem)))]
+async fn get_unit(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<UnitDto>, AppError> {
+    Ok(Json(inventory::get_unit(&state.services, &actor, &id).await?.into()))
+}
+
+/// 销控: holds an available unit back from sale (managers).
+#[utoipa::path(post, path = "/api/v1/units/{id}/hold", tag = "inventory",
+    responses((status = 200, body = UnitDto), (status = 409, body = Problem)))]
+async fn hold_unit(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<UnitDto>, AppError> {
+    loupan_service::sales::set_sales_control(&state.services, &actor, &id, true).await?;
+    Ok(Json(inventory::get_unit(&state.services, &actor, &id).await?.into()))
+}
+
+/// Releases a held or not-yet-released unit for sale (managers).
+#[utoipa::path(post, path = "/api/v1/units/{id}/release", tag = "inventory",
+    responses((status = 200, body = UnitDto), (status = 409, body = Problem)))]
+async fn release_unit(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<UnitDto>, AppError> {
+    loupan_service::sales::set_sales_control(&state.services, &actor, &id, false).await?;
+    Ok(Json(inventory::get_unit(&state.services, &actor, &id).await?.into()))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_projects, create_project))
@@ -249,4 +283,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_buildings, create_building))
         .routes(routes!(create_unit))
         .routes(routes!(search_units))
+        .routes(routes!(get_unit))
+        .routes(routes!(hold_unit))
+        .routes(routes!(release_unit))
 }

@@ -96,7 +96,7 @@ async fn building_chart(
     let mut floors: Vec<(i32, Vec<Value>)> = Vec::new();
     for u in units {
         let cell = context! {
-            number => u.number, layout => u.layout, status => u.status.name(),
+            id => u.id, number => u.number, layout => u.layout, status => u.status.name(),
             gross_area => u.gross_area.to_string(), list_price => u.list_price.to_string(),
         };
         match floors.last_mut() {

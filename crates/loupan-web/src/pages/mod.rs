@@ -5,6 +5,7 @@ mod admin;
 mod customers;
 mod inventory;
 mod login;
+mod sales;
 mod workbench;
 
 use axum::Router;
@@ -26,10 +27,11 @@ struct Templates;
 
 /// The navigation: label key, address, and the permission it needs (None: all).
 /// Business areas add their entry here.
-const NAV: [(&str, &str, Option<Permission>); 5] = [
+const NAV: [(&str, &str, Option<Permission>); 6] = [
     ("nav.workbench", "/", None),
     ("nav.projects", "/projects", Some(Permission::ReadProjects)),
     ("nav.customers", "/customers", Some(Permission::ReadCustomers)),
+    ("nav.finance", "/finance/ageing", Some(Permission::ReadFinance)),
     ("nav.users", "/admin/users", Some(Permission::ManageUsers)),
     ("nav.audit", "/admin/audit", Some(Permission::ReadAudit)),
 ];
@@ -126,4 +128,5 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(inventory::router())
         .merge(customers::router())
+        .merge(sales::router())
 }

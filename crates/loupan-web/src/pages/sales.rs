@@ -1,0 +1,285 @@
+//! The agent's flow on a tablet: from a unit tile of the 销控图 to a
+//! subscription or contract in a few steps; the contract page with its plan
+//! and receipts; the ageing report for finance.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use loupan_domain::Permission;
+use loupan_domain::inventory::UnitStatus;
+use loupan_service::{Actor, ServiceError, customers, finance, inventory, sales};
+use minijinja::{Value, context};
+use serde::Deserialize;
+
+use crate::extract::{Authed, FormData};
+use crate::i18n::Lang;
+use crate::pages::{base_context, field_messages, render};
+use crate::{AppError, AppState};
+
+fn today() -> String {
+    // Dates are the sales office's (China Standard Time).
+    (chrono::Utc::now() + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string()
+}
+
+async fn unit_page(
+    state: &AppState,
+    actor: &Actor,
+    lang: Lang,
+    id: &str,
+    errors: Value,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let unit = inventory::get_unit(&state.services, actor, id).await?;
+    let building = inventory::get_building(&state.services, actor, &unit.building_id).await?;
+    let deals = sales::deals_of_unit(&state.services, actor, id).await?;
+    let history: Vec<Value> = sales::unit_history(&state.services, actor, id)
+        .await?
+        .into_iter()
+        .map(|e| context! { kind => e.kind, from => e.from_status, to => e.to_status, reference => e.reference, actor => e.actor_name, at => e.occurred_at.to_rfc3339() })
+        .collect();
+    let can_sell = actor.can(Permission::Sell);
+    let (customer_options, methods) = if can_sell {
+        let query = customers::CustomerQuery { project_id: Some(unit.project_id.clone()), ..Default::default() };
+        let list = customers::search(&state.services, actor, query, None, 500).await?;
+        let methods = sales::list_payment_methods(&state.services, actor, &unit.project_id).await?;
+        (
+            list.into_iter().map(|c| context! { id => c.id, name => c.name, phone => c.phone }).collect::<Vec<_>>(),
+            methods.into_iter().map(|m| context! { id => m.id, name => m.name }).collect::<Vec<_>>(),
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let html = render(
+        state,
+        "unit.html",
+        context! {
+            u => context! { id => unit.id, number => unit.number, floor => unit.floor, layout => unit.layout,
+                            gross_area => unit.gross_area.to_string(), inner_area => unit.inner_area.to_string(),
+                            list_price => unit.list_price.to_string(), status => unit.status.name() },
+            building => context! { id => building.id, name => building.name },
+            subscription => deals.subscription.map(|s| context! { id => s.id, number => s.number, total => s.total_price.to_string(), deposit => s.deposit.to_string(), method => s.payment_method_id }),
+            contract => deals.contract.map(|c| context! { id => c.id, number => c.number }),
+            history => history, customers => customer_options, methods => methods, today => today(),
+            can_sell => can_sell && unit.status == UnitStatus::Available,
+            can_sign => can_sell, can_control => actor.can(Permission::ManageInventory),
+            errors => errors,
+            ..base_context(actor, lang, "/projects")
+        },
+    )?;
+    Ok((status, html).into_response())
+}
+
+async fn show_unit(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    unit_page(&state, &actor, lang, &id, Value::UNDEFINED, StatusCode::OK).await
+}
+
+/// Renders the unit page again with the form's errors, or passes other errors on.
+async fn retry(state: &AppState, actor: &Actor, lang: Lang, id: &str, err: ServiceError) -> Result<Response, AppError> {
+    match err {
+        e @ ServiceError::Invalid(_) => {
+            unit_page(state, actor, lang, id, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        e => Err(e.into()),
+    }
+}
+
+async fn subscribe(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let new = sales::NewSubscription {
+        unit_id: Some(id.clone()),
+        customer_id: form.text("customer_id"),
+        total_price: form.text("total_price"),
+        deposit: form.text("deposit"),
+        payment_method_id: form.text("payment_method_id"),
+        subscribed_on: form.text("date"),
+    };
+    match sales::subscribe(&state.services, &actor, new).await {
+        Ok(_) => Ok(Redirect::to(&format!("/units/{id}")).into_response()),
+        Err(e) => retry(&state, &actor, lang, &id, e).await,
+    }
+}
+
+async fn sign(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let subscription_id = form.text("subscription_id").filter(|s| !s.is_empty());
+    let new = sales::NewContract {
+        unit_id: subscription_id.is_none().then(|| id.clone()),
+        customer_id: form.text("customer_id"),
+        subscription_id,
+        payment_method_id: form.text("payment_method_id"),
+        total_price: form.text("total_price"),
+        signed_on: form.text("date"),
+    };
+    match sales::sign_contract(&state.services, &actor, new).await {
+        Ok(contract) => Ok(Redirect::to(&format!("/contracts/{}", contract.id)).into_response()),
+        Err(e) => retry(&state, &actor, lang, &id, e).await,
+    }
+}
+
+async fn hold(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    sales::set_sales_control(&state.services, &actor, &id, true).await?;
+    Ok(Redirect::to(&format!("/units/{id}")).into_response())
+}
+
+async fn release(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    sales::set_sales_control(&state.services, &actor, &id, false).await?;
+    Ok(Redirect::to(&format!("/units/{id}")).into_response())
+}
+
+async fn contract_page(
+    state: &AppState,
+    actor: &Actor,
+    lang: Lang,
+    id: &str,
+    errors: Value,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let contract = sales::get_contract(&state.services, actor, id).await?;
+    let unit = inventory::get_unit(&state.services, actor, &contract.unit_id).await?;
+    let customer = customers::get(&state.services, actor, &contract.customer_id).await.ok();
+    let plan: Vec<Value> = sales::payment_plan_of(&state.services, actor, id)
+        .await?
+        .into_iter()
+        .map(|i| context! { seq => i.seq, kind => i.kind, due => i.due_date.to_string(), amount => i.amount.to_string(), paid => i.paid.to_string(), outstanding => i.outstanding.to_string() })
+        .collect();
+    let receipts: Vec<Value> = if actor.can(Permission::ReadFinance) {
+        finance::receipts_of_contract(&state.services, actor, id)
+            .await?
+            .into_iter()
+            .map(|r| context! { id => r.id, amount => r.amount.to_string(), on => r.received_on.to_string(), channel => r.channel, status => r.status })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let html = render(
+        state,
+        "contract.html",
+        context! {
+            k => context! { id => contract.id, number => contract.number, total => contract.total_price.to_string(), signed_on => contract.signed_on.to_string() },
+            unit => context! { id => unit.id, number => unit.number },
+            customer => customer.map(|c| context! { id => c.id, name => c.name }),
+            plan => plan, receipts => receipts, today => today(), channels => finance::CHANNELS,
+            can_record => actor.can(Permission::RecordReceipts), can_audit => actor.can(Permission::AuditReceipts),
+            errors => errors,
+            ..base_context(actor, lang, "/projects")
+        },
+    )?;
+    Ok((status, html).into_response())
+}
+
+async fn show_contract(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    contract_page(&state, &actor, lang, &id, Value::UNDEFINED, StatusCode::OK).await
+}
+
+async fn record_receipt(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let new = finance::NewReceipt {
+        contract_id: Some(id.clone()),
+        subscription_id: None,
+        amount: form.text("amount"),
+        received_on: form.text("received_on"),
+        channel: form.text("channel"),
+    };
+    match finance::record_receipt(&state.services, &actor, new).await {
+        Ok(_) => Ok(Redirect::to(&format!("/contracts/{id}")).into_response()),
+        Err(e @ ServiceError::Invalid(_)) => {
+            contract_page(&state, &actor, lang, &id, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn receipt_step(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path((id, step)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let receipt = match step.as_str() {
+        "arrive" => finance::mark_arrived(&state.services, &actor, &id).await?,
+        "audit" => finance::audit_receipt(&state.services, &actor, &id).await?,
+        _ => return Err(AppError::new(StatusCode::NOT_FOUND, "route_not_found")),
+    };
+    let back = receipt.contract_id.map_or_else(|| "/".to_owned(), |c| format!("/contracts/{c}"));
+    Ok(Redirect::to(&back).into_response())
+}
+
+#[derive(Deserialize)]
+struct AgeingQuery {
+    as_of: Option<String>,
+}
+
+async fn ageing(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Query(q): Query<AgeingQuery>,
+) -> Result<Html<String>, AppError> {
+    let as_of_text = q.as_of.filter(|d| !d.is_empty()).unwrap_or_else(today);
+    let as_of = chrono::NaiveDate::parse_from_str(&as_of_text, "%Y-%m-%d")
+        .map_err(|_| AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "as_of", "invalid_date"))?;
+    let report = finance::ageing(&state.services, &actor, as_of, None).await?;
+    let buckets = loupan_domain::sales::AGEING_BUCKETS;
+    let row = |amounts: &std::collections::BTreeMap<&'static str, loupan_domain::Money>| -> Vec<String> {
+        buckets.iter().map(|b| amounts.get(b).map(ToString::to_string).unwrap_or_default()).collect()
+    };
+    let contracts: Vec<Value> = report
+        .contracts
+        .iter()
+        .filter(|c| c.amounts.values().any(|m| m.hundredths() != 0))
+        .map(|c| context! { id => c.contract_id.clone(), number => c.number.clone(), amounts => row(&c.amounts) })
+        .collect();
+    render(
+        &state,
+        "ageing.html",
+        context! { as_of => as_of_text, buckets => buckets, totals => row(&report.totals), contracts => contracts,
+        ..base_context(&actor, lang, "/finance/ageing") },
+    )
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/units/{id}", get(show_unit))
+        .route("/units/{id}/subscribe", post(subscribe))
+        .route("/units/{id}/contract", post(sign))
+        .route("/units/{id}/hold", post(hold))
+        .route("/units/{id}/release", post(release))
+        .route("/contracts/{id}", get(show_contract))
+        .route("/contracts/{id}/receipts", post(record_receipt))
+        .route("/receipts/{id}/{step}", post(receipt_step))
+        .route("/finance/ageing", get(ageing))
+}
