@@ -95,6 +95,8 @@ try {
   await shot("04-sales-control-chart");
 
   // 6b. From a unit tile to a subscription, then a contract with its plan.
+  const chartUrl = page.url();
+  const holdId = await page.getAttribute(".chart a.unit.st-available >> nth=1", "data-unit");
   await page.click(".chart a.unit.st-available >> nth=0");
   await page.waitForSelector("#subscribe-form");
   await page.click("#subscribe");
@@ -104,6 +106,17 @@ try {
   const planRows = await page.locator("#plan tbody tr").count();
   expect(planRows >= 1, "the contract has no payment plan");
   await shot("08-contract-plan");
+
+  // 6c. A second browser tab sees a unit held by the manager without reloading.
+  const watcher = await context.newPage();
+  await watcher.goto(chartUrl);
+  await watcher.waitForSelector(`[data-unit="${holdId}"].st-available`);
+  await page.goto(`${base}/units/${holdId}`);
+  await page.click("#hold");
+  await page.waitForSelector("#unit-status.st-held");
+  await watcher.waitForSelector(`[data-unit="${holdId}"].st-held`, { timeout: 5000 });
+  await watcher.screenshot({ path: join(shots, "10-live-chart-update.png"), fullPage: false });
+  await watcher.close();
   await page.click("nav.modules >> text=财务");
   await page.waitForSelector("#ageing");
   await shot("09-ageing");

@@ -11,6 +11,7 @@ pub mod error;
 pub mod finance;
 pub mod idempotency;
 pub mod inventory;
+pub mod live;
 pub mod sales;
 pub mod secrets;
 pub mod users;
@@ -56,11 +57,12 @@ pub struct Services {
     pub store: Store,
     pub config: ServiceConfig,
     pub secrets: Arc<secrets::Secrets>,
+    pub live: Arc<live::LiveUpdates>,
 }
 
 impl Services {
     pub fn new(store: Store, config: ServiceConfig, secrets: secrets::Secrets) -> Self {
-        Self { store, config, secrets: Arc::new(secrets) }
+        Self { store, config, secrets: Arc::new(secrets), live: Arc::default() }
     }
 }
 

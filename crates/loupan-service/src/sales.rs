@@ -16,6 +16,7 @@ use loupan_store::{Connection, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Change};
+use crate::live::{self, UnitChange};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
 #[derive(Debug, Clone, Default)]
@@ -422,6 +423,12 @@ pub async fn subscribe(services: &Services, actor: &Actor, form: NewSubscription
     store::insert_subscription(&tx, &row).await?;
     unit_event(&tx, actor, &row.unit_id, "subscribed", UnitStatus::Available, UnitStatus::Subscribed, &row.number)
         .await?;
+    let change = UnitChange {
+        unit_id: row.unit_id.clone(),
+        building_id: parties.unit.building_id.clone(),
+        status: UnitStatus::Subscribed.name().into(),
+    };
+    live::announce_in_tx(services, &tx, &change).await?;
     customer_event(
         &tx,
         actor,
@@ -444,6 +451,7 @@ pub async fn subscribe(services: &Services, actor: &Actor, form: NewSubscription
     )
     .await?;
     tx.commit().await.map_err(ServiceError::internal)?;
+    live::announce_after_commit(services, change);
     Ok(subscription)
 }
 
@@ -566,6 +574,12 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
         .collect();
     store::insert_instalments(&tx, &plan).await?;
     unit_event(&tx, actor, &row.unit_id, "contracted", from_status, UnitStatus::Contracted, &row.number).await?;
+    let change = UnitChange {
+        unit_id: row.unit_id.clone(),
+        building_id: parties.unit.building_id.clone(),
+        status: UnitStatus::Contracted.name().into(),
+    };
+    live::announce_in_tx(services, &tx, &change).await?;
     customer_event(
         &tx,
         actor,
@@ -588,6 +602,7 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
     )
     .await?;
     tx.commit().await.map_err(ServiceError::internal)?;
+    live::announce_after_commit(services, change);
     Ok(contract)
 }
 
@@ -709,6 +724,9 @@ pub async fn set_sales_control(
     }
     let kind = if hold { "held" } else { "released" };
     unit_event(&tx, actor, unit_id, kind, from, to, "销控").await?;
+    let change =
+        UnitChange { unit_id: unit_id.to_owned(), building_id: unit.building_id.clone(), status: to.name().into() };
+    live::announce_in_tx(services, &tx, &change).await?;
     audit::record(
         &tx,
         actor,
@@ -722,5 +740,6 @@ pub async fn set_sales_control(
     )
     .await?;
     tx.commit().await.map_err(ServiceError::internal)?;
+    live::announce_after_commit(services, change);
     Ok(to)
 }

@@ -9,6 +9,7 @@ pub mod entities;
 pub mod finance;
 pub mod idempotency;
 pub mod inventory;
+pub mod live;
 pub mod migration;
 pub mod sales;
 pub mod sessions;
@@ -20,12 +21,12 @@ use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr, SqliteTransactionMode,
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqlErr, SqliteTransactionMode,
     TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
-pub use sea_orm::{ConnectionTrait as Connection, DatabaseTransaction as Transaction};
+pub use sea_orm::{ConnectionTrait as Connection, DatabaseTransaction as Transaction, DbBackend};
 
 /// What went wrong below the service layer.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +56,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
+    /// Kept for connections outside the pool (PostgreSQL LISTEN).
+    url: String,
 }
 
 /// Which database a URL names, decided before anything is opened.
@@ -140,7 +143,7 @@ impl Store {
                     .map_err(|e| StoreError::Config(format!("PostgreSQL `{}`: {e}", redact_url(url))))?
             }
         };
-        Ok(Store { db })
+        Ok(Store { db, url: url.to_owned() })
     }
 
     /// Brings the schema up to date. Safe to run on every start and from several
@@ -154,6 +157,11 @@ impl Store {
     pub async fn pending_migrations(&self) -> StoreResult<Vec<String>> {
         let pending = migration::Migrator::get_pending_migrations(&self.db).await?;
         Ok(pending.iter().map(|m| m.name().to_owned()).collect())
+    }
+
+    /// The URL the store was opened with (holds credentials: never log it raw).
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     pub fn backend(&self) -> DbBackend {

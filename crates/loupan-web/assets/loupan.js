@@ -37,3 +37,21 @@ document.addEventListener("submit", (event) => {
   const later = () => { clearTimeout(timer); timer = setTimeout(check, 250); };
   for (const el of [phone, name, project]) el.addEventListener("input", later);
 })();
+
+// The 销控图 follows unit changes made by anyone, without a reload.
+(() => {
+  const chart = document.querySelector(".chart[data-events]");
+  if (!chart || !window.EventSource) return;
+  const events = new EventSource(chart.dataset.events);
+  events.addEventListener("unit", (e) => {
+    const change = JSON.parse(e.data);
+    const tile = chart.querySelector(`[data-unit="${change.unit_id}"]`);
+    if (!tile) return;
+    tile.className = tile.className.replace(/\bst-[a-z_]+/, `st-${change.status}`);
+    const label = tile.querySelector(".status");
+    const text = chart.dataset[`status${change.status.replace(/(^|_)([a-z])/g, (_, __, c) => c.toUpperCase())}`];
+    if (label && text) label.textContent = text;
+    tile.classList.add("changed");
+  });
+  events.addEventListener("reload", () => window.location.reload());
+})();

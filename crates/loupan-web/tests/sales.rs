@@ -347,3 +347,48 @@ async fn sales_control_holds_and_releases_units_with_history() {
         .collect();
     assert_eq!(steps, [("held", "held"), ("released", "available"), ("subscribed", "subscribed")]);
 }
+
+#[tokio::test]
+async fn unit_changes_reach_open_charts_on_every_instance() {
+    let o = office().await;
+    let unit = o.unit("601", None).await;
+    // On PostgreSQL a second instance hears it through NOTIFY; SQLite has one process.
+    let (_, second) = o.app.second_instance().await;
+    let postgres = o.app.services.store.backend() == loupan_store::DbBackend::Postgres;
+    let mut updates = if postgres {
+        loupan_service::live::start(&second);
+        second.live.subscribe()
+    } else {
+        o.app.services.live.subscribe()
+    };
+    let wait = std::time::Duration::from_millis(500);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    // The listener needs a moment to start: toggle until a first change arrives.
+    loop {
+        assert!(std::time::Instant::now() < deadline, "no live update arrived");
+        o.app.send(post(&format!("/api/v1/units/{unit}/hold"), json!({})).token(&o.admin)).await;
+        if tokio::time::timeout(wait, updates.recv()).await.is_ok() {
+            break;
+        }
+        o.app.send(post(&format!("/api/v1/units/{unit}/release"), json!({})).token(&o.admin)).await;
+        if tokio::time::timeout(wait, updates.recv()).await.is_ok() {
+            break;
+        }
+    }
+    while tokio::time::timeout(wait, updates.recv()).await.is_ok() {}
+    // Now one definite change, and exactly that arrives.
+    let now = o.app.send(get(&format!("/api/v1/units/{unit}")).token(&o.admin)).await.json();
+    let (action, expected) = if now["status"] == "held" { ("release", "available") } else { ("hold", "held") };
+    assert_eq!(
+        o.app.send(post(&format!("/api/v1/units/{unit}/{action}"), json!({})).token(&o.admin)).await.status,
+        StatusCode::OK
+    );
+    let change = tokio::time::timeout(std::time::Duration::from_secs(5), updates.recv())
+        .await
+        .expect("in time")
+        .expect("a change");
+    assert_eq!(
+        (change.unit_id.as_str(), change.building_id.as_str(), change.status.as_str()),
+        (unit.as_str(), o.building.as_str(), expected)
+    );
+}

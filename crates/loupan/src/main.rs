@@ -248,6 +248,7 @@ async fn serve(services: Services, listen: SocketAddr, config: WebConfig) -> Res
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
     }
+    loupan_service::live::start(&services);
     let app = loupan_web::app(AppState::new(services, config));
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!("Loupan is serving on http://{listen}");

@@ -1,14 +1,19 @@
 //! Projects, buildings and the sales control chart (销控图).
 
 use axum::Router;
+use std::convert::Infallible;
+
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use loupan_domain::Permission;
 use loupan_domain::inventory::UnitStatus;
 use loupan_service::{Actor, ServiceError, inventory};
 use minijinja::{Value, context};
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::{Stream, StreamExt};
 
 use crate::extract::{Authed, FormData};
 use crate::i18n::Lang;
@@ -116,9 +121,27 @@ async fn building_chart(
     )
 }
 
+/// Server-sent events with the building's unit changes, so that an open 销控图
+/// updates without a reload. A client that falls behind is told to reload.
+async fn building_events(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
+    inventory::get_building(&state.services, &actor, &id).await?;
+    let updates = BroadcastStream::new(state.services.live.subscribe());
+    let stream = updates.filter_map(move |message| match message {
+        Ok(change) if change.building_id == id => Event::default().event("unit").json_data(&change).ok().map(Ok),
+        Ok(_) => None,
+        Err(_) => Some(Ok(Event::default().event("reload").data("behind"))),
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/projects", get(list_projects).post(create_project))
         .route("/projects/{id}/buildings", post(create_building))
         .route("/buildings/{id}", get(building_chart))
+        .route("/buildings/{id}/events", get(building_events))
 }

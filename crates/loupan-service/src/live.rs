@@ -1,0 +1,77 @@
+//! Live updates for open pages (the 销控图 changes colour while people look
+//! at it). Changes are published by the services that make them; pages
+//! subscribe. Across instances they travel through PostgreSQL NOTIFY.
+
+use loupan_store::Connection;
+use loupan_store::live::{self as store_live, UNIT_CHANNEL};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use crate::{ServiceResult, Services};
+
+/// A unit changed status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitChange {
+    pub unit_id: String,
+    pub building_id: String,
+    pub status: String,
+}
+
+#[derive(Debug)]
+pub struct LiveUpdates {
+    sender: broadcast::Sender<UnitChange>,
+}
+
+impl Default for LiveUpdates {
+    fn default() -> Self {
+        // A slow page that falls more than this behind reloads instead.
+        LiveUpdates { sender: broadcast::channel(1024).0 }
+    }
+}
+
+impl LiveUpdates {
+    pub fn subscribe(&self) -> broadcast::Receiver<UnitChange> {
+        self.sender.subscribe()
+    }
+
+    fn deliver(&self, change: UnitChange) {
+        // No subscribers is normal: nobody has the chart open.
+        let _ = self.sender.send(change);
+    }
+}
+
+fn is_postgres(services: &Services) -> bool {
+    services.store.backend() == loupan_store::DbBackend::Postgres
+}
+
+/// Inside the writing transaction: on PostgreSQL the change is queued with the
+/// transaction and reaches every instance only if it commits.
+pub async fn announce_in_tx<C: Connection>(services: &Services, conn: &C, change: &UnitChange) -> ServiceResult<()> {
+    if is_postgres(services) {
+        let payload = serde_json::to_string(change).map_err(crate::ServiceError::internal)?;
+        store_live::notify(conn, UNIT_CHANNEL, &payload).await?;
+    }
+    Ok(())
+}
+
+/// After the commit: on SQLite (one process) the change is broadcast here.
+pub fn announce_after_commit(services: &Services, change: UnitChange) {
+    if !is_postgres(services) {
+        services.live.deliver(change);
+    }
+}
+
+/// On PostgreSQL, starts listening for changes made by any instance.
+pub fn start(services: &Services) {
+    if !is_postgres(services) {
+        return;
+    }
+    let live = services.live.clone();
+    let url = services.store.url().to_owned();
+    tokio::spawn(store_live::listen(url, UNIT_CHANNEL, move |payload| {
+        match serde_json::from_str::<UnitChange>(&payload) {
+            Ok(change) => live.deliver(change),
+            Err(e) => tracing::warn!(error = %e, "unreadable live update"),
+        }
+    }));
+}
