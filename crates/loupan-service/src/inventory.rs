@@ -417,3 +417,145 @@ pub async fn get_unit(services: &Services, actor: &Actor, id: &str) -> ServiceRe
         _ => Err(ServiceError::NotFound("unit")),
     }
 }
+
+/// One stack (单元/户型列) of a building: every floor has one unit of it.
+#[derive(Debug, Clone, Default)]
+pub struct StackSpec {
+    pub layout: Option<String>,
+    pub gross_area: Option<String>,
+    pub inner_area: Option<String>,
+    /// Yuan per m2 of gross area; the list price is area × unit price, to the fen.
+    pub unit_price: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GenerateUnits {
+    pub from_floor: Option<i32>,
+    pub to_floor: Option<i32>,
+    pub stacks: Vec<StackSpec>,
+    /// `available` (default), `not_for_sale` or `held`.
+    pub status: Option<String>,
+}
+
+/// The list price of `area` at `unit_price` per m2, rounded half away from zero to the fen.
+pub fn price_of(area: Area, unit_price: Money) -> Money {
+    let product = i128::from(area.hundredths()) * i128::from(unit_price.hundredths());
+    let rounded = if product >= 0 { (product + 50) / 100 } else { (product - 50) / 100 };
+    Money::from_hundredths(i64::try_from(rounded).unwrap_or(i64::MAX))
+}
+
+/// Creates a building's units floor by floor and stack by stack in one
+/// transaction (unit `1203` is floor 12, stack 3); all or nothing.
+pub async fn generate_units(
+    services: &Services,
+    actor: &Actor,
+    building_id: &str,
+    form: GenerateUnits,
+) -> ServiceResult<usize> {
+    let building = get_building(services, actor, building_id).await?;
+    actor.require(Permission::ManageInventory)?;
+    let mut errors = Invalid::default();
+    let from = form.from_floor.unwrap_or(1);
+    let to = match form.to_floor {
+        Some(t) => t,
+        None => {
+            errors.push("to_floor", "required");
+            0
+        }
+    };
+    if !(-10..=200).contains(&from) || from == 0 {
+        errors.push("from_floor", "out_of_range");
+    }
+    if !(-10..=200).contains(&to) || to == 0 || to < from {
+        errors.push("to_floor", "out_of_range");
+    }
+    if form.stacks.is_empty() || form.stacks.len() > 40 {
+        errors.push("stacks", if form.stacks.is_empty() { "required" } else { "out_of_range" });
+    }
+    let mut stacks = Vec::new();
+    for (i, s) in form.stacks.iter().enumerate() {
+        let field = |name: &str| format!("stacks[{i}].{name}");
+        let layout = required_text(&mut errors, &field("layout"), s.layout.as_deref(), 50);
+        let gross = parse_quantity(&mut errors, &field("gross_area"), s.gross_area.as_deref(), Area::parse);
+        let inner = parse_quantity(&mut errors, &field("inner_area"), s.inner_area.as_deref(), Area::parse);
+        let unit_price = parse_quantity(&mut errors, &field("unit_price"), s.unit_price.as_deref(), Money::parse);
+        if let (Some(g), Some(i)) = (gross, inner)
+            && (g.hundredths() <= 0 || i.hundredths() <= 0 || i > g)
+        {
+            errors.push(field("inner_area"), "inner_exceeds_gross");
+        }
+        if unit_price.is_some_and(|p| p.hundredths() <= 0) {
+            errors.push(field("unit_price"), "must_be_positive");
+        }
+        if let (Some(g), Some(i), Some(p)) = (gross, inner, unit_price) {
+            stacks.push((layout, g, i, p));
+        }
+    }
+    let status = match form.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => UnitStatus::Available,
+        Some(s) => match UnitStatus::parse(s) {
+            Some(st @ (UnitStatus::Available | UnitStatus::NotForSale | UnitStatus::Held)) => st,
+            _ => {
+                errors.push("status", "status_not_settable");
+                UnitStatus::Available
+            }
+        },
+    };
+    errors.into_result()?;
+    let now = loupan_store::now();
+    let tx = services.store.begin_write().await?;
+    let mut created = 0;
+    for floor in (from..=to).filter(|f| *f != 0) {
+        for (n, (layout, gross, inner, unit_price)) in stacks.iter().enumerate() {
+            let row = UnitRow {
+                id: loupan_store::new_id(),
+                building_id: building.id.clone(),
+                project_id: building.project_id.clone(),
+                floor,
+                number: format!("{floor}{:02}", n + 1),
+                layout: layout.clone(),
+                gross_area: gross.hundredths(),
+                inner_area: inner.hundredths(),
+                list_price: price_of(*gross, *unit_price).hundredths(),
+                status: status.name().to_owned(),
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            };
+            match store::insert_unit(&tx, &row).await {
+                Err(StoreError::Unique(_)) => return Err(Invalid::one("stacks", "units_exist").into()),
+                other => other?,
+            }
+            let unit = Unit::from(row);
+            audit::record(
+                &tx,
+                actor,
+                Change {
+                    action: "unit.create",
+                    record_type: "unit",
+                    record_id: &unit.id,
+                    before: None,
+                    after: snapshot(&unit),
+                },
+            )
+            .await?;
+            created += 1;
+        }
+    }
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(created)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_price_is_area_times_unit_price_to_the_fen() {
+        let price = |a: &str, p: &str| price_of(Area::parse(a).unwrap(), Money::parse(p).unwrap()).to_string();
+        assert_eq!(price("89.37", "15000"), "1340550.00");
+        assert_eq!(price("89.37", "15000.33"), "1340579.49"); // 1340579.4921
+        assert_eq!(price("0.01", "0.50"), "0.01"); // 0.005 rounds up
+        assert_eq!(price("118.46", "23800"), "2819348.00");
+    }
+}

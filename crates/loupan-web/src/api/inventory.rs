@@ -242,6 +242,60 @@ async fn search_units(
     Ok(Json(Page::from_rows(rows, limit, |u| u.id.clone(), UnitDto::from)))
 }
 
+#[derive(Deserialize, ToSchema)]
+pub struct StackRequest {
+    pub layout: Option<String>,
+    /// m2, two decimals.
+    pub gross_area: Option<String>,
+    pub inner_area: Option<String>,
+    /// Yuan per m2 of gross area.
+    pub unit_price: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct GenerateUnitsRequest {
+    pub from_floor: Option<i32>,
+    pub to_floor: Option<i32>,
+    /// One entry per stack: every floor gets one unit of each, numbered `{floor}{stack:02}`.
+    #[serde(default)]
+    pub stacks: Vec<StackRequest>,
+    /// `available` (default), `not_for_sale` or `held`.
+    pub status: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct GeneratedUnits {
+    pub created: usize,
+}
+
+/// Creates a building's units floors × stacks in one transaction.
+#[utoipa::path(post, path = "/api/v1/buildings/{id}/units/generate", tag = "inventory", request_body = GenerateUnitsRequest,
+    responses((status = 201, body = GeneratedUnits), (status = 422, body = Problem)))]
+async fn generate_units(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<GenerateUnitsRequest>,
+) -> Result<(StatusCode, Json<GeneratedUnits>), AppError> {
+    let form = inventory::GenerateUnits {
+        from_floor: req.from_floor,
+        to_floor: req.to_floor,
+        status: req.status,
+        stacks: req
+            .stacks
+            .into_iter()
+            .map(|s| inventory::StackSpec {
+                layout: s.layout,
+                gross_area: s.gross_area,
+                inner_area: s.inner_area,
+                unit_price: s.unit_price,
+            })
+            .collect(),
+    };
+    let created = inventory::generate_units(&state.services, &actor, &id, form).await?;
+    Ok((StatusCode::CREATED, Json(GeneratedUnits { created })))
+}
+
 #[utoipa::path(get, path = "/api/v1/units/{id}", tag = "inventory",
     responses((status = 200, body = UnitDto), (status = 404, body = Problem)))]
 async fn get_unit(
@@ -284,6 +338,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_unit))
         .routes(routes!(search_units))
         .routes(routes!(get_unit))
+        .routes(routes!(generate_units))
         .routes(routes!(hold_unit))
         .routes(routes!(release_unit))
 }

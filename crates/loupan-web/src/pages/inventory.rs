@@ -6,7 +6,7 @@ use std::convert::Infallible;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use loupan_domain::Permission;
 use loupan_domain::inventory::UnitStatus;
@@ -95,9 +95,20 @@ async fn building_chart(
     Authed(actor): Authed,
     lang: Lang,
     Path(id): Path<String>,
-) -> Result<Html<String>, AppError> {
-    let (building, units) = inventory::building_chart(&state.services, &actor, &id).await?;
-    let project = inventory::get_project(&state.services, &actor, &building.project_id).await?;
+) -> Result<Response, AppError> {
+    chart_page(&state, &actor, lang, &id, Value::UNDEFINED, StatusCode::OK).await
+}
+
+async fn chart_page(
+    state: &AppState,
+    actor: &Actor,
+    lang: Lang,
+    id: &str,
+    errors: Value,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let (building, units) = inventory::building_chart(&state.services, actor, id).await?;
+    let project = inventory::get_project(&state.services, actor, &building.project_id).await?;
     let mut floors: Vec<(i32, Vec<Value>)> = Vec::new();
     for u in units {
         let cell = context! {
@@ -112,13 +123,53 @@ async fn building_chart(
     let floors: Vec<Value> =
         floors.into_iter().map(|(floor, cells)| context! { floor => floor, units => cells }).collect();
     let legend: Vec<&str> = UnitStatus::ALL.iter().map(|s| s.name()).collect();
-    render(
-        &state,
+    let html = render(
+        state,
         "building.html",
         context! { building => context! { id => building.id, name => building.name },
         project => context! { id => project.id, name => project.name },
-        floors => floors, legend => legend, ..base_context(&actor, lang, "/projects") },
-    )
+        floors => floors, legend => legend, errors => errors, can_manage => actor.can(Permission::ManageInventory),
+        ..base_context(actor, lang, "/projects") },
+    )?;
+    Ok((status, html).into_response())
+}
+
+/// Bulk creation from the chart page: one stack per line, `layout, gross, inner, unit price`.
+async fn generate(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let stacks = form
+        .get("stacks")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let mut parts = line.split([',', '，']).map(|p| Some(p.trim().to_owned()).filter(|p| !p.is_empty()));
+            inventory::StackSpec {
+                layout: parts.next().flatten(),
+                gross_area: parts.next().flatten(),
+                inner_area: parts.next().flatten(),
+                unit_price: parts.next().flatten(),
+            }
+        })
+        .collect();
+    let request = inventory::GenerateUnits {
+        from_floor: form.get("from_floor").and_then(|v| v.trim().parse().ok()),
+        to_floor: form.get("to_floor").and_then(|v| v.trim().parse().ok()),
+        stacks,
+        status: form.text("status"),
+    };
+    match inventory::generate_units(&state.services, &actor, &id, request).await {
+        Ok(_) => Ok(Redirect::to(&format!("/buildings/{id}")).into_response()),
+        Err(e @ ServiceError::Invalid(_)) => {
+            chart_page(&state, &actor, lang, &id, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Server-sent events with the building's unit changes, so that an open 销控图
@@ -144,4 +195,5 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{id}/buildings", post(create_building))
         .route("/buildings/{id}", get(building_chart))
         .route("/buildings/{id}/events", get(building_events))
+        .route("/buildings/{id}/generate", post(generate))
 }
