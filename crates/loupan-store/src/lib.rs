@@ -383,3 +383,65 @@ pub mod admin {
 pub mod sea_orm_reexport {
     pub use sea_orm::{FromQueryResult, JsonValue, Statement};
 }
+
+/// Many rows at once, for the benchmark's data generator and imports.
+pub mod bulk {
+    use sea_orm::{ConnectionTrait, EntityTrait, IntoActiveModel};
+
+    use crate::StoreResult;
+    use crate::entities::{contracts, customers, instalments, units};
+
+    /// SQLite allows 32 766 bound values per statement; stay well below.
+    const ROWS_PER_STATEMENT: usize = 500;
+
+    macro_rules! bulk_insert {
+        ($name:ident, $module:ident) => {
+            pub async fn $name<C: ConnectionTrait>(c: &C, rows: &[$module::Model]) -> StoreResult<()> {
+                for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                    $module::Entity::insert_many(chunk.iter().cloned().map(IntoActiveModel::into_active_model))
+                        .exec_without_returning(c)
+                        .await?;
+                }
+                Ok(())
+            }
+        };
+    }
+
+    bulk_insert!(insert_units, units);
+    bulk_insert!(insert_customers, customers);
+    bulk_insert!(insert_contracts, contracts);
+    bulk_insert!(insert_instalments, instalments);
+}
+
+/// Raw SQL for the benchmark's physical-limit baseline: the same queries the
+/// store runs, without the layers above.
+pub mod raw {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+
+    use crate::StoreResult;
+
+    /// Runs `sql` (placeholders written `$1`, `$2`, … and rewritten to `?` on
+    /// SQLite) and returns the number of rows.
+    pub async fn query_count<C: ConnectionTrait>(c: &C, sql: &str, values: Vec<Value>) -> StoreResult<usize> {
+        let backend = c.get_database_backend();
+        let sql = match backend {
+            DbBackend::Postgres => sql.to_owned(),
+            _ => {
+                let mut out = String::with_capacity(sql.len());
+                let mut chars = sql.chars().peekable();
+                while let Some(ch) = chars.next() {
+                    if ch == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+                        while chars.peek().is_some_and(char::is_ascii_digit) {
+                            chars.next();
+                        }
+                        out.push('?');
+                    } else {
+                        out.push(ch);
+                    }
+                }
+                out
+            }
+        };
+        Ok(c.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?.len())
+    }
+}

@@ -205,3 +205,21 @@ pub async fn active_contract_of_unit<C: ConnectionTrait>(c: &C, unit_id: &str) -
         .one(c)
         .await?)
 }
+
+/// Starts a project's numbering of `kind` at `next_value` (after bulk imports
+/// that numbered documents themselves).
+pub async fn start_numbering_at<C: ConnectionTrait>(
+    c: &C,
+    project_id: &str,
+    kind: &str,
+    next_value: i64,
+) -> StoreResult<()> {
+    number_sequences::Entity::insert(number_sequences::ActiveModel {
+        project_id: Set(project_id.to_owned()),
+        kind: Set(kind.to_owned()),
+        next_value: Set(next_value),
+    })
+    .exec_without_returning(c)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! `loupan-bench`: fills a database with a believable group company at a chosen
+//! scale (deterministic, seeded) and times the workloads of issue 8 three ways:
+//! through the web router, through the service layer, and as the raw SQL they
+//! amount to. Results go to `bench/results/` as JSON and Markdown.
+//!
+//! Timing lives here and never in the test suite.
+
+mod data;
+mod workloads;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, ValueEnum};
+use loupan_service::secrets::Secrets;
+use loupan_service::{ServiceConfig, Services};
+use loupan_store::Store;
+
+#[derive(Parser)]
+#[command(name = "loupan-bench", about = "Loupan's benchmark suite (run with --release)")]
+struct Cli {
+    /// Database to fill and measure; default: a fresh SQLite file under bench/work/.
+    #[arg(long, env = "LOUPAN_BENCH_DATABASE_URL")]
+    database_url: Option<String>,
+    #[arg(long, value_enum, default_value = "small")]
+    scale: Scale,
+    /// Comma-separated workloads (W1,W2,W3,W4,W5,W6).
+    #[arg(long, default_value = "W1,W2,W3,W4,W5,W6")]
+    workloads: String,
+    /// Where results are written.
+    #[arg(long, default_value = "bench/results")]
+    out: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Scale {
+    /// 2 projects, 1,600 units, 20,000 customers: minutes.
+    Small,
+    /// 10 projects, 10,000 units, 200,000 customers.
+    Medium,
+    /// 100 projects, 1,000 buildings, 50,000 units, 1,000,000 customers, 45,000 contracts.
+    Full,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let url = match &cli.database_url {
+        Some(u) => u.clone(),
+        None => {
+            let dir = PathBuf::from("bench/work");
+            std::fs::create_dir_all(&dir)?;
+            let path = std::fs::canonicalize(&dir)?.join(format!("bench-{:?}.db", cli.scale).to_lowercase());
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+            format!("sqlite://{}", path.display())
+        }
+    };
+    let store = Store::connect(&url).await.context("opening the benchmark database")?;
+    store.migrate().await?;
+    let secrets = Secrets::from_master(&[7u8; 32]).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let services = Services::new(store, ServiceConfig::default(), secrets);
+    let started = std::time::Instant::now();
+    let seeded = data::seed(&services, cli.scale).await?;
+    println!("seeded {} in {:.1}s", seeded.summary(), started.elapsed().as_secs_f64());
+    let wanted: Vec<String> = cli.workloads.split(',').map(|w| w.trim().to_uppercase()).collect();
+    let results = workloads::run(&services, &seeded, &wanted).await?;
+    let backend = format!("{:?}", services.store.backend()).to_lowercase();
+    workloads::write_results(&cli.out, &backend, cli.scale, &seeded, &results)?;
+    Ok(())
+}

@@ -1,0 +1,475 @@
+//! The workloads W1-W6, each timed through the router (in process: the whole
+//! HTTP stack without the network), through the service layer, and as raw SQL.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, anyhow};
+use axum::body::Body;
+use axum::http::Request;
+use loupan_service::{Services, customers, finance, inventory, sales};
+use loupan_web::{AppState, WebConfig};
+use serde::Serialize;
+use tower::ServiceExt;
+
+use crate::Scale;
+use crate::data::{Rng, Seeded, chinese_name, mobile};
+
+#[derive(Serialize, Clone)]
+pub struct Measure {
+    /// `router`, `service` or `raw_sql`.
+    pub path: String,
+    pub n: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub per_second: f64,
+}
+
+#[derive(Serialize, Clone)]
+pub struct WorkloadResult {
+    pub name: String,
+    pub what: String,
+    pub measures: Vec<Measure>,
+    /// `service / raw_sql` and `router / raw_sql` on p50.
+    pub ratios: Vec<(String, f64)>,
+    pub findings: Vec<String>,
+}
+
+fn measure(path: &str, samples: &[Duration], wall: Duration) -> Measure {
+    let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| ms.get(((ms.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(0.0);
+    Measure {
+        path: path.to_owned(),
+        n: ms.len(),
+        p50_ms: at(0.5),
+        p99_ms: at(0.99),
+        max_ms: ms.last().copied().unwrap_or(0.0),
+        per_second: ms.len() as f64 / wall.as_secs_f64().max(1e-9),
+    }
+}
+
+fn ratios(measures: &[Measure]) -> Vec<(String, f64)> {
+    let p50 = |p: &str| measures.iter().find(|m| m.path == p).map(|m| m.p50_ms);
+    let mut out = Vec::new();
+    if let Some(raw) = p50("raw_sql").filter(|r| *r > 0.0) {
+        for p in ["service", "router"] {
+            if let Some(v) = p50(p) {
+                out.push((format!("{p} / raw_sql (p50)"), v / raw));
+            }
+        }
+    }
+    out
+}
+
+/// Times `n` calls of `f` one after another.
+async fn timed<F, Fut, T>(n: usize, mut f: F) -> Result<(Vec<Duration>, Duration)>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut samples = Vec::with_capacity(n);
+    let wall = Instant::now();
+    for i in 0..n {
+        let t = Instant::now();
+        f(i).await?;
+        samples.push(t.elapsed());
+    }
+    Ok((samples, wall.elapsed()))
+}
+
+async fn get(router: &axum::Router, token: &str, path: &str) -> Result<()> {
+    let req = Request::get(path).header("authorization", format!("Bearer {token}")).body(Body::empty())?;
+    let res = router.clone().oneshot(req).await?;
+    let status = res.status();
+    axum::body::to_bytes(res.into_body(), usize::MAX).await?;
+    if !status.is_success() {
+        return Err(anyhow!("GET {path} -> {status}"));
+    }
+    Ok(())
+}
+
+fn svc(e: loupan_service::ServiceError) -> anyhow::Error {
+    anyhow!("{e}")
+}
+
+pub async fn run(services: &Services, seeded: &Seeded, wanted: &[String]) -> Result<Vec<WorkloadResult>> {
+    let router = loupan_web::app(AppState::new(services.clone(), WebConfig::default()));
+    let admin = &seeded.admin;
+    let token = &seeded.admin_token;
+    let conn = services.store.conn();
+    let mut results = Vec::new();
+    let mut rng = Rng::new(42);
+    let on = |w: &str| wanted.iter().any(|x| x == w);
+
+    if on("W1") {
+        let n = 300;
+        let phones: Vec<String> =
+            (0..n).map(|i| seeded.sample_customers[i % seeded.sample_customers.len()].2.clone()).collect();
+        let (s_raw, w_raw) = timed(n, |i| {
+            let e164 = format!("+86{}", phones[i]);
+            async move {
+                loupan_store::raw::query_count(
+                    conn,
+                    "SELECT * FROM customers WHERE phone = $1 ORDER BY id LIMIT 51",
+                    vec![e164.into()],
+                )
+                .await?;
+                Ok(())
+            }
+        })
+        .await?;
+        let (s_svc, w_svc) = timed(n, |i| {
+            let q = customers::CustomerQuery { q: Some(phones[i].clone()), ..Default::default() };
+            async move { customers::search(services, admin, q, None, 51).await.map_err(svc) }
+        })
+        .await?;
+        let (s_http, w_http) = timed(n, |i| {
+            let path = format!("/api/v1/customers?q={}", phones[i]);
+            let router = &router;
+            async move { get(router, token, &path).await }
+        })
+        .await?;
+        let measures = vec![
+            measure("raw_sql", &s_raw, w_raw),
+            measure("service", &s_svc, w_svc),
+            measure("router", &s_http, w_http),
+        ];
+        results.push(WorkloadResult {
+            name: "W1 customer lookup by phone".into(),
+            what: "GET /api/v1/customers?q=<phone> (masked list page of matches)".into(),
+            ratios: ratios(&measures),
+            measures,
+            findings: Vec::new(),
+        });
+
+        let initials: Vec<String> =
+            (0..n).map(|i| seeded.sample_customers[i % seeded.sample_customers.len()].3.clone()).collect();
+        let (s_raw, w_raw) = timed(n, |i| {
+            let pattern = format!("{}%", initials[i]);
+            async move {
+                loupan_store::raw::query_count(
+                    conn,
+                    "SELECT * FROM customers WHERE name LIKE $1 OR name_pinyin LIKE $1 OR name_initials LIKE $1 ORDER BY id LIMIT 51",
+                    vec![pattern.into()],
+                )
+                .await?;
+                Ok(())
+            }
+        })
+        .await?;
+        let (s_svc, w_svc) = timed(n, |i| {
+            let q = customers::CustomerQuery { q: Some(initials[i].clone()), ..Default::default() };
+            async move { customers::search(services, admin, q, None, 51).await.map_err(svc) }
+        })
+        .await?;
+        let (s_http, w_http) = timed(n, |i| {
+            let path = format!("/api/v1/customers?q={}", initials[i]);
+            let router = &router;
+            async move { get(router, token, &path).await }
+        })
+        .await?;
+        let measures = vec![
+            measure("raw_sql", &s_raw, w_raw),
+            measure("service", &s_svc, w_svc),
+            measure("router", &s_http, w_http),
+        ];
+        results.push(WorkloadResult {
+            name: "W1 customer search by pinyin initials".into(),
+            what: "GET /api/v1/customers?q=<initials> (first page of 50)".into(),
+            ratios: ratios(&measures),
+            measures,
+            findings: Vec::new(),
+        });
+    }
+
+    if on("W2") {
+        let n = 200;
+        let project = seeded.projects[0].clone();
+        let (s_svc, w_svc) = timed(n, |_| {
+            let form = customers::NewCustomer {
+                project_id: Some(project.clone()),
+                name: Some(chinese_name(&mut rng)),
+                phone: Some(mobile(&mut rng)),
+                owner_id: admin.user_id.clone(),
+                ..Default::default()
+            };
+            async move { customers::register(services, admin, form).await.map(|_| ()).map_err(svc) }
+        })
+        .await?;
+        let mut found = 0;
+        let planted = &seeded.planted;
+        for (project, name, typed, original) in planted {
+            let matches =
+                customers::check_duplicates(services, admin, project, Some(typed), Some(name)).await.map_err(svc)?;
+            if matches.iter().any(|m| &m.customer_id == original && m.match_kind == "both") {
+                found += 1;
+            }
+        }
+        let recall = if planted.is_empty() { 1.0 } else { found as f64 / planted.len() as f64 };
+        let measures = vec![measure("service", &s_svc, w_svc)];
+        results.push(WorkloadResult {
+            name: "W2 register with duplicate check".into(),
+            what: "customers::register (validation, pinyin, duplicate query, insert, timeline, audit)".into(),
+            ratios: Vec::new(),
+            measures,
+            findings: vec![
+                format!("planted duplicates found: {found} of {} (recall {:.1}%)", planted.len(), recall * 100.0),
+                "xlsx import is not built yet (issue 4 item 9); not measured".into(),
+            ],
+        });
+    }
+
+    if on("W3") {
+        let n = 200;
+        let buildings = &seeded.buildings;
+        let (s_raw, w_raw) = timed(n, |i| {
+            let b = buildings[i % buildings.len()].clone();
+            async move {
+                loupan_store::raw::query_count(
+                    conn,
+                    "SELECT * FROM units WHERE building_id = $1 ORDER BY floor DESC, number",
+                    vec![b.into()],
+                )
+                .await?;
+                Ok(())
+            }
+        })
+        .await?;
+        let (s_svc, w_svc) = timed(n, |i| {
+            let b = buildings[i % buildings.len()].clone();
+            async move { inventory::building_chart(services, admin, &b).await.map(|_| ()).map_err(svc) }
+        })
+        .await?;
+        let (s_http, w_http) = timed(n, |i| {
+            let path = format!("/buildings/{}", buildings[i % buildings.len()]);
+            let router = &router;
+            async move { get(router, token, &path).await }
+        })
+        .await?;
+        let measures = vec![
+            measure("raw_sql", &s_raw, w_raw),
+            measure("service", &s_svc, w_svc),
+            measure("router", &s_http, w_http),
+        ];
+        results.push(WorkloadResult {
+            name: "W3 sales control chart of one building".into(),
+            what: "GET /buildings/{id} (the rendered 销控图 page)".into(),
+            ratios: ratios(&measures),
+            measures,
+            findings: Vec::new(),
+        });
+    }
+
+    if on("W4") {
+        let hot: Vec<(String, String)> = seeded.available_units.iter().take(20).cloned().collect();
+        let buyers = 400;
+        let by_project: HashMap<&str, Vec<&String>> =
+            seeded.customer_ids.iter().fold(HashMap::new(), |mut m, (p, c)| {
+                m.entry(p.as_str()).or_insert_with(Vec::new).push(c);
+                m
+            });
+        let mut tasks = Vec::new();
+        let wall = Instant::now();
+        for i in 0..buyers {
+            let (project, unit) = hot[i % hot.len()].clone();
+            let customers = by_project.get(project.as_str()).cloned().unwrap_or_default();
+            let Some(customer) = customers.get(i % customers.len().max(1)).map(|c| (*c).clone()) else { continue };
+            let method = seeded.methods[seeded.projects.iter().position(|p| *p == project).unwrap_or(0)].clone();
+            let services = services.clone();
+            let admin = admin.clone();
+            tasks.push(tokio::spawn(async move {
+                let t = Instant::now();
+                let form = sales::NewSubscription {
+                    unit_id: Some(unit.clone()),
+                    customer_id: Some(customer),
+                    total_price: Some("1000000.00".into()),
+                    deposit: Some("50000.00".into()),
+                    payment_method_id: Some(method),
+                    subscribed_on: Some("2026-11-27".into()),
+                };
+                let outcome = sales::subscribe(&services, &admin, form).await;
+                (unit, outcome.is_ok(), matches!(outcome, Err(loupan_service::ServiceError::Conflict(_))), t.elapsed())
+            }));
+        }
+        let mut wins: HashMap<String, usize> = HashMap::new();
+        let mut samples = Vec::new();
+        let mut errors = 0;
+        for t in tasks {
+            let (unit, ok, conflict, d) = t.await?;
+            samples.push(d);
+            if ok {
+                *wins.entry(unit).or_default() += 1;
+            } else if !conflict {
+                errors += 1;
+            }
+        }
+        let wall = wall.elapsed();
+        let double_sales = wins.values().filter(|n| **n > 1).count();
+        let mut stored_doubles = 0;
+        for (_, unit) in &hot {
+            let n = loupan_store::raw::query_count(
+                conn,
+                "SELECT id FROM subscriptions WHERE unit_id = $1 AND status = 'active'",
+                vec![unit.clone().into()],
+            )
+            .await?;
+            if n > 1 {
+                stored_doubles += 1;
+            }
+        }
+        results.push(WorkloadResult {
+            name: "W4 flash sale".into(),
+            what: format!("{buyers} concurrent buyers racing for {} hot units (service layer, one process)", hot.len()),
+            measures: vec![measure("service", &samples, wall)],
+            ratios: Vec::new(),
+            findings: vec![
+                format!("units sold: {} of {}", wins.len(), hot.len()),
+                format!("double sales reported: {double_sales}; units with more than one active subscription in the database: {stored_doubles}"),
+                format!("attempts failing other than with 409: {errors}"),
+            ],
+        });
+    }
+
+    if on("W5") {
+        let units: Vec<(String, String)> = seeded.available_units.iter().skip(20).take(200).cloned().collect();
+        let by_project: HashMap<&str, &String> = seeded.customer_ids.iter().map(|(p, c)| (p.as_str(), c)).collect();
+        let mut contract_ids = Vec::new();
+        let mut s_k = Vec::new();
+        let started = Instant::now();
+        for (project, unit) in &units {
+            let method = seeded.methods[seeded.projects.iter().position(|p| p == project).unwrap_or(0)].clone();
+            let form = sales::NewContract {
+                unit_id: Some(unit.clone()),
+                customer_id: by_project.get(project.as_str()).map(|c| (*c).clone()),
+                payment_method_id: Some(method),
+                total_price: Some("1234567.89".into()),
+                signed_on: Some("2026-11-27".into()),
+                ..Default::default()
+            };
+            let t = Instant::now();
+            let k = sales::sign_contract(services, admin, form).await.map_err(svc)?;
+            s_k.push(t.elapsed());
+            contract_ids.push(k.id);
+        }
+        let w_k = started.elapsed();
+        let (s_r, w_r) = timed(contract_ids.len(), |i| {
+            let form = finance::NewReceipt {
+                contract_id: Some(contract_ids[i].clone()),
+                amount: Some("100000.00".into()),
+                received_on: Some("2026-11-27".into()),
+                channel: Some("transfer".into()),
+                ..Default::default()
+            };
+            async move {
+                let r = finance::record_receipt(services, admin, form).await.map_err(svc)?;
+                finance::mark_arrived(services, admin, &r.id).await.map_err(svc)?;
+                finance::audit_receipt(services, admin, &r.id).await.map_err(svc)?;
+                Ok(())
+            }
+        })
+        .await?;
+        let mut contract = measure("service", &s_k, w_k);
+        contract.path = "service: contract with plan".into();
+        let mut receipt = measure("service", &s_r, w_r);
+        receipt.path = "service: receipt recorded, arrived, audited".into();
+        results.push(WorkloadResult {
+            name: "W5 contracts and receipts".into(),
+            what: "sales::sign_contract (unit write, plan, timeline, audit); a receipt's three steps with allocation"
+                .into(),
+            measures: vec![contract, receipt],
+            ratios: Vec::new(),
+            findings: vec!["SQLite runs with synchronous=FULL (the shipped setting)".into()],
+        });
+    }
+
+    if on("W6") {
+        let n = 5;
+        let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap_or_default();
+        let (s_raw, w_raw) = timed(n, |_| async move {
+            loupan_store::raw::query_count(
+                conn,
+                "SELECT i.contract_id, i.due_date, i.amount - i.paid FROM instalments i JOIN contracts c ON c.id = i.contract_id \
+                 WHERE c.status = 'active' AND i.paid < i.amount",
+                Vec::new(),
+            )
+            .await?;
+            Ok(())
+        })
+        .await?;
+        let (s_svc, w_svc) =
+            timed(n, |_| async move { finance::ageing(services, admin, as_of, None).await.map(|_| ()).map_err(svc) })
+                .await?;
+        let (s_http, w_http) = timed(n, |_| {
+            let router = &router;
+            async move { get(router, token, "/api/v1/finance/reports/ageing?as_of=2026-11-27").await }
+        })
+        .await?;
+        let measures = vec![
+            measure("raw_sql", &s_raw, w_raw),
+            measure("service", &s_svc, w_svc),
+            measure("router", &s_http, w_http),
+        ];
+        results.push(WorkloadResult {
+            name: "W6 ageing report".into(),
+            what: "every unpaid instalment of every active contract, bucketed as of a date".into(),
+            ratios: ratios(&measures),
+            measures,
+            findings: Vec::new(),
+        });
+    }
+    Ok(results)
+}
+
+pub fn write_results(
+    out: &Path,
+    backend: &str,
+    scale: Scale,
+    seeded: &Seeded,
+    results: &[WorkloadResult],
+) -> Result<()> {
+    std::fs::create_dir_all(out)?;
+    let scale = format!("{scale:?}").to_lowercase();
+    let machine = serde_json::json!({
+        "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "os": std::env::consts::OS,
+        "arch": std::env::consts::ARCH,
+        "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
+        "loupan": env!("CARGO_PKG_VERSION"),
+        "measured_on": chrono::Utc::now().to_rfc3339(),
+    });
+    let doc = serde_json::json!({ "machine": machine, "backend": backend, "scale": scale, "data": seeded.counts, "workloads": results });
+    std::fs::write(out.join(format!("{backend}-{scale}.json")), serde_json::to_string_pretty(&doc)?)?;
+    let mut md = format!(
+        "# Loupan benchmark: {backend}, {scale} scale\n\n{} · {} CPUs · {} build · {}\n\nData: {}\n\n| workload | path | n | p50 ms | p99 ms | max ms | per s |\n|---|---|---|---|---|---|---|\n",
+        machine["os"],
+        machine["cpus"],
+        machine["profile"],
+        machine["measured_on"],
+        seeded.summary()
+    );
+    for r in results {
+        for m in &r.measures {
+            md.push_str(&format!(
+                "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.0} |\n",
+                r.name, m.path, m.n, m.p50_ms, m.p99_ms, m.max_ms, m.per_second
+            ));
+        }
+    }
+    md.push_str("\n## Ratios and findings\n\n");
+    for r in results {
+        md.push_str(&format!("- **{}** ({})", r.name, r.what));
+        for (k, v) in &r.ratios {
+            md.push_str(&format!("; {k} = {v:.2}"));
+        }
+        for f in &r.findings {
+            md.push_str(&format!("; {f}"));
+        }
+        md.push('\n');
+    }
+    std::fs::write(out.join(format!("{backend}-{scale}.md")), &md)?;
+    println!("{md}");
+    Ok(())
+}
