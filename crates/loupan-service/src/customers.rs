@@ -382,7 +382,7 @@ pub struct CustomerQuery {
     pub source: Option<String>,
 }
 
-fn scope_of(actor: &Actor) -> ServiceResult<CustomerScope> {
+pub(crate) fn scope_of(actor: &Actor) -> ServiceResult<CustomerScope> {
     actor.require(Permission::ReadCustomers)?;
     match actor.customer_scope() {
         Some(DataScope::All) => Ok(CustomerScope::All),

@@ -310,15 +310,14 @@ pub async fn ageing(
     }
     let conn = services.store.conn();
     let contracts = store_sales::active_contracts(conn, actor.visible_projects(), project_id).await?;
-    let ids: Vec<String> = contracts.iter().map(|c| c.id.clone()).collect();
-    let unpaid = store_sales::unpaid_instalments_of(conn, &ids).await?;
+    let open = store_sales::open_instalments(conn, actor.visible_projects(), project_id).await?;
     let mut totals = empty_buckets();
     let mut per_contract: BTreeMap<String, BTreeMap<&'static str, Money>> = BTreeMap::new();
-    for i in unpaid {
-        let bucket = ageing_bucket(i.due_date, as_of);
-        let amount = Money::from_hundredths(i.amount - i.paid);
+    for (contract_id, due_date, unpaid) in open {
+        let bucket = ageing_bucket(due_date, as_of);
+        let amount = Money::from_hundredths(unpaid);
         add(&mut totals, bucket, amount);
-        add(per_contract.entry(i.contract_id.clone()).or_insert_with(empty_buckets), bucket, amount);
+        add(per_contract.entry(contract_id).or_insert_with(empty_buckets), bucket, amount);
     }
     let contracts = contracts
         .into_iter()

@@ -15,6 +15,7 @@ pub mod live;
 pub mod sales;
 pub mod secrets;
 pub mod users;
+pub mod workbench;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -239,3 +239,25 @@ pub async fn events_of<C: ConnectionTrait>(c: &C, customer_id: &str, limit: u64)
         .all(c)
         .await?)
 }
+
+/// Customers in scope not contacted since `before` (never contacted and
+/// registered before it, or last contacted before it).
+pub async fn count_stale_customers<C: ConnectionTrait>(
+    c: &C,
+    scope: &CustomerScope,
+    before: DateTime<Utc>,
+) -> StoreResult<u64> {
+    use customers::Column as K;
+    use sea_orm::PaginatorTrait;
+    let mut q = customers::Entity::find().filter(
+        Condition::any()
+            .add(Condition::all().add(K::LastContactAt.is_null()).add(K::CreatedAt.lt(before)))
+            .add(K::LastContactAt.lt(before)),
+    );
+    q = match scope {
+        CustomerScope::All => q,
+        CustomerScope::Projects(ids) => q.filter(K::ProjectId.is_in(ids.iter().cloned())),
+        CustomerScope::Owner(owner) => q.filter(K::OwnerId.eq(owner.as_str())),
+    };
+    Ok(q.count(c).await?)
+}

@@ -155,27 +155,6 @@ pub async fn instalments_of<C: ConnectionTrait>(c: &C, contract_id: &str) -> Sto
         .await?)
 }
 
-/// Instalments of many contracts with something still unpaid (the ageing report).
-pub async fn unpaid_instalments_of<C: ConnectionTrait>(
-    c: &C,
-    contract_ids: &[String],
-) -> StoreResult<Vec<InstalmentRow>> {
-    let mut out = Vec::new();
-    // Chunks keep the IN list within every database's parameter limit.
-    for chunk in contract_ids.chunks(500) {
-        let rows = instalments::Entity::find()
-            .filter(instalments::Column::ContractId.is_in(chunk.iter().cloned()))
-            .filter(Expr::col(instalments::Column::Paid).lt(Expr::col(instalments::Column::Amount)))
-            .order_by_asc(instalments::Column::ContractId)
-            .order_by_asc(instalments::Column::Seq)
-            .limit(None)
-            .all(c)
-            .await?;
-        out.extend(rows);
-    }
-    Ok(out)
-}
-
 pub async fn add_paid<C: ConnectionTrait>(c: &C, instalment_id: &str, amount: i64) -> StoreResult<()> {
     instalments::Entity::update_many()
         .col_expr(instalments::Column::Paid, Expr::col(instalments::Column::Paid).add(amount))
@@ -222,4 +201,46 @@ pub async fn start_numbering_at<C: ConnectionTrait>(
     .exec_without_returning(c)
     .await?;
     Ok(())
+}
+
+/// One unpaid instalment of an active contract: `(contract_id, due_date, unpaid fen)`.
+pub type OpenInstalment = (String, chrono::NaiveDate, i64);
+
+/// Every unpaid instalment of the active contracts of some projects, in one
+/// query (the ageing report).
+pub async fn open_instalments<C: ConnectionTrait>(
+    c: &C,
+    projects: Option<&[String]>,
+    project_id: Option<&str>,
+) -> StoreResult<Vec<OpenInstalment>> {
+    use sea_orm::JoinType;
+    use sea_orm::sea_query::Condition;
+    let relation: sea_orm::RelationDef = instalments::Entity::belongs_to(contracts::Entity)
+        .from(instalments::Column::ContractId)
+        .to(contracts::Column::Id)
+        .into();
+    let mut q = instalments::Entity::find()
+        .select_only()
+        .column(instalments::Column::ContractId)
+        .column(instalments::Column::DueDate)
+        .column_as(
+            Expr::col((instalments::Entity, instalments::Column::Amount))
+                .sub(Expr::col((instalments::Entity, instalments::Column::Paid))),
+            "open",
+        )
+        .join(JoinType::InnerJoin, relation)
+        .filter(contracts::Column::Status.eq("active"))
+        .filter(
+            Condition::all().add(
+                Expr::col((instalments::Entity, instalments::Column::Paid))
+                    .lt(Expr::col((instalments::Entity, instalments::Column::Amount))),
+            ),
+        );
+    if let Some(ids) = projects {
+        q = q.filter(contracts::Column::ProjectId.is_in(ids.iter().cloned()));
+    }
+    if let Some(p) = project_id {
+        q = q.filter(contracts::Column::ProjectId.eq(p));
+    }
+    Ok(q.into_tuple::<OpenInstalment>().all(c).await?)
 }

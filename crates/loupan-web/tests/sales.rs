@@ -392,3 +392,29 @@ async fn unit_changes_reach_open_charts_on_every_instance() {
         (unit.as_str(), o.building.as_str(), expected)
     );
 }
+
+#[tokio::test]
+async fn the_workbench_lists_what_needs_attention() {
+    let o = office().await;
+    let unit = o.unit("701", None).await;
+    let customer = o.customer(&o.agent, "褚十二", "13200132000").await;
+    o.contract(&unit, &customer, "1000000.00", "2025-01-10").await;
+    let wb = o.app.send(get("/api/v1/workbench").token(&o.finance)).await.json();
+    let overdue =
+        wb["alerts"].as_array().unwrap().iter().find(|a| a["kind"] == "overdue_instalments").expect("an overdue alert");
+    assert_eq!(overdue["count"], 3, "all three instalments of a 2025 contract are overdue");
+    assert_eq!(wb["pending_approvals"], json!([]));
+    // The same buyer registered by a second agent gives the manager a ruling to make.
+    o.customer(&o.other_agent, "褚十二", "13200132000").await;
+    let (_, manager) = o.app.user(&o.admin, "mgr", &["sales_manager"], &[&o.project]).await;
+    let wb = o.app.send(get("/api/v1/workbench").token(&manager)).await.json();
+    assert!(wb["alerts"].as_array().unwrap().iter().any(|a| a["kind"] == "open_duplicates" && a["count"] == 1), "{wb}");
+    let wb = o.app.send(get("/api/v1/workbench").token(&o.agent)).await.json();
+    assert!(
+        wb["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["kind"] != "overdue_instalments" && a["kind"] != "open_duplicates")
+    );
+}

@@ -8,6 +8,7 @@ pub mod customers;
 pub mod finance;
 pub mod inventory;
 pub mod sales;
+pub mod workbench;
 
 use serde::Serialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -29,6 +30,7 @@ use crate::AppState;
         (name = "customers", description = "Customers, duplicates, follow-ups and transfers (C1-C3, S2-S7)"),
         (name = "sales", description = "Payment methods, subscriptions, contracts and payment plans (S1, F2)"),
         (name = "finance", description = "Receipts and reports (F1-F7)"),
+        (name = "workbench", description = "The user's to-dos and alerts (PM1)"),
     )
 )]
 struct ApiDoc;
@@ -57,6 +59,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(customers::router())
         .merge(sales::router())
         .merge(finance::router())
+        .merge(workbench::router())
 }
 
 /// RFC 9457 problem details, in the language of `Accept-Language`.
