@@ -121,6 +121,23 @@ try {
   await page.waitForSelector("#ageing");
   await shot("09-ageing");
 
+  // 6d. Export the project's units to Excel and check the file back in.
+  await page.click("nav.modules >> text=项目房源");
+  const exportHref = await page.getAttribute("a[href^='/api/v1/units/export']", "href");
+  const xlsx = await page.request.get(`${base}${exportHref}`);
+  expect(xlsx.ok(), `export failed: ${xlsx.status()}`);
+  await page.setInputFiles("form.import-form input[type=file]", {
+    name: "units.xlsx",
+    mimeType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    buffer: await xlsx.body(),
+  });
+  await page.selectOption("form.import-form select[name=mode]", "validate");
+  await page.click("form.import-form button[type=submit]");
+  await page.waitForSelector("#import-summary");
+  const summary = await page.textContent("#import-summary");
+  expect(summary.includes("共 144 行") && summary.includes("144 行正确"), `import check: ${summary}`);
+  await shot("11-import-check");
+
   // 7. Register a customer: the duplicate warning appears while typing the phone.
   await page.click("nav.modules >> text=客户");
   const listed = await page.locator("#customers tbody tr").count();

@@ -14,6 +14,7 @@ pub mod inventory;
 pub mod live;
 pub mod sales;
 pub mod secrets;
+pub mod unit_import;
 pub mod users;
 pub mod workbench;
 

@@ -179,3 +179,44 @@ pub async fn unit_status_counts<C: ConnectionTrait>(
     }
     Ok(q.into_tuple::<(String, String, i64)>().all(c).await?)
 }
+
+pub async fn find_building_by_name<C: ConnectionTrait>(
+    c: &C,
+    project_id: &str,
+    name: &str,
+) -> StoreResult<Option<BuildingRow>> {
+    Ok(buildings::Entity::find()
+        .filter(buildings::Column::ProjectId.eq(project_id))
+        .filter(buildings::Column::Name.eq(name))
+        .one(c)
+        .await?)
+}
+
+pub async fn find_unit_by_number<C: ConnectionTrait>(
+    c: &C,
+    building_id: &str,
+    number: &str,
+) -> StoreResult<Option<UnitRow>> {
+    Ok(units::Entity::find()
+        .filter(units::Column::BuildingId.eq(building_id))
+        .filter(units::Column::Number.eq(number))
+        .one(c)
+        .await?)
+}
+
+/// Rewrites a unit's description and price (an import updating by unit number).
+pub async fn update_unit_details<C: ConnectionTrait>(c: &C, row: &UnitRow) -> StoreResult<()> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    units::Entity::update_many()
+        .col_expr(units::Column::Floor, Expr::value(row.floor))
+        .col_expr(units::Column::Layout, Expr::value(row.layout.clone()))
+        .col_expr(units::Column::GrossArea, Expr::value(row.gross_area))
+        .col_expr(units::Column::InnerArea, Expr::value(row.inner_area))
+        .col_expr(units::Column::ListPrice, Expr::value(row.list_price))
+        .col_expr(units::Column::Version, Expr::col(units::Column::Version).add(1))
+        .col_expr(units::Column::UpdatedAt, Expr::value(row.updated_at))
+        .filter(units::Column::Id.eq(row.id.as_str()))
+        .exec(c)
+        .await?;
+    Ok(())
+}

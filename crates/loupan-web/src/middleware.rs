@@ -114,8 +114,16 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         };
         let needs_check = caller.actor.is_some() || path == "/login";
         if needs_check {
+            let multipart = req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("multipart/form-data"));
             let presented = if api {
                 req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned)
+            } else if multipart {
+                // File uploads carry the token in the form's action URL.
+                FormData::parse(req.uri().query().unwrap_or_default().as_bytes()).text("csrf_token")
             } else {
                 let (parts, body) = req.into_parts();
                 let Ok(bytes) = axum::body::to_bytes(body, crate::BODY_LIMIT).await else {

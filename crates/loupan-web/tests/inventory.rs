@@ -48,3 +48,112 @@ async fn a_33_floor_building_of_264_units_is_created_in_one_operation() {
     let r = app.send(post(&format!("/api/v1/buildings/{building}/units/generate"), bad).token(&admin)).await;
     assert_eq!(r.error_fields(), vec!["to_floor", "stacks[0].layout", "stacks[0].inner_area", "stacks[0].unit_price"]);
 }
+
+fn as_refs(rows: &[[String; 8]]) -> Vec<[&str; 8]> {
+    rows.iter().map(|r| std::array::from_fn(|i| r[i].as_str())).collect()
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+fn sheet(rows: &[[&str; 8]]) -> Vec<u8> {
+    use loupan_documents::xlsx::{Cell, write_table};
+    let headers: Vec<String> = ["楼栋", "楼层", "房号", "户型", "建筑面积", "套内面积", "标价", "状态"]
+        .iter()
+        .map(|h| (*h).to_owned())
+        .collect();
+    let cells: Vec<Vec<Cell>> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .enumerate()
+                .map(|(i, v)| match (i, v.parse::<f64>()) {
+                    (_, _) if v.is_empty() => Cell::Empty,
+                    (1 | 4 | 5 | 6, Ok(n)) => Cell::Number(n),
+                    _ => Cell::Text((*v).to_owned()),
+                })
+                .collect()
+        })
+        .collect();
+    write_table("房源", &headers, &cells).unwrap()
+}
+
+#[tokio::test]
+async fn units_import_from_excel_all_or_nothing_and_reimport_updates() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let project = app.project(&admin, "翠湖名苑").await;
+    let import = |bytes: Vec<u8>, mode: &str| {
+        post_bytes(&format!("/api/v1/projects/{project}/units/import?mode={mode}"), bytes, XLSX).token(&admin)
+    };
+
+    // 500 units over two buildings.
+    let mut rows: Vec<[String; 8]> = Vec::new();
+    for i in 0..500 {
+        let (building, floor, stack) = (if i < 250 { "1号楼" } else { "2号楼" }, (i % 250) / 10 + 1, i % 10 + 1);
+        rows.push([
+            building.into(),
+            floor.to_string(),
+            format!("{floor}{stack:02}"),
+            "3室2厅".into(),
+            "89.37".into(),
+            "72.15".into(),
+            "1340550".into(),
+            String::new(),
+        ]);
+    }
+    let r = app.send(import(sheet(&as_refs(&rows)), "all")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let report = r.json();
+    assert_eq!(
+        (report["created"].as_u64(), report["buildings_created"].as_u64(), report["written"].as_bool()),
+        (Some(500), Some(2), Some(true))
+    );
+
+    // A file with three bad rows is refused, the rows named, nothing written.
+    let mut bad = rows.clone();
+    bad[3][4] = "八十九".into(); // row 5: gross area not a number
+    bad[10][5] = "99.00".into(); // row 12: inner area above gross
+    bad[20][2] = bad[21][2].clone(); // row 23: duplicate number in the file
+    for r in bad.iter_mut() {
+        r[6] = "1500000".into(); // a price change that must not land
+    }
+    let r = app.send(import(sheet(&as_refs(&bad)), "all")).await.json();
+    let named: Vec<(u64, &str, &str)> = r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["row"].as_u64().unwrap(), e["column"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        named,
+        [(5, "建筑面积", "not_a_number"), (12, "套内面积", "inner_exceeds_gross"), (23, "房号", "duplicate_in_file")]
+    );
+    assert_eq!(r["written"], false);
+    let unit = app.send(get("/api/v1/units?limit=1").token(&admin)).await.json();
+    assert_eq!(unit["items"][0]["list_price"], "1340550.00", "nothing was written");
+
+    // Importing only the valid rows updates 497 units in place instead of duplicating.
+    let r = app.send(import(sheet(&as_refs(&bad)), "valid_only")).await.json();
+    assert_eq!((r["updated"].as_u64(), r["created"].as_u64()), (Some(497), Some(0)));
+    let all = app.send(get(&format!("/api/v1/units?project_id={project}&limit=500")).token(&admin)).await.json();
+    assert_eq!(all["items"].as_array().unwrap().len(), 500);
+    assert_eq!(all["items"].as_array().unwrap().iter().filter(|u| u["list_price"] == "1500000.00").count(), 497);
+
+    // The export reads back without a single error.
+    let exported = app.send(get(&format!("/api/v1/units/export?project_id={project}")).token(&admin)).await;
+    assert_eq!(exported.status, StatusCode::OK);
+    assert_eq!(exported.headers["content-type"], XLSX);
+    let raw = {
+        let req = axum::http::Request::get(format!("/api/v1/units/export?project_id={project}"))
+            .header("authorization", format!("Bearer {admin}"))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let res = tower::ServiceExt::oneshot(app.router.clone(), req).await.unwrap();
+        axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap().to_vec()
+    };
+    let r = app.send(import(raw, "validate")).await.json();
+    assert_eq!((r["rows"].as_u64(), r["errors"].as_array().unwrap().len()), (Some(500), 0), "{r}");
+
+    let r = app.send(import(b"not a spreadsheet".to_vec(), "all")).await;
+    assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["file".to_owned()]));
+}

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use loupan_service::inventory::{self, Building, Project, Unit};
+use loupan_service::unit_import;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -330,6 +331,107 @@ async fn release_unit(
     Ok(Json(inventory::get_unit(&state.services, &actor, &id).await?.into()))
 }
 
+#[derive(Deserialize, IntoParams)]
+pub struct ImportParams {
+    /// `validate` (check only), `all` (default: write only if every row is valid), `valid_only`.
+    pub mode: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RowErrorDto {
+    /// The row number in Excel (the header is row 1).
+    pub row: usize,
+    pub column: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportReportDto {
+    pub rows: usize,
+    pub valid_rows: usize,
+    pub errors: Vec<RowErrorDto>,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub buildings_created: usize,
+    pub written: bool,
+}
+
+pub fn report_dto(r: unit_import::ImportReport, lang: crate::i18n::Lang) -> ImportReportDto {
+    ImportReportDto {
+        rows: r.rows,
+        valid_rows: r.valid_rows,
+        errors: r
+            .errors
+            .into_iter()
+            .map(|e| RowErrorDto {
+                row: e.row,
+                column: e.column,
+                code: e.code.to_owned(),
+                message: crate::i18n::t(lang, &format!("field_error.{}", e.code)),
+            })
+            .collect(),
+        created: r.created,
+        updated: r.updated,
+        unchanged: r.unchanged,
+        buildings_created: r.buildings_created,
+        written: r.written,
+    }
+}
+
+/// Imports units from an xlsx (the body): every row is checked first; re-importing updates by building and unit number.
+#[utoipa::path(post, path = "/api/v1/projects/{id}/units/import", tag = "inventory", params(ImportParams),
+    request_body(content = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    responses((status = 200, body = ImportReportDto), (status = 422, body = Problem)))]
+async fn import_units(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: crate::i18n::Lang,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ImportParams>,
+    body: axum::body::Bytes,
+) -> Result<Json<ImportReportDto>, AppError> {
+    let mode = unit_import::ImportMode::parse(q.mode.as_deref().unwrap_or("all"))
+        .ok_or_else(|| AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "mode", "unknown_mode"))?;
+    let report = unit_import::import_units(&state.services, &actor, &id, &body, mode).await?;
+    Ok(Json(report_dto(report, lang)))
+}
+
+/// The units of a search as xlsx (the same columns the import reads).
+#[utoipa::path(get, path = "/api/v1/units/export", tag = "inventory", params(UnitParams),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>)))]
+async fn export_units(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<UnitParams>,
+) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
+    let query = inventory::UnitQuery {
+        project_id: q.project_id,
+        building_id: q.building_id,
+        status: q.status,
+        layout: q.layout,
+        min_area: q.min_area,
+        max_area: q.max_area,
+        min_floor: q.min_floor,
+        max_floor: q.max_floor,
+        max_total_price: q.max_total_price,
+    };
+    let bytes = unit_import::export_units(&state.services, &actor, query).await?;
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    );
+    h.insert(
+        axum::http::header::CONTENT_DISPOSITION,
+        axum::http::HeaderValue::from_static("attachment; filename=\"units.xlsx\""),
+    );
+    Ok(res)
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_projects, create_project))
@@ -339,6 +441,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(search_units))
         .routes(routes!(get_unit))
         .routes(routes!(generate_units))
+        .routes(routes!(import_units))
+        .routes(routes!(export_units))
         .routes(routes!(hold_unit))
         .routes(routes!(release_unit))
 }

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use loupan_domain::Permission;
 use loupan_domain::inventory::UnitStatus;
-use loupan_service::{Actor, ServiceError, inventory};
+use loupan_service::{Actor, ServiceError, inventory, unit_import};
 use minijinja::{Value, context};
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::{Stream, StreamExt};
@@ -172,6 +172,48 @@ async fn generate(
     }
 }
 
+/// Excel import from the projects page: the file and the mode come as multipart.
+async fn import(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, AppError> {
+    let mut multipart = multipart.map_err(|_| AppError::new(StatusCode::BAD_REQUEST, "invalid_input"))?;
+    let mut file = Vec::new();
+    let mut mode = String::from("all");
+    while let Some(field) =
+        multipart.next_field().await.map_err(|_| AppError::new(StatusCode::BAD_REQUEST, "invalid_input"))?
+    {
+        match field.name() {
+            Some("file") => {
+                file = field
+                    .bytes()
+                    .await
+                    .map_err(|_| AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"))?
+                    .to_vec()
+            }
+            Some("mode") => mode = field.text().await.unwrap_or_default(),
+            _ => {}
+        }
+    }
+    let mode = unit_import::ImportMode::parse(&mode).unwrap_or(unit_import::ImportMode::Validate);
+    let project = inventory::get_project(&state.services, &actor, &id).await?;
+    let (report, errors) = match unit_import::import_units(&state.services, &actor, &id, &file, mode).await {
+        Ok(report) => (Some(crate::api::inventory::report_dto(report, lang)), Value::UNDEFINED),
+        Err(e @ ServiceError::Invalid(_)) => (None, field_messages(lang, &e)),
+        Err(e) => return Err(e.into()),
+    };
+    let html = render(
+        &state,
+        "import_result.html",
+        context! { project => context! { id => project.id, name => project.name }, report => report, errors => errors,
+        ..base_context(&actor, lang, "/projects") },
+    )?;
+    Ok(html.into_response())
+}
+
 /// Server-sent events with the building's unit changes, so that an open 销控图
 /// updates without a reload. A client that falls behind is told to reload.
 async fn building_events(
@@ -196,4 +238,5 @@ pub fn router() -> Router<AppState> {
         .route("/buildings/{id}", get(building_chart))
         .route("/buildings/{id}/events", get(building_events))
         .route("/buildings/{id}/generate", post(generate))
+        .route("/projects/{id}/import", post(import))
 }

@@ -252,3 +252,8 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// A POST with raw bytes (file uploads through the API).
+pub fn post_bytes(path: &str, bytes: Vec<u8>, content_type: &'static str) -> Call {
+    Call { method: "POST", path: path.into(), body: Some(bytes), content_type: Some(content_type), headers: vec![] }
+}
