@@ -154,6 +154,48 @@ pub enum Permission {
     ReadFinance,
 }
 
+impl Permission {
+    pub const ALL: [Permission; 16] = [
+        Permission::ManageUsers,
+        Permission::ReadAudit,
+        Permission::ReadProjects,
+        Permission::ManageProjects,
+        Permission::ReadInventory,
+        Permission::ManageInventory,
+        Permission::ReadCustomers,
+        Permission::WriteCustomers,
+        Permission::RevealPersonalData,
+        Permission::ManageCustomers,
+        Permission::ManagePricing,
+        Permission::Sell,
+        Permission::ReadDeals,
+        Permission::RecordReceipts,
+        Permission::AuditReceipts,
+        Permission::ReadFinance,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Permission::ManageUsers => "manage_users",
+            Permission::ReadAudit => "read_audit",
+            Permission::ReadProjects => "read_projects",
+            Permission::ManageProjects => "manage_projects",
+            Permission::ReadInventory => "read_inventory",
+            Permission::ManageInventory => "manage_inventory",
+            Permission::ReadCustomers => "read_customers",
+            Permission::WriteCustomers => "write_customers",
+            Permission::RevealPersonalData => "reveal_personal_data",
+            Permission::ManageCustomers => "manage_customers",
+            Permission::ManagePricing => "manage_pricing",
+            Permission::Sell => "sell",
+            Permission::ReadDeals => "read_deals",
+            Permission::RecordReceipts => "record_receipts",
+            Permission::AuditReceipts => "audit_receipts",
+            Permission::ReadFinance => "read_finance",
+        }
+    }
+}
+
 /// Which records of a kind a user may see: their own, their projects', or all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum DataScope {
@@ -193,6 +235,14 @@ mod tests {
             assert_eq!(Role::parse(r.name()), Some(r));
         }
         assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn every_permission_is_listed_once_and_admins_hold_them_all() {
+        for p in Permission::ALL {
+            assert_eq!(Permission::ALL.iter().filter(|q| **q == p).count(), 1);
+            assert!(grants(&[Role::Admin], p), "{}", p.name());
+        }
     }
 
     #[test]

@@ -82,3 +82,18 @@ pub async fn audit_rows_after<C: ConnectionTrait>(c: &C, after_seq: i64, limit: 
         .all(c)
         .await?)
 }
+
+/// Removes the append-only triggers: only for tests that play the attacker
+/// who has the database password, to prove the hash chain still catches them.
+pub async fn drop_append_only_guard<C: ConnectionTrait>(c: &C) -> StoreResult<()> {
+    match c.get_database_backend() {
+        DbBackend::Postgres => {
+            c.execute_unprepared("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log").await?;
+        }
+        _ => {
+            c.execute_unprepared("DROP TRIGGER IF EXISTS audit_log_no_update").await?;
+            c.execute_unprepared("DROP TRIGGER IF EXISTS audit_log_no_delete").await?;
+        }
+    }
+    Ok(())
+}

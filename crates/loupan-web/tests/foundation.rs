@@ -295,7 +295,13 @@ async fn every_write_leaves_a_chained_audit_row_and_tampering_is_detected() {
     let checked = ok["rows_checked"].as_u64().unwrap();
     assert!(checked >= 6, "{checked}");
 
-    // Someone edits an old row directly in the database.
+    // The database refuses edits to the trail…
+    let refused =
+        app.services.store.conn().execute_unprepared("UPDATE audit_log SET actor_name = 'x' WHERE seq = 3").await;
+    assert!(refused.is_err(), "the audit trail accepted an UPDATE");
+    assert!(app.services.store.conn().execute_unprepared("DELETE FROM audit_log WHERE seq = 3").await.is_err());
+    // …and someone who removes that guard first is still caught by the chain.
+    loupan_store::audit::drop_append_only_guard(app.services.store.conn()).await.unwrap();
     app.services
         .store
         .conn()
@@ -404,6 +410,8 @@ async fn pages_need_a_session_and_forms_need_their_csrf_token() {
     with_token.push(("csrf_token", &csrf));
     let r = app.send(form("/admin/users", &with_token).header("cookie", &cookie)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let roles = app.send(get("/admin/roles").header("cookie", &cookie)).await;
+    assert!(roles.text.contains("置业顾问") && roles.text.contains("认购与签约"), "the role table is shown");
     let list = app.send(get("/admin/users").header("cookie", &cookie)).await;
     assert!(list.text.contains("王芳") && list.text.contains("销售经理"), "{}", list.text);
 

@@ -131,6 +131,7 @@ async fn users_are_managed_from_the_terminal_and_audit_verify_detects_tampering(
     assert!(text(&out).contains("audit trail intact: 3 rows verified"), "{}", text(&out));
 
     let store = loupan_store::Store::connect(&env.database_url).await.unwrap();
+    loupan_store::audit::drop_append_only_guard(store.conn()).await.unwrap();
     store.conn().execute_unprepared("UPDATE audit_log SET actor_name = 'someone' WHERE seq = 2").await.unwrap();
     store.close().await.unwrap();
     let out = env.run(&["audit", "verify"], &[]);

@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m20261127_000001_foundation;
 mod m20261127_000002_customers;
 mod m20261127_000003_sales_finance;
+mod m20261127_000004_audit_append_only;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_foundation::Migration),
             Box::new(m20261127_000002_customers::Migration),
             Box::new(m20261127_000003_sales_finance::Migration),
+            Box::new(m20261127_000004_audit_append_only::Migration),
         ]
     }
 }

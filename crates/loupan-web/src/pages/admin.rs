@@ -274,11 +274,30 @@ async fn verify_page(
     )
 }
 
+/// The built-in roles and what each may do (the permission table of the code).
+async fn roles_page(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+) -> Result<Html<String>, AppError> {
+    actor.require(loupan_domain::Permission::ManageUsers)?;
+    let roles: Vec<Value> = Role::ALL
+        .iter()
+        .map(|r| {
+            let permissions: Vec<String> = r.permissions().iter().map(|p| format!("permission.{}", p.name())).collect();
+            context! { key => format!("role.{}", r.name()), name => r.name(), permissions => permissions,
+            all_projects => r.sees_all_projects() }
+        })
+        .collect();
+    render(&state, "roles.html", context! { roles => roles, ..base_context(&actor, lang, "/admin/users") })
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/users", get(list_users).post(create_user))
         .route("/admin/users/{id}", get(show_user).post(update_user))
         .route("/admin/users/{id}/password", post(reset_password))
+        .route("/admin/roles", get(roles_page))
         .route("/admin/audit", get(audit_page))
         .route("/admin/audit/verify", get(verify_page))
 }
