@@ -74,10 +74,10 @@ pub struct Registered {
 }
 
 /// Resolves owner names once per call instead of once per row.
-struct OwnerNames(HashMap<String, String>);
+pub(crate) struct OwnerNames(HashMap<String, String>);
 
 impl OwnerNames {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         OwnerNames(HashMap::new())
     }
 
@@ -196,8 +196,20 @@ fn parse_id(errors: &mut Invalid, id_type: Option<&str>, id_number: Option<&str>
     }
 }
 
-pub async fn register(services: &Services, actor: &Actor, form: NewCustomer) -> ServiceResult<Registered> {
-    actor.require(Permission::WriteCustomers)?;
+/// A registration that passed every field check.
+struct ValidCustomer {
+    project_id: String,
+    name: String,
+    phone: PhoneNumber,
+    kind: String,
+    id: Option<(IdType, String)>,
+    source: Option<String>,
+    grade: Option<String>,
+    notes: Option<String>,
+}
+
+/// The field rules of a registration, shared by the form, the API and Excel imports.
+fn validate(form: &NewCustomer) -> Result<ValidCustomer, Invalid> {
     let mut errors = Invalid::default();
     let project_id = required_text(&mut errors, "project_id", form.project_id.as_deref(), 64);
     let name = required_text(&mut errors, "name", form.name.as_deref(), 60);
@@ -219,20 +231,37 @@ pub async fn register(services: &Services, actor: &Actor, form: NewCustomer) -> 
     let source = optional_text(&mut errors, "source", form.source.as_deref(), 60);
     let grade = optional_text(&mut errors, "grade", form.grade.as_deref(), 20);
     let notes = optional_text(&mut errors, "notes", form.notes.as_deref(), 2000);
-    errors.clone().into_result()?;
-    if !actor.sees_project(&project_id) {
-        return Err(Invalid::one("project_id", "unknown_project").into());
+    match phone {
+        Some(phone) if errors.is_empty() => {
+            Ok(ValidCustomer { project_id, name, phone, kind, id, source, grade, notes })
+        }
+        _ => Err(errors),
     }
-    let owner_id = match form.owner_id.filter(|o| !o.is_empty()) {
+}
+
+/// Who will own a new customer: the caller, or another agent chosen by a manager.
+fn owner_of(actor: &Actor, requested: Option<String>) -> ServiceResult<String> {
+    match requested.filter(|o| !o.is_empty()) {
         Some(o) if actor.user_id.as_deref() != Some(o.as_str()) => {
             actor.require(Permission::ManageCustomers)?;
-            o
+            Ok(o)
         }
-        Some(o) => o,
-        None => actor.user_id.clone().ok_or(ServiceError::Forbidden)?,
-    };
-    let phone = phone.ok_or_else(|| ServiceError::from(Invalid::one("phone", "invalid_phone")))?;
-    let (id_type, cipher, index, masked) = match &id {
+        Some(o) => Ok(o),
+        None => actor.user_id.clone().ok_or(ServiceError::Forbidden),
+    }
+}
+
+/// Writes one checked registration inside the caller's transaction: the
+/// duplicate check, the customer, duplicate records, timeline and audit.
+async fn write_customer<C: Connection>(
+    services: &Services,
+    conn: &C,
+    actor: &Actor,
+    v: ValidCustomer,
+    owner_id: String,
+    names: &mut OwnerNames,
+) -> ServiceResult<Registered> {
+    let (id_type, cipher, index, masked) = match &v.id {
         Some((kind, number)) => (
             Some(kind.name().to_owned()),
             Some(services.secrets.encrypt(number)?),
@@ -241,44 +270,36 @@ pub async fn register(services: &Services, actor: &Actor, form: NewCustomer) -> 
         ),
         None => (None, None, None, None),
     };
-    let (pinyin, initials) = name_pinyin(&name);
+    let (pinyin, initials) = name_pinyin(&v.name);
     let now = loupan_store::now();
     let row = CustomerRow {
         id: loupan_store::new_id(),
-        project_id,
+        project_id: v.project_id,
         owner_id,
-        kind,
-        name,
+        kind: v.kind,
+        name: v.name,
         name_pinyin: pinyin,
         name_initials: initials,
-        phone: phone.as_str().to_owned(),
+        phone: v.phone.as_str().to_owned(),
         id_type,
         id_number_cipher: cipher,
         id_number_index: index,
         id_number_masked: masked,
-        source,
-        grade,
-        notes,
+        source: v.source,
+        grade: v.grade,
+        notes: v.notes,
         last_contact_at: None,
         version: 1,
         created_at: now,
         updated_at: now,
     };
-    let tx = services.store.begin_write().await?;
-    if store_inventory::find_project(&tx, &row.project_id).await?.is_none() {
-        return Err(Invalid::one("project_id", "unknown_project").into());
-    }
-    if store_users::find_user(&tx, &row.owner_id).await?.is_none() {
-        return Err(Invalid::one("owner_id", "unknown_user").into());
-    }
-    let mut names = OwnerNames::new();
     let duplicates =
-        matches(&tx, &row.project_id, &row.phone, &row.name, row.id_number_index.as_deref(), &mut names).await?;
-    store::insert_customer(&tx, &row).await?;
+        matches(conn, &row.project_id, &row.phone, &row.name, row.id_number_index.as_deref(), names).await?;
+    store::insert_customer(conn, &row).await?;
     for d in &duplicates {
         // One record per pair, for a manager to rule on (S3).
         store::insert_duplicate(
-            &tx,
+            conn,
             &DuplicateRow {
                 id: loupan_store::new_id(),
                 project_id: row.project_id.clone(),
@@ -294,10 +315,10 @@ pub async fn register(services: &Services, actor: &Actor, form: NewCustomer) -> 
         )
         .await?;
     }
-    add_event(&tx, actor, &row.id, "registered", &format!("登记客户 {}", row.name)).await?;
-    let customer = view(&tx, actor, row, &mut names).await?;
+    add_event(conn, actor, &row.id, "registered", &format!("登记客户 {}", row.name)).await?;
+    let customer = view(conn, actor, row, names).await?;
     audit::record(
-        &tx,
+        conn,
         actor,
         Change {
             action: "customer.register",
@@ -308,8 +329,72 @@ pub async fn register(services: &Services, actor: &Actor, form: NewCustomer) -> 
         },
     )
     .await?;
-    tx.commit().await.map_err(ServiceError::internal)?;
     Ok(Registered { customer, duplicates })
+}
+
+/// The field rules alone (Excel imports report them per row).
+pub(crate) fn validate_form(form: &NewCustomer) -> Result<(), Invalid> {
+    validate(form).map(|_| ())
+}
+
+/// The project exists and the actor may register customers in it.
+pub(crate) async fn check_project<C: Connection>(conn: &C, actor: &Actor, project_id: &str) -> ServiceResult<()> {
+    if !actor.sees_project(project_id) || store_inventory::find_project(conn, project_id).await?.is_none() {
+        return Err(Invalid::one("project_id", "unknown_project").into());
+    }
+    Ok(())
+}
+
+/// Who a valid form would collide with, without writing anything.
+pub(crate) async fn matches_for<C: Connection>(
+    services: &Services,
+    conn: &C,
+    project_id: &str,
+    form: &NewCustomer,
+    names: &mut OwnerNames,
+) -> ServiceResult<Vec<DuplicateMatch>> {
+    let v = validate(form)?;
+    let index = v.id.as_ref().map(|(_, number)| services.secrets.blind_index(number)).transpose()?;
+    matches(conn, project_id, v.phone.as_str(), &v.name, index.as_deref(), names).await
+}
+
+/// Validates and writes one registration in the caller's transaction.
+pub(crate) async fn write_form<C: Connection>(
+    services: &Services,
+    conn: &C,
+    actor: &Actor,
+    form: NewCustomer,
+    owner_id: String,
+    names: &mut OwnerNames,
+) -> ServiceResult<Registered> {
+    let valid = validate(&form)?;
+    write_customer(services, conn, actor, valid, owner_id, names).await
+}
+
+async fn check_project_and_owner<C: Connection>(
+    conn: &C,
+    actor: &Actor,
+    project_id: &str,
+    owner_id: &str,
+) -> ServiceResult<()> {
+    if !actor.sees_project(project_id) || store_inventory::find_project(conn, project_id).await?.is_none() {
+        return Err(Invalid::one("project_id", "unknown_project").into());
+    }
+    if store_users::find_user(conn, owner_id).await?.is_none() {
+        return Err(Invalid::one("owner_id", "unknown_user").into());
+    }
+    Ok(())
+}
+
+pub async fn register(services: &Services, actor: &Actor, form: NewCustomer) -> ServiceResult<Registered> {
+    actor.require(Permission::WriteCustomers)?;
+    let owner_id = owner_of(actor, form.owner_id.clone())?;
+    let valid = validate(&form)?;
+    let tx = services.store.begin_write().await?;
+    check_project_and_owner(&tx, actor, &valid.project_id, &owner_id).await?;
+    let done = write_customer(services, &tx, actor, valid, owner_id, &mut OwnerNames::new()).await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(done)
 }
 
 /// The duplicate warning shown while an agent types (phone first), without saving.

@@ -5,11 +5,13 @@
 pub mod actor;
 pub mod audit;
 pub mod auth;
+pub mod customer_import;
 pub mod customers;
 pub mod demo;
 pub mod error;
 pub mod finance;
 pub mod idempotency;
+pub mod import;
 pub mod inventory;
 pub mod live;
 pub mod sales;

@@ -10,6 +10,7 @@ use loupan_store::inventory::{self as store, BuildingRow, UnitRow};
 use serde::Serialize;
 
 use crate::audit::{self, Change};
+use crate::import::RowError;
 use crate::inventory::{self, Unit, UnitQuery};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
@@ -45,14 +46,6 @@ impl ImportMode {
             _ => None,
         }
     }
-}
-
-/// One problem in the file: the Excel row number, the column header, a code.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct RowError {
-    pub row: usize,
-    pub column: String,
-    pub code: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]

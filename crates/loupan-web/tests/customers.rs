@@ -295,3 +295,72 @@ async fn bad_customer_input_names_the_fields() {
         .await;
     assert_eq!(r.error_fields(), vec!["project_id"]);
 }
+
+fn customer_sheet(rows: &[[&str; 4]]) -> Vec<u8> {
+    use loupan_documents::xlsx::{Cell, write_table};
+    let headers: Vec<String> = ["姓名", "电话", "证件号码", "来源渠道"].iter().map(|h| (*h).to_owned()).collect();
+    let cells: Vec<Vec<Cell>> = rows
+        .iter()
+        .map(|r| r.iter().map(|v| if v.is_empty() { Cell::Empty } else { Cell::Text((*v).to_owned()) }).collect())
+        .collect();
+    write_table("客户", &headers, &cells).unwrap()
+}
+
+#[tokio::test]
+async fn customers_import_from_excel_with_the_forms_rules_and_duplicate_check() {
+    let o = office().await;
+    register(&o, &o.agent_a.1, json!({"name": "张三", "phone": "13800138000"})).await;
+    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let import = |bytes: Vec<u8>, mode: &str| {
+        post_bytes(&format!("/api/v1/customers/import?project_id={}&mode={mode}", o.project), bytes, xlsx)
+            .token(&o.agent_b.1)
+    };
+    let file = customer_sheet(&[
+        ["李雷", "13912345678", "", "网络"],
+        ["张三", "+86 138-0013-8000", "", ""],
+        ["韩梅梅", "call me", "", ""],
+        ["王五", "13712345678", "110105194912310021", ""],
+    ]);
+    let r = o.app.send(import(file.clone(), "check")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let report = r.json();
+    let errors: Vec<(u64, &str, &str)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["row"].as_u64().unwrap(), e["column"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(errors, [(4, "电话", "invalid_phone"), (5, "证件号码", "invalid_id_number")]);
+    assert_eq!(report["duplicates"][0]["row"], 3);
+    assert_eq!(report["duplicates"][0]["duplicates"][0]["match"], "both");
+    assert_eq!(report["written"], false);
+    // With invalid rows the import itself writes nothing either.
+    assert_eq!(o.app.send(import(file, "import")).await.json()["written"], false);
+    assert_eq!(
+        o.app.send(get("/api/v1/customers").token(&o.agent_b.1)).await.json()["items"].as_array().unwrap().len(),
+        0
+    );
+
+    let fixed = customer_sheet(&[["李雷", "13912345678", "", "网络"], ["张三", "+86 138-0013-8000", "", ""]]);
+    let report = o.app.send(import(fixed, "import")).await.json();
+    assert_eq!((report["created"].as_u64(), report["written"].as_bool()), (Some(2), Some(true)));
+    let mine = o.app.send(get("/api/v1/customers").token(&o.agent_b.1)).await.json();
+    assert_eq!(mine["items"].as_array().unwrap().len(), 2);
+    let records = o.app.send(get("/api/v1/customers/duplicate-records?status=open").token(&o.manager)).await.json();
+    assert_eq!(records["items"].as_array().unwrap().len(), 1, "the imported duplicate awaits a ruling");
+
+    // The manager's export is masked and audited.
+    let req = axum::http::Request::get("/api/v1/customers/export")
+        .header("authorization", format!("Bearer {}", o.manager))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let res = tower::ServiceExt::oneshot(o.app.router.clone(), req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+    let table = loupan_documents::xlsx::read_first_sheet(&bytes).unwrap();
+    let phones: Vec<String> = table.iter().skip(1).filter_map(|r| r[1].as_text()).collect();
+    assert_eq!(phones.len(), 3);
+    assert!(phones.iter().all(|p| p.contains("****")), "{phones:?}");
+    let trail = o.app.send(get("/api/v1/admin/audit?record_type=customer_list").token(&o.admin)).await.json();
+    assert_eq!(trail["items"][0]["after"]["rows"], 3);
+}

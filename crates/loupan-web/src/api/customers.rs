@@ -451,10 +451,126 @@ async fn transfer(
     Ok(Json(TransferResult { transferred: customers::transfer(&state.services, &actor, form).await? }))
 }
 
+#[derive(Deserialize, IntoParams)]
+pub struct CustomerImportParams {
+    pub project_id: String,
+    /// `check` (default: report invalid rows and duplicates, write nothing) or `import`.
+    pub mode: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportRowError {
+    pub row: usize,
+    pub column: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportRowDuplicates {
+    pub row: usize,
+    pub name: String,
+    pub duplicates: Vec<DuplicateDto>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CustomerImportReportDto {
+    pub rows: usize,
+    pub valid_rows: usize,
+    pub errors: Vec<ImportRowError>,
+    pub duplicates: Vec<ImportRowDuplicates>,
+    pub created: usize,
+    pub written: bool,
+}
+
+pub fn import_report_dto(
+    r: loupan_service::customer_import::CustomerImportReport,
+    lang: crate::i18n::Lang,
+) -> CustomerImportReportDto {
+    CustomerImportReportDto {
+        rows: r.rows,
+        valid_rows: r.valid_rows,
+        errors: r
+            .errors
+            .into_iter()
+            .map(|e| ImportRowError {
+                row: e.row,
+                column: e.column,
+                code: e.code.to_owned(),
+                message: crate::i18n::t(lang, &format!("field_error.{}", e.code)),
+            })
+            .collect(),
+        duplicates: r
+            .duplicates
+            .into_iter()
+            .map(|d| ImportRowDuplicates {
+                row: d.row,
+                name: d.name,
+                duplicates: d.duplicates.into_iter().map(Into::into).collect(),
+            })
+            .collect(),
+        created: r.created,
+        written: r.written,
+    }
+}
+
+/// Imports customers from an xlsx (the body) with the form's rules and duplicate check.
+#[utoipa::path(post, path = "/api/v1/customers/import", tag = "customers", params(CustomerImportParams),
+    request_body(content = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    responses((status = 200, body = CustomerImportReportDto), (status = 422, body = Problem)))]
+async fn import(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: crate::i18n::Lang,
+    ApiQuery(q): ApiQuery<CustomerImportParams>,
+    body: axum::body::Bytes,
+) -> Result<Json<CustomerImportReportDto>, AppError> {
+    let write = match q.mode.as_deref().unwrap_or("check") {
+        "check" => false,
+        "import" => true,
+        _ => return Err(AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "mode", "unknown_mode")),
+    };
+    let report =
+        loupan_service::customer_import::import_customers(&state.services, &actor, &q.project_id, &body, write).await?;
+    Ok(Json(import_report_dto(report, lang)))
+}
+
+/// The customers of a search as xlsx, masked as on screen (the export is audited).
+#[utoipa::path(get, path = "/api/v1/customers/export", tag = "customers", params(CustomerParams),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>)))]
+async fn export(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<CustomerParams>,
+) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
+    let query = customers::CustomerQuery {
+        q: q.q,
+        project_id: q.project_id,
+        owner_id: q.owner_id,
+        grade: q.grade,
+        source: q.source,
+    };
+    let bytes = loupan_service::customer_import::export_customers(&state.services, &actor, query).await?;
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    );
+    h.insert(
+        axum::http::header::CONTENT_DISPOSITION,
+        axum::http::HeaderValue::from_static("attachment; filename=\"customers.xlsx\""),
+    );
+    Ok(res)
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(search, register))
         .routes(routes!(duplicate_check))
+        .routes(routes!(import))
+        .routes(routes!(export))
         .routes(routes!(duplicate_records))
         .routes(routes!(rule))
         .routes(routes!(transfer))

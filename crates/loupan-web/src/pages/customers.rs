@@ -46,11 +46,20 @@ async fn list(
     } else {
         None
     };
+    let projects: Vec<Value> = if actor.can(Permission::WriteCustomers) {
+        inventory::list_projects(&state.services, &actor)
+            .await?
+            .into_iter()
+            .map(|p| context! { id => p.id, name => p.name })
+            .collect()
+    } else {
+        Vec::new()
+    };
     render(
         &state,
         "customers.html",
         context! {
-            customers => rows.iter().map(customer_view).collect::<Vec<_>>(), q => q.q, next => next,
+            customers => rows.iter().map(customer_view).collect::<Vec<_>>(), q => q.q, next => next, projects => projects,
             can_register => actor.can(Permission::WriteCustomers), can_rule => actor.can(Permission::ManageCustomers),
             ..base_context(&actor, lang, "/customers")
         },
@@ -247,11 +256,57 @@ async fn rule(
     Ok(Redirect::to("/customers/duplicates").into_response())
 }
 
+/// Excel import from the customers page (multipart: project, mode, file).
+async fn import(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, AppError> {
+    let bad = || AppError::new(StatusCode::BAD_REQUEST, "invalid_input");
+    let mut multipart = multipart.map_err(|_| bad())?;
+    let (mut file, mut mode, mut project) = (Vec::new(), String::from("check"), String::new());
+    while let Some(field) = multipart.next_field().await.map_err(|_| bad())? {
+        match field.name() {
+            Some("file") => {
+                file = field
+                    .bytes()
+                    .await
+                    .map_err(|_| AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"))?
+                    .to_vec()
+            }
+            Some("mode") => mode = field.text().await.unwrap_or_default(),
+            Some("project_id") => project = field.text().await.unwrap_or_default(),
+            _ => {}
+        }
+    }
+    let (report, errors) = match loupan_service::customer_import::import_customers(
+        &state.services,
+        &actor,
+        &project,
+        &file,
+        mode == "import",
+    )
+    .await
+    {
+        Ok(r) => (Some(crate::api::customers::import_report_dto(r, lang)), Value::UNDEFINED),
+        Err(e @ ServiceError::Invalid(_)) => (None, field_messages(lang, &e)),
+        Err(e) => return Err(e.into()),
+    };
+    let html = render(
+        &state,
+        "customer_import.html",
+        context! { report => report, errors => errors, ..base_context(&actor, lang, "/customers") },
+    )?;
+    Ok(html.into_response())
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/customers", get(list))
         .route("/customers/new", get(show_new).post(create))
         .route("/customers/duplicates", get(duplicates))
+        .route("/customers/import", post(import))
         .route("/customers/duplicates/{id}/rule", post(rule))
         .route("/customers/{id}", get(show))
         .route("/customers/{id}/follow-ups", post(add_follow_up))

@@ -1,0 +1,163 @@
+//! Customers in and out of Excel (C1, S2). An import applies the same field
+//! rules and duplicate check as the registration form; a check run reports
+//! every invalid row and every duplicate without writing anything, and the
+//! import itself writes nothing unless every row is valid.
+
+use loupan_documents::xlsx::{self, Cell};
+use loupan_domain::{Invalid, Permission};
+use serde::Serialize;
+
+use crate::audit::{self, Change};
+use crate::customers::{self, CustomerQuery, DuplicateMatch, NewCustomer, OwnerNames};
+use crate::import::{ColumnSpec, RowError, TableRows};
+use crate::{Actor, ServiceError, ServiceResult, Services};
+
+/// Field, the header Loupan writes, the headers it accepts.
+const COLUMNS: [ColumnSpec; 7] = [
+    ("name", "姓名", &["姓名", "name"]),
+    ("phone", "电话", &["电话", "手机", "phone", "mobile"]),
+    ("id_type", "证件类型", &["证件类型", "id_type"]),
+    ("id_number", "证件号码", &["证件号码", "身份证号", "id_number"]),
+    ("source", "来源渠道", &["来源渠道", "来源", "source"]),
+    ("grade", "等级", &["等级", "grade"]),
+    ("notes", "备注", &["备注", "notes"]),
+];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RowDuplicates {
+    pub row: usize,
+    pub name: String,
+    pub duplicates: Vec<DuplicateMatch>,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct CustomerImportReport {
+    pub rows: usize,
+    pub valid_rows: usize,
+    pub errors: Vec<RowError>,
+    /// Rows that collide with existing customers (or earlier rows of the file).
+    pub duplicates: Vec<RowDuplicates>,
+    pub created: usize,
+    pub written: bool,
+}
+
+fn id_type_from_chinese(text: &str) -> String {
+    match text {
+        "身份证" | "居民身份证" => "resident_id",
+        "护照" => "passport",
+        "港澳通行证" => "hk_macau_permit",
+        "台胞证" => "taiwan_permit",
+        "营业执照" => "business_license",
+        other => other,
+    }
+    .to_owned()
+}
+
+/// Imports customers into `project_id` for the caller. `write` false: a check.
+pub async fn import_customers(
+    services: &Services,
+    actor: &Actor,
+    project_id: &str,
+    bytes: &[u8],
+    write: bool,
+) -> ServiceResult<CustomerImportReport> {
+    actor.require(Permission::WriteCustomers)?;
+    let owner_id = actor.user_id.clone().ok_or(ServiceError::Forbidden)?;
+    let table =
+        xlsx::read_first_sheet(bytes).map_err(|_| ServiceError::from(Invalid::one("file", "not_an_xlsx_file")))?;
+    let mut errors = Vec::new();
+    let rows = TableRows::new(&table, &COLUMNS, &["name", "phone"], &mut errors);
+    let mut report = CustomerImportReport { rows: rows.len(), ..Default::default() };
+    let mut valid = Vec::new();
+    for row in rows.iter() {
+        let form = NewCustomer {
+            project_id: Some(project_id.to_owned()),
+            name: row.text("name"),
+            phone: row.text("phone"),
+            id_type: row.text("id_type").map(|t| id_type_from_chinese(&t)),
+            id_number: row.text("id_number"),
+            source: row.text("source"),
+            grade: row.text("grade"),
+            notes: row.text("notes"),
+            ..Default::default()
+        };
+        match customers::validate_form(&form) {
+            Ok(()) => valid.push((row.line, form)),
+            Err(invalid) => errors.extend(invalid.0.into_iter().map(|f| RowError {
+                row: row.line,
+                column: rows.header_of(&f.field),
+                code: f.code,
+            })),
+        }
+    }
+    report.valid_rows = valid.len();
+    report.errors = errors;
+    let tx = services.store.begin_write().await?;
+    customers::check_project(&tx, actor, project_id).await?;
+    let mut names = OwnerNames::new();
+    if !write || !report.errors.is_empty() {
+        for (line, form) in &valid {
+            let found = customers::matches_for(services, &tx, project_id, form, &mut names).await?;
+            if !found.is_empty() {
+                report.duplicates.push(RowDuplicates {
+                    row: *line,
+                    name: form.name.clone().unwrap_or_default(),
+                    duplicates: found,
+                });
+            }
+        }
+        return Ok(report);
+    }
+    for (line, form) in valid {
+        let name = form.name.clone().unwrap_or_default();
+        let done = customers::write_form(services, &tx, actor, form, owner_id.clone(), &mut names).await?;
+        if !done.duplicates.is_empty() {
+            report.duplicates.push(RowDuplicates { row: line, name, duplicates: done.duplicates });
+        }
+        report.created += 1;
+    }
+    tx.commit().await.map_err(ServiceError::internal)?;
+    report.written = true;
+    Ok(report)
+}
+
+/// A list of customers as xlsx, masked as on screen; the export is audited.
+pub async fn export_customers(services: &Services, actor: &Actor, query: CustomerQuery) -> ServiceResult<Vec<u8>> {
+    let list = customers::search(services, actor, query.clone(), None, 100_000).await?;
+    let headers: Vec<String> = ["姓名", "电话", "证件类型", "证件号码", "来源渠道", "等级", "备注", "置业顾问"]
+        .iter()
+        .map(|h| (*h).to_owned())
+        .collect();
+    let text = |v: Option<String>| v.map_or(Cell::Empty, Cell::Text);
+    let rows: Vec<Vec<Cell>> = list
+        .iter()
+        .map(|c| {
+            vec![
+                Cell::Text(c.name.clone()),
+                Cell::Text(c.phone.clone()),
+                text(c.id_type.clone()),
+                text(c.id_number_masked.clone()),
+                text(c.source.clone()),
+                text(c.grade.clone()),
+                text(c.notes.clone()),
+                Cell::Text(c.owner_name.clone()),
+            ]
+        })
+        .collect();
+    let bytes = xlsx::write_table("客户", &headers, &rows).map_err(ServiceError::internal)?;
+    let tx = services.store.begin_write().await?;
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "customer.export",
+            record_type: "customer_list",
+            record_id: "export",
+            before: None,
+            after: Some(serde_json::json!({"rows": list.len(), "q": query.q, "project_id": query.project_id})),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(bytes)
+}
