@@ -32,17 +32,30 @@ pub async fn find_possible_duplicates<C: ConnectionTrait>(
     name: &str,
     id_index: Option<&str>,
 ) -> StoreResult<Vec<CustomerRow>> {
-    let mut any = Condition::any().add(customers::Column::Phone.eq(phone)).add(customers::Column::Name.eq(name));
+    // Three index seeks instead of one OR, which a planner may answer by
+    // scanning the whole project.
+    let mut found: Vec<CustomerRow> = Vec::new();
+    let mut lookups = vec![customers::Column::Phone.eq(phone), customers::Column::Name.eq(name)];
     if let Some(idx) = id_index {
-        any = any.add(customers::Column::IdNumberIndex.eq(idx));
+        lookups.push(customers::Column::IdNumberIndex.eq(idx));
     }
-    Ok(customers::Entity::find()
-        .filter(customers::Column::ProjectId.eq(project_id))
-        .filter(any)
-        .order_by_asc(customers::Column::Id)
-        .limit(50)
-        .all(c)
-        .await?)
+    for lookup in lookups {
+        let rows = customers::Entity::find()
+            .filter(customers::Column::ProjectId.eq(project_id))
+            .filter(lookup)
+            .order_by_asc(customers::Column::Id)
+            .limit(50)
+            .all(c)
+            .await?;
+        for row in rows {
+            if !found.iter().any(|f| f.id == row.id) {
+                found.push(row);
+            }
+        }
+    }
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    found.truncate(50);
+    Ok(found)
 }
 
 /// Who may be listed: everything, some projects, or one owner's customers.

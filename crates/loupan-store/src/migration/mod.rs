@@ -7,6 +7,7 @@ mod m20261127_000001_foundation;
 mod m20261127_000002_customers;
 mod m20261127_000003_sales_finance;
 mod m20261127_000004_audit_append_only;
+mod m20261127_000005_duplicate_lookup;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_customers::Migration),
             Box::new(m20261127_000003_sales_finance::Migration),
             Box::new(m20261127_000004_audit_append_only::Migration),
+            Box::new(m20261127_000005_duplicate_lookup::Migration),
         ]
     }
 }
