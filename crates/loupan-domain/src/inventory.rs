@@ -43,6 +43,12 @@ impl UnitStatus {
     }
 }
 
+/// What a unit is used for (业态); parking spaces and storage rooms are units too.
+pub const PROPERTY_TYPES: [&str; 4] = ["residential", "commercial", "parking", "storage"];
+
+/// Decoration standards (装修标准).
+pub const DECORATIONS: [&str; 2] = ["shell", "furnished"];
+
 #[cfg(test)]
 mod tests {
     use super::*;

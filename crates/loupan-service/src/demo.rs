@@ -108,6 +108,11 @@ pub async fn fill(services: &Services, progress: &(dyn Fn(u64, u64) + Sync)) -> 
                         inner_area: Some((*inner).into()),
                         list_price: Some(loupan_domain::Money::from_hundredths(price_fen).to_string()),
                         status: Some(status.into()),
+                        property_type: Some("residential".into()),
+                        orientation: Some(if stack == 0 || stack == 3 { "南北通透" } else { "朝南" }.into()),
+                        decoration: Some(if b == 0 { "furnished" } else { "shell" }.into()),
+                        // The lowest price a manager may agree without a special approval: 97 %.
+                        floor_price: Some(loupan_domain::Money::from_hundredths(price_fen * 97 / 100).to_string()),
                     },
                 )
                 .await?;

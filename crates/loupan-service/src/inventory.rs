@@ -51,6 +51,12 @@ pub struct Unit {
     pub inner_area: Area,
     pub list_price: Money,
     pub status: UnitStatus,
+    pub property_type: String,
+    pub orientation: Option<String>,
+    pub decoration: Option<String>,
+    pub floor_price: Option<Money>,
+    pub measured_gross_area: Option<Area>,
+    pub measured_inner_area: Option<Area>,
     pub version: i64,
 }
 
@@ -68,6 +74,12 @@ impl From<UnitRow> for Unit {
             list_price: Money::from_hundredths(r.list_price),
             // A status this build does not know would be a migration bug; show it as not for sale.
             status: UnitStatus::parse(&r.status).unwrap_or(UnitStatus::NotForSale),
+            property_type: r.property_type,
+            orientation: r.orientation,
+            decoration: r.decoration,
+            floor_price: r.floor_price.map(Money::from_hundredths),
+            measured_gross_area: r.measured_gross_area.map(Area::from_hundredths),
+            measured_inner_area: r.measured_inner_area.map(Area::from_hundredths),
             version: r.version,
         }
     }
@@ -201,6 +213,67 @@ pub struct NewUnit {
     pub inner_area: Option<String>,
     pub list_price: Option<String>,
     pub status: Option<String>,
+    /// `residential` (default), `commercial`, `parking`, `storage`.
+    pub property_type: Option<String>,
+    pub orientation: Option<String>,
+    /// `shell` or `furnished`.
+    pub decoration: Option<String>,
+    pub floor_price: Option<String>,
+}
+
+/// The optional descriptive fields of a unit, checked.
+pub(crate) struct UnitDetails {
+    pub property_type: String,
+    pub orientation: Option<String>,
+    pub decoration: Option<String>,
+    pub floor_price: Option<Money>,
+}
+
+pub(crate) fn parse_details(
+    errors: &mut Invalid,
+    property_type: Option<&str>,
+    orientation: Option<&str>,
+    decoration: Option<&str>,
+    floor_price: Option<&str>,
+    list_price: Option<Money>,
+) -> UnitDetails {
+    use loupan_domain::inventory::{DECORATIONS, PROPERTY_TYPES};
+    let property_type = match property_type.map(str::trim).filter(|t| !t.is_empty()) {
+        None => "residential".to_owned(),
+        Some(t) if PROPERTY_TYPES.contains(&t) => t.to_owned(),
+        Some(_) => {
+            errors.push("property_type", "unknown_kind");
+            String::new()
+        }
+    };
+    let orientation = loupan_domain::validation::optional_text(errors, "orientation", orientation, 20);
+    let decoration = match decoration.map(str::trim).filter(|t| !t.is_empty()) {
+        None => None,
+        Some(t) if DECORATIONS.contains(&t) => Some(t.to_owned()),
+        Some(_) => {
+            errors.push("decoration", "unknown_kind");
+            None
+        }
+    };
+    let floor_price = match floor_price.map(str::trim).filter(|t| !t.is_empty()) {
+        None => None,
+        Some(t) => match Money::parse(t) {
+            Ok(m) if m.is_negative() => {
+                errors.push("floor_price", "must_not_be_negative");
+                None
+            }
+            Ok(m) if list_price.is_some_and(|l| m > l) => {
+                errors.push("floor_price", "floor_above_list");
+                None
+            }
+            Ok(m) => Some(m),
+            Err(e) => {
+                errors.push("floor_price", e.code());
+                None
+            }
+        },
+    };
+    UnitDetails { property_type, orientation, decoration, floor_price }
 }
 
 fn parse_quantity<T>(
@@ -258,6 +331,14 @@ pub async fn create_unit(services: &Services, actor: &Actor, building_id: &str, 
     if price.is_some_and(Money::is_negative) {
         errors.push("list_price", "must_not_be_negative");
     }
+    let details = parse_details(
+        &mut errors,
+        form.property_type.as_deref(),
+        form.orientation.as_deref(),
+        form.decoration.as_deref(),
+        form.floor_price.as_deref(),
+        price,
+    );
     let status = match form.status.as_deref().map(str::trim) {
         None | Some("") => UnitStatus::Available,
         Some(s) => match UnitStatus::parse(s) {
@@ -286,6 +367,12 @@ pub async fn create_unit(services: &Services, actor: &Actor, building_id: &str, 
         inner_area: inner.map_or(0, Area::hundredths),
         list_price: price.map_or(0, Money::hundredths),
         status: status.name().to_owned(),
+        property_type: details.property_type,
+        orientation: details.orientation,
+        decoration: details.decoration,
+        floor_price: details.floor_price.map(Money::hundredths),
+        measured_gross_area: None,
+        measured_inner_area: None,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -518,6 +605,12 @@ pub async fn generate_units(
                 inner_area: inner.hundredths(),
                 list_price: price_of(*gross, *unit_price).hundredths(),
                 status: status.name().to_owned(),
+                property_type: "residential".to_owned(),
+                orientation: None,
+                decoration: None,
+                floor_price: None,
+                measured_gross_area: None,
+                measured_inner_area: None,
                 version: 1,
                 created_at: now,
                 updated_at: now,

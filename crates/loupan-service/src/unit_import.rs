@@ -15,7 +15,7 @@ use crate::inventory::{self, Unit, UnitQuery};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
 /// The columns, by field: the Chinese header Loupan writes, and the headers it accepts.
-const COLUMNS: [(&str, &str, &[&str]); 8] = [
+const COLUMNS: [(&str, &str, &[&str]); 12] = [
     ("building", "楼栋", &["楼栋", "building"]),
     ("floor", "楼层", &["楼层", "floor"]),
     ("number", "房号", &["房号", "number", "unit"]),
@@ -24,7 +24,14 @@ const COLUMNS: [(&str, &str, &[&str]); 8] = [
     ("inner_area", "套内面积", &["套内面积", "inner_area", "inner area"]),
     ("list_price", "标价", &["标价", "list_price", "list price", "总价"]),
     ("status", "状态", &["状态", "status"]),
+    ("property_type", "业态", &["业态", "property_type", "property type"]),
+    ("orientation", "朝向", &["朝向", "orientation"]),
+    ("decoration", "装修", &["装修", "decoration"]),
+    ("floor_price", "底价", &["底价", "floor_price", "floor price"]),
 ];
+
+/// Optional columns: a file without them still imports.
+const OPTIONAL: [&str; 5] = ["status", "property_type", "orientation", "decoration", "floor_price"];
 
 /// How much of an import to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +79,7 @@ struct Row {
     inner: Area,
     price: Money,
     status: Option<UnitStatus>,
+    details: crate::inventory::UnitDetails,
 }
 
 fn header_index(headers: &[Cell]) -> Vec<Option<usize>> {
@@ -92,7 +100,7 @@ fn parse_rows(table: &[Vec<Cell>], errors: &mut Vec<RowError>) -> Vec<Row> {
     };
     let index = header_index(headers);
     for (i, (field, header, _)) in COLUMNS.iter().enumerate() {
-        if index[i].is_none() && *field != "status" {
+        if index[i].is_none() && !OPTIONAL.contains(field) {
             errors.push(RowError { row: 1, column: (*header).to_owned(), code: "missing_column" });
         }
     }
@@ -172,6 +180,19 @@ fn parse_rows(table: &[Vec<Cell>], errors: &mut Vec<RowError>) -> Vec<Row> {
                 }
             },
         };
+        let mut invalid = Invalid::default();
+        let details = crate::inventory::parse_details(
+            &mut invalid,
+            text(8).map(|t| property_type_from_chinese(&t)).as_deref(),
+            text(9).as_deref(),
+            text(10).map(|t| decoration_from_chinese(&t)).as_deref(),
+            text(11).as_deref(),
+            (price > 0).then(|| Money::from_hundredths(price)),
+        );
+        for f in invalid.0 {
+            let i = COLUMNS.iter().position(|(field, _, _)| *field == f.field).unwrap_or(0);
+            fail(i, f.code);
+        }
         if !building.is_empty() && !number.is_empty() && !seen.insert((building.clone(), number.clone())) {
             fail(2, "duplicate_in_file");
         }
@@ -186,6 +207,7 @@ fn parse_rows(table: &[Vec<Cell>], errors: &mut Vec<RowError>) -> Vec<Row> {
                 inner: Area::from_hundredths(inner),
                 price: Money::from_hundredths(price),
                 status,
+                details,
             });
         }
     }
@@ -199,6 +221,30 @@ fn same_details(unit: &UnitRow, row: &Row) -> bool {
         && unit.gross_area == row.gross.hundredths()
         && unit.inner_area == row.inner.hundredths()
         && unit.list_price == row.price.hundredths()
+        && unit.property_type == row.details.property_type
+        && unit.orientation == row.details.orientation
+        && unit.decoration == row.details.decoration
+        && unit.floor_price == row.details.floor_price.map(Money::hundredths)
+}
+
+fn property_type_from_chinese(text: &str) -> String {
+    match text {
+        "住宅" => "residential",
+        "商业" | "商铺" => "commercial",
+        "车位" => "parking",
+        "储藏室" | "储藏间" => "storage",
+        other => other,
+    }
+    .to_owned()
+}
+
+fn decoration_from_chinese(text: &str) -> String {
+    match text {
+        "毛坯" => "shell",
+        "精装" | "精装修" => "furnished",
+        other => other,
+    }
+    .to_owned()
 }
 
 fn status_from_chinese(text: &str) -> Option<UnitStatus> {
@@ -303,6 +349,10 @@ pub async fn import_units(
                 new.gross_area = row.gross.hundredths();
                 new.inner_area = row.inner.hundredths();
                 new.list_price = row.price.hundredths();
+                new.property_type = row.details.property_type.clone();
+                new.orientation = row.details.orientation.clone();
+                new.decoration = row.details.decoration.clone();
+                new.floor_price = row.details.floor_price.map(Money::hundredths);
                 new.updated_at = now;
                 store::update_unit_details(&tx, &new).await?;
                 let (before, after) = (Unit::from(old), Unit::from(new));
@@ -332,6 +382,12 @@ pub async fn import_units(
                     inner_area: row.inner.hundredths(),
                     list_price: row.price.hundredths(),
                     status: row.status.unwrap_or(UnitStatus::Available).name().to_owned(),
+                    property_type: row.details.property_type,
+                    orientation: row.details.orientation,
+                    decoration: row.details.decoration,
+                    floor_price: row.details.floor_price.map(Money::hundredths),
+                    measured_gross_area: None,
+                    measured_inner_area: None,
                     version: 1,
                     created_at: now,
                     updated_at: now,
@@ -380,6 +436,10 @@ pub async fn export_units(services: &Services, actor: &Actor, query: UnitQuery) 
             hundredths(u.inner_area.hundredths()),
             hundredths(u.list_price.hundredths()),
             Cell::Text(u.status.name().to_owned()),
+            Cell::Text(u.property_type.clone()),
+            u.orientation.clone().map_or(Cell::Empty, Cell::Text),
+            u.decoration.clone().map_or(Cell::Empty, Cell::Text),
+            u.floor_price.map_or(Cell::Empty, |m| hundredths(m.hundredths())),
         ]);
     }
     let headers: Vec<String> = COLUMNS.iter().map(|(_, h, _)| (*h).to_owned()).collect();

@@ -157,3 +157,36 @@ async fn units_import_from_excel_all_or_nothing_and_reimport_updates() {
     let r = app.send(import(b"not a spreadsheet".to_vec(), "all")).await;
     assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["file".to_owned()]));
 }
+
+#[tokio::test]
+async fn units_carry_type_orientation_decoration_and_a_floor_price() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let project = app.project(&admin, "翠湖名苑").await;
+    let b = app
+        .send(post(&format!("/api/v1/projects/{project}/buildings"), json!({"name": "地库"})).token(&admin))
+        .await
+        .json();
+    let units = format!("/api/v1/buildings/{}/units", b["id"].as_str().unwrap());
+    let r = app
+        .send(
+            post(
+                &units,
+                json!({"floor": -1, "number": "B101", "layout": "车位", "gross_area": "12.50", "inner_area": "12.50",
+                                  "list_price": "150000.00", "property_type": "parking", "floor_price": "140000.00"}),
+            )
+            .token(&admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let u = r.json();
+    assert_eq!(
+        (u["property_type"].as_str(), u["floor_price"].as_str(), u["decoration"].as_str()),
+        (Some("parking"), Some("140000.00"), None)
+    );
+    let r = app
+        .send(post(&units, json!({"floor": -1, "number": "B102", "layout": "车位", "gross_area": "12.50", "inner_area": "12.50",
+                                  "list_price": "150000.00", "property_type": "boat", "decoration": "gold", "floor_price": "160000.00"})).token(&admin))
+        .await;
+    assert_eq!(r.error_fields(), vec!["property_type", "decoration", "floor_price"]);
+}

@@ -16,6 +16,15 @@ pub struct Model {
     /// Fen.
     pub list_price: i64,
     pub status: String,
+    /// `residential`, `commercial`, `parking` or `storage`.
+    pub property_type: String,
+    pub orientation: Option<String>,
+    pub decoration: Option<String>,
+    /// Fen; discounts below it need approval.
+    pub floor_price: Option<i64>,
+    /// Hundredths of m2, once surveyed (实测).
+    pub measured_gross_area: Option<i64>,
+    pub measured_inner_area: Option<i64>,
     pub version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -8,6 +8,7 @@ mod m20261127_000002_customers;
 mod m20261127_000003_sales_finance;
 mod m20261127_000004_audit_append_only;
 mod m20261127_000005_duplicate_lookup;
+mod m20261127_000006_unit_details;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_sales_finance::Migration),
             Box::new(m20261127_000004_audit_append_only::Migration),
             Box::new(m20261127_000005_duplicate_lookup::Migration),
+            Box::new(m20261127_000006_unit_details::Migration),
         ]
     }
 }

@@ -68,6 +68,13 @@ pub struct UnitDto {
     pub list_price: String,
     /// `not_for_sale`, `available`, `held`, `reserved`, `subscribed`, `contracted`, `handed_over`.
     pub status: String,
+    pub property_type: String,
+    pub orientation: Option<String>,
+    pub decoration: Option<String>,
+    pub floor_price: Option<String>,
+    /// Surveyed areas (实测), once known.
+    pub measured_gross_area: Option<String>,
+    pub measured_inner_area: Option<String>,
     pub version: i64,
 }
 
@@ -84,6 +91,12 @@ impl From<Unit> for UnitDto {
             inner_area: u.inner_area.to_string(),
             list_price: u.list_price.to_string(),
             status: u.status.name().to_owned(),
+            property_type: u.property_type,
+            orientation: u.orientation,
+            decoration: u.decoration,
+            floor_price: u.floor_price.map(|m| m.to_string()),
+            measured_gross_area: u.measured_gross_area.map(|a| a.to_string()),
+            measured_inner_area: u.measured_inner_area.map(|a| a.to_string()),
             version: u.version,
         }
     }
@@ -118,6 +131,14 @@ pub struct NewUnitRequest {
     pub list_price: Option<String>,
     /// `available` (default), `not_for_sale` or `held`.
     pub status: Option<String>,
+    /// `residential` (default), `commercial`, `parking`, `storage`.
+    pub property_type: Option<String>,
+    /// Free text: `朝南`, `南北通透`, …
+    pub orientation: Option<String>,
+    /// `shell` (毛坯) or `furnished` (精装).
+    pub decoration: Option<String>,
+    /// 底价 in yuan; not above the list price.
+    pub floor_price: Option<String>,
 }
 
 /// Creates a project (admins).
@@ -196,6 +217,10 @@ async fn create_unit(
         inner_area: req.inner_area,
         list_price: req.list_price,
         status: req.status,
+        property_type: req.property_type,
+        orientation: req.orientation,
+        decoration: req.decoration,
+        floor_price: req.floor_price,
     };
     let unit = inventory::create_unit(&state.services, &actor, &id, form).await?;
     Ok((StatusCode::CREATED, Json(unit.into())))

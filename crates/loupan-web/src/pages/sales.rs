@@ -57,7 +57,11 @@ async fn unit_page(
         context! {
             u => context! { id => unit.id, number => unit.number, floor => unit.floor, layout => unit.layout,
                             gross_area => unit.gross_area.to_string(), inner_area => unit.inner_area.to_string(),
-                            list_price => unit.list_price.to_string(), status => unit.status.name() },
+                            list_price => unit.list_price.to_string(), status => unit.status.name(),
+                            property_type => unit.property_type.clone(), orientation => unit.orientation.clone(),
+                            decoration => unit.decoration.clone(),
+                            // 底价 is for those who set prices.
+                            floor_price => unit.floor_price.filter(|_| actor.can(Permission::ManagePricing)).map(|m| m.to_string()) },
             building => context! { id => building.id, name => building.name },
             subscription => deals.subscription.map(|s| context! { id => s.id, number => s.number, total => s.total_price.to_string(), deposit => s.deposit.to_string(), method => s.payment_method_id }),
             contract => deals.contract.map(|c| context! { id => c.id, number => c.number }),
