@@ -138,6 +138,18 @@ try {
   expect(summary.includes("共 144 行") && summary.includes("144 行正确"), `import check: ${summary}`);
   await shot("11-import-check");
 
+  // 6e. A price adjustment: drafted with a preview, applied on confirmation.
+  await page.click("nav.modules >> text=项目房源");
+  await page.click("details summary >> nth=0");
+  await page.fill("input[name=name] >> nth=0", "二号楼上调2%");
+  await page.selectOption("select[name=building_id] >> nth=0", { label: "2号楼" });
+  await page.fill("input[name=value] >> nth=0", "0.02");
+  await page.click("details button[type=submit] >> nth=0");
+  await page.waitForSelector("#apply-adjustment");
+  await shot("12-price-adjustment-preview");
+  await page.click("#apply-adjustment");
+  await page.waitForSelector("text=已执行");
+
   // 7. Register a customer: the duplicate warning appears while typing the phone.
   await page.click("nav.modules >> text=客户");
   const listed = await page.locator("#customers tbody tr").count();

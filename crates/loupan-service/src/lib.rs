@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod import;
 pub mod inventory;
 pub mod live;
+pub mod pricing;
 pub mod sales;
 pub mod secrets;
 pub mod unit_import;

@@ -230,3 +230,92 @@ pub async fn update_unit_details<C: ConnectionTrait>(c: &C, row: &UnitRow) -> St
         .await?;
     Ok(())
 }
+
+pub use crate::entities::price_adjustments::Model as PriceAdjustmentRow;
+pub use crate::entities::unit_prices::Model as UnitPriceRow;
+
+pub async fn insert_price_adjustment<C: ConnectionTrait>(c: &C, row: &PriceAdjustmentRow) -> StoreResult<()> {
+    use sea_orm::IntoActiveModel;
+    crate::entities::price_adjustments::Entity::insert(row.clone().into_active_model())
+        .exec_without_returning(c)
+        .await?;
+    Ok(())
+}
+
+pub async fn find_price_adjustment<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Option<PriceAdjustmentRow>> {
+    Ok(crate::entities::price_adjustments::Entity::find_by_id(id.to_owned()).one(c).await?)
+}
+
+pub async fn price_adjustments_of<C: ConnectionTrait>(c: &C, project_id: &str) -> StoreResult<Vec<PriceAdjustmentRow>> {
+    use crate::entities::price_adjustments as pa;
+    Ok(pa::Entity::find()
+        .filter(pa::Column::ProjectId.eq(project_id))
+        .order_by_desc(pa::Column::CreatedAt)
+        .all(c)
+        .await?)
+}
+
+/// Marks a draft applied; false when it is no longer a draft (applied twice).
+pub async fn mark_adjustment_applied<C: ConnectionTrait>(
+    c: &C,
+    id: &str,
+    by: &str,
+    units_changed: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<bool> {
+    use crate::entities::price_adjustments as pa;
+    use sea_orm::sea_query::Expr;
+    let res = pa::Entity::update_many()
+        .col_expr(pa::Column::Status, Expr::value("applied"))
+        .col_expr(pa::Column::AppliedBy, Expr::value(by.to_owned()))
+        .col_expr(pa::Column::UnitsChanged, Expr::value(units_changed))
+        .col_expr(pa::Column::AppliedAt, Expr::value(now))
+        .filter(pa::Column::Id.eq(id))
+        .filter(pa::Column::Status.eq("draft"))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Sets a unit's list price only while it is still unsold; records the change.
+pub async fn change_list_price<C: ConnectionTrait>(
+    c: &C,
+    unit: &UnitRow,
+    new_price: i64,
+    history: &UnitPriceRow,
+) -> StoreResult<bool> {
+    use sea_orm::IntoActiveModel;
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let res = units::Entity::update_many()
+        .col_expr(units::Column::ListPrice, Expr::value(new_price))
+        .col_expr(units::Column::Version, Expr::col(units::Column::Version).add(1))
+        .col_expr(units::Column::UpdatedAt, Expr::value(history.changed_at))
+        .filter(units::Column::Id.eq(unit.id.as_str()))
+        .filter(units::Column::Status.is_in(["available", "held", "not_for_sale"]))
+        .exec(c)
+        .await?;
+    if res.rows_affected == 1 {
+        crate::entities::unit_prices::Entity::insert(history.clone().into_active_model())
+            .exec_without_returning(c)
+            .await?;
+    }
+    Ok(res.rows_affected == 1)
+}
+
+pub async fn price_history_of<C: ConnectionTrait>(c: &C, unit_id: &str) -> StoreResult<Vec<UnitPriceRow>> {
+    use crate::entities::unit_prices as up;
+    Ok(up::Entity::find().filter(up::Column::UnitId.eq(unit_id)).order_by_asc(up::Column::ChangedAt).all(c).await?)
+}
+
+/// The price changes an applied adjustment made.
+pub async fn price_changes_of_adjustment<C: ConnectionTrait>(
+    c: &C,
+    adjustment_id: &str,
+) -> StoreResult<Vec<UnitPriceRow>> {
+    use crate::entities::unit_prices as up;
+    Ok(up::Entity::find()
+        .filter(up::Column::AdjustmentId.eq(adjustment_id))
+        .order_by_asc(up::Column::UnitId)
+        .all(c)
+        .await?)
+}

@@ -190,3 +190,107 @@ async fn units_carry_type_orientation_decoration_and_a_floor_price() {
         .await;
     assert_eq!(r.error_fields(), vec!["property_type", "decoration", "floor_price"]);
 }
+
+#[tokio::test]
+async fn a_price_adjustment_changes_unsold_units_once_confirmed_with_history() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let project = app.project(&admin, "翠湖名苑").await;
+    let b = app
+        .send(post(&format!("/api/v1/projects/{project}/buildings"), json!({"name": "1号楼"})).token(&admin))
+        .await
+        .json();
+    let building = b["id"].as_str().unwrap().to_owned();
+    let stacks = json!([{"layout": "3室2厅", "gross_area": "89.37", "inner_area": "72.15", "unit_price": "15000"}]);
+    app.send(
+        post(
+            &format!("/api/v1/buildings/{building}/units/generate"),
+            json!({"from_floor": 1, "to_floor": 4, "stacks": stacks}),
+        )
+        .token(&admin),
+    )
+    .await;
+    let units = app.send(get(&format!("/api/v1/units?building_id={building}")).token(&admin)).await.json();
+    let sold = units["items"][0]["id"].as_str().unwrap().to_owned();
+    // Sell one unit first: its price belongs to its deal now.
+    let pm = app
+        .send(
+            post(
+                &format!("/api/v1/projects/{project}/payment-methods"),
+                json!({"name": "一次性", "kind": "one_off", "terms": [{"kind": "down_payment", "ratio": "1"}]}),
+            )
+            .token(&admin),
+        )
+        .await
+        .json();
+    let c = app
+        .send(
+            post("/api/v1/customers", json!({"name": "赵一", "phone": "13811112222", "project_id": project}))
+                .token(&admin),
+        )
+        .await
+        .json();
+    let r = app
+        .send(post("/api/v1/sales/subscriptions", json!({"unit_id": sold, "customer_id": c["id"], "total_price": "1340550.00", "deposit": "0",
+                                                          "payment_method_id": pm["id"], "subscribed_on": "2026-11-01"})).token(&admin))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+
+    let draft = app
+        .send(
+            post(
+                &format!("/api/v1/projects/{project}/price-adjustments"),
+                json!({"name": "开盘后上调3%", "building_id": building, "method": "percent", "value": "0.03"}),
+            )
+            .token(&admin),
+        )
+        .await;
+    assert_eq!(draft.status, StatusCode::CREATED, "{}", draft.text);
+    let draft = draft.json();
+    let preview = draft["preview"].as_array().unwrap();
+    assert_eq!(preview.len(), 3, "the sold unit is not repriced");
+    assert_eq!(
+        (preview[0]["old_price"].as_str(), preview[0]["new_price"].as_str()),
+        (Some("1340550.00"), Some("1380766.50"))
+    );
+    let untouched =
+        app.send(get(&format!("/api/v1/units/{}", preview[0]["unit_id"].as_str().unwrap())).token(&admin)).await.json();
+    assert_eq!(untouched["list_price"], "1340550.00", "nothing changes before confirmation");
+
+    let id = draft["adjustment"]["id"].as_str().unwrap();
+    let applied =
+        app.send(post(&format!("/api/v1/price-adjustments/{id}/apply"), json!({})).token(&admin)).await.json();
+    assert_eq!((applied["status"].as_str(), applied["units_changed"].as_i64()), (Some("applied"), Some(3)));
+    assert_eq!(
+        app.send(post(&format!("/api/v1/price-adjustments/{id}/apply"), json!({})).token(&admin)).await.status,
+        StatusCode::CONFLICT
+    );
+    let unit = preview[0]["unit_id"].as_str().unwrap();
+    assert_eq!(app.send(get(&format!("/api/v1/units/{unit}")).token(&admin)).await.json()["list_price"], "1380766.50");
+    let history = app.send(get(&format!("/api/v1/units/{unit}/price-history")).token(&admin)).await.json();
+    assert_eq!(history["items"][0]["old_price"], "1340550.00");
+    assert_eq!(history["items"][0]["adjustment_id"], id);
+    assert_eq!(app.send(get(&format!("/api/v1/units/{sold}")).token(&admin)).await.json()["list_price"], "1340550.00");
+
+    let r = app
+        .send(
+            post(
+                &format!("/api/v1/projects/{project}/price-adjustments"),
+                json!({"name": "", "method": "percent", "value": "0.9"}),
+            )
+            .token(&admin),
+        )
+        .await;
+    assert_eq!(r.error_fields(), vec!["name", "value"]);
+    let (_, agent) = app.user(&admin, "agent", &["sales_agent"], &[&project]).await;
+    let r = app
+        .send(
+            post(
+                &format!("/api/v1/projects/{project}/price-adjustments"),
+                json!({"name": "x", "method": "percent", "value": "0.01"}),
+            )
+            .token(&agent),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}

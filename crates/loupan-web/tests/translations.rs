@@ -171,6 +171,9 @@ fn every_text_key_of_templates_and_code_is_translated() {
     keys.extend(["in_transit", "arrived", "audited"].iter().map(|s| format!("receipt.{s}")));
     keys.extend(loupan_domain::inventory::PROPERTY_TYPES.iter().map(|p| format!("property_type.{p}")));
     keys.extend(loupan_domain::inventory::DECORATIONS.iter().map(|d| format!("decoration.{d}")));
+    keys.extend(
+        ["percent", "per_m2", "per_unit", "status_draft", "status_applied"].iter().map(|k| format!("pricing.{k}")),
+    );
     keys.extend(loupan_domain::Permission::ALL.iter().map(|p| format!("permission.{}", p.name())));
     keys.extend(loupan_service::workbench::ALERT_KINDS.iter().map(|a| format!("alert.{a}")));
     assert!(keys.len() > 60, "found only {} keys", keys.len());

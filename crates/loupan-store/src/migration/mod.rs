@@ -9,6 +9,7 @@ mod m20261127_000003_sales_finance;
 mod m20261127_000004_audit_append_only;
 mod m20261127_000005_duplicate_lookup;
 mod m20261127_000006_unit_details;
+mod m20261127_000007_price_adjustments;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_audit_append_only::Migration),
             Box::new(m20261127_000005_duplicate_lookup::Migration),
             Box::new(m20261127_000006_unit_details::Migration),
+            Box::new(m20261127_000007_price_adjustments::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod customers;
 pub mod finance;
 pub mod inventory;
+pub mod pricing;
 pub mod sales;
 pub mod workbench;
 
@@ -60,6 +61,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(sales::router())
         .merge(finance::router())
         .merge(workbench::router())
+        .merge(pricing::router())
 }
 
 /// RFC 9457 problem details, in the language of `Accept-Language`.

@@ -40,6 +40,7 @@ async fn projects_page(
         state,
         "projects.html",
         context! { projects => projects, can_create => actor.can(Permission::ManageProjects),
+                   can_price => actor.can(Permission::ManagePricing),
         can_manage => actor.can(Permission::ManageInventory), errors => errors,
         ..base_context(actor, lang, "/projects") },
     )?;
@@ -214,6 +215,63 @@ async fn import(
     Ok(html.into_response())
 }
 
+/// Drafts a price adjustment from the projects page and shows its preview.
+async fn draft_adjustment(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(project_id): Path<String>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let new = loupan_service::pricing::NewAdjustment {
+        name: form.text("name"),
+        building_id: form.text("building_id"),
+        layout: form.text("layout"),
+        min_floor: form.get("min_floor").and_then(|v| v.trim().parse().ok()),
+        max_floor: form.get("max_floor").and_then(|v| v.trim().parse().ok()),
+        method: form.text("method"),
+        value: form.text("value"),
+    };
+    match loupan_service::pricing::create_adjustment(&state.services, &actor, &project_id, new).await {
+        Ok((adjustment, _)) => Ok(Redirect::to(&format!("/price-adjustments/{}", adjustment.id)).into_response()),
+        Err(e @ ServiceError::Invalid(_)) => {
+            projects_page(&state, &actor, lang, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn show_adjustment(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let conn_rows = loupan_service::pricing::preview(&state.services, &actor, &id).await?;
+    let adjustment = loupan_service::pricing::get_adjustment(&state.services, &actor, &id).await?;
+    let changes: Vec<Value> = conn_rows
+        .into_iter()
+        .map(|c| context! { number => c.number, floor => c.floor, old => c.old_price.to_string(), new => c.new_price.to_string() })
+        .collect();
+    let html = render(
+        &state,
+        "price_adjustment.html",
+        context! { a => context! { id => adjustment.id, name => adjustment.name, method => adjustment.method, value => adjustment.value,
+                        status => adjustment.status, units_changed => adjustment.units_changed, project_id => adjustment.project_id },
+        changes => changes, ..base_context(&actor, lang, "/projects") },
+    )?;
+    Ok(html.into_response())
+}
+
+async fn apply_adjustment(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    loupan_service::pricing::apply_adjustment(&state.services, &actor, &id).await?;
+    Ok(Redirect::to(&format!("/price-adjustments/{id}")).into_response())
+}
+
 /// Server-sent events with the building's unit changes, so that an open 销控图
 /// updates without a reload. A client that falls behind is told to reload.
 async fn building_events(
@@ -239,4 +297,7 @@ pub fn router() -> Router<AppState> {
         .route("/buildings/{id}/events", get(building_events))
         .route("/buildings/{id}/generate", post(generate))
         .route("/projects/{id}/import", post(import))
+        .route("/projects/{id}/price-adjustments", post(draft_adjustment))
+        .route("/price-adjustments/{id}", get(show_adjustment))
+        .route("/price-adjustments/{id}/apply", post(apply_adjustment))
 }

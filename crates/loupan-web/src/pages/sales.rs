@@ -39,6 +39,11 @@ async fn unit_page(
         .into_iter()
         .map(|e| context! { kind => e.kind, from => e.from_status, to => e.to_status, reference => e.reference, actor => e.actor_name, at => e.occurred_at.to_rfc3339() })
         .collect();
+    let prices: Vec<Value> = loupan_service::pricing::price_history(&state.services, actor, id)
+        .await?
+        .into_iter()
+        .map(|p| context! { old => p.old_price.to_string(), new => p.new_price.to_string(), actor => p.actor_name, at => p.changed_at.to_rfc3339() })
+        .collect();
     let can_sell = actor.can(Permission::Sell);
     let (customer_options, methods) = if can_sell {
         let query = customers::CustomerQuery { project_id: Some(unit.project_id.clone()), ..Default::default() };
@@ -65,7 +70,7 @@ async fn unit_page(
             building => context! { id => building.id, name => building.name },
             subscription => deals.subscription.map(|s| context! { id => s.id, number => s.number, total => s.total_price.to_string(), deposit => s.deposit.to_string(), method => s.payment_method_id }),
             contract => deals.contract.map(|c| context! { id => c.id, number => c.number }),
-            history => history, customers => customer_options, methods => methods, today => today(),
+            history => history, prices => prices, customers => customer_options, methods => methods, today => today(),
             can_sell => can_sell && unit.status == UnitStatus::Available,
             can_sign => can_sell, can_control => actor.can(Permission::ManageInventory),
             errors => errors,

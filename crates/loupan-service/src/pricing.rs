@@ -1,0 +1,369 @@
+//! Price adjustment plans (调价方案): a manager describes which units and by how
+//! much (a percentage, an amount per m2 or per unit), sees the resulting price
+//! of every unit, and a manager then confirms it. Only unsold units change;
+//! every change is kept in the unit's price history.
+
+use chrono::{DateTime, Utc};
+use loupan_domain::sales::Ratio;
+use loupan_domain::validation::required_text;
+use loupan_domain::{Area, Invalid, Money, Permission};
+use loupan_store::inventory::{self as store, PriceAdjustmentRow, UnitFilter, UnitPriceRow, UnitRow};
+use serde::Serialize;
+
+use crate::audit::{self, Change};
+use crate::inventory::{self, price_of};
+use crate::{Actor, ServiceError, ServiceResult, Services};
+
+#[derive(Debug, Clone, Default)]
+pub struct NewAdjustment {
+    pub name: Option<String>,
+    pub building_id: Option<String>,
+    pub layout: Option<String>,
+    pub min_floor: Option<i32>,
+    pub max_floor: Option<i32>,
+    /// `percent` (`"0.03"` raises by 3 %, `"-0.05"` lowers by 5 %), `per_m2` or `per_unit` (yuan, may be negative).
+    pub method: Option<String>,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PriceChange {
+    pub unit_id: String,
+    pub number: String,
+    pub floor: i32,
+    pub old_price: Money,
+    pub new_price: Money,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Adjustment {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub building_id: Option<String>,
+    pub layout: Option<String>,
+    pub min_floor: Option<i32>,
+    pub max_floor: Option<i32>,
+    pub method: String,
+    /// As typed: a ratio for `percent`, yuan otherwise.
+    pub value: String,
+    /// `draft` or `applied`.
+    pub status: String,
+    pub created_by: String,
+    pub applied_by: Option<String>,
+    pub units_changed: i64,
+    pub created_at: DateTime<Utc>,
+    pub applied_at: Option<DateTime<Utc>>,
+}
+
+fn value_text(method: &str, value: i64) -> String {
+    if method == "percent" {
+        let sign = if value < 0 { "-" } else { "" };
+        format!("{sign}{}", Ratio::from_millionths(value.abs()))
+    } else {
+        Money::from_hundredths(value).to_string()
+    }
+}
+
+impl From<PriceAdjustmentRow> for Adjustment {
+    fn from(r: PriceAdjustmentRow) -> Self {
+        Adjustment {
+            value: value_text(&r.method, r.value),
+            id: r.id,
+            project_id: r.project_id,
+            name: r.name,
+            building_id: r.building_id,
+            layout: r.layout,
+            min_floor: r.min_floor,
+            max_floor: r.max_floor,
+            method: r.method,
+            status: r.status,
+            created_by: r.created_by,
+            applied_by: r.applied_by,
+            units_changed: r.units_changed,
+            created_at: r.created_at,
+            applied_at: r.applied_at,
+        }
+    }
+}
+
+/// The new list price of a unit under a plan.
+pub fn adjusted_price(old: Money, gross_area: Area, method: &str, value: i64) -> Money {
+    let delta = match method {
+        "percent" => Ratio::from_millionths(value).of(old),
+        "per_m2" => price_of(gross_area, Money::from_hundredths(value)),
+        _ => Money::from_hundredths(value),
+    };
+    old.checked_add(delta).unwrap_or(old)
+}
+
+fn unsold(u: &UnitRow) -> bool {
+    matches!(u.status.as_str(), "available" | "held" | "not_for_sale")
+}
+
+async fn matching_units<C: loupan_store::Connection>(
+    conn: &C,
+    row: &PriceAdjustmentRow,
+) -> ServiceResult<Vec<UnitRow>> {
+    let filter = UnitFilter {
+        project_id: Some(row.project_id.clone()),
+        building_id: row.building_id.clone(),
+        layout: row.layout.clone(),
+        min_floor: row.min_floor,
+        max_floor: row.max_floor,
+        ..Default::default()
+    };
+    Ok(store::search_units(conn, &filter, 100_000).await?.into_iter().filter(unsold).collect())
+}
+
+fn changes(units: &[UnitRow], row: &PriceAdjustmentRow) -> Vec<PriceChange> {
+    units
+        .iter()
+        .map(|u| {
+            let old = Money::from_hundredths(u.list_price);
+            PriceChange {
+                unit_id: u.id.clone(),
+                number: u.number.clone(),
+                floor: u.floor,
+                old_price: old,
+                new_price: adjusted_price(old, Area::from_hundredths(u.gross_area), &row.method, row.value),
+            }
+        })
+        .collect()
+}
+
+/// Drafts a plan and returns it with the price every matching unit would get.
+pub async fn create_adjustment(
+    services: &Services,
+    actor: &Actor,
+    project_id: &str,
+    form: NewAdjustment,
+) -> ServiceResult<(Adjustment, Vec<PriceChange>)> {
+    inventory::get_project(services, actor, project_id).await?;
+    actor.require(Permission::ManagePricing)?;
+    let mut errors = Invalid::default();
+    let name = required_text(&mut errors, "name", form.name.as_deref(), 60);
+    let method = form.method.as_deref().map(str::trim).unwrap_or_default().to_owned();
+    let value_text = form.value.as_deref().map(str::trim).unwrap_or_default();
+    let value = match method.as_str() {
+        "percent" => {
+            let (negative, digits) = value_text.strip_prefix('-').map_or((false, value_text), |d| (true, d));
+            match Ratio::parse(digits) {
+                Ok(r) if r.millionths() <= 500_000 && r.millionths() > 0 => {
+                    Some(if negative { -r.millionths() } else { r.millionths() })
+                }
+                Ok(_) => {
+                    errors.push("value", "out_of_range");
+                    None
+                }
+                Err(code) => {
+                    errors.push("value", code);
+                    None
+                }
+            }
+        }
+        "per_m2" | "per_unit" => match Money::parse(value_text) {
+            Ok(m) if m.hundredths() != 0 => Some(m.hundredths()),
+            Ok(_) => {
+                errors.push("value", "out_of_range");
+                None
+            }
+            Err(e) => {
+                errors.push("value", e.code());
+                None
+            }
+        },
+        "" => {
+            errors.push("method", "required");
+            None
+        }
+        _ => {
+            errors.push("method", "unknown_kind");
+            None
+        }
+    };
+    let building_id = form.building_id.filter(|b| !b.is_empty());
+    if let Some(b) = &building_id {
+        match store::find_building(services.store.conn(), b).await? {
+            Some(found) if found.project_id == project_id => {}
+            _ => errors.push("building_id", "unknown_building"),
+        }
+    }
+    errors.clone().into_result()?;
+    let row = PriceAdjustmentRow {
+        id: loupan_store::new_id(),
+        project_id: project_id.to_owned(),
+        name,
+        building_id,
+        layout: form.layout.filter(|l| !l.trim().is_empty()),
+        min_floor: form.min_floor,
+        max_floor: form.max_floor,
+        method,
+        value: value.unwrap_or(0),
+        status: "draft".into(),
+        created_by: actor.display_name.clone(),
+        applied_by: None,
+        units_changed: 0,
+        created_at: loupan_store::now(),
+        applied_at: None,
+    };
+    let tx = services.store.begin_write().await?;
+    let units = matching_units(&tx, &row).await?;
+    if units.is_empty() {
+        return Err(Invalid::one("building_id", "no_units_match").into());
+    }
+    let preview = changes(&units, &row);
+    if preview.iter().any(|c| c.new_price.hundredths() <= 0) {
+        return Err(Invalid::one("value", "price_not_positive").into());
+    }
+    store::insert_price_adjustment(&tx, &row).await?;
+    let adjustment = Adjustment::from(row);
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "price_adjustment.create",
+            record_type: "price_adjustment",
+            record_id: &adjustment.id,
+            before: None,
+            after: serde_json::to_value(&adjustment).ok(),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok((adjustment, preview))
+}
+
+async fn visible_adjustment<C: loupan_store::Connection>(
+    conn: &C,
+    actor: &Actor,
+    id: &str,
+) -> ServiceResult<PriceAdjustmentRow> {
+    actor.require(Permission::ManagePricing)?;
+    match store::find_price_adjustment(conn, id).await? {
+        Some(r) if actor.sees_project(&r.project_id) => Ok(r),
+        _ => Err(ServiceError::NotFound("price_adjustment")),
+    }
+}
+
+pub async fn list_adjustments(services: &Services, actor: &Actor, project_id: &str) -> ServiceResult<Vec<Adjustment>> {
+    inventory::get_project(services, actor, project_id).await?;
+    actor.require(Permission::ManagePricing)?;
+    Ok(store::price_adjustments_of(services.store.conn(), project_id)
+        .await?
+        .into_iter()
+        .map(Adjustment::from)
+        .collect())
+}
+
+pub async fn get_adjustment(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Adjustment> {
+    Ok(visible_adjustment(services.store.conn(), actor, id).await?.into())
+}
+
+/// A draft: the prices it would set now (units sold since drop out).
+/// Applied: the changes it made.
+pub async fn preview(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Vec<PriceChange>> {
+    let conn = services.store.conn();
+    let row = visible_adjustment(conn, actor, id).await?;
+    if row.status == "draft" {
+        let units = matching_units(conn, &row).await?;
+        return Ok(changes(&units, &row));
+    }
+    let mut out = Vec::new();
+    for h in store::price_changes_of_adjustment(conn, id).await? {
+        if let Some(u) = store::find_unit(conn, &h.unit_id).await? {
+            out.push(PriceChange {
+                unit_id: u.id,
+                number: u.number,
+                floor: u.floor,
+                old_price: Money::from_hundredths(h.old_price),
+                new_price: Money::from_hundredths(h.new_price),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A manager's confirmation: every still-unsold matching unit gets its new
+/// price in one transaction, each change in the unit's price history.
+pub async fn apply_adjustment(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Adjustment> {
+    let tx = services.store.begin_write().await?;
+    let row = visible_adjustment(&tx, actor, id).await?;
+    if row.status != "draft" {
+        return Err(ServiceError::Conflict("adjustment_not_draft"));
+    }
+    let units = matching_units(&tx, &row).await?;
+    let now = loupan_store::now();
+    let mut changed = 0;
+    for (unit, change) in units.iter().zip(changes(&units, &row)) {
+        let history = UnitPriceRow {
+            id: loupan_store::new_id(),
+            unit_id: unit.id.clone(),
+            old_price: change.old_price.hundredths(),
+            new_price: change.new_price.hundredths(),
+            adjustment_id: Some(row.id.clone()),
+            actor_name: actor.display_name.clone(),
+            changed_at: now,
+        };
+        if store::change_list_price(&tx, unit, change.new_price.hundredths(), &history).await? {
+            changed += 1;
+        }
+    }
+    if !store::mark_adjustment_applied(&tx, id, &actor.display_name, changed, now).await? {
+        return Err(ServiceError::Conflict("adjustment_not_draft"));
+    }
+    let after = visible_adjustment(&tx, actor, id).await?;
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "price_adjustment.apply",
+            record_type: "price_adjustment",
+            record_id: id,
+            before: Some(serde_json::json!({"status": "draft"})),
+            after: Some(serde_json::json!({"status": "applied", "units_changed": changed})),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(after.into())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PriceHistoryEntry {
+    pub old_price: Money,
+    pub new_price: Money,
+    pub adjustment_id: Option<String>,
+    pub actor_name: String,
+    pub changed_at: DateTime<Utc>,
+}
+
+pub async fn price_history(services: &Services, actor: &Actor, unit_id: &str) -> ServiceResult<Vec<PriceHistoryEntry>> {
+    inventory::get_unit(services, actor, unit_id).await?;
+    Ok(store::price_history_of(services.store.conn(), unit_id)
+        .await?
+        .into_iter()
+        .map(|h| PriceHistoryEntry {
+            old_price: Money::from_hundredths(h.old_price),
+            new_price: Money::from_hundredths(h.new_price),
+            adjustment_id: h.adjustment_id,
+            actor_name: h.actor_name,
+            changed_at: h.changed_at,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_raise_and_lower_prices_exactly() {
+        let old = Money::parse("1340550.00").unwrap();
+        let area = Area::parse("89.37").unwrap();
+        assert_eq!(adjusted_price(old, area, "percent", 30_000).to_string(), "1380766.50");
+        assert_eq!(adjusted_price(old, area, "percent", -50_000).to_string(), "1273522.50");
+        assert_eq!(adjusted_price(old, area, "per_m2", 20_000).to_string(), "1358424.00");
+        assert_eq!(adjusted_price(old, area, "per_unit", -1_000_000).to_string(), "1330550.00");
+    }
+}

@@ -1,0 +1,29 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "price_adjustments")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub building_id: Option<String>,
+    pub layout: Option<String>,
+    pub min_floor: Option<i32>,
+    pub max_floor: Option<i32>,
+    /// `percent` (value in millionths), `per_m2` or `per_unit` (value in fen).
+    pub method: String,
+    pub value: i64,
+    /// `draft`, `applied` or `cancelled`.
+    pub status: String,
+    pub created_by: String,
+    pub applied_by: Option<String>,
+    pub units_changed: i64,
+    pub created_at: DateTimeUtc,
+    pub applied_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
