@@ -378,13 +378,25 @@ pub async fn create_unit(services: &Services, actor: &Actor, building_id: &str, 
         updated_at: now,
     };
     let tx = services.store.begin_write().await?;
-    match store::insert_unit(&tx, &row).await {
-        Err(StoreError::Unique(_)) => return Err(Invalid::one("number", "taken").into()),
+    let unit = insert_audited(&tx, actor, row, Invalid::one("number", "taken")).await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(unit)
+}
+
+/// Inserts a unit with its audit row; a taken number becomes `on_duplicate`.
+async fn insert_audited<C: loupan_store::Connection>(
+    conn: &C,
+    actor: &Actor,
+    row: UnitRow,
+    on_duplicate: Invalid,
+) -> ServiceResult<Unit> {
+    match store::insert_unit(conn, &row).await {
+        Err(StoreError::Unique(_)) => return Err(on_duplicate.into()),
         other => other?,
     }
     let unit = Unit::from(row);
     audit::record(
-        &tx,
+        conn,
         actor,
         Change {
             action: "unit.create",
@@ -395,7 +407,6 @@ pub async fn create_unit(services: &Services, actor: &Actor, building_id: &str, 
         },
     )
     .await?;
-    tx.commit().await.map_err(ServiceError::internal)?;
     Ok(unit)
 }
 
@@ -615,23 +626,7 @@ pub async fn generate_units(
                 created_at: now,
                 updated_at: now,
             };
-            match store::insert_unit(&tx, &row).await {
-                Err(StoreError::Unique(_)) => return Err(Invalid::one("stacks", "units_exist").into()),
-                other => other?,
-            }
-            let unit = Unit::from(row);
-            audit::record(
-                &tx,
-                actor,
-                Change {
-                    action: "unit.create",
-                    record_type: "unit",
-                    record_id: &unit.id,
-                    before: None,
-                    after: snapshot(&unit),
-                },
-            )
-            .await?;
+            insert_audited(&tx, actor, row, Invalid::one("stacks", "units_exist")).await?;
             created += 1;
         }
     }

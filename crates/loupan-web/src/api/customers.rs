@@ -543,7 +543,6 @@ async fn export(
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<CustomerParams>,
 ) -> Result<axum::response::Response, AppError> {
-    use axum::response::IntoResponse;
     let query = customers::CustomerQuery {
         q: q.q,
         project_id: q.project_id,
@@ -552,17 +551,7 @@ async fn export(
         source: q.source,
     };
     let bytes = loupan_service::customer_import::export_customers(&state.services, &actor, query).await?;
-    let mut res = bytes.into_response();
-    let h = res.headers_mut();
-    h.insert(
-        axum::http::header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    );
-    h.insert(
-        axum::http::header::CONTENT_DISPOSITION,
-        axum::http::HeaderValue::from_static("attachment; filename=\"customers.xlsx\""),
-    );
-    Ok(res)
+    Ok(crate::api::xlsx_download(bytes, "customers.xlsx"))
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

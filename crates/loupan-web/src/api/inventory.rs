@@ -243,6 +243,24 @@ pub struct UnitParams {
     pub cursor: Option<String>,
 }
 
+impl UnitParams {
+    /// The filters and the page.
+    fn split(self) -> (inventory::UnitQuery, PageParams) {
+        let query = inventory::UnitQuery {
+            project_id: self.project_id,
+            building_id: self.building_id,
+            status: self.status,
+            layout: self.layout,
+            min_area: self.min_area,
+            max_area: self.max_area,
+            min_floor: self.min_floor,
+            max_floor: self.max_floor,
+            max_total_price: self.max_total_price,
+        };
+        (query, PageParams { limit: self.limit, cursor: self.cursor })
+    }
+}
+
 /// Unit search: every filter optional and combined.
 #[utoipa::path(get, path = "/api/v1/units", tag = "inventory", params(UnitParams),
     responses((status = 200, body = UnitPage), (status = 422, body = Problem)))]
@@ -251,19 +269,8 @@ async fn search_units(
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<UnitParams>,
 ) -> Result<Json<Page<UnitDto>>, AppError> {
-    let page = PageParams { limit: q.limit, cursor: q.cursor };
+    let (query, page) = q.split();
     let limit = page.limit();
-    let query = inventory::UnitQuery {
-        project_id: q.project_id,
-        building_id: q.building_id,
-        status: q.status,
-        layout: q.layout,
-        min_area: q.min_area,
-        max_area: q.max_area,
-        min_floor: q.min_floor,
-        max_floor: q.max_floor,
-        max_total_price: q.max_total_price,
-    };
     let rows = inventory::search_units(&state.services, &actor, query, page.after()?, limit + 1).await?;
     Ok(Json(Page::from_rows(rows, limit, |u| u.id.clone(), UnitDto::from)))
 }
@@ -431,30 +438,9 @@ async fn export_units(
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<UnitParams>,
 ) -> Result<axum::response::Response, AppError> {
-    use axum::response::IntoResponse;
-    let query = inventory::UnitQuery {
-        project_id: q.project_id,
-        building_id: q.building_id,
-        status: q.status,
-        layout: q.layout,
-        min_area: q.min_area,
-        max_area: q.max_area,
-        min_floor: q.min_floor,
-        max_floor: q.max_floor,
-        max_total_price: q.max_total_price,
-    };
+    let (query, _) = q.split();
     let bytes = unit_import::export_units(&state.services, &actor, query).await?;
-    let mut res = bytes.into_response();
-    let h = res.headers_mut();
-    h.insert(
-        axum::http::header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    );
-    h.insert(
-        axum::http::header::CONTENT_DISPOSITION,
-        axum::http::HeaderValue::from_static("attachment; filename=\"units.xlsx\""),
-    );
-    Ok(res)
+    Ok(crate::api::xlsx_download(bytes, "units.xlsx"))
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

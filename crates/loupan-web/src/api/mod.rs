@@ -127,3 +127,19 @@ impl<T> Page<T> {
         Page { items: rows.into_iter().map(map).collect(), next_cursor }
     }
 }
+
+/// An xlsx file as a download.
+pub fn xlsx_download(bytes: Vec<u8>, filename: &'static str) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    res
+}
