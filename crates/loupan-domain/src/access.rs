@@ -82,6 +82,7 @@ impl Role {
                 RecordReceipts,
                 AuditReceipts,
                 ReadFinance,
+                DecideDealChanges,
             ],
             Role::Executive => &[ReadAudit, ReadProjects, ReadInventory, ReadCustomers, ReadDeals, ReadFinance],
             Role::SalesManager => &[
@@ -96,6 +97,7 @@ impl Role {
                 Sell,
                 ReadDeals,
                 ReadFinance,
+                DecideDealChanges,
             ],
             Role::SalesAgent => &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers, Sell, ReadDeals],
             Role::Cashier => &[ReadProjects, ReadInventory, ReadCustomers, ReadDeals, RecordReceipts, ReadFinance],
@@ -152,10 +154,12 @@ pub enum Permission {
     AuditReceipts,
     /// Finance reports: ledger, ageing.
     ReadFinance,
+    /// Decide business changes to deals (cancellations), until the approval engine does.
+    DecideDealChanges,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 16] = [
+    pub const ALL: [Permission; 17] = [
         Permission::ManageUsers,
         Permission::ReadAudit,
         Permission::ReadProjects,
@@ -172,6 +176,7 @@ impl Permission {
         Permission::RecordReceipts,
         Permission::AuditReceipts,
         Permission::ReadFinance,
+        Permission::DecideDealChanges,
     ];
 
     pub fn name(self) -> &'static str {
@@ -192,6 +197,7 @@ impl Permission {
             Permission::RecordReceipts => "record_receipts",
             Permission::AuditReceipts => "audit_receipts",
             Permission::ReadFinance => "read_finance",
+            Permission::DecideDealChanges => "decide_deal_changes",
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod actor;
 pub mod audit;
 pub mod auth;
+pub mod changes;
 pub mod customer_import;
 pub mod customers;
 pub mod demo;

@@ -11,11 +11,11 @@ use crate::{Actor, ServiceResult, Services};
 pub const STALE_AFTER_DAYS: i64 = 14;
 
 /// Every kind of alert, for translations and clients.
-pub const ALERT_KINDS: [&str; 3] = ["stale_customers", "open_duplicates", "overdue_instalments"];
+pub const ALERT_KINDS: [&str; 4] = ["stale_customers", "open_duplicates", "overdue_instalments", "pending_changes"];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Alert {
-    /// `stale_customers`, `open_duplicates` or `overdue_instalments`.
+    /// One of `ALERT_KINDS`.
     pub kind: &'static str,
     pub count: u64,
     /// Where the user deals with it.
@@ -38,6 +38,12 @@ pub async fn alerts(services: &Services, actor: &Actor) -> ServiceResult<Vec<Ale
         let open = loupan_store::customers::list_duplicates(conn, actor.visible_projects(), Some("open"), 1000).await?;
         if !open.is_empty() {
             out.push(Alert { kind: "open_duplicates", count: open.len() as u64, link: "/customers/duplicates" });
+        }
+    }
+    if actor.can(Permission::DecideDealChanges) {
+        let pending = loupan_store::sales::deal_changes(conn, actor.visible_projects(), Some("requested")).await?;
+        if !pending.is_empty() {
+            out.push(Alert { kind: "pending_changes", count: pending.len() as u64, link: "/sales/changes" });
         }
     }
     if actor.can(Permission::ReadFinance) {

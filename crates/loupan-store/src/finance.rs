@@ -58,3 +58,13 @@ pub async fn insert_allocation<C: ConnectionTrait>(c: &C, row: &AllocationRow) -
     receipt_allocations::Entity::insert(row.clone().into_active_model()).exec_without_returning(c).await?;
     Ok(())
 }
+
+/// Audited money received against a subscription (its deposit), in fen.
+pub async fn audited_total_of_subscription<C: ConnectionTrait>(c: &C, subscription_id: &str) -> StoreResult<i64> {
+    let rows = receipts::Entity::find()
+        .filter(receipts::Column::SubscriptionId.eq(subscription_id))
+        .filter(receipts::Column::Status.eq("audited"))
+        .all(c)
+        .await?;
+    Ok(rows.iter().map(|r| r.amount).sum())
+}

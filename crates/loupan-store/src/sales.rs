@@ -244,3 +244,97 @@ pub async fn open_instalments<C: ConnectionTrait>(
     }
     Ok(q.into_tuple::<OpenInstalment>().all(c).await?)
 }
+
+pub use crate::entities::deal_changes::Model as DealChangeRow;
+pub use crate::entities::refunds::Model as RefundRow;
+
+pub async fn insert_deal_change<C: ConnectionTrait>(c: &C, row: &DealChangeRow) -> StoreResult<()> {
+    crate::entities::deal_changes::Entity::insert(row.clone().into_active_model()).exec_without_returning(c).await?;
+    Ok(())
+}
+
+pub async fn find_deal_change<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Option<DealChangeRow>> {
+    Ok(crate::entities::deal_changes::Entity::find_by_id(id.to_owned()).one(c).await?)
+}
+
+pub async fn deal_changes<C: ConnectionTrait>(
+    c: &C,
+    projects: Option<&[String]>,
+    status: Option<&str>,
+) -> StoreResult<Vec<DealChangeRow>> {
+    use crate::entities::deal_changes as dc;
+    let mut q = dc::Entity::find().order_by_desc(dc::Column::CreatedAt).limit(500);
+    if let Some(ids) = projects {
+        q = q.filter(dc::Column::ProjectId.is_in(ids.iter().cloned()));
+    }
+    if let Some(s) = status {
+        q = q.filter(dc::Column::Status.eq(s));
+    }
+    Ok(q.all(c).await?)
+}
+
+/// Records a decision on a requested change; false when it was decided already.
+pub async fn decide_deal_change<C: ConnectionTrait>(
+    c: &C,
+    id: &str,
+    status: &str,
+    by: &str,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    use crate::entities::deal_changes as dc;
+    let res = dc::Entity::update_many()
+        .col_expr(dc::Column::Status, Expr::value(status.to_owned()))
+        .col_expr(dc::Column::DecidedBy, Expr::value(by.to_owned()))
+        .col_expr(dc::Column::DecisionNote, Expr::value(note.map(str::to_owned)))
+        .col_expr(dc::Column::DecidedAt, Expr::value(now))
+        .filter(dc::Column::Id.eq(id))
+        .filter(dc::Column::Status.eq("requested"))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Ends an active contract or subscription; false when it was not active.
+pub async fn cancel_contract<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<bool> {
+    let res = contracts::Entity::update_many()
+        .col_expr(contracts::Column::Status, Expr::value("cancelled"))
+        .col_expr(contracts::Column::Version, Expr::col(contracts::Column::Version).add(1))
+        .filter(contracts::Column::Id.eq(id))
+        .filter(contracts::Column::Status.eq("active"))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+pub async fn cancel_subscription<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<bool> {
+    let res = subscriptions::Entity::update_many()
+        .col_expr(subscriptions::Column::Status, Expr::value("cancelled"))
+        .col_expr(subscriptions::Column::Version, Expr::col(subscriptions::Column::Version).add(1))
+        .filter(subscriptions::Column::Id.eq(id))
+        .filter(subscriptions::Column::Status.eq("active"))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+pub async fn insert_refund<C: ConnectionTrait>(c: &C, row: &RefundRow) -> StoreResult<()> {
+    crate::entities::refunds::Entity::insert(row.clone().into_active_model()).exec_without_returning(c).await?;
+    Ok(())
+}
+
+pub async fn refunds<C: ConnectionTrait>(
+    c: &C,
+    projects: Option<&[String]>,
+    status: Option<&str>,
+) -> StoreResult<Vec<RefundRow>> {
+    use crate::entities::refunds as rf;
+    let mut q = rf::Entity::find().order_by_desc(rf::Column::CreatedAt).limit(500);
+    if let Some(ids) = projects {
+        q = q.filter(rf::Column::ProjectId.is_in(ids.iter().cloned()));
+    }
+    if let Some(s) = status {
+        q = q.filter(rf::Column::Status.eq(s));
+    }
+    Ok(q.all(c).await?)
+}

@@ -418,3 +418,116 @@ async fn the_workbench_lists_what_needs_attention() {
             .all(|a| a["kind"] != "overdue_instalments" && a["kind"] != "open_duplicates")
     );
 }
+
+#[tokio::test]
+async fn a_cancellation_waits_for_the_manager_then_frees_the_unit_and_leaves_a_refund() {
+    let o = office().await;
+    let (_, manager) = o.app.user(&o.admin, "mgr", &["sales_manager"], &[&o.project]).await;
+    let unit = o.unit("801", None).await;
+    let customer = o.customer(&o.agent, "卫十三", "13100131000").await;
+    let k = o.contract(&unit, &customer, "1000000.00", "2026-01-10").await;
+    let kid = k["id"].as_str().unwrap();
+    // 300,000.00 of the down payment is audited; it must come back.
+    let r = o
+        .app
+        .send(
+            post(
+                "/api/v1/finance/receipts",
+                json!({"contract_id": kid, "amount": "300000.00", "received_on": "2026-01-10", "channel": "transfer"}),
+            )
+            .token(&o.cashier),
+        )
+        .await;
+    let rid = r.json()["id"].as_str().unwrap().to_owned();
+    o.app.send(post(&format!("/api/v1/finance/receipts/{rid}/arrive"), json!({})).token(&o.cashier)).await;
+    o.app.send(post(&format!("/api/v1/finance/receipts/{rid}/audit"), json!({})).token(&o.finance)).await;
+
+    let request = |reason: &str| {
+        post("/api/v1/sales/changes", json!({"kind": "cancel_contract", "subject_id": kid, "reason": reason}))
+            .token(&o.agent)
+    };
+    let r = o.app.send(request("客户资金问题")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let change = r.json();
+    assert_eq!(o.app.send(request("again")).await.status, StatusCode::CONFLICT, "one pending request per deal");
+    // Nothing has changed yet.
+    assert_eq!(o.app.send(get(&format!("/api/v1/units/{unit}")).token(&o.agent)).await.json()["status"], "contracted");
+    let wb = o.app.send(get("/api/v1/workbench").token(&manager)).await.json();
+    assert!(wb["alerts"].as_array().unwrap().iter().any(|a| a["kind"] == "pending_changes"), "{wb}");
+    // Agents cannot decide; the manager approves.
+    let cid = change["id"].as_str().unwrap();
+    assert_eq!(
+        o.app.send(post(&format!("/api/v1/sales/changes/{cid}/approve"), json!({})).token(&o.agent)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let r = o
+        .app
+        .send(post(&format!("/api/v1/sales/changes/{cid}/approve"), json!({"note": "同意"})).token(&manager))
+        .await;
+    assert_eq!((r.status, r.json()["status"].as_str()), (StatusCode::OK, Some("executed")), "{}", r.text);
+    assert_eq!(
+        o.app.send(post(&format!("/api/v1/sales/changes/{cid}/approve"), json!({})).token(&manager)).await.status,
+        StatusCode::CONFLICT
+    );
+
+    assert_eq!(o.app.send(get(&format!("/api/v1/units/{unit}")).token(&o.agent)).await.json()["status"], "available");
+    assert_eq!(
+        o.app.send(get(&format!("/api/v1/sales/contracts/{kid}")).token(&o.agent)).await.json()["status"],
+        "cancelled"
+    );
+    let history = o.app.send(get(&format!("/api/v1/units/{unit}/history")).token(&o.agent)).await.json();
+    let steps: Vec<&str> = history["items"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["contracted", "cancelled"]);
+    let refunds = o.app.send(get("/api/v1/finance/refunds?status=due").token(&o.finance)).await.json();
+    assert_eq!(refunds["items"][0]["amount"], "300000.00");
+    assert_eq!(refunds["items"][0]["contract_id"], kid);
+    let rep = o
+        .app
+        .send(
+            get(&format!("/api/v1/finance/reports/ageing?as_of=2026-12-31&project_id={}", o.project)).token(&o.finance),
+        )
+        .await
+        .json();
+    assert!(
+        rep["contracts"].as_array().unwrap().iter().all(|c| c["contract_id"] != kid),
+        "a cancelled contract owes nothing"
+    );
+    // The unit can be sold again.
+    let other = o.customer(&o.other_agent, "韦十四", "13100131001").await;
+    let r = o.app
+        .send(post("/api/v1/sales/subscriptions", json!({"unit_id": unit, "customer_id": other, "total_price": "990000.00", "deposit": "0", "payment_method_id": o.method, "subscribed_on": "2026-12-01"})).token(&o.other_agent))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_rejected_cancellation_changes_nothing() {
+    let o = office().await;
+    let (_, manager) = o.app.user(&o.admin, "mgr", &["sales_manager"], &[&o.project]).await;
+    let unit = o.unit("802", None).await;
+    let customer = o.customer(&o.agent, "蒋十五", "13100131002").await;
+    let k = o.contract(&unit, &customer, "1000000.00", "2026-01-10").await;
+    let r = o
+        .app
+        .send(
+            post(
+                "/api/v1/sales/changes",
+                json!({"kind": "cancel_contract", "subject_id": k["id"], "reason": "想换房"}),
+            )
+            .token(&o.agent),
+        )
+        .await;
+    let cid = r.json()["id"].as_str().unwrap().to_owned();
+    let r = o
+        .app
+        .send(post(&format!("/api/v1/sales/changes/{cid}/reject"), json!({"note": "已网签，不予退房"})).token(&manager))
+        .await;
+    assert_eq!(r.json()["status"], "rejected");
+    assert_eq!(o.app.send(get(&format!("/api/v1/units/{unit}")).token(&o.agent)).await.json()["status"], "contracted");
+    assert_eq!(o.app.send(get("/api/v1/finance/refunds").token(&o.finance)).await.json()["items"], json!([]));
+    let r = o
+        .app
+        .send(post("/api/v1/sales/changes", json!({"kind": "swap", "subject_id": "", "reason": ""})).token(&o.agent))
+        .await;
+    assert_eq!(r.error_fields(), vec!["kind", "subject_id", "reason"]);
+}

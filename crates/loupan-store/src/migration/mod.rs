@@ -10,6 +10,7 @@ mod m20261127_000004_audit_append_only;
 mod m20261127_000005_duplicate_lookup;
 mod m20261127_000006_unit_details;
 mod m20261127_000007_price_adjustments;
+mod m20261127_000008_deal_changes;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_duplicate_lookup::Migration),
             Box::new(m20261127_000006_unit_details::Migration),
             Box::new(m20261127_000007_price_adjustments::Migration),
+            Box::new(m20261127_000008_deal_changes::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod changes;
 pub mod customers;
 pub mod finance;
 pub mod inventory;
@@ -62,6 +63,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(finance::router())
         .merge(workbench::router())
         .merge(pricing::router())
+        .merge(changes::router())
 }
 
 /// RFC 9457 problem details, in the language of `Accept-Language`.

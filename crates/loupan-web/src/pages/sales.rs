@@ -169,6 +169,7 @@ async fn contract_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let contract = sales::get_contract(&state.services, actor, id).await?;
+    let contract_active = contract.status == "active";
     let unit = inventory::get_unit(&state.services, actor, &contract.unit_id).await?;
     let customer = customers::get(&state.services, actor, &contract.customer_id).await.ok();
     let plan: Vec<Value> = sales::payment_plan_of(&state.services, actor, id)
@@ -194,6 +195,7 @@ async fn contract_page(
             customer => customer.map(|c| context! { id => c.id, name => c.name }),
             plan => plan, receipts => receipts, today => today(), channels => finance::CHANNELS,
             can_record => actor.can(Permission::RecordReceipts), can_audit => actor.can(Permission::AuditReceipts),
+            can_request => actor.can(Permission::Sell) && contract_active,
             errors => errors,
             ..base_context(actor, lang, "/projects")
         },
@@ -280,6 +282,59 @@ async fn ageing(
     )
 }
 
+/// An agent asks to cancel a contract (退房) from its page.
+async fn request_cancel(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let new = loupan_service::changes::NewChange {
+        kind: Some("cancel_contract".into()),
+        subject_id: Some(id.clone()),
+        reason: form.text("reason"),
+    };
+    match loupan_service::changes::request_change(&state.services, &actor, new).await {
+        Ok(_) => Ok(Redirect::to(&format!("/contracts/{id}")).into_response()),
+        Err(e @ ServiceError::Invalid(_)) => {
+            contract_page(&state, &actor, lang, &id, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn changes_page(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+) -> Result<Html<String>, AppError> {
+    let rows: Vec<Value> = loupan_service::changes::list_changes(&state.services, &actor, None)
+        .await?
+        .into_iter()
+        .map(|c| {
+            context! { id => c.id, kind => c.kind, subject_id => c.subject_id, reason => c.reason, status => c.status,
+            requested_by => c.requested_by, decided_by => c.decided_by, at => c.created_at.to_rfc3339() }
+        })
+        .collect();
+    render(&state, "changes.html", context! { changes => rows, ..base_context(&actor, lang, "/") })
+}
+
+async fn decide(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path((id, decision)): Path<(String, String)>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let note = form.get("note").filter(|n| !n.is_empty());
+    match decision.as_str() {
+        "approve" => loupan_service::changes::approve(&state.services, &actor, &id, note).await?,
+        "reject" => loupan_service::changes::reject(&state.services, &actor, &id, note).await?,
+        _ => return Err(AppError::new(StatusCode::NOT_FOUND, "route_not_found")),
+    };
+    Ok(Redirect::to("/sales/changes").into_response())
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/units/{id}", get(show_unit))
@@ -289,6 +344,9 @@ pub fn router() -> Router<AppState> {
         .route("/units/{id}/release", post(release))
         .route("/contracts/{id}", get(show_contract))
         .route("/contracts/{id}/receipts", post(record_receipt))
+        .route("/contracts/{id}/cancel-request", post(request_cancel))
+        .route("/sales/changes", get(changes_page))
+        .route("/sales/changes/{id}/{decision}", post(decide))
         .route("/receipts/{id}/{step}", post(receipt_step))
         .route("/finance/ageing", get(ageing))
 }

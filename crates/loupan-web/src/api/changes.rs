@@ -1,0 +1,171 @@
+//! Business changes to deals (退房, 退订) and the refunds they leave.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use loupan_service::changes::{self, DealChange};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::api::{Page, Problem};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
+use crate::{AppError, AppState};
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewChangeRequest {
+    /// `cancel_contract` (退房) or `cancel_subscription` (退订).
+    pub kind: Option<String>,
+    /// The contract or subscription.
+    pub subject_id: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DealChangeDto {
+    pub id: String,
+    pub project_id: String,
+    pub kind: String,
+    pub subject_id: String,
+    pub reason: String,
+    /// `requested`, `executed` or `rejected`.
+    pub status: String,
+    pub requested_by: String,
+    pub decided_by: Option<String>,
+    pub decision_note: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<DealChange> for DealChangeDto {
+    fn from(c: DealChange) -> Self {
+        DealChangeDto {
+            id: c.id,
+            project_id: c.project_id,
+            kind: c.kind,
+            subject_id: c.subject_id,
+            reason: c.reason,
+            status: c.status,
+            requested_by: c.requested_by,
+            decided_by: c.decided_by,
+            decision_note: c.decision_note,
+            created_at: c.created_at,
+            decided_at: c.decided_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DealChangeList {
+    pub items: Vec<DealChangeDto>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct StatusParams {
+    pub status: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct DecisionRequest {
+    pub note: Option<String>,
+}
+
+/// Requests a change; nothing changes until a manager approves it.
+#[utoipa::path(post, path = "/api/v1/sales/changes", tag = "sales", request_body = NewChangeRequest,
+    responses((status = 201, body = DealChangeDto), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn request(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(req): ApiJson<NewChangeRequest>,
+) -> Result<(StatusCode, Json<DealChangeDto>), AppError> {
+    let form = changes::NewChange { kind: req.kind, subject_id: req.subject_id, reason: req.reason };
+    Ok((StatusCode::CREATED, Json(changes::request_change(&state.services, &actor, form).await?.into())))
+}
+
+#[utoipa::path(get, path = "/api/v1/sales/changes", tag = "sales", params(StatusParams),
+    responses((status = 200, body = DealChangeList), (status = 403, body = Problem)))]
+async fn list(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<StatusParams>,
+) -> Result<Json<Page<DealChangeDto>>, AppError> {
+    let items = changes::list_changes(&state.services, &actor, q.status.as_deref()).await?;
+    Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor: None }))
+}
+
+/// Approves and executes: the unit returns to `available`, a refund is due.
+#[utoipa::path(post, path = "/api/v1/sales/changes/{id}/approve", tag = "sales", request_body = DecisionRequest,
+    responses((status = 200, body = DealChangeDto), (status = 409, body = Problem)))]
+async fn approve(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<DecisionRequest>,
+) -> Result<Json<DealChangeDto>, AppError> {
+    Ok(Json(changes::approve(&state.services, &actor, &id, req.note.as_deref()).await?.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/sales/changes/{id}/reject", tag = "sales", request_body = DecisionRequest,
+    responses((status = 200, body = DealChangeDto), (status = 409, body = Problem)))]
+async fn reject(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<DecisionRequest>,
+) -> Result<Json<DealChangeDto>, AppError> {
+    Ok(Json(changes::reject(&state.services, &actor, &id, req.note.as_deref()).await?.into()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RefundDto {
+    pub id: String,
+    pub project_id: String,
+    pub contract_id: Option<String>,
+    pub subscription_id: Option<String>,
+    pub customer_id: String,
+    pub amount: String,
+    pub status: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RefundList {
+    pub items: Vec<RefundDto>,
+    pub next_cursor: Option<String>,
+}
+
+/// Refunds owed to buyers after cancellations.
+#[utoipa::path(get, path = "/api/v1/finance/refunds", tag = "finance", params(StatusParams),
+    responses((status = 200, body = RefundList), (status = 403, body = Problem)))]
+async fn refunds(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<StatusParams>,
+) -> Result<Json<Page<RefundDto>>, AppError> {
+    let items = changes::refunds(&state.services, &actor, q.status.as_deref()).await?;
+    Ok(Json(Page {
+        items: items
+            .into_iter()
+            .map(|r| RefundDto {
+                id: r.id,
+                project_id: r.project_id,
+                contract_id: r.contract_id,
+                subscription_id: r.subscription_id,
+                customer_id: r.customer_id,
+                amount: r.amount.to_string(),
+                status: r.status,
+                created_at: r.created_at,
+            })
+            .collect(),
+        next_cursor: None,
+    }))
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, request))
+        .routes(routes!(approve))
+        .routes(routes!(reject))
+        .routes(routes!(refunds))
+}
