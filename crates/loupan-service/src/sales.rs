@@ -329,6 +329,19 @@ async fn customer_event<C: Connection>(
     Ok(())
 }
 
+/// The status a sale for `customer_id` takes the unit from: `reserved` when
+/// the unit is reserved for this very customer (the reservation is converted),
+/// else `available`.
+async fn claimable_from<C: Connection>(conn: &C, unit_id: &str, customer_id: &str) -> ServiceResult<UnitStatus> {
+    if let Some(r) = store::active_reservation_of_unit(conn, unit_id).await?
+        && r.customer_id == customer_id
+        && store::end_reservation(conn, &r.id, "converted").await?
+    {
+        return Ok(UnitStatus::Reserved);
+    }
+    Ok(UnitStatus::Available)
+}
+
 /// The unit is no longer in the state the sale needs: someone else was first.
 fn unit_taken() -> ServiceError {
     ServiceError::Conflict("unit_not_available")
@@ -399,9 +412,8 @@ pub async fn subscribe(services: &Services, actor: &Actor, form: NewSubscription
     let tx = services.store.begin_write().await?;
     let parties = check_parties(&tx, actor, &unit_id, &customer_id, &method_id).await?;
     let now = loupan_store::now();
-    if !store::change_unit_status(&tx, &unit_id, UnitStatus::Available.name(), UnitStatus::Subscribed.name(), now)
-        .await?
-    {
+    let from = claimable_from(&tx, &unit_id, &customer_id).await?;
+    if !store::change_unit_status(&tx, &unit_id, from.name(), UnitStatus::Subscribed.name(), now).await? {
         return Err(unit_taken());
     }
     let number = store::next_number(&tx, &parties.unit.project_id, "subscription").await?;
@@ -421,8 +433,7 @@ pub async fn subscribe(services: &Services, actor: &Actor, form: NewSubscription
         created_at: now,
     };
     store::insert_subscription(&tx, &row).await?;
-    unit_event(&tx, actor, &row.unit_id, "subscribed", UnitStatus::Available, UnitStatus::Subscribed, &row.number)
-        .await?;
+    unit_event(&tx, actor, &row.unit_id, "subscribed", from, UnitStatus::Subscribed, &row.number).await?;
     let change = UnitChange {
         unit_id: row.unit_id.clone(),
         building_id: parties.unit.building_id.clone(),
@@ -538,6 +549,11 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
         None => (form.unit_id.unwrap_or_default(), form.customer_id.unwrap_or_default(), UnitStatus::Available),
     };
     let parties = check_parties(&tx, actor, &unit_id, &customer_id, &method_id).await?;
+    let from_status = if from_status == UnitStatus::Available {
+        claimable_from(&tx, &unit_id, &customer_id).await?
+    } else {
+        from_status
+    };
     if !store::change_unit_status(&tx, &unit_id, from_status.name(), UnitStatus::Contracted.name(), now).await? {
         return Err(unit_taken());
     }
@@ -742,4 +758,153 @@ pub async fn set_sales_control(
     tx.commit().await.map_err(ServiceError::internal)?;
     live::announce_after_commit(services, change);
     Ok(to)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewReservation {
+    pub unit_id: Option<String>,
+    pub customer_id: Option<String>,
+    /// 1 to 30; default 3.
+    pub days: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Reservation {
+    pub id: String,
+    pub unit_id: String,
+    pub customer_id: String,
+    pub agent_id: String,
+    pub status: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<store::ReservationRow> for Reservation {
+    fn from(r: store::ReservationRow) -> Self {
+        Reservation {
+            id: r.id,
+            unit_id: r.unit_id,
+            customer_id: r.customer_id,
+            agent_id: r.agent_id,
+            status: r.status,
+            expires_at: r.expires_at,
+        }
+    }
+}
+
+/// 预留: keeps an available unit for a customer for some days, without money.
+/// Only that customer can then subscribe it; it expires by itself.
+pub async fn reserve(services: &Services, actor: &Actor, form: NewReservation) -> ServiceResult<Reservation> {
+    actor.require(Permission::Sell)?;
+    let mut errors = Invalid::default();
+    let unit_id = required_text(&mut errors, "unit_id", form.unit_id.as_deref(), 64);
+    let customer_id = required_text(&mut errors, "customer_id", form.customer_id.as_deref(), 64);
+    let days = form.days.unwrap_or(3);
+    if !(1..=30).contains(&days) {
+        errors.push("days", "out_of_range");
+    }
+    errors.into_result()?;
+    let tx = services.store.begin_write().await?;
+    let unit = match store_inventory::find_unit(&tx, &unit_id).await? {
+        Some(u) if actor.sees_project(&u.project_id) => u,
+        _ => return Err(Invalid::one("unit_id", "unknown_unit").into()),
+    };
+    let customer = store_customers::find_customer(&tx, &customer_id).await?;
+    let mine = match (&customer, actor.customer_scope()) {
+        (Some(c), Some(DataScope::All)) => c.project_id == unit.project_id,
+        (Some(c), Some(DataScope::Project)) => c.project_id == unit.project_id && actor.sees_project(&c.project_id),
+        (Some(c), Some(DataScope::Own)) => {
+            c.project_id == unit.project_id && actor.user_id.as_deref() == Some(c.owner_id.as_str())
+        }
+        _ => false,
+    };
+    if !mine {
+        return Err(Invalid::one("customer_id", "unknown_customer").into());
+    }
+    let now = loupan_store::now();
+    if !store::change_unit_status(&tx, &unit_id, UnitStatus::Available.name(), UnitStatus::Reserved.name(), now).await?
+    {
+        return Err(unit_taken());
+    }
+    let row = store::ReservationRow {
+        id: loupan_store::new_id(),
+        project_id: unit.project_id.clone(),
+        unit_id: unit_id.clone(),
+        customer_id,
+        agent_id: actor.user_id.clone().unwrap_or_else(|| actor.username.clone()),
+        status: "active".into(),
+        expires_at: now + chrono::Duration::days(days),
+        created_at: now,
+    };
+    store::insert_reservation(&tx, &row).await?;
+    unit_event(&tx, actor, &unit_id, "reserved", UnitStatus::Available, UnitStatus::Reserved, "预留").await?;
+    let change = UnitChange {
+        unit_id: unit_id.clone(),
+        building_id: unit.building_id.clone(),
+        status: UnitStatus::Reserved.name().into(),
+    };
+    live::announce_in_tx(services, &tx, &change).await?;
+    let reservation = Reservation::from(row);
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "reservation.create",
+            record_type: "reservation",
+            record_id: &reservation.id,
+            before: None,
+            after: serde_json::to_value(&reservation).ok(),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    live::announce_after_commit(services, change);
+    Ok(reservation)
+}
+
+/// Ends reservations past their expiry: each unit returns to `available`.
+/// Safe to run on several instances at once (every step is conditional).
+pub async fn expire_reservations(services: &Services, now: chrono::DateTime<chrono::Utc>) -> ServiceResult<usize> {
+    let system = Actor::system("reservations");
+    let due = store::due_reservations(services.store.conn(), now).await?;
+    let mut expired = 0;
+    for r in due {
+        let tx = services.store.begin_write().await?;
+        if !store::end_reservation(&tx, &r.id, "expired").await? {
+            continue;
+        }
+        if store::change_unit_status(&tx, &r.unit_id, UnitStatus::Reserved.name(), UnitStatus::Available.name(), now)
+            .await?
+        {
+            unit_event(
+                &tx,
+                &system,
+                &r.unit_id,
+                "reservation_expired",
+                UnitStatus::Reserved,
+                UnitStatus::Available,
+                "预留到期",
+            )
+            .await?;
+        }
+        audit::record(
+            &tx,
+            &system,
+            Change {
+                action: "reservation.expire",
+                record_type: "reservation",
+                record_id: &r.id,
+                before: Some(serde_json::json!({"status": "active"})),
+                after: Some(serde_json::json!({"status": "expired"})),
+            },
+        )
+        .await?;
+        let building_id = store_inventory::find_unit(&tx, &r.unit_id).await?.map(|u| u.building_id).unwrap_or_default();
+        let change =
+            UnitChange { unit_id: r.unit_id.clone(), building_id, status: UnitStatus::Available.name().into() };
+        live::announce_in_tx(services, &tx, &change).await?;
+        tx.commit().await.map_err(ServiceError::internal)?;
+        live::announce_after_commit(services, change);
+        expired += 1;
+    }
+    Ok(expired)
 }

@@ -338,3 +338,42 @@ pub async fn refunds<C: ConnectionTrait>(
     }
     Ok(q.all(c).await?)
 }
+
+pub use crate::entities::reservations::Model as ReservationRow;
+
+pub async fn insert_reservation<C: ConnectionTrait>(c: &C, row: &ReservationRow) -> StoreResult<()> {
+    crate::entities::reservations::Entity::insert(row.clone().into_active_model()).exec_without_returning(c).await?;
+    Ok(())
+}
+
+pub async fn active_reservation_of_unit<C: ConnectionTrait>(
+    c: &C,
+    unit_id: &str,
+) -> StoreResult<Option<ReservationRow>> {
+    use crate::entities::reservations as rv;
+    Ok(rv::Entity::find().filter(rv::Column::UnitId.eq(unit_id)).filter(rv::Column::Status.eq("active")).one(c).await?)
+}
+
+/// Active reservations past their expiry.
+pub async fn due_reservations<C: ConnectionTrait>(c: &C, now: DateTime<Utc>) -> StoreResult<Vec<ReservationRow>> {
+    use crate::entities::reservations as rv;
+    Ok(rv::Entity::find()
+        .filter(rv::Column::Status.eq("active"))
+        .filter(rv::Column::ExpiresAt.lte(now))
+        .order_by_asc(rv::Column::ExpiresAt)
+        .limit(500)
+        .all(c)
+        .await?)
+}
+
+/// Ends an active reservation with `status`; false when it was no longer active.
+pub async fn end_reservation<C: ConnectionTrait>(c: &C, id: &str, status: &str) -> StoreResult<bool> {
+    use crate::entities::reservations as rv;
+    let res = rv::Entity::update_many()
+        .col_expr(rv::Column::Status, Expr::value(status.to_owned()))
+        .filter(rv::Column::Id.eq(id))
+        .filter(rv::Column::Status.eq("active"))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}

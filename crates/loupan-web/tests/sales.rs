@@ -531,3 +531,63 @@ async fn a_rejected_cancellation_changes_nothing() {
         .await;
     assert_eq!(r.error_fields(), vec!["kind", "subject_id", "reason"]);
 }
+
+#[tokio::test]
+async fn a_reservation_keeps_a_unit_for_one_customer_and_expires_by_itself() {
+    let o = office().await;
+    let unit = o.unit("901", None).await;
+    let buyer = o.customer(&o.agent, "沈十六", "13000130000").await;
+    let other = o.customer(&o.other_agent, "韩十七", "13000130001").await;
+    let r = o
+        .app
+        .send(
+            post("/api/v1/sales/reservations", json!({"unit_id": unit, "customer_id": buyer, "days": 3}))
+                .token(&o.agent),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let subscribe = |customer: &str, token: &str| {
+        post(
+            "/api/v1/sales/subscriptions",
+            json!({"unit_id": unit, "customer_id": customer, "total_price": "1000000.00", "deposit": "0",
+                                                   "payment_method_id": o.method, "subscribed_on": "2026-11-27"}),
+        )
+        .token(token)
+    };
+    assert_eq!(
+        o.app.send(subscribe(&other, &o.other_agent)).await.status,
+        StatusCode::CONFLICT,
+        "kept for the other customer"
+    );
+    assert_eq!(
+        o.app.send(subscribe(&buyer, &o.agent)).await.status,
+        StatusCode::CREATED,
+        "the reserved customer may buy"
+    );
+    let history = o.app.send(get(&format!("/api/v1/units/{unit}/history")).token(&o.agent)).await.json();
+    let steps: Vec<&str> =
+        history["items"].as_array().unwrap().iter().map(|e| e["to_status"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["reserved", "subscribed"]);
+
+    // Another reservation that nobody converts runs out.
+    let unit2 = o.unit("902", None).await;
+    o.app
+        .send(
+            post("/api/v1/sales/reservations", json!({"unit_id": unit2, "customer_id": buyer, "days": 3}))
+                .token(&o.agent),
+        )
+        .await;
+    let now = loupan_store::now();
+    assert_eq!(loupan_service::sales::expire_reservations(&o.app.services, now).await.unwrap(), 0, "not yet due");
+    let later = now + chrono::Duration::days(3) + chrono::Duration::minutes(1);
+    assert_eq!(loupan_service::sales::expire_reservations(&o.app.services, later).await.unwrap(), 1);
+    assert_eq!(o.app.send(get(&format!("/api/v1/units/{unit2}")).token(&o.agent)).await.json()["status"], "available");
+    let r = o
+        .app
+        .send(
+            post("/api/v1/sales/reservations", json!({"unit_id": unit2, "customer_id": buyer, "days": 99}))
+                .token(&o.agent),
+        )
+        .await;
+    assert_eq!(r.error_fields(), vec!["days"]);
+}

@@ -249,6 +249,19 @@ async fn serve(services: Services, listen: SocketAddr, config: WebConfig) -> Res
         Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
     }
     loupan_service::live::start(&services);
+    // Reservations expire by themselves; every instance may run this (conditional writes).
+    let expiring = services.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            match loupan_service::sales::expire_reservations(&expiring, loupan_store::now()).await {
+                Ok(n) if n > 0 => tracing::info!(expired = n, "reservations expired"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not expire reservations"),
+            }
+        }
+    });
     let app = loupan_web::app(AppState::new(services, config));
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!("Loupan is serving on http://{listen}");

@@ -19,6 +19,7 @@ pub mod projects;
 pub mod receipt_allocations;
 pub mod receipts;
 pub mod refunds;
+pub mod reservations;
 pub mod sessions;
 pub mod subscriptions;
 pub mod unit_events;

@@ -11,6 +11,7 @@ mod m20261127_000005_duplicate_lookup;
 mod m20261127_000006_unit_details;
 mod m20261127_000007_price_adjustments;
 mod m20261127_000008_deal_changes;
+mod m20261127_000009_reservations;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000006_unit_details::Migration),
             Box::new(m20261127_000007_price_adjustments::Migration),
             Box::new(m20261127_000008_deal_changes::Migration),
+            Box::new(m20261127_000009_reservations::Migration),
         ]
     }
 }

@@ -342,10 +342,57 @@ async fn unit_history(
     }))
 }
 
+#[derive(Deserialize, ToSchema)]
+pub struct NewReservationRequest {
+    pub unit_id: Option<String>,
+    pub customer_id: Option<String>,
+    /// 1-30 days, default 3.
+    pub days: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReservationDto {
+    pub id: String,
+    pub unit_id: String,
+    pub customer_id: String,
+    pub agent_id: String,
+    /// `active`, `converted`, `expired`.
+    pub status: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// 预留: keeps an available unit for one customer for some days; it expires by itself.
+#[utoipa::path(post, path = "/api/v1/sales/reservations", tag = "sales", request_body = NewReservationRequest,
+    responses((status = 201, body = ReservationDto), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn reserve(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(req): ApiJson<NewReservationRequest>,
+) -> Result<(StatusCode, Json<ReservationDto>), AppError> {
+    let r = sales::reserve(
+        &state.services,
+        &actor,
+        sales::NewReservation { unit_id: req.unit_id, customer_id: req.customer_id, days: req.days },
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ReservationDto {
+            id: r.id,
+            unit_id: r.unit_id,
+            customer_id: r.customer_id,
+            agent_id: r.agent_id,
+            status: r.status,
+            expires_at: r.expires_at,
+        }),
+    ))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_payment_methods, create_payment_method))
         .routes(routes!(subscribe))
+        .routes(routes!(reserve))
         .routes(routes!(get_subscription))
         .routes(routes!(sign_contract))
         .routes(routes!(get_contract))

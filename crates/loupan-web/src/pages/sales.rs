@@ -142,6 +142,24 @@ async fn sign(
     }
 }
 
+async fn reserve(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let new = sales::NewReservation {
+        unit_id: Some(id.clone()),
+        customer_id: form.text("customer_id"),
+        days: form.get("days").and_then(|d| d.trim().parse().ok()),
+    };
+    match sales::reserve(&state.services, &actor, new).await {
+        Ok(_) => Ok(Redirect::to(&format!("/units/{id}")).into_response()),
+        Err(e) => retry(&state, &actor, lang, &id, e).await,
+    }
+}
+
 async fn hold(
     State(state): State<AppState>,
     Authed(actor): Authed,
@@ -341,6 +359,7 @@ pub fn router() -> Router<AppState> {
         .route("/units/{id}/subscribe", post(subscribe))
         .route("/units/{id}/contract", post(sign))
         .route("/units/{id}/hold", post(hold))
+        .route("/units/{id}/reserve", post(reserve))
         .route("/units/{id}/release", post(release))
         .route("/contracts/{id}", get(show_contract))
         .route("/contracts/{id}/receipts", post(record_receipt))
