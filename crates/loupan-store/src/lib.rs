@@ -184,6 +184,22 @@ impl Store {
         Ok(self.db.begin_with_options(options).await?)
     }
 
+    /// Writes a consistent copy of a SQLite database to `path` while it is in
+    /// use (`VACUUM INTO`). PostgreSQL has its own tools (pg_dump).
+    pub async fn backup_sqlite_to(&self, path: &Path) -> StoreResult<()> {
+        use sea_orm::{ConnectionTrait, Statement};
+        if self.backend() != DbBackend::Sqlite {
+            return Err(StoreError::Config(
+                "backups of PostgreSQL are made with pg_dump (and restored with pg_restore)".into(),
+            ));
+        }
+        let target = path.to_str().ok_or_else(|| StoreError::Config(format!("unusable path {}", path.display())))?;
+        self.db
+            .execute_raw(Statement::from_sql_and_values(DbBackend::Sqlite, "VACUUM INTO ?", [target.into()]))
+            .await?;
+        Ok(())
+    }
+
     /// True when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         self.db.ping().await.is_ok()

@@ -68,6 +68,16 @@ enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Copy the SQLite database and the personal-data key into a new folder, while Loupan runs.
+    Backup {
+        /// A folder that does not exist yet.
+        destination: PathBuf,
+    },
+    /// Put a backup in place of an empty data folder (stop Loupan first).
+    Restore {
+        /// A folder written by `loupan backup`.
+        source: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -113,6 +123,10 @@ async fn main() -> Result<()> {
         )
         .init();
     let cli = Cli::parse();
+    // A restore must not open (and so create) the database it is about to replace.
+    if let Command::Restore { source } = &cli.command {
+        return restore(&cli.storage, source);
+    }
     let services = open(&cli.storage).await?;
     match cli.command {
         Command::Serve { listen, demo: with_demo, admin_password, secure_cookies } => {
@@ -131,6 +145,8 @@ async fn main() -> Result<()> {
             fill_demo(&services).await
         }
         Command::User(cmd) => user_command(&services, cmd).await,
+        Command::Backup { destination } => backup(&cli.storage, &services, &destination).await,
+        Command::Restore { .. } => Ok(()),
         Command::Audit(AuditCommand::Verify) => {
             let v = audit::verify(&services, &Actor::system("cli")).await?;
             match v.broken {
@@ -354,4 +370,65 @@ fn explain(err: ServiceError) -> anyhow::Error {
         ServiceError::NotFound(what) => anyhow::anyhow!("{what} not found"),
         other => anyhow::anyhow!(other),
     }
+}
+
+const BACKUP_DB: &str = "loupan.db";
+const KEY_FILE: &str = "personal-data.key";
+
+async fn backup(args: &StorageArgs, services: &Services, destination: &std::path::Path) -> Result<()> {
+    if destination.exists() {
+        bail!("{} already exists: back up into a new folder", destination.display());
+    }
+    std::fs::create_dir_all(destination).with_context(|| format!("cannot create {}", destination.display()))?;
+    let target = std::fs::canonicalize(destination)?.join(BACKUP_DB);
+    services.store.backup_sqlite_to(&target).await?;
+    let key = args.data_dir.join("keys").join(KEY_FILE);
+    if args.secret_key.is_none() && key.exists() {
+        std::fs::copy(&key, destination.join(KEY_FILE)).with_context(|| format!("cannot copy {}", key.display()))?;
+    }
+    let v = audit::verify(services, &Actor::system("backup")).await.map_err(explain)?;
+    println!(
+        "backup written to {} ({} audit rows, chain {})",
+        destination.display(),
+        v.rows_checked,
+        if v.broken.is_none() { "intact" } else { "BROKEN" }
+    );
+    if args.secret_key.is_some() {
+        println!("the personal-data key comes from LOUPAN_SECRET_KEY: keep it with the backup");
+    }
+    Ok(())
+}
+
+fn restore(args: &StorageArgs, source: &std::path::Path) -> Result<()> {
+    if args.database_url.as_deref().is_some_and(|u| !u.starts_with("sqlite:")) {
+        bail!("restore puts back a SQLite backup; for PostgreSQL use pg_restore");
+    }
+    let db = match &args.database_url {
+        Some(url) => match loupan_store::database_kind(url)? {
+            loupan_store::DatabaseKind::Sqlite { path } => PathBuf::from(path),
+            loupan_store::DatabaseKind::Postgres => {
+                bail!("restore puts back a SQLite backup; for PostgreSQL use pg_restore")
+            }
+        },
+        None => args.data_dir.join(BACKUP_DB),
+    };
+    let backup_db = source.join(BACKUP_DB);
+    if !backup_db.exists() {
+        bail!("{} has no {BACKUP_DB}: not a Loupan backup", source.display());
+    }
+    if db.exists() {
+        bail!("{} exists: restore only into an empty data folder (move the old one aside first)", db.display());
+    }
+    if let Some(dir) = db.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::copy(&backup_db, &db).with_context(|| format!("cannot write {}", db.display()))?;
+    let key = source.join(KEY_FILE);
+    if key.exists() {
+        let keys = args.data_dir.join("keys");
+        std::fs::create_dir_all(&keys)?;
+        std::fs::copy(&key, keys.join(KEY_FILE))?;
+    }
+    println!("restored {} from {}", db.display(), source.display());
+    Ok(())
 }

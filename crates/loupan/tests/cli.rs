@@ -205,3 +205,38 @@ async fn a_session_survives_a_server_restart() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"username\":\"admin\""));
 }
+
+#[tokio::test]
+async fn a_backup_restores_into_an_empty_data_folder() {
+    let env = Env::new().await;
+    assert!(env.run(&["demo"], &[("LOUPAN_ADMIN_PASSWORD", "Admin-cli-password-1")]).status.success());
+    let dest = env.dir.join("backup-1");
+    let out = env.run(&["backup", dest.to_str().unwrap()], &[]);
+    if env.postgres.is_some() {
+        assert!(!out.status.success() && text(&out).contains("pg_dump"), "{}", text(&out));
+        return;
+    }
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("chain intact"), "{}", text(&out));
+    assert!(!env.run(&["backup", dest.to_str().unwrap()], &[]).status.success(), "never overwrites a backup");
+
+    // A new machine: an empty data folder.
+    let fresh = env.dir.join("fresh-data");
+    let restore = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_loupan"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("LOUPAN_DATA_DIR", &fresh)
+            .output()
+            .unwrap()
+    };
+    let out = restore(&["restore", dest.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = restore(&["audit", "verify"]);
+    assert!(out.status.success() && text(&out).contains("audit trail intact"), "{}", text(&out));
+    let out = restore(&["user", "disable", "liqiang"]);
+    assert!(out.status.success(), "the demo users came back: {}", text(&out));
+    let out = restore(&["restore", dest.to_str().unwrap()]);
+    assert!(!out.status.success() && text(&out).contains("exists"), "never restores over a database");
+}
