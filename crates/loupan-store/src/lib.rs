@@ -123,7 +123,10 @@ impl Store {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10));
+                    .busy_timeout(Duration::from_secs(10))
+                    // Prefix searches (`LIKE 'zs%'`) can then use an index;
+                    // every searched column is stored lower case anyway.
+                    .pragma("case_sensitive_like", "true");
                 let pool = SqlitePoolOptions::new()
                     .max_connections(8)
                     .connect_with(options)

@@ -12,6 +12,7 @@ mod m20261127_000006_unit_details;
 mod m20261127_000007_price_adjustments;
 mod m20261127_000008_deal_changes;
 mod m20261127_000009_reservations;
+mod m20261127_000010_prefix_search;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000007_price_adjustments::Migration),
             Box::new(m20261127_000008_deal_changes::Migration),
             Box::new(m20261127_000009_reservations::Migration),
+            Box::new(m20261127_000010_prefix_search::Migration),
         ]
     }
 }
