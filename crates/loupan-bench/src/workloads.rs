@@ -152,7 +152,8 @@ pub async fn run(services: &Services, seeded: &Seeded, wanted: &[String]) -> Res
             async move {
                 loupan_store::raw::query_count(
                     conn,
-                    "SELECT * FROM customers WHERE name LIKE $1 OR name_pinyin LIKE $1 OR name_initials LIKE $1 ORDER BY id LIMIT 51",
+                    "SELECT * FROM customers WHERE name LIKE $1 ESCAPE '\\' OR name_pinyin LIKE $1 ESCAPE '\\' \
+                     OR name_initials LIKE $1 ESCAPE '\\' ORDER BY id LIMIT 51",
                     vec![pattern.into()],
                 )
                 .await?;
