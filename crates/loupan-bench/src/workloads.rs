@@ -152,9 +152,9 @@ pub async fn run(services: &Services, seeded: &Seeded, wanted: &[String]) -> Res
             async move {
                 loupan_store::raw::query_count(
                     conn,
-                    "SELECT * FROM customers WHERE name LIKE $1 ESCAPE '\\' OR name_pinyin LIKE $1 ESCAPE '\\' \
-                     OR name_initials LIKE $1 ESCAPE '\\' ORDER BY id LIMIT 51",
-                    vec![pattern.into()],
+                    "SELECT * FROM customers WHERE name LIKE $1 ESCAPE '\\' OR name_pinyin LIKE $2 ESCAPE '\\' \
+                     OR name_initials LIKE $3 ESCAPE '\\' ORDER BY id LIMIT 51",
+                    vec![pattern.clone().into(), pattern.clone().into(), pattern.into()],
                 )
                 .await?;
                 Ok(())

@@ -440,7 +440,8 @@ pub mod raw {
     use crate::StoreResult;
 
     /// Runs `sql` (placeholders written `$1`, `$2`, … and rewritten to `?` on
-    /// SQLite) and returns the number of rows.
+    /// SQLite, so each placeholder needs its own value, in order) and returns
+    /// the number of rows.
     pub async fn query_count<C: ConnectionTrait>(c: &C, sql: &str, values: Vec<Value>) -> StoreResult<usize> {
         let backend = c.get_database_backend();
         let sql = match backend {
