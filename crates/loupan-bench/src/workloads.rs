@@ -463,10 +463,10 @@ pub fn write_results(
     std::fs::write(out.join(format!("{backend}-{scale}.json")), serde_json::to_string_pretty(&doc)?)?;
     let mut md = format!(
         "# Loupan benchmark: {backend}, {scale} scale\n\n{} · {} CPUs · {} build · {}\n\nData: {}\n\n| workload | path | n | p50 ms | p99 ms | max ms | per s |\n|---|---|---|---|---|---|---|\n",
-        machine["os"],
+        std::env::consts::OS,
         machine["cpus"],
-        machine["profile"],
-        machine["measured_on"],
+        machine["profile"].as_str().unwrap_or_default(),
+        machine["measured_on"].as_str().unwrap_or_default(),
         seeded.summary()
     );
     for r in results {
