@@ -308,25 +308,22 @@ pub async fn ageing(
     {
         return Err(ServiceError::NotFound("project"));
     }
-    let conn = services.store.conn();
-    let contracts = store_sales::active_contracts(conn, actor.visible_projects(), project_id).await?;
-    let open = store_sales::open_instalments(conn, actor.visible_projects(), project_id).await?;
+    // One query: every unpaid instalment with its contract, ordered by contract.
+    let open = store_sales::open_instalments(services.store.conn(), actor.visible_projects(), project_id).await?;
     let mut totals = empty_buckets();
-    let mut per_contract: BTreeMap<String, BTreeMap<&'static str, Money>> = BTreeMap::new();
-    for (contract_id, due_date, unpaid) in open {
+    let mut contracts: Vec<ContractAgeing> = Vec::new();
+    for (contract_id, number, customer_id, due_date, unpaid) in open {
         let bucket = ageing_bucket(due_date, as_of);
         let amount = Money::from_hundredths(unpaid);
         add(&mut totals, bucket, amount);
-        add(per_contract.entry(contract_id).or_insert_with(empty_buckets), bucket, amount);
+        match contracts.last_mut() {
+            Some(c) if c.contract_id == contract_id => add(&mut c.amounts, bucket, amount),
+            _ => {
+                let mut amounts = empty_buckets();
+                add(&mut amounts, bucket, amount);
+                contracts.push(ContractAgeing { contract_id, number, customer_id, amounts });
+            }
+        }
     }
-    let contracts = contracts
-        .into_iter()
-        .map(|c| ContractAgeing {
-            amounts: per_contract.remove(&c.id).unwrap_or_else(empty_buckets),
-            contract_id: c.id,
-            number: c.number,
-            customer_id: c.customer_id,
-        })
-        .collect();
     Ok(AgeingReport { as_of, totals, contracts })
 }

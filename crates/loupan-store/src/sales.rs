@@ -122,23 +122,6 @@ pub async fn find_contract<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<O
     Ok(contracts::Entity::find_by_id(id.to_owned()).one(c).await?)
 }
 
-/// Active contracts of some projects (None: all), by id.
-pub async fn active_contracts<C: ConnectionTrait>(
-    c: &C,
-    projects: Option<&[String]>,
-    project_id: Option<&str>,
-) -> StoreResult<Vec<ContractRow>> {
-    let mut q =
-        contracts::Entity::find().filter(contracts::Column::Status.eq("active")).order_by_asc(contracts::Column::Id);
-    if let Some(ids) = projects {
-        q = q.filter(contracts::Column::ProjectId.is_in(ids.iter().cloned()));
-    }
-    if let Some(p) = project_id {
-        q = q.filter(contracts::Column::ProjectId.eq(p));
-    }
-    Ok(q.all(c).await?)
-}
-
 pub async fn insert_instalments<C: ConnectionTrait>(c: &C, rows: &[InstalmentRow]) -> StoreResult<()> {
     for row in rows {
         instalments::Entity::insert(row.clone().into_active_model()).exec_without_returning(c).await?;
@@ -203,8 +186,9 @@ pub async fn start_numbering_at<C: ConnectionTrait>(
     Ok(())
 }
 
-/// One unpaid instalment of an active contract: `(contract_id, due_date, unpaid fen)`.
-pub type OpenInstalment = (String, chrono::NaiveDate, i64);
+/// One unpaid instalment of an active contract:
+/// `(contract_id, contract number, customer_id, due_date, unpaid fen)`.
+pub type OpenInstalment = (String, String, String, chrono::NaiveDate, i64);
 
 /// Every unpaid instalment of the active contracts of some projects, in one
 /// query (the ageing report).
@@ -222,6 +206,8 @@ pub async fn open_instalments<C: ConnectionTrait>(
     let mut q = instalments::Entity::find()
         .select_only()
         .column(instalments::Column::ContractId)
+        .column(contracts::Column::Number)
+        .column(contracts::Column::CustomerId)
         .column(instalments::Column::DueDate)
         .column_as(
             Expr::col((instalments::Entity, instalments::Column::Amount))
@@ -242,7 +228,7 @@ pub async fn open_instalments<C: ConnectionTrait>(
     if let Some(p) = project_id {
         q = q.filter(contracts::Column::ProjectId.eq(p));
     }
-    Ok(q.into_tuple::<OpenInstalment>().all(c).await?)
+    Ok(q.order_by_asc(instalments::Column::ContractId).into_tuple::<OpenInstalment>().all(c).await?)
 }
 
 pub use crate::entities::deal_changes::Model as DealChangeRow;

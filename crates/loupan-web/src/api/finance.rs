@@ -148,6 +148,7 @@ pub struct ContractAgeingDto {
     pub amounts: BTreeMap<String, String>,
 }
 
+/// Totals over every bucket, and each contract that still owes something.
 #[derive(Serialize, ToSchema)]
 pub struct AgeingDto {
     pub as_of: chrono::NaiveDate,
