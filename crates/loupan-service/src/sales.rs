@@ -244,6 +244,24 @@ fn may_see_deal(actor: &Actor, project_id: &str, agent_id: &str) -> bool {
     !only_agent || actor.user_id.as_deref() == Some(agent_id)
 }
 
+/// The customer belongs to the unit's project and is within the actor's data
+/// scope (an agent sells to their own customers).
+async fn may_sell_to<C: Connection>(
+    conn: &C,
+    actor: &Actor,
+    project_id: &str,
+    customer_id: &str,
+) -> ServiceResult<bool> {
+    let Some(c) = store_customers::find_customer(conn, customer_id).await? else { return Ok(false) };
+    Ok(c.project_id == project_id
+        && match actor.customer_scope() {
+            Some(DataScope::All) => true,
+            Some(DataScope::Project) => actor.sees_project(&c.project_id),
+            Some(DataScope::Own) => actor.user_id.as_deref() == Some(c.owner_id.as_str()),
+            None => false,
+        })
+}
+
 /// What a sale needs checked before the unit is touched.
 struct SaleParties {
     unit: store_inventory::UnitRow,
@@ -262,16 +280,7 @@ async fn check_parties<C: Connection>(
         Some(u) if actor.sees_project(&u.project_id) => u,
         _ => return Err(Invalid::one("unit_id", "unknown_unit").into()),
     };
-    let customer = store_customers::find_customer(conn, customer_id).await?;
-    let visible_customer = match (&customer, actor.customer_scope()) {
-        (Some(c), Some(DataScope::All)) => c.project_id == unit.project_id,
-        (Some(c), Some(DataScope::Project)) => c.project_id == unit.project_id && actor.sees_project(&c.project_id),
-        (Some(c), Some(DataScope::Own)) => {
-            c.project_id == unit.project_id && actor.user_id.as_deref() == Some(c.owner_id.as_str())
-        }
-        _ => false,
-    };
-    if !visible_customer {
+    if !may_sell_to(conn, actor, &unit.project_id, customer_id).await? {
         return Err(Invalid::one("customer_id", "unknown_customer").into());
     }
     let method = match store::find_payment_method(conn, method_id).await? {
@@ -808,16 +817,7 @@ pub async fn reserve(services: &Services, actor: &Actor, form: NewReservation) -
         Some(u) if actor.sees_project(&u.project_id) => u,
         _ => return Err(Invalid::one("unit_id", "unknown_unit").into()),
     };
-    let customer = store_customers::find_customer(&tx, &customer_id).await?;
-    let mine = match (&customer, actor.customer_scope()) {
-        (Some(c), Some(DataScope::All)) => c.project_id == unit.project_id,
-        (Some(c), Some(DataScope::Project)) => c.project_id == unit.project_id && actor.sees_project(&c.project_id),
-        (Some(c), Some(DataScope::Own)) => {
-            c.project_id == unit.project_id && actor.user_id.as_deref() == Some(c.owner_id.as_str())
-        }
-        _ => false,
-    };
-    if !mine {
+    if !may_sell_to(&tx, actor, &unit.project_id, &customer_id).await? {
         return Err(Invalid::one("customer_id", "unknown_customer").into());
     }
     let now = loupan_store::now();
