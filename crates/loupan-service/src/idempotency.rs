@@ -5,6 +5,10 @@ use loupan_store::idempotency::{self as store, Claim};
 
 use crate::{Actor, ServiceError, ServiceResult, Services, sha256_hex};
 
+/// A request slower than this is taken to have died (a crash between claiming
+/// the key and storing the answer).
+const ABANDONED_AFTER_SECS: i64 = 300;
+
 /// What to do with a request that carries a key.
 pub enum Start {
     /// First time: do the work, then `finish` (or `abandon` if it failed).
@@ -23,13 +27,28 @@ pub async fn start(services: &Services, actor: &Actor, key: &str, fingerprint: &
         return Err(loupan_domain::Invalid::one("Idempotency-Key", "invalid_idempotency_key").into());
     }
     let hash = sha256_hex(fingerprint);
-    match store::claim_key(services.store.conn(), owner(actor), key, &hash, loupan_store::now()).await? {
-        Claim::New => Ok(Start::Proceed),
-        Claim::Existing(row) if row.request_hash != hash => Err(ServiceError::Conflict("idempotency_key_reused")),
-        Claim::Existing(row) => match (row.status_code, row.response_body) {
-            (Some(status), Some(body)) => Ok(Start::Replay { status: u16::try_from(status).unwrap_or(200), body }),
-            _ => Err(ServiceError::Conflict("idempotency_in_progress")),
-        },
+    let owner_id = owner(actor);
+    let row = match store::claim_key(services.store.conn(), owner_id, key, &hash, loupan_store::now()).await? {
+        Claim::New => return Ok(Start::Proceed),
+        Claim::Existing(row) => row,
+    };
+    match (row.status_code, row.response_body) {
+        // Answered before: the same request gets the same answer.
+        (Some(status), Some(body)) if row.request_hash == hash => {
+            Ok(Start::Replay { status: u16::try_from(status).unwrap_or(200), body })
+        }
+        (Some(_), _) => Err(ServiceError::Conflict("idempotency_key_reused")),
+        // A claim without an answer for this long belongs to a request that
+        // died with its process: free it, or the key would be stuck forever.
+        _ if loupan_store::now() - row.created_at > chrono::Duration::seconds(ABANDONED_AFTER_SECS) => {
+            store::release_key(services.store.conn(), owner_id, key).await?;
+            match store::claim_key(services.store.conn(), owner_id, key, &hash, loupan_store::now()).await? {
+                Claim::New => Ok(Start::Proceed),
+                Claim::Existing(_) => Err(ServiceError::Conflict("idempotency_in_progress")),
+            }
+        }
+        _ if row.request_hash != hash => Err(ServiceError::Conflict("idempotency_key_reused")),
+        _ => Err(ServiceError::Conflict("idempotency_in_progress")),
     }
 }
 

@@ -343,6 +343,30 @@ async fn an_idempotency_key_does_the_work_once() {
         .token(&admin)
         .header("idempotency-key", "k-2");
     assert_eq!(app.send(good).await.status, StatusCode::CREATED);
+    // A claim left by a request that died is freed after a while, not stuck forever.
+    let me = app.send(get("/api/v1/auth/me").token(&admin)).await.json();
+    let stale = loupan_store::now() - chrono::Duration::minutes(10);
+    loupan_store::idempotency::claim_key(app.services.store.conn(), me["id"].as_str().unwrap(), "k-3", "other", stale)
+        .await
+        .unwrap();
+    let retry = post("/api/v1/projects", json!({"name": "星河湾", "city": "无锡"}))
+        .token(&admin)
+        .header("idempotency-key", "k-3");
+    assert_eq!(app.send(retry).await.status, StatusCode::CREATED);
+    // A fresh claim still in progress is not taken over.
+    loupan_store::idempotency::claim_key(
+        app.services.store.conn(),
+        me["id"].as_str().unwrap(),
+        "k-4",
+        "other",
+        loupan_store::now(),
+    )
+    .await
+    .unwrap();
+    let busy = post("/api/v1/projects", json!({"name": "御景园", "city": "无锡"}))
+        .token(&admin)
+        .header("idempotency-key", "k-4");
+    assert_eq!(app.send(busy).await.status, StatusCode::CONFLICT);
 }
 
 /// Signs in through the login form as a browser does; returns (session, csrf).
