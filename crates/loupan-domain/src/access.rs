@@ -82,7 +82,8 @@ impl Role {
                 RecordReceipts,
                 AuditReceipts,
                 ReadFinance,
-                DecideDealChanges,
+                ManageApprovalFlows,
+                ManageIntegrations,
             ],
             Role::Executive => &[ReadAudit, ReadProjects, ReadInventory, ReadCustomers, ReadDeals, ReadFinance],
             Role::SalesManager => &[
@@ -97,7 +98,6 @@ impl Role {
                 Sell,
                 ReadDeals,
                 ReadFinance,
-                DecideDealChanges,
             ],
             Role::SalesAgent => &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers, Sell, ReadDeals],
             Role::Cashier => &[ReadProjects, ReadInventory, ReadCustomers, ReadDeals, RecordReceipts, ReadFinance],
@@ -154,12 +154,14 @@ pub enum Permission {
     AuditReceipts,
     /// Finance reports: ledger, ageing.
     ReadFinance,
-    /// Decide business changes to deals (cancellations), until the approval engine does.
-    DecideDealChanges,
+    /// Define approval flows: steps, approvers, conditions, deadlines.
+    ManageApprovalFlows,
+    /// Webhooks and the background job queue.
+    ManageIntegrations,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 17] = [
+    pub const ALL: [Permission; 18] = [
         Permission::ManageUsers,
         Permission::ReadAudit,
         Permission::ReadProjects,
@@ -176,7 +178,8 @@ impl Permission {
         Permission::RecordReceipts,
         Permission::AuditReceipts,
         Permission::ReadFinance,
-        Permission::DecideDealChanges,
+        Permission::ManageApprovalFlows,
+        Permission::ManageIntegrations,
     ];
 
     pub fn name(self) -> &'static str {
@@ -197,7 +200,8 @@ impl Permission {
             Permission::RecordReceipts => "record_receipts",
             Permission::AuditReceipts => "audit_receipts",
             Permission::ReadFinance => "read_finance",
-            Permission::DecideDealChanges => "decide_deal_changes",
+            Permission::ManageApprovalFlows => "manage_approval_flows",
+            Permission::ManageIntegrations => "manage_integrations",
         }
     }
 }

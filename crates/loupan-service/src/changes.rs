@@ -1,10 +1,12 @@
-//! Business changes to deals (业务变更): an agent requests, a manager decides.
-//! Nothing the request would change happens before the decision. Built today:
-//! cancelling a contract (退房) or a subscription (退订): the unit returns to
-//! `available` with history and what the buyer paid becomes a refund due for
-//! finance. The approval engine will take over the decision step.
+//! Business changes to deals (业务变更): an agent requests, the approval
+//! engine routes the `deal_change` request, and `on_change_decided` executes
+//! or drops it. Nothing the request would change happens before approval.
+//! Built today: cancelling a contract (退房) or a subscription (退订): the
+//! unit returns to `available` with history and what the buyer paid becomes a
+//! refund due for finance.
 
 use chrono::{DateTime, Utc};
+use loupan_domain::approvals::DEAL_CHANGE;
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::validation::required_text;
 use loupan_domain::{Invalid, Money, Permission};
@@ -12,6 +14,7 @@ use loupan_store::sales::{self as store, DealChangeRow, RefundRow};
 use loupan_store::{customers as store_customers, finance as store_finance, inventory as store_inventory};
 use serde::Serialize;
 
+use crate::approvals::{self, Outcome, Submission};
 use crate::audit::{self, Change};
 use crate::live::{self, UnitChange};
 use crate::{Actor, ServiceError, ServiceResult, Services};
@@ -38,6 +41,8 @@ pub struct DealChange {
     pub decision_note: Option<String>,
     pub created_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
+    /// The approval request deciding it.
+    pub approval_id: Option<String>,
 }
 
 impl From<DealChangeRow> for DealChange {
@@ -54,6 +59,7 @@ impl From<DealChangeRow> for DealChange {
             decision_note: r.decision_note,
             created_at: r.created_at,
             decided_at: r.decided_at,
+            approval_id: None,
         }
     }
 }
@@ -132,85 +138,116 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
         },
     )
     .await?;
-    tx.commit().await.map_err(ServiceError::internal)?;
-    Ok(change)
-}
-
-pub async fn list_changes(services: &Services, actor: &Actor, status: Option<&str>) -> ServiceResult<Vec<DealChange>> {
-    actor.require(Permission::DecideDealChanges)?;
-    Ok(store::deal_changes(services.store.conn(), actor.visible_projects(), status.filter(|s| !s.is_empty()))
-        .await?
-        .into_iter()
-        .map(DealChange::from)
-        .collect())
-}
-
-async fn decidable<C: loupan_store::Connection>(conn: &C, actor: &Actor, id: &str) -> ServiceResult<DealChangeRow> {
-    actor.require(Permission::DecideDealChanges)?;
-    match store::find_deal_change(conn, id).await? {
-        Some(c) if actor.sees_project(&c.project_id) => Ok(c),
-        _ => Err(ServiceError::NotFound("deal_change")),
-    }
-}
-
-pub async fn reject(services: &Services, actor: &Actor, id: &str, note: Option<&str>) -> ServiceResult<DealChange> {
-    let tx = services.store.begin_write().await?;
-    decidable(&tx, actor, id).await?;
-    if !store::decide_deal_change(&tx, id, "rejected", &actor.display_name, note, loupan_store::now()).await? {
-        return Err(ServiceError::Conflict("change_decided"));
-    }
-    let after = decidable(&tx, actor, id).await?;
-    audit::record(
+    let paid = paid_on(&tx, &change.kind, &change.subject_id).await?;
+    let summary = format!(
+        "{}：{}（已付 {}）",
+        if change.kind == "cancel_contract" { "退房" } else { "退订" },
+        change.reason,
+        Money::from_hundredths(paid)
+    );
+    let (request, after) = approvals::submit(
+        services,
         &tx,
         actor,
-        Change {
-            action: "deal_change.reject",
-            record_type: "deal_change",
-            record_id: id,
-            before: None,
-            after: Some(serde_json::json!({"note": note})),
+        Submission {
+            kind: DEAL_CHANGE,
+            project_id: Some(change.project_id.clone()),
+            subject_type: "deal_change",
+            subject_id: change.id.clone(),
+            summary,
+            facts: [("amount".to_owned(), Money::from_hundredths(paid).to_string())].into(),
+            payload: serde_json::json!({}),
         },
     )
     .await?;
+    let change = store::find_deal_change(&tx, &change.id).await?.map(DealChange::from).unwrap_or(change);
+    let change = DealChange { approval_id: Some(request.id), ..change };
     tx.commit().await.map_err(ServiceError::internal)?;
-    Ok(after.into())
+    after.run(services);
+    Ok(change)
 }
 
-/// Approves and executes the change in one transaction.
-pub async fn approve(services: &Services, actor: &Actor, id: &str, note: Option<&str>) -> ServiceResult<DealChange> {
-    let tx = services.store.begin_write().await?;
-    let change = decidable(&tx, actor, id).await?;
-    if !store::decide_deal_change(&tx, id, "executed", &actor.display_name, note, loupan_store::now()).await? {
+/// What the buyer has paid on the deal (audited money), refunded if it is cancelled.
+async fn paid_on<C: loupan_store::Connection>(conn: &C, kind: &str, subject_id: &str) -> ServiceResult<i64> {
+    if kind == "cancel_contract" {
+        Ok(store::instalments_of(conn, subject_id).await?.iter().map(|i| i.paid).sum())
+    } else {
+        Ok(store_finance::audited_total_of_subscription(conn, subject_id).await?)
+    }
+}
+
+pub async fn list_changes(services: &Services, actor: &Actor, status: Option<&str>) -> ServiceResult<Vec<DealChange>> {
+    actor.require(Permission::ReadDeals)?;
+    let conn = services.store.conn();
+    let mut out = Vec::new();
+    for row in store::deal_changes(conn, actor.visible_projects(), status.filter(|s| !s.is_empty())).await? {
+        let approval = crate::approvals::latest_for_subject(conn, "deal_change", &row.id).await?;
+        out.push(DealChange { approval_id: approval.map(|a| a.id), ..row.into() });
+    }
+    Ok(out)
+}
+
+/// The approval engine's call: an approved change is executed in the deciding
+/// transaction; a rejected or withdrawn one is closed and changes nothing.
+pub(crate) async fn on_change_decided(
+    services: &Services,
+    tx: &loupan_store::Transaction,
+    actor: &Actor,
+    request: &loupan_store::approvals::RequestRow,
+    outcome: Outcome,
+) -> ServiceResult<Vec<UnitChange>> {
+    let id = request.subject_id.as_str();
+    let change = store::find_deal_change(tx, id).await?.ok_or(ServiceError::NotFound("deal_change"))?;
+    let now = loupan_store::now();
+    if outcome != Outcome::Approved {
+        if !store::decide_deal_change(tx, id, "rejected", &actor.display_name, None, now).await? {
+            return Err(ServiceError::Conflict("change_decided"));
+        }
+        audit::record(
+            tx,
+            actor,
+            Change {
+                action: "deal_change.reject",
+                record_type: "deal_change",
+                record_id: id,
+                before: Some(serde_json::json!({"status": "requested"})),
+                after: Some(serde_json::json!({"status": "rejected"})),
+            },
+        )
+        .await?;
+        return Ok(Vec::new());
+    }
+    if !store::decide_deal_change(tx, id, "executed", &actor.display_name, None, now).await? {
         return Err(ServiceError::Conflict("change_decided"));
     }
     // What the deal was, what the buyer paid (audited), which unit it held.
     let (unit_id, customer_id, paid, from, contract_id, subscription_id) = match change.kind.as_str() {
         "cancel_contract" => {
-            let k = store::find_contract(&tx, &change.subject_id).await?.ok_or(ServiceError::NotFound("contract"))?;
-            if !store::cancel_contract(&tx, &k.id).await? {
+            let k = store::find_contract(tx, &change.subject_id).await?.ok_or(ServiceError::NotFound("contract"))?;
+            if !store::cancel_contract(tx, &k.id).await? {
                 return Err(ServiceError::Conflict("contract_not_active"));
             }
-            let paid: i64 = store::instalments_of(&tx, &k.id).await?.iter().map(|i| i.paid).sum();
+            let paid: i64 = store::instalments_of(tx, &k.id).await?.iter().map(|i| i.paid).sum();
             (k.unit_id, k.customer_id, paid, UnitStatus::Contracted, Some(k.id), None)
         }
         _ => {
-            let s = store::find_subscription(&tx, &change.subject_id)
+            let s = store::find_subscription(tx, &change.subject_id)
                 .await?
                 .ok_or(ServiceError::NotFound("subscription"))?;
-            if !store::cancel_subscription(&tx, &s.id).await? {
+            if !store::cancel_subscription(tx, &s.id).await? {
                 return Err(ServiceError::Conflict("subscription_not_active"));
             }
-            let paid = store_finance::audited_total_of_subscription(&tx, &s.id).await?;
+            let paid = store_finance::audited_total_of_subscription(tx, &s.id).await?;
             (s.unit_id, s.customer_id, paid, UnitStatus::Subscribed, None, Some(s.id))
         }
     };
     let now = loupan_store::now();
-    if !store::change_unit_status(&tx, &unit_id, from.name(), UnitStatus::Available.name(), now).await? {
+    if !store::change_unit_status(tx, &unit_id, from.name(), UnitStatus::Available.name(), now).await? {
         return Err(ServiceError::Conflict("unit_not_available"));
     }
-    let unit = store_inventory::find_unit(&tx, &unit_id).await?.ok_or(ServiceError::NotFound("unit"))?;
+    let unit = store_inventory::find_unit(tx, &unit_id).await?.ok_or(ServiceError::NotFound("unit"))?;
     store::insert_unit_event(
-        &tx,
+        tx,
         &store::UnitEventRow {
             id: loupan_store::new_id(),
             unit_id: unit_id.clone(),
@@ -225,7 +262,7 @@ pub async fn approve(services: &Services, actor: &Actor, id: &str, note: Option<
     .await?;
     if paid > 0 {
         store::insert_refund(
-            &tx,
+            tx,
             &RefundRow {
                 id: loupan_store::new_id(),
                 project_id: change.project_id.clone(),
@@ -241,7 +278,7 @@ pub async fn approve(services: &Services, actor: &Actor, id: &str, note: Option<
         .await?;
     }
     store_customers::insert_event(
-        &tx,
+        tx,
         &store_customers::EventRow {
             id: loupan_store::new_id(),
             customer_id,
@@ -254,9 +291,9 @@ pub async fn approve(services: &Services, actor: &Actor, id: &str, note: Option<
     .await?;
     let live_change =
         UnitChange { unit_id, building_id: unit.building_id.clone(), status: UnitStatus::Available.name().into() };
-    live::announce_in_tx(services, &tx, &live_change).await?;
+    live::announce_in_tx(services, tx, &live_change).await?;
     audit::record(
-        &tx,
+        tx,
         actor,
         Change {
             action: "deal_change.execute",
@@ -267,10 +304,7 @@ pub async fn approve(services: &Services, actor: &Actor, id: &str, note: Option<
         },
     )
     .await?;
-    let after = decidable(&tx, actor, id).await?;
-    tx.commit().await.map_err(ServiceError::internal)?;
-    live::announce_after_commit(services, live_change);
-    Ok(after.into())
+    Ok(vec![live_change])
 }
 
 #[derive(Debug, Clone, Serialize)]

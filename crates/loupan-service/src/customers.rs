@@ -329,6 +329,8 @@ async fn write_customer<C: Connection>(
         },
     )
     .await?;
+    // Integrations get the masked view: personal data stays inside Loupan.
+    crate::webhooks::publish(conn, "customer.created", serde_json::to_value(&customer).unwrap_or_default()).await?;
     Ok(Registered { customer, duplicates })
 }
 

@@ -255,6 +255,12 @@ pub async fn audit_receipt(services: &Services, actor: &Actor, id: &str) -> Serv
         },
     )
     .await?;
+    crate::webhooks::publish(
+        &tx,
+        "receipt.audited",
+        serde_json::to_value(Receipt::from(after.clone())).unwrap_or_default(),
+    )
+    .await?;
     tx.commit().await.map_err(ServiceError::internal)?;
     Ok(after.into())
 }

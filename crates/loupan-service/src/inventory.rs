@@ -2,6 +2,7 @@
 //! admins and executives see every project.
 
 use loupan_domain::inventory::UnitStatus;
+use loupan_domain::sales::Ratio;
 use loupan_domain::validation::required_text;
 use loupan_domain::{Area, Invalid, Money, Permission};
 use loupan_store::StoreError;
@@ -16,12 +17,20 @@ pub struct Project {
     pub id: String,
     pub name: String,
     pub city: String,
+    /// Extra discount (ratio) agents may give without a special approval.
+    pub agent_discount_limit: String,
     pub version: i64,
 }
 
 impl From<ProjectRow> for Project {
     fn from(r: ProjectRow) -> Self {
-        Project { id: r.id, name: r.name, city: r.city, version: r.version }
+        Project {
+            id: r.id,
+            name: r.name,
+            city: r.city,
+            agent_discount_limit: Ratio::from_millionths(r.agent_discount_limit_millionths).to_string(),
+            version: r.version,
+        }
     }
 }
 
@@ -102,7 +111,15 @@ pub async fn create_project(services: &Services, actor: &Actor, form: NewProject
     let city = required_text(&mut errors, "city", form.city.as_deref(), 50);
     errors.into_result()?;
     let now = loupan_store::now();
-    let row = ProjectRow { id: loupan_store::new_id(), name, city, version: 1, created_at: now, updated_at: now };
+    let row = ProjectRow {
+        id: loupan_store::new_id(),
+        name,
+        city,
+        agent_discount_limit_millionths: 0,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
     let tx = services.store.begin_write().await?;
     match store::insert_project(&tx, &row).await {
         Err(StoreError::Unique(_)) => return Err(Invalid::one("name", "taken").into()),
@@ -123,6 +140,42 @@ pub async fn create_project(services: &Services, actor: &Actor, form: NewProject
     .await?;
     tx.commit().await.map_err(ServiceError::internal)?;
     Ok(project)
+}
+
+/// Sets the extra discount (a ratio, `"0.01"` = 1 %) agents of the project may
+/// give without a special approval (特批).
+pub async fn set_agent_discount_limit(
+    services: &Services,
+    actor: &Actor,
+    project_id: &str,
+    limit: Option<&str>,
+) -> ServiceResult<Project> {
+    let before = get_project(services, actor, project_id).await?;
+    actor.require(Permission::ManagePricing)?;
+    let text = limit.map(str::trim).unwrap_or_default();
+    let ratio = if text.is_empty() {
+        Err("required")
+    } else {
+        Ratio::parse(text).and_then(|r| if r.millionths() > 200_000 { Err("out_of_range") } else { Ok(r) })
+    }
+    .map_err(|code| Invalid::one("agent_discount_limit", code))?;
+    let tx = services.store.begin_write().await?;
+    store::set_agent_discount_limit(&tx, project_id, ratio.millionths()).await?;
+    let after: Project = store::find_project(&tx, project_id).await?.ok_or(ServiceError::NotFound("project"))?.into();
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "project.discount_limit",
+            record_type: "project",
+            record_id: project_id,
+            before: snapshot(&before),
+            after: snapshot(&after),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(after)
 }
 
 pub async fn list_projects(services: &Services, actor: &Actor) -> ServiceResult<Vec<Project>> {

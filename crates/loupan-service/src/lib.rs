@@ -3,6 +3,7 @@
 //! and background jobs can never disagree about who may do what.
 
 pub mod actor;
+pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod changes;
@@ -14,12 +15,15 @@ pub mod finance;
 pub mod idempotency;
 pub mod import;
 pub mod inventory;
+pub mod jobs;
 pub mod live;
+pub mod notifications;
 pub mod pricing;
 pub mod sales;
 pub mod secrets;
 pub mod unit_import;
 pub mod users;
+pub mod webhooks;
 pub mod workbench;
 
 use std::sync::Arc;

@@ -1,15 +1,18 @@
 //! Price adjustment plans (调价方案): a manager describes which units and by how
 //! much (a percentage, an amount per m2 or per unit), sees the resulting price
-//! of every unit, and a manager then confirms it. Only unsold units change;
+//! of every unit, and submits it for approval (`price_adjustment` requests);
+//! the plan is applied when the request is approved. Only unsold units change;
 //! every change is kept in the unit's price history.
 
 use chrono::{DateTime, Utc};
+use loupan_domain::approvals::PRICE_ADJUSTMENT;
 use loupan_domain::sales::Ratio;
 use loupan_domain::validation::required_text;
 use loupan_domain::{Area, Invalid, Money, Permission};
 use loupan_store::inventory::{self as store, PriceAdjustmentRow, UnitFilter, UnitPriceRow, UnitRow};
 use serde::Serialize;
 
+use crate::approvals::{self, Outcome, Submission};
 use crate::audit::{self, Change};
 use crate::inventory::{self, price_of};
 use crate::{Actor, ServiceError, ServiceResult, Services};
@@ -47,13 +50,15 @@ pub struct Adjustment {
     pub method: String,
     /// As typed: a ratio for `percent`, yuan otherwise.
     pub value: String,
-    /// `draft` or `applied`.
+    /// `draft`, `pending` (waiting for approval) or `applied`.
     pub status: String,
     pub created_by: String,
     pub applied_by: Option<String>,
     pub units_changed: i64,
     pub created_at: DateTime<Utc>,
     pub applied_at: Option<DateTime<Utc>>,
+    /// The latest approval request for the plan.
+    pub approval_id: Option<String>,
 }
 
 fn value_text(method: &str, value: i64) -> String {
@@ -83,6 +88,7 @@ impl From<PriceAdjustmentRow> for Adjustment {
             units_changed: r.units_changed,
             created_at: r.created_at,
             applied_at: r.applied_at,
+            approval_id: None,
         }
     }
 }
@@ -257,7 +263,10 @@ pub async fn list_adjustments(services: &Services, actor: &Actor, project_id: &s
 }
 
 pub async fn get_adjustment(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Adjustment> {
-    Ok(visible_adjustment(services.store.conn(), actor, id).await?.into())
+    let conn = services.store.conn();
+    let row = visible_adjustment(conn, actor, id).await?;
+    let approval = approvals::latest_for_subject(conn, "price_adjustment", id).await?;
+    Ok(Adjustment { approval_id: approval.map(|a| a.id), ..row.into() })
 }
 
 /// A draft: the prices it would set now (units sold since drop out).
@@ -265,7 +274,7 @@ pub async fn get_adjustment(services: &Services, actor: &Actor, id: &str) -> Ser
 pub async fn preview(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Vec<PriceChange>> {
     let conn = services.store.conn();
     let row = visible_adjustment(conn, actor, id).await?;
-    if row.status == "draft" {
+    if row.status != "applied" {
         let units = matching_units(conn, &row).await?;
         return Ok(changes(&units, &row));
     }
@@ -284,15 +293,80 @@ pub async fn preview(services: &Services, actor: &Actor, id: &str) -> ServiceRes
     Ok(out)
 }
 
-/// A manager's confirmation: every still-unsold matching unit gets its new
-/// price in one transaction, each change in the unit's price history.
-pub async fn apply_adjustment(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Adjustment> {
+/// Submits a draft for approval; nothing changes until it is approved.
+pub async fn submit_adjustment(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Adjustment> {
     let tx = services.store.begin_write().await?;
     let row = visible_adjustment(&tx, actor, id).await?;
-    if row.status != "draft" {
+    if row.status != "draft" || !store::set_adjustment_status(&tx, id, "draft", "pending").await? {
         return Err(ServiceError::Conflict("adjustment_not_draft"));
     }
     let units = matching_units(&tx, &row).await?;
+    let planned = changes(&units, &row);
+    let old: i64 = planned.iter().map(|c| c.old_price.hundredths()).sum();
+    let new: i64 = planned.iter().map(|c| c.new_price.hundredths()).sum();
+    let facts = [
+        ("units".to_owned(), planned.len().to_string()),
+        ("change_percent".to_owned(), loupan_domain::approvals::percent(new - old, old)),
+    ]
+    .into();
+    let summary = format!(
+        "调价方案「{}」：{} 套，{} → {}",
+        row.name,
+        planned.len(),
+        Money::from_hundredths(old),
+        Money::from_hundredths(new)
+    );
+    let (request, after) = approvals::submit(
+        services,
+        &tx,
+        actor,
+        Submission {
+            kind: PRICE_ADJUSTMENT,
+            project_id: Some(row.project_id.clone()),
+            subject_type: "price_adjustment",
+            subject_id: row.id.clone(),
+            summary,
+            facts,
+            payload: serde_json::json!({}),
+        },
+    )
+    .await?;
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "price_adjustment.submit",
+            record_type: "price_adjustment",
+            record_id: id,
+            before: Some(serde_json::json!({"status": "draft"})),
+            after: Some(serde_json::json!({"status": "pending"})),
+        },
+    )
+    .await?;
+    let out = visible_adjustment(&tx, actor, id).await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    after.run(services);
+    Ok(Adjustment { approval_id: Some(request.id), ..out.into() })
+}
+
+/// The approval engine's call. Approved: every still-unsold matching unit gets
+/// its new price in the deciding transaction, each change in the unit's price
+/// history. Rejected or withdrawn: the plan is a draft again and nothing changed.
+pub(crate) async fn on_adjustment_decided(
+    tx: &loupan_store::Transaction,
+    actor: &Actor,
+    request: &loupan_store::approvals::RequestRow,
+    outcome: Outcome,
+) -> ServiceResult<()> {
+    let id = request.subject_id.as_str();
+    let row = store::find_price_adjustment(tx, id).await?.ok_or(ServiceError::NotFound("price_adjustment"))?;
+    if outcome != Outcome::Approved {
+        if !store::set_adjustment_status(tx, id, "pending", "draft").await? {
+            return Err(ServiceError::Conflict("adjustment_not_pending"));
+        }
+        return Ok(());
+    }
+    let units = matching_units(tx, &row).await?;
     let now = loupan_store::now();
     let mut changed = 0;
     for (unit, change) in units.iter().zip(changes(&units, &row)) {
@@ -305,28 +379,26 @@ pub async fn apply_adjustment(services: &Services, actor: &Actor, id: &str) -> S
             actor_name: actor.display_name.clone(),
             changed_at: now,
         };
-        if store::change_list_price(&tx, unit, change.new_price.hundredths(), &history).await? {
+        if store::change_list_price(tx, unit, change.new_price.hundredths(), &history).await? {
             changed += 1;
         }
     }
-    if !store::mark_adjustment_applied(&tx, id, &actor.display_name, changed, now).await? {
-        return Err(ServiceError::Conflict("adjustment_not_draft"));
+    if !store::mark_adjustment_applied(tx, id, &actor.display_name, changed, now).await? {
+        return Err(ServiceError::Conflict("adjustment_not_pending"));
     }
-    let after = visible_adjustment(&tx, actor, id).await?;
     audit::record(
-        &tx,
+        tx,
         actor,
         Change {
             action: "price_adjustment.apply",
             record_type: "price_adjustment",
             record_id: id,
-            before: Some(serde_json::json!({"status": "draft"})),
+            before: Some(serde_json::json!({"status": "pending"})),
             after: Some(serde_json::json!({"status": "applied", "units_changed": changed})),
         },
     )
     .await?;
-    tx.commit().await.map_err(ServiceError::internal)?;
-    Ok(after.into())
+    Ok(())
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -5,6 +5,7 @@
 
 use chrono::NaiveDate;
 use loupan_domain::access::DataScope;
+use loupan_domain::approvals::SPECIAL_DISCOUNT;
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::{PAYMENT_METHOD_KINDS, Ratio, Term, TermKind, check_terms, payment_plan};
 use loupan_domain::validation::required_text;
@@ -399,16 +400,25 @@ impl From<SubscriptionRow> for Subscription {
     }
 }
 
-/// 认购: the unit goes from `available` to `subscribed` for this customer.
-pub async fn subscribe(services: &Services, actor: &Actor, form: NewSubscription) -> ServiceResult<Subscription> {
-    actor.require(Permission::Sell)?;
+/// A subscription's fields, checked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ValidSubscription {
+    unit_id: String,
+    customer_id: String,
+    payment_method_id: String,
+    total: Money,
+    deposit: Money,
+    subscribed_on: NaiveDate,
+}
+
+fn validate_subscription(form: &NewSubscription) -> ServiceResult<ValidSubscription> {
     let mut errors = Invalid::default();
     let unit_id = required_text(&mut errors, "unit_id", form.unit_id.as_deref(), 64);
     let customer_id = required_text(&mut errors, "customer_id", form.customer_id.as_deref(), 64);
-    let method_id = required_text(&mut errors, "payment_method_id", form.payment_method_id.as_deref(), 64);
+    let payment_method_id = required_text(&mut errors, "payment_method_id", form.payment_method_id.as_deref(), 64);
     let total = parse_money(&mut errors, "total_price", form.total_price.as_deref());
     let deposit = parse_money(&mut errors, "deposit", form.deposit.as_deref());
-    let on = parse_date(&mut errors, "subscribed_on", form.subscribed_on.as_deref());
+    let subscribed_on = parse_date(&mut errors, "subscribed_on", form.subscribed_on.as_deref());
     if total.hundredths() <= 0 && errors.0.iter().all(|e| e.field != "total_price") {
         errors.push("total_price", "must_be_positive");
     }
@@ -418,48 +428,102 @@ pub async fn subscribe(services: &Services, actor: &Actor, form: NewSubscription
         errors.push("deposit", "exceeds_total");
     }
     errors.into_result()?;
-    let tx = services.store.begin_write().await?;
-    let parties = check_parties(&tx, actor, &unit_id, &customer_id, &method_id).await?;
+    Ok(ValidSubscription { unit_id, customer_id, payment_method_id, total, deposit, subscribed_on })
+}
+
+/// The price an agent may agree for a unit on a payment method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PriceLimits {
+    /// List price less the payment method's discount.
+    pub standard: Money,
+    /// The lowest total without a special approval (特批): the standard price
+    /// less the project's agent discount limit, and never below the floor price.
+    pub minimum: Money,
+}
+
+async fn price_limits<C: Connection>(
+    conn: &C,
+    unit: &store_inventory::UnitRow,
+    method: &PaymentMethodRow,
+) -> ServiceResult<PriceLimits> {
+    let list = Money::from_hundredths(unit.list_price);
+    let standard = list.checked_sub(Ratio::from_millionths(method.discount_millionths).of(list)).unwrap_or(list);
+    let limit =
+        store_inventory::find_project(conn, &unit.project_id).await?.map_or(0, |p| p.agent_discount_limit_millionths);
+    let by_limit = standard.checked_sub(Ratio::from_millionths(limit).of(standard)).unwrap_or(standard);
+    let floor = Money::from_hundredths(unit.floor_price.unwrap_or(0));
+    Ok(PriceLimits { standard, minimum: by_limit.max(floor) })
+}
+
+/// The lowest price an agent may agree without a special approval (for the deal form).
+pub async fn limits_for(
+    services: &Services,
+    actor: &Actor,
+    unit_id: &str,
+    payment_method_id: &str,
+) -> ServiceResult<PriceLimits> {
+    actor.require(Permission::Sell)?;
+    let conn = services.store.conn();
+    let unit = match store_inventory::find_unit(conn, unit_id).await? {
+        Some(u) if actor.sees_project(&u.project_id) => u,
+        _ => return Err(ServiceError::NotFound("unit")),
+    };
+    match store::find_payment_method(conn, payment_method_id).await? {
+        Some(m) if m.project_id == unit.project_id => price_limits(conn, &unit, &m).await,
+        _ => Err(ServiceError::NotFound("payment_method")),
+    }
+}
+
+/// Writes the subscription and moves the unit, in `tx`. `agent_id` is the agent
+/// credited with the sale (the submitter, when a special discount was approved).
+async fn write_subscription(
+    services: &Services,
+    tx: &loupan_store::Transaction,
+    actor: &Actor,
+    agent_id: String,
+    v: ValidSubscription,
+    parties: SaleParties,
+) -> ServiceResult<(Subscription, UnitChange)> {
     let now = loupan_store::now();
-    let from = claimable_from(&tx, &unit_id, &customer_id).await?;
-    if !store::change_unit_status(&tx, &unit_id, from.name(), UnitStatus::Subscribed.name(), now).await? {
+    let from = claimable_from(tx, &v.unit_id, &v.customer_id).await?;
+    if !store::change_unit_status(tx, &v.unit_id, from.name(), UnitStatus::Subscribed.name(), now).await? {
         return Err(unit_taken());
     }
-    let number = store::next_number(&tx, &parties.unit.project_id, "subscription").await?;
+    let number = store::next_number(tx, &parties.unit.project_id, "subscription").await?;
     let row = SubscriptionRow {
         id: loupan_store::new_id(),
         project_id: parties.unit.project_id.clone(),
-        unit_id,
-        customer_id,
-        agent_id: actor.user_id.clone().unwrap_or_else(|| actor.username.clone()),
+        unit_id: v.unit_id,
+        customer_id: v.customer_id,
+        agent_id,
         number: format!("RG{number:06}"),
-        total_price: total.hundredths(),
-        deposit: deposit.hundredths(),
+        total_price: v.total.hundredths(),
+        deposit: v.deposit.hundredths(),
         payment_method_id: parties.method.id,
-        subscribed_on: on,
+        subscribed_on: v.subscribed_on,
         status: "active".into(),
         version: 1,
         created_at: now,
     };
-    store::insert_subscription(&tx, &row).await?;
-    unit_event(&tx, actor, &row.unit_id, "subscribed", from, UnitStatus::Subscribed, &row.number).await?;
+    store::insert_subscription(tx, &row).await?;
+    unit_event(tx, actor, &row.unit_id, "subscribed", from, UnitStatus::Subscribed, &row.number).await?;
     let change = UnitChange {
         unit_id: row.unit_id.clone(),
         building_id: parties.unit.building_id.clone(),
         status: UnitStatus::Subscribed.name().into(),
     };
-    live::announce_in_tx(services, &tx, &change).await?;
+    live::announce_in_tx(services, tx, &change).await?;
     customer_event(
-        &tx,
+        tx,
         actor,
         &row.customer_id,
         "subscription",
-        format!("认购 {} 号房，总价 {}", parties.unit.number, total),
+        format!("认购 {} 号房，总价 {}", parties.unit.number, v.total),
     )
     .await?;
     let subscription = Subscription::from(row);
     audit::record(
-        &tx,
+        tx,
         actor,
         Change {
             action: "subscription.create",
@@ -470,9 +534,122 @@ pub async fn subscribe(services: &Services, actor: &Actor, form: NewSubscription
         },
     )
     .await?;
+    crate::webhooks::publish(tx, "subscription.created", serde_json::to_value(&subscription).unwrap_or_default())
+        .await?;
+    Ok((subscription, change))
+}
+
+/// 认购: the unit goes from `available` to `subscribed` for this customer. A
+/// total below what the agent may agree alone needs `request_special_discount`.
+pub async fn subscribe(services: &Services, actor: &Actor, form: NewSubscription) -> ServiceResult<Subscription> {
+    actor.require(Permission::Sell)?;
+    let v = validate_subscription(&form)?;
+    let tx = services.store.begin_write().await?;
+    let parties = check_parties(&tx, actor, &v.unit_id, &v.customer_id, &v.payment_method_id).await?;
+    // Sold already: say so before talking about the price (the claim below decides).
+    if !matches!(parties.unit.status.as_str(), "available" | "reserved") {
+        return Err(unit_taken());
+    }
+    if v.total < price_limits(&tx, &parties.unit, &parties.method).await?.minimum {
+        return Err(Invalid::one("total_price", "needs_special_approval").into());
+    }
+    let agent_id = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
+    let (subscription, change) = write_subscription(services, &tx, actor, agent_id, v, parties).await?;
     tx.commit().await.map_err(ServiceError::internal)?;
     live::announce_after_commit(services, change);
     Ok(subscription)
+}
+
+/// 特批折扣: a subscription below what the agent may agree alone, submitted for
+/// approval. Nothing is written but the request; when it is approved the
+/// subscription is made in the approver's transaction (if the unit is still
+/// free for this customer), when rejected nothing changes.
+pub async fn request_special_discount(
+    services: &Services,
+    actor: &Actor,
+    form: NewSubscription,
+    reason: Option<&str>,
+) -> ServiceResult<crate::approvals::Request> {
+    actor.require(Permission::Sell)?;
+    let v = validate_subscription(&form)?;
+    let mut errors = Invalid::default();
+    let reason = required_text(&mut errors, "reason", reason, 500);
+    errors.into_result()?;
+    let tx = services.store.begin_write().await?;
+    let parties = check_parties(&tx, actor, &v.unit_id, &v.customer_id, &v.payment_method_id).await?;
+    let limits = price_limits(&tx, &parties.unit, &parties.method).await?;
+    if v.total >= limits.minimum {
+        return Err(Invalid::one("total_price", "no_special_approval_needed").into());
+    }
+    let free = match parties.unit.status.as_str() {
+        "available" => true,
+        "reserved" => {
+            store::active_reservation_of_unit(&tx, &v.unit_id).await?.is_some_and(|r| r.customer_id == v.customer_id)
+        }
+        _ => false,
+    };
+    if !free {
+        return Err(unit_taken());
+    }
+    let open = loupan_store::approvals::requests_of_subject(&tx, "unit", &v.unit_id).await?;
+    if open.iter().any(|r| r.kind == SPECIAL_DISCOUNT.name && matches!(r.status.as_str(), "pending" | "returned")) {
+        return Err(ServiceError::Conflict("request_pending"));
+    }
+    let customer = store_customers::find_customer(&tx, &v.customer_id).await?.map(|c| c.name).unwrap_or_default();
+    let discount = loupan_domain::approvals::percent(
+        limits.standard.hundredths() - v.total.hundredths(),
+        limits.standard.hundredths(),
+    );
+    let summary = format!(
+        "特批折扣：{} 号房 {}，总价 {}（标准价 {}，优惠 {}%）— {}",
+        parties.unit.number, customer, v.total, limits.standard, discount, reason
+    );
+    let agent_id = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
+    let payload = serde_json::json!({"subscription": v, "agent_id": agent_id, "reason": reason});
+    let (request, after) = crate::approvals::submit(
+        services,
+        &tx,
+        actor,
+        crate::approvals::Submission {
+            kind: SPECIAL_DISCOUNT,
+            project_id: Some(parties.unit.project_id.clone()),
+            subject_type: "unit",
+            subject_id: v.unit_id.clone(),
+            summary,
+            facts: [("discount_percent".to_owned(), discount), ("amount".to_owned(), v.total.to_string())].into(),
+            payload,
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    after.run(services);
+    Ok(request)
+}
+
+/// The approval engine's call for a special discount: approved, the
+/// subscription is written now for the agent who asked; otherwise nothing.
+pub(crate) async fn on_special_discount_decided(
+    services: &Services,
+    tx: &loupan_store::Transaction,
+    actor: &Actor,
+    request: &loupan_store::approvals::RequestRow,
+    outcome: crate::approvals::Outcome,
+) -> ServiceResult<Vec<UnitChange>> {
+    if outcome != crate::approvals::Outcome::Approved {
+        return Ok(Vec::new());
+    }
+    #[derive(Deserialize)]
+    struct Payload {
+        subscription: ValidSubscription,
+        agent_id: String,
+    }
+    let payload: Payload = serde_json::from_str(&request.payload).map_err(ServiceError::internal)?;
+    let v = payload.subscription;
+    // The agent's right to sell to this customer was checked when they asked.
+    let parties =
+        check_parties(tx, &Actor::system("approvals"), &v.unit_id, &v.customer_id, &v.payment_method_id).await?;
+    let (_, change) = write_subscription(services, tx, actor, payload.agent_id, v, parties).await?;
+    Ok(vec![change])
 }
 
 pub async fn get_subscription(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Subscription> {
@@ -544,7 +721,7 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
     errors.into_result()?;
     let tx = services.store.begin_write().await?;
     let now = loupan_store::now();
-    let (unit_id, customer_id, from_status) = match &subscription_id {
+    let (unit_id, customer_id, from_status, agreed) = match &subscription_id {
         Some(sid) => {
             let sub = match store::find_subscription(&tx, sid).await? {
                 Some(s) if may_see_deal(actor, &s.project_id, &s.agent_id) => s,
@@ -553,11 +730,19 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
             if !store::convert_subscription(&tx, sid).await? {
                 return Err(ServiceError::Conflict("subscription_not_active"));
             }
-            (sub.unit_id, sub.customer_id, UnitStatus::Subscribed)
+            (sub.unit_id, sub.customer_id, UnitStatus::Subscribed, Some(Money::from_hundredths(sub.total_price)))
         }
-        None => (form.unit_id.unwrap_or_default(), form.customer_id.unwrap_or_default(), UnitStatus::Available),
+        None => (form.unit_id.unwrap_or_default(), form.customer_id.unwrap_or_default(), UnitStatus::Available, None),
     };
     let parties = check_parties(&tx, actor, &unit_id, &customer_id, &method_id).await?;
+    if agreed.is_none() && !matches!(parties.unit.status.as_str(), "available" | "reserved") {
+        return Err(unit_taken());
+    }
+    // The subscription's price stands (it may carry an approved special discount).
+    let minimum = price_limits(&tx, &parties.unit, &parties.method).await?.minimum;
+    if total < minimum && agreed.is_none_or(|a| total < a) {
+        return Err(Invalid::one("total_price", "needs_special_approval").into());
+    }
     let from_status = if from_status == UnitStatus::Available {
         claimable_from(&tx, &unit_id, &customer_id).await?
     } else {
@@ -626,6 +811,7 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
         },
     )
     .await?;
+    crate::webhooks::publish(&tx, "contract.signed", serde_json::to_value(&contract).unwrap_or_default()).await?;
     tx.commit().await.map_err(ServiceError::internal)?;
     live::announce_after_commit(services, change);
     Ok(contract)

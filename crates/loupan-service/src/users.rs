@@ -23,6 +23,8 @@ pub struct User {
     pub project_ids: Vec<String>,
     pub disabled: bool,
     pub locale: Option<String>,
+    /// Approval steps "by the submitter's manager" go to this user.
+    pub manager_id: Option<String>,
     pub version: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -45,6 +47,8 @@ pub struct UserChanges {
     pub roles: Vec<String>,
     pub project_ids: Vec<String>,
     pub disabled: bool,
+    /// The user's manager; None or empty for nobody.
+    pub manager_id: Option<String>,
 }
 
 fn valid_username(name: &str) -> bool {
@@ -101,6 +105,7 @@ async fn to_user<C: loupan_store::Connection>(conn: &C, row: UserRow) -> Service
         project_ids,
         disabled: row.disabled,
         locale: row.locale,
+        manager_id: row.manager_id,
         version: row.version,
         created_at: row.created_at,
     })
@@ -135,6 +140,7 @@ pub async fn create_user(services: &Services, actor: &Actor, form: NewUser) -> S
         password_hash: hash_password(password).await?,
         locale: None,
         disabled: false,
+        manager_id: None,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -213,10 +219,20 @@ pub async fn update_user(services: &Services, actor: &Actor, id: &str, changes: 
     let tx = services.store.begin_write().await?;
     let before_row = store_users::find_user(&tx, id).await?.ok_or(ServiceError::NotFound("user"))?;
     let project_ids = check_projects(&tx, &mut errors, &changes.project_ids).await?;
+    let manager_id = changes.manager_id.as_deref().map(str::trim).filter(|m| !m.is_empty());
+    if let Some(m) = manager_id {
+        if m == id {
+            errors.push("manager_id", "not_yourself");
+        } else if store_users::find_user(&tx, m).await?.is_none() {
+            errors.push("manager_id", "unknown_user");
+        }
+    }
     errors.into_result()?;
     let before = to_user(&tx, before_row).await?;
     let now = loupan_store::now();
-    if !store_users::update_user_profile(&tx, id, changes.version, &display_name, changes.disabled, now).await? {
+    if !store_users::update_user_profile(&tx, id, changes.version, &display_name, changes.disabled, manager_id, now)
+        .await?
+    {
         return Err(ServiceError::Conflict("stale_version"));
     }
     let role_names: Vec<String> = roles.iter().map(|r| r.name().to_owned()).collect();
@@ -252,6 +268,7 @@ pub async fn set_disabled(services: &Services, actor: &Actor, id: &str, disabled
         roles: user.roles.iter().map(|r| r.name().to_owned()).collect(),
         project_ids: user.project_ids.clone(),
         disabled,
+        manager_id: user.manager_id.clone(),
     };
     update_user(services, actor, id, changes).await
 }
@@ -346,4 +363,27 @@ mod tests {
             assert!(!valid_username(bad), "{bad}");
         }
     }
+}
+
+/// A colleague as anyone signed in may see them: to delegate to, or to name in a flow.
+#[derive(Debug, Clone, Serialize)]
+pub struct Colleague {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+}
+
+/// Enabled users by name (the first thousand).
+pub async fn colleagues(services: &Services, actor: &Actor) -> ServiceResult<Vec<Colleague>> {
+    if actor.user_id.is_none() && !actor.can(Permission::ManageUsers) {
+        return Err(ServiceError::Forbidden);
+    }
+    let mut out: Vec<Colleague> = store_users::list_users(services.store.conn(), None, 1000)
+        .await?
+        .into_iter()
+        .filter(|u| !u.disabled)
+        .map(|u| Colleague { id: u.id, username: u.username, display_name: u.display_name })
+        .collect();
+    out.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+    Ok(out)
 }

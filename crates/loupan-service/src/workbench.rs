@@ -1,6 +1,7 @@
-//! The workbench (工作台): what needs the user's attention. Approvals arrive
-//! with the approval engine; today the alerts are customers nobody followed up,
-//! duplicate records waiting for a ruling, and overdue instalments.
+//! The workbench (工作台): what needs the user's attention: approvals waiting
+//! for them, their own requests still open, and alerts that modules publish
+//! by adding a kind here (customers nobody followed up, duplicate records
+//! waiting for a ruling, overdue instalments).
 
 use loupan_domain::Permission;
 use serde::Serialize;
@@ -11,7 +12,7 @@ use crate::{Actor, ServiceResult, Services};
 pub const STALE_AFTER_DAYS: i64 = 14;
 
 /// Every kind of alert, for translations and clients.
-pub const ALERT_KINDS: [&str; 4] = ["stale_customers", "open_duplicates", "overdue_instalments", "pending_changes"];
+pub const ALERT_KINDS: [&str; 3] = ["stale_customers", "open_duplicates", "overdue_instalments"];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Alert {
@@ -40,12 +41,6 @@ pub async fn alerts(services: &Services, actor: &Actor) -> ServiceResult<Vec<Ale
             out.push(Alert { kind: "open_duplicates", count: open.len() as u64, link: "/customers/duplicates" });
         }
     }
-    if actor.can(Permission::DecideDealChanges) {
-        let pending = loupan_store::sales::deal_changes(conn, actor.visible_projects(), Some("requested")).await?;
-        if !pending.is_empty() {
-            out.push(Alert { kind: "pending_changes", count: pending.len() as u64, link: "/sales/changes" });
-        }
-    }
     if actor.can(Permission::ReadFinance) {
         let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
         let open = loupan_store::sales::open_instalments(conn, actor.visible_projects(), None).await?;
@@ -55,4 +50,36 @@ pub async fn alerts(services: &Services, actor: &Actor) -> ServiceResult<Vec<Ale
         }
     }
     Ok(out)
+}
+
+/// Everything the workbench shows, for the page and `GET /api/v1/workbench`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Workbench {
+    pub pending_approvals: Vec<crate::approvals::InboxItem>,
+    pub own_requests: Vec<crate::approvals::Request>,
+    pub alerts: Vec<Alert>,
+    pub unread_notifications: u64,
+}
+
+pub async fn workbench(services: &Services, actor: &Actor) -> ServiceResult<Workbench> {
+    Ok(Workbench {
+        pending_approvals: crate::approvals::inbox(services, actor).await?,
+        own_requests: crate::approvals::submitted(services, actor, true).await?,
+        alerts: alerts(services, actor).await?,
+        unread_notifications: crate::notifications::unread_count(services, actor).await?,
+    })
+}
+
+/// The numbers beside "approvals" and the bell in the navigation.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct NavCounts {
+    pub approvals: u64,
+    pub notifications: u64,
+}
+
+pub async fn nav_counts(services: &Services, actor: &Actor) -> ServiceResult<NavCounts> {
+    Ok(NavCounts {
+        approvals: crate::approvals::inbox(services, actor).await?.len() as u64,
+        notifications: crate::notifications::unread_count(services, actor).await?,
+    })
 }

@@ -274,3 +274,33 @@ pub async fn count_stale_customers<C: ConnectionTrait>(
     };
     Ok(q.count(c).await?)
 }
+
+/// Customers with a follow-up whose next contact falls on `day`: (id, owner, name).
+pub async fn contacts_due_on<C: ConnectionTrait>(
+    c: &C,
+    day: chrono::NaiveDate,
+) -> StoreResult<Vec<(String, String, String)>> {
+    let mut ids: Vec<String> = follow_ups::Entity::find()
+        .select_only()
+        .column(follow_ups::Column::CustomerId)
+        .filter(follow_ups::Column::NextContactOn.eq(day))
+        .into_tuple()
+        .all(c)
+        .await?;
+    ids.sort();
+    ids.dedup();
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(String, String, String)> = customers::Entity::find()
+            .select_only()
+            .column(customers::Column::Id)
+            .column(customers::Column::OwnerId)
+            .column(customers::Column::Name)
+            .filter(customers::Column::Id.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(c)
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}

@@ -1,5 +1,6 @@
 //! Projects, buildings and units: the inventory a sales office sells from.
 
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -16,6 +17,7 @@ pub async fn insert_project<C: ConnectionTrait>(c: &C, row: &ProjectRow) -> Stor
         id: Set(row.id.clone()),
         name: Set(row.name.clone()),
         city: Set(row.city.clone()),
+        agent_discount_limit_millionths: Set(row.agent_discount_limit_millionths),
         version: Set(row.version),
         created_at: Set(row.created_at),
         updated_at: Set(row.updated_at),
@@ -23,6 +25,17 @@ pub async fn insert_project<C: ConnectionTrait>(c: &C, row: &ProjectRow) -> Stor
     .exec_without_returning(c)
     .await?;
     Ok(())
+}
+
+/// The extra discount agents of the project may give without a special approval.
+pub async fn set_agent_discount_limit<C: ConnectionTrait>(c: &C, id: &str, millionths: i64) -> StoreResult<bool> {
+    let res = projects::Entity::update_many()
+        .col_expr(projects::Column::AgentDiscountLimitMillionths, Expr::value(millionths))
+        .col_expr(projects::Column::Version, Expr::col(projects::Column::Version).add(1))
+        .filter(projects::Column::Id.eq(id))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
 }
 
 pub async fn find_project<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Option<ProjectRow>> {
@@ -256,6 +269,18 @@ pub async fn price_adjustments_of<C: ConnectionTrait>(c: &C, project_id: &str) -
 }
 
 /// Marks a draft applied; false when it is no longer a draft (applied twice).
+/// Moves a plan between `draft` and `pending` (waiting for approval), only from `from`.
+pub async fn set_adjustment_status<C: ConnectionTrait>(c: &C, id: &str, from: &str, to: &str) -> StoreResult<bool> {
+    use crate::entities::price_adjustments as pa;
+    let res = pa::Entity::update_many()
+        .col_expr(pa::Column::Status, Expr::value(to.to_owned()))
+        .filter(pa::Column::Id.eq(id))
+        .filter(pa::Column::Status.eq(from))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
 pub async fn mark_adjustment_applied<C: ConnectionTrait>(
     c: &C,
     id: &str,
@@ -271,7 +296,7 @@ pub async fn mark_adjustment_applied<C: ConnectionTrait>(
         .col_expr(pa::Column::UnitsChanged, Expr::value(units_changed))
         .col_expr(pa::Column::AppliedAt, Expr::value(now))
         .filter(pa::Column::Id.eq(id))
-        .filter(pa::Column::Status.eq("draft"))
+        .filter(pa::Column::Status.eq("pending"))
         .exec(c)
         .await?;
     Ok(res.rows_affected == 1)

@@ -3,17 +3,21 @@
 //! (`find_user_by_username`), never generic CRUD; they take any connection so a
 //! service can run several in one transaction.
 
+pub mod approvals;
 pub mod audit;
 pub mod customers;
 pub mod entities;
 pub mod finance;
 pub mod idempotency;
 pub mod inventory;
+pub mod jobs;
 pub mod live;
 pub mod migration;
+pub mod notifications;
 pub mod sales;
 pub mod sessions;
 pub mod users;
+pub mod webhooks;
 
 use std::path::Path;
 use std::str::FromStr;

@@ -20,6 +20,7 @@ pub async fn insert_user<C: ConnectionTrait>(c: &C, row: &UserRow) -> StoreResul
         password_hash: Set(row.password_hash.clone()),
         locale: Set(row.locale.clone()),
         disabled: Set(row.disabled),
+        manager_id: Set(row.manager_id.clone()),
         version: Set(row.version),
         created_at: Set(row.created_at),
         updated_at: Set(row.updated_at),
@@ -58,10 +59,12 @@ pub async fn update_user_profile<C: ConnectionTrait>(
     expected_version: i64,
     display_name: &str,
     disabled: bool,
+    manager_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
     let res = users::Entity::update_many()
         .col_expr(users::Column::DisplayName, Expr::value(display_name.to_owned()))
+        .col_expr(users::Column::ManagerId, Expr::value(manager_id.map(str::to_owned)))
         .col_expr(users::Column::Disabled, Expr::value(disabled))
         .col_expr(users::Column::Version, Expr::col(users::Column::Version).add(1))
         .col_expr(users::Column::UpdatedAt, Expr::value(now))

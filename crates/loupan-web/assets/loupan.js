@@ -55,3 +55,21 @@ document.addEventListener("submit", (event) => {
   });
   events.addEventListener("reload", () => window.location.reload());
 })();
+
+// Counts beside "approvals" and the bell, on every page with the navigation.
+(async () => {
+  const badges = document.querySelectorAll(".badge[data-count]");
+  if (!badges.length) return;
+  try {
+    const res = await fetch("/api/v1/workbench/counts", { credentials: "same-origin" });
+    if (!res.ok) return;
+    const counts = await res.json();
+    for (const b of badges) {
+      const n = counts[b.dataset.count] || 0;
+      b.textContent = n > 99 ? "99+" : String(n);
+      b.hidden = n === 0;
+    }
+  } catch (_) {
+    // The page works without the counts.
+  }
+})();

@@ -14,6 +14,8 @@ fn call(method: &str, path: &str) -> Call {
     match method {
         "get" => get(path),
         "patch" => patch(path, json!({})),
+        "put" => put(path, json!({})),
+        "delete" => delete(path),
         _ => post(path, json!({})),
     }
 }

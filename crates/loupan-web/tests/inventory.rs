@@ -257,14 +257,25 @@ async fn a_price_adjustment_changes_unsold_units_once_confirmed_with_history() {
         app.send(get(&format!("/api/v1/units/{}", preview[0]["unit_id"].as_str().unwrap())).token(&admin)).await.json();
     assert_eq!(untouched["list_price"], "1340550.00", "nothing changes before confirmation");
 
+    // Submitted, it waits for the project manager (the default flow); nothing changes before.
+    let (_, pm_token) = app.user(&admin, "pmgr", &["project_manager"], &[&project]).await;
     let id = draft["adjustment"]["id"].as_str().unwrap();
-    let applied =
-        app.send(post(&format!("/api/v1/price-adjustments/{id}/apply"), json!({})).token(&admin)).await.json();
-    assert_eq!((applied["status"].as_str(), applied["units_changed"].as_i64()), (Some("applied"), Some(3)));
+    let submitted =
+        app.send(post(&format!("/api/v1/price-adjustments/{id}/submit"), json!({})).token(&admin)).await.json();
+    assert_eq!(submitted["status"], "pending", "{submitted}");
     assert_eq!(
-        app.send(post(&format!("/api/v1/price-adjustments/{id}/apply"), json!({})).token(&admin)).await.status,
+        app.send(post(&format!("/api/v1/price-adjustments/{id}/submit"), json!({})).token(&admin)).await.status,
         StatusCode::CONFLICT
     );
+    assert_eq!(untouched["list_price"], "1340550.00");
+    let approval = submitted["approval_id"].as_str().unwrap();
+    let inbox = app.send(get("/api/v1/approvals?state=pending").token(&pm_token)).await.json();
+    assert_eq!(inbox["items"][0]["id"], approval, "{inbox}");
+    assert_eq!(inbox["items"][0]["facts"], json!({"units": "3", "change_percent": "3.00"}));
+    let r = app.send(post(&format!("/api/v1/approvals/{approval}/approve"), json!({})).token(&pm_token)).await;
+    assert_eq!(r.json()["status"], "approved", "{}", r.text);
+    let applied = app.send(get(&format!("/api/v1/price-adjustments/{id}")).token(&admin)).await.json();
+    assert_eq!((applied["status"].as_str(), applied["units_changed"].as_i64()), (Some("applied"), Some(3)));
     let unit = preview[0]["unit_id"].as_str().unwrap();
     assert_eq!(app.send(get(&format!("/api/v1/units/{unit}")).token(&admin)).await.json()["list_price"], "1380766.50");
     let history = app.send(get(&format!("/api/v1/units/{unit}/price-history")).token(&admin)).await.json();

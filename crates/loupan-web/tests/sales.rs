@@ -50,12 +50,20 @@ async fn office() -> Office {
         .await;
     assert_eq!(pm.status, StatusCode::CREATED, "{}", pm.text);
     let method = pm.json()["id"].as_str().unwrap().to_owned();
+    // Agents here may give up to 10 % without a special approval (the tests sell below list price).
+    let r = app
+        .send(
+            put(&format!("/api/v1/projects/{project}/discount-limit"), json!({"agent_discount_limit": "0.1"}))
+                .token(&admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     Office { app, project, admin, agent, other_agent, cashier, finance, building, method }
 }
 
 impl Office {
     async fn unit(&self, number: &str, status: Option<&str>) -> String {
-        let mut body = json!({"floor": 1, "number": number, "layout": "3室2厅", "gross_area": "89.37", "inner_area": "77.37", "list_price": "1340550.00"});
+        let mut body = json!({"floor": 1, "number": number, "layout": "3室2厅", "gross_area": "89.37", "inner_area": "77.37", "list_price": "1050000.00"});
         if let Some(s) = status {
             body["status"] = json!(s);
         }
@@ -172,7 +180,7 @@ async fn a_contended_unit_is_sold_exactly_once_under_200_concurrent_attempts() {
     let mut tasks = Vec::new();
     for customer in customers {
         let router = o.app.router.clone();
-        let body = json!({"unit_id": unit, "customer_id": customer, "total_price": "1340550.00", "deposit": "50000.00",
+        let body = json!({"unit_id": unit, "customer_id": customer, "total_price": "1050000.00", "deposit": "50000.00",
                           "payment_method_id": o.method, "subscribed_on": "2026-02-01"});
         let token = o.agent.clone();
         tasks.push(tokio::spawn(async move {
@@ -452,24 +460,26 @@ async fn a_cancellation_waits_for_the_manager_then_frees_the_unit_and_leaves_a_r
     assert_eq!(o.app.send(request("again")).await.status, StatusCode::CONFLICT, "one pending request per deal");
     // Nothing has changed yet.
     assert_eq!(o.app.send(get(&format!("/api/v1/units/{unit}")).token(&o.agent)).await.json()["status"], "contracted");
+    // The request waits in the manager's approvals; agents cannot decide it.
     let wb = o.app.send(get("/api/v1/workbench").token(&manager)).await.json();
-    assert!(wb["alerts"].as_array().unwrap().iter().any(|a| a["kind"] == "pending_changes"), "{wb}");
-    // Agents cannot decide; the manager approves.
-    let cid = change["id"].as_str().unwrap();
+    let approval = change["approval_id"].as_str().unwrap();
+    assert_eq!(wb["pending_approvals"][0]["id"], approval, "{wb}");
+    assert_eq!(wb["pending_approvals"][0]["facts"]["amount"], "300000.00");
     assert_eq!(
-        o.app.send(post(&format!("/api/v1/sales/changes/{cid}/approve"), json!({})).token(&o.agent)).await.status,
+        o.app.send(post(&format!("/api/v1/approvals/{approval}/approve"), json!({})).token(&o.agent)).await.status,
         StatusCode::FORBIDDEN
     );
     let r = o
         .app
-        .send(post(&format!("/api/v1/sales/changes/{cid}/approve"), json!({"note": "同意"})).token(&manager))
+        .send(post(&format!("/api/v1/approvals/{approval}/approve"), json!({"comment": "同意"})).token(&manager))
         .await;
-    assert_eq!((r.status, r.json()["status"].as_str()), (StatusCode::OK, Some("executed")), "{}", r.text);
+    assert_eq!((r.status, r.json()["status"].as_str()), (StatusCode::OK, Some("approved")), "{}", r.text);
     assert_eq!(
-        o.app.send(post(&format!("/api/v1/sales/changes/{cid}/approve"), json!({})).token(&manager)).await.status,
+        o.app.send(post(&format!("/api/v1/approvals/{approval}/approve"), json!({})).token(&manager)).await.status,
         StatusCode::CONFLICT
     );
-
+    let changes = o.app.send(get("/api/v1/sales/changes").token(&manager)).await.json();
+    assert_eq!(changes["items"][0]["status"], "executed");
     assert_eq!(o.app.send(get(&format!("/api/v1/units/{unit}")).token(&o.agent)).await.json()["status"], "available");
     assert_eq!(
         o.app.send(get(&format!("/api/v1/sales/contracts/{kid}")).token(&o.agent)).await.json()["status"],
@@ -517,12 +527,13 @@ async fn a_rejected_cancellation_changes_nothing() {
             .token(&o.agent),
         )
         .await;
-    let cid = r.json()["id"].as_str().unwrap().to_owned();
-    let r = o
-        .app
-        .send(post(&format!("/api/v1/sales/changes/{cid}/reject"), json!({"note": "已网签，不予退房"})).token(&manager))
-        .await;
-    assert_eq!(r.json()["status"], "rejected");
+    let approval = r.json()["approval_id"].as_str().unwrap().to_owned();
+    let reject = |body: Value| post(&format!("/api/v1/approvals/{approval}/reject"), body).token(&manager);
+    assert_eq!(o.app.send(reject(json!({}))).await.error_fields(), vec!["comment"], "a rejection needs a reason");
+    let r = o.app.send(reject(json!({"comment": "已网签，不予退房"}))).await;
+    assert_eq!(r.json()["status"], "rejected", "{}", r.text);
+    let changes = o.app.send(get("/api/v1/sales/changes").token(&manager)).await.json();
+    assert_eq!(changes["items"][0]["status"], "rejected");
     assert_eq!(o.app.send(get(&format!("/api/v1/units/{unit}")).token(&o.agent)).await.json()["status"], "contracted");
     assert_eq!(o.app.send(get("/api/v1/finance/refunds").token(&o.finance)).await.json()["items"], json!([]));
     let r = o

@@ -153,7 +153,8 @@ fn every_text_key_of_templates_and_code_is_translated() {
     }
     for (_, text) in workspace_sources() {
         for literal in text.split('"').skip(1).step_by(2) {
-            let prefixes = ["nav.", "users.", "audit.", "workbench.", "projects.", "building.", "login.", "common."];
+            let prefixes =
+                ["nav.", "users.", "audit.", "workbench.", "projects.", "building.", "login.", "common.", "flows."];
             if !literal.ends_with(".html")
                 && prefixes.iter().any(|p| literal.starts_with(p))
                 && literal[literal.find('.').unwrap() + 1..].bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
@@ -178,6 +179,25 @@ fn every_text_key_of_templates_and_code_is_translated() {
     keys.extend(["requested", "executed", "rejected"].iter().map(|k| format!("change_status.{k}")));
     keys.extend(loupan_domain::Permission::ALL.iter().map(|p| format!("permission.{}", p.name())));
     keys.extend(loupan_service::workbench::ALERT_KINDS.iter().map(|a| format!("alert.{a}")));
+    keys.push("pricing.status_pending".into());
+    let approvals = loupan_domain::approvals::REQUEST_KINDS;
+    keys.extend(approvals.iter().map(|k| format!("approval_kind.{}", k.name)));
+    keys.extend(approvals.iter().flat_map(|k| k.facts.iter().map(|f| format!("fact.{f}"))));
+    let statuses = ["pending", "returned", "approved", "rejected", "withdrawn"];
+    keys.extend(statuses.iter().map(|s| format!("approval_status.{s}")));
+    keys.extend(["pending", "approved", "rejected", "returned", "closed"].iter().map(|s| format!("task_status.{s}")));
+    let events = ["submitted", "approved", "rejected", "returned", "resubmitted", "withdrawn", "comment"];
+    keys.extend(
+        events
+            .iter()
+            .chain(&["attachment", "reminded", "escalated", "no_approver"])
+            .map(|e| format!("approval_event.{e}")),
+    );
+    keys.extend(loupan_service::notifications::KINDS.iter().map(|k| format!("notification.{k}")));
+    keys.extend(loupan_service::webhooks::EVENT_TYPES.iter().map(|e| format!("event.{e}")));
+    keys.extend(["pending", "delivered", "failed"].iter().map(|s| format!("delivery_status.{s}")));
+    keys.extend(loupan_service::jobs::KINDS.iter().map(|k| format!("job_kind.{k}")));
+    keys.extend(["queued", "running", "done", "dead"].iter().map(|s| format!("job_status.{s}")));
     assert!(keys.len() > 60, "found only {} keys", keys.len());
     let mut missing = Vec::new();
     check(keys, &mut missing);

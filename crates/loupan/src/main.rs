@@ -68,6 +68,9 @@ enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The background job queue.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
     /// Copy the SQLite database and the personal-data key into a new folder, while Loupan runs.
     Backup {
         /// A folder that does not exist yet.
@@ -109,6 +112,20 @@ enum UserCommand {
 }
 
 #[derive(Subcommand)]
+enum JobsCommand {
+    /// Counts per state, the schedules, and the latest jobs.
+    List {
+        /// Only jobs in this state: queued, running, done, dead.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Queue a job that gave up once more.
+    Retry { id: String },
+    /// Run what is due now in this process, then exit (for cron-like setups and debugging).
+    RunDue,
+}
+
+#[derive(Subcommand)]
 enum AuditCommand {
     /// Recompute the hash chain; exits non-zero if any row was altered or removed.
     Verify,
@@ -145,6 +162,7 @@ async fn main() -> Result<()> {
             fill_demo(&services).await
         }
         Command::User(cmd) => user_command(&services, cmd).await,
+        Command::Jobs(cmd) => jobs_command(&services, cmd).await,
         Command::Backup { destination } => backup(&cli.storage, &services, &destination).await,
         Command::Restore { .. } => Ok(()),
         Command::Audit(AuditCommand::Verify) => {
@@ -158,6 +176,64 @@ async fn main() -> Result<()> {
                     bail!("audit trail broken at row {seq}: {reason} ({} rows before it verified)", v.rows_checked)
                 }
             }
+        }
+    }
+}
+
+async fn jobs_command(services: &Services, cmd: JobsCommand) -> Result<()> {
+    let system = Actor::system("cli");
+    match cmd {
+        JobsCommand::List { status } => {
+            let o = loupan_service::jobs::overview(services, &system, status.as_deref(), None).await?;
+            let counts: Vec<String> = o.counts.iter().map(|(s, n)| format!("{s}: {n}")).collect();
+            println!("jobs by state: {}", if counts.is_empty() { "none".into() } else { counts.join(", ") });
+            for s in &o.schedules {
+                println!(
+                    "schedule {:<22} every {:>6}s  next {}",
+                    s.name,
+                    s.interval_seconds,
+                    s.next_run_at.to_rfc3339()
+                );
+            }
+            for j in o.jobs.iter().take(50) {
+                let progress = if j.progress_total > 0 {
+                    format!(" {}/{}", j.progress_done, j.progress_total)
+                } else {
+                    String::new()
+                };
+                println!(
+                    "{}  {:<20} {:<8} attempts {}/{}{}  {}",
+                    j.id,
+                    j.kind,
+                    j.status,
+                    j.attempts,
+                    j.max_attempts,
+                    progress,
+                    j.last_error.as_deref().or(j.result.as_deref()).unwrap_or("")
+                );
+            }
+            Ok(())
+        }
+        JobsCommand::Retry { id } => {
+            let j = loupan_service::jobs::retry(services, &system, &id).await?;
+            println!("job {} queued again", j.id);
+            Ok(())
+        }
+        JobsCommand::RunDue => {
+            loupan_service::jobs::ensure_schedules(services).await?;
+            let now = loupan_store::now();
+            let scheduled = loupan_service::jobs::tick_schedules(services, now).await?;
+            let worker = format!("cli-{}", std::process::id());
+            let mut ran = 0;
+            loop {
+                let n = loupan_service::jobs::run_due(services, &worker, loupan_store::now()).await?;
+                if n == 0 {
+                    break;
+                }
+                ran += n;
+            }
+            println!("{scheduled} scheduled runs queued, {ran} jobs run");
+            Ok(())
         }
     }
 }
@@ -265,19 +341,9 @@ async fn serve(services: Services, listen: SocketAddr, config: WebConfig) -> Res
         Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
     }
     loupan_service::live::start(&services);
-    // Reservations expire by themselves; every instance may run this (conditional writes).
-    let expiring = services.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            match loupan_service::sales::expire_reservations(&expiring, loupan_store::now()).await {
-                Ok(n) if n > 0 => tracing::info!(expired = n, "reservations expired"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "could not expire reservations"),
-            }
-        }
-    });
+    // Scheduled work (reservation expiry, approval deadlines, reminders) and
+    // queued jobs (webhook deliveries) run from the database's job queue.
+    loupan_service::jobs::start(&services);
     let app = loupan_web::app(AppState::new(services, config));
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!("Loupan is serving on http://{listen}");

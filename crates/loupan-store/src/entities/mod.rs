@@ -1,6 +1,11 @@
 //! SeaORM entities, one module per table. Column types mirror the migration:
 //! money and area are `i64` hundredths, instants `DateTime<Utc>`.
 
+pub mod approval_attachments;
+pub mod approval_events;
+pub mod approval_flows;
+pub mod approval_requests;
+pub mod approval_tasks;
 pub mod audit_log;
 pub mod buildings;
 pub mod contracts;
@@ -8,10 +13,14 @@ pub mod customer_duplicates;
 pub mod customer_events;
 pub mod customers;
 pub mod deal_changes;
+pub mod delegations;
 pub mod follow_ups;
 pub mod idempotency_keys;
 pub mod instalments;
+pub mod job_schedules;
+pub mod jobs;
 pub mod login_failures;
+pub mod notifications;
 pub mod number_sequences;
 pub mod payment_methods;
 pub mod price_adjustments;
@@ -28,3 +37,5 @@ pub mod units;
 pub mod user_projects;
 pub mod user_roles;
 pub mod users;
+pub mod webhook_deliveries;
+pub mod webhook_subscriptions;

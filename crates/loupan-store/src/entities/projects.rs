@@ -7,6 +7,8 @@ pub struct Model {
     pub id: String,
     pub name: String,
     pub city: String,
+    /// Extra discount (millionths) an agent may give without a special approval.
+    pub agent_discount_limit_millionths: i64,
     pub version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

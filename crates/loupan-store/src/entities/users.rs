@@ -11,6 +11,8 @@ pub struct Model {
     pub password_hash: String,
     pub locale: Option<String>,
     pub disabled: bool,
+    /// The user's manager, for approval steps that go to the submitter's manager.
+    pub manager_id: Option<String>,
     pub version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

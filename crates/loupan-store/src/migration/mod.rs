@@ -13,6 +13,7 @@ mod m20261127_000007_price_adjustments;
 mod m20261127_000008_deal_changes;
 mod m20261127_000009_reservations;
 mod m20261127_000010_prefix_search;
+mod m20261127_000011_approvals_jobs;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000008_deal_changes::Migration),
             Box::new(m20261127_000009_reservations::Migration),
             Box::new(m20261127_000010_prefix_search::Migration),
+            Box::new(m20261127_000011_approvals_jobs::Migration),
         ]
     }
 }

@@ -23,6 +23,7 @@ pub struct UserDto {
     pub project_ids: Vec<String>,
     pub disabled: bool,
     pub locale: Option<String>,
+    pub manager_id: Option<String>,
     /// Send it back with an update; a stale version is refused with 409.
     pub version: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -38,6 +39,7 @@ impl From<users::User> for UserDto {
             project_ids: u.project_ids,
             disabled: u.disabled,
             locale: u.locale,
+            manager_id: u.manager_id,
             version: u.version,
             created_at: u.created_at,
         }
@@ -71,6 +73,9 @@ pub struct UpdateUserRequest {
     pub project_ids: Vec<String>,
     #[serde(default)]
     pub disabled: bool,
+    /// The user's manager (approval steps "by the submitter's manager"); null for none.
+    #[serde(default)]
+    pub manager_id: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -136,6 +141,7 @@ async fn update_user(
         roles: req.roles,
         project_ids: req.project_ids,
         disabled: req.disabled,
+        manager_id: req.manager_id,
     };
     Ok(Json(users::update_user(&state.services, &actor, &id, changes).await?.into()))
 }

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::api::{Page, Problem};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
+use crate::extract::{ApiJson, ApiQuery, Authed};
 use crate::{AppError, AppState};
 
 #[derive(Deserialize, ToSchema)]
@@ -35,6 +35,8 @@ pub struct DealChangeDto {
     pub decision_note: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The approval request deciding it (`/api/v1/approvals/{id}`).
+    pub approval_id: Option<String>,
 }
 
 impl From<DealChange> for DealChangeDto {
@@ -51,6 +53,7 @@ impl From<DealChange> for DealChangeDto {
             decision_note: c.decision_note,
             created_at: c.created_at,
             decided_at: c.decided_at,
+            approval_id: c.approval_id,
         }
     }
 }
@@ -66,12 +69,8 @@ pub struct StatusParams {
     pub status: Option<String>,
 }
 
-#[derive(Deserialize, ToSchema)]
-pub struct DecisionRequest {
-    pub note: Option<String>,
-}
-
-/// Requests a change; nothing changes until a manager approves it.
+/// Requests a change and submits it for approval (`deal_change`); nothing
+/// changes until the request is approved.
 #[utoipa::path(post, path = "/api/v1/sales/changes", tag = "sales", request_body = NewChangeRequest,
     responses((status = 201, body = DealChangeDto), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn request(
@@ -92,29 +91,6 @@ async fn list(
 ) -> Result<Json<Page<DealChangeDto>>, AppError> {
     let items = changes::list_changes(&state.services, &actor, q.status.as_deref()).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor: None }))
-}
-
-/// Approves and executes: the unit returns to `available`, a refund is due.
-#[utoipa::path(post, path = "/api/v1/sales/changes/{id}/approve", tag = "sales", request_body = DecisionRequest,
-    responses((status = 200, body = DealChangeDto), (status = 409, body = Problem)))]
-async fn approve(
-    State(state): State<AppState>,
-    Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
-    ApiJson(req): ApiJson<DecisionRequest>,
-) -> Result<Json<DealChangeDto>, AppError> {
-    Ok(Json(changes::approve(&state.services, &actor, &id, req.note.as_deref()).await?.into()))
-}
-
-#[utoipa::path(post, path = "/api/v1/sales/changes/{id}/reject", tag = "sales", request_body = DecisionRequest,
-    responses((status = 200, body = DealChangeDto), (status = 409, body = Problem)))]
-async fn reject(
-    State(state): State<AppState>,
-    Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
-    ApiJson(req): ApiJson<DecisionRequest>,
-) -> Result<Json<DealChangeDto>, AppError> {
-    Ok(Json(changes::reject(&state.services, &actor, &id, req.note.as_deref()).await?.into()))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -163,9 +139,5 @@ async fn refunds(
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list, request))
-        .routes(routes!(approve))
-        .routes(routes!(reject))
-        .routes(routes!(refunds))
+    OpenApiRouter::new().routes(routes!(list, request)).routes(routes!(refunds))
 }

@@ -18,12 +18,20 @@ pub struct ProjectDto {
     pub id: String,
     pub name: String,
     pub city: String,
+    /// Extra discount (a ratio, `"0.01"` = 1 %) agents may give without a special approval.
+    pub agent_discount_limit: String,
     pub version: i64,
 }
 
 impl From<Project> for ProjectDto {
     fn from(p: Project) -> Self {
-        ProjectDto { id: p.id, name: p.name, city: p.city, version: p.version }
+        ProjectDto {
+            id: p.id,
+            name: p.name,
+            city: p.city,
+            agent_discount_limit: p.agent_discount_limit,
+            version: p.version,
+        }
     }
 }
 
@@ -174,6 +182,26 @@ async fn get_project(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ProjectDto>, AppError> {
     Ok(Json(inventory::get_project(&state.services, &actor, &id).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct DiscountLimitRequest {
+    /// A ratio between 0 and 0.2 (`"0.01"` = 1 %).
+    pub agent_discount_limit: Option<String>,
+}
+
+/// Sets the extra discount agents of the project may give without a special approval (特批).
+#[utoipa::path(put, path = "/api/v1/projects/{id}/discount-limit", tag = "inventory", request_body = DiscountLimitRequest,
+    responses((status = 200, body = ProjectDto), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn set_discount_limit(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<DiscountLimitRequest>,
+) -> Result<Json<ProjectDto>, AppError> {
+    let p =
+        inventory::set_agent_discount_limit(&state.services, &actor, &id, req.agent_discount_limit.as_deref()).await?;
+    Ok(Json(p.into()))
 }
 
 #[utoipa::path(post, path = "/api/v1/projects/{id}/buildings", tag = "inventory", request_body = NewBuildingRequest,
@@ -447,6 +475,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_projects, create_project))
         .routes(routes!(get_project))
+        .routes(routes!(set_discount_limit))
         .routes(routes!(list_buildings, create_building))
         .routes(routes!(create_unit))
         .routes(routes!(search_units))

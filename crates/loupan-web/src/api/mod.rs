@@ -3,10 +3,12 @@
 //! generated from the code and cannot drift from it.
 
 pub mod admin;
+pub mod approvals;
 pub mod auth;
 pub mod changes;
 pub mod customers;
 pub mod finance;
+pub mod integrations;
 pub mod inventory;
 pub mod pricing;
 pub mod sales;
@@ -33,6 +35,8 @@ use crate::AppState;
         (name = "sales", description = "Payment methods, subscriptions, contracts and payment plans (S1, F2)"),
         (name = "finance", description = "Receipts and reports (F1-F7)"),
         (name = "workbench", description = "The user's to-dos and alerts (PM1)"),
+        (name = "approvals", description = "Approval requests, flows, delegation and notifications (PM2)"),
+        (name = "integrations", description = "Webhooks and the background job queue"),
     )
 )]
 struct ApiDoc;
@@ -64,6 +68,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(workbench::router())
         .merge(pricing::router())
         .merge(changes::router())
+        .merge(approvals::router())
+        .merge(integrations::router())
 }
 
 /// RFC 9457 problem details, in the language of `Accept-Language`.

@@ -37,13 +37,15 @@ pub struct AdjustmentDto {
     pub max_floor: Option<i32>,
     pub method: String,
     pub value: String,
-    /// `draft` or `applied`.
+    /// `draft`, `pending` (waiting for approval) or `applied`.
     pub status: String,
     pub created_by: String,
     pub applied_by: Option<String>,
     pub units_changed: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub applied_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The latest approval request for the plan.
+    pub approval_id: Option<String>,
 }
 
 impl From<Adjustment> for AdjustmentDto {
@@ -64,6 +66,7 @@ impl From<Adjustment> for AdjustmentDto {
             units_changed: a.units_changed,
             created_at: a.created_at,
             applied_at: a.applied_at,
+            approval_id: a.approval_id,
         }
     }
 }
@@ -147,6 +150,16 @@ async fn list(
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor: None }))
 }
 
+#[utoipa::path(get, path = "/api/v1/price-adjustments/{id}", tag = "inventory",
+    responses((status = 200, body = AdjustmentDto), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn get_adjustment(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<AdjustmentDto>, AppError> {
+    Ok(Json(pricing::get_adjustment(&state.services, &actor, &id).await?.into()))
+}
+
 #[utoipa::path(get, path = "/api/v1/price-adjustments/{id}/preview", tag = "inventory",
     responses((status = 200, body = PreviewList), (status = 404, body = Problem)))]
 async fn preview(
@@ -158,15 +171,16 @@ async fn preview(
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor: None }))
 }
 
-/// A manager's confirmation: the new prices take effect for the units still unsold.
-#[utoipa::path(post, path = "/api/v1/price-adjustments/{id}/apply", tag = "inventory",
-    responses((status = 200, body = AdjustmentDto), (status = 409, body = Problem)))]
-async fn apply(
+/// Submits a draft for approval (`price_adjustment`); the new prices take effect
+/// for the units still unsold when the request is approved.
+#[utoipa::path(post, path = "/api/v1/price-adjustments/{id}/submit", tag = "inventory",
+    responses((status = 200, body = AdjustmentDto), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn submit(
     State(state): State<AppState>,
     Authed(actor): Authed,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<AdjustmentDto>, AppError> {
-    Ok(Json(pricing::apply_adjustment(&state.services, &actor, &id).await?.into()))
+    Ok(Json(pricing::submit_adjustment(&state.services, &actor, &id).await?.into()))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -210,7 +224,8 @@ async fn history(
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
+        .routes(routes!(get_adjustment))
         .routes(routes!(preview))
-        .routes(routes!(apply))
+        .routes(routes!(submit))
         .routes(routes!(history))
 }

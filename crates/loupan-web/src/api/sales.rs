@@ -5,11 +5,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use loupan_service::sales::{self, Contract, Instalment, PaymentMethod, Subscription};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::api::{Page, Problem};
-use crate::extract::{ApiJson, ApiPath, Authed};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
 use crate::{AppError, AppState};
 
 #[derive(Deserialize, ToSchema)]
@@ -118,6 +118,14 @@ pub struct NewSubscriptionRequest {
     pub subscribed_on: Option<String>,
 }
 
+#[derive(Deserialize, ToSchema)]
+pub struct SpecialDiscountRequest {
+    #[serde(flatten)]
+    pub subscription: NewSubscriptionRequest,
+    /// Why the buyer should get this price (shown to the approvers).
+    pub reason: Option<String>,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct SubscriptionDto {
     pub id: String,
@@ -170,6 +178,54 @@ async fn subscribe(
         subscribed_on: req.subscribed_on,
     };
     Ok((StatusCode::CREATED, Json(sales::subscribe(&state.services, &actor, form).await?.into())))
+}
+
+/// 特批折扣: a subscription below what the agent may agree alone goes to approval;
+/// it is made when the request is approved, and nothing changes if it is rejected.
+#[utoipa::path(post, path = "/api/v1/sales/subscriptions/special-discount", tag = "sales", request_body = SpecialDiscountRequest,
+    responses((status = 201, body = crate::api::approvals::ApprovalDto), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn special_discount(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(req): ApiJson<SpecialDiscountRequest>,
+) -> Result<(StatusCode, Json<crate::api::approvals::ApprovalDto>), AppError> {
+    let r = req.subscription;
+    let form = sales::NewSubscription {
+        unit_id: r.unit_id,
+        customer_id: r.customer_id,
+        total_price: r.total_price,
+        deposit: r.deposit,
+        payment_method_id: r.payment_method_id,
+        subscribed_on: r.subscribed_on,
+    };
+    let request = sales::request_special_discount(&state.services, &actor, form, req.reason.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(request.into())))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct LimitParams {
+    pub payment_method_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PriceLimitsDto {
+    /// List price less the payment method's discount.
+    pub standard: String,
+    /// The lowest total without a special approval (never below the floor price).
+    pub minimum: String,
+}
+
+/// What an agent may agree for a unit on a payment method without a special approval.
+#[utoipa::path(get, path = "/api/v1/units/{id}/price-limits", tag = "sales", params(LimitParams),
+    responses((status = 200, body = PriceLimitsDto), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn price_limits(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<LimitParams>,
+) -> Result<Json<PriceLimitsDto>, AppError> {
+    let l = sales::limits_for(&state.services, &actor, &id, &q.payment_method_id).await?;
+    Ok(Json(PriceLimitsDto { standard: l.standard.to_string(), minimum: l.minimum.to_string() }))
 }
 
 #[utoipa::path(get, path = "/api/v1/sales/subscriptions/{id}", tag = "sales",
@@ -392,6 +448,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_payment_methods, create_payment_method))
         .routes(routes!(subscribe))
+        .routes(routes!(special_discount))
+        .routes(routes!(price_limits))
         .routes(routes!(reserve))
         .routes(routes!(get_subscription))
         .routes(routes!(sign_contract))

@@ -1,5 +1,5 @@
 //! `GET /api/v1/workbench` (API.md): the caller's pending approvals, own
-//! requests, and alerts.
+//! requests, alerts, and the count of unread notifications.
 
 use axum::Json;
 use axum::extract::State;
@@ -8,6 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use crate::api::approvals::ApprovalDto;
 use crate::extract::Authed;
 use crate::{AppError, AppState};
 
@@ -21,26 +22,44 @@ pub struct AlertDto {
 
 #[derive(Serialize, ToSchema)]
 pub struct Workbench {
-    /// Approval requests waiting for the caller (the approval engine is not built yet: always empty).
-    pub pending_approvals: Vec<serde_json::Value>,
-    /// The caller's own requests (likewise).
-    pub own_requests: Vec<serde_json::Value>,
+    /// Approval requests waiting for the caller's decision (theirs and delegated ones).
+    pub pending_approvals: Vec<ApprovalDto>,
+    /// The caller's own requests still pending or returned to them.
+    pub own_requests: Vec<ApprovalDto>,
     pub alerts: Vec<AlertDto>,
+    pub unread_notifications: u64,
 }
 
 #[utoipa::path(get, path = "/api/v1/workbench", tag = "workbench", responses((status = 200, body = Workbench)))]
 async fn workbench(State(state): State<AppState>, Authed(actor): Authed) -> Result<Json<Workbench>, AppError> {
-    let alerts = workbench::alerts(&state.services, &actor).await?;
+    let w = workbench::workbench(&state.services, &actor).await?;
     Ok(Json(Workbench {
-        pending_approvals: Vec::new(),
-        own_requests: Vec::new(),
-        alerts: alerts
+        pending_approvals: w.pending_approvals.into_iter().map(Into::into).collect(),
+        own_requests: w.own_requests.into_iter().map(Into::into).collect(),
+        alerts: w
+            .alerts
             .into_iter()
             .map(|a| AlertDto { kind: a.kind.to_owned(), count: a.count, link: a.link.to_owned() })
             .collect(),
+        unread_notifications: w.unread_notifications,
     }))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct NavCounts {
+    /// Requests waiting for the caller's decision.
+    pub approvals: u64,
+    /// Unread notifications.
+    pub notifications: u64,
+}
+
+/// The numbers the navigation shows beside "approvals" and the bell.
+#[utoipa::path(get, path = "/api/v1/workbench/counts", tag = "workbench", responses((status = 200, body = NavCounts)))]
+async fn counts(State(state): State<AppState>, Authed(actor): Authed) -> Result<Json<NavCounts>, AppError> {
+    let c = workbench::nav_counts(&state.services, &actor).await?;
+    Ok(Json(NavCounts { approvals: c.approvals, notifications: c.notifications }))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(workbench))
+    OpenApiRouter::new().routes(routes!(workbench)).routes(routes!(counts))
 }

@@ -22,6 +22,7 @@ fn user_view(u: &users::User) -> Value {
         role_keys => u.roles.iter().map(|r| format!("role.{}", r.name())).collect::<Vec<_>>(),
         roles => u.roles.iter().map(|r| r.name()).collect::<Vec<_>>(),
         project_ids => u.project_ids.clone(), disabled => u.disabled, version => u.version,
+        manager_id => u.manager_id.clone(),
     }
 }
 
@@ -167,6 +168,8 @@ async fn edit_page(
         "user_edit.html",
         context! {
             u => user_view(&user), all_roles => all_roles(), projects => project_options(state, actor).await?,
+            people => users::colleagues(&state.services, actor).await?.into_iter()
+                .map(|c| context! { id => c.id, name => c.display_name, username => c.username }).collect::<Vec<_>>(),
             errors => errors, notice => notice, history => history,
             ..base_context(actor, lang, "/admin/users")
         },
@@ -198,6 +201,7 @@ async fn update_user(
         roles: form.all("roles"),
         project_ids: form.all("project_ids"),
         disabled: form.get("disabled") == Some("on"),
+        manager_id: form.text("manager_id"),
     };
     match users::update_user(&state.services, &actor, &id, changes).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/users/{id}?notice=saved")).into_response()),

@@ -257,18 +257,18 @@ async fn show_adjustment(
         &state,
         "price_adjustment.html",
         context! { a => context! { id => adjustment.id, name => adjustment.name, method => adjustment.method, value => adjustment.value,
-                        status => adjustment.status, units_changed => adjustment.units_changed, project_id => adjustment.project_id },
+                        status => adjustment.status, units_changed => adjustment.units_changed, project_id => adjustment.project_id, approval_id => adjustment.approval_id },
         changes => changes, ..base_context(&actor, lang, "/projects") },
     )?;
     Ok(html.into_response())
 }
 
-async fn apply_adjustment(
+async fn submit_adjustment(
     State(state): State<AppState>,
     Authed(actor): Authed,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    loupan_service::pricing::apply_adjustment(&state.services, &actor, &id).await?;
+    loupan_service::pricing::submit_adjustment(&state.services, &actor, &id).await?;
     Ok(Redirect::to(&format!("/price-adjustments/{id}")).into_response())
 }
 
@@ -299,5 +299,5 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{id}/import", post(import))
         .route("/projects/{id}/price-adjustments", post(draft_adjustment))
         .route("/price-adjustments/{id}", get(show_adjustment))
-        .route("/price-adjustments/{id}/apply", post(apply_adjustment))
+        .route("/price-adjustments/{id}/submit", post(submit_adjustment))
 }

@@ -2,6 +2,7 @@
 //! through `t(...)`; navigation shows only the modules the user may use.
 
 mod admin;
+mod approvals;
 mod customers;
 mod inventory;
 mod login;
@@ -27,13 +28,17 @@ struct Templates;
 
 /// The navigation: label key, address, and the permission it needs (None: all).
 /// Business areas add their entry here.
-const NAV: [(&str, &str, Option<Permission>); 6] = [
+const NAV: [(&str, &str, Option<Permission>); 10] = [
     ("nav.workbench", "/", None),
+    ("nav.approvals", "/approvals", None),
     ("nav.projects", "/projects", Some(Permission::ReadProjects)),
     ("nav.customers", "/customers", Some(Permission::ReadCustomers)),
     ("nav.finance", "/finance/ageing", Some(Permission::ReadFinance)),
     ("nav.users", "/admin/users", Some(Permission::ManageUsers)),
     ("nav.audit", "/admin/audit", Some(Permission::ReadAudit)),
+    ("nav.flows", "/admin/approval-flows", Some(Permission::ManageApprovalFlows)),
+    ("nav.webhooks", "/admin/webhooks", Some(Permission::ManageIntegrations)),
+    ("nav.jobs", "/admin/jobs", Some(Permission::ManageIntegrations)),
 ];
 
 /// Shown in China Standard Time (Asia/Shanghai has no daylight saving).
@@ -126,6 +131,7 @@ pub fn router() -> Router<AppState> {
         .merge(login::router())
         .merge(workbench::router())
         .merge(admin::router())
+        .merge(approvals::router())
         .merge(inventory::router())
         .merge(customers::router())
         .merge(sales::router())

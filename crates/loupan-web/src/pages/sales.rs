@@ -48,10 +48,14 @@ async fn unit_page(
     let (customer_options, methods) = if can_sell {
         let query = customers::CustomerQuery { project_id: Some(unit.project_id.clone()), ..Default::default() };
         let list = customers::search(&state.services, actor, query, None, 500).await?;
-        let methods = sales::list_payment_methods(&state.services, actor, &unit.project_id).await?;
+        let mut methods = Vec::new();
+        for m in sales::list_payment_methods(&state.services, actor, &unit.project_id).await? {
+            let limits = sales::limits_for(&state.services, actor, id, &m.id).await?;
+            methods.push(context! { id => m.id, name => m.name, minimum => limits.minimum.to_string() });
+        }
         (
             list.into_iter().map(|c| context! { id => c.id, name => c.name, phone => c.phone }).collect::<Vec<_>>(),
-            methods.into_iter().map(|m| context! { id => m.id, name => m.name }).collect::<Vec<_>>(),
+            methods,
         )
     } else {
         (Vec::new(), Vec::new())
@@ -114,8 +118,18 @@ async fn subscribe(
         payment_method_id: form.text("payment_method_id"),
         subscribed_on: form.text("date"),
     };
-    match sales::subscribe(&state.services, &actor, new).await {
+    let reason = form.text("special_reason");
+    match sales::subscribe(&state.services, &actor, new.clone()).await {
         Ok(_) => Ok(Redirect::to(&format!("/units/{id}")).into_response()),
+        // Below what the agent may agree alone, with a reason: ask for a special discount.
+        Err(ServiceError::Invalid(invalid))
+            if reason.is_some() && invalid.0.iter().any(|e| e.code == "needs_special_approval") =>
+        {
+            match sales::request_special_discount(&state.services, &actor, new, reason.as_deref()).await {
+                Ok(request) => Ok(Redirect::to(&format!("/approvals/{}", request.id)).into_response()),
+                Err(e) => retry(&state, &actor, lang, &id, e).await,
+            }
+        }
         Err(e) => retry(&state, &actor, lang, &id, e).await,
     }
 }
@@ -332,25 +346,11 @@ async fn changes_page(
         .into_iter()
         .map(|c| {
             context! { id => c.id, kind => c.kind, subject_id => c.subject_id, reason => c.reason, status => c.status,
-            requested_by => c.requested_by, decided_by => c.decided_by, at => c.created_at.to_rfc3339() }
+            requested_by => c.requested_by, decided_by => c.decided_by, at => c.created_at.to_rfc3339(),
+            approval_id => c.approval_id }
         })
         .collect();
     render(&state, "changes.html", context! { changes => rows, ..base_context(&actor, lang, "/") })
-}
-
-async fn decide(
-    State(state): State<AppState>,
-    Authed(actor): Authed,
-    Path((id, decision)): Path<(String, String)>,
-    form: FormData,
-) -> Result<Response, AppError> {
-    let note = form.get("note").filter(|n| !n.is_empty());
-    match decision.as_str() {
-        "approve" => loupan_service::changes::approve(&state.services, &actor, &id, note).await?,
-        "reject" => loupan_service::changes::reject(&state.services, &actor, &id, note).await?,
-        _ => return Err(AppError::new(StatusCode::NOT_FOUND, "route_not_found")),
-    };
-    Ok(Redirect::to("/sales/changes").into_response())
 }
 
 pub fn router() -> Router<AppState> {
@@ -365,7 +365,6 @@ pub fn router() -> Router<AppState> {
         .route("/contracts/{id}/receipts", post(record_receipt))
         .route("/contracts/{id}/cancel-request", post(request_cancel))
         .route("/sales/changes", get(changes_page))
-        .route("/sales/changes/{id}/{decision}", post(decide))
         .route("/receipts/{id}/{step}", post(receipt_step))
         .route("/finance/ageing", get(ageing))
 }

@@ -1,11 +1,11 @@
-//! The workbench (工作台): the user's home. Approvals, reminders and alerts
-//! arrive here as their modules land; today it shows the user's projects.
+//! The workbench (工作台): the user's home. Approvals waiting for them, their
+//! own open requests, alerts from every module, and their projects.
 
 use axum::Router;
 use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
-use loupan_service::inventory;
+use loupan_service::{inventory, workbench};
 use minijinja::context;
 
 use crate::extract::Authed;
@@ -32,11 +32,29 @@ async fn workbench(State(state): State<AppState>, Authed(actor): Authed, lang: L
             total => s.total_units, statuses => statuses }
         })
         .collect();
+    let w = workbench::workbench(&state.services, &actor).await?;
+    let pending: Vec<minijinja::Value> = w
+        .pending_approvals
+        .iter()
+        .map(|i| {
+            context! { id => i.request.id.clone(), kind => i.request.kind.clone(), summary => i.request.summary.clone(),
+            submitter => i.request.submitter_name.clone(), step => i.step_name.clone(),
+            due_at => i.due_at.map(|d| d.to_rfc3339()), on_behalf_of => i.on_behalf_of.clone() }
+        })
+        .collect();
+    let own: Vec<minijinja::Value> = w
+        .own_requests
+        .iter()
+        .map(|r| context! { id => r.id.clone(), kind => r.kind.clone(), summary => r.summary.clone(), status => r.status.clone() })
+        .collect();
+    let alerts: Vec<minijinja::Value> =
+        w.alerts.iter().map(|a| context! { kind => a.kind, count => a.count, link => a.link }).collect();
     let roles: Vec<String> = actor.roles.iter().map(|r| format!("role.{}", r.name())).collect();
     render(
         &state,
         "workbench.html",
-        context! { projects => projects, role_keys => roles, ..base_context(&actor, lang, "/") },
+        context! { projects => projects, role_keys => roles, pending => pending, own => own, alerts => alerts,
+        unread => w.unread_notifications, ..base_context(&actor, lang, "/") },
     )
 }
 

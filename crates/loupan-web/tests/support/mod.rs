@@ -81,6 +81,20 @@ pub fn post(path: &str, body: Value) -> Call {
     }
 }
 
+pub fn put(path: &str, body: Value) -> Call {
+    Call {
+        method: "PUT",
+        path: path.into(),
+        body: Some(body.to_string().into_bytes()),
+        content_type: Some("application/json"),
+        headers: vec![],
+    }
+}
+
+pub fn delete(path: &str) -> Call {
+    Call { method: "DELETE", path: path.into(), body: None, content_type: None, headers: vec![] }
+}
+
 pub fn patch(path: &str, body: Value) -> Call {
     Call {
         method: "PATCH",

@@ -1,0 +1,290 @@
+//! Approval flows (审批流): what kinds of request exist, the facts each one
+//! carries, and a flow definition's steps with their approvers, conditions and
+//! deadlines. Evaluating a condition or validating a flow is pure; routing a
+//! request to people is the service layer's work.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Role;
+use crate::quantity::parse_hundredths;
+use crate::validation::Invalid;
+
+/// A kind of request modules submit, with the facts its flow's conditions may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestKind {
+    pub name: &'static str,
+    /// Fact names, each a decimal with at most two places (amounts in yuan, percentages).
+    pub facts: &'static [&'static str],
+}
+
+pub const SPECIAL_DISCOUNT: RequestKind =
+    RequestKind { name: "special_discount", facts: &["discount_percent", "amount"] };
+pub const DEAL_CHANGE: RequestKind = RequestKind { name: "deal_change", facts: &["amount"] };
+pub const PRICE_ADJUSTMENT: RequestKind = RequestKind { name: "price_adjustment", facts: &["units", "change_percent"] };
+
+pub const REQUEST_KINDS: [RequestKind; 3] = [SPECIAL_DISCOUNT, DEAL_CHANGE, PRICE_ADJUSTMENT];
+
+pub fn request_kind(name: &str) -> Option<RequestKind> {
+    REQUEST_KINDS.into_iter().find(|k| k.name == name)
+}
+
+/// Who decides a step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Approvers {
+    /// Everyone holding the role in the request's project (all-project roles anywhere).
+    Role { role: Role },
+    /// One named user.
+    User { user_id: String },
+    /// The submitter's manager (set on the user).
+    Manager,
+}
+
+/// Whether one approver decides the step, or every one of them must approve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    #[default]
+    Any,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    Gt,
+    Ge,
+    Lt,
+    Le,
+    Eq,
+}
+
+impl Op {
+    pub const ALL: [Op; 5] = [Op::Gt, Op::Ge, Op::Lt, Op::Le, Op::Eq];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Gt => "gt",
+            Op::Ge => "ge",
+            Op::Lt => "lt",
+            Op::Le => "le",
+            Op::Eq => "eq",
+        }
+    }
+
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Op::Gt => ">",
+            Op::Ge => "≥",
+            Op::Lt => "<",
+            Op::Le => "≤",
+            Op::Eq => "=",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Op> {
+        Op::ALL.into_iter().find(|o| o.name() == name)
+    }
+}
+
+/// A step applies only when `fact op value` holds (e.g. `discount_percent gt 3`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Condition {
+    pub fact: String,
+    pub op: Op,
+    /// A decimal with at most two places.
+    pub value: String,
+}
+
+impl Condition {
+    /// A missing or unreadable fact never satisfies a condition.
+    pub fn holds(&self, facts: &BTreeMap<String, String>) -> bool {
+        let (Some(fact), Ok(limit)) = (facts.get(&self.fact), parse_hundredths(&self.value)) else { return false };
+        let Ok(fact) = parse_hundredths(fact) else { return false };
+        match self.op {
+            Op::Gt => fact > limit,
+            Op::Ge => fact >= limit,
+            Op::Lt => fact < limit,
+            Op::Le => fact <= limit,
+            Op::Eq => fact == limit,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    pub name: String,
+    pub approvers: Approvers,
+    #[serde(default)]
+    pub mode: Mode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<Condition>,
+    /// Hours the approvers have; past it they are reminded and, if set, the step escalates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_hours: Option<u32>,
+    /// Who is added to the step when its deadline passes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate_to: Option<Approvers>,
+}
+
+impl Step {
+    pub fn applies(&self, facts: &BTreeMap<String, String>) -> bool {
+        self.condition.as_ref().is_none_or(|c| c.holds(facts))
+    }
+}
+
+/// Checks a flow an admin wrote; every problem is named by `steps[i].field`.
+pub fn validate_steps(kind: RequestKind, steps: &[Step]) -> Result<(), Invalid> {
+    let mut errors = Invalid::default();
+    if steps.is_empty() {
+        errors.push("steps", "required");
+    }
+    if steps.len() > 10 {
+        errors.push("steps", "too_many");
+    }
+    for (i, step) in steps.iter().enumerate() {
+        let name = step.name.trim();
+        if name.is_empty() {
+            errors.push(format!("steps[{i}].name"), "required");
+        } else if name.chars().count() > 60 {
+            errors.push(format!("steps[{i}].name"), "too_long");
+        }
+        if let Approvers::User { user_id } = &step.approvers
+            && user_id.trim().is_empty()
+        {
+            errors.push(format!("steps[{i}].approvers"), "required");
+        }
+        if let Some(c) = &step.condition {
+            if !kind.facts.contains(&c.fact.as_str()) {
+                errors.push(format!("steps[{i}].condition"), "unknown_fact");
+            }
+            if parse_hundredths(&c.value).is_err() {
+                errors.push(format!("steps[{i}].condition"), "not_a_number");
+            }
+        }
+        if let Some(h) = step.deadline_hours
+            && !(1..=24 * 90).contains(&h)
+        {
+            errors.push(format!("steps[{i}].deadline_hours"), "out_of_range");
+        }
+        if step.escalate_to.is_some() && step.deadline_hours.is_none() {
+            errors.push(format!("steps[{i}].escalate_to"), "needs_deadline");
+        }
+    }
+    errors.into_result()
+}
+
+/// The flow a kind has until an admin defines one.
+pub fn default_steps(kind: RequestKind) -> Vec<Step> {
+    let role = |name: &str, role: Role| Step {
+        name: name.to_owned(),
+        approvers: Approvers::Role { role },
+        mode: Mode::Any,
+        condition: None,
+        deadline_hours: Some(24),
+        escalate_to: None,
+    };
+    match kind.name {
+        "special_discount" => vec![
+            role("销售经理审批", Role::SalesManager),
+            Step {
+                condition: Some(Condition { fact: "discount_percent".into(), op: Op::Gt, value: "3".into() }),
+                ..role("项目经理审批", Role::ProjectManager)
+            },
+        ],
+        "price_adjustment" => vec![role("项目经理审批", Role::ProjectManager)],
+        _ => vec![role("销售经理审批", Role::SalesManager)],
+    }
+}
+
+/// The first step at or after `from` whose condition holds.
+pub fn next_step(steps: &[Step], from: usize, facts: &BTreeMap<String, String>) -> Option<usize> {
+    (from..steps.len()).find(|&i| steps[i].applies(facts))
+}
+
+/// A percentage with two places, rounded half away from zero: `part / whole × 100`.
+pub fn percent(part: i64, whole: i64) -> String {
+    if whole == 0 {
+        return "0.00".into();
+    }
+    let scaled = i128::from(part) * 10_000;
+    let w = i128::from(whole);
+    let q = if (scaled >= 0) == (w > 0) { (scaled + w.abs() / 2 * w.signum()) / w } else { (scaled - w / 2) / w };
+    let sign = if q < 0 { "-" } else { "" };
+    let q = q.abs();
+    format!("{sign}{}.{:02}", q / 100, q % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn conditions_compare_decimals_exactly() {
+        let c = Condition { fact: "discount_percent".into(), op: Op::Gt, value: "3".into() };
+        assert!(c.holds(&facts(&[("discount_percent", "3.01")])));
+        assert!(!c.holds(&facts(&[("discount_percent", "3.00")])));
+        assert!(!c.holds(&facts(&[("discount_percent", "2.5")])));
+        assert!(!c.holds(&facts(&[])), "a missing fact never holds");
+        assert!(!c.holds(&facts(&[("discount_percent", "abc")])));
+        let big = Condition { fact: "amount".into(), op: Op::Ge, value: "1000000".into() };
+        assert!(big.holds(&facts(&[("amount", "1000000.00")])));
+        assert!(!big.holds(&facts(&[("amount", "999999.99")])));
+    }
+
+    #[test]
+    fn the_default_discount_flow_adds_the_project_manager_above_three_percent() {
+        let steps = default_steps(SPECIAL_DISCOUNT);
+        let small = facts(&[("discount_percent", "2.00")]);
+        let large = facts(&[("discount_percent", "5.00")]);
+        assert_eq!(next_step(&steps, 0, &small), Some(0));
+        assert_eq!(next_step(&steps, 1, &small), None);
+        assert_eq!(next_step(&steps, 1, &large), Some(1));
+        assert!(validate_steps(SPECIAL_DISCOUNT, &steps).is_ok());
+    }
+
+    #[test]
+    fn flows_with_mistakes_name_each_one() {
+        let bad = vec![Step {
+            name: " ".into(),
+            approvers: Approvers::User { user_id: String::new() },
+            mode: Mode::All,
+            condition: Some(Condition { fact: "colour".into(), op: Op::Eq, value: "x".into() }),
+            deadline_hours: None,
+            escalate_to: Some(Approvers::Manager),
+        }];
+        let err = validate_steps(DEAL_CHANGE, &bad).unwrap_err();
+        let fields: Vec<_> = err.0.iter().map(|e| (e.field.as_str(), e.code)).collect();
+        assert!(fields.contains(&("steps[0].name", "required")));
+        assert!(fields.contains(&("steps[0].approvers", "required")));
+        assert!(fields.contains(&("steps[0].condition", "unknown_fact")));
+        assert!(fields.contains(&("steps[0].condition", "not_a_number")));
+        assert!(fields.contains(&("steps[0].escalate_to", "needs_deadline")));
+        assert_eq!(validate_steps(DEAL_CHANGE, &[]).unwrap_err().0[0].code, "required");
+    }
+
+    #[test]
+    fn steps_round_trip_through_json() {
+        let steps = default_steps(SPECIAL_DISCOUNT);
+        let json = serde_json::to_string(&steps).unwrap();
+        assert!(json.contains(r#""approvers":{"type":"role","role":"sales_manager"}"#), "{json}");
+        let back: Vec<Step> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, steps);
+    }
+
+    #[test]
+    fn percentages_round_half_away_from_zero() {
+        assert_eq!(percent(3, 100), "3.00");
+        assert_eq!(percent(1, 3), "33.33");
+        assert_eq!(percent(2, 3), "66.67");
+        assert_eq!(percent(5, 1000), "0.50");
+        assert_eq!(percent(-1, 3), "-33.33");
+        assert_eq!(percent(1, 0), "0.00");
+    }
+}

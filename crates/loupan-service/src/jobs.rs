@@ -1,0 +1,360 @@
+//! Background jobs, stored in the database (see `loupan_store::jobs` for how
+//! claims stay exclusive across instances). Modules enqueue inside their own
+//! transaction, so a job exists exactly when the change that needs it does.
+//! Scheduled work (reservation expiry, approval deadlines, the morning's
+//! follow-up reminders) is a schedule row that whichever instance advances
+//! first turns into a job.
+
+use chrono::{DateTime, Duration, Utc};
+use loupan_domain::Permission;
+use loupan_store::Connection;
+use loupan_store::jobs::{self as store, JobRow, ScheduleRow};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::notifications::{self, Notice};
+use crate::{Actor, ServiceError, ServiceResult, Services};
+
+/// Every kind of job, for translations and the admin page.
+pub const KINDS: [&str; 4] = ["expire_reservations", "approval_deadlines", "follow_up_reminders", "webhook_delivery"];
+
+/// How long a claimed job is a worker's before another may take it over.
+const LEASE: Duration = Duration::minutes(5);
+
+pub struct NewJob {
+    pub kind: &'static str,
+    pub payload: Value,
+    /// None: as soon as possible.
+    pub run_at: Option<DateTime<Utc>>,
+    /// At most one job with this key is ever enqueued.
+    pub unique_key: Option<String>,
+    pub max_attempts: i32,
+    pub created_by: Option<String>,
+}
+
+/// Enqueues a job inside the caller's transaction. None when `unique_key` was taken.
+pub async fn enqueue<C: Connection>(conn: &C, job: NewJob) -> ServiceResult<Option<String>> {
+    debug_assert!(KINDS.contains(&job.kind));
+    let now = loupan_store::now();
+    let row = JobRow {
+        id: loupan_store::new_id(),
+        kind: job.kind.to_owned(),
+        payload: job.payload.to_string(),
+        status: "queued".into(),
+        attempts: 0,
+        max_attempts: job.max_attempts.max(1),
+        run_at: job.run_at.unwrap_or(now),
+        locked_by: None,
+        locked_until: None,
+        last_error: None,
+        progress_done: 0,
+        progress_total: 0,
+        result: None,
+        unique_key: job.unique_key,
+        created_by: job.created_by,
+        created_at: now,
+        finished_at: None,
+    };
+    Ok(store::insert_job(conn, &row).await?.then_some(row.id))
+}
+
+/// Wait before the next attempt: 5 s, 10 s, 20 s, … at most an hour.
+pub fn backoff(attempts: i32) -> Duration {
+    let exp = u32::try_from(attempts.clamp(1, 20) - 1).unwrap_or(0);
+    Duration::seconds((5_i64 << exp).min(3600))
+}
+
+/// The schedules every installation has: name, job kind, interval.
+const SCHEDULES: [(&str, &str, i64); 3] = [
+    ("reservation_expiry", "expire_reservations", 60),
+    ("approval_deadlines", "approval_deadlines", 60),
+    ("follow_up_reminders", "follow_up_reminders", 24 * 3600),
+];
+
+/// Next 08:00 Beijing time (00:00 UTC) after `now`: when agents start their day.
+fn next_morning(now: DateTime<Utc>) -> DateTime<Utc> {
+    let today = now.date_naive().and_hms_opt(0, 0, 0).unwrap_or_default();
+    DateTime::<Utc>::from_naive_utc_and_offset(today, Utc) + Duration::days(1)
+}
+
+/// Adds missing schedules; existing ones keep their timing.
+pub async fn ensure_schedules(services: &Services) -> ServiceResult<()> {
+    let now = loupan_store::now();
+    let tx = services.store.begin_write().await?;
+    for (name, kind, interval) in SCHEDULES {
+        let first = if interval >= 24 * 3600 { next_morning(now) } else { now };
+        store::ensure_schedule(
+            &tx,
+            &ScheduleRow {
+                name: name.into(),
+                kind: kind.into(),
+                interval_seconds: interval,
+                next_run_at: first,
+                last_run_at: None,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(())
+}
+
+/// Turns every due schedule into a job; with several instances exactly one wins each run.
+pub async fn tick_schedules(services: &Services, now: DateTime<Utc>) -> ServiceResult<usize> {
+    let mut enqueued = 0;
+    for s in store::schedules(services.store.conn()).await? {
+        if s.next_run_at > now {
+            continue;
+        }
+        // Skip runs missed while nobody was up: one catch-up run, then the rhythm.
+        let mut next = s.next_run_at + Duration::seconds(s.interval_seconds);
+        while next <= now {
+            next += Duration::seconds(s.interval_seconds);
+        }
+        let tx = services.store.begin_write().await?;
+        if store::advance_schedule(&tx, &s.name, s.next_run_at, next, now).await? {
+            let kind = KINDS.iter().copied().find(|k| *k == s.kind).ok_or_else(|| {
+                ServiceError::internal(format!("schedule {} names unknown job kind {}", s.name, s.kind))
+            })?;
+            let key = format!("schedule:{}:{}", s.name, s.next_run_at.timestamp());
+            let job = NewJob {
+                kind,
+                payload: serde_json::json!({"scheduled_for": s.next_run_at}),
+                run_at: Some(now),
+                unique_key: Some(key),
+                max_attempts: 3,
+                created_by: None,
+            };
+            if enqueue(&tx, job).await?.is_some() {
+                enqueued += 1;
+            }
+        }
+        tx.commit().await.map_err(ServiceError::internal)?;
+    }
+    Ok(enqueued)
+}
+
+/// Claims and runs the jobs due at `now`, one batch; returns how many ran.
+pub async fn run_due(services: &Services, worker: &str, now: DateTime<Utc>) -> ServiceResult<usize> {
+    let tx = services.store.begin_write().await?;
+    let claimed = store::claim_jobs(&tx, worker, now, now + LEASE, 8).await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    let count = claimed.len();
+    for job in claimed {
+        let outcome = execute(services, &job, now).await;
+        let conn = services.store.conn();
+        let finished_at = loupan_store::now();
+        match outcome {
+            Ok(result) => {
+                if !store::finish_job(conn, &job.id, worker, result.as_deref(), finished_at).await? {
+                    tracing::warn!(job = %job.id, "job finished after its lease passed to another worker");
+                }
+            }
+            Err(error) => {
+                let retry_at = (job.attempts < job.max_attempts).then(|| now.max(finished_at) + backoff(job.attempts));
+                tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, %error, "job failed");
+                store::fail_job(conn, &job.id, worker, &error, retry_at, finished_at).await?;
+                if retry_at.is_none() && job.kind == "webhook_delivery" {
+                    crate::webhooks::give_up(services, &delivery_of(&job).unwrap_or_default()).await?;
+                }
+            }
+        }
+    }
+    Ok(count)
+}
+
+fn delivery_of(job: &JobRow) -> Option<String> {
+    serde_json::from_str::<Value>(&job.payload).ok()?.get("delivery_id")?.as_str().map(str::to_owned)
+}
+
+/// Runs one job; `Ok(result)` finishes it, `Err(reason)` retries it later.
+async fn execute(services: &Services, job: &JobRow, now: DateTime<Utc>) -> Result<Option<String>, String> {
+    let text = |r: ServiceResult<usize>| r.map(|n| Some(n.to_string())).map_err(|e| e.to_string());
+    match job.kind.as_str() {
+        "expire_reservations" => text(crate::sales::expire_reservations(services, now).await),
+        "approval_deadlines" => text(crate::approvals::check_deadlines(services, now).await),
+        "follow_up_reminders" => text(remind_follow_ups(services, now).await),
+        "webhook_delivery" => {
+            let id = delivery_of(job).ok_or("payload without delivery_id")?;
+            crate::webhooks::deliver(services, &id).await.map(|()| None)
+        }
+        other => Err(format!("unknown job kind `{other}`")),
+    }
+}
+
+/// Tells each agent which of their customers are due a contact today (Beijing).
+async fn remind_follow_ups(services: &Services, now: DateTime<Utc>) -> ServiceResult<usize> {
+    let today = (now + Duration::hours(8)).date_naive();
+    let due = loupan_store::customers::contacts_due_on(services.store.conn(), today).await?;
+    let tx = services.store.begin_write().await?;
+    for (customer_id, owner_id, name) in &due {
+        let link = format!("/customers/{customer_id}");
+        notifications::notify(
+            &tx,
+            std::slice::from_ref(owner_id),
+            &Notice { kind: "follow_up_due", title: name, body: &today.to_string(), link: &link },
+        )
+        .await?;
+    }
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(due.len())
+}
+
+/// Runs schedules and jobs until the process ends: one loop per instance.
+pub fn start(services: &Services) {
+    let services = services.clone();
+    let worker = format!("{}-{}", std::process::id(), &loupan_store::new_id()[..8]);
+    tokio::spawn(async move {
+        if let Err(e) = ensure_schedules(&services).await {
+            tracing::error!(error = %e, "could not set up job schedules");
+        }
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let now = loupan_store::now();
+            if let Err(e) = tick_schedules(&services, now).await {
+                tracing::error!(error = %e, "job schedules failed");
+            }
+            // Drain what is due before sleeping again.
+            loop {
+                match run_due(&services, &worker, loupan_store::now()).await {
+                    Ok(0) => break,
+                    Ok(_) => continue,
+                    Err(e) => {
+                        tracing::error!(error = %e, "job worker failed");
+                        break;
+                    }
+                }
+            }
+        }
+    });
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Job {
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub run_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub progress_done: i64,
+    pub progress_total: i64,
+    pub result: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<JobRow> for Job {
+    fn from(r: JobRow) -> Self {
+        Job {
+            id: r.id,
+            kind: r.kind,
+            status: r.status,
+            attempts: r.attempts,
+            max_attempts: r.max_attempts,
+            run_at: r.run_at,
+            last_error: r.last_error,
+            progress_done: r.progress_done,
+            progress_total: r.progress_total,
+            result: r.result,
+            created_at: r.created_at,
+            finished_at: r.finished_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Schedule {
+    pub name: String,
+    pub kind: String,
+    pub interval_seconds: i64,
+    pub next_run_at: DateTime<Utc>,
+    pub last_run_at: Option<DateTime<Utc>>,
+}
+
+/// Jobs, newest first, and how many there are in each state.
+#[derive(Debug, Clone, Serialize)]
+pub struct Overview {
+    pub counts: Vec<(String, i64)>,
+    pub schedules: Vec<Schedule>,
+    pub jobs: Vec<Job>,
+}
+
+pub async fn overview(
+    services: &Services,
+    actor: &Actor,
+    status: Option<&str>,
+    kind: Option<&str>,
+) -> ServiceResult<Overview> {
+    actor.require(Permission::ManageIntegrations)?;
+    let conn = services.store.conn();
+    let status = status.filter(|s| !s.is_empty());
+    let kind = kind.filter(|s| !s.is_empty());
+    Ok(Overview {
+        counts: store::count_by_status(conn).await?,
+        schedules: store::schedules(conn)
+            .await?
+            .into_iter()
+            .map(|s| Schedule {
+                name: s.name,
+                kind: s.kind,
+                interval_seconds: s.interval_seconds,
+                next_run_at: s.next_run_at,
+                last_run_at: s.last_run_at,
+            })
+            .collect(),
+        jobs: store::list_jobs(conn, status, kind, 200).await?.into_iter().map(Job::from).collect(),
+    })
+}
+
+pub async fn get(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Job> {
+    actor.require(Permission::ManageIntegrations)?;
+    store::find_job(services.store.conn(), id).await?.map(Job::from).ok_or(ServiceError::NotFound("job"))
+}
+
+/// Queues a job that gave up once more, with fresh attempts.
+pub async fn retry(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Job> {
+    actor.require(Permission::ManageIntegrations)?;
+    let tx = services.store.begin_write().await?;
+    let Some(job) = store::find_job(&tx, id).await? else { return Err(ServiceError::NotFound("job")) };
+    if !store::requeue_dead_job(&tx, id, loupan_store::now()).await? {
+        return Err(ServiceError::Conflict("job_not_dead"));
+    }
+    crate::audit::record(
+        &tx,
+        actor,
+        crate::audit::Change {
+            action: "job.retry",
+            record_type: "job",
+            record_id: id,
+            before: Some(serde_json::json!({"status": job.status, "attempts": job.attempts})),
+            after: Some(serde_json::json!({"status": "queued"})),
+        },
+    )
+    .await?;
+    let job = store::find_job(&tx, id).await?.ok_or(ServiceError::NotFound("job"))?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(job.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_off_doubles_up_to_an_hour() {
+        assert_eq!(backoff(1), Duration::seconds(5));
+        assert_eq!(backoff(2), Duration::seconds(10));
+        assert_eq!(backoff(3), Duration::seconds(20));
+        assert_eq!(backoff(15), Duration::seconds(3600));
+        assert_eq!(backoff(0), Duration::seconds(5));
+    }
+
+    #[test]
+    fn the_morning_run_is_eight_o_clock_in_beijing() {
+        let now = DateTime::parse_from_rfc3339("2026-11-27T03:00:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(next_morning(now).to_rfc3339(), "2026-11-28T00:00:00+00:00");
+    }
+}

@@ -1,0 +1,124 @@
+//! Notifications inside Loupan (the bell). Every module notifies through
+//! `notify`, in its own transaction, so a notice exists exactly when what it
+//! announces does. E-mail and SMS delivery (the notices issue) will read from
+//! here: they become jobs enqueued by `notify` per channel.
+
+use chrono::{DateTime, Utc};
+use loupan_store::Connection;
+use loupan_store::notifications::{self as store, NotificationRow};
+use serde::Serialize;
+
+use crate::{Actor, ServiceError, ServiceResult, Services};
+
+/// Every kind of notification, for translations and clients.
+pub const KINDS: [&str; 8] = [
+    "approval_waiting",
+    "approval_approved",
+    "approval_rejected",
+    "approval_returned",
+    "approval_overdue",
+    "approval_escalated",
+    "approval_comment",
+    "follow_up_due",
+];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Notification {
+    pub id: String,
+    /// One of `KINDS`.
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    /// Where the user deals with it.
+    pub link: String,
+    pub created_at: DateTime<Utc>,
+    pub read: bool,
+}
+
+impl From<NotificationRow> for Notification {
+    fn from(r: NotificationRow) -> Self {
+        Notification {
+            id: r.id,
+            kind: r.kind,
+            title: r.title,
+            body: r.body,
+            link: r.link,
+            created_at: r.created_at,
+            read: r.read_at.is_some(),
+        }
+    }
+}
+
+/// What to tell, before it is addressed.
+pub struct Notice<'a> {
+    pub kind: &'static str,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub link: &'a str,
+}
+
+/// Puts `notice` under the bell of each user (duplicates and blanks skipped).
+pub async fn notify<C: Connection>(conn: &C, user_ids: &[String], notice: &Notice<'_>) -> ServiceResult<()> {
+    debug_assert!(KINDS.contains(&notice.kind));
+    let now = loupan_store::now();
+    let mut seen: Vec<&str> = Vec::new();
+    for user_id in user_ids.iter().filter(|u| !u.is_empty()) {
+        if seen.contains(&user_id.as_str()) {
+            continue;
+        }
+        seen.push(user_id);
+        store::insert_notification(
+            conn,
+            &NotificationRow {
+                id: loupan_store::new_id(),
+                user_id: user_id.clone(),
+                kind: notice.kind.to_owned(),
+                title: notice.title.chars().take(200).collect(),
+                body: notice.body.chars().take(1000).collect(),
+                link: notice.link.to_owned(),
+                created_at: now,
+                read_at: None,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+fn user_of(actor: &Actor) -> ServiceResult<&str> {
+    actor.user_id.as_deref().ok_or(ServiceError::Forbidden)
+}
+
+pub async fn list(services: &Services, actor: &Actor, unread_only: bool) -> ServiceResult<Vec<Notification>> {
+    let user = user_of(actor)?;
+    Ok(store::notifications_of(services.store.conn(), user, unread_only, 100)
+        .await?
+        .into_iter()
+        .map(Notification::from)
+        .collect())
+}
+
+pub async fn unread_count(services: &Services, actor: &Actor) -> ServiceResult<u64> {
+    match actor.user_id.as_deref() {
+        Some(user) => Ok(store::count_unread(services.store.conn(), user).await?),
+        None => Ok(0),
+    }
+}
+
+/// Marks one of the caller's notifications read; another user's is not found.
+pub async fn mark_read(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Notification> {
+    let user = user_of(actor)?;
+    let conn = services.store.conn();
+    match store::find_notification(conn, id).await? {
+        Some(n) if n.user_id == user => {
+            store::mark_read(conn, user, Some(id), loupan_store::now()).await?;
+            Ok(Notification { read: true, ..n.into() })
+        }
+        _ => Err(ServiceError::NotFound("notification")),
+    }
+}
+
+pub async fn mark_all_read(services: &Services, actor: &Actor) -> ServiceResult<u64> {
+    let user = user_of(actor)?;
+    Ok(store::mark_read(services.store.conn(), user, None, loupan_store::now()).await?)
+}
