@@ -2,15 +2,15 @@
 // sales control chart, in headless Chromium. Fails on any page error, failed
 // asset or missing text; saves screenshots under target/screenshots/.
 //
-// Usage: node run.mjs <base-url> <admin-password> <screenshot-dir>
+// Usage: node run.mjs <base-url> <admin-password> <screenshot-dir> <demo-users-password>
 import { chromium } from "playwright-core";
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const [base, password, shots] = process.argv.slice(2);
-if (!base || !password || !shots) {
-  console.error("usage: node run.mjs <base-url> <admin-password> <screenshot-dir>");
+const [base, password, shots, demoPassword] = process.argv.slice(2);
+if (!base || !password || !shots || !demoPassword) {
+  console.error("usage: node run.mjs <base-url> <admin-password> <screenshot-dir> <demo-users-password>");
   process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
@@ -41,6 +41,27 @@ function expect(condition, message) {
 
 async function shot(name) {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+async function signInAs(username, pw) {
+  if (!page.url().includes("/login")) {
+    await page.click("#logout");
+    await page.waitForURL(/\/login/);
+  }
+  await page.fill("#username", username);
+  await page.fill("#password", pw);
+  await page.click("#login-submit");
+  await page.waitForURL(`${base}/`);
+}
+
+// The workbench page and GET /api/v1/workbench list the same approvals for the caller.
+async function workbenchAgreesWithApi() {
+  const api = await (await page.request.get(`${base}/api/v1/workbench`)).json();
+  const pending = await page.locator("#pending-approvals a").count();
+  const own = await page.locator("#own-requests a").count();
+  expect(pending === api.pending_approvals.length, `page shows ${pending} approvals, API ${api.pending_approvals.length}`);
+  expect(own === api.own_requests.length, `page shows ${own} own requests, API ${api.own_requests.length}`);
+  return api;
 }
 
 try {
@@ -138,17 +159,17 @@ try {
   expect(summary.includes("共 144 行") && summary.includes("144 行正确"), `import check: ${summary}`);
   await shot("11-import-check");
 
-  // 6e. A price adjustment: drafted with a preview, applied on confirmation.
+  // 6e. A price adjustment: drafted with a preview, submitted for approval.
   await page.click("nav.modules >> text=项目房源");
   await page.click("details summary >> nth=0");
   await page.fill("input[name=name] >> nth=0", "二号楼上调2%");
   await page.selectOption("select[name=building_id] >> nth=0", { label: "2号楼" });
   await page.fill("input[name=value] >> nth=0", "0.02");
   await page.click("details button[type=submit] >> nth=0");
-  await page.waitForSelector("#apply-adjustment");
+  await page.waitForSelector("#submit-adjustment");
   await shot("12-price-adjustment-preview");
-  await page.click("#apply-adjustment");
-  await page.waitForSelector("text=已执行");
+  await page.click("#submit-adjustment");
+  await page.waitForSelector("text=审批中");
 
   // 7. Register a customer: the duplicate warning appears while typing the phone.
   await page.click("nav.modules >> text=客户");
@@ -171,10 +192,86 @@ try {
   await page.click("header form.inline button.link >> nth=0");
   await page.waitForSelector("text=Sales control chart");
   await shot("05-chart-english");
+  await page.click("header form.inline button.link >> nth=0");
+  await page.waitForSelector("text=销控图");
 
   // 9. Sign out.
   await page.click("#logout");
   await page.waitForURL(/\/login/);
+
+  // 10. An agent: their open special discount on the workbench; a new one from a unit page.
+  await signInAs("liqiang", demoPassword);
+  let api = await workbenchAgreesWithApi();
+  expect(api.pending_approvals.length === 0, "an agent has approvals to decide");
+  expect(api.own_requests.length >= 1, "the agent's demo request is missing");
+  expect((await page.textContent("#own-requests")).includes("特批折扣"), "own request not shown");
+  await shot("13-agent-workbench");
+  await page.click("nav.modules >> text=项目房源");
+  await page.click("a.button >> nth=1");
+  await page.click(".chart a.unit.st-available >> nth=3");
+  await page.waitForSelector("#subscribe-form");
+  const list = await page.inputValue("#subscribe-form input[name=total_price]");
+  await page.fill("#subscribe-form input[name=total_price]", (Number(list) * 0.9).toFixed(2));
+  await page.click("#subscribe");
+  expect((await page.textContent("#subscribe-form")).includes("需特批"), "no special-approval message below the lowest price");
+  await page.fill("#subscribe-form input[name=total_price]", (Number(list) * 0.9).toFixed(2));
+  await page.fill("#special_reason", "客户一次性付款，申请九折");
+  await page.click("#subscribe");
+  await page.waitForURL(/\/approvals\/[0-9a-f]+$/);
+  expect((await page.textContent("#approval-status")).includes("审批中"), "the request is not pending");
+  await shot("14-special-discount-request");
+
+  // 11. The sales manager: approvals waiting, counted in the navigation; approving one.
+  await signInAs("wangfang", demoPassword);
+  api = await workbenchAgreesWithApi();
+  expect(api.pending_approvals.length >= 3, `manager sees ${api.pending_approvals.length} approvals`);
+  await page.waitForSelector(`.badge[data-count=approvals]:not([hidden])`);
+  expect((await page.textContent(".badge[data-count=approvals]")).trim() === String(api.pending_approvals.length), "nav count differs");
+  await shot("15-manager-workbench");
+  await page.click("#pending-approvals a >> text=九折");
+  await page.fill("#decision-comment", "同意，本月限一套");
+  await page.click("#approve");
+  await page.waitForSelector("#approval-status");
+  const status = await page.textContent("#approval-status");
+  expect(status.includes("审批中"), `a 10% discount should go on to the project manager, got ${status}`);
+  expect((await page.textContent("#trail")).includes("同意，本月限一套"), "comment missing from the trail");
+  await shot("16-approval-trail");
+
+  // 12. The project manager decides the rest; the unit is subscribed.
+  await signInAs("sunli", demoPassword);
+  api = await workbenchAgreesWithApi();
+  expect(api.pending_approvals.some((a) => a.kind === "price_adjustment"), "the price adjustment does not reach the project manager");
+  await page.click("#pending-approvals a >> text=九折");
+  await page.click("#approve");
+  await page.waitForSelector("#approval-status >> text=已通过");
+  await page.click("text=查看业务单据");
+  await page.waitForSelector("#unit-status.st-subscribed");
+
+  // 13. Finance: no approvals, its alerts.
+  await signInAs("liuyang", demoPassword);
+  api = await workbenchAgreesWithApi();
+  expect(api.pending_approvals.length === 0 && api.own_requests.length === 0, "finance has approvals it should not");
+  expect(api.alerts.some((a) => a.kind === "overdue_instalments"), "finance lacks the overdue alert");
+  await shot("17-finance-workbench");
+
+  // 14. The admin's flows, webhooks and jobs pages.
+  await signInAs("admin", password);
+  await page.click("nav.modules >> text=审批流程");
+  await page.click("#flow-special_discount a");
+  await page.fill("input[name=deadline_hours_0]", "8");
+  await page.click("#save-flow");
+  await page.waitForURL(`${base}/admin/approval-flows`);
+  expect((await page.textContent("#flow-special_discount")).includes("流程第 2 版"), "flow not saved as version 2");
+  await shot("18-approval-flows");
+  await page.click("nav.modules >> text=Webhook");
+  await page.fill("input[name=url]", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=demo");
+  await page.check("input[value='contract.signed']");
+  await page.click("form[action='/admin/webhooks'] button.primary");
+  await page.waitForSelector("#webhook-secret");
+  await shot("19-webhooks");
+  await page.click("nav.modules >> text=后台任务");
+  await page.waitForSelector("#jobs");
+  await shot("20-jobs");
 } catch (e) {
   await shot("failure").catch(() => {});
   problems.push(`story failed: ${e.message}`);

@@ -329,8 +329,10 @@ async fn write_customer<C: Connection>(
         },
     )
     .await?;
-    // Integrations get the masked view: personal data stays inside Loupan.
-    crate::webhooks::publish(conn, "customer.created", serde_json::to_value(&customer).unwrap_or_default()).await?;
+    // Integrations get the masked view, whoever registered: personal data stays inside Loupan.
+    let masked_phone = PhoneNumber::parse(&customer.phone).map(|p| p.masked()).unwrap_or_default();
+    let shared = Customer { phone: masked_phone, phone_masked: true, notes: None, ..customer.clone() };
+    crate::webhooks::publish(conn, "customer.created", serde_json::to_value(&shared).unwrap_or_default()).await?;
     Ok(Registered { customer, duplicates })
 }
 

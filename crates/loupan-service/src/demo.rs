@@ -31,7 +31,12 @@ pub async fn is_empty(services: &Services) -> ServiceResult<bool> {
 }
 
 /// Fills an empty database. `progress(done, total)` is called after each unit.
-pub async fn fill(services: &Services, progress: &(dyn Fn(u64, u64) + Sync)) -> ServiceResult<Option<DemoSummary>> {
+/// The demo users share `password`, or a random one.
+pub async fn fill(
+    services: &Services,
+    password: Option<String>,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> ServiceResult<Option<DemoSummary>> {
     if !is_empty(services).await? {
         return Ok(None);
     }
@@ -42,7 +47,10 @@ pub async fn fill(services: &Services, progress: &(dyn Fn(u64, u64) + Sync)) -> 
         NewProject { name: Some("翠湖名苑".into()), city: Some("苏州".into()) },
     )
     .await?;
-    let password = format!("Demo-{}", random_hex(4)?);
+    let password = match password.filter(|p| p.chars().count() >= users::MIN_PASSWORD_CHARS) {
+        Some(p) => p,
+        None => format!("Demo-{}", random_hex(4)?),
+    };
     let people = [
         ("wangfang", "王芳", "sales_manager"),
         ("liqiang", "李强", "sales_agent"),
@@ -50,9 +58,11 @@ pub async fn fill(services: &Services, progress: &(dyn Fn(u64, u64) + Sync)) -> 
         ("chenjing", "陈静", "cashier"),
         ("liuyang", "刘洋", "finance"),
         ("zhaomin", "赵敏", "executive"),
+        ("sunli", "孙丽", "project_manager"),
     ];
     let mut created = Vec::new();
     let mut agents = Vec::new();
+    let mut manager = None;
     for (username, name, role) in people {
         let user = users::create_user(
             services,
@@ -68,6 +78,8 @@ pub async fn fill(services: &Services, progress: &(dyn Fn(u64, u64) + Sync)) -> 
         .await?;
         if role == "sales_agent" {
             agents.push(user.id);
+        } else if role == "sales_manager" {
+            manager = Some(user.id);
         }
         created.push((username.to_owned(), role.to_owned()));
     }
@@ -123,6 +135,7 @@ pub async fn fill(services: &Services, progress: &(dyn Fn(u64, u64) + Sync)) -> 
     }
     let customers = demo_customers(services, &system, &project.id, &agents).await?;
     demo_deals(services, &system, &project.id, &agents).await?;
+    demo_approvals(services, &system, &project.id, &agents, manager.as_deref()).await?;
     Ok(Some(DemoSummary { users: created, password, units: done as usize, customers }))
 }
 
@@ -300,6 +313,64 @@ async fn demo_deals(services: &Services, system: &Actor, project_id: &str, agent
             crate::finance::mark_arrived(services, &finance_actor, &receipt.id).await?;
             crate::finance::audit_receipt(services, &finance_actor, &receipt.id).await?;
         }
+    }
+    Ok(())
+}
+
+/// The agents report to the sales manager, agents may give 1 % on their own,
+/// and two special discounts wait for approval: one the sales manager decides
+/// alone, one that goes on to the project manager (above 3 %).
+async fn demo_approvals(
+    services: &Services,
+    system: &Actor,
+    project_id: &str,
+    agents: &[String],
+    manager: Option<&str>,
+) -> ServiceResult<()> {
+    use crate::sales::{self, NewSubscription};
+    inventory::set_agent_discount_limit(services, system, project_id, Some("0.01")).await?;
+    for agent in agents {
+        let user = users::get_user(services, system, agent).await?;
+        let changes = users::UserChanges {
+            version: user.version,
+            display_name: Some(user.display_name.clone()),
+            roles: user.roles.iter().map(|r| r.name().to_owned()).collect(),
+            project_ids: user.project_ids.clone(),
+            disabled: false,
+            manager_id: manager.map(str::to_owned),
+        };
+        users::update_user(services, system, agent, changes).await?;
+    }
+    let conn = services.store.conn();
+    let methods = sales::list_payment_methods(services, system, project_id).await?;
+    let Some(method) = methods.iter().find(|m| m.name == "商业按揭") else { return Ok(()) };
+    let buildings = loupan_store::inventory::list_buildings_of_project(conn, project_id).await?;
+    let Some(building) = buildings.get(1) else { return Ok(()) };
+    let units = loupan_store::inventory::units_of_building(conn, &building.id).await?;
+    let free: Vec<_> = units.into_iter().filter(|u| u.status == "available" && u.floor >= 8).collect();
+    let requests = [("老客户介绍，一次性交足首付", 98), ("团购三套，客户要求 95 折", 95)];
+    for (i, (reason, percent)) in requests.iter().enumerate() {
+        let (Some(unit), Some(agent_id)) = (free.get(i), agents.get(i % agents.len().max(1))) else { continue };
+        let Some(agent) = crate::auth::load_actor(conn, agent_id, None).await? else { continue };
+        let mine =
+            crate::customers::search(services, &agent, crate::customers::CustomerQuery::default(), None, 50).await?;
+        let Some(customer) = mine.last() else { continue };
+        let limits = sales::limits_for(services, &agent, &unit.id, &method.id).await?;
+        let total = loupan_domain::Money::from_hundredths(limits.standard.hundredths() * percent / 100);
+        sales::request_special_discount(
+            services,
+            &agent,
+            NewSubscription {
+                unit_id: Some(unit.id.clone()),
+                customer_id: Some(customer.id.clone()),
+                total_price: Some(total.to_string()),
+                deposit: Some("20000.00".into()),
+                payment_method_id: Some(method.id.clone()),
+                subscribed_on: Some("2026-11-20".into()),
+            },
+            Some(reason),
+        )
+        .await?;
     }
     Ok(())
 }

@@ -314,7 +314,9 @@ async fn fill_demo(services: &Services) -> Result<()> {
         bar.set_length(total);
         bar.set_position(done);
     };
-    match demo::fill(services, &progress).await.map_err(explain)? {
+    // A fixed demo password for scripted demos and browser tests; random otherwise.
+    let password = std::env::var("LOUPAN_DEMO_PASSWORD").ok();
+    match demo::fill(services, password, &progress).await.map_err(explain)? {
         Some(summary) => {
             bar.finish_and_clear();
             println!(

@@ -41,12 +41,14 @@ fn browser_stories() {
     std::fs::create_dir_all(&dir).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let password = "Browser-admin-pass-1";
+    let demo_password = "Browser-demo-pass-1";
     let mut server = Command::new(env!("CARGO_BIN_EXE_loupan"))
         .args(["serve", "--demo"])
         .env("LOUPAN_LISTEN", format!("127.0.0.1:{port}"))
         .env("LOUPAN_DATA_DIR", &dir)
         .env_remove("LOUPAN_DATABASE_URL")
         .env("LOUPAN_ADMIN_PASSWORD", password)
+        .env("LOUPAN_DEMO_PASSWORD", demo_password)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -60,7 +62,7 @@ fn browser_stories() {
     let shots = root.join("target/screenshots");
     let out = Command::new("node")
         .arg(root.join("tests/browser/run.mjs"))
-        .args([base.as_str(), password, shots.to_str().unwrap()])
+        .args([base.as_str(), password, shots.to_str().unwrap(), demo_password])
         .output()
         .unwrap();
     let _ = server.kill();

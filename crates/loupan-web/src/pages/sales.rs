@@ -28,7 +28,7 @@ async fn unit_page(
     actor: &Actor,
     lang: Lang,
     id: &str,
-    errors: Value,
+    (errors, typed): (Value, Value),
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let unit = inventory::get_unit(&state.services, actor, id).await?;
@@ -77,7 +77,7 @@ async fn unit_page(
             history => history, prices => prices, customers => customer_options, methods => methods, today => today(),
             can_sell => can_sell && unit.status == UnitStatus::Available,
             can_sign => can_sell, can_control => actor.can(Permission::ManageInventory),
-            errors => errors,
+            errors => errors, typed => typed,
             ..base_context(actor, lang, "/projects")
         },
     )?;
@@ -90,14 +90,24 @@ async fn show_unit(
     lang: Lang,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    unit_page(&state, &actor, lang, &id, Value::UNDEFINED, StatusCode::OK).await
+    unit_page(&state, &actor, lang, &id, (Value::UNDEFINED, Value::UNDEFINED), StatusCode::OK).await
 }
 
-/// Renders the unit page again with the form's errors, or passes other errors on.
-async fn retry(state: &AppState, actor: &Actor, lang: Lang, id: &str, err: ServiceError) -> Result<Response, AppError> {
+/// Renders the unit page again with the form as typed and its errors, or passes other errors on.
+async fn retry(
+    state: &AppState,
+    actor: &Actor,
+    lang: Lang,
+    id: &str,
+    form: &FormData,
+    err: ServiceError,
+) -> Result<Response, AppError> {
     match err {
         e @ ServiceError::Invalid(_) => {
-            unit_page(state, actor, lang, id, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await
+            let typed: std::collections::BTreeMap<&str, &str> =
+                form.0.iter().filter(|(k, _)| k != "csrf_token").map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let page = (field_messages(lang, &e), Value::from_serialize(&typed));
+            unit_page(state, actor, lang, id, page, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         e => Err(e.into()),
     }
@@ -118,7 +128,7 @@ async fn subscribe(
         payment_method_id: form.text("payment_method_id"),
         subscribed_on: form.text("date"),
     };
-    let reason = form.text("special_reason");
+    let reason = form.text("special_reason").filter(|r| !r.trim().is_empty());
     match sales::subscribe(&state.services, &actor, new.clone()).await {
         Ok(_) => Ok(Redirect::to(&format!("/units/{id}")).into_response()),
         // Below what the agent may agree alone, with a reason: ask for a special discount.
@@ -127,10 +137,10 @@ async fn subscribe(
         {
             match sales::request_special_discount(&state.services, &actor, new, reason.as_deref()).await {
                 Ok(request) => Ok(Redirect::to(&format!("/approvals/{}", request.id)).into_response()),
-                Err(e) => retry(&state, &actor, lang, &id, e).await,
+                Err(e) => retry(&state, &actor, lang, &id, &form, e).await,
             }
         }
-        Err(e) => retry(&state, &actor, lang, &id, e).await,
+        Err(e) => retry(&state, &actor, lang, &id, &form, e).await,
     }
 }
 
@@ -152,7 +162,7 @@ async fn sign(
     };
     match sales::sign_contract(&state.services, &actor, new).await {
         Ok(contract) => Ok(Redirect::to(&format!("/contracts/{}", contract.id)).into_response()),
-        Err(e) => retry(&state, &actor, lang, &id, e).await,
+        Err(e) => retry(&state, &actor, lang, &id, &form, e).await,
     }
 }
 
@@ -170,7 +180,7 @@ async fn reserve(
     };
     match sales::reserve(&state.services, &actor, new).await {
         Ok(_) => Ok(Redirect::to(&format!("/units/{id}")).into_response()),
-        Err(e) => retry(&state, &actor, lang, &id, e).await,
+        Err(e) => retry(&state, &actor, lang, &id, &form, e).await,
     }
 }
 

@@ -1,0 +1,229 @@
+//! The durable job queue and webhooks: a job enqueued before a restart runs
+//! after it, two instances never run the same job, a worker that died gives
+//! its jobs back, schedules fire once across instances, and a webhook
+//! receiver gets each subscribed event once, signed, even after failing twice.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use hmac::{Hmac, Mac};
+use loupan_service::{Services, jobs, webhooks};
+use serde_json::{Value, json};
+use support::*;
+
+/// A webhook receiver on a free local port: it records what arrives and
+/// answers 500 to the first `fail_first` deliveries.
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Arc<Mutex<Vec<(HeaderMap, String)>>>,
+    attempts: Arc<AtomicUsize>,
+    fail_first: usize,
+}
+
+async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: String) -> StatusCode {
+    if r.attempts.fetch_add(1, Ordering::SeqCst) < r.fail_first {
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    r.got.lock().unwrap().push((headers, body));
+    StatusCode::NO_CONTENT
+}
+
+async fn receiver(fail_first: usize) -> (String, Receiver) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let r = Receiver { fail_first, ..Default::default() };
+    let app = axum::Router::new().route("/hook", axum::routing::post(receive)).with_state(r.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/hook"), r)
+}
+
+/// Subscribes `url` to `types`; returns the signing secret.
+async fn subscribe(app: &TestApp, admin: &str, url: &str, types: &[&str]) -> (String, String) {
+    let r = app.send(post("/api/v1/webhooks", json!({"url": url, "event_types": types})).token(admin)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let body = r.json();
+    (body["webhook"]["id"].as_str().unwrap().to_owned(), body["secret"].as_str().unwrap().to_owned())
+}
+
+fn check_signature(secret: &str, headers: &HeaderMap, body: &str) {
+    let ts = headers["loupan-timestamp"].to_str().unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{ts}.{body}").as_bytes());
+    let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    assert_eq!(headers["loupan-signature"].to_str().unwrap(), expected);
+}
+
+async fn drain(services: &Services, worker: &str, at: chrono::DateTime<chrono::Utc>) -> usize {
+    let mut ran = 0;
+    loop {
+        let n = jobs::run_due(services, worker, at).await.unwrap();
+        if n == 0 {
+            return ran;
+        }
+        ran += n;
+    }
+}
+
+#[tokio::test]
+async fn a_job_enqueued_before_a_restart_runs_after_it_and_the_event_arrives_signed() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let project = app.project(&admin, "翠湖名苑").await;
+    let (url, rx) = receiver(0).await;
+    let (id, secret) = subscribe(&app, &admin, &url, &["customer.created"]).await;
+    // Bad subscriptions are refused with their fields named.
+    let r = app.send(post("/api/v1/webhooks", json!({"url": "ftp://x", "event_types": ["nope"]})).token(&admin)).await;
+    assert_eq!(r.error_fields(), vec!["url", "event_types"]);
+    let (_, agent) = app.user(&admin, "agent", &["sales_agent"], &[&project]).await;
+    assert_eq!(app.send(get("/api/v1/webhooks").token(&agent)).await.status, StatusCode::FORBIDDEN);
+
+    let r = app
+        .send(
+            post("/api/v1/customers", json!({"name": "孙七", "phone": "13600136000", "project_id": project}))
+                .token(&agent),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let customer = r.json()["id"].as_str().unwrap().to_owned();
+    // An event nobody subscribed to queues nothing.
+    app.send(post(&format!("/api/v1/projects/{project}/buildings"), json!({"name": "1号楼"})).token(&admin)).await;
+    let queued = app.send(get("/api/v1/jobs?status=queued").token(&admin)).await.json();
+    assert_eq!(queued["items"].as_array().unwrap().len(), 1, "{queued}");
+    assert!(rx.got.lock().unwrap().is_empty(), "nothing runs in the request");
+
+    // "Restart": a new instance on the same database runs the job.
+    let (_, restarted) = app.second_instance().await;
+    assert_eq!(drain(&restarted, "after-restart", chrono::Utc::now()).await, 1);
+    let got = rx.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    let (headers, body) = &got[0];
+    check_signature(&secret, headers, body);
+    let event: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(
+        (event["type"].as_str(), event["data"]["id"].as_str()),
+        (Some("customer.created"), Some(customer.as_str()))
+    );
+    assert!(event["id"].is_string() && event["occurred_at"].is_string());
+    assert_eq!(event["data"]["phone"], "136****6000", "integrations get masked personal data");
+    let deliveries = app.send(get(&format!("/api/v1/webhooks/{id}/deliveries")).token(&admin)).await.json();
+    assert_eq!(
+        (deliveries["items"][0]["status"].as_str(), deliveries["items"][0]["attempts"].as_i64()),
+        (Some("delivered"), Some(1))
+    );
+    assert_eq!(drain(&restarted, "again", chrono::Utc::now()).await, 0, "done jobs never run again");
+}
+
+#[tokio::test]
+async fn a_receiver_that_fails_twice_gets_the_event_on_the_third_try() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let (url, rx) = receiver(2).await;
+    let (id, secret) = subscribe(&app, &admin, &url, &["approval.decided", "unit.status_changed"]).await;
+    let tx = app.services.store.begin_write().await.unwrap();
+    webhooks::publish(&tx, "unit.status_changed", json!({"unit_id": "u1", "building_id": "b1", "status": "held"}))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let now = chrono::Utc::now();
+    assert_eq!(drain(&app.services, "w", now).await, 1);
+    assert_eq!(drain(&app.services, "w", now).await, 0, "the retry waits for its back-off");
+    assert_eq!(drain(&app.services, "w", now + chrono::Duration::seconds(6)).await, 1);
+    assert!(rx.got.lock().unwrap().is_empty());
+    let jobs_now = app.send(get("/api/v1/jobs").token(&admin)).await.json();
+    assert_eq!(jobs_now["items"][0]["attempts"], 2);
+    assert!(jobs_now["items"][0]["last_error"].as_str().unwrap().contains("500"), "{jobs_now}");
+    assert_eq!(drain(&app.services, "w", now + chrono::Duration::seconds(30)).await, 1);
+    let got = rx.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "delivered once");
+    check_signature(&secret, &got[0].0, &got[0].1);
+    assert_eq!(rx.attempts.load(Ordering::SeqCst), 3);
+    let d = app.send(get(&format!("/api/v1/webhooks/{id}/deliveries")).token(&admin)).await.json();
+    assert_eq!((d["items"][0]["status"].as_str(), d["items"][0]["attempts"].as_i64()), (Some("delivered"), Some(3)));
+    assert_eq!(drain(&app.services, "w", now + chrono::Duration::hours(2)).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_never_run_the_same_job_twice() {
+    const EVENTS: usize = 200;
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let (url, rx) = receiver(0).await;
+    subscribe(&app, &admin, &url, &["customer.created"]).await;
+    let tx = app.services.store.begin_write().await.unwrap();
+    for n in 0..EVENTS {
+        webhooks::publish(&tx, "customer.created", json!({"n": n})).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let (_, second) = app.second_instance().await;
+    let now = chrono::Utc::now();
+    let a = tokio::spawn({
+        let s = app.services.clone();
+        async move { drain(&s, "instance-a", now).await }
+    });
+    let b = tokio::spawn(async move { drain(&second, "instance-b", now).await });
+    let (ran_a, ran_b) = (a.await.unwrap(), b.await.unwrap());
+    assert_eq!(ran_a + ran_b, EVENTS, "a {ran_a} + b {ran_b}");
+    let got = rx.got.lock().unwrap().clone();
+    let mut per_delivery: BTreeMap<String, usize> = BTreeMap::new();
+    for (headers, _) in &got {
+        *per_delivery.entry(headers["loupan-delivery"].to_str().unwrap().to_owned()).or_default() += 1;
+    }
+    assert_eq!(per_delivery.len(), EVENTS);
+    assert!(per_delivery.values().all(|&n| n == 1), "a delivery arrived twice");
+    let overview = app.send(get("/api/v1/jobs?status=done").token(&admin)).await.json();
+    assert_eq!(overview["counts"], json!([{"status": "done", "count": EVENTS}]));
+}
+
+#[tokio::test]
+async fn a_job_of_a_worker_that_died_is_taken_over_after_its_lease() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let (url, rx) = receiver(0).await;
+    subscribe(&app, &admin, &url, &["contract.signed"]).await;
+    let tx = app.services.store.begin_write().await.unwrap();
+    webhooks::publish(&tx, "contract.signed", json!({"id": "k1"})).await.unwrap();
+    tx.commit().await.unwrap();
+    let now = chrono::Utc::now();
+    // A worker claims the job and dies before finishing it.
+    let tx = app.services.store.begin_write().await.unwrap();
+    let claimed =
+        loupan_store::jobs::claim_jobs(&tx, "died", now, now + chrono::Duration::minutes(5), 8).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(drain(&app.services, "alive", now + chrono::Duration::minutes(1)).await, 0, "the lease still holds");
+    assert_eq!(drain(&app.services, "alive", now + chrono::Duration::minutes(6)).await, 1);
+    assert_eq!(rx.got.lock().unwrap().len(), 1);
+    // The dead worker's late finish is refused: the job is someone else's now.
+    assert!(
+        !loupan_store::jobs::finish_job(app.services.store.conn(), &claimed[0].id, "died", None, now).await.unwrap()
+    );
+}
+
+#[tokio::test]
+async fn each_scheduled_run_is_queued_once_across_instances() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    jobs::ensure_schedules(&app.services).await.unwrap();
+    let (_, second) = app.second_instance().await;
+    jobs::ensure_schedules(&second).await.unwrap();
+    let now = chrono::Utc::now() + chrono::Duration::seconds(1);
+    let first = jobs::tick_schedules(&app.services, now).await.unwrap();
+    let again = jobs::tick_schedules(&second, now).await.unwrap();
+    assert_eq!((first, again), (2, 0), "reservation expiry and approval deadlines, once");
+    assert_eq!(drain(&second, "b", now).await, 2);
+    let o = app.send(get("/api/v1/jobs").token(&admin)).await.json();
+    let kinds: Vec<&str> = o["items"].as_array().unwrap().iter().map(|j| j["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"expire_reservations") && kinds.contains(&"approval_deadlines"), "{kinds:?}");
+    assert!(o["items"].as_array().unwrap().iter().all(|j| j["status"] == "done"), "{o}");
+    let names: Vec<&str> = o["schedules"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["approval_deadlines", "follow_up_reminders", "reservation_expiry"]);
+    // A minute later, each runs again; the morning reminders wait for the morning.
+    let later = now + chrono::Duration::seconds(61);
+    assert_eq!(jobs::tick_schedules(&second, later).await.unwrap(), 2);
+}
