@@ -61,6 +61,68 @@ pub async fn import_customers(
     bytes: &[u8],
     write: bool,
 ) -> ServiceResult<CustomerImportReport> {
+    import_with_progress(services, actor, project_id, bytes, write, None).await
+}
+
+/// Starts an import as a background job (large files): the caller follows its
+/// progress at `GET /api/v1/jobs/{id}`; the job's result is the report.
+pub async fn start_import_job(
+    services: &Services,
+    actor: &Actor,
+    project_id: &str,
+    bytes: &[u8],
+) -> ServiceResult<crate::jobs::Job> {
+    actor.require(Permission::WriteCustomers)?;
+    let user = actor.user_id.clone().ok_or(ServiceError::Forbidden)?;
+    xlsx::read_first_sheet(bytes).map_err(|_| ServiceError::from(Invalid::one("file", "not_an_xlsx_file")))?;
+    let tx = services.store.begin_write().await?;
+    customers::check_project(&tx, actor, project_id).await?;
+    let payload = serde_json::json!({"project_id": project_id, "file": hex::encode(bytes)});
+    let job = crate::jobs::NewJob {
+        kind: "customer_import",
+        payload,
+        run_at: None,
+        unique_key: None,
+        max_attempts: 1,
+        created_by: Some(user),
+    };
+    let id = crate::jobs::enqueue(&tx, job).await?.ok_or_else(|| ServiceError::internal("job not enqueued"))?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    crate::jobs::get(services, actor, &id).await
+}
+
+/// The `customer_import` job: the import, as the user who started it.
+pub(crate) async fn run_import_job(
+    services: &Services,
+    job: &loupan_store::jobs::JobRow,
+    progress: &crate::jobs::Progress<'_>,
+) -> Result<Option<String>, String> {
+    #[derive(serde::Deserialize)]
+    struct Payload {
+        project_id: String,
+        file: String,
+    }
+    let p: Payload = serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+    let bytes = hex::decode(&p.file).map_err(|e| e.to_string())?;
+    let user = job.created_by.as_deref().ok_or("import job without a user")?;
+    let actor = crate::auth::load_actor(services.store.conn(), user, None)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the user who started the import no longer exists")?;
+    let report = import_with_progress(services, &actor, &p.project_id, &bytes, true, Some(progress))
+        .await
+        .map_err(|e| e.to_string())?;
+    serde_json::to_string(&report).map(Some).map_err(|e| e.to_string())
+}
+
+async fn import_with_progress(
+    services: &Services,
+    actor: &Actor,
+    project_id: &str,
+    bytes: &[u8],
+    write: bool,
+    progress: Option<&crate::jobs::Progress<'_>>,
+) -> ServiceResult<CustomerImportReport> {
     actor.require(Permission::WriteCustomers)?;
     let owner_id = actor.user_id.clone().ok_or(ServiceError::Forbidden)?;
     let table =
@@ -108,7 +170,13 @@ pub async fn import_customers(
         }
         return Ok(report);
     }
-    for (line, form) in valid {
+    let total = valid.len();
+    for (done, (line, form)) in valid.into_iter().enumerate() {
+        if let Some(p) = progress
+            && done % 200 == 0
+        {
+            p.set(done, total).await;
+        }
         let name = form.name.clone().unwrap_or_default();
         let done = customers::write_form(services, &tx, actor, form, owner_id.clone(), &mut names).await?;
         if !done.duplicates.is_empty() {
@@ -117,6 +185,9 @@ pub async fn import_customers(
         report.created += 1;
     }
     tx.commit().await.map_err(ServiceError::internal)?;
+    if let Some(p) = progress {
+        p.set(total, total).await;
+    }
     report.written = true;
     Ok(report)
 }

@@ -16,7 +16,8 @@ use crate::notifications::{self, Notice};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
 /// Every kind of job, for translations and the admin page.
-pub const KINDS: [&str; 4] = ["expire_reservations", "approval_deadlines", "follow_up_reminders", "webhook_delivery"];
+pub const KINDS: [&str; 5] =
+    ["expire_reservations", "approval_deadlines", "follow_up_reminders", "webhook_delivery", "customer_import"];
 
 /// How long a claimed job is a worker's before another may take it over.
 const LEASE: Duration = Duration::minutes(5);
@@ -56,6 +57,48 @@ pub async fn enqueue<C: Connection>(conn: &C, job: NewJob) -> ServiceResult<Opti
         finished_at: None,
     };
     Ok(store::insert_job(conn, &row).await?.then_some(row.id))
+}
+
+/// Done/total of the long jobs running in this process. A long job may hold
+/// SQLite's single write lock for its whole transaction (an import is all or
+/// nothing), so its progress cannot always be written to its row while it
+/// runs: readers in this process see it here; on PostgreSQL it is also written
+/// to the row for other instances.
+#[derive(Debug, Default)]
+pub struct LiveProgress(std::sync::Mutex<std::collections::HashMap<String, (i64, i64)>>);
+
+impl LiveProgress {
+    fn set(&self, job_id: &str, done: i64, total: i64) {
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(job_id.to_owned(), (done, total));
+        }
+    }
+    fn clear(&self, job_id: &str) {
+        if let Ok(mut map) = self.0.lock() {
+            map.remove(job_id);
+        }
+    }
+    fn get(&self, job_id: &str) -> Option<(i64, i64)> {
+        self.0.lock().ok().and_then(|m| m.get(job_id).copied())
+    }
+}
+
+/// A running job's progress reporter, handed to the module doing the work.
+pub struct Progress<'a> {
+    services: &'a Services,
+    job_id: String,
+}
+
+impl Progress<'_> {
+    pub async fn set(&self, done: usize, total: usize) {
+        let (done, total) = (i64::try_from(done).unwrap_or(i64::MAX), i64::try_from(total).unwrap_or(i64::MAX));
+        self.services.progress.set(&self.job_id, done, total);
+        if self.services.store.backend() == loupan_store::DbBackend::Postgres
+            && let Err(e) = store::set_progress(self.services.store.conn(), &self.job_id, done, total).await
+        {
+            tracing::warn!(job = %self.job_id, error = %e, "could not record progress");
+        }
+    }
 }
 
 /// Wait before the next attempt: 5 s, 10 s, 20 s, … at most an hour.
@@ -142,6 +185,11 @@ pub async fn run_due(services: &Services, worker: &str, now: DateTime<Utc>) -> S
     let count = claimed.len();
     for job in claimed {
         let outcome = execute(services, &job, now).await;
+        // The last progress reported stays on the row (SQLite could not take it while the job wrote).
+        if let Some((done, total)) = services.progress.get(&job.id) {
+            store::set_progress(services.store.conn(), &job.id, done, total).await?;
+        }
+        services.progress.clear(&job.id);
         let conn = services.store.conn();
         let finished_at = loupan_store::now();
         match outcome {
@@ -177,6 +225,10 @@ async fn execute(services: &Services, job: &JobRow, now: DateTime<Utc>) -> Resul
         "webhook_delivery" => {
             let id = delivery_of(job).ok_or("payload without delivery_id")?;
             crate::webhooks::deliver(services, &id).await.map(|()| None)
+        }
+        "customer_import" => {
+            let progress = Progress { services, job_id: job.id.clone() };
+            crate::customer_import::run_import_job(services, job, &progress).await
         }
         other => Err(format!("unknown job kind `{other}`")),
     }
@@ -246,6 +298,19 @@ pub struct Job {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+impl Job {
+    /// The row, with the live progress of this process where it is newer.
+    fn current(services: &Services, r: JobRow) -> Job {
+        let live = if r.status == "running" { services.progress.get(&r.id) } else { None };
+        let mut job = Job::from(r);
+        if let Some((done, total)) = live {
+            job.progress_done = done;
+            job.progress_total = total;
+        }
+        job
+    }
+}
+
 impl From<JobRow> for Job {
     fn from(r: JobRow) -> Self {
         Job {
@@ -305,13 +370,21 @@ pub async fn overview(
                 last_run_at: s.last_run_at,
             })
             .collect(),
-        jobs: store::list_jobs(conn, status, kind, 200).await?.into_iter().map(Job::from).collect(),
+        jobs: store::list_jobs(conn, status, kind, 200).await?.into_iter().map(|r| Job::current(services, r)).collect(),
     })
 }
 
+/// One job: admins see every job, others the jobs they started (their imports).
 pub async fn get(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Job> {
-    actor.require(Permission::ManageIntegrations)?;
-    store::find_job(services.store.conn(), id).await?.map(Job::from).ok_or(ServiceError::NotFound("job"))
+    match store::find_job(services.store.conn(), id).await? {
+        Some(r)
+            if actor.can(Permission::ManageIntegrations)
+                || (r.created_by.is_some() && r.created_by == actor.user_id) =>
+        {
+            Ok(Job::current(services, r))
+        }
+        _ => Err(ServiceError::NotFound("job")),
+    }
 }
 
 /// Queues a job that gave up once more, with fresh attempts.

@@ -68,11 +68,13 @@ pub struct Services {
     pub config: ServiceConfig,
     pub secrets: Arc<secrets::Secrets>,
     pub live: Arc<live::LiveUpdates>,
+    /// Progress of the long jobs running in this process (see `jobs::Progress`).
+    pub progress: Arc<jobs::LiveProgress>,
 }
 
 impl Services {
     pub fn new(store: Store, config: ServiceConfig, secrets: secrets::Secrets) -> Self {
-        Self { store, config, secrets: Arc::new(secrets), live: Arc::default() }
+        Self { store, config, secrets: Arc::new(secrets), live: Arc::default(), progress: Arc::default() }
     }
 }
 

@@ -12,7 +12,7 @@ use crate::{Actor, ServiceResult, Services};
 pub const STALE_AFTER_DAYS: i64 = 14;
 
 /// Every kind of alert, for translations and clients.
-pub const ALERT_KINDS: [&str; 3] = ["stale_customers", "open_duplicates", "overdue_instalments"];
+pub const ALERT_KINDS: [&str; 4] = ["follow_ups_due", "stale_customers", "open_duplicates", "overdue_instalments"];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Alert {
@@ -29,6 +29,11 @@ pub async fn alerts(services: &Services, actor: &Actor) -> ServiceResult<Vec<Ale
     if actor.can(Permission::ReadCustomers)
         && let Ok(scope) = crate::customers::scope_of(actor)
     {
+        let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+        let due = loupan_store::customers::count_contacts_due(conn, &scope, today).await?;
+        if due > 0 {
+            out.push(Alert { kind: "follow_ups_due", count: due, link: "/customers" });
+        }
         let before = loupan_store::now() - chrono::Duration::days(STALE_AFTER_DAYS);
         let count = loupan_store::customers::count_stale_customers(conn, &scope, before).await?;
         if count > 0 {

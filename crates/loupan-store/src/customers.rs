@@ -304,3 +304,33 @@ pub async fn contacts_due_on<C: ConnectionTrait>(
     }
     Ok(out)
 }
+
+/// Customers in `scope` with a follow-up whose next contact falls on `day`.
+pub async fn count_contacts_due<C: ConnectionTrait>(
+    c: &C,
+    scope: &CustomerScope,
+    day: chrono::NaiveDate,
+) -> StoreResult<u64> {
+    use customers::Column as K;
+    use sea_orm::PaginatorTrait;
+    let mut ids: Vec<String> = follow_ups::Entity::find()
+        .select_only()
+        .column(follow_ups::Column::CustomerId)
+        .filter(follow_ups::Column::NextContactOn.eq(day))
+        .into_tuple()
+        .all(c)
+        .await?;
+    ids.sort();
+    ids.dedup();
+    let mut count = 0;
+    for chunk in ids.chunks(500) {
+        let mut q = customers::Entity::find().filter(K::Id.is_in(chunk.iter().cloned()));
+        q = match scope {
+            CustomerScope::All => q,
+            CustomerScope::Projects(p) => q.filter(K::ProjectId.is_in(p.iter().cloned())),
+            CustomerScope::Owner(owner) => q.filter(K::OwnerId.eq(owner.as_str())),
+        };
+        count += q.count(c).await?;
+    }
+    Ok(count)
+}

@@ -435,3 +435,29 @@ async fn the_workbench_gives_each_role_its_own_items() {
     let counts = o.app.send(get("/api/v1/workbench/counts").token(&o.manager)).await.json();
     assert_eq!(counts["notifications"], 0);
 }
+
+#[tokio::test]
+async fn a_step_for_all_waits_for_every_approver_and_a_named_user_gets_their_own_step() {
+    let o = office().await;
+    let (_, second_finance) = o.app.user(&o.admin, "fin2", &["finance"], &[&o.project]).await;
+    let (boss_id, boss) = o.app.user(&o.admin, "boss", &["executive"], &[]).await;
+    let steps = json!({"steps": [
+        {"name": "财务会签", "approvers": {"type": "role", "role": "finance"}, "mode": "all"},
+        {"name": "总经理", "approvers": {"type": "user", "user_id": boss_id}, "condition": {"fact": "amount", "op": "lt", "value": "999000"}}
+    ]});
+    let r = o.app.send(put("/api/v1/approval-flows/special_discount", steps).token(&o.admin)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let unit = o.unit("801").await;
+    let req = o.ask(&unit, "990000.00").await;
+    let id = req["id"].as_str().unwrap();
+    let r = o.decide(&o.finance, id, "approve", "").await;
+    assert_eq!((r.json()["status"].as_str(), r.json()["current_step"].as_i64()), (Some("pending"), Some(0)));
+    assert_eq!(o.decide(&o.finance, id, "approve", "").await.status, StatusCode::FORBIDDEN, "one vote each");
+    assert!(o.inbox(&boss).await.is_empty(), "the next step waits for every finance approver");
+    let r = o.decide(&second_finance, id, "approve", "").await;
+    assert_eq!(r.json()["current_step"], 1);
+    assert_eq!(o.inbox(&boss).await[0]["id"], id);
+    let r = o.decide(&boss, id, "approve", "").await;
+    assert_eq!(r.json()["status"], "approved");
+    assert_eq!(o.unit_status(&unit).await, "subscribed");
+}

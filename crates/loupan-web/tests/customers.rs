@@ -364,3 +364,83 @@ async fn customers_import_from_excel_with_the_forms_rules_and_duplicate_check() 
     let trail = o.app.send(get("/api/v1/admin/audit?record_type=customer_list").token(&o.admin)).await.json();
     assert_eq!(trail["items"][0]["after"]["rows"], 3);
 }
+
+#[tokio::test]
+async fn a_large_import_runs_as_a_job_whose_progress_and_report_its_owner_follows() {
+    let o = office().await;
+    let names: Vec<(String, String)> =
+        (0..450).map(|i| (format!("批量客户{i:03}"), format!("1390000{i:04}"))).collect();
+    let rows: Vec<[&str; 4]> = names.iter().map(|(n, p)| [n.as_str(), p.as_str(), "", "团购"]).collect();
+    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let path = format!("/api/v1/customers/import/jobs?project_id={}", o.project);
+    let r = o.app.send(post_bytes(&path, b"not a spreadsheet".to_vec(), xlsx).token(&o.agent_b.1)).await;
+    assert_eq!(r.error_fields(), vec!["file"], "a file that is no xlsx is refused at once");
+    let r = o.app.send(post_bytes(&path, customer_sheet(&rows), xlsx).token(&o.agent_b.1)).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let job = r.json();
+    let id = job["id"].as_str().unwrap();
+    assert_eq!(job["status"], "queued");
+    // Only its owner (and admins) follow it.
+    let r = o.app.send(get(&format!("/api/v1/jobs/{id}")).token(&o.agent_a.1)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let ran = loupan_service::jobs::run_due(&o.app.services, "test", chrono::Utc::now()).await.unwrap();
+    assert_eq!(ran, 1);
+    let job = o.app.send(get(&format!("/api/v1/jobs/{id}")).token(&o.agent_b.1)).await.json();
+    assert_eq!(job["status"], "done", "{job}");
+    let report: Value = serde_json::from_str(job["result"].as_str().unwrap()).unwrap();
+    assert_eq!((report["created"].as_u64(), report["written"].as_bool()), (Some(450), Some(true)));
+    assert_eq!((job["progress_done"].as_i64(), job["progress_total"].as_i64()), (Some(450), Some(450)), "{job}");
+    let found = o.app.send(get("/api/v1/customers?q=批量客户4").token(&o.agent_b.1)).await.json();
+    assert_eq!(found["items"].as_array().unwrap().len(), 50);
+    // The page of the job shows the report.
+    let page = o.app.send(get(&format!("/customers/import/{id}")).token(&o.agent_b.1)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("import-summary"), "{}", page.text);
+}
+
+#[tokio::test]
+async fn customers_due_a_contact_today_reach_their_agent_on_the_workbench_and_by_the_morning_reminder() {
+    let o = office().await;
+    let c = register(&o, &o.agent_a.1, json!({"name": "李雷", "phone": "13912345678"})).await;
+    let id = c["customer"]["id"].as_str().or(c["id"].as_str()).unwrap().to_owned();
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive().to_string();
+    let r = o
+        .app
+        .send(
+            post(
+                &format!("/api/v1/customers/{id}/follow-ups"),
+                json!({"kind": "call", "outcome": "约周末看房", "next_contact_on": today}),
+            )
+            .token(&o.agent_a.1),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let due = |wb: &Value| wb["alerts"].as_array().unwrap().iter().find(|a| a["kind"] == "follow_ups_due").cloned();
+    let wb = o.app.send(get("/api/v1/workbench").token(&o.agent_a.1)).await.json();
+    assert_eq!(due(&wb).unwrap()["count"], 1, "{wb}");
+    let wb = o.app.send(get("/api/v1/workbench").token(&o.agent_b.1)).await.json();
+    assert!(due(&wb).is_none(), "another agent's customer is not theirs to call");
+    // The morning job puts it under the agent's bell.
+    let tx = o.app.services.store.begin_write().await.unwrap();
+    loupan_service::jobs::enqueue(
+        &tx,
+        loupan_service::jobs::NewJob {
+            kind: "follow_up_reminders",
+            payload: json!({}),
+            run_at: None,
+            unique_key: None,
+            max_attempts: 1,
+            created_by: None,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(loupan_service::jobs::run_due(&o.app.services, "t", chrono::Utc::now()).await.unwrap(), 1);
+    let notes = o.app.send(get("/api/v1/notifications").token(&o.agent_a.1)).await.json();
+    assert_eq!(
+        (notes["items"][0]["kind"].as_str(), notes["items"][0]["title"].as_str()),
+        (Some("follow_up_due"), Some("李雷"))
+    );
+    assert_eq!(o.app.send(get("/api/v1/notifications").token(&o.agent_b.1)).await.json()["unread"], 0);
+}

@@ -554,11 +554,32 @@ async fn export(
     Ok(crate::api::xlsx_download(bytes, "customers.xlsx"))
 }
 
+#[derive(Deserialize, IntoParams)]
+pub struct ImportJobParams {
+    pub project_id: String,
+}
+
+/// Starts an import of the xlsx (the body) as a background job, for large files:
+/// follow it at `GET /api/v1/jobs/{id}` (progress, then the report as `result`).
+#[utoipa::path(post, path = "/api/v1/customers/import/jobs", tag = "customers", params(ImportJobParams),
+    request_body(content = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    responses((status = 202, body = crate::api::integrations::JobDto), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn import_job(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<ImportJobParams>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<crate::api::integrations::JobDto>), AppError> {
+    let job = loupan_service::customer_import::start_import_job(&state.services, &actor, &q.project_id, &body).await?;
+    Ok((StatusCode::ACCEPTED, Json(job.into())))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(search, register))
         .routes(routes!(duplicate_check))
         .routes(routes!(import))
+        .routes(routes!(import_job))
         .routes(routes!(export))
         .routes(routes!(duplicate_records))
         .routes(routes!(rule))

@@ -14,7 +14,7 @@ use crate::{AppError, AppState};
 
 #[derive(Serialize, ToSchema)]
 pub struct AlertDto {
-    /// `stale_customers`, `open_duplicates`, `overdue_instalments`.
+    /// `follow_ups_due`, `stale_customers`, `open_duplicates`, `overdue_instalments`.
     pub kind: String,
     pub count: u64,
     pub link: String,

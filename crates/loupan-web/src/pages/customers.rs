@@ -280,12 +280,27 @@ async fn import(
             _ => {}
         }
     }
+    // Writing runs as a background job with its progress on a page of its own.
+    if mode == "import" {
+        return match loupan_service::customer_import::start_import_job(&state.services, &actor, &project, &file).await {
+            Ok(job) => Ok(Redirect::to(&format!("/customers/import/{}", job.id)).into_response()),
+            Err(e @ ServiceError::Invalid(_)) => {
+                let html = render(
+                    &state,
+                    "customer_import.html",
+                    context! { errors => field_messages(lang, &e), ..base_context(&actor, lang, "/customers") },
+                )?;
+                Ok(html.into_response())
+            }
+            Err(e) => Err(e.into()),
+        };
+    }
     let (report, errors) = match loupan_service::customer_import::import_customers(
         &state.services,
         &actor,
         &project,
         &file,
-        mode == "import",
+        false,
     )
     .await
     {
@@ -301,9 +316,47 @@ async fn import(
     Ok(html.into_response())
 }
 
+/// A background import: its progress while it runs, then its report.
+async fn import_job(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let job = loupan_service::jobs::get(&state.services, &actor, &id).await?;
+    if job.kind != "customer_import" {
+        return Err(AppError::new(StatusCode::NOT_FOUND, "not_found"));
+    }
+    let report = job.result.as_deref().and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok()).map(|mut r| {
+        // Row errors carry codes; the page shows them in the reader's language.
+        if let Some(errors) = r["errors"].as_array_mut() {
+            for e in errors {
+                let code = e["code"].as_str().unwrap_or_default().to_owned();
+                e["message"] = serde_json::Value::from(crate::i18n::t(lang, &format!("field_error.{code}")));
+            }
+        }
+        Value::from_serialize(&r)
+    });
+    let errors = if job.status == "dead" {
+        Value::from_serialize(std::collections::BTreeMap::from([("file", crate::i18n::t(lang, "error.import_failed"))]))
+    } else {
+        Value::UNDEFINED
+    };
+    let running = matches!(job.status.as_str(), "queued" | "running");
+    let html = render(
+        &state,
+        "customer_import.html",
+        context! { report => report, errors => errors, running => running,
+        job => context! { id => job.id, done => job.progress_done, total => job.progress_total, status => job.status },
+        ..base_context(&actor, lang, "/customers") },
+    )?;
+    Ok(html.into_response())
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/customers", get(list))
+        .route("/customers/import/{job_id}", get(import_job))
         .route("/customers/new", get(show_new).post(create))
         .route("/customers/duplicates", get(duplicates))
         .route("/customers/import", post(import))
