@@ -1,31 +1,58 @@
 //! Business changes to deals (业务变更): an agent requests, the approval
 //! engine routes the `deal_change` request, and `on_change_decided` executes
-//! or drops it. Nothing the request would change happens before approval.
-//! Built today: cancelling a contract (退房) or a subscription (退订): the
-//! unit returns to `available` with history and what the buyer paid becomes a
-//! refund due for finance.
+//! or drops it. Nothing the request would change happens before approval;
+//! every change keeps what the deal was before and what it became.
+//!
+//! - 退房 / 退订 (`cancel_contract`, `cancel_subscription`): the unit returns to
+//!   `available`, what the buyer paid becomes a refund due for finance.
+//! - 换房 (`swap`): the deal moves to another unit of the project; the old unit
+//!   returns to sale and the money paid moves to the new deal as a transfer
+//!   (转款) on both sides; what the new deal does not need is a refund due.
+//! - `change_price`, `change_payment_method`: a contract's plan is written again
+//!   for the new price or terms and the money paid is allocated to it again.
+//! - 更名 / 增减权益人 (`rename`): the buyers and their shares are replaced.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use loupan_domain::approvals::DEAL_CHANGE;
 use loupan_domain::inventory::UnitStatus;
+use loupan_domain::sales::Ratio;
 use loupan_domain::validation::required_text;
 use loupan_domain::{Invalid, Money, Permission};
-use loupan_store::sales::{self as store, DealChangeRow, RefundRow};
-use loupan_store::{customers as store_customers, finance as store_finance, inventory as store_inventory};
-use serde::Serialize;
+use loupan_store::sales::{self as store, BuyerRow, ContractRow, DealChangeRow, RefundRow, SubscriptionRow};
+use loupan_store::{Connection, Transaction};
+use loupan_store::{finance as store_finance, inventory as store_inventory};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use crate::approvals::{self, Outcome, Submission};
 use crate::audit::{self, Change};
 use crate::live::{self, UnitChange};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
-pub const KINDS: [&str; 2] = ["cancel_contract", "cancel_subscription"];
+pub const KINDS: [&str; 6] =
+    ["cancel_contract", "cancel_subscription", "swap", "change_price", "change_payment_method", "rename"];
+
+/// A buyer as typed: the customer and their share (a ratio, `"0.5"`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct NewBuyer {
+    pub customer_id: Option<String>,
+    pub share: Option<String>,
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct NewChange {
     pub kind: Option<String>,
+    /// The contract or subscription.
     pub subject_id: Option<String>,
     pub reason: Option<String>,
+    /// `swap`: the unit the deal moves to.
+    pub new_unit_id: Option<String>,
+    /// `swap`, `change_price`: the new total price.
+    pub new_total_price: Option<String>,
+    /// `swap` (optional), `change_payment_method`: the new payment method.
+    pub payment_method_id: Option<String>,
+    /// `rename`: the buyers after the change, main buyer first.
+    pub buyers: Vec<NewBuyer>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -41,6 +68,8 @@ pub struct DealChange {
     pub decision_note: Option<String>,
     pub created_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
+    /// `{"before": …, "after": …}`: the deal as it was and as it is to be (or became).
+    pub details: Value,
     /// The approval request deciding it.
     pub approval_id: Option<String>,
 }
@@ -59,33 +88,172 @@ impl From<DealChangeRow> for DealChange {
             decision_note: r.decision_note,
             created_at: r.created_at,
             decided_at: r.decided_at,
+            details: serde_json::from_str(&r.details).unwrap_or(Value::Null),
             approval_id: None,
         }
     }
 }
 
-/// The project of an active deal the actor may see.
-async fn active_subject(services: &Services, actor: &Actor, kind: &str, subject_id: &str) -> ServiceResult<String> {
-    match kind {
-        "cancel_contract" => {
-            let k = crate::sales::get_contract(services, actor, subject_id)
-                .await
-                .map_err(|_| ServiceError::from(Invalid::one("subject_id", "unknown_contract")))?;
-            if k.status != "active" {
-                return Err(ServiceError::Conflict("contract_not_active"));
-            }
-            Ok(k.project_id)
-        }
-        _ => {
-            let s = crate::sales::get_subscription(services, actor, subject_id)
-                .await
-                .map_err(|_| ServiceError::from(Invalid::one("subject_id", "unknown_subscription")))?;
-            if s.status != "active" {
-                return Err(ServiceError::Conflict("subscription_not_active"));
-            }
-            Ok(s.project_id)
+/// The deal a change is about.
+enum Deal {
+    Contract(ContractRow),
+    Subscription(SubscriptionRow),
+}
+
+impl Deal {
+    fn id(&self) -> &str {
+        match self {
+            Deal::Contract(k) => &k.id,
+            Deal::Subscription(s) => &s.id,
         }
     }
+    fn project_id(&self) -> &str {
+        match self {
+            Deal::Contract(k) => &k.project_id,
+            Deal::Subscription(s) => &s.project_id,
+        }
+    }
+    fn unit_id(&self) -> &str {
+        match self {
+            Deal::Contract(k) => &k.unit_id,
+            Deal::Subscription(s) => &s.unit_id,
+        }
+    }
+    fn customer_id(&self) -> &str {
+        match self {
+            Deal::Contract(k) => &k.customer_id,
+            Deal::Subscription(s) => &s.customer_id,
+        }
+    }
+    fn number(&self) -> &str {
+        match self {
+            Deal::Contract(k) => &k.number,
+            Deal::Subscription(s) => &s.number,
+        }
+    }
+    fn total(&self) -> Money {
+        Money::from_hundredths(match self {
+            Deal::Contract(k) => k.total_price,
+            Deal::Subscription(s) => s.total_price,
+        })
+    }
+    fn method_id(&self) -> &str {
+        match self {
+            Deal::Contract(k) => &k.payment_method_id,
+            Deal::Subscription(s) => &s.payment_method_id,
+        }
+    }
+    fn status_of_unit(&self) -> UnitStatus {
+        match self {
+            Deal::Contract(_) => UnitStatus::Contracted,
+            Deal::Subscription(_) => UnitStatus::Subscribed,
+        }
+    }
+    fn is_active(&self) -> bool {
+        match self {
+            Deal::Contract(k) => k.status == "active",
+            Deal::Subscription(s) => s.status == "active",
+        }
+    }
+}
+
+/// A deal the actor may see. Cancellations name their kind of deal; the other
+/// changes apply to whichever the id is.
+async fn visible_deal(services: &Services, actor: &Actor, kind: &str, subject_id: &str) -> ServiceResult<Deal> {
+    if kind != "cancel_subscription"
+        && let Ok(k) = crate::sales::get_contract(services, actor, subject_id).await
+        && let Some(row) = store::find_contract(services.store.conn(), &k.id).await?
+    {
+        return Ok(Deal::Contract(row));
+    }
+    if kind != "cancel_contract"
+        && let Ok(s) = crate::sales::get_subscription(services, actor, subject_id).await
+        && let Some(row) = store::find_subscription(services.store.conn(), &s.id).await?
+    {
+        return Ok(Deal::Subscription(row));
+    }
+    let code = match kind {
+        "cancel_contract" => "unknown_contract",
+        "cancel_subscription" => "unknown_subscription",
+        _ => "unknown_deal",
+    };
+    Err(Invalid::one("subject_id", code).into())
+}
+
+async fn load_deal<C: Connection>(conn: &C, subject_id: &str) -> ServiceResult<Deal> {
+    if let Some(k) = store::find_contract(conn, subject_id).await? {
+        return Ok(Deal::Contract(k));
+    }
+    store::find_subscription(conn, subject_id).await?.map(Deal::Subscription).ok_or(ServiceError::NotFound("deal"))
+}
+
+/// What the buyer has paid on the deal (audited money).
+async fn paid_on<C: Connection>(conn: &C, deal: &Deal) -> ServiceResult<i64> {
+    match deal {
+        Deal::Contract(k) => Ok(store::instalments_of(conn, &k.id).await?.iter().map(|i| i.paid).sum()),
+        Deal::Subscription(s) => Ok(store_finance::audited_total_of_subscription(conn, &s.id).await?),
+    }
+}
+
+async fn buyers_json<C: Connection>(conn: &C, deal: &Deal) -> ServiceResult<Value> {
+    let rows = store::buyers_of(conn, deal.id()).await?;
+    if rows.is_empty() {
+        return Ok(json!([{"customer_id": deal.customer_id(), "share": "1"}]));
+    }
+    Ok(Value::from(
+        rows.iter()
+            .map(|b| json!({"customer_id": b.customer_id, "share": Ratio::from_millionths(b.share_millionths).to_string()}))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+async fn snapshot<C: Connection>(conn: &C, deal: &Deal) -> ServiceResult<Value> {
+    let unit = store_inventory::find_unit(conn, deal.unit_id()).await?.map(|u| u.number).unwrap_or_default();
+    Ok(json!({
+        "deal": deal.number(), "unit_id": deal.unit_id(), "unit": unit, "total_price": deal.total(),
+        "payment_method_id": deal.method_id(), "buyers": buyers_json(conn, deal).await?,
+        "paid": Money::from_hundredths(paid_on(conn, deal).await?),
+    }))
+}
+
+/// The buyers as typed, checked: known customers of the project the actor may
+/// sell to, no one twice, shares that add up to exactly 1.
+async fn check_buyers<C: Connection>(
+    conn: &C,
+    actor: &Actor,
+    project_id: &str,
+    buyers: &[NewBuyer],
+    errors: &mut Invalid,
+) -> ServiceResult<Vec<(String, Ratio)>> {
+    let mut out: Vec<(String, Ratio)> = Vec::new();
+    if buyers.is_empty() {
+        errors.push("buyers", "required");
+    } else if buyers.len() > 5 {
+        errors.push("buyers", "too_many");
+    }
+    for b in buyers {
+        let id = b.customer_id.as_deref().map(str::trim).unwrap_or_default();
+        let share = match b.share.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(s) => Ratio::parse(s).map_err(|code| errors.push("buyers", code)).unwrap_or(Ratio::ZERO),
+            None => {
+                errors.push("buyers", "required");
+                Ratio::ZERO
+            }
+        };
+        if share.millionths() <= 0 {
+            errors.push("buyers", "must_be_positive");
+        }
+        if id.is_empty() || !crate::sales::may_sell_to(conn, actor, project_id, id).await? {
+            errors.push("buyers", "unknown_customer");
+        } else if out.iter().any(|(c, _)| c == id) {
+            errors.push("buyers", "duplicate_buyer");
+        }
+        out.push((id.to_owned(), share));
+    }
+    if !buyers.is_empty() && out.iter().map(|(_, s)| s.millionths()).sum::<i64>() != Ratio::ONE.millionths() {
+        errors.push("buyers", "shares_must_sum_to_one");
+    }
+    Ok(out)
 }
 
 pub async fn request_change(services: &Services, actor: &Actor, form: NewChange) -> ServiceResult<DealChange> {
@@ -105,17 +273,96 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
     let subject_id = required_text(&mut errors, "subject_id", form.subject_id.as_deref(), 64);
     let reason = required_text(&mut errors, "reason", form.reason.as_deref(), 500);
     errors.into_result()?;
-    let project_id = active_subject(services, actor, &kind, &subject_id).await?;
+    let deal = visible_deal(services, actor, &kind, &subject_id).await?;
+    if !deal.is_active() {
+        return Err(ServiceError::Conflict(match deal {
+            Deal::Contract(_) => "contract_not_active",
+            Deal::Subscription(_) => "subscription_not_active",
+        }));
+    }
     let tx = services.store.begin_write().await?;
+    let project_id = deal.project_id().to_owned();
+    let mut errors = Invalid::default();
+    let paid = paid_on(&tx, &deal).await?;
+    // What is asked for, checked now; checked again when it is executed.
+    let (after, amount) = match kind.as_str() {
+        "swap" => {
+            let unit = match form.new_unit_id.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+                None => {
+                    errors.push("new_unit_id", "required");
+                    None
+                }
+                Some(id) => match store_inventory::find_unit(&tx, id).await? {
+                    Some(u) if u.project_id == project_id && u.id != deal.unit_id() => Some(u),
+                    _ => {
+                        errors.push("new_unit_id", "unknown_unit");
+                        None
+                    }
+                },
+            };
+            let total = crate::sales::parse_money(&mut errors, "new_total_price", form.new_total_price.as_deref());
+            if total.hundredths() <= 0 && errors.0.iter().all(|e| e.field != "new_total_price") {
+                errors.push("new_total_price", "must_be_positive");
+            }
+            let method =
+                method_in_project(&tx, &project_id, form.payment_method_id.as_deref(), deal.method_id()).await?;
+            if method.is_none() {
+                errors.push("payment_method_id", "unknown_payment_method");
+            }
+            if let Some(u) = &unit
+                && !(u.status == "available"
+                    || (u.status == "reserved"
+                        && store::active_reservation_of_unit(&tx, &u.id)
+                            .await?
+                            .is_some_and(|r| r.customer_id == deal.customer_id())))
+            {
+                return Err(ServiceError::Conflict("unit_not_available"));
+            }
+            let unit_number = unit.as_ref().map(|u| u.number.clone()).unwrap_or_default();
+            let after = json!({"unit_id": unit.map(|u| u.id), "unit": unit_number, "total_price": total,
+                               "payment_method_id": method});
+            (after, total)
+        }
+        "change_price" => {
+            let total = crate::sales::parse_money(&mut errors, "new_total_price", form.new_total_price.as_deref());
+            if total.hundredths() <= 0 && errors.0.iter().all(|e| e.field != "new_total_price") {
+                errors.push("new_total_price", "must_be_positive");
+            } else if total == deal.total() {
+                errors.push("new_total_price", "unchanged");
+            }
+            (json!({"total_price": total}), total)
+        }
+        "change_payment_method" => {
+            let method = method_in_project(&tx, &project_id, form.payment_method_id.as_deref(), "").await?;
+            match &method {
+                None => errors.push("payment_method_id", "unknown_payment_method"),
+                Some(m) if m == deal.method_id() => errors.push("payment_method_id", "unchanged"),
+                Some(_) => {}
+            }
+            (json!({"payment_method_id": method}), deal.total())
+        }
+        "rename" => {
+            let buyers = check_buyers(&tx, actor, &project_id, &form.buyers, &mut errors).await?;
+            let list: Vec<Value> =
+                buyers.iter().map(|(c, s)| json!({"customer_id": c, "share": s.to_string()})).collect();
+            (json!({"buyers": list}), deal.total())
+        }
+        // Cancellations: the money paid comes back.
+        _ => {
+            (json!({"unit_status": "available", "refund": Money::from_hundredths(paid)}), Money::from_hundredths(paid))
+        }
+    };
+    errors.into_result()?;
     let pending = store::deal_changes(&tx, Some(std::slice::from_ref(&project_id)), Some("requested")).await?;
-    if pending.iter().any(|c| c.subject_id == subject_id) {
+    if pending.iter().any(|c| c.subject_id == deal.id()) {
         return Err(ServiceError::Conflict("change_pending"));
     }
+    let details = json!({"before": snapshot(&tx, &deal).await?, "after": after});
     let row = DealChangeRow {
         id: loupan_store::new_id(),
-        project_id,
-        kind,
-        subject_id,
+        project_id: project_id.clone(),
+        kind: kind.clone(),
+        subject_id: deal.id().to_owned(),
         reason,
         status: "requested".into(),
         requested_by: actor.display_name.clone(),
@@ -123,6 +370,7 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
         decision_note: None,
         created_at: loupan_store::now(),
         decided_at: None,
+        details: details.to_string(),
     };
     store::insert_deal_change(&tx, &row).await?;
     let change = DealChange::from(row);
@@ -138,25 +386,27 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
         },
     )
     .await?;
-    let paid = paid_on(&tx, &change.kind, &change.subject_id).await?;
-    let summary = format!(
-        "{}：{}（已付 {}）",
-        if change.kind == "cancel_contract" { "退房" } else { "退订" },
-        change.reason,
-        Money::from_hundredths(paid)
-    );
+    let label = match kind.as_str() {
+        "cancel_contract" => "退房",
+        "cancel_subscription" => "退订",
+        "swap" => "换房",
+        "change_price" => "变更价格",
+        "change_payment_method" => "变更付款方式",
+        _ => "更名",
+    };
+    let summary = format!("{label}：{} {}（已付 {}）", deal.number(), change.reason, Money::from_hundredths(paid));
     let (request, after) = approvals::submit(
         services,
         &tx,
         actor,
         Submission {
             kind: DEAL_CHANGE,
-            project_id: Some(change.project_id.clone()),
+            project_id: Some(project_id),
             subject_type: "deal_change",
             subject_id: change.id.clone(),
             summary,
-            facts: [("amount".to_owned(), Money::from_hundredths(paid).to_string())].into(),
-            payload: serde_json::json!({}),
+            facts: [("amount".to_owned(), amount.to_string())].into(),
+            payload: json!({}),
         },
     )
     .await?;
@@ -167,13 +417,18 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
     Ok(change)
 }
 
-/// What the buyer has paid on the deal (audited money), refunded if it is cancelled.
-async fn paid_on<C: loupan_store::Connection>(conn: &C, kind: &str, subject_id: &str) -> ServiceResult<i64> {
-    if kind == "cancel_contract" {
-        Ok(store::instalments_of(conn, subject_id).await?.iter().map(|i| i.paid).sum())
-    } else {
-        Ok(store_finance::audited_total_of_subscription(conn, subject_id).await?)
+/// The chosen payment method of the project, or `default` when none was chosen.
+async fn method_in_project<C: Connection>(
+    conn: &C,
+    project_id: &str,
+    chosen: Option<&str>,
+    default: &str,
+) -> ServiceResult<Option<String>> {
+    let id = chosen.map(str::trim).filter(|m| !m.is_empty()).unwrap_or(default);
+    if id.is_empty() {
+        return Ok(None);
     }
+    Ok(store::find_payment_method(conn, id).await?.filter(|m| m.project_id == project_id).map(|m| m.id))
 }
 
 pub async fn list_changes(services: &Services, actor: &Actor, status: Option<&str>) -> ServiceResult<Vec<DealChange>> {
@@ -187,11 +442,15 @@ pub async fn list_changes(services: &Services, actor: &Actor, status: Option<&st
     Ok(out)
 }
 
+fn today() -> NaiveDate {
+    (Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
 /// The approval engine's call: an approved change is executed in the deciding
 /// transaction; a rejected or withdrawn one is closed and changes nothing.
 pub(crate) async fn on_change_decided(
     services: &Services,
-    tx: &loupan_store::Transaction,
+    tx: &Transaction,
     actor: &Actor,
     request: &loupan_store::approvals::RequestRow,
     outcome: Outcome,
@@ -210,8 +469,8 @@ pub(crate) async fn on_change_decided(
                 action: "deal_change.reject",
                 record_type: "deal_change",
                 record_id: id,
-                before: Some(serde_json::json!({"status": "requested"})),
-                after: Some(serde_json::json!({"status": "rejected"})),
+                before: Some(json!({"status": "requested"})),
+                after: Some(json!({"status": "rejected"})),
             },
         )
         .await?;
@@ -220,78 +479,24 @@ pub(crate) async fn on_change_decided(
     if !store::decide_deal_change(tx, id, "executed", &actor.display_name, None, now).await? {
         return Err(ServiceError::Conflict("change_decided"));
     }
-    // What the deal was, what the buyer paid (audited), which unit it held.
-    let (unit_id, customer_id, paid, from, contract_id, subscription_id) = match change.kind.as_str() {
-        "cancel_contract" => {
-            let k = store::find_contract(tx, &change.subject_id).await?.ok_or(ServiceError::NotFound("contract"))?;
-            if !store::cancel_contract(tx, &k.id).await? {
-                return Err(ServiceError::Conflict("contract_not_active"));
-            }
-            let paid: i64 = store::instalments_of(tx, &k.id).await?.iter().map(|i| i.paid).sum();
-            (k.unit_id, k.customer_id, paid, UnitStatus::Contracted, Some(k.id), None)
-        }
-        _ => {
-            let s = store::find_subscription(tx, &change.subject_id)
-                .await?
-                .ok_or(ServiceError::NotFound("subscription"))?;
-            if !store::cancel_subscription(tx, &s.id).await? {
-                return Err(ServiceError::Conflict("subscription_not_active"));
-            }
-            let paid = store_finance::audited_total_of_subscription(tx, &s.id).await?;
-            (s.unit_id, s.customer_id, paid, UnitStatus::Subscribed, None, Some(s.id))
-        }
+    let deal = load_deal(tx, &change.subject_id).await?;
+    if !deal.is_active() {
+        return Err(ServiceError::Conflict(match deal {
+            Deal::Contract(_) => "contract_not_active",
+            Deal::Subscription(_) => "subscription_not_active",
+        }));
+    }
+    let details: Value = serde_json::from_str(&change.details).unwrap_or(Value::Null);
+    let asked = &details["after"];
+    let (result, unit_changes) = match change.kind.as_str() {
+        "cancel_contract" | "cancel_subscription" => cancel(services, tx, actor, &change, &deal).await?,
+        "swap" => swap(services, tx, actor, &change, &deal, asked).await?,
+        "change_price" | "change_payment_method" => (change_terms(tx, &deal, asked, &change).await?, Vec::new()),
+        "rename" => (rename(tx, actor, &deal, asked).await?, Vec::new()),
+        other => return Err(ServiceError::internal(format!("unknown change kind {other}"))),
     };
-    let now = loupan_store::now();
-    if !store::change_unit_status(tx, &unit_id, from.name(), UnitStatus::Available.name(), now).await? {
-        return Err(ServiceError::Conflict("unit_not_available"));
-    }
-    let unit = store_inventory::find_unit(tx, &unit_id).await?.ok_or(ServiceError::NotFound("unit"))?;
-    store::insert_unit_event(
-        tx,
-        &store::UnitEventRow {
-            id: loupan_store::new_id(),
-            unit_id: unit_id.clone(),
-            kind: "cancelled".into(),
-            from_status: from.name().into(),
-            to_status: UnitStatus::Available.name().into(),
-            reference: Some(change.reason.clone()),
-            actor_name: actor.display_name.clone(),
-            occurred_at: now,
-        },
-    )
-    .await?;
-    if paid > 0 {
-        store::insert_refund(
-            tx,
-            &RefundRow {
-                id: loupan_store::new_id(),
-                project_id: change.project_id.clone(),
-                contract_id,
-                subscription_id,
-                customer_id: customer_id.clone(),
-                amount: paid,
-                status: "due".into(),
-                change_id: change.id.clone(),
-                created_at: now,
-            },
-        )
-        .await?;
-    }
-    store_customers::insert_event(
-        tx,
-        &store_customers::EventRow {
-            id: loupan_store::new_id(),
-            customer_id,
-            kind: "cancellation".into(),
-            summary: format!("{} 号房退房/退订，应退 {}", unit.number, Money::from_hundredths(paid)),
-            actor_name: actor.display_name.clone(),
-            occurred_at: now,
-        },
-    )
-    .await?;
-    let live_change =
-        UnitChange { unit_id, building_id: unit.building_id.clone(), status: UnitStatus::Available.name().into() };
-    live::announce_in_tx(services, tx, &live_change).await?;
+    let details = json!({"before": details["before"], "after": asked, "result": result});
+    store::set_change_details(tx, id, &details.to_string()).await?;
     audit::record(
         tx,
         actor,
@@ -299,12 +504,310 @@ pub(crate) async fn on_change_decided(
             action: "deal_change.execute",
             record_type: "deal_change",
             record_id: id,
-            before: Some(serde_json::json!({"status": "requested"})),
-            after: Some(serde_json::json!({"status": "executed", "refund": Money::from_hundredths(paid)})),
+            before: Some(json!({"status": "requested", "deal": details["before"]})),
+            after: Some(json!({"status": "executed", "result": details["result"]})),
         },
     )
     .await?;
-    Ok(vec![live_change])
+    Ok(unit_changes)
+}
+
+async fn unit_back_to_sale(
+    services: &Services,
+    tx: &Transaction,
+    actor: &Actor,
+    deal: &Deal,
+    kind: &str,
+    reference: &str,
+) -> ServiceResult<UnitChange> {
+    let from = deal.status_of_unit();
+    if !store::change_unit_status(tx, deal.unit_id(), from.name(), UnitStatus::Available.name(), loupan_store::now())
+        .await?
+    {
+        return Err(ServiceError::Conflict("unit_not_available"));
+    }
+    crate::sales::unit_event(tx, actor, deal.unit_id(), kind, from, UnitStatus::Available, reference).await?;
+    let unit = store_inventory::find_unit(tx, deal.unit_id()).await?.ok_or(ServiceError::NotFound("unit"))?;
+    let change = UnitChange {
+        unit_id: unit.id.clone(),
+        building_id: unit.building_id.clone(),
+        status: UnitStatus::Available.name().into(),
+    };
+    live::announce_in_tx(services, tx, &change).await?;
+    Ok(change)
+}
+
+async fn end_deal<C: Connection>(conn: &C, deal: &Deal) -> ServiceResult<()> {
+    let ended = match deal {
+        Deal::Contract(k) => store::cancel_contract(conn, &k.id).await?,
+        Deal::Subscription(s) => store::cancel_subscription(conn, &s.id).await?,
+    };
+    if ended { Ok(()) } else { Err(ServiceError::Conflict("deal_not_active")) }
+}
+
+async fn refund_due<C: Connection>(conn: &C, deal: &Deal, change_id: &str, amount: i64) -> ServiceResult<()> {
+    if amount <= 0 {
+        return Ok(());
+    }
+    let (contract_id, subscription_id) = match deal {
+        Deal::Contract(k) => (Some(k.id.clone()), None),
+        Deal::Subscription(s) => (None, Some(s.id.clone())),
+    };
+    store::insert_refund(
+        conn,
+        &RefundRow {
+            id: loupan_store::new_id(),
+            project_id: deal.project_id().to_owned(),
+            contract_id,
+            subscription_id,
+            customer_id: deal.customer_id().to_owned(),
+            amount,
+            status: "due".into(),
+            change_id: change_id.to_owned(),
+            created_at: loupan_store::now(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+async fn cancel(
+    services: &Services,
+    tx: &Transaction,
+    actor: &Actor,
+    change: &DealChangeRow,
+    deal: &Deal,
+) -> ServiceResult<(Value, Vec<UnitChange>)> {
+    let paid = paid_on(tx, deal).await?;
+    end_deal(tx, deal).await?;
+    let unit_change = unit_back_to_sale(services, tx, actor, deal, "cancelled", &change.reason).await?;
+    refund_due(tx, deal, &change.id, paid).await?;
+    let unit = store_inventory::find_unit(tx, deal.unit_id()).await?.map(|u| u.number).unwrap_or_default();
+    crate::sales::customer_event(
+        tx,
+        actor,
+        deal.customer_id(),
+        "cancellation",
+        format!("{unit} 号房退房/退订，应退 {}", Money::from_hundredths(paid)),
+    )
+    .await?;
+    Ok((json!({"refund": Money::from_hundredths(paid)}), vec![unit_change]))
+}
+
+/// 换房: the old deal ends and its unit returns to sale; a new deal of the same
+/// kind takes the new unit; the money paid moves across as a transfer.
+async fn swap(
+    services: &Services,
+    tx: &Transaction,
+    actor: &Actor,
+    change: &DealChangeRow,
+    deal: &Deal,
+    asked: &Value,
+) -> ServiceResult<(Value, Vec<UnitChange>)> {
+    let new_unit_id = asked["unit_id"].as_str().ok_or_else(|| ServiceError::internal("swap without a unit"))?;
+    let total = Money::parse(asked["total_price"].as_str().unwrap_or_default()).map_err(ServiceError::internal)?;
+    let method_id = asked["payment_method_id"].as_str().unwrap_or(deal.method_id());
+    let method = store::find_payment_method(tx, method_id).await?.ok_or(ServiceError::NotFound("payment_method"))?;
+    let new_unit = store_inventory::find_unit(tx, new_unit_id).await?.ok_or(ServiceError::NotFound("unit"))?;
+    let paid = paid_on(tx, deal).await?;
+    let buyers = store::buyers_of(tx, deal.id()).await?;
+
+    // The old deal ends; its unit is for sale again.
+    end_deal(tx, deal).await?;
+    let number_old = deal.number().to_owned();
+    let now = loupan_store::now();
+    let to = deal.status_of_unit();
+    // The new unit is taken by a conditional write, as in any sale.
+    let from = crate::sales::claimable_from(tx, new_unit_id, deal.customer_id()).await?;
+    if !store::change_unit_status(tx, new_unit_id, from.name(), to.name(), now).await? {
+        return Err(crate::sales::unit_taken());
+    }
+    let (new_id, new_number) = match deal {
+        Deal::Contract(k) => {
+            let number = format!("HT{:06}", store::next_number(tx, &k.project_id, "contract").await?);
+            let row = ContractRow {
+                id: loupan_store::new_id(),
+                unit_id: new_unit_id.to_owned(),
+                number: number.clone(),
+                payment_method_id: method.id.clone(),
+                total_price: total.hundredths(),
+                signed_on: today(),
+                status: "active".into(),
+                version: 1,
+                created_at: now,
+                ..k.clone()
+            };
+            store::insert_contract(tx, &row).await?;
+            crate::sales::write_plan(tx, &row.id, &method, total, row.signed_on).await?;
+            (row.id, number)
+        }
+        Deal::Subscription(s) => {
+            let number = format!("RG{:06}", store::next_number(tx, &s.project_id, "subscription").await?);
+            let row = SubscriptionRow {
+                id: loupan_store::new_id(),
+                unit_id: new_unit_id.to_owned(),
+                number: number.clone(),
+                payment_method_id: method.id.clone(),
+                total_price: total.hundredths(),
+                deposit: s.deposit.min(total.hundredths()),
+                subscribed_on: today(),
+                status: "active".into(),
+                version: 1,
+                created_at: now,
+                ..s.clone()
+            };
+            store::insert_subscription(tx, &row).await?;
+            (row.id, number)
+        }
+    };
+    if !buyers.is_empty() {
+        let moved: Vec<BuyerRow> =
+            buyers.into_iter().map(|b| BuyerRow { id: loupan_store::new_id(), deal_id: new_id.clone(), ..b }).collect();
+        store::replace_buyers(tx, &new_id, &moved).await?;
+    }
+    let old_change = unit_back_to_sale(services, tx, actor, deal, "swapped_out", &new_number).await?;
+    crate::sales::unit_event(tx, actor, new_unit_id, "swapped_in", from, to, &number_old).await?;
+    let new_change = UnitChange {
+        unit_id: new_unit_id.to_owned(),
+        building_id: new_unit.building_id.clone(),
+        status: to.name().into(),
+    };
+    live::announce_in_tx(services, tx, &new_change).await?;
+
+    // The money follows the buyer: out of the old deal, into the new one.
+    let mut refund = 0;
+    if paid > 0 {
+        let project = deal.project_id();
+        let (old_side, new_side) = match deal {
+            Deal::Contract(k) => ((Some(k.id.as_str()), None), (Some(new_id.as_str()), None)),
+            Deal::Subscription(s) => ((None, Some(s.id.as_str())), (None, Some(new_id.as_str()))),
+        };
+        crate::finance::transfer_receipt(tx, actor, project, old_side, -paid).await?;
+        let receipt = crate::finance::transfer_receipt(tx, actor, project, new_side, paid).await?;
+        if let Deal::Contract(_) = deal {
+            refund = crate::finance::allocate(tx, &receipt, &new_id, paid).await?.1;
+        }
+        if refund > 0 {
+            let new_deal = load_deal(tx, &new_id).await?;
+            refund_due(tx, &new_deal, &change.id, refund).await?;
+        }
+    }
+    crate::sales::customer_event(
+        tx,
+        actor,
+        deal.customer_id(),
+        "swap",
+        format!("换房：{} 号房 → {} 号房，转入已付 {}", number_old, new_unit.number, Money::from_hundredths(paid)),
+    )
+    .await?;
+    let result = json!({"new_deal_id": new_id, "new_deal": new_number, "moved": Money::from_hundredths(paid),
+                        "refund": Money::from_hundredths(refund)});
+    Ok((result, vec![old_change, new_change]))
+}
+
+/// New price or payment method. A contract's plan is written again and the
+/// money paid allocated to it again (earliest instalments first); what the new
+/// plan does not need becomes a refund due.
+async fn change_terms<C: Connection>(
+    conn: &C,
+    deal: &Deal,
+    asked: &Value,
+    change: &DealChangeRow,
+) -> ServiceResult<Value> {
+    let total = match asked["total_price"].as_str() {
+        Some(t) => Money::parse(t).map_err(ServiceError::internal)?,
+        None => deal.total(),
+    };
+    let method_id = asked["payment_method_id"].as_str().unwrap_or(deal.method_id()).to_owned();
+    let method = store::find_payment_method(conn, &method_id).await?.ok_or(ServiceError::NotFound("payment_method"))?;
+    match deal {
+        Deal::Contract(k) => {
+            if !store::set_contract_terms(conn, &k.id, total.hundredths(), &method.id).await? {
+                return Err(ServiceError::Conflict("contract_not_active"));
+            }
+            store::delete_plan(conn, &k.id).await?;
+            crate::sales::write_plan(conn, &k.id, &method, total, k.signed_on).await?;
+            let excess = crate::finance::reallocate_contract(conn, &k.id).await?;
+            refund_due(conn, deal, &change.id, excess).await?;
+            Ok(json!({"total_price": total, "payment_method_id": method.id, "refund": Money::from_hundredths(excess)}))
+        }
+        Deal::Subscription(s) => {
+            if !store::set_subscription_terms(conn, &s.id, total.hundredths(), &method.id).await? {
+                return Err(ServiceError::Conflict("subscription_not_active"));
+            }
+            Ok(json!({"total_price": total, "payment_method_id": method.id}))
+        }
+    }
+}
+
+/// 更名 / 增减权益人: the buyers and their shares; the first is the main buyer.
+async fn rename<C: Connection>(conn: &C, actor: &Actor, deal: &Deal, asked: &Value) -> ServiceResult<Value> {
+    let list = asked["buyers"].as_array().cloned().unwrap_or_default();
+    let mut rows = Vec::new();
+    for (i, b) in list.iter().enumerate() {
+        let share = Ratio::parse(b["share"].as_str().unwrap_or_default()).map_err(ServiceError::internal)?;
+        rows.push(BuyerRow {
+            id: loupan_store::new_id(),
+            deal_id: deal.id().to_owned(),
+            customer_id: b["customer_id"].as_str().unwrap_or_default().to_owned(),
+            share_millionths: share.millionths(),
+            position: i32::try_from(i).map_err(ServiceError::internal)?,
+        });
+    }
+    let Some(main) = rows.first().map(|r| r.customer_id.clone()) else {
+        return Err(ServiceError::internal("rename without buyers"));
+    };
+    let before: Vec<String> = match buyers_json(conn, deal).await?.as_array() {
+        Some(a) => a.iter().filter_map(|b| b["customer_id"].as_str().map(str::to_owned)).collect(),
+        None => Vec::new(),
+    };
+    let set = match deal {
+        Deal::Contract(k) => store::set_contract_customer(conn, &k.id, &main).await?,
+        Deal::Subscription(s) => store::set_subscription_customer(conn, &s.id, &main).await?,
+    };
+    if !set {
+        return Err(ServiceError::Conflict("deal_not_active"));
+    }
+    store::replace_buyers(conn, deal.id(), &rows).await?;
+    for r in &rows {
+        if !before.contains(&r.customer_id) {
+            crate::sales::customer_event(
+                conn,
+                actor,
+                &r.customer_id,
+                "rename",
+                format!("成为 {} 的权益人", deal.number()),
+            )
+            .await?;
+        }
+    }
+    for c in before.iter().filter(|c| !rows.iter().any(|r| &r.customer_id == *c)) {
+        crate::sales::customer_event(conn, actor, c, "rename", format!("不再是 {} 的权益人", deal.number())).await?;
+    }
+    Ok(json!({"buyers": list}))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Buyer {
+    pub customer_id: String,
+    pub share: String,
+}
+
+/// The buyers of a deal the actor may see (the main buyer alone when none were set).
+pub async fn buyers(services: &Services, actor: &Actor, deal_id: &str) -> ServiceResult<Vec<Buyer>> {
+    let deal = visible_deal(services, actor, "", deal_id).await.map_err(|_| ServiceError::NotFound("deal"))?;
+    let list = buyers_json(services.store.conn(), &deal).await?;
+    Ok(list
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|b| Buyer {
+                    customer_id: b["customer_id"].as_str().unwrap_or_default().to_owned(),
+                    share: b["share"].as_str().unwrap_or_default().to_owned(),
+                })
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -319,7 +822,7 @@ pub struct Refund {
     pub created_at: DateTime<Utc>,
 }
 
-/// Refunds owed to buyers after cancellations (finance pays them).
+/// Refunds owed to buyers after cancellations and changes (finance pays them).
 pub async fn refunds(services: &Services, actor: &Actor, status: Option<&str>) -> ServiceResult<Vec<Refund>> {
     actor.require(Permission::ReadFinance)?;
     Ok(store::refunds(services.store.conn(), actor.visible_projects(), status.filter(|s| !s.is_empty()))

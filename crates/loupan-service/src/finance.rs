@@ -17,6 +17,9 @@ use crate::{Actor, ServiceError, ServiceResult, Services};
 
 pub const CHANNELS: [&str; 6] = ["cash", "transfer", "pos", "cheque", "mortgage_bank", "provident_fund"];
 
+/// Money moved from one deal to another by Loupan itself (转款); never typed in.
+pub const TRANSFER_CHANNEL: &str = "deal_transfer";
+
 #[derive(Debug, Clone, Default)]
 pub struct NewReceipt {
     pub contract_id: Option<String>,
@@ -211,32 +214,8 @@ pub async fn audit_receipt(services: &Services, actor: &Actor, id: &str) -> Serv
     }
     let mut allocations = Vec::new();
     if let Some(contract_id) = &before.contract_id {
-        let mut left = before.amount;
-        let mut plan = store_sales::instalments_of(&tx, contract_id).await?;
-        plan.sort_by_key(|i| (i.due_date, i.seq));
-        for instalment in plan {
-            let open = instalment.amount - instalment.paid;
-            if left == 0 {
-                break;
-            }
-            if open <= 0 {
-                continue;
-            }
-            let take = open.min(left);
-            store::insert_allocation(
-                &tx,
-                &AllocationRow {
-                    id: loupan_store::new_id(),
-                    receipt_id: id.to_owned(),
-                    instalment_id: instalment.id.clone(),
-                    amount: take,
-                },
-            )
-            .await?;
-            store_sales::add_paid(&tx, &instalment.id, take).await?;
-            allocations.push(serde_json::json!({"instalment": instalment.seq, "amount": Money::from_hundredths(take)}));
-            left -= take;
-        }
+        let (made, left) = allocate(&tx, id, contract_id, before.amount).await?;
+        allocations = made;
         if left > 0 {
             // More than the plan still owes (e.g. the plan changed since recording).
             return Err(Invalid::one("amount", "exceeds_outstanding").into());
@@ -263,6 +242,95 @@ pub async fn audit_receipt(services: &Services, actor: &Actor, id: &str) -> Serv
     .await?;
     tx.commit().await.map_err(ServiceError::internal)?;
     Ok(after.into())
+}
+
+/// Settles `amount` of a receipt against the contract's instalments in due-date
+/// order; returns what was allocated and what is left over.
+pub(crate) async fn allocate<C: loupan_store::Connection>(
+    conn: &C,
+    receipt_id: &str,
+    contract_id: &str,
+    amount: i64,
+) -> ServiceResult<(Vec<serde_json::Value>, i64)> {
+    let mut allocations = Vec::new();
+    let mut left = amount.max(0);
+    let mut plan = store_sales::instalments_of(conn, contract_id).await?;
+    plan.sort_by_key(|i| (i.due_date, i.seq));
+    for instalment in plan {
+        if left == 0 {
+            break;
+        }
+        let open = instalment.amount - instalment.paid;
+        if open <= 0 {
+            continue;
+        }
+        let take = open.min(left);
+        store::insert_allocation(
+            conn,
+            &AllocationRow {
+                id: loupan_store::new_id(),
+                receipt_id: receipt_id.to_owned(),
+                instalment_id: instalment.id.clone(),
+                amount: take,
+            },
+        )
+        .await?;
+        store_sales::add_paid(conn, &instalment.id, take).await?;
+        allocations.push(serde_json::json!({"instalment": instalment.seq, "amount": Money::from_hundredths(take)}));
+        left -= take;
+    }
+    Ok((allocations, left))
+}
+
+/// After a contract's plan was rewritten: every audited receipt is allocated
+/// again, oldest first. Returns money the new plan does not need (a refund due).
+pub(crate) async fn reallocate_contract<C: loupan_store::Connection>(
+    conn: &C,
+    contract_id: &str,
+) -> ServiceResult<i64> {
+    let mut receipts: Vec<ReceiptRow> = store::receipts_of_contract(conn, contract_id)
+        .await?
+        .into_iter()
+        .filter(|r| r.status == "audited" && r.amount > 0)
+        .collect();
+    receipts.sort_by_key(|r| (r.audited_at, r.created_at));
+    let mut excess = 0;
+    for r in receipts {
+        excess += allocate(conn, &r.id, contract_id, r.amount).await?.1;
+    }
+    Ok(excess)
+}
+
+/// Money moved between deals (转款, a unit swap): an audited receipt on each
+/// side, negative on the deal it leaves, positive on the deal it joins. The
+/// audited receipts themselves are never edited.
+pub(crate) async fn transfer_receipt<C: loupan_store::Connection>(
+    conn: &C,
+    actor: &Actor,
+    project_id: &str,
+    deal: (Option<&str>, Option<&str>),
+    amount: i64,
+) -> ServiceResult<String> {
+    let now = loupan_store::now();
+    let by = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
+    let row = ReceiptRow {
+        id: loupan_store::new_id(),
+        project_id: project_id.to_owned(),
+        contract_id: deal.0.map(str::to_owned),
+        subscription_id: deal.1.map(str::to_owned),
+        amount,
+        received_on: (now + chrono::Duration::hours(8)).date_naive(),
+        channel: TRANSFER_CHANNEL.to_owned(),
+        status: "audited".into(),
+        recorded_by: by.clone(),
+        audited_by: Some(by),
+        arrived_at: Some(now),
+        audited_at: Some(now),
+        version: 1,
+        created_at: now,
+    };
+    store::insert_receipt(conn, &row).await?;
+    Ok(row.id)
 }
 
 pub async fn receipts_of_contract(

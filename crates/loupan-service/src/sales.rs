@@ -60,7 +60,7 @@ struct StoredTerm {
     days_after_signing: u32,
 }
 
-fn stored_terms(row: &PaymentMethodRow) -> ServiceResult<Vec<Term>> {
+pub(crate) fn stored_terms(row: &PaymentMethodRow) -> ServiceResult<Vec<Term>> {
     let stored: Vec<StoredTerm> = serde_json::from_str(&row.terms_json).map_err(ServiceError::internal)?;
     stored
         .into_iter()
@@ -211,7 +211,7 @@ pub async fn list_payment_methods(
     store::payment_methods_of(conn, project_id).await?.into_iter().map(method_view).collect()
 }
 
-fn parse_money(errors: &mut Invalid, field: &str, text: Option<&str>) -> Money {
+pub(crate) fn parse_money(errors: &mut Invalid, field: &str, text: Option<&str>) -> Money {
     match text.map(str::trim).filter(|t| !t.is_empty()) {
         None => {
             errors.push(field, "required");
@@ -247,7 +247,7 @@ fn may_see_deal(actor: &Actor, project_id: &str, agent_id: &str) -> bool {
 
 /// The customer belongs to the unit's project and is within the actor's data
 /// scope (an agent sells to their own customers).
-async fn may_sell_to<C: Connection>(
+pub(crate) async fn may_sell_to<C: Connection>(
     conn: &C,
     actor: &Actor,
     project_id: &str,
@@ -291,7 +291,7 @@ async fn check_parties<C: Connection>(
     Ok(SaleParties { unit, method })
 }
 
-async fn unit_event<C: Connection>(
+pub(crate) async fn unit_event<C: Connection>(
     conn: &C,
     actor: &Actor,
     unit_id: &str,
@@ -317,7 +317,7 @@ async fn unit_event<C: Connection>(
     Ok(())
 }
 
-async fn customer_event<C: Connection>(
+pub(crate) async fn customer_event<C: Connection>(
     conn: &C,
     actor: &Actor,
     customer_id: &str,
@@ -342,7 +342,11 @@ async fn customer_event<C: Connection>(
 /// The status a sale for `customer_id` takes the unit from: `reserved` when
 /// the unit is reserved for this very customer (the reservation is converted),
 /// else `available`.
-async fn claimable_from<C: Connection>(conn: &C, unit_id: &str, customer_id: &str) -> ServiceResult<UnitStatus> {
+pub(crate) async fn claimable_from<C: Connection>(
+    conn: &C,
+    unit_id: &str,
+    customer_id: &str,
+) -> ServiceResult<UnitStatus> {
     if let Some(r) = store::active_reservation_of_unit(conn, unit_id).await?
         && r.customer_id == customer_id
         && store::end_reservation(conn, &r.id, "converted").await?
@@ -353,7 +357,7 @@ async fn claimable_from<C: Connection>(conn: &C, unit_id: &str, customer_id: &st
 }
 
 /// The unit is no longer in the state the sale needs: someone else was first.
-fn unit_taken() -> ServiceError {
+pub(crate) fn unit_taken() -> ServiceError {
     ServiceError::Conflict("unit_not_available")
 }
 
@@ -768,21 +772,7 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
         created_at: now,
     };
     store::insert_contract(&tx, &row).await?;
-    let terms = stored_terms(&parties.method)?;
-    let plan: Vec<InstalmentRow> = payment_plan(&terms, total, signed_on)
-        .into_iter()
-        .enumerate()
-        .map(|(i, p)| InstalmentRow {
-            id: loupan_store::new_id(),
-            contract_id: row.id.clone(),
-            seq: i as i32 + 1,
-            kind: p.kind.name().to_owned(),
-            due_date: p.due_date,
-            amount: p.amount.hundredths(),
-            paid: 0,
-        })
-        .collect();
-    store::insert_instalments(&tx, &plan).await?;
+    write_plan(&tx, &row.id, &parties.method, total, signed_on).await?;
     unit_event(&tx, actor, &row.unit_id, "contracted", from_status, UnitStatus::Contracted, &row.number).await?;
     let change = UnitChange {
         unit_id: row.unit_id.clone(),
@@ -815,6 +805,32 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
     tx.commit().await.map_err(ServiceError::internal)?;
     live::announce_after_commit(services, change);
     Ok(contract)
+}
+
+/// Writes a contract's payment plan from the method's terms (F2): it sums to `total` exactly.
+pub(crate) async fn write_plan<C: Connection>(
+    conn: &C,
+    contract_id: &str,
+    method: &PaymentMethodRow,
+    total: Money,
+    signed_on: NaiveDate,
+) -> ServiceResult<()> {
+    let terms = stored_terms(method)?;
+    let plan: Vec<InstalmentRow> = payment_plan(&terms, total, signed_on)
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| InstalmentRow {
+            id: loupan_store::new_id(),
+            contract_id: contract_id.to_owned(),
+            seq: i as i32 + 1,
+            kind: p.kind.name().to_owned(),
+            due_date: p.due_date,
+            amount: p.amount.hundredths(),
+            paid: 0,
+        })
+        .collect();
+    store::insert_instalments(conn, &plan).await?;
+    Ok(())
 }
 
 pub(crate) async fn visible_contract<C: Connection>(conn: &C, actor: &Actor, id: &str) -> ServiceResult<ContractRow> {

@@ -363,3 +363,102 @@ pub async fn end_reservation<C: ConnectionTrait>(c: &C, id: &str, status: &str) 
         .await?;
     Ok(res.rows_affected == 1)
 }
+
+pub use crate::entities::deal_buyers::Model as BuyerRow;
+
+/// The buyers of a deal, main buyer first.
+pub async fn buyers_of<C: ConnectionTrait>(c: &C, deal_id: &str) -> StoreResult<Vec<BuyerRow>> {
+    use crate::entities::deal_buyers as b;
+    Ok(b::Entity::find().filter(b::Column::DealId.eq(deal_id)).order_by_asc(b::Column::Position).all(c).await?)
+}
+
+pub async fn replace_buyers<C: ConnectionTrait>(c: &C, deal_id: &str, rows: &[BuyerRow]) -> StoreResult<()> {
+    use crate::entities::deal_buyers as b;
+    b::Entity::delete_many().filter(b::Column::DealId.eq(deal_id)).exec(c).await?;
+    for row in rows {
+        b::Entity::insert(row.clone().into_active_model()).exec_without_returning(c).await?;
+    }
+    Ok(())
+}
+
+/// The main buyer of an active contract changes (更名).
+pub async fn set_contract_customer<C: ConnectionTrait>(c: &C, id: &str, customer_id: &str) -> StoreResult<bool> {
+    let res = contracts::Entity::update_many()
+        .col_expr(contracts::Column::CustomerId, Expr::value(customer_id.to_owned()))
+        .col_expr(contracts::Column::Version, Expr::col(contracts::Column::Version).add(1))
+        .filter(contracts::Column::Id.eq(id))
+        .filter(contracts::Column::Status.eq("active"))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+pub async fn set_subscription_customer<C: ConnectionTrait>(c: &C, id: &str, customer_id: &str) -> StoreResult<bool> {
+    let res = subscriptions::Entity::update_many()
+        .col_expr(subscriptions::Column::CustomerId, Expr::value(customer_id.to_owned()))
+        .col_expr(subscriptions::Column::Version, Expr::col(subscriptions::Column::Version).add(1))
+        .filter(subscriptions::Column::Id.eq(id))
+        .filter(subscriptions::Column::Status.eq("active"))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// New price and payment method of an active contract (its plan is rewritten separately).
+pub async fn set_contract_terms<C: ConnectionTrait>(c: &C, id: &str, total: i64, method_id: &str) -> StoreResult<bool> {
+    let res = contracts::Entity::update_many()
+        .col_expr(contracts::Column::TotalPrice, Expr::value(total))
+        .col_expr(contracts::Column::PaymentMethodId, Expr::value(method_id.to_owned()))
+        .col_expr(contracts::Column::Version, Expr::col(contracts::Column::Version).add(1))
+        .filter(contracts::Column::Id.eq(id))
+        .filter(contracts::Column::Status.eq("active"))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+pub async fn set_subscription_terms<C: ConnectionTrait>(
+    c: &C,
+    id: &str,
+    total: i64,
+    method_id: &str,
+) -> StoreResult<bool> {
+    let res = subscriptions::Entity::update_many()
+        .col_expr(subscriptions::Column::TotalPrice, Expr::value(total))
+        .col_expr(subscriptions::Column::PaymentMethodId, Expr::value(method_id.to_owned()))
+        .col_expr(subscriptions::Column::Version, Expr::col(subscriptions::Column::Version).add(1))
+        .filter(subscriptions::Column::Id.eq(id))
+        .filter(subscriptions::Column::Status.eq("active"))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Removes a contract's plan and the allocations to it (derived data: the
+/// receipts stay), before a new plan is written and the money allocated again.
+pub async fn delete_plan<C: ConnectionTrait>(c: &C, contract_id: &str) -> StoreResult<()> {
+    use crate::entities::receipt_allocations as ra;
+    let ids: Vec<String> = instalments::Entity::find()
+        .select_only()
+        .column(instalments::Column::Id)
+        .filter(instalments::Column::ContractId.eq(contract_id))
+        .into_tuple()
+        .all(c)
+        .await?;
+    if !ids.is_empty() {
+        ra::Entity::delete_many().filter(ra::Column::InstalmentId.is_in(ids)).exec(c).await?;
+    }
+    instalments::Entity::delete_many().filter(instalments::Column::ContractId.eq(contract_id)).exec(c).await?;
+    Ok(())
+}
+
+/// What an executed change did, kept with what it was asked to do.
+pub async fn set_change_details<C: ConnectionTrait>(c: &C, id: &str, details: &str) -> StoreResult<()> {
+    use crate::entities::deal_changes as dc;
+    dc::Entity::update_many()
+        .col_expr(dc::Column::Details, Expr::value(details.to_owned()))
+        .filter(dc::Column::Id.eq(id))
+        .exec(c)
+        .await?;
+    Ok(())
+}

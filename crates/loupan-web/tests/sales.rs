@@ -538,7 +538,9 @@ async fn a_rejected_cancellation_changes_nothing() {
     assert_eq!(o.app.send(get("/api/v1/finance/refunds").token(&o.finance)).await.json()["items"], json!([]));
     let r = o
         .app
-        .send(post("/api/v1/sales/changes", json!({"kind": "swap", "subject_id": "", "reason": ""})).token(&o.agent))
+        .send(
+            post("/api/v1/sales/changes", json!({"kind": "demolish", "subject_id": "", "reason": ""})).token(&o.agent),
+        )
         .await;
     assert_eq!(r.error_fields(), vec!["kind", "subject_id", "reason"]);
 }
@@ -601,4 +603,189 @@ async fn a_reservation_keeps_a_unit_for_one_customer_and_expires_by_itself() {
         )
         .await;
     assert_eq!(r.error_fields(), vec!["days"]);
+}
+
+impl Office {
+    /// A contract with `paid` received, arrived and audited.
+    async fn paid_contract(&self, number: &str, customer: &str, total: &str, paid: &str) -> (String, String) {
+        let unit = self.unit(number, None).await;
+        let k = self.contract(&unit, customer, total, "2026-01-10").await;
+        let kid = k["id"].as_str().unwrap().to_owned();
+        let r = self
+            .app
+            .send(
+                post(
+                    "/api/v1/finance/receipts",
+                    json!({"contract_id": kid, "amount": paid, "received_on": "2026-01-10", "channel": "transfer"}),
+                )
+                .token(&self.cashier),
+            )
+            .await;
+        let rid = r.json()["id"].as_str().unwrap().to_owned();
+        self.app.send(post(&format!("/api/v1/finance/receipts/{rid}/arrive"), json!({})).token(&self.cashier)).await;
+        let r =
+            self.app.send(post(&format!("/api/v1/finance/receipts/{rid}/audit"), json!({})).token(&self.finance)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        (unit, kid)
+    }
+
+    /// Requests a change as the agent and has the manager approve it; returns the executed change.
+    async fn change(&self, manager: &str, body: Value) -> Value {
+        let r = self.app.send(post("/api/v1/sales/changes", body).token(&self.agent)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let approval = r.json()["approval_id"].as_str().unwrap().to_owned();
+        let r = self.app.send(post(&format!("/api/v1/approvals/{approval}/approve"), json!({})).token(manager)).await;
+        assert_eq!(r.json()["status"], "approved", "{}", r.text);
+        let id = r.json()["subject_id"].as_str().unwrap().to_owned();
+        let all = self.app.send(get("/api/v1/sales/changes").token(manager)).await.json();
+        all["items"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap().clone()
+    }
+}
+
+#[tokio::test]
+async fn a_unit_swap_moves_the_paid_money_to_the_new_deal_and_both_units_keep_history() {
+    let o = office().await;
+    let (_, manager) = o.app.user(&o.admin, "mgr", &["sales_manager"], &[&o.project]).await;
+    let customer = o.customer(&o.agent, "褚十八", "13200132000").await;
+    let (old_unit, old_k) = o.paid_contract("1001", &customer, "1000000.00", "300000.00").await;
+    let new_unit = o.unit("1002", None).await;
+    // Nothing happens before approval.
+    let bad = o
+        .app
+        .send(
+            post("/api/v1/sales/changes", json!({"kind": "swap", "subject_id": old_k, "reason": "换大户型"}))
+                .token(&o.agent),
+        )
+        .await;
+    assert_eq!(bad.error_fields(), vec!["new_unit_id", "new_total_price"]);
+    let change = o
+        .change(&manager, json!({"kind": "swap", "subject_id": old_k, "reason": "换大户型", "new_unit_id": new_unit, "new_total_price": "1020000.00"}))
+        .await;
+    assert_eq!(change["status"], "executed", "{change}");
+    assert_eq!(change["details"]["before"]["paid"], "300000.00");
+    let new_k = change["details"]["result"]["new_deal_id"].as_str().unwrap().to_owned();
+
+    let unit = |id: &str| get(&format!("/api/v1/units/{id}")).token(&o.agent);
+    assert_eq!(o.app.send(unit(&old_unit)).await.json()["status"], "available");
+    assert_eq!(o.app.send(unit(&new_unit)).await.json()["status"], "contracted");
+    let kinds = |h: Value| -> Vec<String> {
+        h["items"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap().to_owned()).collect()
+    };
+    let h = o.app.send(get(&format!("/api/v1/units/{old_unit}/history")).token(&o.agent)).await.json();
+    assert_eq!(kinds(h), ["contracted", "swapped_out"]);
+    let h = o.app.send(get(&format!("/api/v1/units/{new_unit}/history")).token(&o.agent)).await.json();
+    assert_eq!(kinds(h), ["swapped_in"]);
+    let old = o.app.send(get(&format!("/api/v1/sales/contracts/{old_k}")).token(&o.agent)).await.json();
+    assert_eq!(old["status"], "cancelled");
+    // The new contract's plan sums to its price and already holds the money paid.
+    let plan = o.plan(&o.finance, &new_k).await;
+    let sum: f64 = plan.iter().map(|i| i["amount"].as_str().unwrap().parse::<f64>().unwrap()).sum();
+    assert!((sum - 1_020_000.0).abs() < 0.001, "{plan:?}");
+    assert_eq!((plan[0]["amount"].as_str(), plan[0]["paid"].as_str()), (Some("306000.00"), Some("300000.00")));
+    // Finance sees the transfer on both sides; nothing is refunded.
+    let receipts = o.app.send(get(&format!("/api/v1/finance/receipts?contract_id={new_k}")).token(&o.finance)).await;
+    assert!(receipts.text.contains("deal_transfer") && receipts.text.contains("300000.00"), "{}", receipts.text);
+    let receipts = o.app.send(get(&format!("/api/v1/finance/receipts?contract_id={old_k}")).token(&o.finance)).await;
+    assert!(receipts.text.contains("-300000.00"), "{}", receipts.text);
+    assert_eq!(o.app.send(get("/api/v1/finance/refunds").token(&o.finance)).await.json()["items"], json!([]));
+}
+
+#[tokio::test]
+async fn price_and_payment_method_changes_rewrite_the_plan_and_keep_the_money_paid() {
+    let o = office().await;
+    let (_, manager) = o.app.user(&o.admin, "mgr", &["sales_manager"], &[&o.project]).await;
+    let customer = o.customer(&o.agent, "卫十九", "13200132001").await;
+    let (_, k) = o.paid_contract("1101", &customer, "1000000.00", "300000.00").await;
+    let r = o
+        .app
+        .send(
+            post(
+                "/api/v1/sales/changes",
+                json!({"kind": "change_price", "subject_id": k, "reason": "x", "new_total_price": "1000000.00"}),
+            )
+            .token(&o.agent),
+        )
+        .await;
+    assert_eq!(r.json()["errors"][0]["code"], "unchanged");
+    let change = o
+        .change(
+            &manager,
+            json!({"kind": "change_price", "subject_id": k, "reason": "面积差补", "new_total_price": "950000.00"}),
+        )
+        .await;
+    assert_eq!(change["details"]["before"]["total_price"], "1000000.00");
+    let plan = o.plan(&o.finance, &k).await;
+    let amounts: Vec<&str> = plan.iter().map(|i| i["amount"].as_str().unwrap()).collect();
+    assert_eq!(amounts, ["285000.00", "285000.00", "380000.00"]);
+    let paid: Vec<&str> = plan.iter().map(|i| i["paid"].as_str().unwrap()).collect();
+    assert_eq!(paid, ["285000.00", "15000.00", "0.00"], "the money paid is allocated again, earliest first");
+    let contract = o.app.send(get(&format!("/api/v1/sales/contracts/{k}")).token(&o.agent)).await.json();
+    assert_eq!(contract["total_price"], "950000.00");
+
+    // A one-off payment method: one instalment, the money paid on it.
+    let one_off = o
+        .app
+        .send(
+            post(
+                &format!("/api/v1/projects/{}/payment-methods", o.project),
+                json!({"name": "一次性", "kind": "one_off", "terms": [{"kind": "down_payment", "ratio": "1", "days_after_signing": 7}]}),
+            )
+            .token(&o.admin),
+        )
+        .await
+        .json();
+    o.change(&manager, json!({"kind": "change_payment_method", "subject_id": k, "reason": "改一次性付款", "payment_method_id": one_off["id"]}))
+        .await;
+    let plan = o.plan(&o.finance, &k).await;
+    assert_eq!(plan.len(), 1);
+    assert_eq!((plan[0]["amount"].as_str(), plan[0]["paid"].as_str()), (Some("950000.00"), Some("300000.00")));
+
+    // A price below what was paid: the difference becomes a refund due.
+    o.change(
+        &manager,
+        json!({"kind": "change_price", "subject_id": k, "reason": "协商降价", "new_total_price": "250000.00"}),
+    )
+    .await;
+    let refunds = o.app.send(get("/api/v1/finance/refunds?status=due").token(&o.finance)).await.json();
+    assert_eq!(
+        (refunds["items"][0]["amount"].as_str(), refunds["items"][0]["contract_id"].as_str()),
+        (Some("50000.00"), Some(k.as_str()))
+    );
+}
+
+#[tokio::test]
+async fn buyers_and_their_shares_change_only_when_approved() {
+    let o = office().await;
+    let (_, manager) = o.app.user(&o.admin, "mgr", &["sales_manager"], &[&o.project]).await;
+    let husband = o.customer(&o.agent, "蒋二十", "13200132002").await;
+    let wife = o.customer(&o.agent, "沈二一", "13200132003").await;
+    let stranger = o.customer(&o.other_agent, "韩二二", "13200132004").await;
+    let unit = o.unit("1201", None).await;
+    let k = o.contract(&unit, &husband, "1000000.00", "2026-01-10").await["id"].as_str().unwrap().to_owned();
+    let buyers = |k: &str| get(&format!("/api/v1/sales/deals/{k}/buyers")).token(&o.agent);
+    assert_eq!(o.app.send(buyers(&k)).await.json()["items"], json!([{"customer_id": husband, "share": "1"}]));
+    let request = |list: Value| {
+        post("/api/v1/sales/changes", json!({"kind": "rename", "subject_id": k, "reason": "加名", "buyers": list}))
+            .token(&o.agent)
+    };
+    let r = o
+        .app
+        .send(request(json!([{"customer_id": husband, "share": "0.5"}, {"customer_id": wife, "share": "0.4"}])))
+        .await;
+    assert_eq!(r.json()["errors"][0]["code"], "shares_must_sum_to_one");
+    let r = o
+        .app
+        .send(request(json!([{"customer_id": husband, "share": "0.5"}, {"customer_id": stranger, "share": "0.5"}])))
+        .await;
+    assert_eq!(r.json()["errors"][0]["code"], "unknown_customer", "an agent adds only their own customers");
+    let change = o
+        .change(&manager, json!({"kind": "rename", "subject_id": k, "reason": "加名", "buyers": [{"customer_id": wife, "share": "0.5"}, {"customer_id": husband, "share": "0.5"}]}))
+        .await;
+    assert_eq!(change["details"]["before"]["buyers"], json!([{"customer_id": husband, "share": "1"}]));
+    let now = o.app.send(buyers(&k)).await.json();
+    assert_eq!(now["items"], json!([{"customer_id": wife, "share": "0.5"}, {"customer_id": husband, "share": "0.5"}]));
+    let contract = o.app.send(get(&format!("/api/v1/sales/contracts/{k}")).token(&o.agent)).await.json();
+    assert_eq!(contract["customer_id"], wife, "the first buyer is the main buyer");
+    let timeline = o.app.send(get(&format!("/api/v1/customers/{wife}/timeline")).token(&o.agent)).await;
+    assert!(timeline.text.contains("rename"), "{}", timeline.text);
 }

@@ -6,7 +6,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub project_id: String,
-    /// `cancel_contract` (退房) or `cancel_subscription` (退订).
+    /// `cancel_contract` (退房), `cancel_subscription` (退订), `swap` (换房),
+    /// `change_price`, `change_payment_method` or `rename` (更名/增减权益人).
     pub kind: String,
     pub subject_id: String,
     pub reason: String,
@@ -17,6 +18,8 @@ pub struct Model {
     pub decision_note: Option<String>,
     pub created_at: DateTimeUtc,
     pub decided_at: Option<DateTimeUtc>,
+    /// What the change needs and what it did: `{"before": …, "after": …}` (JSON).
+    pub details: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,7 @@ pub mod contracts;
 pub mod customer_duplicates;
 pub mod customer_events;
 pub mod customers;
+pub mod deal_buyers;
 pub mod deal_changes;
 pub mod delegations;
 pub mod follow_ups;

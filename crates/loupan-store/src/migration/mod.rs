@@ -14,6 +14,7 @@ mod m20261127_000008_deal_changes;
 mod m20261127_000009_reservations;
 mod m20261127_000010_prefix_search;
 mod m20261127_000011_approvals_jobs;
+mod m20261127_000012_deal_change_details;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000009_reservations::Migration),
             Box::new(m20261127_000010_prefix_search::Migration),
             Box::new(m20261127_000011_approvals_jobs::Migration),
+            Box::new(m20261127_000012_deal_change_details::Migration),
         ]
     }
 }

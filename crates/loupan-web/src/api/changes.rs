@@ -13,12 +13,29 @@ use crate::extract::{ApiJson, ApiQuery, Authed};
 use crate::{AppError, AppState};
 
 #[derive(Deserialize, ToSchema)]
+pub struct BuyerRequest {
+    pub customer_id: Option<String>,
+    /// A ratio: `"0.5"`. The shares of all buyers add up to exactly 1.
+    pub share: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
 pub struct NewChangeRequest {
-    /// `cancel_contract` (退房) or `cancel_subscription` (退订).
+    /// `cancel_contract` (退房), `cancel_subscription` (退订), `swap` (换房),
+    /// `change_price`, `change_payment_method` or `rename` (更名/增减权益人).
     pub kind: Option<String>,
     /// The contract or subscription.
     pub subject_id: Option<String>,
     pub reason: Option<String>,
+    /// `swap`: the unit to move to (available, or reserved for the same buyer).
+    pub new_unit_id: Option<String>,
+    /// `swap`, `change_price`: yuan, two decimals.
+    pub new_total_price: Option<String>,
+    /// `change_payment_method` (and optionally `swap`).
+    pub payment_method_id: Option<String>,
+    /// `rename`: the buyers after the change, main buyer first.
+    #[serde(default)]
+    pub buyers: Vec<BuyerRequest>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -35,6 +52,9 @@ pub struct DealChangeDto {
     pub decision_note: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// `{"before": …, "after": …}` and, once executed, `"result"`.
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
     /// The approval request deciding it (`/api/v1/approvals/{id}`).
     pub approval_id: Option<String>,
 }
@@ -53,6 +73,7 @@ impl From<DealChange> for DealChangeDto {
             decision_note: c.decision_note,
             created_at: c.created_at,
             decided_at: c.decided_at,
+            details: c.details,
             approval_id: c.approval_id,
         }
     }
@@ -78,7 +99,19 @@ async fn request(
     Authed(actor): Authed,
     ApiJson(req): ApiJson<NewChangeRequest>,
 ) -> Result<(StatusCode, Json<DealChangeDto>), AppError> {
-    let form = changes::NewChange { kind: req.kind, subject_id: req.subject_id, reason: req.reason };
+    let form = changes::NewChange {
+        kind: req.kind,
+        subject_id: req.subject_id,
+        reason: req.reason,
+        new_unit_id: req.new_unit_id,
+        new_total_price: req.new_total_price,
+        payment_method_id: req.payment_method_id,
+        buyers: req
+            .buyers
+            .into_iter()
+            .map(|b| changes::NewBuyer { customer_id: b.customer_id, share: b.share })
+            .collect(),
+    };
     Ok((StatusCode::CREATED, Json(changes::request_change(&state.services, &actor, form).await?.into())))
 }
 
@@ -138,6 +171,34 @@ async fn refunds(
     }))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct BuyerDto {
+    pub customer_id: String,
+    pub share: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BuyerList {
+    pub items: Vec<BuyerDto>,
+    pub next_cursor: Option<String>,
+}
+
+/// The buyers (权益人) of a contract or subscription with their shares, main buyer first.
+#[utoipa::path(get, path = "/api/v1/sales/deals/{id}/buyers", tag = "sales",
+    responses((status = 200, body = BuyerList), (status = 404, body = Problem)))]
+async fn buyers(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    crate::extract::ApiPath(id): crate::extract::ApiPath<String>,
+) -> Result<Json<BuyerList>, AppError> {
+    let items = changes::buyers(&state.services, &actor, &id)
+        .await?
+        .into_iter()
+        .map(|b| BuyerDto { customer_id: b.customer_id, share: b.share })
+        .collect();
+    Ok(Json(BuyerList { items, next_cursor: None }))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list, request)).routes(routes!(refunds))
+    OpenApiRouter::new().routes(routes!(list, request)).routes(routes!(refunds)).routes(routes!(buyers))
 }

@@ -214,6 +214,38 @@ async fn contract_page(
     let contract_active = contract.status == "active";
     let unit = inventory::get_unit(&state.services, actor, &contract.unit_id).await?;
     let customer = customers::get(&state.services, actor, &contract.customer_id).await.ok();
+    // For change requests: the units one may swap to, the methods, the customers.
+    let (free_units, methods, people) = if actor.can(Permission::Sell) && contract_active {
+        let query = inventory::UnitQuery {
+            project_id: Some(contract.project_id.clone()),
+            status: Some("available".into()),
+            ..Default::default()
+        };
+        let units: Vec<Value> = inventory::search_units(&state.services, actor, query, None, 300)
+            .await?
+            .into_iter()
+            .map(|u| context! { id => u.id, number => u.number, price => u.list_price.to_string() })
+            .collect();
+        let methods: Vec<Value> = sales::list_payment_methods(&state.services, actor, &contract.project_id)
+            .await?
+            .into_iter()
+            .map(|m| context! { id => m.id, name => m.name })
+            .collect();
+        let query = customers::CustomerQuery { project_id: Some(contract.project_id.clone()), ..Default::default() };
+        let people: Vec<Value> = customers::search(&state.services, actor, query, None, 500)
+            .await?
+            .into_iter()
+            .map(|c| context! { id => c.id, name => c.name })
+            .collect();
+        (units, methods, people)
+    } else {
+        (Vec::new(), Vec::new(), Vec::new())
+    };
+    let buyers: Vec<Value> = loupan_service::changes::buyers(&state.services, actor, id)
+        .await?
+        .into_iter()
+        .map(|b| context! { customer_id => b.customer_id, share => b.share })
+        .collect();
     let plan: Vec<Value> = sales::payment_plan_of(&state.services, actor, id)
         .await?
         .into_iter()
@@ -238,6 +270,8 @@ async fn contract_page(
             plan => plan, receipts => receipts, today => today(), channels => finance::CHANNELS,
             can_record => actor.can(Permission::RecordReceipts), can_audit => actor.can(Permission::AuditReceipts),
             can_request => actor.can(Permission::Sell) && contract_active,
+            free_units => free_units, methods => methods, people => people, buyers => buyers,
+            method_id => contract.payment_method_id.clone(),
             errors => errors,
             ..base_context(actor, lang, "/projects")
         },
@@ -332,10 +366,23 @@ async fn request_cancel(
     Path(id): Path<String>,
     form: FormData,
 ) -> Result<Response, AppError> {
+    let buyers = (0..5)
+        .filter_map(|i| {
+            let customer = form.text(&format!("buyer_{i}")).filter(|c| !c.is_empty())?;
+            Some(loupan_service::changes::NewBuyer {
+                customer_id: Some(customer),
+                share: form.text(&format!("share_{i}")),
+            })
+        })
+        .collect();
     let new = loupan_service::changes::NewChange {
-        kind: Some("cancel_contract".into()),
+        kind: Some(form.text("kind").filter(|k| !k.is_empty()).unwrap_or_else(|| "cancel_contract".into())),
         subject_id: Some(id.clone()),
         reason: form.text("reason"),
+        new_unit_id: form.text("new_unit_id"),
+        new_total_price: form.text("new_total_price"),
+        payment_method_id: form.text("payment_method_id"),
+        buyers,
     };
     match loupan_service::changes::request_change(&state.services, &actor, new).await {
         Ok(_) => Ok(Redirect::to(&format!("/contracts/{id}")).into_response()),
