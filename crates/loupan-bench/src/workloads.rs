@@ -283,8 +283,15 @@ pub async fn run(services: &Services, seeded: &Seeded, wanted: &[String]) -> Res
     }
 
     if on("W4") {
-        let hot: Vec<(String, String)> = seeded.available_units.iter().take(20).cloned().collect();
-        let buyers = 400;
+        // Issue #6: 100 hot units, 2,000 buyers at once; each offers the unit's list price.
+        let hot: Vec<(String, String)> = seeded.available_units.iter().take(100).cloned().collect();
+        let buyers = 2000;
+        let mut prices: HashMap<String, String> = HashMap::new();
+        for (_, unit) in &hot {
+            if let Some(u) = loupan_store::inventory::find_unit(conn, unit).await? {
+                prices.insert(unit.clone(), loupan_domain::Money::from_hundredths(u.list_price).to_string());
+            }
+        }
         let by_project: HashMap<&str, Vec<&String>> =
             seeded.customer_ids.iter().fold(HashMap::new(), |mut m, (p, c)| {
                 m.entry(p.as_str()).or_insert_with(Vec::new).push(c);
@@ -299,30 +306,37 @@ pub async fn run(services: &Services, seeded: &Seeded, wanted: &[String]) -> Res
             let method = seeded.methods[seeded.projects.iter().position(|p| *p == project).unwrap_or(0)].clone();
             let services = services.clone();
             let admin = admin.clone();
+            let price = prices.get(&unit).cloned().unwrap_or_default();
             tasks.push(tokio::spawn(async move {
                 let t = Instant::now();
                 let form = sales::NewSubscription {
                     unit_id: Some(unit.clone()),
                     customer_id: Some(customer),
-                    total_price: Some("1000000.00".into()),
+                    total_price: Some(price),
                     deposit: Some("50000.00".into()),
                     payment_method_id: Some(method),
                     subscribed_on: Some("2026-11-27".into()),
                 };
                 let outcome = sales::subscribe(&services, &admin, form).await;
-                (unit, outcome.is_ok(), matches!(outcome, Err(loupan_service::ServiceError::Conflict(_))), t.elapsed())
+                let other = match &outcome {
+                    Ok(_) | Err(loupan_service::ServiceError::Conflict(_)) => None,
+                    Err(e) => Some(e.to_string()),
+                };
+                (unit, outcome.is_ok(), other, t.elapsed())
             }));
         }
         let mut wins: HashMap<String, usize> = HashMap::new();
         let mut samples = Vec::new();
         let mut errors = 0;
+        let mut first_error = None;
         for t in tasks {
-            let (unit, ok, conflict, d) = t.await?;
+            let (unit, ok, other, d) = t.await?;
             samples.push(d);
             if ok {
                 *wins.entry(unit).or_default() += 1;
-            } else if !conflict {
+            } else if let Some(e) = other {
                 errors += 1;
+                first_error.get_or_insert(e);
             }
         }
         let wall = wall.elapsed();
@@ -347,24 +361,29 @@ pub async fn run(services: &Services, seeded: &Seeded, wanted: &[String]) -> Res
             findings: vec![
                 format!("units sold: {} of {}", wins.len(), hot.len()),
                 format!("double sales reported: {double_sales}; units with more than one active subscription in the database: {stored_doubles}"),
-                format!("attempts failing other than with 409: {errors}"),
+                format!(
+                    "attempts failing other than with 409: {errors}{}",
+                    first_error.map(|e| format!(" (first: {e})")).unwrap_or_default()
+                ),
             ],
         });
     }
 
     if on("W5") {
-        let units: Vec<(String, String)> = seeded.available_units.iter().skip(20).take(200).cloned().collect();
+        let units: Vec<(String, String)> = seeded.available_units.iter().skip(100).take(200).cloned().collect();
         let by_project: HashMap<&str, &String> = seeded.customer_ids.iter().map(|(p, c)| (p.as_str(), c)).collect();
         let mut contract_ids = Vec::new();
         let mut s_k = Vec::new();
         let started = Instant::now();
         for (project, unit) in &units {
             let method = seeded.methods[seeded.projects.iter().position(|p| p == project).unwrap_or(0)].clone();
+            // The list price: a lower one would need a special approval.
+            let price = loupan_store::inventory::find_unit(conn, unit).await?.map(|u| u.list_price).unwrap_or(0);
             let form = sales::NewContract {
                 unit_id: Some(unit.clone()),
                 customer_id: by_project.get(project.as_str()).map(|c| (*c).clone()),
                 payment_method_id: Some(method),
-                total_price: Some("1234567.89".into()),
+                total_price: Some(loupan_domain::Money::from_hundredths(price).to_string()),
                 signed_on: Some("2026-11-27".into()),
                 ..Default::default()
             };
