@@ -310,6 +310,7 @@ pub async fn run(services: &Services, seeded: &Seeded, wanted: &[String]) -> Res
             tasks.push(tokio::spawn(async move {
                 let t = Instant::now();
                 let form = sales::NewSubscription {
+                    buyers: Vec::new(),
                     unit_id: Some(unit.clone()),
                     customer_id: Some(customer),
                     total_price: Some(price),

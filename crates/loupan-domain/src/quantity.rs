@@ -123,11 +123,98 @@ macro_rules! hundredths_type {
 }
 
 hundredths_type!(Money, "An amount of money in integer fen (0.01 yuan).");
+
+impl Money {
+    /// The amount in capital Chinese numerals as contracts and receipts write
+    /// it (人民币大写): `1234567.89` → `壹佰贰拾叁万肆仟伍佰陆拾柒元捌角玖分`.
+    /// Amounts of a trillion yuan and more are written in digits.
+    pub fn in_chinese_words(self) -> String {
+        const DIGITS: [&str; 10] = ["零", "壹", "贰", "叁", "肆", "伍", "陆", "柒", "捌", "玖"];
+        const SMALL: [&str; 4] = ["", "拾", "佰", "仟"];
+        const BIG: [&str; 3] = ["", "万", "亿"];
+        let abs = self.0.unsigned_abs();
+        let (yuan, fen) = (abs / 100, abs % 100);
+        if yuan >= 1_000_000_000_000 {
+            return format!("人民币{self}元");
+        }
+        let mut out = String::new();
+        if self.0 < 0 {
+            out.push('负');
+        }
+        let digits: Vec<u64> = yuan.to_string().bytes().map(|b| u64::from(b - b'0')).collect();
+        let mut zero_pending = false;
+        let mut group_has_digit = false;
+        for (i, d) in digits.iter().enumerate() {
+            let p = digits.len() - 1 - i;
+            if *d == 0 {
+                zero_pending = yuan > 0 && !out.trim_start_matches('负').is_empty();
+            } else {
+                if zero_pending {
+                    out.push('零');
+                    zero_pending = false;
+                }
+                out.push_str(DIGITS[*d as usize]);
+                out.push_str(SMALL[p % 4]);
+                group_has_digit = true;
+            }
+            if p.is_multiple_of(4) && p > 0 {
+                if group_has_digit {
+                    out.push_str(BIG[p / 4]);
+                }
+                group_has_digit = false;
+            }
+        }
+        if yuan > 0 {
+            out.push('元');
+        }
+        let (jiao, fen) = (fen / 10, fen % 10);
+        match (jiao, fen) {
+            (0, 0) if yuan == 0 => out.push_str("零元整"),
+            (0, 0) => out.push('整'),
+            (j, 0) => {
+                out.push_str(DIGITS[j as usize]);
+                out.push_str("角整");
+            }
+            (0, f) => {
+                if yuan > 0 {
+                    out.push('零');
+                }
+                out.push_str(DIGITS[f as usize]);
+                out.push('分');
+            }
+            (j, f) => {
+                out.push_str(DIGITS[j as usize]);
+                out.push('角');
+                out.push_str(DIGITS[f as usize]);
+                out.push('分');
+            }
+        }
+        out
+    }
+}
 hundredths_type!(Area, "An area in integer hundredths of a square metre.");
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_in_capital_chinese_numerals() {
+        let words = |t: &str| Money::parse(t).unwrap().in_chinese_words();
+        assert_eq!(words("1234567.89"), "壹佰贰拾叁万肆仟伍佰陆拾柒元捌角玖分");
+        assert_eq!(words("1000000"), "壹佰万元整");
+        assert_eq!(words("1005000"), "壹佰万零伍仟元整");
+        assert_eq!(words("10010"), "壹万零壹拾元整");
+        assert_eq!(words("100000000"), "壹亿元整");
+        assert_eq!(words("100010000"), "壹亿零壹万元整");
+        assert_eq!(words("3014446.88"), "叁佰零壹万肆仟肆佰肆拾陆元捌角捌分");
+        assert_eq!(words("50000.50"), "伍万元伍角整");
+        assert_eq!(words("123.05"), "壹佰贰拾叁元零伍分");
+        assert_eq!(words("0.50"), "伍角整");
+        assert_eq!(words("0.05"), "伍分");
+        assert_eq!(words("0"), "零元整");
+        assert_eq!(words("-20"), "负贰拾元整");
+    }
 
     #[test]
     fn parses_and_formats_exactly() {

@@ -218,7 +218,7 @@ async fn snapshot<C: Connection>(conn: &C, deal: &Deal) -> ServiceResult<Value> 
 
 /// The buyers as typed, checked: known customers of the project the actor may
 /// sell to, no one twice, shares that add up to exactly 1.
-async fn check_buyers<C: Connection>(
+pub(crate) async fn check_buyers<C: Connection>(
     conn: &C,
     actor: &Actor,
     project_id: &str,

@@ -270,6 +270,7 @@ async fn demo_deals(services: &Services, system: &Actor, project_id: &str, agent
                 services,
                 &agent,
                 NewSubscription {
+                    buyers: Vec::new(),
                     unit_id: Some(unit.id.clone()),
                     customer_id: Some(customer.id.clone()),
                     total_price: Some(price),
@@ -361,6 +362,7 @@ async fn demo_approvals(
             services,
             &agent,
             NewSubscription {
+                buyers: Vec::new(),
                 unit_id: Some(unit.id.clone()),
                 customer_id: Some(customer.id.clone()),
                 total_price: Some(total.to_string()),

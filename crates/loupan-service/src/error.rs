@@ -24,6 +24,9 @@ pub enum ServiceError {
     /// Too many failed logins: wait and retry.
     #[error("too many attempts, retry after {retry_after_secs}s")]
     TooManyAttempts { retry_after_secs: u64 },
+    /// Something the installation lacks (a font for PDF letters); the code says what.
+    #[error("unavailable: {0}")]
+    Unavailable(&'static str),
     /// Anything unexpected. The cause goes to the log, never to the user.
     #[error("internal error: {0}")]
     Internal(String),
@@ -43,6 +46,7 @@ impl ServiceError {
             ServiceError::Invalid(_) => "invalid_input",
             ServiceError::Conflict(code) => code,
             ServiceError::TooManyAttempts { .. } => "too_many_attempts",
+            ServiceError::Unavailable(code) => code,
             ServiceError::Internal(_) => "internal",
         }
     }

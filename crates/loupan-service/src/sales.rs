@@ -12,7 +12,9 @@ use loupan_domain::validation::required_text;
 use loupan_domain::{Invalid, Money, Permission};
 use loupan_store::customers as store_customers;
 use loupan_store::inventory as store_inventory;
-use loupan_store::sales::{self as store, ContractRow, InstalmentRow, PaymentMethodRow, SubscriptionRow, UnitEventRow};
+use loupan_store::sales::{
+    self as store, BuyerRow, ContractRow, InstalmentRow, PaymentMethodRow, SubscriptionRow, UnitEventRow,
+};
 use loupan_store::{Connection, StoreError};
 use serde::{Deserialize, Serialize};
 
@@ -369,6 +371,8 @@ pub struct NewSubscription {
     pub deposit: Option<String>,
     pub payment_method_id: Option<String>,
     pub subscribed_on: Option<String>,
+    /// Buyers (权益人) with shares when there are several; the first is `customer_id`.
+    pub buyers: Vec<crate::changes::NewBuyer>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -404,6 +408,26 @@ impl From<SubscriptionRow> for Subscription {
     }
 }
 
+/// Several buyers, checked: the first is the deal's customer, shares add up to 1.
+async fn checked_buyers<C: Connection>(
+    conn: &C,
+    actor: &Actor,
+    project_id: &str,
+    customer_id: &str,
+    buyers: &[crate::changes::NewBuyer],
+) -> ServiceResult<Vec<(String, i64)>> {
+    if buyers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut errors = Invalid::default();
+    let list = crate::changes::check_buyers(conn, actor, project_id, buyers, &mut errors).await?;
+    if list.first().is_some_and(|(c, _)| c != customer_id) {
+        errors.push("buyers", "main_buyer_first");
+    }
+    errors.into_result()?;
+    Ok(list.into_iter().map(|(c, s)| (c, s.millionths())).collect())
+}
+
 /// A subscription's fields, checked.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct ValidSubscription {
@@ -413,6 +437,9 @@ struct ValidSubscription {
     total: Money,
     deposit: Money,
     subscribed_on: NaiveDate,
+    /// (customer, share in millionths); empty: the customer alone.
+    #[serde(default)]
+    buyers: Vec<(String, i64)>,
 }
 
 fn validate_subscription(form: &NewSubscription) -> ServiceResult<ValidSubscription> {
@@ -432,7 +459,7 @@ fn validate_subscription(form: &NewSubscription) -> ServiceResult<ValidSubscript
         errors.push("deposit", "exceeds_total");
     }
     errors.into_result()?;
-    Ok(ValidSubscription { unit_id, customer_id, payment_method_id, total, deposit, subscribed_on })
+    Ok(ValidSubscription { unit_id, customer_id, payment_method_id, total, deposit, subscribed_on, buyers: Vec::new() })
 }
 
 /// The price an agent may agree for a unit on a payment method.
@@ -510,6 +537,19 @@ async fn write_subscription(
         created_at: now,
     };
     store::insert_subscription(tx, &row).await?;
+    let buyers: Vec<BuyerRow> = v
+        .buyers
+        .iter()
+        .enumerate()
+        .map(|(i, (customer, share))| BuyerRow {
+            id: loupan_store::new_id(),
+            deal_id: row.id.clone(),
+            customer_id: customer.clone(),
+            share_millionths: *share,
+            position: i32::try_from(i).unwrap_or(i32::MAX),
+        })
+        .collect();
+    store::replace_buyers(tx, &row.id, &buyers).await?;
     unit_event(tx, actor, &row.unit_id, "subscribed", from, UnitStatus::Subscribed, &row.number).await?;
     let change = UnitChange {
         unit_id: row.unit_id.clone(),
@@ -547,9 +587,10 @@ async fn write_subscription(
 /// total below what the agent may agree alone needs `request_special_discount`.
 pub async fn subscribe(services: &Services, actor: &Actor, form: NewSubscription) -> ServiceResult<Subscription> {
     actor.require(Permission::Sell)?;
-    let v = validate_subscription(&form)?;
+    let mut v = validate_subscription(&form)?;
     let tx = services.store.begin_write().await?;
     let parties = check_parties(&tx, actor, &v.unit_id, &v.customer_id, &v.payment_method_id).await?;
+    v.buyers = checked_buyers(&tx, actor, &parties.unit.project_id, &v.customer_id, &form.buyers).await?;
     // Sold already: say so before talking about the price (the claim below decides).
     if !matches!(parties.unit.status.as_str(), "available" | "reserved") {
         return Err(unit_taken());
@@ -575,12 +616,13 @@ pub async fn request_special_discount(
     reason: Option<&str>,
 ) -> ServiceResult<crate::approvals::Request> {
     actor.require(Permission::Sell)?;
-    let v = validate_subscription(&form)?;
+    let mut v = validate_subscription(&form)?;
     let mut errors = Invalid::default();
     let reason = required_text(&mut errors, "reason", reason, 500);
     errors.into_result()?;
     let tx = services.store.begin_write().await?;
     let parties = check_parties(&tx, actor, &v.unit_id, &v.customer_id, &v.payment_method_id).await?;
+    v.buyers = checked_buyers(&tx, actor, &parties.unit.project_id, &v.customer_id, &form.buyers).await?;
     let limits = price_limits(&tx, &parties.unit, &parties.method).await?;
     if v.total >= limits.minimum {
         return Err(Invalid::one("total_price", "no_special_approval_needed").into());
@@ -725,6 +767,7 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
     errors.into_result()?;
     let tx = services.store.begin_write().await?;
     let now = loupan_store::now();
+    let mut copied_buyers = Vec::new();
     let (unit_id, customer_id, from_status, agreed) = match &subscription_id {
         Some(sid) => {
             let sub = match store::find_subscription(&tx, sid).await? {
@@ -734,6 +777,7 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
             if !store::convert_subscription(&tx, sid).await? {
                 return Err(ServiceError::Conflict("subscription_not_active"));
             }
+            copied_buyers = store::buyers_of(&tx, sid).await?;
             (sub.unit_id, sub.customer_id, UnitStatus::Subscribed, Some(Money::from_hundredths(sub.total_price)))
         }
         None => (form.unit_id.unwrap_or_default(), form.customer_id.unwrap_or_default(), UnitStatus::Available, None),
@@ -773,6 +817,12 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
     };
     store::insert_contract(&tx, &row).await?;
     write_plan(&tx, &row.id, &parties.method, total, signed_on).await?;
+    // The buyers of the subscription are the buyers of the contract.
+    let buyers: Vec<BuyerRow> = copied_buyers
+        .into_iter()
+        .map(|b| BuyerRow { id: loupan_store::new_id(), deal_id: row.id.clone(), ..b })
+        .collect();
+    store::replace_buyers(&tx, &row.id, &buyers).await?;
     unit_event(&tx, actor, &row.unit_id, "contracted", from_status, UnitStatus::Contracted, &row.number).await?;
     let change = UnitChange {
         unit_id: row.unit_id.clone(),
@@ -1109,4 +1159,91 @@ pub async fn expire_reservations(services: &Services, now: chrono::DateTime<chro
         expired += 1;
     }
     Ok(expired)
+}
+
+/// The subscription letter (认购书) as PDF: the unit, the buyers, the price in
+/// figures and in capital numerals, deposit, payment terms, the usual clauses
+/// and signature lines. ID numbers are printed masked.
+pub async fn subscription_letter(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Vec<u8>> {
+    use loupan_documents::pdf::{Block, PdfError};
+    let s = get_subscription(services, actor, id).await?;
+    let conn = services.store.conn();
+    let unit = store_inventory::find_unit(conn, &s.unit_id).await?.ok_or(ServiceError::NotFound("unit"))?;
+    let building = store_inventory::find_building(conn, &unit.building_id).await?.map(|b| b.name).unwrap_or_default();
+    let project = store_inventory::find_project(conn, &s.project_id).await?.map(|p| p.name).unwrap_or_default();
+    let method = store::find_payment_method(conn, &s.payment_method_id).await?;
+    let mut buyers = Vec::new();
+    for b in crate::changes::buyers(services, actor, &s.id).await? {
+        if let Some(c) = store_customers::find_customer(conn, &b.customer_id).await? {
+            let id_number = c.id_number_masked.clone().unwrap_or_else(|| "—".into());
+            let share = Ratio::parse(&b.share)
+                .map(|r| format!("{}%", loupan_domain::approvals::percent(r.millionths(), 1_000_000)))
+                .unwrap_or(b.share);
+            buyers.push(format!("{}（证件号 {id_number}，份额 {share}）", c.name));
+        }
+    }
+    let agent = loupan_store::users::find_user(conn, &s.agent_id).await?.map(|u| u.display_name).unwrap_or_default();
+    let terms: Vec<String> = match &method {
+        Some(m) => stored_terms(m)?
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let share = loupan_domain::approvals::percent(t.ratio.millionths(), 1_000_000);
+                match t.days_after_signing {
+                    0 => format!("第{}期：房款的 {share}%，签约时付清", i + 1),
+                    days => format!("第{}期：房款的 {share}%，签约后 {days} 天内付清", i + 1),
+                }
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let area = |a: i64| format!("{} 平方米", loupan_domain::Area::from_hundredths(a));
+    let blocks = vec![
+        Block::Title("商品房认购书".into()),
+        Block::Paragraph(format!("认购书编号：{}　　认购日期：{}", s.number, s.subscribed_on)),
+        Block::Heading("一、认购房屋".into()),
+        Block::Fields(vec![
+            ("项目".into(), project),
+            ("房号".into(), format!("{building} {} 号房", unit.number)),
+            ("户型".into(), unit.layout.clone()),
+            ("预测建筑面积".into(), area(unit.gross_area)),
+            ("预测套内面积".into(), area(unit.inner_area)),
+        ]),
+        Block::Heading("二、买受人".into()),
+        Block::Paragraph(buyers.join("；")),
+        Block::Heading("三、价款与定金".into()),
+        Block::Fields(vec![
+            ("成交总价".into(), format!("人民币 {} 元（大写：{}）", s.total_price, s.total_price.in_chinese_words())),
+            ("定金".into(), format!("人民币 {} 元（大写：{}）", s.deposit, s.deposit.in_chinese_words())),
+            ("付款方式".into(), method.as_ref().map(|m| m.name.clone()).unwrap_or_default()),
+            ("付款安排".into(), terms.join("\n")),
+            ("置业顾问".into(), agent),
+        ]),
+        Block::Heading("四、约定".into()),
+        Block::Paragraph("1. 买受人应自本认购书签署之日起七日内与出卖人签订《商品房买卖合同》；签约时定金转为房款（定金转房款）。".into()),
+        Block::Paragraph("2. 买受人逾期未签约的，出卖人有权另行出售该房屋，定金按《中华人民共和国民法典》有关定金的规定处理；因出卖人原因未能签约的，出卖人双倍返还定金。".into()),
+        Block::Paragraph("3. 房屋面积以房产测绘机构实测为准，面积差异按买卖合同约定处理。".into()),
+        Block::Paragraph("4. 本认购书一式两份，双方各执一份，自双方签字（盖章）之日起生效。".into()),
+        Block::Signatures(vec!["出卖人（盖章）：".into(), "买受人（签字）：".into(), "日期：".into()]),
+    ];
+    let pdf = loupan_documents::pdf::render(&blocks).map_err(|e| match e {
+        PdfError::NoFont => ServiceError::Unavailable("pdf_font_missing"),
+        PdfError::Font(cause) => ServiceError::internal(format!("subscription letter: {cause}")),
+    })?;
+    // Letters carry personal data: who printed which is kept.
+    let tx = services.store.begin_write().await?;
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "subscription.print_letter",
+            record_type: "subscription",
+            record_id: &s.id,
+            before: None,
+            after: None,
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(pdf)
 }

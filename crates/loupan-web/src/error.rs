@@ -43,6 +43,10 @@ impl From<ServiceError> for AppError {
             ServiceError::TooManyAttempts { retry_after_secs } => {
                 (StatusCode::TOO_MANY_REQUESTS, Vec::new(), Some(retry_after_secs))
             }
+            ServiceError::Unavailable(code) => {
+                tracing::warn!(code, "feature unavailable on this installation");
+                (StatusCode::SERVICE_UNAVAILABLE, Vec::new(), None)
+            }
             ServiceError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, Vec::new(), None)

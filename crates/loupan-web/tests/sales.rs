@@ -789,3 +789,102 @@ async fn buyers_and_their_shares_change_only_when_approved() {
     let timeline = o.app.send(get(&format!("/api/v1/customers/{wife}/timeline")).token(&o.agent)).await;
     assert!(timeline.text.contains("rename"), "{}", timeline.text);
 }
+
+#[tokio::test]
+async fn the_subscription_letter_prints_the_deal_with_the_price_in_capital_numerals() {
+    let o = office().await;
+    let unit = o.unit("1301", None).await;
+    let customer = o.customer(&o.agent, "杨二三", "13200132005").await;
+    let r = o
+        .app
+        .send(post("/api/v1/sales/subscriptions", json!({"unit_id": unit, "customer_id": customer, "total_price": "1005000.00", "deposit": "50000.00", "payment_method_id": o.method, "subscribed_on": "2026-11-27"})).token(&o.agent))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/sales/subscriptions/{id}/letter.pdf");
+    assert_eq!(o.app.send(get(&path).token(&o.other_agent)).await.status, StatusCode::NOT_FOUND);
+    let required = std::env::var("LOUPAN_REQUIRE_BROWSER").as_deref() == Ok("1");
+    let r = o.app.send(get(&path).token(&o.agent)).await;
+    if !loupan_documents::pdf::available() {
+        assert!(!required, "CI needs a CJK font for letters");
+        assert_eq!((r.status, r.json()["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("pdf_font_missing")));
+        eprintln!("*** letter test SKIPPED: no CJK font ***");
+        return;
+    }
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.content_type(), "application/pdf");
+    let dir = std::env::temp_dir().join(format!("loupan-letter-{}", loupan_store::new_id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bytes = r.bytes.clone();
+    assert!(bytes.starts_with(b"%PDF"));
+    std::fs::write(dir.join("letter.pdf"), &bytes).unwrap();
+    let text = match std::process::Command::new("pdftotext")
+        .arg("-enc")
+        .arg("UTF-8")
+        .arg(dir.join("letter.pdf"))
+        .arg("-")
+        .output()
+    {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
+        _ => {
+            assert!(!required, "CI needs pdftotext (poppler-utils)");
+            eprintln!("*** letter text check SKIPPED: no pdftotext ***");
+            return;
+        }
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    for expected in ["商品房认购书", "1301", "杨二三", "壹佰万零伍仟元整", "伍万元整", "1005000.00", "分期付款"]
+    {
+        assert!(text.contains(expected), "{expected} missing from the letter:\n{text}");
+    }
+    // Printing is audited (the letter carries personal data).
+    let audit =
+        o.app.send(get(&format!("/api/v1/admin/audit?record_type=subscription&record_id={id}")).token(&o.admin)).await;
+    assert!(audit.text.contains("subscription.print_letter"), "{}", audit.text);
+}
+
+#[tokio::test]
+async fn a_subscription_may_have_several_buyers_who_carry_over_to_the_contract() {
+    let o = office().await;
+    let a = o.customer(&o.agent, "朱二四", "13200132006").await;
+    let b = o.customer(&o.agent, "秦二五", "13200132007").await;
+    let unit = o.unit("1401", None).await;
+    let body = |buyers: Value| {
+        json!({"unit_id": unit, "customer_id": a, "total_price": "1050000.00", "deposit": "50000.00",
+               "payment_method_id": o.method, "subscribed_on": "2026-11-27", "buyers": buyers})
+    };
+    let r = o
+        .app
+        .send(
+            post(
+                "/api/v1/sales/subscriptions",
+                body(json!([{"customer_id": b, "share": "0.6"}, {"customer_id": a, "share": "0.4"}])),
+            )
+            .token(&o.agent),
+        )
+        .await;
+    assert_eq!(r.json()["errors"][0]["code"], "main_buyer_first");
+    let r = o
+        .app
+        .send(
+            post(
+                "/api/v1/sales/subscriptions",
+                body(json!([{"customer_id": a, "share": "0.6"}, {"customer_id": b, "share": "0.4"}])),
+            )
+            .token(&o.agent),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let sid = r.json()["id"].as_str().unwrap().to_owned();
+    let expected = json!([{"customer_id": a, "share": "0.6"}, {"customer_id": b, "share": "0.4"}]);
+    let buyers = o.app.send(get(&format!("/api/v1/sales/deals/{sid}/buyers")).token(&o.agent)).await.json();
+    assert_eq!(buyers["items"], expected);
+    let r = o
+        .app
+        .send(post("/api/v1/sales/contracts", json!({"subscription_id": sid, "payment_method_id": o.method, "total_price": "1050000.00", "signed_on": "2026-12-01"})).token(&o.agent))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let kid = r.json()["id"].as_str().unwrap().to_owned();
+    let buyers = o.app.send(get(&format!("/api/v1/sales/deals/{kid}/buyers")).token(&o.agent)).await.json();
+    assert_eq!(buyers["items"], expected);
+}

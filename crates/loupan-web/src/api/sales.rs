@@ -116,6 +116,9 @@ pub struct NewSubscriptionRequest {
     pub payment_method_id: Option<String>,
     /// `YYYY-MM-DD`.
     pub subscribed_on: Option<String>,
+    /// Several buyers (权益人) with shares adding up to 1, the first being `customer_id`; omit for one.
+    #[serde(default)]
+    pub buyers: Vec<crate::api::changes::BuyerRequest>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -170,6 +173,11 @@ async fn subscribe(
     ApiJson(req): ApiJson<NewSubscriptionRequest>,
 ) -> Result<(StatusCode, Json<SubscriptionDto>), AppError> {
     let form = sales::NewSubscription {
+        buyers: req
+            .buyers
+            .into_iter()
+            .map(|b| loupan_service::changes::NewBuyer { customer_id: b.customer_id, share: b.share })
+            .collect(),
         unit_id: req.unit_id,
         customer_id: req.customer_id,
         total_price: req.total_price,
@@ -191,6 +199,11 @@ async fn special_discount(
 ) -> Result<(StatusCode, Json<crate::api::approvals::ApprovalDto>), AppError> {
     let r = req.subscription;
     let form = sales::NewSubscription {
+        buyers: r
+            .buyers
+            .into_iter()
+            .map(|b| loupan_service::changes::NewBuyer { customer_id: b.customer_id, share: b.share })
+            .collect(),
         unit_id: r.unit_id,
         customer_id: r.customer_id,
         total_price: r.total_price,
@@ -236,6 +249,25 @@ async fn get_subscription(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<SubscriptionDto>, AppError> {
     Ok(Json(sales::get_subscription(&state.services, &actor, &id).await?.into()))
+}
+
+/// The subscription letter (认购书) to print and sign, as PDF.
+#[utoipa::path(get, path = "/api/v1/sales/subscriptions/{id}/letter.pdf", tag = "sales",
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 404, body = Problem), (status = 503, body = Problem)))]
+async fn subscription_letter(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<axum::response::Response, AppError> {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    let pdf = sales::subscription_letter(&state.services, &actor, &id).await?;
+    let mut res = pdf.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline; filename=\"subscription-letter.pdf\""));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -452,6 +484,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(price_limits))
         .routes(routes!(reserve))
         .routes(routes!(get_subscription))
+        .routes(routes!(subscription_letter))
         .routes(routes!(sign_contract))
         .routes(routes!(get_contract))
         .routes(routes!(payment_plan))

@@ -121,6 +121,7 @@ async fn subscribe(
     form: FormData,
 ) -> Result<Response, AppError> {
     let new = sales::NewSubscription {
+        buyers: Vec::new(),
         unit_id: Some(id.clone()),
         customer_id: form.text("customer_id"),
         total_price: form.text("total_price"),
