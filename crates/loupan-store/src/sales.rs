@@ -33,25 +33,30 @@ pub async fn payment_methods_of<C: ConnectionTrait>(c: &C, project_id: &str) -> 
         .await?)
 }
 
-/// The next number of a kind of document in a project (1, 2, …). The update
-/// locks the sequence row, so concurrent deals never get the same number.
+/// The next number of a kind of document in a project (1, 2, …). The row is
+/// created if missing (concurrent first sales: one inserts, the others do
+/// nothing), then the update locks it, so concurrent deals never get the same
+/// number and never fail on the first one.
 pub async fn next_number<C: ConnectionTrait>(c: &C, project_id: &str, kind: &str) -> StoreResult<i64> {
-    let bumped = number_sequences::Entity::update_many()
+    use sea_orm::sea_query::OnConflict;
+    number_sequences::Entity::insert(number_sequences::ActiveModel {
+        project_id: Set(project_id.to_owned()),
+        kind: Set(kind.to_owned()),
+        next_value: Set(1),
+    })
+    .on_conflict(
+        OnConflict::columns([number_sequences::Column::ProjectId, number_sequences::Column::Kind])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(c)
+    .await?;
+    number_sequences::Entity::update_many()
         .col_expr(number_sequences::Column::NextValue, Expr::col(number_sequences::Column::NextValue).add(1))
         .filter(number_sequences::Column::ProjectId.eq(project_id))
         .filter(number_sequences::Column::Kind.eq(kind))
         .exec(c)
         .await?;
-    if bumped.rows_affected == 0 {
-        number_sequences::Entity::insert(number_sequences::ActiveModel {
-            project_id: Set(project_id.to_owned()),
-            kind: Set(kind.to_owned()),
-            next_value: Set(2),
-        })
-        .exec_without_returning(c)
-        .await?;
-        return Ok(1);
-    }
     let row = number_sequences::Entity::find_by_id((project_id.to_owned(), kind.to_owned()))
         .one(c)
         .await?

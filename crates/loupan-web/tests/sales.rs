@@ -888,3 +888,33 @@ async fn a_subscription_may_have_several_buyers_who_carry_over_to_the_contract()
     let buyers = o.app.send(get(&format!("/api/v1/sales/deals/{kid}/buyers")).token(&o.agent)).await.json();
     assert_eq!(buyers["items"], expected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_first_sales_of_a_project_at_the_same_moment_all_get_their_own_numbers() {
+    let o = office().await;
+    let mut deals = Vec::new();
+    for i in 0..20 {
+        let unit = o.unit(&format!("15{i:02}"), None).await;
+        let customer = o.customer(&o.agent, &format!("首开{i}"), &format!("1370000{i:04}")).await;
+        deals.push((unit, customer));
+    }
+    let mut tasks = Vec::new();
+    for (unit, customer) in deals {
+        let router = o.app.router.clone();
+        let body = json!({"unit_id": unit, "customer_id": customer, "total_price": "1050000.00", "deposit": "0",
+                          "payment_method_id": o.method, "subscribed_on": "2026-02-01"});
+        let token = o.agent.clone();
+        tasks.push(tokio::spawn(async move {
+            send_to(&router, post("/api/v1/sales/subscriptions", body).token(&token)).await
+        }));
+    }
+    let mut numbers = Vec::new();
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        numbers.push(r.json()["number"].as_str().unwrap().to_owned());
+    }
+    numbers.sort();
+    let expected: Vec<String> = (1..=20).map(|n| format!("RG{n:06}")).collect();
+    assert_eq!(numbers, expected);
+}
