@@ -246,6 +246,15 @@ try {
   await page.waitForSelector("#approval-status >> text=已通过");
   await page.click("text=查看业务单据");
   await page.waitForSelector("#unit-status.st-subscribed");
+  // The agent prints the subscription letter as a PDF.
+  const subscribedUnit = page.url();
+  await signInAs("liqiang", demoPassword);
+  await page.goto(subscribedUnit);
+  const letterHref = await page.getAttribute("#print-letter", "href");
+  const letter = await page.request.get(`${base}${letterHref}`);
+  expect(letter.ok() && letter.headers()["content-type"] === "application/pdf", `letter: ${letter.status()}`);
+  expect((await letter.body()).subarray(0, 5).toString() === "%PDF-", "the letter is not a PDF");
+  await shot("17b-unit-subscribed-with-letter");
 
   // 13. Finance: no approvals, its alerts.
   await signInAs("liuyang", demoPassword);

@@ -461,3 +461,39 @@ async fn a_step_for_all_waits_for_every_approver_and_a_named_user_gets_their_own
     assert_eq!(r.json()["status"], "approved");
     assert_eq!(o.unit_status(&unit).await, "subscribed");
 }
+
+#[tokio::test]
+async fn below_the_floor_price_no_discount_limit_lets_a_deal_take_effect_without_approval() {
+    let o = office().await;
+    // Agents may give up to 20 % here, but never below the floor price of 900,000.00.
+    let r = o
+        .app
+        .send(
+            put(&format!("/api/v1/projects/{}/discount-limit", o.project), json!({"agent_discount_limit": "0.2"}))
+                .token(&o.admin),
+        )
+        .await;
+    assert_eq!(r.json()["agent_discount_limit"], "0.2", "{}", r.text);
+    let limit = o
+        .app
+        .send(
+            put(&format!("/api/v1/projects/{}/discount-limit", o.project), json!({"agent_discount_limit": "0.5"}))
+                .token(&o.admin),
+        )
+        .await;
+    assert_eq!(limit.error_fields(), vec!["agent_discount_limit"], "more than 20 % is refused");
+    let unit = o.unit("901").await;
+    let limits = o
+        .app
+        .send(get(&format!("/api/v1/units/{unit}/price-limits?payment_method_id={}", o.method)).token(&o.agent))
+        .await
+        .json();
+    assert_eq!(limits, json!({"standard": "1000000.00", "minimum": "900000.00"}));
+    let r = o.app.send(post("/api/v1/sales/subscriptions", o.deal(&unit, "899999.99")).token(&o.agent)).await;
+    assert_eq!(r.json()["errors"][0]["code"], "needs_special_approval");
+    let r = o.app.send(post("/api/v1/sales/contracts", json!({"unit_id": unit, "customer_id": o.customer, "payment_method_id": o.method, "total_price": "899999.99", "signed_on": "2026-11-27"})).token(&o.agent)).await;
+    assert_eq!(r.json()["errors"][0]["code"], "needs_special_approval", "a direct contract too");
+    assert_eq!(o.unit_status(&unit).await, "available");
+    let r = o.app.send(post("/api/v1/sales/subscriptions", o.deal(&unit, "900000.00")).token(&o.agent)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "at the floor price the agent may agree alone: {}", r.text);
+}

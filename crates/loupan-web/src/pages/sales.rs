@@ -45,6 +45,29 @@ async fn unit_page(
         .map(|p| context! { old => p.old_price.to_string(), new => p.new_price.to_string(), actor => p.actor_name, at => p.changed_at.to_rfc3339() })
         .collect();
     let can_sell = actor.can(Permission::Sell);
+    // For a change to the subscription: the units it may move to and its buyers.
+    let free_units: Vec<Value> = if can_sell && deals.subscription.is_some() {
+        let query = inventory::UnitQuery {
+            project_id: Some(unit.project_id.clone()),
+            status: Some("available".into()),
+            ..Default::default()
+        };
+        inventory::search_units(&state.services, actor, query, None, 300)
+            .await?
+            .into_iter()
+            .map(|u| context! { id => u.id, number => u.number, price => u.list_price.to_string() })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let buyers: Vec<Value> = match &deals.subscription {
+        Some(s) => loupan_service::changes::buyers(&state.services, actor, &s.id)
+            .await?
+            .into_iter()
+            .map(|b| context! { customer_id => b.customer_id, share => b.share })
+            .collect(),
+        None => Vec::new(),
+    };
     let (customer_options, methods) = if can_sell {
         let query = customers::CustomerQuery { project_id: Some(unit.project_id.clone()), ..Default::default() };
         let list = customers::search(&state.services, actor, query, None, 500).await?;
@@ -74,7 +97,8 @@ async fn unit_page(
             building => context! { id => building.id, name => building.name },
             subscription => deals.subscription.map(|s| context! { id => s.id, number => s.number, total => s.total_price.to_string(), deposit => s.deposit.to_string(), method => s.payment_method_id }),
             contract => deals.contract.map(|c| context! { id => c.id, number => c.number }),
-            history => history, prices => prices, customers => customer_options, methods => methods, today => today(),
+            history => history, prices => prices, customers => customer_options.clone(), people => customer_options,
+            methods => methods, today => today(), free_units => free_units, buyers => buyers,
             can_sell => can_sell && unit.status == UnitStatus::Available,
             can_sign => can_sell, can_control => actor.can(Permission::ManageInventory),
             errors => errors, typed => typed,
@@ -367,6 +391,18 @@ async fn request_cancel(
     Path(id): Path<String>,
     form: FormData,
 ) -> Result<Response, AppError> {
+    let new = change_from_form(&form, &id, "cancel_contract");
+    match loupan_service::changes::request_change(&state.services, &actor, new).await {
+        Ok(_) => Ok(Redirect::to(&format!("/contracts/{id}")).into_response()),
+        Err(e @ ServiceError::Invalid(_)) => {
+            contract_page(&state, &actor, lang, &id, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A change request as the change form sends it.
+fn change_from_form(form: &FormData, subject_id: &str, default_kind: &str) -> loupan_service::changes::NewChange {
     let buyers = (0..5)
         .filter_map(|i| {
             let customer = form.text(&format!("buyer_{i}")).filter(|c| !c.is_empty())?;
@@ -376,21 +412,33 @@ async fn request_cancel(
             })
         })
         .collect();
-    let new = loupan_service::changes::NewChange {
-        kind: Some(form.text("kind").filter(|k| !k.is_empty()).unwrap_or_else(|| "cancel_contract".into())),
-        subject_id: Some(id.clone()),
+    loupan_service::changes::NewChange {
+        kind: Some(form.text("kind").filter(|k| !k.is_empty()).unwrap_or_else(|| default_kind.into())),
+        subject_id: Some(subject_id.to_owned()),
         reason: form.text("reason"),
         new_unit_id: form.text("new_unit_id"),
         new_total_price: form.text("new_total_price"),
         payment_method_id: form.text("payment_method_id"),
         buyers,
-    };
+    }
+}
+
+/// A change to a subscription, from the unit page.
+async fn request_subscription_change(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let subscription = sales::get_subscription(&state.services, &actor, &id).await?;
+    let new = change_from_form(&form, &id, "cancel_subscription");
     match loupan_service::changes::request_change(&state.services, &actor, new).await {
-        Ok(_) => Ok(Redirect::to(&format!("/contracts/{id}")).into_response()),
-        Err(e @ ServiceError::Invalid(_)) => {
-            contract_page(&state, &actor, lang, &id, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(e) => Err(e.into()),
+        Ok(change) => match change.approval_id {
+            Some(a) => Ok(Redirect::to(&format!("/approvals/{a}")).into_response()),
+            None => Ok(Redirect::to(&format!("/units/{}", subscription.unit_id)).into_response()),
+        },
+        Err(e) => retry(&state, &actor, lang, &subscription.unit_id, &form, e).await,
     }
 }
 
@@ -422,6 +470,7 @@ pub fn router() -> Router<AppState> {
         .route("/contracts/{id}", get(show_contract))
         .route("/contracts/{id}/receipts", post(record_receipt))
         .route("/contracts/{id}/cancel-request", post(request_cancel))
+        .route("/subscriptions/{id}/change-request", post(request_subscription_change))
         .route("/sales/changes", get(changes_page))
         .route("/receipts/{id}/{step}", post(receipt_step))
         .route("/finance/ageing", get(ageing))
