@@ -282,6 +282,122 @@ pub async fn run(services: &Services, seeded: &Seeded, wanted: &[String]) -> Res
         });
     }
 
+    if on("W3") {
+        // Issue #3: the chart of a 264-unit building in a project of 50,000 units,
+        // and a project-wide search with combined filters.
+        let started = Instant::now();
+        let project = inventory::create_project(
+            services,
+            admin,
+            inventory::NewProject { name: Some("大盘五万套".into()), city: Some("成都".into()) },
+        )
+        .await
+        .map_err(svc)?;
+        let now = loupan_store::now();
+        let mut big_buildings = Vec::new();
+        const LAYOUTS: [(&str, i64, i64); 4] = [
+            ("3室2厅", 11_937, 9_871),
+            ("2室2厅", 8_912, 7_301),
+            ("4室2厅", 14_280, 11_702),
+            ("3室2厅", 10_546, 8_765),
+        ];
+        for b in 0..190 {
+            let building = inventory::create_building(
+                services,
+                admin,
+                &project.id,
+                inventory::NewBuilding { name: Some(format!("{}号楼", b + 1)) },
+            )
+            .await
+            .map_err(svc)?;
+            let mut rows = Vec::with_capacity(264);
+            for floor in 1..=33 {
+                for stack in 0..8 {
+                    let (layout, gross, inner) = LAYOUTS[stack % LAYOUTS.len()];
+                    let price = gross * (15_000 + 40 * i64::from(floor) + 97 * b);
+                    rows.push(loupan_store::inventory::UnitRow {
+                        id: loupan_store::new_id(),
+                        building_id: building.id.clone(),
+                        project_id: project.id.clone(),
+                        floor,
+                        number: format!("{floor}{:02}", stack + 1),
+                        layout: layout.into(),
+                        gross_area: gross,
+                        inner_area: inner,
+                        list_price: price,
+                        status: if (floor + stack as i32) % 5 == 0 { "contracted" } else { "available" }.into(),
+                        property_type: "residential".into(),
+                        orientation: Some(if stack % 2 == 0 { "南北通透" } else { "朝南" }.into()),
+                        decoration: Some("shell".into()),
+                        floor_price: Some(price * 97 / 100),
+                        measured_gross_area: None,
+                        measured_inner_area: None,
+                        version: 1,
+                        created_at: now,
+                        updated_at: now,
+                    });
+                }
+            }
+            let tx = services.store.begin_write().await?;
+            loupan_store::bulk::insert_units(&tx, &rows).await?;
+            tx.commit().await?;
+            big_buildings.push(building.id);
+        }
+        let seeded_in = started.elapsed();
+        let n = 200;
+        let (s_raw, w_raw) = timed(n, |i| {
+            let b = big_buildings[i % big_buildings.len()].clone();
+            async move {
+                loupan_store::raw::query_count(
+                    conn,
+                    "SELECT * FROM units WHERE building_id = $1 ORDER BY floor DESC, number",
+                    vec![b.into()],
+                )
+                .await?;
+                Ok(())
+            }
+        })
+        .await?;
+        let (s_http, w_http) = timed(n, |i| {
+            let path = format!("/buildings/{}", big_buildings[i % big_buildings.len()]);
+            let router = &router;
+            async move { get(router, token, &path).await }
+        })
+        .await?;
+        let search = |i: usize| inventory::UnitQuery {
+            project_id: Some(project.id.clone()),
+            status: Some("available".into()),
+            layout: Some("3室2厅".into()),
+            min_floor: Some(5 + (i % 10) as i32),
+            max_floor: Some(25),
+            min_total_price: Some("1500000".into()),
+            max_total_price: Some("3000000".into()),
+            orientation: Some("南北通透".into()),
+            sort: Some("price".into()),
+            ..Default::default()
+        };
+        let (s_search, w_search) = timed(n, |i| {
+            let q = search(i);
+            async move { inventory::search_units(services, admin, q, None, 50).await.map(|_| ()).map_err(svc) }
+        })
+        .await?;
+        let mut chart = measure("router", &s_http, w_http);
+        chart.path = "router: 销控图 page, 264 units".into();
+        let mut raw = measure("raw_sql", &s_raw, w_raw);
+        raw.path = "raw_sql: the building's units".into();
+        let mut found = measure("service", &s_search, w_search);
+        found.path = "service: project-wide search, 7 filters, by price, 50 a page".into();
+        let measures = vec![raw, chart, found];
+        results.push(WorkloadResult {
+            name: "W3 chart in a 50,000-unit project".into(),
+            what: "190 buildings × 264 units in one project; GET /buildings/{id}; unit search across the project"
+                .into(),
+            ratios: Vec::new(),
+            measures,
+            findings: vec![format!("project of 50,160 units written in {:.1}s", seeded_in.as_secs_f64())],
+        });
+    }
+
     if on("W4") {
         // Issue #6: 100 hot units, 2,000 buyers at once; each offers the unit's list price.
         let hot: Vec<(String, String)> = seeded.available_units.iter().take(100).cloned().collect();

@@ -22,6 +22,8 @@ pub enum Block {
     Paragraph(String),
     /// Signature blanks side by side (`甲方（签章）：`).
     Signatures(Vec<String>),
+    /// A ruled table of equal columns; cells wrap (`\n` breaks a line).
+    Table { header: Vec<String>, rows: Vec<Vec<String>>, size: f32 },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -202,6 +204,33 @@ impl Layout<'_> {
                     self.y -= BODY * 1.7;
                 }
                 self.y -= 4.0;
+            }
+            Block::Table { header, rows, size } => {
+                let cols = header.len().max(1);
+                let col = width / cols as f32;
+                let size = *size;
+                let mut all = vec![header.clone()];
+                all.extend(rows.iter().cloned());
+                self.need(8.0);
+                let top = self.y;
+                self.rule(top);
+                for row in &all {
+                    let cells: Vec<Vec<(Vec<u16>, f32)>> = row.iter().map(|c| self.wrap(c, size, col - 6.0)).collect();
+                    let lines = cells.iter().map(Vec::len).max().unwrap_or(1);
+                    let height = lines as f32 * size * 1.4 + 6.0;
+                    self.need(height);
+                    let row_top = self.y;
+                    for (i, cell) in cells.into_iter().enumerate() {
+                        for (j, (line, _)) in cell.into_iter().enumerate() {
+                            self.y = row_top - 3.0 - j as f32 * size * 1.4;
+                            self.text(MARGIN + i as f32 * col + 3.0, size, line);
+                        }
+                    }
+                    self.y = row_top - height;
+                    let bottom = self.y;
+                    self.rule(bottom);
+                }
+                self.y -= 10.0;
             }
             Block::Signatures(parties) => {
                 self.y -= 24.0;

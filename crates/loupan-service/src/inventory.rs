@@ -6,7 +6,7 @@ use loupan_domain::sales::Ratio;
 use loupan_domain::validation::required_text;
 use loupan_domain::{Area, Invalid, Money, Permission};
 use loupan_store::StoreError;
-use loupan_store::inventory::{self as store, BuildingRow, ProjectRow, UnitFilter, UnitRow};
+use loupan_store::inventory::{self as store, BuildingRow, ProjectRow, UnitFilter, UnitRow, UnitSort};
 use serde::Serialize;
 
 use crate::audit::{self, Change};
@@ -475,6 +475,34 @@ pub struct UnitQuery {
     pub min_floor: Option<i32>,
     pub max_floor: Option<i32>,
     pub max_total_price: Option<String>,
+    pub min_total_price: Option<String>,
+    pub orientation: Option<String>,
+    pub property_type: Option<String>,
+    /// `created` (default), `price`, `-price`, `area`, `-area`, `floor`, `-floor`.
+    pub sort: Option<String>,
+}
+
+fn unit_sort(text: Option<&str>) -> Option<UnitSort> {
+    Some(match text.map(str::trim).unwrap_or("") {
+        "" | "created" => UnitSort::Created,
+        "price" => UnitSort::PriceAsc,
+        "-price" => UnitSort::PriceDesc,
+        "area" => UnitSort::AreaAsc,
+        "-area" => UnitSort::AreaDesc,
+        "floor" => UnitSort::FloorAsc,
+        "-floor" => UnitSort::FloorDesc,
+        _ => return None,
+    })
+}
+
+/// The page cursor after `unit` in a search sorted by `sort` (opaque to clients).
+pub fn cursor_of(unit: &Unit, sort: Option<&str>) -> String {
+    match unit_sort(sort).unwrap_or_default() {
+        UnitSort::Created => unit.id.clone(),
+        UnitSort::PriceAsc | UnitSort::PriceDesc => format!("{}|{}", unit.list_price.hundredths(), unit.id),
+        UnitSort::AreaAsc | UnitSort::AreaDesc => format!("{}|{}", unit.gross_area.hundredths(), unit.id),
+        UnitSort::FloorAsc | UnitSort::FloorDesc => format!("{}|{}", unit.floor, unit.id),
+    }
 }
 
 pub async fn search_units(
@@ -499,6 +527,28 @@ pub async fn search_units(
     let min_area = optional(&mut errors, "min_area", query.min_area.as_deref());
     let max_area = optional(&mut errors, "max_area", query.max_area.as_deref());
     let max_total_price = optional(&mut errors, "max_total_price", query.max_total_price.as_deref());
+    let min_total_price = optional(&mut errors, "min_total_price", query.min_total_price.as_deref());
+    let sort = unit_sort(query.sort.as_deref()).unwrap_or_else(|| {
+        errors.push("sort", "unknown_sort");
+        UnitSort::Created
+    });
+    let property_type = query.property_type.filter(|s| !s.is_empty());
+    if let Some(p) = &property_type
+        && !loupan_domain::inventory::PROPERTY_TYPES.contains(&p.as_str())
+    {
+        errors.push("property_type", "unknown_property_type");
+    }
+    // A sorted search's cursor is "value|id"; a plain one is the id.
+    let (after_id, after_value) = match (&after_id, sort) {
+        (Some(c), s) if s != UnitSort::Created => match c.split_once('|').map(|(v, id)| (v.parse::<i64>(), id)) {
+            Some((Ok(v), id)) => (Some(id.to_owned()), Some(v)),
+            _ => {
+                errors.push("cursor", "invalid_cursor");
+                (None, None)
+            }
+        },
+        _ => (after_id, None),
+    };
     let status = query.status.filter(|s| !s.is_empty());
     if let Some(s) = &status
         && UnitStatus::parse(s).is_none()
@@ -517,7 +567,12 @@ pub async fn search_units(
         min_floor: query.min_floor,
         max_floor: query.max_floor,
         max_total_price,
+        min_total_price,
+        orientation: query.orientation.filter(|s| !s.is_empty()),
+        property_type,
+        sort,
         after_id,
+        after_value,
     };
     let rows = store::search_units(services.store.conn(), &filter, limit).await?;
     Ok(rows.into_iter().map(Unit::from).collect())
@@ -699,4 +754,229 @@ mod tests {
         assert_eq!(price("0.01", "0.50"), "0.01"); // 0.005 rounds up
         assert_eq!(price("118.46", "23800"), "2819348.00");
     }
+}
+
+/// What a bulk edit sets on every selected unit; empty fields stay as they are.
+#[derive(Debug, Default, Clone)]
+pub struct BulkEdit {
+    pub unit_ids: Vec<String>,
+    pub layout: Option<String>,
+    pub gross_area: Option<String>,
+    pub inner_area: Option<String>,
+    pub list_price: Option<String>,
+    pub floor_price: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BulkEditReport {
+    pub changed: usize,
+    /// Units left alone because they are sold (their price and areas belong to the deal).
+    pub skipped_sold: Vec<String>,
+}
+
+/// Sets layout, areas or prices on a selection of unsold units in one
+/// transaction; a price change goes into each unit's price history.
+pub async fn bulk_edit(services: &Services, actor: &Actor, form: BulkEdit) -> ServiceResult<BulkEditReport> {
+    actor.require(Permission::ManageInventory)?;
+    let mut errors = Invalid::default();
+    let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
+    let layout = text(&form.layout);
+    if layout.as_ref().is_some_and(|l| l.chars().count() > 30) {
+        errors.push("layout", "too_long");
+    }
+    let area = |errors: &mut Invalid, field: &str, v: &Option<String>| {
+        text(v).and_then(|t| match Area::parse(&t) {
+            Ok(a) if a.hundredths() > 0 => Some(a),
+            Ok(_) => {
+                errors.push(field, "must_be_positive");
+                None
+            }
+            Err(e) => {
+                errors.push(field, e.code());
+                None
+            }
+        })
+    };
+    let money = |errors: &mut Invalid, field: &str, v: &Option<String>| {
+        text(v).and_then(|t| match Money::parse(&t) {
+            Ok(m) if m.hundredths() > 0 => Some(m),
+            Ok(_) => {
+                errors.push(field, "must_be_positive");
+                None
+            }
+            Err(e) => {
+                errors.push(field, e.code());
+                None
+            }
+        })
+    };
+    let gross = area(&mut errors, "gross_area", &form.gross_area);
+    let inner = area(&mut errors, "inner_area", &form.inner_area);
+    let list = money(&mut errors, "list_price", &form.list_price);
+    let floor = money(&mut errors, "floor_price", &form.floor_price);
+    let reason = text(&form.reason).unwrap_or_else(|| "批量修改".into());
+    if form.unit_ids.is_empty() {
+        errors.push("unit_ids", "required");
+    } else if form.unit_ids.len() > 2000 {
+        errors.push("unit_ids", "too_many");
+    }
+    if layout.is_none() && gross.is_none() && inner.is_none() && list.is_none() && floor.is_none() {
+        errors.push("layout", "nothing_to_change");
+    }
+    errors.into_result()?;
+    let tx = services.store.begin_write().await?;
+    let now = loupan_store::now();
+    let mut report = BulkEditReport { changed: 0, skipped_sold: Vec::new() };
+    for id in &form.unit_ids {
+        let row = match store::find_unit(&tx, id).await? {
+            Some(u) if actor.sees_project(&u.project_id) => u,
+            _ => return Err(Invalid::one("unit_ids", "unknown_unit").into()),
+        };
+        if !matches!(row.status.as_str(), "available" | "held" | "not_for_sale") {
+            report.skipped_sold.push(row.number.clone());
+            continue;
+        }
+        let before = Unit::from(row.clone());
+        let mut next = row.clone();
+        if let Some(l) = &layout {
+            next.layout = l.clone();
+        }
+        if let Some(a) = gross {
+            next.gross_area = a.hundredths();
+        }
+        if let Some(a) = inner {
+            next.inner_area = a.hundredths();
+        }
+        if let Some(f) = floor {
+            next.floor_price = Some(f.hundredths());
+        }
+        if next.inner_area > next.gross_area {
+            return Err(Invalid::one("inner_area", "exceeds_gross_area").into());
+        }
+        next.updated_at = now;
+        store::update_unit_details(&tx, &UnitRow { list_price: row.list_price, ..next.clone() }).await?;
+        if let Some(p) = list
+            && p.hundredths() != row.list_price
+        {
+            let history = loupan_store::inventory::UnitPriceRow {
+                id: loupan_store::new_id(),
+                unit_id: row.id.clone(),
+                old_price: row.list_price,
+                new_price: p.hundredths(),
+                adjustment_id: None,
+                actor_name: actor.display_name.clone(),
+                changed_at: now,
+            };
+            store::change_list_price(&tx, &next, p.hundredths(), &history).await?;
+        }
+        let after = store::find_unit(&tx, id).await?.map(Unit::from);
+        audit::record(
+            &tx,
+            actor,
+            Change {
+                action: "unit.bulk_edit",
+                record_type: "unit",
+                record_id: id,
+                before: snapshot(&before),
+                after: after.as_ref().and_then(snapshot).map(|mut v| {
+                    v["reason"] = serde_json::Value::from(reason.clone());
+                    v
+                }),
+            },
+        )
+        .await?;
+        report.changed += 1;
+    }
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(report)
+}
+
+/// The totals beside a 销控图: units and list-price amounts per status, and
+/// what is still for sale per layout.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChartTotals {
+    pub by_status: Vec<(UnitStatus, usize, Money)>,
+    pub available_by_layout: Vec<(String, usize)>,
+}
+
+pub fn chart_totals(units: &[Unit]) -> ChartTotals {
+    let mut by_status = Vec::new();
+    for status in UnitStatus::ALL {
+        let of: Vec<&Unit> = units.iter().filter(|u| u.status == status).collect();
+        if of.is_empty() {
+            continue;
+        }
+        let amount = of.iter().fold(Money::ZERO, |sum, u| sum.checked_add(u.list_price).unwrap_or(sum));
+        by_status.push((status, of.len(), amount));
+    }
+    let mut layouts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for u in units.iter().filter(|u| u.status == UnitStatus::Available) {
+        *layouts.entry(u.layout.clone()).or_default() += 1;
+    }
+    ChartTotals { by_status, available_by_layout: layouts.into_iter().collect() }
+}
+
+/// Status as printed on Chinese documents.
+fn status_zh(s: UnitStatus) -> &'static str {
+    match s {
+        UnitStatus::NotForSale => "未推售",
+        UnitStatus::Available => "可售",
+        UnitStatus::Held => "销控",
+        UnitStatus::Reserved => "预留",
+        UnitStatus::Subscribed => "已认购",
+        UnitStatus::Contracted => "已签约",
+        UnitStatus::HandedOver => "已交房",
+    }
+}
+
+/// The 销控图 of a building as PDF: floors top down, each unit with its status
+/// in words (readable in black and white), layout, area and price; totals below.
+pub async fn chart_pdf(services: &Services, actor: &Actor, building_id: &str) -> ServiceResult<Vec<u8>> {
+    use loupan_documents::pdf::{Block, PdfError};
+    let (building, units) = building_chart(services, actor, building_id).await?;
+    let project = get_project(services, actor, &building.project_id).await?;
+    let mut floors: Vec<(i32, Vec<&Unit>)> = Vec::new();
+    for u in &units {
+        match floors.last_mut() {
+            Some((f, list)) if *f == u.floor => list.push(u),
+            _ => floors.push((u.floor, vec![u])),
+        }
+    }
+    let columns = floors.iter().map(|(_, l)| l.len()).max().unwrap_or(0).min(8);
+    let mut header = vec!["楼层".to_owned()];
+    header.extend((1..=columns).map(|i| format!("{i:02}")));
+    let rows: Vec<Vec<String>> = floors
+        .iter()
+        .map(|(floor, list)| {
+            let mut row = vec![format!("{floor} 层")];
+            row.extend(list.iter().take(columns).map(|u| {
+                format!("{} {}\n{}\n{} ㎡\n¥{}", u.number, status_zh(u.status), u.layout, u.gross_area, u.list_price)
+            }));
+            while row.len() < columns + 1 {
+                row.push(String::new());
+            }
+            row
+        })
+        .collect();
+    let totals = chart_totals(&units);
+    let mut summary: Vec<(String, String)> = totals
+        .by_status
+        .iter()
+        .map(|(s, n, amount)| (status_zh(*s).to_owned(), format!("{n} 套，标价合计 ¥{amount}")))
+        .collect();
+    let layouts: Vec<String> = totals.available_by_layout.iter().map(|(l, n)| format!("{l} {n} 套")).collect();
+    summary.push(("各户型剩余可售".into(), if layouts.is_empty() { "—".into() } else { layouts.join("，") }));
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M");
+    let blocks = vec![
+        Block::Title(format!("{} {} 销控图", project.name, building.name)),
+        Block::Paragraph(format!("打印时间：{today}　　共 {} 套", units.len())),
+        Block::Table { header, rows, size: 7.5 },
+        Block::Heading("汇总".into()),
+        Block::Fields(summary),
+    ];
+    loupan_documents::pdf::render(&blocks).map_err(|e| match e {
+        PdfError::NoFont => ServiceError::Unavailable("pdf_font_missing"),
+        PdfError::Font(cause) => ServiceError::internal(format!("chart pdf: {cause}")),
+    })
 }

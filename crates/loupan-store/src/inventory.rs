@@ -126,14 +126,55 @@ pub struct UnitFilter {
     pub min_floor: Option<i32>,
     pub max_floor: Option<i32>,
     pub max_total_price: Option<i64>,
-    /// Units with an id greater than this (the page cursor).
+    pub min_total_price: Option<i64>,
+    pub orientation: Option<String>,
+    pub property_type: Option<String>,
+    pub sort: UnitSort,
+    /// The page cursor: units after this id (in creation order), or after this
+    /// (sort value, id) when sorted by a value.
     pub after_id: Option<String>,
+    pub after_value: Option<i64>,
 }
 
-/// Units in id order (creation order), `limit` of them.
+/// The order of a unit search; ties are broken by id so pages never overlap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UnitSort {
+    #[default]
+    Created,
+    PriceAsc,
+    PriceDesc,
+    AreaAsc,
+    AreaDesc,
+    FloorAsc,
+    FloorDesc,
+}
+
+/// Units in the requested order, `limit` of them after the cursor.
 pub async fn search_units<C: ConnectionTrait>(c: &C, f: &UnitFilter, limit: u64) -> StoreResult<Vec<UnitRow>> {
+    use sea_orm::Condition;
     use units::Column as U;
-    let mut q = units::Entity::find().order_by_asc(U::Id).limit(limit);
+    let (column, descending) = match f.sort {
+        UnitSort::Created => (None, false),
+        UnitSort::PriceAsc => (Some(U::ListPrice), false),
+        UnitSort::PriceDesc => (Some(U::ListPrice), true),
+        UnitSort::AreaAsc => (Some(U::GrossArea), false),
+        UnitSort::AreaDesc => (Some(U::GrossArea), true),
+        UnitSort::FloorAsc => (Some(U::Floor), false),
+        UnitSort::FloorDesc => (Some(U::Floor), true),
+    };
+    let mut q = units::Entity::find().limit(limit);
+    if let Some(col) = column {
+        q = if descending { q.order_by_desc(col) } else { q.order_by_asc(col) };
+        if let (Some(v), Some(id)) = (f.after_value, &f.after_id) {
+            let beyond = if descending { Expr::col(col).lt(v) } else { Expr::col(col).gt(v) };
+            q = q.filter(
+                Condition::any().add(beyond).add(Condition::all().add(Expr::col(col).eq(v)).add(U::Id.gt(id.as_str()))),
+            );
+        }
+    } else if let Some(v) = &f.after_id {
+        q = q.filter(U::Id.gt(v.as_str()));
+    }
+    q = q.order_by_asc(U::Id);
     if let Some(ids) = &f.project_ids {
         q = q.filter(U::ProjectId.is_in(ids.iter().cloned()));
     }
@@ -164,8 +205,14 @@ pub async fn search_units<C: ConnectionTrait>(c: &C, f: &UnitFilter, limit: u64)
     if let Some(v) = f.max_total_price {
         q = q.filter(U::ListPrice.lte(v));
     }
-    if let Some(v) = &f.after_id {
-        q = q.filter(U::Id.gt(v.as_str()));
+    if let Some(v) = f.min_total_price {
+        q = q.filter(U::ListPrice.gte(v));
+    }
+    if let Some(v) = &f.orientation {
+        q = q.filter(U::Orientation.eq(v.as_str()));
+    }
+    if let Some(v) = &f.property_type {
+        q = q.filter(U::PropertyType.eq(v.as_str()));
     }
     Ok(q.all(c).await?)
 }

@@ -305,3 +305,129 @@ async fn a_price_adjustment_changes_unsold_units_once_confirmed_with_history() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn unit_search_sorts_and_pages_by_any_filter_and_bulk_edit_leaves_sold_units_alone() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let project = app.project(&admin, "翠湖名苑").await;
+    let b =
+        app.send(post(&format!("/api/v1/projects/{project}/buildings"), json!({"name": "1号楼"})).token(&admin)).await;
+    let building = b.json()["id"].as_str().unwrap().to_owned();
+    let stacks = json!([{"layout": "3室2厅", "gross_area": "100.00", "inner_area": "80.00", "unit_price": "10000"},
+                        {"layout": "2室2厅", "gross_area": "80.00", "inner_area": "64.00", "unit_price": "12000"}]);
+    let r = app
+        .send(
+            post(
+                &format!("/api/v1/buildings/{building}/units/generate"),
+                json!({"from_floor": 1, "to_floor": 4, "stacks": stacks}),
+            )
+            .token(&admin),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    // Sorted by price, highest first, three to a page: every unit once, in order.
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = app
+            .send(
+                get(&format!("/api/v1/units?building_id={building}&sort=-price&limit=3&cursor={cursor}")).token(&admin),
+            )
+            .await
+            .json();
+        for u in page["items"].as_array().unwrap() {
+            seen.push((
+                u["list_price"].as_str().unwrap().parse::<f64>().unwrap(),
+                u["number"].as_str().unwrap().to_owned(),
+            ));
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 8);
+    assert!(seen.windows(2).all(|w| w[0].0 >= w[1].0), "{seen:?}");
+    let numbers: std::collections::BTreeSet<_> = seen.iter().map(|(_, n)| n.clone()).collect();
+    assert_eq!(numbers.len(), 8, "no unit twice across pages");
+    let r = app
+        .send(
+            get(&format!("/api/v1/units?building_id={building}&min_total_price=1000000&max_total_price=1000000"))
+                .token(&admin),
+        )
+        .await;
+    assert!(r.json()["items"].as_array().unwrap().iter().all(|u| u["list_price"] == "1000000.00"), "{}", r.text);
+    assert_eq!(r.json()["items"].as_array().unwrap().len(), 4);
+    let r = app.send(get("/api/v1/units?property_type=castle&sort=colour").token(&admin)).await;
+    assert_eq!(r.error_fields(), vec!["sort", "property_type"]);
+
+    // Bulk edit: one of the three is sold and stays as it is.
+    let units = app
+        .send(get(&format!("/api/v1/units?building_id={building}&layout=3室2厅&sort=floor")).token(&admin))
+        .await
+        .json();
+    let ids: Vec<String> =
+        units["items"].as_array().unwrap().iter().take(3).map(|u| u["id"].as_str().unwrap().to_owned()).collect();
+    let r = app.send(post(&format!("/api/v1/units/{}/hold", ids[2]), json!({"reason": "x"})).token(&admin)).await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let pm = app
+        .send(
+            post(
+                &format!("/api/v1/projects/{project}/payment-methods"),
+                json!({"name": "一次性", "kind": "one_off", "terms": [{"kind": "down_payment", "ratio": "1"}]}),
+            )
+            .token(&admin),
+        )
+        .await
+        .json();
+    let c = app
+        .send(
+            post("/api/v1/customers", json!({"name": "赵一", "phone": "13811112222", "project_id": project}))
+                .token(&admin),
+        )
+        .await
+        .json();
+    let r = app
+        .send(post("/api/v1/sales/subscriptions", json!({"unit_id": ids[0], "customer_id": c["id"], "total_price": "1000000.00", "deposit": "0", "payment_method_id": pm["id"], "subscribed_on": "2026-11-01"})).token(&admin))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r =
+        app.send(post("/api/v1/units/bulk-edit", json!({"unit_ids": ids, "inner_area": "120.00"})).token(&admin)).await;
+    assert_eq!(r.error_fields(), vec!["inner_area"], "inner area above gross area: {}", r.text);
+    let r = app
+        .send(
+            post(
+                "/api/v1/units/bulk-edit",
+                json!({"unit_ids": ids, "layout": "3室2厅2卫", "list_price": "990000.00", "reason": "精装升级"}),
+            )
+            .token(&admin),
+        )
+        .await;
+    assert_eq!(r.json(), json!({"changed": 2, "skipped_sold": ["101"]}), "{}", r.text);
+    let sold = app.send(get(&format!("/api/v1/units/{}", ids[0])).token(&admin)).await.json();
+    assert_eq!((sold["layout"].as_str(), sold["list_price"].as_str()), (Some("3室2厅"), Some("1000000.00")));
+    let changed = app.send(get(&format!("/api/v1/units/{}", ids[1])).token(&admin)).await.json();
+    assert_eq!((changed["layout"].as_str(), changed["list_price"].as_str()), (Some("3室2厅2卫"), Some("990000.00")));
+    let history = app.send(get(&format!("/api/v1/units/{}/price-history", ids[1])).token(&admin)).await.json();
+    assert_eq!(
+        (history["items"][0]["old_price"].as_str(), history["items"][0]["new_price"].as_str()),
+        (Some("1000000.00"), Some("990000.00"))
+    );
+    let (_, agent) = app.user(&admin, "agent", &["sales_agent"], &[&project]).await;
+    let r = app.send(post("/api/v1/units/bulk-edit", json!({"unit_ids": ids, "layout": "x"})).token(&agent)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // The chart shows its totals; the search page and the chart PDF answer.
+    let page = app.send(get(&format!("/buildings/{building}")).token(&admin)).await;
+    assert!(page.text.contains("chart-totals"), "{}", page.text);
+    let page = app.send(get(&format!("/units?building_id={building}&sort=-area")).token(&admin)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("bulk-form"));
+    let pdf = app.send(get(&format!("/buildings/{building}/chart.pdf")).token(&admin)).await;
+    if loupan_documents::pdf::available() {
+        assert_eq!((pdf.status, pdf.content_type()), (StatusCode::OK, "application/pdf"));
+    } else {
+        assert_eq!(pdf.status, StatusCode::SERVICE_UNAVAILABLE);
+    }
+}

@@ -267,6 +267,13 @@ pub struct UnitParams {
     pub max_floor: Option<i32>,
     /// List price in yuan, inclusive.
     pub max_total_price: Option<String>,
+    pub min_total_price: Option<String>,
+    /// As written on the unit (`朝南`, `南北通透`, …).
+    pub orientation: Option<String>,
+    /// `residential`, `commercial`, `parking` or `storage`.
+    pub property_type: Option<String>,
+    /// `created` (default), `price`, `-price`, `area`, `-area`, `floor`, `-floor`.
+    pub sort: Option<String>,
     pub limit: Option<u64>,
     pub cursor: Option<String>,
 }
@@ -284,6 +291,10 @@ impl UnitParams {
             min_floor: self.min_floor,
             max_floor: self.max_floor,
             max_total_price: self.max_total_price,
+            min_total_price: self.min_total_price,
+            orientation: self.orientation,
+            property_type: self.property_type,
+            sort: self.sort,
         };
         (query, PageParams { limit: self.limit, cursor: self.cursor })
     }
@@ -299,8 +310,9 @@ async fn search_units(
 ) -> Result<Json<Page<UnitDto>>, AppError> {
     let (query, page) = q.split();
     let limit = page.limit();
+    let sort = query.sort.clone();
     let rows = inventory::search_units(&state.services, &actor, query, page.after()?, limit + 1).await?;
-    Ok(Json(Page::from_rows(rows, limit, |u| u.id.clone(), UnitDto::from)))
+    Ok(Json(Page::from_rows(rows, limit, |u| inventory::cursor_of(u, sort.as_deref()), UnitDto::from)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -471,6 +483,47 @@ async fn export_units(
     Ok(crate::api::xlsx_download(bytes, "units.xlsx"))
 }
 
+#[derive(Deserialize, ToSchema)]
+pub struct BulkEditRequest {
+    pub unit_ids: Vec<String>,
+    pub layout: Option<String>,
+    /// m2, two decimals.
+    pub gross_area: Option<String>,
+    pub inner_area: Option<String>,
+    /// Yuan, two decimals; kept in each unit's price history.
+    pub list_price: Option<String>,
+    pub floor_price: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BulkEditReportDto {
+    pub changed: usize,
+    /// Numbers of the units left alone because they are sold.
+    pub skipped_sold: Vec<String>,
+}
+
+/// Sets layout, areas or prices on a selection of unsold units, all or nothing.
+#[utoipa::path(post, path = "/api/v1/units/bulk-edit", tag = "inventory", request_body = BulkEditRequest,
+    responses((status = 200, body = BulkEditReportDto), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn bulk_edit(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(req): ApiJson<BulkEditRequest>,
+) -> Result<Json<BulkEditReportDto>, AppError> {
+    let form = inventory::BulkEdit {
+        unit_ids: req.unit_ids,
+        layout: req.layout,
+        gross_area: req.gross_area,
+        inner_area: req.inner_area,
+        list_price: req.list_price,
+        floor_price: req.floor_price,
+        reason: req.reason,
+    };
+    let r = inventory::bulk_edit(&state.services, &actor, form).await?;
+    Ok(Json(BulkEditReportDto { changed: r.changed, skipped_sold: r.skipped_sold }))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_projects, create_project))
@@ -479,6 +532,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_buildings, create_building))
         .routes(routes!(create_unit))
         .routes(routes!(search_units))
+        .routes(routes!(bulk_edit))
         .routes(routes!(get_unit))
         .routes(routes!(generate_units))
         .routes(routes!(import_units))

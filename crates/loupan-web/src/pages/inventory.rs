@@ -109,6 +109,7 @@ async fn chart_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let (building, units) = inventory::building_chart(&state.services, actor, id).await?;
+    let units_for_totals = units.clone();
     let project = inventory::get_project(&state.services, actor, &building.project_id).await?;
     let mut floors: Vec<(i32, Vec<Value>)> = Vec::new();
     for u in units {
@@ -124,12 +125,18 @@ async fn chart_page(
     let floors: Vec<Value> =
         floors.into_iter().map(|(floor, cells)| context! { floor => floor, units => cells }).collect();
     let legend: Vec<&str> = UnitStatus::ALL.iter().map(|s| s.name()).collect();
+    let totals = inventory::chart_totals(&units_for_totals);
+    let totals = context! {
+        by_status => totals.by_status.iter().map(|(s, n, amount)| context! { status => s.name(), count => n, amount => amount.to_string() }).collect::<Vec<_>>(),
+        by_layout => totals.available_by_layout.iter().map(|(l, n)| context! { layout => l, count => n }).collect::<Vec<_>>(),
+    };
     let html = render(
         state,
         "building.html",
         context! { building => context! { id => building.id, name => building.name },
         project => context! { id => project.id, name => project.name },
         floors => floors, legend => legend, errors => errors, can_manage => actor.can(Permission::ManageInventory),
+        totals => totals,
         ..base_context(actor, lang, "/projects") },
     )?;
     Ok((status, html).into_response())
@@ -289,8 +296,211 @@ async fn building_events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
+#[derive(serde::Deserialize, Default)]
+struct SearchQuery {
+    project_id: Option<String>,
+    building_id: Option<String>,
+    status: Option<String>,
+    layout: Option<String>,
+    min_area: Option<String>,
+    max_area: Option<String>,
+    min_floor: Option<String>,
+    max_floor: Option<String>,
+    min_total_price: Option<String>,
+    max_total_price: Option<String>,
+    orientation: Option<String>,
+    property_type: Option<String>,
+    sort: Option<String>,
+    cursor: Option<String>,
+    notice: Option<String>,
+}
+
+/// Unit search (the same filters as `GET /api/v1/units`), with a bulk edit of the selection.
+async fn units_page(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> Result<Response, AppError> {
+    let q: SearchQuery = serde_urlencoded_lite(raw.as_deref().unwrap_or_default());
+    search_page(&state, &actor, lang, q, raw.unwrap_or_default(), Value::UNDEFINED, StatusCode::OK).await
+}
+
+/// Query strings as the search form sends them (every field optional; junk ignored).
+fn serde_urlencoded_lite(raw: &str) -> SearchQuery {
+    let mut q = SearchQuery::default();
+    for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
+        let v = Some(v.into_owned()).filter(|v| !v.trim().is_empty());
+        match k.as_ref() {
+            "project_id" => q.project_id = v,
+            "building_id" => q.building_id = v,
+            "status" => q.status = v,
+            "layout" => q.layout = v,
+            "min_area" => q.min_area = v,
+            "max_area" => q.max_area = v,
+            "min_floor" => q.min_floor = v,
+            "max_floor" => q.max_floor = v,
+            "min_total_price" => q.min_total_price = v,
+            "max_total_price" => q.max_total_price = v,
+            "orientation" => q.orientation = v,
+            "property_type" => q.property_type = v,
+            "sort" => q.sort = v,
+            "cursor" => q.cursor = v,
+            "notice" => q.notice = v,
+            _ => {}
+        }
+    }
+    q
+}
+
+async fn search_page(
+    state: &AppState,
+    actor: &Actor,
+    lang: Lang,
+    q: SearchQuery,
+    raw: String,
+    errors: Value,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    const PAGE: u64 = 100;
+    let floor = |v: &Option<String>| v.as_deref().and_then(|f| f.trim().parse().ok());
+    let query = inventory::UnitQuery {
+        project_id: q.project_id.clone(),
+        building_id: q.building_id.clone(),
+        status: q.status.clone(),
+        layout: q.layout.clone(),
+        min_area: q.min_area.clone(),
+        max_area: q.max_area.clone(),
+        min_floor: floor(&q.min_floor),
+        max_floor: floor(&q.max_floor),
+        max_total_price: q.max_total_price.clone(),
+        min_total_price: q.min_total_price.clone(),
+        orientation: q.orientation.clone(),
+        property_type: q.property_type.clone(),
+        sort: q.sort.clone(),
+    };
+    let after = q.cursor.as_deref().and_then(|c| hex::decode(c).ok()).and_then(|b| String::from_utf8(b).ok());
+    let (mut rows, errors) = match inventory::search_units(&state.services, actor, query, after, PAGE + 1).await {
+        Ok(rows) => (rows, errors),
+        Err(e @ ServiceError::Invalid(_)) => (Vec::new(), field_messages(lang, &e)),
+        Err(e) => return Err(e.into()),
+    };
+    let next = (rows.len() as u64 > PAGE).then(|| {
+        rows.truncate(PAGE as usize);
+        let cursor = rows.last().map(|u| hex::encode(inventory::cursor_of(u, q.sort.as_deref()))).unwrap_or_default();
+        let kept: String = form_urlencoded::parse(raw.as_bytes())
+            .filter(|(k, _)| k != "cursor" && k != "notice")
+            .map(|(k, v)| format!("{}={}&", urlencode(&k), urlencode(&v)))
+            .collect();
+        format!("/units?{kept}cursor={cursor}")
+    });
+    let projects = inventory::list_projects(&state.services, actor).await?;
+    let mut buildings = Vec::new();
+    for p in &projects {
+        for b in inventory::list_buildings(&state.services, actor, &p.id).await? {
+            buildings.push(context! { id => b.id, name => format!("{} {}", p.name, b.name) });
+        }
+    }
+    let units: Vec<Value> = rows
+        .into_iter()
+        .map(|u| {
+            context! { id => u.id, number => u.number, floor => u.floor, layout => u.layout, status => u.status.name(),
+            gross_area => u.gross_area.to_string(), inner_area => u.inner_area.to_string(),
+            list_price => u.list_price.to_string(), orientation => u.orientation, property_type => u.property_type }
+        })
+        .collect();
+    let export: String = form_urlencoded::parse(raw.as_bytes())
+        .filter(|(k, _)| k != "cursor" && k != "notice")
+        .map(|(k, v)| format!("{}={}&", urlencode(&k), urlencode(&v)))
+        .collect();
+    let html = render(
+        state,
+        "units.html",
+        context! {
+            units => units, next => next, errors => errors, export => format!("/api/v1/units/export?{export}"),
+            projects => projects.iter().map(|p| context! { id => p.id.clone(), name => p.name.clone() }).collect::<Vec<_>>(),
+            buildings => buildings, statuses => UnitStatus::ALL.iter().map(|s| s.name()).collect::<Vec<_>>(),
+            property_types => loupan_domain::inventory::PROPERTY_TYPES.to_vec(),
+            sorts => [("created", "units.sort_created"), ("price", "units.sort_price"), ("-price", "units.sort_price_desc"),
+                      ("area", "units.sort_area"), ("-area", "units.sort_area_desc"), ("floor", "units.sort_floor"),
+                      ("-floor", "units.sort_floor_desc")].iter().map(|(v, k)| context! { value => *v, key => *k }).collect::<Vec<_>>(),
+            here => format!("/units?{export}"),
+            q => context! { project_id => q.project_id, building_id => q.building_id, status => q.status, layout => q.layout,
+                min_area => q.min_area, max_area => q.max_area, min_floor => q.min_floor, max_floor => q.max_floor,
+                min_total_price => q.min_total_price, max_total_price => q.max_total_price, orientation => q.orientation,
+                property_type => q.property_type, sort => q.sort },
+            notice => q.notice,
+            can_manage => actor.can(Permission::ManageInventory),
+            ..base_context(actor, lang, "/units")
+        },
+    )?;
+    Ok((status, html).into_response())
+}
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// The bulk edit form of the search page.
+async fn bulk_edit(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let edit = inventory::BulkEdit {
+        unit_ids: form.all("unit_ids"),
+        layout: form.text("layout"),
+        gross_area: form.text("gross_area"),
+        inner_area: form.text("inner_area"),
+        list_price: form.text("list_price"),
+        floor_price: form.text("floor_price"),
+        reason: form.text("reason"),
+    };
+    let back = form.text("back").filter(|b| b.starts_with("/units")).unwrap_or_else(|| "/units".into());
+    match inventory::bulk_edit(&state.services, &actor, edit).await {
+        Ok(report) => {
+            let mut notice = crate::i18n::t(lang, "units.bulk_done").replace("{n}", &report.changed.to_string());
+            if !report.skipped_sold.is_empty() {
+                notice.push('；');
+                notice.push_str(
+                    &crate::i18n::t(lang, "units.bulk_skipped").replace("{list}", &report.skipped_sold.join("、")),
+                );
+            }
+            let sep = if back.contains('?') { '&' } else { '?' };
+            Ok(Redirect::to(&format!("{back}{sep}notice={}", urlencode(&notice))).into_response())
+        }
+        Err(e @ ServiceError::Invalid(_)) => {
+            let raw = back.split_once('?').map(|(_, q)| q.to_owned()).unwrap_or_default();
+            let q = serde_urlencoded_lite(&raw);
+            search_page(&state, &actor, lang, q, raw, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The 销控图 as a PDF, floor by floor, for the sales office wall.
+async fn chart_pdf(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let pdf = inventory::chart_pdf(&state.services, &actor, &id).await?;
+    let mut res = pdf.into_response();
+    let h = res.headers_mut();
+    h.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/pdf"));
+    h.insert(
+        axum::http::header::CONTENT_DISPOSITION,
+        axum::http::HeaderValue::from_static("inline; filename=\"sales-control-chart.pdf\""),
+    );
+    Ok(res)
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/units", get(units_page))
+        .route("/units/bulk-edit", post(bulk_edit))
+        .route("/buildings/{id}/chart.pdf", get(chart_pdf))
         .route("/projects", get(list_projects).post(create_project))
         .route("/projects/{id}/buildings", post(create_building))
         .route("/buildings/{id}", get(building_chart))

@@ -28,10 +28,11 @@ struct Templates;
 
 /// The navigation: label key, address, and the permission it needs (None: all).
 /// Business areas add their entry here.
-const NAV: [(&str, &str, Option<Permission>); 10] = [
+const NAV: [(&str, &str, Option<Permission>); 11] = [
     ("nav.workbench", "/", None),
     ("nav.approvals", "/approvals", None),
     ("nav.projects", "/projects", Some(Permission::ReadProjects)),
+    ("nav.units", "/units", Some(Permission::ReadInventory)),
     ("nav.customers", "/customers", Some(Permission::ReadCustomers)),
     ("nav.finance", "/finance/ageing", Some(Permission::ReadFinance)),
     ("nav.users", "/admin/users", Some(Permission::ManageUsers)),
