@@ -249,7 +249,7 @@ pub async fn seed(services: &Services, scale: Scale) -> Result<Seeded> {
                 services,
                 &system,
                 &project.id,
-                inventory::NewBuilding { name: Some(format!("{}号楼", b + 1)) },
+                inventory::NewBuilding { name: Some(format!("{}号楼", b + 1)), phase: None },
             )
             .await
             .map_err(err)?;
@@ -334,6 +334,7 @@ pub async fn seed(services: &Services, scale: Scale) -> Result<Seeded> {
                         floor_price: Some(price.hundredths() * 97 / 100),
                         measured_gross_area: None,
                         measured_inner_area: None,
+                        entrance: None,
                         version: 1,
                         created_at: now,
                         updated_at: now,

@@ -306,7 +306,10 @@ pub async fn run(services: &Services, seeded: &Seeded, wanted: &[String]) -> Res
                 services,
                 admin,
                 &project.id,
-                inventory::NewBuilding { name: Some(format!("{}号楼", b + 1)) },
+                inventory::NewBuilding {
+                    name: Some(format!("{}号楼", b + 1)),
+                    phase: Some(format!("{}期", b / 50 + 1)),
+                },
             )
             .await
             .map_err(svc)?;
@@ -332,6 +335,7 @@ pub async fn run(services: &Services, seeded: &Seeded, wanted: &[String]) -> Res
                         floor_price: Some(price * 97 / 100),
                         measured_gross_area: None,
                         measured_inner_area: None,
+                        entrance: None,
                         version: 1,
                         created_at: now,
                         updated_at: now,

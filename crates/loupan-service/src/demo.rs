@@ -91,7 +91,7 @@ pub async fn fill(
             services,
             &system,
             &project.id,
-            NewBuilding { name: Some((*building_name).into()) },
+            NewBuilding { name: Some((*building_name).into()), phase: Some("一期".into()) },
         )
         .await?;
         for floor in 1..=FLOORS {

@@ -39,12 +39,14 @@ pub struct Building {
     pub id: String,
     pub project_id: String,
     pub name: String,
+    /// The phase (分期), if the project is built in phases.
+    pub phase: Option<String>,
     pub version: i64,
 }
 
 impl From<BuildingRow> for Building {
     fn from(r: BuildingRow) -> Self {
-        Building { id: r.id, project_id: r.project_id, name: r.name, version: r.version }
+        Building { id: r.id, project_id: r.project_id, name: r.name, phase: r.phase, version: r.version }
     }
 }
 
@@ -66,6 +68,8 @@ pub struct Unit {
     pub floor_price: Option<Money>,
     pub measured_gross_area: Option<Area>,
     pub measured_inner_area: Option<Area>,
+    /// The entrance (单元) the unit is reached by.
+    pub entrance: Option<String>,
     pub version: i64,
 }
 
@@ -89,6 +93,7 @@ impl From<UnitRow> for Unit {
             floor_price: r.floor_price.map(Money::from_hundredths),
             measured_gross_area: r.measured_gross_area.map(Area::from_hundredths),
             measured_inner_area: r.measured_inner_area.map(Area::from_hundredths),
+            entrance: r.entrance,
             version: r.version,
         }
     }
@@ -197,6 +202,8 @@ pub async fn get_project(services: &Services, actor: &Actor, id: &str) -> Servic
 #[derive(Debug, Default, Clone)]
 pub struct NewBuilding {
     pub name: Option<String>,
+    /// 分期, e.g. `一期`; empty for none.
+    pub phase: Option<String>,
 }
 
 pub async fn create_building(
@@ -209,12 +216,14 @@ pub async fn create_building(
     actor.require(Permission::ManageInventory)?;
     let mut errors = Invalid::default();
     let name = required_text(&mut errors, "name", form.name.as_deref(), 50);
+    let phase = loupan_domain::validation::optional_text(&mut errors, "phase", form.phase.as_deref(), 30);
     errors.into_result()?;
     let now = loupan_store::now();
     let row = BuildingRow {
         id: loupan_store::new_id(),
         project_id: project.id,
         name,
+        phase,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -426,6 +435,7 @@ pub async fn create_unit(services: &Services, actor: &Actor, building_id: &str, 
         floor_price: details.floor_price.map(Money::hundredths),
         measured_gross_area: None,
         measured_inner_area: None,
+        entrance: None,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -641,6 +651,8 @@ pub struct GenerateUnits {
     pub stacks: Vec<StackSpec>,
     /// `available` (default), `not_for_sale` or `held`.
     pub status: Option<String>,
+    /// Stacks per entrance (单元): 4 puts stacks 1-4 in 1单元, 5-8 in 2单元; None: no entrances.
+    pub stacks_per_entrance: Option<u32>,
 }
 
 /// The list price of `area` at `unit_price` per m2, rounded half away from zero to the fen.
@@ -730,6 +742,7 @@ pub async fn generate_units(
                 floor_price: None,
                 measured_gross_area: None,
                 measured_inner_area: None,
+                entrance: form.stacks_per_entrance.filter(|p| *p > 0).map(|p| format!("{}单元", n as u32 / p + 1)),
                 version: 1,
                 created_at: now,
                 updated_at: now,

@@ -11,6 +11,7 @@ pub mod customer_import;
 pub mod customers;
 pub mod demo;
 pub mod error;
+pub mod files;
 pub mod finance;
 pub mod idempotency;
 pub mod import;
@@ -70,11 +71,28 @@ pub struct Services {
     pub live: Arc<live::LiveUpdates>,
     /// Progress of the long jobs running in this process (see `jobs::Progress`).
     pub progress: Arc<jobs::LiveProgress>,
+    /// Where uploaded files live (a local folder unless replaced).
+    pub files: Arc<dyn files::FileStore>,
 }
 
 impl Services {
     pub fn new(store: Store, config: ServiceConfig, secrets: secrets::Secrets) -> Self {
-        Self { store, config, secrets: Arc::new(secrets), live: Arc::default(), progress: Arc::default() }
+        // A folder of its own per process until the caller says where files belong.
+        let files = files::LocalFiles::new(std::env::temp_dir().join(format!("loupan-files-{}", std::process::id())));
+        Self {
+            store,
+            config,
+            secrets: Arc::new(secrets),
+            live: Arc::default(),
+            progress: Arc::default(),
+            files: Arc::new(files),
+        }
+    }
+
+    /// Uses `files` for uploaded files (the server passes `LOUPAN_DATA_DIR/files`).
+    pub fn with_files(mut self, files: Arc<dyn files::FileStore>) -> Self {
+        self.files = files;
+        self
     }
 }
 

@@ -7,6 +7,7 @@ pub mod approvals;
 pub mod audit;
 pub mod customers;
 pub mod entities;
+pub mod files;
 pub mod finance;
 pub mod idempotency;
 pub mod inventory;

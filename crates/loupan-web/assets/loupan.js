@@ -73,3 +73,44 @@ document.addEventListener("submit", (event) => {
     // The page works without the counts.
   }
 })();
+
+// Bird's-eye view: "mark" a building, then click two opposite corners on the site plan.
+(() => {
+  const plan = document.getElementById("site-plan-image");
+  if (!plan) return;
+  // Regions are placed from their data (the page allows no inline styles).
+  for (const region of document.querySelectorAll(".site-plan .region")) {
+    region.style.left = `${region.dataset.x}%`;
+    region.style.top = `${region.dataset.y}%`;
+    region.style.width = `${region.dataset.w}%`;
+    region.style.height = `${region.dataset.h}%`;
+  }
+  let form = null;
+  let first = null;
+  for (const button of document.querySelectorAll(".mark-region")) {
+    button.addEventListener("click", () => {
+      form = button.closest("form");
+      first = null;
+      plan.classList.add("marking");
+    });
+  }
+  plan.addEventListener("click", (event) => {
+    if (!form) return;
+    const box = plan.getBoundingClientRect();
+    const at = {
+      x: Math.round(((event.clientX - box.left) / box.width) * 1000),
+      y: Math.round(((event.clientY - box.top) / box.height) * 1000),
+    };
+    if (!first) {
+      first = at;
+      return;
+    }
+    form.elements.x.value = Math.min(first.x, at.x);
+    form.elements.y.value = Math.min(first.y, at.y);
+    form.elements.w.value = Math.max(1, Math.abs(at.x - first.x));
+    form.elements.h.value = Math.max(1, Math.abs(at.y - first.y));
+    plan.classList.remove("marking");
+    form = null;
+    first = null;
+  });
+})();

@@ -431,3 +431,125 @@ async fn unit_search_sorts_and_pages_by_any_filter_and_bulk_edit_leaves_sold_uni
         assert_eq!(pdf.status, StatusCode::SERVICE_UNAVAILABLE);
     }
 }
+
+/// A tiny valid PNG (1×1 pixel).
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0A, 0x49,
+    0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00,
+    0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+];
+
+#[tokio::test]
+async fn a_site_plan_with_marked_buildings_and_unit_media_make_the_birdseye_view() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let project = app.project(&admin, "翠湖名苑").await;
+    let other = app.project(&admin, "别的项目").await;
+    let b = app
+        .send(
+            post(&format!("/api/v1/projects/{project}/buildings"), json!({"name": "1号楼", "phase": "一期"}))
+                .token(&admin),
+        )
+        .await
+        .json();
+    let building = b["id"].as_str().unwrap().to_owned();
+    assert_eq!(b["phase"], "一期");
+    let r = app
+        .send(
+            post(
+                &format!("/api/v1/buildings/{building}/units/generate"),
+                json!({"from_floor": 1, "to_floor": 2, "stacks_per_entrance": 2, "stacks": [
+                    {"layout": "3室2厅", "gross_area": "100.00", "inner_area": "80.00", "unit_price": "10000"},
+                    {"layout": "3室2厅", "gross_area": "100.00", "inner_area": "80.00", "unit_price": "10000"},
+                    {"layout": "2室2厅", "gross_area": "80.00", "inner_area": "64.00", "unit_price": "10000"}]}),
+            )
+            .token(&admin),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let units = app.send(get(&format!("/api/v1/units?building_id={building}&sort=floor")).token(&admin)).await.json();
+    let entrances: Vec<&str> =
+        units["items"].as_array().unwrap().iter().take(3).map(|u| u["entrance"].as_str().unwrap()).collect();
+    assert_eq!(entrances, ["1单元", "1单元", "2单元"]);
+    let unit = units["items"][0]["id"].as_str().unwrap().to_owned();
+
+    // The site plan: only real images are taken; the type comes from the bytes.
+    let xlsx = "application/octet-stream";
+    let r = app
+        .send(
+            post_bytes(
+                &format!("/api/v1/projects/{project}/site-plan?file_name=plan.png"),
+                b"<svg onload=alert(1)>".to_vec(),
+                xlsx,
+            )
+            .token(&admin),
+        )
+        .await;
+    assert_eq!(r.error_fields(), vec!["file"]);
+    let r = app
+        .send(
+            post_bytes(&format!("/api/v1/projects/{project}/site-plan?file_name=plan.png"), PNG.to_vec(), xlsx)
+                .token(&admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json()["content_type"], "image/png");
+    let plan = r.json()["id"].as_str().unwrap().to_owned();
+    let r = app
+        .send(
+            put(&format!("/api/v1/buildings/{building}/region"), json!({"x": 900, "y": 100, "w": 200, "h": 100}))
+                .token(&admin),
+        )
+        .await;
+    assert_eq!(r.error_fields(), vec!["w"], "a region stays on the plan");
+    let r = app
+        .send(
+            put(&format!("/api/v1/buildings/{building}/region"), json!({"x": 100, "y": 200, "w": 150, "h": 120}))
+                .token(&admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let view = app.send(get(&format!("/api/v1/projects/{project}/birdseye")).token(&admin)).await.json();
+    assert_eq!(view["site_plan"]["id"], plan);
+    assert_eq!(view["buildings"][0]["region"], json!({"x": 100, "y": 200, "w": 150, "h": 120}));
+    assert_eq!(
+        (view["buildings"][0]["units"].as_u64(), view["buildings"][0]["available"].as_u64()),
+        (Some(6), Some(6))
+    );
+    let page = app.send(get(&format!("/projects/{project}/birdseye")).token(&admin)).await;
+    assert!(
+        page.text.contains(&format!("/buildings/{building}")) && page.text.contains("data-x=\"10.0\""),
+        "{}",
+        page.text
+    );
+    let image = app.send(get(&format!("/files/{plan}")).token(&admin)).await;
+    assert_eq!((image.status, image.content_type()), (StatusCode::OK, "image/png"));
+    assert_eq!(image.bytes, PNG);
+
+    // A floor plan for a unit; someone outside the project sees nothing of it.
+    let r = app
+        .send(
+            post_bytes(
+                &format!("/api/v1/units/{unit}/files?purpose=floor_plan&file_name=A户型.pdf"),
+                b"%PDF-1.4 plan".to_vec(),
+                xlsx,
+            )
+            .token(&admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let file = r.json()["id"].as_str().unwrap().to_owned();
+    let list = app.send(get(&format!("/api/v1/units/{unit}/files")).token(&admin)).await.json();
+    assert_eq!(list["items"][0]["file_name"], "A户型.pdf");
+    let (_, outsider) = app.user(&admin, "outsider", &["sales_manager"], &[&other]).await;
+    assert_eq!(app.send(get(&format!("/api/v1/files/{file}")).token(&outsider)).await.status, StatusCode::NOT_FOUND);
+    let (_, agent) = app.user(&admin, "agent", &["sales_agent"], &[&project]).await;
+    assert_eq!(app.send(get(&format!("/api/v1/files/{file}")).token(&agent)).await.status, StatusCode::OK);
+    let r = app
+        .send(post_bytes(&format!("/api/v1/units/{unit}/files?purpose=photo"), PNG.to_vec(), xlsx).token(&agent))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "agents look, managers upload");
+    assert_eq!(app.send(delete(&format!("/api/v1/files/{file}")).token(&admin)).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.send(get(&format!("/api/v1/files/{file}")).token(&admin)).await.status, StatusCode::NOT_FOUND);
+}

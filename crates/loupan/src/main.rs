@@ -257,7 +257,8 @@ async fn open(args: &StorageArgs) -> Result<Services> {
     }
     store.migrate().await?;
     let secrets = Secrets::from_master(&master_key(args)?).map_err(explain)?;
-    Ok(Services::new(store, ServiceConfig::default(), secrets))
+    let files = loupan_service::files::LocalFiles::new(args.data_dir.join("files"));
+    Ok(Services::new(store, ServiceConfig::default(), secrets).with_files(std::sync::Arc::new(files)))
 }
 
 /// The personal-data master key: from `LOUPAN_SECRET_KEY`, else from the key
@@ -454,7 +455,11 @@ async fn backup(args: &StorageArgs, services: &Services, destination: &std::path
     if args.secret_key.is_none() && key.exists() {
         std::fs::copy(&key, destination.join(KEY_FILE)).with_context(|| format!("cannot copy {}", key.display()))?;
     }
+    // Uploaded files (floor plans, photos, site plans) are never changed in
+    // place, so copying them after the database copy misses nothing it names.
+    let copied = copy_tree(&args.data_dir.join("files"), &destination.join("files"))?;
     let v = audit::verify(services, &Actor::system("backup")).await.map_err(explain)?;
+    println!("{copied} uploaded files copied");
     println!(
         "backup written to {} ({} audit rows, chain {})",
         destination.display(),
@@ -497,6 +502,27 @@ fn restore(args: &StorageArgs, source: &std::path::Path) -> Result<()> {
         std::fs::create_dir_all(&keys)?;
         std::fs::copy(&key, keys.join(KEY_FILE))?;
     }
+    copy_tree(&source.join("files"), &args.data_dir.join("files"))?;
     println!("restored {} from {}", db.display(), source.display());
     Ok(())
+}
+
+/// Copies a folder tree (missing source: nothing to copy); returns the number of files.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) -> Result<usize> {
+    if !from.is_dir() {
+        return Ok(0);
+    }
+    std::fs::create_dir_all(to)?;
+    let mut copied = 0;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copied += copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target).with_context(|| format!("cannot copy {}", entry.path().display()))?;
+            copied += 1;
+        }
+    }
+    Ok(copied)
 }

@@ -7,6 +7,8 @@ pub struct Model {
     pub id: String,
     pub project_id: String,
     pub name: String,
+    /// The phase (分期) the building belongs to, if the project has phases.
+    pub phase: Option<String>,
     pub version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

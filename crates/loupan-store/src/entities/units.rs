@@ -25,6 +25,8 @@ pub struct Model {
     /// Hundredths of m2, once surveyed (实测).
     pub measured_gross_area: Option<i64>,
     pub measured_inner_area: Option<i64>,
+    /// The entrance (单元) of the building the unit is reached by.
+    pub entrance: Option<String>,
     pub version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -15,6 +15,7 @@ mod m20261127_000009_reservations;
 mod m20261127_000010_prefix_search;
 mod m20261127_000011_approvals_jobs;
 mod m20261127_000012_deal_change_details;
+mod m20261127_000013_media_phases;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000010_prefix_search::Migration),
             Box::new(m20261127_000011_approvals_jobs::Migration),
             Box::new(m20261127_000012_deal_change_details::Migration),
+            Box::new(m20261127_000013_media_phases::Migration),
         ]
     }
 }

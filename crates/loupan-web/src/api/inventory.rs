@@ -46,12 +46,13 @@ pub struct BuildingDto {
     pub id: String,
     pub project_id: String,
     pub name: String,
+    pub phase: Option<String>,
     pub version: i64,
 }
 
 impl From<Building> for BuildingDto {
     fn from(b: Building) -> Self {
-        BuildingDto { id: b.id, project_id: b.project_id, name: b.name, version: b.version }
+        BuildingDto { id: b.id, project_id: b.project_id, name: b.name, phase: b.phase, version: b.version }
     }
 }
 
@@ -83,6 +84,8 @@ pub struct UnitDto {
     /// Surveyed areas (实测), once known.
     pub measured_gross_area: Option<String>,
     pub measured_inner_area: Option<String>,
+    /// 单元.
+    pub entrance: Option<String>,
     pub version: i64,
 }
 
@@ -105,6 +108,7 @@ impl From<Unit> for UnitDto {
             floor_price: u.floor_price.map(|m| m.to_string()),
             measured_gross_area: u.measured_gross_area.map(|a| a.to_string()),
             measured_inner_area: u.measured_inner_area.map(|a| a.to_string()),
+            entrance: u.entrance,
             version: u.version,
         }
     }
@@ -125,6 +129,8 @@ pub struct NewProjectRequest {
 #[derive(Deserialize, ToSchema)]
 pub struct NewBuildingRequest {
     pub name: Option<String>,
+    /// 分期 (`一期`), optional.
+    pub phase: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -212,8 +218,13 @@ async fn create_building(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<NewBuildingRequest>,
 ) -> Result<(StatusCode, Json<BuildingDto>), AppError> {
-    let building =
-        inventory::create_building(&state.services, &actor, &id, inventory::NewBuilding { name: req.name }).await?;
+    let building = inventory::create_building(
+        &state.services,
+        &actor,
+        &id,
+        inventory::NewBuilding { name: req.name, phase: req.phase },
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(building.into())))
 }
 
@@ -334,6 +345,8 @@ pub struct GenerateUnitsRequest {
     pub stacks: Vec<StackRequest>,
     /// `available` (default), `not_for_sale` or `held`.
     pub status: Option<String>,
+    /// Stacks per entrance (单元): 4 puts stacks 1-4 in 1单元, 5-8 in 2单元.
+    pub stacks_per_entrance: Option<u32>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -354,6 +367,7 @@ async fn generate_units(
         from_floor: req.from_floor,
         to_floor: req.to_floor,
         status: req.status,
+        stacks_per_entrance: req.stacks_per_entrance,
         stacks: req
             .stacks
             .into_iter()
@@ -524,6 +538,205 @@ async fn bulk_edit(
     Ok(Json(BulkEditReportDto { changed: r.changed, skipped_sold: r.skipped_sold }))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct FileDto {
+    pub id: String,
+    pub owner_type: String,
+    pub owner_id: String,
+    /// `floor_plan`, `photo` or `site_plan`.
+    pub purpose: String,
+    pub file_name: String,
+    /// Found from the file's bytes: `image/png`, `image/jpeg`, `image/webp`, `image/gif`, `application/pdf`.
+    pub content_type: String,
+    pub size: i64,
+    pub uploaded_by: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<loupan_service::files::StoredFile> for FileDto {
+    fn from(f: loupan_service::files::StoredFile) -> Self {
+        FileDto {
+            id: f.id,
+            owner_type: f.owner_type,
+            owner_id: f.owner_id,
+            purpose: f.purpose,
+            file_name: f.file_name,
+            content_type: f.content_type,
+            size: f.size,
+            uploaded_by: f.uploaded_by,
+            created_at: f.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FileList {
+    pub items: Vec<FileDto>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct UploadParams {
+    /// `floor_plan` or `photo` (units), `site_plan` (projects).
+    pub purpose: Option<String>,
+    pub file_name: Option<String>,
+}
+
+/// A floor plan (image or PDF) or a photo of the unit; the body is the file.
+#[utoipa::path(post, path = "/api/v1/units/{id}/files", tag = "inventory", params(UploadParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = FileDto), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn upload_unit_file(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<UploadParams>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<FileDto>), AppError> {
+    let purpose = q.purpose.unwrap_or_else(|| "photo".into());
+    let f = loupan_service::files::upload(
+        &state.services,
+        &actor,
+        ("unit", &id, &purpose),
+        q.file_name.as_deref().unwrap_or("file"),
+        body.to_vec(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(f.into())))
+}
+
+#[utoipa::path(get, path = "/api/v1/units/{id}/files", tag = "inventory",
+    responses((status = 200, body = FileList), (status = 404, body = Problem)))]
+async fn unit_files(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<FileList>, AppError> {
+    let items = loupan_service::files::files_of(&state.services, &actor, "unit", &id).await?;
+    Ok(Json(FileList { items: items.into_iter().map(Into::into).collect(), next_cursor: None }))
+}
+
+/// The project's site plan image for the bird's-eye view (replaces the previous one).
+#[utoipa::path(post, path = "/api/v1/projects/{id}/site-plan", tag = "inventory", params(UploadParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = FileDto), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn upload_site_plan(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<UploadParams>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<FileDto>), AppError> {
+    let f = loupan_service::files::upload(
+        &state.services,
+        &actor,
+        ("project", &id, "site_plan"),
+        q.file_name.as_deref().unwrap_or("site-plan"),
+        body.to_vec(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(f.into())))
+}
+
+/// A stored file's bytes, with its type.
+#[utoipa::path(get, path = "/api/v1/files/{id}", tag = "inventory",
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = Problem)))]
+async fn get_file(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<axum::response::Response, AppError> {
+    let (f, bytes) = loupan_service::files::download(&state.services, &actor, &id).await?;
+    Ok(file_response(&f, bytes))
+}
+
+/// Images and PDFs as their sniffed type, shown inline (never script: types are sniffed, `nosniff` is set).
+pub fn file_response(f: &loupan_service::files::StoredFile, bytes: Vec<u8>) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&f.content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    res
+}
+
+#[utoipa::path(delete, path = "/api/v1/files/{id}", tag = "inventory",
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn delete_file(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, AppError> {
+    loupan_service::files::delete(&state.services, &actor, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Clone, Copy)]
+pub struct RegionDto {
+    /// Left edge, in thousandths of the site plan's width.
+    pub x: i32,
+    /// Top edge, in thousandths of its height.
+    pub y: i32,
+    pub w: i32,
+    pub h: i32,
+}
+
+/// Where the building is on its project's site plan.
+#[utoipa::path(put, path = "/api/v1/buildings/{id}/region", tag = "inventory", request_body = RegionDto,
+    responses((status = 200, body = RegionDto), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn set_region(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(r): ApiJson<RegionDto>,
+) -> Result<Json<RegionDto>, AppError> {
+    let region = loupan_service::files::Region { x: r.x, y: r.y, w: r.w, h: r.h };
+    let saved = loupan_service::files::set_region(&state.services, &actor, &id, region).await?;
+    Ok(Json(RegionDto { x: saved.x, y: saved.y, w: saved.w, h: saved.h }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PlacedBuildingDto {
+    pub building: BuildingDto,
+    pub region: Option<RegionDto>,
+    pub units: usize,
+    pub available: usize,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BirdseyeDto {
+    pub site_plan: Option<FileDto>,
+    pub buildings: Vec<PlacedBuildingDto>,
+}
+
+/// 鸟瞰图: the site plan and where each building is on it.
+#[utoipa::path(get, path = "/api/v1/projects/{id}/birdseye", tag = "inventory",
+    responses((status = 200, body = BirdseyeDto), (status = 404, body = Problem)))]
+async fn birdseye(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<BirdseyeDto>, AppError> {
+    let b = loupan_service::files::birdseye(&state.services, &actor, &id).await?;
+    Ok(Json(BirdseyeDto {
+        site_plan: b.site_plan.map(Into::into),
+        buildings: b
+            .buildings
+            .into_iter()
+            .map(|p| PlacedBuildingDto {
+                region: p.region.map(|r| RegionDto { x: r.x, y: r.y, w: r.w, h: r.h }),
+                units: p.units,
+                available: p.available,
+                building: p.building.into(),
+            })
+            .collect(),
+    }))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_projects, create_project))
@@ -533,6 +746,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_unit))
         .routes(routes!(search_units))
         .routes(routes!(bulk_edit))
+        .routes(routes!(unit_files, upload_unit_file))
+        .routes(routes!(upload_site_plan))
+        .routes(routes!(get_file, delete_file))
+        .routes(routes!(set_region))
+        .routes(routes!(birdseye))
         .routes(routes!(get_unit))
         .routes(routes!(generate_units))
         .routes(routes!(import_units))

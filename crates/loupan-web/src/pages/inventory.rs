@@ -33,7 +33,7 @@ async fn projects_page(
         let buildings = inventory::list_buildings(&state.services, actor, &s.project.id).await?;
         projects.push(context! {
             id => s.project.id, name => s.project.name, city => s.project.city, total => s.total_units,
-            buildings => buildings.into_iter().map(|b| context! { id => b.id, name => b.name }).collect::<Vec<_>>(),
+            buildings => buildings.into_iter().map(|b| context! { id => b.id, name => b.name, phase => b.phase }).collect::<Vec<_>>(),
         });
     }
     let html = render(
@@ -78,7 +78,7 @@ async fn create_building(
         &state.services,
         &actor,
         &project_id,
-        inventory::NewBuilding { name: form.text("name") },
+        inventory::NewBuilding { name: form.text("name"), phase: form.text("phase") },
     )
     .await
     {
@@ -170,6 +170,7 @@ async fn generate(
         to_floor: form.get("to_floor").and_then(|v| v.trim().parse().ok()),
         stacks,
         status: form.text("status"),
+        stacks_per_entrance: form.get("stacks_per_entrance").and_then(|v| v.trim().parse().ok()),
     };
     match inventory::generate_units(&state.services, &actor, &id, request).await {
         Ok(_) => Ok(Redirect::to(&format!("/buildings/{id}")).into_response()),
@@ -496,8 +497,139 @@ async fn chart_pdf(
     Ok(res)
 }
 
+/// 鸟瞰图: the site plan with each building a link to its 销控图; managers
+/// upload the plan and mark where each building is.
+async fn birdseye_page(
+    state: &AppState,
+    actor: &Actor,
+    lang: Lang,
+    project_id: &str,
+    errors: Value,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let project = inventory::get_project(&state.services, actor, project_id).await?;
+    let b = loupan_service::files::birdseye(&state.services, actor, project_id).await?;
+    let buildings: Vec<Value> = b
+        .buildings
+        .into_iter()
+        .map(|p| {
+            context! { id => p.building.id, name => p.building.name, phase => p.building.phase,
+            units => p.units, available => p.available,
+            region => p.region.map(|r| context! { x => f64::from(r.x) / 10.0, y => f64::from(r.y) / 10.0,
+                w => f64::from(r.w) / 10.0, h => f64::from(r.h) / 10.0, rx => r.x, ry => r.y, rw => r.w, rh => r.h }) }
+        })
+        .collect();
+    let html = render(
+        state,
+        "birdseye.html",
+        context! { project => context! { id => project.id, name => project.name },
+        site_plan => b.site_plan.map(|f| f.id), buildings => buildings, errors => errors,
+        can_manage => actor.can(Permission::ManageInventory), ..base_context(actor, lang, "/projects") },
+    )?;
+    Ok((status, html).into_response())
+}
+
+async fn birdseye(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    birdseye_page(&state, &actor, lang, &id, Value::UNDEFINED, StatusCode::OK).await
+}
+
+/// The one file field of an upload form, with its name.
+async fn uploaded_file(
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<(String, Vec<u8>, Option<String>), AppError> {
+    let mut multipart = multipart.map_err(|_| AppError::new(StatusCode::BAD_REQUEST, "invalid_input"))?;
+    let (mut name, mut bytes, mut purpose) = (String::new(), Vec::new(), None);
+    while let Some(field) =
+        multipart.next_field().await.map_err(|_| AppError::new(StatusCode::BAD_REQUEST, "invalid_input"))?
+    {
+        match field.name() {
+            Some("file") => {
+                name = field.file_name().unwrap_or_default().to_owned();
+                bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|_| AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"))?
+                    .to_vec();
+            }
+            Some("purpose") => purpose = field.text().await.ok(),
+            _ => {}
+        }
+    }
+    Ok((name, bytes, purpose))
+}
+
+async fn upload_site_plan(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, AppError> {
+    let (name, bytes, _) = uploaded_file(multipart).await?;
+    match loupan_service::files::upload(&state.services, &actor, ("project", &id, "site_plan"), &name, bytes).await {
+        Ok(_) => Ok(Redirect::to(&format!("/projects/{id}/birdseye")).into_response()),
+        Err(e @ ServiceError::Invalid(_)) => {
+            birdseye_page(&state, &actor, lang, &id, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn save_region(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let n = |k: &str| form.get(k).and_then(|v| v.trim().parse::<i32>().ok()).unwrap_or(-1);
+    let building = inventory::get_building(&state.services, &actor, &id).await?;
+    let region = loupan_service::files::Region { x: n("x"), y: n("y"), w: n("w"), h: n("h") };
+    match loupan_service::files::set_region(&state.services, &actor, &id, region).await {
+        Ok(_) => Ok(Redirect::to(&format!("/projects/{}/birdseye", building.project_id)).into_response()),
+        Err(e @ ServiceError::Invalid(_)) => {
+            let errors = field_messages(lang, &e);
+            birdseye_page(&state, &actor, lang, &building.project_id, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A floor plan or photo from the unit page.
+async fn upload_unit_file(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, AppError> {
+    let (name, bytes, purpose) = uploaded_file(multipart).await?;
+    let purpose = purpose.unwrap_or_else(|| "photo".into());
+    loupan_service::files::upload(&state.services, &actor, ("unit", &id, &purpose), &name, bytes).await?;
+    Ok(Redirect::to(&format!("/units/{id}")).into_response())
+}
+
+/// A stored file for the pages (images shown inline).
+async fn file(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let (f, bytes) = loupan_service::files::download(&state.services, &actor, &id).await?;
+    Ok(crate::api::inventory::file_response(&f, bytes))
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/projects/{id}/birdseye", get(birdseye))
+        .route("/projects/{id}/site-plan", post(upload_site_plan))
+        .route("/buildings/{id}/region", post(save_region))
+        .route("/units/{id}/files", post(upload_unit_file))
+        .route("/files/{id}", get(file))
         .route("/units", get(units_page))
         .route("/units/bulk-edit", post(bulk_edit))
         .route("/buildings/{id}/chart.pdf", get(chart_pdf))

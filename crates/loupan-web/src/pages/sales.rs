@@ -45,6 +45,11 @@ async fn unit_page(
         .map(|p| context! { old => p.old_price.to_string(), new => p.new_price.to_string(), actor => p.actor_name, at => p.changed_at.to_rfc3339() })
         .collect();
     let can_sell = actor.can(Permission::Sell);
+    let files: Vec<Value> = loupan_service::files::files_of(&state.services, actor, "unit", id)
+        .await?
+        .into_iter()
+        .map(|f| context! { id => f.id, name => f.file_name, purpose => f.purpose, is_image => f.content_type.starts_with("image/") })
+        .collect();
     // For a change to the subscription: the units it may move to and its buyers.
     let free_units: Vec<Value> = if can_sell && deals.subscription.is_some() {
         let query = inventory::UnitQuery {
@@ -98,7 +103,7 @@ async fn unit_page(
             subscription => deals.subscription.map(|s| context! { id => s.id, number => s.number, total => s.total_price.to_string(), deposit => s.deposit.to_string(), method => s.payment_method_id }),
             contract => deals.contract.map(|c| context! { id => c.id, number => c.number }),
             history => history, prices => prices, customers => customer_options.clone(), people => customer_options,
-            methods => methods, today => today(), free_units => free_units, buyers => buyers,
+            methods => methods, today => today(), free_units => free_units, buyers => buyers, files => files,
             can_sell => can_sell && unit.status == UnitStatus::Available,
             can_sign => can_sell, can_control => actor.can(Permission::ManageInventory),
             errors => errors, typed => typed,

@@ -1,0 +1,342 @@
+//! Files: floor plans and photos of units, the site plan of a project (鸟瞰图).
+//! The bytes go through one storage interface, `FileStore`: a local folder by
+//! default (`LOUPAN_DATA_DIR/files`), replaceable by an S3-compatible store
+//! without touching the modules. What a file is and belongs to is a row in
+//! the database; the store only sees opaque keys.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use loupan_domain::{Invalid, Permission};
+use loupan_store::files::{self as store, FileRow, RegionRow};
+use loupan_store::inventory as store_inventory;
+use serde::Serialize;
+
+use crate::audit::{self, Change};
+use crate::{Actor, ServiceError, ServiceResult, Services};
+
+/// Where file bytes live. Keys are made by Loupan (`2026/<id>`), never by users.
+pub trait FileStore: Send + Sync + std::fmt::Debug {
+    fn put(&self, key: &str, bytes: &[u8]) -> std::io::Result<()>;
+    fn get(&self, key: &str) -> std::io::Result<Vec<u8>>;
+    fn delete(&self, key: &str) -> std::io::Result<()>;
+}
+
+/// Files in a local folder; a file is written under a temporary name and
+/// renamed, so a crash never leaves half a file under its key.
+#[derive(Debug)]
+pub struct LocalFiles {
+    root: PathBuf,
+}
+
+impl LocalFiles {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        LocalFiles { root: root.into() }
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        self.root.join(key.replace(['\\', '.'], "_"))
+    }
+}
+
+impl FileStore for LocalFiles {
+    fn put(&self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let path = self.path(key);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = path.with_extension("part");
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(tmp, path)
+    }
+
+    fn get(&self, key: &str) -> std::io::Result<Vec<u8>> {
+        std::fs::read(self.path(key))
+    }
+
+    fn delete(&self, key: &str) -> std::io::Result<()> {
+        match std::fs::remove_file(self.path(key)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+}
+
+/// Largest file accepted (a photo from a phone, a scanned floor plan).
+pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredFile {
+    pub id: String,
+    pub owner_type: String,
+    pub owner_id: String,
+    /// `floor_plan`, `photo` or `site_plan`.
+    pub purpose: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub uploaded_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<FileRow> for StoredFile {
+    fn from(r: FileRow) -> Self {
+        StoredFile {
+            id: r.id,
+            owner_type: r.owner_type,
+            owner_id: r.owner_id,
+            purpose: r.purpose,
+            file_name: r.file_name,
+            content_type: r.content_type,
+            size: r.size,
+            uploaded_by: r.uploaded_by,
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// The type a file really is, from its first bytes (what the client says is not trusted).
+fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.len() > 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        Some("image/gif")
+    } else if bytes.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else {
+        None
+    }
+}
+
+/// The project a file's owner belongs to, if the actor may see it.
+async fn owner_project(services: &Services, actor: &Actor, owner_type: &str, owner_id: &str) -> ServiceResult<String> {
+    let conn = services.store.conn();
+    let project = match owner_type {
+        "unit" => store_inventory::find_unit(conn, owner_id).await?.map(|u| u.project_id),
+        "project" => store_inventory::find_project(conn, owner_id).await?.map(|p| p.id),
+        _ => None,
+    };
+    match project {
+        Some(p) if actor.sees_project(&p) => Ok(p),
+        _ => Err(ServiceError::NotFound(if owner_type == "unit" { "unit" } else { "project" })),
+    }
+}
+
+/// Stores a file for a unit (`floor_plan`, `photo`) or a project (`site_plan`,
+/// which replaces the previous one).
+pub async fn upload(
+    services: &Services,
+    actor: &Actor,
+    (owner_type, owner_id, purpose): (&str, &str, &str),
+    file_name: &str,
+    bytes: Vec<u8>,
+) -> ServiceResult<StoredFile> {
+    actor.require(Permission::ReadInventory)?;
+    owner_project(services, actor, owner_type, owner_id).await?;
+    actor.require(Permission::ManageInventory)?;
+    let mut errors = Invalid::default();
+    let allowed: &[&str] = match owner_type {
+        "unit" => &["floor_plan", "photo"],
+        _ => &["site_plan"],
+    };
+    if !allowed.contains(&purpose) {
+        errors.push("purpose", "unknown_purpose");
+    }
+    let name: String = file_name.trim().rsplit(['/', '\\']).next().unwrap_or_default().chars().take(200).collect();
+    let content_type = sniff(&bytes);
+    if bytes.is_empty() {
+        errors.push("file", "empty_file");
+    } else if bytes.len() > MAX_FILE_BYTES {
+        errors.push("file", "file_too_large");
+    } else if content_type.is_none() || (purpose != "floor_plan" && content_type == Some("application/pdf")) {
+        errors.push("file", "unsupported_file_type");
+    }
+    errors.into_result()?;
+    let content_type = content_type.unwrap_or("application/octet-stream");
+    let now = loupan_store::now();
+    let id = loupan_store::new_id();
+    let key = format!("{}/{id}", now.format("%Y"));
+    services.files.put(&key, &bytes).map_err(|e| ServiceError::internal(format!("file store: {e}")))?;
+    let row = FileRow {
+        id,
+        owner_type: owner_type.to_owned(),
+        owner_id: owner_id.to_owned(),
+        purpose: purpose.to_owned(),
+        file_name: if name.is_empty() { "file".into() } else { name },
+        content_type: content_type.to_owned(),
+        size: i64::try_from(bytes.len()).map_err(ServiceError::internal)?,
+        storage_key: key,
+        uploaded_by: actor.display_name.clone(),
+        created_at: now,
+    };
+    let tx = services.store.begin_write().await?;
+    let mut replaced = Vec::new();
+    if purpose == "site_plan" {
+        for old in store::files_of(&tx, owner_type, owner_id).await?.into_iter().filter(|f| f.purpose == "site_plan") {
+            store::delete_file(&tx, &old.id).await?;
+            replaced.push(old.storage_key);
+        }
+    }
+    store::insert_file(&tx, &row).await?;
+    let file = StoredFile::from(row);
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "file.upload",
+            record_type: owner_type,
+            record_id: owner_id,
+            before: None,
+            after: serde_json::to_value(&file).ok(),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    for key in replaced {
+        // The row is gone; a file left behind by a failure here is only disk space.
+        if let Err(e) = services.files.delete(&key) {
+            tracing::warn!(%key, error = %e, "could not remove a replaced file");
+        }
+    }
+    Ok(file)
+}
+
+pub async fn files_of(
+    services: &Services,
+    actor: &Actor,
+    owner_type: &str,
+    owner_id: &str,
+) -> ServiceResult<Vec<StoredFile>> {
+    actor.require(Permission::ReadInventory)?;
+    owner_project(services, actor, owner_type, owner_id).await?;
+    Ok(store::files_of(services.store.conn(), owner_type, owner_id).await?.into_iter().map(StoredFile::from).collect())
+}
+
+/// A file and its bytes, for a user who may see its owner.
+pub async fn download(services: &Services, actor: &Actor, id: &str) -> ServiceResult<(StoredFile, Vec<u8>)> {
+    actor.require(Permission::ReadInventory)?;
+    let row = store::find_file(services.store.conn(), id).await?.ok_or(ServiceError::NotFound("file"))?;
+    owner_project(services, actor, &row.owner_type, &row.owner_id).await.map_err(|_| ServiceError::NotFound("file"))?;
+    let bytes = services.files.get(&row.storage_key).map_err(|e| ServiceError::internal(format!("file store: {e}")))?;
+    Ok((row.into(), bytes))
+}
+
+pub async fn delete(services: &Services, actor: &Actor, id: &str) -> ServiceResult<()> {
+    let (file, _) = download(services, actor, id).await?;
+    actor.require(Permission::ManageInventory)?;
+    let tx = services.store.begin_write().await?;
+    let row = store::find_file(&tx, id).await?.ok_or(ServiceError::NotFound("file"))?;
+    store::delete_file(&tx, id).await?;
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "file.delete",
+            record_type: &file.owner_type,
+            record_id: &file.owner_id,
+            before: serde_json::to_value(&file).ok(),
+            after: None,
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    if let Err(e) = services.files.delete(&row.storage_key) {
+        tracing::warn!(key = %row.storage_key, error = %e, "could not remove a deleted file");
+    }
+    Ok(())
+}
+
+/// A building's rectangle on the site plan, in thousandths of the image.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct Region {
+    pub x: i32,
+    pub y: i32,
+    pub w: i32,
+    pub h: i32,
+}
+
+pub async fn set_region(services: &Services, actor: &Actor, building_id: &str, r: Region) -> ServiceResult<Region> {
+    let building = crate::inventory::get_building(services, actor, building_id).await?;
+    actor.require(Permission::ManageInventory)?;
+    let mut errors = Invalid::default();
+    if !(0..1000).contains(&r.x) {
+        errors.push("x", "out_of_range");
+    }
+    if !(0..1000).contains(&r.y) {
+        errors.push("y", "out_of_range");
+    }
+    if r.w <= 0 || r.x + r.w > 1000 {
+        errors.push("w", "out_of_range");
+    }
+    if r.h <= 0 || r.y + r.h > 1000 {
+        errors.push("h", "out_of_range");
+    }
+    errors.into_result()?;
+    let tx = services.store.begin_write().await?;
+    store::upsert_region(
+        &tx,
+        &RegionRow {
+            building_id: building.id.clone(),
+            project_id: building.project_id.clone(),
+            x: r.x,
+            y: r.y,
+            w: r.w,
+            h: r.h,
+        },
+    )
+    .await?;
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "building.region",
+            record_type: "building",
+            record_id: &building.id,
+            before: None,
+            after: serde_json::to_value(r).ok(),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(r)
+}
+
+/// A building on the bird's-eye view: where it is, and what is left to sell.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlacedBuilding {
+    pub building: crate::inventory::Building,
+    pub region: Option<Region>,
+    pub units: usize,
+    pub available: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Birdseye {
+    pub site_plan: Option<StoredFile>,
+    pub buildings: Vec<PlacedBuilding>,
+}
+
+/// 鸟瞰图: the project's site plan and each building's region on it.
+pub async fn birdseye(services: &Services, actor: &Actor, project_id: &str) -> ServiceResult<Birdseye> {
+    crate::inventory::get_project(services, actor, project_id).await?;
+    actor.require(Permission::ReadInventory)?;
+    let conn = services.store.conn();
+    let site_plan = store::files_of(conn, "project", project_id)
+        .await?
+        .into_iter()
+        .rfind(|f| f.purpose == "site_plan")
+        .map(StoredFile::from);
+    let regions = store::regions_of(conn, project_id).await?;
+    let mut buildings = Vec::new();
+    for b in crate::inventory::list_buildings(services, actor, project_id).await? {
+        let units = store_inventory::units_of_building(conn, &b.id).await?;
+        let available = units.iter().filter(|u| u.status == "available").count();
+        let region = regions.iter().find(|r| r.building_id == b.id).map(|r| Region { x: r.x, y: r.y, w: r.w, h: r.h });
+        buildings.push(PlacedBuilding { units: units.len(), available, region, building: b });
+    }
+    Ok(Birdseye { site_plan, buildings })
+}
