@@ -281,6 +281,34 @@ try {
   await page.click("nav.modules >> text=后台任务");
   await page.waitForSelector("#jobs");
   await shot("20-jobs");
+
+  // 15. The bird's-eye view: buildings are regions of the site plan, each opening its chart.
+  await page.click("nav.modules >> text=项目房源");
+  await page.click("a.birdseye-link >> nth=0");
+  await page.waitForSelector(".site-plan .region");
+  const regions = await page.locator(".site-plan .region").count();
+  expect(regions === 2, `expected 2 buildings on the site plan, got ${regions}`);
+  const placed = await page.evaluate(() => getComputedStyle(document.querySelector(".site-plan .region")).left);
+  expect(placed && placed !== "auto" && placed !== "0px", `regions not placed: ${placed}`);
+  await shot("21-birdseye");
+  await page.click(".site-plan .region >> nth=1");
+  await page.waitForSelector(".chart .unit");
+  await page.waitForSelector("#chart-totals");
+
+  // 16. Unit search with combined filters, sorted by price; bulk edit of a selection.
+  await page.click("nav.modules >> text=房源查询");
+  await page.selectOption("#unit-search select[name=status]", "available");
+  await page.selectOption("#unit-search select[name=sort]", "-price");
+  await page.click("#search-units");
+  await page.waitForSelector("#units tbody tr");
+  const prices = await page.$$eval("#units tbody tr td:nth-child(7)", (tds) => tds.map((td) => Number(td.textContent)));
+  expect(prices.length > 10 && prices.every((p, i) => i === 0 || prices[i - 1] >= p), "search not sorted by price");
+  await page.check("#units tbody tr:nth-child(1) input[name=unit_ids]");
+  await page.check("#units tbody tr:nth-child(2) input[name=unit_ids]");
+  await page.fill("#bulk-form input[name=layout]", "4室2厅2卫（样板）");
+  await page.click("#bulk-save");
+  await page.waitForSelector("text=已修改 2 套");
+  await shot("22-unit-search-bulk-edit");
 } catch (e) {
   await shot("failure").catch(() => {});
   problems.push(`story failed: ${e.message}`);

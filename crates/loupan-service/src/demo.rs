@@ -136,6 +136,7 @@ pub async fn fill(
     let customers = demo_customers(services, &system, &project.id, &agents).await?;
     demo_deals(services, &system, &project.id, &agents).await?;
     demo_approvals(services, &system, &project.id, &agents, manager.as_deref()).await?;
+    demo_site_plan(services, &system, &project.id).await?;
     Ok(Some(DemoSummary { users: created, password, units: done as usize, customers }))
 }
 
@@ -375,4 +376,86 @@ async fn demo_approvals(
         .await?;
     }
     Ok(())
+}
+
+/// A drawn site plan (总平面图) with both buildings marked on it, so that the
+/// bird's-eye view has something to show.
+async fn demo_site_plan(services: &Services, system: &Actor, project_id: &str) -> ServiceResult<()> {
+    // (x, y, w, h) in thousandths of the plan, one per building in order.
+    const PLACES: [(i32, i32, i32, i32); 2] = [(180, 300, 220, 300), (600, 300, 220, 300)];
+    let png = site_plan_png(400, 260, &PLACES);
+    crate::files::upload(services, system, ("project", project_id, "site_plan"), "总平面图.png", png).await?;
+    let buildings = inventory::list_buildings(services, system, project_id).await?;
+    for (b, (x, y, w, h)) in buildings.iter().zip(PLACES) {
+        crate::files::set_region(services, system, &b.id, crate::files::Region { x, y, w, h }).await?;
+    }
+    Ok(())
+}
+
+/// A palette PNG: lawn, a ring road and the building footprints, written by
+/// hand (stored deflate blocks) to need no image library.
+fn site_plan_png(width: u32, height: u32, buildings: &[(i32, i32, i32, i32)]) -> Vec<u8> {
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &b in data {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&u32::try_from(data.len()).unwrap_or(0).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc32(&body).to_be_bytes());
+    }
+    let (w, h) = (width as i32, height as i32);
+    let mut raw = Vec::with_capacity(((width + 1) * height) as usize);
+    for y in 0..h {
+        raw.push(0); // filter: none
+        for x in 0..w {
+            let (px, py) = (x * 1000 / w, y * 1000 / h);
+            let building =
+                buildings.iter().any(|(bx, by, bw, bh)| px >= *bx && px < bx + bw && py >= *by && py < by + bh);
+            let road = (80..120).contains(&py)
+                || (880..920).contains(&py)
+                || (60..90).contains(&px)
+                || (910..940).contains(&px);
+            raw.push(if building {
+                2
+            } else if road {
+                1
+            } else {
+                0
+            });
+        }
+    }
+    let mut zlib = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
+    for (i, block) in blocks.iter().enumerate() {
+        zlib.push(u8::from(i + 1 == blocks.len()));
+        let len = u16::try_from(block.len()).unwrap_or(u16::MAX);
+        zlib.extend_from_slice(&len.to_le_bytes());
+        zlib.extend_from_slice(&(!len).to_le_bytes());
+        zlib.extend_from_slice(block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in &raw {
+        a = (a + u32::from(byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    zlib.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 3, 0, 0, 0]);
+    chunk(&mut png, b"IHDR", &ihdr);
+    chunk(&mut png, b"PLTE", &[0xDC, 0xEE, 0xD5, 0xBF, 0xBF, 0xBF, 0x5B, 0x73, 0x8B]);
+    chunk(&mut png, b"IDAT", &zlib);
+    chunk(&mut png, b"IEND", &[]);
+    png
 }

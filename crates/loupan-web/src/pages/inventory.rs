@@ -426,10 +426,14 @@ async fn search_page(
                       ("area", "units.sort_area"), ("-area", "units.sort_area_desc"), ("floor", "units.sort_floor"),
                       ("-floor", "units.sort_floor_desc")].iter().map(|(v, k)| context! { value => *v, key => *k }).collect::<Vec<_>>(),
             here => format!("/units?{export}"),
-            q => context! { project_id => q.project_id, building_id => q.building_id, status => q.status, layout => q.layout,
-                min_area => q.min_area, max_area => q.max_area, min_floor => q.min_floor, max_floor => q.max_floor,
-                min_total_price => q.min_total_price, max_total_price => q.max_total_price, orientation => q.orientation,
-                property_type => q.property_type, sort => q.sort },
+            // Absent filters are empty fields (never the text "None").
+            q => context! { project_id => q.project_id.unwrap_or_default(), building_id => q.building_id.unwrap_or_default(),
+                status => q.status.unwrap_or_default(), layout => q.layout.unwrap_or_default(),
+                min_area => q.min_area.unwrap_or_default(), max_area => q.max_area.unwrap_or_default(),
+                min_floor => q.min_floor.unwrap_or_default(), max_floor => q.max_floor.unwrap_or_default(),
+                min_total_price => q.min_total_price.unwrap_or_default(), max_total_price => q.max_total_price.unwrap_or_default(),
+                orientation => q.orientation.unwrap_or_default(), property_type => q.property_type.unwrap_or_default(),
+                sort => q.sort.unwrap_or_default() },
             notice => q.notice,
             can_manage => actor.can(Permission::ManageInventory),
             ..base_context(actor, lang, "/units")
