@@ -293,7 +293,7 @@ pub async fn set_region(services: &Services, actor: &Actor, building_id: &str, r
         &tx,
         actor,
         Change {
-            action: "building.region",
+            action: "site_plan.region",
             record_type: "building",
             record_id: &building.id,
             before: None,

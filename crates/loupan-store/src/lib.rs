@@ -209,6 +209,20 @@ impl Store {
     }
 
     /// True when the database answers a trivial query.
+    /// SQLite's own check of the database file (`PRAGMA integrity_check`);
+    /// PostgreSQL has no such pass and answers true.
+    pub async fn integrity_ok(&self) -> StoreResult<bool> {
+        if self.backend() != DbBackend::Sqlite {
+            return Ok(true);
+        }
+        use sea_orm::ConnectionTrait;
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(DbBackend::Sqlite, "PRAGMA integrity_check".to_owned()))
+            .await?;
+        Ok(row.and_then(|r| r.try_get_by_index::<String>(0).ok()).as_deref() == Some("ok"))
+    }
+
     pub async fn ping(&self) -> bool {
         self.db.ping().await.is_ok()
     }

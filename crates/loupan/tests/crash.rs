@@ -1,0 +1,250 @@
+//! Crash test: the real server under write traffic (customers registered,
+//! units subscribed, deposits received), killed with SIGKILL at random moments
+//! and started again, many times. Every write the server acknowledged (a 201
+//! that reached the client) must be there after the restart, and at the end
+//! the database must pass its integrity check, no unit may have two active
+//! deals, allocations must equal what each instalment counts as paid, and the
+//! audit chain must verify.
+//!
+//! `LOUPAN_CRASH_ITERATIONS` sets the number of kills (50 by default, 200 in
+//! CI, 1,000 for the long run in the README); `LOUPAN_TEST_DATABASE_URL` runs
+//! it on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const ADMIN_PASSWORD: &str = "Crash-admin-pass-1";
+const DEMO_PASSWORD: &str = "Crash-demo-pass-1";
+
+struct Server {
+    dir: std::path::PathBuf,
+    database_url: Option<String>,
+    port: u16,
+}
+
+impl Server {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_loupan"));
+        cmd.args(args)
+            .env("LOUPAN_LISTEN", format!("127.0.0.1:{}", self.port))
+            .env("LOUPAN_DATA_DIR", &self.dir)
+            .env("LOUPAN_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("LOUPAN_DEMO_PASSWORD", DEMO_PASSWORD)
+            .env("LOUPAN_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        match &self.database_url {
+            Some(url) => cmd.env("LOUPAN_DATABASE_URL", url),
+            None => cmd.env_remove("LOUPAN_DATABASE_URL"),
+        };
+        cmd
+    }
+
+    fn start(&self) -> Child {
+        let child = self.command(&["serve"]).spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child
+    }
+}
+
+/// A small deterministic generator for the kill moments.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// What the server acknowledged: (kind, id).
+type Acks = Arc<Mutex<Vec<(&'static str, String)>>>;
+
+async fn login(client: &reqwest::Client, base: &str, username: &str, password: &str) -> String {
+    let r = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body(json!({"username": username, "password": password}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    body["token"].as_str().unwrap().to_owned()
+}
+
+async fn post(client: &reqwest::Client, url: String, token: &str, body: Value) -> Option<Value> {
+    let r = client
+        .post(url)
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .ok()?;
+    if r.status().as_u16() != 201 {
+        return None;
+    }
+    // Only a response read to its end is an acknowledgement.
+    serde_json::from_str(&r.text().await.ok()?).ok()
+}
+
+struct Traffic {
+    base: String,
+    agent: String,
+    cashier: String,
+    project: String,
+    method: String,
+}
+
+/// Registers customers, subscribes units for them and records deposits, until aborted.
+async fn write_traffic(t: Arc<Traffic>, units: Arc<Mutex<Vec<(String, String)>>>, acks: Acks, seq: u64) {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    for n in 0.. {
+        let phone = format!("139{:08}", (seq * 10_000 + n) % 100_000_000);
+        let body = json!({"name": format!("压测{seq}-{n}"), "phone": phone, "project_id": t.project});
+        let Some(c) = post(&client, format!("{}/api/v1/customers", t.base), &t.agent, body).await else { continue };
+        let customer = c["id"].as_str().unwrap().to_owned();
+        acks.lock().unwrap().push(("customer", customer.clone()));
+        let unit = units.lock().unwrap().pop();
+        let Some((unit, price)) = unit else { continue };
+        let body = json!({"unit_id": unit, "customer_id": customer, "total_price": price, "deposit": "20000.00",
+                          "payment_method_id": t.method, "subscribed_on": "2026-11-27"});
+        let Some(s) = post(&client, format!("{}/api/v1/sales/subscriptions", t.base), &t.agent, body).await else {
+            continue;
+        };
+        let subscription = s["id"].as_str().unwrap().to_owned();
+        acks.lock().unwrap().push(("subscription", subscription.clone()));
+        let body = json!({"subscription_id": subscription, "amount": "20000.00", "received_on": "2026-11-27", "channel": "pos"});
+        if let Some(r) = post(&client, format!("{}/api/v1/finance/receipts", t.base), &t.cashier, body).await {
+            acks.lock().unwrap().push(("receipt", r["id"].as_str().unwrap().to_owned()));
+        }
+    }
+}
+
+fn path_of(kind: &str, id: &str) -> String {
+    match kind {
+        "customer" => format!("/api/v1/customers/{id}"),
+        "subscription" => format!("/api/v1/sales/subscriptions/{id}"),
+        _ => format!("/api/v1/finance/receipts/{id}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_sigkill_and_the_invariants_hold() {
+    let iterations: u64 = std::env::var("LOUPAN_CRASH_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+    let dir = std::env::temp_dir().join(format!("loupan-crash-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pg = std::env::var("LOUPAN_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty());
+    let name = format!("loupan_crash_{}", std::process::id());
+    let database_url = match &pg {
+        Some(server) => {
+            loupan_store::admin::create_postgres_database(server, &name).await.unwrap();
+            Some(loupan_store::admin::with_database(server, &name))
+        }
+        None => None,
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let server = Server { dir: dir.clone(), database_url: database_url.clone(), port };
+    assert!(server.command(&["demo"]).status().unwrap().success(), "demo data");
+    let base = format!("http://127.0.0.1:{port}");
+
+    // Sign in once: sessions live in the database and survive the kills.
+    let mut child = server.start();
+    let client = reqwest::Client::new();
+    let agent = login(&client, &base, "liqiang", DEMO_PASSWORD).await;
+    let cashier = login(&client, &base, "chenjing", DEMO_PASSWORD).await;
+    let get = |path: String, token: String| {
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            let r = client.get(format!("{base}{path}")).bearer_auth(token).send().await.unwrap();
+            (r.status().as_u16(), serde_json::from_str::<Value>(&r.text().await.unwrap()).unwrap_or(Value::Null))
+        }
+    };
+    let (_, projects) = get("/api/v1/projects".into(), agent.clone()).await;
+    let project = projects["items"][0]["id"].as_str().unwrap().to_owned();
+    let (_, methods) = get(format!("/api/v1/projects/{project}/payment-methods"), agent.clone()).await;
+    let method = methods["items"][0]["id"].as_str().unwrap().to_owned();
+    let (_, free) = get(format!("/api/v1/units?project_id={project}&status=available&limit=500"), agent.clone()).await;
+    let units: Vec<(String, String)> = free["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["id"].as_str().unwrap().to_owned(), u["list_price"].as_str().unwrap().to_owned()))
+        .collect();
+    let units = Arc::new(Mutex::new(units));
+    let traffic = Arc::new(Traffic { base: base.clone(), agent: agent.clone(), cashier, project, method });
+
+    let mut rng = Lcg(0x5EED);
+    let mut checked = 0;
+    for i in 0..iterations {
+        let acks: Acks = Arc::default();
+        let writer = tokio::spawn(write_traffic(traffic.clone(), units.clone(), acks.clone(), i));
+        tokio::time::sleep(Duration::from_millis(30 + rng.below(300))).await;
+        child.kill().unwrap(); // SIGKILL: no shutdown, no flush
+        child.wait().unwrap();
+        writer.abort();
+        let _ = writer.await;
+        child = server.start();
+        let acked = acks.lock().unwrap().clone();
+        for (kind, id) in acked {
+            // Receipts are read by the cashier who recorded them, the rest by the agent.
+            let token = if kind == "receipt" { traffic.cashier.clone() } else { agent.clone() };
+            let (status, _) = get(path_of(kind, &id), token).await;
+            assert_eq!(status, 200, "iteration {i}: acknowledged {kind} {id} is gone");
+            checked += 1;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // The invariants, on the database as the last kill left it.
+    let url = database_url.clone().unwrap_or_else(|| format!("sqlite://{}/loupan.db", dir.display()));
+    let store = loupan_store::Store::connect(&url).await.unwrap();
+    assert!(store.integrity_ok().await.unwrap(), "integrity check failed");
+    let none = |sql: &'static str| {
+        let store = store.clone();
+        async move { loupan_store::raw::query_count(store.conn(), sql, Vec::new()).await.unwrap() }
+    };
+    assert_eq!(
+        none("SELECT unit_id FROM subscriptions WHERE status = 'active' GROUP BY unit_id HAVING COUNT(*) > 1").await,
+        0,
+        "a unit with two active subscriptions"
+    );
+    assert_eq!(
+        none("SELECT s.unit_id FROM subscriptions s JOIN contracts k ON k.unit_id = s.unit_id WHERE s.status = 'active' AND k.status = 'active'").await,
+        0,
+        "a unit both subscribed and contracted"
+    );
+    assert_eq!(
+        none("SELECT i.id FROM instalments i LEFT JOIN (SELECT instalment_id, SUM(amount) AS s FROM receipt_allocations GROUP BY instalment_id) a ON a.instalment_id = i.id WHERE i.paid <> COALESCE(a.s, 0)").await,
+        0,
+        "allocations differ from what instalments count as paid"
+    );
+    store.close().await.unwrap();
+    let verify = server.command(&["audit", "verify"]).status().unwrap();
+    assert!(verify.success(), "the audit chain does not verify");
+    if let Some(server_url) = &pg {
+        loupan_store::admin::drop_postgres_database(server_url, &name).await.unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let line = format!(
+        "crash harness ({}): {iterations} SIGKILL iterations, {checked} acknowledged writes checked, 4 invariants hold",
+        if pg.is_some() { "PostgreSQL" } else { "SQLite" }
+    );
+    eprintln!("{line}");
+    // CI collects these lines into the summary at the end of its log.
+    if let Ok(path) = std::env::var("LOUPAN_CI_SUMMARY") {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
+        writeln!(f, "{line}").unwrap();
+    }
+}
