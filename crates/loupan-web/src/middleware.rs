@@ -290,8 +290,14 @@ pub async fn fallback(
 }
 
 pub async fn security_headers(req: Request, next: Next) -> Response {
+    let is_asset = req.uri().path().starts_with("/assets/");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
+    // Pages and API answers may carry personal data: no cache keeps them,
+    // unless the handler chose otherwise (downloads of plans, static assets).
+    if !is_asset && !h.contains_key("cache-control") {
+        h.insert("cache-control", HeaderValue::from_static("no-store"));
+    }
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
