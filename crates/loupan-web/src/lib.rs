@@ -64,7 +64,8 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     use axum::middleware::{from_fn, from_fn_with_state};
     let (api_router, openapi) = api::router().split_for_parts();
-    let openapi = openapi_document(openapi);
+    let mut openapi = openapi_document(openapi);
+    api::complete(&mut openapi);
     let openapi = Arc::new(openapi);
     Router::new()
         .merge(api_router)

@@ -202,11 +202,12 @@ pub struct AuditPage {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
     pub record_type: Option<String>,
     pub record_id: Option<String>,
     pub actor_id: Option<String>,
-    pub limit: Option<u64>,
+    pub limit: Option<u16>,
     pub cursor: Option<String>,
 }
 

@@ -298,6 +298,7 @@ impl From<Detail> for ApprovalDetailDto {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ApprovalParams {
     /// `pending` (waiting for the caller, the default), `mine` (submitted by the
     /// caller), `open` (the caller's still pending or returned) or `all` (auditors).
@@ -423,6 +424,7 @@ async fn comment(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AttachmentParams {
     /// The file's name as the user should see it.
     pub file_name: Option<String>,
@@ -649,6 +651,7 @@ pub struct NotificationList {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct NotificationParams {
     /// Only unread ones.
     pub unread: Option<bool>,

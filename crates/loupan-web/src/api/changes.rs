@@ -86,6 +86,7 @@ pub struct DealChangeList {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatusParams {
     pub status: Option<String>,
 }

@@ -147,6 +147,7 @@ async fn register(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CustomerParams {
     /// A phone in any format, a resident ID number, or the start of a name,
     /// its pinyin (`zhangsan`) or initials (`zs`).
@@ -155,7 +156,7 @@ pub struct CustomerParams {
     pub owner_id: Option<String>,
     pub grade: Option<String>,
     pub source: Option<String>,
-    pub limit: Option<u64>,
+    pub limit: Option<u16>,
     pub cursor: Option<String>,
 }
 
@@ -317,6 +318,7 @@ async fn timeline(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DuplicateCheckParams {
     pub project_id: String,
     pub phone: Option<String>,
@@ -364,10 +366,11 @@ pub struct DuplicateRecordList {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DuplicateRecordParams {
     /// `open`, `kept_both`, `assigned`; default all.
     pub status: Option<String>,
-    pub limit: Option<u64>,
+    pub limit: Option<u16>,
 }
 
 /// Duplicate records of the manager's projects.
@@ -378,7 +381,7 @@ async fn duplicate_records(
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<DuplicateRecordParams>,
 ) -> Result<Json<Page<DuplicateRecordDto>>, AppError> {
-    let limit = q.limit.unwrap_or(100).clamp(1, 500);
+    let limit = u64::from(q.limit.unwrap_or(100).clamp(1, 500));
     let rows = customers::duplicate_records(&state.services, &actor, q.status.as_deref(), limit).await?;
     Ok(Json(Page {
         items: rows
@@ -452,6 +455,7 @@ async fn transfer(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CustomerImportParams {
     pub project_id: String,
     /// `check` (default: report invalid rows and duplicates, write nothing) or `import`.
@@ -555,6 +559,7 @@ async fn export(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportJobParams {
     pub project_id: String,
 }

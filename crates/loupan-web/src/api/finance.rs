@@ -85,6 +85,7 @@ async fn record(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReceiptParams {
     pub contract_id: String,
 }
@@ -133,6 +134,7 @@ async fn audit(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AgeingParams {
     /// `YYYY-MM-DD`.
     pub as_of: String,

@@ -215,6 +215,7 @@ pub struct JobOverview {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JobParams {
     pub status: Option<String>,
     pub kind: Option<String>,

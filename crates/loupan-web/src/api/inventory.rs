@@ -266,6 +266,7 @@ async fn create_unit(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UnitParams {
     pub project_id: Option<String>,
     pub building_id: Option<String>,
@@ -285,7 +286,7 @@ pub struct UnitParams {
     pub property_type: Option<String>,
     /// `created` (default), `price`, `-price`, `area`, `-area`, `floor`, `-floor`.
     pub sort: Option<String>,
-    pub limit: Option<u64>,
+    pub limit: Option<u16>,
     pub cursor: Option<String>,
 }
 
@@ -418,6 +419,7 @@ async fn release_unit(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportParams {
     /// `validate` (check only), `all` (default: write only if every row is valid), `valid_only`.
     pub mode: Option<String>,
@@ -576,6 +578,7 @@ pub struct FileList {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadParams {
     /// `floor_plan` or `photo` (units), `site_plan` (projects).
     pub purpose: Option<String>,
@@ -640,7 +643,8 @@ async fn upload_site_plan(
 
 /// A stored file's bytes, with its type.
 #[utoipa::path(get, path = "/api/v1/files/{id}", tag = "inventory",
-    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = Problem)))]
+    responses((status = 200, content_type = "*/*", body = Vec<u8>, description = "The file as its sniffed type (PNG, JPEG, WebP, GIF or PDF)"),
+        (status = 404, body = Problem)))]
 async fn get_file(
     State(state): State<AppState>,
     Authed(actor): Authed,

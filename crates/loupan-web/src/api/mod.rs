@@ -96,16 +96,17 @@ pub struct FieldProblem {
 
 /// `?limit=&cursor=` of every list.
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// 1-500, default 50.
-    pub limit: Option<u64>,
+    pub limit: Option<u16>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
 impl PageParams {
     pub fn limit(&self) -> u64 {
-        self.limit.unwrap_or(50).clamp(1, 500)
+        u64::from(self.limit.unwrap_or(50).clamp(1, 500))
     }
 
     /// The decoded cursor (cursors are hex so they stay opaque and URL-safe).
@@ -150,4 +151,80 @@ pub fn xlsx_download(bytes: Vec<u8>, filename: &'static str) -> axum::response::
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     res
+}
+
+/// What the route macros leave implicit, made explicit in the document that
+/// clients and the fuzzer read: every `{name}` of a path is a string path
+/// parameter; every operation may answer with a problem+json error (a
+/// `default` response: 400, 401, 403, 404, 409, 413, 415, 422, 429, 503 …);
+/// bodies that are files are binary strings.
+pub fn complete(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        let names: Vec<String> = path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(str::to_owned)
+            .collect();
+        let operations: [&mut Option<Operation>; 5] =
+            [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+        for op in operations.into_iter().flatten() {
+            let params = op.parameters.get_or_insert_with(Vec::new);
+            for name in &names {
+                if !params.iter().any(|p| &p.name == name && p.parameter_in == ParameterIn::Path) {
+                    params.push(
+                        ParameterBuilder::new()
+                            .name(name)
+                            .parameter_in(ParameterIn::Path)
+                            .required(Required::True)
+                            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                            .build(),
+                    );
+                }
+            }
+            // Errors are problem+json, whatever the route macro wrote.
+            for response in op.responses.responses.values_mut() {
+                if let utoipa::openapi::RefOr::T(r) = response
+                    && let Some(json) = r.content.get("application/json")
+                    && matches!(&json.schema, Some(utoipa::openapi::RefOr::Ref(reference)) if reference.ref_location.ends_with("/Problem"))
+                    && let Some(content) = r.content.shift_remove("application/json")
+                {
+                    r.content.insert("application/problem+json".into(), content);
+                }
+            }
+            if !op.responses.responses.contains_key("default") {
+                let problem = ResponseBuilder::new()
+                    .description("An error, described as problem+json")
+                    .content(
+                        "application/problem+json",
+                        ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+                    )
+                    .build();
+                op.responses.responses.insert("default".into(), problem.into());
+            }
+            if let Some(body) = op.request_body.as_mut() {
+                let binary = || {
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+                };
+                // A file body is read as bytes whatever its declared type: say so.
+                let structured = |t: &str| {
+                    t.ends_with("json")
+                        || t.starts_with("application/x-www-form-urlencoded")
+                        || t.starts_with("multipart/")
+                };
+                let files = body.content.keys().any(|t| !structured(t));
+                if files {
+                    body.content.retain(|t, _| structured(t));
+                    body.content.insert(
+                        "application/octet-stream".into(),
+                        ContentBuilder::new().schema(Some(binary())).build(),
+                    );
+                }
+            }
+        }
+    }
 }

@@ -216,6 +216,7 @@ async fn special_discount(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LimitParams {
     pub payment_method_id: String,
 }
