@@ -290,6 +290,7 @@ pub async fn seed(services: &Services, scale: Scale) -> Result<Seeded> {
                 grade: Some((*rng.pick(&["A", "B", "C"])).into()),
                 notes: None,
                 last_contact_at: None,
+                merged_into: None,
                 version: 1,
                 created_at: now,
                 updated_at: now,

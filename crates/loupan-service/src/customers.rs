@@ -37,6 +37,8 @@ pub struct Customer {
     pub grade: Option<String>,
     pub notes: Option<String>,
     pub last_contact_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The customer this one was merged into (it is then hidden from lists).
+    pub merged_into: Option<String>,
     pub version: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -123,6 +125,7 @@ async fn view<C: Connection>(
         grade: row.grade,
         notes: row.notes,
         last_contact_at: row.last_contact_at,
+        merged_into: row.merged_into,
         version: row.version,
         created_at: row.created_at,
     })
@@ -289,6 +292,7 @@ async fn write_customer<C: Connection>(
         grade: v.grade,
         notes: v.notes,
         last_contact_at: None,
+        merged_into: None,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -721,6 +725,7 @@ pub async fn rule_duplicate(
     let status = match ruling {
         "keep_both" => "kept_both",
         "assign_to_first" => "assigned",
+        "merge" => "merged",
         _ => return Err(Invalid::one("ruling", "unknown_ruling").into()),
     };
     let tx = services.store.begin_write().await?;
@@ -742,6 +747,10 @@ pub async fn rule_duplicate(
             return Err(ServiceError::Conflict("stale_version"));
         }
         add_event(&tx, actor, &later.id, "transfer", "撞单裁定：归属首次登记的置业顾问").await?;
+    }
+    if status == "merged" {
+        // The later registration goes into the first; undoable from the first's page.
+        merge(&tx, actor, &record.matched_customer_id, &record.customer_id).await?;
     }
     add_event(&tx, actor, &record.customer_id, "duplicate_ruling", status).await?;
     audit::record(
@@ -833,4 +842,138 @@ pub async fn transfer(services: &Services, actor: &Actor, form: Transfer) -> Ser
     }
     tx.commit().await.map_err(ServiceError::internal)?;
     Ok(moved)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Merge {
+    pub id: String,
+    pub kept_id: String,
+    pub merged_id: String,
+    /// How many rows moved, per table.
+    pub moved: std::collections::BTreeMap<String, usize>,
+    pub merged_by: String,
+    pub merged_at: chrono::DateTime<chrono::Utc>,
+    pub undone: bool,
+}
+
+fn merge_view(row: &store::MergeRow) -> Merge {
+    let moved: std::collections::BTreeMap<String, Vec<String>> = serde_json::from_str(&row.moved).unwrap_or_default();
+    Merge {
+        id: row.id.clone(),
+        kept_id: row.kept_id.clone(),
+        merged_id: row.merged_id.clone(),
+        moved: moved.into_iter().map(|(t, ids)| (t, ids.len())).collect(),
+        merged_by: row.merged_by.clone(),
+        merged_at: row.merged_at,
+        undone: row.undone_at.is_some(),
+    }
+}
+
+/// Merges `merged_id` into `kept_id` (same project): every follow-up, event,
+/// deal, reservation, refund, buyer share and duplicate record of the one moves
+/// to the other; the merged record stays, hidden from lists, pointing at the
+/// kept one; which rows moved is kept, so `undo_merge` puts back exactly them.
+pub async fn merge<C: Connection>(conn: &C, actor: &Actor, kept_id: &str, merged_id: &str) -> ServiceResult<Merge> {
+    actor.require(Permission::ManageCustomers)?;
+    if kept_id == merged_id {
+        return Err(Invalid::one("merged_id", "not_yourself").into());
+    }
+    let kept = store::find_customer(conn, kept_id).await?;
+    let merged = store::find_customer(conn, merged_id).await?;
+    let (Some(kept), Some(merged)) = (kept, merged) else { return Err(ServiceError::NotFound("customer")) };
+    if !actor.sees_project(&kept.project_id) || kept.project_id != merged.project_id {
+        return Err(ServiceError::NotFound("customer"));
+    }
+    if kept.merged_into.is_some() || merged.merged_into.is_some() {
+        return Err(ServiceError::Conflict("already_merged"));
+    }
+    let mut moved: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
+    for reference in store::CUSTOMER_REFERENCES {
+        let ids = store::move_references(conn, reference, merged_id, kept_id).await?;
+        moved.insert(format!("{}.{}", reference.0, reference.1), ids);
+    }
+    // The duplicate records naming the merged customer first are about it: they go with it.
+    store::set_merged_into(conn, merged_id, Some(kept_id)).await?;
+    let row = store::MergeRow {
+        id: loupan_store::new_id(),
+        project_id: kept.project_id.clone(),
+        kept_id: kept_id.to_owned(),
+        merged_id: merged_id.to_owned(),
+        moved: serde_json::to_string(&moved).map_err(ServiceError::internal)?,
+        merged_by: actor.display_name.clone(),
+        merged_at: loupan_store::now(),
+        undone_by: None,
+        undone_at: None,
+    };
+    store::insert_merge(conn, &row).await?;
+    add_event(conn, actor, kept_id, "merge", &format!("合并客户 {}（{}）", merged.name, merged.id)).await?;
+    let merge = merge_view(&row);
+    audit::record(
+        conn,
+        actor,
+        Change {
+            action: "customer.merge",
+            record_type: "customer",
+            record_id: kept_id,
+            before: None,
+            after: serde_json::to_value(&merge).ok(),
+        },
+    )
+    .await?;
+    Ok(merge)
+}
+
+pub async fn merge_customers(
+    services: &Services,
+    actor: &Actor,
+    kept_id: &str,
+    merged_id: &str,
+) -> ServiceResult<Merge> {
+    let tx = services.store.begin_write().await?;
+    let merge = merge(&tx, actor, kept_id, merged_id).await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(merge)
+}
+
+/// Undoes a merge: every row it moved names the merged customer again, who
+/// shows in lists again. Rows added to the kept customer since stay there.
+pub async fn undo_merge(services: &Services, actor: &Actor, merge_id: &str) -> ServiceResult<Merge> {
+    actor.require(Permission::ManageCustomers)?;
+    let tx = services.store.begin_write().await?;
+    let row = store::find_merge(&tx, merge_id).await?.ok_or(ServiceError::NotFound("merge"))?;
+    if !actor.sees_project(&row.project_id) {
+        return Err(ServiceError::NotFound("merge"));
+    }
+    if !store::mark_merge_undone(&tx, merge_id, &actor.display_name, loupan_store::now()).await? {
+        return Err(ServiceError::Conflict("merge_undone"));
+    }
+    let moved: std::collections::BTreeMap<String, Vec<String>> =
+        serde_json::from_str(&row.moved).map_err(ServiceError::internal)?;
+    for reference in store::CUSTOMER_REFERENCES {
+        if let Some(ids) = moved.get(&format!("{}.{}", reference.0, reference.1)) {
+            store::restore_references(&tx, reference, ids, &row.merged_id).await?;
+        }
+    }
+    store::set_merged_into(&tx, &row.merged_id, None).await?;
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "customer.unmerge",
+            record_type: "customer",
+            record_id: &row.kept_id,
+            before: None,
+            after: Some(serde_json::json!({"merge": merge_id, "merged_id": row.merged_id})),
+        },
+    )
+    .await?;
+    let row = store::find_merge(&tx, merge_id).await?.ok_or(ServiceError::NotFound("merge"))?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(merge_view(&row))
+}
+
+/// Merges into a customer, for its page.
+pub async fn merges_of(services: &Services, actor: &Actor, customer_id: &str) -> ServiceResult<Vec<Merge>> {
+    get(services, actor, customer_id).await?;
+    Ok(store::merges_into(services.store.conn(), customer_id).await?.iter().map(merge_view).collect())
 }

@@ -43,6 +43,7 @@ pub async fn find_possible_duplicates<C: ConnectionTrait>(
         let rows = customers::Entity::find()
             .filter(customers::Column::ProjectId.eq(project_id))
             .filter(lookup)
+            .filter(customers::Column::MergedInto.is_null())
             .order_by_asc(customers::Column::Id)
             .limit(50)
             .all(c)
@@ -92,7 +93,8 @@ pub async fn search_customers<C: ConnectionTrait>(
     limit: u64,
 ) -> StoreResult<Vec<CustomerRow>> {
     use customers::Column as K;
-    let mut q = customers::Entity::find().order_by_asc(K::Id).limit(limit);
+    // A merged customer lives on in the one it was merged into.
+    let mut q = customers::Entity::find().filter(K::MergedInto.is_null()).order_by_asc(K::Id).limit(limit);
     q = match scope {
         CustomerScope::All => q,
         CustomerScope::Projects(ids) => q.filter(K::ProjectId.is_in(ids.iter().cloned())),
@@ -333,4 +335,103 @@ pub async fn count_contacts_due<C: ConnectionTrait>(
         count += q.count(c).await?;
     }
     Ok(count)
+}
+
+pub use crate::entities::customer_merges::Model as MergeRow;
+
+/// The rows of each table that name a customer, as a merge moves them.
+pub const CUSTOMER_REFERENCES: [(&str, &str); 8] = [
+    ("follow_ups", "customer_id"),
+    ("customer_events", "customer_id"),
+    ("subscriptions", "customer_id"),
+    ("contracts", "customer_id"),
+    ("reservations", "customer_id"),
+    ("refunds", "customer_id"),
+    ("deal_buyers", "customer_id"),
+    ("customer_duplicates", "matched_customer_id"),
+];
+
+/// Moves every row of `table.column` naming `from` to `to`; returns their ids.
+/// Table and column come from `CUSTOMER_REFERENCES`, never from input.
+pub async fn move_references<C: ConnectionTrait>(
+    c: &C,
+    (table, column): (&str, &str),
+    from: &str,
+    to: &str,
+) -> StoreResult<Vec<String>> {
+    use sea_orm::{DbBackend, Statement};
+    let backend = c.get_database_backend();
+    let p = |n: usize| if backend == DbBackend::Postgres { format!("${n}") } else { "?".to_owned() };
+    let rows = c
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            format!("SELECT id FROM {table} WHERE {column} = {}", p(1)),
+            [from.into()],
+        ))
+        .await?;
+    let ids: Vec<String> = rows.iter().filter_map(|r| r.try_get_by_index::<String>(0).ok()).collect();
+    c.execute_raw(Statement::from_sql_and_values(
+        backend,
+        format!("UPDATE {table} SET {column} = {} WHERE {column} = {}", p(1), p(2)),
+        [to.into(), from.into()],
+    ))
+    .await?;
+    Ok(ids)
+}
+
+/// Puts back the rows a merge moved (by id): they name `to` again.
+pub async fn restore_references<C: ConnectionTrait>(
+    c: &C,
+    (table, column): (&str, &str),
+    ids: &[String],
+    to: &str,
+) -> StoreResult<()> {
+    use sea_orm::{DbBackend, Statement};
+    let backend = c.get_database_backend();
+    for id in ids {
+        let sql = if backend == DbBackend::Postgres {
+            format!("UPDATE {table} SET {column} = $1 WHERE id = $2")
+        } else {
+            format!("UPDATE {table} SET {column} = ? WHERE id = ?")
+        };
+        c.execute_raw(Statement::from_sql_and_values(backend, sql, [to.into(), id.as_str().into()])).await?;
+    }
+    Ok(())
+}
+
+pub async fn set_merged_into<C: ConnectionTrait>(c: &C, id: &str, into: Option<&str>) -> StoreResult<()> {
+    customers::Entity::update_many()
+        .col_expr(customers::Column::MergedInto, Expr::value(into.map(str::to_owned)))
+        .filter(customers::Column::Id.eq(id))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+pub async fn insert_merge<C: ConnectionTrait>(c: &C, row: &MergeRow) -> StoreResult<()> {
+    use sea_orm::IntoActiveModel;
+    crate::entities::customer_merges::Entity::insert(row.clone().into_active_model()).exec_without_returning(c).await?;
+    Ok(())
+}
+
+pub async fn find_merge<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Option<MergeRow>> {
+    Ok(crate::entities::customer_merges::Entity::find_by_id(id.to_owned()).one(c).await?)
+}
+
+/// Merges into this customer, newest first.
+pub async fn merges_into<C: ConnectionTrait>(c: &C, kept_id: &str) -> StoreResult<Vec<MergeRow>> {
+    use crate::entities::customer_merges as cm;
+    Ok(cm::Entity::find().filter(cm::Column::KeptId.eq(kept_id)).order_by_desc(cm::Column::MergedAt).all(c).await?)
+}
+
+pub async fn mark_merge_undone<C: ConnectionTrait>(c: &C, id: &str, by: &str, at: DateTime<Utc>) -> StoreResult<bool> {
+    use crate::entities::customer_merges as cm;
+    let res = cm::Entity::update_many()
+        .col_expr(cm::Column::UndoneBy, Expr::value(by.to_owned()))
+        .col_expr(cm::Column::UndoneAt, Expr::value(at))
+        .filter(cm::Column::Id.eq(id))
+        .filter(cm::Column::UndoneAt.is_null())
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
 }

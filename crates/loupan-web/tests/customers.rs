@@ -444,3 +444,96 @@ async fn customers_due_a_contact_today_reach_their_agent_on_the_workbench_and_by
     );
     assert_eq!(o.app.send(get("/api/v1/notifications").token(&o.agent_b.1)).await.json()["unread"], 0);
 }
+
+/// Which customer every row that names a customer points at, table by table.
+async fn references(app: &TestApp) -> Vec<(String, String, String)> {
+    use loupan_store::sea_orm_reexport::{FromQueryResult, JsonValue, Statement};
+    let mut out = Vec::new();
+    for (table, column) in loupan_store::customers::CUSTOMER_REFERENCES {
+        let sql = format!("SELECT id, {column} AS who FROM {table} ORDER BY id");
+        let rows = JsonValue::find_by_statement(Statement::from_string(app.services.store.backend(), sql))
+            .all(app.services.store.conn())
+            .await
+            .unwrap();
+        for r in rows {
+            out.push((table.to_owned(), r["id"].as_str().unwrap().to_owned(), r["who"].as_str().unwrap().to_owned()));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn merging_two_customers_and_undoing_it_leaves_the_data_exactly_as_before() {
+    let o = office().await;
+    let first = register(&o, &o.agent_a.1, json!({"name": "张三", "phone": "13800138000"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let later = register(&o, &o.agent_b.1, json!({"name": "张三", "phone": "+86 138-0013-8000"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (token, id) in [(&o.agent_a.1, &first), (&o.agent_b.1, &later), (&o.agent_b.1, &later)] {
+        let r = o
+            .app
+            .send(
+                post(&format!("/api/v1/customers/{id}/follow-ups"), json!({"kind": "visit", "outcome": "看样板间"}))
+                    .token(token),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    let before = references(&o.app).await;
+    // Agents cannot merge; the manager merges the later registration into the first.
+    let path = format!("/api/v1/customers/{first}/merge");
+    assert_eq!(
+        o.app.send(post(&path, json!({"merged_id": later})).token(&o.agent_a.1)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let r = o.app.send(post(&path, json!({"merged_id": later})).token(&o.manager)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let merge = r.json();
+    assert_eq!(merge["moved"]["follow_ups.customer_id"], 2);
+    assert_eq!(
+        o.app.send(post(&path, json!({"merged_id": later})).token(&o.manager)).await.status,
+        StatusCode::CONFLICT
+    );
+    let follow_ups = o.app.send(get(&format!("/api/v1/customers/{first}/follow-ups")).token(&o.manager)).await.json();
+    assert_eq!(follow_ups["items"].as_array().unwrap().len(), 3, "the later customer's follow-ups moved");
+    let list = o.app.send(get("/api/v1/customers?q=张三").token(&o.manager)).await.json();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "the merged customer is no longer listed");
+    assert_eq!(
+        o.app.send(get(&format!("/api/v1/customers/{later}")).token(&o.manager)).await.json()["merged_into"],
+        first
+    );
+
+    // Undone, every row names its customer as before (the merge's own history entries aside).
+    let undo = format!("/api/v1/customer-merges/{}/undo", merge["id"].as_str().unwrap());
+    let r = o.app.send(post(&undo, json!({})).token(&o.manager)).await;
+    assert_eq!(r.json()["undone"], true, "{}", r.text);
+    assert_eq!(o.app.send(post(&undo, json!({})).token(&o.manager)).await.status, StatusCode::CONFLICT);
+    let after: Vec<_> =
+        references(&o.app).await.into_iter().filter(|row| before.iter().any(|b| b.1 == row.1)).collect();
+    assert_eq!(after, before);
+    let list = o.app.send(get("/api/v1/customers?q=张三").token(&o.manager)).await.json();
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    assert!(
+        o.app.send(get(&format!("/api/v1/customers/{later}")).token(&o.manager)).await.json()["merged_into"].is_null()
+    );
+
+    // The duplicate ruling "merge" does the same from the manager's list.
+    let records = o.app.send(get("/api/v1/customers/duplicate-records?status=open").token(&o.manager)).await.json();
+    let record = records["items"][0]["id"].as_str().unwrap().to_owned();
+    let r = o
+        .app
+        .send(
+            post(&format!("/api/v1/customers/duplicate-records/{record}/rule"), json!({"ruling": "merge"}))
+                .token(&o.manager),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    assert_eq!(
+        o.app.send(get(&format!("/api/v1/customers/{later}")).token(&o.manager)).await.json()["merged_into"],
+        first
+    );
+}

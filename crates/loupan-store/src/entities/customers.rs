@@ -23,6 +23,8 @@ pub struct Model {
     pub grade: Option<String>,
     pub notes: Option<String>,
     pub last_contact_at: Option<DateTimeUtc>,
+    /// Set when the customer was merged into another (the record stays, hidden from lists, so the merge can be undone).
+    pub merged_into: Option<String>,
     pub version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -12,6 +12,7 @@ pub mod buildings;
 pub mod contracts;
 pub mod customer_duplicates;
 pub mod customer_events;
+pub mod customer_merges;
 pub mod customers;
 pub mod deal_buyers;
 pub mod deal_changes;

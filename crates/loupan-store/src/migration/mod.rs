@@ -16,6 +16,7 @@ mod m20261127_000010_prefix_search;
 mod m20261127_000011_approvals_jobs;
 mod m20261127_000012_deal_change_details;
 mod m20261127_000013_media_phases;
+mod m20261127_000014_customer_merges;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000011_approvals_jobs::Migration),
             Box::new(m20261127_000012_deal_change_details::Migration),
             Box::new(m20261127_000013_media_phases::Migration),
+            Box::new(m20261127_000014_customer_merges::Migration),
         ]
     }
 }

@@ -33,6 +33,8 @@ pub struct CustomerDto {
     pub grade: Option<String>,
     pub notes: Option<String>,
     pub last_contact_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Set when this customer was merged into another.
+    pub merged_into: Option<String>,
     pub version: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -54,6 +56,7 @@ impl From<Customer> for CustomerDto {
             grade: c.grade,
             notes: c.notes,
             last_contact_at: c.last_contact_at,
+            merged_into: c.merged_into,
             version: c.version,
             created_at: c.created_at,
         }
@@ -403,7 +406,8 @@ async fn duplicate_records(
 
 #[derive(Deserialize, ToSchema)]
 pub struct RulingRequest {
-    /// `keep_both` or `assign_to_first` (the later registration goes to the first agent).
+    /// `keep_both`, `assign_to_first` (the later registration goes to the first agent) or
+    /// `merge` (the later registration is merged into the first; undoable).
     pub ruling: String,
     pub note: Option<String>,
 }
@@ -579,12 +583,71 @@ async fn import_job(
     Ok((StatusCode::ACCEPTED, Json(job.into())))
 }
 
+#[derive(Deserialize, ToSchema)]
+pub struct MergeRequest {
+    /// The customer merged into this one (it is then hidden from lists).
+    pub merged_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MergeDto {
+    pub id: String,
+    pub kept_id: String,
+    pub merged_id: String,
+    /// Rows moved, per `table.column`.
+    pub moved: std::collections::BTreeMap<String, usize>,
+    pub merged_by: String,
+    pub merged_at: chrono::DateTime<chrono::Utc>,
+    pub undone: bool,
+}
+
+impl From<customers::Merge> for MergeDto {
+    fn from(m: customers::Merge) -> Self {
+        MergeDto {
+            id: m.id,
+            kept_id: m.kept_id,
+            merged_id: m.merged_id,
+            moved: m.moved,
+            merged_by: m.merged_by,
+            merged_at: m.merged_at,
+            undone: m.undone,
+        }
+    }
+}
+
+/// Merges another customer of the project into this one: follow-ups, deals and
+/// history move here; the merge can be undone.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/merge", tag = "customers", request_body = MergeRequest,
+    responses((status = 201, body = MergeDto), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn merge(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<MergeRequest>,
+) -> Result<(StatusCode, Json<MergeDto>), AppError> {
+    let m = customers::merge_customers(&state.services, &actor, &id, &req.merged_id).await?;
+    Ok((StatusCode::CREATED, Json(m.into())))
+}
+
+/// Undoes a merge: every row it moved goes back to the merged customer.
+#[utoipa::path(post, path = "/api/v1/customer-merges/{id}/undo", tag = "customers",
+    responses((status = 200, body = MergeDto), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn undo_merge(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<MergeDto>, AppError> {
+    Ok(Json(customers::undo_merge(&state.services, &actor, &id).await?.into()))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(search, register))
         .routes(routes!(duplicate_check))
         .routes(routes!(import))
         .routes(routes!(import_job))
+        .routes(routes!(merge))
+        .routes(routes!(undo_merge))
         .routes(routes!(export))
         .routes(routes!(duplicate_records))
         .routes(routes!(rule))

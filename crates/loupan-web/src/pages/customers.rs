@@ -143,12 +143,19 @@ async fn detail_page(
         .into_iter()
         .map(|e| context! { kind => e.kind, summary => e.summary, actor => e.actor_name, at => e.occurred_at.to_rfc3339() })
         .collect();
+    let merges: Vec<Value> = customers::merges_of(&state.services, actor, id)
+        .await?
+        .into_iter()
+        .map(|m| context! { id => m.id, merged_id => m.merged_id, by => m.merged_by, at => m.merged_at.to_rfc3339(), undone => m.undone })
+        .collect();
     let html = render(
         state,
         "customer.html",
         minijinja::value::merge_maps([
             context! {
-                c => customer_view(&customer), timeline => timeline,
+                c => customer_view(&customer), timeline => timeline, merges => merges,
+                merged_into => customer.merged_into.clone(),
+                can_merge => actor.can(Permission::ManageCustomers),
                 can_reveal => actor.can(Permission::RevealPersonalData), can_write => actor.can(Permission::WriteCustomers),
             },
             extra,
@@ -353,8 +360,18 @@ async fn import_job(
     Ok(html.into_response())
 }
 
+async fn undo_merge(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path((id, merge)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    customers::undo_merge(&state.services, &actor, &merge).await?;
+    Ok(Redirect::to(&format!("/customers/{id}")).into_response())
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/customers/{id}/merges/{merge}/undo", post(undo_merge))
         .route("/customers", get(list))
         .route("/customers/import/{job_id}", get(import_job))
         .route("/customers/new", get(show_new).post(create))
