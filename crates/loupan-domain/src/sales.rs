@@ -146,6 +146,38 @@ pub fn payment_plan(terms: &[Term], total: Money, signed_on: NaiveDate) -> Vec<P
 /// The ageing buckets of DOMAIN.md, in order.
 pub const AGEING_BUCKETS: [&str; 7] = ["not_due", "1-30", "31-60", "61-90", "91-180", "181-365", ">365"];
 
+/// What an instalment still owes, for allocation: its due date, its place in
+/// the plan, and how much is still open (amount − paid).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenAmount {
+    pub due: NaiveDate,
+    pub seq: i32,
+    pub open: i64,
+}
+
+/// Settles `amount` (fen) against instalments in due-date order, then plan
+/// order: returns (index into `instalments`, fen) per instalment touched and
+/// what is left over. Never takes more than an instalment owes.
+pub fn allocate(instalments: &[OpenAmount], amount: i64) -> (Vec<(usize, i64)>, i64) {
+    let mut order: Vec<usize> = (0..instalments.len()).collect();
+    order.sort_by_key(|&i| (instalments[i].due, instalments[i].seq));
+    let mut left = amount.max(0);
+    let mut takes = Vec::new();
+    for i in order {
+        if left == 0 {
+            break;
+        }
+        let open = instalments[i].open;
+        if open <= 0 {
+            continue;
+        }
+        let take = open.min(left);
+        takes.push((i, take));
+        left -= take;
+    }
+    (takes, left)
+}
+
 /// The bucket of an unpaid amount due on `due` as seen on `as_of` (bounds inclusive).
 pub fn ageing_bucket(due: NaiveDate, as_of: NaiveDate) -> &'static str {
     let days = (as_of - due).num_days();
@@ -157,6 +189,85 @@ pub fn ageing_bucket(due: NaiveDate, as_of: NaiveDate) -> &'static str {
         91..=180 => "91-180",
         181..=365 => "181-365",
         _ => ">365",
+    }
+}
+
+#[cfg(test)]
+mod allocation_properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A receipt (fen), or a new price for the plan (each instalment's new amount).
+    #[derive(Debug, Clone)]
+    enum Movement {
+        Receipt(i64),
+        Reprice(Vec<i64>),
+    }
+
+    fn cases() -> impl Strategy<Value = (Vec<(i64, u32)>, Vec<Movement>)> {
+        prop::collection::vec((1i64..500_000_000, 0u32..720), 1..8).prop_flat_map(|plan| {
+            let n = plan.len();
+            let movement = prop_oneof![
+                3 => (1i64..300_000_000).prop_map(Movement::Receipt),
+                1 => prop::collection::vec(1i64..500_000_000, n..=n).prop_map(Movement::Reprice),
+            ];
+            (Just(plan), prop::collection::vec(movement, 0..12))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// Receipts settle instalments in due order and never over-allocate; when
+        /// the price changes every receipt is allocated again to the new plan and
+        /// what it does not need is a refund. At every step: 0 ≤ paid ≤ amount per
+        /// instalment, and paid + refunds = money received.
+        #[test]
+        fn allocation_never_breaks_the_invariant((plan, movements) in cases()) {
+            let signed = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default();
+            let dues: Vec<NaiveDate> = plan.iter().map(|p| signed + chrono::Days::new(u64::from(p.1))).collect();
+            let mut amounts: Vec<i64> = plan.iter().map(|p| p.0).collect();
+            let mut paid = vec![0i64; plan.len()];
+            let mut receipts: Vec<i64> = Vec::new();
+            let mut refunds = 0i64;
+            let open = |amounts: &[i64], paid: &[i64]| -> Vec<OpenAmount> {
+                (0..amounts.len()).map(|i| OpenAmount { due: dues[i], seq: i as i32, open: amounts[i] - paid[i] }).collect()
+            };
+            for m in movements {
+                match m {
+                    Movement::Receipt(fen) => {
+                        let now = open(&amounts, &paid);
+                        let (takes, left) = allocate(&now, fen);
+                        let mut last: Option<(NaiveDate, i32)> = None;
+                        for (i, take) in &takes {
+                            prop_assert!(*take > 0 && *take <= now[*i].open, "over-allocated");
+                            if let Some(l) = last { prop_assert!((now[*i].due, now[*i].seq) > l, "not in due order"); }
+                            last = Some((now[*i].due, now[*i].seq));
+                            paid[*i] += take;
+                        }
+                        // Anything left over is money the plan does not owe: refunded.
+                        prop_assert_eq!(takes.iter().map(|t| t.1).sum::<i64>() + left, fen);
+                        refunds += left;
+                        receipts.push(fen - left);
+                    }
+                    Movement::Reprice(new_amounts) => {
+                        amounts = new_amounts;
+                        paid = vec![0; amounts.len()];
+                        for r in &receipts {
+                            let (takes, left) = allocate(&open(&amounts, &paid), *r);
+                            for (i, take) in takes { paid[i] += take; }
+                            refunds += left;
+                        }
+                        receipts = vec![paid.iter().sum::<i64>()];
+                    }
+                }
+                for i in 0..amounts.len() {
+                    prop_assert!(paid[i] >= 0 && paid[i] <= amounts[i]);
+                }
+                let received: i64 = receipts.iter().sum::<i64>() + refunds;
+                prop_assert_eq!(paid.iter().sum::<i64>() + refunds, received);
+            }
+        }
     }
 }
 

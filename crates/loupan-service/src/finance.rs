@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use loupan_domain::sales::{AGEING_BUCKETS, ageing_bucket};
+use loupan_domain::sales::{AGEING_BUCKETS, OpenAmount, ageing_bucket};
 use loupan_domain::{Invalid, Money, Permission};
 use loupan_store::finance::{self as store, AllocationRow, ReceiptRow};
 use loupan_store::sales as store_sales;
@@ -252,19 +252,14 @@ pub(crate) async fn allocate<C: loupan_store::Connection>(
     contract_id: &str,
     amount: i64,
 ) -> ServiceResult<(Vec<serde_json::Value>, i64)> {
-    let mut allocations = Vec::new();
-    let mut left = amount.max(0);
     let mut plan = store_sales::instalments_of(conn, contract_id).await?;
     plan.sort_by_key(|i| (i.due_date, i.seq));
-    for instalment in plan {
-        if left == 0 {
-            break;
-        }
-        let open = instalment.amount - instalment.paid;
-        if open <= 0 {
-            continue;
-        }
-        let take = open.min(left);
+    let open: Vec<OpenAmount> =
+        plan.iter().map(|i| OpenAmount { due: i.due_date, seq: i.seq, open: i.amount - i.paid }).collect();
+    let (takes, left) = loupan_domain::sales::allocate(&open, amount);
+    let mut allocations = Vec::new();
+    for (index, take) in takes {
+        let instalment = &plan[index];
         store::insert_allocation(
             conn,
             &AllocationRow {
@@ -277,7 +272,6 @@ pub(crate) async fn allocate<C: loupan_store::Connection>(
         .await?;
         store_sales::add_paid(conn, &instalment.id, take).await?;
         allocations.push(serde_json::json!({"instalment": instalment.seq, "amount": Money::from_hundredths(take)}));
-        left -= take;
     }
     Ok((allocations, left))
 }
