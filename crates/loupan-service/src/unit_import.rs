@@ -15,7 +15,7 @@ use crate::inventory::{self, Unit, UnitQuery};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
 /// The columns, by field: the Chinese header Loupan writes, and the headers it accepts.
-const COLUMNS: [(&str, &str, &[&str]); 12] = [
+const COLUMNS: [(&str, &str, &[&str]); 13] = [
     ("building", "楼栋", &["楼栋", "building"]),
     ("floor", "楼层", &["楼层", "floor"]),
     ("number", "房号", &["房号", "number", "unit"]),
@@ -28,10 +28,11 @@ const COLUMNS: [(&str, &str, &[&str]); 12] = [
     ("orientation", "朝向", &["朝向", "orientation"]),
     ("decoration", "装修", &["装修", "decoration"]),
     ("floor_price", "底价", &["底价", "floor_price", "floor price"]),
+    ("entrance", "单元", &["单元", "entrance"]),
 ];
 
 /// Optional columns: a file without them still imports.
-const OPTIONAL: [&str; 5] = ["status", "property_type", "orientation", "decoration", "floor_price"];
+const OPTIONAL: [&str; 6] = ["status", "property_type", "orientation", "decoration", "floor_price", "entrance"];
 
 /// How much of an import to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +81,10 @@ struct Row {
     price: Money,
     status: Option<UnitStatus>,
     details: crate::inventory::UnitDetails,
+    /// 单元; empty: none.
+    entrance: Option<String>,
+    /// The file has a 单元 column (without one, units keep theirs).
+    entrance_given: bool,
 }
 
 fn header_index(headers: &[Cell]) -> Vec<Option<usize>> {
@@ -193,6 +198,10 @@ fn parse_rows(table: &[Vec<Cell>], errors: &mut Vec<RowError>) -> Vec<Row> {
             let i = COLUMNS.iter().position(|(field, _, _)| *field == f.field).unwrap_or(0);
             fail(i, f.code);
         }
+        let entrance = text(12);
+        if entrance.as_ref().is_some_and(|e| e.chars().count() > 20) {
+            fail(12, "too_long");
+        }
         if !building.is_empty() && !number.is_empty() && !seen.insert((building.clone(), number.clone())) {
             fail(2, "duplicate_in_file");
         }
@@ -208,6 +217,8 @@ fn parse_rows(table: &[Vec<Cell>], errors: &mut Vec<RowError>) -> Vec<Row> {
                 price: Money::from_hundredths(price),
                 status,
                 details,
+                entrance,
+                entrance_given: index[12].is_some(),
             });
         }
     }
@@ -225,6 +236,7 @@ fn same_details(unit: &UnitRow, row: &Row) -> bool {
         && unit.orientation == row.details.orientation
         && unit.decoration == row.details.decoration
         && unit.floor_price == row.details.floor_price.map(Money::hundredths)
+        && (!row.entrance_given || unit.entrance == row.entrance)
 }
 
 fn property_type_from_chinese(text: &str) -> String {
@@ -354,6 +366,9 @@ pub async fn import_units(
                 new.orientation = row.details.orientation.clone();
                 new.decoration = row.details.decoration.clone();
                 new.floor_price = row.details.floor_price.map(Money::hundredths);
+                if row.entrance_given {
+                    new.entrance = row.entrance.clone();
+                }
                 new.updated_at = now;
                 store::update_unit_details(&tx, &new).await?;
                 let (before, after) = (Unit::from(old), Unit::from(new));
@@ -389,7 +404,7 @@ pub async fn import_units(
                     floor_price: row.details.floor_price.map(Money::hundredths),
                     measured_gross_area: None,
                     measured_inner_area: None,
-                    entrance: None,
+                    entrance: row.entrance,
                     version: 1,
                     created_at: now,
                     updated_at: now,
@@ -442,6 +457,7 @@ pub async fn export_units(services: &Services, actor: &Actor, query: UnitQuery) 
             u.orientation.clone().map_or(Cell::Empty, Cell::Text),
             u.decoration.clone().map_or(Cell::Empty, Cell::Text),
             u.floor_price.map_or(Cell::Empty, |m| hundredths(m.hundredths())),
+            u.entrance.clone().map_or(Cell::Empty, Cell::Text),
         ]);
     }
     let headers: Vec<String> = COLUMNS.iter().map(|(_, h, _)| (*h).to_owned()).collect();

@@ -285,6 +285,7 @@ pub async fn update_unit_details<C: ConnectionTrait>(c: &C, row: &UnitRow) -> St
         .col_expr(units::Column::Orientation, Expr::value(row.orientation.clone()))
         .col_expr(units::Column::Decoration, Expr::value(row.decoration.clone()))
         .col_expr(units::Column::FloorPrice, Expr::value(row.floor_price))
+        .col_expr(units::Column::Entrance, Expr::value(row.entrance.clone()))
         .col_expr(units::Column::Version, Expr::col(units::Column::Version).add(1))
         .col_expr(units::Column::UpdatedAt, Expr::value(row.updated_at))
         .filter(units::Column::Id.eq(row.id.as_str()))

@@ -553,3 +553,54 @@ async fn a_site_plan_with_marked_buildings_and_unit_media_make_the_birdseye_view
     assert_eq!(app.send(delete(&format!("/api/v1/files/{file}")).token(&admin)).await.status, StatusCode::NO_CONTENT);
     assert_eq!(app.send(get(&format!("/api/v1/files/{file}")).token(&admin)).await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn entrances_travel_through_excel_and_a_file_without_them_leaves_them_alone() {
+    use loupan_documents::xlsx::{Cell, read_first_sheet, write_table};
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let project = app.project(&admin, "翠湖名苑").await;
+    let b =
+        app.send(post(&format!("/api/v1/projects/{project}/buildings"), json!({"name": "1号楼"})).token(&admin)).await;
+    let building = b.json()["id"].as_str().unwrap().to_owned();
+    let stack = json!({"layout": "3室2厅", "gross_area": "100.00", "inner_area": "80.00", "unit_price": "10000"});
+    let r = app
+        .send(
+            post(
+                &format!("/api/v1/buildings/{building}/units/generate"),
+                json!({"from_floor": 1, "to_floor": 2, "stacks_per_entrance": 1, "stacks": [stack, stack]}),
+            )
+            .token(&admin),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let exported = app.send(get(&format!("/api/v1/units/export?building_id={building}")).token(&admin)).await.bytes;
+    let table = read_first_sheet(&exported).unwrap();
+    let col = table[0].iter().position(|c| c.as_text().as_deref() == Some("单元")).expect("a 单元 column");
+    assert_eq!(table[1][col].as_text().as_deref(), Some("1单元"));
+    let import = |bytes: Vec<u8>| {
+        post_bytes(&format!("/api/v1/projects/{project}/units/import?mode=all"), bytes, xlsx).token(&admin)
+    };
+    let r = app.send(import(exported.clone())).await.json();
+    assert_eq!((r["unchanged"].as_u64(), r["updated"].as_u64()), (Some(4), Some(0)), "{r}");
+    // A changed entrance updates the unit.
+    let mut changed = table.clone();
+    changed[1][col] = Cell::Text("3单元".into());
+    let headers: Vec<String> = changed[0].iter().map(|c| c.as_text().unwrap_or_default()).collect();
+    let bytes = write_table("房源", &headers, &changed[1..]).unwrap();
+    let r = app.send(import(bytes)).await.json();
+    assert_eq!(r["updated"], 1, "{r}");
+    // A file without the column keeps the entrances.
+    let without: Vec<Vec<Cell>> = changed
+        .iter()
+        .map(|row| row.iter().enumerate().filter(|(i, _)| *i != col).map(|(_, c)| c.clone()).collect())
+        .collect();
+    let headers: Vec<String> = without[0].iter().map(|c| c.as_text().unwrap_or_default()).collect();
+    let r = app.send(import(write_table("房源", &headers, &without[1..]).unwrap())).await.json();
+    assert_eq!((r["unchanged"].as_u64(), r["updated"].as_u64()), (Some(4), Some(0)), "{r}");
+    let units = app.send(get(&format!("/api/v1/units?building_id={building}&sort=floor")).token(&admin)).await.json();
+    let entrances: Vec<&str> =
+        units["items"].as_array().unwrap().iter().map(|u| u["entrance"].as_str().unwrap()).collect();
+    assert!(entrances.contains(&"3单元") && entrances.contains(&"2单元"), "{entrances:?}");
+}
