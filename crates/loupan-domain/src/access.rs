@@ -226,7 +226,7 @@ pub fn customer_scope(roles: &[Role]) -> Option<DataScope> {
         .iter()
         .filter_map(|r| match r {
             Role::Admin | Role::Executive => Some(DataScope::All),
-            Role::SalesManager | Role::Service | Role::Finance | Role::Cashier | Role::Marketing => {
+            Role::SalesManager | Role::Service | Role::Finance | Role::Cashier | Role::Marketing | Role::Aftersales => {
                 Some(DataScope::Project)
             }
             Role::SalesAgent => Some(DataScope::Own),

@@ -795,6 +795,7 @@ pub struct Buyer {
 
 /// The buyers of a deal the actor may see (the main buyer alone when none were set).
 pub async fn buyers(services: &Services, actor: &Actor, deal_id: &str) -> ServiceResult<Vec<Buyer>> {
+    actor.require(Permission::ReadDeals)?;
     let deal = visible_deal(services, actor, "", deal_id).await.map_err(|_| ServiceError::NotFound("deal"))?;
     let list = buyers_json(services.store.conn(), &deal).await?;
     Ok(list

@@ -135,9 +135,8 @@ pub async fn upload(
     file_name: &str,
     bytes: Vec<u8>,
 ) -> ServiceResult<StoredFile> {
-    actor.require(Permission::ReadInventory)?;
-    owner_project(services, actor, owner_type, owner_id).await?;
     actor.require(Permission::ManageInventory)?;
+    owner_project(services, actor, owner_type, owner_id).await?;
     let mut errors = Invalid::default();
     let allowed: &[&str] = match owner_type {
         "unit" => &["floor_plan", "photo"],
@@ -226,8 +225,8 @@ pub async fn download(services: &Services, actor: &Actor, id: &str) -> ServiceRe
 }
 
 pub async fn delete(services: &Services, actor: &Actor, id: &str) -> ServiceResult<()> {
-    let (file, _) = download(services, actor, id).await?;
     actor.require(Permission::ManageInventory)?;
+    let (file, _) = download(services, actor, id).await?;
     let tx = services.store.begin_write().await?;
     let row = store::find_file(&tx, id).await?.ok_or(ServiceError::NotFound("file"))?;
     store::delete_file(&tx, id).await?;
@@ -260,8 +259,8 @@ pub struct Region {
 }
 
 pub async fn set_region(services: &Services, actor: &Actor, building_id: &str, r: Region) -> ServiceResult<Region> {
-    let building = crate::inventory::get_building(services, actor, building_id).await?;
     actor.require(Permission::ManageInventory)?;
+    let building = crate::inventory::get_building(services, actor, building_id).await?;
     let mut errors = Invalid::default();
     if !(0..1000).contains(&r.x) {
         errors.push("x", "out_of_range");

@@ -174,6 +174,7 @@ async fn visible_receipt<C: loupan_store::Connection>(conn: &C, actor: &Actor, i
 }
 
 pub async fn get_receipt(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Receipt> {
+    actor.require(Permission::ReadFinance)?;
     Ok(visible_receipt(services.store.conn(), actor, id).await?.into())
 }
 
@@ -332,6 +333,7 @@ pub async fn receipts_of_contract(
     actor: &Actor,
     contract_id: &str,
 ) -> ServiceResult<Vec<Receipt>> {
+    actor.require(Permission::ReadDeals)?;
     let conn = services.store.conn();
     visible_contract(conn, actor, contract_id).await?;
     Ok(store::receipts_of_contract(conn, contract_id).await?.into_iter().map(Receipt::from).collect())

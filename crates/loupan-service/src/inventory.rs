@@ -155,8 +155,8 @@ pub async fn set_agent_discount_limit(
     project_id: &str,
     limit: Option<&str>,
 ) -> ServiceResult<Project> {
-    let before = get_project(services, actor, project_id).await?;
     actor.require(Permission::ManagePricing)?;
+    let before = get_project(services, actor, project_id).await?;
     let text = limit.map(str::trim).unwrap_or_default();
     let ratio = if text.is_empty() {
         Err("required")
@@ -212,8 +212,8 @@ pub async fn create_building(
     project_id: &str,
     form: NewBuilding,
 ) -> ServiceResult<Building> {
-    let project = get_project(services, actor, project_id).await?;
     actor.require(Permission::ManageInventory)?;
+    let project = get_project(services, actor, project_id).await?;
     let mut errors = Invalid::default();
     let name = required_text(&mut errors, "name", form.name.as_deref(), 50);
     let phase = loupan_domain::validation::optional_text(&mut errors, "phase", form.phase.as_deref(), 30);
@@ -360,8 +360,8 @@ fn parse_quantity<T>(
 }
 
 pub async fn create_unit(services: &Services, actor: &Actor, building_id: &str, form: NewUnit) -> ServiceResult<Unit> {
-    let building = get_building(services, actor, building_id).await?;
     actor.require(Permission::ManageInventory)?;
+    let building = get_building(services, actor, building_id).await?;
     let mut errors = Invalid::default();
     let floor = match form.floor {
         None => {
@@ -670,8 +670,8 @@ pub async fn generate_units(
     building_id: &str,
     form: GenerateUnits,
 ) -> ServiceResult<usize> {
-    let building = get_building(services, actor, building_id).await?;
     actor.require(Permission::ManageInventory)?;
+    let building = get_building(services, actor, building_id).await?;
     let mut errors = Invalid::default();
     let from = form.from_floor.unwrap_or(1);
     let to = match form.to_floor {

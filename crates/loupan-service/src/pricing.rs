@@ -145,8 +145,8 @@ pub async fn create_adjustment(
     project_id: &str,
     form: NewAdjustment,
 ) -> ServiceResult<(Adjustment, Vec<PriceChange>)> {
-    inventory::get_project(services, actor, project_id).await?;
     actor.require(Permission::ManagePricing)?;
+    inventory::get_project(services, actor, project_id).await?;
     let mut errors = Invalid::default();
     let name = required_text(&mut errors, "name", form.name.as_deref(), 60);
     let method = form.method.as_deref().map(str::trim).unwrap_or_default().to_owned();
@@ -253,8 +253,8 @@ async fn visible_adjustment<C: loupan_store::Connection>(
 }
 
 pub async fn list_adjustments(services: &Services, actor: &Actor, project_id: &str) -> ServiceResult<Vec<Adjustment>> {
-    inventory::get_project(services, actor, project_id).await?;
     actor.require(Permission::ManagePricing)?;
+    inventory::get_project(services, actor, project_id).await?;
     Ok(store::price_adjustments_of(services.store.conn(), project_id)
         .await?
         .into_iter()

@@ -699,6 +699,7 @@ pub(crate) async fn on_special_discount_decided(
 }
 
 pub async fn get_subscription(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Subscription> {
+    actor.require(Permission::ReadDeals)?;
     match store::find_subscription(services.store.conn(), id).await? {
         Some(r) if may_see_deal(actor, &r.project_id, &r.agent_id) => Ok(r.into()),
         _ => Err(ServiceError::NotFound("subscription")),
@@ -884,6 +885,7 @@ pub(crate) async fn write_plan<C: Connection>(
 }
 
 pub(crate) async fn visible_contract<C: Connection>(conn: &C, actor: &Actor, id: &str) -> ServiceResult<ContractRow> {
+    actor.require(Permission::ReadDeals)?;
     match store::find_contract(conn, id).await? {
         Some(r) if may_see_deal(actor, &r.project_id, &r.agent_id) => Ok(r),
         _ => Err(ServiceError::NotFound("contract")),

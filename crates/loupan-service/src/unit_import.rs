@@ -280,8 +280,8 @@ pub async fn import_units(
     bytes: &[u8],
     mode: ImportMode,
 ) -> ServiceResult<ImportReport> {
-    inventory::get_project(services, actor, project_id).await?;
     actor.require(Permission::ManageInventory)?;
+    inventory::get_project(services, actor, project_id).await?;
     let table =
         xlsx::read_first_sheet(bytes).map_err(|_| ServiceError::from(Invalid::one("file", "not_an_xlsx_file")))?;
     let mut errors = Vec::new();

@@ -73,18 +73,8 @@ async fn no_route_answers_5xx_and_anonymous_callers_get_401_everywhere() {
         }
     }
     assert!(checked >= 50, "only {checked} operations in the OpenAPI document");
-    if let Ok(path) = std::env::var("LOUPAN_CI_SUMMARY") {
-        use std::io::Write;
-        let db = if std::env::var("LOUPAN_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) {
-            "PostgreSQL"
-        } else {
-            "SQLite"
-        };
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
-        writeln!(
-            f,
-            "every route ({db}): {checked} operations called anonymously, without rights and with bad input; no 5xx"
-        )
-        .unwrap();
-    }
+    ci_summary(&format!(
+        "every route ({}): {checked} operations called anonymously, without rights and with bad input; no 5xx",
+        database_name()
+    ));
 }

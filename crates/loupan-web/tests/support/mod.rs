@@ -272,3 +272,17 @@ impl Drop for TestApp {
 pub fn post_bytes(path: &str, bytes: Vec<u8>, content_type: &'static str) -> Call {
     Call { method: "POST", path: path.into(), body: Some(bytes), content_type: Some(content_type), headers: vec![] }
 }
+
+/// The database the tests run on, as the CI summary names it.
+pub fn database_name() -> &'static str {
+    if std::env::var("LOUPAN_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) { "PostgreSQL" } else { "SQLite" }
+}
+
+/// One line for the summary `.ci/run` prints at the end (when it asks for one).
+pub fn ci_summary(line: &str) {
+    use std::io::Write;
+    if let Ok(path) = std::env::var("LOUPAN_CI_SUMMARY") {
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
+        writeln!(f, "{line}").unwrap();
+    }
+}

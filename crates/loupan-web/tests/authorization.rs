@@ -1,0 +1,966 @@
+//! The authorisation matrix: every operation of the OpenAPI document, called by
+//! a user of every built-in role on three kinds of record — one the caller owns
+//! (the sales agent's own customer, deal or request; the caller's own
+//! delegation or notification), one of another agent in the same project, and
+//! one in a project the caller is not a member of — and the answer compared
+//! with what the rules say: allowed, 403 (no right) or 404 (not visible).
+//!
+//! The expected answers come from `rule` below: which permission an operation
+//! needs and what kind of record it acts on. The permission table itself
+//! (`loupan_domain::access`) is the policy; this test checks that every route
+//! applies it, and applies it in the same way. An operation without an entry in
+//! `rule` fails the test, so a new route cannot skip the matrix.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use axum::http::StatusCode;
+use loupan_domain::access::{self, DataScope};
+use loupan_domain::{Permission, Role};
+use serde_json::{Value, json};
+use support::*;
+
+/// Whose record the call is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Case {
+    /// The sales agent's own record (for other roles: an agent's record in their project);
+    /// for personal things (delegations, notifications) the caller's own.
+    Own,
+    /// Another agent's record in the caller's project; another user's personal thing.
+    Peer,
+    /// A record in a project the caller is not a member of.
+    Far,
+}
+
+const CASES: [Case; 3] = [Case::Own, Case::Peer, Case::Far];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Allowed,
+    Forbidden,
+    NotFound,
+    /// A list filtered on a project the caller does not see: answered, with nothing in it.
+    Empty,
+    /// A project the caller does not see, named in a body or query: refused as unknown (422).
+    Unknown,
+}
+
+/// What an operation acts on, which decides how visibility limits it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum On {
+    /// Nothing in a project (the caller's session, the whole company).
+    Nothing,
+    /// A record in a project (project, building, unit, price plan, file, …):
+    /// outside the caller's projects it is not found.
+    Project,
+    /// A customer or a deal: in addition, an agent sees only their own.
+    Owned,
+    /// Something personal (a delegation, a notification): only its user sees it.
+    Personal,
+    /// A list filtered by a project in the query: another project's filter finds nothing.
+    Filter,
+    /// A project named in the body or query of a new record: another project is unknown.
+    Field,
+    /// Records named in the body (the unit and customer of a sale, the contract of a receipt):
+    /// those the caller does not see are unknown, field by field (422).
+    Refers,
+}
+
+enum Rule {
+    /// Needs the permission (403 without), then visibility by `On`.
+    Needs(Permission, On),
+    /// Any signed-in user, visibility by `On`.
+    Anyone(On),
+    /// Rules of their own (approvals, jobs).
+    Custom(fn(Role, Case) -> Expect),
+}
+
+fn can(role: Role, p: Permission) -> bool {
+    access::grants(&[role], p)
+}
+
+/// What a caller holding the right gets, by what the operation acts on.
+fn visible(role: Role, case: Case, on: On) -> Expect {
+    let all = role.sees_all_projects();
+    match (on, case) {
+        (On::Project | On::Owned, Case::Far) if !all => Expect::NotFound,
+        (On::Filter, Case::Far) if !all => Expect::Empty,
+        (On::Field | On::Refers, Case::Far) if !all => Expect::Unknown,
+        (On::Refers, Case::Peer) if access::customer_scope(&[role]) == Some(DataScope::Own) => Expect::Unknown,
+        (On::Owned, Case::Peer) if access::customer_scope(&[role]) == Some(DataScope::Own) => Expect::NotFound,
+        (On::Personal, Case::Peer | Case::Far) => Expect::NotFound,
+        _ => Expect::Allowed,
+    }
+}
+
+/// Approval requests: the submitter (the agent's own request), the approvers of
+/// the first step (the project's sales manager) and auditors (admins,
+/// executives) see them; only current approvers decide; only the submitter
+/// resubmits or withdraws.
+fn sees_request(role: Role, case: Case) -> bool {
+    matches!(role, Role::Admin | Role::Executive)
+        || (role == Role::SalesAgent && case == Case::Own)
+        || (role == Role::SalesManager && case != Case::Far)
+}
+
+fn read_request(role: Role, case: Case) -> Expect {
+    if sees_request(role, case) { Expect::Allowed } else { Expect::NotFound }
+}
+
+fn decide_request(role: Role, case: Case) -> Expect {
+    match sees_request(role, case) {
+        false => Expect::NotFound,
+        true if role == Role::SalesManager => Expect::Allowed,
+        true => Expect::Forbidden,
+    }
+}
+
+fn submitter_acts(role: Role, case: Case) -> Expect {
+    match sees_request(role, case) {
+        false => Expect::NotFound,
+        true if role == Role::SalesAgent => Expect::Allowed,
+        true => Expect::Forbidden,
+    }
+}
+
+/// The job queue is for integrators; a user also follows the jobs they started
+/// (the agent's own import).
+fn read_job(role: Role, case: Case) -> Expect {
+    if can(role, Permission::ManageIntegrations) || (role == Role::SalesAgent && case == Case::Own) {
+        Expect::Allowed
+    } else {
+        Expect::NotFound
+    }
+}
+
+/// The rule of every documented operation; None fails the test.
+fn rule(op: &str) -> Option<Rule> {
+    use On::*;
+    use Permission::*;
+    use Rule::{Anyone, Custom, Needs};
+    Some(match op {
+        "POST /api/v1/auth/login" | "POST /api/v1/auth/logout" | "GET /api/v1/auth/me" => Anyone(Nothing),
+        "GET /api/v1/workbench" | "GET /api/v1/workbench/counts" => Anyone(Nothing),
+        "GET /api/v1/notifications" | "POST /api/v1/notifications/read-all" => Anyone(Nothing),
+        "POST /api/v1/notifications/{id}/read" => Anyone(Personal),
+        "GET /api/v1/delegations" | "POST /api/v1/delegations" => Anyone(Nothing),
+        "DELETE /api/v1/delegations/{id}" => Anyone(Personal),
+
+        "GET /api/v1/admin/audit" | "GET /api/v1/admin/audit/verify" => Needs(ReadAudit, Nothing),
+        "GET /api/v1/admin/users"
+        | "POST /api/v1/admin/users"
+        | "GET /api/v1/admin/users/{id}"
+        | "PATCH /api/v1/admin/users/{id}"
+        | "POST /api/v1/admin/users/{id}/disable"
+        | "POST /api/v1/admin/users/{id}/enable"
+        | "POST /api/v1/admin/users/{id}/password" => Needs(ManageUsers, Nothing),
+
+        "GET /api/v1/approval-flows" | "GET /api/v1/approval-flows/{kind}" | "PUT /api/v1/approval-flows/{kind}" => {
+            Needs(ManageApprovalFlows, Nothing)
+        }
+        "GET /api/v1/approvals" => Anyone(Nothing),
+        "GET /api/v1/approvals/{id}"
+        | "POST /api/v1/approvals/{id}/comments"
+        | "POST /api/v1/approvals/{id}/attachments"
+        | "GET /api/v1/approvals/{id}/attachments/{attachment_id}" => Custom(read_request),
+        "POST /api/v1/approvals/{id}/approve"
+        | "POST /api/v1/approvals/{id}/reject"
+        | "POST /api/v1/approvals/{id}/return" => Custom(decide_request),
+        "POST /api/v1/approvals/{id}/resubmit" | "POST /api/v1/approvals/{id}/withdraw" => Custom(submitter_acts),
+
+        "GET /api/v1/projects" => Needs(ReadProjects, Nothing),
+        "POST /api/v1/projects" => Needs(ManageProjects, Nothing),
+        "GET /api/v1/projects/{id}" | "GET /api/v1/projects/{id}/birdseye" | "GET /api/v1/projects/{id}/buildings" => {
+            Needs(ReadInventory, Project)
+        }
+        "POST /api/v1/projects/{id}/buildings"
+        | "POST /api/v1/projects/{id}/site-plan"
+        | "POST /api/v1/projects/{id}/units/import"
+        | "PUT /api/v1/buildings/{id}/region"
+        | "POST /api/v1/buildings/{id}/units"
+        | "POST /api/v1/buildings/{id}/units/generate"
+        | "POST /api/v1/units/{id}/files"
+        | "POST /api/v1/units/{id}/hold"
+        | "POST /api/v1/units/{id}/release"
+        | "DELETE /api/v1/files/{id}" => Needs(ManageInventory, Project),
+        "GET /api/v1/units" | "GET /api/v1/units/export" => Needs(ReadInventory, Filter),
+        "POST /api/v1/units/bulk-edit" => Needs(ManageInventory, Refers),
+        "GET /api/v1/units/{id}"
+        | "GET /api/v1/units/{id}/files"
+        | "GET /api/v1/units/{id}/history"
+        | "GET /api/v1/units/{id}/price-history"
+        | "GET /api/v1/files/{id}" => Needs(ReadInventory, Project),
+        "GET /api/v1/units/{id}/price-limits" => Needs(Sell, Project),
+        "PUT /api/v1/projects/{id}/discount-limit"
+        | "POST /api/v1/projects/{id}/payment-methods"
+        | "GET /api/v1/projects/{id}/price-adjustments"
+        | "POST /api/v1/projects/{id}/price-adjustments"
+        | "GET /api/v1/price-adjustments/{id}"
+        | "GET /api/v1/price-adjustments/{id}/preview"
+        | "POST /api/v1/price-adjustments/{id}/submit" => Needs(ManagePricing, Project),
+        "GET /api/v1/projects/{id}/payment-methods" => Needs(ReadInventory, Project),
+
+        "GET /api/v1/customers" | "GET /api/v1/customers/export" => Needs(ReadCustomers, Filter),
+        "GET /api/v1/customers/duplicate-check" => Needs(WriteCustomers, Project),
+        "POST /api/v1/customers" | "POST /api/v1/customers/import" | "POST /api/v1/customers/import/jobs" => {
+            Needs(WriteCustomers, Field)
+        }
+        "GET /api/v1/customers/{id}"
+        | "GET /api/v1/customers/{id}/follow-ups"
+        | "GET /api/v1/customers/{id}/timeline" => Needs(ReadCustomers, Owned),
+        "POST /api/v1/customers/{id}/follow-ups" => Needs(WriteCustomers, Owned),
+        "POST /api/v1/customers/{id}/reveal" => Needs(RevealPersonalData, Owned),
+        "GET /api/v1/customers/duplicate-records" => Needs(ManageCustomers, Nothing),
+        "POST /api/v1/customers/duplicate-records/{id}/rule"
+        | "POST /api/v1/customers/transfer"
+        | "POST /api/v1/customers/{id}/merge"
+        | "POST /api/v1/customer-merges/{id}/undo" => Needs(ManageCustomers, Project),
+
+        "POST /api/v1/sales/reservations"
+        | "POST /api/v1/sales/subscriptions"
+        | "POST /api/v1/sales/subscriptions/special-discount"
+        | "POST /api/v1/sales/contracts"
+        | "POST /api/v1/sales/changes" => Needs(Sell, Refers),
+        "GET /api/v1/sales/subscriptions/{id}"
+        | "GET /api/v1/sales/subscriptions/{id}/letter.pdf"
+        | "GET /api/v1/sales/contracts/{id}"
+        | "GET /api/v1/sales/contracts/{id}/payment-plan"
+        | "GET /api/v1/sales/deals/{id}/buyers" => Needs(ReadDeals, Owned),
+        "GET /api/v1/sales/changes" => Needs(ReadDeals, Nothing),
+
+        // The receipts of a deal are part of it (agents follow their customers' payments).
+        "GET /api/v1/finance/receipts" => Needs(ReadDeals, Owned),
+        "GET /api/v1/finance/receipts/{id}" => Needs(ReadFinance, Project),
+        "POST /api/v1/finance/receipts" => Needs(RecordReceipts, Refers),
+        "POST /api/v1/finance/receipts/{id}/arrive" => Needs(RecordReceipts, Project),
+        "POST /api/v1/finance/receipts/{id}/audit" => Needs(AuditReceipts, Project),
+        "GET /api/v1/finance/refunds" => Needs(ReadFinance, Nothing),
+        "GET /api/v1/finance/reports/ageing" => Needs(ReadFinance, Project),
+
+        "GET /api/v1/jobs" | "POST /api/v1/jobs/{id}/retry" => Needs(ManageIntegrations, Nothing),
+        "GET /api/v1/jobs/{id}" => Custom(read_job),
+        "GET /api/v1/webhooks"
+        | "POST /api/v1/webhooks"
+        | "POST /api/v1/webhooks/{id}/activate"
+        | "POST /api/v1/webhooks/{id}/deactivate"
+        | "GET /api/v1/webhooks/{id}/deliveries" => Needs(ManageIntegrations, Nothing),
+        _ => return None,
+    })
+}
+
+/// Without the right the answer is 403 whatever the record (which reveals nothing about
+/// it); with it, a record outside the caller's projects or data scope is not found.
+fn expected(rule: &Rule, role: Role, case: Case) -> Expect {
+    match rule {
+        Rule::Needs(p, _) if !can(role, *p) => Expect::Forbidden,
+        Rule::Needs(_, on) | Rule::Anyone(on) => visible(role, case, *on),
+        Rule::Custom(f) => f(role, case),
+    }
+}
+
+fn cases_of(rule: &Rule) -> &'static [Case] {
+    match rule {
+        Rule::Needs(_, On::Nothing) | Rule::Anyone(On::Nothing) => &[Case::Own],
+        _ => &CASES,
+    }
+}
+
+/// Everyone in the test: one user per role, all members of the home project.
+struct World {
+    app: TestApp,
+    admin: String,
+    home: String,
+    far: String,
+    home_building: String,
+    far_building: String,
+    home_method: String,
+    far_method: String,
+    /// (role, user id, token) for every built-in role, members of `home`.
+    callers: Vec<(Role, String, String)>,
+    /// The second agent in the home project and an agent of the far project.
+    peer_agent: (String, String),
+    far_agent: (String, String),
+    next: AtomicU32,
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0A, 0x49,
+    0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00,
+    0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+];
+
+fn id_of(r: &Reply) -> String {
+    assert!(r.status.is_success(), "{}: {}", r.status, r.text);
+    r.json()["id"].as_str().unwrap_or_else(|| panic!("no id in {}", r.text)).to_owned()
+}
+
+impl World {
+    async fn new() -> World {
+        let app = TestApp::new().await;
+        let admin = app.admin().await;
+        let home = app.project(&admin, "翠湖名苑").await;
+        let far = app.project(&admin, "滨江壹号").await;
+        let mut callers = Vec::new();
+        for role in Role::ALL {
+            let (id, token) = app.user(&admin, &format!("u_{}", role.name()), &[role.name()], &[&home]).await;
+            callers.push((role, id, token));
+        }
+        let peer_agent = app.user(&admin, "peer_agent", &["sales_agent"], &[&home]).await;
+        let far_agent = app.user(&admin, "far_agent", &["sales_agent"], &[&far]).await;
+        // The far project's manager approves its requests, so they never fall to admins.
+        app.user(&admin, "far_manager", &["sales_manager"], &[&far]).await;
+        let mut w = World {
+            app,
+            admin,
+            home,
+            far,
+            home_building: String::new(),
+            far_building: String::new(),
+            home_method: String::new(),
+            far_method: String::new(),
+            callers,
+            peer_agent,
+            far_agent,
+            next: AtomicU32::new(1),
+        };
+        for (project, far) in [(w.home.clone(), false), (w.far.clone(), true)] {
+            let b = id_of(
+                &w.send(post(&format!("/api/v1/projects/{project}/buildings"), json!({"name": "1号楼"})), &w.admin)
+                    .await,
+            );
+            let m = id_of(
+                &w.send(
+                    post(
+                        &format!("/api/v1/projects/{project}/payment-methods"),
+                        json!({"name": "一次性付款", "kind": "one_off", "discount": "0",
+                               "terms": [{"kind": "down_payment", "ratio": "1", "days_after_signing": 0}]}),
+                    ),
+                    &w.admin,
+                )
+                .await,
+            );
+            if far {
+                (w.far_building, w.far_method) = (b, m);
+            } else {
+                (w.home_building, w.home_method) = (b, m);
+            }
+        }
+        w
+    }
+
+    async fn send(&self, call: Call, token: &str) -> Reply {
+        self.app.send(call.token(token)).await
+    }
+
+    fn n(&self) -> u32 {
+        self.next.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn token_of(&self, role: Role) -> &str {
+        &self.callers.iter().find(|(r, _, _)| *r == role).unwrap().2
+    }
+
+    fn user_id_of(&self, role: Role) -> &str {
+        &self.callers.iter().find(|(r, _, _)| *r == role).unwrap().1
+    }
+
+    fn project(&self, case: Case) -> &str {
+        if case == Case::Far { &self.far } else { &self.home }
+    }
+
+    fn building(&self, case: Case) -> &str {
+        if case == Case::Far { &self.far_building } else { &self.home_building }
+    }
+
+    fn method(&self, case: Case) -> &str {
+        if case == Case::Far { &self.far_method } else { &self.home_method }
+    }
+
+    /// The agent whose record the case is about.
+    fn agent(&self, case: Case) -> &str {
+        match case {
+            Case::Own => self.token_of(Role::SalesAgent),
+            Case::Peer => &self.peer_agent.1,
+            Case::Far => &self.far_agent.1,
+        }
+    }
+
+    async fn unit(&self, case: Case) -> String {
+        let n = self.n();
+        id_of(
+            &self
+                .send(
+                    post(
+                        &format!("/api/v1/buildings/{}/units", self.building(case)),
+                        json!({"floor": 1 + n % 30, "number": format!("{}", 1000 + n), "layout": "3室2厅",
+                               "gross_area": "89.37", "inner_area": "77.37", "list_price": "1000000.00",
+                               "floor_price": "900000.00"}),
+                    ),
+                    &self.admin,
+                )
+                .await,
+        )
+    }
+
+    async fn customer(&self, case: Case) -> String {
+        let n = self.n();
+        id_of(
+            &self
+                .send(
+                    post(
+                        "/api/v1/customers",
+                        json!({"name": format!("客户{n}"), "phone": format!("139{n:08}"), "project_id": self.project(case)}),
+                    ),
+                    self.agent(case),
+                )
+                .await,
+        )
+    }
+
+    fn deal_body(&self, case: Case, unit: &str, customer: &str) -> Value {
+        json!({"unit_id": unit, "customer_id": customer, "payment_method_id": self.method(case),
+               "total_price": "1000000.00", "deposit": "20000.00", "subscribed_on": "2026-11-27",
+               "signed_on": "2026-11-27"})
+    }
+
+    async fn subscription(&self, case: Case) -> String {
+        let (unit, customer) = (self.unit(case).await, self.customer(case).await);
+        id_of(
+            &self
+                .send(post("/api/v1/sales/subscriptions", self.deal_body(case, &unit, &customer)), self.agent(case))
+                .await,
+        )
+    }
+
+    async fn contract(&self, case: Case) -> String {
+        let (unit, customer) = (self.unit(case).await, self.customer(case).await);
+        id_of(
+            &self.send(post("/api/v1/sales/contracts", self.deal_body(case, &unit, &customer)), self.agent(case)).await,
+        )
+    }
+
+    async fn receipt(&self, case: Case) -> String {
+        let contract = self.contract(case).await;
+        id_of(
+            &self
+                .send(
+                    post(
+                        "/api/v1/finance/receipts",
+                        json!({"contract_id": contract, "amount": "1000.00", "channel": "transfer",
+                               "received_on": "2026-11-27"}),
+                    ),
+                    &self.admin,
+                )
+                .await,
+        )
+    }
+
+    /// A special-discount request of the case's agent, waiting for the sales manager.
+    async fn approval(&self, case: Case) -> String {
+        let (unit, customer) = (self.unit(case).await, self.customer(case).await);
+        let mut body = self.deal_body(case, &unit, &customer);
+        body["total_price"] = json!("950000.00");
+        body["reason"] = json!("老客户介绍");
+        id_of(&self.send(post("/api/v1/sales/subscriptions/special-discount", body), self.agent(case)).await)
+    }
+
+    async fn attachment(&self, case: Case) -> (String, String) {
+        let approval = self.approval(case).await;
+        let r = self
+            .send(
+                post_bytes(
+                    &format!("/api/v1/approvals/{approval}/attachments?file_name=a.png"),
+                    PNG.to_vec(),
+                    "image/png",
+                ),
+                self.agent(case),
+            )
+            .await;
+        (approval, id_of(&r))
+    }
+
+    async fn price_adjustment(&self, case: Case) -> String {
+        let r = self
+            .send(
+                post(
+                    &format!("/api/v1/projects/{}/price-adjustments", self.project(case)),
+                    json!({"name": "上调1%", "building_id": self.building(case), "method": "percent", "value": "0.01"}),
+                ),
+                &self.admin,
+            )
+            .await;
+        assert!(r.status.is_success(), "{}", r.text);
+        r.json()["adjustment"]["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn unit_file(&self, case: Case) -> String {
+        let unit = self.unit(case).await;
+        id_of(
+            &self
+                .send(
+                    post_bytes(
+                        &format!("/api/v1/units/{unit}/files?purpose=photo&file_name=p.png"),
+                        PNG.to_vec(),
+                        XLSX,
+                    ),
+                    &self.admin,
+                )
+                .await,
+        )
+    }
+
+    /// Two registrations of one phone by the case's agent: the open duplicate record.
+    async fn duplicate_record(&self, case: Case) -> String {
+        let n = self.n();
+        let phone = format!("137{n:08}");
+        let mut ids = Vec::new();
+        for name in ["甲", "乙"] {
+            let body = json!({"name": format!("{name}{n}"), "phone": phone, "project_id": self.project(case)});
+            ids.push(id_of(&self.send(post("/api/v1/customers", body), self.agent(case)).await));
+        }
+        let list = self.send(get("/api/v1/customers/duplicate-records?limit=500"), &self.admin).await.json();
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| ids.contains(&r["customer"]["id"].as_str().unwrap_or_default().to_owned()))
+            .unwrap_or_else(|| panic!("no duplicate record in {list}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn merge(&self, case: Case) -> String {
+        let (kept, merged) = (self.customer(case).await, self.customer(case).await);
+        id_of(
+            &self
+                .send(post(&format!("/api/v1/customers/{kept}/merge"), json!({"merged_id": merged})), &self.admin)
+                .await,
+        )
+    }
+
+    async fn user(&self, case: Case) -> String {
+        let n = self.n();
+        let r = self
+            .send(
+                post(
+                    "/api/v1/admin/users",
+                    json!({"username": format!("target{n}"), "password": format!("Pw-target-{n}-0123456789"),
+                           "display_name": "目标", "roles": ["sales_agent"], "project_ids": [self.project(case)]}),
+                ),
+                &self.admin,
+            )
+            .await;
+        id_of(&r)
+    }
+
+    /// A delegation by the caller (Own) or by another agent.
+    async fn delegation(&self, case: Case, caller: &str) -> String {
+        let (by, to) = match case {
+            Case::Own => (caller, self.peer_agent.0.as_str()),
+            Case::Peer => (self.peer_agent.1.as_str(), self.user_id_of(Role::SalesManager)),
+            Case::Far => (self.far_agent.1.as_str(), self.user_id_of(Role::SalesManager)),
+        };
+        id_of(
+            &self
+                .send(
+                    post(
+                        "/api/v1/delegations",
+                        json!({"to_user_id": to, "starts_on": "2026-01-01", "ends_on": "2099-01-01"}),
+                    ),
+                    by,
+                )
+                .await,
+        )
+    }
+
+    /// A notification under the caller's bell (Own) or another user's.
+    async fn notification(&self, case: Case, caller_id: &str) -> String {
+        use loupan_service::notifications::{Notice, notify};
+        let user = match case {
+            Case::Own => caller_id,
+            Case::Peer => self.peer_agent.0.as_str(),
+            Case::Far => self.far_agent.0.as_str(),
+        };
+        let before = self.notification_ids_of(user).await;
+        let notice = Notice { kind: "approval_comment", title: "矩阵", body: "测试", link: "/approvals" };
+        notify(self.app.services.store.conn(), &[user.to_owned()], &notice).await.unwrap();
+        self.notification_ids_of(user).await.into_iter().find(|id| !before.contains(id)).expect("a new notification")
+    }
+
+    async fn notification_ids_of(&self, user_id: &str) -> Vec<String> {
+        let token = if user_id == self.peer_agent.0 {
+            self.peer_agent.1.clone()
+        } else if user_id == self.far_agent.0 {
+            self.far_agent.1.clone()
+        } else {
+            self.callers.iter().find(|(_, id, _)| id == user_id).unwrap().2.clone()
+        };
+        let r = self.send(get("/api/v1/notifications"), &token).await;
+        r.json()["items"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap().to_owned()).collect()
+    }
+
+    async fn job(&self, case: Case) -> String {
+        let sheet = {
+            use loupan_documents::xlsx::{Cell, write_table};
+            let headers: Vec<String> = ["姓名", "电话"].iter().map(|h| (*h).to_owned()).collect();
+            let n = self.n();
+            write_table("客户", &headers, &[vec![Cell::Text(format!("导入{n}")), Cell::Text(format!("136{n:08}"))]])
+                .unwrap()
+        };
+        let path = format!("/api/v1/customers/import/jobs?project_id={}", self.project(case));
+        id_of(&self.send(post_bytes(&path, sheet, XLSX), self.agent(case)).await)
+    }
+
+    async fn webhook(&self) -> String {
+        let r = self
+            .send(
+                post(
+                    "/api/v1/webhooks",
+                    json!({"url": "https://hooks.example.com/loupan", "event_types": ["customer.created"]}),
+                ),
+                &self.admin,
+            )
+            .await;
+        assert!(r.status.is_success(), "{}", r.text);
+        r.json()["webhook"]["id"].as_str().unwrap().to_owned()
+    }
+
+    fn sheet(&self, headers: &[&str], row: Vec<String>) -> Vec<u8> {
+        use loupan_documents::xlsx::{Cell, write_table};
+        let headers: Vec<String> = headers.iter().map(|h| (*h).to_owned()).collect();
+        write_table("表", &headers, &[row.into_iter().map(Cell::Text).collect()]).unwrap()
+    }
+
+    /// The request for one operation, with the records it needs made fresh for the case.
+    async fn request(&self, op: &str, role: Role, case: Case, caller: (&str, &str)) -> Call {
+        let (caller_id, token) = caller;
+        let (method, path) = op.split_once(' ').unwrap();
+        let p = self.project(case).to_owned();
+        let n = self.n();
+        let with = |id: &str| path.replace("{id}", id);
+        let body = |path: String, body: Value| match method {
+            "GET" => get(&path),
+            "PUT" => put(&path, body),
+            "PATCH" => patch(&path, body),
+            "DELETE" => delete(&path),
+            _ => post(&path, body),
+        };
+        match path {
+            "/api/v1/auth/login" => post(
+                path,
+                json!({"username": format!("u_{}", role.name()), "password": format!("Pw-u_{}-0123456789", role.name())}),
+            ),
+            "/api/v1/auth/logout" => {
+                // A session of its own, so the caller's token stays valid for the rest of the matrix.
+                let fresh =
+                    self.app.login(&format!("u_{}", role.name()), &format!("Pw-u_{}-0123456789", role.name())).await;
+                post(path, json!({})).token(&fresh)
+            }
+            "/api/v1/notifications/{id}/read" => post(&with(&self.notification(case, caller_id).await), json!({})),
+            "/api/v1/delegations" if method == "POST" => {
+                post(path, json!({"to_user_id": self.peer_agent.0, "starts_on": "2026-01-01", "ends_on": "2026-12-31"}))
+            }
+            "/api/v1/delegations/{id}" => delete(&with(&self.delegation(case, token).await)),
+            "/api/v1/admin/audit" | "/api/v1/admin/audit/verify" | "/api/v1/admin/users" if method == "GET" => {
+                get(path)
+            }
+            "/api/v1/admin/users" => post(
+                path,
+                json!({"username": format!("new{n}"), "password": format!("Pw-new-{n}-0123456789"),
+                       "display_name": "新人", "roles": ["sales_agent"], "project_ids": [p]}),
+            ),
+            "/api/v1/admin/users/{id}" if method == "PATCH" => {
+                let id = self.user(case).await;
+                let user = self.send(get(&format!("/api/v1/admin/users/{id}")), &self.admin).await.json();
+                patch(
+                    &with(&id),
+                    json!({"version": user["version"], "display_name": "目标", "roles": ["sales_agent", "marketing"]}),
+                )
+            }
+            "/api/v1/admin/users/{id}/password" => {
+                post(&with(&self.user(case).await), json!({"password": "A-new-password-0123456789"}))
+            }
+            "/api/v1/admin/users/{id}" | "/api/v1/admin/users/{id}/disable" | "/api/v1/admin/users/{id}/enable" => {
+                body(with(&self.user(case).await), json!({}))
+            }
+            "/api/v1/approval-flows" => get(path),
+            "/api/v1/approval-flows/{kind}" if method == "GET" => get(&path.replace("{kind}", "special_discount")),
+            "/api/v1/approval-flows/{kind}" => put(
+                &path.replace("{kind}", "special_discount"),
+                json!({"steps": [{"name": "销售经理审批", "approvers": {"type": "role", "role": "sales_manager"}}]}),
+            ),
+            "/api/v1/approvals" => get(path),
+            "/api/v1/approvals/{id}/attachments/{attachment_id}" => {
+                let (approval, attachment) = self.attachment(case).await;
+                get(&with(&approval).replace("{attachment_id}", &attachment))
+            }
+            "/api/v1/approvals/{id}/attachments" => {
+                post_bytes(&format!("{}?file_name=b.png", with(&self.approval(case).await)), PNG.to_vec(), "image/png")
+            }
+            "/api/v1/approvals/{id}/resubmit" => {
+                // Returned by the manager first, so that resubmitting is possible.
+                let id = self.approval(case).await;
+                let manager = if case == Case::Far {
+                    self.app.login("far_manager", "Pw-far_manager-0123456789").await
+                } else {
+                    self.token_of(Role::SalesManager).to_owned()
+                };
+                let r = self
+                    .send(post(&format!("/api/v1/approvals/{id}/return"), json!({"comment": "补充材料"})), &manager)
+                    .await;
+                assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+                post(&with(&id), json!({"comment": "已补充"}))
+            }
+            p if p.starts_with("/api/v1/approvals/{id}") => {
+                body(with(&self.approval(case).await), json!({"comment": "意见"}))
+            }
+            "/api/v1/projects" if method == "GET" => get(path),
+            "/api/v1/projects" => post(path, json!({"name": format!("新项目{n}"), "city": "苏州"})),
+            "/api/v1/projects/{id}/buildings" => body(with(&p), json!({"name": format!("{n}号楼")})),
+            "/api/v1/projects/{id}/site-plan" => {
+                post_bytes(&format!("{}?file_name=plan.png", with(&p)), PNG.to_vec(), "image/png")
+            }
+            "/api/v1/projects/{id}/units/import" => {
+                let sheet = self.sheet(
+                    &["楼栋", "单元号", "房号", "楼层", "户型", "建筑面积", "套内面积", "表价"],
+                    vec![
+                        "1号楼".into(),
+                        "1".into(),
+                        format!("{}", 5000 + n),
+                        "5".into(),
+                        "3室2厅".into(),
+                        "89.37".into(),
+                        "77.37".into(),
+                        "1000000.00".into(),
+                    ],
+                );
+                post_bytes(&format!("{}?mode=validate", with(&p)), sheet, XLSX)
+            }
+            "/api/v1/projects/{id}/discount-limit" => put(&with(&p), json!({"agent_discount_limit": "0.01"})),
+            "/api/v1/projects/{id}/payment-methods" if method == "POST" => post(
+                &with(&p),
+                json!({"name": format!("方式{n}"), "kind": "one_off", "discount": "0.01",
+                       "terms": [{"kind": "down_payment", "ratio": "1", "days_after_signing": 0}]}),
+            ),
+            "/api/v1/projects/{id}/price-adjustments" if method == "POST" => post(
+                &with(&p),
+                json!({"name": "上调1%", "building_id": self.building(case), "method": "percent", "value": "0.01"}),
+            ),
+            p2 if p2.starts_with("/api/v1/projects/{id}") => get(&with(&p)),
+            "/api/v1/buildings/{id}/region" => {
+                put(&with(self.building(case)), json!({"x": 100, "y": 100, "w": 100, "h": 100}))
+            }
+            "/api/v1/buildings/{id}/units" => post(
+                &with(self.building(case)),
+                json!({"floor": 2, "number": format!("{}", 2000 + n), "layout": "2室", "gross_area": "70.00",
+                       "inner_area": "60.00", "list_price": "800000.00"}),
+            ),
+            "/api/v1/buildings/{id}/units/generate" => {
+                // A building of its own for each call, so generated numbers never collide.
+                let b = id_of(
+                    &self
+                        .send(
+                            post(&format!("/api/v1/projects/{p}/buildings"), json!({"name": format!("G{n}")})),
+                            &self.admin,
+                        )
+                        .await,
+                );
+                post(
+                    &with(&b),
+                    json!({"from_floor": 1, "to_floor": 2, "stacks": [{"layout": "3室", "gross_area": "90.00", "inner_area": "80.00", "unit_price": "15000"}]}),
+                )
+            }
+            "/api/v1/units" | "/api/v1/units/export" => get(&format!("{path}?project_id={p}")),
+            "/api/v1/units/bulk-edit" => post(path, json!({"unit_ids": [self.unit(case).await], "layout": "4室"})),
+            "/api/v1/units/{id}/files" if method == "POST" => post_bytes(
+                &format!("{}?purpose=photo&file_name=x.png", with(&self.unit(case).await)),
+                PNG.to_vec(),
+                "image/png",
+            ),
+            "/api/v1/units/{id}/price-limits" => {
+                get(&format!("{}?payment_method_id={}", with(&self.unit(case).await), self.method(case)))
+            }
+            "/api/v1/units/{id}/hold" | "/api/v1/units/{id}/release" => {
+                let unit = self.unit(case).await;
+                if path.ends_with("release") {
+                    let r = self
+                        .send(post(&format!("/api/v1/units/{unit}/hold"), json!({"reason": "保留"})), &self.admin)
+                        .await;
+                    assert!(r.status.is_success(), "{}", r.text);
+                }
+                post(&with(&unit), json!({"reason": "销控"}))
+            }
+            p2 if p2.starts_with("/api/v1/units/{id}") => get(&with(&self.unit(case).await)),
+            "/api/v1/files/{id}" => body(with(&self.unit_file(case).await), json!({})),
+            "/api/v1/price-adjustments/{id}/submit" => post(&with(&self.price_adjustment(case).await), json!({})),
+            p2 if p2.starts_with("/api/v1/price-adjustments/{id}") => get(&with(&self.price_adjustment(case).await)),
+
+            "/api/v1/customers" if method == "GET" => get(&format!("{path}?project_id={p}")),
+            "/api/v1/customers/export" => get(&format!("{path}?project_id={p}")),
+            "/api/v1/customers" => {
+                post(path, json!({"name": format!("新客{n}"), "phone": format!("135{n:08}"), "project_id": p}))
+            }
+            "/api/v1/customers/duplicate-check" => get(&format!("{path}?project_id={p}&phone=13800138000")),
+            "/api/v1/customers/import" => post_bytes(
+                &format!("{path}?project_id={p}&mode=check"),
+                self.sheet(&["姓名", "电话"], vec![format!("表客{n}"), format!("134{n:08}")]),
+                XLSX,
+            ),
+            "/api/v1/customers/import/jobs" => post_bytes(
+                &format!("{path}?project_id={p}"),
+                self.sheet(&["姓名", "电话"], vec![format!("表客{n}"), format!("133{n:08}")]),
+                XLSX,
+            ),
+            "/api/v1/customers/duplicate-records" => get(path),
+            "/api/v1/customers/duplicate-records/{id}/rule" => {
+                post(&with(&self.duplicate_record(case).await), json!({"ruling": "keep_both", "note": "不同人"}))
+            }
+            "/api/v1/customers/transfer" => {
+                let c = self.customer(case).await;
+                let to = if case == Case::Far { self.far_agent.0.clone() } else { self.peer_agent.0.clone() };
+                post(path, json!({"customer_ids": [c], "to_agent": to}))
+            }
+            "/api/v1/customers/{id}/merge" => {
+                let (kept, merged) = (self.customer(case).await, self.customer(case).await);
+                post(&with(&kept), json!({"merged_id": merged}))
+            }
+            "/api/v1/customer-merges/{id}/undo" => post(&with(&self.merge(case).await), json!({})),
+            "/api/v1/customers/{id}/follow-ups" if method == "POST" => post(
+                &with(&self.customer(case).await),
+                json!({"kind": "visit", "outcome": "看样板间", "next_contact_on": "2026-12-01"}),
+            ),
+            "/api/v1/customers/{id}/reveal" => post(&with(&self.customer(case).await), json!({"reason": "核对身份"})),
+            p2 if p2.starts_with("/api/v1/customers/{id}") => get(&with(&self.customer(case).await)),
+
+            "/api/v1/sales/reservations" => {
+                let (unit, customer) = (self.unit(case).await, self.customer(case).await);
+                post(path, json!({"unit_id": unit, "customer_id": customer, "days": 3}))
+            }
+            "/api/v1/sales/subscriptions"
+            | "/api/v1/sales/contracts"
+            | "/api/v1/sales/subscriptions/special-discount"
+                if method == "POST" =>
+            {
+                let (unit, customer) = (self.unit(case).await, self.customer(case).await);
+                let mut b = self.deal_body(case, &unit, &customer);
+                if path.ends_with("special-discount") {
+                    b["total_price"] = json!("950000.00");
+                    b["reason"] = json!("团购");
+                }
+                post(path, b)
+            }
+            "/api/v1/sales/subscriptions/{id}" | "/api/v1/sales/subscriptions/{id}/letter.pdf" => {
+                get(&with(&self.subscription(case).await))
+            }
+            "/api/v1/sales/contracts/{id}"
+            | "/api/v1/sales/contracts/{id}/payment-plan"
+            | "/api/v1/sales/deals/{id}/buyers" => get(&with(&self.contract(case).await)),
+            "/api/v1/sales/changes" if method == "GET" => get(path),
+            "/api/v1/sales/changes" => post(
+                path,
+                json!({"kind": "cancel_contract", "subject_id": self.contract(case).await, "reason": "客户资金问题"}),
+            ),
+
+            "/api/v1/finance/receipts" if method == "GET" => {
+                get(&format!("{path}?contract_id={}", self.contract(case).await))
+            }
+            "/api/v1/finance/receipts" => post(
+                path,
+                json!({"contract_id": self.contract(case).await, "amount": "500.00", "channel": "cash",
+                       "received_on": "2026-11-27"}),
+            ),
+            "/api/v1/finance/receipts/{id}/audit" => {
+                let id = self.receipt(case).await;
+                let r = self.send(post(&format!("/api/v1/finance/receipts/{id}/arrive"), json!({})), &self.admin).await;
+                assert!(r.status.is_success(), "{}", r.text);
+                post(&with(&id), json!({}))
+            }
+            "/api/v1/finance/receipts/{id}/arrive" => post(&with(&self.receipt(case).await), json!({})),
+            "/api/v1/finance/receipts/{id}" => get(&with(&self.receipt(case).await)),
+            "/api/v1/finance/refunds" => get(path),
+            "/api/v1/finance/reports/ageing" => get(&format!("{path}?as_of=2026-11-27&project_id={p}")),
+
+            "/api/v1/jobs" => get(path),
+            "/api/v1/jobs/{id}" => get(&with(&self.job(case).await)),
+            "/api/v1/jobs/{id}/retry" => post(&with(&self.job(case).await), json!({})),
+            "/api/v1/webhooks" if method == "GET" => get(path),
+            "/api/v1/webhooks" => {
+                post(path, json!({"url": "https://hooks.example.com/x", "event_types": ["contract.signed"]}))
+            }
+            p2 if p2.starts_with("/api/v1/webhooks/{id}") => body(with(&self.webhook().await), json!({})),
+            // Routes about the caller alone (me, workbench, notifications, delegations list).
+            plain if !plain.contains('{') => body(plain.to_owned(), json!({})),
+            other => panic!("no request for {method} {other}: add one to World::request"),
+        }
+    }
+}
+
+/// Whether the answer is the one expected. Allowed calls must succeed outright (the requests
+/// are valid), so that a 422 or 409 never passes for an authorisation decision.
+fn answers(want: Expect, op: &str, r: &Reply) -> bool {
+    let s = r.status;
+    match want {
+        Expect::Allowed if op.starts_with("GET ") => s.is_success(),
+        // Retrying a job that has not failed is a state conflict, answered once the right is checked.
+        Expect::Allowed if op == "POST /api/v1/jobs/{id}/retry" => s == StatusCode::CONFLICT,
+        Expect::Allowed => s.is_success(),
+        Expect::Forbidden => s == StatusCode::FORBIDDEN,
+        Expect::NotFound => s == StatusCode::NOT_FOUND,
+        Expect::Empty => {
+            s == StatusCode::OK
+                && (r.content_type() != "application/json" || r.json()["items"].as_array().is_some_and(Vec::is_empty))
+        }
+        Expect::Unknown => s == StatusCode::UNPROCESSABLE_ENTITY || s == StatusCode::BAD_REQUEST,
+    }
+}
+
+#[tokio::test]
+async fn every_route_answers_every_role_as_the_rules_say() {
+    let w = World::new().await;
+    let doc = w.send(get("/api/v1/openapi.json"), &w.admin).await.json();
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            ops.push(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    let unlisted: Vec<&String> = ops.iter().filter(|op| rule(op).is_none()).collect();
+    assert!(unlisted.is_empty(), "operations without an entry in the authorisation matrix: {unlisted:#?}");
+
+    let mut wrong = Vec::new();
+    let mut checked = 0;
+    let mut tally: BTreeMap<String, usize> = BTreeMap::new();
+    for op in &ops {
+        let rule = rule(op).unwrap();
+        for (role, id, token) in &w.callers {
+            for &case in cases_of(&rule) {
+                let want = expected(&rule, *role, case);
+                let call = w.request(op, *role, case, (id, token)).await;
+                let call = if op.starts_with("POST /api/v1/auth/") { call } else { call.token(token) };
+                let r = w.app.send(call).await;
+                checked += 1;
+                *tally.entry(format!("{want:?}")).or_default() += 1;
+                if !answers(want, op, &r) {
+                    wrong.push(format!(
+                        "{op} as {role} on {case:?}: expected {want:?}, got {} {}",
+                        r.status,
+                        r.text.chars().take(120).collect::<String>().replace('\n', " ")
+                    ));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{} of {checked} calls answered against the rules:\n{}", wrong.len(), wrong.join("\n"));
+    ci_summary(&format!(
+        "authorisation matrix ({}): {} operations × {} roles × own/peer/far = {checked} calls as the rules say ({tally:?})",
+        database_name(),
+        ops.len(),
+        Role::ALL.len()
+    ));
+}
