@@ -86,8 +86,14 @@ pub fn app(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), middleware::render_errors))
         .layer(from_fn(middleware::security_headers))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// The span of one request in the log: method and path only. Query strings
+/// carry what users search for (phones, names), so they never reach the log.
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
 }
 
 /// The OpenAPI document as served: generated from the routes, with the version.

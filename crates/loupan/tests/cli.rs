@@ -240,3 +240,67 @@ async fn a_backup_restores_into_an_empty_data_folder() {
     let out = restore(&["restore", dest.to_str().unwrap()]);
     assert!(!out.status.success() && text(&out).contains("exists"), "never restores over a database");
 }
+
+/// Nothing secret or personal reaches the server's log, even at debug level:
+/// not the password or token of a sign-in, not the phone searched for in a
+/// query string, not the phone or ID number of a new customer or of a reveal.
+#[tokio::test]
+async fn the_log_holds_no_tokens_passwords_or_personal_data() {
+    let env = Env::new().await;
+    let port = free_port();
+    let log = env.dir.join("server.log");
+    let mut child = env
+        .loupan(&["serve", "--demo"])
+        .env("LOUPAN_LISTEN", format!("127.0.0.1:{port}"))
+        .env("LOUPAN_ADMIN_PASSWORD", "Admin-cli-password-1")
+        .env("LOUPAN_LOG", "debug")
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(env.dir.join("server.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !http(port, "GET", "/readyz", None, None).is_some_and(|(s, _)| s == 200) {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let password = "Admin-cli-password-1";
+    let (_, body) = http(
+        port,
+        "POST",
+        "/api/v1/auth/login",
+        Some(&format!(r#"{{"username":"admin","password":"{password}"}}"#)),
+        None,
+    )
+    .unwrap();
+    let token = serde_json::from_str::<serde_json::Value>(&body).unwrap()["token"].as_str().unwrap().to_owned();
+    let (_, projects) = http(port, "GET", "/api/v1/projects", None, Some(&token)).unwrap();
+    let project =
+        serde_json::from_str::<serde_json::Value>(&projects).unwrap()["items"][0]["id"].as_str().unwrap().to_owned();
+    let (phone, id_number) = ("13912340077", "11010519491231002X");
+    let customer = format!(
+        r#"{{"name":"日志测试","phone":"{phone}","id_type":"resident_id","id_number":"{id_number}","project_id":"{project}"}}"#
+    );
+    let (status, body) = http(port, "POST", "/api/v1/customers", Some(&customer), Some(&token)).unwrap();
+    assert_eq!(status, 201, "{body}");
+    let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["id"].as_str().unwrap().to_owned();
+    let (status, _) = http(port, "GET", &format!("/api/v1/customers?q={phone}"), None, Some(&token)).unwrap();
+    assert_eq!(status, 200);
+    let reveal = format!("/api/v1/customers/{id}/reveal");
+    let (status, body) = http(port, "POST", &reveal, Some(r#"{"reason":"核对"}"#), Some(&token)).unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(id_number), "the reveal shows the number to the permitted user");
+    // A failed sign-in with a password that is someone's real one mistyped.
+    http(port, "POST", "/api/v1/auth/login", Some(r#"{"username":"admin","password":"Admin-cli-password-2"}"#), None);
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = child.kill();
+    let _ = child.wait();
+    let logged = format!(
+        "{}{}",
+        std::fs::read_to_string(&log).unwrap(),
+        std::fs::read_to_string(env.dir.join("server.err")).unwrap()
+    );
+    assert!(logged.contains("/api/v1/customers"), "the log records requests at debug level:\n{logged}");
+    for secret in [password, "Admin-cli-password-2", token.as_str(), phone, id_number, "1391234"] {
+        assert!(!logged.contains(secret), "the log contains `{secret}`");
+    }
+}
