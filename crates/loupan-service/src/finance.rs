@@ -241,8 +241,33 @@ pub async fn audit_receipt(services: &Services, actor: &Actor, id: &str) -> Serv
         serde_json::to_value(Receipt::from(after.clone())).unwrap_or_default(),
     )
     .await?;
+    let change = money_change(&tx, &after).await?;
+    if let Some(change) = &change {
+        crate::live::announce_money_in_tx(services, &tx, change).await?;
+    }
     tx.commit().await.map_err(ServiceError::internal)?;
+    if let Some(change) = change {
+        crate::live::announce_after_commit(services, change);
+    }
     Ok(after.into())
+}
+
+/// The unit whose money a receipt moved, for the open 财控图 (its status unchanged).
+async fn money_change<C: loupan_store::Connection>(
+    conn: &C,
+    receipt: &ReceiptRow,
+) -> ServiceResult<Option<crate::live::UnitChange>> {
+    let unit_id = match (&receipt.contract_id, &receipt.subscription_id) {
+        (Some(k), _) => store_sales::find_contract(conn, k).await?.map(|k| k.unit_id),
+        (None, Some(s)) => store_sales::find_subscription(conn, s).await?.map(|s| s.unit_id),
+        (None, None) => None,
+    };
+    let Some(unit_id) = unit_id else { return Ok(None) };
+    Ok(loupan_store::inventory::find_unit(conn, &unit_id).await?.map(|u| crate::live::UnitChange {
+        unit_id: u.id,
+        building_id: u.building_id,
+        status: u.status,
+    }))
 }
 
 /// Settles `amount` of a receipt against the contract's instalments in due-date

@@ -56,6 +56,20 @@ pub async fn announce_in_tx<C: Connection>(services: &Services, conn: &C, change
     Ok(())
 }
 
+/// Money moved on a unit's deal (a receipt audited): the unit's status is the same,
+/// but the 财控图 changes. Open charts hear of it; integrations already have `receipt.audited`.
+pub async fn announce_money_in_tx<C: Connection>(
+    services: &Services,
+    conn: &C,
+    change: &UnitChange,
+) -> ServiceResult<()> {
+    if is_postgres(services) {
+        let payload = serde_json::to_string(change).map_err(crate::ServiceError::internal)?;
+        store_live::notify(conn, UNIT_CHANNEL, &payload).await?;
+    }
+    Ok(())
+}
+
 /// After the commit: on SQLite (one process) the change is broadcast here.
 pub fn announce_after_commit(services: &Services, change: UnitChange) {
     if !is_postgres(services) {

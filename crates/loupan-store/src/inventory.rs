@@ -220,6 +220,10 @@ pub async fn search_units<C: ConnectionTrait>(c: &C, f: &UnitFilter, limit: u64)
 }
 
 /// Units of one building, by floor and number: the rows of the 销控图.
+pub async fn units_by_ids<C: ConnectionTrait>(c: &C, ids: &[String]) -> StoreResult<Vec<UnitRow>> {
+    Ok(units::Entity::find().filter(units::Column::Id.is_in(ids.iter().cloned())).all(c).await?)
+}
+
 pub async fn units_of_building<C: ConnectionTrait>(c: &C, building_id: &str) -> StoreResult<Vec<UnitRow>> {
     Ok(units::Entity::find()
         .filter(units::Column::BuildingId.eq(building_id))

@@ -56,6 +56,17 @@ document.addEventListener("submit", (event) => {
   events.addEventListener("reload", () => window.location.reload());
 })();
 
+// The 财控图 reloads when money or a unit of its building moves (debounced).
+(() => {
+  const chart = document.querySelector(".chart[data-reload-events]");
+  if (!chart || !window.EventSource) return;
+  const events = new EventSource(chart.dataset.reloadEvents);
+  let timer;
+  const reload = () => { clearTimeout(timer); timer = setTimeout(() => window.location.reload(), 500); };
+  events.addEventListener("unit", reload);
+  events.addEventListener("reload", reload);
+})();
+
 // Counts beside "approvals" and the bell, on every page with the navigation.
 (async () => {
   const badges = document.querySelectorAll(".badge[data-count]");

@@ -238,7 +238,15 @@ fn rule(op: &str) -> Option<Rule> {
         "POST /api/v1/finance/receipts/{id}/arrive" => Needs(RecordReceipts, Project),
         "POST /api/v1/finance/receipts/{id}/audit" => Needs(AuditReceipts, Project),
         "GET /api/v1/finance/refunds" => Needs(ReadFinance, Nothing),
-        "GET /api/v1/finance/reports/ageing" => Needs(ReadFinance, Project),
+        "GET /api/v1/finance/reports/ageing"
+        | "GET /api/v1/finance/reports/ageing/export"
+        | "GET /api/v1/finance/reports/ledger"
+        | "GET /api/v1/finance/reports/ledger/export"
+        | "GET /api/v1/finance/reports/arrears"
+        | "GET /api/v1/finance/reports/arrears/export"
+        | "GET /api/v1/finance/reports/reconciliation"
+        | "GET /api/v1/finance/reports/reconciliation/export"
+        | "GET /api/v1/buildings/{id}/finance-chart" => Needs(ReadFinance, Project),
 
         "GET /api/v1/jobs" | "POST /api/v1/jobs/{id}/retry" => Needs(ManageIntegrations, Nothing),
         "GET /api/v1/jobs/{id}" => Custom(read_job),
@@ -884,7 +892,8 @@ impl World {
             "/api/v1/finance/receipts/{id}/arrive" => post(&with(&self.receipt(case).await), json!({})),
             "/api/v1/finance/receipts/{id}" => get(&with(&self.receipt(case).await)),
             "/api/v1/finance/refunds" => get(path),
-            "/api/v1/finance/reports/ageing" => get(&format!("{path}?as_of=2026-11-27&project_id={p}")),
+            p2 if p2.starts_with("/api/v1/finance/reports/") => get(&format!("{path}?as_of=2026-11-27&project_id={p}")),
+            "/api/v1/buildings/{id}/finance-chart" => get(&with(self.building(case))),
 
             "/api/v1/jobs" => get(path),
             "/api/v1/jobs/{id}" => get(&with(&self.job(case).await)),

@@ -11,6 +11,7 @@ pub mod finance;
 pub mod integrations;
 pub mod inventory;
 pub mod pricing;
+pub mod reports;
 pub mod sales;
 pub mod workbench;
 
@@ -65,6 +66,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(customers::router())
         .merge(sales::router())
         .merge(finance::router())
+        .merge(reports::router())
         .merge(workbench::router())
         .merge(pricing::router())
         .merge(changes::router())

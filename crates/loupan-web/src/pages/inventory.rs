@@ -136,6 +136,7 @@ async fn chart_page(
         context! { building => context! { id => building.id, name => building.name },
         project => context! { id => project.id, name => project.name },
         floors => floors, legend => legend, errors => errors, can_manage => actor.can(Permission::ManageInventory),
+        can_read_finance => actor.can(Permission::ReadFinance),
         totals => totals,
         ..base_context(actor, lang, "/projects") },
     )?;

@@ -4,6 +4,7 @@
 mod admin;
 mod approvals;
 mod customers;
+mod finance;
 mod inventory;
 mod login;
 mod sales;
@@ -34,7 +35,7 @@ const NAV: [(&str, &str, Option<Permission>); 11] = [
     ("nav.projects", "/projects", Some(Permission::ReadProjects)),
     ("nav.units", "/units", Some(Permission::ReadInventory)),
     ("nav.customers", "/customers", Some(Permission::ReadCustomers)),
-    ("nav.finance", "/finance/ageing", Some(Permission::ReadFinance)),
+    ("nav.finance", "/finance/ledger", Some(Permission::ReadFinance)),
     ("nav.users", "/admin/users", Some(Permission::ManageUsers)),
     ("nav.audit", "/admin/audit", Some(Permission::ReadAudit)),
     ("nav.flows", "/admin/approval-flows", Some(Permission::ManageApprovalFlows)),
@@ -136,4 +137,5 @@ pub fn router() -> Router<AppState> {
         .merge(inventory::router())
         .merge(customers::router())
         .merge(sales::router())
+        .merge(finance::router())
 }

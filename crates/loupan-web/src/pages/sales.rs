@@ -384,7 +384,7 @@ async fn ageing(
         &state,
         "ageing.html",
         context! { as_of => as_of_text, buckets => buckets, totals => row(&report.totals), contracts => contracts,
-        ..base_context(&actor, lang, "/finance/ageing") },
+        ..base_context(&actor, lang, "/finance/ledger") },
     )
 }
 

@@ -1,0 +1,767 @@
+//! Finance reports: reconciliation of the three departments' bases (核帐, F5),
+//! the contract ledger (合同台帐, F6), arrears by agent and project (F7) and the
+//! money state of every unit of a building (财控图, F4). Each is a read over the
+//! plans and receipts the sales and cashier modules write; xlsx exports carry
+//! the same lines.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use loupan_documents::xlsx::{self, Cell};
+use loupan_domain::customers::PhoneNumber;
+use loupan_domain::sales::ageing_bucket;
+use loupan_domain::{Money, Permission};
+use loupan_store::finance::{self as store, ReceiptRow, Scope};
+use loupan_store::sales::{ContractRow, InstalmentRow};
+use loupan_store::{customers as store_customers, inventory as store_inventory, users as store_users};
+use serde::Serialize;
+
+use crate::inventory::{Building, Unit};
+use crate::{Actor, ServiceError, ServiceResult, Services};
+
+/// Whose count of the money a report follows (F5): sales counts every receipt
+/// recorded, the cashier what the bank confirmed, finance what it audited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    Sales,
+    Cashier,
+    Finance,
+}
+
+impl Basis {
+    pub const ALL: [Basis; 3] = [Basis::Sales, Basis::Cashier, Basis::Finance];
+
+    pub fn parse(text: &str) -> Option<Basis> {
+        Basis::ALL.into_iter().find(|b| b.name() == text)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Basis::Sales => "sales",
+            Basis::Cashier => "cashier",
+            Basis::Finance => "finance",
+        }
+    }
+
+    /// Whether a receipt in `status` counts on this basis.
+    pub fn counts(self, status: &str) -> bool {
+        match self {
+            Basis::Sales => true,
+            Basis::Cashier => matches!(status, "arrived" | "audited"),
+            Basis::Finance => status == "audited",
+        }
+    }
+}
+
+/// The projects a report covers: the caller's (all for admins and executives),
+/// narrowed to one project if asked; a project they do not see is not found.
+fn scope<'a>(actor: &'a Actor, project_id: Option<&'a str>) -> ServiceResult<Scope<'a>> {
+    actor.require(Permission::ReadFinance)?;
+    if let Some(p) = project_id
+        && !actor.sees_project(p)
+    {
+        return Err(ServiceError::NotFound("project"));
+    }
+    Ok(Scope { projects: actor.visible_projects(), project_id })
+}
+
+/// One receipt as the reports list it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReceiptLine {
+    pub id: String,
+    pub project_id: String,
+    pub contract_id: Option<String>,
+    pub contract_number: Option<String>,
+    pub subscription_id: Option<String>,
+    pub amount: Money,
+    pub received_on: NaiveDate,
+    pub channel: String,
+    pub status: String,
+    pub recorded_by: String,
+}
+
+/// Where two departments' totals part: the receipts one counts and the other not yet.
+#[derive(Debug, Clone, Serialize)]
+pub struct Difference {
+    /// `sales_cashier` (money recorded, not yet confirmed by the bank) or
+    /// `cashier_finance` (confirmed, not yet audited).
+    pub between: &'static str,
+    /// The receipt status that makes it: `in_transit` or `arrived`.
+    pub status: &'static str,
+    pub amount: Money,
+    pub receipts: Vec<ReceiptLine>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Reconciliation {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub project_id: Option<String>,
+    /// Contracts signed in the period and their total price (what sales reports as sold).
+    pub signed_contracts: usize,
+    pub signed_amount: Money,
+    /// Money received in the period on each department's basis.
+    pub totals: BTreeMap<&'static str, Money>,
+    /// The same per receipt channel: channel → basis → amount.
+    pub by_channel: BTreeMap<String, BTreeMap<&'static str, Money>>,
+    pub differences: Vec<Difference>,
+}
+
+fn money_sum<'a>(amounts: impl Iterator<Item = &'a i64>) -> Money {
+    Money::from_hundredths(amounts.sum())
+}
+
+/// 核帐: each department's total of the money received in `[from, to]` and the
+/// receipts that make up the differences between them.
+pub async fn reconciliation(
+    services: &Services,
+    actor: &Actor,
+    project_id: Option<&str>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> ServiceResult<Reconciliation> {
+    let scope = scope(actor, project_id)?;
+    if from > to {
+        return Err(loupan_domain::Invalid::one("to", "before_from").into());
+    }
+    let conn = services.store.conn();
+    let signed = store::contracts_signed(conn, scope, from, to).await?;
+    let receipts = store::receipts_in(conn, scope, Some(from), Some(to)).await?;
+    let numbers = contract_numbers(conn, &receipts).await?;
+    let mut totals = BTreeMap::new();
+    let mut by_channel: BTreeMap<String, BTreeMap<&'static str, Money>> = BTreeMap::new();
+    for basis in Basis::ALL {
+        let counted = receipts.iter().filter(|r| basis.counts(&r.status));
+        totals.insert(basis.name(), money_sum(counted.clone().map(|r| &r.amount)));
+        for r in counted {
+            let entry = by_channel.entry(r.channel.clone()).or_default().entry(basis.name()).or_insert(Money::ZERO);
+            *entry = entry.checked_add(Money::from_hundredths(r.amount)).unwrap_or(*entry);
+        }
+    }
+    let line = |r: &ReceiptRow| ReceiptLine {
+        id: r.id.clone(),
+        project_id: r.project_id.clone(),
+        contract_id: r.contract_id.clone(),
+        contract_number: r.contract_id.as_ref().and_then(|c| numbers.get(c).cloned()),
+        subscription_id: r.subscription_id.clone(),
+        amount: Money::from_hundredths(r.amount),
+        received_on: r.received_on,
+        channel: r.channel.clone(),
+        status: r.status.clone(),
+        recorded_by: r.recorded_by.clone(),
+    };
+    let differences = [("sales_cashier", "in_transit"), ("cashier_finance", "arrived")]
+        .into_iter()
+        .map(|(between, status)| {
+            let lines: Vec<ReceiptLine> = receipts.iter().filter(|r| r.status == status).map(line).collect();
+            Difference {
+                between,
+                status,
+                amount: money_sum(receipts.iter().filter(|r| r.status == status).map(|r| &r.amount)),
+                receipts: lines,
+            }
+        })
+        .collect();
+    Ok(Reconciliation {
+        from,
+        to,
+        project_id: project_id.map(str::to_owned),
+        signed_contracts: signed.len(),
+        signed_amount: money_sum(signed.iter().map(|k| &k.total_price)),
+        totals,
+        by_channel,
+        differences,
+    })
+}
+
+async fn contract_numbers<C: loupan_store::Connection>(
+    conn: &C,
+    receipts: &[ReceiptRow],
+) -> ServiceResult<HashMap<String, String>> {
+    let mut numbers = HashMap::new();
+    for id in receipts.iter().filter_map(|r| r.contract_id.as_ref()) {
+        if !numbers.contains_key(id)
+            && let Some(k) = loupan_store::sales::find_contract(conn, id).await?
+        {
+            numbers.insert(id.clone(), k.number);
+        }
+    }
+    Ok(numbers)
+}
+
+/// One contract in the ledger (合同台帐) as of a date, on one basis.
+#[derive(Debug, Clone, Serialize)]
+pub struct LedgerLine {
+    pub contract_id: String,
+    pub number: String,
+    pub project_id: String,
+    pub unit_id: String,
+    pub unit_number: String,
+    pub customer_id: String,
+    pub customer_name: String,
+    /// Masked (`138****8000`): the ledger goes to people who chase payments, not to marketing.
+    pub customer_phone: String,
+    pub agent_id: String,
+    pub agent_name: String,
+    pub signed_on: NaiveDate,
+    pub total: Money,
+    /// What the payment plan asks for (the total, plus compensation and fees later).
+    pub plan: Money,
+    pub paid: Money,
+    pub unpaid: Money,
+    /// Instalments due on or before the date.
+    pub due: Money,
+    /// Due and not paid (money settles instalments in due-date order).
+    pub overdue: Money,
+    /// The due date of the oldest instalment not paid in full, if overdue.
+    pub overdue_since: Option<NaiveDate>,
+    pub days_overdue: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Ledger {
+    pub as_of: NaiveDate,
+    pub basis: Basis,
+    pub project_id: Option<String>,
+    pub lines: Vec<LedgerLine>,
+    pub totals: LedgerTotals,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LedgerTotals {
+    pub contracts: usize,
+    pub total: Money,
+    pub plan: Money,
+    pub paid: Money,
+    pub unpaid: Money,
+    pub due: Money,
+    pub overdue: Money,
+}
+
+/// What a contract's plan asks for by `as_of` and what of it is paid, given
+/// `paid` settled in due-date order: (due, overdue, oldest unpaid due date).
+fn due_and_overdue(plan: &[&InstalmentRow], paid: i64, as_of: NaiveDate) -> (i64, i64, Option<NaiveDate>) {
+    let mut sorted: Vec<&&InstalmentRow> = plan.iter().collect();
+    sorted.sort_by_key(|i| (i.due_date, i.seq));
+    let due: i64 = sorted.iter().filter(|i| i.due_date <= as_of).map(|i| i.amount).sum();
+    let mut left = paid;
+    let mut since = None;
+    for i in &sorted {
+        let settled = left.clamp(0, i.amount);
+        left -= settled;
+        if settled < i.amount && i.due_date <= as_of && since.is_none() {
+            since = Some(i.due_date);
+        }
+    }
+    (due, (due - paid).max(0), since)
+}
+
+/// 合同台帐 of the active contracts in scope, as of `as_of` on `basis`: paid is
+/// the money received by that date that the basis counts.
+pub async fn ledger(
+    services: &Services,
+    actor: &Actor,
+    project_id: Option<&str>,
+    as_of: NaiveDate,
+    basis: Basis,
+) -> ServiceResult<Ledger> {
+    let scope = scope(actor, project_id)?;
+    let conn = services.store.conn();
+    let contracts = store::active_contracts(conn, scope).await?;
+    let instalments = store::instalments_in(conn, scope).await?;
+    let receipts = store::receipts_in(conn, scope, None, Some(as_of)).await?;
+    let mut plans: HashMap<&str, Vec<&InstalmentRow>> = HashMap::new();
+    for i in &instalments {
+        plans.entry(i.contract_id.as_str()).or_default().push(i);
+    }
+    let mut received: HashMap<&str, i64> = HashMap::new();
+    for r in receipts.iter().filter(|r| basis.counts(&r.status)) {
+        if let Some(k) = r.contract_id.as_deref() {
+            *received.entry(k).or_default() += r.amount;
+        }
+    }
+    let names = Names::load(conn, &contracts).await?;
+    let mut lines = Vec::with_capacity(contracts.len());
+    let mut totals = LedgerTotals::default();
+    for k in &contracts {
+        let plan = plans.get(k.id.as_str()).map(Vec::as_slice).unwrap_or_default();
+        let plan_total: i64 = plan.iter().map(|i| i.amount).sum();
+        let paid = received.get(k.id.as_str()).copied().unwrap_or(0).clamp(0, plan_total);
+        let (due, overdue, since) = due_and_overdue(plan, paid, as_of);
+        let line = LedgerLine {
+            contract_id: k.id.clone(),
+            number: k.number.clone(),
+            project_id: k.project_id.clone(),
+            unit_id: k.unit_id.clone(),
+            unit_number: names.unit(&k.unit_id),
+            customer_id: k.customer_id.clone(),
+            customer_name: names.customer(&k.customer_id).0,
+            customer_phone: names.customer(&k.customer_id).1,
+            agent_id: k.agent_id.clone(),
+            agent_name: names.user(&k.agent_id),
+            signed_on: k.signed_on,
+            total: Money::from_hundredths(k.total_price),
+            plan: Money::from_hundredths(plan_total),
+            paid: Money::from_hundredths(paid),
+            unpaid: Money::from_hundredths(plan_total - paid),
+            due: Money::from_hundredths(due),
+            overdue: Money::from_hundredths(overdue),
+            overdue_since: since.filter(|_| overdue > 0),
+            days_overdue: since.filter(|_| overdue > 0).map_or(0, |d| (as_of - d).num_days()),
+        };
+        totals.add(&line);
+        lines.push(line);
+    }
+    Ok(Ledger { as_of, basis, project_id: project_id.map(str::to_owned), lines, totals })
+}
+
+impl LedgerTotals {
+    fn add(&mut self, l: &LedgerLine) {
+        let sum = |a: Money, b: Money| a.checked_add(b).unwrap_or(a);
+        self.contracts += 1;
+        self.total = sum(self.total, l.total);
+        self.plan = sum(self.plan, l.plan);
+        self.paid = sum(self.paid, l.paid);
+        self.unpaid = sum(self.unpaid, l.unpaid);
+        self.due = sum(self.due, l.due);
+        self.overdue = sum(self.overdue, l.overdue);
+    }
+}
+
+/// Display names for the contracts of a report, loaded once each.
+struct Names {
+    units: HashMap<String, String>,
+    customers: HashMap<String, (String, String)>,
+    users: HashMap<String, String>,
+}
+
+impl Names {
+    async fn load<C: loupan_store::Connection>(conn: &C, contracts: &[ContractRow]) -> ServiceResult<Names> {
+        let mut ids: Vec<String> = contracts.iter().map(|k| k.customer_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        let mut customers = HashMap::new();
+        for chunk in ids.chunks(500) {
+            for c in store_customers::customers_by_ids(conn, chunk).await? {
+                let phone = PhoneNumber::parse(&c.phone).map(|p| p.masked()).unwrap_or_default();
+                customers.insert(c.id, (c.name, phone));
+            }
+        }
+        let mut unit_ids: Vec<String> = contracts.iter().map(|k| k.unit_id.clone()).collect();
+        unit_ids.sort();
+        unit_ids.dedup();
+        let mut units = HashMap::new();
+        for chunk in unit_ids.chunks(500) {
+            for u in store_inventory::units_by_ids(conn, chunk).await? {
+                units.insert(u.id, u.number);
+            }
+        }
+        let mut users = HashMap::new();
+        for k in contracts {
+            if !users.contains_key(&k.agent_id) {
+                let name = store_users::find_user(conn, &k.agent_id).await?.map(|u| u.display_name).unwrap_or_default();
+                users.insert(k.agent_id.clone(), name);
+            }
+        }
+        Ok(Names { units, customers, users })
+    }
+
+    fn unit(&self, id: &str) -> String {
+        self.units.get(id).cloned().unwrap_or_default()
+    }
+
+    fn customer(&self, id: &str) -> (String, String) {
+        self.customers.get(id).cloned().unwrap_or_default()
+    }
+
+    fn user(&self, id: &str) -> String {
+        self.users.get(id).cloned().unwrap_or_default()
+    }
+}
+
+/// One contract in arrears: the ledger line with its ageing bucket.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArrearsLine {
+    #[serde(flatten)]
+    pub ledger: LedgerLine,
+    /// DOMAIN.md's bucket of the oldest overdue instalment (`1-30`, …).
+    pub bucket: &'static str,
+}
+
+/// What an agent's customers owe, per project.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentArrears {
+    pub project_id: String,
+    pub agent_id: String,
+    pub agent_name: String,
+    pub contracts: usize,
+    pub overdue: Money,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Arrears {
+    pub as_of: NaiveDate,
+    pub project_id: Option<String>,
+    /// Most overdue first: the list overdue notices are sent from.
+    pub lines: Vec<ArrearsLine>,
+    pub by_agent: Vec<AgentArrears>,
+    pub total: Money,
+}
+
+/// 欠款: contracts with money due and not paid on the audited basis, oldest
+/// first, and the totals per agent and project.
+pub async fn arrears(
+    services: &Services,
+    actor: &Actor,
+    project_id: Option<&str>,
+    as_of: NaiveDate,
+) -> ServiceResult<Arrears> {
+    let ledger = ledger(services, actor, project_id, as_of, Basis::Finance).await?;
+    let mut lines: Vec<ArrearsLine> = ledger
+        .lines
+        .into_iter()
+        .filter(|l| l.overdue.hundredths() > 0)
+        .map(|l| {
+            let bucket = l.overdue_since.map_or("not_due", |d| ageing_bucket(d, as_of));
+            ArrearsLine { ledger: l, bucket }
+        })
+        .collect();
+    lines.sort_by(|a, b| {
+        b.ledger.days_overdue.cmp(&a.ledger.days_overdue).then_with(|| a.ledger.number.cmp(&b.ledger.number))
+    });
+    let mut groups: BTreeMap<(String, String), AgentArrears> = BTreeMap::new();
+    for l in &lines {
+        let g =
+            groups.entry((l.ledger.project_id.clone(), l.ledger.agent_id.clone())).or_insert_with(|| AgentArrears {
+                project_id: l.ledger.project_id.clone(),
+                agent_id: l.ledger.agent_id.clone(),
+                agent_name: l.ledger.agent_name.clone(),
+                contracts: 0,
+                overdue: Money::ZERO,
+            });
+        g.contracts += 1;
+        g.overdue = g.overdue.checked_add(l.ledger.overdue).unwrap_or(g.overdue);
+    }
+    let total = Money::from_hundredths(lines.iter().map(|l| l.ledger.overdue.hundredths()).sum());
+    Ok(Arrears {
+        as_of,
+        project_id: project_id.map(str::to_owned),
+        lines,
+        by_agent: groups.into_values().collect(),
+        total,
+    })
+}
+
+/// A unit's money state on the 财控图.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MoneyState {
+    /// No deal: nothing to collect.
+    Unsold,
+    /// Subscribed, no contract yet (the deposit is all there is).
+    Subscribed,
+    /// Contracted, nothing due yet and nothing paid.
+    NotDue,
+    PartlyPaid,
+    PaidInFull,
+    /// Everything but the loan is paid; the bank has not paid out yet.
+    MortgagePending,
+    /// An instalment other than the loan is due and not paid.
+    Overdue,
+}
+
+impl MoneyState {
+    pub const ALL: [MoneyState; 7] = [
+        MoneyState::Unsold,
+        MoneyState::Subscribed,
+        MoneyState::NotDue,
+        MoneyState::PartlyPaid,
+        MoneyState::PaidInFull,
+        MoneyState::MortgagePending,
+        MoneyState::Overdue,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            MoneyState::Unsold => "unsold",
+            MoneyState::Subscribed => "subscribed",
+            MoneyState::NotDue => "not_due",
+            MoneyState::PartlyPaid => "partly_paid",
+            MoneyState::PaidInFull => "paid_in_full",
+            MoneyState::MortgagePending => "mortgage_pending",
+            MoneyState::Overdue => "overdue",
+        }
+    }
+
+    /// The state of a contract's plan on `today`, on the audited basis.
+    pub fn of_plan(plan: &[InstalmentRow], today: NaiveDate) -> MoneyState {
+        let is_loan = |i: &InstalmentRow| i.kind == "mortgage";
+        let (amount, paid): (i64, i64) = plan.iter().fold((0, 0), |(a, p), i| (a + i.amount, p + i.paid));
+        if amount > 0 && paid >= amount {
+            MoneyState::PaidInFull
+        } else if plan.iter().any(|i| !is_loan(i) && i.due_date <= today && i.paid < i.amount) {
+            MoneyState::Overdue
+        } else if plan.iter().any(|i| is_loan(i) && i.paid < i.amount)
+            && plan.iter().filter(|i| !is_loan(i)).all(|i| i.paid >= i.amount)
+        {
+            MoneyState::MortgagePending
+        } else if paid > 0 {
+            MoneyState::PartlyPaid
+        } else {
+            MoneyState::NotDue
+        }
+    }
+}
+
+/// One tile of the 财控图.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitMoney {
+    pub unit: Unit,
+    pub state: MoneyState,
+    pub contract_id: Option<String>,
+    pub contract_number: Option<String>,
+    pub plan: Option<Money>,
+    pub paid: Option<Money>,
+}
+
+/// 财控图: the building's units with the money state of their deal today.
+pub async fn finance_chart(
+    services: &Services,
+    actor: &Actor,
+    building_id: &str,
+    today: NaiveDate,
+) -> ServiceResult<(Building, Vec<UnitMoney>)> {
+    actor.require(Permission::ReadFinance)?;
+    let (building, units) = crate::inventory::building_chart(services, actor, building_id).await?;
+    let conn = services.store.conn();
+    let ids: Vec<String> = units.iter().map(|u| u.id.clone()).collect();
+    let contracts = store::active_contracts_of_units(conn, &ids).await?;
+    let subscribed = store::units_with_active_subscription(conn, &ids).await?;
+    let contract_ids: Vec<String> = contracts.iter().map(|k| k.id.clone()).collect();
+    let mut plans: HashMap<String, Vec<InstalmentRow>> = HashMap::new();
+    for i in store::instalments_of_contracts(conn, &contract_ids).await? {
+        plans.entry(i.contract_id.clone()).or_default().push(i);
+    }
+    let by_unit: HashMap<&str, &ContractRow> = contracts.iter().map(|k| (k.unit_id.as_str(), k)).collect();
+    let tiles = units
+        .into_iter()
+        .map(|unit| match by_unit.get(unit.id.as_str()) {
+            Some(k) => {
+                let plan = plans.get(&k.id).map(Vec::as_slice).unwrap_or_default();
+                UnitMoney {
+                    state: MoneyState::of_plan(plan, today),
+                    contract_id: Some(k.id.clone()),
+                    contract_number: Some(k.number.clone()),
+                    plan: Some(Money::from_hundredths(plan.iter().map(|i| i.amount).sum())),
+                    paid: Some(Money::from_hundredths(plan.iter().map(|i| i.paid).sum())),
+                    unit,
+                }
+            }
+            None => UnitMoney {
+                state: if subscribed.contains(&unit.id) { MoneyState::Subscribed } else { MoneyState::Unsold },
+                contract_id: None,
+                contract_number: None,
+                plan: None,
+                paid: None,
+                unit,
+            },
+        })
+        .collect();
+    Ok((building, tiles))
+}
+
+fn amount(m: Money) -> Cell {
+    Cell::Number(m.hundredths() as f64 / 100.0)
+}
+
+fn text(s: impl Into<String>) -> Cell {
+    Cell::Text(s.into())
+}
+
+/// The ledger as xlsx, one row per contract and a total row.
+pub fn ledger_xlsx(ledger: &Ledger) -> ServiceResult<Vec<u8>> {
+    let headers: Vec<String> = [
+        "合同编号",
+        "房号",
+        "客户",
+        "电话",
+        "置业顾问",
+        "签约日期",
+        "总价",
+        "应收",
+        "已收",
+        "未收",
+        "到期应收",
+        "逾期",
+        "逾期天数",
+    ]
+    .iter()
+    .map(|h| (*h).to_owned())
+    .collect();
+    let mut rows: Vec<Vec<Cell>> = ledger
+        .lines
+        .iter()
+        .map(|l| {
+            vec![
+                text(&l.number),
+                text(&l.unit_number),
+                text(&l.customer_name),
+                text(&l.customer_phone),
+                text(&l.agent_name),
+                text(l.signed_on.to_string()),
+                amount(l.total),
+                amount(l.plan),
+                amount(l.paid),
+                amount(l.unpaid),
+                amount(l.due),
+                amount(l.overdue),
+                Cell::Number(l.days_overdue as f64),
+            ]
+        })
+        .collect();
+    let t = &ledger.totals;
+    rows.push(vec![
+        text("合计"),
+        Cell::Empty,
+        Cell::Empty,
+        Cell::Empty,
+        Cell::Empty,
+        Cell::Empty,
+        amount(t.total),
+        amount(t.plan),
+        amount(t.paid),
+        amount(t.unpaid),
+        amount(t.due),
+        amount(t.overdue),
+        Cell::Empty,
+    ]);
+    xlsx::write_table("合同台帐", &headers, &rows).map_err(ServiceError::internal)
+}
+
+/// Arrears as xlsx, most overdue first.
+pub fn arrears_xlsx(arrears: &Arrears) -> ServiceResult<Vec<u8>> {
+    let headers: Vec<String> =
+        ["合同编号", "房号", "客户", "电话", "置业顾问", "逾期金额", "最早逾期日", "逾期天数", "帐龄"]
+            .iter()
+            .map(|h| (*h).to_owned())
+            .collect();
+    let rows: Vec<Vec<Cell>> = arrears
+        .lines
+        .iter()
+        .map(|a| {
+            let l = &a.ledger;
+            vec![
+                text(&l.number),
+                text(&l.unit_number),
+                text(&l.customer_name),
+                text(&l.customer_phone),
+                text(&l.agent_name),
+                amount(l.overdue),
+                l.overdue_since.map_or(Cell::Empty, |d| text(d.to_string())),
+                Cell::Number(l.days_overdue as f64),
+                text(a.bucket),
+            ]
+        })
+        .collect();
+    xlsx::write_table("欠款", &headers, &rows).map_err(ServiceError::internal)
+}
+
+/// Reconciliation as xlsx: the three totals, then every receipt of a difference.
+pub fn reconciliation_xlsx(r: &Reconciliation) -> ServiceResult<Vec<u8>> {
+    let headers: Vec<String> = ["项目", "收据", "合同编号", "金额", "收款日期", "收款方式", "状态", "差异"]
+        .iter()
+        .map(|h| (*h).to_owned())
+        .collect();
+    let mut rows = Vec::new();
+    for (basis, label) in [("sales", "销售口径合计"), ("cashier", "出纳口径合计"), ("finance", "财务口径合计")]
+    {
+        let mut row = vec![text(label), Cell::Empty, Cell::Empty];
+        row.push(amount(r.totals.get(basis).copied().unwrap_or(Money::ZERO)));
+        rows.push(row);
+    }
+    for d in &r.differences {
+        for l in &d.receipts {
+            rows.push(vec![
+                text(&l.project_id),
+                text(&l.id),
+                text(l.contract_number.clone().unwrap_or_default()),
+                amount(l.amount),
+                text(l.received_on.to_string()),
+                text(&l.channel),
+                text(&l.status),
+                text(d.between),
+            ]);
+        }
+    }
+    xlsx::write_table("核帐", &headers, &rows).map_err(ServiceError::internal)
+}
+
+/// The ageing report as xlsx: one row per contract with an amount in a bucket.
+pub fn ageing_xlsx(report: &crate::finance::AgeingReport) -> ServiceResult<Vec<u8>> {
+    let buckets = loupan_domain::sales::AGEING_BUCKETS;
+    let mut headers = vec!["合同编号".to_owned()];
+    headers.extend(buckets.iter().map(|b| (*b).to_owned()));
+    let row = |first: String, amounts: &BTreeMap<&'static str, Money>| {
+        let mut row = vec![text(first)];
+        row.extend(buckets.iter().map(|b| amount(amounts.get(b).copied().unwrap_or(Money::ZERO))));
+        row
+    };
+    let mut rows: Vec<Vec<Cell>> = report
+        .contracts
+        .iter()
+        .filter(|c| c.amounts.values().any(|m| m.hundredths() != 0))
+        .map(|c| row(c.number.clone(), &c.amounts))
+        .collect();
+    rows.push(row("合计".into(), &report.totals));
+    xlsx::write_table("帐龄", &headers, &rows).map_err(ServiceError::internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instalment(seq: i32, kind: &str, due: &str, amount: i64, paid: i64) -> InstalmentRow {
+        InstalmentRow {
+            id: format!("i{seq}"),
+            contract_id: "k".into(),
+            seq,
+            kind: kind.into(),
+            due_date: NaiveDate::parse_from_str(due, "%Y-%m-%d").unwrap(),
+            amount,
+            paid,
+        }
+    }
+
+    fn day(d: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn money_states_follow_the_plan() {
+        let plan = |down_paid, loan_paid| {
+            vec![
+                instalment(1, "down_payment", "2026-01-10", 300, down_paid),
+                instalment(2, "mortgage", "2026-02-10", 700, loan_paid),
+            ]
+        };
+        assert_eq!(MoneyState::of_plan(&plan(0, 0), day("2026-01-01")), MoneyState::NotDue);
+        assert_eq!(MoneyState::of_plan(&plan(0, 0), day("2026-01-11")), MoneyState::Overdue);
+        assert_eq!(MoneyState::of_plan(&plan(100, 0), day("2026-01-05")), MoneyState::PartlyPaid);
+        assert_eq!(MoneyState::of_plan(&plan(300, 0), day("2026-03-01")), MoneyState::MortgagePending);
+        assert_eq!(MoneyState::of_plan(&plan(300, 700), day("2026-03-01")), MoneyState::PaidInFull);
+    }
+
+    #[test]
+    fn overdue_is_what_is_due_beyond_what_is_paid_in_due_order() {
+        let a = instalment(1, "down_payment", "2026-01-10", 300, 0);
+        let b = instalment(2, "instalment", "2026-04-10", 300, 0);
+        let c = instalment(3, "instalment", "2026-07-10", 400, 0);
+        let plan = [&a, &b, &c];
+        assert_eq!(due_and_overdue(&plan, 0, day("2026-01-09")), (0, 0, None));
+        assert_eq!(due_and_overdue(&plan, 0, day("2026-01-10")), (300, 300, Some(day("2026-01-10"))));
+        assert_eq!(due_and_overdue(&plan, 300, day("2026-05-01")), (600, 300, Some(day("2026-04-10"))));
+        assert_eq!(due_and_overdue(&plan, 450, day("2026-05-01")), (600, 150, Some(day("2026-04-10"))));
+        assert_eq!(due_and_overdue(&plan, 1000, day("2027-01-01")), (1000, 0, None));
+    }
+}

@@ -1,0 +1,194 @@
+//! Finance's pages: the contract ledger (合同台帐), arrears (欠款), the
+//! reconciliation of the three departments (核帐) and the 财控图 of a building.
+//! Each has the same figures as its API route and an xlsx download.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::Html;
+use axum::routing::get;
+use loupan_service::finance_reports::{self as reports, Basis, MoneyState};
+use loupan_service::inventory;
+use minijinja::{Value, context};
+use serde::Deserialize;
+
+use crate::api::reports::{LedgerParams, ledger_args, period};
+use crate::extract::Authed;
+use crate::i18n::Lang;
+use crate::pages::{base_context, render};
+use crate::{AppError, AppState};
+
+/// Every finance page is under the one "财务" entry of the navigation.
+const NAV: &str = "/finance/ledger";
+
+fn project_of(id: Option<&str>) -> Option<&str> {
+    id.map(str::trim).filter(|p| !p.is_empty())
+}
+
+async fn projects(state: &AppState, actor: &loupan_service::Actor) -> Result<Vec<Value>, AppError> {
+    Ok(inventory::list_projects(&state.services, actor)
+        .await?
+        .into_iter()
+        .map(|p| context! { id => p.id, name => p.name })
+        .collect())
+}
+
+fn line(l: &reports::LedgerLine) -> Value {
+    context! {
+        id => l.contract_id, number => l.number, unit_id => l.unit_id, unit => l.unit_number,
+        customer_id => l.customer_id, customer => l.customer_name, phone => l.customer_phone,
+        agent => l.agent_name, signed_on => l.signed_on.to_string(), total => l.total.to_string(),
+        plan => l.plan.to_string(), paid => l.paid.to_string(), unpaid => l.unpaid.to_string(),
+        due => l.due.to_string(), overdue => l.overdue.to_string(), overdue_cents => l.overdue.hundredths(),
+        days_overdue => l.days_overdue,
+    }
+}
+
+async fn ledger(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Query(q): Query<LedgerParams>,
+) -> Result<Html<String>, AppError> {
+    let (as_of, basis) = ledger_args(&q)?;
+    let project_id = project_of(q.project_id.as_deref());
+    let l = reports::ledger(&state.services, &actor, project_id, as_of, basis).await?;
+    let t = &l.totals;
+    render(
+        &state,
+        "finance_ledger.html",
+        context! {
+            as_of => as_of.to_string(), basis => basis.name(), bases => Basis::ALL.map(Basis::name),
+            project_id => project_id, projects => projects(&state, &actor).await?,
+            lines => l.lines.iter().map(line).collect::<Vec<_>>(),
+            totals => context! { contracts => t.contracts, total => t.total.to_string(), plan => t.plan.to_string(),
+                paid => t.paid.to_string(), unpaid => t.unpaid.to_string(), due => t.due.to_string(), overdue => t.overdue.to_string() },
+            export => format!("/api/v1/finance/reports/ledger/export?as_of={as_of}&basis={}&project_id={}", basis.name(), project_id.unwrap_or_default()),
+            ..base_context(&actor, lang, NAV)
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct ArrearsQuery {
+    as_of: Option<String>,
+    project_id: Option<String>,
+}
+
+async fn arrears(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Query(q): Query<ArrearsQuery>,
+) -> Result<Html<String>, AppError> {
+    let (as_of, _) = ledger_args(&LedgerParams { as_of: q.as_of.clone(), project_id: None, basis: None })?;
+    let project_id = project_of(q.project_id.as_deref());
+    let a = reports::arrears(&state.services, &actor, project_id, as_of).await?;
+    render(
+        &state,
+        "finance_arrears.html",
+        context! {
+            as_of => as_of.to_string(), project_id => project_id, projects => projects(&state, &actor).await?,
+            lines => a.lines.iter().map(|x| context! { bucket => x.bucket, ..line(&x.ledger) }).collect::<Vec<_>>(),
+            by_agent => a.by_agent.iter().map(|g| context! { agent => g.agent_name, contracts => g.contracts, overdue => g.overdue.to_string() }).collect::<Vec<_>>(),
+            total => a.total.to_string(),
+            export => format!("/api/v1/finance/reports/arrears/export?as_of={as_of}&project_id={}", project_id.unwrap_or_default()),
+            ..base_context(&actor, lang, NAV)
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct ReconciliationQuery {
+    from: Option<String>,
+    to: Option<String>,
+    project_id: Option<String>,
+}
+
+async fn reconciliation(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Query(q): Query<ReconciliationQuery>,
+) -> Result<Html<String>, AppError> {
+    let (from, to) = period(q.from.as_deref(), q.to.as_deref())?;
+    let project_id = project_of(q.project_id.as_deref());
+    let r = reports::reconciliation(&state.services, &actor, project_id, from, to).await?;
+    let total = |b: &str| r.totals.get(b).map(ToString::to_string).unwrap_or_default();
+    let channels: Vec<Value> = r
+        .by_channel
+        .iter()
+        .map(|(channel, amounts)| {
+            let of = |b: &str| amounts.get(b).map(ToString::to_string).unwrap_or_else(|| "0.00".into());
+            context! { channel => channel, sales => of("sales"), cashier => of("cashier"), finance => of("finance") }
+        })
+        .collect();
+    let differences: Vec<Value> = r
+        .differences
+        .iter()
+        .map(|d| {
+            context! {
+                between => d.between, status => d.status, amount => d.amount.to_string(),
+                receipts => d.receipts.iter().map(|l| context! {
+                    id => l.id, contract_id => l.contract_id, number => l.contract_number, amount => l.amount.to_string(),
+                    received_on => l.received_on.to_string(), channel => l.channel,
+                }).collect::<Vec<_>>(),
+            }
+        })
+        .collect();
+    render(
+        &state,
+        "finance_reconciliation.html",
+        context! {
+            from => from.to_string(), to => to.to_string(), project_id => project_id, projects => projects(&state, &actor).await?,
+            signed_contracts => r.signed_contracts, signed_amount => r.signed_amount.to_string(),
+            sales => total("sales"), cashier => total("cashier"), finance => total("finance"),
+            channels => channels, differences => differences,
+            export => format!("/api/v1/finance/reports/reconciliation/export?from={from}&to={to}&project_id={}", project_id.unwrap_or_default()),
+            ..base_context(&actor, lang, NAV)
+        },
+    )
+}
+
+async fn finance_chart(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+) -> Result<Html<String>, AppError> {
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let (building, tiles) = reports::finance_chart(&state.services, &actor, &id, today).await?;
+    let project = inventory::get_project(&state.services, &actor, &building.project_id).await?;
+    let mut counts: Vec<(MoneyState, usize)> = MoneyState::ALL.iter().map(|s| (*s, 0)).collect();
+    let mut floors: Vec<(i32, Vec<Value>)> = Vec::new();
+    for t in tiles {
+        if let Some(c) = counts.iter_mut().find(|(s, _)| *s == t.state) {
+            c.1 += 1;
+        }
+        let cell = context! {
+            id => t.unit.id, number => t.unit.number, state => t.state.name(), contract_id => t.contract_id,
+            contract => t.contract_number, plan => t.plan.map(|m| m.to_string()), paid => t.paid.map(|m| m.to_string()),
+        };
+        match floors.last_mut() {
+            Some((floor, cells)) if *floor == t.unit.floor => cells.push(cell),
+            _ => floors.push((t.unit.floor, vec![cell])),
+        }
+    }
+    render(
+        &state,
+        "finance_chart.html",
+        context! {
+            building => context! { id => building.id, name => building.name }, project => context! { id => project.id, name => project.name },
+            floors => floors.into_iter().map(|(floor, units)| context! { floor => floor, units => units }).collect::<Vec<_>>(),
+            counts => counts.into_iter().map(|(s, n)| context! { state => s.name(), count => n }).collect::<Vec<_>>(),
+            ..base_context(&actor, lang, NAV)
+        },
+    )
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/finance/ledger", get(ledger))
+        .route("/finance/arrears", get(arrears))
+        .route("/finance/reconciliation", get(reconciliation))
+        .route("/buildings/{id}/finance", get(finance_chart))
+}
