@@ -139,8 +139,25 @@ try {
   await watcher.screenshot({ path: join(shots, "10-live-chart-update.png"), fullPage: false });
   await watcher.close();
   await page.click("nav.modules >> text=财务");
+  await page.waitForSelector("#ledger tbody tr");
+  await shot("09a-contract-ledger");
+  await page.click("nav.tabs >> text=帐龄分析");
   await page.waitForSelector("#ageing");
   await shot("09-ageing");
+  await page.click("nav.tabs >> text=核帐");
+  await page.waitForSelector("#reconciliation-totals");
+  await shot("09b-reconciliation");
+  // The cashier's receipt book (票据): register one and see its numbers accounted for.
+  await page.click("nav.tabs >> text=票据");
+  await page.fill("#book-form input[name=prefix]", "SJ2027-");
+  await page.fill("#book-form input[name=first_number]", "1");
+  await page.fill("#book-form input[name=last_number]", "500");
+  await page.click("#book-form button[type=submit]");
+  await page.waitForSelector("h1 >> text=SJ2027-");
+  await page.fill("#void-form input[name=reason]", "打印错位作废");
+  await page.click("#void-form button");
+  await page.waitForSelector("#gaps >> text=打印错位作废");
+  await shot("09c-receipt-book");
 
   // 6d. Export the project's units to Excel and check the file back in.
   await page.click("nav.modules >> text=项目房源");

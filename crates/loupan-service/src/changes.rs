@@ -565,6 +565,12 @@ async fn refund_due<C: Connection>(conn: &C, deal: &Deal, change_id: &str, amoun
             status: "due".into(),
             change_id: change_id.to_owned(),
             created_at: loupan_store::now(),
+            channel: None,
+            paid_by: None,
+            audited_by: None,
+            note: None,
+            paid_on: None,
+            audited_at: None,
         },
     )
     .await?;
@@ -821,6 +827,12 @@ pub struct Refund {
     pub amount: Money,
     pub status: String,
     pub created_at: DateTime<Utc>,
+    /// How and when the cashier paid it out, and who audited it.
+    pub paid_on: Option<chrono::NaiveDate>,
+    pub channel: Option<String>,
+    pub paid_by: Option<String>,
+    pub audited_by: Option<String>,
+    pub note: Option<String>,
 }
 
 /// Refunds owed to buyers after cancellations and changes (finance pays them).
@@ -838,6 +850,11 @@ pub async fn refunds(services: &Services, actor: &Actor, status: Option<&str>) -
             amount: Money::from_hundredths(r.amount),
             status: r.status,
             created_at: r.created_at,
+            paid_on: r.paid_on,
+            channel: r.channel,
+            paid_by: r.paid_by,
+            audited_by: r.audited_by,
+            note: r.note,
         })
         .collect())
 }

@@ -257,6 +257,19 @@ async fn demo_deals(services: &Services, system: &Actor, project_id: &str, agent
     let available: Vec<_> = units.into_iter().filter(|u| u.status == "available" && u.floor <= 6).collect();
     let mut finance_actor = system.clone();
     finance_actor.display_name = "陈静".into();
+    // The cashier's receipt book (票据): every receipt below takes its number, and
+    // one spoiled form shows how a gap is explained.
+    let book = crate::receipt_books::register(
+        services,
+        &finance_actor,
+        crate::receipt_books::NewBook {
+            project_id: Some(project_id.to_owned()),
+            prefix: Some("SJ2026-".into()),
+            first_number: Some(1),
+            last_number: Some(500),
+        },
+    )
+    .await?;
     for (i, unit) in available.iter().take(8).enumerate() {
         let agent_id = &agents[i % agents.len().max(1)];
         let Some(agent) = crate::auth::load_actor(conn, agent_id, None).await? else { continue };
@@ -267,7 +280,7 @@ async fn demo_deals(services: &Services, system: &Actor, project_id: &str, agent
         let method = if i % 2 == 0 { &mortgage } else { &one_off };
         let day = format!("2026-{:02}-{:02}", 3 + i % 6, 5 + i);
         if i % 3 == 0 {
-            sales::subscribe(
+            let subscription = sales::subscribe(
                 services,
                 &agent,
                 NewSubscription {
@@ -277,10 +290,29 @@ async fn demo_deals(services: &Services, system: &Actor, project_id: &str, agent
                     total_price: Some(price),
                     deposit: Some("50000.00".into()),
                     payment_method_id: Some(method.id.clone()),
-                    subscribed_on: Some(day),
+                    subscribed_on: Some(day.clone()),
                 },
             )
             .await?;
+            // The deposit is paid and audited: once the contract is signed the cashier
+            // moves it to the contract (定金转房款).
+            let deposit = crate::finance::record_receipt(
+                services,
+                &finance_actor,
+                crate::finance::NewReceipt {
+                    subscription_id: Some(subscription.id.clone()),
+                    amount: Some("50000.00".into()),
+                    received_on: Some(day),
+                    channel: Some("pos".into()),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            crate::finance::mark_arrived(services, &finance_actor, &deposit.id).await?;
+            crate::finance::audit_receipt(services, &finance_actor, &deposit.id).await?;
+            if i == 3 {
+                crate::receipt_books::void(services, &finance_actor, &book.id, None, Some("打印错位，作废")).await?;
+            }
             continue;
         }
         let contract = sales::sign_contract(

@@ -27,6 +27,10 @@ pub struct NewReceipt {
     pub amount: Option<String>,
     pub received_on: Option<String>,
     pub channel: Option<String>,
+    /// Who paid, as written on the receipt; the buyer when empty.
+    pub payer: Option<String>,
+    /// The receipt book to take the number from; the project's oldest book with numbers left when empty.
+    pub book_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -42,6 +46,17 @@ pub struct Receipt {
     pub status: String,
     pub recorded_by: String,
     pub audited_by: Option<String>,
+    pub payer: Option<String>,
+    /// The receipt number (票据号) issued from a book, if the project keeps books.
+    pub number: Option<String>,
+    pub book_id: Option<String>,
+    /// Set on a reversing entry: the receipt it corrects.
+    pub reverses: Option<String>,
+    /// Set on a corrected receipt: its reversing entry.
+    pub reversed_by: Option<String>,
+    /// The other half of a deposit transfer (定金转房款).
+    pub pair_id: Option<String>,
+    pub note: Option<String>,
 }
 
 impl From<ReceiptRow> for Receipt {
@@ -57,6 +72,13 @@ impl From<ReceiptRow> for Receipt {
             status: r.status,
             recorded_by: r.recorded_by,
             audited_by: r.audited_by,
+            payer: r.payer,
+            number: r.number,
+            book_id: r.book_id,
+            reverses: r.reverses,
+            reversed_by: r.reversed_by,
+            pair_id: r.pair_id,
+            note: r.note,
         }
     }
 }
@@ -102,6 +124,7 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
             String::new()
         }
     };
+    let payer = loupan_domain::validation::optional_text(&mut errors, "payer", form.payer.as_deref(), 100);
     let contract_id = form.contract_id.filter(|s| !s.is_empty());
     let subscription_id = form.subscription_id.filter(|s| !s.is_empty());
     if contract_id.is_none() && subscription_id.is_none() {
@@ -131,6 +154,8 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
         }
         (None, None) => return Err(Invalid::one("contract_id", "required").into()),
     };
+    let (book_id, number) =
+        crate::receipt_books::issue(&tx, &project_id, form.book_id.as_deref().filter(|b| !b.is_empty())).await?;
     let now = loupan_store::now();
     let row = ReceiptRow {
         id: loupan_store::new_id(),
@@ -147,6 +172,13 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
         audited_at: None,
         version: 1,
         created_at: now,
+        payer,
+        book_id,
+        number,
+        reverses: None,
+        reversed_by: None,
+        pair_id: None,
+        note: None,
     };
     store::insert_receipt(&tx, &row).await?;
     let receipt = Receipt::from(row);
@@ -213,13 +245,24 @@ pub async fn audit_receipt(services: &Services, actor: &Actor, id: &str) -> Serv
     if !store::mark_audited(&tx, id, &by, loupan_store::now()).await? {
         return Err(ServiceError::Conflict("receipt_not_arrived"));
     }
+    // A deposit transfer is audited as a whole: both halves count from the same moment.
+    let mut halves = vec![before.clone()];
+    if let Some(pair) = &before.pair_id {
+        let other = store::find_receipt(&tx, pair).await?.ok_or(ServiceError::NotFound("receipt"))?;
+        if !store::mark_audited(&tx, pair, &by, loupan_store::now()).await? {
+            return Err(ServiceError::Conflict("receipt_not_arrived"));
+        }
+        halves.push(other);
+    }
     let mut allocations = Vec::new();
-    if let Some(contract_id) = &before.contract_id {
-        let (made, left) = allocate(&tx, id, contract_id, before.amount).await?;
-        allocations = made;
-        if left > 0 {
-            // More than the plan still owes (e.g. the plan changed since recording).
-            return Err(Invalid::one("amount", "exceeds_outstanding").into());
+    for half in halves.iter().filter(|h| h.amount > 0) {
+        if let Some(contract_id) = &half.contract_id {
+            let (made, left) = allocate(&tx, &half.id, contract_id, half.amount).await?;
+            allocations.extend(made);
+            if left > 0 {
+                // More than the plan still owes (e.g. the plan changed since recording).
+                return Err(Invalid::one("amount", "exceeds_outstanding").into());
+            }
         }
     }
     let after = visible_receipt(&tx, actor, id).await?;
@@ -311,7 +354,7 @@ pub(crate) async fn reallocate_contract<C: loupan_store::Connection>(
     let mut receipts: Vec<ReceiptRow> = store::receipts_of_contract(conn, contract_id)
         .await?
         .into_iter()
-        .filter(|r| r.status == "audited" && r.amount > 0)
+        .filter(|r| r.status == "audited" && r.amount > 0 && r.reversed_by.is_none())
         .collect();
     receipts.sort_by_key(|r| (r.audited_at, r.created_at));
     let mut excess = 0;
@@ -348,6 +391,13 @@ pub(crate) async fn transfer_receipt<C: loupan_store::Connection>(
         audited_at: Some(now),
         version: 1,
         created_at: now,
+        payer: None,
+        book_id: None,
+        number: None,
+        reverses: None,
+        reversed_by: None,
+        pair_id: None,
+        note: None,
     };
     store::insert_receipt(conn, &row).await?;
     Ok(row.id)
@@ -421,4 +471,291 @@ pub async fn ageing(
         }
     }
     Ok(AgeingReport { as_of, totals, contracts })
+}
+
+/// Corrects a receipt without editing money that counts: money not yet audited
+/// (`in_transit`, `arrived`) is voided with the reason by the cashier; audited
+/// money gets a reversing entry (a negative audited receipt naming it) from
+/// finance, and the contract's audited money is allocated again, so the plan
+/// shows what is really paid. Returns the voided receipt or the reversing entry.
+pub async fn reverse_receipt(
+    services: &Services,
+    actor: &Actor,
+    id: &str,
+    reason: Option<&str>,
+) -> ServiceResult<Receipt> {
+    actor.require(Permission::RecordReceipts)?;
+    let mut errors = Invalid::default();
+    let reason = loupan_domain::validation::required_text(&mut errors, "reason", reason, 200);
+    errors.into_result()?;
+    let tx = services.store.begin_write().await?;
+    let before = visible_receipt(&tx, actor, id).await?;
+    if before.reverses.is_some() || before.reversed_by.is_some() || before.pair_id.is_some() {
+        return Err(ServiceError::Conflict("receipt_not_reversible"));
+    }
+    if before.channel == TRANSFER_CHANNEL || before.amount <= 0 {
+        return Err(ServiceError::Conflict("receipt_not_reversible"));
+    }
+    let result = match before.status.as_str() {
+        "in_transit" | "arrived" => {
+            if !store::void_uncounted(&tx, id, &reason).await? {
+                return Err(ServiceError::Conflict("receipt_not_reversible"));
+            }
+            visible_receipt(&tx, actor, id).await?
+        }
+        "audited" => {
+            actor.require(Permission::AuditReceipts)?;
+            let now = loupan_store::now();
+            let by = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
+            let reversal = ReceiptRow {
+                id: loupan_store::new_id(),
+                amount: -before.amount,
+                received_on: (now + chrono::Duration::hours(8)).date_naive(),
+                status: "audited".into(),
+                recorded_by: by.clone(),
+                audited_by: Some(by),
+                arrived_at: Some(now),
+                audited_at: Some(now),
+                version: 1,
+                created_at: now,
+                book_id: None,
+                number: None,
+                reverses: Some(before.id.clone()),
+                reversed_by: None,
+                pair_id: None,
+                note: Some(reason.clone()),
+                ..before.clone()
+            };
+            store::insert_receipt(&tx, &reversal).await?;
+            if !store::mark_reversed(&tx, id, &reversal.id).await? {
+                return Err(ServiceError::Conflict("receipt_not_reversible"));
+            }
+            if let Some(contract_id) = &before.contract_id {
+                store::reset_allocations(&tx, contract_id).await?;
+                let excess = reallocate_contract(&tx, contract_id).await?;
+                if excess > 0 {
+                    return Err(ServiceError::internal("a reversal left more money than before"));
+                }
+            }
+            reversal
+        }
+        _ => return Err(ServiceError::Conflict("receipt_not_reversible")),
+    };
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "receipt.reverse",
+            record_type: "receipt",
+            record_id: id,
+            before: Some(serde_json::json!({"status": before.status, "amount": Money::from_hundredths(before.amount)})),
+            after: Some(serde_json::json!({"status": result.status, "reversal": result.id, "reason": reason})),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(result.into())
+}
+
+/// 定金转房款: the audited deposit of the subscription a contract was signed
+/// from moves to the contract as a pair of receipts (minus on the
+/// subscription, plus on the contract), both `arrived` — the money is in the
+/// bank already — and counted only when finance audits the pair (F3).
+/// Returns the contract's half.
+pub async fn transfer_deposit(services: &Services, actor: &Actor, contract_id: &str) -> ServiceResult<Receipt> {
+    actor.require(Permission::RecordReceipts)?;
+    let tx = services.store.begin_write().await?;
+    let contract = visible_contract(&tx, actor, contract_id)
+        .await
+        .map_err(|_| ServiceError::from(Invalid::one("contract_id", "unknown_contract")))?;
+    if contract.status != "active" {
+        return Err(ServiceError::Conflict("contract_not_active"));
+    }
+    let Some(subscription_id) = contract.subscription_id.clone() else {
+        return Err(ServiceError::Conflict("no_deposit_to_transfer"));
+    };
+    // What is left on the subscription: audited deposits less earlier transfers, and no
+    // transfer waiting for its audit.
+    let on_subscription = store::receipts_of_subscription(&tx, &subscription_id).await?;
+    if on_subscription.iter().any(|r| r.pair_id.is_some() && r.status == "arrived") {
+        return Err(ServiceError::Conflict("deposit_transfer_pending"));
+    }
+    let deposit: i64 = on_subscription.iter().filter(|r| r.status == "audited").map(|r| r.amount).sum();
+    if deposit <= 0 {
+        return Err(ServiceError::Conflict("no_deposit_to_transfer"));
+    }
+    let unpaid: i64 = store_sales::instalments_of(&tx, contract_id).await?.iter().map(|i| i.amount - i.paid).sum();
+    if deposit > unpaid {
+        return Err(Invalid::one("amount", "exceeds_outstanding").into());
+    }
+    let now = loupan_store::now();
+    let by = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
+    let half = |amount: i64, contract: Option<String>, subscription: Option<String>| ReceiptRow {
+        id: loupan_store::new_id(),
+        project_id: String::new(),
+        contract_id: contract,
+        subscription_id: subscription,
+        amount,
+        received_on: (now + chrono::Duration::hours(8)).date_naive(),
+        channel: DEPOSIT_TRANSFER_CHANNEL.to_owned(),
+        status: "arrived".into(),
+        recorded_by: by.clone(),
+        audited_by: None,
+        arrived_at: Some(now),
+        audited_at: None,
+        version: 1,
+        created_at: now,
+        payer: None,
+        book_id: None,
+        number: None,
+        reverses: None,
+        reversed_by: None,
+        pair_id: None,
+        note: None,
+    };
+    let mut minus = half(-deposit, None, Some(subscription_id));
+    let mut plus = half(deposit, Some(contract.id.clone()), None);
+    minus.project_id = contract.project_id.clone();
+    plus.project_id = contract.project_id.clone();
+    minus.pair_id = Some(plus.id.clone());
+    plus.pair_id = Some(minus.id.clone());
+    store::insert_receipt(&tx, &minus).await?;
+    store::insert_receipt(&tx, &plus).await?;
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "receipt.deposit_transfer",
+            record_type: "contract",
+            record_id: contract_id,
+            before: None,
+            after: Some(
+                serde_json::json!({"amount": Money::from_hundredths(deposit), "receipts": [minus.id, plus.id]}),
+            ),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(plus.into())
+}
+
+/// Money moved from a subscription's deposit to its contract (定金转房款).
+pub const DEPOSIT_TRANSFER_CHANNEL: &str = "deposit_transfer";
+
+/// A refund owed to a buyer, paid out and audited like money received (F3).
+#[derive(Debug, Clone, Serialize)]
+pub struct RefundPayment {
+    pub id: String,
+    pub status: String,
+    pub amount: Money,
+    pub paid_on: Option<NaiveDate>,
+    pub channel: Option<String>,
+    pub paid_by: Option<String>,
+    pub audited_by: Option<String>,
+}
+
+fn refund_payment(r: loupan_store::sales::RefundRow) -> RefundPayment {
+    RefundPayment {
+        id: r.id,
+        status: r.status,
+        amount: Money::from_hundredths(r.amount),
+        paid_on: r.paid_on,
+        channel: r.channel,
+        paid_by: r.paid_by,
+        audited_by: r.audited_by,
+    }
+}
+
+async fn visible_refund<C: loupan_store::Connection>(
+    conn: &C,
+    actor: &Actor,
+    id: &str,
+) -> ServiceResult<loupan_store::sales::RefundRow> {
+    match store::find_refund(conn, id).await? {
+        Some(r) if actor.sees_project(&r.project_id) => Ok(r),
+        _ => Err(ServiceError::NotFound("refund")),
+    }
+}
+
+/// The cashier pays a refund out (`due` → `paid`).
+pub async fn pay_refund(
+    services: &Services,
+    actor: &Actor,
+    id: &str,
+    paid_on: Option<&str>,
+    channel: Option<&str>,
+    note: Option<&str>,
+) -> ServiceResult<RefundPayment> {
+    actor.require(Permission::RecordReceipts)?;
+    let mut errors = Invalid::default();
+    let paid_on = match paid_on.map(str::trim).filter(|t| !t.is_empty()) {
+        None => {
+            errors.push("paid_on", "required");
+            NaiveDate::MIN
+        }
+        Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d").unwrap_or_else(|_| {
+            errors.push("paid_on", "invalid_date");
+            NaiveDate::MIN
+        }),
+    };
+    let channel = match channel.map(str::trim) {
+        Some(c) if CHANNELS.contains(&c) => c.to_owned(),
+        None | Some("") => {
+            errors.push("channel", "required");
+            String::new()
+        }
+        Some(_) => {
+            errors.push("channel", "unknown_channel");
+            String::new()
+        }
+    };
+    let note = loupan_domain::validation::optional_text(&mut errors, "note", note, 200);
+    errors.into_result()?;
+    let tx = services.store.begin_write().await?;
+    visible_refund(&tx, actor, id).await?;
+    let by = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
+    if !store::pay_refund(&tx, id, (paid_on, &channel, &by, note.as_deref())).await? {
+        return Err(ServiceError::Conflict("refund_not_due"));
+    }
+    let after = visible_refund(&tx, actor, id).await?;
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "refund.pay",
+            record_type: "refund",
+            record_id: id,
+            before: Some(serde_json::json!({"status": "due"})),
+            after: Some(serde_json::json!({"status": "paid", "paid_on": paid_on, "channel": channel})),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(refund_payment(after))
+}
+
+/// Finance audits a refund paid out (`paid` → `audited`).
+pub async fn audit_refund(services: &Services, actor: &Actor, id: &str) -> ServiceResult<RefundPayment> {
+    actor.require(Permission::AuditReceipts)?;
+    let tx = services.store.begin_write().await?;
+    visible_refund(&tx, actor, id).await?;
+    let by = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
+    if !store::audit_refund(&tx, id, &by, loupan_store::now()).await? {
+        return Err(ServiceError::Conflict("refund_not_paid"));
+    }
+    let after = visible_refund(&tx, actor, id).await?;
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "refund.audit",
+            record_type: "refund",
+            record_id: id,
+            before: Some(serde_json::json!({"status": "paid"})),
+            after: Some(serde_json::json!({"status": "audited"})),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(refund_payment(after))
 }

@@ -47,7 +47,7 @@ impl Basis {
     /// Whether a receipt in `status` counts on this basis.
     pub fn counts(self, status: &str) -> bool {
         match self {
-            Basis::Sales => true,
+            Basis::Sales => matches!(status, "in_transit" | "arrived" | "audited"),
             Basis::Cashier => matches!(status, "arrived" | "audited"),
             Basis::Finance => status == "audited",
         }

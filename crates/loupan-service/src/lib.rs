@@ -21,6 +21,7 @@ pub mod jobs;
 pub mod live;
 pub mod notifications;
 pub mod pricing;
+pub mod receipt_books;
 pub mod sales;
 pub mod secrets;
 pub mod unit_import;

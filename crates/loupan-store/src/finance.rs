@@ -214,3 +214,174 @@ pub async fn instalments_of_contracts<C: ConnectionTrait>(
     }
     Ok(out)
 }
+
+pub use crate::entities::receipt_books::Model as ReceiptBookRow;
+pub use crate::entities::receipt_number_voids::Model as NumberVoidRow;
+
+pub async fn insert_book<C: ConnectionTrait>(c: &C, row: &ReceiptBookRow) -> StoreResult<()> {
+    crate::entities::receipt_books::Entity::insert(row.clone().into_active_model()).exec_without_returning(c).await?;
+    Ok(())
+}
+
+pub async fn find_book<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Option<ReceiptBookRow>> {
+    Ok(crate::entities::receipt_books::Entity::find_by_id(id.to_owned()).one(c).await?)
+}
+
+/// The books of a project (or of the caller's projects), oldest first.
+pub async fn books<C: ConnectionTrait>(
+    c: &C,
+    projects: Option<&[String]>,
+    project_id: Option<&str>,
+) -> StoreResult<Vec<ReceiptBookRow>> {
+    use crate::entities::receipt_books as rb;
+    let mut q = rb::Entity::find();
+    if let Some(ids) = projects {
+        q = q.filter(rb::Column::ProjectId.is_in(ids.iter().cloned()));
+    }
+    if let Some(p) = project_id {
+        q = q.filter(rb::Column::ProjectId.eq(p));
+    }
+    Ok(q.order_by_asc(rb::Column::CreatedAt).order_by_asc(rb::Column::Id).all(c).await?)
+}
+
+/// Takes the next number of a book, if it has one left: a conditional update,
+/// so two cashiers never get the same number (on PostgreSQL the row lock
+/// orders them; on SQLite the writer lock does).
+pub async fn take_number<C: ConnectionTrait>(c: &C, book_id: &str) -> StoreResult<Option<i64>> {
+    use crate::entities::receipt_books as rb;
+    let res = rb::Entity::update_many()
+        .col_expr(rb::Column::NextNumber, Expr::col(rb::Column::NextNumber).add(1))
+        .filter(rb::Column::Id.eq(book_id))
+        .filter(Expr::col(rb::Column::NextNumber).lte(Expr::col(rb::Column::LastNumber)))
+        .exec(c)
+        .await?;
+    if res.rows_affected != 1 {
+        return Ok(None);
+    }
+    Ok(find_book(c, book_id).await?.map(|b| b.next_number - 1))
+}
+
+pub async fn insert_void<C: ConnectionTrait>(c: &C, row: &NumberVoidRow) -> StoreResult<()> {
+    crate::entities::receipt_number_voids::Entity::insert(row.clone().into_active_model())
+        .exec_without_returning(c)
+        .await?;
+    Ok(())
+}
+
+pub async fn voids_of_book<C: ConnectionTrait>(c: &C, book_id: &str) -> StoreResult<Vec<NumberVoidRow>> {
+    use crate::entities::receipt_number_voids as v;
+    Ok(v::Entity::find().filter(v::Column::BookId.eq(book_id)).order_by_asc(v::Column::Number).all(c).await?)
+}
+
+pub async fn receipts_of_book<C: ConnectionTrait>(c: &C, book_id: &str) -> StoreResult<Vec<ReceiptRow>> {
+    Ok(receipts::Entity::find().filter(receipts::Column::BookId.eq(book_id)).all(c).await?)
+}
+
+/// Marks a receipt as reversed by `reversal`, only once.
+pub async fn mark_reversed<C: ConnectionTrait>(c: &C, id: &str, reversal: &str) -> StoreResult<bool> {
+    let res = receipts::Entity::update_many()
+        .col_expr(receipts::Column::ReversedBy, Expr::value(reversal.to_owned()))
+        .col_expr(receipts::Column::Version, Expr::col(receipts::Column::Version).add(1))
+        .filter(receipts::Column::Id.eq(id))
+        .filter(receipts::Column::ReversedBy.is_null())
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Money not yet counted (`in_transit`, `arrived`) entered by mistake: voided, with the reason.
+pub async fn void_uncounted<C: ConnectionTrait>(c: &C, id: &str, note: &str) -> StoreResult<bool> {
+    let res = receipts::Entity::update_many()
+        .col_expr(receipts::Column::Status, Expr::value("void"))
+        .col_expr(receipts::Column::Note, Expr::value(note.to_owned()))
+        .col_expr(receipts::Column::Version, Expr::col(receipts::Column::Version).add(1))
+        .filter(receipts::Column::Id.eq(id))
+        .filter(receipts::Column::Status.is_in(["in_transit", "arrived"]))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+pub async fn set_pair<C: ConnectionTrait>(c: &C, id: &str, pair_id: &str) -> StoreResult<()> {
+    receipts::Entity::update_many()
+        .col_expr(receipts::Column::PairId, Expr::value(pair_id.to_owned()))
+        .filter(receipts::Column::Id.eq(id))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+/// Clears what a contract's instalments count as paid and the allocations behind
+/// it, so that the audited receipts can be allocated again (after a reversal).
+pub async fn reset_allocations<C: ConnectionTrait>(c: &C, contract_id: &str) -> StoreResult<()> {
+    use crate::entities::instalments;
+    use sea_orm::QuerySelect;
+    let ids: Vec<String> = instalments::Entity::find()
+        .select_only()
+        .column(instalments::Column::Id)
+        .filter(instalments::Column::ContractId.eq(contract_id))
+        .into_tuple()
+        .all(c)
+        .await?;
+    if !ids.is_empty() {
+        receipt_allocations::Entity::delete_many()
+            .filter(receipt_allocations::Column::InstalmentId.is_in(ids))
+            .exec(c)
+            .await?;
+    }
+    instalments::Entity::update_many()
+        .col_expr(instalments::Column::Paid, Expr::value(0i64))
+        .filter(instalments::Column::ContractId.eq(contract_id))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+pub async fn find_refund<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Option<crate::sales::RefundRow>> {
+    Ok(crate::entities::refunds::Entity::find_by_id(id.to_owned()).one(c).await?)
+}
+
+/// `due` → `paid`, only from `due`.
+pub async fn pay_refund<C: ConnectionTrait>(
+    c: &C,
+    id: &str,
+    (paid_on, channel, by, note): (chrono::NaiveDate, &str, &str, Option<&str>),
+) -> StoreResult<bool> {
+    use crate::entities::refunds as rf;
+    let res = rf::Entity::update_many()
+        .col_expr(rf::Column::Status, Expr::value("paid"))
+        .col_expr(rf::Column::PaidOn, Expr::value(paid_on))
+        .col_expr(rf::Column::Channel, Expr::value(channel.to_owned()))
+        .col_expr(rf::Column::PaidBy, Expr::value(by.to_owned()))
+        .col_expr(rf::Column::Note, Expr::value(note.map(str::to_owned)))
+        .filter(rf::Column::Id.eq(id))
+        .filter(rf::Column::Status.eq("due"))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// `paid` → `audited`, only from `paid`.
+pub async fn audit_refund<C: ConnectionTrait>(c: &C, id: &str, by: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+    use crate::entities::refunds as rf;
+    let res = rf::Entity::update_many()
+        .col_expr(rf::Column::Status, Expr::value("audited"))
+        .col_expr(rf::Column::AuditedBy, Expr::value(by.to_owned()))
+        .col_expr(rf::Column::AuditedAt, Expr::value(now))
+        .filter(rf::Column::Id.eq(id))
+        .filter(rf::Column::Status.eq("paid"))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+pub async fn receipts_of_subscription<C: ConnectionTrait>(
+    c: &C,
+    subscription_id: &str,
+) -> StoreResult<Vec<ReceiptRow>> {
+    Ok(receipts::Entity::find()
+        .filter(receipts::Column::SubscriptionId.eq(subscription_id))
+        .order_by_asc(receipts::Column::Id)
+        .all(c)
+        .await?)
+}

@@ -289,3 +289,238 @@ async fn the_finance_chart_colours_units_by_the_money_of_their_deal() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn receipt_books_issue_numbers_in_order_and_account_for_every_gap() {
+    let b = books().await;
+    let (a, _) = b.contract("甲", "13800000001", &b.instalments, "2026-01-10").await;
+    let register = |first: i64, last: i64| {
+        post(
+            "/api/v1/finance/receipt-books",
+            json!({"project_id": b.project, "prefix": "SJ", "first_number": first, "last_number": last}),
+        )
+        .token(&b.cashier)
+    };
+    let r = b.app.send(register(1, 100)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let book = r.json()["id"].as_str().unwrap().to_owned();
+    let r = b.app.send(register(50, 150)).await;
+    assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["first_number".to_owned()]));
+
+    let number = |id: String| {
+        let app = &b.app;
+        let token = b.finance.clone();
+        async move { app.send(get(&format!("/api/v1/finance/receipts/{id}")).token(&token)).await.json()["number"].clone() }
+    };
+    let first = b.receipt(&a, "1000.00", "2026-01-10", "in_transit").await;
+    assert_eq!(number(first).await, "SJ001");
+    // A spoiled form: the next number is voided with the reason.
+    let r = b
+        .app
+        .send(
+            post(&format!("/api/v1/finance/receipt-books/{book}/void"), json!({"reason": "填错作废"}))
+                .token(&b.cashier),
+        )
+        .await;
+    assert_eq!((r.status, r.json()["number"].as_str()), (StatusCode::CREATED, Some("SJ002")), "{}", r.text);
+    let mistaken = b.receipt(&a, "2000.00", "2026-01-11", "in_transit").await;
+    assert_eq!(number(mistaken.clone()).await, "SJ003");
+    // Its number can be voided only once the receipt itself is voided.
+    let void_receipt = json!({"reason": "金额错误", "receipt_id": mistaken});
+    let r = b
+        .app
+        .send(post(&format!("/api/v1/finance/receipt-books/{book}/void"), void_receipt.clone()).token(&b.cashier))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let r = b
+        .app
+        .send(
+            post(&format!("/api/v1/finance/receipts/{mistaken}/reverse"), json!({"reason": "金额错误"}))
+                .token(&b.cashier),
+        )
+        .await;
+    assert_eq!((r.status, r.json()["status"].as_str()), (StatusCode::OK, Some("void")), "{}", r.text);
+    let r =
+        b.app.send(post(&format!("/api/v1/finance/receipt-books/{book}/void"), void_receipt).token(&b.cashier)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+
+    let report = b.report(&format!("/api/v1/finance/receipt-books/{book}")).await;
+    assert_eq!((report["book"]["issued"].as_i64(), report["book"]["left"].as_i64()), (Some(3), Some(97)));
+    let gaps: Vec<(&str, &str)> = report["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["number"].as_str().unwrap(), g["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(gaps, [("SJ002", "voided"), ("SJ003", "voided")], "every gap is explained");
+    assert_eq!(report["gaps"][0]["reason"], "填错作废");
+    // Voided money never counts, on any basis.
+    let r = b
+        .report(&format!(
+            "/api/v1/finance/reports/reconciliation?from=2026-01-01&to=2026-01-31&project_id={}",
+            b.project
+        ))
+        .await;
+    assert_eq!(r["totals"]["sales"], "1000.00");
+    // The page lists the book and its gaps.
+    let page = b.app.send(get(&format!("/finance/receipt-books/{book}")).token(&b.finance)).await;
+    assert!(page.text.contains("填错作废") && page.text.contains("SJ003"));
+}
+
+#[tokio::test]
+async fn audited_money_is_corrected_by_a_reversing_entry_and_the_plan_settles_again() {
+    let b = books().await;
+    let (a, _) = b.contract("甲", "13800000001", &b.instalments, "2026-01-10").await;
+    let first = b.receipt(&a, "300000.00", "2026-01-10", "audited").await;
+    b.receipt(&a, "100000.00", "2026-02-10", "audited").await;
+    let plan = |token: String| {
+        let app = &b.app;
+        let a = a.clone();
+        async move {
+            let r = app.send(get(&format!("/api/v1/sales/contracts/{a}/payment-plan")).token(&token)).await;
+            r.json()["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["paid"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(plan(b.finance.clone()).await, ["300000.00", "100000.00", "0.00"]);
+    let reverse = |token: &str, reason: Value| {
+        b.app.send(post(&format!("/api/v1/finance/receipts/{first}/reverse"), json!({"reason": reason})).token(token))
+    };
+    // Audited money is finance's to correct, with a reason.
+    assert_eq!(reverse(&b.cashier, json!("录错")).await.status, StatusCode::FORBIDDEN);
+    let r = reverse(&b.finance, json!("")).await;
+    assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["reason".to_owned()]));
+    let r = reverse(&b.finance, json!("银行退票")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let reversal = r.json();
+    assert_eq!(
+        (reversal["amount"].as_str(), reversal["reverses"].as_str()),
+        (Some("-300000.00"), Some(first.as_str()))
+    );
+    // The original stays as it was, marked; the remaining money settles the plan from the start.
+    let original = b.report(&format!("/api/v1/finance/receipts/{first}")).await;
+    assert_eq!((original["status"].as_str(), original["amount"].as_str()), (Some("audited"), Some("300000.00")));
+    assert_eq!(original["reversed_by"], reversal["id"]);
+    assert_eq!(plan(b.finance.clone()).await, ["100000.00", "0.00", "0.00"]);
+    assert_eq!(reverse(&b.finance, json!("再来")).await.status, StatusCode::CONFLICT);
+    // The reversal is dated the day it is made: the books of March stay as they were closed.
+    let on = reversal["received_on"].as_str().unwrap();
+    let before = b.report(&format!("/api/v1/finance/reports/ledger?as_of=2026-03-01&project_id={}", b.project)).await;
+    assert_eq!(before["items"][0]["paid"], "400000.00");
+    let after = b.report(&format!("/api/v1/finance/reports/ledger?as_of={on}&project_id={}", b.project)).await;
+    assert_eq!(after["items"][0]["paid"], "100000.00");
+}
+
+#[tokio::test]
+async fn a_deposit_moves_to_the_contract_only_when_finance_audits_the_transfer() {
+    let b = books().await;
+    let (unit, customer) = (b.unit().await, b.customer("甲", "13800000001").await);
+    let body = json!({"unit_id": unit, "customer_id": customer, "payment_method_id": b.instalments,
+                      "total_price": "1000000.00", "deposit": "20000.00", "subscribed_on": "2026-01-02"});
+    let sub = b.app.send(post("/api/v1/sales/subscriptions", body).token(&b.agent)).await.json();
+    let sid = sub["id"].as_str().unwrap();
+    let r = b.app.send(post("/api/v1/finance/receipts", json!({"subscription_id": sid, "amount": "20000.00", "received_on": "2026-01-02", "channel": "pos", "payer": "甲"})).token(&b.cashier)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let deposit = r.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(r.json()["payer"], "甲");
+    let k = b
+        .app
+        .send(post("/api/v1/sales/contracts", json!({"subscription_id": sid, "payment_method_id": b.instalments, "total_price": "1000000.00", "signed_on": "2026-01-10"})).token(&b.agent))
+        .await
+        .json();
+    let kid = k["id"].as_str().unwrap().to_owned();
+    let transfer = || post("/api/v1/finance/deposit-transfers", json!({"contract_id": kid})).token(&b.cashier);
+    // Only audited deposit moves.
+    assert_eq!(b.app.send(transfer()).await.status, StatusCode::CONFLICT);
+    for step in ["arrive", "audit"] {
+        let token = if step == "arrive" { &b.cashier } else { &b.finance };
+        assert_eq!(
+            b.app
+                .send(post(&format!("/api/v1/finance/receipts/{deposit}/{step}"), json!({})).token(token))
+                .await
+                .status,
+            StatusCode::OK
+        );
+    }
+    let r = b.app.send(transfer()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let plus = r.json();
+    assert_eq!(
+        (plus["amount"].as_str(), plus["status"].as_str(), plus["channel"].as_str()),
+        (Some("20000.00"), Some("arrived"), Some("deposit_transfer"))
+    );
+    assert_eq!(b.app.send(transfer()).await.status, StatusCode::CONFLICT, "one transfer at a time");
+    let paid = |token: String| {
+        let app = &b.app;
+        let kid = kid.clone();
+        async move {
+            app.send(get(&format!("/api/v1/sales/contracts/{kid}/payment-plan")).token(&token)).await.json()["items"][0]
+                ["paid"]
+                .clone()
+        }
+    };
+    assert_eq!(paid(b.finance.clone()).await, "0.00", "nothing counts before the audit");
+    let r = b
+        .app
+        .send(
+            post(&format!("/api/v1/finance/receipts/{}/audit", plus["id"].as_str().unwrap()), json!({}))
+                .token(&b.finance),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(paid(b.finance.clone()).await, "20000.00");
+    let minus = b.report(&format!("/api/v1/finance/receipts/{}", plus["pair_id"].as_str().unwrap())).await;
+    assert_eq!((minus["amount"].as_str(), minus["status"].as_str()), (Some("-20000.00"), Some("audited")));
+    assert_eq!(b.app.send(transfer()).await.status, StatusCode::CONFLICT, "nothing left to transfer");
+}
+
+#[tokio::test]
+async fn a_refund_is_paid_out_by_the_cashier_and_audited_by_finance() {
+    let b = books().await;
+    let (_, manager) = b.app.user(&b.admin, "manager", &["sales_manager"], &[&b.project]).await;
+    let (a, _) = b.contract("甲", "13800000001", &b.instalments, "2026-01-10").await;
+    b.receipt(&a, "300000.00", "2026-01-10", "audited").await;
+    let change = b
+        .app
+        .send(
+            post(
+                "/api/v1/sales/changes",
+                json!({"kind": "cancel_contract", "subject_id": a, "reason": "客户资金问题"}),
+            )
+            .token(&b.agent),
+        )
+        .await;
+    assert_eq!(change.status, StatusCode::CREATED, "{}", change.text);
+    let approval = change.json()["approval_id"].as_str().unwrap().to_owned();
+    let r = b
+        .app
+        .send(post(&format!("/api/v1/approvals/{approval}/approve"), json!({"comment": "同意"})).token(&manager))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let refunds = b.report("/api/v1/finance/refunds?status=due").await;
+    let refund = refunds["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(refunds["items"][0]["amount"], "300000.00");
+    let pay = |token: &str, body: Value| {
+        b.app.send(post(&format!("/api/v1/finance/refunds/{refund}/pay"), body).token(token))
+    };
+    let audit =
+        |token: &str| b.app.send(post(&format!("/api/v1/finance/refunds/{refund}/audit"), json!({})).token(token));
+    assert_eq!(audit(&b.finance).await.status, StatusCode::CONFLICT, "not paid out yet");
+    let r = pay(&b.cashier, json!({"paid_on": "2026-02-01"})).await;
+    assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["channel".to_owned()]));
+    let r = pay(&b.cashier, json!({"paid_on": "2026-02-01", "channel": "transfer"})).await;
+    assert_eq!((r.status, r.json()["status"].as_str()), (StatusCode::OK, Some("paid")), "{}", r.text);
+    assert_eq!(
+        pay(&b.cashier, json!({"paid_on": "2026-02-01", "channel": "transfer"})).await.status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(audit(&b.cashier).await.status, StatusCode::FORBIDDEN);
+    let r = audit(&b.finance).await;
+    assert_eq!((r.status, r.json()["status"].as_str()), (StatusCode::OK, Some("audited")));
+    let page = b.app.send(get("/finance/refunds").token(&b.finance)).await;
+    assert!(page.text.contains("300000.00"));
+}

@@ -30,6 +30,8 @@ pub mod payment_methods;
 pub mod price_adjustments;
 pub mod projects;
 pub mod receipt_allocations;
+pub mod receipt_books;
+pub mod receipt_number_voids;
 pub mod receipts;
 pub mod refunds;
 pub mod reservations;

@@ -18,6 +18,17 @@ pub struct Model {
     pub audited_at: Option<DateTimeUtc>,
     pub version: i64,
     pub created_at: DateTimeUtc,
+    /// Who paid (the buyer, a relative, the mortgage bank), as written on the receipt.
+    pub payer: Option<String>,
+    /// The receipt book (票据) the number was issued from, and the number.
+    pub book_id: Option<String>,
+    pub number: Option<String>,
+    /// A reversing entry names the receipt it corrects; the corrected one names its reversal.
+    pub reverses: Option<String>,
+    pub reversed_by: Option<String>,
+    /// The other half of a deposit transfer (定金转房款): both are audited together.
+    pub pair_id: Option<String>,
+    pub note: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

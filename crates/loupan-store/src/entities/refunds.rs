@@ -11,10 +11,17 @@ pub struct Model {
     pub customer_id: String,
     /// Fen owed back to the buyer.
     pub amount: i64,
-    /// `due` until finance pays it.
+    /// `due`, `paid` (the cashier paid it out), `audited` (finance checked it).
     pub status: String,
     pub change_id: String,
     pub created_at: DateTimeUtc,
+    /// Paid out by the cashier (`paid`), then audited by finance (`audited`).
+    pub channel: Option<String>,
+    pub paid_by: Option<String>,
+    pub audited_by: Option<String>,
+    pub note: Option<String>,
+    pub paid_on: Option<Date>,
+    pub audited_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

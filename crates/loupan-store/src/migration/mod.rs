@@ -17,6 +17,7 @@ mod m20261127_000011_approvals_jobs;
 mod m20261127_000012_deal_change_details;
 mod m20261127_000013_media_phases;
 mod m20261127_000014_customer_merges;
+mod m20261127_000015_finance_documents;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000012_deal_change_details::Migration),
             Box::new(m20261127_000013_media_phases::Migration),
             Box::new(m20261127_000014_customer_merges::Migration),
+            Box::new(m20261127_000015_finance_documents::Migration),
         ]
     }
 }

@@ -135,8 +135,14 @@ pub struct RefundDto {
     pub subscription_id: Option<String>,
     pub customer_id: String,
     pub amount: String,
+    /// `due`, `paid` (by the cashier) or `audited` (by finance).
     pub status: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    pub paid_on: Option<chrono::NaiveDate>,
+    pub channel: Option<String>,
+    pub paid_by: Option<String>,
+    pub audited_by: Option<String>,
+    pub note: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -166,6 +172,11 @@ async fn refunds(
                 amount: r.amount.to_string(),
                 status: r.status,
                 created_at: r.created_at,
+                paid_on: r.paid_on,
+                channel: r.channel,
+                paid_by: r.paid_by,
+                audited_by: r.audited_by,
+                note: r.note,
             })
             .collect(),
         next_cursor: None,

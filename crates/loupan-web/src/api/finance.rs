@@ -25,6 +25,10 @@ pub struct NewReceiptRequest {
     pub received_on: Option<String>,
     /// `cash`, `transfer`, `pos`, `cheque`, `mortgage_bank`, `provident_fund`.
     pub channel: Option<String>,
+    /// Who paid, as written on the receipt.
+    pub payer: Option<String>,
+    /// The receipt book (票据) to take the number from; the project's oldest book with numbers left when omitted.
+    pub book_id: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -36,10 +40,21 @@ pub struct ReceiptDto {
     pub amount: String,
     pub received_on: chrono::NaiveDate,
     pub channel: String,
-    /// `in_transit`, `arrived`, `audited`.
+    /// `in_transit`, `arrived`, `audited`, or `void` (entered by mistake, never counted).
     pub status: String,
     pub recorded_by: String,
     pub audited_by: Option<String>,
+    pub payer: Option<String>,
+    /// The receipt number (票据号), when the project keeps receipt books.
+    pub number: Option<String>,
+    pub book_id: Option<String>,
+    /// On a reversing entry: the receipt it corrects.
+    pub reverses: Option<String>,
+    /// On a corrected receipt: its reversing entry.
+    pub reversed_by: Option<String>,
+    /// The other half of a deposit transfer (定金转房款).
+    pub pair_id: Option<String>,
+    pub note: Option<String>,
 }
 
 impl From<Receipt> for ReceiptDto {
@@ -55,6 +70,13 @@ impl From<Receipt> for ReceiptDto {
             status: r.status,
             recorded_by: r.recorded_by,
             audited_by: r.audited_by,
+            payer: r.payer,
+            number: r.number,
+            book_id: r.book_id,
+            reverses: r.reverses,
+            reversed_by: r.reversed_by,
+            pair_id: r.pair_id,
+            note: r.note,
         }
     }
 }
@@ -80,6 +102,8 @@ async fn record(
         amount: req.amount,
         received_on: req.received_on,
         channel: req.channel,
+        payer: req.payer,
+        book_id: req.book_id,
     };
     Ok((StatusCode::CREATED, Json(finance::record_receipt(&state.services, &actor, form).await?.into())))
 }
@@ -190,8 +214,120 @@ async fn ageing(
     }))
 }
 
+#[derive(Deserialize, ToSchema)]
+pub struct ReasonRequest {
+    pub reason: Option<String>,
+}
+
+/// Corrects a receipt: money not yet audited is voided (the cashier); audited
+/// money gets a reversing entry (finance) and the plan is settled again.
+/// Answers the voided receipt or the reversing entry. Accepts `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/v1/finance/receipts/{id}/reverse", tag = "finance", request_body = ReasonRequest,
+    responses((status = 200, body = ReceiptDto), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn reverse(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<ReasonRequest>,
+) -> Result<Json<ReceiptDto>, AppError> {
+    Ok(Json(finance::reverse_receipt(&state.services, &actor, &id, req.reason.as_deref()).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct DepositTransferRequest {
+    pub contract_id: Option<String>,
+}
+
+/// 定金转房款: the audited deposit of the contract's subscription moves to the
+/// contract as a pair of receipts that count once finance audits them.
+/// Answers the contract's half. Accepts `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/v1/finance/deposit-transfers", tag = "finance", request_body = DepositTransferRequest,
+    responses((status = 201, body = ReceiptDto), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn deposit_transfer(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(req): ApiJson<DepositTransferRequest>,
+) -> Result<(StatusCode, Json<ReceiptDto>), AppError> {
+    let Some(contract_id) = req.contract_id.filter(|c| !c.is_empty()) else {
+        return Err(AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "contract_id", "required"));
+    };
+    let r = finance::transfer_deposit(&state.services, &actor, &contract_id).await?;
+    Ok((StatusCode::CREATED, Json(r.into())))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PayRefundRequest {
+    /// `YYYY-MM-DD`.
+    pub paid_on: Option<String>,
+    pub channel: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RefundPaymentDto {
+    pub id: String,
+    /// `due`, `paid`, `audited`.
+    pub status: String,
+    pub amount: String,
+    pub paid_on: Option<chrono::NaiveDate>,
+    pub channel: Option<String>,
+    pub paid_by: Option<String>,
+    pub audited_by: Option<String>,
+}
+
+impl From<finance::RefundPayment> for RefundPaymentDto {
+    fn from(r: finance::RefundPayment) -> Self {
+        RefundPaymentDto {
+            id: r.id,
+            status: r.status,
+            amount: r.amount.to_string(),
+            paid_on: r.paid_on,
+            channel: r.channel,
+            paid_by: r.paid_by,
+            audited_by: r.audited_by,
+        }
+    }
+}
+
+/// The cashier pays a refund out to the buyer. Accepts `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/v1/finance/refunds/{id}/pay", tag = "finance", request_body = PayRefundRequest,
+    responses((status = 200, body = RefundPaymentDto), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn pay_refund(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<PayRefundRequest>,
+) -> Result<Json<RefundPaymentDto>, AppError> {
+    let r = finance::pay_refund(
+        &state.services,
+        &actor,
+        &id,
+        req.paid_on.as_deref(),
+        req.channel.as_deref(),
+        req.note.as_deref(),
+    )
+    .await?;
+    Ok(Json(r.into()))
+}
+
+/// Finance audits a refund paid out.
+#[utoipa::path(post, path = "/api/v1/finance/refunds/{id}/audit", tag = "finance",
+    responses((status = 200, body = RefundPaymentDto), (status = 409, body = Problem)))]
+async fn audit_refund(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<RefundPaymentDto>, AppError> {
+    Ok(Json(finance::audit_refund(&state.services, &actor, &id).await?.into()))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(reverse))
+        .routes(routes!(deposit_transfer))
+        .routes(routes!(pay_refund))
+        .routes(routes!(audit_refund))
+        .merge(crate::api::receipt_books::router())
         .routes(routes!(list, record))
         .routes(routes!(get_receipt))
         .routes(routes!(arrive))

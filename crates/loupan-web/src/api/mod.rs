@@ -11,6 +11,7 @@ pub mod finance;
 pub mod integrations;
 pub mod inventory;
 pub mod pricing;
+pub mod receipt_books;
 pub mod reports;
 pub mod sales;
 pub mod workbench;

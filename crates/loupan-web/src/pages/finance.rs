@@ -185,8 +185,152 @@ async fn finance_chart(
     )
 }
 
+#[derive(Deserialize)]
+struct StatusQuery {
+    status: Option<String>,
+}
+
+async fn refunds(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Query(q): Query<StatusQuery>,
+) -> Result<Html<String>, AppError> {
+    let status = q.status.filter(|s| !s.is_empty());
+    let items: Vec<Value> = loupan_service::changes::refunds(&state.services, &actor, status.as_deref())
+        .await?
+        .into_iter()
+        .map(|r| context! { id => r.id, contract_id => r.contract_id, customer_id => r.customer_id, amount => r.amount.to_string(),
+            status => r.status, created => r.created_at.format("%Y-%m-%d").to_string() })
+        .collect();
+    render(
+        &state,
+        "finance_refunds.html",
+        context! {
+            refunds => items, status => status, channels => loupan_service::finance::CHANNELS,
+            today => (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive().to_string(),
+            can_record => actor.can(loupan_domain::Permission::RecordReceipts), can_audit => actor.can(loupan_domain::Permission::AuditReceipts),
+            ..base_context(&actor, lang, NAV)
+        },
+    )
+}
+
+async fn refund_step(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path((id, step)): Path<(String, String)>,
+    form: crate::extract::FormData,
+) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
+    match step.as_str() {
+        "pay" => {
+            loupan_service::finance::pay_refund(
+                &state.services,
+                &actor,
+                &id,
+                form.text("paid_on").as_deref(),
+                form.text("channel").as_deref(),
+                form.text("note").as_deref(),
+            )
+            .await?;
+        }
+        "audit" => {
+            loupan_service::finance::audit_refund(&state.services, &actor, &id).await?;
+        }
+        _ => return Err(AppError::new(axum::http::StatusCode::NOT_FOUND, "route_not_found")),
+    }
+    Ok(axum::response::Redirect::to("/finance/refunds").into_response())
+}
+
+async fn receipt_books(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+) -> Result<Html<String>, AppError> {
+    let books: Vec<Value> = loupan_service::receipt_books::list(&state.services, &actor, None)
+        .await?
+        .into_iter()
+        .map(|b| {
+            context! { id => b.id, project_id => b.project_id, range => b.range, issued => b.issued, left => b.left }
+        })
+        .collect();
+    render(
+        &state,
+        "finance_books.html",
+        context! {
+            books => books, projects => projects(&state, &actor).await?, project_id => Value::UNDEFINED,
+            can_record => actor.can(loupan_domain::Permission::RecordReceipts),
+            ..base_context(&actor, lang, NAV)
+        },
+    )
+}
+
+async fn register_book(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    form: crate::extract::FormData,
+) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
+    let number = |field: &str| form.text(field).and_then(|t| t.trim().parse::<i64>().ok());
+    let book = loupan_service::receipt_books::register(
+        &state.services,
+        &actor,
+        loupan_service::receipt_books::NewBook {
+            project_id: form.text("project_id"),
+            prefix: form.text("prefix"),
+            first_number: number("first_number"),
+            last_number: number("last_number"),
+        },
+    )
+    .await?;
+    Ok(axum::response::Redirect::to(&format!("/finance/receipt-books/{}", book.id)).into_response())
+}
+
+async fn receipt_book(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+) -> Result<Html<String>, AppError> {
+    let r = loupan_service::receipt_books::report(&state.services, &actor, &id).await?;
+    render(
+        &state,
+        "finance_book.html",
+        context! {
+            book => context! { id => r.book.id, range => r.book.range, issued => r.book.issued, left => r.book.left },
+            receipts => r.receipts.iter().map(|i| context! { number => i.number, id => i.receipt_id, amount => i.amount.to_string(), status => i.status }).collect::<Vec<_>>(),
+            gaps => r.gaps.iter().map(|g| context! { number => g.number, kind => g.kind, reason => g.reason, by => g.voided_by }).collect::<Vec<_>>(),
+            can_record => actor.can(loupan_domain::Permission::RecordReceipts),
+            ..base_context(&actor, lang, NAV)
+        },
+    )
+}
+
+async fn void_number(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    form: crate::extract::FormData,
+) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
+    loupan_service::receipt_books::void(
+        &state.services,
+        &actor,
+        &id,
+        form.text("receipt_id").as_deref(),
+        form.text("reason").as_deref(),
+    )
+    .await?;
+    Ok(axum::response::Redirect::to(&format!("/finance/receipt-books/{id}")).into_response())
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/finance/refunds", get(refunds))
+        .route("/finance/refunds/{id}/{step}", axum::routing::post(refund_step))
+        .route("/finance/receipt-books", get(receipt_books).post(register_book))
+        .route("/finance/receipt-books/{id}", get(receipt_book))
+        .route("/finance/receipt-books/{id}/void", axum::routing::post(void_number))
         .route("/finance/ledger", get(ledger))
         .route("/finance/arrears", get(arrears))
         .route("/finance/reconciliation", get(reconciliation))

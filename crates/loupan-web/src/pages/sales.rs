@@ -285,7 +285,19 @@ async fn contract_page(
         finance::receipts_of_contract(&state.services, actor, id)
             .await?
             .into_iter()
-            .map(|r| context! { id => r.id, amount => r.amount.to_string(), on => r.received_on.to_string(), channel => r.channel, status => r.status })
+            .map(|r| context! { id => r.id, amount => r.amount.to_string(), on => r.received_on.to_string(), channel => r.channel,
+                status => r.status, number => r.number, payer => r.payer, note => r.note, reversed => r.reversed_by.is_some(),
+                reversal => r.reverses.is_some(), paired => r.pair_id.is_some(), positive => r.amount.hundredths() > 0 })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let books: Vec<Value> = if actor.can(Permission::RecordReceipts) {
+        loupan_service::receipt_books::list(&state.services, actor, Some(&contract.project_id))
+            .await?
+            .into_iter()
+            .filter(|b| b.left > 0)
+            .map(|b| context! { id => b.id, prefix => b.prefix, next => b.next_number, left => b.left })
             .collect()
     } else {
         Vec::new()
@@ -297,7 +309,8 @@ async fn contract_page(
             k => context! { id => contract.id, number => contract.number, total => contract.total_price.to_string(), signed_on => contract.signed_on.to_string() },
             unit => context! { id => unit.id, number => unit.number },
             customer => customer.map(|c| context! { id => c.id, name => c.name }),
-            plan => plan, receipts => receipts, today => today(), channels => finance::CHANNELS,
+            plan => plan, receipts => receipts, today => today(), channels => finance::CHANNELS, books => books,
+            from_subscription => contract.subscription_id.is_some() && contract_active,
             can_record => actor.can(Permission::RecordReceipts), can_audit => actor.can(Permission::AuditReceipts),
             can_request => actor.can(Permission::Sell) && contract_active,
             free_units => free_units, methods => methods, people => people, buyers => buyers,
@@ -331,6 +344,8 @@ async fn record_receipt(
         amount: form.text("amount"),
         received_on: form.text("received_on"),
         channel: form.text("channel"),
+        payer: form.text("payer"),
+        book_id: form.text("book_id"),
     };
     match finance::record_receipt(&state.services, &actor, new).await {
         Ok(_) => Ok(Redirect::to(&format!("/contracts/{id}")).into_response()),
@@ -341,14 +356,44 @@ async fn record_receipt(
     }
 }
 
+/// 定金转房款 from the contract page.
+async fn deposit_transfer(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    finance::transfer_deposit(&state.services, &actor, &id).await?;
+    Ok(Redirect::to(&format!("/contracts/{id}")).into_response())
+}
+
 async fn receipt_step(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    lang: Lang,
     Path((id, step)): Path<(String, String)>,
+    form: FormData,
 ) -> Result<Response, AppError> {
     let receipt = match step.as_str() {
         "arrive" => finance::mark_arrived(&state.services, &actor, &id).await?,
         "audit" => finance::audit_receipt(&state.services, &actor, &id).await?,
+        "reverse" => match finance::reverse_receipt(&state.services, &actor, &id, form.text("reason").as_deref()).await
+        {
+            Ok(r) => r,
+            Err(e @ ServiceError::Invalid(_)) => {
+                let contract =
+                    finance::get_receipt(&state.services, &actor, &id).await?.contract_id.unwrap_or_default();
+                return contract_page(
+                    &state,
+                    &actor,
+                    lang,
+                    &contract,
+                    field_messages(lang, &e),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await;
+            }
+            Err(e) => return Err(e.into()),
+        },
         _ => return Err(AppError::new(StatusCode::NOT_FOUND, "route_not_found")),
     };
     let back = receipt.contract_id.map_or_else(|| "/".to_owned(), |c| format!("/contracts/{c}"));
@@ -474,6 +519,7 @@ pub fn router() -> Router<AppState> {
         .route("/units/{id}/release", post(release))
         .route("/contracts/{id}", get(show_contract))
         .route("/contracts/{id}/receipts", post(record_receipt))
+        .route("/contracts/{id}/deposit-transfer", post(deposit_transfer))
         .route("/contracts/{id}/cancel-request", post(request_cancel))
         .route("/subscriptions/{id}/change-request", post(request_subscription_change))
         .route("/sales/changes", get(changes_page))
