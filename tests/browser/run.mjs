@@ -147,6 +147,15 @@ try {
   await page.click("nav.tabs >> text=核帐");
   await page.waitForSelector("#reconciliation-totals");
   await shot("09b-reconciliation");
+  // Combined conditions over receipts: the audited bank transfers.
+  await page.click("nav.tabs >> text=收款查询");
+  await page.selectOption("#receipt-query select[name=status]", "audited");
+  await page.selectOption("#receipt-query select[name=channel]", "transfer");
+  await page.click("#receipt-query button[type=submit]");
+  await page.waitForSelector("#receipt-results tbody tr >> text=已审核");
+  const found = await page.textContent("#receipt-query-summary");
+  expect(!found.includes("符合条件: 0"), `no audited transfers in the demo: ${found}`);
+  await shot("09d-receipt-query");
   // The cashier's receipt book (票据): register one and see its numbers accounted for.
   await page.click("nav.tabs >> text=票据");
   await page.fill("#book-form input[name=prefix]", "SJ2027-");

@@ -547,14 +547,14 @@ pub async fn run(services: &Services, seeded: &Seeded, wanted: &[String]) -> Res
     if on("W6") {
         let n = 5;
         let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap_or_default();
+        // The raw side replays the statement the service sends: the per-contract
+        // bucket sums over every unpaid instalment.
+        let bounds: Vec<_> =
+            loupan_domain::sales::ageing_ranges(as_of).iter().map(|(_, from, until)| (*from, *until)).collect();
+        let bounds = &bounds;
         let (s_raw, w_raw) = timed(n, |_| async move {
-            loupan_store::raw::query_count(
-                conn,
-                "SELECT i.contract_id, i.due_date, i.amount - i.paid FROM instalments i JOIN contracts c ON c.id = i.contract_id \
-                 WHERE c.status = 'active' AND i.paid < i.amount",
-                Vec::new(),
-            )
-            .await?;
+            let statement = loupan_store::sales::ageing_statement(conn, None, None, bounds);
+            loupan_store::raw::statement_count(conn, statement).await?;
             Ok(())
         })
         .await?;
@@ -573,7 +573,7 @@ pub async fn run(services: &Services, seeded: &Seeded, wanted: &[String]) -> Res
         ];
         results.push(WorkloadResult {
             name: "W6 ageing report".into(),
-            what: "every unpaid instalment of every active contract, bucketed as of a date".into(),
+            what: "every unpaid instalment of every active contract, summed per contract and bucket as of a date (the database sums; raw SQL is that statement)".into(),
             ratios: ratios(&measures),
             measures,
             findings: Vec::new(),

@@ -178,18 +178,33 @@ pub fn allocate(instalments: &[OpenAmount], amount: i64) -> (Vec<(usize, i64)>, 
     (takes, left)
 }
 
+/// The most days overdue of each bucket after `not_due` (the last has no bound).
+const AGEING_LIMITS: [i64; 5] = [30, 60, 90, 180, 365];
+
 /// The bucket of an unpaid amount due on `due` as seen on `as_of` (bounds inclusive).
 pub fn ageing_bucket(due: NaiveDate, as_of: NaiveDate) -> &'static str {
     let days = (as_of - due).num_days();
-    match days {
-        d if d <= 0 => "not_due",
-        1..=30 => "1-30",
-        31..=60 => "31-60",
-        61..=90 => "61-90",
-        91..=180 => "91-180",
-        181..=365 => "181-365",
-        _ => ">365",
+    if days <= 0 {
+        return AGEING_BUCKETS[0];
     }
+    let i = AGEING_LIMITS.iter().position(|&limit| days <= limit).unwrap_or(AGEING_LIMITS.len());
+    AGEING_BUCKETS[i + 1]
+}
+
+/// The same buckets as due-date ranges for a query: each bucket holds the
+/// instalments due on or after `from` and before `until` (`None`: unbounded),
+/// so that a database can sum them without knowing the rule.
+pub fn ageing_ranges(as_of: NaiveDate) -> [(&'static str, Option<NaiveDate>, Option<NaiveDate>); 7] {
+    let back = |days: i64| as_of.checked_sub_signed(chrono::Duration::days(days));
+    let mut out = [(AGEING_BUCKETS[0], Some(as_of), None); 7];
+    let mut until = Some(as_of);
+    for (i, &limit) in AGEING_LIMITS.iter().enumerate() {
+        let from = back(limit);
+        out[i + 1] = (AGEING_BUCKETS[i + 1], from, until);
+        until = from;
+    }
+    out[6] = (AGEING_BUCKETS[6], None, until);
+    out
 }
 
 #[cfg(test)]
@@ -273,6 +288,28 @@ mod allocation_properties {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_ageing_ranges_put_every_due_date_in_the_bucket_of_the_rule() {
+        let as_of = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        let ranges = super::ageing_ranges(as_of);
+        for back in -40..800 {
+            let due = as_of - chrono::Duration::days(back);
+            let holding: Vec<&str> = ranges
+                .iter()
+                .filter(|(_, from, until)| from.is_none_or(|f| due >= f) && until.is_none_or(|u| due < u))
+                .map(|(b, _, _)| *b)
+                .collect();
+            assert_eq!(holding, [super::ageing_bucket(due, as_of)], "due {due}");
+        }
+        // DOMAIN.md's bounds, inclusive.
+        let day = |n: i64| as_of - chrono::Duration::days(n);
+        let bucket = |n| super::ageing_bucket(day(n), as_of);
+        assert_eq!(
+            [bucket(0), bucket(1), bucket(30), bucket(31), bucket(365), bucket(366)],
+            ["not_due", "1-30", "1-30", "31-60", "181-365", ">365"]
+        );
+    }
+
     use super::*;
 
     fn d(s: &str) -> NaiveDate {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use loupan_domain::sales::{AGEING_BUCKETS, OpenAmount, ageing_bucket};
+use loupan_domain::sales::{AGEING_BUCKETS, OpenAmount};
 use loupan_domain::{Invalid, Money, Permission};
 use loupan_store::finance::{self as store, AllocationRow, ReceiptRow};
 use loupan_store::sales as store_sales;
@@ -132,7 +132,7 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
     }
     errors.into_result()?;
     let tx = services.store.begin_write().await?;
-    let project_id = match (&contract_id, &subscription_id) {
+    let (project_id, buyer) = match (&contract_id, &subscription_id) {
         (Some(cid), _) => {
             let contract = visible_contract(&tx, actor, cid)
                 .await
@@ -144,15 +144,24 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
             if amount.hundredths() > unpaid {
                 return Err(Invalid::one("amount", "exceeds_outstanding").into());
             }
-            contract.project_id
+            (contract.project_id, contract.customer_id)
         }
         (None, Some(sid)) => {
             let sub = crate::sales::get_subscription(services, actor, sid)
                 .await
                 .map_err(|_| ServiceError::from(Invalid::one("subscription_id", "unknown_subscription")))?;
-            sub.project_id
+            (sub.project_id, sub.customer_id)
         }
         (None, None) => return Err(Invalid::one("contract_id", "required").into()),
+    };
+    // The receipt names who paid; the buyer unless someone else is written.
+    let payer = match payer {
+        Some(p) => Some(p),
+        None => loupan_store::customers::customers_by_ids(&tx, std::slice::from_ref(&buyer))
+            .await?
+            .into_iter()
+            .next()
+            .map(|c| c.name),
     };
     let (book_id, number) =
         crate::receipt_books::issue(&tx, &project_id, form.book_id.as_deref().filter(|b| !b.is_empty())).await?;
@@ -453,22 +462,25 @@ pub async fn ageing(
     {
         return Err(ServiceError::NotFound("project"));
     }
-    // One query: every unpaid instalment with its contract, ordered by contract.
-    let open = store_sales::open_instalments(services.store.conn(), actor.visible_projects(), project_id).await?;
+    // One query: the database sums each contract's unpaid money per bucket.
+    let ranges = loupan_domain::sales::ageing_ranges(as_of);
+    let bounds: Vec<_> = ranges.iter().map(|(_, from, until)| (*from, *until)).collect();
+    let rows =
+        store_sales::ageing_by_contract(services.store.conn(), actor.visible_projects(), project_id, &bounds).await?;
     let mut totals = empty_buckets();
-    let mut contracts: Vec<ContractAgeing> = Vec::new();
-    for (contract_id, number, customer_id, due_date, unpaid) in open {
-        let bucket = ageing_bucket(due_date, as_of);
-        let amount = Money::from_hundredths(unpaid);
-        add(&mut totals, bucket, amount);
-        match contracts.last_mut() {
-            Some(c) if c.contract_id == contract_id => add(&mut c.amounts, bucket, amount),
-            _ => {
-                let mut amounts = empty_buckets();
-                add(&mut amounts, bucket, amount);
-                contracts.push(ContractAgeing { contract_id, number, customer_id, amounts });
-            }
+    let mut contracts: Vec<ContractAgeing> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut amounts = empty_buckets();
+        for ((bucket, _, _), fen) in ranges.iter().zip(row.amounts) {
+            add(&mut amounts, bucket, Money::from_hundredths(fen));
+            add(&mut totals, bucket, Money::from_hundredths(fen));
         }
+        contracts.push(ContractAgeing {
+            contract_id: row.contract_id,
+            number: row.number,
+            customer_id: row.customer_id,
+            amounts,
+        });
     }
     Ok(AgeingReport { as_of, totals, contracts })
 }

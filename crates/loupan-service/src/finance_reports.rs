@@ -281,7 +281,9 @@ pub async fn ledger(
             *received.entry(k).or_default() += r.amount;
         }
     }
-    let names = Names::load(conn, &contracts).await?;
+    let parties: Vec<DealParties<'_>> =
+        contracts.iter().map(|k| (k.unit_id.as_str(), k.customer_id.as_str(), k.agent_id.as_str())).collect();
+    let names = Names::load(conn, &parties).await?;
     let mut lines = Vec::with_capacity(contracts.len());
     let mut totals = LedgerTotals::default();
     for k in &contracts {
@@ -329,53 +331,54 @@ impl LedgerTotals {
     }
 }
 
-/// Display names for the contracts of a report, loaded once each.
-struct Names {
+/// Display names for the deals of a report, loaded once each.
+pub(crate) struct Names {
     units: HashMap<String, String>,
     customers: HashMap<String, (String, String)>,
     users: HashMap<String, String>,
 }
 
+/// The unit, customer and agent of a deal.
+pub(crate) type DealParties<'a> = (&'a str, &'a str, &'a str);
+
 impl Names {
-    async fn load<C: loupan_store::Connection>(conn: &C, contracts: &[ContractRow]) -> ServiceResult<Names> {
-        let mut ids: Vec<String> = contracts.iter().map(|k| k.customer_id.clone()).collect();
-        ids.sort();
-        ids.dedup();
+    pub(crate) async fn load<C: loupan_store::Connection>(conn: &C, deals: &[DealParties<'_>]) -> ServiceResult<Names> {
+        fn distinct(deals: &[DealParties<'_>], pick: fn(&DealParties<'_>) -> String) -> Vec<String> {
+            let mut ids: Vec<String> = deals.iter().map(pick).collect();
+            ids.sort();
+            ids.dedup();
+            ids
+        }
         let mut customers = HashMap::new();
-        for chunk in ids.chunks(500) {
+        for chunk in distinct(deals, |d| d.1.to_owned()).chunks(500) {
             for c in store_customers::customers_by_ids(conn, chunk).await? {
                 let phone = PhoneNumber::parse(&c.phone).map(|p| p.masked()).unwrap_or_default();
                 customers.insert(c.id, (c.name, phone));
             }
         }
-        let mut unit_ids: Vec<String> = contracts.iter().map(|k| k.unit_id.clone()).collect();
-        unit_ids.sort();
-        unit_ids.dedup();
         let mut units = HashMap::new();
-        for chunk in unit_ids.chunks(500) {
+        for chunk in distinct(deals, |d| d.0.to_owned()).chunks(500) {
             for u in store_inventory::units_by_ids(conn, chunk).await? {
                 units.insert(u.id, u.number);
             }
         }
         let mut users = HashMap::new();
-        for k in contracts {
-            if !users.contains_key(&k.agent_id) {
-                let name = store_users::find_user(conn, &k.agent_id).await?.map(|u| u.display_name).unwrap_or_default();
-                users.insert(k.agent_id.clone(), name);
-            }
+        for agent in distinct(deals, |d| d.2.to_owned()) {
+            let name = store_users::find_user(conn, &agent).await?.map(|u| u.display_name).unwrap_or_default();
+            users.insert(agent, name);
         }
         Ok(Names { units, customers, users })
     }
 
-    fn unit(&self, id: &str) -> String {
+    pub(crate) fn unit(&self, id: &str) -> String {
         self.units.get(id).cloned().unwrap_or_default()
     }
 
-    fn customer(&self, id: &str) -> (String, String) {
+    pub(crate) fn customer(&self, id: &str) -> (String, String) {
         self.customers.get(id).cloned().unwrap_or_default()
     }
 
-    fn user(&self, id: &str) -> String {
+    pub(crate) fn user(&self, id: &str) -> String {
         self.users.get(id).cloned().unwrap_or_default()
     }
 }
@@ -571,11 +574,11 @@ pub async fn finance_chart(
     Ok((building, tiles))
 }
 
-fn amount(m: Money) -> Cell {
+pub(crate) fn amount(m: Money) -> Cell {
     Cell::Number(m.hundredths() as f64 / 100.0)
 }
 
-fn text(s: impl Into<String>) -> Cell {
+pub(crate) fn text(s: impl Into<String>) -> Cell {
     Cell::Text(s.into())
 }
 

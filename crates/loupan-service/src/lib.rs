@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod files;
 pub mod finance;
+pub mod finance_queries;
 pub mod finance_reports;
 pub mod idempotency;
 pub mod import;

@@ -48,8 +48,7 @@ pub async fn alerts(services: &Services, actor: &Actor) -> ServiceResult<Vec<Ale
     }
     if actor.can(Permission::ReadFinance) {
         let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
-        let open = loupan_store::sales::open_instalments(conn, actor.visible_projects(), None).await?;
-        let overdue = open.iter().filter(|(_, _, _, due, _)| *due < today).count() as u64;
+        let overdue = loupan_store::sales::overdue_instalment_count(conn, actor.visible_projects(), today).await?;
         if overdue > 0 {
             out.push(Alert { kind: "overdue_instalments", count: overdue, link: "/finance/ageing" });
         }

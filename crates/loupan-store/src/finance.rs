@@ -385,3 +385,228 @@ pub async fn receipts_of_subscription<C: ConnectionTrait>(
         .all(c)
         .await?)
 }
+
+/// Conditions of a receipt search (F4); each is optional and they all hold together.
+#[derive(Debug, Clone, Default)]
+pub struct ReceiptFilter {
+    pub building_id: Option<String>,
+    pub status: Option<String>,
+    pub channel: Option<String>,
+    pub from: Option<chrono::NaiveDate>,
+    pub to: Option<chrono::NaiveDate>,
+    pub min_amount: Option<i64>,
+    pub max_amount: Option<i64>,
+    /// Part of the payer's name.
+    pub payer: Option<String>,
+    /// Part of the printed receipt number.
+    pub number: Option<String>,
+}
+
+/// What a search found in all: how many rows and their sums in fen (the page may hold fewer).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Found {
+    pub count: i64,
+    pub amount: i64,
+    pub paid: i64,
+}
+
+/// Contracts and subscriptions of the units of a building, as subqueries.
+fn deals_in_building(building_id: &str) -> (sea_orm::sea_query::SelectStatement, sea_orm::sea_query::SelectStatement) {
+    use crate::entities::{contracts, subscriptions, units};
+    use sea_orm::sea_query::Query;
+    let units_of = Query::select()
+        .column(units::Column::Id)
+        .from(units::Entity)
+        .and_where(units::Column::BuildingId.eq(building_id))
+        .to_owned();
+    let contracts_of = Query::select()
+        .column(contracts::Column::Id)
+        .from(contracts::Entity)
+        .and_where(contracts::Column::UnitId.in_subquery(units_of.clone()))
+        .to_owned();
+    let subscriptions_of = Query::select()
+        .column(subscriptions::Column::Id)
+        .from(subscriptions::Entity)
+        .and_where(subscriptions::Column::UnitId.in_subquery(units_of))
+        .to_owned();
+    (contracts_of, subscriptions_of)
+}
+
+fn receipt_conditions(scope: Scope<'_>, f: &ReceiptFilter) -> sea_orm::Condition {
+    use sea_orm::Condition;
+    let mut all = Condition::all();
+    if let Some(ids) = scope.projects {
+        all = all.add(receipts::Column::ProjectId.is_in(ids.iter().cloned()));
+    }
+    if let Some(p) = scope.project_id {
+        all = all.add(receipts::Column::ProjectId.eq(p));
+    }
+    if let Some(b) = &f.building_id {
+        let (contracts_of, subscriptions_of) = deals_in_building(b);
+        all = all.add(
+            Condition::any()
+                .add(receipts::Column::ContractId.in_subquery(contracts_of))
+                .add(receipts::Column::SubscriptionId.in_subquery(subscriptions_of)),
+        );
+    }
+    if let Some(s) = &f.status {
+        all = all.add(receipts::Column::Status.eq(s.as_str()));
+    }
+    if let Some(ch) = &f.channel {
+        all = all.add(receipts::Column::Channel.eq(ch.as_str()));
+    }
+    if let Some(d) = f.from {
+        all = all.add(receipts::Column::ReceivedOn.gte(d));
+    }
+    if let Some(d) = f.to {
+        all = all.add(receipts::Column::ReceivedOn.lte(d));
+    }
+    if let Some(a) = f.min_amount {
+        all = all.add(receipts::Column::Amount.gte(a));
+    }
+    if let Some(a) = f.max_amount {
+        all = all.add(receipts::Column::Amount.lte(a));
+    }
+    if let Some(p) = &f.payer {
+        all = all.add(receipts::Column::Payer.contains(p.as_str()));
+    }
+    if let Some(n) = &f.number {
+        all = all.add(receipts::Column::Number.contains(n.as_str()));
+    }
+    all
+}
+
+/// SUM of a bigint column, cast back to bigint (PostgreSQL answers numeric).
+fn sum_of(col: impl sea_orm::sea_query::IntoColumnRef) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Alias, Func};
+    Func::cast_as(Func::sum(Expr::col(col)), Alias::new("BIGINT")).into()
+}
+
+/// Receipts meeting every condition, newest first, at most `limit`, with the
+/// count and sum of all of them.
+pub async fn search_receipts<C: ConnectionTrait>(
+    c: &C,
+    scope: Scope<'_>,
+    filter: &ReceiptFilter,
+    limit: u64,
+) -> StoreResult<(Vec<ReceiptRow>, Found)> {
+    use sea_orm::QuerySelect;
+    let rows = receipts::Entity::find()
+        .filter(receipt_conditions(scope, filter))
+        .order_by_desc(receipts::Column::ReceivedOn)
+        .order_by_desc(receipts::Column::CreatedAt)
+        .limit(limit)
+        .all(c)
+        .await?;
+    let (count, amount): (i64, Option<i64>) = receipts::Entity::find()
+        .select_only()
+        .column_as(receipts::Column::Id.count(), "n")
+        .column_as(sum_of((receipts::Entity, receipts::Column::Amount)), "amount")
+        .filter(receipt_conditions(scope, filter))
+        .into_tuple()
+        .one(c)
+        .await?
+        .unwrap_or((0, None));
+    Ok((rows, Found { count, amount: amount.unwrap_or(0), paid: 0 }))
+}
+
+/// Conditions of a search over the payment plans of active contracts (F4).
+#[derive(Debug, Clone)]
+pub struct InstalmentFilter {
+    pub building_id: Option<String>,
+    pub kind: Option<String>,
+    pub due_from: Option<chrono::NaiveDate>,
+    pub due_to: Option<chrono::NaiveDate>,
+    /// `overdue` (due before `as_of`, not fully paid), `not_due` (due on or after
+    /// `as_of`, not fully paid), `unpaid` (nothing paid), `partly_paid`, `paid`.
+    pub state: Option<String>,
+    pub as_of: chrono::NaiveDate,
+}
+
+fn instalment_conditions(scope: Scope<'_>, f: &InstalmentFilter) -> sea_orm::Condition {
+    use crate::entities::{contracts, instalments};
+    use sea_orm::Condition;
+    let col = |c: instalments::Column| Expr::col((instalments::Entity, c));
+    let mut all = Condition::all().add(contracts::Column::Status.eq("active"));
+    if let Some(ids) = scope.projects {
+        all = all.add(contracts::Column::ProjectId.is_in(ids.iter().cloned()));
+    }
+    if let Some(p) = scope.project_id {
+        all = all.add(contracts::Column::ProjectId.eq(p));
+    }
+    if let Some(b) = &f.building_id {
+        let (contracts_of, _) = deals_in_building(b);
+        all = all.add(instalments::Column::ContractId.in_subquery(contracts_of));
+    }
+    if let Some(k) = &f.kind {
+        all = all.add(instalments::Column::Kind.eq(k.as_str()));
+    }
+    if let Some(d) = f.due_from {
+        all = all.add(instalments::Column::DueDate.gte(d));
+    }
+    if let Some(d) = f.due_to {
+        all = all.add(instalments::Column::DueDate.lte(d));
+    }
+    let open = col(instalments::Column::Paid).lt(col(instalments::Column::Amount));
+    match f.state.as_deref() {
+        Some("overdue") => all = all.add(open).add(instalments::Column::DueDate.lt(f.as_of)),
+        Some("not_due") => all = all.add(open).add(instalments::Column::DueDate.gte(f.as_of)),
+        Some("unpaid") => all = all.add(instalments::Column::Paid.eq(0)),
+        Some("partly_paid") => all = all.add(open).add(instalments::Column::Paid.gt(0)),
+        Some("paid") => all = all.add(col(instalments::Column::Paid).gte(col(instalments::Column::Amount))),
+        _ => {}
+    }
+    all
+}
+
+/// Instalments meeting every condition, by due date, at most `limit`, with
+/// the count and sums of all of them.
+pub async fn search_instalments<C: ConnectionTrait>(
+    c: &C,
+    scope: Scope<'_>,
+    filter: &InstalmentFilter,
+    limit: u64,
+) -> StoreResult<(Vec<crate::sales::InstalmentRow>, Found)> {
+    use crate::entities::{contracts, instalments};
+    use sea_orm::{JoinType, QuerySelect};
+    let joined = || {
+        let relation: sea_orm::RelationDef = instalments::Entity::belongs_to(contracts::Entity)
+            .from(instalments::Column::ContractId)
+            .to(contracts::Column::Id)
+            .into();
+        instalments::Entity::find().join(JoinType::InnerJoin, relation).filter(instalment_conditions(scope, filter))
+    };
+    let rows = joined()
+        .order_by_asc(instalments::Column::DueDate)
+        .order_by_asc(instalments::Column::ContractId)
+        .order_by_asc(instalments::Column::Seq)
+        .limit(limit)
+        .all(c)
+        .await?;
+    let (count, amount, paid): (i64, Option<i64>, Option<i64>) = joined()
+        .select_only()
+        .column_as(Expr::col((instalments::Entity, instalments::Column::Id)).count(), "n")
+        .column_as(sum_of((instalments::Entity, instalments::Column::Amount)), "amount")
+        .column_as(sum_of((instalments::Entity, instalments::Column::Paid)), "paid")
+        .into_tuple()
+        .one(c)
+        .await?
+        .unwrap_or((0, None, None));
+    Ok((rows, Found { count, amount: amount.unwrap_or(0), paid: paid.unwrap_or(0) }))
+}
+
+pub async fn contracts_by_ids<C: ConnectionTrait>(
+    c: &C,
+    ids: &[String],
+) -> StoreResult<Vec<crate::sales::ContractRow>> {
+    use crate::entities::contracts;
+    Ok(contracts::Entity::find().filter(contracts::Column::Id.is_in(ids.iter().cloned())).all(c).await?)
+}
+
+pub async fn subscriptions_by_ids<C: ConnectionTrait>(
+    c: &C,
+    ids: &[String],
+) -> StoreResult<Vec<crate::sales::SubscriptionRow>> {
+    use crate::entities::subscriptions;
+    Ok(subscriptions::Entity::find().filter(subscriptions::Column::Id.is_in(ids.iter().cloned())).all(c).await?)
+}

@@ -483,4 +483,10 @@ pub mod raw {
         };
         Ok(c.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?.len())
     }
+
+    /// Runs a statement the storage layer built (so a benchmark replays exactly
+    /// what the service sends) and returns the number of rows.
+    pub async fn statement_count<C: ConnectionTrait>(c: &C, statement: Statement) -> StoreResult<usize> {
+        Ok(c.query_all_raw(statement).await?.len())
+    }
 }

@@ -191,41 +191,24 @@ pub async fn start_numbering_at<C: ConnectionTrait>(
     Ok(())
 }
 
-/// One unpaid instalment of an active contract:
-/// `(contract_id, contract number, customer_id, due_date, unpaid fen)`.
-pub type OpenInstalment = (String, String, String, chrono::NaiveDate, i64);
-
-/// Every unpaid instalment of the active contracts of some projects, in one
-/// query (the ageing report).
-pub async fn open_instalments<C: ConnectionTrait>(
-    c: &C,
+/// The unpaid part of the active contracts' instalments of some projects,
+/// filtered and joined once for the ageing queries.
+fn open_instalments_query(
     projects: Option<&[String]>,
     project_id: Option<&str>,
-) -> StoreResult<Vec<OpenInstalment>> {
+) -> sea_orm::Select<instalments::Entity> {
     use sea_orm::JoinType;
-    use sea_orm::sea_query::Condition;
     let relation: sea_orm::RelationDef = instalments::Entity::belongs_to(contracts::Entity)
         .from(instalments::Column::ContractId)
         .to(contracts::Column::Id)
         .into();
     let mut q = instalments::Entity::find()
         .select_only()
-        .column(instalments::Column::ContractId)
-        .column(contracts::Column::Number)
-        .column(contracts::Column::CustomerId)
-        .column(instalments::Column::DueDate)
-        .column_as(
-            Expr::col((instalments::Entity, instalments::Column::Amount))
-                .sub(Expr::col((instalments::Entity, instalments::Column::Paid))),
-            "open",
-        )
         .join(JoinType::InnerJoin, relation)
         .filter(contracts::Column::Status.eq("active"))
         .filter(
-            Condition::all().add(
-                Expr::col((instalments::Entity, instalments::Column::Paid))
-                    .lt(Expr::col((instalments::Entity, instalments::Column::Amount))),
-            ),
+            Expr::col((instalments::Entity, instalments::Column::Paid))
+                .lt(Expr::col((instalments::Entity, instalments::Column::Amount))),
         );
     if let Some(ids) = projects {
         q = q.filter(contracts::Column::ProjectId.is_in(ids.iter().cloned()));
@@ -233,7 +216,93 @@ pub async fn open_instalments<C: ConnectionTrait>(
     if let Some(p) = project_id {
         q = q.filter(contracts::Column::ProjectId.eq(p));
     }
-    Ok(q.order_by_asc(instalments::Column::ContractId).into_tuple::<OpenInstalment>().all(c).await?)
+    q
+}
+
+/// One active contract's unpaid fen per ageing bucket, in the order of the ranges given.
+#[derive(Debug, Clone)]
+pub struct ContractAgeingRow {
+    pub contract_id: String,
+    pub number: String,
+    pub customer_id: String,
+    pub amounts: Vec<i64>,
+}
+
+/// The ageing query: per active contract with money open, the unpaid amounts
+/// summed per due-date range (`[from, until)`, `None` unbounded) by the
+/// database, ordered by contract. Public so that the benchmark replays
+/// exactly this statement.
+pub fn ageing_statement<C: ConnectionTrait>(
+    c: &C,
+    projects: Option<&[String]>,
+    project_id: Option<&str>,
+    ranges: &[(Option<chrono::NaiveDate>, Option<chrono::NaiveDate>)],
+) -> sea_orm::Statement {
+    use sea_orm::QueryTrait;
+    use sea_orm::sea_query::{Alias, CaseStatement, Condition, Func, SimpleExpr};
+    let due = || Expr::col((instalments::Entity, instalments::Column::DueDate));
+    let open: SimpleExpr = Expr::col((instalments::Entity, instalments::Column::Amount))
+        .sub(Expr::col((instalments::Entity, instalments::Column::Paid)));
+    let mut q = open_instalments_query(projects, project_id)
+        .column(instalments::Column::ContractId)
+        .column(contracts::Column::Number)
+        .column(contracts::Column::CustomerId);
+    for (i, (from, until)) in ranges.iter().enumerate() {
+        let mut within = Condition::all();
+        if let Some(f) = from {
+            within = within.add(due().gte(*f));
+        }
+        if let Some(u) = until {
+            within = within.add(due().lt(*u));
+        }
+        let amount = CaseStatement::new().case(within, open.clone()).finally(0);
+        // SUM of a bigint is numeric on PostgreSQL: cast back to fen.
+        let sum: SimpleExpr = Func::cast_as(Func::sum(amount), Alias::new("BIGINT")).into();
+        q = q.column_as(sum, format!("b{i}"));
+    }
+    q.group_by(instalments::Column::ContractId)
+        .group_by(contracts::Column::Number)
+        .group_by(contracts::Column::CustomerId)
+        .order_by_asc(instalments::Column::ContractId)
+        .build(c.get_database_backend())
+}
+
+pub async fn ageing_by_contract<C: ConnectionTrait>(
+    c: &C,
+    projects: Option<&[String]>,
+    project_id: Option<&str>,
+    ranges: &[(Option<chrono::NaiveDate>, Option<chrono::NaiveDate>)],
+) -> StoreResult<Vec<ContractAgeingRow>> {
+    let statement = ageing_statement(c, projects, project_id, ranges);
+    let mut out = Vec::new();
+    for row in c.query_all_raw(statement).await? {
+        let mut amounts = Vec::with_capacity(ranges.len());
+        for i in 0..ranges.len() {
+            amounts.push(row.try_get::<Option<i64>>("", &format!("b{i}"))?.unwrap_or(0));
+        }
+        out.push(ContractAgeingRow {
+            contract_id: row.try_get("", "contract_id")?,
+            number: row.try_get("", "number")?,
+            customer_id: row.try_get("", "customer_id")?,
+            amounts,
+        });
+    }
+    Ok(out)
+}
+
+/// How many unpaid instalments of active contracts fell due before `today`.
+pub async fn overdue_instalment_count<C: ConnectionTrait>(
+    c: &C,
+    projects: Option<&[String]>,
+    today: chrono::NaiveDate,
+) -> StoreResult<u64> {
+    let n: Option<i64> = open_instalments_query(projects, None)
+        .column_as(Expr::col((instalments::Entity, instalments::Column::Id)).count(), "n")
+        .filter(instalments::Column::DueDate.lt(today))
+        .into_tuple()
+        .one(c)
+        .await?;
+    Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
 }
 
 pub use crate::entities::deal_changes::Model as DealChangeRow;

@@ -245,7 +245,11 @@ fn rule(op: &str) -> Option<Rule> {
         }
         "POST /api/v1/finance/refunds/{id}/audit" => Needs(AuditReceipts, Project),
         "POST /api/v1/finance/deposit-transfers" => Needs(RecordReceipts, Refers),
-        "GET /api/v1/finance/receipt-books" => Needs(ReadFinance, Filter),
+        "GET /api/v1/finance/receipt-books"
+        | "GET /api/v1/finance/queries/receipts"
+        | "GET /api/v1/finance/queries/receipts/export"
+        | "GET /api/v1/finance/queries/instalments"
+        | "GET /api/v1/finance/queries/instalments/export" => Needs(ReadFinance, Filter),
         "GET /api/v1/finance/receipt-books/{id}" => Needs(ReadFinance, Project),
         "POST /api/v1/finance/receipt-books" => Needs(RecordReceipts, Field),
         "POST /api/v1/finance/receipt-books/{id}/void" => Needs(RecordReceipts, Project),
@@ -979,6 +983,11 @@ impl World {
                 post(&with(&id), json!({}))
             }
             "/api/v1/finance/receipt-books" if method == "GET" => get(&format!("{path}?project_id={p}")),
+            p2 if p2.starts_with("/api/v1/finance/queries/") => {
+                // A receipt and a plan in the case's project, so that the search finds something.
+                self.receipt(case).await;
+                get(&format!("{path}?project_id={p}"))
+            }
             "/api/v1/finance/receipt-books" => {
                 let n = self.n();
                 post(path, json!({"project_id": p, "prefix": format!("M{n}-"), "first_number": 1, "last_number": 50}))

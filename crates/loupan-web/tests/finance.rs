@@ -524,3 +524,77 @@ async fn a_refund_is_paid_out_by_the_cashier_and_audited_by_finance() {
     let page = b.app.send(get("/finance/refunds").token(&b.finance)).await;
     assert!(page.text.contains("300000.00"));
 }
+
+#[tokio::test]
+async fn receipts_and_plans_are_found_by_any_combination_of_conditions() {
+    let b = books().await;
+    let (a, _) = b.contract("甲", "13800000001", &b.instalments, "2026-01-10").await;
+    let (k, _) = b.contract("乙", "13800000002", &b.mortgage, "2026-02-01").await;
+    b.receipt(&a, "300000.00", "2026-01-10", "audited").await;
+    b.receipt(&a, "50000.00", "2026-03-01", "in_transit").await;
+    b.receipt(&k, "300000.00", "2026-02-01", "arrived").await;
+    let receipts = |q: &str| {
+        let path = format!("/api/v1/finance/queries/receipts?project_id={}&{q}", b.project);
+        let b = &b;
+        async move { b.report(&path).await }
+    };
+    let found = |v: &Value| (v["count"].as_i64().unwrap(), v["total"].as_str().unwrap().to_owned());
+    assert_eq!(found(&receipts("status=audited").await), (1, "300000.00".into()));
+    assert_eq!(found(&receipts("channel=transfer&from=2026-02-01").await), (2, "350000.00".into()));
+    assert_eq!(found(&receipts("min_amount=100000&max_amount=400000").await), (2, "600000.00".into()));
+    // The buyer pays when no one else is named.
+    let r = receipts("payer=%E7%94%B2&to=2026-02-28").await;
+    assert_eq!(found(&r), (1, "300000.00".into()));
+    assert_eq!(
+        (r["items"][0]["unit_number"].as_str().is_some(), r["items"][0]["customer_name"].as_str()),
+        (true, Some("甲"))
+    );
+    // Conditions that cannot be read are named, and the money of another building is not there.
+    let other = b
+        .app
+        .send(post(&format!("/api/v1/projects/{}/buildings", b.project), json!({"name": "2号楼"})).token(&b.admin))
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(found(&receipts(&format!("building_id={other}")).await), (0, "0.00".into()));
+    assert_eq!(found(&receipts(&format!("building_id={}", b.building)).await), (3, "650000.00".into()));
+    for (q, field) in
+        [("from=2026-13-01", "from"), ("status=lost", "status"), ("min_amount=5&max_amount=1", "max_amount")]
+    {
+        let r = b.app.send(get(&format!("/api/v1/finance/queries/receipts?{q}")).token(&b.finance)).await;
+        assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec![field.to_owned()]), "{q}");
+    }
+
+    // Plans as seen on 1 May: 甲's down payment is paid (audited); 乙's money only arrived.
+    let plans = |q: &str| {
+        let path = format!("/api/v1/finance/queries/instalments?as_of=2026-05-01&{q}");
+        let b = &b;
+        async move { b.report(&path).await }
+    };
+    let sums = |v: &Value| (v["count"].as_i64().unwrap(), v["unpaid"].as_str().unwrap().to_owned());
+    let overdue = plans("state=overdue").await;
+    assert_eq!(sums(&overdue), (3, "1300000.00".into()));
+    let days: Vec<i64> =
+        overdue["items"].as_array().unwrap().iter().map(|i| i["days_overdue"].as_i64().unwrap()).collect();
+    assert_eq!(days, [89, 59, 21], "earliest due first");
+    assert_eq!(sums(&plans("state=paid").await), (1, "0.00".into()));
+    assert_eq!(sums(&plans("state=not_due").await), (1, "400000.00".into()));
+    assert_eq!(sums(&plans("kind=mortgage").await), (1, "700000.00".into()));
+    assert_eq!(sums(&plans("due_from=2026-03-01&due_to=2026-06-30").await), (2, "1000000.00".into()));
+    assert_eq!(
+        sums(&plans(&format!("kind=down_payment&state=overdue&building_id={}", b.building)).await),
+        (1, "300000.00".into())
+    );
+
+    // The same lines in Excel, with the total row; the page shows them; agents have no access.
+    let rows = b.sheet("/api/v1/finance/queries/instalments/export?as_of=2026-05-01&state=overdue").await;
+    assert_eq!((rows.len(), rows[4][0].as_str(), rows[4][10].as_str()), (5, "合计 3 期", "1300000"));
+    let page = b.app.send(get("/finance/receipts?status=audited").token(&b.finance)).await;
+    assert!(page.text.contains("300000.00") && page.text.contains("符合条件: 1"), "{}", page.text);
+    let page = b.app.send(get("/finance/plans?state=overdue&as_of=2026-05-01").token(&b.finance)).await;
+    assert!(page.text.contains("1300000.00"));
+    let r = b.app.send(get("/api/v1/finance/queries/receipts").token(&b.agent)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod changes;
 pub mod customers;
 pub mod finance;
+pub mod finance_queries;
 pub mod integrations;
 pub mod inventory;
 pub mod pricing;
@@ -68,6 +69,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(sales::router())
         .merge(finance::router())
         .merge(reports::router())
+        .merge(finance_queries::router())
         .merge(workbench::router())
         .merge(pricing::router())
         .merge(changes::router())

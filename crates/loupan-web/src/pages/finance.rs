@@ -6,6 +6,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use axum::routing::get;
+use loupan_service::finance_queries as queries;
 use loupan_service::finance_reports::{self as reports, Basis, MoneyState};
 use loupan_service::inventory;
 use minijinja::{Value, context};
@@ -324,6 +325,128 @@ async fn void_number(
     Ok(axum::response::Redirect::to(&format!("/finance/receipt-books/{id}")).into_response())
 }
 
+/// The query string of a page, for its xlsx link (the same conditions).
+fn query_string(pairs: &[(&str, &Option<String>)]) -> String {
+    let mut out = Vec::new();
+    for (k, v) in pairs {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            let encoded: String = form_urlencoded::byte_serialize(v.as_bytes()).collect();
+            out.push(format!("{k}={encoded}"));
+        }
+    }
+    out.join("&")
+}
+
+/// The buildings of the chosen project, for the building condition.
+async fn buildings(
+    state: &AppState,
+    actor: &loupan_service::Actor,
+    project_id: Option<&str>,
+) -> Result<Vec<Value>, AppError> {
+    let Some(p) = project_id else { return Ok(Vec::new()) };
+    Ok(inventory::list_buildings(&state.services, actor, p)
+        .await?
+        .into_iter()
+        .map(|b| context! { id => b.id, name => b.name })
+        .collect())
+}
+
+async fn receipt_query(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Query(q): Query<crate::api::finance_queries::ReceiptQueryParams>,
+) -> Result<Html<String>, AppError> {
+    let export = format!(
+        "/api/v1/finance/queries/receipts/export?{}",
+        query_string(&[
+            ("project_id", &q.project_id),
+            ("building_id", &q.building_id),
+            ("status", &q.status),
+            ("channel", &q.channel),
+            ("from", &q.from),
+            ("to", &q.to),
+            ("min_amount", &q.min_amount),
+            ("max_amount", &q.max_amount),
+            ("payer", &q.payer),
+            ("number", &q.number),
+        ])
+    );
+    let form = context! {
+        project_id => q.project_id, building_id => q.building_id, status => q.status, channel => q.channel,
+        from => q.from, to => q.to, min_amount => q.min_amount, max_amount => q.max_amount,
+        payer => q.payer, number => q.number,
+    };
+    let project_id = project_of(q.project_id.as_deref()).map(str::to_owned);
+    let found = queries::receipts(&state.services, &actor, &q.into()).await?;
+    let mut channels: Vec<&str> = loupan_service::finance::CHANNELS.to_vec();
+    channels.extend([loupan_service::finance::TRANSFER_CHANNEL, loupan_service::finance::DEPOSIT_TRANSFER_CHANNEL]);
+    render(
+        &state,
+        "finance_receipt_query.html",
+        context! {
+            q => form, project_id => project_id.clone(), projects => projects(&state, &actor).await?,
+            buildings => buildings(&state, &actor, project_id.as_deref()).await?,
+            statuses => queries::RECEIPT_STATUSES, channels => channels,
+            items => found.items.iter().map(|r| context! {
+                id => r.id, number => r.number, received_on => r.received_on.to_string(), contract_id => r.contract_id,
+                subscription_id => r.subscription_id, deal => r.deal_number, unit => r.unit_number,
+                customer => r.customer_name, payer => r.payer, channel => r.channel, status => r.status,
+                amount => r.amount.to_string(), reversed => r.reversed_by.is_some() || r.reverses.is_some(),
+            }).collect::<Vec<_>>(),
+            count => found.count, total => found.total.to_string(), truncated => found.truncated,
+            max_rows => queries::MAX_ROWS, export => export,
+            ..base_context(&actor, lang, NAV)
+        },
+    )
+}
+
+async fn instalment_query(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Query(q): Query<crate::api::finance_queries::InstalmentQueryParams>,
+) -> Result<Html<String>, AppError> {
+    let export = format!(
+        "/api/v1/finance/queries/instalments/export?{}",
+        query_string(&[
+            ("project_id", &q.project_id),
+            ("building_id", &q.building_id),
+            ("kind", &q.kind),
+            ("due_from", &q.due_from),
+            ("due_to", &q.due_to),
+            ("state", &q.state),
+            ("as_of", &q.as_of),
+        ])
+    );
+    let form = context! {
+        project_id => q.project_id, building_id => q.building_id, kind => q.kind, due_from => q.due_from,
+        due_to => q.due_to, state => q.state,
+    };
+    let project_id = project_of(q.project_id.as_deref()).map(str::to_owned);
+    let found = queries::instalments(&state.services, &actor, &q.into()).await?;
+    render(
+        &state,
+        "finance_instalment_query.html",
+        context! {
+            q => form, as_of => found.as_of.to_string(), project_id => project_id.clone(),
+            projects => projects(&state, &actor).await?,
+            buildings => buildings(&state, &actor, project_id.as_deref()).await?,
+            kinds => loupan_domain::sales::TermKind::ALL.map(|k| k.name()), states => queries::INSTALMENT_STATES,
+            items => found.items.iter().map(|i| context! {
+                contract_id => i.contract_id, contract => i.contract_number, unit => i.unit_number,
+                customer => i.customer_name, phone => i.customer_phone, agent => i.agent_name, seq => i.seq,
+                kind => i.kind, due_date => i.due_date.to_string(), amount => i.amount.to_string(),
+                paid => i.paid.to_string(), unpaid => i.unpaid.to_string(), days_overdue => i.days_overdue,
+            }).collect::<Vec<_>>(),
+            count => found.count, amount => found.amount.to_string(), paid => found.paid.to_string(),
+            unpaid => found.unpaid.to_string(), truncated => found.truncated, max_rows => queries::MAX_ROWS,
+            export => export,
+            ..base_context(&actor, lang, NAV)
+        },
+    )
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/finance/refunds", get(refunds))
@@ -332,6 +455,8 @@ pub fn router() -> Router<AppState> {
         .route("/finance/receipt-books/{id}", get(receipt_book))
         .route("/finance/receipt-books/{id}/void", axum::routing::post(void_number))
         .route("/finance/ledger", get(ledger))
+        .route("/finance/receipts", get(receipt_query))
+        .route("/finance/plans", get(instalment_query))
         .route("/finance/arrears", get(arrears))
         .route("/finance/reconciliation", get(reconciliation))
         .route("/buildings/{id}/finance", get(finance_chart))

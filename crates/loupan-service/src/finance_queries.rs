@@ -1,0 +1,371 @@
+//! Combined-condition queries over receipts and payment plans (F4): finance
+//! asks "mortgage money of building 3 confirmed by the bank in March over
+//! 100,000" or "down payments overdue this month" and gets the rows, their
+//! count and sums, and an xlsx of them. Every condition is optional; they all
+//! hold together.
+
+use chrono::NaiveDate;
+use loupan_documents::xlsx::{self, Cell};
+use loupan_domain::sales::TermKind;
+use loupan_domain::{Invalid, Money, Permission};
+use loupan_store::finance::{self as store, Found, InstalmentFilter, ReceiptFilter, Scope};
+use serde::Serialize;
+
+use crate::finance::{CHANNELS, DEPOSIT_TRANSFER_CHANNEL, TRANSFER_CHANNEL};
+use crate::finance_reports::{DealParties, Names, amount, text};
+use crate::{Actor, ServiceError, ServiceResult, Services};
+
+/// Rows shown at most; the count and sums always cover every match.
+pub const MAX_ROWS: u64 = 1000;
+
+pub const RECEIPT_STATUSES: [&str; 4] = ["in_transit", "arrived", "audited", "void"];
+pub const INSTALMENT_STATES: [&str; 5] = ["overdue", "not_due", "unpaid", "partly_paid", "paid"];
+
+/// A receipt search as typed into the form or the query string.
+#[derive(Debug, Clone, Default)]
+pub struct ReceiptQuery {
+    pub project_id: Option<String>,
+    pub building_id: Option<String>,
+    pub status: Option<String>,
+    pub channel: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub min_amount: Option<String>,
+    pub max_amount: Option<String>,
+    pub payer: Option<String>,
+    pub number: Option<String>,
+}
+
+/// An instalment search as typed into the form or the query string.
+#[derive(Debug, Clone, Default)]
+pub struct InstalmentQuery {
+    pub project_id: Option<String>,
+    pub building_id: Option<String>,
+    pub kind: Option<String>,
+    pub due_from: Option<String>,
+    pub due_to: Option<String>,
+    pub state: Option<String>,
+    /// The day `overdue` and `not_due` are seen from; today (Beijing) when empty.
+    pub as_of: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReceiptHit {
+    pub id: String,
+    pub project_id: String,
+    pub number: Option<String>,
+    pub contract_id: Option<String>,
+    pub subscription_id: Option<String>,
+    /// The deal's number (contract or subscription), unit and buyer.
+    pub deal_number: String,
+    pub unit_number: String,
+    pub customer_name: String,
+    pub payer: Option<String>,
+    pub amount: Money,
+    pub received_on: NaiveDate,
+    pub channel: String,
+    pub status: String,
+    pub reverses: Option<String>,
+    pub reversed_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReceiptSearch {
+    pub items: Vec<ReceiptHit>,
+    /// Every match, of which `items` holds the newest `MAX_ROWS`.
+    pub count: i64,
+    pub total: Money,
+    pub truncated: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InstalmentHit {
+    pub id: String,
+    pub contract_id: String,
+    pub contract_number: String,
+    pub project_id: String,
+    pub unit_number: String,
+    pub customer_name: String,
+    pub customer_phone: String,
+    pub agent_name: String,
+    pub seq: i32,
+    pub kind: String,
+    pub due_date: NaiveDate,
+    pub amount: Money,
+    pub paid: Money,
+    pub unpaid: Money,
+    /// Days past due on `as_of` while money is open; 0 otherwise.
+    pub days_overdue: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InstalmentSearch {
+    pub as_of: NaiveDate,
+    pub items: Vec<InstalmentHit>,
+    pub count: i64,
+    pub amount: Money,
+    pub paid: Money,
+    pub unpaid: Money,
+    pub truncated: bool,
+}
+
+fn text_of(t: &Option<String>) -> Option<&str> {
+    t.as_deref().map(str::trim).filter(|t| !t.is_empty())
+}
+
+fn date(errors: &mut Invalid, field: &'static str, t: &Option<String>) -> Option<NaiveDate> {
+    let t = text_of(t)?;
+    NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| errors.push(field, "invalid_date")).ok()
+}
+
+fn money(errors: &mut Invalid, field: &'static str, t: &Option<String>) -> Option<i64> {
+    let t = text_of(t)?;
+    Money::parse(t).map(Money::hundredths).map_err(|e| errors.push(field, e.code())).ok()
+}
+
+fn one_of(
+    errors: &mut Invalid,
+    field: &'static str,
+    t: &Option<String>,
+    allowed: &[&str],
+    code: &'static str,
+) -> Option<String> {
+    let t = text_of(t)?;
+    if allowed.contains(&t) {
+        Some(t.to_owned())
+    } else {
+        errors.push(field, code);
+        None
+    }
+}
+
+/// The projects a query covers: the caller's, narrowed to one if asked (a
+/// project they do not see then finds nothing, like any other condition).
+fn scope<'a>(actor: &'a Actor, project_id: Option<&'a str>) -> ServiceResult<Scope<'a>> {
+    actor.require(Permission::ReadFinance)?;
+    Ok(Scope { projects: actor.visible_projects(), project_id })
+}
+
+fn range_errors<T: PartialOrd>(errors: &mut Invalid, field: &'static str, low: Option<T>, high: Option<T>) {
+    if let (Some(l), Some(h)) = (low, high)
+        && l > h
+    {
+        errors.push(field, "invalid_range");
+    }
+}
+
+pub async fn receipts(services: &Services, actor: &Actor, q: &ReceiptQuery) -> ServiceResult<ReceiptSearch> {
+    let scope = scope(actor, text_of(&q.project_id))?;
+    let mut errors = Invalid::default();
+    let mut channels: Vec<&str> = CHANNELS.to_vec();
+    channels.extend([TRANSFER_CHANNEL, DEPOSIT_TRANSFER_CHANNEL]);
+    let filter = ReceiptFilter {
+        building_id: text_of(&q.building_id).map(str::to_owned),
+        status: one_of(&mut errors, "status", &q.status, &RECEIPT_STATUSES, "unknown_status"),
+        channel: one_of(&mut errors, "channel", &q.channel, &channels, "unknown_channel"),
+        from: date(&mut errors, "from", &q.from),
+        to: date(&mut errors, "to", &q.to),
+        min_amount: money(&mut errors, "min_amount", &q.min_amount),
+        max_amount: money(&mut errors, "max_amount", &q.max_amount),
+        payer: text_of(&q.payer).map(str::to_owned),
+        number: text_of(&q.number).map(str::to_owned),
+    };
+    range_errors(&mut errors, "to", filter.from, filter.to);
+    range_errors(&mut errors, "max_amount", filter.min_amount, filter.max_amount);
+    errors.into_result()?;
+    let conn = services.store.conn();
+    let (rows, found) = store::search_receipts(conn, scope, &filter, MAX_ROWS).await?;
+    // The deal of each receipt, for its number, unit and buyer.
+    let ids = |pick: fn(&store::ReceiptRow) -> Option<&String>| {
+        let mut v: Vec<String> = rows.iter().filter_map(|r| pick(r).cloned()).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let mut deals = std::collections::HashMap::new();
+    for chunk in ids(|r| r.contract_id.as_ref()).chunks(500) {
+        for k in store::contracts_by_ids(conn, chunk).await? {
+            deals.insert(k.id.clone(), (k.number, k.unit_id, k.customer_id, k.agent_id));
+        }
+    }
+    for chunk in ids(|r| r.subscription_id.as_ref()).chunks(500) {
+        for s in store::subscriptions_by_ids(conn, chunk).await? {
+            deals.insert(s.id.clone(), (s.number, s.unit_id, s.customer_id, s.agent_id));
+        }
+    }
+    let parties: Vec<DealParties<'_>> =
+        deals.values().map(|(_, u, c, a)| (u.as_str(), c.as_str(), a.as_str())).collect();
+    let names = Names::load(conn, &parties).await?;
+    let items = rows
+        .iter()
+        .map(|r| {
+            let deal = r.contract_id.as_ref().or(r.subscription_id.as_ref()).and_then(|id| deals.get(id));
+            let (deal_number, unit, customer) =
+                deal.map_or_else(Default::default, |(n, u, c, _)| (n.clone(), names.unit(u), names.customer(c).0));
+            ReceiptHit {
+                id: r.id.clone(),
+                project_id: r.project_id.clone(),
+                number: r.number.clone(),
+                contract_id: r.contract_id.clone(),
+                subscription_id: r.subscription_id.clone(),
+                deal_number,
+                unit_number: unit,
+                customer_name: customer,
+                payer: r.payer.clone(),
+                amount: Money::from_hundredths(r.amount),
+                received_on: r.received_on,
+                channel: r.channel.clone(),
+                status: r.status.clone(),
+                reverses: r.reverses.clone(),
+                reversed_by: r.reversed_by.clone(),
+            }
+        })
+        .collect();
+    Ok(ReceiptSearch {
+        items,
+        count: found.count,
+        total: Money::from_hundredths(found.amount),
+        truncated: found.count > MAX_ROWS as i64,
+    })
+}
+
+pub async fn instalments(services: &Services, actor: &Actor, q: &InstalmentQuery) -> ServiceResult<InstalmentSearch> {
+    let scope = scope(actor, text_of(&q.project_id))?;
+    let mut errors = Invalid::default();
+    let kinds: Vec<&str> = TermKind::ALL.iter().map(|k| k.name()).collect();
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let filter = InstalmentFilter {
+        building_id: text_of(&q.building_id).map(str::to_owned),
+        kind: one_of(&mut errors, "kind", &q.kind, &kinds, "unknown_kind"),
+        due_from: date(&mut errors, "due_from", &q.due_from),
+        due_to: date(&mut errors, "due_to", &q.due_to),
+        state: one_of(&mut errors, "state", &q.state, &INSTALMENT_STATES, "unknown_state"),
+        as_of: date(&mut errors, "as_of", &q.as_of).unwrap_or(today),
+    };
+    range_errors(&mut errors, "due_to", filter.due_from, filter.due_to);
+    errors.into_result()?;
+    let conn = services.store.conn();
+    let (rows, Found { count, amount, paid }) = store::search_instalments(conn, scope, &filter, MAX_ROWS).await?;
+    let mut contract_ids: Vec<String> = rows.iter().map(|i| i.contract_id.clone()).collect();
+    contract_ids.sort();
+    contract_ids.dedup();
+    let mut contracts = std::collections::HashMap::new();
+    for chunk in contract_ids.chunks(500) {
+        for k in store::contracts_by_ids(conn, chunk).await? {
+            contracts.insert(k.id.clone(), k);
+        }
+    }
+    let parties: Vec<DealParties<'_>> =
+        contracts.values().map(|k| (k.unit_id.as_str(), k.customer_id.as_str(), k.agent_id.as_str())).collect();
+    let names = Names::load(conn, &parties).await?;
+    let items = rows
+        .into_iter()
+        .filter_map(|i| {
+            let k = contracts.get(&i.contract_id)?;
+            let (customer_name, customer_phone) = names.customer(&k.customer_id);
+            let open = i.amount - i.paid;
+            Some(InstalmentHit {
+                contract_number: k.number.clone(),
+                project_id: k.project_id.clone(),
+                unit_number: names.unit(&k.unit_id),
+                customer_name,
+                customer_phone,
+                agent_name: names.user(&k.agent_id),
+                days_overdue: if open > 0 { (filter.as_of - i.due_date).num_days().max(0) } else { 0 },
+                id: i.id,
+                contract_id: i.contract_id,
+                seq: i.seq,
+                kind: i.kind,
+                due_date: i.due_date,
+                amount: Money::from_hundredths(i.amount),
+                paid: Money::from_hundredths(i.paid),
+                unpaid: Money::from_hundredths(open),
+            })
+        })
+        .collect();
+    Ok(InstalmentSearch {
+        as_of: filter.as_of,
+        items,
+        count,
+        amount: Money::from_hundredths(amount),
+        paid: Money::from_hundredths(paid),
+        unpaid: Money::from_hundredths(amount - paid),
+        truncated: count > MAX_ROWS as i64,
+    })
+}
+
+pub fn receipts_xlsx(s: &ReceiptSearch) -> ServiceResult<Vec<u8>> {
+    let headers: Vec<String> = ["票据号", "收款日期", "单据", "房号", "客户", "交款人", "方式", "状态", "金额"]
+        .iter()
+        .map(|h| (*h).to_owned())
+        .collect();
+    let mut rows: Vec<Vec<Cell>> = s
+        .items
+        .iter()
+        .map(|r| {
+            vec![
+                text(r.number.clone().unwrap_or_default()),
+                text(r.received_on.to_string()),
+                text(&r.deal_number),
+                text(&r.unit_number),
+                text(&r.customer_name),
+                text(r.payer.clone().unwrap_or_default()),
+                text(&r.channel),
+                text(&r.status),
+                amount(r.amount),
+            ]
+        })
+        .collect();
+    let mut total = vec![Cell::Empty; 9];
+    total[0] = text(format!("合计 {} 笔", s.count));
+    total[8] = amount(s.total);
+    rows.push(total);
+    xlsx::write_table("收款查询", &headers, &rows).map_err(ServiceError::internal)
+}
+
+pub fn instalments_xlsx(s: &InstalmentSearch) -> ServiceResult<Vec<u8>> {
+    let headers: Vec<String> = [
+        "合同编号",
+        "房号",
+        "客户",
+        "电话",
+        "置业顾问",
+        "期次",
+        "款项",
+        "应收日期",
+        "应收",
+        "已收",
+        "未收",
+        "逾期天数",
+    ]
+    .iter()
+    .map(|h| (*h).to_owned())
+    .collect();
+    let mut rows: Vec<Vec<Cell>> = s
+        .items
+        .iter()
+        .map(|i| {
+            vec![
+                text(&i.contract_number),
+                text(&i.unit_number),
+                text(&i.customer_name),
+                text(&i.customer_phone),
+                text(&i.agent_name),
+                Cell::Number(f64::from(i.seq)),
+                text(&i.kind),
+                text(i.due_date.to_string()),
+                amount(i.amount),
+                amount(i.paid),
+                amount(i.unpaid),
+                Cell::Number(i.days_overdue as f64),
+            ]
+        })
+        .collect();
+    let mut total = vec![Cell::Empty; 12];
+    total[0] = text(format!("合计 {} 期", s.count));
+    total[8] = amount(s.amount);
+    total[9] = amount(s.paid);
+    total[10] = amount(s.unpaid);
+    rows.push(total);
+    xlsx::write_table("应收查询", &headers, &rows).map_err(ServiceError::internal)
+}
