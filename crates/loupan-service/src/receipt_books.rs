@@ -79,7 +79,7 @@ pub async fn register(services: &Services, actor: &Actor, form: NewBook) -> Serv
     }
     if form.last_number.is_none() {
         errors.push("last_number", "required");
-    } else if last < first || last - first >= 100_000 {
+    } else if last < first || last.checked_sub(first).is_none_or(|span| span >= 100_000) {
         errors.push("last_number", "invalid_range");
     }
     let project_id = form.project_id.filter(|p| !p.is_empty());

@@ -81,6 +81,7 @@ pub fn app(state: AppState) -> Router {
         )
         .fallback(middleware::fallback)
         .route_layer(from_fn_with_state(state.clone(), metrics::record))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(middleware::panic_response))
         .layer(from_fn_with_state(state.clone(), middleware::idempotency))
         .layer(from_fn_with_state(state.clone(), middleware::authenticate))
         .layer(from_fn_with_state(state.clone(), middleware::render_errors))

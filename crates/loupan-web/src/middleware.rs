@@ -309,3 +309,16 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     );
     res
 }
+
+/// A handler that panicked answers 500 like any unexpected failure (the
+/// connection stays up, the user sees the translated message), and the cause
+/// goes to the log.
+pub fn panic_response(cause: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = cause
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| cause.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(panic = message, "request handler panicked");
+    AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal").into_response()
+}
