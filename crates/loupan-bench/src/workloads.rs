@@ -55,7 +55,9 @@ fn fastest(samples: &[Duration]) -> f64 {
     samples.iter().min().map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
-fn ratios(measures: &[Measure]) -> Vec<(String, f64)> {
+/// `service / raw SQL`, and `router / (HTTP no-op floor + raw SQL)`: what the
+/// web layer adds beyond the cost of any request and the query itself.
+fn ratios(measures: &[Measure], noop_p50: f64) -> Vec<(String, f64)> {
     let p50 = |p: &str| measures.iter().find(|m| m.path == p).map(|m| m.p50_ms);
     let mut out = Vec::new();
     if let Some(raw) = p50("raw_sql").filter(|r| *r > 0.0) {
@@ -64,8 +66,19 @@ fn ratios(measures: &[Measure]) -> Vec<(String, f64)> {
                 out.push((format!("{p} / raw_sql (p50)"), v / raw));
             }
         }
+        if let Some(v) = p50("router") {
+            out.push(("router / (no-op floor + raw_sql) (p50)".into(), v / (noop_p50 + raw)));
+        }
     }
     out
+}
+
+/// The peak resident memory of this process (the server runs in it), in MiB.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 /// Times `n` calls of `f` one after another.
@@ -108,6 +121,23 @@ pub async fn run(services: &Services, seeded: &Seeded, wanted: &[String]) -> Res
     let mut rng = Rng::new(42);
     let on = |w: &str| wanted.iter().any(|x| x == w);
 
+    // The HTTP no-op floor: a request through the whole router (auth, error
+    // rendering, security headers) that touches no data.
+    let (s_noop, w_noop) = timed(500, |_| {
+        let router = &router;
+        async move { get(router, token, "/healthz").await }
+    })
+    .await?;
+    let noop = measure("router", &s_noop, w_noop);
+    let noop_p50 = noop.p50_ms;
+    results.push(WorkloadResult {
+        name: "HTTP no-op floor".into(),
+        what: "GET /healthz through the router with a bearer token".into(),
+        measures: vec![noop],
+        ratios: Vec::new(),
+        findings: Vec::new(),
+    });
+
     if on("W1") {
         let n = 300;
         let phones: Vec<String> =
@@ -144,7 +174,7 @@ pub async fn run(services: &Services, seeded: &Seeded, wanted: &[String]) -> Res
         results.push(WorkloadResult {
             name: "W1 customer lookup by phone".into(),
             what: "GET /api/v1/customers?q=<phone> (masked list page of matches)".into(),
-            ratios: ratios(&measures),
+            ratios: ratios(&measures, noop_p50),
             measures,
             findings: Vec::new(),
         });
@@ -184,7 +214,7 @@ pub async fn run(services: &Services, seeded: &Seeded, wanted: &[String]) -> Res
         results.push(WorkloadResult {
             name: "W1 customer search by pinyin initials".into(),
             what: "GET /api/v1/customers?q=<initials> (first page of 50)".into(),
-            ratios: ratios(&measures),
+            ratios: ratios(&measures, noop_p50),
             measures,
             findings: Vec::new(),
         });
@@ -280,7 +310,7 @@ pub async fn run(services: &Services, seeded: &Seeded, wanted: &[String]) -> Res
         results.push(WorkloadResult {
             name: "W3 sales control chart of one building".into(),
             what: "GET /buildings/{id} (the rendered 销控图 page)".into(),
-            ratios: ratios(&measures),
+            ratios: ratios(&measures, noop_p50),
             measures,
             findings: Vec::new(),
         });
@@ -633,7 +663,7 @@ pub async fn run(services: &Services, seeded: &Seeded, wanted: &[String]) -> Res
         results.push(WorkloadResult {
             name: "W6 ageing report".into(),
             what: "every unpaid instalment of every active contract, summed per contract and bucket as of a date (the database sums; raw SQL is that statement)".into(),
-            ratios: ratios(&measures),
+            ratios: ratios(&measures, noop_p50),
             measures,
             findings: vec![format!(
                 "fastest round, ms: raw_sql {:.1}, store {:.1}, service {:.1}, router {:.1}",
@@ -663,6 +693,7 @@ pub fn write_results(
         "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
         "loupan": env!("CARGO_PKG_VERSION"),
         "measured_on": chrono::Utc::now().to_rfc3339(),
+        "peak_rss_mib": peak_rss_mib(),
     });
     let doc = serde_json::json!({ "machine": machine, "backend": backend, "scale": scale, "data": seeded.counts, "workloads": results });
     std::fs::write(out.join(format!("{backend}-{scale}.json")), serde_json::to_string_pretty(&doc)?)?;
@@ -681,6 +712,11 @@ pub fn write_results(
                 r.name, m.path, m.n, m.p50_ms, m.p99_ms, m.max_ms, m.per_second
             ));
         }
+    }
+    if let Some(rss) = machine["peak_rss_mib"].as_f64() {
+        md.push_str(&format!(
+            "\nPeak RSS of the benchmark process (the server runs in it; seeding included): {rss:.0} MiB\n"
+        ));
     }
     md.push_str("\n## Ratios and findings\n\n");
     for r in results {
