@@ -12,6 +12,9 @@ use crate::customers::{self, CustomerQuery, DuplicateMatch, NewCustomer, OwnerNa
 use crate::import::{ColumnSpec, RowError, TableRows};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
+/// Rows written per batch: one duplicate lookup and a few inserts each.
+const IMPORT_CHUNK: usize = 500;
+
 /// Field, the header Loupan writes, the headers it accepts.
 const COLUMNS: [ColumnSpec; 7] = [
     ("name", "姓名", &["姓名", "name"]),
@@ -171,18 +174,26 @@ async fn import_with_progress(
         return Ok(report);
     }
     let total = valid.len();
-    for (done, (line, form)) in valid.into_iter().enumerate() {
-        if let Some(p) = progress
-            && done % 200 == 0
-        {
+    // A chunk at a time: the duplicate check and the inserts go by the chunk,
+    // and the job's progress moves between chunks.
+    let mut done = 0;
+    let mut rest = valid.into_iter().peekable();
+    while rest.peek().is_some() {
+        if let Some(p) = progress {
             p.set(done, total).await;
         }
-        let name = form.name.clone().unwrap_or_default();
-        let done = customers::write_form(services, &tx, actor, form, owner_id.clone(), &mut names).await?;
-        if !done.duplicates.is_empty() {
-            report.duplicates.push(RowDuplicates { row: line, name, duplicates: done.duplicates });
+        let chunk: Vec<(usize, NewCustomer)> = rest.by_ref().take(IMPORT_CHUNK).collect();
+        let lines: Vec<usize> = chunk.iter().map(|(line, _)| *line).collect();
+        let forms: Vec<NewCustomer> = chunk.into_iter().map(|(_, form)| form).collect();
+        let written =
+            customers::write_batch(services, &tx, actor, project_id, forms, owner_id.clone(), &mut names).await?;
+        for (line, r) in lines.into_iter().zip(written) {
+            if !r.duplicates.is_empty() {
+                report.duplicates.push(RowDuplicates { row: line, name: r.customer.name, duplicates: r.duplicates });
+            }
+            report.created += 1;
+            done += 1;
         }
-        report.created += 1;
     }
     tx.commit().await.map_err(ServiceError::internal)?;
     if let Some(p) = progress {

@@ -264,6 +264,25 @@ async fn write_customer<C: Connection>(
     owner_id: String,
     names: &mut OwnerNames,
 ) -> ServiceResult<Registered> {
+    let row = new_row(services, v, owner_id)?;
+    let now = row.created_at;
+    let duplicates =
+        matches(conn, &row.project_id, &row.phone, &row.name, row.id_number_index.as_deref(), names).await?;
+    store::insert_customer(conn, &row).await?;
+    for d in &duplicates {
+        // One record per pair, for a manager to rule on (S3).
+        store::insert_duplicate(conn, &duplicate_record(&row, d, now)).await?;
+    }
+    add_event(conn, actor, &row.id, "registered", &format!("登记客户 {}", row.name)).await?;
+    let customer = view(conn, actor, row, names).await?;
+    audit::record(conn, actor, registered_change(&customer)).await?;
+    crate::webhooks::publish(conn, "customer.created", shared_view(&customer)).await?;
+    Ok(Registered { customer, duplicates })
+}
+
+/// The stored row of a valid registration: ID number encrypted with its blind
+/// index and mask, the name's pinyin.
+fn new_row(services: &Services, v: ValidCustomer, owner_id: String) -> ServiceResult<CustomerRow> {
     let (id_type, cipher, index, masked) = match &v.id {
         Some((kind, number)) => (
             Some(kind.name().to_owned()),
@@ -275,7 +294,7 @@ async fn write_customer<C: Connection>(
     };
     let (pinyin, initials) = name_pinyin(&v.name);
     let now = loupan_store::now();
-    let row = CustomerRow {
+    Ok(CustomerRow {
         id: loupan_store::new_id(),
         project_id: v.project_id,
         owner_id,
@@ -296,48 +315,131 @@ async fn write_customer<C: Connection>(
         version: 1,
         created_at: now,
         updated_at: now,
-    };
-    let duplicates =
-        matches(conn, &row.project_id, &row.phone, &row.name, row.id_number_index.as_deref(), names).await?;
-    store::insert_customer(conn, &row).await?;
-    for d in &duplicates {
-        // One record per pair, for a manager to rule on (S3).
-        store::insert_duplicate(
-            conn,
-            &DuplicateRow {
-                id: loupan_store::new_id(),
-                project_id: row.project_id.clone(),
-                customer_id: row.id.clone(),
-                matched_customer_id: d.customer_id.clone(),
-                match_kind: d.match_kind.to_owned(),
-                status: "open".into(),
-                ruling_note: None,
-                ruled_by: None,
-                ruled_at: None,
-                created_at: now,
-            },
-        )
-        .await?;
+    })
+}
+
+/// The duplicate record of a new customer and one it matched (S3).
+fn duplicate_record(row: &CustomerRow, d: &DuplicateMatch, now: chrono::DateTime<chrono::Utc>) -> DuplicateRow {
+    DuplicateRow {
+        id: loupan_store::new_id(),
+        project_id: row.project_id.clone(),
+        customer_id: row.id.clone(),
+        matched_customer_id: d.customer_id.clone(),
+        match_kind: d.match_kind.to_owned(),
+        status: "open".into(),
+        ruling_note: None,
+        ruled_by: None,
+        ruled_at: None,
+        created_at: now,
     }
-    add_event(conn, actor, &row.id, "registered", &format!("登记客户 {}", row.name)).await?;
-    let customer = view(conn, actor, row, names).await?;
-    audit::record(
-        conn,
-        actor,
-        Change {
-            action: "customer.register",
-            record_type: "customer",
-            record_id: &customer.id,
-            before: None,
-            after: serde_json::to_value(&customer).ok(),
-        },
-    )
-    .await?;
-    // Integrations get the masked view, whoever registered: personal data stays inside Loupan.
+}
+
+fn registered_change(customer: &Customer) -> Change<'_> {
+    Change {
+        action: "customer.register",
+        record_type: "customer",
+        record_id: &customer.id,
+        before: None,
+        after: serde_json::to_value(customer).ok(),
+    }
+}
+
+/// Integrations get the masked view, whoever registered: personal data stays inside Loupan.
+fn shared_view(customer: &Customer) -> serde_json::Value {
     let masked_phone = PhoneNumber::parse(&customer.phone).map(|p| p.masked()).unwrap_or_default();
     let shared = Customer { phone: masked_phone, phone_masked: true, notes: None, ..customer.clone() };
-    crate::webhooks::publish(conn, "customer.created", serde_json::to_value(&shared).unwrap_or_default()).await?;
-    Ok(Registered { customer, duplicates })
+    serde_json::to_value(&shared).unwrap_or_default()
+}
+
+/// Registers many valid forms in the caller's transaction (an import), in
+/// file order, with exactly what one registration each would write — the rows,
+/// a duplicate record per match (against existing customers and earlier rows
+/// of the batch), timeline events, the audit chain, webhooks — but with the
+/// duplicate candidates fetched and the rows inserted a chunk at a time.
+pub(crate) async fn write_batch<C: Connection>(
+    services: &Services,
+    conn: &C,
+    actor: &Actor,
+    project_id: &str,
+    forms: Vec<NewCustomer>,
+    owner_id: String,
+    names: &mut OwnerNames,
+) -> ServiceResult<Vec<Registered>> {
+    let mut rows = Vec::with_capacity(forms.len());
+    for form in &forms {
+        let valid = validate(form)?;
+        if valid.project_id != project_id {
+            return Err(Invalid::one("project_id", "unknown_project").into());
+        }
+        rows.push(new_row(services, valid, owner_id.clone())?);
+    }
+    let distinct = |pick: fn(&CustomerRow) -> Option<&String>| {
+        let mut v: Vec<String> = rows.iter().filter_map(|r| pick(r).cloned()).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let (phones, row_names, indexes) =
+        (distinct(|r| Some(&r.phone)), distinct(|r| Some(&r.name)), distinct(|r| r.id_number_index.as_ref()));
+    // Candidates: the project's customers sharing any key, then each row as it is added.
+    let mut pool = store::possible_duplicates_of_many(conn, project_id, &phones, &row_names, &indexes).await?;
+    let mut by_key: HashMap<(u8, String), Vec<usize>> = HashMap::new();
+    let keys = |c: &CustomerRow| {
+        let mut k = vec![(0u8, c.phone.clone()), (1u8, c.name.clone())];
+        k.extend(c.id_number_index.clone().map(|i| (2u8, i)));
+        k
+    };
+    for (i, c) in pool.iter().enumerate() {
+        for k in keys(c) {
+            by_key.entry(k).or_default().push(i);
+        }
+    }
+    let mut duplicate_rows = Vec::new();
+    let mut events = Vec::new();
+    let mut found = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let index = row.id_number_index.as_deref();
+        let mut hits: Vec<usize> = keys(row).iter().filter_map(|k| by_key.get(k)).flatten().copied().collect();
+        // As the one-by-one check: at most 50, by id.
+        hits.sort_by(|a, b| pool[*a].id.cmp(&pool[*b].id));
+        hits.dedup();
+        hits.truncate(50);
+        let hits: Vec<&CustomerRow> = hits.into_iter().map(|i| &pool[i]).collect();
+        let mut duplicates = Vec::with_capacity(hits.len());
+        for c in hits {
+            duplicates.push(DuplicateMatch {
+                match_kind: classify(c, &row.phone, &row.name, index),
+                owner_agent: names.name(conn, &c.owner_id).await?,
+                owner_id: c.owner_id.clone(),
+                customer_id: c.id.clone(),
+            });
+        }
+        duplicate_rows.extend(duplicates.iter().map(|d| duplicate_record(row, d, row.created_at)));
+        events.push(EventRow {
+            id: loupan_store::new_id(),
+            customer_id: row.id.clone(),
+            kind: "registered".into(),
+            summary: format!("登记客户 {}", row.name),
+            actor_name: actor.display_name.clone(),
+            occurred_at: loupan_store::now(),
+        });
+        found.push(duplicates);
+        for k in keys(row) {
+            by_key.entry(k).or_default().push(pool.len());
+        }
+        pool.push(row.clone());
+    }
+    store::insert_customers(conn, &rows).await?;
+    store::insert_duplicates(conn, &duplicate_rows).await?;
+    store::insert_events(conn, &events).await?;
+    let mut done = Vec::with_capacity(rows.len());
+    for (row, duplicates) in rows.into_iter().zip(found) {
+        done.push(Registered { customer: view(conn, actor, row, names).await?, duplicates });
+    }
+    audit::record_many(conn, actor, done.iter().map(|r| registered_change(&r.customer)).collect()).await?;
+    crate::webhooks::publish_many(conn, "customer.created", done.iter().map(|r| shared_view(&r.customer)).collect())
+        .await?;
+    Ok(done)
 }
 
 /// The field rules alone (Excel imports report them per row).
@@ -364,19 +466,6 @@ pub(crate) async fn matches_for<C: Connection>(
     let v = validate(form)?;
     let index = v.id.as_ref().map(|(_, number)| services.secrets.blind_index(number)).transpose()?;
     matches(conn, project_id, v.phone.as_str(), &v.name, index.as_deref(), names).await
-}
-
-/// Validates and writes one registration in the caller's transaction.
-pub(crate) async fn write_form<C: Connection>(
-    services: &Services,
-    conn: &C,
-    actor: &Actor,
-    form: NewCustomer,
-    owner_id: String,
-    names: &mut OwnerNames,
-) -> ServiceResult<Registered> {
-    let valid = validate(&form)?;
-    write_customer(services, conn, actor, valid, owner_id, names).await
 }
 
 async fn check_project_and_owner<C: Connection>(

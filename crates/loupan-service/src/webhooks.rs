@@ -36,6 +36,12 @@ pub const MAX_ATTEMPTS: i32 = 10;
 
 /// Queues `event_type` with `data` for every active subscription that wants it.
 pub async fn publish<C: Connection>(conn: &C, event_type: &str, data: Value) -> ServiceResult<()> {
+    publish_many(conn, event_type, vec![data]).await
+}
+
+/// Publishes one event per item (an import's customers), reading the
+/// subscriptions once.
+pub async fn publish_many<C: Connection>(conn: &C, event_type: &str, items: Vec<Value>) -> ServiceResult<()> {
     debug_assert!(EVENT_TYPES.contains(&event_type));
     let subscriptions = store::active_subscriptions(conn).await?;
     let wanted: Vec<&SubscriptionRow> =
@@ -43,6 +49,18 @@ pub async fn publish<C: Connection>(conn: &C, event_type: &str, data: Value) -> 
     if wanted.is_empty() {
         return Ok(());
     }
+    for data in items {
+        queue_delivery(conn, &wanted, event_type, data).await?;
+    }
+    Ok(())
+}
+
+async fn queue_delivery<C: Connection>(
+    conn: &C,
+    wanted: &[&SubscriptionRow],
+    event_type: &str,
+    data: Value,
+) -> ServiceResult<()> {
     let now = loupan_store::now();
     let event_id = loupan_store::new_id();
     let body = serde_json::json!({
@@ -52,7 +70,7 @@ pub async fn publish<C: Connection>(conn: &C, event_type: &str, data: Value) -> 
         "data": data,
     })
     .to_string();
-    for s in wanted {
+    for s in wanted.iter() {
         let delivery = DeliveryRow {
             id: loupan_store::new_id(),
             subscription_id: s.id.clone(),

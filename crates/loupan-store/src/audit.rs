@@ -97,3 +97,25 @@ pub async fn drop_append_only_guard<C: ConnectionTrait>(c: &C) -> StoreResult<()
     }
     Ok(())
 }
+
+/// Many chained rows at once (imports); the caller computed their links.
+pub async fn insert_audit_rows<C: ConnectionTrait>(c: &C, rows: &[AuditRow]) -> StoreResult<()> {
+    for chunk in rows.chunks(400) {
+        audit_log::Entity::insert_many(chunk.iter().map(|row| audit_log::ActiveModel {
+            seq: Set(row.seq),
+            occurred_at: Set(row.occurred_at),
+            actor_id: Set(row.actor_id.clone()),
+            actor_name: Set(row.actor_name.clone()),
+            action: Set(row.action.clone()),
+            record_type: Set(row.record_type.clone()),
+            record_id: Set(row.record_id.clone()),
+            before_json: Set(row.before_json.clone()),
+            after_json: Set(row.after_json.clone()),
+            prev_hash: Set(row.prev_hash.clone()),
+            hash: Set(row.hash.clone()),
+        }))
+        .exec_without_returning(c)
+        .await?;
+    }
+    Ok(())
+}

@@ -435,3 +435,66 @@ pub async fn mark_merge_undone<C: ConnectionTrait>(c: &C, id: &str, by: &str, at
         .await?;
     Ok(res.rows_affected == 1)
 }
+
+/// Rows per multi-row INSERT: well under SQLite's and PostgreSQL's parameter limits.
+const BATCH: usize = 400;
+
+/// Many new customers at once (imports), in chunks.
+pub async fn insert_customers<C: ConnectionTrait>(c: &C, rows: &[CustomerRow]) -> StoreResult<()> {
+    for chunk in rows.chunks(BATCH) {
+        customers::Entity::insert_many(chunk.iter().cloned().map(IntoActiveModel::into_active_model))
+            .exec_without_returning(c)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn insert_duplicates<C: ConnectionTrait>(c: &C, rows: &[DuplicateRow]) -> StoreResult<()> {
+    for chunk in rows.chunks(BATCH) {
+        customer_duplicates::Entity::insert_many(chunk.iter().cloned().map(IntoActiveModel::into_active_model))
+            .exec_without_returning(c)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn insert_events<C: ConnectionTrait>(c: &C, rows: &[EventRow]) -> StoreResult<()> {
+    for chunk in rows.chunks(BATCH) {
+        customer_events::Entity::insert_many(chunk.iter().cloned().map(IntoActiveModel::into_active_model))
+            .exec_without_returning(c)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The customers of a project (not merged away) sharing a phone, a name or an
+/// ID index with any of the given ones: the candidates of a batch's duplicate
+/// check, in a few queries instead of three per row.
+pub async fn possible_duplicates_of_many<C: ConnectionTrait>(
+    c: &C,
+    project_id: &str,
+    phones: &[String],
+    names: &[String],
+    id_indexes: &[String],
+) -> StoreResult<Vec<CustomerRow>> {
+    let mut found: std::collections::BTreeMap<String, CustomerRow> = std::collections::BTreeMap::new();
+    let lookups: [(customers::Column, &[String]); 3] = [
+        (customers::Column::Phone, phones),
+        (customers::Column::Name, names),
+        (customers::Column::IdNumberIndex, id_indexes),
+    ];
+    for (column, values) in lookups {
+        for chunk in values.chunks(BATCH) {
+            let rows = customers::Entity::find()
+                .filter(customers::Column::ProjectId.eq(project_id))
+                .filter(column.is_in(chunk.iter().cloned()))
+                .filter(customers::Column::MergedInto.is_null())
+                .all(c)
+                .await?;
+            for row in rows {
+                found.entry(row.id.clone()).or_insert(row);
+            }
+        }
+    }
+    Ok(found.into_values().collect())
+}

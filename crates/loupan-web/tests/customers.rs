@@ -349,6 +349,38 @@ async fn customers_import_from_excel_with_the_forms_rules_and_duplicate_check() 
     let records = o.app.send(get("/api/v1/customers/duplicate-records?status=open").token(&o.manager)).await.json();
     assert_eq!(records["items"].as_array().unwrap().len(), 1, "the imported duplicate awaits a ruling");
 
+    // Rows of one file match each other and earlier imports, as registrations one by one would.
+    let again = customer_sheet(&[
+        ["赵六", "13612345678", "", ""],
+        ["赵六", "136 1234 5678", "", ""],
+        ["李雷", "13500000000", "", ""],
+    ]);
+    let report = o.app.send(import(again, "import")).await.json();
+    assert_eq!(report["created"], 3);
+    let rows: Vec<(u64, &str)> = report["duplicates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["row"].as_u64().unwrap(), d["duplicates"][0]["match"].as_str().unwrap()))
+        .collect();
+    assert_eq!(rows, [(3, "both"), (4, "name")]);
+    let records = o.app.send(get("/api/v1/customers/duplicate-records?status=open").token(&o.manager)).await.json();
+    assert_eq!(records["items"].as_array().unwrap().len(), 3);
+    let timeline = o
+        .app
+        .send(
+            get(&format!("/api/v1/customers/{}/timeline", mine["items"][0]["id"].as_str().unwrap()))
+                .token(&o.agent_b.1),
+        )
+        .await;
+    assert_eq!(timeline.status, StatusCode::OK);
+    // Every imported customer is in the audit trail, and the chain holds.
+    let trail = o.app.send(get("/api/v1/admin/audit?record_type=customer&limit=100").token(&o.admin)).await.json();
+    let registered = trail["items"].as_array().unwrap().iter().filter(|i| i["action"] == "customer.register").count();
+    assert_eq!(registered, 6, "one registration and five imported");
+    let verified = o.app.send(get("/api/v1/admin/audit/verify").token(&o.admin)).await.json();
+    assert_eq!(verified["intact"], true, "{verified}");
+
     // The manager's export is masked and audited.
     let req = axum::http::Request::get("/api/v1/customers/export")
         .header("authorization", format!("Bearer {}", o.manager))
@@ -359,10 +391,10 @@ async fn customers_import_from_excel_with_the_forms_rules_and_duplicate_check() 
     let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
     let table = loupan_documents::xlsx::read_first_sheet(&bytes).unwrap();
     let phones: Vec<String> = table.iter().skip(1).filter_map(|r| r[1].as_text()).collect();
-    assert_eq!(phones.len(), 3);
+    assert_eq!(phones.len(), 6);
     assert!(phones.iter().all(|p| p.contains("****")), "{phones:?}");
     let trail = o.app.send(get("/api/v1/admin/audit?record_type=customer_list").token(&o.admin)).await.json();
-    assert_eq!(trail["items"][0]["after"]["rows"], 3);
+    assert_eq!(trail["items"][0]["after"]["rows"], 6);
 }
 
 #[tokio::test]
