@@ -211,6 +211,11 @@ try {
   await page.waitForURL(/\/customers\/[0-9a-f]+\?duplicates=/);
   expect((await page.textContent("main")).includes("销售经理裁定"), "no duplicate notice after saving");
   await shot("07-customer");
+  // The customers to look at: the demo has overdue money.
+  await page.click("nav.modules >> text=客户");
+  await page.click("#customer-exceptions");
+  await page.waitForSelector("#exceptions-overdue tbody tr td.num");
+  await shot("07b-customer-exceptions");
 
   // 8. English on request.
   await page.click("nav.modules >> text=项目房源");

@@ -93,7 +93,7 @@ impl OwnerNames {
     }
 }
 
-fn may_see(actor: &Actor, row: &CustomerRow) -> bool {
+pub(crate) fn may_see(actor: &Actor, row: &CustomerRow) -> bool {
     match actor.customer_scope() {
         None => false,
         Some(DataScope::All) => true,

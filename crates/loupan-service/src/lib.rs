@@ -7,6 +7,7 @@ pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod changes;
+pub mod customer_exceptions;
 pub mod customer_import;
 pub mod customers;
 pub mod demo;

@@ -37,7 +37,7 @@ pub async fn alerts(services: &Services, actor: &Actor) -> ServiceResult<Vec<Ale
         let before = loupan_store::now() - chrono::Duration::days(STALE_AFTER_DAYS);
         let count = loupan_store::customers::count_stale_customers(conn, &scope, before).await?;
         if count > 0 {
-            out.push(Alert { kind: "stale_customers", count, link: "/customers" });
+            out.push(Alert { kind: "stale_customers", count, link: "/customers/exceptions" });
         }
     }
     if actor.can(Permission::ManageCustomers) {

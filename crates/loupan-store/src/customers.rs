@@ -498,3 +498,81 @@ pub async fn possible_duplicates_of_many<C: ConnectionTrait>(
     }
     Ok(found.into_values().collect())
 }
+
+fn in_scope(q: sea_orm::Select<customers::Entity>, scope: &CustomerScope) -> sea_orm::Select<customers::Entity> {
+    use customers::Column as K;
+    match scope {
+        CustomerScope::All => q,
+        CustomerScope::Projects(ids) => q.filter(K::ProjectId.is_in(ids.iter().cloned())),
+        CustomerScope::Owner(owner) => q.filter(K::OwnerId.eq(owner.as_str())),
+    }
+}
+
+/// Customers in scope not contacted since `before`, longest silent first (at most `limit`).
+pub async fn stale_customers<C: ConnectionTrait>(
+    c: &C,
+    scope: &CustomerScope,
+    project_id: Option<&str>,
+    before: DateTime<Utc>,
+    limit: u64,
+) -> StoreResult<Vec<CustomerRow>> {
+    use customers::Column as K;
+    use sea_orm::sea_query::Func;
+    let mut q = in_scope(customers::Entity::find(), scope).filter(K::MergedInto.is_null()).filter(
+        Condition::any()
+            .add(Condition::all().add(K::LastContactAt.is_null()).add(K::CreatedAt.lt(before)))
+            .add(K::LastContactAt.lt(before)),
+    );
+    if let Some(p) = project_id {
+        q = q.filter(K::ProjectId.eq(p));
+    }
+    let silent_since = Func::coalesce([
+        Expr::col((customers::Entity, K::LastContactAt)),
+        Expr::col((customers::Entity, K::CreatedAt)),
+    ]);
+    Ok(q.order_by(silent_since, sea_orm::Order::Asc).order_by_asc(K::Id).limit(limit).all(c).await?)
+}
+
+/// The customers of active contracts with money overdue on `today` (audited
+/// basis): (customer id, overdue fen, earliest unpaid due date), most first.
+pub async fn customers_with_overdue_money<C: ConnectionTrait>(
+    c: &C,
+    projects: Option<&[String]>,
+    project_id: Option<&str>,
+    today: chrono::NaiveDate,
+) -> StoreResult<Vec<(String, i64, chrono::NaiveDate)>> {
+    use crate::entities::{contracts, instalments};
+    use sea_orm::JoinType;
+    use sea_orm::sea_query::{Alias, Func};
+    let relation: sea_orm::RelationDef = instalments::Entity::belongs_to(contracts::Entity)
+        .from(instalments::Column::ContractId)
+        .to(contracts::Column::Id)
+        .into();
+    let open = Expr::col((instalments::Entity, instalments::Column::Amount))
+        .sub(Expr::col((instalments::Entity, instalments::Column::Paid)));
+    let mut q = instalments::Entity::find()
+        .select_only()
+        .column(contracts::Column::CustomerId)
+        .column_as(
+            sea_orm::sea_query::SimpleExpr::from(Func::cast_as(Func::sum(open), Alias::new("BIGINT"))),
+            "overdue",
+        )
+        .column_as(Expr::col((instalments::Entity, instalments::Column::DueDate)).min(), "since")
+        .join(JoinType::InnerJoin, relation)
+        .filter(contracts::Column::Status.eq("active"))
+        .filter(instalments::Column::DueDate.lt(today))
+        .filter(
+            Expr::col((instalments::Entity, instalments::Column::Paid))
+                .lt(Expr::col((instalments::Entity, instalments::Column::Amount))),
+        );
+    if let Some(ids) = projects {
+        q = q.filter(contracts::Column::ProjectId.is_in(ids.iter().cloned()));
+    }
+    if let Some(p) = project_id {
+        q = q.filter(contracts::Column::ProjectId.eq(p));
+    }
+    let mut rows: Vec<(String, Option<i64>, chrono::NaiveDate)> =
+        q.group_by(contracts::Column::CustomerId).into_tuple().all(c).await?;
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(rows.into_iter().map(|(id, overdue, since)| (id, overdue.unwrap_or(0), since)).collect())
+}

@@ -536,3 +536,24 @@ pub async fn set_change_details<C: ConnectionTrait>(c: &C, id: &str, details: &s
         .await?;
     Ok(())
 }
+
+/// Cancellations (退房, 退订) carried out since `since` in some projects, newest first.
+pub async fn cancellations_since<C: ConnectionTrait>(
+    c: &C,
+    projects: Option<&[String]>,
+    project_id: Option<&str>,
+    since: DateTime<Utc>,
+) -> StoreResult<Vec<DealChangeRow>> {
+    use crate::entities::deal_changes as dc;
+    let mut q = dc::Entity::find()
+        .filter(dc::Column::Kind.is_in(["cancel_contract", "cancel_subscription"]))
+        .filter(dc::Column::Status.eq("executed"))
+        .filter(dc::Column::DecidedAt.gte(since));
+    if let Some(ids) = projects {
+        q = q.filter(dc::Column::ProjectId.is_in(ids.iter().cloned()));
+    }
+    if let Some(p) = project_id {
+        q = q.filter(dc::Column::ProjectId.eq(p));
+    }
+    Ok(q.order_by_desc(dc::Column::DecidedAt).limit(500).all(c).await?)
+}

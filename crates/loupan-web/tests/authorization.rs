@@ -205,6 +205,8 @@ fn rule(op: &str) -> Option<Rule> {
 
         "GET /api/v1/customers" | "GET /api/v1/customers/export" => Needs(ReadCustomers, Filter),
         "GET /api/v1/customers/duplicate-check" => Needs(WriteCustomers, Project),
+        // Each caller's own view: agents their customers, managers their projects'.
+        "GET /api/v1/customers/exceptions" => Needs(ReadCustomers, Nothing),
         "POST /api/v1/customers" | "POST /api/v1/customers/import" | "POST /api/v1/customers/import/jobs" => {
             Needs(WriteCustomers, Field)
         }

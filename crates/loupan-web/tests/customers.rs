@@ -569,3 +569,98 @@ async fn merging_two_customers_and_undoing_it_leaves_the_data_exactly_as_before(
         first
     );
 }
+
+#[tokio::test]
+async fn exceptions_list_the_silent_the_overdue_and_the_cancelled_with_why() {
+    let o = office().await;
+    let silent = register(&o, &o.agent_a.1, json!({"name": "甲", "phone": "13800000001"})).await;
+    let owing = register(&o, &o.agent_a.1, json!({"name": "乙", "phone": "13800000002"})).await;
+    let leaving = register(&o, &o.agent_a.1, json!({"name": "丙", "phone": "13800000003"})).await;
+    let other = register(&o, &o.agent_b.1, json!({"name": "丁", "phone": "13800000004"})).await;
+    let id = |v: &Value| v["id"].as_str().unwrap().to_owned();
+    let forty_days_ago = chrono::Utc::now() - chrono::Duration::days(40);
+    for c in [&silent, &other] {
+        loupan_store::customers::touch_last_contact(o.app.services.store.conn(), &id(c), forty_days_ago).await.unwrap();
+    }
+    // Two contracts of agent A's customers: one with its whole price due long ago, one cancelled.
+    let building = o
+        .app
+        .send(post(&format!("/api/v1/projects/{}/buildings", o.project), json!({"name": "1号楼"})).token(&o.admin))
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let method = o
+        .app
+        .send(
+            post(
+                &format!("/api/v1/projects/{}/payment-methods", o.project),
+                json!({"name": "一次性付款", "kind": "one_off", "discount": "0",
+                       "terms": [{"kind": "down_payment", "ratio": "1", "days_after_signing": 0}]}),
+            )
+            .token(&o.admin),
+        )
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut contracts = Vec::new();
+    for (n, customer) in [(1, &owing), (2, &leaving)] {
+        let unit = o
+            .app
+            .send(
+                post(
+                    &format!("/api/v1/buildings/{building}/units"),
+                    json!({"floor": 1, "number": format!("10{n}"), "layout": "3室2厅", "gross_area": "89.37",
+                           "inner_area": "77.37", "list_price": "1000000.00"}),
+                )
+                .token(&o.admin),
+            )
+            .await
+            .json()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let body = json!({"unit_id": unit, "customer_id": id(customer), "payment_method_id": method,
+                          "total_price": "1000000.00", "signed_on": "2026-01-10"});
+        let r = o.app.send(post("/api/v1/sales/contracts", body).token(&o.agent_a.1)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        contracts.push(r.json()["id"].as_str().unwrap().to_owned());
+    }
+    let change = json!({"kind": "cancel_contract", "subject_id": contracts[1], "reason": "客户资金问题"});
+    let r = o.app.send(post("/api/v1/sales/changes", change).token(&o.agent_a.1)).await;
+    let approval = r.json()["approval_id"].as_str().unwrap().to_owned();
+    let r = o.app.send(post(&format!("/api/v1/approvals/{approval}/approve"), json!({})).token(&o.manager)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    let list = |token: &str, q: &str| o.app.send(get(&format!("/api/v1/customers/exceptions{q}")).token(token));
+    let names = |v: &Value, part: &str| -> Vec<String> {
+        v[part].as_array().unwrap().iter().map(|x| x["customer"]["name"].as_str().unwrap().to_owned()).collect()
+    };
+    // Agent A sees their own customers' exceptions, each with why.
+    let mine = list(&o.agent_a.1, "").await.json();
+    assert_eq!(names(&mine, "silent"), ["甲"]);
+    assert_eq!(mine["silent"][0]["days_silent"], 40);
+    assert_eq!(names(&mine, "overdue"), ["乙"]);
+    assert_eq!(
+        (mine["overdue"][0]["overdue"].as_str(), mine["overdue"][0]["overdue_since"].as_str()),
+        (Some("1000000.00"), Some("2026-01-10"))
+    );
+    assert_eq!(names(&mine, "cancelled"), ["丙"]);
+    assert_eq!(
+        (mine["cancelled"][0]["kind"].as_str(), mine["cancelled"][0]["reason"].as_str()),
+        (Some("cancel_contract"), Some("客户资金问题"))
+    );
+    assert!(mine["silent"][0]["customer"]["phone"].as_str().unwrap().contains("****"));
+    // The manager sees the project's; a longer silence finds fewer; nonsense is named.
+    let all = list(&o.manager, "").await.json();
+    assert_eq!(names(&all, "silent"), ["甲", "丁"]);
+    assert_eq!(names(&list(&o.manager, "?days=60").await.json(), "silent"), Vec::<String>::new());
+    let r = list(&o.manager, "?days=0").await;
+    assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["days".to_owned()]));
+    // The page shows the same.
+    let page = o.app.send(get("/customers/exceptions").token(&o.manager)).await;
+    assert!(page.text.contains("客户资金问题") && page.text.contains("1000000.00"), "{}", page.text);
+}

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod approvals;
 pub mod auth;
 pub mod changes;
+pub mod customer_exceptions;
 pub mod customers;
 pub mod finance;
 pub mod finance_queries;
@@ -65,6 +66,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(auth::router())
         .merge(admin::router())
         .merge(inventory::router())
+        .merge(customer_exceptions::router())
         .merge(customers::router())
         .merge(sales::router())
         .merge(finance::router())

@@ -369,6 +369,51 @@ async fn undo_merge(
     Ok(Redirect::to(&format!("/customers/{id}")).into_response())
 }
 
+#[derive(serde::Deserialize)]
+struct ExceptionQuery {
+    project_id: Option<String>,
+    days: Option<String>,
+}
+
+/// 异常客户: who has gone silent, owes money overdue, or cancelled lately.
+async fn exceptions(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    axum::extract::Query(q): axum::extract::Query<ExceptionQuery>,
+) -> Result<Html<String>, AppError> {
+    let days = match q.days.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        None => None,
+        Some(d) => Some(d.parse::<i64>().map_err(|_| {
+            AppError::field(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "days", "out_of_range")
+        })?),
+    };
+    let e = loupan_service::customer_exceptions::list(&state.services, &actor, q.project_id.as_deref(), days).await?;
+    let person = |c: &loupan_service::customer_exceptions::ExceptionCustomer| {
+        context! { id => c.id, name => c.name, phone => c.phone, owner => c.owner_name }
+    };
+    let projects: Vec<Value> = loupan_service::inventory::list_projects(&state.services, &actor)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| context! { id => p.id, name => p.name })
+        .collect();
+    render(
+        &state,
+        "customer_exceptions.html",
+        context! {
+            days => e.silent_days, project_id => q.project_id, projects => projects,
+            silent => e.silent.iter().map(|s| context! { c => person(&s.customer), days => s.days_silent,
+                last => s.last_contact_at.map(|d| d.to_rfc3339()) }).collect::<Vec<_>>(),
+            overdue => e.overdue.iter().map(|o| context! { c => person(&o.customer), amount => o.overdue.to_string(),
+                since => o.overdue_since.to_string(), days => o.days_overdue }).collect::<Vec<_>>(),
+            cancelled => e.cancelled.iter().map(|x| context! { c => person(&x.customer), kind => x.kind,
+                deal_id => x.deal_id, reason => x.reason, at => x.cancelled_at.to_rfc3339() }).collect::<Vec<_>>(),
+            ..base_context(&actor, lang, "/customers")
+        },
+    )
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/customers/{id}/merges/{merge}/undo", post(undo_merge))
@@ -376,6 +421,7 @@ pub fn router() -> Router<AppState> {
         .route("/customers/import/{job_id}", get(import_job))
         .route("/customers/new", get(show_new).post(create))
         .route("/customers/duplicates", get(duplicates))
+        .route("/customers/exceptions", get(exceptions))
         .route("/customers/import", post(import))
         .route("/customers/duplicates/{id}/rule", post(rule))
         .route("/customers/{id}", get(show))

@@ -1,0 +1,135 @@
+//! 异常客户 through the API: customers without contact, with money overdue, or
+//! with a deal cancelled lately.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, NaiveDate, Utc};
+use loupan_service::customer_exceptions::{self as exceptions, ExceptionCustomer, Exceptions};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::api::Problem;
+use crate::extract::{ApiQuery, Authed};
+use crate::{AppError, AppState};
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExceptionParams {
+    pub project_id: Option<String>,
+    /// Days without contact that count (1–3650); 14 when omitted.
+    #[param(minimum = 1, maximum = 3650)]
+    pub days: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExceptionCustomerDto {
+    pub id: String,
+    pub name: String,
+    /// Masked.
+    pub phone: String,
+    pub project_id: String,
+    pub owner_id: String,
+    pub owner_name: String,
+}
+
+impl From<ExceptionCustomer> for ExceptionCustomerDto {
+    fn from(c: ExceptionCustomer) -> Self {
+        ExceptionCustomerDto {
+            id: c.id,
+            name: c.name,
+            phone: c.phone,
+            project_id: c.project_id,
+            owner_id: c.owner_id,
+            owner_name: c.owner_name,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SilentDto {
+    pub customer: ExceptionCustomerDto,
+    pub last_contact_at: Option<DateTime<Utc>>,
+    pub registered_at: DateTime<Utc>,
+    pub days_silent: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OverdueDto {
+    pub customer: ExceptionCustomerDto,
+    pub overdue: String,
+    pub overdue_since: NaiveDate,
+    pub days_overdue: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CancelledDto {
+    pub customer: ExceptionCustomerDto,
+    /// `cancel_contract` or `cancel_subscription`.
+    pub kind: String,
+    pub deal_id: String,
+    pub reason: String,
+    pub cancelled_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExceptionsDto {
+    pub silent_days: i64,
+    pub silent: Vec<SilentDto>,
+    pub overdue: Vec<OverdueDto>,
+    pub cancelled: Vec<CancelledDto>,
+}
+
+impl From<Exceptions> for ExceptionsDto {
+    fn from(e: Exceptions) -> Self {
+        ExceptionsDto {
+            silent_days: e.silent_days,
+            silent: e
+                .silent
+                .into_iter()
+                .map(|s| SilentDto {
+                    customer: s.customer.into(),
+                    last_contact_at: s.last_contact_at,
+                    registered_at: s.registered_at,
+                    days_silent: s.days_silent,
+                })
+                .collect(),
+            overdue: e
+                .overdue
+                .into_iter()
+                .map(|o| OverdueDto {
+                    customer: o.customer.into(),
+                    overdue: o.overdue.to_string(),
+                    overdue_since: o.overdue_since,
+                    days_overdue: o.days_overdue,
+                })
+                .collect(),
+            cancelled: e
+                .cancelled
+                .into_iter()
+                .map(|c| CancelledDto {
+                    customer: c.customer.into(),
+                    kind: c.kind,
+                    deal_id: c.deal_id,
+                    reason: c.reason,
+                    cancelled_at: c.cancelled_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The customers to look at, each with why (agents: their own; managers: their projects').
+#[utoipa::path(get, path = "/api/v1/customers/exceptions", tag = "customers", params(ExceptionParams),
+    responses((status = 200, body = ExceptionsDto), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn list(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<ExceptionParams>,
+) -> Result<Json<ExceptionsDto>, AppError> {
+    Ok(Json(exceptions::list(&state.services, &actor, q.project_id.as_deref(), q.days).await?.into()))
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list))
+}
