@@ -25,6 +25,7 @@ pub mod notifications;
 pub mod pricing;
 pub mod receipt_books;
 pub mod sales;
+pub mod saved_filters;
 pub mod secrets;
 pub mod unit_import;
 pub mod users;

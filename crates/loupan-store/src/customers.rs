@@ -576,3 +576,40 @@ pub async fn customers_with_overdue_money<C: ConnectionTrait>(
     rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     Ok(rows.into_iter().map(|(id, overdue, since)| (id, overdue.unwrap_or(0), since)).collect())
 }
+
+pub use crate::entities::saved_filters::Model as SavedFilterRow;
+
+pub async fn saved_filters_of<C: ConnectionTrait>(
+    c: &C,
+    user_id: &str,
+    list: &str,
+) -> StoreResult<Vec<SavedFilterRow>> {
+    use crate::entities::saved_filters as sf;
+    Ok(sf::Entity::find()
+        .filter(sf::Column::UserId.eq(user_id))
+        .filter(sf::Column::List.eq(list))
+        .order_by_asc(sf::Column::Name)
+        .all(c)
+        .await?)
+}
+
+/// Saves a filter under its name, replacing the user's filter of that name.
+pub async fn save_filter<C: ConnectionTrait>(c: &C, row: &SavedFilterRow) -> StoreResult<SavedFilterRow> {
+    use crate::entities::saved_filters as sf;
+    sf::Entity::delete_many()
+        .filter(sf::Column::UserId.eq(row.user_id.as_str()))
+        .filter(sf::Column::List.eq(row.list.as_str()))
+        .filter(sf::Column::Name.eq(row.name.as_str()))
+        .exec(c)
+        .await?;
+    sf::Entity::insert(row.clone().into_active_model()).exec_without_returning(c).await?;
+    Ok(row.clone())
+}
+
+/// Deletes one of the user's filters; false when they have none of that id.
+pub async fn delete_filter<C: ConnectionTrait>(c: &C, user_id: &str, id: &str) -> StoreResult<bool> {
+    use crate::entities::saved_filters as sf;
+    let done =
+        sf::Entity::delete_many().filter(sf::Column::Id.eq(id)).filter(sf::Column::UserId.eq(user_id)).exec(c).await?;
+    Ok(done.rows_affected > 0)
+}

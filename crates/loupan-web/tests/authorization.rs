@@ -207,6 +207,8 @@ fn rule(op: &str) -> Option<Rule> {
         "GET /api/v1/customers/duplicate-check" => Needs(WriteCustomers, Project),
         // Each caller's own view: agents their customers, managers their projects'.
         "GET /api/v1/customers/exceptions" => Needs(ReadCustomers, Nothing),
+        "GET /api/v1/customers/saved-filters" | "POST /api/v1/customers/saved-filters" => Needs(ReadCustomers, Nothing),
+        "DELETE /api/v1/customers/saved-filters/{id}" => Needs(ReadCustomers, Personal),
         "POST /api/v1/customers" | "POST /api/v1/customers/import" | "POST /api/v1/customers/import/jobs" => {
             Needs(WriteCustomers, Field)
         }
@@ -751,6 +753,19 @@ impl World {
                 post(path, json!({"to_user_id": self.peer_agent.0, "starts_on": "2026-01-01", "ends_on": "2026-12-31"}))
             }
             "/api/v1/delegations/{id}" => delete(&with(&self.delegation(case, token).await)),
+            "/api/v1/customers/saved-filters" if method == "POST" => {
+                post(path, json!({"name": format!("A级{n}"), "query": "grade=A&source=网络"}))
+            }
+            "/api/v1/customers/saved-filters/{id}" => {
+                // The caller's own filter (one of the peer's when the caller may not keep any).
+                let owner = match case {
+                    Case::Own if can(role, Permission::ReadCustomers) => token,
+                    Case::Own | Case::Peer => self.peer_agent.1.as_str(),
+                    Case::Far => self.far_agent.1.as_str(),
+                };
+                let body = json!({"name": format!("筛选{n}"), "query": "grade=A"});
+                delete(&with(&id_of(&self.send(post("/api/v1/customers/saved-filters", body), owner).await)))
+            }
             "/api/v1/admin/audit" | "/api/v1/admin/audit/verify" | "/api/v1/admin/users" if method == "GET" => {
                 get(path)
             }

@@ -664,3 +664,49 @@ async fn exceptions_list_the_silent_the_overdue_and_the_cancelled_with_why() {
     let page = o.app.send(get("/customers/exceptions").token(&o.manager)).await;
     assert!(page.text.contains("客户资金问题") && page.text.contains("1000000.00"), "{}", page.text);
 }
+
+#[tokio::test]
+async fn the_list_filters_by_grade_and_source_and_each_user_keeps_named_filters() {
+    let o = office().await;
+    for (name, phone, grade, source) in
+        [("甲", "13800000001", "A", "网络"), ("乙", "13800000002", "A", "来访"), ("丙", "13800000003", "B", "网络")]
+    {
+        register(&o, &o.agent_a.1, json!({"name": name, "phone": phone, "grade": grade, "source": source})).await;
+    }
+    let page = o.app.send(get("/customers?grade=A&source=%E7%BD%91%E7%BB%9C").token(&o.agent_a.1)).await;
+    assert!(page.text.contains(">甲<") && !page.text.contains(">乙<") && !page.text.contains(">丙<"), "{}", page.text);
+
+    let save = |token: &str, body: Value| o.app.send(post("/api/v1/customers/saved-filters", body).token(token));
+    let r = save(&o.agent_a.1, json!({"name": "A级网络", "query": "source=网络&grade=A&grade=B"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let saved = r.json();
+    // Known conditions only, once each, in a fixed order.
+    assert_eq!(saved["query"], "grade=A&source=%E7%BD%91%E7%BB%9C");
+    let found = o
+        .app
+        .send(get(&format!("/api/v1/customers?{}", saved["query"].as_str().unwrap())).token(&o.agent_a.1))
+        .await
+        .json();
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+    for (body, field) in [
+        (json!({"name": "", "query": "grade=A"}), "name"),
+        (json!({"name": "x", "query": "salary=high"}), "query"),
+        (json!({"name": "x", "query": ""}), "query"),
+    ] {
+        let r = save(&o.agent_a.1, body).await;
+        assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec![field.to_owned()]));
+    }
+    // The same name replaces; filters are personal.
+    save(&o.agent_a.1, json!({"name": "A级网络", "query": "grade=A"})).await;
+    let mine = o.app.send(get("/api/v1/customers/saved-filters").token(&o.agent_a.1)).await.json();
+    assert_eq!((mine["items"].as_array().unwrap().len(), mine["items"][0]["query"].as_str()), (1, Some("grade=A")));
+    let theirs = o.app.send(get("/api/v1/customers/saved-filters").token(&o.agent_b.1)).await.json();
+    assert_eq!(theirs["items"].as_array().unwrap().len(), 0);
+    let id = mine["items"][0]["id"].as_str().unwrap().to_owned();
+    let remove = |token: &str| o.app.send(delete(&format!("/api/v1/customers/saved-filters/{id}")).token(token));
+    assert_eq!(remove(&o.agent_b.1).await.status, StatusCode::NOT_FOUND);
+    let page = o.app.send(get("/customers").token(&o.agent_a.1)).await;
+    assert!(page.text.contains("A级网络"));
+    assert_eq!(remove(&o.agent_a.1).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(remove(&o.agent_a.1).await.status, StatusCode::NOT_FOUND);
+}

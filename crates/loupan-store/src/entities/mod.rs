@@ -35,6 +35,7 @@ pub mod receipt_number_voids;
 pub mod receipts;
 pub mod refunds;
 pub mod reservations;
+pub mod saved_filters;
 pub mod sessions;
 pub mod subscriptions;
 pub mod unit_events;

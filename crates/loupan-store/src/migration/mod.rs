@@ -18,6 +18,7 @@ mod m20261127_000012_deal_change_details;
 mod m20261127_000013_media_phases;
 mod m20261127_000014_customer_merges;
 mod m20261127_000015_finance_documents;
+mod m20261127_000016_saved_filters;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000013_media_phases::Migration),
             Box::new(m20261127_000014_customer_merges::Migration),
             Box::new(m20261127_000015_finance_documents::Migration),
+            Box::new(m20261127_000016_saved_filters::Migration),
         ]
     }
 }

@@ -16,6 +16,7 @@ pub mod pricing;
 pub mod receipt_books;
 pub mod reports;
 pub mod sales;
+pub mod saved_filters;
 pub mod workbench;
 
 use serde::Serialize;
@@ -67,6 +68,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(admin::router())
         .merge(inventory::router())
         .merge(customer_exceptions::router())
+        .merge(saved_filters::router())
         .merge(customers::router())
         .merge(sales::router())
         .merge(finance::router())

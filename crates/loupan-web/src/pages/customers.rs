@@ -28,7 +28,25 @@ fn customer_view(c: &customers::Customer) -> Value {
 #[derive(Deserialize)]
 struct SearchQuery {
     q: Option<String>,
+    project_id: Option<String>,
+    grade: Option<String>,
+    source: Option<String>,
     after: Option<String>,
+}
+
+impl SearchQuery {
+    /// The conditions as a query string (for "more", the export and saved filters).
+    fn conditions(&self) -> String {
+        let mut out = Vec::new();
+        for (k, v) in
+            [("q", &self.q), ("project_id", &self.project_id), ("grade", &self.grade), ("source", &self.source)]
+        {
+            if let Some(v) = v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                out.push(format!("{k}={}", form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()));
+            }
+        }
+        out.join("&")
+    }
 }
 
 async fn list(
@@ -38,7 +56,13 @@ async fn list(
     Query(q): Query<SearchQuery>,
 ) -> Result<Html<String>, AppError> {
     const PAGE: u64 = 50;
-    let query = customers::CustomerQuery { q: q.q.clone(), ..Default::default() };
+    let query = customers::CustomerQuery {
+        q: q.q.clone(),
+        project_id: q.project_id.clone(),
+        grade: q.grade.clone(),
+        source: q.source.clone(),
+        ..Default::default()
+    };
     let mut rows = customers::search(&state.services, &actor, query, q.after.clone(), PAGE + 1).await?;
     let next = if rows.len() as u64 > PAGE {
         rows.truncate(PAGE as usize);
@@ -46,20 +70,20 @@ async fn list(
     } else {
         None
     };
-    let projects: Vec<Value> = if actor.can(Permission::WriteCustomers) {
-        inventory::list_projects(&state.services, &actor)
-            .await?
-            .into_iter()
-            .map(|p| context! { id => p.id, name => p.name })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let projects: Vec<Value> = inventory::list_projects(&state.services, &actor)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| context! { id => p.id, name => p.name })
+        .collect();
     render(
         &state,
         "customers.html",
         context! {
             customers => rows.iter().map(customer_view).collect::<Vec<_>>(), q => q.q, next => next, projects => projects,
+            project_id => q.project_id, grade => q.grade, source => q.source, conditions => q.conditions(),
+            saved => loupan_service::saved_filters::list(&state.services, &actor).await?.into_iter()
+                .map(|f| context! { id => f.id, name => f.name, query => f.query }).collect::<Vec<_>>(),
             can_register => actor.can(Permission::WriteCustomers), can_rule => actor.can(Permission::ManageCustomers),
             ..base_context(&actor, lang, "/customers")
         },
@@ -414,6 +438,25 @@ async fn exceptions(
     )
 }
 
+async fn save_filter(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let query = form.text("query").unwrap_or_default();
+    let saved = loupan_service::saved_filters::save(&state.services, &actor, form.get("name"), Some(&query)).await?;
+    Ok(Redirect::to(&format!("/customers?{}", saved.query)).into_response())
+}
+
+async fn delete_filter(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    loupan_service::saved_filters::delete(&state.services, &actor, &id).await?;
+    Ok(Redirect::to("/customers").into_response())
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/customers/{id}/merges/{merge}/undo", post(undo_merge))
@@ -422,6 +465,8 @@ pub fn router() -> Router<AppState> {
         .route("/customers/new", get(show_new).post(create))
         .route("/customers/duplicates", get(duplicates))
         .route("/customers/exceptions", get(exceptions))
+        .route("/customers/saved-filters", post(save_filter))
+        .route("/customers/saved-filters/{id}/delete", post(delete_filter))
         .route("/customers/import", post(import))
         .route("/customers/duplicates/{id}/rule", post(rule))
         .route("/customers/{id}", get(show))

@@ -1,0 +1,99 @@
+//! Saved filters (C1 search): a user keeps the conditions of the customer list
+//! under a name and comes back to them in one click. They are the user's own;
+//! nobody else sees or deletes them.
+
+use chrono::{DateTime, Utc};
+use loupan_domain::{Invalid, Permission};
+use loupan_store::customers::{self as store, SavedFilterRow};
+use serde::Serialize;
+
+use crate::{Actor, ServiceError, ServiceResult, Services};
+
+/// The lists that can be filtered, and the conditions each understands.
+const LISTS: [(&str, &[&str]); 1] = [("customers", &["q", "project_id", "owner_id", "grade", "source"])];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SavedFilter {
+    pub id: String,
+    pub list: String,
+    pub name: String,
+    /// The conditions as a query string, e.g. `grade=A&source=网络`.
+    pub query: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<SavedFilterRow> for SavedFilter {
+    fn from(r: SavedFilterRow) -> Self {
+        SavedFilter { id: r.id, list: r.list, name: r.name, query: r.query, created_at: r.created_at }
+    }
+}
+
+fn user_of(actor: &Actor) -> ServiceResult<String> {
+    actor.require(Permission::ReadCustomers)?;
+    actor.user_id.clone().ok_or(ServiceError::Forbidden)
+}
+
+pub async fn list(services: &Services, actor: &Actor) -> ServiceResult<Vec<SavedFilter>> {
+    let user = user_of(actor)?;
+    Ok(store::saved_filters_of(services.store.conn(), &user, "customers").await?.into_iter().map(Into::into).collect())
+}
+
+/// Saves the conditions under `name` (a filter of the same name is replaced).
+/// Only conditions the list understands are kept, each once, in a fixed order.
+pub async fn save(
+    services: &Services,
+    actor: &Actor,
+    name: Option<&str>,
+    query: Option<&str>,
+) -> ServiceResult<SavedFilter> {
+    let user = user_of(actor)?;
+    let mut errors = Invalid::default();
+    let name = loupan_domain::validation::required_text(&mut errors, "name", name, 40);
+    let query = query.unwrap_or_default().trim_start_matches('?');
+    if query.len() > 1000 {
+        errors.push("query", "too_long");
+    }
+    let (list, known) = LISTS[0];
+    let pairs: Vec<(String, String)> =
+        form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    if let Some((unknown, _)) = pairs.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+        tracing::debug!(condition = %unknown, "unknown condition in a saved filter");
+        errors.push("query", "unknown_condition");
+    }
+    // (The serializer does not cross an await: it is not Send.)
+    let query = {
+        let mut kept = form_urlencoded::Serializer::new(String::new());
+        for key in known {
+            if let Some((_, v)) = pairs.iter().find(|(k, v)| k == key && !v.trim().is_empty()) {
+                kept.append_pair(key, v.trim());
+            }
+        }
+        kept.finish()
+    };
+    if query.is_empty() && !errors.0.iter().any(|f| f.field == "query") {
+        errors.push("query", "required");
+    }
+    errors.into_result()?;
+    let row = SavedFilterRow {
+        id: loupan_store::new_id(),
+        user_id: user,
+        list: list.to_owned(),
+        name,
+        query,
+        created_at: loupan_store::now(),
+    };
+    let tx = services.store.begin_write().await?;
+    let saved = store::save_filter(&tx, &row).await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(saved.into())
+}
+
+pub async fn delete(services: &Services, actor: &Actor, id: &str) -> ServiceResult<()> {
+    let user = user_of(actor)?;
+    let tx = services.store.begin_write().await?;
+    if !store::delete_filter(&tx, &user, id).await? {
+        return Err(ServiceError::NotFound("saved_filter"));
+    }
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(())
+}
