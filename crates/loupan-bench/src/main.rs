@@ -64,6 +64,10 @@ async fn main() -> Result<()> {
     let started = std::time::Instant::now();
     let seeded = data::seed(&services, cli.scale).await?;
     println!("seeded {} in {:.1}s", seeded.summary(), started.elapsed().as_secs_f64());
+    // A database in use has planner statistics; right after a bulk load it has
+    // none, and PostgreSQL then plans the first queries blind (W1's raw side
+    // once walked the primary key for 300 ms until autovacuum caught up).
+    loupan_store::raw::query_count(services.store.conn(), "ANALYZE", Vec::new()).await?;
     let wanted: Vec<String> = cli.workloads.split(',').map(|w| w.trim().to_uppercase()).collect();
     let results = workloads::run(&services, &seeded, &wanted).await?;
     let backend = format!("{:?}", services.store.backend()).to_lowercase();
