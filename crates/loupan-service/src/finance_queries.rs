@@ -19,6 +19,14 @@ use crate::{Actor, ServiceError, ServiceResult, Services};
 pub const MAX_ROWS: u64 = 1000;
 
 pub const RECEIPT_STATUSES: [&str; 4] = ["in_transit", "arrived", "audited", "void"];
+/// Every channel a receipt can have: those a cashier records, and the
+/// transfers the system makes (换房 money moved, 定金转房款).
+pub fn receipt_channels() -> Vec<&'static str> {
+    let mut channels = CHANNELS.to_vec();
+    channels.extend([TRANSFER_CHANNEL, DEPOSIT_TRANSFER_CHANNEL]);
+    channels
+}
+
 pub const INSTALMENT_STATES: [&str; 5] = ["overdue", "not_due", "unpaid", "partly_paid", "paid"];
 
 /// A receipt search as typed into the form or the query string.
@@ -157,8 +165,7 @@ fn range_errors<T: PartialOrd>(errors: &mut Invalid, field: &'static str, low: O
 pub async fn receipts(services: &Services, actor: &Actor, q: &ReceiptQuery) -> ServiceResult<ReceiptSearch> {
     let scope = scope(actor, text_of(&q.project_id))?;
     let mut errors = Invalid::default();
-    let mut channels: Vec<&str> = CHANNELS.to_vec();
-    channels.extend([TRANSFER_CHANNEL, DEPOSIT_TRANSFER_CHANNEL]);
+    let channels = receipt_channels();
     let filter = ReceiptFilter {
         building_id: text_of(&q.building_id).map(str::to_owned),
         status: one_of(&mut errors, "status", &q.status, &RECEIPT_STATUSES, "unknown_status"),

@@ -27,22 +27,7 @@ pub async fn last_link<C: ConnectionTrait>(c: &C) -> StoreResult<Option<(i64, St
 }
 
 pub async fn insert_audit_row<C: ConnectionTrait>(c: &C, row: &AuditRow) -> StoreResult<()> {
-    audit_log::Entity::insert(audit_log::ActiveModel {
-        seq: Set(row.seq),
-        occurred_at: Set(row.occurred_at),
-        actor_id: Set(row.actor_id.clone()),
-        actor_name: Set(row.actor_name.clone()),
-        action: Set(row.action.clone()),
-        record_type: Set(row.record_type.clone()),
-        record_id: Set(row.record_id.clone()),
-        before_json: Set(row.before_json.clone()),
-        after_json: Set(row.after_json.clone()),
-        prev_hash: Set(row.prev_hash.clone()),
-        hash: Set(row.hash.clone()),
-    })
-    .exec_without_returning(c)
-    .await?;
-    Ok(())
+    insert_audit_rows(c, std::slice::from_ref(row)).await
 }
 
 /// What to show of the trail: one record's history, one user's actions, or all.

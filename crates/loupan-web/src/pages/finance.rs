@@ -379,8 +379,7 @@ async fn receipt_query(
     };
     let project_id = project_of(q.project_id.as_deref()).map(str::to_owned);
     let found = queries::receipts(&state.services, &actor, &q.into()).await?;
-    let mut channels: Vec<&str> = loupan_service::finance::CHANNELS.to_vec();
-    channels.extend([loupan_service::finance::TRANSFER_CHANNEL, loupan_service::finance::DEPOSIT_TRANSFER_CHANNEL]);
+    let channels = queries::receipt_channels();
     render(
         &state,
         "finance_receipt_query.html",
