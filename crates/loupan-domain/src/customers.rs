@@ -121,7 +121,7 @@ pub fn parse_id_number(kind: IdType, text: &str) -> Result<String, &'static str>
         IdType::HkMacauPermit | IdType::TaiwanPermit => {
             (8..=12).contains(&number.len()) && number.bytes().all(|b| b.is_ascii_alphanumeric())
         }
-        IdType::BusinessLicense => number.len() == 18 && number.bytes().all(|b| b.is_ascii_alphanumeric()),
+        IdType::BusinessLicense => credit_code_is_valid(&number),
     };
     if ok { Ok(number) } else { Err("invalid_id_number") }
 }
@@ -140,6 +140,69 @@ fn resident_id_is_valid(number: &str) -> bool {
     const CHECK: &[u8; 11] = b"10X98765432";
     let sum: u32 = bytes[..17].iter().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
     CHECK[(sum % 11) as usize] == bytes[17]
+}
+
+/// GB 32100-2015 unified social credit code (统一社会信用代码): 18 characters
+/// from 31 (no I, O, Z, S, V) with a weighted check character.
+fn credit_code_is_valid(code: &str) -> bool {
+    const CHARS: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    const WEIGHTS: [usize; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+    let value = |b: &u8| CHARS.iter().position(|c| c == b);
+    let bytes = code.as_bytes();
+    if bytes.len() != 18 {
+        return false;
+    }
+    let Some(values) = bytes.iter().map(value).collect::<Option<Vec<usize>>>() else { return false };
+    let sum: usize = values[..17].iter().zip(WEIGHTS).map(|(v, w)| v * w).sum();
+    (31 - sum % 31) % 31 == values[17]
+}
+
+/// Categories a customer may be in at once (潜在/现实/忠诚客户, 业主, 租户, 会员).
+pub const CATEGORIES: [&str; 6] = ["potential", "actual", "loyal", "buyer", "tenant", "member"];
+
+/// What the customer buys for (自住, 改善, 投资, 学区, 养老, 办公).
+pub const PURPOSES: [&str; 6] = ["own_use", "upgrade", "investment", "education", "retirement", "office"];
+
+/// A comma- or space-separated list of known names, deduplicated in the known order.
+pub fn parse_categories(text: &str) -> Result<Vec<&'static str>, &'static str> {
+    let mut picked = Vec::new();
+    for word in text.split([',', ' ', '，']).map(str::trim).filter(|w| !w.is_empty()) {
+        let Some(known) = CATEGORIES.iter().find(|c| **c == word) else { return Err("unknown_category") };
+        picked.push(*known);
+    }
+    Ok(CATEGORIES.into_iter().filter(|c| picked.contains(c)).collect())
+}
+
+/// Free tags: comma-separated (either comma), trimmed, deduplicated, each ≤ 20 characters, at most 20.
+pub fn parse_tags(text: &str) -> Result<Vec<String>, &'static str> {
+    let mut tags: Vec<String> = Vec::new();
+    for tag in text.split([',', '，']).map(str::trim).filter(|t| !t.is_empty()) {
+        if tag.chars().count() > 20 {
+            return Err("tag_too_long");
+        }
+        if !tags.iter().any(|t| t == tag) {
+            tags.push(tag.to_owned());
+        }
+    }
+    if tags.len() > 20 { Err("too_many_tags") } else { Ok(tags) }
+}
+
+/// A plausible e-mail address: one `@`, something before it, a dot after it.
+pub fn parse_email(text: &str) -> Result<String, &'static str> {
+    let email = text.trim();
+    match email.split_once('@') {
+        Some((user, host))
+            if !user.is_empty()
+                && host.contains('.')
+                && !host.starts_with('.')
+                && !host.ends_with('.')
+                && !email.chars().any(char::is_whitespace)
+                && email.len() <= 120 =>
+        {
+            Ok(email.to_owned())
+        }
+        _ => Err("invalid_email"),
+    }
 }
 
 /// `110105********002X`: the region and the last four characters.
@@ -180,6 +243,26 @@ pub fn name_pinyin(name: &str) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credit_codes_need_their_check_character() {
+        for good in ["91350100M000100Y43", "911100007109288314", "9144030071526726xg"] {
+            assert!(parse_id_number(IdType::BusinessLicense, good).is_ok(), "{good}");
+        }
+        for bad in ["91350100M000100Y44", "91350100M000100Y4", "9135010OM000100Y43", "91350100I000100Y43"] {
+            assert_eq!(parse_id_number(IdType::BusinessLicense, bad), Err("invalid_id_number"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn categories_overlap_in_a_fixed_order_and_unknown_ones_are_refused() {
+        assert_eq!(parse_categories("buyer, potential，buyer"), Ok(vec!["potential", "buyer"]));
+        assert_eq!(parse_categories(""), Ok(vec![]));
+        assert_eq!(parse_categories("vip"), Err("unknown_category"));
+        assert_eq!(parse_tags("学区, 学区，全款").unwrap(), vec!["学区".to_owned(), "全款".to_owned()]);
+        assert_eq!(parse_email(" a@b.cn "), Ok("a@b.cn".into()));
+        assert_eq!(parse_email("a@b"), Err("invalid_email"));
+    }
 
     #[test]
     fn phones_in_any_format_normalise_to_one_number() {

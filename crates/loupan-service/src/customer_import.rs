@@ -16,7 +16,7 @@ use crate::{Actor, ServiceError, ServiceResult, Services};
 const IMPORT_CHUNK: usize = 500;
 
 /// Field, the header Loupan writes, the headers it accepts.
-const COLUMNS: [ColumnSpec; 7] = [
+const COLUMNS: [ColumnSpec; 15] = [
     ("name", "姓名", &["姓名", "name"]),
     ("phone", "电话", &["电话", "手机", "phone", "mobile"]),
     ("id_type", "证件类型", &["证件类型", "id_type"]),
@@ -24,7 +24,31 @@ const COLUMNS: [ColumnSpec; 7] = [
     ("source", "来源渠道", &["来源渠道", "来源", "source"]),
     ("grade", "等级", &["等级", "grade"]),
     ("notes", "备注", &["备注", "notes"]),
+    ("kind", "客户类型", &["客户类型", "kind"]),
+    ("contact_person", "联系人", &["联系人", "contact_person"]),
+    ("email", "电子邮箱", &["电子邮箱", "邮箱", "email"]),
+    ("birthday", "生日", &["生日", "出生日期", "birthday"]),
+    ("budget", "预算", &["预算", "预算（元）", "budget"]),
+    ("wanted_layout", "意向户型", &["意向户型", "wanted_layout"]),
+    ("purpose", "置业目的", &["置业目的", "purpose"]),
+    ("tags", "标签", &["标签", "tags"]),
 ];
+
+/// The Chinese words a sheet may use for a customer type or a purpose, as Loupan names them.
+fn code_from_chinese(text: &str) -> String {
+    match text {
+        "个人" => "individual",
+        "企业" | "公司" => "enterprise",
+        "自住" => "own_use",
+        "改善" => "upgrade",
+        "投资" => "investment",
+        "学区" => "education",
+        "养老" => "retirement",
+        "办公" => "office",
+        other => other,
+    }
+    .to_owned()
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RowDuplicates {
@@ -144,6 +168,14 @@ async fn import_with_progress(
             source: row.text("source"),
             grade: row.text("grade"),
             notes: row.text("notes"),
+            kind: row.text("kind").map(|k| code_from_chinese(&k)),
+            contact_person: row.text("contact_person"),
+            email: row.text("email"),
+            birthday: row.text("birthday"),
+            budget: row.text("budget"),
+            wanted_layout: row.text("wanted_layout"),
+            purpose: row.text("purpose").map(|p| code_from_chinese(&p)),
+            tags: row.text("tags"),
             ..Default::default()
         };
         match customers::validate_form(&form) {
@@ -206,10 +238,13 @@ async fn import_with_progress(
 /// A list of customers as xlsx, masked as on screen; the export is audited.
 pub async fn export_customers(services: &Services, actor: &Actor, query: CustomerQuery) -> ServiceResult<Vec<u8>> {
     let list = customers::search(services, actor, query.clone(), None, 100_000).await?;
-    let headers: Vec<String> = ["姓名", "电话", "证件类型", "证件号码", "来源渠道", "等级", "备注", "置业顾问"]
-        .iter()
-        .map(|h| (*h).to_owned())
-        .collect();
+    let headers: Vec<String> = [
+        "姓名", "电话", "证件类型", "证件号码", "来源渠道", "等级", "备注", "置业顾问", "客户类型", "预算", "意向户型",
+        "置业目的", "标签", "最近联系",
+    ]
+    .iter()
+    .map(|h| (*h).to_owned())
+    .collect();
     let text = |v: Option<String>| v.map_or(Cell::Empty, Cell::Text);
     let rows: Vec<Vec<Cell>> = list
         .iter()
@@ -223,6 +258,12 @@ pub async fn export_customers(services: &Services, actor: &Actor, query: Custome
                 text(c.grade.clone()),
                 text(c.notes.clone()),
                 Cell::Text(c.owner_name.clone()),
+                Cell::Text(if c.kind == "enterprise" { "企业" } else { "个人" }.to_owned()),
+                text(c.needs.budget.map(|m| m.to_string())),
+                text(c.needs.layout.clone()),
+                text(c.needs.purpose.clone()),
+                Cell::Text(c.tags.join("，")),
+                text(c.last_contact_at.map(|t| (t + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M").to_string())),
             ]
         })
         .collect();
@@ -236,7 +277,7 @@ pub async fn export_customers(services: &Services, actor: &Actor, query: Custome
             record_type: "customer_list",
             record_id: "export",
             before: None,
-            after: Some(serde_json::json!({"rows": list.len(), "q": query.q, "project_id": query.project_id})),
+            after: Some(serde_json::json!({"rows": list.len(), "conditions": query})),
         },
     )
     .await?;

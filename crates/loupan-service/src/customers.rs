@@ -6,9 +6,12 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use loupan_domain::access::DataScope;
-use loupan_domain::customers::{IdType, PhoneNumber, mask_id_number, name_pinyin, parse_id_number};
+use loupan_domain::customers::{
+    IdType, PURPOSES, PhoneNumber, mask_id_number, name_pinyin, parse_categories, parse_email, parse_id_number,
+    parse_tags,
+};
 use loupan_domain::validation::{optional_text, required_text};
-use loupan_domain::{Invalid, Permission};
+use loupan_domain::{Area, Invalid, Money, Permission};
 use loupan_store::Connection;
 use loupan_store::customers::{
     self as store, CustomerFilter, CustomerRow, CustomerScope, DuplicateRow, EventRow, FollowUpRow,
@@ -39,8 +42,40 @@ pub struct Customer {
     pub last_contact_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The customer this one was merged into (it is then hidden from lists).
     pub merged_into: Option<String>,
+    /// Overlapping categories (`potential`, `buyer`, …), see `CATEGORIES`.
+    pub categories: Vec<String>,
+    pub tags: Vec<String>,
+    pub birthday: Option<NaiveDate>,
+    pub email: Option<String>,
+    pub wechat: Option<String>,
+    pub address: Option<String>,
+    pub contact_person: Option<String>,
+    pub needs: Needs,
+    /// The grade was set by hand; grade rules leave it alone.
+    pub grade_manual: bool,
+    /// The customer's other phones, masked like the main one; only on a single customer.
+    pub other_phones: Option<Vec<OtherPhone>>,
     pub version: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What the customer is looking for.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Needs {
+    pub budget: Option<Money>,
+    /// `3室2厅`.
+    pub layout: Option<String>,
+    pub area_min: Option<Area>,
+    pub area_max: Option<Area>,
+    /// See `PURPOSES`.
+    pub purpose: Option<String>,
+    pub homes_owned: Option<i32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OtherPhone {
+    pub phone: String,
+    pub label: Option<String>,
 }
 
 /// Another customer that a registration collides with.
@@ -67,6 +102,25 @@ pub struct NewCustomer {
     pub notes: Option<String>,
     /// Another agent to own the customer (managers only); default the caller.
     pub owner_id: Option<String>,
+    /// Comma-separated categories and tags.
+    pub categories: Option<String>,
+    pub tags: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub birthday: Option<String>,
+    pub email: Option<String>,
+    pub wechat: Option<String>,
+    pub address: Option<String>,
+    pub contact_person: Option<String>,
+    /// Yuan as a decimal string.
+    pub budget: Option<String>,
+    pub wanted_layout: Option<String>,
+    /// Square metres as decimal strings.
+    pub wanted_area_min: Option<String>,
+    pub wanted_area_max: Option<String>,
+    pub purpose: Option<String>,
+    pub homes_owned: Option<String>,
+    /// Other phones, any format, each with an optional label (`办公`).
+    pub other_phones: Option<Vec<(String, Option<String>)>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -126,9 +180,47 @@ async fn view<C: Connection>(
         notes: row.notes,
         last_contact_at: row.last_contact_at,
         merged_into: row.merged_into,
+        categories: split_list(&row.categories),
+        tags: split_list(&row.tags),
+        birthday: row.birthday,
+        email: row.email,
+        wechat: row.wechat,
+        address: row.address,
+        contact_person: row.contact_person,
+        needs: Needs {
+            budget: row.budget.map(Money::from_hundredths),
+            layout: row.wanted_layout,
+            area_min: row.wanted_area_min.map(Area::from_hundredths),
+            area_max: row.wanted_area_max.map(Area::from_hundredths),
+            purpose: row.purpose,
+            homes_owned: row.homes_owned,
+        },
+        grade_manual: row.grade_manual,
+        other_phones: None,
         version: row.version,
         created_at: row.created_at,
     })
+}
+
+fn split_list(text: &str) -> Vec<String> {
+    text.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+/// The other phones on a single customer's view, masked as the main phone is.
+async fn with_other_phones<C: Connection>(conn: &C, mut customer: Customer) -> ServiceResult<Customer> {
+    let rows = store::phones_of(conn, std::slice::from_ref(&customer.id)).await?;
+    customer.other_phones = Some(
+        rows.into_iter()
+            .map(|r| {
+                let phone = PhoneNumber::from_stored(r.phone);
+                OtherPhone {
+                    phone: if customer.phone_masked { phone.masked() } else { phone.display() },
+                    label: r.label,
+                }
+            })
+            .collect(),
+    );
+    Ok(customer)
 }
 
 /// A customer the actor may see; 404 otherwise, so existence is not revealed.
@@ -140,8 +232,7 @@ async fn visible<C: Connection>(conn: &C, actor: &Actor, id: &str) -> ServiceRes
     }
 }
 
-fn classify(row: &CustomerRow, phone: &str, name: &str, id_index: Option<&str>) -> &'static str {
-    let same_phone = row.phone == phone;
+fn classify(row: &CustomerRow, same_phone: bool, name: &str, id_index: Option<&str>) -> &'static str {
     let same_name = row.name == name;
     match (same_phone, same_name) {
         (true, true) => "both",
@@ -152,19 +243,23 @@ fn classify(row: &CustomerRow, phone: &str, name: &str, id_index: Option<&str>) 
     }
 }
 
+/// Who a customer with these phones (main first), name and ID index collides
+/// with, leaving out `itself` (a changed customer).
 async fn matches<C: Connection>(
     conn: &C,
     project_id: &str,
-    phone: &str,
+    phones: &[String],
     name: &str,
     id_index: Option<&str>,
+    itself: Option<&str>,
     names: &mut OwnerNames,
 ) -> ServiceResult<Vec<DuplicateMatch>> {
-    let rows = store::find_possible_duplicates(conn, project_id, phone, name, id_index).await?;
+    let (rows, by_other_phone) = store::find_possible_duplicates(conn, project_id, phones, name, id_index).await?;
     let mut found = Vec::new();
-    for row in rows {
+    for row in rows.into_iter().filter(|r| Some(r.id.as_str()) != itself) {
+        let same_phone = phones.contains(&row.phone) || by_other_phone.contains(&row.id);
         found.push(DuplicateMatch {
-            match_kind: classify(&row, phone, name, id_index),
+            match_kind: classify(&row, same_phone, name, id_index),
             owner_agent: names.name(conn, &row.owner_id).await?,
             owner_id: row.owner_id,
             customer_id: row.id,
@@ -209,6 +304,152 @@ struct ValidCustomer {
     source: Option<String>,
     grade: Option<String>,
     notes: Option<String>,
+    profile: ValidProfile,
+}
+
+/// The profile beyond name, phone and ID: contacts, needs, categories and tags.
+#[derive(Default)]
+struct ValidProfile {
+    categories: String,
+    tags: String,
+    birthday: Option<NaiveDate>,
+    email: Option<String>,
+    wechat: Option<String>,
+    address: Option<String>,
+    contact_person: Option<String>,
+    budget: Option<i64>,
+    wanted_layout: Option<String>,
+    wanted_area_min: Option<i64>,
+    wanted_area_max: Option<i64>,
+    purpose: Option<String>,
+    homes_owned: Option<i32>,
+    other_phones: Vec<(PhoneNumber, Option<String>)>,
+}
+
+impl ValidProfile {
+    /// Writes the profile onto the customer's row; the other phones are stored apart.
+    fn write_into(self, row: &mut CustomerRow) -> Vec<(PhoneNumber, Option<String>)> {
+        row.categories = self.categories;
+        row.tags = self.tags;
+        row.birthday = self.birthday;
+        row.email = self.email;
+        row.wechat = self.wechat;
+        row.address = self.address;
+        row.contact_person = self.contact_person;
+        row.budget = self.budget;
+        row.wanted_layout = self.wanted_layout;
+        row.wanted_area_min = self.wanted_area_min;
+        row.wanted_area_max = self.wanted_area_max;
+        row.purpose = self.purpose;
+        row.homes_owned = self.homes_owned;
+        self.other_phones
+    }
+}
+
+fn decimal<T>(
+    errors: &mut Invalid,
+    field: &str,
+    text: Option<&str>,
+    parse: fn(&str) -> Result<T, loupan_domain::quantity::DecimalError>,
+) -> Option<T> {
+    let text = text.map(str::trim).filter(|t| !t.is_empty())?;
+    parse(text).map_err(|e| errors.push(field, e.code())).ok()
+}
+
+fn present(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|t| !t.is_empty())
+}
+
+fn validate_profile(errors: &mut Invalid, form: &NewCustomer, main_phone: Option<&PhoneNumber>) -> ValidProfile {
+    let text = present;
+    let categories = match parse_categories(text(&form.categories).unwrap_or_default()) {
+        Ok(c) => c.join(","),
+        Err(code) => {
+            errors.push("categories", code);
+            String::new()
+        }
+    };
+    let tags = match parse_tags(text(&form.tags).unwrap_or_default()) {
+        Ok(t) => t.join(","),
+        Err(code) => {
+            errors.push("tags", code);
+            String::new()
+        }
+    };
+    let birthday = text(&form.birthday).and_then(|d| {
+        match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+            Ok(day) if day > loupan_store::now().date_naive() => errors.push("birthday", "in_the_future"),
+            Ok(day) if day < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(day) => {
+                errors.push("birthday", "out_of_range")
+            }
+            Ok(day) => return Some(day),
+            Err(_) => errors.push("birthday", "invalid_date"),
+        }
+        None
+    });
+    let email = text(&form.email).and_then(|e| parse_email(e).map_err(|code| errors.push("email", code)).ok());
+    let budget = decimal(errors, "budget", text(&form.budget), |t| Money::parse(t).map(Money::hundredths));
+    if budget.is_some_and(|b| b < 0) {
+        errors.push("budget", "must_not_be_negative");
+    }
+    let area = |errors: &mut Invalid, field: &str, v: &Option<String>| {
+        let a = decimal(errors, field, text(v), |t| Area::parse(t).map(Area::hundredths));
+        if a.is_some_and(|a| a <= 0) {
+            errors.push(field, "must_be_positive");
+        }
+        a
+    };
+    let wanted_area_min = area(errors, "wanted_area_min", &form.wanted_area_min);
+    let wanted_area_max = area(errors, "wanted_area_max", &form.wanted_area_max);
+    if let (Some(lo), Some(hi)) = (wanted_area_min, wanted_area_max)
+        && lo > hi
+    {
+        errors.push("wanted_area_max", "below_minimum");
+    }
+    let purpose = text(&form.purpose).and_then(|p| match PURPOSES.iter().find(|k| **k == p) {
+        Some(k) => Some((*k).to_owned()),
+        None => {
+            errors.push("purpose", "unknown_purpose");
+            None
+        }
+    });
+    let homes_owned = text(&form.homes_owned).and_then(|n| match n.parse::<i32>() {
+        Ok(n) if (0..=99).contains(&n) => Some(n),
+        _ => {
+            errors.push("homes_owned", "out_of_range");
+            None
+        }
+    });
+    let mut other_phones: Vec<(PhoneNumber, Option<String>)> = Vec::new();
+    let typed = form.other_phones.as_deref().unwrap_or_default();
+    if typed.len() > 5 {
+        errors.push("other_phones", "too_many");
+    }
+    for (i, (phone, label)) in typed.iter().enumerate().take(5) {
+        let field = format!("other_phones[{i}]");
+        let label = optional_text(errors, &field, label.as_deref(), 20);
+        match PhoneNumber::parse(phone) {
+            Ok(p) if main_phone == Some(&p) || other_phones.iter().any(|(o, _)| *o == p) => {}
+            Ok(p) => other_phones.push((p, label)),
+            Err(code) => errors.push(field, code),
+        }
+    }
+    ValidProfile {
+        categories,
+        tags,
+        birthday,
+        email,
+        wechat: optional_text(errors, "wechat", form.wechat.as_deref(), 60),
+        address: optional_text(errors, "address", form.address.as_deref(), 200),
+        contact_person: optional_text(errors, "contact_person", form.contact_person.as_deref(), 60),
+        budget,
+        wanted_layout: optional_text(errors, "wanted_layout", form.wanted_layout.as_deref(), 20),
+        wanted_area_min,
+        wanted_area_max,
+        purpose,
+        homes_owned,
+        other_phones,
+    }
 }
 
 /// The field rules of a registration, shared by the form, the API and Excel imports.
@@ -223,7 +464,7 @@ fn validate(form: &NewCustomer) -> Result<ValidCustomer, Invalid> {
         }
         Some(p) => PhoneNumber::parse(p).map_err(|code| errors.push("phone", code)).ok(),
     };
-    let kind = match form.kind.as_deref().unwrap_or("individual") {
+    let kind = match form.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()).unwrap_or("individual") {
         k @ ("individual" | "enterprise") => k.to_owned(),
         _ => {
             errors.push("kind", "unknown_kind");
@@ -231,12 +472,16 @@ fn validate(form: &NewCustomer) -> Result<ValidCustomer, Invalid> {
         }
     };
     let id = parse_id(&mut errors, form.id_type.as_deref(), form.id_number.as_deref());
+    if kind == "enterprise" && id.as_ref().is_some_and(|(t, _)| *t != IdType::BusinessLicense) {
+        errors.push("id_type", "enterprise_needs_credit_code");
+    }
     let source = optional_text(&mut errors, "source", form.source.as_deref(), 60);
     let grade = optional_text(&mut errors, "grade", form.grade.as_deref(), 20);
     let notes = optional_text(&mut errors, "notes", form.notes.as_deref(), 2000);
+    let profile = validate_profile(&mut errors, form, phone.as_ref());
     match phone {
         Some(phone) if errors.is_empty() => {
-            Ok(ValidCustomer { project_id, name, phone, kind, id, source, grade, notes })
+            Ok(ValidCustomer { project_id, name, phone, kind, id, source, grade, notes, profile })
         }
         _ => Err(errors),
     }
@@ -264,11 +509,15 @@ async fn write_customer<C: Connection>(
     owner_id: String,
     names: &mut OwnerNames,
 ) -> ServiceResult<Registered> {
-    let row = new_row(services, v, owner_id)?;
+    let (mut row, phones) = new_row(services, v, owner_id)?;
+    crate::customer_grades::Rules::of_project(conn, &row.project_id).await?.grade_new(&mut row);
     let now = row.created_at;
+    let all_phones: Vec<String> =
+        std::iter::once(row.phone.clone()).chain(phones.iter().map(|p| p.phone.clone())).collect();
     let duplicates =
-        matches(conn, &row.project_id, &row.phone, &row.name, row.id_number_index.as_deref(), names).await?;
+        matches(conn, &row.project_id, &all_phones, &row.name, row.id_number_index.as_deref(), None, names).await?;
     store::insert_customer(conn, &row).await?;
+    store::insert_phones(conn, &phones).await?;
     for d in &duplicates {
         // One record per pair, for a manager to rule on (S3).
         store::insert_duplicate(conn, &duplicate_record(&row, d, now)).await?;
@@ -280,10 +529,23 @@ async fn write_customer<C: Connection>(
     Ok(Registered { customer, duplicates })
 }
 
-/// The stored row of a valid registration: ID number encrypted with its blind
-/// index and mask, the name's pinyin.
-fn new_row(services: &Services, v: ValidCustomer, owner_id: String) -> ServiceResult<CustomerRow> {
-    let (id_type, cipher, index, masked) = match &v.id {
+fn phone_rows(customer_id: &str, phones: &[(PhoneNumber, Option<String>)]) -> Vec<store::PhoneRow> {
+    phones
+        .iter()
+        .map(|(p, label)| store::PhoneRow {
+            id: loupan_store::new_id(),
+            customer_id: customer_id.to_owned(),
+            phone: p.as_str().to_owned(),
+            label: label.clone(),
+        })
+        .collect()
+}
+
+/// The ID document's stored columns: type, cipher, blind index, mask.
+type StoredId = (Option<String>, Option<String>, Option<String>, Option<String>);
+
+fn stored_id(services: &Services, id: &Option<(IdType, String)>) -> ServiceResult<StoredId> {
+    Ok(match id {
         Some((kind, number)) => (
             Some(kind.name().to_owned()),
             Some(services.secrets.encrypt(number)?),
@@ -291,31 +553,47 @@ fn new_row(services: &Services, v: ValidCustomer, owner_id: String) -> ServiceRe
             Some(mask_id_number(number)),
         ),
         None => (None, None, None, None),
-    };
+    })
+}
+
+/// The stored row of a valid registration (ID number encrypted with its blind
+/// index and mask, the name's pinyin) and its other phones.
+fn new_row(
+    services: &Services,
+    v: ValidCustomer,
+    owner_id: String,
+) -> ServiceResult<(CustomerRow, Vec<store::PhoneRow>)> {
+    let (id_type, cipher, index, masked) = stored_id(services, &v.id)?;
     let (pinyin, initials) = name_pinyin(&v.name);
     let now = loupan_store::now();
-    Ok(CustomerRow {
-        id: loupan_store::new_id(),
-        project_id: v.project_id,
-        owner_id,
-        kind: v.kind,
-        name: v.name,
-        name_pinyin: pinyin,
-        name_initials: initials,
-        phone: v.phone.as_str().to_owned(),
-        id_type,
-        id_number_cipher: cipher,
-        id_number_index: index,
-        id_number_masked: masked,
-        source: v.source,
-        grade: v.grade,
-        notes: v.notes,
-        last_contact_at: None,
-        merged_into: None,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    })
+    let id = loupan_store::new_id();
+    let mut row = CustomerRow {
+            id,
+            project_id: v.project_id,
+            owner_id,
+            kind: v.kind,
+            name: v.name,
+            name_pinyin: pinyin,
+            name_initials: initials,
+            phone: v.phone.as_str().to_owned(),
+            id_type,
+            id_number_cipher: cipher,
+            id_number_index: index,
+            id_number_masked: masked,
+            source: v.source,
+            grade_manual: v.grade.is_some(),
+            grade: v.grade,
+            notes: v.notes,
+            last_contact_at: None,
+            merged_into: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            ..Default::default()
+        };
+    let other_phones = v.profile.write_into(&mut row);
+    let phones = phone_rows(&row.id, &other_phones);
+    Ok((row, phones))
 }
 
 /// The duplicate record of a new customer and one it matched (S3).
@@ -347,7 +625,17 @@ fn registered_change(customer: &Customer) -> Change<'_> {
 /// Integrations get the masked view, whoever registered: personal data stays inside Loupan.
 fn shared_view(customer: &Customer) -> serde_json::Value {
     let masked_phone = PhoneNumber::parse(&customer.phone).map(|p| p.masked()).unwrap_or_default();
-    let shared = Customer { phone: masked_phone, phone_masked: true, notes: None, ..customer.clone() };
+    let shared = Customer {
+        phone: masked_phone,
+        phone_masked: true,
+        notes: None,
+        email: None,
+        wechat: None,
+        address: None,
+        birthday: None,
+        other_phones: None,
+        ..customer.clone()
+    };
     serde_json::to_value(&shared).unwrap_or_default()
 }
 
@@ -365,13 +653,23 @@ pub(crate) async fn write_batch<C: Connection>(
     owner_id: String,
     names: &mut OwnerNames,
 ) -> ServiceResult<Vec<Registered>> {
+    let rules = crate::customer_grades::Rules::of_project(conn, project_id).await?;
     let mut rows = Vec::with_capacity(forms.len());
+    let mut new_phones = Vec::new();
     for form in &forms {
         let valid = validate(form)?;
         if valid.project_id != project_id {
             return Err(Invalid::one("project_id", "unknown_project").into());
         }
-        rows.push(new_row(services, valid, owner_id.clone())?);
+        let (mut row, phones) = new_row(services, valid, owner_id.clone())?;
+        rules.grade_new(&mut row);
+        rows.push(row);
+        new_phones.extend(phones);
+    }
+    // Every phone of the batch, main and other, is looked for as anyone's main or other phone.
+    let mut other_phones: HashMap<String, Vec<String>> = HashMap::new();
+    for p in &new_phones {
+        other_phones.entry(p.customer_id.clone()).or_default().push(p.phone.clone());
     }
     let distinct = |pick: fn(&CustomerRow) -> Option<&String>| {
         let mut v: Vec<String> = rows.iter().filter_map(|r| pick(r).cloned()).collect();
@@ -379,13 +677,30 @@ pub(crate) async fn write_batch<C: Connection>(
         v.dedup();
         v
     };
-    let (phones, row_names, indexes) =
+    let (mut phones, row_names, indexes) =
         (distinct(|r| Some(&r.phone)), distinct(|r| Some(&r.name)), distinct(|r| r.id_number_index.as_ref()));
+    phones.extend(new_phones.iter().map(|p| p.phone.clone()));
+    phones.sort();
+    phones.dedup();
     // Candidates: the project's customers sharing any key, then each row as it is added.
     let mut pool = store::possible_duplicates_of_many(conn, project_id, &phones, &row_names, &indexes).await?;
+    let owners = store::owners_of_phones(conn, &phones).await?;
+    if !owners.is_empty() {
+        let known: std::collections::HashSet<String> = pool.iter().map(|c| c.id.clone()).collect();
+        pool.extend(
+            store::customers_by_ids(conn, &owners)
+                .await?
+                .into_iter()
+                .filter(|c| c.project_id == project_id && c.merged_into.is_none() && !known.contains(&c.id)),
+        );
+        for p in store::phones_of(conn, &owners).await? {
+            other_phones.entry(p.customer_id).or_default().push(p.phone);
+        }
+    }
     let mut by_key: HashMap<(u8, String), Vec<usize>> = HashMap::new();
     let keys = |c: &CustomerRow| {
         let mut k = vec![(0u8, c.phone.clone()), (1u8, c.name.clone())];
+        k.extend(other_phones.get(&c.id).into_iter().flatten().map(|p| (0u8, p.clone())));
         k.extend(c.id_number_index.clone().map(|i| (2u8, i)));
         k
     };
@@ -406,9 +721,11 @@ pub(crate) async fn write_batch<C: Connection>(
         hits.truncate(50);
         let hits: Vec<&CustomerRow> = hits.into_iter().map(|i| &pool[i]).collect();
         let mut duplicates = Vec::with_capacity(hits.len());
+        let row_phones: Vec<(u8, String)> = keys(row).into_iter().filter(|k| k.0 == 0).collect();
         for c in hits {
+            let same_phone = keys(c).iter().any(|k| row_phones.contains(k));
             duplicates.push(DuplicateMatch {
-                match_kind: classify(c, &row.phone, &row.name, index),
+                match_kind: classify(c, same_phone, &row.name, index),
                 owner_agent: names.name(conn, &c.owner_id).await?,
                 owner_id: c.owner_id.clone(),
                 customer_id: c.id.clone(),
@@ -430,6 +747,7 @@ pub(crate) async fn write_batch<C: Connection>(
         pool.push(row.clone());
     }
     store::insert_customers(conn, &rows).await?;
+    store::insert_phones(conn, &new_phones).await?;
     store::insert_duplicates(conn, &duplicate_rows).await?;
     store::insert_events(conn, &events).await?;
     let mut done = Vec::with_capacity(rows.len());
@@ -465,7 +783,10 @@ pub(crate) async fn matches_for<C: Connection>(
 ) -> ServiceResult<Vec<DuplicateMatch>> {
     let v = validate(form)?;
     let index = v.id.as_ref().map(|(_, number)| services.secrets.blind_index(number)).transpose()?;
-    matches(conn, project_id, v.phone.as_str(), &v.name, index.as_deref(), names).await
+    let phones: Vec<String> = std::iter::once(v.phone.as_str().to_owned())
+        .chain(v.profile.other_phones.iter().map(|(p, _)| p.as_str().to_owned()))
+        .collect();
+    matches(conn, project_id, &phones, &v.name, index.as_deref(), None, names).await
 }
 
 async fn check_project_and_owner<C: Connection>(
@@ -512,14 +833,168 @@ pub async fn check_duplicates(
         return Ok(Vec::new());
     }
     let mut names = OwnerNames::new();
-    let found = matches(services.store.conn(), project_id, &phone, name, None, &mut names).await?;
+    let phones = if phone.is_empty() { Vec::new() } else { vec![phone.clone()] };
+    let found = matches(services.store.conn(), project_id, &phones, name, None, None, &mut names).await?;
     Ok(found.into_iter().filter(|m| !(phone.is_empty() && m.match_kind == "phone")).collect())
 }
 
 pub async fn get(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Customer> {
     let conn = services.store.conn();
     let row = visible(conn, actor, id).await?;
-    view(conn, actor, row, &mut OwnerNames::new()).await
+    let customer = view(conn, actor, row, &mut OwnerNames::new()).await?;
+    with_other_phones(conn, customer).await
+}
+
+/// A change to a customer's profile: absent fields stay as they are, an empty
+/// text clears an optional field. Owner and project change by transfer only.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerUpdate {
+    /// The version the user edited (no lost updates).
+    pub version: Option<i64>,
+    pub fields: NewCustomer,
+}
+
+/// Changes a customer (the owning agent or a manager of the project). A new
+/// phone, name or ID number is checked for duplicates like a registration.
+pub async fn update(services: &Services, actor: &Actor, id: &str, change: CustomerUpdate) -> ServiceResult<Registered> {
+    actor.require(Permission::WriteCustomers)?;
+    let Some(version) = change.version else { return Err(Invalid::one("version", "required").into()) };
+    let tx = services.store.begin_write().await?;
+    let before = visible(&tx, actor, id).await?;
+    if before.merged_into.is_some() {
+        return Err(ServiceError::Conflict("already_merged"));
+    }
+    if before.version != version {
+        return Err(ServiceError::Conflict("stale_version"));
+    }
+    let old_phones = store::phones_of(&tx, std::slice::from_ref(&before.id)).await?;
+    let f = change.fields;
+    let keep = |new: Option<String>, old: Option<String>| new.or(old);
+    let money = |v: Option<i64>| v.map(|v| Money::from_hundredths(v).to_string());
+    let area = |v: Option<i64>| v.map(|v| Area::from_hundredths(v).to_string());
+    let id_changed = f.id_number.is_some() || f.id_type.is_some();
+    let merged = NewCustomer {
+        project_id: Some(before.project_id.clone()),
+        name: keep(f.name, Some(before.name.clone())),
+        phone: keep(f.phone, Some(PhoneNumber::from_stored(before.phone.clone()).display())),
+        kind: keep(f.kind, Some(before.kind.clone())),
+        id_type: if id_changed { f.id_type } else { None },
+        id_number: if id_changed { f.id_number } else { None },
+        source: keep(f.source, before.source.clone()),
+        grade: keep(f.grade.clone(), before.grade.clone()),
+        notes: keep(f.notes, before.notes.clone()),
+        owner_id: None,
+        categories: keep(f.categories, Some(before.categories.clone())),
+        tags: keep(f.tags, Some(before.tags.clone())),
+        birthday: keep(f.birthday, before.birthday.map(|d| d.to_string())),
+        email: keep(f.email, before.email.clone()),
+        wechat: keep(f.wechat, before.wechat.clone()),
+        address: keep(f.address, before.address.clone()),
+        contact_person: keep(f.contact_person, before.contact_person.clone()),
+        budget: keep(f.budget, money(before.budget)),
+        wanted_layout: keep(f.wanted_layout, before.wanted_layout.clone()),
+        wanted_area_min: keep(f.wanted_area_min, area(before.wanted_area_min)),
+        wanted_area_max: keep(f.wanted_area_max, area(before.wanted_area_max)),
+        purpose: keep(f.purpose, before.purpose.clone()),
+        homes_owned: keep(f.homes_owned, before.homes_owned.map(|n| n.to_string())),
+        other_phones: f.other_phones.clone().or_else(|| {
+            Some(
+                old_phones
+                    .iter()
+                    .map(|p| (PhoneNumber::from_stored(p.phone.clone()).display(), p.label.clone()))
+                    .collect(),
+            )
+        }),
+    };
+    let mut valid = validate(&merged)?;
+    // The stored ID stays unless a new one was typed; an enterprise keeps needing a credit code.
+    let (id_type, cipher, index, masked) = if id_changed {
+        stored_id(services, &valid.id)?
+    } else {
+        if valid.kind == "enterprise" && before.id_type.as_deref().is_some_and(|t| t != "business_license") {
+            return Err(Invalid::one("id_type", "enterprise_needs_credit_code").into());
+        }
+        (
+            before.id_type.clone(),
+            before.id_number_cipher.clone(),
+            before.id_number_index.clone(),
+            before.id_number_masked.clone(),
+        )
+    };
+    let (pinyin, initials) = name_pinyin(&valid.name);
+    let p = std::mem::take(&mut valid.profile);
+    // A grade typed by hand sticks; clearing it hands the grade back to the rules.
+    let grade_manual = match f.grade.as_deref().map(str::trim) {
+        Some("") => false,
+        Some(_) => true,
+        None => before.grade_manual,
+    };
+    let mut after = CustomerRow {
+        kind: valid.kind,
+        name_pinyin: pinyin,
+        name_initials: initials,
+        name: valid.name,
+        phone: valid.phone.as_str().to_owned(),
+        id_type,
+        id_number_cipher: cipher,
+        id_number_index: index,
+        id_number_masked: masked,
+        source: valid.source,
+        grade: valid.grade,
+        grade_manual,
+        notes: valid.notes,
+        version: before.version + 1,
+        updated_at: loupan_store::now(),
+        ..before.clone()
+    };
+    let other_phones = p.write_into(&mut after);
+    let new_phones = phone_rows(&after.id, &other_phones);
+    if !store::update_customer(&tx, &after, version).await? {
+        return Err(ServiceError::Conflict("stale_version"));
+    }
+    let phones_changed = new_phones.iter().map(|p| &p.phone).ne(old_phones.iter().map(|p| &p.phone))
+        || new_phones.iter().map(|p| &p.label).ne(old_phones.iter().map(|p| &p.label));
+    if phones_changed {
+        store::set_phones(&tx, &after.id, &new_phones).await?;
+    }
+    // Only what changed is checked again: a duplicate already ruled on stays ruled on.
+    let mut duplicates = Vec::new();
+    let new_phone_list: Vec<String> = std::iter::once(after.phone.clone())
+        .chain(new_phones.iter().map(|p| p.phone.clone()))
+        .filter(|p| *p != before.phone && !old_phones.iter().any(|o| o.phone == *p))
+        .collect();
+    let name_changed = after.name != before.name;
+    let index_changed = after.id_number_index != before.id_number_index;
+    if !new_phone_list.is_empty() || name_changed || index_changed {
+        let mut names = OwnerNames::new();
+        let name = if name_changed { after.name.as_str() } else { "" };
+        let index = if index_changed { after.id_number_index.as_deref() } else { None };
+        duplicates = matches(&tx, &after.project_id, &new_phone_list, name, index, Some(&after.id), &mut names).await?;
+        let now = loupan_store::now();
+        for d in &duplicates {
+            store::insert_duplicate(&tx, &duplicate_record(&after, d, now)).await?;
+        }
+    }
+    add_event(&tx, actor, &after.id, "updated", &format!("修改客户资料 {}", after.name)).await?;
+    crate::customer_grades::regrade(&tx, std::slice::from_ref(&after.id)).await?;
+    let row = store::find_customer(&tx, &after.id).await?.ok_or(ServiceError::NotFound("customer"))?;
+    let mut names = OwnerNames::new();
+    let before_view = view(&tx, actor, before, &mut names).await?;
+    let customer = with_other_phones(&tx, view(&tx, actor, row, &mut names).await?).await?;
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "customer.update",
+            record_type: "customer",
+            record_id: &customer.id,
+            before: serde_json::to_value(&before_view).ok(),
+            after: serde_json::to_value(&customer).ok(),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(Registered { customer, duplicates })
 }
 
 /// Full phone and ID number, for a user with the reveal right; logged with the reason.
@@ -554,7 +1029,7 @@ pub async fn reveal(services: &Services, actor: &Actor, id: &str, reason: Option
     Ok(Revealed { phone: PhoneNumber::from_stored(row.phone).display(), id_type: row.id_type, id_number })
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct CustomerQuery {
     /// A phone in any format, an ID number, or the start of a name or its pinyin.
     pub q: Option<String>,
@@ -562,6 +1037,99 @@ pub struct CustomerQuery {
     pub owner_id: Option<String>,
     pub grade: Option<String>,
     pub source: Option<String>,
+    /// `individual` or `enterprise`.
+    pub kind: Option<String>,
+    pub category: Option<String>,
+    pub tag: Option<String>,
+    pub purpose: Option<String>,
+    /// Budget range in yuan (decimal strings).
+    pub min_budget: Option<String>,
+    pub max_budget: Option<String>,
+    /// Start of the wanted layout (`3室`).
+    pub layout: Option<String>,
+    /// Last contact on or after / before these days (Beijing time, `YYYY-MM-DD`);
+    /// "before" includes customers never contacted.
+    pub contacted_since: Option<String>,
+    pub contacted_before: Option<String>,
+}
+
+/// The conditions of the customer list by their names in query strings
+/// (the page, the API, saved filters).
+pub const CONDITIONS: [&str; 14] = [
+    "q",
+    "project_id",
+    "owner_id",
+    "grade",
+    "source",
+    "kind",
+    "category",
+    "tag",
+    "purpose",
+    "min_budget",
+    "max_budget",
+    "layout",
+    "contacted_since",
+    "contacted_before",
+];
+
+/// Midnight of a Beijing day as an instant.
+fn beijing_midnight(day: NaiveDate) -> chrono::DateTime<chrono::Utc> {
+    let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+    chrono::DateTime::from_naive_utc_and_offset(midnight - chrono::Duration::hours(8), chrono::Utc)
+}
+
+impl CustomerQuery {
+    /// The conditions as the store filters on them; every bad one is reported.
+    fn filter(&self) -> Result<CustomerFilter, Invalid> {
+        let mut errors = Invalid::default();
+        let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        let kind = text(&self.kind);
+        if kind.as_deref().is_some_and(|k| k != "individual" && k != "enterprise") {
+            errors.push("kind", "unknown_kind");
+        }
+        let category = text(&self.category);
+        if category.as_deref().is_some_and(|c| !loupan_domain::customers::CATEGORIES.contains(&c)) {
+            errors.push("category", "unknown_category");
+        }
+        let purpose = text(&self.purpose);
+        if purpose.as_deref().is_some_and(|p| !PURPOSES.contains(&p)) {
+            errors.push("purpose", "unknown_purpose");
+        }
+        let min_budget = decimal(&mut errors, "min_budget", text(&self.min_budget).as_deref(), |t| {
+            Money::parse(t).map(Money::hundredths)
+        });
+        let max_budget = decimal(&mut errors, "max_budget", text(&self.max_budget).as_deref(), |t| {
+            Money::parse(t).map(Money::hundredths)
+        });
+        let mut day = |field: &str, v: &Option<String>| {
+            text(v).and_then(|d| {
+                NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| errors.push(field, "invalid_date")).ok()
+            })
+        };
+        let contacted_since = day("contacted_since", &self.contacted_since).map(beijing_midnight);
+        let contacted_before = day("contacted_before", &self.contacted_before).map(beijing_midnight);
+        let layout = text(&self.layout);
+        if layout.as_deref().is_some_and(|l| l.chars().count() > 20) {
+            errors.push("layout", "too_long");
+        }
+        errors.into_result()?;
+        Ok(CustomerFilter {
+            project_id: text(&self.project_id),
+            owner_id: text(&self.owner_id),
+            grade: text(&self.grade),
+            source: text(&self.source),
+            kind,
+            category,
+            tag: text(&self.tag),
+            purpose,
+            min_budget,
+            max_budget,
+            layout,
+            contacted_since,
+            contacted_before,
+            ..Default::default()
+        })
+    }
 }
 
 pub(crate) fn scope_of(actor: &Actor) -> ServiceResult<CustomerScope> {
@@ -577,22 +1145,9 @@ pub(crate) fn scope_of(actor: &Actor) -> ServiceResult<CustomerScope> {
     }
 }
 
-pub async fn search(
-    services: &Services,
-    actor: &Actor,
-    query: CustomerQuery,
-    after_id: Option<String>,
-    limit: u64,
-) -> ServiceResult<Vec<Customer>> {
-    let scope = scope_of(actor)?;
-    let mut filter = CustomerFilter {
-        project_id: query.project_id.filter(|s| !s.is_empty()),
-        owner_id: query.owner_id.filter(|s| !s.is_empty()),
-        grade: query.grade.filter(|s| !s.is_empty()),
-        source: query.source.filter(|s| !s.is_empty()),
-        after_id,
-        ..Default::default()
-    };
+/// The store's filter for a query: `q` read as a phone, an ID number or the start of a name.
+fn filter_of(services: &Services, query: &CustomerQuery) -> ServiceResult<CustomerFilter> {
+    let mut filter = query.filter()?;
     if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         if q.chars().count() > 60 {
             return Err(Invalid::one("q", "too_long").into());
@@ -605,6 +1160,18 @@ pub async fn search(
             filter.text = Some(q.to_lowercase());
         }
     }
+    Ok(filter)
+}
+
+pub async fn search(
+    services: &Services,
+    actor: &Actor,
+    query: CustomerQuery,
+    after_id: Option<String>,
+    limit: u64,
+) -> ServiceResult<Vec<Customer>> {
+    let scope = scope_of(actor)?;
+    let filter = CustomerFilter { after_id, ..filter_of(services, &query)? };
     let conn = services.store.conn();
     let rows = store::search_customers(conn, &scope, &filter, limit).await?;
     let mut names = OwnerNames::new();
@@ -706,6 +1273,7 @@ pub async fn add_follow_up(
     };
     store::insert_follow_up(&tx, &row).await?;
     store::touch_last_contact(&tx, customer_id, now).await?;
+    crate::customer_grades::regrade(&tx, &[customer_id.to_owned()]).await?;
     let summary = format!("{}: {}", row.kind, row.outcome.chars().take(80).collect::<String>());
     add_event(&tx, actor, customer_id, "follow_up", &summary).await?;
     let follow_up = FollowUp::from(row);
@@ -865,9 +1433,14 @@ pub struct Transfer {
     /// …or every customer of this agent (one who leaves).
     pub from_agent: Option<String>,
     pub to_agent: Option<String>,
+    /// …or every customer a search finds (a filtered group, S7).
+    pub matching: Option<CustomerQuery>,
     /// Move them to this project too (S7).
     pub to_project: Option<String>,
 }
+
+/// The most customers one transfer moves (a larger group is narrowed or split).
+const TRANSFER_LIMIT: u64 = 5000;
 
 /// Hands customers to another agent (S6) and optionally another project (S7);
 /// each move is on the customer's timeline and in the audit trail.
@@ -875,10 +1448,12 @@ pub async fn transfer(services: &Services, actor: &Actor, form: Transfer) -> Ser
     actor.require(Permission::ManageCustomers)?;
     let mut errors = Invalid::default();
     let to_agent = required_text(&mut errors, "to_agent", form.to_agent.as_deref(), 64);
-    if form.customer_ids.is_empty() && form.from_agent.as_deref().is_none_or(str::is_empty) {
+    let from_agent = form.from_agent.as_deref().filter(|a| !a.is_empty());
+    if form.customer_ids.is_empty() && from_agent.is_none() && form.matching.is_none() {
         errors.push("customer_ids", "required");
     }
     errors.into_result()?;
+    let matching = form.matching.as_ref().map(|q| filter_of(services, q)).transpose()?;
     let tx = services.store.begin_write().await?;
     let target = store_users::find_user(&tx, &to_agent)
         .await?
@@ -892,11 +1467,18 @@ pub async fn transfer(services: &Services, actor: &Actor, form: Transfer) -> Ser
     {
         return Err(Invalid::one("to_project", "unknown_project").into());
     }
-    let rows = match form.from_agent.as_deref().filter(|a| !a.is_empty()) {
-        Some(agent) => store::customers_of_owner(&tx, agent).await?,
-        None => store::customers_by_ids(&tx, &form.customer_ids).await?,
+    let rows = match (from_agent, matching) {
+        (Some(agent), _) => store::customers_of_owner(&tx, agent).await?,
+        (None, Some(filter)) => {
+            let found = store::search_customers(&tx, &scope_of(actor)?, &filter, TRANSFER_LIMIT + 1).await?;
+            if found.len() as u64 > TRANSFER_LIMIT {
+                return Err(Invalid::one("matching", "too_many").into());
+            }
+            found
+        }
+        (None, None) => store::customers_by_ids(&tx, &form.customer_ids).await?,
     };
-    if form.from_agent.is_none() && rows.len() != form.customer_ids.len() {
+    if from_agent.is_none() && form.matching.is_none() && rows.len() != form.customer_ids.len() {
         return Err(ServiceError::NotFound("customer"));
     }
     let now = loupan_store::now();

@@ -140,35 +140,64 @@ pub async fn fill(
     Ok(Some(DemoSummary { users: created, password, units: done as usize, customers }))
 }
 
-/// Buyers with Chinese names, shared between the agents, with a few follow-ups
-/// and one buyer registered twice so that the duplicate ruling has work.
+/// Buyers with Chinese names and needs, shared between the agents, graded by
+/// the project's grade rules (one by hand), with a few follow-ups, an
+/// enterprise buyer, and one buyer registered twice so that the duplicate
+/// ruling has work.
 async fn demo_customers(
     services: &Services,
     system: &Actor,
     project_id: &str,
     agents: &[String],
 ) -> ServiceResult<usize> {
-    const BUYERS: [(&str, &str, &str, &str); 16] = [
-        ("张伟", "13812345601", "自然来访", "A"),
-        ("王秀英", "13912345602", "网络", "B"),
-        ("李娜", "13712345603", "老带新", "A"),
-        ("刘洋", "13612345604", "户外广告", "C"),
-        ("陈静", "13512345605", "自然来访", "B"),
-        ("杨磊", "18812345606", "网络", "A"),
-        ("赵敏", "18912345607", "老带新", "B"),
-        ("黄丽", "17712345608", "自然来访", "C"),
-        ("周杰", "15012345609", "网络", "B"),
-        ("吴芳", "15112345610", "户外广告", "A"),
-        ("徐强", "15212345611", "自然来访", "C"),
-        ("孙丽华", "15312345612", "网络", "B"),
-        ("马超", "15812345613", "老带新", "A"),
-        ("朱红", "15912345614", "自然来访", "B"),
-        ("胡斌", "18612345615", "网络", "C"),
-        ("郭婷", "18712345616", "老带新", "A"),
+    use crate::customer_grades::{self, GradeConditions, GradeRuleInput};
+    let rule = |grade: &str, conditions: GradeConditions| GradeRuleInput { grade: Some(grade.into()), conditions };
+    customer_grades::set_rules(
+        services,
+        system,
+        project_id,
+        vec![
+            rule(
+                "A",
+                GradeConditions {
+                    min_visits: Some(1),
+                    min_budget: Some(loupan_domain::Money::from_hundredths(300_000_000)),
+                    ..Default::default()
+                },
+            ),
+            rule(
+                "B",
+                GradeConditions {
+                    min_budget: Some(loupan_domain::Money::from_hundredths(200_000_000)),
+                    ..Default::default()
+                },
+            ),
+            rule("C", GradeConditions::default()),
+        ],
+    )
+    .await?;
+    // Name, phone, source, budget (yuan), wanted layout, purpose.
+    const BUYERS: [(&str, &str, &str, &str, &str, &str); 16] = [
+        ("张伟", "13812345601", "自然来访", "3500000", "3室2厅", "upgrade"),
+        ("王秀英", "13912345602", "网络", "2200000", "2室1厅", "own_use"),
+        ("李娜", "13712345603", "老带新", "4200000", "4室2厅", "upgrade"),
+        ("刘洋", "13612345604", "户外广告", "1500000", "2室1厅", "own_use"),
+        ("陈静", "13512345605", "自然来访", "2600000", "3室2厅", "education"),
+        ("杨磊", "18812345606", "网络", "5000000", "4室2厅", "investment"),
+        ("赵敏", "18912345607", "老带新", "2400000", "3室2厅", "upgrade"),
+        ("黄丽", "17712345608", "自然来访", "1800000", "2室1厅", "own_use"),
+        ("周杰", "15012345609", "网络", "2800000", "3室2厅", "education"),
+        ("吴芳", "15112345610", "户外广告", "3200000", "3室2厅", "upgrade"),
+        ("徐强", "15212345611", "自然来访", "1600000", "2室1厅", "investment"),
+        ("孙丽华", "15312345612", "网络", "2100000", "3室2厅", "retirement"),
+        ("马超", "15812345613", "老带新", "3900000", "4室2厅", "upgrade"),
+        ("朱红", "15912345614", "自然来访", "2300000", "3室2厅", "own_use"),
+        ("胡斌", "18612345615", "网络", "1200000", "2室1厅", "investment"),
+        ("郭婷", "18712345616", "老带新", "3600000", "3室2厅", "education"),
     ];
     let Some(first_agent) = agents.first() else { return Ok(0) };
     let mut count = 0;
-    for (i, (name, phone, source, grade)) in BUYERS.iter().enumerate() {
+    for (i, (name, phone, source, budget, layout, purpose)) in BUYERS.iter().enumerate() {
         let owner = agents.get(i % agents.len()).unwrap_or(first_agent);
         let done = customers::register(
             services,
@@ -178,8 +207,16 @@ async fn demo_customers(
                 name: Some((*name).into()),
                 phone: Some((*phone).into()),
                 source: Some((*source).into()),
-                grade: Some((*grade).into()),
                 owner_id: Some(owner.clone()),
+                budget: Some((*budget).into()),
+                wanted_layout: Some((*layout).into()),
+                purpose: Some((*purpose).into()),
+                categories: Some(if i % 5 == 0 { "potential,member" } else { "potential" }.into()),
+                tags: (i % 4 == 0).then(|| "全款".into()),
+                // A buyer the manager knows personally keeps the grade given by hand.
+                grade: (i == 15).then(|| "VIP".into()),
+                other_phones: (i == 0).then(|| vec![("0571-8765 4321".into(), Some("办公".into()))]),
+                email: (i == 0).then(|| "zhangwei@example.cn".into()),
                 ..Default::default()
             },
         )
@@ -199,6 +236,30 @@ async fn demo_customers(
             .await?;
         }
     }
+    // A company buying homes for its staff.
+    customers::register(
+        services,
+        system,
+        NewCustomer {
+            project_id: Some(project_id.to_owned()),
+            name: Some("杭州翠湖科技有限公司".into()),
+            phone: Some("0571-8888 6666".into()),
+            kind: Some("enterprise".into()),
+            contact_person: Some("行政部 钱经理".into()),
+            id_type: Some("business_license".into()),
+            id_number: Some("91350100M000100Y43".into()),
+            source: Some("老带新".into()),
+            budget: Some("12000000".into()),
+            wanted_layout: Some("3室2厅".into()),
+            purpose: Some("office".into()),
+            categories: Some("potential".into()),
+            notes: Some("为员工团购，意向 4 套".into()),
+            owner_id: Some(first_agent.clone()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    count += 1;
     // The same buyer, registered again by the other agent: a case for the manager.
     let other = agents.get(1).unwrap_or(first_agent);
     customers::register(

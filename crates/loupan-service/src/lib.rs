@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod changes;
 pub mod customer_exceptions;
+pub mod customer_grades;
 pub mod customer_import;
 pub mod customers;
 pub mod demo;

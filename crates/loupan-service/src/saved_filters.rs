@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
 /// The lists that can be filtered, and the conditions each understands.
-const LISTS: [(&str, &[&str]); 1] = [("customers", &["q", "project_id", "owner_id", "grade", "source"])];
+const LISTS: [(&str, &[&str]); 1] = [("customers", &crate::customers::CONDITIONS)];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SavedFilter {

@@ -7,12 +7,14 @@ use sea_orm::{
 };
 
 use crate::StoreResult;
-use crate::entities::{customer_duplicates, customer_events, customers, follow_ups};
+use crate::entities::{customer_duplicates, customer_events, customer_phones, customers, follow_ups, grade_rules};
 
 pub use customer_duplicates::Model as DuplicateRow;
 pub use customer_events::Model as EventRow;
+pub use customer_phones::Model as PhoneRow;
 pub use customers::Model as CustomerRow;
 pub use follow_ups::Model as FollowUpRow;
+pub use grade_rules::Model as GradeRuleRow;
 
 pub async fn insert_customer<C: ConnectionTrait>(c: &C, row: &CustomerRow) -> StoreResult<()> {
     customers::Entity::insert(row.clone().into_active_model()).exec_without_returning(c).await?;
@@ -23,19 +25,27 @@ pub async fn find_customer<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<O
     Ok(customers::Entity::find_by_id(id.to_owned()).one(c).await?)
 }
 
-/// Customers of `project_id` with the same phone, the same name, or the same
-/// ID number (by blind index): the candidates of a duplicate check.
+/// Customers of `project_id` with one of the phones (as main or other phone),
+/// the same name, or the same ID number (by blind index): the candidates of a
+/// duplicate check, and which customers have one of the phones as another phone.
 pub async fn find_possible_duplicates<C: ConnectionTrait>(
     c: &C,
     project_id: &str,
-    phone: &str,
+    phones: &[String],
     name: &str,
     id_index: Option<&str>,
-) -> StoreResult<Vec<CustomerRow>> {
-    // Three index seeks instead of one OR, which a planner may answer by
+) -> StoreResult<(Vec<CustomerRow>, Vec<String>)> {
+    // Index seeks one by one instead of one OR, which a planner may answer by
     // scanning the whole project.
     let mut found: Vec<CustomerRow> = Vec::new();
-    let mut lookups = vec![customers::Column::Phone.eq(phone), customers::Column::Name.eq(name)];
+    let mut lookups = vec![customers::Column::Name.eq(name)];
+    for phone in phones {
+        lookups.push(customers::Column::Phone.eq(phone.as_str()));
+    }
+    let owners_of_other_phones = owners_of_phones(c, phones).await?;
+    if !owners_of_other_phones.is_empty() {
+        lookups.push(customers::Column::Id.is_in(owners_of_other_phones.iter().cloned()));
+    }
     if let Some(idx) = id_index {
         lookups.push(customers::Column::IdNumberIndex.eq(idx));
     }
@@ -56,7 +66,179 @@ pub async fn find_possible_duplicates<C: ConnectionTrait>(
     }
     found.sort_by(|a, b| a.id.cmp(&b.id));
     found.truncate(50);
-    Ok(found)
+    Ok((found, owners_of_other_phones))
+}
+
+/// The customers having one of `phones` as another phone (not their main one).
+pub async fn owners_of_phones<C: ConnectionTrait>(c: &C, phones: &[String]) -> StoreResult<Vec<String>> {
+    if phones.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut ids: Vec<String> = Vec::new();
+    for chunk in phones.chunks(BATCH) {
+        let found: Vec<String> = customer_phones::Entity::find()
+            .select_only()
+            .column(customer_phones::Column::CustomerId)
+            .filter(customer_phones::Column::Phone.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(c)
+            .await?;
+        ids.extend(found);
+    }
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// The other phones of some customers, in the order they were given.
+pub async fn phones_of<C: ConnectionTrait>(c: &C, customer_ids: &[String]) -> StoreResult<Vec<PhoneRow>> {
+    let mut out = Vec::new();
+    for chunk in customer_ids.chunks(BATCH) {
+        out.extend(
+            customer_phones::Entity::find()
+                .filter(customer_phones::Column::CustomerId.is_in(chunk.iter().cloned()))
+                .order_by_asc(customer_phones::Column::Id)
+                .all(c)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// Replaces a customer's other phones.
+pub async fn set_phones<C: ConnectionTrait>(c: &C, customer_id: &str, rows: &[PhoneRow]) -> StoreResult<()> {
+    customer_phones::Entity::delete_many().filter(customer_phones::Column::CustomerId.eq(customer_id)).exec(c).await?;
+    insert_phones(c, rows).await
+}
+
+pub async fn insert_phones<C: ConnectionTrait>(c: &C, rows: &[PhoneRow]) -> StoreResult<()> {
+    for chunk in rows.chunks(BATCH) {
+        customer_phones::Entity::insert_many(chunk.iter().cloned().map(IntoActiveModel::into_active_model))
+            .exec_without_returning(c)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Writes a changed customer if it is still at `expected_version` (the row
+/// carries the next version); false when someone else changed it first.
+pub async fn update_customer<C: ConnectionTrait>(c: &C, row: &CustomerRow, expected_version: i64) -> StoreResult<bool> {
+    use sea_orm::ActiveModelTrait;
+    let mut active = row.clone().into_active_model().reset_all();
+    active.id = sea_orm::ActiveValue::Unchanged(row.id.clone());
+    let res = customers::Entity::update_many()
+        .set(active)
+        .filter(customers::Column::Id.eq(row.id.as_str()))
+        .filter(customers::Column::Version.eq(expected_version))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Sets grades found by rules, leaving hand-set grades alone; how many changed.
+pub async fn set_rule_grades<C: ConnectionTrait>(c: &C, grades: &[(String, Option<String>)]) -> StoreResult<u64> {
+    let mut changed = 0;
+    for (id, grade) in grades {
+        let res = customers::Entity::update_many()
+            .col_expr(customers::Column::Grade, Expr::value(grade.clone()))
+            .col_expr(customers::Column::Version, Expr::col(customers::Column::Version).add(1))
+            .filter(customers::Column::Id.eq(id.as_str()))
+            .filter(customers::Column::GradeManual.eq(false))
+            .exec(c)
+            .await?;
+        changed += res.rows_affected;
+    }
+    Ok(changed)
+}
+
+/// What grade rules look at, per customer: visits (来访) and whether a deal is active.
+pub async fn grading_facts<C: ConnectionTrait>(
+    c: &C,
+    customer_ids: &[String],
+) -> StoreResult<std::collections::HashMap<String, (u32, bool)>> {
+    use crate::entities::{contracts, subscriptions};
+    let mut facts: std::collections::HashMap<String, (u32, bool)> =
+        customer_ids.iter().map(|id| (id.clone(), (0, false))).collect();
+    for chunk in customer_ids.chunks(BATCH) {
+        let visits: Vec<(String, i64)> = follow_ups::Entity::find()
+            .select_only()
+            .column(follow_ups::Column::CustomerId)
+            .column_as(follow_ups::Column::Id.count(), "visits")
+            .filter(follow_ups::Column::CustomerId.is_in(chunk.iter().cloned()))
+            .filter(follow_ups::Column::Kind.eq("visit"))
+            .group_by(follow_ups::Column::CustomerId)
+            .into_tuple()
+            .all(c)
+            .await?;
+        for (id, n) in visits {
+            if let Some(f) = facts.get_mut(&id) {
+                f.0 = u32::try_from(n).unwrap_or(u32::MAX);
+            }
+        }
+        let mut with_deals: Vec<String> = subscriptions::Entity::find()
+            .select_only()
+            .column(subscriptions::Column::CustomerId)
+            .filter(subscriptions::Column::CustomerId.is_in(chunk.iter().cloned()))
+            .filter(subscriptions::Column::Status.eq("active"))
+            .into_tuple()
+            .all(c)
+            .await?;
+        with_deals.extend(
+            contracts::Entity::find()
+                .select_only()
+                .column(contracts::Column::CustomerId)
+                .filter(contracts::Column::CustomerId.is_in(chunk.iter().cloned()))
+                .filter(contracts::Column::Status.eq("active"))
+                .into_tuple::<String>()
+                .all(c)
+                .await?,
+        );
+        for id in with_deals {
+            if let Some(f) = facts.get_mut(&id) {
+                f.1 = true;
+            }
+        }
+    }
+    Ok(facts)
+}
+
+pub async fn grade_rules_of<C: ConnectionTrait>(c: &C, project_id: &str) -> StoreResult<Vec<GradeRuleRow>> {
+    Ok(grade_rules::Entity::find()
+        .filter(grade_rules::Column::ProjectId.eq(project_id))
+        .order_by_asc(grade_rules::Column::Position)
+        .all(c)
+        .await?)
+}
+
+/// Replaces a project's grade rules.
+pub async fn set_grade_rules<C: ConnectionTrait>(c: &C, project_id: &str, rows: &[GradeRuleRow]) -> StoreResult<()> {
+    grade_rules::Entity::delete_many().filter(grade_rules::Column::ProjectId.eq(project_id)).exec(c).await?;
+    for chunk in rows.chunks(BATCH) {
+        grade_rules::Entity::insert_many(chunk.iter().cloned().map(IntoActiveModel::into_active_model))
+            .exec_without_returning(c)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The ids of a project's customers (not merged away), a page at a time.
+pub async fn customer_ids_of_project<C: ConnectionTrait>(
+    c: &C,
+    project_id: &str,
+    after_id: Option<&str>,
+    limit: u64,
+) -> StoreResult<Vec<String>> {
+    let mut q = customers::Entity::find()
+        .select_only()
+        .column(customers::Column::Id)
+        .filter(customers::Column::ProjectId.eq(project_id))
+        .filter(customers::Column::MergedInto.is_null())
+        .order_by_asc(customers::Column::Id)
+        .limit(limit);
+    if let Some(after) = after_id {
+        q = q.filter(customers::Column::Id.gt(after));
+    }
+    Ok(q.into_tuple().all(c).await?)
 }
 
 /// Who may be listed: everything, some projects, or one owner's customers.
@@ -79,6 +261,20 @@ pub struct CustomerFilter {
     pub owner_id: Option<String>,
     pub grade: Option<String>,
     pub source: Option<String>,
+    /// `individual` or `enterprise`.
+    pub kind: Option<String>,
+    /// One of the overlapping categories.
+    pub category: Option<String>,
+    pub tag: Option<String>,
+    pub purpose: Option<String>,
+    /// Budget range in fen (inclusive).
+    pub min_budget: Option<i64>,
+    pub max_budget: Option<i64>,
+    /// Prefix of the wanted layout (`3室`).
+    pub layout: Option<String>,
+    /// Last contact at or after / before these instants; `never_contacted` for none yet.
+    pub contacted_since: Option<DateTime<Utc>>,
+    pub contacted_before: Option<DateTime<Utc>>,
     pub after_id: Option<String>,
 }
 
@@ -101,7 +297,8 @@ pub async fn search_customers<C: ConnectionTrait>(
         CustomerScope::Owner(owner) => q.filter(K::OwnerId.eq(owner.as_str())),
     };
     if let Some(p) = &f.phone {
-        q = q.filter(K::Phone.eq(p.as_str()));
+        let others = owners_of_phones(c, std::slice::from_ref(p)).await?;
+        q = q.filter(Condition::any().add(K::Phone.eq(p.as_str())).add(K::Id.is_in(others)));
     }
     if let Some(idx) = &f.id_index {
         q = q.filter(K::IdNumberIndex.eq(idx.as_str()));
@@ -122,6 +319,45 @@ pub async fn search_customers<C: ConnectionTrait>(
     }
     if let Some(v) = &f.source {
         q = q.filter(K::Source.eq(v.as_str()));
+    }
+    if let Some(v) = &f.kind {
+        q = q.filter(K::Kind.eq(v.as_str()));
+    }
+    // Lists are stored comma-separated: a member is the whole list, or first, last or between commas.
+    for (col, v) in [(K::Categories, &f.category), (K::Tags, &f.tag)] {
+        if let Some(v) = v {
+            let e = escape_like(v);
+            let like = |p: String| Expr::col(col).like(sea_orm::sea_query::LikeExpr::new(p).escape('\\'));
+            q = q.filter(
+                Condition::any()
+                    .add(Expr::col(col).eq(v.as_str()))
+                    .add(like(format!("{e},%")))
+                    .add(like(format!("%,{e}")))
+                    .add(like(format!("%,{e},%"))),
+            );
+        }
+    }
+    if let Some(v) = &f.purpose {
+        q = q.filter(K::Purpose.eq(v.as_str()));
+    }
+    if let Some(v) = f.min_budget {
+        q = q.filter(K::Budget.gte(v));
+    }
+    if let Some(v) = f.max_budget {
+        q = q.filter(K::Budget.lte(v));
+    }
+    if let Some(v) = &f.layout {
+        q = q.filter(
+            Expr::col(K::WantedLayout)
+                .like(sea_orm::sea_query::LikeExpr::new(format!("{}%", escape_like(v))).escape('\\')),
+        );
+    }
+    if let Some(v) = f.contacted_since {
+        q = q.filter(K::LastContactAt.gte(v));
+    }
+    if let Some(v) = f.contacted_before {
+        // Never contacted counts as "not since": the customers a manager is looking for.
+        q = q.filter(Condition::any().add(K::LastContactAt.lt(v)).add(K::LastContactAt.is_null()));
     }
     if let Some(v) = &f.after_id {
         q = q.filter(K::Id.gt(v.as_str()));
@@ -340,8 +576,9 @@ pub async fn count_contacts_due<C: ConnectionTrait>(
 pub use crate::entities::customer_merges::Model as MergeRow;
 
 /// The rows of each table that name a customer, as a merge moves them.
-pub const CUSTOMER_REFERENCES: [(&str, &str); 8] = [
+pub const CUSTOMER_REFERENCES: [(&str, &str); 9] = [
     ("follow_ups", "customer_id"),
+    ("customer_phones", "customer_id"),
     ("customer_events", "customer_id"),
     ("subscriptions", "customer_id"),
     ("contracts", "customer_id"),

@@ -215,7 +215,11 @@ fn rule(op: &str) -> Option<Rule> {
         "GET /api/v1/customers/{id}"
         | "GET /api/v1/customers/{id}/follow-ups"
         | "GET /api/v1/customers/{id}/timeline" => Needs(ReadCustomers, Owned),
-        "POST /api/v1/customers/{id}/follow-ups" => Needs(WriteCustomers, Owned),
+        "POST /api/v1/customers/{id}/follow-ups" | "PATCH /api/v1/customers/{id}" => Needs(WriteCustomers, Owned),
+        "GET /api/v1/projects/{id}/grade-rules" => Needs(ReadCustomers, Project),
+        "PUT /api/v1/projects/{id}/grade-rules" | "POST /api/v1/projects/{id}/grade-rules/apply" => {
+            Needs(ManageCustomers, Project)
+        }
         "POST /api/v1/customers/{id}/reveal" => Needs(RevealPersonalData, Owned),
         "GET /api/v1/customers/duplicate-records" => Needs(ManageCustomers, Nothing),
         "POST /api/v1/customers/duplicate-records/{id}/rule"
@@ -842,6 +846,10 @@ impl World {
                 post_bytes(&format!("{}?mode=validate", with(&p)), sheet, XLSX)
             }
             "/api/v1/projects/{id}/discount-limit" => put(&with(&p), json!({"agent_discount_limit": "0.01"})),
+            "/api/v1/projects/{id}/grade-rules" if method == "PUT" => {
+                put(&with(&p), json!({"rules": [{"grade": "A", "conditions": {"min_visits": 2}}, {"grade": "C"}]}))
+            }
+            "/api/v1/projects/{id}/grade-rules/apply" => post(&with(&p), json!({})),
             "/api/v1/projects/{id}/payment-methods" if method == "POST" => post(
                 &with(&p),
                 json!({"name": format!("方式{n}"), "kind": "one_off", "discount": "0.01",
@@ -935,6 +943,10 @@ impl World {
                 json!({"kind": "visit", "outcome": "看样板间", "next_contact_on": "2026-12-01"}),
             ),
             "/api/v1/customers/{id}/reveal" => post(&with(&self.customer(case).await), json!({"reason": "核对身份"})),
+            "/api/v1/customers/{id}" if method == "PATCH" => patch(
+                &with(&self.customer(case).await),
+                json!({"version": 1, "notes": "改约周六", "budget": "3000000"}),
+            ),
             p2 if p2.starts_with("/api/v1/customers/{id}") => get(&with(&self.customer(case).await)),
 
             "/api/v1/sales/reservations" => {

@@ -710,3 +710,410 @@ async fn the_list_filters_by_grade_and_source_and_each_user_keeps_named_filters(
     assert_eq!(remove(&o.agent_a.1).await.status, StatusCode::NO_CONTENT);
     assert_eq!(remove(&o.agent_a.1).await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_profile_keeps_contacts_needs_and_categories_and_every_phone_is_checked_for_duplicates() {
+    let o = office().await;
+    let a = &o.agent_a.1;
+    let c = register(
+        &o,
+        a,
+        json!({"name": "周一", "phone": "13800000011", "other_phones": [{"phone": "139-0000-0011", "label": "办公"}],
+            "email": "zhou@example.cn", "wechat": "zhou_yi", "birthday": "1985-06-01", "address": "杭州市西湖区",
+            "categories": "member, potential", "tags": "学区，全款", "budget": "3000000", "wanted_layout": "3室2厅",
+            "wanted_area_min": "89", "wanted_area_max": "120.5", "purpose": "upgrade", "homes_owned": 1}),
+    )
+    .await;
+    let id = c["id"].as_str().unwrap();
+    let page = o.app.send(get("/customers/new").token(a)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("name=\"other_phones\"") && page.text.contains("name=\"budget\""));
+    let page = o.app.send(get(&format!("/customers/{id}")).token(a)).await;
+    assert!(page.text.contains("13900000011"), "the other phone is on the page: {}", page.text);
+    assert!(page.text.contains("3室2厅") && page.text.contains("学区"), "the profile is on the page");
+    assert_eq!(c["tags"], json!(["学区", "全款"]));
+    assert_eq!(
+        c["needs"],
+        json!({"budget": "3000000.00", "layout": "3室2厅", "area_min": "89.00", "area_max": "120.50",
+            "purpose": "upgrade", "homes_owned": 1})
+    );
+    let mine = o.app.send(get(&format!("/api/v1/customers/{id}")).token(a)).await.json();
+    assert_eq!(mine["other_phones"], json!([{"phone": "13900000011", "label": "办公"}]));
+    let managers = o.app.send(get(&format!("/api/v1/customers/{id}")).token(&o.manager)).await.json();
+    assert_eq!(managers["other_phones"][0]["phone"], "139****0011", "masked like the main phone");
+
+    // Another agent registers the buyer under the second phone: it is the same phone.
+    let again = register(&o, &o.agent_b.1, json!({"name": "周先生", "phone": "+86 139 0000 0011"})).await;
+    assert_eq!(
+        again["duplicates"],
+        json!([{"customer_id": id, "match": "phone", "owner_agent": "agent_a", "owner_id": o.agent_a.0}])
+    );
+    // And the other way round: a new customer's other phone is someone's main phone.
+    let third = register(
+        &o,
+        &o.agent_b.1,
+        json!({"name": "吴三", "phone": "13700000011", "other_phones": [{"phone": "13800000011"}]}),
+    )
+    .await;
+    assert!(third["duplicates"].as_array().unwrap().iter().any(|d| d["customer_id"] == id && d["match"] == "phone"));
+    // Reception finds the customer by either phone.
+    let found = o.app.send(get("/api/v1/customers?q=139%200000%200011").token(&o.manager)).await.json();
+    let ids: Vec<&str> = found["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&id) && ids.contains(&again["id"].as_str().unwrap()), "{found}");
+
+    // An enterprise customer is identified by its unified social credit code, checked to the last character.
+    let enterprise = |id_type: &str, number: &str| {
+        json!({"name": "杭州某某科技有限公司", "phone": "057188880000", "kind": "enterprise", "contact_person": "王经理",
+            "id_type": id_type, "id_number": number, "project_id": o.project})
+    };
+    let r = o.app.send(post("/api/v1/customers", enterprise("business_license", "91350100M000100Y44")).token(a)).await;
+    assert_eq!(r.error_fields(), vec!["id_number"]);
+    let r = o.app.send(post("/api/v1/customers", enterprise("resident_id", "11010519491231002X")).token(a)).await;
+    assert_eq!(r.error_fields(), vec!["id_type"]);
+    let r = o.app.send(post("/api/v1/customers", enterprise("business_license", "91350100M000100Y43")).token(a)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!((r.json()["kind"].as_str(), r.json()["contact_person"].as_str()), (Some("enterprise"), Some("王经理")));
+
+    // Every bad field at once, in the user's language.
+    let r = o
+        .app
+        .send(
+            post(
+                "/api/v1/customers",
+                json!({"name": "郑四", "phone": "13800000012", "project_id": o.project, "email": "zheng@", "birthday": "2999-01-01",
+                    "wanted_area_min": "120", "wanted_area_max": "90", "purpose": "villa", "categories": "vip",
+                    "budget": "1.001", "other_phones": [{"phone": "call me"}]}),
+            )
+            .token(a)
+            .lang("en"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut fields = r.error_fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        vec!["birthday", "budget", "categories", "email", "other_phones[0]", "purpose", "wanted_area_max"],
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("Not a valid e-mail address"), "{}", r.text);
+
+    // Excel carries the profile too, in the words a sales office uses, with the same checks.
+    use loupan_documents::xlsx::{Cell, write_table};
+    let headers: Vec<String> =
+        ["姓名", "电话", "客户类型", "预算", "意向户型", "置业目的", "电子邮箱"].iter().map(|h| (*h).to_owned()).collect();
+    let text = |v: &str| Cell::Text(v.to_owned());
+    let rows = vec![
+        vec![text("钱七"), text("13800000071"), text("个人"), text("2800000"), text("3室2厅"), text("改善"), Cell::Empty],
+        vec![text("孙八"), text("13800000072"), text("个人"), text("很多"), Cell::Empty, text("度假"), text("sun@")],
+    ];
+    let sheet = write_table("客户", &headers, &rows).unwrap();
+    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let r = o
+        .app
+        .send(post_bytes(&format!("/api/v1/customers/import?project_id={}&mode=check", o.project), sheet, xlsx).token(a))
+        .await;
+    let report = r.json();
+    let columns: Vec<&str> = report["errors"].as_array().unwrap().iter().map(|e| e["column"].as_str().unwrap()).collect();
+    assert_eq!(columns, vec!["电子邮箱", "预算", "置业目的"], "{}", r.text);
+}
+
+#[tokio::test]
+async fn editing_a_customer_needs_the_current_version_and_checks_what_changed_for_duplicates() {
+    let o = office().await;
+    let a = &o.agent_a.1;
+    let c = register(
+        &o,
+        a,
+        json!({"name": "冯五", "phone": "13800000021", "budget": "2000000", "id_number": "11010519491231002X"}),
+    )
+    .await;
+    let id = c["id"].as_str().unwrap();
+    let other = register(&o, &o.agent_b.1, json!({"name": "陈六", "phone": "13700000021"})).await;
+    let edit = |token: &str, body: Value| o.app.send(patch(&format!("/api/v1/customers/{id}"), body).token(token));
+
+    let r = edit(a, json!({"version": 1, "phone": "137-0000-0021", "wechat": "feng5", "purpose": "investment"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let changed = r.json();
+    assert_eq!(changed["duplicates"][0]["customer_id"], other["id"]);
+    assert_eq!(changed["duplicates"][0]["match"], "phone");
+    assert_eq!((changed["version"].as_i64(), changed["wechat"].as_str()), (Some(2), Some("feng5")));
+    assert_eq!(changed["needs"]["budget"], "2000000.00", "what was not sent stays");
+    assert_eq!(changed["id_number_masked"], c["id_number_masked"], "the ID stays unless a new one is typed");
+    let records = o.app.send(get("/api/v1/customers/duplicate-records").token(&o.manager)).await.json();
+    assert!(records["items"].as_array().unwrap().iter().any(|r| r["customer"]["id"] == id), "the manager rules on it");
+
+    // Someone else saved first: the stale form is refused, nothing written.
+    let r = edit(a, json!({"version": 1, "notes": "旧表单"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let now = o.app.send(get(&format!("/api/v1/customers/{id}")).token(a)).await.json();
+    assert_eq!((now["version"].as_i64(), now["notes"].as_str()), (Some(2), None));
+    // Without a version, with a bad field, or by another agent.
+    assert_eq!(edit(a, json!({"notes": "x"})).await.error_fields(), vec!["version"]);
+    assert_eq!(edit(a, json!({"version": 2, "name": " "})).await.error_fields(), vec!["name"]);
+    assert_eq!(edit(&o.agent_b.1, json!({"version": 2, "notes": "x"})).await.status, StatusCode::NOT_FOUND);
+    // An empty text clears an optional field; the manager of the project may edit.
+    let r = edit(&o.manager, json!({"version": 2, "wechat": "", "budget": ""})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!((r.json()["wechat"].as_str(), r.json()["needs"]["budget"].as_str()), (None, None));
+    let timeline = o.app.send(get(&format!("/api/v1/customers/{id}/timeline")).token(a)).await.json();
+    assert_eq!(timeline["items"].as_array().unwrap().iter().filter(|e| e["kind"] == "updated").count(), 2);
+
+    // The same through the page.
+    let page = o.app.send(get(&format!("/customers/{id}")).token(a)).await;
+    assert!(page.text.contains("id=\"edit-customer\""), "{}", page.text);
+    let r = o
+        .app
+        .send(
+            form(
+                &format!("/customers/{id}/edit"),
+                &[
+                    ("version", "3"),
+                    ("name", "冯五"),
+                    ("phone", "13700000021"),
+                    ("categories", "buyer"),
+                    ("categories", "loyal"),
+                    ("tags", "老业主"),
+                    ("wanted_layout", "4室2厅"),
+                    ("other_phones", "13600000021, 0571-8888 0000"),
+                ],
+            )
+            .token(a),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let after = o.app.send(get(&format!("/api/v1/customers/{id}")).token(a)).await.json();
+    assert_eq!(after["categories"], json!(["loyal", "buyer"]));
+    assert_eq!(after["other_phones"].as_array().unwrap().len(), 2);
+    let r = o
+        .app
+        .send(form(&format!("/customers/{id}/edit"), &[("version", "3"), ("name", "冯五"), ("phone", "1")]).token(a))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn grade_rules_grade_by_needs_and_visits_and_leave_hand_set_grades_alone() {
+    let o = office().await;
+    let a = &o.agent_a.1;
+    let rules = json!({"rules": [
+        {"grade": "A", "conditions": {"min_visits": 2}},
+        {"grade": "B", "conditions": {"min_budget": "3000000", "purposes": ["upgrade", "education"]}},
+        {"grade": "C"}]});
+    let path = format!("/api/v1/projects/{}/grade-rules", o.project);
+    assert_eq!(o.app.send(put(&path, rules.clone()).token(a)).await.status, StatusCode::FORBIDDEN);
+    let r = o.app.send(put(&path, rules).token(&o.manager)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(o.app.send(get(&path).token(a)).await.json()["items"].as_array().unwrap().len(), 3);
+
+    let rich =
+        register(&o, a, json!({"name": "褚一", "phone": "13800000031", "budget": "5000000", "purpose": "upgrade"}))
+            .await;
+    let plain = register(&o, a, json!({"name": "卫二", "phone": "13800000032"})).await;
+    let vip = register(&o, a, json!({"name": "蒋三", "phone": "13800000033", "grade": "VIP"})).await;
+    assert_eq!(
+        (rich["grade"].as_str(), plain["grade"].as_str(), vip["grade"].as_str()),
+        (Some("B"), Some("C"), Some("VIP"))
+    );
+    assert_eq!((rich["grade_manual"].as_bool(), vip["grade_manual"].as_bool()), (Some(false), Some(true)));
+
+    // Two visits make an A at once.
+    let plain_id = plain["id"].as_str().unwrap();
+    for _ in 0..2 {
+        let r = o
+            .app
+            .send(
+                post(&format!("/api/v1/customers/{plain_id}/follow-ups"), json!({"kind": "visit", "outcome": "看房"}))
+                    .token(a),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+    }
+    assert_eq!(grade_of(&o, plain_id).await, "A");
+
+    // New rules apply to everyone on demand, except the hand-set grade.
+    let r = o
+        .app
+        .send(
+            put(&path, json!({"rules": [{"grade": "B+", "conditions": {"min_budget": "4000000"}}, {"grade": "D"}]}))
+                .token(&o.manager),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = o.app.send(post(&format!("{path}/apply"), json!({})).token(&o.manager)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json(), json!({"checked": 3, "changed": 2}));
+    assert_eq!(grade_of(&o, rich["id"].as_str().unwrap()).await, "B+");
+    assert_eq!(grade_of(&o, plain_id).await, "D");
+    assert_eq!(grade_of(&o, vip["id"].as_str().unwrap()).await, "VIP");
+    // Clearing the hand-set grade gives it back to the rules.
+    let r = o
+        .app
+        .send(
+            patch(&format!("/api/v1/customers/{}", vip["id"].as_str().unwrap()), json!({"version": 1, "grade": ""}))
+                .token(a),
+        )
+        .await;
+    assert_eq!((r.status, r.json()["grade"].as_str()), (StatusCode::OK, Some("D")), "{}", r.text);
+
+    // Bad rules are refused, field by field, and the page edits the same rules.
+    let r = o
+        .app
+        .send(
+            put(
+                &path,
+                json!({"rules": [{"grade": "", "conditions": {"purposes": ["villa"], "contacted_within_days": 0}}]}),
+            )
+            .token(&o.manager),
+        )
+        .await;
+    let mut fields = r.error_fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        vec!["rules[0].conditions.contacted_within_days", "rules[0].conditions.purposes", "rules[0].grade"]
+    );
+    let page = o.app.send(get(&format!("/customers/grade-rules?project_id={}", o.project)).token(&o.manager)).await;
+    assert!(page.text.contains("value=\"B+\""), "{}", page.text);
+    assert_eq!(o.app.send(get("/customers/grade-rules").token(a)).await.status, StatusCode::FORBIDDEN);
+    let r = o
+        .app
+        .send(
+            form(
+                "/customers/grade-rules",
+                &[
+                    ("project_id", o.project.as_str()),
+                    ("grade", "A"),
+                    ("min_visits", "1"),
+                    ("min_budget", ""),
+                    ("has_deal", ""),
+                    ("contacted_within_days", ""),
+                    ("grade", ""),
+                    ("min_visits", ""),
+                    ("min_budget", ""),
+                    ("has_deal", ""),
+                    ("contacted_within_days", ""),
+                    ("apply", "1"),
+                ],
+            )
+            .token(&o.manager),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(grade_of(&o, plain_id).await, "A");
+    assert_eq!(grade_of(&o, rich["id"].as_str().unwrap()).await, serde_json::Value::Null, "no rule holds: no grade");
+}
+
+#[tokio::test]
+async fn the_list_filters_by_kind_needs_and_last_contact_and_a_filtered_group_moves_to_another_project() {
+    let o = office().await;
+    let a = &o.agent_a.1;
+    let mut ids: Vec<String> = Vec::new();
+    for body in [
+        json!({"name": "甲一", "phone": "13800000041", "budget": "3500000", "wanted_layout": "3室2厅", "purpose": "upgrade", "categories": "potential", "grade": "C"}),
+        json!({"name": "乙二", "phone": "13800000042", "budget": "8000000", "wanted_layout": "4室2厅", "purpose": "investment", "categories": "member", "grade": "C"}),
+        json!({"name": "某公司", "phone": "13800000043", "kind": "enterprise", "grade": "A"}),
+    ] {
+        ids.push(register(&o, a, body).await["id"].as_str().unwrap().to_owned());
+    }
+    let r = o
+        .app
+        .send(
+            post(&format!("/api/v1/customers/{}/follow-ups", ids[1]), json!({"kind": "call", "outcome": "约周末"}))
+                .token(a),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let tomorrow = today.succ_opt().unwrap();
+    assert_eq!(names_found(&o, "kind=enterprise").await, vec!["某公司"]);
+    assert_eq!(names_found(&o, "category=member").await, vec!["乙二"]);
+    assert_eq!(names_found(&o, "min_budget=3000000&max_budget=5000000").await, vec!["甲一"]);
+    assert_eq!(names_found(&o, "purpose=investment&layout=4%E5%AE%A4").await, vec!["乙二"]);
+    assert_eq!(names_found(&o, &format!("contacted_since={today}")).await, vec!["乙二"]);
+    assert_eq!(
+        names_found(&o, &format!("contacted_before={today}")).await,
+        vec!["某公司", "甲一"],
+        "never contacted counts"
+    );
+    assert_eq!(names_found(&o, &format!("contacted_since={tomorrow}")).await, Vec::<String>::new());
+    let r = o
+        .app
+        .send(get("/api/v1/customers?min_budget=lots&kind=robot&contacted_before=yesterday").token(&o.manager))
+        .await;
+    let mut fields = r.error_fields();
+    fields.sort();
+    assert_eq!(fields, vec!["contacted_before", "kind", "min_budget"]);
+    let page = o.app.send(get("/customers?min_budget=lots").token(&o.manager)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("role=\"alert\""), "the page says what is wrong");
+
+    // S7: the manager hands every C-grade customer of the project to another project and agent.
+    let other = o.app.project(&o.admin, "金色港湾").await;
+    let (far_agent, far_token) = o.app.user(&o.admin, "far_agent", &["sales_agent"], &[&other]).await;
+    let (_, mgr2) = o.app.user(&o.admin, "mgr2", &["sales_manager"], &[&o.project, &other]).await;
+    let matching = json!({"project_id": o.project, "grade": "C"});
+    let r = o
+        .app
+        .send(
+            post(
+                "/api/v1/customers/transfer",
+                json!({"matching": matching, "to_agent": far_agent, "to_project": other}),
+            )
+            .token(a),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = o
+        .app
+        .send(
+            post(
+                "/api/v1/customers/transfer",
+                json!({"matching": matching, "to_agent": far_agent, "to_project": other}),
+            )
+            .token(&mgr2),
+        )
+        .await;
+    assert_eq!((r.status, r.json()["transferred"].as_u64()), (StatusCode::OK, Some(2)), "{}", r.text);
+    let theirs = o.app.send(get(&format!("/api/v1/customers?project_id={other}")).token(&far_token)).await.json();
+    assert_eq!(theirs["items"].as_array().unwrap().len(), 2);
+    let timeline = o.app.send(get(&format!("/api/v1/customers/{}/timeline", ids[1])).token(&far_token)).await.json();
+    assert_eq!(timeline["items"][0]["kind"], "transfer");
+    assert!(timeline["items"].as_array().unwrap().iter().any(|e| e["kind"] == "follow_up"), "history goes along");
+
+    // The page: tick customers, or take everyone the conditions find.
+    let r = o
+        .app
+        .send(
+            form(
+                "/customers/transfer",
+                &[
+                    ("conditions", format!("project_id={}&kind=enterprise", o.project).as_str()),
+                    ("scope", "matching"),
+                    ("to_agent", o.agent_b.0.as_str()),
+                    ("to_project", ""),
+                ],
+            )
+            .token(&o.manager),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("id=\"transfer-done\""), "{}", r.text);
+    let b = o.app.send(get(&format!("/api/v1/customers/{}", ids[2])).token(&o.agent_b.1)).await.json();
+    assert_eq!(b["owner_id"], json!(o.agent_b.0));
+}
+
+async fn grade_of(o: &Office, id: &str) -> Value {
+    o.app.send(get(&format!("/api/v1/customers/{id}")).token(&o.manager)).await.json()["grade"].clone()
+}
+
+/// The names a manager's search finds, sorted.
+async fn names_found(o: &Office, query: &str) -> Vec<String> {
+    let r = o.app.send(get(&format!("/api/v1/customers?{query}")).token(&o.manager)).await;
+    assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.text);
+    let mut n: Vec<String> =
+        r.json()["items"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_owned()).collect();
+    n.sort();
+    n
+}

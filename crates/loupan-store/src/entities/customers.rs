@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "customers")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -25,6 +25,25 @@ pub struct Model {
     pub last_contact_at: Option<DateTimeUtc>,
     /// Set when the customer was merged into another (the record stays, hidden from lists, so the merge can be undone).
     pub merged_into: Option<String>,
+    /// Overlapping categories, comma-separated (`potential,buyer`).
+    pub categories: String,
+    /// Free tags, comma-separated.
+    pub tags: String,
+    pub birthday: Option<Date>,
+    pub email: Option<String>,
+    pub wechat: Option<String>,
+    pub address: Option<String>,
+    /// Enterprise customers: the person who speaks for the company.
+    pub contact_person: Option<String>,
+    /// Needs: budget in fen, layout (`3室2厅`), area range in hundredths of m².
+    pub budget: Option<i64>,
+    pub wanted_layout: Option<String>,
+    pub wanted_area_min: Option<i64>,
+    pub wanted_area_max: Option<i64>,
+    pub purpose: Option<String>,
+    pub homes_owned: Option<i32>,
+    /// The grade was set by hand: grade rules leave it alone.
+    pub grade_manual: bool,
     pub version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

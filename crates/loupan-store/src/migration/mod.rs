@@ -19,6 +19,7 @@ mod m20261127_000013_media_phases;
 mod m20261127_000014_customer_merges;
 mod m20261127_000015_finance_documents;
 mod m20261127_000016_saved_filters;
+mod m20261127_000017_customer_profiles;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000014_customer_merges::Migration),
             Box::new(m20261127_000015_finance_documents::Migration),
             Box::new(m20261127_000016_saved_filters::Migration),
+            Box::new(m20261127_000017_customer_profiles::Migration),
         ]
     }
 }

@@ -35,8 +35,45 @@ pub struct CustomerDto {
     pub last_contact_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Set when this customer was merged into another.
     pub merged_into: Option<String>,
+    /// Overlapping categories: `potential`, `actual`, `loyal`, `buyer`, `tenant`, `member`.
+    pub categories: Vec<String>,
+    pub tags: Vec<String>,
+    pub birthday: Option<chrono::NaiveDate>,
+    pub email: Option<String>,
+    pub wechat: Option<String>,
+    pub address: Option<String>,
+    /// Enterprise customers: who speaks for the company.
+    pub contact_person: Option<String>,
+    pub needs: NeedsDto,
+    /// The grade was set by hand; grade rules leave it alone.
+    pub grade_manual: bool,
+    /// Other phones, masked like the main one; on `GET /api/v1/customers/{id}` and updates only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other_phones: Option<Vec<OtherPhoneDto>>,
     pub version: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NeedsDto {
+    /// Yuan, two decimals.
+    pub budget: Option<String>,
+    /// `3室2厅`.
+    pub layout: Option<String>,
+    /// Square metres, two decimals.
+    pub area_min: Option<String>,
+    pub area_max: Option<String>,
+    /// `own_use`, `upgrade`, `investment`, `education`, `retirement` or `office`.
+    pub purpose: Option<String>,
+    pub homes_owned: Option<i32>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct OtherPhoneDto {
+    /// Any format when sent; masked like the main phone when answered.
+    pub phone: String,
+    /// `办公`, `家庭`, …
+    pub label: Option<String>,
 }
 
 impl From<Customer> for CustomerDto {
@@ -57,6 +94,25 @@ impl From<Customer> for CustomerDto {
             notes: c.notes,
             last_contact_at: c.last_contact_at,
             merged_into: c.merged_into,
+            categories: c.categories,
+            tags: c.tags,
+            birthday: c.birthday,
+            email: c.email,
+            wechat: c.wechat,
+            address: c.address,
+            contact_person: c.contact_person,
+            needs: NeedsDto {
+                budget: c.needs.budget.map(|m| m.to_string()),
+                layout: c.needs.layout,
+                area_min: c.needs.area_min.map(|a| a.to_string()),
+                area_max: c.needs.area_max.map(|a| a.to_string()),
+                purpose: c.needs.purpose,
+                homes_owned: c.needs.homes_owned,
+            },
+            grade_manual: c.grade_manual,
+            other_phones: c
+                .other_phones
+                .map(|p| p.into_iter().map(|p| OtherPhoneDto { phone: p.phone, label: p.label }).collect()),
             version: c.version,
             created_at: c.created_at,
         }
@@ -100,6 +156,55 @@ pub struct CustomerPage {
     pub next_cursor: Option<String>,
 }
 
+/// The profile fields a registration and an update share; in an update an
+/// absent field stays as it is and an empty string clears it.
+#[derive(Deserialize, ToSchema, Default)]
+pub struct ProfileFields {
+    /// Comma-separated: `potential`, `actual`, `loyal`, `buyer`, `tenant`, `member`.
+    pub categories: Option<String>,
+    /// Comma-separated free tags.
+    pub tags: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub birthday: Option<String>,
+    pub email: Option<String>,
+    pub wechat: Option<String>,
+    pub address: Option<String>,
+    pub contact_person: Option<String>,
+    /// Yuan (`"3000000.00"`).
+    pub budget: Option<String>,
+    pub wanted_layout: Option<String>,
+    /// Square metres (`"89.50"`).
+    pub wanted_area_min: Option<String>,
+    pub wanted_area_max: Option<String>,
+    /// `own_use`, `upgrade`, `investment`, `education`, `retirement` or `office`.
+    pub purpose: Option<String>,
+    pub homes_owned: Option<u16>,
+    /// At most five; each is checked for duplicates like the main phone.
+    pub other_phones: Option<Vec<OtherPhoneDto>>,
+}
+
+impl ProfileFields {
+    fn into_form(self, form: customers::NewCustomer) -> customers::NewCustomer {
+        customers::NewCustomer {
+            categories: self.categories,
+            tags: self.tags,
+            birthday: self.birthday,
+            email: self.email,
+            wechat: self.wechat,
+            address: self.address,
+            contact_person: self.contact_person,
+            budget: self.budget,
+            wanted_layout: self.wanted_layout,
+            wanted_area_min: self.wanted_area_min,
+            wanted_area_max: self.wanted_area_max,
+            purpose: self.purpose,
+            homes_owned: self.homes_owned.map(|n| n.to_string()),
+            other_phones: self.other_phones.map(|p| p.into_iter().map(|p| (p.phone, p.label)).collect()),
+            ..form
+        }
+    }
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct NewCustomerRequest {
     pub project_id: Option<String>,
@@ -116,6 +221,8 @@ pub struct NewCustomerRequest {
     pub notes: Option<String>,
     /// Register for another agent (managers).
     pub owner_id: Option<String>,
+    #[serde(flatten)]
+    pub profile: ProfileFields,
 }
 
 /// Registers a customer; duplicates by name, phone or ID number are listed and
@@ -138,8 +245,9 @@ async fn register(
         grade: req.grade,
         notes: req.notes,
         owner_id: req.owner_id,
+        ..Default::default()
     };
-    let done = customers::register(&state.services, &actor, form).await?;
+    let done = customers::register(&state.services, &actor, req.profile.into_form(form)).await?;
     Ok((
         StatusCode::CREATED,
         Json(RegisteredDto {
@@ -149,38 +257,17 @@ async fn register(
     ))
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct CustomerParams {
-    /// A phone in any format, a resident ID number, or the start of a name,
-    /// its pinyin (`zhangsan`) or initials (`zs`).
-    pub q: Option<String>,
-    pub project_id: Option<String>,
-    pub owner_id: Option<String>,
-    pub grade: Option<String>,
-    pub source: Option<String>,
-    pub limit: Option<u16>,
-    pub cursor: Option<String>,
-}
-
 /// Customers within the caller's data scope.
-#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(CustomerParams),
-    responses((status = 200, body = CustomerPage), (status = 403, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(CustomerConditions, PageParams),
+    responses((status = 200, body = CustomerPage), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn search(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiQuery(q): ApiQuery<CustomerParams>,
+    ApiQuery(q): ApiQuery<CustomerConditions>,
+    ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Json<Page<CustomerDto>>, AppError> {
-    let page = PageParams { limit: q.limit, cursor: q.cursor };
     let limit = page.limit();
-    let query = customers::CustomerQuery {
-        q: q.q,
-        project_id: q.project_id,
-        owner_id: q.owner_id,
-        grade: q.grade,
-        source: q.source,
-    };
-    let rows = customers::search(&state.services, &actor, query, page.after()?, limit + 1).await?;
+    let rows = customers::search(&state.services, &actor, q.into(), page.after()?, limit + 1).await?;
     Ok(Json(Page::from_rows(rows, limit, |c| c.id.clone(), CustomerDto::from)))
 }
 
@@ -192,6 +279,54 @@ async fn get_customer(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<CustomerDto>, AppError> {
     Ok(Json(customers::get(&state.services, &actor, &id).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct UpdateCustomerRequest {
+    /// The version that was edited; a stale one is refused with 409.
+    pub version: Option<i64>,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub kind: Option<String>,
+    /// Send both to change the ID document; absent keeps the stored one.
+    pub id_type: Option<String>,
+    pub id_number: Option<String>,
+    pub source: Option<String>,
+    /// A grade typed here is kept over grade rules; `""` hands the grade back to the rules.
+    pub grade: Option<String>,
+    pub notes: Option<String>,
+    #[serde(flatten)]
+    pub profile: ProfileFields,
+}
+
+/// Changes a customer's profile; a new phone, name or ID number is checked for
+/// duplicates like a registration (and opens duplicate records).
+#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", request_body = UpdateCustomerRequest,
+    responses((status = 200, body = RegisteredDto), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
+async fn update_customer(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<UpdateCustomerRequest>,
+) -> Result<Json<RegisteredDto>, AppError> {
+    let fields = customers::NewCustomer {
+        name: req.name,
+        phone: req.phone,
+        kind: req.kind,
+        id_type: req.id_type,
+        id_number: req.id_number,
+        source: req.source,
+        grade: req.grade,
+        notes: req.notes,
+        ..Default::default()
+    };
+    let change = customers::CustomerUpdate { version: req.version, fields: req.profile.into_form(fields) };
+    let done = customers::update(&state.services, &actor, &id, change).await?;
+    Ok(Json(RegisteredDto {
+        customer: done.customer.into(),
+        duplicates: done.duplicates.into_iter().map(Into::into).collect(),
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -432,8 +567,61 @@ pub struct TransferRequest {
     pub from_agent: Option<String>,
     /// The receiving agent (user id).
     pub to_agent: Option<String>,
+    /// Instead of ids: every customer this search finds (at most 5,000), e.g.
+    /// `{"project_id": "…", "grade": "C"}` to hand a filtered group to another project (S7).
+    pub matching: Option<CustomerConditions>,
     /// Also move the customers to this project (S7).
     pub to_project: Option<String>,
+}
+
+/// The conditions of the customer list: query parameters of `GET
+/// /api/v1/customers` and its export, an object in a transfer.
+#[derive(Deserialize, ToSchema, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+pub struct CustomerConditions {
+    /// A phone in any format, a resident ID number, or the start of a name,
+    /// its pinyin (`zhangsan`) or initials (`zs`).
+    pub q: Option<String>,
+    pub project_id: Option<String>,
+    pub owner_id: Option<String>,
+    pub grade: Option<String>,
+    pub source: Option<String>,
+    /// `individual` or `enterprise`.
+    pub kind: Option<String>,
+    /// One of the categories (`buyer`, …).
+    pub category: Option<String>,
+    pub tag: Option<String>,
+    pub purpose: Option<String>,
+    /// Budget range in yuan.
+    pub min_budget: Option<String>,
+    pub max_budget: Option<String>,
+    /// Start of the wanted layout (`3室`).
+    pub layout: Option<String>,
+    /// Last contact on or after this day (`YYYY-MM-DD`, Beijing time).
+    pub contacted_since: Option<String>,
+    /// Last contact before this day, or never contacted.
+    pub contacted_before: Option<String>,
+}
+
+impl From<CustomerConditions> for customers::CustomerQuery {
+    fn from(c: CustomerConditions) -> Self {
+        customers::CustomerQuery {
+            q: c.q,
+            project_id: c.project_id,
+            owner_id: c.owner_id,
+            grade: c.grade,
+            source: c.source,
+            kind: c.kind,
+            category: c.category,
+            tag: c.tag,
+            purpose: c.purpose,
+            min_budget: c.min_budget,
+            max_budget: c.max_budget,
+            layout: c.layout,
+            contacted_since: c.contacted_since,
+            contacted_before: c.contacted_before,
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -453,6 +641,7 @@ async fn transfer(
         customer_ids: req.customer_ids,
         from_agent: req.from_agent,
         to_agent: req.to_agent,
+        matching: req.matching.map(Into::into),
         to_project: req.to_project,
     };
     Ok(Json(TransferResult { transferred: customers::transfer(&state.services, &actor, form).await? }))
@@ -544,21 +733,14 @@ async fn import(
 }
 
 /// The customers of a search as xlsx, masked as on screen (the export is audited).
-#[utoipa::path(get, path = "/api/v1/customers/export", tag = "customers", params(CustomerParams),
+#[utoipa::path(get, path = "/api/v1/customers/export", tag = "customers", params(CustomerConditions),
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>)))]
 async fn export(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiQuery(q): ApiQuery<CustomerParams>,
+    ApiQuery(q): ApiQuery<CustomerConditions>,
 ) -> Result<axum::response::Response, AppError> {
-    let query = customers::CustomerQuery {
-        q: q.q,
-        project_id: q.project_id,
-        owner_id: q.owner_id,
-        grade: q.grade,
-        source: q.source,
-    };
-    let bytes = loupan_service::customer_import::export_customers(&state.services, &actor, query).await?;
+    let bytes = loupan_service::customer_import::export_customers(&state.services, &actor, q.into()).await?;
     Ok(crate::api::xlsx_download(bytes, "customers.xlsx"))
 }
 
@@ -640,6 +822,129 @@ async fn undo_merge(
     Ok(Json(customers::undo_merge(&state.services, &actor, &id).await?.into()))
 }
 
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct GradeConditionsDto {
+    /// At least this many visits (来访).
+    pub min_visits: Option<u32>,
+    /// A budget of at least this many yuan.
+    pub min_budget: Option<String>,
+    /// An active subscription or contract (true) or none (false).
+    pub has_deal: Option<bool>,
+    /// The purpose is one of these.
+    #[serde(default)]
+    pub purposes: Vec<String>,
+    /// Last contact within this many days.
+    pub contacted_within_days: Option<u32>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct GradeRuleDto {
+    pub grade: Option<String>,
+    /// All must hold; an absent condition always holds (a rule without conditions catches everyone left).
+    pub conditions: Option<GradeConditionsDto>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct GradeRuleList {
+    /// Tried in order; the first whose conditions hold gives the grade.
+    pub items: Vec<GradeRuleDto>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct GradeRulesRequest {
+    pub rules: Vec<GradeRuleDto>,
+}
+
+fn rule_dto(r: loupan_service::customer_grades::GradeRule) -> GradeRuleDto {
+    let c = r.conditions;
+    GradeRuleDto {
+        grade: Some(r.grade),
+        conditions: Some(GradeConditionsDto {
+            min_visits: c.min_visits,
+            min_budget: c.min_budget.map(|m| m.to_string()),
+            has_deal: c.has_deal,
+            purposes: c.purposes,
+            contacted_within_days: c.contacted_within_days,
+        }),
+    }
+}
+
+/// A project's grade rules (C3).
+#[utoipa::path(get, path = "/api/v1/projects/{id}/grade-rules", tag = "customers",
+    responses((status = 200, body = GradeRuleList), (status = 404, body = Problem)))]
+async fn grade_rules(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<GradeRuleList>, AppError> {
+    let rules = loupan_service::customer_grades::rules(&state.services, &actor, &id).await?;
+    Ok(Json(GradeRuleList { items: rules.into_iter().map(rule_dto).collect() }))
+}
+
+/// Replaces a project's grade rules (managers). Apply them to existing customers with `…/apply`.
+#[utoipa::path(put, path = "/api/v1/projects/{id}/grade-rules", tag = "customers", request_body = GradeRulesRequest,
+    responses((status = 200, body = GradeRuleList), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+async fn set_grade_rules(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<GradeRulesRequest>,
+) -> Result<Json<GradeRuleList>, AppError> {
+    use loupan_service::customer_grades::{GradeConditions, GradeRuleInput};
+    let mut errors = loupan_domain::Invalid::default();
+    let input: Vec<GradeRuleInput> = req
+        .rules
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let c = r.conditions.unwrap_or(GradeConditionsDto {
+                min_visits: None,
+                min_budget: None,
+                has_deal: None,
+                purposes: Vec::new(),
+                contacted_within_days: None,
+            });
+            let min_budget = c.min_budget.as_deref().and_then(|m| {
+                loupan_domain::Money::parse(m)
+                    .map_err(|e| errors.push(format!("rules[{i}].conditions.min_budget"), e.code()))
+                    .ok()
+            });
+            GradeRuleInput {
+                grade: r.grade,
+                conditions: GradeConditions {
+                    min_visits: c.min_visits,
+                    min_budget,
+                    has_deal: c.has_deal,
+                    purposes: c.purposes,
+                    contacted_within_days: c.contacted_within_days,
+                },
+            }
+        })
+        .collect();
+    errors.into_result().map_err(loupan_service::ServiceError::from)?;
+    let rules = loupan_service::customer_grades::set_rules(&state.services, &actor, &id, input).await?;
+    Ok(Json(GradeRuleList { items: rules.into_iter().map(rule_dto).collect() }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AppliedDto {
+    pub checked: u64,
+    pub changed: u64,
+}
+
+/// Grades the project's customers again by its rules (hand-set grades stay).
+#[utoipa::path(post, path = "/api/v1/projects/{id}/grade-rules/apply", tag = "customers",
+    responses((status = 200, body = AppliedDto), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn apply_grade_rules(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<AppliedDto>, AppError> {
+    let a = loupan_service::customer_grades::apply(&state.services, &actor, &id).await?;
+    Ok(Json(AppliedDto { checked: a.checked, changed: a.changed }))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(search, register))
@@ -652,8 +957,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(duplicate_records))
         .routes(routes!(rule))
         .routes(routes!(transfer))
-        .routes(routes!(get_customer))
+        .routes(routes!(get_customer, update_customer))
         .routes(routes!(reveal))
         .routes(routes!(list_follow_ups, add_follow_up))
         .routes(routes!(timeline))
+        .routes(routes!(grade_rules, set_grade_rules))
+        .routes(routes!(apply_grade_rules))
 }

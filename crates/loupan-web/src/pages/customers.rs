@@ -22,30 +22,69 @@ fn customer_view(c: &customers::Customer) -> Value {
         kind => c.kind.clone(), grade => c.grade.clone(), source => c.source.clone(), notes => c.notes.clone(),
         id_type => c.id_type.clone(), id_number_masked => c.id_number_masked.clone(),
         last_contact_at => c.last_contact_at.map(|t| t.to_rfc3339()), created_at => c.created_at.to_rfc3339(),
+        categories => c.categories.clone(), tags => c.tags.clone(), birthday => c.birthday.map(|d| d.to_string()),
+        email => c.email.clone(), wechat => c.wechat.clone(), address => c.address.clone(),
+        contact_person => c.contact_person.clone(), grade_manual => c.grade_manual, version => c.version,
+        other_phones => c.other_phones.iter().flatten().map(|p| p.phone.clone()).collect::<Vec<_>>(),
+        budget => c.needs.budget.map(|m| m.to_string()), layout => c.needs.layout.clone(),
+        area_min => c.needs.area_min.map(|a| a.to_string()), area_max => c.needs.area_max.map(|a| a.to_string()),
+        purpose => c.needs.purpose.clone(), homes_owned => c.needs.homes_owned,
     }
 }
 
+/// The choices the profile form offers.
+fn choices() -> Value {
+    context! {
+        purposes => loupan_domain::customers::PURPOSES.to_vec(),
+        categories => loupan_domain::customers::CATEGORIES.to_vec(),
+    }
+}
+
+use customers::CONDITIONS;
+
 #[derive(Deserialize)]
 struct SearchQuery {
-    q: Option<String>,
-    project_id: Option<String>,
-    grade: Option<String>,
-    source: Option<String>,
-    after: Option<String>,
+    #[serde(flatten)]
+    conditions: std::collections::BTreeMap<String, String>,
 }
 
 impl SearchQuery {
+    fn get(&self, name: &str) -> Option<String> {
+        self.conditions.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()).map(str::to_owned)
+    }
+
+    fn query(&self) -> customers::CustomerQuery {
+        customers::CustomerQuery {
+            q: self.get("q"),
+            project_id: self.get("project_id"),
+            owner_id: self.get("owner_id"),
+            grade: self.get("grade"),
+            source: self.get("source"),
+            kind: self.get("kind"),
+            category: self.get("category"),
+            tag: self.get("tag"),
+            purpose: self.get("purpose"),
+            min_budget: self.get("min_budget"),
+            max_budget: self.get("max_budget"),
+            layout: self.get("layout"),
+            contacted_since: self.get("contacted_since"),
+            contacted_before: self.get("contacted_before"),
+        }
+    }
+
     /// The conditions as a query string (for "more", the export and saved filters).
     fn conditions(&self) -> String {
         let mut out = Vec::new();
-        for (k, v) in
-            [("q", &self.q), ("project_id", &self.project_id), ("grade", &self.grade), ("source", &self.source)]
-        {
-            if let Some(v) = v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        for k in CONDITIONS {
+            if let Some(v) = self.get(k) {
                 out.push(format!("{k}={}", form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()));
             }
         }
         out.join("&")
+    }
+
+    fn typed(&self) -> Value {
+        Value::from_iter(CONDITIONS.iter().map(|k| (k.to_string(), Value::from(self.get(k)))))
     }
 }
 
@@ -54,40 +93,121 @@ async fn list(
     Authed(actor): Authed,
     lang: Lang,
     Query(q): Query<SearchQuery>,
-) -> Result<Html<String>, AppError> {
+) -> Result<Response, AppError> {
+    list_page(&state, &actor, lang, &q, Value::UNDEFINED, StatusCode::OK).await
+}
+
+async fn list_page(
+    state: &AppState,
+    actor: &Actor,
+    lang: Lang,
+    q: &SearchQuery,
+    extra: Value,
+    status: StatusCode,
+) -> Result<Response, AppError> {
     const PAGE: u64 = 50;
-    let query = customers::CustomerQuery {
-        q: q.q.clone(),
-        project_id: q.project_id.clone(),
-        grade: q.grade.clone(),
-        source: q.source.clone(),
-        ..Default::default()
+    let found = customers::search(&state.services, actor, q.query(), q.get("after"), PAGE + 1).await;
+    let (mut rows, filter_errors) = match found {
+        Ok(rows) => (rows, Value::UNDEFINED),
+        Err(e @ ServiceError::Invalid(_)) => (Vec::new(), field_messages(lang, &e)),
+        Err(e) => return Err(e.into()),
     };
-    let mut rows = customers::search(&state.services, &actor, query, q.after.clone(), PAGE + 1).await?;
     let next = if rows.len() as u64 > PAGE {
         rows.truncate(PAGE as usize);
         rows.last().map(|c| c.id.clone())
     } else {
         None
     };
-    let projects: Vec<Value> = inventory::list_projects(&state.services, &actor)
+    let projects: Vec<Value> = inventory::list_projects(&state.services, actor)
         .await
         .unwrap_or_default()
         .into_iter()
         .map(|p| context! { id => p.id, name => p.name })
         .collect();
-    render(
-        &state,
+    let can_manage = actor.can(Permission::ManageCustomers);
+    let colleagues: Vec<Value> = if can_manage {
+        loupan_service::users::colleagues(&state.services, actor)
+            .await?
+            .into_iter()
+            .map(|u| context! { id => u.id, name => u.display_name })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let html = render(
+        state,
         "customers.html",
-        context! {
-            customers => rows.iter().map(customer_view).collect::<Vec<_>>(), q => q.q, next => next, projects => projects,
-            project_id => q.project_id, grade => q.grade, source => q.source, conditions => q.conditions(),
-            saved => loupan_service::saved_filters::list(&state.services, &actor).await?.into_iter()
-                .map(|f| context! { id => f.id, name => f.name, query => f.query }).collect::<Vec<_>>(),
-            can_register => actor.can(Permission::WriteCustomers), can_rule => actor.can(Permission::ManageCustomers),
-            ..base_context(&actor, lang, "/customers")
-        },
-    )
+        minijinja::value::merge_maps([
+            context! {
+                customers => rows.iter().map(customer_view).collect::<Vec<_>>(), next => next, projects => projects,
+                f => q.typed(), project_id => q.get("project_id"), conditions => q.conditions(),
+                filter_errors => filter_errors, colleagues => colleagues,
+                saved => loupan_service::saved_filters::list(&state.services, actor).await?.into_iter()
+                    .map(|f| context! { id => f.id, name => f.name, query => f.query }).collect::<Vec<_>>(),
+                can_register => actor.can(Permission::WriteCustomers), can_rule => can_manage,
+            },
+            extra,
+            choices(),
+            base_context(actor, lang, "/customers"),
+        ]),
+    )?;
+    Ok((status, html).into_response())
+}
+
+/// Hands the selected customers, or every customer the list's conditions find,
+/// to another agent and optionally another project (S6, S7).
+async fn transfer(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let conditions: std::collections::BTreeMap<String, String> =
+        form_urlencoded::parse(form.get("conditions").unwrap_or_default().as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+    let q = SearchQuery { conditions };
+    let selected = form.all("customer_ids");
+    let everyone_found = form.get("scope") == Some("matching");
+    let request = customers::Transfer {
+        customer_ids: if everyone_found { Vec::new() } else { selected },
+        from_agent: None,
+        to_agent: form.text("to_agent"),
+        matching: everyone_found.then(|| q.query()),
+        to_project: form.text("to_project"),
+    };
+    match customers::transfer(&state.services, &actor, request).await {
+        Ok(n) => {
+            let done = crate::i18n::t(lang, "customers.transferred").replace("{n}", &n.to_string());
+            list_page(&state, &actor, lang, &q, context! { transfer_done => done }, StatusCode::OK).await
+        }
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Conflict(_) | ServiceError::NotFound(_))) => {
+            let message = match &e {
+                ServiceError::Invalid(_) => {
+                    let fields = field_messages(lang, &e);
+                    let mut text = crate::i18n::t(lang, "error.invalid_input");
+                    if let Ok(items) = fields.try_iter() {
+                        for k in items {
+                            text.push_str(&format!(" {}", fields.get_item(&k).unwrap_or_default()));
+                        }
+                    }
+                    text
+                }
+                ServiceError::Conflict(code) => crate::i18n::t(lang, &format!("error.{code}")),
+                _ => crate::i18n::t(lang, "error.not_found"),
+            };
+            list_page(
+                &state,
+                &actor,
+                lang,
+                &q,
+                context! { transfer_error => message },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn new_page(
@@ -106,9 +226,77 @@ async fn new_page(
     let html = render(
         state,
         "customer_new.html",
-        context! { projects => projects, form => typed, errors => errors, ..base_context(actor, lang, "/customers") },
+        minijinja::value::merge_maps([
+            context! { projects => projects, form => typed, errors => errors },
+            choices(),
+            base_context(actor, lang, "/customers"),
+        ]),
     )?;
     Ok((status, html).into_response())
+}
+
+/// The profile fields of a customer form (registration or editing).
+fn fields_of(form: &FormData) -> customers::NewCustomer {
+    let other_phones: Vec<(String, Option<String>)> = form
+        .get("other_phones")
+        .unwrap_or_default()
+        .split([',', '，', ';', '；'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| (p.to_owned(), None))
+        .collect();
+    customers::NewCustomer {
+        name: form.text("name"),
+        phone: form.text("phone"),
+        kind: form.text("kind"),
+        id_type: form.text("id_type"),
+        id_number: form.text("id_number"),
+        source: form.text("source"),
+        grade: form.text("grade"),
+        notes: form.text("notes"),
+        categories: Some(form.all("categories").join(",")),
+        tags: form.text("tags"),
+        birthday: form.text("birthday"),
+        email: form.text("email"),
+        wechat: form.text("wechat"),
+        address: form.text("address"),
+        contact_person: form.text("contact_person"),
+        budget: form.text("budget"),
+        wanted_layout: form.text("wanted_layout"),
+        wanted_area_min: form.text("wanted_area_min"),
+        wanted_area_max: form.text("wanted_area_max"),
+        purpose: form.text("purpose"),
+        homes_owned: form.text("homes_owned"),
+        other_phones: Some(other_phones),
+        ..Default::default()
+    }
+}
+
+/// What the user typed, to fill the form again after an error (never the ID number).
+fn typed(form: &FormData) -> Value {
+    let mut map: std::collections::BTreeMap<String, Value> = form
+        .0
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "csrf_token" | "id_number" | "categories"))
+        .map(|(k, v)| (k.clone(), Value::from(v.clone())))
+        .collect();
+    map.insert("categories".into(), Value::from(form.all("categories")));
+    Value::from(map)
+}
+
+/// The customer's stored profile as form values, for the edit form.
+fn form_of(c: &customers::Customer) -> Value {
+    let phones: Vec<String> = c.other_phones.iter().flatten().map(|p| p.phone.clone()).collect();
+    context! {
+        name => c.name.clone(), phone => c.phone.clone(), kind => c.kind.clone(), source => c.source.clone(),
+        grade => if c.grade_manual { c.grade.clone() } else { None }, notes => c.notes.clone(),
+        categories => c.categories.clone(), tags => c.tags.join(", "), birthday => c.birthday.map(|d| d.to_string()),
+        email => c.email.clone(), wechat => c.wechat.clone(), address => c.address.clone(),
+        contact_person => c.contact_person.clone(), budget => c.needs.budget.map(|m| m.to_string()),
+        wanted_layout => c.needs.layout.clone(), wanted_area_min => c.needs.area_min.map(|a| a.to_string()),
+        wanted_area_max => c.needs.area_max.map(|a| a.to_string()), purpose => c.needs.purpose.clone(),
+        homes_owned => c.needs.homes_owned, other_phones => phones.join(", "),
+    }
 }
 
 async fn show_new(State(state): State<AppState>, Authed(actor): Authed, lang: Lang) -> Result<Response, AppError> {
@@ -122,27 +310,13 @@ async fn create(
     lang: Lang,
     form: FormData,
 ) -> Result<Response, AppError> {
-    let new = customers::NewCustomer {
-        project_id: form.text("project_id"),
-        name: form.text("name"),
-        phone: form.text("phone"),
-        kind: form.text("kind"),
-        id_type: form.text("id_type"),
-        id_number: form.text("id_number"),
-        source: form.text("source"),
-        grade: form.text("grade"),
-        notes: form.text("notes"),
-        owner_id: None,
-    };
+    let new = customers::NewCustomer { project_id: form.text("project_id"), ..fields_of(&form) };
     match customers::register(&state.services, &actor, new).await {
         Ok(done) => Ok(Redirect::to(&format!("/customers/{}?duplicates={}", done.customer.id, done.duplicates.len()))
             .into_response()),
         Err(e @ ServiceError::Invalid(_)) => {
-            let typed = context! {
-                project_id => form.text("project_id"), name => form.text("name"), phone => form.text("phone"),
-                id_type => form.text("id_type"), source => form.text("source"), grade => form.text("grade"), notes => form.text("notes"),
-            };
-            new_page(&state, &actor, lang, typed, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await
+            new_page(&state, &actor, lang, typed(&form), field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY)
+                .await
         }
         Err(e) => Err(e.into()),
     }
@@ -162,6 +336,7 @@ async fn detail_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let customer = customers::get(&state.services, actor, id).await?;
+    let edit_form = form_of(&customer);
     let timeline: Vec<Value> = customers::timeline(&state.services, actor, id)
         .await?
         .into_iter()
@@ -177,12 +352,13 @@ async fn detail_page(
         "customer.html",
         minijinja::value::merge_maps([
             context! {
-                c => customer_view(&customer), timeline => timeline, merges => merges,
+                c => customer_view(&customer), timeline => timeline, merges => merges, form => edit_form,
                 merged_into => customer.merged_into.clone(),
                 can_merge => actor.can(Permission::ManageCustomers),
                 can_reveal => actor.can(Permission::RevealPersonalData), can_write => actor.can(Permission::WriteCustomers),
             },
             extra,
+            choices(),
             base_context(actor, lang, "/customers"),
         ]),
     )?;
@@ -220,6 +396,174 @@ async fn add_follow_up(
                 lang,
                 &id,
                 context! { errors => field_messages(lang, &e) },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct ProjectQuery {
+    project_id: Option<String>,
+}
+
+async fn grade_rules_page(
+    state: &AppState,
+    actor: &Actor,
+    lang: Lang,
+    project_id: Option<String>,
+    extra: Value,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    use loupan_service::customer_grades;
+    actor.require(Permission::ManageCustomers)?;
+    let projects = inventory::list_projects(&state.services, actor).await?;
+    let project_id = project_id.filter(|p| !p.is_empty()).or_else(|| projects.first().map(|p| p.id.clone()));
+    let rules = match &project_id {
+        Some(p) => customer_grades::rules(&state.services, actor, p).await?,
+        None => Vec::new(),
+    };
+    // The saved rules and three empty rows to add more.
+    let mut rows: Vec<Value> = rules
+        .iter()
+        .map(|r| {
+            let c = &r.conditions;
+            context! {
+                grade => r.grade.clone(), min_visits => c.min_visits, min_budget => c.min_budget.map(|m| m.to_string()),
+                has_deal => c.has_deal.map(|d| if d { "yes" } else { "no" }), purposes => c.purposes.clone(),
+                contacted_within_days => c.contacted_within_days,
+            }
+        })
+        .collect();
+    rows.extend((0..3).map(|_| context! { purposes => Vec::<String>::new() }));
+    let html = render(
+        state,
+        "grade_rules.html",
+        minijinja::value::merge_maps([
+            context! {
+                projects => projects.into_iter().map(|p| context! { id => p.id, name => p.name }).collect::<Vec<_>>(),
+                project_id => project_id, rules => rows,
+            },
+            extra,
+            choices(),
+            base_context(actor, lang, "/customers"),
+        ]),
+    )?;
+    Ok((status, html).into_response())
+}
+
+async fn show_grade_rules(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Query(q): Query<ProjectQuery>,
+) -> Result<Response, AppError> {
+    grade_rules_page(&state, &actor, lang, q.project_id, Value::UNDEFINED, StatusCode::OK).await
+}
+
+/// Saves the rules typed in the table (rows without a grade are left out), then
+/// grades the project's customers by them if asked.
+async fn save_grade_rules(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    form: FormData,
+) -> Result<Response, AppError> {
+    use loupan_service::customer_grades::{self, GradeConditions, GradeRuleInput};
+    let project_id = form.text("project_id").unwrap_or_default();
+    let column = |name: &str| form.all(name);
+    let (grades, visits, budgets, deals, days) = (
+        column("grade"),
+        column("min_visits"),
+        column("min_budget"),
+        column("has_deal"),
+        column("contacted_within_days"),
+    );
+    let mut errors = loupan_domain::Invalid::default();
+    let mut input = Vec::new();
+    for (i, grade) in grades.iter().enumerate() {
+        if grade.trim().is_empty() {
+            continue;
+        }
+        let at = |v: &Vec<String>| v.get(i).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        let number = |field: &str, v: &Vec<String>, errors: &mut loupan_domain::Invalid| {
+            at(v).and_then(|n| {
+                n.parse::<u32>().map_err(|_| errors.push(format!("rules[{i}].{field}"), "not_a_number")).ok()
+            })
+        };
+        let min_budget = at(&budgets).and_then(|m| {
+            loupan_domain::Money::parse(&m).map_err(|e| errors.push(format!("rules[{i}].min_budget"), e.code())).ok()
+        });
+        input.push(GradeRuleInput {
+            grade: Some(grade.clone()),
+            conditions: GradeConditions {
+                min_visits: number("min_visits", &visits, &mut errors),
+                min_budget,
+                has_deal: match at(&deals).as_deref() {
+                    Some("yes") => Some(true),
+                    Some("no") => Some(false),
+                    _ => None,
+                },
+                purposes: form.all(&format!("purposes_{i}")),
+                contacted_within_days: number("contacted_within_days", &days, &mut errors),
+            },
+        });
+    }
+    let saved = match errors.into_result() {
+        Err(invalid) => Err(ServiceError::from(invalid)),
+        Ok(()) => customer_grades::set_rules(&state.services, &actor, &project_id, input).await.map(|_| ()),
+    };
+    match saved {
+        Ok(()) => {
+            let mut notice = crate::i18n::t(lang, "customers.grade_rules_saved");
+            if form.get("apply") == Some("1") {
+                let a = customer_grades::apply(&state.services, &actor, &project_id).await?;
+                notice = crate::i18n::t(lang, "customers.grade_rules_applied")
+                    .replace("{checked}", &a.checked.to_string())
+                    .replace("{changed}", &a.changed.to_string());
+            }
+            grade_rules_page(&state, &actor, lang, Some(project_id), context! { notice => notice }, StatusCode::OK)
+                .await
+        }
+        Err(e @ ServiceError::Invalid(_)) => {
+            let extra = context! { errors => field_messages(lang, &e) };
+            grade_rules_page(&state, &actor, lang, Some(project_id), extra, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let mut fields = fields_of(&form);
+    // The form shows the ID masked: a typed number replaces it, an empty field keeps it.
+    if fields.id_number.as_deref().is_none_or(|n| n.trim().is_empty()) {
+        fields.id_type = None;
+        fields.id_number = None;
+    }
+    // An empty grade hands the grade back to the rules.
+    fields.grade = Some(fields.grade.unwrap_or_default());
+    let version = form.get("version").and_then(|v| v.parse().ok());
+    match customers::update(&state.services, &actor, &id, customers::CustomerUpdate { version, fields }).await {
+        Ok(done) => Ok(Redirect::to(&format!("/customers/{id}?duplicates={}", done.duplicates.len())).into_response()),
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Conflict(_))) => {
+            let message = match &e {
+                ServiceError::Conflict(code) => crate::i18n::t(lang, &format!("error.{code}")),
+                _ => crate::i18n::t(lang, "error.invalid_input"),
+            };
+            detail_page(
+                &state,
+                &actor,
+                lang,
+                &id,
+                context! { edit_errors => field_messages(lang, &e), edit_message => message, form => typed(&form), editing => true },
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
@@ -461,6 +805,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/customers/{id}/merges/{merge}/undo", post(undo_merge))
         .route("/customers", get(list))
+        .route("/customers/transfer", post(transfer))
+        .route("/customers/grade-rules", get(show_grade_rules).post(save_grade_rules))
         .route("/customers/import/{job_id}", get(import_job))
         .route("/customers/new", get(show_new).post(create))
         .route("/customers/duplicates", get(duplicates))
@@ -472,4 +818,5 @@ pub fn router() -> Router<AppState> {
         .route("/customers/{id}", get(show))
         .route("/customers/{id}/follow-ups", post(add_follow_up))
         .route("/customers/{id}/reveal", post(reveal))
+        .route("/customers/{id}/edit", post(edit))
 }

@@ -1,0 +1,17 @@
+use sea_orm::entity::prelude::*;
+
+/// A customer's other phones (the main one is on the customer), E.164.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "customer_phones")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub customer_id: String,
+    pub phone: String,
+    pub label: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
