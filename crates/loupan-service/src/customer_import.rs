@@ -239,8 +239,20 @@ async fn import_with_progress(
 pub async fn export_customers(services: &Services, actor: &Actor, query: CustomerQuery) -> ServiceResult<Vec<u8>> {
     let list = customers::search(services, actor, query.clone(), None, 100_000).await?;
     let headers: Vec<String> = [
-        "姓名", "电话", "证件类型", "证件号码", "来源渠道", "等级", "备注", "置业顾问", "客户类型", "预算", "意向户型",
-        "置业目的", "标签", "最近联系",
+        "姓名",
+        "电话",
+        "证件类型",
+        "证件号码",
+        "来源渠道",
+        "等级",
+        "备注",
+        "置业顾问",
+        "客户类型",
+        "预算",
+        "意向户型",
+        "置业目的",
+        "标签",
+        "最近联系",
     ]
     .iter()
     .map(|h| (*h).to_owned())

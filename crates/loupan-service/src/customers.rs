@@ -568,29 +568,29 @@ fn new_row(
     let now = loupan_store::now();
     let id = loupan_store::new_id();
     let mut row = CustomerRow {
-            id,
-            project_id: v.project_id,
-            owner_id,
-            kind: v.kind,
-            name: v.name,
-            name_pinyin: pinyin,
-            name_initials: initials,
-            phone: v.phone.as_str().to_owned(),
-            id_type,
-            id_number_cipher: cipher,
-            id_number_index: index,
-            id_number_masked: masked,
-            source: v.source,
-            grade_manual: v.grade.is_some(),
-            grade: v.grade,
-            notes: v.notes,
-            last_contact_at: None,
-            merged_into: None,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-            ..Default::default()
-        };
+        id,
+        project_id: v.project_id,
+        owner_id,
+        kind: v.kind,
+        name: v.name,
+        name_pinyin: pinyin,
+        name_initials: initials,
+        phone: v.phone.as_str().to_owned(),
+        id_type,
+        id_number_cipher: cipher,
+        id_number_index: index,
+        id_number_masked: masked,
+        source: v.source,
+        grade_manual: v.grade.is_some(),
+        grade: v.grade,
+        notes: v.notes,
+        last_contact_at: None,
+        merged_into: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        ..Default::default()
+    };
     let other_phones = v.profile.write_into(&mut row);
     let phones = phone_rows(&row.id, &other_phones);
     Ok((row, phones))

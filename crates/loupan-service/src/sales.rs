@@ -338,6 +338,8 @@ pub(crate) async fn customer_event<C: Connection>(
         },
     )
     .await?;
+    // A deal began or ended: grade rules that look at deals see it at once.
+    crate::customer_grades::regrade(conn, &[customer_id.to_owned()]).await?;
     Ok(())
 }
 

@@ -801,21 +801,34 @@ async fn a_profile_keeps_contacts_needs_and_categories_and_every_phone_is_checke
 
     // Excel carries the profile too, in the words a sales office uses, with the same checks.
     use loupan_documents::xlsx::{Cell, write_table};
-    let headers: Vec<String> =
-        ["姓名", "电话", "客户类型", "预算", "意向户型", "置业目的", "电子邮箱"].iter().map(|h| (*h).to_owned()).collect();
+    let headers: Vec<String> = ["姓名", "电话", "客户类型", "预算", "意向户型", "置业目的", "电子邮箱"]
+        .iter()
+        .map(|h| (*h).to_owned())
+        .collect();
     let text = |v: &str| Cell::Text(v.to_owned());
     let rows = vec![
-        vec![text("钱七"), text("13800000071"), text("个人"), text("2800000"), text("3室2厅"), text("改善"), Cell::Empty],
+        vec![
+            text("钱七"),
+            text("13800000071"),
+            text("个人"),
+            text("2800000"),
+            text("3室2厅"),
+            text("改善"),
+            Cell::Empty,
+        ],
         vec![text("孙八"), text("13800000072"), text("个人"), text("很多"), Cell::Empty, text("度假"), text("sun@")],
     ];
     let sheet = write_table("客户", &headers, &rows).unwrap();
     let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
     let r = o
         .app
-        .send(post_bytes(&format!("/api/v1/customers/import?project_id={}&mode=check", o.project), sheet, xlsx).token(a))
+        .send(
+            post_bytes(&format!("/api/v1/customers/import?project_id={}&mode=check", o.project), sheet, xlsx).token(a),
+        )
         .await;
     let report = r.json();
-    let columns: Vec<&str> = report["errors"].as_array().unwrap().iter().map(|e| e["column"].as_str().unwrap()).collect();
+    let columns: Vec<&str> =
+        report["errors"].as_array().unwrap().iter().map(|e| e["column"].as_str().unwrap()).collect();
     assert_eq!(columns, vec!["电子邮箱", "预算", "置业目的"], "{}", r.text);
 }
 

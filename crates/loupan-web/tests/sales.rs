@@ -431,9 +431,16 @@ async fn the_workbench_lists_what_needs_attention() {
 async fn a_cancellation_waits_for_the_manager_then_frees_the_unit_and_leaves_a_refund() {
     let o = office().await;
     let (_, manager) = o.app.user(&o.admin, "mgr", &["sales_manager"], &[&o.project]).await;
+    // The project grades buyers with a deal apart (C3): the grade follows the deal both ways.
+    let rules = json!({"rules": [{"grade": "成交", "conditions": {"has_deal": true}}, {"grade": "意向"}]});
+    let r = o.app.send(put(&format!("/api/v1/projects/{}/grade-rules", o.project), rules).token(&manager)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let unit = o.unit("801", None).await;
     let customer = o.customer(&o.agent, "卫十三", "13100131000").await;
+    let grade = |token: &str| o.app.send(get(&format!("/api/v1/customers/{customer}")).token(token));
+    assert_eq!(grade(&o.agent).await.json()["grade"], "意向");
     let k = o.contract(&unit, &customer, "1000000.00", "2026-01-10").await;
+    assert_eq!(grade(&o.agent).await.json()["grade"], "成交");
     let kid = k["id"].as_str().unwrap();
     // 300,000.00 of the down payment is audited; it must come back.
     let r = o
@@ -502,6 +509,7 @@ async fn a_cancellation_waits_for_the_manager_then_frees_the_unit_and_leaves_a_r
         rep["contracts"].as_array().unwrap().iter().all(|c| c["contract_id"] != kid),
         "a cancelled contract owes nothing"
     );
+    assert_eq!(grade(&manager).await.json()["grade"], "意向", "no deal any more");
     // The unit can be sold again.
     let other = o.customer(&o.other_agent, "韦十四", "13100131001").await;
     let r = o.app
