@@ -6,6 +6,7 @@
 //! Timing lives here and never in the test suite.
 
 mod data;
+mod network;
 mod workloads;
 
 use std::path::PathBuf;
@@ -69,7 +70,7 @@ async fn main() -> Result<()> {
     // once walked the primary key for 300 ms until autovacuum caught up).
     loupan_store::raw::query_count(services.store.conn(), "ANALYZE", Vec::new()).await?;
     let wanted: Vec<String> = cli.workloads.split(',').map(|w| w.trim().to_uppercase()).collect();
-    let results = workloads::run(&services, &seeded, &wanted).await?;
+    let results = workloads::run(&services, &url, &seeded, &wanted).await?;
     let backend = format!("{:?}", services.store.backend()).to_lowercase();
     workloads::write_results(&cli.out, &backend, cli.scale, &seeded, &results)?;
     Ok(())

@@ -108,11 +108,32 @@ async fn get(router: &axum::Router, token: &str, path: &str) -> Result<()> {
     Ok(())
 }
 
+/// Replays what `customers::search` sends as raw statements: the page of
+/// customers, then the display names of their owners.
+async fn replay_search(services: &Services, actor: &loupan_service::Actor, q: &customers::CustomerQuery) -> Result<()> {
+    let conn = services.store.conn();
+    let statement = customers::search_statement(services, actor, q, 51).map_err(svc)?;
+    let mut owners = loupan_store::raw::statement_column(conn, statement, "owner_id").await?;
+    owners.sort();
+    owners.dedup();
+    if !owners.is_empty() {
+        let placeholders: Vec<String> = (1..=owners.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT id, display_name FROM users WHERE id IN ({})", placeholders.join(", "));
+        loupan_store::raw::query_count(conn, &sql, owners.into_iter().map(Into::into).collect()).await?;
+    }
+    Ok(())
+}
+
 fn svc(e: loupan_service::ServiceError) -> anyhow::Error {
     anyhow!("{e}")
 }
 
-pub async fn run(services: &Services, seeded: &Seeded, wanted: &[String]) -> Result<Vec<WorkloadResult>> {
+pub async fn run(
+    services: &Services,
+    database_url: &str,
+    seeded: &Seeded,
+    wanted: &[String],
+) -> Result<Vec<WorkloadResult>> {
     let router = loupan_web::app(AppState::new(services.clone(), WebConfig::default()));
     let admin = &seeded.admin;
     let token = &seeded.admin_token;
@@ -142,17 +163,11 @@ pub async fn run(services: &Services, seeded: &Seeded, wanted: &[String]) -> Res
         let n = 300;
         let phones: Vec<String> =
             (0..n).map(|i| seeded.sample_customers[i % seeded.sample_customers.len()].2.clone()).collect();
+        // Raw SQL: the very statements the service sends (the customers, then
+        // their owners' names), replayed on the same connection.
         let (s_raw, w_raw) = timed(n, |i| {
-            let e164 = format!("+86{}", phones[i]);
-            async move {
-                loupan_store::raw::query_count(
-                    conn,
-                    "SELECT * FROM customers WHERE phone = $1 ORDER BY id LIMIT 51",
-                    vec![e164.into()],
-                )
-                .await?;
-                Ok(())
-            }
+            let q = customers::CustomerQuery { q: Some(phones[i].clone()), ..Default::default() };
+            async move { replay_search(services, admin, &q).await }
         })
         .await?;
         let (s_svc, w_svc) = timed(n, |i| {
@@ -182,17 +197,8 @@ pub async fn run(services: &Services, seeded: &Seeded, wanted: &[String]) -> Res
         let initials: Vec<String> =
             (0..n).map(|i| seeded.sample_customers[i % seeded.sample_customers.len()].3.clone()).collect();
         let (s_raw, w_raw) = timed(n, |i| {
-            let pattern = format!("{}%", initials[i]);
-            async move {
-                loupan_store::raw::query_count(
-                    conn,
-                    "SELECT * FROM customers WHERE name LIKE $1 ESCAPE '\\' OR name_pinyin LIKE $2 ESCAPE '\\' \
-                     OR name_initials LIKE $3 ESCAPE '\\' ORDER BY id LIMIT 51",
-                    vec![pattern.clone().into(), pattern.clone().into(), pattern.into()],
-                )
-                .await?;
-                Ok(())
-            }
+            let q = customers::CustomerQuery { q: Some(initials[i].clone()), ..Default::default() };
+            async move { replay_search(services, admin, &q).await }
         })
         .await?;
         let (s_svc, w_svc) = timed(n, |i| {
@@ -217,6 +223,55 @@ pub async fn run(services: &Services, seeded: &Seeded, wanted: &[String]) -> Res
             ratios: ratios(&measures, noop_p50),
             measures,
             findings: Vec::new(),
+        });
+
+        // The same requests over a socket, at fixed arrival rates.
+        const SECONDS: u64 = 10;
+        let streams = vec![
+            crate::network::Stream {
+                label: "no-op floor (GET /healthz) at 200/s".into(),
+                paths: vec!["/healthz".into()],
+                rate: 200,
+            },
+            crate::network::Stream {
+                label: "lookup by phone at 200/s".into(),
+                paths: phones.iter().map(|p| format!("/api/v1/customers?q={p}")).collect(),
+                rate: 200,
+            },
+            crate::network::Stream {
+                label: "search by pinyin initials at 50/s".into(),
+                paths: initials.iter().map(|p| format!("/api/v1/customers?q={p}")).collect(),
+                rate: 50,
+            },
+        ];
+        let (url, token) = (database_url.to_owned(), token.clone());
+        let run =
+            tokio::task::spawn_blocking(move || crate::network::open_loop(&url, &token, streams, SECONDS)).await??;
+        let mut findings = vec![if run.pinned {
+            "server and load generator on separate threads pinned to cores 0 and 1 (taskset)".to_owned()
+        } else {
+            "server and load generator on separate threads, not pinned (one core, or taskset unavailable)".to_owned()
+        }];
+        let mut measures = Vec::new();
+        for s in &run.streams {
+            findings.push(format!(
+                "{}: {} requests, {} failed, sent behind schedule by at most {:.2} ms (p99 {:.2} ms)",
+                s.label,
+                s.latencies.len(),
+                s.errors,
+                s.max_lag.as_secs_f64() * 1000.0,
+                s.p99_lag.as_secs_f64() * 1000.0
+            ));
+            measures.push(measure(&format!("network: {}", s.label), &s.latencies, s.wall));
+        }
+        results.push(WorkloadResult {
+            name: "W1 over the network, open loop".into(),
+            what: format!(
+                "the server on a TCP port with its own pool, requests sent at a fixed rate for {SECONDS} s each"
+            ),
+            ratios: Vec::new(),
+            measures,
+            findings,
         });
     }
 

@@ -75,6 +75,7 @@ impl Role {
                 ReadCustomers,
                 WriteCustomers,
                 RevealPersonalData,
+                ExportCustomers,
                 ManageCustomers,
                 ManagePricing,
                 Sell,
@@ -85,7 +86,9 @@ impl Role {
                 ManageApprovalFlows,
                 ManageIntegrations,
             ],
-            Role::Executive => &[ReadAudit, ReadProjects, ReadInventory, ReadCustomers, ReadDeals, ReadFinance],
+            Role::Executive => {
+                &[ReadAudit, ReadProjects, ReadInventory, ReadCustomers, ExportCustomers, ReadDeals, ReadFinance]
+            }
             Role::SalesManager => &[
                 ReadProjects,
                 ReadInventory,
@@ -93,6 +96,7 @@ impl Role {
                 ReadCustomers,
                 WriteCustomers,
                 RevealPersonalData,
+                ExportCustomers,
                 ManageCustomers,
                 ManagePricing,
                 Sell,
@@ -104,7 +108,9 @@ impl Role {
             Role::Finance => {
                 &[ReadProjects, ReadInventory, ReadCustomers, ReadDeals, RecordReceipts, AuditReceipts, ReadFinance]
             }
-            Role::Service | Role::Marketing => &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers],
+            Role::Service => &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers],
+            // Campaigns are planned on exported lists.
+            Role::Marketing => &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers, ExportCustomers],
             Role::Aftersales => &[ReadProjects, ReadInventory, ReadCustomers],
             Role::CostEngineer | Role::ProjectManager => &[ReadProjects, ReadInventory],
         }
@@ -140,6 +146,9 @@ pub enum Permission {
     WriteCustomers,
     /// See full phone and ID numbers (each reveal is logged with a reason).
     RevealPersonalData,
+    /// Export customer lists to Excel (each export is logged). Agents cannot:
+    /// a leaving agent must not walk out with the customer list.
+    ExportCustomers,
     /// Rule on duplicate records and transfer customers between agents.
     ManageCustomers,
     /// Define payment methods, price lists and discounts.
@@ -161,7 +170,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 18] = [
+    pub const ALL: [Permission; 19] = [
         Permission::ManageUsers,
         Permission::ReadAudit,
         Permission::ReadProjects,
@@ -171,6 +180,7 @@ impl Permission {
         Permission::ReadCustomers,
         Permission::WriteCustomers,
         Permission::RevealPersonalData,
+        Permission::ExportCustomers,
         Permission::ManageCustomers,
         Permission::ManagePricing,
         Permission::Sell,
@@ -193,6 +203,7 @@ impl Permission {
             Permission::ReadCustomers => "read_customers",
             Permission::WriteCustomers => "write_customers",
             Permission::RevealPersonalData => "reveal_personal_data",
+            Permission::ExportCustomers => "export_customers",
             Permission::ManageCustomers => "manage_customers",
             Permission::ManagePricing => "manage_pricing",
             Permission::Sell => "sell",

@@ -237,6 +237,7 @@ async fn import_with_progress(
 
 /// A list of customers as xlsx, masked as on screen; the export is audited.
 pub async fn export_customers(services: &Services, actor: &Actor, query: CustomerQuery) -> ServiceResult<Vec<u8>> {
+    actor.require(Permission::ExportCustomers)?;
     let list = customers::search(services, actor, query.clone(), None, 100_000).await?;
     let headers: Vec<String> = [
         "姓名",

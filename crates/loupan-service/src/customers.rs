@@ -137,6 +137,18 @@ impl OwnerNames {
         OwnerNames(HashMap::new())
     }
 
+    /// Looks up the owners of a page of customers in one statement.
+    pub(crate) async fn preload<C: Connection>(&mut self, conn: &C, rows: &[CustomerRow]) -> ServiceResult<()> {
+        let mut missing: Vec<String> =
+            rows.iter().map(|r| r.owner_id.clone()).filter(|id| !self.0.contains_key(id)).collect();
+        missing.sort();
+        missing.dedup();
+        if !missing.is_empty() {
+            self.0.extend(store_users::display_names(conn, &missing).await?);
+        }
+        Ok(())
+    }
+
     async fn name<C: Connection>(&mut self, conn: &C, user_id: &str) -> ServiceResult<String> {
         if let Some(n) = self.0.get(user_id) {
             return Ok(n.clone());
@@ -1163,6 +1175,18 @@ fn filter_of(services: &Services, query: &CustomerQuery) -> ServiceResult<Custom
     Ok(filter)
 }
 
+/// The statement `search` sends for the customers (then one for their owners'
+/// names), for the benchmark to replay as raw SQL.
+pub fn search_statement(
+    services: &Services,
+    actor: &Actor,
+    query: &CustomerQuery,
+    limit: u64,
+) -> ServiceResult<loupan_store::sea_orm_reexport::Statement> {
+    let filter = filter_of(services, query)?;
+    Ok(store::search_statement(services.store.conn().get_database_backend(), &scope_of(actor)?, &filter, limit))
+}
+
 pub async fn search(
     services: &Services,
     actor: &Actor,
@@ -1175,6 +1199,7 @@ pub async fn search(
     let conn = services.store.conn();
     let rows = store::search_customers(conn, &scope, &filter, limit).await?;
     let mut names = OwnerNames::new();
+    names.preload(conn, &rows).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         out.push(view(conn, actor, row, &mut names).await?);

@@ -98,3 +98,64 @@ mod tests {
         assert_ne!(other.blind_index("x").unwrap(), s.blind_index("x").unwrap());
     }
 }
+
+/// What a key rotation re-encrypted.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Rotated {
+    pub id_numbers: usize,
+    pub webhook_secrets: usize,
+}
+
+/// Re-encrypts every ID number (with a new blind index) and webhook secret
+/// from the running key to `new`, in one transaction: afterwards the data
+/// opens with `new` only, and before the commit nothing changed. The caller
+/// keeps the new key safe before calling and switches to it after.
+pub async fn rotate(services: &crate::Services, new: &Secrets) -> ServiceResult<Rotated> {
+    use loupan_store::{customers, webhooks};
+    let old = &services.secrets;
+    let tx = services.store.begin_write().await?;
+    let mut rotated = Rotated { id_numbers: 0, webhook_secrets: 0 };
+    let mut after: Option<String> = None;
+    loop {
+        let page = customers::id_ciphers_after(&tx, after.as_deref(), 1000).await?;
+        let Some((last, _)) = page.last().cloned() else { break };
+        for (id, cipher) in page {
+            let number = old.decrypt(&cipher)?;
+            customers::set_id_cipher(&tx, &id, &new.encrypt(&number)?, &new.blind_index(&number)?).await?;
+            rotated.id_numbers += 1;
+        }
+        after = Some(last);
+    }
+    for subscription in webhooks::list_subscriptions(&tx).await? {
+        let secret = old.decrypt(&subscription.secret_encrypted)?;
+        webhooks::set_secret(&tx, &subscription.id, &new.encrypt(&secret)?).await?;
+        rotated.webhook_secrets += 1;
+    }
+    crate::audit::record(
+        &tx,
+        &crate::Actor::system("keys"),
+        crate::audit::Change {
+            action: "personal_data.rotate_key",
+            record_type: "personal_data_key",
+            record_id: "master",
+            before: None,
+            after: serde_json::to_value(&rotated).ok(),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(rotated)
+}
+
+/// Whether this key opens the stored personal data (checked on one ID number
+/// or webhook secret; true when there is none yet).
+pub async fn opens_stored_data(services: &crate::Services, key: &Secrets) -> ServiceResult<bool> {
+    let conn = services.store.conn();
+    if let Some((_, cipher)) = loupan_store::customers::id_ciphers_after(conn, None, 1).await?.into_iter().next() {
+        return Ok(key.decrypt(&cipher).is_ok());
+    }
+    if let Some(s) = loupan_store::webhooks::list_subscriptions(conn).await?.into_iter().next() {
+        return Ok(key.decrypt(&s.secret_encrypted).is_ok());
+    }
+    Ok(true)
+}

@@ -288,6 +288,21 @@ pub async fn search_customers<C: ConnectionTrait>(
     f: &CustomerFilter,
     limit: u64,
 ) -> StoreResult<Vec<CustomerRow>> {
+    Ok(search_select(scope, f, limit).all(c).await?)
+}
+
+/// The statement `search_customers` sends, for a benchmark to replay as raw SQL.
+pub fn search_statement(
+    backend: sea_orm::DbBackend,
+    scope: &CustomerScope,
+    f: &CustomerFilter,
+    limit: u64,
+) -> sea_orm::Statement {
+    use sea_orm::QueryTrait;
+    search_select(scope, f, limit).build(backend)
+}
+
+fn search_select(scope: &CustomerScope, f: &CustomerFilter, limit: u64) -> sea_orm::Select<customers::Entity> {
     use customers::Column as K;
     // A merged customer lives on in the one it was merged into.
     let mut q = customers::Entity::find().filter(K::MergedInto.is_null()).order_by_asc(K::Id).limit(limit);
@@ -297,8 +312,13 @@ pub async fn search_customers<C: ConnectionTrait>(
         CustomerScope::Owner(owner) => q.filter(K::OwnerId.eq(owner.as_str())),
     };
     if let Some(p) = &f.phone {
-        let others = owners_of_phones(c, std::slice::from_ref(p)).await?;
-        q = q.filter(Condition::any().add(K::Phone.eq(p.as_str())).add(K::Id.is_in(others)));
+        // The main phone or another one, in one statement (two index seeks).
+        let others = sea_orm::sea_query::Query::select()
+            .column(customer_phones::Column::CustomerId)
+            .from(customer_phones::Entity)
+            .and_where(customer_phones::Column::Phone.eq(p.as_str()))
+            .to_owned();
+        q = q.filter(Condition::any().add(K::Phone.eq(p.as_str())).add(K::Id.in_subquery(others)));
     }
     if let Some(idx) = &f.id_index {
         q = q.filter(K::IdNumberIndex.eq(idx.as_str()));
@@ -362,7 +382,7 @@ pub async fn search_customers<C: ConnectionTrait>(
     if let Some(v) = &f.after_id {
         q = q.filter(K::Id.gt(v.as_str()));
     }
-    Ok(q.all(c).await?)
+    q
 }
 
 pub async fn customers_by_ids<C: ConnectionTrait>(c: &C, ids: &[String]) -> StoreResult<Vec<CustomerRow>> {
@@ -849,4 +869,34 @@ pub async fn delete_filter<C: ConnectionTrait>(c: &C, user_id: &str, id: &str) -
     let done =
         sf::Entity::delete_many().filter(sf::Column::Id.eq(id)).filter(sf::Column::UserId.eq(user_id)).exec(c).await?;
     Ok(done.rows_affected > 0)
+}
+
+/// Encrypted ID numbers a page at a time (key rotation): (customer id, ciphertext).
+pub async fn id_ciphers_after<C: ConnectionTrait>(
+    c: &C,
+    after_id: Option<&str>,
+    limit: u64,
+) -> StoreResult<Vec<(String, String)>> {
+    let mut q = customers::Entity::find()
+        .select_only()
+        .column(customers::Column::Id)
+        .column(customers::Column::IdNumberCipher)
+        .filter(customers::Column::IdNumberCipher.is_not_null())
+        .order_by_asc(customers::Column::Id)
+        .limit(limit);
+    if let Some(after) = after_id {
+        q = q.filter(customers::Column::Id.gt(after));
+    }
+    Ok(q.into_tuple().all(c).await?)
+}
+
+/// Stores an ID number encrypted and indexed under another key.
+pub async fn set_id_cipher<C: ConnectionTrait>(c: &C, id: &str, cipher: &str, index: &str) -> StoreResult<()> {
+    customers::Entity::update_many()
+        .col_expr(customers::Column::IdNumberCipher, Expr::value(cipher.to_owned()))
+        .col_expr(customers::Column::IdNumberIndex, Expr::value(index.to_owned()))
+        .filter(customers::Column::Id.eq(id))
+        .exec(c)
+        .await?;
+    Ok(())
 }

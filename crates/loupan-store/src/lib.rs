@@ -484,6 +484,17 @@ pub mod raw {
         Ok(c.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?.len())
     }
 
+    /// Runs a statement and returns one text column of every row (a benchmark
+    /// replaying a list reads the owners it then looks up).
+    pub async fn statement_column<C: ConnectionTrait>(
+        c: &C,
+        statement: Statement,
+        column: &str,
+    ) -> StoreResult<Vec<String>> {
+        let rows = c.query_all_raw(statement).await?;
+        Ok(rows.iter().filter_map(|r| r.try_get::<String>("", column).ok()).collect())
+    }
+
     /// Runs a statement the storage layer built (so a benchmark replays exactly
     /// what the service sends) and returns the number of rows.
     pub async fn statement_count<C: ConnectionTrait>(c: &C, statement: Statement) -> StoreResult<usize> {

@@ -34,6 +34,18 @@ pub async fn find_user<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Optio
     Ok(users::Entity::find_by_id(id.to_owned()).one(c).await?)
 }
 
+/// Display names of some users (a list page's owners), in one statement.
+pub async fn display_names<C: ConnectionTrait>(c: &C, ids: &[String]) -> StoreResult<Vec<(String, String)>> {
+    Ok(users::Entity::find()
+        .select_only()
+        .column(users::Column::Id)
+        .column(users::Column::DisplayName)
+        .filter(users::Column::Id.is_in(ids.iter().cloned()))
+        .into_tuple()
+        .all(c)
+        .await?)
+}
+
 pub async fn find_user_by_username<C: ConnectionTrait>(c: &C, username: &str) -> StoreResult<Option<UserRow>> {
     Ok(users::Entity::find().filter(users::Column::Username.eq(username)).one(c).await?)
 }

@@ -31,6 +31,16 @@ pub async fn active_subscriptions<C: ConnectionTrait>(c: &C) -> StoreResult<Vec<
         .await?)
 }
 
+/// Stores a subscription's secret encrypted under another key (key rotation).
+pub async fn set_secret<C: ConnectionTrait>(c: &C, id: &str, secret_encrypted: &str) -> StoreResult<()> {
+    webhook_subscriptions::Entity::update_many()
+        .col_expr(webhook_subscriptions::Column::SecretEncrypted, Expr::value(secret_encrypted.to_owned()))
+        .filter(webhook_subscriptions::Column::Id.eq(id))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
 pub async fn set_active<C: ConnectionTrait>(c: &C, id: &str, active: bool) -> StoreResult<bool> {
     let res = webhook_subscriptions::Entity::update_many()
         .col_expr(webhook_subscriptions::Column::Active, Expr::value(active))

@@ -203,7 +203,8 @@ fn rule(op: &str) -> Option<Rule> {
         | "POST /api/v1/price-adjustments/{id}/submit" => Needs(ManagePricing, Project),
         "GET /api/v1/projects/{id}/payment-methods" => Needs(ReadInventory, Project),
 
-        "GET /api/v1/customers" | "GET /api/v1/customers/export" => Needs(ReadCustomers, Filter),
+        "GET /api/v1/customers" => Needs(ReadCustomers, Filter),
+        "GET /api/v1/customers/export" => Needs(ExportCustomers, Filter),
         "GET /api/v1/customers/duplicate-check" => Needs(WriteCustomers, Project),
         // Each caller's own view: agents their customers, managers their projects'.
         "GET /api/v1/customers/exceptions" => Needs(ReadCustomers, Nothing),

@@ -395,6 +395,10 @@ async fn customers_import_from_excel_with_the_forms_rules_and_duplicate_check() 
     assert!(phones.iter().all(|p| p.contains("****")), "{phones:?}");
     let trail = o.app.send(get("/api/v1/admin/audit?record_type=customer_list").token(&o.admin)).await.json();
     assert_eq!(trail["items"][0]["after"]["rows"], 6);
+    // Agents have no export right: a leaving agent does not take the list along.
+    let r = o.app.send(get("/api/v1/customers/export").token(&o.agent_b.1)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(!o.app.send(get("/customers").token(&o.agent_b.1)).await.text.contains("/api/v1/customers/export"));
 }
 
 #[tokio::test]

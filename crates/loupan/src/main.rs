@@ -76,6 +76,9 @@ enum Command {
         /// A folder that does not exist yet.
         destination: PathBuf,
     },
+    /// The personal-data master key.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Put a backup in place of an empty data folder (stop Loupan first).
     Restore {
         /// A folder written by `loupan backup`.
@@ -126,6 +129,15 @@ enum JobsCommand {
 }
 
 #[derive(Subcommand)]
+enum KeysCommand {
+    /// Re-encrypt every ID number and webhook secret under a new master key
+    /// (stop the other instances first). The key file is replaced and the old
+    /// key kept beside it, renamed; with LOUPAN_SECRET_KEY the new key is
+    /// printed for you to set on every instance.
+    Rotate,
+}
+
+#[derive(Subcommand)]
 enum AuditCommand {
     /// Recompute the hash chain; exits non-zero if any row was altered or removed.
     Verify,
@@ -143,6 +155,9 @@ async fn main() -> Result<()> {
     // A restore must not open (and so create) the database it is about to replace.
     if let Command::Restore { source } = &cli.command {
         return restore(&cli.storage, source);
+    }
+    if let Command::Keys(KeysCommand::Rotate) = &cli.command {
+        return rotate_key(&cli.storage).await;
     }
     let services = open(&cli.storage).await?;
     match cli.command {
@@ -164,7 +179,7 @@ async fn main() -> Result<()> {
         Command::User(cmd) => user_command(&services, cmd).await,
         Command::Jobs(cmd) => jobs_command(&services, cmd).await,
         Command::Backup { destination } => backup(&cli.storage, &services, &destination).await,
-        Command::Restore { .. } => Ok(()),
+        Command::Restore { .. } | Command::Keys(_) => Ok(()),
         Command::Audit(AuditCommand::Verify) => {
             let v = audit::verify(&services, &Actor::system("cli")).await?;
             match v.broken {
@@ -270,6 +285,9 @@ fn master_key(args: &StorageArgs) -> Result<[u8; 32]> {
     }
     let dir = args.data_dir.join("keys");
     let path = dir.join("personal-data.key");
+    if dir.join(PENDING_KEY_FILE).exists() {
+        bail!("a key rotation was interrupted: run `loupan keys rotate` to finish it before anything else");
+    }
     if path.exists() {
         let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
         return Secrets::parse_master(&text).with_context(|| format!("{} is not a valid key", path.display()));
@@ -350,6 +368,12 @@ async fn serve(services: Services, listen: SocketAddr, config: WebConfig) -> Res
     let app = loupan_web::app(AppState::new(services, config));
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!("Loupan is serving on http://{listen}");
+    // Small answers go out at once rather than waiting for the client's ACK (Nagle).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
 }
@@ -443,6 +467,75 @@ fn explain(err: ServiceError) -> anyhow::Error {
 
 const BACKUP_DB: &str = "loupan.db";
 const KEY_FILE: &str = "personal-data.key";
+/// The new key while a rotation runs: written before the data is re-encrypted,
+/// renamed over the key file after the commit.
+const PENDING_KEY_FILE: &str = "personal-data.key.new";
+
+fn hex_key(key: &[u8; 32]) -> String {
+    key.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `loupan keys rotate`: see `KeysCommand::Rotate`. Safe to run again after an
+/// interruption: if the data already opens with the pending key, only the
+/// files are switched; if not, the rotation starts over.
+async fn rotate_key(args: &StorageArgs) -> Result<()> {
+    use loupan_service::secrets;
+    let dir = args.data_dir.join("keys");
+    let (current, pending) = (dir.join(KEY_FILE), dir.join(PENDING_KEY_FILE));
+    let from_env = args.secret_key.as_deref().is_some_and(|t| !t.is_empty());
+    // Open with the current key (the pending one must not stop this command).
+    let parked = pending.with_extension("checking");
+    if !from_env && pending.exists() {
+        std::fs::rename(&pending, &parked)?;
+    }
+    let services = open(args).await;
+    if !from_env && parked.exists() {
+        std::fs::rename(&parked, &pending)?;
+    }
+    let services = services?;
+    if !from_env && pending.exists() {
+        let text = std::fs::read_to_string(&pending)?;
+        let key = Secrets::parse_master(&text).context("the pending key file is not a valid key")?;
+        let next = Secrets::from_master(&key).map_err(explain)?;
+        let opens_new = secrets::opens_stored_data(&services, &next).await.map_err(explain)?;
+        let opens_old = secrets::opens_stored_data(&services, &services.secrets).await.map_err(explain)?;
+        if opens_new && !opens_old {
+            switch_key_files(&current, &pending)?;
+            println!("finished the interrupted rotation: the data was already under the new key");
+            return Ok(());
+        }
+        std::fs::remove_file(&pending)?;
+    }
+    let key = Secrets::generate_master().map_err(explain)?;
+    let next = Secrets::from_master(&key).map_err(explain)?;
+    if from_env {
+        // Shown before the data moves, so that a failure later cannot lose it.
+        println!("new personal-data key (set LOUPAN_SECRET_KEY to it on every instance): {}", hex_key(&key));
+    } else {
+        std::fs::create_dir_all(&dir)?;
+        write_private(&pending, &hex_key(&key)).with_context(|| format!("cannot write {}", pending.display()))?;
+    }
+    let rotated = secrets::rotate(&services, &next).await.map_err(explain)?;
+    if !from_env {
+        switch_key_files(&current, &pending)?;
+    }
+    println!(
+        "re-encrypted {} ID numbers and {} webhook secrets under the new key",
+        rotated.id_numbers, rotated.webhook_secrets
+    );
+    Ok(())
+}
+
+/// Retires the key file (kept, renamed with the time) and puts the pending key in its place.
+fn switch_key_files(current: &std::path::Path, pending: &std::path::Path) -> Result<()> {
+    if current.exists() {
+        let retired = current.with_extension(format!("key.retired-{}", loupan_store::now().format("%Y%m%dT%H%M%S")));
+        std::fs::rename(current, &retired)?;
+        println!("the old key is kept at {} (delete it once backups made with it have expired)", retired.display());
+    }
+    std::fs::rename(pending, current)?;
+    Ok(())
+}
 
 async fn backup(args: &StorageArgs, services: &Services, destination: &std::path::Path) -> Result<()> {
     if destination.exists() {

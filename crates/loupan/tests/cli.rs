@@ -304,3 +304,50 @@ async fn the_log_holds_no_tokens_passwords_or_personal_data() {
         assert!(!logged.contains(secret), "the log contains `{secret}`");
     }
 }
+
+#[tokio::test]
+async fn rotating_the_key_re_encrypts_every_id_number_and_an_interrupted_rotation_can_be_finished() {
+    use loupan_service::secrets::Secrets;
+    let env = Env::new().await;
+    assert!(env.run(&["demo"], &[("LOUPAN_ADMIN_PASSWORD", "Admin-cli-password-1")]).status.success());
+    let keys = env.dir.join("keys");
+    let read_key = || Secrets::parse_master(&std::fs::read_to_string(keys.join("personal-data.key")).unwrap()).unwrap();
+    let old = Secrets::from_master(&read_key()).unwrap();
+    let store = loupan_store::Store::connect(&env.database_url).await.unwrap();
+    let ciphers = || async { loupan_store::customers::id_ciphers_after(store.conn(), None, 1000).await.unwrap() };
+    let before = ciphers().await;
+    assert!(!before.is_empty(), "the demo has an enterprise customer with a credit code");
+
+    let out = env.run(&["keys", "rotate"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains(&format!("re-encrypted {} ID numbers", before.len())), "{}", text(&out));
+    let new = Secrets::from_master(&read_key()).unwrap();
+    let retired = std::fs::read_dir(&keys)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("personal-data.key.retired-"));
+    assert_eq!(retired.count(), 1, "the old key is kept aside");
+    let after = ciphers().await;
+    assert_eq!(after.len(), before.len());
+    for ((id, was), (same_id, now)) in before.iter().zip(&after) {
+        assert_eq!(id, same_id);
+        assert_ne!(was, now);
+        let number = old.decrypt(was).unwrap();
+        assert_eq!(new.decrypt(now).unwrap(), number, "the same number under the new key");
+        assert!(old.decrypt(now).is_err(), "and no longer under the old one");
+        let row = loupan_store::customers::find_customer(store.conn(), id).await.unwrap().unwrap();
+        assert_eq!(row.id_number_index.unwrap(), new.blind_index(&number).unwrap(), "exact search keeps working");
+    }
+    let out = env.run(&["audit", "verify"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    // A rotation that died after writing its new key: nothing starts until it is finished.
+    std::fs::write(keys.join("personal-data.key.new"), "ab".repeat(32)).unwrap();
+    let out = env.run(&["audit", "verify"], &[]);
+    assert!(!out.status.success() && text(&out).contains("keys rotate"), "{}", text(&out));
+    let out = env.run(&["keys", "rotate"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!keys.join("personal-data.key.new").exists());
+    let newest = Secrets::from_master(&read_key()).unwrap();
+    assert_eq!(newest.decrypt(&ciphers().await[0].1).unwrap(), old.decrypt(&before[0].1).unwrap());
+}

@@ -20,6 +20,7 @@ mod m20261127_000014_customer_merges;
 mod m20261127_000015_finance_documents;
 mod m20261127_000016_saved_filters;
 mod m20261127_000017_customer_profiles;
+mod m20261127_000018_covering_search;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000015_finance_documents::Migration),
             Box::new(m20261127_000016_saved_filters::Migration),
             Box::new(m20261127_000017_customer_profiles::Migration),
+            Box::new(m20261127_000018_covering_search::Migration),
         ]
     }
 }

@@ -145,6 +145,7 @@ async fn list_page(
                 saved => loupan_service::saved_filters::list(&state.services, actor).await?.into_iter()
                     .map(|f| context! { id => f.id, name => f.name, query => f.query }).collect::<Vec<_>>(),
                 can_register => actor.can(Permission::WriteCustomers), can_rule => can_manage,
+                can_export => actor.can(Permission::ExportCustomers),
             },
             extra,
             choices(),

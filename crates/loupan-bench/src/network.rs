@@ -1,0 +1,168 @@
+//! The network path with an open-loop load generator (issue 8's method). The
+//! server is Loupan's router on a TCP port with its own runtime and its own
+//! connection pool, as a separate process would have; the load is another
+//! runtime sending requests at a fixed arrival rate, each from a task of its
+//! own, so a slow server cannot slow the load down and hide its queueing (no
+//! coordinated omission); how far sending lagged behind the schedule is
+//! reported with the results, and each request is timed from its send. On a
+//! machine with two or more cores, server and load run on threads pinned to
+//! different cores (with `taskset`); the results say whether they were.
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use loupan_service::secrets::Secrets;
+use loupan_service::{ServiceConfig, Services};
+use loupan_store::Store;
+use loupan_web::{AppState, WebConfig};
+
+/// One stream of requests: a label, the paths to cycle through, requests per second.
+pub struct Stream {
+    pub label: String,
+    pub paths: Vec<String>,
+    pub rate: u32,
+}
+
+pub struct StreamResult {
+    pub label: String,
+    /// From when each request was due to its last byte.
+    pub latencies: Vec<Duration>,
+    pub wall: Duration,
+    pub errors: usize,
+    /// How late the generator sent requests against the schedule (p99, max).
+    pub p99_lag: Duration,
+    pub max_lag: Duration,
+}
+
+pub struct NetworkRun {
+    pub streams: Vec<StreamResult>,
+    /// Server and load each on their own core.
+    pub pinned: bool,
+}
+
+/// Pins the calling thread to one core; false where that is not possible.
+fn pin_current_thread(core: usize) -> bool {
+    let Ok(link) = std::fs::read_link("/proc/thread-self") else { return false };
+    let Some(tid) = link.file_name().and_then(|t| t.to_str()).map(str::to_owned) else { return false };
+    std::process::Command::new("taskset")
+        .args(["-cp", &core.to_string(), &tid])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Serves Loupan on 127.0.0.1 from a thread of its own, on a fresh pool to
+/// `database_url`, until `stop` is dropped; returns the address and whether
+/// the thread was pinned.
+fn start_server(
+    database_url: String,
+    core: Option<usize>,
+) -> Result<(std::net::SocketAddr, bool, tokio::sync::oneshot::Sender<()>)> {
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let pinned = core.is_some_and(pin_current_thread);
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(r) => r,
+            Err(e) => return drop(ready_tx.send(Err(anyhow!(e)))),
+        };
+        runtime.block_on(async move {
+            let started = async {
+                let store = Store::connect(&database_url).await?;
+                let secrets = Secrets::from_master(&[7u8; 32]).map_err(|e| anyhow!("{e}"))?;
+                let services = Services::new(store, ServiceConfig::default(), secrets);
+                let router = loupan_web::app(AppState::new(services, WebConfig::default()));
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                Ok::<_, anyhow::Error>((listener, router))
+            };
+            match started.await {
+                Ok((listener, router)) => {
+                    let address = listener.local_addr().map_err(|e| anyhow!(e));
+                    let _ = ready_tx.send(address.map(|a| (a, pinned)));
+                    // As `loupan serve` does.
+                    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                        let _ = tcp.set_nodelay(true);
+                    });
+                    let _ = axum::serve(listener, router)
+                        .with_graceful_shutdown(async {
+                            let _ = stop_rx.await;
+                        })
+                        .await;
+                }
+                Err(e) => drop(ready_tx.send(Err(e))),
+            }
+        });
+    });
+    let (address, pinned) = ready_rx.recv().context("the benchmark server did not start")??;
+    Ok((address, pinned, stop_tx))
+}
+
+/// Runs each stream for `seconds` against a server of its own, one stream after another.
+pub fn open_loop(database_url: &str, token: &str, streams: Vec<Stream>, seconds: u64) -> Result<NetworkRun> {
+    let two_cores = std::thread::available_parallelism().map(|n| n.get() >= 2).unwrap_or(false);
+    let (address, server_pinned, stop) = start_server(database_url.to_owned(), two_cores.then_some(0))?;
+    let token = token.to_owned();
+    let load = std::thread::spawn(move || -> Result<(Vec<StreamResult>, bool)> {
+        let pinned = two_cores && pin_current_thread(1);
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let results = runtime.block_on(async {
+            let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
+            let mut results = Vec::new();
+            for stream in streams {
+                results.push(run_stream(&client, address, &token, stream, seconds).await?);
+            }
+            Ok::<_, anyhow::Error>(results)
+        })?;
+        Ok((results, pinned))
+    });
+    let (streams, load_pinned) = load.join().map_err(|_| anyhow!("the load generator panicked"))??;
+    drop(stop);
+    Ok(NetworkRun { streams, pinned: server_pinned && load_pinned })
+}
+
+async fn run_stream(
+    client: &reqwest::Client,
+    address: std::net::SocketAddr,
+    token: &str,
+    stream: Stream,
+    seconds: u64,
+) -> Result<StreamResult> {
+    let total = usize::try_from(u64::from(stream.rate) * seconds)?;
+    let interval = Duration::from_secs_f64(1.0 / f64::from(stream.rate.max(1)));
+    let start = tokio::time::Instant::now() + Duration::from_millis(50);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..total {
+        let due = start + interval * u32::try_from(i)?;
+        tokio::time::sleep_until(due).await;
+        let url = format!("http://{address}{}", stream.paths[i % stream.paths.len().max(1)]);
+        let request = client.get(url).bearer_auth(token);
+        tasks.spawn(async move {
+            // The generator's own timer may wake a little after `due`; that lag is
+            // reported apart, so it is not counted as the server's latency.
+            let sent = tokio::time::Instant::now();
+            let ok = match request.send().await {
+                Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+                _ => false,
+            };
+            (sent.elapsed(), sent - due, ok)
+        });
+    }
+    let wall_start = Instant::now() - start.elapsed();
+    let mut latencies = Vec::with_capacity(total);
+    let mut lags = Vec::with_capacity(total);
+    let mut errors = 0;
+    while let Some(done) = tasks.join_next().await {
+        let (latency, lag, ok) = done?;
+        latencies.push(latency);
+        lags.push(lag);
+        if !ok {
+            errors += 1;
+        }
+    }
+    lags.sort();
+    let max_lag = lags.last().copied().unwrap_or_default();
+    let p99_lag = lags.get(lags.len().saturating_sub(1) * 99 / 100).copied().unwrap_or_default();
+    Ok(StreamResult { label: stream.label, latencies, wall: wall_start.elapsed(), errors, p99_lag, max_lag })
+}
