@@ -108,12 +108,20 @@ async fn get(router: &axum::Router, token: &str, path: &str) -> Result<()> {
     Ok(())
 }
 
-/// Replays what `customers::search` sends as raw statements: the page of
-/// customers, then the display names of their owners.
+/// Replays what `customers::search` sends as raw statements: the page's ids,
+/// its customers, then the display names of their owners.
 async fn replay_search(services: &Services, actor: &loupan_service::Actor, q: &customers::CustomerQuery) -> Result<()> {
     let conn = services.store.conn();
-    let statement = customers::search_statement(services, actor, q, 51).map_err(svc)?;
-    let mut owners = loupan_store::raw::statement_column(conn, statement, "owner_id").await?;
+    let statement = customers::search_statement(services, actor, q, 51).await.map_err(svc)?;
+    let ids = loupan_store::raw::statement_column(conn, statement, "id").await?;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!("SELECT * FROM customers WHERE id IN ({}) ORDER BY id", placeholders.join(", "));
+    let rows =
+        loupan_store::raw::query_column(conn, &sql, ids.into_iter().map(Into::into).collect(), "owner_id").await?;
+    let mut owners = rows;
     owners.sort();
     owners.dedup();
     if !owners.is_empty() {
@@ -122,6 +130,14 @@ async fn replay_search(services: &Services, actor: &loupan_service::Actor, q: &c
         loupan_store::raw::query_count(conn, &sql, owners.into_iter().map(Into::into).collect()).await?;
     }
     Ok(())
+}
+
+/// A query-string value, percent-encoded (Chinese characters in a path).
+fn form_urlencoded_path(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }
 
 fn svc(e: loupan_service::ServiceError) -> anyhow::Error {
@@ -225,6 +241,40 @@ pub async fn run(
             findings: Vec::new(),
         });
 
+        // A name prefix as reception types it: the surname alone, the widest prefix there is
+        // (a common surname is several percent of all customers).
+        let surnames: Vec<String> = (0..n)
+            .map(|i| seeded.sample_customers[i % seeded.sample_customers.len()].1.chars().take(1).collect())
+            .collect();
+        let (s_raw, w_raw) = timed(n, |i| {
+            let q = customers::CustomerQuery { q: Some(surnames[i].clone()), ..Default::default() };
+            async move { replay_search(services, admin, &q).await }
+        })
+        .await?;
+        let (s_svc, w_svc) = timed(n, |i| {
+            let q = customers::CustomerQuery { q: Some(surnames[i].clone()), ..Default::default() };
+            async move { customers::search(services, admin, q, None, 51).await.map_err(svc) }
+        })
+        .await?;
+        let (s_http, w_http) = timed(n, |i| {
+            let path = format!("/api/v1/customers?q={}", form_urlencoded_path(&surnames[i]));
+            let router = &router;
+            async move { get(router, token, &path).await }
+        })
+        .await?;
+        let measures = vec![
+            measure("raw_sql", &s_raw, w_raw),
+            measure("service", &s_svc, w_svc),
+            measure("router", &s_http, w_http),
+        ];
+        results.push(WorkloadResult {
+            name: "W1 customer search by surname".into(),
+            what: "GET /api/v1/customers?q=<surname> (name prefix of one character; first page of 50)".into(),
+            ratios: ratios(&measures, noop_p50),
+            measures,
+            findings: Vec::new(),
+        });
+
         // The same requests over a socket, at fixed arrival rates.
         const SECONDS: u64 = 10;
         let streams = vec![
@@ -241,6 +291,11 @@ pub async fn run(
             crate::network::Stream {
                 label: "search by pinyin initials at 50/s".into(),
                 paths: initials.iter().map(|p| format!("/api/v1/customers?q={p}")).collect(),
+                rate: 50,
+            },
+            crate::network::Stream {
+                label: "search by surname at 50/s".into(),
+                paths: surnames.iter().map(|p| format!("/api/v1/customers?q={}", form_urlencoded_path(p))).collect(),
                 rate: 50,
             },
         ];

@@ -1175,16 +1175,17 @@ fn filter_of(services: &Services, query: &CustomerQuery) -> ServiceResult<Custom
     Ok(filter)
 }
 
-/// The statement `search` sends for the customers (then one for their owners'
-/// names), for the benchmark to replay as raw SQL.
-pub fn search_statement(
+/// The statement `search` sends for the page's ids (after, on PostgreSQL, a
+/// phone's other owners; then the rows and their owners' names), for the
+/// benchmark to replay as raw SQL.
+pub async fn search_statement(
     services: &Services,
     actor: &Actor,
     query: &CustomerQuery,
     limit: u64,
 ) -> ServiceResult<loupan_store::sea_orm_reexport::Statement> {
     let filter = filter_of(services, query)?;
-    Ok(store::search_statement(services.store.conn().get_database_backend(), &scope_of(actor)?, &filter, limit))
+    Ok(store::search_statement(services.store.conn(), &scope_of(actor)?, &filter, limit).await?)
 }
 
 pub async fn search(
