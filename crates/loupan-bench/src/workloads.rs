@@ -108,6 +108,37 @@ async fn get(router: &axum::Router, token: &str, path: &str) -> Result<()> {
     Ok(())
 }
 
+/// A customer search timed as raw SQL (the service's statements replayed),
+/// through the service, and through the router, one query after another.
+async fn search_three_ways(
+    services: &Services,
+    admin: &loupan_service::Actor,
+    router: &axum::Router,
+    token: &str,
+    queries: &[String],
+) -> Result<Vec<Measure>> {
+    let n = queries.len();
+    let query = |i: usize| customers::CustomerQuery { q: Some(queries[i].clone()), ..Default::default() };
+    // Raw SQL: the very statements the service sends (the page's ids, its
+    // customers, then their owners' names), replayed on the same connection.
+    let (s_raw, w_raw) = timed(n, |i| {
+        let q = query(i);
+        async move { replay_search(services, admin, &q).await }
+    })
+    .await?;
+    let (s_svc, w_svc) = timed(n, |i| {
+        let q = query(i);
+        async move { customers::search(services, admin, q, None, 51).await.map_err(svc) }
+    })
+    .await?;
+    let (s_http, w_http) = timed(n, |i| {
+        let path = format!("/api/v1/customers?q={}", form_urlencoded_path(&queries[i]));
+        async move { get(router, token, &path).await }
+    })
+    .await?;
+    Ok(vec![measure("raw_sql", &s_raw, w_raw), measure("service", &s_svc, w_svc), measure("router", &s_http, w_http)])
+}
+
 /// Replays what `customers::search` sends as raw statements: the page's ids,
 /// its customers, then the display names of their owners.
 async fn replay_search(services: &Services, actor: &loupan_service::Actor, q: &customers::CustomerQuery) -> Result<()> {
@@ -179,101 +210,35 @@ pub async fn run(
         let n = 300;
         let phones: Vec<String> =
             (0..n).map(|i| seeded.sample_customers[i % seeded.sample_customers.len()].2.clone()).collect();
-        // Raw SQL: the very statements the service sends (the customers, then
-        // their owners' names), replayed on the same connection.
-        let (s_raw, w_raw) = timed(n, |i| {
-            let q = customers::CustomerQuery { q: Some(phones[i].clone()), ..Default::default() };
-            async move { replay_search(services, admin, &q).await }
-        })
-        .await?;
-        let (s_svc, w_svc) = timed(n, |i| {
-            let q = customers::CustomerQuery { q: Some(phones[i].clone()), ..Default::default() };
-            async move { customers::search(services, admin, q, None, 51).await.map_err(svc) }
-        })
-        .await?;
-        let (s_http, w_http) = timed(n, |i| {
-            let path = format!("/api/v1/customers?q={}", phones[i]);
-            let router = &router;
-            async move { get(router, token, &path).await }
-        })
-        .await?;
-        let measures = vec![
-            measure("raw_sql", &s_raw, w_raw),
-            measure("service", &s_svc, w_svc),
-            measure("router", &s_http, w_http),
-        ];
-        results.push(WorkloadResult {
-            name: "W1 customer lookup by phone".into(),
-            what: "GET /api/v1/customers?q=<phone> (masked list page of matches)".into(),
-            ratios: ratios(&measures, noop_p50),
-            measures,
-            findings: Vec::new(),
-        });
-
         let initials: Vec<String> =
             (0..n).map(|i| seeded.sample_customers[i % seeded.sample_customers.len()].3.clone()).collect();
-        let (s_raw, w_raw) = timed(n, |i| {
-            let q = customers::CustomerQuery { q: Some(initials[i].clone()), ..Default::default() };
-            async move { replay_search(services, admin, &q).await }
-        })
-        .await?;
-        let (s_svc, w_svc) = timed(n, |i| {
-            let q = customers::CustomerQuery { q: Some(initials[i].clone()), ..Default::default() };
-            async move { customers::search(services, admin, q, None, 51).await.map_err(svc) }
-        })
-        .await?;
-        let (s_http, w_http) = timed(n, |i| {
-            let path = format!("/api/v1/customers?q={}", initials[i]);
-            let router = &router;
-            async move { get(router, token, &path).await }
-        })
-        .await?;
-        let measures = vec![
-            measure("raw_sql", &s_raw, w_raw),
-            measure("service", &s_svc, w_svc),
-            measure("router", &s_http, w_http),
-        ];
-        results.push(WorkloadResult {
-            name: "W1 customer search by pinyin initials".into(),
-            what: "GET /api/v1/customers?q=<initials> (first page of 50)".into(),
-            ratios: ratios(&measures, noop_p50),
-            measures,
-            findings: Vec::new(),
-        });
-
         // A name prefix as reception types it: the surname alone, the widest prefix there is
         // (a common surname is several percent of all customers).
         let surnames: Vec<String> = (0..n)
             .map(|i| seeded.sample_customers[i % seeded.sample_customers.len()].1.chars().take(1).collect())
             .collect();
-        let (s_raw, w_raw) = timed(n, |i| {
-            let q = customers::CustomerQuery { q: Some(surnames[i].clone()), ..Default::default() };
-            async move { replay_search(services, admin, &q).await }
-        })
-        .await?;
-        let (s_svc, w_svc) = timed(n, |i| {
-            let q = customers::CustomerQuery { q: Some(surnames[i].clone()), ..Default::default() };
-            async move { customers::search(services, admin, q, None, 51).await.map_err(svc) }
-        })
-        .await?;
-        let (s_http, w_http) = timed(n, |i| {
-            let path = format!("/api/v1/customers?q={}", form_urlencoded_path(&surnames[i]));
-            let router = &router;
-            async move { get(router, token, &path).await }
-        })
-        .await?;
-        let measures = vec![
-            measure("raw_sql", &s_raw, w_raw),
-            measure("service", &s_svc, w_svc),
-            measure("router", &s_http, w_http),
-        ];
-        results.push(WorkloadResult {
-            name: "W1 customer search by surname".into(),
-            what: "GET /api/v1/customers?q=<surname> (name prefix of one character; first page of 50)".into(),
-            ratios: ratios(&measures, noop_p50),
-            measures,
-            findings: Vec::new(),
-        });
+        for (name, what, queries) in [
+            ("W1 customer lookup by phone", "GET /api/v1/customers?q=<phone> (masked list page of matches)", &phones),
+            (
+                "W1 customer search by pinyin initials",
+                "GET /api/v1/customers?q=<initials> (first page of 50)",
+                &initials,
+            ),
+            (
+                "W1 customer search by surname",
+                "GET /api/v1/customers?q=<surname> (name prefix of one character; first page of 50)",
+                &surnames,
+            ),
+        ] {
+            let measures = search_three_ways(services, admin, &router, token, queries).await?;
+            results.push(WorkloadResult {
+                name: name.into(),
+                what: what.into(),
+                ratios: ratios(&measures, noop_p50),
+                measures,
+                findings: Vec::new(),
+            });
+        }
 
         // The same requests over a socket, at fixed arrival rates.
         const SECONDS: u64 = 10;

@@ -1508,37 +1508,50 @@ pub async fn transfer(services: &Services, actor: &Actor, form: Transfer) -> Ser
         return Err(ServiceError::NotFound("customer"));
     }
     let now = loupan_store::now();
-    let mut moved = 0;
+    // A group may be thousands: one role lookup, then events and audit rows written together.
+    let target_sees_all =
+        store_users::roles_of(&tx, &target.id).await?.iter().any(|r| r == "admin" || r == "executive");
+    let mut events = Vec::with_capacity(rows.len());
+    let mut moves: Vec<(String, serde_json::Value, serde_json::Value)> = Vec::with_capacity(rows.len());
     for row in rows {
         if !may_see(actor, &row) {
             return Err(ServiceError::NotFound("customer"));
         }
         let project = form.to_project.clone().filter(|p| !p.is_empty()).unwrap_or_else(|| row.project_id.clone());
-        if !target_projects.contains(&project)
-            && !store_users::roles_of(&tx, &target.id).await?.iter().any(|r| r == "admin" || r == "executive")
-        {
+        if !target_projects.contains(&project) && !target_sees_all {
             return Err(Invalid::one("to_agent", "not_project_member").into());
         }
         if !store::set_owner(&tx, &row.id, row.version, &target.id, &project, now).await? {
             return Err(ServiceError::Conflict("stale_version"));
         }
-        add_event(&tx, actor, &row.id, "transfer", &format!("转给 {}", target.display_name)).await?;
-        audit::record(
-            &tx,
-            actor,
-            Change {
-                action: "customer.transfer",
-                record_type: "customer",
-                record_id: &row.id,
-                before: Some(serde_json::json!({"owner_id": row.owner_id, "project_id": row.project_id})),
-                after: Some(serde_json::json!({"owner_id": target.id, "project_id": project})),
-            },
-        )
-        .await?;
-        moved += 1;
+        events.push(EventRow {
+            id: loupan_store::new_id(),
+            customer_id: row.id.clone(),
+            kind: "transfer".into(),
+            summary: format!("转给 {}", target.display_name),
+            actor_name: actor.display_name.clone(),
+            occurred_at: now,
+        });
+        moves.push((
+            row.id,
+            serde_json::json!({"owner_id": row.owner_id, "project_id": row.project_id}),
+            serde_json::json!({"owner_id": target.id, "project_id": project}),
+        ));
     }
+    store::insert_events(&tx, &events).await?;
+    let changes = moves
+        .iter()
+        .map(|(id, before, after)| Change {
+            action: "customer.transfer",
+            record_type: "customer",
+            record_id: id,
+            before: Some(before.clone()),
+            after: Some(after.clone()),
+        })
+        .collect();
+    audit::record_many(&tx, actor, changes).await?;
     tx.commit().await.map_err(ServiceError::internal)?;
-    Ok(moved)
+    Ok(moves.len())
 }
 
 #[derive(Debug, Clone, Serialize)]
