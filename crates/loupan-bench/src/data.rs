@@ -128,6 +128,8 @@ fn shape(scale: Scale) -> Shape {
 pub struct Seeded {
     pub admin: Actor,
     pub admin_token: String,
+    /// The sales manager of the first project: searches see that project's customers only.
+    pub manager: Actor,
     pub projects: Vec<String>,
     pub buildings: Vec<String>,
     pub methods: Vec<String>,
@@ -177,6 +179,7 @@ pub async fn seed(services: &Services, scale: Scale) -> Result<Seeded> {
     let mut seeded = Seeded {
         admin: login.actor.clone(),
         admin_token: login.token.clone(),
+        manager: login.actor.clone(),
         projects: Vec::new(),
         buildings: Vec::new(),
         methods: Vec::new(),
@@ -417,6 +420,20 @@ pub async fn seed(services: &Services, scale: Scale) -> Result<Seeded> {
         let _ = std::io::stdout().flush();
     }
     println!();
+    users::create_user(
+        services,
+        &system,
+        users::NewUser {
+            username: Some("manager000".into()),
+            password: Some(password.clone()),
+            display_name: Some(chinese_name(&mut rng)),
+            roles: vec!["sales_manager".into()],
+            project_ids: seeded.projects.iter().take(1).cloned().collect(),
+        },
+    )
+    .await
+    .map_err(err)?;
+    seeded.manager = auth::login(services, "manager000", &password, SessionKind::Token).await.map_err(err)?.actor;
     seeded.counts.projects = seeded.projects.len();
     seeded.counts.buildings = seeded.buildings.len();
     seeded.counts.planted_duplicates = seeded.planted.len();

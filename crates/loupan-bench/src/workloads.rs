@@ -239,6 +239,34 @@ pub async fn run(
                 findings: Vec::new(),
             });
         }
+        // The everyday case: a sales manager searching their own project's
+        // customers (10,000 of the million), where the scope is a condition too.
+        let manager_surnames: Vec<String> = seeded
+            .sample_customers
+            .iter()
+            .filter(|c| c.0 == seeded.projects[0])
+            .chain(seeded.sample_customers.iter())
+            .map(|c| c.1.chars().take(1).collect())
+            .take(n)
+            .collect();
+        let mut measures = Vec::new();
+        for (label, queries) in
+            [("service (manager): surname", &manager_surnames), ("service (manager): initials", &initials)]
+        {
+            let (s, w) = timed(queries.len(), |i| {
+                let q = customers::CustomerQuery { q: Some(queries[i].clone()), ..Default::default() };
+                async move { customers::search(services, &seeded.manager, q, None, 51).await.map_err(svc) }
+            })
+            .await?;
+            measures.push(measure(label, &s, w));
+        }
+        results.push(WorkloadResult {
+            name: "W1 customer search as a project's sales manager".into(),
+            what: "customers::search scoped to one project of 10,000 customers (surname; pinyin initials)".into(),
+            ratios: Vec::new(),
+            measures,
+            findings: Vec::new(),
+        });
 
         // The same requests over a socket, at fixed arrival rates.
         const SECONDS: u64 = 10;

@@ -21,6 +21,7 @@ mod m20261127_000015_finance_documents;
 mod m20261127_000016_saved_filters;
 mod m20261127_000017_customer_profiles;
 mod m20261127_000018_covering_search;
+mod m20261127_000019_project_search;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000016_saved_filters::Migration),
             Box::new(m20261127_000017_customer_profiles::Migration),
             Box::new(m20261127_000018_covering_search::Migration),
+            Box::new(m20261127_000019_project_search::Migration),
         ]
     }
 }
