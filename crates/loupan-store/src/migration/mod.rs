@@ -22,6 +22,7 @@ mod m20261127_000016_saved_filters;
 mod m20261127_000017_customer_profiles;
 mod m20261127_000018_covering_search;
 mod m20261127_000019_project_search;
+mod m20261127_000020_search_statistics;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000017_customer_profiles::Migration),
             Box::new(m20261127_000018_covering_search::Migration),
             Box::new(m20261127_000019_project_search::Migration),
+            Box::new(m20261127_000020_search_statistics::Migration),
         ]
     }
 }
