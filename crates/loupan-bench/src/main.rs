@@ -75,6 +75,9 @@ async fn main() -> Result<()> {
     if services.store.backend() == loupan_store::DbBackend::Sqlite {
         loupan_store::raw::query_count(services.store.conn(), "PRAGMA wal_checkpoint(TRUNCATE)", Vec::new()).await?;
     }
+    // From here on the log is copied into the database file beside the
+    // workloads, as `loupan serve` does.
+    services.store.spawn_wal_checkpoints();
     let wanted: Vec<String> = cli.workloads.split(',').map(|w| w.trim().to_uppercase()).collect();
     let results = workloads::run(&services, &url, &seeded, &wanted).await?;
     let backend = format!("{:?}", services.store.backend()).to_lowercase();

@@ -549,3 +549,22 @@ async fn sqlite_and_postgresql_end_at_the_same_schema() {
         "schema differs from {path}; run with LOUPAN_UPDATE_SNAPSHOTS=1 after a new migration"
     );
 }
+
+#[tokio::test]
+async fn a_server_copies_the_write_ahead_log_into_the_database_file_beside_the_requests() {
+    let app = TestApp::new().await;
+    app.admin().await;
+    app.services.store.spawn_wal_checkpoints();
+    let Some(path) = app.database_url.strip_prefix("sqlite://") else {
+        return; // PostgreSQL keeps its own log: nothing is spawned.
+    };
+    // Below SQLite's own threshold nothing else copies the log: the schema,
+    // the administrator and the session are still only in `-wal`.
+    let size = || std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let before = size();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while size() <= before && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(size() > before, "the database file stayed at {before} bytes");
+}

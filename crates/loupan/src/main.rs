@@ -365,6 +365,7 @@ async fn serve(services: Services, listen: SocketAddr, config: WebConfig) -> Res
     // Scheduled work (reservation expiry, approval deadlines, reminders) and
     // queued jobs (webhook deliveries) run from the database's job queue.
     loupan_service::jobs::start(&services);
+    services.store.spawn_wal_checkpoints();
     let app = loupan_web::app(AppState::new(services, config));
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!("Loupan is serving on http://{listen}");
