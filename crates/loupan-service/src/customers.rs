@@ -244,7 +244,7 @@ async fn visible<C: Connection>(conn: &C, actor: &Actor, id: &str) -> ServiceRes
     }
 }
 
-fn classify(row: &CustomerRow, same_phone: bool, name: &str, id_index: Option<&str>) -> &'static str {
+fn classify(row: &store::DuplicateCandidate, same_phone: bool, name: &str, id_index: Option<&str>) -> &'static str {
     let same_name = row.name == name;
     match (same_phone, same_name) {
         (true, true) => "both",
@@ -700,7 +700,7 @@ pub(crate) async fn write_batch<C: Connection>(
     if !owners.is_empty() {
         let known: std::collections::HashSet<String> = pool.iter().map(|c| c.id.clone()).collect();
         pool.extend(
-            store::customers_by_ids(conn, &owners)
+            store::candidates_by_ids(conn, &owners)
                 .await?
                 .into_iter()
                 .filter(|c| c.project_id == project_id && c.merged_into.is_none() && !known.contains(&c.id)),
@@ -710,7 +710,7 @@ pub(crate) async fn write_batch<C: Connection>(
         }
     }
     let mut by_key: HashMap<(u8, String), Vec<usize>> = HashMap::new();
-    let keys = |c: &CustomerRow| {
+    let keys = |c: &store::DuplicateCandidate| {
         let mut k = vec![(0u8, c.phone.clone()), (1u8, c.name.clone())];
         k.extend(other_phones.get(&c.id).into_iter().flatten().map(|p| (0u8, p.clone())));
         k.extend(c.id_number_index.clone().map(|i| (2u8, i)));
@@ -726,16 +726,18 @@ pub(crate) async fn write_batch<C: Connection>(
     let mut found = Vec::with_capacity(rows.len());
     for row in &rows {
         let index = row.id_number_index.as_deref();
-        let mut hits: Vec<usize> = keys(row).iter().filter_map(|k| by_key.get(k)).flatten().copied().collect();
+        let candidate = store::DuplicateCandidate::from(row);
+        let row_keys = keys(&candidate);
+        let mut hits: Vec<usize> = row_keys.iter().filter_map(|k| by_key.get(k)).flatten().copied().collect();
         // As the one-by-one check: at most 50, by id.
         hits.sort_by(|a, b| pool[*a].id.cmp(&pool[*b].id));
         hits.dedup();
         hits.truncate(50);
-        let hits: Vec<&CustomerRow> = hits.into_iter().map(|i| &pool[i]).collect();
+        let hits: Vec<&store::DuplicateCandidate> = hits.into_iter().map(|i| &pool[i]).collect();
         let mut duplicates = Vec::with_capacity(hits.len());
-        let row_phones: Vec<(u8, String)> = keys(row).into_iter().filter(|k| k.0 == 0).collect();
+        let row_phones: Vec<&(u8, String)> = row_keys.iter().filter(|k| k.0 == 0).collect();
         for c in hits {
-            let same_phone = keys(c).iter().any(|k| row_phones.contains(k));
+            let same_phone = keys(c).iter().any(|k| row_phones.contains(&k));
             duplicates.push(DuplicateMatch {
                 match_kind: classify(c, same_phone, &row.name, index),
                 owner_agent: names.name(conn, &c.owner_id).await?,
@@ -753,10 +755,10 @@ pub(crate) async fn write_batch<C: Connection>(
             occurred_at: loupan_store::now(),
         });
         found.push(duplicates);
-        for k in keys(row) {
+        for k in row_keys {
             by_key.entry(k).or_default().push(pool.len());
         }
-        pool.push(row.clone());
+        pool.push(candidate);
     }
     store::insert_customers(conn, &rows).await?;
     store::insert_phones(conn, &new_phones).await?;
@@ -767,8 +769,7 @@ pub(crate) async fn write_batch<C: Connection>(
         done.push(Registered { customer: view(conn, actor, row, names).await?, duplicates });
     }
     audit::record_many(conn, actor, done.iter().map(|r| registered_change(&r.customer)).collect()).await?;
-    crate::webhooks::publish_many(conn, "customer.created", done.iter().map(|r| shared_view(&r.customer)).collect())
-        .await?;
+    crate::webhooks::publish_many(conn, "customer.created", &done, |r| shared_view(&r.customer)).await?;
     Ok(done)
 }
 

@@ -36,12 +36,17 @@ pub const MAX_ATTEMPTS: i32 = 10;
 
 /// Queues `event_type` with `data` for every active subscription that wants it.
 pub async fn publish<C: Connection>(conn: &C, event_type: &str, data: Value) -> ServiceResult<()> {
-    publish_many(conn, event_type, vec![data]).await
+    publish_many(conn, event_type, std::slice::from_ref(&data), Value::clone).await
 }
 
 /// Publishes one event per item (an import's customers), reading the
-/// subscriptions once.
-pub async fn publish_many<C: Connection>(conn: &C, event_type: &str, items: Vec<Value>) -> ServiceResult<()> {
+/// subscriptions once; `payload` runs only when someone subscribes.
+pub async fn publish_many<C: Connection, T: Sync>(
+    conn: &C,
+    event_type: &str,
+    items: &[T],
+    payload: fn(&T) -> Value,
+) -> ServiceResult<()> {
     debug_assert!(EVENT_TYPES.contains(&event_type));
     let subscriptions = store::active_subscriptions(conn).await?;
     let wanted: Vec<&SubscriptionRow> =
@@ -49,8 +54,8 @@ pub async fn publish_many<C: Connection>(conn: &C, event_type: &str, items: Vec<
     if wanted.is_empty() {
         return Ok(());
     }
-    for data in items {
-        queue_delivery(conn, &wanted, event_type, data).await?;
+    for item in items {
+        queue_delivery(conn, &wanted, event_type, payload(item)).await?;
     }
     Ok(())
 }

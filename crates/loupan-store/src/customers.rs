@@ -16,6 +16,62 @@ pub use customers::Model as CustomerRow;
 pub use follow_ups::Model as FollowUpRow;
 pub use grade_rules::Model as GradeRuleRow;
 
+/// What the duplicate check compares of a customer: read instead of the whole
+/// row, since an import's check reads hundreds of candidates per chunk.
+#[derive(Debug, Clone, PartialEq, Eq, sea_orm::FromQueryResult)]
+pub struct DuplicateCandidate {
+    pub id: String,
+    pub project_id: String,
+    pub owner_id: String,
+    pub name: String,
+    pub phone: String,
+    pub id_number_index: Option<String>,
+    pub merged_into: Option<String>,
+}
+
+impl From<&CustomerRow> for DuplicateCandidate {
+    fn from(row: &CustomerRow) -> Self {
+        DuplicateCandidate {
+            id: row.id.clone(),
+            project_id: row.project_id.clone(),
+            owner_id: row.owner_id.clone(),
+            name: row.name.clone(),
+            phone: row.phone.clone(),
+            id_number_index: row.id_number_index.clone(),
+            merged_into: row.merged_into.clone(),
+        }
+    }
+}
+
+/// The columns of a [`DuplicateCandidate`] (filter, then `into_model`).
+fn candidates() -> sea_orm::Select<customers::Entity> {
+    use customers::Column as K;
+    customers::Entity::find().select_only().columns([
+        K::Id,
+        K::ProjectId,
+        K::OwnerId,
+        K::Name,
+        K::Phone,
+        K::IdNumberIndex,
+        K::MergedInto,
+    ])
+}
+
+/// Candidates by id (the customers having one of a batch's phones as another phone).
+pub async fn candidates_by_ids<C: ConnectionTrait>(c: &C, ids: &[String]) -> StoreResult<Vec<DuplicateCandidate>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(BATCH) {
+        found.extend(
+            candidates()
+                .filter(customers::Column::Id.is_in(chunk.iter().cloned()))
+                .into_model::<DuplicateCandidate>()
+                .all(c)
+                .await?,
+        );
+    }
+    Ok(found)
+}
+
 pub async fn insert_customer<C: ConnectionTrait>(c: &C, row: &CustomerRow) -> StoreResult<()> {
     customers::Entity::insert(row.clone().into_active_model()).exec_without_returning(c).await?;
     Ok(())
@@ -34,10 +90,10 @@ pub async fn find_possible_duplicates<C: ConnectionTrait>(
     phones: &[String],
     name: &str,
     id_index: Option<&str>,
-) -> StoreResult<(Vec<CustomerRow>, Vec<String>)> {
+) -> StoreResult<(Vec<DuplicateCandidate>, Vec<String>)> {
     // Index seeks one by one instead of one OR, which a planner may answer by
     // scanning the whole project.
-    let mut found: Vec<CustomerRow> = Vec::new();
+    let mut found: Vec<DuplicateCandidate> = Vec::new();
     let mut lookups = vec![customers::Column::Name.eq(name)];
     for phone in phones {
         lookups.push(customers::Column::Phone.eq(phone.as_str()));
@@ -50,12 +106,13 @@ pub async fn find_possible_duplicates<C: ConnectionTrait>(
         lookups.push(customers::Column::IdNumberIndex.eq(idx));
     }
     for lookup in lookups {
-        let rows = customers::Entity::find()
+        let rows = candidates()
             .filter(customers::Column::ProjectId.eq(project_id))
             .filter(lookup)
             .filter(customers::Column::MergedInto.is_null())
             .order_by_asc(customers::Column::Id)
             .limit(50)
+            .into_model::<DuplicateCandidate>()
             .all(c)
             .await?;
         for row in rows {
@@ -785,8 +842,8 @@ pub async fn possible_duplicates_of_many<C: ConnectionTrait>(
     phones: &[String],
     names: &[String],
     id_indexes: &[String],
-) -> StoreResult<Vec<CustomerRow>> {
-    let mut found: std::collections::BTreeMap<String, CustomerRow> = std::collections::BTreeMap::new();
+) -> StoreResult<Vec<DuplicateCandidate>> {
+    let mut found: std::collections::BTreeMap<String, DuplicateCandidate> = std::collections::BTreeMap::new();
     let lookups: [(customers::Column, &[String]); 3] = [
         (customers::Column::Phone, phones),
         (customers::Column::Name, names),
@@ -794,10 +851,11 @@ pub async fn possible_duplicates_of_many<C: ConnectionTrait>(
     ];
     for (column, values) in lookups {
         for chunk in values.chunks(BATCH) {
-            let rows = customers::Entity::find()
+            let rows = candidates()
                 .filter(customers::Column::ProjectId.eq(project_id))
                 .filter(column.is_in(chunk.iter().cloned()))
                 .filter(customers::Column::MergedInto.is_null())
+                .into_model::<DuplicateCandidate>()
                 .all(c)
                 .await?;
             for row in rows {

@@ -120,6 +120,49 @@ async fn a_job_enqueued_before_a_restart_runs_after_it_and_the_event_arrives_sig
 }
 
 #[tokio::test]
+async fn an_import_queues_one_masked_event_per_imported_customer_for_its_subscribers() {
+    use loupan_documents::xlsx::{Cell, write_table};
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let project = app.project(&admin, "翠湖名苑").await;
+    let headers = vec!["姓名".to_owned(), "电话".to_owned()];
+    let sheet = |rows: &[(&str, &str)]| {
+        let cells: Vec<Vec<Cell>> =
+            rows.iter().map(|(n, p)| vec![Cell::Text((*n).to_owned()), Cell::Text((*p).to_owned())]).collect();
+        write_table("客户", &headers, &cells).unwrap()
+    };
+    let import = |bytes: Vec<u8>| {
+        let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+        post_bytes(&format!("/api/v1/customers/import?project_id={project}&mode=import"), bytes, xlsx).token(&admin)
+    };
+    // Nobody subscribed: nothing queued.
+    let r = app.send(import(sheet(&[("周八", "13700137000")]))).await;
+    assert_eq!(r.json()["created"], 1, "{}", r.text);
+    let queued = app.send(get("/api/v1/jobs?status=queued").token(&admin)).await.json();
+    assert_eq!(queued["items"].as_array().unwrap().len(), 0, "{queued}");
+
+    let (url, rx) = receiver(0).await;
+    subscribe(&app, &admin, &url, &["customer.created"]).await;
+    let r = app.send(import(sheet(&[("吴九", "13900139000"), ("郑十", "+86 135-0013-5000")]))).await;
+    assert_eq!(r.json()["created"], 2, "{}", r.text);
+    assert_eq!(drain(&app.services, "w", chrono::Utc::now()).await, 2);
+    let got = rx.got.lock().unwrap().clone();
+    let mut phones: Vec<(String, String)> = got
+        .iter()
+        .map(|(_, body)| {
+            let event: Value = serde_json::from_str(body).unwrap();
+            assert_eq!(event["type"], "customer.created");
+            (event["data"]["name"].as_str().unwrap().to_owned(), event["data"]["phone"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    phones.sort();
+    assert_eq!(
+        phones,
+        vec![("吴九".to_owned(), "139****9000".to_owned()), ("郑十".to_owned(), "135****5000".to_owned())]
+    );
+}
+
+#[tokio::test]
 async fn a_receiver_that_fails_twice_gets_the_event_on_the_third_try() {
     let app = TestApp::new().await;
     let admin = app.admin().await;
