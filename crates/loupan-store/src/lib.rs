@@ -202,10 +202,21 @@ impl Store {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(500));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // A failure (a full disk) is logged when it starts and when it
+            // ends, not twice a second in between.
+            let mut failing = false;
             loop {
                 tick.tick().await;
-                if let Err(e) = db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await {
-                    tracing::warn!(error = %e, "write-ahead log checkpoint failed");
+                match db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await {
+                    Err(e) if !failing => {
+                        failing = true;
+                        tracing::warn!(error = %e, "write-ahead log checkpoint failed; retrying every 500 ms");
+                    }
+                    Ok(_) if failing => {
+                        failing = false;
+                        tracing::info!("write-ahead log checkpoints work again");
+                    }
+                    _ => {}
                 }
             }
         });
