@@ -194,7 +194,7 @@ async fn route(
     after: &mut AfterCommit,
 ) -> ServiceResult<()> {
     let facts: BTreeMap<String, String> = serde_json::from_str(&req.facts).unwrap_or_default();
-    let now = loupan_store::now();
+    let now = services.clock.now();
     let Some(i) = rules::next_step(steps, from, &facts) else {
         return finish(services, tx, actor, req, Outcome::Approved, after).await;
     };
@@ -260,7 +260,7 @@ async fn finish(
         Outcome::Rejected => "rejected",
         Outcome::Withdrawn => "withdrawn",
     };
-    let now = loupan_store::now();
+    let now = services.clock.now();
     let current = store::find_request(tx, &req.id).await?.ok_or(ServiceError::NotFound("approval"))?;
     if !store::move_request(tx, &req.id, &current.status, status, current.current_step, now).await? {
         return Err(ServiceError::Conflict("request_not_pending"));
@@ -316,7 +316,7 @@ pub async fn submit(
 ) -> ServiceResult<(Request, AfterCommit)> {
     let flow = current_flow(tx, submission.kind).await?;
     let steps = steps_of(&flow)?;
-    let now = loupan_store::now();
+    let now = services.clock.now();
     let row = RequestRow {
         id: loupan_store::new_id(),
         kind: submission.kind.name.to_owned(),
@@ -427,7 +427,7 @@ pub async fn decide(
     if mine.is_empty() {
         return Err(ServiceError::Forbidden);
     }
-    let now = loupan_store::now();
+    let now = services.clock.now();
     let by = (user_id_of(actor), actor.display_name.clone());
     for task in &mine {
         if !store::act_on_task(&tx, &task.id, decision.task_status(), (&by.0, &by.1), comment.as_deref(), now).await? {
@@ -614,7 +614,7 @@ pub async fn attach(
         size: i64::try_from(content.len()).map_err(ServiceError::internal)?,
         content,
         uploaded_by: actor.display_name.clone(),
-        created_at: loupan_store::now(),
+        created_at: services.clock.now(),
     };
     store::insert_attachment(&tx, &row).await?;
     event(&tx, id, "attachment", actor, &row.file_name).await?;
@@ -985,7 +985,7 @@ pub async fn save_flow(services: &Services, actor: &Actor, kind: &str, steps: Ve
         version: latest.as_ref().map_or(1, |f| f.version + 1),
         steps: serde_json::to_string(&steps).map_err(ServiceError::internal)?,
         created_by: actor.display_name.clone(),
-        created_at: loupan_store::now(),
+        created_at: services.clock.now(),
     };
     store::insert_flow(&tx, &row).await.map_err(|e| match e {
         loupan_store::StoreError::Unique(_) => ServiceError::Conflict("stale_version"),
@@ -1027,11 +1027,6 @@ pub struct NewDelegation {
     /// `YYYY-MM-DD`, Beijing time; the delegation covers whole days.
     pub starts_on: Option<String>,
     pub ends_on: Option<String>,
-}
-
-fn beijing_midnight(date: chrono::NaiveDate) -> DateTime<Utc> {
-    let local = date.and_hms_opt(0, 0, 0).unwrap_or_default();
-    DateTime::<Utc>::from_naive_utc_and_offset(local, Utc) - Duration::hours(8)
 }
 
 pub async fn delegations(services: &Services, actor: &Actor) -> ServiceResult<Vec<Delegation>> {
@@ -1093,9 +1088,9 @@ pub async fn delegate(services: &Services, actor: &Actor, form: NewDelegation) -
         id: loupan_store::new_id(),
         from_user_id: me.clone(),
         to_user_id: target.id.clone(),
-        starts_at: beijing_midnight(starts),
-        ends_at: beijing_midnight(ends + Duration::days(1)),
-        created_at: loupan_store::now(),
+        starts_at: services.clock.start_of_day(starts),
+        ends_at: services.clock.start_of_day(ends + Duration::days(1)),
+        created_at: services.clock.now(),
         revoked_at: None,
     };
     store::insert_delegation(&tx, &row).await?;
@@ -1127,7 +1122,7 @@ pub async fn delegate(services: &Services, actor: &Actor, form: NewDelegation) -
 pub async fn revoke_delegation(services: &Services, actor: &Actor, id: &str) -> ServiceResult<()> {
     let me = actor.user_id.clone().ok_or(ServiceError::Forbidden)?;
     let tx = services.store.begin_write().await?;
-    if !store::revoke_delegation(&tx, id, &me, loupan_store::now()).await? {
+    if !store::revoke_delegation(&tx, id, &me, services.clock.now()).await? {
         return Err(ServiceError::NotFound("delegation"));
     }
     audit::record(

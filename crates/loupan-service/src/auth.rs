@@ -73,7 +73,7 @@ pub async fn login(services: &Services, username: &str, password: &str, kind: Se
     let cfg = &services.config;
     let conn = services.store.conn();
     let username = username.trim();
-    let now = loupan_store::now();
+    let now = services.clock.now();
     let window = to_chrono(cfg.lockout_window);
     let failures =
         store_users::login_failures_since(conn, username, now - window, cfg.max_failed_logins as u64).await?;
@@ -141,7 +141,7 @@ pub async fn authenticate(services: &Services, token: &str) -> ServiceResult<Act
     let id = sha256_hex(token.as_bytes());
     let session =
         store_sessions::find_session(conn, &id).await?.ok_or(ServiceError::Unauthenticated("session_expired"))?;
-    let now = loupan_store::now();
+    let now = services.clock.now();
     if !is_live(&session, now, to_chrono(services.config.idle_timeout)) {
         store_sessions::delete_session(conn, &id).await?;
         return Err(ServiceError::Unauthenticated("session_expired"));
@@ -207,7 +207,7 @@ pub(crate) async fn load_actor<C: loupan_store::Connection>(
 
 /// Removes sessions past their absolute expiry (housekeeping at start).
 pub async fn purge_expired_sessions(services: &Services) -> ServiceResult<u64> {
-    Ok(store_sessions::delete_expired_sessions(services.store.conn(), loupan_store::now()).await?)
+    Ok(store_sessions::delete_expired_sessions(services.store.conn(), services.clock.now()).await?)
 }
 
 /// A fresh random token for a form that has no session yet (the login form).

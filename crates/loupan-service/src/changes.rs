@@ -12,7 +12,7 @@
 //!   for the new price or terms and the money paid is allocated to it again.
 //! - 更名 / 增减权益人 (`rename`): the buyers and their shares are replaced.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use loupan_domain::approvals::DEAL_CHANGE;
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::Ratio;
@@ -368,7 +368,7 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
         requested_by: actor.display_name.clone(),
         decided_by: None,
         decision_note: None,
-        created_at: loupan_store::now(),
+        created_at: services.clock.now(),
         decided_at: None,
         details: details.to_string(),
     };
@@ -442,10 +442,6 @@ pub async fn list_changes(services: &Services, actor: &Actor, status: Option<&st
     Ok(out)
 }
 
-fn today() -> NaiveDate {
-    (Utc::now() + chrono::Duration::hours(8)).date_naive()
-}
-
 /// The approval engine's call: an approved change is executed in the deciding
 /// transaction; a rejected or withdrawn one is closed and changes nothing.
 pub(crate) async fn on_change_decided(
@@ -457,7 +453,7 @@ pub(crate) async fn on_change_decided(
 ) -> ServiceResult<Vec<UnitChange>> {
     let id = request.subject_id.as_str();
     let change = store::find_deal_change(tx, id).await?.ok_or(ServiceError::NotFound("deal_change"))?;
-    let now = loupan_store::now();
+    let now = services.clock.now();
     if outcome != Outcome::Approved {
         if !store::decide_deal_change(tx, id, "rejected", &actor.display_name, None, now).await? {
             return Err(ServiceError::Conflict("change_decided"));
@@ -521,7 +517,7 @@ async fn unit_back_to_sale(
     reference: &str,
 ) -> ServiceResult<UnitChange> {
     let from = deal.status_of_unit();
-    if !store::change_unit_status(tx, deal.unit_id(), from.name(), UnitStatus::Available.name(), loupan_store::now())
+    if !store::change_unit_status(tx, deal.unit_id(), from.name(), UnitStatus::Available.name(), services.clock.now())
         .await?
     {
         return Err(ServiceError::Conflict("unit_not_available"));
@@ -621,7 +617,7 @@ async fn swap(
     // The old deal ends; its unit is for sale again.
     end_deal(tx, deal).await?;
     let number_old = deal.number().to_owned();
-    let now = loupan_store::now();
+    let now = services.clock.now();
     let to = deal.status_of_unit();
     // The new unit is taken by a conditional write, as in any sale.
     let from = crate::sales::claimable_from(tx, new_unit_id, deal.customer_id()).await?;
@@ -637,7 +633,7 @@ async fn swap(
                 number: number.clone(),
                 payment_method_id: method.id.clone(),
                 total_price: total.hundredths(),
-                signed_on: today(),
+                signed_on: services.clock.today(),
                 status: "active".into(),
                 version: 1,
                 created_at: now,
@@ -656,7 +652,7 @@ async fn swap(
                 payment_method_id: method.id.clone(),
                 total_price: total.hundredths(),
                 deposit: s.deposit.min(total.hundredths()),
-                subscribed_on: today(),
+                subscribed_on: services.clock.today(),
                 status: "active".into(),
                 version: 1,
                 created_at: now,
@@ -688,8 +684,8 @@ async fn swap(
             Deal::Contract(k) => ((Some(k.id.as_str()), None), (Some(new_id.as_str()), None)),
             Deal::Subscription(s) => ((None, Some(s.id.as_str())), (None, Some(new_id.as_str()))),
         };
-        crate::finance::transfer_receipt(tx, actor, project, old_side, -paid).await?;
-        let receipt = crate::finance::transfer_receipt(tx, actor, project, new_side, paid).await?;
+        crate::finance::transfer_receipt(tx, &services.clock, actor, project, old_side, -paid).await?;
+        let receipt = crate::finance::transfer_receipt(tx, &services.clock, actor, project, new_side, paid).await?;
         if let Deal::Contract(_) = deal {
             refund = crate::finance::allocate(tx, &receipt, &new_id, paid).await?.1;
         }

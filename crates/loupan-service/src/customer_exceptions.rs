@@ -62,10 +62,6 @@ pub struct Exceptions {
     pub cancelled: Vec<Cancelled>,
 }
 
-fn beijing_today() -> NaiveDate {
-    (Utc::now() + chrono::Duration::hours(8)).date_naive()
-}
-
 /// The exceptions of the customers the actor may see; `days`: silence that
 /// counts (default: the workbench's 14), `project_id`: one project.
 pub async fn list(
@@ -81,8 +77,8 @@ pub async fn list(
     }
     let project_id = project_id.map(str::trim).filter(|p| !p.is_empty());
     let conn = services.store.conn();
-    let now = loupan_store::now();
-    let today = beijing_today();
+    let now = services.clock.now();
+    let today = services.clock.today();
     let mut names: HashMap<String, String> = HashMap::new();
 
     let stale =

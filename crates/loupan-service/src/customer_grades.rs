@@ -183,7 +183,7 @@ pub async fn set_rules(
         return Err(ServiceError::NotFound("project"));
     }
     let before = Rules::of_project(&tx, project_id).await?.0;
-    let now = loupan_store::now();
+    let now = services.clock.now();
     let rows: Vec<GradeRuleRow> = rules
         .iter()
         .enumerate()

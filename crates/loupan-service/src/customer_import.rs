@@ -178,7 +178,7 @@ async fn import_with_progress(
             tags: row.text("tags"),
             ..Default::default()
         };
-        match customers::validate_form(&form) {
+        match customers::validate_form(&form, services.clock.today()) {
             Ok(()) => valid.push((row.line, form)),
             Err(invalid) => errors.extend(invalid.0.into_iter().map(|f| RowError {
                 row: row.line,
@@ -276,7 +276,7 @@ pub async fn export_customers(services: &Services, actor: &Actor, query: Custome
                 text(c.needs.layout.clone()),
                 text(c.needs.purpose.clone()),
                 Cell::Text(c.tags.join("，")),
-                text(c.last_contact_at.map(|t| (t + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M").to_string())),
+                text(c.last_contact_at.map(|t| services.clock.local(t).format("%Y-%m-%d %H:%M").to_string())),
             ]
         })
         .collect();

@@ -372,7 +372,12 @@ fn present(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|t| !t.is_empty())
 }
 
-fn validate_profile(errors: &mut Invalid, form: &NewCustomer, main_phone: Option<&PhoneNumber>) -> ValidProfile {
+fn validate_profile(
+    errors: &mut Invalid,
+    form: &NewCustomer,
+    main_phone: Option<&PhoneNumber>,
+    today: NaiveDate,
+) -> ValidProfile {
     let text = present;
     let categories = match parse_categories(text(&form.categories).unwrap_or_default()) {
         Ok(c) => c.join(","),
@@ -390,7 +395,7 @@ fn validate_profile(errors: &mut Invalid, form: &NewCustomer, main_phone: Option
     };
     let birthday = text(&form.birthday).and_then(|d| {
         match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
-            Ok(day) if day > loupan_store::now().date_naive() => errors.push("birthday", "in_the_future"),
+            Ok(day) if day > today => errors.push("birthday", "in_the_future"),
             Ok(day) if day < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(day) => {
                 errors.push("birthday", "out_of_range")
             }
@@ -465,7 +470,8 @@ fn validate_profile(errors: &mut Invalid, form: &NewCustomer, main_phone: Option
 }
 
 /// The field rules of a registration, shared by the form, the API and Excel imports.
-fn validate(form: &NewCustomer) -> Result<ValidCustomer, Invalid> {
+/// `today`: the company's date, after which no birthday can be.
+fn validate(form: &NewCustomer, today: NaiveDate) -> Result<ValidCustomer, Invalid> {
     let mut errors = Invalid::default();
     let project_id = required_text(&mut errors, "project_id", form.project_id.as_deref(), 64);
     let name = required_text(&mut errors, "name", form.name.as_deref(), 60);
@@ -490,7 +496,7 @@ fn validate(form: &NewCustomer) -> Result<ValidCustomer, Invalid> {
     let source = optional_text(&mut errors, "source", form.source.as_deref(), 60);
     let grade = optional_text(&mut errors, "grade", form.grade.as_deref(), 20);
     let notes = optional_text(&mut errors, "notes", form.notes.as_deref(), 2000);
-    let profile = validate_profile(&mut errors, form, phone.as_ref());
+    let profile = validate_profile(&mut errors, form, phone.as_ref(), today);
     match phone {
         Some(phone) if errors.is_empty() => {
             Ok(ValidCustomer { project_id, name, phone, kind, id, source, grade, notes, profile })
@@ -577,7 +583,7 @@ fn new_row(
 ) -> ServiceResult<(CustomerRow, Vec<store::PhoneRow>)> {
     let (id_type, cipher, index, masked) = stored_id(services, &v.id)?;
     let (pinyin, initials) = name_pinyin(&v.name);
-    let now = loupan_store::now();
+    let now = services.clock.now();
     let id = loupan_store::new_id();
     let mut row = CustomerRow {
         id,
@@ -669,7 +675,7 @@ pub(crate) async fn write_batch<C: Connection>(
     let mut rows = Vec::with_capacity(forms.len());
     let mut new_phones = Vec::new();
     for form in &forms {
-        let valid = validate(form)?;
+        let valid = validate(form, services.clock.today())?;
         if valid.project_id != project_id {
             return Err(Invalid::one("project_id", "unknown_project").into());
         }
@@ -752,7 +758,7 @@ pub(crate) async fn write_batch<C: Connection>(
             kind: "registered".into(),
             summary: format!("登记客户 {}", row.name),
             actor_name: actor.display_name.clone(),
-            occurred_at: loupan_store::now(),
+            occurred_at: services.clock.now(),
         });
         found.push(duplicates);
         for k in row_keys {
@@ -774,8 +780,8 @@ pub(crate) async fn write_batch<C: Connection>(
 }
 
 /// The field rules alone (Excel imports report them per row).
-pub(crate) fn validate_form(form: &NewCustomer) -> Result<(), Invalid> {
-    validate(form).map(|_| ())
+pub(crate) fn validate_form(form: &NewCustomer, today: NaiveDate) -> Result<(), Invalid> {
+    validate(form, today).map(|_| ())
 }
 
 /// The project exists and the actor may register customers in it.
@@ -794,7 +800,7 @@ pub(crate) async fn matches_for<C: Connection>(
     form: &NewCustomer,
     names: &mut OwnerNames,
 ) -> ServiceResult<Vec<DuplicateMatch>> {
-    let v = validate(form)?;
+    let v = validate(form, services.clock.today())?;
     let index = v.id.as_ref().map(|(_, number)| services.secrets.blind_index(number)).transpose()?;
     let phones: Vec<String> = std::iter::once(v.phone.as_str().to_owned())
         .chain(v.profile.other_phones.iter().map(|(p, _)| p.as_str().to_owned()))
@@ -820,7 +826,7 @@ async fn check_project_and_owner<C: Connection>(
 pub async fn register(services: &Services, actor: &Actor, form: NewCustomer) -> ServiceResult<Registered> {
     actor.require(Permission::WriteCustomers)?;
     let owner_id = owner_of(actor, form.owner_id.clone())?;
-    let valid = validate(&form)?;
+    let valid = validate(&form, services.clock.today())?;
     let tx = services.store.begin_write().await?;
     check_project_and_owner(&tx, actor, &valid.project_id, &owner_id).await?;
     let done = write_customer(services, &tx, actor, valid, owner_id, &mut OwnerNames::new()).await?;
@@ -919,7 +925,7 @@ pub async fn update(services: &Services, actor: &Actor, id: &str, change: Custom
             )
         }),
     };
-    let mut valid = validate(&merged)?;
+    let mut valid = validate(&merged, services.clock.today())?;
     // The stored ID stays unless a new one was typed; an enterprise keeps needing a credit code.
     let (id_type, cipher, index, masked) = if id_changed {
         stored_id(services, &valid.id)?
@@ -957,7 +963,7 @@ pub async fn update(services: &Services, actor: &Actor, id: &str, change: Custom
         grade_manual,
         notes: valid.notes,
         version: before.version + 1,
-        updated_at: loupan_store::now(),
+        updated_at: services.clock.now(),
         ..before.clone()
     };
     let other_phones = p.write_into(&mut after);
@@ -983,7 +989,7 @@ pub async fn update(services: &Services, actor: &Actor, id: &str, change: Custom
         let name = if name_changed { after.name.as_str() } else { "" };
         let index = if index_changed { after.id_number_index.as_deref() } else { None };
         duplicates = matches(&tx, &after.project_id, &new_phone_list, name, index, Some(&after.id), &mut names).await?;
-        let now = loupan_store::now();
+        let now = services.clock.now();
         for d in &duplicates {
             store::insert_duplicate(&tx, &duplicate_record(&after, d, now)).await?;
         }
@@ -1085,15 +1091,10 @@ pub const CONDITIONS: [&str; 14] = [
     "contacted_before",
 ];
 
-/// Midnight of a Beijing day as an instant.
-fn beijing_midnight(day: NaiveDate) -> chrono::DateTime<chrono::Utc> {
-    let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
-    chrono::DateTime::from_naive_utc_and_offset(midnight - chrono::Duration::hours(8), chrono::Utc)
-}
-
 impl CustomerQuery {
     /// The conditions as the store filters on them; every bad one is reported.
-    fn filter(&self) -> Result<CustomerFilter, Invalid> {
+    /// Contact dates are the company's days (`clock`'s zone).
+    fn filter(&self, clock: &crate::Clock) -> Result<CustomerFilter, Invalid> {
         let mut errors = Invalid::default();
         let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
         let kind = text(&self.kind);
@@ -1119,8 +1120,8 @@ impl CustomerQuery {
                 NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| errors.push(field, "invalid_date")).ok()
             })
         };
-        let contacted_since = day("contacted_since", &self.contacted_since).map(beijing_midnight);
-        let contacted_before = day("contacted_before", &self.contacted_before).map(beijing_midnight);
+        let contacted_since = day("contacted_since", &self.contacted_since).map(|d| clock.start_of_day(d));
+        let contacted_before = day("contacted_before", &self.contacted_before).map(|d| clock.start_of_day(d));
         let layout = text(&self.layout);
         if layout.as_deref().is_some_and(|l| l.chars().count() > 20) {
             errors.push("layout", "too_long");
@@ -1160,7 +1161,7 @@ pub(crate) fn scope_of(actor: &Actor) -> ServiceResult<CustomerScope> {
 
 /// The store's filter for a query: `q` read as a phone, an ID number or the start of a name.
 fn filter_of(services: &Services, query: &CustomerQuery) -> ServiceResult<CustomerFilter> {
-    let mut filter = query.filter()?;
+    let mut filter = query.filter(&services.clock)?;
     if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         if q.chars().count() > 60 {
             return Err(Invalid::one("q", "too_long").into());
@@ -1288,7 +1289,7 @@ pub async fn add_follow_up(
     errors.into_result()?;
     let tx = services.store.begin_write().await?;
     visible(&tx, actor, customer_id).await?;
-    let now = loupan_store::now();
+    let now = services.clock.now();
     let row = FollowUpRow {
         id: loupan_store::new_id(),
         customer_id: customer_id.to_owned(),
@@ -1418,14 +1419,14 @@ pub async fn rule_duplicate(
         return Err(ServiceError::NotFound("duplicate_record"));
     }
     let ruler = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
-    if !store::rule_duplicate(&tx, record_id, status, note, &ruler, loupan_store::now()).await? {
+    if !store::rule_duplicate(&tx, record_id, status, note, &ruler, services.clock.now()).await? {
         return Err(ServiceError::Conflict("already_ruled"));
     }
     if status == "assigned" {
         let later = store::find_customer(&tx, &record.customer_id).await?.ok_or(ServiceError::NotFound("customer"))?;
         let first =
             store::find_customer(&tx, &record.matched_customer_id).await?.ok_or(ServiceError::NotFound("customer"))?;
-        if !store::set_owner(&tx, &later.id, later.version, &first.owner_id, &later.project_id, loupan_store::now())
+        if !store::set_owner(&tx, &later.id, later.version, &first.owner_id, &later.project_id, services.clock.now())
             .await?
         {
             return Err(ServiceError::Conflict("stale_version"));
@@ -1508,7 +1509,7 @@ pub async fn transfer(services: &Services, actor: &Actor, form: Transfer) -> Ser
     if from_agent.is_none() && form.matching.is_none() && rows.len() != form.customer_ids.len() {
         return Err(ServiceError::NotFound("customer"));
     }
-    let now = loupan_store::now();
+    let now = services.clock.now();
     // A group may be thousands: one role lookup, then events and audit rows written together.
     let target_sees_all =
         store_users::roles_of(&tx, &target.id).await?.iter().any(|r| r == "admin" || r == "executive");
@@ -1655,7 +1656,7 @@ pub async fn undo_merge(services: &Services, actor: &Actor, merge_id: &str) -> S
     if !actor.sees_project(&row.project_id) {
         return Err(ServiceError::NotFound("merge"));
     }
-    if !store::mark_merge_undone(&tx, merge_id, &actor.display_name, loupan_store::now()).await? {
+    if !store::mark_merge_undone(&tx, merge_id, &actor.display_name, services.clock.now()).await? {
         return Err(ServiceError::Conflict("merge_undone"));
     }
     let moved: std::collections::BTreeMap<String, Vec<String>> =

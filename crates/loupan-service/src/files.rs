@@ -156,7 +156,7 @@ pub async fn upload(
     }
     errors.into_result()?;
     let content_type = content_type.unwrap_or("application/octet-stream");
-    let now = loupan_store::now();
+    let now = services.clock.now();
     let id = loupan_store::new_id();
     let key = format!("{}/{id}", now.format("%Y"));
     services.files.put(&key, &bytes).map_err(|e| ServiceError::internal(format!("file store: {e}")))?;

@@ -165,7 +165,7 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
     };
     let (book_id, number) =
         crate::receipt_books::issue(&tx, &project_id, form.book_id.as_deref().filter(|b| !b.is_empty())).await?;
-    let now = loupan_store::now();
+    let now = services.clock.now();
     let row = ReceiptRow {
         id: loupan_store::new_id(),
         project_id,
@@ -224,7 +224,7 @@ pub async fn mark_arrived(services: &Services, actor: &Actor, id: &str) -> Servi
     actor.require(Permission::RecordReceipts)?;
     let tx = services.store.begin_write().await?;
     let before = visible_receipt(&tx, actor, id).await?;
-    if !store::mark_arrived(&tx, id, loupan_store::now()).await? {
+    if !store::mark_arrived(&tx, id, services.clock.now()).await? {
         return Err(ServiceError::Conflict("receipt_not_in_transit"));
     }
     let after = visible_receipt(&tx, actor, id).await?;
@@ -251,14 +251,14 @@ pub async fn audit_receipt(services: &Services, actor: &Actor, id: &str) -> Serv
     let tx = services.store.begin_write().await?;
     let before = visible_receipt(&tx, actor, id).await?;
     let by = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
-    if !store::mark_audited(&tx, id, &by, loupan_store::now()).await? {
+    if !store::mark_audited(&tx, id, &by, services.clock.now()).await? {
         return Err(ServiceError::Conflict("receipt_not_arrived"));
     }
     // A deposit transfer is audited as a whole: both halves count from the same moment.
     let mut halves = vec![before.clone()];
     if let Some(pair) = &before.pair_id {
         let other = store::find_receipt(&tx, pair).await?.ok_or(ServiceError::NotFound("receipt"))?;
-        if !store::mark_audited(&tx, pair, &by, loupan_store::now()).await? {
+        if !store::mark_audited(&tx, pair, &by, services.clock.now()).await? {
             return Err(ServiceError::Conflict("receipt_not_arrived"));
         }
         halves.push(other);
@@ -378,12 +378,13 @@ pub(crate) async fn reallocate_contract<C: loupan_store::Connection>(
 /// audited receipts themselves are never edited.
 pub(crate) async fn transfer_receipt<C: loupan_store::Connection>(
     conn: &C,
+    clock: &crate::Clock,
     actor: &Actor,
     project_id: &str,
     deal: (Option<&str>, Option<&str>),
     amount: i64,
 ) -> ServiceResult<String> {
-    let now = loupan_store::now();
+    let now = clock.now();
     let by = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
     let row = ReceiptRow {
         id: loupan_store::new_id(),
@@ -391,7 +392,7 @@ pub(crate) async fn transfer_receipt<C: loupan_store::Connection>(
         contract_id: deal.0.map(str::to_owned),
         subscription_id: deal.1.map(str::to_owned),
         amount,
-        received_on: (now + chrono::Duration::hours(8)).date_naive(),
+        received_on: clock.date_of(now),
         channel: TRANSFER_CHANNEL.to_owned(),
         status: "audited".into(),
         recorded_by: by.clone(),
@@ -517,12 +518,12 @@ pub async fn reverse_receipt(
         }
         "audited" => {
             actor.require(Permission::AuditReceipts)?;
-            let now = loupan_store::now();
+            let now = services.clock.now();
             let by = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
             let reversal = ReceiptRow {
                 id: loupan_store::new_id(),
                 amount: -before.amount,
-                received_on: (now + chrono::Duration::hours(8)).date_naive(),
+                received_on: services.clock.date_of(now),
                 status: "audited".into(),
                 recorded_by: by.clone(),
                 audited_by: Some(by),
@@ -600,7 +601,7 @@ pub async fn transfer_deposit(services: &Services, actor: &Actor, contract_id: &
     if deposit > unpaid {
         return Err(Invalid::one("amount", "exceeds_outstanding").into());
     }
-    let now = loupan_store::now();
+    let now = services.clock.now();
     let by = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
     let half = |amount: i64, contract: Option<String>, subscription: Option<String>| ReceiptRow {
         id: loupan_store::new_id(),
@@ -608,7 +609,7 @@ pub async fn transfer_deposit(services: &Services, actor: &Actor, contract_id: &
         contract_id: contract,
         subscription_id: subscription,
         amount,
-        received_on: (now + chrono::Duration::hours(8)).date_naive(),
+        received_on: services.clock.date_of(now),
         channel: DEPOSIT_TRANSFER_CHANNEL.to_owned(),
         status: "arrived".into(),
         recorded_by: by.clone(),
@@ -752,7 +753,7 @@ pub async fn audit_refund(services: &Services, actor: &Actor, id: &str) -> Servi
     let tx = services.store.begin_write().await?;
     visible_refund(&tx, actor, id).await?;
     let by = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
-    if !store::audit_refund(&tx, id, &by, loupan_store::now()).await? {
+    if !store::audit_refund(&tx, id, &by, services.clock.now()).await? {
         return Err(ServiceError::Conflict("refund_not_paid"));
     }
     let after = visible_refund(&tx, actor, id).await?;

@@ -240,7 +240,7 @@ pub async fn instalments(services: &Services, actor: &Actor, q: &InstalmentQuery
     let scope = scope(actor, text_of(&q.project_id))?;
     let mut errors = Invalid::default();
     let kinds: Vec<&str> = TermKind::ALL.iter().map(|k| k.name()).collect();
-    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let today = services.clock.today();
     let filter = InstalmentFilter {
         building_id: text_of(&q.building_id).map(str::to_owned),
         kind: one_of(&mut errors, "kind", &q.kind, &kinds, "unknown_kind"),

@@ -28,7 +28,7 @@ pub async fn start(services: &Services, actor: &Actor, key: &str, fingerprint: &
     }
     let hash = sha256_hex(fingerprint);
     let owner_id = owner(actor);
-    let row = match store::claim_key(services.store.conn(), owner_id, key, &hash, loupan_store::now()).await? {
+    let row = match store::claim_key(services.store.conn(), owner_id, key, &hash, services.clock.now()).await? {
         Claim::New => return Ok(Start::Proceed),
         Claim::Existing(row) => row,
     };
@@ -40,9 +40,9 @@ pub async fn start(services: &Services, actor: &Actor, key: &str, fingerprint: &
         (Some(_), _) => Err(ServiceError::Conflict("idempotency_key_reused")),
         // A claim without an answer for this long belongs to a request that
         // died with its process: free it, or the key would be stuck forever.
-        _ if loupan_store::now() - row.created_at > chrono::Duration::seconds(ABANDONED_AFTER_SECS) => {
+        _ if services.clock.now() - row.created_at > chrono::Duration::seconds(ABANDONED_AFTER_SECS) => {
             store::release_key(services.store.conn(), owner_id, key).await?;
-            match store::claim_key(services.store.conn(), owner_id, key, &hash, loupan_store::now()).await? {
+            match store::claim_key(services.store.conn(), owner_id, key, &hash, services.clock.now()).await? {
                 Claim::New => Ok(Start::Proceed),
                 Claim::Existing(_) => Err(ServiceError::Conflict("idempotency_in_progress")),
             }

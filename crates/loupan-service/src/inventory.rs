@@ -115,7 +115,7 @@ pub async fn create_project(services: &Services, actor: &Actor, form: NewProject
     let name = required_text(&mut errors, "name", form.name.as_deref(), 100);
     let city = required_text(&mut errors, "city", form.city.as_deref(), 50);
     errors.into_result()?;
-    let now = loupan_store::now();
+    let now = services.clock.now();
     let row = ProjectRow {
         id: loupan_store::new_id(),
         name,
@@ -218,7 +218,7 @@ pub async fn create_building(
     let name = required_text(&mut errors, "name", form.name.as_deref(), 50);
     let phase = loupan_domain::validation::optional_text(&mut errors, "phase", form.phase.as_deref(), 30);
     errors.into_result()?;
-    let now = loupan_store::now();
+    let now = services.clock.now();
     let row = BuildingRow {
         id: loupan_store::new_id(),
         project_id: project.id,
@@ -417,7 +417,7 @@ pub async fn create_unit(services: &Services, actor: &Actor, building_id: &str, 
         },
     };
     errors.into_result()?;
-    let now = loupan_store::now();
+    let now = services.clock.now();
     let row = UnitRow {
         id: loupan_store::new_id(),
         building_id: building.id,
@@ -720,7 +720,7 @@ pub async fn generate_units(
         },
     };
     errors.into_result()?;
-    let now = loupan_store::now();
+    let now = services.clock.now();
     let tx = services.store.begin_write().await?;
     let mut created = 0;
     for floor in (from..=to).filter(|f| *f != 0) {
@@ -839,7 +839,7 @@ pub async fn bulk_edit(services: &Services, actor: &Actor, form: BulkEdit) -> Se
     }
     errors.into_result()?;
     let tx = services.store.begin_write().await?;
-    let now = loupan_store::now();
+    let now = services.clock.now();
     let mut report = BulkEditReport { changed: 0, skipped_sold: Vec::new() };
     for id in &form.unit_ids {
         let row = match store::find_unit(&tx, id).await? {
@@ -980,7 +980,7 @@ pub async fn chart_pdf(services: &Services, actor: &Actor, building_id: &str) ->
         .collect();
     let layouts: Vec<String> = totals.available_by_layout.iter().map(|(l, n)| format!("{l} {n} 套")).collect();
     summary.push(("各户型剩余可售".into(), if layouts.is_empty() { "—".into() } else { layouts.join("，") }));
-    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M");
+    let today = services.clock.local(services.clock.now()).format("%Y-%m-%d %H:%M");
     let blocks = vec![
         Block::Title(format!("{} {} 销控图", project.name, building.name)),
         Block::Paragraph(format!("打印时间：{today}　　共 {} 套", units.len())),

@@ -122,7 +122,7 @@ fn next_morning(now: DateTime<Utc>) -> DateTime<Utc> {
 
 /// Adds missing schedules; existing ones keep their timing.
 pub async fn ensure_schedules(services: &Services) -> ServiceResult<()> {
-    let now = loupan_store::now();
+    let now = services.clock.now();
     let tx = services.store.begin_write().await?;
     for (name, kind, interval) in SCHEDULES {
         let first = if interval >= 24 * 3600 { next_morning(now) } else { now };
@@ -191,7 +191,7 @@ pub async fn run_due(services: &Services, worker: &str, now: DateTime<Utc>) -> S
         }
         services.progress.clear(&job.id);
         let conn = services.store.conn();
-        let finished_at = loupan_store::now();
+        let finished_at = services.clock.now();
         match outcome {
             Ok(result) => {
                 if !store::finish_job(conn, &job.id, worker, result.as_deref(), finished_at).await? {
@@ -236,7 +236,7 @@ async fn execute(services: &Services, job: &JobRow, now: DateTime<Utc>) -> Resul
 
 /// Tells each agent which of their customers are due a contact today (Beijing).
 async fn remind_follow_ups(services: &Services, now: DateTime<Utc>) -> ServiceResult<usize> {
-    let today = (now + Duration::hours(8)).date_naive();
+    let today = services.clock.date_of(now);
     let due = loupan_store::customers::contacts_due_on(services.store.conn(), today).await?;
     let tx = services.store.begin_write().await?;
     for (customer_id, owner_id, name) in &due {
@@ -263,13 +263,13 @@ pub fn start(services: &Services) {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
         loop {
             tick.tick().await;
-            let now = loupan_store::now();
+            let now = services.clock.now();
             if let Err(e) = tick_schedules(&services, now).await {
                 tracing::error!(error = %e, "job schedules failed");
             }
             // Drain what is due before sleeping again.
             loop {
-                match run_due(&services, &worker, loupan_store::now()).await {
+                match run_due(&services, &worker, services.clock.now()).await {
                     Ok(0) => break,
                     Ok(_) => continue,
                     Err(e) => {
@@ -392,7 +392,7 @@ pub async fn retry(services: &Services, actor: &Actor, id: &str) -> ServiceResul
     actor.require(Permission::ManageIntegrations)?;
     let tx = services.store.begin_write().await?;
     let Some(job) = store::find_job(&tx, id).await? else { return Err(ServiceError::NotFound("job")) };
-    if !store::requeue_dead_job(&tx, id, loupan_store::now()).await? {
+    if !store::requeue_dead_job(&tx, id, services.clock.now()).await? {
         return Err(ServiceError::Conflict("job_not_dead"));
     }
     crate::audit::record(

@@ -7,6 +7,7 @@ pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod changes;
+pub mod clock;
 pub mod customer_exceptions;
 pub mod customer_grades;
 pub mod customer_import;
@@ -39,6 +40,7 @@ use std::time::Duration;
 use loupan_store::Store;
 
 pub use actor::Actor;
+pub use clock::Clock;
 pub use error::{ServiceError, ServiceResult};
 pub use loupan_store::StoreError;
 
@@ -79,6 +81,8 @@ pub struct Services {
     pub progress: Arc<jobs::LiveProgress>,
     /// Where uploaded files live (a local folder unless replaced).
     pub files: Arc<dyn files::FileStore>,
+    /// Now and today in the company's time zone; tests set it.
+    pub clock: Clock,
 }
 
 impl Services {
@@ -92,7 +96,14 @@ impl Services {
             live: Arc::default(),
             progress: Arc::default(),
             files: Arc::new(files),
+            clock: Clock::default(),
         }
+    }
+
+    /// Uses `clock` for now and today (another time zone, or a set time in tests).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Uses `files` for uploaded files (the server passes `LOUPAN_DATA_DIR/files`).

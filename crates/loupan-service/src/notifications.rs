@@ -111,7 +111,7 @@ pub async fn mark_read(services: &Services, actor: &Actor, id: &str) -> ServiceR
     let conn = services.store.conn();
     match store::find_notification(conn, id).await? {
         Some(n) if n.user_id == user => {
-            store::mark_read(conn, user, Some(id), loupan_store::now()).await?;
+            store::mark_read(conn, user, Some(id), services.clock.now()).await?;
             Ok(Notification { read: true, ..n.into() })
         }
         _ => Err(ServiceError::NotFound("notification")),
@@ -120,5 +120,5 @@ pub async fn mark_read(services: &Services, actor: &Actor, id: &str) -> ServiceR
 
 pub async fn mark_all_read(services: &Services, actor: &Actor) -> ServiceResult<u64> {
     let user = user_of(actor)?;
-    Ok(store::mark_read(services.store.conn(), user, None, loupan_store::now()).await?)
+    Ok(store::mark_read(services.store.conn(), user, None, services.clock.now()).await?)
 }

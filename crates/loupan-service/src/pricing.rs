@@ -210,7 +210,7 @@ pub async fn create_adjustment(
         created_by: actor.display_name.clone(),
         applied_by: None,
         units_changed: 0,
-        created_at: loupan_store::now(),
+        created_at: services.clock.now(),
         applied_at: None,
     };
     let tx = services.store.begin_write().await?;

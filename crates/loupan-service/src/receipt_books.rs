@@ -106,7 +106,7 @@ pub async fn register(services: &Services, actor: &Actor, form: NewBook) -> Serv
         last_number: last,
         next_number: first,
         registered_by: actor.user_id.clone().unwrap_or_else(|| actor.username.clone()),
-        created_at: loupan_store::now(),
+        created_at: services.clock.now(),
     };
     store::insert_book(&tx, &row).await?;
     audit::record(
@@ -280,7 +280,7 @@ pub async fn void(
         reason: reason.clone(),
         receipt_id: receipt_id.filter(|r| !r.is_empty()).map(str::to_owned),
         voided_by: actor.user_id.clone().unwrap_or_else(|| actor.username.clone()),
-        voided_at: loupan_store::now(),
+        voided_at: services.clock.now(),
     };
     store::insert_void(&tx, &row).await?;
     let gap = Gap {

@@ -178,7 +178,7 @@ pub async fn create_payment_method(
         discount_millionths: discount.millionths(),
         terms_json: serde_json::to_string(&stored).map_err(ServiceError::internal)?,
         version: 1,
-        created_at: loupan_store::now(),
+        created_at: services.clock.now(),
     };
     let tx = services.store.begin_write().await?;
     match store::insert_payment_method(&tx, &row).await {
@@ -517,7 +517,7 @@ async fn write_subscription(
     v: ValidSubscription,
     parties: SaleParties,
 ) -> ServiceResult<(Subscription, UnitChange)> {
-    let now = loupan_store::now();
+    let now = services.clock.now();
     let from = claimable_from(tx, &v.unit_id, &v.customer_id).await?;
     if !store::change_unit_status(tx, &v.unit_id, from.name(), UnitStatus::Subscribed.name(), now).await? {
         return Err(unit_taken());
@@ -769,7 +769,7 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
     }
     errors.into_result()?;
     let tx = services.store.begin_write().await?;
-    let now = loupan_store::now();
+    let now = services.clock.now();
     let mut copied_buyers = Vec::new();
     let (unit_id, customer_id, from_status, agreed) = match &subscription_id {
         Some(sid) => {
@@ -1000,7 +1000,7 @@ pub async fn set_sales_control(
         (false, UnitStatus::Held | UnitStatus::NotForSale) => UnitStatus::Available,
         _ => return Err(ServiceError::Conflict("unit_not_available")),
     };
-    if !store::change_unit_status(&tx, unit_id, from.name(), to.name(), loupan_store::now()).await? {
+    if !store::change_unit_status(&tx, unit_id, from.name(), to.name(), services.clock.now()).await? {
         return Err(ServiceError::Conflict("unit_not_available"));
     }
     let kind = if hold { "held" } else { "released" };
@@ -1076,7 +1076,7 @@ pub async fn reserve(services: &Services, actor: &Actor, form: NewReservation) -
     if !may_sell_to(&tx, actor, &unit.project_id, &customer_id).await? {
         return Err(Invalid::one("customer_id", "unknown_customer").into());
     }
-    let now = loupan_store::now();
+    let now = services.clock.now();
     if !store::change_unit_status(&tx, &unit_id, UnitStatus::Available.name(), UnitStatus::Reserved.name(), now).await?
     {
         return Err(unit_taken());

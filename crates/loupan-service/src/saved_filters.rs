@@ -80,7 +80,7 @@ pub async fn save(
         list: list.to_owned(),
         name,
         query,
-        created_at: loupan_store::now(),
+        created_at: services.clock.now(),
     };
     let tx = services.store.begin_write().await?;
     let saved = store::save_filter(&tx, &row).await?;

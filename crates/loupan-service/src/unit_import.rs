@@ -327,7 +327,7 @@ pub async fn import_units(
     if !write || plan.is_empty() {
         return Ok(report);
     }
-    let now = loupan_store::now();
+    let now = services.clock.now();
     let mut buildings: std::collections::HashMap<String, BuildingRow> = std::collections::HashMap::new();
     for (row, existing) in plan {
         let building = match buildings.get(&row.building) {

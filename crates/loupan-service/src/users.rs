@@ -132,7 +132,7 @@ pub async fn create_user(services: &Services, actor: &Actor, form: NewUser) -> S
         errors.push("username", "taken");
     }
     errors.into_result()?;
-    let now = loupan_store::now();
+    let now = services.clock.now();
     let row = UserRow {
         id: loupan_store::new_id(),
         username,
@@ -229,7 +229,7 @@ pub async fn update_user(services: &Services, actor: &Actor, id: &str, changes: 
     }
     errors.into_result()?;
     let before = to_user(&tx, before_row).await?;
-    let now = loupan_store::now();
+    let now = services.clock.now();
     if !store_users::update_user_profile(&tx, id, changes.version, &display_name, changes.disabled, manager_id, now)
         .await?
     {
@@ -282,7 +282,7 @@ pub async fn reset_password(services: &Services, actor: &Actor, id: &str, passwo
     let hash = hash_password(password).await?;
     let tx = services.store.begin_write().await?;
     store_users::find_user(&tx, id).await?.ok_or(ServiceError::NotFound("user"))?;
-    store_users::set_password_hash(&tx, id, &hash, loupan_store::now()).await?;
+    store_users::set_password_hash(&tx, id, &hash, services.clock.now()).await?;
     store_sessions::delete_sessions_of_user(&tx, id).await?;
     audit::record(
         &tx,

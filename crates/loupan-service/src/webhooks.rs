@@ -143,7 +143,7 @@ pub async fn deliver(services: &Services, delivery_id: &str) -> Result<(), Strin
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| "subscription deleted".to_owned())?;
-    let now = loupan_store::now();
+    let now = services.clock.now();
     if !subscription.active {
         store::record_attempt(conn, delivery_id, "failed", None, Some("subscription inactive"), now)
             .await
@@ -168,7 +168,7 @@ pub async fn deliver(services: &Services, delivery_id: &str) -> Result<(), Strin
         Err(e) => (None, Some(format!("could not reach receiver: {e}"))),
     };
     let status = if error.is_none() { "delivered" } else { "pending" };
-    store::record_attempt(conn, delivery_id, status, code, error.as_deref(), loupan_store::now())
+    store::record_attempt(conn, delivery_id, status, code, error.as_deref(), services.clock.now())
         .await
         .map_err(|e| e.to_string())?;
     error.map_or(Ok(()), Err)
@@ -260,7 +260,7 @@ pub async fn create_subscription(
         description,
         active: true,
         created_by: actor.display_name.clone(),
-        created_at: loupan_store::now(),
+        created_at: services.clock.now(),
     };
     let tx = services.store.begin_write().await?;
     store::insert_subscription(&tx, &row).await?;

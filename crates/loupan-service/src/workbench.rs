@@ -29,12 +29,12 @@ pub async fn alerts(services: &Services, actor: &Actor) -> ServiceResult<Vec<Ale
     if actor.can(Permission::ReadCustomers)
         && let Ok(scope) = crate::customers::scope_of(actor)
     {
-        let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+        let today = services.clock.today();
         let due = loupan_store::customers::count_contacts_due(conn, &scope, today).await?;
         if due > 0 {
             out.push(Alert { kind: "follow_ups_due", count: due, link: "/customers" });
         }
-        let before = loupan_store::now() - chrono::Duration::days(STALE_AFTER_DAYS);
+        let before = services.clock.now() - chrono::Duration::days(STALE_AFTER_DAYS);
         let count = loupan_store::customers::count_stale_customers(conn, &scope, before).await?;
         if count > 0 {
             out.push(Alert { kind: "stale_customers", count, link: "/customers/exceptions" });
@@ -47,7 +47,7 @@ pub async fn alerts(services: &Services, actor: &Actor) -> ServiceResult<Vec<Ale
         }
     }
     if actor.can(Permission::ReadFinance) {
-        let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+        let today = services.clock.today();
         let overdue = loupan_store::sales::overdue_instalment_count(conn, actor.visible_projects(), today).await?;
         if overdue > 0 {
             out.push(Alert { kind: "overdue_instalments", count: overdue, link: "/finance/ageing" });

@@ -439,7 +439,7 @@ async fn customers_due_a_contact_today_reach_their_agent_on_the_workbench_and_by
     let o = office().await;
     let c = register(&o, &o.agent_a.1, json!({"name": "李雷", "phone": "13912345678"})).await;
     let id = c["customer"]["id"].as_str().or(c["id"].as_str()).unwrap().to_owned();
-    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive().to_string();
+    let today = o.app.services.clock.today().to_string();
     let r = o
         .app
         .send(
@@ -1042,7 +1042,7 @@ async fn the_list_filters_by_kind_needs_and_last_contact_and_a_filtered_group_mo
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
-    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let today = o.app.services.clock.today();
     let tomorrow = today.succ_opt().unwrap();
     assert_eq!(names_found(&o, "kind=enterprise").await, vec!["某公司"]);
     assert_eq!(names_found(&o, "category=member").await, vec!["乙二"]);

@@ -603,3 +603,31 @@ async fn receipts_and_plans_are_found_by_any_combination_of_conditions() {
     let r = b.app.send(get("/api/v1/finance/queries/receipts").token(&b.agent)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+/// "Today" is the company's date from the services' clock: at 00:30 in Beijing
+/// (16:30 UTC the day before) the reports default to the Beijing date, and
+/// moving the clock moves them.
+#[tokio::test]
+async fn reports_default_to_the_company_date_of_the_clock() {
+    let utc = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc);
+    let zone = loupan_service::Clock::parse_zone("Asia/Shanghai").unwrap();
+    let app = TestApp::with_clock(loupan_service::Clock::set_at(zone, utc("2026-12-03T16:30:00Z"))).await;
+    let admin = app.admin().await;
+    let arrears = app.send(get("/api/v1/finance/reports/arrears").token(&admin)).await;
+    assert_eq!(arrears.status, StatusCode::OK, "{}", arrears.text);
+    assert_eq!(arrears.json()["as_of"], "2026-12-04");
+    let ledger = app.send(get("/api/v1/finance/reports/ledger").token(&admin)).await.json();
+    assert_eq!(ledger["as_of"], "2026-12-04");
+
+    app.services.clock.set(utc("2027-01-31T15:59:59Z"));
+    // Sessions age by the same clock: two months on, the token has expired.
+    let expired = app.send(get("/api/v1/finance/reports/arrears").token(&admin)).await;
+    assert_eq!(expired.status, StatusCode::UNAUTHORIZED);
+    let admin = app.admin().await;
+    let arrears = app.send(get("/api/v1/finance/reports/arrears").token(&admin)).await.json();
+    assert_eq!(arrears["as_of"], "2027-01-31", "23:59:59 in Beijing is still the 31st");
+    let reconciliation = app.send(get("/api/v1/finance/reports/reconciliation").token(&admin)).await;
+    assert_eq!(reconciliation.status, StatusCode::OK, "{}", reconciliation.text);
+    let body = reconciliation.json();
+    assert_eq!((body["from"].as_str(), body["to"].as_str()), (Some("2027-01-01"), Some("2027-01-31")));
+}

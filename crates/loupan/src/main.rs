@@ -37,6 +37,10 @@ struct StorageArgs {
     /// in the data folder, created on first start). Instances sharing a database share it.
     #[arg(long, env = "LOUPAN_SECRET_KEY", global = true, hide_env_values = true)]
     secret_key: Option<String>,
+    /// The company's time zone, for "today" and every date shown: a name
+    /// without daylight saving time (Asia/Shanghai, Asia/Hong_Kong, UTC, ...) or an offset (+08:00).
+    #[arg(long, env = "LOUPAN_TIME_ZONE", default_value = "Asia/Shanghai", global = true)]
+    time_zone: String,
 }
 
 #[derive(Subcommand)]
@@ -265,6 +269,7 @@ async fn open(args: &StorageArgs) -> Result<Services> {
             format!("sqlite://{}", path.display())
         }
     };
+    let zone = loupan_service::Clock::parse_zone(&args.time_zone)?;
     let store = Store::connect(&url).await?;
     let pending = store.pending_migrations().await?;
     if !pending.is_empty() {
@@ -273,7 +278,9 @@ async fn open(args: &StorageArgs) -> Result<Services> {
     store.migrate().await?;
     let secrets = Secrets::from_master(&master_key(args)?).map_err(explain)?;
     let files = loupan_service::files::LocalFiles::new(args.data_dir.join("files"));
-    Ok(Services::new(store, ServiceConfig::default(), secrets).with_files(std::sync::Arc::new(files)))
+    Ok(Services::new(store, ServiceConfig::default(), secrets)
+        .with_files(std::sync::Arc::new(files))
+        .with_clock(loupan_service::Clock::system(zone)))
 }
 
 /// The personal-data master key: from `LOUPAN_SECRET_KEY`, else from the key

@@ -130,9 +130,8 @@ impl From<reports::Reconciliation> for ReconciliationDto {
 }
 
 /// The period a reconciliation covers: the given dates, or the current month to date.
-pub fn period(from: Option<&str>, to: Option<&str>) -> Result<(NaiveDate, NaiveDate), AppError> {
+pub fn period(from: Option<&str>, to: Option<&str>, today: NaiveDate) -> Result<(NaiveDate, NaiveDate), AppError> {
     use chrono::Datelike;
-    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
     let to = date("to", to)?.unwrap_or(today);
     let from = date("from", from)?.unwrap_or_else(|| to.with_day(1).unwrap_or(to));
     Ok((from, to))
@@ -147,7 +146,7 @@ async fn reconciliation(
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<ReconciliationParams>,
 ) -> Result<Json<ReconciliationDto>, AppError> {
-    let (from, to) = period(q.from.as_deref(), q.to.as_deref())?;
+    let (from, to) = period(q.from.as_deref(), q.to.as_deref(), state.services.clock.today())?;
     let r = reports::reconciliation(&state.services, &actor, project(q.project_id.as_deref()), from, to).await?;
     Ok(Json(r.into()))
 }
@@ -160,7 +159,7 @@ async fn reconciliation_export(
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<ReconciliationParams>,
 ) -> Result<Response, AppError> {
-    let (from, to) = period(q.from.as_deref(), q.to.as_deref())?;
+    let (from, to) = period(q.from.as_deref(), q.to.as_deref(), state.services.clock.today())?;
     let r = reports::reconciliation(&state.services, &actor, project(q.project_id.as_deref()), from, to).await?;
     Ok(crate::api::xlsx_download(reports::reconciliation_xlsx(&r)?, "reconciliation.xlsx"))
 }
@@ -246,9 +245,8 @@ pub struct LedgerDto {
     pub totals: LedgerTotalsDto,
 }
 
-pub fn ledger_args(q: &LedgerParams) -> Result<(NaiveDate, Basis), AppError> {
-    let as_of = date("as_of", q.as_of.as_deref())?
-        .unwrap_or_else(|| (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive());
+pub fn ledger_args(q: &LedgerParams, today: NaiveDate) -> Result<(NaiveDate, Basis), AppError> {
+    let as_of = date("as_of", q.as_of.as_deref())?.unwrap_or(today);
     let basis = match q.basis.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
         None => Basis::Finance,
         Some(b) => Basis::parse(b).ok_or_else(|| {
@@ -266,7 +264,7 @@ async fn ledger(
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<LedgerParams>,
 ) -> Result<Json<LedgerDto>, AppError> {
-    let (as_of, basis) = ledger_args(&q)?;
+    let (as_of, basis) = ledger_args(&q, state.services.clock.today())?;
     let l = reports::ledger(&state.services, &actor, project(q.project_id.as_deref()), as_of, basis).await?;
     let t = l.totals;
     Ok(Json(LedgerDto {
@@ -294,7 +292,7 @@ async fn ledger_export(
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<LedgerParams>,
 ) -> Result<Response, AppError> {
-    let (as_of, basis) = ledger_args(&q)?;
+    let (as_of, basis) = ledger_args(&q, state.services.clock.today())?;
     let l = reports::ledger(&state.services, &actor, project(q.project_id.as_deref()), as_of, basis).await?;
     Ok(crate::api::xlsx_download(reports::ledger_xlsx(&l)?, "ledger.xlsx"))
 }
@@ -334,8 +332,8 @@ pub struct ArrearsDto {
     pub total: String,
 }
 
-fn as_of(text: Option<&str>) -> Result<NaiveDate, AppError> {
-    Ok(date("as_of", text)?.unwrap_or_else(|| (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()))
+fn as_of(text: Option<&str>, today: NaiveDate) -> Result<NaiveDate, AppError> {
+    Ok(date("as_of", text)?.unwrap_or(today))
 }
 
 /// 欠款 (F7): the arrears list overdue notices are sent from, by agent and project.
@@ -346,8 +344,13 @@ async fn arrears(
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<ArrearsParams>,
 ) -> Result<Json<ArrearsDto>, AppError> {
-    let a =
-        reports::arrears(&state.services, &actor, project(q.project_id.as_deref()), as_of(q.as_of.as_deref())?).await?;
+    let a = reports::arrears(
+        &state.services,
+        &actor,
+        project(q.project_id.as_deref()),
+        as_of(q.as_of.as_deref(), state.services.clock.today())?,
+    )
+    .await?;
     Ok(Json(ArrearsDto {
         as_of: a.as_of,
         project_id: a.project_id,
@@ -379,8 +382,13 @@ async fn arrears_export(
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<ArrearsParams>,
 ) -> Result<Response, AppError> {
-    let a =
-        reports::arrears(&state.services, &actor, project(q.project_id.as_deref()), as_of(q.as_of.as_deref())?).await?;
+    let a = reports::arrears(
+        &state.services,
+        &actor,
+        project(q.project_id.as_deref()),
+        as_of(q.as_of.as_deref(), state.services.clock.today())?,
+    )
+    .await?;
     Ok(crate::api::xlsx_download(reports::arrears_xlsx(&a)?, "arrears.xlsx"))
 }
 
@@ -439,7 +447,7 @@ async fn finance_chart(
     Authed(actor): Authed,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<FinanceChartDto>, AppError> {
-    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let today = state.services.clock.today();
     let (building, tiles) = reports::finance_chart(&state.services, &actor, &id, today).await?;
     let mut counts: BTreeMap<String, u64> = reports::MoneyState::ALL.iter().map(|s| (s.name().to_owned(), 0)).collect();
     for t in &tiles {

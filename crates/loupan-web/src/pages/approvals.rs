@@ -236,7 +236,7 @@ async fn delegations_page(
         .filter(|c| Some(c.id.as_str()) != actor.user_id.as_deref())
         .map(|c| context! { id => c.id, name => c.display_name, username => c.username })
         .collect();
-    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string();
+    let today = state.services.clock.today().to_string();
     let html = render(
         state,
         "delegations.html",

@@ -50,7 +50,7 @@ async fn ledger(
     lang: Lang,
     Query(q): Query<LedgerParams>,
 ) -> Result<Html<String>, AppError> {
-    let (as_of, basis) = ledger_args(&q)?;
+    let (as_of, basis) = ledger_args(&q, state.services.clock.today())?;
     let project_id = project_of(q.project_id.as_deref());
     let l = reports::ledger(&state.services, &actor, project_id, as_of, basis).await?;
     let t = &l.totals;
@@ -81,7 +81,10 @@ async fn arrears(
     lang: Lang,
     Query(q): Query<ArrearsQuery>,
 ) -> Result<Html<String>, AppError> {
-    let (as_of, _) = ledger_args(&LedgerParams { as_of: q.as_of.clone(), project_id: None, basis: None })?;
+    let (as_of, _) = ledger_args(
+        &LedgerParams { as_of: q.as_of.clone(), project_id: None, basis: None },
+        state.services.clock.today(),
+    )?;
     let project_id = project_of(q.project_id.as_deref());
     let a = reports::arrears(&state.services, &actor, project_id, as_of).await?;
     render(
@@ -111,7 +114,7 @@ async fn reconciliation(
     lang: Lang,
     Query(q): Query<ReconciliationQuery>,
 ) -> Result<Html<String>, AppError> {
-    let (from, to) = period(q.from.as_deref(), q.to.as_deref())?;
+    let (from, to) = period(q.from.as_deref(), q.to.as_deref(), state.services.clock.today())?;
     let project_id = project_of(q.project_id.as_deref());
     let r = reports::reconciliation(&state.services, &actor, project_id, from, to).await?;
     let total = |b: &str| r.totals.get(b).map(ToString::to_string).unwrap_or_default();
@@ -156,7 +159,7 @@ async fn finance_chart(
     lang: Lang,
     Path(id): Path<String>,
 ) -> Result<Html<String>, AppError> {
-    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let today = state.services.clock.today();
     let (building, tiles) = reports::finance_chart(&state.services, &actor, &id, today).await?;
     let project = inventory::get_project(&state.services, &actor, &building.project_id).await?;
     let mut counts: Vec<(MoneyState, usize)> = MoneyState::ALL.iter().map(|s| (*s, 0)).collect();
@@ -209,7 +212,7 @@ async fn refunds(
         "finance_refunds.html",
         context! {
             refunds => items, status => status, channels => loupan_service::finance::CHANNELS,
-            today => (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive().to_string(),
+            today => state.services.clock.today().to_string(),
             can_record => actor.can(loupan_domain::Permission::RecordReceipts), can_audit => actor.can(loupan_domain::Permission::AuditReceipts),
             ..base_context(&actor, lang, NAV)
         },

@@ -18,11 +18,6 @@ use crate::i18n::Lang;
 use crate::pages::{base_context, field_messages, render};
 use crate::{AppError, AppState};
 
-fn today() -> String {
-    // Dates are the sales office's (China Standard Time).
-    (chrono::Utc::now() + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string()
-}
-
 async fn unit_page(
     state: &AppState,
     actor: &Actor,
@@ -103,7 +98,7 @@ async fn unit_page(
             subscription => deals.subscription.map(|s| context! { id => s.id, number => s.number, total => s.total_price.to_string(), deposit => s.deposit.to_string(), method => s.payment_method_id }),
             contract => deals.contract.map(|c| context! { id => c.id, number => c.number }),
             history => history, prices => prices, customers => customer_options.clone(), people => customer_options,
-            methods => methods, today => today(), free_units => free_units, buyers => buyers, files => files,
+            methods => methods, today => state.services.clock.today().to_string(), free_units => free_units, buyers => buyers, files => files,
             can_sell => can_sell && unit.status == UnitStatus::Available,
             can_sign => can_sell, can_control => actor.can(Permission::ManageInventory),
             errors => errors, typed => typed,
@@ -309,7 +304,7 @@ async fn contract_page(
             k => context! { id => contract.id, number => contract.number, total => contract.total_price.to_string(), signed_on => contract.signed_on.to_string() },
             unit => context! { id => unit.id, number => unit.number },
             customer => customer.map(|c| context! { id => c.id, name => c.name }),
-            plan => plan, receipts => receipts, today => today(), channels => finance::CHANNELS, books => books,
+            plan => plan, receipts => receipts, today => state.services.clock.today().to_string(), channels => finance::CHANNELS, books => books,
             from_subscription => contract.subscription_id.is_some() && contract_active,
             can_record => actor.can(Permission::RecordReceipts), can_audit => actor.can(Permission::AuditReceipts),
             can_request => actor.can(Permission::Sell) && contract_active,
@@ -411,7 +406,7 @@ async fn ageing(
     lang: Lang,
     Query(q): Query<AgeingQuery>,
 ) -> Result<Html<String>, AppError> {
-    let as_of_text = q.as_of.filter(|d| !d.is_empty()).unwrap_or_else(today);
+    let as_of_text = q.as_of.filter(|d| !d.is_empty()).unwrap_or_else(|| state.services.clock.today().to_string());
     let as_of = chrono::NaiveDate::parse_from_str(&as_of_text, "%Y-%m-%d")
         .map_err(|_| AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "as_of", "invalid_date"))?;
     let report = finance::ageing(&state.services, &actor, as_of, None).await?;

@@ -157,6 +157,15 @@ impl TestApp {
     }
 
     pub async fn with_config(config: ServiceConfig) -> TestApp {
+        Self::build(config, loupan_service::Clock::default()).await
+    }
+
+    /// A Loupan whose clock the test sets (`app.services.clock.set(...)`).
+    pub async fn with_clock(clock: loupan_service::Clock) -> TestApp {
+        Self::build(ServiceConfig::default(), clock).await
+    }
+
+    async fn build(config: ServiceConfig, clock: loupan_service::Clock) -> TestApp {
         let unique = format!("t{}", loupan_store::new_id());
         let (database_url, db) = match std::env::var("LOUPAN_TEST_DATABASE_URL") {
             Ok(server_url) if !server_url.is_empty() => {
@@ -173,7 +182,7 @@ impl TestApp {
         let store = Store::connect(&database_url).await.expect("connect");
         store.migrate().await.expect("migrate");
         let secrets = loupan_service::secrets::Secrets::from_master(&[42u8; 32]).unwrap();
-        let services = Services::new(store, config, secrets);
+        let services = Services::new(store, config, secrets).with_clock(clock);
         users::ensure_admin(&services, Some(ADMIN_PASSWORD.into())).await.expect("admin");
         let router = loupan_web::app(AppState::new(services.clone(), WebConfig::default()));
         TestApp { router, services, database_url, db }
@@ -183,7 +192,8 @@ impl TestApp {
     pub async fn second_instance(&self) -> (Router, Services) {
         let store = Store::connect(&self.database_url).await.expect("connect");
         let secrets = loupan_service::secrets::Secrets::from_master(&[42u8; 32]).unwrap();
-        let services = Services::new(store, self.services.config.clone(), secrets);
+        let services =
+            Services::new(store, self.services.config.clone(), secrets).with_clock(self.services.clock.clone());
         (loupan_web::app(AppState::new(services.clone(), WebConfig::default())), services)
     }
 
