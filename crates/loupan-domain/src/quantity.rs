@@ -92,6 +92,64 @@ macro_rules! hundredths_type {
             pub fn checked_sub(self, other: Self) -> Option<Self> {
                 self.0.checked_sub(other.0).map(Self)
             }
+            pub fn checked_neg(self) -> Option<Self> {
+                self.0.checked_neg().map(Self)
+            }
+            /// The sum of `items`, or `None` if it leaves the range (a corrupt row, never real money).
+            pub fn checked_sum(items: impl IntoIterator<Item = Self>) -> Option<Self> {
+                items.into_iter().try_fold(Self::ZERO, Self::checked_add)
+            }
+            pub fn is_positive(self) -> bool {
+                self.0 > 0
+            }
+            pub fn is_zero(self) -> bool {
+                self.0 == 0
+            }
+            pub fn abs(self) -> Self {
+                Self(self.0.abs())
+            }
+        }
+
+        // Plain operators for sums of stored amounts, which are far inside i64
+        // (15 digits of yuan are refused at parse time); an overflow is a bug and
+        // panics in debug builds like integer arithmetic does.
+        impl std::ops::Add for $name {
+            type Output = Self;
+            fn add(self, other: Self) -> Self {
+                Self(self.0 + other.0)
+            }
+        }
+        impl std::ops::Sub for $name {
+            type Output = Self;
+            fn sub(self, other: Self) -> Self {
+                Self(self.0 - other.0)
+            }
+        }
+        impl std::ops::Neg for $name {
+            type Output = Self;
+            fn neg(self) -> Self {
+                Self(-self.0)
+            }
+        }
+        impl std::ops::AddAssign for $name {
+            fn add_assign(&mut self, other: Self) {
+                self.0 += other.0;
+            }
+        }
+        impl std::ops::SubAssign for $name {
+            fn sub_assign(&mut self, other: Self) {
+                self.0 -= other.0;
+            }
+        }
+        impl std::iter::Sum for $name {
+            fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
+                iter.fold(Self::ZERO, |a, b| a + b)
+            }
+        }
+        impl<'a> std::iter::Sum<&'a $name> for $name {
+            fn sum<I: Iterator<Item = &'a Self>>(iter: I) -> Self {
+                iter.fold(Self::ZERO, |a, b| a + *b)
+            }
         }
 
         impl std::fmt::Display for $name {
@@ -240,6 +298,23 @@ mod tests {
         assert_eq!(Money::from_hundredths(128_000_000).to_string(), "1280000.00");
         assert_eq!(Money::from_hundredths(-5).to_string(), "-0.05");
         assert_eq!(Area::from_hundredths(8937).to_string(), "89.37");
+    }
+
+    #[test]
+    fn sums_and_differences_stay_exact() {
+        let m = |t: &str| Money::parse(t).unwrap();
+        let parts = [m("0.10"), m("0.20"), m("1000000.70")];
+        assert_eq!(parts.iter().sum::<Money>(), m("1000001.00"));
+        assert_eq!(parts.into_iter().sum::<Money>() - m("1.00"), m("1000000.00"));
+        assert_eq!(-m("5.05"), m("-5.05"));
+        let mut total = Money::ZERO;
+        total += m("2.50");
+        total -= m("3.00");
+        assert_eq!(total, m("-0.50"));
+        assert_eq!(total.abs(), m("0.50"));
+        assert_eq!(Money::checked_sum([m("1"), Money::from_hundredths(i64::MAX)]), None);
+        assert_eq!(Money::checked_sum(parts), Some(m("1000001.00")));
+        assert_eq!(Money::from_hundredths(i64::MIN).checked_neg(), None);
     }
 
     #[test]

@@ -152,23 +152,23 @@ pub const AGEING_BUCKETS: [&str; 7] = ["not_due", "1-30", "31-60", "61-90", "91-
 pub struct OpenAmount {
     pub due: NaiveDate,
     pub seq: i32,
-    pub open: i64,
+    pub open: Money,
 }
 
-/// Settles `amount` (fen) against instalments in due-date order, then plan
-/// order: returns (index into `instalments`, fen) per instalment touched and
-/// what is left over. Never takes more than an instalment owes.
-pub fn allocate(instalments: &[OpenAmount], amount: i64) -> (Vec<(usize, i64)>, i64) {
+/// Settles `amount` against instalments in due-date order, then plan order:
+/// returns (index into `instalments`, amount) per instalment touched and what
+/// is left over. Never takes more than an instalment owes.
+pub fn allocate(instalments: &[OpenAmount], amount: Money) -> (Vec<(usize, Money)>, Money) {
     let mut order: Vec<usize> = (0..instalments.len()).collect();
     order.sort_by_key(|&i| (instalments[i].due, instalments[i].seq));
-    let mut left = amount.max(0);
+    let mut left = amount.max(Money::ZERO);
     let mut takes = Vec::new();
     for i in order {
-        if left == 0 {
+        if left.is_zero() {
             break;
         }
         let open = instalments[i].open;
-        if open <= 0 {
+        if !open.is_positive() {
             continue;
         }
         let take = open.min(left);
@@ -246,16 +246,18 @@ mod allocation_properties {
             let mut receipts: Vec<i64> = Vec::new();
             let mut refunds = 0i64;
             let open = |amounts: &[i64], paid: &[i64]| -> Vec<OpenAmount> {
-                (0..amounts.len()).map(|i| OpenAmount { due: dues[i], seq: i as i32, open: amounts[i] - paid[i] }).collect()
+                (0..amounts.len()).map(|i| OpenAmount { due: dues[i], seq: i as i32, open: Money::from_hundredths(amounts[i] - paid[i]) }).collect()
             };
             for m in movements {
                 match m {
                     Movement::Receipt(fen) => {
                         let now = open(&amounts, &paid);
-                        let (takes, left) = allocate(&now, fen);
+                        let (takes, left) = allocate(&now, Money::from_hundredths(fen));
+                        let (takes, left): (Vec<(usize, i64)>, i64) =
+                            (takes.into_iter().map(|(i, t)| (i, t.hundredths())).collect(), left.hundredths());
                         let mut last: Option<(NaiveDate, i32)> = None;
                         for (i, take) in &takes {
-                            prop_assert!(*take > 0 && *take <= now[*i].open, "over-allocated");
+                            prop_assert!(*take > 0 && *take <= now[*i].open.hundredths(), "over-allocated");
                             if let Some(l) = last { prop_assert!((now[*i].due, now[*i].seq) > l, "not in due order"); }
                             last = Some((now[*i].due, now[*i].seq));
                             paid[*i] += take;
@@ -269,9 +271,9 @@ mod allocation_properties {
                         amounts = new_amounts;
                         paid = vec![0; amounts.len()];
                         for r in &receipts {
-                            let (takes, left) = allocate(&open(&amounts, &paid), *r);
-                            for (i, take) in takes { paid[i] += take; }
-                            refunds += left;
+                            let (takes, left) = allocate(&open(&amounts, &paid), Money::from_hundredths(*r));
+                            for (i, take) in takes { paid[i] += take.hundredths(); }
+                            refunds += left.hundredths();
                         }
                         receipts = vec![paid.iter().sum::<i64>()];
                     }

@@ -8,7 +8,7 @@ pub use loupan_store::audit::AuditFilter;
 use loupan_store::audit::{self as store_audit, AuditRow};
 use serde_json::Value;
 
-use crate::{Actor, ServiceResult, Services, sha256_hex};
+use crate::{Actor, ServiceError, ServiceResult, Services, sha256_hex};
 
 /// The hash the first row chains to.
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -34,6 +34,17 @@ pub fn mask(value: &mut Value) {
 }
 
 /// One change to record.
+/// A record as the trail keeps it. A record that cannot be serialised is a
+/// failure of the write, never a `null` in the trail.
+pub(crate) fn snapshot<T: serde::Serialize + ?Sized>(record: &T) -> ServiceResult<Option<serde_json::Value>> {
+    serde_json::to_value(record).map(Some).map_err(ServiceError::internal)
+}
+
+/// A record as a webhook event carries it; failing to serialise fails the write.
+pub(crate) fn payload<T: serde::Serialize + ?Sized>(record: &T) -> ServiceResult<serde_json::Value> {
+    serde_json::to_value(record).map_err(ServiceError::internal)
+}
+
 pub struct Change<'a> {
     pub action: &'a str,
     pub record_type: &'a str,

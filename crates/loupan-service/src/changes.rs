@@ -160,15 +160,21 @@ impl Deal {
 /// A deal the actor may see. Cancellations name their kind of deal; the other
 /// changes apply to whichever the id is.
 async fn visible_deal(services: &Services, actor: &Actor, kind: &str, subject_id: &str) -> ServiceResult<Deal> {
+    // Not a visible contract is "try a subscription"; a failed lookup is a failure.
+    let visible = |found: ServiceResult<_>| match found {
+        Ok(deal) => Ok(Some(deal)),
+        Err(e) if e.is_absence() => Ok(None),
+        Err(e) => Err(e),
+    };
     if kind != "cancel_subscription"
-        && let Ok(k) = crate::sales::get_contract(services, actor, subject_id).await
-        && let Some(row) = store::find_contract(services.store.conn(), &k.id).await?
+        && let Some(k) = visible(crate::sales::get_contract(services, actor, subject_id).await.map(|k| k.id))?
+        && let Some(row) = store::find_contract(services.store.conn(), &k).await?
     {
         return Ok(Deal::Contract(row));
     }
     if kind != "cancel_contract"
-        && let Ok(s) = crate::sales::get_subscription(services, actor, subject_id).await
-        && let Some(row) = store::find_subscription(services.store.conn(), &s.id).await?
+        && let Some(s) = visible(crate::sales::get_subscription(services, actor, subject_id).await.map(|s| s.id))?
+        && let Some(row) = store::find_subscription(services.store.conn(), &s).await?
     {
         return Ok(Deal::Subscription(row));
     }
@@ -382,7 +388,7 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
             record_type: "deal_change",
             record_id: &change.id,
             before: None,
-            after: serde_json::to_value(&change).ok(),
+            after: crate::audit::snapshot(&change)?,
         },
     )
     .await?;
@@ -687,7 +693,8 @@ async fn swap(
         crate::finance::transfer_receipt(tx, &services.clock, actor, project, old_side, -paid).await?;
         let receipt = crate::finance::transfer_receipt(tx, &services.clock, actor, project, new_side, paid).await?;
         if let Deal::Contract(_) = deal {
-            refund = crate::finance::allocate(tx, &receipt, &new_id, paid).await?.1;
+            refund =
+                crate::finance::allocate(tx, &receipt, &new_id, Money::from_hundredths(paid)).await?.1.hundredths();
         }
         if refund > 0 {
             let new_deal = load_deal(tx, &new_id).await?;
@@ -730,8 +737,8 @@ async fn change_terms<C: Connection>(
             store::delete_plan(conn, &k.id).await?;
             crate::sales::write_plan(conn, &k.id, &method, total, k.signed_on).await?;
             let excess = crate::finance::reallocate_contract(conn, &k.id).await?;
-            refund_due(conn, deal, &change.id, excess).await?;
-            Ok(json!({"total_price": total, "payment_method_id": method.id, "refund": Money::from_hundredths(excess)}))
+            refund_due(conn, deal, &change.id, excess.hundredths()).await?;
+            Ok(json!({"total_price": total, "payment_method_id": method.id, "refund": excess}))
         }
         Deal::Subscription(s) => {
             if !store::set_subscription_terms(conn, &s.id, total.hundredths(), &method.id).await? {
@@ -798,7 +805,11 @@ pub struct Buyer {
 /// The buyers of a deal the actor may see (the main buyer alone when none were set).
 pub async fn buyers(services: &Services, actor: &Actor, deal_id: &str) -> ServiceResult<Vec<Buyer>> {
     actor.require(Permission::ReadDeals)?;
-    let deal = visible_deal(services, actor, "", deal_id).await.map_err(|_| ServiceError::NotFound("deal"))?;
+    let deal = visible_deal(services, actor, "", deal_id).await.map_err(|e| match e {
+        // `visible_deal` names an unknown deal as a field of a change request; here it is the path.
+        ServiceError::Invalid(_) => ServiceError::NotFound("deal"),
+        other => other.when_absent(|| ServiceError::NotFound("deal")),
+    })?;
     let list = buyers_json(services.store.conn(), &deal).await?;
     Ok(list
         .as_array()

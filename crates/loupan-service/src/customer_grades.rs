@@ -207,8 +207,8 @@ pub async fn set_rules(
             action: "customer.grade_rules",
             record_type: "project",
             record_id: project_id,
-            before: serde_json::to_value(&before).ok(),
-            after: serde_json::to_value(&rules).ok(),
+            before: crate::audit::snapshot(&before)?,
+            after: crate::audit::snapshot(&rules)?,
         },
     )
     .await?;
@@ -249,7 +249,7 @@ pub async fn apply(services: &Services, actor: &Actor, project_id: &str) -> Serv
             record_type: "project",
             record_id: project_id,
             before: None,
-            after: serde_json::to_value(&applied).ok(),
+            after: crate::audit::snapshot(&applied)?,
         },
     )
     .await?;

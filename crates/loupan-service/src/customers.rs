@@ -542,8 +542,8 @@ async fn write_customer<C: Connection>(
     }
     add_event(conn, actor, &row.id, "registered", &format!("登记客户 {}", row.name)).await?;
     let customer = view(conn, actor, row, names).await?;
-    audit::record(conn, actor, registered_change(&customer)).await?;
-    crate::webhooks::publish(conn, "customer.created", shared_view(&customer)).await?;
+    audit::record(conn, actor, registered_change(&customer)?).await?;
+    crate::webhooks::publish(conn, "customer.created", shared_view(&customer)?).await?;
     Ok(Registered { customer, duplicates })
 }
 
@@ -630,18 +630,18 @@ fn duplicate_record(row: &CustomerRow, d: &DuplicateMatch, now: chrono::DateTime
     }
 }
 
-fn registered_change(customer: &Customer) -> Change<'_> {
-    Change {
+fn registered_change(customer: &Customer) -> ServiceResult<Change<'_>> {
+    Ok(Change {
         action: "customer.register",
         record_type: "customer",
         record_id: &customer.id,
         before: None,
-        after: serde_json::to_value(customer).ok(),
-    }
+        after: crate::audit::snapshot(customer)?,
+    })
 }
 
 /// Integrations get the masked view, whoever registered: personal data stays inside Loupan.
-fn shared_view(customer: &Customer) -> serde_json::Value {
+fn shared_view(customer: &Customer) -> ServiceResult<serde_json::Value> {
     let masked_phone = PhoneNumber::parse(&customer.phone).map(|p| p.masked()).unwrap_or_default();
     let shared = Customer {
         phone: masked_phone,
@@ -654,7 +654,7 @@ fn shared_view(customer: &Customer) -> serde_json::Value {
         other_phones: None,
         ..customer.clone()
     };
-    serde_json::to_value(&shared).unwrap_or_default()
+    crate::audit::payload(&shared)
 }
 
 /// Registers many valid forms in the caller's transaction (an import), in
@@ -774,7 +774,8 @@ pub(crate) async fn write_batch<C: Connection>(
     for (row, duplicates) in rows.into_iter().zip(found) {
         done.push(Registered { customer: view(conn, actor, row, names).await?, duplicates });
     }
-    audit::record_many(conn, actor, done.iter().map(|r| registered_change(&r.customer)).collect()).await?;
+    audit::record_many(conn, actor, done.iter().map(|r| registered_change(&r.customer)).collect::<ServiceResult<_>>()?)
+        .await?;
     crate::webhooks::publish_many(conn, "customer.created", &done, |r| shared_view(&r.customer)).await?;
     Ok(done)
 }
@@ -1007,8 +1008,8 @@ pub async fn update(services: &Services, actor: &Actor, id: &str, change: Custom
             action: "customer.update",
             record_type: "customer",
             record_id: &customer.id,
-            before: serde_json::to_value(&before_view).ok(),
-            after: serde_json::to_value(&customer).ok(),
+            before: crate::audit::snapshot(&before_view)?,
+            after: crate::audit::snapshot(&customer)?,
         },
     )
     .await?;
@@ -1313,7 +1314,7 @@ pub async fn add_follow_up(
             record_type: "customer",
             record_id: customer_id,
             before: None,
-            after: serde_json::to_value(&follow_up).ok(),
+            after: crate::audit::snapshot(&follow_up)?,
         },
     )
     .await?;
@@ -1628,7 +1629,7 @@ pub async fn merge<C: Connection>(conn: &C, actor: &Actor, kept_id: &str, merged
             record_type: "customer",
             record_id: kept_id,
             before: None,
-            after: serde_json::to_value(&merge).ok(),
+            after: crate::audit::snapshot(&merge)?,
         },
     )
     .await?;

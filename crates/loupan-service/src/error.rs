@@ -1,8 +1,13 @@
 //! The service layer's error: what the caller did wrong, or that we failed.
-//! The web layer maps each kind to a status and a translated message.
+//! The web layer maps each kind to a status and a translated message. A failure
+//! keeps its cause as a source chain, so the one place that logs it (the web
+//! layer's renderer, the job runner, the CLI) can write the whole chain.
 
 use loupan_domain::Invalid;
 use loupan_store::StoreError;
+
+/// The cause of an unexpected failure, with its own sources.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -27,14 +32,19 @@ pub enum ServiceError {
     /// Something the installation lacks (a font for PDF letters); the code says what.
     #[error("unavailable: {0}")]
     Unavailable(&'static str),
+    /// The database could not be reached or stopped answering: the request may
+    /// succeed later. Never reported as "not found".
+    #[error("the database is unavailable")]
+    StoreUnavailable(#[source] StoreError),
     /// Anything unexpected. The cause goes to the log, never to the user.
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("internal error")]
+    Internal(#[source] Cause),
 }
 
 impl ServiceError {
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
-        ServiceError::Internal(cause.to_string())
+    /// An unexpected failure: a message, or an error whose chain is kept.
+    pub fn internal(cause: impl Into<Cause>) -> Self {
+        ServiceError::Internal(cause.into())
     }
 
     /// The stable code the UI translates.
@@ -47,15 +57,66 @@ impl ServiceError {
             ServiceError::Conflict(code) => code,
             ServiceError::TooManyAttempts { .. } => "too_many_attempts",
             ServiceError::Unavailable(code) => code,
+            ServiceError::StoreUnavailable(_) => "service_unavailable",
             ServiceError::Internal(_) => "internal",
         }
     }
+
+    /// Whether the record was not there (or not for this user) rather than the
+    /// lookup failing: a caller may turn this, and only this, into its own answer.
+    pub fn is_absence(&self) -> bool {
+        matches!(self, ServiceError::NotFound(_) | ServiceError::Forbidden)
+    }
+
+    /// For a lookup whose absence means something else to the caller (an
+    /// unknown field value, another record's 404): absence becomes `absent()`,
+    /// while a failure (an outage, a bug) stays what it is.
+    pub fn when_absent(self, absent: impl FnOnce() -> ServiceError) -> ServiceError {
+        if self.is_absence() { absent() } else { self }
+    }
+
+    /// The error and each of its sources, `: `-separated, for the log (a source
+    /// already quoted by the text before it is not repeated).
+    pub fn chain(&self) -> String {
+        chain(self)
+    }
+}
+
+/// `err` and its sources on one line, for a log.
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = cause.source();
+    }
+    out
 }
 
 impl From<StoreError> for ServiceError {
     fn from(err: StoreError) -> Self {
-        ServiceError::Internal(err.to_string())
+        if err.is_outage() { ServiceError::StoreUnavailable(err) } else { ServiceError::Internal(Box::new(err)) }
     }
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("row 7 is not JSON")]
+    struct Inner(#[source] std::io::Error);
+
+    #[test]
+    fn an_internal_error_keeps_its_whole_chain() {
+        let err = ServiceError::internal(Inner(std::io::Error::other("disk gone")));
+        assert_eq!(err.chain(), "internal error: row 7 is not JSON: disk gone");
+        assert_eq!(ServiceError::internal("no randomness").chain(), "internal error: no randomness");
+    }
+}

@@ -190,7 +190,7 @@ pub async fn upload(
             record_type: owner_type,
             record_id: owner_id,
             before: None,
-            after: serde_json::to_value(&file).ok(),
+            after: crate::audit::snapshot(&file)?,
         },
     )
     .await?;
@@ -219,7 +219,9 @@ pub async fn files_of(
 pub async fn download(services: &Services, actor: &Actor, id: &str) -> ServiceResult<(StoredFile, Vec<u8>)> {
     actor.require(Permission::ReadInventory)?;
     let row = store::find_file(services.store.conn(), id).await?.ok_or(ServiceError::NotFound("file"))?;
-    owner_project(services, actor, &row.owner_type, &row.owner_id).await.map_err(|_| ServiceError::NotFound("file"))?;
+    owner_project(services, actor, &row.owner_type, &row.owner_id)
+        .await
+        .map_err(|e| e.when_absent(|| ServiceError::NotFound("file")))?;
     let bytes = services.files.get(&row.storage_key).map_err(|e| ServiceError::internal(format!("file store: {e}")))?;
     Ok((row.into(), bytes))
 }
@@ -237,7 +239,7 @@ pub async fn delete(services: &Services, actor: &Actor, id: &str) -> ServiceResu
             action: "file.delete",
             record_type: &file.owner_type,
             record_id: &file.owner_id,
-            before: serde_json::to_value(&file).ok(),
+            before: crate::audit::snapshot(&file)?,
             after: None,
         },
     )
@@ -296,7 +298,7 @@ pub async fn set_region(services: &Services, actor: &Actor, building_id: &str, r
             record_type: "building",
             record_id: &building.id,
             before: None,
-            after: serde_json::to_value(r).ok(),
+            after: crate::audit::snapshot(&r)?,
         },
     )
     .await?;

@@ -136,7 +136,7 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
         (Some(cid), _) => {
             let contract = visible_contract(&tx, actor, cid)
                 .await
-                .map_err(|_| ServiceError::from(Invalid::one("contract_id", "unknown_contract")))?;
+                .map_err(|e| e.when_absent(|| Invalid::one("contract_id", "unknown_contract").into()))?;
             if contract.status != "active" {
                 return Err(ServiceError::Conflict("contract_not_active"));
             }
@@ -149,7 +149,7 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
         (None, Some(sid)) => {
             let sub = crate::sales::get_subscription(services, actor, sid)
                 .await
-                .map_err(|_| ServiceError::from(Invalid::one("subscription_id", "unknown_subscription")))?;
+                .map_err(|e| e.when_absent(|| Invalid::one("subscription_id", "unknown_subscription").into()))?;
             (sub.project_id, sub.customer_id)
         }
         (None, None) => return Err(Invalid::one("contract_id", "required").into()),
@@ -199,7 +199,7 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
             record_type: "receipt",
             record_id: &receipt.id,
             before: None,
-            after: serde_json::to_value(&receipt).ok(),
+            after: crate::audit::snapshot(&receipt)?,
         },
     )
     .await?;
@@ -266,9 +266,9 @@ pub async fn audit_receipt(services: &Services, actor: &Actor, id: &str) -> Serv
     let mut allocations = Vec::new();
     for half in halves.iter().filter(|h| h.amount > 0) {
         if let Some(contract_id) = &half.contract_id {
-            let (made, left) = allocate(&tx, &half.id, contract_id, half.amount).await?;
+            let (made, left) = allocate(&tx, &half.id, contract_id, Money::from_hundredths(half.amount)).await?;
             allocations.extend(made);
-            if left > 0 {
+            if left.is_positive() {
                 // More than the plan still owes (e.g. the plan changed since recording).
                 return Err(Invalid::one("amount", "exceeds_outstanding").into());
             }
@@ -287,12 +287,7 @@ pub async fn audit_receipt(services: &Services, actor: &Actor, id: &str) -> Serv
         },
     )
     .await?;
-    crate::webhooks::publish(
-        &tx,
-        "receipt.audited",
-        serde_json::to_value(Receipt::from(after.clone())).unwrap_or_default(),
-    )
-    .await?;
+    crate::webhooks::publish(&tx, "receipt.audited", crate::audit::payload(&Receipt::from(after.clone()))?).await?;
     let change = money_change(&tx, &after).await?;
     if let Some(change) = &change {
         crate::live::announce_money_in_tx(services, &tx, change).await?;
@@ -328,12 +323,14 @@ pub(crate) async fn allocate<C: loupan_store::Connection>(
     conn: &C,
     receipt_id: &str,
     contract_id: &str,
-    amount: i64,
-) -> ServiceResult<(Vec<serde_json::Value>, i64)> {
+    amount: Money,
+) -> ServiceResult<(Vec<serde_json::Value>, Money)> {
     let mut plan = store_sales::instalments_of(conn, contract_id).await?;
     plan.sort_by_key(|i| (i.due_date, i.seq));
-    let open: Vec<OpenAmount> =
-        plan.iter().map(|i| OpenAmount { due: i.due_date, seq: i.seq, open: i.amount - i.paid }).collect();
+    let open: Vec<OpenAmount> = plan
+        .iter()
+        .map(|i| OpenAmount { due: i.due_date, seq: i.seq, open: Money::from_hundredths(i.amount - i.paid) })
+        .collect();
     let (takes, left) = loupan_domain::sales::allocate(&open, amount);
     let mut allocations = Vec::new();
     for (index, take) in takes {
@@ -344,12 +341,12 @@ pub(crate) async fn allocate<C: loupan_store::Connection>(
                 id: loupan_store::new_id(),
                 receipt_id: receipt_id.to_owned(),
                 instalment_id: instalment.id.clone(),
-                amount: take,
+                amount: take.hundredths(),
             },
         )
         .await?;
-        store_sales::add_paid(conn, &instalment.id, take).await?;
-        allocations.push(serde_json::json!({"instalment": instalment.seq, "amount": Money::from_hundredths(take)}));
+        store_sales::add_paid(conn, &instalment.id, take.hundredths()).await?;
+        allocations.push(serde_json::json!({"instalment": instalment.seq, "amount": take}));
     }
     Ok((allocations, left))
 }
@@ -359,16 +356,16 @@ pub(crate) async fn allocate<C: loupan_store::Connection>(
 pub(crate) async fn reallocate_contract<C: loupan_store::Connection>(
     conn: &C,
     contract_id: &str,
-) -> ServiceResult<i64> {
+) -> ServiceResult<Money> {
     let mut receipts: Vec<ReceiptRow> = store::receipts_of_contract(conn, contract_id)
         .await?
         .into_iter()
         .filter(|r| r.status == "audited" && r.amount > 0 && r.reversed_by.is_none())
         .collect();
     receipts.sort_by_key(|r| (r.audited_at, r.created_at));
-    let mut excess = 0;
+    let mut excess = Money::ZERO;
     for r in receipts {
-        excess += allocate(conn, &r.id, contract_id, r.amount).await?.1;
+        excess += allocate(conn, &r.id, contract_id, Money::from_hundredths(r.amount)).await?.1;
     }
     Ok(excess)
 }
@@ -546,7 +543,7 @@ pub async fn reverse_receipt(
             if let Some(contract_id) = &before.contract_id {
                 store::reset_allocations(&tx, contract_id).await?;
                 let excess = reallocate_contract(&tx, contract_id).await?;
-                if excess > 0 {
+                if excess.is_positive() {
                     return Err(ServiceError::internal("a reversal left more money than before"));
                 }
             }
@@ -580,7 +577,7 @@ pub async fn transfer_deposit(services: &Services, actor: &Actor, contract_id: &
     let tx = services.store.begin_write().await?;
     let contract = visible_contract(&tx, actor, contract_id)
         .await
-        .map_err(|_| ServiceError::from(Invalid::one("contract_id", "unknown_contract")))?;
+        .map_err(|e| e.when_absent(|| Invalid::one("contract_id", "unknown_contract").into()))?;
     if contract.status != "active" {
         return Err(ServiceError::Conflict("contract_not_active"));
     }

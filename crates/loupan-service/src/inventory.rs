@@ -99,8 +99,8 @@ impl From<UnitRow> for Unit {
     }
 }
 
-fn snapshot<T: Serialize>(v: &T) -> Option<serde_json::Value> {
-    serde_json::to_value(v).ok()
+fn snapshot<T: Serialize>(v: &T) -> ServiceResult<Option<serde_json::Value>> {
+    crate::audit::snapshot(v)
 }
 
 #[derive(Debug, Default, Clone)]
@@ -139,7 +139,7 @@ pub async fn create_project(services: &Services, actor: &Actor, form: NewProject
             record_type: "project",
             record_id: &project.id,
             before: None,
-            after: snapshot(&project),
+            after: snapshot(&project)?,
         },
     )
     .await?;
@@ -174,8 +174,8 @@ pub async fn set_agent_discount_limit(
             action: "project.discount_limit",
             record_type: "project",
             record_id: project_id,
-            before: snapshot(&before),
-            after: snapshot(&after),
+            before: snapshot(&before)?,
+            after: snapshot(&after)?,
         },
     )
     .await?;
@@ -242,7 +242,7 @@ pub async fn create_building(
             record_type: "building",
             record_id: &building.id,
             before: None,
-            after: snapshot(&building),
+            after: snapshot(&building)?,
         },
     )
     .await?;
@@ -466,7 +466,7 @@ async fn insert_audited<C: loupan_store::Connection>(
             record_type: "unit",
             record_id: &unit.id,
             before: None,
-            after: snapshot(&unit),
+            after: snapshot(&unit)?,
         },
     )
     .await?;
@@ -891,8 +891,8 @@ pub async fn bulk_edit(services: &Services, actor: &Actor, form: BulkEdit) -> Se
                 action: "unit.bulk_edit",
                 record_type: "unit",
                 record_id: id,
-                before: snapshot(&before),
-                after: after.as_ref().and_then(snapshot).map(|mut v| {
+                before: snapshot(&before)?,
+                after: after.as_ref().map(snapshot).transpose()?.flatten().map(|mut v| {
                     v["reason"] = serde_json::Value::from(reason.clone());
                     v
                 }),

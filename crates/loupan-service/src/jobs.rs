@@ -96,7 +96,7 @@ impl Progress<'_> {
         if self.services.store.backend() == loupan_store::DbBackend::Postgres
             && let Err(e) = store::set_progress(self.services.store.conn(), &self.job_id, done, total).await
         {
-            tracing::warn!(job = %self.job_id, error = %e, "could not record progress");
+            tracing::warn!(job = %self.job_id, error = %crate::error::chain(&e), "could not record progress");
         }
     }
 }
@@ -217,7 +217,7 @@ fn delivery_of(job: &JobRow) -> Option<String> {
 
 /// Runs one job; `Ok(result)` finishes it, `Err(reason)` retries it later.
 async fn execute(services: &Services, job: &JobRow, now: DateTime<Utc>) -> Result<Option<String>, String> {
-    let text = |r: ServiceResult<usize>| r.map(|n| Some(n.to_string())).map_err(|e| e.to_string());
+    let text = |r: ServiceResult<usize>| r.map(|n| Some(n.to_string())).map_err(|e| e.chain());
     match job.kind.as_str() {
         "expire_reservations" => text(crate::sales::expire_reservations(services, now).await),
         "approval_deadlines" => text(crate::approvals::check_deadlines(services, now).await),
@@ -258,14 +258,14 @@ pub fn start(services: &Services) {
     let worker = format!("{}-{}", std::process::id(), &loupan_store::new_id()[..8]);
     tokio::spawn(async move {
         if let Err(e) = ensure_schedules(&services).await {
-            tracing::error!(error = %e, "could not set up job schedules");
+            tracing::error!(error = %e.chain(), "could not set up job schedules");
         }
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
         loop {
             tick.tick().await;
             let now = services.clock.now();
             if let Err(e) = tick_schedules(&services, now).await {
-                tracing::error!(error = %e, "job schedules failed");
+                tracing::error!(error = %e.chain(), "job schedules failed");
             }
             // Drain what is due before sleeping again.
             loop {
@@ -273,7 +273,7 @@ pub fn start(services: &Services) {
                     Ok(0) => break,
                     Ok(_) => continue,
                     Err(e) => {
-                        tracing::error!(error = %e, "job worker failed");
+                        tracing::error!(error = %e.chain(), "job worker failed");
                         break;
                     }
                 }

@@ -232,7 +232,7 @@ pub async fn create_adjustment(
             record_type: "price_adjustment",
             record_id: &adjustment.id,
             before: None,
-            after: serde_json::to_value(&adjustment).ok(),
+            after: crate::audit::snapshot(&adjustment)?,
         },
     )
     .await?;

@@ -91,7 +91,7 @@ pub async fn register(services: &Services, actor: &Actor, form: NewBook) -> Serv
     let tx = services.store.begin_write().await?;
     crate::customers::check_project(&tx, actor, &project_id)
         .await
-        .map_err(|_| ServiceError::from(Invalid::one("project_id", "unknown_project")))?;
+        .map_err(|e| e.when_absent(|| Invalid::one("project_id", "unknown_project").into()))?;
     // Two books under one prefix may not share a number.
     for other in store::books(&tx, None, Some(&project_id)).await? {
         if other.prefix == prefix && other.first_number <= last && first <= other.last_number {
@@ -117,7 +117,7 @@ pub async fn register(services: &Services, actor: &Actor, form: NewBook) -> Serv
             record_type: "receipt_book",
             record_id: &row.id,
             before: None,
-            after: serde_json::to_value(Book::from(row.clone())).ok(),
+            after: crate::audit::snapshot(&Book::from(row.clone()))?,
         },
     )
     .await?;
@@ -299,7 +299,7 @@ pub async fn void(
             record_type: "receipt_book",
             record_id: id,
             before: None,
-            after: serde_json::to_value(&gap).ok(),
+            after: crate::audit::snapshot(&gap)?,
         },
     )
     .await?;

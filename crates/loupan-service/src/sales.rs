@@ -194,7 +194,7 @@ pub async fn create_payment_method(
             record_type: "payment_method",
             record_id: &method.id,
             before: None,
-            after: serde_json::to_value(&method).ok(),
+            after: crate::audit::snapshot(&method)?,
         },
     )
     .await?;
@@ -576,12 +576,11 @@ async fn write_subscription(
             record_type: "subscription",
             record_id: &subscription.id,
             before: None,
-            after: serde_json::to_value(&subscription).ok(),
+            after: crate::audit::snapshot(&subscription)?,
         },
     )
     .await?;
-    crate::webhooks::publish(tx, "subscription.created", serde_json::to_value(&subscription).unwrap_or_default())
-        .await?;
+    crate::webhooks::publish(tx, "subscription.created", crate::audit::payload(&subscription)?).await?;
     Ok((subscription, change))
 }
 
@@ -850,11 +849,11 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
             record_type: "contract",
             record_id: &contract.id,
             before: None,
-            after: serde_json::to_value(&contract).ok(),
+            after: crate::audit::snapshot(&contract)?,
         },
     )
     .await?;
-    crate::webhooks::publish(&tx, "contract.signed", serde_json::to_value(&contract).unwrap_or_default()).await?;
+    crate::webhooks::publish(&tx, "contract.signed", crate::audit::payload(&contract)?).await?;
     tx.commit().await.map_err(ServiceError::internal)?;
     live::announce_after_commit(services, change);
     Ok(contract)
@@ -1108,7 +1107,7 @@ pub async fn reserve(services: &Services, actor: &Actor, form: NewReservation) -
             record_type: "reservation",
             record_id: &reservation.id,
             before: None,
-            after: serde_json::to_value(&reservation).ok(),
+            after: crate::audit::snapshot(&reservation)?,
         },
     )
     .await?;

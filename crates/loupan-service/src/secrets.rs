@@ -139,7 +139,7 @@ pub async fn rotate(services: &crate::Services, new: &Secrets) -> ServiceResult<
             record_type: "personal_data_key",
             record_id: "master",
             before: None,
-            after: serde_json::to_value(&rotated).ok(),
+            after: crate::audit::snapshot(&rotated)?,
         },
     )
     .await?;

@@ -379,8 +379,8 @@ pub async fn import_units(
                         action: "unit.import_update",
                         record_type: "unit",
                         record_id: &after.id,
-                        before: serde_json::to_value(&before).ok(),
-                        after: serde_json::to_value(&after).ok(),
+                        before: crate::audit::snapshot(&before)?,
+                        after: crate::audit::snapshot(&after)?,
                     },
                 )
                 .await?;
@@ -419,7 +419,7 @@ pub async fn import_units(
                         record_type: "unit",
                         record_id: &unit.id,
                         before: None,
-                        after: serde_json::to_value(&unit).ok(),
+                        after: crate::audit::snapshot(&unit)?,
                     },
                 )
                 .await?;

@@ -111,8 +111,8 @@ async fn to_user<C: loupan_store::Connection>(conn: &C, row: UserRow) -> Service
     })
 }
 
-fn snapshot(user: &User) -> serde_json::Value {
-    serde_json::to_value(user).unwrap_or(serde_json::Value::Null)
+fn snapshot(user: &User) -> ServiceResult<serde_json::Value> {
+    crate::audit::payload(user)
 }
 
 pub async fn create_user(services: &Services, actor: &Actor, form: NewUser) -> ServiceResult<User> {
@@ -161,7 +161,7 @@ pub async fn create_user(services: &Services, actor: &Actor, form: NewUser) -> S
             record_type: "user",
             record_id: &user.id,
             before: None,
-            after: Some(snapshot(&user)),
+            after: Some(snapshot(&user)?),
         },
     )
     .await?;
@@ -250,8 +250,8 @@ pub async fn update_user(services: &Services, actor: &Actor, id: &str, changes: 
             action: "user.update",
             record_type: "user",
             record_id: id,
-            before: Some(snapshot(&before)),
-            after: Some(snapshot(&after)),
+            before: Some(snapshot(&before)?),
+            after: Some(snapshot(&after)?),
         },
     )
     .await?;

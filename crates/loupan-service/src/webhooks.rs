@@ -36,7 +36,7 @@ pub const MAX_ATTEMPTS: i32 = 10;
 
 /// Queues `event_type` with `data` for every active subscription that wants it.
 pub async fn publish<C: Connection>(conn: &C, event_type: &str, data: Value) -> ServiceResult<()> {
-    publish_many(conn, event_type, std::slice::from_ref(&data), Value::clone).await
+    publish_many(conn, event_type, std::slice::from_ref(&data), |v| Ok(v.clone())).await
 }
 
 /// Publishes one event per item (an import's customers), reading the
@@ -45,7 +45,7 @@ pub async fn publish_many<C: Connection, T: Sync>(
     conn: &C,
     event_type: &str,
     items: &[T],
-    payload: fn(&T) -> Value,
+    payload: fn(&T) -> ServiceResult<Value>,
 ) -> ServiceResult<()> {
     debug_assert!(EVENT_TYPES.contains(&event_type));
     let subscriptions = store::active_subscriptions(conn).await?;
@@ -55,7 +55,7 @@ pub async fn publish_many<C: Connection, T: Sync>(
         return Ok(());
     }
     for item in items {
-        queue_delivery(conn, &wanted, event_type, payload(item)).await?;
+        queue_delivery(conn, &wanted, event_type, payload(item)?).await?;
     }
     Ok(())
 }
@@ -273,7 +273,7 @@ pub async fn create_subscription(
             record_type: "webhook",
             record_id: &subscription.id,
             before: None,
-            after: serde_json::to_value(&subscription).ok(),
+            after: crate::audit::snapshot(&subscription)?,
         },
     )
     .await?;

@@ -43,7 +43,7 @@ pub enum StoreError {
     #[error("unique constraint violated: {0}")]
     Unique(String),
     #[error("database error: {0}")]
-    Db(DbErr),
+    Db(#[source] DbErr),
 }
 
 impl From<DbErr> for StoreError {
@@ -51,6 +51,29 @@ impl From<DbErr> for StoreError {
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(detail)) => StoreError::Unique(detail),
             _ => StoreError::Db(err),
+        }
+    }
+}
+
+impl StoreError {
+    /// The database could not be reached or stopped answering (down, restarting,
+    /// network lost, pool exhausted), as opposed to refusing a statement: the
+    /// request may succeed later, and the caller says "unavailable", never "not found".
+    pub fn is_outage(&self) -> bool {
+        use sea_orm::{RuntimeErr, sqlx};
+        let StoreError::Db(err) = self else { return false };
+        match err {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+            DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(
+                e.as_ref(),
+                sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::Protocol(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::WorkerCrashed
+            ),
+            _ => false,
         }
     }
 }

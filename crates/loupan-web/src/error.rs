@@ -34,21 +34,26 @@ impl AppError {
 impl From<ServiceError> for AppError {
     fn from(err: ServiceError) -> Self {
         let code = err.code();
-        let (status, fields, retry_after) = match err {
+        let (status, fields, retry_after) = match &err {
             ServiceError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, Vec::new(), None),
             ServiceError::Forbidden => (StatusCode::FORBIDDEN, Vec::new(), None),
             ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, Vec::new(), None),
-            ServiceError::Invalid(invalid) => (StatusCode::UNPROCESSABLE_ENTITY, invalid.0, None),
+            ServiceError::Invalid(invalid) => (StatusCode::UNPROCESSABLE_ENTITY, invalid.0.clone(), None),
             ServiceError::Conflict(_) => (StatusCode::CONFLICT, Vec::new(), None),
             ServiceError::TooManyAttempts { retry_after_secs } => {
-                (StatusCode::TOO_MANY_REQUESTS, Vec::new(), Some(retry_after_secs))
+                (StatusCode::TOO_MANY_REQUESTS, Vec::new(), Some(*retry_after_secs))
             }
             ServiceError::Unavailable(code) => {
                 tracing::warn!(code, "feature unavailable on this installation");
                 (StatusCode::SERVICE_UNAVAILABLE, Vec::new(), None)
             }
-            ServiceError::Internal(cause) => {
-                tracing::error!(%cause, "internal error");
+            ServiceError::StoreUnavailable(_) => {
+                // An outage looks like an outage: 503, the cause in the log.
+                tracing::error!(cause = %err.chain(), "database unavailable");
+                (StatusCode::SERVICE_UNAVAILABLE, Vec::new(), None)
+            }
+            ServiceError::Internal(_) => {
+                tracing::error!(cause = %err.chain(), "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, Vec::new(), None)
             }
         };

@@ -259,7 +259,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
             let res = next.run(Request::from_parts(parts, Body::from(bytes))).await;
             if !res.status().is_success() {
                 if let Err(e) = idempotency::abandon(&state.services, &actor, &key).await {
-                    tracing::error!(error = %e, "could not release idempotency key");
+                    tracing::error!(error = %e.chain(), "could not release idempotency key");
                 }
                 return res;
             }
@@ -269,7 +269,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
             };
             let text = String::from_utf8_lossy(&bytes);
             if let Err(e) = idempotency::finish(&state.services, &actor, &key, parts.status.as_u16(), &text).await {
-                tracing::error!(error = %e, "could not store idempotent answer");
+                tracing::error!(error = %e.chain(), "could not store idempotent answer");
             }
             Response::from_parts(parts, Body::from(bytes))
         }

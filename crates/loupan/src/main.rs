@@ -366,7 +366,7 @@ async fn serve(services: Services, listen: SocketAddr, config: WebConfig) -> Res
     match loupan_service::auth::purge_expired_sessions(&services).await {
         Ok(n) if n > 0 => tracing::info!(removed = n, "expired sessions removed"),
         Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+        Err(e) => tracing::warn!(error = %e.chain(), "could not remove expired sessions"),
     }
     loupan_service::live::start(&services);
     // Scheduled work (reservation expiry, approval deadlines, reminders) and
