@@ -11,23 +11,54 @@ use crate::Role;
 use crate::quantity::parse_hundredths;
 use crate::validation::Invalid;
 
-/// A kind of request modules submit, with the facts its flow's conditions may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RequestKind {
-    pub name: &'static str,
-    /// Fact names, each a decimal with at most two places (amounts in yuan, percentages).
-    pub facts: &'static [&'static str],
+/// A kind of request modules submit, with the facts its flow's conditions may
+/// use. The engine's callers match on it exhaustively: a new kind does not
+/// compile until its module says what its decision does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RequestKind {
+    /// 特批: a subscription below the agent's discount limit.
+    SpecialDiscount,
+    /// 业务变更: cancellation, swap, price, payment method or buyers of a deal.
+    DealChange,
+    /// 调价: a price adjustment plan.
+    PriceAdjustment,
 }
 
-pub const SPECIAL_DISCOUNT: RequestKind =
-    RequestKind { name: "special_discount", facts: &["discount_percent", "amount"] };
-pub const DEAL_CHANGE: RequestKind = RequestKind { name: "deal_change", facts: &["amount"] };
-pub const PRICE_ADJUSTMENT: RequestKind = RequestKind { name: "price_adjustment", facts: &["units", "change_percent"] };
+impl RequestKind {
+    pub const ALL: [RequestKind; 3] =
+        [RequestKind::SpecialDiscount, RequestKind::DealChange, RequestKind::PriceAdjustment];
 
-pub const REQUEST_KINDS: [RequestKind; 3] = [SPECIAL_DISCOUNT, DEAL_CHANGE, PRICE_ADJUSTMENT];
+    /// The stable name stored in requests and flows and used in the API.
+    pub const fn name(self) -> &'static str {
+        match self {
+            RequestKind::SpecialDiscount => "special_discount",
+            RequestKind::DealChange => "deal_change",
+            RequestKind::PriceAdjustment => "price_adjustment",
+        }
+    }
+
+    /// Fact names, each a decimal with at most two places (amounts in yuan, percentages).
+    pub const fn facts(self) -> &'static [&'static str] {
+        match self {
+            RequestKind::SpecialDiscount => &["discount_percent", "amount"],
+            RequestKind::DealChange => &["amount"],
+            RequestKind::PriceAdjustment => &["units", "change_percent"],
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<RequestKind> {
+        RequestKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+pub const SPECIAL_DISCOUNT: RequestKind = RequestKind::SpecialDiscount;
+pub const DEAL_CHANGE: RequestKind = RequestKind::DealChange;
+pub const PRICE_ADJUSTMENT: RequestKind = RequestKind::PriceAdjustment;
+
+pub const REQUEST_KINDS: [RequestKind; 3] = RequestKind::ALL;
 
 pub fn request_kind(name: &str) -> Option<RequestKind> {
-    REQUEST_KINDS.into_iter().find(|k| k.name == name)
+    RequestKind::parse(name)
 }
 
 /// Who decides a step.
@@ -157,7 +188,7 @@ pub fn validate_steps(kind: RequestKind, steps: &[Step]) -> Result<(), Invalid> 
             errors.push(format!("steps[{i}].approvers"), "required");
         }
         if let Some(c) = &step.condition {
-            if !kind.facts.contains(&c.fact.as_str()) {
+            if !kind.facts().contains(&c.fact.as_str()) {
                 errors.push(format!("steps[{i}].condition"), "unknown_fact");
             }
             if parse_hundredths(&c.value).is_err() {
@@ -186,16 +217,16 @@ pub fn default_steps(kind: RequestKind) -> Vec<Step> {
         deadline_hours: Some(24),
         escalate_to: None,
     };
-    match kind.name {
-        "special_discount" => vec![
+    match kind {
+        RequestKind::SpecialDiscount => vec![
             role("销售经理审批", Role::SalesManager),
             Step {
                 condition: Some(Condition { fact: "discount_percent".into(), op: Op::Gt, value: "3".into() }),
                 ..role("项目经理审批", Role::ProjectManager)
             },
         ],
-        "price_adjustment" => vec![role("项目经理审批", Role::ProjectManager)],
-        _ => vec![role("销售经理审批", Role::SalesManager)],
+        RequestKind::PriceAdjustment => vec![role("项目经理审批", Role::ProjectManager)],
+        RequestKind::DealChange => vec![role("销售经理审批", Role::SalesManager)],
     }
 }
 

@@ -96,12 +96,12 @@ fn steps_of(flow: &FlowRow) -> ServiceResult<Vec<Step>> {
 /// The kind's current flow; the built-in default is saved as version 1 the
 /// first time it is needed, so every request points at a stored version.
 async fn current_flow<C: Connection>(conn: &C, kind: RequestKind) -> ServiceResult<FlowRow> {
-    if let Some(flow) = store::latest_flow(conn, kind.name).await? {
+    if let Some(flow) = store::latest_flow(conn, kind.name()).await? {
         return Ok(flow);
     }
     let row = FlowRow {
         id: loupan_store::new_id(),
-        kind: kind.name.to_owned(),
+        kind: kind.name().to_owned(),
         version: 1,
         steps: serde_json::to_string(&rules::default_steps(kind)).map_err(ServiceError::internal)?,
         created_by: "system".into(),
@@ -290,6 +290,16 @@ async fn finish(
     Ok(())
 }
 
+/// What deciding a request does in its module, given by the top of the crate
+/// (`crate::handlers`), so that the engine never imports the modules using it.
+pub(crate) type DecidedFn = for<'a> fn(
+    &'a Services,
+    &'a Transaction,
+    &'a Actor,
+    &'a RequestRow,
+    Outcome,
+) -> crate::BoxFuture<'a, ServiceResult<Vec<UnitChange>>>;
+
 /// The one place each module hears how its requests ended.
 async fn on_decided(
     services: &Services,
@@ -298,12 +308,7 @@ async fn on_decided(
     req: &RequestRow,
     outcome: Outcome,
 ) -> ServiceResult<Vec<UnitChange>> {
-    match req.kind.as_str() {
-        "special_discount" => crate::sales::on_special_discount_decided(services, tx, actor, req, outcome).await,
-        "deal_change" => crate::changes::on_change_decided(services, tx, actor, req, outcome).await,
-        "price_adjustment" => crate::pricing::on_adjustment_decided(tx, actor, req, outcome).await.map(|()| Vec::new()),
-        other => Err(ServiceError::internal(format!("no module decides approval kind `{other}`"))),
-    }
+    (services.handlers.approval_decided)(services, tx, actor, req, outcome).await
 }
 
 /// Submits a request inside the module's transaction. When no step applies
@@ -319,7 +324,7 @@ pub async fn submit(
     let now = services.clock.now();
     let row = RequestRow {
         id: loupan_store::new_id(),
-        kind: submission.kind.name.to_owned(),
+        kind: submission.kind.name().to_owned(),
         flow_id: flow.id.clone(),
         project_id: submission.project_id,
         subject_type: submission.subject_type.to_owned(),
@@ -918,16 +923,16 @@ pub struct Flow {
 fn flow_of(kind: RequestKind, row: Option<FlowRow>) -> ServiceResult<Flow> {
     Ok(match row {
         Some(r) => Flow {
-            kind: kind.name.into(),
-            facts: kind.facts.to_vec(),
+            kind: kind.name().into(),
+            facts: kind.facts().to_vec(),
             version: r.version,
             steps: steps_of(&r)?,
             created_by: r.created_by,
             created_at: Some(r.created_at),
         },
         None => Flow {
-            kind: kind.name.into(),
-            facts: kind.facts.to_vec(),
+            kind: kind.name().into(),
+            facts: kind.facts().to_vec(),
             version: 0,
             steps: rules::default_steps(kind),
             created_by: "system".into(),
@@ -944,7 +949,7 @@ pub async fn flows(services: &Services, actor: &Actor) -> ServiceResult<Vec<Flow
     actor.require(Permission::ManageApprovalFlows)?;
     let mut out = Vec::new();
     for kind in rules::REQUEST_KINDS {
-        out.push(flow_of(kind, store::latest_flow(services.store.conn(), kind.name).await?)?);
+        out.push(flow_of(kind, store::latest_flow(services.store.conn(), kind.name()).await?)?);
     }
     Ok(out)
 }
@@ -953,7 +958,7 @@ pub async fn flows(services: &Services, actor: &Actor) -> ServiceResult<Vec<Flow
 pub async fn flow_history(services: &Services, actor: &Actor, kind: &str) -> ServiceResult<Vec<Flow>> {
     actor.require(Permission::ManageApprovalFlows)?;
     let kind = kind_named(kind)?;
-    let rows = store::flow_versions(services.store.conn(), kind.name).await?;
+    let rows = store::flow_versions(services.store.conn(), kind.name()).await?;
     if rows.is_empty() {
         return Ok(vec![flow_of(kind, None)?]);
     }
@@ -978,10 +983,10 @@ pub async fn save_flow(services: &Services, actor: &Actor, kind: &str, steps: Ve
         }
     }
     errors.into_result()?;
-    let latest = store::latest_flow(&tx, kind.name).await?;
+    let latest = store::latest_flow(&tx, kind.name()).await?;
     let row = FlowRow {
         id: loupan_store::new_id(),
-        kind: kind.name.to_owned(),
+        kind: kind.name().to_owned(),
         version: latest.as_ref().map_or(1, |f| f.version + 1),
         steps: serde_json::to_string(&steps).map_err(ServiceError::internal)?,
         created_by: actor.display_name.clone(),

@@ -18,26 +18,21 @@ use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::Ratio;
 use loupan_domain::validation::required_text;
 use loupan_domain::{Invalid, Money, Permission};
+use loupan_store::inventory as store_inventory;
 use loupan_store::sales::{self as store, BuyerRow, ContractRow, DealChangeRow, RefundRow, SubscriptionRow};
 use loupan_store::{Connection, Transaction};
-use loupan_store::{finance as store_finance, inventory as store_inventory};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::approvals::{self, Outcome, Submission};
 use crate::audit::{self, Change};
 use crate::live::{self, UnitChange};
+pub use crate::sales::{Buyer, NewBuyer, buyers};
+use crate::sales::{Deal, buyers_json, check_buyers, load_deal, paid_on, visible_deal};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
 pub const KINDS: [&str; 6] =
     ["cancel_contract", "cancel_subscription", "swap", "change_price", "change_payment_method", "rename"];
-
-/// A buyer as typed: the customer and their share (a ratio, `"0.5"`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct NewBuyer {
-    pub customer_id: Option<String>,
-    pub share: Option<String>,
-}
 
 #[derive(Debug, Clone, Default)]
 pub struct NewChange {
@@ -94,125 +89,6 @@ impl From<DealChangeRow> for DealChange {
     }
 }
 
-/// The deal a change is about.
-enum Deal {
-    Contract(ContractRow),
-    Subscription(SubscriptionRow),
-}
-
-impl Deal {
-    fn id(&self) -> &str {
-        match self {
-            Deal::Contract(k) => &k.id,
-            Deal::Subscription(s) => &s.id,
-        }
-    }
-    fn project_id(&self) -> &str {
-        match self {
-            Deal::Contract(k) => &k.project_id,
-            Deal::Subscription(s) => &s.project_id,
-        }
-    }
-    fn unit_id(&self) -> &str {
-        match self {
-            Deal::Contract(k) => &k.unit_id,
-            Deal::Subscription(s) => &s.unit_id,
-        }
-    }
-    fn customer_id(&self) -> &str {
-        match self {
-            Deal::Contract(k) => &k.customer_id,
-            Deal::Subscription(s) => &s.customer_id,
-        }
-    }
-    fn number(&self) -> &str {
-        match self {
-            Deal::Contract(k) => &k.number,
-            Deal::Subscription(s) => &s.number,
-        }
-    }
-    fn total(&self) -> Money {
-        Money::from_hundredths(match self {
-            Deal::Contract(k) => k.total_price,
-            Deal::Subscription(s) => s.total_price,
-        })
-    }
-    fn method_id(&self) -> &str {
-        match self {
-            Deal::Contract(k) => &k.payment_method_id,
-            Deal::Subscription(s) => &s.payment_method_id,
-        }
-    }
-    fn status_of_unit(&self) -> UnitStatus {
-        match self {
-            Deal::Contract(_) => UnitStatus::Contracted,
-            Deal::Subscription(_) => UnitStatus::Subscribed,
-        }
-    }
-    fn is_active(&self) -> bool {
-        match self {
-            Deal::Contract(k) => k.status == "active",
-            Deal::Subscription(s) => s.status == "active",
-        }
-    }
-}
-
-/// A deal the actor may see. Cancellations name their kind of deal; the other
-/// changes apply to whichever the id is.
-async fn visible_deal(services: &Services, actor: &Actor, kind: &str, subject_id: &str) -> ServiceResult<Deal> {
-    // Not a visible contract is "try a subscription"; a failed lookup is a failure.
-    let visible = |found: ServiceResult<_>| match found {
-        Ok(deal) => Ok(Some(deal)),
-        Err(e) if e.is_absence() => Ok(None),
-        Err(e) => Err(e),
-    };
-    if kind != "cancel_subscription"
-        && let Some(k) = visible(crate::sales::get_contract(services, actor, subject_id).await.map(|k| k.id))?
-        && let Some(row) = store::find_contract(services.store.conn(), &k).await?
-    {
-        return Ok(Deal::Contract(row));
-    }
-    if kind != "cancel_contract"
-        && let Some(s) = visible(crate::sales::get_subscription(services, actor, subject_id).await.map(|s| s.id))?
-        && let Some(row) = store::find_subscription(services.store.conn(), &s).await?
-    {
-        return Ok(Deal::Subscription(row));
-    }
-    let code = match kind {
-        "cancel_contract" => "unknown_contract",
-        "cancel_subscription" => "unknown_subscription",
-        _ => "unknown_deal",
-    };
-    Err(Invalid::one("subject_id", code).into())
-}
-
-async fn load_deal<C: Connection>(conn: &C, subject_id: &str) -> ServiceResult<Deal> {
-    if let Some(k) = store::find_contract(conn, subject_id).await? {
-        return Ok(Deal::Contract(k));
-    }
-    store::find_subscription(conn, subject_id).await?.map(Deal::Subscription).ok_or(ServiceError::NotFound("deal"))
-}
-
-/// What the buyer has paid on the deal (audited money).
-async fn paid_on<C: Connection>(conn: &C, deal: &Deal) -> ServiceResult<i64> {
-    match deal {
-        Deal::Contract(k) => Ok(store::instalments_of(conn, &k.id).await?.iter().map(|i| i.paid).sum()),
-        Deal::Subscription(s) => Ok(store_finance::audited_total_of_subscription(conn, &s.id).await?),
-    }
-}
-
-async fn buyers_json<C: Connection>(conn: &C, deal: &Deal) -> ServiceResult<Value> {
-    let rows = store::buyers_of(conn, deal.id()).await?;
-    if rows.is_empty() {
-        return Ok(json!([{"customer_id": deal.customer_id(), "share": "1"}]));
-    }
-    Ok(Value::from(
-        rows.iter()
-            .map(|b| json!({"customer_id": b.customer_id, "share": Ratio::from_millionths(b.share_millionths).to_string()}))
-            .collect::<Vec<_>>(),
-    ))
-}
-
 async fn snapshot<C: Connection>(conn: &C, deal: &Deal) -> ServiceResult<Value> {
     let unit = store_inventory::find_unit(conn, deal.unit_id()).await?.map(|u| u.number).unwrap_or_default();
     Ok(json!({
@@ -220,46 +96,6 @@ async fn snapshot<C: Connection>(conn: &C, deal: &Deal) -> ServiceResult<Value> 
         "payment_method_id": deal.method_id(), "buyers": buyers_json(conn, deal).await?,
         "paid": Money::from_hundredths(paid_on(conn, deal).await?),
     }))
-}
-
-/// The buyers as typed, checked: known customers of the project the actor may
-/// sell to, no one twice, shares that add up to exactly 1.
-pub(crate) async fn check_buyers<C: Connection>(
-    conn: &C,
-    actor: &Actor,
-    project_id: &str,
-    buyers: &[NewBuyer],
-    errors: &mut Invalid,
-) -> ServiceResult<Vec<(String, Ratio)>> {
-    let mut out: Vec<(String, Ratio)> = Vec::new();
-    if buyers.is_empty() {
-        errors.push("buyers", "required");
-    } else if buyers.len() > 5 {
-        errors.push("buyers", "too_many");
-    }
-    for b in buyers {
-        let id = b.customer_id.as_deref().map(str::trim).unwrap_or_default();
-        let share = match b.share.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            Some(s) => Ratio::parse(s).map_err(|code| errors.push("buyers", code)).unwrap_or(Ratio::ZERO),
-            None => {
-                errors.push("buyers", "required");
-                Ratio::ZERO
-            }
-        };
-        if share.millionths() <= 0 {
-            errors.push("buyers", "must_be_positive");
-        }
-        if id.is_empty() || !crate::sales::may_sell_to(conn, actor, project_id, id).await? {
-            errors.push("buyers", "unknown_customer");
-        } else if out.iter().any(|(c, _)| c == id) {
-            errors.push("buyers", "duplicate_buyer");
-        }
-        out.push((id.to_owned(), share));
-    }
-    if !buyers.is_empty() && out.iter().map(|(_, s)| s.millionths()).sum::<i64>() != Ratio::ONE.millionths() {
-        errors.push("buyers", "shares_must_sum_to_one");
-    }
-    Ok(out)
 }
 
 pub async fn request_change(services: &Services, actor: &Actor, form: NewChange) -> ServiceResult<DealChange> {
@@ -794,34 +630,6 @@ async fn rename<C: Connection>(conn: &C, actor: &Actor, deal: &Deal, asked: &Val
         crate::sales::customer_event(conn, actor, c, "rename", format!("不再是 {} 的权益人", deal.number())).await?;
     }
     Ok(json!({"buyers": list}))
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Buyer {
-    pub customer_id: String,
-    pub share: String,
-}
-
-/// The buyers of a deal the actor may see (the main buyer alone when none were set).
-pub async fn buyers(services: &Services, actor: &Actor, deal_id: &str) -> ServiceResult<Vec<Buyer>> {
-    actor.require(Permission::ReadDeals)?;
-    let deal = visible_deal(services, actor, "", deal_id).await.map_err(|e| match e {
-        // `visible_deal` names an unknown deal as a field of a change request; here it is the path.
-        ServiceError::Invalid(_) => ServiceError::NotFound("deal"),
-        other => other.when_absent(|| ServiceError::NotFound("deal")),
-    })?;
-    let list = buyers_json(services.store.conn(), &deal).await?;
-    Ok(list
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|b| Buyer {
-                    customer_id: b["customer_id"].as_str().unwrap_or_default().to_owned(),
-                    share: b["share"].as_str().unwrap_or_default().to_owned(),
-                })
-                .collect()
-        })
-        .unwrap_or_default())
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -106,7 +106,7 @@ pub async fn start_import_job(
     customers::check_project(&tx, actor, project_id).await?;
     let payload = serde_json::json!({"project_id": project_id, "file": hex::encode(bytes)});
     let job = crate::jobs::NewJob {
-        kind: "customer_import",
+        kind: crate::jobs::JobKind::CustomerImport,
         payload,
         run_at: None,
         unique_key: None,

@@ -15,15 +15,74 @@ use serde_json::Value;
 use crate::notifications::{self, Notice};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
-/// Every kind of job, for translations and the admin page.
-pub const KINDS: [&str; 5] =
-    ["expire_reservations", "approval_deadlines", "follow_up_reminders", "webhook_delivery", "customer_import"];
+/// What a job does. What each kind runs is `crate::handlers::run_job`, which
+/// matches on it exhaustively: a new kind does not compile until it has a handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    ExpireReservations,
+    ApprovalDeadlines,
+    FollowUpReminders,
+    WebhookDelivery,
+    CustomerImport,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 5] = [
+        JobKind::ExpireReservations,
+        JobKind::ApprovalDeadlines,
+        JobKind::FollowUpReminders,
+        JobKind::WebhookDelivery,
+        JobKind::CustomerImport,
+    ];
+
+    /// The stable name stored in job rows and shown (translated) on the admin page.
+    pub const fn name(self) -> &'static str {
+        match self {
+            JobKind::ExpireReservations => "expire_reservations",
+            JobKind::ApprovalDeadlines => "approval_deadlines",
+            JobKind::FollowUpReminders => "follow_up_reminders",
+            JobKind::WebhookDelivery => "webhook_delivery",
+            JobKind::CustomerImport => "customer_import",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<JobKind> {
+        JobKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+impl Serialize for JobKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// Every kind of job by name, for translations and the admin page.
+pub const KINDS: [&str; 5] = [
+    JobKind::ExpireReservations.name(),
+    JobKind::ApprovalDeadlines.name(),
+    JobKind::FollowUpReminders.name(),
+    JobKind::WebhookDelivery.name(),
+    JobKind::CustomerImport.name(),
+];
+
+/// What running a job does, by kind (`crate::handlers::run_job`): `Ok(result)`
+/// finishes it, `Err(reason)` retries it later.
+pub(crate) type RunFn = for<'a> fn(
+    &'a Services,
+    &'a JobRow,
+    JobKind,
+    DateTime<Utc>,
+) -> crate::BoxFuture<'a, Result<Option<String>, String>>;
+
+/// What a job that failed for the last time leaves to do (`crate::handlers::job_gave_up`).
+pub(crate) type GaveUpFn = for<'a> fn(&'a Services, &'a JobRow, JobKind) -> crate::BoxFuture<'a, ServiceResult<()>>;
 
 /// How long a claimed job is a worker's before another may take it over.
 const LEASE: Duration = Duration::minutes(5);
 
 pub struct NewJob {
-    pub kind: &'static str,
+    pub kind: JobKind,
     pub payload: Value,
     /// None: as soon as possible.
     pub run_at: Option<DateTime<Utc>>,
@@ -35,11 +94,10 @@ pub struct NewJob {
 
 /// Enqueues a job inside the caller's transaction. None when `unique_key` was taken.
 pub async fn enqueue<C: Connection>(conn: &C, job: NewJob) -> ServiceResult<Option<String>> {
-    debug_assert!(KINDS.contains(&job.kind));
     let now = loupan_store::now();
     let row = JobRow {
         id: loupan_store::new_id(),
-        kind: job.kind.to_owned(),
+        kind: job.kind.name().to_owned(),
         payload: job.payload.to_string(),
         status: "queued".into(),
         attempts: 0,
@@ -85,8 +143,8 @@ impl LiveProgress {
 
 /// A running job's progress reporter, handed to the module doing the work.
 pub struct Progress<'a> {
-    services: &'a Services,
-    job_id: String,
+    pub(crate) services: &'a Services,
+    pub(crate) job_id: String,
 }
 
 impl Progress<'_> {
@@ -108,16 +166,17 @@ pub fn backoff(attempts: i32) -> Duration {
 }
 
 /// The schedules every installation has: name, job kind, interval.
-const SCHEDULES: [(&str, &str, i64); 3] = [
-    ("reservation_expiry", "expire_reservations", 60),
-    ("approval_deadlines", "approval_deadlines", 60),
-    ("follow_up_reminders", "follow_up_reminders", 24 * 3600),
+const SCHEDULES: [(&str, JobKind, i64); 3] = [
+    ("reservation_expiry", JobKind::ExpireReservations, 60),
+    ("approval_deadlines", JobKind::ApprovalDeadlines, 60),
+    ("follow_up_reminders", JobKind::FollowUpReminders, 24 * 3600),
 ];
 
-/// Next 08:00 Beijing time (00:00 UTC) after `now`: when agents start their day.
-fn next_morning(now: DateTime<Utc>) -> DateTime<Utc> {
-    let today = now.date_naive().and_hms_opt(0, 0, 0).unwrap_or_default();
-    DateTime::<Utc>::from_naive_utc_and_offset(today, Utc) + Duration::days(1)
+/// The next 08:00 of the company's day after `now`: when agents start their day.
+fn next_morning(clock: &crate::Clock, now: DateTime<Utc>) -> DateTime<Utc> {
+    let morning = |day| clock.start_of_day(day) + Duration::hours(8);
+    let today = clock.date_of(now);
+    if morning(today) > now { morning(today) } else { morning(today + Duration::days(1)) }
 }
 
 /// Adds missing schedules; existing ones keep their timing.
@@ -125,12 +184,12 @@ pub async fn ensure_schedules(services: &Services) -> ServiceResult<()> {
     let now = services.clock.now();
     let tx = services.store.begin_write().await?;
     for (name, kind, interval) in SCHEDULES {
-        let first = if interval >= 24 * 3600 { next_morning(now) } else { now };
+        let first = if interval >= 24 * 3600 { next_morning(&services.clock, now) } else { now };
         store::ensure_schedule(
             &tx,
             &ScheduleRow {
                 name: name.into(),
-                kind: kind.into(),
+                kind: kind.name().into(),
                 interval_seconds: interval,
                 next_run_at: first,
                 last_run_at: None,
@@ -156,7 +215,7 @@ pub async fn tick_schedules(services: &Services, now: DateTime<Utc>) -> ServiceR
         }
         let tx = services.store.begin_write().await?;
         if store::advance_schedule(&tx, &s.name, s.next_run_at, next, now).await? {
-            let kind = KINDS.iter().copied().find(|k| *k == s.kind).ok_or_else(|| {
+            let kind = JobKind::parse(&s.kind).ok_or_else(|| {
                 ServiceError::internal(format!("schedule {} names unknown job kind {}", s.name, s.kind))
             })?;
             let key = format!("schedule:{}:{}", s.name, s.next_run_at.timestamp());
@@ -184,7 +243,11 @@ pub async fn run_due(services: &Services, worker: &str, now: DateTime<Utc>) -> S
     tx.commit().await.map_err(ServiceError::internal)?;
     let count = claimed.len();
     for job in claimed {
-        let outcome = execute(services, &job, now).await;
+        let kind = JobKind::parse(&job.kind);
+        let outcome = match kind {
+            Some(kind) => (services.handlers.run_job)(services, &job, kind, now).await,
+            None => Err(format!("unknown job kind `{}`", job.kind)),
+        };
         // The last progress reported stays on the row (SQLite could not take it while the job wrote).
         if let Some((done, total)) = services.progress.get(&job.id) {
             store::set_progress(services.store.conn(), &job.id, done, total).await?;
@@ -202,8 +265,10 @@ pub async fn run_due(services: &Services, worker: &str, now: DateTime<Utc>) -> S
                 let retry_at = (job.attempts < job.max_attempts).then(|| now.max(finished_at) + backoff(job.attempts));
                 tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, %error, "job failed");
                 store::fail_job(conn, &job.id, worker, &error, retry_at, finished_at).await?;
-                if retry_at.is_none() && job.kind == "webhook_delivery" {
-                    crate::webhooks::give_up(services, &delivery_of(&job).unwrap_or_default()).await?;
+                if retry_at.is_none()
+                    && let Some(kind) = kind
+                {
+                    (services.handlers.job_gave_up)(services, &job, kind).await?;
                 }
             }
         }
@@ -211,31 +276,8 @@ pub async fn run_due(services: &Services, worker: &str, now: DateTime<Utc>) -> S
     Ok(count)
 }
 
-fn delivery_of(job: &JobRow) -> Option<String> {
-    serde_json::from_str::<Value>(&job.payload).ok()?.get("delivery_id")?.as_str().map(str::to_owned)
-}
-
-/// Runs one job; `Ok(result)` finishes it, `Err(reason)` retries it later.
-async fn execute(services: &Services, job: &JobRow, now: DateTime<Utc>) -> Result<Option<String>, String> {
-    let text = |r: ServiceResult<usize>| r.map(|n| Some(n.to_string())).map_err(|e| e.chain());
-    match job.kind.as_str() {
-        "expire_reservations" => text(crate::sales::expire_reservations(services, now).await),
-        "approval_deadlines" => text(crate::approvals::check_deadlines(services, now).await),
-        "follow_up_reminders" => text(remind_follow_ups(services, now).await),
-        "webhook_delivery" => {
-            let id = delivery_of(job).ok_or("payload without delivery_id")?;
-            crate::webhooks::deliver(services, &id).await.map(|()| None)
-        }
-        "customer_import" => {
-            let progress = Progress { services, job_id: job.id.clone() };
-            crate::customer_import::run_import_job(services, job, &progress).await
-        }
-        other => Err(format!("unknown job kind `{other}`")),
-    }
-}
-
 /// Tells each agent which of their customers are due a contact today (Beijing).
-async fn remind_follow_ups(services: &Services, now: DateTime<Utc>) -> ServiceResult<usize> {
+pub(crate) async fn remind_follow_ups(services: &Services, now: DateTime<Utc>) -> ServiceResult<usize> {
     let today = services.clock.date_of(now);
     let due = loupan_store::customers::contacts_due_on(services.store.conn(), today).await?;
     let tx = services.store.begin_write().await?;
@@ -427,7 +469,12 @@ mod tests {
 
     #[test]
     fn the_morning_run_is_eight_o_clock_in_beijing() {
-        let now = DateTime::parse_from_rfc3339("2026-11-27T03:00:00Z").unwrap().with_timezone(&Utc);
-        assert_eq!(next_morning(now).to_rfc3339(), "2026-11-28T00:00:00+00:00");
+        let at = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc);
+        let clock = crate::Clock::default();
+        assert_eq!(next_morning(&clock, at("2026-11-27T03:00:00Z")).to_rfc3339(), "2026-11-28T00:00:00+00:00");
+        // 07:00 in Beijing: this morning's run is still ahead.
+        assert_eq!(next_morning(&clock, at("2026-11-26T23:00:00Z")).to_rfc3339(), "2026-11-27T00:00:00+00:00");
+        let utc = crate::Clock::system(crate::Clock::parse_zone("UTC").unwrap());
+        assert_eq!(next_morning(&utc, at("2026-11-27T03:00:00Z")).to_rfc3339(), "2026-11-27T08:00:00+00:00");
     }
 }

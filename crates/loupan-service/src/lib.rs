@@ -18,6 +18,7 @@ pub mod files;
 pub mod finance;
 pub mod finance_queries;
 pub mod finance_reports;
+pub mod handlers;
 pub mod idempotency;
 pub mod import;
 pub mod inventory;
@@ -34,6 +35,8 @@ pub mod users;
 pub mod webhooks;
 pub mod workbench;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -83,6 +86,8 @@ pub struct Services {
     pub files: Arc<dyn files::FileStore>,
     /// Now and today in the company's time zone; tests set it.
     pub clock: Clock,
+    /// What approval decisions and jobs do in their modules (`handlers`).
+    pub(crate) handlers: handlers::Handlers,
 }
 
 impl Services {
@@ -97,6 +102,7 @@ impl Services {
             progress: Arc::default(),
             files: Arc::new(files),
             clock: Clock::default(),
+            handlers: handlers::Handlers::default(),
         }
     }
 
@@ -112,6 +118,9 @@ impl Services {
         self
     }
 }
+
+/// A future the engines get back from a callback (`handlers`).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Random bytes as lowercase hex, for tokens and generated passwords.
 pub(crate) fn random_hex(bytes: usize) -> ServiceResult<String> {

@@ -11,12 +11,14 @@ use loupan_domain::sales::{PAYMENT_METHOD_KINDS, Ratio, Term, TermKind, check_te
 use loupan_domain::validation::required_text;
 use loupan_domain::{Invalid, Money, Permission};
 use loupan_store::customers as store_customers;
+use loupan_store::finance as store_finance;
 use loupan_store::inventory as store_inventory;
 use loupan_store::sales::{
     self as store, BuyerRow, ContractRow, InstalmentRow, PaymentMethodRow, SubscriptionRow, UnitEventRow,
 };
 use loupan_store::{Connection, StoreError};
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use crate::audit::{self, Change};
 use crate::live::{self, UnitChange};
@@ -374,7 +376,7 @@ pub struct NewSubscription {
     pub payment_method_id: Option<String>,
     pub subscribed_on: Option<String>,
     /// Buyers (权益人) with shares when there are several; the first is `customer_id`.
-    pub buyers: Vec<crate::changes::NewBuyer>,
+    pub buyers: Vec<NewBuyer>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -416,13 +418,13 @@ async fn checked_buyers<C: Connection>(
     actor: &Actor,
     project_id: &str,
     customer_id: &str,
-    buyers: &[crate::changes::NewBuyer],
+    buyers: &[NewBuyer],
 ) -> ServiceResult<Vec<(String, i64)>> {
     if buyers.is_empty() {
         return Ok(Vec::new());
     }
     let mut errors = Invalid::default();
-    let list = crate::changes::check_buyers(conn, actor, project_id, buyers, &mut errors).await?;
+    let list = check_buyers(conn, actor, project_id, buyers, &mut errors).await?;
     if list.first().is_some_and(|(c, _)| c != customer_id) {
         errors.push("buyers", "main_buyer_first");
     }
@@ -639,7 +641,10 @@ pub async fn request_special_discount(
         return Err(unit_taken());
     }
     let open = loupan_store::approvals::requests_of_subject(&tx, "unit", &v.unit_id).await?;
-    if open.iter().any(|r| r.kind == SPECIAL_DISCOUNT.name && matches!(r.status.as_str(), "pending" | "returned")) {
+    if open.iter().any(|r| {
+        loupan_domain::approvals::RequestKind::parse(&r.kind) == Some(SPECIAL_DISCOUNT)
+            && matches!(r.status.as_str(), "pending" | "returned")
+    }) {
         return Err(ServiceError::Conflict("request_pending"));
     }
     let customer = store_customers::find_customer(&tx, &v.customer_id).await?.map(|c| c.name).unwrap_or_default();
@@ -1176,7 +1181,7 @@ pub async fn subscription_letter(services: &Services, actor: &Actor, id: &str) -
     let project = store_inventory::find_project(conn, &s.project_id).await?.map(|p| p.name).unwrap_or_default();
     let method = store::find_payment_method(conn, &s.payment_method_id).await?;
     let mut buyers = Vec::new();
-    for b in crate::changes::buyers(services, actor, &s.id).await? {
+    for b in self::buyers(services, actor, &s.id).await? {
         if let Some(c) = store_customers::find_customer(conn, &b.customer_id).await? {
             let id_number = c.id_number_masked.clone().unwrap_or_else(|| "—".into());
             let share = Ratio::parse(&b.share)
@@ -1249,4 +1254,205 @@ pub async fn subscription_letter(services: &Services, actor: &Actor, id: &str) -
     .await?;
     tx.commit().await.map_err(ServiceError::internal)?;
     Ok(pdf)
+}
+
+// Deals of either kind and their buyers (权益人), shared by sales and business changes.
+
+/// A buyer as typed: the customer and their share (a ratio, `"0.5"`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct NewBuyer {
+    pub customer_id: Option<String>,
+    pub share: Option<String>,
+}
+
+/// A deal of either kind (a contract or a subscription), as changes and buyers see it.
+pub(crate) enum Deal {
+    Contract(ContractRow),
+    Subscription(SubscriptionRow),
+}
+
+impl Deal {
+    pub(crate) fn id(&self) -> &str {
+        match self {
+            Deal::Contract(k) => &k.id,
+            Deal::Subscription(s) => &s.id,
+        }
+    }
+    pub(crate) fn project_id(&self) -> &str {
+        match self {
+            Deal::Contract(k) => &k.project_id,
+            Deal::Subscription(s) => &s.project_id,
+        }
+    }
+    pub(crate) fn unit_id(&self) -> &str {
+        match self {
+            Deal::Contract(k) => &k.unit_id,
+            Deal::Subscription(s) => &s.unit_id,
+        }
+    }
+    pub(crate) fn customer_id(&self) -> &str {
+        match self {
+            Deal::Contract(k) => &k.customer_id,
+            Deal::Subscription(s) => &s.customer_id,
+        }
+    }
+    pub(crate) fn number(&self) -> &str {
+        match self {
+            Deal::Contract(k) => &k.number,
+            Deal::Subscription(s) => &s.number,
+        }
+    }
+    pub(crate) fn total(&self) -> Money {
+        Money::from_hundredths(match self {
+            Deal::Contract(k) => k.total_price,
+            Deal::Subscription(s) => s.total_price,
+        })
+    }
+    pub(crate) fn method_id(&self) -> &str {
+        match self {
+            Deal::Contract(k) => &k.payment_method_id,
+            Deal::Subscription(s) => &s.payment_method_id,
+        }
+    }
+    pub(crate) fn status_of_unit(&self) -> UnitStatus {
+        match self {
+            Deal::Contract(_) => UnitStatus::Contracted,
+            Deal::Subscription(_) => UnitStatus::Subscribed,
+        }
+    }
+    pub(crate) fn is_active(&self) -> bool {
+        match self {
+            Deal::Contract(k) => k.status == "active",
+            Deal::Subscription(s) => s.status == "active",
+        }
+    }
+}
+
+/// A deal the actor may see. Cancellations name their kind of deal; the other
+/// changes apply to whichever the id is.
+pub(crate) async fn visible_deal(
+    services: &Services,
+    actor: &Actor,
+    kind: &str,
+    subject_id: &str,
+) -> ServiceResult<Deal> {
+    // Not a visible contract is "try a subscription"; a failed lookup is a failure.
+    let visible = |found: ServiceResult<_>| match found {
+        Ok(deal) => Ok(Some(deal)),
+        Err(e) if e.is_absence() => Ok(None),
+        Err(e) => Err(e),
+    };
+    if kind != "cancel_subscription"
+        && let Some(k) = visible(get_contract(services, actor, subject_id).await.map(|k| k.id))?
+        && let Some(row) = store::find_contract(services.store.conn(), &k).await?
+    {
+        return Ok(Deal::Contract(row));
+    }
+    if kind != "cancel_contract"
+        && let Some(s) = visible(get_subscription(services, actor, subject_id).await.map(|s| s.id))?
+        && let Some(row) = store::find_subscription(services.store.conn(), &s).await?
+    {
+        return Ok(Deal::Subscription(row));
+    }
+    let code = match kind {
+        "cancel_contract" => "unknown_contract",
+        "cancel_subscription" => "unknown_subscription",
+        _ => "unknown_deal",
+    };
+    Err(Invalid::one("subject_id", code).into())
+}
+
+pub(crate) async fn load_deal<C: Connection>(conn: &C, subject_id: &str) -> ServiceResult<Deal> {
+    if let Some(k) = store::find_contract(conn, subject_id).await? {
+        return Ok(Deal::Contract(k));
+    }
+    store::find_subscription(conn, subject_id).await?.map(Deal::Subscription).ok_or(ServiceError::NotFound("deal"))
+}
+
+/// What the buyer has paid on the deal (audited money).
+pub(crate) async fn paid_on<C: Connection>(conn: &C, deal: &Deal) -> ServiceResult<i64> {
+    match deal {
+        Deal::Contract(k) => Ok(store::instalments_of(conn, &k.id).await?.iter().map(|i| i.paid).sum()),
+        Deal::Subscription(s) => Ok(store_finance::audited_total_of_subscription(conn, &s.id).await?),
+    }
+}
+
+pub(crate) async fn buyers_json<C: Connection>(conn: &C, deal: &Deal) -> ServiceResult<Value> {
+    let rows = store::buyers_of(conn, deal.id()).await?;
+    if rows.is_empty() {
+        return Ok(json!([{"customer_id": deal.customer_id(), "share": "1"}]));
+    }
+    Ok(Value::from(
+        rows.iter()
+            .map(|b| json!({"customer_id": b.customer_id, "share": Ratio::from_millionths(b.share_millionths).to_string()}))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// The buyers as typed, checked: known customers of the project the actor may
+/// sell to, no one twice, shares that add up to exactly 1.
+pub(crate) async fn check_buyers<C: Connection>(
+    conn: &C,
+    actor: &Actor,
+    project_id: &str,
+    buyers: &[NewBuyer],
+    errors: &mut Invalid,
+) -> ServiceResult<Vec<(String, Ratio)>> {
+    let mut out: Vec<(String, Ratio)> = Vec::new();
+    if buyers.is_empty() {
+        errors.push("buyers", "required");
+    } else if buyers.len() > 5 {
+        errors.push("buyers", "too_many");
+    }
+    for b in buyers {
+        let id = b.customer_id.as_deref().map(str::trim).unwrap_or_default();
+        let share = match b.share.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(s) => Ratio::parse(s).map_err(|code| errors.push("buyers", code)).unwrap_or(Ratio::ZERO),
+            None => {
+                errors.push("buyers", "required");
+                Ratio::ZERO
+            }
+        };
+        if share.millionths() <= 0 {
+            errors.push("buyers", "must_be_positive");
+        }
+        if id.is_empty() || !may_sell_to(conn, actor, project_id, id).await? {
+            errors.push("buyers", "unknown_customer");
+        } else if out.iter().any(|(c, _)| c == id) {
+            errors.push("buyers", "duplicate_buyer");
+        }
+        out.push((id.to_owned(), share));
+    }
+    if !buyers.is_empty() && out.iter().map(|(_, s)| s.millionths()).sum::<i64>() != Ratio::ONE.millionths() {
+        errors.push("buyers", "shares_must_sum_to_one");
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Buyer {
+    pub customer_id: String,
+    pub share: String,
+}
+
+/// The buyers of a deal the actor may see (the main buyer alone when none were set).
+pub async fn buyers(services: &Services, actor: &Actor, deal_id: &str) -> ServiceResult<Vec<Buyer>> {
+    actor.require(Permission::ReadDeals)?;
+    let deal = visible_deal(services, actor, "", deal_id).await.map_err(|e| match e {
+        // `visible_deal` names an unknown deal as a field of a change request; here it is the path.
+        ServiceError::Invalid(_) => ServiceError::NotFound("deal"),
+        other => other.when_absent(|| ServiceError::NotFound("deal")),
+    })?;
+    let list = buyers_json(services.store.conn(), &deal).await?;
+    Ok(list
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|b| Buyer {
+                    customer_id: b["customer_id"].as_str().unwrap_or_default().to_owned(),
+                    share: b["share"].as_str().unwrap_or_default().to_owned(),
+                })
+                .collect()
+        })
+        .unwrap_or_default())
 }

@@ -93,7 +93,7 @@ async fn queue_delivery<C: Connection>(
         jobs::enqueue(
             conn,
             jobs::NewJob {
-                kind: "webhook_delivery",
+                kind: crate::jobs::JobKind::WebhookDelivery,
                 payload: serde_json::json!({"delivery_id": delivery.id}),
                 run_at: None,
                 unique_key: None,

@@ -13,6 +13,7 @@ pub mod i18n;
 pub mod metrics;
 pub mod middleware;
 pub mod pages;
+pub mod views;
 
 use std::sync::Arc;
 
@@ -51,9 +52,10 @@ pub struct WebConfig {
 
 impl AppState {
     pub fn new(services: Services, config: WebConfig) -> Self {
+        let templates = views::templates(services.clock.zone());
         AppState(Arc::new(Inner {
             services,
-            templates: pages::templates(),
+            templates,
             metrics: metrics::Metrics::default(),
             secure_cookies: config.secure_cookies,
         }))

@@ -180,7 +180,7 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
         let next = if method == Method::GET { target } else { "/".into() };
         return Redirect::to(&format!("/login?next={}", urlencode(&next))).into_response();
     }
-    crate::pages::error_page(&state, &failure, lang)
+    crate::views::error_page(&state, &failure, lang)
 }
 
 pub fn urlencode(text: &str) -> String {

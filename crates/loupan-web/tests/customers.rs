@@ -461,7 +461,7 @@ async fn customers_due_a_contact_today_reach_their_agent_on_the_workbench_and_by
     loupan_service::jobs::enqueue(
         &tx,
         loupan_service::jobs::NewJob {
-            kind: "follow_up_reminders",
+            kind: loupan_service::jobs::JobKind::FollowUpReminders,
             payload: json!({}),
             run_at: None,
             unique_key: None,

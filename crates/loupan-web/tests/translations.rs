@@ -181,8 +181,8 @@ fn every_text_key_of_templates_and_code_is_translated() {
     keys.extend(loupan_service::workbench::ALERT_KINDS.iter().map(|a| format!("alert.{a}")));
     keys.push("pricing.status_pending".into());
     let approvals = loupan_domain::approvals::REQUEST_KINDS;
-    keys.extend(approvals.iter().map(|k| format!("approval_kind.{}", k.name)));
-    keys.extend(approvals.iter().flat_map(|k| k.facts.iter().map(|f| format!("fact.{f}"))));
+    keys.extend(approvals.iter().map(|k| format!("approval_kind.{}", k.name())));
+    keys.extend(approvals.iter().flat_map(|k| k.facts().iter().map(|f| format!("fact.{f}"))));
     let statuses = ["pending", "returned", "approved", "rejected", "withdrawn"];
     keys.extend(statuses.iter().map(|s| format!("approval_status.{s}")));
     keys.extend(["pending", "approved", "rejected", "returned", "closed"].iter().map(|s| format!("task_status.{s}")));

@@ -650,16 +650,21 @@ async fn get_file(
     Authed(actor): Authed,
     ApiPath(id): ApiPath<String>,
 ) -> Result<axum::response::Response, AppError> {
-    let (f, bytes) = loupan_service::files::download(&state.services, &actor, &id).await?;
-    Ok(file_response(&f, bytes))
+    let (f, body) = loupan_service::files::download(&state.services, &actor, &id).await?;
+    Ok(file_response(&f, body))
 }
 
-/// Images and PDFs as their sniffed type, shown inline (never script: types are sniffed, `nosniff` is set).
-pub fn file_response(f: &loupan_service::files::StoredFile, bytes: Vec<u8>) -> axum::response::Response {
+/// Images and PDFs as their sniffed type, shown inline (never script: types are
+/// sniffed, `nosniff` is set), streamed from the file store as they are read.
+pub fn file_response(
+    f: &loupan_service::files::StoredFile,
+    body: loupan_service::files::FileBody,
+) -> axum::response::Response {
     use axum::http::{HeaderValue, header};
     use axum::response::IntoResponse;
-    let mut res = bytes.into_response();
+    let mut res = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(body.reader)).into_response();
     let h = res.headers_mut();
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len));
     if let Ok(v) = HeaderValue::from_str(&f.content_type) {
         h.insert(header::CONTENT_TYPE, v);
     }

@@ -624,8 +624,8 @@ async fn file(
     Authed(actor): Authed,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let (f, bytes) = loupan_service::files::download(&state.services, &actor, &id).await?;
-    Ok(crate::api::inventory::file_response(&f, bytes))
+    let (f, body) = loupan_service::files::download(&state.services, &actor, &id).await?;
+    Ok(crate::api::inventory::file_response(&f, body))
 }
 
 pub fn router() -> Router<AppState> {

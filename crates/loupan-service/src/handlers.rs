@@ -1,0 +1,97 @@
+//! The top of the service crate: what each approval kind does when it is
+//! decided, and what each kind of job runs. The engines (`approvals`, `jobs`)
+//! call these through `Services::handlers`, so they never import the business
+//! modules that use them, and each `match` is exhaustive over its kind enum.
+
+use chrono::{DateTime, Utc};
+use loupan_domain::approvals::RequestKind;
+use loupan_store::Transaction;
+use loupan_store::approvals::RequestRow;
+use loupan_store::jobs::JobRow;
+
+use crate::approvals::Outcome;
+use crate::jobs::{JobKind, Progress};
+use crate::live::UnitChange;
+use crate::{Actor, BoxFuture, ServiceError, ServiceResult, Services};
+
+/// The callbacks the engines are given when `Services` is made.
+#[derive(Clone, Copy, Debug)]
+pub struct Handlers {
+    pub(crate) approval_decided: crate::approvals::DecidedFn,
+    pub(crate) run_job: crate::jobs::RunFn,
+    pub(crate) job_gave_up: crate::jobs::GaveUpFn,
+}
+
+impl Default for Handlers {
+    fn default() -> Self {
+        Handlers { approval_decided, run_job, job_gave_up }
+    }
+}
+
+/// A request was decided: its module acts in the deciding transaction (a
+/// failure rolls the decision back) and names the units it changed.
+fn approval_decided<'a>(
+    services: &'a Services,
+    tx: &'a Transaction,
+    actor: &'a Actor,
+    request: &'a RequestRow,
+    outcome: Outcome,
+) -> BoxFuture<'a, ServiceResult<Vec<UnitChange>>> {
+    Box::pin(async move {
+        let kind = RequestKind::parse(&request.kind).ok_or_else(|| {
+            ServiceError::internal(format!("approval {} has unknown kind `{}`", request.id, request.kind))
+        })?;
+        match kind {
+            RequestKind::SpecialDiscount => {
+                crate::sales::on_special_discount_decided(services, tx, actor, request, outcome).await
+            }
+            RequestKind::DealChange => crate::changes::on_change_decided(services, tx, actor, request, outcome).await,
+            RequestKind::PriceAdjustment => {
+                crate::pricing::on_adjustment_decided(tx, actor, request, outcome).await.map(|()| Vec::new())
+            }
+        }
+    })
+}
+
+/// Runs one job: `Ok(result)` finishes it, `Err(reason)` retries it later.
+fn run_job<'a>(
+    services: &'a Services,
+    job: &'a JobRow,
+    kind: JobKind,
+    now: DateTime<Utc>,
+) -> BoxFuture<'a, Result<Option<String>, String>> {
+    Box::pin(async move {
+        let count = |r: ServiceResult<usize>| r.map(|n| Some(n.to_string())).map_err(|e| e.chain());
+        match kind {
+            JobKind::ExpireReservations => count(crate::sales::expire_reservations(services, now).await),
+            JobKind::ApprovalDeadlines => count(crate::approvals::check_deadlines(services, now).await),
+            JobKind::FollowUpReminders => count(crate::jobs::remind_follow_ups(services, now).await),
+            JobKind::WebhookDelivery => {
+                let id = delivery_of(job).ok_or("payload without delivery_id")?;
+                crate::webhooks::deliver(services, &id).await.map(|()| None)
+            }
+            JobKind::CustomerImport => {
+                let progress = Progress { services, job_id: job.id.clone() };
+                crate::customer_import::run_import_job(services, job, &progress).await
+            }
+        }
+    })
+}
+
+/// A job failed for the last time: what its module records about it.
+fn job_gave_up<'a>(services: &'a Services, job: &'a JobRow, kind: JobKind) -> BoxFuture<'a, ServiceResult<()>> {
+    Box::pin(async move {
+        match kind {
+            JobKind::WebhookDelivery => crate::webhooks::give_up(services, &delivery_of(job).unwrap_or_default()).await,
+            // Nothing waits on these: the next run (or the user) starts again.
+            JobKind::ExpireReservations
+            | JobKind::ApprovalDeadlines
+            | JobKind::FollowUpReminders
+            | JobKind::CustomerImport => Ok(()),
+        }
+    })
+}
+
+fn delivery_of(job: &JobRow) -> Option<String> {
+    serde_json::from_str::<serde_json::Value>(&job.payload).ok()?.get("delivery_id")?.as_str().map(str::to_owned)
+}

@@ -1,0 +1,120 @@
+//! How pages look: the template environment, what every page's layout needs,
+//! rendering, the error page and translated field errors. Shared by the pages
+//! and the middleware that renders failures, so neither imports the other.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, FixedOffset};
+use loupan_domain::Permission;
+use loupan_service::Actor;
+use minijinja::value::{Kwargs, Value};
+use minijinja::{Environment, State, context};
+
+use crate::AppState;
+use crate::error::{AppError, Failure};
+use crate::i18n::{self, Lang};
+
+#[derive(rust_embed::RustEmbed)]
+#[folder = "templates/"]
+struct Templates;
+
+/// The navigation: label key, address, and the permission it needs (None: all).
+/// Business areas add their entry here.
+const NAV: [(&str, &str, Option<Permission>); 11] = [
+    ("nav.workbench", "/", None),
+    ("nav.approvals", "/approvals", None),
+    ("nav.projects", "/projects", Some(Permission::ReadProjects)),
+    ("nav.units", "/units", Some(Permission::ReadInventory)),
+    ("nav.customers", "/customers", Some(Permission::ReadCustomers)),
+    ("nav.finance", "/finance/ledger", Some(Permission::ReadFinance)),
+    ("nav.users", "/admin/users", Some(Permission::ManageUsers)),
+    ("nav.audit", "/admin/audit", Some(Permission::ReadAudit)),
+    ("nav.flows", "/admin/approval-flows", Some(Permission::ManageApprovalFlows)),
+    ("nav.webhooks", "/admin/webhooks", Some(Permission::ManageIntegrations)),
+    ("nav.jobs", "/admin/jobs", Some(Permission::ManageIntegrations)),
+];
+
+/// An instant as the company's wall-clock time (`zone`: the clock's).
+fn local_time(instant: &str, zone: FixedOffset) -> String {
+    DateTime::parse_from_rfc3339(instant)
+        .map(|t| t.with_timezone(&zone).format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|_| instant.to_owned())
+}
+
+/// The templates, with times shown in `zone` (the company's, from its clock).
+pub fn templates(zone: FixedOffset) -> Environment<'static> {
+    let mut env = Environment::new();
+    // Optional form values (`form.username` before anything was typed) read as empty.
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+    env.set_loader(|name| Ok(Templates::get(name).map(|f| String::from_utf8_lossy(&f.data).into_owned())));
+    env.add_function("t", |state: &State, key: &str, kwargs: Kwargs| -> Result<String, minijinja::Error> {
+        let lang = state.lookup("lang").and_then(|v| v.as_str().and_then(Lang::from_code)).unwrap_or_default();
+        let mut text = i18n::t(lang, key);
+        for name in kwargs.args() {
+            let value: Value = kwargs.get(name)?;
+            text = text.replace(&format!("{{{name}}}"), &value.to_string());
+        }
+        Ok(text)
+    });
+    env.add_filter("localtime", move |v: String| local_time(&v, zone));
+    env
+}
+
+/// What every page's layout needs: the user, their navigation, the language
+/// and the CSRF token for forms.
+pub fn base_context(actor: &Actor, lang: Lang, current: &str) -> Value {
+    let nav: Vec<Value> = NAV
+        .iter()
+        .filter(|(_, _, p)| p.is_none_or(|p| actor.can(p)))
+        .map(|(key, href, _)| {
+            let active = if *href == "/" { current == "/" } else { current.starts_with(href) };
+            context! { key => *key, href => *href, active => active }
+        })
+        .collect();
+    context! {
+        lang => lang.code(),
+        other_lang => if lang == Lang::ZhCn { "en" } else { "zh-CN" },
+        user => context! { username => actor.username.clone(), display_name => actor.display_name.clone() },
+        nav => nav,
+        csrf => actor.session.as_ref().map(|s| s.csrf_token.clone()).unwrap_or_default(),
+        current => current,
+    }
+}
+
+/// Renders a template; a template error is a 500 with the cause in the log.
+pub fn render(state: &AppState, name: &str, ctx: Value) -> Result<Html<String>, AppError> {
+    state.templates.get_template(name).and_then(|t| t.render(ctx)).map(Html).map_err(|e| {
+        tracing::error!(template = name, error = %e, "template failed");
+        AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+    })
+}
+
+/// A page explaining a failure in the visitor's language.
+pub fn error_page(state: &AppState, failure: &Failure, lang: Lang) -> Response {
+    let fields: Vec<String> = failure
+        .fields
+        .iter()
+        .map(|f| format!("{}: {}", f.field, i18n::t(lang, &format!("field_error.{}", f.code))))
+        .collect();
+    let ctx = context! {
+        lang => lang.code(),
+        status => failure.status.as_u16(),
+        message => i18n::t(lang, &format!("error.{}", failure.code)),
+        fields => fields,
+    };
+    match render(state, "error.html", ctx) {
+        Ok(html) => (failure.status, html).into_response(),
+        Err(_) => (failure.status, i18n::t(lang, &format!("error.{}", failure.code))).into_response(),
+    }
+}
+
+/// Field errors of a form, by field name, translated.
+pub fn field_messages(lang: Lang, err: &loupan_service::ServiceError) -> Value {
+    let mut map = std::collections::BTreeMap::new();
+    if let loupan_service::ServiceError::Invalid(invalid) = err {
+        for f in &invalid.0 {
+            map.entry(f.field.clone()).or_insert_with(|| i18n::t(lang, &format!("field_error.{}", f.code)));
+        }
+    }
+    Value::from_serialize(&map)
+}
