@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
-use loupan_service::secrets::Secrets;
+use loupan_service::platform::secrets::Secrets;
 use loupan_service::{ServiceConfig, Services};
 use loupan_store::Store;
 

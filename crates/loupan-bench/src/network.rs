@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
-use loupan_service::secrets::Secrets;
+use loupan_service::platform::secrets::Secrets;
 use loupan_service::{ServiceConfig, Services};
 use loupan_store::Store;
 use loupan_web::{AppState, WebConfig};

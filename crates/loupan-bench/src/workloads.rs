@@ -354,7 +354,7 @@ pub async fn run(
             (0..2000).map(|_| vec![Cell::Text(chinese_name(&mut rng)), Cell::Text(mobile(&mut rng))]).collect();
         let file = write_table("客户", &headers, &rows).map_err(|e| anyhow!("{e}"))?;
         let t = Instant::now();
-        let report = loupan_service::customer_import::import_customers(services, admin, &project, &file, true)
+        let report = loupan_service::customers::import::import_customers(services, admin, &project, &file, true)
             .await
             .map_err(svc)?;
         let import_wall = t.elapsed();

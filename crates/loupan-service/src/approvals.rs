@@ -16,10 +16,10 @@ use loupan_store::{Connection, Transaction};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::audit::{self, Change};
-use crate::live::{self, UnitChange};
-use crate::notifications::{self, Notice};
-use crate::{Actor, ServiceError, ServiceResult, Services, webhooks};
+use crate::platform::audit::{self, Change};
+use crate::platform::live::{self, UnitChange};
+use crate::platform::notifications::{self, Notice};
+use crate::{Actor, ServiceError, ServiceResult, Services, platform::webhooks};
 
 /// How a request ended, as the module hears it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -25,8 +25,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::approvals::{self, Outcome, Submission};
-use crate::audit::{self, Change};
-use crate::live::{self, UnitChange};
+use crate::platform::audit::{self, Change};
+use crate::platform::live::{self, UnitChange};
 pub use crate::sales::{Buyer, NewBuyer, buyers};
 use crate::sales::{Deal, buyers_json, check_buyers, load_deal, paid_on, visible_deal};
 use crate::{Actor, ServiceError, ServiceResult, Services};
@@ -224,7 +224,7 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
             record_type: "deal_change",
             record_id: &change.id,
             before: None,
-            after: crate::audit::snapshot(&change)?,
+            after: crate::platform::audit::snapshot(&change)?,
         },
     )
     .await?;

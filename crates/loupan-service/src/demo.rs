@@ -4,7 +4,7 @@
 
 use crate::customers::{self, NewCustomer, NewFollowUp};
 use crate::inventory::{self, NewBuilding, NewProject, NewUnit};
-use crate::users::{self, NewUser};
+use crate::platform::users::{self, NewUser};
 use crate::{Actor, ServiceResult, Services, random_hex};
 
 /// What the demo created; the password is shown to the operator once.
@@ -150,9 +150,9 @@ async fn demo_customers(
     project_id: &str,
     agents: &[String],
 ) -> ServiceResult<usize> {
-    use crate::customer_grades::{self, GradeConditions, GradeRuleInput};
+    use crate::customers::grades::{self, GradeConditions, GradeRuleInput};
     let rule = |grade: &str, conditions: GradeConditions| GradeRuleInput { grade: Some(grade.into()), conditions };
-    customer_grades::set_rules(
+    grades::set_rules(
         services,
         system,
         project_id,
@@ -320,10 +320,10 @@ async fn demo_deals(services: &Services, system: &Actor, project_id: &str, agent
     finance_actor.display_name = "陈静".into();
     // The cashier's receipt book (票据): every receipt below takes its number, and
     // one spoiled form shows how a gap is explained.
-    let book = crate::receipt_books::register(
+    let book = crate::finance::receipt_books::register(
         services,
         &finance_actor,
-        crate::receipt_books::NewBook {
+        crate::finance::receipt_books::NewBook {
             project_id: Some(project_id.to_owned()),
             prefix: Some("SJ2026-".into()),
             first_number: Some(1),
@@ -333,7 +333,7 @@ async fn demo_deals(services: &Services, system: &Actor, project_id: &str, agent
     .await?;
     for (i, unit) in available.iter().take(8).enumerate() {
         let agent_id = &agents[i % agents.len().max(1)];
-        let Some(agent) = crate::auth::load_actor(conn, agent_id, None).await? else { continue };
+        let Some(agent) = crate::platform::auth::load_actor(conn, agent_id, None).await? else { continue };
         let query = crate::customers::CustomerQuery::default();
         let mine = crate::customers::search(services, &agent, query, None, 50).await?;
         let Some(customer) = mine.get(i / agents.len().max(1)) else { continue };
@@ -372,7 +372,8 @@ async fn demo_deals(services: &Services, system: &Actor, project_id: &str, agent
             crate::finance::mark_arrived(services, &finance_actor, &deposit.id).await?;
             crate::finance::audit_receipt(services, &finance_actor, &deposit.id).await?;
             if i == 3 {
-                crate::receipt_books::void(services, &finance_actor, &book.id, None, Some("打印错位，作废")).await?;
+                crate::finance::receipt_books::void(services, &finance_actor, &book.id, None, Some("打印错位，作废"))
+                    .await?;
             }
             continue;
         }
@@ -450,7 +451,7 @@ async fn demo_approvals(
     let requests = [("老客户介绍，一次性交足首付", 98), ("团购三套，客户要求 95 折", 95)];
     for (i, (reason, percent)) in requests.iter().enumerate() {
         let (Some(unit), Some(agent_id)) = (free.get(i), agents.get(i % agents.len().max(1))) else { continue };
-        let Some(agent) = crate::auth::load_actor(conn, agent_id, None).await? else { continue };
+        let Some(agent) = crate::platform::auth::load_actor(conn, agent_id, None).await? else { continue };
         let mine =
             crate::customers::search(services, &agent, crate::customers::CustomerQuery::default(), None, 50).await?;
         let Some(customer) = mine.last() else { continue };
@@ -481,10 +482,12 @@ async fn demo_site_plan(services: &Services, system: &Actor, project_id: &str) -
     // (x, y, w, h) in thousandths of the plan, one per building in order.
     const PLACES: [(i32, i32, i32, i32); 2] = [(180, 300, 220, 300), (600, 300, 220, 300)];
     let png = site_plan_png(400, 260, &PLACES);
-    crate::files::upload(services, system, ("project", project_id, "site_plan"), "总平面图.png", png).await?;
+    crate::inventory::files::upload(services, system, ("project", project_id, "site_plan"), "总平面图.png", png)
+        .await?;
     let buildings = inventory::list_buildings(services, system, project_id).await?;
     for (b, (x, y, w, h)) in buildings.iter().zip(PLACES) {
-        crate::files::set_region(services, system, &b.id, crate::files::Region { x, y, w, h }).await?;
+        crate::inventory::files::set_region(services, system, &b.id, crate::inventory::files::Region { x, y, w, h })
+            .await?;
     }
     Ok(())
 }

@@ -10,16 +10,16 @@ use loupan_store::approvals::RequestRow;
 use loupan_store::jobs::JobRow;
 
 use crate::approvals::Outcome;
-use crate::jobs::{JobKind, Progress};
-use crate::live::UnitChange;
+use crate::platform::jobs::{JobKind, Progress};
+use crate::platform::live::UnitChange;
 use crate::{Actor, BoxFuture, ServiceError, ServiceResult, Services};
 
 /// The callbacks the engines are given when `Services` is made.
 #[derive(Clone, Copy, Debug)]
 pub struct Handlers {
     pub(crate) approval_decided: crate::approvals::DecidedFn,
-    pub(crate) run_job: crate::jobs::RunFn,
-    pub(crate) job_gave_up: crate::jobs::GaveUpFn,
+    pub(crate) run_job: crate::platform::jobs::RunFn,
+    pub(crate) job_gave_up: crate::platform::jobs::GaveUpFn,
 }
 
 impl Default for Handlers {
@@ -47,7 +47,7 @@ fn approval_decided<'a>(
             }
             RequestKind::DealChange => crate::changes::on_change_decided(services, tx, actor, request, outcome).await,
             RequestKind::PriceAdjustment => {
-                crate::pricing::on_adjustment_decided(tx, actor, request, outcome).await.map(|()| Vec::new())
+                crate::sales::pricing::on_adjustment_decided(tx, actor, request, outcome).await.map(|()| Vec::new())
             }
         }
     })
@@ -65,14 +65,14 @@ fn run_job<'a>(
         match kind {
             JobKind::ExpireReservations => count(crate::sales::expire_reservations(services, now).await),
             JobKind::ApprovalDeadlines => count(crate::approvals::check_deadlines(services, now).await),
-            JobKind::FollowUpReminders => count(crate::jobs::remind_follow_ups(services, now).await),
+            JobKind::FollowUpReminders => count(crate::platform::jobs::remind_follow_ups(services, now).await),
             JobKind::WebhookDelivery => {
                 let id = delivery_of(job).ok_or("payload without delivery_id")?;
-                crate::webhooks::deliver(services, &id).await.map(|()| None)
+                crate::platform::webhooks::deliver(services, &id).await.map(|()| None)
             }
             JobKind::CustomerImport => {
                 let progress = Progress { services, job_id: job.id.clone() };
-                crate::customer_import::run_import_job(services, job, &progress).await
+                crate::customers::import::run_import_job(services, job, &progress).await
             }
         }
     })
@@ -82,7 +82,9 @@ fn run_job<'a>(
 fn job_gave_up<'a>(services: &'a Services, job: &'a JobRow, kind: JobKind) -> BoxFuture<'a, ServiceResult<()>> {
     Box::pin(async move {
         match kind {
-            JobKind::WebhookDelivery => crate::webhooks::give_up(services, &delivery_of(job).unwrap_or_default()).await,
+            JobKind::WebhookDelivery => {
+                crate::platform::webhooks::give_up(services, &delivery_of(job).unwrap_or_default()).await
+            }
             // Nothing waits on these: the next run (or the user) starts again.
             JobKind::ExpireReservations
             | JobKind::ApprovalDeadlines

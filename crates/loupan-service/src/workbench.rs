@@ -8,8 +8,7 @@ use serde::Serialize;
 
 use crate::{Actor, ServiceResult, Services};
 
-/// Days without contact after which a customer is flagged.
-pub const STALE_AFTER_DAYS: i64 = 14;
+pub use crate::customers::exceptions::STALE_AFTER_DAYS;
 
 /// Every kind of alert, for translations and clients.
 pub const ALERT_KINDS: [&str; 4] = ["follow_ups_due", "stale_customers", "open_duplicates", "overdue_instalments"];
@@ -70,7 +69,7 @@ pub async fn workbench(services: &Services, actor: &Actor) -> ServiceResult<Work
         pending_approvals: crate::approvals::inbox(services, actor).await?,
         own_requests: crate::approvals::submitted(services, actor, true).await?,
         alerts: alerts(services, actor).await?,
-        unread_notifications: crate::notifications::unread_count(services, actor).await?,
+        unread_notifications: crate::platform::notifications::unread_count(services, actor).await?,
     })
 }
 
@@ -84,6 +83,6 @@ pub struct NavCounts {
 pub async fn nav_counts(services: &Services, actor: &Actor) -> ServiceResult<NavCounts> {
     Ok(NavCounts {
         approvals: crate::approvals::inbox(services, actor).await?.len() as u64,
-        notifications: crate::notifications::unread_count(services, actor).await?,
+        notifications: crate::platform::notifications::unread_count(services, actor).await?,
     })
 }

@@ -6,8 +6,8 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use loupan_service::idempotency::{self, Start};
-use loupan_service::{ServiceError, auth};
+use loupan_service::platform::idempotency::{self, Start};
+use loupan_service::{ServiceError, platform::auth};
 
 use crate::AppState;
 use crate::error::{AppError, Failure, failure_for_status};

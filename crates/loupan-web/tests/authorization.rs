@@ -672,7 +672,7 @@ impl World {
 
     /// A notification under the caller's bell (Own) or another user's.
     async fn notification(&self, case: Case, caller_id: &str) -> String {
-        use loupan_service::notifications::{Notice, notify};
+        use loupan_service::platform::notifications::{Notice, notify};
         let user = match case {
             Case::Own => caller_id,
             Case::Peer => self.peer_agent.0.as_str(),

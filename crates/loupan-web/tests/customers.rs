@@ -419,7 +419,7 @@ async fn a_large_import_runs_as_a_job_whose_progress_and_report_its_owner_follow
     // Only its owner (and admins) follow it.
     let r = o.app.send(get(&format!("/api/v1/jobs/{id}")).token(&o.agent_a.1)).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let ran = loupan_service::jobs::run_due(&o.app.services, "test", chrono::Utc::now()).await.unwrap();
+    let ran = loupan_service::platform::jobs::run_due(&o.app.services, "test", chrono::Utc::now()).await.unwrap();
     assert_eq!(ran, 1);
     let job = o.app.send(get(&format!("/api/v1/jobs/{id}")).token(&o.agent_b.1)).await.json();
     assert_eq!(job["status"], "done", "{job}");
@@ -458,10 +458,10 @@ async fn customers_due_a_contact_today_reach_their_agent_on_the_workbench_and_by
     assert!(due(&wb).is_none(), "another agent's customer is not theirs to call");
     // The morning job puts it under the agent's bell.
     let tx = o.app.services.store.begin_write().await.unwrap();
-    loupan_service::jobs::enqueue(
+    loupan_service::platform::jobs::enqueue(
         &tx,
-        loupan_service::jobs::NewJob {
-            kind: loupan_service::jobs::JobKind::FollowUpReminders,
+        loupan_service::platform::jobs::NewJob {
+            kind: loupan_service::platform::jobs::JobKind::FollowUpReminders,
             payload: json!({}),
             run_at: None,
             unique_key: None,
@@ -472,7 +472,7 @@ async fn customers_due_a_contact_today_reach_their_agent_on_the_workbench_and_by
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(loupan_service::jobs::run_due(&o.app.services, "t", chrono::Utc::now()).await.unwrap(), 1);
+    assert_eq!(loupan_service::platform::jobs::run_due(&o.app.services, "t", chrono::Utc::now()).await.unwrap(), 1);
     let notes = o.app.send(get("/api/v1/notifications").token(&o.agent_a.1)).await.json();
     assert_eq!(
         (notes["items"][0]["kind"].as_str(), notes["items"][0]["title"].as_str()),

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use hmac::{Hmac, Mac};
-use loupan_service::{Services, jobs, webhooks};
+use loupan_service::{Services, platform::jobs, platform::webhooks};
 use serde_json::{Value, json};
 use support::*;
 

@@ -364,7 +364,7 @@ async fn unit_changes_reach_open_charts_on_every_instance() {
     let (_, second) = o.app.second_instance().await;
     let postgres = o.app.services.store.backend() == loupan_store::DbBackend::Postgres;
     let mut updates = if postgres {
-        loupan_service::live::start(&second);
+        loupan_service::platform::live::start(&second);
         second.live.subscribe()
     } else {
         o.app.services.live.subscribe()

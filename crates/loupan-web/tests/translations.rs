@@ -193,10 +193,10 @@ fn every_text_key_of_templates_and_code_is_translated() {
             .chain(&["attachment", "reminded", "escalated", "no_approver"])
             .map(|e| format!("approval_event.{e}")),
     );
-    keys.extend(loupan_service::notifications::KINDS.iter().map(|k| format!("notification.{k}")));
-    keys.extend(loupan_service::webhooks::EVENT_TYPES.iter().map(|e| format!("event.{e}")));
+    keys.extend(loupan_service::platform::notifications::KINDS.iter().map(|k| format!("notification.{k}")));
+    keys.extend(loupan_service::platform::webhooks::EVENT_TYPES.iter().map(|e| format!("event.{e}")));
     keys.extend(["pending", "delivered", "failed"].iter().map(|s| format!("delivery_status.{s}")));
-    keys.extend(loupan_service::jobs::KINDS.iter().map(|k| format!("job_kind.{k}")));
+    keys.extend(loupan_service::platform::jobs::KINDS.iter().map(|k| format!("job_kind.{k}")));
     keys.extend(["queued", "running", "done", "dead"].iter().map(|s| format!("job_status.{s}")));
     assert!(keys.len() > 60, "found only {} keys", keys.len());
     let mut missing = Vec::new();

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use loupan_service::secrets::Secrets;
-use loupan_service::{Actor, ServiceConfig, ServiceError, Services, audit, demo, users};
+use loupan_service::platform::secrets::Secrets;
+use loupan_service::{Actor, ServiceConfig, ServiceError, Services, demo, platform::audit, platform::users};
 use loupan_store::Store;
 use loupan_web::{AppState, WebConfig};
 
@@ -203,7 +203,7 @@ async fn jobs_command(services: &Services, cmd: JobsCommand) -> Result<()> {
     let system = Actor::system("cli");
     match cmd {
         JobsCommand::List { status } => {
-            let o = loupan_service::jobs::overview(services, &system, status.as_deref(), None).await?;
+            let o = loupan_service::platform::jobs::overview(services, &system, status.as_deref(), None).await?;
             let counts: Vec<String> = o.counts.iter().map(|(s, n)| format!("{s}: {n}")).collect();
             println!("jobs by state: {}", if counts.is_empty() { "none".into() } else { counts.join(", ") });
             for s in &o.schedules {
@@ -234,18 +234,18 @@ async fn jobs_command(services: &Services, cmd: JobsCommand) -> Result<()> {
             Ok(())
         }
         JobsCommand::Retry { id } => {
-            let j = loupan_service::jobs::retry(services, &system, &id).await?;
+            let j = loupan_service::platform::jobs::retry(services, &system, &id).await?;
             println!("job {} queued again", j.id);
             Ok(())
         }
         JobsCommand::RunDue => {
-            loupan_service::jobs::ensure_schedules(services).await?;
+            loupan_service::platform::jobs::ensure_schedules(services).await?;
             let now = loupan_store::now();
-            let scheduled = loupan_service::jobs::tick_schedules(services, now).await?;
+            let scheduled = loupan_service::platform::jobs::tick_schedules(services, now).await?;
             let worker = format!("cli-{}", std::process::id());
             let mut ran = 0;
             loop {
-                let n = loupan_service::jobs::run_due(services, &worker, loupan_store::now()).await?;
+                let n = loupan_service::platform::jobs::run_due(services, &worker, loupan_store::now()).await?;
                 if n == 0 {
                     break;
                 }
@@ -277,7 +277,7 @@ async fn open(args: &StorageArgs) -> Result<Services> {
     }
     store.migrate().await?;
     let secrets = Secrets::from_master(&master_key(args)?).map_err(explain)?;
-    let files = loupan_service::files::LocalFiles::new(args.data_dir.join("files"));
+    let files = loupan_service::platform::files::LocalFiles::new(args.data_dir.join("files"));
     Ok(Services::new(store, ServiceConfig::default(), secrets)
         .with_files(std::sync::Arc::new(files))
         .with_clock(loupan_service::Clock::system(zone)))
@@ -363,15 +363,15 @@ async fn fill_demo(services: &Services) -> Result<()> {
 }
 
 async fn serve(services: Services, listen: SocketAddr, config: WebConfig) -> Result<()> {
-    match loupan_service::auth::purge_expired_sessions(&services).await {
+    match loupan_service::platform::auth::purge_expired_sessions(&services).await {
         Ok(n) if n > 0 => tracing::info!(removed = n, "expired sessions removed"),
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e.chain(), "could not remove expired sessions"),
     }
-    loupan_service::live::start(&services);
+    loupan_service::platform::live::start(&services);
     // Scheduled work (reservation expiry, approval deadlines, reminders) and
     // queued jobs (webhook deliveries) run from the database's job queue.
-    loupan_service::jobs::start(&services);
+    loupan_service::platform::jobs::start(&services);
     services.store.spawn_wal_checkpoints();
     let app = loupan_web::app(AppState::new(services, config));
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
@@ -407,7 +407,7 @@ async fn shutdown_signal() {
 
 /// A random password for an account created or reset from the terminal.
 fn generated_password() -> Result<String> {
-    let token = loupan_service::auth::new_form_token().map_err(explain)?;
+    let token = loupan_service::platform::auth::new_form_token().map_err(explain)?;
     Ok(token[..18].to_owned())
 }
 
@@ -487,7 +487,7 @@ fn hex_key(key: &[u8; 32]) -> String {
 /// interruption: if the data already opens with the pending key, only the
 /// files are switched; if not, the rotation starts over.
 async fn rotate_key(args: &StorageArgs) -> Result<()> {
-    use loupan_service::secrets;
+    use loupan_service::platform::secrets;
     let dir = args.data_dir.join("keys");
     let (current, pending) = (dir.join(KEY_FILE), dir.join(PENDING_KEY_FILE));
     let from_env = args.secret_key.as_deref().is_some_and(|t| !t.is_empty());

@@ -307,7 +307,7 @@ async fn the_log_holds_no_tokens_passwords_or_personal_data() {
 
 #[tokio::test]
 async fn rotating_the_key_re_encrypts_every_id_number_and_an_interrupted_rotation_can_be_finished() {
-    use loupan_service::secrets::Secrets;
+    use loupan_service::platform::secrets::Secrets;
     let env = Env::new().await;
     assert!(env.run(&["demo"], &[("LOUPAN_ADMIN_PASSWORD", "Admin-cli-password-1")]).status.success());
     let keys = env.dir.join("keys");

@@ -3,8 +3,8 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use loupan_service::audit::AuditFilter;
-use loupan_service::{audit, users};
+use loupan_service::platform::audit::AuditFilter;
+use loupan_service::{platform::audit, platform::users};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};

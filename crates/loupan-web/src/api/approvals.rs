@@ -14,7 +14,7 @@ use loupan_domain::Role;
 use loupan_domain::approvals::{Approvers, Condition, Mode, Op, Step};
 use loupan_service::ServiceError;
 use loupan_service::approvals::{self, Decision, Detail, InboxItem, Request};
-use loupan_service::notifications::{self, Notification};
+use loupan_service::platform::notifications::{self, Notification};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};

@@ -681,7 +681,7 @@ pub struct CustomerImportReportDto {
 }
 
 pub fn import_report_dto(
-    r: loupan_service::customer_import::CustomerImportReport,
+    r: loupan_service::customers::import::CustomerImportReport,
     lang: crate::i18n::Lang,
 ) -> CustomerImportReportDto {
     CustomerImportReportDto {
@@ -728,7 +728,8 @@ async fn import(
         _ => return Err(AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "mode", "unknown_mode")),
     };
     let report =
-        loupan_service::customer_import::import_customers(&state.services, &actor, &q.project_id, &body, write).await?;
+        loupan_service::customers::import::import_customers(&state.services, &actor, &q.project_id, &body, write)
+            .await?;
     Ok(Json(import_report_dto(report, lang)))
 }
 
@@ -740,7 +741,7 @@ async fn export(
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<CustomerConditions>,
 ) -> Result<axum::response::Response, AppError> {
-    let bytes = loupan_service::customer_import::export_customers(&state.services, &actor, q.into()).await?;
+    let bytes = loupan_service::customers::import::export_customers(&state.services, &actor, q.into()).await?;
     Ok(crate::api::xlsx_download(bytes, "customers.xlsx"))
 }
 
@@ -761,7 +762,8 @@ async fn import_job(
     ApiQuery(q): ApiQuery<ImportJobParams>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<crate::api::integrations::JobDto>), AppError> {
-    let job = loupan_service::customer_import::start_import_job(&state.services, &actor, &q.project_id, &body).await?;
+    let job =
+        loupan_service::customers::import::start_import_job(&state.services, &actor, &q.project_id, &body).await?;
     Ok((StatusCode::ACCEPTED, Json(job.into())))
 }
 
@@ -855,7 +857,7 @@ pub struct GradeRulesRequest {
     pub rules: Vec<GradeRuleDto>,
 }
 
-fn rule_dto(r: loupan_service::customer_grades::GradeRule) -> GradeRuleDto {
+fn rule_dto(r: loupan_service::customers::grades::GradeRule) -> GradeRuleDto {
     let c = r.conditions;
     GradeRuleDto {
         grade: Some(r.grade),
@@ -877,7 +879,7 @@ async fn grade_rules(
     Authed(actor): Authed,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<GradeRuleList>, AppError> {
-    let rules = loupan_service::customer_grades::rules(&state.services, &actor, &id).await?;
+    let rules = loupan_service::customers::grades::rules(&state.services, &actor, &id).await?;
     Ok(Json(GradeRuleList { items: rules.into_iter().map(rule_dto).collect() }))
 }
 
@@ -891,7 +893,7 @@ async fn set_grade_rules(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<GradeRulesRequest>,
 ) -> Result<Json<GradeRuleList>, AppError> {
-    use loupan_service::customer_grades::{GradeConditions, GradeRuleInput};
+    use loupan_service::customers::grades::{GradeConditions, GradeRuleInput};
     let mut errors = loupan_domain::Invalid::default();
     let input: Vec<GradeRuleInput> = req
         .rules
@@ -923,7 +925,7 @@ async fn set_grade_rules(
         })
         .collect();
     errors.into_result().map_err(loupan_service::ServiceError::from)?;
-    let rules = loupan_service::customer_grades::set_rules(&state.services, &actor, &id, input).await?;
+    let rules = loupan_service::customers::grades::set_rules(&state.services, &actor, &id, input).await?;
     Ok(Json(GradeRuleList { items: rules.into_iter().map(rule_dto).collect() }))
 }
 
@@ -941,7 +943,7 @@ async fn apply_grade_rules(
     Authed(actor): Authed,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<AppliedDto>, AppError> {
-    let a = loupan_service::customer_grades::apply(&state.services, &actor, &id).await?;
+    let a = loupan_service::customers::grades::apply(&state.services, &actor, &id).await?;
     Ok(Json(AppliedDto { checked: a.checked, changed: a.changed }))
 }
 

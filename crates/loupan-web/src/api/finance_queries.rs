@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
 use chrono::NaiveDate;
-use loupan_service::finance_queries::{
+use loupan_service::finance::queries::{
     self as queries, InstalmentQuery, InstalmentSearch, ReceiptQuery, ReceiptSearch,
 };
 use serde::{Deserialize, Serialize};

@@ -3,8 +3,8 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use loupan_service::inventory::import;
 use loupan_service::inventory::{self, Building, Project, Unit};
-use loupan_service::unit_import;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -446,7 +446,7 @@ pub struct ImportReportDto {
     pub written: bool,
 }
 
-pub fn report_dto(r: unit_import::ImportReport, lang: crate::i18n::Lang) -> ImportReportDto {
+pub fn report_dto(r: import::ImportReport, lang: crate::i18n::Lang) -> ImportReportDto {
     ImportReportDto {
         rows: r.rows,
         valid_rows: r.valid_rows,
@@ -480,9 +480,9 @@ async fn import_units(
     ApiQuery(q): ApiQuery<ImportParams>,
     body: axum::body::Bytes,
 ) -> Result<Json<ImportReportDto>, AppError> {
-    let mode = unit_import::ImportMode::parse(q.mode.as_deref().unwrap_or("all"))
+    let mode = import::ImportMode::parse(q.mode.as_deref().unwrap_or("all"))
         .ok_or_else(|| AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "mode", "unknown_mode"))?;
-    let report = unit_import::import_units(&state.services, &actor, &id, &body, mode).await?;
+    let report = import::import_units(&state.services, &actor, &id, &body, mode).await?;
     Ok(Json(report_dto(report, lang)))
 }
 
@@ -495,7 +495,7 @@ async fn export_units(
     ApiQuery(q): ApiQuery<UnitParams>,
 ) -> Result<axum::response::Response, AppError> {
     let (query, _) = q.split();
-    let bytes = unit_import::export_units(&state.services, &actor, query).await?;
+    let bytes = import::export_units(&state.services, &actor, query).await?;
     Ok(crate::api::xlsx_download(bytes, "units.xlsx"))
 }
 
@@ -555,8 +555,8 @@ pub struct FileDto {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
-impl From<loupan_service::files::StoredFile> for FileDto {
-    fn from(f: loupan_service::files::StoredFile) -> Self {
+impl From<loupan_service::inventory::files::StoredFile> for FileDto {
+    fn from(f: loupan_service::inventory::files::StoredFile) -> Self {
         FileDto {
             id: f.id,
             owner_type: f.owner_type,
@@ -597,7 +597,7 @@ async fn upload_unit_file(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<FileDto>), AppError> {
     let purpose = q.purpose.unwrap_or_else(|| "photo".into());
-    let f = loupan_service::files::upload(
+    let f = loupan_service::inventory::files::upload(
         &state.services,
         &actor,
         ("unit", &id, &purpose),
@@ -615,7 +615,7 @@ async fn unit_files(
     Authed(actor): Authed,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<FileList>, AppError> {
-    let items = loupan_service::files::files_of(&state.services, &actor, "unit", &id).await?;
+    let items = loupan_service::inventory::files::files_of(&state.services, &actor, "unit", &id).await?;
     Ok(Json(FileList { items: items.into_iter().map(Into::into).collect(), next_cursor: None }))
 }
 
@@ -630,7 +630,7 @@ async fn upload_site_plan(
     ApiQuery(q): ApiQuery<UploadParams>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<FileDto>), AppError> {
-    let f = loupan_service::files::upload(
+    let f = loupan_service::inventory::files::upload(
         &state.services,
         &actor,
         ("project", &id, "site_plan"),
@@ -650,15 +650,15 @@ async fn get_file(
     Authed(actor): Authed,
     ApiPath(id): ApiPath<String>,
 ) -> Result<axum::response::Response, AppError> {
-    let (f, body) = loupan_service::files::download(&state.services, &actor, &id).await?;
+    let (f, body) = loupan_service::inventory::files::download(&state.services, &actor, &id).await?;
     Ok(file_response(&f, body))
 }
 
 /// Images and PDFs as their sniffed type, shown inline (never script: types are
 /// sniffed, `nosniff` is set), streamed from the file store as they are read.
 pub fn file_response(
-    f: &loupan_service::files::StoredFile,
-    body: loupan_service::files::FileBody,
+    f: &loupan_service::inventory::files::StoredFile,
+    body: loupan_service::platform::files::FileBody,
 ) -> axum::response::Response {
     use axum::http::{HeaderValue, header};
     use axum::response::IntoResponse;
@@ -680,7 +680,7 @@ async fn delete_file(
     Authed(actor): Authed,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, AppError> {
-    loupan_service::files::delete(&state.services, &actor, &id).await?;
+    loupan_service::inventory::files::delete(&state.services, &actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -703,8 +703,8 @@ async fn set_region(
     ApiPath(id): ApiPath<String>,
     ApiJson(r): ApiJson<RegionDto>,
 ) -> Result<Json<RegionDto>, AppError> {
-    let region = loupan_service::files::Region { x: r.x, y: r.y, w: r.w, h: r.h };
-    let saved = loupan_service::files::set_region(&state.services, &actor, &id, region).await?;
+    let region = loupan_service::inventory::files::Region { x: r.x, y: r.y, w: r.w, h: r.h };
+    let saved = loupan_service::inventory::files::set_region(&state.services, &actor, &id, region).await?;
     Ok(Json(RegionDto { x: saved.x, y: saved.y, w: saved.w, h: saved.h }))
 }
 
@@ -730,7 +730,7 @@ async fn birdseye(
     Authed(actor): Authed,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<BirdseyeDto>, AppError> {
-    let b = loupan_service::files::birdseye(&state.services, &actor, &id).await?;
+    let b = loupan_service::inventory::files::birdseye(&state.services, &actor, &id).await?;
     Ok(Json(BirdseyeDto {
         site_plan: b.site_plan.map(Into::into),
         buildings: b

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use loupan_service::receipt_books::{self as books, Book, BookReport, Gap};
+use loupan_service::finance::receipt_books::{self as books, Book, BookReport, Gap};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use loupan_service::saved_filters::{self as filters, SavedFilter};
+use loupan_service::customers::saved_filters::{self as filters, SavedFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};

@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use loupan_domain::Role;
-use loupan_service::audit::{self, AuditFilter};
-use loupan_service::{Actor, ServiceError, inventory, users};
+use loupan_service::platform::audit::{self, AuditFilter};
+use loupan_service::{Actor, ServiceError, inventory, platform::users};
 use minijinja::{Value, context};
 use serde::Deserialize;
 

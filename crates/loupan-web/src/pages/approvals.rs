@@ -11,7 +11,9 @@ use axum::routing::{get, post};
 use loupan_domain::Role;
 use loupan_domain::approvals::{Approvers, Op};
 use loupan_service::approvals::{self, Decision, Request};
-use loupan_service::{Actor, ServiceError, jobs, notifications, users, webhooks};
+use loupan_service::{
+    Actor, ServiceError, platform::jobs, platform::notifications, platform::users, platform::webhooks,
+};
 use minijinja::{Value, context};
 use serde::Deserialize;
 

@@ -126,7 +126,7 @@ async fn list_page(
         .collect();
     let can_manage = actor.can(Permission::ManageCustomers);
     let colleagues: Vec<Value> = if can_manage {
-        loupan_service::users::colleagues(&state.services, actor)
+        loupan_service::platform::users::colleagues(&state.services, actor)
             .await?
             .into_iter()
             .map(|u| context! { id => u.id, name => u.display_name })
@@ -142,7 +142,7 @@ async fn list_page(
                 customers => rows.iter().map(customer_view).collect::<Vec<_>>(), next => next, projects => projects,
                 f => q.typed(), project_id => q.get("project_id"), conditions => q.conditions(),
                 filter_errors => filter_errors, colleagues => colleagues,
-                saved => loupan_service::saved_filters::list(&state.services, actor).await?.into_iter()
+                saved => loupan_service::customers::saved_filters::list(&state.services, actor).await?.into_iter()
                     .map(|f| context! { id => f.id, name => f.name, query => f.query }).collect::<Vec<_>>(),
                 can_register => actor.can(Permission::WriteCustomers), can_rule => can_manage,
                 can_export => actor.can(Permission::ExportCustomers),
@@ -418,12 +418,12 @@ async fn grade_rules_page(
     extra: Value,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    use loupan_service::customer_grades;
+    use loupan_service::customers::grades;
     actor.require(Permission::ManageCustomers)?;
     let projects = inventory::list_projects(&state.services, actor).await?;
     let project_id = project_id.filter(|p| !p.is_empty()).or_else(|| projects.first().map(|p| p.id.clone()));
     let rules = match &project_id {
-        Some(p) => customer_grades::rules(&state.services, actor, p).await?,
+        Some(p) => grades::rules(&state.services, actor, p).await?,
         None => Vec::new(),
     };
     // The saved rules and three empty rows to add more.
@@ -472,7 +472,7 @@ async fn save_grade_rules(
     lang: Lang,
     form: FormData,
 ) -> Result<Response, AppError> {
-    use loupan_service::customer_grades::{self, GradeConditions, GradeRuleInput};
+    use loupan_service::customers::grades::{self, GradeConditions, GradeRuleInput};
     let project_id = form.text("project_id").unwrap_or_default();
     let column = |name: &str| form.all(name);
     let (grades, visits, budgets, deals, days) = (
@@ -514,13 +514,13 @@ async fn save_grade_rules(
     }
     let saved = match errors.into_result() {
         Err(invalid) => Err(ServiceError::from(invalid)),
-        Ok(()) => customer_grades::set_rules(&state.services, &actor, &project_id, input).await.map(|_| ()),
+        Ok(()) => grades::set_rules(&state.services, &actor, &project_id, input).await.map(|_| ()),
     };
     match saved {
         Ok(()) => {
             let mut notice = crate::i18n::t(lang, "customers.grade_rules_saved");
             if form.get("apply") == Some("1") {
-                let a = customer_grades::apply(&state.services, &actor, &project_id).await?;
+                let a = grades::apply(&state.services, &actor, &project_id).await?;
                 notice = crate::i18n::t(lang, "customers.grade_rules_applied")
                     .replace("{checked}", &a.checked.to_string())
                     .replace("{changed}", &a.changed.to_string());
@@ -658,7 +658,8 @@ async fn import(
     }
     // Writing runs as a background job with its progress on a page of its own.
     if mode == "import" {
-        return match loupan_service::customer_import::start_import_job(&state.services, &actor, &project, &file).await {
+        return match loupan_service::customers::import::start_import_job(&state.services, &actor, &project, &file).await
+        {
             Ok(job) => Ok(Redirect::to(&format!("/customers/import/{}", job.id)).into_response()),
             Err(e @ ServiceError::Invalid(_)) => {
                 let html = render(
@@ -671,7 +672,7 @@ async fn import(
             Err(e) => Err(e.into()),
         };
     }
-    let (report, errors) = match loupan_service::customer_import::import_customers(
+    let (report, errors) = match loupan_service::customers::import::import_customers(
         &state.services,
         &actor,
         &project,
@@ -699,7 +700,7 @@ async fn import_job(
     lang: Lang,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let job = loupan_service::jobs::get(&state.services, &actor, &id).await?;
+    let job = loupan_service::platform::jobs::get(&state.services, &actor, &id).await?;
     if job.kind != "customer_import" {
         return Err(AppError::new(StatusCode::NOT_FOUND, "not_found"));
     }
@@ -757,8 +758,8 @@ async fn exceptions(
             AppError::field(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "days", "out_of_range")
         })?),
     };
-    let e = loupan_service::customer_exceptions::list(&state.services, &actor, q.project_id.as_deref(), days).await?;
-    let person = |c: &loupan_service::customer_exceptions::ExceptionCustomer| {
+    let e = loupan_service::customers::exceptions::list(&state.services, &actor, q.project_id.as_deref(), days).await?;
+    let person = |c: &loupan_service::customers::exceptions::ExceptionCustomer| {
         context! { id => c.id, name => c.name, phone => c.phone, owner => c.owner_name }
     };
     let projects: Vec<Value> = loupan_service::inventory::list_projects(&state.services, &actor)
@@ -789,7 +790,8 @@ async fn save_filter(
     form: FormData,
 ) -> Result<Response, AppError> {
     let query = form.text("query").unwrap_or_default();
-    let saved = loupan_service::saved_filters::save(&state.services, &actor, form.get("name"), Some(&query)).await?;
+    let saved =
+        loupan_service::customers::saved_filters::save(&state.services, &actor, form.get("name"), Some(&query)).await?;
     Ok(Redirect::to(&format!("/customers?{}", saved.query)).into_response())
 }
 
@@ -798,7 +800,7 @@ async fn delete_filter(
     Authed(actor): Authed,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    loupan_service::saved_filters::delete(&state.services, &actor, &id).await?;
+    loupan_service::customers::saved_filters::delete(&state.services, &actor, &id).await?;
     Ok(Redirect::to("/customers").into_response())
 }
 

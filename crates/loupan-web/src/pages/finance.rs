@@ -6,8 +6,8 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use axum::routing::get;
-use loupan_service::finance_queries as queries;
-use loupan_service::finance_reports::{self as reports, Basis, MoneyState};
+use loupan_service::finance::queries;
+use loupan_service::finance::reports::{self as reports, Basis, MoneyState};
 use loupan_service::inventory;
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -251,7 +251,7 @@ async fn receipt_books(
     Authed(actor): Authed,
     lang: Lang,
 ) -> Result<Html<String>, AppError> {
-    let books: Vec<Value> = loupan_service::receipt_books::list(&state.services, &actor, None)
+    let books: Vec<Value> = loupan_service::finance::receipt_books::list(&state.services, &actor, None)
         .await?
         .into_iter()
         .map(|b| {
@@ -276,10 +276,10 @@ async fn register_book(
 ) -> Result<axum::response::Response, AppError> {
     use axum::response::IntoResponse;
     let number = |field: &str| form.text(field).and_then(|t| t.trim().parse::<i64>().ok());
-    let book = loupan_service::receipt_books::register(
+    let book = loupan_service::finance::receipt_books::register(
         &state.services,
         &actor,
-        loupan_service::receipt_books::NewBook {
+        loupan_service::finance::receipt_books::NewBook {
             project_id: form.text("project_id"),
             prefix: form.text("prefix"),
             first_number: number("first_number"),
@@ -296,7 +296,7 @@ async fn receipt_book(
     lang: Lang,
     Path(id): Path<String>,
 ) -> Result<Html<String>, AppError> {
-    let r = loupan_service::receipt_books::report(&state.services, &actor, &id).await?;
+    let r = loupan_service::finance::receipt_books::report(&state.services, &actor, &id).await?;
     render(
         &state,
         "finance_book.html",
@@ -317,7 +317,7 @@ async fn void_number(
     form: crate::extract::FormData,
 ) -> Result<axum::response::Response, AppError> {
     use axum::response::IntoResponse;
-    loupan_service::receipt_books::void(
+    loupan_service::finance::receipt_books::void(
         &state.services,
         &actor,
         &id,

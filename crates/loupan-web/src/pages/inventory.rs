@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use loupan_domain::Permission;
 use loupan_domain::inventory::UnitStatus;
-use loupan_service::{Actor, ServiceError, inventory, unit_import};
+use loupan_service::{Actor, ServiceError, inventory, inventory::import};
 use minijinja::{Value, context};
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::{Stream, StreamExt};
@@ -208,9 +208,9 @@ async fn import(
             _ => {}
         }
     }
-    let mode = unit_import::ImportMode::parse(&mode).unwrap_or(unit_import::ImportMode::Validate);
+    let mode = import::ImportMode::parse(&mode).unwrap_or(import::ImportMode::Validate);
     let project = inventory::get_project(&state.services, &actor, &id).await?;
-    let (report, errors) = match unit_import::import_units(&state.services, &actor, &id, &file, mode).await {
+    let (report, errors) = match import::import_units(&state.services, &actor, &id, &file, mode).await {
         Ok(report) => (Some(crate::api::inventory::report_dto(report, lang)), Value::UNDEFINED),
         Err(e @ ServiceError::Invalid(_)) => (None, field_messages(lang, &e)),
         Err(e) => return Err(e.into()),
@@ -232,7 +232,7 @@ async fn draft_adjustment(
     Path(project_id): Path<String>,
     form: FormData,
 ) -> Result<Response, AppError> {
-    let new = loupan_service::pricing::NewAdjustment {
+    let new = loupan_service::sales::pricing::NewAdjustment {
         name: form.text("name"),
         building_id: form.text("building_id"),
         layout: form.text("layout"),
@@ -241,7 +241,7 @@ async fn draft_adjustment(
         method: form.text("method"),
         value: form.text("value"),
     };
-    match loupan_service::pricing::create_adjustment(&state.services, &actor, &project_id, new).await {
+    match loupan_service::sales::pricing::create_adjustment(&state.services, &actor, &project_id, new).await {
         Ok((adjustment, _)) => Ok(Redirect::to(&format!("/price-adjustments/{}", adjustment.id)).into_response()),
         Err(e @ ServiceError::Invalid(_)) => {
             projects_page(&state, &actor, lang, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await
@@ -256,8 +256,8 @@ async fn show_adjustment(
     lang: Lang,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let conn_rows = loupan_service::pricing::preview(&state.services, &actor, &id).await?;
-    let adjustment = loupan_service::pricing::get_adjustment(&state.services, &actor, &id).await?;
+    let conn_rows = loupan_service::sales::pricing::preview(&state.services, &actor, &id).await?;
+    let adjustment = loupan_service::sales::pricing::get_adjustment(&state.services, &actor, &id).await?;
     let changes: Vec<Value> = conn_rows
         .into_iter()
         .map(|c| context! { number => c.number, floor => c.floor, old => c.old_price.to_string(), new => c.new_price.to_string() })
@@ -277,7 +277,7 @@ async fn submit_adjustment(
     Authed(actor): Authed,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    loupan_service::pricing::submit_adjustment(&state.services, &actor, &id).await?;
+    loupan_service::sales::pricing::submit_adjustment(&state.services, &actor, &id).await?;
     Ok(Redirect::to(&format!("/price-adjustments/{id}")).into_response())
 }
 
@@ -513,7 +513,7 @@ async fn birdseye_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let project = inventory::get_project(&state.services, actor, project_id).await?;
-    let b = loupan_service::files::birdseye(&state.services, actor, project_id).await?;
+    let b = loupan_service::inventory::files::birdseye(&state.services, actor, project_id).await?;
     let buildings: Vec<Value> = b
         .buildings
         .into_iter()
@@ -576,7 +576,9 @@ async fn upload_site_plan(
     multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, AppError> {
     let (name, bytes, _) = uploaded_file(multipart).await?;
-    match loupan_service::files::upload(&state.services, &actor, ("project", &id, "site_plan"), &name, bytes).await {
+    match loupan_service::inventory::files::upload(&state.services, &actor, ("project", &id, "site_plan"), &name, bytes)
+        .await
+    {
         Ok(_) => Ok(Redirect::to(&format!("/projects/{id}/birdseye")).into_response()),
         Err(e @ ServiceError::Invalid(_)) => {
             birdseye_page(&state, &actor, lang, &id, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await
@@ -594,8 +596,8 @@ async fn save_region(
 ) -> Result<Response, AppError> {
     let n = |k: &str| form.get(k).and_then(|v| v.trim().parse::<i32>().ok()).unwrap_or(-1);
     let building = inventory::get_building(&state.services, &actor, &id).await?;
-    let region = loupan_service::files::Region { x: n("x"), y: n("y"), w: n("w"), h: n("h") };
-    match loupan_service::files::set_region(&state.services, &actor, &id, region).await {
+    let region = loupan_service::inventory::files::Region { x: n("x"), y: n("y"), w: n("w"), h: n("h") };
+    match loupan_service::inventory::files::set_region(&state.services, &actor, &id, region).await {
         Ok(_) => Ok(Redirect::to(&format!("/projects/{}/birdseye", building.project_id)).into_response()),
         Err(e @ ServiceError::Invalid(_)) => {
             let errors = field_messages(lang, &e);
@@ -614,7 +616,7 @@ async fn upload_unit_file(
 ) -> Result<Response, AppError> {
     let (name, bytes, purpose) = uploaded_file(multipart).await?;
     let purpose = purpose.unwrap_or_else(|| "photo".into());
-    loupan_service::files::upload(&state.services, &actor, ("unit", &id, &purpose), &name, bytes).await?;
+    loupan_service::inventory::files::upload(&state.services, &actor, ("unit", &id, &purpose), &name, bytes).await?;
     Ok(Redirect::to(&format!("/units/{id}")).into_response())
 }
 
@@ -624,7 +626,7 @@ async fn file(
     Authed(actor): Authed,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let (f, body) = loupan_service::files::download(&state.services, &actor, &id).await?;
+    let (f, body) = loupan_service::inventory::files::download(&state.services, &actor, &id).await?;
     Ok(crate::api::inventory::file_response(&f, body))
 }
 

@@ -5,8 +5,8 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use loupan_service::auth::{self, SessionKind};
-use loupan_service::{ServiceError, users};
+use loupan_service::platform::auth::{self, SessionKind};
+use loupan_service::{ServiceError, platform::users};
 use minijinja::context;
 use serde::Deserialize;
 

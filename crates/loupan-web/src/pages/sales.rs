@@ -34,13 +34,13 @@ async fn unit_page(
         .into_iter()
         .map(|e| context! { kind => e.kind, from => e.from_status, to => e.to_status, reference => e.reference, actor => e.actor_name, at => e.occurred_at.to_rfc3339() })
         .collect();
-    let prices: Vec<Value> = loupan_service::pricing::price_history(&state.services, actor, id)
+    let prices: Vec<Value> = loupan_service::sales::pricing::price_history(&state.services, actor, id)
         .await?
         .into_iter()
         .map(|p| context! { old => p.old_price.to_string(), new => p.new_price.to_string(), actor => p.actor_name, at => p.changed_at.to_rfc3339() })
         .collect();
     let can_sell = actor.can(Permission::Sell);
-    let files: Vec<Value> = loupan_service::files::files_of(&state.services, actor, "unit", id)
+    let files: Vec<Value> = loupan_service::inventory::files::files_of(&state.services, actor, "unit", id)
         .await?
         .into_iter()
         .map(|f| context! { id => f.id, name => f.file_name, purpose => f.purpose, is_image => f.content_type.starts_with("image/") })
@@ -288,7 +288,7 @@ async fn contract_page(
         Vec::new()
     };
     let books: Vec<Value> = if actor.can(Permission::RecordReceipts) {
-        loupan_service::receipt_books::list(&state.services, actor, Some(&contract.project_id))
+        loupan_service::finance::receipt_books::list(&state.services, actor, Some(&contract.project_id))
             .await?
             .into_iter()
             .filter(|b| b.left > 0)

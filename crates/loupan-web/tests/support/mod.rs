@@ -6,7 +6,7 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use loupan_service::{ServiceConfig, Services, users};
+use loupan_service::{ServiceConfig, Services, platform::users};
 use loupan_store::Store;
 use loupan_web::{AppState, WebConfig};
 use serde_json::Value;
@@ -181,7 +181,7 @@ impl TestApp {
         };
         let store = Store::connect(&database_url).await.expect("connect");
         store.migrate().await.expect("migrate");
-        let secrets = loupan_service::secrets::Secrets::from_master(&[42u8; 32]).unwrap();
+        let secrets = loupan_service::platform::secrets::Secrets::from_master(&[42u8; 32]).unwrap();
         let services = Services::new(store, config, secrets).with_clock(clock);
         users::ensure_admin(&services, Some(ADMIN_PASSWORD.into())).await.expect("admin");
         let router = loupan_web::app(AppState::new(services.clone(), WebConfig::default()));
@@ -191,7 +191,7 @@ impl TestApp {
     /// A second Loupan instance on the same database (or the same one after a restart).
     pub async fn second_instance(&self) -> (Router, Services) {
         let store = Store::connect(&self.database_url).await.expect("connect");
-        let secrets = loupan_service::secrets::Secrets::from_master(&[42u8; 32]).unwrap();
+        let secrets = loupan_service::platform::secrets::Secrets::from_master(&[42u8; 32]).unwrap();
         let services =
             Services::new(store, self.services.config.clone(), secrets).with_clock(self.services.clock.clone());
         (loupan_web::app(AppState::new(services.clone(), WebConfig::default())), services)

@@ -2,6 +2,10 @@
 //! money is allocated to a contract's instalments (in due-date order) and
 //! reduces what is outstanding. The ageing report buckets what is unpaid.
 
+pub mod queries;
+pub mod receipt_books;
+pub mod reports;
+
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
@@ -11,7 +15,7 @@ use loupan_store::finance::{self as store, AllocationRow, ReceiptRow};
 use loupan_store::sales as store_sales;
 use serde::Serialize;
 
-use crate::audit::{self, Change};
+use crate::platform::audit::{self, Change};
 use crate::sales::visible_contract;
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
@@ -164,7 +168,8 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
             .map(|c| c.name),
     };
     let (book_id, number) =
-        crate::receipt_books::issue(&tx, &project_id, form.book_id.as_deref().filter(|b| !b.is_empty())).await?;
+        crate::finance::receipt_books::issue(&tx, &project_id, form.book_id.as_deref().filter(|b| !b.is_empty()))
+            .await?;
     let now = services.clock.now();
     let row = ReceiptRow {
         id: loupan_store::new_id(),
@@ -199,7 +204,7 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
             record_type: "receipt",
             record_id: &receipt.id,
             before: None,
-            after: crate::audit::snapshot(&receipt)?,
+            after: crate::platform::audit::snapshot(&receipt)?,
         },
     )
     .await?;
@@ -287,14 +292,19 @@ pub async fn audit_receipt(services: &Services, actor: &Actor, id: &str) -> Serv
         },
     )
     .await?;
-    crate::webhooks::publish(&tx, "receipt.audited", crate::audit::payload(&Receipt::from(after.clone()))?).await?;
+    crate::platform::webhooks::publish(
+        &tx,
+        "receipt.audited",
+        crate::platform::audit::payload(&Receipt::from(after.clone()))?,
+    )
+    .await?;
     let change = money_change(&tx, &after).await?;
     if let Some(change) = &change {
-        crate::live::announce_money_in_tx(services, &tx, change).await?;
+        crate::platform::live::announce_money_in_tx(services, &tx, change).await?;
     }
     tx.commit().await.map_err(ServiceError::internal)?;
     if let Some(change) = change {
-        crate::live::announce_after_commit(services, change);
+        crate::platform::live::announce_after_commit(services, change);
     }
     Ok(after.into())
 }
@@ -303,14 +313,14 @@ pub async fn audit_receipt(services: &Services, actor: &Actor, id: &str) -> Serv
 async fn money_change<C: loupan_store::Connection>(
     conn: &C,
     receipt: &ReceiptRow,
-) -> ServiceResult<Option<crate::live::UnitChange>> {
+) -> ServiceResult<Option<crate::platform::live::UnitChange>> {
     let unit_id = match (&receipt.contract_id, &receipt.subscription_id) {
         (Some(k), _) => store_sales::find_contract(conn, k).await?.map(|k| k.unit_id),
         (None, Some(s)) => store_sales::find_subscription(conn, s).await?.map(|s| s.unit_id),
         (None, None) => None,
     };
     let Some(unit_id) = unit_id else { return Ok(None) };
-    Ok(loupan_store::inventory::find_unit(conn, &unit_id).await?.map(|u| crate::live::UnitChange {
+    Ok(loupan_store::inventory::find_unit(conn, &unit_id).await?.map(|u| crate::platform::live::UnitChange {
         unit_id: u.id,
         building_id: u.building_id,
         status: u.status,

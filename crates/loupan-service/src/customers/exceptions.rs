@@ -12,6 +12,9 @@ use serde::Serialize;
 
 use crate::{Actor, ServiceResult, Services};
 
+/// Days without contact after which a customer is flagged (here and on the workbench).
+pub const STALE_AFTER_DAYS: i64 = 14;
+
 /// How far back a cancelled deal still counts.
 pub const CANCELLED_WITHIN_DAYS: i64 = 30;
 const MAX_ROWS: u64 = 200;
@@ -71,7 +74,7 @@ pub async fn list(
     days: Option<i64>,
 ) -> ServiceResult<Exceptions> {
     let scope = crate::customers::scope_of(actor)?;
-    let silent_days = days.unwrap_or(crate::workbench::STALE_AFTER_DAYS);
+    let silent_days = days.unwrap_or(STALE_AFTER_DAYS);
     if !(1..=3650).contains(&silent_days) {
         return Err(Invalid::one("days", "out_of_range").into());
     }

@@ -13,8 +13,8 @@ use loupan_store::inventory::{self as store, PriceAdjustmentRow, UnitFilter, Uni
 use serde::Serialize;
 
 use crate::approvals::{self, Outcome, Submission};
-use crate::audit::{self, Change};
 use crate::inventory::{self, price_of};
+use crate::platform::audit::{self, Change};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
 #[derive(Debug, Clone, Default)]
@@ -232,7 +232,7 @@ pub async fn create_adjustment(
             record_type: "price_adjustment",
             record_id: &adjustment.id,
             before: None,
-            after: crate::audit::snapshot(&adjustment)?,
+            after: crate::platform::audit::snapshot(&adjustment)?,
         },
     )
     .await?;

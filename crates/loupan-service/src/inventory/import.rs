@@ -9,9 +9,9 @@ use loupan_domain::{Area, Invalid, Money, Permission};
 use loupan_store::inventory::{self as store, BuildingRow, UnitRow};
 use serde::Serialize;
 
-use crate::audit::{self, Change};
-use crate::import::RowError;
 use crate::inventory::{self, Unit, UnitQuery};
+use crate::platform::audit::{self, Change};
+use crate::platform::import::RowError;
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
 /// The columns, by field: the Chinese header Loupan writes, and the headers it accepts.
@@ -379,8 +379,8 @@ pub async fn import_units(
                         action: "unit.import_update",
                         record_type: "unit",
                         record_id: &after.id,
-                        before: crate::audit::snapshot(&before)?,
-                        after: crate::audit::snapshot(&after)?,
+                        before: crate::platform::audit::snapshot(&before)?,
+                        after: crate::platform::audit::snapshot(&after)?,
                     },
                 )
                 .await?;
@@ -419,7 +419,7 @@ pub async fn import_units(
                         record_type: "unit",
                         record_id: &unit.id,
                         before: None,
-                        after: crate::audit::snapshot(&unit)?,
+                        after: crate::platform::audit::snapshot(&unit)?,
                     },
                 )
                 .await?;

@@ -12,7 +12,7 @@ use loupan_store::sessions::{self as store_sessions, SessionRow};
 use loupan_store::users as store_users;
 
 use crate::actor::SessionInfo;
-use crate::audit::{self, Change};
+use crate::platform::audit::{self, Change};
 use crate::{Actor, ServiceError, ServiceResult, Services, random_hex, sha256_hex};
 
 /// A browser (cookie, idle timeout) or a program (bearer token, long-lived).

@@ -131,15 +131,15 @@ pub async fn rotate(services: &crate::Services, new: &Secrets) -> ServiceResult<
         webhooks::set_secret(&tx, &subscription.id, &new.encrypt(&secret)?).await?;
         rotated.webhook_secrets += 1;
     }
-    crate::audit::record(
+    crate::platform::audit::record(
         &tx,
         &crate::Actor::system("keys"),
-        crate::audit::Change {
+        crate::platform::audit::Change {
             action: "personal_data.rotate_key",
             record_type: "personal_data_key",
             record_id: "master",
             before: None,
-            after: crate::audit::snapshot(&rotated)?,
+            after: crate::platform::audit::snapshot(&rotated)?,
         },
     )
     .await?;

@@ -2,6 +2,11 @@
 //! see their own customers, managers their projects'), personal data encrypted
 //! and masked, follow-ups, the timeline, duplicate rulings and transfers.
 
+pub mod exceptions;
+pub mod grades;
+pub mod import;
+pub mod saved_filters;
+
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
@@ -19,7 +24,7 @@ use loupan_store::customers::{
 use loupan_store::{inventory as store_inventory, users as store_users};
 use serde::Serialize;
 
-use crate::audit::{self, Change};
+use crate::platform::audit::{self, Change};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
 /// A customer as the acting user may see them: the phone in full only for the
@@ -528,7 +533,7 @@ async fn write_customer<C: Connection>(
     names: &mut OwnerNames,
 ) -> ServiceResult<Registered> {
     let (mut row, phones) = new_row(services, v, owner_id)?;
-    crate::customer_grades::Rules::of_project(conn, &row.project_id).await?.grade_new(&mut row);
+    crate::customers::grades::Rules::of_project(conn, &row.project_id).await?.grade_new(&mut row);
     let now = row.created_at;
     let all_phones: Vec<String> =
         std::iter::once(row.phone.clone()).chain(phones.iter().map(|p| p.phone.clone())).collect();
@@ -543,7 +548,7 @@ async fn write_customer<C: Connection>(
     add_event(conn, actor, &row.id, "registered", &format!("登记客户 {}", row.name)).await?;
     let customer = view(conn, actor, row, names).await?;
     audit::record(conn, actor, registered_change(&customer)?).await?;
-    crate::webhooks::publish(conn, "customer.created", shared_view(&customer)?).await?;
+    crate::platform::webhooks::publish(conn, "customer.created", shared_view(&customer)?).await?;
     Ok(Registered { customer, duplicates })
 }
 
@@ -636,7 +641,7 @@ fn registered_change(customer: &Customer) -> ServiceResult<Change<'_>> {
         record_type: "customer",
         record_id: &customer.id,
         before: None,
-        after: crate::audit::snapshot(customer)?,
+        after: crate::platform::audit::snapshot(customer)?,
     })
 }
 
@@ -654,7 +659,7 @@ fn shared_view(customer: &Customer) -> ServiceResult<serde_json::Value> {
         other_phones: None,
         ..customer.clone()
     };
-    crate::audit::payload(&shared)
+    crate::platform::audit::payload(&shared)
 }
 
 /// Registers many valid forms in the caller's transaction (an import), in
@@ -671,7 +676,7 @@ pub(crate) async fn write_batch<C: Connection>(
     owner_id: String,
     names: &mut OwnerNames,
 ) -> ServiceResult<Vec<Registered>> {
-    let rules = crate::customer_grades::Rules::of_project(conn, project_id).await?;
+    let rules = crate::customers::grades::Rules::of_project(conn, project_id).await?;
     let mut rows = Vec::with_capacity(forms.len());
     let mut new_phones = Vec::new();
     for form in &forms {
@@ -776,7 +781,7 @@ pub(crate) async fn write_batch<C: Connection>(
     }
     audit::record_many(conn, actor, done.iter().map(|r| registered_change(&r.customer)).collect::<ServiceResult<_>>()?)
         .await?;
-    crate::webhooks::publish_many(conn, "customer.created", &done, |r| shared_view(&r.customer)).await?;
+    crate::platform::webhooks::publish_many(conn, "customer.created", &done, |r| shared_view(&r.customer)).await?;
     Ok(done)
 }
 
@@ -996,7 +1001,7 @@ pub async fn update(services: &Services, actor: &Actor, id: &str, change: Custom
         }
     }
     add_event(&tx, actor, &after.id, "updated", &format!("修改客户资料 {}", after.name)).await?;
-    crate::customer_grades::regrade(&tx, std::slice::from_ref(&after.id)).await?;
+    crate::customers::grades::regrade(&tx, std::slice::from_ref(&after.id)).await?;
     let row = store::find_customer(&tx, &after.id).await?.ok_or(ServiceError::NotFound("customer"))?;
     let mut names = OwnerNames::new();
     let before_view = view(&tx, actor, before, &mut names).await?;
@@ -1008,8 +1013,8 @@ pub async fn update(services: &Services, actor: &Actor, id: &str, change: Custom
             action: "customer.update",
             record_type: "customer",
             record_id: &customer.id,
-            before: crate::audit::snapshot(&before_view)?,
-            after: crate::audit::snapshot(&customer)?,
+            before: crate::platform::audit::snapshot(&before_view)?,
+            after: crate::platform::audit::snapshot(&customer)?,
         },
     )
     .await?;
@@ -1302,7 +1307,7 @@ pub async fn add_follow_up(
     };
     store::insert_follow_up(&tx, &row).await?;
     store::touch_last_contact(&tx, customer_id, now).await?;
-    crate::customer_grades::regrade(&tx, &[customer_id.to_owned()]).await?;
+    crate::customers::grades::regrade(&tx, &[customer_id.to_owned()]).await?;
     let summary = format!("{}: {}", row.kind, row.outcome.chars().take(80).collect::<String>());
     add_event(&tx, actor, customer_id, "follow_up", &summary).await?;
     let follow_up = FollowUp::from(row);
@@ -1314,7 +1319,7 @@ pub async fn add_follow_up(
             record_type: "customer",
             record_id: customer_id,
             before: None,
-            after: crate::audit::snapshot(&follow_up)?,
+            after: crate::platform::audit::snapshot(&follow_up)?,
         },
     )
     .await?;
@@ -1629,7 +1634,7 @@ pub async fn merge<C: Connection>(conn: &C, actor: &Actor, kept_id: &str, merged
             record_type: "customer",
             record_id: kept_id,
             before: None,
-            after: crate::audit::snapshot(&merge)?,
+            after: crate::platform::audit::snapshot(&merge)?,
         },
     )
     .await?;

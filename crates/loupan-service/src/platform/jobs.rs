@@ -12,7 +12,7 @@ use loupan_store::jobs::{self as store, JobRow, ScheduleRow};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::notifications::{self, Notice};
+use crate::platform::notifications::{self, Notice};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
 /// What a job does. What each kind runs is `crate::handlers::run_job`, which
@@ -437,10 +437,10 @@ pub async fn retry(services: &Services, actor: &Actor, id: &str) -> ServiceResul
     if !store::requeue_dead_job(&tx, id, services.clock.now()).await? {
         return Err(ServiceError::Conflict("job_not_dead"));
     }
-    crate::audit::record(
+    crate::platform::audit::record(
         &tx,
         actor,
-        crate::audit::Change {
+        crate::platform::audit::Change {
             action: "job.retry",
             record_type: "job",
             record_id: id,

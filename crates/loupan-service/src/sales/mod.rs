@@ -3,6 +3,8 @@
 //! deal is written, by a conditional write, so a unit is never sold twice and
 //! nothing is half-written.
 
+pub mod pricing;
+
 use chrono::NaiveDate;
 use loupan_domain::access::DataScope;
 use loupan_domain::approvals::SPECIAL_DISCOUNT;
@@ -20,8 +22,8 @@ use loupan_store::{Connection, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::audit::{self, Change};
-use crate::live::{self, UnitChange};
+use crate::platform::audit::{self, Change};
+use crate::platform::live::{self, UnitChange};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
 #[derive(Debug, Clone, Default)]
@@ -196,7 +198,7 @@ pub async fn create_payment_method(
             record_type: "payment_method",
             record_id: &method.id,
             before: None,
-            after: crate::audit::snapshot(&method)?,
+            after: crate::platform::audit::snapshot(&method)?,
         },
     )
     .await?;
@@ -341,7 +343,7 @@ pub(crate) async fn customer_event<C: Connection>(
     )
     .await?;
     // A deal began or ended: grade rules that look at deals see it at once.
-    crate::customer_grades::regrade(conn, &[customer_id.to_owned()]).await?;
+    crate::customers::grades::regrade(conn, &[customer_id.to_owned()]).await?;
     Ok(())
 }
 
@@ -578,11 +580,12 @@ async fn write_subscription(
             record_type: "subscription",
             record_id: &subscription.id,
             before: None,
-            after: crate::audit::snapshot(&subscription)?,
+            after: crate::platform::audit::snapshot(&subscription)?,
         },
     )
     .await?;
-    crate::webhooks::publish(tx, "subscription.created", crate::audit::payload(&subscription)?).await?;
+    crate::platform::webhooks::publish(tx, "subscription.created", crate::platform::audit::payload(&subscription)?)
+        .await?;
     Ok((subscription, change))
 }
 
@@ -854,11 +857,11 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
             record_type: "contract",
             record_id: &contract.id,
             before: None,
-            after: crate::audit::snapshot(&contract)?,
+            after: crate::platform::audit::snapshot(&contract)?,
         },
     )
     .await?;
-    crate::webhooks::publish(&tx, "contract.signed", crate::audit::payload(&contract)?).await?;
+    crate::platform::webhooks::publish(&tx, "contract.signed", crate::platform::audit::payload(&contract)?).await?;
     tx.commit().await.map_err(ServiceError::internal)?;
     live::announce_after_commit(services, change);
     Ok(contract)
@@ -1112,7 +1115,7 @@ pub async fn reserve(services: &Services, actor: &Actor, form: NewReservation) -
             record_type: "reservation",
             record_id: &reservation.id,
             before: None,
-            after: crate::audit::snapshot(&reservation)?,
+            after: crate::platform::audit::snapshot(&reservation)?,
         },
     )
     .await?;

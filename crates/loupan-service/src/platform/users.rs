@@ -7,8 +7,8 @@ use loupan_store::users::{self as store_users, UserRow};
 use loupan_store::{StoreError, inventory as store_inventory, sessions as store_sessions};
 use serde::Serialize;
 
-use crate::audit::{self, Change};
-use crate::auth::hash_password;
+use crate::platform::audit::{self, Change};
+use crate::platform::auth::hash_password;
 use crate::{Actor, ServiceError, ServiceResult, Services, random_hex};
 
 pub const MIN_PASSWORD_CHARS: usize = 10;
@@ -112,7 +112,7 @@ async fn to_user<C: loupan_store::Connection>(conn: &C, row: UserRow) -> Service
 }
 
 fn snapshot(user: &User) -> ServiceResult<serde_json::Value> {
-    crate::audit::payload(user)
+    crate::platform::audit::payload(user)
 }
 
 pub async fn create_user(services: &Services, actor: &Actor, form: NewUser) -> ServiceResult<User> {

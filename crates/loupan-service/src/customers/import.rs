@@ -7,9 +7,9 @@ use loupan_documents::xlsx::{self, Cell};
 use loupan_domain::{Invalid, Permission};
 use serde::Serialize;
 
-use crate::audit::{self, Change};
 use crate::customers::{self, CustomerQuery, DuplicateMatch, NewCustomer, OwnerNames};
-use crate::import::{ColumnSpec, RowError, TableRows};
+use crate::platform::audit::{self, Change};
+use crate::platform::import::{ColumnSpec, RowError, TableRows};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
 /// Rows written per batch: one duplicate lookup and a few inserts each.
@@ -98,31 +98,32 @@ pub async fn start_import_job(
     actor: &Actor,
     project_id: &str,
     bytes: &[u8],
-) -> ServiceResult<crate::jobs::Job> {
+) -> ServiceResult<crate::platform::jobs::Job> {
     actor.require(Permission::WriteCustomers)?;
     let user = actor.user_id.clone().ok_or(ServiceError::Forbidden)?;
     xlsx::read_first_sheet(bytes).map_err(|_| ServiceError::from(Invalid::one("file", "not_an_xlsx_file")))?;
     let tx = services.store.begin_write().await?;
     customers::check_project(&tx, actor, project_id).await?;
     let payload = serde_json::json!({"project_id": project_id, "file": hex::encode(bytes)});
-    let job = crate::jobs::NewJob {
-        kind: crate::jobs::JobKind::CustomerImport,
+    let job = crate::platform::jobs::NewJob {
+        kind: crate::platform::jobs::JobKind::CustomerImport,
         payload,
         run_at: None,
         unique_key: None,
         max_attempts: 1,
         created_by: Some(user),
     };
-    let id = crate::jobs::enqueue(&tx, job).await?.ok_or_else(|| ServiceError::internal("job not enqueued"))?;
+    let id =
+        crate::platform::jobs::enqueue(&tx, job).await?.ok_or_else(|| ServiceError::internal("job not enqueued"))?;
     tx.commit().await.map_err(ServiceError::internal)?;
-    crate::jobs::get(services, actor, &id).await
+    crate::platform::jobs::get(services, actor, &id).await
 }
 
 /// The `customer_import` job: the import, as the user who started it.
 pub(crate) async fn run_import_job(
     services: &Services,
     job: &loupan_store::jobs::JobRow,
-    progress: &crate::jobs::Progress<'_>,
+    progress: &crate::platform::jobs::Progress<'_>,
 ) -> Result<Option<String>, String> {
     #[derive(serde::Deserialize)]
     struct Payload {
@@ -132,7 +133,7 @@ pub(crate) async fn run_import_job(
     let p: Payload = serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
     let bytes = hex::decode(&p.file).map_err(|e| e.to_string())?;
     let user = job.created_by.as_deref().ok_or("import job without a user")?;
-    let actor = crate::auth::load_actor(services.store.conn(), user, None)
+    let actor = crate::platform::auth::load_actor(services.store.conn(), user, None)
         .await
         .map_err(|e| e.to_string())?
         .ok_or("the user who started the import no longer exists")?;
@@ -148,7 +149,7 @@ async fn import_with_progress(
     project_id: &str,
     bytes: &[u8],
     write: bool,
-    progress: Option<&crate::jobs::Progress<'_>>,
+    progress: Option<&crate::platform::jobs::Progress<'_>>,
 ) -> ServiceResult<CustomerImportReport> {
     actor.require(Permission::WriteCustomers)?;
     let owner_id = actor.user_id.clone().ok_or(ServiceError::Forbidden)?;

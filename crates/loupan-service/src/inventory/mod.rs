@@ -1,6 +1,9 @@
 //! Projects, buildings and units. Members see their projects' inventory;
 //! admins and executives see every project.
 
+pub mod files;
+pub mod import;
+
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::Ratio;
 use loupan_domain::validation::required_text;
@@ -9,7 +12,7 @@ use loupan_store::StoreError;
 use loupan_store::inventory::{self as store, BuildingRow, ProjectRow, UnitFilter, UnitRow, UnitSort};
 use serde::Serialize;
 
-use crate::audit::{self, Change};
+use crate::platform::audit::{self, Change};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
 #[derive(Debug, Clone, Serialize)]
@@ -100,7 +103,7 @@ impl From<UnitRow> for Unit {
 }
 
 fn snapshot<T: Serialize>(v: &T) -> ServiceResult<Option<serde_json::Value>> {
-    crate::audit::snapshot(v)
+    crate::platform::audit::snapshot(v)
 }
 
 #[derive(Debug, Default, Clone)]

@@ -18,8 +18,8 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::Sha256;
 
-use crate::audit::{self, Change};
-use crate::{Actor, ServiceError, ServiceResult, Services, jobs};
+use crate::platform::audit::{self, Change};
+use crate::{Actor, ServiceError, ServiceResult, Services, platform::jobs};
 
 /// Every event type a subscription may ask for (API.md).
 pub const EVENT_TYPES: [&str; 6] = [
@@ -93,7 +93,7 @@ async fn queue_delivery<C: Connection>(
         jobs::enqueue(
             conn,
             jobs::NewJob {
-                kind: crate::jobs::JobKind::WebhookDelivery,
+                kind: crate::platform::jobs::JobKind::WebhookDelivery,
                 payload: serde_json::json!({"delivery_id": delivery.id}),
                 run_at: None,
                 unique_key: None,
@@ -273,7 +273,7 @@ pub async fn create_subscription(
             record_type: "webhook",
             record_id: &subscription.id,
             before: None,
-            after: crate::audit::snapshot(&subscription)?,
+            after: crate::platform::audit::snapshot(&subscription)?,
         },
     )
     .await?;

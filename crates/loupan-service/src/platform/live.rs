@@ -48,7 +48,7 @@ fn is_postgres(services: &Services) -> bool {
 /// transaction and reaches every instance only if it commits.
 /// Integrations hear of it through the `unit.status_changed` webhook, queued here too.
 pub async fn announce_in_tx<C: Connection>(services: &Services, conn: &C, change: &UnitChange) -> ServiceResult<()> {
-    crate::webhooks::publish(conn, "unit.status_changed", crate::audit::payload(change)?).await?;
+    crate::platform::webhooks::publish(conn, "unit.status_changed", crate::platform::audit::payload(change)?).await?;
     if is_postgres(services) {
         let payload = serde_json::to_string(change).map_err(crate::ServiceError::internal)?;
         store_live::notify(conn, UNIT_CHANNEL, &payload).await?;

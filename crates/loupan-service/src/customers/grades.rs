@@ -11,7 +11,7 @@ use loupan_store::Connection;
 use loupan_store::customers::{self as store, CustomerRow, GradeRuleRow};
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{self, Change};
+use crate::platform::audit::{self, Change};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
 /// What must all hold for a rule's grade; an absent condition always holds.
@@ -207,8 +207,8 @@ pub async fn set_rules(
             action: "customer.grade_rules",
             record_type: "project",
             record_id: project_id,
-            before: crate::audit::snapshot(&before)?,
-            after: crate::audit::snapshot(&rules)?,
+            before: crate::platform::audit::snapshot(&before)?,
+            after: crate::platform::audit::snapshot(&rules)?,
         },
     )
     .await?;
@@ -249,7 +249,7 @@ pub async fn apply(services: &Services, actor: &Actor, project_id: &str) -> Serv
             record_type: "project",
             record_id: project_id,
             before: None,
-            after: crate::audit::snapshot(&applied)?,
+            after: crate::platform::audit::snapshot(&applied)?,
         },
     )
     .await?;

@@ -10,7 +10,7 @@ use loupan_store::Connection;
 use loupan_store::finance::{self as store, NumberVoidRow, ReceiptBookRow};
 use serde::Serialize;
 
-use crate::audit::{self, Change};
+use crate::platform::audit::{self, Change};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
 #[derive(Debug, Clone, Default)]
@@ -117,7 +117,7 @@ pub async fn register(services: &Services, actor: &Actor, form: NewBook) -> Serv
             record_type: "receipt_book",
             record_id: &row.id,
             before: None,
-            after: crate::audit::snapshot(&Book::from(row.clone()))?,
+            after: crate::platform::audit::snapshot(&Book::from(row.clone()))?,
         },
     )
     .await?;
@@ -299,7 +299,7 @@ pub async fn void(
             record_type: "receipt_book",
             record_id: id,
             before: None,
-            after: crate::audit::snapshot(&gap)?,
+            after: crate::platform::audit::snapshot(&gap)?,
         },
     )
     .await?;

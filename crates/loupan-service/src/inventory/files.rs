@@ -1,137 +1,16 @@
-//! Files: floor plans and photos of units, the site plan of a project (鸟瞰图).
-//! The bytes go through one storage interface, `FileStore`: a local folder by
-//! default (`LOUPAN_DATA_DIR/files`), replaceable by an S3-compatible store
-//! without touching the modules. What a file is and belongs to is a row in
-//! the database; the store only sees opaque keys.
-
-use std::future::Future;
-use std::path::PathBuf;
-use std::pin::Pin;
+//! Files: floor plans and photos of units, the site plan of a project (鸟瞰图),
+//! and where buildings sit on it. The bytes go through the platform's
+//! `FileStore`; what a file is and belongs to is a row here.
 
 use chrono::{DateTime, Utc};
 use loupan_domain::{Invalid, Permission};
 use loupan_store::files::{self as store, FileRow, RegionRow};
 use loupan_store::inventory as store_inventory;
 use serde::Serialize;
-use tokio::io::AsyncRead;
 
-use crate::audit::{self, Change};
+use crate::platform::audit::{self, Change};
+use crate::platform::files::{FileBody, store_failed};
 use crate::{Actor, ServiceError, ServiceResult, Services};
-
-/// A file's bytes as they are read, and how many there are.
-pub struct FileBody {
-    pub len: u64,
-    pub reader: Pin<Box<dyn AsyncRead + Send>>,
-}
-
-impl std::fmt::Debug for FileBody {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FileBody").field("len", &self.len).finish_non_exhaustive()
-    }
-}
-
-/// What a `FileStore` call gives back, later.
-pub type FileFuture<'a, T> = Pin<Box<dyn Future<Output = std::io::Result<T>> + Send + 'a>>;
-
-/// Where file bytes live: a local folder here, an S3-compatible bucket in a
-/// group deployment. Keys are made by Loupan (`2026/<id>`), never by users.
-/// Bodies stream both ways, so neither side holds a large file in memory.
-pub trait FileStore: Send + Sync + std::fmt::Debug {
-    /// Stores everything `body` yields under `key`, all or nothing; returns the length.
-    fn put<'a>(&'a self, key: &'a str, body: Pin<Box<dyn AsyncRead + Send + 'a>>) -> FileFuture<'a, u64>;
-    /// The bytes under `key` (`NotFound` if there are none).
-    fn get<'a>(&'a self, key: &'a str) -> FileFuture<'a, FileBody>;
-    /// The length of the file under `key`, if there is one, without reading it.
-    fn head<'a>(&'a self, key: &'a str) -> FileFuture<'a, Option<u64>>;
-    /// Removes the file under `key`; a missing file is not an error.
-    fn delete<'a>(&'a self, key: &'a str) -> FileFuture<'a, ()>;
-}
-
-/// Files in a local folder; a file is written under a temporary name, synced
-/// and renamed, so a crash never leaves half a file under its key.
-#[derive(Debug)]
-pub struct LocalFiles {
-    root: PathBuf,
-}
-
-impl LocalFiles {
-    pub fn new(root: impl Into<PathBuf>) -> Self {
-        LocalFiles { root: root.into() }
-    }
-
-    fn path(&self, key: &str) -> PathBuf {
-        self.root.join(key.replace(['\\', '.'], "_"))
-    }
-}
-
-impl FileStore for LocalFiles {
-    fn put<'a>(&'a self, key: &'a str, mut body: Pin<Box<dyn AsyncRead + Send + 'a>>) -> FileFuture<'a, u64> {
-        Box::pin(async move {
-            let path = self.path(key);
-            if let Some(dir) = path.parent() {
-                tokio::fs::create_dir_all(dir).await?;
-            }
-            let tmp = path.with_extension("part");
-            let written = async {
-                let mut file = tokio::fs::File::create(&tmp).await?;
-                let len = tokio::io::copy(&mut body, &mut file).await?;
-                file.sync_all().await?;
-                Ok::<u64, std::io::Error>(len)
-            }
-            .await;
-            match written {
-                Ok(len) => {
-                    tokio::fs::rename(&tmp, &path).await?;
-                    Ok(len)
-                }
-                Err(e) => {
-                    // Nothing is left under the key, nor half a file beside it.
-                    let _ = tokio::fs::remove_file(&tmp).await;
-                    Err(e)
-                }
-            }
-        })
-    }
-
-    fn get<'a>(&'a self, key: &'a str) -> FileFuture<'a, FileBody> {
-        Box::pin(async move {
-            let file = tokio::fs::File::open(self.path(key)).await?;
-            let len = file.metadata().await?.len();
-            Ok(FileBody { len, reader: Box::pin(file) })
-        })
-    }
-
-    fn head<'a>(&'a self, key: &'a str) -> FileFuture<'a, Option<u64>> {
-        Box::pin(async move {
-            match tokio::fs::metadata(self.path(key)).await {
-                Ok(meta) => Ok(Some(meta.len())),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(e),
-            }
-        })
-    }
-
-    fn delete<'a>(&'a self, key: &'a str) -> FileFuture<'a, ()> {
-        Box::pin(async move {
-            match tokio::fs::remove_file(self.path(key)).await {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                other => other,
-            }
-        })
-    }
-}
-
-/// A file store failure, with the key, for the log.
-fn store_failed(key: &str, e: std::io::Error) -> ServiceError {
-    #[derive(Debug, thiserror::Error)]
-    #[error("file store, key {key}")]
-    struct FileStoreFailed {
-        key: String,
-        #[source]
-        source: std::io::Error,
-    }
-    ServiceError::internal(FileStoreFailed { key: key.to_owned(), source: e })
-}
 
 /// Largest file accepted (a photo from a phone, a scanned floor plan).
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
@@ -262,7 +141,7 @@ pub async fn upload(
             record_type: owner_type,
             record_id: owner_id,
             before: None,
-            after: crate::audit::snapshot(&file)?,
+            after: crate::platform::audit::snapshot(&file)?,
         },
     )
     .await?;
@@ -317,7 +196,7 @@ pub async fn delete(services: &Services, actor: &Actor, id: &str) -> ServiceResu
             action: "file.delete",
             record_type: &file.owner_type,
             record_id: &file.owner_id,
-            before: crate::audit::snapshot(&file)?,
+            before: crate::platform::audit::snapshot(&file)?,
             after: None,
         },
     )
@@ -376,7 +255,7 @@ pub async fn set_region(services: &Services, actor: &Actor, building_id: &str, r
             record_type: "building",
             record_id: &building.id,
             before: None,
-            after: crate::audit::snapshot(&r)?,
+            after: crate::platform::audit::snapshot(&r)?,
         },
     )
     .await?;
@@ -418,53 +297,4 @@ pub async fn birdseye(services: &Services, actor: &Actor, project_id: &str) -> S
         buildings.push(PlacedBuilding { units: units.len(), available, region, building: b });
     }
     Ok(Birdseye { site_plan, buildings })
-}
-
-#[cfg(test)]
-mod tests {
-    use tokio::io::AsyncReadExt;
-
-    use super::*;
-
-    /// Yields some bytes, then fails, like a client that hangs up mid-upload.
-    struct Broken(usize);
-
-    impl AsyncRead for Broken {
-        fn poll_read(
-            mut self: Pin<&mut Self>,
-            _: &mut std::task::Context<'_>,
-            buf: &mut tokio::io::ReadBuf<'_>,
-        ) -> std::task::Poll<std::io::Result<()>> {
-            if self.0 == 0 {
-                return std::task::Poll::Ready(Err(std::io::Error::other("connection reset")));
-            }
-            self.0 -= 1;
-            buf.put_slice(b"half a floor plan ");
-            std::task::Poll::Ready(Ok(()))
-        }
-    }
-
-    #[tokio::test]
-    async fn local_files_put_get_head_delete_and_never_keep_half_a_file() {
-        let root = std::env::temp_dir().join(format!("loupan-files-test-{}", loupan_store::new_id()));
-        let files = LocalFiles::new(&root);
-        assert_eq!(files.head("2026/a").await.unwrap(), None);
-        let len = files.put("2026/a", Box::pin(std::io::Cursor::new(b"%PDF-1.7 plan".to_vec()))).await.unwrap();
-        assert_eq!(len, 13);
-        assert_eq!(files.head("2026/a").await.unwrap(), Some(13));
-        let mut body = files.get("2026/a").await.unwrap();
-        let mut read = Vec::new();
-        body.reader.read_to_end(&mut read).await.unwrap();
-        assert_eq!((body.len, read.as_slice()), (13, b"%PDF-1.7 plan".as_slice()));
-
-        assert!(files.put("2026/b", Box::pin(Broken(3))).await.is_err());
-        assert_eq!(files.head("2026/b").await.unwrap(), None, "a failed upload leaves nothing under its key");
-        let left: Vec<_> = std::fs::read_dir(root.join("2026")).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(left, vec![std::ffi::OsString::from("a")], "nor a partial file beside it");
-
-        files.delete("2026/a").await.unwrap();
-        files.delete("2026/a").await.unwrap();
-        assert_eq!(files.get("2026/a").await.unwrap_err().kind(), std::io::ErrorKind::NotFound);
-        std::fs::remove_dir_all(root).unwrap();
-    }
 }

@@ -1,0 +1,16 @@
+//! The platform every business area stands on: users, sessions and sign-in,
+//! the audit trail, background jobs, notifications, webhooks, live updates,
+//! idempotency keys, personal-data secrets, file storage and Excel import
+//! helpers. Nothing here knows a business area.
+
+pub mod audit;
+pub mod auth;
+pub mod files;
+pub mod idempotency;
+pub mod import;
+pub mod jobs;
+pub mod live;
+pub mod notifications;
+pub mod secrets;
+pub mod users;
+pub mod webhooks;
