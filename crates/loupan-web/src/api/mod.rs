@@ -2,21 +2,15 @@
 //! OpenAPI description next to the handler, so `/api/v1/openapi.json` is
 //! generated from the code and cannot drift from it.
 
-pub mod admin;
+// By business area, as in the service layer; `platform` is sign-in, users,
+// the audit trail, webhooks and jobs.
 pub mod approvals;
-pub mod auth;
 pub mod changes;
-pub mod customer_exceptions;
 pub mod customers;
 pub mod finance;
-pub mod finance_queries;
-pub mod integrations;
 pub mod inventory;
-pub mod pricing;
-pub mod receipt_books;
-pub mod reports;
+pub mod platform;
 pub mod sales;
-pub mod saved_filters;
 pub mod workbench;
 
 use serde::Serialize;
@@ -64,21 +58,21 @@ impl Modify for SecuritySchemes {
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(auth::router())
-        .merge(admin::router())
+        .merge(platform::auth::router())
+        .merge(platform::admin::router())
         .merge(inventory::router())
-        .merge(customer_exceptions::router())
-        .merge(saved_filters::router())
+        .merge(customers::exceptions::router())
+        .merge(customers::saved_filters::router())
         .merge(customers::router())
         .merge(sales::router())
         .merge(finance::router())
-        .merge(reports::router())
-        .merge(finance_queries::router())
+        .merge(finance::reports::router())
+        .merge(finance::queries::router())
         .merge(workbench::router())
-        .merge(pricing::router())
+        .merge(sales::pricing::router())
         .merge(changes::router())
         .merge(approvals::router())
-        .merge(integrations::router())
+        .merge(platform::integrations::router())
 }
 
 /// RFC 9457 problem details, in the language of `Accept-Language`.

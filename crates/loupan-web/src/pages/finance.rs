@@ -12,7 +12,7 @@ use loupan_service::inventory;
 use minijinja::{Value, context};
 use serde::Deserialize;
 
-use crate::api::reports::{LedgerParams, ledger_args, period};
+use crate::api::finance::reports::{LedgerParams, ledger_args, period};
 use crate::extract::Authed;
 use crate::i18n::Lang;
 use crate::pages::{base_context, render};
@@ -358,7 +358,7 @@ async fn receipt_query(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Query(q): Query<crate::api::finance_queries::ReceiptQueryParams>,
+    Query(q): Query<crate::api::finance::queries::ReceiptQueryParams>,
 ) -> Result<Html<String>, AppError> {
     let export = format!(
         "/api/v1/finance/queries/receipts/export?{}",
@@ -407,7 +407,7 @@ async fn instalment_query(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Query(q): Query<crate::api::finance_queries::InstalmentQueryParams>,
+    Query(q): Query<crate::api::finance::queries::InstalmentQueryParams>,
 ) -> Result<Html<String>, AppError> {
     let export = format!(
         "/api/v1/finance/queries/instalments/export?{}",

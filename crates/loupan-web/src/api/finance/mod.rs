@@ -1,5 +1,9 @@
 //! Receipts and the ageing report (F1-F7).
 
+pub mod queries;
+pub mod receipt_books;
+pub mod reports;
+
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -327,7 +331,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(deposit_transfer))
         .routes(routes!(pay_refund))
         .routes(routes!(audit_refund))
-        .merge(crate::api::receipt_books::router())
+        .merge(crate::api::finance::receipt_books::router())
         .routes(routes!(list, record))
         .routes(routes!(get_receipt))
         .routes(routes!(arrive))

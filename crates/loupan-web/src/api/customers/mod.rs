@@ -2,6 +2,9 @@
 //! follow-ups, the timeline, duplicate rulings, transfers, and revealing
 //! personal data (logged).
 
+pub mod exceptions;
+pub mod saved_filters;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -755,13 +758,13 @@ pub struct ImportJobParams {
 /// follow it at `GET /api/v1/jobs/{id}` (progress, then the report as `result`).
 #[utoipa::path(post, path = "/api/v1/customers/import/jobs", tag = "customers", params(ImportJobParams),
     request_body(content = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    responses((status = 202, body = crate::api::integrations::JobDto), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 202, body = crate::api::platform::integrations::JobDto), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn import_job(
     State(state): State<AppState>,
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<ImportJobParams>,
     body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<crate::api::integrations::JobDto>), AppError> {
+) -> Result<(StatusCode, Json<crate::api::platform::integrations::JobDto>), AppError> {
     let job =
         loupan_service::customers::import::start_import_job(&state.services, &actor, &q.project_id, &body).await?;
     Ok((StatusCode::ACCEPTED, Json(job.into())))

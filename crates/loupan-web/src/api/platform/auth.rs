@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::api::admin::UserDto;
+use crate::api::platform::admin::UserDto;
 use crate::extract::{ApiJson, Authed};
 use crate::middleware::{SESSION_COOKIE, set_cookie};
 use crate::{AppError, AppState};

@@ -1,5 +1,7 @@
 //! Payment methods, subscriptions, contracts and payment plans (S1, F2).
 
+pub mod pricing;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
