@@ -302,7 +302,7 @@ pub async fn seed(services: &Services, scale: Scale) -> Result<Seeded> {
                 address: None,
                 contact_person: None,
                 // Budgets 1–10 million yuan, in 100,000 steps; most customers say a layout.
-                budget: Some(i64::try_from(10 + rng.below(91)).unwrap_or(10) * 10_000_000),
+                budget: Some(Money::from_hundredths(i64::try_from(10 + rng.below(91)).unwrap_or(10) * 10_000_000)),
                 wanted_layout: Some((*rng.pick(&["2室1厅", "3室2厅", "3室2厅", "4室2厅"])).into()),
                 wanted_area_min: None,
                 wanted_area_max: None,
@@ -343,14 +343,14 @@ pub async fn seed(services: &Services, scale: Scale) -> Result<Seeded> {
                         floor,
                         number: format!("{floor}{:02}", stack + 1),
                         layout: layout.into(),
-                        gross_area: gross.hundredths(),
-                        inner_area: loupan_domain::Area::parse(inner).map_err(|e| anyhow!("{e}"))?.hundredths(),
-                        list_price: price.hundredths(),
+                        gross_area: gross,
+                        inner_area: loupan_domain::Area::parse(inner).map_err(|e| anyhow!("{e}"))?,
+                        list_price: price,
                         status: if contracted { UnitStatus::Contracted } else { UnitStatus::Available }.name().into(),
                         property_type: "residential".into(),
                         orientation: Some("朝南".into()),
                         decoration: Some("shell".into()),
-                        floor_price: Some(price.hundredths() * 97 / 100),
+                        floor_price: Some(Money::from_hundredths(price.hundredths() * 97 / 100)),
                         measured_gross_area: None,
                         measured_inner_area: None,
                         entrance: None,
@@ -372,7 +372,7 @@ pub async fn seed(services: &Services, scale: Scale) -> Result<Seeded> {
                             subscription_id: None,
                             number: format!("HT{number:06}"),
                             payment_method_id: method.id.clone(),
-                            total_price: price.hundredths(),
+                            total_price: price,
                             signed_on,
                             status: "active".into(),
                             version: 1,
@@ -383,9 +383,9 @@ pub async fn seed(services: &Services, scale: Scale) -> Result<Seeded> {
                             let paid = if p.due_date < chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap_or_default()
                                 && rng.below(10) < 8
                             {
-                                p.amount.hundredths()
+                                p.amount
                             } else {
-                                0
+                                Money::ZERO
                             };
                             plan_rows.push(InstalmentRow {
                                 id: loupan_store::new_id(),
@@ -393,7 +393,7 @@ pub async fn seed(services: &Services, scale: Scale) -> Result<Seeded> {
                                 seq: i as i32 + 1,
                                 kind: p.kind.name().into(),
                                 due_date: p.due_date,
-                                amount: p.amount.hundredths(),
+                                amount: p.amount,
                                 paid,
                             });
                         }

@@ -462,14 +462,14 @@ pub async fn run(
                         floor,
                         number: format!("{floor}{:02}", stack + 1),
                         layout: layout.into(),
-                        gross_area: gross,
-                        inner_area: inner,
-                        list_price: price,
+                        gross_area: loupan_domain::Area::from_hundredths(gross),
+                        inner_area: loupan_domain::Area::from_hundredths(inner),
+                        list_price: loupan_domain::Money::from_hundredths(price),
                         status: if (floor + stack as i32) % 5 == 0 { "contracted" } else { "available" }.into(),
                         property_type: "residential".into(),
                         orientation: Some(if stack % 2 == 0 { "南北通透" } else { "朝南" }.into()),
                         decoration: Some("shell".into()),
-                        floor_price: Some(price * 97 / 100),
+                        floor_price: Some(loupan_domain::Money::from_hundredths(price * 97 / 100)),
                         measured_gross_area: None,
                         measured_inner_area: None,
                         entrance: None,
@@ -546,7 +546,7 @@ pub async fn run(
         let mut prices: HashMap<String, String> = HashMap::new();
         for (_, unit) in &hot {
             if let Some(u) = loupan_store::inventory::find_unit(conn, unit).await? {
-                prices.insert(unit.clone(), loupan_domain::Money::from_hundredths(u.list_price).to_string());
+                prices.insert(unit.clone(), u.list_price.to_string());
             }
         }
         let by_project: HashMap<&str, Vec<&String>> =
@@ -636,12 +636,12 @@ pub async fn run(
         for (project, unit) in &units {
             let method = seeded.methods[seeded.projects.iter().position(|p| p == project).unwrap_or(0)].clone();
             // The list price: a lower one would need a special approval.
-            let price = loupan_store::inventory::find_unit(conn, unit).await?.map(|u| u.list_price).unwrap_or(0);
+            let price = loupan_store::inventory::find_unit(conn, unit).await?.map(|u| u.list_price).unwrap_or_default();
             let form = sales::NewContract {
                 unit_id: Some(unit.clone()),
                 customer_id: by_project.get(project.as_str()).map(|c| (*c).clone()),
                 payment_method_id: Some(method),
-                total_price: Some(loupan_domain::Money::from_hundredths(price).to_string()),
+                total_price: Some(price.to_string()),
                 signed_on: Some("2026-11-27".into()),
                 ..Default::default()
             };

@@ -67,7 +67,9 @@ fn format_hundredths(value: i64) -> String {
 macro_rules! hundredths_type {
     ($name:ident, $doc:literal) => {
         #[doc = $doc]
+        /// In the database: a BIGINT of hundredths (the store maps it).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+        #[cfg_attr(feature = "sea-orm", derive(sea_orm::DeriveValueType))]
         pub struct $name(i64);
 
         impl $name {
@@ -107,6 +109,11 @@ macro_rules! hundredths_type {
             }
             pub fn abs(self) -> Self {
                 Self(self.0.abs())
+            }
+            /// The value as a float, for a spreadsheet cell only (Excel keeps
+            /// numbers as floats; two decimals survive the trip exactly enough to print).
+            pub fn as_yuan_for_spreadsheet(self) -> f64 {
+                self.0 as f64 / 100.0
             }
         }
 

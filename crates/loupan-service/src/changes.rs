@@ -94,7 +94,7 @@ async fn snapshot<C: Connection>(conn: &C, deal: &Deal) -> ServiceResult<Value> 
     Ok(json!({
         "deal": deal.number(), "unit_id": deal.unit_id(), "unit": unit, "total_price": deal.total(),
         "payment_method_id": deal.method_id(), "buyers": buyers_json(conn, deal).await?,
-        "paid": Money::from_hundredths(paid_on(conn, deal).await?),
+        "paid": paid_on(conn, deal).await?,
     }))
 }
 
@@ -190,9 +190,7 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
             (json!({"buyers": list}), deal.total())
         }
         // Cancellations: the money paid comes back.
-        _ => {
-            (json!({"unit_status": "available", "refund": Money::from_hundredths(paid)}), Money::from_hundredths(paid))
-        }
+        _ => (json!({"unit_status": "available", "refund": paid}), paid),
     };
     errors.into_result()?;
     let pending = store::deal_changes(&tx, Some(std::slice::from_ref(&project_id)), Some("requested")).await?;
@@ -236,7 +234,7 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
         "change_payment_method" => "变更付款方式",
         _ => "更名",
     };
-    let summary = format!("{label}：{} {}（已付 {}）", deal.number(), change.reason, Money::from_hundredths(paid));
+    let summary = format!("{label}：{} {}（已付 {}）", deal.number(), change.reason, paid);
     let (request, after) = approvals::submit(
         services,
         &tx,
@@ -383,8 +381,8 @@ async fn end_deal<C: Connection>(conn: &C, deal: &Deal) -> ServiceResult<()> {
     if ended { Ok(()) } else { Err(ServiceError::Conflict("deal_not_active")) }
 }
 
-async fn refund_due<C: Connection>(conn: &C, deal: &Deal, change_id: &str, amount: i64) -> ServiceResult<()> {
-    if amount <= 0 {
+async fn refund_due<C: Connection>(conn: &C, deal: &Deal, change_id: &str, amount: Money) -> ServiceResult<()> {
+    if !amount.is_positive() {
         return Ok(());
     }
     let (contract_id, subscription_id) = match deal {
@@ -432,10 +430,10 @@ async fn cancel(
         actor,
         deal.customer_id(),
         "cancellation",
-        format!("{unit} 号房退房/退订，应退 {}", Money::from_hundredths(paid)),
+        format!("{unit} 号房退房/退订，应退 {}", paid),
     )
     .await?;
-    Ok((json!({"refund": Money::from_hundredths(paid)}), vec![unit_change]))
+    Ok((json!({"refund": paid}), vec![unit_change]))
 }
 
 /// 换房: the old deal ends and its unit returns to sale; a new deal of the same
@@ -474,7 +472,7 @@ async fn swap(
                 unit_id: new_unit_id.to_owned(),
                 number: number.clone(),
                 payment_method_id: method.id.clone(),
-                total_price: total.hundredths(),
+                total_price: total,
                 signed_on: services.clock.today(),
                 status: "active".into(),
                 version: 1,
@@ -492,8 +490,8 @@ async fn swap(
                 unit_id: new_unit_id.to_owned(),
                 number: number.clone(),
                 payment_method_id: method.id.clone(),
-                total_price: total.hundredths(),
-                deposit: s.deposit.min(total.hundredths()),
+                total_price: total,
+                deposit: s.deposit.min(total),
                 subscribed_on: services.clock.today(),
                 status: "active".into(),
                 version: 1,
@@ -519,8 +517,8 @@ async fn swap(
     live::announce_in_tx(services, tx, &new_change).await?;
 
     // The money follows the buyer: out of the old deal, into the new one.
-    let mut refund = 0;
-    if paid > 0 {
+    let mut refund = Money::ZERO;
+    if paid.is_positive() {
         let project = deal.project_id();
         let (old_side, new_side) = match deal {
             Deal::Contract(k) => ((Some(k.id.as_str()), None), (Some(new_id.as_str()), None)),
@@ -529,10 +527,9 @@ async fn swap(
         crate::finance::transfer_receipt(tx, &services.clock, actor, project, old_side, -paid).await?;
         let receipt = crate::finance::transfer_receipt(tx, &services.clock, actor, project, new_side, paid).await?;
         if let Deal::Contract(_) = deal {
-            refund =
-                crate::finance::allocate(tx, &receipt, &new_id, Money::from_hundredths(paid)).await?.1.hundredths();
+            refund = crate::finance::allocate(tx, &receipt, &new_id, paid).await?.1;
         }
-        if refund > 0 {
+        if refund.is_positive() {
             let new_deal = load_deal(tx, &new_id).await?;
             refund_due(tx, &new_deal, &change.id, refund).await?;
         }
@@ -542,11 +539,11 @@ async fn swap(
         actor,
         deal.customer_id(),
         "swap",
-        format!("换房：{} 号房 → {} 号房，转入已付 {}", number_old, new_unit.number, Money::from_hundredths(paid)),
+        format!("换房：{} 号房 → {} 号房，转入已付 {}", number_old, new_unit.number, paid),
     )
     .await?;
-    let result = json!({"new_deal_id": new_id, "new_deal": new_number, "moved": Money::from_hundredths(paid),
-                        "refund": Money::from_hundredths(refund)});
+    let result = json!({"new_deal_id": new_id, "new_deal": new_number, "moved": paid,
+                        "refund": refund});
     Ok((result, vec![old_change, new_change]))
 }
 
@@ -567,17 +564,17 @@ async fn change_terms<C: Connection>(
     let method = store::find_payment_method(conn, &method_id).await?.ok_or(ServiceError::NotFound("payment_method"))?;
     match deal {
         Deal::Contract(k) => {
-            if !store::set_contract_terms(conn, &k.id, total.hundredths(), &method.id).await? {
+            if !store::set_contract_terms(conn, &k.id, total, &method.id).await? {
                 return Err(ServiceError::Conflict("contract_not_active"));
             }
             store::delete_plan(conn, &k.id).await?;
             crate::sales::write_plan(conn, &k.id, &method, total, k.signed_on).await?;
             let excess = crate::finance::reallocate_contract(conn, &k.id).await?;
-            refund_due(conn, deal, &change.id, excess.hundredths()).await?;
+            refund_due(conn, deal, &change.id, excess).await?;
             Ok(json!({"total_price": total, "payment_method_id": method.id, "refund": excess}))
         }
         Deal::Subscription(s) => {
-            if !store::set_subscription_terms(conn, &s.id, total.hundredths(), &method.id).await? {
+            if !store::set_subscription_terms(conn, &s.id, total, &method.id).await? {
                 return Err(ServiceError::Conflict("subscription_not_active"));
             }
             Ok(json!({"total_price": total, "payment_method_id": method.id}))
@@ -662,7 +659,7 @@ pub async fn refunds(services: &Services, actor: &Actor, status: Option<&str>) -
             contract_id: r.contract_id,
             subscription_id: r.subscription_id,
             customer_id: r.customer_id,
-            amount: Money::from_hundredths(r.amount),
+            amount: r.amount,
             status: r.status,
             created_at: r.created_at,
             paid_on: r.paid_on,

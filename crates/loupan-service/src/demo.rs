@@ -337,7 +337,7 @@ async fn demo_deals(services: &Services, system: &Actor, project_id: &str, agent
         let query = crate::customers::CustomerQuery::default();
         let mine = crate::customers::search(services, &agent, query, None, 50).await?;
         let Some(customer) = mine.get(i / agents.len().max(1)) else { continue };
-        let price = loupan_domain::Money::from_hundredths(unit.list_price).to_string();
+        let price = unit.list_price.to_string();
         let method = if i % 2 == 0 { &mortgage } else { &one_off };
         let day = format!("2026-{:02}-{:02}", 3 + i % 6, 5 + i);
         if i % 3 == 0 {

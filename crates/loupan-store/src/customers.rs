@@ -1,6 +1,7 @@
 //! Customers, their duplicate records, follow-ups and timeline.
 
 use chrono::{DateTime, Utc};
+use loupan_domain::Money;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
@@ -324,9 +325,9 @@ pub struct CustomerFilter {
     pub category: Option<String>,
     pub tag: Option<String>,
     pub purpose: Option<String>,
-    /// Budget range in fen (inclusive).
-    pub min_budget: Option<i64>,
-    pub max_budget: Option<i64>,
+    /// Budget range (inclusive).
+    pub min_budget: Option<Money>,
+    pub max_budget: Option<Money>,
     /// Prefix of the wanted layout (`3室`).
     pub layout: Option<String>,
     /// Last contact at or after / before these instants; `never_contacted` for none yet.
@@ -907,7 +908,7 @@ pub async fn customers_with_overdue_money<C: ConnectionTrait>(
     projects: Option<&[String]>,
     project_id: Option<&str>,
     today: chrono::NaiveDate,
-) -> StoreResult<Vec<(String, i64, chrono::NaiveDate)>> {
+) -> StoreResult<Vec<(String, Money, chrono::NaiveDate)>> {
     use crate::entities::{contracts, instalments};
     use sea_orm::JoinType;
     use sea_orm::sea_query::{Alias, Func};
@@ -938,10 +939,10 @@ pub async fn customers_with_overdue_money<C: ConnectionTrait>(
     if let Some(p) = project_id {
         q = q.filter(contracts::Column::ProjectId.eq(p));
     }
-    let mut rows: Vec<(String, Option<i64>, chrono::NaiveDate)> =
+    let mut rows: Vec<(String, Option<Money>, chrono::NaiveDate)> =
         q.group_by(contracts::Column::CustomerId).into_tuple().all(c).await?;
     rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    Ok(rows.into_iter().map(|(id, overdue, since)| (id, overdue.unwrap_or(0), since)).collect())
+    Ok(rows.into_iter().map(|(id, overdue, since)| (id, overdue.unwrap_or_default(), since)).collect())
 }
 
 pub use crate::entities::saved_filters::Model as SavedFilterRow;

@@ -1,6 +1,7 @@
 //! Receipts and their allocation to a contract's instalments.
 
 use chrono::{DateTime, Utc};
+use loupan_domain::Money;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
 
@@ -59,8 +60,8 @@ pub async fn insert_allocation<C: ConnectionTrait>(c: &C, row: &AllocationRow) -
     Ok(())
 }
 
-/// Audited money received against a subscription (its deposit), in fen.
-pub async fn audited_total_of_subscription<C: ConnectionTrait>(c: &C, subscription_id: &str) -> StoreResult<i64> {
+/// Audited money received against a subscription (its deposit).
+pub async fn audited_total_of_subscription<C: ConnectionTrait>(c: &C, subscription_id: &str) -> StoreResult<Money> {
     let rows = receipts::Entity::find()
         .filter(receipts::Column::SubscriptionId.eq(subscription_id))
         .filter(receipts::Column::Status.eq("audited"))
@@ -406,8 +407,8 @@ pub struct ReceiptFilter {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Found {
     pub count: i64,
-    pub amount: i64,
-    pub paid: i64,
+    pub amount: Money,
+    pub paid: Money,
 }
 
 /// Contracts and subscriptions of the units of a building, as subqueries.
@@ -498,7 +499,7 @@ pub async fn search_receipts<C: ConnectionTrait>(
         .limit(limit)
         .all(c)
         .await?;
-    let (count, amount): (i64, Option<i64>) = receipts::Entity::find()
+    let (count, amount): (i64, Option<Money>) = receipts::Entity::find()
         .select_only()
         .column_as(receipts::Column::Id.count(), "n")
         .column_as(sum_of((receipts::Entity, receipts::Column::Amount)), "amount")
@@ -507,7 +508,7 @@ pub async fn search_receipts<C: ConnectionTrait>(
         .one(c)
         .await?
         .unwrap_or((0, None));
-    Ok((rows, Found { count, amount: amount.unwrap_or(0), paid: 0 }))
+    Ok((rows, Found { count, amount: amount.unwrap_or_default(), paid: Money::ZERO }))
 }
 
 /// Conditions of a search over the payment plans of active contracts (F4).
@@ -583,7 +584,7 @@ pub async fn search_instalments<C: ConnectionTrait>(
         .limit(limit)
         .all(c)
         .await?;
-    let (count, amount, paid): (i64, Option<i64>, Option<i64>) = joined()
+    let (count, amount, paid): (i64, Option<Money>, Option<Money>) = joined()
         .select_only()
         .column_as(Expr::col((instalments::Entity, instalments::Column::Id)).count(), "n")
         .column_as(sum_of((instalments::Entity, instalments::Column::Amount)), "amount")
@@ -592,7 +593,7 @@ pub async fn search_instalments<C: ConnectionTrait>(
         .one(c)
         .await?
         .unwrap_or((0, None, None));
-    Ok((rows, Found { count, amount: amount.unwrap_or(0), paid: paid.unwrap_or(0) }))
+    Ok((rows, Found { count, amount: amount.unwrap_or_default(), paid: paid.unwrap_or_default() }))
 }
 
 pub async fn contracts_by_ids<C: ConnectionTrait>(

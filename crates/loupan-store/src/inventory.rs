@@ -1,5 +1,6 @@
 //! Projects, buildings and units: the inventory a sales office sells from.
 
+use loupan_domain::Money;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -360,7 +361,7 @@ pub async fn mark_adjustment_applied<C: ConnectionTrait>(
 pub async fn change_list_price<C: ConnectionTrait>(
     c: &C,
     unit: &UnitRow,
-    new_price: i64,
+    new_price: Money,
     history: &UnitPriceRow,
 ) -> StoreResult<bool> {
     use sea_orm::IntoActiveModel;

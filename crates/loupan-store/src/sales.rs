@@ -2,6 +2,7 @@
 //! status changes (conditional writes: a unit is never sold twice) and history.
 
 use chrono::{DateTime, Utc};
+use loupan_domain::Money;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
@@ -143,7 +144,7 @@ pub async fn instalments_of<C: ConnectionTrait>(c: &C, contract_id: &str) -> Sto
         .await?)
 }
 
-pub async fn add_paid<C: ConnectionTrait>(c: &C, instalment_id: &str, amount: i64) -> StoreResult<()> {
+pub async fn add_paid<C: ConnectionTrait>(c: &C, instalment_id: &str, amount: Money) -> StoreResult<()> {
     instalments::Entity::update_many()
         .col_expr(instalments::Column::Paid, Expr::col(instalments::Column::Paid).add(amount))
         .filter(instalments::Column::Id.eq(instalment_id))
@@ -225,7 +226,7 @@ pub struct ContractAgeingRow {
     pub contract_id: String,
     pub number: String,
     pub customer_id: String,
-    pub amounts: Vec<i64>,
+    pub amounts: Vec<Money>,
 }
 
 /// The ageing query: per active contract with money open, the unpaid amounts
@@ -278,7 +279,7 @@ pub async fn ageing_by_contract<C: ConnectionTrait>(
     for row in c.query_all_raw(statement).await? {
         let mut amounts = Vec::with_capacity(ranges.len());
         for i in 0..ranges.len() {
-            amounts.push(row.try_get::<Option<i64>>("", &format!("b{i}"))?.unwrap_or(0));
+            amounts.push(row.try_get::<Option<Money>>("", &format!("b{i}"))?.unwrap_or_default());
         }
         out.push(ContractAgeingRow {
             contract_id: row.try_get("", "contract_id")?,
@@ -479,7 +480,12 @@ pub async fn set_subscription_customer<C: ConnectionTrait>(c: &C, id: &str, cust
 }
 
 /// New price and payment method of an active contract (its plan is rewritten separately).
-pub async fn set_contract_terms<C: ConnectionTrait>(c: &C, id: &str, total: i64, method_id: &str) -> StoreResult<bool> {
+pub async fn set_contract_terms<C: ConnectionTrait>(
+    c: &C,
+    id: &str,
+    total: Money,
+    method_id: &str,
+) -> StoreResult<bool> {
     let res = contracts::Entity::update_many()
         .col_expr(contracts::Column::TotalPrice, Expr::value(total))
         .col_expr(contracts::Column::PaymentMethodId, Expr::value(method_id.to_owned()))
@@ -494,7 +500,7 @@ pub async fn set_contract_terms<C: ConnectionTrait>(c: &C, id: &str, total: i64,
 pub async fn set_subscription_terms<C: ConnectionTrait>(
     c: &C,
     id: &str,
-    total: i64,
+    total: Money,
     method_id: &str,
 ) -> StoreResult<bool> {
     let res = subscriptions::Entity::update_many()

@@ -107,7 +107,7 @@ pub async fn list(
         if let Some(row) = rows.get(&id) {
             overdue.push(Overdue {
                 customer: person(conn, &mut names, row.clone()).await?,
-                overdue: Money::from_hundredths(fen),
+                overdue: fen,
                 overdue_since: since,
                 days_overdue: (today - since).num_days(),
             });

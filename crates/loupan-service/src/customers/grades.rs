@@ -59,7 +59,7 @@ pub(crate) struct Facts {
 impl GradeConditions {
     fn hold(&self, c: &CustomerRow, facts: Facts, now: chrono::DateTime<chrono::Utc>) -> bool {
         self.min_visits.is_none_or(|n| facts.visits >= n)
-            && self.min_budget.is_none_or(|m| c.budget.is_some_and(|b| b >= m.hundredths()))
+            && self.min_budget.is_none_or(|m| c.budget.is_some_and(|b| b >= m))
             && self.has_deal.is_none_or(|d| facts.has_deal == d)
             && (self.purposes.is_empty() || c.purpose.as_ref().is_some_and(|p| self.purposes.contains(p)))
             && self.contacted_within_days.is_none_or(|days| {

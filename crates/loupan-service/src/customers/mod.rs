@@ -205,10 +205,10 @@ async fn view<C: Connection>(
         address: row.address,
         contact_person: row.contact_person,
         needs: Needs {
-            budget: row.budget.map(Money::from_hundredths),
+            budget: row.budget,
             layout: row.wanted_layout,
-            area_min: row.wanted_area_min.map(Area::from_hundredths),
-            area_max: row.wanted_area_max.map(Area::from_hundredths),
+            area_min: row.wanted_area_min,
+            area_max: row.wanted_area_max,
             purpose: row.purpose,
             homes_owned: row.homes_owned,
         },
@@ -334,10 +334,10 @@ struct ValidProfile {
     wechat: Option<String>,
     address: Option<String>,
     contact_person: Option<String>,
-    budget: Option<i64>,
+    budget: Option<Money>,
     wanted_layout: Option<String>,
-    wanted_area_min: Option<i64>,
-    wanted_area_max: Option<i64>,
+    wanted_area_min: Option<Area>,
+    wanted_area_max: Option<Area>,
     purpose: Option<String>,
     homes_owned: Option<i32>,
     other_phones: Vec<(PhoneNumber, Option<String>)>,
@@ -410,13 +410,13 @@ fn validate_profile(
         None
     });
     let email = text(&form.email).and_then(|e| parse_email(e).map_err(|code| errors.push("email", code)).ok());
-    let budget = decimal(errors, "budget", text(&form.budget), |t| Money::parse(t).map(Money::hundredths));
-    if budget.is_some_and(|b| b < 0) {
+    let budget = decimal(errors, "budget", text(&form.budget), Money::parse);
+    if budget.is_some_and(Money::is_negative) {
         errors.push("budget", "must_not_be_negative");
     }
     let area = |errors: &mut Invalid, field: &str, v: &Option<String>| {
-        let a = decimal(errors, field, text(v), |t| Area::parse(t).map(Area::hundredths));
-        if a.is_some_and(|a| a <= 0) {
+        let a = decimal(errors, field, text(v), Area::parse);
+        if a.is_some_and(|a| !a.is_positive()) {
             errors.push(field, "must_be_positive");
         }
         a
@@ -895,8 +895,8 @@ pub async fn update(services: &Services, actor: &Actor, id: &str, change: Custom
     let old_phones = store::phones_of(&tx, std::slice::from_ref(&before.id)).await?;
     let f = change.fields;
     let keep = |new: Option<String>, old: Option<String>| new.or(old);
-    let money = |v: Option<i64>| v.map(|v| Money::from_hundredths(v).to_string());
-    let area = |v: Option<i64>| v.map(|v| Area::from_hundredths(v).to_string());
+    let money = |v: Option<Money>| v.map(|v| v.to_string());
+    let area = |v: Option<Area>| v.map(|v| v.to_string());
     let id_changed = f.id_number.is_some() || f.id_type.is_some();
     let merged = NewCustomer {
         project_id: Some(before.project_id.clone()),
@@ -1115,12 +1115,8 @@ impl CustomerQuery {
         if purpose.as_deref().is_some_and(|p| !PURPOSES.contains(&p)) {
             errors.push("purpose", "unknown_purpose");
         }
-        let min_budget = decimal(&mut errors, "min_budget", text(&self.min_budget).as_deref(), |t| {
-            Money::parse(t).map(Money::hundredths)
-        });
-        let max_budget = decimal(&mut errors, "max_budget", text(&self.max_budget).as_deref(), |t| {
-            Money::parse(t).map(Money::hundredths)
-        });
+        let min_budget = decimal(&mut errors, "min_budget", text(&self.min_budget).as_deref(), Money::parse);
+        let max_budget = decimal(&mut errors, "max_budget", text(&self.max_budget).as_deref(), Money::parse);
         let mut day = |field: &str, v: &Option<String>| {
             text(v).and_then(|d| {
                 NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| errors.push(field, "invalid_date")).ok()

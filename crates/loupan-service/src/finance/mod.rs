@@ -70,7 +70,7 @@ impl From<ReceiptRow> for Receipt {
             project_id: r.project_id,
             contract_id: r.contract_id,
             subscription_id: r.subscription_id,
-            amount: Money::from_hundredths(r.amount),
+            amount: r.amount,
             received_on: r.received_on,
             channel: r.channel,
             status: r.status,
@@ -144,8 +144,8 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
             if contract.status != "active" {
                 return Err(ServiceError::Conflict("contract_not_active"));
             }
-            let unpaid: i64 = store_sales::instalments_of(&tx, cid).await?.iter().map(|i| i.amount - i.paid).sum();
-            if amount.hundredths() > unpaid {
+            let unpaid: Money = store_sales::instalments_of(&tx, cid).await?.iter().map(|i| i.amount - i.paid).sum();
+            if amount > unpaid {
                 return Err(Invalid::one("amount", "exceeds_outstanding").into());
             }
             (contract.project_id, contract.customer_id)
@@ -176,7 +176,7 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
         project_id,
         contract_id,
         subscription_id,
-        amount: amount.hundredths(),
+        amount: amount,
         received_on,
         channel,
         status: "in_transit".into(),
@@ -269,9 +269,9 @@ pub async fn audit_receipt(services: &Services, actor: &Actor, id: &str) -> Serv
         halves.push(other);
     }
     let mut allocations = Vec::new();
-    for half in halves.iter().filter(|h| h.amount > 0) {
+    for half in halves.iter().filter(|h| h.amount.is_positive()) {
         if let Some(contract_id) = &half.contract_id {
-            let (made, left) = allocate(&tx, &half.id, contract_id, Money::from_hundredths(half.amount)).await?;
+            let (made, left) = allocate(&tx, &half.id, contract_id, half.amount).await?;
             allocations.extend(made);
             if left.is_positive() {
                 // More than the plan still owes (e.g. the plan changed since recording).
@@ -337,10 +337,8 @@ pub(crate) async fn allocate<C: loupan_store::Connection>(
 ) -> ServiceResult<(Vec<serde_json::Value>, Money)> {
     let mut plan = store_sales::instalments_of(conn, contract_id).await?;
     plan.sort_by_key(|i| (i.due_date, i.seq));
-    let open: Vec<OpenAmount> = plan
-        .iter()
-        .map(|i| OpenAmount { due: i.due_date, seq: i.seq, open: Money::from_hundredths(i.amount - i.paid) })
-        .collect();
+    let open: Vec<OpenAmount> =
+        plan.iter().map(|i| OpenAmount { due: i.due_date, seq: i.seq, open: i.amount - i.paid }).collect();
     let (takes, left) = loupan_domain::sales::allocate(&open, amount);
     let mut allocations = Vec::new();
     for (index, take) in takes {
@@ -351,11 +349,11 @@ pub(crate) async fn allocate<C: loupan_store::Connection>(
                 id: loupan_store::new_id(),
                 receipt_id: receipt_id.to_owned(),
                 instalment_id: instalment.id.clone(),
-                amount: take.hundredths(),
+                amount: take,
             },
         )
         .await?;
-        store_sales::add_paid(conn, &instalment.id, take.hundredths()).await?;
+        store_sales::add_paid(conn, &instalment.id, take).await?;
         allocations.push(serde_json::json!({"instalment": instalment.seq, "amount": take}));
     }
     Ok((allocations, left))
@@ -370,12 +368,12 @@ pub(crate) async fn reallocate_contract<C: loupan_store::Connection>(
     let mut receipts: Vec<ReceiptRow> = store::receipts_of_contract(conn, contract_id)
         .await?
         .into_iter()
-        .filter(|r| r.status == "audited" && r.amount > 0 && r.reversed_by.is_none())
+        .filter(|r| r.status == "audited" && r.amount.is_positive() && r.reversed_by.is_none())
         .collect();
     receipts.sort_by_key(|r| (r.audited_at, r.created_at));
     let mut excess = Money::ZERO;
     for r in receipts {
-        excess += allocate(conn, &r.id, contract_id, Money::from_hundredths(r.amount)).await?.1;
+        excess += allocate(conn, &r.id, contract_id, r.amount).await?.1;
     }
     Ok(excess)
 }
@@ -389,7 +387,7 @@ pub(crate) async fn transfer_receipt<C: loupan_store::Connection>(
     actor: &Actor,
     project_id: &str,
     deal: (Option<&str>, Option<&str>),
-    amount: i64,
+    amount: Money,
 ) -> ServiceResult<String> {
     let now = clock.now();
     let by = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
@@ -480,8 +478,8 @@ pub async fn ageing(
     for row in rows {
         let mut amounts = empty_buckets();
         for ((bucket, _, _), fen) in ranges.iter().zip(row.amounts) {
-            add(&mut amounts, bucket, Money::from_hundredths(fen));
-            add(&mut totals, bucket, Money::from_hundredths(fen));
+            add(&mut amounts, bucket, fen);
+            add(&mut totals, bucket, fen);
         }
         contracts.push(ContractAgeing {
             contract_id: row.contract_id,
@@ -513,7 +511,7 @@ pub async fn reverse_receipt(
     if before.reverses.is_some() || before.reversed_by.is_some() || before.pair_id.is_some() {
         return Err(ServiceError::Conflict("receipt_not_reversible"));
     }
-    if before.channel == TRANSFER_CHANNEL || before.amount <= 0 {
+    if before.channel == TRANSFER_CHANNEL || !before.amount.is_positive() {
         return Err(ServiceError::Conflict("receipt_not_reversible"));
     }
     let result = match before.status.as_str() {
@@ -568,7 +566,7 @@ pub async fn reverse_receipt(
             action: "receipt.reverse",
             record_type: "receipt",
             record_id: id,
-            before: Some(serde_json::json!({"status": before.status, "amount": Money::from_hundredths(before.amount)})),
+            before: Some(serde_json::json!({"status": before.status, "amount": before.amount})),
             after: Some(serde_json::json!({"status": result.status, "reversal": result.id, "reason": reason})),
         },
     )
@@ -600,17 +598,17 @@ pub async fn transfer_deposit(services: &Services, actor: &Actor, contract_id: &
     if on_subscription.iter().any(|r| r.pair_id.is_some() && r.status == "arrived") {
         return Err(ServiceError::Conflict("deposit_transfer_pending"));
     }
-    let deposit: i64 = on_subscription.iter().filter(|r| r.status == "audited").map(|r| r.amount).sum();
-    if deposit <= 0 {
+    let deposit: Money = on_subscription.iter().filter(|r| r.status == "audited").map(|r| r.amount).sum();
+    if !deposit.is_positive() {
         return Err(ServiceError::Conflict("no_deposit_to_transfer"));
     }
-    let unpaid: i64 = store_sales::instalments_of(&tx, contract_id).await?.iter().map(|i| i.amount - i.paid).sum();
+    let unpaid: Money = store_sales::instalments_of(&tx, contract_id).await?.iter().map(|i| i.amount - i.paid).sum();
     if deposit > unpaid {
         return Err(Invalid::one("amount", "exceeds_outstanding").into());
     }
     let now = services.clock.now();
     let by = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
-    let half = |amount: i64, contract: Option<String>, subscription: Option<String>| ReceiptRow {
+    let half = |amount: Money, contract: Option<String>, subscription: Option<String>| ReceiptRow {
         id: loupan_store::new_id(),
         project_id: String::new(),
         contract_id: contract,
@@ -649,9 +647,7 @@ pub async fn transfer_deposit(services: &Services, actor: &Actor, contract_id: &
             record_type: "contract",
             record_id: contract_id,
             before: None,
-            after: Some(
-                serde_json::json!({"amount": Money::from_hundredths(deposit), "receipts": [minus.id, plus.id]}),
-            ),
+            after: Some(serde_json::json!({"amount": deposit, "receipts": [minus.id, plus.id]})),
         },
     )
     .await?;
@@ -678,7 +674,7 @@ fn refund_payment(r: loupan_store::sales::RefundRow) -> RefundPayment {
     RefundPayment {
         id: r.id,
         status: r.status,
-        amount: Money::from_hundredths(r.amount),
+        amount: r.amount,
         paid_on: r.paid_on,
         channel: r.channel,
         paid_by: r.paid_by,

@@ -219,7 +219,7 @@ pub async fn receipts(services: &Services, actor: &Actor, q: &ReceiptQuery) -> S
                 unit_number: unit,
                 customer_name: customer,
                 payer: r.payer.clone(),
-                amount: Money::from_hundredths(r.amount),
+                amount: r.amount,
                 received_on: r.received_on,
                 channel: r.channel.clone(),
                 status: r.status.clone(),
@@ -228,12 +228,7 @@ pub async fn receipts(services: &Services, actor: &Actor, q: &ReceiptQuery) -> S
             }
         })
         .collect();
-    Ok(ReceiptSearch {
-        items,
-        count: found.count,
-        total: Money::from_hundredths(found.amount),
-        truncated: found.count > MAX_ROWS as i64,
-    })
+    Ok(ReceiptSearch { items, count: found.count, total: found.amount, truncated: found.count > MAX_ROWS as i64 })
 }
 
 pub async fn instalments(services: &Services, actor: &Actor, q: &InstalmentQuery) -> ServiceResult<InstalmentSearch> {
@@ -278,15 +273,15 @@ pub async fn instalments(services: &Services, actor: &Actor, q: &InstalmentQuery
                 customer_name,
                 customer_phone,
                 agent_name: names.user(&k.agent_id),
-                days_overdue: if open > 0 { (filter.as_of - i.due_date).num_days().max(0) } else { 0 },
+                days_overdue: if open.is_positive() { (filter.as_of - i.due_date).num_days().max(0) } else { 0 },
                 id: i.id,
                 contract_id: i.contract_id,
                 seq: i.seq,
                 kind: i.kind,
                 due_date: i.due_date,
-                amount: Money::from_hundredths(i.amount),
-                paid: Money::from_hundredths(i.paid),
-                unpaid: Money::from_hundredths(open),
+                amount: i.amount,
+                paid: i.paid,
+                unpaid: open,
             })
         })
         .collect();
@@ -294,9 +289,9 @@ pub async fn instalments(services: &Services, actor: &Actor, q: &InstalmentQuery
         as_of: filter.as_of,
         items,
         count,
-        amount: Money::from_hundredths(amount),
-        paid: Money::from_hundredths(paid),
-        unpaid: Money::from_hundredths(amount - paid),
+        amount,
+        paid,
+        unpaid: amount - paid,
         truncated: count > MAX_ROWS as i64,
     })
 }

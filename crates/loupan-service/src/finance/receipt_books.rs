@@ -207,7 +207,7 @@ pub async fn report(services: &Services, actor: &Actor, id: &str) -> ServiceResu
         .map(|r| Issued {
             number: r.number.clone().unwrap_or_default(),
             receipt_id: r.id.clone(),
-            amount: Money::from_hundredths(r.amount),
+            amount: r.amount,
             status: r.status.clone(),
         })
         .collect();

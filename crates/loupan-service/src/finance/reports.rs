@@ -108,8 +108,8 @@ pub struct Reconciliation {
     pub differences: Vec<Difference>,
 }
 
-fn money_sum<'a>(amounts: impl Iterator<Item = &'a i64>) -> Money {
-    Money::from_hundredths(amounts.sum())
+fn money_sum<'a>(amounts: impl Iterator<Item = &'a Money>) -> Money {
+    amounts.sum()
 }
 
 /// 核帐: each department's total of the money received in `[from, to]` and the
@@ -136,7 +136,7 @@ pub async fn reconciliation(
         totals.insert(basis.name(), money_sum(counted.clone().map(|r| &r.amount)));
         for r in counted {
             let entry = by_channel.entry(r.channel.clone()).or_default().entry(basis.name()).or_insert(Money::ZERO);
-            *entry = entry.checked_add(Money::from_hundredths(r.amount)).unwrap_or(*entry);
+            *entry = entry.checked_add(r.amount).unwrap_or(*entry);
         }
     }
     let line = |r: &ReceiptRow| ReceiptLine {
@@ -145,7 +145,7 @@ pub async fn reconciliation(
         contract_id: r.contract_id.clone(),
         contract_number: r.contract_id.as_ref().and_then(|c| numbers.get(c).cloned()),
         subscription_id: r.subscription_id.clone(),
-        amount: Money::from_hundredths(r.amount),
+        amount: r.amount,
         received_on: r.received_on,
         channel: r.channel.clone(),
         status: r.status.clone(),
@@ -241,20 +241,20 @@ pub struct LedgerTotals {
 
 /// What a contract's plan asks for by `as_of` and what of it is paid, given
 /// `paid` settled in due-date order: (due, overdue, oldest unpaid due date).
-fn due_and_overdue(plan: &[&InstalmentRow], paid: i64, as_of: NaiveDate) -> (i64, i64, Option<NaiveDate>) {
+fn due_and_overdue(plan: &[&InstalmentRow], paid: Money, as_of: NaiveDate) -> (Money, Money, Option<NaiveDate>) {
     let mut sorted: Vec<&&InstalmentRow> = plan.iter().collect();
     sorted.sort_by_key(|i| (i.due_date, i.seq));
-    let due: i64 = sorted.iter().filter(|i| i.due_date <= as_of).map(|i| i.amount).sum();
+    let due: Money = sorted.iter().filter(|i| i.due_date <= as_of).map(|i| i.amount).sum();
     let mut left = paid;
     let mut since = None;
     for i in &sorted {
-        let settled = left.clamp(0, i.amount);
+        let settled = left.clamp(Money::ZERO, i.amount);
         left -= settled;
         if settled < i.amount && i.due_date <= as_of && since.is_none() {
             since = Some(i.due_date);
         }
     }
-    (due, (due - paid).max(0), since)
+    (due, (due - paid).max(Money::ZERO), since)
 }
 
 /// 合同台帐 of the active contracts in scope, as of `as_of` on `basis`: paid is
@@ -275,7 +275,7 @@ pub async fn ledger(
     for i in &instalments {
         plans.entry(i.contract_id.as_str()).or_default().push(i);
     }
-    let mut received: HashMap<&str, i64> = HashMap::new();
+    let mut received: HashMap<&str, Money> = HashMap::new();
     for r in receipts.iter().filter(|r| basis.counts(&r.status)) {
         if let Some(k) = r.contract_id.as_deref() {
             *received.entry(k).or_default() += r.amount;
@@ -288,8 +288,8 @@ pub async fn ledger(
     let mut totals = LedgerTotals::default();
     for k in &contracts {
         let plan = plans.get(k.id.as_str()).map(Vec::as_slice).unwrap_or_default();
-        let plan_total: i64 = plan.iter().map(|i| i.amount).sum();
-        let paid = received.get(k.id.as_str()).copied().unwrap_or(0).clamp(0, plan_total);
+        let plan_total: Money = plan.iter().map(|i| i.amount).sum();
+        let paid = received.get(k.id.as_str()).copied().unwrap_or_default().clamp(Money::ZERO, plan_total);
         let (due, overdue, since) = due_and_overdue(plan, paid, as_of);
         let line = LedgerLine {
             contract_id: k.id.clone(),
@@ -303,14 +303,14 @@ pub async fn ledger(
             agent_id: k.agent_id.clone(),
             agent_name: names.user(&k.agent_id),
             signed_on: k.signed_on,
-            total: Money::from_hundredths(k.total_price),
-            plan: Money::from_hundredths(plan_total),
-            paid: Money::from_hundredths(paid),
-            unpaid: Money::from_hundredths(plan_total - paid),
-            due: Money::from_hundredths(due),
-            overdue: Money::from_hundredths(overdue),
-            overdue_since: since.filter(|_| overdue > 0),
-            days_overdue: since.filter(|_| overdue > 0).map_or(0, |d| (as_of - d).num_days()),
+            total: k.total_price,
+            plan: plan_total,
+            paid,
+            unpaid: plan_total - paid,
+            due,
+            overdue,
+            overdue_since: since.filter(|_| overdue.is_positive()),
+            days_overdue: since.filter(|_| overdue.is_positive()).map_or(0, |d| (as_of - d).num_days()),
         };
         totals.add(&line);
         lines.push(line);
@@ -424,7 +424,7 @@ pub async fn arrears(
     let mut lines: Vec<ArrearsLine> = ledger
         .lines
         .into_iter()
-        .filter(|l| l.overdue.hundredths() > 0)
+        .filter(|l| l.overdue.is_positive())
         .map(|l| {
             let bucket = l.overdue_since.map_or("not_due", |d| ageing_bucket(d, as_of));
             ArrearsLine { ledger: l, bucket }
@@ -446,7 +446,7 @@ pub async fn arrears(
         g.contracts += 1;
         g.overdue = g.overdue.checked_add(l.ledger.overdue).unwrap_or(g.overdue);
     }
-    let total = Money::from_hundredths(lines.iter().map(|l| l.ledger.overdue.hundredths()).sum());
+    let total: Money = lines.iter().map(|l| l.ledger.overdue).sum();
     Ok(Arrears {
         as_of,
         project_id: project_id.map(str::to_owned),
@@ -500,8 +500,9 @@ impl MoneyState {
     /// The state of a contract's plan on `today`, on the audited basis.
     pub fn of_plan(plan: &[InstalmentRow], today: NaiveDate) -> MoneyState {
         let is_loan = |i: &InstalmentRow| i.kind == "mortgage";
-        let (amount, paid): (i64, i64) = plan.iter().fold((0, 0), |(a, p), i| (a + i.amount, p + i.paid));
-        if amount > 0 && paid >= amount {
+        let (amount, paid): (Money, Money) =
+            plan.iter().fold((Money::ZERO, Money::ZERO), |(a, p), i| (a + i.amount, p + i.paid));
+        if amount.is_positive() && paid >= amount {
             MoneyState::PaidInFull
         } else if plan.iter().any(|i| !is_loan(i) && i.due_date <= today && i.paid < i.amount) {
             MoneyState::Overdue
@@ -509,7 +510,7 @@ impl MoneyState {
             && plan.iter().filter(|i| !is_loan(i)).all(|i| i.paid >= i.amount)
         {
             MoneyState::MortgagePending
-        } else if paid > 0 {
+        } else if paid.is_positive() {
             MoneyState::PartlyPaid
         } else {
             MoneyState::NotDue
@@ -556,8 +557,8 @@ pub async fn finance_chart(
                     state: MoneyState::of_plan(plan, today),
                     contract_id: Some(k.id.clone()),
                     contract_number: Some(k.number.clone()),
-                    plan: Some(Money::from_hundredths(plan.iter().map(|i| i.amount).sum())),
-                    paid: Some(Money::from_hundredths(plan.iter().map(|i| i.paid).sum())),
+                    plan: Some(plan.iter().map(|i| i.amount).sum()),
+                    paid: Some(plan.iter().map(|i| i.paid).sum()),
                     unit,
                 }
             }
@@ -575,7 +576,7 @@ pub async fn finance_chart(
 }
 
 pub(crate) fn amount(m: Money) -> Cell {
-    Cell::Number(m.hundredths() as f64 / 100.0)
+    Cell::Number(m.as_yuan_for_spreadsheet())
 }
 
 pub(crate) fn text(s: impl Into<String>) -> Cell {
@@ -713,7 +714,7 @@ pub fn ageing_xlsx(report: &crate::finance::AgeingReport) -> ServiceResult<Vec<u
     let mut rows: Vec<Vec<Cell>> = report
         .contracts
         .iter()
-        .filter(|c| c.amounts.values().any(|m| m.hundredths() != 0))
+        .filter(|c| c.amounts.values().any(|m| !m.is_zero()))
         .map(|c| row(c.number.clone(), &c.amounts))
         .collect();
     rows.push(row("合计".into(), &report.totals));
@@ -731,9 +732,13 @@ mod tests {
             seq,
             kind: kind.into(),
             due_date: NaiveDate::parse_from_str(due, "%Y-%m-%d").unwrap(),
-            amount,
-            paid,
+            amount: Money::from_hundredths(amount),
+            paid: Money::from_hundredths(paid),
         }
+    }
+
+    fn fen(v: i64) -> Money {
+        Money::from_hundredths(v)
     }
 
     fn day(d: &str) -> NaiveDate {
@@ -761,10 +766,10 @@ mod tests {
         let b = instalment(2, "instalment", "2026-04-10", 300, 0);
         let c = instalment(3, "instalment", "2026-07-10", 400, 0);
         let plan = [&a, &b, &c];
-        assert_eq!(due_and_overdue(&plan, 0, day("2026-01-09")), (0, 0, None));
-        assert_eq!(due_and_overdue(&plan, 0, day("2026-01-10")), (300, 300, Some(day("2026-01-10"))));
-        assert_eq!(due_and_overdue(&plan, 300, day("2026-05-01")), (600, 300, Some(day("2026-04-10"))));
-        assert_eq!(due_and_overdue(&plan, 450, day("2026-05-01")), (600, 150, Some(day("2026-04-10"))));
-        assert_eq!(due_and_overdue(&plan, 1000, day("2027-01-01")), (1000, 0, None));
+        assert_eq!(due_and_overdue(&plan, fen(0), day("2026-01-09")), (fen(0), fen(0), None));
+        assert_eq!(due_and_overdue(&plan, fen(0), day("2026-01-10")), (fen(300), fen(300), Some(day("2026-01-10"))));
+        assert_eq!(due_and_overdue(&plan, fen(300), day("2026-05-01")), (fen(600), fen(300), Some(day("2026-04-10"))));
+        assert_eq!(due_and_overdue(&plan, fen(450), day("2026-05-01")), (fen(600), fen(150), Some(day("2026-04-10"))));
+        assert_eq!(due_and_overdue(&plan, fen(1000), day("2027-01-01")), (fen(1000), fen(0), None));
     }
 }

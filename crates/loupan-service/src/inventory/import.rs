@@ -229,13 +229,13 @@ fn parse_rows(table: &[Vec<Cell>], errors: &mut Vec<RowError>) -> Vec<Row> {
 fn same_details(unit: &UnitRow, row: &Row) -> bool {
     unit.floor == row.floor
         && unit.layout == row.layout
-        && unit.gross_area == row.gross.hundredths()
-        && unit.inner_area == row.inner.hundredths()
-        && unit.list_price == row.price.hundredths()
+        && unit.gross_area == row.gross
+        && unit.inner_area == row.inner
+        && unit.list_price == row.price
         && unit.property_type == row.details.property_type
         && unit.orientation == row.details.orientation
         && unit.decoration == row.details.decoration
-        && unit.floor_price == row.details.floor_price.map(Money::hundredths)
+        && unit.floor_price == row.details.floor_price
         && (!row.entrance_given || unit.entrance == row.entrance)
 }
 
@@ -359,13 +359,13 @@ pub async fn import_units(
                 let mut new = old.clone();
                 new.floor = row.floor;
                 new.layout = row.layout;
-                new.gross_area = row.gross.hundredths();
-                new.inner_area = row.inner.hundredths();
-                new.list_price = row.price.hundredths();
+                new.gross_area = row.gross;
+                new.inner_area = row.inner;
+                new.list_price = row.price;
                 new.property_type = row.details.property_type.clone();
                 new.orientation = row.details.orientation.clone();
                 new.decoration = row.details.decoration.clone();
-                new.floor_price = row.details.floor_price.map(Money::hundredths);
+                new.floor_price = row.details.floor_price;
                 if row.entrance_given {
                     new.entrance = row.entrance.clone();
                 }
@@ -394,14 +394,14 @@ pub async fn import_units(
                     floor: row.floor,
                     number: row.number,
                     layout: row.layout,
-                    gross_area: row.gross.hundredths(),
-                    inner_area: row.inner.hundredths(),
-                    list_price: row.price.hundredths(),
+                    gross_area: row.gross,
+                    inner_area: row.inner,
+                    list_price: row.price,
                     status: row.status.unwrap_or(UnitStatus::Available).name().to_owned(),
                     property_type: row.details.property_type,
                     orientation: row.details.orientation,
                     decoration: row.details.decoration,
-                    floor_price: row.details.floor_price.map(Money::hundredths),
+                    floor_price: row.details.floor_price,
                     measured_gross_area: None,
                     measured_inner_area: None,
                     entrance: row.entrance,

@@ -85,17 +85,17 @@ impl From<UnitRow> for Unit {
             floor: r.floor,
             number: r.number,
             layout: r.layout,
-            gross_area: Area::from_hundredths(r.gross_area),
-            inner_area: Area::from_hundredths(r.inner_area),
-            list_price: Money::from_hundredths(r.list_price),
+            gross_area: r.gross_area,
+            inner_area: r.inner_area,
+            list_price: r.list_price,
             // A status this build does not know would be a migration bug; show it as not for sale.
             status: UnitStatus::parse(&r.status).unwrap_or(UnitStatus::NotForSale),
             property_type: r.property_type,
             orientation: r.orientation,
             decoration: r.decoration,
-            floor_price: r.floor_price.map(Money::from_hundredths),
-            measured_gross_area: r.measured_gross_area.map(Area::from_hundredths),
-            measured_inner_area: r.measured_inner_area.map(Area::from_hundredths),
+            floor_price: r.floor_price,
+            measured_gross_area: r.measured_gross_area,
+            measured_inner_area: r.measured_inner_area,
             entrance: r.entrance,
             version: r.version,
         }
@@ -428,14 +428,14 @@ pub async fn create_unit(services: &Services, actor: &Actor, building_id: &str, 
         floor,
         number,
         layout,
-        gross_area: gross.map_or(0, Area::hundredths),
-        inner_area: inner.map_or(0, Area::hundredths),
-        list_price: price.map_or(0, Money::hundredths),
+        gross_area: gross.unwrap_or_default(),
+        inner_area: inner.unwrap_or_default(),
+        list_price: price.unwrap_or_default(),
         status: status.name().to_owned(),
         property_type: details.property_type,
         orientation: details.orientation,
         decoration: details.decoration,
-        floor_price: details.floor_price.map(Money::hundredths),
+        floor_price: details.floor_price,
         measured_gross_area: None,
         measured_inner_area: None,
         entrance: None,
@@ -735,9 +735,9 @@ pub async fn generate_units(
                 floor,
                 number: format!("{floor}{:02}", n + 1),
                 layout: layout.clone(),
-                gross_area: gross.hundredths(),
-                inner_area: inner.hundredths(),
-                list_price: price_of(*gross, *unit_price).hundredths(),
+                gross_area: *gross,
+                inner_area: *inner,
+                list_price: price_of(*gross, *unit_price),
                 status: status.name().to_owned(),
                 property_type: "residential".to_owned(),
                 orientation: None,
@@ -859,13 +859,13 @@ pub async fn bulk_edit(services: &Services, actor: &Actor, form: BulkEdit) -> Se
             next.layout = l.clone();
         }
         if let Some(a) = gross {
-            next.gross_area = a.hundredths();
+            next.gross_area = a;
         }
         if let Some(a) = inner {
-            next.inner_area = a.hundredths();
+            next.inner_area = a;
         }
         if let Some(f) = floor {
-            next.floor_price = Some(f.hundredths());
+            next.floor_price = Some(f);
         }
         if next.inner_area > next.gross_area {
             return Err(Invalid::one("inner_area", "exceeds_gross_area").into());
@@ -873,18 +873,18 @@ pub async fn bulk_edit(services: &Services, actor: &Actor, form: BulkEdit) -> Se
         next.updated_at = now;
         store::update_unit_details(&tx, &UnitRow { list_price: row.list_price, ..next.clone() }).await?;
         if let Some(p) = list
-            && p.hundredths() != row.list_price
+            && p != row.list_price
         {
             let history = loupan_store::inventory::UnitPriceRow {
                 id: loupan_store::new_id(),
                 unit_id: row.id.clone(),
                 old_price: row.list_price,
-                new_price: p.hundredths(),
+                new_price: p,
                 adjustment_id: None,
                 actor_name: actor.display_name.clone(),
                 changed_at: now,
             };
-            store::change_list_price(&tx, &next, p.hundredths(), &history).await?;
+            store::change_list_price(&tx, &next, p, &history).await?;
         }
         let after = store::find_unit(&tx, id).await?.map(Unit::from);
         audit::record(

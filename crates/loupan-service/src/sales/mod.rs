@@ -405,8 +405,8 @@ impl From<SubscriptionRow> for Subscription {
             unit_id: r.unit_id,
             customer_id: r.customer_id,
             agent_id: r.agent_id,
-            total_price: Money::from_hundredths(r.total_price),
-            deposit: Money::from_hundredths(r.deposit),
+            total_price: r.total_price,
+            deposit: r.deposit,
             payment_method_id: r.payment_method_id,
             subscribed_on: r.subscribed_on,
             status: r.status,
@@ -483,12 +483,12 @@ async fn price_limits<C: Connection>(
     unit: &store_inventory::UnitRow,
     method: &PaymentMethodRow,
 ) -> ServiceResult<PriceLimits> {
-    let list = Money::from_hundredths(unit.list_price);
+    let list = unit.list_price;
     let standard = list.checked_sub(Ratio::from_millionths(method.discount_millionths).of(list)).unwrap_or(list);
     let limit =
         store_inventory::find_project(conn, &unit.project_id).await?.map_or(0, |p| p.agent_discount_limit_millionths);
     let by_limit = standard.checked_sub(Ratio::from_millionths(limit).of(standard)).unwrap_or(standard);
-    let floor = Money::from_hundredths(unit.floor_price.unwrap_or(0));
+    let floor = unit.floor_price.unwrap_or_default();
     Ok(PriceLimits { standard, minimum: by_limit.max(floor) })
 }
 
@@ -534,8 +534,8 @@ async fn write_subscription(
         customer_id: v.customer_id,
         agent_id,
         number: format!("RG{number:06}"),
-        total_price: v.total.hundredths(),
-        deposit: v.deposit.hundredths(),
+        total_price: v.total,
+        deposit: v.deposit,
         payment_method_id: parties.method.id,
         subscribed_on: v.subscribed_on,
         status: "active".into(),
@@ -751,7 +751,7 @@ impl From<ContractRow> for Contract {
             agent_id: r.agent_id,
             subscription_id: r.subscription_id,
             payment_method_id: r.payment_method_id,
-            total_price: Money::from_hundredths(r.total_price),
+            total_price: r.total_price,
             signed_on: r.signed_on,
             status: r.status,
         }
@@ -788,7 +788,7 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
                 return Err(ServiceError::Conflict("subscription_not_active"));
             }
             copied_buyers = store::buyers_of(&tx, sid).await?;
-            (sub.unit_id, sub.customer_id, UnitStatus::Subscribed, Some(Money::from_hundredths(sub.total_price)))
+            (sub.unit_id, sub.customer_id, UnitStatus::Subscribed, Some(sub.total_price))
         }
         None => (form.unit_id.unwrap_or_default(), form.customer_id.unwrap_or_default(), UnitStatus::Available, None),
     };
@@ -819,7 +819,7 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
         subscription_id,
         number: format!("HT{number:06}"),
         payment_method_id: parties.method.id.clone(),
-        total_price: total.hundredths(),
+        total_price: total,
         signed_on,
         status: "active".into(),
         version: 1,
@@ -885,8 +885,8 @@ pub(crate) async fn write_plan<C: Connection>(
             seq: i as i32 + 1,
             kind: p.kind.name().to_owned(),
             due_date: p.due_date,
-            amount: p.amount.hundredths(),
-            paid: 0,
+            amount: p.amount,
+            paid: Money::ZERO,
         })
         .collect();
     store::insert_instalments(conn, &plan).await?;
@@ -922,9 +922,9 @@ impl From<InstalmentRow> for Instalment {
             seq: r.seq,
             kind: r.kind,
             due_date: r.due_date,
-            amount: Money::from_hundredths(r.amount),
-            paid: Money::from_hundredths(r.paid),
-            outstanding: Money::from_hundredths(r.amount - r.paid),
+            amount: r.amount,
+            paid: r.paid,
+            outstanding: r.amount - r.paid,
         }
     }
 }
@@ -1208,7 +1208,7 @@ pub async fn subscription_letter(services: &Services, actor: &Actor, id: &str) -
             .collect(),
         None => Vec::new(),
     };
-    let area = |a: i64| format!("{} 平方米", loupan_domain::Area::from_hundredths(a));
+    let area = |a: loupan_domain::Area| format!("{a} 平方米");
     let blocks = vec![
         Block::Title("商品房认购书".into()),
         Block::Paragraph(format!("认购书编号：{}　　认购日期：{}", s.number, s.subscribed_on)),
@@ -1306,10 +1306,10 @@ impl Deal {
         }
     }
     pub(crate) fn total(&self) -> Money {
-        Money::from_hundredths(match self {
+        match self {
             Deal::Contract(k) => k.total_price,
             Deal::Subscription(s) => s.total_price,
-        })
+        }
     }
     pub(crate) fn method_id(&self) -> &str {
         match self {
@@ -1373,7 +1373,7 @@ pub(crate) async fn load_deal<C: Connection>(conn: &C, subject_id: &str) -> Serv
 }
 
 /// What the buyer has paid on the deal (audited money).
-pub(crate) async fn paid_on<C: Connection>(conn: &C, deal: &Deal) -> ServiceResult<i64> {
+pub(crate) async fn paid_on<C: Connection>(conn: &C, deal: &Deal) -> ServiceResult<Money> {
     match deal {
         Deal::Contract(k) => Ok(store::instalments_of(conn, &k.id).await?.iter().map(|i| i.paid).sum()),
         Deal::Subscription(s) => Ok(store_finance::audited_total_of_subscription(conn, &s.id).await?),

@@ -126,13 +126,13 @@ fn changes(units: &[UnitRow], row: &PriceAdjustmentRow) -> Vec<PriceChange> {
     units
         .iter()
         .map(|u| {
-            let old = Money::from_hundredths(u.list_price);
+            let old = u.list_price;
             PriceChange {
                 unit_id: u.id.clone(),
                 number: u.number.clone(),
                 floor: u.floor,
                 old_price: old,
-                new_price: adjusted_price(old, Area::from_hundredths(u.gross_area), &row.method, row.value),
+                new_price: adjusted_price(old, u.gross_area, &row.method, row.value),
             }
         })
         .collect()
@@ -285,8 +285,8 @@ pub async fn preview(services: &Services, actor: &Actor, id: &str) -> ServiceRes
                 unit_id: u.id,
                 number: u.number,
                 floor: u.floor,
-                old_price: Money::from_hundredths(h.old_price),
-                new_price: Money::from_hundredths(h.new_price),
+                old_price: h.old_price,
+                new_price: h.new_price,
             });
         }
     }
@@ -373,13 +373,13 @@ pub(crate) async fn on_adjustment_decided(
         let history = UnitPriceRow {
             id: loupan_store::new_id(),
             unit_id: unit.id.clone(),
-            old_price: change.old_price.hundredths(),
-            new_price: change.new_price.hundredths(),
+            old_price: change.old_price,
+            new_price: change.new_price,
             adjustment_id: Some(row.id.clone()),
             actor_name: actor.display_name.clone(),
             changed_at: now,
         };
-        if store::change_list_price(tx, unit, change.new_price.hundredths(), &history).await? {
+        if store::change_list_price(tx, unit, change.new_price, &history).await? {
             changed += 1;
         }
     }
@@ -416,8 +416,8 @@ pub async fn price_history(services: &Services, actor: &Actor, unit_id: &str) ->
         .await?
         .into_iter()
         .map(|h| PriceHistoryEntry {
-            old_price: Money::from_hundredths(h.old_price),
-            new_price: Money::from_hundredths(h.new_price),
+            old_price: h.old_price,
+            new_price: h.new_price,
             adjustment_id: h.adjustment_id,
             actor_name: h.actor_name,
             changed_at: h.changed_at,

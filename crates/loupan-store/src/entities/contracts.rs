@@ -1,3 +1,4 @@
+use loupan_domain::Money;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -12,7 +13,7 @@ pub struct Model {
     pub subscription_id: Option<String>,
     pub number: String,
     pub payment_method_id: String,
-    pub total_price: i64,
+    pub total_price: Money,
     pub signed_on: Date,
     pub status: String,
     pub version: i64,

@@ -1,3 +1,4 @@
+use loupan_domain::{Area, Money};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, DeriveEntityModel)]
@@ -36,10 +37,10 @@ pub struct Model {
     /// Enterprise customers: the person who speaks for the company.
     pub contact_person: Option<String>,
     /// Needs: budget in fen, layout (`3室2厅`), area range in hundredths of m².
-    pub budget: Option<i64>,
+    pub budget: Option<Money>,
     pub wanted_layout: Option<String>,
-    pub wanted_area_min: Option<i64>,
-    pub wanted_area_max: Option<i64>,
+    pub wanted_area_min: Option<Area>,
+    pub wanted_area_max: Option<Area>,
     pub purpose: Option<String>,
     pub homes_owned: Option<i32>,
     /// The grade was set by hand: grade rules leave it alone.

@@ -1,3 +1,4 @@
+use loupan_domain::Money;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,9 +10,9 @@ pub struct Model {
     pub seq: i32,
     pub kind: String,
     pub due_date: Date,
-    pub amount: i64,
+    pub amount: Money,
     /// Sum of the audited allocations to this instalment, kept with them in one transaction.
-    pub paid: i64,
+    pub paid: Money,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,5 @@
 //! SeaORM entities, one module per table. Column types mirror the migration:
-//! money and area are `i64` hundredths, instants `DateTime<Utc>`.
+//! money and area are `Money` and `Area` (BIGINT hundredths), instants `DateTime<Utc>`.
 
 pub mod approval_attachments;
 pub mod approval_events;

@@ -1,3 +1,4 @@
+use loupan_domain::Money;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -8,7 +9,7 @@ pub struct Model {
     pub project_id: String,
     pub contract_id: Option<String>,
     pub subscription_id: Option<String>,
-    pub amount: i64,
+    pub amount: Money,
     pub received_on: Date,
     pub channel: String,
     pub status: String,

@@ -1,3 +1,4 @@
+use loupan_domain::Money;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -10,7 +11,7 @@ pub struct Model {
     pub subscription_id: Option<String>,
     pub customer_id: String,
     /// Fen owed back to the buyer.
-    pub amount: i64,
+    pub amount: Money,
     /// `due`, `paid` (the cashier paid it out), `audited` (finance checked it).
     pub status: String,
     pub change_id: String,

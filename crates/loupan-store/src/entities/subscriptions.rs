@@ -1,3 +1,4 @@
+use loupan_domain::Money;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -10,8 +11,8 @@ pub struct Model {
     pub customer_id: String,
     pub agent_id: String,
     pub number: String,
-    pub total_price: i64,
-    pub deposit: i64,
+    pub total_price: Money,
+    pub deposit: Money,
     pub payment_method_id: String,
     pub subscribed_on: Date,
     pub status: String,

@@ -1,3 +1,4 @@
+use loupan_domain::Money;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -6,8 +7,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub unit_id: String,
-    pub old_price: i64,
-    pub new_price: i64,
+    pub old_price: Money,
+    pub new_price: Money,
     pub adjustment_id: Option<String>,
     pub actor_name: String,
     pub changed_at: DateTimeUtc,

@@ -1,3 +1,4 @@
+use loupan_domain::{Area, Money};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -11,20 +12,20 @@ pub struct Model {
     pub number: String,
     pub layout: String,
     /// Hundredths of a square metre.
-    pub gross_area: i64,
-    pub inner_area: i64,
+    pub gross_area: Area,
+    pub inner_area: Area,
     /// Fen.
-    pub list_price: i64,
+    pub list_price: Money,
     pub status: String,
     /// `residential`, `commercial`, `parking` or `storage`.
     pub property_type: String,
     pub orientation: Option<String>,
     pub decoration: Option<String>,
     /// Fen; discounts below it need approval.
-    pub floor_price: Option<i64>,
+    pub floor_price: Option<Money>,
     /// Hundredths of m2, once surveyed (实测).
-    pub measured_gross_area: Option<i64>,
-    pub measured_inner_area: Option<i64>,
+    pub measured_gross_area: Option<Area>,
+    pub measured_inner_area: Option<Area>,
     /// The entrance (单元) of the building the unit is reached by.
     pub entrance: Option<String>,
     pub version: i64,
