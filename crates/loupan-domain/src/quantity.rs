@@ -259,6 +259,23 @@ impl Money {
 }
 hundredths_type!(Area, "An area in integer hundredths of a square metre.");
 
+impl Area {
+    /// The price of this area at `per_m2`, rounded half away from zero to the fen.
+    pub fn priced_at(self, per_m2: Money) -> Money {
+        let product = i128::from(self.0) * i128::from(per_m2.0);
+        let rounded = if product >= 0 { (product + 50) / 100 } else { (product - 50) / 100 };
+        Money(i64::try_from(rounded).unwrap_or(if rounded > 0 { i64::MAX } else { i64::MIN }))
+    }
+}
+
+impl Money {
+    /// `self` as a percentage of `whole` with two places, rounded half away
+    /// from zero (`"12.50"`); `"0.00"` of nothing.
+    pub fn percent_of(self, whole: Money) -> String {
+        crate::approvals::percent(self.0, whole.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -178,6 +178,53 @@ pub fn allocate(instalments: &[OpenAmount], amount: Money) -> (Vec<(usize, Money
     (takes, left)
 }
 
+/// A business change to a deal (业务变更). Every `match` on it is exhaustive,
+/// so a new kind cannot fall through to another kind's handling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeKind {
+    /// 退房: the contract ends, the unit is for sale again, the money paid is refunded.
+    CancelContract,
+    /// 退订: the same for a subscription.
+    CancelSubscription,
+    /// 换房: the deal moves to another unit; the money paid moves with it.
+    Swap,
+    ChangePrice,
+    ChangePaymentMethod,
+    /// 更名 / 增减权益人: the buyers and their shares are replaced.
+    Rename,
+}
+
+impl ChangeKind {
+    pub const ALL: [ChangeKind; 6] = [
+        ChangeKind::CancelContract,
+        ChangeKind::CancelSubscription,
+        ChangeKind::Swap,
+        ChangeKind::ChangePrice,
+        ChangeKind::ChangePaymentMethod,
+        ChangeKind::Rename,
+    ];
+
+    /// The stable name stored with the change and used in the API.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ChangeKind::CancelContract => "cancel_contract",
+            ChangeKind::CancelSubscription => "cancel_subscription",
+            ChangeKind::Swap => "swap",
+            ChangeKind::ChangePrice => "change_price",
+            ChangeKind::ChangePaymentMethod => "change_payment_method",
+            ChangeKind::Rename => "rename",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ChangeKind> {
+        ChangeKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    pub const fn is_cancellation(self) -> bool {
+        matches!(self, ChangeKind::CancelContract | ChangeKind::CancelSubscription)
+    }
+}
+
 /// The most days overdue of each bucket after `not_due` (the last has no bound).
 const AGEING_LIMITS: [i64; 5] = [30, 60, 90, 180, 365];
 

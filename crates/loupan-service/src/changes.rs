@@ -31,8 +31,29 @@ pub use crate::sales::{Buyer, NewBuyer, buyers};
 use crate::sales::{Deal, buyers_json, check_buyers, load_deal, paid_on, visible_deal};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
-pub const KINDS: [&str; 6] =
-    ["cancel_contract", "cancel_subscription", "swap", "change_price", "change_payment_method", "rename"];
+pub use loupan_domain::sales::ChangeKind;
+
+/// Every kind of change by name, for translations and the forms.
+pub const KINDS: [&str; 6] = [
+    ChangeKind::CancelContract.name(),
+    ChangeKind::CancelSubscription.name(),
+    ChangeKind::Swap.name(),
+    ChangeKind::ChangePrice.name(),
+    ChangeKind::ChangePaymentMethod.name(),
+    ChangeKind::Rename.name(),
+];
+
+/// How a change is named in its approval's summary.
+fn label(kind: ChangeKind) -> &'static str {
+    match kind {
+        ChangeKind::CancelContract => "退房",
+        ChangeKind::CancelSubscription => "退订",
+        ChangeKind::Swap => "换房",
+        ChangeKind::ChangePrice => "变更价格",
+        ChangeKind::ChangePaymentMethod => "变更付款方式",
+        ChangeKind::Rename => "更名",
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct NewChange {
@@ -102,20 +123,20 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
     actor.require(Permission::Sell)?;
     let mut errors = Invalid::default();
     let kind = match form.kind.as_deref() {
-        Some(k) if KINDS.contains(&k) => k.to_owned(),
-        Some(_) => {
+        Some(k) => ChangeKind::parse(k).or_else(|| {
             errors.push("kind", "unknown_kind");
-            String::new()
-        }
+            None
+        }),
         None => {
             errors.push("kind", "required");
-            String::new()
+            None
         }
     };
     let subject_id = required_text(&mut errors, "subject_id", form.subject_id.as_deref(), 64);
     let reason = required_text(&mut errors, "reason", form.reason.as_deref(), 500);
     errors.into_result()?;
-    let deal = visible_deal(services, actor, &kind, &subject_id).await?;
+    let Some(kind) = kind else { return Err(Invalid::one("kind", "required").into()) };
+    let deal = visible_deal(services, actor, Some(kind), &subject_id).await?;
     if !deal.is_active() {
         return Err(ServiceError::Conflict(match deal {
             Deal::Contract(_) => "contract_not_active",
@@ -127,8 +148,8 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
     let mut errors = Invalid::default();
     let paid = paid_on(&tx, &deal).await?;
     // What is asked for, checked now; checked again when it is executed.
-    let (after, amount) = match kind.as_str() {
-        "swap" => {
+    let (after, amount) = match kind {
+        ChangeKind::Swap => {
             let unit = match form.new_unit_id.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
                 None => {
                     errors.push("new_unit_id", "required");
@@ -143,7 +164,7 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
                 },
             };
             let total = crate::sales::parse_money(&mut errors, "new_total_price", form.new_total_price.as_deref());
-            if total.hundredths() <= 0 && errors.0.iter().all(|e| e.field != "new_total_price") {
+            if !total.is_positive() && errors.0.iter().all(|e| e.field != "new_total_price") {
                 errors.push("new_total_price", "must_be_positive");
             }
             let method =
@@ -165,16 +186,16 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
                                "payment_method_id": method});
             (after, total)
         }
-        "change_price" => {
+        ChangeKind::ChangePrice => {
             let total = crate::sales::parse_money(&mut errors, "new_total_price", form.new_total_price.as_deref());
-            if total.hundredths() <= 0 && errors.0.iter().all(|e| e.field != "new_total_price") {
+            if !total.is_positive() && errors.0.iter().all(|e| e.field != "new_total_price") {
                 errors.push("new_total_price", "must_be_positive");
             } else if total == deal.total() {
                 errors.push("new_total_price", "unchanged");
             }
             (json!({"total_price": total}), total)
         }
-        "change_payment_method" => {
+        ChangeKind::ChangePaymentMethod => {
             let method = method_in_project(&tx, &project_id, form.payment_method_id.as_deref(), "").await?;
             match &method {
                 None => errors.push("payment_method_id", "unknown_payment_method"),
@@ -183,14 +204,16 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
             }
             (json!({"payment_method_id": method}), deal.total())
         }
-        "rename" => {
+        ChangeKind::Rename => {
             let buyers = check_buyers(&tx, actor, &project_id, &form.buyers, &mut errors).await?;
             let list: Vec<Value> =
                 buyers.iter().map(|(c, s)| json!({"customer_id": c, "share": s.to_string()})).collect();
             (json!({"buyers": list}), deal.total())
         }
         // Cancellations: the money paid comes back.
-        _ => (json!({"unit_status": "available", "refund": paid}), paid),
+        ChangeKind::CancelContract | ChangeKind::CancelSubscription => {
+            (json!({"unit_status": "available", "refund": paid}), paid)
+        }
     };
     errors.into_result()?;
     let pending = store::deal_changes(&tx, Some(std::slice::from_ref(&project_id)), Some("requested")).await?;
@@ -201,7 +224,7 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
     let row = DealChangeRow {
         id: loupan_store::new_id(),
         project_id: project_id.clone(),
-        kind: kind.clone(),
+        kind: kind.name().to_owned(),
         subject_id: deal.id().to_owned(),
         reason,
         status: "requested".into(),
@@ -226,14 +249,7 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
         },
     )
     .await?;
-    let label = match kind.as_str() {
-        "cancel_contract" => "退房",
-        "cancel_subscription" => "退订",
-        "swap" => "换房",
-        "change_price" => "变更价格",
-        "change_payment_method" => "变更付款方式",
-        _ => "更名",
-    };
+    let label = label(kind);
     let summary = format!("{label}：{} {}（已付 {}）", deal.number(), change.reason, paid);
     let (request, after) = approvals::submit(
         services,
@@ -322,14 +338,20 @@ pub(crate) async fn on_change_decided(
             Deal::Subscription(_) => "subscription_not_active",
         }));
     }
-    let details: Value = serde_json::from_str(&change.details).unwrap_or(Value::Null);
+    let details: Value = serde_json::from_str(&change.details).map_err(ServiceError::internal)?;
     let asked = &details["after"];
-    let (result, unit_changes) = match change.kind.as_str() {
-        "cancel_contract" | "cancel_subscription" => cancel(services, tx, actor, &change, &deal).await?,
-        "swap" => swap(services, tx, actor, &change, &deal, asked).await?,
-        "change_price" | "change_payment_method" => (change_terms(tx, &deal, asked, &change).await?, Vec::new()),
-        "rename" => (rename(tx, actor, &deal, asked).await?, Vec::new()),
-        other => return Err(ServiceError::internal(format!("unknown change kind {other}"))),
+    let kind = ChangeKind::parse(&change.kind).ok_or_else(|| {
+        ServiceError::internal(format!("deal change {} has unknown kind `{}`", change.id, change.kind))
+    })?;
+    let (result, unit_changes) = match kind {
+        ChangeKind::CancelContract | ChangeKind::CancelSubscription => {
+            cancel(services, tx, actor, &change, &deal).await?
+        }
+        ChangeKind::Swap => swap(services, tx, actor, &change, &deal, asked).await?,
+        ChangeKind::ChangePrice | ChangeKind::ChangePaymentMethod => {
+            (change_terms(tx, &deal, asked, &change).await?, Vec::new())
+        }
+        ChangeKind::Rename => (rename(tx, actor, &deal, asked).await?, Vec::new()),
     };
     let details = json!({"before": details["before"], "after": asked, "result": result});
     store::set_change_details(tx, id, &details.to_string()).await?;

@@ -395,8 +395,8 @@ pub struct ReceiptFilter {
     pub channel: Option<String>,
     pub from: Option<chrono::NaiveDate>,
     pub to: Option<chrono::NaiveDate>,
-    pub min_amount: Option<i64>,
-    pub max_amount: Option<i64>,
+    pub min_amount: Option<Money>,
+    pub max_amount: Option<Money>,
     /// Part of the payer's name.
     pub payer: Option<String>,
     /// Part of the printed receipt number.

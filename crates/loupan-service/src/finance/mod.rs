@@ -97,7 +97,7 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
             Money::ZERO
         }
         Some(t) => match Money::parse(t) {
-            Ok(m) if m.hundredths() > 0 => m,
+            Ok(m) if m.is_positive() => m,
             Ok(_) => {
                 errors.push("amount", "must_be_positive");
                 Money::ZERO

@@ -126,9 +126,9 @@ fn date(errors: &mut Invalid, field: &'static str, t: &Option<String>) -> Option
     NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| errors.push(field, "invalid_date")).ok()
 }
 
-fn money(errors: &mut Invalid, field: &'static str, t: &Option<String>) -> Option<i64> {
+fn money(errors: &mut Invalid, field: &'static str, t: &Option<String>) -> Option<Money> {
     let t = text_of(t)?;
-    Money::parse(t).map(Money::hundredths).map_err(|e| errors.push(field, e.code())).ok()
+    Money::parse(t).map_err(|e| errors.push(field, e.code())).ok()
 }
 
 fn one_of(

@@ -382,10 +382,10 @@ pub async fn create_unit(services: &Services, actor: &Actor, building_id: &str, 
     let gross = parse_quantity(&mut errors, "gross_area", form.gross_area.as_deref(), Area::parse);
     let inner = parse_quantity(&mut errors, "inner_area", form.inner_area.as_deref(), Area::parse);
     let price = parse_quantity(&mut errors, "list_price", form.list_price.as_deref(), Money::parse);
-    if gross.is_some_and(|a| a.hundredths() <= 0) {
+    if gross.is_some_and(|a| !a.is_positive()) {
         errors.push("gross_area", "must_be_positive");
     }
-    if inner.is_some_and(|a| a.hundredths() <= 0) {
+    if inner.is_some_and(|a| !a.is_positive()) {
         errors.push("inner_area", "must_be_positive");
     }
     if let (Some(g), Some(i)) = (gross, inner)
@@ -660,9 +660,7 @@ pub struct GenerateUnits {
 
 /// The list price of `area` at `unit_price` per m2, rounded half away from zero to the fen.
 pub fn price_of(area: Area, unit_price: Money) -> Money {
-    let product = i128::from(area.hundredths()) * i128::from(unit_price.hundredths());
-    let rounded = if product >= 0 { (product + 50) / 100 } else { (product - 50) / 100 };
-    Money::from_hundredths(i64::try_from(rounded).unwrap_or(i64::MAX))
+    area.priced_at(unit_price)
 }
 
 /// Creates a building's units floor by floor and stack by stack in one
@@ -701,11 +699,11 @@ pub async fn generate_units(
         let inner = parse_quantity(&mut errors, &field("inner_area"), s.inner_area.as_deref(), Area::parse);
         let unit_price = parse_quantity(&mut errors, &field("unit_price"), s.unit_price.as_deref(), Money::parse);
         if let (Some(g), Some(i)) = (gross, inner)
-            && (g.hundredths() <= 0 || i.hundredths() <= 0 || i > g)
+            && (!g.is_positive() || !i.is_positive() || i > g)
         {
             errors.push(field("inner_area"), "inner_exceeds_gross");
         }
-        if unit_price.is_some_and(|p| p.hundredths() <= 0) {
+        if unit_price.is_some_and(|p| !p.is_positive()) {
             errors.push(field("unit_price"), "must_be_positive");
         }
         if let (Some(g), Some(i), Some(p)) = (gross, inner, unit_price) {
@@ -803,7 +801,7 @@ pub async fn bulk_edit(services: &Services, actor: &Actor, form: BulkEdit) -> Se
     }
     let area = |errors: &mut Invalid, field: &str, v: &Option<String>| {
         text(v).and_then(|t| match Area::parse(&t) {
-            Ok(a) if a.hundredths() > 0 => Some(a),
+            Ok(a) if a.is_positive() => Some(a),
             Ok(_) => {
                 errors.push(field, "must_be_positive");
                 None
@@ -816,7 +814,7 @@ pub async fn bulk_edit(services: &Services, actor: &Actor, form: BulkEdit) -> Se
     };
     let money = |errors: &mut Invalid, field: &str, v: &Option<String>| {
         text(v).and_then(|t| match Money::parse(&t) {
-            Ok(m) if m.hundredths() > 0 => Some(m),
+            Ok(m) if m.is_positive() => Some(m),
             Ok(_) => {
                 errors.push(field, "must_be_positive");
                 None

@@ -456,7 +456,7 @@ fn validate_subscription(form: &NewSubscription) -> ServiceResult<ValidSubscript
     let total = parse_money(&mut errors, "total_price", form.total_price.as_deref());
     let deposit = parse_money(&mut errors, "deposit", form.deposit.as_deref());
     let subscribed_on = parse_date(&mut errors, "subscribed_on", form.subscribed_on.as_deref());
-    if total.hundredths() <= 0 && errors.0.iter().all(|e| e.field != "total_price") {
+    if !total.is_positive() && errors.0.iter().all(|e| e.field != "total_price") {
         errors.push("total_price", "must_be_positive");
     }
     if deposit.is_negative() {
@@ -651,10 +651,7 @@ pub async fn request_special_discount(
         return Err(ServiceError::Conflict("request_pending"));
     }
     let customer = store_customers::find_customer(&tx, &v.customer_id).await?.map(|c| c.name).unwrap_or_default();
-    let discount = loupan_domain::approvals::percent(
-        limits.standard.hundredths() - v.total.hundredths(),
-        limits.standard.hundredths(),
-    );
+    let discount = (limits.standard - v.total).percent_of(limits.standard);
     let summary = format!(
         "特批折扣：{} 号房 {}，总价 {}（标准价 {}，优惠 {}%）— {}",
         parties.unit.number, customer, v.total, limits.standard, discount, reason
@@ -766,7 +763,7 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
     let method_id = required_text(&mut errors, "payment_method_id", form.payment_method_id.as_deref(), 64);
     let total = parse_money(&mut errors, "total_price", form.total_price.as_deref());
     let signed_on = parse_date(&mut errors, "signed_on", form.signed_on.as_deref());
-    if total.hundredths() <= 0 && errors.0.iter().all(|e| e.field != "total_price") {
+    if !total.is_positive() && errors.0.iter().all(|e| e.field != "total_price") {
         errors.push("total_price", "must_be_positive");
     }
     let subscription_id = form.subscription_id.filter(|s| !s.is_empty());
@@ -1336,7 +1333,7 @@ impl Deal {
 pub(crate) async fn visible_deal(
     services: &Services,
     actor: &Actor,
-    kind: &str,
+    kind: Option<loupan_domain::sales::ChangeKind>,
     subject_id: &str,
 ) -> ServiceResult<Deal> {
     // Not a visible contract is "try a subscription"; a failed lookup is a failure.
@@ -1345,21 +1342,21 @@ pub(crate) async fn visible_deal(
         Err(e) if e.is_absence() => Ok(None),
         Err(e) => Err(e),
     };
-    if kind != "cancel_subscription"
+    if kind != Some(loupan_domain::sales::ChangeKind::CancelSubscription)
         && let Some(k) = visible(get_contract(services, actor, subject_id).await.map(|k| k.id))?
         && let Some(row) = store::find_contract(services.store.conn(), &k).await?
     {
         return Ok(Deal::Contract(row));
     }
-    if kind != "cancel_contract"
+    if kind != Some(loupan_domain::sales::ChangeKind::CancelContract)
         && let Some(s) = visible(get_subscription(services, actor, subject_id).await.map(|s| s.id))?
         && let Some(row) = store::find_subscription(services.store.conn(), &s).await?
     {
         return Ok(Deal::Subscription(row));
     }
     let code = match kind {
-        "cancel_contract" => "unknown_contract",
-        "cancel_subscription" => "unknown_subscription",
+        Some(loupan_domain::sales::ChangeKind::CancelContract) => "unknown_contract",
+        Some(loupan_domain::sales::ChangeKind::CancelSubscription) => "unknown_subscription",
         _ => "unknown_deal",
     };
     Err(Invalid::one("subject_id", code).into())
@@ -1441,7 +1438,7 @@ pub struct Buyer {
 /// The buyers of a deal the actor may see (the main buyer alone when none were set).
 pub async fn buyers(services: &Services, actor: &Actor, deal_id: &str) -> ServiceResult<Vec<Buyer>> {
     actor.require(Permission::ReadDeals)?;
-    let deal = visible_deal(services, actor, "", deal_id).await.map_err(|e| match e {
+    let deal = visible_deal(services, actor, None, deal_id).await.map_err(|e| match e {
         // `visible_deal` names an unknown deal as a field of a change request; here it is the path.
         ServiceError::Invalid(_) => ServiceError::NotFound("deal"),
         other => other.when_absent(|| ServiceError::NotFound("deal")),

@@ -219,7 +219,7 @@ pub async fn create_adjustment(
         return Err(Invalid::one("building_id", "no_units_match").into());
     }
     let preview = changes(&units, &row);
-    if preview.iter().any(|c| c.new_price.hundredths() <= 0) {
+    if preview.iter().any(|c| !c.new_price.is_positive()) {
         return Err(Invalid::one("value", "price_not_positive").into());
     }
     store::insert_price_adjustment(&tx, &row).await?;
@@ -302,20 +302,12 @@ pub async fn submit_adjustment(services: &Services, actor: &Actor, id: &str) -> 
     }
     let units = matching_units(&tx, &row).await?;
     let planned = changes(&units, &row);
-    let old: i64 = planned.iter().map(|c| c.old_price.hundredths()).sum();
-    let new: i64 = planned.iter().map(|c| c.new_price.hundredths()).sum();
-    let facts = [
-        ("units".to_owned(), planned.len().to_string()),
-        ("change_percent".to_owned(), loupan_domain::approvals::percent(new - old, old)),
-    ]
-    .into();
-    let summary = format!(
-        "调价方案「{}」：{} 套，{} → {}",
-        row.name,
-        planned.len(),
-        Money::from_hundredths(old),
-        Money::from_hundredths(new)
-    );
+    let old: Money = planned.iter().map(|c| c.old_price).sum();
+    let new: Money = planned.iter().map(|c| c.new_price).sum();
+    let facts =
+        [("units".to_owned(), planned.len().to_string()), ("change_percent".to_owned(), (new - old).percent_of(old))]
+            .into();
+    let summary = format!("调价方案「{}」：{} 套，{} → {}", row.name, planned.len(), old, new);
     let (request, after) = approvals::submit(
         services,
         &tx,

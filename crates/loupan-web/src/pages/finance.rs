@@ -39,7 +39,7 @@ fn line(l: &reports::LedgerLine) -> Value {
         customer_id => l.customer_id, customer => l.customer_name, phone => l.customer_phone,
         agent => l.agent_name, signed_on => l.signed_on.to_string(), total => l.total.to_string(),
         plan => l.plan.to_string(), paid => l.paid.to_string(), unpaid => l.unpaid.to_string(),
-        due => l.due.to_string(), overdue => l.overdue.to_string(), overdue_cents => l.overdue.hundredths(),
+        due => l.due.to_string(), overdue => l.overdue.to_string(), is_overdue => l.overdue.is_positive(),
         days_overdue => l.days_overdue,
     }
 }

@@ -282,7 +282,7 @@ async fn contract_page(
             .into_iter()
             .map(|r| context! { id => r.id, amount => r.amount.to_string(), on => r.received_on.to_string(), channel => r.channel,
                 status => r.status, number => r.number, payer => r.payer, note => r.note, reversed => r.reversed_by.is_some(),
-                reversal => r.reverses.is_some(), paired => r.pair_id.is_some(), positive => r.amount.hundredths() > 0 })
+                reversal => r.reverses.is_some(), paired => r.pair_id.is_some(), positive => r.amount.is_positive() })
             .collect()
     } else {
         Vec::new()
@@ -417,7 +417,7 @@ async fn ageing(
     let contracts: Vec<Value> = report
         .contracts
         .iter()
-        .filter(|c| c.amounts.values().any(|m| m.hundredths() != 0))
+        .filter(|c| c.amounts.values().any(|m| !m.is_zero()))
         .map(|c| context! { id => c.contract_id.clone(), number => c.number.clone(), amounts => row(&c.amounts) })
         .collect();
     render(
