@@ -85,10 +85,18 @@ impl Role {
                 ReadFinance,
                 ManageApprovalFlows,
                 ManageIntegrations,
+                ReadAftersales,
             ],
-            Role::Executive => {
-                &[ReadAudit, ReadProjects, ReadInventory, ReadCustomers, ExportCustomers, ReadDeals, ReadFinance]
-            }
+            Role::Executive => &[
+                ReadAudit,
+                ReadProjects,
+                ReadInventory,
+                ReadCustomers,
+                ExportCustomers,
+                ReadDeals,
+                ReadFinance,
+                ReadAftersales,
+            ],
             Role::SalesManager => &[
                 ReadProjects,
                 ReadInventory,
@@ -102,16 +110,26 @@ impl Role {
                 Sell,
                 ReadDeals,
                 ReadFinance,
+                ReadAftersales,
             ],
             Role::SalesAgent => &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers, Sell, ReadDeals],
-            Role::Cashier => &[ReadProjects, ReadInventory, ReadCustomers, ReadDeals, RecordReceipts, ReadFinance],
-            Role::Finance => {
-                &[ReadProjects, ReadInventory, ReadCustomers, ReadDeals, RecordReceipts, AuditReceipts, ReadFinance]
+            Role::Cashier => {
+                &[ReadProjects, ReadInventory, ReadCustomers, ReadDeals, RecordReceipts, ReadFinance, ReadAftersales]
             }
+            Role::Finance => &[
+                ReadProjects,
+                ReadInventory,
+                ReadCustomers,
+                ReadDeals,
+                RecordReceipts,
+                AuditReceipts,
+                ReadFinance,
+                ReadAftersales,
+            ],
             Role::Service => &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers],
             // Campaigns are planned on exported lists.
             Role::Marketing => &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers, ExportCustomers],
-            Role::Aftersales => &[ReadProjects, ReadInventory, ReadCustomers],
+            Role::Aftersales => &[ReadProjects, ReadInventory, ReadCustomers, ReadAftersales],
             Role::CostEngineer | Role::ProjectManager => &[ReadProjects, ReadInventory],
         }
     }
@@ -167,10 +185,12 @@ pub enum Permission {
     ManageApprovalFlows,
     /// Webhooks and the background job queue.
     ManageIntegrations,
+    /// After-sales settlements: area compensation, deed tax and other fees.
+    ReadAftersales,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 19] = [
+    pub const ALL: [Permission; 20] = [
         Permission::ManageUsers,
         Permission::ReadAudit,
         Permission::ReadProjects,
@@ -190,6 +210,7 @@ impl Permission {
         Permission::ReadFinance,
         Permission::ManageApprovalFlows,
         Permission::ManageIntegrations,
+        Permission::ReadAftersales,
     ];
 
     pub fn name(self) -> &'static str {
@@ -213,6 +234,7 @@ impl Permission {
             Permission::ReadFinance => "read_finance",
             Permission::ManageApprovalFlows => "manage_approval_flows",
             Permission::ManageIntegrations => "manage_integrations",
+            Permission::ReadAftersales => "read_aftersales",
         }
     }
 }

@@ -4,6 +4,7 @@
 //! (fen, hundredths of m2) wrapped in newtypes that can only hold valid values.
 
 pub mod access;
+pub mod aftersales;
 pub mod approvals;
 pub mod customers;
 pub mod ids;

@@ -10,6 +10,7 @@ pub mod platform;
 
 // The business areas, each a folder (or a file while it is one): they call the
 // platform and the areas below them, never back up (`.ci/module-cycles`).
+pub mod aftersales;
 pub mod approvals;
 pub mod changes;
 pub mod customers;

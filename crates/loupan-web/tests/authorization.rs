@@ -279,6 +279,9 @@ fn rule(op: &str) -> Option<Rule> {
         | "POST /api/v1/webhooks/{id}/activate"
         | "POST /api/v1/webhooks/{id}/deactivate"
         | "GET /api/v1/webhooks/{id}/deliveries" => Needs(ManageIntegrations, Nothing),
+        "POST /api/v1/aftersales/area-compensation/calculate" | "POST /api/v1/aftersales/deed-tax/calculate" => {
+            Needs(ReadAftersales, Nothing)
+        }
         _ => return None,
     })
 }
@@ -754,6 +757,13 @@ impl World {
                 post(path, json!({})).token(&fresh)
             }
             "/api/v1/notifications/{id}/read" => post(&with(&self.notification(case, caller_id).await), json!({})),
+            "/api/v1/aftersales/area-compensation/calculate" => post(
+                path,
+                json!({"rule": "2001", "contract_total": "2000000.00", "contract_area": "100.00", "measured_area": "95.00"}),
+            ),
+            "/api/v1/aftersales/deed-tax/calculate" => {
+                post(path, json!({"price": "3000000.00", "gross_area": "144.00", "homes_owned_before": 0}))
+            }
             "/api/v1/delegations" if method == "POST" => {
                 post(path, json!({"to_user_id": self.peer_agent.0, "starts_on": "2026-01-01", "ends_on": "2026-12-31"}))
             }

@@ -176,7 +176,7 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
         project_id,
         contract_id,
         subscription_id,
-        amount: amount,
+        amount,
         received_on,
         channel,
         status: "in_transit".into(),

@@ -4,6 +4,7 @@
 
 // By business area, as in the service layer; `platform` is sign-in, users,
 // the audit trail, webhooks and jobs.
+pub mod aftersales;
 pub mod approvals;
 pub mod changes;
 pub mod customers;
@@ -73,6 +74,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(changes::router())
         .merge(approvals::router())
         .merge(platform::integrations::router())
+        .merge(aftersales::router())
 }
 
 /// RFC 9457 problem details, in the language of `Accept-Language`.

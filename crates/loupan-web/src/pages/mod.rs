@@ -2,6 +2,7 @@
 //! through `t(...)`; navigation shows only the modules the user may use.
 
 mod admin;
+mod aftersales;
 mod approvals;
 mod customers;
 mod finance;
@@ -25,4 +26,5 @@ pub fn router() -> Router<AppState> {
         .merge(customers::router())
         .merge(sales::router())
         .merge(finance::router())
+        .merge(aftersales::router())
 }
