@@ -7,6 +7,7 @@ pub mod access;
 pub mod aftersales;
 pub mod approvals;
 pub mod customers;
+pub mod finance;
 pub mod ids;
 pub mod inventory;
 pub mod quantity;

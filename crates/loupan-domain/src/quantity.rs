@@ -110,9 +110,9 @@ macro_rules! hundredths_type {
             pub fn abs(self) -> Self {
                 Self(self.0.abs())
             }
-            /// The value as a float, for a spreadsheet cell only (Excel keeps
-            /// numbers as floats; two decimals survive the trip exactly enough to print).
-            pub fn as_yuan_for_spreadsheet(self) -> f64 {
+            /// The value (yuan, m2) as a float, for a spreadsheet cell only (Excel
+            /// keeps numbers as floats; two decimals survive the trip exactly enough to print).
+            pub fn to_spreadsheet_number(self) -> f64 {
                 self.0 as f64 / 100.0
             }
         }

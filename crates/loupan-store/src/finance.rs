@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use loupan_domain::Money;
+use loupan_domain::finance::ReceiptStatus;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
 
@@ -31,11 +32,11 @@ pub async fn receipts_of_contract<C: ConnectionTrait>(c: &C, contract_id: &str) 
 /// `in_transit` → `arrived`, only from `in_transit`.
 pub async fn mark_arrived<C: ConnectionTrait>(c: &C, id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
     let res = receipts::Entity::update_many()
-        .col_expr(receipts::Column::Status, Expr::value("arrived"))
+        .col_expr(receipts::Column::Status, Expr::value(ReceiptStatus::Arrived))
         .col_expr(receipts::Column::ArrivedAt, Expr::value(now))
         .col_expr(receipts::Column::Version, Expr::col(receipts::Column::Version).add(1))
         .filter(receipts::Column::Id.eq(id))
-        .filter(receipts::Column::Status.eq("in_transit"))
+        .filter(receipts::Column::Status.eq(ReceiptStatus::InTransit))
         .exec(c)
         .await?;
     Ok(res.rows_affected == 1)
@@ -44,12 +45,12 @@ pub async fn mark_arrived<C: ConnectionTrait>(c: &C, id: &str, now: DateTime<Utc
 /// `arrived` → `audited`, only from `arrived`.
 pub async fn mark_audited<C: ConnectionTrait>(c: &C, id: &str, by: &str, now: DateTime<Utc>) -> StoreResult<bool> {
     let res = receipts::Entity::update_many()
-        .col_expr(receipts::Column::Status, Expr::value("audited"))
+        .col_expr(receipts::Column::Status, Expr::value(ReceiptStatus::Audited))
         .col_expr(receipts::Column::AuditedAt, Expr::value(now))
         .col_expr(receipts::Column::AuditedBy, Expr::value(by.to_owned()))
         .col_expr(receipts::Column::Version, Expr::col(receipts::Column::Version).add(1))
         .filter(receipts::Column::Id.eq(id))
-        .filter(receipts::Column::Status.eq("arrived"))
+        .filter(receipts::Column::Status.eq(ReceiptStatus::Arrived))
         .exec(c)
         .await?;
     Ok(res.rows_affected == 1)
@@ -64,7 +65,7 @@ pub async fn insert_allocation<C: ConnectionTrait>(c: &C, row: &AllocationRow) -
 pub async fn audited_total_of_subscription<C: ConnectionTrait>(c: &C, subscription_id: &str) -> StoreResult<Money> {
     let rows = receipts::Entity::find()
         .filter(receipts::Column::SubscriptionId.eq(subscription_id))
-        .filter(receipts::Column::Status.eq("audited"))
+        .filter(receipts::Column::Status.eq(ReceiptStatus::Audited))
         .all(c)
         .await?;
     Ok(rows.iter().map(|r| r.amount).sum())
@@ -293,11 +294,11 @@ pub async fn mark_reversed<C: ConnectionTrait>(c: &C, id: &str, reversal: &str) 
 /// Money not yet counted (`in_transit`, `arrived`) entered by mistake: voided, with the reason.
 pub async fn void_uncounted<C: ConnectionTrait>(c: &C, id: &str, note: &str) -> StoreResult<bool> {
     let res = receipts::Entity::update_many()
-        .col_expr(receipts::Column::Status, Expr::value("void"))
+        .col_expr(receipts::Column::Status, Expr::value(ReceiptStatus::Void))
         .col_expr(receipts::Column::Note, Expr::value(note.to_owned()))
         .col_expr(receipts::Column::Version, Expr::col(receipts::Column::Version).add(1))
         .filter(receipts::Column::Id.eq(id))
-        .filter(receipts::Column::Status.is_in(["in_transit", "arrived"]))
+        .filter(receipts::Column::Status.is_in([ReceiptStatus::InTransit, ReceiptStatus::Arrived]))
         .exec(c)
         .await?;
     Ok(res.rows_affected == 1)
@@ -391,7 +392,7 @@ pub async fn receipts_of_subscription<C: ConnectionTrait>(
 #[derive(Debug, Clone, Default)]
 pub struct ReceiptFilter {
     pub building_id: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<ReceiptStatus>,
     pub channel: Option<String>,
     pub from: Option<chrono::NaiveDate>,
     pub to: Option<chrono::NaiveDate>,
@@ -451,7 +452,7 @@ fn receipt_conditions(scope: Scope<'_>, f: &ReceiptFilter) -> sea_orm::Condition
         );
     }
     if let Some(s) = &f.status {
-        all = all.add(receipts::Column::Status.eq(s.as_str()));
+        all = all.add(receipts::Column::Status.eq(*s));
     }
     if let Some(ch) = &f.channel {
         all = all.add(receipts::Column::Channel.eq(ch.as_str()));

@@ -9,6 +9,7 @@ pub mod reports;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use loupan_domain::finance::ReceiptStatus;
 use loupan_domain::sales::{AGEING_BUCKETS, OpenAmount};
 use loupan_domain::{Invalid, Money, Permission};
 use loupan_store::finance::{self as store, AllocationRow, ReceiptRow};
@@ -46,8 +47,8 @@ pub struct Receipt {
     pub amount: Money,
     pub received_on: NaiveDate,
     pub channel: String,
-    /// `in_transit`, `arrived` or `audited`.
-    pub status: String,
+    /// `in_transit`, `arrived`, `audited` or `void`.
+    pub status: ReceiptStatus,
     pub recorded_by: String,
     pub audited_by: Option<String>,
     pub payer: Option<String>,
@@ -179,7 +180,7 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
         amount,
         received_on,
         channel,
-        status: "in_transit".into(),
+        status: ReceiptStatus::InTransit,
         recorded_by: actor.user_id.clone().unwrap_or_else(|| actor.username.clone()),
         audited_by: None,
         arrived_at: None,
@@ -368,7 +369,7 @@ pub(crate) async fn reallocate_contract<C: loupan_store::Connection>(
     let mut receipts: Vec<ReceiptRow> = store::receipts_of_contract(conn, contract_id)
         .await?
         .into_iter()
-        .filter(|r| r.status == "audited" && r.amount.is_positive() && r.reversed_by.is_none())
+        .filter(|r| r.status == ReceiptStatus::Audited && r.amount.is_positive() && r.reversed_by.is_none())
         .collect();
     receipts.sort_by_key(|r| (r.audited_at, r.created_at));
     let mut excess = Money::ZERO;
@@ -399,7 +400,7 @@ pub(crate) async fn transfer_receipt<C: loupan_store::Connection>(
         amount,
         received_on: clock.date_of(now),
         channel: TRANSFER_CHANNEL.to_owned(),
-        status: "audited".into(),
+        status: ReceiptStatus::Audited,
         recorded_by: by.clone(),
         audited_by: Some(by),
         arrived_at: Some(now),
@@ -514,14 +515,14 @@ pub async fn reverse_receipt(
     if before.channel == TRANSFER_CHANNEL || !before.amount.is_positive() {
         return Err(ServiceError::Conflict("receipt_not_reversible"));
     }
-    let result = match before.status.as_str() {
-        "in_transit" | "arrived" => {
+    let result = match before.status {
+        ReceiptStatus::InTransit | ReceiptStatus::Arrived => {
             if !store::void_uncounted(&tx, id, &reason).await? {
                 return Err(ServiceError::Conflict("receipt_not_reversible"));
             }
             visible_receipt(&tx, actor, id).await?
         }
-        "audited" => {
+        ReceiptStatus::Audited => {
             actor.require(Permission::AuditReceipts)?;
             let now = services.clock.now();
             let by = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
@@ -529,7 +530,7 @@ pub async fn reverse_receipt(
                 id: loupan_store::new_id(),
                 amount: -before.amount,
                 received_on: services.clock.date_of(now),
-                status: "audited".into(),
+                status: ReceiptStatus::Audited,
                 recorded_by: by.clone(),
                 audited_by: Some(by),
                 arrived_at: Some(now),
@@ -557,7 +558,7 @@ pub async fn reverse_receipt(
             }
             reversal
         }
-        _ => return Err(ServiceError::Conflict("receipt_not_reversible")),
+        ReceiptStatus::Void => return Err(ServiceError::Conflict("receipt_not_reversible")),
     };
     audit::record(
         &tx,
@@ -595,10 +596,10 @@ pub async fn transfer_deposit(services: &Services, actor: &Actor, contract_id: &
     // What is left on the subscription: audited deposits less earlier transfers, and no
     // transfer waiting for its audit.
     let on_subscription = store::receipts_of_subscription(&tx, &subscription_id).await?;
-    if on_subscription.iter().any(|r| r.pair_id.is_some() && r.status == "arrived") {
+    if on_subscription.iter().any(|r| r.pair_id.is_some() && r.status == ReceiptStatus::Arrived) {
         return Err(ServiceError::Conflict("deposit_transfer_pending"));
     }
-    let deposit: Money = on_subscription.iter().filter(|r| r.status == "audited").map(|r| r.amount).sum();
+    let deposit: Money = on_subscription.iter().filter(|r| r.status == ReceiptStatus::Audited).map(|r| r.amount).sum();
     if !deposit.is_positive() {
         return Err(ServiceError::Conflict("no_deposit_to_transfer"));
     }
@@ -616,7 +617,7 @@ pub async fn transfer_deposit(services: &Services, actor: &Actor, contract_id: &
         amount,
         received_on: services.clock.date_of(now),
         channel: DEPOSIT_TRANSFER_CHANNEL.to_owned(),
-        status: "arrived".into(),
+        status: ReceiptStatus::Arrived,
         recorded_by: by.clone(),
         audited_by: None,
         arrived_at: Some(now),

@@ -6,6 +6,7 @@
 
 use chrono::NaiveDate;
 use loupan_documents::xlsx::{self, Cell};
+use loupan_domain::finance::ReceiptStatus;
 use loupan_domain::sales::TermKind;
 use loupan_domain::{Invalid, Money, Permission};
 use loupan_store::finance::{self as store, Found, InstalmentFilter, ReceiptFilter, Scope};
@@ -18,7 +19,12 @@ use crate::{Actor, ServiceError, ServiceResult, Services};
 /// Rows shown at most; the count and sums always cover every match.
 pub const MAX_ROWS: u64 = 1000;
 
-pub const RECEIPT_STATUSES: [&str; 4] = ["in_transit", "arrived", "audited", "void"];
+pub const RECEIPT_STATUSES: [&str; 4] = [
+    ReceiptStatus::InTransit.name(),
+    ReceiptStatus::Arrived.name(),
+    ReceiptStatus::Audited.name(),
+    ReceiptStatus::Void.name(),
+];
 /// Every channel a receipt can have: those a cashier records, and the
 /// transfers the system makes (换房 money moved, 定金转房款).
 pub fn receipt_channels() -> Vec<&'static str> {
@@ -72,7 +78,7 @@ pub struct ReceiptHit {
     pub amount: Money,
     pub received_on: NaiveDate,
     pub channel: String,
-    pub status: String,
+    pub status: ReceiptStatus,
     pub reverses: Option<String>,
     pub reversed_by: Option<String>,
 }
@@ -168,7 +174,8 @@ pub async fn receipts(services: &Services, actor: &Actor, q: &ReceiptQuery) -> S
     let channels = receipt_channels();
     let filter = ReceiptFilter {
         building_id: text_of(&q.building_id).map(str::to_owned),
-        status: one_of(&mut errors, "status", &q.status, &RECEIPT_STATUSES, "unknown_status"),
+        status: one_of(&mut errors, "status", &q.status, &RECEIPT_STATUSES, "unknown_status")
+            .and_then(|s| ReceiptStatus::parse(&s)),
         channel: one_of(&mut errors, "channel", &q.channel, &channels, "unknown_channel"),
         from: date(&mut errors, "from", &q.from),
         to: date(&mut errors, "to", &q.to),
@@ -222,7 +229,7 @@ pub async fn receipts(services: &Services, actor: &Actor, q: &ReceiptQuery) -> S
                 amount: r.amount,
                 received_on: r.received_on,
                 channel: r.channel.clone(),
-                status: r.status.clone(),
+                status: r.status,
                 reverses: r.reverses.clone(),
                 reversed_by: r.reversed_by.clone(),
             }
@@ -313,7 +320,7 @@ pub fn receipts_xlsx(s: &ReceiptSearch) -> ServiceResult<Vec<u8>> {
                 text(&r.customer_name),
                 text(r.payer.clone().unwrap_or_default()),
                 text(&r.channel),
-                text(&r.status),
+                text(r.status.name()),
                 amount(r.amount),
             ]
         })

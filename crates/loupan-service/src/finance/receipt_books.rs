@@ -5,6 +5,7 @@
 //! far: used by a receipt, voided (and why), or — never expected — missing.
 
 use chrono::{DateTime, Utc};
+use loupan_domain::finance::ReceiptStatus;
 use loupan_domain::{Invalid, Money, Permission};
 use loupan_store::Connection;
 use loupan_store::finance::{self as store, NumberVoidRow, ReceiptBookRow};
@@ -185,7 +186,7 @@ pub struct Issued {
     pub number: String,
     pub receipt_id: String,
     pub amount: Money,
-    pub status: String,
+    pub status: ReceiptStatus,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -208,7 +209,7 @@ pub async fn report(services: &Services, actor: &Actor, id: &str) -> ServiceResu
             number: r.number.clone().unwrap_or_default(),
             receipt_id: r.id.clone(),
             amount: r.amount,
-            status: r.status.clone(),
+            status: r.status,
         })
         .collect();
     issued.sort_by(|a, b| a.number.cmp(&b.number));
@@ -262,7 +263,7 @@ pub async fn void(
             let Some(receipt) = receipt.filter(|x| x.book_id.as_deref() == Some(id)) else {
                 return Err(Invalid::one("receipt_id", "unknown_receipt").into());
             };
-            if receipt.status != "void" && receipt.reversed_by.is_none() {
+            if receipt.status != ReceiptStatus::Void && receipt.reversed_by.is_none() {
                 return Err(ServiceError::Conflict("receipt_still_counts"));
             }
             let printed_number = receipt.number.unwrap_or_default();

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::NaiveDate;
 use loupan_documents::xlsx::{self, Cell};
 use loupan_domain::customers::PhoneNumber;
+use loupan_domain::finance::ReceiptStatus;
 use loupan_domain::sales::ageing_bucket;
 use loupan_domain::{Money, Permission};
 use loupan_store::finance::{self as store, ReceiptRow, Scope};
@@ -45,11 +46,12 @@ impl Basis {
     }
 
     /// Whether a receipt in `status` counts on this basis.
-    pub fn counts(self, status: &str) -> bool {
+    pub fn counts(self, status: ReceiptStatus) -> bool {
+        use ReceiptStatus::*;
         match self {
-            Basis::Sales => matches!(status, "in_transit" | "arrived" | "audited"),
-            Basis::Cashier => matches!(status, "arrived" | "audited"),
-            Basis::Finance => status == "audited",
+            Basis::Sales => matches!(status, InTransit | Arrived | Audited),
+            Basis::Cashier => matches!(status, Arrived | Audited),
+            Basis::Finance => status == Audited,
         }
     }
 }
@@ -77,7 +79,7 @@ pub struct ReceiptLine {
     pub amount: Money,
     pub received_on: NaiveDate,
     pub channel: String,
-    pub status: String,
+    pub status: ReceiptStatus,
     pub recorded_by: String,
 }
 
@@ -88,7 +90,7 @@ pub struct Difference {
     /// `cashier_finance` (confirmed, not yet audited).
     pub between: &'static str,
     /// The receipt status that makes it: `in_transit` or `arrived`.
-    pub status: &'static str,
+    pub status: ReceiptStatus,
     pub amount: Money,
     pub receipts: Vec<ReceiptLine>,
 }
@@ -132,7 +134,7 @@ pub async fn reconciliation(
     let mut totals = BTreeMap::new();
     let mut by_channel: BTreeMap<String, BTreeMap<&'static str, Money>> = BTreeMap::new();
     for basis in Basis::ALL {
-        let counted = receipts.iter().filter(|r| basis.counts(&r.status));
+        let counted = receipts.iter().filter(|r| basis.counts(r.status));
         totals.insert(basis.name(), money_sum(counted.clone().map(|r| &r.amount)));
         for r in counted {
             let entry = by_channel.entry(r.channel.clone()).or_default().entry(basis.name()).or_insert(Money::ZERO);
@@ -148,10 +150,10 @@ pub async fn reconciliation(
         amount: r.amount,
         received_on: r.received_on,
         channel: r.channel.clone(),
-        status: r.status.clone(),
+        status: r.status,
         recorded_by: r.recorded_by.clone(),
     };
-    let differences = [("sales_cashier", "in_transit"), ("cashier_finance", "arrived")]
+    let differences = [("sales_cashier", ReceiptStatus::InTransit), ("cashier_finance", ReceiptStatus::Arrived)]
         .into_iter()
         .map(|(between, status)| {
             let lines: Vec<ReceiptLine> = receipts.iter().filter(|r| r.status == status).map(line).collect();
@@ -276,7 +278,7 @@ pub async fn ledger(
         plans.entry(i.contract_id.as_str()).or_default().push(i);
     }
     let mut received: HashMap<&str, Money> = HashMap::new();
-    for r in receipts.iter().filter(|r| basis.counts(&r.status)) {
+    for r in receipts.iter().filter(|r| basis.counts(r.status)) {
         if let Some(k) = r.contract_id.as_deref() {
             *received.entry(k).or_default() += r.amount;
         }
@@ -576,7 +578,7 @@ pub async fn finance_chart(
 }
 
 pub(crate) fn amount(m: Money) -> Cell {
-    Cell::Number(m.as_yuan_for_spreadsheet())
+    Cell::Number(m.to_spreadsheet_number())
 }
 
 pub(crate) fn text(s: impl Into<String>) -> Cell {
@@ -693,7 +695,7 @@ pub fn reconciliation_xlsx(r: &Reconciliation) -> ServiceResult<Vec<u8>> {
                 amount(l.amount),
                 text(l.received_on.to_string()),
                 text(&l.channel),
-                text(&l.status),
+                text(l.status.name()),
                 text(d.between),
             ]);
         }

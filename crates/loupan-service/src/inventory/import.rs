@@ -443,20 +443,19 @@ pub async fn export_units(services: &Services, actor: &Actor, query: UnitQuery) 
             let name = store::find_building(conn, &u.building_id).await?.map(|b| b.name).unwrap_or_default();
             names.insert(u.building_id.clone(), name);
         }
-        let hundredths = |v: i64| Cell::Number(v as f64 / 100.0);
         rows.push(vec![
             Cell::Text(names.get(&u.building_id).cloned().unwrap_or_default()),
             Cell::Number(f64::from(u.floor)),
             Cell::Text(u.number),
             Cell::Text(u.layout),
-            hundredths(u.gross_area.hundredths()),
-            hundredths(u.inner_area.hundredths()),
-            hundredths(u.list_price.hundredths()),
+            Cell::Number(u.gross_area.to_spreadsheet_number()),
+            Cell::Number(u.inner_area.to_spreadsheet_number()),
+            Cell::Number(u.list_price.to_spreadsheet_number()),
             Cell::Text(u.status.name().to_owned()),
             Cell::Text(u.property_type.clone()),
             u.orientation.clone().map_or(Cell::Empty, Cell::Text),
             u.decoration.clone().map_or(Cell::Empty, Cell::Text),
-            u.floor_price.map_or(Cell::Empty, |m| hundredths(m.hundredths())),
+            u.floor_price.map_or(Cell::Empty, |m| Cell::Number(m.to_spreadsheet_number())),
             u.entrance.clone().map_or(Cell::Empty, Cell::Text),
         ]);
     }

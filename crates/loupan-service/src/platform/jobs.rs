@@ -172,9 +172,12 @@ const SCHEDULES: [(&str, JobKind, i64); 3] = [
     ("follow_up_reminders", JobKind::FollowUpReminders, 24 * 3600),
 ];
 
+/// When agents start their day, in the company's time.
+const MORNING_HOUR: i64 = 8;
+
 /// The next 08:00 of the company's day after `now`: when agents start their day.
 fn next_morning(clock: &crate::Clock, now: DateTime<Utc>) -> DateTime<Utc> {
-    let morning = |day| clock.start_of_day(day) + Duration::hours(8);
+    let morning = |day| clock.start_of_day(day) + Duration::hours(MORNING_HOUR);
     let today = clock.date_of(now);
     if morning(today) > now { morning(today) } else { morning(today + Duration::days(1)) }
 }

@@ -1,4 +1,5 @@
 use loupan_domain::Money;
+use loupan_domain::finance::ReceiptStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -12,7 +13,7 @@ pub struct Model {
     pub amount: Money,
     pub received_on: Date,
     pub channel: String,
-    pub status: String,
+    pub status: ReceiptStatus,
     pub recorded_by: String,
     pub audited_by: Option<String>,
     pub arrived_at: Option<DateTimeUtc>,

@@ -71,7 +71,7 @@ impl From<Receipt> for ReceiptDto {
             amount: r.amount.to_string(),
             received_on: r.received_on,
             channel: r.channel,
-            status: r.status,
+            status: r.status.name().to_owned(),
             recorded_by: r.recorded_by,
             audited_by: r.audited_by,
             payer: r.payer,

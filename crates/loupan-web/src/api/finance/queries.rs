@@ -103,7 +103,7 @@ impl From<ReceiptSearch> for ReceiptSearchDto {
                     amount: r.amount.to_string(),
                     received_on: r.received_on,
                     channel: r.channel,
-                    status: r.status,
+                    status: r.status.name().to_owned(),
                     reverses: r.reverses,
                     reversed_by: r.reversed_by,
                 })

@@ -113,7 +113,7 @@ impl From<BookReport> for BookReportDto {
                     number: i.number,
                     receipt_id: i.receipt_id,
                     amount: i.amount.to_string(),
-                    status: i.status,
+                    status: i.status.name().to_owned(),
                 })
                 .collect(),
             gaps: r.gaps.into_iter().map(GapDto::from).collect(),

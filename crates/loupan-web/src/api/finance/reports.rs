@@ -105,7 +105,7 @@ impl From<reports::Reconciliation> for ReconciliationDto {
                 .into_iter()
                 .map(|d| DifferenceDto {
                     between: d.between.to_owned(),
-                    status: d.status.to_owned(),
+                    status: d.status.name().to_owned(),
                     amount: d.amount.to_string(),
                     receipts: d
                         .receipts
@@ -119,7 +119,7 @@ impl From<reports::Reconciliation> for ReconciliationDto {
                             amount: l.amount.to_string(),
                             received_on: l.received_on,
                             channel: l.channel,
-                            status: l.status,
+                            status: l.status.name().to_owned(),
                             recorded_by: l.recorded_by,
                         })
                         .collect(),
