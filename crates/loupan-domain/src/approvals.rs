@@ -235,18 +235,7 @@ pub fn next_step(steps: &[Step], from: usize, facts: &BTreeMap<String, String>) 
     (from..steps.len()).find(|&i| steps[i].applies(facts))
 }
 
-/// A percentage with two places, rounded half away from zero: `part / whole × 100`.
-pub fn percent(part: i64, whole: i64) -> String {
-    if whole == 0 {
-        return "0.00".into();
-    }
-    let scaled = i128::from(part) * 10_000;
-    let w = i128::from(whole);
-    let q = if (scaled >= 0) == (w > 0) { (scaled + w.abs() / 2 * w.signum()) / w } else { (scaled - w / 2) / w };
-    let sign = if q < 0 { "-" } else { "" };
-    let q = q.abs();
-    format!("{sign}{}.{:02}", q / 100, q % 100)
-}
+pub use crate::quantity::percent;
 
 #[cfg(test)]
 mod tests {

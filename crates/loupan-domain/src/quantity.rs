@@ -272,8 +272,21 @@ impl Money {
     /// `self` as a percentage of `whole` with two places, rounded half away
     /// from zero (`"12.50"`); `"0.00"` of nothing.
     pub fn percent_of(self, whole: Money) -> String {
-        crate::approvals::percent(self.0, whole.0)
+        percent(self.0, whole.0)
     }
+}
+
+/// A percentage with two places, rounded half away from zero: `part / whole × 100`.
+pub fn percent(part: i64, whole: i64) -> String {
+    if whole == 0 {
+        return "0.00".into();
+    }
+    let scaled = i128::from(part) * 10_000;
+    let w = i128::from(whole);
+    let q = if (scaled >= 0) == (w > 0) { (scaled + w.abs() / 2 * w.signum()) / w } else { (scaled - w / 2) / w };
+    let sign = if q < 0 { "-" } else { "" };
+    let q = q.abs();
+    format!("{sign}{}.{:02}", q / 100, q % 100)
 }
 
 #[cfg(test)]
