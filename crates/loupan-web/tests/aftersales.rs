@@ -121,7 +121,7 @@ async fn the_calculator_page_computes_and_names_bad_fields() {
         .send(get("/aftersales/calculator?form=deed_tax&price=abc&gross_area=90&homes_owned_before=x").token(&admin))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert!(r.text.contains(r#"class="error""#), "{}", r.text);
+    assert_eq!(r.text.matches(r#"class="error""#).count(), 2, "price and homes are both named: {}", r.text);
     let r = app
         .send(
             get("/aftersales/calculator?form=deed_tax&price=1000000&gross_area=90&homes_owned_before=0").token(&admin),

@@ -68,10 +68,19 @@ async fn calculator(
             }
         }
         Some("deed_tax") => {
-            // A count typed into a form: anything but a whole number is the field's error.
+            // A count typed into a form: anything but a whole number is the field's
+            // error, reported together with whatever else is wrong.
             let homes = q.homes_owned_before.as_deref().map(str::trim).filter(|h| !h.is_empty()).map(str::parse::<u32>);
             let result = match homes {
-                Some(Err(_)) => Err(loupan_domain::Invalid::one("homes_owned_before", "not_a_number").into()),
+                Some(Err(_)) => {
+                    let mut invalid = match aftersales::deed_tax(&actor, &q.price, &q.gross_area, Some(0)) {
+                        Err(loupan_service::ServiceError::Invalid(invalid)) => invalid,
+                        Err(e) => return Err(e.into()),
+                        Ok(_) => loupan_domain::Invalid::default(),
+                    };
+                    invalid.push("homes_owned_before", "not_a_number");
+                    Err(invalid.into())
+                }
                 Some(Ok(n)) => aftersales::deed_tax(&actor, &q.price, &q.gross_area, Some(n)),
                 None => aftersales::deed_tax(&actor, &q.price, &q.gross_area, None),
             };
