@@ -465,7 +465,11 @@ pub async fn run(
                         gross_area: loupan_domain::Area::from_hundredths(gross),
                         inner_area: loupan_domain::Area::from_hundredths(inner),
                         list_price: loupan_domain::Money::from_hundredths(price),
-                        status: if (floor + stack as i32) % 5 == 0 { "contracted" } else { "available" }.into(),
+                        status: if (floor + stack as i32) % 5 == 0 {
+                            loupan_domain::inventory::UnitStatus::Contracted
+                        } else {
+                            loupan_domain::inventory::UnitStatus::Available
+                        },
                         property_type: "residential".into(),
                         orientation: Some(if stack % 2 == 0 { "南北通透" } else { "朝南" }.into()),
                         decoration: Some("shell".into()),

@@ -8,35 +8,64 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::Role;
+use crate::names::named_enum;
 use crate::quantity::parse_hundredths;
 use crate::validation::Invalid;
 
-/// A kind of request modules submit, with the facts its flow's conditions may
-/// use. The engine's callers match on it exhaustively: a new kind does not
-/// compile until its module says what its decision does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RequestKind {
-    /// 特批: a subscription below the agent's discount limit.
-    SpecialDiscount,
-    /// 业务变更: cancellation, swap, price, payment method or buyers of a deal.
-    DealChange,
-    /// 调价: a price adjustment plan.
-    PriceAdjustment,
+named_enum! {
+    /// A kind of request modules submit, with the facts its flow's conditions may
+    /// use. The engine's callers match on it exhaustively: a new kind does not
+    /// compile until its module says what its decision does.
+    pub enum RequestKind("request kind") {
+        /// 特批: a subscription below the agent's discount limit.
+        SpecialDiscount = "special_discount",
+        /// 业务变更: cancellation, swap, price, payment method or buyers of a deal.
+        DealChange = "deal_change",
+        /// 调价: a price adjustment plan.
+        PriceAdjustment = "price_adjustment",
+    }
+}
+
+named_enum! {
+    /// Where an approval request stands.
+    pub enum ApprovalStatus("approval status") {
+        /// 审批中: waiting at its current step.
+        Pending = "pending",
+        /// 退回: sent back to the submitter, who may resubmit or withdraw it.
+        Returned = "returned",
+        Approved = "approved",
+        Rejected = "rejected",
+        /// 撤回 by the submitter.
+        Withdrawn = "withdrawn",
+    }
+}
+
+impl ApprovalStatus {
+    /// Still the submitter's business: waiting, or returned to them.
+    pub const fn is_open(self) -> bool {
+        matches!(self, ApprovalStatus::Pending | ApprovalStatus::Returned)
+    }
+
+    /// Decided for good.
+    pub const fn is_final(self) -> bool {
+        matches!(self, ApprovalStatus::Approved | ApprovalStatus::Rejected | ApprovalStatus::Withdrawn)
+    }
+}
+
+named_enum! {
+    /// Where one approver's task stands.
+    pub enum TaskStatus("task status") {
+        /// Waiting for this approver.
+        Pending = "pending",
+        Approved = "approved",
+        Rejected = "rejected",
+        Returned = "returned",
+        /// Not needed any more: another approver of an any-one step decided, or the request ended.
+        Closed = "closed",
+    }
 }
 
 impl RequestKind {
-    pub const ALL: [RequestKind; 3] =
-        [RequestKind::SpecialDiscount, RequestKind::DealChange, RequestKind::PriceAdjustment];
-
-    /// The stable name stored in requests and flows and used in the API.
-    pub const fn name(self) -> &'static str {
-        match self {
-            RequestKind::SpecialDiscount => "special_discount",
-            RequestKind::DealChange => "deal_change",
-            RequestKind::PriceAdjustment => "price_adjustment",
-        }
-    }
-
     /// Fact names, each a decimal with at most two places (amounts in yuan, percentages).
     pub const fn facts(self) -> &'static [&'static str] {
         match self {
@@ -44,10 +73,6 @@ impl RequestKind {
             RequestKind::DealChange => &["amount"],
             RequestKind::PriceAdjustment => &["units", "change_percent"],
         }
-    }
-
-    pub fn parse(name: &str) -> Option<RequestKind> {
-        RequestKind::ALL.into_iter().find(|k| k.name() == name)
     }
 }
 
@@ -240,6 +265,14 @@ pub use crate::quantity::percent;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_and_kind_names_round_trip() {
+        use crate::names::assert_names_round_trip;
+        assert_names_round_trip(&RequestKind::ALL, |s| s.name());
+        assert_names_round_trip(&ApprovalStatus::ALL, |s| s.name());
+        assert_names_round_trip(&TaskStatus::ALL, |s| s.name());
+    }
 
     fn facts(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()

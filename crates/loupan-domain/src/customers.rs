@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::names::named_enum;
+
 /// A phone number in E.164 form (`+8613800138000`). Mainland numbers may be
 /// typed with `+86`/`0086`, spaces, dashes, dots, brackets or full-width digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -76,6 +78,35 @@ impl PhoneNumber {
         let head: String = chars[..3].iter().collect();
         let tail: String = chars[chars.len() - 4..].iter().collect();
         format!("{head}{}{tail}", "*".repeat(chars.len() - 7))
+    }
+}
+
+named_enum! {
+    /// Whether a customer is a person or a company (企业客户 carry a business licence number).
+    pub enum CustomerKind("customer kind") {
+        Individual = "individual",
+        Enterprise = "enterprise",
+    }
+}
+
+impl Default for CustomerKind {
+    /// Most buyers are people; a form that names no kind registers one.
+    fn default() -> Self {
+        CustomerKind::Individual
+    }
+}
+
+named_enum! {
+    /// Where a suspected duplicate (疑似重复客户) stands.
+    pub enum DuplicateStatus("duplicate status") {
+        /// Waiting for a manager's ruling.
+        Open = "open",
+        /// Two different people after all.
+        KeptBoth = "kept_both",
+        /// One customer given to one agent (撞单 ruled).
+        Assigned = "assigned",
+        /// The two records became one.
+        Merged = "merged",
     }
 }
 
@@ -243,6 +274,12 @@ pub fn name_pinyin(name: &str) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn duplicate_status_names_round_trip() {
+        crate::names::assert_names_round_trip(&DuplicateStatus::ALL, |s| s.name());
+        crate::names::assert_names_round_trip(&CustomerKind::ALL, |s| s.name());
+    }
 
     #[test]
     fn credit_codes_need_their_check_character() {

@@ -1,45 +1,17 @@
 //! Units and their sales status (DOMAIN.md "Unit status").
 
-use serde::{Deserialize, Serialize};
+use crate::names::named_enum;
 
-/// Where a unit stands in the sales cycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UnitStatus {
-    NotForSale,
-    Available,
-    Held,
-    Reserved,
-    Subscribed,
-    Contracted,
-    HandedOver,
-}
-
-impl UnitStatus {
-    pub const ALL: [UnitStatus; 7] = [
-        UnitStatus::NotForSale,
-        UnitStatus::Available,
-        UnitStatus::Held,
-        UnitStatus::Reserved,
-        UnitStatus::Subscribed,
-        UnitStatus::Contracted,
-        UnitStatus::HandedOver,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            UnitStatus::NotForSale => "not_for_sale",
-            UnitStatus::Available => "available",
-            UnitStatus::Held => "held",
-            UnitStatus::Reserved => "reserved",
-            UnitStatus::Subscribed => "subscribed",
-            UnitStatus::Contracted => "contracted",
-            UnitStatus::HandedOver => "handed_over",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<UnitStatus> {
-        UnitStatus::ALL.into_iter().find(|s| s.name() == name)
+named_enum! {
+    /// Where a unit stands in the sales cycle.
+    pub enum UnitStatus("unit status") {
+        NotForSale = "not_for_sale",
+        Available = "available",
+        Held = "held",
+        Reserved = "reserved",
+        Subscribed = "subscribed",
+        Contracted = "contracted",
+        HandedOver = "handed_over",
     }
 }
 

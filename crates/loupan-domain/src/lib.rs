@@ -10,6 +10,8 @@ pub mod customers;
 pub mod finance;
 pub mod ids;
 pub mod inventory;
+pub mod names;
+pub mod platform;
 pub mod quantity;
 pub mod sales;
 pub mod validation;

@@ -4,8 +4,8 @@
 //! `ratio × total` rounded half away from zero to the fen, and the last term
 //! takes the remainder, so a plan always sums to the total exactly.
 
+use crate::names::named_enum;
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
 
 use crate::Money;
 
@@ -59,41 +59,16 @@ impl std::fmt::Display for Ratio {
     }
 }
 
-/// What a payment-plan term is for (API.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TermKind {
-    Deposit,
-    DownPayment,
-    Instalment,
-    Mortgage,
-    Compensation,
-    Fee,
-}
-
-impl TermKind {
-    pub const ALL: [TermKind; 6] = [
-        TermKind::Deposit,
-        TermKind::DownPayment,
-        TermKind::Instalment,
-        TermKind::Mortgage,
-        TermKind::Compensation,
-        TermKind::Fee,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            TermKind::Deposit => "deposit",
-            TermKind::DownPayment => "down_payment",
-            TermKind::Instalment => "instalment",
-            TermKind::Mortgage => "mortgage",
-            TermKind::Compensation => "compensation",
-            TermKind::Fee => "fee",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<TermKind> {
-        TermKind::ALL.into_iter().find(|k| k.name() == name)
+named_enum! {
+    /// What a payment-plan term is for (API.md).
+    pub enum TermKind("term kind") {
+        Deposit = "deposit",
+        DownPayment = "down_payment",
+        Instalment = "instalment",
+        /// 按揭: paid by the bank; finance reports it apart from the buyer's own money.
+        Mortgage = "mortgage",
+        Compensation = "compensation",
+        Fee = "fee",
     }
 }
 
@@ -178,48 +153,77 @@ pub fn allocate(instalments: &[OpenAmount], amount: Money) -> (Vec<(usize, Money
     (takes, left)
 }
 
-/// A business change to a deal (业务变更). Every `match` on it is exhaustive,
-/// so a new kind cannot fall through to another kind's handling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ChangeKind {
-    /// 退房: the contract ends, the unit is for sale again, the money paid is refunded.
-    CancelContract,
-    /// 退订: the same for a subscription.
-    CancelSubscription,
-    /// 换房: the deal moves to another unit; the money paid moves with it.
-    Swap,
-    ChangePrice,
-    ChangePaymentMethod,
-    /// 更名 / 增减权益人: the buyers and their shares are replaced.
-    Rename,
+named_enum! {
+    /// A business change to a deal (业务变更). Every `match` on it is exhaustive,
+    /// so a new kind cannot fall through to another kind's handling.
+    pub enum ChangeKind("change kind") {
+        /// 退房: the contract ends, the unit is for sale again, the money paid is refunded.
+        CancelContract = "cancel_contract",
+        /// 退订: the same for a subscription.
+        CancelSubscription = "cancel_subscription",
+        /// 换房: the deal moves to another unit; the money paid moves with it.
+        Swap = "swap",
+        ChangePrice = "change_price",
+        ChangePaymentMethod = "change_payment_method",
+        /// 更名 / 增减权益人: the buyers and their shares are replaced.
+        Rename = "rename",
+    }
+}
+
+named_enum! {
+    /// Where a change request stands; approved changes are executed at once.
+    pub enum ChangeStatus("change status") {
+        /// Waiting for its approval.
+        Requested = "requested",
+        Executed = "executed",
+        Rejected = "rejected",
+    }
+}
+
+named_enum! {
+    /// A contract (合同) is in force until a change cancels it.
+    pub enum ContractStatus("contract status") {
+        Active = "active",
+        /// 退房, or moved to another unit by a swap.
+        Cancelled = "cancelled",
+    }
+}
+
+named_enum! {
+    /// A subscription (认购) is in force until it becomes a contract or is cancelled.
+    pub enum SubscriptionStatus("subscription status") {
+        Active = "active",
+        /// 转签约: a contract replaced it.
+        Converted = "converted",
+        /// 退订, or moved to another unit by a swap.
+        Cancelled = "cancelled",
+    }
+}
+
+named_enum! {
+    /// A reservation (预留) holds a unit for a customer until it expires.
+    pub enum ReservationStatus("reservation status") {
+        Active = "active",
+        /// The customer subscribed the unit.
+        Converted = "converted",
+        /// The hold ran out and the unit went back on sale.
+        Expired = "expired",
+    }
+}
+
+named_enum! {
+    /// Where a price adjustment (调价) stands.
+    pub enum AdjustmentStatus("price adjustment status") {
+        /// Being prepared; also where a rejected adjustment returns.
+        Draft = "draft",
+        /// In approval.
+        Pending = "pending",
+        /// The new prices are on the units.
+        Applied = "applied",
+    }
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 6] = [
-        ChangeKind::CancelContract,
-        ChangeKind::CancelSubscription,
-        ChangeKind::Swap,
-        ChangeKind::ChangePrice,
-        ChangeKind::ChangePaymentMethod,
-        ChangeKind::Rename,
-    ];
-
-    /// The stable name stored with the change and used in the API.
-    pub const fn name(self) -> &'static str {
-        match self {
-            ChangeKind::CancelContract => "cancel_contract",
-            ChangeKind::CancelSubscription => "cancel_subscription",
-            ChangeKind::Swap => "swap",
-            ChangeKind::ChangePrice => "change_price",
-            ChangeKind::ChangePaymentMethod => "change_payment_method",
-            ChangeKind::Rename => "rename",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<ChangeKind> {
-        ChangeKind::ALL.into_iter().find(|k| k.name() == name)
-    }
-
     pub const fn is_cancellation(self) -> bool {
         matches!(self, ChangeKind::CancelContract | ChangeKind::CancelSubscription)
     }
@@ -360,6 +364,17 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn status_and_kind_names_round_trip() {
+        use crate::names::assert_names_round_trip;
+        assert_names_round_trip(&ChangeKind::ALL, |s| s.name());
+        assert_names_round_trip(&ChangeStatus::ALL, |s| s.name());
+        assert_names_round_trip(&ContractStatus::ALL, |s| s.name());
+        assert_names_round_trip(&SubscriptionStatus::ALL, |s| s.name());
+        assert_names_round_trip(&ReservationStatus::ALL, |s| s.name());
+        assert_names_round_trip(&AdjustmentStatus::ALL, |s| s.name());
+    }
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

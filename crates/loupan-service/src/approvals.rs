@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use loupan_domain::Permission;
-use loupan_domain::approvals::{self as rules, Approvers, Mode, RequestKind, Step};
+use loupan_domain::approvals::{self as rules, ApprovalStatus, Approvers, Mode, RequestKind, Step, TaskStatus};
 use loupan_domain::validation::optional_text;
 use loupan_domain::{Invalid, Role};
 use loupan_store::approvals::{self as store, EventRow, FlowRow, RequestRow, TaskRow};
@@ -46,14 +46,13 @@ pub struct Submission {
 #[derive(Debug, Clone, Serialize)]
 pub struct Request {
     pub id: String,
-    pub kind: String,
+    pub kind: RequestKind,
     pub project_id: Option<String>,
     pub subject_type: String,
     pub subject_id: String,
     pub summary: String,
     pub facts: BTreeMap<String, String>,
-    /// `pending`, `returned`, `approved`, `rejected` or `withdrawn`.
-    pub status: String,
+    pub status: ApprovalStatus,
     /// Index of the step waiting for a decision (meaningful while pending).
     pub current_step: i32,
     pub flow_version: i32,
@@ -96,12 +95,12 @@ fn steps_of(flow: &FlowRow) -> ServiceResult<Vec<Step>> {
 /// The kind's current flow; the built-in default is saved as version 1 the
 /// first time it is needed, so every request points at a stored version.
 async fn current_flow<C: Connection>(conn: &C, kind: RequestKind) -> ServiceResult<FlowRow> {
-    if let Some(flow) = store::latest_flow(conn, kind.name()).await? {
+    if let Some(flow) = store::latest_flow(conn, kind).await? {
         return Ok(flow);
     }
     let row = FlowRow {
         id: loupan_store::new_id(),
-        kind: kind.name().to_owned(),
+        kind,
         version: 1,
         steps: serde_json::to_string(&rules::default_steps(kind)).map_err(ServiceError::internal)?,
         created_by: "system".into(),
@@ -211,7 +210,7 @@ async fn route(
         return Err(ServiceError::Conflict("no_approver"));
     }
     let step_index = i32::try_from(i).map_err(ServiceError::internal)?;
-    if !store::move_request(tx, &req.id, &req.status, "pending", step_index, now).await? {
+    if !store::move_request(tx, &req.id, req.status, ApprovalStatus::Pending, step_index, now).await? {
         return Err(ServiceError::Conflict("request_not_pending"));
     }
     let due_at = step.deadline_hours.map(|h| now + Duration::hours(i64::from(h)));
@@ -223,7 +222,7 @@ async fn route(
                 request_id: req.id.clone(),
                 step: step_index,
                 approver_id: approver.clone(),
-                status: "pending".into(),
+                status: TaskStatus::Pending,
                 acted_by_id: None,
                 acted_by_name: None,
                 comment: None,
@@ -256,13 +255,13 @@ async fn finish(
     after: &mut AfterCommit,
 ) -> ServiceResult<()> {
     let status = match outcome {
-        Outcome::Approved => "approved",
-        Outcome::Rejected => "rejected",
-        Outcome::Withdrawn => "withdrawn",
+        Outcome::Approved => ApprovalStatus::Approved,
+        Outcome::Rejected => ApprovalStatus::Rejected,
+        Outcome::Withdrawn => ApprovalStatus::Withdrawn,
     };
     let now = services.clock.now();
     let current = store::find_request(tx, &req.id).await?.ok_or(ServiceError::NotFound("approval"))?;
-    if !store::move_request(tx, &req.id, &current.status, status, current.current_step, now).await? {
+    if !store::move_request(tx, &req.id, current.status, status, current.current_step, now).await? {
         return Err(ServiceError::Conflict("request_not_pending"));
     }
     store::close_pending_tasks(tx, &req.id).await?;
@@ -324,7 +323,7 @@ pub async fn submit(
     let now = services.clock.now();
     let row = RequestRow {
         id: loupan_store::new_id(),
-        kind: submission.kind.name().to_owned(),
+        kind: submission.kind,
         flow_id: flow.id.clone(),
         project_id: submission.project_id,
         subject_type: submission.subject_type.to_owned(),
@@ -332,7 +331,7 @@ pub async fn submit(
         summary: submission.summary.chars().take(200).collect(),
         facts: serde_json::to_string(&submission.facts).map_err(ServiceError::internal)?,
         payload: submission.payload.to_string(),
-        status: "pending".into(),
+        status: ApprovalStatus::Pending,
         current_step: 0,
         submitted_by: user_id_of(actor),
         submitter_name: actor.display_name.clone(),
@@ -390,11 +389,11 @@ pub enum Decision {
 }
 
 impl Decision {
-    fn task_status(self) -> &'static str {
+    fn task_status(self) -> TaskStatus {
         match self {
-            Decision::Approve => "approved",
-            Decision::Reject => "rejected",
-            Decision::Return => "returned",
+            Decision::Approve => TaskStatus::Approved,
+            Decision::Reject => TaskStatus::Rejected,
+            Decision::Return => TaskStatus::Returned,
         }
     }
 }
@@ -420,14 +419,14 @@ pub async fn decide(
     errors.into_result()?;
     let tx = services.store.begin_write().await?;
     let req = visible(&tx, actor, id).await?;
-    if req.status != "pending" {
+    if req.status != ApprovalStatus::Pending {
         return Err(ServiceError::Conflict("request_not_pending"));
     }
     let ids = acting_for(&tx, actor).await?;
     let tasks = store::tasks_of(&tx, id).await?;
     let mine: Vec<&TaskRow> = tasks
         .iter()
-        .filter(|t| t.step == req.current_step && t.status == "pending" && ids.contains(&t.approver_id))
+        .filter(|t| t.step == req.current_step && t.status == TaskStatus::Pending && ids.contains(&t.approver_id))
         .collect();
     if mine.is_empty() {
         return Err(ServiceError::Forbidden);
@@ -439,7 +438,7 @@ pub async fn decide(
             return Err(ServiceError::Conflict("request_not_pending"));
         }
     }
-    event(&tx, id, decision.task_status(), actor, comment.as_deref().unwrap_or("")).await?;
+    event(&tx, id, decision.task_status().name(), actor, comment.as_deref().unwrap_or("")).await?;
     let flow = store::find_flow(&tx, &req.flow_id).await?.ok_or(ServiceError::NotFound("approval_flow"))?;
     let steps = steps_of(&flow)?;
     let step_index = usize::try_from(req.current_step).map_err(ServiceError::internal)?;
@@ -447,9 +446,9 @@ pub async fn decide(
     match decision {
         Decision::Approve => {
             let mode = steps.get(step_index).map_or(Mode::Any, |s| s.mode);
-            let others_pending = tasks
-                .iter()
-                .any(|t| t.step == req.current_step && t.status == "pending" && !mine.iter().any(|m| m.id == t.id));
+            let others_pending = tasks.iter().any(|t| {
+                t.step == req.current_step && t.status == TaskStatus::Pending && !mine.iter().any(|m| m.id == t.id)
+            });
             if mode == Mode::Any || !others_pending {
                 store::close_pending_tasks(&tx, id).await?;
                 route(services, &tx, actor, &req, &steps, step_index + 1, &mut after).await?;
@@ -457,7 +456,9 @@ pub async fn decide(
         }
         Decision::Reject => finish(services, &tx, actor, &req, Outcome::Rejected, &mut after).await?,
         Decision::Return => {
-            if !store::move_request(&tx, id, "pending", "returned", req.current_step, now).await? {
+            if !store::move_request(&tx, id, ApprovalStatus::Pending, ApprovalStatus::Returned, req.current_step, now)
+                .await?
+            {
                 return Err(ServiceError::Conflict("request_not_pending"));
             }
             store::close_pending_tasks(&tx, id).await?;
@@ -507,7 +508,7 @@ pub async fn resubmit(services: &Services, actor: &Actor, id: &str, comment: Opt
     if actor.user_id.as_deref() != Some(req.submitted_by.as_str()) {
         return Err(ServiceError::Forbidden);
     }
-    if req.status != "returned" {
+    if req.status != ApprovalStatus::Returned {
         return Err(ServiceError::Conflict("request_not_returned"));
     }
     event(&tx, id, "resubmitted", actor, comment.as_deref().unwrap_or("")).await?;
@@ -536,7 +537,7 @@ pub async fn withdraw(services: &Services, actor: &Actor, id: &str, comment: Opt
     if actor.user_id.as_deref() != Some(req.submitted_by.as_str()) {
         return Err(ServiceError::Forbidden);
     }
-    if !matches!(req.status.as_str(), "pending" | "returned") {
+    if !req.status.is_open() {
         return Err(ServiceError::Conflict("request_not_pending"));
     }
     event(&tx, id, "withdrawn", actor, comment.as_deref().unwrap_or("")).await?;
@@ -562,8 +563,12 @@ pub async fn comment(services: &Services, actor: &Actor, id: &str, body: Option<
     let tx = services.store.begin_write().await?;
     let req = visible(&tx, actor, id).await?;
     event(&tx, id, "comment", actor, &body).await?;
-    let mut to: Vec<String> =
-        store::tasks_of(&tx, id).await?.into_iter().filter(|t| t.status == "pending").map(|t| t.approver_id).collect();
+    let mut to: Vec<String> = store::tasks_of(&tx, id)
+        .await?
+        .into_iter()
+        .filter(|t| t.status == TaskStatus::Pending)
+        .map(|t| t.approver_id)
+        .collect();
     to.push(req.submitted_by.clone());
     to.retain(|u| Some(u.as_str()) != actor.user_id.as_deref());
     let link = link_of(id);
@@ -671,7 +676,7 @@ pub async fn inbox(services: &Services, actor: &Actor) -> ServiceResult<Vec<Inbo
     let requests = store::requests_by_ids(conn, &request_ids).await?;
     let mut out: Vec<InboxItem> = Vec::new();
     for req in requests {
-        if req.status != "pending" || out.iter().any(|i| i.request.id == req.id) {
+        if req.status != ApprovalStatus::Pending || out.iter().any(|i| i.request.id == req.id) {
             continue;
         }
         let Some(task) = tasks
@@ -704,7 +709,8 @@ pub async fn inbox(services: &Services, actor: &Actor) -> ServiceResult<Vec<Inbo
 pub async fn submitted(services: &Services, actor: &Actor, open_only: bool) -> ServiceResult<Vec<Request>> {
     let Some(me) = actor.user_id.as_deref() else { return Ok(Vec::new()) };
     let conn = services.store.conn();
-    let statuses: &[&str] = if open_only { &["pending", "returned"] } else { &[] };
+    let statuses: &[ApprovalStatus] =
+        if open_only { &[ApprovalStatus::Pending, ApprovalStatus::Returned] } else { &[] };
     let mut out = Vec::new();
     for r in store::requests_submitted_by(conn, me, statuses, 200).await? {
         out.push(to_request(conn, r).await?);
@@ -715,8 +721,9 @@ pub async fn submitted(services: &Services, actor: &Actor, open_only: bool) -> S
 /// Every request (auditors and admins).
 pub async fn all(services: &Services, actor: &Actor, status: Option<&str>) -> ServiceResult<Vec<Request>> {
     actor.require(Permission::ReadAudit)?;
+    let status: Option<ApprovalStatus> = crate::error::status_filter("status", status)?;
     let conn = services.store.conn();
-    let statuses: Vec<&str> = status.filter(|s| !s.is_empty()).into_iter().collect();
+    let statuses: Vec<ApprovalStatus> = status.into_iter().collect();
     let mut out = Vec::new();
     for r in store::all_requests(conn, &statuses, 200).await? {
         out.push(to_request(conn, r).await?);
@@ -729,7 +736,7 @@ pub struct TaskView {
     pub step: i32,
     pub approver_id: String,
     pub approver_name: String,
-    pub status: String,
+    pub status: TaskStatus,
     pub acted_by_name: Option<String>,
     pub comment: Option<String>,
     pub due_at: Option<DateTime<Utc>>,
@@ -772,8 +779,8 @@ pub async fn detail(services: &Services, actor: &Actor, id: &str) -> ServiceResu
             let name = loupan_store::users::find_user(conn, &t.approver_id).await?.map(|u| u.display_name);
             names.insert(t.approver_id.clone(), name.unwrap_or_else(|| t.approver_id.clone()));
         }
-        can_decide |= req.status == "pending"
-            && t.status == "pending"
+        can_decide |= req.status == ApprovalStatus::Pending
+            && t.status == TaskStatus::Pending
             && t.step == req.current_step
             && ids.contains(&t.approver_id);
         tasks.push(TaskView {
@@ -807,8 +814,8 @@ pub async fn detail(services: &Services, actor: &Actor, id: &str) -> ServiceResu
         .collect();
     let mine = actor.user_id.as_deref() == Some(req.submitted_by.as_str());
     Ok(Detail {
-        can_resubmit: mine && req.status == "returned",
-        can_withdraw: mine && matches!(req.status.as_str(), "pending" | "returned"),
+        can_resubmit: mine && req.status == ApprovalStatus::Returned,
+        can_withdraw: mine && req.status.is_open(),
         can_decide,
         steps: steps_of(&flow)?,
         tasks,
@@ -842,7 +849,7 @@ pub async fn check_deadlines(services: &Services, now: DateTime<Utc>) -> Service
             continue;
         }
         let Some(req) = store::find_request(&tx, &task.request_id).await? else { continue };
-        if req.status != "pending" || req.current_step != task.step {
+        if req.status != ApprovalStatus::Pending || req.current_step != task.step {
             tx.commit().await.map_err(ServiceError::internal)?;
             continue;
         }
@@ -878,7 +885,7 @@ pub async fn check_deadlines(services: &Services, now: DateTime<Utc>) -> Service
                         request_id: req.id.clone(),
                         step: task.step,
                         approver_id: approver.clone(),
-                        status: "pending".into(),
+                        status: TaskStatus::Pending,
                         acted_by_id: None,
                         acted_by_name: None,
                         comment: None,
@@ -910,7 +917,7 @@ pub async fn check_deadlines(services: &Services, now: DateTime<Utc>) -> Service
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Flow {
-    pub kind: String,
+    pub kind: RequestKind,
     /// The kind's facts conditions may use.
     pub facts: Vec<&'static str>,
     /// 0 while the built-in default has never been used or changed.
@@ -923,7 +930,7 @@ pub struct Flow {
 fn flow_of(kind: RequestKind, row: Option<FlowRow>) -> ServiceResult<Flow> {
     Ok(match row {
         Some(r) => Flow {
-            kind: kind.name().into(),
+            kind,
             facts: kind.facts().to_vec(),
             version: r.version,
             steps: steps_of(&r)?,
@@ -931,7 +938,7 @@ fn flow_of(kind: RequestKind, row: Option<FlowRow>) -> ServiceResult<Flow> {
             created_at: Some(r.created_at),
         },
         None => Flow {
-            kind: kind.name().into(),
+            kind,
             facts: kind.facts().to_vec(),
             version: 0,
             steps: rules::default_steps(kind),
@@ -949,7 +956,7 @@ pub async fn flows(services: &Services, actor: &Actor) -> ServiceResult<Vec<Flow
     actor.require(Permission::ManageApprovalFlows)?;
     let mut out = Vec::new();
     for kind in rules::REQUEST_KINDS {
-        out.push(flow_of(kind, store::latest_flow(services.store.conn(), kind.name()).await?)?);
+        out.push(flow_of(kind, store::latest_flow(services.store.conn(), kind).await?)?);
     }
     Ok(out)
 }
@@ -958,7 +965,7 @@ pub async fn flows(services: &Services, actor: &Actor) -> ServiceResult<Vec<Flow
 pub async fn flow_history(services: &Services, actor: &Actor, kind: &str) -> ServiceResult<Vec<Flow>> {
     actor.require(Permission::ManageApprovalFlows)?;
     let kind = kind_named(kind)?;
-    let rows = store::flow_versions(services.store.conn(), kind.name()).await?;
+    let rows = store::flow_versions(services.store.conn(), kind).await?;
     if rows.is_empty() {
         return Ok(vec![flow_of(kind, None)?]);
     }
@@ -983,10 +990,10 @@ pub async fn save_flow(services: &Services, actor: &Actor, kind: &str, steps: Ve
         }
     }
     errors.into_result()?;
-    let latest = store::latest_flow(&tx, kind.name()).await?;
+    let latest = store::latest_flow(&tx, kind).await?;
     let row = FlowRow {
         id: loupan_store::new_id(),
-        kind: kind.name().to_owned(),
+        kind,
         version: latest.as_ref().map_or(1, |f| f.version + 1),
         steps: serde_json::to_string(&steps).map_err(ServiceError::internal)?,
         created_by: actor.display_name.clone(),

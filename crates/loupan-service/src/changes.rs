@@ -14,8 +14,9 @@
 
 use chrono::{DateTime, Utc};
 use loupan_domain::approvals::DEAL_CHANGE;
+use loupan_domain::finance::RefundStatus;
 use loupan_domain::inventory::UnitStatus;
-use loupan_domain::sales::Ratio;
+use loupan_domain::sales::{ChangeStatus, ContractStatus, Ratio, SubscriptionStatus};
 use loupan_domain::validation::required_text;
 use loupan_domain::{Invalid, Money, Permission};
 use loupan_store::inventory as store_inventory;
@@ -75,10 +76,10 @@ pub struct NewChange {
 pub struct DealChange {
     pub id: String,
     pub project_id: String,
-    pub kind: String,
+    pub kind: ChangeKind,
     pub subject_id: String,
     pub reason: String,
-    pub status: String,
+    pub status: ChangeStatus,
     pub requested_by: String,
     pub decided_by: Option<String>,
     pub decision_note: Option<String>,
@@ -173,8 +174,8 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
                 errors.push("payment_method_id", "unknown_payment_method");
             }
             if let Some(u) = &unit
-                && !(u.status == "available"
-                    || (u.status == "reserved"
+                && !(u.status == UnitStatus::Available
+                    || (u.status == UnitStatus::Reserved
                         && store::active_reservation_of_unit(&tx, &u.id)
                             .await?
                             .is_some_and(|r| r.customer_id == deal.customer_id())))
@@ -216,7 +217,8 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
         }
     };
     errors.into_result()?;
-    let pending = store::deal_changes(&tx, Some(std::slice::from_ref(&project_id)), Some("requested")).await?;
+    let pending =
+        store::deal_changes(&tx, Some(std::slice::from_ref(&project_id)), Some(ChangeStatus::Requested)).await?;
     if pending.iter().any(|c| c.subject_id == deal.id()) {
         return Err(ServiceError::Conflict("change_pending"));
     }
@@ -224,10 +226,10 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
     let row = DealChangeRow {
         id: loupan_store::new_id(),
         project_id: project_id.clone(),
-        kind: kind.name().to_owned(),
+        kind,
         subject_id: deal.id().to_owned(),
         reason,
-        status: "requested".into(),
+        status: ChangeStatus::Requested,
         requested_by: actor.display_name.clone(),
         decided_by: None,
         decision_note: None,
@@ -289,9 +291,10 @@ async fn method_in_project<C: Connection>(
 
 pub async fn list_changes(services: &Services, actor: &Actor, status: Option<&str>) -> ServiceResult<Vec<DealChange>> {
     actor.require(Permission::ReadDeals)?;
+    let status = crate::error::status_filter("status", status)?;
     let conn = services.store.conn();
     let mut out = Vec::new();
-    for row in store::deal_changes(conn, actor.visible_projects(), status.filter(|s| !s.is_empty())).await? {
+    for row in store::deal_changes(conn, actor.visible_projects(), status).await? {
         let approval = crate::approvals::latest_for_subject(conn, "deal_change", &row.id).await?;
         out.push(DealChange { approval_id: approval.map(|a| a.id), ..row.into() });
     }
@@ -311,7 +314,7 @@ pub(crate) async fn on_change_decided(
     let change = store::find_deal_change(tx, id).await?.ok_or(ServiceError::NotFound("deal_change"))?;
     let now = services.clock.now();
     if outcome != Outcome::Approved {
-        if !store::decide_deal_change(tx, id, "rejected", &actor.display_name, None, now).await? {
+        if !store::decide_deal_change(tx, id, ChangeStatus::Rejected, &actor.display_name, None, now).await? {
             return Err(ServiceError::Conflict("change_decided"));
         }
         audit::record(
@@ -328,7 +331,7 @@ pub(crate) async fn on_change_decided(
         .await?;
         return Ok(Vec::new());
     }
-    if !store::decide_deal_change(tx, id, "executed", &actor.display_name, None, now).await? {
+    if !store::decide_deal_change(tx, id, ChangeStatus::Executed, &actor.display_name, None, now).await? {
         return Err(ServiceError::Conflict("change_decided"));
     }
     let deal = load_deal(tx, &change.subject_id).await?;
@@ -340,10 +343,7 @@ pub(crate) async fn on_change_decided(
     }
     let details: Value = serde_json::from_str(&change.details).map_err(ServiceError::internal)?;
     let asked = &details["after"];
-    let kind = ChangeKind::parse(&change.kind).ok_or_else(|| {
-        ServiceError::internal(format!("deal change {} has unknown kind `{}`", change.id, change.kind))
-    })?;
-    let (result, unit_changes) = match kind {
+    let (result, unit_changes) = match change.kind {
         ChangeKind::CancelContract | ChangeKind::CancelSubscription => {
             cancel(services, tx, actor, &change, &deal).await?
         }
@@ -379,18 +379,13 @@ async fn unit_back_to_sale(
     reference: &str,
 ) -> ServiceResult<UnitChange> {
     let from = deal.status_of_unit();
-    if !store::change_unit_status(tx, deal.unit_id(), from.name(), UnitStatus::Available.name(), services.clock.now())
-        .await?
-    {
+    if !store::change_unit_status(tx, deal.unit_id(), from, UnitStatus::Available, services.clock.now()).await? {
         return Err(ServiceError::Conflict("unit_not_available"));
     }
     crate::sales::unit_event(tx, actor, deal.unit_id(), kind, from, UnitStatus::Available, reference).await?;
     let unit = store_inventory::find_unit(tx, deal.unit_id()).await?.ok_or(ServiceError::NotFound("unit"))?;
-    let change = UnitChange {
-        unit_id: unit.id.clone(),
-        building_id: unit.building_id.clone(),
-        status: UnitStatus::Available.name().into(),
-    };
+    let change =
+        UnitChange { unit_id: unit.id.clone(), building_id: unit.building_id.clone(), status: UnitStatus::Available };
     live::announce_in_tx(services, tx, &change).await?;
     Ok(change)
 }
@@ -420,7 +415,7 @@ async fn refund_due<C: Connection>(conn: &C, deal: &Deal, change_id: &str, amoun
             subscription_id,
             customer_id: deal.customer_id().to_owned(),
             amount,
-            status: "due".into(),
+            status: RefundStatus::Due,
             change_id: change_id.to_owned(),
             created_at: loupan_store::now(),
             channel: None,
@@ -483,7 +478,7 @@ async fn swap(
     let to = deal.status_of_unit();
     // The new unit is taken by a conditional write, as in any sale.
     let from = crate::sales::claimable_from(tx, new_unit_id, deal.customer_id()).await?;
-    if !store::change_unit_status(tx, new_unit_id, from.name(), to.name(), now).await? {
+    if !store::change_unit_status(tx, new_unit_id, from, to, now).await? {
         return Err(crate::sales::unit_taken());
     }
     let (new_id, new_number) = match deal {
@@ -496,7 +491,7 @@ async fn swap(
                 payment_method_id: method.id.clone(),
                 total_price: total,
                 signed_on: services.clock.today(),
-                status: "active".into(),
+                status: ContractStatus::Active,
                 version: 1,
                 created_at: now,
                 ..k.clone()
@@ -515,7 +510,7 @@ async fn swap(
                 total_price: total,
                 deposit: s.deposit.min(total),
                 subscribed_on: services.clock.today(),
-                status: "active".into(),
+                status: SubscriptionStatus::Active,
                 version: 1,
                 created_at: now,
                 ..s.clone()
@@ -531,11 +526,8 @@ async fn swap(
     }
     let old_change = unit_back_to_sale(services, tx, actor, deal, "swapped_out", &new_number).await?;
     crate::sales::unit_event(tx, actor, new_unit_id, "swapped_in", from, to, &number_old).await?;
-    let new_change = UnitChange {
-        unit_id: new_unit_id.to_owned(),
-        building_id: new_unit.building_id.clone(),
-        status: to.name().into(),
-    };
+    let new_change =
+        UnitChange { unit_id: new_unit_id.to_owned(), building_id: new_unit.building_id.clone(), status: to };
     live::announce_in_tx(services, tx, &new_change).await?;
 
     // The money follows the buyer: out of the old deal, into the new one.
@@ -659,7 +651,7 @@ pub struct Refund {
     pub subscription_id: Option<String>,
     pub customer_id: String,
     pub amount: Money,
-    pub status: String,
+    pub status: RefundStatus,
     pub created_at: DateTime<Utc>,
     /// How and when the cashier paid it out, and who audited it.
     pub paid_on: Option<chrono::NaiveDate>,
@@ -672,7 +664,8 @@ pub struct Refund {
 /// Refunds owed to buyers after cancellations and changes (finance pays them).
 pub async fn refunds(services: &Services, actor: &Actor, status: Option<&str>) -> ServiceResult<Vec<Refund>> {
     actor.require(Permission::ReadFinance)?;
-    Ok(store::refunds(services.store.conn(), actor.visible_projects(), status.filter(|s| !s.is_empty()))
+    let status = crate::error::status_filter("status", status)?;
+    Ok(store::refunds(services.store.conn(), actor.visible_projects(), status)
         .await?
         .into_iter()
         .map(|r| Refund {

@@ -2,6 +2,8 @@
 //! Everything goes through the same service functions as real users' work,
 //! so the demo also leaves a complete audit trail.
 
+use loupan_domain::inventory::UnitStatus;
+
 use crate::customers::{self, NewCustomer, NewFollowUp};
 use crate::inventory::{self, NewBuilding, NewProject, NewUnit};
 use crate::platform::users::{self, NewUser};
@@ -315,7 +317,7 @@ async fn demo_deals(services: &Services, system: &Actor, project_id: &str, agent
     let buildings = loupan_store::inventory::list_buildings_of_project(conn, project_id).await?;
     let Some(building) = buildings.first() else { return Ok(()) };
     let units = loupan_store::inventory::units_of_building(conn, &building.id).await?;
-    let available: Vec<_> = units.into_iter().filter(|u| u.status == "available" && u.floor <= 6).collect();
+    let available: Vec<_> = units.into_iter().filter(|u| u.status == UnitStatus::Available && u.floor <= 6).collect();
     let mut finance_actor = system.clone();
     finance_actor.display_name = "陈静".into();
     // The cashier's receipt book (票据): every receipt below takes its number, and
@@ -447,7 +449,7 @@ async fn demo_approvals(
     let buildings = loupan_store::inventory::list_buildings_of_project(conn, project_id).await?;
     let Some(building) = buildings.get(1) else { return Ok(()) };
     let units = loupan_store::inventory::units_of_building(conn, &building.id).await?;
-    let free: Vec<_> = units.into_iter().filter(|u| u.status == "available" && u.floor >= 8).collect();
+    let free: Vec<_> = units.into_iter().filter(|u| u.status == UnitStatus::Available && u.floor >= 8).collect();
     let requests = [("老客户介绍，一次性交足首付", 98), ("团购三套，客户要求 95 折", 95)];
     for (i, (reason, percent)) in requests.iter().enumerate() {
         let (Some(unit), Some(agent_id)) = (free.get(i), agents.get(i % agents.len().max(1))) else { continue };

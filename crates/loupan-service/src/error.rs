@@ -105,6 +105,15 @@ impl From<StoreError> for ServiceError {
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
+/// A list filter naming a status or kind: absent or empty means "any", a name
+/// the enum does not know is the field's `unknown_status` error (never an empty list).
+pub fn status_filter<T: std::str::FromStr>(field: &'static str, value: Option<&str>) -> ServiceResult<Option<T>> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(name) => name.parse().map(Some).map_err(|_| Invalid::one(field, "unknown_status").into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

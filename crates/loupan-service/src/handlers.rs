@@ -12,7 +12,7 @@ use loupan_store::jobs::JobRow;
 use crate::approvals::Outcome;
 use crate::platform::jobs::{JobKind, Progress};
 use crate::platform::live::UnitChange;
-use crate::{Actor, BoxFuture, ServiceError, ServiceResult, Services};
+use crate::{Actor, BoxFuture, ServiceResult, Services};
 
 /// The callbacks the engines are given when `Services` is made.
 #[derive(Clone, Copy, Debug)]
@@ -38,10 +38,7 @@ fn approval_decided<'a>(
     outcome: Outcome,
 ) -> BoxFuture<'a, ServiceResult<Vec<UnitChange>>> {
     Box::pin(async move {
-        let kind = RequestKind::parse(&request.kind).ok_or_else(|| {
-            ServiceError::internal(format!("approval {} has unknown kind `{}`", request.id, request.kind))
-        })?;
-        match kind {
+        match request.kind {
             RequestKind::SpecialDiscount => {
                 crate::sales::on_special_discount_decided(services, tx, actor, request, outcome).await
             }

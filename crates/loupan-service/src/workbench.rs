@@ -4,6 +4,7 @@
 //! waiting for a ruling, overdue instalments).
 
 use loupan_domain::Permission;
+use loupan_domain::customers::DuplicateStatus;
 use serde::Serialize;
 
 use crate::{Actor, ServiceResult, Services};
@@ -40,7 +41,9 @@ pub async fn alerts(services: &Services, actor: &Actor) -> ServiceResult<Vec<Ale
         }
     }
     if actor.can(Permission::ManageCustomers) {
-        let open = loupan_store::customers::list_duplicates(conn, actor.visible_projects(), Some("open"), 1000).await?;
+        let open =
+            loupan_store::customers::list_duplicates(conn, actor.visible_projects(), Some(DuplicateStatus::Open), 1000)
+                .await?;
         if !open.is_empty() {
             out.push(Alert { kind: "open_duplicates", count: open.len() as u64, link: "/customers/duplicates" });
         }

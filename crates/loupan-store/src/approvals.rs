@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
 
+use loupan_domain::approvals::{ApprovalStatus, RequestKind, TaskStatus};
+
 use crate::StoreResult;
 use crate::entities::{
     approval_attachments, approval_events, approval_flows, approval_requests, approval_tasks, delegations,
@@ -19,7 +21,7 @@ pub use approval_requests::Model as RequestRow;
 pub use approval_tasks::Model as TaskRow;
 pub use delegations::Model as DelegationRow;
 
-pub async fn latest_flow<C: ConnectionTrait>(c: &C, kind: &str) -> StoreResult<Option<FlowRow>> {
+pub async fn latest_flow<C: ConnectionTrait>(c: &C, kind: RequestKind) -> StoreResult<Option<FlowRow>> {
     Ok(approval_flows::Entity::find()
         .filter(approval_flows::Column::Kind.eq(kind))
         .order_by_desc(approval_flows::Column::Version)
@@ -27,7 +29,7 @@ pub async fn latest_flow<C: ConnectionTrait>(c: &C, kind: &str) -> StoreResult<O
         .await?)
 }
 
-pub async fn flow_versions<C: ConnectionTrait>(c: &C, kind: &str) -> StoreResult<Vec<FlowRow>> {
+pub async fn flow_versions<C: ConnectionTrait>(c: &C, kind: RequestKind) -> StoreResult<Vec<FlowRow>> {
     Ok(approval_flows::Entity::find()
         .filter(approval_flows::Column::Kind.eq(kind))
         .order_by_desc(approval_flows::Column::Version)
@@ -68,7 +70,7 @@ pub async fn requests_by_ids<C: ConnectionTrait>(c: &C, ids: &[String]) -> Store
 pub async fn requests_submitted_by<C: ConnectionTrait>(
     c: &C,
     user_id: &str,
-    statuses: &[&str],
+    statuses: &[ApprovalStatus],
     limit: u64,
 ) -> StoreResult<Vec<RequestRow>> {
     let mut q = approval_requests::Entity::find().filter(approval_requests::Column::SubmittedBy.eq(user_id));
@@ -79,7 +81,11 @@ pub async fn requests_submitted_by<C: ConnectionTrait>(
 }
 
 /// Every request, newest first (admins and auditors).
-pub async fn all_requests<C: ConnectionTrait>(c: &C, statuses: &[&str], limit: u64) -> StoreResult<Vec<RequestRow>> {
+pub async fn all_requests<C: ConnectionTrait>(
+    c: &C,
+    statuses: &[ApprovalStatus],
+    limit: u64,
+) -> StoreResult<Vec<RequestRow>> {
     let mut q = approval_requests::Entity::find();
     if !statuses.is_empty() {
         q = q.filter(approval_requests::Column::Status.is_in(statuses.iter().copied()));
@@ -104,14 +110,14 @@ pub async fn requests_of_subject<C: ConnectionTrait>(
 pub async fn move_request<C: ConnectionTrait>(
     c: &C,
     id: &str,
-    from: &str,
-    to: &str,
+    from: ApprovalStatus,
+    to: ApprovalStatus,
     step: i32,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
-    let decided = matches!(to, "approved" | "rejected" | "withdrawn").then_some(now);
+    let decided = to.is_final().then_some(now);
     let res = approval_requests::Entity::update_many()
-        .col_expr(approval_requests::Column::Status, Expr::value(to.to_owned()))
+        .col_expr(approval_requests::Column::Status, Expr::value(to))
         .col_expr(approval_requests::Column::CurrentStep, Expr::value(step))
         .col_expr(approval_requests::Column::UpdatedAt, Expr::value(now))
         .col_expr(approval_requests::Column::DecidedAt, Expr::value(decided))
@@ -143,7 +149,7 @@ pub async fn pending_tasks_of<C: ConnectionTrait>(c: &C, approver_ids: &[String]
     }
     Ok(approval_tasks::Entity::find()
         .filter(approval_tasks::Column::ApproverId.is_in(approver_ids.iter().cloned()))
-        .filter(approval_tasks::Column::Status.eq("pending"))
+        .filter(approval_tasks::Column::Status.eq(TaskStatus::Pending))
         .order_by_asc(approval_tasks::Column::CreatedAt)
         .all(c)
         .await?)
@@ -163,19 +169,19 @@ pub async fn was_approver<C: ConnectionTrait>(c: &C, request_id: &str, user_ids:
 pub async fn act_on_task<C: ConnectionTrait>(
     c: &C,
     task_id: &str,
-    status: &str,
+    status: TaskStatus,
     by: (&str, &str),
     comment: Option<&str>,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
     let res = approval_tasks::Entity::update_many()
-        .col_expr(approval_tasks::Column::Status, Expr::value(status.to_owned()))
+        .col_expr(approval_tasks::Column::Status, Expr::value(status))
         .col_expr(approval_tasks::Column::ActedById, Expr::value(by.0.to_owned()))
         .col_expr(approval_tasks::Column::ActedByName, Expr::value(by.1.to_owned()))
         .col_expr(approval_tasks::Column::Comment, Expr::value(comment.map(str::to_owned)))
         .col_expr(approval_tasks::Column::ActedAt, Expr::value(now))
         .filter(approval_tasks::Column::Id.eq(task_id))
-        .filter(approval_tasks::Column::Status.eq("pending"))
+        .filter(approval_tasks::Column::Status.eq(TaskStatus::Pending))
         .exec(c)
         .await?;
     Ok(res.rows_affected == 1)
@@ -184,9 +190,9 @@ pub async fn act_on_task<C: ConnectionTrait>(
 /// The step ended (decided by another, or the request left it): close what is left.
 pub async fn close_pending_tasks<C: ConnectionTrait>(c: &C, request_id: &str) -> StoreResult<u64> {
     let res = approval_tasks::Entity::update_many()
-        .col_expr(approval_tasks::Column::Status, Expr::value("closed"))
+        .col_expr(approval_tasks::Column::Status, Expr::value(TaskStatus::Closed))
         .filter(approval_tasks::Column::RequestId.eq(request_id))
-        .filter(approval_tasks::Column::Status.eq("pending"))
+        .filter(approval_tasks::Column::Status.eq(TaskStatus::Pending))
         .exec(c)
         .await?;
     Ok(res.rows_affected)
@@ -195,7 +201,7 @@ pub async fn close_pending_tasks<C: ConnectionTrait>(c: &C, request_id: &str) ->
 /// Pending tasks past their deadline that have not been reminded yet.
 pub async fn overdue_tasks<C: ConnectionTrait>(c: &C, now: DateTime<Utc>) -> StoreResult<Vec<TaskRow>> {
     Ok(approval_tasks::Entity::find()
-        .filter(approval_tasks::Column::Status.eq("pending"))
+        .filter(approval_tasks::Column::Status.eq(TaskStatus::Pending))
         .filter(approval_tasks::Column::DueAt.lte(now))
         .filter(approval_tasks::Column::RemindedAt.is_null())
         .all(c)

@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use loupan_domain::Money;
+use loupan_domain::customers::DuplicateStatus;
+use loupan_domain::sales::{ContractStatus, SubscriptionStatus};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
@@ -237,7 +239,7 @@ pub async fn grading_facts<C: ConnectionTrait>(
             .select_only()
             .column(subscriptions::Column::CustomerId)
             .filter(subscriptions::Column::CustomerId.is_in(chunk.iter().cloned()))
-            .filter(subscriptions::Column::Status.eq("active"))
+            .filter(subscriptions::Column::Status.eq(SubscriptionStatus::Active))
             .into_tuple()
             .all(c)
             .await?;
@@ -246,7 +248,7 @@ pub async fn grading_facts<C: ConnectionTrait>(
                 .select_only()
                 .column(contracts::Column::CustomerId)
                 .filter(contracts::Column::CustomerId.is_in(chunk.iter().cloned()))
-                .filter(contracts::Column::Status.eq("active"))
+                .filter(contracts::Column::Status.eq(ContractStatus::Active))
                 .into_tuple::<String>()
                 .all(c)
                 .await?,
@@ -320,7 +322,7 @@ pub struct CustomerFilter {
     pub grade: Option<String>,
     pub source: Option<String>,
     /// `individual` or `enterprise`.
-    pub kind: Option<String>,
+    pub kind: Option<loupan_domain::customers::CustomerKind>,
     /// One of the overlapping categories.
     pub category: Option<String>,
     pub tag: Option<String>,
@@ -451,7 +453,7 @@ fn search_select(
         q = q.filter(K::Source.eq(v.as_str()));
     }
     if let Some(v) = &f.kind {
-        q = q.filter(K::Kind.eq(v.as_str()));
+        q = q.filter(K::Kind.eq(*v));
     }
     // Lists are stored comma-separated: a member is the whole list, or first, last or between commas.
     for (col, v) in [(K::Categories, &f.category), (K::Tags, &f.tag)] {
@@ -550,7 +552,7 @@ pub async fn find_duplicate<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<
 pub async fn list_duplicates<C: ConnectionTrait>(
     c: &C,
     projects: Option<&[String]>,
-    status: Option<&str>,
+    status: Option<DuplicateStatus>,
     limit: u64,
 ) -> StoreResult<Vec<DuplicateRow>> {
     let mut q = customer_duplicates::Entity::find().order_by_desc(customer_duplicates::Column::CreatedAt).limit(limit);
@@ -567,18 +569,18 @@ pub async fn list_duplicates<C: ConnectionTrait>(
 pub async fn rule_duplicate<C: ConnectionTrait>(
     c: &C,
     id: &str,
-    status: &str,
+    status: DuplicateStatus,
     note: Option<&str>,
     ruled_by: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
     let res = customer_duplicates::Entity::update_many()
-        .col_expr(customer_duplicates::Column::Status, Expr::value(status.to_owned()))
+        .col_expr(customer_duplicates::Column::Status, Expr::value(status))
         .col_expr(customer_duplicates::Column::RulingNote, Expr::value(note.map(str::to_owned)))
         .col_expr(customer_duplicates::Column::RuledBy, Expr::value(ruled_by.to_owned()))
         .col_expr(customer_duplicates::Column::RuledAt, Expr::value(now))
         .filter(customer_duplicates::Column::Id.eq(id))
-        .filter(customer_duplicates::Column::Status.eq("open"))
+        .filter(customer_duplicates::Column::Status.eq(DuplicateStatus::Open))
         .exec(c)
         .await?;
     Ok(res.rows_affected == 1)
@@ -927,7 +929,7 @@ pub async fn customers_with_overdue_money<C: ConnectionTrait>(
         )
         .column_as(Expr::col((instalments::Entity, instalments::Column::DueDate)).min(), "since")
         .join(JoinType::InnerJoin, relation)
-        .filter(contracts::Column::Status.eq("active"))
+        .filter(contracts::Column::Status.eq(ContractStatus::Active))
         .filter(instalments::Column::DueDate.lt(today))
         .filter(
             Expr::col((instalments::Entity, instalments::Column::Paid))

@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use loupan_domain::Money;
-use loupan_domain::finance::ReceiptStatus;
+use loupan_domain::finance::{ReceiptStatus, RefundStatus};
+use loupan_domain::sales::{ContractStatus, SubscriptionStatus};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
 
@@ -84,7 +85,7 @@ pub async fn active_contracts<C: ConnectionTrait>(
     scope: Scope<'_>,
 ) -> StoreResult<Vec<crate::sales::ContractRow>> {
     use crate::entities::contracts;
-    let mut q = contracts::Entity::find().filter(contracts::Column::Status.eq("active"));
+    let mut q = contracts::Entity::find().filter(contracts::Column::Status.eq(ContractStatus::Active));
     if let Some(ids) = scope.projects {
         q = q.filter(contracts::Column::ProjectId.is_in(ids.iter().cloned()));
     }
@@ -125,8 +126,9 @@ pub async fn instalments_in<C: ConnectionTrait>(
         .from(instalments::Column::ContractId)
         .to(contracts::Column::Id)
         .into();
-    let mut q =
-        instalments::Entity::find().join(JoinType::InnerJoin, relation).filter(contracts::Column::Status.eq("active"));
+    let mut q = instalments::Entity::find()
+        .join(JoinType::InnerJoin, relation)
+        .filter(contracts::Column::Status.eq(ContractStatus::Active));
     if let Some(ids) = scope.projects {
         q = q.filter(contracts::Column::ProjectId.is_in(ids.iter().cloned()));
     }
@@ -169,7 +171,7 @@ pub async fn active_contracts_of_units<C: ConnectionTrait>(
     for chunk in unit_ids.chunks(500) {
         out.extend(
             contracts::Entity::find()
-                .filter(contracts::Column::Status.eq("active"))
+                .filter(contracts::Column::Status.eq(ContractStatus::Active))
                 .filter(contracts::Column::UnitId.is_in(chunk.iter().cloned()))
                 .all(c)
                 .await?,
@@ -187,7 +189,7 @@ pub async fn units_with_active_subscription<C: ConnectionTrait>(
     let mut out = std::collections::HashSet::new();
     for chunk in unit_ids.chunks(500) {
         for s in subscriptions::Entity::find()
-            .filter(subscriptions::Column::Status.eq("active"))
+            .filter(subscriptions::Column::Status.eq(SubscriptionStatus::Active))
             .filter(subscriptions::Column::UnitId.is_in(chunk.iter().cloned()))
             .all(c)
             .await?
@@ -351,13 +353,13 @@ pub async fn pay_refund<C: ConnectionTrait>(
 ) -> StoreResult<bool> {
     use crate::entities::refunds as rf;
     let res = rf::Entity::update_many()
-        .col_expr(rf::Column::Status, Expr::value("paid"))
+        .col_expr(rf::Column::Status, Expr::value(RefundStatus::Paid))
         .col_expr(rf::Column::PaidOn, Expr::value(paid_on))
         .col_expr(rf::Column::Channel, Expr::value(channel.to_owned()))
         .col_expr(rf::Column::PaidBy, Expr::value(by.to_owned()))
         .col_expr(rf::Column::Note, Expr::value(note.map(str::to_owned)))
         .filter(rf::Column::Id.eq(id))
-        .filter(rf::Column::Status.eq("due"))
+        .filter(rf::Column::Status.eq(RefundStatus::Due))
         .exec(c)
         .await?;
     Ok(res.rows_affected == 1)
@@ -367,11 +369,11 @@ pub async fn pay_refund<C: ConnectionTrait>(
 pub async fn audit_refund<C: ConnectionTrait>(c: &C, id: &str, by: &str, now: DateTime<Utc>) -> StoreResult<bool> {
     use crate::entities::refunds as rf;
     let res = rf::Entity::update_many()
-        .col_expr(rf::Column::Status, Expr::value("audited"))
+        .col_expr(rf::Column::Status, Expr::value(RefundStatus::Audited))
         .col_expr(rf::Column::AuditedBy, Expr::value(by.to_owned()))
         .col_expr(rf::Column::AuditedAt, Expr::value(now))
         .filter(rf::Column::Id.eq(id))
-        .filter(rf::Column::Status.eq("paid"))
+        .filter(rf::Column::Status.eq(RefundStatus::Paid))
         .exec(c)
         .await?;
     Ok(res.rows_affected == 1)
@@ -516,7 +518,7 @@ pub async fn search_receipts<C: ConnectionTrait>(
 #[derive(Debug, Clone)]
 pub struct InstalmentFilter {
     pub building_id: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<loupan_domain::sales::TermKind>,
     pub due_from: Option<chrono::NaiveDate>,
     pub due_to: Option<chrono::NaiveDate>,
     /// `overdue` (due before `as_of`, not fully paid), `not_due` (due on or after
@@ -529,7 +531,7 @@ fn instalment_conditions(scope: Scope<'_>, f: &InstalmentFilter) -> sea_orm::Con
     use crate::entities::{contracts, instalments};
     use sea_orm::Condition;
     let col = |c: instalments::Column| Expr::col((instalments::Entity, c));
-    let mut all = Condition::all().add(contracts::Column::Status.eq("active"));
+    let mut all = Condition::all().add(contracts::Column::Status.eq(ContractStatus::Active));
     if let Some(ids) = scope.projects {
         all = all.add(contracts::Column::ProjectId.is_in(ids.iter().cloned()));
     }
@@ -541,7 +543,7 @@ fn instalment_conditions(scope: Scope<'_>, f: &InstalmentFilter) -> sea_orm::Con
         all = all.add(instalments::Column::ContractId.in_subquery(contracts_of));
     }
     if let Some(k) = &f.kind {
-        all = all.add(instalments::Column::Kind.eq(k.as_str()));
+        all = all.add(instalments::Column::Kind.eq(*k));
     }
     if let Some(d) = f.due_from {
         all = all.add(instalments::Column::DueDate.gte(d));

@@ -1,6 +1,8 @@
 //! Projects, buildings and units: the inventory a sales office sells from.
 
 use loupan_domain::Money;
+use loupan_domain::inventory::UnitStatus;
+use loupan_domain::sales::AdjustmentStatus;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -94,7 +96,7 @@ pub async fn insert_unit<C: ConnectionTrait>(c: &C, row: &UnitRow) -> StoreResul
         gross_area: Set(row.gross_area),
         inner_area: Set(row.inner_area),
         list_price: Set(row.list_price),
-        status: Set(row.status.clone()),
+        status: Set(row.status),
         property_type: Set(row.property_type.clone()),
         orientation: Set(row.orientation.clone()),
         decoration: Set(row.decoration.clone()),
@@ -122,7 +124,7 @@ pub struct UnitFilter {
     pub project_ids: Option<Vec<String>>,
     pub project_id: Option<String>,
     pub building_id: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<UnitStatus>,
     pub layout: Option<String>,
     pub min_area: Option<i64>,
     pub max_area: Option<i64>,
@@ -188,7 +190,7 @@ pub async fn search_units<C: ConnectionTrait>(c: &C, f: &UnitFilter, limit: u64)
         q = q.filter(U::BuildingId.eq(v.as_str()));
     }
     if let Some(v) = &f.status {
-        q = q.filter(U::Status.eq(v.as_str()));
+        q = q.filter(U::Status.eq(*v));
     }
     if let Some(v) = &f.layout {
         q = q.filter(U::Layout.eq(v.as_str()));
@@ -238,7 +240,7 @@ pub async fn units_of_building<C: ConnectionTrait>(c: &C, building_id: &str) -> 
 pub async fn unit_status_counts<C: ConnectionTrait>(
     c: &C,
     only: Option<&[String]>,
-) -> StoreResult<Vec<(String, String, i64)>> {
+) -> StoreResult<Vec<(String, UnitStatus, i64)>> {
     use sea_orm::sea_query::{Expr, Func};
     let mut q = units::Entity::find()
         .select_only()
@@ -250,7 +252,7 @@ pub async fn unit_status_counts<C: ConnectionTrait>(
     if let Some(ids) = only {
         q = q.filter(units::Column::ProjectId.is_in(ids.iter().cloned()));
     }
-    Ok(q.into_tuple::<(String, String, i64)>().all(c).await?)
+    Ok(q.into_tuple::<(String, UnitStatus, i64)>().all(c).await?)
 }
 
 pub async fn find_building_by_name<C: ConnectionTrait>(
@@ -325,10 +327,15 @@ pub async fn price_adjustments_of<C: ConnectionTrait>(c: &C, project_id: &str) -
 
 /// Marks a draft applied; false when it is no longer a draft (applied twice).
 /// Moves a plan between `draft` and `pending` (waiting for approval), only from `from`.
-pub async fn set_adjustment_status<C: ConnectionTrait>(c: &C, id: &str, from: &str, to: &str) -> StoreResult<bool> {
+pub async fn set_adjustment_status<C: ConnectionTrait>(
+    c: &C,
+    id: &str,
+    from: AdjustmentStatus,
+    to: AdjustmentStatus,
+) -> StoreResult<bool> {
     use crate::entities::price_adjustments as pa;
     let res = pa::Entity::update_many()
-        .col_expr(pa::Column::Status, Expr::value(to.to_owned()))
+        .col_expr(pa::Column::Status, Expr::value(to))
         .filter(pa::Column::Id.eq(id))
         .filter(pa::Column::Status.eq(from))
         .exec(c)
@@ -346,12 +353,12 @@ pub async fn mark_adjustment_applied<C: ConnectionTrait>(
     use crate::entities::price_adjustments as pa;
     use sea_orm::sea_query::Expr;
     let res = pa::Entity::update_many()
-        .col_expr(pa::Column::Status, Expr::value("applied"))
+        .col_expr(pa::Column::Status, Expr::value(AdjustmentStatus::Applied))
         .col_expr(pa::Column::AppliedBy, Expr::value(by.to_owned()))
         .col_expr(pa::Column::UnitsChanged, Expr::value(units_changed))
         .col_expr(pa::Column::AppliedAt, Expr::value(now))
         .filter(pa::Column::Id.eq(id))
-        .filter(pa::Column::Status.eq("pending"))
+        .filter(pa::Column::Status.eq(AdjustmentStatus::Pending))
         .exec(c)
         .await?;
     Ok(res.rows_affected == 1)
@@ -371,7 +378,7 @@ pub async fn change_list_price<C: ConnectionTrait>(
         .col_expr(units::Column::Version, Expr::col(units::Column::Version).add(1))
         .col_expr(units::Column::UpdatedAt, Expr::value(history.changed_at))
         .filter(units::Column::Id.eq(unit.id.as_str()))
-        .filter(units::Column::Status.is_in(["available", "held", "not_for_sale"]))
+        .filter(units::Column::Status.is_in([UnitStatus::Available, UnitStatus::Held, UnitStatus::NotForSale]))
         .exec(c)
         .await?;
     if res.rows_affected == 1 {

@@ -11,6 +11,8 @@ use sea_orm::{
     QuerySelect,
 };
 
+use loupan_domain::platform::JobStatus;
+
 use crate::StoreResult;
 use crate::entities::{job_schedules, jobs};
 
@@ -34,7 +36,7 @@ pub async fn find_job<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Option
 
 pub async fn list_jobs<C: ConnectionTrait>(
     c: &C,
-    status: Option<&str>,
+    status: Option<JobStatus>,
     kind: Option<&str>,
     limit: u64,
 ) -> StoreResult<Vec<JobRow>> {
@@ -49,7 +51,7 @@ pub async fn list_jobs<C: ConnectionTrait>(
 }
 
 /// Counts per status, for the CLI and the admin page.
-pub async fn count_by_status<C: ConnectionTrait>(c: &C) -> StoreResult<Vec<(String, i64)>> {
+pub async fn count_by_status<C: ConnectionTrait>(c: &C) -> StoreResult<Vec<(JobStatus, i64)>> {
     Ok(jobs::Entity::find()
         .select_only()
         .column(jobs::Column::Status)
@@ -62,8 +64,8 @@ pub async fn count_by_status<C: ConnectionTrait>(c: &C) -> StoreResult<Vec<(Stri
 
 fn claimable(now: DateTime<Utc>) -> Condition {
     Condition::any()
-        .add(Condition::all().add(jobs::Column::Status.eq("queued")).add(jobs::Column::RunAt.lte(now)))
-        .add(Condition::all().add(jobs::Column::Status.eq("running")).add(jobs::Column::LockedUntil.lt(now)))
+        .add(Condition::all().add(jobs::Column::Status.eq(JobStatus::Queued)).add(jobs::Column::RunAt.lte(now)))
+        .add(Condition::all().add(jobs::Column::Status.eq(JobStatus::Running)).add(jobs::Column::LockedUntil.lt(now)))
 }
 
 /// Claims up to `limit` due jobs for `worker` until `lease_until`, counting an
@@ -88,7 +90,7 @@ pub async fn claim_jobs<C: ConnectionTrait>(
     let mut claimed = Vec::with_capacity(ids.len());
     for id in ids {
         let res = jobs::Entity::update_many()
-            .col_expr(jobs::Column::Status, Expr::value("running"))
+            .col_expr(jobs::Column::Status, Expr::value(JobStatus::Running))
             .col_expr(jobs::Column::LockedBy, Expr::value(worker.to_owned()))
             .col_expr(jobs::Column::LockedUntil, Expr::value(lease_until))
             .col_expr(jobs::Column::Attempts, Expr::col(jobs::Column::Attempts).add(1))
@@ -114,14 +116,14 @@ pub async fn finish_job<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
     let res = jobs::Entity::update_many()
-        .col_expr(jobs::Column::Status, Expr::value("done"))
+        .col_expr(jobs::Column::Status, Expr::value(JobStatus::Done))
         .col_expr(jobs::Column::Result, Expr::value(result.map(str::to_owned)))
         .col_expr(jobs::Column::FinishedAt, Expr::value(now))
         .col_expr(jobs::Column::LockedBy, Expr::value(Option::<String>::None))
         .col_expr(jobs::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
         .filter(jobs::Column::Id.eq(id))
         .filter(jobs::Column::LockedBy.eq(worker))
-        .filter(jobs::Column::Status.eq("running"))
+        .filter(jobs::Column::Status.eq(JobStatus::Running))
         .exec(c)
         .await?;
     Ok(res.rows_affected == 1)
@@ -141,17 +143,17 @@ pub async fn fail_job<C: ConnectionTrait>(
         .col_expr(jobs::Column::LockedBy, Expr::value(Option::<String>::None))
         .col_expr(jobs::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None));
     q = match retry_at {
-        Some(at) => {
-            q.col_expr(jobs::Column::Status, Expr::value("queued")).col_expr(jobs::Column::RunAt, Expr::value(at))
-        }
-        None => {
-            q.col_expr(jobs::Column::Status, Expr::value("dead")).col_expr(jobs::Column::FinishedAt, Expr::value(now))
-        }
+        Some(at) => q
+            .col_expr(jobs::Column::Status, Expr::value(JobStatus::Queued))
+            .col_expr(jobs::Column::RunAt, Expr::value(at)),
+        None => q
+            .col_expr(jobs::Column::Status, Expr::value(JobStatus::Dead))
+            .col_expr(jobs::Column::FinishedAt, Expr::value(now)),
     };
     let res = q
         .filter(jobs::Column::Id.eq(id))
         .filter(jobs::Column::LockedBy.eq(worker))
-        .filter(jobs::Column::Status.eq("running"))
+        .filter(jobs::Column::Status.eq(JobStatus::Running))
         .exec(c)
         .await?;
     Ok(res.rows_affected == 1)
@@ -170,12 +172,12 @@ pub async fn set_progress<C: ConnectionTrait>(c: &C, id: &str, done: i64, total:
 /// A dead job queued again by an operator, with a fresh set of attempts.
 pub async fn requeue_dead_job<C: ConnectionTrait>(c: &C, id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
     let res = jobs::Entity::update_many()
-        .col_expr(jobs::Column::Status, Expr::value("queued"))
+        .col_expr(jobs::Column::Status, Expr::value(JobStatus::Queued))
         .col_expr(jobs::Column::Attempts, Expr::value(0))
         .col_expr(jobs::Column::RunAt, Expr::value(now))
         .col_expr(jobs::Column::FinishedAt, Expr::value(Option::<DateTime<Utc>>::None))
         .filter(jobs::Column::Id.eq(id))
-        .filter(jobs::Column::Status.eq("dead"))
+        .filter(jobs::Column::Status.eq(JobStatus::Dead))
         .exec(c)
         .await?;
     Ok(res.rows_affected == 1)

@@ -3,6 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use loupan_domain::Money;
+use loupan_domain::finance::RefundStatus;
+use loupan_domain::inventory::UnitStatus;
+use loupan_domain::sales::{ChangeKind, ChangeStatus, ContractStatus, ReservationStatus, SubscriptionStatus};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
@@ -70,12 +73,12 @@ pub async fn next_number<C: ConnectionTrait>(c: &C, project_id: &str, kind: &str
 pub async fn change_unit_status<C: ConnectionTrait>(
     c: &C,
     unit_id: &str,
-    from: &str,
-    to: &str,
+    from: UnitStatus,
+    to: UnitStatus,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
     let res = units::Entity::update_many()
-        .col_expr(units::Column::Status, Expr::value(to.to_owned()))
+        .col_expr(units::Column::Status, Expr::value(to))
         .col_expr(units::Column::Version, Expr::col(units::Column::Version).add(1))
         .col_expr(units::Column::UpdatedAt, Expr::value(now))
         .filter(units::Column::Id.eq(unit_id))
@@ -110,10 +113,10 @@ pub async fn find_subscription<C: ConnectionTrait>(c: &C, id: &str) -> StoreResu
 /// Marks an active subscription as converted into a contract; false if it was not active.
 pub async fn convert_subscription<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<bool> {
     let res = subscriptions::Entity::update_many()
-        .col_expr(subscriptions::Column::Status, Expr::value("converted"))
+        .col_expr(subscriptions::Column::Status, Expr::value(SubscriptionStatus::Converted))
         .col_expr(subscriptions::Column::Version, Expr::col(subscriptions::Column::Version).add(1))
         .filter(subscriptions::Column::Id.eq(id))
-        .filter(subscriptions::Column::Status.eq("active"))
+        .filter(subscriptions::Column::Status.eq(SubscriptionStatus::Active))
         .exec(c)
         .await?;
     Ok(res.rows_affected == 1)
@@ -160,7 +163,7 @@ pub async fn active_subscription_of_unit<C: ConnectionTrait>(
 ) -> StoreResult<Option<SubscriptionRow>> {
     Ok(subscriptions::Entity::find()
         .filter(subscriptions::Column::UnitId.eq(unit_id))
-        .filter(subscriptions::Column::Status.eq("active"))
+        .filter(subscriptions::Column::Status.eq(SubscriptionStatus::Active))
         .one(c)
         .await?)
 }
@@ -169,7 +172,7 @@ pub async fn active_subscription_of_unit<C: ConnectionTrait>(
 pub async fn active_contract_of_unit<C: ConnectionTrait>(c: &C, unit_id: &str) -> StoreResult<Option<ContractRow>> {
     Ok(contracts::Entity::find()
         .filter(contracts::Column::UnitId.eq(unit_id))
-        .filter(contracts::Column::Status.eq("active"))
+        .filter(contracts::Column::Status.eq(ContractStatus::Active))
         .one(c)
         .await?)
 }
@@ -206,7 +209,7 @@ fn open_instalments_query(
     let mut q = instalments::Entity::find()
         .select_only()
         .join(JoinType::InnerJoin, relation)
-        .filter(contracts::Column::Status.eq("active"))
+        .filter(contracts::Column::Status.eq(ContractStatus::Active))
         .filter(
             Expr::col((instalments::Entity, instalments::Column::Paid))
                 .lt(Expr::col((instalments::Entity, instalments::Column::Amount))),
@@ -321,7 +324,7 @@ pub async fn find_deal_change<C: ConnectionTrait>(c: &C, id: &str) -> StoreResul
 pub async fn deal_changes<C: ConnectionTrait>(
     c: &C,
     projects: Option<&[String]>,
-    status: Option<&str>,
+    status: Option<ChangeStatus>,
 ) -> StoreResult<Vec<DealChangeRow>> {
     use crate::entities::deal_changes as dc;
     let mut q = dc::Entity::find().order_by_desc(dc::Column::CreatedAt).limit(500);
@@ -338,19 +341,19 @@ pub async fn deal_changes<C: ConnectionTrait>(
 pub async fn decide_deal_change<C: ConnectionTrait>(
     c: &C,
     id: &str,
-    status: &str,
+    status: ChangeStatus,
     by: &str,
     note: Option<&str>,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
     use crate::entities::deal_changes as dc;
     let res = dc::Entity::update_many()
-        .col_expr(dc::Column::Status, Expr::value(status.to_owned()))
+        .col_expr(dc::Column::Status, Expr::value(status))
         .col_expr(dc::Column::DecidedBy, Expr::value(by.to_owned()))
         .col_expr(dc::Column::DecisionNote, Expr::value(note.map(str::to_owned)))
         .col_expr(dc::Column::DecidedAt, Expr::value(now))
         .filter(dc::Column::Id.eq(id))
-        .filter(dc::Column::Status.eq("requested"))
+        .filter(dc::Column::Status.eq(ChangeStatus::Requested))
         .exec(c)
         .await?;
     Ok(res.rows_affected == 1)
@@ -359,10 +362,10 @@ pub async fn decide_deal_change<C: ConnectionTrait>(
 /// Ends an active contract or subscription; false when it was not active.
 pub async fn cancel_contract<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<bool> {
     let res = contracts::Entity::update_many()
-        .col_expr(contracts::Column::Status, Expr::value("cancelled"))
+        .col_expr(contracts::Column::Status, Expr::value(ContractStatus::Cancelled))
         .col_expr(contracts::Column::Version, Expr::col(contracts::Column::Version).add(1))
         .filter(contracts::Column::Id.eq(id))
-        .filter(contracts::Column::Status.eq("active"))
+        .filter(contracts::Column::Status.eq(ContractStatus::Active))
         .exec(c)
         .await?;
     Ok(res.rows_affected == 1)
@@ -370,10 +373,10 @@ pub async fn cancel_contract<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult
 
 pub async fn cancel_subscription<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<bool> {
     let res = subscriptions::Entity::update_many()
-        .col_expr(subscriptions::Column::Status, Expr::value("cancelled"))
+        .col_expr(subscriptions::Column::Status, Expr::value(SubscriptionStatus::Cancelled))
         .col_expr(subscriptions::Column::Version, Expr::col(subscriptions::Column::Version).add(1))
         .filter(subscriptions::Column::Id.eq(id))
-        .filter(subscriptions::Column::Status.eq("active"))
+        .filter(subscriptions::Column::Status.eq(SubscriptionStatus::Active))
         .exec(c)
         .await?;
     Ok(res.rows_affected == 1)
@@ -387,7 +390,7 @@ pub async fn insert_refund<C: ConnectionTrait>(c: &C, row: &RefundRow) -> StoreR
 pub async fn refunds<C: ConnectionTrait>(
     c: &C,
     projects: Option<&[String]>,
-    status: Option<&str>,
+    status: Option<RefundStatus>,
 ) -> StoreResult<Vec<RefundRow>> {
     use crate::entities::refunds as rf;
     let mut q = rf::Entity::find().order_by_desc(rf::Column::CreatedAt).limit(500);
@@ -412,14 +415,18 @@ pub async fn active_reservation_of_unit<C: ConnectionTrait>(
     unit_id: &str,
 ) -> StoreResult<Option<ReservationRow>> {
     use crate::entities::reservations as rv;
-    Ok(rv::Entity::find().filter(rv::Column::UnitId.eq(unit_id)).filter(rv::Column::Status.eq("active")).one(c).await?)
+    Ok(rv::Entity::find()
+        .filter(rv::Column::UnitId.eq(unit_id))
+        .filter(rv::Column::Status.eq(ReservationStatus::Active))
+        .one(c)
+        .await?)
 }
 
 /// Active reservations past their expiry.
 pub async fn due_reservations<C: ConnectionTrait>(c: &C, now: DateTime<Utc>) -> StoreResult<Vec<ReservationRow>> {
     use crate::entities::reservations as rv;
     Ok(rv::Entity::find()
-        .filter(rv::Column::Status.eq("active"))
+        .filter(rv::Column::Status.eq(ReservationStatus::Active))
         .filter(rv::Column::ExpiresAt.lte(now))
         .order_by_asc(rv::Column::ExpiresAt)
         .limit(500)
@@ -428,12 +435,12 @@ pub async fn due_reservations<C: ConnectionTrait>(c: &C, now: DateTime<Utc>) -> 
 }
 
 /// Ends an active reservation with `status`; false when it was no longer active.
-pub async fn end_reservation<C: ConnectionTrait>(c: &C, id: &str, status: &str) -> StoreResult<bool> {
+pub async fn end_reservation<C: ConnectionTrait>(c: &C, id: &str, status: ReservationStatus) -> StoreResult<bool> {
     use crate::entities::reservations as rv;
     let res = rv::Entity::update_many()
-        .col_expr(rv::Column::Status, Expr::value(status.to_owned()))
+        .col_expr(rv::Column::Status, Expr::value(status))
         .filter(rv::Column::Id.eq(id))
-        .filter(rv::Column::Status.eq("active"))
+        .filter(rv::Column::Status.eq(ReservationStatus::Active))
         .exec(c)
         .await?;
     Ok(res.rows_affected == 1)
@@ -462,7 +469,7 @@ pub async fn set_contract_customer<C: ConnectionTrait>(c: &C, id: &str, customer
         .col_expr(contracts::Column::CustomerId, Expr::value(customer_id.to_owned()))
         .col_expr(contracts::Column::Version, Expr::col(contracts::Column::Version).add(1))
         .filter(contracts::Column::Id.eq(id))
-        .filter(contracts::Column::Status.eq("active"))
+        .filter(contracts::Column::Status.eq(ContractStatus::Active))
         .exec(c)
         .await?;
     Ok(res.rows_affected == 1)
@@ -473,7 +480,7 @@ pub async fn set_subscription_customer<C: ConnectionTrait>(c: &C, id: &str, cust
         .col_expr(subscriptions::Column::CustomerId, Expr::value(customer_id.to_owned()))
         .col_expr(subscriptions::Column::Version, Expr::col(subscriptions::Column::Version).add(1))
         .filter(subscriptions::Column::Id.eq(id))
-        .filter(subscriptions::Column::Status.eq("active"))
+        .filter(subscriptions::Column::Status.eq(SubscriptionStatus::Active))
         .exec(c)
         .await?;
     Ok(res.rows_affected == 1)
@@ -491,7 +498,7 @@ pub async fn set_contract_terms<C: ConnectionTrait>(
         .col_expr(contracts::Column::PaymentMethodId, Expr::value(method_id.to_owned()))
         .col_expr(contracts::Column::Version, Expr::col(contracts::Column::Version).add(1))
         .filter(contracts::Column::Id.eq(id))
-        .filter(contracts::Column::Status.eq("active"))
+        .filter(contracts::Column::Status.eq(ContractStatus::Active))
         .exec(c)
         .await?;
     Ok(res.rows_affected == 1)
@@ -508,7 +515,7 @@ pub async fn set_subscription_terms<C: ConnectionTrait>(
         .col_expr(subscriptions::Column::PaymentMethodId, Expr::value(method_id.to_owned()))
         .col_expr(subscriptions::Column::Version, Expr::col(subscriptions::Column::Version).add(1))
         .filter(subscriptions::Column::Id.eq(id))
-        .filter(subscriptions::Column::Status.eq("active"))
+        .filter(subscriptions::Column::Status.eq(SubscriptionStatus::Active))
         .exec(c)
         .await?;
     Ok(res.rows_affected == 1)
@@ -552,8 +559,8 @@ pub async fn cancellations_since<C: ConnectionTrait>(
 ) -> StoreResult<Vec<DealChangeRow>> {
     use crate::entities::deal_changes as dc;
     let mut q = dc::Entity::find()
-        .filter(dc::Column::Kind.is_in(["cancel_contract", "cancel_subscription"]))
-        .filter(dc::Column::Status.eq("executed"))
+        .filter(dc::Column::Kind.is_in([ChangeKind::CancelContract, ChangeKind::CancelSubscription]))
+        .filter(dc::Column::Status.eq(ChangeStatus::Executed))
         .filter(dc::Column::DecidedAt.gte(since));
     if let Some(ids) = projects {
         q = q.filter(dc::Column::ProjectId.is_in(ids.iter().cloned()));

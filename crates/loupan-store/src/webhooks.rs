@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
 
+use loupan_domain::platform::DeliveryStatus;
+
 use crate::StoreResult;
 use crate::entities::{webhook_deliveries, webhook_subscriptions};
 
@@ -76,14 +78,14 @@ pub async fn deliveries_of<C: ConnectionTrait>(
 pub async fn record_attempt<C: ConnectionTrait>(
     c: &C,
     id: &str,
-    status: &str,
+    status: DeliveryStatus,
     status_code: Option<i32>,
     error: Option<&str>,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let delivered = (status == "delivered").then_some(now);
+    let delivered = (status == DeliveryStatus::Delivered).then_some(now);
     webhook_deliveries::Entity::update_many()
-        .col_expr(webhook_deliveries::Column::Status, Expr::value(status.to_owned()))
+        .col_expr(webhook_deliveries::Column::Status, Expr::value(status))
         .col_expr(webhook_deliveries::Column::Attempts, Expr::col(webhook_deliveries::Column::Attempts).add(1))
         .col_expr(webhook_deliveries::Column::LastStatusCode, Expr::value(status_code))
         .col_expr(webhook_deliveries::Column::LastError, Expr::value(error.map(str::to_owned)))
@@ -97,7 +99,7 @@ pub async fn record_attempt<C: ConnectionTrait>(
 /// Gives a delivery up (its attempts ran out); the last attempt's outcome stays.
 pub async fn mark_failed<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<()> {
     webhook_deliveries::Entity::update_many()
-        .col_expr(webhook_deliveries::Column::Status, Expr::value("failed"))
+        .col_expr(webhook_deliveries::Column::Status, Expr::value(DeliveryStatus::Failed))
         .filter(webhook_deliveries::Column::Id.eq(id))
         .exec(c)
         .await?;

@@ -125,3 +125,16 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
         Ok(FormData::parse(&bytes))
     }
 }
+
+/// For a query parameter documented as one of a list of names (a status, a
+/// kind): an empty value is none of them, so the API refuses it (400) rather
+/// than reading it as "any", which only the pages' forms mean by it. A
+/// non-empty name is passed on, and the service answers an unknown one with a
+/// field error naming the parameter.
+pub fn named_param<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    use serde::Deserialize;
+    match Option::<String>::deserialize(d)? {
+        Some(name) if name.is_empty() => Err(serde::de::Error::custom("an empty value is not one of the names")),
+        name => Ok(name),
+    }
+}

@@ -396,7 +396,7 @@ async fn unit_changes_reach_open_charts_on_every_instance() {
         .expect("in time")
         .expect("a change");
     assert_eq!(
-        (change.unit_id.as_str(), change.building_id.as_str(), change.status.as_str()),
+        (change.unit_id.as_str(), change.building_id.as_str(), change.status.name()),
         (unit.as_str(), o.building.as_str(), expected)
     );
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use loupan_domain::customers::PhoneNumber;
+use loupan_domain::sales::ChangeKind;
 use loupan_domain::{Invalid, Money};
 use loupan_store::customers::{self as store, CustomerRow};
 use serde::Serialize;
@@ -51,7 +52,7 @@ pub struct Overdue {
 pub struct Cancelled {
     pub customer: ExceptionCustomer,
     /// `cancel_contract` (退房) or `cancel_subscription` (退订).
-    pub kind: String,
+    pub kind: ChangeKind,
     pub deal_id: String,
     pub reason: String,
     pub cancelled_at: DateTime<Utc>,
@@ -124,12 +125,13 @@ pub async fn list(
         now - chrono::Duration::days(CANCELLED_WITHIN_DAYS),
     )
     .await?;
-    let ids = |kind: &str| changes.iter().filter(|c| c.kind == kind).map(|c| c.subject_id.clone()).collect::<Vec<_>>();
+    let ids =
+        |kind: ChangeKind| changes.iter().filter(|c| c.kind == kind).map(|c| c.subject_id.clone()).collect::<Vec<_>>();
     let mut buyer_of: HashMap<String, String> = HashMap::new();
-    for k in loupan_store::finance::contracts_by_ids(conn, &ids("cancel_contract")).await? {
+    for k in loupan_store::finance::contracts_by_ids(conn, &ids(ChangeKind::CancelContract)).await? {
         buyer_of.insert(k.id, k.customer_id);
     }
-    for s in loupan_store::finance::subscriptions_by_ids(conn, &ids("cancel_subscription")).await? {
+    for s in loupan_store::finance::subscriptions_by_ids(conn, &ids(ChangeKind::CancelSubscription)).await? {
         buyer_of.insert(s.id, s.customer_id);
     }
     let rows = visible_rows(conn, actor, buyer_of.values().cloned().collect()).await?;

@@ -272,7 +272,10 @@ pub async fn export_customers(services: &Services, actor: &Actor, query: Custome
                 text(c.grade.clone()),
                 text(c.notes.clone()),
                 Cell::Text(c.owner_name.clone()),
-                Cell::Text(if c.kind == "enterprise" { "企业" } else { "个人" }.to_owned()),
+                Cell::Text(
+                    if c.kind == loupan_domain::customers::CustomerKind::Enterprise { "企业" } else { "个人" }
+                        .to_owned(),
+                ),
                 text(c.needs.budget.map(|m| m.to_string())),
                 text(c.needs.layout.clone()),
                 text(c.needs.purpose.clone()),

@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use loupan_domain::access::DataScope;
 use loupan_domain::customers::{
-    IdType, PURPOSES, PhoneNumber, mask_id_number, name_pinyin, parse_categories, parse_email, parse_id_number,
-    parse_tags,
+    CustomerKind, DuplicateStatus, IdType, PURPOSES, PhoneNumber, mask_id_number, name_pinyin, parse_categories,
+    parse_email, parse_id_number, parse_tags,
 };
 use loupan_domain::validation::{optional_text, required_text};
 use loupan_domain::{Area, Invalid, Money, Permission};
@@ -35,7 +35,7 @@ pub struct Customer {
     pub project_id: String,
     pub owner_id: String,
     pub owner_name: String,
-    pub kind: String,
+    pub kind: CustomerKind,
     pub name: String,
     pub phone: String,
     pub phone_masked: bool,
@@ -316,7 +316,7 @@ struct ValidCustomer {
     project_id: String,
     name: String,
     phone: PhoneNumber,
-    kind: String,
+    kind: CustomerKind,
     id: Option<(IdType, String)>,
     source: Option<String>,
     grade: Option<String>,
@@ -487,15 +487,15 @@ fn validate(form: &NewCustomer, today: NaiveDate) -> Result<ValidCustomer, Inval
         }
         Some(p) => PhoneNumber::parse(p).map_err(|code| errors.push("phone", code)).ok(),
     };
-    let kind = match form.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()).unwrap_or("individual") {
-        k @ ("individual" | "enterprise") => k.to_owned(),
-        _ => {
+    let kind = match form.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+        None => CustomerKind::Individual,
+        Some(k) => CustomerKind::parse(k).unwrap_or_else(|| {
             errors.push("kind", "unknown_kind");
-            String::new()
-        }
+            CustomerKind::Individual
+        }),
     };
     let id = parse_id(&mut errors, form.id_type.as_deref(), form.id_number.as_deref());
-    if kind == "enterprise" && id.as_ref().is_some_and(|(t, _)| *t != IdType::BusinessLicense) {
+    if kind == CustomerKind::Enterprise && id.as_ref().is_some_and(|(t, _)| *t != IdType::BusinessLicense) {
         errors.push("id_type", "enterprise_needs_credit_code");
     }
     let source = optional_text(&mut errors, "source", form.source.as_deref(), 60);
@@ -627,7 +627,7 @@ fn duplicate_record(row: &CustomerRow, d: &DuplicateMatch, now: chrono::DateTime
         customer_id: row.id.clone(),
         matched_customer_id: d.customer_id.clone(),
         match_kind: d.match_kind.to_owned(),
-        status: "open".into(),
+        status: DuplicateStatus::Open,
         ruling_note: None,
         ruled_by: None,
         ruled_at: None,
@@ -902,7 +902,7 @@ pub async fn update(services: &Services, actor: &Actor, id: &str, change: Custom
         project_id: Some(before.project_id.clone()),
         name: keep(f.name, Some(before.name.clone())),
         phone: keep(f.phone, Some(PhoneNumber::from_stored(before.phone.clone()).display())),
-        kind: keep(f.kind, Some(before.kind.clone())),
+        kind: keep(f.kind, Some(before.kind.name().to_owned())),
         id_type: if id_changed { f.id_type } else { None },
         id_number: if id_changed { f.id_number } else { None },
         source: keep(f.source, before.source.clone()),
@@ -936,7 +936,9 @@ pub async fn update(services: &Services, actor: &Actor, id: &str, change: Custom
     let (id_type, cipher, index, masked) = if id_changed {
         stored_id(services, &valid.id)?
     } else {
-        if valid.kind == "enterprise" && before.id_type.as_deref().is_some_and(|t| t != "business_license") {
+        if valid.kind == CustomerKind::Enterprise
+            && before.id_type.as_deref().and_then(IdType::parse).is_some_and(|t| t != IdType::BusinessLicense)
+        {
             return Err(Invalid::one("id_type", "enterprise_needs_credit_code").into());
         }
         (
@@ -1103,10 +1105,13 @@ impl CustomerQuery {
     fn filter(&self, clock: &crate::Clock) -> Result<CustomerFilter, Invalid> {
         let mut errors = Invalid::default();
         let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
-        let kind = text(&self.kind);
-        if kind.as_deref().is_some_and(|k| k != "individual" && k != "enterprise") {
-            errors.push("kind", "unknown_kind");
-        }
+        let kind = text(&self.kind).and_then(|k| {
+            let parsed = CustomerKind::parse(&k);
+            if parsed.is_none() {
+                errors.push("kind", "unknown_kind");
+            }
+            parsed
+        });
         let category = text(&self.category);
         if category.as_deref().is_some_and(|c| !loupan_domain::customers::CATEGORIES.contains(&c)) {
             errors.push("category", "unknown_category");
@@ -1359,7 +1364,7 @@ pub struct DuplicateRecord {
     pub project_id: String,
     #[serde(rename = "match")]
     pub match_kind: String,
-    pub status: String,
+    pub status: DuplicateStatus,
     pub customer: Customer,
     pub matched: Customer,
     pub ruling_note: Option<String>,
@@ -1374,8 +1379,9 @@ pub async fn duplicate_records(
     limit: u64,
 ) -> ServiceResult<Vec<DuplicateRecord>> {
     actor.require(Permission::ManageCustomers)?;
+    let status = crate::error::status_filter("status", status)?;
     let conn = services.store.conn();
-    let rows = store::list_duplicates(conn, actor.visible_projects(), status.filter(|s| !s.is_empty()), limit).await?;
+    let rows = store::list_duplicates(conn, actor.visible_projects(), status, limit).await?;
     let mut names = OwnerNames::new();
     let mut out = Vec::new();
     for r in rows {
@@ -1410,9 +1416,9 @@ pub async fn rule_duplicate(
 ) -> ServiceResult<()> {
     actor.require(Permission::ManageCustomers)?;
     let status = match ruling {
-        "keep_both" => "kept_both",
-        "assign_to_first" => "assigned",
-        "merge" => "merged",
+        "keep_both" => DuplicateStatus::KeptBoth,
+        "assign_to_first" => DuplicateStatus::Assigned,
+        "merge" => DuplicateStatus::Merged,
         _ => return Err(Invalid::one("ruling", "unknown_ruling").into()),
     };
     let tx = services.store.begin_write().await?;
@@ -1424,7 +1430,7 @@ pub async fn rule_duplicate(
     if !store::rule_duplicate(&tx, record_id, status, note, &ruler, services.clock.now()).await? {
         return Err(ServiceError::Conflict("already_ruled"));
     }
-    if status == "assigned" {
+    if status == DuplicateStatus::Assigned {
         let later = store::find_customer(&tx, &record.customer_id).await?.ok_or(ServiceError::NotFound("customer"))?;
         let first =
             store::find_customer(&tx, &record.matched_customer_id).await?.ok_or(ServiceError::NotFound("customer"))?;
@@ -1435,11 +1441,11 @@ pub async fn rule_duplicate(
         }
         add_event(&tx, actor, &later.id, "transfer", "撞单裁定：归属首次登记的置业顾问").await?;
     }
-    if status == "merged" {
+    if status == DuplicateStatus::Merged {
         // The later registration goes into the first; undoable from the first's page.
         merge(&tx, actor, &record.matched_customer_id, &record.customer_id).await?;
     }
-    add_event(&tx, actor, &record.customer_id, "duplicate_ruling", status).await?;
+    add_event(&tx, actor, &record.customer_id, "duplicate_ruling", status.name()).await?;
     audit::record(
         &tx,
         actor,

@@ -9,8 +9,8 @@ pub mod reports;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use loupan_domain::finance::ReceiptStatus;
-use loupan_domain::sales::{AGEING_BUCKETS, OpenAmount};
+use loupan_domain::finance::{ReceiptStatus, RefundStatus};
+use loupan_domain::sales::{AGEING_BUCKETS, ContractStatus, OpenAmount};
 use loupan_domain::{Invalid, Money, Permission};
 use loupan_store::finance::{self as store, AllocationRow, ReceiptRow};
 use loupan_store::sales as store_sales;
@@ -142,7 +142,7 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
             let contract = visible_contract(&tx, actor, cid)
                 .await
                 .map_err(|e| e.when_absent(|| Invalid::one("contract_id", "unknown_contract").into()))?;
-            if contract.status != "active" {
+            if contract.status != ContractStatus::Active {
                 return Err(ServiceError::Conflict("contract_not_active"));
             }
             let unpaid: Money = store_sales::instalments_of(&tx, cid).await?.iter().map(|i| i.amount - i.paid).sum();
@@ -587,7 +587,7 @@ pub async fn transfer_deposit(services: &Services, actor: &Actor, contract_id: &
     let contract = visible_contract(&tx, actor, contract_id)
         .await
         .map_err(|e| e.when_absent(|| Invalid::one("contract_id", "unknown_contract").into()))?;
-    if contract.status != "active" {
+    if contract.status != ContractStatus::Active {
         return Err(ServiceError::Conflict("contract_not_active"));
     }
     let Some(subscription_id) = contract.subscription_id.clone() else {
@@ -663,7 +663,7 @@ pub const DEPOSIT_TRANSFER_CHANNEL: &str = "deposit_transfer";
 #[derive(Debug, Clone, Serialize)]
 pub struct RefundPayment {
     pub id: String,
-    pub status: String,
+    pub status: RefundStatus,
     pub amount: Money,
     pub paid_on: Option<NaiveDate>,
     pub channel: Option<String>,

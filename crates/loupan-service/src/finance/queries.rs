@@ -19,12 +19,6 @@ use crate::{Actor, ServiceError, ServiceResult, Services};
 /// Rows shown at most; the count and sums always cover every match.
 pub const MAX_ROWS: u64 = 1000;
 
-pub const RECEIPT_STATUSES: [&str; 4] = [
-    ReceiptStatus::InTransit.name(),
-    ReceiptStatus::Arrived.name(),
-    ReceiptStatus::Audited.name(),
-    ReceiptStatus::Void.name(),
-];
 /// Every channel a receipt can have: those a cashier records, and the
 /// transfers the system makes (换房 money moved, 定金转房款).
 pub fn receipt_channels() -> Vec<&'static str> {
@@ -35,8 +29,8 @@ pub fn receipt_channels() -> Vec<&'static str> {
 
 pub const INSTALMENT_STATES: [&str; 5] = ["overdue", "not_due", "unpaid", "partly_paid", "paid"];
 
-/// A receipt search as typed into the form or the query string.
-#[derive(Debug, Clone, Default)]
+/// A receipt search as typed into the form or the query string (empty fields mean "any").
+#[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct ReceiptQuery {
     pub project_id: Option<String>,
     pub building_id: Option<String>,
@@ -50,8 +44,8 @@ pub struct ReceiptQuery {
     pub number: Option<String>,
 }
 
-/// An instalment search as typed into the form or the query string.
-#[derive(Debug, Clone, Default)]
+/// An instalment search as typed into the form or the query string (empty fields mean "any").
+#[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct InstalmentQuery {
     pub project_id: Option<String>,
     pub building_id: Option<String>,
@@ -103,7 +97,7 @@ pub struct InstalmentHit {
     pub customer_phone: String,
     pub agent_name: String,
     pub seq: i32,
-    pub kind: String,
+    pub kind: TermKind,
     pub due_date: NaiveDate,
     pub amount: Money,
     pub paid: Money,
@@ -135,6 +129,17 @@ fn date(errors: &mut Invalid, field: &'static str, t: &Option<String>) -> Option
 fn money(errors: &mut Invalid, field: &'static str, t: &Option<String>) -> Option<Money> {
     let t = text_of(t)?;
     Money::parse(t).map_err(|e| errors.push(field, e.code())).ok()
+}
+
+/// A status or kind by name; an unknown one is `code` on the field.
+fn named<T: std::str::FromStr>(
+    errors: &mut Invalid,
+    field: &'static str,
+    t: &Option<String>,
+    code: &'static str,
+) -> Option<T> {
+    let t = text_of(t)?;
+    t.parse().map_err(|_| errors.push(field, code)).ok()
 }
 
 fn one_of(
@@ -174,8 +179,7 @@ pub async fn receipts(services: &Services, actor: &Actor, q: &ReceiptQuery) -> S
     let channels = receipt_channels();
     let filter = ReceiptFilter {
         building_id: text_of(&q.building_id).map(str::to_owned),
-        status: one_of(&mut errors, "status", &q.status, &RECEIPT_STATUSES, "unknown_status")
-            .and_then(|s| ReceiptStatus::parse(&s)),
+        status: named(&mut errors, "status", &q.status, "unknown_status"),
         channel: one_of(&mut errors, "channel", &q.channel, &channels, "unknown_channel"),
         from: date(&mut errors, "from", &q.from),
         to: date(&mut errors, "to", &q.to),
@@ -241,11 +245,10 @@ pub async fn receipts(services: &Services, actor: &Actor, q: &ReceiptQuery) -> S
 pub async fn instalments(services: &Services, actor: &Actor, q: &InstalmentQuery) -> ServiceResult<InstalmentSearch> {
     let scope = scope(actor, text_of(&q.project_id))?;
     let mut errors = Invalid::default();
-    let kinds: Vec<&str> = TermKind::ALL.iter().map(|k| k.name()).collect();
     let today = services.clock.today();
     let filter = InstalmentFilter {
         building_id: text_of(&q.building_id).map(str::to_owned),
-        kind: one_of(&mut errors, "kind", &q.kind, &kinds, "unknown_kind"),
+        kind: named(&mut errors, "kind", &q.kind, "unknown_kind"),
         due_from: date(&mut errors, "due_from", &q.due_from),
         due_to: date(&mut errors, "due_to", &q.due_to),
         state: one_of(&mut errors, "state", &q.state, &INSTALMENT_STATES, "unknown_state"),
@@ -361,7 +364,7 @@ pub fn instalments_xlsx(s: &InstalmentSearch) -> ServiceResult<Vec<u8>> {
                 text(&i.customer_phone),
                 text(&i.agent_name),
                 Cell::Number(f64::from(i.seq)),
-                text(&i.kind),
+                text(i.kind.name()),
                 text(i.due_date.to_string()),
                 amount(i.amount),
                 amount(i.paid),

@@ -501,7 +501,7 @@ impl MoneyState {
 
     /// The state of a contract's plan on `today`, on the audited basis.
     pub fn of_plan(plan: &[InstalmentRow], today: NaiveDate) -> MoneyState {
-        let is_loan = |i: &InstalmentRow| i.kind == "mortgage";
+        let is_loan = |i: &InstalmentRow| i.kind == loupan_domain::sales::TermKind::Mortgage;
         let (amount, paid): (Money, Money) =
             plan.iter().fold((Money::ZERO, Money::ZERO), |(a, p), i| (a + i.amount, p + i.paid));
         if amount.is_positive() && paid >= amount {
@@ -732,7 +732,7 @@ mod tests {
             id: format!("i{seq}"),
             contract_id: "k".into(),
             seq,
-            kind: kind.into(),
+            kind: kind.parse().expect("a term kind"),
             due_date: NaiveDate::parse_from_str(due, "%Y-%m-%d").unwrap(),
             amount: Money::from_hundredths(amount),
             paid: Money::from_hundredths(paid),

@@ -3,6 +3,7 @@
 //! `FileStore`; what a file is and belongs to is a row here.
 
 use chrono::{DateTime, Utc};
+use loupan_domain::inventory::UnitStatus;
 use loupan_domain::{Invalid, Permission};
 use loupan_store::files::{self as store, FileRow, RegionRow};
 use loupan_store::inventory as store_inventory;
@@ -292,7 +293,7 @@ pub async fn birdseye(services: &Services, actor: &Actor, project_id: &str) -> S
     let mut buildings = Vec::new();
     for b in crate::inventory::list_buildings(services, actor, project_id).await? {
         let units = store_inventory::units_of_building(conn, &b.id).await?;
-        let available = units.iter().filter(|u| u.status == "available").count();
+        let available = units.iter().filter(|u| u.status == UnitStatus::Available).count();
         let region = regions.iter().find(|r| r.building_id == b.id).map(|r| Region { x: r.x, y: r.y, w: r.w, h: r.h });
         buildings.push(PlacedBuilding { units: units.len(), available, region, building: b });
     }

@@ -309,7 +309,7 @@ pub async fn import_units(
                 report.unchanged += 1;
                 continue;
             }
-            Some(u) if !UnitStatus::parse(&u.status).is_some_and(settable) => {
+            Some(u) if !settable(u.status) => {
                 errors.push(RowError { row: row.line, column: "房号".into(), code: "unit_sold" });
                 report.valid_rows -= 1;
                 continue;
@@ -397,7 +397,7 @@ pub async fn import_units(
                     gross_area: row.gross,
                     inner_area: row.inner,
                     list_price: row.price,
-                    status: row.status.unwrap_or(UnitStatus::Available).name().to_owned(),
+                    status: row.status.unwrap_or(UnitStatus::Available),
                     property_type: row.details.property_type,
                     orientation: row.details.orientation,
                     decoration: row.details.decoration,

@@ -88,8 +88,7 @@ impl From<UnitRow> for Unit {
             gross_area: r.gross_area,
             inner_area: r.inner_area,
             list_price: r.list_price,
-            // A status this build does not know would be a migration bug; show it as not for sale.
-            status: UnitStatus::parse(&r.status).unwrap_or(UnitStatus::NotForSale),
+            status: r.status,
             property_type: r.property_type,
             orientation: r.orientation,
             decoration: r.decoration,
@@ -431,7 +430,7 @@ pub async fn create_unit(services: &Services, actor: &Actor, building_id: &str, 
         gross_area: gross.unwrap_or_default(),
         inner_area: inner.unwrap_or_default(),
         list_price: price.unwrap_or_default(),
-        status: status.name().to_owned(),
+        status,
         property_type: details.property_type,
         orientation: details.orientation,
         decoration: details.decoration,
@@ -562,12 +561,13 @@ pub async fn search_units(
         },
         _ => (after_id, None),
     };
-    let status = query.status.filter(|s| !s.is_empty());
-    if let Some(s) = &status
-        && UnitStatus::parse(s).is_none()
-    {
-        errors.push("status", "unknown_status");
-    }
+    let status = query.status.as_deref().map(str::trim).filter(|s| !s.is_empty()).and_then(|s| {
+        let parsed = UnitStatus::parse(s);
+        if parsed.is_none() {
+            errors.push("status", "unknown_status");
+        }
+        parsed
+    });
     errors.into_result()?;
     let filter = UnitFilter {
         project_ids: actor.visible_projects().map(<[String]>::to_vec),
@@ -620,7 +620,7 @@ pub async fn project_summaries(services: &Services, actor: &Actor) -> ServiceRes
             let by_status: Vec<(UnitStatus, i64)> = UnitStatus::ALL
                 .into_iter()
                 .map(|s| {
-                    let n = counts.iter().filter(|(p, st, _)| *p == project.id && st == s.name()).map(|c| c.2).sum();
+                    let n = counts.iter().filter(|(p, st, _)| *p == project.id && *st == s).map(|c| c.2).sum();
                     (s, n)
                 })
                 .collect();
@@ -736,7 +736,7 @@ pub async fn generate_units(
                 gross_area: *gross,
                 inner_area: *inner,
                 list_price: price_of(*gross, *unit_price),
-                status: status.name().to_owned(),
+                status,
                 property_type: "residential".to_owned(),
                 orientation: None,
                 decoration: None,
@@ -847,7 +847,7 @@ pub async fn bulk_edit(services: &Services, actor: &Actor, form: BulkEdit) -> Se
             Some(u) if actor.sees_project(&u.project_id) => u,
             _ => return Err(Invalid::one("unit_ids", "unknown_unit").into()),
         };
-        if !matches!(row.status.as_str(), "available" | "held" | "not_for_sale") {
+        if !matches!(row.status, UnitStatus::Available | UnitStatus::Held | UnitStatus::NotForSale) {
             report.skipped_sold.push(row.number.clone());
             continue;
         }

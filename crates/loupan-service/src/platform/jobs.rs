@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use loupan_domain::Permission;
+use loupan_domain::platform::JobStatus;
 use loupan_store::Connection;
 use loupan_store::jobs::{self as store, JobRow, ScheduleRow};
 use serde::Serialize;
@@ -99,7 +100,7 @@ pub async fn enqueue<C: Connection>(conn: &C, job: NewJob) -> ServiceResult<Opti
         id: loupan_store::new_id(),
         kind: job.kind.name().to_owned(),
         payload: job.payload.to_string(),
-        status: "queued".into(),
+        status: JobStatus::Queued,
         attempts: 0,
         max_attempts: job.max_attempts.max(1),
         run_at: job.run_at.unwrap_or(now),
@@ -331,7 +332,7 @@ pub fn start(services: &Services) {
 pub struct Job {
     pub id: String,
     pub kind: String,
-    pub status: String,
+    pub status: JobStatus,
     pub attempts: i32,
     pub max_attempts: i32,
     pub run_at: DateTime<Utc>,
@@ -346,7 +347,7 @@ pub struct Job {
 impl Job {
     /// The row, with the live progress of this process where it is newer.
     fn current(services: &Services, r: JobRow) -> Job {
-        let live = if r.status == "running" { services.progress.get(&r.id) } else { None };
+        let live = if r.status == JobStatus::Running { services.progress.get(&r.id) } else { None };
         let mut job = Job::from(r);
         if let Some((done, total)) = live {
             job.progress_done = done;
@@ -387,7 +388,7 @@ pub struct Schedule {
 /// Jobs, newest first, and how many there are in each state.
 #[derive(Debug, Clone, Serialize)]
 pub struct Overview {
-    pub counts: Vec<(String, i64)>,
+    pub counts: Vec<(JobStatus, i64)>,
     pub schedules: Vec<Schedule>,
     pub jobs: Vec<Job>,
 }
@@ -400,7 +401,7 @@ pub async fn overview(
 ) -> ServiceResult<Overview> {
     actor.require(Permission::ManageIntegrations)?;
     let conn = services.store.conn();
-    let status = status.filter(|s| !s.is_empty());
+    let status = crate::error::status_filter("status", status)?;
     let kind = kind.filter(|s| !s.is_empty());
     Ok(Overview {
         counts: store::count_by_status(conn).await?,

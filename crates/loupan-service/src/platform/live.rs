@@ -14,7 +14,7 @@ use crate::{ServiceResult, Services};
 pub struct UnitChange {
     pub unit_id: String,
     pub building_id: String,
-    pub status: String,
+    pub status: loupan_domain::inventory::UnitStatus,
 }
 
 #[derive(Debug)]

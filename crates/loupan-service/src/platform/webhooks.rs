@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use loupan_domain::Invalid;
 use loupan_domain::Permission;
+use loupan_domain::platform::DeliveryStatus;
 use loupan_domain::validation::optional_text;
 use loupan_store::Connection;
 use loupan_store::webhooks::{self as store, DeliveryRow, SubscriptionRow};
@@ -82,7 +83,7 @@ async fn queue_delivery<C: Connection>(
             event_id: event_id.clone(),
             event_type: event_type.to_owned(),
             body: body.clone(),
-            status: "pending".into(),
+            status: DeliveryStatus::Pending,
             attempts: 0,
             last_status_code: None,
             last_error: None,
@@ -136,7 +137,7 @@ pub async fn deliver(services: &Services, delivery_id: &str) -> Result<(), Strin
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("delivery {delivery_id} vanished"))?;
-    if delivery.status == "delivered" {
+    if delivery.status == DeliveryStatus::Delivered {
         return Ok(());
     }
     let subscription = store::find_subscription(conn, &delivery.subscription_id)
@@ -145,7 +146,7 @@ pub async fn deliver(services: &Services, delivery_id: &str) -> Result<(), Strin
         .ok_or_else(|| "subscription deleted".to_owned())?;
     let now = services.clock.now();
     if !subscription.active {
-        store::record_attempt(conn, delivery_id, "failed", None, Some("subscription inactive"), now)
+        store::record_attempt(conn, delivery_id, DeliveryStatus::Failed, None, Some("subscription inactive"), now)
             .await
             .map_err(|e| e.to_string())?;
         return Ok(());
@@ -167,7 +168,7 @@ pub async fn deliver(services: &Services, delivery_id: &str) -> Result<(), Strin
         Ok(r) => (Some(i32::from(r.status().as_u16())), Some(format!("receiver answered {}", r.status()))),
         Err(e) => (None, Some(format!("could not reach receiver: {e}"))),
     };
-    let status = if error.is_none() { "delivered" } else { "pending" };
+    let status = if error.is_none() { DeliveryStatus::Delivered } else { DeliveryStatus::Pending };
     store::record_attempt(conn, delivery_id, status, code, error.as_deref(), services.clock.now())
         .await
         .map_err(|e| e.to_string())?;
@@ -178,7 +179,7 @@ pub async fn deliver(services: &Services, delivery_id: &str) -> Result<(), Strin
 pub async fn give_up(services: &Services, delivery_id: &str) -> ServiceResult<()> {
     let conn = services.store.conn();
     if let Some(d) = store::find_delivery(conn, delivery_id).await?
-        && d.status != "delivered"
+        && d.status != DeliveryStatus::Delivered
     {
         store::mark_failed(conn, &d.id).await?;
     }
@@ -314,7 +315,7 @@ pub struct Delivery {
     pub id: String,
     pub event_id: String,
     pub event_type: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub last_status_code: Option<i32>,
     pub last_error: Option<String>,

@@ -9,7 +9,10 @@ use chrono::NaiveDate;
 use loupan_domain::access::DataScope;
 use loupan_domain::approvals::SPECIAL_DISCOUNT;
 use loupan_domain::inventory::UnitStatus;
-use loupan_domain::sales::{PAYMENT_METHOD_KINDS, Ratio, Term, TermKind, check_terms, payment_plan};
+use loupan_domain::sales::{
+    ContractStatus, PAYMENT_METHOD_KINDS, Ratio, ReservationStatus, SubscriptionStatus, Term, TermKind, check_terms,
+    payment_plan,
+};
 use loupan_domain::validation::required_text;
 use loupan_domain::{Invalid, Money, Permission};
 use loupan_store::customers as store_customers;
@@ -357,7 +360,7 @@ pub(crate) async fn claimable_from<C: Connection>(
 ) -> ServiceResult<UnitStatus> {
     if let Some(r) = store::active_reservation_of_unit(conn, unit_id).await?
         && r.customer_id == customer_id
-        && store::end_reservation(conn, &r.id, "converted").await?
+        && store::end_reservation(conn, &r.id, ReservationStatus::Converted).await?
     {
         return Ok(UnitStatus::Reserved);
     }
@@ -393,7 +396,7 @@ pub struct Subscription {
     pub deposit: Money,
     pub payment_method_id: String,
     pub subscribed_on: NaiveDate,
-    pub status: String,
+    pub status: SubscriptionStatus,
 }
 
 impl From<SubscriptionRow> for Subscription {
@@ -523,7 +526,7 @@ async fn write_subscription(
 ) -> ServiceResult<(Subscription, UnitChange)> {
     let now = services.clock.now();
     let from = claimable_from(tx, &v.unit_id, &v.customer_id).await?;
-    if !store::change_unit_status(tx, &v.unit_id, from.name(), UnitStatus::Subscribed.name(), now).await? {
+    if !store::change_unit_status(tx, &v.unit_id, from, UnitStatus::Subscribed, now).await? {
         return Err(unit_taken());
     }
     let number = store::next_number(tx, &parties.unit.project_id, "subscription").await?;
@@ -538,7 +541,7 @@ async fn write_subscription(
         deposit: v.deposit,
         payment_method_id: parties.method.id,
         subscribed_on: v.subscribed_on,
-        status: "active".into(),
+        status: SubscriptionStatus::Active,
         version: 1,
         created_at: now,
     };
@@ -560,7 +563,7 @@ async fn write_subscription(
     let change = UnitChange {
         unit_id: row.unit_id.clone(),
         building_id: parties.unit.building_id.clone(),
-        status: UnitStatus::Subscribed.name().into(),
+        status: UnitStatus::Subscribed,
     };
     live::announce_in_tx(services, tx, &change).await?;
     customer_event(
@@ -598,7 +601,7 @@ pub async fn subscribe(services: &Services, actor: &Actor, form: NewSubscription
     let parties = check_parties(&tx, actor, &v.unit_id, &v.customer_id, &v.payment_method_id).await?;
     v.buyers = checked_buyers(&tx, actor, &parties.unit.project_id, &v.customer_id, &form.buyers).await?;
     // Sold already: say so before talking about the price (the claim below decides).
-    if !matches!(parties.unit.status.as_str(), "available" | "reserved") {
+    if !matches!(parties.unit.status, UnitStatus::Available | UnitStatus::Reserved) {
         return Err(unit_taken());
     }
     if v.total < price_limits(&tx, &parties.unit, &parties.method).await?.minimum {
@@ -633,9 +636,9 @@ pub async fn request_special_discount(
     if v.total >= limits.minimum {
         return Err(Invalid::one("total_price", "no_special_approval_needed").into());
     }
-    let free = match parties.unit.status.as_str() {
-        "available" => true,
-        "reserved" => {
+    let free = match parties.unit.status {
+        UnitStatus::Available => true,
+        UnitStatus::Reserved => {
             store::active_reservation_of_unit(&tx, &v.unit_id).await?.is_some_and(|r| r.customer_id == v.customer_id)
         }
         _ => false,
@@ -644,10 +647,7 @@ pub async fn request_special_discount(
         return Err(unit_taken());
     }
     let open = loupan_store::approvals::requests_of_subject(&tx, "unit", &v.unit_id).await?;
-    if open.iter().any(|r| {
-        loupan_domain::approvals::RequestKind::parse(&r.kind) == Some(SPECIAL_DISCOUNT)
-            && matches!(r.status.as_str(), "pending" | "returned")
-    }) {
+    if open.iter().any(|r| r.kind == SPECIAL_DISCOUNT && r.status.is_open()) {
         return Err(ServiceError::Conflict("request_pending"));
     }
     let customer = store_customers::find_customer(&tx, &v.customer_id).await?.map(|c| c.name).unwrap_or_default();
@@ -734,7 +734,7 @@ pub struct Contract {
     pub payment_method_id: String,
     pub total_price: Money,
     pub signed_on: NaiveDate,
-    pub status: String,
+    pub status: ContractStatus,
 }
 
 impl From<ContractRow> for Contract {
@@ -790,7 +790,7 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
         None => (form.unit_id.unwrap_or_default(), form.customer_id.unwrap_or_default(), UnitStatus::Available, None),
     };
     let parties = check_parties(&tx, actor, &unit_id, &customer_id, &method_id).await?;
-    if agreed.is_none() && !matches!(parties.unit.status.as_str(), "available" | "reserved") {
+    if agreed.is_none() && !matches!(parties.unit.status, UnitStatus::Available | UnitStatus::Reserved) {
         return Err(unit_taken());
     }
     // The subscription's price stands (it may carry an approved special discount).
@@ -803,7 +803,7 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
     } else {
         from_status
     };
-    if !store::change_unit_status(&tx, &unit_id, from_status.name(), UnitStatus::Contracted.name(), now).await? {
+    if !store::change_unit_status(&tx, &unit_id, from_status, UnitStatus::Contracted, now).await? {
         return Err(unit_taken());
     }
     let number = store::next_number(&tx, &parties.unit.project_id, "contract").await?;
@@ -818,7 +818,7 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
         payment_method_id: parties.method.id.clone(),
         total_price: total,
         signed_on,
-        status: "active".into(),
+        status: ContractStatus::Active,
         version: 1,
         created_at: now,
     };
@@ -834,7 +834,7 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
     let change = UnitChange {
         unit_id: row.unit_id.clone(),
         building_id: parties.unit.building_id.clone(),
-        status: UnitStatus::Contracted.name().into(),
+        status: UnitStatus::Contracted,
     };
     live::announce_in_tx(services, &tx, &change).await?;
     customer_event(
@@ -880,7 +880,7 @@ pub(crate) async fn write_plan<C: Connection>(
             id: loupan_store::new_id(),
             contract_id: contract_id.to_owned(),
             seq: i as i32 + 1,
-            kind: p.kind.name().to_owned(),
+            kind: p.kind,
             due_date: p.due_date,
             amount: p.amount,
             paid: Money::ZERO,
@@ -906,7 +906,7 @@ pub async fn get_contract(services: &Services, actor: &Actor, id: &str) -> Servi
 #[derive(Debug, Clone, Serialize)]
 pub struct Instalment {
     pub seq: i32,
-    pub kind: String,
+    pub kind: TermKind,
     pub due_date: NaiveDate,
     pub amount: Money,
     pub paid: Money,
@@ -998,19 +998,18 @@ pub async fn set_sales_control(
         Some(u) if actor.sees_project(&u.project_id) => u,
         _ => return Err(ServiceError::NotFound("unit")),
     };
-    let from = UnitStatus::parse(&unit.status).unwrap_or(UnitStatus::NotForSale);
+    let from = unit.status;
     let to = match (hold, from) {
         (true, UnitStatus::Available) => UnitStatus::Held,
         (false, UnitStatus::Held | UnitStatus::NotForSale) => UnitStatus::Available,
         _ => return Err(ServiceError::Conflict("unit_not_available")),
     };
-    if !store::change_unit_status(&tx, unit_id, from.name(), to.name(), services.clock.now()).await? {
+    if !store::change_unit_status(&tx, unit_id, from, to, services.clock.now()).await? {
         return Err(ServiceError::Conflict("unit_not_available"));
     }
     let kind = if hold { "held" } else { "released" };
     unit_event(&tx, actor, unit_id, kind, from, to, "销控").await?;
-    let change =
-        UnitChange { unit_id: unit_id.to_owned(), building_id: unit.building_id.clone(), status: to.name().into() };
+    let change = UnitChange { unit_id: unit_id.to_owned(), building_id: unit.building_id.clone(), status: to };
     live::announce_in_tx(services, &tx, &change).await?;
     audit::record(
         &tx,
@@ -1043,7 +1042,7 @@ pub struct Reservation {
     pub unit_id: String,
     pub customer_id: String,
     pub agent_id: String,
-    pub status: String,
+    pub status: ReservationStatus,
     pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -1081,8 +1080,7 @@ pub async fn reserve(services: &Services, actor: &Actor, form: NewReservation) -
         return Err(Invalid::one("customer_id", "unknown_customer").into());
     }
     let now = services.clock.now();
-    if !store::change_unit_status(&tx, &unit_id, UnitStatus::Available.name(), UnitStatus::Reserved.name(), now).await?
-    {
+    if !store::change_unit_status(&tx, &unit_id, UnitStatus::Available, UnitStatus::Reserved, now).await? {
         return Err(unit_taken());
     }
     let row = store::ReservationRow {
@@ -1091,17 +1089,14 @@ pub async fn reserve(services: &Services, actor: &Actor, form: NewReservation) -
         unit_id: unit_id.clone(),
         customer_id,
         agent_id: actor.user_id.clone().unwrap_or_else(|| actor.username.clone()),
-        status: "active".into(),
+        status: ReservationStatus::Active,
         expires_at: now + chrono::Duration::days(days),
         created_at: now,
     };
     store::insert_reservation(&tx, &row).await?;
     unit_event(&tx, actor, &unit_id, "reserved", UnitStatus::Available, UnitStatus::Reserved, "预留").await?;
-    let change = UnitChange {
-        unit_id: unit_id.clone(),
-        building_id: unit.building_id.clone(),
-        status: UnitStatus::Reserved.name().into(),
-    };
+    let change =
+        UnitChange { unit_id: unit_id.clone(), building_id: unit.building_id.clone(), status: UnitStatus::Reserved };
     live::announce_in_tx(services, &tx, &change).await?;
     let reservation = Reservation::from(row);
     audit::record(
@@ -1129,12 +1124,10 @@ pub async fn expire_reservations(services: &Services, now: chrono::DateTime<chro
     let mut expired = 0;
     for r in due {
         let tx = services.store.begin_write().await?;
-        if !store::end_reservation(&tx, &r.id, "expired").await? {
+        if !store::end_reservation(&tx, &r.id, ReservationStatus::Expired).await? {
             continue;
         }
-        if store::change_unit_status(&tx, &r.unit_id, UnitStatus::Reserved.name(), UnitStatus::Available.name(), now)
-            .await?
-        {
+        if store::change_unit_status(&tx, &r.unit_id, UnitStatus::Reserved, UnitStatus::Available, now).await? {
             unit_event(
                 &tx,
                 &system,
@@ -1159,8 +1152,7 @@ pub async fn expire_reservations(services: &Services, now: chrono::DateTime<chro
         )
         .await?;
         let building_id = store_inventory::find_unit(&tx, &r.unit_id).await?.map(|u| u.building_id).unwrap_or_default();
-        let change =
-            UnitChange { unit_id: r.unit_id.clone(), building_id, status: UnitStatus::Available.name().into() };
+        let change = UnitChange { unit_id: r.unit_id.clone(), building_id, status: UnitStatus::Available };
         live::announce_in_tx(services, &tx, &change).await?;
         tx.commit().await.map_err(ServiceError::internal)?;
         live::announce_after_commit(services, change);
@@ -1322,8 +1314,8 @@ impl Deal {
     }
     pub(crate) fn is_active(&self) -> bool {
         match self {
-            Deal::Contract(k) => k.status == "active",
-            Deal::Subscription(s) => s.status == "active",
+            Deal::Contract(k) => k.status == ContractStatus::Active,
+            Deal::Subscription(s) => s.status == SubscriptionStatus::Active,
         }
     }
 }

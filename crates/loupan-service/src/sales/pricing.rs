@@ -6,7 +6,8 @@
 
 use chrono::{DateTime, Utc};
 use loupan_domain::approvals::PRICE_ADJUSTMENT;
-use loupan_domain::sales::Ratio;
+use loupan_domain::inventory::UnitStatus;
+use loupan_domain::sales::{AdjustmentStatus, Ratio};
 use loupan_domain::validation::required_text;
 use loupan_domain::{Area, Invalid, Money, Permission};
 use loupan_store::inventory::{self as store, PriceAdjustmentRow, UnitFilter, UnitPriceRow, UnitRow};
@@ -50,8 +51,7 @@ pub struct Adjustment {
     pub method: String,
     /// As typed: a ratio for `percent`, yuan otherwise.
     pub value: String,
-    /// `draft`, `pending` (waiting for approval) or `applied`.
-    pub status: String,
+    pub status: AdjustmentStatus,
     pub created_by: String,
     pub applied_by: Option<String>,
     pub units_changed: i64,
@@ -104,7 +104,7 @@ pub fn adjusted_price(old: Money, gross_area: Area, method: &str, value: i64) ->
 }
 
 fn unsold(u: &UnitRow) -> bool {
-    matches!(u.status.as_str(), "available" | "held" | "not_for_sale")
+    matches!(u.status, UnitStatus::Available | UnitStatus::Held | UnitStatus::NotForSale)
 }
 
 async fn matching_units<C: loupan_store::Connection>(
@@ -206,7 +206,7 @@ pub async fn create_adjustment(
         max_floor: form.max_floor,
         method,
         value: value.unwrap_or(0),
-        status: "draft".into(),
+        status: AdjustmentStatus::Draft,
         created_by: actor.display_name.clone(),
         applied_by: None,
         units_changed: 0,
@@ -274,7 +274,7 @@ pub async fn get_adjustment(services: &Services, actor: &Actor, id: &str) -> Ser
 pub async fn preview(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Vec<PriceChange>> {
     let conn = services.store.conn();
     let row = visible_adjustment(conn, actor, id).await?;
-    if row.status != "applied" {
+    if row.status != AdjustmentStatus::Applied {
         let units = matching_units(conn, &row).await?;
         return Ok(changes(&units, &row));
     }
@@ -297,7 +297,9 @@ pub async fn preview(services: &Services, actor: &Actor, id: &str) -> ServiceRes
 pub async fn submit_adjustment(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Adjustment> {
     let tx = services.store.begin_write().await?;
     let row = visible_adjustment(&tx, actor, id).await?;
-    if row.status != "draft" || !store::set_adjustment_status(&tx, id, "draft", "pending").await? {
+    if row.status != AdjustmentStatus::Draft
+        || !store::set_adjustment_status(&tx, id, AdjustmentStatus::Draft, AdjustmentStatus::Pending).await?
+    {
         return Err(ServiceError::Conflict("adjustment_not_draft"));
     }
     let units = matching_units(&tx, &row).await?;
@@ -353,7 +355,7 @@ pub(crate) async fn on_adjustment_decided(
     let id = request.subject_id.as_str();
     let row = store::find_price_adjustment(tx, id).await?.ok_or(ServiceError::NotFound("price_adjustment"))?;
     if outcome != Outcome::Approved {
-        if !store::set_adjustment_status(tx, id, "pending", "draft").await? {
+        if !store::set_adjustment_status(tx, id, AdjustmentStatus::Pending, AdjustmentStatus::Draft).await? {
             return Err(ServiceError::Conflict("adjustment_not_pending"));
         }
         return Ok(());

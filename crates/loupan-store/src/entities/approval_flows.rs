@@ -1,3 +1,4 @@
+use loupan_domain::approvals::RequestKind;
 use sea_orm::entity::prelude::*;
 
 /// One version of the approval flow of a kind of request; a new edit is a new version.
@@ -6,7 +7,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub kind: String,
+    pub kind: RequestKind,
     pub version: i32,
     /// The ordered steps as JSON (`loupan_domain::approvals::Step`).
     pub steps: String,

@@ -1,3 +1,4 @@
+use loupan_domain::approvals::{ApprovalStatus, RequestKind};
 use sea_orm::entity::prelude::*;
 
 /// A request waiting for (or past) its decision.
@@ -6,7 +7,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub kind: String,
+    pub kind: RequestKind,
     /// The flow version the request started with; it keeps it to the end.
     pub flow_id: String,
     pub project_id: Option<String>,
@@ -18,7 +19,7 @@ pub struct Model {
     /// What the module applies when approved (JSON, module-defined).
     pub payload: String,
     /// `pending`, `returned`, `approved`, `rejected` or `withdrawn`.
-    pub status: String,
+    pub status: ApprovalStatus,
     pub current_step: i32,
     pub submitted_by: String,
     pub submitter_name: String,

@@ -1,3 +1,4 @@
+use loupan_domain::approvals::TaskStatus;
 use sea_orm::entity::prelude::*;
 
 /// One approver's part in one step of a request.
@@ -10,7 +11,7 @@ pub struct Model {
     pub step: i32,
     pub approver_id: String,
     /// `pending`, `approved`, `rejected`, `returned` or `closed` (the step ended without them).
-    pub status: String,
+    pub status: TaskStatus,
     pub acted_by_id: Option<String>,
     pub acted_by_name: Option<String>,
     pub comment: Option<String>,

@@ -1,4 +1,5 @@
 use loupan_domain::Money;
+use loupan_domain::sales::ContractStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -15,7 +16,7 @@ pub struct Model {
     pub payment_method_id: String,
     pub total_price: Money,
     pub signed_on: Date,
-    pub status: String,
+    pub status: ContractStatus,
     pub version: i64,
     pub created_at: DateTimeUtc,
 }

@@ -1,3 +1,4 @@
+use loupan_domain::customers::DuplicateStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,7 +10,7 @@ pub struct Model {
     pub customer_id: String,
     pub matched_customer_id: String,
     pub match_kind: String,
-    pub status: String,
+    pub status: DuplicateStatus,
     pub ruling_note: Option<String>,
     pub ruled_by: Option<String>,
     pub ruled_at: Option<DateTimeUtc>,

@@ -1,3 +1,4 @@
+use loupan_domain::customers::CustomerKind;
 use loupan_domain::{Area, Money};
 use sea_orm::entity::prelude::*;
 
@@ -8,7 +9,7 @@ pub struct Model {
     pub id: String,
     pub project_id: String,
     pub owner_id: String,
-    pub kind: String,
+    pub kind: CustomerKind,
     pub name: String,
     pub name_pinyin: String,
     pub name_initials: String,

@@ -1,3 +1,4 @@
+use loupan_domain::sales::{ChangeKind, ChangeStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -8,11 +9,11 @@ pub struct Model {
     pub project_id: String,
     /// `cancel_contract` (退房), `cancel_subscription` (退订), `swap` (换房),
     /// `change_price`, `change_payment_method` or `rename` (更名/增减权益人).
-    pub kind: String,
+    pub kind: ChangeKind,
     pub subject_id: String,
     pub reason: String,
     /// `requested`, `executed` or `rejected`.
-    pub status: String,
+    pub status: ChangeStatus,
     pub requested_by: String,
     pub decided_by: Option<String>,
     pub decision_note: Option<String>,

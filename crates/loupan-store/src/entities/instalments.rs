@@ -1,4 +1,5 @@
 use loupan_domain::Money;
+use loupan_domain::sales::TermKind;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -8,7 +9,7 @@ pub struct Model {
     pub id: String,
     pub contract_id: String,
     pub seq: i32,
-    pub kind: String,
+    pub kind: TermKind,
     pub due_date: Date,
     pub amount: Money,
     /// Sum of the audited allocations to this instalment, kept with them in one transaction.

@@ -1,3 +1,4 @@
+use loupan_domain::platform::JobStatus;
 use sea_orm::entity::prelude::*;
 
 /// A unit of background work, stored so it survives restarts.
@@ -9,7 +10,7 @@ pub struct Model {
     pub kind: String,
     pub payload: String,
     /// `queued`, `running`, `done` or `dead` (gave up after `max_attempts`).
-    pub status: String,
+    pub status: JobStatus,
     pub attempts: i32,
     pub max_attempts: i32,
     pub run_at: DateTimeUtc,

@@ -1,3 +1,4 @@
+use loupan_domain::sales::AdjustmentStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -15,7 +16,7 @@ pub struct Model {
     pub method: String,
     pub value: i64,
     /// `draft`, `applied` or `cancelled`.
-    pub status: String,
+    pub status: AdjustmentStatus,
     pub created_by: String,
     pub applied_by: Option<String>,
     pub units_changed: i64,

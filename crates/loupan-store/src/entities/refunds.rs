@@ -1,4 +1,5 @@
 use loupan_domain::Money;
+use loupan_domain::finance::RefundStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -13,7 +14,7 @@ pub struct Model {
     /// Fen owed back to the buyer.
     pub amount: Money,
     /// `due`, `paid` (the cashier paid it out), `audited` (finance checked it).
-    pub status: String,
+    pub status: RefundStatus,
     pub change_id: String,
     pub created_at: DateTimeUtc,
     /// Paid out by the cashier (`paid`), then audited by finance (`audited`).

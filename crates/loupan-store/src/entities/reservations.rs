@@ -1,3 +1,4 @@
+use loupan_domain::sales::ReservationStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -10,7 +11,7 @@ pub struct Model {
     pub customer_id: String,
     pub agent_id: String,
     /// `active`, `released`, `expired` or `converted`.
-    pub status: String,
+    pub status: ReservationStatus,
     pub expires_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
 }

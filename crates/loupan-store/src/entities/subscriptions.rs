@@ -1,4 +1,5 @@
 use loupan_domain::Money;
+use loupan_domain::sales::SubscriptionStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -15,7 +16,7 @@ pub struct Model {
     pub deposit: Money,
     pub payment_method_id: String,
     pub subscribed_on: Date,
-    pub status: String,
+    pub status: SubscriptionStatus,
     pub version: i64,
     pub created_at: DateTimeUtc,
 }

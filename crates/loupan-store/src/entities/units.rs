@@ -1,3 +1,4 @@
+use loupan_domain::inventory::UnitStatus;
 use loupan_domain::{Area, Money};
 use sea_orm::entity::prelude::*;
 
@@ -16,7 +17,7 @@ pub struct Model {
     pub inner_area: Area,
     /// Fen.
     pub list_price: Money,
-    pub status: String,
+    pub status: UnitStatus,
     /// `residential`, `commercial`, `parking` or `storage`.
     pub property_type: String,
     pub orientation: Option<String>,

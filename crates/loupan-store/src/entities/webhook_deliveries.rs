@@ -1,3 +1,4 @@
+use loupan_domain::platform::DeliveryStatus;
 use sea_orm::entity::prelude::*;
 
 /// One event sent (or being sent) to one subscription.
@@ -11,7 +12,7 @@ pub struct Model {
     pub event_type: String,
     pub body: String,
     /// `pending`, `delivered` or `failed`.
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub last_status_code: Option<i32>,
     pub last_error: Option<String>,

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use loupan_domain::Invalid;
 use loupan_domain::Role;
-use loupan_domain::approvals::{Approvers, Condition, Mode, Op, Step};
+use loupan_domain::approvals::{ApprovalStatus, Approvers, Condition, Mode, Op, RequestKind, Step, TaskStatus};
 use loupan_service::ServiceError;
 use loupan_service::approvals::{self, Decision, Detail, InboxItem, Request};
 use loupan_service::platform::notifications::{self, Notification};
@@ -28,7 +28,7 @@ use crate::{AppError, AppState};
 pub struct ApprovalDto {
     pub id: String,
     /// `special_discount`, `deal_change` or `price_adjustment`.
-    pub kind: String,
+    pub kind: RequestKind,
     pub project_id: Option<String>,
     pub subject_type: String,
     pub subject_id: String,
@@ -36,7 +36,7 @@ pub struct ApprovalDto {
     /// The facts the flow's conditions read, as decimals.
     pub facts: BTreeMap<String, String>,
     /// `pending`, `returned`, `approved`, `rejected` or `withdrawn`.
-    pub status: String,
+    pub status: ApprovalStatus,
     pub current_step: i32,
     /// The version of the flow the request runs on.
     pub flow_version: i32,
@@ -205,7 +205,7 @@ pub struct TaskDto {
     pub approver_id: String,
     pub approver_name: String,
     /// `pending`, `approved`, `rejected`, `returned` or `closed`.
-    pub status: String,
+    pub status: TaskStatus,
     pub acted_by_name: Option<String>,
     pub comment: Option<String>,
     pub due_at: Option<DateTime<Utc>>,
@@ -297,13 +297,30 @@ impl From<Detail> for ApprovalDetailDto {
     }
 }
 
+/// Which requests a list shows (documentation of `state`).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum ApprovalListState {
+    /// Waiting for the caller's decision (the default).
+    Pending,
+    /// Submitted by the caller.
+    Mine,
+    /// The caller's requests still pending or returned.
+    Open,
+    /// Every request (auditors).
+    All,
+}
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ApprovalParams {
-    /// `pending` (waiting for the caller, the default), `mine` (submitted by the
-    /// caller), `open` (the caller's still pending or returned) or `all` (auditors).
+    /// `pending` (the default) when absent.
+    #[param(value_type = Option<ApprovalListState>)]
+    #[serde(default, deserialize_with = "crate::extract::named_param")]
     pub state: Option<String>,
     /// With `state=all`: only requests in this status.
+    #[param(value_type = Option<ApprovalStatus>)]
+    #[serde(default, deserialize_with = "crate::extract::named_param")]
     pub status: Option<String>,
 }
 
@@ -315,6 +332,8 @@ async fn list(
     ApiQuery(q): ApiQuery<ApprovalParams>,
 ) -> Result<Json<ApprovalList>, AppError> {
     let s = &state.services;
+    // A status names requests only with `state=all`, but a wrong one is wrong with any state.
+    let _: Option<ApprovalStatus> = loupan_service::error::status_filter("status", q.status.as_deref())?;
     let items: Vec<ApprovalDto> = match q.state.as_deref().unwrap_or("pending") {
         "pending" => approvals::inbox(s, &actor).await?.into_iter().map(Into::into).collect(),
         "mine" => approvals::submitted(s, &actor, false).await?.into_iter().map(Into::into).collect(),
@@ -478,7 +497,7 @@ async fn download(
 
 #[derive(Serialize, ToSchema)]
 pub struct FlowDto {
-    pub kind: String,
+    pub kind: RequestKind,
     /// The facts this kind's conditions may use.
     pub facts: Vec<String>,
     /// 0 for the built-in default that has not been used or changed yet.

@@ -3,6 +3,8 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use loupan_domain::finance::RefundStatus;
+use loupan_domain::sales::{ChangeKind, ChangeStatus};
 use loupan_service::changes::{self, DealChange};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -23,6 +25,7 @@ pub struct BuyerRequest {
 pub struct NewChangeRequest {
     /// `cancel_contract` (退房), `cancel_subscription` (退订), `swap` (换房),
     /// `change_price`, `change_payment_method` or `rename` (更名/增减权益人).
+    #[schema(value_type = Option<ChangeKind>)]
     pub kind: Option<String>,
     /// The contract or subscription.
     pub subject_id: Option<String>,
@@ -42,11 +45,11 @@ pub struct NewChangeRequest {
 pub struct DealChangeDto {
     pub id: String,
     pub project_id: String,
-    pub kind: String,
+    pub kind: ChangeKind,
     pub subject_id: String,
     pub reason: String,
     /// `requested`, `executed` or `rejected`.
-    pub status: String,
+    pub status: ChangeStatus,
     pub requested_by: String,
     pub decided_by: Option<String>,
     pub decision_note: Option<String>,
@@ -87,7 +90,19 @@ pub struct DealChangeList {
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct StatusParams {
+pub struct ChangeParams {
+    /// Only changes in this status; all when absent.
+    #[param(value_type = Option<ChangeStatus>)]
+    #[serde(default, deserialize_with = "crate::extract::named_param")]
+    pub status: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RefundParams {
+    /// Only refunds in this status; all when absent.
+    #[param(value_type = Option<RefundStatus>)]
+    #[serde(default, deserialize_with = "crate::extract::named_param")]
     pub status: Option<String>,
 }
 
@@ -116,12 +131,12 @@ async fn request(
     Ok((StatusCode::CREATED, Json(changes::request_change(&state.services, &actor, form).await?.into())))
 }
 
-#[utoipa::path(get, path = "/api/v1/sales/changes", tag = "sales", params(StatusParams),
+#[utoipa::path(get, path = "/api/v1/sales/changes", tag = "sales", params(ChangeParams),
     responses((status = 200, body = DealChangeList), (status = 403, body = Problem)))]
 async fn list(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiQuery(q): ApiQuery<StatusParams>,
+    ApiQuery(q): ApiQuery<ChangeParams>,
 ) -> Result<Json<Page<DealChangeDto>>, AppError> {
     let items = changes::list_changes(&state.services, &actor, q.status.as_deref()).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor: None }))
@@ -136,7 +151,7 @@ pub struct RefundDto {
     pub customer_id: String,
     pub amount: String,
     /// `due`, `paid` (by the cashier) or `audited` (by finance).
-    pub status: String,
+    pub status: RefundStatus,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub paid_on: Option<chrono::NaiveDate>,
     pub channel: Option<String>,
@@ -152,12 +167,12 @@ pub struct RefundList {
 }
 
 /// Refunds owed to buyers after cancellations.
-#[utoipa::path(get, path = "/api/v1/finance/refunds", tag = "finance", params(StatusParams),
+#[utoipa::path(get, path = "/api/v1/finance/refunds", tag = "finance", params(RefundParams),
     responses((status = 200, body = RefundList), (status = 403, body = Problem)))]
 async fn refunds(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiQuery(q): ApiQuery<StatusParams>,
+    ApiQuery(q): ApiQuery<RefundParams>,
 ) -> Result<Json<Page<RefundDto>>, AppError> {
     let items = changes::refunds(&state.services, &actor, q.status.as_deref()).await?;
     Ok(Json(Page {

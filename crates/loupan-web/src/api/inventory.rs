@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use loupan_domain::inventory::UnitStatus;
 use loupan_service::inventory::import;
 use loupan_service::inventory::{self, Building, Project, Unit};
 use serde::{Deserialize, Serialize};
@@ -76,7 +77,7 @@ pub struct UnitDto {
     /// Yuan, two decimals (`"1340550.00"`).
     pub list_price: String,
     /// `not_for_sale`, `available`, `held`, `reserved`, `subscribed`, `contracted`, `handed_over`.
-    pub status: String,
+    pub status: UnitStatus,
     pub property_type: String,
     pub orientation: Option<String>,
     pub decoration: Option<String>,
@@ -101,7 +102,7 @@ impl From<Unit> for UnitDto {
             gross_area: u.gross_area.to_string(),
             inner_area: u.inner_area.to_string(),
             list_price: u.list_price.to_string(),
-            status: u.status.name().to_owned(),
+            status: u.status,
             property_type: u.property_type,
             orientation: u.orientation,
             decoration: u.decoration,
@@ -144,6 +145,7 @@ pub struct NewUnitRequest {
     /// Yuan as a decimal string.
     pub list_price: Option<String>,
     /// `available` (default), `not_for_sale` or `held`.
+    #[schema(value_type = Option<UnitStatus>)]
     pub status: Option<String>,
     /// `residential` (default), `commercial`, `parking`, `storage`.
     pub property_type: Option<String>,
@@ -270,6 +272,8 @@ async fn create_unit(
 pub struct UnitParams {
     pub project_id: Option<String>,
     pub building_id: Option<String>,
+    #[param(value_type = Option<UnitStatus>)]
+    #[serde(default, deserialize_with = "crate::extract::named_param")]
     pub status: Option<String>,
     pub layout: Option<String>,
     /// Gross area in m2, inclusive.
@@ -345,6 +349,7 @@ pub struct GenerateUnitsRequest {
     #[serde(default)]
     pub stacks: Vec<StackRequest>,
     /// `available` (default), `not_for_sale` or `held`.
+    #[schema(value_type = Option<UnitStatus>)]
     pub status: Option<String>,
     /// Stacks per entrance (单元): 4 puts stacks 1-4 in 1单元, 5-8 in 2单元.
     pub stacks_per_entrance: Option<u32>,

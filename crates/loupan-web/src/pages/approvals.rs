@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use loupan_domain::Role;
-use loupan_domain::approvals::{Approvers, Op};
+use loupan_domain::approvals::{ApprovalStatus, Approvers, Op};
 use loupan_service::approvals::{self, Decision, Request};
 use loupan_service::{
     Actor, ServiceError, platform::jobs, platform::notifications, platform::users, platform::webhooks,
@@ -91,7 +91,7 @@ async fn detail_page(
                 .collect();
             context! { name => s.name.clone(), tasks => tasks, rule => approver_text(lang, &s.approvers),
             condition => s.condition.as_ref().map(|c| format!("{} {} {}", i18n::t(lang, &format!("fact.{}", c.fact)), c.op.symbol(), c.value)),
-            current => d.request.status == "pending" && usize::try_from(d.request.current_step).ok() == Some(i),
+            current => d.request.status == ApprovalStatus::Pending && usize::try_from(d.request.current_step).ok() == Some(i),
             skipped => tasks_empty_and_passed(&d, i) }
         })
         .collect();
@@ -121,7 +121,8 @@ async fn detail_page(
 /// A step with no tasks that the request has moved past: its condition did not hold.
 fn tasks_empty_and_passed(d: &approvals::Detail, step: usize) -> bool {
     !d.tasks.iter().any(|t| usize::try_from(t.step).ok() == Some(step))
-        && (d.request.status != "pending" || usize::try_from(d.request.current_step).is_ok_and(|c| c > step))
+        && (d.request.status != ApprovalStatus::Pending
+            || usize::try_from(d.request.current_step).is_ok_and(|c| c > step))
 }
 
 fn subject_link(r: &Request) -> Option<String> {

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use loupan_domain::Permission;
+use loupan_domain::platform::JobStatus;
 use loupan_service::{Actor, ServiceError, customers, inventory};
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -714,12 +715,12 @@ async fn import_job(
         }
         Value::from_serialize(&r)
     });
-    let errors = if job.status == "dead" {
+    let errors = if job.status == JobStatus::Dead {
         Value::from_serialize(std::collections::BTreeMap::from([("file", crate::i18n::t(lang, "error.import_failed"))]))
     } else {
         Value::UNDEFINED
     };
-    let running = matches!(job.status.as_str(), "queued" | "running");
+    let running = job.status.is_open();
     let html = render(
         &state,
         "customer_import.html",

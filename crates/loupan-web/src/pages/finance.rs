@@ -358,7 +358,7 @@ async fn receipt_query(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Query(q): Query<crate::api::finance::queries::ReceiptQueryParams>,
+    Query(q): Query<queries::ReceiptQuery>,
 ) -> Result<Html<String>, AppError> {
     let export = format!(
         "/api/v1/finance/queries/receipts/export?{}",
@@ -381,7 +381,7 @@ async fn receipt_query(
         payer => q.payer, number => q.number,
     };
     let project_id = project_of(q.project_id.as_deref()).map(str::to_owned);
-    let found = queries::receipts(&state.services, &actor, &q.into()).await?;
+    let found = queries::receipts(&state.services, &actor, &q).await?;
     let channels = queries::receipt_channels();
     render(
         &state,
@@ -389,7 +389,7 @@ async fn receipt_query(
         context! {
             q => form, project_id => project_id.clone(), projects => projects(&state, &actor).await?,
             buildings => buildings(&state, &actor, project_id.as_deref()).await?,
-            statuses => queries::RECEIPT_STATUSES, channels => channels,
+            statuses => loupan_domain::finance::ReceiptStatus::names(), channels => channels,
             items => found.items.iter().map(|r| context! {
                 id => r.id, number => r.number, received_on => r.received_on.to_string(), contract_id => r.contract_id,
                 subscription_id => r.subscription_id, deal => r.deal_number, unit => r.unit_number,
@@ -407,7 +407,7 @@ async fn instalment_query(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Query(q): Query<crate::api::finance::queries::InstalmentQueryParams>,
+    Query(q): Query<queries::InstalmentQuery>,
 ) -> Result<Html<String>, AppError> {
     let export = format!(
         "/api/v1/finance/queries/instalments/export?{}",
@@ -426,7 +426,7 @@ async fn instalment_query(
         due_to => q.due_to, state => q.state,
     };
     let project_id = project_of(q.project_id.as_deref()).map(str::to_owned);
-    let found = queries::instalments(&state.services, &actor, &q.into()).await?;
+    let found = queries::instalments(&state.services, &actor, &q).await?;
     render(
         &state,
         "finance_instalment_query.html",

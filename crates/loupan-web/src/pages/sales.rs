@@ -9,6 +9,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use loupan_domain::Permission;
 use loupan_domain::inventory::UnitStatus;
+use loupan_domain::sales::ContractStatus;
 use loupan_service::{Actor, ServiceError, customers, finance, inventory, sales};
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -236,7 +237,7 @@ async fn contract_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let contract = sales::get_contract(&state.services, actor, id).await?;
-    let contract_active = contract.status == "active";
+    let contract_active = contract.status == ContractStatus::Active;
     let unit = inventory::get_unit(&state.services, actor, &contract.unit_id).await?;
     let customer = customers::get(&state.services, actor, &contract.customer_id).await.ok();
     // For change requests: the units one may swap to, the methods, the customers.

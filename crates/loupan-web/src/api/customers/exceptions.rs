@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, NaiveDate, Utc};
+use loupan_domain::sales::ChangeKind;
 use loupan_service::customers::exceptions::{self as exceptions, ExceptionCustomer, Exceptions};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -66,7 +67,7 @@ pub struct OverdueDto {
 pub struct CancelledDto {
     pub customer: ExceptionCustomerDto,
     /// `cancel_contract` or `cancel_subscription`.
-    pub kind: String,
+    pub kind: ChangeKind,
     pub deal_id: String,
     pub reason: String,
     pub cancelled_at: DateTime<Utc>,

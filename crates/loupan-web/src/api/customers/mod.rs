@@ -8,6 +8,7 @@ pub mod saved_filters;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use loupan_domain::customers::{CustomerKind, DuplicateStatus};
 use loupan_service::customers::{self, Customer, DuplicateMatch};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -24,7 +25,7 @@ pub struct CustomerDto {
     pub owner_id: String,
     pub owner_name: String,
     /// `individual` or `enterprise`.
-    pub kind: String,
+    pub kind: CustomerKind,
     pub name: String,
     /// In full for the owning agent, else masked (`138****8000`).
     pub phone: String,
@@ -214,6 +215,7 @@ pub struct NewCustomerRequest {
     pub name: Option<String>,
     /// Any format: `+86 138-0013-8000`, `13800138000`, full-width digits.
     pub phone: Option<String>,
+    #[schema(value_type = Option<CustomerKind>)]
     /// `individual` (default) or `enterprise`.
     pub kind: Option<String>,
     /// `resident_id`, `passport`, `hk_macau_permit`, `taiwan_permit`, `business_license`.
@@ -289,6 +291,7 @@ pub struct UpdateCustomerRequest {
     /// The version that was edited; a stale one is refused with 409.
     pub version: Option<i64>,
     pub name: Option<String>,
+    #[schema(value_type = Option<CustomerKind>)]
     pub phone: Option<String>,
     pub kind: Option<String>,
     /// Send both to change the ID document; absent keeps the stored one.
@@ -493,7 +496,7 @@ pub struct DuplicateRecordDto {
     #[serde(rename = "match")]
     pub match_kind: String,
     /// `open`, `kept_both` or `assigned`.
-    pub status: String,
+    pub status: DuplicateStatus,
     pub customer: CustomerDto,
     pub matched: CustomerDto,
     pub ruling_note: Option<String>,
@@ -509,7 +512,9 @@ pub struct DuplicateRecordList {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DuplicateRecordParams {
-    /// `open`, `kept_both`, `assigned`; default all.
+    /// Only records in this status; all when absent.
+    #[param(value_type = Option<DuplicateStatus>)]
+    #[serde(default, deserialize_with = "crate::extract::named_param")]
     pub status: Option<String>,
     pub limit: Option<u16>,
 }
@@ -590,6 +595,9 @@ pub struct CustomerConditions {
     pub grade: Option<String>,
     pub source: Option<String>,
     /// `individual` or `enterprise`.
+    #[param(value_type = Option<CustomerKind>)]
+    #[schema(value_type = Option<CustomerKind>)]
+    #[serde(default, deserialize_with = "crate::extract::named_param")]
     pub kind: Option<String>,
     /// One of the categories (`buyer`, …).
     pub category: Option<String>,

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use loupan_domain::finance::{ReceiptStatus, RefundStatus};
 use loupan_service::finance::{self, Receipt};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -45,7 +46,7 @@ pub struct ReceiptDto {
     pub received_on: chrono::NaiveDate,
     pub channel: String,
     /// `in_transit`, `arrived`, `audited`, or `void` (entered by mistake, never counted).
-    pub status: String,
+    pub status: ReceiptStatus,
     pub recorded_by: String,
     pub audited_by: Option<String>,
     pub payer: Option<String>,
@@ -71,7 +72,7 @@ impl From<Receipt> for ReceiptDto {
             amount: r.amount.to_string(),
             received_on: r.received_on,
             channel: r.channel,
-            status: r.status.name().to_owned(),
+            status: r.status,
             recorded_by: r.recorded_by,
             audited_by: r.audited_by,
             payer: r.payer,
@@ -271,7 +272,7 @@ pub struct PayRefundRequest {
 pub struct RefundPaymentDto {
     pub id: String,
     /// `due`, `paid`, `audited`.
-    pub status: String,
+    pub status: RefundStatus,
     pub amount: String,
     pub paid_on: Option<chrono::NaiveDate>,
     pub channel: Option<String>,

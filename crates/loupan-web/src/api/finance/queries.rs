@@ -4,6 +4,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
 use chrono::NaiveDate;
+use loupan_domain::finance::ReceiptStatus;
+use loupan_domain::sales::TermKind;
 use loupan_service::finance::queries::{
     self as queries, InstalmentQuery, InstalmentSearch, ReceiptQuery, ReceiptSearch,
 };
@@ -22,6 +24,8 @@ pub struct ReceiptQueryParams {
     pub project_id: Option<String>,
     pub building_id: Option<String>,
     /// `in_transit`, `arrived`, `audited` or `void`.
+    #[param(value_type = Option<ReceiptStatus>)]
+    #[serde(default, deserialize_with = "crate::extract::named_param")]
     pub status: Option<String>,
     /// `cash`, `transfer`, `pos`, `cheque`, `mortgage_bank`, `provident_fund`, `deal_transfer`, `deposit_transfer`.
     pub channel: Option<String>,
@@ -69,7 +73,7 @@ pub struct ReceiptHitDto {
     pub amount: String,
     pub received_on: NaiveDate,
     pub channel: String,
-    pub status: String,
+    pub status: ReceiptStatus,
     pub reverses: Option<String>,
     pub reversed_by: Option<String>,
 }
@@ -103,7 +107,7 @@ impl From<ReceiptSearch> for ReceiptSearchDto {
                     amount: r.amount.to_string(),
                     received_on: r.received_on,
                     channel: r.channel,
-                    status: r.status.name().to_owned(),
+                    status: r.status,
                     reverses: r.reverses,
                     reversed_by: r.reversed_by,
                 })
@@ -146,6 +150,8 @@ pub struct InstalmentQueryParams {
     pub project_id: Option<String>,
     pub building_id: Option<String>,
     /// `deposit`, `down_payment`, `instalment`, `mortgage`, `compensation` or `fee`.
+    #[param(value_type = Option<TermKind>)]
+    #[serde(default, deserialize_with = "crate::extract::named_param")]
     pub kind: Option<String>,
     /// Due on or after, `YYYY-MM-DD`.
     pub due_from: Option<String>,
@@ -183,7 +189,7 @@ pub struct InstalmentHitDto {
     pub customer_phone: String,
     pub agent_name: String,
     pub seq: i32,
-    pub kind: String,
+    pub kind: TermKind,
     pub due_date: NaiveDate,
     pub amount: String,
     pub paid: String,

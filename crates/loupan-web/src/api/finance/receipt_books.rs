@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use loupan_domain::finance::ReceiptStatus;
 use loupan_service::finance::receipt_books::{self as books, Book, BookReport, Gap};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -91,7 +92,7 @@ pub struct IssuedDto {
     pub number: String,
     pub receipt_id: String,
     pub amount: String,
-    pub status: String,
+    pub status: ReceiptStatus,
 }
 
 /// A book and every number issued from it: receipts, and the gaps explained.
@@ -113,7 +114,7 @@ impl From<BookReport> for BookReportDto {
                     number: i.number,
                     receipt_id: i.receipt_id,
                     amount: i.amount.to_string(),
-                    status: i.status.name().to_owned(),
+                    status: i.status,
                 })
                 .collect(),
             gaps: r.gaps.into_iter().map(GapDto::from).collect(),

@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::NaiveDate;
+use loupan_domain::finance::ReceiptStatus;
 use loupan_service::finance::reports::{self as reports, Basis};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -57,7 +58,7 @@ pub struct ReceiptLineDto {
     pub amount: String,
     pub received_on: NaiveDate,
     pub channel: String,
-    pub status: String,
+    pub status: ReceiptStatus,
     pub recorded_by: String,
 }
 
@@ -66,7 +67,7 @@ pub struct DifferenceDto {
     /// `sales_cashier` or `cashier_finance`.
     pub between: String,
     /// `in_transit` or `arrived`: the receipts one department counts and the next not yet.
-    pub status: String,
+    pub status: ReceiptStatus,
     pub amount: String,
     pub receipts: Vec<ReceiptLineDto>,
 }
@@ -105,7 +106,7 @@ impl From<reports::Reconciliation> for ReconciliationDto {
                 .into_iter()
                 .map(|d| DifferenceDto {
                     between: d.between.to_owned(),
-                    status: d.status.name().to_owned(),
+                    status: d.status,
                     amount: d.amount.to_string(),
                     receipts: d
                         .receipts
@@ -119,7 +120,7 @@ impl From<reports::Reconciliation> for ReconciliationDto {
                             amount: l.amount.to_string(),
                             received_on: l.received_on,
                             channel: l.channel,
-                            status: l.status.name().to_owned(),
+                            status: l.status,
                             recorded_by: l.recorded_by,
                         })
                         .collect(),

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use loupan_domain::platform::{DeliveryStatus, JobStatus};
 use loupan_service::{platform::jobs, platform::webhooks};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -113,7 +114,7 @@ pub struct DeliveryDto {
     pub event_id: String,
     pub event_type: String,
     /// `pending`, `delivered` or `failed`.
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub last_status_code: Option<i32>,
     pub last_error: Option<String>,
@@ -160,7 +161,7 @@ pub struct JobDto {
     pub id: String,
     pub kind: String,
     /// `queued`, `running`, `done` or `dead`.
-    pub status: String,
+    pub status: JobStatus,
     pub attempts: i32,
     pub max_attempts: i32,
     pub run_at: DateTime<Utc>,
@@ -202,7 +203,7 @@ pub struct ScheduleDto {
 
 #[derive(Serialize, ToSchema)]
 pub struct StatusCount {
-    pub status: String,
+    pub status: JobStatus,
     pub count: i64,
 }
 
@@ -217,6 +218,8 @@ pub struct JobOverview {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct JobParams {
+    #[param(value_type = Option<JobStatus>)]
+    #[serde(default, deserialize_with = "crate::extract::named_param")]
     pub status: Option<String>,
     pub kind: Option<String>,
 }

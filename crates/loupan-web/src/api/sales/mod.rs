@@ -5,6 +5,7 @@ pub mod pricing;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use loupan_domain::sales::{ContractStatus, ReservationStatus, SubscriptionStatus, TermKind};
 use loupan_service::sales::{self, Contract, Instalment, PaymentMethod, Subscription};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -17,6 +18,7 @@ use crate::{AppError, AppState};
 #[derive(Deserialize, ToSchema)]
 pub struct TermRequest {
     /// `deposit`, `down_payment`, `instalment`, `mortgage`, `compensation`, `fee`.
+    #[schema(value_type = Option<TermKind>)]
     pub kind: Option<String>,
     /// A decimal string: `"0.3"`.
     pub ratio: Option<String>,
@@ -144,7 +146,7 @@ pub struct SubscriptionDto {
     pub payment_method_id: String,
     pub subscribed_on: chrono::NaiveDate,
     /// `active`, `converted` (to a contract) or `cancelled`.
-    pub status: String,
+    pub status: SubscriptionStatus,
 }
 
 impl From<Subscription> for SubscriptionDto {
@@ -299,7 +301,7 @@ pub struct ContractDto {
     pub payment_method_id: String,
     pub total_price: String,
     pub signed_on: chrono::NaiveDate,
-    pub status: String,
+    pub status: ContractStatus,
 }
 
 impl From<Contract> for ContractDto {
@@ -353,7 +355,7 @@ async fn get_contract(
 pub struct InstalmentDto {
     pub seq: i32,
     /// `deposit`, `down_payment`, `instalment`, `mortgage`, `compensation`, `fee`.
-    pub kind: String,
+    pub kind: TermKind,
     pub due_date: chrono::NaiveDate,
     pub amount: String,
     /// Audited money allocated to this instalment.
@@ -448,7 +450,7 @@ pub struct ReservationDto {
     pub customer_id: String,
     pub agent_id: String,
     /// `active`, `converted`, `expired`.
-    pub status: String,
+    pub status: ReservationStatus,
     pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use loupan_domain::sales::AdjustmentStatus;
 use loupan_service::sales::pricing::{self, Adjustment, PriceChange};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -38,7 +39,7 @@ pub struct AdjustmentDto {
     pub method: String,
     pub value: String,
     /// `draft`, `pending` (waiting for approval) or `applied`.
-    pub status: String,
+    pub status: AdjustmentStatus,
     pub created_by: String,
     pub applied_by: Option<String>,
     pub units_changed: i64,

@@ -1,0 +1,44 @@
+//! States of the platform's own records: background jobs and webhook deliveries.
+
+use crate::names::named_enum;
+
+named_enum! {
+    /// Where a background job stands.
+    pub enum JobStatus("job status") {
+        Queued = "queued",
+        Running = "running",
+        Done = "done",
+        /// Gave up after its last attempt; an admin may requeue it.
+        Dead = "dead",
+    }
+}
+
+impl JobStatus {
+    /// Still to finish, one way or another.
+    pub const fn is_open(self) -> bool {
+        matches!(self, JobStatus::Queued | JobStatus::Running)
+    }
+}
+
+named_enum! {
+    /// Where one webhook delivery stands.
+    pub enum DeliveryStatus("delivery status") {
+        /// Not yet delivered; retried with backoff.
+        Pending = "pending",
+        Delivered = "delivered",
+        /// Given up on (attempts exhausted or the subscription switched off).
+        Failed = "failed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::assert_names_round_trip;
+
+    #[test]
+    fn names_round_trip() {
+        assert_names_round_trip(&JobStatus::ALL, |s| s.name());
+        assert_names_round_trip(&DeliveryStatus::ALL, |s| s.name());
+    }
+}
