@@ -302,7 +302,7 @@ pub async fn seed(services: &Services, scale: Scale) -> Result<Seeded> {
                 address: None,
                 contact_person: None,
                 // Budgets 1–10 million yuan, in 100,000 steps; most customers say a layout.
-                budget: Some(Money::from_hundredths(i64::try_from(10 + rng.below(91)).unwrap_or(10) * 10_000_000)),
+                budget: Some(Money::yuan(i64::try_from(10 + rng.below(91)).unwrap_or(10) * 100_000)),
                 wanted_layout: Some((*rng.pick(&["2室1厅", "3室2厅", "3室2厅", "4室2厅"])).into()),
                 wanted_area_min: None,
                 wanted_area_max: None,
@@ -334,7 +334,7 @@ pub async fn seed(services: &Services, scale: Scale) -> Result<Seeded> {
                 for stack in 0..shape.stacks {
                     let (layout, gross, inner, per_m2) = LAYOUTS[stack % LAYOUTS.len()];
                     let gross = loupan_domain::Area::parse(gross).map_err(|e| anyhow!("{e}"))?;
-                    let price = inventory::price_of(gross, Money::from_hundredths(per_m2 * 100));
+                    let price = inventory::price_of(gross, Money::yuan(per_m2));
                     let contracted = rng.below(100) < shape.contracted_percent;
                     let unit = UnitRow {
                         id: loupan_store::new_id(),
@@ -350,7 +350,7 @@ pub async fn seed(services: &Services, scale: Scale) -> Result<Seeded> {
                         property_type: "residential".into(),
                         orientation: Some("朝南".into()),
                         decoration: Some("shell".into()),
-                        floor_price: Some(Money::from_hundredths(price.hundredths() * 97 / 100)),
+                        floor_price: Some(price.times_percent(97)),
                         measured_gross_area: None,
                         measured_inner_area: None,
                         entrance: None,

@@ -269,6 +269,18 @@ impl Area {
 }
 
 impl Money {
+    /// Whole yuan (`Money::yuan(3_000_000)` is ¥3,000,000.00).
+    pub const fn yuan(yuan: i64) -> Money {
+        Money(yuan * 100)
+    }
+
+    /// `percent` % of this amount, rounded half away from zero to the fen.
+    pub fn times_percent(self, percent: i64) -> Money {
+        let product = i128::from(self.0) * i128::from(percent);
+        let rounded = if product >= 0 { (product + 50) / 100 } else { (product - 50) / 100 };
+        Money(i64::try_from(rounded).unwrap_or(if rounded > 0 { i64::MAX } else { i64::MIN }))
+    }
+
     /// `self` as a percentage of `whole` with two places, rounded half away
     /// from zero (`"12.50"`); `"0.00"` of nothing.
     pub fn percent_of(self, whole: Money) -> String {
@@ -292,6 +304,18 @@ pub fn percent(part: i64, whole: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_yuan_and_percentages_of_money() {
+        assert_eq!(Money::yuan(3_000_000).to_string(), "3000000.00");
+        assert_eq!(Money::parse("1000.01").unwrap().times_percent(97).to_string(), "970.01");
+        assert_eq!(
+            Money::parse("0.50").unwrap().times_percent(1).to_string(),
+            "0.01",
+            "half a fen rounds away from zero"
+        );
+        assert_eq!(Money::parse("-0.50").unwrap().times_percent(1).to_string(), "-0.01");
+    }
 
     #[test]
     fn amounts_in_capital_chinese_numerals() {

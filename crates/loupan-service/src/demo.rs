@@ -98,10 +98,10 @@ pub async fn fill(
         .await?;
         for floor in 1..=FLOORS {
             for (stack, (layout, gross, inner, per_m2)) in STACKS.iter().enumerate() {
-                let gross_hundredths = loupan_domain::quantity::parse_hundredths(gross).unwrap_or(0);
+                let area = loupan_domain::Area::parse(gross).unwrap_or_default();
                 // Higher floors cost a little more: 0.5% a floor, rounded to the yuan.
-                let per_m2 = per_m2 * (1000 + 5 * i64::from(floor)) / 1000;
-                let price_fen = gross_hundredths * per_m2;
+                let per_m2 = loupan_domain::Money::yuan(per_m2 * (1000 + 5 * i64::from(floor)) / 1000);
+                let price = area.priced_at(per_m2);
                 // A few units kept back by sales control, the top floors not yet released.
                 let status = if floor > 16 {
                     "not_for_sale"
@@ -120,13 +120,13 @@ pub async fn fill(
                         layout: Some((*layout).into()),
                         gross_area: Some((*gross).into()),
                         inner_area: Some((*inner).into()),
-                        list_price: Some(loupan_domain::Money::from_hundredths(price_fen).to_string()),
+                        list_price: Some(price.to_string()),
                         status: Some(status.into()),
                         property_type: Some("residential".into()),
                         orientation: Some(if stack == 0 || stack == 3 { "南北通透" } else { "朝南" }.into()),
                         decoration: Some(if b == 0 { "furnished" } else { "shell" }.into()),
                         // The lowest price a manager may agree without a special approval: 97 %.
-                        floor_price: Some(loupan_domain::Money::from_hundredths(price_fen * 97 / 100).to_string()),
+                        floor_price: Some(price.times_percent(97).to_string()),
                     },
                 )
                 .await?;
@@ -163,16 +163,13 @@ async fn demo_customers(
                 "A",
                 GradeConditions {
                     min_visits: Some(1),
-                    min_budget: Some(loupan_domain::Money::from_hundredths(300_000_000)),
+                    min_budget: Some(loupan_domain::Money::yuan(3_000_000)),
                     ..Default::default()
                 },
             ),
             rule(
                 "B",
-                GradeConditions {
-                    min_budget: Some(loupan_domain::Money::from_hundredths(200_000_000)),
-                    ..Default::default()
-                },
+                GradeConditions { min_budget: Some(loupan_domain::Money::yuan(2_000_000)), ..Default::default() },
             ),
             rule("C", GradeConditions::default()),
         ],
@@ -458,7 +455,7 @@ async fn demo_approvals(
             crate::customers::search(services, &agent, crate::customers::CustomerQuery::default(), None, 50).await?;
         let Some(customer) = mine.last() else { continue };
         let limits = sales::limits_for(services, &agent, &unit.id, &method.id).await?;
-        let total = loupan_domain::Money::from_hundredths(limits.standard.hundredths() * percent / 100);
+        let total = limits.standard.times_percent(*percent);
         sales::request_special_discount(
             services,
             &agent,

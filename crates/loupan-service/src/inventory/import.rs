@@ -152,27 +152,12 @@ fn parse_rows(table: &[Vec<Cell>], errors: &mut Vec<RowError>) -> Vec<Row> {
                 0
             }
         };
-        let mut quantity = |i: usize| -> i64 {
-            match text(i).map(|t| loupan_domain::quantity::parse_hundredths(&t)) {
-                Some(Ok(v)) if v > 0 => v,
-                Some(Ok(_)) => {
-                    fail(i, "must_be_positive");
-                    0
-                }
-                Some(Err(e)) => {
-                    fail(i, e.code());
-                    0
-                }
-                None => {
-                    fail(i, "required");
-                    0
-                }
-            }
-        };
-        let gross = quantity(4);
-        let inner = quantity(5);
-        let price = quantity(6);
-        if gross > 0 && inner > gross {
+        let gross: Option<Area> = positive_quantity(text(4)).map_err(|code| fail(4, code)).ok();
+        let inner: Option<Area> = positive_quantity(text(5)).map_err(|code| fail(5, code)).ok();
+        let price: Option<Money> = positive_quantity(text(6)).map_err(|code| fail(6, code)).ok();
+        if let (Some(gross), Some(inner)) = (gross, inner)
+            && inner > gross
+        {
             fail(5, "inner_exceeds_gross");
         }
         let status = match text(7) {
@@ -192,7 +177,7 @@ fn parse_rows(table: &[Vec<Cell>], errors: &mut Vec<RowError>) -> Vec<Row> {
             text(9).as_deref(),
             text(10).map(|t| decoration_from_chinese(&t)).as_deref(),
             text(11).as_deref(),
-            (price > 0).then(|| Money::from_hundredths(price)),
+            price,
         );
         for f in invalid.0 {
             let i = COLUMNS.iter().position(|(field, _, _)| *field == f.field).unwrap_or(0);
@@ -212,9 +197,9 @@ fn parse_rows(table: &[Vec<Cell>], errors: &mut Vec<RowError>) -> Vec<Row> {
                 floor,
                 number,
                 layout,
-                gross: Area::from_hundredths(gross),
-                inner: Area::from_hundredths(inner),
-                price: Money::from_hundredths(price),
+                gross: gross.unwrap_or_default(),
+                inner: inner.unwrap_or_default(),
+                price: price.unwrap_or_default(),
                 status,
                 details,
                 entrance,
@@ -461,4 +446,17 @@ pub async fn export_units(services: &Services, actor: &Actor, query: UnitQuery) 
     }
     let headers: Vec<String> = COLUMNS.iter().map(|(_, h, _)| (*h).to_owned()).collect();
     xlsx::write_table("房源", &headers, &rows).map_err(ServiceError::internal)
+}
+
+/// An area or a price in a cell: required, a decimal with at most two places, above zero.
+fn positive_quantity<T>(text: Option<String>) -> Result<T, &'static str>
+where
+    T: std::str::FromStr<Err = loupan_domain::quantity::DecimalError> + Default + PartialOrd,
+{
+    match text.map(|t| t.parse::<T>()) {
+        Some(Ok(v)) if v > T::default() => Ok(v),
+        Some(Ok(_)) => Err("must_be_positive"),
+        Some(Err(e)) => Err(e.code()),
+        None => Err("required"),
+    }
 }

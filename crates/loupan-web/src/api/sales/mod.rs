@@ -112,6 +112,7 @@ async fn list_payment_methods(
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewSubscriptionRequest {
+    #[schema(required = true, nullable = false, min_length = 1)]
     pub unit_id: Option<String>,
     pub customer_id: Option<String>,
     /// Yuan, two decimals.
