@@ -380,6 +380,16 @@ async fn visible<C: Connection>(conn: &C, actor: &Actor, id: &str) -> ServiceRes
     Err(ServiceError::NotFound("approval"))
 }
 
+/// Whether the actor may read a request: its submitter, its approvers (and
+/// their delegates) and auditors. Modules let them read the request's subject.
+pub(crate) async fn may_see<C: Connection>(conn: &C, actor: &Actor, request_id: &str) -> ServiceResult<bool> {
+    match visible(conn, actor, request_id).await {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_absence() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// What an approver decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {

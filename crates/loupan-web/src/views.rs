@@ -58,6 +58,8 @@ pub fn templates(zone: FixedOffset) -> Environment<'static> {
         Ok(text)
     });
     env.add_filter("localtime", move |v: String| local_time(&v, zone));
+    // A value in a query string (minijinja's own needs a feature we do not build).
+    env.add_filter("urlencode", |v: String| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>());
     env
 }
 
@@ -85,7 +87,8 @@ pub fn base_context(actor: &Actor, lang: Lang, current: &str) -> Value {
 /// Renders a template; a template error is a 500 with the cause in the log.
 pub fn render(state: &AppState, name: &str, ctx: Value) -> Result<Html<String>, AppError> {
     state.templates.get_template(name).and_then(|t| t.render(ctx)).map(Html).map_err(|e| {
-        tracing::error!(template = name, error = %e, "template failed");
+        // The include chain names the template; its source names the line and the cause.
+        tracing::error!(template = name, error = %loupan_service::error::chain(&e), "template failed");
         AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
     })
 }

@@ -568,3 +568,19 @@ async fn a_server_copies_the_write_ahead_log_into_the_database_file_beside_the_r
     }
     assert!(size() > before, "the database file stayed at {before} bytes");
 }
+
+/// The audit pages render their rows (a query-string filter in each row's links
+/// once made both answer 500 as soon as there was anything to show).
+#[tokio::test]
+async fn the_audit_trail_and_a_users_history_show_their_rows() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let project = app.project(&admin, "翠湖名苑").await;
+    let (agent_id, _) = app.user(&admin, "agent", &["sales_agent"], &[&project]).await;
+    let page = app.send(get("/admin/audit").token(&admin)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("user.create"), "the trail lists the new user");
+    assert!(page.text.contains(&format!("record_id={agent_id}")), "rows link to their record's history");
+    let page = app.send(get(&format!("/admin/users/{agent_id}")).token(&admin)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+}

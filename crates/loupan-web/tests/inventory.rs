@@ -272,6 +272,15 @@ async fn a_price_adjustment_changes_unsold_units_once_confirmed_with_history() {
     let inbox = app.send(get("/api/v1/approvals?state=pending").token(&pm_token)).await.json();
     assert_eq!(inbox["items"][0]["id"], approval, "{inbox}");
     assert_eq!(inbox["items"][0]["facts"], json!({"units": "3", "change_percent": "3.00"}));
+    // The approver reads what they are asked to approve (page and API) but cannot submit one.
+    let seen = app.send(get(&format!("/api/v1/price-adjustments/{id}/preview")).token(&pm_token)).await;
+    assert_eq!(seen.status, StatusCode::OK, "{}", seen.text);
+    let page = app.send(get(&format!("/price-adjustments/{id}")).token(&pm_token)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(!page.text.contains("submit-adjustment"));
+    let (_, agent_token) = app.user(&admin, "pricing_outsider", &["sales_agent"], &[&project]).await;
+    let r = app.send(get(&format!("/api/v1/price-adjustments/{id}")).token(&agent_token)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "not an approver, not a pricing manager");
     let r = app.send(post(&format!("/api/v1/approvals/{approval}/approve"), json!({})).token(&pm_token)).await;
     assert_eq!(r.json()["status"], "approved", "{}", r.text);
     let applied = app.send(get(&format!("/api/v1/price-adjustments/{id}")).token(&admin)).await.json();

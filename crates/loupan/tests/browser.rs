@@ -50,7 +50,8 @@ fn browser_stories() {
         .env("LOUPAN_ADMIN_PASSWORD", password)
         .env("LOUPAN_DEMO_PASSWORD", demo_password)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        // Kept for the crawl's check for missing translations and template errors.
+        .stderr(std::fs::File::create(dir.join("server.log")).unwrap())
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
@@ -65,10 +66,22 @@ fn browser_stories() {
         .args([base.as_str(), password, shots.to_str().unwrap(), demo_password])
         .output()
         .unwrap();
+    let stories = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    // Every page as every demo user, after the stories have added their data.
+    let crawl = Command::new("node")
+        .arg(root.join("tests/browser/crawl.mjs"))
+        .args([base.as_str(), password, demo_password])
+        .output()
+        .unwrap();
     let _ = server.kill();
     let _ = server.wait();
+    let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
     let _ = std::fs::remove_dir_all(&dir);
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "browser stories failed:\n{text}");
-    let _ = writeln!(std::io::stderr(), "{text}");
+    assert!(out.status.success(), "browser stories failed:\n{stories}");
+    let crawled = format!("{}{}", String::from_utf8_lossy(&crawl.stdout), String::from_utf8_lossy(&crawl.stderr));
+    assert!(crawl.status.success(), "the crawl found problems:\n{crawled}");
+    let faults: Vec<&str> =
+        log.lines().filter(|l| l.contains("missing translation") || l.contains("template failed")).collect();
+    assert!(faults.is_empty(), "the server logged during the stories and the crawl:\n{}", faults.join("\n"));
+    let _ = writeln!(std::io::stderr(), "{stories}{crawled}");
 }

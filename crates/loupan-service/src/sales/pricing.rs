@@ -245,11 +245,20 @@ async fn visible_adjustment<C: loupan_store::Connection>(
     actor: &Actor,
     id: &str,
 ) -> ServiceResult<PriceAdjustmentRow> {
-    actor.require(Permission::ManagePricing)?;
-    match store::find_price_adjustment(conn, id).await? {
-        Some(r) if actor.sees_project(&r.project_id) => Ok(r),
-        _ => Err(ServiceError::NotFound("price_adjustment")),
+    if actor.can(Permission::ManagePricing) {
+        return match store::find_price_adjustment(conn, id).await? {
+            Some(r) if actor.sees_project(&r.project_id) => Ok(r),
+            _ => Err(ServiceError::NotFound("price_adjustment")),
+        };
     }
+    // Its approvers (by default the project manager) read what they are asked to approve.
+    if let Some(request) = approvals::latest_for_subject(conn, "price_adjustment", id).await?
+        && approvals::may_see(conn, actor, &request.id).await?
+        && let Some(r) = store::find_price_adjustment(conn, id).await?
+    {
+        return Ok(r);
+    }
+    Err(ServiceError::Forbidden)
 }
 
 pub async fn list_adjustments(services: &Services, actor: &Actor, project_id: &str) -> ServiceResult<Vec<Adjustment>> {
@@ -295,6 +304,8 @@ pub async fn preview(services: &Services, actor: &Actor, id: &str) -> ServiceRes
 
 /// Submits a draft for approval; nothing changes until it is approved.
 pub async fn submit_adjustment(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Adjustment> {
+    // Approvers may read an adjustment; only pricing managers submit one.
+    actor.require(Permission::ManagePricing)?;
     let tx = services.store.begin_write().await?;
     let row = visible_adjustment(&tx, actor, id).await?;
     if row.status != AdjustmentStatus::Draft

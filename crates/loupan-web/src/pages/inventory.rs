@@ -267,7 +267,8 @@ async fn show_adjustment(
         "price_adjustment.html",
         context! { a => context! { id => adjustment.id, name => adjustment.name, method => adjustment.method, value => adjustment.value,
                         status => adjustment.status, units_changed => adjustment.units_changed, project_id => adjustment.project_id, approval_id => adjustment.approval_id },
-        changes => changes, ..base_context(&actor, lang, "/projects") },
+        changes => changes, can_submit => actor.can(loupan_domain::Permission::ManagePricing),
+        ..base_context(&actor, lang, "/projects") },
     )?;
     Ok(html.into_response())
 }
