@@ -248,13 +248,132 @@ pub fn mask_id_number(number: &str) -> String {
     format!("{head}{}{tail}", "*".repeat(chars.len() - keep_head - 4))
 }
 
+/// Compound surnames (复姓), each syllable as read in the surname.
+const COMPOUND_SURNAMES: &[(&str, [&str; 2])] = &[
+    ("欧阳", ["ou", "yang"]),
+    ("司马", ["si", "ma"]),
+    ("诸葛", ["zhu", "ge"]),
+    ("上官", ["shang", "guan"]),
+    ("东方", ["dong", "fang"]),
+    ("皇甫", ["huang", "fu"]),
+    ("令狐", ["ling", "hu"]),
+    ("慕容", ["mu", "rong"]),
+    ("尉迟", ["yu", "chi"]),
+    ("万俟", ["mo", "qi"]),
+    ("长孙", ["zhang", "sun"]),
+    ("夏侯", ["xia", "hou"]),
+    ("宇文", ["yu", "wen"]),
+    ("公孙", ["gong", "sun"]),
+    ("澹台", ["tan", "tai"]),
+    ("单于", ["chan", "yu"]),
+    ("轩辕", ["xuan", "yuan"]),
+    ("端木", ["duan", "mu"]),
+    ("申屠", ["shen", "tu"]),
+    ("司徒", ["si", "tu"]),
+    ("司空", ["si", "kong"]),
+    ("太史", ["tai", "shi"]),
+    ("闻人", ["wen", "ren"]),
+    ("呼延", ["hu", "yan"]),
+    ("拓跋", ["tuo", "ba"]),
+    ("百里", ["bai", "li"]),
+    ("东郭", ["dong", "guo"]),
+    ("南宫", ["nan", "gong"]),
+    ("西门", ["xi", "men"]),
+    ("独孤", ["du", "gu"]),
+    ("赫连", ["he", "lian"]),
+    ("钟离", ["zhong", "li"]),
+    ("宗政", ["zong", "zheng"]),
+    ("濮阳", ["pu", "yang"]),
+    ("淳于", ["chun", "yu"]),
+    ("公冶", ["gong", "ye"]),
+    ("仲孙", ["zhong", "sun"]),
+    ("羊舌", ["yang", "she"]),
+    ("左丘", ["zuo", "qiu"]),
+    ("第五", ["di", "wu"]),
+];
+
+/// Single surnames read otherwise than the character's everyday reading.
+const SURNAME_READINGS: &[(char, &str)] = &[
+    ('曾', "zeng"),
+    ('单', "shan"),
+    ('解', "xie"),
+    ('仇', "qiu"),
+    ('朴', "piao"),
+    ('区', "ou"),
+    ('查', "zha"),
+    ('盖', "ge"),
+    ('乐', "yue"),
+    ('覃', "qin"),
+    ('缪', "miao"),
+    ('尉', "wei"),
+    ('万', "wan"),
+    ('种', "chong"),
+    ('繁', "po"),
+    ('员', "yun"),
+    ('句', "gou"),
+    ('阚', "kan"),
+    ('秘', "bi"),
+    ('黑', "he"),
+    ('召', "shao"),
+    ('宿', "su"),
+    ('折', "she"),
+    ('华', "hua"),
+    ('任', "ren"),
+    ('沈', "shen"),
+    ('柏', "bai"),
+    ('薄', "bo"),
+    ('重', "chong"),
+    ('翟', "zhai"),
+    ('纪', "ji"),
+    ('隗', "wei"),
+    ('眭', "sui"),
+    ('莘', "shen"),
+    ('谌', "chen"),
+    ('冼', "xian"),
+    ('贲', "ben"),
+    ('蔺', "lin"),
+    ('褚', "chu"),
+    ('臧', "zang"),
+    ('朝', "chao"),
+    ('强', "qiang"),
+    ('长', "chang"),
+    ('都', "du"),
+    ('能', "nai"),
+    ('过', "guo"),
+    ('卜', "bu"),
+    ('石', "shi"),
+    ('殷', "yin"),
+];
+
+/// The syllables of the surname at the start of a name, read as a surname,
+/// and how many characters it takes: a compound surname when the name is
+/// longer than it (`欧阳` alone is a given name), else a single one.
+fn surname_syllables(name: &str) -> Option<(usize, Vec<&'static str>)> {
+    let compound = COMPOUND_SURNAMES
+        .iter()
+        .find(|(surname, _)| name.starts_with(surname) && name.chars().count() > 2)
+        .map(|(_, syllables)| (2, syllables.to_vec()));
+    compound.or_else(|| {
+        let first = name.chars().next()?;
+        SURNAME_READINGS.iter().find(|(c, _)| *c == first).map(|(_, reading)| (1, vec![*reading]))
+    })
+}
+
 /// Full pinyin and initials of a name for search: `张三` -> (`zhangsan`, `zs`).
+/// The surname is read as a surname (`曾` zeng, `单` shan, `欧阳` ouyang);
 /// Latin letters and digits are kept as they are; other characters dropped.
 pub fn name_pinyin(name: &str) -> (String, String) {
     use pinyin::ToPinyin;
+    let name = name.trim();
     let mut full = String::new();
     let mut initials = String::new();
-    for (c, p) in name.chars().zip(name.to_pinyin()) {
+    let (skip, surname) = surname_syllables(name).unwrap_or((0, Vec::new()));
+    for syllable in surname {
+        full.push_str(syllable);
+        initials.push_str(&syllable[..1]);
+    }
+    let rest: String = name.chars().skip(skip).collect();
+    for (c, p) in rest.chars().zip(rest.as_str().to_pinyin()) {
         match p {
             Some(p) => {
                 full.push_str(p.plain());
@@ -348,5 +467,37 @@ mod tests {
         assert_eq!(name_pinyin("张三"), ("zhangsan".into(), "zs".into()));
         assert_eq!(name_pinyin("李四A"), ("lisia".into(), "lsa".into()));
         assert_eq!(name_pinyin("王 五"), ("wangwu".into(), "ww".into()));
+    }
+
+    #[test]
+    fn surnames_are_read_as_surnames() {
+        for (name, full, initials) in [
+            ("曾志伟", "zengzhiwei", "zzw"),
+            ("单田芳", "shantianfang", "stf"),
+            ("解晓东", "xiexiaodong", "xxd"),
+            ("仇英", "qiuying", "qy"),
+            ("朴树", "piaoshu", "ps"),
+            ("区志明", "ouzhiming", "ozm"),
+            ("查良镛", "zhaliangyong", "zly"),
+            ("盖丽丽", "gelili", "gll"),
+            ("乐嘉", "yuejia", "yj"),
+            ("覃海洋", "qinhaiyang", "qhy"),
+            ("缪杰", "miaojie", "mj"),
+            ("尉迟恭", "yuchigong", "ycg"),
+            ("万俟卨", "moqixie", "mqx"),
+            ("欧阳娜娜", "ouyangnana", "oynn"),
+            ("司马光", "simaguang", "smg"),
+            ("诸葛亮", "zhugeliang", "zgl"),
+            ("上官婉儿", "shangguanwaner", "sgwe"),
+            ("东方明", "dongfangming", "dfm"),
+            ("皇甫嵩", "huangfusong", "hfs"),
+            ("令狐冲", "linghuchong", "lhc"),
+            ("慕容复", "murongfu", "mrf"),
+        ] {
+            assert_eq!(name_pinyin(name), (full.to_owned(), initials.to_owned()), "{name}");
+        }
+        // Two characters that could be a compound surname are a surname and a given name.
+        assert_eq!(name_pinyin("欧阳").0, "ouyang");
+        assert_eq!(name_pinyin("司马").1, "sm");
     }
 }

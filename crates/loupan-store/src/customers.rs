@@ -1013,3 +1013,44 @@ pub async fn set_id_cipher<C: ConnectionTrait>(c: &C, id: &str, cipher: &str, in
         .await?;
     Ok(())
 }
+
+/// Computes every customer's search pinyin again (`name_pinyin`), a page of
+/// 5,000 at a time, and writes those that changed: after the reading rules
+/// improve (surnames read as surnames). Returns how many changed.
+pub async fn refresh_name_pinyin<C: ConnectionTrait>(c: &C) -> StoreResult<u64> {
+    const PAGE: u64 = 5000;
+    let mut after = String::new();
+    let mut changed = 0;
+    loop {
+        let page: Vec<(String, String, String, String)> = customers::Entity::find()
+            .select_only()
+            .columns([
+                customers::Column::Id,
+                customers::Column::Name,
+                customers::Column::NamePinyin,
+                customers::Column::NameInitials,
+            ])
+            .filter(customers::Column::Id.gt(after.as_str()))
+            .order_by_asc(customers::Column::Id)
+            .limit(PAGE)
+            .into_tuple()
+            .all(c)
+            .await?;
+        for (id, name, pinyin, initials) in &page {
+            let (new_pinyin, new_initials) = loupan_domain::customers::name_pinyin(name);
+            if (&new_pinyin, &new_initials) != (pinyin, initials) {
+                customers::Entity::update_many()
+                    .col_expr(customers::Column::NamePinyin, Expr::value(new_pinyin))
+                    .col_expr(customers::Column::NameInitials, Expr::value(new_initials))
+                    .filter(customers::Column::Id.eq(id.as_str()))
+                    .exec(c)
+                    .await?;
+                changed += 1;
+            }
+        }
+        match page.last() {
+            Some((id, ..)) if page.len() as u64 == PAGE => after = id.clone(),
+            _ => return Ok(changed),
+        }
+    }
+}

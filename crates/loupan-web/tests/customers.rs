@@ -207,6 +207,52 @@ async fn search_by_pinyin_initials_and_phone_in_any_format() {
     }
 }
 
+/// A customer is found by the surname's reading as a surname, by full pinyin
+/// and by initials: 曾 zeng (not ceng), 单 shan, 区 ou, 乐 yue, and compound
+/// surnames as one surname (欧阳 ouyang, 尉迟 yuchi, 万俟 moqi).
+#[tokio::test]
+async fn surnames_are_found_by_their_reading_as_surnames() {
+    let o = office().await;
+    let people = [
+        ("曾志伟", "zengzhiwei", "zzw"),
+        ("单田芳", "shantianfang", "stf"),
+        ("区志明", "ouzhiming", "ozm"),
+        ("乐嘉", "yuejia", "yj"),
+        ("查良镛", "zhaliang", "zly"),
+        ("欧阳娜娜", "ouyang", "oynn"),
+        ("尉迟恭", "yuchigong", "ycg"),
+        ("万俟卨", "moqi", "mqx"),
+        ("诸葛亮", "zhugeliang", "zgl"),
+    ];
+    for (i, (name, _, _)) in people.iter().enumerate() {
+        register(&o, &o.agent_a.1, json!({"name": name, "phone": format!("1370013{i:04}")})).await;
+    }
+    for (name, full, initials) in people {
+        for q in [full, initials] {
+            let found = o.app.send(get(&format!("/api/v1/customers?q={q}")).token(&o.agent_a.1)).await;
+            assert_eq!(found.status, StatusCode::OK, "{q}: {}", found.text);
+            let listed = found.json()["items"].as_array().unwrap().iter().any(|c| c["name"] == name);
+            assert!(listed, "{name} by {q}: {}", found.text);
+        }
+    }
+    let found = o.app.send(get("/api/v1/customers?q=ceng").token(&o.agent_a.1)).await.json();
+    assert_eq!(found["items"].as_array().unwrap().len(), 0, "曾 as a surname is not ceng");
+
+    // Customers registered under the old reading are read again by the migration's refresh.
+    use loupan_store::Connection;
+    let conn = o.app.services.store.conn();
+    conn.execute_unprepared(
+        "UPDATE customers SET name_pinyin = 'cengzhiwei', name_initials = 'czw' WHERE name = '曾志伟'",
+    )
+    .await
+    .unwrap();
+    let stale = o.app.send(get("/api/v1/customers?q=zengzhiwei").token(&o.agent_a.1)).await.json();
+    assert_eq!(stale["items"].as_array().unwrap().len(), 0);
+    assert_eq!(loupan_store::customers::refresh_name_pinyin(conn).await.unwrap(), 1, "only the stale one changes");
+    let found = o.app.send(get("/api/v1/customers?q=zengzhiwei").token(&o.agent_a.1)).await.json();
+    assert_eq!(found["items"][0]["name"], "曾志伟");
+}
+
 #[tokio::test]
 async fn follow_ups_and_transfers_appear_on_the_timeline() {
     let o = office().await;

@@ -23,6 +23,7 @@ mod m20261127_000017_customer_profiles;
 mod m20261127_000018_covering_search;
 mod m20261127_000019_project_search;
 mod m20261127_000020_search_statistics;
+mod m20261204_000021_surname_pinyin;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000018_covering_search::Migration),
             Box::new(m20261127_000019_project_search::Migration),
             Box::new(m20261127_000020_search_statistics::Migration),
+            Box::new(m20261204_000021_surname_pinyin::Migration),
         ]
     }
 }
