@@ -517,6 +517,9 @@ async fn a_refund_is_paid_out_by_the_cashier_and_audited_by_finance() {
     assert_eq!(audit(&b.finance).await.status, StatusCode::CONFLICT, "not paid out yet");
     let r = pay(&b.cashier, json!({"paid_on": "2026-02-01"})).await;
     assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["channel".to_owned()]));
+    let tomorrow = (b.app.services.clock.today() + chrono::Duration::days(1)).to_string();
+    let r = pay(&b.cashier, json!({"paid_on": tomorrow, "channel": "transfer"})).await;
+    assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["paid_on".to_owned()]));
     let r = pay(&b.cashier, json!({"paid_on": "2026-02-01", "channel": "transfer"})).await;
     assert_eq!((r.status, r.json()["status"].as_str()), (StatusCode::OK, Some("paid")), "{}", r.text);
     assert_eq!(
@@ -653,4 +656,32 @@ async fn a_receipt_status_the_code_does_not_know_is_an_error_when_read() {
     let r = b.app.send(get(&format!("/api/v1/finance/receipts/{id}")).token(&b.finance)).await;
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.text);
     assert_eq!(r.json()["code"], "internal");
+}
+
+/// Money is received today or before: a later date is refused, except on a
+/// cheque whose reason for being post-dated (远期支票) is given and kept.
+#[tokio::test]
+async fn a_receipt_dated_after_today_needs_a_post_dated_cheque_and_its_reason() {
+    let b = books().await;
+    let (a, _) = b.contract("甲", "13800000001", &b.instalments, "2026-01-10").await;
+    let today = b.app.services.clock.today();
+    let tomorrow = (today + chrono::Duration::days(1)).to_string();
+    let record = |body: Value| b.app.send(post("/api/v1/finance/receipts", body).token(&b.cashier));
+    let base = json!({"contract_id": a, "amount": "1000.00", "received_on": tomorrow});
+    let with = |extra: Value| {
+        let mut body = base.clone();
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let r = record(with(json!({"channel": "transfer"}))).await;
+    assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["received_on".to_owned()]));
+    let r = record(with(json!({"channel": "cheque"}))).await;
+    assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["post_dated_reason".to_owned()]));
+    let r = record(with(json!({"channel": "cheque", "post_dated_reason": "客户开具下月支票"}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert!(r.json()["note"].as_str().unwrap().contains("客户开具下月支票"), "{}", r.text);
+    let r =
+        record(json!({"contract_id": a, "amount": "1000.00", "received_on": today.to_string(), "channel": "transfer"}))
+            .await;
+    assert_eq!(r.status, StatusCode::CREATED, "today is fine: {}", r.text);
 }

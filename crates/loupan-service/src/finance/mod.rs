@@ -36,6 +36,8 @@ pub struct NewReceipt {
     pub payer: Option<String>,
     /// The receipt book to take the number from; the project's oldest book with numbers left when empty.
     pub book_id: Option<String>,
+    /// Why a cheque is dated after today (远期支票); required for such a cheque, kept on the receipt.
+    pub post_dated_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -130,6 +132,28 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
         }
     };
     let payer = loupan_domain::validation::optional_text(&mut errors, "payer", form.payer.as_deref(), 100);
+    let post_dated_reason = loupan_domain::validation::optional_text(
+        &mut errors,
+        "post_dated_reason",
+        form.post_dated_reason.as_deref(),
+        200,
+    );
+    // Money is received today or before; only a cheque may carry a later date, with the reason kept.
+    let note = if received_on > services.clock.today() {
+        match (channel.as_str(), post_dated_reason) {
+            ("cheque", Some(reason)) => Some(format!("post-dated cheque: {reason}")),
+            ("cheque", None) => {
+                errors.push("post_dated_reason", "required");
+                None
+            }
+            _ => {
+                errors.push("received_on", "in_the_future");
+                None
+            }
+        }
+    } else {
+        None
+    };
     let contract_id = form.contract_id.filter(|s| !s.is_empty());
     let subscription_id = form.subscription_id.filter(|s| !s.is_empty());
     if contract_id.is_none() && subscription_id.is_none() {
@@ -193,7 +217,7 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
         reverses: None,
         reversed_by: None,
         pair_id: None,
-        note: None,
+        note,
     };
     store::insert_receipt(&tx, &row).await?;
     let receipt = Receipt::from(row);
@@ -710,10 +734,18 @@ pub async fn pay_refund(
             errors.push("paid_on", "required");
             NaiveDate::MIN
         }
-        Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d").unwrap_or_else(|_| {
-            errors.push("paid_on", "invalid_date");
-            NaiveDate::MIN
-        }),
+        Some(t) => match NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+            // A refund is paid out today or was before; never later.
+            Ok(day) if day > services.clock.today() => {
+                errors.push("paid_on", "in_the_future");
+                day
+            }
+            Ok(day) => day,
+            Err(_) => {
+                errors.push("paid_on", "invalid_date");
+                NaiveDate::MIN
+            }
+        },
     };
     let channel = match channel.map(str::trim) {
         Some(c) if CHANNELS.contains(&c) => c.to_owned(),

@@ -342,6 +342,7 @@ async fn record_receipt(
         channel: form.text("channel"),
         payer: form.text("payer"),
         book_id: form.text("book_id"),
+        post_dated_reason: form.text("post_dated_reason"),
     };
     match finance::record_receipt(&state.services, &actor, new).await {
         Ok(_) => Ok(Redirect::to(&format!("/contracts/{id}")).into_response()),

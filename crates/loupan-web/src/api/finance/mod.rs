@@ -34,6 +34,10 @@ pub struct NewReceiptRequest {
     pub payer: Option<String>,
     /// The receipt book (票据) to take the number from; the project's oldest book with numbers left when omitted.
     pub book_id: Option<String>,
+    /// A `received_on` after today is refused (`in_the_future`) unless the
+    /// channel is `cheque` and this says why the cheque is post-dated (远期支票);
+    /// the reason is kept in the receipt's `note`.
+    pub post_dated_reason: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -109,6 +113,7 @@ async fn record(
         channel: req.channel,
         payer: req.payer,
         book_id: req.book_id,
+        post_dated_reason: req.post_dated_reason,
     };
     Ok((StatusCode::CREATED, Json(finance::record_receipt(&state.services, &actor, form).await?.into())))
 }
