@@ -47,6 +47,8 @@ pub struct ServiceConfig {
     /// Failed logins for one username within `lockout_window` before refusing more.
     pub max_failed_logins: usize,
     pub lockout_window: Duration,
+    /// Internal networks webhooks may be sent to (public addresses always may).
+    pub webhook_allow: Vec<platform::outbound::Network>,
 }
 
 impl Default for ServiceConfig {
@@ -57,6 +59,7 @@ impl Default for ServiceConfig {
             token_lifetime: Duration::from_secs(30 * 24 * 3600),
             max_failed_logins: 5,
             lockout_window: Duration::from_secs(15 * 60),
+            webhook_allow: Vec::new(),
         }
     }
 }

@@ -34,6 +34,12 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: String) ->
     StatusCode::NO_CONTENT
 }
 
+/// A Loupan that may deliver to this test's receivers on 127.0.0.1 (refused by default).
+async fn local_receivers() -> TestApp {
+    let allow = loupan_service::platform::outbound::Network::parse_list("127.0.0.1").unwrap();
+    TestApp::with_config(loupan_service::ServiceConfig { webhook_allow: allow, ..Default::default() }).await
+}
+
 async fn receiver(fail_first: usize) -> (String, Receiver) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -72,7 +78,7 @@ async fn drain(services: &Services, worker: &str, at: chrono::DateTime<chrono::U
 
 #[tokio::test]
 async fn a_job_enqueued_before_a_restart_runs_after_it_and_the_event_arrives_signed() {
-    let app = TestApp::new().await;
+    let app = local_receivers().await;
     let admin = app.admin().await;
     let project = app.project(&admin, "翠湖名苑").await;
     let (url, rx) = receiver(0).await;
@@ -122,7 +128,7 @@ async fn a_job_enqueued_before_a_restart_runs_after_it_and_the_event_arrives_sig
 #[tokio::test]
 async fn an_import_queues_one_masked_event_per_imported_customer_for_its_subscribers() {
     use loupan_documents::xlsx::{Cell, write_table};
-    let app = TestApp::new().await;
+    let app = local_receivers().await;
     let admin = app.admin().await;
     let project = app.project(&admin, "翠湖名苑").await;
     let headers = vec!["姓名".to_owned(), "电话".to_owned()];
@@ -164,7 +170,7 @@ async fn an_import_queues_one_masked_event_per_imported_customer_for_its_subscri
 
 #[tokio::test]
 async fn a_receiver_that_fails_twice_gets_the_event_on_the_third_try() {
-    let app = TestApp::new().await;
+    let app = local_receivers().await;
     let admin = app.admin().await;
     let (url, rx) = receiver(2).await;
     let (id, secret) = subscribe(&app, &admin, &url, &["approval.decided", "unit.status_changed"]).await;
@@ -194,7 +200,7 @@ async fn a_receiver_that_fails_twice_gets_the_event_on_the_third_try() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_never_run_the_same_job_twice() {
     const EVENTS: usize = 200;
-    let app = TestApp::new().await;
+    let app = local_receivers().await;
     let admin = app.admin().await;
     let (url, rx) = receiver(0).await;
     subscribe(&app, &admin, &url, &["customer.created"]).await;
@@ -225,7 +231,7 @@ async fn two_instances_never_run_the_same_job_twice() {
 
 #[tokio::test]
 async fn a_job_of_a_worker_that_died_is_taken_over_after_its_lease() {
-    let app = TestApp::new().await;
+    let app = local_receivers().await;
     let admin = app.admin().await;
     let (url, rx) = receiver(0).await;
     subscribe(&app, &admin, &url, &["contract.signed"]).await;
@@ -250,7 +256,7 @@ async fn a_job_of_a_worker_that_died_is_taken_over_after_its_lease() {
 
 #[tokio::test]
 async fn each_scheduled_run_is_queued_once_across_instances() {
-    let app = TestApp::new().await;
+    let app = local_receivers().await;
     let admin = app.admin().await;
     jobs::ensure_schedules(&app.services).await.unwrap();
     let (_, second) = app.second_instance().await;
@@ -269,4 +275,47 @@ async fn each_scheduled_run_is_queued_once_across_instances() {
     // A minute later, each runs again; the morning reminders wait for the morning.
     let later = now + chrono::Duration::seconds(61);
     assert_eq!(jobs::tick_schedules(&second, later).await.unwrap(), 2);
+}
+
+/// Webhooks may not reach the server's own or the company's internal
+/// addresses unless an administrator allows the network: refused when
+/// subscribed, and again when delivered (a name may resolve elsewhere later).
+#[tokio::test]
+async fn webhooks_to_internal_addresses_are_refused_unless_allowed() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://localhost/hook",
+        "http://169.254.169.254/latest",
+        "http://[::1]/x",
+        "http://10.0.0.8/x",
+    ] {
+        let r = app
+            .send(post("/api/v1/webhooks", json!({"url": url, "event_types": ["customer.created"]})).token(&admin))
+            .await;
+        assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["url".to_owned()]), "{url}");
+        assert_eq!(r.json()["errors"][0]["code"], "internal_address", "{url}");
+    }
+    // Allowed when subscribed, refused when delivered after the setting changed:
+    // the address is checked at every delivery, and the receiver hears nothing.
+    let (url, rx) = receiver(0).await;
+    let allowing = local_receivers().await;
+    let admin = allowing.admin().await;
+    let project = allowing.project(&admin, "翠湖名苑").await;
+    let (id, _) = subscribe(&allowing, &admin, &url, &["customer.created"]).await;
+    let r = allowing
+        .send(
+            post("/api/v1/customers", json!({"name": "孙七", "phone": "13600136000", "project_id": project}))
+                .token(&admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let (_, strict) = allowing.second_instance_with(loupan_service::ServiceConfig::default()).await;
+    assert_eq!(drain(&strict, "strict", chrono::Utc::now()).await, 1);
+    assert!(rx.got.lock().unwrap().is_empty(), "nothing was sent");
+    let deliveries = allowing.send(get(&format!("/api/v1/webhooks/{id}/deliveries")).token(&admin)).await.json();
+    let delivery = &deliveries["items"][0];
+    assert_eq!(delivery["status"], "failed", "{deliveries}");
+    assert!(delivery["last_error"].as_str().unwrap().contains("not allowed"), "{deliveries}");
 }

@@ -41,6 +41,10 @@ struct StorageArgs {
     /// without daylight saving time (Asia/Shanghai, Asia/Hong_Kong, UTC, ...) or an offset (+08:00).
     #[arg(long, env = "LOUPAN_TIME_ZONE", default_value = "Asia/Shanghai", global = true)]
     time_zone: String,
+    /// Internal networks webhooks may be sent to, comma-separated (`10.20.0.0/16,192.168.1.5`).
+    /// Public addresses always may; loopback, private and link-local ones only when listed.
+    #[arg(long, env = "LOUPAN_WEBHOOK_ALLOW", default_value = "", global = true)]
+    webhook_allow: String,
 }
 
 #[derive(Subcommand)]
@@ -270,6 +274,8 @@ async fn open(args: &StorageArgs) -> Result<Services> {
         }
     };
     let zone = loupan_service::Clock::parse_zone(&args.time_zone)?;
+    let webhook_allow = loupan_service::platform::outbound::Network::parse_list(&args.webhook_allow)
+        .map_err(|e| anyhow::anyhow!("LOUPAN_WEBHOOK_ALLOW: {e}"))?;
     let store = Store::connect(&url).await?;
     let pending = store.pending_migrations().await?;
     if !pending.is_empty() {
@@ -278,7 +284,7 @@ async fn open(args: &StorageArgs) -> Result<Services> {
     store.migrate().await?;
     let secrets = Secrets::from_master(&master_key(args)?).map_err(explain)?;
     let files = loupan_service::platform::files::LocalFiles::new(args.data_dir.join("files"));
-    Ok(Services::new(store, ServiceConfig::default(), secrets)
+    Ok(Services::new(store, ServiceConfig { webhook_allow, ..ServiceConfig::default() }, secrets)
         .with_files(std::sync::Arc::new(files))
         .with_clock(loupan_service::Clock::system(zone)))
 }

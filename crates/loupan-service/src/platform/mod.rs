@@ -11,6 +11,7 @@ pub mod import;
 pub mod jobs;
 pub mod live;
 pub mod notifications;
+pub mod outbound;
 pub mod secrets;
 pub mod users;
 pub mod webhooks;

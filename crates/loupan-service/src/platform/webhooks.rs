@@ -4,7 +4,6 @@
 //! job, so an event is sent exactly when its change committed, and retried
 //! with back-off through the job queue until the receiver answers 2xx.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -20,6 +19,7 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use crate::platform::audit::{self, Change};
+use crate::platform::outbound;
 use crate::{Actor, ServiceError, ServiceResult, Services, platform::jobs};
 
 /// Every event type a subscription may ask for (API.md).
@@ -117,16 +117,15 @@ pub fn signature(secret: &str, timestamp: &str, body: &str) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-fn client() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("Loupan-Webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default()
-    })
+/// A client that sends requests for `host` to `address` only (no redirects,
+/// so a receiver cannot send Loupan on to an internal address either).
+fn client_to(host: &str, address: std::net::SocketAddr) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("Loupan-Webhooks/", env!("CARGO_PKG_VERSION")))
+        .resolve(host, address)
+        .build()
 }
 
 /// One attempt of one delivery (the `webhook_delivery` job). An error makes the
@@ -151,10 +150,31 @@ pub async fn deliver(services: &Services, delivery_id: &str) -> Result<(), Strin
             .map_err(|e| e.to_string())?;
         return Ok(());
     }
+    // The address is checked at every delivery (a name may resolve elsewhere
+    // by now) and the request goes to the address checked.
+    let url = reqwest::Url::parse(&subscription.url).map_err(|e| e.to_string())?;
+    let host = url.host_str().unwrap_or_default().to_owned();
+    let port = url.port_or_known_default().unwrap_or(443);
+    let address = match outbound::vetted_address(&host, port, &services.config.webhook_allow).await {
+        Ok(address) => address,
+        Err(outbound::Unvetted::Refused(refused)) => {
+            store::record_attempt(conn, delivery_id, DeliveryStatus::Failed, None, Some(&refused), now)
+                .await
+                .map_err(|e| e.to_string())?;
+            return Ok(());
+        }
+        Err(outbound::Unvetted::Unresolved(why)) => {
+            store::record_attempt(conn, delivery_id, DeliveryStatus::Pending, None, Some(&why), now)
+                .await
+                .map_err(|e| e.to_string())?;
+            return Err(why);
+        }
+    };
     let secret = services.secrets.decrypt(&subscription.secret_encrypted).map_err(|e| e.to_string())?;
     let timestamp = now.timestamp().to_string();
-    let sent = client()
-        .post(&subscription.url)
+    let sent = client_to(&host, address)
+        .map_err(|e| e.to_string())?
+        .post(url)
         .header("Content-Type", "application/json")
         .header("Loupan-Event", &delivery.event_type)
         .header("Loupan-Delivery", &delivery.id)
@@ -238,8 +258,16 @@ pub async fn create_subscription(
         errors.push("url", "required");
     } else if url.len() > 500 {
         errors.push("url", "too_long");
-    } else if !(url.starts_with("https://") || url.starts_with("http://")) || reqwest::Url::parse(&url).is_err() {
-        errors.push("url", "invalid_url");
+    } else {
+        match reqwest::Url::parse(&url) {
+            Ok(parsed) if matches!(parsed.scheme(), "https" | "http") => {
+                let host = parsed.host_str().unwrap_or_default();
+                if outbound::host_refused(host, &services.config.webhook_allow) {
+                    errors.push("url", "internal_address");
+                }
+            }
+            _ => errors.push("url", "invalid_url"),
+        }
     }
     let mut types: Vec<String> =
         form.event_types.iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();

@@ -190,10 +190,14 @@ impl TestApp {
 
     /// A second Loupan instance on the same database (or the same one after a restart).
     pub async fn second_instance(&self) -> (Router, Services) {
+        self.second_instance_with(self.services.config.clone()).await
+    }
+
+    /// A second instance configured otherwise (e.g. after a setting changed).
+    pub async fn second_instance_with(&self, config: ServiceConfig) -> (Router, Services) {
         let store = Store::connect(&self.database_url).await.expect("connect");
         let secrets = loupan_service::platform::secrets::Secrets::from_master(&[42u8; 32]).unwrap();
-        let services =
-            Services::new(store, self.services.config.clone(), secrets).with_clock(self.services.clock.clone());
+        let services = Services::new(store, config, secrets).with_clock(self.services.clock.clone());
         (loupan_web::app(AppState::new(services.clone(), WebConfig::default())), services)
     }
 
