@@ -86,6 +86,9 @@ impl Role {
                 ManageApprovalFlows,
                 ManageIntegrations,
                 ReadAftersales,
+                ReadCost,
+                ManageCost,
+                RecordVariations,
             ],
             Role::Executive => &[
                 ReadAudit,
@@ -96,6 +99,7 @@ impl Role {
                 ReadDeals,
                 ReadFinance,
                 ReadAftersales,
+                ReadCost,
             ],
             Role::SalesManager => &[
                 ReadProjects,
@@ -130,7 +134,9 @@ impl Role {
             // Campaigns are planned on exported lists.
             Role::Marketing => &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers, ExportCustomers],
             Role::Aftersales => &[ReadProjects, ReadInventory, ReadCustomers, ReadAftersales],
-            Role::CostEngineer | Role::ProjectManager => &[ReadProjects, ReadInventory],
+            Role::CostEngineer => &[ReadProjects, ReadInventory, ReadCost, ManageCost, RecordVariations],
+            // Site staff submit and confirm changes and visas; the cost engineer keeps the rest.
+            Role::ProjectManager => &[ReadProjects, ReadInventory, ReadCost, RecordVariations],
         }
     }
 }
@@ -187,10 +193,17 @@ pub enum Permission {
     ManageIntegrations,
     /// After-sales settlements: area compensation, deed tax and other fees.
     ReadAftersales,
+    /// Project cost: the cost item tree, targets, plans, contracts and the dynamic cost.
+    ReadCost,
+    /// Keep the cost item tree, target versions, contract planning, suppliers,
+    /// cost contracts and expected costs (cost engineers).
+    ManageCost,
+    /// Submit design changes and site visas and confirm them at completion.
+    RecordVariations,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 20] = [
+    pub const ALL: [Permission; 23] = [
         Permission::ManageUsers,
         Permission::ReadAudit,
         Permission::ReadProjects,
@@ -211,6 +224,9 @@ impl Permission {
         Permission::ManageApprovalFlows,
         Permission::ManageIntegrations,
         Permission::ReadAftersales,
+        Permission::ReadCost,
+        Permission::ManageCost,
+        Permission::RecordVariations,
     ];
 
     pub fn name(self) -> &'static str {
@@ -235,6 +251,9 @@ impl Permission {
             Permission::ManageApprovalFlows => "manage_approval_flows",
             Permission::ManageIntegrations => "manage_integrations",
             Permission::ReadAftersales => "read_aftersales",
+            Permission::ReadCost => "read_cost",
+            Permission::ManageCost => "manage_cost",
+            Permission::RecordVariations => "record_variations",
         }
     }
 }

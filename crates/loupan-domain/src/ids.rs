@@ -1,11 +1,14 @@
 //! Typed identifiers. IDs are opaque strings on the wire (API.md); in code a
-//! `UserId` cannot be passed where a `ProjectId` is expected.
+//! `UserId` cannot be passed where a `ProjectId` is expected. With the store's
+//! `sea-orm` feature a row holds them directly; with `utoipa` they are strings
+//! in the OpenAPI document.
 
 use serde::{Deserialize, Serialize};
 
 macro_rules! id_type {
     ($($name:ident),* $(,)?) => {$(
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "sea-orm", derive(sea_orm::DeriveValueType))]
         #[serde(transparent)]
         pub struct $name(pub String);
 
@@ -26,7 +29,52 @@ macro_rules! id_type {
                 Self(s)
             }
         }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                Self(s.to_owned())
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        /// Ids are generated text, never database sequences.
+        #[cfg(feature = "sea-orm")]
+        impl sea_orm::TryFromU64 for $name {
+            fn try_from_u64(_: u64) -> Result<Self, sea_orm::DbErr> {
+                Err(sea_orm::DbErr::ConvertFromU64(stringify!($name)))
+            }
+        }
+
+        #[cfg(feature = "utoipa")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "utoipa")]
+        impl utoipa::ToSchema for $name {}
     )*};
 }
 
-id_type!(UserId, ProjectId, BuildingId, UnitId);
+id_type!(
+    UserId,
+    ProjectId,
+    BuildingId,
+    UnitId,
+    // Project cost (PM3-PM7).
+    CostItemId,
+    TargetVersionId,
+    PlanLineId,
+    SupplierId,
+    CostContractId,
+    VariationId,
+    CostPostingId,
+);

@@ -13,6 +13,7 @@ pub mod platform;
 pub mod aftersales;
 pub mod approvals;
 pub mod changes;
+pub mod cost;
 pub mod customers;
 pub mod finance;
 pub mod inventory;

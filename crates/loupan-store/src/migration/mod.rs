@@ -24,6 +24,7 @@ mod m20261127_000018_covering_search;
 mod m20261127_000019_project_search;
 mod m20261127_000020_search_statistics;
 mod m20261204_000021_surname_pinyin;
+mod m20261204_000022_project_cost;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000019_project_search::Migration),
             Box::new(m20261127_000020_search_statistics::Migration),
             Box::new(m20261204_000021_surname_pinyin::Migration),
+            Box::new(m20261204_000022_project_cost::Migration),
         ]
     }
 }

@@ -1,0 +1,871 @@
+//! What eats into the target: contract planning (合约规划), suppliers and the
+//! cost contracts signed with them under each cost item's control, design
+//! changes and site visas (estimated, then confirmed), and expected further
+//! cost. Each posts its movement to the ledger in the transaction that
+//! records it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use loupan_domain::cost::{
+    self as rules, Bucket, Control, ControlMode, CostContractKind, DocumentType, VariationKind, VariationStatus,
+};
+use loupan_domain::ids::{CostContractId, CostItemId, CostPostingId, PlanLineId, ProjectId, SupplierId, VariationId};
+use loupan_domain::validation::{optional_text, required_text};
+use loupan_domain::{Invalid, Money, Permission};
+use loupan_store::cost::{
+    self as store, ContractLineRow, CostContractRow, PlanLineRow, PostingRow, SupplierRow, VariationRow,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{by, document_date, money, positive_money, required_id, tree::leaves, visible_project};
+use crate::platform::audit::{self, Change};
+use crate::{Actor, ServiceError, ServiceResult, Services};
+
+/// One ledger entry to write.
+struct Post<'a> {
+    project: &'a ProjectId,
+    item: &'a CostItemId,
+    bucket: Bucket,
+    amount: Money,
+    on: NaiveDate,
+    document: (DocumentType, &'a str),
+    note: Option<String>,
+}
+
+fn posting(services: &Services, actor: &Actor, p: Post<'_>) -> PostingRow {
+    PostingRow {
+        id: CostPostingId::from(loupan_store::new_id()),
+        project_id: p.project.clone(),
+        cost_item_id: p.item.clone(),
+        bucket: p.bucket,
+        amount: p.amount,
+        posted_on: p.on,
+        document_type: p.document.0,
+        document_id: p.document.1.to_owned(),
+        note: p.note,
+        posted_by: by(actor),
+        created_at: services.clock.now(),
+    }
+}
+
+async fn record<T: Serialize>(
+    tx: &loupan_store::Transaction,
+    actor: &Actor,
+    action: &str,
+    record_type: &str,
+    id: &str,
+    after: &T,
+) -> ServiceResult<()> {
+    audit::record(tx, actor, Change { action, record_type, record_id: id, before: None, after: audit::snapshot(after)? })
+        .await
+}
+
+// ---- Suppliers ----
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Supplier {
+    pub id: SupplierId,
+    pub name: String,
+    pub credit_code: String,
+    pub qualifications: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub blacklisted: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<SupplierRow> for Supplier {
+    fn from(r: SupplierRow) -> Self {
+        Supplier {
+            id: r.id,
+            name: r.name,
+            credit_code: r.credit_code,
+            qualifications: r.qualifications,
+            contact_name: r.contact_name,
+            contact_phone: r.contact_phone,
+            blacklisted: r.blacklisted,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NewSupplier {
+    pub name: Option<String>,
+    /// 统一社会信用代码, 18 characters with its check character.
+    pub credit_code: Option<String>,
+    pub qualifications: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+}
+
+/// Registers a supplier (group-wide); the credit code is checked and unique.
+pub async fn add_supplier(services: &Services, actor: &Actor, form: NewSupplier) -> ServiceResult<Supplier> {
+    actor.require(Permission::ManageCost)?;
+    let mut errors = Invalid::default();
+    let name = required_text(&mut errors, "name", form.name.as_deref(), 100);
+    let code = match form.credit_code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        None => {
+            errors.push("credit_code", "required");
+            String::new()
+        }
+        Some(c) => rules::credit_code(c).unwrap_or_else(|e| {
+            errors.push("credit_code", e.code());
+            String::new()
+        }),
+    };
+    let qualifications = optional_text(&mut errors, "qualifications", form.qualifications.as_deref(), 500);
+    let contact_name = optional_text(&mut errors, "contact_name", form.contact_name.as_deref(), 50);
+    let contact_phone = match optional_text(&mut errors, "contact_phone", form.contact_phone.as_deref(), 30) {
+        Some(p) if p.chars().filter(char::is_ascii_digit).count() < 7
+            || !p.chars().all(|c| c.is_ascii_digit() || " -+()".contains(c)) =>
+        {
+            errors.push("contact_phone", "invalid_phone");
+            None
+        }
+        p => p,
+    };
+    errors.into_result()?;
+    let tx = services.store.begin_write().await?;
+    if store::supplier_by_credit_code(&tx, &code).await?.is_some() {
+        return Err(Invalid::one("credit_code", "credit_code_taken").into());
+    }
+    let row = SupplierRow {
+        id: loupan_store::new_id().into(),
+        name,
+        credit_code: code,
+        qualifications,
+        contact_name,
+        contact_phone,
+        blacklisted: false,
+        created_by: by(actor),
+        created_at: services.clock.now(),
+    };
+    store::insert_suppliers(&tx, std::slice::from_ref(&row)).await.map_err(|e| match e {
+        loupan_store::StoreError::Unique(_) => Invalid::one("credit_code", "credit_code_taken").into(),
+        e => ServiceError::from(e),
+    })?;
+    let supplier = Supplier::from(row);
+    record(&tx, actor, "supplier.create", "supplier", supplier.id.as_str(), &supplier).await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(supplier)
+}
+
+pub async fn suppliers(services: &Services, actor: &Actor) -> ServiceResult<Vec<Supplier>> {
+    actor.require(Permission::ReadCost)?;
+    Ok(store::suppliers(services.store.conn()).await?.into_iter().map(Supplier::from).collect())
+}
+
+pub async fn supplier(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Supplier> {
+    actor.require(Permission::ReadCost)?;
+    store::find_supplier(services.store.conn(), &SupplierId::from(id))
+        .await?
+        .map(Supplier::from)
+        .ok_or(ServiceError::NotFound("supplier"))
+}
+
+/// Puts a supplier on the blacklist (no new contracts) or takes it off.
+pub async fn set_blacklisted(services: &Services, actor: &Actor, id: &str, blacklisted: bool) -> ServiceResult<Supplier> {
+    actor.require(Permission::ManageCost)?;
+    let tx = services.store.begin_write().await?;
+    let id = SupplierId::from(id);
+    let before = store::find_supplier(&tx, &id).await?.ok_or(ServiceError::NotFound("supplier"))?;
+    store::set_blacklisted(&tx, &id, blacklisted).await?;
+    let after = Supplier::from(SupplierRow { blacklisted, ..before.clone() });
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: if blacklisted { "supplier.blacklist" } else { "supplier.unblacklist" },
+            record_type: "supplier",
+            record_id: id.as_str(),
+            before: audit::snapshot(&Supplier::from(before))?,
+            after: audit::snapshot(&after)?,
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(after)
+}
+
+// ---- Contract planning ----
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanLine {
+    pub id: PlanLineId,
+    pub project_id: ProjectId,
+    pub cost_item_id: CostItemId,
+    pub name: String,
+    pub planned_amount: Money,
+    pub contracted: Money,
+    /// Planned, not yet signed (never below zero).
+    pub balance: Money,
+    pub tender_mode: Option<String>,
+    pub planned_month: Option<String>,
+}
+
+impl From<PlanLineRow> for PlanLine {
+    fn from(r: PlanLineRow) -> Self {
+        let left = r.planned_amount - r.contracted;
+        PlanLine {
+            balance: if left.is_negative() { Money::ZERO } else { left },
+            id: r.id,
+            project_id: r.project_id,
+            cost_item_id: r.cost_item_id,
+            name: r.name,
+            planned_amount: r.planned_amount,
+            contracted: r.contracted,
+            tender_mode: r.tender_mode,
+            planned_month: r.planned_month,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NewPlanLine {
+    pub cost_item_id: Option<String>,
+    pub name: Option<String>,
+    pub planned_amount: Option<String>,
+    /// 招标方式, e.g. 公开招标, 邀请招标, 直接委托.
+    pub tender_mode: Option<String>,
+    /// `YYYY-MM`.
+    pub planned_month: Option<String>,
+}
+
+/// Plans a contract under a leaf item; its amount is pending until signed.
+pub async fn add_plan_line(services: &Services, actor: &Actor, project: &str, form: NewPlanLine) -> ServiceResult<PlanLine> {
+    actor.require(Permission::ManageCost)?;
+    let tx = services.store.begin_write().await?;
+    let project = visible_project(&tx, actor, project).await?;
+    let mut errors = Invalid::default();
+    let item = CostItemId::from(required_id(&mut errors, "cost_item_id", form.cost_item_id.as_deref()));
+    let name = required_text(&mut errors, "name", form.name.as_deref(), 100);
+    let planned = positive_money(&mut errors, "planned_amount", form.planned_amount.as_deref());
+    let tender_mode = optional_text(&mut errors, "tender_mode", form.tender_mode.as_deref(), 40);
+    let planned_month = optional_text(&mut errors, "planned_month", form.planned_month.as_deref(), 7);
+    if planned_month.as_deref().is_some_and(|m| NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").is_err()) {
+        errors.push("planned_month", "invalid_month");
+    }
+    if !item.as_str().is_empty() && !leaves(&tx, &project).await?.contains_key(&item) {
+        errors.push("cost_item_id", "unknown_cost_item");
+    }
+    errors.into_result()?;
+    let row = PlanLineRow {
+        id: loupan_store::new_id().into(),
+        project_id: project.clone(),
+        cost_item_id: item.clone(),
+        name,
+        planned_amount: planned,
+        contracted: Money::ZERO,
+        tender_mode,
+        planned_month,
+        created_by: by(actor),
+        created_at: services.clock.now(),
+    };
+    store::insert_plan_lines(&tx, std::slice::from_ref(&row)).await?;
+    let post = posting(
+        services,
+        actor,
+        Post {
+            project: &project,
+            item: &item,
+            bucket: Bucket::Pending,
+            amount: planned,
+            on: services.clock.today(),
+            document: (DocumentType::PlanLine, row.id.as_str()),
+            note: None,
+        },
+    );
+    store::insert_postings(&tx, &[post]).await?;
+    let line = PlanLine::from(row);
+    record(&tx, actor, "cost_plan_line.create", "cost_plan_line", line.id.as_str(), &line).await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(line)
+}
+
+pub async fn plan_lines(services: &Services, actor: &Actor, project: &str) -> ServiceResult<Vec<PlanLine>> {
+    actor.require(Permission::ReadCost)?;
+    let project = visible_project(services.store.conn(), actor, project).await?;
+    Ok(store::plan_lines(services.store.conn(), &project).await?.into_iter().map(PlanLine::from).collect())
+}
+
+// ---- Cost contracts ----
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ContractLine {
+    pub plan_line_id: PlanLineId,
+    pub cost_item_id: CostItemId,
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CostContract {
+    pub id: CostContractId,
+    pub project_id: ProjectId,
+    pub code: String,
+    pub name: String,
+    pub supplier_id: SupplierId,
+    pub kind: CostContractKind,
+    pub amount: Money,
+    /// Retention (质保金) as a percentage with two decimals, e.g. `"5.00"`.
+    pub retention_percent: String,
+    pub payment_terms: Option<String>,
+    pub signed_on: NaiveDate,
+    /// Set on a supplementary agreement: the contract it amends.
+    pub amends_id: Option<CostContractId>,
+    pub over_plan_reason: Option<String>,
+    pub lines: Vec<ContractLine>,
+}
+
+fn contract_of(r: CostContractRow, lines: Vec<ContractLineRow>) -> CostContract {
+    CostContract {
+        id: r.id,
+        project_id: r.project_id,
+        code: r.code,
+        name: r.name,
+        supplier_id: r.supplier_id,
+        kind: r.kind,
+        amount: r.amount,
+        retention_percent: Money::from_hundredths(i64::from(r.retention_bp)).to_string(),
+        payment_terms: r.payment_terms,
+        signed_on: r.signed_on,
+        amends_id: r.amends_id,
+        over_plan_reason: r.over_plan_reason,
+        lines: lines
+            .into_iter()
+            .map(|l| ContractLine { plan_line_id: l.plan_line_id, cost_item_id: l.cost_item_id, amount: l.amount })
+            .collect(),
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NewCostContract {
+    pub code: Option<String>,
+    pub name: Option<String>,
+    pub supplier_id: Option<String>,
+    /// `total_price`, `unit_price` or `framework`.
+    pub kind: Option<String>,
+    /// Retention (质保金) in percent, e.g. `"5"` (0 when absent).
+    pub retention_percent: Option<String>,
+    pub payment_terms: Option<String>,
+    /// `YYYY-MM-DD`, today when absent, never later.
+    pub signed_on: Option<String>,
+    /// A supplementary agreement (补充协议): the contract it amends.
+    pub amends_id: Option<String>,
+    /// Why a weak-control plan line is exceeded (required then).
+    pub over_plan_reason: Option<String>,
+    /// The plan lines it consumes; the contract's amount is their sum.
+    #[serde(default)]
+    pub lines: Vec<NewContractLine>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NewContractLine {
+    pub plan_line_id: Option<String>,
+    pub amount: Option<String>,
+}
+
+/// Signs a cost contract (or a supplementary agreement) against plan lines,
+/// under each item's control: over a line's balance is refused on a strong
+/// item and needs a reason on a weak one. Contracted rises by each line's
+/// amount and pending falls by what the line had left.
+pub async fn sign_contract(
+    services: &Services,
+    actor: &Actor,
+    project: &str,
+    form: NewCostContract,
+) -> ServiceResult<CostContract> {
+    actor.require(Permission::ManageCost)?;
+    let tx = services.store.begin_write().await?;
+    let project = visible_project(&tx, actor, project).await?;
+    let today = services.clock.today();
+    let mut errors = Invalid::default();
+    let code = required_text(&mut errors, "code", form.code.as_deref(), 40);
+    let name = required_text(&mut errors, "name", form.name.as_deref(), 200);
+    let kind = match form.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+        None => Some(CostContractKind::TotalPrice),
+        Some(k) => CostContractKind::parse(k).or_else(|| {
+            errors.push("kind", "unknown_kind");
+            None
+        }),
+    };
+    let retention = match form.retention_percent.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        None => 0,
+        Some(r) => match Money::parse(r) {
+            Ok(p) if !p.is_negative() && p.hundredths() <= 10_000 => p.hundredths() as i32,
+            Ok(_) => {
+                errors.push("retention_percent", "out_of_range");
+                0
+            }
+            Err(e) => {
+                errors.push("retention_percent", e.code());
+                0
+            }
+        },
+    };
+    let payment_terms = optional_text(&mut errors, "payment_terms", form.payment_terms.as_deref(), 1000);
+    let signed_on = document_date(&mut errors, "signed_on", form.signed_on.as_deref(), today);
+    let reason = optional_text(&mut errors, "over_plan_reason", form.over_plan_reason.as_deref(), 500);
+    let supplier_id = SupplierId::from(required_id(&mut errors, "supplier_id", form.supplier_id.as_deref()));
+    if !supplier_id.as_str().is_empty() {
+        match store::find_supplier(&tx, &supplier_id).await? {
+            None => errors.push("supplier_id", "unknown_supplier"),
+            Some(s) if s.blacklisted => errors.push("supplier_id", "supplier_blacklisted"),
+            Some(_) => {}
+        }
+    }
+    let amends = match form.amends_id.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        None => None,
+        Some(a) => match store::find_contract(&tx, &CostContractId::from(a)).await? {
+            Some(c) if c.project_id == project && c.amends_id.is_none() => Some(c.id),
+            _ => {
+                errors.push("amends_id", "unknown_contract");
+                None
+            }
+        },
+    };
+    if !code.is_empty() && store::contract_by_code(&tx, &project, &code).await?.is_some() {
+        errors.push("code", "code_taken");
+    }
+    if form.lines.is_empty() {
+        errors.push("lines", "required");
+    }
+    let plan: BTreeMap<PlanLineId, PlanLineRow> =
+        store::plan_lines(&tx, &project).await?.into_iter().map(|l| (l.id.clone(), l)).collect();
+    let items: BTreeMap<CostItemId, ControlMode> =
+        leaves(&tx, &project).await?.into_iter().map(|(id, i)| (id, i.control_mode)).collect();
+    let mut lines: Vec<(PlanLineRow, Money, ControlMode)> = Vec::new();
+    for (i, line) in form.lines.iter().enumerate() {
+        let field = |f: &str| format!("lines[{i}].{f}");
+        let amount = positive_money(&mut errors, &field("amount"), line.amount.as_deref());
+        let id = PlanLineId::from(line.plan_line_id.as_deref().map(str::trim).unwrap_or_default());
+        match plan.get(&id) {
+            None => errors.push(field("plan_line_id"), "unknown_plan_line"),
+            Some(_) if lines.iter().any(|(l, _, _)| l.id == id) => errors.push(field("plan_line_id"), "listed_twice"),
+            Some(l) => {
+                let mode = items.get(&l.cost_item_id).copied().unwrap_or(ControlMode::Weak);
+                let balance = l.planned_amount - l.contracted;
+                match rules::control(mode, balance, amount) {
+                    Control::Within => {}
+                    Control::Refused => errors.push(field("amount"), "over_plan_balance"),
+                    Control::NeedsReason if reason.is_none() => errors.push("over_plan_reason", "required"),
+                    Control::NeedsReason => {}
+                }
+                lines.push((l.clone(), amount, mode));
+            }
+        }
+    }
+    errors.into_result()?;
+    let id = CostContractId::from(loupan_store::new_id());
+    let total: Money = lines.iter().map(|(_, a, _)| *a).sum();
+    let mut postings = Vec::new();
+    let mut line_rows = Vec::new();
+    for (i, (line, amount, mode)) in lines.iter().enumerate() {
+        // Charged with one conditional statement: the check above read the
+        // line before this transaction held it, and another contract may have
+        // signed against it since.
+        let within = *mode == ControlMode::Strong;
+        let Some(after) = store::charge_plan_line(&tx, &line.id, *amount, within).await? else {
+            return Err(Invalid::one(format!("lines[{i}].amount"), "over_plan_balance").into());
+        };
+        let released = rules::pending_released(after.planned_amount, after.contracted - *amount, *amount);
+        let planned_on = services.clock.date_of(after.created_at);
+        let doc = (DocumentType::Contract, id.as_str());
+        postings.push(posting(
+            services,
+            actor,
+            Post {
+                project: &project,
+                item: &line.cost_item_id,
+                bucket: Bucket::Contracted,
+                amount: *amount,
+                on: signed_on,
+                document: doc,
+                note: None,
+            },
+        ));
+        if !released.is_zero() {
+            postings.push(posting(
+                services,
+                actor,
+                Post {
+                    project: &project,
+                    item: &line.cost_item_id,
+                    bucket: Bucket::Pending,
+                    amount: -released,
+                    // Never before the plan line's own posting.
+                    on: signed_on.max(planned_on),
+                    document: doc,
+                    note: Some(line.name.clone()),
+                },
+            ));
+        }
+        line_rows.push(ContractLineRow {
+            id: loupan_store::new_id(),
+            contract_id: id.clone(),
+            plan_line_id: line.id.clone(),
+            cost_item_id: line.cost_item_id.clone(),
+            amount: *amount,
+        });
+    }
+    let row = CostContractRow {
+        id: id.clone(),
+        project_id: project.clone(),
+        code,
+        name,
+        supplier_id,
+        kind: kind.unwrap_or(CostContractKind::TotalPrice),
+        amount: total,
+        retention_bp: retention,
+        payment_terms,
+        signed_on,
+        amends_id: amends,
+        over_plan_reason: reason,
+        created_by: by(actor),
+        created_at: services.clock.now(),
+    };
+    store::insert_contracts(&tx, std::slice::from_ref(&row)).await.map_err(|e| match e {
+        loupan_store::StoreError::Unique(_) => Invalid::one("code", "code_taken").into(),
+        e => ServiceError::from(e),
+    })?;
+    store::insert_contract_lines(&tx, &line_rows).await?;
+    store::insert_postings(&tx, &postings).await?;
+    let contract = contract_of(row, line_rows);
+    record(&tx, actor, "cost_contract.sign", "cost_contract", contract.id.as_str(), &contract).await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(contract)
+}
+
+pub async fn contracts(services: &Services, actor: &Actor, project: &str) -> ServiceResult<Vec<CostContract>> {
+    actor.require(Permission::ReadCost)?;
+    let conn = services.store.conn();
+    let project = visible_project(conn, actor, project).await?;
+    let mut out = Vec::new();
+    for row in store::contracts(conn, &project).await? {
+        let lines = store::contract_lines(conn, &row.id).await?;
+        out.push(contract_of(row, lines));
+    }
+    Ok(out)
+}
+
+pub async fn contract(services: &Services, actor: &Actor, id: &str) -> ServiceResult<CostContract> {
+    actor.require(Permission::ReadCost)?;
+    let conn = services.store.conn();
+    match store::find_contract(conn, &CostContractId::from(id)).await? {
+        Some(row) if actor.sees_project(row.project_id.as_str()) => {
+            let lines = store::contract_lines(conn, &row.id).await?;
+            Ok(contract_of(row, lines))
+        }
+        _ => Err(ServiceError::NotFound("cost_contract")),
+    }
+}
+
+// ---- Design changes and site visas ----
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Variation {
+    pub id: VariationId,
+    pub project_id: ProjectId,
+    pub kind: VariationKind,
+    pub code: String,
+    pub contract_id: Option<CostContractId>,
+    pub cost_item_id: CostItemId,
+    pub reason: String,
+    pub estimated_amount: Money,
+    pub confirmed_amount: Option<Money>,
+    /// What counts in the dynamic cost: the confirmed amount once confirmed.
+    pub amount: Money,
+    pub status: VariationStatus,
+    pub submitted_on: NaiveDate,
+    pub confirmed_on: Option<NaiveDate>,
+}
+
+impl From<VariationRow> for Variation {
+    fn from(r: VariationRow) -> Self {
+        Variation {
+            amount: r.confirmed_amount.unwrap_or(r.estimated_amount),
+            id: r.id,
+            project_id: r.project_id,
+            kind: r.kind,
+            code: r.code,
+            contract_id: r.contract_id,
+            cost_item_id: r.cost_item_id,
+            reason: r.reason,
+            estimated_amount: r.estimated_amount,
+            confirmed_amount: r.confirmed_amount,
+            status: r.status,
+            submitted_on: r.submitted_on,
+            confirmed_on: r.confirmed_on,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NewVariation {
+    /// `change` (设计变更) or `visa` (现场签证).
+    pub kind: Option<String>,
+    /// Numbered BG-0001 / QZ-0001 within the project when absent.
+    pub code: Option<String>,
+    pub contract_id: Option<String>,
+    /// The leaf item it costs to (the contract's item when absent and the contract has one).
+    pub cost_item_id: Option<String>,
+    pub reason: Option<String>,
+    /// The amount declared at submission (申报); may be negative (a saving).
+    pub estimated_amount: Option<String>,
+    pub submitted_on: Option<String>,
+}
+
+/// Submits a design change or site visa at its estimate, which counts in the
+/// dynamic cost from its date until it is confirmed.
+pub async fn submit_variation(
+    services: &Services,
+    actor: &Actor,
+    project: &str,
+    form: NewVariation,
+) -> ServiceResult<Variation> {
+    actor.require(Permission::RecordVariations)?;
+    let tx = services.store.begin_write().await?;
+    let project = visible_project(&tx, actor, project).await?;
+    let mut errors = Invalid::default();
+    let kind = match form.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+        None => {
+            errors.push("kind", "required");
+            None
+        }
+        Some(k) => VariationKind::parse(k).or_else(|| {
+            errors.push("kind", "unknown_kind");
+            None
+        }),
+    };
+    let reason = required_text(&mut errors, "reason", form.reason.as_deref(), 1000);
+    let estimated = money(&mut errors, "estimated_amount", form.estimated_amount.as_deref());
+    if estimated.is_zero() && form.estimated_amount.as_deref().is_some_and(|a| Money::parse(a.trim()).is_ok()) {
+        errors.push("estimated_amount", "must_not_be_zero");
+    }
+    let submitted_on = document_date(&mut errors, "submitted_on", form.submitted_on.as_deref(), services.clock.today());
+    let contract = match form.contract_id.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => match store::find_contract(&tx, &CostContractId::from(c)).await? {
+            Some(row) if row.project_id == project => Some(row),
+            _ => {
+                errors.push("contract_id", "unknown_contract");
+                None
+            }
+        },
+    };
+    let leaves = leaves(&tx, &project).await?;
+    let item = match form.cost_item_id.as_deref().map(str::trim).filter(|i| !i.is_empty()) {
+        Some(i) => {
+            let id = CostItemId::from(i);
+            if !leaves.contains_key(&id) {
+                errors.push("cost_item_id", "unknown_cost_item");
+            }
+            id
+        }
+        None => {
+            let first = match &contract {
+                Some(c) => store::contract_lines(&tx, &c.id).await?.into_iter().next().map(|l| l.cost_item_id),
+                None => None,
+            };
+            first.unwrap_or_else(|| {
+                errors.push("cost_item_id", "required");
+                CostItemId::from("")
+            })
+        }
+    };
+    let code = optional_text(&mut errors, "code", form.code.as_deref(), 40);
+    errors.into_result()?;
+    let kind = kind.unwrap_or(VariationKind::Change);
+    let code = match code {
+        Some(c) => {
+            if store::variation_by_code(&tx, &project, &c).await?.is_some() {
+                return Err(Invalid::one("code", "code_taken").into());
+            }
+            c
+        }
+        None => {
+            let prefix = match kind {
+                VariationKind::Change => "BG",
+                VariationKind::Visa => "QZ",
+            };
+            let taken = store::variations(&tx, &project).await?.iter().filter(|v| v.kind == kind).count();
+            let mut n = taken + 1;
+            loop {
+                let c = format!("{prefix}-{n:04}");
+                if store::variation_by_code(&tx, &project, &c).await?.is_none() {
+                    break c;
+                }
+                n += 1;
+            }
+        }
+    };
+    let row = VariationRow {
+        id: loupan_store::new_id().into(),
+        project_id: project.clone(),
+        kind,
+        code,
+        contract_id: contract.map(|c| c.id),
+        cost_item_id: item.clone(),
+        reason,
+        estimated_amount: estimated,
+        confirmed_amount: None,
+        status: VariationStatus::Estimated,
+        submitted_on,
+        confirmed_on: None,
+        created_by: by(actor),
+        created_at: services.clock.now(),
+        confirmed_by: None,
+    };
+    store::insert_variations(&tx, std::slice::from_ref(&row)).await.map_err(|e| match e {
+        loupan_store::StoreError::Unique(_) => Invalid::one("code", "code_taken").into(),
+        e => ServiceError::from(e),
+    })?;
+    let post = posting(
+        services,
+        actor,
+        Post {
+            project: &project,
+            item: &item,
+            bucket: kind.buckets().0,
+            amount: estimated,
+            on: submitted_on,
+            document: (DocumentType::Variation, row.id.as_str()),
+            note: None,
+        },
+    );
+    store::insert_postings(&tx, &[post]).await?;
+    let variation = Variation::from(row);
+    record(&tx, actor, "cost_variation.submit", "cost_variation", variation.id.as_str(), &variation).await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(variation)
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct VariationConfirmation {
+    /// The amount confirmed at completion (完工确认).
+    pub confirmed_amount: Option<String>,
+    pub confirmed_on: Option<String>,
+}
+
+/// Confirms a change or visa: its estimate leaves the dynamic cost and the
+/// confirmed amount enters it, both on the confirmation date.
+pub async fn confirm_variation(
+    services: &Services,
+    actor: &Actor,
+    id: &str,
+    form: VariationConfirmation,
+) -> ServiceResult<Variation> {
+    actor.require(Permission::RecordVariations)?;
+    let tx = services.store.begin_write().await?;
+    let row = match store::find_variation(&tx, &VariationId::from(id)).await? {
+        Some(v) if actor.sees_project(v.project_id.as_str()) => v,
+        _ => return Err(ServiceError::NotFound("cost_variation")),
+    };
+    let mut errors = Invalid::default();
+    let amount = money(&mut errors, "confirmed_amount", form.confirmed_amount.as_deref());
+    let on = document_date(&mut errors, "confirmed_on", form.confirmed_on.as_deref(), services.clock.today());
+    if on < row.submitted_on {
+        errors.push("confirmed_on", "before_submission");
+    }
+    errors.into_result()?;
+    if row.status != VariationStatus::Estimated || !store::confirm_variation(&tx, &row.id, amount, on, &by(actor)).await? {
+        return Err(ServiceError::Conflict("variation_confirmed"));
+    }
+    let (estimated, confirmed) = row.kind.buckets();
+    let doc = (DocumentType::Variation, row.id.as_str());
+    let post = |bucket, amount| {
+        posting(
+            services,
+            actor,
+            Post { project: &row.project_id, item: &row.cost_item_id, bucket, amount, on, document: doc, note: None },
+        )
+    };
+    let postings = vec![post(estimated, -row.estimated_amount), post(confirmed, amount)];
+    store::insert_postings(&tx, &postings).await?;
+    let after = store::find_variation(&tx, &row.id).await?.ok_or(ServiceError::NotFound("cost_variation"))?;
+    let variation = Variation::from(after);
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "cost_variation.confirm",
+            record_type: "cost_variation",
+            record_id: id,
+            before: audit::snapshot(&Variation::from(row.clone()))?,
+            after: audit::snapshot(&variation)?,
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(variation)
+}
+
+pub async fn variations(services: &Services, actor: &Actor, project: &str) -> ServiceResult<Vec<Variation>> {
+    actor.require(Permission::ReadCost)?;
+    let project = visible_project(services.store.conn(), actor, project).await?;
+    Ok(store::variations(services.store.conn(), &project).await?.into_iter().map(Variation::from).collect())
+}
+
+pub async fn variation(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Variation> {
+    actor.require(Permission::ReadCost)?;
+    match store::find_variation(services.store.conn(), &VariationId::from(id)).await? {
+        Some(v) if actor.sees_project(v.project_id.as_str()) => Ok(v.into()),
+        _ => Err(ServiceError::NotFound("cost_variation")),
+    }
+}
+
+// ---- Expected further cost ----
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NewExpectedCost {
+    pub cost_item_id: Option<String>,
+    /// Added to what is expected (negative to take some back).
+    pub amount: Option<String>,
+    pub reason: Option<String>,
+    pub posted_on: Option<String>,
+}
+
+/// Records further cost the cost engineer expects on an item (预估), with its reason.
+pub async fn add_expected(
+    services: &Services,
+    actor: &Actor,
+    project: &str,
+    form: NewExpectedCost,
+) -> ServiceResult<super::Posting> {
+    actor.require(Permission::ManageCost)?;
+    let tx = services.store.begin_write().await?;
+    let project = visible_project(&tx, actor, project).await?;
+    let mut errors = Invalid::default();
+    let item = CostItemId::from(required_id(&mut errors, "cost_item_id", form.cost_item_id.as_deref()));
+    let amount = money(&mut errors, "amount", form.amount.as_deref());
+    if amount.is_zero() && form.amount.as_deref().is_some_and(|a| Money::parse(a.trim()).is_ok()) {
+        errors.push("amount", "must_not_be_zero");
+    }
+    let reason = required_text(&mut errors, "reason", form.reason.as_deref(), 500);
+    let on = document_date(&mut errors, "posted_on", form.posted_on.as_deref(), services.clock.today());
+    if !item.as_str().is_empty() && !leaves(&tx, &project).await?.contains_key(&item) {
+        errors.push("cost_item_id", "unknown_cost_item");
+    }
+    errors.into_result()?;
+    let id = loupan_store::new_id();
+    let mut row = posting(
+        services,
+        actor,
+        Post {
+            project: &project,
+            item: &item,
+            bucket: Bucket::Expected,
+            amount,
+            on,
+            document: (DocumentType::Expected, &id),
+            note: Some(reason),
+        },
+    );
+    row.id = CostPostingId::from(id);
+    store::insert_postings(&tx, std::slice::from_ref(&row)).await?;
+    let entry = super::Posting::from(row);
+    record(&tx, actor, "cost_expected.create", "cost_posting", entry.id.as_str(), &entry).await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(entry)
+}

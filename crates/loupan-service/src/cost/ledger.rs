@@ -1,0 +1,192 @@
+//! The dynamic cost (动态成本) read from the ledger: per item and rolled up the
+//! tree, at any date, every figure drillable to its entries and documents.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use loupan_domain::cost::{self as rules, Bucket, DocumentType, Figures};
+use loupan_domain::ids::{CostItemId, CostPostingId, ProjectId};
+use loupan_domain::{Money, Permission};
+use loupan_store::cost::{self as store, PostingRow};
+use serde::Serialize;
+
+use super::tree::{CostItem, tree_of};
+use super::visible_project;
+use crate::{Actor, ServiceError, ServiceResult, Services};
+
+/// One item's line of the dynamic cost, its own postings and everything below it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DynamicItem {
+    pub item: CostItem,
+    pub figures: Figures,
+    pub changes: Money,
+    pub visas: Money,
+    pub dynamic: Money,
+    pub balance: Money,
+    /// The dynamic cost is over the target.
+    pub over_target: bool,
+    /// Changes and visas exceed 5 % of the contracted amount.
+    pub change_ratio_exceeded: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DynamicTotal {
+    pub figures: Figures,
+    pub changes: Money,
+    pub visas: Money,
+    pub dynamic: Money,
+    pub balance: Money,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DynamicCost {
+    pub project_id: ProjectId,
+    pub as_of: NaiveDate,
+    /// In the order of their codes (a parent before its children).
+    pub items: Vec<DynamicItem>,
+    /// The top-level items summed.
+    pub total: DynamicTotal,
+}
+
+fn total_of(figures: Figures) -> DynamicTotal {
+    DynamicTotal {
+        changes: figures.changes(),
+        visas: figures.visas(),
+        dynamic: figures.dynamic(),
+        balance: figures.balance(),
+        figures,
+    }
+}
+
+/// The dynamic cost of a project at a date (today when absent).
+pub async fn dynamic_cost(
+    services: &Services,
+    actor: &Actor,
+    project: &str,
+    as_of: Option<NaiveDate>,
+) -> ServiceResult<DynamicCost> {
+    actor.require(Permission::ReadCost)?;
+    let conn = services.store.conn();
+    let project = visible_project(conn, actor, project).await?;
+    let as_of = as_of.unwrap_or_else(|| services.clock.today());
+    let items = tree_of(store::items(conn, Some(&project)).await?);
+    let mut own: BTreeMap<CostItemId, Figures> = BTreeMap::new();
+    for (item, bucket, amount) in store::sums(conn, &project, as_of).await? {
+        own.entry(item).or_default().post(bucket, amount);
+    }
+    let parents: BTreeMap<CostItemId, Option<CostItemId>> =
+        items.iter().map(|i| (i.id.clone(), i.parent_id.clone())).collect();
+    let rolled = rules::roll_up(&parents, &own);
+    let mut total = Figures::default();
+    let items: Vec<DynamicItem> = items
+        .into_iter()
+        .map(|item| {
+            let figures = rolled.get(&item.id).copied().unwrap_or_default();
+            if item.parent_id.is_none() {
+                total.add(&figures);
+            }
+            DynamicItem {
+                changes: figures.changes(),
+                visas: figures.visas(),
+                dynamic: figures.dynamic(),
+                balance: figures.balance(),
+                over_target: figures.balance().is_negative(),
+                change_ratio_exceeded: rules::change_ratio_exceeded(&figures),
+                item,
+                figures,
+            }
+        })
+        .collect();
+    Ok(DynamicCost { project_id: project, as_of, items, total: total_of(total) })
+}
+
+/// One entry of the ledger, with the document behind it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Posting {
+    pub id: CostPostingId,
+    pub cost_item_id: CostItemId,
+    pub bucket: Bucket,
+    pub amount: Money,
+    pub posted_on: NaiveDate,
+    pub document_type: DocumentType,
+    pub document_id: String,
+    pub note: Option<String>,
+    pub posted_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<PostingRow> for Posting {
+    fn from(r: PostingRow) -> Self {
+        Posting {
+            id: r.id,
+            cost_item_id: r.cost_item_id,
+            bucket: r.bucket,
+            amount: r.amount,
+            posted_on: r.posted_on,
+            document_type: r.document_type,
+            document_id: r.document_id,
+            note: r.note,
+            posted_by: r.posted_by,
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// An item's figures at a date and the entries that make them up (its own and
+/// those of every item below it).
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemLedger {
+    pub item: CostItem,
+    pub as_of: NaiveDate,
+    pub figures: Figures,
+    pub dynamic: Money,
+    pub balance: Money,
+    pub postings: Vec<Posting>,
+}
+
+pub async fn item_ledger(
+    services: &Services,
+    actor: &Actor,
+    item: &str,
+    as_of: Option<NaiveDate>,
+    bucket: Option<Bucket>,
+) -> ServiceResult<ItemLedger> {
+    actor.require(Permission::ReadCost)?;
+    let conn = services.store.conn();
+    let row = store::find_item(conn, &CostItemId::from(item)).await?.ok_or(ServiceError::NotFound("cost_item"))?;
+    let Some(project) = row.project_id.clone().filter(|p| actor.sees_project(p.as_str())) else {
+        return Err(ServiceError::NotFound("cost_item"));
+    };
+    let as_of = as_of.unwrap_or_else(|| services.clock.today());
+    let tree = tree_of(store::items(conn, Some(&project)).await?);
+    // The item and everything below it: codes extend their parent's.
+    let prefix = format!("{}.", row.code);
+    let ids: Vec<CostItemId> =
+        tree.iter().filter(|i| i.code == row.code || i.code.starts_with(&prefix)).map(|i| i.id.clone()).collect();
+    let all = store::postings_of_items(conn, &ids, as_of).await?;
+    let mut figures = Figures::default();
+    for p in &all {
+        figures.post(p.bucket, p.amount);
+    }
+    let postings = all
+        .into_iter()
+        .filter(|p| bucket.is_none_or(|b| b == p.bucket))
+        .map(Posting::from)
+        .collect();
+    let item = tree.into_iter().find(|i| i.id == row.id).ok_or(ServiceError::NotFound("cost_item"))?;
+    Ok(ItemLedger { item, as_of, dynamic: figures.dynamic(), balance: figures.balance(), figures, postings })
+}
+
+/// The entries a document posted, for its page.
+pub async fn postings_of_document(
+    services: &Services,
+    actor: &Actor,
+    project: &ProjectId,
+    document: &str,
+) -> ServiceResult<Vec<Posting>> {
+    actor.require(Permission::ReadCost)?;
+    if !actor.sees_project(project.as_str()) {
+        return Err(ServiceError::NotFound("project"));
+    }
+    Ok(store::postings_of_document(services.store.conn(), document).await?.into_iter().map(Posting::from).collect())
+}

@@ -1,0 +1,317 @@
+//! Project cost: the cost item tree, target versions, plan lines, suppliers,
+//! contracts, changes and visas, and the cost ledger they post to.
+
+use chrono::NaiveDate;
+use loupan_domain::Money;
+use loupan_domain::cost::{Bucket, TargetStatus, VariationStatus};
+use loupan_domain::ids::{
+    CostContractId, CostItemId, PlanLineId, ProjectId, SupplierId, TargetVersionId, VariationId,
+};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, SimpleExpr};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::StoreResult;
+use crate::entities::{
+    cost_contract_lines, cost_contracts, cost_items, cost_plan_lines, cost_postings, cost_target_versions,
+    cost_targets, cost_variations, suppliers,
+};
+
+pub use cost_contract_lines::Model as ContractLineRow;
+pub use cost_contracts::Model as CostContractRow;
+pub use cost_items::Model as CostItemRow;
+pub use cost_plan_lines::Model as PlanLineRow;
+pub use cost_postings::Model as PostingRow;
+pub use cost_target_versions::Model as TargetVersionRow;
+pub use cost_targets::Model as TargetRow;
+pub use cost_variations::Model as VariationRow;
+pub use suppliers::Model as SupplierRow;
+
+macro_rules! insert_all {
+    ($name:ident, $module:ident) => {
+        pub async fn $name<C: ConnectionTrait>(c: &C, rows: &[$module::Model]) -> StoreResult<()> {
+            if rows.is_empty() {
+                return Ok(());
+            }
+            // Bound parameters per statement stay well under SQLite's limit.
+            for chunk in rows.chunks(500) {
+                $module::Entity::insert_many(chunk.iter().cloned().map(IntoActiveModel::into_active_model))
+                    .exec_without_returning(c)
+                    .await?;
+            }
+            Ok(())
+        }
+    };
+}
+
+insert_all!(insert_items, cost_items);
+insert_all!(insert_targets, cost_targets);
+insert_all!(insert_contract_lines, cost_contract_lines);
+insert_all!(insert_postings, cost_postings);
+insert_all!(insert_plan_lines, cost_plan_lines);
+insert_all!(insert_variations, cost_variations);
+insert_all!(insert_contracts, cost_contracts);
+insert_all!(insert_suppliers, suppliers);
+
+/// The items of a project's tree, or of the group template (`None`), by code.
+pub async fn items<C: ConnectionTrait>(c: &C, project: Option<&ProjectId>) -> StoreResult<Vec<CostItemRow>> {
+    let q = cost_items::Entity::find();
+    let q = match project {
+        Some(p) => q.filter(cost_items::Column::ProjectId.eq(p.clone())),
+        None => q.filter(cost_items::Column::ProjectId.is_null()),
+    };
+    Ok(q.order_by_asc(cost_items::Column::Code).all(c).await?)
+}
+
+pub async fn find_item<C: ConnectionTrait>(c: &C, id: &CostItemId) -> StoreResult<Option<CostItemRow>> {
+    Ok(cost_items::Entity::find_by_id(id.clone()).one(c).await?)
+}
+
+pub async fn update_item<C: ConnectionTrait>(c: &C, row: &CostItemRow) -> StoreResult<()> {
+    cost_items::Entity::update(row.clone().into_active_model().reset_all()).exec(c).await?;
+    Ok(())
+}
+
+pub async fn versions<C: ConnectionTrait>(c: &C, project: &ProjectId) -> StoreResult<Vec<TargetVersionRow>> {
+    Ok(cost_target_versions::Entity::find()
+        .filter(cost_target_versions::Column::ProjectId.eq(project.clone()))
+        .order_by_asc(cost_target_versions::Column::Number)
+        .all(c)
+        .await?)
+}
+
+pub async fn find_version<C: ConnectionTrait>(
+    c: &C,
+    id: &TargetVersionId,
+) -> StoreResult<Option<TargetVersionRow>> {
+    Ok(cost_target_versions::Entity::find_by_id(id.clone()).one(c).await?)
+}
+
+pub async fn insert_version<C: ConnectionTrait>(c: &C, row: &TargetVersionRow) -> StoreResult<()> {
+    cost_target_versions::Entity::insert(row.clone().into_active_model()).exec_without_returning(c).await?;
+    Ok(())
+}
+
+/// Moves a version from one status to another; false when it was not in `from`
+/// (another adoption got there first).
+pub async fn set_version_status<C: ConnectionTrait>(
+    c: &C,
+    id: &TargetVersionId,
+    from: TargetStatus,
+    to: TargetStatus,
+    adopted: Option<(&str, chrono::DateTime<chrono::Utc>)>,
+) -> StoreResult<bool> {
+    let mut q = cost_target_versions::Entity::update_many()
+        .col_expr(cost_target_versions::Column::Status, Expr::value(to.name()))
+        .filter(cost_target_versions::Column::Id.eq(id.clone()))
+        .filter(cost_target_versions::Column::Status.eq(from.name()));
+    if let Some((by, at)) = adopted {
+        q = q
+            .col_expr(cost_target_versions::Column::AdoptedBy, Expr::value(by))
+            .col_expr(cost_target_versions::Column::AdoptedAt, Expr::value(at));
+    }
+    Ok(q.exec(c).await?.rows_affected == 1)
+}
+
+pub async fn targets<C: ConnectionTrait>(c: &C, version: &TargetVersionId) -> StoreResult<Vec<TargetRow>> {
+    Ok(cost_targets::Entity::find().filter(cost_targets::Column::VersionId.eq(version.clone())).all(c).await?)
+}
+
+pub async fn plan_lines<C: ConnectionTrait>(c: &C, project: &ProjectId) -> StoreResult<Vec<PlanLineRow>> {
+    Ok(cost_plan_lines::Entity::find()
+        .filter(cost_plan_lines::Column::ProjectId.eq(project.clone()))
+        .order_by_asc(cost_plan_lines::Column::CreatedAt)
+        .order_by_asc(cost_plan_lines::Column::Id)
+        .all(c)
+        .await?)
+}
+
+pub async fn find_plan_line<C: ConnectionTrait>(c: &C, id: &PlanLineId) -> StoreResult<Option<PlanLineRow>> {
+    Ok(cost_plan_lines::Entity::find_by_id(id.clone()).one(c).await?)
+}
+
+/// Adds `amount` to what is signed against a plan line, and answers the line
+/// as it is afterwards. With `within_plan` the update only happens if the
+/// line stays within its planned amount (None otherwise): one conditional
+/// statement, so two contracts signed at once cannot both take the last of
+/// a strongly controlled line (PostgreSQL's row lock and SQLite's writer lock
+/// order them).
+pub async fn charge_plan_line<C: ConnectionTrait>(
+    c: &C,
+    id: &PlanLineId,
+    amount: Money,
+    within_plan: bool,
+) -> StoreResult<Option<PlanLineRow>> {
+    use cost_plan_lines::Column;
+    let mut q = cost_plan_lines::Entity::update_many()
+        .col_expr(Column::Contracted, Expr::col(Column::Contracted).add(amount.hundredths()))
+        .filter(Column::Id.eq(id.clone()));
+    if within_plan {
+        q = q.filter(Expr::col(Column::Contracted).add(amount.hundredths()).lte(Expr::col(Column::PlannedAmount)));
+    }
+    if q.exec(c).await?.rows_affected != 1 {
+        return Ok(None);
+    }
+    find_plan_line(c, id).await
+}
+
+pub async fn set_planned_amount<C: ConnectionTrait>(c: &C, id: &PlanLineId, planned: Money) -> StoreResult<()> {
+    cost_plan_lines::Entity::update_many()
+        .col_expr(cost_plan_lines::Column::PlannedAmount, Expr::value(planned.hundredths()))
+        .filter(cost_plan_lines::Column::Id.eq(id.clone()))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+pub async fn suppliers<C: ConnectionTrait>(c: &C) -> StoreResult<Vec<SupplierRow>> {
+    Ok(suppliers::Entity::find().order_by_asc(suppliers::Column::Name).order_by_asc(suppliers::Column::Id).all(c).await?)
+}
+
+pub async fn find_supplier<C: ConnectionTrait>(c: &C, id: &SupplierId) -> StoreResult<Option<SupplierRow>> {
+    Ok(suppliers::Entity::find_by_id(id.clone()).one(c).await?)
+}
+
+pub async fn supplier_by_credit_code<C: ConnectionTrait>(c: &C, code: &str) -> StoreResult<Option<SupplierRow>> {
+    Ok(suppliers::Entity::find().filter(suppliers::Column::CreditCode.eq(code)).one(c).await?)
+}
+
+pub async fn set_blacklisted<C: ConnectionTrait>(c: &C, id: &SupplierId, blacklisted: bool) -> StoreResult<()> {
+    suppliers::Entity::update_many()
+        .col_expr(suppliers::Column::Blacklisted, Expr::value(blacklisted))
+        .filter(suppliers::Column::Id.eq(id.clone()))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+pub async fn contracts<C: ConnectionTrait>(c: &C, project: &ProjectId) -> StoreResult<Vec<CostContractRow>> {
+    Ok(cost_contracts::Entity::find()
+        .filter(cost_contracts::Column::ProjectId.eq(project.clone()))
+        .order_by_asc(cost_contracts::Column::Code)
+        .all(c)
+        .await?)
+}
+
+pub async fn find_contract<C: ConnectionTrait>(c: &C, id: &CostContractId) -> StoreResult<Option<CostContractRow>> {
+    Ok(cost_contracts::Entity::find_by_id(id.clone()).one(c).await?)
+}
+
+pub async fn contract_by_code<C: ConnectionTrait>(
+    c: &C,
+    project: &ProjectId,
+    code: &str,
+) -> StoreResult<Option<CostContractRow>> {
+    Ok(cost_contracts::Entity::find()
+        .filter(cost_contracts::Column::ProjectId.eq(project.clone()))
+        .filter(cost_contracts::Column::Code.eq(code))
+        .one(c)
+        .await?)
+}
+
+pub async fn contract_lines<C: ConnectionTrait>(c: &C, contract: &CostContractId) -> StoreResult<Vec<ContractLineRow>> {
+    Ok(cost_contract_lines::Entity::find()
+        .filter(cost_contract_lines::Column::ContractId.eq(contract.clone()))
+        .order_by_asc(cost_contract_lines::Column::Id)
+        .all(c)
+        .await?)
+}
+
+pub async fn variations<C: ConnectionTrait>(c: &C, project: &ProjectId) -> StoreResult<Vec<VariationRow>> {
+    Ok(cost_variations::Entity::find()
+        .filter(cost_variations::Column::ProjectId.eq(project.clone()))
+        .order_by_desc(cost_variations::Column::SubmittedOn)
+        .order_by_desc(cost_variations::Column::Code)
+        .all(c)
+        .await?)
+}
+
+pub async fn find_variation<C: ConnectionTrait>(c: &C, id: &VariationId) -> StoreResult<Option<VariationRow>> {
+    Ok(cost_variations::Entity::find_by_id(id.clone()).one(c).await?)
+}
+
+pub async fn variation_by_code<C: ConnectionTrait>(
+    c: &C,
+    project: &ProjectId,
+    code: &str,
+) -> StoreResult<Option<VariationRow>> {
+    Ok(cost_variations::Entity::find()
+        .filter(cost_variations::Column::ProjectId.eq(project.clone()))
+        .filter(cost_variations::Column::Code.eq(code))
+        .one(c)
+        .await?)
+}
+
+/// Confirms an estimated change or visa; false when it was already confirmed
+/// (two confirmations at once: the second finds nothing to move).
+pub async fn confirm_variation<C: ConnectionTrait>(
+    c: &C,
+    id: &VariationId,
+    amount: Money,
+    on: NaiveDate,
+    by: &str,
+) -> StoreResult<bool> {
+    use cost_variations::Column;
+    let res = cost_variations::Entity::update_many()
+        .col_expr(Column::Status, Expr::value(VariationStatus::Confirmed.name()))
+        .col_expr(Column::ConfirmedAmount, Expr::value(amount.hundredths()))
+        .col_expr(Column::ConfirmedOn, Expr::value(on))
+        .col_expr(Column::ConfirmedBy, Expr::value(by))
+        .filter(Column::Id.eq(id.clone()))
+        .filter(Column::Status.eq(VariationStatus::Estimated.name()))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+fn sum_of(col: cost_postings::Column) -> SimpleExpr {
+    Func::cast_as(Func::sum(Expr::col(col)), Alias::new("BIGINT")).into()
+}
+
+/// The ledger of a project up to a date, summed by item and bucket.
+pub async fn sums<C: ConnectionTrait>(
+    c: &C,
+    project: &ProjectId,
+    as_of: NaiveDate,
+) -> StoreResult<Vec<(CostItemId, Bucket, Money)>> {
+    use cost_postings::Column;
+    Ok(cost_postings::Entity::find()
+        .select_only()
+        .column(Column::CostItemId)
+        .column(Column::Bucket)
+        .column_as(sum_of(Column::Amount), "total")
+        .filter(Column::ProjectId.eq(project.clone()))
+        .filter(Column::PostedOn.lte(as_of))
+        .group_by(Column::CostItemId)
+        .group_by(Column::Bucket)
+        .into_tuple::<(CostItemId, Bucket, Money)>()
+        .all(c)
+        .await?)
+}
+
+/// The entries of some items up to a date, oldest first: the drill-down.
+pub async fn postings_of_items<C: ConnectionTrait>(
+    c: &C,
+    items: &[CostItemId],
+    as_of: NaiveDate,
+) -> StoreResult<Vec<PostingRow>> {
+    use cost_postings::Column;
+    Ok(cost_postings::Entity::find()
+        .filter(Column::CostItemId.is_in(items.iter().cloned()))
+        .filter(Column::PostedOn.lte(as_of))
+        .order_by_asc(Column::PostedOn)
+        .order_by_asc(Column::CreatedAt)
+        .order_by_asc(Column::Id)
+        .all(c)
+        .await?)
+}
+
+pub async fn postings_of_document<C: ConnectionTrait>(c: &C, document: &str) -> StoreResult<Vec<PostingRow>> {
+    use cost_postings::Column;
+    Ok(cost_postings::Entity::find()
+        .filter(Column::DocumentId.eq(document))
+        .order_by_asc(Column::PostedOn)
+        .order_by_asc(Column::CreatedAt)
+        .order_by_asc(Column::Id)
+        .all(c)
+        .await?)
+}

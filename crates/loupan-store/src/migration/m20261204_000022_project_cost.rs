@@ -1,0 +1,201 @@
+//! Project cost (PM3-PM7): the cost item tree (a group template and each
+//! project's copy), target cost versions, contract planning, suppliers, cost
+//! contracts and their lines, design changes and site visas, and the cost
+//! ledger every one of them posts to in the same transaction.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m20261204_000022_project_cost"
+    }
+}
+
+fn index(name: &str, table: &str, columns: &[&str], unique: bool) -> IndexCreateStatement {
+    let mut i = Index::create();
+    i.name(name).table(Alias::new(table));
+    for c in columns {
+        i.col(Alias::new(*c));
+    }
+    if unique {
+        i.unique();
+    }
+    i.to_owned()
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let a = Alias::new;
+        m.create_table(
+            Table::create()
+                .table(a("cost_items"))
+                .col(text(a("id")).primary_key())
+                // None: the group template a project's tree is copied from.
+                .col(text_null(a("project_id")))
+                .col(text_null(a("parent_id")))
+                .col(text(a("code")))
+                .col(text(a("name")))
+                .col(text_null(a("unit_of_measure")))
+                .col(text_null(a("department")))
+                .col(text(a("control_mode")))
+                .col(timestamp_with_time_zone(a("created_at")))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index("ix_cost_items_project_code", "cost_items", &["project_id", "code"], false)).await?;
+        m.create_table(
+            Table::create()
+                .table(a("cost_target_versions"))
+                .col(text(a("id")).primary_key())
+                .col(text(a("project_id")))
+                .col(integer(a("number")))
+                .col(text(a("stage")))
+                .col(text(a("status")))
+                .col(text_null(a("note")))
+                .col(text(a("created_by")))
+                .col(timestamp_with_time_zone(a("created_at")))
+                .col(text_null(a("adopted_by")))
+                .col(timestamp_with_time_zone_null(a("adopted_at")))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index("ux_cost_target_versions", "cost_target_versions", &["project_id", "number"], true))
+            .await?;
+        m.create_table(
+            Table::create()
+                .table(a("cost_targets"))
+                .col(text(a("id")).primary_key())
+                .col(text(a("version_id")))
+                .col(text(a("cost_item_id")))
+                .col(big_integer(a("amount")))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index("ux_cost_targets", "cost_targets", &["version_id", "cost_item_id"], true)).await?;
+        m.create_table(
+            Table::create()
+                .table(a("cost_plan_lines"))
+                .col(text(a("id")).primary_key())
+                .col(text(a("project_id")))
+                .col(text(a("cost_item_id")))
+                .col(text(a("name")))
+                .col(big_integer(a("planned_amount")))
+                // The sum of the contract lines signed against it, kept with them.
+                .col(big_integer(a("contracted")))
+                .col(text_null(a("tender_mode")))
+                .col(text_null(a("planned_month")))
+                .col(text(a("created_by")))
+                .col(timestamp_with_time_zone(a("created_at")))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index("ix_cost_plan_lines_project", "cost_plan_lines", &["project_id"], false)).await?;
+        m.create_table(
+            Table::create()
+                .table(a("suppliers"))
+                .col(text(a("id")).primary_key())
+                .col(text(a("name")))
+                .col(text(a("credit_code")))
+                .col(text_null(a("qualifications")))
+                .col(text_null(a("contact_name")))
+                .col(text_null(a("contact_phone")))
+                .col(boolean(a("blacklisted")))
+                .col(text(a("created_by")))
+                .col(timestamp_with_time_zone(a("created_at")))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index("ux_suppliers_credit_code", "suppliers", &["credit_code"], true)).await?;
+        m.create_table(
+            Table::create()
+                .table(a("cost_contracts"))
+                .col(text(a("id")).primary_key())
+                .col(text(a("project_id")))
+                .col(text(a("code")))
+                .col(text(a("name")))
+                .col(text(a("supplier_id")))
+                .col(text(a("kind")))
+                .col(big_integer(a("amount")))
+                // 质保金 in hundredths of a percent (500 = 5 %).
+                .col(integer(a("retention_bp")))
+                .col(text_null(a("payment_terms")))
+                .col(date(a("signed_on")))
+                // Set on a supplementary agreement (补充协议): the contract it amends.
+                .col(text_null(a("amends_id")))
+                .col(text_null(a("over_plan_reason")))
+                .col(text(a("created_by")))
+                .col(timestamp_with_time_zone(a("created_at")))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index("ux_cost_contracts_code", "cost_contracts", &["project_id", "code"], true)).await?;
+        m.create_table(
+            Table::create()
+                .table(a("cost_contract_lines"))
+                .col(text(a("id")).primary_key())
+                .col(text(a("contract_id")))
+                .col(text(a("plan_line_id")))
+                .col(text(a("cost_item_id")))
+                .col(big_integer(a("amount")))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index("ix_cost_contract_lines", "cost_contract_lines", &["contract_id"], false)).await?;
+        m.create_table(
+            Table::create()
+                .table(a("cost_variations"))
+                .col(text(a("id")).primary_key())
+                .col(text(a("project_id")))
+                .col(text(a("kind")))
+                .col(text(a("code")))
+                .col(text_null(a("contract_id")))
+                .col(text(a("cost_item_id")))
+                .col(text(a("reason")))
+                .col(big_integer(a("estimated_amount")))
+                .col(big_integer_null(a("confirmed_amount")))
+                .col(text(a("status")))
+                .col(date(a("submitted_on")))
+                .col(date_null(a("confirmed_on")))
+                .col(text(a("created_by")))
+                .col(timestamp_with_time_zone(a("created_at")))
+                .col(text_null(a("confirmed_by")))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index("ux_cost_variations_code", "cost_variations", &["project_id", "code"], true)).await?;
+        m.create_table(
+            Table::create()
+                .table(a("cost_postings"))
+                .col(text(a("id")).primary_key())
+                .col(text(a("project_id")))
+                .col(text(a("cost_item_id")))
+                .col(text(a("bucket")))
+                .col(big_integer(a("amount")))
+                .col(date(a("posted_on")))
+                // What posted it: target_version, plan_line, contract, variation, expected.
+                .col(text(a("document_type")))
+                .col(text(a("document_id")))
+                .col(text_null(a("note")))
+                .col(text(a("posted_by")))
+                .col(timestamp_with_time_zone(a("created_at")))
+                .to_owned(),
+        )
+        .await?;
+        // The dynamic cost of a project at a date sums its postings up to that date.
+        m.create_index(index(
+            "ix_cost_postings_project",
+            "cost_postings",
+            &["project_id", "posted_on", "cost_item_id", "bucket", "amount"],
+            false,
+        ))
+        .await?;
+        m.create_index(index("ix_cost_postings_item", "cost_postings", &["cost_item_id", "posted_on"], false))
+            .await?;
+        m.create_index(index("ix_cost_postings_document", "cost_postings", &["document_id"], false)).await?;
+        Ok(())
+    }
+}
