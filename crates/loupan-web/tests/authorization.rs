@@ -282,6 +282,36 @@ fn rule(op: &str) -> Option<Rule> {
         "POST /api/v1/aftersales/area-compensation/calculate" | "POST /api/v1/aftersales/deed-tax/calculate" => {
             Needs(ReadAftersales, Nothing)
         }
+
+        "GET /api/v1/cost/template/items" | "GET /api/v1/cost/suppliers" | "GET /api/v1/cost/suppliers/{id}" => {
+            Needs(ReadCost, Nothing)
+        }
+        "POST /api/v1/cost/template/items"
+        | "POST /api/v1/cost/suppliers"
+        | "POST /api/v1/cost/suppliers/{id}/blacklist"
+        | "POST /api/v1/cost/suppliers/{id}/unblacklist" => Needs(ManageCost, Nothing),
+        "GET /api/v1/cost/projects/{id}/items"
+        | "GET /api/v1/cost/projects/{id}/dynamic-cost"
+        | "GET /api/v1/cost/projects/{id}/targets"
+        | "GET /api/v1/cost/projects/{id}/plan-lines"
+        | "GET /api/v1/cost/projects/{id}/contracts"
+        | "GET /api/v1/cost/projects/{id}/variations"
+        | "GET /api/v1/cost/items/{id}/postings"
+        | "GET /api/v1/cost/targets/{id}"
+        | "GET /api/v1/cost/targets/compare"
+        | "GET /api/v1/cost/contracts/{id}"
+        | "GET /api/v1/cost/variations/{id}" => Needs(ReadCost, Project),
+        "POST /api/v1/cost/projects/{id}/items"
+        | "POST /api/v1/cost/projects/{id}/items/from-template"
+        | "PATCH /api/v1/cost/items/{id}"
+        | "POST /api/v1/cost/projects/{id}/targets"
+        | "POST /api/v1/cost/targets/{id}/adopt"
+        | "POST /api/v1/cost/projects/{id}/plan-lines"
+        | "POST /api/v1/cost/projects/{id}/contracts"
+        | "POST /api/v1/cost/projects/{id}/expected" => Needs(ManageCost, Project),
+        "POST /api/v1/cost/projects/{id}/variations" | "POST /api/v1/cost/variations/{id}/confirm" => {
+            Needs(RecordVariations, Project)
+        }
         _ => return None,
     })
 }
@@ -711,6 +741,54 @@ impl World {
         id_of(&self.send(post_bytes(&path, sheet, XLSX), self.agent(case)).await)
     }
 
+    /// A fresh top-level (leaf) cost item in the case's project.
+    async fn cost_leaf(&self, case: Case) -> String {
+        let n = self.n();
+        let path = format!("/api/v1/cost/projects/{}/items", self.project(case));
+        id_of(&self.send(post(&path, json!({"code": format!("X{n}"), "name": format!("科目{n}")})), &self.admin).await)
+    }
+
+    async fn supplier(&self) -> String {
+        let n = self.n();
+        let body = json!({"name": format!("供应商{n}"), "credit_code": credit_code(n)});
+        id_of(&self.send(post("/api/v1/cost/suppliers", body), &self.admin).await)
+    }
+
+    async fn plan_line(&self, case: Case) -> String {
+        let leaf = self.cost_leaf(case).await;
+        let path = format!("/api/v1/cost/projects/{}/plan-lines", self.project(case));
+        let body = json!({"cost_item_id": leaf, "name": "合约", "planned_amount": "100.00"});
+        id_of(&self.send(post(&path, body), &self.admin).await)
+    }
+
+    fn contract_body(&self, line: &str, supplier: &str) -> Value {
+        let n = self.n();
+        json!({"code": format!("HT{n}"), "name": "合同", "supplier_id": supplier,
+               "lines": [{"plan_line_id": line, "amount": "1.00"}]})
+    }
+
+    async fn cost_contract(&self, case: Case) -> String {
+        let body = self.contract_body(&self.plan_line(case).await, &self.supplier().await);
+        let path = format!("/api/v1/cost/projects/{}/contracts", self.project(case));
+        id_of(&self.send(post(&path, body), &self.admin).await)
+    }
+
+    async fn target_version(&self, case: Case) -> String {
+        let leaf = self.cost_leaf(case).await;
+        let path = format!("/api/v1/cost/projects/{}/targets", self.project(case));
+        let body = json!({"stage": "scheme", "lines": [{"cost_item_id": leaf, "amount": "10.00"}]});
+        let r = self.send(post(&path, body), &self.admin).await;
+        assert!(r.status.is_success(), "{}", r.text);
+        r.json()["version"]["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn variation(&self, case: Case) -> String {
+        let leaf = self.cost_leaf(case).await;
+        let path = format!("/api/v1/cost/projects/{}/variations", self.project(case));
+        let body = json!({"kind": "visa", "cost_item_id": leaf, "reason": "签证", "estimated_amount": "5.00"});
+        id_of(&self.send(post(&path, body), &self.admin).await)
+    }
+
     async fn webhook(&self) -> String {
         let r = self
             .send(
@@ -1039,6 +1117,53 @@ impl World {
             p2 if p2.starts_with("/api/v1/finance/reports/") => get(&format!("{path}?as_of=2026-11-27&project_id={p}")),
             "/api/v1/buildings/{id}/finance-chart" => get(&with(self.building(case))),
 
+            "/api/v1/cost/template/items" if method == "POST" => {
+                post(path, json!({"code": format!("T{n}"), "name": format!("模板科目{n}")}))
+            }
+            "/api/v1/cost/suppliers" if method == "POST" => {
+                post(path, json!({"name": format!("供应商{n}"), "credit_code": credit_code(n)}))
+            }
+            "/api/v1/cost/suppliers/{id}"
+            | "/api/v1/cost/suppliers/{id}/blacklist"
+            | "/api/v1/cost/suppliers/{id}/unblacklist" => body(with(&self.supplier().await), json!({})),
+            "/api/v1/cost/projects/{id}/items" if method == "POST" => {
+                post(&with(&p), json!({"code": format!("Y{n}"), "name": format!("新科目{n}")}))
+            }
+            "/api/v1/cost/items/{id}" => patch(&with(&self.cost_leaf(case).await), json!({"name": "改名"})),
+            "/api/v1/cost/items/{id}/postings" => get(&with(&self.cost_leaf(case).await)),
+            "/api/v1/cost/projects/{id}/targets" if method == "POST" => {
+                let leaf = self.cost_leaf(case).await;
+                post(&with(&p), json!({"stage": "scheme", "lines": [{"cost_item_id": leaf, "amount": "1.00"}]}))
+            }
+            "/api/v1/cost/targets/{id}" | "/api/v1/cost/targets/{id}/adopt" => {
+                body(with(&self.target_version(case).await), json!({}))
+            }
+            "/api/v1/cost/targets/compare" => {
+                let (a, b) = (self.target_version(case).await, self.target_version(case).await);
+                get(&format!("{path}?from={a}&to={b}"))
+            }
+            "/api/v1/cost/projects/{id}/plan-lines" if method == "POST" => {
+                let leaf = self.cost_leaf(case).await;
+                post(&with(&p), json!({"cost_item_id": leaf, "name": "合约", "planned_amount": "10.00"}))
+            }
+            "/api/v1/cost/projects/{id}/contracts" if method == "POST" => {
+                post(&with(&p), self.contract_body(&self.plan_line(case).await, &self.supplier().await))
+            }
+            "/api/v1/cost/contracts/{id}" => get(&with(&self.cost_contract(case).await)),
+            "/api/v1/cost/projects/{id}/variations" if method == "POST" => {
+                let leaf = self.cost_leaf(case).await;
+                post(&with(&p), json!({"kind": "change", "cost_item_id": leaf, "reason": "变更", "estimated_amount": "1.00"}))
+            }
+            "/api/v1/cost/variations/{id}" => get(&with(&self.variation(case).await)),
+            "/api/v1/cost/variations/{id}/confirm" => {
+                post(&with(&self.variation(case).await), json!({"confirmed_amount": "4.00"}))
+            }
+            "/api/v1/cost/projects/{id}/expected" => {
+                let leaf = self.cost_leaf(case).await;
+                post(&with(&p), json!({"cost_item_id": leaf, "amount": "1.00", "reason": "预估"}))
+            }
+            cost if cost.starts_with("/api/v1/cost/projects/{id}/") => body(with(&p), json!({})),
+
             "/api/v1/jobs" => get(path),
             "/api/v1/jobs/{id}" => get(&with(&self.job(case).await)),
             "/api/v1/jobs/{id}/retry" => post(&with(&self.job(case).await), json!({})),
@@ -1066,6 +1191,10 @@ fn answers(want: Expect, op: &str, r: &Reply) -> bool {
         Expect::Allowed if op.starts_with("GET ") => s.is_success(),
         // Retrying a job that has not failed is a state conflict, answered once the right is checked.
         Expect::Allowed if op == "POST /api/v1/jobs/{id}/retry" => s == StatusCode::CONFLICT,
+        // A project's tree is copied once; later copies are a state conflict.
+        Expect::Allowed if op == "POST /api/v1/cost/projects/{id}/items/from-template" => {
+            s.is_success() || s == StatusCode::CONFLICT
+        }
         Expect::Allowed => s.is_success(),
         Expect::Forbidden => s == StatusCode::FORBIDDEN,
         Expect::NotFound => s == StatusCode::NOT_FOUND,

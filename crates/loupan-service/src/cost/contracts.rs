@@ -64,6 +64,7 @@ async fn record<T: Serialize>(
 // ---- Suppliers ----
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Supplier {
     pub id: SupplierId,
     pub name: String,
@@ -91,6 +92,7 @@ impl From<SupplierRow> for Supplier {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct NewSupplier {
     pub name: Option<String>,
     /// 统一社会信用代码, 18 characters with its check character.
@@ -192,6 +194,7 @@ pub async fn set_blacklisted(services: &Services, actor: &Actor, id: &str, black
 // ---- Contract planning ----
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct PlanLine {
     pub id: PlanLineId,
     pub project_id: ProjectId,
@@ -223,6 +226,7 @@ impl From<PlanLineRow> for PlanLine {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct NewPlanLine {
     pub cost_item_id: Option<String>,
     pub name: Option<String>,
@@ -293,6 +297,7 @@ pub async fn plan_lines(services: &Services, actor: &Actor, project: &str) -> Se
 // ---- Cost contracts ----
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ContractLine {
     pub plan_line_id: PlanLineId,
     pub cost_item_id: CostItemId,
@@ -300,6 +305,7 @@ pub struct ContractLine {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct CostContract {
     pub id: CostContractId,
     pub project_id: ProjectId,
@@ -340,6 +346,7 @@ fn contract_of(r: CostContractRow, lines: Vec<ContractLineRow>) -> CostContract 
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct NewCostContract {
     pub code: Option<String>,
     pub name: Option<String>,
@@ -361,6 +368,7 @@ pub struct NewCostContract {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct NewContractLine {
     pub plan_line_id: Option<String>,
     pub amount: Option<String>,
@@ -564,6 +572,7 @@ pub async fn contract(services: &Services, actor: &Actor, id: &str) -> ServiceRe
 // ---- Design changes and site visas ----
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Variation {
     pub id: VariationId,
     pub project_id: ProjectId,
@@ -602,6 +611,7 @@ impl From<VariationRow> for Variation {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct NewVariation {
     /// `change` (设计变更) or `visa` (现场签证).
     pub kind: Option<String>,
@@ -742,6 +752,7 @@ pub async fn submit_variation(
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct VariationConfirmation {
     /// The amount confirmed at completion (完工确认).
     pub confirmed_amount: Option<String>,
@@ -818,6 +829,7 @@ pub async fn variation(services: &Services, actor: &Actor, id: &str) -> ServiceR
 // ---- Expected further cost ----
 
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct NewExpectedCost {
     pub cost_item_id: Option<String>,
     /// Added to what is expected (negative to take some back).

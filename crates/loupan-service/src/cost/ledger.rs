@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use loupan_domain::cost::{self as rules, Bucket, DocumentType, Figures};
+use loupan_domain::cost::{self as rules, Bucket, ControlMode, DocumentType, Figures};
 use loupan_domain::ids::{CostItemId, CostPostingId, ProjectId};
 use loupan_domain::{Money, Permission};
 use loupan_store::cost::{self as store, PostingRow};
@@ -14,15 +14,64 @@ use super::tree::{CostItem, tree_of};
 use super::visible_project;
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
-/// One item's line of the dynamic cost, its own postings and everything below it.
-#[derive(Debug, Clone, Serialize)]
-pub struct DynamicItem {
-    pub item: CostItem,
-    pub figures: Figures,
+/// The columns of the dynamic cost (API.md "Project cost"): every amount a
+/// decimal string, `dynamic = contracted + changes + visas + pending +
+/// expected`, `balance = target - dynamic`.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct CostColumns {
+    pub target: Money,
+    /// Signed contracts and supplementary agreements.
+    pub contracted: Money,
+    /// Design changes: estimates not yet confirmed plus confirmed amounts.
     pub changes: Money,
+    pub changes_estimated: Money,
+    pub changes_confirmed: Money,
+    /// Site visas, likewise.
     pub visas: Money,
+    pub visas_estimated: Money,
+    pub visas_confirmed: Money,
+    /// Planned contracts not yet signed.
+    pub pending: Money,
+    /// Further cost expected (预估).
+    pub expected: Money,
     pub dynamic: Money,
     pub balance: Money,
+}
+
+impl From<Figures> for CostColumns {
+    fn from(f: Figures) -> Self {
+        CostColumns {
+            target: f.target,
+            contracted: f.contracted,
+            changes: f.changes(),
+            changes_estimated: f.changes_estimated,
+            changes_confirmed: f.changes_confirmed,
+            visas: f.visas(),
+            visas_estimated: f.visas_estimated,
+            visas_confirmed: f.visas_confirmed,
+            pending: f.pending,
+            expected: f.expected,
+            dynamic: f.dynamic(),
+            balance: f.balance(),
+        }
+    }
+}
+
+/// One item's line of the dynamic cost: its own postings and everything below it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct DynamicItem {
+    pub cost_item_id: CostItemId,
+    pub code: String,
+    pub name: String,
+    pub parent_id: Option<CostItemId>,
+    pub level: usize,
+    pub leaf: bool,
+    pub department: Option<String>,
+    pub control_mode: ControlMode,
+    #[serde(flatten)]
+    pub columns: CostColumns,
     /// The dynamic cost is over the target.
     pub over_target: bool,
     /// Changes and visas exceed 5 % of the contracted amount.
@@ -30,32 +79,14 @@ pub struct DynamicItem {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct DynamicTotal {
-    pub figures: Figures,
-    pub changes: Money,
-    pub visas: Money,
-    pub dynamic: Money,
-    pub balance: Money,
-}
-
-#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct DynamicCost {
     pub project_id: ProjectId,
     pub as_of: NaiveDate,
-    /// In the order of their codes (a parent before its children).
+    /// In the order of their codes (a parent before its children), parents rolled up.
     pub items: Vec<DynamicItem>,
     /// The top-level items summed.
-    pub total: DynamicTotal,
-}
-
-fn total_of(figures: Figures) -> DynamicTotal {
-    DynamicTotal {
-        changes: figures.changes(),
-        visas: figures.visas(),
-        dynamic: figures.dynamic(),
-        balance: figures.balance(),
-        figures,
-    }
+    pub total: CostColumns,
 }
 
 /// The dynamic cost of a project at a date (today when absent).
@@ -86,22 +117,26 @@ pub async fn dynamic_cost(
                 total.add(&figures);
             }
             DynamicItem {
-                changes: figures.changes(),
-                visas: figures.visas(),
-                dynamic: figures.dynamic(),
-                balance: figures.balance(),
                 over_target: figures.balance().is_negative(),
                 change_ratio_exceeded: rules::change_ratio_exceeded(&figures),
-                item,
-                figures,
+                cost_item_id: item.id,
+                code: item.code,
+                name: item.name,
+                parent_id: item.parent_id,
+                level: item.level,
+                leaf: item.leaf,
+                department: item.department,
+                control_mode: item.control_mode,
+                columns: figures.into(),
             }
         })
         .collect();
-    Ok(DynamicCost { project_id: project, as_of, items, total: total_of(total) })
+    Ok(DynamicCost { project_id: project, as_of, items, total: total.into() })
 }
 
 /// One entry of the ledger, with the document behind it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Posting {
     pub id: CostPostingId,
     pub cost_item_id: CostItemId,
@@ -135,12 +170,12 @@ impl From<PostingRow> for Posting {
 /// An item's figures at a date and the entries that make them up (its own and
 /// those of every item below it).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ItemLedger {
     pub item: CostItem,
     pub as_of: NaiveDate,
-    pub figures: Figures,
-    pub dynamic: Money,
-    pub balance: Money,
+    pub columns: CostColumns,
+    /// Oldest first; only the asked bucket's when one was asked.
     pub postings: Vec<Posting>,
 }
 
@@ -174,7 +209,7 @@ pub async fn item_ledger(
         .map(Posting::from)
         .collect();
     let item = tree.into_iter().find(|i| i.id == row.id).ok_or(ServiceError::NotFound("cost_item"))?;
-    Ok(ItemLedger { item, as_of, dynamic: figures.dynamic(), balance: figures.balance(), figures, postings })
+    Ok(ItemLedger { item, as_of, columns: figures.into(), postings })
 }
 
 /// The entries a document posted, for its page.

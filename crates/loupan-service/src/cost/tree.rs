@@ -18,6 +18,7 @@ use crate::platform::audit::{self, Change};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct CostItem {
     pub id: CostItemId,
     /// None: an item of the group template.
@@ -68,6 +69,7 @@ pub(crate) fn tree_of(rows: Vec<CostItemRow>) -> Vec<CostItem> {
 
 /// A cost item as typed: codes are dotted by level (`02.01`), the parent's code first.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct NewCostItem {
     pub parent_id: Option<String>,
     pub code: Option<String>,
@@ -80,6 +82,7 @@ pub struct NewCostItem {
 
 /// What may change of an item: not its place in the tree.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct CostItemEdit {
     pub name: Option<String>,
     pub unit_of_measure: Option<String>,
@@ -149,7 +152,7 @@ pub async fn add_item(
             errors.push("code", "code_outside_parent");
         }
         // What was posted to a leaf would silently move under a new child.
-        if project.is_some() && !store::postings_of_items(&tx, std::slice::from_ref(&parent.id), chrono::NaiveDate::MAX)
+        if project.is_some() && !store::postings_of_items(&tx, std::slice::from_ref(&parent.id), super::END_OF_TIME)
             .await?
             .is_empty()
         {
@@ -282,6 +285,7 @@ pub(crate) async fn leaves<C: Connection>(conn: &C, project: &ProjectId) -> Serv
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct TargetVersion {
     pub id: TargetVersionId,
     pub project_id: ProjectId,
@@ -297,6 +301,7 @@ pub struct TargetVersion {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct TargetLine {
     pub cost_item_id: CostItemId,
     pub code: String,
@@ -305,6 +310,7 @@ pub struct TargetLine {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct TargetVersionDetail {
     pub version: TargetVersion,
     pub lines: Vec<TargetLine>,
@@ -328,6 +334,7 @@ fn version_of(row: TargetVersionRow, lines: &[TargetRow]) -> TargetVersion {
 
 /// A target version as typed: an amount per leaf item (absent items: zero).
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct NewTargetVersion {
     /// `scheme`, `preliminary`, `construction_drawings` or `final`.
     pub stage: Option<String>,
@@ -337,6 +344,7 @@ pub struct NewTargetVersion {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct NewTargetLine {
     pub cost_item_id: Option<String>,
     pub amount: Option<String>,
@@ -534,6 +542,7 @@ pub async fn adopt_version(services: &Services, actor: &Actor, id: &str) -> Serv
 
 /// One item in a comparison of two versions.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct VersionDifference {
     pub cost_item_id: CostItemId,
     pub code: String,
@@ -544,6 +553,7 @@ pub struct VersionDifference {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct VersionComparison {
     pub from: TargetVersion,
     pub to: TargetVersion,

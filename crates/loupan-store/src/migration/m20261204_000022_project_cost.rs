@@ -8,6 +8,27 @@ use sea_orm_migration::schema::*;
 
 pub struct Migration;
 
+/// Code, name, unit of measure, responsible department, control mode.
+const TEMPLATE: &[(&str, &str, Option<&str>, &str, &str)] = &[
+    ("01", "土地费用", None, "投资发展部", "strong"),
+    ("01.01", "土地出让金", Some("m2"), "投资发展部", "strong"),
+    ("01.02", "土地契税及交易费", None, "财务部", "strong"),
+    ("02", "前期工程费", None, "设计部", "weak"),
+    ("02.01", "勘察设计费", None, "设计部", "weak"),
+    ("02.02", "报批报建费", None, "开发报建部", "weak"),
+    ("03", "建筑安装工程费", None, "工程部", "strong"),
+    ("03.01", "土建工程", Some("m2"), "工程部", "strong"),
+    ("03.02", "安装工程", Some("m2"), "工程部", "strong"),
+    ("03.03", "装饰装修工程", Some("m2"), "工程部", "weak"),
+    ("04", "基础设施费", None, "工程部", "weak"),
+    ("04.01", "室外管网及道路", None, "工程部", "weak"),
+    ("04.02", "园林景观", Some("m2"), "设计部", "weak"),
+    ("05", "公共配套设施费", None, "工程部", "weak"),
+    ("06", "开发间接费", None, "成本管理部", "weak"),
+    ("06.01", "工程管理费", None, "成本管理部", "weak"),
+    ("06.02", "营销费用", None, "营销部", "weak"),
+];
+
 impl MigrationName for Migration {
     fn name(&self) -> &str {
         "m20261204_000022_project_cost"
@@ -196,6 +217,30 @@ impl MigrationTrait for Migration {
         m.create_index(index("ix_cost_postings_item", "cost_postings", &["cost_item_id", "posted_on"], false))
             .await?;
         m.create_index(index("ix_cost_postings_document", "cost_postings", &["document_id"], false)).await?;
+        // The group template as shipped: the six first-level items of a
+        // developer's cost and a second level where every project has one.
+        // The group edits it; projects copy it.
+        let mut insert = Query::insert();
+        insert.into_table(a("cost_items")).columns(
+            ["id", "project_id", "parent_id", "code", "name", "unit_of_measure", "department", "control_mode", "created_at"]
+                .map(a),
+        );
+        let now = chrono::Utc::now();
+        for (code, name, unit, department, mode) in TEMPLATE {
+            let parent = code.rsplit_once('.').map(|(p, _)| format!("tpl-{p}"));
+            insert.values_panic([
+                format!("tpl-{code}").into(),
+                Option::<String>::None.into(),
+                parent.into(),
+                (*code).into(),
+                (*name).into(),
+                unit.map(str::to_owned).into(),
+                (*department).into(),
+                (*mode).into(),
+                now.into(),
+            ]);
+        }
+        m.exec_stmt(insert).await?;
         Ok(())
     }
 }

@@ -7,6 +7,7 @@
 pub mod aftersales;
 pub mod approvals;
 pub mod changes;
+pub mod cost;
 pub mod customers;
 pub mod finance;
 pub mod inventory;
@@ -37,6 +38,8 @@ use crate::AppState;
         (name = "workbench", description = "The user's to-dos and alerts (PM1)"),
         (name = "approvals", description = "Approval requests, flows, delegation and notifications (PM2)"),
         (name = "integrations", description = "Webhooks and the background job queue"),
+        (name = "aftersales", description = "Area compensation, deed tax and other after-sales settlements (A1-A4)"),
+        (name = "cost", description = "Cost items, target cost, contract planning, cost contracts, changes and visas, dynamic cost (PM3-PM7)"),
     )
 )]
 struct ApiDoc;
@@ -75,6 +78,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(approvals::router())
         .merge(platform::integrations::router())
         .merge(aftersales::router())
+        .merge(cost::router())
 }
 
 /// RFC 9457 problem details, in the language of `Accept-Language`.

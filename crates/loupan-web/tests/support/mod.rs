@@ -288,6 +288,21 @@ pub fn post_bytes(path: &str, bytes: Vec<u8>, content_type: &'static str) -> Cal
 }
 
 /// The database the tests run on, as the CI summary names it.
+/// A valid unified social credit code (GB 32100-2015) numbered `n`: 17
+/// characters and their check character.
+#[allow(dead_code)]
+pub fn credit_code(n: u32) -> String {
+    const CHARS: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    let body = format!("91110000{n:09}");
+    let mut weight = 1;
+    let mut sum = 0;
+    for c in body.bytes() {
+        sum += CHARS.iter().position(|x| *x == c).expect("a code character") * weight;
+        weight = weight * 3 % 31;
+    }
+    format!("{body}{}", CHARS[(31 - sum % 31) % 31] as char)
+}
+
 pub fn database_name() -> &'static str {
     if std::env::var("LOUPAN_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) { "PostgreSQL" } else { "SQLite" }
 }

@@ -1,0 +1,404 @@
+//! Project cost (API.md "Project cost"): the cost item tree and its group
+//! template, target versions, contract planning, suppliers, cost contracts,
+//! changes and visas, expected cost, and the dynamic cost with its
+//! drill-down. The service's views and forms are the API's bodies as they
+//! are; amounts are decimal strings.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::NaiveDate;
+use loupan_domain::cost::Bucket;
+use loupan_service::cost::{
+    self, CostContract, CostItem, CostItemEdit, DynamicCost, ItemLedger, NewCostContract, NewCostItem,
+    NewExpectedCost, NewPlanLine, NewSupplier, NewTargetVersion, NewVariation, PlanLine, Posting, Supplier,
+    TargetVersion, TargetVersionDetail, Variation, VariationConfirmation, VersionComparison,
+};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::api::Problem;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
+use crate::{AppError, AppState};
+
+type Created<T> = Result<(StatusCode, Json<T>), AppError>;
+
+/// The group template every project's tree is copied from.
+#[utoipa::path(get, path = "/api/v1/cost/template/items", tag = "cost",
+    responses((status = 200, body = Vec<CostItem>), (status = 403, body = Problem)))]
+async fn template(State(state): State<AppState>, Authed(actor): Authed) -> Result<Json<Vec<CostItem>>, AppError> {
+    Ok(Json(cost::template(&state.services, &actor).await?))
+}
+
+/// Adds an item to the group template.
+#[utoipa::path(post, path = "/api/v1/cost/template/items", tag = "cost", request_body = NewCostItem,
+    responses((status = 201, body = CostItem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn add_template_item(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(form): ApiJson<NewCostItem>,
+) -> Created<CostItem> {
+    Ok((StatusCode::CREATED, Json(cost::add_item(&state.services, &actor, None, form).await?)))
+}
+
+/// A project's cost item tree (成本科目), by code.
+#[utoipa::path(get, path = "/api/v1/cost/projects/{id}/items", tag = "cost", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<CostItem>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn items(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Vec<CostItem>>, AppError> {
+    Ok(Json(cost::items(&state.services, &actor, &id).await?))
+}
+
+/// Adds an item to a project's tree; a code extends its parent's (`02.01` under `02`).
+#[utoipa::path(post, path = "/api/v1/cost/projects/{id}/items", tag = "cost", params(("id" = String, Path)),
+    request_body = NewCostItem,
+    responses((status = 201, body = CostItem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+async fn add_item(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(form): ApiJson<NewCostItem>,
+) -> Created<CostItem> {
+    Ok((StatusCode::CREATED, Json(cost::add_item(&state.services, &actor, Some(&id), form).await?)))
+}
+
+/// Copies the group template into a project that has no tree yet (409 when it has one).
+#[utoipa::path(post, path = "/api/v1/cost/projects/{id}/items/from-template", tag = "cost",
+    params(("id" = String, Path)),
+    responses((status = 201, body = Vec<CostItem>), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)))]
+async fn copy_template(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Created<Vec<CostItem>> {
+    Ok((StatusCode::CREATED, Json(cost::copy_template(&state.services, &actor, &id).await?)))
+}
+
+/// Renames an item or changes its unit, responsible department or control mode.
+#[utoipa::path(patch, path = "/api/v1/cost/items/{id}", tag = "cost", params(("id" = String, Path)),
+    request_body = CostItemEdit,
+    responses((status = 200, body = CostItem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+async fn edit_item(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(form): ApiJson<CostItemEdit>,
+) -> Result<Json<CostItem>, AppError> {
+    Ok(Json(cost::edit_item(&state.services, &actor, &id, form).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LedgerParams {
+    /// The date the figures are as of (today when absent).
+    pub as_of: Option<NaiveDate>,
+    /// Only the entries of one column.
+    pub bucket: Option<Bucket>,
+}
+
+/// An item's figures and the ledger entries behind them (its own and those below it).
+#[utoipa::path(get, path = "/api/v1/cost/items/{id}/postings", tag = "cost",
+    params(("id" = String, Path), LedgerParams),
+    responses((status = 200, body = ItemLedger), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn item_postings(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<LedgerParams>,
+) -> Result<Json<ItemLedger>, AppError> {
+    Ok(Json(cost::item_ledger(&state.services, &actor, &id, q.as_of, q.bucket).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AsOfParams {
+    /// `YYYY-MM-DD`; today when absent. Postings dated later are left out.
+    pub as_of: Option<NaiveDate>,
+}
+
+/// 动态成本: per cost item, parents rolled up, at a date.
+#[utoipa::path(get, path = "/api/v1/cost/projects/{id}/dynamic-cost", tag = "cost",
+    params(("id" = String, Path), AsOfParams),
+    responses((status = 200, body = DynamicCost), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn dynamic_cost(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<AsOfParams>,
+) -> Result<Json<DynamicCost>, AppError> {
+    Ok(Json(cost::dynamic_cost(&state.services, &actor, &id, q.as_of).await?))
+}
+
+/// The project's target cost versions, oldest first.
+#[utoipa::path(get, path = "/api/v1/cost/projects/{id}/targets", tag = "cost", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<TargetVersion>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn versions(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Vec<TargetVersion>>, AppError> {
+    Ok(Json(cost::versions(&state.services, &actor, &id).await?))
+}
+
+/// Saves a draft target version (an amount per leaf item); it counts once adopted.
+#[utoipa::path(post, path = "/api/v1/cost/projects/{id}/targets", tag = "cost", params(("id" = String, Path)),
+    request_body = NewTargetVersion,
+    responses((status = 201, body = TargetVersionDetail), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+async fn new_version(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(form): ApiJson<NewTargetVersion>,
+) -> Created<TargetVersionDetail> {
+    Ok((StatusCode::CREATED, Json(cost::new_version(&state.services, &actor, &id, form).await?)))
+}
+
+#[utoipa::path(get, path = "/api/v1/cost/targets/{id}", tag = "cost", params(("id" = String, Path)),
+    responses((status = 200, body = TargetVersionDetail), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn version(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<TargetVersionDetail>, AppError> {
+    Ok(Json(cost::version(&state.services, &actor, &id).await?))
+}
+
+/// Makes a draft version the current target; the ledger receives each item's difference.
+#[utoipa::path(post, path = "/api/v1/cost/targets/{id}/adopt", tag = "cost", params(("id" = String, Path)),
+    responses((status = 200, body = TargetVersionDetail), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)))]
+async fn adopt(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<TargetVersionDetail>, AppError> {
+    Ok(Json(cost::adopt_version(&state.services, &actor, &id).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CompareParams {
+    /// The earlier version.
+    pub from: String,
+    /// The later version (same project).
+    pub to: String,
+}
+
+/// Two target versions item by item.
+#[utoipa::path(get, path = "/api/v1/cost/targets/compare", tag = "cost", params(CompareParams),
+    responses((status = 200, body = VersionComparison), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+async fn compare(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<CompareParams>,
+) -> Result<Json<VersionComparison>, AppError> {
+    Ok(Json(cost::compare(&state.services, &actor, &q.from, &q.to).await?))
+}
+
+/// Contract planning (合约规划): the planned contracts of the project.
+#[utoipa::path(get, path = "/api/v1/cost/projects/{id}/plan-lines", tag = "cost", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<PlanLine>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn plan_lines(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Vec<PlanLine>>, AppError> {
+    Ok(Json(cost::plan_lines(&state.services, &actor, &id).await?))
+}
+
+/// Plans a contract under a leaf item; its amount counts as pending until signed.
+#[utoipa::path(post, path = "/api/v1/cost/projects/{id}/plan-lines", tag = "cost", params(("id" = String, Path)),
+    request_body = NewPlanLine,
+    responses((status = 201, body = PlanLine), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+async fn add_plan_line(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(form): ApiJson<NewPlanLine>,
+) -> Created<PlanLine> {
+    Ok((StatusCode::CREATED, Json(cost::add_plan_line(&state.services, &actor, &id, form).await?)))
+}
+
+/// Suppliers and contractors, group-wide.
+#[utoipa::path(get, path = "/api/v1/cost/suppliers", tag = "cost",
+    responses((status = 200, body = Vec<Supplier>), (status = 403, body = Problem)))]
+async fn suppliers(State(state): State<AppState>, Authed(actor): Authed) -> Result<Json<Vec<Supplier>>, AppError> {
+    Ok(Json(cost::suppliers(&state.services, &actor).await?))
+}
+
+/// Registers a supplier; the unified social credit code is checked with its
+/// check character (422 on the field `credit_code`) and may be registered once.
+#[utoipa::path(post, path = "/api/v1/cost/suppliers", tag = "cost", request_body = NewSupplier,
+    responses((status = 201, body = Supplier), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn add_supplier(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(form): ApiJson<NewSupplier>,
+) -> Created<Supplier> {
+    Ok((StatusCode::CREATED, Json(cost::add_supplier(&state.services, &actor, form).await?)))
+}
+
+#[utoipa::path(get, path = "/api/v1/cost/suppliers/{id}", tag = "cost", params(("id" = String, Path)),
+    responses((status = 200, body = Supplier), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn supplier(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Supplier>, AppError> {
+    Ok(Json(cost::supplier(&state.services, &actor, &id).await?))
+}
+
+/// Blacklists a supplier: no new contracts with it.
+#[utoipa::path(post, path = "/api/v1/cost/suppliers/{id}/blacklist", tag = "cost", params(("id" = String, Path)),
+    responses((status = 200, body = Supplier), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn blacklist(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Supplier>, AppError> {
+    Ok(Json(cost::set_blacklisted(&state.services, &actor, &id, true).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/cost/suppliers/{id}/unblacklist", tag = "cost", params(("id" = String, Path)),
+    responses((status = 200, body = Supplier), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn unblacklist(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Supplier>, AppError> {
+    Ok(Json(cost::set_blacklisted(&state.services, &actor, &id, false).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/cost/projects/{id}/contracts", tag = "cost", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<CostContract>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn contracts(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Vec<CostContract>>, AppError> {
+    Ok(Json(cost::contracts(&state.services, &actor, &id).await?))
+}
+
+/// Signs a cost contract against plan lines. Over a line's balance: refused
+/// (`over_plan_balance`) on a strong-control item, needs `over_plan_reason`
+/// on a weak one.
+#[utoipa::path(post, path = "/api/v1/cost/projects/{id}/contracts", tag = "cost", params(("id" = String, Path)),
+    request_body = NewCostContract,
+    responses((status = 201, body = CostContract), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+async fn sign_contract(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(form): ApiJson<NewCostContract>,
+) -> Created<CostContract> {
+    Ok((StatusCode::CREATED, Json(cost::sign_contract(&state.services, &actor, &id, form).await?)))
+}
+
+#[utoipa::path(get, path = "/api/v1/cost/contracts/{id}", tag = "cost", params(("id" = String, Path)),
+    responses((status = 200, body = CostContract), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn contract(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<CostContract>, AppError> {
+    Ok(Json(cost::contract(&state.services, &actor, &id).await?))
+}
+
+/// Design changes and site visas of the project, newest first.
+#[utoipa::path(get, path = "/api/v1/cost/projects/{id}/variations", tag = "cost", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<Variation>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn variations(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Vec<Variation>>, AppError> {
+    Ok(Json(cost::variations(&state.services, &actor, &id).await?))
+}
+
+/// Submits a design change or site visa at its estimate (申报).
+#[utoipa::path(post, path = "/api/v1/cost/projects/{id}/variations", tag = "cost", params(("id" = String, Path)),
+    request_body = NewVariation,
+    responses((status = 201, body = Variation), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+async fn submit_variation(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(form): ApiJson<NewVariation>,
+) -> Created<Variation> {
+    Ok((StatusCode::CREATED, Json(cost::submit_variation(&state.services, &actor, &id, form).await?)))
+}
+
+#[utoipa::path(get, path = "/api/v1/cost/variations/{id}", tag = "cost", params(("id" = String, Path)),
+    responses((status = 200, body = Variation), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn variation(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Variation>, AppError> {
+    Ok(Json(cost::variation(&state.services, &actor, &id).await?))
+}
+
+/// Confirms a change or visa at completion (完工确认): the confirmed amount replaces the estimate.
+#[utoipa::path(post, path = "/api/v1/cost/variations/{id}/confirm", tag = "cost", params(("id" = String, Path)),
+    request_body = VariationConfirmation,
+    responses((status = 200, body = Variation), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn confirm_variation(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(form): ApiJson<VariationConfirmation>,
+) -> Result<Json<Variation>, AppError> {
+    Ok(Json(cost::confirm_variation(&state.services, &actor, &id, form).await?))
+}
+
+/// Records further cost expected on an item (预估), with its reason.
+#[utoipa::path(post, path = "/api/v1/cost/projects/{id}/expected", tag = "cost", params(("id" = String, Path)),
+    request_body = NewExpectedCost,
+    responses((status = 201, body = Posting), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+async fn add_expected(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(form): ApiJson<NewExpectedCost>,
+) -> Created<Posting> {
+    Ok((StatusCode::CREATED, Json(cost::add_expected(&state.services, &actor, &id, form).await?)))
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(template, add_template_item))
+        .routes(routes!(items, add_item))
+        .routes(routes!(copy_template))
+        .routes(routes!(edit_item))
+        .routes(routes!(item_postings))
+        .routes(routes!(dynamic_cost))
+        .routes(routes!(versions, new_version))
+        .routes(routes!(compare))
+        .routes(routes!(version))
+        .routes(routes!(adopt))
+        .routes(routes!(plan_lines, add_plan_line))
+        .routes(routes!(suppliers, add_supplier))
+        .routes(routes!(supplier))
+        .routes(routes!(blacklist))
+        .routes(routes!(unblacklist))
+        .routes(routes!(contracts, sign_contract))
+        .routes(routes!(contract))
+        .routes(routes!(variations, submit_variation))
+        .routes(routes!(variation))
+        .routes(routes!(confirm_variation))
+        .routes(routes!(add_expected))
+}

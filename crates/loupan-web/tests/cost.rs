@@ -1,0 +1,497 @@
+//! Project cost through the real router (API.md "Project cost"): the dynamic
+//! cost of a seeded project against sums written out here, at past dates
+//! too; strong and weak control; a change estimated then confirmed; target
+//! versions compared and adopted; suppliers' credit codes; who sees what.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{Value, json};
+use support::*;
+
+fn utc(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+/// Noon in Beijing on a date.
+fn noon(date: &str) -> DateTime<Utc> {
+    utc(&format!("{date}T04:00:00Z"))
+}
+
+async fn app_on(date: &str) -> TestApp {
+    let zone = loupan_service::Clock::parse_zone("+08:00").unwrap();
+    TestApp::with_clock(loupan_service::Clock::set_at(zone, noon(date))).await
+}
+
+fn yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", fen.abs() / 100, fen.abs() % 100)
+}
+
+fn ok(r: &Reply) -> Value {
+    assert!(r.status.is_success(), "{}: {}", r.status, r.text);
+    r.json()
+}
+
+/// The project's items by code.
+async fn tree(app: &TestApp, token: &str, project: &str) -> BTreeMap<String, String> {
+    let items = ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/items")).token(token)).await);
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["code"].as_str().unwrap().to_owned(), i["id"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// A project with the group template copied and a third level under 03.01.
+async fn costed_project(app: &TestApp, admin: &str, name: &str) -> (String, BTreeMap<String, String>) {
+    let project = app.project(admin, name).await;
+    let r = app.send(post(&format!("/api/v1/cost/projects/{project}/items/from-template"), json!({})).token(admin)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let items = tree(app, admin, &project).await;
+    for (code, name) in [("03.01.01", "桩基工程"), ("03.01.02", "主体结构")] {
+        let r = app
+            .send(
+                post(
+                    &format!("/api/v1/cost/projects/{project}/items"),
+                    json!({"parent_id": items["03.01"], "code": code, "name": name, "unit_of_measure": "m2"}),
+                )
+                .token(admin),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    let r = app.send(post(&format!("/api/v1/cost/projects/{project}/items/from-template"), json!({})).token(admin)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "a tree is copied once: {}", r.text);
+    (project.clone(), tree(app, admin, &project).await)
+}
+
+async fn supplier(app: &TestApp, admin: &str, name: &str, code: &str) -> String {
+    let r = app.send(post("/api/v1/cost/suppliers", json!({"name": name, "credit_code": code})).token(admin)).await;
+    ok(&r)["id"].as_str().unwrap().to_owned()
+}
+
+/// One movement of the ledger as this test expects it.
+struct Entry {
+    code: String,
+    column: &'static str,
+    fen: i64,
+    on: NaiveDate,
+}
+
+fn date(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+}
+
+/// What an item shows as of a date: its own entries and those below it.
+fn expected(entries: &[Entry], code: Option<&str>, as_of: NaiveDate) -> BTreeMap<&'static str, i64> {
+    let mut sums: BTreeMap<&'static str, i64> =
+        ["target", "contracted", "changes", "visas", "pending", "expected"].into_iter().map(|c| (c, 0)).collect();
+    for e in entries.iter().filter(|e| e.on <= as_of) {
+        if code.is_none_or(|c| e.code == c || e.code.starts_with(&format!("{c}."))) {
+            *sums.get_mut(e.column).unwrap() += e.fen;
+        }
+    }
+    let dynamic = sums["contracted"] + sums["changes"] + sums["visas"] + sums["pending"] + sums["expected"];
+    sums.insert("dynamic", dynamic);
+    sums.insert("balance", sums["target"] - dynamic);
+    sums
+}
+
+#[tokio::test]
+async fn the_dynamic_cost_of_every_item_is_the_sum_of_its_documents_at_any_date() {
+    let app = app_on("2026-01-10").await;
+    let mut admin = app.admin().await;
+    let (project, items) = costed_project(&app, &admin, "成本演示项目").await;
+    let leaves: Vec<&str> = vec![
+        "01.01", "01.02", "02.01", "02.02", "03.01.01", "03.01.02", "03.02", "03.03", "04.01", "04.02", "05", "06.01",
+        "06.02",
+    ];
+    for code in &leaves {
+        let r = app.send(patch(&format!("/api/v1/cost/items/{}", items[*code]), json!({"control_mode": "weak"})).token(&admin)).await;
+        ok(&r);
+    }
+    let mut entries: Vec<Entry> = Vec::new();
+    let entry = |code: &str, column, fen, on: &str| Entry { code: code.to_owned(), column, fen, on: date(on) };
+
+    // Target v1 adopted on 2026-01-10, v2 on 2026-03-01: the ledger moves by the difference.
+    let mut version_ids = Vec::new();
+    for (v, stage) in [(1, "scheme"), (2, "preliminary")] {
+        let lines: Vec<Value> = leaves
+            .iter()
+            .enumerate()
+            .map(|(i, code)| json!({"cost_item_id": items[*code], "amount": yuan(1_000_000_00 * (i as i64 + 1) + v * 12_345_67)}))
+            .collect();
+        let r = app
+            .send(post(&format!("/api/v1/cost/projects/{project}/targets"), json!({"stage": stage, "lines": lines})).token(&admin))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        version_ids.push(r.json()["version"]["id"].as_str().unwrap().to_owned());
+    }
+    ok(&app.send(post(&format!("/api/v1/cost/targets/{}/adopt", version_ids[0]), json!({})).token(&admin)).await);
+    for (i, code) in leaves.iter().enumerate() {
+        entries.push(entry(code, "target", 1_000_000_00 * (i as i64 + 1) + 12_345_67, "2026-01-10"));
+    }
+
+    // 20 plan lines, pending from 2026-01-10.
+    let mut plan: Vec<(String, &str, i64, i64)> = Vec::new(); // id, item code, planned, contracted
+    for i in 0..20i64 {
+        let code = leaves[i as usize % leaves.len()];
+        let planned = 300_000_00 + i * 12_345_67;
+        let r = app
+            .send(
+                post(
+                    &format!("/api/v1/cost/projects/{project}/plan-lines"),
+                    json!({"cost_item_id": items[code], "name": format!("合约{i}"), "planned_amount": yuan(planned),
+                           "tender_mode": "邀请招标", "planned_month": "2026-04"}),
+                )
+                .token(&admin),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        plan.push((r.json()["id"].as_str().unwrap().to_owned(), code, planned, 0));
+        entries.push(entry(code, "pending", planned, "2026-01-10"));
+    }
+
+    app.services.clock.set(noon("2026-03-01"));
+    admin = app.admin().await;
+    ok(&app.send(post(&format!("/api/v1/cost/targets/{}/adopt", version_ids[1]), json!({})).token(&admin)).await);
+    for code in &leaves {
+        entries.push(entry(code, "target", 12_345_67, "2026-03-01"));
+    }
+    let compared = ok(&app
+        .send(get(&format!("/api/v1/cost/targets/compare?from={}&to={}", version_ids[0], version_ids[1])).token(&admin))
+        .await);
+    assert!(compared["items"].as_array().unwrap().iter().all(|i| i["difference"] == "12345.67"), "{compared}");
+    assert_eq!(compared["from"]["status"], "superseded");
+
+    app.services.clock.set(noon("2026-06-30"));
+    admin = app.admin().await;
+    let suppliers: Vec<String> =
+        futures_join(&app, &admin, (0..3).map(|n| (format!("承包商{n}"), credit_code(n))).collect()).await;
+
+    // 30 contracts, some over their line (weak control, with a reason).
+    for j in 0..30i64 {
+        let line = &mut plan[j as usize % 20];
+        let amount = line.2 / 2 + j * 7_777_77;
+        let on = format!("2026-{:02}-{:02}", 2 + j % 5, 1 + j % 28);
+        let r = app
+            .send(
+                post(
+                    &format!("/api/v1/cost/projects/{project}/contracts"),
+                    json!({"code": format!("HT-{j:03}"), "name": format!("合同{j}"), "supplier_id": suppliers[j as usize % 3],
+                           "kind": "total_price", "retention_percent": "5", "signed_on": on,
+                           "over_plan_reason": "设计深化后工程量增加",
+                           "lines": [{"plan_line_id": line.0, "amount": yuan(amount)}]}),
+                )
+                .token(&admin),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let released = amount.min((line.2 - line.3).max(0));
+        line.3 += amount;
+        entries.push(entry(line.1, "contracted", amount, &on));
+        entries.push(entry(line.1, "pending", -released, &on));
+    }
+
+    // 40 changes and visas; every other one confirmed a month later at 500.00 less.
+    for k in 0..40i64 {
+        let code = leaves[k as usize % leaves.len()];
+        let kind = if k % 2 == 0 { "change" } else { "visa" };
+        let column = if k % 2 == 0 { "changes" } else { "visas" };
+        let estimate = if k % 7 == 0 { -2_000_00 } else { 5_000_00 + k * 100_00 };
+        let on = format!("2026-{:02}-{:02}", 2 + k % 4, 1 + k % 28);
+        let r = app
+            .send(
+                post(
+                    &format!("/api/v1/cost/projects/{project}/variations"),
+                    json!({"kind": kind, "cost_item_id": items[code], "reason": format!("变更{k}"),
+                           "estimated_amount": yuan(estimate), "submitted_on": on}),
+                )
+                .token(&admin),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        entries.push(entry(code, column, estimate, &on));
+        if k % 3 == 0 {
+            let id = r.json()["id"].as_str().unwrap().to_owned();
+            let confirmed_on = format!("2026-{:02}-{:02}", 3 + k % 4, 1 + k % 28);
+            let r = app
+                .send(
+                    post(
+                        &format!("/api/v1/cost/variations/{id}/confirm"),
+                        json!({"confirmed_amount": yuan(estimate - 500_00), "confirmed_on": confirmed_on}),
+                    )
+                    .token(&admin),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            entries.push(entry(code, column, -500_00, &confirmed_on));
+        }
+    }
+    for (code, amount, on) in [("03.01.02", 250_000_00, "2026-05-20"), ("06.02", -10_000_00, "2026-06-01")] {
+        let r = app
+            .send(
+                post(
+                    &format!("/api/v1/cost/projects/{project}/expected"),
+                    json!({"cost_item_id": items[code], "amount": yuan(amount), "reason": "材料价格上涨", "posted_on": on}),
+                )
+                .token(&admin),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        entries.push(entry(code, "expected", amount, on));
+    }
+
+    for as_of in ["2026-01-31", "2026-03-15", "2026-04-30", "2026-06-30"] {
+        let r = app.send(get(&format!("/api/v1/cost/projects/{project}/dynamic-cost?as_of={as_of}")).token(&admin)).await;
+        let body = ok(&r);
+        assert_eq!(body["as_of"], as_of);
+        let lines = body["items"].as_array().unwrap();
+        assert_eq!(lines.len(), items.len());
+        for line in lines {
+            let code = line["code"].as_str().unwrap();
+            for (column, fen) in expected(&entries, Some(code), date(as_of)) {
+                assert_eq!(line[column].as_str(), Some(yuan(fen).as_str()), "{code} {column} as of {as_of}");
+            }
+            assert_eq!(line["cost_item_id"].as_str(), Some(items[code].as_str()));
+        }
+        for (column, fen) in expected(&entries, None, date(as_of)) {
+            assert_eq!(body["total"][column].as_str(), Some(yuan(fen).as_str()), "total {column} as of {as_of}");
+        }
+    }
+    // Without a date: today.
+    let today = ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/dynamic-cost")).token(&admin)).await);
+    assert_eq!(today["as_of"], "2026-06-30");
+}
+
+async fn futures_join(app: &TestApp, admin: &str, specs: Vec<(String, String)>) -> Vec<String> {
+    let mut ids = Vec::new();
+    for (name, code) in specs {
+        ids.push(supplier(app, admin, &name, &code).await);
+    }
+    ids
+}
+
+/// A project with one plan line of 100,000.00 under 03.02, in the given control mode.
+async fn one_line(app: &TestApp, admin: &str, mode: &str) -> (String, String, String, String) {
+    let (project, items) = costed_project(app, admin, &format!("控制{mode}")).await;
+    ok(&app.send(patch(&format!("/api/v1/cost/items/{}", items["03.02"]), json!({"control_mode": mode})).token(admin)).await);
+    let line = ok(&app
+        .send(
+            post(
+                &format!("/api/v1/cost/projects/{project}/plan-lines"),
+                json!({"cost_item_id": items["03.02"], "name": "机电安装", "planned_amount": "100000.00"}),
+            )
+            .token(admin),
+        )
+        .await);
+    let supplier = supplier(app, admin, &format!("机电公司{mode}"), &credit_code(if mode == "strong" { 7 } else { 8 })).await;
+    (project, items["03.02"].clone(), line["id"].as_str().unwrap().to_owned(), supplier)
+}
+
+#[tokio::test]
+async fn a_contract_over_its_plan_line_is_refused_on_strong_control_and_needs_a_reason_on_weak() {
+    let app = app_on("2026-06-30").await;
+    let admin = app.admin().await;
+    let contract = |line: &str, supplier: &str, reason: Option<&str>| {
+        json!({"code": "HT-1", "name": "机电安装合同", "supplier_id": supplier, "over_plan_reason": reason,
+               "lines": [{"plan_line_id": line, "amount": "100000.01"}]})
+    };
+
+    let (project, item, line, supplier) = one_line(&app, &admin, "strong").await;
+    let path = format!("/api/v1/cost/projects/{project}/contracts");
+    let r = app.send(post(&path, contract(&line, &supplier, Some("理由"))).token(&admin)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.error_fields(), vec!["lines[0].amount"]);
+    assert!(r.text.contains("over_plan_balance"), "{}", r.text);
+    let within = json!({"code": "HT-2", "name": "机电安装合同", "supplier_id": supplier,
+                        "lines": [{"plan_line_id": line, "amount": "100000.00"}]});
+    assert_eq!(app.send(post(&path, within).token(&admin)).await.status, StatusCode::CREATED);
+    let cost = ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/dynamic-cost")).token(&admin)).await);
+    let line_of = |body: &Value, item: &str| {
+        body["items"].as_array().unwrap().iter().find(|i| i["cost_item_id"] == item).cloned().unwrap()
+    };
+    let l = line_of(&cost, &item);
+    assert_eq!((l["contracted"].as_str(), l["pending"].as_str()), (Some("100000.00"), Some("0.00")));
+
+    let (project, item, line, supplier) = one_line(&app, &admin, "weak").await;
+    let path = format!("/api/v1/cost/projects/{project}/contracts");
+    let r = app.send(post(&path, contract(&line, &supplier, None)).token(&admin)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.error_fields(), vec!["over_plan_reason"]);
+    let r = app.send(post(&path, contract(&line, &supplier, Some("甲方指定品牌升级"))).token(&admin)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json()["over_plan_reason"], "甲方指定品牌升级");
+    let cost = ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/dynamic-cost")).token(&admin)).await);
+    let l = line_of(&cost, &item);
+    assert_eq!((l["contracted"].as_str(), l["pending"].as_str(), l["dynamic"].as_str()),
+               (Some("100000.01"), Some("0.00"), Some("100000.01")));
+    let lines = ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/plan-lines")).token(&admin)).await);
+    assert_eq!((lines[0]["contracted"].as_str(), lines[0]["balance"].as_str()), (Some("100000.01"), Some("0.00")));
+}
+
+#[tokio::test]
+async fn a_change_estimated_then_confirmed_moves_the_dynamic_cost_by_exactly_those_amounts() {
+    let app = app_on("2026-06-30").await;
+    let admin = app.admin().await;
+    let (project, items) = costed_project(&app, &admin, "变更项目").await;
+    let item = &items["03.01.02"];
+    let dynamic = || async {
+        let body = ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/dynamic-cost")).token(&admin)).await);
+        let line = body["items"].as_array().unwrap().iter().find(|i| i["cost_item_id"] == item.as_str()).cloned().unwrap();
+        (line["dynamic"].as_str().unwrap().to_owned(), line["changes"].as_str().unwrap().to_owned(), body["total"]["dynamic"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(dynamic().await, ("0.00".into(), "0.00".into(), "0.00".into()));
+    let r = app
+        .send(
+            post(
+                &format!("/api/v1/cost/projects/{project}/variations"),
+                json!({"kind": "change", "cost_item_id": item, "reason": "地下室层高调整", "estimated_amount": "100000.00",
+                       "submitted_on": "2026-05-10"}),
+            )
+            .token(&admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let change = r.json();
+    assert_eq!((change["code"].as_str(), change["status"].as_str()), (Some("BG-0001"), Some("estimated")));
+    let id = change["id"].as_str().unwrap().to_owned();
+    assert_eq!(dynamic().await, ("100000.00".into(), "100000.00".into(), "100000.00".into()));
+
+    let confirm = |amount: &str| post(&format!("/api/v1/cost/variations/{id}/confirm"), json!({"confirmed_amount": amount, "confirmed_on": "2026-06-20"}));
+    let r = app.send(confirm("86500.00").token(&admin)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!((r.json()["status"].as_str(), r.json()["amount"].as_str()), (Some("confirmed"), Some("86500.00")));
+    assert_eq!(dynamic().await, ("86500.00".into(), "86500.00".into(), "86500.00".into()));
+    assert_eq!(app.send(confirm("1.00").token(&admin)).await.status, StatusCode::CONFLICT, "confirmed once");
+
+    // Each step drills down to the change itself; before the confirmation the estimate stood.
+    let ledger = ok(&app.send(get(&format!("/api/v1/cost/items/{}/postings", items["03"])).token(&admin)).await);
+    let steps: Vec<(String, String, String, String)> = ledger["postings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            assert_eq!((p["document_type"].as_str(), p["document_id"].as_str()), (Some("variation"), Some(id.as_str())));
+            let s = |k: &str| p[k].as_str().unwrap().to_owned();
+            (s("posted_on"), s("bucket"), s("amount"), s("cost_item_id"))
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            ("2026-05-10".into(), "changes_estimated".into(), "100000.00".into(), item.clone()),
+            ("2026-06-20".into(), "changes_estimated".into(), "-100000.00".into(), item.clone()),
+            ("2026-06-20".into(), "changes_confirmed".into(), "86500.00".into(), item.clone()),
+        ]
+    );
+    assert_eq!(ledger["columns"]["changes"], "86500.00");
+    let before = ok(&app.send(get(&format!("/api/v1/cost/items/{item}/postings?as_of=2026-06-19")).token(&admin)).await);
+    assert_eq!((before["columns"]["changes_estimated"].as_str(), before["columns"]["dynamic"].as_str()), (Some("100000.00"), Some("100000.00")));
+
+    // A confirmation before the submission, or a date to come, is refused by field.
+    let r = app
+        .send(
+            post(
+                &format!("/api/v1/cost/projects/{project}/variations"),
+                json!({"kind": "visa", "cost_item_id": item, "reason": "", "estimated_amount": "x", "submitted_on": "2026-07-01"}),
+            )
+            .token(&admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.error_fields(), vec!["reason", "estimated_amount", "submitted_on"]);
+}
+
+#[tokio::test]
+async fn suppliers_are_refused_on_a_wrong_credit_code_and_a_blacklisted_one_signs_nothing() {
+    let app = app_on("2026-06-30").await;
+    let admin = app.admin().await;
+    for (code, error) in [
+        ("91350100M000100Y44", "invalid_credit_code_check"),
+        ("91350100M000100Y4", "invalid_credit_code_length"),
+        ("91350100M000I00Y43", "invalid_credit_code_character"),
+    ] {
+        let r = app.send(post("/api/v1/cost/suppliers", json!({"name": "某建设集团", "credit_code": code})).token(&admin)).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{code}: {}", r.text);
+        assert_eq!(r.error_fields(), vec!["credit_code"], "{code}");
+        assert!(r.text.contains(error), "{}", r.text);
+    }
+    let r = app
+        .send(post("/api/v1/cost/suppliers", json!({"name": "某建设集团", "credit_code": "91350100m000100y43"})).token(&admin))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json()["credit_code"], "91350100M000100Y43");
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let again = app.send(post("/api/v1/cost/suppliers", json!({"name": "另一家", "credit_code": "91350100M000100Y43"})).token(&admin)).await;
+    assert_eq!((again.status, again.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["credit_code".to_owned()]));
+    let zh = app.send(post("/api/v1/cost/suppliers", json!({"name": "某", "credit_code": "91350100M000100Y44"})).token(&admin).lang("zh-CN")).await;
+    assert!(zh.json()["errors"][0]["message"].as_str().unwrap().contains("校验"), "{}", zh.text);
+
+    ok(&app.send(post(&format!("/api/v1/cost/suppliers/{id}/blacklist"), json!({})).token(&admin)).await);
+    let (project, items) = costed_project(&app, &admin, "黑名单项目").await;
+    let line = ok(&app
+        .send(post(&format!("/api/v1/cost/projects/{project}/plan-lines"),
+                   json!({"cost_item_id": items["05"], "name": "配套", "planned_amount": "10.00"})).token(&admin))
+        .await);
+    let r = app
+        .send(post(&format!("/api/v1/cost/projects/{project}/contracts"),
+                   json!({"code": "HT-9", "name": "配套合同", "supplier_id": id, "lines": [{"plan_line_id": line["id"], "amount": "10.00"}]}))
+            .token(&admin))
+        .await;
+    assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["supplier_id".to_owned()]));
+}
+
+#[tokio::test]
+async fn project_managers_see_their_projects_cost_and_record_variations_but_keep_no_budget() {
+    let app = app_on("2026-06-30").await;
+    let admin = app.admin().await;
+    let (mine, my_items) = costed_project(&app, &admin, "我的项目").await;
+    let (other, _) = costed_project(&app, &admin, "别人的项目").await;
+    let (_, pm) = app.user(&admin, "pm1", &["project_manager"], &[&mine]).await;
+    let (_, agent) = app.user(&admin, "agent1", &["sales_agent"], &[&mine]).await;
+
+    assert_eq!(app.send(get(&format!("/api/v1/cost/projects/{mine}/dynamic-cost")).token(&pm)).await.status, StatusCode::OK);
+    assert_eq!(app.send(get(&format!("/api/v1/cost/projects/{other}/dynamic-cost")).token(&pm)).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.send(get(&format!("/api/v1/cost/projects/{mine}/dynamic-cost")).token(&agent)).await.status, StatusCode::FORBIDDEN);
+    let visa = json!({"kind": "visa", "cost_item_id": my_items["04.02"], "reason": "苗木替换", "estimated_amount": "3200.00"});
+    let r = app.send(post(&format!("/api/v1/cost/projects/{mine}/variations"), visa.clone()).token(&pm)).await;
+    assert_eq!((r.status, r.json()["code"].as_str()), (StatusCode::CREATED, Some("QZ-0001")), "{}", r.text);
+    assert_eq!(app.send(post(&format!("/api/v1/cost/projects/{other}/variations"), visa).token(&pm)).await.status, StatusCode::NOT_FOUND);
+    let plan = json!({"cost_item_id": my_items["04.02"], "name": "景观", "planned_amount": "1.00"});
+    assert_eq!(app.send(post(&format!("/api/v1/cost/projects/{mine}/plan-lines"), plan).token(&pm)).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_tree_keeps_codes_under_their_parent_and_documents_on_leaves() {
+    let app = app_on("2026-06-30").await;
+    let admin = app.admin().await;
+    let (project, items) = costed_project(&app, &admin, "科目项目").await;
+    let add = |body: Value| post(&format!("/api/v1/cost/projects/{project}/items"), body);
+    let r = app.send(add(json!({"parent_id": items["02"], "code": "03.09", "name": "错位"})).token(&admin)).await;
+    assert_eq!(r.error_fields(), vec!["code"]);
+    let r = app.send(add(json!({"parent_id": items["02"], "code": "02.01", "name": "重复"})).token(&admin)).await;
+    assert_eq!(r.error_fields(), vec!["code"]);
+    let r = app.send(add(json!({"code": "07", "name": "财务费用", "control_mode": "loose"})).token(&admin)).await;
+    assert_eq!(r.error_fields(), vec!["control_mode"]);
+    // A parent item takes no documents: they post to the leaves below it.
+    let r = app
+        .send(post(&format!("/api/v1/cost/projects/{project}/plan-lines"),
+                   json!({"cost_item_id": items["03"], "name": "总包", "planned_amount": "1.00"})).token(&admin))
+        .await;
+    assert_eq!(r.error_fields(), vec!["cost_item_id"]);
+    // A leaf with postings gets no children.
+    ok(&app.send(post(&format!("/api/v1/cost/projects/{project}/expected"),
+                      json!({"cost_item_id": items["05"], "amount": "1.00", "reason": "预留"})).token(&admin)).await);
+    let r = app.send(add(json!({"parent_id": items["05"], "code": "05.01", "name": "会所"})).token(&admin)).await;
+    assert_eq!(r.error_fields(), vec!["parent_id"]);
+    let template = ok(&app.send(get("/api/v1/cost/template/items").token(&admin)).await);
+    let top: Vec<&str> = template.as_array().unwrap().iter().filter(|i| i["level"] == 1).map(|i| i["name"].as_str().unwrap()).collect();
+    assert_eq!(top, ["土地费用", "前期工程费", "建筑安装工程费", "基础设施费", "公共配套设施费", "开发间接费"]);
+}
