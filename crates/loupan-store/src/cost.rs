@@ -4,11 +4,11 @@
 use chrono::NaiveDate;
 use loupan_domain::Money;
 use loupan_domain::cost::{Bucket, TargetStatus, VariationStatus};
-use loupan_domain::ids::{
-    CostContractId, CostItemId, PlanLineId, ProjectId, SupplierId, TargetVersionId, VariationId,
-};
+use loupan_domain::ids::{CostContractId, CostItemId, PlanLineId, ProjectId, SupplierId, TargetVersionId, VariationId};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, SimpleExpr};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use crate::StoreResult;
 use crate::entities::{
@@ -79,10 +79,7 @@ pub async fn versions<C: ConnectionTrait>(c: &C, project: &ProjectId) -> StoreRe
         .await?)
 }
 
-pub async fn find_version<C: ConnectionTrait>(
-    c: &C,
-    id: &TargetVersionId,
-) -> StoreResult<Option<TargetVersionRow>> {
+pub async fn find_version<C: ConnectionTrait>(c: &C, id: &TargetVersionId) -> StoreResult<Option<TargetVersionRow>> {
     Ok(cost_target_versions::Entity::find_by_id(id.clone()).one(c).await?)
 }
 
@@ -164,7 +161,11 @@ pub async fn set_planned_amount<C: ConnectionTrait>(c: &C, id: &PlanLineId, plan
 }
 
 pub async fn suppliers<C: ConnectionTrait>(c: &C) -> StoreResult<Vec<SupplierRow>> {
-    Ok(suppliers::Entity::find().order_by_asc(suppliers::Column::Name).order_by_asc(suppliers::Column::Id).all(c).await?)
+    Ok(suppliers::Entity::find()
+        .order_by_asc(suppliers::Column::Name)
+        .order_by_asc(suppliers::Column::Id)
+        .all(c)
+        .await?)
 }
 
 pub async fn find_supplier<C: ConnectionTrait>(c: &C, id: &SupplierId) -> StoreResult<Option<SupplierRow>> {

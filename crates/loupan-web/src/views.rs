@@ -20,7 +20,7 @@ struct Templates;
 
 /// The navigation: label key, address, and the permission it needs (None: all).
 /// Business areas add their entry here.
-const NAV: [(&str, &str, Option<Permission>); 12] = [
+const NAV: [(&str, &str, Option<Permission>); 13] = [
     ("nav.workbench", "/", None),
     ("nav.approvals", "/approvals", None),
     ("nav.projects", "/projects", Some(Permission::ReadProjects)),
@@ -28,6 +28,7 @@ const NAV: [(&str, &str, Option<Permission>); 12] = [
     ("nav.customers", "/customers", Some(Permission::ReadCustomers)),
     ("nav.finance", "/finance/ledger", Some(Permission::ReadFinance)),
     ("nav.aftersales", "/aftersales/calculator", Some(Permission::ReadAftersales)),
+    ("nav.cost", "/cost", Some(Permission::ReadCost)),
     ("nav.users", "/admin/users", Some(Permission::ManageUsers)),
     ("nav.audit", "/admin/audit", Some(Permission::ReadAudit)),
     ("nav.flows", "/admin/approval-flows", Some(Permission::ManageApprovalFlows)),

@@ -1152,7 +1152,10 @@ impl World {
             "/api/v1/cost/contracts/{id}" => get(&with(&self.cost_contract(case).await)),
             "/api/v1/cost/projects/{id}/variations" if method == "POST" => {
                 let leaf = self.cost_leaf(case).await;
-                post(&with(&p), json!({"kind": "change", "cost_item_id": leaf, "reason": "变更", "estimated_amount": "1.00"}))
+                post(
+                    &with(&p),
+                    json!({"kind": "change", "cost_item_id": leaf, "reason": "变更", "estimated_amount": "1.00"}),
+                )
             }
             "/api/v1/cost/variations/{id}" => get(&with(&self.variation(case).await)),
             "/api/v1/cost/variations/{id}/confirm" => {

@@ -51,7 +51,8 @@ async fn tree(app: &TestApp, token: &str, project: &str) -> BTreeMap<String, Str
 /// A project with the group template copied and a third level under 03.01.
 async fn costed_project(app: &TestApp, admin: &str, name: &str) -> (String, BTreeMap<String, String>) {
     let project = app.project(admin, name).await;
-    let r = app.send(post(&format!("/api/v1/cost/projects/{project}/items/from-template"), json!({})).token(admin)).await;
+    let r =
+        app.send(post(&format!("/api/v1/cost/projects/{project}/items/from-template"), json!({})).token(admin)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let items = tree(app, admin, &project).await;
     for (code, name) in [("03.01.01", "桩基工程"), ("03.01.02", "主体结构")] {
@@ -66,7 +67,8 @@ async fn costed_project(app: &TestApp, admin: &str, name: &str) -> (String, BTre
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     }
-    let r = app.send(post(&format!("/api/v1/cost/projects/{project}/items/from-template"), json!({})).token(admin)).await;
+    let r =
+        app.send(post(&format!("/api/v1/cost/projects/{project}/items/from-template"), json!({})).token(admin)).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "a tree is copied once: {}", r.text);
     (project.clone(), tree(app, admin, &project).await)
 }
@@ -113,7 +115,9 @@ async fn the_dynamic_cost_of_every_item_is_the_sum_of_its_documents_at_any_date(
         "06.02",
     ];
     for code in &leaves {
-        let r = app.send(patch(&format!("/api/v1/cost/items/{}", items[*code]), json!({"control_mode": "weak"})).token(&admin)).await;
+        let r = app
+            .send(patch(&format!("/api/v1/cost/items/{}", items[*code]), json!({"control_mode": "weak"})).token(&admin))
+            .await;
         ok(&r);
     }
     let mut entries: Vec<Entry> = Vec::new();
@@ -128,7 +132,10 @@ async fn the_dynamic_cost_of_every_item_is_the_sum_of_its_documents_at_any_date(
             .map(|(i, code)| json!({"cost_item_id": items[*code], "amount": yuan(1_000_000_00 * (i as i64 + 1) + v * 12_345_67)}))
             .collect();
         let r = app
-            .send(post(&format!("/api/v1/cost/projects/{project}/targets"), json!({"stage": stage, "lines": lines})).token(&admin))
+            .send(
+                post(&format!("/api/v1/cost/projects/{project}/targets"), json!({"stage": stage, "lines": lines}))
+                    .token(&admin),
+            )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         version_ids.push(r.json()["version"]["id"].as_str().unwrap().to_owned());
@@ -249,7 +256,8 @@ async fn the_dynamic_cost_of_every_item_is_the_sum_of_its_documents_at_any_date(
     }
 
     for as_of in ["2026-01-31", "2026-03-15", "2026-04-30", "2026-06-30"] {
-        let r = app.send(get(&format!("/api/v1/cost/projects/{project}/dynamic-cost?as_of={as_of}")).token(&admin)).await;
+        let r =
+            app.send(get(&format!("/api/v1/cost/projects/{project}/dynamic-cost?as_of={as_of}")).token(&admin)).await;
         let body = ok(&r);
         assert_eq!(body["as_of"], as_of);
         let lines = body["items"].as_array().unwrap();
@@ -281,7 +289,9 @@ async fn futures_join(app: &TestApp, admin: &str, specs: Vec<(String, String)>) 
 /// A project with one plan line of 100,000.00 under 03.02, in the given control mode.
 async fn one_line(app: &TestApp, admin: &str, mode: &str) -> (String, String, String, String) {
     let (project, items) = costed_project(app, admin, &format!("控制{mode}")).await;
-    ok(&app.send(patch(&format!("/api/v1/cost/items/{}", items["03.02"]), json!({"control_mode": mode})).token(admin)).await);
+    ok(&app
+        .send(patch(&format!("/api/v1/cost/items/{}", items["03.02"]), json!({"control_mode": mode})).token(admin))
+        .await);
     let line = ok(&app
         .send(
             post(
@@ -291,7 +301,8 @@ async fn one_line(app: &TestApp, admin: &str, mode: &str) -> (String, String, St
             .token(admin),
         )
         .await);
-    let supplier = supplier(app, admin, &format!("机电公司{mode}"), &credit_code(if mode == "strong" { 7 } else { 8 })).await;
+    let supplier =
+        supplier(app, admin, &format!("机电公司{mode}"), &credit_code(if mode == "strong" { 7 } else { 8 })).await;
     (project, items["03.02"].clone(), line["id"].as_str().unwrap().to_owned(), supplier)
 }
 
@@ -330,8 +341,10 @@ async fn a_contract_over_its_plan_line_is_refused_on_strong_control_and_needs_a_
     assert_eq!(r.json()["over_plan_reason"], "甲方指定品牌升级");
     let cost = ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/dynamic-cost")).token(&admin)).await);
     let l = line_of(&cost, &item);
-    assert_eq!((l["contracted"].as_str(), l["pending"].as_str(), l["dynamic"].as_str()),
-               (Some("100000.01"), Some("0.00"), Some("100000.01")));
+    assert_eq!(
+        (l["contracted"].as_str(), l["pending"].as_str(), l["dynamic"].as_str()),
+        (Some("100000.01"), Some("0.00"), Some("100000.01"))
+    );
     let lines = ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/plan-lines")).token(&admin)).await);
     assert_eq!((lines[0]["contracted"].as_str(), lines[0]["balance"].as_str()), (Some("100000.01"), Some("0.00")));
 }
@@ -344,8 +357,13 @@ async fn a_change_estimated_then_confirmed_moves_the_dynamic_cost_by_exactly_tho
     let item = &items["03.01.02"];
     let dynamic = || async {
         let body = ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/dynamic-cost")).token(&admin)).await);
-        let line = body["items"].as_array().unwrap().iter().find(|i| i["cost_item_id"] == item.as_str()).cloned().unwrap();
-        (line["dynamic"].as_str().unwrap().to_owned(), line["changes"].as_str().unwrap().to_owned(), body["total"]["dynamic"].as_str().unwrap().to_owned())
+        let line =
+            body["items"].as_array().unwrap().iter().find(|i| i["cost_item_id"] == item.as_str()).cloned().unwrap();
+        (
+            line["dynamic"].as_str().unwrap().to_owned(),
+            line["changes"].as_str().unwrap().to_owned(),
+            body["total"]["dynamic"].as_str().unwrap().to_owned(),
+        )
     };
     assert_eq!(dynamic().await, ("0.00".into(), "0.00".into(), "0.00".into()));
     let r = app
@@ -364,7 +382,12 @@ async fn a_change_estimated_then_confirmed_moves_the_dynamic_cost_by_exactly_tho
     let id = change["id"].as_str().unwrap().to_owned();
     assert_eq!(dynamic().await, ("100000.00".into(), "100000.00".into(), "100000.00".into()));
 
-    let confirm = |amount: &str| post(&format!("/api/v1/cost/variations/{id}/confirm"), json!({"confirmed_amount": amount, "confirmed_on": "2026-06-20"}));
+    let confirm = |amount: &str| {
+        post(
+            &format!("/api/v1/cost/variations/{id}/confirm"),
+            json!({"confirmed_amount": amount, "confirmed_on": "2026-06-20"}),
+        )
+    };
     let r = app.send(confirm("86500.00").token(&admin)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!((r.json()["status"].as_str(), r.json()["amount"].as_str()), (Some("confirmed"), Some("86500.00")));
@@ -378,7 +401,10 @@ async fn a_change_estimated_then_confirmed_moves_the_dynamic_cost_by_exactly_tho
         .unwrap()
         .iter()
         .map(|p| {
-            assert_eq!((p["document_type"].as_str(), p["document_id"].as_str()), (Some("variation"), Some(id.as_str())));
+            assert_eq!(
+                (p["document_type"].as_str(), p["document_id"].as_str()),
+                (Some("variation"), Some(id.as_str()))
+            );
             let s = |k: &str| p[k].as_str().unwrap().to_owned();
             (s("posted_on"), s("bucket"), s("amount"), s("cost_item_id"))
         })
@@ -392,8 +418,12 @@ async fn a_change_estimated_then_confirmed_moves_the_dynamic_cost_by_exactly_tho
         ]
     );
     assert_eq!(ledger["columns"]["changes"], "86500.00");
-    let before = ok(&app.send(get(&format!("/api/v1/cost/items/{item}/postings?as_of=2026-06-19")).token(&admin)).await);
-    assert_eq!((before["columns"]["changes_estimated"].as_str(), before["columns"]["dynamic"].as_str()), (Some("100000.00"), Some("100000.00")));
+    let before =
+        ok(&app.send(get(&format!("/api/v1/cost/items/{item}/postings?as_of=2026-06-19")).token(&admin)).await);
+    assert_eq!(
+        (before["columns"]["changes_estimated"].as_str(), before["columns"]["dynamic"].as_str()),
+        (Some("100000.00"), Some("100000.00"))
+    );
 
     // A confirmation before the submission, or a date to come, is refused by field.
     let r = app
@@ -418,27 +448,51 @@ async fn suppliers_are_refused_on_a_wrong_credit_code_and_a_blacklisted_one_sign
         ("91350100M000100Y4", "invalid_credit_code_length"),
         ("91350100M000I00Y43", "invalid_credit_code_character"),
     ] {
-        let r = app.send(post("/api/v1/cost/suppliers", json!({"name": "某建设集团", "credit_code": code})).token(&admin)).await;
+        let r = app
+            .send(post("/api/v1/cost/suppliers", json!({"name": "某建设集团", "credit_code": code})).token(&admin))
+            .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{code}: {}", r.text);
         assert_eq!(r.error_fields(), vec!["credit_code"], "{code}");
         assert!(r.text.contains(error), "{}", r.text);
     }
     let r = app
-        .send(post("/api/v1/cost/suppliers", json!({"name": "某建设集团", "credit_code": "91350100m000100y43"})).token(&admin))
+        .send(
+            post("/api/v1/cost/suppliers", json!({"name": "某建设集团", "credit_code": "91350100m000100y43"}))
+                .token(&admin),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(r.json()["credit_code"], "91350100M000100Y43");
     let id = r.json()["id"].as_str().unwrap().to_owned();
-    let again = app.send(post("/api/v1/cost/suppliers", json!({"name": "另一家", "credit_code": "91350100M000100Y43"})).token(&admin)).await;
-    assert_eq!((again.status, again.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["credit_code".to_owned()]));
-    let zh = app.send(post("/api/v1/cost/suppliers", json!({"name": "某", "credit_code": "91350100M000100Y44"})).token(&admin).lang("zh-CN")).await;
+    let again = app
+        .send(
+            post("/api/v1/cost/suppliers", json!({"name": "另一家", "credit_code": "91350100M000100Y43"}))
+                .token(&admin),
+        )
+        .await;
+    assert_eq!(
+        (again.status, again.error_fields()),
+        (StatusCode::UNPROCESSABLE_ENTITY, vec!["credit_code".to_owned()])
+    );
+    let zh = app
+        .send(
+            post("/api/v1/cost/suppliers", json!({"name": "某", "credit_code": "91350100M000100Y44"}))
+                .token(&admin)
+                .lang("zh-CN"),
+        )
+        .await;
     assert!(zh.json()["errors"][0]["message"].as_str().unwrap().contains("校验"), "{}", zh.text);
 
     ok(&app.send(post(&format!("/api/v1/cost/suppliers/{id}/blacklist"), json!({})).token(&admin)).await);
     let (project, items) = costed_project(&app, &admin, "黑名单项目").await;
     let line = ok(&app
-        .send(post(&format!("/api/v1/cost/projects/{project}/plan-lines"),
-                   json!({"cost_item_id": items["05"], "name": "配套", "planned_amount": "10.00"})).token(&admin))
+        .send(
+            post(
+                &format!("/api/v1/cost/projects/{project}/plan-lines"),
+                json!({"cost_item_id": items["05"], "name": "配套", "planned_amount": "10.00"}),
+            )
+            .token(&admin),
+        )
         .await);
     let r = app
         .send(post(&format!("/api/v1/cost/projects/{project}/contracts"),
@@ -457,15 +511,31 @@ async fn project_managers_see_their_projects_cost_and_record_variations_but_keep
     let (_, pm) = app.user(&admin, "pm1", &["project_manager"], &[&mine]).await;
     let (_, agent) = app.user(&admin, "agent1", &["sales_agent"], &[&mine]).await;
 
-    assert_eq!(app.send(get(&format!("/api/v1/cost/projects/{mine}/dynamic-cost")).token(&pm)).await.status, StatusCode::OK);
-    assert_eq!(app.send(get(&format!("/api/v1/cost/projects/{other}/dynamic-cost")).token(&pm)).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.send(get(&format!("/api/v1/cost/projects/{mine}/dynamic-cost")).token(&agent)).await.status, StatusCode::FORBIDDEN);
-    let visa = json!({"kind": "visa", "cost_item_id": my_items["04.02"], "reason": "苗木替换", "estimated_amount": "3200.00"});
+    assert_eq!(
+        app.send(get(&format!("/api/v1/cost/projects/{mine}/dynamic-cost")).token(&pm)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.send(get(&format!("/api/v1/cost/projects/{other}/dynamic-cost")).token(&pm)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.send(get(&format!("/api/v1/cost/projects/{mine}/dynamic-cost")).token(&agent)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let visa =
+        json!({"kind": "visa", "cost_item_id": my_items["04.02"], "reason": "苗木替换", "estimated_amount": "3200.00"});
     let r = app.send(post(&format!("/api/v1/cost/projects/{mine}/variations"), visa.clone()).token(&pm)).await;
     assert_eq!((r.status, r.json()["code"].as_str()), (StatusCode::CREATED, Some("QZ-0001")), "{}", r.text);
-    assert_eq!(app.send(post(&format!("/api/v1/cost/projects/{other}/variations"), visa).token(&pm)).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.send(post(&format!("/api/v1/cost/projects/{other}/variations"), visa).token(&pm)).await.status,
+        StatusCode::NOT_FOUND
+    );
     let plan = json!({"cost_item_id": my_items["04.02"], "name": "景观", "planned_amount": "1.00"});
-    assert_eq!(app.send(post(&format!("/api/v1/cost/projects/{mine}/plan-lines"), plan).token(&pm)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.send(post(&format!("/api/v1/cost/projects/{mine}/plan-lines"), plan).token(&pm)).await.status,
+        StatusCode::FORBIDDEN
+    );
 }
 
 #[tokio::test]
@@ -482,16 +552,184 @@ async fn the_tree_keeps_codes_under_their_parent_and_documents_on_leaves() {
     assert_eq!(r.error_fields(), vec!["control_mode"]);
     // A parent item takes no documents: they post to the leaves below it.
     let r = app
-        .send(post(&format!("/api/v1/cost/projects/{project}/plan-lines"),
-                   json!({"cost_item_id": items["03"], "name": "总包", "planned_amount": "1.00"})).token(&admin))
+        .send(
+            post(
+                &format!("/api/v1/cost/projects/{project}/plan-lines"),
+                json!({"cost_item_id": items["03"], "name": "总包", "planned_amount": "1.00"}),
+            )
+            .token(&admin),
+        )
         .await;
     assert_eq!(r.error_fields(), vec!["cost_item_id"]);
     // A leaf with postings gets no children.
-    ok(&app.send(post(&format!("/api/v1/cost/projects/{project}/expected"),
-                      json!({"cost_item_id": items["05"], "amount": "1.00", "reason": "预留"})).token(&admin)).await);
+    ok(&app
+        .send(
+            post(
+                &format!("/api/v1/cost/projects/{project}/expected"),
+                json!({"cost_item_id": items["05"], "amount": "1.00", "reason": "预留"}),
+            )
+            .token(&admin),
+        )
+        .await);
     let r = app.send(add(json!({"parent_id": items["05"], "code": "05.01", "name": "会所"})).token(&admin)).await;
     assert_eq!(r.error_fields(), vec!["parent_id"]);
     let template = ok(&app.send(get("/api/v1/cost/template/items").token(&admin)).await);
-    let top: Vec<&str> = template.as_array().unwrap().iter().filter(|i| i["level"] == 1).map(|i| i["name"].as_str().unwrap()).collect();
+    let top: Vec<&str> =
+        template.as_array().unwrap().iter().filter(|i| i["level"] == 1).map(|i| i["name"].as_str().unwrap()).collect();
     assert_eq!(top, ["土地费用", "前期工程费", "建筑安装工程费", "基础设施费", "公共配套设施费", "开发间接费"]);
+}
+
+#[tokio::test]
+async fn the_pages_show_the_tree_drill_down_to_documents_and_return_forms_with_their_mistakes() {
+    let app = app_on("2026-06-30").await;
+    let admin = app.admin().await;
+    let (project, items) = costed_project(&app, &admin, "页面项目").await;
+    let page = |path: &str| get(path).token(&admin);
+    let r = app.send(page(&format!("/cost/projects/{project}"))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(
+        r.text.contains("动态成本") && r.text.contains("03.01.02 主体结构") && r.text.contains("强控"),
+        "{}",
+        r.text
+    );
+
+    // A form with mistakes comes back with what was typed and each field's message.
+    let plan = |amount: &str| {
+        form(
+            &format!("/cost/projects/{project}/plan-lines"),
+            &[("cost_item_id", items["03.01.02"].as_str()), ("name", "主体施工总承包"), ("planned_amount", amount)],
+        )
+        .token(&admin)
+    };
+    let r = app.send(plan("三千万")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("主体施工总承包") && r.text.contains("三千万"), "the values stay");
+    let r = app.send(plan("30000000.00")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+
+    let r = app
+        .send(form("/cost/suppliers", &[("name", "中建某局"), ("credit_code", "91350100M000100Y44")]).token(&admin))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text.contains("校验码不符"), "{}", r.text);
+    let r = app
+        .send(form("/cost/suppliers", &[("name", "中建某局"), ("credit_code", "91350100M000100Y43")]).token(&admin))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let supplier =
+        ok(&app.send(get("/api/v1/cost/suppliers").token(&admin)).await)[0]["id"].as_str().unwrap().to_owned();
+    let line = ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/plan-lines")).token(&admin)).await)[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .send(
+            form(
+                &format!("/cost/projects/{project}/contracts"),
+                &[
+                    ("code", "HT-001"),
+                    ("name", "主体施工总承包合同"),
+                    ("supplier_id", &supplier),
+                    ("kind", "total_price"),
+                    ("plan_line_id", &line),
+                    ("amount", "30000000.01"),
+                    ("retention_percent", "3"),
+                ],
+            )
+            .token(&admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "03.01 is strongly controlled: {}", r.text);
+    assert!(r.text.contains("超出合约规划余额"), "{}", r.text);
+    let r = app
+        .send(
+            form(
+                &format!("/cost/projects/{project}/contracts"),
+                &[
+                    ("code", "HT-001"),
+                    ("name", "主体施工总承包合同"),
+                    ("supplier_id", &supplier),
+                    ("kind", "total_price"),
+                    ("plan_line_id", &line),
+                    ("amount", "29000000.00"),
+                    ("signed_on", "2026-05-01"),
+                ],
+            )
+            .token(&admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let contract = r.headers["location"].to_str().unwrap().to_owned();
+    let r = app
+        .send(
+            form(
+                &format!("/cost/projects/{project}/variations"),
+                &[
+                    ("kind", "visa"),
+                    ("cost_item_id", &items["03.01.02"]),
+                    ("reason", "冬季施工措施"),
+                    ("estimated_amount", "12000.00"),
+                ],
+            )
+            .token(&admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let visa = r.headers["location"].to_str().unwrap().to_owned();
+    let r = app.send(form(&format!("{visa}/confirm"), &[("confirmed_amount", "abc")]).token(&admin)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app.send(form(&format!("{visa}/confirm"), &[("confirmed_amount", "11800.00")]).token(&admin)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+
+    // Every figure drills down: the item's ledger names its documents, which show their entries.
+    let r = app.send(page(&format!("/cost/items/{}?as_of=2026-06-30", items["03"]))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let id_of = |path: &str| path.rsplit('/').next().unwrap().to_owned();
+    assert!(
+        r.text.contains(&id_of(&contract)) && r.text.contains(&id_of(&visa)) && r.text.contains("29000000.00"),
+        "{}",
+        r.text
+    );
+    for path in [contract.as_str(), visa.as_str()] {
+        let r = app.send(page(path)).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+        assert!(r.text.contains("成本台账明细"), "{path}");
+    }
+    let r = app.send(page(&visa)).await;
+    assert!(r.text.contains("11800.00") && r.text.contains("已确认"), "{}", r.text);
+
+    // Target versions: two drafts, one adopted, compared.
+    for amount in ["31000000.00", "32000000.00"] {
+        let key = format!("amount_{}", items["03.01.02"]);
+        let r = app
+            .send(
+                form(&format!("/cost/projects/{project}/targets"), &[("stage", "scheme"), (&key, amount)])
+                    .token(&admin),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    }
+    let versions = ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/targets")).token(&admin)).await);
+    let (v1, v2) = (versions[0]["id"].as_str().unwrap(), versions[1]["id"].as_str().unwrap());
+    let r = app.send(form(&format!("/cost/targets/{v2}/adopt"), &[]).token(&admin)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    for path in [
+        format!("/cost/targets/{v2}"),
+        format!("/cost/targets/compare?from={v1}&to={v2}"),
+        format!("/cost/projects/{project}/targets"),
+        "/cost".to_owned(),
+        "/cost/suppliers".to_owned(),
+        "/cost/template".to_owned(),
+    ] {
+        let r = app.send(page(&path)).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+    }
+    let r = app.send(page(&format!("/cost/projects/{project}"))).await;
+    assert!(
+        r.text.contains("32000000.00") && r.text.contains("30011800.00"),
+        "target and dynamic cost shown: {}",
+        r.text
+    );
+    let r = app.send(page(&format!("/cost/projects/{project}?as_of=2026-02-30"))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -57,8 +57,12 @@ async fn record<T: Serialize>(
     id: &str,
     after: &T,
 ) -> ServiceResult<()> {
-    audit::record(tx, actor, Change { action, record_type, record_id: id, before: None, after: audit::snapshot(after)? })
-        .await
+    audit::record(
+        tx,
+        actor,
+        Change { action, record_type, record_id: id, before: None, after: audit::snapshot(after)? },
+    )
+    .await
 }
 
 // ---- Suppliers ----
@@ -120,8 +124,9 @@ pub async fn add_supplier(services: &Services, actor: &Actor, form: NewSupplier)
     let qualifications = optional_text(&mut errors, "qualifications", form.qualifications.as_deref(), 500);
     let contact_name = optional_text(&mut errors, "contact_name", form.contact_name.as_deref(), 50);
     let contact_phone = match optional_text(&mut errors, "contact_phone", form.contact_phone.as_deref(), 30) {
-        Some(p) if p.chars().filter(char::is_ascii_digit).count() < 7
-            || !p.chars().all(|c| c.is_ascii_digit() || " -+()".contains(c)) =>
+        Some(p)
+            if p.chars().filter(char::is_ascii_digit).count() < 7
+                || !p.chars().all(|c| c.is_ascii_digit() || " -+()".contains(c)) =>
         {
             errors.push("contact_phone", "invalid_phone");
             None
@@ -168,7 +173,12 @@ pub async fn supplier(services: &Services, actor: &Actor, id: &str) -> ServiceRe
 }
 
 /// Puts a supplier on the blacklist (no new contracts) or takes it off.
-pub async fn set_blacklisted(services: &Services, actor: &Actor, id: &str, blacklisted: bool) -> ServiceResult<Supplier> {
+pub async fn set_blacklisted(
+    services: &Services,
+    actor: &Actor,
+    id: &str,
+    blacklisted: bool,
+) -> ServiceResult<Supplier> {
     actor.require(Permission::ManageCost)?;
     let tx = services.store.begin_write().await?;
     let id = SupplierId::from(id);
@@ -238,7 +248,12 @@ pub struct NewPlanLine {
 }
 
 /// Plans a contract under a leaf item; its amount is pending until signed.
-pub async fn add_plan_line(services: &Services, actor: &Actor, project: &str, form: NewPlanLine) -> ServiceResult<PlanLine> {
+pub async fn add_plan_line(
+    services: &Services,
+    actor: &Actor,
+    project: &str,
+    form: NewPlanLine,
+) -> ServiceResult<PlanLine> {
     actor.require(Permission::ManageCost)?;
     let tx = services.store.begin_write().await?;
     let project = visible_project(&tx, actor, project).await?;
@@ -780,7 +795,9 @@ pub async fn confirm_variation(
         errors.push("confirmed_on", "before_submission");
     }
     errors.into_result()?;
-    if row.status != VariationStatus::Estimated || !store::confirm_variation(&tx, &row.id, amount, on, &by(actor)).await? {
+    if row.status != VariationStatus::Estimated
+        || !store::confirm_variation(&tx, &row.id, amount, on, &by(actor)).await?
+    {
         return Err(ServiceError::Conflict("variation_confirmed"));
     }
     let (estimated, confirmed) = row.kind.buckets();

@@ -203,11 +203,7 @@ pub async fn item_ledger(
     for p in &all {
         figures.post(p.bucket, p.amount);
     }
-    let postings = all
-        .into_iter()
-        .filter(|p| bucket.is_none_or(|b| b == p.bucket))
-        .map(Posting::from)
-        .collect();
+    let postings = all.into_iter().filter(|p| bucket.is_none_or(|b| b == p.bucket)).map(Posting::from).collect();
     let item = tree.into_iter().find(|i| i.id == row.id).ok_or(ServiceError::NotFound("cost_item"))?;
     Ok(ItemLedger { item, as_of, columns: figures.into(), postings })
 }

@@ -128,7 +128,8 @@ pub async fn add_item(
     };
     let mut errors = Invalid::default();
     let code = required_text(&mut errors, "code", form.code.as_deref(), 40);
-    if !code.is_empty() && !code.split('.').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric()))
+    if !code.is_empty()
+        && !code.split('.').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric()))
     {
         errors.push("code", "invalid_code");
     }
@@ -152,9 +153,8 @@ pub async fn add_item(
             errors.push("code", "code_outside_parent");
         }
         // What was posted to a leaf would silently move under a new child.
-        if project.is_some() && !store::postings_of_items(&tx, std::slice::from_ref(&parent.id), super::END_OF_TIME)
-            .await?
-            .is_empty()
+        if project.is_some()
+            && !store::postings_of_items(&tx, std::slice::from_ref(&parent.id), super::END_OF_TIME).await?.is_empty()
         {
             errors.push("parent_id", "item_has_postings");
         }
@@ -276,7 +276,10 @@ pub async fn copy_template(services: &Services, actor: &Actor, project: &str) ->
 }
 
 /// The leaf items of a project by id, for documents that post to them.
-pub(crate) async fn leaves<C: Connection>(conn: &C, project: &ProjectId) -> ServiceResult<BTreeMap<CostItemId, CostItem>> {
+pub(crate) async fn leaves<C: Connection>(
+    conn: &C,
+    project: &ProjectId,
+) -> ServiceResult<BTreeMap<CostItemId, CostItem>> {
     Ok(tree_of(store::items(conn, Some(project)).await?)
         .into_iter()
         .filter(|i| i.leaf)

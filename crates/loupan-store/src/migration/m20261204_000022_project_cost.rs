@@ -214,16 +214,25 @@ impl MigrationTrait for Migration {
             false,
         ))
         .await?;
-        m.create_index(index("ix_cost_postings_item", "cost_postings", &["cost_item_id", "posted_on"], false))
-            .await?;
+        m.create_index(index("ix_cost_postings_item", "cost_postings", &["cost_item_id", "posted_on"], false)).await?;
         m.create_index(index("ix_cost_postings_document", "cost_postings", &["document_id"], false)).await?;
         // The group template as shipped: the six first-level items of a
         // developer's cost and a second level where every project has one.
         // The group edits it; projects copy it.
         let mut insert = Query::insert();
         insert.into_table(a("cost_items")).columns(
-            ["id", "project_id", "parent_id", "code", "name", "unit_of_measure", "department", "control_mode", "created_at"]
-                .map(a),
+            [
+                "id",
+                "project_id",
+                "parent_id",
+                "code",
+                "name",
+                "unit_of_measure",
+                "department",
+                "control_mode",
+                "created_at",
+            ]
+            .map(a),
         );
         let now = chrono::Utc::now();
         for (code, name, unit, department, mode) in TEMPLATE {

@@ -10,9 +10,9 @@ use axum::http::StatusCode;
 use chrono::NaiveDate;
 use loupan_domain::cost::Bucket;
 use loupan_service::cost::{
-    self, CostContract, CostItem, CostItemEdit, DynamicCost, ItemLedger, NewCostContract, NewCostItem,
-    NewExpectedCost, NewPlanLine, NewSupplier, NewTargetVersion, NewVariation, PlanLine, Posting, Supplier,
-    TargetVersion, TargetVersionDetail, Variation, VariationConfirmation, VersionComparison,
+    self, CostContract, CostItem, CostItemEdit, DynamicCost, ItemLedger, NewCostContract, NewCostItem, NewExpectedCost,
+    NewPlanLine, NewSupplier, NewTargetVersion, NewVariation, PlanLine, Posting, Supplier, TargetVersion,
+    TargetVersionDetail, Variation, VariationConfirmation, VersionComparison,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;

@@ -4,6 +4,7 @@
 mod admin;
 mod aftersales;
 mod approvals;
+mod cost;
 mod customers;
 mod finance;
 mod inventory;
@@ -27,4 +28,5 @@ pub fn router() -> Router<AppState> {
         .merge(sales::router())
         .merge(finance::router())
         .merge(aftersales::router())
+        .merge(cost::router())
 }
