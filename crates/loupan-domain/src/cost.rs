@@ -57,6 +57,24 @@ pub fn credit_code(text: &str) -> Result<String, CreditCodeError> {
     if values[17] == check { Ok(code) } else { Err(CreditCodeError::CheckCharacter) }
 }
 
+/// The full code for 17 characters: they and their check character (for
+/// demo data and tests that need valid codes).
+pub fn complete_credit_code(first17: &str) -> Option<String> {
+    let mut candidate: String = first17.to_ascii_uppercase();
+    if candidate.chars().count() != 17 {
+        return None;
+    }
+    candidate.push('0');
+    match credit_code(&candidate) {
+        Ok(code) => Some(code),
+        Err(CreditCodeError::CheckCharacter) => CREDIT_CODE_CHARS
+            .chars()
+            .map(|c| format!("{}{c}", &candidate[..17]))
+            .find(|code| credit_code(code).is_ok()),
+        Err(_) => None,
+    }
+}
+
 named_enum! {
     /// How a cost item guards its balance when a contract would exceed it.
     pub enum ControlMode("control mode") {
@@ -295,6 +313,8 @@ mod tests {
         assert_eq!(credit_code("中135010OM000100Y43"), Err(CreditCodeError::Character));
         assert_eq!(credit_code("中9135010OM000100Y43"), Err(CreditCodeError::Length));
         assert_eq!(credit_code(""), Err(CreditCodeError::Length));
+        assert_eq!(complete_credit_code("91350100M000100Y4").as_deref(), Some("91350100M000100Y43"));
+        assert_eq!(complete_credit_code("91350100M000100Y"), None);
     }
 
     #[test]

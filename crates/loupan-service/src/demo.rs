@@ -61,6 +61,7 @@ pub async fn fill(
         ("liuyang", "刘洋", "finance"),
         ("zhaomin", "赵敏", "executive"),
         ("sunli", "孙丽", "project_manager"),
+        ("zhoujian", "周健", "cost_engineer"),
     ];
     let mut created = Vec::new();
     let mut agents = Vec::new();
@@ -139,6 +140,7 @@ pub async fn fill(
     demo_deals(services, &system, &project.id, &agents).await?;
     demo_approvals(services, &system, &project.id, &agents, manager.as_deref()).await?;
     demo_site_plan(services, &system, &project.id).await?;
+    demo_cost(services, &system, &project.id).await?;
     Ok(Some(DemoSummary { users: created, password, units: done as usize, customers }))
 }
 
@@ -477,6 +479,194 @@ async fn demo_approvals(
 
 /// A drawn site plan (总平面图) with both buildings marked on it, so that the
 /// bird's-eye view has something to show.
+/// The project's cost: the group template copied with a third level, target
+/// V1 adopted and V2 in draft, planned contracts, contracts signed with three
+/// suppliers (one over its weakly controlled line, with a reason), changes and visas (some
+/// confirmed) and an expected cost, so the dynamic cost page has every column.
+async fn demo_cost(services: &Services, system: &Actor, project_id: &str) -> ServiceResult<()> {
+    use crate::cost;
+    use loupan_domain::Money;
+    use loupan_domain::cost::complete_credit_code;
+    cost::copy_template(services, system, project_id).await?;
+    let parent = |code: &str, items: &[cost::CostItem]| items.iter().find(|i| i.code == code).map(|i| i.id.to_string());
+    let items = cost::items(services, system, project_id).await?;
+    for (code, name) in [("03.01.01", "桩基工程"), ("03.01.02", "主体结构工程")] {
+        cost::add_item(
+            services,
+            system,
+            Some(project_id),
+            cost::NewCostItem {
+                parent_id: parent("03.01", &items),
+                code: Some(code.into()),
+                name: Some(name.into()),
+                unit_of_measure: Some("m2".into()),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    let leaves: Vec<cost::CostItem> =
+        cost::items(services, system, project_id).await?.into_iter().filter(|i| i.leaf).collect();
+    let leaf = |code: &str| leaves.iter().find(|i| i.code == code).map(|i| i.id.to_string());
+    // Target cost in yuan per leaf item: the scheme version, then construction drawings.
+    let targets: [(&str, i64); 13] = [
+        ("01.01", 180_000_000),
+        ("01.02", 7_200_000),
+        ("02.01", 6_500_000),
+        ("02.02", 2_100_000),
+        ("03.01.01", 21_000_000),
+        ("03.01.02", 96_000_000),
+        ("03.02", 31_000_000),
+        ("03.03", 18_500_000),
+        ("04.01", 9_800_000),
+        ("04.02", 12_600_000),
+        ("05", 8_000_000),
+        ("06.01", 5_400_000),
+        ("06.02", 11_000_000),
+    ];
+    let mut versions = Vec::new();
+    for (stage, scale) in [("scheme", 100), ("construction_drawings", 103)] {
+        let lines = targets
+            .iter()
+            .map(|(code, yuan)| cost::NewTargetLine {
+                cost_item_id: leaf(code),
+                amount: Some(Money::yuan(yuan * scale / 100).to_string()),
+            })
+            .collect();
+        let v = cost::new_version(
+            services,
+            system,
+            project_id,
+            cost::NewTargetVersion { stage: Some(stage.into()), note: None, lines },
+        )
+        .await?;
+        versions.push(v.version.id);
+    }
+    cost::adopt_version(services, system, versions[0].as_str()).await?;
+
+    let mut suppliers = Vec::new();
+    for (name, code) in [
+        ("中建八局第三建设有限公司", "91320100134782601"),
+        ("苏州园林绿化工程有限公司", "91320500MA1MXK2B7"),
+        ("江苏华东机电安装有限公司", "91320200722865431"),
+    ] {
+        let supplier = cost::add_supplier(
+            services,
+            system,
+            cost::NewSupplier {
+                name: Some(name.into()),
+                credit_code: complete_credit_code(code),
+                qualifications: Some("施工总承包一级".into()),
+                contact_name: Some("项目经理".into()),
+                contact_phone: Some("0512-66880000".into()),
+            },
+        )
+        .await?;
+        suppliers.push(supplier.id.to_string());
+    }
+    let today = services.clock.today();
+    let days_ago = |days: i64| (today - chrono::Duration::days(days)).to_string();
+    // (item, planned contract, planned yuan, signed yuan and supplier, days ago)
+    let plan: [(&str, &str, i64, Option<(i64, usize, i64)>); 6] = [
+        ("03.01.01", "桩基工程施工合同", 20_500_000, Some((19_860_000, 0, 150))),
+        ("03.01.02", "主体结构施工总承包", 95_000_000, Some((93_200_000, 0, 120))),
+        ("03.02", "机电安装工程", 30_000_000, Some((29_450_000, 2, 60))),
+        ("04.02", "园林景观工程", 12_000_000, Some((12_380_000, 1, 30))),
+        ("03.03", "公共部位精装修", 18_000_000, None),
+        ("02.01", "施工图设计", 6_200_000, Some((6_050_000, 0, 200))),
+    ];
+    let mut contracts = Vec::new();
+    for (n, (code, name, planned, signed)) in plan.iter().enumerate() {
+        let line = cost::add_plan_line(
+            services,
+            system,
+            project_id,
+            cost::NewPlanLine {
+                cost_item_id: leaf(code),
+                name: Some((*name).into()),
+                planned_amount: Some(Money::yuan(*planned).to_string()),
+                tender_mode: Some("邀请招标".into()),
+                planned_month: Some(today.format("%Y-%m").to_string()),
+            },
+        )
+        .await?;
+        if let Some((amount, supplier, ago)) = signed {
+            let contract = cost::sign_contract(
+                services,
+                system,
+                project_id,
+                cost::NewCostContract {
+                    code: Some(format!("CH-HT-{:03}", n + 1)),
+                    name: Some(format!("{name}合同")),
+                    supplier_id: Some(suppliers[*supplier].clone()),
+                    kind: Some("total_price".into()),
+                    retention_percent: Some("3".into()),
+                    payment_terms: Some("按月进度付款 75%，竣工结算后付至 97%，质保期满付清".into()),
+                    signed_on: Some(days_ago(*ago)),
+                    over_plan_reason: (amount > planned).then(|| "示范区景观提标，经设计确认".into()),
+                    lines: vec![cost::NewContractLine {
+                        plan_line_id: Some(line.id.to_string()),
+                        amount: Some(Money::yuan(*amount).to_string()),
+                    }],
+                    ..Default::default()
+                },
+            )
+            .await?;
+            contracts.push((code, contract.id.to_string()));
+        }
+    }
+    // (kind, item, reason, estimated yuan, confirmed yuan, days ago)
+    let variations: [(&str, &str, &str, i64, Option<i64>, i64); 5] = [
+        ("change", "03.01.02", "地下室顶板加厚，结构设计变更", 860_000, Some(812_500), 90),
+        ("visa", "03.01.01", "桩基遇孤石，增加引孔", 230_000, Some(218_400), 100),
+        ("change", "03.02", "消防喷淋系统调整", 145_000, None, 20),
+        ("visa", "04.02", "苗木规格调整", -36_000, None, 10),
+        ("change", "03.01.02", "外立面线条深化", 320_000, None, 5),
+    ];
+    for (kind, code, reason, estimate, confirmed, ago) in variations {
+        let v = cost::submit_variation(
+            services,
+            system,
+            project_id,
+            cost::NewVariation {
+                kind: Some(kind.into()),
+                code: None,
+                contract_id: contracts.iter().find(|(c, _)| **c == code).map(|(_, id)| id.clone()),
+                cost_item_id: leaf(code),
+                reason: Some(reason.into()),
+                estimated_amount: Some(Money::yuan(estimate).to_string()),
+                submitted_on: Some(days_ago(ago)),
+            },
+        )
+        .await?;
+        if let Some(amount) = confirmed {
+            cost::confirm_variation(
+                services,
+                system,
+                v.id.as_str(),
+                cost::VariationConfirmation {
+                    confirmed_amount: Some(Money::yuan(amount).to_string()),
+                    confirmed_on: Some(days_ago(ago - 30)),
+                },
+            )
+            .await?;
+        }
+    }
+    cost::add_expected(
+        services,
+        system,
+        project_id,
+        cost::NewExpectedCost {
+            cost_item_id: leaf("06.02"),
+            amount: Some(Money::yuan(1_500_000).to_string()),
+            reason: Some("开盘活动及样板间维护预估".into()),
+            posted_on: None,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 async fn demo_site_plan(services: &Services, system: &Actor, project_id: &str) -> ServiceResult<()> {
     // (x, y, w, h) in thousandths of the plan, one per building in order.
     const PLACES: [(i32, i32, i32, i32); 2] = [(180, 300, 220, 300), (600, 300, 220, 300)];
