@@ -67,10 +67,9 @@ pub fn complete_credit_code(first17: &str) -> Option<String> {
     candidate.push('0');
     match credit_code(&candidate) {
         Ok(code) => Some(code),
-        Err(CreditCodeError::CheckCharacter) => CREDIT_CODE_CHARS
-            .chars()
-            .map(|c| format!("{}{c}", &candidate[..17]))
-            .find(|code| credit_code(code).is_ok()),
+        Err(CreditCodeError::CheckCharacter) => {
+            CREDIT_CODE_CHARS.chars().map(|c| format!("{}{c}", &candidate[..17])).find(|code| credit_code(code).is_ok())
+        }
         Err(_) => None,
     }
 }

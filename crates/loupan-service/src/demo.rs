@@ -566,8 +566,9 @@ async fn demo_cost(services: &Services, system: &Actor, project_id: &str) -> Ser
     }
     let today = services.clock.today();
     let days_ago = |days: i64| (today - chrono::Duration::days(days)).to_string();
-    // (item, planned contract, planned yuan, signed yuan and supplier, days ago)
-    let plan: [(&str, &str, i64, Option<(i64, usize, i64)>); 6] = [
+    // (item, planned contract, planned yuan, signed: yuan, supplier, days ago)
+    type Planned = (&'static str, &'static str, i64, Option<(i64, usize, i64)>);
+    let plan: [Planned; 6] = [
         ("03.01.01", "桩基工程施工合同", 20_500_000, Some((19_860_000, 0, 150))),
         ("03.01.02", "主体结构施工总承包", 95_000_000, Some((93_200_000, 0, 120))),
         ("03.02", "机电安装工程", 30_000_000, Some((29_450_000, 2, 60))),
@@ -616,7 +617,8 @@ async fn demo_cost(services: &Services, system: &Actor, project_id: &str) -> Ser
         }
     }
     // (kind, item, reason, estimated yuan, confirmed yuan, days ago)
-    let variations: [(&str, &str, &str, i64, Option<i64>, i64); 5] = [
+    type Submitted = (&'static str, &'static str, &'static str, i64, Option<i64>, i64);
+    let variations: [Submitted; 5] = [
         ("change", "03.01.02", "地下室顶板加厚，结构设计变更", 860_000, Some(812_500), 90),
         ("visa", "03.01.01", "桩基遇孤石，增加引孔", 230_000, Some(218_400), 100),
         ("change", "03.02", "消防喷淋系统调整", 145_000, None, 20),

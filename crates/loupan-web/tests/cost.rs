@@ -3,6 +3,8 @@
 //! too; strong and weak control; a change estimated then confirmed; target
 //! versions compared and adopted; suppliers' credit codes; who sees what.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Amounts in fen are written yuan_fen: `1_000_000_00` is a million yuan.
+#![allow(clippy::inconsistent_digit_grouping)]
 
 mod support;
 
