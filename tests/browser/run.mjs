@@ -340,6 +340,53 @@ try {
   await page.click("#bulk-save");
   await page.waitForSelector("text=已修改 2 套");
   await shot("22-unit-search-bulk-edit");
+
+  // 17. Project cost: the cost engineer's dynamic cost tree, collapsed and drilled
+  // down to a site visa; target versions compared; a planned contract and a
+  // contract signed over a strongly controlled line refused, then within it.
+  await signInAs("zhoujian", demoPassword);
+  await page.click("nav.modules >> text=成本");
+  await page.click("#cost-projects a >> text=翠湖名苑");
+  await page.waitForSelector("#dynamic-cost");
+  await shot("23-dynamic-cost-tree");
+  const child = page.locator("#dynamic-cost tr[data-code='03.01.02']:not(.warn-row)");
+  expect(await child.isVisible(), "03.01.02 should show under 03");
+  await page.click("#dynamic-cost button.toggle[data-code='03']");
+  expect(!(await child.isVisible()), "collapsing 03 should hide 03.01.02");
+  await page.click("#dynamic-cost button.toggle[data-code='03']");
+  expect(await child.isVisible(), "expanding 03 should show 03.01.02 again");
+  await page.click("#dynamic-cost tr[data-code='03.01.01']:not(.warn-row) td.num >> nth=3 >> a");
+  await page.waitForSelector("#postings");
+  await page.click("#postings a >> text=变更签证");
+  await page.waitForSelector("#variation-facts");
+  expect((await page.textContent("h1")).includes("现场签证"), "the drill-down should end at the site visa");
+  await shot("24-drill-down-to-visa");
+  await page.click("text=← 动态成本");
+  await page.click("#as-of-form >> text=目标成本");
+  await page.click("#compare-form button");
+  await page.waitForSelector("#comparison");
+  await shot("25-target-comparison");
+  await page.goBack();
+  await page.goBack();
+  await page.selectOption("#plan-form select[name=cost_item_id]", { label: "03.03 装饰装修工程" });
+  await page.fill("#plan-form input[name=name]", "样板间装修");
+  await page.fill("#plan-form input[name=planned_amount]", "800000.00");
+  await page.click("#plan-form button");
+  await page.waitForSelector("#plan-lines >> text=样板间装修");
+  await page.fill("#contract-form input[name=code]", "CH-HT-101");
+  await page.fill("#contract-form input[name=name]", "机电安装补充工程");
+  const mechanical = await page.$eval("#contract-form select[name=plan_line_id]", (select) =>
+    [...select.options].find((option) => option.text.includes("机电安装工程")).value);
+  await page.selectOption("#contract-form select[name=plan_line_id]", mechanical);
+  await page.fill("#contract-form input[name=amount]", "9999999.00");
+  await page.click("#contract-form button");
+  await page.waitForSelector("#contract-form .error");
+  expect((await page.textContent("#contract-form")).includes("超出合约规划余额"), "a strong item should refuse the excess");
+  await shot("26-strong-control-refused");
+  await page.fill("#contract-form input[name=amount]", "500000.00");
+  await page.click("#contract-form button");
+  await page.waitForSelector("#contract-facts");
+  await shot("27-contract-signed");
 } catch (e) {
   await shot("failure").catch(() => {});
   problems.push(`story failed: ${e.message}`);

@@ -125,3 +125,21 @@ document.addEventListener("submit", (event) => {
     first = null;
   });
 })();
+
+// The cost item tree: a parent's button hides and shows the rows below it
+// (their codes start with the parent's code and a dot).
+(() => {
+  const table = document.getElementById("dynamic-cost");
+  if (!table) return;
+  table.querySelectorAll("button.toggle").forEach((button) => {
+    button.addEventListener("click", () => {
+      const open = button.getAttribute("aria-expanded") !== "true";
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      button.textContent = open ? "▾" : "▸";
+      const prefix = `${button.dataset.code}.`;
+      table.querySelectorAll("tbody tr[data-code]").forEach((row) => {
+        if (row.dataset.code.startsWith(prefix)) row.hidden = !open;
+      });
+    });
+  });
+})();
