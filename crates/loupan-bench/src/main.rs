@@ -5,6 +5,7 @@
 //!
 //! Timing lives here and never in the test suite.
 
+mod cost;
 mod data;
 mod network;
 mod workloads;
@@ -25,8 +26,8 @@ struct Cli {
     database_url: Option<String>,
     #[arg(long, value_enum, default_value = "small")]
     scale: Scale,
-    /// Comma-separated workloads (W1,W2,W3,W4,W5,W6).
-    #[arg(long, default_value = "W1,W2,W3,W4,W5,W6")]
+    /// Comma-separated workloads (W1,W2,W3,W4,W5,W6,C1).
+    #[arg(long, default_value = "W1,W2,W3,W4,W5,W6,C1")]
     workloads: String,
     /// Where results are written.
     #[arg(long, default_value = "bench/results")]

@@ -37,7 +37,7 @@ pub struct WorkloadResult {
     pub findings: Vec<String>,
 }
 
-fn measure(path: &str, samples: &[Duration], wall: Duration) -> Measure {
+pub(crate) fn measure(path: &str, samples: &[Duration], wall: Duration) -> Measure {
     let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
     ms.sort_by(f64::total_cmp);
     let at = |q: f64| ms.get(((ms.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(0.0);
@@ -51,13 +51,13 @@ fn measure(path: &str, samples: &[Duration], wall: Duration) -> Measure {
     }
 }
 
-fn fastest(samples: &[Duration]) -> f64 {
+pub(crate) fn fastest(samples: &[Duration]) -> f64 {
     samples.iter().min().map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
 /// `service / raw SQL`, and `router / (HTTP no-op floor + raw SQL)`: what the
 /// web layer adds beyond the cost of any request and the query itself.
-fn ratios(measures: &[Measure], noop_p50: f64) -> Vec<(String, f64)> {
+pub(crate) fn ratios(measures: &[Measure], noop_p50: f64) -> Vec<(String, f64)> {
     let p50 = |p: &str| measures.iter().find(|m| m.path == p).map(|m| m.p50_ms);
     let mut out = Vec::new();
     if let Some(raw) = p50("raw_sql").filter(|r| *r > 0.0) {
@@ -82,7 +82,7 @@ pub fn peak_rss_mib() -> Option<f64> {
 }
 
 /// Times `n` calls of `f` one after another.
-async fn timed<F, Fut, T>(n: usize, mut f: F) -> Result<(Vec<Duration>, Duration)>
+pub(crate) async fn timed<F, Fut, T>(n: usize, mut f: F) -> Result<(Vec<Duration>, Duration)>
 where
     F: FnMut(usize) -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
@@ -97,7 +97,7 @@ where
     Ok((samples, wall.elapsed()))
 }
 
-async fn get(router: &axum::Router, token: &str, path: &str) -> Result<()> {
+pub(crate) async fn get(router: &axum::Router, token: &str, path: &str) -> Result<()> {
     let req = Request::get(path).header("authorization", format!("Bearer {token}")).body(Body::empty())?;
     let res = router.clone().oneshot(req).await?;
     let status = res.status();
@@ -171,7 +171,7 @@ fn form_urlencoded_path(value: &str) -> String {
         .collect()
 }
 
-fn svc(e: loupan_service::ServiceError) -> anyhow::Error {
+pub(crate) fn svc(e: loupan_service::ServiceError) -> anyhow::Error {
     anyhow!("{e}")
 }
 
@@ -737,6 +737,9 @@ pub async fn run(
         });
     }
 
+    if on("C1") {
+        results.extend(crate::cost::run(services, seeded, noop_p50).await?);
+    }
     if on("W6") {
         let rounds = 15;
         let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap_or_default();

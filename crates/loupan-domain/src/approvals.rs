@@ -23,6 +23,8 @@ named_enum! {
         DealChange = "deal_change",
         /// 调价: a price adjustment plan.
         PriceAdjustment = "price_adjustment",
+        /// 成本合同: a cost contract or supplementary agreement before it is signed.
+        CostContract = "cost_contract",
     }
 }
 
@@ -72,6 +74,8 @@ impl RequestKind {
             RequestKind::SpecialDiscount => &["discount_percent", "amount"],
             RequestKind::DealChange => &["amount"],
             RequestKind::PriceAdjustment => &["units", "change_percent"],
+            // `over_plan`: yuan beyond the plan lines' balances (0 within them).
+            RequestKind::CostContract => &["amount", "over_plan"],
         }
     }
 }
@@ -80,7 +84,7 @@ pub const SPECIAL_DISCOUNT: RequestKind = RequestKind::SpecialDiscount;
 pub const DEAL_CHANGE: RequestKind = RequestKind::DealChange;
 pub const PRICE_ADJUSTMENT: RequestKind = RequestKind::PriceAdjustment;
 
-pub const REQUEST_KINDS: [RequestKind; 3] = RequestKind::ALL;
+pub const REQUEST_KINDS: [RequestKind; 4] = RequestKind::ALL;
 
 pub fn request_kind(name: &str) -> Option<RequestKind> {
     RequestKind::parse(name)
@@ -252,6 +256,13 @@ pub fn default_steps(kind: RequestKind) -> Vec<Step> {
         ],
         RequestKind::PriceAdjustment => vec![role("项目经理审批", Role::ProjectManager)],
         RequestKind::DealChange => vec![role("销售经理审批", Role::SalesManager)],
+        // Within the plan a contract is signed at once; beyond it (weak
+        // control, with a reason) the project manager decides. A group that
+        // wants every contract approved drops the condition.
+        RequestKind::CostContract => vec![Step {
+            condition: Some(Condition { fact: "over_plan".into(), op: Op::Gt, value: "0".into() }),
+            ..role("项目经理审批", Role::ProjectManager)
+        }],
     }
 }
 

@@ -170,6 +170,18 @@ named_enum! {
 }
 
 named_enum! {
+    /// Where a cost contract stands. Only a signed one counts in the dynamic cost.
+    pub enum CostContractStatus("cost contract status") {
+        /// Submitted, waiting for its approval (beyond the plan, by default).
+        Pending = "pending",
+        Signed = "signed",
+        Rejected = "rejected",
+        /// Withdrawn by the one who submitted it.
+        Withdrawn = "withdrawn",
+    }
+}
+
+named_enum! {
     /// How a cost contract prices its work.
     pub enum CostContractKind("cost contract kind") {
         /// 总价合同
@@ -323,6 +335,7 @@ mod tests {
         crate::names::assert_names_round_trip(&VariationKind::ALL, |b| b.name());
         crate::names::assert_names_round_trip(&TargetStage::ALL, |b| b.name());
         crate::names::assert_names_round_trip(&CostContractKind::ALL, |b| b.name());
+        crate::names::assert_names_round_trip(&CostContractStatus::ALL, |b| b.name());
     }
 
     #[test]

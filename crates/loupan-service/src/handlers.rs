@@ -46,6 +46,9 @@ fn approval_decided<'a>(
             RequestKind::PriceAdjustment => {
                 crate::sales::pricing::on_adjustment_decided(tx, actor, request, outcome).await.map(|()| Vec::new())
             }
+            RequestKind::CostContract => {
+                crate::cost::on_contract_decided(services, tx, actor, request, outcome).await.map(|()| Vec::new())
+            }
         }
     })
 }

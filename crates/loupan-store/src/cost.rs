@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use loupan_domain::Money;
-use loupan_domain::cost::{Bucket, TargetStatus, VariationStatus};
+use loupan_domain::cost::{Bucket, CostContractStatus, TargetStatus, VariationStatus};
 use loupan_domain::ids::{CostContractId, CostItemId, PlanLineId, ProjectId, SupplierId, TargetVersionId, VariationId};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, SimpleExpr};
 use sea_orm::{
@@ -207,6 +207,26 @@ pub async fn contract_by_code<C: ConnectionTrait>(
         .filter(cost_contracts::Column::Code.eq(code))
         .one(c)
         .await?)
+}
+
+/// Moves a contract from one status to another (and notes its approval);
+/// false when it was not in `from`.
+pub async fn set_contract_status<C: ConnectionTrait>(
+    c: &C,
+    id: &CostContractId,
+    from: CostContractStatus,
+    to: CostContractStatus,
+    approval_id: Option<&str>,
+) -> StoreResult<bool> {
+    use cost_contracts::Column;
+    let mut q = cost_contracts::Entity::update_many()
+        .col_expr(Column::Status, Expr::value(to.name()))
+        .filter(Column::Id.eq(id.clone()))
+        .filter(Column::Status.eq(from.name()));
+    if let Some(a) = approval_id {
+        q = q.col_expr(Column::ApprovalId, Expr::value(a));
+    }
+    Ok(q.exec(c).await?.rows_affected == 1)
 }
 
 pub async fn contract_lines<C: ConnectionTrait>(c: &C, contract: &CostContractId) -> StoreResult<Vec<ContractLineRow>> {

@@ -300,6 +300,7 @@ fn rule(op: &str) -> Option<Rule> {
         | "GET /api/v1/cost/targets/{id}"
         | "GET /api/v1/cost/targets/compare"
         | "GET /api/v1/cost/contracts/{id}"
+        | "GET /api/v1/cost/contracts/{id}/impact"
         | "GET /api/v1/cost/variations/{id}" => Needs(ReadCost, Project),
         "POST /api/v1/cost/projects/{id}/items"
         | "POST /api/v1/cost/projects/{id}/items/from-template"
@@ -1149,7 +1150,9 @@ impl World {
             "/api/v1/cost/projects/{id}/contracts" if method == "POST" => {
                 post(&with(&p), self.contract_body(&self.plan_line(case).await, &self.supplier().await))
             }
-            "/api/v1/cost/contracts/{id}" => get(&with(&self.cost_contract(case).await)),
+            "/api/v1/cost/contracts/{id}" | "/api/v1/cost/contracts/{id}/impact" => {
+                get(&with(&self.cost_contract(case).await))
+            }
             "/api/v1/cost/projects/{id}/variations" if method == "POST" => {
                 let leaf = self.cost_leaf(case).await;
                 post(

@@ -181,6 +181,8 @@ async fn the_dynamic_cost_of_every_item_is_the_sum_of_its_documents_at_any_date(
 
     app.services.clock.set(noon("2026-06-30"));
     admin = app.admin().await;
+    // Contracts beyond their plan line wait for the project manager.
+    let (_, pm) = app.user(&admin, "pm_ledger", &["project_manager"], &[&project]).await;
     let suppliers: Vec<String> =
         futures_join(&app, &admin, (0..3).map(|n| (format!("承包商{n}"), credit_code(n))).collect()).await;
 
@@ -202,6 +204,21 @@ async fn the_dynamic_cost_of_every_item_is_the_sum_of_its_documents_at_any_date(
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let over = amount > line.2 - line.3;
+        assert_eq!(r.json()["status"], if over { "pending" } else { "signed" }, "contract {j}");
+        if over {
+            let contract = r.json()["id"].as_str().unwrap().to_owned();
+            let waiting = ok(&app.send(get("/api/v1/approvals?state=pending").token(&pm)).await);
+            let request = waiting["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["subject_id"] == contract.as_str())
+                .cloned()
+                .unwrap();
+            let path = format!("/api/v1/approvals/{}/approve", request["id"].as_str().unwrap());
+            ok(&app.send(post(&path, json!({"comment": "同意"})).token(&pm)).await);
+        }
         let released = amount.min((line.2 - line.3).max(0));
         line.3 += amount;
         entries.push(entry(line.1, "contracted", amount, &on));
@@ -338,15 +355,76 @@ async fn a_contract_over_its_plan_line_is_refused_on_strong_control_and_needs_a_
     let r = app.send(post(&path, contract(&line, &supplier, None)).token(&admin)).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert_eq!(r.error_fields(), vec!["over_plan_reason"]);
+    // With a reason it goes to the project manager, showing the dynamic cost
+    // before and after; it counts only once approved.
+    let (_, pm) = app.user(&admin, "pm_weak", &["project_manager"], &[&project]).await;
     let r = app.send(post(&path, contract(&line, &supplier, Some("甲方指定品牌升级"))).token(&admin)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    assert_eq!(r.json()["over_plan_reason"], "甲方指定品牌升级");
+    assert_eq!(
+        (r.json()["status"].as_str(), r.json()["over_plan_reason"].as_str()),
+        (Some("pending"), Some("甲方指定品牌升级"))
+    );
+    let contract_id = r.json()["id"].as_str().unwrap().to_owned();
+    let cost = ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/dynamic-cost")).token(&admin)).await);
+    let l = line_of(&cost, &item);
+    assert_eq!(
+        (l["contracted"].as_str(), l["pending"].as_str()),
+        (Some("0.00"), Some("100000.00")),
+        "pending counts nowhere"
+    );
+    let impact = ok(&app.send(get(&format!("/api/v1/cost/contracts/{contract_id}/impact")).token(&pm)).await);
+    assert_eq!((impact[0]["before"].as_str(), impact[0]["after"].as_str()), (Some("100000.00"), Some("100000.01")));
+    let waiting = ok(&app.send(get("/api/v1/approvals?state=pending").token(&pm)).await);
+    let request = waiting["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["subject_id"] == contract_id.as_str())
+        .cloned()
+        .unwrap_or_else(|| panic!("no request for the project manager: {waiting}"));
+    assert!(request["summary"].as_str().unwrap().contains("动态成本 100000.00 → 100000.01"), "{request}");
+    assert_eq!(request["facts"]["over_plan"], "0.01");
+    let page = app.send(get(&format!("/cost/contracts/{contract_id}")).token(&pm)).await;
+    assert!(page.text.contains("contract-impact") && page.text.contains("100000.01"), "{}", page.text);
+    let r = app
+        .send(
+            post(&format!("/api/v1/approvals/{}/approve", request["id"].as_str().unwrap()), json!({"comment": "同意"}))
+                .token(&pm),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        ok(&app.send(get(&format!("/api/v1/cost/contracts/{contract_id}")).token(&admin)).await)["status"],
+        "signed"
+    );
     let cost = ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/dynamic-cost")).token(&admin)).await);
     let l = line_of(&cost, &item);
     assert_eq!(
         (l["contracted"].as_str(), l["pending"].as_str(), l["dynamic"].as_str()),
         (Some("100000.01"), Some("0.00"), Some("100000.01"))
     );
+    // A rejected one never counts.
+    let mut again = contract(&line, &supplier, Some("再追加"));
+    again["code"] = json!("HT-3");
+    let r = app.send(post(&path, again).token(&admin)).await;
+    assert_eq!(r.json()["status"], "pending", "{}", r.text);
+    let rejected = r.json()["id"].as_str().unwrap().to_owned();
+    let waiting = ok(&app.send(get("/api/v1/approvals?state=pending").token(&pm)).await);
+    let request =
+        waiting["items"].as_array().unwrap().iter().find(|a| a["subject_id"] == rejected.as_str()).cloned().unwrap();
+    let r = app
+        .send(
+            post(&format!("/api/v1/approvals/{}/reject", request["id"].as_str().unwrap()), json!({"comment": "超支"}))
+                .token(&pm),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        ok(&app.send(get(&format!("/api/v1/cost/contracts/{rejected}")).token(&admin)).await)["status"],
+        "rejected"
+    );
+    let cost = ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/dynamic-cost")).token(&admin)).await);
+    assert_eq!(line_of(&cost, &item)["contracted"], "100000.01");
     let lines = ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/plan-lines")).token(&admin)).await);
     assert_eq!((lines[0]["contracted"].as_str(), lines[0]["balance"].as_str()), (Some("100000.01"), Some("0.00")));
 }

@@ -7,8 +7,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use loupan_domain::approvals::RequestKind;
 use loupan_domain::cost::{
-    self as rules, Bucket, Control, ControlMode, CostContractKind, DocumentType, VariationKind, VariationStatus,
+    self as rules, Bucket, Control, ControlMode, CostContractKind, CostContractStatus, DocumentType, VariationKind,
+    VariationStatus,
 };
 use loupan_domain::ids::{CostContractId, CostItemId, CostPostingId, PlanLineId, ProjectId, SupplierId, VariationId};
 use loupan_domain::validation::{optional_text, required_text};
@@ -19,6 +21,7 @@ use loupan_store::cost::{
 use serde::{Deserialize, Serialize};
 
 use super::{by, document_date, money, positive_money, required_id, tree::leaves, visible_project};
+use crate::approvals::{self, Outcome, Submission};
 use crate::platform::audit::{self, Change};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
@@ -336,6 +339,11 @@ pub struct CostContract {
     /// Set on a supplementary agreement: the contract it amends.
     pub amends_id: Option<CostContractId>,
     pub over_plan_reason: Option<String>,
+    /// `pending` while its approval runs (it counts nowhere yet), then `signed`,
+    /// `rejected` or `withdrawn`.
+    pub status: CostContractStatus,
+    /// The approval request it went through.
+    pub approval_id: Option<String>,
     pub lines: Vec<ContractLine>,
 }
 
@@ -353,6 +361,8 @@ fn contract_of(r: CostContractRow, lines: Vec<ContractLineRow>) -> CostContract 
         signed_on: r.signed_on,
         amends_id: r.amends_id,
         over_plan_reason: r.over_plan_reason,
+        status: r.status,
+        approval_id: r.approval_id,
         lines: lines
             .into_iter()
             .map(|l| ContractLine { plan_line_id: l.plan_line_id, cost_item_id: l.cost_item_id, amount: l.amount })
@@ -389,10 +399,13 @@ pub struct NewContractLine {
     pub amount: Option<String>,
 }
 
-/// Signs a cost contract (or a supplementary agreement) against plan lines,
+/// Submits a cost contract (or a supplementary agreement) against plan lines,
 /// under each item's control: over a line's balance is refused on a strong
-/// item and needs a reason on a weak one. Contracted rises by each line's
-/// amount and pending falls by what the line had left.
+/// item and needs a reason on a weak one. It goes through the approval
+/// engine (`cost_contract`, with its amount, how far it goes beyond the plan
+/// and the dynamic cost before and after); once approved — at once when its
+/// flow has no step for it — contracted rises by each line's amount and
+/// pending falls by what the line had left.
 pub async fn sign_contract(
     services: &Services,
     actor: &Actor,
@@ -441,7 +454,9 @@ pub async fn sign_contract(
     let amends = match form.amends_id.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
         None => None,
         Some(a) => match store::find_contract(&tx, &CostContractId::from(a)).await? {
-            Some(c) if c.project_id == project && c.amends_id.is_none() => Some(c.id),
+            Some(c) if c.project_id == project && c.amends_id.is_none() && c.status == CostContractStatus::Signed => {
+                Some(c.id)
+            }
             _ => {
                 errors.push("amends_id", "unknown_contract");
                 None
@@ -482,56 +497,35 @@ pub async fn sign_contract(
     errors.into_result()?;
     let id = CostContractId::from(loupan_store::new_id());
     let total: Money = lines.iter().map(|(_, a, _)| *a).sum();
-    let mut postings = Vec::new();
-    let mut line_rows = Vec::new();
-    for (i, (line, amount, mode)) in lines.iter().enumerate() {
-        // Charged with one conditional statement: the check above read the
-        // line before this transaction held it, and another contract may have
-        // signed against it since.
-        let within = *mode == ControlMode::Strong;
-        let Some(after) = store::charge_plan_line(&tx, &line.id, *amount, within).await? else {
-            return Err(Invalid::one(format!("lines[{i}].amount"), "over_plan_balance").into());
-        };
-        let released = rules::pending_released(after.planned_amount, after.contracted - *amount, *amount);
-        let planned_on = services.clock.date_of(after.created_at);
-        let doc = (DocumentType::Contract, id.as_str());
-        postings.push(posting(
-            services,
-            actor,
-            Post {
-                project: &project,
-                item: &line.cost_item_id,
-                bucket: Bucket::Contracted,
-                amount: *amount,
-                on: signed_on,
-                document: doc,
-                note: None,
-            },
-        ));
-        if !released.is_zero() {
-            postings.push(posting(
-                services,
-                actor,
-                Post {
-                    project: &project,
-                    item: &line.cost_item_id,
-                    bucket: Bucket::Pending,
-                    amount: -released,
-                    // Never before the plan line's own posting.
-                    on: signed_on.max(planned_on),
-                    document: doc,
-                    note: Some(line.name.clone()),
-                },
-            ));
+    // What the contract would add to the dynamic cost, and how far it goes
+    // beyond its plan lines: the approvers' facts.
+    let mut over_plan = Money::ZERO;
+    let mut adds = Money::ZERO;
+    for (line, amount, _) in &lines {
+        let left = line.planned_amount - line.contracted;
+        let left = if left.is_negative() { Money::ZERO } else { left };
+        if *amount > left {
+            over_plan += *amount - left;
         }
-        line_rows.push(ContractLineRow {
+        adds += *amount - rules::pending_released(line.planned_amount, line.contracted, *amount);
+    }
+    let items: Vec<CostItemId> = lines.iter().map(|(l, _, _)| l.cost_item_id.clone()).collect();
+    let mut before = Money::ZERO;
+    for (item, bucket, amount) in store::sums(&tx, &project, today).await? {
+        if items.contains(&item) && bucket != Bucket::Target {
+            before += amount;
+        }
+    }
+    let line_rows: Vec<ContractLineRow> = lines
+        .iter()
+        .map(|(line, amount, _)| ContractLineRow {
             id: loupan_store::new_id(),
             contract_id: id.clone(),
             plan_line_id: line.id.clone(),
             cost_item_id: line.cost_item_id.clone(),
             amount: *amount,
-        });
-    }
+        })
+        .collect();
     let row = CostContractRow {
         id: id.clone(),
         project_id: project.clone(),
@@ -545,6 +539,8 @@ pub async fn sign_contract(
         signed_on,
         amends_id: amends,
         over_plan_reason: reason,
+        status: CostContractStatus::Pending,
+        approval_id: None,
         created_by: by(actor),
         created_at: services.clock.now(),
     };
@@ -553,11 +549,144 @@ pub async fn sign_contract(
         e => ServiceError::from(e),
     })?;
     store::insert_contract_lines(&tx, &line_rows).await?;
-    store::insert_postings(&tx, &postings).await?;
-    let contract = contract_of(row, line_rows);
-    record(&tx, actor, "cost_contract.sign", "cost_contract", contract.id.as_str(), &contract).await?;
+    // Within the plan the default flow has no step and the contract is signed
+    // here, through `on_contract_decided`; beyond it the project manager decides.
+    let (request, after) = approvals::submit(
+        services,
+        &tx,
+        actor,
+        Submission {
+            kind: RequestKind::CostContract,
+            project_id: Some(project.to_string()),
+            subject_type: "cost_contract",
+            subject_id: id.to_string(),
+            summary: format!("成本合同 {}「{}」{total}：动态成本 {before} → {}", row.code, row.name, before + adds),
+            facts: [("amount".to_owned(), total.to_string()), ("over_plan".to_owned(), over_plan.to_string())].into(),
+            payload: serde_json::json!({}),
+        },
+    )
+    .await?;
+    let status = store::find_contract(&tx, &id).await?.map(|c| c.status).unwrap_or(CostContractStatus::Pending);
+    store::set_contract_status(&tx, &id, status, status, Some(request.id.as_str())).await?;
+    let stored = store::find_contract(&tx, &id).await?.ok_or(ServiceError::NotFound("cost_contract"))?;
+    let contract = contract_of(stored, line_rows);
+    record(&tx, actor, "cost_contract.submit", "cost_contract", contract.id.as_str(), &contract).await?;
     tx.commit().await.map_err(ServiceError::internal)?;
+    after.run(services);
     Ok(contract)
+}
+
+/// A contract's approval was decided: approved, it is signed — each line
+/// charged to its plan line (a strong line only within its balance, checked
+/// again now), contracted and the pending it releases posted on the signing
+/// date; rejected or withdrawn, it never counts.
+pub(crate) async fn on_contract_decided(
+    services: &Services,
+    tx: &loupan_store::Transaction,
+    actor: &Actor,
+    request: &loupan_store::approvals::RequestRow,
+    outcome: Outcome,
+) -> ServiceResult<()> {
+    let id = CostContractId::from(request.subject_id.as_str());
+    let row = store::find_contract(tx, &id).await?.ok_or(ServiceError::NotFound("cost_contract"))?;
+    let to = match outcome {
+        Outcome::Approved => CostContractStatus::Signed,
+        Outcome::Rejected => CostContractStatus::Rejected,
+        Outcome::Withdrawn => CostContractStatus::Withdrawn,
+    };
+    if !store::set_contract_status(tx, &id, CostContractStatus::Pending, to, None).await? {
+        return Err(ServiceError::Conflict("contract_not_pending"));
+    }
+    if to != CostContractStatus::Signed {
+        return Ok(());
+    }
+    let modes: BTreeMap<CostItemId, ControlMode> =
+        leaves(tx, &row.project_id).await?.into_iter().map(|(id, i)| (id, i.control_mode)).collect();
+    let mut postings = Vec::new();
+    for (i, line) in store::contract_lines(tx, &id).await?.iter().enumerate() {
+        // Charged with one conditional statement: another contract may have
+        // taken the line's balance since this one was submitted.
+        let strong = modes.get(&line.cost_item_id) == Some(&ControlMode::Strong);
+        let Some(after) = store::charge_plan_line(tx, &line.plan_line_id, line.amount, strong).await? else {
+            return Err(Invalid::one(format!("lines[{i}].amount"), "over_plan_balance").into());
+        };
+        let released = rules::pending_released(after.planned_amount, after.contracted - line.amount, line.amount);
+        let planned_on = services.clock.date_of(after.created_at);
+        let doc = (DocumentType::Contract, id.as_str());
+        postings.push(posting(
+            services,
+            actor,
+            Post {
+                project: &row.project_id,
+                item: &line.cost_item_id,
+                bucket: Bucket::Contracted,
+                amount: line.amount,
+                on: row.signed_on,
+                document: doc,
+                note: None,
+            },
+        ));
+        if !released.is_zero() {
+            postings.push(posting(
+                services,
+                actor,
+                Post {
+                    project: &row.project_id,
+                    item: &line.cost_item_id,
+                    bucket: Bucket::Pending,
+                    amount: -released,
+                    // Never before the plan line's own posting.
+                    on: row.signed_on.max(planned_on),
+                    document: doc,
+                    note: Some(after.name.clone()),
+                },
+            ));
+        }
+    }
+    store::insert_postings(tx, &postings).await?;
+    Ok(())
+}
+
+/// One cost item's dynamic cost before and after a pending contract, for its approvers.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ContractImpact {
+    pub cost_item_id: CostItemId,
+    pub code: String,
+    pub name: String,
+    pub target: Money,
+    pub before: Money,
+    pub after: Money,
+}
+
+/// What a contract waiting for approval would do to the dynamic cost of its items.
+pub async fn contract_impact(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Vec<ContractImpact>> {
+    let c = contract(services, actor, id).await?;
+    let cost = super::dynamic_cost(services, actor, c.project_id.as_str(), None).await?;
+    let plan: BTreeMap<PlanLineId, PlanLineRow> =
+        store::plan_lines(services.store.conn(), &c.project_id).await?.into_iter().map(|l| (l.id.clone(), l)).collect();
+    let mut out: Vec<ContractImpact> = Vec::new();
+    for line in &c.lines {
+        let Some(item) = cost.items.iter().find(|i| i.cost_item_id == line.cost_item_id) else { continue };
+        let adds = match plan.get(&line.plan_line_id) {
+            Some(p) if c.status == CostContractStatus::Pending => {
+                line.amount - rules::pending_released(p.planned_amount, p.contracted, line.amount)
+            }
+            _ => Money::ZERO,
+        };
+        match out.iter_mut().find(|o| o.cost_item_id == line.cost_item_id) {
+            Some(o) => o.after += adds,
+            None => out.push(ContractImpact {
+                cost_item_id: item.cost_item_id.clone(),
+                code: item.code.clone(),
+                name: item.name.clone(),
+                target: item.columns.target,
+                before: item.columns.dynamic,
+                after: item.columns.dynamic + adds,
+            }),
+        }
+    }
+    Ok(out)
 }
 
 pub async fn contracts(services: &Services, actor: &Actor, project: &str) -> ServiceResult<Vec<CostContract>> {
@@ -710,18 +839,18 @@ pub async fn submit_variation(
             c
         }
         None => {
-            let prefix = match kind {
-                VariationKind::Change => "BG",
-                VariationKind::Visa => "QZ",
+            // From the project's own sequence per kind (one locked row), skipping
+            // any number someone typed by hand.
+            let (prefix, sequence) = match kind {
+                VariationKind::Change => ("BG", "cost_change"),
+                VariationKind::Visa => ("QZ", "cost_visa"),
             };
-            let taken = store::variations(&tx, &project).await?.iter().filter(|v| v.kind == kind).count();
-            let mut n = taken + 1;
             loop {
+                let n = loupan_store::sales::next_number(&tx, project.as_str(), sequence).await?;
                 let c = format!("{prefix}-{n:04}");
                 if store::variation_by_code(&tx, &project, &c).await?.is_none() {
                     break c;
                 }
-                n += 1;
             }
         }
     };

@@ -1,5 +1,5 @@
 use loupan_domain::Money;
-use loupan_domain::cost::CostContractKind;
+use loupan_domain::cost::{CostContractKind, CostContractStatus};
 use loupan_domain::ids::{CostContractId, ProjectId, SupplierId};
 use sea_orm::entity::prelude::*;
 
@@ -22,6 +22,8 @@ pub struct Model {
     pub amends_id: Option<CostContractId>,
     /// Why it was signed over a weak-control plan line's balance.
     pub over_plan_reason: Option<String>,
+    pub status: CostContractStatus,
+    pub approval_id: Option<String>,
     pub created_by: String,
     pub created_at: DateTimeUtc,
 }

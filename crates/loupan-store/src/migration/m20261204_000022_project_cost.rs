@@ -148,6 +148,9 @@ impl MigrationTrait for Migration {
                 // Set on a supplementary agreement (补充协议): the contract it amends.
                 .col(text_null(a("amends_id")))
                 .col(text_null(a("over_plan_reason")))
+                // `pending` while its approval runs, then `signed` (or `rejected`, `withdrawn`).
+                .col(text(a("status")))
+                .col(text_null(a("approval_id")))
                 .col(text(a("created_by")))
                 .col(timestamp_with_time_zone(a("created_at")))
                 .to_owned(),

@@ -27,7 +27,7 @@ use crate::{AppError, AppState};
 #[derive(Serialize, ToSchema)]
 pub struct ApprovalDto {
     pub id: String,
-    /// `special_discount`, `deal_change` or `price_adjustment`.
+    /// `special_discount`, `deal_change`, `price_adjustment` or `cost_contract`.
     pub kind: RequestKind,
     pub project_id: Option<String>,
     pub subject_type: String,

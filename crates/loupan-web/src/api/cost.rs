@@ -10,9 +10,9 @@ use axum::http::StatusCode;
 use chrono::NaiveDate;
 use loupan_domain::cost::Bucket;
 use loupan_service::cost::{
-    self, CostContract, CostItem, CostItemEdit, DynamicCost, ItemLedger, NewCostContract, NewCostItem, NewExpectedCost,
-    NewPlanLine, NewSupplier, NewTargetVersion, NewVariation, PlanLine, Posting, Supplier, TargetVersion,
-    TargetVersionDetail, Variation, VariationConfirmation, VersionComparison,
+    self, ContractImpact, CostContract, CostItem, CostItemEdit, DynamicCost, ItemLedger, NewCostContract, NewCostItem,
+    NewExpectedCost, NewPlanLine, NewSupplier, NewTargetVersion, NewVariation, PlanLine, Posting, Supplier,
+    TargetVersion, TargetVersionDetail, Variation, VariationConfirmation, VersionComparison,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -289,9 +289,11 @@ async fn contracts(
     Ok(Json(cost::contracts(&state.services, &actor, &id).await?))
 }
 
-/// Signs a cost contract against plan lines. Over a line's balance: refused
+/// Submits a cost contract against plan lines. Over a line's balance: refused
 /// (`over_plan_balance`) on a strong-control item, needs `over_plan_reason`
-/// on a weak one.
+/// on a weak one and then the approval of a `cost_contract` request (by
+/// default the project manager's): `status` is `pending` until it is decided.
+/// Within the plan the default flow signs it at once (`signed`).
 #[utoipa::path(post, path = "/api/v1/cost/projects/{id}/contracts", tag = "cost", params(("id" = String, Path)),
     request_body = NewCostContract,
     responses((status = 201, body = CostContract), (status = 403, body = Problem), (status = 404, body = Problem),
@@ -313,6 +315,18 @@ async fn contract(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<CostContract>, AppError> {
     Ok(Json(cost::contract(&state.services, &actor, &id).await?))
+}
+
+/// What a contract waiting for approval would do to the dynamic cost of its
+/// items (before and after); a decided contract's items with no change.
+#[utoipa::path(get, path = "/api/v1/cost/contracts/{id}/impact", tag = "cost", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<ContractImpact>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn contract_impact(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Vec<ContractImpact>>, AppError> {
+    Ok(Json(cost::contract_impact(&state.services, &actor, &id).await?))
 }
 
 /// Design changes and site visas of the project, newest first.
@@ -397,6 +411,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(unblacklist))
         .routes(routes!(contracts, sign_contract))
         .routes(routes!(contract))
+        .routes(routes!(contract_impact))
         .routes(routes!(variations, submit_variation))
         .routes(routes!(variation))
         .routes(routes!(confirm_variation))

@@ -130,6 +130,7 @@ fn subject_link(r: &Request) -> Option<String> {
         "unit" => Some(format!("/units/{}", r.subject_id)),
         "price_adjustment" => Some(format!("/price-adjustments/{}", r.subject_id)),
         "deal_change" => Some("/sales/changes".into()),
+        "cost_contract" => Some(format!("/cost/contracts/{}", r.subject_id)),
         _ => None,
     }
 }

@@ -365,6 +365,12 @@ async fn contract(
     let c = cost::contract(&state.services, &actor, &id).await?;
     let entries = cost::postings_of_document(&state.services, &actor, &c.project_id, c.id.as_str()).await?;
     let supplier = cost::supplier(&state.services, &actor, c.supplier_id.as_str()).await?;
+    // While it waits for approval, its approvers see what it would do to the dynamic cost.
+    let impact = if c.status == loupan_domain::cost::CostContractStatus::Pending {
+        cost::contract_impact(&state.services, &actor, &id).await?
+    } else {
+        Vec::new()
+    };
     let names: BTreeMap<String, String> = cost::items(&state.services, &actor, c.project_id.as_str())
         .await?
         .into_iter()
@@ -375,6 +381,7 @@ async fn contract(
         "cost_contract.html",
         context! {
             contract => Value::from_serialize(&c), supplier => Value::from_serialize(&supplier), names => names,
+            impact => Value::from_serialize(&impact),
             postings => postings(&entries, c.project_id.as_str()),
             ..base_context(&actor, lang, NAV)
         },
