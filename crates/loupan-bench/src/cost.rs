@@ -27,7 +27,12 @@ fn contracts_for(seeded: &Seeded) -> usize {
     }
 }
 
-pub async fn run(services: &Services, seeded: &Seeded, noop_p50: f64) -> Result<Vec<WorkloadResult>> {
+pub async fn run(
+    services: &Services,
+    seeded: &Seeded,
+    noop_p50: f64,
+    contracts: Option<usize>,
+) -> Result<Vec<WorkloadResult>> {
     let admin = &seeded.admin;
     let router = loupan_web::app(loupan_web::AppState::new(services.clone(), loupan_web::WebConfig::default()));
     let token = &seeded.admin_token;
@@ -60,7 +65,8 @@ pub async fn run(services: &Services, seeded: &Seeded, noop_p50: f64) -> Result<
     .await
     .map_err(svc)?;
     let project_id = ProjectId::from(project.id.as_str());
-    let (contracts, variations) = (contracts_for(seeded), contracts_for(seeded) * 10);
+    let contracts = contracts.unwrap_or_else(|| contracts_for(seeded)).max(10);
+    let variations = contracts * 10;
     let started = Instant::now();
     seed_ledger(services, &project_id, &leaves, &supplier.id, contracts, variations, &mut rng).await?;
     let seeded_in = started.elapsed();

@@ -32,6 +32,10 @@ struct Cli {
     /// Where results are written.
     #[arg(long, default_value = "bench/results")]
     out: PathBuf,
+    /// C1: contracts in the measured project (ten times as many changes and
+    /// visas); by default 500, 2,000 or 5,000 with the scale.
+    #[arg(long)]
+    cost_contracts: Option<usize>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -80,7 +84,7 @@ async fn main() -> Result<()> {
     // workloads, as `loupan serve` does.
     services.store.spawn_wal_checkpoints();
     let wanted: Vec<String> = cli.workloads.split(',').map(|w| w.trim().to_uppercase()).collect();
-    let results = workloads::run(&services, &url, &seeded, &wanted).await?;
+    let results = workloads::run(&services, &url, &seeded, &wanted, cli.cost_contracts).await?;
     let backend = format!("{:?}", services.store.backend()).to_lowercase();
     workloads::write_results(&cli.out, &backend, cli.scale, &seeded, &results)?;
     Ok(())

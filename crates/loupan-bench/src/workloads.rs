@@ -180,6 +180,7 @@ pub async fn run(
     database_url: &str,
     seeded: &Seeded,
     wanted: &[String],
+    cost_contracts: Option<usize>,
 ) -> Result<Vec<WorkloadResult>> {
     let router = loupan_web::app(AppState::new(services.clone(), WebConfig::default()));
     let admin = &seeded.admin;
@@ -738,7 +739,7 @@ pub async fn run(
     }
 
     if on("C1") {
-        results.extend(crate::cost::run(services, seeded, noop_p50).await?);
+        results.extend(crate::cost::run(services, seeded, noop_p50, cost_contracts).await?);
     }
     if on("W6") {
         let rounds = 15;
