@@ -299,6 +299,34 @@ pub fn pending_released(planned: Money, contracted_before: Money, amount: Money)
     if left.is_negative() { Money::ZERO } else { left.min(amount) }
 }
 
+/// An amount per m² of `area` (the project's saleable area), rounded half
+/// away from zero to the fen; None without area.
+pub fn per_m2(amount: Money, area: crate::Area) -> Option<Money> {
+    let area = i128::from(area.hundredths());
+    if area <= 0 {
+        return None;
+    }
+    // fen × 100 / hundredths of m² = fen per m².
+    let numerator = i128::from(amount.hundredths()) * 100;
+    let rounded = if numerator >= 0 { (numerator + area / 2) / area } else { (numerator - area / 2) / area };
+    i64::try_from(rounded).ok().map(Money::from_hundredths)
+}
+
+/// Trial calculation (测算) of one item: the mean of the finished projects'
+/// per-m² figures (each rounded to the fen, the mean too), scaled to this
+/// project's area (rounded to the fen). None when no source has area.
+pub fn trial_amount(sources: &[(Money, crate::Area)], area: crate::Area) -> Option<(Money, Money)> {
+    let rates: Vec<Money> = sources.iter().filter_map(|(amount, a)| per_m2(*amount, *a)).collect();
+    if rates.is_empty() {
+        return None;
+    }
+    let sum: i128 = rates.iter().map(|r| i128::from(r.hundredths())).sum();
+    let n = rates.len() as i128;
+    let mean = if sum >= 0 { (sum + n / 2) / n } else { (sum - n / 2) / n };
+    let mean = Money::from_hundredths(i64::try_from(mean).ok()?);
+    Some((mean, area.priced_at(mean)))
+}
+
 /// A change ratio beyond which the cost engineer is warned (changes and visas
 /// over 5 % of the contracted amount), as basis points.
 pub const CHANGE_RATIO_WARNING_BP: i64 = 500;
@@ -371,6 +399,21 @@ mod tests {
             (contracted("01"), contracted("01.01"), contracted("01.01.01"), contracted("02")),
             ("111.00".into(), "110.00".into(), "100.00".into(), "1000.00".into())
         );
+    }
+
+    #[test]
+    fn trial_calculation_scales_the_mean_per_m2_to_this_project() {
+        let area = |t: &str| crate::Area::parse(t).unwrap();
+        // 1,000,000.00 over 333.33 m² is 3000.0300… → 3000.03 per m²; 2,000,000.00 over 500 m² is 4000.00.
+        assert_eq!(per_m2(Money::yuan(1_000_000), area("333.33")), Some(Money::parse("3000.03").unwrap()));
+        assert_eq!(per_m2(Money::yuan(1), area("0")), None);
+        let (mean, amount) = trial_amount(
+            &[(Money::yuan(1_000_000), area("333.33")), (Money::yuan(2_000_000), area("500.00"))],
+            area("120.50"),
+        )
+        .unwrap();
+        // The mean 3500.015 rounds to 3500.02; × 120.50 m² = 421752.41.
+        assert_eq!((mean.to_string(), amount.to_string()), ("3500.02".into(), "421752.41".into()));
     }
 
     #[test]

@@ -284,6 +284,22 @@ pub async fn confirm_variation<C: ConnectionTrait>(
     Ok(res.rows_affected == 1)
 }
 
+/// A project's saleable area: the gross area of all its units.
+pub async fn saleable_area<C: ConnectionTrait>(c: &C, project: &ProjectId) -> StoreResult<loupan_domain::Area> {
+    use crate::entities::units;
+    let total: Option<Option<i64>> = units::Entity::find()
+        .select_only()
+        .column_as(
+            SimpleExpr::from(Func::cast_as(Func::sum(Expr::col(units::Column::GrossArea)), Alias::new("BIGINT"))),
+            "total",
+        )
+        .filter(units::Column::ProjectId.eq(project.as_str()))
+        .into_tuple::<Option<i64>>()
+        .one(c)
+        .await?;
+    Ok(loupan_domain::Area::from_hundredths(total.flatten().unwrap_or(0)))
+}
+
 fn sum_of(col: cost_postings::Column) -> SimpleExpr {
     Func::cast_as(Func::sum(Expr::col(col)), Alias::new("BIGINT")).into()
 }

@@ -301,6 +301,7 @@ fn rule(op: &str) -> Option<Rule> {
         | "GET /api/v1/cost/targets/compare"
         | "GET /api/v1/cost/contracts/{id}"
         | "GET /api/v1/cost/contracts/{id}/impact"
+        | "POST /api/v1/cost/projects/{id}/trial-calculation"
         | "GET /api/v1/cost/variations/{id}" => Needs(ReadCost, Project),
         "POST /api/v1/cost/projects/{id}/items"
         | "POST /api/v1/cost/projects/{id}/items/from-template"
@@ -1168,6 +1169,11 @@ impl World {
                 let leaf = self.cost_leaf(case).await;
                 post(&with(&p), json!({"cost_item_id": leaf, "amount": "1.00", "reason": "预估"}))
             }
+            "/api/v1/cost/projects/{id}/trial-calculation" => {
+                // From the other project the caller sees (a far caller sees neither).
+                let other = if case == Case::Far { self.home.clone() } else { self.far.clone() };
+                post(&with(&p), json!({"source_project_ids": [other]}))
+            }
             cost if cost.starts_with("/api/v1/cost/projects/{id}/") => body(with(&p), json!({})),
 
             "/api/v1/jobs" => get(path),
@@ -1197,6 +1203,12 @@ fn answers(want: Expect, op: &str, r: &Reply) -> bool {
         Expect::Allowed if op.starts_with("GET ") => s.is_success(),
         // Retrying a job that has not failed is a state conflict, answered once the right is checked.
         Expect::Allowed if op == "POST /api/v1/jobs/{id}/retry" => s == StatusCode::CONFLICT,
+        // A trial calculation needs a finished project the caller sees besides
+        // this one, and units here; a member of one project has neither, so
+        // past the right and the path's project the answer is the field error.
+        Expect::Allowed if op == "POST /api/v1/cost/projects/{id}/trial-calculation" => {
+            s.is_success() || s == StatusCode::UNPROCESSABLE_ENTITY
+        }
         // A project's tree is copied once; later copies are a state conflict.
         Expect::Allowed if op == "POST /api/v1/cost/projects/{id}/items/from-template" => {
             s.is_success() || s == StatusCode::CONFLICT

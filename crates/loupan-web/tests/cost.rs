@@ -813,3 +813,98 @@ async fn the_pages_show_the_tree_drill_down_to_documents_and_return_forms_with_t
     let r = app.send(page(&format!("/cost/projects/{project}?as_of=2026-02-30"))).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// A building with one unit of `gross` m² in the project.
+async fn one_unit(app: &TestApp, admin: &str, project: &str, gross: &str) {
+    let b = ok(&app
+        .send(post(&format!("/api/v1/projects/{project}/buildings"), json!({"name": "1号楼"})).token(admin))
+        .await);
+    let r = app
+        .send(
+            post(
+                &format!("/api/v1/buildings/{}/units", b["id"].as_str().unwrap()),
+                json!({"floor": 1, "number": "101", "layout": "3室2厅", "gross_area": gross, "inner_area": "80.00",
+                       "list_price": "1000000.00", "floor_price": "900000.00"}),
+            )
+            .token(admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_trial_calculation_scales_finished_projects_per_m2_figures_to_this_project() {
+    let app = app_on("2026-06-30").await;
+    let admin = app.admin().await;
+    let (a, a_items) = costed_project(&app, &admin, "已完工甲").await;
+    let (b, b_items) = costed_project(&app, &admin, "已完工乙").await;
+    let (mine, mine_items) = costed_project(&app, &admin, "新项目").await;
+    one_unit(&app, &admin, &a, "333.33").await;
+    one_unit(&app, &admin, &b, "500.00").await;
+    one_unit(&app, &admin, &mine, "120.50").await;
+    // Project A: a contract of 1,000,000.00 within its plan; project B: 2,000,000.00 expected.
+    let supplier = supplier(&app, &admin, "总包", &credit_code(31)).await;
+    let line = ok(&app
+        .send(
+            post(
+                &format!("/api/v1/cost/projects/{a}/plan-lines"),
+                json!({"cost_item_id": a_items["03.01.02"], "name": "主体", "planned_amount": "1000000.00"}),
+            )
+            .token(&admin),
+        )
+        .await);
+    ok(&app
+        .send(
+            post(
+                &format!("/api/v1/cost/projects/{a}/contracts"),
+                json!({"code": "A-1", "name": "主体合同", "supplier_id": supplier,
+                          "lines": [{"plan_line_id": line["id"], "amount": "1000000.00"}]}),
+            )
+            .token(&admin),
+        )
+        .await);
+    ok(&app
+        .send(
+            post(
+                &format!("/api/v1/cost/projects/{b}/expected"),
+                json!({"cost_item_id": b_items["03.01.02"], "amount": "2000000.00", "reason": "结算"}),
+            )
+            .token(&admin),
+        )
+        .await);
+
+    let trial = |sources: Value| {
+        post(&format!("/api/v1/cost/projects/{mine}/trial-calculation"), json!({"source_project_ids": sources}))
+    };
+    let r = ok(&app.send(trial(json!([a, b])).token(&admin)).await);
+    assert_eq!(r["area"], "120.50");
+    // 1,000,000.00 / 333.33 = 3000.03 and 2,000,000.00 / 500.00 = 4000.00 per m²; their mean
+    // 3500.015 is 3500.02, and 3500.02 × 120.50 = 421752.41.
+    let lines = r["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 1, "{r}");
+    assert_eq!(
+        (lines[0]["code"].as_str(), lines[0]["per_m2"].as_str(), lines[0]["amount"].as_str()),
+        (Some("03.01.02"), Some("3500.02"), Some("421752.41"))
+    );
+    assert_eq!(lines[0]["cost_item_id"].as_str(), Some(mine_items["03.01.02"].as_str()));
+    // From A alone: 3000.03 × 120.50 = 361503.615, half away from zero: 361503.62.
+    let r = ok(&app.send(trial(json!([a])).token(&admin)).await);
+    assert_eq!(
+        (r["lines"][0]["per_m2"].as_str(), r["lines"][0]["amount"].as_str()),
+        (Some("3000.03"), Some("361503.62"))
+    );
+    let r = app.send(trial(json!([mine, "nope"])).token(&admin)).await;
+    assert_eq!(
+        (r.status, r.error_fields()),
+        (StatusCode::UNPROCESSABLE_ENTITY, vec!["source_project_ids".to_owned(); 2])
+    );
+
+    // The page fills the new version's form with the proposal.
+    let page = app.send(get(&format!("/cost/projects/{mine}/targets?source={a}&source={b}")).token(&admin)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("value=\"421752.41\""), "{}", page.text);
+    let cost = ok(&app.send(get(&format!("/api/v1/cost/projects/{a}/dynamic-cost")).token(&admin)).await);
+    assert_eq!(cost["saleable_area"], "333.33");
+    let item = cost["items"].as_array().unwrap().iter().find(|i| i["code"] == "03.01.02").cloned().unwrap();
+    assert_eq!(item["dynamic_per_m2"], "3000.03");
+}

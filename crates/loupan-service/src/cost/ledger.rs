@@ -72,6 +72,9 @@ pub struct DynamicItem {
     pub control_mode: ControlMode,
     #[serde(flatten)]
     pub columns: CostColumns,
+    /// Target and dynamic cost per m² of the project's saleable area (None without units).
+    pub target_per_m2: Option<Money>,
+    pub dynamic_per_m2: Option<Money>,
     /// The dynamic cost is over the target.
     pub over_target: bool,
     /// Changes and visas exceed 5 % of the contracted amount.
@@ -83,6 +86,8 @@ pub struct DynamicItem {
 pub struct DynamicCost {
     pub project_id: ProjectId,
     pub as_of: NaiveDate,
+    /// The project's saleable area (the gross area of its units), m², for the per-m² figures.
+    pub saleable_area: loupan_domain::Area,
     /// In the order of their codes (a parent before its children), parents rolled up.
     pub items: Vec<DynamicItem>,
     /// The top-level items summed.
@@ -108,6 +113,7 @@ pub async fn dynamic_cost(
     let parents: BTreeMap<CostItemId, Option<CostItemId>> =
         items.iter().map(|i| (i.id.clone(), i.parent_id.clone())).collect();
     let rolled = rules::roll_up(&parents, &own);
+    let area = store::saleable_area(conn, &project).await?;
     let mut total = Figures::default();
     let items: Vec<DynamicItem> = items
         .into_iter()
@@ -117,6 +123,8 @@ pub async fn dynamic_cost(
                 total.add(&figures);
             }
             DynamicItem {
+                target_per_m2: rules::per_m2(figures.target, area),
+                dynamic_per_m2: rules::per_m2(figures.dynamic(), area),
                 over_target: figures.balance().is_negative(),
                 change_ratio_exceeded: rules::change_ratio_exceeded(&figures),
                 cost_item_id: item.id,
@@ -131,7 +139,7 @@ pub async fn dynamic_cost(
             }
         })
         .collect();
-    Ok(DynamicCost { project_id: project, as_of, items, total: total.into() })
+    Ok(DynamicCost { project_id: project, as_of, saleable_area: area, items, total: total.into() })
 }
 
 /// One entry of the ledger, with the document behind it.

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use loupan_domain::cost::{Bucket, ControlMode, DocumentType, TargetStage, TargetStatus};
+use loupan_domain::cost::{self as rules, Bucket, ControlMode, DocumentType, Figures, TargetStage, TargetStatus};
 use loupan_domain::ids::{CostItemId, CostPostingId, ProjectId, TargetVersionId};
 use loupan_domain::validation::{optional_text, required_text};
 use loupan_domain::{Invalid, Money, Permission};
@@ -592,4 +592,103 @@ pub async fn compare(services: &Services, actor: &Actor, from: &str, to: &str) -
     }
     let items = rows.into_values().map(|r| VersionDifference { difference: r.to - r.from, ..r }).collect();
     Ok(VersionComparison { from: a.version, to: b.version, items })
+}
+
+/// Finished projects to take per-m² figures from.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct TrialRequest {
+    #[serde(default)]
+    pub source_project_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct TrialSource {
+    pub project_id: ProjectId,
+    pub name: String,
+    /// Its saleable area (the gross area of its units), m².
+    pub area: loupan_domain::Area,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct TrialLine {
+    pub cost_item_id: CostItemId,
+    pub code: String,
+    pub name: String,
+    /// The mean of the sources' dynamic cost per m² of this item.
+    pub per_m2: Money,
+    /// `per_m2` × this project's saleable area.
+    pub amount: Money,
+}
+
+/// 测算: a target proposed from finished projects, to edit and save as a version.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct TrialCalculation {
+    pub project_id: ProjectId,
+    /// This project's saleable area, m².
+    pub area: loupan_domain::Area,
+    pub sources: Vec<TrialSource>,
+    /// Leaf items of this project that a source has under the same code.
+    pub lines: Vec<TrialLine>,
+}
+
+/// Proposes a target per leaf item from the per-m² dynamic cost of finished
+/// projects (matched by item code), scaled to this project's saleable area.
+/// Nothing is saved: the proposal is edited and saved as a target version.
+pub async fn trial_calculation(
+    services: &Services,
+    actor: &Actor,
+    project: &str,
+    form: TrialRequest,
+) -> ServiceResult<TrialCalculation> {
+    actor.require(Permission::ReadCost)?;
+    let conn = services.store.conn();
+    let project = visible_project(conn, actor, project).await?;
+    let area = store::saleable_area(conn, &project).await?;
+    let mut errors = Invalid::default();
+    if !area.is_positive() {
+        errors.push("project_id", "no_saleable_area");
+    }
+    if form.source_project_ids.is_empty() {
+        errors.push("source_project_ids", "required");
+    }
+    let today = services.clock.today();
+    let mut sources = Vec::new();
+    // Per source: (its area, dynamic cost by item code).
+    let mut figures: Vec<(loupan_domain::Area, BTreeMap<String, Money>)> = Vec::new();
+    for id in &form.source_project_ids {
+        let source = match visible_project(conn, actor, id).await {
+            Ok(p) if p != project => p,
+            Ok(_) | Err(ServiceError::NotFound(_)) => {
+                errors.push("source_project_ids", "unknown_project");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let codes: BTreeMap<CostItemId, String> =
+            store::items(conn, Some(&source)).await?.into_iter().map(|i| (i.id, i.code)).collect();
+        let mut own: BTreeMap<CostItemId, Figures> = BTreeMap::new();
+        for (item, bucket, amount) in store::sums(conn, &source, today).await? {
+            own.entry(item).or_default().post(bucket, amount);
+        }
+        let by_code = own.into_iter().filter_map(|(id, f)| codes.get(&id).map(|c| (c.clone(), f.dynamic()))).collect();
+        let source_area = store::saleable_area(conn, &source).await?;
+        let name =
+            loupan_store::inventory::find_project(conn, source.as_str()).await?.map(|p| p.name).unwrap_or_default();
+        sources.push(TrialSource { project_id: source, name, area: source_area });
+        figures.push((source_area, by_code));
+    }
+    errors.into_result()?;
+    let mut lines = Vec::new();
+    for item in tree_of(store::items(conn, Some(&project)).await?).into_iter().filter(|i| i.leaf) {
+        let known: Vec<(Money, loupan_domain::Area)> =
+            figures.iter().filter_map(|(a, by_code)| by_code.get(&item.code).map(|m| (*m, *a))).collect();
+        if let Some((per_m2, amount)) = rules::trial_amount(&known, area) {
+            lines.push(TrialLine { cost_item_id: item.id, code: item.code, name: item.name, per_m2, amount });
+        }
+    }
+    Ok(TrialCalculation { project_id: project, area, sources, lines })
 }

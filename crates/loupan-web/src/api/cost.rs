@@ -12,7 +12,8 @@ use loupan_domain::cost::Bucket;
 use loupan_service::cost::{
     self, ContractImpact, CostContract, CostItem, CostItemEdit, DynamicCost, ItemLedger, NewCostContract, NewCostItem,
     NewExpectedCost, NewPlanLine, NewSupplier, NewTargetVersion, NewVariation, PlanLine, Posting, Supplier,
-    TargetVersion, TargetVersionDetail, Variation, VariationConfirmation, VersionComparison,
+    TargetVersion, TargetVersionDetail, TrialCalculation, TrialRequest, Variation, VariationConfirmation,
+    VersionComparison,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -202,6 +203,22 @@ async fn compare(
     ApiQuery(q): ApiQuery<CompareParams>,
 ) -> Result<Json<VersionComparison>, AppError> {
     Ok(Json(cost::compare(&state.services, &actor, &q.from, &q.to).await?))
+}
+
+/// 测算: a target per leaf item proposed from the per-m² dynamic cost of
+/// finished projects (matched by item code), scaled to this project's
+/// saleable area. Nothing is saved; post the lines as a target version.
+#[utoipa::path(post, path = "/api/v1/cost/projects/{id}/trial-calculation", tag = "cost", params(("id" = String, Path)),
+    request_body = TrialRequest,
+    responses((status = 200, body = TrialCalculation), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+async fn trial_calculation(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(form): ApiJson<TrialRequest>,
+) -> Result<Json<TrialCalculation>, AppError> {
+    Ok(Json(cost::trial_calculation(&state.services, &actor, &id, form).await?))
 }
 
 /// Contract planning (合约规划): the planned contracts of the project.
@@ -402,6 +419,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(dynamic_cost))
         .routes(routes!(versions, new_version))
         .routes(routes!(compare))
+        .routes(routes!(trial_calculation))
         .routes(routes!(version))
         .routes(routes!(adopt))
         .routes(routes!(plan_lines, add_plan_line))

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -442,8 +442,30 @@ async fn targets_page(
     lang: Lang,
     id: &str,
     sent: Option<Sent>,
+    sources: Vec<String>,
 ) -> Result<Response, AppError> {
     let versions = cost::versions(&state.services, actor, id).await?;
+    // A trial calculation asked for: its amounts fill the new version's form.
+    let (trial, trial_errors) = if sources.is_empty() {
+        (None, Value::UNDEFINED)
+    } else {
+        let request = cost::TrialRequest { source_project_ids: sources.clone() };
+        match cost::trial_calculation(&state.services, actor, id, request).await {
+            Ok(t) => (Some(t), Value::UNDEFINED),
+            Err(e @ ServiceError::Invalid(_)) => (None, field_messages(lang, &e)),
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let amounts: BTreeMap<String, String> = trial
+        .as_ref()
+        .map(|t| t.lines.iter().map(|l| (format!("amount_{}", l.cost_item_id), l.amount.to_string())).collect())
+        .unwrap_or_default();
+    let others: Vec<Value> = inventory::list_projects(&state.services, actor)
+        .await?
+        .into_iter()
+        .filter(|p| p.id != id)
+        .map(|p| context! { checked => sources.contains(&p.id), id => p.id, name => p.name })
+        .collect();
     let project = inventory::get_project(&state.services, actor, id).await?;
     let leaves: Vec<_> = cost::items(&state.services, actor, id).await?.into_iter().filter(|i| i.leaf).collect();
     let html = render(
@@ -452,6 +474,7 @@ async fn targets_page(
         context! {
             project => context! { id => project.id, name => project.name },
             versions => Value::from_serialize(&versions), leaves => Value::from_serialize(&leaves),
+            trial => Value::from_serialize(&trial), trial_errors => trial_errors, amounts => amounts, others => others,
             stages => TargetStage::names(), can_manage => actor.can(Permission::ManageCost),
             sent => Sent::context(&sent),
             ..base_context(actor, lang, NAV)
@@ -465,8 +488,14 @@ async fn targets(
     Authed(actor): Authed,
     lang: Lang,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
-    targets_page(&state, &actor, lang, &id, None).await
+    // `?source=a&source=b`: the finished projects of a trial calculation.
+    let sources = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(k, v)| k == "source" && !v.is_empty())
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    targets_page(&state, &actor, lang, &id, None, sources).await
 }
 
 async fn new_version(
@@ -487,7 +516,7 @@ async fn new_version(
     let version = cost::NewTargetVersion { stage: form.text("stage"), note: form.text("note"), lines };
     match cost::new_version(&state.services, &actor, &id, version).await {
         Ok(v) => Ok(Redirect::to(&format!("/cost/targets/{}", v.version.id)).into_response()),
-        Err(e) => targets_page(&state, &actor, lang, &id, Some(Sent::of("version", lang, &form, e)?)).await,
+        Err(e) => targets_page(&state, &actor, lang, &id, Some(Sent::of("version", lang, &form, e)?), Vec::new()).await,
     }
 }
 
