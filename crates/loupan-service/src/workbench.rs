@@ -12,7 +12,17 @@ use crate::{Actor, ServiceResult, Services};
 pub use crate::customers::exceptions::STALE_AFTER_DAYS;
 
 /// Every kind of alert, for translations and clients.
-pub const ALERT_KINDS: [&str; 4] = ["follow_ups_due", "stale_customers", "open_duplicates", "overdue_instalments"];
+pub const ALERT_KINDS: [&str; 6] = [
+    "follow_ups_due",
+    "stale_customers",
+    "open_duplicates",
+    "overdue_instalments",
+    "cost_over_target",
+    "cost_change_ratio",
+];
+
+/// The projects whose cost a member's workbench watches, at most.
+const COST_PROJECTS_WATCHED: usize = 20;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Alert {
@@ -53,6 +63,22 @@ pub async fn alerts(services: &Services, actor: &Actor) -> ServiceResult<Vec<Ale
         let overdue = loupan_store::sales::overdue_instalment_count(conn, actor.visible_projects(), today).await?;
         if overdue > 0 {
             out.push(Alert { kind: "overdue_instalments", count: overdue, link: "/finance/ageing" });
+        }
+    }
+    // Cost engineers and project managers: cost items of their projects over
+    // target, or with changes and visas beyond 5 % of the contracted amount.
+    if actor.can(Permission::ReadCost) {
+        let (mut over, mut changes) = (0, 0);
+        for project in actor.project_ids.iter().take(COST_PROJECTS_WATCHED) {
+            let cost = crate::cost::dynamic_cost(services, actor, project, None).await?;
+            over += cost.items.iter().filter(|i| i.leaf && i.over_target).count() as u64;
+            changes += cost.items.iter().filter(|i| i.leaf && i.change_ratio_exceeded).count() as u64;
+        }
+        if over > 0 {
+            out.push(Alert { kind: "cost_over_target", count: over, link: "/cost" });
+        }
+        if changes > 0 {
+            out.push(Alert { kind: "cost_change_ratio", count: changes, link: "/cost" });
         }
     }
     Ok(out)

@@ -292,6 +292,7 @@ fn rule(op: &str) -> Option<Rule> {
         | "POST /api/v1/cost/suppliers/{id}/unblacklist" => Needs(ManageCost, Nothing),
         "GET /api/v1/cost/projects/{id}/items"
         | "GET /api/v1/cost/projects/{id}/dynamic-cost"
+        | "GET /api/v1/cost/projects/{id}/dynamic-cost/export"
         | "GET /api/v1/cost/projects/{id}/targets"
         | "GET /api/v1/cost/projects/{id}/plan-lines"
         | "GET /api/v1/cost/projects/{id}/contracts"

@@ -611,6 +611,10 @@ async fn project_managers_see_their_projects_cost_and_record_variations_but_keep
         app.send(post(&format!("/api/v1/cost/projects/{other}/variations"), visa).token(&pm)).await.status,
         StatusCode::NOT_FOUND
     );
+    // The visa puts 04.02 (no target yet) over its target: the project manager's workbench says so.
+    let bench = ok(&app.send(get("/api/v1/workbench").token(&pm)).await);
+    let alert = bench["alerts"].as_array().unwrap().iter().find(|a| a["kind"] == "cost_over_target").cloned();
+    assert_eq!(alert.map(|a| a["count"].clone()), Some(json!(1)), "{bench}");
     let plan = json!({"cost_item_id": my_items["04.02"], "name": "景观", "planned_amount": "1.00"});
     assert_eq!(
         app.send(post(&format!("/api/v1/cost/projects/{mine}/plan-lines"), plan).token(&pm)).await.status,
@@ -809,6 +813,20 @@ async fn the_pages_show_the_tree_drill_down_to_documents_and_return_forms_with_t
         r.text.contains("32000000.00") && r.text.contains("30011800.00"),
         "target and dynamic cost shown: {}",
         r.text
+    );
+    // The table as a spreadsheet, headers in the reader's language, amounts as numbers.
+    let r =
+        app.send(get(&format!("/api/v1/cost/projects/{project}/dynamic-cost/export")).token(&admin).lang("en")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let rows = loupan_documents::xlsx::read_first_sheet(&r.bytes).unwrap();
+    let text = |c: &loupan_documents::xlsx::Cell| c.as_text().unwrap_or_default();
+    assert_eq!(rows[0][..4].iter().map(text).collect::<Vec<_>>(), ["Code", "Name", "Responsible department", "Target"]);
+    let total = rows.last().unwrap();
+    assert_eq!((text(&total[1]), text(&total[9])), ("Total".to_owned(), "30011800".to_owned()));
+    let r = app.send(page(&format!("/cost/projects/{project}/dynamic-cost.xlsx"))).await;
+    assert_eq!(
+        (r.status, r.content_type()),
+        (StatusCode::OK, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     );
     let r = app.send(page(&format!("/cost/projects/{project}?as_of=2026-02-30"))).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -229,3 +229,57 @@ pub async fn postings_of_document(
     }
     Ok(store::postings_of_document(services.store.conn(), document).await?.into_iter().map(Posting::from).collect())
 }
+
+/// The columns of the dynamic cost's spreadsheet, in order; the caller names
+/// them in the reader's language.
+pub const EXPORT_COLUMNS: [&str; 12] = [
+    "code",
+    "name",
+    "department",
+    "target",
+    "contracted",
+    "changes",
+    "visas",
+    "pending",
+    "expected",
+    "dynamic",
+    "balance",
+    "dynamic_per_m2",
+];
+
+/// The dynamic cost at a date as an xlsx table (amounts as numbers), one row
+/// per item with its code, parents rolled up, and a total row.
+pub async fn dynamic_cost_xlsx(
+    services: &Services,
+    actor: &Actor,
+    project: &str,
+    as_of: Option<NaiveDate>,
+    headers: &[String],
+    total_label: &str,
+) -> ServiceResult<Vec<u8>> {
+    use loupan_documents::xlsx::{Cell, write_table};
+    let cost = dynamic_cost(services, actor, project, as_of).await?;
+    let money = |m: Money| Cell::Number(m.to_spreadsheet_number());
+    let figures = |c: &CostColumns| {
+        [c.target, c.contracted, c.changes, c.visas, c.pending, c.expected, c.dynamic, c.balance].map(money)
+    };
+    let mut rows: Vec<Vec<Cell>> = cost
+        .items
+        .iter()
+        .map(|i| {
+            let mut row = vec![
+                Cell::Text(i.code.clone()),
+                Cell::Text(i.name.clone()),
+                Cell::Text(i.department.clone().unwrap_or_default()),
+            ];
+            row.extend(figures(&i.columns));
+            row.push(i.dynamic_per_m2.map_or(Cell::Empty, money));
+            row
+        })
+        .collect();
+    let mut total = vec![Cell::Empty, Cell::Text(total_label.to_owned()), Cell::Empty];
+    total.extend(figures(&cost.total));
+    total.push(Cell::Empty);
+    rows.push(total);
+    write_table(&format!("动态成本 {}", cost.as_of), headers, &rows).map_err(ServiceError::internal)
+}

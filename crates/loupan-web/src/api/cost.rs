@@ -137,6 +137,40 @@ async fn dynamic_cost(
     Ok(Json(cost::dynamic_cost(&state.services, &actor, &id, q.as_of).await?))
 }
 
+/// The dynamic cost at a date as an xlsx table, headers in the caller's language.
+#[utoipa::path(get, path = "/api/v1/cost/projects/{id}/dynamic-cost/export", tag = "cost",
+    params(("id" = String, Path), AsOfParams),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn export_dynamic_cost(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: crate::i18n::Lang,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<AsOfParams>,
+) -> Result<axum::response::Response, AppError> {
+    Ok(crate::api::xlsx_download(dynamic_cost_xlsx(&state, &actor, lang, &id, q.as_of).await?, "dynamic-cost.xlsx"))
+}
+
+/// The dynamic cost spreadsheet with headers in `lang` (the page's download too).
+pub(crate) async fn dynamic_cost_xlsx(
+    state: &AppState,
+    actor: &loupan_service::Actor,
+    lang: crate::i18n::Lang,
+    project: &str,
+    as_of: Option<NaiveDate>,
+) -> Result<Vec<u8>, AppError> {
+    let headers: Vec<String> = cost::EXPORT_COLUMNS
+        .iter()
+        .map(|c| match *c {
+            "code" | "name" | "department" | "dynamic_per_m2" => crate::i18n::t(lang, &format!("cost.{c}")),
+            column => crate::i18n::t(lang, &format!("cost.column.{column}")),
+        })
+        .collect();
+    let total = crate::i18n::t(lang, "cost.total");
+    Ok(cost::dynamic_cost_xlsx(&state.services, actor, project, as_of, &headers, &total).await?)
+}
+
 /// The project's target cost versions, oldest first.
 #[utoipa::path(get, path = "/api/v1/cost/projects/{id}/targets", tag = "cost", params(("id" = String, Path)),
     responses((status = 200, body = Vec<TargetVersion>), (status = 403, body = Problem), (status = 404, body = Problem)))]
@@ -417,6 +451,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(edit_item))
         .routes(routes!(item_postings))
         .routes(routes!(dynamic_cost))
+        .routes(routes!(export_dynamic_cost))
         .routes(routes!(versions, new_version))
         .routes(routes!(compare))
         .routes(routes!(trial_calculation))

@@ -139,6 +139,17 @@ async fn project(
     project_page(&state, &actor, lang, &id, q.date()?, None).await
 }
 
+async fn export(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+    Query(q): Query<AsOf>,
+) -> Result<Response, AppError> {
+    let bytes = crate::api::cost::dynamic_cost_xlsx(&state, &actor, lang, &id, q.date()?).await?;
+    Ok(crate::api::xlsx_download(bytes, "dynamic-cost.xlsx"))
+}
+
 fn back_to(id: &str, anchor: &str) -> Response {
     Redirect::to(&format!("/cost/projects/{id}#{anchor}")).into_response()
 }
@@ -655,6 +666,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/cost", get(index))
         .route("/cost/projects/{id}", get(project))
+        .route("/cost/projects/{id}/dynamic-cost.xlsx", get(export))
         .route("/cost/projects/{id}/items/from-template", post(copy_template))
         .route("/cost/projects/{id}/items", post(add_item))
         .route("/cost/projects/{id}/plan-lines", post(add_plan_line))
