@@ -387,6 +387,29 @@ try {
   await page.click("#contract-form button");
   await page.waitForSelector("#contract-facts");
   await shot("27-contract-signed");
+
+  // 18. Beyond a weakly controlled line a contract needs its reason and the
+  // project manager, who sees the dynamic cost before and after, and approves.
+  await page.goto(`${base}/cost`);
+  await page.click("#cost-projects a >> text=翠湖名苑");
+  await page.fill("#contract-form input[name=code]", "CH-HT-102");
+  await page.fill("#contract-form input[name=name]", "示范区景观提升补充合同");
+  const landscape = await page.$eval("#contract-form select[name=plan_line_id]", (select) =>
+    [...select.options].find((option) => option.text.includes("园林景观工程")).value);
+  await page.selectOption("#contract-form select[name=plan_line_id]", landscape);
+  await page.fill("#contract-form input[name=amount]", "900000.00");
+  await page.fill("#contract-form input[name=over_plan_reason]", "示范区开放前补种乔木");
+  await page.click("#contract-form button");
+  await page.waitForSelector("#contract-impact");
+  expect((await page.textContent("#contract-status")).includes("审批中"), "beyond the plan the contract waits for approval");
+  await shot("28-contract-waiting-with-impact");
+  await signInAs("sunli", demoPassword);
+  await page.click("#pending-approvals a >> text=CH-HT-102");
+  await page.click("#approve");
+  await page.waitForSelector("#approval-status >> text=已通过");
+  await page.click("text=查看业务单据");
+  await page.waitForSelector("#contract-status >> text=已签订");
+  await shot("29-contract-approved-and-signed");
 } catch (e) {
   await shot("failure").catch(() => {});
   problems.push(`story failed: ${e.message}`);

@@ -481,7 +481,8 @@ async fn demo_approvals(
 /// bird's-eye view has something to show.
 /// The project's cost: the group template copied with a third level, target
 /// V1 adopted and V2 in draft, planned contracts, contracts signed with three
-/// suppliers (one over its weakly controlled line, with a reason), changes and visas (some
+/// suppliers (one beyond its weakly controlled line, with a reason, waiting
+/// for the project manager's approval), changes and visas (some
 /// confirmed) and an expected cost, so the dynamic cost page has every column.
 async fn demo_cost(services: &Services, system: &Actor, project_id: &str) -> ServiceResult<()> {
     use crate::cost;
@@ -572,8 +573,9 @@ async fn demo_cost(services: &Services, system: &Actor, project_id: &str) -> Ser
         ("03.01.01", "桩基工程施工合同", 20_500_000, Some((19_860_000, 0, 150))),
         ("03.01.02", "主体结构施工总承包", 95_000_000, Some((93_200_000, 0, 120))),
         ("03.02", "机电安装工程", 30_000_000, Some((29_450_000, 2, 60))),
-        ("04.02", "园林景观工程", 12_000_000, Some((12_380_000, 1, 30))),
-        ("03.03", "公共部位精装修", 18_000_000, None),
+        ("04.02", "园林景观工程", 12_000_000, Some((11_380_000, 1, 30))),
+        // Beyond its (weakly controlled) line: waits for the project manager 孙丽.
+        ("03.03", "公共部位精装修", 18_000_000, Some((18_600_000, 0, 2))),
         ("02.01", "施工图设计", 6_200_000, Some((6_050_000, 0, 200))),
     ];
     let mut contracts = Vec::new();
@@ -604,7 +606,7 @@ async fn demo_cost(services: &Services, system: &Actor, project_id: &str) -> Ser
                     retention_percent: Some("3".into()),
                     payment_terms: Some("按月进度付款 75%，竣工结算后付至 97%，质保期满付清".into()),
                     signed_on: Some(days_ago(*ago)),
-                    over_plan_reason: (amount > planned).then(|| "示范区景观提标，经设计确认".into()),
+                    over_plan_reason: (amount > planned).then(|| "大堂及电梯厅石材升级，经设计确认".into()),
                     lines: vec![cost::NewContractLine {
                         plan_line_id: Some(line.id.to_string()),
                         amount: Some(Money::yuan(*amount).to_string()),
