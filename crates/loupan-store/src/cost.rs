@@ -325,6 +325,32 @@ pub async fn sums<C: ConnectionTrait>(
         .await?)
 }
 
+/// Some items' ledger up to a date, summed by item and bucket (the items' index serves it).
+pub async fn sums_of_items<C: ConnectionTrait>(
+    c: &C,
+    items: &[CostItemId],
+    as_of: NaiveDate,
+) -> StoreResult<Vec<(CostItemId, Bucket, Money)>> {
+    use cost_postings::Column;
+    Ok(cost_postings::Entity::find()
+        .select_only()
+        .column(Column::CostItemId)
+        .column(Column::Bucket)
+        .column_as(sum_of(Column::Amount), "total")
+        .filter(Column::CostItemId.is_in(items.iter().cloned()))
+        .filter(Column::PostedOn.lte(as_of))
+        .group_by(Column::CostItemId)
+        .group_by(Column::Bucket)
+        .into_tuple::<(CostItemId, Bucket, Money)>()
+        .all(c)
+        .await?)
+}
+
+/// Whether anything was ever posted to an item.
+pub async fn has_postings<C: ConnectionTrait>(c: &C, item: &CostItemId) -> StoreResult<bool> {
+    Ok(cost_postings::Entity::find().filter(cost_postings::Column::CostItemId.eq(item.clone())).one(c).await?.is_some())
+}
+
 /// The entries of some items up to a date, oldest first: the drill-down.
 pub async fn postings_of_items<C: ConnectionTrait>(
     c: &C,

@@ -511,8 +511,9 @@ pub async fn sign_contract(
     }
     let items: Vec<CostItemId> = lines.iter().map(|(l, _, _)| l.cost_item_id.clone()).collect();
     let mut before = Money::ZERO;
-    for (item, bucket, amount) in store::sums(&tx, &project, today).await? {
-        if items.contains(&item) && bucket != Bucket::Target {
+    // Only the contract's items: the whole project's ledger is not read per contract.
+    for (_, bucket, amount) in store::sums_of_items(&tx, &items, today).await? {
+        if bucket != Bucket::Target {
             before += amount;
         }
     }

@@ -29,13 +29,6 @@ async fn visible_project<C: Connection>(conn: &C, actor: &Actor, project: &str) 
     Ok(ProjectId::from(project))
 }
 
-/// A date after every posting, for "all of them" (NaiveDate::MAX does not
-/// survive the trip through SQLite's text dates).
-const END_OF_TIME: NaiveDate = match NaiveDate::from_ymd_opt(9999, 12, 31) {
-    Some(d) => d,
-    None => unreachable!(),
-};
-
 /// Who did it, as the documents record it.
 fn by(actor: &Actor) -> String {
     actor.user_id.clone().unwrap_or_else(|| actor.username.clone())

@@ -153,9 +153,7 @@ pub async fn add_item(
             errors.push("code", "code_outside_parent");
         }
         // What was posted to a leaf would silently move under a new child.
-        if project.is_some()
-            && !store::postings_of_items(&tx, std::slice::from_ref(&parent.id), super::END_OF_TIME).await?.is_empty()
-        {
+        if project.is_some() && store::has_postings(&tx, &parent.id).await? {
             errors.push("parent_id", "item_has_postings");
         }
     } else if code.contains('.') {
