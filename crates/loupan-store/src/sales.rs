@@ -570,3 +570,80 @@ pub async fn cancellations_since<C: ConnectionTrait>(
     }
     Ok(q.order_by_desc(dc::Column::DecidedAt).limit(500).all(c).await?)
 }
+
+/// Conditions of a list of deals (subscriptions or contracts); all optional,
+/// all holding together. Newest first by the deal's date, then by id.
+#[derive(Debug, Clone, Default)]
+pub struct DealFilter {
+    /// The projects the reader sees; `None`: all of them.
+    pub projects: Option<Vec<String>>,
+    pub project_id: Option<String>,
+    pub building_id: Option<String>,
+    pub agent_id: Option<String>,
+    pub customer_id: Option<String>,
+    pub from: Option<chrono::NaiveDate>,
+    pub to: Option<chrono::NaiveDate>,
+    /// The last deal of the previous page: (date, id).
+    pub after: Option<(chrono::NaiveDate, String)>,
+}
+
+/// One macro for both kinds of deal, whose tables differ only in the date
+/// column and the status type.
+macro_rules! search_deals {
+    ($name:ident, $table:ident, $date:ident, $status:ty) => {
+        pub async fn $name<C: ConnectionTrait>(
+            c: &C,
+            f: &DealFilter,
+            status: Option<$status>,
+            limit: u64,
+        ) -> StoreResult<Vec<$table::Model>> {
+            use sea_orm::Condition;
+            use sea_orm::sea_query::Query;
+            use $table::Column as D;
+            let mut q = $table::Entity::find().order_by_desc(D::$date).order_by_desc(D::Id).limit(limit);
+            if let Some(ids) = &f.projects {
+                q = q.filter(D::ProjectId.is_in(ids.iter().cloned()));
+            }
+            if let Some(v) = &f.project_id {
+                q = q.filter(D::ProjectId.eq(v.as_str()));
+            }
+            if let Some(v) = &f.building_id {
+                q = q.filter(
+                    Expr::col(D::UnitId).in_subquery(
+                        Query::select()
+                            .column(units::Column::Id)
+                            .from(units::Entity)
+                            .and_where(units::Column::BuildingId.eq(v.as_str()))
+                            .to_owned(),
+                    ),
+                );
+            }
+            if let Some(v) = &f.agent_id {
+                q = q.filter(D::AgentId.eq(v.as_str()));
+            }
+            if let Some(v) = &f.customer_id {
+                q = q.filter(D::CustomerId.eq(v.as_str()));
+            }
+            if let Some(v) = f.from {
+                q = q.filter(D::$date.gte(v));
+            }
+            if let Some(v) = f.to {
+                q = q.filter(D::$date.lte(v));
+            }
+            if let Some(v) = status {
+                q = q.filter(D::Status.eq(v));
+            }
+            if let Some((date, id)) = &f.after {
+                q = q.filter(
+                    Condition::any()
+                        .add(D::$date.lt(*date))
+                        .add(Condition::all().add(D::$date.eq(*date)).add(D::Id.lt(id.as_str()))),
+                );
+            }
+            Ok(q.all(c).await?)
+        }
+    };
+}
+
+search_deals!(search_subscriptions, subscriptions, SubscribedOn, SubscriptionStatus);
+search_deals!(search_contracts, contracts, SignedOn, ContractStatus);

@@ -192,6 +192,8 @@ fn rule(op: &str) -> Option<Rule> {
         | "GET /api/v1/units/{id}/files"
         | "GET /api/v1/units/{id}/history"
         | "GET /api/v1/units/{id}/price-history"
+        | "GET /api/v1/buildings/{id}/chart"
+        | "GET /api/v1/buildings/{id}/chart.pdf"
         | "GET /api/v1/files/{id}" => Needs(ReadInventory, Project),
         "GET /api/v1/units/{id}/price-limits" => Needs(Sell, Project),
         "PUT /api/v1/projects/{id}/discount-limit"
@@ -239,6 +241,10 @@ fn rule(op: &str) -> Option<Rule> {
         | "GET /api/v1/sales/contracts/{id}/payment-plan"
         | "GET /api/v1/sales/deals/{id}/buyers" => Needs(ReadDeals, Owned),
         "GET /api/v1/sales/changes" => Needs(ReadDeals, Nothing),
+        "GET /api/v1/sales/subscriptions"
+        | "GET /api/v1/sales/subscriptions/export"
+        | "GET /api/v1/sales/contracts"
+        | "GET /api/v1/sales/contracts/export" => Needs(ReadDeals, Filter),
 
         // The receipts of a deal are part of it (agents follow their customers' payments).
         "GET /api/v1/finance/receipts" => Needs(ReadDeals, Owned),
@@ -1058,6 +1064,14 @@ impl World {
                 }
                 post(path, b)
             }
+            "/api/v1/sales/subscriptions"
+            | "/api/v1/sales/subscriptions/export"
+            | "/api/v1/sales/contracts"
+            | "/api/v1/sales/contracts/export" => {
+                // A deal in the case's project, so that the list finds something.
+                self.contract(case).await;
+                get(&format!("{path}?project_id={p}"))
+            }
             "/api/v1/sales/subscriptions/{id}" | "/api/v1/sales/subscriptions/{id}/letter.pdf" => {
                 get(&with(&self.subscription(case).await))
             }
@@ -1118,7 +1132,9 @@ impl World {
                 post(&with(&self.receipt_book(case).await), json!({"reason": "填错作废"}))
             }
             p2 if p2.starts_with("/api/v1/finance/reports/") => get(&format!("{path}?as_of=2026-11-27&project_id={p}")),
-            "/api/v1/buildings/{id}/finance-chart" => get(&with(self.building(case))),
+            "/api/v1/buildings/{id}/finance-chart"
+            | "/api/v1/buildings/{id}/chart"
+            | "/api/v1/buildings/{id}/chart.pdf" => get(&with(self.building(case))),
 
             "/api/v1/cost/template/items" if method == "POST" => {
                 post(path, json!({"code": format!("T{n}"), "name": format!("模板科目{n}")}))
@@ -1198,7 +1214,7 @@ fn answers(want: Expect, op: &str, r: &Reply) -> bool {
     let s = r.status;
     match want {
         // A machine without a Chinese font says so instead of printing a letter (tests/sales.rs).
-        Expect::Allowed if op.ends_with("/letter.pdf") && !loupan_documents::pdf::available() => {
+        Expect::Allowed if op.ends_with(".pdf") && !loupan_documents::pdf::available() => {
             s == StatusCode::SERVICE_UNAVAILABLE && r.json()["code"] == "pdf_font_missing"
         }
         Expect::Allowed if op.starts_with("GET ") => s.is_success(),

@@ -433,12 +433,27 @@ async fn unit_search_sorts_and_pages_by_any_filter_and_bulk_edit_leaves_sold_uni
     let page = app.send(get(&format!("/units?building_id={building}&sort=-area")).token(&admin)).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text.contains("bulk-form"));
-    let pdf = app.send(get(&format!("/buildings/{building}/chart.pdf")).token(&admin)).await;
-    if loupan_documents::pdf::available() {
-        assert_eq!((pdf.status, pdf.content_type()), (StatusCode::OK, "application/pdf"));
-    } else {
-        assert_eq!(pdf.status, StatusCode::SERVICE_UNAVAILABLE);
+    for path in [format!("/buildings/{building}/chart.pdf"), format!("/api/v1/buildings/{building}/chart.pdf")] {
+        let pdf = app.send(get(&path).token(&admin)).await;
+        if loupan_documents::pdf::available() {
+            assert_eq!((pdf.status, pdf.content_type()), (StatusCode::OK, "application/pdf"));
+        } else {
+            assert_eq!(pdf.status, StatusCode::SERVICE_UNAVAILABLE);
+        }
     }
+    // The same chart through the API: floors top down, every unit once, totals per status.
+    let chart = app.send(get(&format!("/api/v1/buildings/{building}/chart")).token(&agent)).await.json();
+    let floors: Vec<i64> = chart["floors"].as_array().unwrap().iter().map(|f| f["floor"].as_i64().unwrap()).collect();
+    assert!(floors.windows(2).all(|w| w[0] > w[1]), "{floors:?}");
+    let units: usize = chart["floors"].as_array().unwrap().iter().map(|f| f["units"].as_array().unwrap().len()).sum();
+    let by_status = chart["totals"]["by_status"].as_array().unwrap();
+    assert_eq!(units, 8);
+    assert_eq!(by_status.iter().map(|s| s["units"].as_u64().unwrap()).sum::<u64>(), 8);
+    let subscribed = by_status.iter().find(|s| s["status"] == "subscribed").unwrap();
+    assert_eq!((subscribed["units"].as_u64(), subscribed["list_price_total"].as_str()), (Some(1), Some("1000000.00")));
+    assert_eq!(chart["building"]["id"], building.as_str());
+    let r = app.send(get("/api/v1/buildings/nowhere/chart").token(&agent)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 
 /// A tiny valid PNG (1×1 pixel).

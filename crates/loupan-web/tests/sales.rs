@@ -926,3 +926,146 @@ async fn the_first_sales_of_a_project_at_the_same_moment_all_get_their_own_numbe
     let expected: Vec<String> = (1..=20).map(|n| format!("RG{n:06}")).collect();
     assert_eq!(numbers, expected);
 }
+
+#[tokio::test]
+async fn deals_are_listed_newest_first_page_by_page_within_the_readers_scope_and_exported_whole() {
+    let o = office().await;
+    let mine = o.customer(&o.agent, "周一", "13600136101").await;
+    for (i, day) in ["2026-01-05", "2026-01-06", "2026-01-06", "2026-01-07", "2026-01-09"].iter().enumerate() {
+        let unit = o.unit(&format!("2{i:02}"), None).await;
+        o.contract(&unit, &mine, "1000000.00", day).await;
+    }
+    let theirs = o.customer(&o.other_agent, "吴二", "13600136102").await;
+    let unit = o.unit("301", None).await;
+    let r = o
+        .app
+        .send(
+            post("/api/v1/sales/contracts", json!({"unit_id": unit, "customer_id": theirs, "payment_method_id": o.method, "total_price": "1000000.00", "signed_on": "2026-01-08"}))
+                .token(&o.other_agent),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let subscribed = o.unit("302", None).await;
+    let r = o
+        .app
+        .send(
+            post("/api/v1/sales/subscriptions", json!({"unit_id": subscribed, "customer_id": mine, "payment_method_id": o.method, "total_price": "980000.00", "deposit": "20000.00", "subscribed_on": "2026-01-10"}))
+                .token(&o.agent),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+
+    // The agent pages through their own five contracts, newest first; the other agent's is not among them.
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    let mut pages = 0;
+    loop {
+        let r = o.app.send(get(&format!("/api/v1/sales/contracts?limit=2{cursor}")).token(&o.agent)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let page = r.json();
+        pages += 1;
+        for k in page["items"].as_array().unwrap() {
+            assert_eq!(k["customer_name"], "周一");
+            assert_eq!(k["agent_name"], "agent");
+            seen.push(k["signed_on"].as_str().unwrap().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, ["2026-01-09", "2026-01-07", "2026-01-06", "2026-01-06", "2026-01-05"]);
+
+    // Finance sees the project's six; conditions narrow them.
+    let o = &o;
+    let count = |q: &str| {
+        let q = q.to_owned();
+        async move {
+            let r = o.app.send(get(&format!("/api/v1/sales/contracts?limit=500{q}")).token(&o.finance)).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            r.json()["items"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(count("").await, 6);
+    assert_eq!(count(&format!("&customer_id={theirs}")).await, 1);
+    assert_eq!(count("&from=2026-01-06&to=2026-01-08").await, 4);
+    assert_eq!(count(&format!("&building_id={}", o.building)).await, 6);
+    assert_eq!(count("&building_id=elsewhere").await, 0);
+    assert_eq!(count("&status=cancelled").await, 0);
+    assert_eq!(count(&format!("&project_id={}&status=active", o.project)).await, 6);
+    // Another agent asking for this agent's deals finds none of them.
+    let me = o.app.send(get("/api/v1/auth/me").token(&o.agent)).await.json();
+    let r = o
+        .app
+        .send(get(&format!("/api/v1/sales/contracts?agent_id={}", me["id"].as_str().unwrap())).token(&o.other_agent))
+        .await;
+    assert_eq!(r.json()["items"].as_array().unwrap().len(), 0);
+
+    // The subscription is listed on its own.
+    let r = o.app.send(get("/api/v1/sales/subscriptions").token(&o.agent)).await;
+    let items = r.json()["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 1);
+    assert_eq!((items[0]["deposit"].as_str(), items[0]["status"].as_str()), (Some("20000.00"), Some("active")));
+
+    // Bad conditions are named.
+    let r = o
+        .app
+        .send(get("/api/v1/sales/contracts?from=2026-02-01&to=2026-01-01&cursor=nonsense").token(&o.finance))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.error_fields(), ["cursor", "to"]);
+    let r = o.app.send(get("/api/v1/sales/contracts?status=sold").token(&o.finance)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+
+    // The export holds every match, not a page, and a total line.
+    let r = o.app.send(get("/api/v1/sales/contracts/export?limit=1").token(&o.finance).lang("zh-CN")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let rows = loupan_documents::xlsx::read_first_sheet(&r.bytes).unwrap();
+    let text = |c: &loupan_documents::xlsx::Cell| c.as_text().unwrap_or_default();
+    assert_eq!(text(&rows[0][1]), "签约日期");
+    assert_eq!(rows.len(), 1 + 6 + 1);
+    assert_eq!(text(&rows[1][6]), "有效");
+    assert_eq!(rows[7][7], loupan_documents::xlsx::Cell::Number(6_000_000.0));
+}
+
+#[tokio::test]
+async fn an_api_client_follows_the_chart_through_the_event_stream() {
+    use tokio_stream::StreamExt;
+    use tower::ServiceExt;
+    let o = office().await;
+    let unit = o.unit("801", None).await;
+    if o.app.services.store.backend() == loupan_store::DbBackend::Postgres {
+        loupan_service::platform::live::start(&o.app.services);
+    }
+    let request = axum::http::Request::get(format!("/api/v1/buildings/{}/events", o.building))
+        .header("authorization", format!("Bearer {}", o.agent))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = o.app.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut body = response.into_body().into_data_stream();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut received = String::new();
+    // The listener may need a moment on PostgreSQL: hold and release until an event arrives.
+    for action in ["hold", "release"].iter().cycle() {
+        assert!(std::time::Instant::now() < deadline, "no event arrived: {received}");
+        o.app.send(post(&format!("/api/v1/units/{unit}/{action}"), json!({})).token(&o.admin)).await;
+        if let Ok(Some(Ok(frame))) = tokio::time::timeout(std::time::Duration::from_millis(500), body.next()).await {
+            received.push_str(&String::from_utf8_lossy(&frame));
+            if received.contains("event: unit") {
+                break;
+            }
+        }
+    }
+    let data = received.lines().find_map(|l| l.strip_prefix("data: ")).expect("a data line");
+    let change: Value = serde_json::from_str(data).unwrap();
+    assert_eq!(
+        (change["unit_id"].as_str(), change["building_id"].as_str()),
+        (Some(unit.as_str()), Some(o.building.as_str()))
+    );
+    // Another project's building is not found.
+    let r = o.app.send(get("/api/v1/buildings/elsewhere/events").token(&o.agent)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}

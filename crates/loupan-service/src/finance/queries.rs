@@ -12,8 +12,9 @@ use loupan_domain::{Invalid, Money, Permission};
 use loupan_store::finance::{self as store, Found, InstalmentFilter, ReceiptFilter, Scope};
 use serde::Serialize;
 
-use crate::finance::reports::{DealParties, Names, amount, text};
+use crate::finance::reports::{amount, text};
 use crate::finance::{CHANNELS, DEPOSIT_TRANSFER_CHANNEL, TRANSFER_CHANNEL};
+use crate::sales::deals::{DealParties, Names};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
 /// Rows shown at most; the count and sums always cover every match.

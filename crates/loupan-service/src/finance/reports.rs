@@ -8,16 +8,16 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use loupan_documents::xlsx::{self, Cell};
-use loupan_domain::customers::PhoneNumber;
 use loupan_domain::finance::ReceiptStatus;
 use loupan_domain::sales::ageing_bucket;
 use loupan_domain::{Money, Permission};
 use loupan_store::finance::{self as store, ReceiptRow, Scope};
 use loupan_store::sales::{ContractRow, InstalmentRow};
-use loupan_store::{customers as store_customers, inventory as store_inventory, users as store_users};
+
 use serde::Serialize;
 
 use crate::inventory::{Building, Unit};
+use crate::sales::deals::{DealParties, Names};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
 /// Whose count of the money a report follows (F5): sales counts every receipt
@@ -330,58 +330,6 @@ impl LedgerTotals {
         self.unpaid = sum(self.unpaid, l.unpaid);
         self.due = sum(self.due, l.due);
         self.overdue = sum(self.overdue, l.overdue);
-    }
-}
-
-/// Display names for the deals of a report, loaded once each.
-pub(crate) struct Names {
-    units: HashMap<String, String>,
-    customers: HashMap<String, (String, String)>,
-    users: HashMap<String, String>,
-}
-
-/// The unit, customer and agent of a deal.
-pub(crate) type DealParties<'a> = (&'a str, &'a str, &'a str);
-
-impl Names {
-    pub(crate) async fn load<C: loupan_store::Connection>(conn: &C, deals: &[DealParties<'_>]) -> ServiceResult<Names> {
-        fn distinct(deals: &[DealParties<'_>], pick: fn(&DealParties<'_>) -> String) -> Vec<String> {
-            let mut ids: Vec<String> = deals.iter().map(pick).collect();
-            ids.sort();
-            ids.dedup();
-            ids
-        }
-        let mut customers = HashMap::new();
-        for chunk in distinct(deals, |d| d.1.to_owned()).chunks(500) {
-            for c in store_customers::customers_by_ids(conn, chunk).await? {
-                let phone = PhoneNumber::parse(&c.phone).map(|p| p.masked()).unwrap_or_default();
-                customers.insert(c.id, (c.name, phone));
-            }
-        }
-        let mut units = HashMap::new();
-        for chunk in distinct(deals, |d| d.0.to_owned()).chunks(500) {
-            for u in store_inventory::units_by_ids(conn, chunk).await? {
-                units.insert(u.id, u.number);
-            }
-        }
-        let mut users = HashMap::new();
-        for agent in distinct(deals, |d| d.2.to_owned()) {
-            let name = store_users::find_user(conn, &agent).await?.map(|u| u.display_name).unwrap_or_default();
-            users.insert(agent, name);
-        }
-        Ok(Names { units, customers, users })
-    }
-
-    pub(crate) fn unit(&self, id: &str) -> String {
-        self.units.get(id).cloned().unwrap_or_default()
-    }
-
-    pub(crate) fn customer(&self, id: &str) -> (String, String) {
-        self.customers.get(id).cloned().unwrap_or_default()
-    }
-
-    pub(crate) fn user(&self, id: &str) -> String {
-        self.users.get(id).cloned().unwrap_or_default()
     }
 }
 

@@ -3,6 +3,7 @@
 //! deal is written, by a conditional write, so a unit is never sold twice and
 //! nothing is half-written.
 
+pub mod deals;
 pub mod pricing;
 
 use chrono::NaiveDate;
@@ -247,11 +248,14 @@ fn may_see_deal(actor: &Actor, project_id: &str, agent_id: &str) -> bool {
     if !actor.can(Permission::ReadDeals) || !actor.sees_project(project_id) {
         return false;
     }
-    // Agents only: anyone with a wider role sees the project's deals.
-    let only_agent = actor.customer_scope() == Some(DataScope::Own)
+    !sees_own_deals_only(actor) || actor.user_id.as_deref() == Some(agent_id)
+}
+
+/// An agent sees their own deals; anyone with a wider role sees the project's.
+pub(crate) fn sees_own_deals_only(actor: &Actor) -> bool {
+    actor.customer_scope() == Some(DataScope::Own)
         && !actor.can(Permission::ReadFinance)
-        && !actor.can(Permission::ManagePricing);
-    !only_agent || actor.user_id.as_deref() == Some(agent_id)
+        && !actor.can(Permission::ManagePricing)
 }
 
 /// The customer belongs to the unit's project and is within the actor's data
@@ -385,6 +389,7 @@ pub struct NewSubscription {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Subscription {
     pub id: String,
     pub number: String,
@@ -723,6 +728,7 @@ pub struct NewContract {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Contract {
     pub id: String,
     pub number: String,

@@ -765,10 +765,132 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_file, delete_file))
         .routes(routes!(set_region))
         .routes(routes!(birdseye))
+        .routes(routes!(building_chart))
+        .routes(routes!(chart_pdf))
+        // A stream, described in docs/API.md rather than in the OpenAPI document
+        // (which cannot say "never ends", and whose fuzzers would wait on it).
+        .route("/api/v1/buildings/{id}/events", axum::routing::get(building_events))
         .routes(routes!(get_unit))
         .routes(routes!(generate_units))
         .routes(routes!(import_units))
         .routes(routes!(export_units))
         .routes(routes!(hold_unit))
         .routes(routes!(release_unit))
+}
+
+/// One floor of a 销控图, its units left to right.
+#[derive(Serialize, ToSchema)]
+pub struct ChartFloor {
+    pub floor: i32,
+    pub units: Vec<UnitDto>,
+}
+
+/// Units of one status and their list prices added up.
+#[derive(Serialize, ToSchema)]
+pub struct ChartStatusTotal {
+    pub status: UnitStatus,
+    pub units: usize,
+    /// Yuan, two decimals.
+    pub list_price_total: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChartLayoutTotal {
+    pub layout: String,
+    pub units: usize,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChartTotalsDto {
+    /// Every status that has units, in sales-cycle order.
+    pub by_status: Vec<ChartStatusTotal>,
+    /// What is still `available`, per layout.
+    pub available_by_layout: Vec<ChartLayoutTotal>,
+}
+
+/// A building's 销控图: floors top down, units across, with the totals beside it.
+#[derive(Serialize, ToSchema)]
+pub struct ChartDto {
+    pub building: BuildingDto,
+    pub floors: Vec<ChartFloor>,
+    pub totals: ChartTotalsDto,
+}
+
+/// The 销控图 of a building as data (the page and the PDF show the same).
+/// Changes arrive afterwards on `GET /api/v1/buildings/{id}/events`.
+#[utoipa::path(get, path = "/api/v1/buildings/{id}/chart", tag = "inventory",
+    responses((status = 200, body = ChartDto), (status = 404, body = Problem)))]
+async fn building_chart(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<ChartDto>, AppError> {
+    let (building, units) = inventory::building_chart(&state.services, &actor, &id).await?;
+    let totals = inventory::chart_totals(&units);
+    let mut floors: Vec<ChartFloor> = Vec::new();
+    for unit in units {
+        match floors.last_mut() {
+            Some(f) if f.floor == unit.floor => f.units.push(unit.into()),
+            _ => floors.push(ChartFloor { floor: unit.floor, units: vec![unit.into()] }),
+        }
+    }
+    let totals = ChartTotalsDto {
+        by_status: totals
+            .by_status
+            .into_iter()
+            .map(|(status, units, amount)| ChartStatusTotal { status, units, list_price_total: amount.to_string() })
+            .collect(),
+        available_by_layout: totals
+            .available_by_layout
+            .into_iter()
+            .map(|(layout, units)| ChartLayoutTotal { layout, units })
+            .collect(),
+    };
+    Ok(Json(ChartDto { building: building.into(), floors, totals }))
+}
+
+/// The 销控图 printed: an A4 PDF with each unit's status in words, for the
+/// sales-office wall.
+#[utoipa::path(get, path = "/api/v1/buildings/{id}/chart.pdf", tag = "inventory",
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 404, body = Problem)))]
+pub async fn chart_pdf(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<axum::response::Response, AppError> {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    let pdf = inventory::chart_pdf(&state.services, &actor, &id).await?;
+    let mut res = pdf.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline; filename=\"sales-control-chart.pdf\""));
+    Ok(res)
+}
+
+/// Live changes to a building's units as server-sent events, so that an open
+/// 销控图 follows every sale without reloading: each event `unit` carries the
+/// unit's id, its building and its new status as JSON; an event `reload`
+/// means the client fell behind and should fetch the chart again. Comments
+/// keep the connection alive.
+pub async fn building_events(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<
+    axum::response::sse::Sse<
+        impl tokio_stream::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    >,
+    AppError,
+> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use tokio_stream::StreamExt;
+    inventory::get_building(&state.services, &actor, &id).await?;
+    let updates = tokio_stream::wrappers::BroadcastStream::new(state.services.live.subscribe());
+    let stream = updates.filter_map(move |message| match message {
+        Ok(change) if change.building_id == id => Event::default().event("unit").json_data(&change).ok().map(Ok),
+        Ok(_) => None,
+        Err(_) => Some(Ok(Event::default().event("reload").data("behind"))),
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

@@ -1,19 +1,16 @@
 //! Projects, buildings and the sales control chart (销控图).
 
 use axum::Router;
-use std::convert::Infallible;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::sse::{Event, KeepAlive, Sse};
+
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use loupan_domain::Permission;
 use loupan_domain::inventory::UnitStatus;
 use loupan_service::{Actor, ServiceError, inventory, inventory::import};
 use minijinja::{Value, context};
-use tokio_stream::wrappers::BroadcastStream;
-use tokio_stream::{Stream, StreamExt};
 
 use crate::extract::{Authed, FormData};
 use crate::i18n::Lang;
@@ -282,23 +279,6 @@ async fn submit_adjustment(
     Ok(Redirect::to(&format!("/price-adjustments/{id}")).into_response())
 }
 
-/// Server-sent events with the building's unit changes, so that an open 销控图
-/// updates without a reload. A client that falls behind is told to reload.
-async fn building_events(
-    State(state): State<AppState>,
-    Authed(actor): Authed,
-    Path(id): Path<String>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
-    inventory::get_building(&state.services, &actor, &id).await?;
-    let updates = BroadcastStream::new(state.services.live.subscribe());
-    let stream = updates.filter_map(move |message| match message {
-        Ok(change) if change.building_id == id => Event::default().event("unit").json_data(&change).ok().map(Ok),
-        Ok(_) => None,
-        Err(_) => Some(Ok(Event::default().event("reload").data("behind"))),
-    });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
-}
-
 #[derive(serde::Deserialize, Default)]
 struct SearchQuery {
     project_id: Option<String>,
@@ -486,23 +466,6 @@ async fn bulk_edit(
     }
 }
 
-/// The 销控图 as a PDF, floor by floor, for the sales office wall.
-async fn chart_pdf(
-    State(state): State<AppState>,
-    Authed(actor): Authed,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
-    let pdf = inventory::chart_pdf(&state.services, &actor, &id).await?;
-    let mut res = pdf.into_response();
-    let h = res.headers_mut();
-    h.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/pdf"));
-    h.insert(
-        axum::http::header::CONTENT_DISPOSITION,
-        axum::http::HeaderValue::from_static("inline; filename=\"sales-control-chart.pdf\""),
-    );
-    Ok(res)
-}
-
 /// 鸟瞰图: the site plan with each building a link to its 销控图; managers
 /// upload the plan and mark where each building is.
 async fn birdseye_page(
@@ -640,11 +603,11 @@ pub fn router() -> Router<AppState> {
         .route("/files/{id}", get(file))
         .route("/units", get(units_page))
         .route("/units/bulk-edit", post(bulk_edit))
-        .route("/buildings/{id}/chart.pdf", get(chart_pdf))
+        .route("/buildings/{id}/chart.pdf", get(crate::api::inventory::chart_pdf))
         .route("/projects", get(list_projects).post(create_project))
         .route("/projects/{id}/buildings", post(create_building))
         .route("/buildings/{id}", get(building_chart))
-        .route("/buildings/{id}/events", get(building_events))
+        .route("/buildings/{id}/events", get(crate::api::inventory::building_events))
         .route("/buildings/{id}/generate", post(generate))
         .route("/projects/{id}/import", post(import))
         .route("/projects/{id}/price-adjustments", post(draft_adjustment))

@@ -6,13 +6,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use loupan_domain::sales::{ContractStatus, ReservationStatus, SubscriptionStatus, TermKind};
-use loupan_service::sales::{self, Contract, Instalment, PaymentMethod, Subscription};
+use loupan_service::sales::{self, Contract, Instalment, PaymentMethod, Subscription, deals};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::api::{Page, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
+use crate::i18n::{Lang, t};
 use crate::{AppError, AppState};
 
 #[derive(Deserialize, ToSchema)]
@@ -485,14 +486,140 @@ async fn reserve(
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_payment_methods, create_payment_method))
-        .routes(routes!(subscribe))
+        .routes(routes!(list_subscriptions, subscribe))
+        .routes(routes!(export_subscriptions))
         .routes(routes!(special_discount))
         .routes(routes!(price_limits))
         .routes(routes!(reserve))
         .routes(routes!(get_subscription))
         .routes(routes!(subscription_letter))
-        .routes(routes!(sign_contract))
+        .routes(routes!(list_contracts, sign_contract))
+        .routes(routes!(export_contracts))
         .routes(routes!(get_contract))
         .routes(routes!(payment_plan))
         .routes(routes!(unit_history))
+}
+
+/// The conditions of a list of deals, once per kind of deal (their statuses differ).
+macro_rules! deal_params {
+    ($name:ident, $status:ty) => {
+        /// Conditions of a list of deals; all optional, all holding together.
+        #[derive(Deserialize, IntoParams)]
+        #[into_params(parameter_in = Query)]
+        pub struct $name {
+            pub project_id: Option<String>,
+            pub building_id: Option<String>,
+            pub status: Option<$status>,
+            /// An agent sees their own deals whatever this says.
+            pub agent_id: Option<String>,
+            pub customer_id: Option<String>,
+            /// The deal's date (subscribed on / signed on), both ends included.
+            pub from: Option<chrono::NaiveDate>,
+            pub to: Option<chrono::NaiveDate>,
+            /// `next_cursor` of the previous page.
+            pub cursor: Option<String>,
+            /// Rows per page, 50 when absent.
+            #[param(minimum = 1, maximum = 500)]
+            pub limit: Option<u64>,
+        }
+
+        impl $name {
+            fn query(self) -> deals::DealQuery<$status> {
+                deals::DealQuery {
+                    project_id: self.project_id,
+                    building_id: self.building_id,
+                    status: self.status,
+                    agent_id: self.agent_id,
+                    customer_id: self.customer_id,
+                    from: self.from,
+                    to: self.to,
+                    cursor: self.cursor,
+                    limit: self.limit,
+                }
+            }
+        }
+    };
+}
+
+deal_params!(SubscriptionParams, SubscriptionStatus);
+deal_params!(ContractParams, ContractStatus);
+
+/// 认购 the reader may see, newest first, a page at a time.
+#[utoipa::path(get, path = "/api/v1/sales/subscriptions", tag = "sales", params(SubscriptionParams),
+    responses((status = 200, body = deals::DealPage<deals::Listed<Subscription>>), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
+async fn list_subscriptions(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<SubscriptionParams>,
+) -> Result<Json<deals::DealPage<deals::Listed<Subscription>>>, AppError> {
+    Ok(Json(deals::subscriptions(&state.services, &actor, &q.query()).await?))
+}
+
+/// 签约 the reader may see, newest first, a page at a time.
+#[utoipa::path(get, path = "/api/v1/sales/contracts", tag = "sales", params(ContractParams),
+    responses((status = 200, body = deals::DealPage<deals::Listed<Contract>>), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
+async fn list_contracts(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<ContractParams>,
+) -> Result<Json<deals::DealPage<deals::Listed<Contract>>>, AppError> {
+    Ok(Json(deals::contracts(&state.services, &actor, &q.query()).await?))
+}
+
+fn export_headers(lang: Lang, date_key: &str) -> Vec<String> {
+    deals::EXPORT_COLUMNS
+        .iter()
+        .map(|c| match *c {
+            "date" => t(lang, date_key),
+            c => t(lang, &format!("deals.{c}")),
+        })
+        .collect()
+}
+
+/// Every subscription the conditions find (all pages), as xlsx.
+#[utoipa::path(get, path = "/api/v1/sales/subscriptions/export", tag = "sales", params(SubscriptionParams),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn export_subscriptions(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    ApiQuery(q): ApiQuery<SubscriptionParams>,
+) -> Result<axum::response::Response, AppError> {
+    let headers = export_headers(lang, "deals.subscribed_on");
+    let bytes = deals::subscriptions_xlsx(
+        &state.services,
+        &actor,
+        &q.query(),
+        &headers,
+        |s| t(lang, &format!("deals.status.{}", s.name())),
+        &t(lang, "deals.total"),
+    )
+    .await?;
+    Ok(crate::api::xlsx_download(bytes, "subscriptions.xlsx"))
+}
+
+/// Every contract the conditions find (all pages), as xlsx.
+#[utoipa::path(get, path = "/api/v1/sales/contracts/export", tag = "sales", params(ContractParams),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn export_contracts(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    ApiQuery(q): ApiQuery<ContractParams>,
+) -> Result<axum::response::Response, AppError> {
+    let headers = export_headers(lang, "deals.signed_on");
+    let bytes = deals::contracts_xlsx(
+        &state.services,
+        &actor,
+        &q.query(),
+        &headers,
+        |s| t(lang, &format!("deals.status.{}", s.name())),
+        &t(lang, "deals.total"),
+    )
+    .await?;
+    Ok(crate::api::xlsx_download(bytes, "contracts.xlsx"))
 }
