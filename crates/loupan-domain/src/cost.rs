@@ -302,14 +302,7 @@ pub fn pending_released(planned: Money, contracted_before: Money, amount: Money)
 /// An amount per m² of `area` (the project's saleable area), rounded half
 /// away from zero to the fen; None without area.
 pub fn per_m2(amount: Money, area: crate::Area) -> Option<Money> {
-    let area = i128::from(area.hundredths());
-    if area <= 0 {
-        return None;
-    }
-    // fen × 100 / hundredths of m² = fen per m².
-    let numerator = i128::from(amount.hundredths()) * 100;
-    let rounded = if numerator >= 0 { (numerator + area / 2) / area } else { (numerator - area / 2) / area };
-    i64::try_from(rounded).ok().map(Money::from_hundredths)
+    amount.per_m2(area)
 }
 
 /// Trial calculation (测算) of one item: the mean of the finished projects'

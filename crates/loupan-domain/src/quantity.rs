@@ -38,6 +38,20 @@ pub fn parse_hundredths(text: &str) -> Result<i64, DecimalError> {
         None => (digits, ""),
     };
     let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    // `2,080,354.86` as people write it: groups of three, the first of one to three.
+    let ungrouped;
+    let whole = if whole.contains(',') {
+        let mut groups = whole.split(',');
+        let first = groups.next().unwrap_or_default();
+        let rest: Vec<&str> = groups.collect();
+        if first.is_empty() || first.len() > 3 || rest.iter().any(|g| g.len() != 3) {
+            return Err(DecimalError::NotANumber);
+        }
+        ungrouped = whole.replace(',', "");
+        ungrouped.as_str()
+    } else {
+        whole
+    };
     if whole.is_empty() || !all_digits(whole) || !all_digits(frac) || (digits.contains('.') && frac.is_empty()) {
         return Err(DecimalError::NotANumber);
     }
@@ -62,6 +76,27 @@ fn format_hundredths(value: i64) -> String {
     let sign = if value < 0 { "-" } else { "" };
     let abs = value.unsigned_abs();
     format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+/// `2080354.86` as `2,080,354.86`: a plain decimal string with two places
+/// grouped in thousands, as people read amounts; anything else unchanged.
+pub fn group_thousands(plain: &str) -> String {
+    let (sign, digits) = match plain.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", plain),
+    };
+    let Some((whole, frac)) = digits.split_once('.') else { return plain.to_owned() };
+    if whole.is_empty() || frac.len() != 2 || !(whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())) {
+        return plain.to_owned();
+    }
+    let mut grouped = String::with_capacity(plain.len() + whole.len() / 3);
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}{grouped}.{frac}")
 }
 
 macro_rules! hundredths_type {
@@ -115,6 +150,10 @@ macro_rules! hundredths_type {
             pub fn to_spreadsheet_number(self) -> f64 {
                 self.0 as f64 / 100.0
             }
+            /// For a person to read: `2,080,354.86` (the wire keeps `2080354.86`).
+            pub fn grouped(self) -> String {
+                group_thousands(&format_hundredths(self.0))
+            }
         }
 
         // Plain operators for sums of stored amounts, which are far inside i64
@@ -165,7 +204,7 @@ macro_rules! hundredths_type {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
                 utoipa::openapi::schema::ObjectBuilder::new()
                     .schema_type(utoipa::openapi::schema::Type::String)
-                    .pattern(Some(r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$"))
+                    .pattern(Some(r"^-?([0-9]{1,13}|[0-9]{1,3}(,[0-9]{3}){1,4})(\.[0-9]{1,2})?$"))
                     .into()
             }
         }
@@ -202,6 +241,21 @@ macro_rules! hundredths_type {
 }
 
 hundredths_type!(Money, "An amount of money in integer fen (0.01 yuan).");
+
+impl Money {
+    /// This amount per m² of `area` (a unit price: list price ÷ gross area),
+    /// rounded half away from zero to the fen; None without area.
+    pub fn per_m2(self, area: Area) -> Option<Money> {
+        let area = i128::from(area.hundredths());
+        if area <= 0 {
+            return None;
+        }
+        // fen × 100 / hundredths of m² = fen per m².
+        let numerator = i128::from(self.hundredths()) * 100;
+        let rounded = if numerator >= 0 { (numerator + area / 2) / area } else { (numerator - area / 2) / area };
+        i64::try_from(rounded).ok().map(Money::from_hundredths)
+    }
+}
 
 impl Money {
     /// The amount in capital Chinese numerals as contracts and receipts write
@@ -332,6 +386,24 @@ mod tests {
     }
 
     #[test]
+    fn amounts_read_grouped_in_thousands_and_are_typed_either_way() {
+        let grouped = |t: &str| Money::parse(t).unwrap().grouped();
+        assert_eq!(grouped("2080354.86"), "2,080,354.86");
+        assert_eq!(grouped("-1234567"), "-1,234,567.00");
+        assert_eq!(grouped("999.99"), "999.99");
+        assert_eq!(grouped("100000"), "100,000.00");
+        assert_eq!(grouped("0"), "0.00");
+        assert_eq!(group_thousands("2026-12-04"), "2026-12-04");
+        assert_eq!(group_thousands("01.02"), "01.02");
+        assert_eq!(Money::parse("2,080,354.86"), Money::parse("2080354.86"));
+        assert_eq!(Money::parse("-1,000").unwrap().to_string(), "-1000.00");
+        assert_eq!(Area::parse("1,089.37").unwrap().to_string(), "1089.37");
+        for wrong in ["1,00", ",100", "1,0000.00", "1234,567", "1,,000", "1,000,", "12,34.5"] {
+            assert_eq!(Money::parse(wrong), Err(DecimalError::NotANumber), "{wrong}");
+        }
+    }
+
+    #[test]
     fn amounts_in_capital_chinese_numerals() {
         let words = |t: &str| Money::parse(t).unwrap().in_chinese_words();
         assert_eq!(words("1234567.89"), "壹佰贰拾叁万肆仟伍佰陆拾柒元捌角玖分");
@@ -364,7 +436,8 @@ mod tests {
             ("", Err(DecimalError::NotANumber)),
             ("12.", Err(DecimalError::NotANumber)),
             (".5", Err(DecimalError::NotANumber)),
-            ("1,000.00", Err(DecimalError::NotANumber)),
+            ("1,000.00", Ok(100_000)),
+            ("1,0000.00", Err(DecimalError::NotANumber)),
             ("9999999999999999", Err(DecimalError::OutOfRange)),
         ];
         for (text, expected) in cases {

@@ -43,6 +43,22 @@ fn local_time(instant: &str, zone: FixedOffset) -> String {
         .unwrap_or_else(|_| instant.to_owned())
 }
 
+/// `-1234.50`, `2080354.86`: a decimal with exactly two places and at least
+/// four digits before the point (smaller ones read the same grouped or not).
+fn looks_like_an_amount(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    match digits.split_once('.') {
+        Some((whole, frac)) => {
+            whole.len() >= 4 && frac.len() == 2 && whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
+fn readable(text: &str) -> String {
+    if looks_like_an_amount(text) { loupan_domain::quantity::group_thousands(text) } else { text.to_owned() }
+}
+
 /// The templates, with times shown in `zone` (the company's, from its clock).
 pub fn templates(zone: FixedOffset) -> Environment<'static> {
     let mut env = Environment::new();
@@ -54,9 +70,22 @@ pub fn templates(zone: FixedOffset) -> Environment<'static> {
         let mut text = i18n::t(lang, key);
         for name in kwargs.args() {
             let value: Value = kwargs.get(name)?;
-            text = text.replace(&format!("{{{name}}}"), &value.to_string());
+            text = text.replace(&format!("{{{name}}}"), &readable(&value.to_string()));
         }
         Ok(text)
+    });
+    // Amounts as people read them (`2,080,354.86`): every value printed in a
+    // page that is a plain decimal with two places and four or more digits
+    // before the point is money or area, so the grouping is done once here
+    // instead of at each of the hundreds of places that print one. Inputs
+    // accept both forms (`loupan_domain::quantity::parse_hundredths`).
+    env.set_formatter(|out, state, value| {
+        if let Some(text) = value.as_str()
+            && looks_like_an_amount(text)
+        {
+            return out.write_str(&loupan_domain::quantity::group_thousands(text)).map_err(minijinja::Error::from);
+        }
+        minijinja::escape_formatter(out, state, value)
     });
     env.add_filter("localtime", move |v: String| local_time(&v, zone));
     // A value in a query string (minijinja's own needs a feature we do not build).

@@ -116,7 +116,7 @@ async fn the_calculator_page_computes_and_names_bad_fields() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert!(r.text.contains("-140000.00") && r.text.contains("开发商退还"), "{}", r.text);
+    assert!(r.text.contains("-140,000.00") && r.text.contains("开发商退还"), "amounts read grouped: {}", r.text);
     let r = app
         .send(get("/aftersales/calculator?form=deed_tax&price=abc&gross_area=90&homes_owned_before=x").token(&admin))
         .await;
@@ -127,5 +127,5 @@ async fn the_calculator_page_computes_and_names_bad_fields() {
             get("/aftersales/calculator?form=deed_tax&price=1000000&gross_area=90&homes_owned_before=0").token(&admin),
         )
         .await;
-    assert!(r.text.contains("10000.00"), "{}", r.text);
+    assert!(r.text.contains("10,000.00"), "{}", r.text);
 }

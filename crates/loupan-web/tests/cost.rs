@@ -385,7 +385,7 @@ async fn a_contract_over_its_plan_line_is_refused_on_strong_control_and_needs_a_
     assert!(request["summary"].as_str().unwrap().contains("动态成本 100000.00 → 100000.01"), "{request}");
     assert_eq!(request["facts"]["over_plan"], "0.01");
     let page = app.send(get(&format!("/cost/contracts/{contract_id}")).token(&pm)).await;
-    assert!(page.text.contains("contract-impact") && page.text.contains("100000.01"), "{}", page.text);
+    assert!(page.text.contains("contract-impact") && page.text.contains("100,000.01"), "{}", page.text);
     let r = app
         .send(
             post(&format!("/api/v1/approvals/{}/approve", request["id"].as_str().unwrap()), json!({"comment": "同意"}))
@@ -770,7 +770,7 @@ async fn the_pages_show_the_tree_drill_down_to_documents_and_return_forms_with_t
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let id_of = |path: &str| path.rsplit('/').next().unwrap().to_owned();
     assert!(
-        r.text.contains(&id_of(&contract)) && r.text.contains(&id_of(&visa)) && r.text.contains("29000000.00"),
+        r.text.contains(&id_of(&contract)) && r.text.contains(&id_of(&visa)) && r.text.contains("29,000,000.00"),
         "{}",
         r.text
     );
@@ -780,7 +780,7 @@ async fn the_pages_show_the_tree_drill_down_to_documents_and_return_forms_with_t
         assert!(r.text.contains("成本台账明细"), "{path}");
     }
     let r = app.send(page(&visa)).await;
-    assert!(r.text.contains("11800.00") && r.text.contains("已确认"), "{}", r.text);
+    assert!(r.text.contains("11,800.00") && r.text.contains("已确认"), "{}", r.text);
 
     // Target versions: two drafts, one adopted, compared.
     for amount in ["31000000.00", "32000000.00"] {
@@ -810,7 +810,7 @@ async fn the_pages_show_the_tree_drill_down_to_documents_and_return_forms_with_t
     }
     let r = app.send(page(&format!("/cost/projects/{project}"))).await;
     assert!(
-        r.text.contains("32000000.00") && r.text.contains("30011800.00"),
+        r.text.contains("32,000,000.00") && r.text.contains("30,011,800.00"),
         "target and dynamic cost shown: {}",
         r.text
     );
@@ -920,7 +920,7 @@ async fn a_trial_calculation_scales_finished_projects_per_m2_figures_to_this_pro
     // The page fills the new version's form with the proposal.
     let page = app.send(get(&format!("/cost/projects/{mine}/targets?source={a}&source={b}")).token(&admin)).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
-    assert!(page.text.contains("value=\"421752.41\""), "{}", page.text);
+    assert!(page.text.contains("value=\"421,752.41\""), "{}", page.text);
     let cost = ok(&app.send(get(&format!("/api/v1/cost/projects/{a}/dynamic-cost")).token(&admin)).await);
     assert_eq!(cost["saleable_area"], "333.33");
     let item = cost["items"].as_array().unwrap().iter().find(|i| i["code"] == "03.01.02").cloned().unwrap();

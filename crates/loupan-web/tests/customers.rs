@@ -712,7 +712,7 @@ async fn exceptions_list_the_silent_the_overdue_and_the_cancelled_with_why() {
     assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["days".to_owned()]));
     // The page shows the same.
     let page = o.app.send(get("/customers/exceptions").token(&o.manager)).await;
-    assert!(page.text.contains("客户资金问题") && page.text.contains("1000000.00"), "{}", page.text);
+    assert!(page.text.contains("客户资金问题") && page.text.contains("1,000,000.00"), "{}", page.text);
 }
 
 #[tokio::test]

@@ -248,7 +248,7 @@ async fn the_ledger_answers_at_any_date_on_any_basis_and_arrears_follow_it() {
     ] {
         let r = b.app.send(get(page).token(&b.finance)).await;
         assert_eq!(r.status, StatusCode::OK, "{page}: {}", r.text);
-        assert!(r.text.contains("900000.00") || page.contains("reconciliation"), "{page}");
+        assert!(r.text.contains("900,000.00") || page.contains("reconciliation"), "{page}");
     }
     assert_eq!(b.app.send(get("/finance/ledger").token(&b.agent)).await.status, StatusCode::FORBIDDEN);
 }
@@ -530,7 +530,7 @@ async fn a_refund_is_paid_out_by_the_cashier_and_audited_by_finance() {
     let r = audit(&b.finance).await;
     assert_eq!((r.status, r.json()["status"].as_str()), (StatusCode::OK, Some("audited")));
     let page = b.app.send(get("/finance/refunds").token(&b.finance)).await;
-    assert!(page.text.contains("300000.00"));
+    assert!(page.text.contains("300,000.00"));
 }
 
 #[tokio::test]
@@ -600,9 +600,9 @@ async fn receipts_and_plans_are_found_by_any_combination_of_conditions() {
     let rows = b.sheet("/api/v1/finance/queries/instalments/export?as_of=2026-05-01&state=overdue").await;
     assert_eq!((rows.len(), rows[4][0].as_str(), rows[4][10].as_str()), (5, "合计 3 期", "1300000"));
     let page = b.app.send(get("/finance/receipts?status=audited").token(&b.finance)).await;
-    assert!(page.text.contains("300000.00") && page.text.contains("符合条件: 1"), "{}", page.text);
+    assert!(page.text.contains("300,000.00") && page.text.contains("符合条件: 1"), "{}", page.text);
     let page = b.app.send(get("/finance/plans?state=overdue&as_of=2026-05-01").token(&b.finance)).await;
-    assert!(page.text.contains("1300000.00"));
+    assert!(page.text.contains("1,300,000.00"));
     let r = b.app.send(get("/api/v1/finance/queries/receipts").token(&b.agent)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }

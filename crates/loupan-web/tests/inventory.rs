@@ -430,6 +430,13 @@ async fn unit_search_sorts_and_pages_by_any_filter_and_bulk_edit_leaves_sold_uni
     // The chart shows its totals; the search page and the chart PDF answer.
     let page = app.send(get(&format!("/buildings/{building}")).token(&admin)).await;
     assert!(page.text.contains("chart-totals"), "{}", page.text);
+    // Tiles carry the list price and the price per m², grouped as people read them;
+    // the screen facing buyers shows neither.
+    assert!(page.text.contains("¥1,000,000.00") && page.text.contains("¥10,000.00&#x2f;㎡"), "{}", page.text);
+    let screen = app.send(get(&format!("/buildings/{building}?screen=customer")).token(&admin)).await;
+    assert_eq!(screen.status, StatusCode::OK);
+    assert!(!screen.text.contains('¥') && !screen.text.contains("generate-form"), "{}", screen.text);
+    assert!(screen.text.contains("chart-totals") && screen.text.contains("staff-screen"));
     let page = app.send(get(&format!("/units?building_id={building}&sort=-area")).token(&admin)).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text.contains("bulk-form"));

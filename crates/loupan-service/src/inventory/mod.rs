@@ -965,7 +965,14 @@ pub async fn chart_pdf(services: &Services, actor: &Actor, building_id: &str) ->
         .map(|(floor, list)| {
             let mut row = vec![format!("{floor} 层")];
             row.extend(list.iter().take(columns).map(|u| {
-                format!("{} {}\n{}\n{} ㎡\n¥{}", u.number, status_zh(u.status), u.layout, u.gross_area, u.list_price)
+                format!(
+                    "{} {}\n{}\n{} ㎡\n¥{}",
+                    u.number,
+                    status_zh(u.status),
+                    u.layout,
+                    u.gross_area,
+                    u.list_price.grouped()
+                )
             }));
             while row.len() < columns + 1 {
                 row.push(String::new());
@@ -977,7 +984,7 @@ pub async fn chart_pdf(services: &Services, actor: &Actor, building_id: &str) ->
     let mut summary: Vec<(String, String)> = totals
         .by_status
         .iter()
-        .map(|(s, n, amount)| (status_zh(*s).to_owned(), format!("{n} 套，标价合计 ¥{amount}")))
+        .map(|(s, n, amount)| (status_zh(*s).to_owned(), format!("{n} 套，标价合计 ¥{}", amount.grouped())))
         .collect();
     let layouts: Vec<String> = totals.available_by_layout.iter().map(|(l, n)| format!("{l} {n} 套")).collect();
     summary.push(("各户型剩余可售".into(), if layouts.is_empty() { "—".into() } else { layouts.join("，") }));

@@ -1219,8 +1219,8 @@ pub async fn subscription_letter(services: &Services, actor: &Actor, id: &str) -
         Block::Paragraph(buyers.join("；")),
         Block::Heading("三、价款与定金".into()),
         Block::Fields(vec![
-            ("成交总价".into(), format!("人民币 {} 元（大写：{}）", s.total_price, s.total_price.in_chinese_words())),
-            ("定金".into(), format!("人民币 {} 元（大写：{}）", s.deposit, s.deposit.in_chinese_words())),
+            ("成交总价".into(), format!("人民币 {} 元（大写：{}）", s.total_price.grouped(), s.total_price.in_chinese_words())),
+            ("定金".into(), format!("人民币 {} 元（大写：{}）", s.deposit.grouped(), s.deposit.in_chinese_words())),
             ("付款方式".into(), method.as_ref().map(|m| m.name.clone()).unwrap_or_default()),
             ("付款安排".into(), terms.join("\n")),
             ("置业顾问".into(), agent),

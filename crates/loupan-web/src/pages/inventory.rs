@@ -2,7 +2,7 @@
 
 use axum::Router;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 
 use axum::response::{IntoResponse, Redirect, Response};
@@ -87,14 +87,23 @@ async fn create_building(
     }
 }
 
+#[derive(serde::Deserialize, Default)]
+struct ChartView {
+    /// `customer`: the chart for a screen facing buyers, without prices or
+    /// anything only staff use.
+    screen: Option<String>,
+}
+
 /// The 销控图 of one building: floors top-down, units across, coloured by status.
 async fn building_chart(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
     Path(id): Path<String>,
+    Query(view): Query<ChartView>,
 ) -> Result<Response, AppError> {
-    chart_page(&state, &actor, lang, &id, Value::UNDEFINED, StatusCode::OK).await
+    let customer_screen = view.screen.as_deref() == Some("customer");
+    chart_page(&state, &actor, lang, &id, Value::UNDEFINED, StatusCode::OK, customer_screen).await
 }
 
 async fn chart_page(
@@ -104,6 +113,7 @@ async fn chart_page(
     id: &str,
     errors: Value,
     status: StatusCode,
+    customer_screen: bool,
 ) -> Result<Response, AppError> {
     let (building, units) = inventory::building_chart(&state.services, actor, id).await?;
     let units_for_totals = units.clone();
@@ -113,6 +123,7 @@ async fn chart_page(
         let cell = context! {
             id => u.id, number => u.number, layout => u.layout, status => u.status.name(),
             gross_area => u.gross_area.to_string(), list_price => u.list_price.to_string(),
+            unit_price => u.list_price.per_m2(u.gross_area).map(|p| p.to_string()),
         };
         match floors.last_mut() {
             Some((floor, cells)) if *floor == u.floor => cells.push(cell),
@@ -132,8 +143,9 @@ async fn chart_page(
         "building.html",
         context! { building => context! { id => building.id, name => building.name },
         project => context! { id => project.id, name => project.name },
-        floors => floors, legend => legend, errors => errors, can_manage => actor.can(Permission::ManageInventory),
-        can_read_finance => actor.can(Permission::ReadFinance),
+        floors => floors, legend => legend, errors => errors, can_manage => actor.can(Permission::ManageInventory) && !customer_screen,
+        can_read_finance => actor.can(Permission::ReadFinance) && !customer_screen,
+        customer_screen => customer_screen,
         totals => totals,
         ..base_context(actor, lang, "/projects") },
     )?;
@@ -173,7 +185,8 @@ async fn generate(
     match inventory::generate_units(&state.services, &actor, &id, request).await {
         Ok(_) => Ok(Redirect::to(&format!("/buildings/{id}")).into_response()),
         Err(e @ ServiceError::Invalid(_)) => {
-            chart_page(&state, &actor, lang, &id, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await
+            chart_page(&state, &actor, lang, &id, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY, false)
+                .await
         }
         Err(e) => Err(e.into()),
     }
