@@ -118,9 +118,6 @@ pub fn payment_plan(terms: &[Term], total: Money, signed_on: NaiveDate) -> Vec<P
     plan
 }
 
-/// The ageing buckets of DOMAIN.md, in order.
-pub const AGEING_BUCKETS: [&str; 7] = ["not_due", "1-30", "31-60", "61-90", "91-180", "181-365", ">365"];
-
 /// What an instalment still owes, for allocation: its due date, its place in
 /// the plan, and how much is still open (amount − paid).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,33 +226,107 @@ impl ChangeKind {
     }
 }
 
-/// The most days overdue of each bucket after `not_due` (the last has no bound).
-const AGEING_LIMITS: [i64; 5] = [30, 60, 90, 180, 365];
-
-/// The bucket of an unpaid amount due on `due` as seen on `as_of` (bounds inclusive).
-pub fn ageing_bucket(due: NaiveDate, as_of: NaiveDate) -> &'static str {
-    let days = (as_of - due).num_days();
-    if days <= 0 {
-        return AGEING_BUCKETS[0];
-    }
-    let i = AGEING_LIMITS.iter().position(|&limit| days <= limit).unwrap_or(AGEING_LIMITS.len());
-    AGEING_BUCKETS[i + 1]
+/// Ageing buckets (帐龄区间): after `not_due`, each bucket holds the amounts
+/// overdue by one more day than the previous bucket's limit up to its own
+/// limit (bounds inclusive), and a last bucket everything beyond. DOMAIN.md's
+/// default is 30, 60, 90, 180, 365; a company or a project may set its own.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AgeingBuckets {
+    limits: Vec<u32>,
 }
 
-/// The same buckets as due-date ranges for a query: each bucket holds the
-/// instalments due on or after `from` and before `until` (`None`: unbounded),
-/// so that a database can sum them without knowing the rule.
-pub fn ageing_ranges(as_of: NaiveDate) -> [(&'static str, Option<NaiveDate>, Option<NaiveDate>); 7] {
-    let back = |days: i64| as_of.checked_sub_signed(chrono::Duration::days(days));
-    let mut out = [(AGEING_BUCKETS[0], Some(as_of), None); 7];
-    let mut until = Some(as_of);
-    for (i, &limit) in AGEING_LIMITS.iter().enumerate() {
-        let from = back(limit);
-        out[i + 1] = (AGEING_BUCKETS[i + 1], from, until);
-        until = from;
+impl Default for AgeingBuckets {
+    fn default() -> Self {
+        AgeingBuckets { limits: vec![30, 60, 90, 180, 365] }
     }
-    out[6] = (AGEING_BUCKETS[6], None, until);
-    out
+}
+
+/// The label of the bucket of amounts not yet due.
+pub const NOT_DUE: &str = "not_due";
+
+impl AgeingBuckets {
+    /// Most buckets a report shows (columns on a page and in a spreadsheet).
+    pub const MAX_LIMITS: usize = 12;
+
+    /// Limits in days, increasing, each at least 1 and at most 36,500 (a
+    /// century); the error is the field code.
+    pub fn new(limits: Vec<u32>) -> Result<Self, &'static str> {
+        if limits.is_empty() {
+            return Err("required");
+        }
+        if limits.len() > Self::MAX_LIMITS {
+            return Err("too_many_buckets");
+        }
+        if limits.iter().any(|&l| l == 0 || l > 36_500) {
+            return Err("out_of_range");
+        }
+        if limits.windows(2).any(|w| w[0] >= w[1]) {
+            return Err("buckets_not_increasing");
+        }
+        Ok(AgeingBuckets { limits })
+    }
+
+    /// `30, 60, 90` (commas, spaces or 、 between the limits).
+    pub fn parse(text: &str) -> Result<Self, &'static str> {
+        let limits: Result<Vec<u32>, _> = text
+            .split([',', '，', '、', ' '])
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::parse::<u32>)
+            .collect();
+        Self::new(limits.map_err(|_| "not_a_number")?)
+    }
+
+    pub fn limits(&self) -> &[u32] {
+        &self.limits
+    }
+
+    /// `not_due`, `1-30`, `31-60`, …, `>365`: the report's keys, in order.
+    pub fn labels(&self) -> Vec<String> {
+        let mut labels = vec![NOT_DUE.to_owned()];
+        let mut from = 1;
+        for &limit in &self.limits {
+            labels.push(format!("{from}-{limit}"));
+            from = limit + 1;
+        }
+        labels.push(format!(">{}", from - 1));
+        labels
+    }
+
+    /// The index in `labels()` of an amount due on `due`, seen on `as_of`.
+    pub fn index_of(&self, due: NaiveDate, as_of: NaiveDate) -> usize {
+        let days = (as_of - due).num_days();
+        if days <= 0 {
+            return 0;
+        }
+        1 + self.limits.iter().position(|&limit| days <= i64::from(limit)).unwrap_or(self.limits.len())
+    }
+
+    /// The label of an amount due on `due`, seen on `as_of`.
+    pub fn label_of(&self, due: NaiveDate, as_of: NaiveDate) -> String {
+        self.labels().swap_remove(self.index_of(due, as_of))
+    }
+
+    /// The buckets as due-date ranges for a query, in `labels()` order: each
+    /// holds the instalments due on or after `from` and before `until`
+    /// (`None`: unbounded), so that a database can sum them without knowing the rule.
+    pub fn ranges(&self, as_of: NaiveDate) -> Vec<(Option<NaiveDate>, Option<NaiveDate>)> {
+        let back = |days: u32| as_of.checked_sub_signed(chrono::Duration::days(i64::from(days)));
+        let mut out = vec![(Some(as_of), None)];
+        let mut until = Some(as_of);
+        for &limit in &self.limits {
+            let from = back(limit);
+            out.push((from, until));
+            until = from;
+        }
+        out.push((None, until));
+        out
+    }
+}
+
+/// DOMAIN.md's default bucket of an unpaid amount due on `due` as seen on `as_of`.
+pub fn ageing_bucket(due: NaiveDate, as_of: NaiveDate) -> String {
+    AgeingBuckets::default().label_of(due, as_of)
 }
 
 #[cfg(test)]
@@ -344,15 +415,20 @@ mod tests {
     #[test]
     fn the_ageing_ranges_put_every_due_date_in_the_bucket_of_the_rule() {
         let as_of = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
-        let ranges = super::ageing_ranges(as_of);
-        for back in -40..800 {
-            let due = as_of - chrono::Duration::days(back);
-            let holding: Vec<&str> = ranges
-                .iter()
-                .filter(|(_, from, until)| from.is_none_or(|f| due >= f) && until.is_none_or(|u| due < u))
-                .map(|(b, _, _)| *b)
-                .collect();
-            assert_eq!(holding, [super::ageing_bucket(due, as_of)], "due {due}");
+        for buckets in [super::AgeingBuckets::default(), super::AgeingBuckets::parse("7, 15、45").unwrap()] {
+            let ranges = buckets.ranges(as_of);
+            let labels = buckets.labels();
+            assert_eq!(ranges.len(), labels.len());
+            for back in -40..800 {
+                let due = as_of - chrono::Duration::days(back);
+                let holding: Vec<&str> = ranges
+                    .iter()
+                    .zip(&labels)
+                    .filter(|((from, until), _)| from.is_none_or(|f| due >= f) && until.is_none_or(|u| due < u))
+                    .map(|(_, b)| b.as_str())
+                    .collect();
+                assert_eq!(holding, [buckets.label_of(due, as_of)], "due {due}");
+            }
         }
         // DOMAIN.md's bounds, inclusive.
         let day = |n: i64| as_of - chrono::Duration::days(n);
@@ -361,6 +437,27 @@ mod tests {
             [bucket(0), bucket(1), bucket(30), bucket(31), bucket(365), bucket(366)],
             ["not_due", "1-30", "1-30", "31-60", "181-365", ">365"]
         );
+        assert_eq!(
+            super::AgeingBuckets::default().labels(),
+            ["not_due", "1-30", "31-60", "61-90", "91-180", "181-365", ">365"]
+        );
+    }
+
+    #[test]
+    fn custom_buckets_are_increasing_limits_in_days() {
+        use super::AgeingBuckets;
+        let b = AgeingBuckets::parse("7, 15，45").unwrap();
+        assert_eq!(b.labels(), ["not_due", "1-7", "8-15", "16-45", ">45"]);
+        let as_of = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        let day = |n: i64| as_of - chrono::Duration::days(n);
+        let labels: Vec<String> = [0, 1, 7, 8, 15, 16, 45, 46].iter().map(|&n| b.label_of(day(n), as_of)).collect();
+        assert_eq!(labels, ["not_due", "1-7", "1-7", "8-15", "8-15", "16-45", "16-45", ">45"]);
+        assert_eq!(AgeingBuckets::parse("30, 30"), Err("buckets_not_increasing"));
+        assert_eq!(AgeingBuckets::parse("60, 30"), Err("buckets_not_increasing"));
+        assert_eq!(AgeingBuckets::parse(""), Err("required"));
+        assert_eq!(AgeingBuckets::parse("0, 30"), Err("out_of_range"));
+        assert_eq!(AgeingBuckets::parse("30, x"), Err("not_a_number"));
+        assert_eq!(AgeingBuckets::parse("1 2 3 4 5 6 7 8 9 10 11 12 13"), Err("too_many_buckets"));
     }
 
     use super::*;

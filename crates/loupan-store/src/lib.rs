@@ -18,6 +18,7 @@ pub mod migration;
 pub mod notifications;
 pub mod sales;
 pub mod sessions;
+pub mod settings;
 pub mod users;
 pub mod webhooks;
 

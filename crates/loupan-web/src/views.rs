@@ -59,6 +59,17 @@ fn readable(text: &str) -> String {
     if looks_like_an_amount(text) { loupan_domain::quantity::group_thousands(text) } else { text.to_owned() }
 }
 
+/// `not_due` → "Not due", `31-60` → "31-60 days", `>365` → "Over 365 days".
+pub fn bucket_label(lang: Lang, label: &str) -> String {
+    if let Some(days) = label.strip_prefix('>') {
+        return i18n::t(lang, "bucket.beyond").replace("{days}", days);
+    }
+    match label.split_once('-') {
+        Some((from, to)) => i18n::t(lang, "bucket.range").replace("{from}", from).replace("{to}", to),
+        None => i18n::t(lang, &format!("bucket.{label}")),
+    }
+}
+
 /// The templates, with times shown in `zone` (the company's, from its clock).
 pub fn templates(zone: FixedOffset) -> Environment<'static> {
     let mut env = Environment::new();
@@ -86,6 +97,11 @@ pub fn templates(zone: FixedOffset) -> Environment<'static> {
             return out.write_str(&loupan_domain::quantity::group_thousands(text)).map_err(minijinja::Error::from);
         }
         minijinja::escape_formatter(out, state, value)
+    });
+    // An ageing bucket's label (`not_due`, `31-60`, `>365`) in words.
+    env.add_function("bucket", |state: &State, label: &str| -> String {
+        let lang = state.lookup("lang").and_then(|v| v.as_str().and_then(Lang::from_code)).unwrap_or_default();
+        bucket_label(lang, label)
     });
     env.add_filter("localtime", move |v: String| local_time(&v, zone));
     // A value in a query string (minijinja's own needs a feature we do not build).

@@ -276,7 +276,9 @@ fn rule(op: &str) -> Option<Rule> {
         | "GET /api/v1/finance/reports/arrears/export"
         | "GET /api/v1/finance/reports/reconciliation"
         | "GET /api/v1/finance/reports/reconciliation/export"
-        | "GET /api/v1/buildings/{id}/finance-chart" => Needs(ReadFinance, Project),
+        | "GET /api/v1/buildings/{id}/finance-chart"
+        | "GET /api/v1/finance/settings/ageing-buckets" => Needs(ReadFinance, Project),
+        "PUT /api/v1/finance/settings/ageing-buckets" => Needs(AuditReceipts, Project),
 
         "GET /api/v1/jobs" | "POST /api/v1/jobs/{id}/retry" => Needs(ManageIntegrations, Nothing),
         "GET /api/v1/jobs/{id}" => Custom(read_job),
@@ -1132,6 +1134,10 @@ impl World {
                 post(&with(&self.receipt_book(case).await), json!({"reason": "填错作废"}))
             }
             p2 if p2.starts_with("/api/v1/finance/reports/") => get(&format!("{path}?as_of=2026-11-27&project_id={p}")),
+            "/api/v1/finance/settings/ageing-buckets" if method == "GET" => get(&format!("{path}?project_id={p}")),
+            "/api/v1/finance/settings/ageing-buckets" => {
+                put(&format!("{path}?project_id={p}"), json!({"limits": [30, 60, 90]}))
+            }
             "/api/v1/buildings/{id}/finance-chart"
             | "/api/v1/buildings/{id}/chart"
             | "/api/v1/buildings/{id}/chart.pdf" => get(&with(self.building(case))),

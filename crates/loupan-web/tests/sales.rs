@@ -306,6 +306,72 @@ async fn only_audited_receipts_reduce_what_is_outstanding_and_ageing_buckets_the
         StatusCode::FORBIDDEN
     );
 
+    // The project sets its own buckets: the same money falls where a hand count puts it
+    // (40 days overdue is in 16-45), in the report, the arrears list, the export and the page.
+    let setting = |limits: Value, project: bool, token: &str| {
+        let path = if project {
+            format!("/api/v1/finance/settings/ageing-buckets?project_id={}", o.project)
+        } else {
+            "/api/v1/finance/settings/ageing-buckets".to_owned()
+        };
+        put(&path, json!({"limits": limits})).token(token)
+    };
+    let r = o.app.send(setting(json!([15, 45, 120]), true, &o.finance)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!((r.json()["source"].as_str(), r.json()["labels"][2].as_str()), (Some("project"), Some("16-45")));
+    let ageing = |q: &str| get(&format!("/api/v1/finance/reports/ageing?as_of=2026-05-20{q}")).token(&o.finance);
+    let rep = o.app.send(ageing(&format!("&project_id={}", o.project))).await.json();
+    assert_eq!(rep["buckets"], json!(["not_due", "1-15", "16-45", "46-120", ">120"]));
+    assert_eq!(
+        rep["totals"],
+        json!({"not_due": "493827.15", "1-15": "0.00", "16-45": "340740.74", "46-120": "0.00", ">120": "0.00"})
+    );
+    let arrears = o
+        .app
+        .send(
+            get(&format!("/api/v1/finance/reports/arrears?as_of=2026-06-01&project_id={}", o.project))
+                .token(&o.finance),
+        )
+        .await
+        .json();
+    assert_eq!(arrears["items"][0]["bucket"], "46-120", "52 days overdue: {arrears}");
+    let page =
+        o.app.send(get(&format!("/finance/ageing?as_of=2026-05-20&project_id={}", o.project)).token(&o.finance)).await;
+    assert!(page.text.contains("逾期 16-45 天") && page.text.contains("340,740.74"), "{}", page.text);
+    let sheet = o
+        .app
+        .send(
+            get(&format!("/api/v1/finance/reports/ageing/export?as_of=2026-05-20&project_id={}", o.project))
+                .token(&o.finance),
+        )
+        .await;
+    let rows = loupan_documents::xlsx::read_first_sheet(&sheet.bytes).unwrap();
+    assert_eq!(
+        rows[0].iter().map(|c| c.as_text().unwrap_or_default()).collect::<Vec<_>>(),
+        ["合同编号", "not_due", "1-15", "16-45", "46-120", ">120"]
+    );
+    // The company's buckets need someone who sees every project; bad limits are named.
+    assert_eq!(o.app.send(setting(json!([10, 20]), false, &o.finance)).await.status, StatusCode::FORBIDDEN);
+    let r = o.app.send(setting(json!([30, 30]), true, &o.finance)).await;
+    assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["limits".to_owned()]));
+    let r = o.app.send(setting(json!([10, 20]), false, &o.admin)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // Returned to the company's: the project now counts in 1-10, 11-20, >20.
+    let r = o.app.send(setting(Value::Null, true, &o.finance)).await;
+    assert_eq!(r.json()["source"], "company", "{}", r.text);
+    let rep = o.app.send(ageing(&format!("&project_id={}", o.project))).await.json();
+    assert_eq!(rep["totals"][">20"], "340740.74", "{rep}");
+    // The page's form does the same, and names a mistake.
+    let r = o
+        .app
+        .send(
+            form("/finance/ageing/buckets", &[("project_id", o.project.as_str()), ("limits", "60, 30")])
+                .token(&o.finance),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("buckets-form") && r.text.contains("60, 30"));
+
     // Bad money input is named, never a 5xx.
     for (body, field) in [
         (json!({"contract_id": kid, "amount": "-5.00", "received_on": "2026-01-10", "channel": "cash"}), "amount"),

@@ -167,7 +167,13 @@ fn every_text_key_of_templates_and_code_is_translated() {
     keys.extend(UnitStatus::ALL.iter().map(|s| format!("status.{}", s.name())));
     keys.extend(Role::ALL.iter().map(|r| format!("role.{}", r.name())));
     keys.extend(loupan_domain::sales::TermKind::ALL.iter().map(|k| format!("term.{}", k.name())));
-    keys.extend(loupan_domain::sales::AGEING_BUCKETS.iter().map(|b| format!("bucket.{b}")));
+    keys.extend(["bucket.not_due", "bucket.range", "bucket.beyond"].map(str::to_owned));
+    keys.extend(["default", "company", "project"].iter().map(|s| format!("ageing.source.{s}")));
+    keys.extend(["deals.subscribed_on", "deals.signed_on"].map(str::to_owned));
+    keys.extend(
+        loupan_service::sales::deals::EXPORT_COLUMNS.iter().filter(|c| **c != "date").map(|c| format!("deals.{c}")),
+    );
+    keys.extend(["active", "converted", "cancelled"].iter().map(|s| format!("deals.status.{s}")));
     keys.extend(loupan_service::finance::CHANNELS.iter().map(|c| format!("channel.{c}")));
     keys.extend(["in_transit", "arrived", "audited"].iter().map(|s| format!("receipt.{s}")));
     keys.extend(loupan_domain::inventory::PROPERTY_TYPES.iter().map(|p| format!("property_type.{p}")));

@@ -5,12 +5,13 @@
 pub mod queries;
 pub mod receipt_books;
 pub mod reports;
+pub mod settings;
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use loupan_domain::finance::{ReceiptStatus, RefundStatus};
-use loupan_domain::sales::{AGEING_BUCKETS, ContractStatus, OpenAmount};
+use loupan_domain::sales::{ContractStatus, OpenAmount};
 use loupan_domain::{Invalid, Money, Permission};
 use loupan_store::finance::{self as store, AllocationRow, ReceiptRow};
 use loupan_store::sales as store_sales;
@@ -458,7 +459,9 @@ pub async fn receipts_of_contract(
 #[derive(Debug, Clone, Serialize)]
 pub struct AgeingReport {
     pub as_of: NaiveDate,
-    pub totals: BTreeMap<&'static str, Money>,
+    /// The buckets' labels in order (`not_due`, `1-30`, …, `>365`): the keys of the maps below.
+    pub buckets: Vec<String>,
+    pub totals: BTreeMap<String, Money>,
     pub contracts: Vec<ContractAgeing>,
 }
 
@@ -467,20 +470,11 @@ pub struct ContractAgeing {
     pub contract_id: String,
     pub number: String,
     pub customer_id: String,
-    pub amounts: BTreeMap<&'static str, Money>,
+    pub amounts: BTreeMap<String, Money>,
 }
 
-fn empty_buckets() -> BTreeMap<&'static str, Money> {
-    AGEING_BUCKETS.iter().map(|b| (*b, Money::ZERO)).collect()
-}
-
-fn add(map: &mut BTreeMap<&'static str, Money>, bucket: &'static str, amount: Money) {
-    if let Some(v) = map.get_mut(bucket) {
-        *v = v.checked_add(amount).unwrap_or(*v);
-    }
-}
-
-/// 帐龄 (F7) on the audited basis, for the projects the actor may see.
+/// 帐龄 (F7) on the audited basis, for the projects the actor may see, in the
+/// buckets of the project asked for (the company's over several projects).
 pub async fn ageing(
     services: &Services,
     actor: &Actor,
@@ -493,18 +487,23 @@ pub async fn ageing(
     {
         return Err(ServiceError::NotFound("project"));
     }
+    let conn = services.store.conn();
+    let (buckets, _) = settings::ageing_buckets_of(conn, project_id).await?;
+    let labels = buckets.labels();
     // One query: the database sums each contract's unpaid money per bucket.
-    let ranges = loupan_domain::sales::ageing_ranges(as_of);
-    let bounds: Vec<_> = ranges.iter().map(|(_, from, until)| (*from, *until)).collect();
-    let rows =
-        store_sales::ageing_by_contract(services.store.conn(), actor.visible_projects(), project_id, &bounds).await?;
-    let mut totals = empty_buckets();
+    let bounds = buckets.ranges(as_of);
+    let rows = store_sales::ageing_by_contract(conn, actor.visible_projects(), project_id, &bounds).await?;
+    let empty = || labels.iter().map(|b| (b.clone(), Money::ZERO)).collect::<BTreeMap<_, _>>();
+    let mut totals = empty();
     let mut contracts: Vec<ContractAgeing> = Vec::with_capacity(rows.len());
     for row in rows {
-        let mut amounts = empty_buckets();
-        for ((bucket, _, _), fen) in ranges.iter().zip(row.amounts) {
-            add(&mut amounts, bucket, fen);
-            add(&mut totals, bucket, fen);
+        let mut amounts = empty();
+        for (bucket, fen) in labels.iter().zip(row.amounts) {
+            for map in [&mut amounts, &mut totals] {
+                if let Some(v) = map.get_mut(bucket) {
+                    *v = v.checked_add(fen).ok_or_else(|| ServiceError::internal("ageing total overflows"))?;
+                }
+            }
         }
         contracts.push(ContractAgeing {
             contract_id: row.contract_id,
@@ -513,7 +512,7 @@ pub async fn ageing(
             amounts,
         });
     }
-    Ok(AgeingReport { as_of, totals, contracts })
+    Ok(AgeingReport { as_of, buckets: labels, totals, contracts })
 }
 
 /// Corrects a receipt without editing money that counts: money not yet audited

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::NaiveDate;
 use loupan_documents::xlsx::{self, Cell};
 use loupan_domain::finance::ReceiptStatus;
-use loupan_domain::sales::ageing_bucket;
+use loupan_domain::sales::NOT_DUE;
 use loupan_domain::{Money, Permission};
 use loupan_store::finance::{self as store, ReceiptRow, Scope};
 use loupan_store::sales::{ContractRow, InstalmentRow};
@@ -338,8 +338,9 @@ impl LedgerTotals {
 pub struct ArrearsLine {
     #[serde(flatten)]
     pub ledger: LedgerLine,
-    /// DOMAIN.md's bucket of the oldest overdue instalment (`1-30`, …).
-    pub bucket: &'static str,
+    /// The ageing bucket of the oldest overdue instalment (`1-30`, …), in
+    /// the buckets of the report's project (the company's over several).
+    pub bucket: String,
 }
 
 /// What an agent's customers owe, per project.
@@ -371,12 +372,13 @@ pub async fn arrears(
     as_of: NaiveDate,
 ) -> ServiceResult<Arrears> {
     let ledger = ledger(services, actor, project_id, as_of, Basis::Finance).await?;
+    let (buckets, _) = crate::finance::settings::ageing_buckets_of(services.store.conn(), project_id).await?;
     let mut lines: Vec<ArrearsLine> = ledger
         .lines
         .into_iter()
         .filter(|l| l.overdue.is_positive())
         .map(|l| {
-            let bucket = l.overdue_since.map_or("not_due", |d| ageing_bucket(d, as_of));
+            let bucket = l.overdue_since.map_or_else(|| NOT_DUE.to_owned(), |d| buckets.label_of(d, as_of));
             ArrearsLine { ledger: l, bucket }
         })
         .collect();
@@ -614,7 +616,7 @@ pub fn arrears_xlsx(arrears: &Arrears) -> ServiceResult<Vec<u8>> {
                 amount(l.overdue),
                 l.overdue_since.map_or(Cell::Empty, |d| text(d.to_string())),
                 Cell::Number(l.days_overdue as f64),
-                text(a.bucket),
+                text(&a.bucket),
             ]
         })
         .collect();
@@ -653,12 +655,11 @@ pub fn reconciliation_xlsx(r: &Reconciliation) -> ServiceResult<Vec<u8>> {
 
 /// The ageing report as xlsx: one row per contract with an amount in a bucket.
 pub fn ageing_xlsx(report: &crate::finance::AgeingReport) -> ServiceResult<Vec<u8>> {
-    let buckets = loupan_domain::sales::AGEING_BUCKETS;
     let mut headers = vec!["合同编号".to_owned()];
-    headers.extend(buckets.iter().map(|b| (*b).to_owned()));
-    let row = |first: String, amounts: &BTreeMap<&'static str, Money>| {
+    headers.extend(report.buckets.iter().cloned());
+    let row = |first: String, amounts: &BTreeMap<String, Money>| {
         let mut row = vec![text(first)];
-        row.extend(buckets.iter().map(|b| amount(amounts.get(b).copied().unwrap_or(Money::ZERO))));
+        row.extend(report.buckets.iter().map(|b| amount(amounts.get(b).copied().unwrap_or(Money::ZERO))));
         row
     };
     let mut rows: Vec<Vec<Cell>> = report

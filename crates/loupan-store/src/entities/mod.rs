@@ -47,6 +47,7 @@ pub mod refunds;
 pub mod reservations;
 pub mod saved_filters;
 pub mod sessions;
+pub mod settings;
 pub mod subscriptions;
 pub mod suppliers;
 pub mod unit_events;

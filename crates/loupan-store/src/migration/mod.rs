@@ -25,6 +25,7 @@ mod m20261127_000019_project_search;
 mod m20261127_000020_search_statistics;
 mod m20261204_000021_surname_pinyin;
 mod m20261204_000022_project_cost;
+mod m20261204_000023_settings;
 
 pub struct Migrator;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000020_search_statistics::Migration),
             Box::new(m20261204_000021_surname_pinyin::Migration),
             Box::new(m20261204_000022_project_cost::Migration),
+            Box::new(m20261204_000023_settings::Migration),
         ]
     }
 }

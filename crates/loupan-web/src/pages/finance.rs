@@ -4,18 +4,21 @@
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::response::Html;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
-use loupan_service::finance::queries;
+use loupan_domain::Permission;
+use loupan_service::ServiceError;
 use loupan_service::finance::reports::{self as reports, Basis, MoneyState};
+use loupan_service::finance::{queries, settings};
 use loupan_service::inventory;
 use minijinja::{Value, context};
 use serde::Deserialize;
 
 use crate::api::finance::reports::{LedgerParams, ledger_args, period};
-use crate::extract::Authed;
+use crate::extract::{Authed, FormData};
 use crate::i18n::Lang;
-use crate::pages::{base_context, render};
+use crate::pages::{base_context, field_messages, render};
 use crate::{AppError, AppState};
 
 /// Every finance page is under the one "财务" entry of the navigation.
@@ -449,6 +452,102 @@ async fn instalment_query(
     )
 }
 
+#[derive(Deserialize, Default)]
+struct AgeingQuery {
+    as_of: Option<String>,
+    project_id: Option<String>,
+}
+
+/// 帐龄 in the buckets of the chosen project (the company's over all), with
+/// the form that sets them for those who may.
+async fn ageing(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Query(q): Query<AgeingQuery>,
+) -> Result<Response, AppError> {
+    ageing_page(&state, &actor, lang, q, None, Value::UNDEFINED, StatusCode::OK).await
+}
+
+async fn ageing_page(
+    state: &AppState,
+    actor: &loupan_service::Actor,
+    lang: Lang,
+    q: AgeingQuery,
+    typed: Option<String>,
+    errors: Value,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let as_of_text = q.as_of.filter(|d| !d.is_empty()).unwrap_or_else(|| state.services.clock.today().to_string());
+    let as_of = chrono::NaiveDate::parse_from_str(&as_of_text, "%Y-%m-%d")
+        .map_err(|_| AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "as_of", "invalid_date"))?;
+    let project_id = project_of(q.project_id.as_deref());
+    let report = loupan_service::finance::ageing(&state.services, actor, as_of, project_id).await?;
+    let setting = settings::ageing_setting(&state.services, actor, project_id).await?;
+    let row = |amounts: &std::collections::BTreeMap<String, loupan_domain::Money>| -> Vec<String> {
+        report.buckets.iter().map(|b| amounts.get(b).map(ToString::to_string).unwrap_or_default()).collect()
+    };
+    let contracts: Vec<Value> = report
+        .contracts
+        .iter()
+        .filter(|c| c.amounts.values().any(|m| !m.is_zero()))
+        .map(|c| context! { id => c.contract_id.clone(), number => c.number.clone(), amounts => row(&c.amounts) })
+        .collect();
+    let limits = setting.limits.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    // Finance sets a project's buckets; the company's need sight of every project.
+    let may_set = actor.can(Permission::AuditReceipts) && (project_id.is_some() || actor.visible_projects().is_none());
+    let html = render(
+        state,
+        "ageing.html",
+        context! { as_of => as_of_text, buckets => report.buckets, totals => row(&report.totals), contracts => contracts,
+        project_id => project_id, projects => projects(state, actor).await?,
+        setting => context! { limits => typed.unwrap_or(limits), source => setting.source, may_set => may_set },
+        errors => errors,
+        ..base_context(actor, lang, NAV) },
+    )?;
+    Ok((status, html).into_response())
+}
+
+/// Saves the buckets typed as `30, 60, 90` for the chosen project or the
+/// company; an empty field returns a project to the company's buckets.
+async fn set_buckets(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let project_id = project_of(form.get("project_id")).map(str::to_owned);
+    let typed = form.get("limits").unwrap_or_default().trim().to_owned();
+    let saved = async {
+        let limits = if typed.is_empty() { None } else { Some(settings::parse_limits(&typed)?) };
+        settings::set_ageing_buckets(&state.services, &actor, project_id.as_deref(), limits).await
+    }
+    .await;
+    let q = AgeingQuery { as_of: form.get("as_of").map(str::to_owned), project_id: project_id.clone() };
+    match saved {
+        Ok(_) => {
+            let target = match &project_id {
+                Some(p) => format!("/finance/ageing?project_id={p}"),
+                None => "/finance/ageing".to_owned(),
+            };
+            Ok(Redirect::to(&target).into_response())
+        }
+        Err(e @ ServiceError::Invalid(_)) => {
+            ageing_page(
+                &state,
+                &actor,
+                lang,
+                q,
+                Some(typed),
+                field_messages(lang, &e),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/finance/refunds", get(refunds))
@@ -457,6 +556,8 @@ pub fn router() -> Router<AppState> {
         .route("/finance/receipt-books/{id}", get(receipt_book))
         .route("/finance/receipt-books/{id}/void", axum::routing::post(void_number))
         .route("/finance/ledger", get(ledger))
+        .route("/finance/ageing", get(ageing))
+        .route("/finance/ageing/buckets", axum::routing::post(set_buckets))
         .route("/finance/receipts", get(receipt_query))
         .route("/finance/plans", get(instalment_query))
         .route("/finance/arrears", get(arrears))

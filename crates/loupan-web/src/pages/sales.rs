@@ -3,7 +3,7 @@
 //! and receipts; the ageing report for finance.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -12,7 +12,6 @@ use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::ContractStatus;
 use loupan_service::{Actor, ServiceError, customers, finance, inventory, sales};
 use minijinja::{Value, context};
-use serde::Deserialize;
 
 use crate::extract::{Authed, FormData};
 use crate::i18n::Lang;
@@ -397,39 +396,6 @@ async fn receipt_step(
     Ok(Redirect::to(&back).into_response())
 }
 
-#[derive(Deserialize)]
-struct AgeingQuery {
-    as_of: Option<String>,
-}
-
-async fn ageing(
-    State(state): State<AppState>,
-    Authed(actor): Authed,
-    lang: Lang,
-    Query(q): Query<AgeingQuery>,
-) -> Result<Html<String>, AppError> {
-    let as_of_text = q.as_of.filter(|d| !d.is_empty()).unwrap_or_else(|| state.services.clock.today().to_string());
-    let as_of = chrono::NaiveDate::parse_from_str(&as_of_text, "%Y-%m-%d")
-        .map_err(|_| AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "as_of", "invalid_date"))?;
-    let report = finance::ageing(&state.services, &actor, as_of, None).await?;
-    let buckets = loupan_domain::sales::AGEING_BUCKETS;
-    let row = |amounts: &std::collections::BTreeMap<&'static str, loupan_domain::Money>| -> Vec<String> {
-        buckets.iter().map(|b| amounts.get(b).map(ToString::to_string).unwrap_or_default()).collect()
-    };
-    let contracts: Vec<Value> = report
-        .contracts
-        .iter()
-        .filter(|c| c.amounts.values().any(|m| !m.is_zero()))
-        .map(|c| context! { id => c.contract_id.clone(), number => c.number.clone(), amounts => row(&c.amounts) })
-        .collect();
-    render(
-        &state,
-        "ageing.html",
-        context! { as_of => as_of_text, buckets => buckets, totals => row(&report.totals), contracts => contracts,
-        ..base_context(&actor, lang, "/finance/ledger") },
-    )
-}
-
 /// An agent asks to cancel a contract (退房) from its page.
 async fn request_cancel(
     State(state): State<AppState>,
@@ -521,5 +487,4 @@ pub fn router() -> Router<AppState> {
         .route("/subscriptions/{id}/change-request", post(request_subscription_change))
         .route("/sales/changes", get(changes_page))
         .route("/receipts/{id}/{step}", post(receipt_step))
-        .route("/finance/ageing", get(ageing))
 }

@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use loupan_domain::finance::{ReceiptStatus, RefundStatus};
-use loupan_service::finance::{self, Receipt};
+use loupan_service::finance::{self, Receipt, settings};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -180,7 +180,7 @@ pub struct ContractAgeingDto {
     pub contract_id: String,
     pub number: String,
     pub customer_id: String,
-    /// Every bucket: `not_due`, `1-30`, `31-60`, `61-90`, `91-180`, `181-365`, `>365`.
+    /// Every bucket of `buckets`, keyed by its label.
     pub amounts: BTreeMap<String, String>,
 }
 
@@ -188,12 +188,16 @@ pub struct ContractAgeingDto {
 #[derive(Serialize, ToSchema)]
 pub struct AgeingDto {
     pub as_of: chrono::NaiveDate,
+    /// The buckets' labels in order: `not_due`, then the days overdue of each
+    /// (`1-30`, `31-60`, `61-90`, `91-180`, `181-365`, `>365` by default; a
+    /// company or project may set others at `/api/v1/finance/settings/ageing-buckets`).
+    pub buckets: Vec<String>,
     pub totals: BTreeMap<String, String>,
     pub contracts: Vec<ContractAgeingDto>,
 }
 
-fn as_text(map: BTreeMap<&'static str, loupan_domain::Money>) -> BTreeMap<String, String> {
-    map.into_iter().map(|(k, v)| (k.to_owned(), v.to_string())).collect()
+fn as_text(map: BTreeMap<String, loupan_domain::Money>) -> BTreeMap<String, String> {
+    map.into_iter().map(|(k, v)| (k, v.to_string())).collect()
 }
 
 /// 帐龄: unpaid instalments by days overdue, on the audited basis.
@@ -210,6 +214,7 @@ async fn ageing(
         finance::ageing(&state.services, &actor, as_of, q.project_id.as_deref().filter(|p| !p.is_empty())).await?;
     Ok(Json(AgeingDto {
         as_of: report.as_of,
+        buckets: report.buckets,
         totals: as_text(report.totals),
         contracts: report
             .contracts
@@ -343,4 +348,49 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(arrive))
         .routes(routes!(audit))
         .routes(routes!(ageing))
+        .routes(routes!(ageing_setting, set_ageing_setting))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SettingScopeParams {
+    /// A project's own setting; the company's when absent.
+    pub project_id: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AgeingSettingRequest {
+    /// The most days overdue of each bucket after `not_due`, increasing
+    /// (`[30, 60, 90, 180, 365]` is DOMAIN.md's default). `null` for a project
+    /// returns it to the company's buckets.
+    #[schema(min_items = 1, max_items = 12, nullable = true)]
+    pub limits: Option<Vec<u32>>,
+}
+
+/// The ageing buckets in force for the company or a project, and where they come from.
+#[utoipa::path(get, path = "/api/v1/finance/settings/ageing-buckets", tag = "finance", params(SettingScopeParams),
+    responses((status = 200, body = settings::AgeingSetting), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn ageing_setting(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<SettingScopeParams>,
+) -> Result<Json<settings::AgeingSetting>, AppError> {
+    let project = q.project_id.as_deref().filter(|p| !p.is_empty());
+    Ok(Json(settings::ageing_setting(&state.services, &actor, project).await?))
+}
+
+/// Sets the ageing buckets of the company (finance who sees every project) or of
+/// one project; every ageing report, arrears list and export uses them.
+#[utoipa::path(put, path = "/api/v1/finance/settings/ageing-buckets", tag = "finance", params(SettingScopeParams),
+    request_body = AgeingSettingRequest,
+    responses((status = 200, body = settings::AgeingSetting), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+async fn set_ageing_setting(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<SettingScopeParams>,
+    ApiJson(req): ApiJson<AgeingSettingRequest>,
+) -> Result<Json<settings::AgeingSetting>, AppError> {
+    let project = q.project_id.as_deref().filter(|p| !p.is_empty());
+    Ok(Json(settings::set_ageing_buckets(&state.services, &actor, project, req.limits).await?))
 }
