@@ -746,8 +746,7 @@ pub async fn run(
         let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap_or_default();
         // The raw side replays the statement the service sends: the per-contract
         // bucket sums over every unpaid instalment.
-        let bounds: Vec<_> =
-            loupan_domain::sales::ageing_ranges(as_of).iter().map(|(_, from, until)| (*from, *until)).collect();
+        let bounds = loupan_domain::sales::AgeingBuckets::default().ranges(as_of);
         // Each round runs the four paths one after the other, so that whatever
         // drifts during the run (cache, other load) weighs on all of them alike.
         let (mut s_raw, mut s_store, mut s_svc, mut s_http) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
