@@ -161,6 +161,38 @@ pub async fn receipts_in<C: ConnectionTrait>(
     Ok(q.order_by_asc(receipts::Column::ReceivedOn).order_by_asc(receipts::Column::Id).all(c).await?)
 }
 
+/// The refunds a reconciliation of `[from, to]` counts: those paid out in
+/// the period (whatever has happened since), and those still owed that were
+/// created in it (`created_from` ≤ created_at < `created_until`, the period's
+/// instants in the company's time zone).
+pub async fn refunds_in<C: ConnectionTrait>(
+    c: &C,
+    scope: Scope<'_>,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    created_from: chrono::DateTime<chrono::Utc>,
+    created_until: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<Vec<crate::sales::RefundRow>> {
+    use crate::entities::refunds as rf;
+    use loupan_domain::finance::RefundStatus;
+    use sea_orm::Condition;
+    let mut q = rf::Entity::find().filter(
+        Condition::any().add(Condition::all().add(rf::Column::PaidOn.gte(from)).add(rf::Column::PaidOn.lte(to))).add(
+            Condition::all()
+                .add(rf::Column::Status.eq(RefundStatus::Due))
+                .add(rf::Column::CreatedAt.gte(created_from))
+                .add(rf::Column::CreatedAt.lt(created_until)),
+        ),
+    );
+    if let Some(ids) = scope.projects {
+        q = q.filter(rf::Column::ProjectId.is_in(ids.iter().cloned()));
+    }
+    if let Some(p) = scope.project_id {
+        q = q.filter(rf::Column::ProjectId.eq(p));
+    }
+    Ok(q.order_by_asc(rf::Column::CreatedAt).order_by_asc(rf::Column::Id).all(c).await?)
+}
+
 /// The active contracts of these units (at most one each).
 pub async fn active_contracts_of_units<C: ConnectionTrait>(
     c: &C,

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use loupan_documents::xlsx::{self, Cell};
-use loupan_domain::finance::ReceiptStatus;
+use loupan_domain::finance::{ReceiptStatus, RefundStatus};
 use loupan_domain::sales::NOT_DUE;
 use loupan_domain::{Money, Permission};
 use loupan_store::finance::{self as store, ReceiptRow, Scope};
@@ -42,6 +42,17 @@ impl Basis {
             Basis::Sales => "sales",
             Basis::Cashier => "cashier",
             Basis::Finance => "finance",
+        }
+    }
+
+    /// Whether a refund in `status` counts on this basis: sales from the
+    /// moment it is owed, the cashier once paid out, finance once audited.
+    pub fn counts_refund(self, status: RefundStatus) -> bool {
+        use RefundStatus::*;
+        match self {
+            Basis::Sales => matches!(status, Due | Paid | Audited),
+            Basis::Cashier => matches!(status, Paid | Audited),
+            Basis::Finance => status == Audited,
         }
     }
 
@@ -95,6 +106,31 @@ pub struct Difference {
     pub receipts: Vec<ReceiptLine>,
 }
 
+/// One refund as the reconciliation lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RefundLine {
+    pub id: String,
+    pub project_id: String,
+    pub contract_id: Option<String>,
+    pub contract_number: Option<String>,
+    pub subscription_id: Option<String>,
+    pub amount: Money,
+    /// When the cashier paid it out; None while it is still owed.
+    pub paid_on: Option<NaiveDate>,
+    pub status: RefundStatus,
+}
+
+/// Where two departments' refund totals part: owed but not paid out
+/// (`sales_cashier`), paid out but not audited (`cashier_finance`).
+#[derive(Debug, Clone, Serialize)]
+pub struct RefundDifference {
+    pub between: &'static str,
+    /// The refund status that makes it: `due` or `paid`.
+    pub status: RefundStatus,
+    pub amount: Money,
+    pub refunds: Vec<RefundLine>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Reconciliation {
     pub from: NaiveDate,
@@ -108,6 +144,12 @@ pub struct Reconciliation {
     /// The same per receipt channel: channel → basis → amount.
     pub by_channel: BTreeMap<String, BTreeMap<&'static str, Money>>,
     pub differences: Vec<Difference>,
+    /// Money paid back in the period on each basis: refunds paid out in it,
+    /// and for sales also those still owed that arose in it.
+    pub refunds: BTreeMap<&'static str, Money>,
+    /// Received less refunded, per basis.
+    pub net: BTreeMap<&'static str, Money>,
+    pub refund_differences: Vec<RefundDifference>,
 }
 
 fn money_sum<'a>(amounts: impl Iterator<Item = &'a Money>) -> Money {
@@ -165,6 +207,57 @@ pub async fn reconciliation(
             }
         })
         .collect();
+    let refund_rows = store::refunds_in(
+        conn,
+        scope,
+        from,
+        to,
+        services.clock.start_of_day(from),
+        services.clock.start_of_day(to + chrono::Days::new(1)),
+    )
+    .await?;
+    let mut refund_contracts: Vec<String> = refund_rows.iter().filter_map(|r| r.contract_id.clone()).collect();
+    refund_contracts.sort();
+    refund_contracts.dedup();
+    let mut refund_numbers = HashMap::new();
+    for chunk in refund_contracts.chunks(500) {
+        for k in store::contracts_by_ids(conn, chunk).await? {
+            refund_numbers.insert(k.id, k.number);
+        }
+    }
+    let refund_line = |r: &loupan_store::sales::RefundRow| RefundLine {
+        id: r.id.clone(),
+        project_id: r.project_id.clone(),
+        contract_id: r.contract_id.clone(),
+        contract_number: r.contract_id.as_ref().and_then(|c| refund_numbers.get(c).cloned()),
+        subscription_id: r.subscription_id.clone(),
+        amount: r.amount,
+        paid_on: r.paid_on,
+        status: r.status,
+    };
+    let mut refunds = BTreeMap::new();
+    let mut net = BTreeMap::new();
+    for basis in Basis::ALL {
+        let refunded = money_sum(refund_rows.iter().filter(|r| basis.counts_refund(r.status)).map(|r| &r.amount));
+        refunds.insert(basis.name(), refunded);
+        let received = totals.get(basis.name()).copied().unwrap_or(Money::ZERO);
+        net.insert(
+            basis.name(),
+            received.checked_sub(refunded).ok_or_else(|| ServiceError::internal("reconciliation overflows"))?,
+        );
+    }
+    let refund_differences = [("sales_cashier", RefundStatus::Due), ("cashier_finance", RefundStatus::Paid)]
+        .into_iter()
+        .map(|(between, status)| {
+            let of: Vec<_> = refund_rows.iter().filter(|r| r.status == status).collect();
+            RefundDifference {
+                between,
+                status,
+                amount: money_sum(of.iter().map(|r| &r.amount)),
+                refunds: of.into_iter().map(refund_line).collect(),
+            }
+        })
+        .collect();
     Ok(Reconciliation {
         from,
         to,
@@ -174,6 +267,9 @@ pub async fn reconciliation(
         totals,
         by_channel,
         differences,
+        refunds,
+        net,
+        refund_differences,
     })
 }
 
@@ -630,11 +726,11 @@ pub fn reconciliation_xlsx(r: &Reconciliation) -> ServiceResult<Vec<u8>> {
         .map(|h| (*h).to_owned())
         .collect();
     let mut rows = Vec::new();
-    for (basis, label) in [("sales", "销售口径合计"), ("cashier", "出纳口径合计"), ("finance", "财务口径合计")]
-    {
-        let mut row = vec![text(label), Cell::Empty, Cell::Empty];
-        row.push(amount(r.totals.get(basis).copied().unwrap_or(Money::ZERO)));
-        rows.push(row);
+    let of = |map: &BTreeMap<&'static str, Money>, basis: &str| amount(map.get(basis).copied().unwrap_or(Money::ZERO));
+    for (basis, label) in [("sales", "销售口径"), ("cashier", "出纳口径"), ("finance", "财务口径")] {
+        rows.push(vec![text(format!("{label}收款合计")), Cell::Empty, Cell::Empty, of(&r.totals, basis)]);
+        rows.push(vec![text(format!("{label}退款合计")), Cell::Empty, Cell::Empty, of(&r.refunds, basis)]);
+        rows.push(vec![text(format!("{label}净额")), Cell::Empty, Cell::Empty, of(&r.net, basis)]);
     }
     for d in &r.differences {
         for l in &d.receipts {
@@ -645,6 +741,20 @@ pub fn reconciliation_xlsx(r: &Reconciliation) -> ServiceResult<Vec<u8>> {
                 amount(l.amount),
                 text(l.received_on.to_string()),
                 text(&l.channel),
+                text(l.status.name()),
+                text(d.between),
+            ]);
+        }
+    }
+    for d in &r.refund_differences {
+        for l in &d.refunds {
+            rows.push(vec![
+                text(&l.project_id),
+                text(format!("退款 {}", l.id)),
+                text(l.contract_number.clone().unwrap_or_default()),
+                amount(-l.amount),
+                text(l.paid_on.map(|d| d.to_string()).unwrap_or_default()),
+                Cell::Empty,
                 text(l.status.name()),
                 text(d.between),
             ]);

@@ -121,6 +121,21 @@ async fn reconciliation(
     let project_id = project_of(q.project_id.as_deref());
     let r = reports::reconciliation(&state.services, &actor, project_id, from, to).await?;
     let total = |b: &str| r.totals.get(b).map(ToString::to_string).unwrap_or_default();
+    let refunded = |b: &str| r.refunds.get(b).map(ToString::to_string).unwrap_or_default();
+    let net = |b: &str| r.net.get(b).map(ToString::to_string).unwrap_or_default();
+    let refund_differences: Vec<Value> = r
+        .refund_differences
+        .iter()
+        .map(|d| {
+            context! {
+                between => d.between, status => d.status, amount => d.amount.to_string(),
+                refunds => d.refunds.iter().map(|l| context! {
+                    contract_id => l.contract_id, number => l.contract_number, amount => l.amount.to_string(),
+                    paid_on => l.paid_on.map(|d| d.to_string()),
+                }).collect::<Vec<_>>(),
+            }
+        })
+        .collect();
     let channels: Vec<Value> = r
         .by_channel
         .iter()
@@ -149,7 +164,9 @@ async fn reconciliation(
             from => from.to_string(), to => to.to_string(), project_id => project_id, projects => projects(&state, &actor).await?,
             signed_contracts => r.signed_contracts, signed_amount => r.signed_amount.to_string(),
             sales => total("sales"), cashier => total("cashier"), finance => total("finance"),
-            channels => channels, differences => differences,
+            channels => channels, differences => differences, refund_differences => refund_differences,
+            refunds => context! { sales => refunded("sales"), cashier => refunded("cashier"), finance => refunded("finance") },
+            net => context! { sales => net("sales"), cashier => net("cashier"), finance => net("finance") },
             export => format!("/api/v1/finance/reports/reconciliation/export?from={from}&to={to}&project_id={}", project_id.unwrap_or_default()),
             ..base_context(&actor, lang, NAV)
         },

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::NaiveDate;
-use loupan_domain::finance::ReceiptStatus;
+use loupan_domain::finance::{ReceiptStatus, RefundStatus};
 use loupan_service::finance::reports::{self as reports, Basis};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -72,6 +72,29 @@ pub struct DifferenceDto {
     pub receipts: Vec<ReceiptLineDto>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct RefundLineDto {
+    pub id: String,
+    pub project_id: String,
+    pub contract_id: Option<String>,
+    pub contract_number: Option<String>,
+    pub subscription_id: Option<String>,
+    pub amount: String,
+    /// None while still owed.
+    pub paid_on: Option<NaiveDate>,
+    pub status: RefundStatus,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RefundDifferenceDto {
+    /// `sales_cashier` (owed, not paid out) or `cashier_finance` (paid out, not audited).
+    pub between: String,
+    /// `due` or `paid`.
+    pub status: RefundStatus,
+    pub amount: String,
+    pub refunds: Vec<RefundLineDto>,
+}
+
 /// Each department's total of the money received in the period, and where they differ.
 #[derive(Serialize, ToSchema)]
 pub struct ReconciliationDto {
@@ -85,6 +108,12 @@ pub struct ReconciliationDto {
     /// Channel → basis → amount.
     pub by_channel: BTreeMap<String, BTreeMap<String, String>>,
     pub differences: Vec<DifferenceDto>,
+    /// Refunded in the period per basis: `sales` (owed from the cancellation on),
+    /// `cashier` (paid out), `finance` (audited).
+    pub refunds: BTreeMap<String, String>,
+    /// Received less refunded, per basis.
+    pub net: BTreeMap<String, String>,
+    pub refund_differences: Vec<RefundDifferenceDto>,
 }
 
 fn as_text(map: BTreeMap<&'static str, loupan_domain::Money>) -> BTreeMap<String, String> {
@@ -122,6 +151,31 @@ impl From<reports::Reconciliation> for ReconciliationDto {
                             channel: l.channel,
                             status: l.status,
                             recorded_by: l.recorded_by,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            refunds: as_text(r.refunds),
+            net: as_text(r.net),
+            refund_differences: r
+                .refund_differences
+                .into_iter()
+                .map(|d| RefundDifferenceDto {
+                    between: d.between.to_owned(),
+                    status: d.status,
+                    amount: d.amount.to_string(),
+                    refunds: d
+                        .refunds
+                        .into_iter()
+                        .map(|l| RefundLineDto {
+                            id: l.id,
+                            project_id: l.project_id,
+                            contract_id: l.contract_id,
+                            contract_number: l.contract_number,
+                            subscription_id: l.subscription_id,
+                            amount: l.amount.to_string(),
+                            paid_on: l.paid_on,
+                            status: l.status,
                         })
                         .collect(),
                 })
