@@ -524,16 +524,21 @@ pub async fn search_receipts<C: ConnectionTrait>(
     c: &C,
     scope: Scope<'_>,
     filter: &ReceiptFilter,
+    after: Option<(chrono::NaiveDate, &str)>,
     limit: u64,
 ) -> StoreResult<(Vec<ReceiptRow>, Found)> {
-    use sea_orm::QuerySelect;
-    let rows = receipts::Entity::find()
-        .filter(receipt_conditions(scope, filter))
-        .order_by_desc(receipts::Column::ReceivedOn)
-        .order_by_desc(receipts::Column::CreatedAt)
-        .limit(limit)
-        .all(c)
-        .await?;
+    use receipts::Column as R;
+    use sea_orm::{Condition, QuerySelect};
+    // Newest first; the page after `(received_on, id)` of the previous page's last row.
+    let mut page = receipts::Entity::find().filter(receipt_conditions(scope, filter));
+    if let Some((date, id)) = after {
+        page = page.filter(
+            Condition::any()
+                .add(R::ReceivedOn.lt(date))
+                .add(Condition::all().add(R::ReceivedOn.eq(date)).add(R::Id.lt(id))),
+        );
+    }
+    let rows = page.order_by_desc(R::ReceivedOn).order_by_desc(R::Id).limit(limit).all(c).await?;
     let (count, amount): (i64, Option<Money>) = receipts::Entity::find()
         .select_only()
         .column_as(receipts::Column::Id.count(), "n")
@@ -601,6 +606,7 @@ pub async fn search_instalments<C: ConnectionTrait>(
     c: &C,
     scope: Scope<'_>,
     filter: &InstalmentFilter,
+    after: Option<(chrono::NaiveDate, &str)>,
     limit: u64,
 ) -> StoreResult<(Vec<crate::sales::InstalmentRow>, Found)> {
     use crate::entities::{contracts, instalments};
@@ -612,10 +618,21 @@ pub async fn search_instalments<C: ConnectionTrait>(
             .into();
         instalments::Entity::find().join(JoinType::InnerJoin, relation).filter(instalment_conditions(scope, filter))
     };
-    let rows = joined()
+    // Soonest due first; the page after `(due_date, id)` of the previous page's last row.
+    let mut page = joined();
+    if let Some((date, id)) = after {
+        use instalments::Column as I;
+        page = page.filter(
+            sea_orm::Condition::any().add(Expr::col((instalments::Entity, I::DueDate)).gt(date)).add(
+                sea_orm::Condition::all()
+                    .add(Expr::col((instalments::Entity, I::DueDate)).eq(date))
+                    .add(Expr::col((instalments::Entity, I::Id)).gt(id)),
+            ),
+        );
+    }
+    let rows = page
         .order_by_asc(instalments::Column::DueDate)
-        .order_by_asc(instalments::Column::ContractId)
-        .order_by_asc(instalments::Column::Seq)
+        .order_by_asc(instalments::Column::Id)
         .limit(limit)
         .all(c)
         .await?;

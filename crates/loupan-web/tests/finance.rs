@@ -714,3 +714,76 @@ async fn a_receipt_dated_after_today_needs_a_post_dated_cheque_and_its_reason() 
             .await;
     assert_eq!(r.status, StatusCode::CREATED, "today is fine: {}", r.text);
 }
+
+#[tokio::test]
+async fn a_search_of_2500_receipts_pages_to_the_end_and_exports_every_one() {
+    let b = books().await;
+    let (a, _) = b.contract("甲", "13800000001", &b.instalments, "2026-01-10").await;
+    // 2,500 receipts over 25 days, many on the same day (the cursor must not skip or repeat any).
+    for n in 0..2500u32 {
+        let body = json!({"contract_id": a, "amount": "1.00", "channel": "transfer",
+                          "received_on": format!("2026-02-{:02}", 1 + n % 25)});
+        let r = b.app.send(post("/api/v1/finance/receipts", body).token(&b.cashier)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    let base = format!("/api/v1/finance/queries/receipts?project_id={}&from=2026-02-01&to=2026-02-28", b.project);
+    let mut seen = std::collections::HashSet::new();
+    let mut last_day = String::from("9999");
+    let mut cursor = String::new();
+    let mut pages = 0;
+    loop {
+        let page = b.report(&format!("{base}{cursor}")).await;
+        pages += 1;
+        assert_eq!(
+            (page["count"].as_i64(), page["total"].as_str()),
+            (Some(2500), Some("2500.00")),
+            "every page counts all"
+        );
+        for r in page["items"].as_array().unwrap() {
+            assert!(seen.insert(r["id"].as_str().unwrap().to_owned()), "a receipt on two pages");
+            let day = r["received_on"].as_str().unwrap().to_owned();
+            assert!(day <= last_day, "newest first");
+            last_day = day;
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!((pages, seen.len()), (3, 2500));
+    // The export holds all of them and the total line, whatever page size the link had.
+    let rows = b.sheet(&format!("{}&limit=10", base.replace("receipts?", "receipts/export?"))).await;
+    assert_eq!(rows.len(), 1 + 2500 + 1);
+    assert_eq!(rows[2501][0], "合计 2500 笔");
+    // The page links to the next one with the same conditions.
+    let page =
+        b.app.send(get(&format!("/finance/receipts?project_id={}&from=2026-02-01", b.project)).token(&b.finance)).await;
+    assert!(page.text.contains("id=\"next-page\"") && page.text.contains("cursor=2026-02-"), "{}", page.text);
+    // Plans page the same way, soonest due first.
+    b.contract("乙", "13800000002", &b.instalments, "2026-01-10").await;
+    let mut cursor = String::new();
+    let mut dues = Vec::new();
+    loop {
+        let page =
+            b.report(&format!("/api/v1/finance/queries/instalments?project_id={}&limit=2{cursor}", b.project)).await;
+        assert_eq!(page["count"], 6);
+        dues.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| (i["due_date"].as_str().unwrap().to_owned(), i["id"].as_str().unwrap().to_owned())),
+        );
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(dues.len(), 6);
+    assert!(dues.windows(2).all(|w| w[0] < w[1]), "{dues:?}");
+    let r = b.app.send(get(&format!("{base}&cursor=garbage&limit=0")).token(&b.finance)).await;
+    assert_eq!(
+        (r.status, r.error_fields()),
+        (StatusCode::UNPROCESSABLE_ENTITY, vec!["cursor".to_owned(), "limit".to_owned()])
+    );
+}

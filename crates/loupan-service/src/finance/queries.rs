@@ -17,7 +17,8 @@ use crate::finance::{CHANNELS, DEPOSIT_TRANSFER_CHANNEL, TRANSFER_CHANNEL};
 use crate::sales::deals::{DealParties, Names};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
-/// Rows shown at most; the count and sums always cover every match.
+/// Rows per page at most (and when the caller does not say); the count and
+/// sums always cover every match, and `next_cursor` leads to the rest.
 pub const MAX_ROWS: u64 = 1000;
 
 /// Every channel a receipt can have: those a cashier records, and the
@@ -43,6 +44,10 @@ pub struct ReceiptQuery {
     pub max_amount: Option<String>,
     pub payer: Option<String>,
     pub number: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Rows per page, 1 to `MAX_ROWS` (the default).
+    pub limit: Option<u64>,
 }
 
 /// An instalment search as typed into the form or the query string (empty fields mean "any").
@@ -56,6 +61,10 @@ pub struct InstalmentQuery {
     pub state: Option<String>,
     /// The day `overdue` and `not_due` are seen from; today (Beijing) when empty.
     pub as_of: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Rows per page, 1 to `MAX_ROWS` (the default).
+    pub limit: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -80,11 +89,14 @@ pub struct ReceiptHit {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ReceiptSearch {
+    /// One page, newest first.
     pub items: Vec<ReceiptHit>,
-    /// Every match, of which `items` holds the newest `MAX_ROWS`.
+    /// Every match, on every page.
     pub count: i64,
     pub total: Money,
+    /// More pages follow.
     pub truncated: bool,
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -115,7 +127,9 @@ pub struct InstalmentSearch {
     pub amount: Money,
     pub paid: Money,
     pub unpaid: Money,
+    /// More pages follow.
     pub truncated: bool,
+    pub next_cursor: Option<String>,
 }
 
 fn text_of(t: &Option<String>) -> Option<&str> {
@@ -166,6 +180,26 @@ fn scope<'a>(actor: &'a Actor, project_id: Option<&'a str>) -> ServiceResult<Sco
     Ok(Scope { projects: actor.visible_projects(), project_id })
 }
 
+/// The cursor and page size of a query.
+fn page(errors: &mut Invalid, cursor: &Option<String>, limit: Option<u64>) -> (Option<(NaiveDate, String)>, u64) {
+    let after = text_of(cursor).and_then(|c| {
+        let parsed = c.split_once(',').and_then(|(d, id)| Some((d.parse::<NaiveDate>().ok()?, id.to_owned())));
+        if parsed.is_none() {
+            errors.push("cursor", "invalid_cursor");
+        }
+        parsed
+    });
+    let limit = limit.unwrap_or(MAX_ROWS);
+    if !(1..=MAX_ROWS).contains(&limit) {
+        errors.push("limit", "out_of_range");
+    }
+    (after, limit)
+}
+
+fn cursor_of(date: NaiveDate, id: &str) -> String {
+    format!("{date},{id}")
+}
+
 fn range_errors<T: PartialOrd>(errors: &mut Invalid, field: &'static str, low: Option<T>, high: Option<T>) {
     if let (Some(l), Some(h)) = (low, high)
         && l > h
@@ -191,9 +225,17 @@ pub async fn receipts(services: &Services, actor: &Actor, q: &ReceiptQuery) -> S
     };
     range_errors(&mut errors, "to", filter.from, filter.to);
     range_errors(&mut errors, "max_amount", filter.min_amount, filter.max_amount);
+    let (after, limit) = page(&mut errors, &q.cursor, q.limit);
     errors.into_result()?;
     let conn = services.store.conn();
-    let (rows, found) = store::search_receipts(conn, scope, &filter, MAX_ROWS).await?;
+    let after = after.as_ref().map(|(d, id)| (*d, id.as_str()));
+    let (mut rows, found) = store::search_receipts(conn, scope, &filter, after, limit + 1).await?;
+    let next_cursor = if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| cursor_of(r.received_on, &r.id))
+    } else {
+        None
+    };
     // The deal of each receipt, for its number, unit and buyer.
     let ids = |pick: fn(&store::ReceiptRow) -> Option<&String>| {
         let mut v: Vec<String> = rows.iter().filter_map(|r| pick(r).cloned()).collect();
@@ -240,7 +282,7 @@ pub async fn receipts(services: &Services, actor: &Actor, q: &ReceiptQuery) -> S
             }
         })
         .collect();
-    Ok(ReceiptSearch { items, count: found.count, total: found.amount, truncated: found.count > MAX_ROWS as i64 })
+    Ok(ReceiptSearch { items, count: found.count, total: found.amount, truncated: next_cursor.is_some(), next_cursor })
 }
 
 pub async fn instalments(services: &Services, actor: &Actor, q: &InstalmentQuery) -> ServiceResult<InstalmentSearch> {
@@ -256,9 +298,18 @@ pub async fn instalments(services: &Services, actor: &Actor, q: &InstalmentQuery
         as_of: date(&mut errors, "as_of", &q.as_of).unwrap_or(today),
     };
     range_errors(&mut errors, "due_to", filter.due_from, filter.due_to);
+    let (after, limit) = page(&mut errors, &q.cursor, q.limit);
     errors.into_result()?;
     let conn = services.store.conn();
-    let (rows, Found { count, amount, paid }) = store::search_instalments(conn, scope, &filter, MAX_ROWS).await?;
+    let after = after.as_ref().map(|(d, id)| (*d, id.as_str()));
+    let (mut rows, Found { count, amount, paid }) =
+        store::search_instalments(conn, scope, &filter, after, limit + 1).await?;
+    let next_cursor = if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|i| cursor_of(i.due_date, &i.id))
+    } else {
+        None
+    };
     let mut contract_ids: Vec<String> = rows.iter().map(|i| i.contract_id.clone()).collect();
     contract_ids.sort();
     contract_ids.dedup();
@@ -303,8 +354,43 @@ pub async fn instalments(services: &Services, actor: &Actor, q: &InstalmentQuery
         amount,
         paid,
         unpaid: amount - paid,
-        truncated: count > MAX_ROWS as i64,
+        truncated: next_cursor.is_some(),
+        next_cursor,
     })
+}
+
+/// Every receipt the query finds, page after page to the last (for exports).
+pub async fn all_receipts(services: &Services, actor: &Actor, q: &ReceiptQuery) -> ServiceResult<ReceiptSearch> {
+    let mut q = ReceiptQuery { cursor: None, limit: Some(MAX_ROWS), ..q.clone() };
+    let mut all = receipts(services, actor, &q).await?;
+    while let Some(next) = all.next_cursor.take() {
+        q.cursor = Some(next);
+        let page = receipts(services, actor, &q).await?;
+        all.items.extend(page.items);
+        all.next_cursor = page.next_cursor;
+    }
+    all.truncated = false;
+    Ok(all)
+}
+
+/// Every instalment the query finds, page after page to the last (for exports).
+pub async fn all_instalments(
+    services: &Services,
+    actor: &Actor,
+    q: &InstalmentQuery,
+) -> ServiceResult<InstalmentSearch> {
+    let mut q = InstalmentQuery { cursor: None, limit: Some(MAX_ROWS), ..q.clone() };
+    let mut all = instalments(services, actor, &q).await?;
+    // Every page is seen from the same day, even across midnight.
+    q.as_of = Some(all.as_of.to_string());
+    while let Some(next) = all.next_cursor.take() {
+        q.cursor = Some(next);
+        let page = instalments(services, actor, &q).await?;
+        all.items.extend(page.items);
+        all.next_cursor = page.next_cursor;
+    }
+    all.truncated = false;
+    Ok(all)
 }
 
 pub fn receipts_xlsx(s: &ReceiptSearch) -> ServiceResult<Vec<u8>> {

@@ -360,6 +360,14 @@ fn query_string(pairs: &[(&str, &Option<String>)]) -> String {
     out.join("&")
 }
 
+/// The link to the page after this one, with the same conditions.
+fn next_page(path: &str, conditions: &str, cursor: &Option<String>) -> Option<String> {
+    let cursor = query_string(&[("cursor", cursor)]);
+    cursor.strip_prefix("cursor=").map(|_| {
+        if conditions.is_empty() { format!("{path}?{cursor}") } else { format!("{path}?{conditions}&{cursor}") }
+    })
+}
+
 /// The buildings of the chosen project, for the building condition.
 async fn buildings(
     state: &AppState,
@@ -380,21 +388,19 @@ async fn receipt_query(
     lang: Lang,
     Query(q): Query<queries::ReceiptQuery>,
 ) -> Result<Html<String>, AppError> {
-    let export = format!(
-        "/api/v1/finance/queries/receipts/export?{}",
-        query_string(&[
-            ("project_id", &q.project_id),
-            ("building_id", &q.building_id),
-            ("status", &q.status),
-            ("channel", &q.channel),
-            ("from", &q.from),
-            ("to", &q.to),
-            ("min_amount", &q.min_amount),
-            ("max_amount", &q.max_amount),
-            ("payer", &q.payer),
-            ("number", &q.number),
-        ])
-    );
+    let conditions = query_string(&[
+        ("project_id", &q.project_id),
+        ("building_id", &q.building_id),
+        ("status", &q.status),
+        ("channel", &q.channel),
+        ("from", &q.from),
+        ("to", &q.to),
+        ("min_amount", &q.min_amount),
+        ("max_amount", &q.max_amount),
+        ("payer", &q.payer),
+        ("number", &q.number),
+    ]);
+    let export = format!("/api/v1/finance/queries/receipts/export?{conditions}");
     let form = context! {
         project_id => q.project_id, building_id => q.building_id, status => q.status, channel => q.channel,
         from => q.from, to => q.to, min_amount => q.min_amount, max_amount => q.max_amount,
@@ -418,6 +424,7 @@ async fn receipt_query(
             }).collect::<Vec<_>>(),
             count => found.count, total => found.total.to_string(), truncated => found.truncated,
             max_rows => queries::MAX_ROWS, export => export,
+            next => next_page("/finance/receipts", &conditions, &found.next_cursor),
             ..base_context(&actor, lang, NAV)
         },
     )
@@ -429,18 +436,16 @@ async fn instalment_query(
     lang: Lang,
     Query(q): Query<queries::InstalmentQuery>,
 ) -> Result<Html<String>, AppError> {
-    let export = format!(
-        "/api/v1/finance/queries/instalments/export?{}",
-        query_string(&[
-            ("project_id", &q.project_id),
-            ("building_id", &q.building_id),
-            ("kind", &q.kind),
-            ("due_from", &q.due_from),
-            ("due_to", &q.due_to),
-            ("state", &q.state),
-            ("as_of", &q.as_of),
-        ])
-    );
+    let conditions = query_string(&[
+        ("project_id", &q.project_id),
+        ("building_id", &q.building_id),
+        ("kind", &q.kind),
+        ("due_from", &q.due_from),
+        ("due_to", &q.due_to),
+        ("state", &q.state),
+        ("as_of", &q.as_of),
+    ]);
+    let export = format!("/api/v1/finance/queries/instalments/export?{conditions}");
     let form = context! {
         project_id => q.project_id, building_id => q.building_id, kind => q.kind, due_from => q.due_from,
         due_to => q.due_to, state => q.state,
@@ -463,7 +468,7 @@ async fn instalment_query(
             }).collect::<Vec<_>>(),
             count => found.count, amount => found.amount.to_string(), paid => found.paid.to_string(),
             unpaid => found.unpaid.to_string(), truncated => found.truncated, max_rows => queries::MAX_ROWS,
-            export => export,
+            export => export, next => next_page("/finance/plans", &conditions, &found.next_cursor),
             ..base_context(&actor, lang, NAV)
         },
     )

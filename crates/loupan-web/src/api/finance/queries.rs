@@ -40,6 +40,11 @@ pub struct ReceiptQueryParams {
     pub payer: Option<String>,
     /// Part of the printed receipt number.
     pub number: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Rows per page, 1000 at most (and when absent).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u64>,
 }
 
 impl From<ReceiptQueryParams> for ReceiptQuery {
@@ -55,6 +60,8 @@ impl From<ReceiptQueryParams> for ReceiptQuery {
             max_amount: p.max_amount,
             payer: p.payer,
             number: p.number,
+            cursor: p.cursor,
+            limit: p.limit,
         }
     }
 }
@@ -84,8 +91,9 @@ pub struct ReceiptSearchDto {
     pub items: Vec<ReceiptHitDto>,
     pub count: i64,
     pub total: String,
-    /// More matched than `items` holds.
+    /// More pages follow: fetch them with `cursor=next_cursor`.
     pub truncated: bool,
+    pub next_cursor: Option<String>,
 }
 
 impl From<ReceiptSearch> for ReceiptSearchDto {
@@ -115,6 +123,7 @@ impl From<ReceiptSearch> for ReceiptSearchDto {
             count: s.count,
             total: s.total.to_string(),
             truncated: s.truncated,
+            next_cursor: s.next_cursor,
         }
     }
 }
@@ -139,7 +148,7 @@ async fn receipts_export(
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<ReceiptQueryParams>,
 ) -> Result<Response, AppError> {
-    let found = queries::receipts(&state.services, &actor, &q.into()).await?;
+    let found = queries::all_receipts(&state.services, &actor, &q.into()).await?;
     Ok(crate::api::xlsx_download(queries::receipts_xlsx(&found)?, "receipts.xlsx"))
 }
 
@@ -161,6 +170,11 @@ pub struct InstalmentQueryParams {
     pub state: Option<String>,
     /// The day `overdue` is seen from; today when omitted.
     pub as_of: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Rows per page, 1000 at most (and when absent).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u64>,
 }
 
 impl From<InstalmentQueryParams> for InstalmentQuery {
@@ -173,6 +187,8 @@ impl From<InstalmentQueryParams> for InstalmentQuery {
             due_to: p.due_to,
             state: p.state,
             as_of: p.as_of,
+            cursor: p.cursor,
+            limit: p.limit,
         }
     }
 }
@@ -206,7 +222,9 @@ pub struct InstalmentSearchDto {
     pub amount: String,
     pub paid: String,
     pub unpaid: String,
+    /// More pages follow: fetch them with `cursor=next_cursor`.
     pub truncated: bool,
+    pub next_cursor: Option<String>,
 }
 
 impl From<InstalmentSearch> for InstalmentSearchDto {
@@ -239,6 +257,7 @@ impl From<InstalmentSearch> for InstalmentSearchDto {
             paid: s.paid.to_string(),
             unpaid: s.unpaid.to_string(),
             truncated: s.truncated,
+            next_cursor: s.next_cursor,
         }
     }
 }
@@ -263,7 +282,7 @@ async fn instalments_export(
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<InstalmentQueryParams>,
 ) -> Result<Response, AppError> {
-    let found = queries::instalments(&state.services, &actor, &q.into()).await?;
+    let found = queries::all_instalments(&state.services, &actor, &q.into()).await?;
     Ok(crate::api::xlsx_download(queries::instalments_xlsx(&found)?, "instalments.xlsx"))
 }
 
