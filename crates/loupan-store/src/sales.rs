@@ -29,12 +29,79 @@ pub async fn find_payment_method<C: ConnectionTrait>(c: &C, id: &str) -> StoreRe
     Ok(payment_methods::Entity::find_by_id(id.to_owned()).one(c).await?)
 }
 
+/// A project's payment methods by name, those in force first.
 pub async fn payment_methods_of<C: ConnectionTrait>(c: &C, project_id: &str) -> StoreResult<Vec<PaymentMethodRow>> {
-    Ok(payment_methods::Entity::find()
+    let mut rows = payment_methods::Entity::find()
         .filter(payment_methods::Column::ProjectId.eq(project_id))
         .order_by_asc(payment_methods::Column::Name)
+        .order_by_asc(payment_methods::Column::CreatedAt)
         .all(c)
-        .await?)
+        .await?;
+    rows.sort_by_key(|r| r.retired_at.is_some());
+    Ok(rows)
+}
+
+/// Whether a method in force other than `except` has this name in the project.
+pub async fn method_name_taken<C: ConnectionTrait>(
+    c: &C,
+    project_id: &str,
+    name: &str,
+    except: Option<&str>,
+) -> StoreResult<bool> {
+    let mut q = payment_methods::Entity::find()
+        .filter(payment_methods::Column::ProjectId.eq(project_id))
+        .filter(payment_methods::Column::Name.eq(name))
+        .filter(payment_methods::Column::RetiredAt.is_null());
+    if let Some(id) = except {
+        q = q.filter(payment_methods::Column::Id.ne(id));
+    }
+    Ok(q.one(c).await?.is_some())
+}
+
+/// Whether any subscription or contract was made with the method.
+pub async fn payment_method_in_use<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<bool> {
+    Ok(subscriptions::Entity::find().filter(subscriptions::Column::PaymentMethodId.eq(id)).one(c).await?.is_some()
+        || contracts::Entity::find().filter(contracts::Column::PaymentMethodId.eq(id)).one(c).await?.is_some())
+}
+
+/// Rewrites a method nobody has used yet, if it is still at `version`.
+pub async fn update_payment_method<C: ConnectionTrait>(
+    c: &C,
+    row: &PaymentMethodRow,
+    version: i64,
+) -> StoreResult<bool> {
+    use payment_methods::Column as M;
+    let res = payment_methods::Entity::update_many()
+        .col_expr(M::Name, Expr::value(row.name.clone()))
+        .col_expr(M::Kind, Expr::value(row.kind.clone()))
+        .col_expr(M::DiscountMillionths, Expr::value(row.discount_millionths))
+        .col_expr(M::TermsJson, Expr::value(row.terms_json.clone()))
+        .col_expr(M::Version, Expr::value(version + 1))
+        .filter(M::Id.eq(row.id.as_str()))
+        .filter(M::Version.eq(version))
+        .filter(M::RetiredAt.is_null())
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Retires a method in force; false if it was already retired (or is not at `version`).
+pub async fn retire_payment_method<C: ConnectionTrait>(
+    c: &C,
+    id: &str,
+    version: i64,
+    at: DateTime<Utc>,
+) -> StoreResult<bool> {
+    use payment_methods::Column as M;
+    let res = payment_methods::Entity::update_many()
+        .col_expr(M::RetiredAt, Expr::value(at))
+        .col_expr(M::Version, Expr::value(version + 1))
+        .filter(M::Id.eq(id))
+        .filter(M::Version.eq(version))
+        .filter(M::RetiredAt.is_null())
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
 }
 
 /// The next number of a kind of document in a project (1, 2, …). The row is

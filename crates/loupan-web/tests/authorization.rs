@@ -203,7 +203,12 @@ fn rule(op: &str) -> Option<Rule> {
         | "GET /api/v1/price-adjustments/{id}"
         | "GET /api/v1/price-adjustments/{id}/preview"
         | "POST /api/v1/price-adjustments/{id}/submit" => Needs(ManagePricing, Project),
-        "GET /api/v1/projects/{id}/payment-methods" => Needs(ReadInventory, Project),
+        "GET /api/v1/projects/{id}/payment-methods" | "GET /api/v1/payment-methods/{id}" => {
+            Needs(ReadInventory, Project)
+        }
+        "PUT /api/v1/payment-methods/{id}" | "POST /api/v1/payment-methods/{id}/retire" => {
+            Needs(ManagePricing, Project)
+        }
 
         "GET /api/v1/customers" => Needs(ReadCustomers, Filter),
         "GET /api/v1/customers/export" => Needs(ExportCustomers, Filter),
@@ -454,6 +459,22 @@ impl World {
 
     fn building(&self, case: Case) -> &str {
         if case == Case::Far { &self.far_building } else { &self.home_building }
+    }
+
+    /// A payment method of its own for a call that changes or retires it.
+    async fn fresh_method(&self, case: Case) -> String {
+        let n = self.n();
+        id_of(
+            &self
+                .send(
+                    post(
+                        &format!("/api/v1/projects/{}/payment-methods", self.project(case)),
+                        json!({"name": format!("方式{n}"), "kind": "one_off", "terms": [{"kind": "down_payment", "ratio": "1"}]}),
+                    ),
+                    &self.admin,
+                )
+                .await,
+        )
     }
 
     fn method(&self, case: Case) -> &str {
@@ -1134,6 +1155,15 @@ impl World {
                 post(&with(&self.receipt_book(case).await), json!({"reason": "填错作废"}))
             }
             p2 if p2.starts_with("/api/v1/finance/reports/") => get(&format!("{path}?as_of=2026-11-27&project_id={p}")),
+            "/api/v1/payment-methods/{id}" if method == "GET" => get(&with(self.method(case))),
+            "/api/v1/payment-methods/{id}" => {
+                let n = self.n();
+                put(
+                    &with(&self.fresh_method(case).await),
+                    json!({"version": 1, "name": format!("改{n}"), "kind": "one_off", "terms": [{"kind": "down_payment", "ratio": "1"}]}),
+                )
+            }
+            "/api/v1/payment-methods/{id}/retire" => post(&with(&self.fresh_method(case).await), json!({"version": 1})),
             "/api/v1/finance/settings/ageing-buckets" if method == "GET" => get(&format!("{path}?project_id={p}")),
             "/api/v1/finance/settings/ageing-buckets" => {
                 put(&format!("{path}?project_id={p}"), json!({"limits": [30, 60, 90]}))

@@ -1135,3 +1135,105 @@ async fn an_api_client_follows_the_chart_through_the_event_stream() {
     let r = o.app.send(get("/api/v1/buildings/elsewhere/events").token(&o.agent)).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_payment_method_in_use_is_retired_and_replaced_so_deals_keep_their_terms() {
+    let o = office().await;
+    let method = |id: &str| get(&format!("/api/v1/payment-methods/{id}")).token(&o.admin);
+    let change = |id: &str, version: i64, down: &str| {
+        put(
+            &format!("/api/v1/payment-methods/{id}"),
+            json!({"version": version, "name": "分期付款", "kind": "instalments", "discount": "0",
+                   "terms": [{"kind": "down_payment", "ratio": down, "days_after_signing": 0},
+                             {"kind": "instalment", "ratio": "0.5", "days_after_signing": 90}]}),
+        )
+        .token(&o.admin)
+    };
+    // Unused: changed in place.
+    let r = o.app.send(change(&o.method, 1, "0.5")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!((r.json()["id"].as_str(), r.json()["version"].as_i64()), (Some(o.method.as_str()), Some(2)));
+    assert_eq!(o.app.send(change(&o.method, 1, "0.5")).await.status, StatusCode::CONFLICT, "a stale version");
+    // In use: the contract keeps its plan, the change becomes a new method.
+    let unit = o.unit("901", None).await;
+    let customer = o.customer(&o.agent, "冯九", "13900139009").await;
+    let k = o.contract(&unit, &customer, "1000000.00", "2026-03-01").await;
+    let r = o.app.send(change(&o.method, 2, "0.5")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let new_id = r.json()["id"].as_str().unwrap().to_owned();
+    assert_ne!(new_id, o.method);
+    assert_eq!(r.json()["replaces_id"], o.method.as_str());
+    assert!(o.app.send(method(&o.method)).await.json()["retired_at"].is_string());
+    let plan = o.plan(&o.finance, k["id"].as_str().unwrap()).await;
+    assert_eq!(plan.len(), 2);
+    // New deals take only methods in force.
+    let other = o.unit("902", None).await;
+    let r = o
+        .app
+        .send(
+            post("/api/v1/sales/contracts", json!({"unit_id": other, "customer_id": customer, "payment_method_id": o.method, "total_price": "1000000.00", "signed_on": "2026-03-02"}))
+                .token(&o.agent),
+        )
+        .await;
+    assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["payment_method_id".to_owned()]));
+    let r = o
+        .app
+        .send(
+            post("/api/v1/sales/contracts", json!({"unit_id": other, "customer_id": customer, "payment_method_id": new_id, "total_price": "1000000.00", "signed_on": "2026-03-02"}))
+                .token(&o.agent),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    // The list shows both, the one in force first; a second method may not take its name.
+    let list = o.app.send(get(&format!("/api/v1/projects/{}/payment-methods", o.project)).token(&o.agent)).await.json();
+    let ids: Vec<&str> = list["items"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [new_id.as_str(), o.method.as_str()]);
+    let r = o
+        .app
+        .send(
+            post(
+                &format!("/api/v1/projects/{}/payment-methods", o.project),
+                json!({"name": "分期付款", "kind": "one_off", "terms": [{"kind": "down_payment", "ratio": "1"}]}),
+            )
+            .token(&o.admin),
+        )
+        .await;
+    assert_eq!(r.error_fields(), ["name"]);
+    // Retired, never deleted; an agent may not do it.
+    let retire = |token: &str, version: i64| {
+        post(&format!("/api/v1/payment-methods/{new_id}/retire"), json!({"version": version})).token(token)
+    };
+    assert_eq!(o.app.send(retire(&o.agent, 1)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(o.app.send(retire(&o.admin, 1)).await.status, StatusCode::OK);
+    assert_eq!(o.app.send(retire(&o.admin, 2)).await.status, StatusCode::CONFLICT);
+
+    // The pages do the same: a method from term rows, a mistake named with what was typed.
+    let page = o.app.send(get(&format!("/projects/{}/payment-methods", o.project)).token(&o.admin)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("method-form") && page.text.contains("已停用"));
+    let fields = [
+        ("name", "一次性付款"),
+        ("kind", "one_off"),
+        ("discount", "0.02"),
+        ("term_kind_0", "down_payment"),
+        ("term_ratio_0", "0.5"),
+        ("term_days_0", "0"),
+    ];
+    let r = o.app.send(form(&format!("/projects/{}/payment-methods", o.project), &fields).token(&o.admin)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "shares must add up to 1");
+    assert!(r.text.contains("一次性付款"), "the form keeps what was typed");
+    let mut fields = fields.to_vec();
+    fields[4] = ("term_ratio_0", "1");
+    let r = o.app.send(form(&format!("/projects/{}/payment-methods", o.project), &fields).token(&o.admin)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let r = o
+        .app
+        .send(
+            form(&format!("/projects/{}/discount-limit", o.project), &[("agent_discount_limit", "0.05")])
+                .token(&o.admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let project = o.app.send(get(&format!("/api/v1/projects/{}", o.project)).token(&o.admin)).await.json();
+    assert_eq!(project["agent_discount_limit"], "0.05");
+}

@@ -16,13 +16,13 @@ use loupan_domain::sales::{
 };
 use loupan_domain::validation::required_text;
 use loupan_domain::{Invalid, Money, Permission};
+use loupan_store::Connection;
 use loupan_store::customers as store_customers;
 use loupan_store::finance as store_finance;
 use loupan_store::inventory as store_inventory;
 use loupan_store::sales::{
     self as store, BuyerRow, ContractRow, InstalmentRow, PaymentMethodRow, SubscriptionRow, UnitEventRow,
 };
-use loupan_store::{Connection, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -54,6 +54,11 @@ pub struct PaymentMethod {
     /// A ratio (`"0.03"` for 3 %).
     pub discount: String,
     pub terms: Vec<TermView>,
+    pub version: i64,
+    /// When it stopped being offered for new deals; the deals made with it keep it.
+    pub retired_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The method this one is a new version of.
+    pub replaces_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -100,6 +105,9 @@ fn method_view(row: PaymentMethodRow) -> ServiceResult<PaymentMethod> {
         name: row.name,
         kind: row.kind,
         terms,
+        version: row.version,
+        retired_at: row.retired_at,
+        replaces_id: row.replaces_id,
     })
 }
 
@@ -110,14 +118,15 @@ async fn visible_project<C: Connection>(conn: &C, actor: &Actor, project_id: &st
     Ok(())
 }
 
-pub async fn create_payment_method(
-    services: &Services,
-    actor: &Actor,
-    project_id: &str,
-    form: NewPaymentMethod,
-) -> ServiceResult<PaymentMethod> {
-    actor.require(Permission::ManagePricing)?;
-    visible_project(services.store.conn(), actor, project_id).await?;
+/// A payment method's fields, checked: name, kind, discount and the terms as stored.
+struct ValidMethod {
+    name: String,
+    kind: String,
+    discount: Ratio,
+    terms_json: String,
+}
+
+fn valid_method(form: &NewPaymentMethod) -> ServiceResult<ValidMethod> {
     let mut errors = Invalid::default();
     let name = required_text(&mut errors, "name", form.name.as_deref(), 50);
     let kind = match form.kind.as_deref().map(str::trim) {
@@ -178,34 +187,166 @@ pub async fn create_payment_method(
             days_after_signing: t.days_after_signing,
         })
         .collect();
+    Ok(ValidMethod {
+        name,
+        kind,
+        discount,
+        terms_json: serde_json::to_string(&stored).map_err(ServiceError::internal)?,
+    })
+}
+
+async fn record_method<C: Connection>(
+    conn: &C,
+    actor: &Actor,
+    action: &str,
+    before: Option<&PaymentMethod>,
+    after: &PaymentMethod,
+) -> ServiceResult<()> {
+    audit::record(
+        conn,
+        actor,
+        Change {
+            action,
+            record_type: "payment_method",
+            record_id: &after.id,
+            before: before.map(audit::snapshot).transpose()?.flatten(),
+            after: audit::snapshot(after)?,
+        },
+    )
+    .await
+}
+
+pub async fn create_payment_method(
+    services: &Services,
+    actor: &Actor,
+    project_id: &str,
+    form: NewPaymentMethod,
+) -> ServiceResult<PaymentMethod> {
+    actor.require(Permission::ManagePricing)?;
+    visible_project(services.store.conn(), actor, project_id).await?;
+    let v = valid_method(&form)?;
     let row = PaymentMethodRow {
         id: loupan_store::new_id(),
         project_id: project_id.to_owned(),
-        name,
-        kind,
-        discount_millionths: discount.millionths(),
-        terms_json: serde_json::to_string(&stored).map_err(ServiceError::internal)?,
+        name: v.name,
+        kind: v.kind,
+        discount_millionths: v.discount.millionths(),
+        terms_json: v.terms_json,
         version: 1,
         created_at: services.clock.now(),
+        retired_at: None,
+        replaces_id: None,
     };
     let tx = services.store.begin_write().await?;
-    match store::insert_payment_method(&tx, &row).await {
-        Err(StoreError::Unique(_)) => return Err(Invalid::one("name", "taken").into()),
-        other => other?,
+    if store::method_name_taken(&tx, project_id, &row.name, None).await? {
+        return Err(Invalid::one("name", "taken").into());
     }
+    store::insert_payment_method(&tx, &row).await?;
     let method = method_view(row)?;
-    audit::record(
-        &tx,
-        actor,
-        Change {
-            action: "payment_method.create",
-            record_type: "payment_method",
-            record_id: &method.id,
-            before: None,
-            after: crate::platform::audit::snapshot(&method)?,
-        },
-    )
-    .await?;
+    record_method(&tx, actor, "payment_method.create", None, &method).await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(method)
+}
+
+async fn managed_method<C: Connection>(conn: &C, actor: &Actor, id: &str) -> ServiceResult<PaymentMethodRow> {
+    actor.require(Permission::ManagePricing)?;
+    match store::find_payment_method(conn, id).await? {
+        Some(m) if actor.sees_project(&m.project_id) => Ok(m),
+        _ => Err(ServiceError::NotFound("payment_method")),
+    }
+}
+
+pub async fn get_payment_method(services: &Services, actor: &Actor, id: &str) -> ServiceResult<PaymentMethod> {
+    actor.require(Permission::ReadProjects)?;
+    match store::find_payment_method(services.store.conn(), id).await? {
+        Some(m) if actor.sees_project(&m.project_id) => method_view(m),
+        _ => Err(ServiceError::NotFound("payment_method")),
+    }
+}
+
+/// Changes a payment method. One that no deal has used yet is changed in
+/// place; one in use keeps its terms for the deals made with it: it is
+/// retired and the change becomes a new method in its place (a new id, the
+/// old one in `replaces_id`). Either way `version` must be the one read.
+pub async fn update_payment_method(
+    services: &Services,
+    actor: &Actor,
+    id: &str,
+    version: i64,
+    form: NewPaymentMethod,
+) -> ServiceResult<PaymentMethod> {
+    let tx = services.store.begin_write().await?;
+    let current = managed_method(&tx, actor, id).await?;
+    if current.retired_at.is_some() {
+        return Err(ServiceError::Conflict("payment_method_retired"));
+    }
+    let v = valid_method(&form)?;
+    if store::method_name_taken(&tx, &current.project_id, &v.name, Some(id)).await? {
+        return Err(Invalid::one("name", "taken").into());
+    }
+    let before = method_view(current.clone())?;
+    let now = services.clock.now();
+    let changed = if store::payment_method_in_use(&tx, id).await? {
+        if !store::retire_payment_method(&tx, id, version, now).await? {
+            return Err(ServiceError::Conflict("stale_version"));
+        }
+        let row = PaymentMethodRow {
+            id: loupan_store::new_id(),
+            project_id: current.project_id.clone(),
+            name: v.name,
+            kind: v.kind,
+            discount_millionths: v.discount.millionths(),
+            terms_json: v.terms_json,
+            version: 1,
+            created_at: now,
+            retired_at: None,
+            replaces_id: Some(id.to_owned()),
+        };
+        store::insert_payment_method(&tx, &row).await?;
+        let retired = store::find_payment_method(&tx, id).await?.ok_or(ServiceError::NotFound("payment_method"))?;
+        record_method(&tx, actor, "payment_method.retire", Some(&before), &method_view(retired)?).await?;
+        let method = method_view(row)?;
+        record_method(&tx, actor, "payment_method.create", None, &method).await?;
+        method
+    } else {
+        let row = PaymentMethodRow {
+            name: v.name,
+            kind: v.kind,
+            discount_millionths: v.discount.millionths(),
+            terms_json: v.terms_json,
+            ..current
+        };
+        if !store::update_payment_method(&tx, &row, version).await? {
+            return Err(ServiceError::Conflict("stale_version"));
+        }
+        let method =
+            method_view(store::find_payment_method(&tx, id).await?.ok_or(ServiceError::NotFound("payment_method"))?)?;
+        record_method(&tx, actor, "payment_method.update", Some(&before), &method).await?;
+        method
+    };
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(changed)
+}
+
+/// Stops offering a method for new deals; the deals made with it keep it.
+pub async fn retire_payment_method(
+    services: &Services,
+    actor: &Actor,
+    id: &str,
+    version: i64,
+) -> ServiceResult<PaymentMethod> {
+    let tx = services.store.begin_write().await?;
+    let current = managed_method(&tx, actor, id).await?;
+    if current.retired_at.is_some() {
+        return Err(ServiceError::Conflict("payment_method_retired"));
+    }
+    let before = method_view(current)?;
+    if !store::retire_payment_method(&tx, id, version, services.clock.now()).await? {
+        return Err(ServiceError::Conflict("stale_version"));
+    }
+    let method =
+        method_view(store::find_payment_method(&tx, id).await?.ok_or(ServiceError::NotFound("payment_method"))?)?;
+    record_method(&tx, actor, "payment_method.retire", Some(&before), &method).await?;
     tx.commit().await.map_err(ServiceError::internal)?;
     Ok(method)
 }
@@ -302,6 +443,14 @@ async fn check_parties<C: Connection>(
         _ => return Err(Invalid::one("payment_method_id", "unknown_payment_method").into()),
     };
     Ok(SaleParties { unit, method })
+}
+
+/// New deals are made only with methods in force.
+fn in_force(method: &PaymentMethodRow) -> ServiceResult<()> {
+    match method.retired_at {
+        Some(_) => Err(Invalid::one("payment_method_id", "retired_payment_method").into()),
+        None => Ok(()),
+    }
 }
 
 pub(crate) async fn unit_event<C: Connection>(
@@ -604,6 +753,7 @@ pub async fn subscribe(services: &Services, actor: &Actor, form: NewSubscription
     let mut v = validate_subscription(&form)?;
     let tx = services.store.begin_write().await?;
     let parties = check_parties(&tx, actor, &v.unit_id, &v.customer_id, &v.payment_method_id).await?;
+    in_force(&parties.method)?;
     v.buyers = checked_buyers(&tx, actor, &parties.unit.project_id, &v.customer_id, &form.buyers).await?;
     // Sold already: say so before talking about the price (the claim below decides).
     if !matches!(parties.unit.status, UnitStatus::Available | UnitStatus::Reserved) {
@@ -636,6 +786,7 @@ pub async fn request_special_discount(
     errors.into_result()?;
     let tx = services.store.begin_write().await?;
     let parties = check_parties(&tx, actor, &v.unit_id, &v.customer_id, &v.payment_method_id).await?;
+    in_force(&parties.method)?;
     v.buyers = checked_buyers(&tx, actor, &parties.unit.project_id, &v.customer_id, &form.buyers).await?;
     let limits = price_limits(&tx, &parties.unit, &parties.method).await?;
     if v.total >= limits.minimum {
@@ -781,6 +932,7 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
     let tx = services.store.begin_write().await?;
     let now = services.clock.now();
     let mut copied_buyers = Vec::new();
+    let mut subscribed_with = None;
     let (unit_id, customer_id, from_status, agreed) = match &subscription_id {
         Some(sid) => {
             let sub = match store::find_subscription(&tx, sid).await? {
@@ -791,11 +943,16 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
                 return Err(ServiceError::Conflict("subscription_not_active"));
             }
             copied_buyers = store::buyers_of(&tx, sid).await?;
+            subscribed_with = Some(sub.payment_method_id.clone());
             (sub.unit_id, sub.customer_id, UnitStatus::Subscribed, Some(sub.total_price))
         }
         None => (form.unit_id.unwrap_or_default(), form.customer_id.unwrap_or_default(), UnitStatus::Available, None),
     };
     let parties = check_parties(&tx, actor, &unit_id, &customer_id, &method_id).await?;
+    // A subscription made with a method since retired still becomes its contract.
+    if subscribed_with.as_deref() != Some(parties.method.id.as_str()) {
+        in_force(&parties.method)?;
+    }
     if agreed.is_none() && !matches!(parties.unit.status, UnitStatus::Available | UnitStatus::Reserved) {
         return Err(unit_taken());
     }

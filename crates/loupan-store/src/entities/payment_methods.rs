@@ -13,6 +13,10 @@ pub struct Model {
     pub terms_json: String,
     pub version: i64,
     pub created_at: DateTimeUtc,
+    /// No longer offered for new deals; the deals made with it keep it.
+    pub retired_at: Option<DateTimeUtc>,
+    /// The method this one is a new version of.
+    pub replaces_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

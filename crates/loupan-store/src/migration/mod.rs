@@ -26,6 +26,7 @@ mod m20261127_000020_search_statistics;
 mod m20261204_000021_surname_pinyin;
 mod m20261204_000022_project_cost;
 mod m20261204_000023_settings;
+mod m20261204_000024_payment_method_versions;
 
 pub struct Migrator;
 
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000021_surname_pinyin::Migration),
             Box::new(m20261204_000022_project_cost::Migration),
             Box::new(m20261204_000023_settings::Migration),
+            Box::new(m20261204_000024_payment_method_versions::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ mod customers;
 mod finance;
 mod inventory;
 mod login;
+mod pricing;
 mod sales;
 mod workbench;
 
@@ -26,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .merge(inventory::router())
         .merge(customers::router())
         .merge(sales::router())
+        .merge(pricing::router())
         .merge(finance::router())
         .merge(aftersales::router())
         .merge(cost::router())

@@ -52,6 +52,12 @@ pub struct PaymentMethodDto {
     pub kind: String,
     pub discount: String,
     pub terms: Vec<TermDto>,
+    /// Send it back when changing or retiring the method.
+    pub version: i64,
+    /// Set once the method is no longer offered for new deals.
+    pub retired_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The method this one is a new version of.
+    pub replaces_id: Option<String>,
 }
 
 impl From<PaymentMethod> for PaymentMethodDto {
@@ -67,8 +73,79 @@ impl From<PaymentMethod> for PaymentMethodDto {
                 .into_iter()
                 .map(|t| TermDto { kind: t.kind, ratio: t.ratio, days_after_signing: t.days_after_signing })
                 .collect(),
+            version: m.version,
+            retired_at: m.retired_at,
+            replaces_id: m.replaces_id,
         }
     }
+}
+
+impl NewPaymentMethodRequest {
+    fn form(self) -> sales::NewPaymentMethod {
+        sales::NewPaymentMethod {
+            name: self.name,
+            kind: self.kind,
+            discount: self.discount,
+            terms: self
+                .terms
+                .into_iter()
+                .map(|t| sales::NewTerm { kind: t.kind, ratio: t.ratio, days_after_signing: t.days_after_signing })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ChangePaymentMethodRequest {
+    /// The `version` read.
+    pub version: i64,
+    #[serde(flatten)]
+    pub method: NewPaymentMethodRequest,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct VersionRequest {
+    /// The `version` read.
+    pub version: i64,
+}
+
+#[utoipa::path(get, path = "/api/v1/payment-methods/{id}", tag = "sales",
+    responses((status = 200, body = PaymentMethodDto), (status = 404, body = Problem)))]
+async fn get_payment_method(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<PaymentMethodDto>, AppError> {
+    Ok(Json(sales::get_payment_method(&state.services, &actor, &id).await?.into()))
+}
+
+/// Changes a payment method. One no deal has used is changed in place; one in
+/// use is retired and the answer is the new method that replaces it (a new
+/// `id`, the old one in `replaces_id`), so deals already made keep their terms.
+#[utoipa::path(put, path = "/api/v1/payment-methods/{id}", tag = "sales", request_body = ChangePaymentMethodRequest,
+    responses((status = 200, body = PaymentMethodDto), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn change_payment_method(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<ChangePaymentMethodRequest>,
+) -> Result<Json<PaymentMethodDto>, AppError> {
+    let method = sales::update_payment_method(&state.services, &actor, &id, req.version, req.method.form()).await?;
+    Ok(Json(method.into()))
+}
+
+/// Stops offering a method for new deals (deals made with it keep it); methods are never deleted.
+#[utoipa::path(post, path = "/api/v1/payment-methods/{id}/retire", tag = "sales", request_body = VersionRequest,
+    responses((status = 200, body = PaymentMethodDto), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)))]
+async fn retire_payment_method(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<VersionRequest>,
+) -> Result<Json<PaymentMethodDto>, AppError> {
+    Ok(Json(sales::retire_payment_method(&state.services, &actor, &id, req.version).await?.into()))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -86,17 +163,7 @@ async fn create_payment_method(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<NewPaymentMethodRequest>,
 ) -> Result<(StatusCode, Json<PaymentMethodDto>), AppError> {
-    let form = sales::NewPaymentMethod {
-        name: req.name,
-        kind: req.kind,
-        discount: req.discount,
-        terms: req
-            .terms
-            .into_iter()
-            .map(|t| sales::NewTerm { kind: t.kind, ratio: t.ratio, days_after_signing: t.days_after_signing })
-            .collect(),
-    };
-    let method = sales::create_payment_method(&state.services, &actor, &id, form).await?;
+    let method = sales::create_payment_method(&state.services, &actor, &id, req.form()).await?;
     Ok((StatusCode::CREATED, Json(method.into())))
 }
 
@@ -486,6 +553,8 @@ async fn reserve(
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_payment_methods, create_payment_method))
+        .routes(routes!(get_payment_method, change_payment_method))
+        .routes(routes!(retire_payment_method))
         .routes(routes!(list_subscriptions, subscribe))
         .routes(routes!(export_subscriptions))
         .routes(routes!(special_discount))
