@@ -410,6 +410,36 @@ try {
   await page.click("text=查看业务单据");
   await page.waitForSelector("#contract-status >> text=已签订");
   await shot("29-contract-approved-and-signed");
+
+  // 19. An agent chooses the buyer by typing, not by scrolling a long list, and
+  // registers a new one without losing the unit.
+  await signInAs("liqiang", demoPassword);
+  await page.click("nav.modules >> text=项目房源");
+  await page.click("a.button >> nth=0");
+  await page.click(".chart a.unit.st-available >> nth=2");
+  await page.waitForSelector("#subscribe-form .picker input");
+  const someone = (await page.$eval("#subscribe-form select[name=customer_id]", (s) => s.options[0].text)).trim();
+  const picker = page.locator("#subscribe-form .picker input");
+  await picker.fill(someone.slice(0, 1));
+  await page.waitForSelector("#subscribe-form .picker li[role=option]");
+  await picker.press("ArrowDown");
+  await picker.press("ArrowUp");
+  await picker.press("Enter");
+  const chosen = await page.$eval("#subscribe-form select[name=customer_id]", (s) => s.value);
+  expect(chosen, "choosing from the picker set no customer");
+  expect((await picker.inputValue()).length > 0, "the picker does not show the choice");
+  await shot("30-customer-picker");
+  await page.click("#subscribe-form .picker-new a");
+  await page.waitForSelector("#customer-form");
+  await page.fill("#phone", "13966668888");
+  await page.fill("#name", "欧阳明");
+  await page.click("#customer-form button[type=submit]");
+  await page.waitForURL(/\/units\/.*customer_id=/);
+  expect((await page.locator("#subscribe-form .picker input").inputValue()).includes("欧阳明"),
+    "back on the unit, the new customer is not chosen");
+  await page.click("#subscribe");
+  await page.waitForSelector("#unit-status.st-subscribed");
+  await shot("31-subscribed-new-customer");
 } catch (e) {
   await shot("failure").catch(() => {});
   problems.push(`story failed: ${e.message}`);

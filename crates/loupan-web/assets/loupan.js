@@ -143,3 +143,101 @@ document.addEventListener("submit", (event) => {
     });
   });
 })();
+
+// A searchable customer picker in place of a long drop-down: type a name, its
+// pinyin initials or phone digits and choose from the matches the customer
+// search of the API returns (the reader's own scope). The drop-down stays in
+// the page for browsers without this script; with it, its value is the choice.
+(() => {
+  let n = 0;
+  for (const select of document.querySelectorAll("select[data-picker=customers]")) {
+    n += 1;
+    const wrap = document.createElement("div");
+    wrap.className = "picker";
+    const input = document.createElement("input");
+    input.type = "search";
+    input.autocomplete = "off";
+    input.placeholder = select.dataset.placeholder || "";
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-autocomplete", "list");
+    const list = document.createElement("ul");
+    list.id = `picker-${n}`;
+    list.setAttribute("role", "listbox");
+    list.hidden = true;
+    input.setAttribute("aria-controls", list.id);
+    const chosen = select.selectedOptions[0];
+    if (chosen && chosen.value) input.value = chosen.textContent.trim();
+    select.hidden = true;
+    select.after(wrap);
+    wrap.append(input, list);
+    let matches = [];
+    let active = -1;
+    let timer = null;
+    let asked = 0;
+    const show = (open) => {
+      list.hidden = !open;
+      input.setAttribute("aria-expanded", String(open));
+    };
+    const highlight = (i) => {
+      active = i;
+      list.querySelectorAll("li").forEach((li, n) => li.setAttribute("aria-selected", String(n === i)));
+      if (i >= 0) input.setAttribute("aria-activedescendant", `${list.id}-${i}`);
+    };
+    const choose = (m) => {
+      let option = [...select.options].find((o) => o.value === m.id);
+      if (!option) {
+        option = new Option(m.name, m.id);
+        select.append(option);
+      }
+      select.value = m.id;
+      input.value = `${m.name} ${m.phone}`;
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+      show(false);
+    };
+    const render = () => {
+      list.replaceChildren();
+      matches.forEach((m, i) => {
+        const li = document.createElement("li");
+        li.id = `${list.id}-${i}`;
+        li.setAttribute("role", "option");
+        const name = document.createElement("strong");
+        name.textContent = m.name;
+        const detail = document.createElement("span");
+        detail.textContent = [m.phone, m.grade].filter(Boolean).join(" · ");
+        li.append(name, detail);
+        li.addEventListener("mousedown", (e) => { e.preventDefault(); choose(m); });
+        list.append(li);
+      });
+      if (!matches.length) {
+        const li = document.createElement("li");
+        li.className = "none";
+        li.textContent = select.dataset.none || "";
+        list.append(li);
+      }
+      highlight(matches.length ? 0 : -1);
+      show(true);
+    };
+    const search = async () => {
+      const q = input.value.trim();
+      if (!q) { show(false); return; }
+      const mine = ++asked;
+      const params = new URLSearchParams({ q, limit: "8" });
+      if (select.dataset.project) params.set("project_id", select.dataset.project);
+      try {
+        const res = await fetch(`/api/v1/customers?${params}`, { credentials: "same-origin" });
+        if (!res.ok || mine !== asked) return;
+        matches = (await res.json()).items;
+        render();
+      } catch (_) { /* the drop-down's value stands */ }
+    };
+    input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(search, 200); });
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "ArrowDown" && matches.length) { e.preventDefault(); highlight((active + 1) % matches.length); }
+      else if (e.key === "ArrowUp" && matches.length) { e.preventDefault(); highlight((active + matches.length - 1) % matches.length); }
+      else if (e.key === "Enter" && !list.hidden && active >= 0) { e.preventDefault(); choose(matches[active]); }
+      else if (e.key === "Escape") show(false);
+    });
+    input.addEventListener("blur", () => setTimeout(() => show(false), 150));
+  }
+})();

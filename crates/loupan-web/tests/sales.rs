@@ -1237,3 +1237,33 @@ async fn a_payment_method_in_use_is_retired_and_replaced_so_deals_keep_their_ter
     let project = o.app.send(get(&format!("/api/v1/projects/{}", o.project)).token(&o.admin)).await.json();
     assert_eq!(project["agent_discount_limit"], "0.05");
 }
+
+#[tokio::test]
+async fn a_customer_registered_from_a_deal_form_comes_back_chosen() {
+    let o = office().await;
+    let unit = o.unit("951", None).await;
+    let page = o.app.send(get(&format!("/units/{unit}")).token(&o.agent)).await;
+    assert!(page.text.contains(r#"data-picker="customers""#), "the deal forms offer the picker");
+    let new = format!("/customers/new?project_id={}&amp;return_to=/units/{unit}", o.project);
+    assert!(page.text.contains(&new), "{}", page.text);
+    let form_page = o.app.send(get(&new.replace("&amp;", "&")).token(&o.agent)).await;
+    assert!(form_page.text.contains(&format!(r#"name="return_to" value="/units/{unit}""#)), "{}", form_page.text);
+    let back = format!("/units/{unit}");
+    let fields = [("project_id", o.project.as_str()), ("phone", "13988887777"), ("name", "欧阳明"), ("return_to", back.as_str())];
+    let r = o.app.send(form("/customers/new", &fields).token(&o.agent)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let location = r.headers["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with(&format!("/units/{unit}?customer_id=")) && location.ends_with("&duplicates=0"), "{location}");
+    let id = location.split("customer_id=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    let page = o.app.send(get(&location).token(&o.agent)).await;
+    assert!(page.text.contains(&format!(r#"<option value="{id}" selected>"#)), "{}", page.text);
+    // Never back to another site.
+    for (n, evil) in ["//evil.example.com/x", "https://evil.example.com/", "/\\evil"].iter().enumerate() {
+        let phone = format!("1398888770{n}");
+        let fields =
+            [("project_id", o.project.as_str()), ("phone", phone.as_str()), ("name", "司马光"), ("return_to", evil)];
+        let r = o.app.send(form("/customers/new", &fields).token(&o.agent)).await;
+        let location = r.headers["location"].to_str().unwrap();
+        assert!(location.starts_with("/customers/"), "{evil} → {location}");
+    }
+}

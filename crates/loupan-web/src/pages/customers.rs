@@ -301,9 +301,27 @@ fn form_of(c: &customers::Customer) -> Value {
     }
 }
 
-async fn show_new(State(state): State<AppState>, Authed(actor): Authed, lang: Lang) -> Result<Response, AppError> {
+#[derive(Deserialize, Default)]
+struct NewQuery {
+    project_id: Option<String>,
+    /// A page of Loupan to go back to with the new customer chosen (a deal form).
+    return_to: Option<String>,
+}
+
+/// Only a path of this site: never another host (`//x`, `https://x`) or a script.
+fn local_path(path: Option<&str>) -> Option<&str> {
+    path.filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains(['\\', ':', '\r', '\n']))
+}
+
+async fn show_new(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Query(q): Query<NewQuery>,
+) -> Result<Response, AppError> {
     actor.require(Permission::WriteCustomers)?;
-    new_page(&state, &actor, lang, Value::UNDEFINED, Value::UNDEFINED, StatusCode::OK).await
+    let typed = context! { project_id => q.project_id, return_to => local_path(q.return_to.as_deref()) };
+    new_page(&state, &actor, lang, typed, Value::UNDEFINED, StatusCode::OK).await
 }
 
 async fn create(
@@ -314,8 +332,18 @@ async fn create(
 ) -> Result<Response, AppError> {
     let new = customers::NewCustomer { project_id: form.text("project_id"), ..fields_of(&form) };
     match customers::register(&state.services, &actor, new).await {
-        Ok(done) => Ok(Redirect::to(&format!("/customers/{}?duplicates={}", done.customer.id, done.duplicates.len()))
-            .into_response()),
+        Ok(done) => {
+            let (id, duplicates) = (&done.customer.id, done.duplicates.len());
+            let next = match local_path(form.get("return_to")) {
+                // Back to the deal form with the customer chosen; the duplicates warning rides along.
+                Some(back) => {
+                    let joiner = if back.contains('?') { '&' } else { '?' };
+                    format!("{back}{joiner}customer_id={id}&duplicates={duplicates}")
+                }
+                None => format!("/customers/{id}?duplicates={duplicates}"),
+            };
+            Ok(Redirect::to(&next).into_response())
+        }
         Err(e @ ServiceError::Invalid(_)) => {
             new_page(&state, &actor, lang, typed(&form), field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY)
                 .await

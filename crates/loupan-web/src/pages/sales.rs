@@ -76,10 +76,16 @@ async fn unit_page(
             let limits = sales::limits_for(&state.services, actor, id, &m.id).await?;
             methods.push(context! { id => m.id, name => m.name, minimum => limits.minimum.to_string() });
         }
-        (
-            list.into_iter().map(|c| context! { id => c.id, name => c.name, phone => c.phone }).collect::<Vec<_>>(),
-            methods,
-        )
+        let mut options: Vec<Value> =
+            list.iter().map(|c| context! { id => c.id, name => c.name, phone => c.phone }).collect();
+        // A customer just registered from this page comes back chosen, even beyond the list's length.
+        if let Some(chosen) = typed.get_attr("customer_id").ok().and_then(|v| v.as_str().map(str::to_owned))
+            && !list.iter().any(|c| c.id == chosen)
+            && let Ok(c) = customers::get(&state.services, actor, &chosen).await
+        {
+            options.insert(0, context! { id => c.id, name => c.name, phone => c.phone });
+        }
+        (options, methods)
     } else {
         (Vec::new(), Vec::new())
     };
@@ -87,7 +93,7 @@ async fn unit_page(
         state,
         "unit.html",
         context! {
-            u => context! { id => unit.id, number => unit.number, floor => unit.floor, layout => unit.layout,
+            u => context! { id => unit.id, project_id => unit.project_id.clone(), number => unit.number, floor => unit.floor, layout => unit.layout,
                             gross_area => unit.gross_area.to_string(), inner_area => unit.inner_area.to_string(),
                             list_price => unit.list_price.to_string(), status => unit.status.name(),
                             property_type => unit.property_type.clone(), orientation => unit.orientation.clone(),
@@ -108,13 +114,26 @@ async fn unit_page(
     Ok((status, html).into_response())
 }
 
+#[derive(serde::Deserialize, Default)]
+struct UnitQuery {
+    /// The customer to choose in the deal forms (back from registering one).
+    customer_id: Option<String>,
+    /// Possible duplicates found when that customer was registered.
+    duplicates: Option<usize>,
+}
+
 async fn show_unit(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
     Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<UnitQuery>,
 ) -> Result<Response, AppError> {
-    unit_page(&state, &actor, lang, &id, (Value::UNDEFINED, Value::UNDEFINED), StatusCode::OK).await
+    let typed = match q.customer_id.filter(|c| !c.is_empty()) {
+        Some(c) => context! { customer_id => c, duplicates => q.duplicates.unwrap_or(0) },
+        None => Value::UNDEFINED,
+    };
+    unit_page(&state, &actor, lang, &id, (Value::UNDEFINED, typed), StatusCode::OK).await
 }
 
 /// Renders the unit page again with the form as typed and its errors, or passes other errors on.
