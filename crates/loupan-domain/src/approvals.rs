@@ -25,6 +25,10 @@ named_enum! {
         PriceAdjustment = "price_adjustment",
         /// 成本合同: a cost contract or supplementary agreement before it is signed.
         CostContract = "cost_contract",
+        /// 退款支付: paying a refund out to the buyer (no step until a group adds one).
+        RefundPayment = "refund_payment",
+        /// 定金转房款: moving a subscription's deposit onto its contract (no step until a group adds one).
+        DepositTransfer = "deposit_transfer",
     }
 }
 
@@ -76,6 +80,7 @@ impl RequestKind {
             RequestKind::PriceAdjustment => &["units", "change_percent"],
             // `over_plan`: yuan beyond the plan lines' balances (0 within them).
             RequestKind::CostContract => &["amount", "over_plan"],
+            RequestKind::RefundPayment | RequestKind::DepositTransfer => &["amount"],
         }
     }
 }
@@ -84,7 +89,7 @@ pub const SPECIAL_DISCOUNT: RequestKind = RequestKind::SpecialDiscount;
 pub const DEAL_CHANGE: RequestKind = RequestKind::DealChange;
 pub const PRICE_ADJUSTMENT: RequestKind = RequestKind::PriceAdjustment;
 
-pub const REQUEST_KINDS: [RequestKind; 4] = RequestKind::ALL;
+pub const REQUEST_KINDS: [RequestKind; 6] = RequestKind::ALL;
 
 pub fn request_kind(name: &str) -> Option<RequestKind> {
     RequestKind::parse(name)
@@ -263,6 +268,9 @@ pub fn default_steps(kind: RequestKind) -> Vec<Step> {
             condition: Some(Condition { fact: "over_plan".into(), op: Op::Gt, value: "0".into() }),
             ..role("项目经理审批", Role::ProjectManager)
         }],
+        // Money a cashier moves on finance's rules: no approval until a group
+        // configures one (for example finance above some amount).
+        RequestKind::RefundPayment | RequestKind::DepositTransfer => Vec::new(),
     }
 }
 

@@ -49,6 +49,14 @@ fn approval_decided<'a>(
             RequestKind::CostContract => {
                 crate::cost::on_contract_decided(services, tx, actor, request, outcome).await.map(|()| Vec::new())
             }
+            RequestKind::RefundPayment => {
+                crate::finance::on_refund_payment_decided(tx, actor, request, outcome).await.map(|()| Vec::new())
+            }
+            RequestKind::DepositTransfer => {
+                crate::finance::on_deposit_transfer_decided(services, tx, actor, request, outcome)
+                    .await
+                    .map(|()| Vec::new())
+            }
         }
     })
 }

@@ -787,3 +787,102 @@ async fn a_search_of_2500_receipts_pages_to_the_end_and_exports_every_one() {
         (StatusCode::UNPROCESSABLE_ENTITY, vec!["cursor".to_owned(), "limit".to_owned()])
     );
 }
+
+#[tokio::test]
+async fn refunds_and_deposit_transfers_wait_for_an_approval_where_a_flow_asks_for_one() {
+    let b = books().await;
+    let flow = |kind: &str, condition: Value| {
+        let mut step = json!({"name": "财务经理审批", "approvers": {"type": "role", "role": "finance"}});
+        if !condition.is_null() {
+            step["condition"] = condition;
+        }
+        put(&format!("/api/v1/approval-flows/{kind}"), json!({"steps": [step]})).token(&b.admin)
+    };
+    // Refunds above 100,000 need finance's approval before the cashier pays them out.
+    let r = b.app.send(flow("refund_payment", json!({"fact": "amount", "op": "gt", "value": "100000"}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let (_, manager) = b.app.user(&b.admin, "manager", &["sales_manager"], &[&b.project]).await;
+    let (a, _) = b.contract("甲", "13800000001", &b.instalments, "2026-01-10").await;
+    b.receipt(&a, "300000.00", "2026-01-10", "audited").await;
+    let change = b
+        .app
+        .send(
+            post(
+                "/api/v1/sales/changes",
+                json!({"kind": "cancel_contract", "subject_id": a, "reason": "客户资金问题"}),
+            )
+            .token(&b.agent),
+        )
+        .await
+        .json();
+    let approve = |token: &str, id: &str| {
+        post(&format!("/api/v1/approvals/{id}/approve"), json!({"comment": "同意"})).token(token)
+    };
+    assert_eq!(b.app.send(approve(&manager, change["approval_id"].as_str().unwrap())).await.status, StatusCode::OK);
+    let refund = b.report("/api/v1/finance/refunds?status=due").await["items"][0]["id"].as_str().unwrap().to_owned();
+    let pay = || {
+        post(&format!("/api/v1/finance/refunds/{refund}/pay"), json!({"paid_on": "2026-02-01", "channel": "transfer"}))
+            .token(&b.cashier)
+    };
+    let r = b.app.send(pay()).await;
+    assert_eq!((r.status, r.json()["status"].as_str()), (StatusCode::OK, Some("due")), "{}", r.text);
+    let waiting = r.json()["pending_approval_id"].as_str().unwrap().to_owned();
+    assert_eq!(b.app.send(pay()).await.status, StatusCode::CONFLICT, "one payment request at a time");
+    let r = b.app.send(approve(&b.finance, &waiting)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let paid = b.report("/api/v1/finance/refunds?status=paid").await;
+    assert_eq!(
+        (paid["items"][0]["id"].as_str(), paid["items"][0]["paid_on"].as_str()),
+        (Some(refund.as_str()), Some("2026-02-01"))
+    );
+
+    // Every deposit transfer waits for finance.
+    assert_eq!(b.app.send(flow("deposit_transfer", Value::Null)).await.status, StatusCode::OK);
+    let (unit, customer) = (b.unit().await, b.customer("乙", "13800000002").await);
+    let body = json!({"unit_id": unit, "customer_id": customer, "payment_method_id": b.instalments,
+                      "total_price": "1000000.00", "deposit": "20000.00", "subscribed_on": "2026-01-02"});
+    let sid = b.app.send(post("/api/v1/sales/subscriptions", body).token(&b.agent)).await.json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deposit = b
+        .app
+        .send(
+            post(
+                "/api/v1/finance/receipts",
+                json!({"subscription_id": sid, "amount": "20000.00", "received_on": "2026-01-02", "channel": "pos"}),
+            )
+            .token(&b.cashier),
+        )
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (step, token) in [("arrive", &b.cashier), ("audit", &b.finance)] {
+        let r = b.app.send(post(&format!("/api/v1/finance/receipts/{deposit}/{step}"), json!({})).token(token)).await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    let kid = b
+        .app
+        .send(post("/api/v1/sales/contracts", json!({"subscription_id": sid, "payment_method_id": b.instalments, "total_price": "1000000.00", "signed_on": "2026-01-10"})).token(&b.agent))
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let transfer = || post("/api/v1/finance/deposit-transfers", json!({"contract_id": kid})).token(&b.cashier);
+    let r = b.app.send(transfer()).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let waiting = r.json()["approval_id"].as_str().unwrap().to_owned();
+    assert_eq!(b.app.send(transfer()).await.status, StatusCode::CONFLICT);
+    let receipts = || get(&format!("/api/v1/finance/receipts?contract_id={kid}")).token(&b.finance);
+    assert_eq!(b.app.send(receipts()).await.json()["items"].as_array().unwrap().len(), 0, "nothing moved yet");
+    assert_eq!(b.app.send(approve(&b.finance, &waiting)).await.status, StatusCode::OK);
+    let moved = b.app.send(receipts()).await.json();
+    assert_eq!(
+        (moved["items"][0]["channel"].as_str(), moved["items"][0]["amount"].as_str()),
+        (Some("deposit_transfer"), Some("20000.00")),
+        "{moved}"
+    );
+}

@@ -10,6 +10,7 @@ pub mod settings;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use loupan_domain::approvals::RequestKind;
 use loupan_domain::finance::{ReceiptStatus, RefundStatus};
 use loupan_domain::sales::{ContractStatus, OpenAmount};
 use loupan_domain::{Invalid, Money, Permission};
@@ -599,17 +600,19 @@ pub async fn reverse_receipt(
     Ok(result.into())
 }
 
-/// 定金转房款: the audited deposit of the subscription a contract was signed
-/// from moves to the contract as a pair of receipts (minus on the
-/// subscription, plus on the contract), both `arrived` — the money is in the
-/// bank already — and counted only when finance audits the pair (F3).
-/// Returns the contract's half.
-pub async fn transfer_deposit(services: &Services, actor: &Actor, contract_id: &str) -> ServiceResult<Receipt> {
-    actor.require(Permission::RecordReceipts)?;
-    let tx = services.store.begin_write().await?;
-    let contract = visible_contract(&tx, actor, contract_id)
-        .await
-        .map_err(|e| e.when_absent(|| Invalid::one("contract_id", "unknown_contract").into()))?;
+/// What a deposit transfer did: moved the money (the contract's half of the
+/// pair), or waits for the approval a group's flow asks for.
+#[derive(Debug, Clone)]
+pub enum DepositTransfer {
+    Done(Box<Receipt>),
+    Waiting { approval_id: String },
+}
+
+/// What a contract's subscription still holds to move: (subscription, amount).
+async fn transferable<C: loupan_store::Connection>(
+    conn: &C,
+    contract: &loupan_store::sales::ContractRow,
+) -> ServiceResult<(String, Money)> {
     if contract.status != ContractStatus::Active {
         return Err(ServiceError::Conflict("contract_not_active"));
     }
@@ -618,7 +621,7 @@ pub async fn transfer_deposit(services: &Services, actor: &Actor, contract_id: &
     };
     // What is left on the subscription: audited deposits less earlier transfers, and no
     // transfer waiting for its audit.
-    let on_subscription = store::receipts_of_subscription(&tx, &subscription_id).await?;
+    let on_subscription = store::receipts_of_subscription(conn, &subscription_id).await?;
     if on_subscription.iter().any(|r| r.pair_id.is_some() && r.status == ReceiptStatus::Arrived) {
         return Err(ServiceError::Conflict("deposit_transfer_pending"));
     }
@@ -626,22 +629,33 @@ pub async fn transfer_deposit(services: &Services, actor: &Actor, contract_id: &
     if !deposit.is_positive() {
         return Err(ServiceError::Conflict("no_deposit_to_transfer"));
     }
-    let unpaid: Money = store_sales::instalments_of(&tx, contract_id).await?.iter().map(|i| i.amount - i.paid).sum();
+    let unpaid: Money = store_sales::instalments_of(conn, &contract.id).await?.iter().map(|i| i.amount - i.paid).sum();
     if deposit > unpaid {
         return Err(Invalid::one("amount", "exceeds_outstanding").into());
     }
+    Ok((subscription_id, deposit))
+}
+
+/// Writes the pair of receipts of a transfer, recorded by `by`; returns the contract's half.
+async fn write_transfer(
+    services: &Services,
+    tx: &loupan_store::Transaction,
+    actor: &Actor,
+    contract: &loupan_store::sales::ContractRow,
+    by: &str,
+) -> ServiceResult<ReceiptRow> {
+    let (subscription_id, deposit) = transferable(tx, contract).await?;
     let now = services.clock.now();
-    let by = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
-    let half = |amount: Money, contract: Option<String>, subscription: Option<String>| ReceiptRow {
+    let half = |amount: Money, contract_id: Option<String>, subscription: Option<String>| ReceiptRow {
         id: loupan_store::new_id(),
-        project_id: String::new(),
-        contract_id: contract,
+        project_id: contract.project_id.clone(),
+        contract_id,
         subscription_id: subscription,
         amount,
         received_on: services.clock.date_of(now),
         channel: DEPOSIT_TRANSFER_CHANNEL.to_owned(),
         status: ReceiptStatus::Arrived,
-        recorded_by: by.clone(),
+        recorded_by: by.to_owned(),
         audited_by: None,
         arrived_at: Some(now),
         audited_at: None,
@@ -657,26 +671,86 @@ pub async fn transfer_deposit(services: &Services, actor: &Actor, contract_id: &
     };
     let mut minus = half(-deposit, None, Some(subscription_id));
     let mut plus = half(deposit, Some(contract.id.clone()), None);
-    minus.project_id = contract.project_id.clone();
-    plus.project_id = contract.project_id.clone();
     minus.pair_id = Some(plus.id.clone());
     plus.pair_id = Some(minus.id.clone());
-    store::insert_receipt(&tx, &minus).await?;
-    store::insert_receipt(&tx, &plus).await?;
+    store::insert_receipt(tx, &minus).await?;
+    store::insert_receipt(tx, &plus).await?;
     audit::record(
-        &tx,
+        tx,
         actor,
         Change {
             action: "receipt.deposit_transfer",
             record_type: "contract",
-            record_id: contract_id,
+            record_id: &contract.id,
             before: None,
             after: Some(serde_json::json!({"amount": deposit, "receipts": [minus.id, plus.id]})),
         },
     )
     .await?;
+    Ok(plus)
+}
+
+/// 定金转房款: the audited deposit of the subscription a contract was signed
+/// from moves to the contract as a pair of receipts (minus on the
+/// subscription, plus on the contract), both `arrived` — the money is in the
+/// bank already — and counted only when finance audits the pair (F3). Done at
+/// once unless the group's flow for deposit transfers has a step that applies.
+pub async fn transfer_deposit(services: &Services, actor: &Actor, contract_id: &str) -> ServiceResult<DepositTransfer> {
+    actor.require(Permission::RecordReceipts)?;
+    let tx = services.store.begin_write().await?;
+    let contract = visible_contract(&tx, actor, contract_id)
+        .await
+        .map_err(|e| e.when_absent(|| Invalid::one("contract_id", "unknown_contract").into()))?;
+    let (_, deposit) = transferable(&tx, &contract).await?;
+    if open_approval(&tx, "deposit_transfer", contract_id).await?.is_some() {
+        return Err(ServiceError::Conflict("deposit_transfer_pending"));
+    }
+    let (request, after) = crate::approvals::submit(
+        services,
+        &tx,
+        actor,
+        crate::approvals::Submission {
+            kind: RequestKind::DepositTransfer,
+            project_id: Some(contract.project_id.clone()),
+            subject_type: "deposit_transfer",
+            subject_id: contract_id.to_owned(),
+            summary: format!("定金转房款 ¥{}（合同 {}）", deposit.grouped(), contract.number),
+            facts: [("amount".to_owned(), deposit.to_string())].into(),
+            payload: serde_json::json!({}),
+        },
+    )
+    .await?;
+    // Approved at once (no step applied): the handler wrote the pair in this transaction.
+    let done = store::receipts_of_contract(&tx, contract_id)
+        .await?
+        .into_iter()
+        .filter(|r| r.channel == DEPOSIT_TRANSFER_CHANNEL && r.status == ReceiptStatus::Arrived && r.pair_id.is_some())
+        .max_by_key(|r| r.created_at);
     tx.commit().await.map_err(ServiceError::internal)?;
-    Ok(plus.into())
+    after.run(services);
+    Ok(match done {
+        Some(plus) if request.status == loupan_domain::approvals::ApprovalStatus::Approved => {
+            DepositTransfer::Done(Box::new(plus.into()))
+        }
+        _ => DepositTransfer::Waiting { approval_id: request.id },
+    })
+}
+
+/// A deposit transfer was decided: approved, the pair of receipts is written
+/// (recorded by the cashier who asked; the deposit is checked again now).
+pub(crate) async fn on_deposit_transfer_decided(
+    services: &Services,
+    tx: &loupan_store::Transaction,
+    actor: &Actor,
+    request: &loupan_store::approvals::RequestRow,
+    outcome: crate::approvals::Outcome,
+) -> ServiceResult<()> {
+    if outcome != crate::approvals::Outcome::Approved {
+        return Ok(());
+    }
+    let contract =
+        store_sales::find_contract(tx, &request.subject_id).await?.ok_or(ServiceError::NotFound("contract"))?;
+    write_transfer(services, tx, actor, &contract, &request.submitted_by).await.map(|_| ())
 }
 
 /// Money moved from a subscription's deposit to its contract (定金转房款).
@@ -687,6 +761,8 @@ pub const DEPOSIT_TRANSFER_CHANNEL: &str = "deposit_transfer";
 pub struct RefundPayment {
     pub id: String,
     pub status: RefundStatus,
+    /// The approval the payment waits for, where a flow for refunds is configured.
+    pub pending_approval_id: Option<String>,
     pub amount: Money,
     pub paid_on: Option<NaiveDate>,
     pub channel: Option<String>,
@@ -698,6 +774,7 @@ fn refund_payment(r: loupan_store::sales::RefundRow) -> RefundPayment {
     RefundPayment {
         id: r.id,
         status: r.status,
+        pending_approval_id: None,
         amount: r.amount,
         paid_on: r.paid_on,
         channel: r.channel,
@@ -760,26 +837,87 @@ pub async fn pay_refund(
     let note = loupan_domain::validation::optional_text(&mut errors, "note", note, 200);
     errors.into_result()?;
     let tx = services.store.begin_write().await?;
-    visible_refund(&tx, actor, id).await?;
-    let by = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
-    if !store::pay_refund(&tx, id, (paid_on, &channel, &by, note.as_deref())).await? {
+    let refund = visible_refund(&tx, actor, id).await?;
+    if refund.status != RefundStatus::Due {
         return Err(ServiceError::Conflict("refund_not_due"));
     }
-    let after = visible_refund(&tx, actor, id).await?;
-    audit::record(
+    if open_approval(&tx, "refund", id).await?.is_some() {
+        return Err(ServiceError::Conflict("approval_pending"));
+    }
+    // Paid at once unless the group's flow for refunds has a step that applies;
+    // then `on_refund_payment_decided` pays it when approved.
+    let (request, after) = crate::approvals::submit(
+        services,
         &tx,
+        actor,
+        crate::approvals::Submission {
+            kind: RequestKind::RefundPayment,
+            project_id: Some(refund.project_id.clone()),
+            subject_type: "refund",
+            subject_id: id.to_owned(),
+            summary: format!("退款 ¥{}（{}）", refund.amount.grouped(), channel),
+            facts: [("amount".to_owned(), refund.amount.to_string())].into(),
+            payload: serde_json::json!({"paid_on": paid_on, "channel": channel, "note": note}),
+        },
+    )
+    .await?;
+    let mut view = refund_payment(visible_refund(&tx, actor, id).await?);
+    if view.status == RefundStatus::Due {
+        view.pending_approval_id = Some(request.id.clone());
+    }
+    tx.commit().await.map_err(ServiceError::internal)?;
+    after.run(services);
+    Ok(view)
+}
+
+/// The open approval request about a record, if any.
+async fn open_approval<C: loupan_store::Connection>(
+    conn: &C,
+    subject_type: &str,
+    subject_id: &str,
+) -> ServiceResult<Option<loupan_store::approvals::RequestRow>> {
+    Ok(loupan_store::approvals::requests_of_subject(conn, subject_type, subject_id)
+        .await?
+        .into_iter()
+        .find(|r| r.status.is_open()))
+}
+
+#[derive(serde::Deserialize)]
+struct RefundPaid {
+    paid_on: NaiveDate,
+    channel: String,
+    note: Option<String>,
+}
+
+/// A refund's payment was decided: approved, it is paid out as the cashier
+/// entered it (by the cashier who asked); otherwise it stays owed.
+pub(crate) async fn on_refund_payment_decided(
+    tx: &loupan_store::Transaction,
+    actor: &Actor,
+    request: &loupan_store::approvals::RequestRow,
+    outcome: crate::approvals::Outcome,
+) -> ServiceResult<()> {
+    if outcome != crate::approvals::Outcome::Approved {
+        return Ok(());
+    }
+    let paid: RefundPaid = serde_json::from_str(&request.payload).map_err(ServiceError::internal)?;
+    let id = request.subject_id.as_str();
+    let by = request.submitted_by.as_str();
+    if !store::pay_refund(tx, id, (paid.paid_on, &paid.channel, by, paid.note.as_deref())).await? {
+        return Err(ServiceError::Conflict("refund_not_due"));
+    }
+    audit::record(
+        tx,
         actor,
         Change {
             action: "refund.pay",
             record_type: "refund",
             record_id: id,
             before: Some(serde_json::json!({"status": "due"})),
-            after: Some(serde_json::json!({"status": "paid", "paid_on": paid_on, "channel": channel})),
+            after: Some(serde_json::json!({"status": "paid", "paid_on": paid.paid_on, "channel": paid.channel, "approval_id": request.id})),
         },
     )
-    .await?;
-    tx.commit().await.map_err(ServiceError::internal)?;
-    Ok(refund_payment(after))
+    .await
 }
 
 /// Finance audits a refund paid out (`paid` → `audited`).

@@ -131,6 +131,8 @@ fn subject_link(r: &Request) -> Option<String> {
         "price_adjustment" => Some(format!("/price-adjustments/{}", r.subject_id)),
         "deal_change" => Some("/sales/changes".into()),
         "cost_contract" => Some(format!("/cost/contracts/{}", r.subject_id)),
+        "refund" => Some("/finance/refunds".into()),
+        "deposit_transfer" => Some(format!("/contracts/{}", r.subject_id)),
         _ => None,
     }
 }

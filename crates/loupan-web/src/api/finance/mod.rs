@@ -256,18 +256,31 @@ pub struct DepositTransferRequest {
 /// 定金转房款: the audited deposit of the contract's subscription moves to the
 /// contract as a pair of receipts that count once finance audits them.
 /// Answers the contract's half. Accepts `Idempotency-Key`.
+/// A deposit transfer waiting for the approval a group's flow asks for.
+#[derive(Serialize, ToSchema)]
+pub struct TransferWaitingDto {
+    pub approval_id: String,
+}
+
 #[utoipa::path(post, path = "/api/v1/finance/deposit-transfers", tag = "finance", request_body = DepositTransferRequest,
-    responses((status = 201, body = ReceiptDto), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = ReceiptDto, description = "Moved: the contract's half of the pair"),
+        (status = 202, body = TransferWaitingDto, description = "Waits for approval (a flow for deposit transfers is configured)"),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn deposit_transfer(
     State(state): State<AppState>,
     Authed(actor): Authed,
     ApiJson(req): ApiJson<DepositTransferRequest>,
-) -> Result<(StatusCode, Json<ReceiptDto>), AppError> {
+) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
     let Some(contract_id) = req.contract_id.filter(|c| !c.is_empty()) else {
         return Err(AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "contract_id", "required"));
     };
-    let r = finance::transfer_deposit(&state.services, &actor, &contract_id).await?;
-    Ok((StatusCode::CREATED, Json(r.into())))
+    Ok(match finance::transfer_deposit(&state.services, &actor, &contract_id).await? {
+        finance::DepositTransfer::Done(r) => (StatusCode::CREATED, Json(ReceiptDto::from(*r))).into_response(),
+        finance::DepositTransfer::Waiting { approval_id } => {
+            (StatusCode::ACCEPTED, Json(TransferWaitingDto { approval_id })).into_response()
+        }
+    })
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -283,6 +296,8 @@ pub struct RefundPaymentDto {
     pub id: String,
     /// `due`, `paid`, `audited`.
     pub status: RefundStatus,
+    /// Still `due` because the payment waits for this approval (a flow for refunds is configured).
+    pub pending_approval_id: Option<String>,
     pub amount: String,
     pub paid_on: Option<chrono::NaiveDate>,
     pub channel: Option<String>,
@@ -295,6 +310,7 @@ impl From<finance::RefundPayment> for RefundPaymentDto {
         RefundPaymentDto {
             id: r.id,
             status: r.status,
+            pending_approval_id: r.pending_approval_id,
             amount: r.amount.to_string(),
             paid_on: r.paid_on,
             channel: r.channel,
