@@ -242,10 +242,10 @@ try {
   await page.click(".chart a.unit.st-available >> nth=3");
   await page.waitForSelector("#subscribe-form");
   const list = await page.inputValue("#subscribe-form input[name=total_price]");
-  await page.fill("#subscribe-form input[name=total_price]", (Number(list) * 0.9).toFixed(2));
+  await page.fill("#subscribe-form input[name=total_price]", (Number(list.replaceAll(",", "")) * 0.9).toFixed(2));
   await page.click("#subscribe");
   expect((await page.textContent("#subscribe-form")).includes("需特批"), "no special-approval message below the lowest price");
-  await page.fill("#subscribe-form input[name=total_price]", (Number(list) * 0.9).toFixed(2));
+  await page.fill("#subscribe-form input[name=total_price]", (Number(list.replaceAll(",", "")) * 0.9).toFixed(2));
   await page.fill("#special_reason", "客户一次性付款，申请九折");
   await page.click("#subscribe");
   await page.waitForURL(/\/approvals\/[0-9a-f]+$/);
@@ -332,7 +332,7 @@ try {
   await page.selectOption("#unit-search select[name=sort]", "-price");
   await page.click("#search-units");
   await page.waitForSelector("#units tbody tr");
-  const prices = await page.$$eval("#units tbody tr td:nth-child(7)", (tds) => tds.map((td) => Number(td.textContent)));
+  const prices = await page.$$eval("#units tbody tr td:nth-child(7)", (tds) => tds.map((td) => Number(td.textContent.replaceAll(",", ""))));
   expect(prices.length > 10 && prices.every((p, i) => i === 0 || prices[i - 1] >= p), "search not sorted by price");
   await page.check("#units tbody tr:nth-child(1) input[name=unit_ids]");
   await page.check("#units tbody tr:nth-child(2) input[name=unit_ids]");

@@ -907,7 +907,7 @@ async fn the_subscription_letter_prints_the_deal_with_the_price_in_capital_numer
         }
     };
     let _ = std::fs::remove_dir_all(&dir);
-    for expected in ["商品房认购书", "1301", "杨二三", "壹佰万零伍仟元整", "伍万元整", "1005000.00", "分期付款"]
+    for expected in ["商品房认购书", "1301", "杨二三", "壹佰万零伍仟元整", "伍万元整", "1,005,000.00", "分期付款"]
     {
         assert!(text.contains(expected), "{expected} missing from the letter:\n{text}");
     }
