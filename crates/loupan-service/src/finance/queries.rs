@@ -361,6 +361,10 @@ pub async fn instalments(services: &Services, actor: &Actor, q: &InstalmentQuery
 
 /// Every receipt the query finds, page after page to the last (for exports).
 pub async fn all_receipts(services: &Services, actor: &Actor, q: &ReceiptQuery) -> ServiceResult<ReceiptSearch> {
+    // The paging asked for is checked as a list's is; the export then walks every page.
+    let mut errors = Invalid::default();
+    page(&mut errors, &q.cursor, q.limit);
+    errors.into_result()?;
     let mut q = ReceiptQuery { cursor: None, limit: Some(MAX_ROWS), ..q.clone() };
     let mut all = receipts(services, actor, &q).await?;
     while let Some(next) = all.next_cursor.take() {
@@ -379,6 +383,9 @@ pub async fn all_instalments(
     actor: &Actor,
     q: &InstalmentQuery,
 ) -> ServiceResult<InstalmentSearch> {
+    let mut errors = Invalid::default();
+    page(&mut errors, &q.cursor, q.limit);
+    errors.into_result()?;
     let mut q = InstalmentQuery { cursor: None, limit: Some(MAX_ROWS), ..q.clone() };
     let mut all = instalments(services, actor, &q).await?;
     // Every page is seen from the same day, even across midnight.

@@ -284,6 +284,8 @@ pub async fn subscriptions_xlsx(
     status_label: impl Fn(SubscriptionStatus) -> String,
     total_label: &str,
 ) -> ServiceResult<Vec<u8>> {
+    // The conditions are checked as a list's are; the export then walks every page.
+    filter(actor, q)?;
     let mut q = DealQuery { cursor: None, limit: Some(MAX_PAGE), ..q.clone() };
     let mut lines = Vec::new();
     loop {
@@ -315,6 +317,8 @@ pub async fn contracts_xlsx(
     status_label: impl Fn(ContractStatus) -> String,
     total_label: &str,
 ) -> ServiceResult<Vec<u8>> {
+    // The conditions are checked as a list's are; the export then walks every page.
+    filter(actor, q)?;
     let mut q = DealQuery { cursor: None, limit: Some(MAX_PAGE), ..q.clone() };
     let mut lines = Vec::new();
     loop {
