@@ -274,8 +274,35 @@ fn split<D>(listed: Listed<D>) -> (D, Listed<()>) {
     (deal, Listed { deal: (), unit_number, customer_name, customer_phone, agent_name })
 }
 
-/// Every subscription the query finds, page after page to the last, as a
-/// spreadsheet with `headers` (in `EXPORT_COLUMNS` order) and a total line.
+/// Every deal the query finds, page after page to the last, each as an
+/// export line with its names. The conditions are checked as a list's are.
+async fn every_deal<S: Clone, D, F>(
+    actor: &Actor,
+    q: &DealQuery<S>,
+    page_of: impl Fn(DealQuery<S>) -> F,
+    line: impl Fn(D) -> ExportLine,
+) -> ServiceResult<Vec<(ExportLine, Listed<()>)>>
+where
+    F: std::future::Future<Output = ServiceResult<DealPage<Listed<D>>>>,
+{
+    filter(actor, q)?;
+    let mut q = DealQuery { cursor: None, limit: Some(MAX_PAGE), ..q.clone() };
+    let mut lines = Vec::new();
+    loop {
+        let page = page_of(q.clone()).await?;
+        lines.extend(page.items.into_iter().map(|listed| {
+            let (deal, names) = split(listed);
+            (line(deal), names)
+        }));
+        match page.next_cursor {
+            Some(next) => q.cursor = Some(next),
+            None => return Ok(lines),
+        }
+    }
+}
+
+/// Every subscription the query finds (all pages) as a spreadsheet with
+/// `headers` (in `EXPORT_COLUMNS` order) and a total line.
 pub async fn subscriptions_xlsx(
     services: &Services,
     actor: &Actor,
@@ -284,27 +311,18 @@ pub async fn subscriptions_xlsx(
     status_label: impl Fn(SubscriptionStatus) -> String,
     total_label: &str,
 ) -> ServiceResult<Vec<u8>> {
-    // The conditions are checked as a list's are; the export then walks every page.
-    filter(actor, q)?;
-    let mut q = DealQuery { cursor: None, limit: Some(MAX_PAGE), ..q.clone() };
-    let mut lines = Vec::new();
-    loop {
-        let page = subscriptions(services, actor, &q).await?;
-        for listed in page.items {
-            let (s, names) = split(listed);
-            let line = ExportLine {
-                number: s.number,
-                date: s.subscribed_on,
-                status: status_label(s.status),
-                total_price: s.total_price,
-            };
-            lines.push((line, names));
-        }
-        match page.next_cursor {
-            Some(next) => q.cursor = Some(next),
-            None => break,
-        }
-    }
+    let lines = every_deal(
+        actor,
+        q,
+        |q| async move { subscriptions(services, actor, &q).await },
+        |s: Subscription| ExportLine {
+            number: s.number,
+            date: s.subscribed_on,
+            status: status_label(s.status),
+            total_price: s.total_price,
+        },
+    )
+    .await?;
     sheet("subscriptions", lines, headers, total_label)
 }
 
@@ -317,26 +335,17 @@ pub async fn contracts_xlsx(
     status_label: impl Fn(ContractStatus) -> String,
     total_label: &str,
 ) -> ServiceResult<Vec<u8>> {
-    // The conditions are checked as a list's are; the export then walks every page.
-    filter(actor, q)?;
-    let mut q = DealQuery { cursor: None, limit: Some(MAX_PAGE), ..q.clone() };
-    let mut lines = Vec::new();
-    loop {
-        let page = contracts(services, actor, &q).await?;
-        for listed in page.items {
-            let (k, names) = split(listed);
-            let line = ExportLine {
-                number: k.number,
-                date: k.signed_on,
-                status: status_label(k.status),
-                total_price: k.total_price,
-            };
-            lines.push((line, names));
-        }
-        match page.next_cursor {
-            Some(next) => q.cursor = Some(next),
-            None => break,
-        }
-    }
+    let lines = every_deal(
+        actor,
+        q,
+        |q| async move { contracts(services, actor, &q).await },
+        |k: Contract| ExportLine {
+            number: k.number,
+            date: k.signed_on,
+            status: status_label(k.status),
+            total_price: k.total_price,
+        },
+    )
+    .await?;
     sheet("contracts", lines, headers, total_label)
 }
