@@ -399,6 +399,20 @@ pub async fn search_statement<C: ConnectionTrait>(
     Ok(search_ids(scope, f, limit, owners).build(c.get_database_backend()))
 }
 
+/// The first initial as the index `ix_customers_initial_search` is written.
+const FIRST_INITIAL: &str = "substr(name_initials, 1, 1)";
+
+/// A search by one lower-case letter or digit among everyone's customers is
+/// a search by first initial: a name, its pinyin and its initials all begin
+/// with it, or none does. Scoped searches keep their project-leading indexes.
+fn first_initial_only(scope: &CustomerScope, text: &str) -> Option<String> {
+    let mut chars = text.chars();
+    match (scope, chars.next(), chars.next()) {
+        (CustomerScope::All, Some(c), None) if c.is_ascii_lowercase() || c.is_ascii_digit() => Some(c.to_string()),
+        _ => None,
+    }
+}
+
 fn search_select(
     scope: &CustomerScope,
     f: &CustomerFilter,
@@ -434,7 +448,11 @@ fn search_select(
         let pattern = format!("{}%", escape_like(t));
         let like = |col: K| Expr::col(col).like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'));
         // Pinyin and initials are ASCII: a query with Chinese characters can only be a name.
-        q = if t.is_ascii() {
+        q = if let Some(letter) = first_initial_only(scope, t) {
+            // Everything a letter finds starts with it as the first initial
+            // (`name_pinyin`); the index on it is in id order (m20261204_000026).
+            q.filter(Expr::expr(Expr::cust(FIRST_INITIAL)).eq(letter))
+        } else if t.is_ascii() {
             q.filter(Condition::any().add(like(K::Name)).add(like(K::NamePinyin)).add(like(K::NameInitials)))
         } else {
             q.filter(like(K::Name))

@@ -253,6 +253,29 @@ async fn surnames_are_found_by_their_reading_as_surnames() {
     assert_eq!(found["items"][0]["name"], "曾志伟");
 }
 
+/// One letter typed by someone who sees every customer is a search by first
+/// initial (its own index, in id order): it finds exactly what the same
+/// letter finds in a project's scope, Latin names included.
+#[tokio::test]
+async fn one_letter_finds_the_same_customers_for_the_whole_group_as_in_a_project() {
+    let o = office().await;
+    let names = ["曾志伟", "查良镛", "诸葛亮", "张三", "王五", "欧阳娜娜", "Zoe Smith", "zack", "1号客户", "区志明"];
+    for (i, name) in names.iter().enumerate() {
+        register(&o, &o.agent_a.1, json!({"name": name, "phone": format!("1370014{i:04}")})).await;
+    }
+    let listed = |r: &Value| -> Vec<String> {
+        r["items"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_owned()).collect()
+    };
+    for (q, expected) in [("z", 6), ("o", 2), ("w", 1), ("1", 1), ("x", 0)] {
+        let everyone = o.app.send(get(&format!("/api/v1/customers?q={q}")).token(&o.admin)).await;
+        assert_eq!(everyone.status, StatusCode::OK, "{}", everyone.text);
+        let scoped = o.app.send(get(&format!("/api/v1/customers?q={q}")).token(&o.agent_a.1)).await;
+        let (everyone, scoped) = (listed(&everyone.json()), listed(&scoped.json()));
+        assert_eq!(everyone, scoped, "q={q}");
+        assert_eq!(everyone.len(), expected, "q={q}: {everyone:?}");
+    }
+}
+
 #[tokio::test]
 async fn follow_ups_and_transfers_appear_on_the_timeline() {
     let o = office().await;
