@@ -238,6 +238,7 @@ pub async fn seed(services: &Services, scale: Scale) -> Result<Seeded> {
                         days_after_signing: Some(i64::from(t.days_after_signing)),
                     })
                     .collect(),
+                non_standard: false,
             },
         )
         .await

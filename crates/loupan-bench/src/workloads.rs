@@ -653,6 +653,7 @@ pub async fn run(
             let t = Instant::now();
             let k = sales::sign_contract(services, admin, form).await.map_err(svc)?;
             s_k.push(t.elapsed());
+            let k = k.signed().ok_or_else(|| anyhow!("a standard method left the contract waiting for approval"))?;
             contract_ids.push(k.id);
         }
         let w_k = started.elapsed();

@@ -29,6 +29,8 @@ named_enum! {
         RefundPayment = "refund_payment",
         /// 定金转房款: moving a subscription's deposit onto its contract (no step until a group adds one).
         DepositTransfer = "deposit_transfer",
+        /// 非标付款方式签约: a contract on a payment method marked non-standard.
+        NonStandardContract = "non_standard_contract",
     }
 }
 
@@ -81,6 +83,8 @@ impl RequestKind {
             // `over_plan`: yuan beyond the plan lines' balances (0 within them).
             RequestKind::CostContract => &["amount", "over_plan"],
             RequestKind::RefundPayment | RequestKind::DepositTransfer => &["amount"],
+            // `below_list_percent`: how far the price is below the unit's list price (0 at or above it).
+            RequestKind::NonStandardContract => &["amount", "below_list_percent"],
         }
     }
 }
@@ -89,7 +93,7 @@ pub const SPECIAL_DISCOUNT: RequestKind = RequestKind::SpecialDiscount;
 pub const DEAL_CHANGE: RequestKind = RequestKind::DealChange;
 pub const PRICE_ADJUSTMENT: RequestKind = RequestKind::PriceAdjustment;
 
-pub const REQUEST_KINDS: [RequestKind; 6] = RequestKind::ALL;
+pub const REQUEST_KINDS: [RequestKind; 7] = RequestKind::ALL;
 
 pub fn request_kind(name: &str) -> Option<RequestKind> {
     RequestKind::parse(name)
@@ -271,6 +275,8 @@ pub fn default_steps(kind: RequestKind) -> Vec<Step> {
         // Money a cashier moves on finance's rules: no approval until a group
         // configures one (for example finance above some amount).
         RequestKind::RefundPayment | RequestKind::DepositTransfer => Vec::new(),
+        // Terms outside the project's standard methods are the sales manager's call.
+        RequestKind::NonStandardContract => vec![role("销售经理审批", Role::SalesManager)],
     }
 }
 

@@ -297,6 +297,7 @@ async fn demo_deals(services: &Services, system: &Actor, project_id: &str, agent
             kind: Some("one_off".into()),
             discount: Some("0.03".into()),
             terms: vec![term("down_payment", "1", 7)],
+            non_standard: false,
         },
     )
     .await?;
@@ -309,6 +310,7 @@ async fn demo_deals(services: &Services, system: &Actor, project_id: &str, agent
             kind: Some("commercial_mortgage".into()),
             discount: Some("0.01".into()),
             terms: vec![term("down_payment", "0.3", 0), term("mortgage", "0.7", 60)],
+            non_standard: false,
         },
     )
     .await?;
@@ -391,6 +393,7 @@ async fn demo_deals(services: &Services, system: &Actor, project_id: &str, agent
             },
         )
         .await?;
+        let Some(contract) = contract.signed() else { continue };
         // The down payment comes in; most of it is already audited.
         let plan = sales::payment_plan_of(services, system, &contract.id).await?;
         let Some(first) = plan.first() else { continue };
@@ -420,7 +423,8 @@ async fn demo_deals(services: &Services, system: &Actor, project_id: &str, agent
 
 /// The agents report to the sales manager, agents may give 1 % on their own,
 /// and two special discounts wait for approval: one the sales manager decides
-/// alone, one that goes on to the project manager (above 3 %).
+/// alone, one that goes on to the project manager (above 3 %). A contract on
+/// the project's non-standard instalment plan waits for the sales manager.
 async fn demo_approvals(
     services: &Services,
     system: &Actor,
@@ -473,6 +477,45 @@ async fn demo_approvals(
             Some(reason),
         )
         .await?;
+    }
+    let term = |kind: &str, ratio: &str, days: i64| sales::NewTerm {
+        kind: Some(kind.into()),
+        ratio: Some(ratio.into()),
+        days_after_signing: Some(days),
+    };
+    let instalments = sales::create_payment_method(
+        services,
+        system,
+        project_id,
+        sales::NewPaymentMethod {
+            name: Some("分期付款（非标）".into()),
+            kind: Some("instalments".into()),
+            discount: None,
+            terms: vec![term("down_payment", "0.2", 0), term("instalment", "0.4", 90), term("instalment", "0.4", 180)],
+            non_standard: true,
+        },
+    )
+    .await?;
+    if let (Some(unit), Some(agent_id)) = (free.get(requests.len()), agents.first())
+        && let Some(agent) = crate::platform::auth::load_actor(conn, agent_id, None).await?
+    {
+        let mine =
+            crate::customers::search(services, &agent, crate::customers::CustomerQuery::default(), None, 50).await?;
+        if let Some(customer) = mine.first() {
+            sales::sign_contract(
+                services,
+                &agent,
+                sales::NewContract {
+                    unit_id: Some(unit.id.clone()),
+                    customer_id: Some(customer.id.clone()),
+                    payment_method_id: Some(instalments.id.clone()),
+                    total_price: Some(unit.list_price.to_string()),
+                    signed_on: Some("2026-11-21".into()),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        }
     }
     Ok(())
 }

@@ -52,6 +52,9 @@ fn approval_decided<'a>(
             RequestKind::RefundPayment => {
                 crate::finance::on_refund_payment_decided(tx, actor, request, outcome).await.map(|()| Vec::new())
             }
+            RequestKind::NonStandardContract => {
+                crate::sales::on_non_standard_contract_decided(services, tx, actor, request, outcome).await
+            }
             RequestKind::DepositTransfer => {
                 crate::finance::on_deposit_transfer_decided(services, tx, actor, request, outcome)
                     .await

@@ -76,6 +76,7 @@ pub async fn update_payment_method<C: ConnectionTrait>(
         .col_expr(M::Kind, Expr::value(row.kind.clone()))
         .col_expr(M::DiscountMillionths, Expr::value(row.discount_millionths))
         .col_expr(M::TermsJson, Expr::value(row.terms_json.clone()))
+        .col_expr(M::NonStandard, Expr::value(row.non_standard))
         .col_expr(M::Version, Expr::value(version + 1))
         .filter(M::Id.eq(row.id.as_str()))
         .filter(M::Version.eq(version))

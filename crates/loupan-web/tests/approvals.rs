@@ -497,3 +497,124 @@ async fn below_the_floor_price_no_discount_limit_lets_a_deal_take_effect_without
     let r = o.app.send(post("/api/v1/sales/subscriptions", o.deal(&unit, "900000.00")).token(&o.agent)).await;
     assert_eq!(r.status, StatusCode::CREATED, "at the floor price the agent may agree alone: {}", r.text);
 }
+
+#[tokio::test]
+async fn a_contract_on_a_non_standard_payment_method_waits_for_the_sales_manager() {
+    let o = office().await;
+    let r = o
+        .app
+        .send(
+            post(
+                &format!("/api/v1/projects/{}/payment-methods", o.project),
+                json!({"name": "分期付款（非标）", "kind": "instalments", "non_standard": true,
+                       "terms": [{"kind": "down_payment", "ratio": "0.2", "days_after_signing": 0},
+                                 {"kind": "instalment", "ratio": "0.8", "days_after_signing": 180}]}),
+            )
+            .token(&o.admin),
+        )
+        .await;
+    assert_eq!((r.status, r.json()["non_standard"].as_bool()), (StatusCode::CREATED, Some(true)), "{}", r.text);
+    let special = r.json()["id"].as_str().unwrap().to_owned();
+    let contract = |unit: &str, method: &str| {
+        json!({"unit_id": unit, "customer_id": o.customer, "payment_method_id": method,
+               "total_price": "1000000.00", "signed_on": "2026-11-28"})
+    };
+
+    // At list price on the standard method: signed at once, as before.
+    let plain = o.unit("301").await;
+    let r = o.app.send(post("/api/v1/sales/contracts", contract(&plain, &o.method)).token(&o.agent)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+
+    // On the non-standard one: nothing is signed until the sales manager approves.
+    let unit = o.unit("302").await;
+    let r = o.app.send(post("/api/v1/sales/contracts", contract(&unit, &special)).token(&o.agent)).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let id = r.json()["approval_id"].as_str().unwrap().to_owned();
+    assert_eq!(o.unit_status(&unit).await, "available");
+    let again = o.app.send(post("/api/v1/sales/contracts", contract(&unit, &special)).token(&o.agent)).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "one request per unit at a time");
+    let inbox = o.inbox(&o.manager).await;
+    assert_eq!(
+        (inbox[0]["id"].as_str(), inbox[0]["kind"].as_str()),
+        (Some(id.as_str()), Some("non_standard_contract"))
+    );
+    let req = o.app.send(get(&format!("/api/v1/approvals/{id}")).token(&o.agent)).await.json();
+    assert_eq!(req["request"]["facts"], json!({"amount": "1000000.00", "below_list_percent": "0.00"}), "{req}");
+    let r = o.decide(&o.manager, &id, "approve", "同意").await;
+    assert_eq!(r.json()["status"], "approved", "{}", r.text);
+    assert_eq!(o.unit_status(&unit).await, "contracted");
+    let list = o.app.send(get(&format!("/api/v1/sales/contracts?agent_id={}", o.agent_id)).token(&o.agent)).await;
+    let signed: Vec<Value> =
+        list.json()["items"].as_array().unwrap().iter().filter(|c| c["unit_id"] == unit.as_str()).cloned().collect();
+    assert_eq!(signed.len(), 1, "{}", list.text);
+    assert_eq!(signed[0]["payment_method_id"], special.as_str());
+    let contract_id = signed[0]["id"].as_str().unwrap();
+    let plan =
+        o.app.send(get(&format!("/api/v1/sales/contracts/{contract_id}/payment-plan")).token(&o.agent)).await.json();
+    let amounts: Vec<&str> = plan["items"].as_array().unwrap().iter().map(|i| i["amount"].as_str().unwrap()).collect();
+    assert_eq!(amounts, ["200000.00", "800000.00"]);
+
+    // A subscription turned into a contract on it: rejected, the subscription stands.
+    let subscribed = o.unit("303").await;
+    let r = o.app.send(post("/api/v1/sales/subscriptions", o.deal(&subscribed, "1000000.00")).token(&o.agent)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let sid = r.json()["id"].as_str().unwrap().to_owned();
+    let body = json!({"subscription_id": sid, "payment_method_id": special, "total_price": "1000000.00",
+                      "signed_on": "2026-11-29"});
+    let r = o.app.send(post("/api/v1/sales/contracts", body.clone()).token(&o.agent)).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let id = r.json()["approval_id"].as_str().unwrap().to_owned();
+    assert_eq!(o.decide(&o.manager, &id, "reject", "客户资质不符").await.json()["status"], "rejected");
+    assert_eq!(o.unit_status(&subscribed).await, "subscribed");
+    let sub = o.app.send(get(&format!("/api/v1/sales/subscriptions/{sid}")).token(&o.agent)).await.json();
+    assert_eq!(sub["status"], "active");
+
+    // The pages: the box on the method's form, the deal form's warning, the approval after signing.
+    let fields = [
+        ("name", "延期付款（非标）"),
+        ("kind", "one_off"),
+        ("non_standard", "1"),
+        ("term_kind_0", "down_payment"),
+        ("term_ratio_0", "1"),
+        ("term_days_0", "90"),
+    ];
+    let r = o.app.send(form(&format!("/projects/{}/payment-methods", o.project), &fields).token(&o.admin)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let methods = o.app.send(get(&format!("/api/v1/projects/{}/payment-methods", o.project)).token(&o.admin)).await;
+    let deferred = methods.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "延期付款（非标）")
+        .map(|m| (m["id"].as_str().unwrap().to_owned(), m["non_standard"].as_bool()))
+        .unwrap();
+    assert_eq!(deferred.1, Some(true));
+    let page_unit = o.unit("304").await;
+    let page = o.app.send(get(&format!("/units/{page_unit}")).token(&o.agent)).await;
+    assert!(page.text.contains("签约需审批"), "the deal form says which methods wait");
+    let fields = [
+        ("customer_id", o.customer.as_str()),
+        ("payment_method_id", deferred.0.as_str()),
+        ("total_price", "1,000,000.00"),
+        ("date", "2026-11-30"),
+    ];
+    let r = o.app.send(form(&format!("/units/{page_unit}/contract"), &fields).token(&o.agent)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert!(r.headers["location"].to_str().unwrap().starts_with("/approvals/"), "{:?}", r.headers);
+    assert_eq!(o.unit_status(&page_unit).await, "available");
+
+    // A group that asks only when the price is also below list: at list price, signed at once.
+    let step = json!({"name": "销售经理审批", "approvers": {"type": "role", "role": "sales_manager"},
+                      "condition": {"fact": "below_list_percent", "op": "gt", "value": "0"}});
+    let r =
+        o.app.send(put("/api/v1/approval-flows/non_standard_contract", json!({"steps": [step]})).token(&o.admin)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = o.app.send(post("/api/v1/sales/contracts", body).token(&o.agent)).await;
+    assert_eq!(
+        (r.status, r.json()["subscription_id"].as_str()),
+        (StatusCode::CREATED, Some(sid.as_str())),
+        "{}",
+        r.text
+    );
+    assert_eq!(o.unit_status(&subscribed).await, "contracted");
+}

@@ -8,7 +8,7 @@ pub mod pricing;
 
 use chrono::NaiveDate;
 use loupan_domain::access::DataScope;
-use loupan_domain::approvals::SPECIAL_DISCOUNT;
+use loupan_domain::approvals::{RequestKind, SPECIAL_DISCOUNT};
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::{
     ContractStatus, PAYMENT_METHOD_KINDS, Ratio, ReservationStatus, SubscriptionStatus, Term, TermKind, check_terms,
@@ -43,6 +43,8 @@ pub struct NewPaymentMethod {
     pub kind: Option<String>,
     pub discount: Option<String>,
     pub terms: Vec<NewTerm>,
+    /// 非标付款方式: a contract on it waits for approval (`non_standard_contract`).
+    pub non_standard: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -59,6 +61,8 @@ pub struct PaymentMethod {
     pub retired_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The method this one is a new version of.
     pub replaces_id: Option<String>,
+    /// 非标付款方式: a contract on it waits for approval.
+    pub non_standard: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -108,6 +112,7 @@ fn method_view(row: PaymentMethodRow) -> ServiceResult<PaymentMethod> {
         version: row.version,
         retired_at: row.retired_at,
         replaces_id: row.replaces_id,
+        non_standard: row.non_standard,
     })
 }
 
@@ -124,6 +129,7 @@ struct ValidMethod {
     kind: String,
     discount: Ratio,
     terms_json: String,
+    non_standard: bool,
 }
 
 fn valid_method(form: &NewPaymentMethod) -> ServiceResult<ValidMethod> {
@@ -192,6 +198,7 @@ fn valid_method(form: &NewPaymentMethod) -> ServiceResult<ValidMethod> {
         kind,
         discount,
         terms_json: serde_json::to_string(&stored).map_err(ServiceError::internal)?,
+        non_standard: form.non_standard,
     })
 }
 
@@ -236,6 +243,7 @@ pub async fn create_payment_method(
         created_at: services.clock.now(),
         retired_at: None,
         replaces_id: None,
+        non_standard: v.non_standard,
     };
     let tx = services.store.begin_write().await?;
     if store::method_name_taken(&tx, project_id, &row.name, None).await? {
@@ -301,6 +309,7 @@ pub async fn update_payment_method(
             created_at: now,
             retired_at: None,
             replaces_id: Some(id.to_owned()),
+            non_standard: v.non_standard,
         };
         store::insert_payment_method(&tx, &row).await?;
         let retired = store::find_payment_method(&tx, id).await?.ok_or(ServiceError::NotFound("payment_method"))?;
@@ -314,6 +323,7 @@ pub async fn update_payment_method(
             kind: v.kind,
             discount_millionths: v.discount.millionths(),
             terms_json: v.terms_json,
+            non_standard: v.non_standard,
             ..current
         };
         if !store::update_payment_method(&tx, &row, version).await? {
@@ -912,10 +922,42 @@ impl From<ContractRow> for Contract {
     }
 }
 
-/// 签约: from an active subscription (unit `subscribed` → `contracted`) or
-/// directly (`available` → `contracted`); the payment plan is written at once.
-pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract) -> ServiceResult<Contract> {
-    actor.require(Permission::Sell)?;
+/// A contract being signed: on a standard method it is signed at once; on a
+/// non-standard one (非标付款方式) it waits for the approval flow of
+/// `non_standard_contract` unless that flow has no step that applies.
+#[derive(Debug, Clone)]
+pub enum Signing {
+    Signed(Box<Contract>),
+    /// Signed when the request is approved (the unit is not held meanwhile).
+    Waiting {
+        approval_id: String,
+    },
+}
+
+impl Signing {
+    /// The contract, if it was signed at once.
+    pub fn signed(self) -> Option<Contract> {
+        match self {
+            Signing::Signed(c) => Some(*c),
+            Signing::Waiting { .. } => None,
+        }
+    }
+}
+
+/// A contract's fields, checked; what a waiting contract's approval carries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ValidContract {
+    /// Chosen before approval, so that the contract is found once it is signed.
+    id: String,
+    subscription_id: Option<String>,
+    unit_id: String,
+    customer_id: String,
+    payment_method_id: String,
+    total: Money,
+    signed_on: NaiveDate,
+}
+
+fn valid_contract(form: NewContract) -> ServiceResult<ValidContract> {
     let mut errors = Invalid::default();
     let method_id = required_text(&mut errors, "payment_method_id", form.payment_method_id.as_deref(), 64);
     let total = parse_money(&mut errors, "total_price", form.total_price.as_deref());
@@ -929,88 +971,224 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
         required_text(&mut errors, "customer_id", form.customer_id.as_deref(), 64);
     }
     errors.into_result()?;
-    let tx = services.store.begin_write().await?;
-    let now = services.clock.now();
-    let mut copied_buyers = Vec::new();
-    let mut subscribed_with = None;
-    let (unit_id, customer_id, from_status, agreed) = match &subscription_id {
+    Ok(ValidContract {
+        id: loupan_store::new_id(),
+        subscription_id,
+        unit_id: form.unit_id.unwrap_or_default(),
+        customer_id: form.customer_id.unwrap_or_default(),
+        payment_method_id: method_id,
+        total,
+        signed_on,
+    })
+}
+
+/// What signing checked and writing needs.
+struct CheckedContract {
+    parties: SaleParties,
+    /// The subscription it comes from, with its buyers.
+    subscription: Option<SubscriptionRow>,
+    limits: PriceLimits,
+}
+
+/// Every check of a contract before anything is written; fills in the unit
+/// and customer from the subscription.
+async fn check_contract<C: Connection>(
+    conn: &C,
+    actor: &Actor,
+    v: &mut ValidContract,
+) -> ServiceResult<CheckedContract> {
+    let subscription = match &v.subscription_id {
         Some(sid) => {
-            let sub = match store::find_subscription(&tx, sid).await? {
+            let sub = match store::find_subscription(conn, sid).await? {
                 Some(s) if may_see_deal(actor, &s.project_id, &s.agent_id) => s,
                 _ => return Err(Invalid::one("subscription_id", "unknown_subscription").into()),
             };
-            if !store::convert_subscription(&tx, sid).await? {
+            if sub.status != SubscriptionStatus::Active {
                 return Err(ServiceError::Conflict("subscription_not_active"));
             }
-            copied_buyers = store::buyers_of(&tx, sid).await?;
-            subscribed_with = Some(sub.payment_method_id.clone());
-            (sub.unit_id, sub.customer_id, UnitStatus::Subscribed, Some(sub.total_price))
+            v.unit_id.clone_from(&sub.unit_id);
+            v.customer_id.clone_from(&sub.customer_id);
+            Some(sub)
         }
-        None => (form.unit_id.unwrap_or_default(), form.customer_id.unwrap_or_default(), UnitStatus::Available, None),
+        None => None,
     };
-    let parties = check_parties(&tx, actor, &unit_id, &customer_id, &method_id).await?;
+    let parties = check_parties(conn, actor, &v.unit_id, &v.customer_id, &v.payment_method_id).await?;
     // A subscription made with a method since retired still becomes its contract.
-    if subscribed_with.as_deref() != Some(parties.method.id.as_str()) {
+    if subscription.as_ref().map(|s| s.payment_method_id.as_str()) != Some(parties.method.id.as_str()) {
         in_force(&parties.method)?;
     }
-    if agreed.is_none() && !matches!(parties.unit.status, UnitStatus::Available | UnitStatus::Reserved) {
+    if subscription.is_none() && !matches!(parties.unit.status, UnitStatus::Available | UnitStatus::Reserved) {
         return Err(unit_taken());
     }
     // The subscription's price stands (it may carry an approved special discount).
-    let minimum = price_limits(&tx, &parties.unit, &parties.method).await?.minimum;
-    if total < minimum && agreed.is_none_or(|a| total < a) {
+    let limits = price_limits(conn, &parties.unit, &parties.method).await?;
+    if v.total < limits.minimum && subscription.as_ref().is_none_or(|s| v.total < s.total_price) {
         return Err(Invalid::one("total_price", "needs_special_approval").into());
     }
-    let from_status = if from_status == UnitStatus::Available {
-        claimable_from(&tx, &unit_id, &customer_id).await?
-    } else {
-        from_status
+    Ok(CheckedContract { parties, subscription, limits })
+}
+
+/// 签约: from an active subscription (unit `subscribed` → `contracted`) or
+/// directly (`available` → `contracted`); the payment plan is written at once.
+/// On a non-standard payment method the contract waits for approval.
+pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract) -> ServiceResult<Signing> {
+    actor.require(Permission::Sell)?;
+    let mut v = valid_contract(form)?;
+    let tx = services.store.begin_write().await?;
+    let checked = check_contract(&tx, actor, &mut v).await?;
+    let agent_id = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
+    if checked.parties.method.non_standard {
+        let signing = request_non_standard_contract(services, &tx, actor, agent_id, &v, &checked).await?;
+        tx.commit().await.map_err(ServiceError::internal)?;
+        signing.1.run(services);
+        return Ok(signing.0);
+    }
+    let (contract, change) = write_contract(services, &tx, actor, agent_id, v, checked).await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    live::announce_after_commit(services, change);
+    Ok(Signing::Signed(Box::new(contract)))
+}
+
+/// Submits a contract on a non-standard method for approval; approved at
+/// once (no step applies), the handler has signed it in this transaction.
+async fn request_non_standard_contract(
+    services: &Services,
+    tx: &loupan_store::Transaction,
+    actor: &Actor,
+    agent_id: String,
+    v: &ValidContract,
+    checked: &CheckedContract,
+) -> ServiceResult<(Signing, crate::approvals::AfterCommit)> {
+    let open = loupan_store::approvals::requests_of_subject(tx, "unit", &v.unit_id).await?;
+    if open.iter().any(|r| r.kind == RequestKind::NonStandardContract && r.status.is_open()) {
+        return Err(ServiceError::Conflict("request_pending"));
+    }
+    let list = checked.parties.unit.list_price;
+    let below_list = if v.total < list { (list - v.total).percent_of(list) } else { "0.00".to_owned() };
+    let customer = store_customers::find_customer(tx, &v.customer_id).await?.map(|c| c.name).unwrap_or_default();
+    let summary = format!(
+        "非标付款方式签约：{} 号房 {}，{}，总价 ¥{}（标准价 ¥{}）",
+        checked.parties.unit.number,
+        customer,
+        checked.parties.method.name,
+        v.total.grouped(),
+        checked.limits.standard.grouped()
+    );
+    let (request, after) = crate::approvals::submit(
+        services,
+        tx,
+        actor,
+        crate::approvals::Submission {
+            kind: RequestKind::NonStandardContract,
+            project_id: Some(checked.parties.unit.project_id.clone()),
+            subject_type: "unit",
+            subject_id: v.unit_id.clone(),
+            summary,
+            facts: [("amount".to_owned(), v.total.to_string()), ("below_list_percent".to_owned(), below_list)].into(),
+            payload: serde_json::json!({"contract": v, "agent_id": agent_id}),
+        },
+    )
+    .await?;
+    let signing = match store::find_contract(tx, &v.id).await? {
+        Some(row) if request.status == loupan_domain::approvals::ApprovalStatus::Approved => {
+            Signing::Signed(Box::new(row.into()))
+        }
+        _ => Signing::Waiting { approval_id: request.id },
     };
-    if !store::change_unit_status(&tx, &unit_id, from_status, UnitStatus::Contracted, now).await? {
+    Ok((signing, after))
+}
+
+/// The approval engine's call for a contract on a non-standard method:
+/// approved, it is checked again and signed for the agent who asked.
+pub(crate) async fn on_non_standard_contract_decided(
+    services: &Services,
+    tx: &loupan_store::Transaction,
+    actor: &Actor,
+    request: &loupan_store::approvals::RequestRow,
+    outcome: crate::approvals::Outcome,
+) -> ServiceResult<Vec<UnitChange>> {
+    if outcome != crate::approvals::Outcome::Approved {
+        return Ok(Vec::new());
+    }
+    #[derive(Deserialize)]
+    struct Payload {
+        contract: ValidContract,
+        agent_id: String,
+    }
+    let payload: Payload = serde_json::from_str(&request.payload).map_err(ServiceError::internal)?;
+    let mut v = payload.contract;
+    // The agent's right to sell was checked when they asked; the unit and price are checked again now.
+    let checked = check_contract(tx, &Actor::system("approvals"), &mut v).await?;
+    let (_, change) = write_contract(services, tx, actor, payload.agent_id, v, checked).await?;
+    Ok(vec![change])
+}
+
+/// Writes a checked contract: the unit changes status by a conditional
+/// write (a unit is never sold twice), the payment plan and buyers with it.
+async fn write_contract(
+    services: &Services,
+    tx: &loupan_store::Transaction,
+    actor: &Actor,
+    agent_id: String,
+    v: ValidContract,
+    checked: CheckedContract,
+) -> ServiceResult<(Contract, UnitChange)> {
+    let now = services.clock.now();
+    let CheckedContract { parties, subscription, .. } = checked;
+    let (from_status, copied_buyers) = match &subscription {
+        Some(sub) => {
+            if !store::convert_subscription(tx, &sub.id).await? {
+                return Err(ServiceError::Conflict("subscription_not_active"));
+            }
+            (UnitStatus::Subscribed, store::buyers_of(tx, &sub.id).await?)
+        }
+        None => (claimable_from(tx, &v.unit_id, &v.customer_id).await?, Vec::new()),
+    };
+    if !store::change_unit_status(tx, &v.unit_id, from_status, UnitStatus::Contracted, now).await? {
         return Err(unit_taken());
     }
-    let number = store::next_number(&tx, &parties.unit.project_id, "contract").await?;
+    let number = store::next_number(tx, &parties.unit.project_id, "contract").await?;
     let row = ContractRow {
-        id: loupan_store::new_id(),
+        id: v.id,
         project_id: parties.unit.project_id.clone(),
-        unit_id,
-        customer_id,
-        agent_id: actor.user_id.clone().unwrap_or_else(|| actor.username.clone()),
-        subscription_id,
+        unit_id: v.unit_id,
+        customer_id: v.customer_id,
+        agent_id,
+        subscription_id: v.subscription_id,
         number: format!("HT{number:06}"),
         payment_method_id: parties.method.id.clone(),
-        total_price: total,
-        signed_on,
+        total_price: v.total,
+        signed_on: v.signed_on,
         status: ContractStatus::Active,
         version: 1,
         created_at: now,
     };
-    store::insert_contract(&tx, &row).await?;
-    write_plan(&tx, &row.id, &parties.method, total, signed_on).await?;
+    store::insert_contract(tx, &row).await?;
+    write_plan(tx, &row.id, &parties.method, v.total, v.signed_on).await?;
     // The buyers of the subscription are the buyers of the contract.
     let buyers: Vec<BuyerRow> = copied_buyers
         .into_iter()
         .map(|b| BuyerRow { id: loupan_store::new_id(), deal_id: row.id.clone(), ..b })
         .collect();
-    store::replace_buyers(&tx, &row.id, &buyers).await?;
-    unit_event(&tx, actor, &row.unit_id, "contracted", from_status, UnitStatus::Contracted, &row.number).await?;
+    store::replace_buyers(tx, &row.id, &buyers).await?;
+    unit_event(tx, actor, &row.unit_id, "contracted", from_status, UnitStatus::Contracted, &row.number).await?;
     let change = UnitChange {
         unit_id: row.unit_id.clone(),
         building_id: parties.unit.building_id.clone(),
         status: UnitStatus::Contracted,
     };
-    live::announce_in_tx(services, &tx, &change).await?;
+    live::announce_in_tx(services, tx, &change).await?;
     customer_event(
-        &tx,
+        tx,
         actor,
         &row.customer_id,
         "contract",
-        format!("签约 {} 号房，合同 {}，总价 {}", parties.unit.number, row.number, total),
+        format!("签约 {} 号房，合同 {}，总价 {}", parties.unit.number, row.number, v.total),
     )
     .await?;
     let contract = Contract::from(row);
     audit::record(
-        &tx,
+        tx,
         actor,
         Change {
             action: "contract.sign",
@@ -1021,10 +1199,8 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
         },
     )
     .await?;
-    crate::platform::webhooks::publish(&tx, "contract.signed", crate::platform::audit::payload(&contract)?).await?;
-    tx.commit().await.map_err(ServiceError::internal)?;
-    live::announce_after_commit(services, change);
-    Ok(contract)
+    crate::platform::webhooks::publish(tx, "contract.signed", crate::platform::audit::payload(&contract)?).await?;
+    Ok((contract, change))
 }
 
 /// Writes a contract's payment plan from the method's terms (F2): it sums to `total` exactly.

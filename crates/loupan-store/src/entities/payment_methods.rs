@@ -17,6 +17,8 @@ pub struct Model {
     pub retired_at: Option<DateTimeUtc>,
     /// The method this one is a new version of.
     pub replaces_id: Option<String>,
+    /// 非标付款方式: a contract on it waits for approval.
+    pub non_standard: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

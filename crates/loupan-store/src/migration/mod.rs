@@ -27,6 +27,8 @@ mod m20261204_000021_surname_pinyin;
 mod m20261204_000022_project_cost;
 mod m20261204_000023_settings;
 mod m20261204_000024_payment_method_versions;
+mod m20261204_000025_non_standard_methods;
+mod m20261204_000026_initial_search;
 
 pub struct Migrator;
 
@@ -57,6 +59,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000022_project_cost::Migration),
             Box::new(m20261204_000023_settings::Migration),
             Box::new(m20261204_000024_payment_method_versions::Migration),
+            Box::new(m20261204_000025_non_standard_methods::Migration),
+            Box::new(m20261204_000026_initial_search::Migration),
         ]
     }
 }

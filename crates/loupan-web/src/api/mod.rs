@@ -129,6 +129,13 @@ impl PageParams {
     }
 }
 
+/// An action that waits for the approval a flow asks for (answered with 202):
+/// it is done when the request is approved.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WaitingForApproval {
+    pub approval_id: String,
+}
+
 /// A page of a list: `items` and the cursor of the next page (null at the end).
 #[derive(Serialize)]
 pub struct Page<T> {

@@ -36,7 +36,13 @@ fn method_form(form: &FormData) -> NewPaymentMethod {
             })
         })
         .collect();
-    NewPaymentMethod { name: form.text("name"), kind: form.text("kind"), discount: form.text("discount"), terms }
+    NewPaymentMethod {
+        name: form.text("name"),
+        kind: form.text("kind"),
+        discount: form.text("discount"),
+        terms,
+        non_standard: form.get("non_standard").is_some(),
+    }
 }
 
 /// The form's values: what was typed, or the method's own.
@@ -57,6 +63,7 @@ fn form_values(typed: Option<&FormData>, method: Option<&PaymentMethod>) -> Valu
         name => field("name", method.map(|m| m.name.clone())),
         kind => field("kind", method.map(|m| m.kind.clone())),
         discount => field("discount", method.map(|m| m.discount.clone())),
+        non_standard => typed.map_or(method.is_some_and(|m| m.non_standard), |f| f.get("non_standard").is_some()),
         terms => terms,
     }
 }
@@ -64,7 +71,7 @@ fn form_values(typed: Option<&FormData>, method: Option<&PaymentMethod>) -> Valu
 fn method_value(m: &PaymentMethod) -> Value {
     context! {
         id => m.id, name => m.name, kind => m.kind, discount => m.discount, version => m.version,
-        retired => m.retired_at.is_some(), retired_at => m.retired_at.map(|t| t.to_rfc3339()),
+        retired => m.retired_at.is_some(), non_standard => m.non_standard, retired_at => m.retired_at.map(|t| t.to_rfc3339()),
         terms => m.terms.iter().map(|t| context! { kind => t.kind, ratio => t.ratio, days => t.days_after_signing }).collect::<Vec<_>>(),
     }
 }

@@ -74,7 +74,7 @@ async fn unit_page(
         let mut methods = Vec::new();
         for m in sales::list_payment_methods(&state.services, actor, &unit.project_id).await? {
             let limits = sales::limits_for(&state.services, actor, id, &m.id).await?;
-            methods.push(context! { id => m.id, name => m.name, minimum => limits.minimum.to_string() });
+            methods.push(context! { id => m.id, name => m.name, minimum => limits.minimum.to_string(), non_standard => m.non_standard });
         }
         let mut options: Vec<Value> =
             list.iter().map(|c| context! { id => c.id, name => c.name, phone => c.phone }).collect();
@@ -205,7 +205,13 @@ async fn sign(
         signed_on: form.text("date"),
     };
     match sales::sign_contract(&state.services, &actor, new).await {
-        Ok(contract) => Ok(Redirect::to(&format!("/contracts/{}", contract.id)).into_response()),
+        Ok(sales::Signing::Signed(contract)) => {
+            Ok(Redirect::to(&format!("/contracts/{}", contract.id)).into_response())
+        }
+        // A non-standard payment method: the request shows where the contract waits.
+        Ok(sales::Signing::Waiting { approval_id }) => {
+            Ok(Redirect::to(&format!("/approvals/{approval_id}")).into_response())
+        }
         Err(e) => retry(&state, &actor, lang, &id, &form, e).await,
     }
 }

@@ -256,15 +256,9 @@ pub struct DepositTransferRequest {
 /// 定金转房款: the audited deposit of the contract's subscription moves to the
 /// contract as a pair of receipts that count once finance audits them.
 /// Answers the contract's half. Accepts `Idempotency-Key`.
-/// A deposit transfer waiting for the approval a group's flow asks for.
-#[derive(Serialize, ToSchema)]
-pub struct TransferWaitingDto {
-    pub approval_id: String,
-}
-
 #[utoipa::path(post, path = "/api/v1/finance/deposit-transfers", tag = "finance", request_body = DepositTransferRequest,
     responses((status = 201, body = ReceiptDto, description = "Moved: the contract's half of the pair"),
-        (status = 202, body = TransferWaitingDto, description = "Waits for approval (a flow for deposit transfers is configured)"),
+        (status = 202, body = crate::api::WaitingForApproval, description = "Waits for approval (a flow for deposit transfers is configured)"),
         (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn deposit_transfer(
     State(state): State<AppState>,
@@ -278,7 +272,7 @@ async fn deposit_transfer(
     Ok(match finance::transfer_deposit(&state.services, &actor, &contract_id).await? {
         finance::DepositTransfer::Done(r) => (StatusCode::CREATED, Json(ReceiptDto::from(*r))).into_response(),
         finance::DepositTransfer::Waiting { approval_id } => {
-            (StatusCode::ACCEPTED, Json(TransferWaitingDto { approval_id })).into_response()
+            (StatusCode::ACCEPTED, Json(crate::api::WaitingForApproval { approval_id })).into_response()
         }
     })
 }

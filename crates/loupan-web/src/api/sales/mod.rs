@@ -35,6 +35,9 @@ pub struct NewPaymentMethodRequest {
     pub discount: Option<String>,
     #[serde(default)]
     pub terms: Vec<TermRequest>,
+    /// 非标付款方式: a contract on it waits for the approval flow `non_standard_contract`.
+    #[serde(default)]
+    pub non_standard: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -58,6 +61,8 @@ pub struct PaymentMethodDto {
     pub retired_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The method this one is a new version of.
     pub replaces_id: Option<String>,
+    /// 非标付款方式: a contract on it waits for approval.
+    pub non_standard: bool,
 }
 
 impl From<PaymentMethod> for PaymentMethodDto {
@@ -76,6 +81,7 @@ impl From<PaymentMethod> for PaymentMethodDto {
             version: m.version,
             retired_at: m.retired_at,
             replaces_id: m.replaces_id,
+            non_standard: m.non_standard,
         }
     }
 }
@@ -91,6 +97,7 @@ impl NewPaymentMethodRequest {
                 .into_iter()
                 .map(|t| sales::NewTerm { kind: t.kind, ratio: t.ratio, days_after_signing: t.days_after_signing })
                 .collect(),
+            non_standard: self.non_standard,
         }
     }
 }
@@ -391,14 +398,19 @@ impl From<Contract> for ContractDto {
     }
 }
 
-/// 签约: moves the unit to `contracted` and writes the payment plan.
+/// 签约: moves the unit to `contracted` and writes the payment plan. On a
+/// payment method marked `non_standard` the contract waits for the approval
+/// flow `non_standard_contract` (202) and is signed when it is approved.
 #[utoipa::path(post, path = "/api/v1/sales/contracts", tag = "sales", request_body = NewContractRequest,
-    responses((status = 201, body = ContractDto), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = ContractDto, description = "Signed"),
+        (status = 202, body = crate::api::WaitingForApproval, description = "Waits for approval (non-standard payment method)"),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn sign_contract(
     State(state): State<AppState>,
     Authed(actor): Authed,
     ApiJson(req): ApiJson<NewContractRequest>,
-) -> Result<(StatusCode, Json<ContractDto>), AppError> {
+) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
     let form = sales::NewContract {
         subscription_id: req.subscription_id,
         unit_id: req.unit_id,
@@ -407,7 +419,12 @@ async fn sign_contract(
         total_price: req.total_price,
         signed_on: req.signed_on,
     };
-    Ok((StatusCode::CREATED, Json(sales::sign_contract(&state.services, &actor, form).await?.into())))
+    Ok(match sales::sign_contract(&state.services, &actor, form).await? {
+        sales::Signing::Signed(c) => (StatusCode::CREATED, Json(ContractDto::from(*c))).into_response(),
+        sales::Signing::Waiting { approval_id } => {
+            (StatusCode::ACCEPTED, Json(crate::api::WaitingForApproval { approval_id })).into_response()
+        }
+    })
 }
 
 #[utoipa::path(get, path = "/api/v1/sales/contracts/{id}", tag = "sales",
