@@ -218,12 +218,19 @@ pub async fn run(
         let surnames: Vec<String> = (0..n)
             .map(|i| seeded.sample_customers[i % seeded.sample_customers.len()].1.chars().take(1).collect())
             .collect();
+        // One letter, as an admin starts typing: a tenth of all customers match the commonest.
+        let letters: Vec<String> = initials.iter().map(|i| i.chars().take(1).collect()).collect();
         for (name, what, queries) in [
             ("W1 customer lookup by phone", "GET /api/v1/customers?q=<phone> (masked list page of matches)", &phones),
             (
                 "W1 customer search by pinyin initials",
                 "GET /api/v1/customers?q=<initials> (first page of 50)",
                 &initials,
+            ),
+            (
+                "W1 customer search by one pinyin letter",
+                "GET /api/v1/customers?q=<first initial> as an admin (everyone's customers; first page of 50)",
+                &letters,
             ),
             (
                 "W1 customer search by surname",
