@@ -63,8 +63,37 @@ where
 {
     type Rejection = AppError;
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
-        Ok(ApiJson(value))
+        let axum::Json(mut value) = axum::Json::<serde_json::Value>::from_request(req, state).await?;
+        integral_numbers(&mut value);
+        match serde_path_to_error::deserialize(value) {
+            Ok(typed) => Ok(ApiJson(typed)),
+            Err(e) => {
+                let field = e.path().to_string();
+                Err(if field.is_empty() || field == "." {
+                    AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_json_field")
+                } else {
+                    AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_json_field", field, "invalid_type")
+                })
+            }
+        }
+    }
+}
+
+/// JSON has one number type: `2.0` is the integer 2 to JSON Schema (and to
+/// clients that print every number with a decimal point), so an integral
+/// float is read as the integer it is before the request is typed.
+fn integral_numbers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15) {
+                // In range and whole: exactly representable as an i64.
+                *n = serde_json::Number::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_numbers),
+        Value::Null | Value::Bool(_) | Value::String(_) => {}
     }
 }
 

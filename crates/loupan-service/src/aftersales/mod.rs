@@ -129,8 +129,11 @@ pub fn deed_tax(
     if area.is_some_and(|a| !a.is_positive()) {
         errors.push("gross_area", "must_be_positive");
     }
-    if homes_owned_before.is_none() {
-        errors.push("homes_owned_before", "required");
+    match homes_owned_before {
+        None => errors.push("homes_owned_before", "required"),
+        // A family's homes are counted in ones; beyond a hundred it is a typing slip.
+        Some(n) if n > 100 => errors.push("homes_owned_before", "out_of_range"),
+        Some(_) => {}
     }
     errors.into_result()?;
     let (Some(price), Some(area), Some(homes)) = (price, area, homes_owned_before) else {

@@ -60,7 +60,7 @@ fn check_password(errors: &mut Invalid, field: &str, password: Option<&str>) -> 
     match password {
         None | Some("") => errors.push(field, "required"),
         Some(p) if p.chars().count() < MIN_PASSWORD_CHARS => errors.push(field, "password_too_short"),
-        Some(p) if p.len() > 1024 => errors.push(field, "too_long"),
+        Some(p) if p.chars().count() > 1024 => errors.push(field, "too_long"),
         Some(p) => return p.to_owned(),
     }
     String::new()

@@ -17,8 +17,10 @@ use crate::{AppError, AppState};
 pub struct AreaCompensationRequest {
     /// `2001` (《商品房销售管理办法》 art. 20, one area basis) or `2014_gross`
     /// (model contract GF-2014-0171, priced per m2 of gross area).
+    #[schema(required = true, nullable = false, pattern = "^(2001|2014_gross)$")]
     pub rule: Option<String>,
     /// The contract's total price, yuan.
+    #[schema(value_type = crate::api::Positive, required = true, nullable = false)]
     pub contract_total: Option<String>,
     /// `2001`: contracted area of the basis the contract priced on, m2.
     pub contract_area: Option<String>,
@@ -83,11 +85,13 @@ async fn area_compensation(
 #[derive(Deserialize, ToSchema)]
 pub struct DeedTaxRequest {
     /// The settled price, yuan.
+    #[schema(value_type = crate::api::Positive, required = true, nullable = false)]
     pub price: Option<String>,
     /// Gross area (建筑面积), m2.
+    #[schema(value_type = crate::api::Positive, required = true, nullable = false)]
     pub gross_area: Option<String>,
     /// Homes the buyer's family owned before: 0 for a first home, 1 for a second.
-    #[schema(minimum = 0, maximum = 100)]
+    #[schema(required = true, nullable = false, minimum = 0, maximum = 100)]
     pub homes_owned_before: Option<u32>,
 }
 

@@ -356,8 +356,21 @@ async fn detail(
 
 #[derive(Deserialize, ToSchema, Default)]
 pub struct CommentRequest {
-    /// Required to reject, return and comment; optional to approve.
+    /// Optional to approve, resubmit and withdraw.
     pub comment: Option<String>,
+}
+
+/// A comment that must be given: to reject, to return, to comment.
+#[derive(Deserialize, ToSchema, Default)]
+pub struct RequiredCommentRequest {
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
+    pub comment: Option<String>,
+}
+
+impl From<RequiredCommentRequest> for CommentRequest {
+    fn from(r: RequiredCommentRequest) -> Self {
+        CommentRequest { comment: r.comment }
+    }
 }
 
 async fn decide(
@@ -383,27 +396,27 @@ async fn approve(
 }
 
 /// Rejects the request (a reason is required); nothing it asked for changes.
-#[utoipa::path(post, path = "/api/v1/approvals/{id}/reject", tag = "approvals", request_body = CommentRequest,
+#[utoipa::path(post, path = "/api/v1/approvals/{id}/reject", tag = "approvals", request_body = RequiredCommentRequest,
     responses((status = 200, body = ApprovalDto), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn reject(
     State(state): State<AppState>,
     Authed(actor): Authed,
     ApiPath(id): ApiPath<String>,
-    ApiJson(req): ApiJson<CommentRequest>,
+    ApiJson(req): ApiJson<RequiredCommentRequest>,
 ) -> Result<Json<ApprovalDto>, AppError> {
-    decide(&state, &actor, &id, Decision::Reject, req).await
+    decide(&state, &actor, &id, Decision::Reject, req.into()).await
 }
 
 /// Returns the request to its submitter for changes (a note is required).
-#[utoipa::path(post, path = "/api/v1/approvals/{id}/return", tag = "approvals", request_body = CommentRequest,
+#[utoipa::path(post, path = "/api/v1/approvals/{id}/return", tag = "approvals", request_body = RequiredCommentRequest,
     responses((status = 200, body = ApprovalDto), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn return_to_submitter(
     State(state): State<AppState>,
     Authed(actor): Authed,
     ApiPath(id): ApiPath<String>,
-    ApiJson(req): ApiJson<CommentRequest>,
+    ApiJson(req): ApiJson<RequiredCommentRequest>,
 ) -> Result<Json<ApprovalDto>, AppError> {
-    decide(&state, &actor, &id, Decision::Return, req).await
+    decide(&state, &actor, &id, Decision::Return, req.into()).await
 }
 
 /// The submitter sends a returned request through its flow again.
@@ -430,13 +443,13 @@ async fn withdraw(
     Ok(Json(approvals::withdraw(&state.services, &actor, &id, req.comment.as_deref()).await?.into()))
 }
 
-#[utoipa::path(post, path = "/api/v1/approvals/{id}/comments", tag = "approvals", request_body = CommentRequest,
+#[utoipa::path(post, path = "/api/v1/approvals/{id}/comments", tag = "approvals", request_body = RequiredCommentRequest,
     responses((status = 201, body = ApprovalDetailDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn comment(
     State(state): State<AppState>,
     Authed(actor): Authed,
     ApiPath(id): ApiPath<String>,
-    ApiJson(req): ApiJson<CommentRequest>,
+    ApiJson(req): ApiJson<RequiredCommentRequest>,
 ) -> Result<(StatusCode, Json<ApprovalDetailDto>), AppError> {
     approvals::comment(&state.services, &actor, &id, req.comment.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(approvals::detail(&state.services, &actor, &id).await?.into())))
@@ -599,9 +612,12 @@ pub struct DelegationList {
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewDelegationRequest {
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub to_user_id: Option<String>,
     /// `YYYY-MM-DD`; whole days, Beijing time.
+    #[schema(format = Date, required = true, nullable = false)]
     pub starts_on: Option<String>,
+    #[schema(format = Date, required = true, nullable = false)]
     pub ends_on: Option<String>,
 }
 

@@ -25,10 +25,12 @@ pub struct BuyerRequest {
 pub struct NewChangeRequest {
     /// `cancel_contract` (退房), `cancel_subscription` (退订), `swap` (换房),
     /// `change_price`, `change_payment_method` or `rename` (更名/增减权益人).
-    #[schema(value_type = Option<ChangeKind>)]
+    #[schema(value_type = Option<ChangeKind>, required = true, nullable = false)]
     pub kind: Option<String>,
     /// The contract or subscription.
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub subject_id: Option<String>,
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub reason: Option<String>,
     /// `swap`: the unit to move to (available, or reserved for the same buyer).
     pub new_unit_id: Option<String>,

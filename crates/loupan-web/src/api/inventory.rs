@@ -123,12 +123,15 @@ pub struct UnitPage {
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewProjectRequest {
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub name: Option<String>,
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub city: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewBuildingRequest {
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub name: Option<String>,
     /// 分期 (`一期`), optional.
     pub phase: Option<String>,
@@ -195,6 +198,7 @@ async fn get_project(
 #[derive(Deserialize, ToSchema)]
 pub struct DiscountLimitRequest {
     /// A ratio between 0 and 0.2 (`"0.01"` = 1 %).
+    #[schema(required = true, nullable = false, pattern = "^0(\\.[0-9]{1,4})?$")]
     pub agent_discount_limit: Option<String>,
 }
 

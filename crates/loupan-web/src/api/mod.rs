@@ -136,6 +136,24 @@ pub struct WaitingForApproval {
     pub approval_id: String,
 }
 
+/// An amount or area greater than zero with at most two decimals, grouped or
+/// not (`"1280000.00"`, `"1,280,000.00"`, `"89.50"`): what a price, a
+/// payment or an area must be, in the document (requests carry it as text).
+pub struct Positive;
+
+impl utoipa::PartialSchema for Positive {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(
+                r"^([1-9][0-9]{0,12}|[1-9][0-9]{0,2}(,[0-9]{3}){1,4})(\.[0-9]{1,2})?$|^0\.(0[1-9]|[1-9][0-9]?)$",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Positive {}
+
 /// A page of a list: `items` and the cursor of the next page (null at the end).
 #[derive(Serialize)]
 pub struct Page<T> {
@@ -198,6 +216,18 @@ pub fn complete(openapi: &mut utoipa::openapi::OpenApi) {
                             .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
                             .build(),
                     );
+                }
+            }
+            // An optional date in a query may be sent empty (a filter form left
+            // blank) and means "not given": the document says so.
+            for p in params.iter_mut().filter(|p| p.parameter_in == ParameterIn::Query && p.required != Required::True)
+            {
+                if let Some(utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(date))) = &p.schema
+                    && date.format == Some(SchemaFormat::KnownFormat(KnownFormat::Date))
+                {
+                    let empty = ObjectBuilder::new().schema_type(Type::String).max_length(Some(0));
+                    let either = utoipa::openapi::schema::AnyOfBuilder::new().item(date.clone()).item(empty);
+                    p.schema = Some(either.into());
                 }
             }
             // Errors are problem+json, whatever the route macro wrote.

@@ -169,6 +169,7 @@ pub struct ProfileFields {
     /// Comma-separated free tags.
     pub tags: Option<String>,
     /// `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub birthday: Option<String>,
     pub email: Option<String>,
     pub wechat: Option<String>,
@@ -211,9 +212,12 @@ impl ProfileFields {
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewCustomerRequest {
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub project_id: Option<String>,
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub name: Option<String>,
     /// Any format: `+86 138-0013-8000`, `13800138000`, full-width digits.
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S", example = "13800138000")]
     pub phone: Option<String>,
     #[schema(value_type = Option<CustomerKind>)]
     /// `individual` (default) or `enterprise`.
@@ -338,6 +342,7 @@ async fn update_customer(
 #[derive(Deserialize, ToSchema)]
 pub struct RevealRequest {
     /// Why the full numbers are needed (kept in the audit trail).
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub reason: Option<String>,
 }
 
@@ -365,8 +370,10 @@ async fn reveal(
 pub struct NewFollowUpRequest {
     /// `visit` (来访), `call` (来电) or `follow_up` (跟进, default).
     pub kind: Option<String>,
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub outcome: Option<String>,
     /// `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub next_contact_on: Option<String>,
 }
 
@@ -574,6 +581,7 @@ pub struct TransferRequest {
     /// Instead of ids: every customer of this agent (user id).
     pub from_agent: Option<String>,
     /// The receiving agent (user id).
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub to_agent: Option<String>,
     /// Instead of ids: every customer this search finds (at most 5,000), e.g.
     /// `{"project_id": "…", "grade": "C"}` to hand a filtered group to another project (S7).
@@ -609,8 +617,10 @@ pub struct CustomerConditions {
     /// Start of the wanted layout (`3室`).
     pub layout: Option<String>,
     /// Last contact on or after this day (`YYYY-MM-DD`, Beijing time).
+    #[param(format = Date)]
     pub contacted_since: Option<String>,
     /// Last contact before this day, or never contacted.
+    #[param(format = Date)]
     pub contacted_before: Option<String>,
 }
 

@@ -37,8 +37,10 @@ pub struct SavedFilterList {
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewSavedFilter {
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub name: Option<String>,
     /// Conditions of the customer list: `q`, `project_id`, `owner_id`, `grade`, `source`.
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub query: Option<String>,
 }
 

@@ -27,6 +27,7 @@ pub struct NewReceiptRequest {
     /// Yuan, positive, two decimals.
     pub amount: Option<String>,
     /// `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub received_on: Option<String>,
     /// `cash`, `transfer`, `pos`, `cheque`, `mortgage_bank`, `provident_fund`.
     pub channel: Option<String>,
@@ -171,6 +172,7 @@ async fn audit(
 #[into_params(parameter_in = Query)]
 pub struct AgeingParams {
     /// `YYYY-MM-DD`.
+    #[param(format = Date)]
     pub as_of: String,
     pub project_id: Option<String>,
 }
@@ -231,6 +233,7 @@ async fn ageing(
 
 #[derive(Deserialize, ToSchema)]
 pub struct ReasonRequest {
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub reason: Option<String>,
 }
 
@@ -250,6 +253,7 @@ async fn reverse(
 
 #[derive(Deserialize, ToSchema)]
 pub struct DepositTransferRequest {
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub contract_id: Option<String>,
 }
 
@@ -280,7 +284,9 @@ async fn deposit_transfer(
 #[derive(Deserialize, ToSchema)]
 pub struct PayRefundRequest {
     /// `YYYY-MM-DD`.
+    #[schema(format = Date, required = true, nullable = false)]
     pub paid_on: Option<String>,
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub channel: Option<String>,
     pub note: Option<String>,
 }

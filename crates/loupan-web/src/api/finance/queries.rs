@@ -30,8 +30,10 @@ pub struct ReceiptQueryParams {
     /// `cash`, `transfer`, `pos`, `cheque`, `mortgage_bank`, `provident_fund`, `deal_transfer`, `deposit_transfer`.
     pub channel: Option<String>,
     /// Received on or after, `YYYY-MM-DD`.
+    #[param(format = Date)]
     pub from: Option<String>,
     /// Received on or before, `YYYY-MM-DD`.
+    #[param(format = Date)]
     pub to: Option<String>,
     /// Yuan, e.g. `100000.00`.
     pub min_amount: Option<String>,
@@ -163,12 +165,15 @@ pub struct InstalmentQueryParams {
     #[serde(default, deserialize_with = "crate::extract::named_param")]
     pub kind: Option<String>,
     /// Due on or after, `YYYY-MM-DD`.
+    #[param(format = Date)]
     pub due_from: Option<String>,
     /// Due on or before, `YYYY-MM-DD`.
+    #[param(format = Date)]
     pub due_to: Option<String>,
     /// `overdue`, `not_due`, `unpaid`, `partly_paid` or `paid` (audited money).
     pub state: Option<String>,
     /// The day `overdue` is seen from; today when omitted.
+    #[param(format = Date)]
     pub as_of: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -16,9 +16,12 @@ use crate::{AppError, AppState};
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewBookRequest {
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub project_id: Option<String>,
     /// Printed before the number, e.g. `SJ2026-`.
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub prefix: Option<String>,
+    #[schema(minimum = 1)]
     pub first_number: Option<i64>,
     pub last_number: Option<i64>,
 }
@@ -169,6 +172,7 @@ async fn report(
 
 #[derive(Deserialize, ToSchema)]
 pub struct VoidRequest {
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub reason: Option<String>,
     /// The voided or reversed receipt whose number is voided; the next unused number when omitted.
     pub receipt_id: Option<String>,

@@ -42,8 +42,10 @@ fn project(id: Option<&str>) -> Option<&str> {
 #[into_params(parameter_in = Query)]
 pub struct ReconciliationParams {
     /// First day of the period, `YYYY-MM-DD`.
+    #[param(format = Date)]
     pub from: Option<String>,
     /// Last day of the period, `YYYY-MM-DD`.
+    #[param(format = Date)]
     pub to: Option<String>,
     pub project_id: Option<String>,
 }
@@ -223,6 +225,7 @@ async fn reconciliation_export(
 #[into_params(parameter_in = Query)]
 pub struct LedgerParams {
     /// `YYYY-MM-DD`; today when omitted.
+    #[param(format = Date)]
     pub as_of: Option<String>,
     pub project_id: Option<String>,
     /// `finance` (audited money, the default), `cashier` (arrived) or `sales` (recorded).
@@ -356,6 +359,7 @@ async fn ledger_export(
 #[into_params(parameter_in = Query)]
 pub struct ArrearsParams {
     /// `YYYY-MM-DD`; today when omitted.
+    #[param(format = Date)]
     pub as_of: Option<String>,
     pub project_id: Option<String>,
 }
@@ -451,6 +455,7 @@ async fn arrears_export(
 #[into_params(parameter_in = Query)]
 pub struct AgeingExportParams {
     /// `YYYY-MM-DD`.
+    #[param(format = Date, required = true, nullable = false)]
     pub as_of: Option<String>,
     pub project_id: Option<String>,
 }

@@ -54,7 +54,9 @@ pub struct UserPage {
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewUserRequest {
+    #[schema(required = true, nullable = false, pattern = "^[a-z0-9._-]{3,32}$")]
     pub username: Option<String>,
+    #[schema(required = true, nullable = false, min_length = 10, max_length = 1024)]
     pub password: Option<String>,
     pub display_name: Option<String>,
     #[serde(default)]
@@ -67,6 +69,7 @@ pub struct NewUserRequest {
 pub struct UpdateUserRequest {
     /// The version you read.
     pub version: i64,
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub display_name: Option<String>,
     pub roles: Vec<String>,
     #[serde(default)]
@@ -80,6 +83,7 @@ pub struct UpdateUserRequest {
 
 #[derive(Deserialize, ToSchema)]
 pub struct PasswordRequest {
+    #[schema(required = true, nullable = false, min_length = 10, max_length = 1024)]
     pub password: Option<String>,
 }
 

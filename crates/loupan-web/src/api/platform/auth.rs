@@ -18,7 +18,9 @@ use crate::{AppError, AppState};
 
 #[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub username: Option<String>,
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub password: Option<String>,
 }
 

@@ -189,12 +189,17 @@ async fn list_payment_methods(
 pub struct NewSubscriptionRequest {
     #[schema(required = true, nullable = false, min_length = 1)]
     pub unit_id: Option<String>,
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub customer_id: Option<String>,
     /// Yuan, two decimals.
+    #[schema(required = true, nullable = false, value_type = crate::api::Positive)]
     pub total_price: Option<String>,
+    #[schema(required = true, nullable = false, value_type = loupan_domain::Money)]
     pub deposit: Option<String>,
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub payment_method_id: Option<String>,
     /// `YYYY-MM-DD`.
+    #[schema(format = Date, required = true, nullable = false)]
     pub subscribed_on: Option<String>,
     /// Several buyers (权益人) with shares adding up to 1, the first being `customer_id`; omit for one.
     #[serde(default)]
@@ -358,9 +363,12 @@ pub struct NewContractRequest {
     /// …or directly for a unit and a customer.
     pub unit_id: Option<String>,
     pub customer_id: Option<String>,
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub payment_method_id: Option<String>,
+    #[schema(required = true, nullable = false, value_type = crate::api::Positive)]
     pub total_price: Option<String>,
     /// `YYYY-MM-DD`.
+    #[schema(format = Date, required = true, nullable = false)]
     pub signed_on: Option<String>,
 }
 
@@ -523,9 +531,12 @@ async fn unit_history(
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewReservationRequest {
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub unit_id: Option<String>,
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub customer_id: Option<String>,
     /// 1-30 days, default 3.
+    #[schema(minimum = 1, maximum = 30)]
     pub days: Option<i64>,
 }
 

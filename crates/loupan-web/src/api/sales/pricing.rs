@@ -15,6 +15,7 @@ use crate::{AppError, AppState};
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewAdjustmentRequest {
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub name: Option<String>,
     /// Limit to one building (default: the whole project).
     pub building_id: Option<String>,
