@@ -155,6 +155,18 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
     }
 }
 
+/// For an optional date in a query: empty (a filter form left blank) is not
+/// given, as the document says; anything else must be `YYYY-MM-DD`.
+pub fn optional_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<chrono::NaiveDate>, D::Error> {
+    use serde::Deserialize;
+    match Option::<String>::deserialize(d)? {
+        Some(text) if !text.is_empty() => chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom("not a date (YYYY-MM-DD)")),
+        _ => Ok(None),
+    }
+}
+
 /// For a query parameter documented as one of a list of names (a status, a
 /// kind): an empty value is none of them, so the API refuses it (400) rather
 /// than reading it as "any", which only the pages' forms mean by it. A

@@ -99,6 +99,7 @@ async fn edit_item(
 #[into_params(parameter_in = Query)]
 pub struct LedgerParams {
     /// The date the figures are as of (today when absent).
+    #[serde(default, deserialize_with = "crate::extract::optional_date")]
     pub as_of: Option<NaiveDate>,
     /// Only the entries of one column.
     pub bucket: Option<Bucket>,
@@ -121,6 +122,7 @@ async fn item_postings(
 #[into_params(parameter_in = Query)]
 pub struct AsOfParams {
     /// `YYYY-MM-DD`; today when absent. Postings dated later are left out.
+    #[serde(default, deserialize_with = "crate::extract::optional_date")]
     pub as_of: Option<NaiveDate>,
 }
 

@@ -281,19 +281,26 @@ pub struct UnitParams {
     pub status: Option<String>,
     pub layout: Option<String>,
     /// Gross area in m2, inclusive.
+    #[param(pattern = "^(-?([0-9]{1,13}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?)?$")]
     pub min_area: Option<String>,
+    #[param(pattern = "^(-?([0-9]{1,13}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?)?$")]
     pub max_area: Option<String>,
     pub min_floor: Option<i32>,
     pub max_floor: Option<i32>,
     /// List price in yuan, inclusive.
+    #[param(pattern = "^(-?([0-9]{1,13}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?)?$")]
     pub max_total_price: Option<String>,
+    #[param(pattern = "^(-?([0-9]{1,13}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?)?$")]
     pub min_total_price: Option<String>,
     /// As written on the unit (`朝南`, `南北通透`, …).
     pub orientation: Option<String>,
     /// `residential`, `commercial`, `parking` or `storage`.
     pub property_type: Option<String>,
     /// `created` (default), `price`, `-price`, `area`, `-area`, `floor`, `-floor`.
+    #[param(pattern = "^(created|-?price|-?area|-?floor)?$")]
     pub sort: Option<String>,
+    /// 1-500 (a value outside is brought inside), default 50.
+    #[param(minimum = 0, maximum = 65535)]
     pub limit: Option<u16>,
     pub cursor: Option<String>,
 }
@@ -431,6 +438,7 @@ async fn release_unit(
 #[into_params(parameter_in = Query)]
 pub struct ImportParams {
     /// `validate` (check only), `all` (default: write only if every row is valid), `valid_only`.
+    #[param(pattern = "^(validate|all|valid_only)?$")]
     pub mode: Option<String>,
 }
 

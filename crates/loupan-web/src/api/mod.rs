@@ -107,7 +107,8 @@ pub struct FieldProblem {
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
-    /// 1-500, default 50.
+    /// 1-500 (a value outside is brought inside), default 50.
+    #[param(minimum = 0, maximum = 65535)]
     pub limit: Option<u16>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -153,6 +154,20 @@ impl utoipa::PartialSchema for Positive {
 }
 
 impl utoipa::ToSchema for Positive {}
+
+/// One of the built-in role names (API.md), in the document.
+pub struct RoleName;
+
+impl utoipa::PartialSchema for RoleName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(loupan_domain::Role::ALL.iter().map(|r| r.name())))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for RoleName {}
 
 /// A page of a list: `items` and the cursor of the next page (null at the end).
 #[derive(Serialize)]

@@ -217,7 +217,7 @@ pub struct NewCustomerRequest {
     #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub name: Option<String>,
     /// Any format: `+86 138-0013-8000`, `13800138000`, full-width digits.
-    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S", example = "13800138000")]
+    #[schema(required = true, nullable = false, pattern = "^(\\+86 ?)?1[3-9][0-9]{9}$", example = "13800138000")]
     pub phone: Option<String>,
     #[schema(value_type = Option<CustomerKind>)]
     /// `individual` (default) or `enterprise`.
@@ -369,6 +369,7 @@ async fn reveal(
 #[derive(Deserialize, ToSchema)]
 pub struct NewFollowUpRequest {
     /// `visit` (来访), `call` (来电) or `follow_up` (跟进, default).
+    #[schema(pattern = "^(visit|call|follow_up)$")]
     pub kind: Option<String>,
     #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub outcome: Option<String>,
@@ -523,6 +524,8 @@ pub struct DuplicateRecordParams {
     #[param(value_type = Option<DuplicateStatus>)]
     #[serde(default, deserialize_with = "crate::extract::named_param")]
     pub status: Option<String>,
+    /// 1-500 (a value outside is brought inside), default 100.
+    #[param(minimum = 0, maximum = 65535)]
     pub limit: Option<u16>,
 }
 
@@ -558,6 +561,7 @@ async fn duplicate_records(
 pub struct RulingRequest {
     /// `keep_both`, `assign_to_first` (the later registration goes to the first agent) or
     /// `merge` (the later registration is merged into the first; undoable).
+    #[schema(pattern = "^(keep_both|assign_to_first|merge)$")]
     pub ruling: String,
     pub note: Option<String>,
 }
@@ -673,6 +677,7 @@ async fn transfer(
 pub struct CustomerImportParams {
     pub project_id: String,
     /// `check` (default: report invalid rows and duplicates, write nothing) or `import`.
+    #[param(pattern = "^(check|import)$")]
     pub mode: Option<String>,
 }
 

@@ -286,7 +286,8 @@ pub struct PayRefundRequest {
     /// `YYYY-MM-DD`.
     #[schema(format = Date, required = true, nullable = false)]
     pub paid_on: Option<String>,
-    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
+    /// `cash`, `transfer`, `pos`, `cheque`, `mortgage_bank` or `provident_fund`.
+    #[schema(required = true, nullable = false, pattern = "^(cash|transfer|pos|cheque|mortgage_bank|provident_fund)$")]
     pub channel: Option<String>,
     pub note: Option<String>,
 }

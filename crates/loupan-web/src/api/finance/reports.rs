@@ -229,6 +229,7 @@ pub struct LedgerParams {
     pub as_of: Option<String>,
     pub project_id: Option<String>,
     /// `finance` (audited money, the default), `cashier` (arrived) or `sales` (recorded).
+    #[param(pattern = "^(finance|cashier|sales)?$")]
     pub basis: Option<String>,
 }
 

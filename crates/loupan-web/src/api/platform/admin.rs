@@ -60,6 +60,7 @@ pub struct NewUserRequest {
     pub password: Option<String>,
     pub display_name: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<crate::api::RoleName>)]
     pub roles: Vec<String>,
     #[serde(default)]
     pub project_ids: Vec<String>,
@@ -71,6 +72,7 @@ pub struct UpdateUserRequest {
     pub version: i64,
     #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub display_name: Option<String>,
+    #[schema(value_type = Vec<crate::api::RoleName>)]
     pub roles: Vec<String>,
     #[serde(default)]
     pub project_ids: Vec<String>,
@@ -211,6 +213,8 @@ pub struct AuditParams {
     pub record_type: Option<String>,
     pub record_id: Option<String>,
     pub actor_id: Option<String>,
+    /// 1-500 (a value outside is brought inside), default 50.
+    #[param(minimum = 0, maximum = 65535)]
     pub limit: Option<u16>,
     pub cursor: Option<String>,
 }

@@ -611,7 +611,9 @@ macro_rules! deal_params {
             pub agent_id: Option<String>,
             pub customer_id: Option<String>,
             /// The deal's date (subscribed on / signed on), both ends included.
+            #[serde(default, deserialize_with = "crate::extract::optional_date")]
             pub from: Option<chrono::NaiveDate>,
+            #[serde(default, deserialize_with = "crate::extract::optional_date")]
             pub to: Option<chrono::NaiveDate>,
             /// `next_cursor` of the previous page.
             pub cursor: Option<String>,

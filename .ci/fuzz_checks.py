@@ -1,0 +1,59 @@
+"""Loupan's own schemathesis check, loaded by .ci/fuzz (SCHEMATHESIS_HOOKS).
+
+`shape_acceptance`: a request that is valid by the OpenAPI document must not
+be refused for its shape. The built-in positive data acceptance refuses every
+400/422, but a document cannot say which ids exist, which cursor the server
+handed out, or rules that join two fields or read the database; a client
+generated from the document meets those as 422 like any user. So this check
+fails on a 400 (a query or body the server could not read) or on a 422 whose
+field errors include any code outside the list below: a missing field, a
+wrong type, a date, a number, an enum value, a bound or a pattern the
+document should have declared.
+"""
+
+import json
+
+import schemathesis
+
+# What the document cannot express. Everything else is shape.
+NOT_SHAPE = {
+    # References to records that do not exist (or that the caller may not see).
+    "unknown_unit", "unknown_customer", "unknown_project", "unknown_building",
+    "unknown_contract", "unknown_subscription", "unknown_payment_method",
+    "unknown_user", "unknown_cost_item", "unknown_supplier", "unknown_plan_line",
+    "unknown_receipt", "unknown_book", "unknown_agent", "unknown_approval",
+    "unknown_variation", "unknown_refund", "unknown_manager",
+    # Opaque tokens the server issued.
+    "invalid_cursor",
+    # Rules over two fields or over stored data.
+    "invalid_range", "before_from", "exceeds_total", "taken", "cannot_demote_self",
+    "no_saleable_area", "nothing_to_change", "in_the_future", "not_in_book",
+    "needs_special_approval", "no_special_approval_needed", "shares_must_sum_to_one",
+    # What a file holds rather than how it is sent.
+    "not_an_xlsx_file", "unsupported_file_type",
+}
+
+
+def _codes(response):
+    try:
+        body = json.loads(response.text)
+    except ValueError:
+        return ["<not json>"]
+    if not isinstance(body, dict):
+        return ["<not a problem>"]
+    fields = [e.get("code") for e in body.get("errors") or [] if isinstance(e, dict)]
+    return fields or [body.get("code")]
+
+
+@schemathesis.check
+def shape_acceptance(ctx, response, case):
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive:
+        return None
+    if response.status_code == 400:
+        raise AssertionError(f"A request valid by the document could not be read: {_codes(response)}")
+    if response.status_code == 422:
+        shape = [c for c in _codes(response) if c not in NOT_SHAPE]
+        if shape:
+            raise AssertionError(f"A request valid by the document was refused for its shape: {shape}")
+    return None
