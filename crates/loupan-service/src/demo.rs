@@ -282,12 +282,7 @@ async fn demo_customers(
 /// Payment methods and a few deals at different stages, so that the 销控图 has
 /// colours, contracts have plans and finance has receipts to audit.
 async fn demo_deals(services: &Services, system: &Actor, project_id: &str, agents: &[String]) -> ServiceResult<()> {
-    use crate::sales::{self, NewContract, NewPaymentMethod, NewSubscription, NewTerm};
-    let term = |kind: &str, ratio: &str, days: i64| NewTerm {
-        kind: Some(kind.into()),
-        ratio: Some(ratio.into()),
-        days_after_signing: Some(days),
-    };
+    use crate::sales::{self, NewContract, NewPaymentMethod, NewSubscription};
     let one_off = sales::create_payment_method(
         services,
         system,
@@ -478,11 +473,6 @@ async fn demo_approvals(
         )
         .await?;
     }
-    let term = |kind: &str, ratio: &str, days: i64| sales::NewTerm {
-        kind: Some(kind.into()),
-        ratio: Some(ratio.into()),
-        days_after_signing: Some(days),
-    };
     let instalments = sales::create_payment_method(
         services,
         system,
@@ -794,4 +784,9 @@ fn site_plan_png(width: u32, height: u32, buildings: &[(i32, i32, i32, i32)]) ->
     chunk(&mut png, b"IDAT", &zlib);
     chunk(&mut png, b"IEND", &[]);
     png
+}
+
+/// One term of a demo payment method: a share of the price due some days after signing.
+fn term(kind: &str, ratio: &str, days: i64) -> crate::sales::NewTerm {
+    crate::sales::NewTerm { kind: Some(kind.into()), ratio: Some(ratio.into()), days_after_signing: Some(days) }
 }

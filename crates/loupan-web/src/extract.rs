@@ -179,3 +179,17 @@ pub fn named_param<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Stri
         name => Ok(name),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::integral_numbers;
+    use serde_json::json;
+
+    #[test]
+    fn integral_floats_read_as_integers_and_fractions_stay() {
+        let mut v = json!({"floors": 2081.0, "share": 0.5, "rows": [3.0, -4.0, 1e300], "name": "2.0"});
+        integral_numbers(&mut v);
+        assert_eq!(v, json!({"floors": 2081, "share": 0.5, "rows": [3, -4, 1e300], "name": "2.0"}));
+        assert!(v["floors"].is_i64());
+    }
+}

@@ -101,8 +101,13 @@ impl From<SupplierRow> for Supplier {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct NewSupplier {
+    #[cfg_attr(feature = "utoipa", schema(required = true, nullable = false, min_length = 1, pattern = "\\S"))]
     pub name: Option<String>,
     /// 统一社会信用代码, 18 characters with its check character.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(required = true, nullable = false, pattern = "^[0-9A-HJ-NP-RTUW-Ya-hj-np-rtuw-y]{18}$")
+    )]
     pub credit_code: Option<String>,
     pub qualifications: Option<String>,
     pub contact_name: Option<String>,
@@ -241,8 +246,21 @@ impl From<PlanLineRow> for PlanLine {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct NewPlanLine {
+    #[cfg_attr(feature = "utoipa", schema(required = true, nullable = false, min_length = 1, pattern = "\\S"))]
     pub cost_item_id: Option<String>,
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(required = true, nullable = false, min_length = 1, pattern = "\\S", max_length = 100)
+    )]
     pub name: Option<String>,
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(
+            required = true,
+            nullable = false,
+            pattern = "^([1-9][0-9]{0,12}|[1-9][0-9]{0,2}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?$|^0\\.(0[1-9]|[1-9][0-9]?)$"
+        )
+    )]
     pub planned_amount: Option<String>,
     /// 招标方式, e.g. 公开招标, 邀请招标, 直接委托.
     pub tender_mode: Option<String>,
@@ -373,10 +391,20 @@ fn contract_of(r: CostContractRow, lines: Vec<ContractLineRow>) -> CostContract 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct NewCostContract {
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(required = true, nullable = false, min_length = 1, pattern = "\\S", max_length = 40)
+    )]
     pub code: Option<String>,
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(required = true, nullable = false, min_length = 1, pattern = "\\S", max_length = 200)
+    )]
     pub name: Option<String>,
+    #[cfg_attr(feature = "utoipa", schema(required = true, nullable = false, min_length = 1, pattern = "\\S"))]
     pub supplier_id: Option<String>,
     /// `total_price`, `unit_price` or `framework`.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<loupan_domain::cost::CostContractKind>))]
     pub kind: Option<String>,
     /// Retention (质保金) in percent, e.g. `"5"` (0 when absent).
     pub retention_percent: Option<String>,
@@ -389,6 +417,7 @@ pub struct NewCostContract {
     pub over_plan_reason: Option<String>,
     /// The plan lines it consumes; the contract's amount is their sum.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(min_items = 1))]
     pub lines: Vec<NewContractLine>,
 }
 
@@ -759,14 +788,28 @@ impl From<VariationRow> for Variation {
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct NewVariation {
     /// `change` (设计变更) or `visa` (现场签证).
+    #[cfg_attr(feature = "utoipa", schema(value_type = loupan_domain::cost::VariationKind, required = true, nullable = false))]
     pub kind: Option<String>,
     /// Numbered BG-0001 / QZ-0001 within the project when absent.
     pub code: Option<String>,
     pub contract_id: Option<String>,
     /// The leaf item it costs to (the contract's item when absent and the contract has one).
+    #[cfg_attr(feature = "utoipa", schema(required = true, nullable = false, min_length = 1, pattern = "\\S"))]
     pub cost_item_id: Option<String>,
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(required = true, nullable = false, min_length = 1, pattern = "\\S", max_length = 1000)
+    )]
     pub reason: Option<String>,
     /// The amount declared at submission (申报); may be negative (a saving).
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(
+            required = true,
+            nullable = false,
+            pattern = "^-?(([1-9][0-9]{0,12}|[1-9][0-9]{0,2}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?|0\\.(0[1-9]|[1-9][0-9]?))$"
+        )
+    )]
     pub estimated_amount: Option<String>,
     pub submitted_on: Option<String>,
 }
@@ -978,9 +1021,19 @@ pub async fn variation(services: &Services, actor: &Actor, id: &str) -> ServiceR
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct NewExpectedCost {
+    #[cfg_attr(feature = "utoipa", schema(required = true, nullable = false, min_length = 1, pattern = "\\S"))]
     pub cost_item_id: Option<String>,
     /// Added to what is expected (negative to take some back).
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(
+            required = true,
+            nullable = false,
+            pattern = "^-?(([1-9][0-9]{0,12}|[1-9][0-9]{0,2}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?|0\\.(0[1-9]|[1-9][0-9]?))$"
+        )
+    )]
     pub amount: Option<String>,
+    #[cfg_attr(feature = "utoipa", schema(required = true, nullable = false, min_length = 1, pattern = "\\S"))]
     pub reason: Option<String>,
     pub posted_on: Option<String>,
 }

@@ -72,11 +72,20 @@ pub(crate) fn tree_of(rows: Vec<CostItemRow>) -> Vec<CostItem> {
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct NewCostItem {
     pub parent_id: Option<String>,
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(required = true, nullable = false, max_length = 40, pattern = "^[A-Za-z0-9]+(\\.[A-Za-z0-9]+)*$")
+    )]
     pub code: Option<String>,
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(required = true, nullable = false, min_length = 1, pattern = "\\S", max_length = 100)
+    )]
     pub name: Option<String>,
     pub unit_of_measure: Option<String>,
     pub department: Option<String>,
     /// `strong` or `weak` (the parent's, or weak at the top, when absent).
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<loupan_domain::cost::ControlMode>))]
     pub control_mode: Option<String>,
 }
 
@@ -84,9 +93,11 @@ pub struct NewCostItem {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct CostItemEdit {
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1, pattern = "\\S", max_length = 100))]
     pub name: Option<String>,
     pub unit_of_measure: Option<String>,
     pub department: Option<String>,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<loupan_domain::cost::ControlMode>))]
     pub control_mode: Option<String>,
 }
 
@@ -338,6 +349,7 @@ fn version_of(row: TargetVersionRow, lines: &[TargetRow]) -> TargetVersion {
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct NewTargetVersion {
     /// `scheme`, `preliminary`, `construction_drawings` or `final`.
+    #[cfg_attr(feature = "utoipa", schema(value_type = loupan_domain::cost::TargetStage, required = true, nullable = false))]
     pub stage: Option<String>,
     pub note: Option<String>,
     #[serde(default)]
@@ -597,6 +609,7 @@ pub async fn compare(services: &Services, actor: &Actor, from: &str, to: &str) -
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct TrialRequest {
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(min_items = 1))]
     pub source_project_ids: Vec<String>,
 }
 

@@ -16,8 +16,10 @@ use crate::{AppError, AppState};
 
 #[derive(Deserialize, ToSchema)]
 pub struct BuyerRequest {
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub customer_id: Option<String>,
     /// A ratio: `"0.5"`. The shares of all buyers add up to exactly 1.
+    #[schema(required = true, nullable = false, pattern = "^(0\\.[0-9]{0,5}[1-9]|1(\\.0{1,6})?)$")]
     pub share: Option<String>,
 }
 

@@ -198,7 +198,7 @@ async fn get_project(
 #[derive(Deserialize, ToSchema)]
 pub struct DiscountLimitRequest {
     /// A ratio between 0 and 0.2 (`"0.01"` = 1 %).
-    #[schema(required = true, nullable = false, pattern = "^0(\\.[0-9]{1,4})?$")]
+    #[schema(required = true, nullable = false, pattern = "^0(\\.([01][0-9]{0,3}|20{0,3}))?$")]
     pub agent_discount_limit: Option<String>,
 }
 
@@ -295,6 +295,7 @@ pub struct UnitParams {
     /// As written on the unit (`朝南`, `南北通透`, …).
     pub orientation: Option<String>,
     /// `residential`, `commercial`, `parking` or `storage`.
+    #[param(pattern = "^(residential|commercial|parking|storage)?$")]
     pub property_type: Option<String>,
     /// `created` (default), `price`, `-price`, `area`, `-area`, `floor`, `-floor`.
     #[param(pattern = "^(created|-?price|-?area|-?floor)?$")]
@@ -518,6 +519,7 @@ async fn export_units(
 
 #[derive(Deserialize, ToSchema)]
 pub struct BulkEditRequest {
+    #[schema(min_items = 1)]
     pub unit_ids: Vec<String>,
     pub layout: Option<String>,
     /// m2, two decimals.

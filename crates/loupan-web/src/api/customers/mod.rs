@@ -183,6 +183,7 @@ pub struct ProfileFields {
     pub wanted_area_max: Option<String>,
     /// `own_use`, `upgrade`, `investment`, `education`, `retirement` or `office`.
     pub purpose: Option<String>,
+    #[schema(maximum = 99)]
     pub homes_owned: Option<u16>,
     /// At most five; each is checked for duplicates like the main phone.
     pub other_phones: Option<Vec<OtherPhoneDto>>,
@@ -293,10 +294,11 @@ async fn get_customer(
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateCustomerRequest {
     /// The version that was edited; a stale one is refused with 409.
+    #[schema(required = true, nullable = false)]
     pub version: Option<i64>,
     pub name: Option<String>,
-    #[schema(value_type = Option<CustomerKind>)]
     pub phone: Option<String>,
+    #[schema(value_type = Option<CustomerKind>)]
     pub kind: Option<String>,
     /// Send both to change the ID document; absent keeps the stored one.
     pub id_type: Option<String>,

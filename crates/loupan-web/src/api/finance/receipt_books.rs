@@ -23,6 +23,7 @@ pub struct NewBookRequest {
     pub prefix: Option<String>,
     #[schema(minimum = 1)]
     pub first_number: Option<i64>,
+    #[schema(required = true, nullable = false, minimum = 1)]
     pub last_number: Option<i64>,
 }
 

@@ -19,17 +19,25 @@ use crate::{AppError, AppState};
 #[derive(Deserialize, ToSchema)]
 pub struct TermRequest {
     /// `deposit`, `down_payment`, `instalment`, `mortgage`, `compensation`, `fee`.
-    #[schema(value_type = Option<TermKind>)]
+    #[schema(value_type = TermKind, required = true, nullable = false)]
     pub kind: Option<String>,
     /// A decimal string: `"0.3"`.
+    #[schema(required = true, nullable = false, pattern = "^(0(\\.[0-9]{1,6})?|1(\\.0{1,6})?)$")]
     pub ratio: Option<String>,
+    #[schema(minimum = 0, maximum = 3650)]
     pub days_after_signing: Option<i64>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewPaymentMethodRequest {
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S", max_length = 50)]
     pub name: Option<String>,
     /// `one_off`, `instalments`, `commercial_mortgage`, `provident_fund`, `combined`.
+    #[schema(
+        required = true,
+        nullable = false,
+        pattern = "^(one_off|instalments|commercial_mortgage|provident_fund|combined)$"
+    )]
     pub kind: Option<String>,
     /// A ratio, `"0.02"` for 2 %.
     pub discount: Option<String>,
@@ -194,7 +202,11 @@ pub struct NewSubscriptionRequest {
     /// Yuan, two decimals.
     #[schema(required = true, nullable = false, value_type = crate::api::Positive)]
     pub total_price: Option<String>,
-    #[schema(required = true, nullable = false, value_type = loupan_domain::Money)]
+    #[schema(
+        required = true,
+        nullable = false,
+        pattern = "^([0-9]{1,13}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?$"
+    )]
     pub deposit: Option<String>,
     #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub payment_method_id: Option<String>,
@@ -211,6 +223,7 @@ pub struct SpecialDiscountRequest {
     #[serde(flatten)]
     pub subscription: NewSubscriptionRequest,
     /// Why the buyer should get this price (shown to the approvers).
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S", max_length = 500)]
     pub reason: Option<String>,
 }
 

@@ -23,8 +23,10 @@ pub struct NewAdjustmentRequest {
     pub min_floor: Option<i32>,
     pub max_floor: Option<i32>,
     /// `percent`, `per_m2` or `per_unit`.
+    #[schema(required = true, nullable = false, pattern = "^(percent|per_m2|per_unit)$")]
     pub method: Option<String>,
     /// `"0.03"` (+3 %) or `"-0.05"` for `percent`; yuan (may be negative) otherwise.
+    #[schema(required = true, nullable = false, pattern = "^-?0\\.(0[1-9]|[1-4][0-9]?|50?)$")]
     pub value: Option<String>,
 }
 
