@@ -3,6 +3,40 @@
 use crate::names::named_enum;
 
 named_enum! {
+    /// What a stored file belongs to.
+    pub enum FileOwner("file owner") {
+        Unit = "unit",
+        Project = "project",
+    }
+}
+
+named_enum! {
+    /// What a stored file is for.
+    pub enum FilePurpose("file purpose") {
+        /// 户型图: an image or a PDF.
+        FloorPlan = "floor_plan",
+        Photo = "photo",
+        /// 总平面图 under the bird's-eye view; a project has one.
+        SitePlan = "site_plan",
+    }
+}
+
+impl FilePurpose {
+    /// Whom a file for this purpose belongs to.
+    pub const fn owner(self) -> FileOwner {
+        match self {
+            FilePurpose::FloorPlan | FilePurpose::Photo => FileOwner::Unit,
+            FilePurpose::SitePlan => FileOwner::Project,
+        }
+    }
+
+    /// Only floor plans may be PDFs; everything else is an image.
+    pub const fn accepts_pdf(self) -> bool {
+        matches!(self, FilePurpose::FloorPlan)
+    }
+}
+
+named_enum! {
     /// Where a unit stands in the sales cycle.
     pub enum UnitStatus("unit status") {
         NotForSale = "not_for_sale",
@@ -31,5 +65,7 @@ mod tests {
             assert_eq!(UnitStatus::parse(s.name()), Some(s));
         }
         assert_eq!(UnitStatus::parse("sold"), None);
+        crate::names::assert_names_round_trip(&FileOwner::ALL, |s| s.name());
+        crate::names::assert_names_round_trip(&FilePurpose::ALL, |s| s.name());
     }
 }

@@ -7,7 +7,7 @@
 use crate::names::named_enum;
 use chrono::NaiveDate;
 
-use crate::Money;
+use crate::{Area, Money};
 
 /// A ratio in millionths: `"0.3"` is 300 000, `"1"` is 1 000 000.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -217,6 +217,111 @@ named_enum! {
         Pending = "pending",
         /// The new prices are on the units.
         Applied = "applied",
+    }
+}
+
+named_enum! {
+    /// How a price adjustment (调价) moves each unit's list price.
+    pub enum AdjustmentMethod("price adjustment method") {
+        /// By a share of the current price: `0.03` raises by 3 %, `-0.05` lowers by 5 %.
+        Percent = "percent",
+        /// By an amount per m2 of gross area.
+        PerM2 = "per_m2",
+        /// By the same amount on every unit.
+        PerUnit = "per_unit",
+    }
+}
+
+/// What a price adjustment does to one unit's price: a method and its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceShift {
+    /// Signed millionths of the current price, at most half of it either way.
+    Percent(i64),
+    PerM2(Money),
+    PerUnit(Money),
+}
+
+impl PriceShift {
+    /// The largest share of a price one adjustment may move (50 %).
+    pub const MAX_PERCENT_MILLIONTHS: i64 = 500_000;
+
+    /// Reads a value as typed for its method: a signed ratio for `percent`
+    /// (`"-0.05"`), yuan otherwise; zero moves nothing and is refused.
+    pub fn parse(method: AdjustmentMethod, text: &str) -> Result<PriceShift, &'static str> {
+        let text = text.trim();
+        match method {
+            AdjustmentMethod::Percent => {
+                let (negative, digits) = text.strip_prefix('-').map_or((false, text), |d| (true, d));
+                let share = Ratio::parse(digits)?.millionths();
+                if share == 0 || share > Self::MAX_PERCENT_MILLIONTHS {
+                    return Err("out_of_range");
+                }
+                Ok(PriceShift::Percent(if negative { -share } else { share }))
+            }
+            AdjustmentMethod::PerM2 | AdjustmentMethod::PerUnit => {
+                let amount = Money::parse(text).map_err(|e| e.code())?;
+                if amount.is_zero() {
+                    return Err("out_of_range");
+                }
+                Ok(if method == AdjustmentMethod::PerM2 {
+                    PriceShift::PerM2(amount)
+                } else {
+                    PriceShift::PerUnit(amount)
+                })
+            }
+        }
+    }
+
+    /// From the stored pair: millionths for `percent`, fen otherwise.
+    pub const fn from_stored(method: AdjustmentMethod, value: i64) -> PriceShift {
+        match method {
+            AdjustmentMethod::Percent => PriceShift::Percent(value),
+            AdjustmentMethod::PerM2 => PriceShift::PerM2(Money::from_hundredths(value)),
+            AdjustmentMethod::PerUnit => PriceShift::PerUnit(Money::from_hundredths(value)),
+        }
+    }
+
+    pub const fn method(self) -> AdjustmentMethod {
+        match self {
+            PriceShift::Percent(_) => AdjustmentMethod::Percent,
+            PriceShift::PerM2(_) => AdjustmentMethod::PerM2,
+            PriceShift::PerUnit(_) => AdjustmentMethod::PerUnit,
+        }
+    }
+
+    /// The value column: millionths for `percent`, fen otherwise.
+    pub const fn stored_value(self) -> i64 {
+        match self {
+            PriceShift::Percent(millionths) => millionths,
+            PriceShift::PerM2(amount) | PriceShift::PerUnit(amount) => amount.hundredths(),
+        }
+    }
+
+    /// The new list price of a unit of `gross_area` now priced at `old`
+    /// (each step rounded half away from zero to the fen; an overflow keeps the old price).
+    pub fn applied_to(self, old: Money, gross_area: Area) -> Money {
+        let delta = match self {
+            PriceShift::Percent(millionths) => {
+                let moved = Ratio::from_millionths(millionths.abs()).of(old);
+                if millionths < 0 { -moved } else { moved }
+            }
+            PriceShift::PerM2(per_m2) => gross_area.priced_at(per_m2),
+            PriceShift::PerUnit(amount) => amount,
+        };
+        old.checked_add(delta).unwrap_or(old)
+    }
+}
+
+/// As typed: a signed ratio for `percent`, yuan otherwise.
+impl std::fmt::Display for PriceShift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PriceShift::Percent(millionths) => {
+                let sign = if *millionths < 0 { "-" } else { "" };
+                write!(f, "{sign}{}", Ratio::from_millionths(millionths.abs()))
+            }
+            PriceShift::PerM2(amount) | PriceShift::PerUnit(amount) => write!(f, "{amount}"),
+        }
     }
 }
 
@@ -471,6 +576,32 @@ mod tests {
         assert_names_round_trip(&SubscriptionStatus::ALL, |s| s.name());
         assert_names_round_trip(&ReservationStatus::ALL, |s| s.name());
         assert_names_round_trip(&AdjustmentStatus::ALL, |s| s.name());
+        assert_names_round_trip(&AdjustmentMethod::ALL, |s| s.name());
+    }
+
+    #[test]
+    fn a_price_shift_moves_a_price_by_a_share_per_m2_or_per_unit() {
+        let price = Money::parse("1000000.00").unwrap();
+        let area = Area::parse("89.35").unwrap();
+        let shift = |m, t| PriceShift::parse(m, t).unwrap();
+        assert_eq!(shift(AdjustmentMethod::Percent, "0.03").applied_to(price, area).to_string(), "1030000.00");
+        assert_eq!(shift(AdjustmentMethod::Percent, "-0.000005").applied_to(price, area).to_string(), "999995.00");
+        assert_eq!(shift(AdjustmentMethod::PerM2, "-100").applied_to(price, area).to_string(), "991065.00");
+        assert_eq!(shift(AdjustmentMethod::PerUnit, "5000.5").applied_to(price, area).to_string(), "1005000.50");
+        assert_eq!(shift(AdjustmentMethod::Percent, "-0.05").to_string(), "-0.05");
+        let stored = shift(AdjustmentMethod::PerM2, "12.34");
+        assert_eq!(PriceShift::from_stored(stored.method(), stored.stored_value()), stored);
+        assert_eq!(PriceShift::parse(AdjustmentMethod::Percent, "0.6"), Err("out_of_range"));
+        assert_eq!(PriceShift::parse(AdjustmentMethod::Percent, "0"), Err("out_of_range"));
+        assert_eq!(PriceShift::parse(AdjustmentMethod::PerUnit, "0.00"), Err("out_of_range"));
+        assert_eq!(PriceShift::parse(AdjustmentMethod::PerUnit, "abc"), Err("not_a_number"));
+        // As stored: millionths for a share, fen for amounts.
+        let (old, area) = (Money::parse("1340550.00").unwrap(), Area::parse("89.37").unwrap());
+        let stored = |m, v| PriceShift::from_stored(m, v).applied_to(old, area).to_string();
+        assert_eq!(stored(AdjustmentMethod::Percent, 30_000), "1380766.50");
+        assert_eq!(stored(AdjustmentMethod::Percent, -50_000), "1273522.50");
+        assert_eq!(stored(AdjustmentMethod::PerM2, 20_000), "1358424.00");
+        assert_eq!(stored(AdjustmentMethod::PerUnit, -1_000_000), "1330550.00");
     }
 
     fn d(s: &str) -> NaiveDate {

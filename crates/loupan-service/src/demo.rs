@@ -2,7 +2,7 @@
 //! Everything goes through the same service functions as real users' work,
 //! so the demo also leaves a complete audit trail.
 
-use loupan_domain::inventory::UnitStatus;
+use loupan_domain::inventory::{FileOwner, UnitStatus};
 
 use crate::customers::{self, NewCustomer, NewFollowUp};
 use crate::inventory::{self, NewBuilding, NewProject, NewUnit};
@@ -708,8 +708,14 @@ async fn demo_site_plan(services: &Services, system: &Actor, project_id: &str) -
     // (x, y, w, h) in thousandths of the plan, one per building in order.
     const PLACES: [(i32, i32, i32, i32); 2] = [(180, 300, 220, 300), (600, 300, 220, 300)];
     let png = site_plan_png(400, 260, &PLACES);
-    crate::inventory::files::upload(services, system, ("project", project_id, "site_plan"), "总平面图.png", png)
-        .await?;
+    crate::inventory::files::upload(
+        services,
+        system,
+        (FileOwner::Project, project_id, "site_plan"),
+        "总平面图.png",
+        png,
+    )
+    .await?;
     let buildings = inventory::list_buildings(services, system, project_id).await?;
     for (b, (x, y, w, h)) in buildings.iter().zip(PLACES) {
         crate::inventory::files::set_region(services, system, &b.id, crate::inventory::files::Region { x, y, w, h })

@@ -4,6 +4,8 @@
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
 
+use loupan_domain::inventory::FileOwner;
+
 use crate::StoreResult;
 use crate::entities::{building_regions, files};
 
@@ -19,7 +21,7 @@ pub async fn find_file<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Optio
     Ok(files::Entity::find_by_id(id.to_owned()).one(c).await?)
 }
 
-pub async fn files_of<C: ConnectionTrait>(c: &C, owner_type: &str, owner_id: &str) -> StoreResult<Vec<FileRow>> {
+pub async fn files_of<C: ConnectionTrait>(c: &C, owner_type: FileOwner, owner_id: &str) -> StoreResult<Vec<FileRow>> {
     Ok(files::Entity::find()
         .filter(files::Column::OwnerType.eq(owner_type))
         .filter(files::Column::OwnerId.eq(owner_id))

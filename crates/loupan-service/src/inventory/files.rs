@@ -3,7 +3,7 @@
 //! `FileStore`; what a file is and belongs to is a row here.
 
 use chrono::{DateTime, Utc};
-use loupan_domain::inventory::UnitStatus;
+use loupan_domain::inventory::{FileOwner, FilePurpose, UnitStatus};
 use loupan_domain::{Invalid, Permission};
 use loupan_store::files::{self as store, FileRow, RegionRow};
 use loupan_store::inventory as store_inventory;
@@ -19,10 +19,9 @@ pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
 #[derive(Debug, Clone, Serialize)]
 pub struct StoredFile {
     pub id: String,
-    pub owner_type: String,
+    pub owner_type: FileOwner,
     pub owner_id: String,
-    /// `floor_plan`, `photo` or `site_plan`.
-    pub purpose: String,
+    pub purpose: FilePurpose,
     pub file_name: String,
     pub content_type: String,
     pub size: i64,
@@ -64,36 +63,32 @@ fn sniff(bytes: &[u8]) -> Option<&'static str> {
 }
 
 /// The project a file's owner belongs to, if the actor may see it.
-async fn owner_project(services: &Services, actor: &Actor, owner_type: &str, owner_id: &str) -> ServiceResult<String> {
+async fn owner_project(services: &Services, actor: &Actor, owner: FileOwner, owner_id: &str) -> ServiceResult<String> {
     let conn = services.store.conn();
-    let project = match owner_type {
-        "unit" => store_inventory::find_unit(conn, owner_id).await?.map(|u| u.project_id),
-        "project" => store_inventory::find_project(conn, owner_id).await?.map(|p| p.id),
-        _ => None,
+    let project = match owner {
+        FileOwner::Unit => store_inventory::find_unit(conn, owner_id).await?.map(|u| u.project_id),
+        FileOwner::Project => store_inventory::find_project(conn, owner_id).await?.map(|p| p.id),
     };
     match project {
         Some(p) if actor.sees_project(&p) => Ok(p),
-        _ => Err(ServiceError::NotFound(if owner_type == "unit" { "unit" } else { "project" })),
+        _ => Err(ServiceError::NotFound(owner.name())),
     }
 }
 
 /// Stores a file for a unit (`floor_plan`, `photo`) or a project (`site_plan`,
-/// which replaces the previous one).
+/// which replaces the previous one); `purpose` is a name as the user sent it.
 pub async fn upload(
     services: &Services,
     actor: &Actor,
-    (owner_type, owner_id, purpose): (&str, &str, &str),
+    (owner_type, owner_id, purpose): (FileOwner, &str, &str),
     file_name: &str,
     bytes: Vec<u8>,
 ) -> ServiceResult<StoredFile> {
     actor.require(Permission::ManageInventory)?;
     owner_project(services, actor, owner_type, owner_id).await?;
     let mut errors = Invalid::default();
-    let allowed: &[&str] = match owner_type {
-        "unit" => &["floor_plan", "photo"],
-        _ => &["site_plan"],
-    };
-    if !allowed.contains(&purpose) {
+    let purpose = FilePurpose::parse(purpose.trim()).filter(|p| p.owner() == owner_type);
+    if purpose.is_none() {
         errors.push("purpose", "unknown_purpose");
     }
     let name: String = file_name.trim().rsplit(['/', '\\']).next().unwrap_or_default().chars().take(200).collect();
@@ -102,9 +97,12 @@ pub async fn upload(
         errors.push("file", "empty_file");
     } else if bytes.len() > MAX_FILE_BYTES {
         errors.push("file", "file_too_large");
-    } else if content_type.is_none() || (purpose != "floor_plan" && content_type == Some("application/pdf")) {
+    } else if content_type.is_none()
+        || (purpose.is_some_and(|p| !p.accepts_pdf()) && content_type == Some("application/pdf"))
+    {
         errors.push("file", "unsupported_file_type");
     }
+    let Some(purpose) = purpose else { return Err(errors.into()) };
     errors.into_result()?;
     let content_type = content_type.unwrap_or("application/octet-stream");
     let now = services.clock.now();
@@ -114,9 +112,9 @@ pub async fn upload(
     services.files.put(&key, Box::pin(std::io::Cursor::new(bytes))).await.map_err(|e| store_failed(&key, e))?;
     let row = FileRow {
         id,
-        owner_type: owner_type.to_owned(),
+        owner_type,
         owner_id: owner_id.to_owned(),
-        purpose: purpose.to_owned(),
+        purpose,
         file_name: if name.is_empty() { "file".into() } else { name },
         content_type: content_type.to_owned(),
         size,
@@ -126,8 +124,8 @@ pub async fn upload(
     };
     let tx = services.store.begin_write().await?;
     let mut replaced = Vec::new();
-    if purpose == "site_plan" {
-        for old in store::files_of(&tx, owner_type, owner_id).await?.into_iter().filter(|f| f.purpose == "site_plan") {
+    if purpose == FilePurpose::SitePlan {
+        for old in store::files_of(&tx, owner_type, owner_id).await?.into_iter().filter(|f| f.purpose == purpose) {
             store::delete_file(&tx, &old.id).await?;
             replaced.push(old.storage_key);
         }
@@ -139,7 +137,7 @@ pub async fn upload(
         actor,
         Change {
             action: "file.upload",
-            record_type: owner_type,
+            record_type: owner_type.name(),
             record_id: owner_id,
             before: None,
             after: crate::platform::audit::snapshot(&file)?,
@@ -159,7 +157,7 @@ pub async fn upload(
 pub async fn files_of(
     services: &Services,
     actor: &Actor,
-    owner_type: &str,
+    owner_type: FileOwner,
     owner_id: &str,
 ) -> ServiceResult<Vec<StoredFile>> {
     actor.require(Permission::ReadInventory)?;
@@ -171,7 +169,7 @@ pub async fn files_of(
 async fn visible_file(services: &Services, actor: &Actor, id: &str) -> ServiceResult<FileRow> {
     actor.require(Permission::ReadInventory)?;
     let row = store::find_file(services.store.conn(), id).await?.ok_or(ServiceError::NotFound("file"))?;
-    owner_project(services, actor, &row.owner_type, &row.owner_id)
+    owner_project(services, actor, row.owner_type, &row.owner_id)
         .await
         .map_err(|e| e.when_absent(|| ServiceError::NotFound("file")))?;
     Ok(row)
@@ -195,7 +193,7 @@ pub async fn delete(services: &Services, actor: &Actor, id: &str) -> ServiceResu
         actor,
         Change {
             action: "file.delete",
-            record_type: &file.owner_type,
+            record_type: file.owner_type.name(),
             record_id: &file.owner_id,
             before: crate::platform::audit::snapshot(&file)?,
             after: None,
@@ -284,10 +282,10 @@ pub async fn birdseye(services: &Services, actor: &Actor, project_id: &str) -> S
     crate::inventory::get_project(services, actor, project_id).await?;
     actor.require(Permission::ReadInventory)?;
     let conn = services.store.conn();
-    let site_plan = store::files_of(conn, "project", project_id)
+    let site_plan = store::files_of(conn, FileOwner::Project, project_id)
         .await?
         .into_iter()
-        .rfind(|f| f.purpose == "site_plan")
+        .rfind(|f| f.purpose == FilePurpose::SitePlan)
         .map(StoredFile::from);
     let regions = store::regions_of(conn, project_id).await?;
     let mut buildings = Vec::new();

@@ -7,14 +7,14 @@
 use chrono::{DateTime, Utc};
 use loupan_domain::approvals::PRICE_ADJUSTMENT;
 use loupan_domain::inventory::UnitStatus;
-use loupan_domain::sales::{AdjustmentStatus, Ratio};
+use loupan_domain::sales::{AdjustmentMethod, AdjustmentStatus, PriceShift};
 use loupan_domain::validation::required_text;
-use loupan_domain::{Area, Invalid, Money, Permission};
+use loupan_domain::{Invalid, Money, Permission};
 use loupan_store::inventory::{self as store, PriceAdjustmentRow, UnitFilter, UnitPriceRow, UnitRow};
 use serde::Serialize;
 
 use crate::approvals::{self, Outcome, Submission};
-use crate::inventory::{self, price_of};
+use crate::inventory;
 use crate::platform::audit::{self, Change};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
@@ -48,7 +48,7 @@ pub struct Adjustment {
     pub layout: Option<String>,
     pub min_floor: Option<i32>,
     pub max_floor: Option<i32>,
-    pub method: String,
+    pub method: AdjustmentMethod,
     /// As typed: a ratio for `percent`, yuan otherwise.
     pub value: String,
     pub status: AdjustmentStatus,
@@ -61,19 +61,10 @@ pub struct Adjustment {
     pub approval_id: Option<String>,
 }
 
-fn value_text(method: &str, value: i64) -> String {
-    if method == "percent" {
-        let sign = if value < 0 { "-" } else { "" };
-        format!("{sign}{}", Ratio::from_millionths(value.abs()))
-    } else {
-        Money::from_hundredths(value).to_string()
-    }
-}
-
 impl From<PriceAdjustmentRow> for Adjustment {
     fn from(r: PriceAdjustmentRow) -> Self {
         Adjustment {
-            value: value_text(&r.method, r.value),
+            value: PriceShift::from_stored(r.method, r.value).to_string(),
             id: r.id,
             project_id: r.project_id,
             name: r.name,
@@ -91,16 +82,6 @@ impl From<PriceAdjustmentRow> for Adjustment {
             approval_id: None,
         }
     }
-}
-
-/// The new list price of a unit under a plan.
-pub fn adjusted_price(old: Money, gross_area: Area, method: &str, value: i64) -> Money {
-    let delta = match method {
-        "percent" => Ratio::from_millionths(value).of(old),
-        "per_m2" => price_of(gross_area, Money::from_hundredths(value)),
-        _ => Money::from_hundredths(value),
-    };
-    old.checked_add(delta).unwrap_or(old)
 }
 
 fn unsold(u: &UnitRow) -> bool {
@@ -132,7 +113,7 @@ fn changes(units: &[UnitRow], row: &PriceAdjustmentRow) -> Vec<PriceChange> {
                 number: u.number.clone(),
                 floor: u.floor,
                 old_price: old,
-                new_price: adjusted_price(old, u.gross_area, &row.method, row.value),
+                new_price: PriceShift::from_stored(row.method, row.value).applied_to(old, u.gross_area),
             }
         })
         .collect()
@@ -149,45 +130,19 @@ pub async fn create_adjustment(
     inventory::get_project(services, actor, project_id).await?;
     let mut errors = Invalid::default();
     let name = required_text(&mut errors, "name", form.name.as_deref(), 60);
-    let method = form.method.as_deref().map(str::trim).unwrap_or_default().to_owned();
-    let value_text = form.value.as_deref().map(str::trim).unwrap_or_default();
-    let value = match method.as_str() {
-        "percent" => {
-            let (negative, digits) = value_text.strip_prefix('-').map_or((false, value_text), |d| (true, d));
-            match Ratio::parse(digits) {
-                Ok(r) if r.millionths() <= 500_000 && r.millionths() > 0 => {
-                    Some(if negative { -r.millionths() } else { r.millionths() })
-                }
-                Ok(_) => {
-                    errors.push("value", "out_of_range");
-                    None
-                }
-                Err(code) => {
-                    errors.push("value", code);
-                    None
-                }
-            }
-        }
-        "per_m2" | "per_unit" => match Money::parse(value_text) {
-            Ok(m) if m.hundredths() != 0 => Some(m.hundredths()),
-            Ok(_) => {
-                errors.push("value", "out_of_range");
-                None
-            }
-            Err(e) => {
-                errors.push("value", e.code());
-                None
-            }
-        },
+    let method = match form.method.as_deref().map(str::trim).unwrap_or_default() {
         "" => {
             errors.push("method", "required");
             None
         }
-        _ => {
+        name => AdjustmentMethod::parse(name).or_else(|| {
             errors.push("method", "unknown_kind");
             None
-        }
+        }),
     };
+    let shift = method.and_then(|m| {
+        PriceShift::parse(m, form.value.as_deref().unwrap_or_default()).map_err(|code| errors.push("value", code)).ok()
+    });
     let building_id = form.building_id.filter(|b| !b.is_empty());
     if let Some(b) = &building_id {
         match store::find_building(services.store.conn(), b).await? {
@@ -204,8 +159,8 @@ pub async fn create_adjustment(
         layout: form.layout.filter(|l| !l.trim().is_empty()),
         min_floor: form.min_floor,
         max_floor: form.max_floor,
-        method,
-        value: value.unwrap_or(0),
+        method: shift.map_or(AdjustmentMethod::Percent, PriceShift::method),
+        value: shift.map_or(0, PriceShift::stored_value),
         status: AdjustmentStatus::Draft,
         created_by: actor.display_name.clone(),
         applied_by: None,
@@ -428,19 +383,4 @@ pub async fn price_history(services: &Services, actor: &Actor, unit_id: &str) ->
             changed_at: h.changed_at,
         })
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plans_raise_and_lower_prices_exactly() {
-        let old = Money::parse("1340550.00").unwrap();
-        let area = Area::parse("89.37").unwrap();
-        assert_eq!(adjusted_price(old, area, "percent", 30_000).to_string(), "1380766.50");
-        assert_eq!(adjusted_price(old, area, "percent", -50_000).to_string(), "1273522.50");
-        assert_eq!(adjusted_price(old, area, "per_m2", 20_000).to_string(), "1358424.00");
-        assert_eq!(adjusted_price(old, area, "per_unit", -1_000_000).to_string(), "1330550.00");
-    }
 }

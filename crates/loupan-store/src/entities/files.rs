@@ -1,3 +1,4 @@
+use loupan_domain::inventory::{FileOwner, FilePurpose};
 use sea_orm::entity::prelude::*;
 
 /// A stored file (floor plan, photo, site plan) and what it belongs to; the
@@ -7,11 +8,9 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    /// `unit` or `project`.
-    pub owner_type: String,
+    pub owner_type: FileOwner,
     pub owner_id: String,
-    /// `floor_plan`, `photo` or `site_plan`.
-    pub purpose: String,
+    pub purpose: FilePurpose,
     pub file_name: String,
     pub content_type: String,
     pub size: i64,

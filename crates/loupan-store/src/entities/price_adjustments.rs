@@ -1,4 +1,4 @@
-use loupan_domain::sales::AdjustmentStatus;
+use loupan_domain::sales::{AdjustmentMethod, AdjustmentStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -13,9 +13,8 @@ pub struct Model {
     pub min_floor: Option<i32>,
     pub max_floor: Option<i32>,
     /// `percent` (value in millionths), `per_m2` or `per_unit` (value in fen).
-    pub method: String,
+    pub method: AdjustmentMethod,
     pub value: i64,
-    /// `draft`, `applied` or `cancelled`.
     pub status: AdjustmentStatus,
     pub created_by: String,
     pub applied_by: Option<String>,

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use loupan_domain::inventory::UnitStatus;
+use loupan_domain::inventory::{FileOwner, FilePurpose, UnitStatus};
 use loupan_service::inventory::import;
 use loupan_service::inventory::{self, Building, Project, Unit};
 use serde::{Deserialize, Serialize};
@@ -562,10 +562,9 @@ async fn bulk_edit(
 #[derive(Serialize, ToSchema)]
 pub struct FileDto {
     pub id: String,
-    pub owner_type: String,
+    pub owner_type: FileOwner,
     pub owner_id: String,
-    /// `floor_plan`, `photo` or `site_plan`.
-    pub purpose: String,
+    pub purpose: FilePurpose,
     pub file_name: String,
     /// Found from the file's bytes: `image/png`, `image/jpeg`, `image/webp`, `image/gif`, `application/pdf`.
     pub content_type: String,
@@ -619,7 +618,7 @@ async fn upload_unit_file(
     let f = loupan_service::inventory::files::upload(
         &state.services,
         &actor,
-        ("unit", &id, &purpose),
+        (FileOwner::Unit, &id, &purpose),
         q.file_name.as_deref().unwrap_or("file"),
         body.to_vec(),
     )
@@ -634,7 +633,7 @@ async fn unit_files(
     Authed(actor): Authed,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<FileList>, AppError> {
-    let items = loupan_service::inventory::files::files_of(&state.services, &actor, "unit", &id).await?;
+    let items = loupan_service::inventory::files::files_of(&state.services, &actor, FileOwner::Unit, &id).await?;
     Ok(Json(FileList { items: items.into_iter().map(Into::into).collect(), next_cursor: None }))
 }
 
@@ -652,7 +651,7 @@ async fn upload_site_plan(
     let f = loupan_service::inventory::files::upload(
         &state.services,
         &actor,
-        ("project", &id, "site_plan"),
+        (FileOwner::Project, &id, "site_plan"),
         q.file_name.as_deref().unwrap_or("site-plan"),
         body.to_vec(),
     )

@@ -553,8 +553,14 @@ async fn upload_site_plan(
     multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, AppError> {
     let (name, bytes, _) = uploaded_file(multipart).await?;
-    match loupan_service::inventory::files::upload(&state.services, &actor, ("project", &id, "site_plan"), &name, bytes)
-        .await
+    match loupan_service::inventory::files::upload(
+        &state.services,
+        &actor,
+        (loupan_domain::inventory::FileOwner::Project, &id, "site_plan"),
+        &name,
+        bytes,
+    )
+    .await
     {
         Ok(_) => Ok(Redirect::to(&format!("/projects/{id}/birdseye")).into_response()),
         Err(e @ ServiceError::Invalid(_)) => {
@@ -593,7 +599,14 @@ async fn upload_unit_file(
 ) -> Result<Response, AppError> {
     let (name, bytes, purpose) = uploaded_file(multipart).await?;
     let purpose = purpose.unwrap_or_else(|| "photo".into());
-    loupan_service::inventory::files::upload(&state.services, &actor, ("unit", &id, &purpose), &name, bytes).await?;
+    loupan_service::inventory::files::upload(
+        &state.services,
+        &actor,
+        (loupan_domain::inventory::FileOwner::Unit, &id, &purpose),
+        &name,
+        bytes,
+    )
+    .await?;
     Ok(Redirect::to(&format!("/units/{id}")).into_response())
 }
 

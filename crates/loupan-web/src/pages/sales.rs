@@ -40,7 +40,7 @@ async fn unit_page(
         .map(|p| context! { old => p.old_price.to_string(), new => p.new_price.to_string(), actor => p.actor_name, at => p.changed_at.to_rfc3339() })
         .collect();
     let can_sell = actor.can(Permission::Sell);
-    let files: Vec<Value> = loupan_service::inventory::files::files_of(&state.services, actor, "unit", id)
+    let files: Vec<Value> = loupan_service::inventory::files::files_of(&state.services, actor, loupan_domain::inventory::FileOwner::Unit, id)
         .await?
         .into_iter()
         .map(|f| context! { id => f.id, name => f.file_name, purpose => f.purpose, is_image => f.content_type.starts_with("image/") })

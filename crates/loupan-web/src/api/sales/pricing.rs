@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use loupan_domain::sales::AdjustmentStatus;
+use loupan_domain::sales::{AdjustmentMethod, AdjustmentStatus};
 use loupan_service::sales::pricing::{self, Adjustment, PriceChange};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -22,8 +22,7 @@ pub struct NewAdjustmentRequest {
     pub layout: Option<String>,
     pub min_floor: Option<i32>,
     pub max_floor: Option<i32>,
-    /// `percent`, `per_m2` or `per_unit`.
-    #[schema(required = true, nullable = false, pattern = "^(percent|per_m2|per_unit)$")]
+    #[schema(required = true, nullable = false, value_type = AdjustmentMethod)]
     pub method: Option<String>,
     /// `"0.03"` (+3 %) or `"-0.05"` for `percent`; yuan (may be negative) otherwise.
     #[schema(required = true, nullable = false, pattern = "^-?0\\.(0[1-9]|[1-4][0-9]?|50?)$")]
@@ -39,7 +38,8 @@ pub struct AdjustmentDto {
     pub layout: Option<String>,
     pub min_floor: Option<i32>,
     pub max_floor: Option<i32>,
-    pub method: String,
+    pub method: AdjustmentMethod,
+    /// As typed: a ratio for `percent`, yuan otherwise.
     pub value: String,
     /// `draft`, `pending` (waiting for approval) or `applied`.
     pub status: AdjustmentStatus,
