@@ -350,7 +350,10 @@ pub async fn run(
         for (project, name, typed, original) in planted {
             let matches =
                 customers::check_duplicates(services, admin, project, Some(typed), Some(name)).await.map_err(svc)?;
-            if matches.iter().any(|m| &m.customer_id == original && m.match_kind == "both") {
+            if matches
+                .iter()
+                .any(|m| &m.customer_id == original && m.match_kind == loupan_domain::customers::MatchKind::Both)
+            {
                 found += 1;
             }
         }

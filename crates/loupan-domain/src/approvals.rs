@@ -34,6 +34,21 @@ named_enum! {
     }
 }
 
+impl RequestKind {
+    /// The kind of record a request of this kind is about (its `subject_id` names one).
+    pub const fn subject_type(self) -> &'static str {
+        match self {
+            RequestKind::SpecialDiscount | RequestKind::NonStandardContract => "unit",
+            RequestKind::DealChange => "deal_change",
+            RequestKind::PriceAdjustment => "price_adjustment",
+            RequestKind::CostContract => "cost_contract",
+            RequestKind::RefundPayment => "refund",
+            // The subject id is the contract's; the name is as stored since the kind began.
+            RequestKind::DepositTransfer => "deposit_transfer",
+        }
+    }
+}
+
 named_enum! {
     /// Where an approval request stands.
     pub enum ApprovalStatus("approval status") {
@@ -97,6 +112,15 @@ pub const REQUEST_KINDS: [RequestKind; 7] = RequestKind::ALL;
 
 pub fn request_kind(name: &str) -> Option<RequestKind> {
     RequestKind::parse(name)
+}
+
+named_enum! {
+    /// The `type` of an `Approvers`, as a form or an API request names it.
+    pub enum ApproverKind("approver type") {
+        Role = "role",
+        User = "user",
+        Manager = "manager",
+    }
 }
 
 /// Who decides a step.

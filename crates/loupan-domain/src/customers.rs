@@ -97,6 +97,30 @@ impl Default for CustomerKind {
 }
 
 named_enum! {
+    /// What a suspected duplicate has in common with the customer it collides with.
+    pub enum MatchKind("duplicate match") {
+        /// The same name and the same phone.
+        Both = "both",
+        Phone = "phone",
+        Name = "name",
+        /// The same identity document.
+        IdNumber = "id_number",
+    }
+}
+
+named_enum! {
+    /// How an agent was in touch with a customer.
+    pub enum FollowUpKind("follow-up kind") {
+        /// 来访: the customer came to the sales office.
+        Visit = "visit",
+        /// 来电
+        Call = "call",
+        /// 跟进: the agent followed up.
+        FollowUp = "follow_up",
+    }
+}
+
+named_enum! {
     /// Where a suspected duplicate (疑似重复客户) stands.
     pub enum DuplicateStatus("duplicate status") {
         /// Waiting for a manager's ruling.

@@ -33,8 +33,7 @@ pub enum Outcome {
 pub struct Submission {
     pub kind: RequestKind,
     pub project_id: Option<String>,
-    /// The record the request is about (`subscription`, `deal_change`, ...).
-    pub subject_type: &'static str,
+    /// The record the request is about, of the kind's `subject_type`.
     pub subject_id: String,
     pub summary: String,
     /// Facts the flow's conditions read (`discount_percent`, `amount`, ...).
@@ -63,15 +62,15 @@ pub struct Request {
     pub decided_at: Option<DateTime<Utc>>,
 }
 
-fn request_of(r: RequestRow, flow_version: i32) -> Request {
-    Request {
+fn request_of(r: RequestRow, flow_version: i32) -> ServiceResult<Request> {
+    Ok(Request {
         id: r.id,
         kind: r.kind,
         project_id: r.project_id,
         subject_type: r.subject_type,
         subject_id: r.subject_id,
         summary: r.summary,
-        facts: serde_json::from_str(&r.facts).unwrap_or_default(),
+        facts: serde_json::from_str(&r.facts).map_err(ServiceError::internal)?,
         status: r.status,
         current_step: r.current_step,
         flow_version,
@@ -80,12 +79,12 @@ fn request_of(r: RequestRow, flow_version: i32) -> Request {
         created_at: r.created_at,
         updated_at: r.updated_at,
         decided_at: r.decided_at,
-    }
+    })
 }
 
 async fn to_request<C: Connection>(conn: &C, r: RequestRow) -> ServiceResult<Request> {
     let version = store::find_flow(conn, &r.flow_id).await?.map_or(0, |f| f.version);
-    Ok(request_of(r, version))
+    request_of(r, version)
 }
 
 fn steps_of(flow: &FlowRow) -> ServiceResult<Vec<Step>> {
@@ -326,7 +325,7 @@ pub async fn submit(
         kind: submission.kind,
         flow_id: flow.id.clone(),
         project_id: submission.project_id,
-        subject_type: submission.subject_type.to_owned(),
+        subject_type: submission.kind.subject_type().to_owned(),
         subject_id: submission.subject_id,
         summary: submission.summary.chars().take(200).collect(),
         facts: serde_json::to_string(&submission.facts).map_err(ServiceError::internal)?,
@@ -356,7 +355,7 @@ pub async fn submit(
     )
     .await?;
     let stored = store::find_request(tx, &row.id).await?.ok_or(ServiceError::NotFound("approval"))?;
-    Ok((request_of(stored, flow.version), after))
+    Ok((request_of(stored, flow.version)?, after))
 }
 
 /// The caller and everyone who delegated their approvals to them now.
@@ -709,7 +708,7 @@ pub async fn inbox(services: &Services, actor: &Actor) -> ServiceResult<Vec<Inbo
             waiting_since: task.created_at,
             due_at: task.due_at,
             on_behalf_of,
-            request: request_of(req, flow.map_or(0, |f| f.version)),
+            request: request_of(req, flow.map_or(0, |f| f.version))?,
         });
     }
     Ok(out)
@@ -831,17 +830,17 @@ pub async fn detail(services: &Services, actor: &Actor, id: &str) -> ServiceResu
         tasks,
         events,
         attachments,
-        request: request_of(req, flow.version),
+        request: request_of(req, flow.version)?,
     })
 }
 
 /// The latest request about a record, for the module's own pages.
 pub async fn latest_for_subject<C: Connection>(
     conn: &C,
-    subject_type: &str,
+    kind: RequestKind,
     subject_id: &str,
 ) -> ServiceResult<Option<Request>> {
-    match store::requests_of_subject(conn, subject_type, subject_id).await?.into_iter().next() {
+    match store::requests_of_subject(conn, kind.subject_type(), subject_id).await?.into_iter().next() {
         Some(r) => Ok(Some(to_request(conn, r).await?)),
         None => Ok(None),
     }

@@ -13,7 +13,7 @@
 //! - 更名 / 增减权益人 (`rename`): the buyers and their shares are replaced.
 
 use chrono::{DateTime, Utc};
-use loupan_domain::approvals::DEAL_CHANGE;
+use loupan_domain::approvals::{DEAL_CHANGE, RequestKind};
 use loupan_domain::finance::RefundStatus;
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::{ChangeStatus, ContractStatus, Ratio, SubscriptionStatus};
@@ -260,7 +260,6 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
         Submission {
             kind: DEAL_CHANGE,
             project_id: Some(project_id),
-            subject_type: "deal_change",
             subject_id: change.id.clone(),
             summary,
             facts: [("amount".to_owned(), amount.to_string())].into(),
@@ -295,7 +294,7 @@ pub async fn list_changes(services: &Services, actor: &Actor, status: Option<&st
     let conn = services.store.conn();
     let mut out = Vec::new();
     for row in store::deal_changes(conn, actor.visible_projects(), status).await? {
-        let approval = crate::approvals::latest_for_subject(conn, "deal_change", &row.id).await?;
+        let approval = crate::approvals::latest_for_subject(conn, RequestKind::DealChange, &row.id).await?;
         out.push(DealChange { approval_id: approval.map(|a| a.id), ..row.into() });
     }
     Ok(out)

@@ -225,7 +225,7 @@ pub async fn grading_facts<C: ConnectionTrait>(
             .column(follow_ups::Column::CustomerId)
             .column_as(follow_ups::Column::Id.count(), "visits")
             .filter(follow_ups::Column::CustomerId.is_in(chunk.iter().cloned()))
-            .filter(follow_ups::Column::Kind.eq("visit"))
+            .filter(follow_ups::Column::Kind.eq(loupan_domain::customers::FollowUpKind::Visit))
             .group_by(follow_ups::Column::CustomerId)
             .into_tuple()
             .all(c)

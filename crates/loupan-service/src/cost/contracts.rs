@@ -588,7 +588,6 @@ pub async fn sign_contract(
         Submission {
             kind: RequestKind::CostContract,
             project_id: Some(project.to_string()),
-            subject_type: "cost_contract",
             subject_id: id.to_string(),
             summary: format!("成本合同 {}「{}」{total}：动态成本 {before} → {}", row.code, row.name, before + adds),
             facts: [("amount".to_owned(), total.to_string()), ("over_plan".to_owned(), over_plan.to_string())].into(),

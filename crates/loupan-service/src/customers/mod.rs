@@ -12,11 +12,11 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use loupan_domain::access::DataScope;
 use loupan_domain::customers::{
-    CustomerKind, DuplicateStatus, IdType, PURPOSES, PhoneNumber, mask_id_number, name_pinyin, parse_categories,
-    parse_email, parse_id_number, parse_tags,
+    CustomerKind, DuplicateStatus, FollowUpKind, IdType, MatchKind, PURPOSES, PhoneNumber, mask_id_number, name_pinyin,
+    parse_categories, parse_email, parse_id_number, parse_tags,
 };
 use loupan_domain::validation::{optional_text, required_text};
-use loupan_domain::{Area, Invalid, Money, Permission};
+use loupan_domain::{Area, Invalid, Money, Permission, Role};
 use loupan_store::Connection;
 use loupan_store::customers::{
     self as store, CustomerFilter, CustomerRow, CustomerScope, DuplicateRow, EventRow, FollowUpRow,
@@ -87,9 +87,8 @@ pub struct OtherPhone {
 #[derive(Debug, Clone, Serialize)]
 pub struct DuplicateMatch {
     pub customer_id: String,
-    /// `name`, `phone`, `both` (name and phone) or `id_number`.
     #[serde(rename = "match")]
-    pub match_kind: &'static str,
+    pub match_kind: MatchKind,
     pub owner_agent: String,
     pub owner_id: String,
 }
@@ -249,14 +248,14 @@ async fn visible<C: Connection>(conn: &C, actor: &Actor, id: &str) -> ServiceRes
     }
 }
 
-fn classify(row: &store::DuplicateCandidate, same_phone: bool, name: &str, id_index: Option<&str>) -> &'static str {
+fn classify(row: &store::DuplicateCandidate, same_phone: bool, name: &str, id_index: Option<&str>) -> MatchKind {
     let same_name = row.name == name;
     match (same_phone, same_name) {
-        (true, true) => "both",
-        (true, false) => "phone",
-        (false, true) => "name",
-        _ if id_index.is_some() && row.id_number_index.as_deref() == id_index => "id_number",
-        _ => "name",
+        (true, true) => MatchKind::Both,
+        (true, false) => MatchKind::Phone,
+        (false, true) => MatchKind::Name,
+        _ if id_index.is_some() && row.id_number_index.as_deref() == id_index => MatchKind::IdNumber,
+        _ => MatchKind::Name,
     }
 }
 
@@ -626,7 +625,7 @@ fn duplicate_record(row: &CustomerRow, d: &DuplicateMatch, now: chrono::DateTime
         project_id: row.project_id.clone(),
         customer_id: row.id.clone(),
         matched_customer_id: d.customer_id.clone(),
-        match_kind: d.match_kind.to_owned(),
+        match_kind: d.match_kind,
         status: DuplicateStatus::Open,
         ruling_note: None,
         ruled_by: None,
@@ -860,7 +859,7 @@ pub async fn check_duplicates(
     let mut names = OwnerNames::new();
     let phones = if phone.is_empty() { Vec::new() } else { vec![phone.clone()] };
     let found = matches(services.store.conn(), project_id, &phones, name, None, None, &mut names).await?;
-    Ok(found.into_iter().filter(|m| !(phone.is_empty() && m.match_kind == "phone")).collect())
+    Ok(found.into_iter().filter(|m| !(phone.is_empty() && m.match_kind == MatchKind::Phone)).collect())
 }
 
 pub async fn get(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Customer> {
@@ -1251,7 +1250,7 @@ pub struct NewFollowUp {
 #[derive(Debug, Clone, Serialize)]
 pub struct FollowUp {
     pub id: String,
-    pub kind: String,
+    pub kind: FollowUpKind,
     pub outcome: String,
     pub next_contact_on: Option<NaiveDate>,
     pub author_id: String,
@@ -1279,12 +1278,12 @@ pub async fn add_follow_up(
 ) -> ServiceResult<FollowUp> {
     actor.require(Permission::WriteCustomers)?;
     let mut errors = Invalid::default();
-    let kind = match form.kind.as_deref().unwrap_or("follow_up") {
-        k @ ("visit" | "call" | "follow_up") => k.to_owned(),
-        _ => {
+    let kind = match form.kind.as_deref() {
+        None => FollowUpKind::FollowUp,
+        Some(name) => FollowUpKind::parse(name).unwrap_or_else(|| {
             errors.push("kind", "unknown_kind");
-            String::new()
-        }
+            FollowUpKind::FollowUp
+        }),
     };
     let outcome = required_text(&mut errors, "outcome", form.outcome.as_deref(), 2000);
     let next = match form.next_contact_on.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -1363,7 +1362,7 @@ pub struct DuplicateRecord {
     pub id: String,
     pub project_id: String,
     #[serde(rename = "match")]
-    pub match_kind: String,
+    pub match_kind: MatchKind,
     pub status: DuplicateStatus,
     pub customer: Customer,
     pub matched: Customer,
@@ -1519,8 +1518,10 @@ pub async fn transfer(services: &Services, actor: &Actor, form: Transfer) -> Ser
     }
     let now = services.clock.now();
     // A group may be thousands: one role lookup, then events and audit rows written together.
-    let target_sees_all =
-        store_users::roles_of(&tx, &target.id).await?.iter().any(|r| r == "admin" || r == "executive");
+    let target_sees_all = store_users::roles_of(&tx, &target.id)
+        .await?
+        .iter()
+        .any(|r| Role::parse(r).is_some_and(Role::sees_all_projects));
     let mut events = Vec::with_capacity(rows.len());
     let mut moves: Vec<(String, serde_json::Value, serde_json::Value)> = Vec::with_capacity(rows.len());
     for row in rows {

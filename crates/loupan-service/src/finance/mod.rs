@@ -702,7 +702,7 @@ pub async fn transfer_deposit(services: &Services, actor: &Actor, contract_id: &
         .await
         .map_err(|e| e.when_absent(|| Invalid::one("contract_id", "unknown_contract").into()))?;
     let (_, deposit) = transferable(&tx, &contract).await?;
-    if open_approval(&tx, "deposit_transfer", contract_id).await?.is_some() {
+    if open_approval(&tx, RequestKind::DepositTransfer, contract_id).await?.is_some() {
         return Err(ServiceError::Conflict("deposit_transfer_pending"));
     }
     let (request, after) = crate::approvals::submit(
@@ -712,7 +712,6 @@ pub async fn transfer_deposit(services: &Services, actor: &Actor, contract_id: &
         crate::approvals::Submission {
             kind: RequestKind::DepositTransfer,
             project_id: Some(contract.project_id.clone()),
-            subject_type: "deposit_transfer",
             subject_id: contract_id.to_owned(),
             summary: format!("定金转房款 ¥{}（合同 {}）", deposit.grouped(), contract.number),
             facts: [("amount".to_owned(), deposit.to_string())].into(),
@@ -841,7 +840,7 @@ pub async fn pay_refund(
     if refund.status != RefundStatus::Due {
         return Err(ServiceError::Conflict("refund_not_due"));
     }
-    if open_approval(&tx, "refund", id).await?.is_some() {
+    if open_approval(&tx, RequestKind::RefundPayment, id).await?.is_some() {
         return Err(ServiceError::Conflict("approval_pending"));
     }
     // Paid at once unless the group's flow for refunds has a step that applies;
@@ -853,7 +852,6 @@ pub async fn pay_refund(
         crate::approvals::Submission {
             kind: RequestKind::RefundPayment,
             project_id: Some(refund.project_id.clone()),
-            subject_type: "refund",
             subject_id: id.to_owned(),
             summary: format!("退款 ¥{}（{}）", refund.amount.grouped(), channel),
             facts: [("amount".to_owned(), refund.amount.to_string())].into(),
@@ -873,10 +871,10 @@ pub async fn pay_refund(
 /// The open approval request about a record, if any.
 async fn open_approval<C: loupan_store::Connection>(
     conn: &C,
-    subject_type: &str,
+    kind: RequestKind,
     subject_id: &str,
 ) -> ServiceResult<Option<loupan_store::approvals::RequestRow>> {
-    Ok(loupan_store::approvals::requests_of_subject(conn, subject_type, subject_id)
+    Ok(loupan_store::approvals::requests_of_subject(conn, kind.subject_type(), subject_id)
         .await?
         .into_iter()
         .find(|r| r.status.is_open()))

@@ -831,7 +831,6 @@ pub async fn request_special_discount(
         crate::approvals::Submission {
             kind: SPECIAL_DISCOUNT,
             project_id: Some(parties.unit.project_id.clone()),
-            subject_type: "unit",
             subject_id: v.unit_id.clone(),
             summary,
             facts: [("discount_percent".to_owned(), discount), ("amount".to_owned(), v.total.to_string())].into(),
@@ -1081,7 +1080,6 @@ async fn request_non_standard_contract(
         crate::approvals::Submission {
             kind: RequestKind::NonStandardContract,
             project_id: Some(checked.parties.unit.project_id.clone()),
-            subject_type: "unit",
             subject_id: v.unit_id.clone(),
             summary,
             facts: [("amount".to_owned(), v.total.to_string()), ("below_list_percent".to_owned(), below_list)].into(),

@@ -5,7 +5,7 @@
 //! every change is kept in the unit's price history.
 
 use chrono::{DateTime, Utc};
-use loupan_domain::approvals::PRICE_ADJUSTMENT;
+use loupan_domain::approvals::{PRICE_ADJUSTMENT, RequestKind};
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::{AdjustmentMethod, AdjustmentStatus, PriceShift};
 use loupan_domain::validation::required_text;
@@ -207,7 +207,7 @@ async fn visible_adjustment<C: loupan_store::Connection>(
         };
     }
     // Its approvers (by default the project manager) read what they are asked to approve.
-    if let Some(request) = approvals::latest_for_subject(conn, "price_adjustment", id).await?
+    if let Some(request) = approvals::latest_for_subject(conn, RequestKind::PriceAdjustment, id).await?
         && approvals::may_see(conn, actor, &request.id).await?
         && let Some(r) = store::find_price_adjustment(conn, id).await?
     {
@@ -229,7 +229,7 @@ pub async fn list_adjustments(services: &Services, actor: &Actor, project_id: &s
 pub async fn get_adjustment(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Adjustment> {
     let conn = services.store.conn();
     let row = visible_adjustment(conn, actor, id).await?;
-    let approval = approvals::latest_for_subject(conn, "price_adjustment", id).await?;
+    let approval = approvals::latest_for_subject(conn, RequestKind::PriceAdjustment, id).await?;
     Ok(Adjustment { approval_id: approval.map(|a| a.id), ..row.into() })
 }
 
@@ -283,7 +283,6 @@ pub async fn submit_adjustment(services: &Services, actor: &Actor, id: &str) -> 
         Submission {
             kind: PRICE_ADJUSTMENT,
             project_id: Some(row.project_id.clone()),
-            subject_type: "price_adjustment",
             subject_id: row.id.clone(),
             summary,
             facts,

@@ -9,7 +9,7 @@ pub struct Model {
     pub project_id: String,
     pub customer_id: String,
     pub matched_customer_id: String,
-    pub match_kind: String,
+    pub match_kind: loupan_domain::customers::MatchKind,
     pub status: DuplicateStatus,
     pub ruling_note: Option<String>,
     pub ruled_by: Option<String>,

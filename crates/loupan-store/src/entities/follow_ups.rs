@@ -7,7 +7,7 @@ pub struct Model {
     pub id: String,
     pub customer_id: String,
     pub author_id: String,
-    pub kind: String,
+    pub kind: loupan_domain::customers::FollowUpKind,
     pub outcome: String,
     pub next_contact_on: Option<Date>,
     pub occurred_at: DateTimeUtc,

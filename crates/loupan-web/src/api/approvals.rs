@@ -11,7 +11,9 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use loupan_domain::Invalid;
 use loupan_domain::Role;
-use loupan_domain::approvals::{ApprovalStatus, Approvers, Condition, Mode, Op, RequestKind, Step, TaskStatus};
+use loupan_domain::approvals::{
+    ApprovalStatus, ApproverKind, Approvers, Condition, Mode, Op, RequestKind, Step, TaskStatus,
+};
 use loupan_service::ServiceError;
 use loupan_service::approvals::{self, Decision, Detail, InboxItem, Request};
 use loupan_service::platform::notifications::{self, Notification};
@@ -19,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::api::Problem;
+use crate::api::{Problem, RoleName};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
 use crate::{AppError, AppState};
 
@@ -101,9 +103,13 @@ pub struct ApprovalList {
 pub struct ApproversDto {
     /// `role` (in the request's project), `user` or `manager` (the submitter's).
     #[serde(rename = "type")]
+    #[schema(value_type = ApproverKind)]
     pub kind: String,
+    /// For `role`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<RoleName>)]
     pub role: Option<String>,
+    /// For `user`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
 }
@@ -135,9 +141,13 @@ pub struct StepDto {
 
 fn approvers_dto(a: &Approvers) -> ApproversDto {
     match a {
-        Approvers::Role { role } => ApproversDto { kind: "role".into(), role: Some(role.name().into()), user_id: None },
-        Approvers::User { user_id } => ApproversDto { kind: "user".into(), role: None, user_id: Some(user_id.clone()) },
-        Approvers::Manager => ApproversDto { kind: "manager".into(), role: None, user_id: None },
+        Approvers::Role { role } => {
+            ApproversDto { kind: ApproverKind::Role.name().into(), role: Some(role.name().into()), user_id: None }
+        }
+        Approvers::User { user_id } => {
+            ApproversDto { kind: ApproverKind::User.name().into(), role: None, user_id: Some(user_id.clone()) }
+        }
+        Approvers::Manager => ApproversDto { kind: ApproverKind::Manager.name().into(), role: None, user_id: None },
     }
 }
 
@@ -158,13 +168,12 @@ pub fn step_dto(s: &Step) -> StepDto {
 
 fn parse_approvers(a: &ApproversDto, field: String) -> Result<Approvers, Invalid> {
     let bad = |code| Invalid::one(field.clone(), code);
-    match a.kind.as_str() {
-        "role" => {
+    match ApproverKind::parse(&a.kind).ok_or_else(|| bad("unknown_approver_type"))? {
+        ApproverKind::Role => {
             a.role.as_deref().and_then(Role::parse).map(|role| Approvers::Role { role }).ok_or(bad("unknown_role"))
         }
-        "user" => Ok(Approvers::User { user_id: a.user_id.clone().unwrap_or_default() }),
-        "manager" => Ok(Approvers::Manager),
-        _ => Err(bad("unknown_approver_type")),
+        ApproverKind::User => Ok(Approvers::User { user_id: a.user_id.clone().unwrap_or_default() }),
+        ApproverKind::Manager => Ok(Approvers::Manager),
     }
 }
 

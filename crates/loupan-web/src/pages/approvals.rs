@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use loupan_domain::Role;
-use loupan_domain::approvals::{ApprovalStatus, Approvers, Op};
+use loupan_domain::approvals::{ApprovalStatus, ApproverKind, Approvers, Op, RequestKind};
 use loupan_service::approvals::{self, Decision, Request};
 use loupan_service::{
     Actor, ServiceError, platform::jobs, platform::notifications, platform::users, platform::webhooks,
@@ -126,15 +126,14 @@ fn tasks_empty_and_passed(d: &approvals::Detail, step: usize) -> bool {
 }
 
 fn subject_link(r: &Request) -> Option<String> {
-    match r.subject_type.as_str() {
-        "unit" => Some(format!("/units/{}", r.subject_id)),
-        "price_adjustment" => Some(format!("/price-adjustments/{}", r.subject_id)),
-        "deal_change" => Some("/sales/changes".into()),
-        "cost_contract" => Some(format!("/cost/contracts/{}", r.subject_id)),
-        "refund" => Some("/finance/refunds".into()),
-        "deposit_transfer" => Some(format!("/contracts/{}", r.subject_id)),
-        _ => None,
-    }
+    Some(match r.kind {
+        RequestKind::SpecialDiscount | RequestKind::NonStandardContract => format!("/units/{}", r.subject_id),
+        RequestKind::PriceAdjustment => format!("/price-adjustments/{}", r.subject_id),
+        RequestKind::DealChange => "/sales/changes".into(),
+        RequestKind::CostContract => format!("/cost/contracts/{}", r.subject_id),
+        RequestKind::RefundPayment => "/finance/refunds".into(),
+        RequestKind::DepositTransfer => format!("/contracts/{}", r.subject_id),
+    })
 }
 
 fn approver_text(lang: Lang, a: &Approvers) -> String {
@@ -410,8 +409,8 @@ fn steps_from_form(form: &FormData) -> Vec<StepDto> {
             continue;
         }
         let approvers = |kind: String, role: String, user: String| ApproversDto {
-            role: (kind == "role").then_some(role),
-            user_id: (kind == "user").then_some(user),
+            role: (ApproverKind::parse(&kind) == Some(ApproverKind::Role)).then_some(role),
+            user_id: (ApproverKind::parse(&kind) == Some(ApproverKind::User)).then_some(user),
             kind,
         };
         let fact = get("fact");

@@ -730,7 +730,9 @@ async fn import_job(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let job = loupan_service::platform::jobs::get(&state.services, &actor, &id).await?;
-    if job.kind != "customer_import" {
+    if loupan_service::platform::jobs::JobKind::parse(&job.kind)
+        != Some(loupan_service::platform::jobs::JobKind::CustomerImport)
+    {
         return Err(AppError::new(StatusCode::NOT_FOUND, "not_found"));
     }
     let report = job.result.as_deref().and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok()).map(|mut r| {

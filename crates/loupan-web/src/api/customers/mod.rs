@@ -8,7 +8,7 @@ pub mod saved_filters;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use loupan_domain::customers::{CustomerKind, DuplicateStatus};
+use loupan_domain::customers::{CustomerKind, DuplicateStatus, FollowUpKind, MatchKind};
 use loupan_service::customers::{self, Customer, DuplicateMatch};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -126,9 +126,8 @@ impl From<Customer> for CustomerDto {
 #[derive(Serialize, ToSchema)]
 pub struct DuplicateDto {
     pub customer_id: String,
-    /// `name`, `phone`, `both` or `id_number`.
     #[serde(rename = "match")]
-    pub match_kind: String,
+    pub match_kind: MatchKind,
     /// Display name of the agent who owns the other customer.
     pub owner_agent: String,
     pub owner_id: String,
@@ -138,7 +137,7 @@ impl From<DuplicateMatch> for DuplicateDto {
     fn from(d: DuplicateMatch) -> Self {
         DuplicateDto {
             customer_id: d.customer_id,
-            match_kind: d.match_kind.to_owned(),
+            match_kind: d.match_kind,
             owner_agent: d.owner_agent,
             owner_id: d.owner_id,
         }
@@ -371,7 +370,7 @@ async fn reveal(
 #[derive(Deserialize, ToSchema)]
 pub struct NewFollowUpRequest {
     /// `visit` (来访), `call` (来电) or `follow_up` (跟进, default).
-    #[schema(pattern = "^(visit|call|follow_up)$")]
+    #[schema(value_type = Option<FollowUpKind>)]
     pub kind: Option<String>,
     #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub outcome: Option<String>,
@@ -383,7 +382,7 @@ pub struct NewFollowUpRequest {
 #[derive(Serialize, ToSchema)]
 pub struct FollowUpDto {
     pub id: String,
-    pub kind: String,
+    pub kind: FollowUpKind,
     pub outcome: String,
     pub next_contact_on: Option<chrono::NaiveDate>,
     pub author_id: String,
@@ -504,7 +503,7 @@ pub struct DuplicateRecordDto {
     pub id: String,
     pub project_id: String,
     #[serde(rename = "match")]
-    pub match_kind: String,
+    pub match_kind: MatchKind,
     /// `open`, `kept_both` or `assigned`.
     pub status: DuplicateStatus,
     pub customer: CustomerDto,
