@@ -31,22 +31,28 @@ NOT_SHAPE = {
     "duplicate_buyer", "no_units_match", "exceeds_total", "taken", "cannot_demote_self",
     "no_saleable_area", "nothing_to_change", "in_the_future", "not_in_book",
     "needs_special_approval", "no_special_approval_needed", "shares_must_sum_to_one",
-    # A check character (the credit code's), computed, not a pattern.
-    "invalid_credit_code_check",
+    "code_outside_parent", "item_has_postings", "buckets_not_increasing",
+    "listed_twice", "over_plan_balance", "overlaps_book", "outside_the_site_plan",
+    "below_minimum", "no_condition",
+    # Where a webhook may deliver is the server's configuration.
+    "internal_address",
+    # A check character (the credit code's, a resident ID's), computed, not a pattern.
+    "invalid_credit_code_check", "invalid_id_number",
     # What a file holds rather than how it is sent.
     "not_an_xlsx_file", "unsupported_file_type",
 }
 
 
-def _codes(response):
+def _errors(response):
+    """(field, code) of each error in a problem document."""
     try:
         body = json.loads(response.text)
     except ValueError:
-        return ["<not json>"]
+        return [(None, "<not json>")]
     if not isinstance(body, dict):
-        return ["<not a problem>"]
-    fields = [e.get("code") for e in body.get("errors") or [] if isinstance(e, dict)]
-    return fields or [body.get("code")]
+        return [(None, "<not a problem>")]
+    fields = [(e.get("field"), e.get("code")) for e in body.get("errors") or [] if isinstance(e, dict)]
+    return fields or [(None, body.get("code"))]
 
 
 @schemathesis.check
@@ -55,7 +61,7 @@ def shape_acceptance(ctx, response, case):
     if meta is None or not meta.generation.mode.is_positive:
         return None
     if response.status_code in (400, 422):
-        shape = [c for c in _codes(response) if c not in NOT_SHAPE]
+        shape = [f"{field}: {code}" if field else code for field, code in _errors(response) if code not in NOT_SHAPE]
         if shape and response.status_code == 400:
             raise AssertionError(f"A request valid by the document could not be read: {shape}")
         if shape:

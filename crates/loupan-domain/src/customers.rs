@@ -134,36 +134,18 @@ named_enum! {
     }
 }
 
-/// The kinds of identity document Loupan records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IdType {
-    /// 居民身份证
-    ResidentId,
-    Passport,
-    /// 港澳居民来往内地通行证
-    HkMacauPermit,
-    /// 台湾居民来往大陆通行证
-    TaiwanPermit,
-    /// 统一社会信用代码 (enterprise customers)
-    BusinessLicense,
-}
-
-impl IdType {
-    pub fn name(self) -> &'static str {
-        match self {
-            IdType::ResidentId => "resident_id",
-            IdType::Passport => "passport",
-            IdType::HkMacauPermit => "hk_macau_permit",
-            IdType::TaiwanPermit => "taiwan_permit",
-            IdType::BusinessLicense => "business_license",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<IdType> {
-        [IdType::ResidentId, IdType::Passport, IdType::HkMacauPermit, IdType::TaiwanPermit, IdType::BusinessLicense]
-            .into_iter()
-            .find(|t| t.name() == name)
+named_enum! {
+    /// The kinds of identity document Loupan records.
+    pub enum IdType("identity document type") {
+        /// 居民身份证
+        ResidentId = "resident_id",
+        Passport = "passport",
+        /// 港澳居民来往内地通行证
+        HkMacauPermit = "hk_macau_permit",
+        /// 台湾居民来往大陆通行证
+        TaiwanPermit = "taiwan_permit",
+        /// 统一社会信用代码 (enterprise customers)
+        BusinessLicense = "business_license",
     }
 }
 

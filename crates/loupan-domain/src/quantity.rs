@@ -242,6 +242,51 @@ macro_rules! hundredths_type {
 
 hundredths_type!(Money, "An amount of money in integer fen (0.01 yuan).");
 
+/// Decimal texts a request carries, each with the sign it must have, as
+/// schemas for the OpenAPI document (requests hold them as text so that a
+/// form reports every bad field at once; `Money::parse` and `Area::parse`
+/// read them). Greater than zero, at least zero, and not zero.
+#[cfg(feature = "utoipa")]
+pub mod amounts {
+    const POSITIVE: &str = r"([1-9][0-9]{0,12}|[1-9][0-9]{0,2}(,[0-9]{3}){1,4})(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?)";
+
+    fn decimal(pattern: String) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(pattern))
+            .into()
+    }
+
+    macro_rules! amount_schema {
+        ($(#[$meta:meta])* $name:ident, $pattern:expr) => {
+            $(#[$meta])*
+            pub struct $name;
+            impl utoipa::PartialSchema for $name {
+                fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                    decimal($pattern)
+                }
+            }
+            impl utoipa::ToSchema for $name {}
+        };
+    }
+
+    amount_schema!(
+        /// `"1280000.00"`, `"1,280,000.00"`, `"89.5"`: a price, a payment, an area.
+        Positive,
+        format!("^({POSITIVE})$")
+    );
+    amount_schema!(
+        /// Zero or more: a deposit, a lowest budget.
+        NonNegative,
+        format!("^(0|0\\.0{{1,2}}|{POSITIVE})$")
+    );
+    amount_schema!(
+        /// Either sign, never zero: a change, a correction.
+        NonZero,
+        format!("^-?({POSITIVE})$")
+    );
+}
+
 impl Money {
     /// This amount per m² of `area` (a unit price: list price ÷ gross area),
     /// rounded half away from zero to the fen; None without area.

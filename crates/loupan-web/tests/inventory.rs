@@ -534,6 +534,7 @@ async fn a_site_plan_with_marked_buildings_and_unit_media_make_the_birdseye_view
         )
         .await;
     assert_eq!(r.error_fields(), vec!["w"], "a region stays on the plan");
+    assert_eq!(r.json()["errors"][0]["code"], "outside_the_site_plan");
     let r = app
         .send(
             put(&format!("/api/v1/buildings/{building}/region"), json!({"x": 100, "y": 200, "w": 150, "h": 120}))

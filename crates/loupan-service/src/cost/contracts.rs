@@ -253,14 +253,7 @@ pub struct NewPlanLine {
         schema(required = true, nullable = false, min_length = 1, pattern = "\\S", max_length = 100)
     )]
     pub name: Option<String>,
-    #[cfg_attr(
-        feature = "utoipa",
-        schema(
-            required = true,
-            nullable = false,
-            pattern = "^([1-9][0-9]{0,12}|[1-9][0-9]{0,2}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?$|^0\\.(0[1-9]|[1-9][0-9]?)$"
-        )
-    )]
+    #[cfg_attr(feature = "utoipa", schema(required = true, nullable = false, value_type = loupan_domain::quantity::amounts::Positive))]
     pub planned_amount: Option<String>,
     /// 招标方式, e.g. 公开招标, 邀请招标, 直接委托.
     pub tender_mode: Option<String>,
@@ -417,14 +410,16 @@ pub struct NewCostContract {
     pub over_plan_reason: Option<String>,
     /// The plan lines it consumes; the contract's amount is their sum.
     #[serde(default)]
-    #[cfg_attr(feature = "utoipa", schema(min_items = 1))]
+    #[cfg_attr(feature = "utoipa", schema(required = true, min_items = 1))]
     pub lines: Vec<NewContractLine>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct NewContractLine {
+    #[cfg_attr(feature = "utoipa", schema(required = true, nullable = false, min_length = 1, pattern = "\\S"))]
     pub plan_line_id: Option<String>,
+    #[cfg_attr(feature = "utoipa", schema(required = true, nullable = false, value_type = loupan_domain::quantity::amounts::Positive))]
     pub amount: Option<String>,
 }
 
@@ -801,14 +796,7 @@ pub struct NewVariation {
     )]
     pub reason: Option<String>,
     /// The amount declared at submission (申报); may be negative (a saving).
-    #[cfg_attr(
-        feature = "utoipa",
-        schema(
-            required = true,
-            nullable = false,
-            pattern = "^-?(([1-9][0-9]{0,12}|[1-9][0-9]{0,2}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?|0\\.(0[1-9]|[1-9][0-9]?))$"
-        )
-    )]
+    #[cfg_attr(feature = "utoipa", schema(required = true, nullable = false, value_type = loupan_domain::quantity::amounts::NonZero))]
     pub estimated_amount: Option<String>,
     pub submitted_on: Option<String>,
 }
@@ -1023,14 +1011,7 @@ pub struct NewExpectedCost {
     #[cfg_attr(feature = "utoipa", schema(required = true, nullable = false, min_length = 1, pattern = "\\S"))]
     pub cost_item_id: Option<String>,
     /// Added to what is expected (negative to take some back).
-    #[cfg_attr(
-        feature = "utoipa",
-        schema(
-            required = true,
-            nullable = false,
-            pattern = "^-?(([1-9][0-9]{0,12}|[1-9][0-9]{0,2}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?|0\\.(0[1-9]|[1-9][0-9]?))$"
-        )
-    )]
+    #[cfg_attr(feature = "utoipa", schema(required = true, nullable = false, value_type = loupan_domain::quantity::amounts::NonZero))]
     pub amount: Option<String>,
     #[cfg_attr(feature = "utoipa", schema(required = true, nullable = false, min_length = 1, pattern = "\\S"))]
     pub reason: Option<String>,

@@ -167,7 +167,7 @@ pub async fn add_item(
         if project.is_some() && store::has_postings(&tx, &parent.id).await? {
             errors.push("parent_id", "item_has_postings");
         }
-    } else if code.contains('.') {
+    } else if code.contains('.') && !errors.0.iter().any(|e| e.field == "parent_id") {
         errors.push("parent_id", "required");
     }
     if existing.iter().any(|i| i.code == code) {
@@ -359,7 +359,9 @@ pub struct NewTargetVersion {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct NewTargetLine {
+    #[cfg_attr(feature = "utoipa", schema(required = true, nullable = false, min_length = 1, pattern = "\\S"))]
     pub cost_item_id: Option<String>,
+    #[cfg_attr(feature = "utoipa", schema(required = true, nullable = false, value_type = loupan_domain::quantity::amounts::NonNegative))]
     pub amount: Option<String>,
 }
 
@@ -609,7 +611,7 @@ pub async fn compare(services: &Services, actor: &Actor, from: &str, to: &str) -
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct TrialRequest {
     #[serde(default)]
-    #[cfg_attr(feature = "utoipa", schema(min_items = 1))]
+    #[cfg_attr(feature = "utoipa", schema(required = true, min_items = 1))]
     pub source_project_ids: Vec<String>,
 }
 

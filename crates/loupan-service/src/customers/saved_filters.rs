@@ -71,7 +71,7 @@ pub async fn save(
         kept.finish()
     };
     if query.is_empty() && !errors.0.iter().any(|f| f.field == "query") {
-        errors.push("query", "required");
+        errors.push("query", if pairs.is_empty() { "required" } else { "no_condition" });
     }
     errors.into_result()?;
     let row = SavedFilterRow {

@@ -226,11 +226,16 @@ pub async fn set_region(services: &Services, actor: &Actor, building_id: &str, r
     if !(0..1000).contains(&r.y) {
         errors.push("y", "out_of_range");
     }
-    if r.w <= 0 || r.x + r.w > 1000 {
+    // A size is 1-1000; one that runs off the edge from where it starts is another mistake.
+    if !(1..=1000).contains(&r.w) {
         errors.push("w", "out_of_range");
+    } else if r.x + r.w > 1000 {
+        errors.push("w", "outside_the_site_plan");
     }
-    if r.h <= 0 || r.y + r.h > 1000 {
+    if !(1..=1000).contains(&r.h) {
         errors.push("h", "out_of_range");
+    } else if r.y + r.h > 1000 {
+        errors.push("h", "outside_the_site_plan");
     }
     errors.into_result()?;
     let tx = services.store.begin_write().await?;

@@ -119,3 +119,27 @@ async fn deed_tax(
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(area_compensation)).routes(routes!(deed_tax))
 }
+
+/// Each rule reads its own areas.
+pub(crate) fn alternatives(openapi: &mut utoipa::openapi::OpenApi) {
+    use crate::api::{Positive, one_name, requires_one_of};
+    use utoipa::PartialSchema;
+    requires_one_of(
+        openapi,
+        "AreaCompensationRequest",
+        vec![
+            vec![
+                ("rule", one_name("2001")),
+                ("contract_area", Positive::schema()),
+                ("measured_area", Positive::schema()),
+            ],
+            vec![
+                ("rule", one_name("2014_gross")),
+                ("contract_gross_area", Positive::schema()),
+                ("measured_gross_area", Positive::schema()),
+                ("contract_inner_area", Positive::schema()),
+                ("measured_inner_area", Positive::schema()),
+            ],
+        ],
+    );
+}

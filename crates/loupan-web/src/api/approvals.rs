@@ -119,6 +119,7 @@ pub struct ConditionDto {
     /// One of the kind's facts (`discount_percent`, `amount`, ...).
     pub fact: String,
     /// `gt`, `ge`, `lt`, `le` or `eq`.
+    #[schema(value_type = crate::api::OperatorName)]
     pub op: String,
     /// A decimal with at most two places.
     pub value: String,
@@ -128,8 +129,9 @@ pub struct ConditionDto {
 pub struct StepDto {
     pub name: String,
     pub approvers: ApproversDto,
-    /// `any` (one approver decides) or `all`.
+    /// `any` (one approver decides, the default) or `all`.
     #[serde(default)]
+    #[schema(schema_with = crate::api::or_blank::<crate::api::ModeName>)]
     pub mode: Option<String>,
     #[serde(default)]
     pub condition: Option<ConditionDto>,
@@ -468,6 +470,7 @@ async fn comment(
 #[into_params(parameter_in = Query)]
 pub struct AttachmentParams {
     /// The file's name as the user should see it.
+    #[param(required = true, min_length = 1, pattern = "[^/\\\\\\s]\\s*$")]
     pub file_name: Option<String>,
 }
 
@@ -507,7 +510,7 @@ pub fn attachment_response(name: &str, content_type: &str, bytes: Vec<u8>) -> Re
 }
 
 #[utoipa::path(get, path = "/api/v1/approvals/{id}/attachments/{attachment_id}", tag = "approvals",
-    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = Problem)))]
+    responses((status = 200, content_type = "*/*", body = Vec<u8>, description = "The file as the type it was attached with"), (status = 404, body = Problem)))]
 async fn download(
     State(state): State<AppState>,
     Authed(actor): Authed,
@@ -753,4 +756,19 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_notifications))
         .routes(routes!(read_notification))
         .routes(routes!(read_all))
+}
+
+/// A role step names its role, a user step its user.
+pub(crate) fn alternatives(openapi: &mut utoipa::openapi::OpenApi) {
+    use crate::api::{one_name, requires_one_of, text_schema};
+    use utoipa::PartialSchema;
+    requires_one_of(
+        openapi,
+        "ApproversDto",
+        vec![
+            vec![("type", one_name(ApproverKind::Role.name())), ("role", RoleName::schema())],
+            vec![("type", one_name(ApproverKind::User.name())), ("user_id", text_schema())],
+            vec![("type", one_name(ApproverKind::Manager.name()))],
+        ],
+    );
 }

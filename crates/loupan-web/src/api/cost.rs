@@ -472,3 +472,23 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(confirm_variation))
         .routes(routes!(add_expected))
 }
+
+/// A first-level item has an undotted code; a deeper one names its parent.
+pub(crate) fn alternatives(openapi: &mut utoipa::openapi::OpenApi) {
+    use crate::api::{requires_one_of, text_schema};
+    let code = |pattern: &str| -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .max_length(Some(40))
+            .pattern(Some(pattern))
+            .into()
+    };
+    requires_one_of(
+        openapi,
+        "NewCostItem",
+        vec![
+            vec![("code", code("^[A-Za-z0-9]+$"))],
+            vec![("code", code(r"^[A-Za-z0-9]+(\.[A-Za-z0-9]+)+$")), ("parent_id", text_schema())],
+        ],
+    );
+}

@@ -598,8 +598,15 @@ pub struct FileList {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UploadParams {
-    /// `floor_plan` or `photo` (units), `site_plan` (projects).
+    /// `photo` (the default) or `floor_plan`.
+    #[param(value_type = Option<crate::api::UnitFilePurpose>)]
     pub purpose: Option<String>,
+    pub file_name: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SitePlanParams {
     pub file_name: Option<String>,
 }
 
@@ -638,14 +645,14 @@ async fn unit_files(
 }
 
 /// The project's site plan image for the bird's-eye view (replaces the previous one).
-#[utoipa::path(post, path = "/api/v1/projects/{id}/site-plan", tag = "inventory", params(UploadParams),
+#[utoipa::path(post, path = "/api/v1/projects/{id}/site-plan", tag = "inventory", params(SitePlanParams),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = FileDto), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn upload_site_plan(
     State(state): State<AppState>,
     Authed(actor): Authed,
     ApiPath(id): ApiPath<String>,
-    ApiQuery(q): ApiQuery<UploadParams>,
+    ApiQuery(q): ApiQuery<SitePlanParams>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<FileDto>), AppError> {
     let f = loupan_service::inventory::files::upload(
@@ -705,10 +712,16 @@ async fn delete_file(
 #[derive(Deserialize, Serialize, ToSchema, Clone, Copy)]
 pub struct RegionDto {
     /// Left edge, in thousandths of the site plan's width.
+    #[schema(minimum = 0, maximum = 999)]
     pub x: i32,
     /// Top edge, in thousandths of its height.
+    #[schema(minimum = 0, maximum = 999)]
     pub y: i32,
+    /// Width; `x + w` is at most 1000.
+    #[schema(minimum = 1, maximum = 1000)]
     pub w: i32,
+    /// Height; `y + h` is at most 1000.
+    #[schema(minimum = 1, maximum = 1000)]
     pub h: i32,
 }
 

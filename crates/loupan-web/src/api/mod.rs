@@ -137,37 +137,83 @@ pub struct WaitingForApproval {
     pub approval_id: String,
 }
 
-/// An amount or area greater than zero with at most two decimals, grouped or
-/// not (`"1280000.00"`, `"1,280,000.00"`, `"89.50"`): what a price, a
-/// payment or an area must be, in the document (requests carry it as text).
-pub struct Positive;
+/// Amounts and areas with their sign, in the document (`loupan-domain`).
+pub use loupan_domain::quantity::amounts::{NonNegative, NonZero, Positive};
 
-impl utoipa::PartialSchema for Positive {
+/// A mainland mobile number as the document promises to take it (`13800138000`,
+/// `+86 13800138000`); the server also reads dashes, spaces and full-width digits.
+pub struct MobilePhone;
+
+impl utoipa::PartialSchema for MobilePhone {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::schema::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
-            .pattern(Some(
-                r"^([1-9][0-9]{0,12}|[1-9][0-9]{0,2}(,[0-9]{3}){1,4})(\.[0-9]{1,2})?$|^0\.(0[1-9]|[1-9][0-9]?)$",
-            ))
+            .pattern(Some(r"^(\+86 ?)?1[3-9][0-9]{9}$"))
+            .examples(["13800138000"])
             .into()
     }
 }
 
-impl utoipa::ToSchema for Positive {}
+impl utoipa::ToSchema for MobilePhone {}
 
-/// One of the built-in role names (API.md), in the document.
-pub struct RoleName;
+/// A string that is one of a fixed list of names, in the document only
+/// (requests carry it as text and the service names a wrong one).
+macro_rules! names_schema {
+    ($(#[$meta:meta])* $name:ident, $names:expr) => {
+        $(#[$meta])*
+        pub struct $name;
 
-impl utoipa::PartialSchema for RoleName {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::schema::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .enum_values(Some(loupan_domain::Role::ALL.iter().map(|r| r.name())))
-            .into()
-    }
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some($names))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
 }
 
-impl utoipa::ToSchema for RoleName {}
+names_schema!(
+    /// One of the built-in role names (API.md).
+    RoleName,
+    loupan_domain::Role::ALL.iter().map(|r| r.name())
+);
+names_schema!(
+    /// Whether one approver decides a step (`any`) or every one of them (`all`).
+    ModeName,
+    ["any", "all"]
+);
+names_schema!(
+    /// A comparison in an approval step's condition.
+    OperatorName,
+    loupan_domain::approvals::Op::ALL.iter().map(|o| o.name())
+);
+names_schema!(
+    /// What a unit's file is for.
+    UnitFilePurpose,
+    loupan_domain::inventory::FilePurpose::ALL
+        .into_iter()
+        .filter(|p| p.owner() == loupan_domain::inventory::FileOwner::Unit)
+        .map(loupan_domain::inventory::FilePurpose::name)
+);
+names_schema!(
+    /// How money was received (`cash`, `transfer`, …).
+    ChannelName,
+    loupan_service::finance::CHANNELS
+);
+names_schema!(
+    /// A customer category (`buyer`, …).
+    CategoryName,
+    loupan_domain::customers::CATEGORIES
+);
+names_schema!(
+    /// A purpose of purchase (`own_use`, `upgrade`, …).
+    PurposeName,
+    loupan_domain::customers::PURPOSES
+);
 
 /// A page of a list: `items` and the cursor of the next page (null at the end).
 #[derive(Serialize)]
@@ -208,6 +254,12 @@ pub fn xlsx_download(bytes: Vec<u8>, filename: &'static str) -> axum::response::
 /// `default` response: 400, 401, 403, 404, 409, 413, 415, 422, 429, 503 …);
 /// bodies that are files are binary strings.
 pub fn complete(openapi: &mut utoipa::openapi::OpenApi) {
+    sales::alternatives(openapi);
+    aftersales::alternatives(openapi);
+    approvals::alternatives(openapi);
+    customers::alternatives(openapi);
+    cost::alternatives(openapi);
+    finance::alternatives(openapi);
     use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
     use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
     use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
@@ -232,6 +284,18 @@ pub fn complete(openapi: &mut utoipa::openapi::OpenApi) {
                             .build(),
                     );
                 }
+            }
+            // What the idempotency layer takes as a key (1-200 characters).
+            for p in params.iter_mut().filter(|p| p.parameter_in == ParameterIn::Header && p.name == "Idempotency-Key")
+            {
+                p.schema = Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(200))
+                        .pattern(Some("^[!-~]+$"))
+                        .into(),
+                );
             }
             // An optional date in a query may be sent empty (a filter form left
             // blank) and means "not given": the document says so.
@@ -266,10 +330,12 @@ pub fn complete(openapi: &mut utoipa::openapi::OpenApi) {
                 op.responses.responses.insert("default".into(), problem.into());
             }
             if let Some(body) = op.request_body.as_mut() {
+                // Never empty: an empty file is refused (`empty_file`).
                 let binary = || {
                     ObjectBuilder::new()
                         .schema_type(Type::String)
                         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+                        .min_length(Some(1))
                 };
                 // A file body is read as bytes whatever its declared type: say so.
                 let structured = |t: &str| {
@@ -288,4 +354,81 @@ pub fn complete(openapi: &mut utoipa::openapi::OpenApi) {
             }
         }
     }
+}
+
+/// A query parameter that a filter form may send empty for "any": `T` or "".
+/// (In a JSON body, null as well: the field is optional.)
+pub(crate) fn or_blank<T: utoipa::PartialSchema>() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    let blank = utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .max_length(Some(0));
+    utoipa::openapi::schema::Schema::AnyOf(
+        utoipa::openapi::schema::AnyOfBuilder::new().item(T::schema()).item(blank).build(),
+    )
+}
+
+/// A field of an alternative in `requires_one_of`: its name and its schema there.
+pub(crate) type AltField = (&'static str, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>);
+
+/// Fields a request needs together, one set or another (a contract signed from
+/// a subscription, or for a unit and a customer): the component becomes
+/// `allOf: [its fields, anyOf: [set, …]]`, each set an object that requires
+/// its fields with the schemas given (a `rule` or `type` with one value picks a
+/// set). The server reads the flat struct and names a missing field; the
+/// document now says which fields go together.
+pub(crate) fn requires_one_of(openapi: &mut utoipa::openapi::OpenApi, component: &str, sets: Vec<Vec<AltField>>) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, Schema};
+    let mut any = AnyOfBuilder::new();
+    for set in sets {
+        let mut alternative = ObjectBuilder::new();
+        for (name, schema) in set {
+            alternative = alternative.property(name, schema).required(name);
+        }
+        any = any.item(alternative);
+    }
+    let Some(components) = openapi.components.as_mut() else { return };
+    let Some(RefOr::T(fields)) = components.schemas.get(component).cloned() else {
+        panic!("requires_one_of: no component {component}");
+    };
+    let both = AllOfBuilder::new().item(fields).item(any);
+    components.schemas.insert(component.to_owned(), RefOr::T(Schema::AllOf(both.build())));
+}
+
+/// A field that, when given (not blank), needs another: `anyOf: [the field
+/// blank or absent, the other required with its schema]`.
+pub(crate) fn given_needs(
+    openapi: &mut utoipa::openapi::OpenApi,
+    component: &str,
+    given: &'static str,
+    needs: AltField,
+) {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    let blank = ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null])).max_length(Some(0));
+    let mut any = utoipa::openapi::schema::AnyOfBuilder::new();
+    any = any.item(ObjectBuilder::new().property(given, blank));
+    any = any.item(ObjectBuilder::new().property(needs.0, needs.1).required(needs.0));
+    let Some(components) = openapi.components.as_mut() else { return };
+    let Some(utoipa::openapi::RefOr::T(fields)) = components.schemas.get(component).cloned() else {
+        panic!("given_needs: no component {component}");
+    };
+    let both = utoipa::openapi::schema::AllOfBuilder::new().item(fields).item(any);
+    components.schemas.insert(component.to_owned(), utoipa::openapi::schema::Schema::AllOf(both.build()).into());
+}
+
+/// A string in the document: non-blank text, one fixed name, or a pattern.
+pub(crate) fn text_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .min_length(Some(1))
+        .pattern(Some(r"\S"))
+        .into()
+}
+
+pub(crate) fn one_name(name: &str) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some([name]))
+        .into()
 }

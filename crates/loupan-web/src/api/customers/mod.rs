@@ -72,9 +72,18 @@ pub struct NeedsDto {
     pub homes_owned: Option<i32>,
 }
 
-#[derive(Serialize, Deserialize, ToSchema)]
+/// Another phone of a customer, as sent.
+#[derive(Deserialize, ToSchema)]
+pub struct OtherPhoneRequest {
+    #[schema(value_type = crate::api::MobilePhone)]
+    pub phone: String,
+    /// `办公`, `家庭`, …
+    pub label: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct OtherPhoneDto {
-    /// Any format when sent; masked like the main phone when answered.
+    /// Masked like the main phone (`138****8000`) for whoever sees that masked.
     pub phone: String,
     /// `办公`, `家庭`, …
     pub label: Option<String>,
@@ -175,17 +184,21 @@ pub struct ProfileFields {
     pub address: Option<String>,
     pub contact_person: Option<String>,
     /// Yuan (`"3000000.00"`).
+    #[schema(schema_with = crate::api::or_blank::<crate::api::NonNegative>)]
     pub budget: Option<String>,
     pub wanted_layout: Option<String>,
     /// Square metres (`"89.50"`).
+    #[schema(schema_with = crate::api::or_blank::<crate::api::Positive>)]
     pub wanted_area_min: Option<String>,
+    #[schema(schema_with = crate::api::or_blank::<crate::api::Positive>)]
     pub wanted_area_max: Option<String>,
     /// `own_use`, `upgrade`, `investment`, `education`, `retirement` or `office`.
+    #[schema(schema_with = crate::api::or_blank::<crate::api::PurposeName>)]
     pub purpose: Option<String>,
     #[schema(maximum = 99)]
     pub homes_owned: Option<u16>,
     /// At most five; each is checked for duplicates like the main phone.
-    pub other_phones: Option<Vec<OtherPhoneDto>>,
+    pub other_phones: Option<Vec<OtherPhoneRequest>>,
 }
 
 impl ProfileFields {
@@ -217,12 +230,13 @@ pub struct NewCustomerRequest {
     #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub name: Option<String>,
     /// Any format: `+86 138-0013-8000`, `13800138000`, full-width digits.
-    #[schema(required = true, nullable = false, pattern = "^(\\+86 ?)?1[3-9][0-9]{9}$", example = "13800138000")]
+    #[schema(required = true, nullable = false, value_type = crate::api::MobilePhone)]
     pub phone: Option<String>,
     #[schema(value_type = Option<CustomerKind>)]
     /// `individual` (default) or `enterprise`.
     pub kind: Option<String>,
-    /// `resident_id`, `passport`, `hk_macau_permit`, `taiwan_permit`, `business_license`.
+    /// `resident_id` (the default when a number is given), `passport`, `hk_macau_permit`, `taiwan_permit`, `business_license`.
+    #[schema(schema_with = crate::api::or_blank::<loupan_domain::customers::IdType>)]
     pub id_type: Option<String>,
     pub id_number: Option<String>,
     pub source: Option<String>,
@@ -613,11 +627,19 @@ pub struct CustomerConditions {
     #[serde(default, deserialize_with = "crate::extract::named_param")]
     pub kind: Option<String>,
     /// One of the categories (`buyer`, …).
+    #[param(schema_with = crate::api::or_blank::<crate::api::CategoryName>)]
+    #[schema(value_type = Option<crate::api::CategoryName>)]
     pub category: Option<String>,
     pub tag: Option<String>,
+    #[param(schema_with = crate::api::or_blank::<crate::api::PurposeName>)]
+    #[schema(value_type = Option<crate::api::PurposeName>)]
     pub purpose: Option<String>,
     /// Budget range in yuan.
+    #[param(schema_with = crate::api::or_blank::<crate::api::NonNegative>)]
+    #[schema(value_type = Option<crate::api::NonNegative>)]
     pub min_budget: Option<String>,
+    #[param(schema_with = crate::api::or_blank::<crate::api::NonNegative>)]
+    #[schema(value_type = Option<crate::api::NonNegative>)]
     pub max_budget: Option<String>,
     /// Start of the wanted layout (`3室`).
     pub layout: Option<String>,
@@ -854,20 +876,31 @@ async fn undo_merge(
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct GradeConditionsDto {
     /// At least this many visits (来访).
+    #[schema(maximum = 1000)]
     pub min_visits: Option<u32>,
     /// A budget of at least this many yuan.
+    #[schema(value_type = Option<crate::api::NonNegative>)]
     pub min_budget: Option<String>,
     /// An active subscription or contract (true) or none (false).
     pub has_deal: Option<bool>,
     /// The purpose is one of these.
     #[serde(default)]
+    #[schema(schema_with = purposes_schema)]
     pub purposes: Vec<String>,
     /// Last contact within this many days.
+    #[schema(minimum = 1, maximum = 3650)]
     pub contacted_within_days: Option<u32>,
+}
+
+/// Purposes of purchase by name.
+fn purposes_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::PartialSchema;
+    utoipa::openapi::schema::ArrayBuilder::new().items(crate::api::PurposeName::schema()).build()
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct GradeRuleDto {
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 20, pattern = "\\S")]
     pub grade: Option<String>,
     /// All must hold; an absent condition always holds (a rule without conditions catches everyone left).
     pub conditions: Option<GradeConditionsDto>,
@@ -881,6 +914,7 @@ pub struct GradeRuleList {
 
 #[derive(Deserialize, ToSchema)]
 pub struct GradeRulesRequest {
+    #[schema(max_items = 20)]
     pub rules: Vec<GradeRuleDto>,
 }
 
@@ -992,4 +1026,23 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(timeline))
         .routes(routes!(grade_rules, set_grade_rules))
         .routes(routes!(apply_grade_rules))
+}
+
+/// A transfer names its customers by ids, by their agent or by a search; an
+/// identity document's type needs its number.
+pub(crate) fn alternatives(openapi: &mut utoipa::openapi::OpenApi) {
+    use crate::api::{given_needs, requires_one_of, text_schema};
+    given_needs(openapi, "NewCustomerRequest", "id_type", ("id_number", text_schema()));
+    use utoipa::openapi::schema::ArrayBuilder;
+    use utoipa::openapi::{Ref, RefOr};
+    let ids = ArrayBuilder::new().items(text_schema()).min_items(Some(1)).build();
+    requires_one_of(
+        openapi,
+        "TransferRequest",
+        vec![
+            vec![("customer_ids", RefOr::T(utoipa::openapi::schema::Schema::Array(ids)))],
+            vec![("from_agent", text_schema())],
+            vec![("matching", RefOr::Ref(Ref::from_schema_name("CustomerConditions")))],
+        ],
+    );
 }

@@ -39,9 +39,21 @@ pub struct SavedFilterList {
 pub struct NewSavedFilter {
     #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub name: Option<String>,
-    /// Conditions of the customer list: `q`, `project_id`, `owner_id`, `grade`, `source`.
-    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
+    /// Conditions of the customer list as a query string (`grade=A&source=web`):
+    /// its parameters, each given a value.
+    #[schema(required = true, nullable = false, schema_with = query_schema)]
     pub query: Option<String>,
+}
+
+/// `name=value` pairs of the customer list's conditions, joined by `&`.
+fn query_schema() -> utoipa::openapi::schema::Object {
+    let key = loupan_service::customers::CONDITIONS.join("|");
+    let pair = format!("({key})=[^&]*");
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .max_length(Some(1000))
+        .pattern(Some(format!("^{pair}(&{pair})*$")))
+        .build()
 }
 
 /// The caller's saved filters of the customer list, by name.

@@ -25,11 +25,13 @@ pub struct NewReceiptRequest {
     /// A deposit received for a subscription.
     pub subscription_id: Option<String>,
     /// Yuan, positive, two decimals.
+    #[schema(required = true, nullable = false, value_type = crate::api::Positive)]
     pub amount: Option<String>,
     /// `YYYY-MM-DD`.
-    #[schema(format = Date)]
+    #[schema(required = true, nullable = false, format = Date)]
     pub received_on: Option<String>,
     /// `cash`, `transfer`, `pos`, `cheque`, `mortgage_bank`, `provident_fund`.
+    #[schema(required = true, nullable = false, value_type = crate::api::ChannelName)]
     pub channel: Option<String>,
     /// Who paid, as written on the receipt.
     pub payer: Option<String>,
@@ -380,8 +382,20 @@ pub struct AgeingSettingRequest {
     /// The most days overdue of each bucket after `not_due`, increasing
     /// (`[30, 60, 90, 180, 365]` is DOMAIN.md's default). `null` for a project
     /// returns it to the company's buckets.
-    #[schema(min_items = 1, max_items = 12, nullable = true)]
+    #[schema(schema_with = bucket_limits_schema)]
     pub limits: Option<Vec<u32>>,
+}
+
+/// 1-12 limits of 1 to 36,500 days each (increasing, which a schema cannot say), or null.
+fn bucket_limits_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    let days = ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(36_500));
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(days)
+        .min_items(Some(1))
+        .max_items(Some(loupan_domain::sales::AgeingBuckets::MAX_LIMITS))
+        .build()
 }
 
 /// The ageing buckets in force for the company or a project, and where they come from.
@@ -410,4 +424,14 @@ async fn set_ageing_setting(
 ) -> Result<Json<settings::AgeingSetting>, AppError> {
     let project = q.project_id.as_deref().filter(|p| !p.is_empty());
     Ok(Json(settings::set_ageing_buckets(&state.services, &actor, project, req.limits).await?))
+}
+
+/// Money is received on a contract or, as a deposit, on a subscription.
+pub(crate) fn alternatives(openapi: &mut utoipa::openapi::OpenApi) {
+    use crate::api::{requires_one_of, text_schema};
+    requires_one_of(
+        openapi,
+        "NewReceiptRequest",
+        vec![vec![("contract_id", text_schema())], vec![("subscription_id", text_schema())]],
+    );
 }

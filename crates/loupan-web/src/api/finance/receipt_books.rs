@@ -18,10 +18,10 @@ use crate::{AppError, AppState};
 pub struct NewBookRequest {
     #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub project_id: Option<String>,
-    /// Printed before the number, e.g. `SJ2026-`.
-    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
+    /// Printed before the number, e.g. `SJ2026-`: letters, digits and dashes.
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 20, pattern = "^[A-Za-z0-9-]+$")]
     pub prefix: Option<String>,
-    #[schema(minimum = 1)]
+    #[schema(required = true, nullable = false, minimum = 1)]
     pub first_number: Option<i64>,
     #[schema(required = true, nullable = false, minimum = 1)]
     pub last_number: Option<i64>,

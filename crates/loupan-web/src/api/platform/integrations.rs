@@ -57,8 +57,16 @@ pub struct WebhookList {
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewWebhookRequest {
+    /// `http` or `https` on a public address (or one `LOUPAN_WEBHOOK_ALLOW` lets through).
+    #[schema(
+        required = true,
+        nullable = false,
+        max_length = 500,
+        pattern = "^https?://([a-z0-9]([a-z0-9-]*[a-z0-9])?\\.)*[a-z]([a-z0-9-]*[a-z0-9])?(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~-]*)*$"
+    )]
     pub url: Option<String>,
     #[serde(default)]
+    #[schema(required = true, schema_with = event_types_schema)]
     pub event_types: Vec<String>,
     pub description: Option<String>,
 }
@@ -282,4 +290,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_jobs))
         .routes(routes!(get_job))
         .routes(routes!(retry_job))
+}
+
+/// At least one of the event types a subscription may ask for.
+fn event_types_schema() -> utoipa::openapi::schema::Array {
+    let name = utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(webhooks::EVENT_TYPES));
+    utoipa::openapi::schema::ArrayBuilder::new().items(name).min_items(Some(1)).build()
 }

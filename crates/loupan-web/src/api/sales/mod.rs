@@ -41,7 +41,9 @@ pub struct NewPaymentMethodRequest {
     pub kind: Option<String>,
     /// A ratio, `"0.02"` for 2 %.
     pub discount: Option<String>,
+    /// Ratios adding up to exactly 1.
     #[serde(default)]
+    #[schema(required = true, min_items = 1)]
     pub terms: Vec<TermRequest>,
     /// 非标付款方式: a contract on it waits for the approval flow `non_standard_contract`.
     #[serde(default)]
@@ -202,11 +204,7 @@ pub struct NewSubscriptionRequest {
     /// Yuan, two decimals.
     #[schema(required = true, nullable = false, value_type = crate::api::Positive)]
     pub total_price: Option<String>,
-    #[schema(
-        required = true,
-        nullable = false,
-        pattern = "^([0-9]{1,13}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?$"
-    )]
+    #[schema(required = true, nullable = false, value_type = crate::api::NonNegative)]
     pub deposit: Option<String>,
     #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub payment_method_id: Option<String>,
@@ -215,6 +213,7 @@ pub struct NewSubscriptionRequest {
     pub subscribed_on: Option<String>,
     /// Several buyers (权益人) with shares adding up to 1, the first being `customer_id`; omit for one.
     #[serde(default)]
+    #[schema(max_items = 5)]
     pub buyers: Vec<crate::api::changes::BuyerRequest>,
 }
 
@@ -734,4 +733,17 @@ async fn export_contracts(
     )
     .await?;
     Ok(crate::api::xlsx_download(bytes, "contracts.xlsx"))
+}
+
+/// A contract is signed from a subscription, or for a unit and a customer.
+pub(crate) fn alternatives(openapi: &mut utoipa::openapi::OpenApi) {
+    use crate::api::{requires_one_of, text_schema};
+    requires_one_of(
+        openapi,
+        "NewContractRequest",
+        vec![
+            vec![("subscription_id", text_schema())],
+            vec![("unit_id", text_schema()), ("customer_id", text_schema())],
+        ],
+    );
 }
