@@ -3,17 +3,17 @@
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use loupan_domain::Role;
 use loupan_service::platform::audit::{self, AuditFilter};
-use loupan_service::{Actor, ServiceError, inventory, platform::users};
+use loupan_service::{Actor, inventory, platform::users};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
 use crate::extract::{Authed, FormData};
 use crate::i18n::{self, Lang};
-use crate::pages::{base_context, field_messages, render};
+use crate::pages::{base_context, render};
 use crate::{AppError, AppState};
 
 fn user_view(u: &users::User) -> Value {
@@ -113,23 +113,19 @@ async fn create_user(
         roles: form.all("roles"),
         project_ids: form.all("project_ids"),
     };
-    match users::create_user(&state.services, &actor, new_user).await {
-        Ok(_) => Ok(Redirect::to("/admin/users?notice=created").into_response()),
-        Err(e @ ServiceError::Invalid(_)) => {
+    form_post!(
+        lang,
+        users::create_user(&state.services, &actor, new_user).await,
+        |_| "/admin/users?notice=created",
+        |errors| {
             let typed = context! {
                 username => form.text("username"), display_name => form.text("display_name"),
                 roles => form.all("roles"), project_ids => form.all("project_ids"),
             };
-            let view = UserForm {
-                typed,
-                errors: field_messages(lang, &e),
-                notice: None,
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-            };
+            let view = UserForm { typed, errors: errors, notice: None, status: StatusCode::UNPROCESSABLE_ENTITY };
             users_page(&state, &actor, lang, None, view).await
         }
-        Err(e) => Err(e.into()),
-    }
+    )
 }
 
 async fn audit_rows(state: &AppState, actor: &Actor, filter: &AuditFilter, limit: u64) -> Result<Vec<Value>, AppError> {
@@ -203,13 +199,12 @@ async fn update_user(
         disabled: form.get("disabled") == Some("on"),
         manager_id: form.text("manager_id"),
     };
-    match users::update_user(&state.services, &actor, &id, changes).await {
-        Ok(_) => Ok(Redirect::to(&format!("/admin/users/{id}?notice=saved")).into_response()),
-        Err(e @ ServiceError::Invalid(_)) => {
-            edit_page(&state, &actor, lang, &id, field_messages(lang, &e), None, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(e) => Err(e.into()),
-    }
+    form_post!(
+        lang,
+        users::update_user(&state.services, &actor, &id, changes).await,
+        |_| format!("/admin/users/{id}?notice=saved"),
+        |errors| edit_page(&state, &actor, lang, &id, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
+    )
 }
 
 async fn reset_password(
@@ -219,13 +214,12 @@ async fn reset_password(
     Path(id): Path<String>,
     form: FormData,
 ) -> Result<Response, AppError> {
-    match users::reset_password(&state.services, &actor, &id, form.get("password")).await {
-        Ok(()) => Ok(Redirect::to(&format!("/admin/users/{id}?notice=password_reset")).into_response()),
-        Err(e @ ServiceError::Invalid(_)) => {
-            edit_page(&state, &actor, lang, &id, field_messages(lang, &e), None, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(e) => Err(e.into()),
-    }
+    form_post!(
+        lang,
+        users::reset_password(&state.services, &actor, &id, form.get("password")).await,
+        |()| format!("/admin/users/{id}?notice=password_reset"),
+        |errors| edit_page(&state, &actor, lang, &id, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
+    )
 }
 
 #[derive(Deserialize)]

@@ -171,13 +171,15 @@ async fn act(
         "comment" => approvals::comment(s, &actor, &id, comment).await,
         _ => return Err(AppError::new(StatusCode::NOT_FOUND, "route_not_found")),
     };
-    match result {
-        Ok(()) => Ok(Redirect::to(&format!("/approvals/{id}")).into_response()),
-        Err(e @ ServiceError::Invalid(_)) => {
-            detail_page(&state, &actor, lang, &id, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(e) => Err(e.into()),
-    }
+    form_post!(lang, result, |()| format!("/approvals/{id}"), |errors| detail_page(
+        &state,
+        &actor,
+        lang,
+        &id,
+        errors,
+        StatusCode::UNPROCESSABLE_ENTITY
+    )
+    .await)
 }
 
 async fn upload(
@@ -202,13 +204,12 @@ async fn upload(
                 .to_vec();
         }
     }
-    match approvals::attach(&state.services, &actor, &id, &name, &content_type, bytes).await {
-        Ok(_) => Ok(Redirect::to(&format!("/approvals/{id}")).into_response()),
-        Err(e @ ServiceError::Invalid(_)) => {
-            detail_page(&state, &actor, lang, &id, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(e) => Err(e.into()),
-    }
+    form_post!(
+        lang,
+        approvals::attach(&state.services, &actor, &id, &name, &content_type, bytes).await,
+        |_| format!("/approvals/{id}"),
+        |errors| detail_page(&state, &actor, lang, &id, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+    )
 }
 
 async fn download(
@@ -266,13 +267,9 @@ async fn delegate(
         starts_on: form.text("starts_on"),
         ends_on: form.text("ends_on"),
     };
-    match approvals::delegate(&state.services, &actor, new).await {
-        Ok(_) => Ok(Redirect::to("/delegations").into_response()),
-        Err(e @ ServiceError::Invalid(_)) => {
-            delegations_page(&state, &actor, lang, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(e) => Err(e.into()),
-    }
+    form_post!(lang, approvals::delegate(&state.services, &actor, new).await, |_| "/delegations", |errors| {
+        delegations_page(&state, &actor, lang, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+    })
 }
 
 async fn revoke(
@@ -443,14 +440,15 @@ async fn save_flow(
             return flow_form(&state, &actor, lang, &kind, Some(typed), errors, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
     };
-    match approvals::save_flow(&state.services, &actor, &kind, steps).await {
-        Ok(_) => Ok(Redirect::to("/admin/approval-flows").into_response()),
-        Err(e @ ServiceError::Invalid(_)) => {
-            let errors = field_messages(lang, &e);
+    form_post!(
+        lang,
+        approvals::save_flow(&state.services, &actor, &kind, steps).await,
+        |_| "/admin/approval-flows",
+        |errors| {
+            let errors = errors;
             flow_form(&state, &actor, lang, &kind, Some(typed), errors, StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Err(e) => Err(e.into()),
-    }
+    )
 }
 
 // ---- Admins: webhooks and jobs ----

@@ -417,21 +417,15 @@ async fn add_follow_up(
         outcome: form.text("outcome"),
         next_contact_on: form.text("next_contact_on"),
     };
-    match customers::add_follow_up(&state.services, &actor, &id, new).await {
-        Ok(_) => Ok(Redirect::to(&format!("/customers/{id}")).into_response()),
-        Err(e @ ServiceError::Invalid(_)) => {
-            detail_page(
-                &state,
-                &actor,
-                lang,
-                &id,
-                context! { errors => field_messages(lang, &e) },
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+    form_post!(
+        lang,
+        customers::add_follow_up(&state.services, &actor, &id, new).await,
+        |_| format!("/customers/{id}"),
+        |errors| {
+            detail_page(&state, &actor, lang, &id, context! { errors => errors }, StatusCode::UNPROCESSABLE_ENTITY)
+                .await
         }
-        Err(e) => Err(e.into()),
-    }
+    )
 }
 
 #[derive(Deserialize)]

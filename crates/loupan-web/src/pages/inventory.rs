@@ -55,13 +55,9 @@ async fn create_project(
     form: FormData,
 ) -> Result<Response, AppError> {
     let new = inventory::NewProject { name: form.text("name"), city: form.text("city") };
-    match inventory::create_project(&state.services, &actor, new).await {
-        Ok(_) => Ok(Redirect::to("/projects").into_response()),
-        Err(e @ ServiceError::Invalid(_)) => {
-            projects_page(&state, &actor, lang, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(e) => Err(e.into()),
-    }
+    form_post!(lang, inventory::create_project(&state.services, &actor, new).await, |_| "/projects", |errors| {
+        projects_page(&state, &actor, lang, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+    })
 }
 
 async fn create_building(
@@ -182,14 +178,12 @@ async fn generate(
         status: form.text("status"),
         stacks_per_entrance: form.get("stacks_per_entrance").and_then(|v| v.trim().parse().ok()),
     };
-    match inventory::generate_units(&state.services, &actor, &id, request).await {
-        Ok(_) => Ok(Redirect::to(&format!("/buildings/{id}")).into_response()),
-        Err(e @ ServiceError::Invalid(_)) => {
-            chart_page(&state, &actor, lang, &id, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY, false)
-                .await
-        }
-        Err(e) => Err(e.into()),
-    }
+    form_post!(
+        lang,
+        inventory::generate_units(&state.services, &actor, &id, request).await,
+        |_| format!("/buildings/{id}"),
+        |errors| { chart_page(&state, &actor, lang, &id, errors, StatusCode::UNPROCESSABLE_ENTITY, false).await }
+    )
 }
 
 /// Excel import from the projects page: the file and the mode come as multipart.
@@ -251,13 +245,12 @@ async fn draft_adjustment(
         method: form.text("method"),
         value: form.text("value"),
     };
-    match loupan_service::sales::pricing::create_adjustment(&state.services, &actor, &project_id, new).await {
-        Ok((adjustment, _)) => Ok(Redirect::to(&format!("/price-adjustments/{}", adjustment.id)).into_response()),
-        Err(e @ ServiceError::Invalid(_)) => {
-            projects_page(&state, &actor, lang, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(e) => Err(e.into()),
-    }
+    form_post!(
+        lang,
+        loupan_service::sales::pricing::create_adjustment(&state.services, &actor, &project_id, new).await,
+        |(adjustment, _)| format!("/price-adjustments/{}", adjustment.id),
+        |errors| projects_page(&state, &actor, lang, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+    )
 }
 
 async fn show_adjustment(
@@ -580,14 +573,15 @@ async fn save_region(
     let n = |k: &str| form.get(k).and_then(|v| v.trim().parse::<i32>().ok()).unwrap_or(-1);
     let building = inventory::get_building(&state.services, &actor, &id).await?;
     let region = loupan_service::inventory::files::Region { x: n("x"), y: n("y"), w: n("w"), h: n("h") };
-    match loupan_service::inventory::files::set_region(&state.services, &actor, &id, region).await {
-        Ok(_) => Ok(Redirect::to(&format!("/projects/{}/birdseye", building.project_id)).into_response()),
-        Err(e @ ServiceError::Invalid(_)) => {
-            let errors = field_messages(lang, &e);
+    form_post!(
+        lang,
+        loupan_service::inventory::files::set_region(&state.services, &actor, &id, region).await,
+        |_| format!("/projects/{}/birdseye", building.project_id),
+        |errors| {
+            let errors = errors;
             birdseye_page(&state, &actor, lang, &building.project_id, errors, StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Err(e) => Err(e.into()),
-    }
+    )
 }
 
 /// A floor plan or photo from the unit page.

@@ -1,6 +1,28 @@
 //! Server-rendered pages for people. Every text comes from the locale files
 //! through `t(...)`; navigation shows only the modules the user may use.
 
+/// What a page's form POST does with the service's answer: done → a
+/// redirect to `$to` (the value bound by `$done`); input refused → the form
+/// again (`$again`, a `Result<Response, _>` that sees the field messages as
+/// `$errors`) answered 422; anything else → the error page.
+///
+/// `form_post!(lang, users::create_user(..).await, |_| "/admin/users".to_owned(),
+///     |errors| users_page(.., errors).await)`
+macro_rules! form_post {
+    ($lang:expr, $result:expr, |$done:pat_param| $to:expr, |$errors:ident| $again:expr $(,)?) => {
+        match $result {
+            Ok($done) => Ok(axum::response::IntoResponse::into_response(axum::response::Redirect::to(&$to))),
+            Err(e @ loupan_service::ServiceError::Invalid(_)) => {
+                let $errors = $crate::views::field_messages($lang, &e);
+                let mut page: axum::response::Response = $again?;
+                *page.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+                Ok(page)
+            }
+            Err(e) => Err(e.into()),
+        }
+    };
+}
+
 mod admin;
 mod aftersales;
 mod approvals;

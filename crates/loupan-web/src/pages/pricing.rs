@@ -10,12 +10,12 @@ use axum::routing::{get, post};
 use loupan_domain::Permission;
 use loupan_domain::sales::{PAYMENT_METHOD_KINDS, TermKind};
 use loupan_service::sales::{self, NewPaymentMethod, NewTerm, PaymentMethod};
-use loupan_service::{Actor, ServiceError, inventory};
+use loupan_service::{Actor, inventory};
 use minijinja::{Value, context};
 
 use crate::extract::{Authed, FormData};
 use crate::i18n::Lang;
-use crate::pages::{base_context, field_messages, render};
+use crate::pages::{base_context, render};
 use crate::{AppError, AppState};
 
 /// Term rows a method's form offers (a plan rarely has more).
@@ -124,14 +124,15 @@ async fn create_method(
     Path(id): Path<String>,
     form: FormData,
 ) -> Result<Response, AppError> {
-    match sales::create_payment_method(&state.services, &actor, &id, method_form(&form)).await {
-        Ok(_) => Ok(Redirect::to(&format!("/projects/{id}/payment-methods")).into_response()),
-        Err(e @ ServiceError::Invalid(_)) => {
-            let errors = field_messages(lang, &e);
+    form_post!(
+        lang,
+        sales::create_payment_method(&state.services, &actor, &id, method_form(&form)).await,
+        |_| format!("/projects/{id}/payment-methods"),
+        |errors| {
+            let errors = errors;
             methods_page(&state, &actor, lang, &id, Some(&form), errors, StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Err(e) => Err(e.into()),
-    }
+    )
 }
 
 async fn set_discount_limit(
@@ -141,14 +142,15 @@ async fn set_discount_limit(
     Path(id): Path<String>,
     form: FormData,
 ) -> Result<Response, AppError> {
-    match inventory::set_agent_discount_limit(&state.services, &actor, &id, form.get("agent_discount_limit")).await {
-        Ok(_) => Ok(Redirect::to(&format!("/projects/{id}/payment-methods")).into_response()),
-        Err(e @ ServiceError::Invalid(_)) => {
-            let errors = field_messages(lang, &e);
+    form_post!(
+        lang,
+        inventory::set_agent_discount_limit(&state.services, &actor, &id, form.get("agent_discount_limit")).await,
+        |_| format!("/projects/{id}/payment-methods"),
+        |errors| {
+            let errors = errors;
             methods_page(&state, &actor, lang, &id, None, errors, StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Err(e) => Err(e.into()),
-    }
+    )
 }
 
 async fn method_page(
@@ -196,14 +198,15 @@ async fn change_method(
     Path(id): Path<String>,
     form: FormData,
 ) -> Result<Response, AppError> {
-    match sales::update_payment_method(&state.services, &actor, &id, version_of(&form), method_form(&form)).await {
-        Ok(m) => Ok(Redirect::to(&format!("/payment-methods/{}", m.id)).into_response()),
-        Err(e @ ServiceError::Invalid(_)) => {
-            let errors = field_messages(lang, &e);
+    form_post!(
+        lang,
+        sales::update_payment_method(&state.services, &actor, &id, version_of(&form), method_form(&form)).await,
+        |m| format!("/payment-methods/{}", m.id),
+        |errors| {
+            let errors = errors;
             method_page(&state, &actor, lang, &id, Some(&form), errors, StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Err(e) => Err(e.into()),
-    }
+    )
 }
 
 async fn retire_method(

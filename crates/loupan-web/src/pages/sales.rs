@@ -368,13 +368,12 @@ async fn record_receipt(
         book_id: form.text("book_id"),
         post_dated_reason: form.text("post_dated_reason"),
     };
-    match finance::record_receipt(&state.services, &actor, new).await {
-        Ok(_) => Ok(Redirect::to(&format!("/contracts/{id}")).into_response()),
-        Err(e @ ServiceError::Invalid(_)) => {
-            contract_page(&state, &actor, lang, &id, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(e) => Err(e.into()),
-    }
+    form_post!(
+        lang,
+        finance::record_receipt(&state.services, &actor, new).await,
+        |_| format!("/contracts/{id}"),
+        |errors| contract_page(&state, &actor, lang, &id, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+    )
 }
 
 /// 定金转房款 from the contract page.
@@ -430,13 +429,12 @@ async fn request_cancel(
     form: FormData,
 ) -> Result<Response, AppError> {
     let new = change_from_form(&form, &id, "cancel_contract");
-    match loupan_service::changes::request_change(&state.services, &actor, new).await {
-        Ok(_) => Ok(Redirect::to(&format!("/contracts/{id}")).into_response()),
-        Err(e @ ServiceError::Invalid(_)) => {
-            contract_page(&state, &actor, lang, &id, field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(e) => Err(e.into()),
-    }
+    form_post!(
+        lang,
+        loupan_service::changes::request_change(&state.services, &actor, new).await,
+        |_| format!("/contracts/{id}"),
+        |errors| contract_page(&state, &actor, lang, &id, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+    )
 }
 
 /// A change request as the change form sends it.
