@@ -109,6 +109,26 @@ named_enum! {
 }
 
 named_enum! {
+    /// What happened to a customer, as the timeline shows it (`timeline.<name>`
+    /// in the locale files, with the entry's facts filled in).
+    pub enum CustomerEventKind("customer event kind") {
+        Registered = "registered",
+        Updated = "updated",
+        FollowUp = "follow_up",
+        /// Handed to another agent (撞单 ruled, or a manager's transfer).
+        Transfer = "transfer",
+        DuplicateRuling = "duplicate_ruling",
+        Merge = "merge",
+        Subscription = "subscription",
+        Contract = "contract",
+        Cancellation = "cancellation",
+        Swap = "swap",
+        /// Became or stopped being a buyer (权益人) of a deal.
+        Rename = "rename",
+    }
+}
+
+named_enum! {
     /// How an agent was in touch with a customer.
     pub enum FollowUpKind("follow-up kind") {
         /// 来访: the customer came to the sales office.

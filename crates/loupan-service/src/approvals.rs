@@ -93,7 +93,7 @@ fn steps_of(flow: &FlowRow) -> ServiceResult<Vec<Step>> {
 
 /// The kind's current flow; the built-in default is saved as version 1 the
 /// first time it is needed, so every request points at a stored version.
-async fn current_flow<C: Connection>(conn: &C, kind: RequestKind) -> ServiceResult<FlowRow> {
+async fn current_flow<C: Connection>(conn: &C, kind: RequestKind, now: DateTime<Utc>) -> ServiceResult<FlowRow> {
     if let Some(flow) = store::latest_flow(conn, kind).await? {
         return Ok(flow);
     }
@@ -103,7 +103,7 @@ async fn current_flow<C: Connection>(conn: &C, kind: RequestKind) -> ServiceResu
         version: 1,
         steps: serde_json::to_string(&rules::default_steps(kind)).map_err(ServiceError::internal)?,
         created_by: "system".into(),
-        created_at: loupan_store::now(),
+        created_at: now,
     };
     store::insert_flow(conn, &row).await?;
     Ok(row)
@@ -117,7 +117,7 @@ async fn event<C: Connection>(
     conn: &C,
     request_id: &str,
     action: &str,
-    actor: &Actor,
+    (actor, now): (&Actor, DateTime<Utc>),
     body: &str,
 ) -> ServiceResult<()> {
     store::insert_event(
@@ -129,7 +129,7 @@ async fn event<C: Connection>(
             actor_id: actor.user_id.clone(),
             actor_name: actor.display_name.clone(),
             body: body.to_owned(),
-            created_at: loupan_store::now(),
+            created_at: now,
         },
     )
     .await?;
@@ -191,7 +191,7 @@ async fn route(
     from: usize,
     after: &mut AfterCommit,
 ) -> ServiceResult<()> {
-    let facts: BTreeMap<String, String> = serde_json::from_str(&req.facts).unwrap_or_default();
+    let facts: BTreeMap<String, String> = serde_json::from_str(&req.facts).map_err(ServiceError::internal)?;
     let now = services.clock.now();
     let Some(i) = rules::next_step(steps, from, &facts) else {
         return finish(services, tx, actor, req, Outcome::Approved, after).await;
@@ -203,7 +203,7 @@ async fn route(
         // rather than the request waiting for no one.
         approvers = store::users_with_role(tx, Role::Admin.name(), None, true).await?;
         approvers.retain(|id| *id != req.submitted_by);
-        event(tx, &req.id, "no_approver", &Actor::system("approvals"), &step.name).await?;
+        event(tx, &req.id, "no_approver", (&Actor::system("approvals"), now), &step.name).await?;
     }
     if approvers.is_empty() {
         return Err(ServiceError::Conflict("no_approver"));
@@ -317,9 +317,9 @@ pub async fn submit(
     actor: &Actor,
     submission: Submission,
 ) -> ServiceResult<(Request, AfterCommit)> {
-    let flow = current_flow(tx, submission.kind).await?;
-    let steps = steps_of(&flow)?;
     let now = services.clock.now();
+    let flow = current_flow(tx, submission.kind, now).await?;
+    let steps = steps_of(&flow)?;
     let row = RequestRow {
         id: loupan_store::new_id(),
         kind: submission.kind,
@@ -339,7 +339,7 @@ pub async fn submit(
         decided_at: None,
     };
     store::insert_request(tx, &row).await?;
-    event(tx, &row.id, "submitted", actor, "").await?;
+    event(tx, &row.id, "submitted", (actor, now), "").await?;
     let mut after = AfterCommit::default();
     route(services, tx, actor, &row, &steps, 0, &mut after).await?;
     audit::record(
@@ -359,20 +359,20 @@ pub async fn submit(
 }
 
 /// The caller and everyone who delegated their approvals to them now.
-async fn acting_for<C: Connection>(conn: &C, actor: &Actor) -> ServiceResult<Vec<String>> {
+async fn acting_for<C: Connection>(conn: &C, actor: &Actor, now: DateTime<Utc>) -> ServiceResult<Vec<String>> {
     let Some(me) = actor.user_id.clone() else { return Ok(Vec::new()) };
-    let mut ids = store::delegators_of(conn, &me, loupan_store::now()).await?;
+    let mut ids = store::delegators_of(conn, &me, now).await?;
     ids.insert(0, me);
     Ok(ids)
 }
 
 /// A request the actor may read: theirs, one they approve (or approve for), or any for auditors.
-async fn visible<C: Connection>(conn: &C, actor: &Actor, id: &str) -> ServiceResult<RequestRow> {
+async fn visible<C: Connection>(conn: &C, actor: &Actor, id: &str, now: DateTime<Utc>) -> ServiceResult<RequestRow> {
     let Some(req) = store::find_request(conn, id).await? else { return Err(ServiceError::NotFound("approval")) };
     if actor.user_id.as_deref() == Some(req.submitted_by.as_str()) || actor.can(Permission::ReadAudit) {
         return Ok(req);
     }
-    let ids = acting_for(conn, actor).await?;
+    let ids = acting_for(conn, actor, now).await?;
     if !ids.is_empty() && store::was_approver(conn, id, &ids).await? {
         return Ok(req);
     }
@@ -381,8 +381,13 @@ async fn visible<C: Connection>(conn: &C, actor: &Actor, id: &str) -> ServiceRes
 
 /// Whether the actor may read a request: its submitter, its approvers (and
 /// their delegates) and auditors. Modules let them read the request's subject.
-pub(crate) async fn may_see<C: Connection>(conn: &C, actor: &Actor, request_id: &str) -> ServiceResult<bool> {
-    match visible(conn, actor, request_id).await {
+pub(crate) async fn may_see<C: Connection>(
+    conn: &C,
+    actor: &Actor,
+    request_id: &str,
+    now: DateTime<Utc>,
+) -> ServiceResult<bool> {
+    match visible(conn, actor, request_id, now).await {
         Ok(_) => Ok(true),
         Err(e) if e.is_absence() => Ok(false),
         Err(e) => Err(e),
@@ -423,15 +428,16 @@ pub async fn decide(
     decision: Decision,
     comment: Option<&str>,
 ) -> ServiceResult<Request> {
+    let now = services.clock.now();
     let mut errors = Invalid::default();
     let comment = comment_of(&mut errors, comment, decision != Decision::Approve);
     errors.into_result()?;
     let tx = services.store.begin_write().await?;
-    let req = visible(&tx, actor, id).await?;
+    let req = visible(&tx, actor, id, now).await?;
     if req.status != ApprovalStatus::Pending {
         return Err(ServiceError::Conflict("request_not_pending"));
     }
-    let ids = acting_for(&tx, actor).await?;
+    let ids = acting_for(&tx, actor, now).await?;
     let tasks = store::tasks_of(&tx, id).await?;
     let mine: Vec<&TaskRow> = tasks
         .iter()
@@ -440,14 +446,13 @@ pub async fn decide(
     if mine.is_empty() {
         return Err(ServiceError::Forbidden);
     }
-    let now = services.clock.now();
     let by = (user_id_of(actor), actor.display_name.clone());
     for task in &mine {
         if !store::act_on_task(&tx, &task.id, decision.task_status(), (&by.0, &by.1), comment.as_deref(), now).await? {
             return Err(ServiceError::Conflict("request_not_pending"));
         }
     }
-    event(&tx, id, decision.task_status().name(), actor, comment.as_deref().unwrap_or("")).await?;
+    event(&tx, id, decision.task_status().name(), (actor, now), comment.as_deref().unwrap_or("")).await?;
     let flow = store::find_flow(&tx, &req.flow_id).await?.ok_or(ServiceError::NotFound("approval_flow"))?;
     let steps = steps_of(&flow)?;
     let step_index = usize::try_from(req.current_step).map_err(ServiceError::internal)?;
@@ -509,18 +514,19 @@ pub async fn decide(
 
 /// The submitter sends a returned request through its flow again from the first step.
 pub async fn resubmit(services: &Services, actor: &Actor, id: &str, comment: Option<&str>) -> ServiceResult<Request> {
+    let now = services.clock.now();
     let mut errors = Invalid::default();
     let comment = comment_of(&mut errors, comment, false);
     errors.into_result()?;
     let tx = services.store.begin_write().await?;
-    let req = visible(&tx, actor, id).await?;
+    let req = visible(&tx, actor, id, now).await?;
     if actor.user_id.as_deref() != Some(req.submitted_by.as_str()) {
         return Err(ServiceError::Forbidden);
     }
     if req.status != ApprovalStatus::Returned {
         return Err(ServiceError::Conflict("request_not_returned"));
     }
-    event(&tx, id, "resubmitted", actor, comment.as_deref().unwrap_or("")).await?;
+    event(&tx, id, "resubmitted", (actor, now), comment.as_deref().unwrap_or("")).await?;
     let flow = store::find_flow(&tx, &req.flow_id).await?.ok_or(ServiceError::NotFound("approval_flow"))?;
     let mut after = AfterCommit::default();
     route(services, &tx, actor, &req, &steps_of(&flow)?, 0, &mut after).await?;
@@ -538,18 +544,19 @@ pub async fn resubmit(services: &Services, actor: &Actor, id: &str, comment: Opt
 
 /// The submitter takes back a pending or returned request; the module treats it as not approved.
 pub async fn withdraw(services: &Services, actor: &Actor, id: &str, comment: Option<&str>) -> ServiceResult<Request> {
+    let now = services.clock.now();
     let mut errors = Invalid::default();
     let comment = comment_of(&mut errors, comment, false);
     errors.into_result()?;
     let tx = services.store.begin_write().await?;
-    let req = visible(&tx, actor, id).await?;
+    let req = visible(&tx, actor, id, now).await?;
     if actor.user_id.as_deref() != Some(req.submitted_by.as_str()) {
         return Err(ServiceError::Forbidden);
     }
     if !req.status.is_open() {
         return Err(ServiceError::Conflict("request_not_pending"));
     }
-    event(&tx, id, "withdrawn", actor, comment.as_deref().unwrap_or("")).await?;
+    event(&tx, id, "withdrawn", (actor, now), comment.as_deref().unwrap_or("")).await?;
     let mut after = AfterCommit::default();
     finish(services, &tx, actor, &req, Outcome::Withdrawn, &mut after).await?;
     audit::record(
@@ -566,12 +573,13 @@ pub async fn withdraw(services: &Services, actor: &Actor, id: &str, comment: Opt
 
 /// A comment on the request's trail; the submitter and the current approvers hear of it.
 pub async fn comment(services: &Services, actor: &Actor, id: &str, body: Option<&str>) -> ServiceResult<()> {
+    let now = services.clock.now();
     let mut errors = Invalid::default();
     let body = comment_of(&mut errors, body, true).unwrap_or_default();
     errors.into_result()?;
     let tx = services.store.begin_write().await?;
-    let req = visible(&tx, actor, id).await?;
-    event(&tx, id, "comment", actor, &body).await?;
+    let req = visible(&tx, actor, id, now).await?;
+    event(&tx, id, "comment", (actor, now), &body).await?;
     let mut to: Vec<String> = store::tasks_of(&tx, id)
         .await?
         .into_iter()
@@ -612,6 +620,7 @@ pub async fn attach(
     content_type: &str,
     content: Vec<u8>,
 ) -> ServiceResult<Attachment> {
+    let now = services.clock.now();
     let mut errors = Invalid::default();
     let name: String = file_name.trim().rsplit(['/', '\\']).next().unwrap_or_default().chars().take(200).collect();
     if name.is_empty() {
@@ -624,7 +633,7 @@ pub async fn attach(
     }
     errors.into_result()?;
     let tx = services.store.begin_write().await?;
-    visible(&tx, actor, id).await?;
+    visible(&tx, actor, id, now).await?;
     let row = loupan_store::approvals::AttachmentRow {
         id: loupan_store::new_id(),
         request_id: id.to_owned(),
@@ -636,7 +645,7 @@ pub async fn attach(
         created_at: services.clock.now(),
     };
     store::insert_attachment(&tx, &row).await?;
-    event(&tx, id, "attachment", actor, &row.file_name).await?;
+    event(&tx, id, "attachment", (actor, now), &row.file_name).await?;
     tx.commit().await.map_err(ServiceError::internal)?;
     Ok(Attachment {
         id: row.id,
@@ -655,8 +664,9 @@ pub async fn attachment_file(
     id: &str,
     attachment_id: &str,
 ) -> ServiceResult<(String, String, Vec<u8>)> {
+    let now = services.clock.now();
     let conn = services.store.conn();
-    visible(conn, actor, id).await?;
+    visible(conn, actor, id, now).await?;
     match store::find_attachment(conn, attachment_id).await? {
         Some(a) if a.request_id == id => Ok((a.file_name, a.content_type, a.content)),
         _ => Err(ServiceError::NotFound("attachment")),
@@ -677,8 +687,9 @@ pub struct InboxItem {
 
 /// Requests waiting for the caller's decision (their own and delegated ones).
 pub async fn inbox(services: &Services, actor: &Actor) -> ServiceResult<Vec<InboxItem>> {
+    let now = services.clock.now();
     let conn = services.store.conn();
-    let ids = acting_for(conn, actor).await?;
+    let ids = acting_for(conn, actor, now).await?;
     let tasks = store::pending_tasks_of(conn, &ids).await?;
     let mut request_ids: Vec<String> = tasks.iter().map(|t| t.request_id.clone()).collect();
     request_ids.dedup();
@@ -776,10 +787,11 @@ pub struct Detail {
 }
 
 pub async fn detail(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Detail> {
+    let now = services.clock.now();
     let conn = services.store.conn();
-    let req = visible(conn, actor, id).await?;
+    let req = visible(conn, actor, id, now).await?;
     let flow = store::find_flow(conn, &req.flow_id).await?.ok_or(ServiceError::NotFound("approval_flow"))?;
-    let ids = acting_for(conn, actor).await?;
+    let ids = acting_for(conn, actor, now).await?;
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     let mut tasks = Vec::new();
     let mut can_decide = false;
@@ -871,7 +883,7 @@ pub async fn check_deadlines(services: &Services, now: DateTime<Utc>) -> Service
             &Notice { kind: "approval_overdue", title: &req.summary, body: "", link: &link },
         )
         .await?;
-        event(&tx, &req.id, "reminded", &system, &task.approver_id).await?;
+        event(&tx, &req.id, "reminded", (&system, now), &task.approver_id).await?;
         let flow = store::find_flow(&tx, &req.flow_id).await?.ok_or(ServiceError::NotFound("approval_flow"))?;
         let steps = steps_of(&flow)?;
         let step = usize::try_from(task.step).ok().and_then(|i| steps.get(i));
@@ -914,7 +926,7 @@ pub async fn check_deadlines(services: &Services, now: DateTime<Utc>) -> Service
                 &Notice { kind: "approval_escalated", title: &req.summary, body: "", link: &link },
             )
             .await?;
-            event(&tx, &req.id, "escalated", &system, &added.join(",")).await?;
+            event(&tx, &req.id, "escalated", (&system, now), &added.join(",")).await?;
         }
         tx.commit().await.map_err(ServiceError::internal)?;
         handled += 1;

@@ -14,6 +14,7 @@
 
 use chrono::{DateTime, Utc};
 use loupan_domain::approvals::{DEAL_CHANGE, RequestKind};
+use loupan_domain::customers::CustomerEventKind;
 use loupan_domain::finance::RefundStatus;
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::{ChangeStatus, ContractStatus, Ratio, SubscriptionStatus};
@@ -348,9 +349,9 @@ pub(crate) async fn on_change_decided(
         }
         ChangeKind::Swap => swap(services, tx, actor, &change, &deal, asked).await?,
         ChangeKind::ChangePrice | ChangeKind::ChangePaymentMethod => {
-            (change_terms(tx, &deal, asked, &change).await?, Vec::new())
+            (change_terms(tx, &deal, asked, (&change, services.clock.now())).await?, Vec::new())
         }
-        ChangeKind::Rename => (rename(tx, actor, &deal, asked).await?, Vec::new()),
+        ChangeKind::Rename => (rename(tx, (actor, services.clock.now()), &deal, asked).await?, Vec::new()),
     };
     let details = json!({"before": details["before"], "after": asked, "result": result});
     store::set_change_details(tx, id, &details.to_string()).await?;
@@ -381,7 +382,16 @@ async fn unit_back_to_sale(
     if !store::change_unit_status(tx, deal.unit_id(), from, UnitStatus::Available, services.clock.now()).await? {
         return Err(ServiceError::Conflict("unit_not_available"));
     }
-    crate::sales::unit_event(tx, actor, deal.unit_id(), kind, from, UnitStatus::Available, reference).await?;
+    crate::sales::unit_event(
+        tx,
+        (actor, services.clock.now()),
+        deal.unit_id(),
+        kind,
+        from,
+        UnitStatus::Available,
+        reference,
+    )
+    .await?;
     let unit = store_inventory::find_unit(tx, deal.unit_id()).await?.ok_or(ServiceError::NotFound("unit"))?;
     let change =
         UnitChange { unit_id: unit.id.clone(), building_id: unit.building_id.clone(), status: UnitStatus::Available };
@@ -397,7 +407,13 @@ async fn end_deal<C: Connection>(conn: &C, deal: &Deal) -> ServiceResult<()> {
     if ended { Ok(()) } else { Err(ServiceError::Conflict("deal_not_active")) }
 }
 
-async fn refund_due<C: Connection>(conn: &C, deal: &Deal, change_id: &str, amount: Money) -> ServiceResult<()> {
+async fn refund_due<C: Connection>(
+    conn: &C,
+    deal: &Deal,
+    change_id: &str,
+    amount: Money,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ServiceResult<()> {
     if !amount.is_positive() {
         return Ok(());
     }
@@ -416,7 +432,7 @@ async fn refund_due<C: Connection>(conn: &C, deal: &Deal, change_id: &str, amoun
             amount,
             status: RefundStatus::Due,
             change_id: change_id.to_owned(),
-            created_at: loupan_store::now(),
+            created_at: now,
             channel: None,
             paid_by: None,
             audited_by: None,
@@ -439,14 +455,14 @@ async fn cancel(
     let paid = paid_on(tx, deal).await?;
     end_deal(tx, deal).await?;
     let unit_change = unit_back_to_sale(services, tx, actor, deal, "cancelled", &change.reason).await?;
-    refund_due(tx, deal, &change.id, paid).await?;
+    refund_due(tx, deal, &change.id, paid, services.clock.now()).await?;
     let unit = store_inventory::find_unit(tx, deal.unit_id()).await?.map(|u| u.number).unwrap_or_default();
     crate::sales::customer_event(
         tx,
-        actor,
+        (actor, services.clock.now()),
         deal.customer_id(),
-        "cancellation",
-        format!("{unit} 号房退房/退订，应退 {}", paid),
+        CustomerEventKind::Cancellation,
+        &[("unit", &unit), ("refund", &paid.grouped())],
     )
     .await?;
     Ok((json!({"refund": paid}), vec![unit_change]))
@@ -524,7 +540,8 @@ async fn swap(
         store::replace_buyers(tx, &new_id, &moved).await?;
     }
     let old_change = unit_back_to_sale(services, tx, actor, deal, "swapped_out", &new_number).await?;
-    crate::sales::unit_event(tx, actor, new_unit_id, "swapped_in", from, to, &number_old).await?;
+    crate::sales::unit_event(tx, (actor, services.clock.now()), new_unit_id, "swapped_in", from, to, &number_old)
+        .await?;
     let new_change =
         UnitChange { unit_id: new_unit_id.to_owned(), building_id: new_unit.building_id.clone(), status: to };
     live::announce_in_tx(services, tx, &new_change).await?;
@@ -544,15 +561,15 @@ async fn swap(
         }
         if refund.is_positive() {
             let new_deal = load_deal(tx, &new_id).await?;
-            refund_due(tx, &new_deal, &change.id, refund).await?;
+            refund_due(tx, &new_deal, &change.id, refund, services.clock.now()).await?;
         }
     }
     crate::sales::customer_event(
         tx,
-        actor,
+        (actor, services.clock.now()),
         deal.customer_id(),
-        "swap",
-        format!("换房：{} 号房 → {} 号房，转入已付 {}", number_old, new_unit.number, paid),
+        CustomerEventKind::Swap,
+        &[("from", &number_old), ("to", &new_unit.number), ("paid", &paid.grouped())],
     )
     .await?;
     let result = json!({"new_deal_id": new_id, "new_deal": new_number, "moved": paid,
@@ -567,7 +584,7 @@ async fn change_terms<C: Connection>(
     conn: &C,
     deal: &Deal,
     asked: &Value,
-    change: &DealChangeRow,
+    (change, now): (&DealChangeRow, chrono::DateTime<chrono::Utc>),
 ) -> ServiceResult<Value> {
     let total = match asked["total_price"].as_str() {
         Some(t) => Money::parse(t).map_err(ServiceError::internal)?,
@@ -583,7 +600,7 @@ async fn change_terms<C: Connection>(
             store::delete_plan(conn, &k.id).await?;
             crate::sales::write_plan(conn, &k.id, &method, total, k.signed_on).await?;
             let excess = crate::finance::reallocate_contract(conn, &k.id).await?;
-            refund_due(conn, deal, &change.id, excess).await?;
+            refund_due(conn, deal, &change.id, excess, now).await?;
             Ok(json!({"total_price": total, "payment_method_id": method.id, "refund": excess}))
         }
         Deal::Subscription(s) => {
@@ -596,7 +613,12 @@ async fn change_terms<C: Connection>(
 }
 
 /// 更名 / 增减权益人: the buyers and their shares; the first is the main buyer.
-async fn rename<C: Connection>(conn: &C, actor: &Actor, deal: &Deal, asked: &Value) -> ServiceResult<Value> {
+async fn rename<C: Connection>(
+    conn: &C,
+    (actor, now): (&Actor, chrono::DateTime<chrono::Utc>),
+    deal: &Deal,
+    asked: &Value,
+) -> ServiceResult<Value> {
     let list = asked["buyers"].as_array().cloned().unwrap_or_default();
     let mut rows = Vec::new();
     for (i, b) in list.iter().enumerate() {
@@ -628,16 +650,17 @@ async fn rename<C: Connection>(conn: &C, actor: &Actor, deal: &Deal, asked: &Val
         if !before.contains(&r.customer_id) {
             crate::sales::customer_event(
                 conn,
-                actor,
+                (actor, now),
                 &r.customer_id,
-                "rename",
-                format!("成为 {} 的权益人", deal.number()),
+                CustomerEventKind::Rename,
+                &[("variant", "joined"), ("deal", deal.number())],
             )
             .await?;
         }
     }
     for c in before.iter().filter(|c| !rows.iter().any(|r| &r.customer_id == *c)) {
-        crate::sales::customer_event(conn, actor, c, "rename", format!("不再是 {} 的权益人", deal.number())).await?;
+        let facts = [("variant", "left"), ("deal", deal.number())];
+        crate::sales::customer_event(conn, (actor, now), c, CustomerEventKind::Rename, &facts).await?;
     }
     Ok(json!({"buyers": list}))
 }

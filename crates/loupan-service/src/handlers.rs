@@ -44,7 +44,9 @@ fn approval_decided<'a>(
             }
             RequestKind::DealChange => crate::changes::on_change_decided(services, tx, actor, request, outcome).await,
             RequestKind::PriceAdjustment => {
-                crate::sales::pricing::on_adjustment_decided(tx, actor, request, outcome).await.map(|()| Vec::new())
+                crate::sales::pricing::on_adjustment_decided(services, tx, actor, request, outcome)
+                    .await
+                    .map(|()| Vec::new())
             }
             RequestKind::CostContract => {
                 crate::cost::on_contract_decided(services, tx, actor, request, outcome).await.map(|()| Vec::new())

@@ -5,9 +5,7 @@ use loupan_domain::Money;
 use loupan_domain::customers::DuplicateStatus;
 use loupan_domain::sales::{ContractStatus, SubscriptionStatus};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::StoreResult;
 use crate::entities::{customer_duplicates, customer_events, customer_phones, customers, follow_ups, grade_rules};
@@ -618,16 +616,7 @@ pub async fn follow_ups_of<C: ConnectionTrait>(c: &C, customer_id: &str) -> Stor
 }
 
 pub async fn insert_event<C: ConnectionTrait>(c: &C, row: &EventRow) -> StoreResult<()> {
-    customer_events::Entity::insert(customer_events::ActiveModel {
-        id: Set(row.id.clone()),
-        customer_id: Set(row.customer_id.clone()),
-        kind: Set(row.kind.clone()),
-        summary: Set(row.summary.clone()),
-        actor_name: Set(row.actor_name.clone()),
-        occurred_at: Set(row.occurred_at),
-    })
-    .exec_without_returning(c)
-    .await?;
+    customer_events::Entity::insert(row.clone().into_active_model()).exec_without_returning(c).await?;
     Ok(())
 }
 

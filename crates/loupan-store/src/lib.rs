@@ -392,7 +392,10 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
 
-/// The current instant as Loupan stores it: UTC, microseconds.
+/// The machine's current instant as Loupan stores it: UTC, microseconds.
+/// For what the machine did when (the audit trail, the job queue, deliveries,
+/// notifications); business time (a deal's history, grades, delegations,
+/// deadlines) comes from the service's `Clock`, which a test can set.
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     use chrono::SubsecRound;
     chrono::Utc::now().trunc_subsecs(6)

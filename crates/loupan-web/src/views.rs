@@ -168,3 +168,27 @@ pub fn field_messages(lang: Lang, err: &loupan_service::ServiceError) -> Value {
     }
     Value::from_serialize(&map)
 }
+
+/// A customer's timeline entry as a sentence in `lang`: `timeline.<kind>` (or
+/// `timeline.<kind>.<variant>`) with its facts filled in, a fact that names
+/// something (`follow_up: visit`, `duplicate_status: kept_both`) translated by
+/// its own key. Entries of earlier versions keep the sentence they were written with.
+pub fn timeline_sentence(lang: Lang, e: &loupan_service::customers::TimelineEntry) -> String {
+    if e.facts.is_empty() {
+        return e.summary.clone();
+    }
+    let key = match e.facts.get("variant") {
+        Some(variant) => format!("timeline.{}.{variant}", e.kind),
+        None => format!("timeline.{}", e.kind),
+    };
+    let named: Vec<(&str, String)> = e
+        .facts
+        .iter()
+        .map(|(fact, value)| {
+            let own = format!("{fact}.{value}");
+            (fact.as_str(), if i18n::has_key(lang, &own) { i18n::t(lang, &own) } else { value.clone() })
+        })
+        .collect();
+    let args: Vec<(&str, &str)> = named.iter().map(|(fact, value)| (*fact, value.as_str())).collect();
+    i18n::t_with(lang, &key, &args)
+}

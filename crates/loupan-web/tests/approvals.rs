@@ -27,7 +27,10 @@ struct Office {
 }
 
 async fn office() -> Office {
-    let app = TestApp::new().await;
+    office_on(TestApp::new().await).await
+}
+
+async fn office_on(app: TestApp) -> Office {
     let admin = app.admin().await;
     let project = app.project(&admin, "翠湖名苑").await;
     let (agent_id, agent) = app.user(&admin, "agent", &["sales_agent"], &[&project]).await;
@@ -382,7 +385,8 @@ async fn a_delegate_decides_while_the_approver_is_away() {
 
 #[tokio::test]
 async fn a_step_past_its_deadline_reminds_its_approvers_and_escalates() {
-    let o = office().await;
+    let zone = loupan_service::Clock::parse_zone("Asia/Shanghai").unwrap();
+    let o = office_on(TestApp::with_clock(loupan_service::Clock::set_at(zone, chrono::Utc::now())).await).await;
     let (_, executive) = o.app.user(&o.admin, "boss", &["executive"], &[]).await;
     let steps = json!({"steps": [{"name": "销售经理审批", "approvers": {"type": "role", "role": "sales_manager"},
         "deadline_hours": 4, "escalate_to": {"type": "role", "role": "executive"}}]});
@@ -393,11 +397,15 @@ async fn a_step_past_its_deadline_reminds_its_approvers_and_escalates() {
     let id = req["id"].as_str().unwrap();
     assert!(o.inbox(&o.manager).await[0]["due_at"].is_string());
 
-    let now = chrono::Utc::now();
-    assert_eq!(loupan_service::approvals::check_deadlines(&o.app.services, now).await.unwrap(), 0, "not due yet");
-    let later = now + chrono::Duration::hours(5);
-    assert_eq!(loupan_service::approvals::check_deadlines(&o.app.services, later).await.unwrap(), 1);
-    assert_eq!(loupan_service::approvals::check_deadlines(&o.app.services, later).await.unwrap(), 0, "once only");
+    let clock = &o.app.services.clock;
+    assert_eq!(
+        loupan_service::approvals::check_deadlines(&o.app.services, clock.now()).await.unwrap(),
+        0,
+        "not due yet"
+    );
+    clock.set(clock.now() + chrono::Duration::hours(5));
+    assert_eq!(loupan_service::approvals::check_deadlines(&o.app.services, clock.now()).await.unwrap(), 1);
+    assert_eq!(loupan_service::approvals::check_deadlines(&o.app.services, clock.now()).await.unwrap(), 0, "once only");
     let notes = o.app.send(get("/api/v1/notifications").token(&o.manager)).await.json();
     assert!(notes["items"].as_array().unwrap().iter().any(|n| n["kind"] == "approval_overdue"), "{notes}");
     let notes = o.app.send(get("/api/v1/notifications").token(&executive)).await.json();

@@ -323,6 +323,16 @@ async fn follow_ups_and_transfers_appear_on_the_timeline() {
     let timeline = o.app.send(get(&format!("/api/v1/customers/{id}/timeline")).token(&o.agent_b.1)).await.json();
     let kinds: Vec<&str> = timeline["items"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, vec!["transfer", "follow_up", "registered"]);
+    // Each reader sees the story in their own language; programs get its facts.
+    assert_eq!(timeline["items"][2]["facts"]["name"], "孙七");
+    assert_eq!(timeline["items"][2]["summary"], "登记客户 孙七");
+    let agent_b_name = timeline["items"][0]["facts"]["agent"].as_str().unwrap().to_owned();
+    assert_eq!(timeline["items"][0]["summary"], format!("转给 {agent_b_name}"));
+    let english =
+        o.app.send(get(&format!("/api/v1/customers/{id}/timeline")).token(&o.agent_b.1).lang("en")).await.json();
+    assert_eq!(english["items"][0]["summary"], format!("Handed to {agent_b_name}"));
+    assert!(english["items"][1]["summary"].as_str().unwrap().starts_with("Visit: "), "{}", english["items"][1]);
+    assert!(timeline["items"][1]["summary"].as_str().unwrap().starts_with("来访："), "{}", timeline["items"][1]);
     let follow_ups = o.app.send(get(&format!("/api/v1/customers/{id}/follow-ups")).token(&o.agent_b.1)).await.json();
     assert_eq!(follow_ups["items"][0]["outcome"], "看了3室户型", "history stays with the customer");
     // A transfer to someone outside the project is refused.

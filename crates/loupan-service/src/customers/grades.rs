@@ -86,9 +86,9 @@ impl Rules {
     }
 
     /// Grades a customer about to be registered (no visits or deals yet) unless graded by hand.
-    pub(crate) fn grade_new(&self, row: &mut CustomerRow) {
+    pub(crate) fn grade_new(&self, row: &mut CustomerRow, now: chrono::DateTime<chrono::Utc>) {
         if !row.grade_manual
-            && let Some(grade) = self.grade(row, Facts::default(), loupan_store::now())
+            && let Some(grade) = self.grade(row, Facts::default(), now)
         {
             row.grade = grade;
         }
@@ -104,7 +104,11 @@ fn rule_of(row: &GradeRuleRow) -> ServiceResult<GradeRule> {
 
 /// Grades these customers again by their projects' rules (hand-set grades
 /// stay); how many grades changed.
-pub(crate) async fn regrade<C: Connection>(conn: &C, customer_ids: &[String]) -> ServiceResult<u64> {
+pub(crate) async fn regrade<C: Connection>(
+    conn: &C,
+    customer_ids: &[String],
+    now: chrono::DateTime<chrono::Utc>,
+) -> ServiceResult<u64> {
     let rows = store::customers_by_ids(conn, customer_ids).await?;
     let rows: Vec<CustomerRow> = rows.into_iter().filter(|r| !r.grade_manual && r.merged_into.is_none()).collect();
     if rows.is_empty() {
@@ -121,7 +125,6 @@ pub(crate) async fn regrade<C: Connection>(conn: &C, customer_ids: &[String]) ->
     }
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let facts = store::grading_facts(conn, &ids).await?;
-    let now = loupan_store::now();
     let mut changes = Vec::new();
     for r in &rows {
         let f = facts.get(&r.id).map(|(visits, has_deal)| Facts { visits: *visits, has_deal: *has_deal });
@@ -235,7 +238,7 @@ pub async fn apply(services: &Services, actor: &Actor, project_id: &str) -> Serv
         let tx = services.store.begin_write().await?;
         let ids = store::customer_ids_of_project(&tx, project_id, after.as_deref(), 400).await?;
         let Some(last) = ids.last().cloned() else { break };
-        applied.changed += regrade(&tx, &ids).await?;
+        applied.changed += regrade(&tx, &ids, services.clock.now()).await?;
         applied.checked += ids.len() as u64;
         tx.commit().await.map_err(ServiceError::internal)?;
         after = Some(last);

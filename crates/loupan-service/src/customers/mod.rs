@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use loupan_domain::access::DataScope;
 use loupan_domain::customers::{
-    CustomerKind, DuplicateStatus, FollowUpKind, IdType, MatchKind, PURPOSES, PhoneNumber, mask_id_number, name_pinyin,
-    parse_categories, parse_email, parse_id_number, parse_tags,
+    CustomerEventKind, CustomerKind, DuplicateStatus, FollowUpKind, IdType, MatchKind, PURPOSES, PhoneNumber,
+    mask_id_number, name_pinyin, parse_categories, parse_email, parse_id_number, parse_tags,
 };
 use loupan_domain::validation::{optional_text, required_text};
 use loupan_domain::{Area, Invalid, Money, Permission, Role};
@@ -532,7 +532,7 @@ async fn write_customer<C: Connection>(
     names: &mut OwnerNames,
 ) -> ServiceResult<Registered> {
     let (mut row, phones) = new_row(services, v, owner_id)?;
-    crate::customers::grades::Rules::of_project(conn, &row.project_id).await?.grade_new(&mut row);
+    crate::customers::grades::Rules::of_project(conn, &row.project_id).await?.grade_new(&mut row, services.clock.now());
     let now = row.created_at;
     let all_phones: Vec<String> =
         std::iter::once(row.phone.clone()).chain(phones.iter().map(|p| p.phone.clone())).collect();
@@ -544,7 +544,8 @@ async fn write_customer<C: Connection>(
         // One record per pair, for a manager to rule on (S3).
         store::insert_duplicate(conn, &duplicate_record(&row, d, now)).await?;
     }
-    add_event(conn, actor, &row.id, "registered", &format!("登记客户 {}", row.name)).await?;
+    add_event(conn, (actor, services.clock.now()), &row.id, CustomerEventKind::Registered, &[("name", &row.name)])
+        .await?;
     let customer = view(conn, actor, row, names).await?;
     audit::record(conn, actor, registered_change(&customer)?).await?;
     crate::platform::webhooks::publish(conn, "customer.created", shared_view(&customer)?).await?;
@@ -684,7 +685,7 @@ pub(crate) async fn write_batch<C: Connection>(
             return Err(Invalid::one("project_id", "unknown_project").into());
         }
         let (mut row, phones) = new_row(services, valid, owner_id.clone())?;
-        rules.grade_new(&mut row);
+        rules.grade_new(&mut row, services.clock.now());
         rows.push(row);
         new_phones.extend(phones);
     }
@@ -756,14 +757,12 @@ pub(crate) async fn write_batch<C: Connection>(
             });
         }
         duplicate_rows.extend(duplicates.iter().map(|d| duplicate_record(row, d, row.created_at)));
-        events.push(EventRow {
-            id: loupan_store::new_id(),
-            customer_id: row.id.clone(),
-            kind: "registered".into(),
-            summary: format!("登记客户 {}", row.name),
-            actor_name: actor.display_name.clone(),
-            occurred_at: services.clock.now(),
-        });
+        events.push(timeline_row(
+            &row.id,
+            (actor, services.clock.now()),
+            CustomerEventKind::Registered,
+            &[("name", &row.name)],
+        )?);
         found.push(duplicates);
         for k in row_keys {
             by_key.entry(k).or_default().push(pool.len());
@@ -1001,8 +1000,9 @@ pub async fn update(services: &Services, actor: &Actor, id: &str, change: Custom
             store::insert_duplicate(&tx, &duplicate_record(&after, d, now)).await?;
         }
     }
-    add_event(&tx, actor, &after.id, "updated", &format!("修改客户资料 {}", after.name)).await?;
-    crate::customers::grades::regrade(&tx, std::slice::from_ref(&after.id)).await?;
+    add_event(&tx, (actor, services.clock.now()), &after.id, CustomerEventKind::Updated, &[("name", &after.name)])
+        .await?;
+    crate::customers::grades::regrade(&tx, std::slice::from_ref(&after.id), services.clock.now()).await?;
     let row = store::find_customer(&tx, &after.id).await?.ok_or(ServiceError::NotFound("customer"))?;
     let mut names = OwnerNames::new();
     let before_view = view(&tx, actor, before, &mut names).await?;
@@ -1216,25 +1216,36 @@ pub async fn search(
     Ok(out)
 }
 
+/// A line of a customer's timeline: its kind and the facts its sentence
+/// names (`timeline.<kind>`, or `timeline.<kind>.<variant>` when a fact is
+/// the variant, in the locale files), at `now` by the company's clock. The
+/// service writes no sentence: each reader sees it in their own language.
+pub(crate) fn timeline_row(
+    customer_id: &str,
+    (actor, now): (&Actor, chrono::DateTime<chrono::Utc>),
+    kind: CustomerEventKind,
+    facts: &[(&str, &str)],
+) -> ServiceResult<EventRow> {
+    let facts: std::collections::BTreeMap<&str, &str> = facts.iter().copied().collect();
+    Ok(EventRow {
+        id: loupan_store::new_id(),
+        customer_id: customer_id.to_owned(),
+        kind: kind.name().to_owned(),
+        summary: String::new(),
+        params: Some(serde_json::to_string(&facts).map_err(ServiceError::internal)?),
+        actor_name: actor.display_name.clone(),
+        occurred_at: now,
+    })
+}
+
 async fn add_event<C: Connection>(
     conn: &C,
-    actor: &Actor,
+    by: (&Actor, chrono::DateTime<chrono::Utc>),
     customer_id: &str,
-    kind: &str,
-    summary: &str,
+    kind: CustomerEventKind,
+    facts: &[(&str, &str)],
 ) -> ServiceResult<()> {
-    store::insert_event(
-        conn,
-        &EventRow {
-            id: loupan_store::new_id(),
-            customer_id: customer_id.to_owned(),
-            kind: kind.to_owned(),
-            summary: summary.to_owned(),
-            actor_name: actor.display_name.clone(),
-            occurred_at: loupan_store::now(),
-        },
-    )
-    .await?;
+    store::insert_event(conn, &timeline_row(customer_id, by, kind, facts)?).await?;
     Ok(())
 }
 
@@ -1307,9 +1318,10 @@ pub async fn add_follow_up(
     };
     store::insert_follow_up(&tx, &row).await?;
     store::touch_last_contact(&tx, customer_id, now).await?;
-    crate::customers::grades::regrade(&tx, &[customer_id.to_owned()]).await?;
-    let summary = format!("{}: {}", row.kind, row.outcome.chars().take(80).collect::<String>());
-    add_event(&tx, actor, customer_id, "follow_up", &summary).await?;
+    crate::customers::grades::regrade(&tx, &[customer_id.to_owned()], services.clock.now()).await?;
+    let outcome: String = row.outcome.chars().take(80).collect();
+    let facts = [("follow_up", row.kind.name()), ("outcome", outcome.as_str())];
+    add_event(&tx, (actor, services.clock.now()), customer_id, CustomerEventKind::FollowUp, &facts).await?;
     let follow_up = FollowUp::from(row);
     audit::record(
         &tx,
@@ -1335,7 +1347,11 @@ pub async fn follow_ups(services: &Services, actor: &Actor, customer_id: &str) -
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TimelineEntry {
+    /// A `CustomerEventKind` by name (entries of earlier versions may carry others).
     pub kind: String,
+    /// The facts of the entry's sentence; empty on entries of earlier versions.
+    pub facts: std::collections::BTreeMap<String, String>,
+    /// The sentence as earlier versions wrote it (Chinese); empty where `facts` say it.
     pub summary: String,
     pub actor_name: String,
     pub occurred_at: chrono::DateTime<chrono::Utc>,
@@ -1345,16 +1361,23 @@ pub struct TimelineEntry {
 pub async fn timeline(services: &Services, actor: &Actor, customer_id: &str) -> ServiceResult<Vec<TimelineEntry>> {
     let conn = services.store.conn();
     visible(conn, actor, customer_id).await?;
-    Ok(store::events_of(conn, customer_id, 200)
+    store::events_of(conn, customer_id, 200)
         .await?
         .into_iter()
-        .map(|e| TimelineEntry {
-            kind: e.kind,
-            summary: e.summary,
-            actor_name: e.actor_name,
-            occurred_at: e.occurred_at,
+        .map(|e| {
+            let facts = match &e.params {
+                Some(json) => serde_json::from_str(json).map_err(ServiceError::internal)?,
+                None => Default::default(),
+            };
+            Ok(TimelineEntry {
+                kind: e.kind,
+                facts,
+                summary: e.summary,
+                actor_name: e.actor_name,
+                occurred_at: e.occurred_at,
+            })
         })
-        .collect())
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -1438,13 +1461,27 @@ pub async fn rule_duplicate(
         {
             return Err(ServiceError::Conflict("stale_version"));
         }
-        add_event(&tx, actor, &later.id, "transfer", "撞单裁定：归属首次登记的置业顾问").await?;
+        add_event(
+            &tx,
+            (actor, services.clock.now()),
+            &later.id,
+            CustomerEventKind::Transfer,
+            &[("variant", "by_ruling")],
+        )
+        .await?;
     }
     if status == DuplicateStatus::Merged {
         // The later registration goes into the first; undoable from the first's page.
-        merge(&tx, actor, &record.matched_customer_id, &record.customer_id).await?;
+        merge(&tx, actor, &record.matched_customer_id, &record.customer_id, services.clock.now()).await?;
     }
-    add_event(&tx, actor, &record.customer_id, "duplicate_ruling", status.name()).await?;
+    add_event(
+        &tx,
+        (actor, services.clock.now()),
+        &record.customer_id,
+        CustomerEventKind::DuplicateRuling,
+        &[("duplicate_status", status.name())],
+    )
+    .await?;
     audit::record(
         &tx,
         actor,
@@ -1535,14 +1572,8 @@ pub async fn transfer(services: &Services, actor: &Actor, form: Transfer) -> Ser
         if !store::set_owner(&tx, &row.id, row.version, &target.id, &project, now).await? {
             return Err(ServiceError::Conflict("stale_version"));
         }
-        events.push(EventRow {
-            id: loupan_store::new_id(),
-            customer_id: row.id.clone(),
-            kind: "transfer".into(),
-            summary: format!("转给 {}", target.display_name),
-            actor_name: actor.display_name.clone(),
-            occurred_at: now,
-        });
+        let facts = [("variant", "to_agent"), ("agent", target.display_name.as_str())];
+        events.push(timeline_row(&row.id, (actor, now), CustomerEventKind::Transfer, &facts)?);
         moves.push((
             row.id,
             serde_json::json!({"owner_id": row.owner_id, "project_id": row.project_id}),
@@ -1577,9 +1608,10 @@ pub struct Merge {
     pub undone: bool,
 }
 
-fn merge_view(row: &store::MergeRow) -> Merge {
-    let moved: std::collections::BTreeMap<String, Vec<String>> = serde_json::from_str(&row.moved).unwrap_or_default();
-    Merge {
+fn merge_view(row: &store::MergeRow) -> ServiceResult<Merge> {
+    let moved: std::collections::BTreeMap<String, Vec<String>> =
+        serde_json::from_str(&row.moved).map_err(ServiceError::internal)?;
+    Ok(Merge {
         id: row.id.clone(),
         kept_id: row.kept_id.clone(),
         merged_id: row.merged_id.clone(),
@@ -1587,14 +1619,21 @@ fn merge_view(row: &store::MergeRow) -> Merge {
         merged_by: row.merged_by.clone(),
         merged_at: row.merged_at,
         undone: row.undone_at.is_some(),
-    }
+    })
 }
 
 /// Merges `merged_id` into `kept_id` (same project): every follow-up, event,
 /// deal, reservation, refund, buyer share and duplicate record of the one moves
 /// to the other; the merged record stays, hidden from lists, pointing at the
 /// kept one; which rows moved is kept, so `undo_merge` puts back exactly them.
-pub async fn merge<C: Connection>(conn: &C, actor: &Actor, kept_id: &str, merged_id: &str) -> ServiceResult<Merge> {
+/// (`now` by the company's clock.)
+pub async fn merge<C: Connection>(
+    conn: &C,
+    actor: &Actor,
+    kept_id: &str,
+    merged_id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ServiceResult<Merge> {
     actor.require(Permission::ManageCustomers)?;
     if kept_id == merged_id {
         return Err(Invalid::one("merged_id", "not_yourself").into());
@@ -1622,13 +1661,14 @@ pub async fn merge<C: Connection>(conn: &C, actor: &Actor, kept_id: &str, merged
         merged_id: merged_id.to_owned(),
         moved: serde_json::to_string(&moved).map_err(ServiceError::internal)?,
         merged_by: actor.display_name.clone(),
-        merged_at: loupan_store::now(),
+        merged_at: now,
         undone_by: None,
         undone_at: None,
     };
     store::insert_merge(conn, &row).await?;
-    add_event(conn, actor, kept_id, "merge", &format!("合并客户 {}（{}）", merged.name, merged.id)).await?;
-    let merge = merge_view(&row);
+    add_event(conn, (actor, now), kept_id, CustomerEventKind::Merge, &[("name", &merged.name), ("id", &merged.id)])
+        .await?;
+    let merge = merge_view(&row)?;
     audit::record(
         conn,
         actor,
@@ -1651,7 +1691,7 @@ pub async fn merge_customers(
     merged_id: &str,
 ) -> ServiceResult<Merge> {
     let tx = services.store.begin_write().await?;
-    let merge = merge(&tx, actor, kept_id, merged_id).await?;
+    let merge = merge(&tx, actor, kept_id, merged_id, services.clock.now()).await?;
     tx.commit().await.map_err(ServiceError::internal)?;
     Ok(merge)
 }
@@ -1690,11 +1730,11 @@ pub async fn undo_merge(services: &Services, actor: &Actor, merge_id: &str) -> S
     .await?;
     let row = store::find_merge(&tx, merge_id).await?.ok_or(ServiceError::NotFound("merge"))?;
     tx.commit().await.map_err(ServiceError::internal)?;
-    Ok(merge_view(&row))
+    merge_view(&row)
 }
 
 /// Merges into a customer, for its page.
 pub async fn merges_of(services: &Services, actor: &Actor, customer_id: &str) -> ServiceResult<Vec<Merge>> {
     get(services, actor, customer_id).await?;
-    Ok(store::merges_into(services.store.conn(), customer_id).await?.iter().map(merge_view).collect())
+    store::merges_into(services.store.conn(), customer_id).await?.iter().map(merge_view).collect()
 }

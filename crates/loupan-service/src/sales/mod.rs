@@ -6,9 +6,10 @@
 pub mod deals;
 pub mod pricing;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use loupan_domain::access::DataScope;
 use loupan_domain::approvals::{RequestKind, SPECIAL_DISCOUNT};
+use loupan_domain::customers::CustomerEventKind;
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::{
     ContractStatus, PAYMENT_METHOD_KINDS, Ratio, ReservationStatus, SubscriptionStatus, Term, TermKind, check_terms,
@@ -463,9 +464,10 @@ fn in_force(method: &PaymentMethodRow) -> ServiceResult<()> {
     }
 }
 
+/// A unit's history entry, at `now` by the company's clock.
 pub(crate) async fn unit_event<C: Connection>(
     conn: &C,
-    actor: &Actor,
+    (actor, now): (&Actor, DateTime<Utc>),
     unit_id: &str,
     kind: &str,
     from: UnitStatus,
@@ -482,34 +484,24 @@ pub(crate) async fn unit_event<C: Connection>(
             to_status: to.name().to_owned(),
             reference: Some(reference.to_owned()),
             actor_name: actor.display_name.clone(),
-            occurred_at: loupan_store::now(),
+            occurred_at: now,
         },
     )
     .await?;
     Ok(())
 }
 
+/// A line of a customer's timeline about a deal (`customers::timeline_row`).
 pub(crate) async fn customer_event<C: Connection>(
     conn: &C,
-    actor: &Actor,
+    by: (&Actor, DateTime<Utc>),
     customer_id: &str,
-    kind: &str,
-    summary: String,
+    kind: CustomerEventKind,
+    facts: &[(&str, &str)],
 ) -> ServiceResult<()> {
-    store_customers::insert_event(
-        conn,
-        &store_customers::EventRow {
-            id: loupan_store::new_id(),
-            customer_id: customer_id.to_owned(),
-            kind: kind.to_owned(),
-            summary,
-            actor_name: actor.display_name.clone(),
-            occurred_at: loupan_store::now(),
-        },
-    )
-    .await?;
+    store_customers::insert_event(conn, &crate::customers::timeline_row(customer_id, by, kind, facts)?).await?;
     // A deal began or ended: grade rules that look at deals see it at once.
-    crate::customers::grades::regrade(conn, &[customer_id.to_owned()]).await?;
+    crate::customers::grades::regrade(conn, &[customer_id.to_owned()], by.1).await?;
     Ok(())
 }
 
@@ -723,7 +715,16 @@ async fn write_subscription(
         })
         .collect();
     store::replace_buyers(tx, &row.id, &buyers).await?;
-    unit_event(tx, actor, &row.unit_id, "subscribed", from, UnitStatus::Subscribed, &row.number).await?;
+    unit_event(
+        tx,
+        (actor, services.clock.now()),
+        &row.unit_id,
+        "subscribed",
+        from,
+        UnitStatus::Subscribed,
+        &row.number,
+    )
+    .await?;
     let change = UnitChange {
         unit_id: row.unit_id.clone(),
         building_id: parties.unit.building_id.clone(),
@@ -732,10 +733,10 @@ async fn write_subscription(
     live::announce_in_tx(services, tx, &change).await?;
     customer_event(
         tx,
-        actor,
+        (actor, services.clock.now()),
         &row.customer_id,
-        "subscription",
-        format!("认购 {} 号房，总价 {}", parties.unit.number, v.total),
+        CustomerEventKind::Subscription,
+        &[("unit", &parties.unit.number), ("total", &v.total.grouped())],
     )
     .await?;
     let subscription = Subscription::from(row);
@@ -1169,7 +1170,16 @@ async fn write_contract(
         .map(|b| BuyerRow { id: loupan_store::new_id(), deal_id: row.id.clone(), ..b })
         .collect();
     store::replace_buyers(tx, &row.id, &buyers).await?;
-    unit_event(tx, actor, &row.unit_id, "contracted", from_status, UnitStatus::Contracted, &row.number).await?;
+    unit_event(
+        tx,
+        (actor, services.clock.now()),
+        &row.unit_id,
+        "contracted",
+        from_status,
+        UnitStatus::Contracted,
+        &row.number,
+    )
+    .await?;
     let change = UnitChange {
         unit_id: row.unit_id.clone(),
         building_id: parties.unit.building_id.clone(),
@@ -1178,10 +1188,10 @@ async fn write_contract(
     live::announce_in_tx(services, tx, &change).await?;
     customer_event(
         tx,
-        actor,
+        (actor, services.clock.now()),
         &row.customer_id,
-        "contract",
-        format!("签约 {} 号房，合同 {}，总价 {}", parties.unit.number, row.number, v.total),
+        CustomerEventKind::Contract,
+        &[("unit", &parties.unit.number), ("contract", &row.number), ("total", &v.total.grouped())],
     )
     .await?;
     let contract = Contract::from(row);
@@ -1345,7 +1355,7 @@ pub async fn set_sales_control(
         return Err(ServiceError::Conflict("unit_not_available"));
     }
     let kind = if hold { "held" } else { "released" };
-    unit_event(&tx, actor, unit_id, kind, from, to, "销控").await?;
+    unit_event(&tx, (actor, services.clock.now()), unit_id, kind, from, to, "销控").await?;
     let change = UnitChange { unit_id: unit_id.to_owned(), building_id: unit.building_id.clone(), status: to };
     live::announce_in_tx(services, &tx, &change).await?;
     audit::record(
@@ -1431,7 +1441,16 @@ pub async fn reserve(services: &Services, actor: &Actor, form: NewReservation) -
         created_at: now,
     };
     store::insert_reservation(&tx, &row).await?;
-    unit_event(&tx, actor, &unit_id, "reserved", UnitStatus::Available, UnitStatus::Reserved, "预留").await?;
+    unit_event(
+        &tx,
+        (actor, services.clock.now()),
+        &unit_id,
+        "reserved",
+        UnitStatus::Available,
+        UnitStatus::Reserved,
+        "预留",
+    )
+    .await?;
     let change =
         UnitChange { unit_id: unit_id.clone(), building_id: unit.building_id.clone(), status: UnitStatus::Reserved };
     live::announce_in_tx(services, &tx, &change).await?;
@@ -1467,7 +1486,7 @@ pub async fn expire_reservations(services: &Services, now: chrono::DateTime<chro
         if store::change_unit_status(&tx, &r.unit_id, UnitStatus::Reserved, UnitStatus::Available, now).await? {
             unit_event(
                 &tx,
-                &system,
+                (&system, now),
                 &r.unit_id,
                 "reservation_expired",
                 UnitStatus::Reserved,

@@ -199,6 +199,7 @@ async fn visible_adjustment<C: loupan_store::Connection>(
     conn: &C,
     actor: &Actor,
     id: &str,
+    now: DateTime<Utc>,
 ) -> ServiceResult<PriceAdjustmentRow> {
     if actor.can(Permission::ManagePricing) {
         return match store::find_price_adjustment(conn, id).await? {
@@ -208,7 +209,7 @@ async fn visible_adjustment<C: loupan_store::Connection>(
     }
     // Its approvers (by default the project manager) read what they are asked to approve.
     if let Some(request) = approvals::latest_for_subject(conn, RequestKind::PriceAdjustment, id).await?
-        && approvals::may_see(conn, actor, &request.id).await?
+        && approvals::may_see(conn, actor, &request.id, now).await?
         && let Some(r) = store::find_price_adjustment(conn, id).await?
     {
         return Ok(r);
@@ -228,7 +229,7 @@ pub async fn list_adjustments(services: &Services, actor: &Actor, project_id: &s
 
 pub async fn get_adjustment(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Adjustment> {
     let conn = services.store.conn();
-    let row = visible_adjustment(conn, actor, id).await?;
+    let row = visible_adjustment(conn, actor, id, services.clock.now()).await?;
     let approval = approvals::latest_for_subject(conn, RequestKind::PriceAdjustment, id).await?;
     Ok(Adjustment { approval_id: approval.map(|a| a.id), ..row.into() })
 }
@@ -237,7 +238,7 @@ pub async fn get_adjustment(services: &Services, actor: &Actor, id: &str) -> Ser
 /// Applied: the changes it made.
 pub async fn preview(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Vec<PriceChange>> {
     let conn = services.store.conn();
-    let row = visible_adjustment(conn, actor, id).await?;
+    let row = visible_adjustment(conn, actor, id, services.clock.now()).await?;
     if row.status != AdjustmentStatus::Applied {
         let units = matching_units(conn, &row).await?;
         return Ok(changes(&units, &row));
@@ -262,7 +263,7 @@ pub async fn submit_adjustment(services: &Services, actor: &Actor, id: &str) -> 
     // Approvers may read an adjustment; only pricing managers submit one.
     actor.require(Permission::ManagePricing)?;
     let tx = services.store.begin_write().await?;
-    let row = visible_adjustment(&tx, actor, id).await?;
+    let row = visible_adjustment(&tx, actor, id, services.clock.now()).await?;
     if row.status != AdjustmentStatus::Draft
         || !store::set_adjustment_status(&tx, id, AdjustmentStatus::Draft, AdjustmentStatus::Pending).await?
     {
@@ -302,7 +303,7 @@ pub async fn submit_adjustment(services: &Services, actor: &Actor, id: &str) -> 
         },
     )
     .await?;
-    let out = visible_adjustment(&tx, actor, id).await?;
+    let out = visible_adjustment(&tx, actor, id, services.clock.now()).await?;
     tx.commit().await.map_err(ServiceError::internal)?;
     after.run(services);
     Ok(Adjustment { approval_id: Some(request.id), ..out.into() })
@@ -312,6 +313,7 @@ pub async fn submit_adjustment(services: &Services, actor: &Actor, id: &str) -> 
 /// its new price in the deciding transaction, each change in the unit's price
 /// history. Rejected or withdrawn: the plan is a draft again and nothing changed.
 pub(crate) async fn on_adjustment_decided(
+    services: &Services,
     tx: &loupan_store::Transaction,
     actor: &Actor,
     request: &loupan_store::approvals::RequestRow,
@@ -326,7 +328,7 @@ pub(crate) async fn on_adjustment_decided(
         return Ok(());
     }
     let units = matching_units(tx, &row).await?;
-    let now = loupan_store::now();
+    let now = services.clock.now();
     let mut changed = 0;
     for (unit, change) in units.iter().zip(changes(&units, &row)) {
         let history = UnitPriceRow {

@@ -6,8 +6,12 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub customer_id: String,
+    /// A `CustomerEventKind` by name (earlier versions wrote others: kept as text).
     pub kind: String,
+    /// As earlier versions wrote it (Chinese); empty where `params` says it.
     pub summary: String,
+    /// The facts of the sentence, a JSON object of strings; absent on entries of earlier versions.
+    pub params: Option<String>,
     pub actor_name: String,
     pub occurred_at: DateTimeUtc,
 }

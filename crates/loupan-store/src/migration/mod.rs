@@ -29,6 +29,7 @@ mod m20261204_000023_settings;
 mod m20261204_000024_payment_method_versions;
 mod m20261204_000025_non_standard_methods;
 mod m20261204_000026_initial_search;
+mod m20261205_000027_event_params;
 
 pub struct Migrator;
 
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000024_payment_method_versions::Migration),
             Box::new(m20261204_000025_non_standard_methods::Migration),
             Box::new(m20261204_000026_initial_search::Migration),
+            Box::new(m20261205_000027_event_params::Migration),
         ]
     }
 }

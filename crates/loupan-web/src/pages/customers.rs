@@ -370,7 +370,10 @@ async fn detail_page(
     let timeline: Vec<Value> = customers::timeline(&state.services, actor, id)
         .await?
         .into_iter()
-        .map(|e| context! { kind => e.kind, summary => e.summary, actor => e.actor_name, at => e.occurred_at.to_rfc3339() })
+        .map(|e| {
+            let summary = crate::views::timeline_sentence(lang, &e);
+            context! { kind => e.kind, summary => summary, actor => e.actor_name, at => e.occurred_at.to_rfc3339() }
+        })
         .collect();
     let merges: Vec<Value> = customers::merges_of(&state.services, actor, id)
         .await?

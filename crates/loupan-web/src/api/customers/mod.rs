@@ -448,9 +448,12 @@ async fn list_follow_ups(
 
 #[derive(Serialize, ToSchema)]
 pub struct TimelineEntryDto {
-    /// `registered`, `follow_up`, `transfer`, `duplicate_ruling`, … (later: deals, payments, complaints).
+    /// `registered`, `follow_up`, `transfer`, `duplicate_ruling`, `subscription`, … (later: payments, complaints, notices).
     pub kind: String,
+    /// What happened, in the caller's language (`Accept-Language`).
     pub summary: String,
+    /// The facts the sentence names (`{"unit": "1203", "total": "1,280,000.00"}`); empty on entries of earlier versions.
+    pub facts: std::collections::BTreeMap<String, String>,
     pub actor_name: String,
     pub occurred_at: chrono::DateTime<chrono::Utc>,
 }
@@ -467,6 +470,7 @@ pub struct Timeline {
 async fn timeline(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    lang: crate::i18n::Lang,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Page<TimelineEntryDto>>, AppError> {
     let items = customers::timeline(&state.services, &actor, &id).await?;
@@ -474,8 +478,9 @@ async fn timeline(
         items: items
             .into_iter()
             .map(|e| TimelineEntryDto {
+                summary: crate::views::timeline_sentence(lang, &e),
                 kind: e.kind,
-                summary: e.summary,
+                facts: e.facts,
                 actor_name: e.actor_name,
                 occurred_at: e.occurred_at,
             })
