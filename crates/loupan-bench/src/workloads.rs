@@ -443,11 +443,11 @@ pub async fn run(
         .map_err(svc)?;
         let now = loupan_store::now();
         let mut big_buildings = Vec::new();
-        const LAYOUTS: [(&str, i64, i64); 4] = [
-            ("3室2厅", 11_937, 9_871),
-            ("2室2厅", 8_912, 7_301),
-            ("4室2厅", 14_280, 11_702),
-            ("3室2厅", 10_546, 8_765),
+        const LAYOUTS: [(&str, &str, &str); 4] = [
+            ("3室2厅", "119.37", "98.71"),
+            ("2室2厅", "89.12", "73.01"),
+            ("4室2厅", "142.80", "117.02"),
+            ("3室2厅", "105.46", "87.65"),
         ];
         for b in 0..190 {
             let building = inventory::create_building(
@@ -465,7 +465,10 @@ pub async fn run(
             for floor in 1..=33 {
                 for stack in 0..8 {
                     let (layout, gross, inner) = LAYOUTS[stack % LAYOUTS.len()];
-                    let price = gross * (15_000 + 40 * i64::from(floor) + 97 * b);
+                    let area = |text: &str| loupan_domain::Area::parse(text).map_err(|e| anyhow!("{text}: {e:?}"));
+                    let (gross, inner) = (area(gross)?, area(inner)?);
+                    // Yuan per m2, rising with the floor and the building.
+                    let price = gross.priced_at(loupan_domain::Money::yuan(15_000 + 40 * i64::from(floor) + 97 * b));
                     rows.push(loupan_store::inventory::UnitRow {
                         id: loupan_store::new_id(),
                         building_id: building.id.clone(),
@@ -473,9 +476,9 @@ pub async fn run(
                         floor,
                         number: format!("{floor}{:02}", stack + 1),
                         layout: layout.into(),
-                        gross_area: loupan_domain::Area::from_hundredths(gross),
-                        inner_area: loupan_domain::Area::from_hundredths(inner),
-                        list_price: loupan_domain::Money::from_hundredths(price),
+                        gross_area: gross,
+                        inner_area: inner,
+                        list_price: price,
                         status: if (floor + stack as i32) % 5 == 0 {
                             loupan_domain::inventory::UnitStatus::Contracted
                         } else {
@@ -484,7 +487,7 @@ pub async fn run(
                         property_type: "residential".into(),
                         orientation: Some(if stack % 2 == 0 { "南北通透" } else { "朝南" }.into()),
                         decoration: Some("shell".into()),
-                        floor_price: Some(loupan_domain::Money::from_hundredths(price * 97 / 100)),
+                        floor_price: Some(price.times_percent(97)),
                         measured_gross_area: None,
                         measured_inner_area: None,
                         entrance: None,

@@ -3,6 +3,28 @@
 use crate::names::named_enum;
 
 named_enum! {
+    /// Why a unit's status changed, as its history shows it (`unit_event.<name>`).
+    pub enum UnitEventKind("unit event kind") {
+        /// 销控: taken off sale by the sales manager.
+        Held = "held",
+        /// Back on sale from 销控.
+        Released = "released",
+        /// 预留 for a customer.
+        Reserved = "reserved",
+        /// The reservation ran out.
+        ReservationExpired = "reservation_expired",
+        Subscribed = "subscribed",
+        Contracted = "contracted",
+        /// A deal on it was cancelled (退房/退订).
+        Cancelled = "cancelled",
+        /// Its deal moved to another unit (换房).
+        SwappedOut = "swapped_out",
+        /// A deal moved onto it from another unit.
+        SwappedIn = "swapped_in",
+    }
+}
+
+named_enum! {
     /// What a stored file belongs to.
     pub enum FileOwner("file owner") {
         Unit = "unit",
@@ -66,6 +88,7 @@ mod tests {
         }
         assert_eq!(UnitStatus::parse("sold"), None);
         crate::names::assert_names_round_trip(&FileOwner::ALL, |s| s.name());
+        crate::names::assert_names_round_trip(&UnitEventKind::ALL, |s| s.name());
         crate::names::assert_names_round_trip(&FilePurpose::ALL, |s| s.name());
     }
 }

@@ -401,6 +401,36 @@ impl Money {
     }
 }
 
+/// A share of 0-100 % with two decimals (`"5.00"`), held as basis points
+/// (hundredths of a percent): a cost contract's retention (质保金比例).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Percent(i32);
+
+impl Percent {
+    pub const fn from_basis_points(bp: i32) -> Percent {
+        Percent(bp)
+    }
+
+    pub const fn basis_points(self) -> i32 {
+        self.0
+    }
+
+    /// `"5"`, `"5.5"`, `"12.34"`: at most two decimals, from 0 to 100.
+    pub fn parse(text: &str) -> Result<Percent, DecimalError> {
+        let bp = parse_hundredths(text)?;
+        if !(0..=10_000).contains(&bp) {
+            return Err(DecimalError::OutOfRange);
+        }
+        i32::try_from(bp).map(Percent).map_err(|_| DecimalError::OutOfRange)
+    }
+}
+
+impl std::fmt::Display for Percent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&format_hundredths(i64::from(self.0)))
+    }
+}
+
 /// A percentage with two places, rounded half away from zero: `part / whole × 100`.
 pub fn percent(part: i64, whole: i64) -> String {
     if whole == 0 {
@@ -417,6 +447,16 @@ pub fn percent(part: i64, whole: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percents_have_two_decimals_between_zero_and_a_hundred() {
+        assert_eq!(Percent::parse("5").unwrap().basis_points(), 500);
+        assert_eq!(Percent::parse("12.34").unwrap().to_string(), "12.34");
+        assert_eq!(Percent::from_basis_points(5).to_string(), "0.05");
+        assert_eq!(Percent::parse("100.01"), Err(DecimalError::OutOfRange));
+        assert_eq!(Percent::parse("-1"), Err(DecimalError::OutOfRange));
+        assert_eq!(Percent::parse("1.234"), Err(DecimalError::TooPrecise));
+    }
 
     #[test]
     fn whole_yuan_and_percentages_of_money() {

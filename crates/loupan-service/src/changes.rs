@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use loupan_domain::approvals::{DEAL_CHANGE, RequestKind};
 use loupan_domain::customers::CustomerEventKind;
 use loupan_domain::finance::RefundStatus;
+use loupan_domain::inventory::UnitEventKind;
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::{ChangeStatus, ContractStatus, Ratio, SubscriptionStatus};
 use loupan_domain::validation::required_text;
@@ -375,7 +376,7 @@ async fn unit_back_to_sale(
     tx: &Transaction,
     actor: &Actor,
     deal: &Deal,
-    kind: &str,
+    kind: UnitEventKind,
     reference: &str,
 ) -> ServiceResult<UnitChange> {
     let from = deal.status_of_unit();
@@ -387,9 +388,8 @@ async fn unit_back_to_sale(
         (actor, services.clock.now()),
         deal.unit_id(),
         kind,
-        from,
-        UnitStatus::Available,
-        reference,
+        (from, UnitStatus::Available),
+        Some(reference),
     )
     .await?;
     let unit = store_inventory::find_unit(tx, deal.unit_id()).await?.ok_or(ServiceError::NotFound("unit"))?;
@@ -454,7 +454,7 @@ async fn cancel(
 ) -> ServiceResult<(Value, Vec<UnitChange>)> {
     let paid = paid_on(tx, deal).await?;
     end_deal(tx, deal).await?;
-    let unit_change = unit_back_to_sale(services, tx, actor, deal, "cancelled", &change.reason).await?;
+    let unit_change = unit_back_to_sale(services, tx, actor, deal, UnitEventKind::Cancelled, &change.reason).await?;
     refund_due(tx, deal, &change.id, paid, services.clock.now()).await?;
     let unit = store_inventory::find_unit(tx, deal.unit_id()).await?.map(|u| u.number).unwrap_or_default();
     crate::sales::customer_event(
@@ -539,9 +539,16 @@ async fn swap(
             buyers.into_iter().map(|b| BuyerRow { id: loupan_store::new_id(), deal_id: new_id.clone(), ..b }).collect();
         store::replace_buyers(tx, &new_id, &moved).await?;
     }
-    let old_change = unit_back_to_sale(services, tx, actor, deal, "swapped_out", &new_number).await?;
-    crate::sales::unit_event(tx, (actor, services.clock.now()), new_unit_id, "swapped_in", from, to, &number_old)
-        .await?;
+    let old_change = unit_back_to_sale(services, tx, actor, deal, UnitEventKind::SwappedOut, &new_number).await?;
+    crate::sales::unit_event(
+        tx,
+        (actor, services.clock.now()),
+        new_unit_id,
+        UnitEventKind::SwappedIn,
+        (from, to),
+        Some(&number_old),
+    )
+    .await?;
     let new_change =
         UnitChange { unit_id: new_unit_id.to_owned(), building_id: new_unit.building_id.clone(), status: to };
     live::announce_in_tx(services, tx, &new_change).await?;

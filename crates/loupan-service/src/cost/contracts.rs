@@ -13,6 +13,7 @@ use loupan_domain::cost::{
     VariationStatus,
 };
 use loupan_domain::ids::{CostContractId, CostItemId, CostPostingId, PlanLineId, ProjectId, SupplierId, VariationId};
+use loupan_domain::quantity::Percent;
 use loupan_domain::validation::{optional_text, required_text};
 use loupan_domain::{Invalid, Money, Permission};
 use loupan_store::cost::{
@@ -367,7 +368,7 @@ fn contract_of(r: CostContractRow, lines: Vec<ContractLineRow>) -> CostContract 
         supplier_id: r.supplier_id,
         kind: r.kind,
         amount: r.amount,
-        retention_percent: Money::from_hundredths(i64::from(r.retention_bp)).to_string(),
+        retention_percent: Percent::from_basis_points(r.retention_bp).to_string(),
         payment_terms: r.payment_terms,
         signed_on: r.signed_on,
         amends_id: r.amends_id,
@@ -452,17 +453,10 @@ pub async fn sign_contract(
     };
     let retention = match form.retention_percent.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
         None => 0,
-        Some(r) => match Money::parse(r) {
-            Ok(p) if !p.is_negative() && p.hundredths() <= 10_000 => p.hundredths() as i32,
-            Ok(_) => {
-                errors.push("retention_percent", "out_of_range");
-                0
-            }
-            Err(e) => {
-                errors.push("retention_percent", e.code());
-                0
-            }
-        },
+        Some(r) => Percent::parse(r).map(Percent::basis_points).unwrap_or_else(|e| {
+            errors.push("retention_percent", e.code());
+            0
+        }),
     };
     let payment_terms = optional_text(&mut errors, "payment_terms", form.payment_terms.as_deref(), 1000);
     let signed_on = document_date(&mut errors, "signed_on", form.signed_on.as_deref(), today);

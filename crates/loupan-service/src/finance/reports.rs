@@ -793,13 +793,13 @@ mod tests {
             seq,
             kind: kind.parse().expect("a term kind"),
             due_date: NaiveDate::parse_from_str(due, "%Y-%m-%d").unwrap(),
-            amount: Money::from_hundredths(amount),
-            paid: Money::from_hundredths(paid),
+            amount: Money::yuan(amount),
+            paid: Money::yuan(paid),
         }
     }
 
-    fn fen(v: i64) -> Money {
-        Money::from_hundredths(v)
+    fn yuan(v: i64) -> Money {
+        Money::yuan(v)
     }
 
     fn day(d: &str) -> NaiveDate {
@@ -827,10 +827,16 @@ mod tests {
         let b = instalment(2, "instalment", "2026-04-10", 300, 0);
         let c = instalment(3, "instalment", "2026-07-10", 400, 0);
         let plan = [&a, &b, &c];
-        assert_eq!(due_and_overdue(&plan, fen(0), day("2026-01-09")), (fen(0), fen(0), None));
-        assert_eq!(due_and_overdue(&plan, fen(0), day("2026-01-10")), (fen(300), fen(300), Some(day("2026-01-10"))));
-        assert_eq!(due_and_overdue(&plan, fen(300), day("2026-05-01")), (fen(600), fen(300), Some(day("2026-04-10"))));
-        assert_eq!(due_and_overdue(&plan, fen(450), day("2026-05-01")), (fen(600), fen(150), Some(day("2026-04-10"))));
-        assert_eq!(due_and_overdue(&plan, fen(1000), day("2027-01-01")), (fen(1000), fen(0), None));
+        assert_eq!(due_and_overdue(&plan, yuan(0), day("2026-01-09")), (yuan(0), yuan(0), None));
+        assert_eq!(due_and_overdue(&plan, yuan(0), day("2026-01-10")), (yuan(300), yuan(300), Some(day("2026-01-10"))));
+        assert_eq!(
+            due_and_overdue(&plan, yuan(300), day("2026-05-01")),
+            (yuan(600), yuan(300), Some(day("2026-04-10")))
+        );
+        assert_eq!(
+            due_and_overdue(&plan, yuan(450), day("2026-05-01")),
+            (yuan(600), yuan(150), Some(day("2026-04-10")))
+        );
+        assert_eq!(due_and_overdue(&plan, yuan(1000), day("2027-01-01")), (yuan(1000), yuan(0), None));
     }
 }

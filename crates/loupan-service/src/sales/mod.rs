@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use loupan_domain::access::DataScope;
 use loupan_domain::approvals::{RequestKind, SPECIAL_DISCOUNT};
 use loupan_domain::customers::CustomerEventKind;
+use loupan_domain::inventory::UnitEventKind;
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::{
     ContractStatus, PAYMENT_METHOD_KINDS, Ratio, ReservationStatus, SubscriptionStatus, Term, TermKind, check_terms,
@@ -469,20 +470,19 @@ pub(crate) async fn unit_event<C: Connection>(
     conn: &C,
     (actor, now): (&Actor, DateTime<Utc>),
     unit_id: &str,
-    kind: &str,
-    from: UnitStatus,
-    to: UnitStatus,
-    reference: &str,
+    kind: UnitEventKind,
+    (from, to): (UnitStatus, UnitStatus),
+    reference: Option<&str>,
 ) -> ServiceResult<()> {
     store::insert_unit_event(
         conn,
         &UnitEventRow {
             id: loupan_store::new_id(),
             unit_id: unit_id.to_owned(),
-            kind: kind.to_owned(),
+            kind: kind.name().to_owned(),
             from_status: from.name().to_owned(),
             to_status: to.name().to_owned(),
-            reference: Some(reference.to_owned()),
+            reference: reference.map(str::to_owned),
             actor_name: actor.display_name.clone(),
             occurred_at: now,
         },
@@ -719,10 +719,9 @@ async fn write_subscription(
         tx,
         (actor, services.clock.now()),
         &row.unit_id,
-        "subscribed",
-        from,
-        UnitStatus::Subscribed,
-        &row.number,
+        UnitEventKind::Subscribed,
+        (from, UnitStatus::Subscribed),
+        Some(&row.number),
     )
     .await?;
     let change = UnitChange {
@@ -1174,10 +1173,9 @@ async fn write_contract(
         tx,
         (actor, services.clock.now()),
         &row.unit_id,
-        "contracted",
-        from_status,
-        UnitStatus::Contracted,
-        &row.number,
+        UnitEventKind::Contracted,
+        (from_status, UnitStatus::Contracted),
+        Some(&row.number),
     )
     .await?;
     let change = UnitChange {
@@ -1354,8 +1352,8 @@ pub async fn set_sales_control(
     if !store::change_unit_status(&tx, unit_id, from, to, services.clock.now()).await? {
         return Err(ServiceError::Conflict("unit_not_available"));
     }
-    let kind = if hold { "held" } else { "released" };
-    unit_event(&tx, (actor, services.clock.now()), unit_id, kind, from, to, "销控").await?;
+    let kind = if hold { UnitEventKind::Held } else { UnitEventKind::Released };
+    unit_event(&tx, (actor, services.clock.now()), unit_id, kind, (from, to), None).await?;
     let change = UnitChange { unit_id: unit_id.to_owned(), building_id: unit.building_id.clone(), status: to };
     live::announce_in_tx(services, &tx, &change).await?;
     audit::record(
@@ -1445,10 +1443,9 @@ pub async fn reserve(services: &Services, actor: &Actor, form: NewReservation) -
         &tx,
         (actor, services.clock.now()),
         &unit_id,
-        "reserved",
-        UnitStatus::Available,
-        UnitStatus::Reserved,
-        "预留",
+        UnitEventKind::Reserved,
+        (UnitStatus::Available, UnitStatus::Reserved),
+        None,
     )
     .await?;
     let change =
@@ -1488,10 +1485,9 @@ pub async fn expire_reservations(services: &Services, now: chrono::DateTime<chro
                 &tx,
                 (&system, now),
                 &r.unit_id,
-                "reservation_expired",
-                UnitStatus::Reserved,
-                UnitStatus::Available,
-                "预留到期",
+                UnitEventKind::ReservationExpired,
+                (UnitStatus::Reserved, UnitStatus::Available),
+                None,
             )
             .await?;
         }

@@ -122,7 +122,7 @@ async fn create_user(
                 username => form.text("username"), display_name => form.text("display_name"),
                 roles => form.all("roles"), project_ids => form.all("project_ids"),
             };
-            let view = UserForm { typed, errors: errors, notice: None, status: StatusCode::UNPROCESSABLE_ENTITY };
+            let view = UserForm { typed, errors, notice: None, status: StatusCode::UNPROCESSABLE_ENTITY };
             users_page(&state, &actor, lang, None, view).await
         }
     )

@@ -502,9 +502,12 @@ async fn payment_plan(
 
 #[derive(Serialize, ToSchema)]
 pub struct UnitEventDto {
+    /// Why: `held`, `released`, `reserved`, `reservation_expired`, `subscribed`,
+    /// `contracted`, `cancelled`, `swapped_out`, `swapped_in`.
     pub kind: String,
     pub from_status: String,
     pub to_status: String,
+    /// The deal's number, the other unit of a swap or a cancellation's reason.
     pub reference: Option<String>,
     pub actor_name: String,
     pub occurred_at: chrono::DateTime<chrono::Utc>,
