@@ -253,7 +253,7 @@ pub fn parse_email(text: &str) -> Result<String, &'static str> {
                 && host.contains('.')
                 && !host.starts_with('.')
                 && !host.ends_with('.')
-                && !email.chars().any(char::is_whitespace)
+                && email.bytes().all(|b| b.is_ascii_graphic())
                 && email.len() <= 120 =>
         {
             Ok(email.to_owned())
@@ -261,6 +261,10 @@ pub fn parse_email(text: &str) -> Result<String, &'static str> {
         _ => Err("invalid_email"),
     }
 }
+
+/// `parse_email`'s rule as a pattern (after trimming): printable ASCII, a
+/// name without `@`, and a host with a dot that neither starts nor ends it.
+pub const EMAIL_PATTERN: &str = r"^[!-?A-~]+@[!-\-/-~][!-~]*\.[!-~]*[!-\-/-~]$";
 
 /// `110105********002X`: the region and the last four characters.
 pub fn mask_id_number(number: &str) -> String {
@@ -444,6 +448,8 @@ mod tests {
         assert_eq!(parse_tags("学区, 学区，全款").unwrap(), vec!["学区".to_owned(), "全款".to_owned()]);
         assert_eq!(parse_email(" a@b.cn "), Ok("a@b.cn".into()));
         assert_eq!(parse_email("a@b"), Err("invalid_email"));
+        assert_eq!(parse_email("张@b.cn"), Err("invalid_email"), "addresses are ASCII");
+        assert_eq!(parse_email("a@@b.cn"), Ok("a@@b.cn".into()), "as the pattern says");
     }
 
     #[test]

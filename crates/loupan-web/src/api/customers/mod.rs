@@ -179,6 +179,8 @@ pub struct ProfileFields {
     /// `YYYY-MM-DD`.
     #[schema(format = Date)]
     pub birthday: Option<String>,
+    /// At most 120 characters.
+    #[schema(schema_with = crate::api::or_blank::<crate::api::Email>)]
     pub email: Option<String>,
     pub wechat: Option<String>,
     pub address: Option<String>,
