@@ -149,7 +149,8 @@ pub async fn add_item(
     let department = optional_text(&mut errors, "department", form.department.as_deref(), 60);
     let mode = control_mode(&mut errors, form.control_mode.as_deref());
     let existing = store::items(&tx, project.as_ref()).await?;
-    let parent = match form.parent_id.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+    let parent_given = form.parent_id.as_deref().map(str::trim).filter(|p| !p.is_empty());
+    let parent = match parent_given {
         None => None,
         Some(p) => match existing.iter().find(|i| i.id.as_str() == p) {
             None => {
@@ -167,7 +168,7 @@ pub async fn add_item(
         if project.is_some() && store::has_postings(&tx, &parent.id).await? {
             errors.push("parent_id", "item_has_postings");
         }
-    } else if code.contains('.') && !errors.0.iter().any(|e| e.field == "parent_id") {
+    } else if code.contains('.') && parent_given.is_none() {
         errors.push("parent_id", "required");
     }
     if existing.iter().any(|i| i.code == code) {

@@ -393,22 +393,15 @@ pub(crate) type AltField = (&'static str, utoipa::openapi::RefOr<utoipa::openapi
 /// set). The server reads the flat struct and names a missing field; the
 /// document now says which fields go together.
 pub(crate) fn requires_one_of(openapi: &mut utoipa::openapi::OpenApi, component: &str, sets: Vec<Vec<AltField>>) {
-    use utoipa::openapi::RefOr;
-    use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, Schema};
-    let mut any = AnyOfBuilder::new();
+    let mut any = utoipa::openapi::schema::AnyOfBuilder::new();
     for set in sets {
-        let mut alternative = ObjectBuilder::new();
+        let mut alternative = utoipa::openapi::schema::ObjectBuilder::new();
         for (name, schema) in set {
             alternative = alternative.property(name, schema).required(name);
         }
         any = any.item(alternative);
     }
-    let Some(components) = openapi.components.as_mut() else { return };
-    let Some(RefOr::T(fields)) = components.schemas.get(component).cloned() else {
-        panic!("requires_one_of: no component {component}");
-    };
-    let both = AllOfBuilder::new().item(fields).item(any);
-    components.schemas.insert(component.to_owned(), RefOr::T(Schema::AllOf(both.build())));
+    also_any_of(openapi, component, any);
 }
 
 /// A field that, when given (not blank), needs another: `anyOf: [the field
@@ -419,17 +412,25 @@ pub(crate) fn given_needs(
     given: &'static str,
     needs: AltField,
 ) {
-    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, SchemaType, Type};
     let blank = ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null])).max_length(Some(0));
-    let mut any = utoipa::openapi::schema::AnyOfBuilder::new();
-    any = any.item(ObjectBuilder::new().property(given, blank));
-    any = any.item(ObjectBuilder::new().property(needs.0, needs.1).required(needs.0));
+    let any = AnyOfBuilder::new()
+        .item(ObjectBuilder::new().property(given, blank))
+        .item(ObjectBuilder::new().property(needs.0, needs.1).required(needs.0));
+    also_any_of(openapi, component, any);
+}
+
+/// The component becomes `allOf: [its fields, any]`. A name that is not a
+/// component is a mistake in the code, found by every test that builds the router.
+fn also_any_of(openapi: &mut utoipa::openapi::OpenApi, component: &str, any: utoipa::openapi::schema::AnyOfBuilder) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{AllOfBuilder, Schema};
     let Some(components) = openapi.components.as_mut() else { return };
-    let Some(utoipa::openapi::RefOr::T(fields)) = components.schemas.get(component).cloned() else {
-        panic!("given_needs: no component {component}");
+    let Some(RefOr::T(fields)) = components.schemas.get(component).cloned() else {
+        panic!("no component {component} in the OpenAPI document");
     };
-    let both = utoipa::openapi::schema::AllOfBuilder::new().item(fields).item(any);
-    components.schemas.insert(component.to_owned(), utoipa::openapi::schema::Schema::AllOf(both.build()).into());
+    let both = AllOfBuilder::new().item(fields).item(any);
+    components.schemas.insert(component.to_owned(), RefOr::T(Schema::AllOf(both.build())));
 }
 
 /// A string in the document: non-blank text, one fixed name, or a pattern.
