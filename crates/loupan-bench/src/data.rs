@@ -5,6 +5,7 @@
 
 use anyhow::{Result, anyhow};
 use loupan_domain::customers::{PhoneNumber, mask_id_number, name_pinyin};
+use loupan_domain::ids::{BuildingId, ProjectId, UnitId};
 use loupan_domain::sales::{Ratio, Term, TermKind, payment_plan};
 use loupan_domain::{Money, inventory::UnitStatus};
 use loupan_service::platform::auth::{self, SessionKind};
@@ -130,17 +131,17 @@ pub struct Seeded {
     pub admin_token: String,
     /// The sales manager of the first project: searches see that project's customers only.
     pub manager: Actor,
-    pub projects: Vec<String>,
-    pub buildings: Vec<String>,
+    pub projects: Vec<ProjectId>,
+    pub buildings: Vec<BuildingId>,
     pub methods: Vec<String>,
     /// Some existing customers: (project, name, phone as typed, pinyin initials).
-    pub sample_customers: Vec<(String, String, String, String)>,
+    pub sample_customers: Vec<(ProjectId, String, String, String)>,
     /// Existing customers' ids: (project, customer id).
-    pub customer_ids: Vec<(String, String)>,
+    pub customer_ids: Vec<(ProjectId, String)>,
     /// Planted duplicates: (project, name, phone in another format, the original's id).
-    pub planted: Vec<(String, String, String, String)>,
+    pub planted: Vec<(ProjectId, String, String, String)>,
     /// Available units, by project, for the sales workloads.
-    pub available_units: Vec<(String, String)>,
+    pub available_units: Vec<(ProjectId, UnitId)>,
     pub counts: Counts,
 }
 
@@ -338,7 +339,7 @@ pub async fn seed(services: &Services, scale: Scale) -> Result<Seeded> {
                     let price = inventory::price_of(gross, Money::yuan(per_m2));
                     let contracted = rng.below(100) < shape.contracted_percent;
                     let unit = UnitRow {
-                        id: loupan_store::new_id(),
+                        id: loupan_store::new_id().into(),
                         building_id: building.id.clone(),
                         project_id: project.id.clone(),
                         floor,

@@ -1,6 +1,7 @@
 //! The workloads W1-W6, each timed through the router (in process: the whole
 //! HTTP stack without the network), through the service layer, and as raw SQL.
 
+use loupan_domain::ids::{ProjectId, UnitId};
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -336,7 +337,7 @@ pub async fn run(
         let project = seeded.projects[0].clone();
         let (s_svc, w_svc) = timed(n, |_| {
             let form = customers::NewCustomer {
-                project_id: Some(project.clone()),
+                project_id: Some(project.to_string()),
                 name: Some(chinese_name(&mut rng)),
                 phone: Some(mobile(&mut rng)),
                 owner_id: admin.user_id.clone(),
@@ -470,7 +471,7 @@ pub async fn run(
                     // Yuan per m2, rising with the floor and the building.
                     let price = gross.priced_at(loupan_domain::Money::yuan(15_000 + 40 * i64::from(floor) + 97 * b));
                     rows.push(loupan_store::inventory::UnitRow {
-                        id: loupan_store::new_id(),
+                        id: loupan_store::new_id().into(),
                         building_id: building.id.clone(),
                         project_id: project.id.clone(),
                         floor,
@@ -524,7 +525,7 @@ pub async fn run(
         })
         .await?;
         let search = |i: usize| inventory::UnitQuery {
-            project_id: Some(project.id.clone()),
+            project_id: Some(project.id.to_string()),
             status: Some("available".into()),
             layout: Some("3室2厅".into()),
             min_floor: Some(5 + (i % 10) as i32),
@@ -559,9 +560,9 @@ pub async fn run(
 
     if on("W4") {
         // Issue #6: 100 hot units, 2,000 buyers at once; each offers the unit's list price.
-        let hot: Vec<(String, String)> = seeded.available_units.iter().take(100).cloned().collect();
+        let hot: Vec<(ProjectId, UnitId)> = seeded.available_units.iter().take(100).cloned().collect();
         let buyers = 2000;
-        let mut prices: HashMap<String, String> = HashMap::new();
+        let mut prices: HashMap<UnitId, String> = HashMap::new();
         for (_, unit) in &hot {
             if let Some(u) = loupan_store::inventory::find_unit(conn, unit).await? {
                 prices.insert(unit.clone(), u.list_price.to_string());
@@ -586,7 +587,7 @@ pub async fn run(
                 let t = Instant::now();
                 let form = sales::NewSubscription {
                     buyers: Vec::new(),
-                    unit_id: Some(unit.clone()),
+                    unit_id: Some(unit.to_string()),
                     customer_id: Some(customer),
                     total_price: Some(price),
                     deposit: Some("50000.00".into()),
@@ -601,7 +602,7 @@ pub async fn run(
                 (unit, outcome.is_ok(), other, t.elapsed())
             }));
         }
-        let mut wins: HashMap<String, usize> = HashMap::new();
+        let mut wins: HashMap<UnitId, usize> = HashMap::new();
         let mut samples = Vec::new();
         let mut errors = 0;
         let mut first_error = None;
@@ -646,8 +647,8 @@ pub async fn run(
     }
 
     if on("W5") {
-        let units: Vec<(String, String)> = seeded.available_units.iter().skip(100).take(200).cloned().collect();
-        let by_project: HashMap<&str, &String> = seeded.customer_ids.iter().map(|(p, c)| (p.as_str(), c)).collect();
+        let units: Vec<(ProjectId, UnitId)> = seeded.available_units.iter().skip(100).take(200).cloned().collect();
+        let by_project: HashMap<&ProjectId, &String> = seeded.customer_ids.iter().map(|(p, c)| (p, c)).collect();
         let mut contract_ids = Vec::new();
         let mut s_k = Vec::new();
         let started = Instant::now();
@@ -656,8 +657,8 @@ pub async fn run(
             // The list price: a lower one would need a special approval.
             let price = loupan_store::inventory::find_unit(conn, unit).await?.map(|u| u.list_price).unwrap_or_default();
             let form = sales::NewContract {
-                unit_id: Some(unit.clone()),
-                customer_id: by_project.get(project.as_str()).map(|c| (*c).clone()),
+                unit_id: Some(unit.to_string()),
+                customer_id: by_project.get(&project).map(|c| (*c).clone()),
                 payment_method_id: Some(method),
                 total_price: Some(price.to_string()),
                 signed_on: Some("2026-11-27".into()),

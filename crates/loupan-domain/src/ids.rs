@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 macro_rules! id_type {
     ($($name:ident),* $(,)?) => {$(
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[cfg_attr(feature = "sea-orm", derive(sea_orm::DeriveValueType))]
         #[serde(transparent)]
         pub struct $name(pub String);
@@ -15,6 +15,11 @@ macro_rules! id_type {
         impl $name {
             pub fn as_str(&self) -> &str {
                 &self.0
+            }
+
+            /// The id a form or query string named, if it named one (blank is none).
+            pub fn given(text: Option<&str>) -> Option<Self> {
+                text.map(str::trim).filter(|t| !t.is_empty()).map(Self::from)
             }
         }
 
@@ -39,6 +44,14 @@ macro_rules! id_type {
         impl AsRef<str> for $name {
             fn as_ref(&self) -> &str {
                 &self.0
+            }
+        }
+
+        /// So that a filter can take an id by reference: `Column::UnitId.eq(&unit_id)`.
+        #[cfg(feature = "sea-orm")]
+        impl From<&$name> for sea_orm::Value {
+            fn from(id: &$name) -> Self {
+                id.0.as_str().into()
             }
         }
 

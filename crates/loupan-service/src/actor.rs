@@ -1,6 +1,7 @@
 //! The acting user of an operation and the one place that decides what they may do.
 
 use loupan_domain::access::{self, DataScope};
+use loupan_domain::ids::ProjectId;
 use loupan_domain::{Permission, Role};
 
 use crate::{ServiceError, ServiceResult};
@@ -14,7 +15,7 @@ pub struct Actor {
     pub display_name: String,
     pub roles: Vec<Role>,
     /// Projects the user is a member of.
-    pub project_ids: Vec<String>,
+    pub project_ids: Vec<ProjectId>,
     pub locale: Option<String>,
     /// The session the request came with, if any.
     pub session: Option<SessionInfo>,
@@ -63,11 +64,11 @@ impl Actor {
     }
 
     /// None when the actor sees every project, else the projects they belong to.
-    pub fn visible_projects(&self) -> Option<&[String]> {
+    pub fn visible_projects(&self) -> Option<&[ProjectId]> {
         if self.roles.iter().any(|r| r.sees_all_projects()) { None } else { Some(&self.project_ids) }
     }
 
-    pub fn sees_project(&self, project_id: &str) -> bool {
+    pub fn sees_project(&self, project_id: &ProjectId) -> bool {
         self.visible_projects().is_none_or(|ids| ids.iter().any(|id| id == project_id))
     }
 

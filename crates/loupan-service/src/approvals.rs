@@ -4,6 +4,7 @@
 //! module back (`on_decided`) in the deciding transaction. Nothing the request
 //! would change happens before that call, and a rejection changes nothing.
 
+use loupan_domain::ids::ProjectId;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -32,7 +33,7 @@ pub enum Outcome {
 /// What a module asks to have approved.
 pub struct Submission {
     pub kind: RequestKind,
-    pub project_id: Option<String>,
+    pub project_id: Option<ProjectId>,
     /// The record the request is about, of the kind's `subject_type`.
     pub subject_id: String,
     pub summary: String,
@@ -46,7 +47,7 @@ pub struct Submission {
 pub struct Request {
     pub id: String,
     pub kind: RequestKind,
-    pub project_id: Option<String>,
+    pub project_id: Option<ProjectId>,
     pub subject_type: String,
     pub subject_id: String,
     pub summary: String,
@@ -145,7 +146,7 @@ fn link_of(request_id: &str) -> String {
 async fn resolve<C: Connection>(conn: &C, rule: &Approvers, req: &RequestRow) -> ServiceResult<Vec<String>> {
     let mut ids = match rule {
         Approvers::Role { role } => {
-            store::users_with_role(conn, role.name(), req.project_id.as_deref(), role.sees_all_projects()).await?
+            store::users_with_role(conn, role.name(), req.project_id.as_ref(), role.sees_all_projects()).await?
         }
         Approvers::User { user_id } => match loupan_store::users::find_user(conn, user_id).await? {
             Some(u) if !u.disabled => vec![u.id],
@@ -348,7 +349,7 @@ pub async fn submit(
         Change {
             action: "approval.submit",
             record_type: "approval",
-            record_id: &row.id,
+            record_id: row.id.as_str(),
             before: None,
             after: Some(serde_json::json!({"kind": row.kind, "subject_id": row.subject_id, "summary": row.summary})),
         },
@@ -1030,7 +1031,7 @@ pub async fn save_flow(services: &Services, actor: &Actor, kind: &str, steps: Ve
         Change {
             action: "approval_flow.save",
             record_type: "approval_flow",
-            record_id: &row.id,
+            record_id: row.id.as_str(),
             before: latest.map(|f| serde_json::json!({"version": f.version, "steps": f.steps})),
             after: Some(serde_json::json!({"version": row.version, "steps": row.steps})),
         },
@@ -1133,7 +1134,7 @@ pub async fn delegate(services: &Services, actor: &Actor, form: NewDelegation) -
         Change {
             action: "delegation.create",
             record_type: "delegation",
-            record_id: &row.id,
+            record_id: row.id.as_str(),
             before: None,
             after: Some(serde_json::json!({"to": target.username, "starts_on": starts, "ends_on": ends})),
         },

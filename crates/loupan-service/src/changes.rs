@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use loupan_domain::approvals::{DEAL_CHANGE, RequestKind};
 use loupan_domain::customers::CustomerEventKind;
 use loupan_domain::finance::RefundStatus;
+use loupan_domain::ids::{ProjectId, UnitId};
 use loupan_domain::inventory::UnitEventKind;
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::{ChangeStatus, ContractStatus, Ratio, SubscriptionStatus};
@@ -77,7 +78,7 @@ pub struct NewChange {
 #[derive(Debug, Clone, Serialize)]
 pub struct DealChange {
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub kind: ChangeKind,
     pub subject_id: String,
     pub reason: String,
@@ -158,8 +159,8 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
                     errors.push("new_unit_id", "required");
                     None
                 }
-                Some(id) => match store_inventory::find_unit(&tx, id).await? {
-                    Some(u) if u.project_id == project_id && u.id != deal.unit_id() => Some(u),
+                Some(id) => match store_inventory::find_unit(&tx, &id.into()).await? {
+                    Some(u) if u.project_id == project_id && &u.id != deal.unit_id() => Some(u),
                     _ => {
                         errors.push("new_unit_id", "unknown_unit");
                         None
@@ -247,7 +248,7 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
         Change {
             action: "deal_change.request",
             record_type: "deal_change",
-            record_id: &change.id,
+            record_id: change.id.as_str(),
             before: None,
             after: crate::platform::audit::snapshot(&change)?,
         },
@@ -279,7 +280,7 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
 /// The chosen payment method of the project, or `default` when none was chosen.
 async fn method_in_project<C: Connection>(
     conn: &C,
-    project_id: &str,
+    project_id: &ProjectId,
     chosen: Option<&str>,
     default: &str,
 ) -> ServiceResult<Option<String>> {
@@ -287,7 +288,7 @@ async fn method_in_project<C: Connection>(
     if id.is_empty() {
         return Ok(None);
     }
-    Ok(store::find_payment_method(conn, id).await?.filter(|m| m.project_id == project_id).map(|m| m.id))
+    Ok(store::find_payment_method(conn, id).await?.filter(|m| &m.project_id == project_id).map(|m| m.id))
 }
 
 pub async fn list_changes(services: &Services, actor: &Actor, status: Option<&str>) -> ServiceResult<Vec<DealChange>> {
@@ -478,7 +479,8 @@ async fn swap(
     deal: &Deal,
     asked: &Value,
 ) -> ServiceResult<(Value, Vec<UnitChange>)> {
-    let new_unit_id = asked["unit_id"].as_str().ok_or_else(|| ServiceError::internal("swap without a unit"))?;
+    let new_unit_id =
+        &UnitId::from(asked["unit_id"].as_str().ok_or_else(|| ServiceError::internal("swap without a unit"))?);
     let total = Money::parse(asked["total_price"].as_str().unwrap_or_default()).map_err(ServiceError::internal)?;
     let method_id = asked["payment_method_id"].as_str().unwrap_or(deal.method_id());
     let method = store::find_payment_method(tx, method_id).await?.ok_or(ServiceError::NotFound("payment_method"))?;
@@ -501,7 +503,7 @@ async fn swap(
             let number = format!("HT{:06}", store::next_number(tx, &k.project_id, "contract").await?);
             let row = ContractRow {
                 id: loupan_store::new_id(),
-                unit_id: new_unit_id.to_owned(),
+                unit_id: new_unit_id.clone(),
                 number: number.clone(),
                 payment_method_id: method.id.clone(),
                 total_price: total,
@@ -519,7 +521,7 @@ async fn swap(
             let number = format!("RG{:06}", store::next_number(tx, &s.project_id, "subscription").await?);
             let row = SubscriptionRow {
                 id: loupan_store::new_id(),
-                unit_id: new_unit_id.to_owned(),
+                unit_id: new_unit_id.clone(),
                 number: number.clone(),
                 payment_method_id: method.id.clone(),
                 total_price: total,
@@ -549,8 +551,7 @@ async fn swap(
         Some(&number_old),
     )
     .await?;
-    let new_change =
-        UnitChange { unit_id: new_unit_id.to_owned(), building_id: new_unit.building_id.clone(), status: to };
+    let new_change = UnitChange { unit_id: new_unit_id.clone(), building_id: new_unit.building_id.clone(), status: to };
     live::announce_in_tx(services, tx, &new_change).await?;
 
     // The money follows the buyer: out of the old deal, into the new one.
@@ -675,7 +676,7 @@ async fn rename<C: Connection>(
 #[derive(Debug, Clone, Serialize)]
 pub struct Refund {
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub contract_id: Option<String>,
     pub subscription_id: Option<String>,
     pub customer_id: String,

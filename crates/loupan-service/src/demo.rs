@@ -2,6 +2,7 @@
 //! Everything goes through the same service functions as real users' work,
 //! so the demo also leaves a complete audit trail.
 
+use loupan_domain::ids::ProjectId;
 use loupan_domain::inventory::{FileOwner, UnitStatus};
 
 use crate::customers::{self, NewCustomer, NewFollowUp};
@@ -151,7 +152,7 @@ pub async fn fill(
 async fn demo_customers(
     services: &Services,
     system: &Actor,
-    project_id: &str,
+    project_id: &ProjectId,
     agents: &[String],
 ) -> ServiceResult<usize> {
     use crate::customers::grades::{self, GradeConditions, GradeRuleInput};
@@ -204,7 +205,7 @@ async fn demo_customers(
             services,
             system,
             NewCustomer {
-                project_id: Some(project_id.to_owned()),
+                project_id: Some(project_id.to_string()),
                 name: Some((*name).into()),
                 phone: Some((*phone).into()),
                 source: Some((*source).into()),
@@ -242,7 +243,7 @@ async fn demo_customers(
         services,
         system,
         NewCustomer {
-            project_id: Some(project_id.to_owned()),
+            project_id: Some(project_id.to_string()),
             name: Some("杭州翠湖科技有限公司".into()),
             phone: Some("0571-8888 6666".into()),
             kind: Some("enterprise".into()),
@@ -267,7 +268,7 @@ async fn demo_customers(
         services,
         system,
         NewCustomer {
-            project_id: Some(project_id.to_owned()),
+            project_id: Some(project_id.to_string()),
             name: Some("张伟".into()),
             phone: Some("+86 138-1234-5601".into()),
             source: Some("网络".into()),
@@ -281,7 +282,12 @@ async fn demo_customers(
 
 /// Payment methods and a few deals at different stages, so that the 销控图 has
 /// colours, contracts have plans and finance has receipts to audit.
-async fn demo_deals(services: &Services, system: &Actor, project_id: &str, agents: &[String]) -> ServiceResult<()> {
+async fn demo_deals(
+    services: &Services,
+    system: &Actor,
+    project_id: &ProjectId,
+    agents: &[String],
+) -> ServiceResult<()> {
     use crate::sales::{self, NewContract, NewPaymentMethod, NewSubscription};
     let one_off = sales::create_payment_method(
         services,
@@ -322,7 +328,7 @@ async fn demo_deals(services: &Services, system: &Actor, project_id: &str, agent
         services,
         &finance_actor,
         crate::finance::receipt_books::NewBook {
-            project_id: Some(project_id.to_owned()),
+            project_id: Some(project_id.to_string()),
             prefix: Some("SJ2026-".into()),
             first_number: Some(1),
             last_number: Some(500),
@@ -344,7 +350,7 @@ async fn demo_deals(services: &Services, system: &Actor, project_id: &str, agent
                 &agent,
                 NewSubscription {
                     buyers: Vec::new(),
-                    unit_id: Some(unit.id.clone()),
+                    unit_id: Some(unit.id.to_string()),
                     customer_id: Some(customer.id.clone()),
                     total_price: Some(price),
                     deposit: Some("50000.00".into()),
@@ -379,7 +385,7 @@ async fn demo_deals(services: &Services, system: &Actor, project_id: &str, agent
             services,
             &agent,
             NewContract {
-                unit_id: Some(unit.id.clone()),
+                unit_id: Some(unit.id.to_string()),
                 customer_id: Some(customer.id.clone()),
                 payment_method_id: Some(method.id.clone()),
                 total_price: Some(price),
@@ -423,7 +429,7 @@ async fn demo_deals(services: &Services, system: &Actor, project_id: &str, agent
 async fn demo_approvals(
     services: &Services,
     system: &Actor,
-    project_id: &str,
+    project_id: &ProjectId,
     agents: &[String],
     manager: Option<&str>,
 ) -> ServiceResult<()> {
@@ -462,7 +468,7 @@ async fn demo_approvals(
             &agent,
             NewSubscription {
                 buyers: Vec::new(),
-                unit_id: Some(unit.id.clone()),
+                unit_id: Some(unit.id.to_string()),
                 customer_id: Some(customer.id.clone()),
                 total_price: Some(total.to_string()),
                 deposit: Some("20000.00".into()),
@@ -496,7 +502,7 @@ async fn demo_approvals(
                 services,
                 &agent,
                 sales::NewContract {
-                    unit_id: Some(unit.id.clone()),
+                    unit_id: Some(unit.id.to_string()),
                     customer_id: Some(customer.id.clone()),
                     payment_method_id: Some(instalments.id.clone()),
                     total_price: Some(unit.list_price.to_string()),
@@ -517,7 +523,7 @@ async fn demo_approvals(
 /// suppliers (one beyond its weakly controlled line, with a reason, waiting
 /// for the project manager's approval), changes and visas (some
 /// confirmed) and an expected cost, so the dynamic cost page has every column.
-async fn demo_cost(services: &Services, system: &Actor, project_id: &str) -> ServiceResult<()> {
+async fn demo_cost(services: &Services, system: &Actor, project_id: &ProjectId) -> ServiceResult<()> {
     use crate::cost;
     use loupan_domain::Money;
     use loupan_domain::cost::complete_credit_code;
@@ -704,14 +710,14 @@ async fn demo_cost(services: &Services, system: &Actor, project_id: &str) -> Ser
     Ok(())
 }
 
-async fn demo_site_plan(services: &Services, system: &Actor, project_id: &str) -> ServiceResult<()> {
+async fn demo_site_plan(services: &Services, system: &Actor, project_id: &ProjectId) -> ServiceResult<()> {
     // (x, y, w, h) in thousandths of the plan, one per building in order.
     const PLACES: [(i32, i32, i32, i32); 2] = [(180, 300, 220, 300), (600, 300, 220, 300)];
     let png = site_plan_png(400, 260, &PLACES);
     crate::inventory::files::upload(
         services,
         system,
-        (FileOwner::Project, project_id, "site_plan"),
+        (FileOwner::Project, project_id.as_str(), "site_plan"),
         "总平面图.png",
         png,
     )

@@ -3,6 +3,7 @@
 //! acting at once cannot both move a request.
 
 use chrono::{DateTime, Utc};
+use loupan_domain::ids::ProjectId;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
 
@@ -336,7 +337,7 @@ pub async fn revoke_delegation<C: ConnectionTrait>(
 pub async fn users_with_role<C: ConnectionTrait>(
     c: &C,
     role: &str,
-    project_id: Option<&str>,
+    project_id: Option<&ProjectId>,
     all_projects: bool,
 ) -> StoreResult<Vec<String>> {
     let holders: Vec<String> = user_roles::Entity::find()

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use loupan_domain::Money;
 use loupan_domain::customers::DuplicateStatus;
+use loupan_domain::ids::ProjectId;
 use loupan_domain::sales::{ContractStatus, SubscriptionStatus};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
@@ -22,7 +23,7 @@ pub use grade_rules::Model as GradeRuleRow;
 #[derive(Debug, Clone, PartialEq, Eq, sea_orm::FromQueryResult)]
 pub struct DuplicateCandidate {
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub owner_id: String,
     pub name: String,
     pub phone: String,
@@ -87,7 +88,7 @@ pub async fn find_customer<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<O
 /// duplicate check, and which customers have one of the phones as another phone.
 pub async fn find_possible_duplicates<C: ConnectionTrait>(
     c: &C,
-    project_id: &str,
+    project_id: &ProjectId,
     phones: &[String],
     name: &str,
     id_index: Option<&str>,
@@ -260,7 +261,7 @@ pub async fn grading_facts<C: ConnectionTrait>(
     Ok(facts)
 }
 
-pub async fn grade_rules_of<C: ConnectionTrait>(c: &C, project_id: &str) -> StoreResult<Vec<GradeRuleRow>> {
+pub async fn grade_rules_of<C: ConnectionTrait>(c: &C, project_id: &ProjectId) -> StoreResult<Vec<GradeRuleRow>> {
     Ok(grade_rules::Entity::find()
         .filter(grade_rules::Column::ProjectId.eq(project_id))
         .order_by_asc(grade_rules::Column::Position)
@@ -269,7 +270,11 @@ pub async fn grade_rules_of<C: ConnectionTrait>(c: &C, project_id: &str) -> Stor
 }
 
 /// Replaces a project's grade rules.
-pub async fn set_grade_rules<C: ConnectionTrait>(c: &C, project_id: &str, rows: &[GradeRuleRow]) -> StoreResult<()> {
+pub async fn set_grade_rules<C: ConnectionTrait>(
+    c: &C,
+    project_id: &ProjectId,
+    rows: &[GradeRuleRow],
+) -> StoreResult<()> {
     grade_rules::Entity::delete_many().filter(grade_rules::Column::ProjectId.eq(project_id)).exec(c).await?;
     for chunk in rows.chunks(BATCH) {
         grade_rules::Entity::insert_many(chunk.iter().cloned().map(IntoActiveModel::into_active_model))
@@ -282,7 +287,7 @@ pub async fn set_grade_rules<C: ConnectionTrait>(c: &C, project_id: &str, rows: 
 /// The ids of a project's customers (not merged away), a page at a time.
 pub async fn customer_ids_of_project<C: ConnectionTrait>(
     c: &C,
-    project_id: &str,
+    project_id: &ProjectId,
     after_id: Option<&str>,
     limit: u64,
 ) -> StoreResult<Vec<String>> {
@@ -303,7 +308,7 @@ pub async fn customer_ids_of_project<C: ConnectionTrait>(
 #[derive(Debug, Clone)]
 pub enum CustomerScope {
     All,
-    Projects(Vec<String>),
+    Projects(Vec<ProjectId>),
     Owner(String),
 }
 
@@ -315,7 +320,7 @@ pub struct CustomerFilter {
     pub text: Option<String>,
     /// Exact ID number by blind index.
     pub id_index: Option<String>,
-    pub project_id: Option<String>,
+    pub project_id: Option<ProjectId>,
     pub owner_id: Option<String>,
     pub grade: Option<String>,
     pub source: Option<String>,
@@ -531,7 +536,7 @@ pub async fn set_owner<C: ConnectionTrait>(
     id: &str,
     expected_version: i64,
     owner_id: &str,
-    project_id: &str,
+    project_id: &ProjectId,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
     let res = customers::Entity::update_many()
@@ -567,7 +572,7 @@ pub async fn find_duplicate<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<
 /// Duplicate records of some projects (None: all), open ones first, newest first.
 pub async fn list_duplicates<C: ConnectionTrait>(
     c: &C,
-    projects: Option<&[String]>,
+    projects: Option<&[ProjectId]>,
     status: Option<DuplicateStatus>,
     limit: u64,
 ) -> StoreResult<Vec<DuplicateRow>> {
@@ -848,7 +853,7 @@ pub async fn insert_events<C: ConnectionTrait>(c: &C, rows: &[EventRow]) -> Stor
 /// check, in a few queries instead of three per row.
 pub async fn possible_duplicates_of_many<C: ConnectionTrait>(
     c: &C,
-    project_id: &str,
+    project_id: &ProjectId,
     phones: &[String],
     names: &[String],
     id_indexes: &[String],
@@ -889,7 +894,7 @@ fn in_scope(q: sea_orm::Select<customers::Entity>, scope: &CustomerScope) -> sea
 pub async fn stale_customers<C: ConnectionTrait>(
     c: &C,
     scope: &CustomerScope,
-    project_id: Option<&str>,
+    project_id: Option<&ProjectId>,
     before: DateTime<Utc>,
     limit: u64,
 ) -> StoreResult<Vec<CustomerRow>> {
@@ -914,8 +919,8 @@ pub async fn stale_customers<C: ConnectionTrait>(
 /// basis): (customer id, overdue fen, earliest unpaid due date), most first.
 pub async fn customers_with_overdue_money<C: ConnectionTrait>(
     c: &C,
-    projects: Option<&[String]>,
-    project_id: Option<&str>,
+    projects: Option<&[ProjectId]>,
+    project_id: Option<&ProjectId>,
     today: chrono::NaiveDate,
 ) -> StoreResult<Vec<(String, Money, chrono::NaiveDate)>> {
     use crate::entities::{contracts, instalments};

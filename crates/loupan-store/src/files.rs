@@ -1,6 +1,7 @@
 //! Where files are and what they belong to (the bytes are in the file store),
 //! and the buildings' regions on their project's site plan.
 
+use loupan_domain::ids::ProjectId;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
 
@@ -44,6 +45,6 @@ pub async fn upsert_region<C: ConnectionTrait>(c: &C, row: &RegionRow) -> StoreR
     Ok(())
 }
 
-pub async fn regions_of<C: ConnectionTrait>(c: &C, project_id: &str) -> StoreResult<Vec<RegionRow>> {
+pub async fn regions_of<C: ConnectionTrait>(c: &C, project_id: &ProjectId) -> StoreResult<Vec<RegionRow>> {
     Ok(building_regions::Entity::find().filter(building_regions::Column::ProjectId.eq(project_id)).all(c).await?)
 }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use loupan_domain::Money;
 use loupan_domain::finance::{ReceiptStatus, RefundStatus};
+use loupan_domain::ids::{BuildingId, ProjectId, UnitId};
 use loupan_domain::sales::{ContractStatus, SubscriptionStatus};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
@@ -75,8 +76,8 @@ pub async fn audited_total_of_subscription<C: ConnectionTrait>(c: &C, subscripti
 /// Which contracts a report covers: the caller's projects (None: all) and optionally one project.
 #[derive(Debug, Clone, Copy)]
 pub struct Scope<'a> {
-    pub projects: Option<&'a [String]>,
-    pub project_id: Option<&'a str>,
+    pub projects: Option<&'a [ProjectId]>,
+    pub project_id: Option<&'a ProjectId>,
 }
 
 /// Active contracts in scope, by number.
@@ -196,7 +197,7 @@ pub async fn refunds_in<C: ConnectionTrait>(
 /// The active contracts of these units (at most one each).
 pub async fn active_contracts_of_units<C: ConnectionTrait>(
     c: &C,
-    unit_ids: &[String],
+    unit_ids: &[UnitId],
 ) -> StoreResult<Vec<crate::sales::ContractRow>> {
     use crate::entities::contracts;
     let mut out = Vec::new();
@@ -215,8 +216,8 @@ pub async fn active_contracts_of_units<C: ConnectionTrait>(
 /// Which of these units have an active subscription.
 pub async fn units_with_active_subscription<C: ConnectionTrait>(
     c: &C,
-    unit_ids: &[String],
-) -> StoreResult<std::collections::HashSet<String>> {
+    unit_ids: &[UnitId],
+) -> StoreResult<std::collections::HashSet<UnitId>> {
     use crate::entities::subscriptions;
     let mut out = std::collections::HashSet::new();
     for chunk in unit_ids.chunks(500) {
@@ -266,8 +267,8 @@ pub async fn find_book<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Optio
 /// The books of a project (or of the caller's projects), oldest first.
 pub async fn books<C: ConnectionTrait>(
     c: &C,
-    projects: Option<&[String]>,
-    project_id: Option<&str>,
+    projects: Option<&[ProjectId]>,
+    project_id: Option<&ProjectId>,
 ) -> StoreResult<Vec<ReceiptBookRow>> {
     use crate::entities::receipt_books as rb;
     let mut q = rb::Entity::find();
@@ -425,7 +426,7 @@ pub async fn receipts_of_subscription<C: ConnectionTrait>(
 /// Conditions of a receipt search (F4); each is optional and they all hold together.
 #[derive(Debug, Clone, Default)]
 pub struct ReceiptFilter {
-    pub building_id: Option<String>,
+    pub building_id: Option<BuildingId>,
     pub status: Option<ReceiptStatus>,
     pub channel: Option<String>,
     pub from: Option<chrono::NaiveDate>,
@@ -447,7 +448,9 @@ pub struct Found {
 }
 
 /// Contracts and subscriptions of the units of a building, as subqueries.
-fn deals_in_building(building_id: &str) -> (sea_orm::sea_query::SelectStatement, sea_orm::sea_query::SelectStatement) {
+fn deals_in_building(
+    building_id: &BuildingId,
+) -> (sea_orm::sea_query::SelectStatement, sea_orm::sea_query::SelectStatement) {
     use crate::entities::{contracts, subscriptions, units};
     use sea_orm::sea_query::Query;
     let units_of = Query::select()
@@ -554,7 +557,7 @@ pub async fn search_receipts<C: ConnectionTrait>(
 /// Conditions of a search over the payment plans of active contracts (F4).
 #[derive(Debug, Clone)]
 pub struct InstalmentFilter {
-    pub building_id: Option<String>,
+    pub building_id: Option<BuildingId>,
     pub kind: Option<loupan_domain::sales::TermKind>,
     pub due_from: Option<chrono::NaiveDate>,
     pub due_to: Option<chrono::NaiveDate>,

@@ -1,8 +1,9 @@
 //! Projects, buildings and units: the inventory a sales office sells from.
 
-use loupan_domain::Money;
+use loupan_domain::ids::{BuildingId, ProjectId, UnitId};
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::AdjustmentStatus;
+use loupan_domain::{Area, Money};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -31,7 +32,7 @@ pub async fn insert_project<C: ConnectionTrait>(c: &C, row: &ProjectRow) -> Stor
 }
 
 /// The extra discount agents of the project may give without a special approval.
-pub async fn set_agent_discount_limit<C: ConnectionTrait>(c: &C, id: &str, millionths: i64) -> StoreResult<bool> {
+pub async fn set_agent_discount_limit<C: ConnectionTrait>(c: &C, id: &ProjectId, millionths: i64) -> StoreResult<bool> {
     let res = projects::Entity::update_many()
         .col_expr(projects::Column::AgentDiscountLimitMillionths, Expr::value(millionths))
         .col_expr(projects::Column::Version, Expr::col(projects::Column::Version).add(1))
@@ -41,12 +42,12 @@ pub async fn set_agent_discount_limit<C: ConnectionTrait>(c: &C, id: &str, milli
     Ok(res.rows_affected == 1)
 }
 
-pub async fn find_project<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Option<ProjectRow>> {
+pub async fn find_project<C: ConnectionTrait>(c: &C, id: &ProjectId) -> StoreResult<Option<ProjectRow>> {
     Ok(projects::Entity::find_by_id(id.to_owned()).one(c).await?)
 }
 
 /// Projects by name; `only` restricts to a member's projects (None: all).
-pub async fn list_projects<C: ConnectionTrait>(c: &C, only: Option<&[String]>) -> StoreResult<Vec<ProjectRow>> {
+pub async fn list_projects<C: ConnectionTrait>(c: &C, only: Option<&[ProjectId]>) -> StoreResult<Vec<ProjectRow>> {
     let mut q = projects::Entity::find().order_by_asc(projects::Column::Name);
     if let Some(ids) = only {
         q = q.filter(projects::Column::Id.is_in(ids.iter().cloned()));
@@ -73,11 +74,14 @@ pub async fn insert_building<C: ConnectionTrait>(c: &C, row: &BuildingRow) -> St
     Ok(())
 }
 
-pub async fn find_building<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Option<BuildingRow>> {
+pub async fn find_building<C: ConnectionTrait>(c: &C, id: &BuildingId) -> StoreResult<Option<BuildingRow>> {
     Ok(buildings::Entity::find_by_id(id.to_owned()).one(c).await?)
 }
 
-pub async fn list_buildings_of_project<C: ConnectionTrait>(c: &C, project_id: &str) -> StoreResult<Vec<BuildingRow>> {
+pub async fn list_buildings_of_project<C: ConnectionTrait>(
+    c: &C,
+    project_id: &ProjectId,
+) -> StoreResult<Vec<BuildingRow>> {
     Ok(buildings::Entity::find()
         .filter(buildings::Column::ProjectId.eq(project_id))
         .order_by_asc(buildings::Column::Name)
@@ -113,7 +117,7 @@ pub async fn insert_unit<C: ConnectionTrait>(c: &C, row: &UnitRow) -> StoreResul
     Ok(())
 }
 
-pub async fn find_unit<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Option<UnitRow>> {
+pub async fn find_unit<C: ConnectionTrait>(c: &C, id: &UnitId) -> StoreResult<Option<UnitRow>> {
     Ok(units::Entity::find_by_id(id.to_owned()).one(c).await?)
 }
 
@@ -121,24 +125,62 @@ pub async fn find_unit<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Optio
 #[derive(Debug, Default, Clone)]
 pub struct UnitFilter {
     /// Restrict to these projects (a member's projects); None: every project.
-    pub project_ids: Option<Vec<String>>,
-    pub project_id: Option<String>,
-    pub building_id: Option<String>,
+    pub project_ids: Option<Vec<ProjectId>>,
+    pub project_id: Option<ProjectId>,
+    pub building_id: Option<BuildingId>,
     pub status: Option<UnitStatus>,
     pub layout: Option<String>,
-    pub min_area: Option<i64>,
-    pub max_area: Option<i64>,
+    pub min_area: Option<Area>,
+    pub max_area: Option<Area>,
     pub min_floor: Option<i32>,
     pub max_floor: Option<i32>,
-    pub max_total_price: Option<i64>,
-    pub min_total_price: Option<i64>,
+    pub max_total_price: Option<Money>,
+    pub min_total_price: Option<Money>,
     pub orientation: Option<String>,
     pub property_type: Option<String>,
     pub sort: UnitSort,
-    /// The page cursor: units after this id (in creation order), or after this
-    /// (sort value, id) when sorted by a value.
-    pub after_id: Option<String>,
-    pub after_value: Option<i64>,
+    /// The page cursor: units after it in the search's order.
+    pub after: Option<UnitCursor>,
+}
+
+/// Where a page of a unit search ends: the last unit's id and, when sorted by
+/// a value, that value as stored. Clients see it as opaque text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitCursor {
+    value: Option<i64>,
+    id: UnitId,
+}
+
+impl UnitCursor {
+    /// The cursor after a unit (its id, list price, gross area and floor) in a
+    /// search sorted by `sort`.
+    pub fn after(sort: UnitSort, id: &UnitId, (price, area, floor): (Money, Area, i32)) -> UnitCursor {
+        let value = match sort {
+            UnitSort::Created => None,
+            UnitSort::PriceAsc | UnitSort::PriceDesc => Some(price.hundredths()),
+            UnitSort::AreaAsc | UnitSort::AreaDesc => Some(area.hundredths()),
+            UnitSort::FloorAsc | UnitSort::FloorDesc => Some(i64::from(floor)),
+        };
+        UnitCursor { value, id: id.clone() }
+    }
+
+    /// Reads a cursor this search wrote: "value|id" when sorted by a value, else the id.
+    pub fn parse(text: &str, sort: UnitSort) -> Option<UnitCursor> {
+        if sort == UnitSort::Created {
+            return Some(UnitCursor { value: None, id: UnitId::from(text) });
+        }
+        let (value, id) = text.split_once('|')?;
+        Some(UnitCursor { value: Some(value.parse().ok()?), id: UnitId::from(id) })
+    }
+}
+
+impl std::fmt::Display for UnitCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.value {
+            Some(v) => write!(f, "{v}|{}", self.id),
+            None => write!(f, "{}", self.id),
+        }
+    }
 }
 
 /// The order of a unit search; ties are broken by id so pages never overlap.
@@ -170,14 +212,15 @@ pub async fn search_units<C: ConnectionTrait>(c: &C, f: &UnitFilter, limit: u64)
     let mut q = units::Entity::find().limit(limit);
     if let Some(col) = column {
         q = if descending { q.order_by_desc(col) } else { q.order_by_asc(col) };
-        if let (Some(v), Some(id)) = (f.after_value, &f.after_id) {
+        if let Some(UnitCursor { value: Some(v), id }) = &f.after {
+            let v = *v;
             let beyond = if descending { Expr::col(col).lt(v) } else { Expr::col(col).gt(v) };
             q = q.filter(
                 Condition::any().add(beyond).add(Condition::all().add(Expr::col(col).eq(v)).add(U::Id.gt(id.as_str()))),
             );
         }
-    } else if let Some(v) = &f.after_id {
-        q = q.filter(U::Id.gt(v.as_str()));
+    } else if let Some(after) = &f.after {
+        q = q.filter(U::Id.gt(&after.id));
     }
     q = q.order_by_asc(U::Id);
     if let Some(ids) = &f.project_ids {
@@ -223,11 +266,11 @@ pub async fn search_units<C: ConnectionTrait>(c: &C, f: &UnitFilter, limit: u64)
 }
 
 /// Units of one building, by floor and number: the rows of the 销控图.
-pub async fn units_by_ids<C: ConnectionTrait>(c: &C, ids: &[String]) -> StoreResult<Vec<UnitRow>> {
+pub async fn units_by_ids<C: ConnectionTrait>(c: &C, ids: &[UnitId]) -> StoreResult<Vec<UnitRow>> {
     Ok(units::Entity::find().filter(units::Column::Id.is_in(ids.iter().cloned())).all(c).await?)
 }
 
-pub async fn units_of_building<C: ConnectionTrait>(c: &C, building_id: &str) -> StoreResult<Vec<UnitRow>> {
+pub async fn units_of_building<C: ConnectionTrait>(c: &C, building_id: &BuildingId) -> StoreResult<Vec<UnitRow>> {
     Ok(units::Entity::find()
         .filter(units::Column::BuildingId.eq(building_id))
         .order_by_desc(units::Column::Floor)
@@ -239,8 +282,8 @@ pub async fn units_of_building<C: ConnectionTrait>(c: &C, building_id: &str) -> 
 /// How many units each project has in each status: `(project_id, status, count)`.
 pub async fn unit_status_counts<C: ConnectionTrait>(
     c: &C,
-    only: Option<&[String]>,
-) -> StoreResult<Vec<(String, UnitStatus, i64)>> {
+    only: Option<&[ProjectId]>,
+) -> StoreResult<Vec<(ProjectId, UnitStatus, i64)>> {
     use sea_orm::sea_query::{Expr, Func};
     let mut q = units::Entity::find()
         .select_only()
@@ -252,12 +295,12 @@ pub async fn unit_status_counts<C: ConnectionTrait>(
     if let Some(ids) = only {
         q = q.filter(units::Column::ProjectId.is_in(ids.iter().cloned()));
     }
-    Ok(q.into_tuple::<(String, UnitStatus, i64)>().all(c).await?)
+    Ok(q.into_tuple::<(ProjectId, UnitStatus, i64)>().all(c).await?)
 }
 
 pub async fn find_building_by_name<C: ConnectionTrait>(
     c: &C,
-    project_id: &str,
+    project_id: &ProjectId,
     name: &str,
 ) -> StoreResult<Option<BuildingRow>> {
     Ok(buildings::Entity::find()
@@ -269,7 +312,7 @@ pub async fn find_building_by_name<C: ConnectionTrait>(
 
 pub async fn find_unit_by_number<C: ConnectionTrait>(
     c: &C,
-    building_id: &str,
+    building_id: &BuildingId,
     number: &str,
 ) -> StoreResult<Option<UnitRow>> {
     Ok(units::Entity::find()
@@ -316,7 +359,10 @@ pub async fn find_price_adjustment<C: ConnectionTrait>(c: &C, id: &str) -> Store
     Ok(crate::entities::price_adjustments::Entity::find_by_id(id.to_owned()).one(c).await?)
 }
 
-pub async fn price_adjustments_of<C: ConnectionTrait>(c: &C, project_id: &str) -> StoreResult<Vec<PriceAdjustmentRow>> {
+pub async fn price_adjustments_of<C: ConnectionTrait>(
+    c: &C,
+    project_id: &ProjectId,
+) -> StoreResult<Vec<PriceAdjustmentRow>> {
     use crate::entities::price_adjustments as pa;
     Ok(pa::Entity::find()
         .filter(pa::Column::ProjectId.eq(project_id))
@@ -389,7 +435,7 @@ pub async fn change_list_price<C: ConnectionTrait>(
     Ok(res.rows_affected == 1)
 }
 
-pub async fn price_history_of<C: ConnectionTrait>(c: &C, unit_id: &str) -> StoreResult<Vec<UnitPriceRow>> {
+pub async fn price_history_of<C: ConnectionTrait>(c: &C, unit_id: &UnitId) -> StoreResult<Vec<UnitPriceRow>> {
     use crate::entities::unit_prices as up;
     Ok(up::Entity::find().filter(up::Column::UnitId.eq(unit_id)).order_by_asc(up::Column::ChangedAt).all(c).await?)
 }

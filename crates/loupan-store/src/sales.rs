@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use loupan_domain::Money;
 use loupan_domain::finance::RefundStatus;
+use loupan_domain::ids::{BuildingId, ProjectId, UnitId};
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::{ChangeKind, ChangeStatus, ContractStatus, ReservationStatus, SubscriptionStatus};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -30,7 +31,10 @@ pub async fn find_payment_method<C: ConnectionTrait>(c: &C, id: &str) -> StoreRe
 }
 
 /// A project's payment methods by name, those in force first.
-pub async fn payment_methods_of<C: ConnectionTrait>(c: &C, project_id: &str) -> StoreResult<Vec<PaymentMethodRow>> {
+pub async fn payment_methods_of<C: ConnectionTrait>(
+    c: &C,
+    project_id: &ProjectId,
+) -> StoreResult<Vec<PaymentMethodRow>> {
     let mut rows = payment_methods::Entity::find()
         .filter(payment_methods::Column::ProjectId.eq(project_id))
         .order_by_asc(payment_methods::Column::Name)
@@ -44,7 +48,7 @@ pub async fn payment_methods_of<C: ConnectionTrait>(c: &C, project_id: &str) -> 
 /// Whether a method in force other than `except` has this name in the project.
 pub async fn method_name_taken<C: ConnectionTrait>(
     c: &C,
-    project_id: &str,
+    project_id: &ProjectId,
     name: &str,
     except: Option<&str>,
 ) -> StoreResult<bool> {
@@ -109,7 +113,7 @@ pub async fn retire_payment_method<C: ConnectionTrait>(
 /// created if missing (concurrent first sales: one inserts, the others do
 /// nothing), then the update locks it, so concurrent deals never get the same
 /// number and never fail on the first one.
-pub async fn next_number<C: ConnectionTrait>(c: &C, project_id: &str, kind: &str) -> StoreResult<i64> {
+pub async fn next_number<C: ConnectionTrait>(c: &C, project_id: &ProjectId, kind: &str) -> StoreResult<i64> {
     use sea_orm::sea_query::OnConflict;
     number_sequences::Entity::insert(number_sequences::ActiveModel {
         project_id: Set(project_id.to_owned()),
@@ -140,7 +144,7 @@ pub async fn next_number<C: ConnectionTrait>(c: &C, project_id: &str, kind: &str
 /// write that decides who gets the unit. False when someone else was first.
 pub async fn change_unit_status<C: ConnectionTrait>(
     c: &C,
-    unit_id: &str,
+    unit_id: &UnitId,
     from: UnitStatus,
     to: UnitStatus,
     now: DateTime<Utc>,
@@ -161,7 +165,7 @@ pub async fn insert_unit_event<C: ConnectionTrait>(c: &C, row: &UnitEventRow) ->
     Ok(())
 }
 
-pub async fn unit_events_of<C: ConnectionTrait>(c: &C, unit_id: &str) -> StoreResult<Vec<UnitEventRow>> {
+pub async fn unit_events_of<C: ConnectionTrait>(c: &C, unit_id: &UnitId) -> StoreResult<Vec<UnitEventRow>> {
     Ok(unit_events::Entity::find()
         .filter(unit_events::Column::UnitId.eq(unit_id))
         .order_by_asc(unit_events::Column::OccurredAt)
@@ -227,7 +231,7 @@ pub async fn add_paid<C: ConnectionTrait>(c: &C, instalment_id: &str, amount: Mo
 /// The active subscription on a unit, if any.
 pub async fn active_subscription_of_unit<C: ConnectionTrait>(
     c: &C,
-    unit_id: &str,
+    unit_id: &UnitId,
 ) -> StoreResult<Option<SubscriptionRow>> {
     Ok(subscriptions::Entity::find()
         .filter(subscriptions::Column::UnitId.eq(unit_id))
@@ -237,7 +241,7 @@ pub async fn active_subscription_of_unit<C: ConnectionTrait>(
 }
 
 /// The active contract on a unit, if any.
-pub async fn active_contract_of_unit<C: ConnectionTrait>(c: &C, unit_id: &str) -> StoreResult<Option<ContractRow>> {
+pub async fn active_contract_of_unit<C: ConnectionTrait>(c: &C, unit_id: &UnitId) -> StoreResult<Option<ContractRow>> {
     Ok(contracts::Entity::find()
         .filter(contracts::Column::UnitId.eq(unit_id))
         .filter(contracts::Column::Status.eq(ContractStatus::Active))
@@ -249,7 +253,7 @@ pub async fn active_contract_of_unit<C: ConnectionTrait>(c: &C, unit_id: &str) -
 /// that numbered documents themselves).
 pub async fn start_numbering_at<C: ConnectionTrait>(
     c: &C,
-    project_id: &str,
+    project_id: &ProjectId,
     kind: &str,
     next_value: i64,
 ) -> StoreResult<()> {
@@ -266,8 +270,8 @@ pub async fn start_numbering_at<C: ConnectionTrait>(
 /// The unpaid part of the active contracts' instalments of some projects,
 /// filtered and joined once for the ageing queries.
 fn open_instalments_query(
-    projects: Option<&[String]>,
-    project_id: Option<&str>,
+    projects: Option<&[ProjectId]>,
+    project_id: Option<&ProjectId>,
 ) -> sea_orm::Select<instalments::Entity> {
     use sea_orm::JoinType;
     let relation: sea_orm::RelationDef = instalments::Entity::belongs_to(contracts::Entity)
@@ -306,8 +310,8 @@ pub struct ContractAgeingRow {
 /// exactly this statement.
 pub fn ageing_statement<C: ConnectionTrait>(
     c: &C,
-    projects: Option<&[String]>,
-    project_id: Option<&str>,
+    projects: Option<&[ProjectId]>,
+    project_id: Option<&ProjectId>,
     ranges: &[(Option<chrono::NaiveDate>, Option<chrono::NaiveDate>)],
 ) -> sea_orm::Statement {
     use sea_orm::QueryTrait;
@@ -341,8 +345,8 @@ pub fn ageing_statement<C: ConnectionTrait>(
 
 pub async fn ageing_by_contract<C: ConnectionTrait>(
     c: &C,
-    projects: Option<&[String]>,
-    project_id: Option<&str>,
+    projects: Option<&[ProjectId]>,
+    project_id: Option<&ProjectId>,
     ranges: &[(Option<chrono::NaiveDate>, Option<chrono::NaiveDate>)],
 ) -> StoreResult<Vec<ContractAgeingRow>> {
     let statement = ageing_statement(c, projects, project_id, ranges);
@@ -365,7 +369,7 @@ pub async fn ageing_by_contract<C: ConnectionTrait>(
 /// How many unpaid instalments of active contracts fell due before `today`.
 pub async fn overdue_instalment_count<C: ConnectionTrait>(
     c: &C,
-    projects: Option<&[String]>,
+    projects: Option<&[ProjectId]>,
     today: chrono::NaiveDate,
 ) -> StoreResult<u64> {
     let n: Option<i64> = open_instalments_query(projects, None)
@@ -391,7 +395,7 @@ pub async fn find_deal_change<C: ConnectionTrait>(c: &C, id: &str) -> StoreResul
 
 pub async fn deal_changes<C: ConnectionTrait>(
     c: &C,
-    projects: Option<&[String]>,
+    projects: Option<&[ProjectId]>,
     status: Option<ChangeStatus>,
 ) -> StoreResult<Vec<DealChangeRow>> {
     use crate::entities::deal_changes as dc;
@@ -457,7 +461,7 @@ pub async fn insert_refund<C: ConnectionTrait>(c: &C, row: &RefundRow) -> StoreR
 
 pub async fn refunds<C: ConnectionTrait>(
     c: &C,
-    projects: Option<&[String]>,
+    projects: Option<&[ProjectId]>,
     status: Option<RefundStatus>,
 ) -> StoreResult<Vec<RefundRow>> {
     use crate::entities::refunds as rf;
@@ -480,7 +484,7 @@ pub async fn insert_reservation<C: ConnectionTrait>(c: &C, row: &ReservationRow)
 
 pub async fn active_reservation_of_unit<C: ConnectionTrait>(
     c: &C,
-    unit_id: &str,
+    unit_id: &UnitId,
 ) -> StoreResult<Option<ReservationRow>> {
     use crate::entities::reservations as rv;
     Ok(rv::Entity::find()
@@ -621,8 +625,8 @@ pub async fn set_change_details<C: ConnectionTrait>(c: &C, id: &str, details: &s
 /// Cancellations (退房, 退订) carried out since `since` in some projects, newest first.
 pub async fn cancellations_since<C: ConnectionTrait>(
     c: &C,
-    projects: Option<&[String]>,
-    project_id: Option<&str>,
+    projects: Option<&[ProjectId]>,
+    project_id: Option<&ProjectId>,
     since: DateTime<Utc>,
 ) -> StoreResult<Vec<DealChangeRow>> {
     use crate::entities::deal_changes as dc;
@@ -644,9 +648,9 @@ pub async fn cancellations_since<C: ConnectionTrait>(
 #[derive(Debug, Clone, Default)]
 pub struct DealFilter {
     /// The projects the reader sees; `None`: all of them.
-    pub projects: Option<Vec<String>>,
-    pub project_id: Option<String>,
-    pub building_id: Option<String>,
+    pub projects: Option<Vec<ProjectId>>,
+    pub project_id: Option<ProjectId>,
+    pub building_id: Option<BuildingId>,
     pub agent_id: Option<String>,
     pub customer_id: Option<String>,
     pub from: Option<chrono::NaiveDate>,

@@ -1,5 +1,6 @@
 //! Company and project settings: one row per scope and key, written whole.
 
+use loupan_domain::ids::ProjectId;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 
@@ -11,7 +12,7 @@ pub use settings::Model as SettingRow;
 /// The company's scope; a project's is `project:{id}`.
 pub const COMPANY: &str = "company";
 
-pub fn project_scope(project_id: &str) -> String {
+pub fn project_scope(project_id: &ProjectId) -> String {
     format!("project:{project_id}")
 }
 

@@ -1,6 +1,7 @@
 //! Users, their roles and project memberships, and failed-login counting.
 
 use chrono::{DateTime, Utc};
+use loupan_domain::ids::ProjectId;
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -129,7 +130,7 @@ pub async fn replace_roles<C: ConnectionTrait>(c: &C, user_id: &str, roles: &[St
     Ok(())
 }
 
-pub async fn project_ids_of<C: ConnectionTrait>(c: &C, user_id: &str) -> StoreResult<Vec<String>> {
+pub async fn project_ids_of<C: ConnectionTrait>(c: &C, user_id: &str) -> StoreResult<Vec<ProjectId>> {
     let rows = user_projects::Entity::find()
         .filter(user_projects::Column::UserId.eq(user_id))
         .order_by_asc(user_projects::Column::ProjectId)
@@ -138,7 +139,7 @@ pub async fn project_ids_of<C: ConnectionTrait>(c: &C, user_id: &str) -> StoreRe
     Ok(rows.into_iter().map(|r| r.project_id).collect())
 }
 
-pub async fn replace_projects<C: ConnectionTrait>(c: &C, user_id: &str, project_ids: &[String]) -> StoreResult<()> {
+pub async fn replace_projects<C: ConnectionTrait>(c: &C, user_id: &str, project_ids: &[ProjectId]) -> StoreResult<()> {
     user_projects::Entity::delete_many().filter(user_projects::Column::UserId.eq(user_id)).exec(c).await?;
     for project_id in project_ids {
         user_projects::Entity::insert(user_projects::ActiveModel {

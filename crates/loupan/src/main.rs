@@ -430,7 +430,7 @@ async fn user_command(services: &Services, cmd: UserCommand) -> Result<()> {
                 password: Some(password.clone()),
                 display_name,
                 roles,
-                project_ids: projects,
+                project_ids: projects.into_iter().map(Into::into).collect(),
             };
             let user = users::create_user(services, &actor, form).await.map_err(explain)?;
             println!("created user {} ({})", user.username, user.id);

@@ -266,7 +266,7 @@ pub struct NewPlanLine {
 pub async fn add_plan_line(
     services: &Services,
     actor: &Actor,
-    project: &str,
+    project: &ProjectId,
     form: NewPlanLine,
 ) -> ServiceResult<PlanLine> {
     actor.require(Permission::ManageCost)?;
@@ -318,7 +318,7 @@ pub async fn add_plan_line(
     Ok(line)
 }
 
-pub async fn plan_lines(services: &Services, actor: &Actor, project: &str) -> ServiceResult<Vec<PlanLine>> {
+pub async fn plan_lines(services: &Services, actor: &Actor, project: &ProjectId) -> ServiceResult<Vec<PlanLine>> {
     actor.require(Permission::ReadCost)?;
     let project = visible_project(services.store.conn(), actor, project).await?;
     Ok(store::plan_lines(services.store.conn(), &project).await?.into_iter().map(PlanLine::from).collect())
@@ -434,7 +434,7 @@ pub struct NewContractLine {
 pub async fn sign_contract(
     services: &Services,
     actor: &Actor,
-    project: &str,
+    project: &ProjectId,
     form: NewCostContract,
 ) -> ServiceResult<CostContract> {
     actor.require(Permission::ManageCost)?;
@@ -576,7 +576,7 @@ pub async fn sign_contract(
         actor,
         Submission {
             kind: RequestKind::CostContract,
-            project_id: Some(project.to_string()),
+            project_id: Some(project.clone()),
             subject_id: id.to_string(),
             summary: format!("成本合同 {}「{}」{total}：动态成本 {before} → {}", row.code, row.name, before + adds),
             facts: [("amount".to_owned(), total.to_string()), ("over_plan".to_owned(), over_plan.to_string())].into(),
@@ -680,7 +680,7 @@ pub struct ContractImpact {
 /// What a contract waiting for approval would do to the dynamic cost of its items.
 pub async fn contract_impact(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Vec<ContractImpact>> {
     let c = contract(services, actor, id).await?;
-    let cost = super::dynamic_cost(services, actor, c.project_id.as_str(), None).await?;
+    let cost = super::dynamic_cost(services, actor, &c.project_id, None).await?;
     let plan: BTreeMap<PlanLineId, PlanLineRow> =
         store::plan_lines(services.store.conn(), &c.project_id).await?.into_iter().map(|l| (l.id.clone(), l)).collect();
     let mut out: Vec<ContractImpact> = Vec::new();
@@ -707,7 +707,7 @@ pub async fn contract_impact(services: &Services, actor: &Actor, id: &str) -> Se
     Ok(out)
 }
 
-pub async fn contracts(services: &Services, actor: &Actor, project: &str) -> ServiceResult<Vec<CostContract>> {
+pub async fn contracts(services: &Services, actor: &Actor, project: &ProjectId) -> ServiceResult<Vec<CostContract>> {
     actor.require(Permission::ReadCost)?;
     let conn = services.store.conn();
     let project = visible_project(conn, actor, project).await?;
@@ -723,7 +723,7 @@ pub async fn contract(services: &Services, actor: &Actor, id: &str) -> ServiceRe
     actor.require(Permission::ReadCost)?;
     let conn = services.store.conn();
     match store::find_contract(conn, &CostContractId::from(id)).await? {
-        Some(row) if actor.sees_project(row.project_id.as_str()) => {
+        Some(row) if actor.sees_project(&row.project_id) => {
             let lines = store::contract_lines(conn, &row.id).await?;
             Ok(contract_of(row, lines))
         }
@@ -800,7 +800,7 @@ pub struct NewVariation {
 pub async fn submit_variation(
     services: &Services,
     actor: &Actor,
-    project: &str,
+    project: &ProjectId,
     form: NewVariation,
 ) -> ServiceResult<Variation> {
     actor.require(Permission::RecordVariations)?;
@@ -871,7 +871,7 @@ pub async fn submit_variation(
                 VariationKind::Visa => ("QZ", "cost_visa"),
             };
             loop {
-                let n = loupan_store::sales::next_number(&tx, project.as_str(), sequence).await?;
+                let n = loupan_store::sales::next_number(&tx, &project, sequence).await?;
                 let c = format!("{prefix}-{n:04}");
                 if store::variation_by_code(&tx, &project, &c).await?.is_none() {
                     break c;
@@ -939,7 +939,7 @@ pub async fn confirm_variation(
     actor.require(Permission::RecordVariations)?;
     let tx = services.store.begin_write().await?;
     let row = match store::find_variation(&tx, &VariationId::from(id)).await? {
-        Some(v) if actor.sees_project(v.project_id.as_str()) => v,
+        Some(v) if actor.sees_project(&v.project_id) => v,
         _ => return Err(ServiceError::NotFound("cost_variation")),
     };
     let mut errors = Invalid::default();
@@ -983,7 +983,7 @@ pub async fn confirm_variation(
     Ok(variation)
 }
 
-pub async fn variations(services: &Services, actor: &Actor, project: &str) -> ServiceResult<Vec<Variation>> {
+pub async fn variations(services: &Services, actor: &Actor, project: &ProjectId) -> ServiceResult<Vec<Variation>> {
     actor.require(Permission::ReadCost)?;
     let project = visible_project(services.store.conn(), actor, project).await?;
     Ok(store::variations(services.store.conn(), &project).await?.into_iter().map(Variation::from).collect())
@@ -992,7 +992,7 @@ pub async fn variations(services: &Services, actor: &Actor, project: &str) -> Se
 pub async fn variation(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Variation> {
     actor.require(Permission::ReadCost)?;
     match store::find_variation(services.store.conn(), &VariationId::from(id)).await? {
-        Some(v) if actor.sees_project(v.project_id.as_str()) => Ok(v.into()),
+        Some(v) if actor.sees_project(&v.project_id) => Ok(v.into()),
         _ => Err(ServiceError::NotFound("cost_variation")),
     }
 }
@@ -1016,7 +1016,7 @@ pub struct NewExpectedCost {
 pub async fn add_expected(
     services: &Services,
     actor: &Actor,
-    project: &str,
+    project: &ProjectId,
     form: NewExpectedCost,
 ) -> ServiceResult<super::Posting> {
     actor.require(Permission::ManageCost)?;

@@ -98,7 +98,7 @@ pub struct DynamicCost {
 pub async fn dynamic_cost(
     services: &Services,
     actor: &Actor,
-    project: &str,
+    project: &ProjectId,
     as_of: Option<NaiveDate>,
 ) -> ServiceResult<DynamicCost> {
     actor.require(Permission::ReadCost)?;
@@ -197,7 +197,7 @@ pub async fn item_ledger(
     actor.require(Permission::ReadCost)?;
     let conn = services.store.conn();
     let row = store::find_item(conn, &CostItemId::from(item)).await?.ok_or(ServiceError::NotFound("cost_item"))?;
-    let Some(project) = row.project_id.clone().filter(|p| actor.sees_project(p.as_str())) else {
+    let Some(project) = row.project_id.clone().filter(|p| actor.sees_project(p)) else {
         return Err(ServiceError::NotFound("cost_item"));
     };
     let as_of = as_of.unwrap_or_else(|| services.clock.today());
@@ -224,7 +224,7 @@ pub async fn postings_of_document(
     document: &str,
 ) -> ServiceResult<Vec<Posting>> {
     actor.require(Permission::ReadCost)?;
-    if !actor.sees_project(project.as_str()) {
+    if !actor.sees_project(project) {
         return Err(ServiceError::NotFound("project"));
     }
     Ok(store::postings_of_document(services.store.conn(), document).await?.into_iter().map(Posting::from).collect())
@@ -252,7 +252,7 @@ pub const EXPORT_COLUMNS: [&str; 12] = [
 pub async fn dynamic_cost_xlsx(
     services: &Services,
     actor: &Actor,
-    project: &str,
+    project: &ProjectId,
     as_of: Option<NaiveDate>,
     headers: &[String],
     total_label: &str,

@@ -22,11 +22,11 @@ use loupan_store::inventory as store_inventory;
 use crate::{Actor, ServiceError, ServiceResult};
 
 /// The project named in a path: one the actor sees, or not found.
-async fn visible_project<C: Connection>(conn: &C, actor: &Actor, project: &str) -> ServiceResult<ProjectId> {
+async fn visible_project<C: Connection>(conn: &C, actor: &Actor, project: &ProjectId) -> ServiceResult<ProjectId> {
     if !actor.sees_project(project) || store_inventory::find_project(conn, project).await?.is_none() {
         return Err(ServiceError::NotFound("project"));
     }
-    Ok(ProjectId::from(project))
+    Ok(project.clone())
 }
 
 /// Who did it, as the documents record it.

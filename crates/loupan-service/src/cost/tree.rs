@@ -118,7 +118,7 @@ pub async fn template(services: &Services, actor: &Actor) -> ServiceResult<Vec<C
 }
 
 /// A project's cost item tree.
-pub async fn items(services: &Services, actor: &Actor, project: &str) -> ServiceResult<Vec<CostItem>> {
+pub async fn items(services: &Services, actor: &Actor, project: &ProjectId) -> ServiceResult<Vec<CostItem>> {
     actor.require(Permission::ReadCost)?;
     let project = visible_project(services.store.conn(), actor, project).await?;
     Ok(tree_of(store::items(services.store.conn(), Some(&project)).await?))
@@ -128,7 +128,7 @@ pub async fn items(services: &Services, actor: &Actor, project: &str) -> Service
 pub async fn add_item(
     services: &Services,
     actor: &Actor,
-    project: Option<&str>,
+    project: Option<&ProjectId>,
     form: NewCostItem,
 ) -> ServiceResult<CostItem> {
     actor.require(Permission::ManageCost)?;
@@ -210,7 +210,7 @@ pub async fn edit_item(services: &Services, actor: &Actor, id: &str, form: CostI
     let tx = services.store.begin_write().await?;
     let row = store::find_item(&tx, &CostItemId::from(id)).await?.ok_or(ServiceError::NotFound("cost_item"))?;
     if let Some(p) = &row.project_id {
-        visible_project(&tx, actor, p.as_str()).await.map_err(|_| ServiceError::NotFound("cost_item"))?;
+        visible_project(&tx, actor, p).await.map_err(|_| ServiceError::NotFound("cost_item"))?;
     }
     let mut errors = Invalid::default();
     let mut after = row.clone();
@@ -247,7 +247,7 @@ pub async fn edit_item(services: &Services, actor: &Actor, id: &str, form: CostI
 }
 
 /// Copies the group template into a project that has no tree yet.
-pub async fn copy_template(services: &Services, actor: &Actor, project: &str) -> ServiceResult<Vec<CostItem>> {
+pub async fn copy_template(services: &Services, actor: &Actor, project: &ProjectId) -> ServiceResult<Vec<CostItem>> {
     actor.require(Permission::ManageCost)?;
     let tx = services.store.begin_write().await?;
     let project = visible_project(&tx, actor, project).await?;
@@ -370,7 +370,7 @@ pub struct NewTargetLine {
 pub async fn new_version(
     services: &Services,
     actor: &Actor,
-    project: &str,
+    project: &ProjectId,
     form: NewTargetVersion,
 ) -> ServiceResult<TargetVersionDetail> {
     actor.require(Permission::ManageCost)?;
@@ -465,12 +465,12 @@ async fn detail_of<C: Connection>(conn: &C, row: TargetVersionRow) -> ServiceRes
 
 async fn visible_version<C: Connection>(conn: &C, actor: &Actor, id: &str) -> ServiceResult<TargetVersionRow> {
     match store::find_version(conn, &TargetVersionId::from(id)).await? {
-        Some(v) if actor.sees_project(v.project_id.as_str()) => Ok(v),
+        Some(v) if actor.sees_project(&v.project_id) => Ok(v),
         _ => Err(ServiceError::NotFound("target_version")),
     }
 }
 
-pub async fn versions(services: &Services, actor: &Actor, project: &str) -> ServiceResult<Vec<TargetVersion>> {
+pub async fn versions(services: &Services, actor: &Actor, project: &ProjectId) -> ServiceResult<Vec<TargetVersion>> {
     actor.require(Permission::ReadCost)?;
     let conn = services.store.conn();
     let project = visible_project(conn, actor, project).await?;
@@ -613,7 +613,7 @@ pub async fn compare(services: &Services, actor: &Actor, from: &str, to: &str) -
 pub struct TrialRequest {
     #[serde(default)]
     #[cfg_attr(feature = "utoipa", schema(required = true, min_items = 1))]
-    pub source_project_ids: Vec<String>,
+    pub source_project_ids: Vec<ProjectId>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -655,7 +655,7 @@ pub struct TrialCalculation {
 pub async fn trial_calculation(
     services: &Services,
     actor: &Actor,
-    project: &str,
+    project: &ProjectId,
     form: TrialRequest,
 ) -> ServiceResult<TrialCalculation> {
     actor.require(Permission::ReadCost)?;
@@ -690,8 +690,7 @@ pub async fn trial_calculation(
         }
         let by_code = own.into_iter().filter_map(|(id, f)| codes.get(&id).map(|c| (c.clone(), f.dynamic()))).collect();
         let source_area = store::saleable_area(conn, &source).await?;
-        let name =
-            loupan_store::inventory::find_project(conn, source.as_str()).await?.map(|p| p.name).unwrap_or_default();
+        let name = loupan_store::inventory::find_project(conn, &source).await?.map(|p| p.name).unwrap_or_default();
         sources.push(TrialSource { project_id: source, name, area: source_area });
         figures.push((source_area, by_code));
     }

@@ -2,6 +2,7 @@
 //! days, money overdue on a contract, a deal cancelled lately — each with why.
 //! Agents see their own customers' exceptions, managers their projects'.
 
+use loupan_domain::ids::ProjectId;
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -26,7 +27,7 @@ pub struct ExceptionCustomer {
     pub name: String,
     /// Masked.
     pub phone: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub owner_id: String,
     pub owner_name: String,
 }
@@ -71,7 +72,7 @@ pub struct Exceptions {
 pub async fn list(
     services: &Services,
     actor: &Actor,
-    project_id: Option<&str>,
+    project_id: Option<&ProjectId>,
     days: Option<i64>,
 ) -> ServiceResult<Exceptions> {
     let scope = crate::customers::scope_of(actor)?;
@@ -79,7 +80,6 @@ pub async fn list(
     if !(1..=3650).contains(&silent_days) {
         return Err(Invalid::one("days", "out_of_range").into());
     }
-    let project_id = project_id.map(str::trim).filter(|p| !p.is_empty());
     let conn = services.store.conn();
     let now = services.clock.now();
     let today = services.clock.today();

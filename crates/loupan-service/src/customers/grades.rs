@@ -4,6 +4,7 @@
 //! Grades follow a customer's registration, profile changes and follow-ups at
 //! once; after the rules change, `apply` grades the project's customers again.
 
+use loupan_domain::ids::ProjectId;
 use std::collections::HashMap;
 
 use loupan_domain::{Invalid, Money, Permission};
@@ -72,7 +73,7 @@ impl GradeConditions {
 pub(crate) struct Rules(Vec<GradeRule>);
 
 impl Rules {
-    pub(crate) async fn of_project<C: Connection>(conn: &C, project_id: &str) -> ServiceResult<Rules> {
+    pub(crate) async fn of_project<C: Connection>(conn: &C, project_id: &ProjectId) -> ServiceResult<Rules> {
         let rows = store::grade_rules_of(conn, project_id).await?;
         Ok(Rules(rows.iter().map(rule_of).collect::<ServiceResult<_>>()?))
     }
@@ -114,7 +115,7 @@ pub(crate) async fn regrade<C: Connection>(
     if rows.is_empty() {
         return Ok(0);
     }
-    let mut rules: HashMap<String, Rules> = HashMap::new();
+    let mut rules: HashMap<ProjectId, Rules> = HashMap::new();
     for r in &rows {
         if !rules.contains_key(&r.project_id) {
             rules.insert(r.project_id.clone(), Rules::of_project(conn, &r.project_id).await?);
@@ -137,11 +138,11 @@ pub(crate) async fn regrade<C: Connection>(
     Ok(store::set_rule_grades(conn, &changes).await?)
 }
 
-fn check_project(actor: &Actor, project_id: &str) -> ServiceResult<()> {
+fn check_project(actor: &Actor, project_id: &ProjectId) -> ServiceResult<()> {
     if actor.sees_project(project_id) { Ok(()) } else { Err(ServiceError::NotFound("project")) }
 }
 
-pub async fn rules(services: &Services, actor: &Actor, project_id: &str) -> ServiceResult<Vec<GradeRule>> {
+pub async fn rules(services: &Services, actor: &Actor, project_id: &ProjectId) -> ServiceResult<Vec<GradeRule>> {
     actor.require(Permission::ReadCustomers)?;
     check_project(actor, project_id)?;
     Ok(Rules::of_project(services.store.conn(), project_id).await?.0)
@@ -152,7 +153,7 @@ pub async fn rules(services: &Services, actor: &Actor, project_id: &str) -> Serv
 pub async fn set_rules(
     services: &Services,
     actor: &Actor,
-    project_id: &str,
+    project_id: &ProjectId,
     input: Vec<GradeRuleInput>,
 ) -> ServiceResult<Vec<GradeRule>> {
     actor.require(Permission::ManageCustomers)?;
@@ -209,7 +210,7 @@ pub async fn set_rules(
         Change {
             action: "customer.grade_rules",
             record_type: "project",
-            record_id: project_id,
+            record_id: project_id.as_str(),
             before: crate::platform::audit::snapshot(&before)?,
             after: crate::platform::audit::snapshot(&rules)?,
         },
@@ -229,7 +230,7 @@ pub struct Applied {
 
 /// Grades every customer of the project again by its rules, a page at a time
 /// (each page its own transaction, so a large project does not hold the writer).
-pub async fn apply(services: &Services, actor: &Actor, project_id: &str) -> ServiceResult<Applied> {
+pub async fn apply(services: &Services, actor: &Actor, project_id: &ProjectId) -> ServiceResult<Applied> {
     actor.require(Permission::ManageCustomers)?;
     check_project(actor, project_id)?;
     let mut applied = Applied { checked: 0, changed: 0 };
@@ -250,7 +251,7 @@ pub async fn apply(services: &Services, actor: &Actor, project_id: &str) -> Serv
         Change {
             action: "customer.apply_grade_rules",
             record_type: "project",
-            record_id: project_id,
+            record_id: project_id.as_str(),
             before: None,
             after: crate::platform::audit::snapshot(&applied)?,
         },

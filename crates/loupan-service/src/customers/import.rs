@@ -4,6 +4,7 @@
 //! import itself writes nothing unless every row is valid.
 
 use loupan_documents::xlsx::{self, Cell};
+use loupan_domain::ids::ProjectId;
 use loupan_domain::{Invalid, Permission};
 use serde::Serialize;
 
@@ -84,7 +85,7 @@ fn id_type_from_chinese(text: &str) -> String {
 pub async fn import_customers(
     services: &Services,
     actor: &Actor,
-    project_id: &str,
+    project_id: &ProjectId,
     bytes: &[u8],
     write: bool,
 ) -> ServiceResult<CustomerImportReport> {
@@ -96,7 +97,7 @@ pub async fn import_customers(
 pub async fn start_import_job(
     services: &Services,
     actor: &Actor,
-    project_id: &str,
+    project_id: &ProjectId,
     bytes: &[u8],
 ) -> ServiceResult<crate::platform::jobs::Job> {
     actor.require(Permission::WriteCustomers)?;
@@ -127,7 +128,7 @@ pub(crate) async fn run_import_job(
 ) -> Result<Option<String>, String> {
     #[derive(serde::Deserialize)]
     struct Payload {
-        project_id: String,
+        project_id: ProjectId,
         file: String,
     }
     let p: Payload = serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
@@ -146,7 +147,7 @@ pub(crate) async fn run_import_job(
 async fn import_with_progress(
     services: &Services,
     actor: &Actor,
-    project_id: &str,
+    project_id: &ProjectId,
     bytes: &[u8],
     write: bool,
     progress: Option<&crate::platform::jobs::Progress<'_>>,
@@ -161,7 +162,7 @@ async fn import_with_progress(
     let mut valid = Vec::new();
     for row in rows.iter() {
         let form = NewCustomer {
-            project_id: Some(project_id.to_owned()),
+            project_id: Some(project_id.to_string()),
             name: row.text("name"),
             phone: row.text("phone"),
             id_type: row.text("id_type").map(|t| id_type_from_chinese(&t)),

@@ -7,6 +7,7 @@ pub mod grades;
 pub mod import;
 pub mod saved_filters;
 
+use loupan_domain::ids::ProjectId;
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
@@ -32,7 +33,7 @@ use crate::{Actor, ServiceError, ServiceResult, Services};
 #[derive(Debug, Clone, Serialize)]
 pub struct Customer {
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub owner_id: String,
     pub owner_name: String,
     pub kind: CustomerKind,
@@ -263,7 +264,7 @@ fn classify(row: &store::DuplicateCandidate, same_phone: bool, name: &str, id_in
 /// with, leaving out `itself` (a changed customer).
 async fn matches<C: Connection>(
     conn: &C,
-    project_id: &str,
+    project_id: &ProjectId,
     phones: &[String],
     name: &str,
     id_index: Option<&str>,
@@ -312,7 +313,7 @@ fn parse_id(errors: &mut Invalid, id_type: Option<&str>, id_number: Option<&str>
 
 /// A registration that passed every field check.
 struct ValidCustomer {
-    project_id: String,
+    project_id: ProjectId,
     name: String,
     phone: PhoneNumber,
     kind: CustomerKind,
@@ -502,9 +503,17 @@ fn validate(form: &NewCustomer, today: NaiveDate) -> Result<ValidCustomer, Inval
     let notes = optional_text(&mut errors, "notes", form.notes.as_deref(), 2000);
     let profile = validate_profile(&mut errors, form, phone.as_ref(), today);
     match phone {
-        Some(phone) if errors.is_empty() => {
-            Ok(ValidCustomer { project_id, name, phone, kind, id, source, grade, notes, profile })
-        }
+        Some(phone) if errors.is_empty() => Ok(ValidCustomer {
+            project_id: ProjectId::from(project_id),
+            name,
+            phone,
+            kind,
+            id,
+            source,
+            grade,
+            notes,
+            profile,
+        }),
         _ => Err(errors),
     }
 }
@@ -639,7 +648,7 @@ fn registered_change(customer: &Customer) -> ServiceResult<Change<'_>> {
     Ok(Change {
         action: "customer.register",
         record_type: "customer",
-        record_id: &customer.id,
+        record_id: customer.id.as_str(),
         before: None,
         after: crate::platform::audit::snapshot(customer)?,
     })
@@ -671,7 +680,7 @@ pub(crate) async fn write_batch<C: Connection>(
     services: &Services,
     conn: &C,
     actor: &Actor,
-    project_id: &str,
+    project_id: &ProjectId,
     forms: Vec<NewCustomer>,
     owner_id: String,
     names: &mut OwnerNames,
@@ -681,7 +690,7 @@ pub(crate) async fn write_batch<C: Connection>(
     let mut new_phones = Vec::new();
     for form in &forms {
         let valid = validate(form, services.clock.today())?;
-        if valid.project_id != project_id {
+        if &valid.project_id != project_id {
             return Err(Invalid::one("project_id", "unknown_project").into());
         }
         let (mut row, phones) = new_row(services, valid, owner_id.clone())?;
@@ -714,7 +723,7 @@ pub(crate) async fn write_batch<C: Connection>(
             store::candidates_by_ids(conn, &owners)
                 .await?
                 .into_iter()
-                .filter(|c| c.project_id == project_id && c.merged_into.is_none() && !known.contains(&c.id)),
+                .filter(|c| &c.project_id == project_id && c.merged_into.is_none() && !known.contains(&c.id)),
         );
         for p in store::phones_of(conn, &owners).await? {
             other_phones.entry(p.customer_id).or_default().push(p.phone);
@@ -789,7 +798,7 @@ pub(crate) fn validate_form(form: &NewCustomer, today: NaiveDate) -> Result<(), 
 }
 
 /// The project exists and the actor may register customers in it.
-pub(crate) async fn check_project<C: Connection>(conn: &C, actor: &Actor, project_id: &str) -> ServiceResult<()> {
+pub(crate) async fn check_project<C: Connection>(conn: &C, actor: &Actor, project_id: &ProjectId) -> ServiceResult<()> {
     if !actor.sees_project(project_id) || store_inventory::find_project(conn, project_id).await?.is_none() {
         return Err(Invalid::one("project_id", "unknown_project").into());
     }
@@ -800,7 +809,7 @@ pub(crate) async fn check_project<C: Connection>(conn: &C, actor: &Actor, projec
 pub(crate) async fn matches_for<C: Connection>(
     services: &Services,
     conn: &C,
-    project_id: &str,
+    project_id: &ProjectId,
     form: &NewCustomer,
     names: &mut OwnerNames,
 ) -> ServiceResult<Vec<DuplicateMatch>> {
@@ -815,7 +824,7 @@ pub(crate) async fn matches_for<C: Connection>(
 async fn check_project_and_owner<C: Connection>(
     conn: &C,
     actor: &Actor,
-    project_id: &str,
+    project_id: &ProjectId,
     owner_id: &str,
 ) -> ServiceResult<()> {
     if !actor.sees_project(project_id) || store_inventory::find_project(conn, project_id).await?.is_none() {
@@ -842,7 +851,7 @@ pub async fn register(services: &Services, actor: &Actor, form: NewCustomer) -> 
 pub async fn check_duplicates(
     services: &Services,
     actor: &Actor,
-    project_id: &str,
+    project_id: &ProjectId,
     phone: Option<&str>,
     name: Option<&str>,
 ) -> ServiceResult<Vec<DuplicateMatch>> {
@@ -897,7 +906,7 @@ pub async fn update(services: &Services, actor: &Actor, id: &str, change: Custom
     let area = |v: Option<Area>| v.map(|v| v.to_string());
     let id_changed = f.id_number.is_some() || f.id_type.is_some();
     let merged = NewCustomer {
-        project_id: Some(before.project_id.clone()),
+        project_id: Some(before.project_id.to_string()),
         name: keep(f.name, Some(before.name.clone())),
         phone: keep(f.phone, Some(PhoneNumber::from_stored(before.phone.clone()).display())),
         kind: keep(f.kind, Some(before.kind.name().to_owned())),
@@ -1013,7 +1022,7 @@ pub async fn update(services: &Services, actor: &Actor, id: &str, change: Custom
         Change {
             action: "customer.update",
             record_type: "customer",
-            record_id: &customer.id,
+            record_id: customer.id.as_str(),
             before: crate::platform::audit::snapshot(&before_view)?,
             after: crate::platform::audit::snapshot(&customer)?,
         },
@@ -1134,7 +1143,7 @@ impl CustomerQuery {
         }
         errors.into_result()?;
         Ok(CustomerFilter {
-            project_id: text(&self.project_id),
+            project_id: text(&self.project_id).map(ProjectId::from),
             owner_id: text(&self.owner_id),
             grade: text(&self.grade),
             source: text(&self.source),
@@ -1383,7 +1392,7 @@ pub async fn timeline(services: &Services, actor: &Actor, customer_id: &str) -> 
 #[derive(Debug, Clone, Serialize)]
 pub struct DuplicateRecord {
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     #[serde(rename = "match")]
     pub match_kind: MatchKind,
     pub status: DuplicateStatus,
@@ -1534,7 +1543,8 @@ pub async fn transfer(services: &Services, actor: &Actor, form: Transfer) -> Ser
         return Err(Invalid::one("to_agent", "user_disabled").into());
     }
     let target_projects = store_users::project_ids_of(&tx, &target.id).await?;
-    if let Some(p) = form.to_project.as_deref().filter(|p| !p.is_empty())
+    let to_project = form.to_project.as_deref().filter(|p| !p.is_empty()).map(ProjectId::from);
+    if let Some(p) = &to_project
         && (!actor.sees_project(p) || store_inventory::find_project(&tx, p).await?.is_none())
     {
         return Err(Invalid::one("to_project", "unknown_project").into());
@@ -1565,7 +1575,7 @@ pub async fn transfer(services: &Services, actor: &Actor, form: Transfer) -> Ser
         if !may_see(actor, &row) {
             return Err(ServiceError::NotFound("customer"));
         }
-        let project = form.to_project.clone().filter(|p| !p.is_empty()).unwrap_or_else(|| row.project_id.clone());
+        let project = to_project.clone().unwrap_or_else(|| row.project_id.clone());
         if !target_projects.contains(&project) && !target_sees_all {
             return Err(Invalid::one("to_agent", "not_project_member").into());
         }
@@ -1722,7 +1732,7 @@ pub async fn undo_merge(services: &Services, actor: &Actor, merge_id: &str) -> S
         Change {
             action: "customer.unmerge",
             record_type: "customer",
-            record_id: &row.kept_id,
+            record_id: row.kept_id.as_str(),
             before: None,
             after: Some(serde_json::json!({"merge": merge_id, "merged_id": row.merged_id})),
         },

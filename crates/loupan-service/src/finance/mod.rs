@@ -7,6 +7,7 @@ pub mod receipt_books;
 pub mod reports;
 pub mod settings;
 
+use loupan_domain::ids::ProjectId;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
@@ -45,7 +46,7 @@ pub struct NewReceipt {
 #[derive(Debug, Clone, Serialize)]
 pub struct Receipt {
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub contract_id: Option<String>,
     pub subscription_id: Option<String>,
     pub amount: Money,
@@ -229,7 +230,7 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
         Change {
             action: "receipt.record",
             record_type: "receipt",
-            record_id: &receipt.id,
+            record_id: receipt.id.as_str(),
             before: None,
             after: crate::platform::audit::snapshot(&receipt)?,
         },
@@ -412,7 +413,7 @@ pub(crate) async fn transfer_receipt<C: loupan_store::Connection>(
     conn: &C,
     clock: &crate::Clock,
     actor: &Actor,
-    project_id: &str,
+    project_id: &ProjectId,
     deal: (Option<&str>, Option<&str>),
     amount: Money,
 ) -> ServiceResult<String> {
@@ -480,7 +481,7 @@ pub async fn ageing(
     services: &Services,
     actor: &Actor,
     as_of: NaiveDate,
-    project_id: Option<&str>,
+    project_id: Option<&ProjectId>,
 ) -> ServiceResult<AgeingReport> {
     actor.require(Permission::ReadFinance)?;
     if let Some(p) = project_id
@@ -681,7 +682,7 @@ async fn write_transfer(
         Change {
             action: "receipt.deposit_transfer",
             record_type: "contract",
-            record_id: &contract.id,
+            record_id: contract.id.as_str(),
             before: None,
             after: Some(serde_json::json!({"amount": deposit, "receipts": [minus.id, plus.id]})),
         },

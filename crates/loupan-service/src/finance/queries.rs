@@ -7,6 +7,7 @@
 use chrono::NaiveDate;
 use loupan_documents::xlsx::{self, Cell};
 use loupan_domain::finance::ReceiptStatus;
+use loupan_domain::ids::{BuildingId, ProjectId};
 use loupan_domain::sales::TermKind;
 use loupan_domain::{Invalid, Money, Permission};
 use loupan_store::finance::{self as store, Found, InstalmentFilter, ReceiptFilter, Scope};
@@ -70,7 +71,7 @@ pub struct InstalmentQuery {
 #[derive(Debug, Clone, Serialize)]
 pub struct ReceiptHit {
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub number: Option<String>,
     pub contract_id: Option<String>,
     pub subscription_id: Option<String>,
@@ -104,7 +105,7 @@ pub struct InstalmentHit {
     pub id: String,
     pub contract_id: String,
     pub contract_number: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub unit_number: String,
     pub customer_name: String,
     pub customer_phone: String,
@@ -175,7 +176,7 @@ fn one_of(
 
 /// The projects a query covers: the caller's, narrowed to one if asked (a
 /// project they do not see then finds nothing, like any other condition).
-fn scope<'a>(actor: &'a Actor, project_id: Option<&'a str>) -> ServiceResult<Scope<'a>> {
+fn scope<'a>(actor: &'a Actor, project_id: Option<&'a ProjectId>) -> ServiceResult<Scope<'a>> {
     actor.require(Permission::ReadFinance)?;
     Ok(Scope { projects: actor.visible_projects(), project_id })
 }
@@ -209,11 +210,12 @@ fn range_errors<T: PartialOrd>(errors: &mut Invalid, field: &'static str, low: O
 }
 
 pub async fn receipts(services: &Services, actor: &Actor, q: &ReceiptQuery) -> ServiceResult<ReceiptSearch> {
-    let scope = scope(actor, text_of(&q.project_id))?;
+    let project = text_of(&q.project_id).map(ProjectId::from);
+    let scope = scope(actor, project.as_ref())?;
     let mut errors = Invalid::default();
     let channels = receipt_channels();
     let filter = ReceiptFilter {
-        building_id: text_of(&q.building_id).map(str::to_owned),
+        building_id: text_of(&q.building_id).map(BuildingId::from),
         status: named(&mut errors, "status", &q.status, "unknown_status"),
         channel: one_of(&mut errors, "channel", &q.channel, &channels, "unknown_channel"),
         from: date(&mut errors, "from", &q.from),
@@ -254,8 +256,7 @@ pub async fn receipts(services: &Services, actor: &Actor, q: &ReceiptQuery) -> S
             deals.insert(s.id.clone(), (s.number, s.unit_id, s.customer_id, s.agent_id));
         }
     }
-    let parties: Vec<DealParties<'_>> =
-        deals.values().map(|(_, u, c, a)| (u.as_str(), c.as_str(), a.as_str())).collect();
+    let parties: Vec<DealParties<'_>> = deals.values().map(|(_, u, c, a)| (u, c.as_str(), a.as_str())).collect();
     let names = Names::load(conn, &parties).await?;
     let items = rows
         .iter()
@@ -286,11 +287,12 @@ pub async fn receipts(services: &Services, actor: &Actor, q: &ReceiptQuery) -> S
 }
 
 pub async fn instalments(services: &Services, actor: &Actor, q: &InstalmentQuery) -> ServiceResult<InstalmentSearch> {
-    let scope = scope(actor, text_of(&q.project_id))?;
+    let project = text_of(&q.project_id).map(ProjectId::from);
+    let scope = scope(actor, project.as_ref())?;
     let mut errors = Invalid::default();
     let today = services.clock.today();
     let filter = InstalmentFilter {
-        building_id: text_of(&q.building_id).map(str::to_owned),
+        building_id: text_of(&q.building_id).map(BuildingId::from),
         kind: named(&mut errors, "kind", &q.kind, "unknown_kind"),
         due_from: date(&mut errors, "due_from", &q.due_from),
         due_to: date(&mut errors, "due_to", &q.due_to),
@@ -320,7 +322,7 @@ pub async fn instalments(services: &Services, actor: &Actor, q: &InstalmentQuery
         }
     }
     let parties: Vec<DealParties<'_>> =
-        contracts.values().map(|k| (k.unit_id.as_str(), k.customer_id.as_str(), k.agent_id.as_str())).collect();
+        contracts.values().map(|k| (&k.unit_id, k.customer_id.as_str(), k.agent_id.as_str())).collect();
     let names = Names::load(conn, &parties).await?;
     let items = rows
         .into_iter()

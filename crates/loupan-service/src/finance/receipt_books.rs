@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use loupan_domain::finance::ReceiptStatus;
+use loupan_domain::ids::ProjectId;
 use loupan_domain::{Invalid, Money, Permission};
 use loupan_store::Connection;
 use loupan_store::finance::{self as store, NumberVoidRow, ReceiptBookRow};
@@ -25,7 +26,7 @@ pub struct NewBook {
 #[derive(Debug, Clone, Serialize)]
 pub struct Book {
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub prefix: String,
     pub first_number: i64,
     pub last_number: i64,
@@ -83,7 +84,7 @@ pub async fn register(services: &Services, actor: &Actor, form: NewBook) -> Serv
     } else if last < first || last.checked_sub(first).is_none_or(|span| span >= 100_000) {
         errors.push("last_number", "invalid_range");
     }
-    let project_id = form.project_id.filter(|p| !p.is_empty());
+    let project_id = form.project_id.filter(|p| !p.is_empty()).map(ProjectId::from);
     if project_id.is_none() {
         errors.push("project_id", "required");
     }
@@ -116,7 +117,7 @@ pub async fn register(services: &Services, actor: &Actor, form: NewBook) -> Serv
         Change {
             action: "receipt_book.register",
             record_type: "receipt_book",
-            record_id: &row.id,
+            record_id: row.id.as_str(),
             before: None,
             after: crate::platform::audit::snapshot(&Book::from(row.clone()))?,
         },
@@ -131,7 +132,7 @@ pub async fn register(services: &Services, actor: &Actor, form: NewBook) -> Serv
 /// project keeps no books.
 pub(crate) async fn issue<C: Connection>(
     conn: &C,
-    project_id: &str,
+    project_id: &ProjectId,
     book_id: Option<&str>,
 ) -> ServiceResult<(Option<String>, Option<String>)> {
     let books = store::books(conn, None, Some(project_id)).await?;
@@ -159,7 +160,7 @@ fn visible(actor: &Actor, book: Option<ReceiptBookRow>) -> ServiceResult<Receipt
     }
 }
 
-pub async fn list(services: &Services, actor: &Actor, project_id: Option<&str>) -> ServiceResult<Vec<Book>> {
+pub async fn list(services: &Services, actor: &Actor, project_id: Option<&ProjectId>) -> ServiceResult<Vec<Book>> {
     actor.require(Permission::ReadFinance)?;
     Ok(store::books(services.store.conn(), actor.visible_projects(), project_id)
         .await?

@@ -4,6 +4,7 @@
 //! plans and receipts the sales and cashier modules write; xlsx exports carry
 //! the same lines.
 
+use loupan_domain::ids::{BuildingId, ProjectId, UnitId};
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
@@ -69,7 +70,7 @@ impl Basis {
 
 /// The projects a report covers: the caller's (all for admins and executives),
 /// narrowed to one project if asked; a project they do not see is not found.
-fn scope<'a>(actor: &'a Actor, project_id: Option<&'a str>) -> ServiceResult<Scope<'a>> {
+fn scope<'a>(actor: &'a Actor, project_id: Option<&'a ProjectId>) -> ServiceResult<Scope<'a>> {
     actor.require(Permission::ReadFinance)?;
     if let Some(p) = project_id
         && !actor.sees_project(p)
@@ -83,7 +84,7 @@ fn scope<'a>(actor: &'a Actor, project_id: Option<&'a str>) -> ServiceResult<Sco
 #[derive(Debug, Clone, Serialize)]
 pub struct ReceiptLine {
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub contract_id: Option<String>,
     pub contract_number: Option<String>,
     pub subscription_id: Option<String>,
@@ -110,7 +111,7 @@ pub struct Difference {
 #[derive(Debug, Clone, Serialize)]
 pub struct RefundLine {
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub contract_id: Option<String>,
     pub contract_number: Option<String>,
     pub subscription_id: Option<String>,
@@ -135,7 +136,7 @@ pub struct RefundDifference {
 pub struct Reconciliation {
     pub from: NaiveDate,
     pub to: NaiveDate,
-    pub project_id: Option<String>,
+    pub project_id: Option<ProjectId>,
     /// Contracts signed in the period and their total price (what sales reports as sold).
     pub signed_contracts: usize,
     pub signed_amount: Money,
@@ -161,7 +162,7 @@ fn money_sum<'a>(amounts: impl Iterator<Item = &'a Money>) -> Money {
 pub async fn reconciliation(
     services: &Services,
     actor: &Actor,
-    project_id: Option<&str>,
+    project_id: Option<&ProjectId>,
     from: NaiveDate,
     to: NaiveDate,
 ) -> ServiceResult<Reconciliation> {
@@ -261,7 +262,7 @@ pub async fn reconciliation(
     Ok(Reconciliation {
         from,
         to,
-        project_id: project_id.map(str::to_owned),
+        project_id: project_id.cloned(),
         signed_contracts: signed.len(),
         signed_amount: money_sum(signed.iter().map(|k| &k.total_price)),
         totals,
@@ -293,8 +294,8 @@ async fn contract_numbers<C: loupan_store::Connection>(
 pub struct LedgerLine {
     pub contract_id: String,
     pub number: String,
-    pub project_id: String,
-    pub unit_id: String,
+    pub project_id: ProjectId,
+    pub unit_id: UnitId,
     pub unit_number: String,
     pub customer_id: String,
     pub customer_name: String,
@@ -321,7 +322,7 @@ pub struct LedgerLine {
 pub struct Ledger {
     pub as_of: NaiveDate,
     pub basis: Basis,
-    pub project_id: Option<String>,
+    pub project_id: Option<ProjectId>,
     pub lines: Vec<LedgerLine>,
     pub totals: LedgerTotals,
 }
@@ -360,7 +361,7 @@ fn due_and_overdue(plan: &[&InstalmentRow], paid: Money, as_of: NaiveDate) -> (M
 pub async fn ledger(
     services: &Services,
     actor: &Actor,
-    project_id: Option<&str>,
+    project_id: Option<&ProjectId>,
     as_of: NaiveDate,
     basis: Basis,
 ) -> ServiceResult<Ledger> {
@@ -380,7 +381,7 @@ pub async fn ledger(
         }
     }
     let parties: Vec<DealParties<'_>> =
-        contracts.iter().map(|k| (k.unit_id.as_str(), k.customer_id.as_str(), k.agent_id.as_str())).collect();
+        contracts.iter().map(|k| (&k.unit_id, k.customer_id.as_str(), k.agent_id.as_str())).collect();
     let names = Names::load(conn, &parties).await?;
     let mut lines = Vec::with_capacity(contracts.len());
     let mut totals = LedgerTotals::default();
@@ -413,7 +414,7 @@ pub async fn ledger(
         totals.add(&line);
         lines.push(line);
     }
-    Ok(Ledger { as_of, basis, project_id: project_id.map(str::to_owned), lines, totals })
+    Ok(Ledger { as_of, basis, project_id: project_id.cloned(), lines, totals })
 }
 
 impl LedgerTotals {
@@ -442,7 +443,7 @@ pub struct ArrearsLine {
 /// What an agent's customers owe, per project.
 #[derive(Debug, Clone, Serialize)]
 pub struct AgentArrears {
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub agent_id: String,
     pub agent_name: String,
     pub contracts: usize,
@@ -452,7 +453,7 @@ pub struct AgentArrears {
 #[derive(Debug, Clone, Serialize)]
 pub struct Arrears {
     pub as_of: NaiveDate,
-    pub project_id: Option<String>,
+    pub project_id: Option<ProjectId>,
     /// Most overdue first: the list overdue notices are sent from.
     pub lines: Vec<ArrearsLine>,
     pub by_agent: Vec<AgentArrears>,
@@ -464,7 +465,7 @@ pub struct Arrears {
 pub async fn arrears(
     services: &Services,
     actor: &Actor,
-    project_id: Option<&str>,
+    project_id: Option<&ProjectId>,
     as_of: NaiveDate,
 ) -> ServiceResult<Arrears> {
     let ledger = ledger(services, actor, project_id, as_of, Basis::Finance).await?;
@@ -481,7 +482,7 @@ pub async fn arrears(
     lines.sort_by(|a, b| {
         b.ledger.days_overdue.cmp(&a.ledger.days_overdue).then_with(|| a.ledger.number.cmp(&b.ledger.number))
     });
-    let mut groups: BTreeMap<(String, String), AgentArrears> = BTreeMap::new();
+    let mut groups: BTreeMap<(ProjectId, String), AgentArrears> = BTreeMap::new();
     for l in &lines {
         let g =
             groups.entry((l.ledger.project_id.clone(), l.ledger.agent_id.clone())).or_insert_with(|| AgentArrears {
@@ -495,13 +496,7 @@ pub async fn arrears(
         g.overdue = g.overdue.checked_add(l.ledger.overdue).unwrap_or(g.overdue);
     }
     let total: Money = lines.iter().map(|l| l.ledger.overdue).sum();
-    Ok(Arrears {
-        as_of,
-        project_id: project_id.map(str::to_owned),
-        lines,
-        by_agent: groups.into_values().collect(),
-        total,
-    })
+    Ok(Arrears { as_of, project_id: project_id.cloned(), lines, by_agent: groups.into_values().collect(), total })
 }
 
 /// A unit's money state on the 财控图.
@@ -581,13 +576,13 @@ pub struct UnitMoney {
 pub async fn finance_chart(
     services: &Services,
     actor: &Actor,
-    building_id: &str,
+    building_id: &BuildingId,
     today: NaiveDate,
 ) -> ServiceResult<(Building, Vec<UnitMoney>)> {
     actor.require(Permission::ReadFinance)?;
     let (building, units) = crate::inventory::building_chart(services, actor, building_id).await?;
     let conn = services.store.conn();
-    let ids: Vec<String> = units.iter().map(|u| u.id.clone()).collect();
+    let ids: Vec<UnitId> = units.iter().map(|u| u.id.clone()).collect();
     let contracts = store::active_contracts_of_units(conn, &ids).await?;
     let subscribed = store::units_with_active_subscription(conn, &ids).await?;
     let contract_ids: Vec<String> = contracts.iter().map(|k| k.id.clone()).collect();
@@ -735,7 +730,7 @@ pub fn reconciliation_xlsx(r: &Reconciliation) -> ServiceResult<Vec<u8>> {
     for d in &r.differences {
         for l in &d.receipts {
             rows.push(vec![
-                text(&l.project_id),
+                text(l.project_id.as_str()),
                 text(&l.id),
                 text(l.contract_number.clone().unwrap_or_default()),
                 amount(l.amount),
@@ -749,7 +744,7 @@ pub fn reconciliation_xlsx(r: &Reconciliation) -> ServiceResult<Vec<u8>> {
     for d in &r.refund_differences {
         for l in &d.refunds {
             rows.push(vec![
-                text(&l.project_id),
+                text(l.project_id.as_str()),
                 text(format!("退款 {}", l.id)),
                 text(l.contract_number.clone().unwrap_or_default()),
                 amount(-l.amount),

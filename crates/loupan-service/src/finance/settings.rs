@@ -3,6 +3,7 @@
 //! wins over the company's; a report over several projects uses the company's,
 //! so that its columns line up.
 
+use loupan_domain::ids::ProjectId;
 use loupan_domain::sales::AgeingBuckets;
 use loupan_domain::{Invalid, Permission};
 use loupan_store::Connection;
@@ -30,7 +31,7 @@ pub enum SettingSource {
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct AgeingSetting {
     /// None: the company's setting.
-    pub project_id: Option<String>,
+    pub project_id: Option<ProjectId>,
     /// The most days overdue of each bucket after `not_due`, increasing; the
     /// last bucket holds everything beyond the last limit.
     pub limits: Vec<u32>,
@@ -42,7 +43,7 @@ pub struct AgeingSetting {
 /// The buckets for a report over `project_id` (the company's when None).
 pub(crate) async fn ageing_buckets_of<C: Connection>(
     conn: &C,
-    project_id: Option<&str>,
+    project_id: Option<&ProjectId>,
 ) -> ServiceResult<(AgeingBuckets, SettingSource)> {
     let mut scopes = Vec::with_capacity(2);
     if let Some(p) = project_id {
@@ -58,16 +59,16 @@ pub(crate) async fn ageing_buckets_of<C: Connection>(
     Ok((buckets, source))
 }
 
-fn view(project_id: Option<&str>, buckets: &AgeingBuckets, source: SettingSource) -> AgeingSetting {
+fn view(project_id: Option<&ProjectId>, buckets: &AgeingBuckets, source: SettingSource) -> AgeingSetting {
     AgeingSetting {
-        project_id: project_id.map(str::to_owned),
+        project_id: project_id.cloned(),
         limits: buckets.limits().to_vec(),
         labels: buckets.labels(),
         source,
     }
 }
 
-fn check_scope(actor: &Actor, project_id: Option<&str>) -> ServiceResult<()> {
+fn check_scope(actor: &Actor, project_id: Option<&ProjectId>) -> ServiceResult<()> {
     if let Some(p) = project_id
         && !actor.sees_project(p)
     {
@@ -79,7 +80,7 @@ fn check_scope(actor: &Actor, project_id: Option<&str>) -> ServiceResult<()> {
 pub async fn ageing_setting(
     services: &Services,
     actor: &Actor,
-    project_id: Option<&str>,
+    project_id: Option<&ProjectId>,
 ) -> ServiceResult<AgeingSetting> {
     actor.require(Permission::ReadFinance)?;
     check_scope(actor, project_id)?;
@@ -97,7 +98,7 @@ pub fn parse_limits(text: &str) -> ServiceResult<Vec<u32>> {
 pub async fn set_ageing_buckets(
     services: &Services,
     actor: &Actor,
-    project_id: Option<&str>,
+    project_id: Option<&ProjectId>,
     limits: Option<Vec<u32>>,
 ) -> ServiceResult<AgeingSetting> {
     actor.require(Permission::AuditReceipts)?;
@@ -136,7 +137,7 @@ pub async fn set_ageing_buckets(
         Change {
             action: "settings.ageing_buckets",
             record_type: "settings",
-            record_id: &scope,
+            record_id: scope.as_str(),
             before: as_value(before.as_ref().map(|r| r.value.as_str())).map_err(ServiceError::internal)?,
             after: audit::snapshot(&buckets)?,
         },

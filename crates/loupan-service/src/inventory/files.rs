@@ -3,6 +3,7 @@
 //! `FileStore`; what a file is and belongs to is a row here.
 
 use chrono::{DateTime, Utc};
+use loupan_domain::ids::{BuildingId, ProjectId};
 use loupan_domain::inventory::{FileOwner, FilePurpose, UnitStatus};
 use loupan_domain::{Invalid, Permission};
 use loupan_store::files::{self as store, FileRow, RegionRow};
@@ -63,11 +64,16 @@ fn sniff(bytes: &[u8]) -> Option<&'static str> {
 }
 
 /// The project a file's owner belongs to, if the actor may see it.
-async fn owner_project(services: &Services, actor: &Actor, owner: FileOwner, owner_id: &str) -> ServiceResult<String> {
+async fn owner_project(
+    services: &Services,
+    actor: &Actor,
+    owner: FileOwner,
+    owner_id: &str,
+) -> ServiceResult<ProjectId> {
     let conn = services.store.conn();
     let project = match owner {
-        FileOwner::Unit => store_inventory::find_unit(conn, owner_id).await?.map(|u| u.project_id),
-        FileOwner::Project => store_inventory::find_project(conn, owner_id).await?.map(|p| p.id),
+        FileOwner::Unit => store_inventory::find_unit(conn, &owner_id.into()).await?.map(|u| u.project_id),
+        FileOwner::Project => store_inventory::find_project(conn, &owner_id.into()).await?.map(|p| p.id),
     };
     match project {
         Some(p) if actor.sees_project(&p) => Ok(p),
@@ -194,7 +200,7 @@ pub async fn delete(services: &Services, actor: &Actor, id: &str) -> ServiceResu
         Change {
             action: "file.delete",
             record_type: file.owner_type.name(),
-            record_id: &file.owner_id,
+            record_id: file.owner_id.as_str(),
             before: crate::platform::audit::snapshot(&file)?,
             after: None,
         },
@@ -216,7 +222,12 @@ pub struct Region {
     pub h: i32,
 }
 
-pub async fn set_region(services: &Services, actor: &Actor, building_id: &str, r: Region) -> ServiceResult<Region> {
+pub async fn set_region(
+    services: &Services,
+    actor: &Actor,
+    building_id: &BuildingId,
+    r: Region,
+) -> ServiceResult<Region> {
     actor.require(Permission::ManageInventory)?;
     let building = crate::inventory::get_building(services, actor, building_id).await?;
     let mut errors = Invalid::default();
@@ -257,7 +268,7 @@ pub async fn set_region(services: &Services, actor: &Actor, building_id: &str, r
         Change {
             action: "site_plan.region",
             record_type: "building",
-            record_id: &building.id,
+            record_id: building.id.as_str(),
             before: None,
             after: crate::platform::audit::snapshot(&r)?,
         },
@@ -283,11 +294,11 @@ pub struct Birdseye {
 }
 
 /// 鸟瞰图: the project's site plan and each building's region on it.
-pub async fn birdseye(services: &Services, actor: &Actor, project_id: &str) -> ServiceResult<Birdseye> {
+pub async fn birdseye(services: &Services, actor: &Actor, project_id: &ProjectId) -> ServiceResult<Birdseye> {
     crate::inventory::get_project(services, actor, project_id).await?;
     actor.require(Permission::ReadInventory)?;
     let conn = services.store.conn();
-    let site_plan = store::files_of(conn, FileOwner::Project, project_id)
+    let site_plan = store::files_of(conn, FileOwner::Project, project_id.as_str())
         .await?
         .into_iter()
         .rfind(|f| f.purpose == FilePurpose::SitePlan)

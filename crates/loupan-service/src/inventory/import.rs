@@ -4,6 +4,7 @@
 //! units by building and number instead of duplicating them.
 
 use loupan_documents::xlsx::{self, Cell};
+use loupan_domain::ids::ProjectId;
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::{Area, Invalid, Money, Permission};
 use loupan_store::inventory::{self as store, BuildingRow, UnitRow};
@@ -261,7 +262,7 @@ fn status_from_chinese(text: &str) -> Option<UnitStatus> {
 pub async fn import_units(
     services: &Services,
     actor: &Actor,
-    project_id: &str,
+    project_id: &ProjectId,
     bytes: &[u8],
     mode: ImportMode,
 ) -> ServiceResult<ImportReport> {
@@ -322,7 +323,7 @@ pub async fn import_units(
                     Some(b) => b,
                     None => {
                         let b = BuildingRow {
-                            id: loupan_store::new_id(),
+                            id: loupan_store::new_id().into(),
                             project_id: project_id.to_owned(),
                             name: row.building.clone(),
                             phase: None,
@@ -363,7 +364,7 @@ pub async fn import_units(
                     Change {
                         action: "unit.import_update",
                         record_type: "unit",
-                        record_id: &after.id,
+                        record_id: after.id.as_str(),
                         before: crate::platform::audit::snapshot(&before)?,
                         after: crate::platform::audit::snapshot(&after)?,
                     },
@@ -373,7 +374,7 @@ pub async fn import_units(
             }
             None => {
                 let unit = UnitRow {
-                    id: loupan_store::new_id(),
+                    id: loupan_store::new_id().into(),
                     building_id: building.id.clone(),
                     project_id: project_id.to_owned(),
                     floor: row.floor,
@@ -402,7 +403,7 @@ pub async fn import_units(
                     Change {
                         action: "unit.import_create",
                         record_type: "unit",
-                        record_id: &unit.id,
+                        record_id: unit.id.as_str(),
                         before: None,
                         after: crate::platform::audit::snapshot(&unit)?,
                     },

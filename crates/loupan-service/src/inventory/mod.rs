@@ -4,12 +4,13 @@
 pub mod files;
 pub mod import;
 
+use loupan_domain::ids::{BuildingId, ProjectId, UnitId};
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::Ratio;
 use loupan_domain::validation::required_text;
 use loupan_domain::{Area, Invalid, Money, Permission};
 use loupan_store::StoreError;
-use loupan_store::inventory::{self as store, BuildingRow, ProjectRow, UnitFilter, UnitRow, UnitSort};
+use loupan_store::inventory::{self as store, BuildingRow, ProjectRow, UnitCursor, UnitFilter, UnitRow, UnitSort};
 use serde::Serialize;
 
 use crate::platform::audit::{self, Change};
@@ -17,7 +18,7 @@ use crate::{Actor, ServiceError, ServiceResult, Services};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Project {
-    pub id: String,
+    pub id: ProjectId,
     pub name: String,
     pub city: String,
     /// Extra discount (ratio) agents may give without a special approval.
@@ -39,8 +40,8 @@ impl From<ProjectRow> for Project {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Building {
-    pub id: String,
-    pub project_id: String,
+    pub id: BuildingId,
+    pub project_id: ProjectId,
     pub name: String,
     /// The phase (分期), if the project is built in phases.
     pub phase: Option<String>,
@@ -55,9 +56,9 @@ impl From<BuildingRow> for Building {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Unit {
-    pub id: String,
-    pub project_id: String,
-    pub building_id: String,
+    pub id: UnitId,
+    pub project_id: ProjectId,
+    pub building_id: BuildingId,
     pub floor: i32,
     pub number: String,
     pub layout: String,
@@ -119,7 +120,7 @@ pub async fn create_project(services: &Services, actor: &Actor, form: NewProject
     errors.into_result()?;
     let now = services.clock.now();
     let row = ProjectRow {
-        id: loupan_store::new_id(),
+        id: loupan_store::new_id().into(),
         name,
         city,
         agent_discount_limit_millionths: 0,
@@ -139,7 +140,7 @@ pub async fn create_project(services: &Services, actor: &Actor, form: NewProject
         Change {
             action: "project.create",
             record_type: "project",
-            record_id: &project.id,
+            record_id: project.id.as_str(),
             before: None,
             after: snapshot(&project)?,
         },
@@ -154,7 +155,7 @@ pub async fn create_project(services: &Services, actor: &Actor, form: NewProject
 pub async fn set_agent_discount_limit(
     services: &Services,
     actor: &Actor,
-    project_id: &str,
+    project_id: &ProjectId,
     limit: Option<&str>,
 ) -> ServiceResult<Project> {
     actor.require(Permission::ManagePricing)?;
@@ -175,7 +176,7 @@ pub async fn set_agent_discount_limit(
         Change {
             action: "project.discount_limit",
             record_type: "project",
-            record_id: project_id,
+            record_id: project_id.as_str(),
             before: snapshot(&before)?,
             after: snapshot(&after)?,
         },
@@ -192,7 +193,7 @@ pub async fn list_projects(services: &Services, actor: &Actor) -> ServiceResult<
 }
 
 /// A project the actor may see; 404 otherwise (its existence is not revealed).
-pub async fn get_project(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Project> {
+pub async fn get_project(services: &Services, actor: &Actor, id: &ProjectId) -> ServiceResult<Project> {
     actor.require(Permission::ReadProjects)?;
     if !actor.sees_project(id) {
         return Err(ServiceError::NotFound("project"));
@@ -211,7 +212,7 @@ pub struct NewBuilding {
 pub async fn create_building(
     services: &Services,
     actor: &Actor,
-    project_id: &str,
+    project_id: &ProjectId,
     form: NewBuilding,
 ) -> ServiceResult<Building> {
     actor.require(Permission::ManageInventory)?;
@@ -222,7 +223,7 @@ pub async fn create_building(
     errors.into_result()?;
     let now = services.clock.now();
     let row = BuildingRow {
-        id: loupan_store::new_id(),
+        id: loupan_store::new_id().into(),
         project_id: project.id,
         name,
         phase,
@@ -242,7 +243,7 @@ pub async fn create_building(
         Change {
             action: "building.create",
             record_type: "building",
-            record_id: &building.id,
+            record_id: building.id.as_str(),
             before: None,
             after: snapshot(&building)?,
         },
@@ -252,13 +253,17 @@ pub async fn create_building(
     Ok(building)
 }
 
-pub async fn list_buildings(services: &Services, actor: &Actor, project_id: &str) -> ServiceResult<Vec<Building>> {
+pub async fn list_buildings(
+    services: &Services,
+    actor: &Actor,
+    project_id: &ProjectId,
+) -> ServiceResult<Vec<Building>> {
     get_project(services, actor, project_id).await?;
     let rows = store::list_buildings_of_project(services.store.conn(), project_id).await?;
     Ok(rows.into_iter().map(Building::from).collect())
 }
 
-pub async fn get_building(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Building> {
+pub async fn get_building(services: &Services, actor: &Actor, id: &BuildingId) -> ServiceResult<Building> {
     actor.require(Permission::ReadInventory)?;
     let row = store::find_building(services.store.conn(), id).await?.ok_or(ServiceError::NotFound("building"))?;
     if !actor.sees_project(&row.project_id) {
@@ -361,7 +366,12 @@ fn parse_quantity<T>(
     }
 }
 
-pub async fn create_unit(services: &Services, actor: &Actor, building_id: &str, form: NewUnit) -> ServiceResult<Unit> {
+pub async fn create_unit(
+    services: &Services,
+    actor: &Actor,
+    building_id: &BuildingId,
+    form: NewUnit,
+) -> ServiceResult<Unit> {
     actor.require(Permission::ManageInventory)?;
     let building = get_building(services, actor, building_id).await?;
     let mut errors = Invalid::default();
@@ -421,7 +431,7 @@ pub async fn create_unit(services: &Services, actor: &Actor, building_id: &str, 
     errors.into_result()?;
     let now = services.clock.now();
     let row = UnitRow {
-        id: loupan_store::new_id(),
+        id: loupan_store::new_id().into(),
         building_id: building.id,
         project_id: building.project_id,
         floor,
@@ -466,7 +476,7 @@ async fn insert_audited<C: loupan_store::Connection>(
         Change {
             action: "unit.create",
             record_type: "unit",
-            record_id: &unit.id,
+            record_id: unit.id.as_str(),
             before: None,
             after: snapshot(&unit)?,
         },
@@ -509,12 +519,8 @@ fn unit_sort(text: Option<&str>) -> Option<UnitSort> {
 
 /// The page cursor after `unit` in a search sorted by `sort` (opaque to clients).
 pub fn cursor_of(unit: &Unit, sort: Option<&str>) -> String {
-    match unit_sort(sort).unwrap_or_default() {
-        UnitSort::Created => unit.id.clone(),
-        UnitSort::PriceAsc | UnitSort::PriceDesc => format!("{}|{}", unit.list_price.hundredths(), unit.id),
-        UnitSort::AreaAsc | UnitSort::AreaDesc => format!("{}|{}", unit.gross_area.hundredths(), unit.id),
-        UnitSort::FloorAsc | UnitSort::FloorDesc => format!("{}|{}", unit.floor, unit.id),
-    }
+    let sort = unit_sort(sort).unwrap_or_default();
+    UnitCursor::after(sort, &unit.id, (unit.list_price, unit.gross_area, unit.floor)).to_string()
 }
 
 pub async fn search_units(
@@ -526,20 +532,19 @@ pub async fn search_units(
 ) -> ServiceResult<Vec<Unit>> {
     actor.require(Permission::ReadInventory)?;
     let mut errors = Invalid::default();
-    let optional = |errors: &mut Invalid, field: &str, text: Option<&str>| -> Option<i64> {
+    fn optional<T>(
+        errors: &mut Invalid,
+        field: &str,
+        text: Option<&str>,
+        parse: fn(&str) -> Result<T, loupan_domain::quantity::DecimalError>,
+    ) -> Option<T> {
         let text = text.map(str::trim).filter(|t| !t.is_empty())?;
-        match loupan_domain::quantity::parse_hundredths(text) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                errors.push(field, e.code());
-                None
-            }
-        }
-    };
-    let min_area = optional(&mut errors, "min_area", query.min_area.as_deref());
-    let max_area = optional(&mut errors, "max_area", query.max_area.as_deref());
-    let max_total_price = optional(&mut errors, "max_total_price", query.max_total_price.as_deref());
-    let min_total_price = optional(&mut errors, "min_total_price", query.min_total_price.as_deref());
+        parse(text).map_err(|e| errors.push(field, e.code())).ok()
+    }
+    let min_area = optional(&mut errors, "min_area", query.min_area.as_deref(), Area::parse);
+    let max_area = optional(&mut errors, "max_area", query.max_area.as_deref(), Area::parse);
+    let max_total_price = optional(&mut errors, "max_total_price", query.max_total_price.as_deref(), Money::parse);
+    let min_total_price = optional(&mut errors, "min_total_price", query.min_total_price.as_deref(), Money::parse);
     let sort = unit_sort(query.sort.as_deref()).unwrap_or_else(|| {
         errors.push("sort", "unknown_sort");
         UnitSort::Created
@@ -550,17 +555,13 @@ pub async fn search_units(
     {
         errors.push("property_type", "unknown_property_type");
     }
-    // A sorted search's cursor is "value|id"; a plain one is the id.
-    let (after_id, after_value) = match (&after_id, sort) {
-        (Some(c), s) if s != UnitSort::Created => match c.split_once('|').map(|(v, id)| (v.parse::<i64>(), id)) {
-            Some((Ok(v), id)) => (Some(id.to_owned()), Some(v)),
-            _ => {
-                errors.push("cursor", "invalid_cursor");
-                (None, None)
-            }
-        },
-        _ => (after_id, None),
-    };
+    let after = after_id.and_then(|c| {
+        let cursor = UnitCursor::parse(&c, sort);
+        if cursor.is_none() {
+            errors.push("cursor", "invalid_cursor");
+        }
+        cursor
+    });
     let status = query.status.as_deref().map(str::trim).filter(|s| !s.is_empty()).and_then(|s| {
         let parsed = UnitStatus::parse(s);
         if parsed.is_none() {
@@ -570,9 +571,9 @@ pub async fn search_units(
     });
     errors.into_result()?;
     let filter = UnitFilter {
-        project_ids: actor.visible_projects().map(<[String]>::to_vec),
-        project_id: query.project_id.filter(|s| !s.is_empty()),
-        building_id: query.building_id.filter(|s| !s.is_empty()),
+        project_ids: actor.visible_projects().map(<[ProjectId]>::to_vec),
+        project_id: query.project_id.filter(|s| !s.is_empty()).map(ProjectId::from),
+        building_id: query.building_id.filter(|s| !s.is_empty()).map(BuildingId::from),
         status,
         layout: query.layout.filter(|s| !s.is_empty()),
         min_area,
@@ -584,8 +585,7 @@ pub async fn search_units(
         orientation: query.orientation.filter(|s| !s.is_empty()),
         property_type,
         sort,
-        after_id,
-        after_value,
+        after,
     };
     let rows = store::search_units(services.store.conn(), &filter, limit).await?;
     Ok(rows.into_iter().map(Unit::from).collect())
@@ -595,7 +595,7 @@ pub async fn search_units(
 pub async fn building_chart(
     services: &Services,
     actor: &Actor,
-    building_id: &str,
+    building_id: &BuildingId,
 ) -> ServiceResult<(Building, Vec<Unit>)> {
     let building = get_building(services, actor, building_id).await?;
     let rows = store::units_of_building(services.store.conn(), building_id).await?;
@@ -629,7 +629,7 @@ pub async fn project_summaries(services: &Services, actor: &Actor) -> ServiceRes
         .collect())
 }
 
-pub async fn get_unit(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Unit> {
+pub async fn get_unit(services: &Services, actor: &Actor, id: &UnitId) -> ServiceResult<Unit> {
     actor.require(Permission::ReadInventory)?;
     match store::find_unit(services.store.conn(), id).await? {
         Some(u) if actor.sees_project(&u.project_id) => Ok(u.into()),
@@ -668,7 +668,7 @@ pub fn price_of(area: Area, unit_price: Money) -> Money {
 pub async fn generate_units(
     services: &Services,
     actor: &Actor,
-    building_id: &str,
+    building_id: &BuildingId,
     form: GenerateUnits,
 ) -> ServiceResult<usize> {
     actor.require(Permission::ManageInventory)?;
@@ -727,7 +727,7 @@ pub async fn generate_units(
     for floor in (from..=to).filter(|f| *f != 0) {
         for (n, (layout, gross, inner, unit_price)) in stacks.iter().enumerate() {
             let row = UnitRow {
-                id: loupan_store::new_id(),
+                id: loupan_store::new_id().into(),
                 building_id: building.id.clone(),
                 project_id: building.project_id.clone(),
                 floor,
@@ -773,7 +773,7 @@ mod tests {
 /// What a bulk edit sets on every selected unit; empty fields stay as they are.
 #[derive(Debug, Default, Clone)]
 pub struct BulkEdit {
-    pub unit_ids: Vec<String>,
+    pub unit_ids: Vec<UnitId>,
     pub layout: Option<String>,
     pub gross_area: Option<String>,
     pub inner_area: Option<String>,
@@ -891,7 +891,7 @@ pub async fn bulk_edit(services: &Services, actor: &Actor, form: BulkEdit) -> Se
             Change {
                 action: "unit.bulk_edit",
                 record_type: "unit",
-                record_id: id,
+                record_id: id.as_str(),
                 before: snapshot(&before)?,
                 after: after.as_ref().map(snapshot).transpose()?.flatten().map(|mut v| {
                     v["reason"] = serde_json::Value::from(reason.clone());
@@ -946,7 +946,7 @@ fn status_zh(s: UnitStatus) -> &'static str {
 
 /// The 销控图 of a building as PDF: floors top down, each unit with its status
 /// in words (readable in black and white), layout, area and price; totals below.
-pub async fn chart_pdf(services: &Services, actor: &Actor, building_id: &str) -> ServiceResult<Vec<u8>> {
+pub async fn chart_pdf(services: &Services, actor: &Actor, building_id: &BuildingId) -> ServiceResult<Vec<u8>> {
     use loupan_documents::pdf::{Block, PdfError};
     let (building, units) = building_chart(services, actor, building_id).await?;
     let project = get_project(services, actor, &building.project_id).await?;

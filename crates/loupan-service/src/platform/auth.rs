@@ -124,7 +124,7 @@ pub async fn login(services: &Services, username: &str, password: &str, kind: Se
         Change {
             action: "user.login",
             record_type: "user",
-            record_id: &user.id,
+            record_id: user.id.as_str(),
             before: None,
             after: Some(serde_json::json!({"session_kind": kind.name()})),
         },

@@ -2,6 +2,7 @@
 //! at it). Changes are published by the services that make them; pages
 //! subscribe. Across instances they travel through PostgreSQL NOTIFY.
 
+use loupan_domain::ids::{BuildingId, UnitId};
 use loupan_store::Connection;
 use loupan_store::live::{self as store_live, UNIT_CHANNEL};
 use serde::{Deserialize, Serialize};
@@ -12,8 +13,8 @@ use crate::{ServiceResult, Services};
 /// A unit changed status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnitChange {
-    pub unit_id: String,
-    pub building_id: String,
+    pub unit_id: UnitId,
+    pub building_id: BuildingId,
     pub status: loupan_domain::inventory::UnitStatus,
 }
 

@@ -1,6 +1,7 @@
 //! User administration: accounts, roles, project membership, disabling.
 //! Only holders of `ManageUsers` (admins) may change accounts.
 
+use loupan_domain::ids::ProjectId;
 use loupan_domain::validation::{optional_text, required_text};
 use loupan_domain::{Invalid, Permission, Role};
 use loupan_store::users::{self as store_users, UserRow};
@@ -20,7 +21,7 @@ pub struct User {
     pub username: String,
     pub display_name: String,
     pub roles: Vec<Role>,
-    pub project_ids: Vec<String>,
+    pub project_ids: Vec<ProjectId>,
     pub disabled: bool,
     pub locale: Option<String>,
     /// Approval steps "by the submitter's manager" go to this user.
@@ -36,7 +37,7 @@ pub struct NewUser {
     pub password: Option<String>,
     pub display_name: Option<String>,
     pub roles: Vec<String>,
-    pub project_ids: Vec<String>,
+    pub project_ids: Vec<ProjectId>,
 }
 
 /// Changes to an account; `version` must be the one the editor saw.
@@ -45,7 +46,7 @@ pub struct UserChanges {
     pub version: i64,
     pub display_name: Option<String>,
     pub roles: Vec<String>,
-    pub project_ids: Vec<String>,
+    pub project_ids: Vec<ProjectId>,
     pub disabled: bool,
     /// The user's manager; None or empty for nobody.
     pub manager_id: Option<String>,
@@ -81,8 +82,8 @@ fn parse_roles(errors: &mut Invalid, roles: &[String]) -> Vec<Role> {
 async fn check_projects<C: loupan_store::Connection>(
     conn: &C,
     errors: &mut Invalid,
-    ids: &[String],
-) -> ServiceResult<Vec<String>> {
+    ids: &[ProjectId],
+) -> ServiceResult<Vec<ProjectId>> {
     let mut ok = Vec::new();
     for id in ids {
         if store_inventory::find_project(conn, id).await?.is_none() {
@@ -159,7 +160,7 @@ pub async fn create_user(services: &Services, actor: &Actor, form: NewUser) -> S
         Change {
             action: "user.create",
             record_type: "user",
-            record_id: &user.id,
+            record_id: user.id.as_str(),
             before: None,
             after: Some(snapshot(&user)?),
         },

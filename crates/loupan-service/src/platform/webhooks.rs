@@ -300,7 +300,7 @@ pub async fn create_subscription(
         Change {
             action: "webhook.create",
             record_type: "webhook",
-            record_id: &subscription.id,
+            record_id: subscription.id.as_str(),
             before: None,
             after: crate::platform::audit::snapshot(&subscription)?,
         },

@@ -3,6 +3,7 @@
 //! exported whole; and the display names of a deal's unit, buyer and agent
 //! that every list and report shows.
 
+use loupan_domain::ids::{BuildingId, ProjectId, UnitId};
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
@@ -19,18 +20,18 @@ use crate::{Actor, ServiceError, ServiceResult, Services};
 
 /// Display names for the deals of a report, loaded once each.
 pub(crate) struct Names {
-    units: HashMap<String, String>,
+    units: HashMap<UnitId, String>,
     customers: HashMap<String, (String, String)>,
     users: HashMap<String, String>,
 }
 
 /// The unit, customer and agent of a deal.
-pub(crate) type DealParties<'a> = (&'a str, &'a str, &'a str);
+pub(crate) type DealParties<'a> = (&'a UnitId, &'a str, &'a str);
 
 impl Names {
     pub(crate) async fn load<C: loupan_store::Connection>(conn: &C, deals: &[DealParties<'_>]) -> ServiceResult<Names> {
-        fn distinct(deals: &[DealParties<'_>], pick: fn(&DealParties<'_>) -> String) -> Vec<String> {
-            let mut ids: Vec<String> = deals.iter().map(pick).collect();
+        fn distinct<T: Ord>(deals: &[DealParties<'_>], pick: fn(&DealParties<'_>) -> T) -> Vec<T> {
+            let mut ids: Vec<T> = deals.iter().map(pick).collect();
             ids.sort();
             ids.dedup();
             ids
@@ -43,7 +44,7 @@ impl Names {
             }
         }
         let mut units = HashMap::new();
-        for chunk in distinct(deals, |d| d.0.to_owned()).chunks(500) {
+        for chunk in distinct(deals, |d| d.0.clone()).chunks(500) {
             for u in store_inventory::units_by_ids(conn, chunk).await? {
                 units.insert(u.id, u.number);
             }
@@ -56,7 +57,7 @@ impl Names {
         Ok(Names { units, customers, users })
     }
 
-    pub(crate) fn unit(&self, id: &str) -> String {
+    pub(crate) fn unit(&self, id: &UnitId) -> String {
         self.units.get(id).cloned().unwrap_or_default()
     }
 
@@ -145,9 +146,9 @@ fn filter<S>(actor: &Actor, q: &DealQuery<S>) -> ServiceResult<(DealFilter, u64)
         }
     }
     let filter = DealFilter {
-        projects: actor.visible_projects().map(<[String]>::to_vec),
-        project_id: text(&q.project_id),
-        building_id: text(&q.building_id),
+        projects: actor.visible_projects().map(<[ProjectId]>::to_vec),
+        project_id: text(&q.project_id).map(ProjectId::from),
+        building_id: text(&q.building_id).map(BuildingId::from),
         agent_id,
         customer_id: text(&q.customer_id),
         from: q.from,
@@ -165,14 +166,14 @@ async fn named<D, R>(
     services: &Services,
     rows: Vec<R>,
     limit: u64,
-    parties: impl Fn(&R) -> (String, String, String, NaiveDate, String),
+    parties: impl Fn(&R) -> (UnitId, String, String, NaiveDate, String),
     view: impl Fn(R) -> D,
 ) -> ServiceResult<DealPage<Listed<D>>> {
     let mut rows = rows;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     let keys: Vec<_> = rows.iter().map(&parties).collect();
-    let refs: Vec<DealParties<'_>> = keys.iter().map(|(u, c, a, _, _)| (u.as_str(), c.as_str(), a.as_str())).collect();
+    let refs: Vec<DealParties<'_>> = keys.iter().map(|(u, c, a, _, _)| (u, c.as_str(), a.as_str())).collect();
     let names = Names::load(services.store.conn(), &refs).await?;
     let next_cursor = if more { keys.last().map(|k| cursor(k.3, &k.4)) } else { None };
     let items = rows

@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use loupan_domain::access::DataScope;
 use loupan_domain::approvals::{RequestKind, SPECIAL_DISCOUNT};
 use loupan_domain::customers::CustomerEventKind;
+use loupan_domain::ids::{ProjectId, UnitId};
 use loupan_domain::inventory::UnitEventKind;
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::{
@@ -52,7 +53,7 @@ pub struct NewPaymentMethod {
 #[derive(Debug, Clone, Serialize)]
 pub struct PaymentMethod {
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub name: String,
     pub kind: String,
     /// A ratio (`"0.03"` for 3 %).
@@ -118,7 +119,7 @@ fn method_view(row: PaymentMethodRow) -> ServiceResult<PaymentMethod> {
     })
 }
 
-async fn visible_project<C: Connection>(conn: &C, actor: &Actor, project_id: &str) -> ServiceResult<()> {
+async fn visible_project<C: Connection>(conn: &C, actor: &Actor, project_id: &ProjectId) -> ServiceResult<()> {
     if !actor.sees_project(project_id) || store_inventory::find_project(conn, project_id).await?.is_none() {
         return Err(ServiceError::NotFound("project"));
     }
@@ -217,7 +218,7 @@ async fn record_method<C: Connection>(
         Change {
             action,
             record_type: "payment_method",
-            record_id: &after.id,
+            record_id: after.id.as_str(),
             before: before.map(audit::snapshot).transpose()?.flatten(),
             after: audit::snapshot(after)?,
         },
@@ -228,7 +229,7 @@ async fn record_method<C: Connection>(
 pub async fn create_payment_method(
     services: &Services,
     actor: &Actor,
-    project_id: &str,
+    project_id: &ProjectId,
     form: NewPaymentMethod,
 ) -> ServiceResult<PaymentMethod> {
     actor.require(Permission::ManagePricing)?;
@@ -366,7 +367,7 @@ pub async fn retire_payment_method(
 pub async fn list_payment_methods(
     services: &Services,
     actor: &Actor,
-    project_id: &str,
+    project_id: &ProjectId,
 ) -> ServiceResult<Vec<PaymentMethod>> {
     actor.require(Permission::ReadProjects)?;
     let conn = services.store.conn();
@@ -397,7 +398,7 @@ fn parse_date(errors: &mut Invalid, field: &str, text: Option<&str>) -> NaiveDat
 }
 
 /// A deal the actor may see: agents their own, others their projects'.
-fn may_see_deal(actor: &Actor, project_id: &str, agent_id: &str) -> bool {
+fn may_see_deal(actor: &Actor, project_id: &ProjectId, agent_id: &str) -> bool {
     if !actor.can(Permission::ReadDeals) || !actor.sees_project(project_id) {
         return false;
     }
@@ -416,11 +417,11 @@ pub(crate) fn sees_own_deals_only(actor: &Actor) -> bool {
 pub(crate) async fn may_sell_to<C: Connection>(
     conn: &C,
     actor: &Actor,
-    project_id: &str,
+    project_id: &ProjectId,
     customer_id: &str,
 ) -> ServiceResult<bool> {
     let Some(c) = store_customers::find_customer(conn, customer_id).await? else { return Ok(false) };
-    Ok(c.project_id == project_id
+    Ok(&c.project_id == project_id
         && match actor.customer_scope() {
             Some(DataScope::All) => true,
             Some(DataScope::Project) => actor.sees_project(&c.project_id),
@@ -438,7 +439,7 @@ struct SaleParties {
 async fn check_parties<C: Connection>(
     conn: &C,
     actor: &Actor,
-    unit_id: &str,
+    unit_id: &UnitId,
     customer_id: &str,
     method_id: &str,
 ) -> ServiceResult<SaleParties> {
@@ -469,7 +470,7 @@ fn in_force(method: &PaymentMethodRow) -> ServiceResult<()> {
 pub(crate) async fn unit_event<C: Connection>(
     conn: &C,
     (actor, now): (&Actor, DateTime<Utc>),
-    unit_id: &str,
+    unit_id: &UnitId,
     kind: UnitEventKind,
     (from, to): (UnitStatus, UnitStatus),
     reference: Option<&str>,
@@ -510,7 +511,7 @@ pub(crate) async fn customer_event<C: Connection>(
 /// else `available`.
 pub(crate) async fn claimable_from<C: Connection>(
     conn: &C,
-    unit_id: &str,
+    unit_id: &UnitId,
     customer_id: &str,
 ) -> ServiceResult<UnitStatus> {
     if let Some(r) = store::active_reservation_of_unit(conn, unit_id).await?
@@ -544,8 +545,8 @@ pub struct NewSubscription {
 pub struct Subscription {
     pub id: String,
     pub number: String,
-    pub project_id: String,
-    pub unit_id: String,
+    pub project_id: ProjectId,
+    pub unit_id: UnitId,
     pub customer_id: String,
     pub agent_id: String,
     pub total_price: Money,
@@ -577,7 +578,7 @@ impl From<SubscriptionRow> for Subscription {
 async fn checked_buyers<C: Connection>(
     conn: &C,
     actor: &Actor,
-    project_id: &str,
+    project_id: &ProjectId,
     customer_id: &str,
     buyers: &[NewBuyer],
 ) -> ServiceResult<Vec<(String, i64)>> {
@@ -596,7 +597,7 @@ async fn checked_buyers<C: Connection>(
 /// A subscription's fields, checked.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct ValidSubscription {
-    unit_id: String,
+    unit_id: UnitId,
     customer_id: String,
     payment_method_id: String,
     total: Money,
@@ -624,7 +625,15 @@ fn validate_subscription(form: &NewSubscription) -> ServiceResult<ValidSubscript
         errors.push("deposit", "exceeds_total");
     }
     errors.into_result()?;
-    Ok(ValidSubscription { unit_id, customer_id, payment_method_id, total, deposit, subscribed_on, buyers: Vec::new() })
+    Ok(ValidSubscription {
+        unit_id: unit_id.into(),
+        customer_id,
+        payment_method_id,
+        total,
+        deposit,
+        subscribed_on,
+        buyers: Vec::new(),
+    })
 }
 
 /// The price an agent may agree for a unit on a payment method.
@@ -655,7 +664,7 @@ async fn price_limits<C: Connection>(
 pub async fn limits_for(
     services: &Services,
     actor: &Actor,
-    unit_id: &str,
+    unit_id: &UnitId,
     payment_method_id: &str,
 ) -> ServiceResult<PriceLimits> {
     actor.require(Permission::Sell)?;
@@ -745,7 +754,7 @@ async fn write_subscription(
         Change {
             action: "subscription.create",
             record_type: "subscription",
-            record_id: &subscription.id,
+            record_id: subscription.id.as_str(),
             before: None,
             after: crate::platform::audit::snapshot(&subscription)?,
         },
@@ -812,7 +821,7 @@ pub async fn request_special_discount(
     if !free {
         return Err(unit_taken());
     }
-    let open = loupan_store::approvals::requests_of_subject(&tx, "unit", &v.unit_id).await?;
+    let open = loupan_store::approvals::requests_of_subject(&tx, "unit", v.unit_id.as_str()).await?;
     if open.iter().any(|r| r.kind == SPECIAL_DISCOUNT && r.status.is_open()) {
         return Err(ServiceError::Conflict("request_pending"));
     }
@@ -831,7 +840,7 @@ pub async fn request_special_discount(
         crate::approvals::Submission {
             kind: SPECIAL_DISCOUNT,
             project_id: Some(parties.unit.project_id.clone()),
-            subject_id: v.unit_id.clone(),
+            subject_id: v.unit_id.to_string(),
             summary,
             facts: [("discount_percent".to_owned(), discount), ("amount".to_owned(), v.total.to_string())].into(),
             payload,
@@ -892,8 +901,8 @@ pub struct NewContract {
 pub struct Contract {
     pub id: String,
     pub number: String,
-    pub project_id: String,
-    pub unit_id: String,
+    pub project_id: ProjectId,
+    pub unit_id: UnitId,
     pub customer_id: String,
     pub agent_id: String,
     pub subscription_id: Option<String>,
@@ -949,7 +958,7 @@ struct ValidContract {
     /// Chosen before approval, so that the contract is found once it is signed.
     id: String,
     subscription_id: Option<String>,
-    unit_id: String,
+    unit_id: UnitId,
     customer_id: String,
     payment_method_id: String,
     total: Money,
@@ -973,7 +982,7 @@ fn valid_contract(form: NewContract) -> ServiceResult<ValidContract> {
     Ok(ValidContract {
         id: loupan_store::new_id(),
         subscription_id,
-        unit_id: form.unit_id.unwrap_or_default(),
+        unit_id: form.unit_id.unwrap_or_default().into(),
         customer_id: form.customer_id.unwrap_or_default(),
         payment_method_id: method_id,
         total,
@@ -1058,7 +1067,7 @@ async fn request_non_standard_contract(
     v: &ValidContract,
     checked: &CheckedContract,
 ) -> ServiceResult<(Signing, crate::approvals::AfterCommit)> {
-    let open = loupan_store::approvals::requests_of_subject(tx, "unit", &v.unit_id).await?;
+    let open = loupan_store::approvals::requests_of_subject(tx, "unit", v.unit_id.as_str()).await?;
     if open.iter().any(|r| r.kind == RequestKind::NonStandardContract && r.status.is_open()) {
         return Err(ServiceError::Conflict("request_pending"));
     }
@@ -1080,7 +1089,7 @@ async fn request_non_standard_contract(
         crate::approvals::Submission {
             kind: RequestKind::NonStandardContract,
             project_id: Some(checked.parties.unit.project_id.clone()),
-            subject_id: v.unit_id.clone(),
+            subject_id: v.unit_id.to_string(),
             summary,
             facts: [("amount".to_owned(), v.total.to_string()), ("below_list_percent".to_owned(), below_list)].into(),
             payload: serde_json::json!({"contract": v, "agent_id": agent_id}),
@@ -1199,7 +1208,7 @@ async fn write_contract(
         Change {
             action: "contract.sign",
             record_type: "contract",
-            record_id: &contract.id,
+            record_id: contract.id.as_str(),
             before: None,
             after: crate::platform::audit::snapshot(&contract)?,
         },
@@ -1288,7 +1297,7 @@ pub struct UnitEvent {
 }
 
 /// Every status change of a unit, oldest first.
-pub async fn unit_history(services: &Services, actor: &Actor, unit_id: &str) -> ServiceResult<Vec<UnitEvent>> {
+pub async fn unit_history(services: &Services, actor: &Actor, unit_id: &UnitId) -> ServiceResult<Vec<UnitEvent>> {
     actor.require(Permission::ReadInventory)?;
     let conn = services.store.conn();
     match store_inventory::find_unit(conn, unit_id).await? {
@@ -1316,7 +1325,7 @@ pub struct UnitDeals {
     pub contract: Option<Contract>,
 }
 
-pub async fn deals_of_unit(services: &Services, actor: &Actor, unit_id: &str) -> ServiceResult<UnitDeals> {
+pub async fn deals_of_unit(services: &Services, actor: &Actor, unit_id: &UnitId) -> ServiceResult<UnitDeals> {
     let conn = services.store.conn();
     let subscription = store::active_subscription_of_unit(conn, unit_id)
         .await?
@@ -1334,7 +1343,7 @@ pub async fn deals_of_unit(services: &Services, actor: &Actor, unit_id: &str) ->
 pub async fn set_sales_control(
     services: &Services,
     actor: &Actor,
-    unit_id: &str,
+    unit_id: &UnitId,
     hold: bool,
 ) -> ServiceResult<UnitStatus> {
     actor.require(Permission::ManageInventory)?;
@@ -1362,7 +1371,7 @@ pub async fn set_sales_control(
         Change {
             action: if hold { "unit.hold" } else { "unit.release" },
             record_type: "unit",
-            record_id: unit_id,
+            record_id: unit_id.as_str(),
             before: Some(serde_json::json!({"status": from.name()})),
             after: Some(serde_json::json!({"status": to.name()})),
         },
@@ -1384,7 +1393,7 @@ pub struct NewReservation {
 #[derive(Debug, Clone, Serialize)]
 pub struct Reservation {
     pub id: String,
-    pub unit_id: String,
+    pub unit_id: UnitId,
     pub customer_id: String,
     pub agent_id: String,
     pub status: ReservationStatus,
@@ -1409,7 +1418,7 @@ impl From<store::ReservationRow> for Reservation {
 pub async fn reserve(services: &Services, actor: &Actor, form: NewReservation) -> ServiceResult<Reservation> {
     actor.require(Permission::Sell)?;
     let mut errors = Invalid::default();
-    let unit_id = required_text(&mut errors, "unit_id", form.unit_id.as_deref(), 64);
+    let unit_id = UnitId::from(required_text(&mut errors, "unit_id", form.unit_id.as_deref(), 64));
     let customer_id = required_text(&mut errors, "customer_id", form.customer_id.as_deref(), 64);
     let days = form.days.unwrap_or(3);
     if !(1..=30).contains(&days) {
@@ -1458,7 +1467,7 @@ pub async fn reserve(services: &Services, actor: &Actor, form: NewReservation) -
         Change {
             action: "reservation.create",
             record_type: "reservation",
-            record_id: &reservation.id,
+            record_id: reservation.id.as_str(),
             before: None,
             after: crate::platform::audit::snapshot(&reservation)?,
         },
@@ -1497,7 +1506,7 @@ pub async fn expire_reservations(services: &Services, now: chrono::DateTime<chro
             Change {
                 action: "reservation.expire",
                 record_type: "reservation",
-                record_id: &r.id,
+                record_id: r.id.as_str(),
                 before: Some(serde_json::json!({"status": "active"})),
                 after: Some(serde_json::json!({"status": "expired"})),
             },
@@ -1590,7 +1599,7 @@ pub async fn subscription_letter(services: &Services, actor: &Actor, id: &str) -
         Change {
             action: "subscription.print_letter",
             record_type: "subscription",
-            record_id: &s.id,
+            record_id: s.id.as_str(),
             before: None,
             after: None,
         },
@@ -1622,13 +1631,13 @@ impl Deal {
             Deal::Subscription(s) => &s.id,
         }
     }
-    pub(crate) fn project_id(&self) -> &str {
+    pub(crate) fn project_id(&self) -> &ProjectId {
         match self {
             Deal::Contract(k) => &k.project_id,
             Deal::Subscription(s) => &s.project_id,
         }
     }
-    pub(crate) fn unit_id(&self) -> &str {
+    pub(crate) fn unit_id(&self) -> &UnitId {
         match self {
             Deal::Contract(k) => &k.unit_id,
             Deal::Subscription(s) => &s.unit_id,
@@ -1738,7 +1747,7 @@ pub(crate) async fn buyers_json<C: Connection>(conn: &C, deal: &Deal) -> Service
 pub(crate) async fn check_buyers<C: Connection>(
     conn: &C,
     actor: &Actor,
-    project_id: &str,
+    project_id: &ProjectId,
     buyers: &[NewBuyer],
     errors: &mut Invalid,
 ) -> ServiceResult<Vec<(String, Ratio)>> {

@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use loupan_domain::approvals::{PRICE_ADJUSTMENT, RequestKind};
+use loupan_domain::ids::{BuildingId, ProjectId, UnitId};
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::{AdjustmentMethod, AdjustmentStatus, PriceShift};
 use loupan_domain::validation::required_text;
@@ -32,7 +33,7 @@ pub struct NewAdjustment {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PriceChange {
-    pub unit_id: String,
+    pub unit_id: UnitId,
     pub number: String,
     pub floor: i32,
     pub old_price: Money,
@@ -42,9 +43,9 @@ pub struct PriceChange {
 #[derive(Debug, Clone, Serialize)]
 pub struct Adjustment {
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub name: String,
-    pub building_id: Option<String>,
+    pub building_id: Option<BuildingId>,
     pub layout: Option<String>,
     pub min_floor: Option<i32>,
     pub max_floor: Option<i32>,
@@ -123,7 +124,7 @@ fn changes(units: &[UnitRow], row: &PriceAdjustmentRow) -> Vec<PriceChange> {
 pub async fn create_adjustment(
     services: &Services,
     actor: &Actor,
-    project_id: &str,
+    project_id: &ProjectId,
     form: NewAdjustment,
 ) -> ServiceResult<(Adjustment, Vec<PriceChange>)> {
     actor.require(Permission::ManagePricing)?;
@@ -143,10 +144,10 @@ pub async fn create_adjustment(
     let shift = method.and_then(|m| {
         PriceShift::parse(m, form.value.as_deref().unwrap_or_default()).map_err(|code| errors.push("value", code)).ok()
     });
-    let building_id = form.building_id.filter(|b| !b.is_empty());
+    let building_id = form.building_id.filter(|b| !b.is_empty()).map(BuildingId::from);
     if let Some(b) = &building_id {
         match store::find_building(services.store.conn(), b).await? {
-            Some(found) if found.project_id == project_id => {}
+            Some(found) if &found.project_id == project_id => {}
             _ => errors.push("building_id", "unknown_building"),
         }
     }
@@ -185,7 +186,7 @@ pub async fn create_adjustment(
         Change {
             action: "price_adjustment.create",
             record_type: "price_adjustment",
-            record_id: &adjustment.id,
+            record_id: adjustment.id.as_str(),
             before: None,
             after: crate::platform::audit::snapshot(&adjustment)?,
         },
@@ -217,7 +218,11 @@ async fn visible_adjustment<C: loupan_store::Connection>(
     Err(ServiceError::Forbidden)
 }
 
-pub async fn list_adjustments(services: &Services, actor: &Actor, project_id: &str) -> ServiceResult<Vec<Adjustment>> {
+pub async fn list_adjustments(
+    services: &Services,
+    actor: &Actor,
+    project_id: &ProjectId,
+) -> ServiceResult<Vec<Adjustment>> {
     actor.require(Permission::ManagePricing)?;
     inventory::get_project(services, actor, project_id).await?;
     Ok(store::price_adjustments_of(services.store.conn(), project_id)
@@ -371,7 +376,11 @@ pub struct PriceHistoryEntry {
     pub changed_at: DateTime<Utc>,
 }
 
-pub async fn price_history(services: &Services, actor: &Actor, unit_id: &str) -> ServiceResult<Vec<PriceHistoryEntry>> {
+pub async fn price_history(
+    services: &Services,
+    actor: &Actor,
+    unit_id: &UnitId,
+) -> ServiceResult<Vec<PriceHistoryEntry>> {
     inventory::get_unit(services, actor, unit_id).await?;
     Ok(store::price_history_of(services.store.conn(), unit_id)
         .await?

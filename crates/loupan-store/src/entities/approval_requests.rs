@@ -1,4 +1,5 @@
 use loupan_domain::approvals::{ApprovalStatus, RequestKind};
+use loupan_domain::ids::ProjectId;
 use sea_orm::entity::prelude::*;
 
 /// A request waiting for (or past) its decision.
@@ -10,7 +11,7 @@ pub struct Model {
     pub kind: RequestKind,
     /// The flow version the request started with; it keeps it to the end.
     pub flow_id: String,
-    pub project_id: Option<String>,
+    pub project_id: Option<ProjectId>,
     pub subject_type: String,
     pub subject_id: String,
     pub summary: String,

@@ -1,3 +1,4 @@
+use loupan_domain::ids::{BuildingId, ProjectId};
 use sea_orm::entity::prelude::*;
 
 /// Where a building is on its project's site plan, in thousandths of the image's width and height.
@@ -5,8 +6,8 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "building_regions")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub building_id: String,
-    pub project_id: String,
+    pub building_id: BuildingId,
+    pub project_id: ProjectId,
     pub x: i32,
     pub y: i32,
     pub w: i32,

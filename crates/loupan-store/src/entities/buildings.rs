@@ -1,11 +1,12 @@
+use loupan_domain::ids::{BuildingId, ProjectId};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "buildings")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub project_id: String,
+    pub id: BuildingId,
+    pub project_id: ProjectId,
     pub name: String,
     /// The phase (分期) the building belongs to, if the project has phases.
     pub phase: Option<String>,

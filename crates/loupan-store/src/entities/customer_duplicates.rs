@@ -1,4 +1,5 @@
 use loupan_domain::customers::DuplicateStatus;
+use loupan_domain::ids::ProjectId;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -6,7 +7,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub customer_id: String,
     pub matched_customer_id: String,
     pub match_kind: loupan_domain::customers::MatchKind,

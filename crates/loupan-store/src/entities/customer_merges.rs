@@ -1,3 +1,4 @@
+use loupan_domain::ids::ProjectId;
 use sea_orm::entity::prelude::*;
 
 /// One merge of two customers, with every row it moved (JSON), so it can be undone exactly.
@@ -6,7 +7,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub kept_id: String,
     pub merged_id: String,
     pub moved: String,

@@ -1,4 +1,5 @@
 use loupan_domain::customers::CustomerKind;
+use loupan_domain::ids::ProjectId;
 use loupan_domain::{Area, Money};
 use sea_orm::entity::prelude::*;
 
@@ -7,7 +8,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub owner_id: String,
     pub kind: CustomerKind,
     pub name: String,

@@ -1,3 +1,4 @@
+use loupan_domain::ids::ProjectId;
 use loupan_domain::sales::{ChangeKind, ChangeStatus};
 use sea_orm::entity::prelude::*;
 
@@ -6,7 +7,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     /// `cancel_contract` (退房), `cancel_subscription` (退订), `swap` (换房),
     /// `change_price`, `change_payment_method` or `rename` (更名/增减权益人).
     pub kind: ChangeKind,

@@ -1,3 +1,4 @@
+use loupan_domain::ids::ProjectId;
 use sea_orm::entity::prelude::*;
 
 /// A project's grade rule: the first rule (by position) whose conditions all
@@ -7,7 +8,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub position: i32,
     pub grade: String,
     /// JSON object of conditions (`{"min_visits":2,"min_budget":300000000}`).

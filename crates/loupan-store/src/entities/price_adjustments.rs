@@ -1,3 +1,4 @@
+use loupan_domain::ids::{BuildingId, ProjectId};
 use loupan_domain::sales::{AdjustmentMethod, AdjustmentStatus};
 use sea_orm::entity::prelude::*;
 
@@ -6,9 +7,9 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub name: String,
-    pub building_id: Option<String>,
+    pub building_id: Option<BuildingId>,
     pub layout: Option<String>,
     pub min_floor: Option<i32>,
     pub max_floor: Option<i32>,

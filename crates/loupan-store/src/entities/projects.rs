@@ -1,10 +1,11 @@
+use loupan_domain::ids::ProjectId;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "projects")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub id: ProjectId,
     pub name: String,
     pub city: String,
     /// Extra discount (millionths) an agent may give without a special approval.

@@ -1,3 +1,4 @@
+use loupan_domain::ids::ProjectId;
 use sea_orm::entity::prelude::*;
 
 /// A receipt book (票据): numbers `first_number..=last_number` under a prefix,
@@ -7,7 +8,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub prefix: String,
     pub first_number: i64,
     pub last_number: i64,

@@ -1,5 +1,6 @@
 use loupan_domain::Money;
 use loupan_domain::finance::ReceiptStatus;
+use loupan_domain::ids::ProjectId;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -7,7 +8,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub contract_id: Option<String>,
     pub subscription_id: Option<String>,
     pub amount: Money,

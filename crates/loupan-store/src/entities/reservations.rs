@@ -1,3 +1,4 @@
+use loupan_domain::ids::{ProjectId, UnitId};
 use loupan_domain::sales::ReservationStatus;
 use sea_orm::entity::prelude::*;
 
@@ -6,8 +7,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub project_id: String,
-    pub unit_id: String,
+    pub project_id: ProjectId,
+    pub unit_id: UnitId,
     pub customer_id: String,
     pub agent_id: String,
     /// `active`, `released`, `expired` or `converted`.

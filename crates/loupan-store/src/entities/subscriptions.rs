@@ -1,4 +1,5 @@
 use loupan_domain::Money;
+use loupan_domain::ids::{ProjectId, UnitId};
 use loupan_domain::sales::SubscriptionStatus;
 use sea_orm::entity::prelude::*;
 
@@ -7,8 +8,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub project_id: String,
-    pub unit_id: String,
+    pub project_id: ProjectId,
+    pub unit_id: UnitId,
     pub customer_id: String,
     pub agent_id: String,
     pub number: String,

@@ -1,3 +1,4 @@
+use loupan_domain::ids::UnitId;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -5,7 +6,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub unit_id: String,
+    pub unit_id: UnitId,
     pub kind: String,
     pub from_status: String,
     pub to_status: String,

@@ -1,4 +1,5 @@
 use loupan_domain::Money;
+use loupan_domain::ids::UnitId;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -6,7 +7,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub unit_id: String,
+    pub unit_id: UnitId,
     pub old_price: Money,
     pub new_price: Money,
     pub adjustment_id: Option<String>,

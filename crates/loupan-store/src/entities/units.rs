@@ -1,3 +1,4 @@
+use loupan_domain::ids::{BuildingId, ProjectId, UnitId};
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::{Area, Money};
 use sea_orm::entity::prelude::*;
@@ -6,9 +7,9 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "units")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub building_id: String,
-    pub project_id: String,
+    pub id: UnitId,
+    pub building_id: BuildingId,
+    pub project_id: ProjectId,
     pub floor: i32,
     pub number: String,
     pub layout: String,

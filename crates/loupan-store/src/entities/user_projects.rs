@@ -1,3 +1,4 @@
+use loupan_domain::ids::ProjectId;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -6,7 +7,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub user_id: String,
     #[sea_orm(primary_key, auto_increment = false)]
-    pub project_id: String,
+    pub project_id: ProjectId,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,6 +2,7 @@
 //! and attachments; flow definitions for admins; delegation while away; the
 //! notifications under the bell.
 
+use loupan_domain::ids::ProjectId;
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -31,7 +32,7 @@ pub struct ApprovalDto {
     pub id: String,
     /// `special_discount`, `deal_change`, `price_adjustment` or `cost_contract`.
     pub kind: RequestKind,
-    pub project_id: Option<String>,
+    pub project_id: Option<ProjectId>,
     pub subject_type: String,
     pub subject_id: String,
     pub summary: String,

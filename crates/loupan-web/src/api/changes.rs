@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use loupan_domain::finance::RefundStatus;
+use loupan_domain::ids::ProjectId;
 use loupan_domain::sales::{ChangeKind, ChangeStatus};
 use loupan_service::changes::{self, DealChange};
 use serde::{Deserialize, Serialize};
@@ -48,7 +49,7 @@ pub struct NewChangeRequest {
 #[derive(Serialize, ToSchema)]
 pub struct DealChangeDto {
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub kind: ChangeKind,
     pub subject_id: String,
     pub reason: String,
@@ -149,7 +150,7 @@ async fn list(
 #[derive(Serialize, ToSchema)]
 pub struct RefundDto {
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub contract_id: Option<String>,
     pub subscription_id: Option<String>,
     pub customer_id: String,

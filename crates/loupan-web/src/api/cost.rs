@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
 use loupan_domain::cost::Bucket;
+use loupan_domain::ids::ProjectId;
 use loupan_service::cost::{
     self, ContractImpact, CostContract, CostItem, CostItemEdit, DynamicCost, ItemLedger, NewCostContract, NewCostItem,
     NewExpectedCost, NewPlanLine, NewSupplier, NewTargetVersion, NewVariation, PlanLine, Posting, Supplier,
@@ -49,7 +50,7 @@ async fn add_template_item(
 async fn items(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
 ) -> Result<Json<Vec<CostItem>>, AppError> {
     Ok(Json(cost::items(&state.services, &actor, &id).await?))
 }
@@ -62,7 +63,7 @@ async fn items(
 async fn add_item(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
     ApiJson(form): ApiJson<NewCostItem>,
 ) -> Created<CostItem> {
     Ok((StatusCode::CREATED, Json(cost::add_item(&state.services, &actor, Some(&id), form).await?)))
@@ -76,7 +77,7 @@ async fn add_item(
 async fn copy_template(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
 ) -> Created<Vec<CostItem>> {
     Ok((StatusCode::CREATED, Json(cost::copy_template(&state.services, &actor, &id).await?)))
 }
@@ -133,7 +134,7 @@ pub struct AsOfParams {
 async fn dynamic_cost(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
     ApiQuery(q): ApiQuery<AsOfParams>,
 ) -> Result<Json<DynamicCost>, AppError> {
     Ok(Json(cost::dynamic_cost(&state.services, &actor, &id, q.as_of).await?))
@@ -148,7 +149,7 @@ async fn export_dynamic_cost(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: crate::i18n::Lang,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
     ApiQuery(q): ApiQuery<AsOfParams>,
 ) -> Result<axum::response::Response, AppError> {
     Ok(crate::api::xlsx_download(dynamic_cost_xlsx(&state, &actor, lang, &id, q.as_of).await?, "dynamic-cost.xlsx"))
@@ -159,7 +160,7 @@ pub(crate) async fn dynamic_cost_xlsx(
     state: &AppState,
     actor: &loupan_service::Actor,
     lang: crate::i18n::Lang,
-    project: &str,
+    project: &ProjectId,
     as_of: Option<NaiveDate>,
 ) -> Result<Vec<u8>, AppError> {
     let headers: Vec<String> = cost::EXPORT_COLUMNS
@@ -179,7 +180,7 @@ pub(crate) async fn dynamic_cost_xlsx(
 async fn versions(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
 ) -> Result<Json<Vec<TargetVersion>>, AppError> {
     Ok(Json(cost::versions(&state.services, &actor, &id).await?))
 }
@@ -192,7 +193,7 @@ async fn versions(
 async fn new_version(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
     ApiJson(form): ApiJson<NewTargetVersion>,
 ) -> Created<TargetVersionDetail> {
     Ok((StatusCode::CREATED, Json(cost::new_version(&state.services, &actor, &id, form).await?)))
@@ -251,7 +252,7 @@ async fn compare(
 async fn trial_calculation(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
     ApiJson(form): ApiJson<TrialRequest>,
 ) -> Result<Json<TrialCalculation>, AppError> {
     Ok(Json(cost::trial_calculation(&state.services, &actor, &id, form).await?))
@@ -263,7 +264,7 @@ async fn trial_calculation(
 async fn plan_lines(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
 ) -> Result<Json<Vec<PlanLine>>, AppError> {
     Ok(Json(cost::plan_lines(&state.services, &actor, &id).await?))
 }
@@ -276,7 +277,7 @@ async fn plan_lines(
 async fn add_plan_line(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
     ApiJson(form): ApiJson<NewPlanLine>,
 ) -> Created<PlanLine> {
     Ok((StatusCode::CREATED, Json(cost::add_plan_line(&state.services, &actor, &id, form).await?)))
@@ -337,7 +338,7 @@ async fn unblacklist(
 async fn contracts(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
 ) -> Result<Json<Vec<CostContract>>, AppError> {
     Ok(Json(cost::contracts(&state.services, &actor, &id).await?))
 }
@@ -354,7 +355,7 @@ async fn contracts(
 async fn sign_contract(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
     ApiJson(form): ApiJson<NewCostContract>,
 ) -> Created<CostContract> {
     Ok((StatusCode::CREATED, Json(cost::sign_contract(&state.services, &actor, &id, form).await?)))
@@ -388,7 +389,7 @@ async fn contract_impact(
 async fn variations(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
 ) -> Result<Json<Vec<Variation>>, AppError> {
     Ok(Json(cost::variations(&state.services, &actor, &id).await?))
 }
@@ -401,7 +402,7 @@ async fn variations(
 async fn submit_variation(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
     ApiJson(form): ApiJson<NewVariation>,
 ) -> Created<Variation> {
     Ok((StatusCode::CREATED, Json(cost::submit_variation(&state.services, &actor, &id, form).await?)))
@@ -439,7 +440,7 @@ async fn confirm_variation(
 async fn add_expected(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
     ApiJson(form): ApiJson<NewExpectedCost>,
 ) -> Created<Posting> {
     Ok((StatusCode::CREATED, Json(cost::add_expected(&state.services, &actor, &id, form).await?)))

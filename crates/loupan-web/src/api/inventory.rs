@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use loupan_domain::ids::{BuildingId, ProjectId, UnitId};
 use loupan_domain::inventory::{FileOwner, FilePurpose, UnitStatus};
 use loupan_service::inventory::import;
 use loupan_service::inventory::{self, Building, Project, Unit};
@@ -16,7 +17,7 @@ use crate::{AppError, AppState};
 
 #[derive(Serialize, ToSchema)]
 pub struct ProjectDto {
-    pub id: String,
+    pub id: ProjectId,
     pub name: String,
     pub city: String,
     /// Extra discount (a ratio, `"0.01"` = 1 %) agents may give without a special approval.
@@ -44,8 +45,8 @@ pub struct ProjectList {
 
 #[derive(Serialize, ToSchema)]
 pub struct BuildingDto {
-    pub id: String,
-    pub project_id: String,
+    pub id: BuildingId,
+    pub project_id: ProjectId,
     pub name: String,
     pub phase: Option<String>,
     pub version: i64,
@@ -65,9 +66,9 @@ pub struct BuildingList {
 
 #[derive(Serialize, ToSchema)]
 pub struct UnitDto {
-    pub id: String,
-    pub project_id: String,
-    pub building_id: String,
+    pub id: UnitId,
+    pub project_id: ProjectId,
+    pub building_id: BuildingId,
     pub floor: i32,
     pub number: String,
     pub layout: String,
@@ -190,7 +191,7 @@ async fn list_projects(
 async fn get_project(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
 ) -> Result<Json<ProjectDto>, AppError> {
     Ok(Json(inventory::get_project(&state.services, &actor, &id).await?.into()))
 }
@@ -208,7 +209,7 @@ pub struct DiscountLimitRequest {
 async fn set_discount_limit(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
     ApiJson(req): ApiJson<DiscountLimitRequest>,
 ) -> Result<Json<ProjectDto>, AppError> {
     let p =
@@ -221,7 +222,7 @@ async fn set_discount_limit(
 async fn create_building(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
     ApiJson(req): ApiJson<NewBuildingRequest>,
 ) -> Result<(StatusCode, Json<BuildingDto>), AppError> {
     let building = inventory::create_building(
@@ -239,7 +240,7 @@ async fn create_building(
 async fn list_buildings(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
 ) -> Result<Json<Page<BuildingDto>>, AppError> {
     let items = inventory::list_buildings(&state.services, &actor, &id).await?;
     Ok(Json(Page { items: items.into_iter().map(BuildingDto::from).collect(), next_cursor: None }))
@@ -251,7 +252,7 @@ async fn list_buildings(
 async fn create_unit(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<BuildingId>,
     ApiJson(req): ApiJson<NewUnitRequest>,
 ) -> Result<(StatusCode, Json<UnitDto>), AppError> {
     let form = inventory::NewUnit {
@@ -378,7 +379,7 @@ pub struct GeneratedUnits {
 async fn generate_units(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<BuildingId>,
     ApiJson(req): ApiJson<GenerateUnitsRequest>,
 ) -> Result<(StatusCode, Json<GeneratedUnits>), AppError> {
     let form = inventory::GenerateUnits {
@@ -406,7 +407,7 @@ async fn generate_units(
 async fn get_unit(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<UnitId>,
 ) -> Result<Json<UnitDto>, AppError> {
     Ok(Json(inventory::get_unit(&state.services, &actor, &id).await?.into()))
 }
@@ -417,7 +418,7 @@ async fn get_unit(
 async fn hold_unit(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<UnitId>,
 ) -> Result<Json<UnitDto>, AppError> {
     loupan_service::sales::set_sales_control(&state.services, &actor, &id, true).await?;
     Ok(Json(inventory::get_unit(&state.services, &actor, &id).await?.into()))
@@ -429,7 +430,7 @@ async fn hold_unit(
 async fn release_unit(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<UnitId>,
 ) -> Result<Json<UnitDto>, AppError> {
     loupan_service::sales::set_sales_control(&state.services, &actor, &id, false).await?;
     Ok(Json(inventory::get_unit(&state.services, &actor, &id).await?.into()))
@@ -494,7 +495,7 @@ async fn import_units(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: crate::i18n::Lang,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
     ApiQuery(q): ApiQuery<ImportParams>,
     body: axum::body::Bytes,
 ) -> Result<Json<ImportReportDto>, AppError> {
@@ -520,7 +521,7 @@ async fn export_units(
 #[derive(Deserialize, ToSchema)]
 pub struct BulkEditRequest {
     #[schema(min_items = 1)]
-    pub unit_ids: Vec<String>,
+    pub unit_ids: Vec<UnitId>,
     pub layout: Option<String>,
     /// m2, two decimals.
     pub gross_area: Option<String>,
@@ -731,7 +732,7 @@ pub struct RegionDto {
 async fn set_region(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<BuildingId>,
     ApiJson(r): ApiJson<RegionDto>,
 ) -> Result<Json<RegionDto>, AppError> {
     let region = loupan_service::inventory::files::Region { x: r.x, y: r.y, w: r.w, h: r.h };
@@ -759,7 +760,7 @@ pub struct BirdseyeDto {
 async fn birdseye(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
 ) -> Result<Json<BirdseyeDto>, AppError> {
     let b = loupan_service::inventory::files::birdseye(&state.services, &actor, &id).await?;
     Ok(Json(BirdseyeDto {
@@ -849,7 +850,7 @@ pub struct ChartDto {
 async fn building_chart(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<BuildingId>,
 ) -> Result<Json<ChartDto>, AppError> {
     let (building, units) = inventory::building_chart(&state.services, &actor, &id).await?;
     let totals = inventory::chart_totals(&units);
@@ -882,7 +883,7 @@ async fn building_chart(
 pub async fn chart_pdf(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<BuildingId>,
 ) -> Result<axum::response::Response, AppError> {
     use axum::http::{HeaderValue, header};
     use axum::response::IntoResponse;
@@ -902,7 +903,7 @@ pub async fn chart_pdf(
 pub async fn building_events(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<BuildingId>,
 ) -> Result<
     axum::response::sse::Sse<
         impl tokio_stream::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use loupan_domain::Role;
+use loupan_domain::ids::ProjectId;
 use loupan_service::platform::audit::{self, AuditFilter};
 use loupan_service::{Actor, inventory, platform::users};
 use minijinja::{Value, context};
@@ -111,7 +112,7 @@ async fn create_user(
         password: form.text("password"),
         display_name: form.text("display_name"),
         roles: form.all("roles"),
-        project_ids: form.all("project_ids"),
+        project_ids: form.all("project_ids").into_iter().map(ProjectId::from).collect(),
     };
     form_post!(
         lang,
@@ -195,7 +196,7 @@ async fn update_user(
         version: form.get("version").and_then(|v| v.parse().ok()).unwrap_or(0),
         display_name: form.text("display_name"),
         roles: form.all("roles"),
-        project_ids: form.all("project_ids"),
+        project_ids: form.all("project_ids").into_iter().map(ProjectId::from).collect(),
         disabled: form.get("disabled") == Some("on"),
         manager_id: form.text("manager_id"),
     };

@@ -4,6 +4,7 @@
 //! versions, suppliers and the group template. A form with mistakes comes
 //! back with its values and each field's message (422).
 
+use loupan_domain::ids::ProjectId;
 use std::collections::BTreeMap;
 
 use axum::Router;
@@ -94,7 +95,7 @@ async fn project_page(
     state: &AppState,
     actor: &Actor,
     lang: Lang,
-    id: &str,
+    id: &ProjectId,
     as_of: Option<NaiveDate>,
     sent: Option<Sent>,
 ) -> Result<Response, AppError> {
@@ -133,7 +134,7 @@ async fn project(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<ProjectId>,
     Query(q): Query<AsOf>,
 ) -> Result<Response, AppError> {
     project_page(&state, &actor, lang, &id, q.date()?, None).await
@@ -143,21 +144,21 @@ async fn export(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<ProjectId>,
     Query(q): Query<AsOf>,
 ) -> Result<Response, AppError> {
     let bytes = crate::api::cost::dynamic_cost_xlsx(&state, &actor, lang, &id, q.date()?).await?;
     Ok(crate::api::xlsx_download(bytes, "dynamic-cost.xlsx"))
 }
 
-fn back_to(id: &str, anchor: &str) -> Response {
+fn back_to(id: &ProjectId, anchor: &str) -> Response {
     Redirect::to(&format!("/cost/projects/{id}#{anchor}")).into_response()
 }
 
 async fn copy_template(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    Path(id): Path<ProjectId>,
 ) -> Result<Response, AppError> {
     cost::copy_template(&state.services, &actor, &id).await?;
     Ok(back_to(&id, "tree"))
@@ -178,7 +179,7 @@ async fn add_item(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<ProjectId>,
     form: FormData,
 ) -> Result<Response, AppError> {
     match cost::add_item(&state.services, &actor, Some(&id), new_item(&form)).await {
@@ -191,7 +192,7 @@ async fn add_plan_line(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<ProjectId>,
     form: FormData,
 ) -> Result<Response, AppError> {
     let line = cost::NewPlanLine {
@@ -211,7 +212,7 @@ async fn sign_contract(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<ProjectId>,
     form: FormData,
 ) -> Result<Response, AppError> {
     let contract = cost::NewCostContract {
@@ -248,7 +249,7 @@ async fn submit_variation(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<ProjectId>,
     form: FormData,
 ) -> Result<Response, AppError> {
     let variation = cost::NewVariation {
@@ -270,7 +271,7 @@ async fn add_expected(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<ProjectId>,
     form: FormData,
 ) -> Result<Response, AppError> {
     let expected = cost::NewExpectedCost {
@@ -382,7 +383,7 @@ async fn contract(
     } else {
         Vec::new()
     };
-    let names: BTreeMap<String, String> = cost::items(&state.services, &actor, c.project_id.as_str())
+    let names: BTreeMap<String, String> = cost::items(&state.services, &actor, &c.project_id)
         .await?
         .into_iter()
         .map(|i| (i.id.to_string(), format!("{} {}", i.code, i.name)))
@@ -451,9 +452,9 @@ async fn targets_page(
     state: &AppState,
     actor: &Actor,
     lang: Lang,
-    id: &str,
+    id: &ProjectId,
     sent: Option<Sent>,
-    sources: Vec<String>,
+    sources: Vec<ProjectId>,
 ) -> Result<Response, AppError> {
     let versions = cost::versions(&state.services, actor, id).await?;
     // A trial calculation asked for: its amounts fill the new version's form.
@@ -474,7 +475,7 @@ async fn targets_page(
     let others: Vec<Value> = inventory::list_projects(&state.services, actor)
         .await?
         .into_iter()
-        .filter(|p| p.id != id)
+        .filter(|p| &p.id != id)
         .map(|p| context! { checked => sources.contains(&p.id), id => p.id, name => p.name })
         .collect();
     let project = inventory::get_project(&state.services, actor, id).await?;
@@ -498,13 +499,13 @@ async fn targets(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<ProjectId>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
     // `?source=a&source=b`: the finished projects of a trial calculation.
     let sources = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .filter(|(k, v)| k == "source" && !v.is_empty())
-        .map(|(_, v)| v.into_owned())
+        .map(|(_, v)| ProjectId::from(v.into_owned()))
         .collect();
     targets_page(&state, &actor, lang, &id, None, sources).await
 }
@@ -513,7 +514,7 @@ async fn new_version(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<ProjectId>,
     form: FormData,
 ) -> Result<Response, AppError> {
     // One amount field per leaf item, named by its id; blank ones are left out.
@@ -538,7 +539,7 @@ async fn version(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let detail = cost::version(&state.services, &actor, &id).await?;
-    let others = cost::versions(&state.services, &actor, detail.version.project_id.as_str()).await?;
+    let others = cost::versions(&state.services, &actor, &detail.version.project_id).await?;
     let html = render(
         &state,
         "cost_version.html",

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use loupan_domain::Permission;
+use loupan_domain::ids::ProjectId;
 use loupan_domain::platform::JobStatus;
 use loupan_service::{Actor, ServiceError, customers, inventory};
 use minijinja::{Value, context};
@@ -440,14 +441,14 @@ async fn grade_rules_page(
     state: &AppState,
     actor: &Actor,
     lang: Lang,
-    project_id: Option<String>,
+    project_id: Option<ProjectId>,
     extra: Value,
     status: StatusCode,
 ) -> Result<Response, AppError> {
     use loupan_service::customers::grades;
     actor.require(Permission::ManageCustomers)?;
     let projects = inventory::list_projects(&state.services, actor).await?;
-    let project_id = project_id.filter(|p| !p.is_empty()).or_else(|| projects.first().map(|p| p.id.clone()));
+    let project_id = project_id.or_else(|| projects.first().map(|p| p.id.clone()));
     let rules = match &project_id {
         Some(p) => grades::rules(&state.services, actor, p).await?,
         None => Vec::new(),
@@ -487,7 +488,8 @@ async fn show_grade_rules(
     lang: Lang,
     Query(q): Query<ProjectQuery>,
 ) -> Result<Response, AppError> {
-    grade_rules_page(&state, &actor, lang, q.project_id, Value::UNDEFINED, StatusCode::OK).await
+    grade_rules_page(&state, &actor, lang, ProjectId::given(q.project_id.as_deref()), Value::UNDEFINED, StatusCode::OK)
+        .await
 }
 
 /// Saves the rules typed in the table (rows without a grade are left out), then
@@ -499,7 +501,7 @@ async fn save_grade_rules(
     form: FormData,
 ) -> Result<Response, AppError> {
     use loupan_service::customers::grades::{self, GradeConditions, GradeRuleInput};
-    let project_id = form.text("project_id").unwrap_or_default();
+    let project_id = ProjectId::from(form.text("project_id").unwrap_or_default());
     let column = |name: &str| form.all(name);
     let (grades, visits, budgets, deals, days) = (
         column("grade"),
@@ -684,7 +686,13 @@ async fn import(
     }
     // Writing runs as a background job with its progress on a page of its own.
     if mode == "import" {
-        return match loupan_service::customers::import::start_import_job(&state.services, &actor, &project, &file).await
+        return match loupan_service::customers::import::start_import_job(
+            &state.services,
+            &actor,
+            &ProjectId::from(project.as_str()),
+            &file,
+        )
+        .await
         {
             Ok(job) => Ok(Redirect::to(&format!("/customers/import/{}", job.id)).into_response()),
             Err(e @ ServiceError::Invalid(_)) => {
@@ -701,7 +709,7 @@ async fn import(
     let (report, errors) = match loupan_service::customers::import::import_customers(
         &state.services,
         &actor,
-        &project,
+        &ProjectId::from(project.as_str()),
         &file,
         false,
     )
@@ -786,7 +794,13 @@ async fn exceptions(
             AppError::field(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "days", "out_of_range")
         })?),
     };
-    let e = loupan_service::customers::exceptions::list(&state.services, &actor, q.project_id.as_deref(), days).await?;
+    let e = loupan_service::customers::exceptions::list(
+        &state.services,
+        &actor,
+        ProjectId::given(q.project_id.as_deref()).as_ref(),
+        days,
+    )
+    .await?;
     let person = |c: &loupan_service::customers::exceptions::ExceptionCustomer| {
         context! { id => c.id, name => c.name, phone => c.phone, owner => c.owner_name }
     };

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use loupan_domain::Permission;
+use loupan_domain::ids::{BuildingId, ProjectId};
 use loupan_service::ServiceError;
 use loupan_service::finance::reports::{self as reports, Basis, MoneyState};
 use loupan_service::finance::{queries, settings};
@@ -23,10 +24,6 @@ use crate::{AppError, AppState};
 
 /// Every finance page is under the one "财务" entry of the navigation.
 const NAV: &str = "/finance/ledger";
-
-fn project_of(id: Option<&str>) -> Option<&str> {
-    id.map(str::trim).filter(|p| !p.is_empty())
-}
 
 async fn projects(state: &AppState, actor: &loupan_service::Actor) -> Result<Vec<Value>, AppError> {
     Ok(inventory::list_projects(&state.services, actor)
@@ -54,7 +51,8 @@ async fn ledger(
     Query(q): Query<LedgerParams>,
 ) -> Result<Html<String>, AppError> {
     let (as_of, basis) = ledger_args(&q, state.services.clock.today())?;
-    let project_id = project_of(q.project_id.as_deref());
+    let project_id = ProjectId::given(q.project_id.as_deref());
+    let project_id = project_id.as_ref();
     let l = reports::ledger(&state.services, &actor, project_id, as_of, basis).await?;
     let t = &l.totals;
     render(
@@ -66,7 +64,7 @@ async fn ledger(
             lines => l.lines.iter().map(line).collect::<Vec<_>>(),
             totals => context! { contracts => t.contracts, total => t.total.to_string(), plan => t.plan.to_string(),
                 paid => t.paid.to_string(), unpaid => t.unpaid.to_string(), due => t.due.to_string(), overdue => t.overdue.to_string() },
-            export => format!("/api/v1/finance/reports/ledger/export?as_of={as_of}&basis={}&project_id={}", basis.name(), project_id.unwrap_or_default()),
+            export => format!("/api/v1/finance/reports/ledger/export?as_of={as_of}&basis={}&project_id={}", basis.name(), project_id.map(ProjectId::as_str).unwrap_or_default()),
             ..base_context(&actor, lang, NAV)
         },
     )
@@ -88,7 +86,8 @@ async fn arrears(
         &LedgerParams { as_of: q.as_of.clone(), project_id: None, basis: None },
         state.services.clock.today(),
     )?;
-    let project_id = project_of(q.project_id.as_deref());
+    let project_id = ProjectId::given(q.project_id.as_deref());
+    let project_id = project_id.as_ref();
     let a = reports::arrears(&state.services, &actor, project_id, as_of).await?;
     render(
         &state,
@@ -98,7 +97,7 @@ async fn arrears(
             lines => a.lines.iter().map(|x| context! { bucket => x.bucket, ..line(&x.ledger) }).collect::<Vec<_>>(),
             by_agent => a.by_agent.iter().map(|g| context! { agent => g.agent_name, contracts => g.contracts, overdue => g.overdue.to_string() }).collect::<Vec<_>>(),
             total => a.total.to_string(),
-            export => format!("/api/v1/finance/reports/arrears/export?as_of={as_of}&project_id={}", project_id.unwrap_or_default()),
+            export => format!("/api/v1/finance/reports/arrears/export?as_of={as_of}&project_id={}", project_id.map(ProjectId::as_str).unwrap_or_default()),
             ..base_context(&actor, lang, NAV)
         },
     )
@@ -118,7 +117,8 @@ async fn reconciliation(
     Query(q): Query<ReconciliationQuery>,
 ) -> Result<Html<String>, AppError> {
     let (from, to) = period(q.from.as_deref(), q.to.as_deref(), state.services.clock.today())?;
-    let project_id = project_of(q.project_id.as_deref());
+    let project_id = ProjectId::given(q.project_id.as_deref());
+    let project_id = project_id.as_ref();
     let r = reports::reconciliation(&state.services, &actor, project_id, from, to).await?;
     let total = |b: &str| r.totals.get(b).map(ToString::to_string).unwrap_or_default();
     let refunded = |b: &str| r.refunds.get(b).map(ToString::to_string).unwrap_or_default();
@@ -167,7 +167,7 @@ async fn reconciliation(
             channels => channels, differences => differences, refund_differences => refund_differences,
             refunds => context! { sales => refunded("sales"), cashier => refunded("cashier"), finance => refunded("finance") },
             net => context! { sales => net("sales"), cashier => net("cashier"), finance => net("finance") },
-            export => format!("/api/v1/finance/reports/reconciliation/export?from={from}&to={to}&project_id={}", project_id.unwrap_or_default()),
+            export => format!("/api/v1/finance/reports/reconciliation/export?from={from}&to={to}&project_id={}", project_id.map(ProjectId::as_str).unwrap_or_default()),
             ..base_context(&actor, lang, NAV)
         },
     )
@@ -177,7 +177,7 @@ async fn finance_chart(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<BuildingId>,
 ) -> Result<Html<String>, AppError> {
     let today = state.services.clock.today();
     let (building, tiles) = reports::finance_chart(&state.services, &actor, &id, today).await?;
@@ -372,7 +372,7 @@ fn next_page(path: &str, conditions: &str, cursor: &Option<String>) -> Option<St
 async fn buildings(
     state: &AppState,
     actor: &loupan_service::Actor,
-    project_id: Option<&str>,
+    project_id: Option<&ProjectId>,
 ) -> Result<Vec<Value>, AppError> {
     let Some(p) = project_id else { return Ok(Vec::new()) };
     Ok(inventory::list_buildings(&state.services, actor, p)
@@ -406,7 +406,7 @@ async fn receipt_query(
         from => q.from, to => q.to, min_amount => q.min_amount, max_amount => q.max_amount,
         payer => q.payer, number => q.number,
     };
-    let project_id = project_of(q.project_id.as_deref()).map(str::to_owned);
+    let project_id = ProjectId::given(q.project_id.as_deref());
     let found = queries::receipts(&state.services, &actor, &q).await?;
     let channels = queries::receipt_channels();
     render(
@@ -414,7 +414,7 @@ async fn receipt_query(
         "finance_receipt_query.html",
         context! {
             q => form, project_id => project_id.clone(), projects => projects(&state, &actor).await?,
-            buildings => buildings(&state, &actor, project_id.as_deref()).await?,
+            buildings => buildings(&state, &actor, project_id.as_ref()).await?,
             statuses => loupan_domain::finance::ReceiptStatus::names(), channels => channels,
             items => found.items.iter().map(|r| context! {
                 id => r.id, number => r.number, received_on => r.received_on.to_string(), contract_id => r.contract_id,
@@ -450,7 +450,7 @@ async fn instalment_query(
         project_id => q.project_id, building_id => q.building_id, kind => q.kind, due_from => q.due_from,
         due_to => q.due_to, state => q.state,
     };
-    let project_id = project_of(q.project_id.as_deref()).map(str::to_owned);
+    let project_id = ProjectId::given(q.project_id.as_deref());
     let found = queries::instalments(&state.services, &actor, &q).await?;
     render(
         &state,
@@ -458,7 +458,7 @@ async fn instalment_query(
         context! {
             q => form, as_of => found.as_of.to_string(), project_id => project_id.clone(),
             projects => projects(&state, &actor).await?,
-            buildings => buildings(&state, &actor, project_id.as_deref()).await?,
+            buildings => buildings(&state, &actor, project_id.as_ref()).await?,
             kinds => loupan_domain::sales::TermKind::ALL.map(|k| k.name()), states => queries::INSTALMENT_STATES,
             items => found.items.iter().map(|i| context! {
                 contract_id => i.contract_id, contract => i.contract_number, unit => i.unit_number,
@@ -503,7 +503,8 @@ async fn ageing_page(
     let as_of_text = q.as_of.filter(|d| !d.is_empty()).unwrap_or_else(|| state.services.clock.today().to_string());
     let as_of = chrono::NaiveDate::parse_from_str(&as_of_text, "%Y-%m-%d")
         .map_err(|_| AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "as_of", "invalid_date"))?;
-    let project_id = project_of(q.project_id.as_deref());
+    let project_id = ProjectId::given(q.project_id.as_deref());
+    let project_id = project_id.as_ref();
     let report = loupan_service::finance::ageing(&state.services, actor, as_of, project_id).await?;
     let setting = settings::ageing_setting(&state.services, actor, project_id).await?;
     let row = |amounts: &std::collections::BTreeMap<String, loupan_domain::Money>| -> Vec<String> {
@@ -538,14 +539,17 @@ async fn set_buckets(
     lang: Lang,
     form: FormData,
 ) -> Result<Response, AppError> {
-    let project_id = project_of(form.get("project_id")).map(str::to_owned);
+    let project_id = ProjectId::given(form.get("project_id"));
     let typed = form.get("limits").unwrap_or_default().trim().to_owned();
     let saved = async {
         let limits = if typed.is_empty() { None } else { Some(settings::parse_limits(&typed)?) };
-        settings::set_ageing_buckets(&state.services, &actor, project_id.as_deref(), limits).await
+        settings::set_ageing_buckets(&state.services, &actor, project_id.as_ref(), limits).await
     }
     .await;
-    let q = AgeingQuery { as_of: form.get("as_of").map(str::to_owned), project_id: project_id.clone() };
+    let q = AgeingQuery {
+        as_of: form.get("as_of").map(str::to_owned),
+        project_id: project_id.as_ref().map(ProjectId::to_string),
+    };
     match saved {
         Ok(_) => {
             let target = match &project_id {

@@ -1,6 +1,7 @@
 //! Projects, buildings and the sales control chart (销控图).
 
 use axum::Router;
+use loupan_domain::ids::{BuildingId, ProjectId, UnitId};
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -64,7 +65,7 @@ async fn create_building(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(project_id): Path<String>,
+    Path(project_id): Path<ProjectId>,
     form: FormData,
 ) -> Result<Response, AppError> {
     match inventory::create_building(
@@ -95,7 +96,7 @@ async fn building_chart(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<BuildingId>,
     Query(view): Query<ChartView>,
 ) -> Result<Response, AppError> {
     let customer_screen = view.screen.as_deref() == Some("customer");
@@ -106,7 +107,7 @@ async fn chart_page(
     state: &AppState,
     actor: &Actor,
     lang: Lang,
-    id: &str,
+    id: &BuildingId,
     errors: Value,
     status: StatusCode,
     customer_screen: bool,
@@ -153,7 +154,7 @@ async fn generate(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<BuildingId>,
     form: FormData,
 ) -> Result<Response, AppError> {
     let stacks = form
@@ -191,7 +192,7 @@ async fn import(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<ProjectId>,
     multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, AppError> {
     let mut multipart = multipart.map_err(|_| AppError::new(StatusCode::BAD_REQUEST, "invalid_input"))?;
@@ -233,7 +234,7 @@ async fn draft_adjustment(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(project_id): Path<String>,
+    Path(project_id): Path<ProjectId>,
     form: FormData,
 ) -> Result<Response, AppError> {
     let new = loupan_service::sales::pricing::NewAdjustment {
@@ -442,7 +443,7 @@ async fn bulk_edit(
     form: FormData,
 ) -> Result<Response, AppError> {
     let edit = inventory::BulkEdit {
-        unit_ids: form.all("unit_ids"),
+        unit_ids: form.all("unit_ids").into_iter().map(UnitId::from).collect(),
         layout: form.text("layout"),
         gross_area: form.text("gross_area"),
         inner_area: form.text("inner_area"),
@@ -478,7 +479,7 @@ async fn birdseye_page(
     state: &AppState,
     actor: &Actor,
     lang: Lang,
-    project_id: &str,
+    project_id: &ProjectId,
     errors: Value,
     status: StatusCode,
 ) -> Result<Response, AppError> {
@@ -508,7 +509,7 @@ async fn birdseye(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<ProjectId>,
 ) -> Result<Response, AppError> {
     birdseye_page(&state, &actor, lang, &id, Value::UNDEFINED, StatusCode::OK).await
 }
@@ -542,14 +543,14 @@ async fn upload_site_plan(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<ProjectId>,
     multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, AppError> {
     let (name, bytes, _) = uploaded_file(multipart).await?;
     match loupan_service::inventory::files::upload(
         &state.services,
         &actor,
-        (loupan_domain::inventory::FileOwner::Project, &id, "site_plan"),
+        (loupan_domain::inventory::FileOwner::Project, id.as_str(), "site_plan"),
         &name,
         bytes,
     )
@@ -567,7 +568,7 @@ async fn save_region(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<BuildingId>,
     form: FormData,
 ) -> Result<Response, AppError> {
     let n = |k: &str| form.get(k).and_then(|v| v.trim().parse::<i32>().ok()).unwrap_or(-1);

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use loupan_domain::Permission;
+use loupan_domain::ids::ProjectId;
 use loupan_domain::sales::{PAYMENT_METHOD_KINDS, TermKind};
 use loupan_service::sales::{self, NewPaymentMethod, NewTerm, PaymentMethod};
 use loupan_service::{Actor, inventory};
@@ -87,7 +88,7 @@ async fn methods_page(
     state: &AppState,
     actor: &Actor,
     lang: Lang,
-    project_id: &str,
+    project_id: &ProjectId,
     typed: Option<&FormData>,
     errors: Value,
     status: StatusCode,
@@ -112,7 +113,7 @@ async fn show_methods(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<ProjectId>,
 ) -> Result<Response, AppError> {
     methods_page(&state, &actor, lang, &id, None, Value::UNDEFINED, StatusCode::OK).await
 }
@@ -121,7 +122,7 @@ async fn create_method(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<ProjectId>,
     form: FormData,
 ) -> Result<Response, AppError> {
     form_post!(
@@ -139,7 +140,7 @@ async fn set_discount_limit(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<ProjectId>,
     form: FormData,
 ) -> Result<Response, AppError> {
     form_post!(

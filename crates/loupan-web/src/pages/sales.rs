@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use loupan_domain::Permission;
+use loupan_domain::ids::UnitId;
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::ContractStatus;
 use loupan_service::{Actor, ServiceError, customers, finance, inventory, sales};
@@ -22,7 +23,7 @@ async fn unit_page(
     state: &AppState,
     actor: &Actor,
     lang: Lang,
-    id: &str,
+    id: &UnitId,
     (errors, typed): (Value, Value),
     status: StatusCode,
 ) -> Result<Response, AppError> {
@@ -40,7 +41,7 @@ async fn unit_page(
         .map(|p| context! { old => p.old_price.to_string(), new => p.new_price.to_string(), actor => p.actor_name, at => p.changed_at.to_rfc3339() })
         .collect();
     let can_sell = actor.can(Permission::Sell);
-    let files: Vec<Value> = loupan_service::inventory::files::files_of(&state.services, actor, loupan_domain::inventory::FileOwner::Unit, id)
+    let files: Vec<Value> = loupan_service::inventory::files::files_of(&state.services, actor, loupan_domain::inventory::FileOwner::Unit, id.as_str())
         .await?
         .into_iter()
         .map(|f| context! { id => f.id, name => f.file_name, purpose => f.purpose, is_image => f.content_type.starts_with("image/") })
@@ -48,7 +49,7 @@ async fn unit_page(
     // For a change to the subscription: the units it may move to and its buyers.
     let free_units: Vec<Value> = if can_sell && deals.subscription.is_some() {
         let query = inventory::UnitQuery {
-            project_id: Some(unit.project_id.clone()),
+            project_id: Some(unit.project_id.to_string()),
             status: Some("available".into()),
             ..Default::default()
         };
@@ -69,7 +70,7 @@ async fn unit_page(
         None => Vec::new(),
     };
     let (customer_options, methods) = if can_sell {
-        let query = customers::CustomerQuery { project_id: Some(unit.project_id.clone()), ..Default::default() };
+        let query = customers::CustomerQuery { project_id: Some(unit.project_id.to_string()), ..Default::default() };
         let list = customers::search(&state.services, actor, query, None, 500).await?;
         let mut methods = Vec::new();
         for m in sales::list_payment_methods(&state.services, actor, &unit.project_id).await? {
@@ -126,7 +127,7 @@ async fn show_unit(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<UnitId>,
     axum::extract::Query(q): axum::extract::Query<UnitQuery>,
 ) -> Result<Response, AppError> {
     let typed = match q.customer_id.filter(|c| !c.is_empty()) {
@@ -141,7 +142,7 @@ async fn retry(
     state: &AppState,
     actor: &Actor,
     lang: Lang,
-    id: &str,
+    id: &UnitId,
     form: &FormData,
     err: ServiceError,
 ) -> Result<Response, AppError> {
@@ -160,12 +161,12 @@ async fn subscribe(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<UnitId>,
     form: FormData,
 ) -> Result<Response, AppError> {
     let new = sales::NewSubscription {
         buyers: Vec::new(),
-        unit_id: Some(id.clone()),
+        unit_id: Some(id.to_string()),
         customer_id: form.text("customer_id"),
         total_price: form.text("total_price"),
         deposit: form.text("deposit"),
@@ -192,12 +193,12 @@ async fn sign(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<UnitId>,
     form: FormData,
 ) -> Result<Response, AppError> {
     let subscription_id = form.text("subscription_id").filter(|s| !s.is_empty());
     let new = sales::NewContract {
-        unit_id: subscription_id.is_none().then(|| id.clone()),
+        unit_id: subscription_id.is_none().then(|| id.to_string()),
         customer_id: form.text("customer_id"),
         subscription_id,
         payment_method_id: form.text("payment_method_id"),
@@ -220,11 +221,11 @@ async fn reserve(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<UnitId>,
     form: FormData,
 ) -> Result<Response, AppError> {
     let new = sales::NewReservation {
-        unit_id: Some(id.clone()),
+        unit_id: Some(id.to_string()),
         customer_id: form.text("customer_id"),
         days: form.get("days").and_then(|d| d.trim().parse().ok()),
     };
@@ -237,7 +238,7 @@ async fn reserve(
 async fn hold(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    Path(id): Path<UnitId>,
 ) -> Result<Response, AppError> {
     sales::set_sales_control(&state.services, &actor, &id, true).await?;
     Ok(Redirect::to(&format!("/units/{id}")).into_response())
@@ -246,7 +247,7 @@ async fn hold(
 async fn release(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    Path(id): Path<UnitId>,
 ) -> Result<Response, AppError> {
     sales::set_sales_control(&state.services, &actor, &id, false).await?;
     Ok(Redirect::to(&format!("/units/{id}")).into_response())
@@ -267,7 +268,7 @@ async fn contract_page(
     // For change requests: the units one may swap to, the methods, the customers.
     let (free_units, methods, people) = if actor.can(Permission::Sell) && contract_active {
         let query = inventory::UnitQuery {
-            project_id: Some(contract.project_id.clone()),
+            project_id: Some(contract.project_id.to_string()),
             status: Some("available".into()),
             ..Default::default()
         };
@@ -281,7 +282,8 @@ async fn contract_page(
             .into_iter()
             .map(|m| context! { id => m.id, name => m.name })
             .collect();
-        let query = customers::CustomerQuery { project_id: Some(contract.project_id.clone()), ..Default::default() };
+        let query =
+            customers::CustomerQuery { project_id: Some(contract.project_id.to_string()), ..Default::default() };
         let people: Vec<Value> = customers::search(&state.services, actor, query, None, 500)
             .await?
             .into_iter()

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, NaiveDate, Utc};
+use loupan_domain::ids::ProjectId;
 use loupan_domain::sales::ChangeKind;
 use loupan_service::customers::exceptions::{self as exceptions, ExceptionCustomer, Exceptions};
 use serde::{Deserialize, Serialize};
@@ -29,7 +30,7 @@ pub struct ExceptionCustomerDto {
     pub name: String,
     /// Masked.
     pub phone: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub owner_id: String,
     pub owner_name: String,
 }
@@ -128,7 +129,11 @@ async fn list(
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<ExceptionParams>,
 ) -> Result<Json<ExceptionsDto>, AppError> {
-    Ok(Json(exceptions::list(&state.services, &actor, q.project_id.as_deref(), q.days).await?.into()))
+    Ok(Json(
+        exceptions::list(&state.services, &actor, ProjectId::given(q.project_id.as_deref()).as_ref(), q.days)
+            .await?
+            .into(),
+    ))
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -9,6 +9,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use loupan_domain::customers::{CustomerKind, DuplicateStatus, FollowUpKind, MatchKind};
+use loupan_domain::ids::ProjectId;
 use loupan_service::customers::{self, Customer, DuplicateMatch};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -21,7 +22,7 @@ use crate::{AppError, AppState};
 #[derive(Serialize, ToSchema)]
 pub struct CustomerDto {
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub owner_id: String,
     pub owner_name: String,
     /// `individual` or `enterprise`.
@@ -494,7 +495,7 @@ async fn timeline(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DuplicateCheckParams {
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub phone: Option<String>,
     pub name: Option<String>,
 }
@@ -522,7 +523,7 @@ async fn duplicate_check(
 #[derive(Serialize, ToSchema)]
 pub struct DuplicateRecordDto {
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     #[serde(rename = "match")]
     pub match_kind: MatchKind,
     /// `open`, `kept_both` or `assigned`.
@@ -705,7 +706,7 @@ async fn transfer(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CustomerImportParams {
-    pub project_id: String,
+    pub project_id: ProjectId,
     /// `check` (default: report invalid rows and duplicates, write nothing) or `import`.
     #[param(pattern = "^(check|import)$")]
     pub mode: Option<String>,
@@ -804,7 +805,7 @@ async fn export(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ImportJobParams {
-    pub project_id: String,
+    pub project_id: ProjectId,
 }
 
 /// Starts an import of the xlsx (the body) as a background job, for large files:
@@ -945,7 +946,7 @@ fn rule_dto(r: loupan_service::customers::grades::GradeRule) -> GradeRuleDto {
 async fn grade_rules(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
 ) -> Result<Json<GradeRuleList>, AppError> {
     let rules = loupan_service::customers::grades::rules(&state.services, &actor, &id).await?;
     Ok(Json(GradeRuleList { items: rules.into_iter().map(rule_dto).collect() }))
@@ -958,7 +959,7 @@ async fn grade_rules(
 async fn set_grade_rules(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
     ApiJson(req): ApiJson<GradeRulesRequest>,
 ) -> Result<Json<GradeRuleList>, AppError> {
     use loupan_service::customers::grades::{GradeConditions, GradeRuleInput};
@@ -1009,7 +1010,7 @@ pub struct AppliedDto {
 async fn apply_grade_rules(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
 ) -> Result<Json<AppliedDto>, AppError> {
     let a = loupan_service::customers::grades::apply(&state.services, &actor, &id).await?;
     Ok(Json(AppliedDto { checked: a.checked, changed: a.changed }))

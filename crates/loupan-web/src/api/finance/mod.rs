@@ -4,6 +4,7 @@ pub mod queries;
 pub mod receipt_books;
 pub mod reports;
 
+use loupan_domain::ids::ProjectId;
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -46,7 +47,7 @@ pub struct NewReceiptRequest {
 #[derive(Serialize, ToSchema)]
 pub struct ReceiptDto {
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub contract_id: Option<String>,
     pub subscription_id: Option<String>,
     pub amount: String,
@@ -215,7 +216,7 @@ async fn ageing(
     let as_of = chrono::NaiveDate::parse_from_str(q.as_of.trim(), "%Y-%m-%d")
         .map_err(|_| AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "as_of", "invalid_date"))?;
     let report =
-        finance::ageing(&state.services, &actor, as_of, q.project_id.as_deref().filter(|p| !p.is_empty())).await?;
+        finance::ageing(&state.services, &actor, as_of, ProjectId::given(q.project_id.as_deref()).as_ref()).await?;
     Ok(Json(AgeingDto {
         as_of: report.as_of,
         buckets: report.buckets,
@@ -406,7 +407,8 @@ async fn ageing_setting(
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<SettingScopeParams>,
 ) -> Result<Json<settings::AgeingSetting>, AppError> {
-    let project = q.project_id.as_deref().filter(|p| !p.is_empty());
+    let project = ProjectId::given(q.project_id.as_deref());
+    let project = project.as_ref();
     Ok(Json(settings::ageing_setting(&state.services, &actor, project).await?))
 }
 
@@ -422,7 +424,8 @@ async fn set_ageing_setting(
     ApiQuery(q): ApiQuery<SettingScopeParams>,
     ApiJson(req): ApiJson<AgeingSettingRequest>,
 ) -> Result<Json<settings::AgeingSetting>, AppError> {
-    let project = q.project_id.as_deref().filter(|p| !p.is_empty());
+    let project = ProjectId::given(q.project_id.as_deref());
+    let project = project.as_ref();
     Ok(Json(settings::set_ageing_buckets(&state.services, &actor, project, req.limits).await?))
 }
 

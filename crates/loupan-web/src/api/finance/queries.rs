@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::response::Response;
 use chrono::NaiveDate;
 use loupan_domain::finance::ReceiptStatus;
+use loupan_domain::ids::ProjectId;
 use loupan_domain::sales::TermKind;
 use loupan_service::finance::queries::{
     self as queries, InstalmentQuery, InstalmentSearch, ReceiptQuery, ReceiptSearch,
@@ -71,7 +72,7 @@ impl From<ReceiptQueryParams> for ReceiptQuery {
 #[derive(Serialize, ToSchema)]
 pub struct ReceiptHitDto {
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub number: Option<String>,
     pub contract_id: Option<String>,
     pub subscription_id: Option<String>,
@@ -203,7 +204,7 @@ pub struct InstalmentHitDto {
     pub id: String,
     pub contract_id: String,
     pub contract_number: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub unit_number: String,
     pub customer_name: String,
     /// Masked.

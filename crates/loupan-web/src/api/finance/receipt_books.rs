@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use loupan_domain::finance::ReceiptStatus;
+use loupan_domain::ids::ProjectId;
 use loupan_service::finance::receipt_books::{self as books, Book, BookReport, Gap};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -30,7 +31,7 @@ pub struct NewBookRequest {
 #[derive(Serialize, ToSchema)]
 pub struct BookDto {
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub prefix: String,
     pub first_number: i64,
     pub last_number: i64,
@@ -139,8 +140,8 @@ async fn list(
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<BookParams>,
 ) -> Result<Json<Page<BookDto>>, AppError> {
-    let project = q.project_id.as_deref().filter(|p| !p.is_empty());
-    let items = books::list(&state.services, &actor, project).await?;
+    let project = ProjectId::given(q.project_id.as_deref());
+    let items = books::list(&state.services, &actor, project.as_ref()).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor: None }))
 }
 

@@ -2,6 +2,7 @@
 //! (合同台帐), arrears (欠款), the 财控图 of a building, and xlsx exports of each
 //! (and of the ageing report).
 
+use loupan_domain::ids::{BuildingId, ProjectId, UnitId};
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -34,10 +35,6 @@ fn required_date(field: &'static str, text: Option<&str>) -> Result<NaiveDate, A
         .ok_or_else(|| AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", field, "required"))
 }
 
-fn project(id: Option<&str>) -> Option<&str> {
-    id.map(str::trim).filter(|p| !p.is_empty())
-}
-
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReconciliationParams {
@@ -53,7 +50,7 @@ pub struct ReconciliationParams {
 #[derive(Serialize, ToSchema)]
 pub struct ReceiptLineDto {
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub contract_id: Option<String>,
     pub contract_number: Option<String>,
     pub subscription_id: Option<String>,
@@ -77,7 +74,7 @@ pub struct DifferenceDto {
 #[derive(Serialize, ToSchema)]
 pub struct RefundLineDto {
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub contract_id: Option<String>,
     pub contract_number: Option<String>,
     pub subscription_id: Option<String>,
@@ -102,7 +99,7 @@ pub struct RefundDifferenceDto {
 pub struct ReconciliationDto {
     pub from: NaiveDate,
     pub to: NaiveDate,
-    pub project_id: Option<String>,
+    pub project_id: Option<ProjectId>,
     pub signed_contracts: u64,
     pub signed_amount: String,
     /// `sales` (every receipt recorded), `cashier` (arrived at the bank), `finance` (audited).
@@ -204,7 +201,9 @@ async fn reconciliation(
     ApiQuery(q): ApiQuery<ReconciliationParams>,
 ) -> Result<Json<ReconciliationDto>, AppError> {
     let (from, to) = period(q.from.as_deref(), q.to.as_deref(), state.services.clock.today())?;
-    let r = reports::reconciliation(&state.services, &actor, project(q.project_id.as_deref()), from, to).await?;
+    let r =
+        reports::reconciliation(&state.services, &actor, ProjectId::given(q.project_id.as_deref()).as_ref(), from, to)
+            .await?;
     Ok(Json(r.into()))
 }
 
@@ -217,7 +216,9 @@ async fn reconciliation_export(
     ApiQuery(q): ApiQuery<ReconciliationParams>,
 ) -> Result<Response, AppError> {
     let (from, to) = period(q.from.as_deref(), q.to.as_deref(), state.services.clock.today())?;
-    let r = reports::reconciliation(&state.services, &actor, project(q.project_id.as_deref()), from, to).await?;
+    let r =
+        reports::reconciliation(&state.services, &actor, ProjectId::given(q.project_id.as_deref()).as_ref(), from, to)
+            .await?;
     Ok(crate::api::xlsx_download(reports::reconciliation_xlsx(&r)?, "reconciliation.xlsx"))
 }
 
@@ -237,8 +238,8 @@ pub struct LedgerParams {
 pub struct LedgerLineDto {
     pub contract_id: String,
     pub number: String,
-    pub project_id: String,
-    pub unit_id: String,
+    pub project_id: ProjectId,
+    pub unit_id: UnitId,
     pub unit_number: String,
     pub customer_id: String,
     pub customer_name: String,
@@ -299,7 +300,7 @@ pub struct LedgerTotalsDto {
 pub struct LedgerDto {
     pub as_of: NaiveDate,
     pub basis: String,
-    pub project_id: Option<String>,
+    pub project_id: Option<ProjectId>,
     pub items: Vec<LedgerLineDto>,
     pub totals: LedgerTotalsDto,
 }
@@ -324,7 +325,8 @@ async fn ledger(
     ApiQuery(q): ApiQuery<LedgerParams>,
 ) -> Result<Json<LedgerDto>, AppError> {
     let (as_of, basis) = ledger_args(&q, state.services.clock.today())?;
-    let l = reports::ledger(&state.services, &actor, project(q.project_id.as_deref()), as_of, basis).await?;
+    let l = reports::ledger(&state.services, &actor, ProjectId::given(q.project_id.as_deref()).as_ref(), as_of, basis)
+        .await?;
     let t = l.totals;
     Ok(Json(LedgerDto {
         as_of: l.as_of,
@@ -352,7 +354,8 @@ async fn ledger_export(
     ApiQuery(q): ApiQuery<LedgerParams>,
 ) -> Result<Response, AppError> {
     let (as_of, basis) = ledger_args(&q, state.services.clock.today())?;
-    let l = reports::ledger(&state.services, &actor, project(q.project_id.as_deref()), as_of, basis).await?;
+    let l = reports::ledger(&state.services, &actor, ProjectId::given(q.project_id.as_deref()).as_ref(), as_of, basis)
+        .await?;
     Ok(crate::api::xlsx_download(reports::ledger_xlsx(&l)?, "ledger.xlsx"))
 }
 
@@ -375,7 +378,7 @@ pub struct ArrearsLineDto {
 
 #[derive(Serialize, ToSchema)]
 pub struct AgentArrearsDto {
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub agent_id: String,
     pub agent_name: String,
     pub contracts: u64,
@@ -386,7 +389,7 @@ pub struct AgentArrearsDto {
 #[derive(Serialize, ToSchema)]
 pub struct ArrearsDto {
     pub as_of: NaiveDate,
-    pub project_id: Option<String>,
+    pub project_id: Option<ProjectId>,
     pub items: Vec<ArrearsLineDto>,
     pub by_agent: Vec<AgentArrearsDto>,
     pub total: String,
@@ -407,7 +410,7 @@ async fn arrears(
     let a = reports::arrears(
         &state.services,
         &actor,
-        project(q.project_id.as_deref()),
+        ProjectId::given(q.project_id.as_deref()).as_ref(),
         as_of(q.as_of.as_deref(), state.services.clock.today())?,
     )
     .await?;
@@ -445,7 +448,7 @@ async fn arrears_export(
     let a = reports::arrears(
         &state.services,
         &actor,
-        project(q.project_id.as_deref()),
+        ProjectId::given(q.project_id.as_deref()).as_ref(),
         as_of(q.as_of.as_deref(), state.services.clock.today())?,
     )
     .await?;
@@ -473,7 +476,7 @@ async fn ageing_export(
         &state.services,
         &actor,
         required_date("as_of", q.as_of.as_deref())?,
-        project(q.project_id.as_deref()),
+        ProjectId::given(q.project_id.as_deref()).as_ref(),
     )
     .await?;
     Ok(crate::api::xlsx_download(reports::ageing_xlsx(&a)?, "ageing.xlsx"))
@@ -493,7 +496,7 @@ pub struct UnitMoneyDto {
 /// 财控图: a building's units coloured by the money state of their deal.
 #[derive(Serialize, ToSchema)]
 pub struct FinanceChartDto {
-    pub building_id: String,
+    pub building_id: BuildingId,
     pub building_name: String,
     pub items: Vec<UnitMoneyDto>,
     /// Units per state, every state present.
@@ -506,7 +509,7 @@ pub struct FinanceChartDto {
 async fn finance_chart(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<BuildingId>,
 ) -> Result<Json<FinanceChartDto>, AppError> {
     let today = state.services.clock.today();
     let (building, tiles) = reports::finance_chart(&state.services, &actor, &id, today).await?;

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use loupan_domain::ids::ProjectId;
 use loupan_service::platform::audit::AuditFilter;
 use loupan_service::{platform::audit, platform::users};
 use serde::{Deserialize, Serialize};
@@ -20,7 +21,7 @@ pub struct UserDto {
     pub display_name: String,
     /// Built-in role names (`sales_agent`, ...).
     pub roles: Vec<String>,
-    pub project_ids: Vec<String>,
+    pub project_ids: Vec<ProjectId>,
     pub disabled: bool,
     pub locale: Option<String>,
     pub manager_id: Option<String>,
@@ -63,7 +64,7 @@ pub struct NewUserRequest {
     #[schema(value_type = Vec<crate::api::RoleName>)]
     pub roles: Vec<String>,
     #[serde(default)]
-    pub project_ids: Vec<String>,
+    pub project_ids: Vec<ProjectId>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -75,7 +76,7 @@ pub struct UpdateUserRequest {
     #[schema(value_type = Vec<crate::api::RoleName>)]
     pub roles: Vec<String>,
     #[serde(default)]
-    pub project_ids: Vec<String>,
+    pub project_ids: Vec<ProjectId>,
     #[serde(default)]
     pub disabled: bool,
     /// The user's manager (approval steps "by the submitter's manager"); null for none.

@@ -5,6 +5,7 @@ pub mod pricing;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use loupan_domain::ids::{ProjectId, UnitId};
 use loupan_domain::sales::{ContractStatus, ReservationStatus, SubscriptionStatus, TermKind};
 use loupan_service::sales::{self, Contract, Instalment, PaymentMethod, Subscription, deals};
 use serde::{Deserialize, Serialize};
@@ -60,7 +61,7 @@ pub struct TermDto {
 #[derive(Serialize, ToSchema)]
 pub struct PaymentMethodDto {
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub name: String,
     pub kind: String,
     pub discount: String,
@@ -177,7 +178,7 @@ pub struct PaymentMethodList {
 async fn create_payment_method(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
     ApiJson(req): ApiJson<NewPaymentMethodRequest>,
 ) -> Result<(StatusCode, Json<PaymentMethodDto>), AppError> {
     let method = sales::create_payment_method(&state.services, &actor, &id, req.form()).await?;
@@ -189,7 +190,7 @@ async fn create_payment_method(
 async fn list_payment_methods(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
 ) -> Result<Json<Page<PaymentMethodDto>>, AppError> {
     let items = sales::list_payment_methods(&state.services, &actor, &id).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor: None }))
@@ -230,8 +231,8 @@ pub struct SpecialDiscountRequest {
 pub struct SubscriptionDto {
     pub id: String,
     pub number: String,
-    pub project_id: String,
-    pub unit_id: String,
+    pub project_id: ProjectId,
+    pub unit_id: UnitId,
     pub customer_id: String,
     pub agent_id: String,
     pub total_price: String,
@@ -332,7 +333,7 @@ pub struct PriceLimitsDto {
 async fn price_limits(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<UnitId>,
     ApiQuery(q): ApiQuery<LimitParams>,
 ) -> Result<Json<PriceLimitsDto>, AppError> {
     let l = sales::limits_for(&state.services, &actor, &id, &q.payment_method_id).await?;
@@ -389,8 +390,8 @@ pub struct ContractDto {
     pub id: String,
     /// Unique per project.
     pub number: String,
-    pub project_id: String,
-    pub unit_id: String,
+    pub project_id: ProjectId,
+    pub unit_id: UnitId,
     pub customer_id: String,
     pub agent_id: String,
     pub subscription_id: Option<String>,
@@ -525,7 +526,7 @@ pub struct UnitHistory {
 async fn unit_history(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<UnitId>,
 ) -> Result<Json<Page<UnitEventDto>>, AppError> {
     let items = sales::unit_history(&state.services, &actor, &id).await?;
     Ok(Json(Page {
@@ -558,7 +559,7 @@ pub struct NewReservationRequest {
 #[derive(Serialize, ToSchema)]
 pub struct ReservationDto {
     pub id: String,
-    pub unit_id: String,
+    pub unit_id: UnitId,
     pub customer_id: String,
     pub agent_id: String,
     /// `active`, `converted`, `expired`.

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use loupan_domain::ids::{BuildingId, ProjectId, UnitId};
 use loupan_domain::sales::{AdjustmentMethod, AdjustmentStatus};
 use loupan_service::sales::pricing::{self, Adjustment, PriceChange};
 use serde::{Deserialize, Serialize};
@@ -32,9 +33,9 @@ pub struct NewAdjustmentRequest {
 #[derive(Serialize, ToSchema)]
 pub struct AdjustmentDto {
     pub id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub name: String,
-    pub building_id: Option<String>,
+    pub building_id: Option<BuildingId>,
     pub layout: Option<String>,
     pub min_floor: Option<i32>,
     pub max_floor: Option<i32>,
@@ -77,7 +78,7 @@ impl From<Adjustment> for AdjustmentDto {
 
 #[derive(Serialize, ToSchema)]
 pub struct PriceChangeDto {
-    pub unit_id: String,
+    pub unit_id: UnitId,
     pub number: String,
     pub floor: i32,
     pub old_price: String,
@@ -121,7 +122,7 @@ pub struct PreviewList {
 async fn create(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
     ApiJson(req): ApiJson<NewAdjustmentRequest>,
 ) -> Result<(StatusCode, Json<DraftedAdjustment>), AppError> {
     let form = pricing::NewAdjustment {
@@ -148,7 +149,7 @@ async fn create(
 async fn list(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ProjectId>,
 ) -> Result<Json<Page<AdjustmentDto>>, AppError> {
     let items = pricing::list_adjustments(&state.services, &actor, &id).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor: None }))
@@ -207,7 +208,7 @@ pub struct PriceHistory {
 async fn history(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<UnitId>,
 ) -> Result<Json<Page<PriceHistoryEntryDto>>, AppError> {
     let items = pricing::price_history(&state.services, &actor, &id).await?;
     Ok(Json(Page {
