@@ -5,7 +5,7 @@
 
 use anyhow::{Result, anyhow};
 use loupan_domain::customers::{PhoneNumber, mask_id_number, name_pinyin};
-use loupan_domain::ids::{BuildingId, ProjectId, UnitId};
+use loupan_domain::ids::{BuildingId, CustomerId, ProjectId, UnitId};
 use loupan_domain::sales::{Ratio, Term, TermKind, payment_plan};
 use loupan_domain::{Money, inventory::UnitStatus};
 use loupan_service::platform::auth::{self, SessionKind};
@@ -137,9 +137,9 @@ pub struct Seeded {
     /// Some existing customers: (project, name, phone as typed, pinyin initials).
     pub sample_customers: Vec<(ProjectId, String, String, String)>,
     /// Existing customers' ids: (project, customer id).
-    pub customer_ids: Vec<(ProjectId, String)>,
+    pub customer_ids: Vec<(ProjectId, CustomerId)>,
     /// Planted duplicates: (project, name, phone in another format, the original's id).
-    pub planted: Vec<(ProjectId, String, String, String)>,
+    pub planted: Vec<(ProjectId, String, String, CustomerId)>,
     /// Available units, by project, for the sales workloads.
     pub available_units: Vec<(ProjectId, UnitId)>,
     pub counts: Counts,
@@ -279,7 +279,7 @@ pub async fn seed(services: &Services, scale: Scale) -> Result<Seeded> {
             let id_number = resident_id(&mut rng);
             let (pinyin, initials) = name_pinyin(&name);
             customers.push(CustomerRow {
-                id: loupan_store::new_id(),
+                id: loupan_store::new_id().into(),
                 project_id: project.id.clone(),
                 owner_id: agent.id.clone(),
                 kind: loupan_domain::customers::CustomerKind::Individual,

@@ -1,7 +1,7 @@
 //! The workloads W1-W6, each timed through the router (in process: the whole
 //! HTTP stack without the network), through the service layer, and as raw SQL.
 
-use loupan_domain::ids::{ProjectId, UnitId};
+use loupan_domain::ids::{CustomerId, ProjectId, UnitId};
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -568,7 +568,7 @@ pub async fn run(
                 prices.insert(unit.clone(), u.list_price.to_string());
             }
         }
-        let by_project: HashMap<&str, Vec<&String>> =
+        let by_project: HashMap<&str, Vec<&CustomerId>> =
             seeded.customer_ids.iter().fold(HashMap::new(), |mut m, (p, c)| {
                 m.entry(p.as_str()).or_insert_with(Vec::new).push(c);
                 m
@@ -578,7 +578,7 @@ pub async fn run(
         for i in 0..buyers {
             let (project, unit) = hot[i % hot.len()].clone();
             let customers = by_project.get(project.as_str()).cloned().unwrap_or_default();
-            let Some(customer) = customers.get(i % customers.len().max(1)).map(|c| (*c).clone()) else { continue };
+            let Some(customer) = customers.get(i % customers.len().max(1)).map(|c| c.to_string()) else { continue };
             let method = seeded.methods[seeded.projects.iter().position(|p| *p == project).unwrap_or(0)].clone();
             let services = services.clone();
             let admin = admin.clone();
@@ -648,7 +648,7 @@ pub async fn run(
 
     if on("W5") {
         let units: Vec<(ProjectId, UnitId)> = seeded.available_units.iter().skip(100).take(200).cloned().collect();
-        let by_project: HashMap<&ProjectId, &String> = seeded.customer_ids.iter().map(|(p, c)| (p, c)).collect();
+        let by_project: HashMap<&ProjectId, &CustomerId> = seeded.customer_ids.iter().map(|(p, c)| (p, c)).collect();
         let mut contract_ids = Vec::new();
         let mut s_k = Vec::new();
         let started = Instant::now();
@@ -658,7 +658,7 @@ pub async fn run(
             let price = loupan_store::inventory::find_unit(conn, unit).await?.map(|u| u.list_price).unwrap_or_default();
             let form = sales::NewContract {
                 unit_id: Some(unit.to_string()),
-                customer_id: by_project.get(&project).map(|c| (*c).clone()),
+                customer_id: by_project.get(&project).map(|c| c.to_string()),
                 payment_method_id: Some(method),
                 total_price: Some(price.to_string()),
                 signed_on: Some("2026-11-27".into()),

@@ -82,6 +82,7 @@ id_type!(
     ProjectId,
     BuildingId,
     UnitId,
+    CustomerId,
     // Project cost (PM3-PM7).
     CostItemId,
     TargetVersionId,

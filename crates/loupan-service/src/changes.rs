@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use loupan_domain::approvals::{DEAL_CHANGE, RequestKind};
 use loupan_domain::customers::CustomerEventKind;
 use loupan_domain::finance::RefundStatus;
-use loupan_domain::ids::{ProjectId, UnitId};
+use loupan_domain::ids::{CustomerId, ProjectId, UnitId};
 use loupan_domain::inventory::UnitEventKind;
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::{ChangeStatus, ContractStatus, Ratio, SubscriptionStatus};
@@ -181,7 +181,7 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
                     || (u.status == UnitStatus::Reserved
                         && store::active_reservation_of_unit(&tx, &u.id)
                             .await?
-                            .is_some_and(|r| r.customer_id == deal.customer_id())))
+                            .is_some_and(|r| &r.customer_id == deal.customer_id())))
             {
                 return Err(ServiceError::Conflict("unit_not_available"));
             }
@@ -429,7 +429,7 @@ async fn refund_due<C: Connection>(
             project_id: deal.project_id().to_owned(),
             contract_id,
             subscription_id,
-            customer_id: deal.customer_id().to_owned(),
+            customer_id: deal.customer_id().clone(),
             amount,
             status: RefundStatus::Due,
             change_id: change_id.to_owned(),
@@ -634,7 +634,7 @@ async fn rename<C: Connection>(
         rows.push(BuyerRow {
             id: loupan_store::new_id(),
             deal_id: deal.id().to_owned(),
-            customer_id: b["customer_id"].as_str().unwrap_or_default().to_owned(),
+            customer_id: b["customer_id"].as_str().unwrap_or_default().into(),
             share_millionths: share.millionths(),
             position: i32::try_from(i).map_err(ServiceError::internal)?,
         });
@@ -642,8 +642,8 @@ async fn rename<C: Connection>(
     let Some(main) = rows.first().map(|r| r.customer_id.clone()) else {
         return Err(ServiceError::internal("rename without buyers"));
     };
-    let before: Vec<String> = match buyers_json(conn, deal).await?.as_array() {
-        Some(a) => a.iter().filter_map(|b| b["customer_id"].as_str().map(str::to_owned)).collect(),
+    let before: Vec<CustomerId> = match buyers_json(conn, deal).await?.as_array() {
+        Some(a) => a.iter().filter_map(|b| b["customer_id"].as_str().map(CustomerId::from)).collect(),
         None => Vec::new(),
     };
     let set = match deal {
@@ -679,7 +679,7 @@ pub struct Refund {
     pub project_id: ProjectId,
     pub contract_id: Option<String>,
     pub subscription_id: Option<String>,
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     pub amount: Money,
     pub status: RefundStatus,
     pub created_at: DateTime<Utc>,

@@ -351,7 +351,7 @@ async fn demo_deals(
                 NewSubscription {
                     buyers: Vec::new(),
                     unit_id: Some(unit.id.to_string()),
-                    customer_id: Some(customer.id.clone()),
+                    customer_id: Some(customer.id.to_string()),
                     total_price: Some(price),
                     deposit: Some("50000.00".into()),
                     payment_method_id: Some(method.id.clone()),
@@ -386,7 +386,7 @@ async fn demo_deals(
             &agent,
             NewContract {
                 unit_id: Some(unit.id.to_string()),
-                customer_id: Some(customer.id.clone()),
+                customer_id: Some(customer.id.to_string()),
                 payment_method_id: Some(method.id.clone()),
                 total_price: Some(price),
                 signed_on: Some(day.clone()),
@@ -469,7 +469,7 @@ async fn demo_approvals(
             NewSubscription {
                 buyers: Vec::new(),
                 unit_id: Some(unit.id.to_string()),
-                customer_id: Some(customer.id.clone()),
+                customer_id: Some(customer.id.to_string()),
                 total_price: Some(total.to_string()),
                 deposit: Some("20000.00".into()),
                 payment_method_id: Some(method.id.clone()),
@@ -503,7 +503,7 @@ async fn demo_approvals(
                 &agent,
                 sales::NewContract {
                     unit_id: Some(unit.id.to_string()),
-                    customer_id: Some(customer.id.clone()),
+                    customer_id: Some(customer.id.to_string()),
                     payment_method_id: Some(instalments.id.clone()),
                     total_price: Some(unit.list_price.to_string()),
                     signed_on: Some("2026-11-21".into()),

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use loupan_domain::Money;
 use loupan_domain::customers::DuplicateStatus;
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{CustomerId, ProjectId};
 use loupan_domain::sales::{ContractStatus, SubscriptionStatus};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
@@ -22,13 +22,13 @@ pub use grade_rules::Model as GradeRuleRow;
 /// row, since an import's check reads hundreds of candidates per chunk.
 #[derive(Debug, Clone, PartialEq, Eq, sea_orm::FromQueryResult)]
 pub struct DuplicateCandidate {
-    pub id: String,
+    pub id: CustomerId,
     pub project_id: ProjectId,
     pub owner_id: String,
     pub name: String,
     pub phone: String,
     pub id_number_index: Option<String>,
-    pub merged_into: Option<String>,
+    pub merged_into: Option<CustomerId>,
 }
 
 impl From<&CustomerRow> for DuplicateCandidate {
@@ -60,7 +60,7 @@ fn candidates() -> sea_orm::Select<customers::Entity> {
 }
 
 /// Candidates by id (the customers having one of a batch's phones as another phone).
-pub async fn candidates_by_ids<C: ConnectionTrait>(c: &C, ids: &[String]) -> StoreResult<Vec<DuplicateCandidate>> {
+pub async fn candidates_by_ids<C: ConnectionTrait>(c: &C, ids: &[CustomerId]) -> StoreResult<Vec<DuplicateCandidate>> {
     let mut found = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(BATCH) {
         found.extend(
@@ -79,7 +79,7 @@ pub async fn insert_customer<C: ConnectionTrait>(c: &C, row: &CustomerRow) -> St
     Ok(())
 }
 
-pub async fn find_customer<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Option<CustomerRow>> {
+pub async fn find_customer<C: ConnectionTrait>(c: &C, id: &CustomerId) -> StoreResult<Option<CustomerRow>> {
     Ok(customers::Entity::find_by_id(id.to_owned()).one(c).await?)
 }
 
@@ -92,7 +92,7 @@ pub async fn find_possible_duplicates<C: ConnectionTrait>(
     phones: &[String],
     name: &str,
     id_index: Option<&str>,
-) -> StoreResult<(Vec<DuplicateCandidate>, Vec<String>)> {
+) -> StoreResult<(Vec<DuplicateCandidate>, Vec<CustomerId>)> {
     // Index seeks one by one instead of one OR, which a planner may answer by
     // scanning the whole project.
     let mut found: Vec<DuplicateCandidate> = Vec::new();
@@ -129,13 +129,13 @@ pub async fn find_possible_duplicates<C: ConnectionTrait>(
 }
 
 /// The customers having one of `phones` as another phone (not their main one).
-pub async fn owners_of_phones<C: ConnectionTrait>(c: &C, phones: &[String]) -> StoreResult<Vec<String>> {
+pub async fn owners_of_phones<C: ConnectionTrait>(c: &C, phones: &[String]) -> StoreResult<Vec<CustomerId>> {
     if phones.is_empty() {
         return Ok(Vec::new());
     }
-    let mut ids: Vec<String> = Vec::new();
+    let mut ids: Vec<CustomerId> = Vec::new();
     for chunk in phones.chunks(BATCH) {
-        let found: Vec<String> = customer_phones::Entity::find()
+        let found: Vec<CustomerId> = customer_phones::Entity::find()
             .select_only()
             .column(customer_phones::Column::CustomerId)
             .filter(customer_phones::Column::Phone.is_in(chunk.iter().cloned()))
@@ -150,7 +150,7 @@ pub async fn owners_of_phones<C: ConnectionTrait>(c: &C, phones: &[String]) -> S
 }
 
 /// The other phones of some customers, in the order they were given.
-pub async fn phones_of<C: ConnectionTrait>(c: &C, customer_ids: &[String]) -> StoreResult<Vec<PhoneRow>> {
+pub async fn phones_of<C: ConnectionTrait>(c: &C, customer_ids: &[CustomerId]) -> StoreResult<Vec<PhoneRow>> {
     let mut out = Vec::new();
     for chunk in customer_ids.chunks(BATCH) {
         out.extend(
@@ -165,7 +165,7 @@ pub async fn phones_of<C: ConnectionTrait>(c: &C, customer_ids: &[String]) -> St
 }
 
 /// Replaces a customer's other phones.
-pub async fn set_phones<C: ConnectionTrait>(c: &C, customer_id: &str, rows: &[PhoneRow]) -> StoreResult<()> {
+pub async fn set_phones<C: ConnectionTrait>(c: &C, customer_id: &CustomerId, rows: &[PhoneRow]) -> StoreResult<()> {
     customer_phones::Entity::delete_many().filter(customer_phones::Column::CustomerId.eq(customer_id)).exec(c).await?;
     insert_phones(c, rows).await
 }
@@ -195,13 +195,13 @@ pub async fn update_customer<C: ConnectionTrait>(c: &C, row: &CustomerRow, expec
 }
 
 /// Sets grades found by rules, leaving hand-set grades alone; how many changed.
-pub async fn set_rule_grades<C: ConnectionTrait>(c: &C, grades: &[(String, Option<String>)]) -> StoreResult<u64> {
+pub async fn set_rule_grades<C: ConnectionTrait>(c: &C, grades: &[(CustomerId, Option<String>)]) -> StoreResult<u64> {
     let mut changed = 0;
     for (id, grade) in grades {
         let res = customers::Entity::update_many()
             .col_expr(customers::Column::Grade, Expr::value(grade.clone()))
             .col_expr(customers::Column::Version, Expr::col(customers::Column::Version).add(1))
-            .filter(customers::Column::Id.eq(id.as_str()))
+            .filter(customers::Column::Id.eq(id))
             .filter(customers::Column::GradeManual.eq(false))
             .exec(c)
             .await?;
@@ -213,13 +213,13 @@ pub async fn set_rule_grades<C: ConnectionTrait>(c: &C, grades: &[(String, Optio
 /// What grade rules look at, per customer: visits (来访) and whether a deal is active.
 pub async fn grading_facts<C: ConnectionTrait>(
     c: &C,
-    customer_ids: &[String],
-) -> StoreResult<std::collections::HashMap<String, (u32, bool)>> {
+    customer_ids: &[CustomerId],
+) -> StoreResult<std::collections::HashMap<CustomerId, (u32, bool)>> {
     use crate::entities::{contracts, subscriptions};
-    let mut facts: std::collections::HashMap<String, (u32, bool)> =
+    let mut facts: std::collections::HashMap<CustomerId, (u32, bool)> =
         customer_ids.iter().map(|id| (id.clone(), (0, false))).collect();
     for chunk in customer_ids.chunks(BATCH) {
-        let visits: Vec<(String, i64)> = follow_ups::Entity::find()
+        let visits: Vec<(CustomerId, i64)> = follow_ups::Entity::find()
             .select_only()
             .column(follow_ups::Column::CustomerId)
             .column_as(follow_ups::Column::Id.count(), "visits")
@@ -234,7 +234,7 @@ pub async fn grading_facts<C: ConnectionTrait>(
                 f.0 = u32::try_from(n).unwrap_or(u32::MAX);
             }
         }
-        let mut with_deals: Vec<String> = subscriptions::Entity::find()
+        let mut with_deals: Vec<CustomerId> = subscriptions::Entity::find()
             .select_only()
             .column(subscriptions::Column::CustomerId)
             .filter(subscriptions::Column::CustomerId.is_in(chunk.iter().cloned()))
@@ -248,7 +248,7 @@ pub async fn grading_facts<C: ConnectionTrait>(
                 .column(contracts::Column::CustomerId)
                 .filter(contracts::Column::CustomerId.is_in(chunk.iter().cloned()))
                 .filter(contracts::Column::Status.eq(ContractStatus::Active))
-                .into_tuple::<String>()
+                .into_tuple::<CustomerId>()
                 .all(c)
                 .await?,
         );
@@ -288,9 +288,9 @@ pub async fn set_grade_rules<C: ConnectionTrait>(
 pub async fn customer_ids_of_project<C: ConnectionTrait>(
     c: &C,
     project_id: &ProjectId,
-    after_id: Option<&str>,
+    after_id: Option<&CustomerId>,
     limit: u64,
-) -> StoreResult<Vec<String>> {
+) -> StoreResult<Vec<CustomerId>> {
     let mut q = customers::Entity::find()
         .select_only()
         .column(customers::Column::Id)
@@ -355,7 +355,7 @@ pub async fn search_customers<C: ConnectionTrait>(
     // sorting tens of thousands of whole rows (a surname among a million
     // customers) to keep fifty cost 100 ms where sorting their ids costs 10.
     let owners = other_phone_owners(c, f).await?;
-    let ids: Vec<String> = search_ids(scope, f, limit, owners).into_tuple().all(c).await?;
+    let ids: Vec<CustomerId> = search_ids(scope, f, limit, owners).into_tuple().all(c).await?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -370,7 +370,7 @@ fn search_ids(
     scope: &CustomerScope,
     f: &CustomerFilter,
     limit: u64,
-    owners: Option<Vec<String>>,
+    owners: Option<Vec<CustomerId>>,
 ) -> sea_orm::Select<customers::Entity> {
     search_select(scope, f, limit, owners).select_only().column(customers::Column::Id)
 }
@@ -379,7 +379,7 @@ fn search_ids(
 /// up first: its planner answers `phone = $1 OR id IN (subquery)` with a scan of
 /// every customer, but `phone = $1 OR id IN ($2, …)` with two index lookups.
 /// SQLite does the subquery with an index seek, in the same statement.
-async fn other_phone_owners<C: ConnectionTrait>(c: &C, f: &CustomerFilter) -> StoreResult<Option<Vec<String>>> {
+async fn other_phone_owners<C: ConnectionTrait>(c: &C, f: &CustomerFilter) -> StoreResult<Option<Vec<CustomerId>>> {
     match &f.phone {
         Some(p) if c.get_database_backend() == sea_orm::DbBackend::Postgres => {
             Ok(Some(owners_of_phones(c, std::slice::from_ref(p)).await?))
@@ -420,7 +420,7 @@ fn search_select(
     scope: &CustomerScope,
     f: &CustomerFilter,
     limit: u64,
-    owners: Option<Vec<String>>,
+    owners: Option<Vec<CustomerId>>,
 ) -> sea_orm::Select<customers::Entity> {
     use customers::Column as K;
     // A merged customer lives on in the one it was merged into.
@@ -518,7 +518,7 @@ fn search_select(
     q
 }
 
-pub async fn customers_by_ids<C: ConnectionTrait>(c: &C, ids: &[String]) -> StoreResult<Vec<CustomerRow>> {
+pub async fn customers_by_ids<C: ConnectionTrait>(c: &C, ids: &[CustomerId]) -> StoreResult<Vec<CustomerRow>> {
     Ok(customers::Entity::find().filter(customers::Column::Id.is_in(ids.iter().cloned())).all(c).await?)
 }
 
@@ -533,7 +533,7 @@ pub async fn customers_of_owner<C: ConnectionTrait>(c: &C, owner_id: &str) -> St
 /// Moves a customer to another owner (and project) if still at `expected_version`.
 pub async fn set_owner<C: ConnectionTrait>(
     c: &C,
-    id: &str,
+    id: &CustomerId,
     expected_version: i64,
     owner_id: &str,
     project_id: &ProjectId,
@@ -551,7 +551,7 @@ pub async fn set_owner<C: ConnectionTrait>(
     Ok(res.rows_affected == 1)
 }
 
-pub async fn touch_last_contact<C: ConnectionTrait>(c: &C, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
+pub async fn touch_last_contact<C: ConnectionTrait>(c: &C, id: &CustomerId, at: DateTime<Utc>) -> StoreResult<()> {
     customers::Entity::update_many()
         .col_expr(customers::Column::LastContactAt, Expr::value(at))
         .filter(customers::Column::Id.eq(id))
@@ -612,7 +612,7 @@ pub async fn insert_follow_up<C: ConnectionTrait>(c: &C, row: &FollowUpRow) -> S
     Ok(())
 }
 
-pub async fn follow_ups_of<C: ConnectionTrait>(c: &C, customer_id: &str) -> StoreResult<Vec<FollowUpRow>> {
+pub async fn follow_ups_of<C: ConnectionTrait>(c: &C, customer_id: &CustomerId) -> StoreResult<Vec<FollowUpRow>> {
     Ok(follow_ups::Entity::find()
         .filter(follow_ups::Column::CustomerId.eq(customer_id))
         .order_by_desc(follow_ups::Column::OccurredAt)
@@ -626,7 +626,7 @@ pub async fn insert_event<C: ConnectionTrait>(c: &C, row: &EventRow) -> StoreRes
 }
 
 /// The customer's timeline, newest first.
-pub async fn events_of<C: ConnectionTrait>(c: &C, customer_id: &str, limit: u64) -> StoreResult<Vec<EventRow>> {
+pub async fn events_of<C: ConnectionTrait>(c: &C, customer_id: &CustomerId, limit: u64) -> StoreResult<Vec<EventRow>> {
     Ok(customer_events::Entity::find()
         .filter(customer_events::Column::CustomerId.eq(customer_id))
         .order_by_desc(customer_events::Column::OccurredAt)
@@ -737,8 +737,8 @@ pub const CUSTOMER_REFERENCES: [(&str, &str); 9] = [
 pub async fn move_references<C: ConnectionTrait>(
     c: &C,
     (table, column): (&str, &str),
-    from: &str,
-    to: &str,
+    from: &CustomerId,
+    to: &CustomerId,
 ) -> StoreResult<Vec<String>> {
     use sea_orm::{DbBackend, Statement};
     let backend = c.get_database_backend();
@@ -765,7 +765,7 @@ pub async fn restore_references<C: ConnectionTrait>(
     c: &C,
     (table, column): (&str, &str),
     ids: &[String],
-    to: &str,
+    to: &CustomerId,
 ) -> StoreResult<()> {
     use sea_orm::{DbBackend, Statement};
     let backend = c.get_database_backend();
@@ -780,9 +780,9 @@ pub async fn restore_references<C: ConnectionTrait>(
     Ok(())
 }
 
-pub async fn set_merged_into<C: ConnectionTrait>(c: &C, id: &str, into: Option<&str>) -> StoreResult<()> {
+pub async fn set_merged_into<C: ConnectionTrait>(c: &C, id: &CustomerId, into: Option<&CustomerId>) -> StoreResult<()> {
     customers::Entity::update_many()
-        .col_expr(customers::Column::MergedInto, Expr::value(into.map(str::to_owned)))
+        .col_expr(customers::Column::MergedInto, Expr::value(into.map(CustomerId::to_string)))
         .filter(customers::Column::Id.eq(id))
         .exec(c)
         .await?;
@@ -800,7 +800,7 @@ pub async fn find_merge<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Opti
 }
 
 /// Merges into this customer, newest first.
-pub async fn merges_into<C: ConnectionTrait>(c: &C, kept_id: &str) -> StoreResult<Vec<MergeRow>> {
+pub async fn merges_into<C: ConnectionTrait>(c: &C, kept_id: &CustomerId) -> StoreResult<Vec<MergeRow>> {
     use crate::entities::customer_merges as cm;
     Ok(cm::Entity::find().filter(cm::Column::KeptId.eq(kept_id)).order_by_desc(cm::Column::MergedAt).all(c).await?)
 }
@@ -858,7 +858,7 @@ pub async fn possible_duplicates_of_many<C: ConnectionTrait>(
     names: &[String],
     id_indexes: &[String],
 ) -> StoreResult<Vec<DuplicateCandidate>> {
-    let mut found: std::collections::BTreeMap<String, DuplicateCandidate> = std::collections::BTreeMap::new();
+    let mut found: std::collections::BTreeMap<CustomerId, DuplicateCandidate> = std::collections::BTreeMap::new();
     let lookups: [(customers::Column, &[String]); 3] = [
         (customers::Column::Phone, phones),
         (customers::Column::Name, names),
@@ -922,7 +922,7 @@ pub async fn customers_with_overdue_money<C: ConnectionTrait>(
     projects: Option<&[ProjectId]>,
     project_id: Option<&ProjectId>,
     today: chrono::NaiveDate,
-) -> StoreResult<Vec<(String, Money, chrono::NaiveDate)>> {
+) -> StoreResult<Vec<(CustomerId, Money, chrono::NaiveDate)>> {
     use crate::entities::{contracts, instalments};
     use sea_orm::JoinType;
     use sea_orm::sea_query::{Alias, Func};
@@ -953,7 +953,7 @@ pub async fn customers_with_overdue_money<C: ConnectionTrait>(
     if let Some(p) = project_id {
         q = q.filter(contracts::Column::ProjectId.eq(p));
     }
-    let mut rows: Vec<(String, Option<Money>, chrono::NaiveDate)> =
+    let mut rows: Vec<(CustomerId, Option<Money>, chrono::NaiveDate)> =
         q.group_by(contracts::Column::CustomerId).into_tuple().all(c).await?;
     rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     Ok(rows.into_iter().map(|(id, overdue, since)| (id, overdue.unwrap_or_default(), since)).collect())
@@ -999,9 +999,9 @@ pub async fn delete_filter<C: ConnectionTrait>(c: &C, user_id: &str, id: &str) -
 /// Encrypted ID numbers a page at a time (key rotation): (customer id, ciphertext).
 pub async fn id_ciphers_after<C: ConnectionTrait>(
     c: &C,
-    after_id: Option<&str>,
+    after_id: Option<&CustomerId>,
     limit: u64,
-) -> StoreResult<Vec<(String, String)>> {
+) -> StoreResult<Vec<(CustomerId, String)>> {
     let mut q = customers::Entity::find()
         .select_only()
         .column(customers::Column::Id)
@@ -1016,7 +1016,7 @@ pub async fn id_ciphers_after<C: ConnectionTrait>(
 }
 
 /// Stores an ID number encrypted and indexed under another key.
-pub async fn set_id_cipher<C: ConnectionTrait>(c: &C, id: &str, cipher: &str, index: &str) -> StoreResult<()> {
+pub async fn set_id_cipher<C: ConnectionTrait>(c: &C, id: &CustomerId, cipher: &str, index: &str) -> StoreResult<()> {
     customers::Entity::update_many()
         .col_expr(customers::Column::IdNumberCipher, Expr::value(cipher.to_owned()))
         .col_expr(customers::Column::IdNumberIndex, Expr::value(index.to_owned()))

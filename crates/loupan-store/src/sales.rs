@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use loupan_domain::Money;
 use loupan_domain::finance::RefundStatus;
-use loupan_domain::ids::{BuildingId, ProjectId, UnitId};
+use loupan_domain::ids::{BuildingId, CustomerId, ProjectId, UnitId};
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::{ChangeKind, ChangeStatus, ContractStatus, ReservationStatus, SubscriptionStatus};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -300,7 +300,7 @@ fn open_instalments_query(
 pub struct ContractAgeingRow {
     pub contract_id: String,
     pub number: String,
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     pub amounts: Vec<Money>,
 }
 
@@ -536,7 +536,7 @@ pub async fn replace_buyers<C: ConnectionTrait>(c: &C, deal_id: &str, rows: &[Bu
 }
 
 /// The main buyer of an active contract changes (更名).
-pub async fn set_contract_customer<C: ConnectionTrait>(c: &C, id: &str, customer_id: &str) -> StoreResult<bool> {
+pub async fn set_contract_customer<C: ConnectionTrait>(c: &C, id: &str, customer_id: &CustomerId) -> StoreResult<bool> {
     let res = contracts::Entity::update_many()
         .col_expr(contracts::Column::CustomerId, Expr::value(customer_id.to_owned()))
         .col_expr(contracts::Column::Version, Expr::col(contracts::Column::Version).add(1))
@@ -547,7 +547,11 @@ pub async fn set_contract_customer<C: ConnectionTrait>(c: &C, id: &str, customer
     Ok(res.rows_affected == 1)
 }
 
-pub async fn set_subscription_customer<C: ConnectionTrait>(c: &C, id: &str, customer_id: &str) -> StoreResult<bool> {
+pub async fn set_subscription_customer<C: ConnectionTrait>(
+    c: &C,
+    id: &str,
+    customer_id: &CustomerId,
+) -> StoreResult<bool> {
     let res = subscriptions::Entity::update_many()
         .col_expr(subscriptions::Column::CustomerId, Expr::value(customer_id.to_owned()))
         .col_expr(subscriptions::Column::Version, Expr::col(subscriptions::Column::Version).add(1))
@@ -652,7 +656,7 @@ pub struct DealFilter {
     pub project_id: Option<ProjectId>,
     pub building_id: Option<BuildingId>,
     pub agent_id: Option<String>,
-    pub customer_id: Option<String>,
+    pub customer_id: Option<CustomerId>,
     pub from: Option<chrono::NaiveDate>,
     pub to: Option<chrono::NaiveDate>,
     /// The last deal of the previous page: (date, id).

@@ -2,7 +2,7 @@
 //! days, money overdue on a contract, a deal cancelled lately — each with why.
 //! Agents see their own customers' exceptions, managers their projects'.
 
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{CustomerId, ProjectId};
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -23,7 +23,7 @@ const MAX_ROWS: u64 = 200;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ExceptionCustomer {
-    pub id: String,
+    pub id: CustomerId,
     pub name: String,
     /// Masked.
     pub phone: String,
@@ -127,7 +127,7 @@ pub async fn list(
     .await?;
     let ids =
         |kind: ChangeKind| changes.iter().filter(|c| c.kind == kind).map(|c| c.subject_id.clone()).collect::<Vec<_>>();
-    let mut buyer_of: HashMap<String, String> = HashMap::new();
+    let mut buyer_of: HashMap<String, CustomerId> = HashMap::new();
     for k in loupan_store::finance::contracts_by_ids(conn, &ids(ChangeKind::CancelContract)).await? {
         buyer_of.insert(k.id, k.customer_id);
     }
@@ -153,8 +153,8 @@ pub async fn list(
 async fn visible_rows<C: loupan_store::Connection>(
     conn: &C,
     actor: &Actor,
-    mut ids: Vec<String>,
-) -> ServiceResult<HashMap<String, CustomerRow>> {
+    mut ids: Vec<CustomerId>,
+) -> ServiceResult<HashMap<CustomerId, CustomerRow>> {
     ids.sort();
     ids.dedup();
     let mut out = HashMap::new();

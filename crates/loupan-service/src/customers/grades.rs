@@ -4,7 +4,7 @@
 //! Grades follow a customer's registration, profile changes and follow-ups at
 //! once; after the rules change, `apply` grades the project's customers again.
 
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{CustomerId, ProjectId};
 use std::collections::HashMap;
 
 use loupan_domain::{Invalid, Money, Permission};
@@ -107,7 +107,7 @@ fn rule_of(row: &GradeRuleRow) -> ServiceResult<GradeRule> {
 /// stay); how many grades changed.
 pub(crate) async fn regrade<C: Connection>(
     conn: &C,
-    customer_ids: &[String],
+    customer_ids: &[CustomerId],
     now: chrono::DateTime<chrono::Utc>,
 ) -> ServiceResult<u64> {
     let rows = store::customers_by_ids(conn, customer_ids).await?;
@@ -124,7 +124,7 @@ pub(crate) async fn regrade<C: Connection>(
     if rules.values().all(|r| r.0.is_empty()) {
         return Ok(0);
     }
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let ids: Vec<CustomerId> = rows.iter().map(|r| r.id.clone()).collect();
     let facts = store::grading_facts(conn, &ids).await?;
     let mut changes = Vec::new();
     for r in &rows {
@@ -234,10 +234,10 @@ pub async fn apply(services: &Services, actor: &Actor, project_id: &ProjectId) -
     actor.require(Permission::ManageCustomers)?;
     check_project(actor, project_id)?;
     let mut applied = Applied { checked: 0, changed: 0 };
-    let mut after: Option<String> = None;
+    let mut after: Option<CustomerId> = None;
     loop {
         let tx = services.store.begin_write().await?;
-        let ids = store::customer_ids_of_project(&tx, project_id, after.as_deref(), 400).await?;
+        let ids = store::customer_ids_of_project(&tx, project_id, after.as_ref(), 400).await?;
         let Some(last) = ids.last().cloned() else { break };
         applied.changed += regrade(&tx, &ids, services.clock.now()).await?;
         applied.checked += ids.len() as u64;

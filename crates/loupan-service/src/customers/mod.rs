@@ -7,7 +7,7 @@ pub mod grades;
 pub mod import;
 pub mod saved_filters;
 
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{CustomerId, ProjectId};
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
@@ -32,7 +32,7 @@ use crate::{Actor, ServiceError, ServiceResult, Services};
 /// owning agent, the ID number always masked (see `reveal`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Customer {
-    pub id: String,
+    pub id: CustomerId,
     pub project_id: ProjectId,
     pub owner_id: String,
     pub owner_name: String,
@@ -47,7 +47,7 @@ pub struct Customer {
     pub notes: Option<String>,
     pub last_contact_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The customer this one was merged into (it is then hidden from lists).
-    pub merged_into: Option<String>,
+    pub merged_into: Option<CustomerId>,
     /// Overlapping categories (`potential`, `buyer`, …), see `CATEGORIES`.
     pub categories: Vec<String>,
     pub tags: Vec<String>,
@@ -87,7 +87,7 @@ pub struct OtherPhone {
 /// Another customer that a registration collides with.
 #[derive(Debug, Clone, Serialize)]
 pub struct DuplicateMatch {
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     #[serde(rename = "match")]
     pub match_kind: MatchKind,
     pub owner_agent: String,
@@ -241,7 +241,7 @@ async fn with_other_phones<C: Connection>(conn: &C, mut customer: Customer) -> S
 }
 
 /// A customer the actor may see; 404 otherwise, so existence is not revealed.
-async fn visible<C: Connection>(conn: &C, actor: &Actor, id: &str) -> ServiceResult<CustomerRow> {
+async fn visible<C: Connection>(conn: &C, actor: &Actor, id: &CustomerId) -> ServiceResult<CustomerRow> {
     actor.require(Permission::ReadCustomers)?;
     match store::find_customer(conn, id).await? {
         Some(row) if may_see(actor, &row) => Ok(row),
@@ -268,12 +268,12 @@ async fn matches<C: Connection>(
     phones: &[String],
     name: &str,
     id_index: Option<&str>,
-    itself: Option<&str>,
+    itself: Option<&CustomerId>,
     names: &mut OwnerNames,
 ) -> ServiceResult<Vec<DuplicateMatch>> {
     let (rows, by_other_phone) = store::find_possible_duplicates(conn, project_id, phones, name, id_index).await?;
     let mut found = Vec::new();
-    for row in rows.into_iter().filter(|r| Some(r.id.as_str()) != itself) {
+    for row in rows.into_iter().filter(|r| Some(&r.id) != itself) {
         let same_phone = phones.contains(&row.phone) || by_other_phone.contains(&row.id);
         found.push(DuplicateMatch {
             match_kind: classify(&row, same_phone, name, id_index),
@@ -561,7 +561,7 @@ async fn write_customer<C: Connection>(
     Ok(Registered { customer, duplicates })
 }
 
-fn phone_rows(customer_id: &str, phones: &[(PhoneNumber, Option<String>)]) -> Vec<store::PhoneRow> {
+fn phone_rows(customer_id: &CustomerId, phones: &[(PhoneNumber, Option<String>)]) -> Vec<store::PhoneRow> {
     phones
         .iter()
         .map(|(p, label)| store::PhoneRow {
@@ -598,7 +598,7 @@ fn new_row(
     let (id_type, cipher, index, masked) = stored_id(services, &v.id)?;
     let (pinyin, initials) = name_pinyin(&v.name);
     let now = services.clock.now();
-    let id = loupan_store::new_id();
+    let id = CustomerId::from(loupan_store::new_id());
     let mut row = CustomerRow {
         id,
         project_id: v.project_id,
@@ -699,7 +699,7 @@ pub(crate) async fn write_batch<C: Connection>(
         new_phones.extend(phones);
     }
     // Every phone of the batch, main and other, is looked for as anyone's main or other phone.
-    let mut other_phones: HashMap<String, Vec<String>> = HashMap::new();
+    let mut other_phones: HashMap<CustomerId, Vec<String>> = HashMap::new();
     for p in &new_phones {
         other_phones.entry(p.customer_id.clone()).or_default().push(p.phone.clone());
     }
@@ -718,7 +718,7 @@ pub(crate) async fn write_batch<C: Connection>(
     let mut pool = store::possible_duplicates_of_many(conn, project_id, &phones, &row_names, &indexes).await?;
     let owners = store::owners_of_phones(conn, &phones).await?;
     if !owners.is_empty() {
-        let known: std::collections::HashSet<String> = pool.iter().map(|c| c.id.clone()).collect();
+        let known: std::collections::HashSet<CustomerId> = pool.iter().map(|c| c.id.clone()).collect();
         pool.extend(
             store::candidates_by_ids(conn, &owners)
                 .await?
@@ -870,7 +870,7 @@ pub async fn check_duplicates(
     Ok(found.into_iter().filter(|m| !(phone.is_empty() && m.match_kind == MatchKind::Phone)).collect())
 }
 
-pub async fn get(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Customer> {
+pub async fn get(services: &Services, actor: &Actor, id: &CustomerId) -> ServiceResult<Customer> {
     let conn = services.store.conn();
     let row = visible(conn, actor, id).await?;
     let customer = view(conn, actor, row, &mut OwnerNames::new()).await?;
@@ -888,7 +888,12 @@ pub struct CustomerUpdate {
 
 /// Changes a customer (the owning agent or a manager of the project). A new
 /// phone, name or ID number is checked for duplicates like a registration.
-pub async fn update(services: &Services, actor: &Actor, id: &str, change: CustomerUpdate) -> ServiceResult<Registered> {
+pub async fn update(
+    services: &Services,
+    actor: &Actor,
+    id: &CustomerId,
+    change: CustomerUpdate,
+) -> ServiceResult<Registered> {
     actor.require(Permission::WriteCustomers)?;
     let Some(version) = change.version else { return Err(Invalid::one("version", "required").into()) };
     let tx = services.store.begin_write().await?;
@@ -1040,7 +1045,12 @@ pub struct Revealed {
     pub id_number: Option<String>,
 }
 
-pub async fn reveal(services: &Services, actor: &Actor, id: &str, reason: Option<&str>) -> ServiceResult<Revealed> {
+pub async fn reveal(
+    services: &Services,
+    actor: &Actor,
+    id: &CustomerId,
+    reason: Option<&str>,
+) -> ServiceResult<Revealed> {
     actor.require(Permission::RevealPersonalData)?;
     let mut errors = Invalid::default();
     let reason = required_text(&mut errors, "reason", reason, 200);
@@ -1054,7 +1064,7 @@ pub async fn reveal(services: &Services, actor: &Actor, id: &str, reason: Option
         Change {
             action: "customer.reveal_personal_data",
             record_type: "customer",
-            record_id: id,
+            record_id: id.as_str(),
             before: None,
             after: Some(serde_json::json!({"reason": reason})),
         },
@@ -1230,7 +1240,7 @@ pub async fn search(
 /// the variant, in the locale files), at `now` by the company's clock. The
 /// service writes no sentence: each reader sees it in their own language.
 pub(crate) fn timeline_row(
-    customer_id: &str,
+    customer_id: &CustomerId,
     (actor, now): (&Actor, chrono::DateTime<chrono::Utc>),
     kind: CustomerEventKind,
     facts: &[(&str, &str)],
@@ -1250,7 +1260,7 @@ pub(crate) fn timeline_row(
 async fn add_event<C: Connection>(
     conn: &C,
     by: (&Actor, chrono::DateTime<chrono::Utc>),
-    customer_id: &str,
+    customer_id: &CustomerId,
     kind: CustomerEventKind,
     facts: &[(&str, &str)],
 ) -> ServiceResult<()> {
@@ -1293,7 +1303,7 @@ impl From<FollowUpRow> for FollowUp {
 pub async fn add_follow_up(
     services: &Services,
     actor: &Actor,
-    customer_id: &str,
+    customer_id: &CustomerId,
     form: NewFollowUp,
 ) -> ServiceResult<FollowUp> {
     actor.require(Permission::WriteCustomers)?;
@@ -1338,7 +1348,7 @@ pub async fn add_follow_up(
         Change {
             action: "customer.follow_up",
             record_type: "customer",
-            record_id: customer_id,
+            record_id: customer_id.as_str(),
             before: None,
             after: crate::platform::audit::snapshot(&follow_up)?,
         },
@@ -1348,7 +1358,7 @@ pub async fn add_follow_up(
     Ok(follow_up)
 }
 
-pub async fn follow_ups(services: &Services, actor: &Actor, customer_id: &str) -> ServiceResult<Vec<FollowUp>> {
+pub async fn follow_ups(services: &Services, actor: &Actor, customer_id: &CustomerId) -> ServiceResult<Vec<FollowUp>> {
     let conn = services.store.conn();
     visible(conn, actor, customer_id).await?;
     Ok(store::follow_ups_of(conn, customer_id).await?.into_iter().map(FollowUp::from).collect())
@@ -1367,7 +1377,11 @@ pub struct TimelineEntry {
 }
 
 /// Everything that touched the customer, newest first; later modules add kinds.
-pub async fn timeline(services: &Services, actor: &Actor, customer_id: &str) -> ServiceResult<Vec<TimelineEntry>> {
+pub async fn timeline(
+    services: &Services,
+    actor: &Actor,
+    customer_id: &CustomerId,
+) -> ServiceResult<Vec<TimelineEntry>> {
     let conn = services.store.conn();
     visible(conn, actor, customer_id).await?;
     store::events_of(conn, customer_id, 200)
@@ -1510,7 +1524,7 @@ pub async fn rule_duplicate(
 #[derive(Debug, Clone, Default)]
 pub struct Transfer {
     /// Either these customers…
-    pub customer_ids: Vec<String>,
+    pub customer_ids: Vec<CustomerId>,
     /// …or every customer of this agent (one who leaves).
     pub from_agent: Option<String>,
     pub to_agent: Option<String>,
@@ -1570,7 +1584,7 @@ pub async fn transfer(services: &Services, actor: &Actor, form: Transfer) -> Ser
         .iter()
         .any(|r| Role::parse(r).is_some_and(Role::sees_all_projects));
     let mut events = Vec::with_capacity(rows.len());
-    let mut moves: Vec<(String, serde_json::Value, serde_json::Value)> = Vec::with_capacity(rows.len());
+    let mut moves: Vec<(CustomerId, serde_json::Value, serde_json::Value)> = Vec::with_capacity(rows.len());
     for row in rows {
         if !may_see(actor, &row) {
             return Err(ServiceError::NotFound("customer"));
@@ -1596,7 +1610,7 @@ pub async fn transfer(services: &Services, actor: &Actor, form: Transfer) -> Ser
         .map(|(id, before, after)| Change {
             action: "customer.transfer",
             record_type: "customer",
-            record_id: id,
+            record_id: id.as_str(),
             before: Some(before.clone()),
             after: Some(after.clone()),
         })
@@ -1609,8 +1623,8 @@ pub async fn transfer(services: &Services, actor: &Actor, form: Transfer) -> Ser
 #[derive(Debug, Clone, Serialize)]
 pub struct Merge {
     pub id: String,
-    pub kept_id: String,
-    pub merged_id: String,
+    pub kept_id: CustomerId,
+    pub merged_id: CustomerId,
     /// How many rows moved, per table.
     pub moved: std::collections::BTreeMap<String, usize>,
     pub merged_by: String,
@@ -1640,8 +1654,8 @@ fn merge_view(row: &store::MergeRow) -> ServiceResult<Merge> {
 pub async fn merge<C: Connection>(
     conn: &C,
     actor: &Actor,
-    kept_id: &str,
-    merged_id: &str,
+    kept_id: &CustomerId,
+    merged_id: &CustomerId,
     now: chrono::DateTime<chrono::Utc>,
 ) -> ServiceResult<Merge> {
     actor.require(Permission::ManageCustomers)?;
@@ -1676,8 +1690,14 @@ pub async fn merge<C: Connection>(
         undone_at: None,
     };
     store::insert_merge(conn, &row).await?;
-    add_event(conn, (actor, now), kept_id, CustomerEventKind::Merge, &[("name", &merged.name), ("id", &merged.id)])
-        .await?;
+    add_event(
+        conn,
+        (actor, now),
+        kept_id,
+        CustomerEventKind::Merge,
+        &[("name", &merged.name), ("id", merged.id.as_str())],
+    )
+    .await?;
     let merge = merge_view(&row)?;
     audit::record(
         conn,
@@ -1685,7 +1705,7 @@ pub async fn merge<C: Connection>(
         Change {
             action: "customer.merge",
             record_type: "customer",
-            record_id: kept_id,
+            record_id: kept_id.as_str(),
             before: None,
             after: crate::platform::audit::snapshot(&merge)?,
         },
@@ -1697,8 +1717,8 @@ pub async fn merge<C: Connection>(
 pub async fn merge_customers(
     services: &Services,
     actor: &Actor,
-    kept_id: &str,
-    merged_id: &str,
+    kept_id: &CustomerId,
+    merged_id: &CustomerId,
 ) -> ServiceResult<Merge> {
     let tx = services.store.begin_write().await?;
     let merge = merge(&tx, actor, kept_id, merged_id, services.clock.now()).await?;
@@ -1744,7 +1764,7 @@ pub async fn undo_merge(services: &Services, actor: &Actor, merge_id: &str) -> S
 }
 
 /// Merges into a customer, for its page.
-pub async fn merges_of(services: &Services, actor: &Actor, customer_id: &str) -> ServiceResult<Vec<Merge>> {
+pub async fn merges_of(services: &Services, actor: &Actor, customer_id: &CustomerId) -> ServiceResult<Vec<Merge>> {
     get(services, actor, customer_id).await?;
     store::merges_into(services.store.conn(), customer_id).await?.iter().map(merge_view).collect()
 }

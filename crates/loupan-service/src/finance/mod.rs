@@ -7,7 +7,7 @@ pub mod receipt_books;
 pub mod reports;
 pub mod settings;
 
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{CustomerId, ProjectId};
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
@@ -471,7 +471,7 @@ pub struct AgeingReport {
 pub struct ContractAgeing {
     pub contract_id: String,
     pub number: String,
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     pub amounts: BTreeMap<String, Money>,
 }
 

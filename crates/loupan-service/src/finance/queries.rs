@@ -256,7 +256,7 @@ pub async fn receipts(services: &Services, actor: &Actor, q: &ReceiptQuery) -> S
             deals.insert(s.id.clone(), (s.number, s.unit_id, s.customer_id, s.agent_id));
         }
     }
-    let parties: Vec<DealParties<'_>> = deals.values().map(|(_, u, c, a)| (u, c.as_str(), a.as_str())).collect();
+    let parties: Vec<DealParties<'_>> = deals.values().map(|(_, u, c, a)| (u, c, a.as_str())).collect();
     let names = Names::load(conn, &parties).await?;
     let items = rows
         .iter()
@@ -322,7 +322,7 @@ pub async fn instalments(services: &Services, actor: &Actor, q: &InstalmentQuery
         }
     }
     let parties: Vec<DealParties<'_>> =
-        contracts.values().map(|k| (&k.unit_id, k.customer_id.as_str(), k.agent_id.as_str())).collect();
+        contracts.values().map(|k| (&k.unit_id, &k.customer_id, k.agent_id.as_str())).collect();
     let names = Names::load(conn, &parties).await?;
     let items = rows
         .into_iter()

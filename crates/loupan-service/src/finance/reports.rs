@@ -4,7 +4,7 @@
 //! plans and receipts the sales and cashier modules write; xlsx exports carry
 //! the same lines.
 
-use loupan_domain::ids::{BuildingId, ProjectId, UnitId};
+use loupan_domain::ids::{BuildingId, CustomerId, ProjectId, UnitId};
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
@@ -297,7 +297,7 @@ pub struct LedgerLine {
     pub project_id: ProjectId,
     pub unit_id: UnitId,
     pub unit_number: String,
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     pub customer_name: String,
     /// Masked (`138****8000`): the ledger goes to people who chase payments, not to marketing.
     pub customer_phone: String,
@@ -381,7 +381,7 @@ pub async fn ledger(
         }
     }
     let parties: Vec<DealParties<'_>> =
-        contracts.iter().map(|k| (&k.unit_id, k.customer_id.as_str(), k.agent_id.as_str())).collect();
+        contracts.iter().map(|k| (&k.unit_id, &k.customer_id, k.agent_id.as_str())).collect();
     let names = Names::load(conn, &parties).await?;
     let mut lines = Vec::with_capacity(contracts.len());
     let mut totals = LedgerTotals::default();

@@ -6,6 +6,7 @@
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use hmac::{Hmac, Mac};
+use loupan_domain::ids::CustomerId;
 use sha2::Sha256;
 
 use crate::{ServiceError, ServiceResult};
@@ -115,9 +116,9 @@ pub async fn rotate(services: &crate::Services, new: &Secrets) -> ServiceResult<
     let old = &services.secrets;
     let tx = services.store.begin_write().await?;
     let mut rotated = Rotated { id_numbers: 0, webhook_secrets: 0 };
-    let mut after: Option<String> = None;
+    let mut after: Option<CustomerId> = None;
     loop {
-        let page = customers::id_ciphers_after(&tx, after.as_deref(), 1000).await?;
+        let page = customers::id_ciphers_after(&tx, after.as_ref(), 1000).await?;
         let Some((last, _)) = page.last().cloned() else { break };
         for (id, cipher) in page {
             let number = old.decrypt(&cipher)?;

@@ -3,7 +3,7 @@
 //! exported whole; and the display names of a deal's unit, buyer and agent
 //! that every list and report shows.
 
-use loupan_domain::ids::{BuildingId, ProjectId, UnitId};
+use loupan_domain::ids::{BuildingId, CustomerId, ProjectId, UnitId};
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
@@ -21,12 +21,12 @@ use crate::{Actor, ServiceError, ServiceResult, Services};
 /// Display names for the deals of a report, loaded once each.
 pub(crate) struct Names {
     units: HashMap<UnitId, String>,
-    customers: HashMap<String, (String, String)>,
+    customers: HashMap<CustomerId, (String, String)>,
     users: HashMap<String, String>,
 }
 
 /// The unit, customer and agent of a deal.
-pub(crate) type DealParties<'a> = (&'a UnitId, &'a str, &'a str);
+pub(crate) type DealParties<'a> = (&'a UnitId, &'a CustomerId, &'a str);
 
 impl Names {
     pub(crate) async fn load<C: loupan_store::Connection>(conn: &C, deals: &[DealParties<'_>]) -> ServiceResult<Names> {
@@ -37,7 +37,7 @@ impl Names {
             ids
         }
         let mut customers = HashMap::new();
-        for chunk in distinct(deals, |d| d.1.to_owned()).chunks(500) {
+        for chunk in distinct(deals, |d| d.1.clone()).chunks(500) {
             for c in store_customers::customers_by_ids(conn, chunk).await? {
                 let phone = PhoneNumber::parse(&c.phone).map(|p| p.masked()).unwrap_or_default();
                 customers.insert(c.id, (c.name, phone));
@@ -61,7 +61,7 @@ impl Names {
         self.units.get(id).cloned().unwrap_or_default()
     }
 
-    pub(crate) fn customer(&self, id: &str) -> (String, String) {
+    pub(crate) fn customer(&self, id: &CustomerId) -> (String, String) {
         self.customers.get(id).cloned().unwrap_or_default()
     }
 
@@ -150,7 +150,7 @@ fn filter<S>(actor: &Actor, q: &DealQuery<S>) -> ServiceResult<(DealFilter, u64)
         project_id: text(&q.project_id).map(ProjectId::from),
         building_id: text(&q.building_id).map(BuildingId::from),
         agent_id,
-        customer_id: text(&q.customer_id),
+        customer_id: text(&q.customer_id).map(CustomerId::from),
         from: q.from,
         to: q.to,
         after,
@@ -166,14 +166,14 @@ async fn named<D, R>(
     services: &Services,
     rows: Vec<R>,
     limit: u64,
-    parties: impl Fn(&R) -> (UnitId, String, String, NaiveDate, String),
+    parties: impl Fn(&R) -> (UnitId, CustomerId, String, NaiveDate, String),
     view: impl Fn(R) -> D,
 ) -> ServiceResult<DealPage<Listed<D>>> {
     let mut rows = rows;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     let keys: Vec<_> = rows.iter().map(&parties).collect();
-    let refs: Vec<DealParties<'_>> = keys.iter().map(|(u, c, a, _, _)| (u, c.as_str(), a.as_str())).collect();
+    let refs: Vec<DealParties<'_>> = keys.iter().map(|(u, c, a, _, _)| (u, c, a.as_str())).collect();
     let names = Names::load(services.store.conn(), &refs).await?;
     let next_cursor = if more { keys.last().map(|k| cursor(k.3, &k.4)) } else { None };
     let items = rows

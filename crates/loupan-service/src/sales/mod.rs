@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use loupan_domain::access::DataScope;
 use loupan_domain::approvals::{RequestKind, SPECIAL_DISCOUNT};
 use loupan_domain::customers::CustomerEventKind;
-use loupan_domain::ids::{ProjectId, UnitId};
+use loupan_domain::ids::{CustomerId, ProjectId, UnitId};
 use loupan_domain::inventory::UnitEventKind;
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::{
@@ -418,7 +418,7 @@ pub(crate) async fn may_sell_to<C: Connection>(
     conn: &C,
     actor: &Actor,
     project_id: &ProjectId,
-    customer_id: &str,
+    customer_id: &CustomerId,
 ) -> ServiceResult<bool> {
     let Some(c) = store_customers::find_customer(conn, customer_id).await? else { return Ok(false) };
     Ok(&c.project_id == project_id
@@ -440,7 +440,7 @@ async fn check_parties<C: Connection>(
     conn: &C,
     actor: &Actor,
     unit_id: &UnitId,
-    customer_id: &str,
+    customer_id: &CustomerId,
     method_id: &str,
 ) -> ServiceResult<SaleParties> {
     let unit = store_inventory::find_unit(conn, unit_id).await?;
@@ -496,7 +496,7 @@ pub(crate) async fn unit_event<C: Connection>(
 pub(crate) async fn customer_event<C: Connection>(
     conn: &C,
     by: (&Actor, DateTime<Utc>),
-    customer_id: &str,
+    customer_id: &CustomerId,
     kind: CustomerEventKind,
     facts: &[(&str, &str)],
 ) -> ServiceResult<()> {
@@ -512,10 +512,10 @@ pub(crate) async fn customer_event<C: Connection>(
 pub(crate) async fn claimable_from<C: Connection>(
     conn: &C,
     unit_id: &UnitId,
-    customer_id: &str,
+    customer_id: &CustomerId,
 ) -> ServiceResult<UnitStatus> {
     if let Some(r) = store::active_reservation_of_unit(conn, unit_id).await?
-        && r.customer_id == customer_id
+        && &r.customer_id == customer_id
         && store::end_reservation(conn, &r.id, ReservationStatus::Converted).await?
     {
         return Ok(UnitStatus::Reserved);
@@ -547,7 +547,7 @@ pub struct Subscription {
     pub number: String,
     pub project_id: ProjectId,
     pub unit_id: UnitId,
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     pub agent_id: String,
     pub total_price: Money,
     pub deposit: Money,
@@ -579,9 +579,9 @@ async fn checked_buyers<C: Connection>(
     conn: &C,
     actor: &Actor,
     project_id: &ProjectId,
-    customer_id: &str,
+    customer_id: &CustomerId,
     buyers: &[NewBuyer],
-) -> ServiceResult<Vec<(String, i64)>> {
+) -> ServiceResult<Vec<(CustomerId, i64)>> {
     if buyers.is_empty() {
         return Ok(Vec::new());
     }
@@ -598,14 +598,14 @@ async fn checked_buyers<C: Connection>(
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct ValidSubscription {
     unit_id: UnitId,
-    customer_id: String,
+    customer_id: CustomerId,
     payment_method_id: String,
     total: Money,
     deposit: Money,
     subscribed_on: NaiveDate,
     /// (customer, share in millionths); empty: the customer alone.
     #[serde(default)]
-    buyers: Vec<(String, i64)>,
+    buyers: Vec<(CustomerId, i64)>,
 }
 
 fn validate_subscription(form: &NewSubscription) -> ServiceResult<ValidSubscription> {
@@ -627,7 +627,7 @@ fn validate_subscription(form: &NewSubscription) -> ServiceResult<ValidSubscript
     errors.into_result()?;
     Ok(ValidSubscription {
         unit_id: unit_id.into(),
-        customer_id,
+        customer_id: customer_id.into(),
         payment_method_id,
         total,
         deposit,
@@ -903,7 +903,7 @@ pub struct Contract {
     pub number: String,
     pub project_id: ProjectId,
     pub unit_id: UnitId,
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     pub agent_id: String,
     pub subscription_id: Option<String>,
     pub payment_method_id: String,
@@ -959,7 +959,7 @@ struct ValidContract {
     id: String,
     subscription_id: Option<String>,
     unit_id: UnitId,
-    customer_id: String,
+    customer_id: CustomerId,
     payment_method_id: String,
     total: Money,
     signed_on: NaiveDate,
@@ -983,7 +983,7 @@ fn valid_contract(form: NewContract) -> ServiceResult<ValidContract> {
         id: loupan_store::new_id(),
         subscription_id,
         unit_id: form.unit_id.unwrap_or_default().into(),
-        customer_id: form.customer_id.unwrap_or_default(),
+        customer_id: form.customer_id.unwrap_or_default().into(),
         payment_method_id: method_id,
         total,
         signed_on,
@@ -1394,7 +1394,7 @@ pub struct NewReservation {
 pub struct Reservation {
     pub id: String,
     pub unit_id: UnitId,
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     pub agent_id: String,
     pub status: ReservationStatus,
     pub expires_at: chrono::DateTime<chrono::Utc>,
@@ -1419,7 +1419,7 @@ pub async fn reserve(services: &Services, actor: &Actor, form: NewReservation) -
     actor.require(Permission::Sell)?;
     let mut errors = Invalid::default();
     let unit_id = UnitId::from(required_text(&mut errors, "unit_id", form.unit_id.as_deref(), 64));
-    let customer_id = required_text(&mut errors, "customer_id", form.customer_id.as_deref(), 64);
+    let customer_id = CustomerId::from(required_text(&mut errors, "customer_id", form.customer_id.as_deref(), 64));
     let days = form.days.unwrap_or(3);
     if !(1..=30).contains(&days) {
         errors.push("days", "out_of_range");
@@ -1643,7 +1643,7 @@ impl Deal {
             Deal::Subscription(s) => &s.unit_id,
         }
     }
-    pub(crate) fn customer_id(&self) -> &str {
+    pub(crate) fn customer_id(&self) -> &CustomerId {
         match self {
             Deal::Contract(k) => &k.customer_id,
             Deal::Subscription(s) => &s.customer_id,
@@ -1750,15 +1750,15 @@ pub(crate) async fn check_buyers<C: Connection>(
     project_id: &ProjectId,
     buyers: &[NewBuyer],
     errors: &mut Invalid,
-) -> ServiceResult<Vec<(String, Ratio)>> {
-    let mut out: Vec<(String, Ratio)> = Vec::new();
+) -> ServiceResult<Vec<(CustomerId, Ratio)>> {
+    let mut out: Vec<(CustomerId, Ratio)> = Vec::new();
     if buyers.is_empty() {
         errors.push("buyers", "required");
     } else if buyers.len() > 5 {
         errors.push("buyers", "too_many");
     }
     for b in buyers {
-        let id = b.customer_id.as_deref().map(str::trim).unwrap_or_default();
+        let id = CustomerId::from(b.customer_id.as_deref().map(str::trim).unwrap_or_default());
         let share = match b.share.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(s) => Ratio::parse(s).map_err(|code| errors.push("buyers", code)).unwrap_or(Ratio::ZERO),
             None => {
@@ -1769,12 +1769,12 @@ pub(crate) async fn check_buyers<C: Connection>(
         if share.millionths() <= 0 {
             errors.push("buyers", "must_be_positive");
         }
-        if id.is_empty() || !may_sell_to(conn, actor, project_id, id).await? {
+        if id.as_str().is_empty() || !may_sell_to(conn, actor, project_id, &id).await? {
             errors.push("buyers", "unknown_customer");
-        } else if out.iter().any(|(c, _)| c == id) {
+        } else if out.iter().any(|(c, _)| c == &id) {
             errors.push("buyers", "duplicate_buyer");
         }
-        out.push((id.to_owned(), share));
+        out.push((id, share));
     }
     if !buyers.is_empty() && out.iter().map(|(_, s)| s.millionths()).sum::<i64>() != Ratio::ONE.millionths() {
         errors.push("buyers", "shares_must_sum_to_one");
@@ -1784,7 +1784,7 @@ pub(crate) async fn check_buyers<C: Connection>(
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Buyer {
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     pub share: String,
 }
 
@@ -1802,7 +1802,7 @@ pub async fn buyers(services: &Services, actor: &Actor, deal_id: &str) -> Servic
         .map(|a| {
             a.iter()
                 .map(|b| Buyer {
-                    customer_id: b["customer_id"].as_str().unwrap_or_default().to_owned(),
+                    customer_id: b["customer_id"].as_str().unwrap_or_default().into(),
                     share: b["share"].as_str().unwrap_or_default().to_owned(),
                 })
                 .collect()

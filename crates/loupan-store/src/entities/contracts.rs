@@ -1,5 +1,5 @@
 use loupan_domain::Money;
-use loupan_domain::ids::{ProjectId, UnitId};
+use loupan_domain::ids::{CustomerId, ProjectId, UnitId};
 use loupan_domain::sales::ContractStatus;
 use sea_orm::entity::prelude::*;
 
@@ -10,7 +10,7 @@ pub struct Model {
     pub id: String,
     pub project_id: ProjectId,
     pub unit_id: UnitId,
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     pub agent_id: String,
     pub subscription_id: Option<String>,
     pub number: String,

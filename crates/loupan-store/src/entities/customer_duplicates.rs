@@ -1,5 +1,5 @@
 use loupan_domain::customers::DuplicateStatus;
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{CustomerId, ProjectId};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -8,8 +8,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub project_id: ProjectId,
-    pub customer_id: String,
-    pub matched_customer_id: String,
+    pub customer_id: CustomerId,
+    pub matched_customer_id: CustomerId,
     pub match_kind: loupan_domain::customers::MatchKind,
     pub status: DuplicateStatus,
     pub ruling_note: Option<String>,

@@ -1,3 +1,4 @@
+use loupan_domain::ids::CustomerId;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -5,7 +6,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     /// A `CustomerEventKind` by name (earlier versions wrote others: kept as text).
     pub kind: String,
     /// As earlier versions wrote it (Chinese); empty where `params` says it.

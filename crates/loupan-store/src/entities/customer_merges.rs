@@ -1,4 +1,4 @@
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{CustomerId, ProjectId};
 use sea_orm::entity::prelude::*;
 
 /// One merge of two customers, with every row it moved (JSON), so it can be undone exactly.
@@ -8,8 +8,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub project_id: ProjectId,
-    pub kept_id: String,
-    pub merged_id: String,
+    pub kept_id: CustomerId,
+    pub merged_id: CustomerId,
     pub moved: String,
     pub merged_by: String,
     pub merged_at: DateTimeUtc,

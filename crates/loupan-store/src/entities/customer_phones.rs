@@ -1,3 +1,4 @@
+use loupan_domain::ids::CustomerId;
 use sea_orm::entity::prelude::*;
 
 /// A customer's other phones (the main one is on the customer), E.164.
@@ -6,7 +7,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     pub phone: String,
     pub label: Option<String>,
 }

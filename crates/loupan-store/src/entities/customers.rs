@@ -1,5 +1,5 @@
 use loupan_domain::customers::CustomerKind;
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{CustomerId, ProjectId};
 use loupan_domain::{Area, Money};
 use sea_orm::entity::prelude::*;
 
@@ -7,7 +7,7 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "customers")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub id: CustomerId,
     pub project_id: ProjectId,
     pub owner_id: String,
     pub kind: CustomerKind,
@@ -27,7 +27,7 @@ pub struct Model {
     pub notes: Option<String>,
     pub last_contact_at: Option<DateTimeUtc>,
     /// Set when the customer was merged into another (the record stays, hidden from lists, so the merge can be undone).
-    pub merged_into: Option<String>,
+    pub merged_into: Option<CustomerId>,
     /// Overlapping categories, comma-separated (`potential,buyer`).
     pub categories: String,
     /// Free tags, comma-separated.

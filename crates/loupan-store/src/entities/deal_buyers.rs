@@ -1,3 +1,4 @@
+use loupan_domain::ids::CustomerId;
 use sea_orm::entity::prelude::*;
 
 /// A buyer (权益人) of a subscription or contract and their share; position 0 is the main buyer.
@@ -7,7 +8,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub deal_id: String,
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     pub share_millionths: i64,
     pub position: i32,
 }

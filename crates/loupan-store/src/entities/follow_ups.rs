@@ -1,3 +1,4 @@
+use loupan_domain::ids::CustomerId;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -5,7 +6,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     pub author_id: String,
     pub kind: loupan_domain::customers::FollowUpKind,
     pub outcome: String,

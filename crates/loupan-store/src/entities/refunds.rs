@@ -1,6 +1,6 @@
 use loupan_domain::Money;
 use loupan_domain::finance::RefundStatus;
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{CustomerId, ProjectId};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -11,7 +11,7 @@ pub struct Model {
     pub project_id: ProjectId,
     pub contract_id: Option<String>,
     pub subscription_id: Option<String>,
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     /// Fen owed back to the buyer.
     pub amount: Money,
     /// `due`, `paid` (the cashier paid it out), `audited` (finance checked it).

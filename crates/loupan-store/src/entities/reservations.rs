@@ -1,4 +1,4 @@
-use loupan_domain::ids::{ProjectId, UnitId};
+use loupan_domain::ids::{CustomerId, ProjectId, UnitId};
 use loupan_domain::sales::ReservationStatus;
 use sea_orm::entity::prelude::*;
 
@@ -9,7 +9,7 @@ pub struct Model {
     pub id: String,
     pub project_id: ProjectId,
     pub unit_id: UnitId,
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     pub agent_id: String,
     /// `active`, `released`, `expired` or `converted`.
     pub status: ReservationStatus,

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use loupan_domain::finance::RefundStatus;
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{CustomerId, ProjectId};
 use loupan_domain::sales::{ChangeKind, ChangeStatus};
 use loupan_service::changes::{self, DealChange};
 use serde::{Deserialize, Serialize};
@@ -153,7 +153,7 @@ pub struct RefundDto {
     pub project_id: ProjectId,
     pub contract_id: Option<String>,
     pub subscription_id: Option<String>,
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     pub amount: String,
     /// `due`, `paid` (by the cashier) or `audited` (by finance).
     pub status: RefundStatus,
@@ -205,7 +205,7 @@ async fn refunds(
 
 #[derive(Serialize, ToSchema)]
 pub struct BuyerDto {
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     pub share: String,
 }
 

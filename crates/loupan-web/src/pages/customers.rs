@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use loupan_domain::Permission;
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{CustomerId, ProjectId};
 use loupan_domain::platform::JobStatus;
 use loupan_service::{Actor, ServiceError, customers, inventory};
 use minijinja::{Value, context};
@@ -173,7 +173,7 @@ async fn transfer(
     let selected = form.all("customer_ids");
     let everyone_found = form.get("scope") == Some("matching");
     let request = customers::Transfer {
-        customer_ids: if everyone_found { Vec::new() } else { selected },
+        customer_ids: if everyone_found { Vec::new() } else { selected.into_iter().map(CustomerId::from).collect() },
         from_agent: None,
         to_agent: form.text("to_agent"),
         matching: everyone_found.then(|| q.query()),
@@ -362,7 +362,7 @@ async fn detail_page(
     state: &AppState,
     actor: &Actor,
     lang: Lang,
-    id: &str,
+    id: &CustomerId,
     extra: Value,
     status: StatusCode,
 ) -> Result<Response, AppError> {
@@ -403,7 +403,7 @@ async fn show(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<CustomerId>,
     Query(q): Query<ShowQuery>,
 ) -> Result<Response, AppError> {
     detail_page(&state, &actor, lang, &id, context! { duplicates => q.duplicates.unwrap_or(0) }, StatusCode::OK).await
@@ -413,7 +413,7 @@ async fn add_follow_up(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<CustomerId>,
     form: FormData,
 ) -> Result<Response, AppError> {
     let new = customers::NewFollowUp {
@@ -568,7 +568,7 @@ async fn edit(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<CustomerId>,
     form: FormData,
 ) -> Result<Response, AppError> {
     let mut fields = fields_of(&form);
@@ -605,7 +605,7 @@ async fn reveal(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<CustomerId>,
     form: FormData,
 ) -> Result<Response, AppError> {
     match customers::reveal(&state.services, &actor, &id, form.get("reason")).await {

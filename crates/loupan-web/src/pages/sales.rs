@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use loupan_domain::Permission;
-use loupan_domain::ids::UnitId;
+use loupan_domain::ids::{CustomerId, UnitId};
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::ContractStatus;
 use loupan_service::{Actor, ServiceError, customers, finance, inventory, sales};
@@ -80,7 +80,7 @@ async fn unit_page(
         let mut options: Vec<Value> =
             list.iter().map(|c| context! { id => c.id, name => c.name, phone => c.phone }).collect();
         // A customer just registered from this page comes back chosen, even beyond the list's length.
-        if let Some(chosen) = typed.get_attr("customer_id").ok().and_then(|v| v.as_str().map(str::to_owned))
+        if let Some(chosen) = typed.get_attr("customer_id").ok().and_then(|v| v.as_str().map(CustomerId::from))
             && !list.iter().any(|c| c.id == chosen)
             && let Ok(c) = customers::get(&state.services, actor, &chosen).await
         {

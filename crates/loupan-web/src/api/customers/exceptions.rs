@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, NaiveDate, Utc};
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{CustomerId, ProjectId};
 use loupan_domain::sales::ChangeKind;
 use loupan_service::customers::exceptions::{self as exceptions, ExceptionCustomer, Exceptions};
 use serde::{Deserialize, Serialize};
@@ -26,7 +26,7 @@ pub struct ExceptionParams {
 
 #[derive(Serialize, ToSchema)]
 pub struct ExceptionCustomerDto {
-    pub id: String,
+    pub id: CustomerId,
     pub name: String,
     /// Masked.
     pub phone: String,

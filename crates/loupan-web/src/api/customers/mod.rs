@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use loupan_domain::customers::{CustomerKind, DuplicateStatus, FollowUpKind, MatchKind};
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{CustomerId, ProjectId};
 use loupan_service::customers::{self, Customer, DuplicateMatch};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -21,7 +21,7 @@ use crate::{AppError, AppState};
 
 #[derive(Serialize, ToSchema)]
 pub struct CustomerDto {
-    pub id: String,
+    pub id: CustomerId,
     pub project_id: ProjectId,
     pub owner_id: String,
     pub owner_name: String,
@@ -39,7 +39,7 @@ pub struct CustomerDto {
     pub notes: Option<String>,
     pub last_contact_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Set when this customer was merged into another.
-    pub merged_into: Option<String>,
+    pub merged_into: Option<CustomerId>,
     /// Overlapping categories: `potential`, `actual`, `loyal`, `buyer`, `tenant`, `member`.
     pub categories: Vec<String>,
     pub tags: Vec<String>,
@@ -135,7 +135,7 @@ impl From<Customer> for CustomerDto {
 
 #[derive(Serialize, ToSchema)]
 pub struct DuplicateDto {
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     #[serde(rename = "match")]
     pub match_kind: MatchKind,
     /// Display name of the agent who owns the other customer.
@@ -294,7 +294,7 @@ async fn search(
 ) -> Result<Json<Page<CustomerDto>>, AppError> {
     let limit = page.limit();
     let rows = customers::search(&state.services, &actor, q.into(), page.after()?, limit + 1).await?;
-    Ok(Json(Page::from_rows(rows, limit, |c| c.id.clone(), CustomerDto::from)))
+    Ok(Json(Page::from_rows(rows, limit, |c| c.id.to_string(), CustomerDto::from)))
 }
 
 #[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers",
@@ -302,7 +302,7 @@ async fn search(
 async fn get_customer(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<CustomerId>,
 ) -> Result<Json<CustomerDto>, AppError> {
     Ok(Json(customers::get(&state.services, &actor, &id).await?.into()))
 }
@@ -335,7 +335,7 @@ pub struct UpdateCustomerRequest {
 async fn update_customer(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<CustomerId>,
     ApiJson(req): ApiJson<UpdateCustomerRequest>,
 ) -> Result<Json<RegisteredDto>, AppError> {
     let fields = customers::NewCustomer {
@@ -377,7 +377,7 @@ pub struct RevealedDto {
 async fn reveal(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<CustomerId>,
     ApiJson(req): ApiJson<RevealRequest>,
 ) -> Result<Json<RevealedDto>, AppError> {
     let r = customers::reveal(&state.services, &actor, &id, req.reason.as_deref()).await?;
@@ -430,7 +430,7 @@ pub struct FollowUpList {
 async fn add_follow_up(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<CustomerId>,
     ApiJson(req): ApiJson<NewFollowUpRequest>,
 ) -> Result<(StatusCode, Json<FollowUpDto>), AppError> {
     let form = customers::NewFollowUp { kind: req.kind, outcome: req.outcome, next_contact_on: req.next_contact_on };
@@ -443,7 +443,7 @@ async fn add_follow_up(
 async fn list_follow_ups(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<CustomerId>,
 ) -> Result<Json<Page<FollowUpDto>>, AppError> {
     let items = customers::follow_ups(&state.services, &actor, &id).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor: None }))
@@ -474,7 +474,7 @@ async fn timeline(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: crate::i18n::Lang,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<CustomerId>,
 ) -> Result<Json<Page<TimelineEntryDto>>, AppError> {
     let items = customers::timeline(&state.services, &actor, &id).await?;
     Ok(Json(Page {
@@ -604,7 +604,7 @@ async fn rule(
 #[derive(Deserialize, ToSchema)]
 pub struct TransferRequest {
     #[serde(default)]
-    pub customer_ids: Vec<String>,
+    pub customer_ids: Vec<CustomerId>,
     /// Instead of ids: every customer of this agent (user id).
     pub from_agent: Option<String>,
     /// The receiving agent (user id).
@@ -827,14 +827,14 @@ async fn import_job(
 #[derive(Deserialize, ToSchema)]
 pub struct MergeRequest {
     /// The customer merged into this one (it is then hidden from lists).
-    pub merged_id: String,
+    pub merged_id: CustomerId,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct MergeDto {
     pub id: String,
-    pub kept_id: String,
-    pub merged_id: String,
+    pub kept_id: CustomerId,
+    pub merged_id: CustomerId,
     /// Rows moved, per `table.column`.
     pub moved: std::collections::BTreeMap<String, usize>,
     pub merged_by: String,
@@ -863,7 +863,7 @@ impl From<customers::Merge> for MergeDto {
 async fn merge(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<CustomerId>,
     ApiJson(req): ApiJson<MergeRequest>,
 ) -> Result<(StatusCode, Json<MergeDto>), AppError> {
     let m = customers::merge_customers(&state.services, &actor, &id, &req.merged_id).await?;

@@ -4,7 +4,7 @@ pub mod queries;
 pub mod receipt_books;
 pub mod reports;
 
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{CustomerId, ProjectId};
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -184,7 +184,7 @@ pub struct AgeingParams {
 pub struct ContractAgeingDto {
     pub contract_id: String,
     pub number: String,
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     /// Every bucket of `buckets`, keyed by its label.
     pub amounts: BTreeMap<String, String>,
 }

@@ -2,7 +2,7 @@
 //! (合同台帐), arrears (欠款), the 财控图 of a building, and xlsx exports of each
 //! (and of the ageing report).
 
-use loupan_domain::ids::{BuildingId, ProjectId, UnitId};
+use loupan_domain::ids::{BuildingId, CustomerId, ProjectId, UnitId};
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -241,7 +241,7 @@ pub struct LedgerLineDto {
     pub project_id: ProjectId,
     pub unit_id: UnitId,
     pub unit_number: String,
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     pub customer_name: String,
     /// Masked, e.g. `138****8000`.
     pub customer_phone: String,

@@ -5,7 +5,7 @@ pub mod pricing;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use loupan_domain::ids::{ProjectId, UnitId};
+use loupan_domain::ids::{CustomerId, ProjectId, UnitId};
 use loupan_domain::sales::{ContractStatus, ReservationStatus, SubscriptionStatus, TermKind};
 use loupan_service::sales::{self, Contract, Instalment, PaymentMethod, Subscription, deals};
 use serde::{Deserialize, Serialize};
@@ -233,7 +233,7 @@ pub struct SubscriptionDto {
     pub number: String,
     pub project_id: ProjectId,
     pub unit_id: UnitId,
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     pub agent_id: String,
     pub total_price: String,
     pub deposit: String,
@@ -392,7 +392,7 @@ pub struct ContractDto {
     pub number: String,
     pub project_id: ProjectId,
     pub unit_id: UnitId,
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     pub agent_id: String,
     pub subscription_id: Option<String>,
     pub payment_method_id: String,
@@ -560,7 +560,7 @@ pub struct NewReservationRequest {
 pub struct ReservationDto {
     pub id: String,
     pub unit_id: UnitId,
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     pub agent_id: String,
     /// `active`, `converted`, `expired`.
     pub status: ReservationStatus,
