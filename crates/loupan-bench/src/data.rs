@@ -366,7 +366,7 @@ pub async fn seed(services: &Services, scale: Scale) -> Result<Seeded> {
                         let signed_on = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default()
                             + chrono::Days::new(rng.below(900));
                         let contract = ContractRow {
-                            id: loupan_store::new_id(),
+                            id: loupan_store::new_id().into(),
                             project_id: project.id.clone(),
                             unit_id: unit.id.clone(),
                             customer_id: buyer.id.clone(),

@@ -668,7 +668,7 @@ pub async fn run(
             let k = sales::sign_contract(services, admin, form).await.map_err(svc)?;
             s_k.push(t.elapsed());
             let k = k.signed().ok_or_else(|| anyhow!("a standard method left the contract waiting for approval"))?;
-            contract_ids.push(k.id);
+            contract_ids.push(k.id.to_string());
         }
         let w_k = started.elapsed();
         // Each step of a receipt on its own: the cashier posts it (one write

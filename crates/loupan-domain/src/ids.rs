@@ -83,6 +83,8 @@ id_type!(
     BuildingId,
     UnitId,
     CustomerId,
+    SubscriptionId,
+    ContractId,
     // Project cost (PM3-PM7).
     CostItemId,
     TargetVersionId,

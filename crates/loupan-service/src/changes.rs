@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use loupan_domain::approvals::{DEAL_CHANGE, RequestKind};
 use loupan_domain::customers::CustomerEventKind;
 use loupan_domain::finance::RefundStatus;
-use loupan_domain::ids::{CustomerId, ProjectId, UnitId};
+use loupan_domain::ids::{ContractId, CustomerId, ProjectId, SubscriptionId, UnitId};
 use loupan_domain::inventory::UnitEventKind;
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::{ChangeStatus, ContractStatus, Ratio, SubscriptionStatus};
@@ -502,7 +502,7 @@ async fn swap(
         Deal::Contract(k) => {
             let number = format!("HT{:06}", store::next_number(tx, &k.project_id, "contract").await?);
             let row = ContractRow {
-                id: loupan_store::new_id(),
+                id: loupan_store::new_id().into(),
                 unit_id: new_unit_id.clone(),
                 number: number.clone(),
                 payment_method_id: method.id.clone(),
@@ -515,12 +515,12 @@ async fn swap(
             };
             store::insert_contract(tx, &row).await?;
             crate::sales::write_plan(tx, &row.id, &method, total, row.signed_on).await?;
-            (row.id, number)
+            (row.id.to_string(), number)
         }
         Deal::Subscription(s) => {
             let number = format!("RG{:06}", store::next_number(tx, &s.project_id, "subscription").await?);
             let row = SubscriptionRow {
-                id: loupan_store::new_id(),
+                id: loupan_store::new_id().into(),
                 unit_id: new_unit_id.clone(),
                 number: number.clone(),
                 payment_method_id: method.id.clone(),
@@ -533,7 +533,7 @@ async fn swap(
                 ..s.clone()
             };
             store::insert_subscription(tx, &row).await?;
-            (row.id, number)
+            (row.id.to_string(), number)
         }
     };
     if !buyers.is_empty() {
@@ -559,13 +559,13 @@ async fn swap(
     if paid.is_positive() {
         let project = deal.project_id();
         let (old_side, new_side) = match deal {
-            Deal::Contract(k) => ((Some(k.id.as_str()), None), (Some(new_id.as_str()), None)),
-            Deal::Subscription(s) => ((None, Some(s.id.as_str())), (None, Some(new_id.as_str()))),
+            Deal::Contract(k) => ((Some(k.id.clone()), None), (Some(ContractId::from(new_id.as_str())), None)),
+            Deal::Subscription(s) => ((None, Some(s.id.clone())), (None, Some(SubscriptionId::from(new_id.as_str())))),
         };
         crate::finance::transfer_receipt(tx, &services.clock, actor, project, old_side, -paid).await?;
         let receipt = crate::finance::transfer_receipt(tx, &services.clock, actor, project, new_side, paid).await?;
         if let Deal::Contract(_) = deal {
-            refund = crate::finance::allocate(tx, &receipt, &new_id, paid).await?.1;
+            refund = crate::finance::allocate(tx, &receipt, &ContractId::from(new_id.as_str()), paid).await?.1;
         }
         if refund.is_positive() {
             let new_deal = load_deal(tx, &new_id).await?;
@@ -677,8 +677,8 @@ async fn rename<C: Connection>(
 pub struct Refund {
     pub id: String,
     pub project_id: ProjectId,
-    pub contract_id: Option<String>,
-    pub subscription_id: Option<String>,
+    pub contract_id: Option<ContractId>,
+    pub subscription_id: Option<SubscriptionId>,
     pub customer_id: CustomerId,
     pub amount: Money,
     pub status: RefundStatus,

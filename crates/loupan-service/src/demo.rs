@@ -365,7 +365,7 @@ async fn demo_deals(
                 services,
                 &finance_actor,
                 crate::finance::NewReceipt {
-                    subscription_id: Some(subscription.id.clone()),
+                    subscription_id: Some(subscription.id.to_string()),
                     amount: Some("50000.00".into()),
                     received_on: Some(day),
                     channel: Some("pos".into()),
@@ -402,7 +402,7 @@ async fn demo_deals(
             services,
             &finance_actor,
             crate::finance::NewReceipt {
-                contract_id: Some(contract.id.clone()),
+                contract_id: Some(contract.id.to_string()),
                 amount: Some(first.amount.to_string()),
                 received_on: Some(day),
                 channel: Some("transfer".into()),

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use loupan_domain::Money;
 use loupan_domain::finance::{ReceiptStatus, RefundStatus};
-use loupan_domain::ids::{BuildingId, ProjectId, UnitId};
+use loupan_domain::ids::{BuildingId, ContractId, ProjectId, SubscriptionId, UnitId};
 use loupan_domain::sales::{ContractStatus, SubscriptionStatus};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
@@ -23,7 +23,7 @@ pub async fn find_receipt<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Op
     Ok(receipts::Entity::find_by_id(id.to_owned()).one(c).await?)
 }
 
-pub async fn receipts_of_contract<C: ConnectionTrait>(c: &C, contract_id: &str) -> StoreResult<Vec<ReceiptRow>> {
+pub async fn receipts_of_contract<C: ConnectionTrait>(c: &C, contract_id: &ContractId) -> StoreResult<Vec<ReceiptRow>> {
     Ok(receipts::Entity::find()
         .filter(receipts::Column::ContractId.eq(contract_id))
         .order_by_asc(receipts::Column::Id)
@@ -64,7 +64,10 @@ pub async fn insert_allocation<C: ConnectionTrait>(c: &C, row: &AllocationRow) -
 }
 
 /// Audited money received against a subscription (its deposit).
-pub async fn audited_total_of_subscription<C: ConnectionTrait>(c: &C, subscription_id: &str) -> StoreResult<Money> {
+pub async fn audited_total_of_subscription<C: ConnectionTrait>(
+    c: &C,
+    subscription_id: &SubscriptionId,
+) -> StoreResult<Money> {
     let rows = receipts::Entity::find()
         .filter(receipts::Column::SubscriptionId.eq(subscription_id))
         .filter(receipts::Column::Status.eq(ReceiptStatus::Audited))
@@ -236,7 +239,7 @@ pub async fn units_with_active_subscription<C: ConnectionTrait>(
 /// The instalments of these contracts.
 pub async fn instalments_of_contracts<C: ConnectionTrait>(
     c: &C,
-    contract_ids: &[String],
+    contract_ids: &[ContractId],
 ) -> StoreResult<Vec<crate::sales::InstalmentRow>> {
     use crate::entities::instalments;
     let mut out = Vec::new();
@@ -350,7 +353,7 @@ pub async fn set_pair<C: ConnectionTrait>(c: &C, id: &str, pair_id: &str) -> Sto
 
 /// Clears what a contract's instalments count as paid and the allocations behind
 /// it, so that the audited receipts can be allocated again (after a reversal).
-pub async fn reset_allocations<C: ConnectionTrait>(c: &C, contract_id: &str) -> StoreResult<()> {
+pub async fn reset_allocations<C: ConnectionTrait>(c: &C, contract_id: &ContractId) -> StoreResult<()> {
     use crate::entities::instalments;
     use sea_orm::QuerySelect;
     let ids: Vec<String> = instalments::Entity::find()
@@ -414,7 +417,7 @@ pub async fn audit_refund<C: ConnectionTrait>(c: &C, id: &str, by: &str, now: Da
 
 pub async fn receipts_of_subscription<C: ConnectionTrait>(
     c: &C,
-    subscription_id: &str,
+    subscription_id: &SubscriptionId,
 ) -> StoreResult<Vec<ReceiptRow>> {
     Ok(receipts::Entity::find()
         .filter(receipts::Column::SubscriptionId.eq(subscription_id))
@@ -653,7 +656,7 @@ pub async fn search_instalments<C: ConnectionTrait>(
 
 pub async fn contracts_by_ids<C: ConnectionTrait>(
     c: &C,
-    ids: &[String],
+    ids: &[ContractId],
 ) -> StoreResult<Vec<crate::sales::ContractRow>> {
     use crate::entities::contracts;
     Ok(contracts::Entity::find().filter(contracts::Column::Id.is_in(ids.iter().cloned())).all(c).await?)
@@ -661,7 +664,7 @@ pub async fn contracts_by_ids<C: ConnectionTrait>(
 
 pub async fn subscriptions_by_ids<C: ConnectionTrait>(
     c: &C,
-    ids: &[String],
+    ids: &[SubscriptionId],
 ) -> StoreResult<Vec<crate::sales::SubscriptionRow>> {
     use crate::entities::subscriptions;
     Ok(subscriptions::Entity::find().filter(subscriptions::Column::Id.is_in(ids.iter().cloned())).all(c).await?)

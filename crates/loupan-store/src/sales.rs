@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use loupan_domain::Money;
 use loupan_domain::finance::RefundStatus;
-use loupan_domain::ids::{BuildingId, CustomerId, ProjectId, UnitId};
+use loupan_domain::ids::{BuildingId, ContractId, CustomerId, ProjectId, SubscriptionId, UnitId};
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::{ChangeKind, ChangeStatus, ContractStatus, ReservationStatus, SubscriptionStatus};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -178,12 +178,12 @@ pub async fn insert_subscription<C: ConnectionTrait>(c: &C, row: &SubscriptionRo
     Ok(())
 }
 
-pub async fn find_subscription<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Option<SubscriptionRow>> {
+pub async fn find_subscription<C: ConnectionTrait>(c: &C, id: &SubscriptionId) -> StoreResult<Option<SubscriptionRow>> {
     Ok(subscriptions::Entity::find_by_id(id.to_owned()).one(c).await?)
 }
 
 /// Marks an active subscription as converted into a contract; false if it was not active.
-pub async fn convert_subscription<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<bool> {
+pub async fn convert_subscription<C: ConnectionTrait>(c: &C, id: &SubscriptionId) -> StoreResult<bool> {
     let res = subscriptions::Entity::update_many()
         .col_expr(subscriptions::Column::Status, Expr::value(SubscriptionStatus::Converted))
         .col_expr(subscriptions::Column::Version, Expr::col(subscriptions::Column::Version).add(1))
@@ -199,7 +199,7 @@ pub async fn insert_contract<C: ConnectionTrait>(c: &C, row: &ContractRow) -> St
     Ok(())
 }
 
-pub async fn find_contract<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Option<ContractRow>> {
+pub async fn find_contract<C: ConnectionTrait>(c: &C, id: &ContractId) -> StoreResult<Option<ContractRow>> {
     Ok(contracts::Entity::find_by_id(id.to_owned()).one(c).await?)
 }
 
@@ -211,7 +211,7 @@ pub async fn insert_instalments<C: ConnectionTrait>(c: &C, rows: &[InstalmentRow
 }
 
 /// A contract's plan in order.
-pub async fn instalments_of<C: ConnectionTrait>(c: &C, contract_id: &str) -> StoreResult<Vec<InstalmentRow>> {
+pub async fn instalments_of<C: ConnectionTrait>(c: &C, contract_id: &ContractId) -> StoreResult<Vec<InstalmentRow>> {
     Ok(instalments::Entity::find()
         .filter(instalments::Column::ContractId.eq(contract_id))
         .order_by_asc(instalments::Column::Seq)
@@ -298,7 +298,7 @@ fn open_instalments_query(
 /// One active contract's unpaid fen per ageing bucket, in the order of the ranges given.
 #[derive(Debug, Clone)]
 pub struct ContractAgeingRow {
-    pub contract_id: String,
+    pub contract_id: ContractId,
     pub number: String,
     pub customer_id: CustomerId,
     pub amounts: Vec<Money>,
@@ -432,7 +432,7 @@ pub async fn decide_deal_change<C: ConnectionTrait>(
 }
 
 /// Ends an active contract or subscription; false when it was not active.
-pub async fn cancel_contract<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<bool> {
+pub async fn cancel_contract<C: ConnectionTrait>(c: &C, id: &ContractId) -> StoreResult<bool> {
     let res = contracts::Entity::update_many()
         .col_expr(contracts::Column::Status, Expr::value(ContractStatus::Cancelled))
         .col_expr(contracts::Column::Version, Expr::col(contracts::Column::Version).add(1))
@@ -443,7 +443,7 @@ pub async fn cancel_contract<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult
     Ok(res.rows_affected == 1)
 }
 
-pub async fn cancel_subscription<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<bool> {
+pub async fn cancel_subscription<C: ConnectionTrait>(c: &C, id: &SubscriptionId) -> StoreResult<bool> {
     let res = subscriptions::Entity::update_many()
         .col_expr(subscriptions::Column::Status, Expr::value(SubscriptionStatus::Cancelled))
         .col_expr(subscriptions::Column::Version, Expr::col(subscriptions::Column::Version).add(1))
@@ -536,7 +536,11 @@ pub async fn replace_buyers<C: ConnectionTrait>(c: &C, deal_id: &str, rows: &[Bu
 }
 
 /// The main buyer of an active contract changes (更名).
-pub async fn set_contract_customer<C: ConnectionTrait>(c: &C, id: &str, customer_id: &CustomerId) -> StoreResult<bool> {
+pub async fn set_contract_customer<C: ConnectionTrait>(
+    c: &C,
+    id: &ContractId,
+    customer_id: &CustomerId,
+) -> StoreResult<bool> {
     let res = contracts::Entity::update_many()
         .col_expr(contracts::Column::CustomerId, Expr::value(customer_id.to_owned()))
         .col_expr(contracts::Column::Version, Expr::col(contracts::Column::Version).add(1))
@@ -549,7 +553,7 @@ pub async fn set_contract_customer<C: ConnectionTrait>(c: &C, id: &str, customer
 
 pub async fn set_subscription_customer<C: ConnectionTrait>(
     c: &C,
-    id: &str,
+    id: &SubscriptionId,
     customer_id: &CustomerId,
 ) -> StoreResult<bool> {
     let res = subscriptions::Entity::update_many()
@@ -565,7 +569,7 @@ pub async fn set_subscription_customer<C: ConnectionTrait>(
 /// New price and payment method of an active contract (its plan is rewritten separately).
 pub async fn set_contract_terms<C: ConnectionTrait>(
     c: &C,
-    id: &str,
+    id: &ContractId,
     total: Money,
     method_id: &str,
 ) -> StoreResult<bool> {
@@ -582,7 +586,7 @@ pub async fn set_contract_terms<C: ConnectionTrait>(
 
 pub async fn set_subscription_terms<C: ConnectionTrait>(
     c: &C,
-    id: &str,
+    id: &SubscriptionId,
     total: Money,
     method_id: &str,
 ) -> StoreResult<bool> {
@@ -599,7 +603,7 @@ pub async fn set_subscription_terms<C: ConnectionTrait>(
 
 /// Removes a contract's plan and the allocations to it (derived data: the
 /// receipts stay), before a new plan is written and the money allocated again.
-pub async fn delete_plan<C: ConnectionTrait>(c: &C, contract_id: &str) -> StoreResult<()> {
+pub async fn delete_plan<C: ConnectionTrait>(c: &C, contract_id: &ContractId) -> StoreResult<()> {
     use crate::entities::receipt_allocations as ra;
     let ids: Vec<String> = instalments::Entity::find()
         .select_only()

@@ -663,7 +663,9 @@ async fn exceptions_list_the_silent_the_overdue_and_the_cancelled_with_why() {
     let id = |v: &Value| v["id"].as_str().unwrap().to_owned();
     let forty_days_ago = chrono::Utc::now() - chrono::Duration::days(40);
     for c in [&silent, &other] {
-        loupan_store::customers::touch_last_contact(o.app.services.store.conn(), &id(c).into(), forty_days_ago).await.unwrap();
+        loupan_store::customers::touch_last_contact(o.app.services.store.conn(), &id(c).into(), forty_days_ago)
+            .await
+            .unwrap();
     }
     // Two contracts of agent A's customers: one with its whole price due long ago, one cancelled.
     let building = o

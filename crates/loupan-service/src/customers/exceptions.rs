@@ -2,7 +2,7 @@
 //! days, money overdue on a contract, a deal cancelled lately — each with why.
 //! Agents see their own customers' exceptions, managers their projects'.
 
-use loupan_domain::ids::{CustomerId, ProjectId};
+use loupan_domain::ids::{ContractId, CustomerId, ProjectId, SubscriptionId};
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -125,14 +125,23 @@ pub async fn list(
         now - chrono::Duration::days(CANCELLED_WITHIN_DAYS),
     )
     .await?;
-    let ids =
-        |kind: ChangeKind| changes.iter().filter(|c| c.kind == kind).map(|c| c.subject_id.clone()).collect::<Vec<_>>();
+    let ids = |kind: ChangeKind| changes.iter().filter(move |c| c.kind == kind).map(|c| c.subject_id.as_str());
     let mut buyer_of: HashMap<String, CustomerId> = HashMap::new();
-    for k in loupan_store::finance::contracts_by_ids(conn, &ids(ChangeKind::CancelContract)).await? {
-        buyer_of.insert(k.id, k.customer_id);
+    for k in loupan_store::finance::contracts_by_ids(
+        conn,
+        &ids(ChangeKind::CancelContract).map(ContractId::from).collect::<Vec<_>>(),
+    )
+    .await?
+    {
+        buyer_of.insert(k.id.to_string(), k.customer_id);
     }
-    for s in loupan_store::finance::subscriptions_by_ids(conn, &ids(ChangeKind::CancelSubscription)).await? {
-        buyer_of.insert(s.id, s.customer_id);
+    for s in loupan_store::finance::subscriptions_by_ids(
+        conn,
+        &ids(ChangeKind::CancelSubscription).map(SubscriptionId::from).collect::<Vec<_>>(),
+    )
+    .await?
+    {
+        buyer_of.insert(s.id.to_string(), s.customer_id);
     }
     let rows = visible_rows(conn, actor, buyer_of.values().cloned().collect()).await?;
     let mut cancelled = Vec::new();

@@ -7,7 +7,7 @@ pub mod receipt_books;
 pub mod reports;
 pub mod settings;
 
-use loupan_domain::ids::{CustomerId, ProjectId};
+use loupan_domain::ids::{ContractId, CustomerId, ProjectId, SubscriptionId};
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
@@ -47,8 +47,8 @@ pub struct NewReceipt {
 pub struct Receipt {
     pub id: String,
     pub project_id: ProjectId,
-    pub contract_id: Option<String>,
-    pub subscription_id: Option<String>,
+    pub contract_id: Option<ContractId>,
+    pub subscription_id: Option<SubscriptionId>,
     pub amount: Money,
     pub received_on: NaiveDate,
     pub channel: String,
@@ -157,8 +157,8 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
     } else {
         None
     };
-    let contract_id = form.contract_id.filter(|s| !s.is_empty());
-    let subscription_id = form.subscription_id.filter(|s| !s.is_empty());
+    let contract_id = ContractId::given(form.contract_id.as_deref());
+    let subscription_id = SubscriptionId::given(form.subscription_id.as_deref());
     if contract_id.is_none() && subscription_id.is_none() {
         errors.push("contract_id", "required");
     }
@@ -360,7 +360,7 @@ async fn money_change<C: loupan_store::Connection>(
 pub(crate) async fn allocate<C: loupan_store::Connection>(
     conn: &C,
     receipt_id: &str,
-    contract_id: &str,
+    contract_id: &ContractId,
     amount: Money,
 ) -> ServiceResult<(Vec<serde_json::Value>, Money)> {
     let mut plan = store_sales::instalments_of(conn, contract_id).await?;
@@ -391,7 +391,7 @@ pub(crate) async fn allocate<C: loupan_store::Connection>(
 /// again, oldest first. Returns money the new plan does not need (a refund due).
 pub(crate) async fn reallocate_contract<C: loupan_store::Connection>(
     conn: &C,
-    contract_id: &str,
+    contract_id: &ContractId,
 ) -> ServiceResult<Money> {
     let mut receipts: Vec<ReceiptRow> = store::receipts_of_contract(conn, contract_id)
         .await?
@@ -414,7 +414,7 @@ pub(crate) async fn transfer_receipt<C: loupan_store::Connection>(
     clock: &crate::Clock,
     actor: &Actor,
     project_id: &ProjectId,
-    deal: (Option<&str>, Option<&str>),
+    deal: (Option<ContractId>, Option<SubscriptionId>),
     amount: Money,
 ) -> ServiceResult<String> {
     let now = clock.now();
@@ -422,8 +422,8 @@ pub(crate) async fn transfer_receipt<C: loupan_store::Connection>(
     let row = ReceiptRow {
         id: loupan_store::new_id(),
         project_id: project_id.to_owned(),
-        contract_id: deal.0.map(str::to_owned),
-        subscription_id: deal.1.map(str::to_owned),
+        contract_id: deal.0,
+        subscription_id: deal.1,
         amount,
         received_on: clock.date_of(now),
         channel: TRANSFER_CHANNEL.to_owned(),
@@ -449,7 +449,7 @@ pub(crate) async fn transfer_receipt<C: loupan_store::Connection>(
 pub async fn receipts_of_contract(
     services: &Services,
     actor: &Actor,
-    contract_id: &str,
+    contract_id: &ContractId,
 ) -> ServiceResult<Vec<Receipt>> {
     actor.require(Permission::ReadDeals)?;
     let conn = services.store.conn();
@@ -469,7 +469,7 @@ pub struct AgeingReport {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ContractAgeing {
-    pub contract_id: String,
+    pub contract_id: ContractId,
     pub number: String,
     pub customer_id: CustomerId,
     pub amounts: BTreeMap<String, Money>,
@@ -613,7 +613,7 @@ pub enum DepositTransfer {
 async fn transferable<C: loupan_store::Connection>(
     conn: &C,
     contract: &loupan_store::sales::ContractRow,
-) -> ServiceResult<(String, Money)> {
+) -> ServiceResult<(SubscriptionId, Money)> {
     if contract.status != ContractStatus::Active {
         return Err(ServiceError::Conflict("contract_not_active"));
     }
@@ -647,7 +647,7 @@ async fn write_transfer(
 ) -> ServiceResult<ReceiptRow> {
     let (subscription_id, deposit) = transferable(tx, contract).await?;
     let now = services.clock.now();
-    let half = |amount: Money, contract_id: Option<String>, subscription: Option<String>| ReceiptRow {
+    let half = |amount: Money, contract_id: Option<ContractId>, subscription: Option<SubscriptionId>| ReceiptRow {
         id: loupan_store::new_id(),
         project_id: contract.project_id.clone(),
         contract_id,
@@ -696,14 +696,18 @@ async fn write_transfer(
 /// subscription, plus on the contract), both `arrived` — the money is in the
 /// bank already — and counted only when finance audits the pair (F3). Done at
 /// once unless the group's flow for deposit transfers has a step that applies.
-pub async fn transfer_deposit(services: &Services, actor: &Actor, contract_id: &str) -> ServiceResult<DepositTransfer> {
+pub async fn transfer_deposit(
+    services: &Services,
+    actor: &Actor,
+    contract_id: &ContractId,
+) -> ServiceResult<DepositTransfer> {
     actor.require(Permission::RecordReceipts)?;
     let tx = services.store.begin_write().await?;
     let contract = visible_contract(&tx, actor, contract_id)
         .await
         .map_err(|e| e.when_absent(|| Invalid::one("contract_id", "unknown_contract").into()))?;
     let (_, deposit) = transferable(&tx, &contract).await?;
-    if open_approval(&tx, RequestKind::DepositTransfer, contract_id).await?.is_some() {
+    if open_approval(&tx, RequestKind::DepositTransfer, contract_id.as_str()).await?.is_some() {
         return Err(ServiceError::Conflict("deposit_transfer_pending"));
     }
     let (request, after) = crate::approvals::submit(
@@ -713,7 +717,7 @@ pub async fn transfer_deposit(services: &Services, actor: &Actor, contract_id: &
         crate::approvals::Submission {
             kind: RequestKind::DepositTransfer,
             project_id: Some(contract.project_id.clone()),
-            subject_id: contract_id.to_owned(),
+            subject_id: contract_id.to_string(),
             summary: format!("定金转房款 ¥{}（合同 {}）", deposit.grouped(), contract.number),
             facts: [("amount".to_owned(), deposit.to_string())].into(),
             payload: serde_json::json!({}),
@@ -748,8 +752,9 @@ pub(crate) async fn on_deposit_transfer_decided(
     if outcome != crate::approvals::Outcome::Approved {
         return Ok(());
     }
-    let contract =
-        store_sales::find_contract(tx, &request.subject_id).await?.ok_or(ServiceError::NotFound("contract"))?;
+    let contract = store_sales::find_contract(tx, &request.subject_id.as_str().into())
+        .await?
+        .ok_or(ServiceError::NotFound("contract"))?;
     write_transfer(services, tx, actor, &contract, &request.submitted_by).await.map(|_| ())
 }
 

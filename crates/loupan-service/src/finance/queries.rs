@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 use loupan_documents::xlsx::{self, Cell};
 use loupan_domain::finance::ReceiptStatus;
-use loupan_domain::ids::{BuildingId, ProjectId};
+use loupan_domain::ids::{BuildingId, ContractId, ProjectId, SubscriptionId};
 use loupan_domain::sales::TermKind;
 use loupan_domain::{Invalid, Money, Permission};
 use loupan_store::finance::{self as store, Found, InstalmentFilter, ReceiptFilter, Scope};
@@ -73,8 +73,8 @@ pub struct ReceiptHit {
     pub id: String,
     pub project_id: ProjectId,
     pub number: Option<String>,
-    pub contract_id: Option<String>,
-    pub subscription_id: Option<String>,
+    pub contract_id: Option<ContractId>,
+    pub subscription_id: Option<SubscriptionId>,
     /// The deal's number (contract or subscription), unit and buyer.
     pub deal_number: String,
     pub unit_number: String,
@@ -103,7 +103,7 @@ pub struct ReceiptSearch {
 #[derive(Debug, Clone, Serialize)]
 pub struct InstalmentHit {
     pub id: String,
-    pub contract_id: String,
+    pub contract_id: ContractId,
     pub contract_number: String,
     pub project_id: ProjectId,
     pub unit_number: String,
@@ -239,21 +239,21 @@ pub async fn receipts(services: &Services, actor: &Actor, q: &ReceiptQuery) -> S
         None
     };
     // The deal of each receipt, for its number, unit and buyer.
-    let ids = |pick: fn(&store::ReceiptRow) -> Option<&String>| {
-        let mut v: Vec<String> = rows.iter().filter_map(|r| pick(r).cloned()).collect();
+    fn ids<T: Ord + Clone>(rows: &[store::ReceiptRow], pick: fn(&store::ReceiptRow) -> Option<&T>) -> Vec<T> {
+        let mut v: Vec<T> = rows.iter().filter_map(|r| pick(r).cloned()).collect();
         v.sort();
         v.dedup();
         v
-    };
+    }
     let mut deals = std::collections::HashMap::new();
-    for chunk in ids(|r| r.contract_id.as_ref()).chunks(500) {
+    for chunk in ids(&rows, |r| r.contract_id.as_ref()).chunks(500) {
         for k in store::contracts_by_ids(conn, chunk).await? {
-            deals.insert(k.id.clone(), (k.number, k.unit_id, k.customer_id, k.agent_id));
+            deals.insert(k.id.to_string(), (k.number, k.unit_id, k.customer_id, k.agent_id));
         }
     }
-    for chunk in ids(|r| r.subscription_id.as_ref()).chunks(500) {
+    for chunk in ids(&rows, |r| r.subscription_id.as_ref()).chunks(500) {
         for s in store::subscriptions_by_ids(conn, chunk).await? {
-            deals.insert(s.id.clone(), (s.number, s.unit_id, s.customer_id, s.agent_id));
+            deals.insert(s.id.to_string(), (s.number, s.unit_id, s.customer_id, s.agent_id));
         }
     }
     let parties: Vec<DealParties<'_>> = deals.values().map(|(_, u, c, a)| (u, c, a.as_str())).collect();
@@ -261,7 +261,12 @@ pub async fn receipts(services: &Services, actor: &Actor, q: &ReceiptQuery) -> S
     let items = rows
         .iter()
         .map(|r| {
-            let deal = r.contract_id.as_ref().or(r.subscription_id.as_ref()).and_then(|id| deals.get(id));
+            let deal = r
+                .contract_id
+                .as_ref()
+                .map(ContractId::as_str)
+                .or(r.subscription_id.as_ref().map(SubscriptionId::as_str))
+                .and_then(|id| deals.get(id));
             let (deal_number, unit, customer) =
                 deal.map_or_else(Default::default, |(n, u, c, _)| (n.clone(), names.unit(u), names.customer(c).0));
             ReceiptHit {
@@ -312,7 +317,7 @@ pub async fn instalments(services: &Services, actor: &Actor, q: &InstalmentQuery
     } else {
         None
     };
-    let mut contract_ids: Vec<String> = rows.iter().map(|i| i.contract_id.clone()).collect();
+    let mut contract_ids: Vec<ContractId> = rows.iter().map(|i| i.contract_id.clone()).collect();
     contract_ids.sort();
     contract_ids.dedup();
     let mut contracts = std::collections::HashMap::new();

@@ -4,7 +4,7 @@
 //! plans and receipts the sales and cashier modules write; xlsx exports carry
 //! the same lines.
 
-use loupan_domain::ids::{BuildingId, CustomerId, ProjectId, UnitId};
+use loupan_domain::ids::{BuildingId, ContractId, CustomerId, ProjectId, SubscriptionId, UnitId};
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
@@ -85,9 +85,9 @@ fn scope<'a>(actor: &'a Actor, project_id: Option<&'a ProjectId>) -> ServiceResu
 pub struct ReceiptLine {
     pub id: String,
     pub project_id: ProjectId,
-    pub contract_id: Option<String>,
+    pub contract_id: Option<ContractId>,
     pub contract_number: Option<String>,
-    pub subscription_id: Option<String>,
+    pub subscription_id: Option<SubscriptionId>,
     pub amount: Money,
     pub received_on: NaiveDate,
     pub channel: String,
@@ -112,9 +112,9 @@ pub struct Difference {
 pub struct RefundLine {
     pub id: String,
     pub project_id: ProjectId,
-    pub contract_id: Option<String>,
+    pub contract_id: Option<ContractId>,
     pub contract_number: Option<String>,
-    pub subscription_id: Option<String>,
+    pub subscription_id: Option<SubscriptionId>,
     pub amount: Money,
     /// When the cashier paid it out; None while it is still owed.
     pub paid_on: Option<NaiveDate>,
@@ -217,7 +217,7 @@ pub async fn reconciliation(
         services.clock.start_of_day(to + chrono::Days::new(1)),
     )
     .await?;
-    let mut refund_contracts: Vec<String> = refund_rows.iter().filter_map(|r| r.contract_id.clone()).collect();
+    let mut refund_contracts: Vec<ContractId> = refund_rows.iter().filter_map(|r| r.contract_id.clone()).collect();
     refund_contracts.sort();
     refund_contracts.dedup();
     let mut refund_numbers = HashMap::new();
@@ -277,7 +277,7 @@ pub async fn reconciliation(
 async fn contract_numbers<C: loupan_store::Connection>(
     conn: &C,
     receipts: &[ReceiptRow],
-) -> ServiceResult<HashMap<String, String>> {
+) -> ServiceResult<HashMap<ContractId, String>> {
     let mut numbers = HashMap::new();
     for id in receipts.iter().filter_map(|r| r.contract_id.as_ref()) {
         if !numbers.contains_key(id)
@@ -292,7 +292,7 @@ async fn contract_numbers<C: loupan_store::Connection>(
 /// One contract in the ledger (合同台帐) as of a date, on one basis.
 #[derive(Debug, Clone, Serialize)]
 pub struct LedgerLine {
-    pub contract_id: String,
+    pub contract_id: ContractId,
     pub number: String,
     pub project_id: ProjectId,
     pub unit_id: UnitId,
@@ -376,7 +376,7 @@ pub async fn ledger(
     }
     let mut received: HashMap<&str, Money> = HashMap::new();
     for r in receipts.iter().filter(|r| basis.counts(r.status)) {
-        if let Some(k) = r.contract_id.as_deref() {
+        if let Some(k) = r.contract_id.as_ref().map(ContractId::as_str) {
             *received.entry(k).or_default() += r.amount;
         }
     }
@@ -566,7 +566,7 @@ impl MoneyState {
 pub struct UnitMoney {
     pub unit: Unit,
     pub state: MoneyState,
-    pub contract_id: Option<String>,
+    pub contract_id: Option<ContractId>,
     pub contract_number: Option<String>,
     pub plan: Option<Money>,
     pub paid: Option<Money>,
@@ -585,8 +585,8 @@ pub async fn finance_chart(
     let ids: Vec<UnitId> = units.iter().map(|u| u.id.clone()).collect();
     let contracts = store::active_contracts_of_units(conn, &ids).await?;
     let subscribed = store::units_with_active_subscription(conn, &ids).await?;
-    let contract_ids: Vec<String> = contracts.iter().map(|k| k.id.clone()).collect();
-    let mut plans: HashMap<String, Vec<InstalmentRow>> = HashMap::new();
+    let contract_ids: Vec<ContractId> = contracts.iter().map(|k| k.id.clone()).collect();
+    let mut plans: HashMap<ContractId, Vec<InstalmentRow>> = HashMap::new();
     for i in store::instalments_of_contracts(conn, &contract_ids).await? {
         plans.entry(i.contract_id.clone()).or_default().push(i);
     }

@@ -205,7 +205,7 @@ pub async fn subscriptions(
         services,
         rows,
         limit,
-        |r| (r.unit_id.clone(), r.customer_id.clone(), r.agent_id.clone(), r.subscribed_on, r.id.clone()),
+        |r| (r.unit_id.clone(), r.customer_id.clone(), r.agent_id.clone(), r.subscribed_on, r.id.to_string()),
         Subscription::from,
     )
     .await
@@ -223,7 +223,7 @@ pub async fn contracts(
         services,
         rows,
         limit,
-        |r| (r.unit_id.clone(), r.customer_id.clone(), r.agent_id.clone(), r.signed_on, r.id.clone()),
+        |r| (r.unit_id.clone(), r.customer_id.clone(), r.agent_id.clone(), r.signed_on, r.id.to_string()),
         Contract::from,
     )
     .await

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use loupan_domain::access::DataScope;
 use loupan_domain::approvals::{RequestKind, SPECIAL_DISCOUNT};
 use loupan_domain::customers::CustomerEventKind;
-use loupan_domain::ids::{CustomerId, ProjectId, UnitId};
+use loupan_domain::ids::{ContractId, CustomerId, ProjectId, SubscriptionId, UnitId};
 use loupan_domain::inventory::UnitEventKind;
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::{
@@ -543,7 +543,7 @@ pub struct NewSubscription {
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Subscription {
-    pub id: String,
+    pub id: SubscriptionId,
     pub number: String,
     pub project_id: ProjectId,
     pub unit_id: UnitId,
@@ -696,7 +696,7 @@ async fn write_subscription(
     }
     let number = store::next_number(tx, &parties.unit.project_id, "subscription").await?;
     let row = SubscriptionRow {
-        id: loupan_store::new_id(),
+        id: loupan_store::new_id().into(),
         project_id: parties.unit.project_id.clone(),
         unit_id: v.unit_id,
         customer_id: v.customer_id,
@@ -717,13 +717,13 @@ async fn write_subscription(
         .enumerate()
         .map(|(i, (customer, share))| BuyerRow {
             id: loupan_store::new_id(),
-            deal_id: row.id.clone(),
+            deal_id: row.id.to_string(),
             customer_id: customer.clone(),
             share_millionths: *share,
             position: i32::try_from(i).unwrap_or(i32::MAX),
         })
         .collect();
-    store::replace_buyers(tx, &row.id, &buyers).await?;
+    store::replace_buyers(tx, row.id.as_str(), &buyers).await?;
     unit_event(
         tx,
         (actor, services.clock.now()),
@@ -878,7 +878,7 @@ pub(crate) async fn on_special_discount_decided(
     Ok(vec![change])
 }
 
-pub async fn get_subscription(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Subscription> {
+pub async fn get_subscription(services: &Services, actor: &Actor, id: &SubscriptionId) -> ServiceResult<Subscription> {
     actor.require(Permission::ReadDeals)?;
     match store::find_subscription(services.store.conn(), id).await? {
         Some(r) if may_see_deal(actor, &r.project_id, &r.agent_id) => Ok(r.into()),
@@ -899,13 +899,13 @@ pub struct NewContract {
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Contract {
-    pub id: String,
+    pub id: ContractId,
     pub number: String,
     pub project_id: ProjectId,
     pub unit_id: UnitId,
     pub customer_id: CustomerId,
     pub agent_id: String,
-    pub subscription_id: Option<String>,
+    pub subscription_id: Option<SubscriptionId>,
     pub payment_method_id: String,
     pub total_price: Money,
     pub signed_on: NaiveDate,
@@ -956,8 +956,8 @@ impl Signing {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct ValidContract {
     /// Chosen before approval, so that the contract is found once it is signed.
-    id: String,
-    subscription_id: Option<String>,
+    id: ContractId,
+    subscription_id: Option<SubscriptionId>,
     unit_id: UnitId,
     customer_id: CustomerId,
     payment_method_id: String,
@@ -973,14 +973,14 @@ fn valid_contract(form: NewContract) -> ServiceResult<ValidContract> {
     if !total.is_positive() && errors.0.iter().all(|e| e.field != "total_price") {
         errors.push("total_price", "must_be_positive");
     }
-    let subscription_id = form.subscription_id.filter(|s| !s.is_empty());
+    let subscription_id = SubscriptionId::given(form.subscription_id.as_deref());
     if subscription_id.is_none() {
         required_text(&mut errors, "unit_id", form.unit_id.as_deref(), 64);
         required_text(&mut errors, "customer_id", form.customer_id.as_deref(), 64);
     }
     errors.into_result()?;
     Ok(ValidContract {
-        id: loupan_store::new_id(),
+        id: loupan_store::new_id().into(),
         subscription_id,
         unit_id: form.unit_id.unwrap_or_default().into(),
         customer_id: form.customer_id.unwrap_or_default().into(),
@@ -1147,7 +1147,7 @@ async fn write_contract(
             if !store::convert_subscription(tx, &sub.id).await? {
                 return Err(ServiceError::Conflict("subscription_not_active"));
             }
-            (UnitStatus::Subscribed, store::buyers_of(tx, &sub.id).await?)
+            (UnitStatus::Subscribed, store::buyers_of(tx, sub.id.as_str()).await?)
         }
         None => (claimable_from(tx, &v.unit_id, &v.customer_id).await?, Vec::new()),
     };
@@ -1175,9 +1175,9 @@ async fn write_contract(
     // The buyers of the subscription are the buyers of the contract.
     let buyers: Vec<BuyerRow> = copied_buyers
         .into_iter()
-        .map(|b| BuyerRow { id: loupan_store::new_id(), deal_id: row.id.clone(), ..b })
+        .map(|b| BuyerRow { id: loupan_store::new_id(), deal_id: row.id.to_string(), ..b })
         .collect();
-    store::replace_buyers(tx, &row.id, &buyers).await?;
+    store::replace_buyers(tx, row.id.as_str(), &buyers).await?;
     unit_event(
         tx,
         (actor, services.clock.now()),
@@ -1221,7 +1221,7 @@ async fn write_contract(
 /// Writes a contract's payment plan from the method's terms (F2): it sums to `total` exactly.
 pub(crate) async fn write_plan<C: Connection>(
     conn: &C,
-    contract_id: &str,
+    contract_id: &ContractId,
     method: &PaymentMethodRow,
     total: Money,
     signed_on: NaiveDate,
@@ -1244,7 +1244,11 @@ pub(crate) async fn write_plan<C: Connection>(
     Ok(())
 }
 
-pub(crate) async fn visible_contract<C: Connection>(conn: &C, actor: &Actor, id: &str) -> ServiceResult<ContractRow> {
+pub(crate) async fn visible_contract<C: Connection>(
+    conn: &C,
+    actor: &Actor,
+    id: &ContractId,
+) -> ServiceResult<ContractRow> {
     actor.require(Permission::ReadDeals)?;
     match store::find_contract(conn, id).await? {
         Some(r) if may_see_deal(actor, &r.project_id, &r.agent_id) => Ok(r),
@@ -1252,7 +1256,7 @@ pub(crate) async fn visible_contract<C: Connection>(conn: &C, actor: &Actor, id:
     }
 }
 
-pub async fn get_contract(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Contract> {
+pub async fn get_contract(services: &Services, actor: &Actor, id: &ContractId) -> ServiceResult<Contract> {
     Ok(visible_contract(services.store.conn(), actor, id).await?.into())
 }
 
@@ -1280,7 +1284,11 @@ impl From<InstalmentRow> for Instalment {
     }
 }
 
-pub async fn payment_plan_of(services: &Services, actor: &Actor, contract_id: &str) -> ServiceResult<Vec<Instalment>> {
+pub async fn payment_plan_of(
+    services: &Services,
+    actor: &Actor,
+    contract_id: &ContractId,
+) -> ServiceResult<Vec<Instalment>> {
     let conn = services.store.conn();
     visible_contract(conn, actor, contract_id).await?;
     Ok(store::instalments_of(conn, contract_id).await?.into_iter().map(Instalment::from).collect())
@@ -1525,7 +1533,7 @@ pub async fn expire_reservations(services: &Services, now: chrono::DateTime<chro
 /// The subscription letter (认购书) as PDF: the unit, the buyers, the price in
 /// figures and in capital numerals, deposit, payment terms, the usual clauses
 /// and signature lines. ID numbers are printed masked.
-pub async fn subscription_letter(services: &Services, actor: &Actor, id: &str) -> ServiceResult<Vec<u8>> {
+pub async fn subscription_letter(services: &Services, actor: &Actor, id: &SubscriptionId) -> ServiceResult<Vec<u8>> {
     use loupan_documents::pdf::{Block, PdfError};
     let s = get_subscription(services, actor, id).await?;
     let conn = services.store.conn();
@@ -1534,7 +1542,7 @@ pub async fn subscription_letter(services: &Services, actor: &Actor, id: &str) -
     let project = store_inventory::find_project(conn, &s.project_id).await?.map(|p| p.name).unwrap_or_default();
     let method = store::find_payment_method(conn, &s.payment_method_id).await?;
     let mut buyers = Vec::new();
-    for b in self::buyers(services, actor, &s.id).await? {
+    for b in self::buyers(services, actor, s.id.as_str()).await? {
         if let Some(c) = store_customers::find_customer(conn, &b.customer_id).await? {
             let id_number = c.id_number_masked.clone().unwrap_or_else(|| "—".into());
             let share = Ratio::parse(&b.share)
@@ -1627,8 +1635,8 @@ pub(crate) enum Deal {
 impl Deal {
     pub(crate) fn id(&self) -> &str {
         match self {
-            Deal::Contract(k) => &k.id,
-            Deal::Subscription(s) => &s.id,
+            Deal::Contract(k) => k.id.as_str(),
+            Deal::Subscription(s) => s.id.as_str(),
         }
     }
     pub(crate) fn project_id(&self) -> &ProjectId {
@@ -1690,19 +1698,21 @@ pub(crate) async fn visible_deal(
     subject_id: &str,
 ) -> ServiceResult<Deal> {
     // Not a visible contract is "try a subscription"; a failed lookup is a failure.
-    let visible = |found: ServiceResult<_>| match found {
-        Ok(deal) => Ok(Some(deal)),
-        Err(e) if e.is_absence() => Ok(None),
-        Err(e) => Err(e),
-    };
+    fn visible<T>(found: ServiceResult<T>) -> ServiceResult<Option<T>> {
+        match found {
+            Ok(deal) => Ok(Some(deal)),
+            Err(e) if e.is_absence() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
     if kind != Some(loupan_domain::sales::ChangeKind::CancelSubscription)
-        && let Some(k) = visible(get_contract(services, actor, subject_id).await.map(|k| k.id))?
+        && let Some(k) = visible(get_contract(services, actor, &subject_id.into()).await.map(|k| k.id))?
         && let Some(row) = store::find_contract(services.store.conn(), &k).await?
     {
         return Ok(Deal::Contract(row));
     }
     if kind != Some(loupan_domain::sales::ChangeKind::CancelContract)
-        && let Some(s) = visible(get_subscription(services, actor, subject_id).await.map(|s| s.id))?
+        && let Some(s) = visible(get_subscription(services, actor, &subject_id.into()).await.map(|s| s.id))?
         && let Some(row) = store::find_subscription(services.store.conn(), &s).await?
     {
         return Ok(Deal::Subscription(row));
@@ -1716,10 +1726,13 @@ pub(crate) async fn visible_deal(
 }
 
 pub(crate) async fn load_deal<C: Connection>(conn: &C, subject_id: &str) -> ServiceResult<Deal> {
-    if let Some(k) = store::find_contract(conn, subject_id).await? {
+    if let Some(k) = store::find_contract(conn, &subject_id.into()).await? {
         return Ok(Deal::Contract(k));
     }
-    store::find_subscription(conn, subject_id).await?.map(Deal::Subscription).ok_or(ServiceError::NotFound("deal"))
+    store::find_subscription(conn, &subject_id.into())
+        .await?
+        .map(Deal::Subscription)
+        .ok_or(ServiceError::NotFound("deal"))
 }
 
 /// What the buyer has paid on the deal (audited money).

@@ -1,5 +1,5 @@
 use loupan_domain::Money;
-use loupan_domain::ids::{CustomerId, ProjectId, UnitId};
+use loupan_domain::ids::{ContractId, CustomerId, ProjectId, SubscriptionId, UnitId};
 use loupan_domain::sales::ContractStatus;
 use sea_orm::entity::prelude::*;
 
@@ -7,12 +7,12 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "contracts")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub id: ContractId,
     pub project_id: ProjectId,
     pub unit_id: UnitId,
     pub customer_id: CustomerId,
     pub agent_id: String,
-    pub subscription_id: Option<String>,
+    pub subscription_id: Option<SubscriptionId>,
     pub number: String,
     pub payment_method_id: String,
     pub total_price: Money,

@@ -1,4 +1,5 @@
 use loupan_domain::Money;
+use loupan_domain::ids::ContractId;
 use loupan_domain::sales::TermKind;
 use sea_orm::entity::prelude::*;
 
@@ -7,7 +8,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub contract_id: String,
+    pub contract_id: ContractId,
     pub seq: i32,
     pub kind: TermKind,
     pub due_date: Date,

@@ -1,6 +1,6 @@
 use loupan_domain::Money;
 use loupan_domain::finance::ReceiptStatus;
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{ContractId, ProjectId, SubscriptionId};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,8 +9,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub project_id: ProjectId,
-    pub contract_id: Option<String>,
-    pub subscription_id: Option<String>,
+    pub contract_id: Option<ContractId>,
+    pub subscription_id: Option<SubscriptionId>,
     pub amount: Money,
     pub received_on: Date,
     pub channel: String,

@@ -1,5 +1,5 @@
 use loupan_domain::Money;
-use loupan_domain::ids::{CustomerId, ProjectId, UnitId};
+use loupan_domain::ids::{CustomerId, ProjectId, SubscriptionId, UnitId};
 use loupan_domain::sales::SubscriptionStatus;
 use sea_orm::entity::prelude::*;
 
@@ -7,7 +7,7 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "subscriptions")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub id: SubscriptionId,
     pub project_id: ProjectId,
     pub unit_id: UnitId,
     pub customer_id: CustomerId,

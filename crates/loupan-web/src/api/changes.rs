@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use loupan_domain::finance::RefundStatus;
-use loupan_domain::ids::{CustomerId, ProjectId};
+use loupan_domain::ids::{ContractId, CustomerId, ProjectId, SubscriptionId};
 use loupan_domain::sales::{ChangeKind, ChangeStatus};
 use loupan_service::changes::{self, DealChange};
 use serde::{Deserialize, Serialize};
@@ -151,8 +151,8 @@ async fn list(
 pub struct RefundDto {
     pub id: String,
     pub project_id: ProjectId,
-    pub contract_id: Option<String>,
-    pub subscription_id: Option<String>,
+    pub contract_id: Option<ContractId>,
+    pub subscription_id: Option<SubscriptionId>,
     pub customer_id: CustomerId,
     pub amount: String,
     /// `due`, `paid` (by the cashier) or `audited` (by finance).

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use loupan_domain::Permission;
-use loupan_domain::ids::{CustomerId, UnitId};
+use loupan_domain::ids::{ContractId, CustomerId, SubscriptionId, UnitId};
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::ContractStatus;
 use loupan_service::{Actor, ServiceError, customers, finance, inventory, sales};
@@ -62,7 +62,7 @@ async fn unit_page(
         Vec::new()
     };
     let buyers: Vec<Value> = match &deals.subscription {
-        Some(s) => loupan_service::changes::buyers(&state.services, actor, &s.id)
+        Some(s) => loupan_service::changes::buyers(&state.services, actor, s.id.as_str())
             .await?
             .into_iter()
             .map(|b| context! { customer_id => b.customer_id, share => b.share })
@@ -257,7 +257,7 @@ async fn contract_page(
     state: &AppState,
     actor: &Actor,
     lang: Lang,
-    id: &str,
+    id: &ContractId,
     errors: Value,
     status: StatusCode,
 ) -> Result<Response, AppError> {
@@ -293,7 +293,7 @@ async fn contract_page(
     } else {
         (Vec::new(), Vec::new(), Vec::new())
     };
-    let buyers: Vec<Value> = loupan_service::changes::buyers(&state.services, actor, id)
+    let buyers: Vec<Value> = loupan_service::changes::buyers(&state.services, actor, id.as_str())
         .await?
         .into_iter()
         .map(|b| context! { customer_id => b.customer_id, share => b.share })
@@ -348,7 +348,7 @@ async fn show_contract(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<ContractId>,
 ) -> Result<Response, AppError> {
     contract_page(&state, &actor, lang, &id, Value::UNDEFINED, StatusCode::OK).await
 }
@@ -357,11 +357,11 @@ async fn record_receipt(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<ContractId>,
     form: FormData,
 ) -> Result<Response, AppError> {
     let new = finance::NewReceipt {
-        contract_id: Some(id.clone()),
+        contract_id: Some(id.to_string()),
         subscription_id: None,
         amount: form.text("amount"),
         received_on: form.text("received_on"),
@@ -382,7 +382,7 @@ async fn record_receipt(
 async fn deposit_transfer(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    Path(id): Path<ContractId>,
 ) -> Result<Response, AppError> {
     finance::transfer_deposit(&state.services, &actor, &id).await?;
     Ok(Redirect::to(&format!("/contracts/{id}")).into_response())
@@ -427,10 +427,10 @@ async fn request_cancel(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<ContractId>,
     form: FormData,
 ) -> Result<Response, AppError> {
-    let new = change_from_form(&form, &id, "cancel_contract");
+    let new = change_from_form(&form, id.as_str(), "cancel_contract");
     form_post!(
         lang,
         loupan_service::changes::request_change(&state.services, &actor, new).await,
@@ -466,11 +466,11 @@ async fn request_subscription_change(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<SubscriptionId>,
     form: FormData,
 ) -> Result<Response, AppError> {
     let subscription = sales::get_subscription(&state.services, &actor, &id).await?;
-    let new = change_from_form(&form, &id, "cancel_subscription");
+    let new = change_from_form(&form, id.as_str(), "cancel_subscription");
     match loupan_service::changes::request_change(&state.services, &actor, new).await {
         Ok(change) => match change.approval_id {
             Some(a) => Ok(Redirect::to(&format!("/approvals/{a}")).into_response()),

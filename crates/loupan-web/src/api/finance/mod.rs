@@ -4,7 +4,7 @@ pub mod queries;
 pub mod receipt_books;
 pub mod reports;
 
-use loupan_domain::ids::{CustomerId, ProjectId};
+use loupan_domain::ids::{ContractId, CustomerId, ProjectId, SubscriptionId};
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -48,8 +48,8 @@ pub struct NewReceiptRequest {
 pub struct ReceiptDto {
     pub id: String,
     pub project_id: ProjectId,
-    pub contract_id: Option<String>,
-    pub subscription_id: Option<String>,
+    pub contract_id: Option<ContractId>,
+    pub subscription_id: Option<SubscriptionId>,
     pub amount: String,
     pub received_on: chrono::NaiveDate,
     pub channel: String,
@@ -125,7 +125,7 @@ async fn record(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReceiptParams {
-    pub contract_id: String,
+    pub contract_id: ContractId,
 }
 
 #[utoipa::path(get, path = "/api/v1/finance/receipts", tag = "finance", params(ReceiptParams),
@@ -182,7 +182,7 @@ pub struct AgeingParams {
 
 #[derive(Serialize, ToSchema)]
 pub struct ContractAgeingDto {
-    pub contract_id: String,
+    pub contract_id: ContractId,
     pub number: String,
     pub customer_id: CustomerId,
     /// Every bucket of `buckets`, keyed by its label.
@@ -273,7 +273,7 @@ async fn deposit_transfer(
     ApiJson(req): ApiJson<DepositTransferRequest>,
 ) -> Result<axum::response::Response, AppError> {
     use axum::response::IntoResponse;
-    let Some(contract_id) = req.contract_id.filter(|c| !c.is_empty()) else {
+    let Some(contract_id) = ContractId::given(req.contract_id.as_deref()) else {
         return Err(AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "contract_id", "required"));
     };
     Ok(match finance::transfer_deposit(&state.services, &actor, &contract_id).await? {

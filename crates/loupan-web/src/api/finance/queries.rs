@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::response::Response;
 use chrono::NaiveDate;
 use loupan_domain::finance::ReceiptStatus;
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{ContractId, ProjectId, SubscriptionId};
 use loupan_domain::sales::TermKind;
 use loupan_service::finance::queries::{
     self as queries, InstalmentQuery, InstalmentSearch, ReceiptQuery, ReceiptSearch,
@@ -74,8 +74,8 @@ pub struct ReceiptHitDto {
     pub id: String,
     pub project_id: ProjectId,
     pub number: Option<String>,
-    pub contract_id: Option<String>,
-    pub subscription_id: Option<String>,
+    pub contract_id: Option<ContractId>,
+    pub subscription_id: Option<SubscriptionId>,
     pub deal_number: String,
     pub unit_number: String,
     pub customer_name: String,
@@ -202,7 +202,7 @@ impl From<InstalmentQueryParams> for InstalmentQuery {
 #[derive(Serialize, ToSchema)]
 pub struct InstalmentHitDto {
     pub id: String,
-    pub contract_id: String,
+    pub contract_id: ContractId,
     pub contract_number: String,
     pub project_id: ProjectId,
     pub unit_number: String,

@@ -2,7 +2,7 @@
 //! (合同台帐), arrears (欠款), the 财控图 of a building, and xlsx exports of each
 //! (and of the ageing report).
 
-use loupan_domain::ids::{BuildingId, CustomerId, ProjectId, UnitId};
+use loupan_domain::ids::{BuildingId, ContractId, CustomerId, ProjectId, SubscriptionId, UnitId};
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -51,9 +51,9 @@ pub struct ReconciliationParams {
 pub struct ReceiptLineDto {
     pub id: String,
     pub project_id: ProjectId,
-    pub contract_id: Option<String>,
+    pub contract_id: Option<ContractId>,
     pub contract_number: Option<String>,
-    pub subscription_id: Option<String>,
+    pub subscription_id: Option<SubscriptionId>,
     pub amount: String,
     pub received_on: NaiveDate,
     pub channel: String,
@@ -75,9 +75,9 @@ pub struct DifferenceDto {
 pub struct RefundLineDto {
     pub id: String,
     pub project_id: ProjectId,
-    pub contract_id: Option<String>,
+    pub contract_id: Option<ContractId>,
     pub contract_number: Option<String>,
-    pub subscription_id: Option<String>,
+    pub subscription_id: Option<SubscriptionId>,
     pub amount: String,
     /// None while still owed.
     pub paid_on: Option<NaiveDate>,
@@ -236,7 +236,7 @@ pub struct LedgerParams {
 
 #[derive(Serialize, ToSchema)]
 pub struct LedgerLineDto {
-    pub contract_id: String,
+    pub contract_id: ContractId,
     pub number: String,
     pub project_id: ProjectId,
     pub unit_id: UnitId,
@@ -487,7 +487,7 @@ pub struct UnitMoneyDto {
     pub unit: UnitDto,
     /// `unsold`, `subscribed`, `not_due`, `partly_paid`, `paid_in_full`, `mortgage_pending`, `overdue`.
     pub state: String,
-    pub contract_id: Option<String>,
+    pub contract_id: Option<ContractId>,
     pub contract_number: Option<String>,
     pub plan: Option<String>,
     pub paid: Option<String>,

@@ -5,7 +5,7 @@ pub mod pricing;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use loupan_domain::ids::{CustomerId, ProjectId, UnitId};
+use loupan_domain::ids::{ContractId, CustomerId, ProjectId, SubscriptionId, UnitId};
 use loupan_domain::sales::{ContractStatus, ReservationStatus, SubscriptionStatus, TermKind};
 use loupan_service::sales::{self, Contract, Instalment, PaymentMethod, Subscription, deals};
 use serde::{Deserialize, Serialize};
@@ -229,7 +229,7 @@ pub struct SpecialDiscountRequest {
 
 #[derive(Serialize, ToSchema)]
 pub struct SubscriptionDto {
-    pub id: String,
+    pub id: SubscriptionId,
     pub number: String,
     pub project_id: ProjectId,
     pub unit_id: UnitId,
@@ -345,7 +345,7 @@ async fn price_limits(
 async fn get_subscription(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<SubscriptionId>,
 ) -> Result<Json<SubscriptionDto>, AppError> {
     Ok(Json(sales::get_subscription(&state.services, &actor, &id).await?.into()))
 }
@@ -356,7 +356,7 @@ async fn get_subscription(
 async fn subscription_letter(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<SubscriptionId>,
 ) -> Result<axum::response::Response, AppError> {
     use axum::http::{HeaderValue, header};
     use axum::response::IntoResponse;
@@ -387,14 +387,14 @@ pub struct NewContractRequest {
 
 #[derive(Serialize, ToSchema)]
 pub struct ContractDto {
-    pub id: String,
+    pub id: ContractId,
     /// Unique per project.
     pub number: String,
     pub project_id: ProjectId,
     pub unit_id: UnitId,
     pub customer_id: CustomerId,
     pub agent_id: String,
-    pub subscription_id: Option<String>,
+    pub subscription_id: Option<SubscriptionId>,
     pub payment_method_id: String,
     pub total_price: String,
     pub signed_on: chrono::NaiveDate,
@@ -453,7 +453,7 @@ async fn sign_contract(
 async fn get_contract(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ContractId>,
 ) -> Result<Json<ContractDto>, AppError> {
     Ok(Json(sales::get_contract(&state.services, &actor, &id).await?.into()))
 }
@@ -495,7 +495,7 @@ pub struct PaymentPlan {
 async fn payment_plan(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<ContractId>,
 ) -> Result<Json<Page<InstalmentDto>>, AppError> {
     let items = sales::payment_plan_of(&state.services, &actor, &id).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor: None }))
