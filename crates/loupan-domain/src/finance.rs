@@ -27,6 +27,47 @@ impl ReceiptStatus {
 }
 
 named_enum! {
+    /// How money came in or went out (收款方式).
+    pub enum ReceiptChannel("receipt channel") {
+        Cash = "cash",
+        /// Bank transfer (转账).
+        Transfer = "transfer",
+        /// Card terminal (POS 刷卡).
+        Pos = "pos",
+        Cheque = "cheque",
+        /// The buyer's mortgage loan, paid by the bank (按揭放款).
+        MortgageBank = "mortgage_bank",
+        /// A provident-fund loan (公积金贷款).
+        ProvidentFund = "provident_fund",
+        /// Moved from one deal to another by a swap (换房); Loupan writes it, nobody types it.
+        DealTransfer = "deal_transfer",
+        /// A subscription's deposit carried to its contract (定金转房款); Loupan writes it.
+        DepositTransfer = "deposit_transfer",
+    }
+}
+
+impl ReceiptChannel {
+    /// The channels a cashier records money through; the others are Loupan's own moves.
+    pub const TYPED: [ReceiptChannel; 6] = [
+        ReceiptChannel::Cash,
+        ReceiptChannel::Transfer,
+        ReceiptChannel::Pos,
+        ReceiptChannel::Cheque,
+        ReceiptChannel::MortgageBank,
+        ReceiptChannel::ProvidentFund,
+    ];
+
+    pub const fn is_typed(self) -> bool {
+        !matches!(self, ReceiptChannel::DealTransfer | ReceiptChannel::DepositTransfer)
+    }
+
+    /// A channel a cashier may type.
+    pub fn typed(name: &str) -> Option<ReceiptChannel> {
+        ReceiptChannel::parse(name).filter(|c| c.is_typed())
+    }
+}
+
+named_enum! {
     /// Where a refund (退款) stands: finance pays it, then audits the payment.
     pub enum RefundStatus("refund status") {
         /// 待付: owed to the buyer after a cancellation or a swap.
@@ -46,6 +87,9 @@ mod tests {
     fn names_round_trip_and_unknown_ones_are_refused() {
         crate::names::assert_names_round_trip(&ReceiptStatus::ALL, |s| s.name());
         crate::names::assert_names_round_trip(&RefundStatus::ALL, |s| s.name());
+        crate::names::assert_names_round_trip(&ReceiptChannel::ALL, |s| s.name());
+        assert_eq!(ReceiptChannel::typed("pos"), Some(ReceiptChannel::Pos));
+        assert_eq!(ReceiptChannel::typed("deal_transfer"), None);
         assert!("paid".parse::<ReceiptStatus>().is_err());
     }
 }

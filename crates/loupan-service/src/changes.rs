@@ -15,7 +15,7 @@
 use chrono::{DateTime, Utc};
 use loupan_domain::approvals::{DEAL_CHANGE, RequestKind};
 use loupan_domain::customers::CustomerEventKind;
-use loupan_domain::finance::RefundStatus;
+use loupan_domain::finance::{ReceiptChannel, RefundStatus};
 use loupan_domain::ids::{ContractId, CustomerId, ProjectId, SubscriptionId, UnitId};
 use loupan_domain::inventory::UnitEventKind;
 use loupan_domain::inventory::UnitStatus;
@@ -685,7 +685,7 @@ pub struct Refund {
     pub created_at: DateTime<Utc>,
     /// How and when the cashier paid it out, and who audited it.
     pub paid_on: Option<chrono::NaiveDate>,
-    pub channel: Option<String>,
+    pub channel: Option<ReceiptChannel>,
     pub paid_by: Option<String>,
     pub audited_by: Option<String>,
     pub note: Option<String>,

@@ -2,6 +2,7 @@
 //! Everything goes through the same service functions as real users' work,
 //! so the demo also leaves a complete audit trail.
 
+use loupan_domain::Role;
 use loupan_domain::ids::ProjectId;
 use loupan_domain::inventory::{FileOwner, UnitStatus};
 
@@ -55,14 +56,14 @@ pub async fn fill(
         None => format!("Demo-{}", random_hex(4)?),
     };
     let people = [
-        ("wangfang", "王芳", "sales_manager"),
-        ("liqiang", "李强", "sales_agent"),
-        ("zhangwei", "张伟", "sales_agent"),
-        ("chenjing", "陈静", "cashier"),
-        ("liuyang", "刘洋", "finance"),
-        ("zhaomin", "赵敏", "executive"),
-        ("sunli", "孙丽", "project_manager"),
-        ("zhoujian", "周健", "cost_engineer"),
+        ("wangfang", "王芳", Role::SalesManager),
+        ("liqiang", "李强", Role::SalesAgent),
+        ("zhangwei", "张伟", Role::SalesAgent),
+        ("chenjing", "陈静", Role::Cashier),
+        ("liuyang", "刘洋", Role::Finance),
+        ("zhaomin", "赵敏", Role::Executive),
+        ("sunli", "孙丽", Role::ProjectManager),
+        ("zhoujian", "周健", Role::CostEngineer),
     ];
     let mut created = Vec::new();
     let mut agents = Vec::new();
@@ -75,17 +76,17 @@ pub async fn fill(
                 username: Some(username.into()),
                 password: Some(password.clone()),
                 display_name: Some(name.into()),
-                roles: vec![role.into()],
+                roles: vec![role.name().into()],
                 project_ids: vec![project.id.clone()],
             },
         )
         .await?;
-        if role == "sales_agent" {
-            agents.push(user.id);
-        } else if role == "sales_manager" {
-            manager = Some(user.id);
+        match role {
+            Role::SalesAgent => agents.push(user.id),
+            Role::SalesManager => manager = Some(user.id),
+            _ => {}
         }
-        created.push((username.to_owned(), role.to_owned()));
+        created.push((username.to_owned(), role.name().to_owned()));
     }
     let buildings = ["1号楼", "2号楼"];
     let total = (buildings.len() as u64) * (FLOORS as u64) * (STACKS.len() as u64);

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use loupan_domain::Money;
-use loupan_domain::finance::{ReceiptStatus, RefundStatus};
+use loupan_domain::finance::{ReceiptChannel, ReceiptStatus, RefundStatus};
 use loupan_domain::ids::{BuildingId, ContractId, ProjectId, SubscriptionId, UnitId};
 use loupan_domain::sales::{ContractStatus, SubscriptionStatus};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -385,13 +385,13 @@ pub async fn find_refund<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Opt
 pub async fn pay_refund<C: ConnectionTrait>(
     c: &C,
     id: &str,
-    (paid_on, channel, by, note): (chrono::NaiveDate, &str, &str, Option<&str>),
+    (paid_on, channel, by, note): (chrono::NaiveDate, ReceiptChannel, &str, Option<&str>),
 ) -> StoreResult<bool> {
     use crate::entities::refunds as rf;
     let res = rf::Entity::update_many()
         .col_expr(rf::Column::Status, Expr::value(RefundStatus::Paid))
         .col_expr(rf::Column::PaidOn, Expr::value(paid_on))
-        .col_expr(rf::Column::Channel, Expr::value(channel.to_owned()))
+        .col_expr(rf::Column::Channel, Expr::value(channel.name()))
         .col_expr(rf::Column::PaidBy, Expr::value(by.to_owned()))
         .col_expr(rf::Column::Note, Expr::value(note.map(str::to_owned)))
         .filter(rf::Column::Id.eq(id))
@@ -431,7 +431,7 @@ pub async fn receipts_of_subscription<C: ConnectionTrait>(
 pub struct ReceiptFilter {
     pub building_id: Option<BuildingId>,
     pub status: Option<ReceiptStatus>,
-    pub channel: Option<String>,
+    pub channel: Option<ReceiptChannel>,
     pub from: Option<chrono::NaiveDate>,
     pub to: Option<chrono::NaiveDate>,
     pub min_amount: Option<Money>,
@@ -495,7 +495,7 @@ fn receipt_conditions(scope: Scope<'_>, f: &ReceiptFilter) -> sea_orm::Condition
         all = all.add(receipts::Column::Status.eq(*s));
     }
     if let Some(ch) = &f.channel {
-        all = all.add(receipts::Column::Channel.eq(ch.as_str()));
+        all = all.add(receipts::Column::Channel.eq(*ch));
     }
     if let Some(d) = f.from {
         all = all.add(receipts::Column::ReceivedOn.gte(d));

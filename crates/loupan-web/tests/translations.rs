@@ -174,7 +174,7 @@ fn every_text_key_of_templates_and_code_is_translated() {
         loupan_service::sales::deals::EXPORT_COLUMNS.iter().filter(|c| **c != "date").map(|c| format!("deals.{c}")),
     );
     keys.extend(["active", "converted", "cancelled"].iter().map(|s| format!("deals.status.{s}")));
-    keys.extend(loupan_service::finance::CHANNELS.iter().map(|c| format!("channel.{c}")));
+    keys.extend(loupan_domain::finance::ReceiptChannel::names().iter().map(|c| format!("channel.{c}")));
     keys.extend(["in_transit", "arrived", "audited"].iter().map(|s| format!("receipt.{s}")));
     keys.extend(loupan_domain::inventory::PROPERTY_TYPES.iter().map(|p| format!("property_type.{p}")));
     keys.extend(loupan_domain::inventory::DECORATIONS.iter().map(|d| format!("decoration.{d}")));

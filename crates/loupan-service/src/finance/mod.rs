@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use loupan_domain::approvals::RequestKind;
-use loupan_domain::finance::{ReceiptStatus, RefundStatus};
+use loupan_domain::finance::{ReceiptChannel, ReceiptStatus, RefundStatus};
 use loupan_domain::sales::{ContractStatus, OpenAmount};
 use loupan_domain::{Invalid, Money, Permission};
 use loupan_store::finance::{self as store, AllocationRow, ReceiptRow};
@@ -23,10 +23,19 @@ use crate::platform::audit::{self, Change};
 use crate::sales::visible_contract;
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
-pub const CHANNELS: [&str; 6] = ["cash", "transfer", "pos", "cheque", "mortgage_bank", "provident_fund"];
-
-/// Money moved from one deal to another by Loupan itself (转款); never typed in.
-pub const TRANSFER_CHANNEL: &str = "deal_transfer";
+/// The channel a cashier typed: one of `ReceiptChannel::TYPED`.
+fn typed_channel(errors: &mut Invalid, text: Option<&str>) -> ReceiptChannel {
+    match text.map(str::trim) {
+        None | Some("") => {
+            errors.push("channel", "required");
+            ReceiptChannel::Cash
+        }
+        Some(c) => ReceiptChannel::typed(c).unwrap_or_else(|| {
+            errors.push("channel", "unknown_channel");
+            ReceiptChannel::Cash
+        }),
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct NewReceipt {
@@ -51,7 +60,7 @@ pub struct Receipt {
     pub subscription_id: Option<SubscriptionId>,
     pub amount: Money,
     pub received_on: NaiveDate,
-    pub channel: String,
+    pub channel: ReceiptChannel,
     /// `in_transit`, `arrived`, `audited` or `void`.
     pub status: ReceiptStatus,
     pub recorded_by: String,
@@ -123,17 +132,7 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
             .map_err(|_| errors.push("received_on", "invalid_date"))
             .unwrap_or(NaiveDate::MIN),
     };
-    let channel = match form.channel.as_deref().map(str::trim) {
-        Some(c) if CHANNELS.contains(&c) => c.to_owned(),
-        None | Some("") => {
-            errors.push("channel", "required");
-            String::new()
-        }
-        Some(_) => {
-            errors.push("channel", "unknown_channel");
-            String::new()
-        }
-    };
+    let channel = typed_channel(&mut errors, form.channel.as_deref());
     let payer = loupan_domain::validation::optional_text(&mut errors, "payer", form.payer.as_deref(), 100);
     let post_dated_reason = loupan_domain::validation::optional_text(
         &mut errors,
@@ -143,9 +142,9 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
     );
     // Money is received today or before; only a cheque may carry a later date, with the reason kept.
     let note = if received_on > services.clock.today() {
-        match (channel.as_str(), post_dated_reason) {
-            ("cheque", Some(reason)) => Some(format!("post-dated cheque: {reason}")),
-            ("cheque", None) => {
+        match (channel, post_dated_reason) {
+            (ReceiptChannel::Cheque, Some(reason)) => Some(format!("post-dated cheque: {reason}")),
+            (ReceiptChannel::Cheque, None) => {
                 errors.push("post_dated_reason", "required");
                 None
             }
@@ -426,7 +425,7 @@ pub(crate) async fn transfer_receipt<C: loupan_store::Connection>(
         subscription_id: deal.1,
         amount,
         received_on: clock.date_of(now),
-        channel: TRANSFER_CHANNEL.to_owned(),
+        channel: ReceiptChannel::DealTransfer,
         status: ReceiptStatus::Audited,
         recorded_by: by.clone(),
         audited_by: Some(by),
@@ -537,7 +536,7 @@ pub async fn reverse_receipt(
     if before.reverses.is_some() || before.reversed_by.is_some() || before.pair_id.is_some() {
         return Err(ServiceError::Conflict("receipt_not_reversible"));
     }
-    if before.channel == TRANSFER_CHANNEL || !before.amount.is_positive() {
+    if before.channel == ReceiptChannel::DealTransfer || !before.amount.is_positive() {
         return Err(ServiceError::Conflict("receipt_not_reversible"));
     }
     let result = match before.status {
@@ -654,7 +653,7 @@ async fn write_transfer(
         subscription_id: subscription,
         amount,
         received_on: services.clock.date_of(now),
-        channel: DEPOSIT_TRANSFER_CHANNEL.to_owned(),
+        channel: ReceiptChannel::DepositTransfer,
         status: ReceiptStatus::Arrived,
         recorded_by: by.to_owned(),
         audited_by: None,
@@ -728,7 +727,9 @@ pub async fn transfer_deposit(
     let done = store::receipts_of_contract(&tx, contract_id)
         .await?
         .into_iter()
-        .filter(|r| r.channel == DEPOSIT_TRANSFER_CHANNEL && r.status == ReceiptStatus::Arrived && r.pair_id.is_some())
+        .filter(|r| {
+            r.channel == ReceiptChannel::DepositTransfer && r.status == ReceiptStatus::Arrived && r.pair_id.is_some()
+        })
         .max_by_key(|r| r.created_at);
     tx.commit().await.map_err(ServiceError::internal)?;
     after.run(services);
@@ -758,9 +759,6 @@ pub(crate) async fn on_deposit_transfer_decided(
     write_transfer(services, tx, actor, &contract, &request.submitted_by).await.map(|_| ())
 }
 
-/// Money moved from a subscription's deposit to its contract (定金转房款).
-pub const DEPOSIT_TRANSFER_CHANNEL: &str = "deposit_transfer";
-
 /// A refund owed to a buyer, paid out and audited like money received (F3).
 #[derive(Debug, Clone, Serialize)]
 pub struct RefundPayment {
@@ -770,7 +768,7 @@ pub struct RefundPayment {
     pub pending_approval_id: Option<String>,
     pub amount: Money,
     pub paid_on: Option<NaiveDate>,
-    pub channel: Option<String>,
+    pub channel: Option<ReceiptChannel>,
     pub paid_by: Option<String>,
     pub audited_by: Option<String>,
 }
@@ -828,17 +826,7 @@ pub async fn pay_refund(
             }
         },
     };
-    let channel = match channel.map(str::trim) {
-        Some(c) if CHANNELS.contains(&c) => c.to_owned(),
-        None | Some("") => {
-            errors.push("channel", "required");
-            String::new()
-        }
-        Some(_) => {
-            errors.push("channel", "unknown_channel");
-            String::new()
-        }
-    };
+    let channel = typed_channel(&mut errors, channel);
     let note = loupan_domain::validation::optional_text(&mut errors, "note", note, 200);
     errors.into_result()?;
     let tx = services.store.begin_write().await?;
@@ -889,7 +877,7 @@ async fn open_approval<C: loupan_store::Connection>(
 #[derive(serde::Deserialize)]
 struct RefundPaid {
     paid_on: NaiveDate,
-    channel: String,
+    channel: ReceiptChannel,
     note: Option<String>,
 }
 
@@ -907,7 +895,7 @@ pub(crate) async fn on_refund_payment_decided(
     let paid: RefundPaid = serde_json::from_str(&request.payload).map_err(ServiceError::internal)?;
     let id = request.subject_id.as_str();
     let by = request.submitted_by.as_str();
-    if !store::pay_refund(tx, id, (paid.paid_on, &paid.channel, by, paid.note.as_deref())).await? {
+    if !store::pay_refund(tx, id, (paid.paid_on, paid.channel, by, paid.note.as_deref())).await? {
         return Err(ServiceError::Conflict("refund_not_due"));
     }
     audit::record(

@@ -6,7 +6,7 @@
 
 use chrono::NaiveDate;
 use loupan_documents::xlsx::{self, Cell};
-use loupan_domain::finance::ReceiptStatus;
+use loupan_domain::finance::{ReceiptChannel, ReceiptStatus};
 use loupan_domain::ids::{BuildingId, ContractId, ProjectId, SubscriptionId};
 use loupan_domain::sales::TermKind;
 use loupan_domain::{Invalid, Money, Permission};
@@ -14,21 +14,12 @@ use loupan_store::finance::{self as store, Found, InstalmentFilter, ReceiptFilte
 use serde::Serialize;
 
 use crate::finance::reports::{amount, text};
-use crate::finance::{CHANNELS, DEPOSIT_TRANSFER_CHANNEL, TRANSFER_CHANNEL};
 use crate::sales::deals::{DealParties, Names};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
 /// Rows per page at most (and when the caller does not say); the count and
 /// sums always cover every match, and `next_cursor` leads to the rest.
 pub const MAX_ROWS: u64 = 1000;
-
-/// Every channel a receipt can have: those a cashier records, and the
-/// transfers the system makes (换房 money moved, 定金转房款).
-pub fn receipt_channels() -> Vec<&'static str> {
-    let mut channels = CHANNELS.to_vec();
-    channels.extend([TRANSFER_CHANNEL, DEPOSIT_TRANSFER_CHANNEL]);
-    channels
-}
 
 pub const INSTALMENT_STATES: [&str; 5] = ["overdue", "not_due", "unpaid", "partly_paid", "paid"];
 
@@ -82,7 +73,7 @@ pub struct ReceiptHit {
     pub payer: Option<String>,
     pub amount: Money,
     pub received_on: NaiveDate,
-    pub channel: String,
+    pub channel: ReceiptChannel,
     pub status: ReceiptStatus,
     pub reverses: Option<String>,
     pub reversed_by: Option<String>,
@@ -213,11 +204,10 @@ pub async fn receipts(services: &Services, actor: &Actor, q: &ReceiptQuery) -> S
     let project = text_of(&q.project_id).map(ProjectId::from);
     let scope = scope(actor, project.as_ref())?;
     let mut errors = Invalid::default();
-    let channels = receipt_channels();
     let filter = ReceiptFilter {
         building_id: text_of(&q.building_id).map(BuildingId::from),
         status: named(&mut errors, "status", &q.status, "unknown_status"),
-        channel: one_of(&mut errors, "channel", &q.channel, &channels, "unknown_channel"),
+        channel: named(&mut errors, "channel", &q.channel, "unknown_channel"),
         from: date(&mut errors, "from", &q.from),
         to: date(&mut errors, "to", &q.to),
         min_amount: money(&mut errors, "min_amount", &q.min_amount),
@@ -281,7 +271,7 @@ pub async fn receipts(services: &Services, actor: &Actor, q: &ReceiptQuery) -> S
                 payer: r.payer.clone(),
                 amount: r.amount,
                 received_on: r.received_on,
-                channel: r.channel.clone(),
+                channel: r.channel,
                 status: r.status,
                 reverses: r.reverses.clone(),
                 reversed_by: r.reversed_by.clone(),
@@ -423,7 +413,7 @@ pub fn receipts_xlsx(s: &ReceiptSearch) -> ServiceResult<Vec<u8>> {
                 text(&r.unit_number),
                 text(&r.customer_name),
                 text(r.payer.clone().unwrap_or_default()),
-                text(&r.channel),
+                text(r.channel.name()),
                 text(r.status.name()),
                 amount(r.amount),
             ]

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use loupan_documents::xlsx::{self, Cell};
-use loupan_domain::finance::{ReceiptStatus, RefundStatus};
+use loupan_domain::finance::{ReceiptChannel, ReceiptStatus, RefundStatus};
 use loupan_domain::sales::NOT_DUE;
 use loupan_domain::{Money, Permission};
 use loupan_store::finance::{self as store, ReceiptRow, Scope};
@@ -90,7 +90,7 @@ pub struct ReceiptLine {
     pub subscription_id: Option<SubscriptionId>,
     pub amount: Money,
     pub received_on: NaiveDate,
-    pub channel: String,
+    pub channel: ReceiptChannel,
     pub status: ReceiptStatus,
     pub recorded_by: String,
 }
@@ -180,7 +180,8 @@ pub async fn reconciliation(
         let counted = receipts.iter().filter(|r| basis.counts(r.status));
         totals.insert(basis.name(), money_sum(counted.clone().map(|r| &r.amount)));
         for r in counted {
-            let entry = by_channel.entry(r.channel.clone()).or_default().entry(basis.name()).or_insert(Money::ZERO);
+            let entry =
+                by_channel.entry(r.channel.name().to_owned()).or_default().entry(basis.name()).or_insert(Money::ZERO);
             *entry = entry.checked_add(r.amount).unwrap_or(*entry);
         }
     }
@@ -192,7 +193,7 @@ pub async fn reconciliation(
         subscription_id: r.subscription_id.clone(),
         amount: r.amount,
         received_on: r.received_on,
-        channel: r.channel.clone(),
+        channel: r.channel,
         status: r.status,
         recorded_by: r.recorded_by.clone(),
     };
@@ -735,7 +736,7 @@ pub fn reconciliation_xlsx(r: &Reconciliation) -> ServiceResult<Vec<u8>> {
                 text(l.contract_number.clone().unwrap_or_default()),
                 amount(l.amount),
                 text(l.received_on.to_string()),
-                text(&l.channel),
+                text(l.channel.name()),
                 text(l.status.name()),
                 text(d.between),
             ]);

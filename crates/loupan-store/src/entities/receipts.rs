@@ -1,5 +1,5 @@
 use loupan_domain::Money;
-use loupan_domain::finance::ReceiptStatus;
+use loupan_domain::finance::{ReceiptChannel, ReceiptStatus};
 use loupan_domain::ids::{ContractId, ProjectId, SubscriptionId};
 use sea_orm::entity::prelude::*;
 
@@ -13,7 +13,7 @@ pub struct Model {
     pub subscription_id: Option<SubscriptionId>,
     pub amount: Money,
     pub received_on: Date,
-    pub channel: String,
+    pub channel: ReceiptChannel,
     pub status: ReceiptStatus,
     pub recorded_by: String,
     pub audited_by: Option<String>,

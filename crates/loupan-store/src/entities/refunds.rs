@@ -1,5 +1,5 @@
 use loupan_domain::Money;
-use loupan_domain::finance::RefundStatus;
+use loupan_domain::finance::{ReceiptChannel, RefundStatus};
 use loupan_domain::ids::{ContractId, CustomerId, ProjectId, SubscriptionId};
 use sea_orm::entity::prelude::*;
 
@@ -19,7 +19,7 @@ pub struct Model {
     pub change_id: String,
     pub created_at: DateTimeUtc,
     /// Paid out by the cashier (`paid`), then audited by finance (`audited`).
-    pub channel: Option<String>,
+    pub channel: Option<ReceiptChannel>,
     pub paid_by: Option<String>,
     pub audited_by: Option<String>,
     pub note: Option<String>,

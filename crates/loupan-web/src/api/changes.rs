@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use loupan_domain::finance::RefundStatus;
+use loupan_domain::finance::{ReceiptChannel, RefundStatus};
 use loupan_domain::ids::{ContractId, CustomerId, ProjectId, SubscriptionId};
 use loupan_domain::sales::{ChangeKind, ChangeStatus};
 use loupan_service::changes::{self, DealChange};
@@ -159,7 +159,7 @@ pub struct RefundDto {
     pub status: RefundStatus,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub paid_on: Option<chrono::NaiveDate>,
-    pub channel: Option<String>,
+    pub channel: Option<ReceiptChannel>,
     pub paid_by: Option<String>,
     pub audited_by: Option<String>,
     pub note: Option<String>,

@@ -217,7 +217,7 @@ names_schema!(
 names_schema!(
     /// How money was received (`cash`, `transfer`, …).
     ChannelName,
-    loupan_service::finance::CHANNELS
+    loupan_domain::finance::ReceiptChannel::TYPED.map(loupan_domain::finance::ReceiptChannel::name)
 );
 names_schema!(
     /// A customer category (`buyer`, …).

@@ -231,7 +231,7 @@ async fn refunds(
         &state,
         "finance_refunds.html",
         context! {
-            refunds => items, status => status, channels => loupan_service::finance::CHANNELS,
+            refunds => items, status => status, channels => loupan_domain::finance::ReceiptChannel::TYPED.map(loupan_domain::finance::ReceiptChannel::name),
             today => state.services.clock.today().to_string(),
             can_record => actor.can(loupan_domain::Permission::RecordReceipts), can_audit => actor.can(loupan_domain::Permission::AuditReceipts),
             ..base_context(&actor, lang, NAV)
@@ -408,7 +408,7 @@ async fn receipt_query(
     };
     let project_id = ProjectId::given(q.project_id.as_deref());
     let found = queries::receipts(&state.services, &actor, &q).await?;
-    let channels = queries::receipt_channels();
+    let channels = loupan_domain::finance::ReceiptChannel::names();
     render(
         &state,
         "finance_receipt_query.html",

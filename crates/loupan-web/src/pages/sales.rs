@@ -331,7 +331,7 @@ async fn contract_page(
             k => context! { id => contract.id, number => contract.number, total => contract.total_price.to_string(), signed_on => contract.signed_on.to_string() },
             unit => context! { id => unit.id, number => unit.number },
             customer => customer.map(|c| context! { id => c.id, name => c.name }),
-            plan => plan, receipts => receipts, today => state.services.clock.today().to_string(), channels => finance::CHANNELS, books => books,
+            plan => plan, receipts => receipts, today => state.services.clock.today().to_string(), channels => loupan_domain::finance::ReceiptChannel::TYPED.map(loupan_domain::finance::ReceiptChannel::name), books => books,
             from_subscription => contract.subscription_id.is_some() && contract_active,
             can_record => actor.can(Permission::RecordReceipts), can_audit => actor.can(Permission::AuditReceipts),
             can_request => actor.can(Permission::Sell) && contract_active,

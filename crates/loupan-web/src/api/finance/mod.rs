@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use loupan_domain::finance::{ReceiptStatus, RefundStatus};
+use loupan_domain::finance::{ReceiptChannel, ReceiptStatus, RefundStatus};
 use loupan_service::finance::{self, Receipt, settings};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -52,7 +52,7 @@ pub struct ReceiptDto {
     pub subscription_id: Option<SubscriptionId>,
     pub amount: String,
     pub received_on: chrono::NaiveDate,
-    pub channel: String,
+    pub channel: ReceiptChannel,
     /// `in_transit`, `arrived`, `audited`, or `void` (entered by mistake, never counted).
     pub status: ReceiptStatus,
     pub recorded_by: String,
@@ -304,7 +304,7 @@ pub struct RefundPaymentDto {
     pub pending_approval_id: Option<String>,
     pub amount: String,
     pub paid_on: Option<chrono::NaiveDate>,
-    pub channel: Option<String>,
+    pub channel: Option<ReceiptChannel>,
     pub paid_by: Option<String>,
     pub audited_by: Option<String>,
 }

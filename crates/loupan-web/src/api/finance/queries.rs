@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
 use chrono::NaiveDate;
-use loupan_domain::finance::ReceiptStatus;
+use loupan_domain::finance::{ReceiptChannel, ReceiptStatus};
 use loupan_domain::ids::{ContractId, ProjectId, SubscriptionId};
 use loupan_domain::sales::TermKind;
 use loupan_service::finance::queries::{
@@ -82,7 +82,7 @@ pub struct ReceiptHitDto {
     pub payer: Option<String>,
     pub amount: String,
     pub received_on: NaiveDate,
-    pub channel: String,
+    pub channel: ReceiptChannel,
     pub status: ReceiptStatus,
     pub reverses: Option<String>,
     pub reversed_by: Option<String>,

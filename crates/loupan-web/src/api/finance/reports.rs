@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::NaiveDate;
-use loupan_domain::finance::{ReceiptStatus, RefundStatus};
+use loupan_domain::finance::{ReceiptChannel, ReceiptStatus, RefundStatus};
 use loupan_service::finance::reports::{self as reports, Basis};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -56,7 +56,7 @@ pub struct ReceiptLineDto {
     pub subscription_id: Option<SubscriptionId>,
     pub amount: String,
     pub received_on: NaiveDate,
-    pub channel: String,
+    pub channel: ReceiptChannel,
     pub status: ReceiptStatus,
     pub recorded_by: String,
 }
