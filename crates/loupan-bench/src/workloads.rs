@@ -340,7 +340,7 @@ pub async fn run(
                 project_id: Some(project.to_string()),
                 name: Some(chinese_name(&mut rng)),
                 phone: Some(mobile(&mut rng)),
-                owner_id: admin.user_id.clone(),
+                owner_id: admin.user_id.as_ref().map(ToString::to_string),
                 ..Default::default()
             };
             async move { customers::register(services, admin, form).await.map(|_| ()).map_err(svc) }

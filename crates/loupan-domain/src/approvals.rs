@@ -130,7 +130,7 @@ pub enum Approvers {
     /// Everyone holding the role in the request's project (all-project roles anywhere).
     Role { role: Role },
     /// One named user.
-    User { user_id: String },
+    User { user_id: crate::ids::UserId },
     /// The submitter's manager (set on the user).
     Manager,
 }
@@ -245,7 +245,7 @@ pub fn validate_steps(kind: RequestKind, steps: &[Step]) -> Result<(), Invalid> 
             errors.push(format!("steps[{i}].name"), "too_long");
         }
         if let Approvers::User { user_id } = &step.approvers
-            && user_id.trim().is_empty()
+            && user_id.as_str().trim().is_empty()
         {
             errors.push(format!("steps[{i}].approvers"), "required");
         }
@@ -355,7 +355,7 @@ mod tests {
     fn flows_with_mistakes_name_each_one() {
         let bad = vec![Step {
             name: " ".into(),
-            approvers: Approvers::User { user_id: String::new() },
+            approvers: Approvers::User { user_id: crate::ids::UserId::default() },
             mode: Mode::All,
             condition: Some(Condition { fact: "colour".into(), op: Op::Eq, value: "x".into() }),
             deadline_hours: None,

@@ -1,7 +1,7 @@
 //! The acting user of an operation and the one place that decides what they may do.
 
 use loupan_domain::access::{self, DataScope};
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{ProjectId, UserId};
 use loupan_domain::{Permission, Role};
 
 use crate::{ServiceError, ServiceResult};
@@ -10,7 +10,7 @@ use crate::{ServiceError, ServiceResult};
 #[derive(Clone)]
 pub struct Actor {
     /// None for the system actor.
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     pub username: String,
     pub display_name: String,
     pub roles: Vec<Role>,
@@ -78,6 +78,11 @@ impl Actor {
 
     /// The user id as the audit trail records it.
     pub fn audit_id(&self) -> Option<String> {
-        self.user_id.clone()
+        self.user_id.as_ref().map(UserId::to_string)
+    }
+
+    /// Who did it, as a record's `*_by` column keeps it: the user, or Loupan's own name.
+    pub fn by(&self) -> String {
+        self.user_id.as_ref().map_or_else(|| self.username.clone(), UserId::to_string)
     }
 }

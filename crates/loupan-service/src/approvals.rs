@@ -4,7 +4,7 @@
 //! module back (`on_decided`) in the deciding transaction. Nothing the request
 //! would change happens before that call, and a rejection changes nothing.
 
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{ProjectId, UserId};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -111,7 +111,7 @@ async fn current_flow<C: Connection>(conn: &C, kind: RequestKind, now: DateTime<
 }
 
 fn user_id_of(actor: &Actor) -> String {
-    actor.user_id.clone().unwrap_or_else(|| actor.username.clone())
+    actor.by()
 }
 
 async fn event<C: Connection>(
@@ -127,7 +127,7 @@ async fn event<C: Connection>(
             id: loupan_store::new_id(),
             request_id: request_id.to_owned(),
             action: action.to_owned(),
-            actor_id: actor.user_id.clone(),
+            actor_id: actor.audit_id(),
             actor_name: actor.display_name.clone(),
             body: body.to_owned(),
             created_at: now,
@@ -143,27 +143,31 @@ fn link_of(request_id: &str) -> String {
 
 /// The people a rule names for this request, never including the submitter
 /// (nobody approves their own request).
-async fn resolve<C: Connection>(conn: &C, rule: &Approvers, req: &RequestRow) -> ServiceResult<Vec<String>> {
+async fn resolve<C: Connection>(conn: &C, rule: &Approvers, req: &RequestRow) -> ServiceResult<Vec<UserId>> {
     let mut ids = match rule {
         Approvers::Role { role } => {
             store::users_with_role(conn, role.name(), req.project_id.as_ref(), role.sees_all_projects()).await?
         }
-        Approvers::User { user_id } => match loupan_store::users::find_user(conn, user_id).await? {
-            Some(u) if !u.disabled => vec![u.id],
-            _ => Vec::new(),
-        },
-        Approvers::Manager => match loupan_store::users::find_user(conn, &req.submitted_by).await? {
-            Some(u) => match u.manager_id {
-                Some(m) => match loupan_store::users::find_user(conn, &m).await? {
-                    Some(manager) if !manager.disabled => vec![manager.id],
-                    _ => Vec::new(),
+        Approvers::User { user_id } => {
+            match loupan_store::users::find_user(conn, &UserId::from(user_id.as_str())).await? {
+                Some(u) if !u.disabled => vec![u.id],
+                _ => Vec::new(),
+            }
+        }
+        Approvers::Manager => {
+            match loupan_store::users::find_user(conn, &UserId::from(req.submitted_by.as_str())).await? {
+                Some(u) => match u.manager_id {
+                    Some(m) => match loupan_store::users::find_user(conn, &m).await? {
+                        Some(manager) if !manager.disabled => vec![manager.id],
+                        _ => Vec::new(),
+                    },
+                    None => Vec::new(),
                 },
                 None => Vec::new(),
-            },
-            None => Vec::new(),
-        },
+            }
+        }
     };
-    ids.retain(|id| *id != req.submitted_by);
+    ids.retain(|id| id.as_str() != req.submitted_by);
     Ok(ids)
 }
 
@@ -203,7 +207,7 @@ async fn route(
         // Nobody holds the role here (or the manager is not set): admins decide
         // rather than the request waiting for no one.
         approvers = store::users_with_role(tx, Role::Admin.name(), None, true).await?;
-        approvers.retain(|id| *id != req.submitted_by);
+        approvers.retain(|id| id.as_str() != req.submitted_by);
         event(tx, &req.id, "no_approver", (&Actor::system("approvals"), now), &step.name).await?;
     }
     if approvers.is_empty() {
@@ -272,7 +276,7 @@ async fn finish(
         let link = link_of(&req.id);
         notifications::notify(
             tx,
-            std::slice::from_ref(&req.submitted_by),
+            &[UserId::from(req.submitted_by.as_str())],
             &Notice { kind, title: &req.summary, body: "", link: &link },
         )
         .await?;
@@ -360,7 +364,7 @@ pub async fn submit(
 }
 
 /// The caller and everyone who delegated their approvals to them now.
-async fn acting_for<C: Connection>(conn: &C, actor: &Actor, now: DateTime<Utc>) -> ServiceResult<Vec<String>> {
+async fn acting_for<C: Connection>(conn: &C, actor: &Actor, now: DateTime<Utc>) -> ServiceResult<Vec<UserId>> {
     let Some(me) = actor.user_id.clone() else { return Ok(Vec::new()) };
     let mut ids = store::delegators_of(conn, &me, now).await?;
     ids.insert(0, me);
@@ -370,7 +374,8 @@ async fn acting_for<C: Connection>(conn: &C, actor: &Actor, now: DateTime<Utc>) 
 /// A request the actor may read: theirs, one they approve (or approve for), or any for auditors.
 async fn visible<C: Connection>(conn: &C, actor: &Actor, id: &str, now: DateTime<Utc>) -> ServiceResult<RequestRow> {
     let Some(req) = store::find_request(conn, id).await? else { return Err(ServiceError::NotFound("approval")) };
-    if actor.user_id.as_deref() == Some(req.submitted_by.as_str()) || actor.can(Permission::ReadAudit) {
+    if actor.user_id.as_ref().map(UserId::as_str) == Some(req.submitted_by.as_str()) || actor.can(Permission::ReadAudit)
+    {
         return Ok(req);
     }
     let ids = acting_for(conn, actor, now).await?;
@@ -480,7 +485,7 @@ pub async fn decide(
             let link = link_of(id);
             notifications::notify(
                 &tx,
-                std::slice::from_ref(&req.submitted_by),
+                &[UserId::from(req.submitted_by.as_str())],
                 &Notice {
                     kind: "approval_returned",
                     title: &req.summary,
@@ -521,7 +526,7 @@ pub async fn resubmit(services: &Services, actor: &Actor, id: &str, comment: Opt
     errors.into_result()?;
     let tx = services.store.begin_write().await?;
     let req = visible(&tx, actor, id, now).await?;
-    if actor.user_id.as_deref() != Some(req.submitted_by.as_str()) {
+    if actor.user_id.as_ref().map(UserId::as_str) != Some(req.submitted_by.as_str()) {
         return Err(ServiceError::Forbidden);
     }
     if req.status != ApprovalStatus::Returned {
@@ -551,7 +556,7 @@ pub async fn withdraw(services: &Services, actor: &Actor, id: &str, comment: Opt
     errors.into_result()?;
     let tx = services.store.begin_write().await?;
     let req = visible(&tx, actor, id, now).await?;
-    if actor.user_id.as_deref() != Some(req.submitted_by.as_str()) {
+    if actor.user_id.as_ref().map(UserId::as_str) != Some(req.submitted_by.as_str()) {
         return Err(ServiceError::Forbidden);
     }
     if !req.status.is_open() {
@@ -581,14 +586,14 @@ pub async fn comment(services: &Services, actor: &Actor, id: &str, body: Option<
     let tx = services.store.begin_write().await?;
     let req = visible(&tx, actor, id, now).await?;
     event(&tx, id, "comment", (actor, now), &body).await?;
-    let mut to: Vec<String> = store::tasks_of(&tx, id)
+    let mut to: Vec<UserId> = store::tasks_of(&tx, id)
         .await?
         .into_iter()
         .filter(|t| t.status == TaskStatus::Pending)
         .map(|t| t.approver_id)
         .collect();
-    to.push(req.submitted_by.clone());
-    to.retain(|u| Some(u.as_str()) != actor.user_id.as_deref());
+    to.push(UserId::from(req.submitted_by.as_str()));
+    to.retain(|u| Some(u) != actor.user_id.as_ref());
     let link = link_of(id);
     notifications::notify(
         &tx,
@@ -703,14 +708,14 @@ pub async fn inbox(services: &Services, actor: &Actor) -> ServiceResult<Vec<Inbo
         let Some(task) = tasks
             .iter()
             .filter(|t| t.request_id == req.id && t.step == req.current_step)
-            .min_by_key(|t| (Some(t.approver_id.as_str()) != actor.user_id.as_deref(), t.created_at))
+            .min_by_key(|t| (Some(t.approver_id.as_str()) != actor.user_id.as_ref().map(UserId::as_str), t.created_at))
         else {
             continue;
         };
         let flow = store::find_flow(conn, &req.flow_id).await?;
         let steps = flow.as_ref().map(steps_of).transpose()?.unwrap_or_default();
         let step_name = usize::try_from(req.current_step).ok().and_then(|i| steps.get(i)).map(|s| s.name.clone());
-        let on_behalf_of = if Some(task.approver_id.as_str()) == actor.user_id.as_deref() {
+        let on_behalf_of = if Some(task.approver_id.as_str()) == actor.user_id.as_ref().map(UserId::as_str) {
             None
         } else {
             loupan_store::users::find_user(conn, &task.approver_id).await?.map(|u| u.display_name)
@@ -728,7 +733,7 @@ pub async fn inbox(services: &Services, actor: &Actor) -> ServiceResult<Vec<Inbo
 
 /// Requests the caller submitted; `open_only` keeps those still pending or returned.
 pub async fn submitted(services: &Services, actor: &Actor, open_only: bool) -> ServiceResult<Vec<Request>> {
-    let Some(me) = actor.user_id.as_deref() else { return Ok(Vec::new()) };
+    let Some(me) = actor.user_id.as_ref() else { return Ok(Vec::new()) };
     let conn = services.store.conn();
     let statuses: &[ApprovalStatus] =
         if open_only { &[ApprovalStatus::Pending, ApprovalStatus::Returned] } else { &[] };
@@ -755,7 +760,7 @@ pub async fn all(services: &Services, actor: &Actor, status: Option<&str>) -> Se
 #[derive(Debug, Clone, Serialize)]
 pub struct TaskView {
     pub step: i32,
-    pub approver_id: String,
+    pub approver_id: UserId,
     pub approver_name: String,
     pub status: TaskStatus,
     pub acted_by_name: Option<String>,
@@ -793,13 +798,13 @@ pub async fn detail(services: &Services, actor: &Actor, id: &str) -> ServiceResu
     let req = visible(conn, actor, id, now).await?;
     let flow = store::find_flow(conn, &req.flow_id).await?.ok_or(ServiceError::NotFound("approval_flow"))?;
     let ids = acting_for(conn, actor, now).await?;
-    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    let mut names: BTreeMap<UserId, String> = BTreeMap::new();
     let mut tasks = Vec::new();
     let mut can_decide = false;
     for t in store::tasks_of(conn, id).await? {
         if !names.contains_key(&t.approver_id) {
             let name = loupan_store::users::find_user(conn, &t.approver_id).await?.map(|u| u.display_name);
-            names.insert(t.approver_id.clone(), name.unwrap_or_else(|| t.approver_id.clone()));
+            names.insert(t.approver_id.clone(), name.unwrap_or_else(|| t.approver_id.to_string()));
         }
         can_decide |= req.status == ApprovalStatus::Pending
             && t.status == TaskStatus::Pending
@@ -834,7 +839,7 @@ pub async fn detail(services: &Services, actor: &Actor, id: &str) -> ServiceResu
             created_at,
         })
         .collect();
-    let mine = actor.user_id.as_deref() == Some(req.submitted_by.as_str());
+    let mine = actor.user_id.as_ref().map(UserId::as_str) == Some(req.submitted_by.as_str());
     Ok(Detail {
         can_resubmit: mine && req.status == ApprovalStatus::Returned,
         can_withdraw: mine && req.status.is_open(),
@@ -884,20 +889,20 @@ pub async fn check_deadlines(services: &Services, now: DateTime<Utc>) -> Service
             &Notice { kind: "approval_overdue", title: &req.summary, body: "", link: &link },
         )
         .await?;
-        event(&tx, &req.id, "reminded", (&system, now), &task.approver_id).await?;
+        event(&tx, &req.id, "reminded", (&system, now), task.approver_id.as_str()).await?;
         let flow = store::find_flow(&tx, &req.flow_id).await?.ok_or(ServiceError::NotFound("approval_flow"))?;
         let steps = steps_of(&flow)?;
         let step = usize::try_from(task.step).ok().and_then(|i| steps.get(i));
         if let Some(rule) = step.and_then(|s| s.escalate_to.as_ref())
             && task.escalated_at.is_none()
         {
-            let existing: Vec<String> = store::tasks_of(&tx, &req.id)
+            let existing: Vec<UserId> = store::tasks_of(&tx, &req.id)
                 .await?
                 .into_iter()
                 .filter(|t| t.step == task.step)
                 .map(|t| t.approver_id)
                 .collect();
-            let added: Vec<String> =
+            let added: Vec<UserId> =
                 resolve(&tx, rule, &req).await?.into_iter().filter(|u| !existing.contains(u)).collect();
             for approver in &added {
                 store::insert_task(
@@ -927,7 +932,14 @@ pub async fn check_deadlines(services: &Services, now: DateTime<Utc>) -> Service
                 &Notice { kind: "approval_escalated", title: &req.summary, body: "", link: &link },
             )
             .await?;
-            event(&tx, &req.id, "escalated", (&system, now), &added.join(",")).await?;
+            event(
+                &tx,
+                &req.id,
+                "escalated",
+                (&system, now),
+                &added.iter().map(UserId::as_str).collect::<Vec<_>>().join(","),
+            )
+            .await?;
         }
         tx.commit().await.map_err(ServiceError::internal)?;
         handled += 1;
@@ -1046,9 +1058,9 @@ pub async fn save_flow(services: &Services, actor: &Actor, kind: &str, steps: Ve
 #[derive(Debug, Clone, Serialize)]
 pub struct Delegation {
     pub id: String,
-    pub from_user_id: String,
+    pub from_user_id: UserId,
     pub from_name: String,
-    pub to_user_id: String,
+    pub to_user_id: UserId,
     pub to_name: String,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
@@ -1064,12 +1076,14 @@ pub struct NewDelegation {
 }
 
 pub async fn delegations(services: &Services, actor: &Actor) -> ServiceResult<Vec<Delegation>> {
-    let Some(me) = actor.user_id.as_deref() else { return Ok(Vec::new()) };
+    let Some(me) = actor.user_id.as_ref() else { return Ok(Vec::new()) };
     let conn = services.store.conn();
     let mut out = Vec::new();
     for d in store::delegations_of(conn, me).await? {
-        let name = |id: String| async move {
-            loupan_store::users::find_user(conn, &id).await.map(|u| u.map(|u| u.display_name).unwrap_or(id))
+        let name = |id: UserId| async move {
+            loupan_store::users::find_user(conn, &id)
+                .await
+                .map(|u| u.map_or_else(|| id.to_string(), |u| u.display_name))
         };
         out.push(Delegation {
             from_name: name(d.from_user_id.clone()).await?,
@@ -1105,8 +1119,8 @@ pub async fn delegate(services: &Services, actor: &Actor, form: NewDelegation) -
     {
         errors.push("ends_on", "before_start");
     }
-    let to = form.to_user_id.unwrap_or_default();
-    if to.trim().is_empty() {
+    let to = UserId::from(form.to_user_id.unwrap_or_default().trim());
+    if to.as_str().is_empty() {
         errors.push("to_user_id", "required");
     } else if to == me {
         errors.push("to_user_id", "not_yourself");

@@ -3,7 +3,7 @@
 //! so the demo also leaves a complete audit trail.
 
 use loupan_domain::Role;
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{ProjectId, UserId};
 use loupan_domain::inventory::{FileOwner, UnitStatus};
 
 use crate::customers::{self, NewCustomer, NewFollowUp};
@@ -140,7 +140,7 @@ pub async fn fill(
     }
     let customers = demo_customers(services, &system, &project.id, &agents).await?;
     demo_deals(services, &system, &project.id, &agents).await?;
-    demo_approvals(services, &system, &project.id, &agents, manager.as_deref()).await?;
+    demo_approvals(services, &system, &project.id, &agents, manager.as_ref()).await?;
     demo_site_plan(services, &system, &project.id).await?;
     demo_cost(services, &system, &project.id).await?;
     Ok(Some(DemoSummary { users: created, password, units: done as usize, customers }))
@@ -154,7 +154,7 @@ async fn demo_customers(
     services: &Services,
     system: &Actor,
     project_id: &ProjectId,
-    agents: &[String],
+    agents: &[UserId],
 ) -> ServiceResult<usize> {
     use crate::customers::grades::{self, GradeConditions, GradeRuleInput};
     let rule = |grade: &str, conditions: GradeConditions| GradeRuleInput { grade: Some(grade.into()), conditions };
@@ -210,7 +210,7 @@ async fn demo_customers(
                 name: Some((*name).into()),
                 phone: Some((*phone).into()),
                 source: Some((*source).into()),
-                owner_id: Some(owner.clone()),
+                owner_id: Some(owner.to_string()),
                 budget: Some((*budget).into()),
                 wanted_layout: Some((*layout).into()),
                 purpose: Some((*purpose).into()),
@@ -257,7 +257,7 @@ async fn demo_customers(
             purpose: Some("office".into()),
             categories: Some("potential".into()),
             notes: Some("为员工团购，意向 4 套".into()),
-            owner_id: Some(first_agent.clone()),
+            owner_id: Some(first_agent.to_string()),
             ..Default::default()
         },
     )
@@ -273,7 +273,7 @@ async fn demo_customers(
             name: Some("张伟".into()),
             phone: Some("+86 138-1234-5601".into()),
             source: Some("网络".into()),
-            owner_id: Some(other.clone()),
+            owner_id: Some(other.to_string()),
             ..Default::default()
         },
     )
@@ -287,7 +287,7 @@ async fn demo_deals(
     services: &Services,
     system: &Actor,
     project_id: &ProjectId,
-    agents: &[String],
+    agents: &[UserId],
 ) -> ServiceResult<()> {
     use crate::sales::{self, NewContract, NewPaymentMethod, NewSubscription};
     let one_off = sales::create_payment_method(
@@ -431,8 +431,8 @@ async fn demo_approvals(
     services: &Services,
     system: &Actor,
     project_id: &ProjectId,
-    agents: &[String],
-    manager: Option<&str>,
+    agents: &[UserId],
+    manager: Option<&UserId>,
 ) -> ServiceResult<()> {
     use crate::sales::{self, NewSubscription};
     inventory::set_agent_discount_limit(services, system, project_id, Some("0.01")).await?;
@@ -444,7 +444,7 @@ async fn demo_approvals(
             roles: user.roles.iter().map(|r| r.name().to_owned()).collect(),
             project_ids: user.project_ids.clone(),
             disabled: false,
-            manager_id: manager.map(str::to_owned),
+            manager_id: manager.map(UserId::to_string),
         };
         users::update_user(services, system, agent, changes).await?;
     }

@@ -3,7 +3,7 @@
 //! acting at once cannot both move a request.
 
 use chrono::{DateTime, Utc};
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{ProjectId, UserId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
 
@@ -70,7 +70,7 @@ pub async fn requests_by_ids<C: ConnectionTrait>(c: &C, ids: &[String]) -> Store
 
 pub async fn requests_submitted_by<C: ConnectionTrait>(
     c: &C,
-    user_id: &str,
+    user_id: &UserId,
     statuses: &[ApprovalStatus],
     limit: u64,
 ) -> StoreResult<Vec<RequestRow>> {
@@ -144,7 +144,7 @@ pub async fn tasks_of<C: ConnectionTrait>(c: &C, request_id: &str) -> StoreResul
 }
 
 /// Pending tasks of these approvers, oldest first.
-pub async fn pending_tasks_of<C: ConnectionTrait>(c: &C, approver_ids: &[String]) -> StoreResult<Vec<TaskRow>> {
+pub async fn pending_tasks_of<C: ConnectionTrait>(c: &C, approver_ids: &[UserId]) -> StoreResult<Vec<TaskRow>> {
     if approver_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -157,7 +157,7 @@ pub async fn pending_tasks_of<C: ConnectionTrait>(c: &C, approver_ids: &[String]
 }
 
 /// Whether the user ever had a task on the request (they may then read it).
-pub async fn was_approver<C: ConnectionTrait>(c: &C, request_id: &str, user_ids: &[String]) -> StoreResult<bool> {
+pub async fn was_approver<C: ConnectionTrait>(c: &C, request_id: &str, user_ids: &[UserId]) -> StoreResult<bool> {
     Ok(approval_tasks::Entity::find()
         .filter(approval_tasks::Column::RequestId.eq(request_id))
         .filter(approval_tasks::Column::ApproverId.is_in(user_ids.iter().cloned()))
@@ -276,7 +276,7 @@ pub async fn insert_delegation<C: ConnectionTrait>(c: &C, row: &DelegationRow) -
     Ok(())
 }
 
-pub async fn delegations_of<C: ConnectionTrait>(c: &C, user_id: &str) -> StoreResult<Vec<DelegationRow>> {
+pub async fn delegations_of<C: ConnectionTrait>(c: &C, user_id: &UserId) -> StoreResult<Vec<DelegationRow>> {
     Ok(delegations::Entity::find()
         .filter(
             sea_orm::Condition::any()
@@ -289,7 +289,11 @@ pub async fn delegations_of<C: ConnectionTrait>(c: &C, user_id: &str) -> StoreRe
 }
 
 /// Users who have delegated their approvals to `user_id` at `now`.
-pub async fn delegators_of<C: ConnectionTrait>(c: &C, user_id: &str, now: DateTime<Utc>) -> StoreResult<Vec<String>> {
+pub async fn delegators_of<C: ConnectionTrait>(
+    c: &C,
+    user_id: &UserId,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<UserId>> {
     Ok(delegations::Entity::find()
         .select_only()
         .column(delegations::Column::FromUserId)
@@ -303,7 +307,7 @@ pub async fn delegators_of<C: ConnectionTrait>(c: &C, user_id: &str, now: DateTi
 }
 
 /// Who stands in for `user_id` at `now`.
-pub async fn delegates_of<C: ConnectionTrait>(c: &C, user_id: &str, now: DateTime<Utc>) -> StoreResult<Vec<String>> {
+pub async fn delegates_of<C: ConnectionTrait>(c: &C, user_id: &UserId, now: DateTime<Utc>) -> StoreResult<Vec<UserId>> {
     Ok(delegations::Entity::find()
         .select_only()
         .column(delegations::Column::ToUserId)
@@ -319,7 +323,7 @@ pub async fn delegates_of<C: ConnectionTrait>(c: &C, user_id: &str, now: DateTim
 pub async fn revoke_delegation<C: ConnectionTrait>(
     c: &C,
     id: &str,
-    from_user_id: &str,
+    from_user_id: &UserId,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
     let res = delegations::Entity::update_many()
@@ -339,8 +343,8 @@ pub async fn users_with_role<C: ConnectionTrait>(
     role: &str,
     project_id: Option<&ProjectId>,
     all_projects: bool,
-) -> StoreResult<Vec<String>> {
-    let holders: Vec<String> = user_roles::Entity::find()
+) -> StoreResult<Vec<UserId>> {
+    let holders: Vec<UserId> = user_roles::Entity::find()
         .select_only()
         .column(user_roles::Column::UserId)
         .filter(user_roles::Column::Role.eq(role))
@@ -350,7 +354,7 @@ pub async fn users_with_role<C: ConnectionTrait>(
     if holders.is_empty() {
         return Ok(holders);
     }
-    let mut ids: Vec<String> = users::Entity::find()
+    let mut ids: Vec<UserId> = users::Entity::find()
         .select_only()
         .column(users::Column::Id)
         .filter(users::Column::Id.is_in(holders))
@@ -359,7 +363,7 @@ pub async fn users_with_role<C: ConnectionTrait>(
         .all(c)
         .await?;
     if let (Some(project_id), false) = (project_id, all_projects) {
-        let members: Vec<String> = user_projects::Entity::find()
+        let members: Vec<UserId> = user_projects::Entity::find()
             .select_only()
             .column(user_projects::Column::UserId)
             .filter(user_projects::Column::ProjectId.eq(project_id))

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use loupan_domain::Money;
 use loupan_domain::customers::DuplicateStatus;
-use loupan_domain::ids::{CustomerId, ProjectId};
+use loupan_domain::ids::{CustomerId, ProjectId, UserId};
 use loupan_domain::sales::{ContractStatus, SubscriptionStatus};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
@@ -24,7 +24,7 @@ pub use grade_rules::Model as GradeRuleRow;
 pub struct DuplicateCandidate {
     pub id: CustomerId,
     pub project_id: ProjectId,
-    pub owner_id: String,
+    pub owner_id: UserId,
     pub name: String,
     pub phone: String,
     pub id_number_index: Option<String>,
@@ -309,7 +309,7 @@ pub async fn customer_ids_of_project<C: ConnectionTrait>(
 pub enum CustomerScope {
     All,
     Projects(Vec<ProjectId>),
-    Owner(String),
+    Owner(UserId),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -321,7 +321,7 @@ pub struct CustomerFilter {
     /// Exact ID number by blind index.
     pub id_index: Option<String>,
     pub project_id: Option<ProjectId>,
-    pub owner_id: Option<String>,
+    pub owner_id: Option<UserId>,
     pub grade: Option<String>,
     pub source: Option<String>,
     /// `individual` or `enterprise`.
@@ -428,7 +428,7 @@ fn search_select(
     q = match scope {
         CustomerScope::All => q,
         CustomerScope::Projects(ids) => q.filter(K::ProjectId.is_in(ids.iter().cloned())),
-        CustomerScope::Owner(owner) => q.filter(K::OwnerId.eq(owner.as_str())),
+        CustomerScope::Owner(owner) => q.filter(K::OwnerId.eq(owner)),
     };
     if let Some(p) = &f.phone {
         // The main phone or another one.
@@ -522,7 +522,7 @@ pub async fn customers_by_ids<C: ConnectionTrait>(c: &C, ids: &[CustomerId]) -> 
     Ok(customers::Entity::find().filter(customers::Column::Id.is_in(ids.iter().cloned())).all(c).await?)
 }
 
-pub async fn customers_of_owner<C: ConnectionTrait>(c: &C, owner_id: &str) -> StoreResult<Vec<CustomerRow>> {
+pub async fn customers_of_owner<C: ConnectionTrait>(c: &C, owner_id: &UserId) -> StoreResult<Vec<CustomerRow>> {
     Ok(customers::Entity::find()
         .filter(customers::Column::OwnerId.eq(owner_id))
         .order_by_asc(customers::Column::Id)
@@ -535,7 +535,7 @@ pub async fn set_owner<C: ConnectionTrait>(
     c: &C,
     id: &CustomerId,
     expected_version: i64,
-    owner_id: &str,
+    owner_id: &UserId,
     project_id: &ProjectId,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
@@ -652,7 +652,7 @@ pub async fn count_stale_customers<C: ConnectionTrait>(
     q = match scope {
         CustomerScope::All => q,
         CustomerScope::Projects(ids) => q.filter(K::ProjectId.is_in(ids.iter().cloned())),
-        CustomerScope::Owner(owner) => q.filter(K::OwnerId.eq(owner.as_str())),
+        CustomerScope::Owner(owner) => q.filter(K::OwnerId.eq(owner)),
     };
     Ok(q.count(c).await?)
 }
@@ -661,8 +661,8 @@ pub async fn count_stale_customers<C: ConnectionTrait>(
 pub async fn contacts_due_on<C: ConnectionTrait>(
     c: &C,
     day: chrono::NaiveDate,
-) -> StoreResult<Vec<(String, String, String)>> {
-    let mut ids: Vec<String> = follow_ups::Entity::find()
+) -> StoreResult<Vec<(CustomerId, UserId, String)>> {
+    let mut ids: Vec<CustomerId> = follow_ups::Entity::find()
         .select_only()
         .column(follow_ups::Column::CustomerId)
         .filter(follow_ups::Column::NextContactOn.eq(day))
@@ -673,7 +673,7 @@ pub async fn contacts_due_on<C: ConnectionTrait>(
     ids.dedup();
     let mut out = Vec::new();
     for chunk in ids.chunks(500) {
-        let rows: Vec<(String, String, String)> = customers::Entity::find()
+        let rows: Vec<(CustomerId, UserId, String)> = customers::Entity::find()
             .select_only()
             .column(customers::Column::Id)
             .column(customers::Column::OwnerId)
@@ -710,7 +710,7 @@ pub async fn count_contacts_due<C: ConnectionTrait>(
         q = match scope {
             CustomerScope::All => q,
             CustomerScope::Projects(p) => q.filter(K::ProjectId.is_in(p.iter().cloned())),
-            CustomerScope::Owner(owner) => q.filter(K::OwnerId.eq(owner.as_str())),
+            CustomerScope::Owner(owner) => q.filter(K::OwnerId.eq(owner)),
         };
         count += q.count(c).await?;
     }
@@ -886,7 +886,7 @@ fn in_scope(q: sea_orm::Select<customers::Entity>, scope: &CustomerScope) -> sea
     match scope {
         CustomerScope::All => q,
         CustomerScope::Projects(ids) => q.filter(K::ProjectId.is_in(ids.iter().cloned())),
-        CustomerScope::Owner(owner) => q.filter(K::OwnerId.eq(owner.as_str())),
+        CustomerScope::Owner(owner) => q.filter(K::OwnerId.eq(owner)),
     }
 }
 
@@ -963,7 +963,7 @@ pub use crate::entities::saved_filters::Model as SavedFilterRow;
 
 pub async fn saved_filters_of<C: ConnectionTrait>(
     c: &C,
-    user_id: &str,
+    user_id: &UserId,
     list: &str,
 ) -> StoreResult<Vec<SavedFilterRow>> {
     use crate::entities::saved_filters as sf;
@@ -989,7 +989,7 @@ pub async fn save_filter<C: ConnectionTrait>(c: &C, row: &SavedFilterRow) -> Sto
 }
 
 /// Deletes one of the user's filters; false when they have none of that id.
-pub async fn delete_filter<C: ConnectionTrait>(c: &C, user_id: &str, id: &str) -> StoreResult<bool> {
+pub async fn delete_filter<C: ConnectionTrait>(c: &C, user_id: &UserId, id: &str) -> StoreResult<bool> {
     use crate::entities::saved_filters as sf;
     let done =
         sf::Entity::delete_many().filter(sf::Column::Id.eq(id)).filter(sf::Column::UserId.eq(user_id)).exec(c).await?;

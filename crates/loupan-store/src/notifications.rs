@@ -1,6 +1,7 @@
 //! Items under each user's bell.
 
 use chrono::{DateTime, Utc};
+use loupan_domain::ids::UserId;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -18,7 +19,7 @@ pub async fn insert_notification<C: ConnectionTrait>(c: &C, row: &NotificationRo
 
 pub async fn notifications_of<C: ConnectionTrait>(
     c: &C,
-    user_id: &str,
+    user_id: &UserId,
     unread_only: bool,
     limit: u64,
 ) -> StoreResult<Vec<NotificationRow>> {
@@ -29,7 +30,7 @@ pub async fn notifications_of<C: ConnectionTrait>(
     Ok(q.order_by_desc(notifications::Column::CreatedAt).limit(limit).all(c).await?)
 }
 
-pub async fn count_unread<C: ConnectionTrait>(c: &C, user_id: &str) -> StoreResult<u64> {
+pub async fn count_unread<C: ConnectionTrait>(c: &C, user_id: &UserId) -> StoreResult<u64> {
     Ok(notifications::Entity::find()
         .filter(notifications::Column::UserId.eq(user_id))
         .filter(notifications::Column::ReadAt.is_null())
@@ -40,7 +41,7 @@ pub async fn count_unread<C: ConnectionTrait>(c: &C, user_id: &str) -> StoreResu
 /// Marks one (or, with `id` None, every) unread item of the user read.
 pub async fn mark_read<C: ConnectionTrait>(
     c: &C,
-    user_id: &str,
+    user_id: &UserId,
     id: Option<&str>,
     now: DateTime<Utc>,
 ) -> StoreResult<u64> {

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use loupan_domain::Money;
 use loupan_domain::finance::RefundStatus;
-use loupan_domain::ids::{BuildingId, ContractId, CustomerId, ProjectId, SubscriptionId, UnitId};
+use loupan_domain::ids::{BuildingId, ContractId, CustomerId, ProjectId, SubscriptionId, UnitId, UserId};
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::{ChangeKind, ChangeStatus, ContractStatus, ReservationStatus, SubscriptionStatus};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -659,7 +659,7 @@ pub struct DealFilter {
     pub projects: Option<Vec<ProjectId>>,
     pub project_id: Option<ProjectId>,
     pub building_id: Option<BuildingId>,
-    pub agent_id: Option<String>,
+    pub agent_id: Option<UserId>,
     pub customer_id: Option<CustomerId>,
     pub from: Option<chrono::NaiveDate>,
     pub to: Option<chrono::NaiveDate>,

@@ -1,6 +1,7 @@
 //! Server-side sessions, shared by every instance through the database.
 
 use chrono::{DateTime, Utc};
+use loupan_domain::ids::UserId;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr};
 
 use crate::StoreResult;
@@ -42,7 +43,7 @@ pub async fn delete_session<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<
 }
 
 /// Ends every session of a user at once (a disabled user is out immediately).
-pub async fn delete_sessions_of_user<C: ConnectionTrait>(c: &C, user_id: &str) -> StoreResult<u64> {
+pub async fn delete_sessions_of_user<C: ConnectionTrait>(c: &C, user_id: &UserId) -> StoreResult<u64> {
     Ok(sessions::Entity::delete_many().filter(sessions::Column::UserId.eq(user_id)).exec(c).await?.rows_affected)
 }
 

@@ -1,7 +1,7 @@
 //! Users, their roles and project memberships, and failed-login counting.
 
 use chrono::{DateTime, Utc};
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{ProjectId, UserId};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -31,12 +31,12 @@ pub async fn insert_user<C: ConnectionTrait>(c: &C, row: &UserRow) -> StoreResul
     Ok(())
 }
 
-pub async fn find_user<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Option<UserRow>> {
+pub async fn find_user<C: ConnectionTrait>(c: &C, id: &UserId) -> StoreResult<Option<UserRow>> {
     Ok(users::Entity::find_by_id(id.to_owned()).one(c).await?)
 }
 
 /// Display names of some users (a list page's owners), in one statement.
-pub async fn display_names<C: ConnectionTrait>(c: &C, ids: &[String]) -> StoreResult<Vec<(String, String)>> {
+pub async fn display_names<C: ConnectionTrait>(c: &C, ids: &[UserId]) -> StoreResult<Vec<(UserId, String)>> {
     Ok(users::Entity::find()
         .select_only()
         .column(users::Column::Id)
@@ -68,16 +68,16 @@ pub async fn list_users<C: ConnectionTrait>(c: &C, after: Option<&str>, limit: u
 /// someone else changed it first (the caller answers 409).
 pub async fn update_user_profile<C: ConnectionTrait>(
     c: &C,
-    id: &str,
+    id: &UserId,
     expected_version: i64,
     display_name: &str,
     disabled: bool,
-    manager_id: Option<&str>,
+    manager_id: Option<&UserId>,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
     let res = users::Entity::update_many()
         .col_expr(users::Column::DisplayName, Expr::value(display_name.to_owned()))
-        .col_expr(users::Column::ManagerId, Expr::value(manager_id.map(str::to_owned)))
+        .col_expr(users::Column::ManagerId, Expr::value(manager_id.map(UserId::to_string)))
         .col_expr(users::Column::Disabled, Expr::value(disabled))
         .col_expr(users::Column::Version, Expr::col(users::Column::Version).add(1))
         .col_expr(users::Column::UpdatedAt, Expr::value(now))
@@ -88,7 +88,12 @@ pub async fn update_user_profile<C: ConnectionTrait>(
     Ok(res.rows_affected == 1)
 }
 
-pub async fn set_password_hash<C: ConnectionTrait>(c: &C, id: &str, hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
+pub async fn set_password_hash<C: ConnectionTrait>(
+    c: &C,
+    id: &UserId,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
     users::Entity::update_many()
         .col_expr(users::Column::PasswordHash, Expr::value(hash.to_owned()))
         .col_expr(users::Column::Version, Expr::col(users::Column::Version).add(1))
@@ -99,7 +104,7 @@ pub async fn set_password_hash<C: ConnectionTrait>(c: &C, id: &str, hash: &str, 
     Ok(())
 }
 
-pub async fn set_user_locale<C: ConnectionTrait>(c: &C, id: &str, locale: &str) -> StoreResult<()> {
+pub async fn set_user_locale<C: ConnectionTrait>(c: &C, id: &UserId, locale: &str) -> StoreResult<()> {
     users::Entity::update_many()
         .col_expr(users::Column::Locale, Expr::value(locale.to_owned()))
         .filter(users::Column::Id.eq(id))
@@ -108,7 +113,7 @@ pub async fn set_user_locale<C: ConnectionTrait>(c: &C, id: &str, locale: &str) 
     Ok(())
 }
 
-pub async fn roles_of<C: ConnectionTrait>(c: &C, user_id: &str) -> StoreResult<Vec<String>> {
+pub async fn roles_of<C: ConnectionTrait>(c: &C, user_id: &UserId) -> StoreResult<Vec<String>> {
     let rows = user_roles::Entity::find()
         .filter(user_roles::Column::UserId.eq(user_id))
         .order_by_asc(user_roles::Column::Role)
@@ -117,7 +122,7 @@ pub async fn roles_of<C: ConnectionTrait>(c: &C, user_id: &str) -> StoreResult<V
     Ok(rows.into_iter().map(|r| r.role).collect())
 }
 
-pub async fn replace_roles<C: ConnectionTrait>(c: &C, user_id: &str, roles: &[String]) -> StoreResult<()> {
+pub async fn replace_roles<C: ConnectionTrait>(c: &C, user_id: &UserId, roles: &[String]) -> StoreResult<()> {
     user_roles::Entity::delete_many().filter(user_roles::Column::UserId.eq(user_id)).exec(c).await?;
     for role in roles {
         user_roles::Entity::insert(user_roles::ActiveModel {
@@ -130,7 +135,7 @@ pub async fn replace_roles<C: ConnectionTrait>(c: &C, user_id: &str, roles: &[St
     Ok(())
 }
 
-pub async fn project_ids_of<C: ConnectionTrait>(c: &C, user_id: &str) -> StoreResult<Vec<ProjectId>> {
+pub async fn project_ids_of<C: ConnectionTrait>(c: &C, user_id: &UserId) -> StoreResult<Vec<ProjectId>> {
     let rows = user_projects::Entity::find()
         .filter(user_projects::Column::UserId.eq(user_id))
         .order_by_asc(user_projects::Column::ProjectId)
@@ -139,7 +144,11 @@ pub async fn project_ids_of<C: ConnectionTrait>(c: &C, user_id: &str) -> StoreRe
     Ok(rows.into_iter().map(|r| r.project_id).collect())
 }
 
-pub async fn replace_projects<C: ConnectionTrait>(c: &C, user_id: &str, project_ids: &[ProjectId]) -> StoreResult<()> {
+pub async fn replace_projects<C: ConnectionTrait>(
+    c: &C,
+    user_id: &UserId,
+    project_ids: &[ProjectId],
+) -> StoreResult<()> {
     user_projects::Entity::delete_many().filter(user_projects::Column::UserId.eq(user_id)).exec(c).await?;
     for project_id in project_ids {
         user_projects::Entity::insert(user_projects::ActiveModel {

@@ -745,7 +745,7 @@ impl World {
         };
         let before = self.notification_ids_of(user).await;
         let notice = Notice { kind: "approval_comment", title: "矩阵", body: "测试", link: "/approvals" };
-        notify(self.app.services.store.conn(), &[user.to_owned()], &notice).await.unwrap();
+        notify(self.app.services.store.conn(), &[user.into()], &notice).await.unwrap();
         self.notification_ids_of(user).await.into_iter().find(|id| !before.contains(id)).expect("a new notification")
     }
 

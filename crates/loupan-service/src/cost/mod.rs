@@ -31,7 +31,7 @@ async fn visible_project<C: Connection>(conn: &C, actor: &Actor, project: &Proje
 
 /// Who did it, as the documents record it.
 fn by(actor: &Actor) -> String {
-    actor.user_id.clone().unwrap_or_else(|| actor.username.clone())
+    actor.by()
 }
 
 fn money(errors: &mut Invalid, field: &str, text: Option<&str>) -> Money {

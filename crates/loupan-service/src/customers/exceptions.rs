@@ -2,7 +2,7 @@
 //! days, money overdue on a contract, a deal cancelled lately — each with why.
 //! Agents see their own customers' exceptions, managers their projects'.
 
-use loupan_domain::ids::{ContractId, CustomerId, ProjectId, SubscriptionId};
+use loupan_domain::ids::{ContractId, CustomerId, ProjectId, SubscriptionId, UserId};
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -28,7 +28,7 @@ pub struct ExceptionCustomer {
     /// Masked.
     pub phone: String,
     pub project_id: ProjectId,
-    pub owner_id: String,
+    pub owner_id: UserId,
     pub owner_name: String,
 }
 
@@ -83,7 +83,7 @@ pub async fn list(
     let conn = services.store.conn();
     let now = services.clock.now();
     let today = services.clock.today();
-    let mut names: HashMap<String, String> = HashMap::new();
+    let mut names: HashMap<UserId, String> = HashMap::new();
 
     let stale =
         store::stale_customers(conn, &scope, project_id, now - chrono::Duration::days(silent_days), MAX_ROWS).await?;
@@ -179,7 +179,7 @@ async fn visible_rows<C: loupan_store::Connection>(
 
 async fn person<C: loupan_store::Connection>(
     conn: &C,
-    names: &mut HashMap<String, String>,
+    names: &mut HashMap<UserId, String>,
     row: CustomerRow,
 ) -> ServiceResult<ExceptionCustomer> {
     let owner_name = match names.get(&row.owner_id) {
@@ -187,7 +187,7 @@ async fn person<C: loupan_store::Connection>(
         None => {
             let n = loupan_store::users::find_user(conn, &row.owner_id)
                 .await?
-                .map_or_else(|| row.owner_id.clone(), |u| u.display_name);
+                .map_or_else(|| row.owner_id.to_string(), |u| u.display_name);
             names.insert(row.owner_id.clone(), n.clone());
             n
         }

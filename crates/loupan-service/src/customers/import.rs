@@ -4,7 +4,7 @@
 //! import itself writes nothing unless every row is valid.
 
 use loupan_documents::xlsx::{self, Cell};
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{ProjectId, UserId};
 use loupan_domain::{Invalid, Permission};
 use serde::Serialize;
 
@@ -112,7 +112,7 @@ pub async fn start_import_job(
         run_at: None,
         unique_key: None,
         max_attempts: 1,
-        created_by: Some(user),
+        created_by: Some(user.to_string()),
     };
     let id =
         crate::platform::jobs::enqueue(&tx, job).await?.ok_or_else(|| ServiceError::internal("job not enqueued"))?;
@@ -134,7 +134,7 @@ pub(crate) async fn run_import_job(
     let p: Payload = serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
     let bytes = hex::decode(&p.file).map_err(|e| e.to_string())?;
     let user = job.created_by.as_deref().ok_or("import job without a user")?;
-    let actor = crate::platform::auth::load_actor(services.store.conn(), user, None)
+    let actor = crate::platform::auth::load_actor(services.store.conn(), &UserId::from(user), None)
         .await
         .map_err(|e| e.to_string())?
         .ok_or("the user who started the import no longer exists")?;

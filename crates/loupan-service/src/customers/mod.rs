@@ -7,7 +7,7 @@ pub mod grades;
 pub mod import;
 pub mod saved_filters;
 
-use loupan_domain::ids::{CustomerId, ProjectId};
+use loupan_domain::ids::{CustomerId, ProjectId, UserId};
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
@@ -34,7 +34,7 @@ use crate::{Actor, ServiceError, ServiceResult, Services};
 pub struct Customer {
     pub id: CustomerId,
     pub project_id: ProjectId,
-    pub owner_id: String,
+    pub owner_id: UserId,
     pub owner_name: String,
     pub kind: CustomerKind,
     pub name: String,
@@ -91,7 +91,7 @@ pub struct DuplicateMatch {
     #[serde(rename = "match")]
     pub match_kind: MatchKind,
     pub owner_agent: String,
-    pub owner_id: String,
+    pub owner_id: UserId,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -135,7 +135,7 @@ pub struct Registered {
 }
 
 /// Resolves owner names once per call instead of once per row.
-pub(crate) struct OwnerNames(HashMap<String, String>);
+pub(crate) struct OwnerNames(HashMap<UserId, String>);
 
 impl OwnerNames {
     pub(crate) fn new() -> Self {
@@ -144,7 +144,7 @@ impl OwnerNames {
 
     /// Looks up the owners of a page of customers in one statement.
     pub(crate) async fn preload<C: Connection>(&mut self, conn: &C, rows: &[CustomerRow]) -> ServiceResult<()> {
-        let mut missing: Vec<String> =
+        let mut missing: Vec<UserId> =
             rows.iter().map(|r| r.owner_id.clone()).filter(|id| !self.0.contains_key(id)).collect();
         missing.sort();
         missing.dedup();
@@ -154,12 +154,12 @@ impl OwnerNames {
         Ok(())
     }
 
-    async fn name<C: Connection>(&mut self, conn: &C, user_id: &str) -> ServiceResult<String> {
+    async fn name<C: Connection>(&mut self, conn: &C, user_id: &UserId) -> ServiceResult<String> {
         if let Some(n) = self.0.get(user_id) {
             return Ok(n.clone());
         }
-        let name = store_users::find_user(conn, user_id).await?.map_or_else(|| user_id.to_owned(), |u| u.display_name);
-        self.0.insert(user_id.to_owned(), name.clone());
+        let name = store_users::find_user(conn, user_id).await?.map_or_else(|| user_id.to_string(), |u| u.display_name);
+        self.0.insert(user_id.clone(), name.clone());
         Ok(name)
     }
 }
@@ -169,7 +169,7 @@ pub(crate) fn may_see(actor: &Actor, row: &CustomerRow) -> bool {
         None => false,
         Some(DataScope::All) => true,
         Some(DataScope::Project) => actor.sees_project(&row.project_id),
-        Some(DataScope::Own) => actor.user_id.as_deref() == Some(row.owner_id.as_str()),
+        Some(DataScope::Own) => actor.user_id.as_ref().map(UserId::as_str) == Some(row.owner_id.as_str()),
     }
 }
 
@@ -180,7 +180,7 @@ async fn view<C: Connection>(
     names: &mut OwnerNames,
 ) -> ServiceResult<Customer> {
     let phone = PhoneNumber::from_stored(row.phone);
-    let owner = actor.user_id.as_deref() == Some(row.owner_id.as_str());
+    let owner = actor.user_id.as_ref().map(UserId::as_str) == Some(row.owner_id.as_str());
     Ok(Customer {
         owner_name: names.name(conn, &row.owner_id).await?,
         id: row.id,
@@ -519,9 +519,9 @@ fn validate(form: &NewCustomer, today: NaiveDate) -> Result<ValidCustomer, Inval
 }
 
 /// Who will own a new customer: the caller, or another agent chosen by a manager.
-fn owner_of(actor: &Actor, requested: Option<String>) -> ServiceResult<String> {
-    match requested.filter(|o| !o.is_empty()) {
-        Some(o) if actor.user_id.as_deref() != Some(o.as_str()) => {
+fn owner_of(actor: &Actor, requested: Option<String>) -> ServiceResult<UserId> {
+    match UserId::given(requested.as_deref()) {
+        Some(o) if actor.user_id.as_ref() != Some(&o) => {
             actor.require(Permission::ManageCustomers)?;
             Ok(o)
         }
@@ -537,7 +537,7 @@ async fn write_customer<C: Connection>(
     conn: &C,
     actor: &Actor,
     v: ValidCustomer,
-    owner_id: String,
+    owner_id: UserId,
     names: &mut OwnerNames,
 ) -> ServiceResult<Registered> {
     let (mut row, phones) = new_row(services, v, owner_id)?;
@@ -593,7 +593,7 @@ fn stored_id(services: &Services, id: &Option<(IdType, String)>) -> ServiceResul
 fn new_row(
     services: &Services,
     v: ValidCustomer,
-    owner_id: String,
+    owner_id: UserId,
 ) -> ServiceResult<(CustomerRow, Vec<store::PhoneRow>)> {
     let (id_type, cipher, index, masked) = stored_id(services, &v.id)?;
     let (pinyin, initials) = name_pinyin(&v.name);
@@ -682,7 +682,7 @@ pub(crate) async fn write_batch<C: Connection>(
     actor: &Actor,
     project_id: &ProjectId,
     forms: Vec<NewCustomer>,
-    owner_id: String,
+    owner_id: UserId,
     names: &mut OwnerNames,
 ) -> ServiceResult<Vec<Registered>> {
     let rules = crate::customers::grades::Rules::of_project(conn, project_id).await?;
@@ -825,7 +825,7 @@ async fn check_project_and_owner<C: Connection>(
     conn: &C,
     actor: &Actor,
     project_id: &ProjectId,
-    owner_id: &str,
+    owner_id: &UserId,
 ) -> ServiceResult<()> {
     if !actor.sees_project(project_id) || store_inventory::find_project(conn, project_id).await?.is_none() {
         return Err(Invalid::one("project_id", "unknown_project").into());
@@ -1154,7 +1154,7 @@ impl CustomerQuery {
         errors.into_result()?;
         Ok(CustomerFilter {
             project_id: text(&self.project_id).map(ProjectId::from),
-            owner_id: text(&self.owner_id),
+            owner_id: text(&self.owner_id).map(UserId::from),
             grade: text(&self.grade),
             source: text(&self.source),
             kind,
@@ -1283,7 +1283,7 @@ pub struct FollowUp {
     pub kind: FollowUpKind,
     pub outcome: String,
     pub next_contact_on: Option<NaiveDate>,
-    pub author_id: String,
+    pub author_id: UserId,
     pub occurred_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -1329,7 +1329,7 @@ pub async fn add_follow_up(
     let row = FollowUpRow {
         id: loupan_store::new_id(),
         customer_id: customer_id.to_owned(),
-        author_id: actor.user_id.clone().unwrap_or_else(|| actor.username.clone()),
+        author_id: actor.user_id.clone().unwrap_or_else(|| UserId::from(actor.username.as_str())),
         kind,
         outcome,
         next_contact_on: next,
@@ -1471,7 +1471,7 @@ pub async fn rule_duplicate(
     if !actor.sees_project(&record.project_id) {
         return Err(ServiceError::NotFound("duplicate_record"));
     }
-    let ruler = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
+    let ruler = actor.by();
     if !store::rule_duplicate(&tx, record_id, status, note, &ruler, services.clock.now()).await? {
         return Err(ServiceError::Conflict("already_ruled"));
     }
@@ -1542,8 +1542,8 @@ const TRANSFER_LIMIT: u64 = 5000;
 pub async fn transfer(services: &Services, actor: &Actor, form: Transfer) -> ServiceResult<usize> {
     actor.require(Permission::ManageCustomers)?;
     let mut errors = Invalid::default();
-    let to_agent = required_text(&mut errors, "to_agent", form.to_agent.as_deref(), 64);
-    let from_agent = form.from_agent.as_deref().filter(|a| !a.is_empty());
+    let to_agent = UserId::from(required_text(&mut errors, "to_agent", form.to_agent.as_deref(), 64));
+    let from_agent = UserId::given(form.from_agent.as_deref());
     if form.customer_ids.is_empty() && from_agent.is_none() && form.matching.is_none() {
         errors.push("customer_ids", "required");
     }
@@ -1563,7 +1563,7 @@ pub async fn transfer(services: &Services, actor: &Actor, form: Transfer) -> Ser
     {
         return Err(Invalid::one("to_project", "unknown_project").into());
     }
-    let rows = match (from_agent, matching) {
+    let rows = match (&from_agent, matching) {
         (Some(agent), _) => store::customers_of_owner(&tx, agent).await?,
         (None, Some(filter)) => {
             let found = store::search_customers(&tx, &scope_of(actor)?, &filter, TRANSFER_LIMIT + 1).await?;

@@ -3,6 +3,7 @@
 //! nobody else sees or deletes them.
 
 use chrono::{DateTime, Utc};
+use loupan_domain::ids::UserId;
 use loupan_domain::{Invalid, Permission};
 use loupan_store::customers::{self as store, SavedFilterRow};
 use serde::Serialize;
@@ -28,7 +29,7 @@ impl From<SavedFilterRow> for SavedFilter {
     }
 }
 
-fn user_of(actor: &Actor) -> ServiceResult<String> {
+fn user_of(actor: &Actor) -> ServiceResult<UserId> {
     actor.require(Permission::ReadCustomers)?;
     actor.user_id.clone().ok_or(ServiceError::Forbidden)
 }

@@ -207,7 +207,7 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
         received_on,
         channel,
         status: ReceiptStatus::InTransit,
-        recorded_by: actor.user_id.clone().unwrap_or_else(|| actor.username.clone()),
+        recorded_by: actor.by(),
         audited_by: None,
         arrived_at: None,
         audited_at: None,
@@ -282,7 +282,7 @@ pub async fn audit_receipt(services: &Services, actor: &Actor, id: &str) -> Serv
     actor.require(Permission::AuditReceipts)?;
     let tx = services.store.begin_write().await?;
     let before = visible_receipt(&tx, actor, id).await?;
-    let by = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
+    let by = actor.by();
     if !store::mark_audited(&tx, id, &by, services.clock.now()).await? {
         return Err(ServiceError::Conflict("receipt_not_arrived"));
     }
@@ -417,7 +417,7 @@ pub(crate) async fn transfer_receipt<C: loupan_store::Connection>(
     amount: Money,
 ) -> ServiceResult<String> {
     let now = clock.now();
-    let by = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
+    let by = actor.by();
     let row = ReceiptRow {
         id: loupan_store::new_id(),
         project_id: project_id.to_owned(),
@@ -549,7 +549,7 @@ pub async fn reverse_receipt(
         ReceiptStatus::Audited => {
             actor.require(Permission::AuditReceipts)?;
             let now = services.clock.now();
-            let by = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
+            let by = actor.by();
             let reversal = ReceiptRow {
                 id: loupan_store::new_id(),
                 amount: -before.amount,
@@ -917,7 +917,7 @@ pub async fn audit_refund(services: &Services, actor: &Actor, id: &str) -> Servi
     actor.require(Permission::AuditReceipts)?;
     let tx = services.store.begin_write().await?;
     visible_refund(&tx, actor, id).await?;
-    let by = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
+    let by = actor.by();
     if !store::audit_refund(&tx, id, &by, services.clock.now()).await? {
         return Err(ServiceError::Conflict("refund_not_paid"));
     }

@@ -246,7 +246,7 @@ pub async fn receipts(services: &Services, actor: &Actor, q: &ReceiptQuery) -> S
             deals.insert(s.id.to_string(), (s.number, s.unit_id, s.customer_id, s.agent_id));
         }
     }
-    let parties: Vec<DealParties<'_>> = deals.values().map(|(_, u, c, a)| (u, c, a.as_str())).collect();
+    let parties: Vec<DealParties<'_>> = deals.values().map(|(_, u, c, a)| (u, c, a)).collect();
     let names = Names::load(conn, &parties).await?;
     let items = rows
         .iter()
@@ -316,8 +316,7 @@ pub async fn instalments(services: &Services, actor: &Actor, q: &InstalmentQuery
             contracts.insert(k.id.clone(), k);
         }
     }
-    let parties: Vec<DealParties<'_>> =
-        contracts.values().map(|k| (&k.unit_id, &k.customer_id, k.agent_id.as_str())).collect();
+    let parties: Vec<DealParties<'_>> = contracts.values().map(|k| (&k.unit_id, &k.customer_id, &k.agent_id)).collect();
     let names = Names::load(conn, &parties).await?;
     let items = rows
         .into_iter()

@@ -107,7 +107,7 @@ pub async fn register(services: &Services, actor: &Actor, form: NewBook) -> Serv
         first_number: first,
         last_number: last,
         next_number: first,
-        registered_by: actor.user_id.clone().unwrap_or_else(|| actor.username.clone()),
+        registered_by: actor.by(),
         created_at: services.clock.now(),
     };
     store::insert_book(&tx, &row).await?;
@@ -281,7 +281,7 @@ pub async fn void(
         number,
         reason: reason.clone(),
         receipt_id: receipt_id.filter(|r| !r.is_empty()).map(str::to_owned),
-        voided_by: actor.user_id.clone().unwrap_or_else(|| actor.username.clone()),
+        voided_by: actor.by(),
         voided_at: services.clock.now(),
     };
     store::insert_void(&tx, &row).await?;

@@ -4,7 +4,7 @@
 //! plans and receipts the sales and cashier modules write; xlsx exports carry
 //! the same lines.
 
-use loupan_domain::ids::{BuildingId, ContractId, CustomerId, ProjectId, SubscriptionId, UnitId};
+use loupan_domain::ids::{BuildingId, ContractId, CustomerId, ProjectId, SubscriptionId, UnitId, UserId};
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
@@ -302,7 +302,7 @@ pub struct LedgerLine {
     pub customer_name: String,
     /// Masked (`138****8000`): the ledger goes to people who chase payments, not to marketing.
     pub customer_phone: String,
-    pub agent_id: String,
+    pub agent_id: UserId,
     pub agent_name: String,
     pub signed_on: NaiveDate,
     pub total: Money,
@@ -381,8 +381,7 @@ pub async fn ledger(
             *received.entry(k).or_default() += r.amount;
         }
     }
-    let parties: Vec<DealParties<'_>> =
-        contracts.iter().map(|k| (&k.unit_id, &k.customer_id, k.agent_id.as_str())).collect();
+    let parties: Vec<DealParties<'_>> = contracts.iter().map(|k| (&k.unit_id, &k.customer_id, &k.agent_id)).collect();
     let names = Names::load(conn, &parties).await?;
     let mut lines = Vec::with_capacity(contracts.len());
     let mut totals = LedgerTotals::default();
@@ -445,7 +444,7 @@ pub struct ArrearsLine {
 #[derive(Debug, Clone, Serialize)]
 pub struct AgentArrears {
     pub project_id: ProjectId,
-    pub agent_id: String,
+    pub agent_id: UserId,
     pub agent_name: String,
     pub contracts: usize,
     pub overdue: Money,
@@ -483,7 +482,7 @@ pub async fn arrears(
     lines.sort_by(|a, b| {
         b.ledger.days_overdue.cmp(&a.ledger.days_overdue).then_with(|| a.ledger.number.cmp(&b.ledger.number))
     });
-    let mut groups: BTreeMap<(ProjectId, String), AgentArrears> = BTreeMap::new();
+    let mut groups: BTreeMap<(ProjectId, UserId), AgentArrears> = BTreeMap::new();
     for l in &lines {
         let g =
             groups.entry((l.ledger.project_id.clone(), l.ledger.agent_id.clone())).or_insert_with(|| AgentArrears {

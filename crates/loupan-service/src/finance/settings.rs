@@ -121,7 +121,7 @@ pub async fn set_ageing_buckets(
                 scope: scope.clone(),
                 key: AGEING_BUCKETS.to_owned(),
                 value: serde_json::to_string(b).map_err(ServiceError::internal)?,
-                updated_by: actor.user_id.clone().unwrap_or_default(),
+                updated_by: actor.audit_id().unwrap_or_default(),
                 updated_at: services.clock.now(),
             };
             store::put_setting(&tx, &row).await?;

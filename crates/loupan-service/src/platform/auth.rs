@@ -8,6 +8,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use loupan_domain::Role;
+use loupan_domain::ids::UserId;
 use loupan_store::sessions::{self as store_sessions, SessionRow};
 use loupan_store::users as store_users;
 
@@ -173,7 +174,13 @@ pub async fn logout(services: &Services, actor: &Actor) -> ServiceResult<()> {
             audit::record(
                 &tx,
                 actor,
-                Change { action: "user.logout", record_type: "user", record_id: user_id, before: None, after: None },
+                Change {
+                    action: "user.logout",
+                    record_type: "user",
+                    record_id: user_id.as_str(),
+                    before: None,
+                    after: None,
+                },
             )
             .await?;
         }
@@ -185,7 +192,7 @@ pub async fn logout(services: &Services, actor: &Actor) -> ServiceResult<()> {
 /// Builds the acting user from the database; None when missing or disabled.
 pub(crate) async fn load_actor<C: loupan_store::Connection>(
     conn: &C,
-    user_id: &str,
+    user_id: &UserId,
     session: Option<&SessionRow>,
 ) -> ServiceResult<Option<Actor>> {
     let Some(user) = store_users::find_user(conn, user_id).await? else { return Ok(None) };

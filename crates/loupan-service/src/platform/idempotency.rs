@@ -1,6 +1,7 @@
 //! `Idempotency-Key`: the same key twice from one user gives the first answer
 //! again and does the work once. A key reused for a different request is refused.
 
+use loupan_domain::ids::UserId;
 use loupan_store::idempotency::{self as store, Claim};
 
 use crate::{Actor, ServiceError, ServiceResult, Services, sha256_hex};
@@ -18,7 +19,7 @@ pub enum Start {
 }
 
 fn owner(actor: &Actor) -> &str {
-    actor.user_id.as_deref().unwrap_or(&actor.username)
+    actor.user_id.as_ref().map(UserId::as_str).unwrap_or(&actor.username)
 }
 
 /// `fingerprint` identifies the request (method, path, body).

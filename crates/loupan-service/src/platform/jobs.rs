@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use loupan_domain::Permission;
+use loupan_domain::ids::UserId;
 use loupan_domain::platform::JobStatus;
 use loupan_store::Connection;
 use loupan_store::jobs::{self as store, JobRow, ScheduleRow};
@@ -425,7 +426,8 @@ pub async fn get(services: &Services, actor: &Actor, id: &str) -> ServiceResult<
     match store::find_job(services.store.conn(), id).await? {
         Some(r)
             if actor.can(Permission::ManageIntegrations)
-                || (r.created_by.is_some() && r.created_by == actor.user_id) =>
+                || (r.created_by.is_some()
+                    && r.created_by.as_deref() == actor.user_id.as_ref().map(UserId::as_str)) =>
         {
             Ok(Job::current(services, r))
         }

@@ -4,6 +4,7 @@
 //! here: they become jobs enqueued by `notify` per channel.
 
 use chrono::{DateTime, Utc};
+use loupan_domain::ids::UserId;
 use loupan_store::Connection;
 use loupan_store::notifications::{self as store, NotificationRow};
 use serde::Serialize;
@@ -58,12 +59,12 @@ pub struct Notice<'a> {
 }
 
 /// Puts `notice` under the bell of each user (duplicates and blanks skipped).
-pub async fn notify<C: Connection>(conn: &C, user_ids: &[String], notice: &Notice<'_>) -> ServiceResult<()> {
+pub async fn notify<C: Connection>(conn: &C, user_ids: &[UserId], notice: &Notice<'_>) -> ServiceResult<()> {
     debug_assert!(KINDS.contains(&notice.kind));
     let now = loupan_store::now();
-    let mut seen: Vec<&str> = Vec::new();
-    for user_id in user_ids.iter().filter(|u| !u.is_empty()) {
-        if seen.contains(&user_id.as_str()) {
+    let mut seen: Vec<&UserId> = Vec::new();
+    for user_id in user_ids.iter().filter(|u| !u.as_str().is_empty()) {
+        if seen.contains(&user_id) {
             continue;
         }
         seen.push(user_id);
@@ -85,8 +86,8 @@ pub async fn notify<C: Connection>(conn: &C, user_ids: &[String], notice: &Notic
     Ok(())
 }
 
-fn user_of(actor: &Actor) -> ServiceResult<&str> {
-    actor.user_id.as_deref().ok_or(ServiceError::Forbidden)
+fn user_of(actor: &Actor) -> ServiceResult<&UserId> {
+    actor.user_id.as_ref().ok_or(ServiceError::Forbidden)
 }
 
 pub async fn list(services: &Services, actor: &Actor, unread_only: bool) -> ServiceResult<Vec<Notification>> {
@@ -99,7 +100,7 @@ pub async fn list(services: &Services, actor: &Actor, unread_only: bool) -> Serv
 }
 
 pub async fn unread_count(services: &Services, actor: &Actor) -> ServiceResult<u64> {
-    match actor.user_id.as_deref() {
+    match actor.user_id.as_ref() {
         Some(user) => Ok(store::count_unread(services.store.conn(), user).await?),
         None => Ok(0),
     }
@@ -110,7 +111,7 @@ pub async fn mark_read(services: &Services, actor: &Actor, id: &str) -> ServiceR
     let user = user_of(actor)?;
     let conn = services.store.conn();
     match store::find_notification(conn, id).await? {
-        Some(n) if n.user_id == user => {
+        Some(n) if &n.user_id == user => {
             store::mark_read(conn, user, Some(id), services.clock.now()).await?;
             Ok(Notification { read: true, ..n.into() })
         }

@@ -1,7 +1,7 @@
 //! User administration: accounts, roles, project membership, disabling.
 //! Only holders of `ManageUsers` (admins) may change accounts.
 
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{ProjectId, UserId};
 use loupan_domain::validation::{optional_text, required_text};
 use loupan_domain::{Invalid, Permission, Role};
 use loupan_store::users::{self as store_users, UserRow};
@@ -17,7 +17,7 @@ pub const MIN_PASSWORD_CHARS: usize = 10;
 /// A user as administrators see it (never the password hash).
 #[derive(Debug, Clone, Serialize)]
 pub struct User {
-    pub id: String,
+    pub id: UserId,
     pub username: String,
     pub display_name: String,
     pub roles: Vec<Role>,
@@ -25,7 +25,7 @@ pub struct User {
     pub disabled: bool,
     pub locale: Option<String>,
     /// Approval steps "by the submitter's manager" go to this user.
-    pub manager_id: Option<String>,
+    pub manager_id: Option<UserId>,
     pub version: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -135,7 +135,7 @@ pub async fn create_user(services: &Services, actor: &Actor, form: NewUser) -> S
     errors.into_result()?;
     let now = services.clock.now();
     let row = UserRow {
-        id: loupan_store::new_id(),
+        id: loupan_store::new_id().into(),
         username,
         display_name,
         password_hash: hash_password(password).await?,
@@ -185,7 +185,7 @@ pub async fn list_users(
     Ok(users)
 }
 
-pub async fn get_user(services: &Services, actor: &Actor, id: &str) -> ServiceResult<User> {
+pub async fn get_user(services: &Services, actor: &Actor, id: &UserId) -> ServiceResult<User> {
     actor.require(Permission::ManageUsers)?;
     let conn = services.store.conn();
     let row = store_users::find_user(conn, id).await?.ok_or(ServiceError::NotFound("user"))?;
@@ -194,7 +194,7 @@ pub async fn get_user(services: &Services, actor: &Actor, id: &str) -> ServiceRe
 
 /// The signed-in user's own account (no administration right needed).
 pub async fn own_profile(services: &Services, actor: &Actor) -> ServiceResult<User> {
-    let id = actor.user_id.as_deref().ok_or(ServiceError::NotFound("user"))?;
+    let id = actor.user_id.as_ref().ok_or(ServiceError::NotFound("user"))?;
     let conn = services.store.conn();
     let row = store_users::find_user(conn, id).await?.ok_or(ServiceError::NotFound("user"))?;
     to_user(conn, row).await
@@ -208,20 +208,20 @@ pub async fn find_user_by_username(services: &Services, actor: &Actor, username:
 }
 
 /// Edits an account. Disabling it ends all its sessions in the same transaction.
-pub async fn update_user(services: &Services, actor: &Actor, id: &str, changes: UserChanges) -> ServiceResult<User> {
+pub async fn update_user(services: &Services, actor: &Actor, id: &UserId, changes: UserChanges) -> ServiceResult<User> {
     actor.require(Permission::ManageUsers)?;
     let mut errors = Invalid::default();
     let display_name = required_text(&mut errors, "display_name", changes.display_name.as_deref(), 60);
     let roles = parse_roles(&mut errors, &changes.roles);
-    if actor.user_id.as_deref() == Some(id) && (changes.disabled || !roles.contains(&Role::Admin)) {
+    if actor.user_id.as_ref() == Some(id) && (changes.disabled || !roles.contains(&Role::Admin)) {
         // An admin locking themselves out is always a mistake.
         errors.push("roles", "cannot_demote_self");
     }
     let tx = services.store.begin_write().await?;
     let before_row = store_users::find_user(&tx, id).await?.ok_or(ServiceError::NotFound("user"))?;
     let project_ids = check_projects(&tx, &mut errors, &changes.project_ids).await?;
-    let manager_id = changes.manager_id.as_deref().map(str::trim).filter(|m| !m.is_empty());
-    if let Some(m) = manager_id {
+    let manager_id = UserId::given(changes.manager_id.as_deref());
+    if let Some(m) = &manager_id {
         if m == id {
             errors.push("manager_id", "not_yourself");
         } else if store_users::find_user(&tx, m).await?.is_none() {
@@ -231,8 +231,16 @@ pub async fn update_user(services: &Services, actor: &Actor, id: &str, changes: 
     errors.into_result()?;
     let before = to_user(&tx, before_row).await?;
     let now = services.clock.now();
-    if !store_users::update_user_profile(&tx, id, changes.version, &display_name, changes.disabled, manager_id, now)
-        .await?
+    if !store_users::update_user_profile(
+        &tx,
+        id,
+        changes.version,
+        &display_name,
+        changes.disabled,
+        manager_id.as_ref(),
+        now,
+    )
+    .await?
     {
         return Err(ServiceError::Conflict("stale_version"));
     }
@@ -250,7 +258,7 @@ pub async fn update_user(services: &Services, actor: &Actor, id: &str, changes: 
         Change {
             action: "user.update",
             record_type: "user",
-            record_id: id,
+            record_id: id.as_str(),
             before: Some(snapshot(&before)?),
             after: Some(snapshot(&after)?),
         },
@@ -261,7 +269,7 @@ pub async fn update_user(services: &Services, actor: &Actor, id: &str, changes: 
 }
 
 /// Disables or re-enables an account without touching anything else.
-pub async fn set_disabled(services: &Services, actor: &Actor, id: &str, disabled: bool) -> ServiceResult<User> {
+pub async fn set_disabled(services: &Services, actor: &Actor, id: &UserId, disabled: bool) -> ServiceResult<User> {
     let user = get_user(services, actor, id).await?;
     let changes = UserChanges {
         version: user.version,
@@ -269,13 +277,18 @@ pub async fn set_disabled(services: &Services, actor: &Actor, id: &str, disabled
         roles: user.roles.iter().map(|r| r.name().to_owned()).collect(),
         project_ids: user.project_ids.clone(),
         disabled,
-        manager_id: user.manager_id.clone(),
+        manager_id: user.manager_id.as_ref().map(UserId::to_string),
     };
     update_user(services, actor, id, changes).await
 }
 
 /// Sets a new password and ends the user's sessions (they sign in again).
-pub async fn reset_password(services: &Services, actor: &Actor, id: &str, password: Option<&str>) -> ServiceResult<()> {
+pub async fn reset_password(
+    services: &Services,
+    actor: &Actor,
+    id: &UserId,
+    password: Option<&str>,
+) -> ServiceResult<()> {
     actor.require(Permission::ManageUsers)?;
     let mut errors = Invalid::default();
     let password = check_password(&mut errors, "password", password);
@@ -291,7 +304,7 @@ pub async fn reset_password(services: &Services, actor: &Actor, id: &str, passwo
         Change {
             action: "user.reset_password",
             record_type: "user",
-            record_id: id,
+            record_id: id.as_str(),
             before: None,
             after: Some(serde_json::json!({"password": "changed"})),
         },
@@ -315,7 +328,7 @@ pub async fn set_own_locale(services: &Services, actor: &Actor, locale: &str) ->
         Change {
             action: "user.set_locale",
             record_type: "user",
-            record_id: id,
+            record_id: id.as_str(),
             before: Some(serde_json::json!({"locale": actor.locale})),
             after: Some(serde_json::json!({"locale": locale})),
         },
@@ -369,7 +382,7 @@ mod tests {
 /// A colleague as anyone signed in may see them: to delegate to, or to name in a flow.
 #[derive(Debug, Clone, Serialize)]
 pub struct Colleague {
-    pub id: String,
+    pub id: UserId,
     pub username: String,
     pub display_name: String,
 }

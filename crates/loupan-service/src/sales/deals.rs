@@ -3,7 +3,7 @@
 //! exported whole; and the display names of a deal's unit, buyer and agent
 //! that every list and report shows.
 
-use loupan_domain::ids::{BuildingId, CustomerId, ProjectId, UnitId};
+use loupan_domain::ids::{BuildingId, CustomerId, ProjectId, UnitId, UserId};
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
@@ -22,11 +22,11 @@ use crate::{Actor, ServiceError, ServiceResult, Services};
 pub(crate) struct Names {
     units: HashMap<UnitId, String>,
     customers: HashMap<CustomerId, (String, String)>,
-    users: HashMap<String, String>,
+    users: HashMap<UserId, String>,
 }
 
 /// The unit, customer and agent of a deal.
-pub(crate) type DealParties<'a> = (&'a UnitId, &'a CustomerId, &'a str);
+pub(crate) type DealParties<'a> = (&'a UnitId, &'a CustomerId, &'a UserId);
 
 impl Names {
     pub(crate) async fn load<C: loupan_store::Connection>(conn: &C, deals: &[DealParties<'_>]) -> ServiceResult<Names> {
@@ -50,7 +50,7 @@ impl Names {
             }
         }
         let mut users = HashMap::new();
-        for agent in distinct(deals, |d| d.2.to_owned()) {
+        for agent in distinct(deals, |d| d.2.clone()) {
             let name = store_users::find_user(conn, &agent).await?.map(|u| u.display_name).unwrap_or_default();
             users.insert(agent, name);
         }
@@ -65,7 +65,7 @@ impl Names {
         self.customers.get(id).cloned().unwrap_or_default()
     }
 
-    pub(crate) fn user(&self, id: &str) -> String {
+    pub(crate) fn user(&self, id: &UserId) -> String {
         self.users.get(id).cloned().unwrap_or_default()
     }
 }
@@ -137,11 +137,11 @@ fn filter<S>(actor: &Actor, q: &DealQuery<S>) -> ServiceResult<(DealFilter, u64)
         errors.push("limit", "out_of_range");
     }
     errors.into_result()?;
-    let mut agent_id = text(&q.agent_id);
+    let mut agent_id = text(&q.agent_id).map(UserId::from);
     if sees_own_deals_only(actor) {
         // Asking for another agent's deals finds none, like any other condition.
         match (&agent_id, &actor.user_id) {
-            (Some(asked), Some(me)) if asked != me => agent_id = Some(String::new()),
+            (Some(asked), Some(me)) if asked != me => agent_id = Some(UserId::default()),
             _ => agent_id = actor.user_id.clone(),
         }
     }
@@ -166,14 +166,14 @@ async fn named<D, R>(
     services: &Services,
     rows: Vec<R>,
     limit: u64,
-    parties: impl Fn(&R) -> (UnitId, CustomerId, String, NaiveDate, String),
+    parties: impl Fn(&R) -> (UnitId, CustomerId, UserId, NaiveDate, String),
     view: impl Fn(R) -> D,
 ) -> ServiceResult<DealPage<Listed<D>>> {
     let mut rows = rows;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     let keys: Vec<_> = rows.iter().map(&parties).collect();
-    let refs: Vec<DealParties<'_>> = keys.iter().map(|(u, c, a, _, _)| (u, c, a.as_str())).collect();
+    let refs: Vec<DealParties<'_>> = keys.iter().map(|(u, c, a, _, _)| (u, c, a)).collect();
     let names = Names::load(services.store.conn(), &refs).await?;
     let next_cursor = if more { keys.last().map(|k| cursor(k.3, &k.4)) } else { None };
     let items = rows

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use loupan_domain::access::DataScope;
 use loupan_domain::approvals::{RequestKind, SPECIAL_DISCOUNT};
 use loupan_domain::customers::CustomerEventKind;
-use loupan_domain::ids::{ContractId, CustomerId, ProjectId, SubscriptionId, UnitId};
+use loupan_domain::ids::{ContractId, CustomerId, ProjectId, SubscriptionId, UnitId, UserId};
 use loupan_domain::inventory::UnitEventKind;
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::{
@@ -398,11 +398,11 @@ fn parse_date(errors: &mut Invalid, field: &str, text: Option<&str>) -> NaiveDat
 }
 
 /// A deal the actor may see: agents their own, others their projects'.
-fn may_see_deal(actor: &Actor, project_id: &ProjectId, agent_id: &str) -> bool {
+fn may_see_deal(actor: &Actor, project_id: &ProjectId, agent_id: &UserId) -> bool {
     if !actor.can(Permission::ReadDeals) || !actor.sees_project(project_id) {
         return false;
     }
-    !sees_own_deals_only(actor) || actor.user_id.as_deref() == Some(agent_id)
+    !sees_own_deals_only(actor) || actor.user_id.as_ref() == Some(agent_id)
 }
 
 /// An agent sees their own deals; anyone with a wider role sees the project's.
@@ -425,7 +425,7 @@ pub(crate) async fn may_sell_to<C: Connection>(
         && match actor.customer_scope() {
             Some(DataScope::All) => true,
             Some(DataScope::Project) => actor.sees_project(&c.project_id),
-            Some(DataScope::Own) => actor.user_id.as_deref() == Some(c.owner_id.as_str()),
+            Some(DataScope::Own) => actor.user_id.as_ref().map(UserId::as_str) == Some(c.owner_id.as_str()),
             None => false,
         })
 }
@@ -548,7 +548,7 @@ pub struct Subscription {
     pub project_id: ProjectId,
     pub unit_id: UnitId,
     pub customer_id: CustomerId,
-    pub agent_id: String,
+    pub agent_id: UserId,
     pub total_price: Money,
     pub deposit: Money,
     pub payment_method_id: String,
@@ -685,7 +685,7 @@ async fn write_subscription(
     services: &Services,
     tx: &loupan_store::Transaction,
     actor: &Actor,
-    agent_id: String,
+    agent_id: UserId,
     v: ValidSubscription,
     parties: SaleParties,
 ) -> ServiceResult<(Subscription, UnitChange)> {
@@ -781,7 +781,7 @@ pub async fn subscribe(services: &Services, actor: &Actor, form: NewSubscription
     if v.total < price_limits(&tx, &parties.unit, &parties.method).await?.minimum {
         return Err(Invalid::one("total_price", "needs_special_approval").into());
     }
-    let agent_id = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
+    let agent_id = actor.user_id.clone().unwrap_or_else(|| UserId::from(actor.username.as_str()));
     let (subscription, change) = write_subscription(services, &tx, actor, agent_id, v, parties).await?;
     tx.commit().await.map_err(ServiceError::internal)?;
     live::announce_after_commit(services, change);
@@ -831,7 +831,7 @@ pub async fn request_special_discount(
         "特批折扣：{} 号房 {}，总价 {}（标准价 {}，优惠 {}%）— {}",
         parties.unit.number, customer, v.total, limits.standard, discount, reason
     );
-    let agent_id = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
+    let agent_id = actor.user_id.clone().unwrap_or_else(|| UserId::from(actor.username.as_str()));
     let payload = serde_json::json!({"subscription": v, "agent_id": agent_id, "reason": reason});
     let (request, after) = crate::approvals::submit(
         services,
@@ -867,7 +867,7 @@ pub(crate) async fn on_special_discount_decided(
     #[derive(Deserialize)]
     struct Payload {
         subscription: ValidSubscription,
-        agent_id: String,
+        agent_id: UserId,
     }
     let payload: Payload = serde_json::from_str(&request.payload).map_err(ServiceError::internal)?;
     let v = payload.subscription;
@@ -904,7 +904,7 @@ pub struct Contract {
     pub project_id: ProjectId,
     pub unit_id: UnitId,
     pub customer_id: CustomerId,
-    pub agent_id: String,
+    pub agent_id: UserId,
     pub subscription_id: Option<SubscriptionId>,
     pub payment_method_id: String,
     pub total_price: Money,
@@ -1044,7 +1044,7 @@ pub async fn sign_contract(services: &Services, actor: &Actor, form: NewContract
     let mut v = valid_contract(form)?;
     let tx = services.store.begin_write().await?;
     let checked = check_contract(&tx, actor, &mut v).await?;
-    let agent_id = actor.user_id.clone().unwrap_or_else(|| actor.username.clone());
+    let agent_id = actor.user_id.clone().unwrap_or_else(|| UserId::from(actor.username.as_str()));
     if checked.parties.method.non_standard {
         let signing = request_non_standard_contract(services, &tx, actor, agent_id, &v, &checked).await?;
         tx.commit().await.map_err(ServiceError::internal)?;
@@ -1063,7 +1063,7 @@ async fn request_non_standard_contract(
     services: &Services,
     tx: &loupan_store::Transaction,
     actor: &Actor,
-    agent_id: String,
+    agent_id: UserId,
     v: &ValidContract,
     checked: &CheckedContract,
 ) -> ServiceResult<(Signing, crate::approvals::AfterCommit)> {
@@ -1120,7 +1120,7 @@ pub(crate) async fn on_non_standard_contract_decided(
     #[derive(Deserialize)]
     struct Payload {
         contract: ValidContract,
-        agent_id: String,
+        agent_id: UserId,
     }
     let payload: Payload = serde_json::from_str(&request.payload).map_err(ServiceError::internal)?;
     let mut v = payload.contract;
@@ -1136,7 +1136,7 @@ async fn write_contract(
     services: &Services,
     tx: &loupan_store::Transaction,
     actor: &Actor,
-    agent_id: String,
+    agent_id: UserId,
     v: ValidContract,
     checked: CheckedContract,
 ) -> ServiceResult<(Contract, UnitChange)> {
@@ -1403,7 +1403,7 @@ pub struct Reservation {
     pub id: String,
     pub unit_id: UnitId,
     pub customer_id: CustomerId,
-    pub agent_id: String,
+    pub agent_id: UserId,
     pub status: ReservationStatus,
     pub expires_at: chrono::DateTime<chrono::Utc>,
 }
@@ -1450,7 +1450,7 @@ pub async fn reserve(services: &Services, actor: &Actor, form: NewReservation) -
         project_id: unit.project_id.clone(),
         unit_id: unit_id.clone(),
         customer_id,
-        agent_id: actor.user_id.clone().unwrap_or_else(|| actor.username.clone()),
+        agent_id: actor.user_id.clone().unwrap_or_else(|| UserId::from(actor.username.as_str())),
         status: ReservationStatus::Active,
         expires_at: now + chrono::Duration::days(days),
         created_at: now,

@@ -1,4 +1,5 @@
 use loupan_domain::approvals::TaskStatus;
+use loupan_domain::ids::UserId;
 use sea_orm::entity::prelude::*;
 
 /// One approver's part in one step of a request.
@@ -9,7 +10,7 @@ pub struct Model {
     pub id: String,
     pub request_id: String,
     pub step: i32,
-    pub approver_id: String,
+    pub approver_id: UserId,
     /// `pending`, `approved`, `rejected`, `returned` or `closed` (the step ended without them).
     pub status: TaskStatus,
     pub acted_by_id: Option<String>,

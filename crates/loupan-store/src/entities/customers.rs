@@ -1,5 +1,5 @@
 use loupan_domain::customers::CustomerKind;
-use loupan_domain::ids::{CustomerId, ProjectId};
+use loupan_domain::ids::{CustomerId, ProjectId, UserId};
 use loupan_domain::{Area, Money};
 use sea_orm::entity::prelude::*;
 
@@ -9,7 +9,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: CustomerId,
     pub project_id: ProjectId,
-    pub owner_id: String,
+    pub owner_id: UserId,
     pub kind: CustomerKind,
     pub name: String,
     pub name_pinyin: String,

@@ -1,3 +1,4 @@
+use loupan_domain::ids::UserId;
 use sea_orm::entity::prelude::*;
 
 /// While away, a user's approvals may also be decided by another.
@@ -6,8 +7,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub from_user_id: String,
-    pub to_user_id: String,
+    pub from_user_id: UserId,
+    pub to_user_id: UserId,
     pub starts_at: DateTimeUtc,
     pub ends_at: DateTimeUtc,
     pub created_at: DateTimeUtc,

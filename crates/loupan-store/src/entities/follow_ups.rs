@@ -1,4 +1,4 @@
-use loupan_domain::ids::CustomerId;
+use loupan_domain::ids::{CustomerId, UserId};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -7,7 +7,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub customer_id: CustomerId,
-    pub author_id: String,
+    pub author_id: UserId,
     pub kind: loupan_domain::customers::FollowUpKind,
     pub outcome: String,
     pub next_contact_on: Option<Date>,

@@ -1,3 +1,4 @@
+use loupan_domain::ids::UserId;
 use sea_orm::entity::prelude::*;
 
 /// An item under a user's bell.
@@ -6,7 +7,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub kind: String,
     pub title: String,
     pub body: String,

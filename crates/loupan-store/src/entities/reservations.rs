@@ -1,4 +1,4 @@
-use loupan_domain::ids::{CustomerId, ProjectId, UnitId};
+use loupan_domain::ids::{CustomerId, ProjectId, UnitId, UserId};
 use loupan_domain::sales::ReservationStatus;
 use sea_orm::entity::prelude::*;
 
@@ -10,7 +10,7 @@ pub struct Model {
     pub project_id: ProjectId,
     pub unit_id: UnitId,
     pub customer_id: CustomerId,
-    pub agent_id: String,
+    pub agent_id: UserId,
     /// `active`, `released`, `expired` or `converted`.
     pub status: ReservationStatus,
     pub expires_at: DateTimeUtc,

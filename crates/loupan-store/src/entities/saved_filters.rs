@@ -1,3 +1,4 @@
+use loupan_domain::ids::UserId;
 use sea_orm::entity::prelude::*;
 
 /// A user's named search: the conditions of a list as a query string.
@@ -6,7 +7,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub user_id: String,
+    pub user_id: UserId,
     /// Which list it filters (`customers`).
     pub list: String,
     pub name: String,

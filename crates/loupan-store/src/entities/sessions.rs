@@ -1,3 +1,4 @@
+use loupan_domain::ids::UserId;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -6,7 +7,7 @@ pub struct Model {
     /// SHA-256 of the token: a leaked table does not give working sessions.
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub kind: String,
     pub csrf_token: String,
     pub created_at: DateTimeUtc,

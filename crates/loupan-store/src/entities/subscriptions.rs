@@ -1,5 +1,5 @@
 use loupan_domain::Money;
-use loupan_domain::ids::{CustomerId, ProjectId, SubscriptionId, UnitId};
+use loupan_domain::ids::{CustomerId, ProjectId, SubscriptionId, UnitId, UserId};
 use loupan_domain::sales::SubscriptionStatus;
 use sea_orm::entity::prelude::*;
 
@@ -11,7 +11,7 @@ pub struct Model {
     pub project_id: ProjectId,
     pub unit_id: UnitId,
     pub customer_id: CustomerId,
-    pub agent_id: String,
+    pub agent_id: UserId,
     pub number: String,
     pub total_price: Money,
     pub deposit: Money,

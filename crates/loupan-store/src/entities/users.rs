@@ -1,10 +1,11 @@
+use loupan_domain::ids::UserId;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub id: UserId,
     #[sea_orm(unique)]
     pub username: String,
     pub display_name: String,
@@ -12,7 +13,7 @@ pub struct Model {
     pub locale: Option<String>,
     pub disabled: bool,
     /// The user's manager, for approval steps that go to the submitter's manager.
-    pub manager_id: Option<String>,
+    pub manager_id: Option<UserId>,
     pub version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -2,7 +2,7 @@
 //! and attachments; flow definitions for admins; delegation while away; the
 //! notifications under the bell.
 
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{ProjectId, UserId};
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -148,7 +148,7 @@ fn approvers_dto(a: &Approvers) -> ApproversDto {
             ApproversDto { kind: ApproverKind::Role.name().into(), role: Some(role.name().into()), user_id: None }
         }
         Approvers::User { user_id } => {
-            ApproversDto { kind: ApproverKind::User.name().into(), role: None, user_id: Some(user_id.clone()) }
+            ApproversDto { kind: ApproverKind::User.name().into(), role: None, user_id: Some(user_id.to_string()) }
         }
         Approvers::Manager => ApproversDto { kind: ApproverKind::Manager.name().into(), role: None, user_id: None },
     }
@@ -175,7 +175,7 @@ fn parse_approvers(a: &ApproversDto, field: String) -> Result<Approvers, Invalid
         ApproverKind::Role => {
             a.role.as_deref().and_then(Role::parse).map(|role| Approvers::Role { role }).ok_or(bad("unknown_role"))
         }
-        ApproverKind::User => Ok(Approvers::User { user_id: a.user_id.clone().unwrap_or_default() }),
+        ApproverKind::User => Ok(Approvers::User { user_id: a.user_id.clone().unwrap_or_default().into() }),
         ApproverKind::Manager => Ok(Approvers::Manager),
     }
 }
@@ -214,7 +214,7 @@ pub fn parse_steps(steps: &[StepDto]) -> Result<Vec<Step>, Invalid> {
 #[derive(Serialize, ToSchema)]
 pub struct TaskDto {
     pub step: i32,
-    pub approver_id: String,
+    pub approver_id: UserId,
     pub approver_name: String,
     /// `pending`, `approved`, `rejected`, `returned` or `closed`.
     pub status: TaskStatus,
@@ -593,9 +593,9 @@ async fn save_flow(
 #[derive(Serialize, ToSchema)]
 pub struct DelegationDto {
     pub id: String,
-    pub from_user_id: String,
+    pub from_user_id: UserId,
     pub from_name: String,
-    pub to_user_id: String,
+    pub to_user_id: UserId,
     pub to_name: String,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use loupan_domain::Role;
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{ProjectId, UserId};
 use loupan_service::platform::audit::{self, AuditFilter};
 use loupan_service::{Actor, inventory, platform::users};
 use minijinja::{Value, context};
@@ -147,7 +147,7 @@ async fn edit_page(
     state: &AppState,
     actor: &Actor,
     lang: Lang,
-    id: &str,
+    id: &UserId,
     errors: Value,
     notice: Option<String>,
     status: StatusCode,
@@ -155,7 +155,7 @@ async fn edit_page(
     let user = users::get_user(&state.services, actor, id).await?;
     let history = if actor.can(loupan_domain::Permission::ReadAudit) {
         let filter =
-            AuditFilter { record_type: Some("user".into()), record_id: Some(id.to_owned()), ..Default::default() };
+            AuditFilter { record_type: Some("user".into()), record_id: Some(id.to_string()), ..Default::default() };
         audit_rows(state, actor, &filter, 50).await?
     } else {
         Vec::new()
@@ -178,7 +178,7 @@ async fn show_user(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     Query(q): Query<Notice>,
 ) -> Result<Response, AppError> {
     let notice = notice_text(lang, q.notice.as_deref());
@@ -189,7 +189,7 @@ async fn update_user(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     form: FormData,
 ) -> Result<Response, AppError> {
     let changes = users::UserChanges {
@@ -212,7 +212,7 @@ async fn reset_password(
     State(state): State<AppState>,
     Authed(actor): Authed,
     lang: Lang,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     form: FormData,
 ) -> Result<Response, AppError> {
     form_post!(

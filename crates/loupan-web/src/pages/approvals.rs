@@ -10,6 +10,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use loupan_domain::Role;
 use loupan_domain::approvals::{ApprovalStatus, ApproverKind, Approvers, Op, RequestKind};
+use loupan_domain::ids::UserId;
 use loupan_service::approvals::{self, Decision, Request};
 use loupan_service::{
     Actor, ServiceError, platform::jobs, platform::notifications, platform::users, platform::webhooks,
@@ -232,14 +233,14 @@ async fn delegations_page(
         .await?
         .into_iter()
         .map(|d| {
-            context! { id => d.id, mine => Some(d.from_user_id.as_str()) == actor.user_id.as_deref(), from => d.from_name,
+            context! { id => d.id, mine => Some(d.from_user_id.as_str()) == actor.user_id.as_ref().map(UserId::as_str), from => d.from_name,
             to => d.to_name, starts => d.starts_at.to_rfc3339(), ends => d.ends_at.to_rfc3339(), revoked => d.revoked }
         })
         .collect();
     let people: Vec<Value> = users::colleagues(&state.services, actor)
         .await?
         .into_iter()
-        .filter(|c| Some(c.id.as_str()) != actor.user_id.as_deref())
+        .filter(|c| Some(c.id.as_str()) != actor.user_id.as_ref().map(UserId::as_str))
         .map(|c| context! { id => c.id, name => c.display_name, username => c.username })
         .collect();
     let today = state.services.clock.today().to_string();

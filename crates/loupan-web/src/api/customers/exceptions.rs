@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, NaiveDate, Utc};
-use loupan_domain::ids::{CustomerId, ProjectId};
+use loupan_domain::ids::{CustomerId, ProjectId, UserId};
 use loupan_domain::sales::ChangeKind;
 use loupan_service::customers::exceptions::{self as exceptions, ExceptionCustomer, Exceptions};
 use serde::{Deserialize, Serialize};
@@ -31,7 +31,7 @@ pub struct ExceptionCustomerDto {
     /// Masked.
     pub phone: String,
     pub project_id: ProjectId,
-    pub owner_id: String,
+    pub owner_id: UserId,
     pub owner_name: String,
 }
 

@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use loupan_domain::customers::{CustomerKind, DuplicateStatus, FollowUpKind, MatchKind};
-use loupan_domain::ids::{CustomerId, ProjectId};
+use loupan_domain::ids::{CustomerId, ProjectId, UserId};
 use loupan_service::customers::{self, Customer, DuplicateMatch};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -23,7 +23,7 @@ use crate::{AppError, AppState};
 pub struct CustomerDto {
     pub id: CustomerId,
     pub project_id: ProjectId,
-    pub owner_id: String,
+    pub owner_id: UserId,
     pub owner_name: String,
     /// `individual` or `enterprise`.
     pub kind: CustomerKind,
@@ -140,7 +140,7 @@ pub struct DuplicateDto {
     pub match_kind: MatchKind,
     /// Display name of the agent who owns the other customer.
     pub owner_agent: String,
-    pub owner_id: String,
+    pub owner_id: UserId,
 }
 
 impl From<DuplicateMatch> for DuplicateDto {
@@ -402,7 +402,7 @@ pub struct FollowUpDto {
     pub kind: FollowUpKind,
     pub outcome: String,
     pub next_contact_on: Option<chrono::NaiveDate>,
-    pub author_id: String,
+    pub author_id: UserId,
     pub occurred_at: chrono::DateTime<chrono::Utc>,
 }
 

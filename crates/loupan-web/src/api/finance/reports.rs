@@ -2,7 +2,7 @@
 //! (合同台帐), arrears (欠款), the 财控图 of a building, and xlsx exports of each
 //! (and of the ageing report).
 
-use loupan_domain::ids::{BuildingId, ContractId, CustomerId, ProjectId, SubscriptionId, UnitId};
+use loupan_domain::ids::{BuildingId, ContractId, CustomerId, ProjectId, SubscriptionId, UnitId, UserId};
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -245,7 +245,7 @@ pub struct LedgerLineDto {
     pub customer_name: String,
     /// Masked, e.g. `138****8000`.
     pub customer_phone: String,
-    pub agent_id: String,
+    pub agent_id: UserId,
     pub agent_name: String,
     pub signed_on: NaiveDate,
     pub total: String,
@@ -379,7 +379,7 @@ pub struct ArrearsLineDto {
 #[derive(Serialize, ToSchema)]
 pub struct AgentArrearsDto {
     pub project_id: ProjectId,
-    pub agent_id: String,
+    pub agent_id: UserId,
     pub agent_name: String,
     pub contracts: u64,
     pub overdue: String,

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{ProjectId, UserId};
 use loupan_service::platform::audit::AuditFilter;
 use loupan_service::{platform::audit, platform::users};
 use serde::{Deserialize, Serialize};
@@ -16,7 +16,7 @@ use crate::{AppError, AppState};
 
 #[derive(Serialize, ToSchema)]
 pub struct UserDto {
-    pub id: String,
+    pub id: UserId,
     pub username: String,
     pub display_name: String,
     /// Built-in role names (`sales_agent`, ...).
@@ -24,7 +24,7 @@ pub struct UserDto {
     pub project_ids: Vec<ProjectId>,
     pub disabled: bool,
     pub locale: Option<String>,
-    pub manager_id: Option<String>,
+    pub manager_id: Option<UserId>,
     /// Send it back with an update; a stale version is refused with 409.
     pub version: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -127,7 +127,7 @@ async fn list_users(
 async fn get_user(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<UserId>,
 ) -> Result<Json<UserDto>, AppError> {
     Ok(Json(users::get_user(&state.services, &actor, &id).await?.into()))
 }
@@ -139,7 +139,7 @@ async fn get_user(
 async fn update_user(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<UserId>,
     ApiJson(req): ApiJson<UpdateUserRequest>,
 ) -> Result<Json<UserDto>, AppError> {
     let changes = users::UserChanges {
@@ -159,7 +159,7 @@ async fn update_user(
 async fn disable_user(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<UserId>,
 ) -> Result<Json<UserDto>, AppError> {
     Ok(Json(users::set_disabled(&state.services, &actor, &id, true).await?.into()))
 }
@@ -169,7 +169,7 @@ async fn disable_user(
 async fn enable_user(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<UserId>,
 ) -> Result<Json<UserDto>, AppError> {
     Ok(Json(users::set_disabled(&state.services, &actor, &id, false).await?.into()))
 }
@@ -180,7 +180,7 @@ async fn enable_user(
 async fn reset_password(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<UserId>,
     ApiJson(req): ApiJson<PasswordRequest>,
 ) -> Result<StatusCode, AppError> {
     users::reset_password(&state.services, &actor, &id, req.password.as_deref()).await?;

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use loupan_domain::ids::UserId;
 use loupan_service::platform::auth::{self, SessionKind};
 use loupan_service::platform::users;
 use serde::{Deserialize, Serialize};
@@ -28,7 +29,7 @@ pub struct LoginRequest {
 pub struct LoginResponse {
     /// Send as `Authorization: Bearer <token>`.
     pub token: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub username: String,
     pub display_name: String,
     pub roles: Vec<String>,

@@ -5,7 +5,7 @@ pub mod pricing;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use loupan_domain::ids::{ContractId, CustomerId, ProjectId, SubscriptionId, UnitId};
+use loupan_domain::ids::{ContractId, CustomerId, ProjectId, SubscriptionId, UnitId, UserId};
 use loupan_domain::sales::{ContractStatus, ReservationStatus, SubscriptionStatus, TermKind};
 use loupan_service::sales::{self, Contract, Instalment, PaymentMethod, Subscription, deals};
 use serde::{Deserialize, Serialize};
@@ -234,7 +234,7 @@ pub struct SubscriptionDto {
     pub project_id: ProjectId,
     pub unit_id: UnitId,
     pub customer_id: CustomerId,
-    pub agent_id: String,
+    pub agent_id: UserId,
     pub total_price: String,
     pub deposit: String,
     pub payment_method_id: String,
@@ -393,7 +393,7 @@ pub struct ContractDto {
     pub project_id: ProjectId,
     pub unit_id: UnitId,
     pub customer_id: CustomerId,
-    pub agent_id: String,
+    pub agent_id: UserId,
     pub subscription_id: Option<SubscriptionId>,
     pub payment_method_id: String,
     pub total_price: String,
@@ -561,7 +561,7 @@ pub struct ReservationDto {
     pub id: String,
     pub unit_id: UnitId,
     pub customer_id: CustomerId,
-    pub agent_id: String,
+    pub agent_id: UserId,
     /// `active`, `converted`, `expired`.
     pub status: ReservationStatus,
     pub expires_at: chrono::DateTime<chrono::Utc>,
