@@ -68,6 +68,21 @@ impl ReceiptChannel {
 }
 
 named_enum! {
+    /// Where an instalment of a payment plan stands on a day, as the instalment
+    /// query filters by it (computed from the amounts and the due date, not stored).
+    pub enum InstalmentState("instalment state") {
+        /// Due before the day and not fully paid.
+        Overdue = "overdue",
+        /// Due on or after the day and not fully paid.
+        NotDue = "not_due",
+        /// Nothing paid yet.
+        Unpaid = "unpaid",
+        PartlyPaid = "partly_paid",
+        Paid = "paid",
+    }
+}
+
+named_enum! {
     /// Where a refund (退款) stands: finance pays it, then audits the payment.
     pub enum RefundStatus("refund status") {
         /// 待付: owed to the buyer after a cancellation or a swap.
@@ -88,6 +103,7 @@ mod tests {
         crate::names::assert_names_round_trip(&ReceiptStatus::ALL, |s| s.name());
         crate::names::assert_names_round_trip(&RefundStatus::ALL, |s| s.name());
         crate::names::assert_names_round_trip(&ReceiptChannel::ALL, |s| s.name());
+        crate::names::assert_names_round_trip(&InstalmentState::ALL, |s| s.name());
         assert_eq!(ReceiptChannel::typed("pos"), Some(ReceiptChannel::Pos));
         assert_eq!(ReceiptChannel::typed("deal_transfer"), None);
         assert!("paid".parse::<ReceiptStatus>().is_err());

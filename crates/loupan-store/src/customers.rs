@@ -750,7 +750,8 @@ pub async fn move_references<C: ConnectionTrait>(
             [from.into()],
         ))
         .await?;
-    let ids: Vec<String> = rows.iter().filter_map(|r| r.try_get_by_index::<String>(0).ok()).collect();
+    // A moved row whose id does not read would be lost from the undo record: fail instead.
+    let ids: Vec<String> = rows.iter().map(|r| r.try_get_by_index::<String>(0)).collect::<Result<_, _>>()?;
     c.execute_raw(Statement::from_sql_and_values(
         backend,
         format!("UPDATE {table} SET {column} = {} WHERE {column} = {}", p(1), p(2)),

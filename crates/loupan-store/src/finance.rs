@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use loupan_domain::Money;
-use loupan_domain::finance::{ReceiptChannel, ReceiptStatus, RefundStatus};
+use loupan_domain::finance::{InstalmentState, ReceiptChannel, ReceiptStatus, RefundStatus};
 use loupan_domain::ids::{BuildingId, ContractId, ProjectId, SubscriptionId, UnitId};
 use loupan_domain::sales::{ContractStatus, SubscriptionStatus};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -564,9 +564,8 @@ pub struct InstalmentFilter {
     pub kind: Option<loupan_domain::sales::TermKind>,
     pub due_from: Option<chrono::NaiveDate>,
     pub due_to: Option<chrono::NaiveDate>,
-    /// `overdue` (due before `as_of`, not fully paid), `not_due` (due on or after
-    /// `as_of`, not fully paid), `unpaid` (nothing paid), `partly_paid`, `paid`.
-    pub state: Option<String>,
+    /// Where the instalment stands on `as_of`.
+    pub state: Option<InstalmentState>,
     pub as_of: chrono::NaiveDate,
 }
 
@@ -595,13 +594,15 @@ fn instalment_conditions(scope: Scope<'_>, f: &InstalmentFilter) -> sea_orm::Con
         all = all.add(instalments::Column::DueDate.lte(d));
     }
     let open = col(instalments::Column::Paid).lt(col(instalments::Column::Amount));
-    match f.state.as_deref() {
-        Some("overdue") => all = all.add(open).add(instalments::Column::DueDate.lt(f.as_of)),
-        Some("not_due") => all = all.add(open).add(instalments::Column::DueDate.gte(f.as_of)),
-        Some("unpaid") => all = all.add(instalments::Column::Paid.eq(0)),
-        Some("partly_paid") => all = all.add(open).add(instalments::Column::Paid.gt(0)),
-        Some("paid") => all = all.add(col(instalments::Column::Paid).gte(col(instalments::Column::Amount))),
-        _ => {}
+    match f.state {
+        Some(InstalmentState::Overdue) => all = all.add(open).add(instalments::Column::DueDate.lt(f.as_of)),
+        Some(InstalmentState::NotDue) => all = all.add(open).add(instalments::Column::DueDate.gte(f.as_of)),
+        Some(InstalmentState::Unpaid) => all = all.add(instalments::Column::Paid.eq(0)),
+        Some(InstalmentState::PartlyPaid) => all = all.add(open).add(instalments::Column::Paid.gt(0)),
+        Some(InstalmentState::Paid) => {
+            all = all.add(col(instalments::Column::Paid).gte(col(instalments::Column::Amount)))
+        }
+        None => {}
     }
     all
 }

@@ -580,7 +580,7 @@ pub mod raw {
         column: &str,
     ) -> StoreResult<Vec<String>> {
         let rows = c.query_all_raw(statement).await?;
-        Ok(rows.iter().filter_map(|r| r.try_get::<String>("", column).ok()).collect())
+        Ok(rows.iter().map(|r| r.try_get::<String>("", column)).collect::<Result<_, _>>()?)
     }
 
     /// Runs a statement the storage layer built (so a benchmark replays exactly

@@ -459,7 +459,7 @@ async fn instalment_query(
             q => form, as_of => found.as_of.to_string(), project_id => project_id.clone(),
             projects => projects(&state, &actor).await?,
             buildings => buildings(&state, &actor, project_id.as_ref()).await?,
-            kinds => loupan_domain::sales::TermKind::ALL.map(|k| k.name()), states => queries::INSTALMENT_STATES,
+            kinds => loupan_domain::sales::TermKind::ALL.map(|k| k.name()), states => loupan_domain::finance::InstalmentState::names(),
             items => found.items.iter().map(|i| context! {
                 contract_id => i.contract_id, contract => i.contract_number, unit => i.unit_number,
                 customer => i.customer_name, phone => i.customer_phone, agent => i.agent_name, seq => i.seq,

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
 use chrono::NaiveDate;
-use loupan_domain::finance::{ReceiptChannel, ReceiptStatus};
+use loupan_domain::finance::{InstalmentState, ReceiptChannel, ReceiptStatus};
 use loupan_domain::ids::{ContractId, ProjectId, SubscriptionId};
 use loupan_domain::sales::TermKind;
 use loupan_service::finance::queries::{
@@ -172,6 +172,8 @@ pub struct InstalmentQueryParams {
     #[param(format = Date)]
     pub due_to: Option<String>,
     /// `overdue`, `not_due`, `unpaid`, `partly_paid` or `paid` (audited money).
+    #[param(value_type = Option<InstalmentState>)]
+    #[serde(default, deserialize_with = "crate::extract::named_param")]
     pub state: Option<String>,
     /// The day `overdue` is seen from; today when omitted.
     #[param(format = Date)]
