@@ -15,6 +15,7 @@ pub mod names;
 pub mod platform;
 pub mod quantity;
 pub mod sales;
+pub mod sentence;
 pub mod validation;
 
 pub use access::{DataScope, Permission, Role};

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use loupan_domain::Permission;
 use loupan_domain::approvals::{self as rules, ApprovalStatus, Approvers, Mode, RequestKind, Step, TaskStatus};
+use loupan_domain::sentence::Sentence;
 use loupan_domain::validation::optional_text;
 use loupan_domain::{Invalid, Role};
 use loupan_store::approvals::{self as store, EventRow, FlowRow, RequestRow, TaskRow};
@@ -36,7 +37,8 @@ pub struct Submission {
     pub project_id: Option<ProjectId>,
     /// The record the request is about, of the kind's `subject_type`.
     pub subject_id: String,
-    pub summary: String,
+    /// What the request is, as each reader will see it (`approval_summary.<kind>`).
+    pub summary: Sentence,
     /// Facts the flow's conditions read (`discount_percent`, `amount`, ...).
     pub facts: BTreeMap<String, String>,
     /// What the module needs back when the request is approved.
@@ -50,7 +52,10 @@ pub struct Request {
     pub project_id: Option<ProjectId>,
     pub subject_type: String,
     pub subject_id: String,
+    /// What the request is: `summary_said` in the reader's language, or, on
+    /// requests of earlier versions, the text they were written with.
     pub summary: String,
+    pub summary_said: Option<Sentence>,
     pub facts: BTreeMap<String, String>,
     pub status: ApprovalStatus,
     /// Index of the step waiting for a decision (meaningful while pending).
@@ -63,6 +68,11 @@ pub struct Request {
     pub decided_at: Option<DateTime<Utc>>,
 }
 
+/// A sentence as stored (JSON); none on rows of earlier versions.
+pub(crate) fn said_of(stored: Option<&str>) -> ServiceResult<Option<Sentence>> {
+    stored.map(|s| serde_json::from_str(s).map_err(ServiceError::internal)).transpose()
+}
+
 fn request_of(r: RequestRow, flow_version: i32) -> ServiceResult<Request> {
     Ok(Request {
         id: r.id,
@@ -71,6 +81,7 @@ fn request_of(r: RequestRow, flow_version: i32) -> ServiceResult<Request> {
         subject_type: r.subject_type,
         subject_id: r.subject_id,
         summary: r.summary,
+        summary_said: said_of(r.summary_said.as_deref())?,
         facts: serde_json::from_str(&r.facts).map_err(ServiceError::internal)?,
         status: r.status,
         current_step: r.current_step,
@@ -243,7 +254,13 @@ async fn route(
     notifications::notify(
         tx,
         &approvers,
-        &Notice { kind: "approval_waiting", title: &req.summary, body: &step.name, link: &link },
+        &Notice {
+            kind: "approval_waiting",
+            title: &req.summary,
+            title_said: said_of(req.summary_said.as_deref())?.as_ref(),
+            body: &step.name,
+            link: &link,
+        },
     )
     .await?;
     Ok(())
@@ -277,7 +294,13 @@ async fn finish(
         notifications::notify(
             tx,
             &[UserId::from(req.submitted_by.as_str())],
-            &Notice { kind, title: &req.summary, body: "", link: &link },
+            &Notice {
+                kind,
+                title: &req.summary,
+                title_said: said_of(req.summary_said.as_deref())?.as_ref(),
+                body: "",
+                link: &link,
+            },
         )
         .await?;
     }
@@ -332,7 +355,8 @@ pub async fn submit(
         project_id: submission.project_id,
         subject_type: submission.kind.subject_type().to_owned(),
         subject_id: submission.subject_id,
-        summary: submission.summary.chars().take(200).collect(),
+        summary: String::new(),
+        summary_said: Some(serde_json::to_string(&submission.summary).map_err(ServiceError::internal)?),
         facts: serde_json::to_string(&submission.facts).map_err(ServiceError::internal)?,
         payload: submission.payload.to_string(),
         status: ApprovalStatus::Pending,
@@ -355,7 +379,9 @@ pub async fn submit(
             record_type: "approval",
             record_id: row.id.as_str(),
             before: None,
-            after: Some(serde_json::json!({"kind": row.kind, "subject_id": row.subject_id, "summary": row.summary})),
+            after: Some(
+                serde_json::json!({"kind": row.kind, "subject_id": row.subject_id, "summary": submission.summary}),
+            ),
         },
     )
     .await?;
@@ -489,6 +515,7 @@ pub async fn decide(
                 &Notice {
                     kind: "approval_returned",
                     title: &req.summary,
+                    title_said: said_of(req.summary_said.as_deref())?.as_ref(),
                     body: comment.as_deref().unwrap_or(""),
                     link: &link,
                 },
@@ -598,7 +625,13 @@ pub async fn comment(services: &Services, actor: &Actor, id: &str, body: Option<
     notifications::notify(
         &tx,
         &to,
-        &Notice { kind: "approval_comment", title: &req.summary, body: &body, link: &link },
+        &Notice {
+            kind: "approval_comment",
+            title: &req.summary,
+            title_said: said_of(req.summary_said.as_deref())?.as_ref(),
+            body: &body,
+            link: &link,
+        },
     )
     .await?;
     tx.commit().await.map_err(ServiceError::internal)?;
@@ -886,7 +919,13 @@ pub async fn check_deadlines(services: &Services, now: DateTime<Utc>) -> Service
         notifications::notify(
             &tx,
             &remind,
-            &Notice { kind: "approval_overdue", title: &req.summary, body: "", link: &link },
+            &Notice {
+                kind: "approval_overdue",
+                title: &req.summary,
+                title_said: said_of(req.summary_said.as_deref())?.as_ref(),
+                body: "",
+                link: &link,
+            },
         )
         .await?;
         event(&tx, &req.id, "reminded", (&system, now), task.approver_id.as_str()).await?;
@@ -929,7 +968,13 @@ pub async fn check_deadlines(services: &Services, now: DateTime<Utc>) -> Service
             notifications::notify(
                 &tx,
                 &added,
-                &Notice { kind: "approval_escalated", title: &req.summary, body: "", link: &link },
+                &Notice {
+                    kind: "approval_escalated",
+                    title: &req.summary,
+                    title_said: said_of(req.summary_said.as_deref())?.as_ref(),
+                    body: "",
+                    link: &link,
+                },
             )
             .await?;
             event(

@@ -20,6 +20,7 @@ use loupan_domain::ids::{ContractId, CustomerId, ProjectId, SubscriptionId, Unit
 use loupan_domain::inventory::UnitEventKind;
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::{ChangeStatus, ContractStatus, Ratio, SubscriptionStatus};
+use loupan_domain::sentence::Sentence;
 use loupan_domain::validation::required_text;
 use loupan_domain::{Invalid, Money, Permission};
 use loupan_store::inventory as store_inventory;
@@ -46,18 +47,6 @@ pub const KINDS: [&str; 6] = [
     ChangeKind::ChangePaymentMethod.name(),
     ChangeKind::Rename.name(),
 ];
-
-/// How a change is named in its approval's summary.
-fn label(kind: ChangeKind) -> &'static str {
-    match kind {
-        ChangeKind::CancelContract => "退房",
-        ChangeKind::CancelSubscription => "退订",
-        ChangeKind::Swap => "换房",
-        ChangeKind::ChangePrice => "变更价格",
-        ChangeKind::ChangePaymentMethod => "变更付款方式",
-        ChangeKind::Rename => "更名",
-    }
-}
 
 #[derive(Debug, Clone, Default)]
 pub struct NewChange {
@@ -254,8 +243,15 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
         },
     )
     .await?;
-    let label = label(kind);
-    let summary = format!("{label}：{} {}（已付 {}）", deal.number(), change.reason, paid);
+    let summary = Sentence::new(
+        "approval_summary.deal_change",
+        &[
+            ("change_kind", kind.name().to_owned()),
+            ("deal", deal.number().to_owned()),
+            ("reason", change.reason.clone()),
+            ("paid", paid.grouped()),
+        ],
+    );
     let (request, after) = approvals::submit(
         services,
         &tx,

@@ -170,9 +170,8 @@ pub fn field_messages(lang: Lang, err: &loupan_service::ServiceError) -> Value {
 }
 
 /// A customer's timeline entry as a sentence in `lang`: `timeline.<kind>` (or
-/// `timeline.<kind>.<variant>`) with its facts filled in, a fact that names
-/// something (`follow_up: visit`, `duplicate_status: kept_both`) translated by
-/// its own key. Entries of earlier versions keep the sentence they were written with.
+/// `timeline.<kind>.<variant>`) with its facts filled in. Entries of earlier
+/// versions keep the sentence they were written with.
 pub fn timeline_sentence(lang: Lang, e: &loupan_service::customers::TimelineEntry) -> String {
     if e.facts.is_empty() {
         return e.summary.clone();
@@ -181,8 +180,13 @@ pub fn timeline_sentence(lang: Lang, e: &loupan_service::customers::TimelineEntr
         Some(variant) => format!("timeline.{}.{variant}", e.kind),
         None => format!("timeline.{}", e.kind),
     };
-    let named: Vec<(&str, String)> = e
-        .facts
+    say(lang, &key, &e.facts)
+}
+
+/// The sentence `key` in `lang` with its facts filled in, a fact that names
+/// something (`follow_up: visit`, `change_kind: swap`) translated by its own key.
+pub fn say(lang: Lang, key: &str, facts: &std::collections::BTreeMap<String, String>) -> String {
+    let named: Vec<(&str, String)> = facts
         .iter()
         .map(|(fact, value)| {
             let own = format!("{fact}.{value}");
@@ -190,5 +194,13 @@ pub fn timeline_sentence(lang: Lang, e: &loupan_service::customers::TimelineEntr
         })
         .collect();
     let args: Vec<(&str, &str)> = named.iter().map(|(fact, value)| (*fact, value.as_str())).collect();
-    i18n::t_with(lang, &key, &args)
+    i18n::t_with(lang, key, &args)
+}
+
+/// What Loupan said (`said`) in `lang`, or the text a record of an earlier version was written with.
+pub fn said_or(lang: Lang, said: Option<&loupan_domain::sentence::Sentence>, written: &str) -> String {
+    match said {
+        Some(s) => say(lang, &s.key, &s.facts),
+        None => written.to_owned(),
+    }
 }

@@ -382,7 +382,25 @@ async fn a_contract_over_its_plan_line_is_refused_on_strong_control_and_needs_a_
         .find(|a| a["subject_id"] == contract_id.as_str())
         .cloned()
         .unwrap_or_else(|| panic!("no request for the project manager: {waiting}"));
-    assert!(request["summary"].as_str().unwrap().contains("动态成本 100000.00 → 100000.01"), "{request}");
+    assert!(request["summary"].as_str().unwrap().contains("动态成本 ¥100,000.00 → ¥100,000.01"), "{request}");
+    // Each approver reads the summary in their own language.
+    let english = ok(&app.send(get("/api/v1/approvals?state=pending").token(&pm).lang("en")).await);
+    let said = english["items"].as_array().unwrap().iter().find(|a| a["subject_id"] == contract_id.as_str()).cloned();
+    assert!(
+        said.as_ref()
+            .and_then(|a| a["summary"].as_str())
+            .is_some_and(|s| s.contains("dynamic cost ¥100,000.00 → ¥100,000.01")),
+        "{english}"
+    );
+    let bell = ok(&app.send(get("/api/v1/notifications").token(&pm).lang("en")).await);
+    assert!(
+        bell["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["title"].as_str().is_some_and(|t| t.starts_with("Cost contract "))),
+        "{bell}"
+    );
     assert_eq!(request["facts"]["over_plan"], "0.01");
     let page = app.send(get(&format!("/cost/contracts/{contract_id}")).token(&pm)).await;
     assert!(page.text.contains("contract-impact") && page.text.contains("100,000.01"), "{}", page.text);

@@ -4,6 +4,7 @@
 //! cost. Each posts its movement to the ledger in the transaction that
 //! records it.
 
+use loupan_domain::sentence::Sentence;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -578,7 +579,16 @@ pub async fn sign_contract(
             kind: RequestKind::CostContract,
             project_id: Some(project.clone()),
             subject_id: id.to_string(),
-            summary: format!("成本合同 {}「{}」{total}：动态成本 {before} → {}", row.code, row.name, before + adds),
+            summary: Sentence::new(
+                "approval_summary.cost_contract",
+                &[
+                    ("code", row.code.clone()),
+                    ("name", row.name.clone()),
+                    ("total", total.grouped()),
+                    ("before", before.grouped()),
+                    ("after", (before + adds).grouped()),
+                ],
+            ),
             facts: [("amount".to_owned(), total.to_string()), ("over_plan".to_owned(), over_plan.to_string())].into(),
             payload: serde_json::json!({}),
         },

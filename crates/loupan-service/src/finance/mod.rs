@@ -8,6 +8,7 @@ pub mod reports;
 pub mod settings;
 
 use loupan_domain::ids::{ContractId, CustomerId, ProjectId, SubscriptionId};
+use loupan_domain::sentence::Sentence;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
@@ -717,7 +718,10 @@ pub async fn transfer_deposit(
             kind: RequestKind::DepositTransfer,
             project_id: Some(contract.project_id.clone()),
             subject_id: contract_id.to_string(),
-            summary: format!("定金转房款 ¥{}（合同 {}）", deposit.grouped(), contract.number),
+            summary: Sentence::new(
+                "approval_summary.deposit_transfer",
+                &[("amount", deposit.grouped()), ("contract", contract.number.clone())],
+            ),
             facts: [("amount".to_owned(), deposit.to_string())].into(),
             payload: serde_json::json!({}),
         },
@@ -847,7 +851,10 @@ pub async fn pay_refund(
             kind: RequestKind::RefundPayment,
             project_id: Some(refund.project_id.clone()),
             subject_id: id.to_owned(),
-            summary: format!("退款 ¥{}（{}）", refund.amount.grouped(), channel),
+            summary: Sentence::new(
+                "approval_summary.refund_payment",
+                &[("amount", refund.amount.grouped()), ("channel", channel.to_string())],
+            ),
             facts: [("amount".to_owned(), refund.amount.to_string())].into(),
             payload: serde_json::json!({"paid_on": paid_on, "channel": channel, "note": note}),
         },

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use loupan_domain::ids::UserId;
+use loupan_domain::sentence::Sentence;
 use loupan_store::Connection;
 use loupan_store::notifications::{self as store, NotificationRow};
 use serde::Serialize;
@@ -28,7 +29,9 @@ pub struct Notification {
     pub id: String,
     /// One of `KINDS`.
     pub kind: String,
+    /// `title_said` in the reader's language, or the text it was written with.
     pub title: String,
+    pub title_said: Option<Sentence>,
     pub body: String,
     /// Where the user deals with it.
     pub link: String,
@@ -36,17 +39,20 @@ pub struct Notification {
     pub read: bool,
 }
 
-impl From<NotificationRow> for Notification {
-    fn from(r: NotificationRow) -> Self {
-        Notification {
+impl TryFrom<NotificationRow> for Notification {
+    type Error = ServiceError;
+
+    fn try_from(r: NotificationRow) -> ServiceResult<Self> {
+        Ok(Notification {
             id: r.id,
             kind: r.kind,
             title: r.title,
+            title_said: crate::approvals::said_of(r.title_said.as_deref())?,
             body: r.body,
             link: r.link,
             created_at: r.created_at,
             read: r.read_at.is_some(),
-        }
+        })
     }
 }
 
@@ -54,6 +60,8 @@ impl From<NotificationRow> for Notification {
 pub struct Notice<'a> {
     pub kind: &'static str,
     pub title: &'a str,
+    /// The title as a sentence each reader sees in their language (then `title` is the fallback).
+    pub title_said: Option<&'a Sentence>,
     pub body: &'a str,
     pub link: &'a str,
 }
@@ -75,6 +83,7 @@ pub async fn notify<C: Connection>(conn: &C, user_ids: &[UserId], notice: &Notic
                 user_id: user_id.clone(),
                 kind: notice.kind.to_owned(),
                 title: notice.title.chars().take(200).collect(),
+                title_said: notice.title_said.map(serde_json::to_string).transpose().map_err(ServiceError::internal)?,
                 body: notice.body.chars().take(1000).collect(),
                 link: notice.link.to_owned(),
                 created_at: now,
@@ -95,8 +104,8 @@ pub async fn list(services: &Services, actor: &Actor, unread_only: bool) -> Serv
     Ok(store::notifications_of(services.store.conn(), user, unread_only, 100)
         .await?
         .into_iter()
-        .map(Notification::from)
-        .collect())
+        .map(Notification::try_from)
+        .collect::<ServiceResult<_>>()?)
 }
 
 pub async fn unread_count(services: &Services, actor: &Actor) -> ServiceResult<u64> {
@@ -113,7 +122,7 @@ pub async fn mark_read(services: &Services, actor: &Actor, id: &str) -> ServiceR
     match store::find_notification(conn, id).await? {
         Some(n) if &n.user_id == user => {
             store::mark_read(conn, user, Some(id), services.clock.now()).await?;
-            Ok(Notification { read: true, ..n.into() })
+            Ok(Notification { read: true, ..n.try_into()? })
         }
         _ => Err(ServiceError::NotFound("notification")),
     }

@@ -17,6 +17,7 @@ use loupan_domain::sales::{
     ContractStatus, PAYMENT_METHOD_KINDS, Ratio, ReservationStatus, SubscriptionStatus, Term, TermKind, check_terms,
     payment_plan,
 };
+use loupan_domain::sentence::Sentence;
 use loupan_domain::validation::required_text;
 use loupan_domain::{Invalid, Money, Permission};
 use loupan_store::Connection;
@@ -827,9 +828,16 @@ pub async fn request_special_discount(
     }
     let customer = store_customers::find_customer(&tx, &v.customer_id).await?.map(|c| c.name).unwrap_or_default();
     let discount = (limits.standard - v.total).percent_of(limits.standard);
-    let summary = format!(
-        "特批折扣：{} 号房 {}，总价 {}（标准价 {}，优惠 {}%）— {}",
-        parties.unit.number, customer, v.total, limits.standard, discount, reason
+    let summary = Sentence::new(
+        "approval_summary.special_discount",
+        &[
+            ("unit", parties.unit.number.clone()),
+            ("customer", customer),
+            ("total", v.total.grouped()),
+            ("standard", limits.standard.grouped()),
+            ("discount_percent", discount.clone()),
+            ("reason", reason.clone()),
+        ],
     );
     let agent_id = actor.user_id.clone().unwrap_or_else(|| UserId::from(actor.username.as_str()));
     let payload = serde_json::json!({"subscription": v, "agent_id": agent_id, "reason": reason});
@@ -1074,13 +1082,15 @@ async fn request_non_standard_contract(
     let list = checked.parties.unit.list_price;
     let below_list = if v.total < list { (list - v.total).percent_of(list) } else { "0.00".to_owned() };
     let customer = store_customers::find_customer(tx, &v.customer_id).await?.map(|c| c.name).unwrap_or_default();
-    let summary = format!(
-        "非标付款方式签约：{} 号房 {}，{}，总价 ¥{}（标准价 ¥{}）",
-        checked.parties.unit.number,
-        customer,
-        checked.parties.method.name,
-        v.total.grouped(),
-        checked.limits.standard.grouped()
+    let summary = Sentence::new(
+        "approval_summary.non_standard_contract",
+        &[
+            ("unit", checked.parties.unit.number.clone()),
+            ("customer", customer),
+            ("method", checked.parties.method.name.clone()),
+            ("total", v.total.grouped()),
+            ("standard", checked.limits.standard.grouped()),
+        ],
     );
     let (request, after) = crate::approvals::submit(
         services,

@@ -9,6 +9,7 @@ use loupan_domain::approvals::{PRICE_ADJUSTMENT, RequestKind};
 use loupan_domain::ids::{BuildingId, ProjectId, UnitId};
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::{AdjustmentMethod, AdjustmentStatus, PriceShift};
+use loupan_domain::sentence::Sentence;
 use loupan_domain::validation::required_text;
 use loupan_domain::{Invalid, Money, Permission};
 use loupan_store::inventory::{self as store, PriceAdjustmentRow, UnitFilter, UnitPriceRow, UnitRow};
@@ -281,7 +282,15 @@ pub async fn submit_adjustment(services: &Services, actor: &Actor, id: &str) -> 
     let facts =
         [("units".to_owned(), planned.len().to_string()), ("change_percent".to_owned(), (new - old).percent_of(old))]
             .into();
-    let summary = format!("调价方案「{}」：{} 套，{} → {}", row.name, planned.len(), old, new);
+    let summary = Sentence::new(
+        "approval_summary.price_adjustment",
+        &[
+            ("name", row.name.clone()),
+            ("units", planned.len().to_string()),
+            ("old", old.grouped()),
+            ("new", new.grouped()),
+        ],
+    );
     let (request, after) = approvals::submit(
         services,
         &tx,

@@ -15,6 +15,8 @@ pub struct Model {
     pub subject_type: String,
     pub subject_id: String,
     pub summary: String,
+    /// The summary as a `Sentence` (JSON); none on requests of earlier versions, which keep `summary`.
+    pub summary_said: Option<String>,
     /// Facts the flow's conditions look at (JSON object).
     pub facts: String,
     /// What the module applies when approved (JSON, module-defined).

@@ -10,6 +10,8 @@ pub struct Model {
     pub user_id: UserId,
     pub kind: String,
     pub title: String,
+    /// The title as a `Sentence` (JSON) when Loupan composed it; `title` is then empty.
+    pub title_said: Option<String>,
     pub body: String,
     pub link: String,
     pub created_at: DateTimeUtc,

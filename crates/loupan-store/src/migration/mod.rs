@@ -30,6 +30,7 @@ mod m20261204_000024_payment_method_versions;
 mod m20261204_000025_non_standard_methods;
 mod m20261204_000026_initial_search;
 mod m20261205_000027_event_params;
+mod m20261206_000028_said_sentences;
 
 pub struct Migrator;
 
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000025_non_standard_methods::Migration),
             Box::new(m20261204_000026_initial_search::Migration),
             Box::new(m20261205_000027_event_params::Migration),
+            Box::new(m20261206_000028_said_sentences::Migration),
         ]
     }
 }

@@ -24,6 +24,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::api::{Problem, RoleName};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
+use crate::i18n::Lang;
 use crate::{AppError, AppState};
 
 /// An approval request. The inbox fields are set only in `state=pending` lists.
@@ -35,6 +36,7 @@ pub struct ApprovalDto {
     pub project_id: Option<ProjectId>,
     pub subject_type: String,
     pub subject_id: String,
+    /// What the request is, in the caller's language (`Accept-Language`).
     pub summary: String,
     /// The facts the flow's conditions read, as decimals.
     pub facts: BTreeMap<String, String>,
@@ -55,15 +57,15 @@ pub struct ApprovalDto {
     pub on_behalf_of: Option<String>,
 }
 
-impl From<Request> for ApprovalDto {
-    fn from(r: Request) -> Self {
+impl ApprovalDto {
+    pub fn of(r: Request, lang: Lang) -> Self {
         ApprovalDto {
+            summary: crate::views::said_or(lang, r.summary_said.as_ref(), &r.summary),
             id: r.id,
             kind: r.kind,
             project_id: r.project_id,
             subject_type: r.subject_type,
             subject_id: r.subject_id,
-            summary: r.summary,
             facts: r.facts,
             status: r.status,
             current_step: r.current_step,
@@ -79,16 +81,14 @@ impl From<Request> for ApprovalDto {
             on_behalf_of: None,
         }
     }
-}
 
-impl From<InboxItem> for ApprovalDto {
-    fn from(i: InboxItem) -> Self {
+    pub fn of_inbox(i: InboxItem, lang: Lang) -> Self {
         ApprovalDto {
             step_name: Some(i.step_name),
             waiting_since: Some(i.waiting_since),
             due_at: i.due_at,
             on_behalf_of: i.on_behalf_of,
-            ..i.request.into()
+            ..ApprovalDto::of(i.request, lang)
         }
     }
 }
@@ -271,10 +271,10 @@ pub struct ApprovalDetailDto {
     pub can_withdraw: bool,
 }
 
-impl From<Detail> for ApprovalDetailDto {
-    fn from(d: Detail) -> Self {
+impl ApprovalDetailDto {
+    pub fn of(d: Detail, lang: Lang) -> Self {
         ApprovalDetailDto {
-            request: d.request.into(),
+            request: ApprovalDto::of(d.request, lang),
             steps: d.steps.iter().map(step_dto).collect(),
             tasks: d
                 .tasks
@@ -341,16 +341,21 @@ pub struct ApprovalParams {
 async fn list(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    lang: Lang,
     ApiQuery(q): ApiQuery<ApprovalParams>,
 ) -> Result<Json<ApprovalList>, AppError> {
     let s = &state.services;
     // A status names requests only with `state=all`, but a wrong one is wrong with any state.
     let _: Option<ApprovalStatus> = loupan_service::error::status_filter("status", q.status.as_deref())?;
     let items: Vec<ApprovalDto> = match q.state.as_deref().unwrap_or("pending") {
-        "pending" => approvals::inbox(s, &actor).await?.into_iter().map(Into::into).collect(),
-        "mine" => approvals::submitted(s, &actor, false).await?.into_iter().map(Into::into).collect(),
-        "open" => approvals::submitted(s, &actor, true).await?.into_iter().map(Into::into).collect(),
-        "all" => approvals::all(s, &actor, q.status.as_deref()).await?.into_iter().map(Into::into).collect(),
+        "pending" => approvals::inbox(s, &actor).await?.into_iter().map(|i| ApprovalDto::of_inbox(i, lang)).collect(),
+        "mine" => approvals::submitted(s, &actor, false).await?.into_iter().map(|r| ApprovalDto::of(r, lang)).collect(),
+        "open" => approvals::submitted(s, &actor, true).await?.into_iter().map(|r| ApprovalDto::of(r, lang)).collect(),
+        "all" => approvals::all(s, &actor, q.status.as_deref())
+            .await?
+            .into_iter()
+            .map(|r| ApprovalDto::of(r, lang))
+            .collect(),
         _ => return Err(AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", "state", "unknown_state")),
     };
     Ok(Json(ApprovalList { items, next_cursor: None }))
@@ -361,9 +366,10 @@ async fn list(
 async fn detail(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    lang: Lang,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ApprovalDetailDto>, AppError> {
-    Ok(Json(approvals::detail(&state.services, &actor, &id).await?.into()))
+    Ok(Json(ApprovalDetailDto::of(approvals::detail(&state.services, &actor, &id).await?, lang)))
 }
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -388,11 +394,12 @@ impl From<RequiredCommentRequest> for CommentRequest {
 async fn decide(
     state: &AppState,
     actor: &loupan_service::Actor,
+    lang: Lang,
     id: &str,
     d: Decision,
     c: CommentRequest,
 ) -> Result<Json<ApprovalDto>, AppError> {
-    Ok(Json(approvals::decide(&state.services, actor, id, d, c.comment.as_deref()).await?.into()))
+    Ok(Json(ApprovalDto::of(approvals::decide(&state.services, actor, id, d, c.comment.as_deref()).await?, lang)))
 }
 
 /// Approves the caller's step (or the step of someone who delegated to them).
@@ -401,10 +408,11 @@ async fn decide(
 async fn approve(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    lang: Lang,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<CommentRequest>,
 ) -> Result<Json<ApprovalDto>, AppError> {
-    decide(&state, &actor, &id, Decision::Approve, req).await
+    decide(&state, &actor, lang, &id, Decision::Approve, req).await
 }
 
 /// Rejects the request (a reason is required); nothing it asked for changes.
@@ -413,10 +421,11 @@ async fn approve(
 async fn reject(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    lang: Lang,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<RequiredCommentRequest>,
 ) -> Result<Json<ApprovalDto>, AppError> {
-    decide(&state, &actor, &id, Decision::Reject, req.into()).await
+    decide(&state, &actor, lang, &id, Decision::Reject, req.into()).await
 }
 
 /// Returns the request to its submitter for changes (a note is required).
@@ -425,10 +434,11 @@ async fn reject(
 async fn return_to_submitter(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    lang: Lang,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<RequiredCommentRequest>,
 ) -> Result<Json<ApprovalDto>, AppError> {
-    decide(&state, &actor, &id, Decision::Return, req.into()).await
+    decide(&state, &actor, lang, &id, Decision::Return, req.into()).await
 }
 
 /// The submitter sends a returned request through its flow again.
@@ -437,10 +447,11 @@ async fn return_to_submitter(
 async fn resubmit(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    lang: Lang,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<CommentRequest>,
 ) -> Result<Json<ApprovalDto>, AppError> {
-    Ok(Json(approvals::resubmit(&state.services, &actor, &id, req.comment.as_deref()).await?.into()))
+    Ok(Json(ApprovalDto::of(approvals::resubmit(&state.services, &actor, &id, req.comment.as_deref()).await?, lang)))
 }
 
 /// The submitter takes the request back; nothing it asked for changes.
@@ -449,10 +460,11 @@ async fn resubmit(
 async fn withdraw(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    lang: Lang,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<CommentRequest>,
 ) -> Result<Json<ApprovalDto>, AppError> {
-    Ok(Json(approvals::withdraw(&state.services, &actor, &id, req.comment.as_deref()).await?.into()))
+    Ok(Json(ApprovalDto::of(approvals::withdraw(&state.services, &actor, &id, req.comment.as_deref()).await?, lang)))
 }
 
 #[utoipa::path(post, path = "/api/v1/approvals/{id}/comments", tag = "approvals", request_body = RequiredCommentRequest,
@@ -460,11 +472,12 @@ async fn withdraw(
 async fn comment(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    lang: Lang,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<RequiredCommentRequest>,
 ) -> Result<(StatusCode, Json<ApprovalDetailDto>), AppError> {
     approvals::comment(&state.services, &actor, &id, req.comment.as_deref()).await?;
-    Ok((StatusCode::CREATED, Json(approvals::detail(&state.services, &actor, &id).await?.into())))
+    Ok((StatusCode::CREATED, Json(ApprovalDetailDto::of(approvals::detail(&state.services, &actor, &id).await?, lang))))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -670,6 +683,7 @@ pub struct NotificationDto {
     /// `approval_waiting`, `approval_approved`, `approval_rejected`, `approval_returned`,
     /// `approval_overdue`, `approval_escalated`, `approval_comment`, `follow_up_due`.
     pub kind: String,
+    /// In the caller's language (`Accept-Language`).
     pub title: String,
     pub body: String,
     pub link: String,
@@ -677,12 +691,12 @@ pub struct NotificationDto {
     pub read: bool,
 }
 
-impl From<Notification> for NotificationDto {
-    fn from(n: Notification) -> Self {
+impl NotificationDto {
+    pub fn of(n: Notification, lang: Lang) -> Self {
         NotificationDto {
+            title: crate::views::said_or(lang, n.title_said.as_ref(), &n.title),
             id: n.id,
             kind: n.kind,
-            title: n.title,
             body: n.body,
             link: n.link,
             created_at: n.created_at,
@@ -711,10 +725,15 @@ pub struct NotificationParams {
 async fn list_notifications(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    lang: Lang,
     ApiQuery(q): ApiQuery<NotificationParams>,
 ) -> Result<Json<NotificationList>, AppError> {
     let s = &state.services;
-    let items = notifications::list(s, &actor, q.unread.unwrap_or(false)).await?.into_iter().map(Into::into).collect();
+    let items = notifications::list(s, &actor, q.unread.unwrap_or(false))
+        .await?
+        .into_iter()
+        .map(|n| NotificationDto::of(n, lang))
+        .collect();
     Ok(Json(NotificationList { items, unread: notifications::unread_count(s, &actor).await?, next_cursor: None }))
 }
 
@@ -723,9 +742,10 @@ async fn list_notifications(
 async fn read_notification(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    lang: Lang,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<NotificationDto>, AppError> {
-    Ok(Json(notifications::mark_read(&state.services, &actor, &id).await?.into()))
+    Ok(Json(NotificationDto::of(notifications::mark_read(&state.services, &actor, &id).await?, lang)))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -31,11 +31,15 @@ pub struct Workbench {
 }
 
 #[utoipa::path(get, path = "/api/v1/workbench", tag = "workbench", responses((status = 200, body = Workbench)))]
-async fn workbench(State(state): State<AppState>, Authed(actor): Authed) -> Result<Json<Workbench>, AppError> {
+async fn workbench(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: crate::i18n::Lang,
+) -> Result<Json<Workbench>, AppError> {
     let w = workbench::workbench(&state.services, &actor).await?;
     Ok(Json(Workbench {
-        pending_approvals: w.pending_approvals.into_iter().map(Into::into).collect(),
-        own_requests: w.own_requests.into_iter().map(Into::into).collect(),
+        pending_approvals: w.pending_approvals.into_iter().map(|i| ApprovalDto::of_inbox(i, lang)).collect(),
+        own_requests: w.own_requests.into_iter().map(|r| ApprovalDto::of(r, lang)).collect(),
         alerts: w
             .alerts
             .into_iter()

@@ -24,9 +24,9 @@ use crate::i18n::{self, Lang};
 use crate::pages::{base_context, field_messages, render};
 use crate::{AppError, AppState};
 
-fn request_view(r: &Request) -> Value {
+fn request_view(r: &Request, lang: Lang) -> Value {
     context! {
-        id => r.id.clone(), kind => r.kind.clone(), summary => r.summary.clone(), status => r.status.clone(),
+        id => r.id.clone(), kind => r.kind.clone(), summary => crate::views::said_or(lang, r.summary_said.as_ref(), &r.summary), status => r.status.clone(),
         submitter => r.submitter_name.clone(), at => r.created_at.to_rfc3339(), flow_version => r.flow_version,
         decided_at => r.decided_at.map(|d| d.to_rfc3339()), facts => r.facts.clone(),
     }
@@ -47,14 +47,14 @@ async fn list_page(
     let s = &state.services;
     let which = q.which.unwrap_or_else(|| "pending".into());
     let rows: Vec<Value> = match which.as_str() {
-        "mine" => approvals::submitted(s, &actor, false).await?.iter().map(request_view).collect(),
-        "all" => approvals::all(s, &actor, None).await?.iter().map(request_view).collect(),
+        "mine" => approvals::submitted(s, &actor, false).await?.iter().map(|r| request_view(r, lang)).collect(),
+        "all" => approvals::all(s, &actor, None).await?.iter().map(|r| request_view(r, lang)).collect(),
         _ => approvals::inbox(s, &actor)
             .await?
             .into_iter()
             .map(|i| {
                 context! { step => i.step_name, due_at => i.due_at.map(|d| d.to_rfc3339()),
-                on_behalf_of => i.on_behalf_of, ..request_view(&i.request) }
+                on_behalf_of => i.on_behalf_of, ..request_view(&i.request, lang) }
             })
             .collect(),
     };
@@ -110,7 +110,7 @@ async fn detail_page(
         state,
         "approval.html",
         context! {
-            r => request_view(&d.request), steps => steps, events => events, attachments => attachments,
+            r => request_view(&d.request, lang), steps => steps, events => events, attachments => attachments,
             subject_link => subject_link(&d.request), can_decide => d.can_decide, can_resubmit => d.can_resubmit,
             can_withdraw => d.can_withdraw, errors => errors,
             ..base_context(actor, lang, "/approvals")
@@ -291,7 +291,7 @@ async fn notifications_page(
         .await?
         .into_iter()
         .map(|n| {
-            context! { id => n.id, kind => n.kind, title => n.title, body => n.body, read => n.read,
+            context! { title => crate::views::said_or(lang, n.title_said.as_ref(), &n.title), id => n.id, kind => n.kind, body => n.body, read => n.read,
             at => n.created_at.to_rfc3339() }
         })
         .collect();

@@ -37,7 +37,7 @@ async fn workbench(State(state): State<AppState>, Authed(actor): Authed, lang: L
         .pending_approvals
         .iter()
         .map(|i| {
-            context! { id => i.request.id.clone(), kind => i.request.kind.clone(), summary => i.request.summary.clone(),
+            context! { id => i.request.id.clone(), kind => i.request.kind.clone(), summary => crate::views::said_or(lang, i.request.summary_said.as_ref(), &i.request.summary),
             submitter => i.request.submitter_name.clone(), step => i.step_name.clone(),
             due_at => i.due_at.map(|d| d.to_rfc3339()), on_behalf_of => i.on_behalf_of.clone() }
         })
@@ -45,7 +45,7 @@ async fn workbench(State(state): State<AppState>, Authed(actor): Authed, lang: L
     let own: Vec<minijinja::Value> = w
         .own_requests
         .iter()
-        .map(|r| context! { id => r.id.clone(), kind => r.kind.clone(), summary => r.summary.clone(), status => r.status.clone() })
+        .map(|r| context! { id => r.id.clone(), kind => r.kind.clone(), summary => crate::views::said_or(lang, r.summary_said.as_ref(), &r.summary), status => r.status.clone() })
         .collect();
     let alerts: Vec<minijinja::Value> =
         w.alerts.iter().map(|a| context! { kind => a.kind, count => a.count, link => a.link }).collect();

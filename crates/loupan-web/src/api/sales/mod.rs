@@ -293,6 +293,7 @@ async fn subscribe(
 async fn special_discount(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    lang: crate::i18n::Lang,
     ApiJson(req): ApiJson<SpecialDiscountRequest>,
 ) -> Result<(StatusCode, Json<crate::api::approvals::ApprovalDto>), AppError> {
     let r = req.subscription;
@@ -310,7 +311,7 @@ async fn special_discount(
         subscribed_on: r.subscribed_on,
     };
     let request = sales::request_special_discount(&state.services, &actor, form, req.reason.as_deref()).await?;
-    Ok((StatusCode::CREATED, Json(request.into())))
+    Ok((StatusCode::CREATED, Json(crate::api::approvals::ApprovalDto::of(request, lang))))
 }
 
 #[derive(Deserialize, IntoParams)]
