@@ -113,6 +113,12 @@ impl Services {
 }
 
 /// A future the engines get back from a callback (`handlers`).
+/// Says a text of Loupan's by its translation key in the reader's language.
+/// What the service writes for people to read outside a page (spreadsheet
+/// headers and totals) names its texts by key and is handed the web's
+/// translations through this.
+pub type Say<'a> = &'a dyn Fn(&str) -> String;
+
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Random bytes as lowercase hex, for tokens and generated passwords.

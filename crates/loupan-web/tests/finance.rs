@@ -240,6 +240,14 @@ async fn the_ledger_answers_at_any_date_on_any_basis_and_arrears_follow_it() {
     assert_eq!(rows[1][8], "91-180");
     let rows = b.sheet("/api/v1/finance/reports/ageing/export?as_of=2026-05-01").await;
     assert_eq!(rows.last().unwrap()[0], "合计");
+    // A reader of English gets English headers and totals.
+    let english =
+        b.app.send(get("/api/v1/finance/reports/ageing/export?as_of=2026-05-01").token(&b.finance).lang("en")).await;
+    let rows = loupan_documents::xlsx::read_first_sheet(&english.bytes).unwrap();
+    assert_eq!(
+        (rows[0][0].as_text().as_deref(), rows.last().unwrap()[0].as_text().as_deref()),
+        (Some("Contract no."), Some("Total"))
+    );
 
     // The pages show them to finance.
     for page in [

@@ -13,9 +13,9 @@ use loupan_domain::{Invalid, Money, Permission};
 use loupan_store::finance::{self as store, Found, InstalmentFilter, ReceiptFilter, Scope};
 use serde::Serialize;
 
-use crate::finance::reports::{amount, text};
+use crate::finance::reports::{amount, headers, text};
 use crate::sales::deals::{DealParties, Names};
-use crate::{Actor, ServiceError, ServiceResult, Services};
+use crate::{Actor, Say, ServiceError, ServiceResult, Services};
 
 /// Rows per page at most (and when the caller does not say); the count and
 /// sums always cover every match, and `next_cursor` leads to the rest.
@@ -378,11 +378,21 @@ pub async fn all_instalments(
     Ok(all)
 }
 
-pub fn receipts_xlsx(s: &ReceiptSearch) -> ServiceResult<Vec<u8>> {
-    let headers: Vec<String> = ["票据号", "收款日期", "单据", "房号", "客户", "交款人", "方式", "状态", "金额"]
-        .iter()
-        .map(|h| (*h).to_owned())
-        .collect();
+pub fn receipts_xlsx(s: &ReceiptSearch, say: Say<'_>) -> ServiceResult<Vec<u8>> {
+    let headers = headers(
+        say,
+        &[
+            "finance.number",
+            "finance.received_on",
+            "finance.deal",
+            "finance.unit",
+            "finance.customer",
+            "finance.payer",
+            "finance.channel",
+            "finance.status",
+            "finance.amount",
+        ],
+    );
     let mut rows: Vec<Vec<Cell>> = s
         .items
         .iter()
@@ -394,37 +404,37 @@ pub fn receipts_xlsx(s: &ReceiptSearch) -> ServiceResult<Vec<u8>> {
                 text(&r.unit_number),
                 text(&r.customer_name),
                 text(r.payer.clone().unwrap_or_default()),
-                text(r.channel.name()),
-                text(r.status.name()),
+                text(say(&format!("channel.{}", r.channel.name()))),
+                text(say(&format!("receipt.{}", r.status.name()))),
                 amount(r.amount),
             ]
         })
         .collect();
     let mut total = vec![Cell::Empty; 9];
-    total[0] = text(format!("合计 {} 笔", s.count));
+    total[0] = text(say("finance.total_receipts").replace("{count}", &s.count.to_string()));
     total[8] = amount(s.total);
     rows.push(total);
-    xlsx::write_table("收款查询", &headers, &rows).map_err(ServiceError::internal)
+    xlsx::write_table(&say("finance.receipt_query"), &headers, &rows).map_err(ServiceError::internal)
 }
 
-pub fn instalments_xlsx(s: &InstalmentSearch) -> ServiceResult<Vec<u8>> {
-    let headers: Vec<String> = [
-        "合同编号",
-        "房号",
-        "客户",
-        "电话",
-        "置业顾问",
-        "期次",
-        "款项",
-        "应收日期",
-        "应收",
-        "已收",
-        "未收",
-        "逾期天数",
-    ]
-    .iter()
-    .map(|h| (*h).to_owned())
-    .collect();
+pub fn instalments_xlsx(s: &InstalmentSearch, say: Say<'_>) -> ServiceResult<Vec<u8>> {
+    let headers = headers(
+        say,
+        &[
+            "finance.contract_number",
+            "finance.unit",
+            "finance.customer",
+            "customers.phone",
+            "finance.agent",
+            "finance.seq",
+            "finance.term_kind",
+            "finance.due_date",
+            "finance.amount_due",
+            "finance.paid",
+            "finance.unpaid",
+            "finance.days_overdue",
+        ],
+    );
     let mut rows: Vec<Vec<Cell>> = s
         .items
         .iter()
@@ -436,7 +446,7 @@ pub fn instalments_xlsx(s: &InstalmentSearch) -> ServiceResult<Vec<u8>> {
                 text(&i.customer_phone),
                 text(&i.agent_name),
                 Cell::Number(f64::from(i.seq)),
-                text(i.kind.name()),
+                text(say(&format!("term.{}", i.kind.name()))),
                 text(i.due_date.to_string()),
                 amount(i.amount),
                 amount(i.paid),
@@ -446,10 +456,10 @@ pub fn instalments_xlsx(s: &InstalmentSearch) -> ServiceResult<Vec<u8>> {
         })
         .collect();
     let mut total = vec![Cell::Empty; 12];
-    total[0] = text(format!("合计 {} 期", s.count));
+    total[0] = text(say("finance.total_terms").replace("{count}", &s.count.to_string()));
     total[8] = amount(s.amount);
     total[9] = amount(s.paid);
     total[10] = amount(s.unpaid);
     rows.push(total);
-    xlsx::write_table("应收查询", &headers, &rows).map_err(ServiceError::internal)
+    xlsx::write_table(&say("finance.plan_query"), &headers, &rows).map_err(ServiceError::internal)
 }

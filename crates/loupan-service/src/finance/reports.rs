@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::inventory::{Building, Unit};
 use crate::sales::deals::{DealParties, Names};
-use crate::{Actor, ServiceError, ServiceResult, Services};
+use crate::{Actor, Say, ServiceError, ServiceResult, Services};
 
 /// Whose count of the money a report follows (F5): sales counts every receipt
 /// recorded, the cashier what the bank confirmed, finance what it audited.
@@ -626,26 +626,31 @@ pub(crate) fn text(s: impl Into<String>) -> Cell {
     Cell::Text(s.into())
 }
 
+/// Spreadsheet headers: each key said in the reader's language.
+pub(crate) fn headers(say: Say<'_>, keys: &[&str]) -> Vec<String> {
+    keys.iter().map(|k| say(k)).collect()
+}
+
 /// The ledger as xlsx, one row per contract and a total row.
-pub fn ledger_xlsx(ledger: &Ledger) -> ServiceResult<Vec<u8>> {
-    let headers: Vec<String> = [
-        "合同编号",
-        "房号",
-        "客户",
-        "电话",
-        "置业顾问",
-        "签约日期",
-        "总价",
-        "应收",
-        "已收",
-        "未收",
-        "到期应收",
-        "逾期",
-        "逾期天数",
-    ]
-    .iter()
-    .map(|h| (*h).to_owned())
-    .collect();
+pub fn ledger_xlsx(ledger: &Ledger, say: Say<'_>) -> ServiceResult<Vec<u8>> {
+    let headers = headers(
+        say,
+        &[
+            "finance.contract_number",
+            "finance.unit",
+            "finance.customer",
+            "customers.phone",
+            "finance.agent",
+            "finance.signed_on",
+            "finance.total_price",
+            "finance.plan",
+            "finance.paid",
+            "finance.unpaid",
+            "finance.due",
+            "finance.overdue",
+            "finance.days_overdue",
+        ],
+    );
     let mut rows: Vec<Vec<Cell>> = ledger
         .lines
         .iter()
@@ -669,7 +674,7 @@ pub fn ledger_xlsx(ledger: &Ledger) -> ServiceResult<Vec<u8>> {
         .collect();
     let t = &ledger.totals;
     rows.push(vec![
-        text("合计"),
+        text(say("finance.total")),
         Cell::Empty,
         Cell::Empty,
         Cell::Empty,
@@ -683,16 +688,25 @@ pub fn ledger_xlsx(ledger: &Ledger) -> ServiceResult<Vec<u8>> {
         amount(t.overdue),
         Cell::Empty,
     ]);
-    xlsx::write_table("合同台帐", &headers, &rows).map_err(ServiceError::internal)
+    xlsx::write_table(&say("finance.ledger"), &headers, &rows).map_err(ServiceError::internal)
 }
 
 /// Arrears as xlsx, most overdue first.
-pub fn arrears_xlsx(arrears: &Arrears) -> ServiceResult<Vec<u8>> {
-    let headers: Vec<String> =
-        ["合同编号", "房号", "客户", "电话", "置业顾问", "逾期金额", "最早逾期日", "逾期天数", "帐龄"]
-            .iter()
-            .map(|h| (*h).to_owned())
-            .collect();
+pub fn arrears_xlsx(arrears: &Arrears, say: Say<'_>) -> ServiceResult<Vec<u8>> {
+    let headers = headers(
+        say,
+        &[
+            "finance.contract_number",
+            "finance.unit",
+            "finance.customer",
+            "customers.phone",
+            "finance.agent",
+            "finance.overdue",
+            "finance.overdue_since",
+            "finance.days_overdue",
+            "finance.bucket",
+        ],
+    );
     let rows: Vec<Vec<Cell>> = arrears
         .lines
         .iter()
@@ -711,21 +725,31 @@ pub fn arrears_xlsx(arrears: &Arrears) -> ServiceResult<Vec<u8>> {
             ]
         })
         .collect();
-    xlsx::write_table("欠款", &headers, &rows).map_err(ServiceError::internal)
+    xlsx::write_table(&say("finance.arrears"), &headers, &rows).map_err(ServiceError::internal)
 }
 
 /// Reconciliation as xlsx: the three totals, then every receipt of a difference.
-pub fn reconciliation_xlsx(r: &Reconciliation) -> ServiceResult<Vec<u8>> {
-    let headers: Vec<String> = ["项目", "收据", "合同编号", "金额", "收款日期", "收款方式", "状态", "差异"]
-        .iter()
-        .map(|h| (*h).to_owned())
-        .collect();
+pub fn reconciliation_xlsx(r: &Reconciliation, say: Say<'_>) -> ServiceResult<Vec<u8>> {
+    let headers = headers(
+        say,
+        &[
+            "finance.project",
+            "finance.receipt",
+            "finance.contract_number",
+            "finance.amount",
+            "finance.received_on",
+            "finance.channel",
+            "finance.status",
+            "finance.difference",
+        ],
+    );
     let mut rows = Vec::new();
     let of = |map: &BTreeMap<&'static str, Money>, basis: &str| amount(map.get(basis).copied().unwrap_or(Money::ZERO));
-    for (basis, label) in [("sales", "销售口径"), ("cashier", "出纳口径"), ("finance", "财务口径")] {
-        rows.push(vec![text(format!("{label}收款合计")), Cell::Empty, Cell::Empty, of(&r.totals, basis)]);
-        rows.push(vec![text(format!("{label}退款合计")), Cell::Empty, Cell::Empty, of(&r.refunds, basis)]);
-        rows.push(vec![text(format!("{label}净额")), Cell::Empty, Cell::Empty, of(&r.net, basis)]);
+    for basis in ["sales", "cashier", "finance"] {
+        for (total, map) in [("receipts", &r.totals), ("refunds", &r.refunds), ("net", &r.net)] {
+            let label = say(&format!("reconciliation.{basis}.{total}"));
+            rows.push(vec![text(label), Cell::Empty, Cell::Empty, of(map, basis)]);
+        }
     }
     for d in &r.differences {
         for l in &d.receipts {
@@ -735,9 +759,9 @@ pub fn reconciliation_xlsx(r: &Reconciliation) -> ServiceResult<Vec<u8>> {
                 text(l.contract_number.clone().unwrap_or_default()),
                 amount(l.amount),
                 text(l.received_on.to_string()),
-                text(l.channel.name()),
-                text(l.status.name()),
-                text(d.between),
+                text(say(&format!("channel.{}", l.channel.name()))),
+                text(say(&format!("receipt.{}", l.status.name()))),
+                text(say(&format!("difference.{}", d.between))),
             ]);
         }
     }
@@ -745,22 +769,22 @@ pub fn reconciliation_xlsx(r: &Reconciliation) -> ServiceResult<Vec<u8>> {
         for l in &d.refunds {
             rows.push(vec![
                 text(l.project_id.as_str()),
-                text(format!("退款 {}", l.id)),
+                text(format!("{} {}", say("finance.refund"), l.id)),
                 text(l.contract_number.clone().unwrap_or_default()),
                 amount(-l.amount),
                 text(l.paid_on.map(|d| d.to_string()).unwrap_or_default()),
                 Cell::Empty,
-                text(l.status.name()),
-                text(d.between),
+                text(say(&format!("refund.{}", l.status.name()))),
+                text(say(&format!("refund_difference.{}", d.between))),
             ]);
         }
     }
-    xlsx::write_table("核帐", &headers, &rows).map_err(ServiceError::internal)
+    xlsx::write_table(&say("finance.reconciliation"), &headers, &rows).map_err(ServiceError::internal)
 }
 
 /// The ageing report as xlsx: one row per contract with an amount in a bucket.
-pub fn ageing_xlsx(report: &crate::finance::AgeingReport) -> ServiceResult<Vec<u8>> {
-    let mut headers = vec!["合同编号".to_owned()];
+pub fn ageing_xlsx(report: &crate::finance::AgeingReport, say: Say<'_>) -> ServiceResult<Vec<u8>> {
+    let mut headers = vec![say("finance.contract_number")];
     headers.extend(report.buckets.iter().cloned());
     let row = |first: String, amounts: &BTreeMap<String, Money>| {
         let mut row = vec![text(first)];
@@ -773,8 +797,8 @@ pub fn ageing_xlsx(report: &crate::finance::AgeingReport) -> ServiceResult<Vec<u
         .filter(|c| c.amounts.values().any(|m| !m.is_zero()))
         .map(|c| row(c.number.clone(), &c.amounts))
         .collect();
-    rows.push(row("合计".into(), &report.totals));
-    xlsx::write_table("帐龄", &headers, &rows).map_err(ServiceError::internal)
+    rows.push(row(say("finance.total"), &report.totals));
+    xlsx::write_table(&say("finance.ageing"), &headers, &rows).map_err(ServiceError::internal)
 }
 
 #[cfg(test)]

@@ -149,10 +149,11 @@ async fn receipts(
 async fn receipts_export(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    lang: crate::i18n::Lang,
     ApiQuery(q): ApiQuery<ReceiptQueryParams>,
 ) -> Result<Response, AppError> {
     let found = queries::all_receipts(&state.services, &actor, &q.into()).await?;
-    Ok(crate::api::xlsx_download(queries::receipts_xlsx(&found)?, "receipts.xlsx"))
+    Ok(crate::api::xlsx_download(queries::receipts_xlsx(&found, &|key| crate::i18n::t(lang, key))?, "receipts.xlsx"))
 }
 
 /// Every condition is optional; those given all hold. Only active contracts' plans.
@@ -288,10 +289,14 @@ async fn instalments(
 async fn instalments_export(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    lang: crate::i18n::Lang,
     ApiQuery(q): ApiQuery<InstalmentQueryParams>,
 ) -> Result<Response, AppError> {
     let found = queries::all_instalments(&state.services, &actor, &q.into()).await?;
-    Ok(crate::api::xlsx_download(queries::instalments_xlsx(&found)?, "instalments.xlsx"))
+    Ok(crate::api::xlsx_download(
+        queries::instalments_xlsx(&found, &|key| crate::i18n::t(lang, key))?,
+        "instalments.xlsx",
+    ))
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -213,13 +213,17 @@ async fn reconciliation(
 async fn reconciliation_export(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    lang: crate::i18n::Lang,
     ApiQuery(q): ApiQuery<ReconciliationParams>,
 ) -> Result<Response, AppError> {
     let (from, to) = period(q.from.as_deref(), q.to.as_deref(), state.services.clock.today())?;
     let r =
         reports::reconciliation(&state.services, &actor, ProjectId::given(q.project_id.as_deref()).as_ref(), from, to)
             .await?;
-    Ok(crate::api::xlsx_download(reports::reconciliation_xlsx(&r)?, "reconciliation.xlsx"))
+    Ok(crate::api::xlsx_download(
+        reports::reconciliation_xlsx(&r, &|key| crate::i18n::t(lang, key))?,
+        "reconciliation.xlsx",
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -351,12 +355,13 @@ async fn ledger(
 async fn ledger_export(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    lang: crate::i18n::Lang,
     ApiQuery(q): ApiQuery<LedgerParams>,
 ) -> Result<Response, AppError> {
     let (as_of, basis) = ledger_args(&q, state.services.clock.today())?;
     let l = reports::ledger(&state.services, &actor, ProjectId::given(q.project_id.as_deref()).as_ref(), as_of, basis)
         .await?;
-    Ok(crate::api::xlsx_download(reports::ledger_xlsx(&l)?, "ledger.xlsx"))
+    Ok(crate::api::xlsx_download(reports::ledger_xlsx(&l, &|key| crate::i18n::t(lang, key))?, "ledger.xlsx"))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -443,6 +448,7 @@ async fn arrears(
 async fn arrears_export(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    lang: crate::i18n::Lang,
     ApiQuery(q): ApiQuery<ArrearsParams>,
 ) -> Result<Response, AppError> {
     let a = reports::arrears(
@@ -452,7 +458,7 @@ async fn arrears_export(
         as_of(q.as_of.as_deref(), state.services.clock.today())?,
     )
     .await?;
-    Ok(crate::api::xlsx_download(reports::arrears_xlsx(&a)?, "arrears.xlsx"))
+    Ok(crate::api::xlsx_download(reports::arrears_xlsx(&a, &|key| crate::i18n::t(lang, key))?, "arrears.xlsx"))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -470,6 +476,7 @@ pub struct AgeingExportParams {
 async fn ageing_export(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    lang: crate::i18n::Lang,
     ApiQuery(q): ApiQuery<AgeingExportParams>,
 ) -> Result<Response, AppError> {
     let a = loupan_service::finance::ageing(
@@ -479,7 +486,7 @@ async fn ageing_export(
         ProjectId::given(q.project_id.as_deref()).as_ref(),
     )
     .await?;
-    Ok(crate::api::xlsx_download(reports::ageing_xlsx(&a)?, "ageing.xlsx"))
+    Ok(crate::api::xlsx_download(reports::ageing_xlsx(&a, &|key| crate::i18n::t(lang, key))?, "ageing.xlsx"))
 }
 
 #[derive(Serialize, ToSchema)]
