@@ -121,10 +121,6 @@ async fn current_flow<C: Connection>(conn: &C, kind: RequestKind, now: DateTime<
     Ok(row)
 }
 
-fn user_id_of(actor: &Actor) -> String {
-    actor.by()
-}
-
 async fn event<C: Connection>(
     conn: &C,
     request_id: &str,
@@ -361,7 +357,7 @@ pub async fn submit(
         payload: submission.payload.to_string(),
         status: ApprovalStatus::Pending,
         current_step: 0,
-        submitted_by: user_id_of(actor),
+        submitted_by: actor.by(),
         submitter_name: actor.display_name.clone(),
         created_at: now,
         updated_at: now,
@@ -478,7 +474,7 @@ pub async fn decide(
     if mine.is_empty() {
         return Err(ServiceError::Forbidden);
     }
-    let by = (user_id_of(actor), actor.display_name.clone());
+    let by = (actor.by(), actor.display_name.clone());
     for task in &mine {
         if !store::act_on_task(&tx, &task.id, decision.task_status(), (&by.0, &by.1), comment.as_deref(), now).await? {
             return Err(ServiceError::Conflict("request_not_pending"));

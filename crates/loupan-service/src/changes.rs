@@ -623,14 +623,20 @@ async fn rename<C: Connection>(
     deal: &Deal,
     asked: &Value,
 ) -> ServiceResult<Value> {
-    let list = asked["buyers"].as_array().cloned().unwrap_or_default();
+    /// A buyer as the approved request names them (checked when it was made).
+    #[derive(serde::Deserialize, Serialize)]
+    struct AskedBuyer {
+        customer_id: CustomerId,
+        share: String,
+    }
+    let list: Vec<AskedBuyer> = serde_json::from_value(asked["buyers"].clone()).map_err(ServiceError::internal)?;
     let mut rows = Vec::new();
     for (i, b) in list.iter().enumerate() {
-        let share = Ratio::parse(b["share"].as_str().unwrap_or_default()).map_err(ServiceError::internal)?;
+        let share = Ratio::parse(&b.share).map_err(ServiceError::internal)?;
         rows.push(BuyerRow {
             id: loupan_store::new_id(),
             deal_id: deal.id().to_owned(),
-            customer_id: b["customer_id"].as_str().unwrap_or_default().into(),
+            customer_id: b.customer_id.clone(),
             share_millionths: share.millionths(),
             position: i32::try_from(i).map_err(ServiceError::internal)?,
         });

@@ -1819,16 +1819,12 @@ pub async fn buyers(services: &Services, actor: &Actor, deal_id: &str) -> Servic
         ServiceError::Invalid(_) => ServiceError::NotFound("deal"),
         other => other.when_absent(|| ServiceError::NotFound("deal")),
     })?;
-    let list = buyers_json(services.store.conn(), &deal).await?;
-    Ok(list
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|b| Buyer {
-                    customer_id: b["customer_id"].as_str().unwrap_or_default().into(),
-                    share: b["share"].as_str().unwrap_or_default().to_owned(),
-                })
-                .collect()
-        })
-        .unwrap_or_default())
+    let rows = store::buyers_of(services.store.conn(), deal.id()).await?;
+    if rows.is_empty() {
+        return Ok(vec![Buyer { customer_id: deal.customer_id().clone(), share: Ratio::ONE.to_string() }]);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|b| Buyer { customer_id: b.customer_id, share: Ratio::from_millionths(b.share_millionths).to_string() })
+        .collect())
 }
