@@ -485,9 +485,9 @@ pub async fn run(
                         } else {
                             loupan_domain::inventory::UnitStatus::Available
                         },
-                        property_type: "residential".into(),
+                        property_type: loupan_domain::inventory::PropertyType::Residential,
                         orientation: Some(if stack % 2 == 0 { "南北通透" } else { "朝南" }.into()),
-                        decoration: Some("shell".into()),
+                        decoration: Some(loupan_domain::inventory::Decoration::Shell),
                         floor_price: Some(price.times_percent(97)),
                         measured_gross_area: None,
                         measured_inner_area: None,

@@ -71,11 +71,29 @@ named_enum! {
     }
 }
 
-/// What a unit is used for (业态); parking spaces and storage rooms are units too.
-pub const PROPERTY_TYPES: [&str; 4] = ["residential", "commercial", "parking", "storage"];
+named_enum! {
+    /// What a unit is used for (业态); parking spaces and storage rooms are units too.
+    pub enum PropertyType("property type") {
+        /// 住宅
+        Residential = "residential",
+        /// 商业
+        Commercial = "commercial",
+        /// 车位
+        Parking = "parking",
+        /// 储藏室
+        Storage = "storage",
+    }
+}
 
-/// Decoration standards (装修标准).
-pub const DECORATIONS: [&str; 2] = ["shell", "furnished"];
+named_enum! {
+    /// Decoration standards (装修标准).
+    pub enum Decoration("decoration") {
+        /// 毛坯
+        Shell = "shell",
+        /// 精装
+        Furnished = "furnished",
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -87,6 +105,8 @@ mod tests {
             assert_eq!(UnitStatus::parse(s.name()), Some(s));
         }
         assert_eq!(UnitStatus::parse("sold"), None);
+        crate::names::assert_names_round_trip(&PropertyType::ALL, |s| s.name());
+        crate::names::assert_names_round_trip(&Decoration::ALL, |s| s.name());
         crate::names::assert_names_round_trip(&FileOwner::ALL, |s| s.name());
         crate::names::assert_names_round_trip(&UnitEventKind::ALL, |s| s.name());
         crate::names::assert_names_round_trip(&FilePurpose::ALL, |s| s.name());

@@ -3,6 +3,23 @@
 use crate::names::named_enum;
 
 named_enum! {
+    /// What a notification under the bell is about.
+    pub enum NotificationKind("notification kind") {
+        /// A request waits for the reader's decision.
+        ApprovalWaiting = "approval_waiting",
+        ApprovalApproved = "approval_approved",
+        ApprovalRejected = "approval_rejected",
+        /// The reader's request came back for changes.
+        ApprovalReturned = "approval_returned",
+        ApprovalOverdue = "approval_overdue",
+        ApprovalEscalated = "approval_escalated",
+        ApprovalComment = "approval_comment",
+        /// A customer's planned follow-up is due today.
+        FollowUpDue = "follow_up_due",
+    }
+}
+
+named_enum! {
     /// Where a background job stands.
     pub enum JobStatus("job status") {
         Queued = "queued",

@@ -72,9 +72,21 @@ named_enum! {
     }
 }
 
-/// The kinds of payment method (付款方式).
-pub const PAYMENT_METHOD_KINDS: [&str; 5] =
-    ["one_off", "instalments", "commercial_mortgage", "provident_fund", "combined"];
+named_enum! {
+    /// The kinds of payment method (付款方式).
+    pub enum PaymentMethodKind("payment method kind") {
+        /// 一次性付款
+        OneOff = "one_off",
+        /// 分期付款
+        Instalments = "instalments",
+        /// 商业按揭
+        CommercialMortgage = "commercial_mortgage",
+        /// 公积金贷款
+        ProvidentFund = "provident_fund",
+        /// 组合贷款
+        Combined = "combined",
+    }
+}
 
 /// One term of a payment method: a share of the price due some days after signing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

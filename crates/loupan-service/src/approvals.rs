@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use loupan_domain::Permission;
 use loupan_domain::approvals::{self as rules, ApprovalStatus, Approvers, Mode, RequestKind, Step, TaskStatus};
+use loupan_domain::platform::NotificationKind;
 use loupan_domain::sentence::Sentence;
 use loupan_domain::validation::optional_text;
 use loupan_domain::{Invalid, Role};
@@ -251,7 +252,7 @@ async fn route(
         tx,
         &approvers,
         &Notice {
-            kind: "approval_waiting",
+            kind: NotificationKind::ApprovalWaiting,
             title: &req.summary,
             title_said: said_of(req.summary_said.as_deref())?.as_ref(),
             body: &step.name,
@@ -285,7 +286,11 @@ async fn finish(
     let mut changes = on_decided(services, tx, actor, req, outcome).await?;
     after.unit_changes.append(&mut changes);
     if outcome != Outcome::Withdrawn {
-        let kind = if outcome == Outcome::Approved { "approval_approved" } else { "approval_rejected" };
+        let kind = if outcome == Outcome::Approved {
+            NotificationKind::ApprovalApproved
+        } else {
+            NotificationKind::ApprovalRejected
+        };
         let link = link_of(&req.id);
         notifications::notify(
             tx,
@@ -509,7 +514,7 @@ pub async fn decide(
                 &tx,
                 &[UserId::from(req.submitted_by.as_str())],
                 &Notice {
-                    kind: "approval_returned",
+                    kind: NotificationKind::ApprovalReturned,
                     title: &req.summary,
                     title_said: said_of(req.summary_said.as_deref())?.as_ref(),
                     body: comment.as_deref().unwrap_or(""),
@@ -622,7 +627,7 @@ pub async fn comment(services: &Services, actor: &Actor, id: &str, body: Option<
         &tx,
         &to,
         &Notice {
-            kind: "approval_comment",
+            kind: NotificationKind::ApprovalComment,
             title: &req.summary,
             title_said: said_of(req.summary_said.as_deref())?.as_ref(),
             body: &body,
@@ -916,7 +921,7 @@ pub async fn check_deadlines(services: &Services, now: DateTime<Utc>) -> Service
             &tx,
             &remind,
             &Notice {
-                kind: "approval_overdue",
+                kind: NotificationKind::ApprovalOverdue,
                 title: &req.summary,
                 title_said: said_of(req.summary_said.as_deref())?.as_ref(),
                 body: "",
@@ -965,7 +970,7 @@ pub async fn check_deadlines(services: &Services, now: DateTime<Utc>) -> Service
                 &tx,
                 &added,
                 &Notice {
-                    kind: "approval_escalated",
+                    kind: NotificationKind::ApprovalEscalated,
                     title: &req.summary,
                     title_said: said_of(req.summary_said.as_deref())?.as_ref(),
                     body: "",

@@ -1,7 +1,7 @@
 //! Projects, buildings and units: the inventory a sales office sells from.
 
 use loupan_domain::ids::{BuildingId, ProjectId, UnitId};
-use loupan_domain::inventory::UnitStatus;
+use loupan_domain::inventory::{PropertyType, UnitStatus};
 use loupan_domain::sales::AdjustmentStatus;
 use loupan_domain::{Area, Money};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -137,7 +137,7 @@ pub struct UnitFilter {
     pub max_total_price: Option<Money>,
     pub min_total_price: Option<Money>,
     pub orientation: Option<String>,
-    pub property_type: Option<String>,
+    pub property_type: Option<PropertyType>,
     pub sort: UnitSort,
     /// The page cursor: units after it in the search's order.
     pub after: Option<UnitCursor>,
@@ -260,7 +260,7 @@ pub async fn search_units<C: ConnectionTrait>(c: &C, f: &UnitFilter, limit: u64)
         q = q.filter(U::Orientation.eq(v.as_str()));
     }
     if let Some(v) = &f.property_type {
-        q = q.filter(U::PropertyType.eq(v.as_str()));
+        q = q.filter(U::PropertyType.eq(*v));
     }
     Ok(q.all(c).await?)
 }

@@ -744,8 +744,13 @@ impl World {
             Case::Far => self.far_agent.0.as_str(),
         };
         let before = self.notification_ids_of(user).await;
-        let notice =
-            Notice { kind: "approval_comment", title: "矩阵", title_said: None, body: "测试", link: "/approvals" };
+        let notice = Notice {
+            kind: loupan_domain::platform::NotificationKind::ApprovalComment,
+            title: "矩阵",
+            title_said: None,
+            body: "测试",
+            link: "/approvals",
+        };
         notify(self.app.services.store.conn(), &[user.into()], &notice).await.unwrap();
         self.notification_ids_of(user).await.into_iter().find(|id| !before.contains(id)).expect("a new notification")
     }

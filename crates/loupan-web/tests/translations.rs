@@ -176,8 +176,13 @@ fn every_text_key_of_templates_and_code_is_translated() {
     keys.extend(["active", "converted", "cancelled"].iter().map(|s| format!("deals.status.{s}")));
     keys.extend(loupan_domain::finance::ReceiptChannel::names().iter().map(|c| format!("channel.{c}")));
     keys.extend(["in_transit", "arrived", "audited"].iter().map(|s| format!("receipt.{s}")));
-    keys.extend(loupan_domain::inventory::PROPERTY_TYPES.iter().map(|p| format!("property_type.{p}")));
-    keys.extend(loupan_domain::inventory::DECORATIONS.iter().map(|d| format!("decoration.{d}")));
+    keys.extend(loupan_domain::inventory::PropertyType::names().iter().map(|p| format!("property_type.{p}")));
+    keys.extend(loupan_domain::inventory::Decoration::names().iter().map(|d| format!("decoration.{d}")));
+    // Every approval's summary, and the reconciliation export's totals.
+    keys.extend(loupan_domain::approvals::RequestKind::names().iter().map(|k| format!("approval_summary.{k}")));
+    for basis in ["sales", "cashier", "finance"] {
+        keys.extend(["receipts", "refunds", "net"].iter().map(|t| format!("reconciliation.{basis}.{t}")));
+    }
     keys.extend(
         ["percent", "per_m2", "per_unit", "status_draft", "status_applied"].iter().map(|k| format!("pricing.{k}")),
     );

@@ -438,9 +438,9 @@ pub async fn export_units(services: &Services, actor: &Actor, query: UnitQuery) 
             Cell::Number(u.inner_area.to_spreadsheet_number()),
             Cell::Number(u.list_price.to_spreadsheet_number()),
             Cell::Text(u.status.name().to_owned()),
-            Cell::Text(u.property_type.clone()),
+            Cell::Text(u.property_type.name().to_owned()),
             u.orientation.clone().map_or(Cell::Empty, Cell::Text),
-            u.decoration.clone().map_or(Cell::Empty, Cell::Text),
+            u.decoration.map_or(Cell::Empty, |d| Cell::Text(d.name().to_owned())),
             u.floor_price.map_or(Cell::Empty, |m| Cell::Number(m.to_spreadsheet_number())),
             u.entrance.clone().map_or(Cell::Empty, Cell::Text),
         ]);

@@ -5,7 +5,7 @@ pub mod files;
 pub mod import;
 
 use loupan_domain::ids::{BuildingId, ProjectId, UnitId};
-use loupan_domain::inventory::UnitStatus;
+use loupan_domain::inventory::{Decoration, PropertyType, UnitStatus};
 use loupan_domain::sales::Ratio;
 use loupan_domain::validation::required_text;
 use loupan_domain::{Area, Invalid, Money, Permission};
@@ -66,9 +66,9 @@ pub struct Unit {
     pub inner_area: Area,
     pub list_price: Money,
     pub status: UnitStatus,
-    pub property_type: String,
+    pub property_type: PropertyType,
     pub orientation: Option<String>,
-    pub decoration: Option<String>,
+    pub decoration: Option<Decoration>,
     pub floor_price: Option<Money>,
     pub measured_gross_area: Option<Area>,
     pub measured_inner_area: Option<Area>,
@@ -292,9 +292,9 @@ pub struct NewUnit {
 
 /// The optional descriptive fields of a unit, checked.
 pub(crate) struct UnitDetails {
-    pub property_type: String,
+    pub property_type: PropertyType,
     pub orientation: Option<String>,
-    pub decoration: Option<String>,
+    pub decoration: Option<Decoration>,
     pub floor_price: Option<Money>,
 }
 
@@ -306,23 +306,20 @@ pub(crate) fn parse_details(
     floor_price: Option<&str>,
     list_price: Option<Money>,
 ) -> UnitDetails {
-    use loupan_domain::inventory::{DECORATIONS, PROPERTY_TYPES};
     let property_type = match property_type.map(str::trim).filter(|t| !t.is_empty()) {
-        None => "residential".to_owned(),
-        Some(t) if PROPERTY_TYPES.contains(&t) => t.to_owned(),
-        Some(_) => {
+        None => PropertyType::Residential,
+        Some(t) => PropertyType::parse(t).unwrap_or_else(|| {
             errors.push("property_type", "unknown_kind");
-            String::new()
-        }
+            PropertyType::Residential
+        }),
     };
     let orientation = loupan_domain::validation::optional_text(errors, "orientation", orientation, 20);
     let decoration = match decoration.map(str::trim).filter(|t| !t.is_empty()) {
         None => None,
-        Some(t) if DECORATIONS.contains(&t) => Some(t.to_owned()),
-        Some(_) => {
+        Some(t) => Decoration::parse(t).or_else(|| {
             errors.push("decoration", "unknown_kind");
             None
-        }
+        }),
     };
     let floor_price = match floor_price.map(str::trim).filter(|t| !t.is_empty()) {
         None => None,
@@ -549,12 +546,13 @@ pub async fn search_units(
         errors.push("sort", "unknown_sort");
         UnitSort::Created
     });
-    let property_type = query.property_type.filter(|s| !s.is_empty());
-    if let Some(p) = &property_type
-        && !loupan_domain::inventory::PROPERTY_TYPES.contains(&p.as_str())
-    {
-        errors.push("property_type", "unknown_property_type");
-    }
+    let property_type = query.property_type.as_deref().map(str::trim).filter(|s| !s.is_empty()).and_then(|p| {
+        let known = PropertyType::parse(p);
+        if known.is_none() {
+            errors.push("property_type", "unknown_property_type");
+        }
+        known
+    });
     let after = after_id.and_then(|c| {
         let cursor = UnitCursor::parse(&c, sort);
         if cursor.is_none() {
@@ -737,7 +735,7 @@ pub async fn generate_units(
                 inner_area: *inner,
                 list_price: price_of(*gross, *unit_price),
                 status,
-                property_type: "residential".to_owned(),
+                property_type: PropertyType::Residential,
                 orientation: None,
                 decoration: None,
                 floor_price: None,

@@ -291,7 +291,13 @@ pub(crate) async fn remind_follow_ups(services: &Services, now: DateTime<Utc>) -
         notifications::notify(
             &tx,
             std::slice::from_ref(owner_id),
-            &Notice { kind: "follow_up_due", title: name, title_said: None, body: &today.to_string(), link: &link },
+            &Notice {
+                kind: loupan_domain::platform::NotificationKind::FollowUpDue,
+                title: name,
+                title_said: None,
+                body: &today.to_string(),
+                link: &link,
+            },
         )
         .await?;
     }

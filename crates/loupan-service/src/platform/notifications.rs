@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use loupan_domain::ids::UserId;
+use loupan_domain::platform::NotificationKind;
 use loupan_domain::sentence::Sentence;
 use loupan_store::Connection;
 use loupan_store::notifications::{self as store, NotificationRow};
@@ -13,22 +14,20 @@ use serde::Serialize;
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
 /// Every kind of notification, for translations and clients.
-pub const KINDS: [&str; 8] = [
-    "approval_waiting",
-    "approval_approved",
-    "approval_rejected",
-    "approval_returned",
-    "approval_overdue",
-    "approval_escalated",
-    "approval_comment",
-    "follow_up_due",
-];
+pub const KINDS: [&str; NotificationKind::ALL.len()] = {
+    let mut names = [""; NotificationKind::ALL.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = NotificationKind::ALL[i].name();
+        i += 1;
+    }
+    names
+};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Notification {
     pub id: String,
-    /// One of `KINDS`.
-    pub kind: String,
+    pub kind: NotificationKind,
     /// `title_said` in the reader's language, or the text it was written with.
     pub title: String,
     pub title_said: Option<Sentence>,
@@ -58,7 +57,7 @@ impl TryFrom<NotificationRow> for Notification {
 
 /// What to tell, before it is addressed.
 pub struct Notice<'a> {
-    pub kind: &'static str,
+    pub kind: NotificationKind,
     pub title: &'a str,
     /// The title as a sentence each reader sees in their language (then `title` is the fallback).
     pub title_said: Option<&'a Sentence>,
@@ -68,7 +67,6 @@ pub struct Notice<'a> {
 
 /// Puts `notice` under the bell of each user (duplicates and blanks skipped).
 pub async fn notify<C: Connection>(conn: &C, user_ids: &[UserId], notice: &Notice<'_>) -> ServiceResult<()> {
-    debug_assert!(KINDS.contains(&notice.kind));
     let now = loupan_store::now();
     let mut seen: Vec<&UserId> = Vec::new();
     for user_id in user_ids.iter().filter(|u| !u.as_str().is_empty()) {
@@ -81,7 +79,7 @@ pub async fn notify<C: Connection>(conn: &C, user_ids: &[UserId], notice: &Notic
             &NotificationRow {
                 id: loupan_store::new_id(),
                 user_id: user_id.clone(),
-                kind: notice.kind.to_owned(),
+                kind: notice.kind,
                 title: notice.title.chars().take(200).collect(),
                 title_said: notice.title_said.map(serde_json::to_string).transpose().map_err(ServiceError::internal)?,
                 body: notice.body.chars().take(1000).collect(),

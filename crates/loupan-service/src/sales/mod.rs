@@ -14,7 +14,7 @@ use loupan_domain::ids::{ContractId, CustomerId, ProjectId, SubscriptionId, Unit
 use loupan_domain::inventory::UnitEventKind;
 use loupan_domain::inventory::UnitStatus;
 use loupan_domain::sales::{
-    ContractStatus, PAYMENT_METHOD_KINDS, Ratio, ReservationStatus, SubscriptionStatus, Term, TermKind, check_terms,
+    ContractStatus, PaymentMethodKind, Ratio, ReservationStatus, SubscriptionStatus, Term, TermKind, check_terms,
     payment_plan,
 };
 use loupan_domain::sentence::Sentence;
@@ -56,7 +56,7 @@ pub struct PaymentMethod {
     pub id: String,
     pub project_id: ProjectId,
     pub name: String,
-    pub kind: String,
+    pub kind: PaymentMethodKind,
     /// A ratio (`"0.03"` for 3 %).
     pub discount: String,
     pub terms: Vec<TermView>,
@@ -130,7 +130,7 @@ async fn visible_project<C: Connection>(conn: &C, actor: &Actor, project_id: &Pr
 /// A payment method's fields, checked: name, kind, discount and the terms as stored.
 struct ValidMethod {
     name: String,
-    kind: String,
+    kind: PaymentMethodKind,
     discount: Ratio,
     terms_json: String,
     non_standard: bool,
@@ -140,15 +140,14 @@ fn valid_method(form: &NewPaymentMethod) -> ServiceResult<ValidMethod> {
     let mut errors = Invalid::default();
     let name = required_text(&mut errors, "name", form.name.as_deref(), 50);
     let kind = match form.kind.as_deref().map(str::trim) {
-        Some(k) if PAYMENT_METHOD_KINDS.contains(&k) => k.to_owned(),
         None | Some("") => {
             errors.push("kind", "required");
-            String::new()
+            PaymentMethodKind::OneOff
         }
-        Some(_) => {
+        Some(k) => PaymentMethodKind::parse(k).unwrap_or_else(|| {
             errors.push("kind", "unknown_kind");
-            String::new()
-        }
+            PaymentMethodKind::OneOff
+        }),
     };
     let discount = match form.discount.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
         None => Ratio::ZERO,

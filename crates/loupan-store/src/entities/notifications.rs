@@ -8,7 +8,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub user_id: UserId,
-    pub kind: String,
+    pub kind: loupan_domain::platform::NotificationKind,
     pub title: String,
     /// The title as a `Sentence` (JSON) when Loupan composed it; `title` is then empty.
     pub title_said: Option<String>,

@@ -8,7 +8,7 @@ pub struct Model {
     pub id: String,
     pub project_id: ProjectId,
     pub name: String,
-    pub kind: String,
+    pub kind: loupan_domain::sales::PaymentMethodKind,
     pub discount_millionths: i64,
     /// `[{"kind","ratio_millionths","days_after_signing"}]`
     pub terms_json: String,

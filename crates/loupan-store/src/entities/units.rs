@@ -1,5 +1,5 @@
 use loupan_domain::ids::{BuildingId, ProjectId, UnitId};
-use loupan_domain::inventory::UnitStatus;
+use loupan_domain::inventory::{Decoration, PropertyType, UnitStatus};
 use loupan_domain::{Area, Money};
 use sea_orm::entity::prelude::*;
 
@@ -19,10 +19,9 @@ pub struct Model {
     /// Fen.
     pub list_price: Money,
     pub status: UnitStatus,
-    /// `residential`, `commercial`, `parking` or `storage`.
-    pub property_type: String,
+    pub property_type: PropertyType,
     pub orientation: Option<String>,
-    pub decoration: Option<String>,
+    pub decoration: Option<Decoration>,
     /// Fen; discounts below it need approval.
     pub floor_price: Option<Money>,
     /// Hundredths of m2, once surveyed (实测).

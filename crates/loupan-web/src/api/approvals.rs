@@ -680,9 +680,7 @@ async fn revoke(
 #[derive(Serialize, ToSchema)]
 pub struct NotificationDto {
     pub id: String,
-    /// `approval_waiting`, `approval_approved`, `approval_rejected`, `approval_returned`,
-    /// `approval_overdue`, `approval_escalated`, `approval_comment`, `follow_up_due`.
-    pub kind: String,
+    pub kind: loupan_domain::platform::NotificationKind,
     /// In the caller's language (`Accept-Language`).
     pub title: String,
     pub body: String,

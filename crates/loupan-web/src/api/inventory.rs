@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use loupan_domain::ids::{BuildingId, ProjectId, UnitId};
-use loupan_domain::inventory::{FileOwner, FilePurpose, UnitStatus};
+use loupan_domain::inventory::{Decoration, FileOwner, FilePurpose, PropertyType, UnitStatus};
 use loupan_service::inventory::import;
 use loupan_service::inventory::{self, Building, Project, Unit};
 use serde::{Deserialize, Serialize};
@@ -79,9 +79,9 @@ pub struct UnitDto {
     pub list_price: String,
     /// `not_for_sale`, `available`, `held`, `reserved`, `subscribed`, `contracted`, `handed_over`.
     pub status: UnitStatus,
-    pub property_type: String,
+    pub property_type: PropertyType,
     pub orientation: Option<String>,
-    pub decoration: Option<String>,
+    pub decoration: Option<Decoration>,
     pub floor_price: Option<String>,
     /// Surveyed areas (实测), once known.
     pub measured_gross_area: Option<String>,

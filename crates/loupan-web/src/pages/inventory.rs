@@ -396,7 +396,7 @@ async fn search_page(
         .map(|u| {
             context! { id => u.id, number => u.number, floor => u.floor, layout => u.layout, status => u.status.name(),
             gross_area => u.gross_area.to_string(), inner_area => u.inner_area.to_string(),
-            list_price => u.list_price.to_string(), orientation => u.orientation, property_type => u.property_type }
+            list_price => u.list_price.to_string(), orientation => u.orientation, property_type => u.property_type.name() }
         })
         .collect();
     let export: String = form_urlencoded::parse(raw.as_bytes())
@@ -410,7 +410,7 @@ async fn search_page(
             units => units, next => next, errors => errors, export => format!("/api/v1/units/export?{export}"),
             projects => projects.iter().map(|p| context! { id => p.id.clone(), name => p.name.clone() }).collect::<Vec<_>>(),
             buildings => buildings, statuses => UnitStatus::ALL.iter().map(|s| s.name()).collect::<Vec<_>>(),
-            property_types => loupan_domain::inventory::PROPERTY_TYPES.to_vec(),
+            property_types => loupan_domain::inventory::PropertyType::names().to_vec(),
             sorts => [("created", "units.sort_created"), ("price", "units.sort_price"), ("-price", "units.sort_price_desc"),
                       ("area", "units.sort_area"), ("-area", "units.sort_area_desc"), ("floor", "units.sort_floor"),
                       ("-floor", "units.sort_floor_desc")].iter().map(|(v, k)| context! { value => *v, key => *k }).collect::<Vec<_>>(),

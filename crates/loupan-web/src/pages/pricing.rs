@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use loupan_domain::Permission;
 use loupan_domain::ids::ProjectId;
-use loupan_domain::sales::{PAYMENT_METHOD_KINDS, TermKind};
+use loupan_domain::sales::{PaymentMethodKind, TermKind};
 use loupan_service::sales::{self, NewPaymentMethod, NewTerm, PaymentMethod};
 use loupan_service::{Actor, inventory};
 use minijinja::{Value, context};
@@ -62,7 +62,7 @@ fn form_values(typed: Option<&FormData>, method: Option<&PaymentMethod>) -> Valu
         .collect();
     context! {
         name => field("name", method.map(|m| m.name.clone())),
-        kind => field("kind", method.map(|m| m.kind.clone())),
+        kind => field("kind", method.map(|m| m.kind.name().to_owned())),
         discount => field("discount", method.map(|m| m.discount.clone())),
         non_standard => typed.map_or(method.is_some_and(|m| m.non_standard), |f| f.get("non_standard").is_some()),
         terms => terms,
@@ -79,7 +79,7 @@ fn method_value(m: &PaymentMethod) -> Value {
 
 fn choices() -> Value {
     context! {
-        kinds => PAYMENT_METHOD_KINDS.to_vec(),
+        kinds => PaymentMethodKind::names().to_vec(),
         term_kinds => TermKind::ALL.iter().map(|k| k.name()).collect::<Vec<_>>(),
     }
 }

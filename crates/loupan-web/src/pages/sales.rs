@@ -97,8 +97,8 @@ async fn unit_page(
             u => context! { id => unit.id, project_id => unit.project_id.clone(), number => unit.number, floor => unit.floor, layout => unit.layout,
                             gross_area => unit.gross_area.to_string(), inner_area => unit.inner_area.to_string(),
                             list_price => unit.list_price.to_string(), status => unit.status.name(),
-                            property_type => unit.property_type.clone(), orientation => unit.orientation.clone(),
-                            decoration => unit.decoration.clone(),
+                            property_type => unit.property_type.name(), orientation => unit.orientation.clone(),
+                            decoration => unit.decoration.map(|d| d.name()),
                             // 底价 is for those who set prices.
                             floor_price => unit.floor_price.filter(|_| actor.can(Permission::ManagePricing)).map(|m| m.to_string()) },
             building => context! { id => building.id, name => building.name },

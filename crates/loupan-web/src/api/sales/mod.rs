@@ -63,7 +63,7 @@ pub struct PaymentMethodDto {
     pub id: String,
     pub project_id: ProjectId,
     pub name: String,
-    pub kind: String,
+    pub kind: loupan_domain::sales::PaymentMethodKind,
     pub discount: String,
     pub terms: Vec<TermDto>,
     /// Send it back when changing or retiring the method.
