@@ -34,6 +34,9 @@ NOT_SHAPE = {
     "code_outside_parent", "item_has_postings", "buckets_not_increasing",
     "listed_twice", "over_plan_balance", "overlaps_book", "outside_the_site_plan",
     "below_minimum", "no_condition",
+    # What a notice template says is a language of its own; its template by id.
+    "template_syntax", "unknown_merge_field", "template_error", "unknown_template",
+    "template_superseded", "template_of_another_project", "kind_cannot_change",
     # Where a webhook may deliver is the server's configuration.
     "internal_address",
     # A check character (the credit code's, a resident ID's), computed, not a pattern.

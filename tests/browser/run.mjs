@@ -440,6 +440,42 @@ try {
   await page.click("#subscribe");
   await page.waitForSelector("#unit-status.st-subscribed");
   await shot("31-subscribed-new-customer");
+
+  // 20. Finance designs a letter with the field picker, previews it, sends it to
+  // the owners of a building, downloads the merged letters, and finds each
+  // letter on the customer's timeline.
+  await signInAs("liuyang", demoPassword);
+  await page.click("nav.modules >> text=通知");
+  await page.click("#notice-templates a >> text=交房通知书");
+  await page.waitForSelector("#template-body");
+  await page.focus("#template-body");
+  await page.evaluate(() => {
+    const area = document.getElementById("template-body");
+    area.selectionStart = area.selectionEnd = area.value.length;
+  });
+  await page.fill("#template-body", (await page.inputValue("#template-body")) + "\n\n合同总价：");
+  await page.click("#template-form button[data-merge-field='contract.total_price']");
+  expect((await page.inputValue("#template-body")).endsWith("{{ contract.total_price }}"), "the picker did not insert the field");
+  await page.fill("#template-body", (await page.inputValue("#template-body")).replace("{{ contract.total_price }}", "{{ contract.total_price|capital }}"));
+  await shot("32-notice-template-editor");
+  await page.click("#template-form button.primary");
+  await page.waitForSelector("h1 >> text=v2");
+  await page.check("#batch-form input[value=building]");
+  await page.click("#preview-batch");
+  await page.waitForSelector("#batch-count");
+  expect((await page.textContent("#batch-form")).includes("合同总价："), "the preview does not show the new version");
+  await shot("33-notice-batch-preview");
+  await page.click("#confirm-batch");
+  await page.waitForSelector("#batch-status >> text=已完成", { timeout: 30000 });
+  const letters = await page.request.get(`${base}${await page.getAttribute("#letters", "href")}`);
+  expect(letters.ok() && (await letters.body()).subarray(0, 4).toString() === "%PDF", "the letters are not a PDF");
+  await shot("34-notice-batch-done");
+  await page.click("#recipients tbody tr >> nth=0 >> td >> nth=0 >> a");
+  await page.waitForSelector("ul.timeline");
+  await page.click("ul.timeline a >> text=交房通知书 v2");
+  await page.waitForSelector("#sending-text");
+  expect((await page.textContent("#sending-text")).includes("合同总价："), "the timeline's letter is not what was sent");
+  await shot("35-notice-on-the-timeline");
 } catch (e) {
   await shot("failure").catch(() => {});
   problems.push(`story failed: ${e.message}`);

@@ -24,6 +24,8 @@ pub enum Block {
     Signatures(Vec<String>),
     /// A ruled table of equal columns; cells wrap (`\n` breaks a line).
     Table { header: Vec<String>, rows: Vec<Vec<String>>, size: f32 },
+    /// What follows starts on a new page (the next letter of a batch).
+    PageBreak,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +159,12 @@ impl Layout<'_> {
     fn block(&mut self, block: &Block) {
         let width = PAGE_W - 2.0 * MARGIN;
         match block {
+            Block::PageBreak => {
+                if !self.pages.is_empty() {
+                    self.pages.push(Vec::new());
+                    self.y = PAGE_H - MARGIN;
+                }
+            }
             Block::Title(t) => {
                 for (line, w) in self.wrap(t, 18.0, width) {
                     self.need(30.0);

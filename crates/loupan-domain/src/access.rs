@@ -89,6 +89,7 @@ impl Role {
                 ReadCost,
                 ManageCost,
                 RecordVariations,
+                SendNotices,
             ],
             Role::Executive => &[
                 ReadAudit,
@@ -115,6 +116,7 @@ impl Role {
                 ReadDeals,
                 ReadFinance,
                 ReadAftersales,
+                SendNotices,
             ],
             Role::SalesAgent => &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers, Sell, ReadDeals],
             Role::Cashier => {
@@ -129,10 +131,13 @@ impl Role {
                 AuditReceipts,
                 ReadFinance,
                 ReadAftersales,
+                SendNotices,
             ],
-            Role::Service => &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers],
+            Role::Service => &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers, SendNotices],
             // Campaigns are planned on exported lists.
-            Role::Marketing => &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers, ExportCustomers],
+            Role::Marketing => {
+                &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers, ExportCustomers, SendNotices]
+            }
             Role::Aftersales => &[ReadProjects, ReadInventory, ReadCustomers, ReadAftersales],
             Role::CostEngineer => &[ReadProjects, ReadInventory, ReadCost, ManageCost, RecordVariations],
             // Site staff submit and confirm changes and visas; the cost engineer keeps the rest.
@@ -200,10 +205,13 @@ pub enum Permission {
     ManageCost,
     /// Submit design changes and site visas and confirm them at completion.
     RecordVariations,
+    /// Design notice templates and send letters to a project's customers (what
+    /// each customer was sent is seen by whoever may see the customer).
+    SendNotices,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 23] = [
+    pub const ALL: [Permission; 24] = [
         Permission::ManageUsers,
         Permission::ReadAudit,
         Permission::ReadProjects,
@@ -227,6 +235,7 @@ impl Permission {
         Permission::ReadCost,
         Permission::ManageCost,
         Permission::RecordVariations,
+        Permission::SendNotices,
     ];
 
     pub fn name(self) -> &'static str {
@@ -254,6 +263,7 @@ impl Permission {
             Permission::ReadCost => "read_cost",
             Permission::ManageCost => "manage_cost",
             Permission::RecordVariations => "record_variations",
+            Permission::SendNotices => "send_notices",
         }
     }
 }

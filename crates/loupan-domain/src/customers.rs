@@ -125,6 +125,8 @@ named_enum! {
         Swap = "swap",
         /// Became or stopped being a buyer (权益人) of a deal.
         Rename = "rename",
+        /// A letter, e-mail or SMS was sent (its text is kept with the batch).
+        Notice = "notice",
     }
 }
 

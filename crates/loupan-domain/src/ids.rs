@@ -93,4 +93,8 @@ id_type!(
     CostContractId,
     VariationId,
     CostPostingId,
+    // Notices and letters (S5, F7, M1).
+    NoticeTemplateId,
+    NoticeBatchId,
+    NoticeRecipientId,
 );

@@ -12,6 +12,7 @@ pub mod finance;
 pub mod ids;
 pub mod inventory;
 pub mod names;
+pub mod notices;
 pub mod platform;
 pub mod quantity;
 pub mod sales;

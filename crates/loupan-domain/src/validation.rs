@@ -7,11 +7,13 @@ use serde::Serialize;
 pub struct FieldError {
     pub field: String,
     pub code: &'static str,
+    /// What the message names beside the field (`line: 3`, `name: customer.nmae`).
+    pub facts: Vec<(&'static str, String)>,
 }
 
 impl FieldError {
     pub fn new(field: impl Into<String>, code: &'static str) -> Self {
-        Self { field: field.into(), code }
+        Self { field: field.into(), code, facts: Vec::new() }
     }
 }
 
@@ -23,6 +25,10 @@ pub struct Invalid(pub Vec<FieldError>);
 impl Invalid {
     pub fn push(&mut self, field: impl Into<String>, code: &'static str) {
         self.0.push(FieldError::new(field, code));
+    }
+    /// An error whose message names facts of the input (the line and the name of a template's mistake).
+    pub fn push_with(&mut self, field: impl Into<String>, code: &'static str, facts: Vec<(&'static str, String)>) {
+        self.0.push(FieldError { field: field.into(), code, facts });
     }
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -60,6 +66,18 @@ pub fn optional_text(errors: &mut Invalid, field: &str, value: Option<&str>, max
             None
         }
         Some(v) => Some(v.to_owned()),
+    }
+}
+
+/// For an optional date in a query or a body: empty (a form left blank) is
+/// not given, as the document says; anything else must be `YYYY-MM-DD`.
+pub fn optional_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<chrono::NaiveDate>, D::Error> {
+    use serde::Deserialize;
+    match Option::<String>::deserialize(d)? {
+        Some(text) if !text.is_empty() => chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom("not a date (YYYY-MM-DD)")),
+        _ => Ok(None),
     }
 }
 

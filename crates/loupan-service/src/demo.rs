@@ -9,7 +9,7 @@ use loupan_domain::inventory::{FileOwner, UnitStatus};
 use crate::customers::{self, NewCustomer, NewFollowUp};
 use crate::inventory::{self, NewBuilding, NewProject, NewUnit};
 use crate::platform::users::{self, NewUser};
-use crate::{Actor, ServiceResult, Services, random_hex};
+use crate::{Actor, ServiceError, ServiceResult, Services, random_hex};
 
 /// What the demo created; the password is shown to the operator once.
 #[derive(Debug)]
@@ -143,7 +143,48 @@ pub async fn fill(
     demo_approvals(services, &system, &project.id, &agents, manager.as_ref()).await?;
     demo_site_plan(services, &system, &project.id).await?;
     demo_cost(services, &system, &project.id).await?;
+    demo_notices(services, &system, &project.id).await?;
     Ok(Some(DemoSummary { users: created, password, units: done as usize, customers }))
+}
+
+/// The company's payment reminder and handover notice, and one batch of
+/// handover notices to the owners of 1号楼, which the job queue prints once
+/// Loupan is running.
+async fn demo_notices(services: &Services, system: &Actor, project_id: &ProjectId) -> ServiceResult<()> {
+    use crate::notices::{self, Audience, NewBatch, NewTemplate};
+    let mut handover = None;
+    for (kind, (name, body)) in notices::sample_templates() {
+        let t = notices::create_template(
+            services,
+            system,
+            NewTemplate {
+                kind: Some(kind.name().into()),
+                channel: Some("letter".into()),
+                name: Some(name.into()),
+                project_id: None,
+                subject: None,
+                body: Some(body.into()),
+            },
+        )
+        .await?;
+        if kind == loupan_domain::notices::NoticeKind::HandoverNotice {
+            handover = Some(t.id);
+        }
+    }
+    let building = inventory::list_buildings(services, system, project_id).await?.into_iter().next();
+    if let (Some(template_id), Some(b)) = (handover, building) {
+        let form = NewBatch {
+            template_id,
+            project_id: project_id.clone(),
+            audience: Audience::Building { building_id: b.id },
+            as_of: None,
+        };
+        match notices::create_batch(services, system, form).await {
+            Ok(_) | Err(ServiceError::Conflict("no_recipients")) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Buyers with Chinese names and needs, shared between the agents, graded by

@@ -87,6 +87,10 @@ fn run_job<'a>(
                 let progress = Progress { services, job_id: job.id.clone() };
                 crate::customers::import::run_import_job(services, job, &progress).await
             }
+            JobKind::NoticeBatch => {
+                let progress = Progress { services, job_id: job.id.clone() };
+                crate::notices::run_batch(services, job, &progress).await
+            }
         }
     })
 }
@@ -103,6 +107,8 @@ fn job_gave_up<'a>(services: &'a Services, job: &'a JobRow, kind: JobKind) -> Bo
             | JobKind::ApprovalDeadlines
             | JobKind::FollowUpReminders
             | JobKind::CustomerImport => Ok(()),
+            // The batch keeps its pending recipients; it can be run again from its page.
+            JobKind::NoticeBatch => Ok(()),
         }
     })
 }

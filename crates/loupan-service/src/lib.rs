@@ -17,6 +17,7 @@ pub mod cost;
 pub mod customers;
 pub mod finance;
 pub mod inventory;
+pub mod notices;
 pub mod sales;
 
 // Above the areas: what spans them.

@@ -101,9 +101,9 @@ pub async fn insert_unit<C: ConnectionTrait>(c: &C, row: &UnitRow) -> StoreResul
         inner_area: Set(row.inner_area),
         list_price: Set(row.list_price),
         status: Set(row.status),
-        property_type: Set(row.property_type.clone()),
+        property_type: Set(row.property_type),
         orientation: Set(row.orientation.clone()),
-        decoration: Set(row.decoration.clone()),
+        decoration: Set(row.decoration),
         floor_price: Set(row.floor_price),
         measured_gross_area: Set(row.measured_gross_area),
         measured_inner_area: Set(row.measured_inner_area),
@@ -331,9 +331,9 @@ pub async fn update_unit_details<C: ConnectionTrait>(c: &C, row: &UnitRow) -> St
         .col_expr(units::Column::GrossArea, Expr::value(row.gross_area))
         .col_expr(units::Column::InnerArea, Expr::value(row.inner_area))
         .col_expr(units::Column::ListPrice, Expr::value(row.list_price))
-        .col_expr(units::Column::PropertyType, Expr::value(row.property_type.clone()))
+        .col_expr(units::Column::PropertyType, Expr::value(row.property_type))
         .col_expr(units::Column::Orientation, Expr::value(row.orientation.clone()))
-        .col_expr(units::Column::Decoration, Expr::value(row.decoration.clone()))
+        .col_expr(units::Column::Decoration, Expr::value(row.decoration))
         .col_expr(units::Column::FloorPrice, Expr::value(row.floor_price))
         .col_expr(units::Column::Entrance, Expr::value(row.entrance.clone()))
         .col_expr(units::Column::Version, Expr::col(units::Column::Version).add(1))

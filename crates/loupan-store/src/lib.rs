@@ -15,6 +15,7 @@ pub mod inventory;
 pub mod jobs;
 pub mod live;
 pub mod migration;
+pub mod notices;
 pub mod notifications;
 pub mod sales;
 pub mod sessions;

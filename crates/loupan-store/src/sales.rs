@@ -77,7 +77,7 @@ pub async fn update_payment_method<C: ConnectionTrait>(
     use payment_methods::Column as M;
     let res = payment_methods::Entity::update_many()
         .col_expr(M::Name, Expr::value(row.name.clone()))
-        .col_expr(M::Kind, Expr::value(row.kind.clone()))
+        .col_expr(M::Kind, Expr::value(row.kind))
         .col_expr(M::DiscountMillionths, Expr::value(row.discount_millionths))
         .col_expr(M::TermsJson, Expr::value(row.terms_json.clone()))
         .col_expr(M::NonStandard, Expr::value(row.non_standard))

@@ -241,3 +241,23 @@ document.addEventListener("submit", (event) => {
     input.addEventListener("blur", () => setTimeout(() => show(false), 150));
   }
 })();
+
+// Notice templates: a merge field clicked in the picker is written into the
+// template where the cursor is, so nobody has to type `{{ customer.name }}`.
+(() => {
+  for (const button of document.querySelectorAll("button[data-merge-field]")) {
+    button.addEventListener("click", (e) => {
+      e.preventDefault();
+      const area = document.getElementById(button.dataset.target || "template-body");
+      if (!area) return;
+      const text = `{{ ${button.dataset.mergeField} }}`;
+      const at = area.selectionStart ?? area.value.length;
+      area.value = area.value.slice(0, at) + text + area.value.slice(area.selectionEnd ?? at);
+      area.focus();
+      area.selectionStart = area.selectionEnd = at + text.length;
+    });
+  }
+  // A batch still sending reloads its page until it is done.
+  const running = document.querySelector("[data-batch-running]");
+  if (running) setTimeout(() => window.location.reload(), 2000);
+})();

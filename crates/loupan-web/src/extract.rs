@@ -128,6 +128,7 @@ where
 }
 
 /// An HTML form body as name/value pairs; a name may repeat (check boxes).
+#[derive(Clone, Debug, Default)]
 pub struct FormData(pub Vec<(String, String)>);
 
 impl FormData {
@@ -143,6 +144,14 @@ impl FormData {
     pub fn all(&self, name: &str) -> Vec<String> {
         self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
     }
+    /// What was typed, by name (the first of a repeated name), to fill a form again.
+    pub fn values(&self) -> std::collections::BTreeMap<String, String> {
+        let mut map = std::collections::BTreeMap::new();
+        for (k, v) in &self.0 {
+            map.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        map
+    }
 }
 
 impl<S: Send + Sync> FromRequest<S> for FormData {
@@ -155,17 +164,7 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
     }
 }
 
-/// For an optional date in a query: empty (a filter form left blank) is not
-/// given, as the document says; anything else must be `YYYY-MM-DD`.
-pub fn optional_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<chrono::NaiveDate>, D::Error> {
-    use serde::Deserialize;
-    match Option::<String>::deserialize(d)? {
-        Some(text) if !text.is_empty() => chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| serde::de::Error::custom("not a date (YYYY-MM-DD)")),
-        _ => Ok(None),
-    }
-}
+pub use loupan_domain::validation::optional_date;
 
 /// For a query parameter documented as one of a list of names (a status, a
 /// kind): an empty value is none of them, so the API refuses it (400) rather

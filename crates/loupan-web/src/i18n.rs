@@ -102,6 +102,12 @@ pub fn t_with(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
     text
 }
 
+/// What is wrong with a field, in `lang`, with the facts the error names filled in.
+pub fn field_message(lang: Lang, error: &loupan_domain::FieldError) -> String {
+    let facts: Vec<(&str, &str)> = error.facts.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    t_with(lang, &format!("field_error.{}", error.code), &facts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -197,18 +197,15 @@ pub fn problem_response(failure: &Failure, lang: Lang) -> Response {
             serde_json::json!({
                 "field": f.field,
                 "code": f.code,
-                "message": i18n::t(lang, &format!("field_error.{}", f.code)),
+                "message": i18n::field_message(lang, f),
             })
         })
         .collect();
     let detail = if errors.is_empty() {
         title.clone()
     } else {
-        let parts: Vec<String> = failure
-            .fields
-            .iter()
-            .map(|f| format!("{}: {}", f.field, i18n::t(lang, &format!("field_error.{}", f.code))))
-            .collect();
+        let parts: Vec<String> =
+            failure.fields.iter().map(|f| format!("{}: {}", f.field, i18n::field_message(lang, f))).collect();
         format!("{title} ({})", parts.join("; "))
     };
     let body = serde_json::json!({

@@ -20,7 +20,7 @@ struct Templates;
 
 /// The navigation: label key, address, and the permission it needs (None: all).
 /// Business areas add their entry here.
-const NAV: [(&str, &str, Option<Permission>); 13] = [
+const NAV: [(&str, &str, Option<Permission>); 14] = [
     ("nav.workbench", "/", None),
     ("nav.approvals", "/approvals", None),
     ("nav.projects", "/projects", Some(Permission::ReadProjects)),
@@ -29,6 +29,7 @@ const NAV: [(&str, &str, Option<Permission>); 13] = [
     ("nav.finance", "/finance/ledger", Some(Permission::ReadFinance)),
     ("nav.aftersales", "/aftersales/calculator", Some(Permission::ReadAftersales)),
     ("nav.cost", "/cost", Some(Permission::ReadCost)),
+    ("nav.notices", "/notices", Some(Permission::SendNotices)),
     ("nav.users", "/admin/users", Some(Permission::ManageUsers)),
     ("nav.audit", "/admin/audit", Some(Permission::ReadAudit)),
     ("nav.flows", "/admin/approval-flows", Some(Permission::ManageApprovalFlows)),
@@ -141,11 +142,8 @@ pub fn render(state: &AppState, name: &str, ctx: Value) -> Result<Html<String>, 
 
 /// A page explaining a failure in the visitor's language.
 pub fn error_page(state: &AppState, failure: &Failure, lang: Lang) -> Response {
-    let fields: Vec<String> = failure
-        .fields
-        .iter()
-        .map(|f| format!("{}: {}", f.field, i18n::t(lang, &format!("field_error.{}", f.code))))
-        .collect();
+    let fields: Vec<String> =
+        failure.fields.iter().map(|f| format!("{}: {}", f.field, i18n::field_message(lang, f))).collect();
     let ctx = context! {
         lang => lang.code(),
         status => failure.status.as_u16(),
@@ -163,7 +161,7 @@ pub fn field_messages(lang: Lang, err: &loupan_service::ServiceError) -> Value {
     let mut map = std::collections::BTreeMap::new();
     if let loupan_service::ServiceError::Invalid(invalid) = err {
         for f in &invalid.0 {
-            map.entry(f.field.clone()).or_insert_with(|| i18n::t(lang, &format!("field_error.{}", f.code)));
+            map.entry(f.field.clone()).or_insert_with(|| i18n::field_message(lang, f));
         }
     }
     Value::from_serialize(&map)

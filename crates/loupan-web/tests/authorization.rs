@@ -328,6 +328,21 @@ fn rule(op: &str) -> Option<Rule> {
         "POST /api/v1/cost/projects/{id}/variations" | "POST /api/v1/cost/variations/{id}/confirm" => {
             Needs(RecordVariations, Project)
         }
+
+        "GET /api/v1/notices/templates" | "POST /api/v1/notices/templates" | "GET /api/v1/notices/batches" => {
+            Needs(SendNotices, Nothing)
+        }
+        "GET /api/v1/notices/fields" => Anyone(Nothing),
+        "GET /api/v1/notices/templates/{id}"
+        | "PUT /api/v1/notices/templates/{id}"
+        | "GET /api/v1/notices/templates/{id}/versions"
+        | "POST /api/v1/notices/templates/{id}/preview"
+        | "GET /api/v1/notices/batches/{id}"
+        | "GET /api/v1/notices/batches/{id}/recipients"
+        | "GET /api/v1/notices/batches/{id}/letters.pdf" => Needs(SendNotices, Project),
+        "POST /api/v1/notices/batches" | "POST /api/v1/notices/batches/preview" => Needs(SendNotices, Field),
+        // What a customer was sent is part of the customer.
+        "GET /api/v1/notices/sendings/{id}" => Needs(ReadCustomers, Owned),
         _ => return None,
     })
 }
@@ -827,6 +842,36 @@ impl World {
         id_of(&self.send(post(&path, body), &self.admin).await)
     }
 
+    /// A greeting template of the case's project.
+    async fn notice_template(&self, case: Case) -> String {
+        let body = json!({"kind": "greeting", "name": format!("问候{}", self.n()), "project_id": self.project(case),
+                          "body": "尊敬的 {{ customer.name }}：节日快乐！"});
+        id_of(&self.send(post("/api/v1/notices/templates", body), &self.admin).await)
+    }
+
+    /// A finished batch of greetings to one customer of the case's project, and that customer.
+    async fn notice_batch(&self, case: Case) -> (String, String) {
+        let (template, customer) = (self.notice_template(case).await, self.customer(case).await);
+        let body = json!({"template_id": template, "project_id": self.project(case),
+                          "audience": {"source": "customers", "customer_ids": [customer]}});
+        let batch = id_of(&self.send(post("/api/v1/notices/batches", body), &self.admin).await);
+        loupan_service::platform::jobs::run_due(&self.app.services, "matrix", chrono::Utc::now()).await.unwrap();
+        (batch, customer)
+    }
+
+    /// What the case's agent's customer was sent.
+    async fn notice_sending(&self, case: Case) -> String {
+        let (_, customer) = self.notice_batch(case).await;
+        let timeline = self.send(get(&format!("/api/v1/customers/{customer}/timeline")), &self.admin).await.json();
+        timeline["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find_map(|e| e["facts"]["sending"].as_str())
+            .unwrap_or_else(|| panic!("no sending on {timeline}"))
+            .to_owned()
+    }
+
     async fn webhook(&self) -> String {
         let r = self
             .send(
@@ -873,6 +918,43 @@ impl World {
                 post(path, json!({})).token(&fresh)
             }
             "/api/v1/notifications/{id}/read" => post(&with(&self.notification(case, caller_id).await), json!({})),
+            "/api/v1/notices/templates" if method == "GET" => get(path),
+            "/api/v1/notices/templates" => {
+                post(path, json!({"kind": "free", "name": format!("函件{n}"), "body": "尊敬的 {{ customer.name }}："}))
+            }
+            "/api/v1/notices/fields" => get(&format!("{path}?kind=payment_reminder")),
+            "/api/v1/notices/templates/{id}" if method == "PUT" => put(
+                &with(&self.notice_template(case).await),
+                json!({"kind": "greeting", "name": "问候", "body": "{{ customer.name }}，新年好！"}),
+            ),
+            "/api/v1/notices/templates/{id}/preview" => {
+                let (template, customer) = (self.notice_template(case).await, self.customer(case).await);
+                post(&with(&template), json!({"customer_id": customer}))
+            }
+            p2 if p2.starts_with("/api/v1/notices/templates/{id}") => get(&with(&self.notice_template(case).await)),
+            "/api/v1/notices/batches" if method == "GET" => get(path),
+            "/api/v1/notices/batches" | "/api/v1/notices/batches/preview" => {
+                let template = self.notice_template(Case::Own).await;
+                // A company-wide template: only the project and the customer differ by case.
+                let r = self
+                    .send(
+                        put(
+                            &format!("/api/v1/notices/templates/{template}"),
+                            json!({"kind": "greeting", "name": "全公司问候", "body": "{{ customer.name }}，您好！"}),
+                        ),
+                        &self.admin,
+                    )
+                    .await;
+                let template = id_of(&r);
+                let customer = self.customer(case).await;
+                post(
+                    path,
+                    json!({"template_id": template, "project_id": p,
+                           "audience": {"source": "customers", "customer_ids": [customer]}}),
+                )
+            }
+            p2 if p2.starts_with("/api/v1/notices/batches/{id}") => get(&with(&self.notice_batch(case).await.0)),
+            "/api/v1/notices/sendings/{id}" => get(&with(&self.notice_sending(case).await)),
             "/api/v1/aftersales/area-compensation/calculate" => post(
                 path,
                 json!({"rule": "2001", "contract_total": "2000000.00", "contract_area": "100.00", "measured_area": "95.00"}),

@@ -241,7 +241,7 @@ async fn with_other_phones<C: Connection>(conn: &C, mut customer: Customer) -> S
 }
 
 /// A customer the actor may see; 404 otherwise, so existence is not revealed.
-async fn visible<C: Connection>(conn: &C, actor: &Actor, id: &CustomerId) -> ServiceResult<CustomerRow> {
+pub(crate) async fn visible<C: Connection>(conn: &C, actor: &Actor, id: &CustomerId) -> ServiceResult<CustomerRow> {
     actor.require(Permission::ReadCustomers)?;
     match store::find_customer(conn, id).await? {
         Some(row) if may_see(actor, &row) => Ok(row),

@@ -348,9 +348,9 @@ pub async fn import_units(
                 new.gross_area = row.gross;
                 new.inner_area = row.inner;
                 new.list_price = row.price;
-                new.property_type = row.details.property_type.clone();
+                new.property_type = row.details.property_type;
                 new.orientation = row.details.orientation.clone();
-                new.decoration = row.details.decoration.clone();
+                new.decoration = row.details.decoration;
                 new.floor_price = row.details.floor_price;
                 if row.entrance_given {
                     new.entrance = row.entrance.clone();

@@ -26,15 +26,18 @@ pub enum JobKind {
     FollowUpReminders,
     WebhookDelivery,
     CustomerImport,
+    /// Sends one batch of notices (`notices::run_batch`).
+    NoticeBatch,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 5] = [
+    pub const ALL: [JobKind; 6] = [
         JobKind::ExpireReservations,
         JobKind::ApprovalDeadlines,
         JobKind::FollowUpReminders,
         JobKind::WebhookDelivery,
         JobKind::CustomerImport,
+        JobKind::NoticeBatch,
     ];
 
     /// The stable name stored in job rows and shown (translated) on the admin page.
@@ -45,6 +48,7 @@ impl JobKind {
             JobKind::FollowUpReminders => "follow_up_reminders",
             JobKind::WebhookDelivery => "webhook_delivery",
             JobKind::CustomerImport => "customer_import",
+            JobKind::NoticeBatch => "notice_batch",
         }
     }
 
@@ -60,12 +64,13 @@ impl Serialize for JobKind {
 }
 
 /// Every kind of job by name, for translations and the admin page.
-pub const KINDS: [&str; 5] = [
+pub const KINDS: [&str; 6] = [
     JobKind::ExpireReservations.name(),
     JobKind::ApprovalDeadlines.name(),
     JobKind::FollowUpReminders.name(),
     JobKind::WebhookDelivery.name(),
     JobKind::CustomerImport.name(),
+    JobKind::NoticeBatch.name(),
 ];
 
 /// What running a job does, by kind (`crate::handlers::run_job`): `Ok(result)`

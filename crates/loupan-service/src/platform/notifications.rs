@@ -99,11 +99,11 @@ fn user_of(actor: &Actor) -> ServiceResult<&UserId> {
 
 pub async fn list(services: &Services, actor: &Actor, unread_only: bool) -> ServiceResult<Vec<Notification>> {
     let user = user_of(actor)?;
-    Ok(store::notifications_of(services.store.conn(), user, unread_only, 100)
+    store::notifications_of(services.store.conn(), user, unread_only, 100)
         .await?
         .into_iter()
         .map(Notification::try_from)
-        .collect::<ServiceResult<_>>()?)
+        .collect()
 }
 
 pub async fn unread_count(services: &Services, actor: &Actor) -> ServiceResult<u64> {

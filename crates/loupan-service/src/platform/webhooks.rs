@@ -23,13 +23,14 @@ use crate::platform::outbound;
 use crate::{Actor, ServiceError, ServiceResult, Services, platform::jobs};
 
 /// Every event type a subscription may ask for (API.md).
-pub const EVENT_TYPES: [&str; 6] = [
+pub const EVENT_TYPES: [&str; 7] = [
     "customer.created",
     "unit.status_changed",
     "subscription.created",
     "contract.signed",
     "receipt.audited",
     "approval.decided",
+    "notice.sent",
 ];
 
 /// A delivery is given up after this many attempts (about 85 minutes of back-off).

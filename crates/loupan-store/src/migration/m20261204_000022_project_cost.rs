@@ -35,7 +35,8 @@ impl MigrationName for Migration {
     }
 }
 
-fn index(name: &str, table: &str, columns: &[&str], unique: bool) -> IndexCreateStatement {
+/// An index on `columns` of `table` (later migrations make theirs with it too).
+pub(super) fn index(name: &str, table: &str, columns: &[&str], unique: bool) -> IndexCreateStatement {
     let mut i = Index::create();
     i.name(name).table(Alias::new(table));
     for c in columns {

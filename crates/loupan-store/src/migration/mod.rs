@@ -31,6 +31,7 @@ mod m20261204_000025_non_standard_methods;
 mod m20261204_000026_initial_search;
 mod m20261205_000027_event_params;
 mod m20261206_000028_said_sentences;
+mod m20261206_000029_notices;
 
 pub struct Migrator;
 
@@ -65,6 +66,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000026_initial_search::Migration),
             Box::new(m20261205_000027_event_params::Migration),
             Box::new(m20261206_000028_said_sentences::Migration),
+            Box::new(m20261206_000029_notices::Migration),
         ]
     }
 }

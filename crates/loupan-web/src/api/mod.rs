@@ -11,6 +11,7 @@ pub mod cost;
 pub mod customers;
 pub mod finance;
 pub mod inventory;
+pub mod notices;
 pub mod platform;
 pub mod sales;
 pub mod workbench;
@@ -40,6 +41,7 @@ use crate::AppState;
         (name = "integrations", description = "Webhooks and the background job queue"),
         (name = "aftersales", description = "Area compensation, deed tax and other after-sales settlements (A1-A4)"),
         (name = "cost", description = "Cost items, target cost, contract planning, cost contracts, changes and visas, dynamic cost (PM3-PM7)"),
+        (name = "notices", description = "Letter templates, batches and what each customer was sent (S5, F7, M1)"),
     )
 )]
 struct ApiDoc;
@@ -79,6 +81,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(platform::integrations::router())
         .merge(aftersales::router())
         .merge(cost::router())
+        .merge(notices::router())
 }
 
 /// RFC 9457 problem details, in the language of `Accept-Language`.

@@ -373,7 +373,10 @@ async fn detail_page(
         .into_iter()
         .map(|e| {
             let summary = crate::views::timeline_sentence(lang, &e);
-            context! { kind => e.kind, summary => summary, actor => e.actor_name, at => e.occurred_at.to_rfc3339() }
+            // A letter sent links to exactly what was sent.
+            let sending = e.facts.get("sending").cloned();
+            context! { kind => e.kind, summary => summary, actor => e.actor_name, at => e.occurred_at.to_rfc3339(),
+            sending => sending }
         })
         .collect();
     let merges: Vec<Value> = customers::merges_of(&state.services, actor, id)

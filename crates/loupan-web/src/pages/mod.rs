@@ -31,6 +31,7 @@ mod customers;
 mod finance;
 mod inventory;
 mod login;
+mod notices;
 mod pricing;
 mod sales;
 mod workbench;
@@ -53,4 +54,5 @@ pub fn router() -> Router<AppState> {
         .merge(finance::router())
         .merge(aftersales::router())
         .merge(cost::router())
+        .merge(notices::router())
 }

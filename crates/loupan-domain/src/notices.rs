@@ -1,0 +1,138 @@
+//! Notices and letters (S5, F7, M1): what a template is for, how it reaches
+//! the customer, the fields it may merge, and where a batch and each of its
+//! recipients stand.
+
+use crate::names::named_enum;
+
+named_enum! {
+    /// What a template is for; it decides the merge fields and whether a
+    /// marketing opt-out blocks it.
+    pub enum NoticeKind("notice kind") {
+        /// 开盘通知
+        OpeningNotice = "opening_notice",
+        /// 催款书
+        PaymentReminder = "payment_reminder",
+        /// 交房通知书 / 入伙通知书
+        HandoverNotice = "handover_notice",
+        /// 收据
+        Receipt = "receipt",
+        /// 办证通知
+        TitleCertificateNotice = "title_certificate_notice",
+        /// 面积补差通知
+        AreaCompensationNotice = "area_compensation_notice",
+        /// 节日与生日问候
+        Greeting = "greeting",
+        /// 自由文本
+        Free = "free",
+    }
+}
+
+/// What a letter of a kind is about: a customer alone, or one of their contracts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    Customer,
+    Contract,
+}
+
+impl NoticeKind {
+    /// Marketing goes only to customers who have not opted out (PIPL);
+    /// transactional notices are owed to the buyer whatever they chose.
+    pub const fn is_marketing(self) -> bool {
+        matches!(self, NoticeKind::OpeningNotice | NoticeKind::Greeting)
+    }
+
+    pub const fn subject(self) -> Subject {
+        match self {
+            NoticeKind::OpeningNotice | NoticeKind::Greeting | NoticeKind::Free => Subject::Customer,
+            NoticeKind::PaymentReminder
+            | NoticeKind::HandoverNotice
+            | NoticeKind::Receipt
+            | NoticeKind::TitleCertificateNotice
+            | NoticeKind::AreaCompensationNotice => Subject::Contract,
+        }
+    }
+
+    /// The merge fields a template of this kind may name.
+    pub fn fields(self) -> Vec<&'static str> {
+        let mut fields: Vec<&'static str> = CUSTOMER_FIELDS.to_vec();
+        if self.subject() == Subject::Contract {
+            fields.extend(CONTRACT_FIELDS);
+        }
+        if self == NoticeKind::PaymentReminder {
+            fields.extend(ARREARS_FIELDS);
+        }
+        fields
+    }
+}
+
+/// Fields every letter has: who it is to, who sends it, and when.
+pub const CUSTOMER_FIELDS: [&str; 5] = ["customer.name", "customer.phone", "project.name", "agent.name", "today"];
+
+/// Fields of a letter about a contract.
+pub const CONTRACT_FIELDS: [&str; 7] = [
+    "building.name",
+    "unit.number",
+    "unit.gross_area",
+    "contract.number",
+    "contract.signed_on",
+    "contract.total_price",
+    "contract.unpaid",
+];
+
+/// Fields of a payment reminder: what is overdue as of the batch's date.
+pub const ARREARS_FIELDS: [&str; 4] =
+    ["arrears.as_of", "arrears.overdue", "arrears.overdue_since", "arrears.days_overdue"];
+
+named_enum! {
+    /// How a notice reaches the customer.
+    pub enum NoticeChannel("notice channel") {
+        /// A printed letter (PDF).
+        Letter = "letter",
+        Email = "email",
+        Sms = "sms",
+    }
+}
+
+named_enum! {
+    /// Where a batch stands.
+    pub enum BatchStatus("batch status") {
+        /// Waiting for the job queue.
+        Queued = "queued",
+        Running = "running",
+        /// Every recipient was handled; the output is ready.
+        Done = "done",
+    }
+}
+
+named_enum! {
+    /// What became of one recipient of a batch.
+    pub enum RecipientStatus("recipient status") {
+        Pending = "pending",
+        Sent = "sent",
+        /// Not sent, for the reason recorded (opted out, no address).
+        Skipped = "skipped",
+        Failed = "failed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        crate::names::assert_names_round_trip(&NoticeKind::ALL, |s| s.name());
+        crate::names::assert_names_round_trip(&NoticeChannel::ALL, |s| s.name());
+        crate::names::assert_names_round_trip(&BatchStatus::ALL, |s| s.name());
+        crate::names::assert_names_round_trip(&RecipientStatus::ALL, |s| s.name());
+    }
+
+    #[test]
+    fn only_payment_reminders_merge_arrears_and_only_contract_letters_name_a_unit() {
+        assert!(NoticeKind::PaymentReminder.fields().contains(&"arrears.overdue"));
+        assert!(!NoticeKind::HandoverNotice.fields().contains(&"arrears.overdue"));
+        assert!(NoticeKind::HandoverNotice.fields().contains(&"unit.number"));
+        assert!(!NoticeKind::Greeting.fields().contains(&"unit.number"));
+        assert!(NoticeKind::Greeting.is_marketing() && !NoticeKind::PaymentReminder.is_marketing());
+    }
+}

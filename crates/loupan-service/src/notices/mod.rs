@@ -1,0 +1,996 @@
+//! Notices and letters (S5, F7, M1): templates per kind and channel, kept as
+//! versions; batches to a chosen group of customers, run by the job queue and
+//! sending each recipient exactly once; what was sent, on the customer's timeline.
+//!
+//! Built so far: printed letters (one merged PDF per batch). E-mail, SMS,
+//! opt-outs and scheduled greetings come with the rest of issue #16.
+
+pub mod templates;
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use loupan_documents::pdf::Block;
+use loupan_domain::customers::{CustomerEventKind, PhoneNumber};
+use loupan_domain::ids::{
+    BuildingId, ContractId, CustomerId, NoticeBatchId, NoticeRecipientId, NoticeTemplateId, ProjectId, UnitId,
+};
+use loupan_domain::notices::{BatchStatus, NoticeChannel, NoticeKind, RecipientStatus, Subject};
+use loupan_domain::validation::{optional_text, required_text};
+use loupan_domain::{Invalid, Permission};
+use loupan_store::Connection;
+use loupan_store::customers as store_customers;
+use loupan_store::inventory as store_inventory;
+use loupan_store::notices::{self as store, BatchRow, RecipientRow, TemplateRow};
+use serde::{Deserialize, Serialize};
+
+use crate::finance::reports::{LedgerLine, ledger};
+use crate::platform::audit::{self, Change};
+use crate::platform::jobs::{self, JobKind, NewJob, Progress};
+use crate::{Actor, ServiceError, ServiceResult, Services};
+
+use templates::Facts;
+
+/// A template version as users see it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Template {
+    pub id: NoticeTemplateId,
+    /// The first version's id: every version of the template shares it.
+    pub family_id: NoticeTemplateId,
+    pub version: i32,
+    /// None: company-wide.
+    pub project_id: Option<ProjectId>,
+    pub kind: NoticeKind,
+    pub channel: NoticeChannel,
+    pub name: String,
+    /// An e-mail's subject.
+    pub subject: Option<String>,
+    pub body: String,
+    pub created_by: String,
+    pub created_by_name: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Set when a newer version replaced this one.
+    pub superseded_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<TemplateRow> for Template {
+    fn from(r: TemplateRow) -> Self {
+        Template {
+            id: r.id,
+            family_id: r.family_id,
+            version: r.version,
+            project_id: r.project_id,
+            kind: r.kind,
+            channel: r.channel,
+            name: r.name,
+            subject: r.subject,
+            body: r.body,
+            created_by: r.created_by,
+            created_by_name: r.created_by_name,
+            created_at: r.created_at,
+            superseded_at: r.superseded_at,
+        }
+    }
+}
+
+/// A template as typed in the editor or sent by a program.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct NewTemplate {
+    /// One of the notice kinds (`payment_reminder`, …); a new version keeps its template's.
+    #[cfg_attr(feature = "utoipa", schema(required = true, nullable = false, value_type = Option<NoticeKind>))]
+    pub kind: Option<String>,
+    /// `letter` (printed; also when blank). E-mail and SMS come later.
+    #[cfg_attr(feature = "utoipa", schema(pattern = "^(letter)?$"))]
+    pub channel: Option<String>,
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(required = true, nullable = false, min_length = 1, max_length = 100, pattern = "\\S")
+    )]
+    pub name: Option<String>,
+    /// Blank: company-wide.
+    pub project_id: Option<String>,
+    /// An e-mail's subject, in the template language.
+    #[cfg_attr(feature = "utoipa", schema(max_length = 200))]
+    pub subject: Option<String>,
+    /// The text in the template language (MiniJinja: `{{ customer.name }}`).
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(required = true, nullable = false, min_length = 1, max_length = 20000, pattern = "\\S")
+    )]
+    pub body: Option<String>,
+}
+
+struct ValidTemplate {
+    kind: NoticeKind,
+    channel: NoticeChannel,
+    name: String,
+    project_id: Option<ProjectId>,
+    subject: Option<String>,
+    body: String,
+}
+
+fn valid_template(actor: &Actor, form: &NewTemplate) -> ServiceResult<ValidTemplate> {
+    let mut errors = Invalid::default();
+    let kind = match form.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+        None => {
+            errors.push("kind", "required");
+            None
+        }
+        Some(k) => NoticeKind::parse(k).or_else(|| {
+            errors.push("kind", "unknown_kind");
+            None
+        }),
+    };
+    let channel = match form.channel.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        None | Some("letter") => NoticeChannel::Letter,
+        Some(c) if NoticeChannel::parse(c).is_some() => {
+            errors.push("channel", "channel_not_available");
+            NoticeChannel::Letter
+        }
+        Some(_) => {
+            errors.push("channel", "unknown_kind");
+            NoticeChannel::Letter
+        }
+    };
+    let name = required_text(&mut errors, "name", form.name.as_deref(), 100);
+    let project_id = ProjectId::given(form.project_id.as_deref());
+    if let Some(p) = &project_id
+        && !actor.sees_project(p)
+    {
+        errors.push("project_id", "unknown_project");
+    }
+    let subject = optional_text(&mut errors, "subject", form.subject.as_deref(), 200);
+    let body = required_text(&mut errors, "body", form.body.as_deref(), 20_000);
+    if let Some(kind) = kind {
+        if !body.is_empty() {
+            templates::check(&mut errors, "body", kind, &body);
+        }
+        if let Some(s) = &subject {
+            templates::check(&mut errors, "subject", kind, s);
+        }
+    }
+    errors.into_result()?;
+    let kind = kind.ok_or_else(|| ServiceError::internal("kind checked above"))?;
+    Ok(ValidTemplate { kind, channel, name, project_id, subject, body })
+}
+
+/// The templates the actor may use: their projects' and the company's, current versions.
+pub async fn list_templates(services: &Services, actor: &Actor) -> ServiceResult<Vec<Template>> {
+    actor.require(Permission::SendNotices)?;
+    let rows = store::current_templates(services.store.conn(), actor.visible_projects()).await?;
+    Ok(rows.into_iter().map(Template::from).collect())
+}
+
+async fn visible_template<C: Connection>(conn: &C, actor: &Actor, id: &NoticeTemplateId) -> ServiceResult<TemplateRow> {
+    actor.require(Permission::SendNotices)?;
+    match store::find_template(conn, id).await? {
+        Some(t) if t.project_id.as_ref().is_none_or(|p| actor.sees_project(p)) => Ok(t),
+        _ => Err(ServiceError::NotFound("notice_template")),
+    }
+}
+
+pub async fn get_template(services: &Services, actor: &Actor, id: &NoticeTemplateId) -> ServiceResult<Template> {
+    Ok(visible_template(services.store.conn(), actor, id).await?.into())
+}
+
+/// Every version of the template, newest first.
+pub async fn template_versions(
+    services: &Services,
+    actor: &Actor,
+    id: &NoticeTemplateId,
+) -> ServiceResult<Vec<Template>> {
+    let row = visible_template(services.store.conn(), actor, id).await?;
+    let rows = store::template_versions(services.store.conn(), &row.family_id).await?;
+    Ok(rows.into_iter().map(Template::from).collect())
+}
+
+pub async fn create_template(services: &Services, actor: &Actor, form: NewTemplate) -> ServiceResult<Template> {
+    actor.require(Permission::SendNotices)?;
+    let v = valid_template(actor, &form)?;
+    let id = NoticeTemplateId::from(loupan_store::new_id());
+    let row = TemplateRow {
+        id: id.clone(),
+        family_id: id,
+        version: 1,
+        project_id: v.project_id,
+        kind: v.kind,
+        channel: v.channel,
+        name: v.name,
+        subject: v.subject,
+        body: v.body,
+        created_by: actor.by(),
+        created_by_name: actor.display_name.clone(),
+        created_at: services.clock.now(),
+        superseded_at: None,
+    };
+    let tx = services.store.begin_write().await?;
+    store::insert_template(&tx, &row).await?;
+    let template = Template::from(row);
+    record(&tx, actor, "notice_template.create", template.id.as_str(), None, &template).await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(template)
+}
+
+/// Saves a new version; batches made with the old one keep it. Only the
+/// current version may be edited (else `stale_version`).
+pub async fn update_template(
+    services: &Services,
+    actor: &Actor,
+    id: &NoticeTemplateId,
+    form: NewTemplate,
+) -> ServiceResult<Template> {
+    let conn = services.store.conn();
+    let current = visible_template(conn, actor, id).await?;
+    let v = valid_template(actor, &form)?;
+    if v.kind != current.kind {
+        return Err(Invalid::one("kind", "kind_cannot_change").into());
+    }
+    let now = services.clock.now();
+    let tx = services.store.begin_write().await?;
+    if !store::supersede_template(&tx, id, now).await? {
+        return Err(ServiceError::Conflict("stale_version"));
+    }
+    let row = TemplateRow {
+        id: NoticeTemplateId::from(loupan_store::new_id()),
+        family_id: current.family_id.clone(),
+        version: current.version + 1,
+        project_id: v.project_id,
+        kind: v.kind,
+        channel: v.channel,
+        name: v.name,
+        subject: v.subject,
+        body: v.body,
+        created_by: actor.by(),
+        created_by_name: actor.display_name.clone(),
+        created_at: now,
+        superseded_at: None,
+    };
+    store::insert_template(&tx, &row).await?;
+    let before = Template::from(current);
+    let template = Template::from(row);
+    record(&tx, actor, "notice_template.update", template.id.as_str(), Some(&before), &template).await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(template)
+}
+
+async fn record<T: Serialize>(
+    tx: &loupan_store::Transaction,
+    actor: &Actor,
+    action: &'static str,
+    id: &str,
+    before: Option<&T>,
+    after: &T,
+) -> ServiceResult<()> {
+    let before = match before {
+        Some(b) => audit::snapshot(b)?,
+        None => None,
+    };
+    audit::record(
+        tx,
+        actor,
+        Change { action, record_type: "notice", record_id: id, before, after: audit::snapshot(after)? },
+    )
+    .await
+}
+
+/// A merge field and the kinds that have it, for the editor's picker.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct MergeField {
+    /// As written in a template: `{{ customer.name }}`.
+    pub name: &'static str,
+}
+
+/// The fields a template of `kind` may name.
+pub fn fields_of(kind: NoticeKind) -> Vec<MergeField> {
+    kind.fields().into_iter().map(|name| MergeField { name }).collect()
+}
+
+/// Who a batch goes to, as the user chose them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum Audience {
+    /// 欠款: every contract of the project overdue at least `min_days` days on the batch's date.
+    Arrears {
+        #[cfg_attr(feature = "utoipa", schema(minimum = 0, maximum = 65535))]
+        min_days: u16,
+    },
+    /// The buyers of a building's units, by their active contracts.
+    Building { building_id: BuildingId },
+    /// Chosen customers (with their active contracts, for letters about one).
+    Customers {
+        #[cfg_attr(feature = "utoipa", schema(min_items = 1))]
+        customer_ids: Vec<CustomerId>,
+    },
+}
+
+/// A batch as the user confirms it.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct NewBatch {
+    pub template_id: NoticeTemplateId,
+    pub project_id: ProjectId,
+    pub audience: Audience,
+    /// The date amounts are taken at (arrears); today when absent or blank.
+    #[serde(default, deserialize_with = "loupan_domain::validation::optional_date")]
+    pub as_of: Option<NaiveDate>,
+}
+
+/// One letter a batch would send or sent: to whom, about what.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Letter {
+    pub customer_id: CustomerId,
+    pub customer_name: String,
+    pub contract_id: Option<ContractId>,
+    pub unit_number: Option<String>,
+    pub text: String,
+}
+
+/// What confirming would send: how many letters, and the first few.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct BatchPreview {
+    pub count: usize,
+    pub first: Vec<Letter>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Batch {
+    pub id: NoticeBatchId,
+    pub project_id: ProjectId,
+    pub template_id: NoticeTemplateId,
+    pub kind: NoticeKind,
+    pub channel: NoticeChannel,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
+    pub audience: serde_json::Value,
+    pub as_of: NaiveDate,
+    pub status: BatchStatus,
+    pub total: i32,
+    pub sent: i32,
+    pub skipped: i32,
+    pub failed: i32,
+    /// The merged letters can be downloaded.
+    pub has_letters: bool,
+    pub created_by_name: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+fn batch_of(r: BatchRow) -> ServiceResult<Batch> {
+    Ok(Batch {
+        audience: serde_json::from_str(&r.audience).map_err(ServiceError::internal)?,
+        has_letters: r.output_file_id.is_some(),
+        id: r.id,
+        project_id: r.project_id,
+        template_id: r.template_id,
+        kind: r.kind,
+        channel: r.channel,
+        as_of: r.as_of,
+        status: r.status,
+        total: r.total,
+        sent: r.sent,
+        skipped: r.skipped,
+        failed: r.failed,
+        created_by_name: r.created_by_name,
+        created_at: r.created_at,
+        finished_at: r.finished_at,
+    })
+}
+
+/// One recipient to be: a customer and, for letters about a contract, the contract.
+struct Addressee {
+    customer_id: CustomerId,
+    contract_id: Option<ContractId>,
+}
+
+/// Where a unit prints: building name, floor, unit number.
+type PrintOrder = (String, i32, String);
+
+/// The recipients of `audience`, in building and unit order (customers
+/// without a unit last, by name), each once.
+async fn addressees<C: Connection>(
+    conn: &C,
+    actor: &Actor,
+    kind: NoticeKind,
+    project: &ProjectId,
+    audience: &Audience,
+    lines: &[LedgerLine],
+) -> ServiceResult<Vec<Addressee>> {
+    let chosen: Vec<&LedgerLine> = match audience {
+        Audience::Arrears { min_days } => {
+            lines.iter().filter(|l| l.overdue.is_positive() && l.days_overdue >= i64::from(*min_days)).collect()
+        }
+        Audience::Building { building_id } => {
+            match store_inventory::find_building(conn, building_id).await? {
+                Some(b) if &b.project_id == project => {}
+                _ => return Err(Invalid::one("audience.building_id", "unknown_building").into()),
+            }
+            let units: Vec<UnitId> =
+                store_inventory::units_of_building(conn, building_id).await?.into_iter().map(|u| u.id).collect();
+            lines.iter().filter(|l| units.contains(&l.unit_id)).collect()
+        }
+        Audience::Customers { customer_ids } => {
+            if customer_ids.is_empty() {
+                return Err(Invalid::one("audience.customer_ids", "required").into());
+            }
+            for id in customer_ids {
+                let row = crate::customers::visible(conn, actor, id)
+                    .await
+                    .map_err(|e| e.when_absent(|| Invalid::one("audience.customer_ids", "unknown_customer").into()))?;
+                if &row.project_id != project {
+                    return Err(Invalid::one("audience.customer_ids", "unknown_customer").into());
+                }
+            }
+            if kind.subject() == Subject::Customer {
+                let mut ids = customer_ids.clone();
+                ids.dedup();
+                return Ok(ids.into_iter().map(|customer_id| Addressee { customer_id, contract_id: None }).collect());
+            }
+            lines.iter().filter(|l| customer_ids.contains(&l.customer_id)).collect()
+        }
+    };
+    let units =
+        store_inventory::units_by_ids(conn, &chosen.iter().map(|l| l.unit_id.clone()).collect::<Vec<_>>()).await?;
+    let mut building_names: HashMap<BuildingId, String> = HashMap::new();
+    for u in &units {
+        if !building_names.contains_key(&u.building_id) {
+            let name = store_inventory::find_building(conn, &u.building_id).await?.map(|b| b.name).unwrap_or_default();
+            building_names.insert(u.building_id.clone(), name);
+        }
+    }
+    let order: HashMap<&UnitId, PrintOrder> = units
+        .iter()
+        .map(|u| (&u.id, (building_names.get(&u.building_id).cloned().unwrap_or_default(), u.floor, u.number.clone())))
+        .collect();
+    let mut sorted = chosen;
+    sorted.sort_by(|a, b| order.get(&a.unit_id).cmp(&order.get(&b.unit_id)).then(a.number.cmp(&b.number)));
+    Ok(match kind.subject() {
+        Subject::Contract => sorted
+            .into_iter()
+            .map(|l| Addressee { customer_id: l.customer_id.clone(), contract_id: Some(l.contract_id.clone()) })
+            .collect(),
+        Subject::Customer => {
+            let mut seen = Vec::new();
+            for l in sorted {
+                if !seen.contains(&l.customer_id) {
+                    seen.push(l.customer_id.clone());
+                }
+            }
+            seen.into_iter().map(|customer_id| Addressee { customer_id, contract_id: None }).collect()
+        }
+    })
+}
+
+/// Everything a project's letters merge, loaded once per batch run.
+struct Merge {
+    project_name: String,
+    as_of: NaiveDate,
+    today: NaiveDate,
+    lines: HashMap<ContractId, LedgerLine>,
+    building_of_unit: HashMap<UnitId, (String, String)>,
+}
+
+impl Merge {
+    async fn load(
+        services: &Services,
+        project: &ProjectId,
+        as_of: NaiveDate,
+    ) -> ServiceResult<(Merge, Vec<LedgerLine>)> {
+        let conn = services.store.conn();
+        let project_name = store_inventory::find_project(conn, project)
+            .await?
+            .map(|p| p.name)
+            .ok_or(ServiceError::NotFound("project"))?;
+        // The whole project's ledger on the finance basis, as the arrears report shows it.
+        let system = Actor::system("notices");
+        let lines =
+            ledger(services, &system, Some(project), as_of, crate::finance::reports::Basis::Finance).await?.lines;
+        let unit_ids: Vec<UnitId> = lines.iter().map(|l| l.unit_id.clone()).collect();
+        let mut building_of_unit = HashMap::new();
+        let mut buildings: HashMap<BuildingId, String> = HashMap::new();
+        for chunk in unit_ids.chunks(500) {
+            for u in store_inventory::units_by_ids(conn, chunk).await? {
+                if !buildings.contains_key(&u.building_id) {
+                    let name =
+                        store_inventory::find_building(conn, &u.building_id).await?.map(|b| b.name).unwrap_or_default();
+                    buildings.insert(u.building_id.clone(), name);
+                }
+                let building = buildings.get(&u.building_id).cloned().unwrap_or_default();
+                building_of_unit.insert(u.id.clone(), (building, u.gross_area.to_string()));
+            }
+        }
+        let merge = Merge {
+            project_name,
+            as_of,
+            today: services.clock.today(),
+            lines: lines.iter().map(|l| (l.contract_id.clone(), l.clone())).collect(),
+            building_of_unit,
+        };
+        Ok((merge, lines))
+    }
+
+    /// The facts of one letter.
+    async fn facts<C: Connection>(&self, conn: &C, kind: NoticeKind, to: &Addressee) -> ServiceResult<Facts> {
+        let mut f = Facts::new();
+        let customer =
+            store_customers::find_customer(conn, &to.customer_id).await?.ok_or(ServiceError::NotFound("customer"))?;
+        let phone = PhoneNumber::parse(&customer.phone).map(|p| p.masked()).unwrap_or_default();
+        let agent = loupan_store::users::find_user(conn, &customer.owner_id).await?.map(|u| u.display_name);
+        templates::set(&mut f, "customer.name", customer.name);
+        templates::set(&mut f, "customer.phone", phone);
+        templates::set(&mut f, "project.name", self.project_name.clone());
+        templates::set(&mut f, "agent.name", agent.unwrap_or_default());
+        templates::set(&mut f, "today", self.today.to_string());
+        if kind.subject() == Subject::Contract {
+            let line = to
+                .contract_id
+                .as_ref()
+                .and_then(|c| self.lines.get(c))
+                .ok_or_else(|| ServiceError::internal("a letter about a contract without its ledger line"))?;
+            let (building, area) = self.building_of_unit.get(&line.unit_id).cloned().unwrap_or_default();
+            // The agent who signed the contract speaks for it.
+            templates::set(&mut f, "agent.name", line.agent_name.clone());
+            templates::set(&mut f, "building.name", building);
+            templates::set(&mut f, "unit.number", line.unit_number.clone());
+            templates::set(&mut f, "unit.gross_area", area);
+            templates::set(&mut f, "contract.number", line.number.clone());
+            templates::set(&mut f, "contract.signed_on", line.signed_on.to_string());
+            templates::set(&mut f, "contract.total_price", line.total.to_string());
+            templates::set(&mut f, "contract.unpaid", line.unpaid.to_string());
+            if kind == NoticeKind::PaymentReminder {
+                templates::set(&mut f, "arrears.as_of", self.as_of.to_string());
+                templates::set(&mut f, "arrears.overdue", line.overdue.to_string());
+                templates::set(
+                    &mut f,
+                    "arrears.overdue_since",
+                    line.overdue_since.map(|d| d.to_string()).unwrap_or_default(),
+                );
+                templates::set(&mut f, "arrears.days_overdue", line.days_overdue.to_string());
+            }
+        }
+        Ok(f)
+    }
+}
+
+/// Renders a template for `to`; a template that fails here was checked when saved, so it is Loupan's fault.
+fn render(template: &TemplateRow, facts: &Facts) -> ServiceResult<String> {
+    templates::render(&template.body, facts).map_err(ServiceError::internal)
+}
+
+/// The template rendered for one customer (and contract, for letters about one), as of a date.
+pub async fn preview(
+    services: &Services,
+    actor: &Actor,
+    id: &NoticeTemplateId,
+    customer_id: &CustomerId,
+    contract_id: Option<&ContractId>,
+    as_of: Option<NaiveDate>,
+) -> ServiceResult<Letter> {
+    let conn = services.store.conn();
+    let template = visible_template(conn, actor, id).await?;
+    let customer = crate::customers::visible(conn, actor, customer_id)
+        .await
+        .map_err(|e| e.when_absent(|| Invalid::one("customer_id", "unknown_customer").into()))?;
+    let as_of = as_of.unwrap_or_else(|| services.clock.today());
+    let (merge, _) = Merge::load(services, &customer.project_id, as_of).await?;
+    let contract_id = match template.kind.subject() {
+        Subject::Customer => None,
+        Subject::Contract => {
+            let chosen = match contract_id {
+                Some(c) => Some(c.clone()),
+                None => merge.lines.values().find(|l| l.customer_id == *customer_id).map(|l| l.contract_id.clone()),
+            };
+            match chosen {
+                Some(c) if merge.lines.get(&c).is_some_and(|l| l.customer_id == *customer_id) => Some(c),
+                _ => return Err(Invalid::one("contract_id", "unknown_contract").into()),
+            }
+        }
+    };
+    let to = Addressee { customer_id: customer_id.clone(), contract_id };
+    let facts = merge.facts(conn, template.kind, &to).await?;
+    let unit_number = to.contract_id.as_ref().and_then(|c| merge.lines.get(c)).map(|l| l.unit_number.clone());
+    Ok(Letter {
+        text: render(&template, &facts)?,
+        customer_name: facts.get("customer").and_then(|c| c.get("name")).cloned().unwrap_or_default(),
+        customer_id: to.customer_id,
+        contract_id: to.contract_id,
+        unit_number,
+    })
+}
+
+/// Checks a batch and finds its recipients, without sending anything.
+async fn plan(
+    services: &Services,
+    actor: &Actor,
+    form: &NewBatch,
+) -> ServiceResult<(TemplateRow, Merge, Vec<Addressee>, NaiveDate)> {
+    actor.require(Permission::SendNotices)?;
+    let conn = services.store.conn();
+    let template = visible_template(conn, actor, &form.template_id)
+        .await
+        .map_err(|e| e.when_absent(|| Invalid::one("template_id", "unknown_template").into()))?;
+    if template.superseded_at.is_some() {
+        return Err(Invalid::one("template_id", "template_superseded").into());
+    }
+    if !actor.sees_project(&form.project_id) || store_inventory::find_project(conn, &form.project_id).await?.is_none() {
+        return Err(Invalid::one("project_id", "unknown_project").into());
+    }
+    if template.project_id.as_ref().is_some_and(|p| p != &form.project_id) {
+        return Err(Invalid::one("template_id", "template_of_another_project").into());
+    }
+    if template.kind == NoticeKind::PaymentReminder {
+        // Who owes what is finance's to tell.
+        actor.require(Permission::ReadFinance)?;
+    }
+    let as_of = form.as_of.unwrap_or_else(|| services.clock.today());
+    let (merge, lines) = Merge::load(services, &form.project_id, as_of).await?;
+    let to = addressees(conn, actor, template.kind, &form.project_id, &form.audience, &lines).await?;
+    Ok((template, merge, to, as_of))
+}
+
+/// How many letters the batch would send, and the first three as they would read.
+pub async fn preview_batch(services: &Services, actor: &Actor, form: &NewBatch) -> ServiceResult<BatchPreview> {
+    let (template, merge, to, _) = plan(services, actor, form).await?;
+    let conn = services.store.conn();
+    let mut first = Vec::new();
+    for a in to.iter().take(3) {
+        let facts = merge.facts(conn, template.kind, a).await?;
+        first.push(Letter {
+            text: render(&template, &facts)?,
+            customer_name: facts.get("customer").and_then(|c| c.get("name")).cloned().unwrap_or_default(),
+            customer_id: a.customer_id.clone(),
+            contract_id: a.contract_id.clone(),
+            unit_number: a.contract_id.as_ref().and_then(|c| merge.lines.get(c)).map(|l| l.unit_number.clone()),
+        });
+    }
+    Ok(BatchPreview { count: to.len(), first })
+}
+
+/// Confirms a batch: its recipients are fixed now, in print order, and the
+/// job queue sends them. Nobody to send to is refused (`no_recipients`).
+pub async fn create_batch(services: &Services, actor: &Actor, form: NewBatch) -> ServiceResult<Batch> {
+    let (template, _, to, as_of) = plan(services, actor, &form).await?;
+    if to.is_empty() {
+        return Err(ServiceError::Conflict("no_recipients"));
+    }
+    let now = services.clock.now();
+    let id = NoticeBatchId::from(loupan_store::new_id());
+    let row = BatchRow {
+        id: id.clone(),
+        project_id: form.project_id.clone(),
+        template_id: template.id.clone(),
+        kind: template.kind,
+        channel: template.channel,
+        audience: serde_json::to_string(&form.audience).map_err(ServiceError::internal)?,
+        as_of,
+        status: BatchStatus::Queued,
+        total: i32::try_from(to.len()).map_err(ServiceError::internal)?,
+        sent: 0,
+        skipped: 0,
+        failed: 0,
+        output_file_id: None,
+        created_by: actor.by(),
+        created_by_name: actor.display_name.clone(),
+        created_at: now,
+        finished_at: None,
+    };
+    let recipients: Vec<RecipientRow> = to
+        .into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            Ok(RecipientRow {
+                id: NoticeRecipientId::from(loupan_store::new_id()),
+                batch_id: id.clone(),
+                position: i32::try_from(i).map_err(ServiceError::internal)?,
+                customer_id: a.customer_id,
+                contract_id: a.contract_id,
+                status: RecipientStatus::Pending,
+                skip_reason: None,
+                subject: None,
+                text: None,
+                error: None,
+                sent_at: None,
+            })
+        })
+        .collect::<ServiceResult<_>>()?;
+    let tx = services.store.begin_write().await?;
+    store::insert_batch(&tx, &row).await?;
+    store::insert_recipients(&tx, &recipients).await?;
+    jobs::enqueue(
+        &tx,
+        NewJob {
+            kind: JobKind::NoticeBatch,
+            payload: serde_json::json!({"batch_id": id}),
+            // As soon as the company's clock says (a test's clock too).
+            run_at: Some(now),
+            unique_key: Some(format!("notice_batch:{id}")),
+            max_attempts: 5,
+            created_by: Some(actor.by()),
+        },
+    )
+    .await?;
+    let batch = batch_of(row)?;
+    record(&tx, actor, "notice_batch.create", id.as_str(), None, &batch).await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(batch)
+}
+
+async fn visible_batch<C: Connection>(conn: &C, actor: &Actor, id: &NoticeBatchId) -> ServiceResult<BatchRow> {
+    actor.require(Permission::SendNotices)?;
+    match store::find_batch(conn, id).await? {
+        Some(b) if actor.sees_project(&b.project_id) => Ok(b),
+        _ => Err(ServiceError::NotFound("notice_batch")),
+    }
+}
+
+pub async fn get_batch(services: &Services, actor: &Actor, id: &NoticeBatchId) -> ServiceResult<Batch> {
+    batch_of(visible_batch(services.store.conn(), actor, id).await?)
+}
+
+/// The latest hundred batches of the actor's projects.
+pub async fn list_batches(services: &Services, actor: &Actor) -> ServiceResult<Vec<Batch>> {
+    actor.require(Permission::SendNotices)?;
+    store::batches(services.store.conn(), actor.visible_projects(), 100).await?.into_iter().map(batch_of).collect()
+}
+
+/// The merged letters of a finished batch, as a PDF.
+pub async fn batch_letters(
+    services: &Services,
+    actor: &Actor,
+    id: &NoticeBatchId,
+) -> ServiceResult<crate::platform::files::FileBody> {
+    let batch = visible_batch(services.store.conn(), actor, id).await?;
+    let key = batch.output_file_id.ok_or(ServiceError::Conflict("batch_not_done"))?;
+    services
+        .files
+        .get(&key)
+        .await
+        .map_err(|e| ServiceError::internal(format!("the letters of batch {id} at {key}: {e}")))
+}
+
+/// One recipient of a batch, as its sending log lists them.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Recipient {
+    /// The sending (`GET /api/v1/notices/sendings/{id}`).
+    pub id: NoticeRecipientId,
+    pub customer_id: CustomerId,
+    pub customer_name: String,
+    pub contract_id: Option<ContractId>,
+    pub status: RecipientStatus,
+    /// Why it was not sent (`no_longer_applies`).
+    pub skip_reason: Option<String>,
+    pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The batch's sending log, in print order.
+pub async fn batch_recipients(services: &Services, actor: &Actor, id: &NoticeBatchId) -> ServiceResult<Vec<Recipient>> {
+    let conn = services.store.conn();
+    visible_batch(conn, actor, id).await?;
+    let rows = store::recipients(conn, id).await?;
+    let mut ids: Vec<CustomerId> = rows.iter().map(|r| r.customer_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    let mut names: HashMap<CustomerId, String> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        for c in store_customers::customers_by_ids(conn, chunk).await? {
+            names.insert(c.id, c.name);
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| Recipient {
+            customer_name: names.get(&r.customer_id).cloned().unwrap_or_default(),
+            id: r.id,
+            customer_id: r.customer_id,
+            contract_id: r.contract_id,
+            status: r.status,
+            skip_reason: r.skip_reason,
+            sent_at: r.sent_at,
+        })
+        .collect())
+}
+
+/// One thing sent to a customer, as their timeline links to it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Sending {
+    pub id: NoticeRecipientId,
+    pub batch_id: NoticeBatchId,
+    pub customer_id: CustomerId,
+    pub contract_id: Option<ContractId>,
+    pub kind: NoticeKind,
+    pub channel: NoticeChannel,
+    pub template_name: String,
+    pub template_version: i32,
+    pub status: RecipientStatus,
+    /// Exactly what was sent.
+    pub text: Option<String>,
+    pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// What was sent to a customer, for whoever may see the customer.
+pub async fn sending(services: &Services, actor: &Actor, id: &NoticeRecipientId) -> ServiceResult<Sending> {
+    actor.require(Permission::ReadCustomers)?;
+    let conn = services.store.conn();
+    let r = store::find_recipient(conn, id).await?.ok_or(ServiceError::NotFound("sending"))?;
+    crate::customers::visible(conn, actor, &r.customer_id)
+        .await
+        .map_err(|e| e.when_absent(|| ServiceError::NotFound("sending")))?;
+    let batch = store::find_batch(conn, &r.batch_id).await?.ok_or(ServiceError::NotFound("sending"))?;
+    let template = store::find_template(conn, &batch.template_id).await?.ok_or(ServiceError::NotFound("sending"))?;
+    Ok(Sending {
+        id: r.id,
+        batch_id: r.batch_id,
+        customer_id: r.customer_id,
+        contract_id: r.contract_id,
+        kind: batch.kind,
+        channel: batch.channel,
+        template_name: template.name,
+        template_version: template.version,
+        status: r.status,
+        text: r.text,
+        sent_at: r.sent_at,
+    })
+}
+
+/// Recipients handled per transaction: small enough that a crash repeats none
+/// (each is settled with its timeline entry), large enough to be quick.
+const CHUNK: u64 = 50;
+
+/// Runs a batch (the `notice_batch` job): every pending recipient is rendered
+/// and settled with its timeline entry in one transaction, so a run resumed
+/// after a crash picks up exactly where the last one stopped; then the
+/// letters are merged into one PDF in print order.
+pub(crate) async fn run_batch(
+    services: &Services,
+    job: &loupan_store::jobs::JobRow,
+    progress: &Progress<'_>,
+) -> Result<Option<String>, String> {
+    let id: NoticeBatchId = serde_json::from_str::<serde_json::Value>(&job.payload)
+        .ok()
+        .and_then(|p| p.get("batch_id").and_then(|b| b.as_str()).map(NoticeBatchId::from))
+        .ok_or("payload without batch_id")?;
+    run(services, &id, progress).await.map_err(|e| e.chain())
+}
+
+async fn run(services: &Services, id: &NoticeBatchId, progress: &Progress<'_>) -> ServiceResult<Option<String>> {
+    let conn = services.store.conn();
+    let batch = store::find_batch(conn, id).await?.ok_or(ServiceError::NotFound("notice_batch"))?;
+    if batch.status == BatchStatus::Done {
+        return Ok(Some(batch.sent.to_string()));
+    }
+    store::set_batch_status(conn, id, BatchStatus::Running).await?;
+    let template =
+        store::find_template(conn, &batch.template_id).await?.ok_or(ServiceError::NotFound("notice_template"))?;
+    let (merge, _) = Merge::load(services, &batch.project_id, batch.as_of).await?;
+    let system = Actor::system("notices");
+    let total = usize::try_from(batch.total).unwrap_or(0);
+    loop {
+        let pending = store::pending_recipients(conn, id, CHUNK).await?;
+        if pending.is_empty() {
+            break;
+        }
+        let tx = services.store.begin_write().await?;
+        for mut r in pending {
+            let to = Addressee { customer_id: r.customer_id.clone(), contract_id: r.contract_id.clone() };
+            let now = services.clock.now();
+            match merge.facts(&tx, template.kind, &to).await {
+                Ok(facts) => {
+                    r.text = Some(render(&template, &facts)?);
+                    r.status = RecipientStatus::Sent;
+                    r.sent_at = Some(now);
+                }
+                // The contract ended or the customer was merged away since the batch was confirmed.
+                Err(ServiceError::Internal(_)) | Err(ServiceError::NotFound(_)) => {
+                    r.status = RecipientStatus::Skipped;
+                    r.skip_reason = Some("no_longer_applies".into());
+                }
+                Err(other) => return Err(other),
+            }
+            if !store::settle_recipient(&tx, &r).await? || r.status != RecipientStatus::Sent {
+                continue;
+            }
+            let facts = [
+                ("notice_kind", batch.kind.name()),
+                ("notice_channel", batch.channel.name()),
+                ("template", template.name.as_str()),
+                ("version", &template.version.to_string()),
+                ("sending", r.id.as_str()),
+            ];
+            let event =
+                crate::customers::timeline_row(&r.customer_id, (&system, now), CustomerEventKind::Notice, &facts)?;
+            store_customers::insert_event(&tx, &event).await?;
+        }
+        tx.commit().await.map_err(ServiceError::internal)?;
+        let left = store::pending_recipients(conn, id, 1).await?.len();
+        let done = store::recipients(conn, id).await?.iter().filter(|r| r.status != RecipientStatus::Pending).count();
+        progress.set(done, total.max(done + left)).await;
+    }
+    let letters = store::recipients(conn, id).await?;
+    let mut blocks = Vec::new();
+    for text in letters.iter().filter(|r| r.status == RecipientStatus::Sent).filter_map(|r| r.text.as_deref()) {
+        if !blocks.is_empty() {
+            blocks.push(Block::PageBreak);
+        }
+        blocks.extend(letter_blocks(text));
+    }
+    let output = if blocks.is_empty() {
+        None
+    } else {
+        let pdf = loupan_documents::pdf::render(&blocks).map_err(ServiceError::internal)?;
+        let key = format!("notices/{id}.pdf");
+        services
+            .files
+            .put(&key, Box::pin(std::io::Cursor::new(pdf)))
+            .await
+            .map_err(|e| ServiceError::internal(format!("storing the letters of batch {id}: {e}")))?;
+        Some(key)
+    };
+    let tx = services.store.begin_write().await?;
+    store::finish_batch(&tx, id, output.as_deref(), services.clock.now()).await?;
+    let done = store::find_batch(&tx, id).await?.ok_or(ServiceError::NotFound("notice_batch"))?;
+    crate::platform::webhooks::publish(
+        &tx,
+        "notice.sent",
+        serde_json::json!({"batch_id": id, "project_id": done.project_id, "kind": done.kind, "channel": done.channel,
+            "sent": done.sent, "skipped": done.skipped, "failed": done.failed}),
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(Some(done.sent.to_string()))
+}
+
+/// A letter's text as printed blocks: `# ` a title, `## ` a heading, blank
+/// lines between paragraphs.
+pub fn letter_blocks(text: &str) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    let mut paragraph: Vec<&str> = Vec::new();
+    let flush = |paragraph: &mut Vec<&str>, blocks: &mut Vec<Block>| {
+        if !paragraph.is_empty() {
+            blocks.push(Block::Paragraph(paragraph.join("\n")));
+            paragraph.clear();
+        }
+    };
+    for line in text.lines() {
+        let trimmed = line.trim_end();
+        if let Some(title) = trimmed.strip_prefix("# ") {
+            flush(&mut paragraph, &mut blocks);
+            blocks.push(Block::Title(title.trim().to_owned()));
+        } else if let Some(heading) = trimmed.strip_prefix("## ") {
+            flush(&mut paragraph, &mut blocks);
+            blocks.push(Block::Heading(heading.trim().to_owned()));
+        } else if trimmed.trim().is_empty() {
+            flush(&mut paragraph, &mut blocks);
+        } else {
+            paragraph.push(trimmed);
+        }
+    }
+    flush(&mut paragraph, &mut blocks);
+    blocks
+}
+
+/// Sample templates a new installation starts with (demo data).
+pub fn sample_templates() -> BTreeMap<NoticeKind, (&'static str, &'static str)> {
+    BTreeMap::from([
+        (
+            NoticeKind::PaymentReminder,
+            (
+                "催款通知书",
+                "# 催款通知书\n\n尊敬的 {{ customer.name }} 先生/女士：\n\n您购买的{{ project.name }}{{ building.name }} {{ unit.number }} 号房（合同编号 {{ contract.number }}），截至 {{ arrears.as_of|cn_date }}，已逾期应付款人民币 {{ arrears.overdue|money }} 元（大写：{{ arrears.overdue|capital }}），最早一期于 {{ arrears.overdue_since|cn_date }} 到期，已逾期 {{ arrears.days_overdue }} 天。\n\n请您于收到本通知之日起七日内到售楼处财务室办理缴款；如已缴付，请忽略本通知。\n\n置业顾问：{{ agent.name }}\n\n{{ project.name }} 营销中心\n{{ today|cn_date }}",
+            ),
+        ),
+        (
+            NoticeKind::HandoverNotice,
+            (
+                "交房通知书",
+                "# 交房通知书\n\n尊敬的 {{ customer.name }} 先生/女士：\n\n您购买的{{ project.name }}{{ building.name }} {{ unit.number }} 号房（合同编号 {{ contract.number }}）已具备交付条件。请携带身份证、购房合同及付款凭证，按约定时间到物业服务中心办理收房手续。\n\n{{ project.name }} 客户服务中心\n{{ today|cn_date }}",
+            ),
+        ),
+    ])
+}

@@ -1,0 +1,247 @@
+//! Notices and letters (S5, F7, M1): templates and their versions, the merge
+//! fields a kind may use, previews on a real customer, batches and their
+//! merged letters, and what a customer was sent. The service's views and
+//! forms are the API's bodies as they are.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use loupan_domain::ids::{ContractId, CustomerId, NoticeBatchId, NoticeRecipientId, NoticeTemplateId};
+use loupan_domain::notices::NoticeKind;
+use loupan_service::notices::{
+    self, Batch, BatchPreview, Letter, MergeField, NewBatch, NewTemplate, Recipient, Sending, Template,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::api::Problem;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
+use crate::i18n::Lang;
+use crate::{AppError, AppState};
+
+type Created<T> = Result<(StatusCode, Json<T>), AppError>;
+
+/// The current version of every template the caller may use.
+#[utoipa::path(get, path = "/api/v1/notices/templates", tag = "notices",
+    responses((status = 200, body = Vec<Template>), (status = 403, body = Problem)))]
+async fn list_templates(State(state): State<AppState>, Authed(actor): Authed) -> Result<Json<Vec<Template>>, AppError> {
+    Ok(Json(notices::list_templates(&state.services, &actor).await?))
+}
+
+/// A new template (version 1). A syntax error or a field the kind does not
+/// have is refused with 422, the message naming the line and the field.
+#[utoipa::path(post, path = "/api/v1/notices/templates", tag = "notices", request_body = NewTemplate,
+    responses((status = 201, body = Template), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn create_template(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(form): ApiJson<NewTemplate>,
+) -> Created<Template> {
+    Ok((StatusCode::CREATED, Json(notices::create_template(&state.services, &actor, form).await?)))
+}
+
+#[utoipa::path(get, path = "/api/v1/notices/templates/{id}", tag = "notices", params(("id" = String, Path)),
+    responses((status = 200, body = Template), (status = 404, body = Problem)))]
+async fn get_template(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<NoticeTemplateId>,
+) -> Result<Json<Template>, AppError> {
+    Ok(Json(notices::get_template(&state.services, &actor, &id).await?))
+}
+
+/// Saves a new version of the current one (409 `stale_version` when it was replaced meanwhile).
+#[utoipa::path(put, path = "/api/v1/notices/templates/{id}", tag = "notices", params(("id" = String, Path)),
+    request_body = NewTemplate,
+    responses((status = 200, body = Template), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
+async fn update_template(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<NoticeTemplateId>,
+    ApiJson(form): ApiJson<NewTemplate>,
+) -> Result<Json<Template>, AppError> {
+    Ok(Json(notices::update_template(&state.services, &actor, &id, form).await?))
+}
+
+/// Every version of the template, newest first.
+#[utoipa::path(get, path = "/api/v1/notices/templates/{id}/versions", tag = "notices", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<Template>), (status = 404, body = Problem)))]
+async fn template_versions(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<NoticeTemplateId>,
+) -> Result<Json<Vec<Template>>, AppError> {
+    Ok(Json(notices::template_versions(&state.services, &actor, &id).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FieldParams {
+    #[param(required = true, value_type = Option<NoticeKind>)]
+    #[serde(default, deserialize_with = "crate::extract::named_param")]
+    pub kind: Option<String>,
+}
+
+/// A merge field with its label in the caller's language.
+#[derive(Serialize, ToSchema)]
+pub struct FieldDto {
+    /// As written in a template: `{{ customer.name }}`.
+    pub name: String,
+    pub label: String,
+}
+
+/// The merge fields a template of `kind` may name, for the editor's picker.
+#[utoipa::path(get, path = "/api/v1/notices/fields", tag = "notices", params(FieldParams),
+    responses((status = 200, body = Vec<FieldDto>), (status = 422, body = Problem)))]
+async fn fields(
+    Authed(_actor): Authed,
+    lang: Lang,
+    ApiQuery(q): ApiQuery<FieldParams>,
+) -> Result<Json<Vec<FieldDto>>, AppError> {
+    let kind =
+        q.kind.as_deref().and_then(NoticeKind::parse).ok_or_else(|| {
+            AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", "kind", "unknown_kind")
+        })?;
+    Ok(Json(field_dtos(lang, notices::fields_of(kind))))
+}
+
+pub(crate) fn field_dtos(lang: Lang, fields: Vec<MergeField>) -> Vec<FieldDto> {
+    fields
+        .into_iter()
+        .map(|f| FieldDto { label: crate::i18n::t(lang, &format!("notice_field.{}", f.name)), name: f.name.to_owned() })
+        .collect()
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PreviewRequest {
+    pub customer_id: CustomerId,
+    /// For letters about a contract: which one (else the customer's first).
+    pub contract_id: Option<ContractId>,
+    /// Amounts as of this date; today when absent or blank.
+    #[serde(default, deserialize_with = "crate::extract::optional_date")]
+    pub as_of: Option<NaiveDate>,
+}
+
+/// The template rendered for a customer the caller may see.
+#[utoipa::path(post, path = "/api/v1/notices/templates/{id}/preview", tag = "notices", params(("id" = String, Path)),
+    request_body = PreviewRequest,
+    responses((status = 200, body = Letter), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn preview(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<NoticeTemplateId>,
+    ApiJson(req): ApiJson<PreviewRequest>,
+) -> Result<Json<Letter>, AppError> {
+    let letter =
+        notices::preview(&state.services, &actor, &id, &req.customer_id, req.contract_id.as_ref(), req.as_of).await?;
+    Ok(Json(letter))
+}
+
+/// How many letters a batch would send and the first three, without sending anything.
+#[utoipa::path(post, path = "/api/v1/notices/batches/preview", tag = "notices", request_body = NewBatch,
+    responses((status = 200, body = BatchPreview), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn preview_batch(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(form): ApiJson<NewBatch>,
+) -> Result<Json<BatchPreview>, AppError> {
+    Ok(Json(notices::preview_batch(&state.services, &actor, &form).await?))
+}
+
+/// Confirms a batch: recipients are fixed now, in building and unit order,
+/// and the job queue sends each exactly once (202; follow its status).
+#[utoipa::path(post, path = "/api/v1/notices/batches", tag = "notices", request_body = NewBatch,
+    responses((status = 202, body = Batch), (status = 403, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
+async fn create_batch(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(form): ApiJson<NewBatch>,
+) -> Created<Batch> {
+    Ok((StatusCode::ACCEPTED, Json(notices::create_batch(&state.services, &actor, form).await?)))
+}
+
+/// The latest batches of the caller's projects.
+#[utoipa::path(get, path = "/api/v1/notices/batches", tag = "notices",
+    responses((status = 200, body = Vec<Batch>), (status = 403, body = Problem)))]
+async fn list_batches(State(state): State<AppState>, Authed(actor): Authed) -> Result<Json<Vec<Batch>>, AppError> {
+    Ok(Json(notices::list_batches(&state.services, &actor).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/notices/batches/{id}", tag = "notices", params(("id" = String, Path)),
+    responses((status = 200, body = Batch), (status = 404, body = Problem)))]
+async fn get_batch(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<NoticeBatchId>,
+) -> Result<Json<Batch>, AppError> {
+    Ok(Json(notices::get_batch(&state.services, &actor, &id).await?))
+}
+
+/// The batch's sending log: every recipient in print order, with what became of them.
+#[utoipa::path(get, path = "/api/v1/notices/batches/{id}/recipients", tag = "notices", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<Recipient>), (status = 404, body = Problem)))]
+async fn batch_recipients(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<NoticeBatchId>,
+) -> Result<Json<Vec<Recipient>>, AppError> {
+    Ok(Json(notices::batch_recipients(&state.services, &actor, &id).await?))
+}
+
+/// The batch's letters as one PDF in print order (409 `batch_not_done` until it is done).
+#[utoipa::path(get, path = "/api/v1/notices/batches/{id}/letters.pdf", tag = "notices", params(("id" = String, Path)),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 404, body = Problem),
+        (status = 409, body = Problem)))]
+async fn batch_letters(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<NoticeBatchId>,
+) -> Result<Response, AppError> {
+    let body = notices::batch_letters(&state.services, &actor, &id).await?;
+    Ok(pdf_response(body, &format!("letters-{id}.pdf")))
+}
+
+/// A stored PDF streamed as a download.
+pub(crate) fn pdf_response(body: loupan_service::platform::files::FileBody, file_name: &str) -> Response {
+    use axum::http::{HeaderValue, header};
+    let mut res = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(body.reader)).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len));
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    res
+}
+
+/// What a customer was sent, for whoever may see the customer.
+#[utoipa::path(get, path = "/api/v1/notices/sendings/{id}", tag = "notices", params(("id" = String, Path)),
+    responses((status = 200, body = Sending), (status = 404, body = Problem)))]
+async fn sending(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<NoticeRecipientId>,
+) -> Result<Json<Sending>, AppError> {
+    Ok(Json(notices::sending(&state.services, &actor, &id).await?))
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_templates, create_template))
+        .routes(routes!(get_template, update_template))
+        .routes(routes!(template_versions))
+        .routes(routes!(fields))
+        .routes(routes!(preview))
+        .routes(routes!(preview_batch))
+        .routes(routes!(list_batches, create_batch))
+        .routes(routes!(get_batch))
+        .routes(routes!(batch_recipients))
+        .routes(routes!(batch_letters))
+        .routes(routes!(sending))
+}

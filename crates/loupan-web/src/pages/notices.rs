@@ -1,0 +1,400 @@
+//! 通知 pages: the templates with their editor (field picker, preview on a
+//! real customer, versions), the batch wizard (recipients → preview →
+//! confirm → progress → letters), and what a customer was sent.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::NaiveDate;
+use loupan_domain::ids::{BuildingId, CustomerId, NoticeBatchId, NoticeRecipientId, NoticeTemplateId, ProjectId};
+use loupan_domain::notices::{BatchStatus, NoticeKind};
+use loupan_service::notices::{self, Audience, NewBatch, NewTemplate, Template};
+use loupan_service::{Actor, ServiceError, inventory};
+use minijinja::{Value, context};
+
+use crate::extract::{Authed, FormData};
+use crate::i18n::Lang;
+use crate::pages::{base_context, render};
+use crate::views::field_messages;
+use crate::{AppError, AppState};
+
+const NAV: &str = "/notices";
+
+fn template_view(t: &Template) -> Value {
+    context! {
+        id => t.id.as_str(), family_id => t.family_id.as_str(), version => t.version, kind => t.kind.name(),
+        channel => t.channel.name(), name => t.name.clone(), project_id => t.project_id.as_ref().map(|p| p.as_str().to_owned()),
+        subject => t.subject.clone(), body => t.body.clone(), created_by => t.created_by_name.clone(),
+        created_at => t.created_at.to_rfc3339(), current => t.superseded_at.is_none(),
+    }
+}
+
+fn form_of(data: &FormData) -> NewTemplate {
+    NewTemplate {
+        kind: data.get("kind").map(str::to_owned),
+        channel: Some("letter".into()),
+        name: data.get("name").map(str::to_owned),
+        project_id: data.get("project_id").map(str::to_owned),
+        subject: None,
+        body: data.get("body").map(str::to_owned),
+    }
+}
+
+async fn projects(state: &AppState, actor: &Actor) -> Result<Vec<Value>, AppError> {
+    Ok(inventory::list_projects(&state.services, actor)
+        .await?
+        .into_iter()
+        .map(|p| context! { id => p.id.as_str().to_owned(), name => p.name })
+        .collect())
+}
+
+fn fields_by_kind(lang: Lang) -> Value {
+    let map: std::collections::BTreeMap<&str, Vec<Value>> = NoticeKind::ALL
+        .iter()
+        .map(|k| {
+            let fields = crate::api::notices::field_dtos(lang, notices::fields_of(*k))
+                .into_iter()
+                .map(|f| context! { name => f.name, label => f.label })
+                .collect();
+            (k.name(), fields)
+        })
+        .collect();
+    Value::from_serialize(&map)
+}
+
+async fn index_page(
+    state: &AppState,
+    actor: &Actor,
+    lang: Lang,
+    errors: Value,
+    typed: Option<&FormData>,
+) -> Result<Response, AppError> {
+    let templates: Vec<Value> =
+        notices::list_templates(&state.services, actor).await?.iter().map(template_view).collect();
+    let batches: Vec<Value> = notices::list_batches(&state.services, actor)
+        .await?
+        .into_iter()
+        .map(|b| {
+            context! { id => b.id.as_str().to_owned(), kind => b.kind.name(), status => b.status.name(), total => b.total,
+            sent => b.sent, skipped => b.skipped, as_of => b.as_of.to_string(), by => b.created_by_name,
+            at => b.created_at.to_rfc3339() }
+        })
+        .collect();
+    let values = typed.map(|d| d.values()).unwrap_or_default();
+    let ctx = context! {
+        templates => templates, batches => batches, kinds => NoticeKind::names().to_vec(),
+        projects => projects(state, actor).await?, fields => fields_by_kind(lang), errors => errors, values => values,
+        ..base_context(actor, lang, NAV)
+    };
+    Ok(render(state, "notices.html", ctx)?.into_response())
+}
+
+async fn index(State(state): State<AppState>, Authed(actor): Authed, lang: Lang) -> Result<Response, AppError> {
+    index_page(&state, &actor, lang, Value::UNDEFINED, None).await
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    data: FormData,
+) -> Result<Response, AppError> {
+    form_post!(
+        lang,
+        notices::create_template(&state.services, &actor, form_of(&data)).await,
+        |t| format!("/notices/templates/{}", t.id),
+        |errors| index_page(&state, &actor, lang, errors, Some(&data)).await
+    )
+}
+
+/// What the template page shows beside the template: a preview, a batch plan, mistakes.
+#[derive(Default)]
+struct Shown {
+    /// Which form the errors and typed values belong to: `edit`, `preview` or `batch`.
+    form: &'static str,
+    errors: Value,
+    typed: Option<FormData>,
+    preview: Option<notices::Letter>,
+    plan: Option<(notices::BatchPreview, FormData)>,
+}
+
+async fn template_page(
+    state: &AppState,
+    actor: &Actor,
+    lang: Lang,
+    id: &NoticeTemplateId,
+    shown: Shown,
+) -> Result<Response, AppError> {
+    let t = notices::get_template(&state.services, actor, id).await?;
+    let versions: Vec<Value> =
+        notices::template_versions(&state.services, actor, id).await?.iter().map(template_view).collect();
+    let project_list = projects(state, actor).await?;
+    // The buildings of the projects the template may be sent in.
+    let mut buildings: Vec<Value> = Vec::new();
+    for p in inventory::list_projects(&state.services, actor).await? {
+        if t.project_id.as_ref().is_none_or(|only| only == &p.id) {
+            buildings.extend(buildings_of(state, actor, &p.id, &p.name).await?);
+        }
+    }
+    let preview =
+        shown.preview.map(|l| context! { text => l.text, customer => l.customer_name, unit => l.unit_number });
+    let plan = shown.plan.map(|(p, data)| {
+        context! { count => p.count, first => p.first.into_iter().map(|l| context! { text => l.text, customer => l.customer_name, unit => l.unit_number }).collect::<Vec<_>>(),
+        values => data.values() }
+    });
+    let ctx = context! {
+        tpl => template_view(&t), versions => versions, projects => project_list, buildings => buildings,
+        fields => crate::api::notices::field_dtos(lang, notices::fields_of(t.kind)).into_iter().map(|f| context! { name => f.name, label => f.label }).collect::<Vec<_>>(),
+        form => shown.form, errors => shown.errors, values => shown.typed.map(|d| d.values()).unwrap_or_default(),
+        preview => preview, plan => plan,
+        today => state.services.clock.today().to_string(),
+        ..base_context(actor, lang, NAV)
+    };
+    Ok(render(state, "notice_template.html", ctx)?.into_response())
+}
+
+async fn buildings_of(
+    state: &AppState,
+    actor: &Actor,
+    project: &ProjectId,
+    name: &str,
+) -> Result<Vec<Value>, AppError> {
+    Ok(inventory::list_buildings(&state.services, actor, project)
+        .await?
+        .into_iter()
+        .map(|b| context! { id => b.id.as_str().to_owned(), name => format!("{name} {}", b.name), project_id => project.as_str().to_owned() })
+        .collect())
+}
+
+async fn template(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<NoticeTemplateId>,
+) -> Result<Response, AppError> {
+    template_page(&state, &actor, lang, &id, Shown::default()).await
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<NoticeTemplateId>,
+    data: FormData,
+) -> Result<Response, AppError> {
+    form_post!(
+        lang,
+        notices::update_template(&state.services, &actor, &id, form_of(&data)).await,
+        |t| format!("/notices/templates/{}", t.id),
+        |errors| template_page(
+            &state,
+            &actor,
+            lang,
+            &id,
+            Shown { form: "edit", errors, typed: Some(data.clone()), ..Shown::default() }
+        )
+        .await
+    )
+}
+
+fn date_of(data: &FormData, field: &str) -> Result<Option<NaiveDate>, ServiceError> {
+    match data.get(field).map(str::trim).filter(|d| !d.is_empty()) {
+        None => Ok(None),
+        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| loupan_domain::Invalid::one(field, "invalid_date").into()),
+    }
+}
+
+async fn preview(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<NoticeTemplateId>,
+    data: FormData,
+) -> Result<Response, AppError> {
+    let letter = async {
+        let customer = CustomerId::given(data.get("customer_id"))
+            .ok_or_else(|| ServiceError::from(loupan_domain::Invalid::one("customer_id", "required")))?;
+        notices::preview(&state.services, &actor, &id, &customer, None, date_of(&data, "as_of")?).await
+    }
+    .await;
+    match letter {
+        Ok(l) => {
+            template_page(
+                &state,
+                &actor,
+                lang,
+                &id,
+                Shown { form: "preview", preview: Some(l), typed: Some(data), ..Shown::default() },
+            )
+            .await
+        }
+        Err(e @ ServiceError::Invalid(_)) => {
+            let errors = field_messages(lang, &e);
+            refused(
+                template_page(
+                    &state,
+                    &actor,
+                    lang,
+                    &id,
+                    Shown { form: "preview", errors, typed: Some(data), ..Shown::default() },
+                )
+                .await,
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The page again with the input it refused (422).
+fn refused(page: Result<Response, AppError>) -> Result<Response, AppError> {
+    let mut page = page?;
+    *page.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(page)
+}
+
+fn batch_of(id: &NoticeTemplateId, data: &FormData) -> Result<NewBatch, ServiceError> {
+    let project_id = ProjectId::given(data.get("project_id"))
+        .ok_or_else(|| ServiceError::from(loupan_domain::Invalid::one("project_id", "required")))?;
+    let audience = match data.get("source").unwrap_or("arrears") {
+        "building" => Audience::Building {
+            building_id: BuildingId::given(data.get("building_id"))
+                .ok_or_else(|| ServiceError::from(loupan_domain::Invalid::one("building_id", "required")))?,
+        },
+        "customers" => Audience::Customers {
+            customer_ids: data
+                .get("customer_ids")
+                .unwrap_or_default()
+                .split([',', ' ', '\n', '，'])
+                .filter_map(|s| CustomerId::given(Some(s)))
+                .collect(),
+        },
+        _ => Audience::Arrears {
+            min_days: data
+                .get("min_days")
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .map_or(Ok(1), str::parse::<u16>)
+                .map_err(|_| ServiceError::from(loupan_domain::Invalid::one("min_days", "invalid_number")))?,
+        },
+    };
+    Ok(NewBatch { template_id: id.clone(), project_id, audience, as_of: date_of(data, "as_of")? })
+}
+
+/// Previews a batch (`confirm` absent) or confirms it.
+async fn batch(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<NoticeTemplateId>,
+    data: FormData,
+) -> Result<Response, AppError> {
+    let result = async {
+        let form = batch_of(&id, &data)?;
+        if data.get("confirm").is_some() {
+            notices::create_batch(&state.services, &actor, form).await.map(Ok)
+        } else {
+            notices::preview_batch(&state.services, &actor, &form).await.map(Err)
+        }
+    }
+    .await;
+    match result {
+        Ok(Ok(b)) => Ok(Redirect::to(&format!("/notices/batches/{}", b.id)).into_response()),
+        Ok(Err(plan)) => {
+            template_page(
+                &state,
+                &actor,
+                lang,
+                &id,
+                Shown { form: "batch", plan: Some((plan, data)), ..Shown::default() },
+            )
+            .await
+        }
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Conflict(_))) => {
+            let errors = match &e {
+                ServiceError::Conflict(code) => Value::from_serialize(
+                    [("batch", crate::i18n::t(lang, &format!("error.{code}")))]
+                        .into_iter()
+                        .collect::<std::collections::BTreeMap<_, _>>(),
+                ),
+                _ => field_messages(lang, &e),
+            };
+            refused(
+                template_page(
+                    &state,
+                    &actor,
+                    lang,
+                    &id,
+                    Shown { form: "batch", errors, typed: Some(data), ..Shown::default() },
+                )
+                .await,
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn batch_page(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<NoticeBatchId>,
+) -> Result<Html<String>, AppError> {
+    let b = notices::get_batch(&state.services, &actor, &id).await?;
+    let template = notices::get_template(&state.services, &actor, &b.template_id).await?;
+    let recipients: Vec<Value> = notices::batch_recipients(&state.services, &actor, &id)
+        .await?
+        .into_iter()
+        .map(|r| {
+            context! { id => r.id.as_str().to_owned(), customer_id => r.customer_id.as_str().to_owned(), name => r.customer_name,
+            status => r.status.name(), skip_reason => r.skip_reason, sent_at => r.sent_at.map(|t| t.to_rfc3339()) }
+        })
+        .collect();
+    let ctx = context! {
+        recipients => recipients,
+        b => context! { id => b.id.as_str().to_owned(), kind => b.kind.name(), status => b.status.name(), total => b.total,
+            sent => b.sent, skipped => b.skipped, failed => b.failed, as_of => b.as_of.to_string(), by => b.created_by_name,
+            at => b.created_at.to_rfc3339(), finished_at => b.finished_at.map(|t| t.to_rfc3339()), has_letters => b.has_letters,
+            running => b.status != BatchStatus::Done },
+        template => template_view(&template),
+        ..base_context(&actor, lang, NAV)
+    };
+    render(&state, "notice_batch.html", ctx)
+}
+
+async fn batch_letters(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<NoticeBatchId>,
+) -> Result<Response, AppError> {
+    let body = notices::batch_letters(&state.services, &actor, &id).await?;
+    Ok(crate::api::notices::pdf_response(body, &format!("letters-{id}.pdf")))
+}
+
+async fn sending(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<NoticeRecipientId>,
+) -> Result<Html<String>, AppError> {
+    let s = notices::sending(&state.services, &actor, &id).await?;
+    let ctx = context! {
+        s => context! { kind => s.kind.name(), channel => s.channel.name(), template => s.template_name, version => s.template_version,
+            text => s.text, sent_at => s.sent_at.map(|t| t.to_rfc3339()), customer_id => s.customer_id.as_str().to_owned() },
+        ..base_context(&actor, lang, "/customers")
+    };
+    render(&state, "notice_sending.html", ctx)
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/notices", get(index).post(create))
+        .route("/notices/templates/{id}", get(template).post(update))
+        .route("/notices/templates/{id}/preview", post(preview))
+        .route("/notices/templates/{id}/batch", post(batch))
+        .route("/notices/batches/{id}", get(batch_page))
+        .route("/notices/batches/{id}/letters.pdf", get(batch_letters))
+        .route("/notices/sendings/{id}", get(sending))
+}

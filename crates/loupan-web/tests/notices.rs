@@ -1,0 +1,361 @@
+//! Notices and letters through the real router: a template refused with the
+//! line and the field it got wrong; a payment reminder previewed on a real
+//! customer; a batch to everyone overdue at least 30 days, with the amounts
+//! of the arrears report, printed in unit order, each recipient once even
+//! when the job runs again; what was sent on the customer's timeline, for
+//! whoever may see the customer.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use support::*;
+
+fn ok(r: &Reply) -> Value {
+    assert!(r.status.is_success(), "{}: {}", r.status, r.text);
+    r.json()
+}
+
+/// Noon in Beijing on 2026-06-01: the day the reminders go out.
+fn june_first() -> DateTime<Utc> {
+    "2026-06-01T04:00:00Z".parse().unwrap()
+}
+
+struct Office {
+    app: TestApp,
+    admin: String,
+    project: String,
+    building: String,
+    agent: String,
+    other_agent: String,
+    finance: String,
+    method: String,
+    units: std::cell::Cell<u32>,
+}
+
+async fn office() -> Office {
+    let zone = loupan_service::Clock::parse_zone("+08:00").unwrap();
+    let app = TestApp::with_clock(loupan_service::Clock::set_at(zone, june_first())).await;
+    let admin = app.admin().await;
+    let project = app.project(&admin, "翠湖名苑").await;
+    let (_, agent) = app.user(&admin, "agent", &["sales_agent"], &[&project]).await;
+    let (_, other_agent) = app.user(&admin, "agent2", &["sales_agent"], &[&project]).await;
+    let (_, finance) = app.user(&admin, "fin", &["finance"], &[&project]).await;
+    let building = ok(&app
+        .send(post(&format!("/api/v1/projects/{project}/buildings"), json!({"name": "1号楼"})).token(&admin))
+        .await)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let method = ok(&app
+        .send(
+            post(
+                &format!("/api/v1/projects/{project}/payment-methods"),
+                json!({"name": "分期付款", "kind": "instalments", "discount": "0",
+                "terms": [{"kind": "down_payment", "ratio": "0.3", "days_after_signing": 0},
+                          {"kind": "instalment", "ratio": "0.7", "days_after_signing": 90}]}),
+            )
+            .token(&admin),
+        )
+        .await)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    Office { app, admin, project, building, agent, other_agent, finance, method, units: 0.into() }
+}
+
+impl Office {
+    /// A contract of 1,000,000.00 for a new customer on unit `number`, signed on `signed_on`.
+    async fn contract(&self, name: &str, phone: &str, number: &str, signed_on: &str) -> (String, String) {
+        let n = self.units.get();
+        self.units.set(n + 1);
+        let unit = ok(&self
+            .app
+            .send(
+                post(
+                    &format!("/api/v1/buildings/{}/units", self.building),
+                    json!({"floor": number[..number.len() - 2].parse::<i32>().unwrap(), "number": number,
+                        "layout": "3室2厅", "gross_area": "89.37", "inner_area": "77.37", "list_price": "1000000.00"}),
+                )
+                .token(&self.admin),
+            )
+            .await)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let customer = ok(&self
+            .app
+            .send(
+                post("/api/v1/customers", json!({"name": name, "phone": phone, "project_id": self.project}))
+                    .token(&self.agent),
+            )
+            .await)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let body = json!({"unit_id": unit, "customer_id": customer, "payment_method_id": self.method,
+                          "total_price": "1000000.00", "signed_on": signed_on});
+        let contract = ok(&self.app.send(post("/api/v1/sales/contracts", body).token(&self.agent)).await)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (contract, customer)
+    }
+
+    async fn run_jobs(&self) -> usize {
+        loupan_service::platform::jobs::run_due(&self.app.services, "test", june_first() + chrono::Duration::minutes(1))
+            .await
+            .unwrap()
+    }
+}
+
+const REMINDER: &str = "# 催款通知书\n\n尊敬的 {{ customer.name }}：\n\n您的 {{ building.name }} {{ unit.number }} 号房（合同 {{ contract.number }}）截至 {{ arrears.as_of|cn_date }} 逾期 {{ arrears.overdue|money }} 元（大写：{{ arrears.overdue|capital }}），已逾期 {{ arrears.days_overdue }} 天。";
+
+#[tokio::test]
+async fn a_template_with_a_wrong_field_or_syntax_is_refused_naming_the_line() {
+    let o = office().await;
+    let r = o
+        .app
+        .send(
+            post(
+                "/api/v1/notices/templates",
+                json!({"kind": "greeting", "name": "春节问候", "body": "尊敬的 {{ customer.name }}：\n欠款 {{ arrears.overdue }}"}),
+            )
+            .token(&o.admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    let e = &r.json()["errors"][0];
+    assert_eq!((e["field"].as_str(), e["code"].as_str()), (Some("body"), Some("unknown_merge_field")));
+    let message = e["message"].as_str().unwrap();
+    assert!(message.contains("第 2 行") && message.contains("arrears.overdue"), "{message}");
+    let r = o
+        .app
+        .send(
+            post("/api/v1/notices/templates", json!({"kind": "free", "name": "x", "body": "第一行\n{% if %}"}))
+                .token(&o.admin)
+                .lang("en"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    let e = &r.json()["errors"][0];
+    assert_eq!(e["code"], "template_syntax");
+    assert!(e["message"].as_str().unwrap().starts_with("line 2 does not parse"), "{e}");
+    // A template can reach nothing outside itself.
+    let r = o
+        .app
+        .send(
+            post("/api/v1/notices/templates", json!({"kind": "free", "name": "x", "body": "{% include 'config' %}"}))
+                .token(&o.admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    // Agents do not design letters.
+    let r = o
+        .app
+        .send(post("/api/v1/notices/templates", json!({"kind": "free", "name": "x", "body": "你好"})).token(&o.agent))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // The picker offers a kind's fields with their labels.
+    let fields = ok(&o.app.send(get("/api/v1/notices/fields?kind=payment_reminder").token(&o.admin).lang("en")).await);
+    assert!(
+        fields.as_array().unwrap().iter().any(|f| f["name"] == "arrears.overdue" && f["label"] == "Overdue amount")
+    );
+}
+
+#[tokio::test]
+async fn payment_reminders_go_once_to_everyone_overdue_thirty_days_with_the_arrears_reports_amounts() {
+    let o = office().await;
+    // Signed in January: the down payment (300,000) is overdue since then and
+    // the instalment (700,000) since 5 April.
+    let (_, li) = o.contract("李雷", "13800138001", "301", "2026-01-05").await;
+    let (_, han) = o.contract("韩梅梅", "13800138002", "201", "2026-01-05").await;
+    // Signed ten days ago: overdue, but not thirty days.
+    let (_, _recent) = o.contract("王小明", "13800138003", "101", "2026-05-22").await;
+
+    let template = ok(&o
+        .app
+        .send(
+            post(
+                "/api/v1/notices/templates",
+                json!({"kind": "payment_reminder", "name": "催款通知书", "body": REMINDER}),
+            )
+            .token(&o.finance),
+        )
+        .await);
+    let template_id = template["id"].as_str().unwrap().to_owned();
+    assert_eq!(template["version"], 1);
+
+    // Previewed on a real customer, every field is filled.
+    let letter = ok(&o
+        .app
+        .send(
+            post(&format!("/api/v1/notices/templates/{template_id}/preview"), json!({"customer_id": li}))
+                .token(&o.finance),
+        )
+        .await);
+    let text = letter["text"].as_str().unwrap();
+    assert!(text.contains("尊敬的 李雷") && text.contains("1号楼 301 号房"), "{text}");
+    assert!(text.contains("逾期 1,000,000.00 元（大写：壹佰万元整）") && text.contains("2026年6月1日"), "{text}");
+
+    // Who is overdue at least 30 days, as the arrears report says it.
+    let arrears = ok(&o
+        .app
+        .send(
+            get(&format!("/api/v1/finance/reports/arrears?as_of=2026-06-01&project_id={}", o.project))
+                .token(&o.finance),
+        )
+        .await);
+    let due_thirty: Vec<&Value> =
+        arrears["items"].as_array().unwrap().iter().filter(|l| l["days_overdue"].as_i64().unwrap() >= 30).collect();
+    assert_eq!(due_thirty.len(), 2);
+    let batch = json!({"template_id": template_id, "project_id": o.project, "as_of": "2026-06-01",
+                       "audience": {"source": "arrears", "min_days": 30}});
+    let plan = ok(&o.app.send(post("/api/v1/notices/batches/preview", batch.clone()).token(&o.finance)).await);
+    assert_eq!(plan["count"], 2);
+    // Printed in building and unit order: 201 before 301.
+    assert_eq!(plan["first"][0]["customer_id"], han.as_str());
+    let created = o.app.send(post("/api/v1/notices/batches", batch).token(&o.finance)).await;
+    assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.text);
+    let batch_id = created.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(created.json()["status"], "queued");
+
+    assert!(o.run_jobs().await >= 1);
+    let done = ok(&o.app.send(get(&format!("/api/v1/notices/batches/{batch_id}")).token(&o.finance)).await);
+    assert_eq!(
+        (done["status"].as_str(), done["sent"].as_i64(), done["total"].as_i64()),
+        (Some("done"), Some(2), Some(2))
+    );
+
+    // Each recipient once: the sending is on the timeline once, even when the batch's job runs again.
+    let again = loupan_service::platform::jobs::enqueue(
+        o.app.services.store.conn(),
+        loupan_service::platform::jobs::NewJob {
+            kind: loupan_service::platform::jobs::JobKind::NoticeBatch,
+            payload: json!({"batch_id": batch_id}),
+            run_at: Some(june_first()),
+            unique_key: None,
+            max_attempts: 1,
+            created_by: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(again.is_some());
+    o.run_jobs().await;
+    let timeline = ok(&o.app.send(get(&format!("/api/v1/customers/{li}/timeline")).token(&o.agent)).await);
+    let notices: Vec<&Value> = timeline["items"].as_array().unwrap().iter().filter(|e| e["kind"] == "notice").collect();
+    assert_eq!(notices.len(), 1, "{timeline}");
+    assert!(notices[0]["summary"].as_str().unwrap().contains("催款通知书"), "{}", notices[0]);
+
+    // The owner sees exactly what was sent; another agent does not.
+    let sending = notices[0]["facts"]["sending"].as_str().unwrap();
+    let sent = ok(&o.app.send(get(&format!("/api/v1/notices/sendings/{sending}")).token(&o.agent)).await);
+    assert!(sent["text"].as_str().unwrap().contains("逾期 1,000,000.00 元"), "{sent}");
+    assert_eq!(sent["template_version"], 1);
+    let r = o.app.send(get(&format!("/api/v1/notices/sendings/{sending}")).token(&o.other_agent)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // A new version leaves the batch with the one it used.
+    let v2 = ok(&o
+        .app
+        .send(
+            put(
+                &format!("/api/v1/notices/templates/{template_id}"),
+                json!({"kind": "payment_reminder", "name": "催款通知书", "body": format!("{REMINDER}\n\n请尽快缴款。")}),
+            )
+            .token(&o.finance),
+        )
+        .await);
+    assert_eq!(v2["version"], 2);
+    let r = o
+        .app
+        .send(
+            put(
+                &format!("/api/v1/notices/templates/{template_id}"),
+                json!({"kind": "payment_reminder", "name": "x", "body": REMINDER}),
+            )
+            .token(&o.finance),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    let sent = ok(&o.app.send(get(&format!("/api/v1/notices/sendings/{sending}")).token(&o.admin)).await);
+    assert_eq!(sent["template_version"], 1);
+
+    // The pages: the list, the editor with its picker, a preview, a batch plan, the batch and the letter.
+    for path in
+        ["/notices".to_owned(), format!("/notices/templates/{template_id}"), format!("/notices/batches/{batch_id}")]
+    {
+        let page = o.app.send(get(&path).token(&o.finance)).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.text);
+    }
+    let page = o.app.send(get(&format!("/notices/batches/{batch_id}")).token(&o.finance)).await;
+    assert!(page.text.contains("id=\"recipients\"") && page.text.contains("韩梅梅"), "the sending log: {}", page.text);
+    let current = v2["id"].as_str().unwrap();
+    let page = o.app.send(get(&format!("/notices/templates/{current}")).token(&o.finance)).await;
+    assert!(
+        page.text.contains("data-merge-field=\"arrears.overdue\"") && page.text.contains("batch-form"),
+        "{}",
+        page.text
+    );
+    let page = o
+        .app
+        .send(
+            form(&format!("/notices/templates/{current}/preview"), &[("customer_id", &li), ("as_of", "2026-06-01")])
+                .token(&o.finance),
+        )
+        .await;
+    assert!(page.text.contains("壹佰万元整") && page.text.contains("请尽快缴款"), "{}", page.text);
+    let page = o
+        .app
+        .send(
+            form(
+                &format!("/notices/templates/{current}/batch"),
+                &[("project_id", &o.project), ("source", "arrears"), ("min_days", "30"), ("as_of", "2026-06-01")],
+            )
+            .token(&o.finance),
+        )
+        .await;
+    assert!(page.text.contains("id=\"batch-count\"") && page.text.contains("confirm-batch"), "{}", page.text);
+    let page = o.app.send(get(&format!("/notices/sendings/{sending}")).token(&o.agent)).await;
+    assert!(page.text.contains("sending-text") && !page.text.contains("韩梅梅"), "{}", page.text);
+    let page = o.app.send(get(&format!("/customers/{li}")).token(&o.agent)).await;
+    assert!(page.text.contains(&format!("/notices/sendings/{sending}")), "the timeline links to the letter");
+
+    // The letters: one PDF, in unit order, with the amounts in capitals.
+    let r = o.app.send(get(&format!("/api/v1/notices/batches/{batch_id}/letters.pdf")).token(&o.finance)).await;
+    if !loupan_documents::pdf::available() {
+        assert!(std::env::var("LOUPAN_REQUIRE_BROWSER").as_deref() != Ok("1"), "CI needs a CJK font for letters");
+        return;
+    }
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.bytes.starts_with(b"%PDF"));
+    if let Some(text) = pdf_text(&r.bytes) {
+        let (first, second) =
+            (text.find("韩梅梅").expect("韩梅梅's letter"), text.find("李雷").expect("李雷's letter"));
+        assert!(first < second, "201 prints before 301");
+        assert!(text.contains("壹佰万元整") && !text.contains("王小明"), "{text}");
+    }
+}
+
+/// The text of a PDF, when poppler's pdftotext is here (CI has it).
+fn pdf_text(bytes: &[u8]) -> Option<String> {
+    let dir = std::env::temp_dir().join(format!("loupan-notices-{}", loupan_store::new_id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("letters.pdf"), bytes).unwrap();
+    let out =
+        std::process::Command::new("pdftotext").arg("-enc").arg("UTF-8").arg(dir.join("letters.pdf")).arg("-").output();
+    let _ = std::fs::remove_dir_all(&dir);
+    match out {
+        Ok(out) if out.status.success() => Some(String::from_utf8_lossy(&out.stdout).into_owned()),
+        _ => {
+            assert!(
+                std::env::var("LOUPAN_REQUIRE_BROWSER").as_deref() != Ok("1"),
+                "CI needs pdftotext (poppler-utils)"
+            );
+            None
+        }
+    }
+}
