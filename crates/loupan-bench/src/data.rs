@@ -314,6 +314,7 @@ pub async fn seed(services: &Services, scale: Scale) -> Result<Seeded> {
                 version: 1,
                 created_at: now,
                 updated_at: now,
+                marketing_opt_out_at: None,
             });
         }
         loupan_store::bulk::insert_customers(&tx, &customers).await?;

@@ -127,6 +127,8 @@ named_enum! {
         Rename = "rename",
         /// A letter, e-mail or SMS was sent (its text is kept with the batch).
         Notice = "notice",
+        /// Refused marketing, or accepted it again.
+        Consent = "consent",
     }
 }
 

@@ -181,6 +181,20 @@ pub async fn insert_phones<C: ConnectionTrait>(c: &C, rows: &[PhoneRow]) -> Stor
 
 /// Writes a changed customer if it is still at `expected_version` (the row
 /// carries the next version); false when someone else changed it first.
+/// Records that the customer refused marketing (`Some(when)`) or accepts it again (`None`).
+pub async fn set_marketing_opt_out<C: ConnectionTrait>(
+    c: &C,
+    id: &CustomerId,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+) -> StoreResult<bool> {
+    let res = customers::Entity::update_many()
+        .col_expr(customers::Column::MarketingOptOutAt, sea_orm::sea_query::Expr::value(at))
+        .filter(customers::Column::Id.eq(id.as_str()))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
 pub async fn update_customer<C: ConnectionTrait>(c: &C, row: &CustomerRow, expected_version: i64) -> StoreResult<bool> {
     use sea_orm::ActiveModelTrait;
     let mut active = row.clone().into_active_model().reset_all();

@@ -223,7 +223,9 @@ fn rule(op: &str) -> Option<Rule> {
         "GET /api/v1/customers/{id}"
         | "GET /api/v1/customers/{id}/follow-ups"
         | "GET /api/v1/customers/{id}/timeline" => Needs(ReadCustomers, Owned),
-        "POST /api/v1/customers/{id}/follow-ups" | "PATCH /api/v1/customers/{id}" => Needs(WriteCustomers, Owned),
+        "POST /api/v1/customers/{id}/follow-ups"
+        | "PATCH /api/v1/customers/{id}"
+        | "POST /api/v1/customers/{id}/marketing-consent" => Needs(WriteCustomers, Owned),
         "GET /api/v1/projects/{id}/grade-rules" => Needs(ReadCustomers, Project),
         "PUT /api/v1/projects/{id}/grade-rules" | "POST /api/v1/projects/{id}/grade-rules/apply" => {
             Needs(ManageCustomers, Project)
@@ -1152,6 +1154,9 @@ impl World {
                 json!({"kind": "visit", "outcome": "看样板间", "next_contact_on": "2026-12-01"}),
             ),
             "/api/v1/customers/{id}/reveal" => post(&with(&self.customer(case).await), json!({"reason": "核对身份"})),
+            "/api/v1/customers/{id}/marketing-consent" => {
+                post(&with(&self.customer(case).await), json!({"opted_out": true}))
+            }
             "/api/v1/customers/{id}" if method == "PATCH" => patch(
                 &with(&self.customer(case).await),
                 json!({"version": 1, "notes": "改约周六", "budget": "3000000"}),

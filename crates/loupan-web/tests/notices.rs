@@ -175,6 +175,13 @@ async fn payment_reminders_go_once_to_everyone_overdue_thirty_days_with_the_arre
     // Signed ten days ago: overdue, but not thirty days.
     let (_, _recent) = o.contract("王小明", "13800138003", "101", "2026-05-22").await;
 
+    // 韩梅梅 refuses marketing: payment reminders are owed to her all the same.
+    let consent = ok(&o
+        .app
+        .send(post(&format!("/api/v1/customers/{han}/marketing-consent"), json!({"opted_out": true})).token(&o.agent))
+        .await);
+    assert_eq!(consent["marketing_opt_out"], true);
+
     let template = ok(&o
         .app
         .send(
@@ -358,4 +365,61 @@ fn pdf_text(bytes: &[u8]) -> Option<String> {
             None
         }
     }
+}
+
+#[tokio::test]
+async fn marketing_skips_those_who_refused_it_and_counts_them() {
+    let o = office().await;
+    let (_, li) = o.contract("李雷", "13800138001", "301", "2026-01-05").await;
+    let (_, han) = o.contract("韩梅梅", "13800138002", "201", "2026-01-05").await;
+    let (_, wang) = o.contract("王小明", "13800138003", "101", "2026-05-22").await;
+    let consent = |id: &str, opted_out: bool| {
+        post(&format!("/api/v1/customers/{id}/marketing-consent"), json!({"opted_out": opted_out}))
+    };
+    let r = o.app.send(consent(&han, true).token(&o.agent)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // Another agent's customer is not theirs to change.
+    let r = o.app.send(consent(&han, false).token(&o.other_agent)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let greeting = ok(&o
+        .app
+        .send(
+            post(
+                "/api/v1/notices/templates",
+                json!({"kind": "greeting", "name": "端午问候", "body": "尊敬的 {{ customer.name }}：端午安康！"}),
+            )
+            .token(&o.admin),
+        )
+        .await)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let batch = json!({"template_id": greeting, "project_id": o.project,
+                       "audience": {"source": "customers", "customer_ids": [li, han, wang]}});
+    let plan = ok(&o.app.send(post("/api/v1/notices/batches/preview", batch.clone()).token(&o.admin)).await);
+    assert_eq!((plan["count"].as_u64(), plan["skipped_opted_out"].as_u64()), (Some(2), Some(1)));
+    let id = ok(&o.app.send(post("/api/v1/notices/batches", batch).token(&o.admin)).await)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    o.run_jobs().await;
+    let done = ok(&o.app.send(get(&format!("/api/v1/notices/batches/{id}")).token(&o.admin)).await);
+    assert_eq!((done["sent"].as_i64(), done["skipped"].as_i64(), done["total"].as_i64()), (Some(2), Some(1), Some(3)));
+    let log = ok(&o.app.send(get(&format!("/api/v1/notices/batches/{id}/recipients")).token(&o.admin)).await);
+    let skipped: Vec<&Value> = log.as_array().unwrap().iter().filter(|r| r["status"] == "skipped").collect();
+    assert_eq!(
+        (skipped.len(), skipped[0]["customer_id"].as_str(), skipped[0]["skip_reason"].as_str()),
+        (1, Some(han.as_str()), Some("opted_out"))
+    );
+    // Her choice is on her timeline, and she has no greeting there.
+    let timeline = ok(&o.app.send(get(&format!("/api/v1/customers/{han}/timeline")).token(&o.agent)).await);
+    let kinds: Vec<&str> = timeline["items"].as_array().unwrap().iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert!(kinds.contains(&"consent") && !kinds.contains(&"notice"), "{kinds:?}");
+    // Accepting again lets the next greeting reach her.
+    let r = o.app.send(consent(&han, false).token(&o.agent)).await;
+    assert_eq!(r.json()["marketing_opt_out"], false);
+    let again = json!({"template_id": greeting, "project_id": o.project,
+                       "audience": {"source": "customers", "customer_ids": [han]}});
+    let plan = ok(&o.app.send(post("/api/v1/notices/batches/preview", again).token(&o.admin)).await);
+    assert_eq!(plan["count"], 1);
 }

@@ -61,6 +61,8 @@ pub struct Customer {
     pub grade_manual: bool,
     /// The customer's other phones, masked like the main one; only on a single customer.
     pub other_phones: Option<Vec<OtherPhone>>,
+    /// Refused marketing (PIPL): opening notices and greetings skip them.
+    pub marketing_opt_out: bool,
     pub version: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -213,6 +215,7 @@ async fn view<C: Connection>(
             homes_owned: row.homes_owned,
         },
         grade_manual: row.grade_manual,
+        marketing_opt_out: row.marketing_opt_out_at.is_some(),
         other_phones: None,
         version: row.version,
         created_at: row.created_at,
@@ -1374,6 +1377,40 @@ pub struct TimelineEntry {
     pub summary: String,
     pub actor_name: String,
     pub occurred_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The customer refuses marketing (`opted_out`) or accepts it again: opening
+/// notices, greetings and campaigns skip those who refused; notices owed to a
+/// buyer (payment reminders, handover) still go. On the timeline and audited.
+pub async fn set_marketing_consent(
+    services: &Services,
+    actor: &Actor,
+    id: &CustomerId,
+    opted_out: bool,
+) -> ServiceResult<Customer> {
+    actor.require(Permission::WriteCustomers)?;
+    let now = services.clock.now();
+    let tx = services.store.begin_write().await?;
+    let before = visible(&tx, actor, id).await?;
+    if before.marketing_opt_out_at.is_some() != opted_out {
+        store::set_marketing_opt_out(&tx, id, opted_out.then_some(now)).await?;
+        let variant = if opted_out { "opted_out" } else { "opted_in" };
+        add_event(&tx, (actor, now), id, CustomerEventKind::Consent, &[("variant", variant)]).await?;
+        audit::record(
+            &tx,
+            actor,
+            Change {
+                action: "customer.marketing_consent",
+                record_type: "customer",
+                record_id: id.as_str(),
+                before: Some(serde_json::json!({"marketing_opt_out": before.marketing_opt_out_at.is_some()})),
+                after: Some(serde_json::json!({"marketing_opt_out": opted_out})),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await.map_err(ServiceError::internal)?;
+    get(services, actor, id).await
 }
 
 /// Everything that touched the customer, newest first; later modules add kinds.

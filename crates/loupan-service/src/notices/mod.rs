@@ -335,7 +335,37 @@ pub struct Letter {
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct BatchPreview {
     pub count: usize,
+    /// Recipients left out: customers who refused marketing, for marketing kinds.
+    pub skipped_opted_out: usize,
     pub first: Vec<Letter>,
+}
+
+/// Those of `ids` who refused marketing.
+async fn opted_out<C: Connection>(
+    conn: &C,
+    ids: &[CustomerId],
+) -> ServiceResult<std::collections::HashSet<CustomerId>> {
+    let mut out = std::collections::HashSet::new();
+    for chunk in ids.chunks(500) {
+        for c in store_customers::customers_by_ids(conn, chunk).await? {
+            if c.marketing_opt_out_at.is_some() {
+                out.insert(c.id);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Who of `to` a notice of `kind` may not reach: marketing skips those who refused it.
+async fn refused<C: Connection>(
+    conn: &C,
+    kind: NoticeKind,
+    to: &[Addressee],
+) -> ServiceResult<std::collections::HashSet<CustomerId>> {
+    if !kind.is_marketing() {
+        return Ok(std::collections::HashSet::new());
+    }
+    opted_out(conn, &to.iter().map(|a| a.customer_id.clone()).collect::<Vec<_>>()).await
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -637,8 +667,9 @@ async fn plan(
 pub async fn preview_batch(services: &Services, actor: &Actor, form: &NewBatch) -> ServiceResult<BatchPreview> {
     let (template, merge, to, _) = plan(services, actor, form).await?;
     let conn = services.store.conn();
+    let refused = refused(conn, template.kind, &to).await?;
     let mut first = Vec::new();
-    for a in to.iter().take(3) {
+    for a in to.iter().filter(|a| !refused.contains(&a.customer_id)).take(3) {
         let facts = merge.facts(conn, template.kind, a).await?;
         first.push(Letter {
             text: render(&template, &facts)?,
@@ -648,14 +679,15 @@ pub async fn preview_batch(services: &Services, actor: &Actor, form: &NewBatch) 
             unit_number: a.contract_id.as_ref().and_then(|c| merge.lines.get(c)).map(|l| l.unit_number.clone()),
         });
     }
-    Ok(BatchPreview { count: to.len(), first })
+    Ok(BatchPreview { count: to.len() - refused.len().min(to.len()), skipped_opted_out: refused.len(), first })
 }
 
 /// Confirms a batch: its recipients are fixed now, in print order, and the
 /// job queue sends them. Nobody to send to is refused (`no_recipients`).
 pub async fn create_batch(services: &Services, actor: &Actor, form: NewBatch) -> ServiceResult<Batch> {
     let (template, _, to, as_of) = plan(services, actor, &form).await?;
-    if to.is_empty() {
+    let refused = refused(services.store.conn(), template.kind, &to).await?;
+    if to.iter().all(|a| refused.contains(&a.customer_id)) {
         return Err(ServiceError::Conflict("no_recipients"));
     }
     let now = services.clock.now();
@@ -683,14 +715,16 @@ pub async fn create_batch(services: &Services, actor: &Actor, form: NewBatch) ->
         .into_iter()
         .enumerate()
         .map(|(i, a)| {
+            // Who refused marketing is counted, with the reason, not sent to.
+            let opted_out = refused.contains(&a.customer_id);
             Ok(RecipientRow {
                 id: NoticeRecipientId::from(loupan_store::new_id()),
                 batch_id: id.clone(),
                 position: i32::try_from(i).map_err(ServiceError::internal)?,
                 customer_id: a.customer_id,
                 contract_id: a.contract_id,
-                status: RecipientStatus::Pending,
-                skip_reason: None,
+                status: if opted_out { RecipientStatus::Skipped } else { RecipientStatus::Pending },
+                skip_reason: opted_out.then(|| "opted_out".to_owned()),
                 subject: None,
                 text: None,
                 error: None,
@@ -877,7 +911,15 @@ async fn run(services: &Services, id: &NoticeBatchId, progress: &Progress<'_>) -
             break;
         }
         let tx = services.store.begin_write().await?;
+        let ids: Vec<CustomerId> = pending.iter().map(|r| r.customer_id.clone()).collect();
+        let refused_since = if batch.kind.is_marketing() { opted_out(&tx, &ids).await? } else { Default::default() };
         for mut r in pending {
+            if refused_since.contains(&r.customer_id) {
+                r.status = RecipientStatus::Skipped;
+                r.skip_reason = Some("opted_out".into());
+                store::settle_recipient(&tx, &r).await?;
+                continue;
+            }
             let to = Addressee { customer_id: r.customer_id.clone(), contract_id: r.contract_id.clone() };
             let now = services.clock.now();
             match merge.facts(&tx, template.kind, &to).await {

@@ -32,6 +32,7 @@ mod m20261204_000026_initial_search;
 mod m20261205_000027_event_params;
 mod m20261206_000028_said_sentences;
 mod m20261206_000029_notices;
+mod m20261206_000030_marketing_consent;
 
 pub struct Migrator;
 
@@ -67,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000027_event_params::Migration),
             Box::new(m20261206_000028_said_sentences::Migration),
             Box::new(m20261206_000029_notices::Migration),
+            Box::new(m20261206_000030_marketing_consent::Migration),
         ]
     }
 }

@@ -27,6 +27,7 @@ fn customer_view(c: &customers::Customer) -> Value {
         categories => c.categories.clone(), tags => c.tags.clone(), birthday => c.birthday.map(|d| d.to_string()),
         email => c.email.clone(), wechat => c.wechat.clone(), address => c.address.clone(),
         contact_person => c.contact_person.clone(), grade_manual => c.grade_manual, version => c.version,
+        marketing_opt_out => c.marketing_opt_out,
         other_phones => c.other_phones.iter().flatten().map(|p| p.phone.clone()).collect::<Vec<_>>(),
         budget => c.needs.budget.map(|m| m.to_string()), layout => c.needs.layout.clone(),
         area_min => c.needs.area_min.map(|a| a.to_string()), area_max => c.needs.area_max.map(|a| a.to_string()),
@@ -604,6 +605,18 @@ async fn edit(
     }
 }
 
+/// The customer refuses marketing, or accepts it again.
+async fn marketing_consent(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<CustomerId>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let opted_out = form.get("opted_out") == Some("1");
+    customers::set_marketing_consent(&state.services, &actor, &id, opted_out).await?;
+    Ok(axum::response::Redirect::to(&format!("/customers/{id}")).into_response())
+}
+
 async fn reveal(
     State(state): State<AppState>,
     Authed(actor): Authed,
@@ -866,5 +879,6 @@ pub fn router() -> Router<AppState> {
         .route("/customers/{id}", get(show))
         .route("/customers/{id}/follow-ups", post(add_follow_up))
         .route("/customers/{id}/reveal", post(reveal))
+        .route("/customers/{id}/marketing-consent", post(marketing_consent))
         .route("/customers/{id}/edit", post(edit))
 }

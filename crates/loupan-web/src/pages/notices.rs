@@ -140,7 +140,7 @@ async fn template_page(
     let preview =
         shown.preview.map(|l| context! { text => l.text, customer => l.customer_name, unit => l.unit_number });
     let plan = shown.plan.map(|(p, data)| {
-        context! { count => p.count, first => p.first.into_iter().map(|l| context! { text => l.text, customer => l.customer_name, unit => l.unit_number }).collect::<Vec<_>>(),
+        context! { count => p.count, skipped => p.skipped_opted_out, first => p.first.into_iter().map(|l| context! { text => l.text, customer => l.customer_name, unit => l.unit_number }).collect::<Vec<_>>(),
         values => data.values() }
     });
     let ctx = context! {

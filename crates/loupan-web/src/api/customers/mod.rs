@@ -55,6 +55,8 @@ pub struct CustomerDto {
     /// Other phones, masked like the main one; on `GET /api/v1/customers/{id}` and updates only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub other_phones: Option<Vec<OtherPhoneDto>>,
+    /// Refused marketing (PIPL): opening notices and greetings skip them.
+    pub marketing_opt_out: bool,
     pub version: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -124,6 +126,7 @@ impl From<Customer> for CustomerDto {
                 homes_owned: c.needs.homes_owned,
             },
             grade_manual: c.grade_manual,
+            marketing_opt_out: c.marketing_opt_out,
             other_phones: c
                 .other_phones
                 .map(|p| p.into_iter().map(|p| OtherPhoneDto { phone: p.phone, label: p.label }).collect()),
@@ -369,6 +372,25 @@ pub struct RevealedDto {
     pub phone: String,
     pub id_type: Option<String>,
     pub id_number: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ConsentRequest {
+    /// True: the customer refuses marketing; false: accepts it again.
+    pub opted_out: bool,
+}
+
+/// Records the customer's choice about marketing (PIPL); on the timeline and audited.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/marketing-consent", tag = "customers", request_body = ConsentRequest,
+    params(("id" = String, Path)),
+    responses((status = 200, body = CustomerDto), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn marketing_consent(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<CustomerId>,
+    ApiJson(req): ApiJson<ConsentRequest>,
+) -> Result<Json<CustomerDto>, AppError> {
+    Ok(Json(customers::set_marketing_consent(&state.services, &actor, &id, req.opted_out).await?.into()))
 }
 
 /// Full phone and ID number, for users with the reveal right; logged with the reason.
@@ -1030,6 +1052,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(transfer))
         .routes(routes!(get_customer, update_customer))
         .routes(routes!(reveal))
+        .routes(routes!(marketing_consent))
         .routes(routes!(list_follow_ups, add_follow_up))
         .routes(routes!(timeline))
         .routes(routes!(grade_rules, set_grade_rules))
