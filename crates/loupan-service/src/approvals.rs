@@ -69,11 +69,6 @@ pub struct Request {
     pub decided_at: Option<DateTime<Utc>>,
 }
 
-/// A sentence as stored (JSON); none on rows of earlier versions.
-pub(crate) fn said_of(stored: Option<&str>) -> ServiceResult<Option<Sentence>> {
-    stored.map(|s| serde_json::from_str(s).map_err(ServiceError::internal)).transpose()
-}
-
 fn request_of(r: RequestRow, flow_version: i32) -> ServiceResult<Request> {
     Ok(Request {
         id: r.id,
@@ -82,7 +77,7 @@ fn request_of(r: RequestRow, flow_version: i32) -> ServiceResult<Request> {
         subject_type: r.subject_type,
         subject_id: r.subject_id,
         summary: r.summary,
-        summary_said: said_of(r.summary_said.as_deref())?,
+        summary_said: notifications::said_of(r.summary_said.as_deref())?,
         facts: serde_json::from_str(&r.facts).map_err(ServiceError::internal)?,
         status: r.status,
         current_step: r.current_step,
@@ -254,7 +249,7 @@ async fn route(
         &Notice {
             kind: NotificationKind::ApprovalWaiting,
             title: &req.summary,
-            title_said: said_of(req.summary_said.as_deref())?.as_ref(),
+            title_said: notifications::said_of(req.summary_said.as_deref())?.as_ref(),
             body: &step.name,
             link: &link,
         },
@@ -298,7 +293,7 @@ async fn finish(
             &Notice {
                 kind,
                 title: &req.summary,
-                title_said: said_of(req.summary_said.as_deref())?.as_ref(),
+                title_said: notifications::said_of(req.summary_said.as_deref())?.as_ref(),
                 body: "",
                 link: &link,
             },
@@ -516,7 +511,7 @@ pub async fn decide(
                 &Notice {
                     kind: NotificationKind::ApprovalReturned,
                     title: &req.summary,
-                    title_said: said_of(req.summary_said.as_deref())?.as_ref(),
+                    title_said: notifications::said_of(req.summary_said.as_deref())?.as_ref(),
                     body: comment.as_deref().unwrap_or(""),
                     link: &link,
                 },
@@ -629,7 +624,7 @@ pub async fn comment(services: &Services, actor: &Actor, id: &str, body: Option<
         &Notice {
             kind: NotificationKind::ApprovalComment,
             title: &req.summary,
-            title_said: said_of(req.summary_said.as_deref())?.as_ref(),
+            title_said: notifications::said_of(req.summary_said.as_deref())?.as_ref(),
             body: &body,
             link: &link,
         },
@@ -923,7 +918,7 @@ pub async fn check_deadlines(services: &Services, now: DateTime<Utc>) -> Service
             &Notice {
                 kind: NotificationKind::ApprovalOverdue,
                 title: &req.summary,
-                title_said: said_of(req.summary_said.as_deref())?.as_ref(),
+                title_said: notifications::said_of(req.summary_said.as_deref())?.as_ref(),
                 body: "",
                 link: &link,
             },
@@ -972,7 +967,7 @@ pub async fn check_deadlines(services: &Services, now: DateTime<Utc>) -> Service
                 &Notice {
                     kind: NotificationKind::ApprovalEscalated,
                     title: &req.summary,
-                    title_said: said_of(req.summary_said.as_deref())?.as_ref(),
+                    title_said: notifications::said_of(req.summary_said.as_deref())?.as_ref(),
                     body: "",
                     link: &link,
                 },

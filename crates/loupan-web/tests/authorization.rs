@@ -341,6 +341,7 @@ fn rule(op: &str) -> Option<Rule> {
         | "POST /api/v1/notices/templates/{id}/preview"
         | "GET /api/v1/notices/batches/{id}"
         | "GET /api/v1/notices/batches/{id}/recipients"
+        | "GET /api/v1/notices/batches/{id}/recipients/export"
         | "GET /api/v1/notices/batches/{id}/letters.pdf" => Needs(SendNotices, Project),
         "POST /api/v1/notices/batches" | "POST /api/v1/notices/batches/preview" => Needs(SendNotices, Field),
         // What a customer was sent is part of the customer.

@@ -411,6 +411,17 @@ async fn marketing_skips_those_who_refused_it_and_counts_them() {
         (skipped.len(), skipped[0]["customer_id"].as_str(), skipped[0]["skip_reason"].as_str()),
         (1, Some(han.as_str()), Some("opted_out"))
     );
+    // The sending log as a spreadsheet says the same, in the reader's language.
+    let sheet =
+        o.app.send(get(&format!("/api/v1/notices/batches/{id}/recipients/export")).token(&o.admin).lang("en")).await;
+    assert_eq!(sheet.status, StatusCode::OK, "{}", sheet.text);
+    let rows: Vec<Vec<String>> = loupan_documents::xlsx::read_first_sheet(&sheet.bytes)
+        .unwrap()
+        .into_iter()
+        .map(|row| row.iter().map(|c| c.as_text().unwrap_or_default()).collect())
+        .collect();
+    assert_eq!(rows[0][0], "Customer");
+    assert!(rows.iter().any(|r| r[0] == "韩梅梅" && r[1] == "Skipped" && r[2] == "refused marketing"), "{rows:?}");
     // Her choice is on her timeline, and she has no greeting there.
     let timeline = ok(&o.app.send(get(&format!("/api/v1/customers/{han}/timeline")).token(&o.agent)).await);
     let kinds: Vec<&str> = timeline["items"].as_array().unwrap().iter().filter_map(|e| e["kind"].as_str()).collect();

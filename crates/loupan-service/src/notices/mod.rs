@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::finance::reports::{LedgerLine, ledger};
 use crate::platform::audit::{self, Change};
 use crate::platform::jobs::{self, JobKind, NewJob, Progress};
-use crate::{Actor, ServiceError, ServiceResult, Services};
+use crate::{Actor, Say, ServiceError, ServiceResult, Services};
 
 use templates::Facts;
 
@@ -828,6 +828,29 @@ pub async fn batch_recipients(services: &Services, actor: &Actor, id: &NoticeBat
             sent_at: r.sent_at,
         })
         .collect())
+}
+
+/// The sending log as a spreadsheet: each recipient in print order, what
+/// became of them and why, with the counts below.
+pub fn recipients_xlsx(batch: &Batch, recipients: &[Recipient], say: Say<'_>) -> ServiceResult<Vec<u8>> {
+    use loupan_documents::xlsx::{Cell, write_table};
+    let headers: Vec<String> =
+        ["notices.customer", "notices.status", "notices.reason", "notices.sent_at"].iter().map(|k| say(k)).collect();
+    let mut rows: Vec<Vec<Cell>> = recipients
+        .iter()
+        .map(|r| {
+            vec![
+                Cell::Text(r.customer_name.clone()),
+                Cell::Text(say(&format!("recipient_status.{}", r.status.name()))),
+                r.skip_reason.as_ref().map_or(Cell::Empty, |why| Cell::Text(say(&format!("skip_reason.{why}")))),
+                r.sent_at.map_or(Cell::Empty, |t| Cell::Text(t.to_rfc3339())),
+            ]
+        })
+        .collect();
+    for (key, n) in [("notices.sent", batch.sent), ("notices.skipped", batch.skipped), ("notices.total", batch.total)] {
+        rows.push(vec![Cell::Text(say(key)), Cell::Number(f64::from(n)), Cell::Empty, Cell::Empty]);
+    }
+    write_table(&say("notices.log"), &headers, &rows).map_err(ServiceError::internal)
 }
 
 /// One thing sent to a customer, as their timeline links to it.

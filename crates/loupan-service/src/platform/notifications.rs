@@ -46,13 +46,18 @@ impl TryFrom<NotificationRow> for Notification {
             id: r.id,
             kind: r.kind,
             title: r.title,
-            title_said: crate::approvals::said_of(r.title_said.as_deref())?,
+            title_said: said_of(r.title_said.as_deref())?,
             body: r.body,
             link: r.link,
             created_at: r.created_at,
             read: r.read_at.is_some(),
         })
     }
+}
+
+/// A sentence as a row keeps it (JSON); none on rows of earlier versions.
+pub(crate) fn said_of(stored: Option<&str>) -> ServiceResult<Option<Sentence>> {
+    stored.map(|s| serde_json::from_str(s).map_err(ServiceError::internal)).transpose()
 }
 
 /// What to tell, before it is addressed.

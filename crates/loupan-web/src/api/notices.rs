@@ -193,6 +193,22 @@ async fn batch_recipients(
     Ok(Json(notices::batch_recipients(&state.services, &actor, &id).await?))
 }
 
+/// The sending log as xlsx, in the caller's language.
+#[utoipa::path(get, path = "/api/v1/notices/batches/{id}/recipients/export", tag = "notices", params(("id" = String, Path)),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 404, body = Problem)))]
+async fn export_recipients(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    ApiPath(id): ApiPath<NoticeBatchId>,
+) -> Result<Response, AppError> {
+    let batch = notices::get_batch(&state.services, &actor, &id).await?;
+    let recipients = notices::batch_recipients(&state.services, &actor, &id).await?;
+    let bytes = notices::recipients_xlsx(&batch, &recipients, &|key| crate::i18n::t(lang, key))?;
+    Ok(crate::api::xlsx_download(bytes, "sending-log.xlsx"))
+}
+
 /// The batch's letters as one PDF in print order (409 `batch_not_done` until it is done).
 #[utoipa::path(get, path = "/api/v1/notices/batches/{id}/letters.pdf", tag = "notices", params(("id" = String, Path)),
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 404, body = Problem),
@@ -242,6 +258,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_batches, create_batch))
         .routes(routes!(get_batch))
         .routes(routes!(batch_recipients))
+        .routes(routes!(export_recipients))
         .routes(routes!(batch_letters))
         .routes(routes!(sending))
 }
