@@ -506,7 +506,9 @@ pub async fn sign_contract(
                 match rules::control(mode, balance, amount) {
                     Control::Within => {}
                     Control::Refused => errors.push(field("amount"), "over_plan_balance"),
-                    Control::NeedsReason if reason.is_none() => errors.push("over_plan_reason", "required"),
+                    Control::NeedsReason if reason.is_none() => {
+                        errors.push("over_plan_reason", "reason_needed_over_plan")
+                    }
                     Control::NeedsReason => {}
                 }
                 lines.push((l.clone(), amount, mode));
@@ -934,6 +936,14 @@ pub async fn submit_variation(
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct VariationConfirmation {
     /// The amount confirmed at completion (完工确认).
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(
+            required = true,
+            nullable = false,
+            pattern = "^-?([0-9]{1,15}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?$"
+        )
+    )]
     pub confirmed_amount: Option<String>,
     pub confirmed_on: Option<String>,
 }

@@ -140,13 +140,31 @@ pub struct NewBuildingRequest {
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewUnitRequest {
+    #[schema(required = true, nullable = false)]
     pub floor: Option<i32>,
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub number: Option<String>,
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub layout: Option<String>,
     /// Square metres as a decimal string.
+    #[schema(
+        required = true,
+        nullable = false,
+        pattern = "^-?([0-9]{1,15}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?$"
+    )]
     pub gross_area: Option<String>,
+    #[schema(
+        required = true,
+        nullable = false,
+        pattern = "^-?([0-9]{1,15}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?$"
+    )]
     pub inner_area: Option<String>,
     /// Yuan as a decimal string.
+    #[schema(
+        required = true,
+        nullable = false,
+        pattern = "^-?([0-9]{1,15}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?$"
+    )]
     pub list_price: Option<String>,
     /// `available` (default), `not_for_sale` or `held`.
     #[schema(value_type = Option<UnitStatus>)]
@@ -282,16 +300,16 @@ pub struct UnitParams {
     pub status: Option<String>,
     pub layout: Option<String>,
     /// Gross area in m2, inclusive.
-    #[param(pattern = "^(-?([0-9]{1,13}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?)?$")]
+    #[param(pattern = "^(-?([0-9]{1,15}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?)?$")]
     pub min_area: Option<String>,
-    #[param(pattern = "^(-?([0-9]{1,13}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?)?$")]
+    #[param(pattern = "^(-?([0-9]{1,15}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?)?$")]
     pub max_area: Option<String>,
     pub min_floor: Option<i32>,
     pub max_floor: Option<i32>,
     /// List price in yuan, inclusive.
-    #[param(pattern = "^(-?([0-9]{1,13}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?)?$")]
+    #[param(pattern = "^(-?([0-9]{1,15}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?)?$")]
     pub max_total_price: Option<String>,
-    #[param(pattern = "^(-?([0-9]{1,13}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?)?$")]
+    #[param(pattern = "^(-?([0-9]{1,15}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?)?$")]
     pub min_total_price: Option<String>,
     /// As written on the unit (`朝南`, `南北通透`, …).
     pub orientation: Option<String>,
@@ -357,6 +375,7 @@ pub struct StackRequest {
 #[derive(Deserialize, ToSchema)]
 pub struct GenerateUnitsRequest {
     pub from_floor: Option<i32>,
+    #[schema(required = true, nullable = false)]
     pub to_floor: Option<i32>,
     /// One entry per stack: every floor gets one unit of each, numbered `{floor}{stack:02}`.
     #[serde(default)]
@@ -524,10 +543,14 @@ pub struct BulkEditRequest {
     pub unit_ids: Vec<UnitId>,
     pub layout: Option<String>,
     /// m2, two decimals.
+    #[schema(pattern = "^(-?([0-9]{1,15}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?)?$")]
     pub gross_area: Option<String>,
+    #[schema(pattern = "^(-?([0-9]{1,15}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?)?$")]
     pub inner_area: Option<String>,
     /// Yuan, two decimals; kept in each unit's price history.
+    #[schema(pattern = "^(-?([0-9]{1,15}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?)?$")]
     pub list_price: Option<String>,
+    #[schema(pattern = "^(-?([0-9]{1,15}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?)?$")]
     pub floor_price: Option<String>,
     pub reason: Option<String>,
 }

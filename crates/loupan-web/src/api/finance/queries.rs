@@ -37,7 +37,9 @@ pub struct ReceiptQueryParams {
     #[param(format = Date)]
     pub to: Option<String>,
     /// Yuan, e.g. `100000.00`.
+    #[param(pattern = "^(-?([0-9]{1,15}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?)?$")]
     pub min_amount: Option<String>,
+    #[param(pattern = "^(-?([0-9]{1,15}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?)?$")]
     pub max_amount: Option<String>,
     /// Part of the payer's name.
     pub payer: Option<String>,

@@ -40,7 +40,8 @@ pub struct NewPaymentMethodRequest {
         pattern = "^(one_off|instalments|commercial_mortgage|provident_fund|combined)$"
     )]
     pub kind: Option<String>,
-    /// A ratio, `"0.02"` for 2 %.
+    /// A ratio, `"0.02"` for 2 %; blank is none.
+    #[schema(pattern = "^(0(\\.[0-9]{1,6})?|1(\\.0{1,6})?)?$")]
     pub discount: Option<String>,
     /// Ratios adding up to exactly 1.
     #[serde(default)]
