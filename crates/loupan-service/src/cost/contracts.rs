@@ -945,6 +945,8 @@ pub struct VariationConfirmation {
         )
     )]
     pub confirmed_amount: Option<String>,
+    /// `YYYY-MM-DD`; today when absent.
+    #[cfg_attr(feature = "utoipa", schema(format = Date))]
     pub confirmed_on: Option<String>,
 }
 

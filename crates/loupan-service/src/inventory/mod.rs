@@ -377,7 +377,12 @@ pub async fn create_unit(
             errors.push("floor", "required");
             0
         }
-        Some(f) if !(-10..=200).contains(&f) || f == 0 => {
+        Some(0) => {
+            // There is no floor 0: 1 is the ground floor, -1 the first below it.
+            errors.push("floor", "no_floor_zero");
+            0
+        }
+        Some(f) if !(-10..=200).contains(&f) => {
             errors.push("floor", "out_of_range");
             0
         }
@@ -680,11 +685,17 @@ pub async fn generate_units(
             0
         }
     };
-    if !(-10..=200).contains(&from) || from == 0 {
+    if from == 0 {
+        errors.push("from_floor", "no_floor_zero");
+    } else if !(-10..=200).contains(&from) {
         errors.push("from_floor", "out_of_range");
     }
-    if !(-10..=200).contains(&to) || to == 0 || to < from {
+    if to == 0 {
+        errors.push("to_floor", "no_floor_zero");
+    } else if !(-10..=200).contains(&to) {
         errors.push("to_floor", "out_of_range");
+    } else if to < from {
+        errors.push("to_floor", "below_from_floor");
     }
     if form.stacks.is_empty() || form.stacks.len() > 40 {
         errors.push("stacks", if form.stacks.is_empty() { "required" } else { "out_of_range" });

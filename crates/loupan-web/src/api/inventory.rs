@@ -140,7 +140,8 @@ pub struct NewBuildingRequest {
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewUnitRequest {
-    #[schema(required = true, nullable = false)]
+    /// -10 to 200; there is no floor 0.
+    #[schema(required = true, nullable = false, minimum = -10, maximum = 200)]
     pub floor: Option<i32>,
     #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub number: Option<String>,
@@ -150,20 +151,20 @@ pub struct NewUnitRequest {
     #[schema(
         required = true,
         nullable = false,
-        pattern = "^-?([0-9]{1,15}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?$"
+        pattern = "^([0-9]{1,15}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?$"
     )]
     pub gross_area: Option<String>,
     #[schema(
         required = true,
         nullable = false,
-        pattern = "^-?([0-9]{1,15}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?$"
+        pattern = "^([0-9]{1,15}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?$"
     )]
     pub inner_area: Option<String>,
     /// Yuan as a decimal string.
     #[schema(
         required = true,
         nullable = false,
-        pattern = "^-?([0-9]{1,15}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?$"
+        pattern = "^([0-9]{1,15}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?$"
     )]
     pub list_price: Option<String>,
     /// `available` (default), `not_for_sale` or `held`.
@@ -176,6 +177,7 @@ pub struct NewUnitRequest {
     /// `shell` (毛坯) or `furnished` (精装).
     pub decoration: Option<String>,
     /// 底价 in yuan; not above the list price.
+    #[schema(pattern = "^(([0-9]{1,15}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?)?$")]
     pub floor_price: Option<String>,
 }
 
@@ -374,11 +376,14 @@ pub struct StackRequest {
 
 #[derive(Deserialize, ToSchema)]
 pub struct GenerateUnitsRequest {
+    /// -10 to 200 (no floor 0); 1 when absent.
+    #[schema(minimum = -10, maximum = 200)]
     pub from_floor: Option<i32>,
-    #[schema(required = true, nullable = false)]
+    #[schema(required = true, nullable = false, minimum = -10, maximum = 200)]
     pub to_floor: Option<i32>,
     /// One entry per stack: every floor gets one unit of each, numbered `{floor}{stack:02}`.
     #[serde(default)]
+    #[schema(required = true, min_items = 1, max_items = 40)]
     pub stacks: Vec<StackRequest>,
     /// `available` (default), `not_for_sale` or `held`.
     #[schema(value_type = Option<UnitStatus>)]
