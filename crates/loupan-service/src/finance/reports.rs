@@ -631,36 +631,40 @@ pub(crate) fn headers(say: Say<'_>, keys: &[&str]) -> Vec<String> {
     keys.iter().map(|k| say(k)).collect()
 }
 
+/// The columns every per-contract sheet begins with.
+const CONTRACT_COLUMNS: [&str; 5] =
+    ["finance.contract_number", "finance.unit", "finance.customer", "customers.phone", "finance.agent"];
+
+/// A contract's cells under [`CONTRACT_COLUMNS`].
+fn contract_cells(l: &LedgerLine) -> Vec<Cell> {
+    vec![text(&l.number), text(&l.unit_number), text(&l.customer_name), text(&l.customer_phone), text(&l.agent_name)]
+}
+
 /// The ledger as xlsx, one row per contract and a total row.
 pub fn ledger_xlsx(ledger: &Ledger, say: Say<'_>) -> ServiceResult<Vec<u8>> {
     let headers = headers(
         say,
         &[
-            "finance.contract_number",
-            "finance.unit",
-            "finance.customer",
-            "customers.phone",
-            "finance.agent",
-            "finance.signed_on",
-            "finance.total_price",
-            "finance.plan",
-            "finance.paid",
-            "finance.unpaid",
-            "finance.due",
-            "finance.overdue",
-            "finance.days_overdue",
-        ],
+            &CONTRACT_COLUMNS[..],
+            &[
+                "finance.signed_on",
+                "finance.total_price",
+                "finance.plan",
+                "finance.paid",
+                "finance.unpaid",
+                "finance.due",
+                "finance.overdue",
+                "finance.days_overdue",
+            ],
+        ]
+        .concat(),
     );
     let mut rows: Vec<Vec<Cell>> = ledger
         .lines
         .iter()
         .map(|l| {
-            vec![
-                text(&l.number),
-                text(&l.unit_number),
-                text(&l.customer_name),
-                text(&l.customer_phone),
-                text(&l.agent_name),
+            let mut cells = contract_cells(l);
+            cells.extend([
                 text(l.signed_on.to_string()),
                 amount(l.total),
                 amount(l.plan),
@@ -669,7 +673,8 @@ pub fn ledger_xlsx(ledger: &Ledger, say: Say<'_>) -> ServiceResult<Vec<u8>> {
                 amount(l.due),
                 amount(l.overdue),
                 Cell::Number(l.days_overdue as f64),
-            ]
+            ]);
+            cells
         })
         .collect();
     let t = &ledger.totals;
@@ -696,33 +701,24 @@ pub fn arrears_xlsx(arrears: &Arrears, say: Say<'_>) -> ServiceResult<Vec<u8>> {
     let headers = headers(
         say,
         &[
-            "finance.contract_number",
-            "finance.unit",
-            "finance.customer",
-            "customers.phone",
-            "finance.agent",
-            "finance.overdue",
-            "finance.overdue_since",
-            "finance.days_overdue",
-            "finance.bucket",
-        ],
+            &CONTRACT_COLUMNS[..],
+            &["finance.overdue", "finance.overdue_since", "finance.days_overdue", "finance.bucket"],
+        ]
+        .concat(),
     );
     let rows: Vec<Vec<Cell>> = arrears
         .lines
         .iter()
         .map(|a| {
             let l = &a.ledger;
-            vec![
-                text(&l.number),
-                text(&l.unit_number),
-                text(&l.customer_name),
-                text(&l.customer_phone),
-                text(&l.agent_name),
+            let mut cells = contract_cells(l);
+            cells.extend([
                 amount(l.overdue),
                 l.overdue_since.map_or(Cell::Empty, |d| text(d.to_string())),
                 Cell::Number(l.days_overdue as f64),
                 text(&a.bucket),
-            ]
+            ]);
+            cells
         })
         .collect();
     xlsx::write_table(&say("finance.arrears"), &headers, &rows).map_err(ServiceError::internal)

@@ -464,14 +464,11 @@ async fn addressees<C: Connection>(
             lines.iter().filter(|l| customer_ids.contains(&l.customer_id)).collect()
         }
     };
-    let units =
-        store_inventory::units_by_ids(conn, &chosen.iter().map(|l| l.unit_id.clone()).collect::<Vec<_>>()).await?;
-    let mut building_names: HashMap<BuildingId, String> = HashMap::new();
-    for u in &units {
-        if !building_names.contains_key(&u.building_id) {
-            let name = store_inventory::find_building(conn, &u.building_id).await?.map(|b| b.name).unwrap_or_default();
-            building_names.insert(u.building_id.clone(), name);
-        }
+    let building_names: HashMap<BuildingId, String> =
+        store_inventory::list_buildings_of_project(conn, project).await?.into_iter().map(|b| (b.id, b.name)).collect();
+    let mut units = Vec::new();
+    for chunk in chosen.iter().map(|l| l.unit_id.clone()).collect::<Vec<_>>().chunks(500) {
+        units.extend(store_inventory::units_by_ids(conn, chunk).await?);
     }
     let order: HashMap<&UnitId, PrintOrder> = units
         .iter()
@@ -520,16 +517,15 @@ impl Merge {
         let system = Actor::system("notices");
         let lines =
             ledger(services, &system, Some(project), as_of, crate::finance::reports::Basis::Finance).await?.lines;
+        let buildings: HashMap<BuildingId, String> = store_inventory::list_buildings_of_project(conn, project)
+            .await?
+            .into_iter()
+            .map(|b| (b.id, b.name))
+            .collect();
         let unit_ids: Vec<UnitId> = lines.iter().map(|l| l.unit_id.clone()).collect();
         let mut building_of_unit = HashMap::new();
-        let mut buildings: HashMap<BuildingId, String> = HashMap::new();
         for chunk in unit_ids.chunks(500) {
             for u in store_inventory::units_by_ids(conn, chunk).await? {
-                if !buildings.contains_key(&u.building_id) {
-                    let name =
-                        store_inventory::find_building(conn, &u.building_id).await?.map(|b| b.name).unwrap_or_default();
-                    buildings.insert(u.building_id.clone(), name);
-                }
                 let building = buildings.get(&u.building_id).cloned().unwrap_or_default();
                 building_of_unit.insert(u.id.clone(), (building, u.gross_area.to_string()));
             }
@@ -544,24 +540,20 @@ impl Merge {
         Ok((merge, lines))
     }
 
-    /// The facts of one letter.
-    async fn facts<C: Connection>(&self, conn: &C, kind: NoticeKind, to: &Addressee) -> ServiceResult<Facts> {
+    /// The facts of one letter; None when it no longer applies (the customer
+    /// was merged away or the contract ended since the batch was confirmed).
+    fn facts(&self, people: &People, kind: NoticeKind, to: &Addressee) -> Option<Facts> {
         let mut f = Facts::new();
-        let customer =
-            store_customers::find_customer(conn, &to.customer_id).await?.ok_or(ServiceError::NotFound("customer"))?;
+        let customer = people.customers.get(&to.customer_id)?;
         let phone = PhoneNumber::parse(&customer.phone).map(|p| p.masked()).unwrap_or_default();
-        let agent = loupan_store::users::find_user(conn, &customer.owner_id).await?.map(|u| u.display_name);
-        templates::set(&mut f, "customer.name", customer.name);
+        let agent = people.agents.get(&customer.owner_id).cloned();
+        templates::set(&mut f, "customer.name", customer.name.clone());
         templates::set(&mut f, "customer.phone", phone);
         templates::set(&mut f, "project.name", self.project_name.clone());
         templates::set(&mut f, "agent.name", agent.unwrap_or_default());
         templates::set(&mut f, "today", self.today.to_string());
         if kind.subject() == Subject::Contract {
-            let line = to
-                .contract_id
-                .as_ref()
-                .and_then(|c| self.lines.get(c))
-                .ok_or_else(|| ServiceError::internal("a letter about a contract without its ledger line"))?;
+            let line = self.lines.get(to.contract_id.as_ref()?)?;
             let (building, area) = self.building_of_unit.get(&line.unit_id).cloned().unwrap_or_default();
             // The agent who signed the contract speaks for it.
             templates::set(&mut f, "agent.name", line.agent_name.clone());
@@ -583,7 +575,31 @@ impl Merge {
                 templates::set(&mut f, "arrears.days_overdue", line.days_overdue.to_string());
             }
         }
-        Ok(f)
+        Some(f)
+    }
+}
+
+/// The customers of a run of letters and their agents' names, loaded in one go.
+struct People {
+    customers: HashMap<CustomerId, store_customers::CustomerRow>,
+    agents: HashMap<loupan_domain::ids::UserId, String>,
+}
+
+impl People {
+    async fn load<C: Connection>(conn: &C, to: &[&Addressee]) -> ServiceResult<People> {
+        let mut ids: Vec<CustomerId> = to.iter().map(|a| a.customer_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        let mut customers = HashMap::new();
+        for chunk in ids.chunks(500) {
+            customers
+                .extend(store_customers::customers_by_ids(conn, chunk).await?.into_iter().map(|c| (c.id.clone(), c)));
+        }
+        let mut owners: Vec<_> = customers.values().map(|c| c.owner_id.clone()).collect();
+        owners.sort();
+        owners.dedup();
+        let agents = loupan_store::users::display_names(conn, &owners).await?.into_iter().collect();
+        Ok(People { customers, agents })
     }
 }
 
@@ -622,7 +638,8 @@ pub async fn preview(
         }
     };
     let to = Addressee { customer_id: customer_id.clone(), contract_id };
-    let facts = merge.facts(conn, template.kind, &to).await?;
+    let people = People::load(conn, &[&to]).await?;
+    let facts = merge.facts(&people, template.kind, &to).ok_or(ServiceError::NotFound("customer"))?;
     let unit_number = to.contract_id.as_ref().and_then(|c| merge.lines.get(c)).map(|l| l.unit_number.clone());
     Ok(Letter {
         text: render(&template, &facts)?,
@@ -669,8 +686,10 @@ pub async fn preview_batch(services: &Services, actor: &Actor, form: &NewBatch) 
     let conn = services.store.conn();
     let refused = refused(conn, template.kind, &to).await?;
     let mut first = Vec::new();
-    for a in to.iter().filter(|a| !refused.contains(&a.customer_id)).take(3) {
-        let facts = merge.facts(conn, template.kind, a).await?;
+    let shown: Vec<&Addressee> = to.iter().filter(|a| !refused.contains(&a.customer_id)).take(3).collect();
+    let people = People::load(conn, &shown).await?;
+    for a in shown {
+        let Some(facts) = merge.facts(&people, template.kind, a) else { continue };
         first.push(Letter {
             text: render(&template, &facts)?,
             customer_name: facts.get("customer").and_then(|c| c.get("name")).cloned().unwrap_or_default(),
@@ -936,27 +955,29 @@ async fn run(services: &Services, id: &NoticeBatchId, progress: &Progress<'_>) -
         let tx = services.store.begin_write().await?;
         let ids: Vec<CustomerId> = pending.iter().map(|r| r.customer_id.clone()).collect();
         let refused_since = if batch.kind.is_marketing() { opted_out(&tx, &ids).await? } else { Default::default() };
-        for mut r in pending {
+        let to: Vec<Addressee> = pending
+            .iter()
+            .map(|r| Addressee { customer_id: r.customer_id.clone(), contract_id: r.contract_id.clone() })
+            .collect();
+        let people = People::load(&tx, &to.iter().collect::<Vec<_>>()).await?;
+        for (mut r, to) in pending.into_iter().zip(&to) {
             if refused_since.contains(&r.customer_id) {
                 r.status = RecipientStatus::Skipped;
                 r.skip_reason = Some("opted_out".into());
                 store::settle_recipient(&tx, &r).await?;
                 continue;
             }
-            let to = Addressee { customer_id: r.customer_id.clone(), contract_id: r.contract_id.clone() };
             let now = services.clock.now();
-            match merge.facts(&tx, template.kind, &to).await {
-                Ok(facts) => {
+            match merge.facts(&people, template.kind, to) {
+                Some(facts) => {
                     r.text = Some(render(&template, &facts)?);
                     r.status = RecipientStatus::Sent;
                     r.sent_at = Some(now);
                 }
-                // The contract ended or the customer was merged away since the batch was confirmed.
-                Err(ServiceError::Internal(_)) | Err(ServiceError::NotFound(_)) => {
+                None => {
                     r.status = RecipientStatus::Skipped;
                     r.skip_reason = Some("no_longer_applies".into());
                 }
-                Err(other) => return Err(other),
             }
             if !store::settle_recipient(&tx, &r).await? || r.status != RecipientStatus::Sent {
                 continue;

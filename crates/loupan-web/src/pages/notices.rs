@@ -233,24 +233,22 @@ async fn preview(
         }
         Err(e @ ServiceError::Invalid(_)) => {
             let errors = field_messages(lang, &e);
-            refused(
-                template_page(
-                    &state,
-                    &actor,
-                    lang,
-                    &id,
-                    Shown { form: "preview", errors, typed: Some(data), ..Shown::default() },
-                )
-                .await,
-            )
+            refused(&state, &actor, lang, &id, Shown { form: "preview", errors, typed: Some(data), ..Shown::default() })
+                .await
         }
         Err(e) => Err(e.into()),
     }
 }
 
-/// The page again with the input it refused (422).
-fn refused(page: Result<Response, AppError>) -> Result<Response, AppError> {
-    let mut page = page?;
+/// The template page again with the input it refused and why (422).
+async fn refused(
+    state: &AppState,
+    actor: &Actor,
+    lang: Lang,
+    id: &NoticeTemplateId,
+    shown: Shown,
+) -> Result<Response, AppError> {
+    let mut page = template_page(state, actor, lang, id, shown).await?;
     *page.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
     Ok(page)
 }
@@ -321,16 +319,8 @@ async fn batch(
                 ),
                 _ => field_messages(lang, &e),
             };
-            refused(
-                template_page(
-                    &state,
-                    &actor,
-                    lang,
-                    &id,
-                    Shown { form: "batch", errors, typed: Some(data), ..Shown::default() },
-                )
-                .await,
-            )
+            refused(&state, &actor, lang, &id, Shown { form: "batch", errors, typed: Some(data), ..Shown::default() })
+                .await
         }
         Err(e) => Err(e.into()),
     }
