@@ -270,6 +270,24 @@ pub fn parse_email(text: &str) -> Result<String, &'static str> {
 /// name without `@`, and a host with a dot that neither starts nor ends it.
 pub const EMAIL_PATTERN: &str = r"^[!-?A-~]+@[!-\-/-~][!-~]*\.[!-~]*[!-\-/-~]$";
 
+/// An e-mail address as Loupan takes it ([`parse_email`]), for the OpenAPI document.
+#[cfg(feature = "utoipa")]
+pub struct Email;
+
+#[cfg(feature = "utoipa")]
+impl utoipa::PartialSchema for Email {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .max_length(Some(120))
+            .pattern(Some(EMAIL_PATTERN))
+            .into()
+    }
+}
+
+#[cfg(feature = "utoipa")]
+impl utoipa::ToSchema for Email {}
+
 /// `110105********002X`: the region and the last four characters.
 pub fn mask_id_number(number: &str) -> String {
     let chars: Vec<char> = number.chars().collect();

@@ -94,6 +94,18 @@ named_enum! {
 }
 
 named_enum! {
+    /// How Loupan talks to the SMTP server.
+    pub enum SmtpSecurity("smtp security") {
+        /// Plain connection upgraded with STARTTLS, required (port 587 or 25).
+        StartTls = "starttls",
+        /// TLS from the first byte (port 465).
+        Tls = "tls",
+        /// Unencrypted: only for a relay inside the company network.
+        None = "none",
+    }
+}
+
+named_enum! {
     /// Where a batch stands.
     pub enum BatchStatus("batch status") {
         /// Waiting for the job queue.
@@ -125,6 +137,7 @@ mod tests {
         crate::names::assert_names_round_trip(&NoticeChannel::ALL, |s| s.name());
         crate::names::assert_names_round_trip(&BatchStatus::ALL, |s| s.name());
         crate::names::assert_names_round_trip(&RecipientStatus::ALL, |s| s.name());
+        crate::names::assert_names_round_trip(&SmtpSecurity::ALL, |s| s.name());
     }
 
     #[test]

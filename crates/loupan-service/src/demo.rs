@@ -163,6 +163,7 @@ async fn demo_notices(services: &Services, system: &Actor, project_id: &ProjectI
                 name: Some(name.into()),
                 project_id: None,
                 subject: None,
+                attach_pdf: false,
                 body: Some(body.into()),
             },
         )

@@ -160,6 +160,17 @@ pub async fn pending_recipients<C: ConnectionTrait>(
         .await?)
 }
 
+/// How many recipients of a batch are still to be sent.
+pub async fn count_pending<C: ConnectionTrait>(c: &C, batch: &NoticeBatchId) -> StoreResult<usize> {
+    use notice_recipients::Column;
+    let n = notice_recipients::Entity::find()
+        .filter(Column::BatchId.eq(batch.clone()))
+        .filter(Column::Status.eq(RecipientStatus::Pending))
+        .count(c)
+        .await?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
 /// Every recipient of a batch, in print order.
 pub async fn recipients<C: ConnectionTrait>(c: &C, batch: &NoticeBatchId) -> StoreResult<Vec<RecipientRow>> {
     use notice_recipients::Column;

@@ -245,10 +245,15 @@ document.addEventListener("submit", (event) => {
 // Notice templates: a merge field clicked in the picker is written into the
 // template where the cursor is, so nobody has to type `{{ customer.name }}`.
 (() => {
+  // Fields go where the user was last typing: the e-mail's subject or the body.
+  let lastTyped = null;
+  for (const el of document.querySelectorAll("#template-form input[name=subject], #template-body")) {
+    el.addEventListener("focus", () => { lastTyped = el; });
+  }
   for (const button of document.querySelectorAll("button[data-merge-field]")) {
     button.addEventListener("click", (e) => {
       e.preventDefault();
-      const area = document.getElementById(button.dataset.target || "template-body");
+      const area = lastTyped || document.getElementById(button.dataset.target || "template-body");
       if (!area) return;
       const text = `{{ ${button.dataset.mergeField} }}`;
       const at = area.selectionStart ?? area.value.length;
@@ -256,6 +261,15 @@ document.addEventListener("submit", (event) => {
       area.focus();
       area.selectionStart = area.selectionEnd = at + text.length;
     });
+  }
+  // The subject and the PDF attachment belong to e-mail templates only.
+  const channel = document.getElementById("template-channel");
+  if (channel) {
+    const show = () => {
+      for (const row of document.querySelectorAll(".email-only")) row.hidden = channel.value !== "email";
+    };
+    channel.addEventListener("change", show);
+    show();
   }
   // A batch still sending reloads its page until it is done.
   const running = document.querySelector("[data-batch-running]");

@@ -20,7 +20,7 @@ struct Templates;
 
 /// The navigation: label key, address, and the permission it needs (None: all).
 /// Business areas add their entry here.
-const NAV: [(&str, &str, Option<Permission>); 14] = [
+const NAV: [(&str, &str, Option<Permission>); 15] = [
     ("nav.workbench", "/", None),
     ("nav.approvals", "/approvals", None),
     ("nav.projects", "/projects", Some(Permission::ReadProjects)),
@@ -35,6 +35,7 @@ const NAV: [(&str, &str, Option<Permission>); 14] = [
     ("nav.flows", "/admin/approval-flows", Some(Permission::ManageApprovalFlows)),
     ("nav.webhooks", "/admin/webhooks", Some(Permission::ManageIntegrations)),
     ("nav.jobs", "/admin/jobs", Some(Permission::ManageIntegrations)),
+    ("nav.sending", "/admin/sending", Some(Permission::ManageIntegrations)),
 ];
 
 /// An instant as the company's wall-clock time (`zone`: the clock's).

@@ -346,8 +346,18 @@ fn rule(op: &str) -> Option<Rule> {
         "POST /api/v1/notices/batches" | "POST /api/v1/notices/batches/preview" => Needs(SendNotices, Field),
         // What a customer was sent is part of the customer.
         "GET /api/v1/notices/sendings/{id}" => Needs(ReadCustomers, Owned),
+        // The company's SMTP server is an integration like webhooks.
+        "GET /api/v1/notices/smtp" | "PUT /api/v1/notices/smtp" | "POST /api/v1/notices/smtp/test" => {
+            Needs(ManageIntegrations, Nothing)
+        }
         _ => return None,
     })
+}
+
+/// An SMTP server nobody listens on: a test message gets the refusal as its answer.
+fn smtp_settings() -> Value {
+    json!({"host": "127.0.0.1", "port": 9, "security": "none", "sender_name": "翠湖名苑 客户服务中心",
+           "sender_address": "service@example.cn"})
 }
 
 /// Without the right the answer is 403 whatever the record (which reveals nothing about
@@ -958,6 +968,13 @@ impl World {
             }
             p2 if p2.starts_with("/api/v1/notices/batches/{id}") => get(&with(&self.notice_batch(case).await.0)),
             "/api/v1/notices/sendings/{id}" => get(&with(&self.notice_sending(case).await)),
+            "/api/v1/notices/smtp" if method == "PUT" => put(path, smtp_settings()),
+            "/api/v1/notices/smtp" | "/api/v1/notices/smtp/test" => {
+                // Set up first, so that only the caller's right decides.
+                let r = self.send(put("/api/v1/notices/smtp", smtp_settings()), &self.admin).await;
+                assert!(r.status.is_success(), "{}", r.text);
+                if method == "GET" { get(path) } else { post(path, json!({"to": "test@example.cn"})) }
+            }
             "/api/v1/aftersales/area-compensation/calculate" => post(
                 path,
                 json!({"rule": "2001", "contract_total": "2000000.00", "contract_area": "100.00", "measured_area": "95.00"}),

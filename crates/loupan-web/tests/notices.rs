@@ -3,7 +3,10 @@
 //! customer; a batch to everyone overdue at least 30 days, with the amounts
 //! of the arrears report, printed in unit order, each recipient once even
 //! when the job runs again; what was sent on the customer's timeline, for
-//! whoever may see the customer.
+//! whoever may see the customer. E-mail through a real SMTP server
+//! (aiosmtpd, `tests/smtp/receiver.py`): each recipient addressed alone, the
+//! Chinese subject and name decoded, the letter attached as a PDF, a refusal
+//! kept with the server's answer, nobody sent twice.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -69,6 +72,11 @@ async fn office() -> Office {
 impl Office {
     /// A contract of 1,000,000.00 for a new customer on unit `number`, signed on `signed_on`.
     async fn contract(&self, name: &str, phone: &str, number: &str, signed_on: &str) -> (String, String) {
+        self.contract_with(json!({"name": name, "phone": phone}), number, signed_on).await
+    }
+
+    /// The same for a customer described by `customer` (name, phone, e-mail, …).
+    async fn contract_with(&self, mut customer: Value, number: &str, signed_on: &str) -> (String, String) {
         let n = self.units.get();
         self.units.set(n + 1);
         let unit = ok(&self
@@ -88,8 +96,11 @@ impl Office {
         let customer = ok(&self
             .app
             .send(
-                post("/api/v1/customers", json!({"name": name, "phone": phone, "project_id": self.project}))
-                    .token(&self.agent),
+                post("/api/v1/customers", {
+                    customer["project_id"] = json!(self.project);
+                    customer
+                })
+                .token(&self.agent),
             )
             .await)["id"]
             .as_str()
@@ -102,6 +113,25 @@ impl Office {
             .unwrap()
             .to_owned();
         (contract, customer)
+    }
+
+    /// The batch's job once more, as after a crash or a retry by hand.
+    async fn run_batch_again(&self, batch_id: &str) {
+        let again = loupan_service::platform::jobs::enqueue(
+            self.app.services.store.conn(),
+            loupan_service::platform::jobs::NewJob {
+                kind: loupan_service::platform::jobs::JobKind::NoticeBatch,
+                payload: json!({"batch_id": batch_id}),
+                run_at: Some(june_first()),
+                unique_key: None,
+                max_attempts: 1,
+                created_by: None,
+            },
+        )
+        .await
+        .unwrap();
+        assert!(again.is_some());
+        self.run_jobs().await;
     }
 
     async fn run_jobs(&self) -> usize {
@@ -237,21 +267,7 @@ async fn payment_reminders_go_once_to_everyone_overdue_thirty_days_with_the_arre
     );
 
     // Each recipient once: the sending is on the timeline once, even when the batch's job runs again.
-    let again = loupan_service::platform::jobs::enqueue(
-        o.app.services.store.conn(),
-        loupan_service::platform::jobs::NewJob {
-            kind: loupan_service::platform::jobs::JobKind::NoticeBatch,
-            payload: json!({"batch_id": batch_id}),
-            run_at: Some(june_first()),
-            unique_key: None,
-            max_attempts: 1,
-            created_by: None,
-        },
-    )
-    .await
-    .unwrap();
-    assert!(again.is_some());
-    o.run_jobs().await;
+    o.run_batch_again(&batch_id).await;
     let timeline = ok(&o.app.send(get(&format!("/api/v1/customers/{li}/timeline")).token(&o.agent)).await);
     let notices: Vec<&Value> = timeline["items"].as_array().unwrap().iter().filter(|e| e["kind"] == "notice").collect();
     assert_eq!(notices.len(), 1, "{timeline}");
@@ -433,4 +449,234 @@ async fn marketing_skips_those_who_refused_it_and_counts_them() {
                        "audience": {"source": "customers", "customer_ids": [han]}});
     let plan = ok(&o.app.send(post("/api/v1/notices/batches/preview", again).token(&o.admin)).await);
     assert_eq!(plan["count"], 1);
+}
+
+/// A real SMTP server (aiosmtpd) writing what it accepts as JSON lines.
+struct Receiver {
+    child: std::process::Child,
+    port: u16,
+    out: std::path::PathBuf,
+}
+
+impl Receiver {
+    /// None when this machine lacks Debian's python3-aiosmtpd (CI installs it).
+    fn start() -> Option<Receiver> {
+        use std::io::BufRead;
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/smtp/receiver.py");
+        let out = std::env::temp_dir().join(format!("loupan-smtp-{}.jsonl", loupan_store::new_id()));
+        let spawned = std::process::Command::new("/usr/bin/python3")
+            .arg(&script)
+            .arg(&out)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn();
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(_) => return Receiver::missing(),
+        };
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        match line.strip_prefix("listening ").and_then(|p| p.trim().parse().ok()) {
+            Some(port) => Some(Receiver { child, port, out }),
+            None => {
+                let _ = child.kill();
+                Receiver::missing()
+            }
+        }
+    }
+
+    fn missing() -> Option<Receiver> {
+        assert!(std::env::var("LOUPAN_REQUIRE_SMTP").as_deref() != Ok("1"), "CI needs python3-aiosmtpd");
+        None
+    }
+
+    /// Every message accepted so far.
+    fn messages(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for m in self.messages() {
+            for a in m["attachments"].as_array().into_iter().flatten() {
+                let _ = std::fs::remove_file(a["path"].as_str().unwrap_or_default());
+            }
+        }
+        let _ = std::fs::remove_file(&self.out);
+    }
+}
+
+#[tokio::test]
+async fn payment_reminders_by_email_reach_each_customer_once_with_the_letter_attached() {
+    let Some(smtp) = Receiver::start() else { return };
+    let o = office().await;
+    let (_, li) = o
+        .contract_with(
+            json!({"name": "李雷", "phone": "13800138001", "email": "lilei@example.cn"}),
+            "301",
+            "2026-01-05",
+        )
+        .await;
+    let (_, han) = o
+        .contract_with(
+            json!({"name": "韩梅梅", "phone": "13800138002", "email": "refuse-han@example.cn"}),
+            "201",
+            "2026-01-05",
+        )
+        .await;
+    let (_, zhang) = o.contract("张伟", "13800138004", "401", "2026-01-05").await;
+
+    // An e-mail template needs a subject; its fields are checked like the body's.
+    let template = |subject: Value| {
+        post(
+            "/api/v1/notices/templates",
+            json!({"kind": "payment_reminder", "channel": "email", "name": "催款通知书", "subject": subject,
+                   "body": REMINDER, "attach_pdf": true}),
+        )
+    };
+    let r = o.app.send(template(Value::Null).token(&o.finance)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.json()["errors"][0]["field"], "subject");
+    let r = o.app.send(template(json!("{{ customer.nmae }}")).token(&o.finance)).await;
+    assert_eq!(r.json()["errors"][0]["code"], "unknown_merge_field", "{}", r.text);
+    let t =
+        ok(&o.app.send(template(json!("{{ project.name }} 催款通知：{{ customer.name }}")).token(&o.finance)).await);
+    assert_eq!((t["channel"].as_str(), t["attach_pdf"].as_bool()), (Some("email"), Some(true)));
+    let template_id = t["id"].as_str().unwrap().to_owned();
+    let batch = json!({"template_id": template_id, "project_id": o.project, "as_of": "2026-06-01",
+                       "audience": {"source": "arrears", "min_days": 30}});
+
+    // Until an administrator sets up the server, nothing is queued.
+    let r = o.app.send(post("/api/v1/notices/batches", batch.clone()).token(&o.finance)).await;
+    assert_eq!(
+        (r.status, r.json()["code"].as_str()),
+        (StatusCode::CONFLICT, Some("smtp_not_configured")),
+        "{}",
+        r.text
+    );
+
+    // The password is kept encrypted and never shown; only administrators see the settings.
+    let settings = |user: Value, password: Value| {
+        put(
+            "/api/v1/notices/smtp",
+            json!({"host": "127.0.0.1", "port": smtp.port, "security": "none", "user": user, "password": password,
+                   "sender_name": "翠湖名苑 客户服务中心", "sender_address": "service@example.cn"}),
+        )
+    };
+    let shown = ok(&o.app.send(settings(json!("mailer"), json!("s3cret-Pa55")).token(&o.admin)).await);
+    assert_eq!(shown["has_password"], true);
+    assert!(!shown.to_string().contains("s3cret-Pa55"));
+    let stored =
+        loupan_store::settings::find_setting(o.app.services.store.conn(), "company", "smtp").await.unwrap().unwrap();
+    assert!(!stored.value.contains("s3cret-Pa55") && stored.value.contains("password_encrypted"));
+    let r = o.app.send(get("/api/v1/notices/smtp").token(&o.finance)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = o.app.send(put("/api/v1/notices/smtp", json!({"host": "a b", "port": 70000})).token(&o.admin)).await;
+    let errors = r.json();
+    let fields: Vec<&str> = errors["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert!(fields.contains(&"host") && fields.contains(&"port") && fields.contains(&"sender_name"), "{}", r.text);
+    // This server takes mail without signing in.
+    ok(&o
+        .app
+        .send(
+            put(
+                "/api/v1/notices/smtp",
+                json!({"host": "127.0.0.1", "port": smtp.port, "security": "none", "clear_password": true,
+                       "sender_name": "翠湖名苑 客户服务中心", "sender_address": "service@example.cn"}),
+            )
+            .token(&o.admin),
+        )
+        .await);
+    let test = ok(&o.app.send(post("/api/v1/notices/smtp/test", json!({"to": "it@example.cn"})).token(&o.admin)).await);
+    assert_eq!(test["delivered"], true, "{test}");
+    assert!(test["answer"].as_str().unwrap().contains("queued"), "the server's own answer: {test}");
+    let refused =
+        ok(&o.app.send(post("/api/v1/notices/smtp/test", json!({"to": "refuse@example.cn"})).token(&o.admin)).await);
+    assert_eq!(refused["delivered"], false);
+    assert!(refused["answer"].as_str().unwrap().contains("mailbox unavailable"), "{refused}");
+    assert_eq!(smtp.messages().len(), 1);
+
+    // Who has no address is counted, not sent to.
+    let plan = ok(&o.app.send(post("/api/v1/notices/batches/preview", batch.clone()).token(&o.finance)).await);
+    assert_eq!((plan["count"].as_u64(), plan["skipped_no_address"].as_u64()), (Some(2), Some(1)), "{plan}");
+    assert_eq!(plan["first"][0]["subject"], "翠湖名苑 催款通知：韩梅梅");
+    let created = o.app.send(post("/api/v1/notices/batches", batch).token(&o.finance)).await;
+    assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.text);
+    let batch_id = created.json()["id"].as_str().unwrap().to_owned();
+    o.run_jobs().await;
+    let done = ok(&o.app.send(get(&format!("/api/v1/notices/batches/{batch_id}")).token(&o.finance)).await);
+    assert_eq!(
+        (done["status"].as_str(), done["sent"].as_i64(), done["failed"].as_i64(), done["skipped"].as_i64()),
+        (Some("done"), Some(1), Some(1), Some(1)),
+        "{done}"
+    );
+    let log = ok(&o.app.send(get(&format!("/api/v1/notices/batches/{batch_id}/recipients")).token(&o.finance)).await);
+    let of = |id: &str| log.as_array().unwrap().iter().find(|r| r["customer_id"] == id).unwrap().clone();
+    assert_eq!(of(&han)["status"], "failed");
+    assert!(of(&han)["error"].as_str().unwrap().contains("550"), "the server's answer is kept: {log}");
+    assert_eq!(
+        (of(&zhang)["status"].as_str(), of(&zhang)["skip_reason"].as_str()),
+        (Some("skipped"), Some("no_email"))
+    );
+    let sent_id = of(&li)["id"].as_str().unwrap().to_owned();
+
+    // What arrived: to 李雷 alone, the subject and name decoded, the letter attached.
+    let mail: Vec<Value> =
+        smtp.messages().into_iter().filter(|m| m["subject"] != "Loupan 邮件测试 / test message").collect();
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    let m = &mail[0];
+    assert_eq!(m["envelope_to"], json!(["lilei@example.cn"]));
+    assert_eq!(m["to"], "李雷 <lilei@example.cn>");
+    assert_eq!(m["from"], "翠湖名苑 客户服务中心 <service@example.cn>");
+    assert_eq!(m["subject"], "翠湖名苑 催款通知：李雷");
+    assert_eq!(m["message_id"], format!("<{sent_id}@loupan>"));
+    let body = m["body"].as_str().unwrap().replace("\r\n", "\n");
+    assert!(body.contains("尊敬的 李雷") && body.contains("壹佰万元整"), "{body}");
+    let attachment = &m["attachments"][0];
+    assert_eq!(
+        (attachment["name"].as_str(), attachment["content_type"].as_str()),
+        (Some("催款通知书.pdf"), Some("application/pdf"))
+    );
+    let pdf = std::fs::read(attachment["path"].as_str().unwrap()).unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    if let Some(text) = pdf_text(&pdf) {
+        assert!(text.contains("李雷") && text.contains("壹佰万元整"), "{text}");
+    }
+
+    // Run again, nobody hears twice; the timeline holds the e-mail as sent.
+    o.run_batch_again(&batch_id).await;
+    assert_eq!(smtp.messages().len(), 2, "the test message and 李雷's, nothing more");
+    let sending = ok(&o.app.send(get(&format!("/api/v1/notices/sendings/{sent_id}")).token(&o.agent)).await);
+    assert_eq!(
+        (sending["channel"].as_str(), sending["subject"].as_str()),
+        (Some("email"), Some("翠湖名苑 催款通知：李雷"))
+    );
+    let timeline = ok(&o.app.send(get(&format!("/api/v1/customers/{li}/timeline")).token(&o.agent).lang("en")).await);
+    assert!(
+        timeline["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "notice" && e["summary"].as_str().unwrap().contains("e-mail")),
+        "{timeline}"
+    );
+
+    // The pages: the settings with the test button, the log with the server's answer.
+    let page = o.app.send(get("/admin/sending").token(&o.admin)).await;
+    assert!(page.text.contains("id=\"smtp-test\"") && !page.text.contains("s3cret"), "{}", page.text);
+    let page = o.app.send(form("/admin/sending/test", &[("to", "refuse@example.cn")]).token(&o.admin)).await;
+    assert!(page.text.contains("id=\"smtp-outcome\"") && page.text.contains("550"), "{}", page.text);
+    let page = o.app.send(form("/admin/sending", &[("host", ""), ("port", "x")]).token(&o.admin)).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = o.app.send(get("/admin/sending").token(&o.finance)).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let page = o.app.send(get(&format!("/notices/batches/{batch_id}")).token(&o.finance)).await;
+    assert!(page.text.contains("mailbox unavailable") && page.text.contains("batch-failed"), "{}", page.text);
 }

@@ -2,9 +2,11 @@
 //! versions; batches to a chosen group of customers, run by the job queue and
 //! sending each recipient exactly once; what was sent, on the customer's timeline.
 //!
-//! Built so far: printed letters (one merged PDF per batch). E-mail, SMS,
-//! opt-outs and scheduled greetings come with the rest of issue #16.
+//! Built so far: printed letters (one merged PDF per batch), e-mail through
+//! the company's SMTP server, marketing opt-outs. SMS and scheduled greetings
+//! come with the rest of issue #16.
 
+pub mod mail;
 pub mod templates;
 
 use std::collections::{BTreeMap, HashMap};
@@ -47,6 +49,8 @@ pub struct Template {
     /// An e-mail's subject.
     pub subject: Option<String>,
     pub body: String,
+    /// An e-mail that also carries its text as a printed letter (PDF).
+    pub attach_pdf: bool,
     pub created_by: String,
     pub created_by_name: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -66,6 +70,7 @@ impl From<TemplateRow> for Template {
             name: r.name,
             subject: r.subject,
             body: r.body,
+            attach_pdf: r.attach_pdf,
             created_by: r.created_by,
             created_by_name: r.created_by_name,
             created_at: r.created_at,
@@ -81,8 +86,9 @@ pub struct NewTemplate {
     /// One of the notice kinds (`payment_reminder`, …); a new version keeps its template's.
     #[cfg_attr(feature = "utoipa", schema(required = true, nullable = false, value_type = Option<NoticeKind>))]
     pub kind: Option<String>,
-    /// `letter` (printed; also when blank). E-mail and SMS come later.
-    #[cfg_attr(feature = "utoipa", schema(pattern = "^(letter)?$"))]
+    /// `letter` (printed; also when blank) or `email` (which needs a
+    /// subject). SMS comes later.
+    #[cfg_attr(feature = "utoipa", schema(pattern = "^(letter|email)?$"))]
     pub channel: Option<String>,
     #[cfg_attr(
         feature = "utoipa",
@@ -94,6 +100,9 @@ pub struct NewTemplate {
     /// An e-mail's subject, in the template language.
     #[cfg_attr(feature = "utoipa", schema(max_length = 200))]
     pub subject: Option<String>,
+    /// An e-mail only: attach the text as a printed letter (PDF) as well.
+    #[serde(default)]
+    pub attach_pdf: bool,
     /// The text in the template language (MiniJinja: `{{ customer.name }}`).
     #[cfg_attr(
         feature = "utoipa",
@@ -109,6 +118,7 @@ struct ValidTemplate {
     project_id: Option<ProjectId>,
     subject: Option<String>,
     body: String,
+    attach_pdf: bool,
 }
 
 fn valid_template(actor: &Actor, form: &NewTemplate) -> ServiceResult<ValidTemplate> {
@@ -124,7 +134,10 @@ fn valid_template(actor: &Actor, form: &NewTemplate) -> ServiceResult<ValidTempl
         }),
     };
     let channel = match form.channel.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-        None | Some("letter") => NoticeChannel::Letter,
+        None => NoticeChannel::Letter,
+        Some(c) if NoticeChannel::parse(c).is_some_and(|c| c != NoticeChannel::Sms) => {
+            NoticeChannel::parse(c).unwrap_or(NoticeChannel::Letter)
+        }
         Some(c) if NoticeChannel::parse(c).is_some() => {
             errors.push("channel", "channel_not_available");
             NoticeChannel::Letter
@@ -142,6 +155,9 @@ fn valid_template(actor: &Actor, form: &NewTemplate) -> ServiceResult<ValidTempl
         errors.push("project_id", "unknown_project");
     }
     let subject = optional_text(&mut errors, "subject", form.subject.as_deref(), 200);
+    if channel == NoticeChannel::Email && subject.is_none() && !errors.0.iter().any(|e| e.field == "subject") {
+        errors.push("subject", "required");
+    }
     let body = required_text(&mut errors, "body", form.body.as_deref(), 20_000);
     if let Some(kind) = kind {
         if !body.is_empty() {
@@ -153,7 +169,9 @@ fn valid_template(actor: &Actor, form: &NewTemplate) -> ServiceResult<ValidTempl
     }
     errors.into_result()?;
     let kind = kind.ok_or_else(|| ServiceError::internal("kind checked above"))?;
-    Ok(ValidTemplate { kind, channel, name, project_id, subject, body })
+    // Only an e-mail carries a letter along; a printed letter is one.
+    let attach_pdf = form.attach_pdf && channel == NoticeChannel::Email;
+    Ok(ValidTemplate { kind, channel, name, project_id, subject, body, attach_pdf })
 }
 
 /// The templates the actor may use: their projects' and the company's, current versions.
@@ -200,6 +218,7 @@ pub async fn create_template(services: &Services, actor: &Actor, form: NewTempla
         name: v.name,
         subject: v.subject,
         body: v.body,
+        attach_pdf: v.attach_pdf,
         created_by: actor.by(),
         created_by_name: actor.display_name.clone(),
         created_at: services.clock.now(),
@@ -242,6 +261,7 @@ pub async fn update_template(
         name: v.name,
         subject: v.subject,
         body: v.body,
+        attach_pdf: v.attach_pdf,
         created_by: actor.by(),
         created_by_name: actor.display_name.clone(),
         created_at: now,
@@ -327,6 +347,8 @@ pub struct Letter {
     pub customer_name: String,
     pub contract_id: Option<ContractId>,
     pub unit_number: Option<String>,
+    /// An e-mail's subject.
+    pub subject: Option<String>,
     pub text: String,
 }
 
@@ -337,35 +359,46 @@ pub struct BatchPreview {
     pub count: usize,
     /// Recipients left out: customers who refused marketing, for marketing kinds.
     pub skipped_opted_out: usize,
+    /// Recipients left out: no e-mail address, for an e-mail.
+    pub skipped_no_address: usize,
     pub first: Vec<Letter>,
 }
 
-/// Those of `ids` who refused marketing.
-async fn opted_out<C: Connection>(
+/// Who of `to` a notice of `kind` on `channel` may not reach, and why:
+/// marketing skips those who refused it (`opted_out`), an e-mail those
+/// without an address (`no_email`).
+async fn skips<C: Connection>(
     conn: &C,
-    ids: &[CustomerId],
-) -> ServiceResult<std::collections::HashSet<CustomerId>> {
-    let mut out = std::collections::HashSet::new();
+    kind: NoticeKind,
+    channel: NoticeChannel,
+    to: &[Addressee],
+) -> ServiceResult<HashMap<CustomerId, &'static str>> {
+    let mut out = HashMap::new();
+    if !kind.is_marketing() && channel == NoticeChannel::Letter {
+        return Ok(out);
+    }
+    let mut ids: Vec<CustomerId> = to.iter().map(|a| a.customer_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
     for chunk in ids.chunks(500) {
         for c in store_customers::customers_by_ids(conn, chunk).await? {
-            if c.marketing_opt_out_at.is_some() {
-                out.insert(c.id);
+            if let Some(reason) = skip_reason(kind, channel, &c) {
+                out.insert(c.id, reason);
             }
         }
     }
     Ok(out)
 }
 
-/// Who of `to` a notice of `kind` may not reach: marketing skips those who refused it.
-async fn refused<C: Connection>(
-    conn: &C,
-    kind: NoticeKind,
-    to: &[Addressee],
-) -> ServiceResult<std::collections::HashSet<CustomerId>> {
-    if !kind.is_marketing() {
-        return Ok(std::collections::HashSet::new());
+/// Why a notice may not reach this customer, if it may not.
+fn skip_reason(kind: NoticeKind, channel: NoticeChannel, c: &store_customers::CustomerRow) -> Option<&'static str> {
+    if kind.is_marketing() && c.marketing_opt_out_at.is_some() {
+        Some("opted_out")
+    } else if channel == NoticeChannel::Email && c.email.as_deref().is_none_or(|e| e.trim().is_empty()) {
+        Some("no_email")
+    } else {
+        None
     }
-    opted_out(conn, &to.iter().map(|a| a.customer_id.clone()).collect::<Vec<_>>()).await
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -608,6 +641,11 @@ fn render(template: &TemplateRow, facts: &Facts) -> ServiceResult<String> {
     templates::render(&template.body, facts).map_err(ServiceError::internal)
 }
 
+/// An e-mail's subject rendered like its body.
+fn render_subject(template: &TemplateRow, facts: &Facts) -> ServiceResult<Option<String>> {
+    template.subject.as_deref().map(|s| templates::render(s, facts).map_err(ServiceError::internal)).transpose()
+}
+
 /// The template rendered for one customer (and contract, for letters about one), as of a date.
 pub async fn preview(
     services: &Services,
@@ -642,6 +680,7 @@ pub async fn preview(
     let facts = merge.facts(&people, template.kind, &to).ok_or(ServiceError::NotFound("customer"))?;
     let unit_number = to.contract_id.as_ref().and_then(|c| merge.lines.get(c)).map(|l| l.unit_number.clone());
     Ok(Letter {
+        subject: render_subject(&template, &facts)?,
         text: render(&template, &facts)?,
         customer_name: facts.get("customer").and_then(|c| c.get("name")).cloned().unwrap_or_default(),
         customer_id: to.customer_id,
@@ -684,13 +723,14 @@ async fn plan(
 pub async fn preview_batch(services: &Services, actor: &Actor, form: &NewBatch) -> ServiceResult<BatchPreview> {
     let (template, merge, to, _) = plan(services, actor, form).await?;
     let conn = services.store.conn();
-    let refused = refused(conn, template.kind, &to).await?;
+    let skipped = skips(conn, template.kind, template.channel, &to).await?;
     let mut first = Vec::new();
-    let shown: Vec<&Addressee> = to.iter().filter(|a| !refused.contains(&a.customer_id)).take(3).collect();
+    let shown: Vec<&Addressee> = to.iter().filter(|a| !skipped.contains_key(&a.customer_id)).take(3).collect();
     let people = People::load(conn, &shown).await?;
     for a in shown {
         let Some(facts) = merge.facts(&people, template.kind, a) else { continue };
         first.push(Letter {
+            subject: render_subject(&template, &facts)?,
             text: render(&template, &facts)?,
             customer_name: facts.get("customer").and_then(|c| c.get("name")).cloned().unwrap_or_default(),
             customer_id: a.customer_id.clone(),
@@ -698,16 +738,27 @@ pub async fn preview_batch(services: &Services, actor: &Actor, form: &NewBatch) 
             unit_number: a.contract_id.as_ref().and_then(|c| merge.lines.get(c)).map(|l| l.unit_number.clone()),
         });
     }
-    Ok(BatchPreview { count: to.len() - refused.len().min(to.len()), skipped_opted_out: refused.len(), first })
+    let left_out = to.iter().filter(|a| skipped.contains_key(&a.customer_id)).count();
+    let why = |reason: &str| to.iter().filter(|a| skipped.get(&a.customer_id) == Some(&reason)).count();
+    Ok(BatchPreview {
+        count: to.len() - left_out,
+        skipped_opted_out: why("opted_out"),
+        skipped_no_address: why("no_email"),
+        first,
+    })
 }
 
 /// Confirms a batch: its recipients are fixed now, in print order, and the
 /// job queue sends them. Nobody to send to is refused (`no_recipients`).
 pub async fn create_batch(services: &Services, actor: &Actor, form: NewBatch) -> ServiceResult<Batch> {
     let (template, _, to, as_of) = plan(services, actor, &form).await?;
-    let refused = refused(services.store.conn(), template.kind, &to).await?;
-    if to.iter().all(|a| refused.contains(&a.customer_id)) {
+    let skipped = skips(services.store.conn(), template.kind, template.channel, &to).await?;
+    if to.iter().all(|a| skipped.contains_key(&a.customer_id)) {
         return Err(ServiceError::Conflict("no_recipients"));
+    }
+    if template.channel == NoticeChannel::Email {
+        // Refused now rather than failing in the queue.
+        mail::Mailer::load(services).await?;
     }
     let now = services.clock.now();
     let id = NoticeBatchId::from(loupan_store::new_id());
@@ -734,16 +785,16 @@ pub async fn create_batch(services: &Services, actor: &Actor, form: NewBatch) ->
         .into_iter()
         .enumerate()
         .map(|(i, a)| {
-            // Who refused marketing is counted, with the reason, not sent to.
-            let opted_out = refused.contains(&a.customer_id);
+            // Who may not be reached is counted, with the reason, not sent to.
+            let reason = skipped.get(&a.customer_id).copied();
             Ok(RecipientRow {
                 id: NoticeRecipientId::from(loupan_store::new_id()),
                 batch_id: id.clone(),
                 position: i32::try_from(i).map_err(ServiceError::internal)?,
                 customer_id: a.customer_id,
                 contract_id: a.contract_id,
-                status: if opted_out { RecipientStatus::Skipped } else { RecipientStatus::Pending },
-                skip_reason: opted_out.then(|| "opted_out".to_owned()),
+                status: if reason.is_some() { RecipientStatus::Skipped } else { RecipientStatus::Pending },
+                skip_reason: reason.map(str::to_owned),
                 subject: None,
                 text: None,
                 error: None,
@@ -816,8 +867,10 @@ pub struct Recipient {
     pub customer_name: String,
     pub contract_id: Option<ContractId>,
     pub status: RecipientStatus,
-    /// Why it was not sent (`no_longer_applies`).
+    /// Why it was not sent (`opted_out`, `no_email`, `no_longer_applies`).
     pub skip_reason: Option<String>,
+    /// A failed e-mail: the server's answer.
+    pub error: Option<String>,
     pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
@@ -844,6 +897,7 @@ pub async fn batch_recipients(services: &Services, actor: &Actor, id: &NoticeBat
             contract_id: r.contract_id,
             status: r.status,
             skip_reason: r.skip_reason,
+            error: r.error,
             sent_at: r.sent_at,
         })
         .collect())
@@ -885,6 +939,8 @@ pub struct Sending {
     pub template_name: String,
     pub template_version: i32,
     pub status: RecipientStatus,
+    /// An e-mail's subject as sent.
+    pub subject: Option<String>,
     /// Exactly what was sent.
     pub text: Option<String>,
     pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -910,6 +966,7 @@ pub async fn sending(services: &Services, actor: &Actor, id: &NoticeRecipientId)
         template_name: template.name,
         template_version: template.version,
         status: r.status,
+        subject: r.subject,
         text: r.text,
         sent_at: r.sent_at,
     })
@@ -945,60 +1002,70 @@ async fn run(services: &Services, id: &NoticeBatchId, progress: &Progress<'_>) -
     let template =
         store::find_template(conn, &batch.template_id).await?.ok_or(ServiceError::NotFound("notice_template"))?;
     let (merge, _) = Merge::load(services, &batch.project_id, batch.as_of).await?;
-    let system = Actor::system("notices");
+    let mailer = match batch.channel {
+        NoticeChannel::Email => Some(mail::Mailer::load(services).await?),
+        NoticeChannel::Letter | NoticeChannel::Sms => None,
+    };
     let total = usize::try_from(batch.total).unwrap_or(0);
+    let mut done = total.saturating_sub(store::count_pending(conn, id).await?);
     loop {
         let pending = store::pending_recipients(conn, id, CHUNK).await?;
         if pending.is_empty() {
             break;
         }
-        let tx = services.store.begin_write().await?;
-        let ids: Vec<CustomerId> = pending.iter().map(|r| r.customer_id.clone()).collect();
-        let refused_since = if batch.kind.is_marketing() { opted_out(&tx, &ids).await? } else { Default::default() };
         let to: Vec<Addressee> = pending
             .iter()
             .map(|r| Addressee { customer_id: r.customer_id.clone(), contract_id: r.contract_id.clone() })
             .collect();
-        let people = People::load(&tx, &to.iter().collect::<Vec<_>>()).await?;
+        let people = People::load(conn, &to.iter().collect::<Vec<_>>()).await?;
+        let mut settled = Vec::with_capacity(pending.len());
         for (mut r, to) in pending.into_iter().zip(&to) {
-            if refused_since.contains(&r.customer_id) {
-                r.status = RecipientStatus::Skipped;
-                r.skip_reason = Some("opted_out".into());
-                store::settle_recipient(&tx, &r).await?;
-                continue;
-            }
             let now = services.clock.now();
-            match merge.facts(&people, template.kind, to) {
-                Some(facts) => {
-                    r.text = Some(render(&template, &facts)?);
-                    r.status = RecipientStatus::Sent;
-                    r.sent_at = Some(now);
+            // Consent and addresses are read again: they may have changed since the batch was confirmed.
+            let customer = people.customers.get(&r.customer_id);
+            let facts = merge.facts(&people, template.kind, to);
+            match (customer.and_then(|c| skip_reason(batch.kind, batch.channel, c)), customer.zip(facts)) {
+                (Some(reason), _) => {
+                    r.status = RecipientStatus::Skipped;
+                    r.skip_reason = Some(reason.into());
                 }
-                None => {
+                (None, None) => {
                     r.status = RecipientStatus::Skipped;
                     r.skip_reason = Some("no_longer_applies".into());
                 }
+                (None, Some((customer, facts))) => {
+                    r.subject = render_subject(&template, &facts)?;
+                    r.text = Some(render(&template, &facts)?);
+                    r.status = RecipientStatus::Sent;
+                    r.sent_at = Some(now);
+                    if let Some(mailer) = &mailer {
+                        let outcome = email(mailer, &template, customer, &r).await?;
+                        match outcome {
+                            Ok(()) => {}
+                            Err(mail::SendFailure::Refused(answer)) => {
+                                r.status = RecipientStatus::Failed;
+                                r.error = Some(answer);
+                            }
+                            Err(mail::SendFailure::Later(answer)) => {
+                                // What went is kept; the job queue tries the rest again later.
+                                settle(services, &batch, &template, std::mem::take(&mut settled)).await?;
+                                return Err(ServiceError::internal(format!("the SMTP server: {answer}")));
+                            }
+                        }
+                        // Recorded as soon as the server took it, so that a crash repeats at most this one.
+                        settled.push(r);
+                        done += settle(services, &batch, &template, std::mem::take(&mut settled)).await?;
+                        continue;
+                    }
+                }
             }
-            if !store::settle_recipient(&tx, &r).await? || r.status != RecipientStatus::Sent {
-                continue;
-            }
-            let facts = [
-                ("notice_kind", batch.kind.name()),
-                ("notice_channel", batch.channel.name()),
-                ("template", template.name.as_str()),
-                ("version", &template.version.to_string()),
-                ("sending", r.id.as_str()),
-            ];
-            let event =
-                crate::customers::timeline_row(&r.customer_id, (&system, now), CustomerEventKind::Notice, &facts)?;
-            store_customers::insert_event(&tx, &event).await?;
+            settled.push(r);
         }
-        tx.commit().await.map_err(ServiceError::internal)?;
-        let left = store::pending_recipients(conn, id, 1).await?.len();
-        let done = store::recipients(conn, id).await?.iter().filter(|r| r.status != RecipientStatus::Pending).count();
+        done += settle(services, &batch, &template, settled).await?;
+        let left = store::count_pending(conn, id).await?;
         progress.set(done, total.max(done + left)).await;
     }
-    let letters = store::recipients(conn, id).await?;
+    let letters = if batch.channel == NoticeChannel::Letter { store::recipients(conn, id).await? } else { Vec::new() };
     let mut blocks = Vec::new();
     for text in letters.iter().filter(|r| r.status == RecipientStatus::Sent).filter_map(|r| r.text.as_deref()) {
         if !blocks.is_empty() {
@@ -1030,6 +1097,69 @@ async fn run(services: &Services, id: &NoticeBatchId, progress: &Progress<'_>) -
     .await?;
     tx.commit().await.map_err(ServiceError::internal)?;
     Ok(Some(done.sent.to_string()))
+}
+
+/// Records what became of `rows` in one transaction, with a timeline entry
+/// for each one sent; how many were still pending (a row another run already
+/// settled is left as it is).
+async fn settle(
+    services: &Services,
+    batch: &BatchRow,
+    template: &TemplateRow,
+    rows: Vec<RecipientRow>,
+) -> ServiceResult<usize> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let system = Actor::system("notices");
+    let tx = services.store.begin_write().await?;
+    let mut settled = 0;
+    for r in &rows {
+        if !store::settle_recipient(&tx, r).await? {
+            continue;
+        }
+        settled += 1;
+        if r.status != RecipientStatus::Sent {
+            continue;
+        }
+        let facts = [
+            ("notice_kind", batch.kind.name()),
+            ("notice_channel", batch.channel.name()),
+            ("template", template.name.as_str()),
+            ("version", &template.version.to_string()),
+            ("sending", r.id.as_str()),
+        ];
+        let at = r.sent_at.unwrap_or_else(|| services.clock.now());
+        let event = crate::customers::timeline_row(&r.customer_id, (&system, at), CustomerEventKind::Notice, &facts)?;
+        store_customers::insert_event(&tx, &event).await?;
+    }
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(settled)
+}
+
+/// Sends one recipient's e-mail, with its letter as a PDF when the template asks.
+async fn email(
+    mailer: &mail::Mailer,
+    template: &TemplateRow,
+    customer: &store_customers::CustomerRow,
+    r: &RecipientRow,
+) -> ServiceResult<Result<(), mail::SendFailure>> {
+    let body = r.text.as_deref().unwrap_or_default();
+    let pdf = if template.attach_pdf {
+        let bytes = loupan_documents::pdf::render(&letter_blocks(body)).map_err(ServiceError::internal)?;
+        Some((format!("{}.pdf", template.name), bytes))
+    } else {
+        None
+    };
+    let message = mail::Mail {
+        id: r.id.as_str(),
+        to_name: &customer.name,
+        to_address: customer.email.as_deref().unwrap_or_default().trim(),
+        subject: r.subject.as_deref().unwrap_or(&template.name),
+        body,
+        pdf,
+    };
+    Ok(mailer.send(message).await.map(drop))
 }
 
 /// A letter's text as printed blocks: `# ` a title, `## ` a heading, blank

@@ -19,6 +19,8 @@ pub struct Model {
     /// An e-mail's subject.
     pub subject: Option<String>,
     pub body: String,
+    /// An e-mail that also carries its text as a printed letter (PDF).
+    pub attach_pdf: bool,
     pub created_by: String,
     pub created_by_name: String,
     pub created_at: DateTimeUtc,

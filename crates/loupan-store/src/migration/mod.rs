@@ -33,6 +33,7 @@ mod m20261205_000027_event_params;
 mod m20261206_000028_said_sentences;
 mod m20261206_000029_notices;
 mod m20261206_000030_marketing_consent;
+mod m20261208_000031_notice_email;
 
 pub struct Migrator;
 
@@ -69,6 +70,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000028_said_sentences::Migration),
             Box::new(m20261206_000029_notices::Migration),
             Box::new(m20261206_000030_marketing_consent::Migration),
+            Box::new(m20261208_000031_notice_email::Migration),
         ]
     }
 }

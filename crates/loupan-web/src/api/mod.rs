@@ -144,19 +144,7 @@ pub struct WaitingForApproval {
 pub use loupan_domain::quantity::amounts::{NonNegative, NonZero, Positive};
 
 /// An e-mail address as Loupan takes it (`loupan_domain::customers::parse_email`).
-pub struct Email;
-
-impl utoipa::PartialSchema for Email {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::schema::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .max_length(Some(120))
-            .pattern(Some(loupan_domain::customers::EMAIL_PATTERN))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for Email {}
+pub use loupan_domain::customers::Email;
 
 /// A mainland mobile number as the document promises to take it (`13800138000`,
 /// `+86 13800138000`); the server also reads dashes, spaces and full-width digits.

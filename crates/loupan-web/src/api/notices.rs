@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use loupan_domain::ids::{ContractId, CustomerId, NoticeBatchId, NoticeRecipientId, NoticeTemplateId};
 use loupan_domain::notices::NoticeKind;
+use loupan_service::notices::mail::{self, SmtpForm, SmtpSettings, TestOutcome};
 use loupan_service::notices::{
     self, Batch, BatchPreview, Letter, MergeField, NewBatch, NewTemplate, Recipient, Sending, Template,
 };
@@ -247,6 +248,46 @@ async fn sending(
     Ok(Json(notices::sending(&state.services, &actor, &id).await?))
 }
 
+/// The company's SMTP server for e-mail notices (404 until someone sets it;
+/// the password is never shown).
+#[utoipa::path(get, path = "/api/v1/notices/smtp", tag = "notices",
+    responses((status = 200, body = SmtpSettings), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn get_smtp(State(state): State<AppState>, Authed(actor): Authed) -> Result<Json<SmtpSettings>, AppError> {
+    let settings = mail::smtp_settings(&state.services, &actor).await?;
+    Ok(Json(settings.ok_or(loupan_service::ServiceError::NotFound("smtp_settings"))?))
+}
+
+/// Sets the SMTP server; the password is stored encrypted (absent: the kept one stays).
+#[utoipa::path(put, path = "/api/v1/notices/smtp", tag = "notices", request_body = SmtpForm,
+    responses((status = 200, body = SmtpSettings), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn put_smtp(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(form): ApiJson<SmtpForm>,
+) -> Result<Json<SmtpSettings>, AppError> {
+    Ok(Json(mail::set_smtp(&state.services, &actor, form).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SmtpTest {
+    /// Where the test message goes.
+    #[schema(value_type = crate::api::Email)]
+    pub to: String,
+}
+
+/// Sends a test message with the settings as they are; the server's answer
+/// either way (`delivered` false with the refusal). 409 `smtp_not_configured` before any.
+#[utoipa::path(post, path = "/api/v1/notices/smtp/test", tag = "notices", request_body = SmtpTest,
+    responses((status = 200, body = TestOutcome), (status = 403, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
+async fn test_smtp(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(req): ApiJson<SmtpTest>,
+) -> Result<Json<TestOutcome>, AppError> {
+    Ok(Json(mail::send_test(&state.services, &actor, &req.to).await?))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_templates, create_template))
@@ -261,4 +302,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(export_recipients))
         .routes(routes!(batch_letters))
         .routes(routes!(sending))
+        .routes(routes!(get_smtp, put_smtp))
+        .routes(routes!(test_smtp))
 }

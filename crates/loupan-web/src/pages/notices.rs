@@ -8,8 +8,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::NaiveDate;
 use loupan_domain::ids::{BuildingId, CustomerId, NoticeBatchId, NoticeRecipientId, NoticeTemplateId, ProjectId};
-use loupan_domain::notices::{BatchStatus, NoticeKind};
-use loupan_service::notices::{self, Audience, NewBatch, NewTemplate, Template};
+use loupan_domain::notices::{BatchStatus, NoticeKind, SmtpSecurity};
+use loupan_service::notices::{self, Audience, NewBatch, NewTemplate, Template, mail};
 use loupan_service::{Actor, ServiceError, inventory};
 use minijinja::{Value, context};
 
@@ -25,7 +25,7 @@ fn template_view(t: &Template) -> Value {
     context! {
         id => t.id.as_str(), family_id => t.family_id.as_str(), version => t.version, kind => t.kind.name(),
         channel => t.channel.name(), name => t.name.clone(), project_id => t.project_id.as_ref().map(|p| p.as_str().to_owned()),
-        subject => t.subject.clone(), body => t.body.clone(), created_by => t.created_by_name.clone(),
+        subject => t.subject.clone(), body => t.body.clone(), attach_pdf => t.attach_pdf, created_by => t.created_by_name.clone(),
         created_at => t.created_at.to_rfc3339(), current => t.superseded_at.is_none(),
     }
 }
@@ -33,11 +33,12 @@ fn template_view(t: &Template) -> Value {
 fn form_of(data: &FormData) -> NewTemplate {
     NewTemplate {
         kind: data.get("kind").map(str::to_owned),
-        channel: Some("letter".into()),
+        channel: data.get("channel").map(str::to_owned),
         name: data.get("name").map(str::to_owned),
         project_id: data.get("project_id").map(str::to_owned),
-        subject: None,
+        subject: data.get("subject").map(str::to_owned),
         body: data.get("body").map(str::to_owned),
+        attach_pdf: data.get("attach_pdf") == Some("1"),
     }
 }
 
@@ -137,11 +138,13 @@ async fn template_page(
             buildings.extend(buildings_of(state, actor, &p.id, &p.name).await?);
         }
     }
-    let preview =
-        shown.preview.map(|l| context! { text => l.text, customer => l.customer_name, unit => l.unit_number });
+    let letter = |l: notices::Letter| {
+        context! { subject => l.subject, text => l.text, customer => l.customer_name, unit => l.unit_number }
+    };
+    let preview = shown.preview.map(letter);
     let plan = shown.plan.map(|(p, data)| {
-        context! { count => p.count, skipped => p.skipped_opted_out, first => p.first.into_iter().map(|l| context! { text => l.text, customer => l.customer_name, unit => l.unit_number }).collect::<Vec<_>>(),
-        values => data.values() }
+        context! { count => p.count, skipped => p.skipped_opted_out, no_address => p.skipped_no_address,
+        first => p.first.into_iter().map(letter).collect::<Vec<_>>(), values => data.values() }
     });
     let ctx = context! {
         tpl => template_view(&t), versions => versions, projects => project_list, buildings => buildings,
@@ -240,6 +243,19 @@ async fn preview(
     }
 }
 
+/// The field messages of refused input; a conflict (nobody to send to, no
+/// SMTP server) said at `field`.
+fn messages_at(lang: Lang, e: &ServiceError, field: &str) -> Value {
+    match e {
+        ServiceError::Conflict(code) => Value::from_serialize(
+            [(field, crate::i18n::t(lang, &format!("error.{code}")))]
+                .into_iter()
+                .collect::<std::collections::BTreeMap<_, _>>(),
+        ),
+        _ => field_messages(lang, e),
+    }
+}
+
 /// The template page again with the input it refused and why (422).
 async fn refused(
     state: &AppState,
@@ -311,14 +327,7 @@ async fn batch(
             .await
         }
         Err(e @ (ServiceError::Invalid(_) | ServiceError::Conflict(_))) => {
-            let errors = match &e {
-                ServiceError::Conflict(code) => Value::from_serialize(
-                    [("batch", crate::i18n::t(lang, &format!("error.{code}")))]
-                        .into_iter()
-                        .collect::<std::collections::BTreeMap<_, _>>(),
-                ),
-                _ => field_messages(lang, &e),
-            };
+            let errors = messages_at(lang, &e, "batch");
             refused(&state, &actor, lang, &id, Shown { form: "batch", errors, typed: Some(data), ..Shown::default() })
                 .await
         }
@@ -339,7 +348,7 @@ async fn batch_page(
         .into_iter()
         .map(|r| {
             context! { id => r.id.as_str().to_owned(), customer_id => r.customer_id.as_str().to_owned(), name => r.customer_name,
-            status => r.status.name(), skip_reason => r.skip_reason, sent_at => r.sent_at.map(|t| t.to_rfc3339()) }
+            status => r.status.name(), skip_reason => r.skip_reason, error => r.error, sent_at => r.sent_at.map(|t| t.to_rfc3339()) }
         })
         .collect();
     let ctx = context! {
@@ -372,10 +381,81 @@ async fn sending(
     let s = notices::sending(&state.services, &actor, &id).await?;
     let ctx = context! {
         s => context! { kind => s.kind.name(), channel => s.channel.name(), template => s.template_name, version => s.template_version,
-            text => s.text, sent_at => s.sent_at.map(|t| t.to_rfc3339()), customer_id => s.customer_id.as_str().to_owned() },
+            subject => s.subject, text => s.text, sent_at => s.sent_at.map(|t| t.to_rfc3339()), customer_id => s.customer_id.as_str().to_owned() },
         ..base_context(&actor, lang, "/customers")
     };
     render(&state, "notice_sending.html", ctx)
+}
+
+// ---- Sending settings: the company's SMTP server ----
+
+async fn settings_page(
+    state: &AppState,
+    actor: &Actor,
+    lang: Lang,
+    errors: Value,
+    typed: Option<&FormData>,
+    outcome: Option<mail::TestOutcome>,
+) -> Result<Response, AppError> {
+    let smtp = mail::smtp_settings(&state.services, actor).await?;
+    let values = match (typed, &smtp) {
+        (Some(d), _) => Value::from_serialize(d.values()),
+        (None, Some(s)) => Value::from_serialize(s),
+        (None, None) => Value::from_serialize(context! { port => 587, security => "starttls" }),
+    };
+    let ctx = context! {
+        values => values, has_password => smtp.as_ref().is_some_and(|s| s.has_password), configured => smtp.is_some(),
+        securities => SmtpSecurity::names().to_vec(), errors => errors,
+        outcome => outcome.map(|o| context! { delivered => o.delivered, answer => o.answer }),
+        ..base_context(actor, lang, SETTINGS)
+    };
+    Ok(render(state, "notice_settings.html", ctx)?.into_response())
+}
+
+const SETTINGS: &str = "/admin/sending";
+
+async fn settings(State(state): State<AppState>, Authed(actor): Authed, lang: Lang) -> Result<Response, AppError> {
+    settings_page(&state, &actor, lang, Value::UNDEFINED, None, None).await
+}
+
+async fn save_settings(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    data: FormData,
+) -> Result<Response, AppError> {
+    let form = mail::SmtpForm {
+        host: data.get("host").map(str::to_owned),
+        // A port that does not read is refused like one out of range.
+        port: data.get("port").map(|p| p.trim().parse::<u32>().unwrap_or(0)),
+        security: data.get("security").map(str::to_owned),
+        user: data.get("user").map(str::to_owned),
+        password: data.get("password").map(str::to_owned),
+        clear_password: data.get("clear_password") == Some("1"),
+        sender_name: data.get("sender_name").map(str::to_owned),
+        sender_address: data.get("sender_address").map(str::to_owned),
+    };
+    form_post!(lang, mail::set_smtp(&state.services, &actor, form).await, |_| SETTINGS, |errors| {
+        settings_page(&state, &actor, lang, errors, Some(&data), None).await
+    })
+}
+
+async fn test_settings(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    data: FormData,
+) -> Result<Response, AppError> {
+    match mail::send_test(&state.services, &actor, data.get("to").unwrap_or_default()).await {
+        Ok(outcome) => settings_page(&state, &actor, lang, Value::UNDEFINED, None, Some(outcome)).await,
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Conflict(_))) => {
+            let errors = messages_at(lang, &e, "to");
+            let mut page = settings_page(&state, &actor, lang, errors, None, None).await?;
+            *page.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(page)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub fn router() -> Router<AppState> {
@@ -387,4 +467,6 @@ pub fn router() -> Router<AppState> {
         .route("/notices/batches/{id}", get(batch_page))
         .route("/notices/batches/{id}/letters.pdf", get(batch_letters))
         .route("/notices/sendings/{id}", get(sending))
+        .route(SETTINGS, get(settings).post(save_settings))
+        .route("/admin/sending/test", post(test_settings))
 }
