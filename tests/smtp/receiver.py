@@ -5,7 +5,9 @@ own e-mail parser and written as one JSON line to OUT; attachments are saved
 beside it. Recipients whose address starts with `refuse` are refused with a
 permanent 550, as a real server refuses an unknown mailbox.
 
-Usage: receiver.py OUT_FILE   (prints `listening PORT` once it accepts connections)
+Usage: receiver.py OUT_FILE [DELAY_MS]   (prints `listening PORT` once it
+accepts connections; DELAY_MS slows each acceptance, as a busy server does,
+so that a test can kill Loupan in the middle of a batch)
 """
 
 import asyncio
@@ -21,8 +23,9 @@ from aiosmtpd.controller import Controller
 
 
 class Keep:
-    def __init__(self, out):
+    def __init__(self, out, delay):
         self.out = out
+        self.delay = delay
         self.lock = threading.Lock()
         self.count = 0
 
@@ -33,6 +36,8 @@ class Keep:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         with self.lock:
             self.count += 1
@@ -73,7 +78,8 @@ def free_port():
 def main():
     out = sys.argv[1]
     open(out, "w").close()
-    controller = Controller(Keep(out), hostname="127.0.0.1", port=free_port())
+    delay = int(sys.argv[2]) / 1000 if len(sys.argv) > 2 else 0
+    controller = Controller(Keep(out, delay), hostname="127.0.0.1", port=free_port())
     controller.start()
     print("listening %d" % controller.port, flush=True)
     try:

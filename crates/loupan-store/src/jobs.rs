@@ -1,8 +1,9 @@
 //! The durable job queue. A job is claimed by one worker with a lease: on
 //! PostgreSQL the candidates are locked `FOR UPDATE SKIP LOCKED`, so several
 //! Loupan instances never claim the same job; on SQLite the claim runs inside
-//! the single writer (`BEGIN IMMEDIATE`). A worker that dies leaves its lease to
-//! run out, and the job is claimed again.
+//! the single writer (`BEGIN IMMEDIATE`). A worker renews the leases of the
+//! jobs it holds while it runs them; one that dies leaves its leases to run
+//! out, and the jobs are claimed again.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
@@ -105,6 +106,17 @@ pub async fn claim_jobs<C: ConnectionTrait>(
         }
     }
     Ok(claimed)
+}
+
+/// Extends the leases of every job `worker` is running to `until`; how many.
+pub async fn renew_leases<C: ConnectionTrait>(c: &C, worker: &str, until: DateTime<Utc>) -> StoreResult<u64> {
+    let r = jobs::Entity::update_many()
+        .col_expr(jobs::Column::LockedUntil, Expr::value(until))
+        .filter(jobs::Column::LockedBy.eq(worker))
+        .filter(jobs::Column::Status.eq(JobStatus::Running))
+        .exec(c)
+        .await?;
+    Ok(r.rows_affected)
 }
 
 /// Finishes a job the worker still holds. False when its lease was lost.

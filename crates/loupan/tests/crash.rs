@@ -511,3 +511,162 @@ async fn a_backup_taken_under_write_traffic_restores_to_a_sound_database() {
     assert!(restored.command(&["audit", "verify"]).status().unwrap().success(), "restored audit chain");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A real SMTP server (aiosmtpd, `tests/smtp/receiver.py`) that takes
+/// `delay_ms` over each message; None where python3-aiosmtpd is missing.
+fn smtp_receiver(out: &std::path::Path, delay_ms: u32) -> Option<(Child, u16)> {
+    use std::io::BufRead;
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/smtp/receiver.py");
+    let mut child = Command::new("/usr/bin/python3")
+        .arg(script)
+        .arg(out)
+        .arg(delay_ms.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).ok()?;
+    match line.strip_prefix("listening ").and_then(|p| p.trim().parse().ok()) {
+        Some(port) => Some((child, port)),
+        None => {
+            let _ = child.kill();
+            None
+        }
+    }
+}
+
+/// The messages the receiver accepted, in order.
+fn received(out: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(out).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// An e-mail batch with the server killed (SIGKILL) in the middle: after the
+/// restart the job is taken up again once its lease runs out and finishes;
+/// every recipient got their message, and the only one that can arrive twice
+/// is the one in flight at the kill, carrying the same Message-ID.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_batch_killed_mid_way_reaches_everyone_once() {
+    let dir = std::env::temp_dir().join(format!("loupan-crash-{}-mail", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("received.jsonl");
+    let Some((mut smtp, smtp_port)) = smtp_receiver(&out, 40) else {
+        assert!(std::env::var("LOUPAN_REQUIRE_SMTP").as_deref() != Ok("1"), "CI needs python3-aiosmtpd");
+        eprintln!("skipped: no python3-aiosmtpd");
+        return;
+    };
+    let pg = std::env::var("LOUPAN_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty());
+    let name = format!("loupan_crash_mail_{}", std::process::id());
+    let database_url = match &pg {
+        Some(server) => {
+            loupan_store::admin::create_postgres_database(server, &name).await.unwrap();
+            Some(loupan_store::admin::with_database(server, &name))
+        }
+        None => None,
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let server = Server { dir: dir.clone(), database_url, port, lossy: None };
+    assert!(server.command(&["demo"]).status().unwrap().success(), "demo data");
+    let mut child = server.start();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let admin = login(&client, &base, "admin", ADMIN_PASSWORD).await;
+    let agent = login(&client, &base, "liqiang", DEMO_PASSWORD).await;
+    let call = |method: reqwest::Method, path: String, token: String, body: Option<Value>| {
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            let mut r = client.request(method, format!("{base}{path}")).bearer_auth(token);
+            if let Some(body) = body {
+                r = r.header("content-type", "application/json").body(body.to_string());
+            }
+            let r = r.send().await.unwrap();
+            (r.status().as_u16(), serde_json::from_str::<Value>(&r.text().await.unwrap()).unwrap_or(Value::Null))
+        }
+    };
+    let (_, projects) = call(reqwest::Method::GET, "/api/v1/projects".into(), agent.clone(), None).await;
+    let project = projects["items"][0]["id"].as_str().unwrap().to_owned();
+    let mut customers = Vec::new();
+    for i in 0..60 {
+        let body = json!({"name": format!("邮件客户{i}"), "phone": format!("1390000{i:04}"),
+                          "email": format!("c{i}@example.cn"), "project_id": project});
+        let (status, c) = call(reqwest::Method::POST, "/api/v1/customers".into(), agent.clone(), Some(body)).await;
+        assert_eq!(status, 201, "{c}");
+        customers.push(c["id"].as_str().unwrap().to_owned());
+    }
+    let smtp_settings = json!({"host": "127.0.0.1", "port": smtp_port, "security": "none",
+                               "sender_name": "翠湖名苑 客户服务中心", "sender_address": "service@example.cn"});
+    let (status, _) =
+        call(reqwest::Method::PUT, "/api/v1/notices/smtp".into(), admin.clone(), Some(smtp_settings)).await;
+    assert_eq!(status, 200);
+    let template = json!({"kind": "free", "channel": "email", "name": "服务通知", "subject": "{{ customer.name }}，您好",
+                          "body": "尊敬的 {{ customer.name }}：\n\n物业服务中心将于下周一起延长服务时间。"});
+    let (status, t) =
+        call(reqwest::Method::POST, "/api/v1/notices/templates".into(), admin.clone(), Some(template)).await;
+    assert_eq!(status, 201, "{t}");
+    let batch = json!({"template_id": t["id"], "project_id": project,
+                       "audience": {"source": "customers", "customer_ids": customers}});
+    let (status, b) = call(reqwest::Method::POST, "/api/v1/notices/batches".into(), admin.clone(), Some(batch)).await;
+    assert_eq!(status, 202, "{b}");
+    let batch_id = b["id"].as_str().unwrap().to_owned();
+
+    // Killed once a third has gone.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while received(&out).len() < 20 {
+        assert!(Instant::now() < deadline, "the batch did not start sending");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let at_kill = received(&out).len();
+    assert!(at_kill < 60, "killed before the end");
+    let mut child = server.start();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let done = loop {
+        let (_, b) =
+            call(reqwest::Method::GET, format!("/api/v1/notices/batches/{batch_id}"), admin.clone(), None).await;
+        if b["status"] == "done" {
+            break b;
+        }
+        assert!(Instant::now() < deadline, "the batch did not finish after the restart: {b}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!((done["sent"].as_i64(), done["failed"].as_i64()), (Some(60), Some(0)), "{done}");
+    let (_, log) =
+        call(reqwest::Method::GET, format!("/api/v1/notices/batches/{batch_id}/recipients"), admin.clone(), None).await;
+    let mut expected: Vec<String> =
+        log.as_array().unwrap().iter().map(|r| format!("<{}@loupan>", r["id"].as_str().unwrap())).collect();
+    expected.sort();
+    let mail = received(&out);
+    let mut ids: Vec<String> = mail.iter().map(|m| m["message_id"].as_str().unwrap().to_owned()).collect();
+    ids.sort();
+    let repeats = ids.len() - {
+        let mut distinct = ids.clone();
+        distinct.dedup();
+        assert_eq!(distinct, expected, "every recipient's message arrived, and no other");
+        distinct.len()
+    };
+    assert!(repeats <= 1, "only the message in flight at the kill may arrive twice: {repeats} repeats");
+    for m in &mail {
+        assert_eq!(m["envelope_to"].as_array().unwrap().len(), 1, "each recipient addressed alone: {m}");
+    }
+    let line = format!(
+        "e-mail batch killed mid-way ({}): 60 recipients, {at_kill} sent before the kill, all reached, {repeats} repeated",
+        if pg.is_some() { "PostgreSQL" } else { "SQLite" }
+    );
+    eprintln!("{line}");
+    if let Ok(path) = std::env::var("LOUPAN_CI_SUMMARY") {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
+        writeln!(f, "{line}").unwrap();
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let _ = smtp.kill();
+    let _ = smtp.wait();
+    if let Some(server_url) = &pg {
+        loupan_store::admin::drop_postgres_database(server_url, &name).await.unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

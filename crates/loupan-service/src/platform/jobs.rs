@@ -85,8 +85,13 @@ pub(crate) type RunFn = for<'a> fn(
 /// What a job that failed for the last time leaves to do (`crate::handlers::job_gave_up`).
 pub(crate) type GaveUpFn = for<'a> fn(&'a Services, &'a JobRow, JobKind) -> crate::BoxFuture<'a, ServiceResult<()>>;
 
-/// How long a claimed job is a worker's before another may take it over.
-const LEASE: Duration = Duration::minutes(5);
+/// How long a claimed job is a worker's before another may take it over,
+/// unless the worker renews it: a worker that was killed gives its jobs up
+/// within this time, and a long job (a batch of 10,000 letters) stays its own.
+const LEASE: Duration = Duration::seconds(30);
+
+/// How often a worker renews the leases of the jobs it holds.
+const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub struct NewJob {
     pub kind: JobKind,
@@ -252,6 +257,24 @@ pub async fn run_due(services: &Services, worker: &str, now: DateTime<Utc>) -> S
     let claimed = store::claim_jobs(&tx, worker, now, now + LEASE, 8).await?;
     tx.commit().await.map_err(ServiceError::internal)?;
     let count = claimed.len();
+    let work = run_claimed(services, worker, now, claimed);
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            done = &mut work => return done.map(|()| count),
+            () = tokio::time::sleep(RENEW_EVERY) => {
+                let until = services.clock.now().max(now) + LEASE;
+                if let Err(e) = store::renew_leases(services.store.conn(), worker, until).await {
+                    // The next renewal may succeed; a lease lost shows when the job finishes.
+                    tracing::warn!(error = %e, "could not renew job leases");
+                }
+            }
+        }
+    }
+}
+
+/// Runs the jobs a worker claimed, one after another.
+async fn run_claimed(services: &Services, worker: &str, now: DateTime<Utc>, claimed: Vec<JobRow>) -> ServiceResult<()> {
     for job in claimed {
         let kind = JobKind::parse(&job.kind);
         let outcome = match kind {
@@ -283,7 +306,7 @@ pub async fn run_due(services: &Services, worker: &str, now: DateTime<Utc>) -> S
             }
         }
     }
-    Ok(count)
+    Ok(())
 }
 
 /// Tells each agent which of their customers are due a contact today (Beijing).
