@@ -106,6 +106,50 @@ named_enum! {
 }
 
 named_enum! {
+    /// Which gateway text messages go through.
+    pub enum SmsProvider("sms provider") {
+        /// Any gateway that takes an HTTP request: URL, method, body template
+        /// and what a success looks like are configured.
+        Http = "http",
+        /// Alibaba Cloud SMS (`SendSms`, RPC signature v1 with HMAC-SHA1).
+        Aliyun = "aliyun",
+    }
+}
+
+/// What marketing text messages end with, so that the receiver can opt out (PIPL).
+pub const UNSUBSCRIBE: &str = "回T退订";
+
+/// How long a text message is and how many messages the operator bills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SmsLength {
+    /// Characters as the operator counts them (UTF-16 units for Chinese text).
+    pub chars: usize,
+    pub segments: usize,
+    /// Chinese (or any character outside GSM 7-bit) makes the whole message UCS-2.
+    pub unicode: bool,
+}
+
+/// The operators' rule: GSM 7-bit text is 160 characters in one message and
+/// 153 per part when longer; any other character makes it UCS-2, 70 in one
+/// and 67 per part.
+pub fn sms_length(text: &str) -> SmsLength {
+    const GSM: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+    const GSM_EXTENDED: &str = "^{}\\[~]|€";
+    let unicode = text.chars().any(|c| !GSM.contains(c) && !GSM_EXTENDED.contains(c));
+    let (chars, single, part) = if unicode {
+        (text.encode_utf16().count(), 70, 67)
+    } else {
+        (text.chars().map(|c| if GSM_EXTENDED.contains(c) { 2 } else { 1 }).sum(), 160, 153)
+    };
+    let segments = match chars {
+        0 => 0,
+        n if n <= single => 1,
+        n => n.div_ceil(part),
+    };
+    SmsLength { chars, segments, unicode }
+}
+
+named_enum! {
     /// Where a batch stands.
     pub enum BatchStatus("batch status") {
         /// Waiting for the job queue.
@@ -138,6 +182,24 @@ mod tests {
         crate::names::assert_names_round_trip(&BatchStatus::ALL, |s| s.name());
         crate::names::assert_names_round_trip(&RecipientStatus::ALL, |s| s.name());
         crate::names::assert_names_round_trip(&SmtpSecurity::ALL, |s| s.name());
+        crate::names::assert_names_round_trip(&SmsProvider::ALL, |s| s.name());
+    }
+
+    #[test]
+    fn text_messages_count_as_the_operators_bill_them() {
+        let one = |chars, unicode| SmsLength { chars, segments: 1, unicode };
+        assert_eq!(sms_length(""), SmsLength { chars: 0, segments: 0, unicode: false });
+        assert_eq!(sms_length(&"a".repeat(160)), one(160, false));
+        assert_eq!(sms_length(&"a".repeat(161)), SmsLength { chars: 161, segments: 2, unicode: false });
+        // An extended character takes two places.
+        assert_eq!(sms_length(&format!("{}€", "a".repeat(158))), one(160, false));
+        assert_eq!(sms_length(&"房".repeat(70)), one(70, true));
+        assert_eq!(sms_length(&"房".repeat(71)), SmsLength { chars: 71, segments: 2, unicode: true });
+        assert_eq!(sms_length(&"房".repeat(134)).segments, 2);
+        assert_eq!(sms_length(&"房".repeat(135)).segments, 3);
+        // One Chinese character makes the whole message UCS-2.
+        assert_eq!(sms_length(&format!("{}房", "a".repeat(69))), one(70, true));
+        assert_eq!(sms_length(UNSUBSCRIBE), one(4, true));
     }
 
     #[test]

@@ -161,10 +161,8 @@ async fn demo_notices(services: &Services, system: &Actor, project_id: &ProjectI
                 kind: Some(kind.name().into()),
                 channel: Some("letter".into()),
                 name: Some(name.into()),
-                project_id: None,
-                subject: None,
-                attach_pdf: false,
                 body: Some(body.into()),
+                ..NewTemplate::default()
             },
         )
         .await?;
@@ -172,6 +170,21 @@ async fn demo_notices(services: &Services, system: &Actor, project_id: &ProjectI
             handover = Some(t.id);
         }
     }
+    // A greeting by text message, for when the company sets up its SMS gateway.
+    notices::create_template(
+        services,
+        system,
+        NewTemplate {
+            kind: Some("greeting".into()),
+            channel: Some("sms".into()),
+            name: Some("节日问候（短信）".into()),
+            body: Some("【{{ project.name }}】尊敬的{{ customer.name }}，值此佳节，恭祝您阖家幸福、万事如意！".into()),
+            sms_template_code: Some("SMS_000000001".into()),
+            sms_params: Some(std::collections::BTreeMap::from([("name".into(), "{{ customer.name }}".into())])),
+            ..NewTemplate::default()
+        },
+    )
+    .await?;
     let building = inventory::list_buildings(services, system, project_id).await?.into_iter().next();
     if let (Some(template_id), Some(b)) = (handover, building) {
         let form = NewBatch {

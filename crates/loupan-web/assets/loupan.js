@@ -262,14 +262,36 @@ document.addEventListener("submit", (event) => {
       area.selectionStart = area.selectionEnd = at + text.length;
     });
   }
-  // The subject and the PDF attachment belong to e-mail templates only.
+  // The subject and the PDF attachment belong to e-mail templates, the
+  // provider's template code and the length to text messages.
   const channel = document.getElementById("template-channel");
-  if (channel) {
-    const show = () => {
-      for (const row of document.querySelectorAll(".email-only")) row.hidden = channel.value !== "email";
+  const length = document.getElementById("sms-length");
+  const body = document.getElementById("template-body");
+  const show = () => {
+    const value = channel ? channel.value : "sms";
+    for (const row of document.querySelectorAll(".email-only")) row.hidden = value !== "email";
+    for (const row of document.querySelectorAll(".sms-only")) row.hidden = value !== "sms";
+    if (!length || !body) return;
+    length.hidden = value !== "sms";
+    // The operators' rule: GSM text 160 / 153 per part, anything else (Chinese) 70 / 67.
+    const text = body.value;
+    const unicode = /[^\x0A\x0D\x20-\x7E£¥èéùìòÇØøÅåÆæßÉÄÖÑÜ§¿äöñüà¡]/.test(text);
+    const chars = unicode ? text.length : [...text].reduce((n, c) => n + ("^{}\\[~]|€".includes(c) ? 2 : 1), 0);
+    const [single, part] = unicode ? [70, 67] : [160, 153];
+    const segments = chars === 0 ? 0 : chars <= single ? 1 : Math.ceil(chars / part);
+    length.textContent = length.dataset.template.replace("{chars}", chars).replace("{segments}", segments);
+  };
+  if (channel) channel.addEventListener("change", show);
+  if (body) body.addEventListener("input", show);
+  show();
+  // The settings of the chosen SMS provider only.
+  const provider = document.getElementById("sms-provider");
+  if (provider) {
+    const pick = () => {
+      for (const set of document.querySelectorAll(".sms-provider")) set.hidden = set.dataset.provider !== provider.value;
     };
-    channel.addEventListener("change", show);
-    show();
+    provider.addEventListener("change", pick);
+    pick();
   }
   // A batch still sending reloads its page until it is done.
   const running = document.querySelector("[data-batch-running]");

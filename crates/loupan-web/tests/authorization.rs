@@ -347,9 +347,12 @@ fn rule(op: &str) -> Option<Rule> {
         // What a customer was sent is part of the customer.
         "GET /api/v1/notices/sendings/{id}" => Needs(ReadCustomers, Owned),
         // The company's SMTP server is an integration like webhooks.
-        "GET /api/v1/notices/smtp" | "PUT /api/v1/notices/smtp" | "POST /api/v1/notices/smtp/test" => {
-            Needs(ManageIntegrations, Nothing)
-        }
+        "GET /api/v1/notices/smtp"
+        | "PUT /api/v1/notices/smtp"
+        | "POST /api/v1/notices/smtp/test"
+        | "GET /api/v1/notices/sms"
+        | "PUT /api/v1/notices/sms"
+        | "POST /api/v1/notices/sms/test" => Needs(ManageIntegrations, Nothing),
         _ => return None,
     })
 }
@@ -358,6 +361,11 @@ fn rule(op: &str) -> Option<Rule> {
 fn smtp_settings() -> Value {
     json!({"host": "127.0.0.1", "port": 9, "security": "none", "sender_name": "翠湖名苑 客户服务中心",
            "sender_address": "service@example.cn"})
+}
+
+/// An SMS gateway nobody listens on: a test message gets the failure as its answer.
+fn sms_settings() -> Value {
+    json!({"provider": "http", "url": "http://127.0.0.1:9/send", "body_template": "{\"text\": \"{{text}}\"}"})
 }
 
 /// Without the right the answer is 403 whatever the record (which reveals nothing about
@@ -974,6 +982,12 @@ impl World {
                 let r = self.send(put("/api/v1/notices/smtp", smtp_settings()), &self.admin).await;
                 assert!(r.status.is_success(), "{}", r.text);
                 if method == "GET" { get(path) } else { post(path, json!({"to": "test@example.cn"})) }
+            }
+            "/api/v1/notices/sms" if method == "PUT" => put(path, sms_settings()),
+            "/api/v1/notices/sms" | "/api/v1/notices/sms/test" => {
+                let r = self.send(put("/api/v1/notices/sms", sms_settings()), &self.admin).await;
+                assert!(r.status.is_success(), "{}", r.text);
+                if method == "GET" { get(path) } else { post(path, json!({"phone": "13800138000"})) }
             }
             "/api/v1/aftersales/area-compensation/calculate" => post(
                 path,

@@ -459,28 +459,31 @@ struct Receiver {
 }
 
 impl Receiver {
-    /// None when this machine lacks Debian's python3-aiosmtpd (CI installs it).
+    /// The SMTP server; None when this machine lacks Debian's python3-aiosmtpd (CI installs it).
     fn start() -> Option<Receiver> {
+        Receiver::run("tests/smtp/receiver.py", &[]).or_else(Receiver::missing)
+    }
+
+    /// A script of `tests/` that prints `listening PORT` and writes what it received to its first argument.
+    fn run(script: &str, args: &[&str]) -> Option<Receiver> {
         use std::io::BufRead;
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/smtp/receiver.py");
-        let out = std::env::temp_dir().join(format!("loupan-smtp-{}.jsonl", loupan_store::new_id()));
-        let spawned = std::process::Command::new("/usr/bin/python3")
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(script);
+        let out = std::env::temp_dir().join(format!("loupan-receiver-{}.jsonl", loupan_store::new_id()));
+        let mut child = std::process::Command::new("/usr/bin/python3")
             .arg(&script)
             .arg(&out)
+            .args(args)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
-            .spawn();
-        let mut child = match spawned {
-            Ok(child) => child,
-            Err(_) => return Receiver::missing(),
-        };
+            .spawn()
+            .ok()?;
         let mut line = String::new();
         std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         match line.strip_prefix("listening ").and_then(|p| p.trim().parse().ok()) {
             Some(port) => Some(Receiver { child, port, out }),
             None => {
                 let _ = child.kill();
-                Receiver::missing()
+                None
             }
         }
     }
@@ -679,4 +682,169 @@ async fn payment_reminders_by_email_reach_each_customer_once_with_the_letter_att
     assert_eq!(page.status, StatusCode::FORBIDDEN);
     let page = o.app.send(get(&format!("/notices/batches/{batch_id}")).token(&o.finance)).await;
     assert!(page.text.contains("mailbox unavailable") && page.text.contains("batch-failed"), "{}", page.text);
+}
+
+#[tokio::test]
+async fn text_messages_reach_who_may_be_reached_signed_as_the_provider_checks() {
+    let gateway = Receiver::run("tests/sms/receiver.py", &["receiver-secret"]).expect("the local SMS gateway");
+    let o = office().await;
+    let (_, li) = o.contract("李雷", "13800138001", "301", "2026-01-05").await;
+    let (_, han) = o.contract("韩梅梅", "138-0013-8002", "201", "2026-01-05").await;
+    let (_, zhang) = o.contract("张伟", "+86 138 0013 8004", "401", "2026-01-05").await;
+    ok(&o
+        .app
+        .send(post(&format!("/api/v1/customers/{han}/marketing-consent"), json!({"opted_out": true})).token(&o.agent))
+        .await);
+
+    // Alibaba Cloud SMS: approved templates with parameters, requests signed.
+    let aliyun = json!({"provider": "aliyun", "endpoint": format!("http://127.0.0.1:{}/aliyun", gateway.port),
+        "access_key_id": "LTAI-loupan-test", "access_key_secret": "receiver-secret", "sign_name": "翠湖名苑",
+        "rate_per_second": 50});
+    let shown = ok(&o.app.send(put("/api/v1/notices/sms", aliyun.clone()).token(&o.admin)).await);
+    assert_eq!(shown["has_secret"], true);
+    assert!(!shown.to_string().contains("receiver-secret"));
+    let r = o.app.send(put("/api/v1/notices/sms", aliyun).token(&o.finance)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let template = |kind: &str, body: &str, params: Value| {
+        post(
+            "/api/v1/notices/templates",
+            json!({"kind": kind, "channel": "sms", "name": format!("{kind} 短信"), "body": body,
+                   "sms_template_code": "SMS_1001", "sms_params": params}),
+        )
+    };
+    let r = o.app.send(template("greeting", "你好", json!({"名字": "{{ customer.nmae }}"})).token(&o.admin)).await;
+    let codes: Vec<(String, String)> = r.json()["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned()))
+        .collect();
+    assert!(codes.contains(&("sms_params.名字".into(), "invalid_parameter_name".into())), "{codes:?}");
+    assert!(codes.contains(&("sms_params.名字".into(), "unknown_merge_field".into())), "{codes:?}");
+    let greeting = ok(&o
+        .app
+        .send(
+            template("greeting", "尊敬的{{ customer.name }}，端午安康！", json!({"name": "{{ customer.name }}"}))
+                .token(&o.admin),
+        )
+        .await);
+    let greeting_id = greeting["id"].as_str().unwrap().to_owned();
+    // The preview counts the message as the operator bills it, the unsubscribe phrase included.
+    let preview = ok(&o
+        .app
+        .send(
+            post(&format!("/api/v1/notices/templates/{greeting_id}/preview"), json!({"customer_id": li}))
+                .token(&o.admin),
+        )
+        .await);
+    assert_eq!(preview["text"], "尊敬的李雷，端午安康！回T退订");
+    assert_eq!((preview["sms"]["chars"].as_u64(), preview["sms"]["segments"].as_u64()), (Some(15), Some(1)));
+
+    // Marketing reaches the two who did not refuse it.
+    let batch = json!({"template_id": greeting_id, "project_id": o.project,
+                       "audience": {"source": "customers", "customer_ids": [li, han, zhang]}});
+    let id = ok(&o.app.send(post("/api/v1/notices/batches", batch).token(&o.admin)).await)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    o.run_jobs().await;
+    let done = ok(&o.app.send(get(&format!("/api/v1/notices/batches/{id}")).token(&o.admin)).await);
+    assert_eq!(
+        (done["sent"].as_i64(), done["skipped"].as_i64(), done["failed"].as_i64()),
+        (Some(2), Some(1), Some(0)),
+        "{done}"
+    );
+    let requests = gateway.messages();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    for r in &requests {
+        assert_eq!(r["signature_ok"], true, "the gateway recomputed the signature: {r}");
+        assert_eq!((r["template_code"].as_str(), r["sign_name"].as_str()), (Some("SMS_1001"), Some("翠湖名苑")));
+    }
+    let phones: Vec<&str> = requests.iter().map(|r| r["phone"].as_str().unwrap()).collect();
+    assert_eq!(phones, ["13800138001", "13800138004"]);
+    assert_eq!(requests[0]["params"], json!({"name": "李雷"}));
+
+    // A payment reminder is owed to all three, the one who refused marketing too.
+    let reminder = ok(&o
+        .app
+        .send(
+            template(
+                "payment_reminder",
+                "尊敬的{{ customer.name }}，您的{{ unit.number }}号房已逾期{{ arrears.overdue|money }}元，请尽快缴款。",
+                json!({"name": "{{ customer.name }}", "amount": "{{ arrears.overdue|money }}"}),
+            )
+            .token(&o.finance),
+        )
+        .await);
+    let batch = json!({"template_id": reminder["id"], "project_id": o.project, "as_of": "2026-06-01",
+                       "audience": {"source": "arrears", "min_days": 30}});
+    let id = ok(&o.app.send(post("/api/v1/notices/batches", batch).token(&o.finance)).await)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    o.run_jobs().await;
+    let done = ok(&o.app.send(get(&format!("/api/v1/notices/batches/{id}")).token(&o.finance)).await);
+    assert_eq!((done["sent"].as_i64(), done["skipped"].as_i64()), (Some(3), Some(0)), "{done}");
+    let requests = gateway.messages();
+    assert_eq!(requests.len(), 5);
+    assert!(requests[2..].iter().all(|r| r["signature_ok"] == true && r["params"]["amount"] == "1,000,000.00"));
+    let log = ok(&o.app.send(get(&format!("/api/v1/notices/batches/{id}/recipients")).token(&o.finance)).await);
+    let to_han = log.as_array().unwrap().iter().find(|r| r["customer_id"] == han.as_str()).unwrap();
+    let sent = ok(&o
+        .app
+        .send(get(&format!("/api/v1/notices/sendings/{}", to_han["id"].as_str().unwrap())).token(&o.agent))
+        .await);
+    assert!(
+        sent["text"].as_str().unwrap().contains("逾期1,000,000.00元")
+            && !sent["text"].as_str().unwrap().contains("回T退订")
+    );
+
+    // A generic HTTP gateway: the body filled in and escaped as JSON; a refusal kept with the answer.
+    let http = json!({"provider": "http", "url": format!("http://127.0.0.1:{}/http", gateway.port),
+        "body_template": "{\"mobile\": \"{{phone}}\", \"content\": \"{{text}}\"}", "success_contains": "\"ok\""});
+    ok(&o.app.send(put("/api/v1/notices/sms", http).token(&o.admin)).await);
+    let test =
+        ok(&o.app.send(post("/api/v1/notices/sms/test", json!({"phone": "138 0013 8009"})).token(&o.admin)).await);
+    assert_eq!(test["delivered"], true, "{test}");
+    let refused =
+        ok(&o.app.send(post("/api/v1/notices/sms/test", json!({"phone": "13900000000"})).token(&o.admin)).await);
+    assert_eq!(refused["delivered"], false);
+    assert!(refused["answer"].as_str().unwrap().contains("number unreachable"), "{refused}");
+    let last = gateway.messages().into_iter().rev().nth(1).unwrap();
+    assert_eq!(
+        (last["phone"].as_str(), last["text"].as_str()),
+        (Some("13800138009"), Some("Loupan 短信测试 / test message"))
+    );
+    let r = o
+        .app
+        .send(
+            put("/api/v1/notices/sms", json!({"provider": "http", "url": "ftp://x", "rate_per_second": 0}))
+                .token(&o.admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<String> =
+        r.json()["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
+    assert!(
+        fields.contains(&"url".into())
+            && fields.contains(&"rate_per_second".into())
+            && fields.contains(&"body_template".into()),
+        "{fields:?}"
+    );
+
+    // The pages: settings with both gateways, the editor with the length counter.
+    let page = o.app.send(get("/admin/sending").token(&o.admin)).await;
+    assert!(
+        page.text.contains("id=\"sms-form\"")
+            && page.text.contains("id=\"sms-test\"")
+            && !page.text.contains("receiver-secret")
+    );
+    let page = o.app.send(get(&format!("/notices/templates/{greeting_id}")).token(&o.admin)).await;
+    assert!(page.text.contains("id=\"sms-length\"") && page.text.contains("SMS_1001"), "{}", page.text);
+    let page = o
+        .app
+        .send(form(&format!("/notices/templates/{greeting_id}/preview"), &[("customer_id", &li)]).token(&o.admin))
+        .await;
+    assert!(page.text.contains("id=\"preview-sms\""), "{}", page.text);
 }

@@ -19,10 +19,9 @@ use loupan_domain::customers::parse_email;
 use loupan_domain::notices::SmtpSecurity;
 use loupan_domain::validation::required_text;
 use loupan_domain::{Invalid, Permission};
-use loupan_store::settings::{self as store, COMPANY, SettingRow};
 use serde::{Deserialize, Serialize};
 
-use crate::platform::audit::{self, Change};
+use super::{SendFailure, TestOutcome};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
 const SMTP: &str = "smtp";
@@ -100,11 +99,7 @@ pub struct SmtpForm {
 }
 
 async fn stored(services: &Services) -> ServiceResult<Option<Stored>> {
-    let Some(row) = store::find_setting(services.store.conn(), COMPANY, SMTP).await? else {
-        return Ok(None);
-    };
-    // A stored value that no longer reads is a fault to see, not "not configured".
-    serde_json::from_str(&row.value).map(Some).map_err(ServiceError::internal)
+    super::setting(services, SMTP).await
 }
 
 /// The company's SMTP settings, None until an administrator sets them.
@@ -159,52 +154,9 @@ pub async fn set_smtp(services: &Services, actor: &Actor, form: SmtpForm) -> Ser
         (None, false) => before.as_ref().and_then(|b| b.password_encrypted.clone()),
     };
     let new = Stored { host, port, security, user, password_encrypted, sender_name, sender_address };
-    let tx = services.store.begin_write().await?;
-    store::put_setting(
-        &tx,
-        &SettingRow {
-            scope: COMPANY.to_owned(),
-            key: SMTP.to_owned(),
-            value: serde_json::to_string(&new).map_err(ServiceError::internal)?,
-            updated_by: actor.audit_id().unwrap_or_default(),
-            updated_at: services.clock.now(),
-        },
-    )
-    .await?;
     let shown = |s: &Stored| serde_json::to_value(SmtpSettings::from(s)).ok();
-    audit::record(
-        &tx,
-        actor,
-        Change {
-            action: "settings.smtp",
-            record_type: "settings",
-            record_id: COMPANY,
-            before: before.as_ref().and_then(shown),
-            after: shown(&new),
-        },
-    )
-    .await?;
-    tx.commit().await.map_err(ServiceError::internal)?;
+    super::save_setting(services, actor, SMTP, &new, before.as_ref().and_then(shown), shown(&new)).await?;
     Ok(SmtpSettings::from(&new))
-}
-
-/// Why a message did not go.
-#[derive(Debug)]
-pub(crate) enum SendFailure {
-    /// The server refused it for good (5xx), or the address cannot be used:
-    /// recorded on the recipient with the server's answer.
-    Refused(String),
-    /// The server could not be reached or asked to try later (4xx): the
-    /// batch stops and the job queue tries again.
-    Later(String),
-}
-
-impl std::fmt::Display for SendFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SendFailure::Refused(answer) | SendFailure::Later(answer) => f.write_str(answer),
-        }
-    }
 }
 
 /// One message: to one address, a subject, a plain-text body, maybe a PDF.
@@ -281,14 +233,6 @@ impl Mailer {
             Err(e) => Err(SendFailure::Later(e.to_string())),
         }
     }
-}
-
-/// What became of a test message: the server's own answer either way.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
-pub struct TestOutcome {
-    pub delivered: bool,
-    pub answer: String,
 }
 
 /// Sends a test message to `to` with the settings as they are.

@@ -7,6 +7,7 @@
 //! come with the rest of issue #16.
 
 pub mod mail;
+pub mod sms;
 pub mod templates;
 
 use std::collections::{BTreeMap, HashMap};
@@ -17,13 +18,14 @@ use loupan_domain::customers::{CustomerEventKind, PhoneNumber};
 use loupan_domain::ids::{
     BuildingId, ContractId, CustomerId, NoticeBatchId, NoticeRecipientId, NoticeTemplateId, ProjectId, UnitId,
 };
-use loupan_domain::notices::{BatchStatus, NoticeChannel, NoticeKind, RecipientStatus, Subject};
+use loupan_domain::notices::{BatchStatus, NoticeChannel, NoticeKind, RecipientStatus, Subject, UNSUBSCRIBE};
 use loupan_domain::validation::{optional_text, required_text};
 use loupan_domain::{Invalid, Permission};
 use loupan_store::Connection;
 use loupan_store::customers as store_customers;
 use loupan_store::inventory as store_inventory;
 use loupan_store::notices::{self as store, BatchRow, RecipientRow, TemplateRow};
+use loupan_store::settings::COMPANY;
 use serde::{Deserialize, Serialize};
 
 use crate::finance::reports::{LedgerLine, ledger};
@@ -32,6 +34,68 @@ use crate::platform::jobs::{self, JobKind, NewJob, Progress};
 use crate::{Actor, Say, ServiceError, ServiceResult, Services};
 
 use templates::Facts;
+
+/// Why an e-mail or a text message did not go.
+#[derive(Debug)]
+pub(crate) enum SendFailure {
+    /// The server or gateway refused it for good (an SMTP 5xx, a gateway's
+    /// error code), or the address cannot be used: recorded on the recipient
+    /// with the answer.
+    Refused(String),
+    /// It could not be reached or asked to try later (an SMTP 4xx, an HTTP
+    /// 5xx or 429, throttling): the batch stops and the job queue tries again.
+    Later(String),
+}
+
+impl std::fmt::Display for SendFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendFailure::Refused(answer) | SendFailure::Later(answer) => f.write_str(answer),
+        }
+    }
+}
+
+/// What became of a test message: the server's own answer either way.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct TestOutcome {
+    pub delivered: bool,
+    pub answer: String,
+}
+
+/// A sending setting of the company (the SMTP server, the SMS gateway) as stored.
+async fn setting<T: serde::de::DeserializeOwned>(services: &Services, key: &str) -> ServiceResult<Option<T>> {
+    let Some(row) = loupan_store::settings::find_setting(services.store.conn(), COMPANY, key).await? else {
+        return Ok(None);
+    };
+    // A stored value that no longer reads is a fault to see, not "not configured".
+    serde_json::from_str(&row.value).map(Some).map_err(ServiceError::internal)
+}
+
+/// Saves a sending setting; the audit trail gets what an administrator sees
+/// (`before`, `after`), never the sealed secret.
+async fn save_setting<T: Serialize>(
+    services: &Services,
+    actor: &Actor,
+    key: &str,
+    stored: &T,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> ServiceResult<()> {
+    let tx = services.store.begin_write().await?;
+    let row = loupan_store::settings::SettingRow {
+        scope: COMPANY.to_owned(),
+        key: key.to_owned(),
+        value: serde_json::to_string(stored).map_err(ServiceError::internal)?,
+        updated_by: actor.audit_id().unwrap_or_default(),
+        updated_at: services.clock.now(),
+    };
+    loupan_store::settings::put_setting(&tx, &row).await?;
+    let action = format!("settings.{key}");
+    audit::record(&tx, actor, Change { action: &action, record_type: "settings", record_id: COMPANY, before, after })
+        .await?;
+    tx.commit().await.map_err(ServiceError::internal)
+}
 
 /// A template version as users see it.
 #[derive(Debug, Clone, Serialize)]
@@ -51,6 +115,10 @@ pub struct Template {
     pub body: String,
     /// An e-mail that also carries its text as a printed letter (PDF).
     pub attach_pdf: bool,
+    /// A text message's approved template at the provider (Alibaba Cloud: `SMS_123456789`).
+    pub sms_template_code: Option<String>,
+    /// The provider template's parameters, each a text in the template language.
+    pub sms_params: Option<BTreeMap<String, String>>,
     pub created_by: String,
     pub created_by_name: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -71,6 +139,9 @@ impl From<TemplateRow> for Template {
             subject: r.subject,
             body: r.body,
             attach_pdf: r.attach_pdf,
+            sms_template_code: r.sms_template_code,
+            // Written by Loupan as a JSON object of texts; anything else reads as none.
+            sms_params: r.sms_params.as_deref().and_then(|p| serde_json::from_str(p).ok()),
             created_by: r.created_by,
             created_by_name: r.created_by_name,
             created_at: r.created_at,
@@ -86,9 +157,9 @@ pub struct NewTemplate {
     /// One of the notice kinds (`payment_reminder`, …); a new version keeps its template's.
     #[cfg_attr(feature = "utoipa", schema(required = true, nullable = false, value_type = Option<NoticeKind>))]
     pub kind: Option<String>,
-    /// `letter` (printed; also when blank) or `email` (which needs a
-    /// subject). SMS comes later.
-    #[cfg_attr(feature = "utoipa", schema(pattern = "^(letter|email)?$"))]
+    /// `letter` (printed; also when blank), `email` (which needs a subject)
+    /// or `sms` (a text message).
+    #[cfg_attr(feature = "utoipa", schema(pattern = "^(letter|email|sms)?$"))]
     pub channel: Option<String>,
     #[cfg_attr(
         feature = "utoipa",
@@ -103,6 +174,12 @@ pub struct NewTemplate {
     /// An e-mail only: attach the text as a printed letter (PDF) as well.
     #[serde(default)]
     pub attach_pdf: bool,
+    /// A text message only: the provider's approved template (Alibaba Cloud).
+    #[cfg_attr(feature = "utoipa", schema(max_length = 50))]
+    pub sms_template_code: Option<String>,
+    /// A text message only: the provider template's parameters, each a text
+    /// in the template language (`{"name": "{{ customer.name }}"}`).
+    pub sms_params: Option<BTreeMap<String, String>>,
     /// The text in the template language (MiniJinja: `{{ customer.name }}`).
     #[cfg_attr(
         feature = "utoipa",
@@ -119,6 +196,8 @@ struct ValidTemplate {
     subject: Option<String>,
     body: String,
     attach_pdf: bool,
+    sms_template_code: Option<String>,
+    sms_params: Option<String>,
 }
 
 fn valid_template(actor: &Actor, form: &NewTemplate) -> ServiceResult<ValidTemplate> {
@@ -135,13 +214,7 @@ fn valid_template(actor: &Actor, form: &NewTemplate) -> ServiceResult<ValidTempl
     };
     let channel = match form.channel.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         None => NoticeChannel::Letter,
-        Some(c) if NoticeChannel::parse(c).is_some_and(|c| c != NoticeChannel::Sms) => {
-            NoticeChannel::parse(c).unwrap_or(NoticeChannel::Letter)
-        }
-        Some(c) if NoticeChannel::parse(c).is_some() => {
-            errors.push("channel", "channel_not_available");
-            NoticeChannel::Letter
-        }
+        Some(c) if NoticeChannel::parse(c).is_some() => NoticeChannel::parse(c).unwrap_or(NoticeChannel::Letter),
         Some(_) => {
             errors.push("channel", "unknown_kind");
             NoticeChannel::Letter
@@ -167,11 +240,30 @@ fn valid_template(actor: &Actor, form: &NewTemplate) -> ServiceResult<ValidTempl
             templates::check(&mut errors, "subject", kind, s);
         }
     }
+    let is_sms = channel == NoticeChannel::Sms;
+    let sms_template_code =
+        optional_text(&mut errors, "sms_template_code", form.sms_template_code.as_deref(), 50).filter(|_| is_sms);
+    let sms_params = match form.sms_params.as_ref().filter(|p| is_sms && !p.is_empty()) {
+        None => None,
+        Some(params) => {
+            for (name, text) in params {
+                let field = format!("sms_params.{name}");
+                if name.is_empty() || name.len() > 50 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    errors.push(field.clone(), "invalid_parameter_name");
+                }
+                if let Some(kind) = kind {
+                    templates::check(&mut errors, &field, kind, text);
+                }
+            }
+            Some(serde_json::to_string(params).map_err(ServiceError::internal)?)
+        }
+    };
     errors.into_result()?;
     let kind = kind.ok_or_else(|| ServiceError::internal("kind checked above"))?;
     // Only an e-mail carries a letter along; a printed letter is one.
     let attach_pdf = form.attach_pdf && channel == NoticeChannel::Email;
-    Ok(ValidTemplate { kind, channel, name, project_id, subject, body, attach_pdf })
+    let subject = subject.filter(|_| !is_sms);
+    Ok(ValidTemplate { kind, channel, name, project_id, subject, body, attach_pdf, sms_template_code, sms_params })
 }
 
 /// The templates the actor may use: their projects' and the company's, current versions.
@@ -219,6 +311,8 @@ pub async fn create_template(services: &Services, actor: &Actor, form: NewTempla
         subject: v.subject,
         body: v.body,
         attach_pdf: v.attach_pdf,
+        sms_template_code: v.sms_template_code,
+        sms_params: v.sms_params,
         created_by: actor.by(),
         created_by_name: actor.display_name.clone(),
         created_at: services.clock.now(),
@@ -262,6 +356,8 @@ pub async fn update_template(
         subject: v.subject,
         body: v.body,
         attach_pdf: v.attach_pdf,
+        sms_template_code: v.sms_template_code,
+        sms_params: v.sms_params,
         created_by: actor.by(),
         created_by_name: actor.display_name.clone(),
         created_at: now,
@@ -350,6 +446,24 @@ pub struct Letter {
     /// An e-mail's subject.
     pub subject: Option<String>,
     pub text: String,
+    /// A text message: how the operator counts it.
+    pub sms: Option<SmsCount>,
+}
+
+/// A text message's length as the operator counts it (70 Chinese characters
+/// in one message, 67 per part beyond).
+#[derive(Debug, Clone, Copy, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct SmsCount {
+    pub chars: usize,
+    pub segments: usize,
+}
+
+fn sms_count(channel: NoticeChannel, text: &str) -> Option<SmsCount> {
+    (channel == NoticeChannel::Sms).then(|| {
+        let l = loupan_domain::notices::sms_length(text);
+        SmsCount { chars: l.chars, segments: l.segments }
+    })
 }
 
 /// What confirming would send: how many letters, and the first few.
@@ -359,7 +473,7 @@ pub struct BatchPreview {
     pub count: usize,
     /// Recipients left out: customers who refused marketing, for marketing kinds.
     pub skipped_opted_out: usize,
-    /// Recipients left out: no e-mail address, for an e-mail.
+    /// Recipients left out: no e-mail address for an e-mail, no usable phone for a text message.
     pub skipped_no_address: usize,
     pub first: Vec<Letter>,
 }
@@ -396,6 +510,8 @@ fn skip_reason(kind: NoticeKind, channel: NoticeChannel, c: &store_customers::Cu
         Some("opted_out")
     } else if channel == NoticeChannel::Email && c.email.as_deref().is_none_or(|e| e.trim().is_empty()) {
         Some("no_email")
+    } else if channel == NoticeChannel::Sms && PhoneNumber::parse(&c.phone).is_err() {
+        Some("no_phone")
     } else {
         None
     }
@@ -638,7 +754,23 @@ impl People {
 
 /// Renders a template for `to`; a template that fails here was checked when saved, so it is Loupan's fault.
 fn render(template: &TemplateRow, facts: &Facts) -> ServiceResult<String> {
-    templates::render(&template.body, facts).map_err(ServiceError::internal)
+    let text = templates::render(&template.body, facts).map_err(ServiceError::internal)?;
+    // Marketing by text message says how to refuse it (PIPL).
+    if template.channel == NoticeChannel::Sms && template.kind.is_marketing() && !text.trim_end().ends_with(UNSUBSCRIBE)
+    {
+        return Ok(format!("{}{UNSUBSCRIBE}", text.trim_end()));
+    }
+    Ok(text)
+}
+
+/// A text message's provider parameters rendered for one recipient.
+fn render_params(template: &TemplateRow, facts: &Facts) -> ServiceResult<BTreeMap<String, String>> {
+    let Some(params) = template.sms_params.as_deref() else { return Ok(BTreeMap::new()) };
+    let params: BTreeMap<String, String> = serde_json::from_str(params).map_err(ServiceError::internal)?;
+    params
+        .into_iter()
+        .map(|(name, text)| Ok((name, templates::render(&text, facts).map_err(ServiceError::internal)?)))
+        .collect()
 }
 
 /// An e-mail's subject rendered like its body.
@@ -681,6 +813,7 @@ pub async fn preview(
     let unit_number = to.contract_id.as_ref().and_then(|c| merge.lines.get(c)).map(|l| l.unit_number.clone());
     Ok(Letter {
         subject: render_subject(&template, &facts)?,
+        sms: sms_count(template.channel, &render(&template, &facts)?),
         text: render(&template, &facts)?,
         customer_name: facts.get("customer").and_then(|c| c.get("name")).cloned().unwrap_or_default(),
         customer_id: to.customer_id,
@@ -731,6 +864,7 @@ pub async fn preview_batch(services: &Services, actor: &Actor, form: &NewBatch) 
         let Some(facts) = merge.facts(&people, template.kind, a) else { continue };
         first.push(Letter {
             subject: render_subject(&template, &facts)?,
+            sms: sms_count(template.channel, &render(&template, &facts)?),
             text: render(&template, &facts)?,
             customer_name: facts.get("customer").and_then(|c| c.get("name")).cloned().unwrap_or_default(),
             customer_id: a.customer_id.clone(),
@@ -743,7 +877,7 @@ pub async fn preview_batch(services: &Services, actor: &Actor, form: &NewBatch) 
     Ok(BatchPreview {
         count: to.len() - left_out,
         skipped_opted_out: why("opted_out"),
-        skipped_no_address: why("no_email"),
+        skipped_no_address: why("no_email") + why("no_phone"),
         first,
     })
 }
@@ -756,10 +890,8 @@ pub async fn create_batch(services: &Services, actor: &Actor, form: NewBatch) ->
     if to.iter().all(|a| skipped.contains_key(&a.customer_id)) {
         return Err(ServiceError::Conflict("no_recipients"));
     }
-    if template.channel == NoticeChannel::Email {
-        // Refused now rather than failing in the queue.
-        mail::Mailer::load(services).await?;
-    }
+    // Refused now rather than failing in the queue.
+    Sender::load(services, template.channel).await?;
     let now = services.clock.now();
     let id = NoticeBatchId::from(loupan_store::new_id());
     let row = BatchRow {
@@ -1002,10 +1134,7 @@ async fn run(services: &Services, id: &NoticeBatchId, progress: &Progress<'_>) -
     let template =
         store::find_template(conn, &batch.template_id).await?.ok_or(ServiceError::NotFound("notice_template"))?;
     let (merge, _) = Merge::load(services, &batch.project_id, batch.as_of).await?;
-    let mailer = match batch.channel {
-        NoticeChannel::Email => Some(mail::Mailer::load(services).await?),
-        NoticeChannel::Letter | NoticeChannel::Sms => None,
-    };
+    let sender = Sender::load(services, batch.channel).await?;
     let total = usize::try_from(batch.total).unwrap_or(0);
     let mut done = total.saturating_sub(store::count_pending(conn, id).await?);
     loop {
@@ -1038,18 +1167,17 @@ async fn run(services: &Services, id: &NoticeBatchId, progress: &Progress<'_>) -
                     r.text = Some(render(&template, &facts)?);
                     r.status = RecipientStatus::Sent;
                     r.sent_at = Some(now);
-                    if let Some(mailer) = &mailer {
-                        let outcome = email(mailer, &template, customer, &r).await?;
+                    if let Some(outcome) = sender.deliver(&template, customer, &facts, &r, now).await? {
                         match outcome {
                             Ok(()) => {}
-                            Err(mail::SendFailure::Refused(answer)) => {
+                            Err(SendFailure::Refused(answer)) => {
                                 r.status = RecipientStatus::Failed;
                                 r.error = Some(answer);
                             }
-                            Err(mail::SendFailure::Later(answer)) => {
+                            Err(SendFailure::Later(answer)) => {
                                 // What went is kept; the job queue tries the rest again later.
                                 settle(services, &batch, &template, std::mem::take(&mut settled)).await?;
-                                return Err(ServiceError::internal(format!("the SMTP server: {answer}")));
+                                return Err(ServiceError::internal(format!("sending {}: {answer}", batch.channel)));
                             }
                         }
                         // Recorded as soon as the server took it, so that a crash repeats at most this one.
@@ -1137,29 +1265,67 @@ async fn settle(
     Ok(settled)
 }
 
-/// Sends one recipient's e-mail, with its letter as a PDF when the template asks.
-async fn email(
-    mailer: &mail::Mailer,
-    template: &TemplateRow,
-    customer: &store_customers::CustomerRow,
-    r: &RecipientRow,
-) -> ServiceResult<Result<(), mail::SendFailure>> {
-    let body = r.text.as_deref().unwrap_or_default();
-    let pdf = if template.attach_pdf {
-        let bytes = loupan_documents::pdf::render(&letter_blocks(body)).map_err(ServiceError::internal)?;
-        Some((format!("{}.pdf", template.name), bytes))
-    } else {
-        None
-    };
-    let message = mail::Mail {
-        id: r.id.as_str(),
-        to_name: &customer.name,
-        to_address: customer.email.as_deref().unwrap_or_default().trim(),
-        subject: r.subject.as_deref().unwrap_or(&template.name),
-        body,
-        pdf,
-    };
-    Ok(mailer.send(message).await.map(drop))
+/// How a batch's notices leave: printed (merged at the end), by e-mail, by text message.
+enum Sender {
+    Letters,
+    Mail(Box<mail::Mailer>),
+    Sms(Box<sms::Gateway>),
+}
+
+impl Sender {
+    /// The channel's sender; `smtp_not_configured` / `sms_not_configured` until set up.
+    async fn load(services: &Services, channel: NoticeChannel) -> ServiceResult<Sender> {
+        Ok(match channel {
+            NoticeChannel::Letter => Sender::Letters,
+            NoticeChannel::Email => Sender::Mail(Box::new(mail::Mailer::load(services).await?)),
+            NoticeChannel::Sms => Sender::Sms(Box::new(sms::Gateway::load(services).await?)),
+        })
+    }
+
+    /// Sends one recipient's notice as rendered in `r`; None for a printed
+    /// letter, which goes into the batch's PDF.
+    async fn deliver(
+        &self,
+        template: &TemplateRow,
+        customer: &store_customers::CustomerRow,
+        facts: &Facts,
+        r: &RecipientRow,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> ServiceResult<Option<Result<(), SendFailure>>> {
+        let body = r.text.as_deref().unwrap_or_default();
+        Ok(Some(match self {
+            Sender::Letters => return Ok(None),
+            Sender::Mail(mailer) => {
+                // The letter attached as a PDF when the template asks.
+                let pdf = if template.attach_pdf {
+                    let bytes = loupan_documents::pdf::render(&letter_blocks(body)).map_err(ServiceError::internal)?;
+                    Some((format!("{}.pdf", template.name), bytes))
+                } else {
+                    None
+                };
+                let message = mail::Mail {
+                    id: r.id.as_str(),
+                    to_name: &customer.name,
+                    to_address: customer.email.as_deref().unwrap_or_default().trim(),
+                    subject: r.subject.as_deref().unwrap_or(&template.name),
+                    body,
+                    pdf,
+                };
+                mailer.send(message).await.map(drop)
+            }
+            Sender::Sms(gateway) => {
+                let phone = PhoneNumber::parse(&customer.phone).map(|p| p.display()).unwrap_or_default();
+                let params = render_params(template, facts)?;
+                let message = sms::Sms {
+                    phone: &phone,
+                    text: body,
+                    template_code: template.sms_template_code.as_deref(),
+                    params: &params,
+                };
+                gateway.send(message, now).await.map(drop)
+            }
+        }))
+    }
 }
 
 /// A letter's text as printed blocks: `# ` a title, `## ` a heading, blank

@@ -21,6 +21,10 @@ pub struct Model {
     pub body: String,
     /// An e-mail that also carries its text as a printed letter (PDF).
     pub attach_pdf: bool,
+    /// A text message's template at the provider (`SMS_123456789`).
+    pub sms_template_code: Option<String>,
+    /// The provider template's parameters as a JSON object of template texts.
+    pub sms_params: Option<String>,
     pub created_by: String,
     pub created_by_name: String,
     pub created_at: DateTimeUtc,

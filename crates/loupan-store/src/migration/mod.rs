@@ -34,6 +34,7 @@ mod m20261206_000028_said_sentences;
 mod m20261206_000029_notices;
 mod m20261206_000030_marketing_consent;
 mod m20261208_000031_notice_email;
+mod m20261208_000032_notice_sms;
 
 pub struct Migrator;
 
@@ -71,6 +72,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000029_notices::Migration),
             Box::new(m20261206_000030_marketing_consent::Migration),
             Box::new(m20261208_000031_notice_email::Migration),
+            Box::new(m20261208_000032_notice_sms::Migration),
         ]
     }
 }

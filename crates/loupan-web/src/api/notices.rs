@@ -10,7 +10,9 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use loupan_domain::ids::{ContractId, CustomerId, NoticeBatchId, NoticeRecipientId, NoticeTemplateId};
 use loupan_domain::notices::NoticeKind;
-use loupan_service::notices::mail::{self, SmtpForm, SmtpSettings, TestOutcome};
+use loupan_service::notices::TestOutcome;
+use loupan_service::notices::mail::{self, SmtpForm, SmtpSettings};
+use loupan_service::notices::sms::{self, SmsForm, SmsSettings};
 use loupan_service::notices::{
     self, Batch, BatchPreview, Letter, MergeField, NewBatch, NewTemplate, Recipient, Sending, Template,
 };
@@ -288,6 +290,46 @@ async fn test_smtp(
     Ok(Json(mail::send_test(&state.services, &actor, &req.to).await?))
 }
 
+/// The company's SMS gateway (404 until someone sets it; the secret is never shown).
+#[utoipa::path(get, path = "/api/v1/notices/sms", tag = "notices",
+    responses((status = 200, body = SmsSettings), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn get_sms(State(state): State<AppState>, Authed(actor): Authed) -> Result<Json<SmsSettings>, AppError> {
+    let settings = sms::sms_settings(&state.services, &actor).await?;
+    Ok(Json(settings.ok_or(loupan_service::ServiceError::NotFound("sms_settings"))?))
+}
+
+/// Sets the SMS gateway: a configurable HTTP gateway or Alibaba Cloud SMS;
+/// the AccessKey secret is stored encrypted (absent: the kept one stays).
+#[utoipa::path(put, path = "/api/v1/notices/sms", tag = "notices", request_body = SmsForm,
+    responses((status = 200, body = SmsSettings), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn put_sms(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(form): ApiJson<SmsForm>,
+) -> Result<Json<SmsSettings>, AppError> {
+    Ok(Json(sms::set_sms(&state.services, &actor, form).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SmsTest {
+    /// Where the test message goes.
+    #[schema(value_type = crate::api::MobilePhone)]
+    pub phone: String,
+}
+
+/// Sends a test text message with the settings as they are; the gateway's
+/// answer either way. 409 `sms_not_configured` before any.
+#[utoipa::path(post, path = "/api/v1/notices/sms/test", tag = "notices", request_body = SmsTest,
+    responses((status = 200, body = TestOutcome), (status = 403, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
+async fn test_sms(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(req): ApiJson<SmsTest>,
+) -> Result<Json<TestOutcome>, AppError> {
+    Ok(Json(sms::send_test(&state.services, &actor, &req.phone).await?))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_templates, create_template))
@@ -304,4 +346,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sending))
         .routes(routes!(get_smtp, put_smtp))
         .routes(routes!(test_smtp))
+        .routes(routes!(get_sms, put_sms))
+        .routes(routes!(test_sms))
 }

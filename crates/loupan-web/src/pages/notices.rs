@@ -8,8 +8,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::NaiveDate;
 use loupan_domain::ids::{BuildingId, CustomerId, NoticeBatchId, NoticeRecipientId, NoticeTemplateId, ProjectId};
-use loupan_domain::notices::{BatchStatus, NoticeKind, SmtpSecurity};
-use loupan_service::notices::{self, Audience, NewBatch, NewTemplate, Template, mail};
+use loupan_domain::notices::{BatchStatus, NoticeKind, SmsProvider, SmtpSecurity};
+use loupan_service::notices::{self, Audience, NewBatch, NewTemplate, Template, TestOutcome, mail, sms};
 use loupan_service::{Actor, ServiceError, inventory};
 use minijinja::{Value, context};
 
@@ -26,6 +26,8 @@ fn template_view(t: &Template) -> Value {
         id => t.id.as_str(), family_id => t.family_id.as_str(), version => t.version, kind => t.kind.name(),
         channel => t.channel.name(), name => t.name.clone(), project_id => t.project_id.as_ref().map(|p| p.as_str().to_owned()),
         subject => t.subject.clone(), body => t.body.clone(), attach_pdf => t.attach_pdf, created_by => t.created_by_name.clone(),
+        sms_template_code => t.sms_template_code.clone(),
+        sms_params => t.sms_params.as_ref().map(|p| p.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join("\n")),
         created_at => t.created_at.to_rfc3339(), current => t.superseded_at.is_none(),
     }
 }
@@ -39,7 +41,23 @@ fn form_of(data: &FormData) -> NewTemplate {
         subject: data.get("subject").map(str::to_owned),
         body: data.get("body").map(str::to_owned),
         attach_pdf: data.get("attach_pdf") == Some("1"),
+        sms_template_code: data.get("sms_template_code").map(str::to_owned),
+        sms_params: sms_params_of(data.get("sms_params").unwrap_or_default()),
     }
+}
+
+/// `name = text` per line, as typed for a text message's provider parameters.
+fn sms_params_of(lines: &str) -> Option<std::collections::BTreeMap<String, String>> {
+    let params: std::collections::BTreeMap<String, String> = lines
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| match l.split_once('=') {
+            Some((name, text)) => (name.trim().to_owned(), text.trim().to_owned()),
+            // A line without `=`: a parameter without text.
+            None => (l.trim().to_owned(), String::new()),
+        })
+        .collect();
+    (!params.is_empty()).then_some(params)
 }
 
 async fn projects(state: &AppState, actor: &Actor) -> Result<Vec<Value>, AppError> {
@@ -139,7 +157,8 @@ async fn template_page(
         }
     }
     let letter = |l: notices::Letter| {
-        context! { subject => l.subject, text => l.text, customer => l.customer_name, unit => l.unit_number }
+        context! { subject => l.subject, text => l.text, customer => l.customer_name, unit => l.unit_number,
+        sms => l.sms.map(|c| context! { chars => c.chars, segments => c.segments }) }
     };
     let preview = shown.preview.map(letter);
     let plan = shown.plan.map(|(p, data)| {
@@ -387,26 +406,43 @@ async fn sending(
     render(&state, "notice_sending.html", ctx)
 }
 
-// ---- Sending settings: the company's SMTP server ----
+// ---- Sending settings: the company's SMTP server and SMS gateway ----
+
+/// What the settings page shows beside the settings: which form (`smtp`,
+/// `sms`) the refused input or a test's outcome belongs to.
+#[derive(Default)]
+struct SettingsShown<'a> {
+    form: &'static str,
+    errors: Value,
+    typed: Option<&'a FormData>,
+    outcome: Option<TestOutcome>,
+}
 
 async fn settings_page(
     state: &AppState,
     actor: &Actor,
     lang: Lang,
-    errors: Value,
-    typed: Option<&FormData>,
-    outcome: Option<mail::TestOutcome>,
+    shown: SettingsShown<'_>,
 ) -> Result<Response, AppError> {
     let smtp = mail::smtp_settings(&state.services, actor).await?;
-    let values = match (typed, &smtp) {
-        (Some(d), _) => Value::from_serialize(d.values()),
-        (None, Some(s)) => Value::from_serialize(s),
-        (None, None) => Value::from_serialize(context! { port => 587, security => "starttls" }),
-    };
+    let gateway = sms::sms_settings(&state.services, actor).await?;
+    let typed = |form: &str| shown.typed.filter(|_| shown.form == form).map(|d| Value::from_serialize(d.values()));
+    let smtp_values = typed("smtp").unwrap_or_else(|| match &smtp {
+        Some(s) => Value::from_serialize(s),
+        None => Value::from_serialize(context! { port => 587, security => "starttls" }),
+    });
+    let sms_values = typed("sms").unwrap_or_else(|| match &gateway {
+        Some(s) => Value::from_serialize(s),
+        None => Value::from_serialize(
+            context! { provider => "http", method => "POST", content_type => "application/json", rate_per_second => 10 },
+        ),
+    });
     let ctx = context! {
-        values => values, has_password => smtp.as_ref().is_some_and(|s| s.has_password), configured => smtp.is_some(),
-        securities => SmtpSecurity::names().to_vec(), errors => errors,
-        outcome => outcome.map(|o| context! { delivered => o.delivered, answer => o.answer }),
+        values => smtp_values, has_password => smtp.as_ref().is_some_and(|s| s.has_password), configured => smtp.is_some(),
+        sms => sms_values, has_secret => gateway.as_ref().is_some_and(|s| s.has_secret), sms_configured => gateway.is_some(),
+        securities => SmtpSecurity::names().to_vec(), providers => SmsProvider::names().to_vec(),
+        form => shown.form, errors => shown.errors,
+        outcome => shown.outcome.map(|o| context! { delivered => o.delivered, answer => o.answer }),
         ..base_context(actor, lang, SETTINGS)
     };
     Ok(render(state, "notice_settings.html", ctx)?.into_response())
@@ -415,7 +451,7 @@ async fn settings_page(
 const SETTINGS: &str = "/admin/sending";
 
 async fn settings(State(state): State<AppState>, Authed(actor): Authed, lang: Lang) -> Result<Response, AppError> {
-    settings_page(&state, &actor, lang, Value::UNDEFINED, None, None).await
+    settings_page(&state, &actor, lang, SettingsShown::default()).await
 }
 
 async fn save_settings(
@@ -424,19 +460,41 @@ async fn save_settings(
     lang: Lang,
     data: FormData,
 ) -> Result<Response, AppError> {
-    let form = mail::SmtpForm {
-        host: data.get("host").map(str::to_owned),
-        // A port that does not read is refused like one out of range.
-        port: data.get("port").map(|p| p.trim().parse::<u32>().unwrap_or(0)),
-        security: data.get("security").map(str::to_owned),
-        user: data.get("user").map(str::to_owned),
-        password: data.get("password").map(str::to_owned),
-        clear_password: data.get("clear_password") == Some("1"),
-        sender_name: data.get("sender_name").map(str::to_owned),
-        sender_address: data.get("sender_address").map(str::to_owned),
+    let text = |field: &str| data.get(field).map(str::to_owned);
+    let (form, saved) = if data.get("form") == Some("sms") {
+        let form = sms::SmsForm {
+            provider: text("provider"),
+            url: text("url"),
+            method: text("method"),
+            content_type: text("content_type"),
+            body_template: text("body_template"),
+            success_contains: text("success_contains"),
+            endpoint: text("endpoint"),
+            access_key_id: text("access_key_id"),
+            access_key_secret: text("access_key_secret"),
+            clear_secret: data.get("clear_secret") == Some("1"),
+            sign_name: text("sign_name"),
+            region_id: text("region_id"),
+            // A rate that does not read is refused like one out of range.
+            rate_per_second: data.get("rate_per_second").map(|r| r.trim().parse::<u32>().unwrap_or(0)),
+        };
+        ("sms", sms::set_sms(&state.services, &actor, form).await.map(drop))
+    } else {
+        let form = mail::SmtpForm {
+            host: text("host"),
+            // A port that does not read is refused like one out of range.
+            port: data.get("port").map(|p| p.trim().parse::<u32>().unwrap_or(0)),
+            security: text("security"),
+            user: text("user"),
+            password: text("password"),
+            clear_password: data.get("clear_password") == Some("1"),
+            sender_name: text("sender_name"),
+            sender_address: text("sender_address"),
+        };
+        ("smtp", mail::set_smtp(&state.services, &actor, form).await.map(drop))
     };
-    form_post!(lang, mail::set_smtp(&state.services, &actor, form).await, |_| SETTINGS, |errors| {
-        settings_page(&state, &actor, lang, errors, Some(&data), None).await
+    form_post!(lang, saved, |()| SETTINGS, |errors| {
+        settings_page(&state, &actor, lang, SettingsShown { form, errors, typed: Some(&data), outcome: None }).await
     })
 }
 
@@ -446,11 +504,20 @@ async fn test_settings(
     lang: Lang,
     data: FormData,
 ) -> Result<Response, AppError> {
-    match mail::send_test(&state.services, &actor, data.get("to").unwrap_or_default()).await {
-        Ok(outcome) => settings_page(&state, &actor, lang, Value::UNDEFINED, None, Some(outcome)).await,
+    let (form, outcome) = if data.get("form") == Some("sms") {
+        ("sms", sms::send_test(&state.services, &actor, data.get("phone").unwrap_or_default()).await)
+    } else {
+        ("smtp", mail::send_test(&state.services, &actor, data.get("to").unwrap_or_default()).await)
+    };
+    match outcome {
+        Ok(outcome) => {
+            settings_page(&state, &actor, lang, SettingsShown { form, outcome: Some(outcome), ..Default::default() })
+                .await
+        }
         Err(e @ (ServiceError::Invalid(_) | ServiceError::Conflict(_))) => {
-            let errors = messages_at(lang, &e, "to");
-            let mut page = settings_page(&state, &actor, lang, errors, None, None).await?;
+            let errors = messages_at(lang, &e, if form == "sms" { "phone" } else { "to" });
+            let mut page =
+                settings_page(&state, &actor, lang, SettingsShown { form, errors, ..Default::default() }).await?;
             *page.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
             Ok(page)
         }
