@@ -10,7 +10,7 @@ use std::time::Duration;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use loupan_domain::notices::SmsProvider;
-use loupan_domain::validation::{optional_text, required_text};
+use loupan_domain::validation::optional_text;
 use loupan_domain::{Invalid, Permission};
 use serde::{Deserialize, Serialize};
 
@@ -188,7 +188,7 @@ pub async fn set_sms(services: &Services, actor: &Actor, form: SmsForm) -> Servi
         SmsProvider::Http => {
             new.url = web_address(&mut errors, "url", form.url.as_deref());
             if new.url.is_none() && !errors.0.iter().any(|e| e.field == "url") {
-                errors.push("url", "required");
+                errors.push("url", "required_for_provider");
             }
             new.method = Some(match form.method.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
                 None | Some("POST") => "POST".to_owned(),
@@ -213,8 +213,13 @@ pub async fn set_sms(services: &Services, actor: &Actor, form: SmsForm) -> Servi
         }
         SmsProvider::Aliyun => {
             new.endpoint = web_address(&mut errors, "endpoint", form.endpoint.as_deref());
-            new.access_key_id = Some(required_text(&mut errors, "access_key_id", form.access_key_id.as_deref(), 100));
-            new.sign_name = Some(required_text(&mut errors, "sign_name", form.sign_name.as_deref(), 50));
+            new.access_key_id = optional_text(&mut errors, "access_key_id", form.access_key_id.as_deref(), 100);
+            new.sign_name = optional_text(&mut errors, "sign_name", form.sign_name.as_deref(), 50);
+            for (field, given) in [("access_key_id", &new.access_key_id), ("sign_name", &new.sign_name)] {
+                if given.is_none() && !errors.0.iter().any(|e| e.field == field) {
+                    errors.push(field, "required_for_provider");
+                }
+            }
             new.region_id = optional_text(&mut errors, "region_id", form.region_id.as_deref(), 50)
                 .or_else(|| Some("cn-hangzhou".to_owned()));
             let secret = form.access_key_secret.as_deref().filter(|s| !s.is_empty());
@@ -224,7 +229,7 @@ pub async fn set_sms(services: &Services, actor: &Actor, form: SmsForm) -> Servi
                 (None, false) => before.as_ref().and_then(|b| b.secret_encrypted.clone()),
             };
             if new.secret_encrypted.is_none() {
-                errors.push("access_key_secret", "required");
+                errors.push("access_key_secret", "required_for_provider");
             }
         }
     }
