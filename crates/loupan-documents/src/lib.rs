@@ -1,7 +1,9 @@
-//! Excel tables in and out, and printable PDF letters. A table is a header
-//! row and data rows of cells; what the columns mean is the caller's business.
+//! Excel tables in and out, printable PDF letters, and zip archives of them.
+//! A table is a header row and data rows of cells; what the columns mean is
+//! the caller's business.
 
 pub mod pdf;
+pub mod zip;
 
 pub mod xlsx {
     use std::io::Cursor;

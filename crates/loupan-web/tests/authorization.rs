@@ -342,7 +342,8 @@ fn rule(op: &str) -> Option<Rule> {
         | "GET /api/v1/notices/batches/{id}"
         | "GET /api/v1/notices/batches/{id}/recipients"
         | "GET /api/v1/notices/batches/{id}/recipients/export"
-        | "GET /api/v1/notices/batches/{id}/letters.pdf" => Needs(SendNotices, Project),
+        | "GET /api/v1/notices/batches/{id}/letters.pdf"
+        | "GET /api/v1/notices/batches/{id}/letters.zip" => Needs(SendNotices, Project),
         "POST /api/v1/notices/batches" | "POST /api/v1/notices/batches/preview" => Needs(SendNotices, Field),
         // What a customer was sent is part of the customer.
         "GET /api/v1/notices/sendings/{id}" => Needs(ReadCustomers, Owned),

@@ -361,6 +361,15 @@ async fn payment_reminders_go_once_to_everyone_overdue_thirty_days_with_the_arre
         assert!(first < second, "201 prints before 301");
         assert!(text.contains("壹佰万元整") && !text.contains("王小明"), "{text}");
     }
+    // Or one PDF per customer, named in print order.
+    let r = o.app.send(get(&format!("/api/v1/notices/batches/{batch_id}/letters.zip")).token(&o.finance)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let files = loupan_documents::zip::read(&r.bytes).unwrap();
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["0001-韩梅梅.pdf", "0002-李雷.pdf"]);
+    if let Some(text) = pdf_text(&files[1].1) {
+        assert!(text.contains("李雷") && !text.contains("韩梅梅") && text.contains("壹佰万元整"), "{text}");
+    }
 }
 
 /// The text of a PDF, when poppler's pdftotext is here (CI has it).

@@ -989,6 +989,46 @@ pub async fn batch_letters(
         .map_err(|e| ServiceError::internal(format!("the letters of batch {id} at {key}: {e}")))
 }
 
+/// The batch's letters as a zip with one PDF per customer (a customer with
+/// two contracts gets both letters in one file), named in print order:
+/// `0001-李雷.pdf`. 409 `batch_not_done` until the letters are printed.
+pub async fn batch_letters_zip(services: &Services, actor: &Actor, id: &NoticeBatchId) -> ServiceResult<Vec<u8>> {
+    let conn = services.store.conn();
+    let batch = visible_batch(conn, actor, id).await?;
+    if batch.output_file_id.is_none() {
+        return Err(ServiceError::Conflict("batch_not_done"));
+    }
+    let letters: Vec<Recipient> = batch_recipients(services, actor, id)
+        .await?
+        .into_iter()
+        .filter(|r| r.status == RecipientStatus::Sent)
+        .collect();
+    let rows: HashMap<NoticeRecipientId, String> =
+        store::recipients(conn, id).await?.into_iter().filter_map(|r| Some((r.id, r.text?))).collect();
+    // Customers in the order their first letter prints.
+    let mut order: Vec<(&CustomerId, &str)> = Vec::new();
+    for r in &letters {
+        if !order.iter().any(|(c, _)| *c == &r.customer_id) {
+            order.push((&r.customer_id, &r.customer_name));
+        }
+    }
+    let mut files = Vec::with_capacity(order.len());
+    for (i, (customer, name)) in order.into_iter().enumerate() {
+        let mut blocks = Vec::new();
+        for text in letters.iter().filter(|r| &r.customer_id == customer).filter_map(|r| rows.get(&r.id)) {
+            if !blocks.is_empty() {
+                blocks.push(Block::PageBreak);
+            }
+            blocks.extend(letter_blocks(text));
+        }
+        let pdf = loupan_documents::pdf::render(&blocks).map_err(ServiceError::internal)?;
+        // A name is a file name here: nothing that could climb out of the archive's folder.
+        let safe: String = name.chars().map(|c| if c.is_alphanumeric() || c == '·' { c } else { '_' }).collect();
+        files.push((format!("{:04}-{safe}.pdf", i + 1), pdf));
+    }
+    loupan_documents::zip::write(&files).map_err(ServiceError::internal)
+}
+
 /// One recipient of a batch, as its sending log lists them.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]

@@ -225,6 +225,33 @@ async fn batch_letters(
     Ok(pdf_response(body, &format!("letters-{id}.pdf")))
 }
 
+/// The batch's letters as a zip, one PDF per customer in print order
+/// (`0001-李雷.pdf`; 409 `batch_not_done` before).
+#[utoipa::path(get, path = "/api/v1/notices/batches/{id}/letters.zip", tag = "notices", params(("id" = String, Path)),
+    responses((status = 200, content_type = "application/zip", body = Vec<u8>), (status = 404, body = Problem),
+        (status = 409, body = Problem)))]
+async fn batch_letters_zip(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<NoticeBatchId>,
+) -> Result<Response, AppError> {
+    let bytes = notices::batch_letters_zip(&state.services, &actor, &id).await?;
+    Ok(zip_response(bytes, &format!("letters-{id}.zip")))
+}
+
+/// A zip as a download.
+pub(crate) fn zip_response(bytes: Vec<u8>, file_name: &str) -> Response {
+    use axum::http::{HeaderValue, header};
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    res
+}
+
 /// A stored PDF streamed as a download.
 pub(crate) fn pdf_response(body: loupan_service::platform::files::FileBody, file_name: &str) -> Response {
     use axum::http::{HeaderValue, header};
@@ -343,6 +370,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(batch_recipients))
         .routes(routes!(export_recipients))
         .routes(routes!(batch_letters))
+        .routes(routes!(batch_letters_zip))
         .routes(routes!(sending))
         .routes(routes!(get_smtp, put_smtp))
         .routes(routes!(test_smtp))

@@ -391,6 +391,15 @@ async fn batch_letters(
     Ok(crate::api::notices::pdf_response(body, &format!("letters-{id}.pdf")))
 }
 
+async fn batch_letters_zip(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<NoticeBatchId>,
+) -> Result<Response, AppError> {
+    let bytes = notices::batch_letters_zip(&state.services, &actor, &id).await?;
+    Ok(crate::api::notices::zip_response(bytes, &format!("letters-{id}.zip")))
+}
+
 async fn sending(
     State(state): State<AppState>,
     Authed(actor): Authed,
@@ -533,6 +542,7 @@ pub fn router() -> Router<AppState> {
         .route("/notices/templates/{id}/batch", post(batch))
         .route("/notices/batches/{id}", get(batch_page))
         .route("/notices/batches/{id}/letters.pdf", get(batch_letters))
+        .route("/notices/batches/{id}/letters.zip", get(batch_letters_zip))
         .route("/notices/sendings/{id}", get(sending))
         .route(SETTINGS, get(settings).post(save_settings))
         .route("/admin/sending/test", post(test_settings))
