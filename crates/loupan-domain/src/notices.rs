@@ -106,6 +106,57 @@ named_enum! {
 }
 
 named_enum! {
+    /// What a scheduled greeting celebrates.
+    pub enum Occasion("occasion") {
+        /// The customer's birthday (the solar date they gave).
+        Birthday = "birthday",
+        /// 春节: the first day of the first lunar month.
+        SpringFestival = "spring_festival",
+        /// 端午节: the fifth day of the fifth lunar month.
+        DragonBoat = "dragon_boat",
+        /// 中秋节: the fifteenth day of the eighth lunar month.
+        MidAutumn = "mid_autumn",
+        /// 国庆节: 1 October.
+        NationalDay = "national_day",
+    }
+}
+
+impl Occasion {
+    /// Whether `date` is this holiday; a birthday is each customer's own ([`is_birthday`]).
+    pub fn falls_on(self, date: chrono::NaiveDate) -> bool {
+        use chrono::Datelike;
+        let lunar = |month: u8, day: u8| {
+            chinese_lunisolar_calendar::LunisolarDate::from_date(date).is_ok_and(|l| {
+                let m = l.to_lunar_month();
+                !m.is_leap_month() && m.to_u8() == month && l.to_lunar_day().to_u8() == day
+            })
+        };
+        match self {
+            Occasion::Birthday => false,
+            Occasion::SpringFestival => lunar(1, 1),
+            Occasion::DragonBoat => lunar(5, 5),
+            Occasion::MidAutumn => lunar(8, 15),
+            Occasion::NationalDay => date.month() == 10 && date.day() == 1,
+        }
+    }
+
+    /// The holiday's next date on or after `from` (within the calendar's range to 2100).
+    pub fn next_on_or_after(self, from: chrono::NaiveDate) -> Option<chrono::NaiveDate> {
+        from.iter_days().take(400).find(|d| self.falls_on(*d))
+    }
+}
+
+/// Whether `date` is the birthday of someone born on `born` (29 February: the
+/// 28th in a common year).
+pub fn is_birthday(born: chrono::NaiveDate, date: chrono::NaiveDate) -> bool {
+    use chrono::Datelike;
+    if (born.month(), born.day()) == (2, 29) && !date.leap_year() {
+        return (date.month(), date.day()) == (2, 28);
+    }
+    (born.month(), born.day()) == (date.month(), date.day())
+}
+
+named_enum! {
     /// Which gateway text messages go through.
     pub enum SmsProvider("sms provider") {
         /// Any gateway that takes an HTTP request: URL, method, body template
@@ -183,6 +234,36 @@ mod tests {
         crate::names::assert_names_round_trip(&RecipientStatus::ALL, |s| s.name());
         crate::names::assert_names_round_trip(&SmtpSecurity::ALL, |s| s.name());
         crate::names::assert_names_round_trip(&SmsProvider::ALL, |s| s.name());
+        crate::names::assert_names_round_trip(&Occasion::ALL, |s| s.name());
+    }
+
+    #[test]
+    fn holidays_fall_on_their_published_dates() {
+        let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        // As the State Council published them.
+        assert!(Occasion::SpringFestival.falls_on(day("2026-02-17")));
+        assert!(Occasion::SpringFestival.falls_on(day("2027-02-06")));
+        assert!(Occasion::MidAutumn.falls_on(day("2026-09-25")));
+        assert!(Occasion::NationalDay.falls_on(day("2026-10-01")));
+        assert!(
+            !Occasion::SpringFestival.falls_on(day("2026-02-16")) && !Occasion::MidAutumn.falls_on(day("2026-09-24"))
+        );
+        assert_eq!(Occasion::SpringFestival.next_on_or_after(day("2026-03-01")), Some(day("2027-02-06")));
+        // Exactly one Dragon Boat Festival a year, in late May or June.
+        let dragon = Occasion::DragonBoat.next_on_or_after(day("2026-01-01")).unwrap();
+        assert!(dragon > day("2026-05-20") && dragon < day("2026-07-01"), "{dragon}");
+        assert!(!Occasion::Birthday.falls_on(day("2026-02-17")));
+    }
+
+    #[test]
+    fn a_birthday_on_29_february_is_kept_on_the_28th_in_common_years() {
+        let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert!(is_birthday(day("1988-06-01"), day("2026-06-01")));
+        assert!(!is_birthday(day("1988-06-01"), day("2026-06-02")));
+        assert!(is_birthday(day("1996-02-29"), day("2026-02-28")));
+        assert!(
+            is_birthday(day("1996-02-29"), day("2028-02-29")) && !is_birthday(day("1996-02-29"), day("2028-02-28"))
+        );
     }
 
     #[test]

@@ -170,6 +170,23 @@ async fn demo_notices(services: &Services, system: &Actor, project_id: &ProjectI
             handover = Some(t.id);
         }
     }
+    // Birthday and holiday letters every morning (scheduled care).
+    let greeting = notices::create_template(
+        services,
+        system,
+        NewTemplate {
+            kind: Some("greeting".into()),
+            name: Some("节日与生日贺信".into()),
+            body: Some("# 问候\n\n尊敬的 {{ customer.name }}：\n\n值此佳节，{{ project.name }} 全体同仁恭祝您阖家幸福、万事如意！\n\n{{ project.name }} 客户服务中心\n{{ today|cn_date }}".into()),
+            ..NewTemplate::default()
+        },
+    )
+    .await?;
+    let templates = loupan_domain::notices::Occasion::ALL
+        .into_iter()
+        .map(|o| (o.name().to_owned(), Some(greeting.id.as_str().to_owned())))
+        .collect();
+    notices::care::set_care(services, system, notices::care::CareForm { templates }).await?;
     // A greeting by text message, for when the company sets up its SMS gateway.
     notices::create_template(
         services,

@@ -91,6 +91,7 @@ fn run_job<'a>(
                 let progress = Progress { services, job_id: job.id.clone() };
                 crate::notices::run_batch(services, job, &progress).await
             }
+            JobKind::Greetings => count(crate::notices::care::send_greetings(services, now).await),
         }
     })
 }
@@ -106,6 +107,7 @@ fn job_gave_up<'a>(services: &'a Services, job: &'a JobRow, kind: JobKind) -> Bo
             JobKind::ExpireReservations
             | JobKind::ApprovalDeadlines
             | JobKind::FollowUpReminders
+            | JobKind::Greetings
             | JobKind::CustomerImport => Ok(()),
             // The batch keeps its pending recipients; it can be run again from its page.
             JobKind::NoticeBatch => Ok(()),

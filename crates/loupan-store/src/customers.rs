@@ -299,6 +299,24 @@ pub async fn set_grade_rules<C: ConnectionTrait>(
 }
 
 /// The ids of a project's customers (not merged away), a page at a time.
+/// The birthdays of a project's customers (those who gave one, not merged away).
+pub async fn birthdays_of_project<C: ConnectionTrait>(
+    c: &C,
+    project_id: &ProjectId,
+) -> StoreResult<Vec<(CustomerId, chrono::NaiveDate)>> {
+    Ok(customers::Entity::find()
+        .select_only()
+        .column(customers::Column::Id)
+        .column(customers::Column::Birthday)
+        .filter(customers::Column::ProjectId.eq(project_id))
+        .filter(customers::Column::MergedInto.is_null())
+        .filter(customers::Column::Birthday.is_not_null())
+        .order_by_asc(customers::Column::Id)
+        .into_tuple()
+        .all(c)
+        .await?)
+}
+
 pub async fn customer_ids_of_project<C: ConnectionTrait>(
     c: &C,
     project_id: &ProjectId,

@@ -335,6 +335,15 @@ fn rule(op: &str) -> Option<Rule> {
             Needs(SendNotices, Nothing)
         }
         "GET /api/v1/notices/fields" => Anyone(Nothing),
+        "GET /api/v1/notices/care" => Needs(SendNotices, Nothing),
+        // The company's greetings: only for those who see every project.
+        "PUT /api/v1/notices/care" => {
+            Custom(
+                |role, _| {
+                    if can(role, SendNotices) && role.sees_all_projects() { Expect::Allowed } else { Expect::Forbidden }
+                },
+            )
+        }
         "GET /api/v1/notices/templates/{id}"
         | "PUT /api/v1/notices/templates/{id}"
         | "GET /api/v1/notices/templates/{id}/versions"
@@ -945,6 +954,8 @@ impl World {
                 post(path, json!({"kind": "free", "name": format!("函件{n}"), "body": "尊敬的 {{ customer.name }}："}))
             }
             "/api/v1/notices/fields" => get(&format!("{path}?kind=payment_reminder")),
+            "/api/v1/notices/care" if method == "PUT" => put(path, json!({"templates": {"birthday": null}})),
+            "/api/v1/notices/care" => get(path),
             "/api/v1/notices/templates/{id}" if method == "PUT" => put(
                 &with(&self.notice_template(case).await),
                 json!({"kind": "greeting", "name": "问候", "body": "{{ customer.name }}，新年好！"}),

@@ -857,3 +857,122 @@ async fn text_messages_reach_who_may_be_reached_signed_as_the_provider_checks() 
         .await;
     assert!(page.text.contains("id=\"preview-sms\""), "{}", page.text);
 }
+
+#[tokio::test]
+async fn birthday_and_holiday_greetings_go_out_once_on_their_morning_from_any_instance() {
+    use loupan_service::platform::jobs;
+    let o = office().await;
+    let (_, li) = o
+        .contract_with(json!({"name": "李雷", "phone": "13800138001", "birthday": "1988-06-02"}), "301", "2026-01-05")
+        .await;
+    let (_, han) = o
+        .contract_with(json!({"name": "韩梅梅", "phone": "13800138002", "birthday": "1990-06-02"}), "201", "2026-01-05")
+        .await;
+    let (_, _wang) = o
+        .contract_with(json!({"name": "王小明", "phone": "13800138003", "birthday": "1985-07-02"}), "101", "2026-01-05")
+        .await;
+    ok(&o
+        .app
+        .send(post(&format!("/api/v1/customers/{han}/marketing-consent"), json!({"opted_out": true})).token(&o.agent))
+        .await);
+    let template = |name: &str, body: &str| {
+        post("/api/v1/notices/templates", json!({"kind": "greeting", "name": name, "body": body}))
+    };
+    let birthday =
+        ok(&o.app.send(template("生日问候", "尊敬的 {{ customer.name }}：生日快乐！").token(&o.admin)).await)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let mid_autumn =
+        ok(&o.app.send(template("中秋问候", "尊敬的 {{ customer.name }}：中秋快乐！").token(&o.admin)).await)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let care = json!({"templates": {"birthday": birthday, "mid_autumn": mid_autumn}});
+    // The company's greetings are not for someone who sees only some projects.
+    let r = o.app.send(put("/api/v1/notices/care", care.clone()).token(&o.finance)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let set = ok(&o.app.send(put("/api/v1/notices/care", care).token(&o.admin)).await);
+    let of = |name: &str| set.as_array().unwrap().iter().find(|c| c["occasion"] == name).unwrap().clone();
+    assert_eq!(of("birthday")["template_id"], birthday.as_str());
+    assert_eq!(of("mid_autumn")["next_date"], "2026-09-25");
+    assert_eq!(of("spring_festival")["next_date"], "2027-02-06");
+    let r = o.app.send(put("/api/v1/notices/care", json!({"templates": {"birthday": "nope"}})).token(&o.admin)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // 08:00 on 2 June in Beijing: the schedule turns into one job, whichever instance ticks.
+    let (_, second) = o.app.second_instance().await;
+    jobs::ensure_schedules(&o.app.services).await.unwrap();
+    let morning: DateTime<Utc> = "2026-06-02T00:00:00Z".parse().unwrap();
+    let (a, b) = tokio::join!(jobs::tick_schedules(&o.app.services, morning), jobs::tick_schedules(&second, morning));
+    let greetings_jobs = || async {
+        jobs::overview(&o.app.services, &loupan_service::Actor::system("test"), None, None)
+            .await
+            .unwrap()
+            .jobs
+            .into_iter()
+            .filter(|j| j.kind == "greetings")
+            .count()
+    };
+    assert!(a.unwrap() + b.unwrap() >= 1);
+    assert_eq!(greetings_jobs().await, 1, "one greetings job for the morning");
+    // Both instances work the queue; the birthday batch is made once and sent.
+    let later = morning + chrono::Duration::minutes(1);
+    let (a, b) = tokio::join!(jobs::run_due(&o.app.services, "one", later), jobs::run_due(&second, "two", later));
+    a.unwrap();
+    b.unwrap();
+    while jobs::run_due(&o.app.services, "one", later).await.unwrap() > 0 {}
+    let batches = ok(&o.app.send(get("/api/v1/notices/batches").token(&o.admin)).await);
+    let made: Vec<&Value> = batches.as_array().unwrap().iter().filter(|b| b["kind"] == "greeting").collect();
+    assert_eq!(made.len(), 1, "{batches}");
+    assert_eq!((made[0]["sent"].as_i64(), made[0]["skipped"].as_i64()), (Some(1), Some(1)), "{}", made[0]);
+    assert_eq!(made[0]["audience"]["occasion"], "birthday");
+
+    // The same morning again (a retry, a second worker): nobody is greeted twice.
+    jobs::enqueue(
+        o.app.services.store.conn(),
+        jobs::NewJob {
+            kind: jobs::JobKind::Greetings,
+            payload: json!({}),
+            run_at: Some(morning),
+            unique_key: None,
+            max_attempts: 1,
+            created_by: None,
+        },
+    )
+    .await
+    .unwrap();
+    while jobs::run_due(&second, "two", later).await.unwrap() > 0 {}
+    let batches = ok(&o.app.send(get("/api/v1/notices/batches").token(&o.admin)).await);
+    assert_eq!(batches.as_array().unwrap().iter().filter(|b| b["kind"] == "greeting").count(), 1);
+    let timeline = ok(&o.app.send(get(&format!("/api/v1/customers/{li}/timeline")).token(&o.agent)).await);
+    assert_eq!(timeline["items"].as_array().unwrap().iter().filter(|e| e["kind"] == "notice").count(), 1);
+
+    // Mid-Autumn: every customer of the project, once for the year.
+    let mid_autumn_morning: DateTime<Utc> = "2026-09-25T00:00:00Z".parse().unwrap();
+    for _ in 0..2 {
+        jobs::enqueue(
+            o.app.services.store.conn(),
+            jobs::NewJob {
+                kind: jobs::JobKind::Greetings,
+                payload: json!({}),
+                run_at: Some(mid_autumn_morning),
+                unique_key: None,
+                max_attempts: 1,
+                created_by: None,
+            },
+        )
+        .await
+        .unwrap();
+        while jobs::run_due(&o.app.services, "one", mid_autumn_morning).await.unwrap() > 0 {}
+    }
+    let batches = ok(&o.app.send(get("/api/v1/notices/batches").token(&o.admin)).await);
+    let festive: Vec<&Value> =
+        batches.as_array().unwrap().iter().filter(|b| b["audience"]["occasion"] == "mid_autumn").collect();
+    assert_eq!(festive.len(), 1, "{batches}");
+    assert_eq!((festive[0]["total"].as_i64(), festive[0]["sent"].as_i64()), (Some(3), Some(2)));
+
+    // The page: the greetings with their next dates.
+    let page = o.app.send(get("/notices").token(&o.admin)).await;
+    assert!(page.text.contains("id=\"care-form\"") && page.text.contains("2026-09-25"), "{}", page.text);
+}

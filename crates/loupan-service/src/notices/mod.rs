@@ -6,6 +6,7 @@
 //! the company's SMTP server, marketing opt-outs. SMS and scheduled greetings
 //! come with the rest of issue #16.
 
+pub mod care;
 pub mod mail;
 pub mod sms;
 pub mod templates;
@@ -892,16 +893,43 @@ pub async fn create_batch(services: &Services, actor: &Actor, form: NewBatch) ->
     }
     // Refused now rather than failing in the queue.
     Sender::load(services, template.channel).await?;
+    let audience = serde_json::to_value(&form.audience).map_err(ServiceError::internal)?;
+    let batch = Queued { template: &template, project_id: &form.project_id, audience, as_of, occasion: None };
+    queue_batch(services, actor, batch, to, &skipped)
+        .await?
+        .ok_or_else(|| ServiceError::internal("a batch without an occasion cannot be a repeat"))
+}
+
+/// A batch about to be queued.
+pub(crate) struct Queued<'a> {
+    template: &'a TemplateRow,
+    project_id: &'a ProjectId,
+    audience: serde_json::Value,
+    as_of: NaiveDate,
+    /// A greeting's occasion key: a second batch with the same key is not made.
+    occasion: Option<String>,
+}
+
+/// Stores a batch with its recipients fixed in the order given (those in
+/// `skipped` kept with their reason) and queues its job, in one transaction.
+/// None when a batch with the same occasion exists already.
+async fn queue_batch(
+    services: &Services,
+    actor: &Actor,
+    q: Queued<'_>,
+    to: Vec<Addressee>,
+    skipped: &HashMap<CustomerId, &'static str>,
+) -> ServiceResult<Option<Batch>> {
     let now = services.clock.now();
     let id = NoticeBatchId::from(loupan_store::new_id());
     let row = BatchRow {
         id: id.clone(),
-        project_id: form.project_id.clone(),
-        template_id: template.id.clone(),
-        kind: template.kind,
-        channel: template.channel,
-        audience: serde_json::to_string(&form.audience).map_err(ServiceError::internal)?,
-        as_of,
+        project_id: q.project_id.clone(),
+        template_id: q.template.id.clone(),
+        kind: q.template.kind,
+        channel: q.template.channel,
+        audience: q.audience.to_string(),
+        as_of: q.as_of,
         status: BatchStatus::Queued,
         total: i32::try_from(to.len()).map_err(ServiceError::internal)?,
         sent: 0,
@@ -912,6 +940,7 @@ pub async fn create_batch(services: &Services, actor: &Actor, form: NewBatch) ->
         created_by_name: actor.display_name.clone(),
         created_at: now,
         finished_at: None,
+        occasion: q.occasion,
     };
     let recipients: Vec<RecipientRow> = to
         .into_iter()
@@ -935,7 +964,12 @@ pub async fn create_batch(services: &Services, actor: &Actor, form: NewBatch) ->
         })
         .collect::<ServiceResult<_>>()?;
     let tx = services.store.begin_write().await?;
-    store::insert_batch(&tx, &row).await?;
+    match store::insert_batch(&tx, &row).await {
+        Ok(()) => {}
+        // Another instance (or an earlier run) made this occasion's batch.
+        Err(loupan_store::StoreError::Unique(_)) if row.occasion.is_some() => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
     store::insert_recipients(&tx, &recipients).await?;
     jobs::enqueue(
         &tx,
@@ -953,7 +987,7 @@ pub async fn create_batch(services: &Services, actor: &Actor, form: NewBatch) ->
     let batch = batch_of(row)?;
     record(&tx, actor, "notice_batch.create", id.as_str(), None, &batch).await?;
     tx.commit().await.map_err(ServiceError::internal)?;
-    Ok(batch)
+    Ok(Some(batch))
 }
 
 async fn visible_batch<C: Connection>(conn: &C, actor: &Actor, id: &NoticeBatchId) -> ServiceResult<BatchRow> {

@@ -28,16 +28,19 @@ pub enum JobKind {
     CustomerImport,
     /// Sends one batch of notices (`notices::run_batch`).
     NoticeBatch,
+    /// The morning's birthday and holiday greetings (`notices::care`).
+    Greetings,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 6] = [
+    pub const ALL: [JobKind; 7] = [
         JobKind::ExpireReservations,
         JobKind::ApprovalDeadlines,
         JobKind::FollowUpReminders,
         JobKind::WebhookDelivery,
         JobKind::CustomerImport,
         JobKind::NoticeBatch,
+        JobKind::Greetings,
     ];
 
     /// The stable name stored in job rows and shown (translated) on the admin page.
@@ -49,6 +52,7 @@ impl JobKind {
             JobKind::WebhookDelivery => "webhook_delivery",
             JobKind::CustomerImport => "customer_import",
             JobKind::NoticeBatch => "notice_batch",
+            JobKind::Greetings => "greetings",
         }
     }
 
@@ -64,13 +68,14 @@ impl Serialize for JobKind {
 }
 
 /// Every kind of job by name, for translations and the admin page.
-pub const KINDS: [&str; 6] = [
+pub const KINDS: [&str; 7] = [
     JobKind::ExpireReservations.name(),
     JobKind::ApprovalDeadlines.name(),
     JobKind::FollowUpReminders.name(),
     JobKind::WebhookDelivery.name(),
     JobKind::CustomerImport.name(),
     JobKind::NoticeBatch.name(),
+    JobKind::Greetings.name(),
 ];
 
 /// What running a job does, by kind (`crate::handlers::run_job`): `Ok(result)`
@@ -178,10 +183,11 @@ pub fn backoff(attempts: i32) -> Duration {
 }
 
 /// The schedules every installation has: name, job kind, interval.
-const SCHEDULES: [(&str, JobKind, i64); 3] = [
+const SCHEDULES: [(&str, JobKind, i64); 4] = [
     ("reservation_expiry", JobKind::ExpireReservations, 60),
     ("approval_deadlines", JobKind::ApprovalDeadlines, 60),
     ("follow_up_reminders", JobKind::FollowUpReminders, 24 * 3600),
+    ("greetings", JobKind::Greetings, 24 * 3600),
 ];
 
 /// When agents start their day, in the company's time.

@@ -26,6 +26,8 @@ pub struct Model {
     pub created_by_name: String,
     pub created_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
+    /// A greeting's occasion (`spring_festival:2027:{project}`), unique: one batch each.
+    pub occasion: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

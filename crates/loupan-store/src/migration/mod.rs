@@ -35,6 +35,7 @@ mod m20261206_000029_notices;
 mod m20261206_000030_marketing_consent;
 mod m20261208_000031_notice_email;
 mod m20261208_000032_notice_sms;
+mod m20261208_000033_greetings;
 
 pub struct Migrator;
 
@@ -73,6 +74,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000030_marketing_consent::Migration),
             Box::new(m20261208_000031_notice_email::Migration),
             Box::new(m20261208_000032_notice_sms::Migration),
+            Box::new(m20261208_000033_greetings::Migration),
         ]
     }
 }

@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use loupan_domain::ids::{ContractId, CustomerId, NoticeBatchId, NoticeRecipientId, NoticeTemplateId};
 use loupan_domain::notices::NoticeKind;
 use loupan_service::notices::TestOutcome;
+use loupan_service::notices::care::{self, CareForm, CareOccasion};
 use loupan_service::notices::mail::{self, SmtpForm, SmtpSettings};
 use loupan_service::notices::sms::{self, SmsForm, SmsSettings};
 use loupan_service::notices::{
@@ -357,6 +358,26 @@ async fn test_sms(
     Ok(Json(sms::send_test(&state.services, &actor, &req.phone).await?))
 }
 
+/// The scheduled greetings: each occasion with its template and next date.
+#[utoipa::path(get, path = "/api/v1/notices/care", tag = "notices",
+    responses((status = 200, body = Vec<CareOccasion>), (status = 403, body = Problem)))]
+async fn get_care(State(state): State<AppState>, Authed(actor): Authed) -> Result<Json<Vec<CareOccasion>>, AppError> {
+    Ok(Json(care::care(&state.services, &actor).await?))
+}
+
+/// Chooses the greeting template of each occasion (`{"templates": {"birthday": id, "spring_festival": null}}`);
+/// the company's, so 403 for someone limited to some projects. Every morning at
+/// 08:00 the occasions of the day are sent, once each.
+#[utoipa::path(put, path = "/api/v1/notices/care", tag = "notices", request_body = CareForm,
+    responses((status = 200, body = Vec<CareOccasion>), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn put_care(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(form): ApiJson<CareForm>,
+) -> Result<Json<Vec<CareOccasion>>, AppError> {
+    Ok(Json(care::set_care(&state.services, &actor, form).await?))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_templates, create_template))
@@ -376,4 +397,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(test_smtp))
         .routes(routes!(get_sms, put_sms))
         .routes(routes!(test_sms))
+        .routes(routes!(get_care, put_care))
 }

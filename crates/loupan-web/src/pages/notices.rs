@@ -101,12 +101,40 @@ async fn index_page(
         })
         .collect();
     let values = typed.map(|d| d.values()).unwrap_or_default();
+    let care: Vec<Value> = notices::care::care(&state.services, actor)
+        .await?
+        .into_iter()
+        .map(|c| {
+            context! { occasion => c.occasion.name(), template_id => c.template_id.map(|t| t.as_str().to_owned()),
+            next_date => c.next_date.map(|d| d.to_string()) }
+        })
+        .collect();
     let ctx = context! {
+        care => care, may_set_care => actor.visible_projects().is_none(),
         templates => templates, batches => batches, kinds => NoticeKind::names().to_vec(),
         projects => projects(state, actor).await?, fields => fields_by_kind(lang), errors => errors, values => values,
         ..base_context(actor, lang, NAV)
     };
     Ok(render(state, "notices.html", ctx)?.into_response())
+}
+
+/// Chooses the greeting of each occasion (`template.<occasion>` fields).
+async fn set_care(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    data: FormData,
+) -> Result<Response, AppError> {
+    let templates = loupan_domain::notices::Occasion::ALL
+        .into_iter()
+        .map(|o| (o.name().to_owned(), data.get(&format!("template.{}", o.name())).map(str::to_owned)))
+        .collect();
+    form_post!(
+        lang,
+        notices::care::set_care(&state.services, &actor, notices::care::CareForm { templates }).await,
+        |_| "/notices#care",
+        |errors| index_page(&state, &actor, lang, errors, None).await
+    )
 }
 
 async fn index(State(state): State<AppState>, Authed(actor): Authed, lang: Lang) -> Result<Response, AppError> {
@@ -537,6 +565,7 @@ async fn test_settings(
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/notices", get(index).post(create))
+        .route("/notices/care", post(set_care))
         .route("/notices/templates/{id}", get(template).post(update))
         .route("/notices/templates/{id}/preview", post(preview))
         .route("/notices/templates/{id}/batch", post(batch))
