@@ -35,8 +35,21 @@ pub struct CareOccasion {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct CareForm {
-    #[cfg_attr(feature = "utoipa", schema(value_type = BTreeMap<String, String>))]
+    #[cfg_attr(feature = "utoipa", schema(value_type = CareTemplates))]
     pub templates: BTreeMap<String, Option<String>>,
+}
+
+/// The occasions a form may name, for the OpenAPI document.
+#[cfg(feature = "utoipa")]
+#[derive(utoipa::ToSchema, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct CareTemplates {
+    birthday: Option<String>,
+    spring_festival: Option<String>,
+    dragon_boat: Option<String>,
+    mid_autumn: Option<String>,
+    national_day: Option<String>,
 }
 
 type Stored = BTreeMap<Occasion, NoticeTemplateId>;
