@@ -453,6 +453,13 @@ try {
     const area = document.getElementById("template-body");
     area.selectionStart = area.selectionEnd = area.value.length;
   });
+  // The company logo: uploaded beside the editor, its line written at the cursor.
+  const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVQI12P4z8AAAAMBAQAY3Y2wAAAAAElFTkSuQmCC", "base64");
+  await page.setInputFiles("#picture-form input[type=file]", { name: "logo.png", mimeType: "image/png", buffer: png });
+  await page.click("#picture-form button");
+  await page.waitForSelector("#picture-lines button");
+  await page.click("#picture-lines button >> nth=0");
+  expect((await page.inputValue("#template-body")).includes("@image "), "the picture's line was not written");
   await page.fill("#template-body", (await page.inputValue("#template-body")) + "\n\n合同总价：");
   await page.click("#template-form button[data-merge-field='contract.total_price']");
   expect((await page.inputValue("#template-body")).endsWith("{{ contract.total_price }}"), "the picker did not insert the field");

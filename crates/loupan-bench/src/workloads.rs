@@ -1,4 +1,4 @@
-//! The workloads W1-W6, each timed through the router (in process: the whole
+//! The workloads W1-W7, each timed through the router (in process: the whole
 //! HTTP stack without the network), through the service layer, and as raw SQL.
 
 use loupan_domain::ids::{CustomerId, ProjectId, UnitId};
@@ -165,7 +165,7 @@ async fn replay_search(services: &Services, actor: &loupan_service::Actor, q: &c
 }
 
 /// A query-string value, percent-encoded (Chinese characters in a path).
-fn form_urlencoded_path(value: &str) -> String {
+pub(crate) fn form_urlencoded_path(value: &str) -> String {
     value
         .bytes()
         .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
@@ -755,6 +755,9 @@ pub async fn run(
 
     if on("C1") {
         results.extend(crate::cost::run(services, seeded, noop_p50, cost_contracts).await?);
+    }
+    if on("W7") {
+        results.push(crate::letters::run(services, seeded, &router, 10_000).await?);
     }
     if on("W6") {
         let rounds = 15;

@@ -103,6 +103,16 @@ impl From<StoreError> for ServiceError {
     }
 }
 
+/// No font to print with is a setup problem the user is told about; anything else about a PDF is ours.
+impl From<loupan_documents::pdf::PdfError> for ServiceError {
+    fn from(err: loupan_documents::pdf::PdfError) -> Self {
+        match err {
+            loupan_documents::pdf::PdfError::NoFont => ServiceError::Unavailable("pdf_font_missing"),
+            other => ServiceError::Internal(Box::new(other)),
+        }
+    }
+}
+
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
 /// A list filter naming a status or kind: absent or empty means "any", a name

@@ -250,6 +250,53 @@ document.addEventListener("submit", (event) => {
   for (const el of document.querySelectorAll("#template-form input[name=subject], #template-body")) {
     el.addEventListener("focus", () => { lastTyped = el; });
   }
+  // A line of a printed letter (`@image …`, `@form …`) written on its own line at the cursor.
+  const insertLine = (line) => {
+    const area = document.getElementById("template-body");
+    if (!area) return;
+    const at = area.selectionStart ?? area.value.length;
+    const before = area.value.slice(0, at);
+    const text = (before && !before.endsWith("\n") ? "\n" : "") + line + "\n";
+    area.value = before + text + area.value.slice(area.selectionEnd ?? at);
+    area.focus();
+    area.selectionStart = area.selectionEnd = at + text.length;
+  };
+  const lineButton = (line) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "link";
+    b.dataset.insertLine = line;
+    b.textContent = line;
+    b.addEventListener("click", () => insertLine(line));
+    return b;
+  };
+  for (const button of document.querySelectorAll("button[data-insert-line]")) {
+    button.addEventListener("click", () => insertLine(button.dataset.insertLine));
+  }
+  // Uploading a picture keeps what is typed in the editor: the page stays, the lines appear.
+  const pictureForm = document.getElementById("picture-form");
+  if (pictureForm) {
+    pictureForm.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const res = await fetch(pictureForm.action, {
+        method: "POST", body: new FormData(pictureForm), credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      });
+      const lines = document.getElementById("picture-lines");
+      const body = await res.json().catch(() => ({}));
+      for (const old of pictureForm.querySelectorAll(".error")) old.remove();
+      if (!res.ok) {
+        const error = document.createElement("span");
+        error.className = "error";
+        error.textContent = Object.values(body.errors || {})[0] || res.statusText;
+        pictureForm.querySelector("label").append(error);
+        return;
+      }
+      for (const old of lines.querySelectorAll("button")) old.remove();
+      lines.append(lineButton(body.image_line), " ", lineButton(body.form_line));
+      lines.hidden = false;
+    });
+  }
   for (const button of document.querySelectorAll("button[data-merge-field]")) {
     button.addEventListener("click", (e) => {
       e.preventDefault();

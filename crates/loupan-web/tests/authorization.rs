@@ -336,6 +336,8 @@ fn rule(op: &str) -> Option<Rule> {
         }
         "GET /api/v1/notices/fields" => Anyone(Nothing),
         "GET /api/v1/notices/care" => Needs(SendNotices, Nothing),
+        // Pictures and the calibration page belong to letter design.
+        "POST /api/v1/notices/pictures" | "GET /api/v1/notices/calibration.pdf" => Needs(SendNotices, Nothing),
         // The company's greetings: only for those who see every project.
         "PUT /api/v1/notices/care" => {
             Custom(
@@ -348,6 +350,7 @@ fn rule(op: &str) -> Option<Rule> {
         | "PUT /api/v1/notices/templates/{id}"
         | "GET /api/v1/notices/templates/{id}/versions"
         | "POST /api/v1/notices/templates/{id}/preview"
+        | "POST /api/v1/notices/templates/{id}/preview.pdf"
         | "GET /api/v1/notices/batches/{id}"
         | "GET /api/v1/notices/batches/{id}/recipients"
         | "GET /api/v1/notices/batches/{id}/recipients/export"
@@ -960,7 +963,8 @@ impl World {
                 &with(&self.notice_template(case).await),
                 json!({"kind": "greeting", "name": "问候", "body": "{{ customer.name }}，新年好！"}),
             ),
-            "/api/v1/notices/templates/{id}/preview" => {
+            "/api/v1/notices/pictures" => post_bytes(path, PNG.to_vec(), "image/png"),
+            "/api/v1/notices/templates/{id}/preview" | "/api/v1/notices/templates/{id}/preview.pdf" => {
                 let (template, customer) = (self.notice_template(case).await, self.customer(case).await);
                 post(&with(&template), json!({"customer_id": customer}))
             }

@@ -956,7 +956,7 @@ fn status_zh(s: UnitStatus) -> &'static str {
 /// The 销控图 of a building as PDF: floors top down, each unit with its status
 /// in words (readable in black and white), layout, area and price; totals below.
 pub async fn chart_pdf(services: &Services, actor: &Actor, building_id: &BuildingId) -> ServiceResult<Vec<u8>> {
-    use loupan_documents::pdf::{Block, PdfError};
+    use loupan_documents::pdf::Block;
     let (building, units) = building_chart(services, actor, building_id).await?;
     let project = get_project(services, actor, &building.project_id).await?;
     let mut floors: Vec<(i32, Vec<&Unit>)> = Vec::new();
@@ -1005,8 +1005,5 @@ pub async fn chart_pdf(services: &Services, actor: &Actor, building_id: &Buildin
         Block::Heading("汇总".into()),
         Block::Fields(summary),
     ];
-    loupan_documents::pdf::render(&blocks).map_err(|e| match e {
-        PdfError::NoFont => ServiceError::Unavailable("pdf_font_missing"),
-        PdfError::Font(cause) => ServiceError::internal(format!("chart pdf: {cause}")),
-    })
+    Ok(loupan_documents::pdf::render(&blocks)?)
 }

@@ -8,13 +8,13 @@
 
 pub mod care;
 pub mod mail;
+pub mod printed;
 pub mod sms;
 pub mod templates;
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
-use loupan_documents::pdf::Block;
 use loupan_domain::customers::{CustomerEventKind, PhoneNumber};
 use loupan_domain::ids::{
     BuildingId, ContractId, CustomerId, NoticeBatchId, NoticeRecipientId, NoticeTemplateId, ProjectId, UnitId,
@@ -199,6 +199,8 @@ struct ValidTemplate {
     attach_pdf: bool,
     sms_template_code: Option<String>,
     sms_params: Option<String>,
+    /// Pictures the letter shows, with the line that names each.
+    pictures: Vec<(usize, String)>,
 }
 
 fn valid_template(actor: &Actor, form: &NewTemplate) -> ServiceResult<ValidTemplate> {
@@ -259,12 +261,56 @@ fn valid_template(actor: &Actor, form: &NewTemplate) -> ServiceResult<ValidTempl
             Some(serde_json::to_string(params).map_err(ServiceError::internal)?)
         }
     };
-    errors.into_result()?;
-    let kind = kind.ok_or_else(|| ServiceError::internal("kind checked above"))?;
     // Only an e-mail carries a letter along; a printed letter is one.
     let attach_pdf = form.attach_pdf && channel == NoticeChannel::Email;
+    let mut pictures = Vec::new();
+    if let Some(kind) = kind
+        && (channel == NoticeChannel::Letter || attach_pdf)
+        && !errors.0.iter().any(|e| e.field == "body")
+    {
+        // The marks of a printed letter are read from a sample letter, as a real one would be.
+        let filled = templates::render(&body, &templates::sample(kind)).unwrap_or_default();
+        let (markup, marks) = printed::parse(&filled);
+        let source_line = |filled_line: usize| {
+            let first = filled.lines().nth(filled_line - 1).and_then(|l| l.split_whitespace().next()).unwrap_or_default();
+            body.lines().position(|l| l.trim_start().starts_with(first)).map_or(filled_line, |i| i + 1)
+        };
+        if let Some(mark) = marks.first() {
+            let line = source_line(mark.line).to_string();
+            errors.push_with("body", "letter_markup", vec![("line", line), ("detail", mark.detail.clone())]);
+        }
+        for name in markup.pictures() {
+            let line = body.lines().position(|l| l.contains(name)).map_or(1, |i| i + 1);
+            pictures.push((line, name.to_owned()));
+        }
+    }
+    errors.into_result()?;
+    let kind = kind.ok_or_else(|| ServiceError::internal("kind checked above"))?;
     let subject = subject.filter(|_| !is_sms);
-    Ok(ValidTemplate { kind, channel, name, project_id, subject, body, attach_pdf, sms_template_code, sms_params })
+    Ok(ValidTemplate {
+        kind,
+        channel,
+        name,
+        project_id,
+        subject,
+        body,
+        attach_pdf,
+        sms_template_code,
+        sms_params,
+        pictures,
+    })
+}
+
+/// Every picture a letter names was uploaded (`unknown_picture` with its line).
+async fn check_pictures(services: &Services, v: &ValidTemplate) -> ServiceResult<()> {
+    for (line, name) in &v.pictures {
+        if !printed::picture_exists(services, name).await? {
+            let mut errors = Invalid::default();
+            errors.push_with("body", "unknown_picture", vec![("line", line.to_string()), ("name", name.clone())]);
+            return Err(errors.into());
+        }
+    }
+    Ok(())
 }
 
 /// The templates the actor may use: their projects' and the company's, current versions.
@@ -300,6 +346,7 @@ pub async fn template_versions(
 pub async fn create_template(services: &Services, actor: &Actor, form: NewTemplate) -> ServiceResult<Template> {
     actor.require(Permission::SendNotices)?;
     let v = valid_template(actor, &form)?;
+    check_pictures(services, &v).await?;
     let id = NoticeTemplateId::from(loupan_store::new_id());
     let row = TemplateRow {
         id: id.clone(),
@@ -338,6 +385,7 @@ pub async fn update_template(
     let conn = services.store.conn();
     let current = visible_template(conn, actor, id).await?;
     let v = valid_template(actor, &form)?;
+    check_pictures(services, &v).await?;
     if v.kind != current.kind {
         return Err(Invalid::one("kind", "kind_cannot_change").into());
     }
@@ -823,6 +871,27 @@ pub async fn preview(
     })
 }
 
+/// The template printed for one customer, as `preview` reads it; a letter on
+/// a pre-printed form shows the scanned form under the fields.
+pub async fn preview_pdf(
+    services: &Services,
+    actor: &Actor,
+    id: &NoticeTemplateId,
+    customer_id: &CustomerId,
+    contract_id: Option<&ContractId>,
+    as_of: Option<NaiveDate>,
+) -> ServiceResult<Vec<u8>> {
+    let letter = preview(services, actor, id, customer_id, contract_id, as_of).await?;
+    printed::print_apart(services, vec![letter.text], true).await
+}
+
+/// The calibration page for printing on pre-printed forms: a millimetre grid
+/// to read the places of `@at` from, and a bar to check the printer's scale.
+pub fn calibration_page(actor: &Actor) -> ServiceResult<Vec<u8>> {
+    actor.require(Permission::SendNotices)?;
+    Ok(loupan_documents::pdf::calibration_page()?)
+}
+
 /// Checks a batch and finds its recipients, without sending anything.
 async fn plan(
     services: &Services,
@@ -1046,20 +1115,27 @@ pub async fn batch_letters_zip(services: &Services, actor: &Actor, id: &NoticeBa
             order.push((&r.customer_id, &r.customer_name));
         }
     }
-    let mut files = Vec::with_capacity(order.len());
+    // Each customer's letters, and the file they go into.
+    let mut groups: Vec<(String, Vec<String>)> = Vec::with_capacity(order.len());
     for (i, (customer, name)) in order.into_iter().enumerate() {
-        let mut blocks = Vec::new();
-        for text in letters.iter().filter(|r| &r.customer_id == customer).filter_map(|r| rows.get(&r.id)) {
-            if !blocks.is_empty() {
-                blocks.push(Block::PageBreak);
-            }
-            blocks.extend(letter_blocks(text));
-        }
-        let pdf = loupan_documents::pdf::render(&blocks).map_err(ServiceError::internal)?;
+        let texts = letters.iter().filter(|r| &r.customer_id == customer).filter_map(|r| rows.get(&r.id)).cloned();
         // A name is a file name here: nothing that could climb out of the archive's folder.
         let safe: String = name.chars().map(|c| if c.is_alphanumeric() || c == '·' { c } else { '_' }).collect();
-        files.push((format!("{:04}-{safe}.pdf", i + 1), pdf));
+        groups.push((format!("{:04}-{safe}.pdf", i + 1), texts.collect()));
     }
+    let mut all: Vec<&str> = Vec::new();
+    for (_, texts) in &groups {
+        all.extend(texts.iter().map(String::as_str));
+    }
+    let pictures = printed::Pictures::of(services, all).await?;
+    let files = tokio::task::spawn_blocking(move || {
+        groups
+            .into_iter()
+            .map(|(file, texts)| Ok((file, printed::print(&texts, &pictures, false)?)))
+            .collect::<ServiceResult<Vec<_>>>()
+    })
+    .await
+    .map_err(ServiceError::internal)??;
     loupan_documents::zip::write(&files).map_err(ServiceError::internal)
 }
 
@@ -1241,7 +1317,7 @@ async fn run(services: &Services, id: &NoticeBatchId, progress: &Progress<'_>) -
                     r.text = Some(render(&template, &facts)?);
                     r.status = RecipientStatus::Sent;
                     r.sent_at = Some(now);
-                    if let Some(outcome) = sender.deliver(&template, customer, &facts, &r, now).await? {
+                    if let Some(outcome) = sender.deliver(services, &template, customer, &facts, &r, now).await? {
                         match outcome {
                             Ok(()) => {}
                             Err(SendFailure::Refused(answer)) => {
@@ -1268,17 +1344,13 @@ async fn run(services: &Services, id: &NoticeBatchId, progress: &Progress<'_>) -
         progress.set(done, total.max(done + left)).await;
     }
     let letters = if batch.channel == NoticeChannel::Letter { store::recipients(conn, id).await? } else { Vec::new() };
-    let mut blocks = Vec::new();
-    for text in letters.iter().filter(|r| r.status == RecipientStatus::Sent).filter_map(|r| r.text.as_deref()) {
-        if !blocks.is_empty() {
-            blocks.push(Block::PageBreak);
-        }
-        blocks.extend(letter_blocks(text));
-    }
-    let output = if blocks.is_empty() {
+    let texts: Vec<&str> =
+        letters.iter().filter(|r| r.status == RecipientStatus::Sent).filter_map(|r| r.text.as_deref()).collect();
+    let output = if texts.is_empty() {
         None
     } else {
-        let pdf = loupan_documents::pdf::render(&blocks).map_err(ServiceError::internal)?;
+        // Each letter is laid out and its pages written as it comes: the batch is never held as laid-out letters.
+        let pdf = printed::print_apart(services, texts.into_iter().map(str::to_owned).collect(), false).await?;
         let key = format!("notices/{id}.pdf");
         services
             .files
@@ -1360,6 +1432,7 @@ impl Sender {
     /// letter, which goes into the batch's PDF.
     async fn deliver(
         &self,
+        services: &Services,
         template: &TemplateRow,
         customer: &store_customers::CustomerRow,
         facts: &Facts,
@@ -1372,17 +1445,19 @@ impl Sender {
             Sender::Mail(mailer) => {
                 // The letter attached as a PDF when the template asks.
                 let pdf = if template.attach_pdf {
-                    let bytes = loupan_documents::pdf::render(&letter_blocks(body)).map_err(ServiceError::internal)?;
+                    let bytes = printed::print_apart(services, vec![body.to_owned()], false).await?;
                     Some((format!("{}.pdf", template.name), bytes))
                 } else {
                     None
                 };
+                // The words of the letter; marks that only mean something on paper left out.
+                let text = printed::plain(body);
                 let message = mail::Mail {
                     id: r.id.as_str(),
                     to_name: &customer.name,
                     to_address: customer.email.as_deref().unwrap_or_default().trim(),
                     subject: r.subject.as_deref().unwrap_or(&template.name),
-                    body,
+                    body: &text,
                     pdf,
                 };
                 mailer.send(message).await.map(drop)
@@ -1402,35 +1477,6 @@ impl Sender {
     }
 }
 
-/// A letter's text as printed blocks: `# ` a title, `## ` a heading, blank
-/// lines between paragraphs.
-pub fn letter_blocks(text: &str) -> Vec<Block> {
-    let mut blocks = Vec::new();
-    let mut paragraph: Vec<&str> = Vec::new();
-    let flush = |paragraph: &mut Vec<&str>, blocks: &mut Vec<Block>| {
-        if !paragraph.is_empty() {
-            blocks.push(Block::Paragraph(paragraph.join("\n")));
-            paragraph.clear();
-        }
-    };
-    for line in text.lines() {
-        let trimmed = line.trim_end();
-        if let Some(title) = trimmed.strip_prefix("# ") {
-            flush(&mut paragraph, &mut blocks);
-            blocks.push(Block::Title(title.trim().to_owned()));
-        } else if let Some(heading) = trimmed.strip_prefix("## ") {
-            flush(&mut paragraph, &mut blocks);
-            blocks.push(Block::Heading(heading.trim().to_owned()));
-        } else if trimmed.trim().is_empty() {
-            flush(&mut paragraph, &mut blocks);
-        } else {
-            paragraph.push(trimmed);
-        }
-    }
-    flush(&mut paragraph, &mut blocks);
-    blocks
-}
-
 /// Sample templates a new installation starts with (demo data).
 pub fn sample_templates() -> BTreeMap<NoticeKind, (&'static str, &'static str)> {
     BTreeMap::from([
@@ -1438,14 +1484,14 @@ pub fn sample_templates() -> BTreeMap<NoticeKind, (&'static str, &'static str)> 
             NoticeKind::PaymentReminder,
             (
                 "催款通知书",
-                "# 催款通知书\n\n尊敬的 {{ customer.name }} 先生/女士：\n\n您购买的{{ project.name }}{{ building.name }} {{ unit.number }} 号房（合同编号 {{ contract.number }}），截至 {{ arrears.as_of|cn_date }}，已逾期应付款人民币 {{ arrears.overdue|money }} 元（大写：{{ arrears.overdue|capital }}），最早一期于 {{ arrears.overdue_since|cn_date }} 到期，已逾期 {{ arrears.days_overdue }} 天。\n\n请您于收到本通知之日起七日内到售楼处财务室办理缴款；如已缴付，请忽略本通知。\n\n置业顾问：{{ agent.name }}\n\n{{ project.name }} 营销中心\n{{ today|cn_date }}",
+                "@header {{ project.name }} 营销中心\n@footer 第 {page} 页 共 {pages} 页\n# 催款通知书\n\n尊敬的 {{ customer.name }} 先生/女士：\n\n您购买的{{ project.name }}{{ building.name }} {{ unit.number }} 号房（合同编号 {{ contract.number }}），截至 {{ arrears.as_of|cn_date }}，已逾期应付款人民币 {{ arrears.overdue|money }} 元（大写：{{ arrears.overdue|capital }}），明细如下：\n\n| 逾期金额（元） | 最早到期日 | 逾期天数 |\n|---|---|---|\n| {{ arrears.overdue|money }} | {{ arrears.overdue_since|cn_date }} | {{ arrears.days_overdue }} |\n\n请您于收到本通知之日起七日内到售楼处财务室办理缴款；如已缴付，请忽略本通知。\n\n置业顾问：{{ agent.name }}\n\n@right {{ project.name }} 营销中心\n@right {{ today|cn_date }}",
             ),
         ),
         (
             NoticeKind::HandoverNotice,
             (
                 "交房通知书",
-                "# 交房通知书\n\n尊敬的 {{ customer.name }} 先生/女士：\n\n您购买的{{ project.name }}{{ building.name }} {{ unit.number }} 号房（合同编号 {{ contract.number }}）已具备交付条件。请携带身份证、购房合同及付款凭证，按约定时间到物业服务中心办理收房手续。\n\n{{ project.name }} 客户服务中心\n{{ today|cn_date }}",
+                "# 交房通知书\n\n尊敬的 {{ customer.name }} 先生/女士：\n\n您购买的{{ project.name }}{{ building.name }} {{ unit.number }} 号房（合同编号 {{ contract.number }}）已具备交付条件。请携带身份证、购房合同及付款凭证，按约定时间到物业服务中心办理收房手续。\n\n@right {{ project.name }} 客户服务中心\n@right {{ today|cn_date }}",
             ),
         ),
     ])

@@ -1543,7 +1543,7 @@ pub async fn expire_reservations(services: &Services, now: chrono::DateTime<chro
 /// figures and in capital numerals, deposit, payment terms, the usual clauses
 /// and signature lines. ID numbers are printed masked.
 pub async fn subscription_letter(services: &Services, actor: &Actor, id: &SubscriptionId) -> ServiceResult<Vec<u8>> {
-    use loupan_documents::pdf::{Block, PdfError};
+    use loupan_documents::pdf::Block;
     let s = get_subscription(services, actor, id).await?;
     let conn = services.store.conn();
     let unit = store_inventory::find_unit(conn, &s.unit_id).await?.ok_or(ServiceError::NotFound("unit"))?;
@@ -1604,10 +1604,7 @@ pub async fn subscription_letter(services: &Services, actor: &Actor, id: &Subscr
         Block::Paragraph("4. 本认购书一式两份，双方各执一份，自双方签字（盖章）之日起生效。".into()),
         Block::Signatures(vec!["出卖人（盖章）：".into(), "买受人（签字）：".into(), "日期：".into()]),
     ];
-    let pdf = loupan_documents::pdf::render(&blocks).map_err(|e| match e {
-        PdfError::NoFont => ServiceError::Unavailable("pdf_font_missing"),
-        PdfError::Font(cause) => ServiceError::internal(format!("subscription letter: {cause}")),
-    })?;
+    let pdf = loupan_documents::pdf::render(&blocks)?;
     // Letters carry personal data: who printed which is kept.
     let tx = services.store.begin_write().await?;
     audit::record(

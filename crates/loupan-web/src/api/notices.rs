@@ -145,6 +145,76 @@ async fn preview(
     Ok(Json(letter))
 }
 
+/// The template printed for a customer the caller may see, as PDF; a letter
+/// on a pre-printed form (`@form`) shows the scanned form under the fields.
+#[utoipa::path(post, path = "/api/v1/notices/templates/{id}/preview.pdf", tag = "notices", params(("id" = String, Path)),
+    request_body = PreviewRequest,
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 404, body = Problem),
+        (status = 422, body = Problem), (status = 503, body = Problem)))]
+async fn preview_pdf(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<NoticeTemplateId>,
+    ApiJson(req): ApiJson<PreviewRequest>,
+) -> Result<Response, AppError> {
+    let pdf =
+        notices::preview_pdf(&state.services, &actor, &id, &req.customer_id, req.contract_id.as_ref(), req.as_of)
+            .await?;
+    Ok(inline_pdf(pdf, "preview.pdf"))
+}
+
+/// The calibration page for printing on pre-printed forms (套打): a millimetre
+/// grid numbered from the sheet's top-left corner, and a 100 mm bar to check
+/// that the printer does not scale.
+#[utoipa::path(get, path = "/api/v1/notices/calibration.pdf", tag = "notices",
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 403, body = Problem),
+        (status = 503, body = Problem)))]
+async fn calibration_page(Authed(actor): Authed) -> Result<Response, AppError> {
+    Ok(inline_pdf(notices::calibration_page(&actor)?, "calibration.pdf"))
+}
+
+/// A PDF made for this request, shown in the browser.
+pub(crate) fn inline_pdf(pdf: Vec<u8>, file_name: &str) -> Response {
+    use axum::http::{HeaderValue, header};
+    let mut res = pdf.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{file_name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// A picture uploaded for letters, and the line that shows it.
+#[derive(Serialize, ToSchema)]
+pub struct UploadedPicture {
+    /// The picture's name (32 hex digits of the SHA-256 of its bytes): the same picture uploaded twice has the same name.
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    /// The line a template writes to print it (`@image <name> 40`).
+    pub image_line: String,
+    /// The line a template writes to lay its fields over it as a pre-printed form (`@form <name>`).
+    pub form_line: String,
+}
+
+/// Uploads a picture for letters (the body: a PNG or JPEG of at most 1 MiB):
+/// a logo to print with `@image`, or the scan of a pre-printed form for `@form`.
+#[utoipa::path(post, path = "/api/v1/notices/pictures", tag = "notices",
+    request_body(content = Vec<u8>, content_type = "image/png"),
+    responses((status = 201, body = UploadedPicture), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn upload_picture(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    body: axum::body::Bytes,
+) -> Created<UploadedPicture> {
+    let (name, width, height) = notices::printed::upload_picture(&state.services, &actor, body.to_vec()).await?;
+    let image_line = format!("@image {name} 40");
+    let form_line = format!("@form {name}");
+    Ok((StatusCode::CREATED, Json(UploadedPicture { name, width, height, image_line, form_line })))
+}
+
 /// How many letters a batch would send and the first three, without sending anything.
 #[utoipa::path(post, path = "/api/v1/notices/batches/preview", tag = "notices", request_body = NewBatch,
     responses((status = 200, body = BatchPreview), (status = 403, body = Problem), (status = 422, body = Problem)))]
@@ -385,6 +455,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(template_versions))
         .routes(routes!(fields))
         .routes(routes!(preview))
+        .routes(routes!(preview_pdf))
+        .routes(routes!(calibration_page))
+        .routes(routes!(upload_picture))
         .routes(routes!(preview_batch))
         .routes(routes!(list_batches, create_batch))
         .routes(routes!(get_batch))

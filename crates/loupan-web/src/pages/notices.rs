@@ -164,6 +164,8 @@ struct Shown {
     typed: Option<FormData>,
     preview: Option<notices::Letter>,
     plan: Option<(notices::BatchPreview, FormData)>,
+    /// A picture just uploaded: the lines that print it (`@image …`, `@form …`).
+    picture: Option<(String, String)>,
 }
 
 async fn template_page(
@@ -198,6 +200,8 @@ async fn template_page(
         fields => crate::api::notices::field_dtos(lang, notices::fields_of(t.kind)).into_iter().map(|f| context! { name => f.name, label => f.label }).collect::<Vec<_>>(),
         form => shown.form, errors => shown.errors, values => shown.typed.map(|d| d.values()).unwrap_or_default(),
         preview => preview, plan => plan,
+        picture => shown.picture.map(|(image, form)| context! { image_line => image, form_line => form }),
+        printed => t.channel == loupan_domain::notices::NoticeChannel::Letter || t.attach_pdf,
         today => state.services.clock.today().to_string(),
         ..base_context(actor, lang, NAV)
     };
@@ -288,6 +292,82 @@ async fn preview(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The preview as the printed letter (a new tab); refused input shows on the page.
+async fn preview_pdf(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<NoticeTemplateId>,
+    data: FormData,
+) -> Result<Response, AppError> {
+    let pdf = async {
+        let customer = CustomerId::given(data.get("customer_id"))
+            .ok_or_else(|| ServiceError::from(loupan_domain::Invalid::one("customer_id", "required")))?;
+        notices::preview_pdf(&state.services, &actor, &id, &customer, None, date_of(&data, "as_of")?).await
+    }
+    .await;
+    match pdf {
+        Ok(pdf) => Ok(crate::api::notices::inline_pdf(pdf, "preview.pdf")),
+        Err(e @ ServiceError::Invalid(_)) => {
+            let errors = field_messages(lang, &e);
+            refused(&state, &actor, lang, &id, Shown { form: "preview", errors, typed: Some(data), ..Shown::default() })
+                .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Uploads a picture for the template's letters (multipart `file`): the
+/// editor's script asks for JSON and writes the line into the text; without
+/// a script the page shows the lines to copy.
+async fn upload_picture(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<NoticeTemplateId>,
+    headers: axum::http::HeaderMap,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, AppError> {
+    use axum::http::StatusCode;
+    let mut multipart = multipart.map_err(|_| AppError::new(StatusCode::BAD_REQUEST, "invalid_input"))?;
+    let mut bytes = Vec::new();
+    while let Some(field) =
+        multipart.next_field().await.map_err(|_| AppError::new(StatusCode::BAD_REQUEST, "invalid_input"))?
+    {
+        if field.name() == Some("file") {
+            bytes = field
+                .bytes()
+                .await
+                .map_err(|_| AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"))?
+                .to_vec();
+        }
+    }
+    let wants_json = headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"));
+    match notices::printed::upload_picture(&state.services, &actor, bytes).await {
+        Ok((name, _, _)) => {
+            let lines = (format!("@image {name} 40"), format!("@form {name}"));
+            if wants_json {
+                return Ok(axum::Json(serde_json::json!({ "image_line": lines.0, "form_line": lines.1 })).into_response());
+            }
+            template_page(&state, &actor, lang, &id, Shown { form: "picture", picture: Some(lines), ..Shown::default() })
+                .await
+        }
+        Err(e @ ServiceError::Invalid(_)) => {
+            let errors = field_messages(lang, &e);
+            if wants_json {
+                let body = axum::Json(serde_json::json!({ "errors": errors }));
+                return Ok((StatusCode::UNPROCESSABLE_ENTITY, body).into_response());
+            }
+            refused(&state, &actor, lang, &id, Shown { form: "picture", errors, ..Shown::default() }).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn calibration_page(Authed(actor): Authed) -> Result<Response, AppError> {
+    Ok(crate::api::notices::inline_pdf(notices::calibration_page(&actor)?, "calibration.pdf"))
 }
 
 /// The field messages of refused input; a conflict (nobody to send to, no
@@ -568,6 +648,9 @@ pub fn router() -> Router<AppState> {
         .route("/notices/care", post(set_care))
         .route("/notices/templates/{id}", get(template).post(update))
         .route("/notices/templates/{id}/preview", post(preview))
+        .route("/notices/templates/{id}/preview.pdf", post(preview_pdf))
+        .route("/notices/templates/{id}/pictures", post(upload_picture))
+        .route("/notices/calibration.pdf", get(calibration_page))
         .route("/notices/templates/{id}/batch", post(batch))
         .route("/notices/batches/{id}", get(batch_page))
         .route("/notices/batches/{id}/letters.pdf", get(batch_letters))
