@@ -26,11 +26,18 @@ const LETTER: &str = "@header {{ project.name }} 营销中心\n@footer 第 {page
 fn rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .map_or(0.0, |kib: f64| kib / 1024.0)
 }
 
-pub async fn run(services: &Services, seeded: &Seeded, router: &axum::Router, letters: usize) -> Result<WorkloadResult> {
+pub async fn run(
+    services: &Services,
+    seeded: &Seeded,
+    router: &axum::Router,
+    letters: usize,
+) -> Result<WorkloadResult> {
     let admin = &seeded.admin;
     let conn = services.store.conn();
     // The seeded projects are alike: the first one's customers, up to `letters`.
@@ -133,7 +140,11 @@ pub async fn run(services: &Services, seeded: &Seeded, router: &axum::Router, le
             "a batch of {sent} printed letters (header, footer, table, right-aligned sender) rendered, recorded on each customer's timeline and written into one PDF by the notice job"
         ),
         findings: vec![
-            format!("{:.0} letters per second ({sent} in {:.1} s, {runs} job runs)", sent as f64 / took.as_secs_f64(), took.as_secs_f64()),
+            format!(
+                "{:.0} letters per second ({sent} in {:.1} s, {runs} job runs)",
+                sent as f64 / took.as_secs_f64(),
+                took.as_secs_f64()
+            ),
             format!("the PDF: {:.1} MiB", pdf_bytes as f64 / 1024.0 / 1024.0),
             format!("resident memory: {before:.0} MiB before, {peak:.0} MiB at most while the batch ran"),
             format!("W1 phone lookup while it ran: p99 {:.1} ms over {} requests", lookup.p99_ms, lookup.n),

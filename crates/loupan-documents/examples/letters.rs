@@ -4,6 +4,8 @@
 //! letters -- 10000 /tmp/letters.pdf`. The layout engine's own measurement for
 //! the decision log; peak memory with `/usr/bin/time -v`.
 
+#![allow(clippy::expect_used)]
+
 use std::time::Instant;
 
 use loupan_documents::pdf::{Align, Block, Letter, PageStyle, Printer};

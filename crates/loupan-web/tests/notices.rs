@@ -374,9 +374,9 @@ async fn payment_reminders_go_once_to_everyone_overdue_thirty_days_with_the_arre
 
 /// Two tiny PNGs without transparency: a company logo and the scan of a pre-printed form.
 const LOGO: &[u8] = &[
-    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0,
-    0, 0, 0x90, 0x77, 0x53, 0xDE, 0, 0, 0, 0x0C, 0x49, 0x44, 0x41, 0x54, 0x08, 0xD7, 0x63, 0xF8, 0xCF, 0xC0, 0, 0, 0x03,
-    0x01, 0x01, 0, 0x18, 0xDD, 0x8D, 0xB0, 0, 0, 0, 0, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1, 0, 0, 0, 1, 8,
+    2, 0, 0, 0, 0x90, 0x77, 0x53, 0xDE, 0, 0, 0, 0x0C, 0x49, 0x44, 0x41, 0x54, 0x08, 0xD7, 0x63, 0xF8, 0xCF, 0xC0, 0,
+    0, 0x03, 0x01, 0x01, 0, 0x18, 0xDD, 0x8D, 0xB0, 0, 0, 0, 0, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
 ];
 const FORM_SCAN: &[u8] = &[
     0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,
@@ -402,7 +402,10 @@ async fn printed_letters_carry_a_logo_a_table_page_numbers_and_fields_placed_on_
     assert_eq!(logo.status, StatusCode::CREATED, "{}", logo.text);
     let logo = logo.json();
     let logo_name = logo["name"].as_str().unwrap().to_owned();
-    assert_eq!((logo_name.len(), logo["image_line"].as_str().unwrap()), (32, format!("@image {logo_name} 40").as_str()));
+    assert_eq!(
+        (logo_name.len(), logo["image_line"].as_str().unwrap()),
+        (32, format!("@image {logo_name} 40").as_str())
+    );
     assert_eq!(ok(&o.app.send(upload(LOGO)).await)["name"], logo_name.as_str(), "the same picture, the same name");
     let form_name = ok(&o.app.send(upload(FORM_SCAN)).await)["name"].as_str().unwrap().to_owned();
     let r = o.app.send(upload(b"GIF89a not a picture")).await;
@@ -444,7 +447,15 @@ async fn printed_letters_carry_a_logo_a_table_page_numbers_and_fields_placed_on_
     if let Some(text) = pdf_text(&r.bytes) {
         // pdftotext keeps some spaces and drops others: words are compared without them.
         let text = text.replace(' ', "");
-        for words in ["翠湖名苑营销中心", "第1页共1页", "尊敬的李雷", "1,000,000.00", "2026年6月1日", "李雷（套打）", "金额（元）"] {
+        for words in [
+            "翠湖名苑营销中心",
+            "第1页共1页",
+            "尊敬的李雷",
+            "1,000,000.00",
+            "2026年6月1日",
+            "李雷（套打）",
+            "金额（元）",
+        ] {
             assert!(text.contains(words), "{words} in {text}");
         }
     }
@@ -472,15 +483,20 @@ async fn printed_letters_carry_a_logo_a_table_page_numbers_and_fields_placed_on_
     }
     let page = o.app.send(get(&format!("/notices/templates/{template_id}")).token(&o.finance)).await;
     assert!(
-        ["picture-form", "preview-pdf", "/notices/calibration.pdf", "letter-marks"].iter().all(|id| page.text.contains(id)),
+        ["picture-form", "preview-pdf", "/notices/calibration.pdf", "letter-marks"]
+            .iter()
+            .all(|id| page.text.contains(id)),
         "{}",
         page.text
     );
     let r = o
         .app
         .send(
-            form(&format!("/notices/templates/{template_id}/preview.pdf"), &[("customer_id", &li), ("as_of", "2026-06-01")])
-                .token(&o.finance),
+            form(
+                &format!("/notices/templates/{template_id}/preview.pdf"),
+                &[("customer_id", &li), ("as_of", "2026-06-01")],
+            )
+            .token(&o.finance),
         )
         .await;
     assert_eq!((r.status, r.bytes.starts_with(b"%PDF")), (StatusCode::OK, true), "{}", r.text);

@@ -22,10 +22,34 @@ const LABEL_W: f32 = 120.0;
 /// What a page shows, in the order it is drawn.
 pub(crate) enum Op {
     /// One line of text; `baseline` is where the glyphs stand.
-    Text { x: f32, baseline: f32, size: f32, text: String },
-    Line { x1: f32, y1: f32, x2: f32, y2: f32, width: f32, gray: u8 },
-    Fill { x: f32, y: f32, w: f32, h: f32, gray: u8 },
-    Image { picture: Picture, x: f32, y: f32, w: f32, h: f32 },
+    Text {
+        x: f32,
+        baseline: f32,
+        size: f32,
+        text: String,
+    },
+    Line {
+        x1: f32,
+        y1: f32,
+        x2: f32,
+        y2: f32,
+        width: f32,
+        gray: u8,
+    },
+    Fill {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        gray: u8,
+    },
+    Image {
+        picture: Picture,
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+    },
 }
 
 /// Splits `text` into lines no wider than `width` at `size`; `\n` always breaks.
@@ -87,7 +111,14 @@ pub(crate) fn letter(m: &mut Metrics, style: &PageStyle, blocks: &[Block]) -> Ve
         let number = |t: &str| t.replace("{page}", &(i + 1).to_string()).replace("{pages}", &count.to_string());
         if let Some(header) = &style.header {
             running(m, page, &number(header), MARGIN_Y - 6.0);
-            page.push(Op::Line { x1: MARGIN_X, y1: MARGIN_Y, x2: PAGE_W - MARGIN_X, y2: MARGIN_Y, width: 0.4, gray: 120 });
+            page.push(Op::Line {
+                x1: MARGIN_X,
+                y1: MARGIN_Y,
+                x2: PAGE_W - MARGIN_X,
+                y2: MARGIN_Y,
+                width: 0.4,
+                gray: 120,
+            });
         }
         if let Some(footer) = &style.footer {
             running(m, page, &number(footer), PAGE_H - MARGIN_Y + 12.0);
@@ -110,7 +141,15 @@ fn running(m: &mut Metrics, page: &mut Vec<Op>, text: &str, baseline: f32) {
 pub(crate) fn calibration(m: &mut Metrics) -> Vec<Op> {
     let mut ops = Vec::new();
     let (w_mm, h_mm) = ((PAGE_W / MM).floor() as i32, (PAGE_H / MM).floor() as i32);
-    let weight = |i: i32| if i % 10 == 0 { (0.5, 60) } else if i % 5 == 0 { (0.3, 140) } else { (0.1, 200) };
+    let weight = |i: i32| {
+        if i % 10 == 0 {
+            (0.5, 60)
+        } else if i % 5 == 0 {
+            (0.3, 140)
+        } else {
+            (0.1, 200)
+        }
+    };
     for i in 0..=w_mm {
         let (width, gray) = weight(i);
         let x = i as f32 * MM;
@@ -153,7 +192,11 @@ struct Flow<'m> {
 
 impl Flow<'_> {
     fn page(&mut self) -> &mut Vec<Op> {
-        self.pages.last_mut().expect("a letter has a page")
+        if self.pages.is_empty() {
+            self.pages.push(Vec::new());
+        }
+        let last = self.pages.len() - 1;
+        &mut self.pages[last]
     }
 
     fn new_page(&mut self) {
@@ -336,7 +379,8 @@ impl Flow<'_> {
         for (i, w) in widths.iter().enumerate() {
             let cell = row.get(i).map_or("", String::as_str);
             // Amounts and counts line up on the right.
-            let numeric = !header && !cell.is_empty() && cell.chars().all(|c| c.is_ascii_digit() || ",.-%¥ ".contains(c));
+            let numeric =
+                !header && !cell.is_empty() && cell.chars().all(|c| c.is_ascii_digit() || ",.-%¥ ".contains(c));
             for (k, (line, lw)) in lines(self.m, cell, size, w - 2.0 * pad).into_iter().enumerate() {
                 let lx = if header {
                     x + (w - lw) / 2.0

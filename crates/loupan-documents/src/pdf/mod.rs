@@ -147,7 +147,8 @@ impl Printer {
     /// A printer for paper: a form's scan is left out.
     pub fn new() -> Result<Self, PdfError> {
         let file = font::font()?;
-        let font = Font::new(krilla::Data::from(file.data), file.index).ok_or_else(|| PdfError::Font("unreadable".into()))?;
+        let font =
+            Font::new(krilla::Data::from(file.data), file.index).ok_or_else(|| PdfError::Font("unreadable".into()))?;
         Ok(Self { document: krilla::Document::new(), font, metrics: Metrics::new(file)?, preview: false, pages: 0 })
     }
 
@@ -182,11 +183,12 @@ impl Printer {
     }
 
     fn page(&mut self, ops: &[Op], form: Option<&Picture>) {
-        let settings = PageSettings::from_wh(PAGE_W, PAGE_H).expect("A4 is a valid size");
-        let mut page = self.document.start_page_with(settings);
+        // A4, which is always a valid size.
+        let Some(a4) = Size::from_wh(PAGE_W, PAGE_H) else { return };
+        let mut page = self.document.start_page_with(PageSettings::new(a4));
         let mut surface = page.surface();
         if let Some(form) = form {
-            surface.draw_image(form.image.clone(), Size::from_wh(PAGE_W, PAGE_H).expect("A4"));
+            surface.draw_image(form.image.clone(), a4);
         }
         for op in ops {
             match op {
@@ -197,7 +199,15 @@ impl Printer {
                         .char_indices()
                         .map(|(i, c)| {
                             let (id, advance) = self.metrics.glyph(c);
-                            KrillaGlyph::new(GlyphId::new(u32::from(id)), advance, 0.0, 0.0, 0.0, i..i + c.len_utf8(), None)
+                            KrillaGlyph::new(
+                                GlyphId::new(u32::from(id)),
+                                advance,
+                                0.0,
+                                0.0,
+                                0.0,
+                                i..i + c.len_utf8(),
+                                None,
+                            )
                         })
                         .collect();
                     surface.draw_glyphs(Point::from_xy(*x, *baseline), &glyphs, self.font.clone(), text, *size, false);
@@ -208,7 +218,11 @@ impl Printer {
                     path.line_to(*x2, *y2);
                     if let Some(path) = path.finish() {
                         surface.set_fill(None);
-                        surface.set_stroke(Some(Stroke { paint: luma::Color::new(*gray).into(), width: *width, ..Stroke::default() }));
+                        surface.set_stroke(Some(Stroke {
+                            paint: luma::Color::new(*gray).into(),
+                            width: *width,
+                            ..Stroke::default()
+                        }));
                         surface.draw_path(&path);
                     }
                 }
@@ -310,12 +324,19 @@ mod tests {
     #[test]
     fn a_long_table_flows_over_pages_with_its_header_on_each_and_pages_are_numbered() {
         let Some(mut m) = metrics() else { return };
-        let rows: Vec<Vec<String>> =
-            (1..=80).map(|i| vec![format!("第{i}期"), format!("2027-{:02}-15", i % 12 + 1), format!("{},000.00", 100 + i)]).collect();
-        let style = PageStyle { header: Some("翠湖花园".into()), footer: Some("第 {page} 页 共 {pages} 页".into()), form: None };
+        let rows: Vec<Vec<String>> = (1..=80)
+            .map(|i| vec![format!("第{i}期"), format!("2027-{:02}-15", i % 12 + 1), format!("{},000.00", 100 + i)])
+            .collect();
+        let style = PageStyle {
+            header: Some("翠湖花园".into()),
+            footer: Some("第 {page} 页 共 {pages} 页".into()),
+            form: None,
+        };
         let blocks = vec![
             Block::Title("付款计划".into()),
-            Block::Table { header: vec!["期次".into(), "到期日".into(), "应收（元）".into()], rows, size: 10.5 },
+            Block::Table {
+                header: vec!["期次".into(), "到期日".into(), "应收（元）".into()], rows, size: 10.5
+            },
             Block::Aligned(Align::Right, "营销中心".into()),
         ];
         let pages = layout::letter(&mut m, &style, &blocks);
@@ -357,9 +378,10 @@ mod tests {
         assert!((baseline - 12.0 * m.ascent) / layout::MM - 45.0 < 0.01);
         // A 1x1 PNG as the scanned form: in the preview, not on paper.
         let png = [
-            0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0, 0x90, 0x77,
-            0x53, 0xDE, 0, 0, 0, 0x0C, 0x49, 0x44, 0x41, 0x54, 0x08, 0xD7, 0x63, 0xF8, 0xCF, 0xC0, 0, 0, 0x03, 0x01, 0x01, 0, 0x18, 0xDD, 0x8D,
-            0xB0, 0, 0, 0, 0, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+            0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1, 0, 0, 0,
+            1, 8, 2, 0, 0, 0, 0x90, 0x77, 0x53, 0xDE, 0, 0, 0, 0x0C, 0x49, 0x44, 0x41, 0x54, 0x08, 0xD7, 0x63, 0xF8,
+            0xCF, 0xC0, 0, 0, 0x03, 0x01, 0x01, 0, 0x18, 0xDD, 0x8D, 0xB0, 0, 0, 0, 0, 0x49, 0x45, 0x4E, 0x44, 0xAE,
+            0x42, 0x60, 0x82,
         ];
         let form = Picture::from_bytes(png.to_vec()).unwrap();
         let letter = Letter { style: PageStyle { form: Some(form), ..PageStyle::default() }, blocks };

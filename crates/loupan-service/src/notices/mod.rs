@@ -272,7 +272,8 @@ fn valid_template(actor: &Actor, form: &NewTemplate) -> ServiceResult<ValidTempl
         let filled = templates::render(&body, &templates::sample(kind)).unwrap_or_default();
         let (markup, marks) = printed::parse(&filled);
         let source_line = |filled_line: usize| {
-            let first = filled.lines().nth(filled_line - 1).and_then(|l| l.split_whitespace().next()).unwrap_or_default();
+            let first =
+                filled.lines().nth(filled_line - 1).and_then(|l| l.split_whitespace().next()).unwrap_or_default();
             body.lines().position(|l| l.trim_start().starts_with(first)).map_or(filled_line, |i| i + 1)
         };
         if let Some(mark) = marks.first() {

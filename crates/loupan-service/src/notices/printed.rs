@@ -150,7 +150,9 @@ impl Markup {
                         "left" => align = Align::Left,
                         "center" => align = Align::Center,
                         "right" => align = Align::Right,
-                        w => width_mm = millimetres(w).ok_or_else(|| format!("@image: \"{w}\" is not a width in mm"))?,
+                        w => {
+                            width_mm = millimetres(w).ok_or_else(|| format!("@image: \"{w}\" is not a width in mm"))?
+                        }
                     }
                 }
                 self.parts.push(Part::Image { picture: picture.to_owned(), width_mm, align });
@@ -192,7 +194,9 @@ pub fn plain(text: &str) -> String {
         let (name, rest) = mark.split_once(char::is_whitespace).unwrap_or((mark, ""));
         match name {
             "right" | "center" => out.push(rest.trim().to_owned()),
-            "at" => out.push(rest.trim().split_once(char::is_whitespace).map(|(_, t)| t.trim().to_owned()).unwrap_or_default()),
+            "at" => out.push(
+                rest.trim().split_once(char::is_whitespace).map(|(_, t)| t.trim().to_owned()).unwrap_or_default(),
+            ),
             "header" | "footer" | "pagebreak" | "form" | "image" => {}
             _ => out.push(line.to_owned()),
         }

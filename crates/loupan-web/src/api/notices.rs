@@ -157,9 +157,8 @@ async fn preview_pdf(
     ApiPath(id): ApiPath<NoticeTemplateId>,
     ApiJson(req): ApiJson<PreviewRequest>,
 ) -> Result<Response, AppError> {
-    let pdf =
-        notices::preview_pdf(&state.services, &actor, &id, &req.customer_id, req.contract_id.as_ref(), req.as_of)
-            .await?;
+    let pdf = notices::preview_pdf(&state.services, &actor, &id, &req.customer_id, req.contract_id.as_ref(), req.as_of)
+        .await?;
     Ok(inline_pdf(pdf, "preview.pdf"))
 }
 

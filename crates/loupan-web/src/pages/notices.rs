@@ -344,15 +344,24 @@ async fn upload_picture(
                 .to_vec();
         }
     }
-    let wants_json = headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"));
+    let wants_json =
+        headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"));
     match notices::printed::upload_picture(&state.services, &actor, bytes).await {
         Ok((name, _, _)) => {
             let lines = (format!("@image {name} 40"), format!("@form {name}"));
             if wants_json {
-                return Ok(axum::Json(serde_json::json!({ "image_line": lines.0, "form_line": lines.1 })).into_response());
+                return Ok(
+                    axum::Json(serde_json::json!({ "image_line": lines.0, "form_line": lines.1 })).into_response()
+                );
             }
-            template_page(&state, &actor, lang, &id, Shown { form: "picture", picture: Some(lines), ..Shown::default() })
-                .await
+            template_page(
+                &state,
+                &actor,
+                lang,
+                &id,
+                Shown { form: "picture", picture: Some(lines), ..Shown::default() },
+            )
+            .await
         }
         Err(e @ ServiceError::Invalid(_)) => {
             let errors = field_messages(lang, &e);
