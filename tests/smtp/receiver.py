@@ -62,6 +62,8 @@ class Keep:
             "subject": str(msg["Subject"]),
             "message_id": str(msg["Message-ID"]),
             "body": body,
+            "list_unsubscribe": msg["List-Unsubscribe"] and str(msg["List-Unsubscribe"]),
+            "list_unsubscribe_post": msg["List-Unsubscribe-Post"] and str(msg["List-Unsubscribe-Post"]),
             "attachments": attachments,
         }
         with self.lock, open(self.out, "a", encoding="utf-8") as f:

@@ -51,6 +51,9 @@ pub struct ServiceConfig {
     pub lockout_window: Duration,
     /// Internal networks webhooks may be sent to (public addresses always may).
     pub webhook_allow: Vec<platform::outbound::Network>,
+    /// Where customers reach Loupan from outside (`https://crm.example.com`):
+    /// marketing e-mails carry an unsubscribe link under it; none without it.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServiceConfig {
@@ -62,6 +65,7 @@ impl Default for ServiceConfig {
             max_failed_logins: 5,
             lockout_window: Duration::from_secs(15 * 60),
             webhook_allow: Vec::new(),
+            public_url: None,
         }
     }
 }

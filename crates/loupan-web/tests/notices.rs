@@ -39,8 +39,12 @@ struct Office {
 }
 
 async fn office() -> Office {
+    office_with(loupan_service::ServiceConfig::default()).await
+}
+
+async fn office_with(config: loupan_service::ServiceConfig) -> Office {
     let zone = loupan_service::Clock::parse_zone("+08:00").unwrap();
-    let app = TestApp::with_clock(loupan_service::Clock::set_at(zone, june_first())).await;
+    let app = TestApp::with_config_and_clock(config, loupan_service::Clock::set_at(zone, june_first())).await;
     let admin = app.admin().await;
     let project = app.project(&admin, "翠湖名苑").await;
     let (_, agent) = app.user(&admin, "agent", &["sales_agent"], &[&project]).await;
@@ -657,6 +661,76 @@ impl Drop for Receiver {
 }
 
 #[tokio::test]
+async fn a_marketing_email_carries_an_unsubscribe_link_that_records_the_refusal_without_signing_in() {
+    let Some(smtp) = Receiver::start() else { return };
+    let config =
+        loupan_service::ServiceConfig { public_url: Some("https://crm.example.cn".into()), ..Default::default() };
+    let o = office_with(config).await;
+    let (_, li) = o
+        .contract_with(
+            json!({"name": "李雷", "phone": "13800138001", "email": "lilei@example.cn"}),
+            "301",
+            "2026-01-05",
+        )
+        .await;
+    ok(&o
+        .app
+        .send(
+            put(
+                "/api/v1/notices/smtp",
+                json!({"host": "127.0.0.1", "port": smtp.port, "security": "none",
+                       "sender_name": "翠湖名苑", "sender_address": "service@example.cn"}),
+            )
+            .token(&o.admin),
+        )
+        .await);
+    let template = ok(&o
+        .app
+        .send(
+            post(
+                "/api/v1/notices/templates",
+                json!({"kind": "greeting", "channel": "email", "name": "中秋问候", "subject": "中秋快乐",
+                       "body": "@header 不该出现在邮件里\n{{ customer.name }}，中秋快乐！\n@right 翠湖名苑"}),
+            )
+            .token(&o.finance),
+        )
+        .await);
+    let batch = json!({"template_id": template["id"], "project_id": o.project,
+                       "audience": {"source": "customers", "customer_ids": [li]}});
+    let created = o.app.send(post("/api/v1/notices/batches", batch).token(&o.finance)).await;
+    assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.text);
+    o.run_jobs().await;
+    let messages = smtp.messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let body = messages[0]["body"].as_str().unwrap();
+    assert!(body.contains("李雷，中秋快乐！") && body.contains("翠湖名苑") && !body.contains("@header"), "{body}");
+    let prefix = format!("https://crm.example.cn/unsubscribe/{li}/");
+    let link = body.lines().find_map(|l| l.split_whitespace().find(|w| w.starts_with(&prefix))).expect("the link");
+    assert_eq!(messages[0]["list_unsubscribe"], format!("<{link}>").as_str());
+    assert_eq!(messages[0]["list_unsubscribe_post"], "List-Unsubscribe=One-Click");
+
+    // Opened without signing in: a question and one button; a forged token is nobody's.
+    let path = link.trim_start_matches("https://crm.example.cn");
+    let page = o.app.send(get(path)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("id=\"unsubscribe\""), "{}", page.text);
+    let forged = format!("{}{}", &path[..path.len() - 4], "0000");
+    assert_eq!(o.app.send(get(&forged)).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(o.app.send(form(&forged, &[])).await.status, StatusCode::NOT_FOUND);
+    let done = o.app.send(form(path, &[])).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    assert!(done.text.contains("id=\"unsubscribed\""), "{}", done.text);
+
+    // Recorded on the customer as any refusal: marketing skips them, the timeline says so.
+    let customer = ok(&o.app.send(get(&format!("/api/v1/customers/{li}")).token(&o.agent)).await);
+    assert_eq!(customer["marketing_opt_out"], true, "{customer}");
+    let timeline = ok(&o.app.send(get(&format!("/api/v1/customers/{li}/timeline")).token(&o.agent)).await);
+    assert!(timeline["items"].as_array().unwrap().iter().any(|e| e["kind"] == "consent"), "{timeline}");
+    // The one-click POST of a mail program, again: nothing changes twice.
+    assert_eq!(o.app.send(form(path, &[])).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn payment_reminders_by_email_reach_each_customer_once_with_the_letter_attached() {
     let Some(smtp) = Receiver::start() else { return };
     let o = office().await;
@@ -780,6 +854,7 @@ async fn payment_reminders_by_email_reach_each_customer_once_with_the_letter_att
     assert_eq!(m["from"], "翠湖名苑 客户服务中心 <service@example.cn>");
     assert_eq!(m["subject"], "翠湖名苑 催款通知：李雷");
     assert_eq!(m["message_id"], format!("<{sent_id}@loupan>"));
+    assert!(m["list_unsubscribe"].is_null(), "a payment reminder is owed, not marketing: no unsubscribe");
     let body = m["body"].as_str().unwrap().replace("\r\n", "\n");
     assert!(body.contains("尊敬的 李雷") && body.contains("壹佰万元整"), "{body}");
     let attachment = &m["attachments"][0];

@@ -45,6 +45,10 @@ struct StorageArgs {
     /// Public addresses always may; loopback, private and link-local ones only when listed.
     #[arg(long, env = "LOUPAN_WEBHOOK_ALLOW", default_value = "", global = true)]
     webhook_allow: String,
+    /// The address customers reach Loupan at from outside (`https://crm.example.com`):
+    /// marketing e-mails carry an unsubscribe link under it.
+    #[arg(long, env = "LOUPAN_PUBLIC_URL", global = true)]
+    public_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -284,7 +288,14 @@ async fn open(args: &StorageArgs) -> Result<Services> {
     store.migrate().await?;
     let secrets = Secrets::from_master(&master_key(args)?).map_err(explain)?;
     let files = loupan_service::platform::files::LocalFiles::new(args.data_dir.join("files"));
-    Ok(Services::new(store, ServiceConfig { webhook_allow, ..ServiceConfig::default() }, secrets)
+    let public_url =
+        args.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()).map(|u| u.trim_end_matches('/').to_owned());
+    if let Some(url) = &public_url
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        anyhow::bail!("LOUPAN_PUBLIC_URL must start with https:// or http:// (it is {url})");
+    }
+    Ok(Services::new(store, ServiceConfig { webhook_allow, public_url, ..ServiceConfig::default() }, secrets)
         .with_files(std::sync::Arc::new(files))
         .with_clock(loupan_service::Clock::system(zone)))
 }

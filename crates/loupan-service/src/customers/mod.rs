@@ -1413,6 +1413,41 @@ pub async fn set_marketing_consent(
     get(services, actor, id).await
 }
 
+/// The secret part of a customer's unsubscribe link: a keyed hash of the id,
+/// so the link needs no table and cannot be guessed for another customer.
+pub fn unsubscribe_token(services: &Services, id: &CustomerId) -> ServiceResult<String> {
+    let mut token = services.secrets.blind_index(&format!("unsubscribe:{}", id.as_str()))?;
+    token.truncate(32);
+    Ok(token)
+}
+
+/// The link in a marketing e-mail that records the customer's refusal, when
+/// Loupan knows its public address.
+pub fn unsubscribe_link(services: &Services, id: &CustomerId) -> ServiceResult<Option<String>> {
+    let Some(base) = &services.config.public_url else { return Ok(None) };
+    Ok(Some(format!("{base}/unsubscribe/{}/{}", id.as_str(), unsubscribe_token(services, id)?)))
+}
+
+/// Whether the customer already refused marketing, if `token` is theirs (without signing in).
+pub async fn unsubscriber(services: &Services, id: &CustomerId, token: &str) -> ServiceResult<bool> {
+    let expected = unsubscribe_token(services, id)?;
+    // Compared in constant time: the token is a secret.
+    let same = expected.len() == token.len()
+        && expected.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+    let customer = match store::find_customer(services.store.conn(), id).await? {
+        Some(c) if same => c,
+        _ => return Err(ServiceError::NotFound("customer")),
+    };
+    Ok(customer.marketing_opt_out_at.is_some())
+}
+
+/// The customer followed the link in a marketing e-mail and confirmed: recorded
+/// as a refusal like one taken at the sales office (timeline, audit).
+pub async fn unsubscribe(services: &Services, id: &CustomerId, token: &str) -> ServiceResult<()> {
+    unsubscriber(services, id, token).await?;
+    set_marketing_consent(services, &Actor::system("unsubscribe link"), id, true).await.map(drop)
+}
+
 /// Everything that touched the customer, newest first; later modules add kinds.
 pub async fn timeline(
     services: &Services,

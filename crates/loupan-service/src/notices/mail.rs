@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use lettre::message::header::{ContentType, MessageId};
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue, MessageId};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
@@ -168,6 +168,45 @@ pub(crate) struct Mail<'a> {
     pub subject: &'a str,
     pub body: &'a str,
     pub pdf: Option<(String, Vec<u8>)>,
+    /// Marketing mail: the customer's unsubscribe link, under the text and in
+    /// the `List-Unsubscribe` headers that mail programs show as a button (RFC 8058).
+    pub unsubscribe: Option<&'a str>,
+}
+
+/// `List-Unsubscribe: <https://…>`.
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(s.to_owned()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), format!("<{}>", self.0))
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click`: the link takes a POST without a page.
+#[derive(Clone)]
+struct OneClick;
+
+impl Header for OneClick {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_owned())
+    }
 }
 
 /// A connection pool to the company's SMTP server.
@@ -208,12 +247,19 @@ impl Mailer {
         let to_address =
             mail.to_address.parse().map_err(|e| SendFailure::Refused(format!("{}: {e}", mail.to_address)))?;
         let to = Mailbox::new(Some(mail.to_name.to_owned()), to_address);
-        let text = SinglePart::builder().header(ContentType::TEXT_PLAIN).body(mail.body.to_owned());
-        let builder = Message::builder()
+        let body = match mail.unsubscribe {
+            Some(link) => format!("{}\n\n--\n不想再收到此类邮件？退订 / Unsubscribe: {link}\n", mail.body),
+            None => mail.body.to_owned(),
+        };
+        let text = SinglePart::builder().header(ContentType::TEXT_PLAIN).body(body);
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(mail.subject)
             .header(MessageId::from(format!("<{}@loupan>", mail.id)));
+        if let Some(link) = mail.unsubscribe {
+            builder = builder.header(ListUnsubscribe(link.to_owned())).header(OneClick);
+        }
         let message = match mail.pdf {
             None => builder.singlepart(text),
             Some((name, bytes)) => builder.multipart(
@@ -247,6 +293,7 @@ pub async fn send_test(services: &Services, actor: &Actor, to: &str) -> ServiceR
         subject: "Loupan 邮件测试 / test message",
         body: "这是一封测试邮件：Loupan 能通过这台服务器发送邮件。\n\nThis is a test: Loupan can send e-mail through this server.",
         pdf: None,
+        unsubscribe: None,
     };
     Ok(match mailer.send(mail).await {
         Ok(answer) => TestOutcome { delivered: true, answer },

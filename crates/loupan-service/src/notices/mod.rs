@@ -1453,6 +1453,11 @@ impl Sender {
                 };
                 // The words of the letter; marks that only mean something on paper left out.
                 let text = printed::plain(body);
+                let unsubscribe = if template.kind.is_marketing() {
+                    crate::customers::unsubscribe_link(services, &customer.id)?
+                } else {
+                    None
+                };
                 let message = mail::Mail {
                     id: r.id.as_str(),
                     to_name: &customer.name,
@@ -1460,6 +1465,7 @@ impl Sender {
                     subject: r.subject.as_deref().unwrap_or(&template.name),
                     body: &text,
                     pdf,
+                    unsubscribe: unsubscribe.as_deref(),
                 };
                 mailer.send(message).await.map(drop)
             }

@@ -375,6 +375,34 @@ async fn upload_picture(
     }
 }
 
+/// The unsubscribe link of a marketing e-mail, opened without signing in:
+/// the customer confirms with one button (mail programs POST it themselves).
+async fn unsubscribe_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    crate::extract::MaybeAuthed(actor): crate::extract::MaybeAuthed,
+    Path((id, token)): Path<(CustomerId, String)>,
+) -> Result<Response, AppError> {
+    let done = loupan_service::customers::unsubscriber(&state.services, &id, &token).await?;
+    unsubscribe_view(&state, lang, actor.as_ref(), done)
+}
+
+async fn unsubscribe(
+    State(state): State<AppState>,
+    lang: Lang,
+    crate::extract::MaybeAuthed(actor): crate::extract::MaybeAuthed,
+    Path((id, token)): Path<(CustomerId, String)>,
+) -> Result<Response, AppError> {
+    loupan_service::customers::unsubscribe(&state.services, &id, &token).await?;
+    unsubscribe_view(&state, lang, actor.as_ref(), true)
+}
+
+fn unsubscribe_view(state: &AppState, lang: Lang, actor: Option<&Actor>, done: bool) -> Result<Response, AppError> {
+    let csrf = actor.and_then(|a| a.session.as_ref()).map(|s| s.csrf_token.clone()).unwrap_or_default();
+    let html = render(state, "unsubscribe.html", context! { lang => lang.code(), done => done, csrf => csrf })?;
+    Ok(html.into_response())
+}
+
 async fn calibration_page(Authed(actor): Authed) -> Result<Response, AppError> {
     Ok(crate::api::notices::inline_pdf(notices::calibration_page(&actor)?, "calibration.pdf"))
 }
@@ -660,6 +688,7 @@ pub fn router() -> Router<AppState> {
         .route("/notices/templates/{id}/preview.pdf", post(preview_pdf))
         .route("/notices/templates/{id}/pictures", post(upload_picture))
         .route("/notices/calibration.pdf", get(calibration_page))
+        .route("/unsubscribe/{id}/{token}", get(unsubscribe_page).post(unsubscribe))
         .route("/notices/templates/{id}/batch", post(batch))
         .route("/notices/batches/{id}", get(batch_page))
         .route("/notices/batches/{id}/letters.pdf", get(batch_letters))

@@ -165,6 +165,11 @@ impl TestApp {
         Self::build(ServiceConfig::default(), clock).await
     }
 
+    /// Both: settings of its own and a clock the test sets.
+    pub async fn with_config_and_clock(config: ServiceConfig, clock: loupan_service::Clock) -> TestApp {
+        Self::build(config, clock).await
+    }
+
     async fn build(config: ServiceConfig, clock: loupan_service::Clock) -> TestApp {
         let unique = format!("t{}", loupan_store::new_id());
         let (database_url, db) = match std::env::var("LOUPAN_TEST_DATABASE_URL") {
