@@ -128,6 +128,31 @@ pub async fn find_possible_duplicates<C: ConnectionTrait>(
     Ok((found, owners_of_other_phones))
 }
 
+/// Every customer (in any project, not merged away) reached at `phone`, as
+/// their main phone or another one.
+pub async fn ids_with_phone<C: ConnectionTrait>(c: &C, phone: &str) -> StoreResult<Vec<CustomerId>> {
+    let mut ids: Vec<CustomerId> = customers::Entity::find()
+        .select_only()
+        .column(customers::Column::Id)
+        .filter(customers::Column::Phone.eq(phone))
+        .filter(customers::Column::MergedInto.is_null())
+        .into_tuple()
+        .all(c)
+        .await?;
+    for other in owners_of_phones(c, &[phone.to_owned()]).await? {
+        let merged = customers::Entity::find_by_id(other.clone())
+            .filter(customers::Column::MergedInto.is_not_null())
+            .one(c)
+            .await?
+            .is_some();
+        if !merged && !ids.contains(&other) {
+            ids.push(other);
+        }
+    }
+    ids.sort();
+    Ok(ids)
+}
+
 /// The customers having one of `phones` as another phone (not their main one).
 pub async fn owners_of_phones<C: ConnectionTrait>(c: &C, phones: &[String]) -> StoreResult<Vec<CustomerId>> {
     if phones.is_empty() {

@@ -366,6 +366,8 @@ fn rule(op: &str) -> Option<Rule> {
         | "GET /api/v1/notices/sms"
         | "PUT /api/v1/notices/sms"
         | "POST /api/v1/notices/sms/test" => Needs(ManageIntegrations, Nothing),
+        // The provider's push: no role at all, the path's secret is the key.
+        "POST /api/v1/notices/sms/replies/{token}" => Anyone(Nothing),
         _ => return None,
     })
 }
@@ -998,6 +1000,12 @@ impl World {
                 let r = self.send(put("/api/v1/notices/smtp", smtp_settings()), &self.admin).await;
                 assert!(r.status.is_success(), "{}", r.text);
                 if method == "GET" { get(path) } else { post(path, json!({"to": "test@example.cn"})) }
+            }
+            "/api/v1/notices/sms/replies/{token}" => {
+                let r = self.send(put("/api/v1/notices/sms", sms_settings()), &self.admin).await;
+                assert!(r.status.is_success(), "{}", r.text);
+                let reply = r.json()["reply_path"].as_str().unwrap().to_owned();
+                post(&reply, json!([{"phone_number": "13900000000", "content": "你好"}]))
             }
             "/api/v1/notices/sms" if method == "PUT" => put(path, sms_settings()),
             "/api/v1/notices/sms" | "/api/v1/notices/sms/test" => {

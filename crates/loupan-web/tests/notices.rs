@@ -1048,11 +1048,35 @@ async fn text_messages_reach_who_may_be_reached_signed_as_the_provider_checks() 
         "{fields:?}"
     );
 
+    // 张伟 answers 回T退订 with a T: the provider pushes the reply to the path the
+    // settings show, and the refusal is recorded; a reply that is no refusal is not.
+    let settings = ok(&o.app.send(get("/api/v1/notices/sms").token(&o.admin)).await);
+    let reply_path = settings["reply_path"].as_str().unwrap().to_owned();
+    assert!(reply_path.starts_with("/api/v1/notices/sms/replies/"), "{settings}");
+    let forged = format!("{}0", &reply_path[..reply_path.len() - 1]);
+    assert_eq!(o.app.send(post(&forged, json!([]))).await.status, StatusCode::NOT_FOUND);
+    let replies = json!([
+        {"phone_number": "13800138004", "content": "T", "sign_name": "翠湖名苑", "send_time": "2026-06-01 12:00:00",
+         "dest_code": "1234", "sequence_id": 1},
+        {"phone_number": "13800138001", "content": "好的，谢谢"}
+    ]);
+    let answer = ok(&o.app.send(post(&reply_path, replies)).await);
+    assert_eq!((answer["code"].as_i64(), answer["opted_out"].as_i64()), (Some(0), Some(1)), "{answer}");
+    let refused = |id: String| {
+        let app = &o.app;
+        let agent = o.agent.clone();
+        async move {
+            ok(&app.send(get(&format!("/api/v1/customers/{id}")).token(&agent)).await)["marketing_opt_out"].clone()
+        }
+    };
+    assert_eq!((refused(zhang.clone()).await, refused(li.clone()).await), (json!(true), json!(false)));
+
     // The pages: settings with both gateways, the editor with the length counter.
     let page = o.app.send(get("/admin/sending").token(&o.admin)).await;
     assert!(
         page.text.contains("id=\"sms-form\"")
             && page.text.contains("id=\"sms-test\"")
+            && page.text.contains("id=\"sms-reply-url\"")
             && !page.text.contains("receiver-secret")
     );
     let page = o.app.send(get(&format!("/notices/templates/{greeting_id}")).token(&o.admin)).await;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
+use loupan_domain::customers::PhoneNumber;
 use loupan_domain::notices::SmsProvider;
 use loupan_domain::validation::optional_text;
 use loupan_domain::{Invalid, Permission};
@@ -63,6 +64,9 @@ pub struct SmsSettings {
     pub sign_name: Option<String>,
     pub region_id: Option<String>,
     pub rate_per_second: u32,
+    /// Where the provider pushes customers' replies (上行短信), under Loupan's
+    /// address: a reply of T, TD or 退订 records the refusal of marketing.
+    pub reply_path: String,
 }
 
 impl From<&Stored> for SmsSettings {
@@ -80,8 +84,68 @@ impl From<&Stored> for SmsSettings {
             sign_name: s.sign_name.clone(),
             region_id: s.region_id.clone(),
             rate_per_second: s.rate_per_second,
+            reply_path: String::new(),
         }
     }
+}
+
+/// The settings as an administrator sees them, with the path replies come to.
+fn view(services: &Services, s: &Stored) -> ServiceResult<SmsSettings> {
+    Ok(SmsSettings {
+        reply_path: format!("/api/v1/notices/sms/replies/{}", reply_token(services)?),
+        ..SmsSettings::from(s)
+    })
+}
+
+/// The secret part of the reply path: a keyed hash, so nothing is stored and
+/// nobody outside can guess where to push opt-outs.
+fn reply_token(services: &Services) -> ServiceResult<String> {
+    let mut token = services.secrets.blind_index("sms-replies")?;
+    token.truncate(32);
+    Ok(token)
+}
+
+/// What a customer replies to stop marketing texts (the phrase says 回T退订).
+fn is_stop_word(text: &str) -> bool {
+    let word = text.trim().trim_end_matches(['。', '.', '!', '！']).to_uppercase();
+    matches!(word.as_str(), "T" | "TD" | "N" | "退订" | "STOP" | "UNSUBSCRIBE")
+}
+
+/// Replies pushed by the provider (上行短信): Alibaba's SmsUp batch
+/// (`[{"phone_number", "content", …}]`) or a gateway's `{"phone", "text"}`,
+/// one or a list. Each stop word records the refusal of marketing on every
+/// customer reached at that number; answers how many customers that was.
+pub async fn receive_replies(services: &Services, token: &str, body: &serde_json::Value) -> ServiceResult<usize> {
+    let expected = reply_token(services)?;
+    let same = expected.len() == token.len()
+        && expected.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+    if !same {
+        return Err(ServiceError::NotFound("sms_replies"));
+    }
+    let replies: Vec<&serde_json::Value> = match body {
+        serde_json::Value::Array(items) => items.iter().collect(),
+        one @ serde_json::Value::Object(_) => vec![one],
+        _ => return Err(Invalid::one("body", "invalid_type").into()),
+    };
+    let text_of = |r: &serde_json::Value, keys: &[&str]| {
+        keys.iter().find_map(|k| r.get(*k).and_then(serde_json::Value::as_str)).unwrap_or_default().to_owned()
+    };
+    let mut opted_out = 0;
+    for reply in replies {
+        let (phone, text) =
+            (text_of(reply, &["phone_number", "phone", "mobile"]), text_of(reply, &["content", "text"]));
+        // A number that is not a phone, or a reply that is not a refusal, is only noise.
+        let Ok(phone) = PhoneNumber::parse(&phone) else { continue };
+        if !is_stop_word(&text) {
+            continue;
+        }
+        let ids = loupan_store::customers::ids_with_phone(services.store.conn(), phone.as_str()).await?;
+        for id in &ids {
+            crate::customers::set_marketing_consent(services, &Actor::system("sms reply"), id, true).await?;
+        }
+        opted_out += ids.len();
+    }
+    Ok(opted_out)
 }
 
 /// The SMS settings as typed; an absent secret keeps the one kept.
@@ -133,7 +197,7 @@ async fn stored(services: &Services) -> ServiceResult<Option<Stored>> {
 /// The company's SMS settings, None until an administrator sets them.
 pub async fn sms_settings(services: &Services, actor: &Actor) -> ServiceResult<Option<SmsSettings>> {
     actor.require(Permission::ManageIntegrations)?;
-    Ok(stored(services).await?.as_ref().map(SmsSettings::from))
+    stored(services).await?.as_ref().map(|s| view(services, s)).transpose()
 }
 
 fn web_address(errors: &mut Invalid, field: &str, value: Option<&str>) -> Option<String> {
@@ -236,7 +300,7 @@ pub async fn set_sms(services: &Services, actor: &Actor, form: SmsForm) -> Servi
     errors.into_result()?;
     let shown = |s: &Stored| serde_json::to_value(SmsSettings::from(s)).ok();
     super::save_setting(services, actor, SMS, &new, before.as_ref().and_then(shown), shown(&new)).await?;
-    Ok(SmsSettings::from(&new))
+    view(services, &new)
 }
 
 /// One text message.

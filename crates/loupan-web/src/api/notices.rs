@@ -214,6 +214,34 @@ async fn upload_picture(
     Ok((StatusCode::CREATED, Json(UploadedPicture { name, width, height, image_line, form_line })))
 }
 
+/// What the provider is answered when it pushes replies (Alibaba's SmsUp
+/// expects `{"code": 0, "msg": "成功"}`).
+#[derive(Serialize, ToSchema)]
+pub struct RepliesTaken {
+    pub code: u8,
+    pub msg: String,
+    /// Customers whose refusal of marketing was recorded by these replies.
+    pub opted_out: usize,
+}
+
+/// Customers' replies to text messages, pushed by the SMS provider (上行短信)
+/// to the path the SMS settings show (no sign-in: the path's last part is
+/// the secret): Alibaba's SmsUp batch `[{"phone_number", "content", …}]` or
+/// `{"phone", "text"}`, one or a list. A reply of T, TD, N or 退订 records the
+/// refusal of marketing on every customer reached at that number.
+#[utoipa::path(post, path = "/api/v1/notices/sms/replies/{token}", tag = "notices",
+    params(("token" = String, Path, description = "the secret part of the reply path")),
+    request_body = Object,
+    responses((status = 200, body = RepliesTaken), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn sms_replies(
+    State(state): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+    ApiJson(body): ApiJson<serde_json::Value>,
+) -> Result<Json<RepliesTaken>, AppError> {
+    let opted_out = sms::receive_replies(&state.services, &token, &body).await?;
+    Ok(Json(RepliesTaken { code: 0, msg: "成功".into(), opted_out }))
+}
+
 /// How many letters a batch would send and the first three, without sending anything.
 #[utoipa::path(post, path = "/api/v1/notices/batches/preview", tag = "notices", request_body = NewBatch,
     responses((status = 200, body = BatchPreview), (status = 403, body = Problem), (status = 422, body = Problem)))]
@@ -469,5 +497,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(test_smtp))
         .routes(routes!(get_sms, put_sms))
         .routes(routes!(test_sms))
+        .routes(routes!(sms_replies))
         .routes(routes!(get_care, put_care))
 }

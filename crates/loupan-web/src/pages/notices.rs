@@ -594,6 +594,7 @@ async fn settings_page(
     let ctx = context! {
         values => smtp_values, has_password => smtp.as_ref().is_some_and(|s| s.has_password), configured => smtp.is_some(),
         sms => sms_values, has_secret => gateway.as_ref().is_some_and(|s| s.has_secret), sms_configured => gateway.is_some(),
+        reply_url => gateway.as_ref().map(|g| format!("{}{}", state.services.config.public_url.as_deref().unwrap_or_default(), g.reply_path)),
         securities => SmtpSecurity::names().to_vec(), providers => SmsProvider::names().to_vec(),
         form => shown.form, errors => shown.errors,
         outcome => shown.outcome.map(|o| context! { delivered => o.delivered, answer => o.answer }),
