@@ -299,6 +299,7 @@ pub async fn seed(services: &Services, scale: Scale) -> Result<Seeded> {
                 categories: (*rng.pick(&["potential", "potential", "actual", "potential,member"])).into(),
                 tags: String::new(),
                 birthday: None,
+                birthday_lunar: false,
                 email: None,
                 wechat: None,
                 address: None,

@@ -156,6 +156,27 @@ pub fn is_birthday(born: chrono::NaiveDate, date: chrono::NaiveDate) -> bool {
     (born.month(), born.day()) == (date.month(), date.day())
 }
 
+/// Whether `date` is the lunar birthday (农历生日) of someone born on `born`:
+/// the day of the same lunar month and day. Born in a leap month, it is kept
+/// in the month of that name; born on the 30th, in a year whose month has
+/// only 29 days, on the 29th. Outside the calendar's range (1901-2100), never.
+pub fn is_lunar_birthday(born: chrono::NaiveDate, date: chrono::NaiveDate) -> bool {
+    use chinese_lunisolar_calendar::LunisolarDate;
+    let (Ok(b), Ok(d)) = (LunisolarDate::from_date(born), LunisolarDate::from_date(date)) else { return false };
+    let month = d.to_lunar_month();
+    if month.is_leap_month() || month.to_u8() != b.to_lunar_month().to_u8() {
+        return false;
+    }
+    let (born_day, day) = (b.to_lunar_day().to_u8(), d.to_lunar_day().to_u8());
+    if born_day == day {
+        return true;
+    }
+    // The month ends on the 29th this year: the next day is the 1st of another month.
+    born_day == 30
+        && day == 29
+        && date.succ_opt().and_then(|n| LunisolarDate::from_date(n).ok()).is_some_and(|n| n.to_lunar_day().to_u8() == 1)
+}
+
 named_enum! {
     /// Which gateway text messages go through.
     pub enum SmsProvider("sms provider") {
@@ -225,6 +246,25 @@ named_enum! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lunar_birthday_falls_on_the_same_lunar_day_each_year() {
+        use chrono::Datelike;
+        let d = |y, m, day| chrono::NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        // Born on Spring Festival 2026 (正月初一, 2026-02-17): greeted on Spring Festival 2027, 2027-02-06.
+        assert!(is_lunar_birthday(d(2026, 2, 17), d(2027, 2, 6)));
+        assert!(!is_lunar_birthday(d(2026, 2, 17), d(2027, 2, 17)), "not on the solar date");
+        // Born on Mid-Autumn 2026 (八月十五, 2026-09-25): greeted on every Mid-Autumn after.
+        let mid_autumn_2027 = Occasion::MidAutumn.next_on_or_after(d(2027, 1, 1)).unwrap();
+        assert!(is_lunar_birthday(d(2026, 9, 25), mid_autumn_2027));
+        // These births come round once in 2027.
+        for born in [d(1988, 6, 2), d(1990, 1, 26), d(2026, 2, 17)] {
+            let days =
+                d(2027, 1, 1).iter_days().take_while(|x| x.year() == 2027).filter(|x| is_lunar_birthday(born, *x));
+            assert_eq!(days.count(), 1, "{born}");
+        }
+        assert!(!is_lunar_birthday(d(1890, 1, 1), d(2027, 1, 1)), "before the calendar");
+    }
 
     #[test]
     fn names_round_trip() {

@@ -324,15 +324,17 @@ pub async fn set_grade_rules<C: ConnectionTrait>(
 }
 
 /// The ids of a project's customers (not merged away), a page at a time.
-/// The birthdays of a project's customers (those who gave one, not merged away).
+/// The birthdays of a project's customers (those who gave one, not merged
+/// away), and whether each keeps it by the lunar calendar.
 pub async fn birthdays_of_project<C: ConnectionTrait>(
     c: &C,
     project_id: &ProjectId,
-) -> StoreResult<Vec<(CustomerId, chrono::NaiveDate)>> {
+) -> StoreResult<Vec<(CustomerId, chrono::NaiveDate, bool)>> {
     Ok(customers::Entity::find()
         .select_only()
         .column(customers::Column::Id)
         .column(customers::Column::Birthday)
+        .column(customers::Column::BirthdayLunar)
         .filter(customers::Column::ProjectId.eq(project_id))
         .filter(customers::Column::MergedInto.is_null())
         .filter(customers::Column::Birthday.is_not_null())

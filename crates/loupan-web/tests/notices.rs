@@ -1089,6 +1089,83 @@ async fn text_messages_reach_who_may_be_reached_signed_as_the_provider_checks() 
 }
 
 #[tokio::test]
+async fn a_birthday_kept_by_the_lunar_calendar_is_greeted_on_its_lunar_date_not_the_solar_one() {
+    use chrono::Datelike;
+    use loupan_service::platform::jobs;
+    let o = office().await;
+    // Born on Mid-Autumn (八月十五) 1990: the lunar birthday in 2026 is Mid-Autumn 2026, 25 September.
+    let born = loupan_domain::notices::Occasion::MidAutumn
+        .next_on_or_after(chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap())
+        .unwrap();
+    let (_, zhao) = o
+        .contract_with(
+            json!({"name": "赵六", "phone": "13800138006", "birthday": born.to_string(), "birthday_lunar": true}),
+            "301",
+            "2026-01-05",
+        )
+        .await;
+    let customer = ok(&o.app.send(get(&format!("/api/v1/customers/{zhao}")).token(&o.agent)).await);
+    assert_eq!(customer["birthday_lunar"], true, "{customer}");
+    let page = o.app.send(get(&format!("/customers/{zhao}")).token(&o.agent)).await;
+    assert!(page.text.contains("birthday-lunar-shown"), "{}", page.text);
+    let template = ok(&o
+        .app
+        .send(
+            post(
+                "/api/v1/notices/templates",
+                json!({"kind": "greeting", "name": "生日问候", "body": "{{ customer.name }}，生日快乐！"}),
+            )
+            .token(&o.admin),
+        )
+        .await);
+    ok(&o
+        .app
+        .send(put("/api/v1/notices/care", json!({"templates": {"birthday": template["id"]}})).token(&o.admin))
+        .await);
+    let greet_on = |day: &str| {
+        let morning: DateTime<Utc> = format!("{day}T00:00:00Z").parse().unwrap();
+        let app = &o.app;
+        async move {
+            jobs::enqueue(
+                app.services.store.conn(),
+                jobs::NewJob {
+                    kind: jobs::JobKind::Greetings,
+                    payload: json!({}),
+                    run_at: Some(morning),
+                    unique_key: None,
+                    max_attempts: 1,
+                    created_by: None,
+                },
+            )
+            .await
+            .unwrap();
+            while jobs::run_due(&app.services, "one", morning).await.unwrap() > 0 {}
+        }
+    };
+    let birthday_batches = || async {
+        let batches = ok(&o.app.send(get("/api/v1/notices/batches").token(&o.admin)).await);
+        batches.as_array().unwrap().iter().filter(|b| b["audience"]["occasion"] == "birthday").count()
+    };
+    // On the solar date of birth in 2026: nobody.
+    greet_on(&format!("2026-{:02}-{:02}", born.month(), born.day())).await;
+    assert_eq!(birthday_batches().await, 0);
+    // On the lunar date: 赵六.
+    greet_on("2026-09-25").await;
+    assert_eq!(birthday_batches().await, 1);
+    let timeline = ok(&o.app.send(get(&format!("/api/v1/customers/{zhao}/timeline")).token(&o.agent)).await);
+    assert_eq!(timeline["items"].as_array().unwrap().iter().filter(|e| e["kind"] == "notice").count(), 1);
+    // The form keeps the choice: an edit without it keeps it, one that clears it clears it.
+    let edited = ok(&o
+        .app
+        .send(
+            patch(&format!("/api/v1/customers/{zhao}"), json!({"notes": "中秋生日", "version": customer["version"]}))
+                .token(&o.agent),
+        )
+        .await);
+    assert_eq!(edited["birthday_lunar"], true, "{edited}");
+}
+
+#[tokio::test]
 async fn birthday_and_holiday_greetings_go_out_once_on_their_morning_from_any_instance() {
     use loupan_service::platform::jobs;
     let o = office().await;

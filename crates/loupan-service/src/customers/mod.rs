@@ -52,6 +52,8 @@ pub struct Customer {
     pub categories: Vec<String>,
     pub tags: Vec<String>,
     pub birthday: Option<NaiveDate>,
+    /// The birthday is kept by the lunar calendar (农历生日): greetings come on its lunar date.
+    pub birthday_lunar: bool,
     pub email: Option<String>,
     pub wechat: Option<String>,
     pub address: Option<String>,
@@ -114,6 +116,8 @@ pub struct NewCustomer {
     pub tags: Option<String>,
     /// `YYYY-MM-DD`.
     pub birthday: Option<String>,
+    /// The birthday is kept by the lunar calendar (农历生日); the date above is the solar date of birth.
+    pub birthday_lunar: Option<bool>,
     pub email: Option<String>,
     pub wechat: Option<String>,
     pub address: Option<String>,
@@ -202,6 +206,7 @@ async fn view<C: Connection>(
         categories: split_list(&row.categories),
         tags: split_list(&row.tags),
         birthday: row.birthday,
+        birthday_lunar: row.birthday_lunar,
         email: row.email,
         wechat: row.wechat,
         address: row.address,
@@ -333,6 +338,7 @@ struct ValidProfile {
     categories: String,
     tags: String,
     birthday: Option<NaiveDate>,
+    birthday_lunar: bool,
     email: Option<String>,
     wechat: Option<String>,
     address: Option<String>,
@@ -352,6 +358,7 @@ impl ValidProfile {
         row.categories = self.categories;
         row.tags = self.tags;
         row.birthday = self.birthday;
+        row.birthday_lunar = self.birthday_lunar;
         row.email = self.email;
         row.wechat = self.wechat;
         row.address = self.address;
@@ -462,6 +469,7 @@ fn validate_profile(
     ValidProfile {
         categories,
         tags,
+        birthday_lunar: birthday.is_some() && form.birthday_lunar.unwrap_or(false),
         birthday,
         email,
         wechat: optional_text(errors, "wechat", form.wechat.as_deref(), 60),
@@ -668,6 +676,7 @@ fn shared_view(customer: &Customer) -> ServiceResult<serde_json::Value> {
         wechat: None,
         address: None,
         birthday: None,
+        birthday_lunar: false,
         other_phones: None,
         ..customer.clone()
     };
@@ -927,6 +936,7 @@ pub async fn update(
         categories: keep(f.categories, Some(before.categories.clone())),
         tags: keep(f.tags, Some(before.tags.clone())),
         birthday: keep(f.birthday, before.birthday.map(|d| d.to_string())),
+        birthday_lunar: f.birthday_lunar.or(Some(before.birthday_lunar)),
         email: keep(f.email, before.email.clone()),
         wechat: keep(f.wechat, before.wechat.clone()),
         address: keep(f.address, before.address.clone()),

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use loupan_domain::ids::{CustomerId, NoticeTemplateId, ProjectId};
-use loupan_domain::notices::{NoticeKind, Occasion, is_birthday};
+use loupan_domain::notices::{NoticeKind, Occasion, is_birthday, is_lunar_birthday};
 use loupan_domain::{Invalid, Permission};
 use serde::{Deserialize, Serialize};
 
@@ -124,8 +124,12 @@ pub(crate) async fn send_greetings(services: &Services, now: DateTime<Utc>) -> S
                 Occasion::Birthday => loupan_store::customers::birthdays_of_project(conn, &project.id)
                     .await?
                     .into_iter()
-                    .filter(|(_, born)| is_birthday(*born, today))
-                    .map(|(id, _)| id)
+                    .filter(
+                        |(_, born, lunar)| {
+                            if *lunar { is_lunar_birthday(*born, today) } else { is_birthday(*born, today) }
+                        },
+                    )
+                    .map(|(id, _, _)| id)
                     .collect(),
                 _ => all_customers(services, &project.id).await?,
             };

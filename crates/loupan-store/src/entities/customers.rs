@@ -33,6 +33,8 @@ pub struct Model {
     /// Free tags, comma-separated.
     pub tags: String,
     pub birthday: Option<Date>,
+    /// The birthday is kept by the lunar calendar (农历生日).
+    pub birthday_lunar: bool,
     pub email: Option<String>,
     pub wechat: Option<String>,
     pub address: Option<String>,

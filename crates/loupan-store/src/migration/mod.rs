@@ -36,6 +36,7 @@ mod m20261206_000030_marketing_consent;
 mod m20261208_000031_notice_email;
 mod m20261208_000032_notice_sms;
 mod m20261208_000033_greetings;
+mod m20261208_000034_lunar_birthdays;
 
 pub struct Migrator;
 
@@ -75,6 +76,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000031_notice_email::Migration),
             Box::new(m20261208_000032_notice_sms::Migration),
             Box::new(m20261208_000033_greetings::Migration),
+            Box::new(m20261208_000034_lunar_birthdays::Migration),
         ]
     }
 }

@@ -44,6 +44,8 @@ pub struct CustomerDto {
     pub categories: Vec<String>,
     pub tags: Vec<String>,
     pub birthday: Option<chrono::NaiveDate>,
+    /// The birthday is kept by the lunar calendar (农历生日): greetings come on its lunar date each year.
+    pub birthday_lunar: bool,
     pub email: Option<String>,
     pub wechat: Option<String>,
     pub address: Option<String>,
@@ -113,6 +115,7 @@ impl From<Customer> for CustomerDto {
             categories: c.categories,
             tags: c.tags,
             birthday: c.birthday,
+            birthday_lunar: c.birthday_lunar,
             email: c.email,
             wechat: c.wechat,
             address: c.address,
@@ -183,6 +186,8 @@ pub struct ProfileFields {
     /// `YYYY-MM-DD`.
     #[schema(format = Date)]
     pub birthday: Option<String>,
+    /// The birthday above is kept by the lunar calendar (农历生日).
+    pub birthday_lunar: Option<bool>,
     /// At most 120 characters.
     #[schema(schema_with = crate::api::or_blank::<crate::api::Email>)]
     pub email: Option<String>,
@@ -213,6 +218,7 @@ impl ProfileFields {
             categories: self.categories,
             tags: self.tags,
             birthday: self.birthday,
+            birthday_lunar: self.birthday_lunar,
             email: self.email,
             wechat: self.wechat,
             address: self.address,
