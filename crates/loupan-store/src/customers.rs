@@ -139,17 +139,20 @@ pub async fn ids_with_phone<C: ConnectionTrait>(c: &C, phone: &str) -> StoreResu
         .into_tuple()
         .all(c)
         .await?;
-    for other in owners_of_phones(c, &[phone.to_owned()]).await? {
-        let merged = customers::Entity::find_by_id(other.clone())
-            .filter(customers::Column::MergedInto.is_not_null())
-            .one(c)
-            .await?
-            .is_some();
-        if !merged && !ids.contains(&other) {
-            ids.push(other);
-        }
+    let others = owners_of_phones(c, &[phone.to_owned()]).await?;
+    if !others.is_empty() {
+        let kept: Vec<CustomerId> = customers::Entity::find()
+            .select_only()
+            .column(customers::Column::Id)
+            .filter(customers::Column::Id.is_in(others))
+            .filter(customers::Column::MergedInto.is_null())
+            .into_tuple()
+            .all(c)
+            .await?;
+        ids.extend(kept);
     }
     ids.sort();
+    ids.dedup();
     Ok(ids)
 }
 

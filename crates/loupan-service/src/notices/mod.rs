@@ -861,10 +861,11 @@ pub async fn preview(
     let people = People::load(conn, &[&to]).await?;
     let facts = merge.facts(&people, template.kind, &to).ok_or(ServiceError::NotFound("customer"))?;
     let unit_number = to.contract_id.as_ref().and_then(|c| merge.lines.get(c)).map(|l| l.unit_number.clone());
+    let text = render(&template, &facts)?;
     Ok(Letter {
         subject: render_subject(&template, &facts)?,
-        sms: sms_count(template.channel, &render(&template, &facts)?),
-        text: render(&template, &facts)?,
+        sms: sms_count(template.channel, &text),
+        text,
         customer_name: facts.get("customer").and_then(|c| c.get("name")).cloned().unwrap_or_default(),
         customer_id: to.customer_id,
         contract_id: to.contract_id,

@@ -79,6 +79,22 @@ impl Secrets {
     pub fn blind_index(&self, normalised: &str) -> ServiceResult<String> {
         Ok(hex::encode(hmac(&self.index_key, normalised.as_bytes())?))
     }
+
+    /// A secret for a link or a path (`unsubscribe:<id>`, `sms-replies`): 128
+    /// bits of a keyed hash of `purpose`, so nothing is stored and nobody
+    /// without the key can make one.
+    pub fn token(&self, purpose: &str) -> ServiceResult<String> {
+        let mut token = self.blind_index(purpose)?;
+        token.truncate(32);
+        Ok(token)
+    }
+
+    /// Whether `given` is the token of `purpose`, compared in constant time.
+    pub fn token_matches(&self, purpose: &str, given: &str) -> ServiceResult<bool> {
+        let expected = self.token(purpose)?;
+        Ok(expected.len() == given.len()
+            && expected.bytes().zip(given.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0)
+    }
 }
 
 #[cfg(test)]

@@ -261,6 +261,13 @@ fn date_of(data: &FormData, field: &str) -> Result<Option<NaiveDate>, ServiceErr
     }
 }
 
+/// The customer and the date a preview is asked for.
+fn preview_input(data: &FormData) -> Result<(CustomerId, Option<NaiveDate>), ServiceError> {
+    let customer = CustomerId::given(data.get("customer_id"))
+        .ok_or_else(|| ServiceError::from(loupan_domain::Invalid::one("customer_id", "required")))?;
+    Ok((customer, date_of(data, "as_of")?))
+}
+
 async fn preview(
     State(state): State<AppState>,
     Authed(actor): Authed,
@@ -269,9 +276,8 @@ async fn preview(
     data: FormData,
 ) -> Result<Response, AppError> {
     let letter = async {
-        let customer = CustomerId::given(data.get("customer_id"))
-            .ok_or_else(|| ServiceError::from(loupan_domain::Invalid::one("customer_id", "required")))?;
-        notices::preview(&state.services, &actor, &id, &customer, None, date_of(&data, "as_of")?).await
+        let (customer, as_of) = preview_input(&data)?;
+        notices::preview(&state.services, &actor, &id, &customer, None, as_of).await
     }
     .await;
     match letter {
@@ -303,9 +309,8 @@ async fn preview_pdf(
     data: FormData,
 ) -> Result<Response, AppError> {
     let pdf = async {
-        let customer = CustomerId::given(data.get("customer_id"))
-            .ok_or_else(|| ServiceError::from(loupan_domain::Invalid::one("customer_id", "required")))?;
-        notices::preview_pdf(&state.services, &actor, &id, &customer, None, date_of(&data, "as_of")?).await
+        let (customer, as_of) = preview_input(&data)?;
+        notices::preview_pdf(&state.services, &actor, &id, &customer, None, as_of).await
     }
     .await;
     match pdf {
