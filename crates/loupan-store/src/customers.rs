@@ -428,6 +428,18 @@ pub async fn search_customers<C: ConnectionTrait>(
         .await?)
 }
 
+/// The ids `search_customers` would return, without reading the rows: for
+/// whole lists (a notice batch to everyone a saved filter finds), a page at a time.
+pub async fn search_customer_ids<C: ConnectionTrait>(
+    c: &C,
+    scope: &CustomerScope,
+    f: &CustomerFilter,
+    limit: u64,
+) -> StoreResult<Vec<CustomerId>> {
+    let owners = other_phone_owners(c, f).await?;
+    Ok(search_ids(scope, f, limit, owners).into_tuple().all(c).await?)
+}
+
 fn search_ids(
     scope: &CustomerScope,
     f: &CustomerFilter,
@@ -1036,6 +1048,16 @@ pub async fn saved_filters_of<C: ConnectionTrait>(
         .order_by_asc(sf::Column::Name)
         .all(c)
         .await?)
+}
+
+/// One of the user's saved filters.
+pub async fn saved_filter<C: ConnectionTrait>(
+    c: &C,
+    user_id: &UserId,
+    id: &str,
+) -> StoreResult<Option<SavedFilterRow>> {
+    use crate::entities::saved_filters as sf;
+    Ok(sf::Entity::find().filter(sf::Column::Id.eq(id)).filter(sf::Column::UserId.eq(user_id)).one(c).await?)
 }
 
 /// Saves a filter under its name, replacing the user's filter of that name.

@@ -595,6 +595,73 @@ async fn marketing_skips_those_who_refused_it_and_counts_them() {
     assert_eq!(plan["count"], 1);
 }
 
+#[tokio::test]
+async fn a_batch_to_a_saved_filter_reaches_whoever_it_finds_when_confirmed_buyers_first_in_unit_order() {
+    let o = office().await;
+    let register = |name: &str, phone: &str, grade: &str, project: &str| {
+        let body = json!({"name": name, "phone": phone, "grade": grade, "project_id": project});
+        let app = &o.app;
+        let admin = o.admin.clone();
+        async move { ok(&app.send(post("/api/v1/customers", body).token(&admin)).await)["id"].as_str().unwrap().to_owned() }
+    };
+    let (_, buyer_high) =
+        o.contract_with(json!({"name": "高层买家", "phone": "13800138011", "grade": "A"}), "1201", "2026-01-05").await;
+    let (_, buyer_low) =
+        o.contract_with(json!({"name": "低层买家", "phone": "13800138012", "grade": "A"}), "301", "2026-01-05").await;
+    let visitor = register("来访客", "13800138013", "A", &o.project).await;
+    register("B级客", "13800138014", "B", &o.project).await;
+    let elsewhere = o.app.project(&o.admin, "别处").await;
+    register("别处A级", "13800138015", "A", &elsewhere).await;
+    let saved = ok(&o
+        .app
+        .send(post("/api/v1/customers/saved-filters", json!({"name": "A级", "query": "grade=A"})).token(&o.admin))
+        .await);
+    let greeting = ok(&o
+        .app
+        .send(
+            post(
+                "/api/v1/notices/templates",
+                json!({"kind": "greeting", "name": "问候", "body": "{{ customer.name }}，您好"}),
+            )
+            .token(&o.admin),
+        )
+        .await)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A customer registered after the filter was saved is found too: it keeps conditions, not names.
+    let late = register("后来者", "13800138016", "A", &o.project).await;
+    let batch = json!({"template_id": greeting, "project_id": o.project,
+                       "audience": {"source": "saved_filter", "filter_id": saved["id"]}});
+    let plan = ok(&o.app.send(post("/api/v1/notices/batches/preview", batch.clone()).token(&o.admin)).await);
+    assert_eq!(plan["count"], 4, "{plan}");
+    let id = ok(&o.app.send(post("/api/v1/notices/batches", batch).token(&o.admin)).await)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    o.run_jobs().await;
+    let log = ok(&o.app.send(get(&format!("/api/v1/notices/batches/{id}/recipients")).token(&o.admin)).await);
+    let to: Vec<&str> = log.as_array().unwrap().iter().map(|r| r["customer_id"].as_str().unwrap()).collect();
+    // Buyers in the order of their units, then the others as the list finds them.
+    let mut others = vec![visitor.as_str(), late.as_str()];
+    others.sort();
+    assert_eq!(to, [vec![buyer_low.as_str(), buyer_high.as_str()], others].concat());
+    // Another user's filter is not theirs to use.
+    let (_, manager) = o.app.user(&o.admin, "manager", &["sales_manager"], &[&o.project]).await;
+    let r = o
+        .app
+        .send(
+            post(
+                "/api/v1/notices/batches/preview",
+                json!({"template_id": greeting, "project_id": o.project,
+                       "audience": {"source": "saved_filter", "filter_id": saved["id"]}}),
+            )
+            .token(&manager),
+        )
+        .await;
+    assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["audience.filter_id".to_owned()]));
+}
+
 /// A real SMTP server (aiosmtpd) writing what it accepts as JSON lines.
 struct Receiver {
     child: std::process::Child,

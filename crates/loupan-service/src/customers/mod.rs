@@ -1131,6 +1131,33 @@ pub const CONDITIONS: [&str; 14] = [
 ];
 
 impl CustomerQuery {
+    /// The conditions of a query string (`grade=A&source=网络`), as a saved
+    /// filter keeps them; names the list does not know are ignored.
+    pub fn from_query_string(query: &str) -> CustomerQuery {
+        let mut q = CustomerQuery::default();
+        for (key, value) in form_urlencoded::parse(query.trim_start_matches('?').as_bytes()) {
+            let value = Some(value.into_owned());
+            match key.as_ref() {
+                "q" => q.q = value,
+                "project_id" => q.project_id = value,
+                "owner_id" => q.owner_id = value,
+                "grade" => q.grade = value,
+                "source" => q.source = value,
+                "kind" => q.kind = value,
+                "category" => q.category = value,
+                "tag" => q.tag = value,
+                "purpose" => q.purpose = value,
+                "min_budget" => q.min_budget = value,
+                "max_budget" => q.max_budget = value,
+                "layout" => q.layout = value,
+                "contacted_since" => q.contacted_since = value,
+                "contacted_before" => q.contacted_before = value,
+                _ => {}
+            }
+        }
+        q
+    }
+
     /// The conditions as the store filters on them; every bad one is reported.
     /// Contact dates are the company's days (`clock`'s zone).
     fn filter(&self, clock: &crate::Clock) -> Result<CustomerFilter, Invalid> {
@@ -1198,7 +1225,7 @@ pub(crate) fn scope_of(actor: &Actor) -> ServiceResult<CustomerScope> {
 }
 
 /// The store's filter for a query: `q` read as a phone, an ID number or the start of a name.
-fn filter_of(services: &Services, query: &CustomerQuery) -> ServiceResult<CustomerFilter> {
+pub(crate) fn filter_of(services: &Services, query: &CustomerQuery) -> ServiceResult<CustomerFilter> {
     let mut filter = query.filter(&services.clock)?;
     if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         if q.chars().count() > 60 {
@@ -1844,4 +1871,21 @@ pub async fn undo_merge(services: &Services, actor: &Actor, merge_id: &str) -> S
 pub async fn merges_of(services: &Services, actor: &Actor, customer_id: &CustomerId) -> ServiceResult<Vec<Merge>> {
     get(services, actor, customer_id).await?;
     store::merges_into(services.store.conn(), customer_id).await?.iter().map(merge_view).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_saved_query_string_gives_back_every_condition_the_list_knows() {
+        for name in CONDITIONS {
+            let query = CustomerQuery::from_query_string(&format!("?{name}=%E7%BD%91%E7%BB%9C&unknown=1"));
+            let read = serde_json::to_value(&query).unwrap();
+            assert_eq!(read[name], "网络", "{name}");
+            let set = read.as_object().unwrap().values().filter(|v| !v.is_null()).count();
+            assert_eq!(set, 1, "{name}: {read}");
+        }
+    }
 }

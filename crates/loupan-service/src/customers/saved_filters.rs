@@ -3,7 +3,7 @@
 //! nobody else sees or deletes them.
 
 use chrono::{DateTime, Utc};
-use loupan_domain::ids::UserId;
+use loupan_domain::ids::{CustomerId, ProjectId, UserId};
 use loupan_domain::{Invalid, Permission};
 use loupan_store::customers::{self as store, SavedFilterRow};
 use serde::Serialize;
@@ -87,6 +87,42 @@ pub async fn save(
     let saved = store::save_filter(&tx, &row).await?;
     tx.commit().await.map_err(ServiceError::internal)?;
     Ok(saved.into())
+}
+
+/// Every customer one of the actor's saved filters finds today inside
+/// `project`, as far as the actor may see them, in the list's order. A
+/// filter is kept as conditions, not as a list, so it finds tomorrow's
+/// customers too.
+pub(crate) async fn customers_found(
+    services: &Services,
+    actor: &Actor,
+    filter_id: &str,
+    project: &ProjectId,
+) -> ServiceResult<Vec<CustomerId>> {
+    let user = user_of(actor)?;
+    let conn = services.store.conn();
+    let saved = store::saved_filter(conn, &user, filter_id)
+        .await?
+        .ok_or_else(|| loupan_domain::Invalid::one("audience.filter_id", "unknown_filter"))?;
+    let mut query = crate::customers::CustomerQuery::from_query_string(&saved.query);
+    // The batch's project decides, whatever project the filter was saved with.
+    query.project_id = Some(project.as_str().to_owned());
+    let scope = crate::customers::scope_of(actor)?;
+    // A condition that no longer reads (a category since renamed) is the filter's fault, not the batch's.
+    let mut filter = crate::customers::filter_of(services, &query)
+        .map_err(|_| loupan_domain::Invalid::one("audience.filter_id", "filter_unreadable"))?;
+    let mut found = Vec::new();
+    loop {
+        let page = store::search_customer_ids(conn, &scope, &filter, 1000).await?;
+        let Some(last) = page.last() else { break };
+        filter.after_id = Some(last.as_str().to_owned());
+        let full = page.len() == 1000;
+        found.extend(page);
+        if !full {
+            break;
+        }
+    }
+    Ok(found)
 }
 
 pub async fn delete(services: &Services, actor: &Actor, id: &str) -> ServiceResult<()> {

@@ -12,7 +12,7 @@ pub mod printed;
 pub mod sms;
 pub mod templates;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
 use loupan_domain::customers::{CustomerEventKind, PhoneNumber};
@@ -471,6 +471,9 @@ pub enum Audience {
         #[cfg_attr(feature = "utoipa", schema(min_items = 1))]
         customer_ids: Vec<CustomerId>,
     },
+    /// Everyone one of the user's saved customer filters finds in the project
+    /// when the batch is confirmed (with their active contracts, for letters about one).
+    SavedFilter { filter_id: String },
 }
 
 /// A batch as the user confirms it.
@@ -622,14 +625,17 @@ type PrintOrder = (String, i32, String);
 
 /// The recipients of `audience`, in building and unit order (customers
 /// without a unit last, by name), each once.
-async fn addressees<C: Connection>(
-    conn: &C,
+async fn addressees(
+    services: &Services,
     actor: &Actor,
     kind: NoticeKind,
     project: &ProjectId,
     audience: &Audience,
     lines: &[LedgerLine],
 ) -> ServiceResult<Vec<Addressee>> {
+    let conn = services.store.conn();
+    // Customers chosen by name rather than by contract, in the order given.
+    let mut customers: Option<Vec<CustomerId>> = None;
     let chosen: Vec<&LedgerLine> = match audience {
         Audience::Arrears { min_days } => {
             lines.iter().filter(|l| l.overdue.is_positive() && l.days_overdue >= i64::from(*min_days)).collect()
@@ -639,7 +645,7 @@ async fn addressees<C: Connection>(
                 Some(b) if &b.project_id == project => {}
                 _ => return Err(Invalid::one("audience.building_id", "unknown_building").into()),
             }
-            let units: Vec<UnitId> =
+            let units: HashSet<UnitId> =
                 store_inventory::units_of_building(conn, building_id).await?.into_iter().map(|u| u.id).collect();
             lines.iter().filter(|l| units.contains(&l.unit_id)).collect()
         }
@@ -655,12 +661,16 @@ async fn addressees<C: Connection>(
                     return Err(Invalid::one("audience.customer_ids", "unknown_customer").into());
                 }
             }
-            if kind.subject() == Subject::Customer {
-                let mut ids = customer_ids.clone();
-                ids.dedup();
-                return Ok(ids.into_iter().map(|customer_id| Addressee { customer_id, contract_id: None }).collect());
-            }
-            lines.iter().filter(|l| customer_ids.contains(&l.customer_id)).collect()
+            customers = Some(customer_ids.clone());
+            let ids: HashSet<&CustomerId> = customer_ids.iter().collect();
+            lines.iter().filter(|l| ids.contains(&l.customer_id)).collect()
+        }
+        Audience::SavedFilter { filter_id } => {
+            let found = crate::customers::saved_filters::customers_found(services, actor, filter_id, project).await?;
+            let ids: HashSet<&CustomerId> = found.iter().collect();
+            let chosen = lines.iter().filter(|l| ids.contains(&l.customer_id)).collect();
+            customers = Some(found);
+            chosen
         }
     };
     let building_names: HashMap<BuildingId, String> =
@@ -681,13 +691,16 @@ async fn addressees<C: Connection>(
             .map(|l| Addressee { customer_id: l.customer_id.clone(), contract_id: Some(l.contract_id.clone()) })
             .collect(),
         Subject::Customer => {
-            let mut seen = Vec::new();
-            for l in sorted {
-                if !seen.contains(&l.customer_id) {
-                    seen.push(l.customer_id.clone());
+            // Buyers in the order of their units, then the chosen customers who have bought nothing.
+            let mut seen = HashSet::new();
+            let mut ordered = Vec::new();
+            let with_units = sorted.into_iter().map(|l| &l.customer_id);
+            for id in with_units.chain(customers.iter().flatten()) {
+                if seen.insert(id.clone()) {
+                    ordered.push(Addressee { customer_id: id.clone(), contract_id: None });
                 }
             }
-            seen.into_iter().map(|customer_id| Addressee { customer_id, contract_id: None }).collect()
+            ordered
         }
     })
 }
@@ -920,7 +933,7 @@ async fn plan(
     }
     let as_of = form.as_of.unwrap_or_else(|| services.clock.today());
     let (merge, lines) = Merge::load(services, &form.project_id, as_of).await?;
-    let to = addressees(conn, actor, template.kind, &form.project_id, &form.audience, &lines).await?;
+    let to = addressees(services, actor, template.kind, &form.project_id, &form.audience, &lines).await?;
     Ok((template, merge, to, as_of))
 }
 

@@ -186,6 +186,12 @@ async fn template_page(
             buildings.extend(buildings_of(state, actor, &p.id, &p.name).await?);
         }
     }
+    // The user's own saved customer filters, for a batch to whoever they find.
+    let filters: Vec<Value> = match loupan_service::customers::saved_filters::list(&state.services, actor).await {
+        Ok(list) => list.into_iter().map(|f| context! { id => f.id, name => f.name }).collect(),
+        Err(ServiceError::Forbidden) => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
     let letter = |l: notices::Letter| {
         context! { subject => l.subject, text => l.text, customer => l.customer_name, unit => l.unit_number,
         sms => l.sms.map(|c| context! { chars => c.chars, segments => c.segments }) }
@@ -196,7 +202,7 @@ async fn template_page(
         first => p.first.into_iter().map(letter).collect::<Vec<_>>(), values => data.values() }
     });
     let ctx = context! {
-        tpl => template_view(&t), versions => versions, projects => project_list, buildings => buildings,
+        tpl => template_view(&t), versions => versions, projects => project_list, buildings => buildings, filters => filters,
         fields => crate::api::notices::field_dtos(lang, notices::fields_of(t.kind)).into_iter().map(|f| context! { name => f.name, label => f.label }).collect::<Vec<_>>(),
         form => shown.form, errors => shown.errors, values => shown.typed.map(|d| d.values()).unwrap_or_default(),
         preview => preview, plan => plan,
@@ -445,6 +451,14 @@ fn batch_of(id: &NoticeTemplateId, data: &FormData) -> Result<NewBatch, ServiceE
         "building" => Audience::Building {
             building_id: BuildingId::given(data.get("building_id"))
                 .ok_or_else(|| ServiceError::from(loupan_domain::Invalid::one("building_id", "required")))?,
+        },
+        "saved_filter" => Audience::SavedFilter {
+            filter_id: data
+                .get("filter_id")
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .ok_or_else(|| ServiceError::from(loupan_domain::Invalid::one("audience.filter_id", "required")))?
+                .to_owned(),
         },
         "customers" => Audience::Customers {
             customer_ids: data
