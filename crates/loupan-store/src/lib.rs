@@ -25,6 +25,8 @@ pub mod webhooks;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -89,6 +91,9 @@ pub struct Store {
     db: DatabaseConnection,
     /// Kept for connections outside the pool (PostgreSQL LISTEN).
     url: String,
+    /// Statements sent since the store was opened: tests hold each request to
+    /// a budget of round trips, so that a page that starts querying per row fails one.
+    statements: Arc<AtomicU64>,
 }
 
 /// Which database a URL names, decided before anything is opened.
@@ -140,7 +145,7 @@ impl Store {
     /// Opens the database named by `url`. A SQLite file is created when missing,
     /// but only inside a directory that exists: a typo'd directory is an error.
     pub async fn connect(url: &str) -> StoreResult<Store> {
-        let db = match database_kind(url)? {
+        let mut db = match database_kind(url)? {
             DatabaseKind::Sqlite { path } => {
                 let parent = Path::new(&path).parent().filter(|p| !p.as_os_str().is_empty());
                 if let Some(dir) = parent
@@ -190,7 +195,17 @@ impl Store {
                     .map_err(|e| StoreError::Config(format!("PostgreSQL `{}`: {e}", redact_url(url))))?
             }
         };
-        Ok(Store { db, url: url.to_owned() })
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        Ok(Store { db, url: url.to_owned(), statements })
+    }
+
+    /// How many statements this store has sent (in and out of transactions).
+    pub fn statements_sent(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
     }
 
     /// Brings the schema up to date. Safe to run on every start and from several
@@ -559,6 +574,14 @@ pub mod raw {
     pub async fn query_count<C: ConnectionTrait>(c: &C, sql: &str, values: Vec<Value>) -> StoreResult<usize> {
         let backend = c.get_database_backend();
         Ok(c.query_all_raw(Statement::from_sql_and_values(backend, placeholders(backend, sql), values)).await?.len())
+    }
+
+    /// Runs a statement that changes rows (placeholders as for `query_count`)
+    /// and returns how many it changed: for a benchmark's own setup.
+    pub async fn execute<C: ConnectionTrait>(c: &C, sql: &str, values: Vec<Value>) -> StoreResult<u64> {
+        let backend = c.get_database_backend();
+        let statement = Statement::from_sql_and_values(backend, placeholders(backend, sql), values);
+        Ok(c.execute_raw(statement).await?.rows_affected())
     }
 
     /// Runs `sql` (placeholders as for `query_count`) and returns one text column of every row.

@@ -8,7 +8,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use loupan_domain::Role;
-use loupan_domain::ids::UserId;
+use loupan_domain::ids::{ProjectId, UserId};
 use loupan_store::sessions::{self as store_sessions, SessionRow};
 use loupan_store::users as store_users;
 
@@ -140,16 +140,33 @@ pub async fn login(services: &Services, username: &str, password: &str, kind: Se
 pub async fn authenticate(services: &Services, token: &str) -> ServiceResult<Actor> {
     let conn = services.store.conn();
     let id = sha256_hex(token.as_bytes());
-    let session =
-        store_sessions::find_session(conn, &id).await?.ok_or(ServiceError::Unauthenticated("session_expired"))?;
+    // The session, its user, their roles and projects: one statement, every request.
+    let row =
+        store_sessions::find_session_actor(conn, &id).await?.ok_or(ServiceError::Unauthenticated("session_expired"))?;
+    let session = row.session();
     let now = services.clock.now();
     if !is_live(&session, now, to_chrono(services.config.idle_timeout)) {
         store_sessions::delete_session(conn, &id).await?;
         return Err(ServiceError::Unauthenticated("session_expired"));
     }
-    let actor = load_actor(conn, &session.user_id, Some(&session))
-        .await?
-        .ok_or(ServiceError::Unauthenticated("session_expired"))?;
+    if row.disabled {
+        return Err(ServiceError::Unauthenticated("session_expired"));
+    }
+    let listed = |list: &Option<String>| {
+        let mut items: Vec<String> =
+            list.as_deref().unwrap_or_default().split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+        items.sort();
+        items
+    };
+    let actor = Actor {
+        roles: listed(&row.roles).iter().filter_map(|r| Role::parse(r)).collect(),
+        project_ids: listed(&row.projects).into_iter().map(ProjectId::from).collect(),
+        session: Some(SessionInfo { id: session.id.clone(), csrf_token: session.csrf_token.clone() }),
+        user_id: Some(row.user_id),
+        username: row.username,
+        display_name: row.display_name,
+        locale: row.locale,
+    };
     // One write a minute per session is enough to track idleness.
     if now - session.last_seen_at > ChronoDuration::seconds(60) {
         store_sessions::touch_session(conn, &id, now).await?;

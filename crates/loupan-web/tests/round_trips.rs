@@ -1,0 +1,70 @@
+//! Round trips per request (#23): the statements the hot paths send, all of
+//! them, authentication included, held to a budget. A page that starts
+//! asking the database once per row, or an extra look-up on every request,
+//! fails here before it shows in a benchmark.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use axum::http::StatusCode;
+use serde_json::json;
+use support::*;
+
+/// The reply to `call` and the statements it cost.
+async fn counted(app: &TestApp, call: Call) -> (Reply, u64) {
+    let before = app.services.store.statements_sent();
+    let reply = app.send(call).await;
+    (reply, app.services.store.statements_sent() - before)
+}
+
+#[tokio::test]
+async fn the_hot_paths_keep_to_their_budget_of_statements() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let project = app.project(&admin, "翠湖名苑").await;
+    let (_, agent) = app.user(&admin, "agent", &["sales_agent"], &[&project]).await;
+    let building = app
+        .send(post(&format!("/api/v1/projects/{project}/buildings"), json!({"name": "1号楼"})).token(&admin))
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for n in 1..=6 {
+        let unit = json!({"floor": n, "number": format!("{n}01"), "layout": "3室2厅", "gross_area": "89.37",
+                          "inner_area": "77.37", "list_price": "1000000.00"});
+        let r = app.send(post(&format!("/api/v1/buildings/{building}/units"), unit).token(&admin)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    let mut ids = Vec::new();
+    for (name, phone) in [("李雷", "13800138001"), ("韩梅梅", "13800138002"), ("李娜", "13800138003")] {
+        let body = json!({"name": name, "phone": phone, "project_id": project});
+        let r = app.send(post("/api/v1/customers", body).token(&agent)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        ids.push(r.json()["id"].as_str().unwrap().to_owned());
+    }
+    let postgres = std::env::var("LOUPAN_TEST_DATABASE_URL").is_ok();
+    // (what, the request, its budget: authentication is one of them)
+    let budgets = [
+        // Authenticate (session, user, roles and projects in one statement);
+        // the profile reads the user, roles and projects itself.
+        ("who am I", get("/api/v1/auth/me"), 4),
+        // Authenticate; the page's ids; their rows; the owners' names. PostgreSQL
+        // looks up the phone's other owners first (see `search_customers`).
+        ("W1 lookup by phone", get("/api/v1/customers?q=138-0013-8002"), if postgres { 5 } else { 4 }),
+        ("W1 search by name", get("/api/v1/customers?q=li"), 4),
+        ("W1 read by id", get(&format!("/api/v1/customers/{}", ids[0])), 4),
+        ("销控图", get(&format!("/api/v1/buildings/{building}/chart")), 3),
+        ("workbench", get("/api/v1/workbench"), 7),
+    ];
+    let mut over = Vec::new();
+    for (what, call, budget) in budgets {
+        let (reply, statements) = counted(&app, call.token(&agent)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{what}: {}", reply.text);
+        println!("{what}: {statements} statements (budget {budget})");
+        if statements > budget {
+            over.push(format!("{what}: {statements} statements, budget {budget}"));
+        }
+    }
+    assert!(over.is_empty(), "over budget: {over:?}");
+}
