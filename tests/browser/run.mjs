@@ -468,9 +468,14 @@ try {
   await page.click("#template-form button.primary");
   await page.waitForSelector("h1 >> text=v2");
   await page.check("#batch-form input[value=building]");
+  // A handover notice says when and where, once for the whole batch.
+  await page.fill("#batch-details input[name='details.handover.starts_on']", "2027-01-10");
+  await page.fill("#batch-details input[name='details.handover.ends_on']", "2027-01-24");
+  await page.fill("#batch-details input[name='details.handover.place']", "翠湖名苑物业服务中心");
   await page.click("#preview-batch");
   await page.waitForSelector("#batch-count");
   expect((await page.textContent("#batch-form")).includes("合同总价："), "the preview does not show the new version");
+  expect((await page.textContent("#batch-form")).includes("2027年1月24日"), "the preview does not state the handover's days");
   await shot("33-notice-batch-preview");
   await page.click("#confirm-batch");
   await page.waitForSelector("#batch-status >> text=已完成", { timeout: 30000 });

@@ -81,19 +81,19 @@ pub fn resident_id(rng: &mut Rng) -> String {
     format!("{body}{check}")
 }
 
-struct Shape {
-    projects: usize,
-    buildings_per_project: usize,
-    floors: i32,
-    stacks: usize,
-    customers_per_project: usize,
+pub struct Shape {
+    pub projects: usize,
+    pub buildings_per_project: usize,
+    pub floors: i32,
+    pub stacks: usize,
+    pub customers_per_project: usize,
     /// Share of units under contract, in percent.
-    contracted_percent: u64,
+    pub contracted_percent: u64,
     /// Terms of the seeded payment method (instalments per contract).
-    terms: usize,
+    pub terms: usize,
 }
 
-fn shape(scale: Scale) -> Shape {
+pub fn shape(scale: Scale) -> Shape {
     match scale {
         Scale::Small => Shape {
             projects: 2,
@@ -190,234 +190,20 @@ pub async fn seed(services: &Services, scale: Scale) -> Result<Seeded> {
         available_units: Vec::new(),
         counts: Counts::default(),
     };
-    let now = loupan_store::now();
-    let ratio_each = 1_000_000 / shape.terms as i64;
-    let mut terms: Vec<Term> = (0..shape.terms)
-        .map(|i| Term {
-            kind: if i == 0 { TermKind::DownPayment } else { TermKind::Instalment },
-            ratio: Ratio::from_millionths(ratio_each),
-            days_after_signing: (i * 60) as u32,
-        })
-        .collect();
-    if let Some(last) = terms.last_mut() {
-        last.ratio = Ratio::from_millionths(1_000_000 - ratio_each * (shape.terms as i64 - 1));
-    }
+    let terms = plan_terms(shape.terms);
     for p in 0..shape.projects {
-        let project = inventory::create_project(
-            services,
-            &system,
-            inventory::NewProject { name: Some(format!("翠湖名苑{}期", p + 1)), city: Some("苏州".into()) },
-        )
-        .await
-        .map_err(err)?;
-        let agent = users::create_user(
-            services,
-            &system,
-            users::NewUser {
-                username: Some(format!("agent{p:03}")),
-                password: Some(password.clone()),
-                display_name: Some(chinese_name(&mut rng)),
-                roles: vec!["sales_agent".into()],
-                project_ids: vec![project.id.clone()],
-            },
-        )
-        .await
-        .map_err(err)?;
-        let method = sales::create_payment_method(
-            services,
-            &system,
-            &project.id,
-            sales::NewPaymentMethod {
-                name: Some("分期付款".into()),
-                kind: Some("instalments".into()),
-                discount: Some("0".into()),
-                terms: terms
-                    .iter()
-                    .map(|t| sales::NewTerm {
-                        kind: Some(t.kind.name().into()),
-                        ratio: Some(t.ratio.to_string()),
-                        days_after_signing: Some(i64::from(t.days_after_signing)),
-                    })
-                    .collect(),
-                non_standard: false,
-            },
-        )
-        .await
-        .map_err(err)?;
-        seeded.methods.push(method.id.clone());
-
-        // Buildings through the service (each its own transaction), then the
-        // bulk rows in one transaction per project.
-        let mut buildings = Vec::new();
-        for b in 0..shape.buildings_per_project {
-            let building = inventory::create_building(
-                services,
-                &system,
-                &project.id,
-                inventory::NewBuilding { name: Some(format!("{}号楼", b + 1)), phase: None },
-            )
-            .await
-            .map_err(err)?;
-            seeded.buildings.push(building.id.clone());
-            buildings.push(building);
-        }
-        // Customers first: contracts need buyers.
-        let mut customers = Vec::with_capacity(shape.customers_per_project);
-        let tx = services.store.begin_write().await?;
-        for _ in 0..shape.customers_per_project {
-            let planted = rng.below(100) < 3 && !customers.is_empty();
-            let (name, phone) = if planted {
-                let original: &CustomerRow = rng.pick(&customers);
-                let national = PhoneNumber::from_stored(original.phone.clone()).display();
-                let typed = format!("+86 {}-{}-{}", &national[..3], &national[3..7], &national[7..]);
-                seeded.planted.push((project.id.clone(), original.name.clone(), typed, original.id.clone()));
-                (original.name.clone(), original.phone.clone())
-            } else {
-                let phone = PhoneNumber::parse(&mobile(&mut rng)).map_err(|e| anyhow!(e))?;
-                (chinese_name(&mut rng), phone.as_str().to_owned())
-            };
-            let id_number = resident_id(&mut rng);
-            let (pinyin, initials) = name_pinyin(&name);
-            customers.push(CustomerRow {
-                id: loupan_store::new_id().into(),
-                project_id: project.id.clone(),
-                owner_id: agent.id.clone(),
-                kind: loupan_domain::customers::CustomerKind::Individual,
-                name,
-                name_pinyin: pinyin,
-                name_initials: initials,
-                phone,
-                id_type: Some("resident_id".into()),
-                id_number_cipher: Some(services.secrets.encrypt(&id_number).map_err(err)?),
-                id_number_index: Some(services.secrets.blind_index(&id_number).map_err(err)?),
-                id_number_masked: Some(mask_id_number(&id_number)),
-                source: Some((*rng.pick(&["自然来访", "网络", "老带新", "户外广告"])).into()),
-                grade: Some((*rng.pick(&["A", "B", "C"])).into()),
-                notes: None,
-                last_contact_at: None,
-                merged_into: None,
-                categories: (*rng.pick(&["potential", "potential", "actual", "potential,member"])).into(),
-                tags: String::new(),
-                birthday: None,
-                birthday_lunar: false,
-                email: None,
-                wechat: None,
-                address: None,
-                contact_person: None,
-                // Budgets 1–10 million yuan, in 100,000 steps; most customers say a layout.
-                budget: Some(Money::yuan(i64::try_from(10 + rng.below(91)).unwrap_or(10) * 100_000)),
-                wanted_layout: Some((*rng.pick(&["2室1厅", "3室2厅", "3室2厅", "4室2厅"])).into()),
-                wanted_area_min: None,
-                wanted_area_max: None,
-                purpose: Some((*rng.pick(&["own_use", "upgrade", "upgrade", "investment", "education"])).into()),
-                homes_owned: None,
-                grade_manual: true,
-                version: 1,
-                created_at: now,
-                updated_at: now,
-                marketing_opt_out_at: None,
-            });
-        }
-        loupan_store::bulk::insert_customers(&tx, &customers).await?;
-        for c in customers.iter().step_by((customers.len() / 50).max(1)).take(50) {
-            seeded.sample_customers.push((
-                project.id.clone(),
-                c.name.clone(),
-                PhoneNumber::from_stored(c.phone.clone()).display(),
-                c.name_initials.clone(),
-            ));
-            seeded.customer_ids.push((project.id.clone(), c.id.clone()));
-        }
-
-        let mut contracts = Vec::new();
-        let mut plan_rows = Vec::new();
-        let mut number = 0;
-        for building in &buildings {
-            let mut units = Vec::new();
-            for floor in 1..=shape.floors {
-                for stack in 0..shape.stacks {
-                    let (layout, gross, inner, per_m2) = LAYOUTS[stack % LAYOUTS.len()];
-                    let gross = loupan_domain::Area::parse(gross).map_err(|e| anyhow!("{e}"))?;
-                    let price = inventory::price_of(gross, Money::yuan(per_m2));
-                    let contracted = rng.below(100) < shape.contracted_percent;
-                    let unit = UnitRow {
-                        id: loupan_store::new_id().into(),
-                        building_id: building.id.clone(),
-                        project_id: project.id.clone(),
-                        floor,
-                        number: format!("{floor}{:02}", stack + 1),
-                        layout: layout.into(),
-                        gross_area: gross,
-                        inner_area: loupan_domain::Area::parse(inner).map_err(|e| anyhow!("{e}"))?,
-                        list_price: price,
-                        status: if contracted { UnitStatus::Contracted } else { UnitStatus::Available },
-                        property_type: loupan_domain::inventory::PropertyType::Residential,
-                        orientation: Some("朝南".into()),
-                        decoration: Some(loupan_domain::inventory::Decoration::Shell),
-                        floor_price: Some(price.times_percent(97)),
-                        measured_gross_area: None,
-                        measured_inner_area: None,
-                        entrance: None,
-                        version: 1,
-                        created_at: now,
-                        updated_at: now,
-                    };
-                    if contracted {
-                        number += 1;
-                        let buyer = rng.pick(&customers);
-                        let signed_on = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default()
-                            + chrono::Days::new(rng.below(900));
-                        let contract = ContractRow {
-                            id: loupan_store::new_id().into(),
-                            project_id: project.id.clone(),
-                            unit_id: unit.id.clone(),
-                            customer_id: buyer.id.clone(),
-                            agent_id: agent.id.clone(),
-                            subscription_id: None,
-                            number: format!("HT{number:06}"),
-                            payment_method_id: method.id.clone(),
-                            total_price: price,
-                            signed_on,
-                            status: loupan_domain::sales::ContractStatus::Active,
-                            version: 1,
-                            created_at: now,
-                        };
-                        for (i, p) in payment_plan(&terms, price, signed_on).into_iter().enumerate() {
-                            // Older instalments are mostly paid; some are overdue.
-                            let paid = if p.due_date < chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap_or_default()
-                                && rng.below(10) < 8
-                            {
-                                p.amount
-                            } else {
-                                Money::ZERO
-                            };
-                            plan_rows.push(InstalmentRow {
-                                id: loupan_store::new_id(),
-                                contract_id: contract.id.clone(),
-                                seq: i as i32 + 1,
-                                kind: p.kind,
-                                due_date: p.due_date,
-                                amount: p.amount,
-                                paid,
-                            });
-                        }
-                        contracts.push(contract);
-                    } else {
-                        seeded.available_units.push((project.id.clone(), unit.id.clone()));
-                    }
-                    units.push(unit);
-                }
-            }
-            seeded.counts.units += units.len();
-            loupan_store::bulk::insert_units(&tx, &units).await?;
-        }
-        loupan_store::bulk::insert_contracts(&tx, &contracts).await?;
-        loupan_store::bulk::insert_instalments(&tx, &plan_rows).await?;
-        loupan_store::sales::start_numbering_at(&tx, &project.id, "contract", number + 1).await?;
-        tx.commit().await?;
-        seeded.counts.customers += customers.len();
-        seeded.counts.contracts += contracts.len();
-        seeded.counts.instalments += plan_rows.len();
+        let names = (format!("翠湖名苑{}期", p + 1), format!("agent{p:03}"));
+        let project = seed_project(services, &mut rng, &shape, &terms, &names, &password).await?;
+        seeded.buildings.extend(project.buildings);
+        seeded.sample_customers.extend(project.sample_customers);
+        seeded.customer_ids.extend(project.customer_ids);
+        seeded.planted.extend(project.planted);
+        seeded.available_units.extend(project.available_units);
+        seeded.methods.push(project.method);
+        seeded.counts.units += project.counts.units;
+        seeded.counts.customers += project.counts.customers;
+        seeded.counts.contracts += project.counts.contracts;
+        seeded.counts.instalments += project.counts.instalments;
         seeded.projects.push(project.id);
         print!("\rproject {}/{}", p + 1, shape.projects);
         use std::io::Write;
@@ -442,4 +228,268 @@ pub async fn seed(services: &Services, scale: Scale) -> Result<Seeded> {
     seeded.counts.buildings = seeded.buildings.len();
     seeded.counts.planted_duplicates = seeded.planted.len();
     Ok(seeded)
+}
+
+/// Terms of `n` instalments 60 days apart, the first a down payment.
+pub fn plan_terms(n: usize) -> Vec<Term> {
+    let ratio_each = 1_000_000 / n as i64;
+    let mut terms: Vec<Term> = (0..n)
+        .map(|i| Term {
+            kind: if i == 0 { TermKind::DownPayment } else { TermKind::Instalment },
+            ratio: Ratio::from_millionths(ratio_each),
+            days_after_signing: (i * 60) as u32,
+        })
+        .collect();
+    if let Some(last) = terms.last_mut() {
+        last.ratio = Ratio::from_millionths(1_000_000 - ratio_each * (n as i64 - 1));
+    }
+    terms
+}
+
+/// One seeded project and what the workloads need to know of it.
+#[derive(Default)]
+pub struct SeededProject {
+    pub id: ProjectId,
+    pub method: String,
+    pub buildings: Vec<BuildingId>,
+    pub sample_customers: Vec<(ProjectId, String, String, String)>,
+    pub customer_ids: Vec<(ProjectId, CustomerId)>,
+    pub planted: Vec<(ProjectId, String, String, CustomerId)>,
+    pub available_units: Vec<(ProjectId, UnitId)>,
+    pub counts: Counts,
+}
+
+/// A project of `shape` (its `projects` aside) named `names.0`, with its
+/// agent `names.1`: buildings through the service (each its own
+/// transaction), then customers, units, contracts and instalments as bulk
+/// rows in one transaction.
+pub async fn seed_project(
+    services: &Services,
+    rng: &mut Rng,
+    shape: &Shape,
+    terms: &[Term],
+    names: &(String, String),
+    password: &str,
+) -> Result<SeededProject> {
+    let system = Actor::system("bench");
+    let now = loupan_store::now();
+    let mut out = SeededProject::default();
+    let project = inventory::create_project(
+        services,
+        &system,
+        inventory::NewProject { name: Some(names.0.clone()), city: Some("苏州".into()) },
+    )
+    .await
+    .map_err(err)?;
+    let agent = users::create_user(
+        services,
+        &system,
+        users::NewUser {
+            username: Some(names.1.clone()),
+            password: Some(password.to_owned()),
+            display_name: Some(chinese_name(rng)),
+            roles: vec!["sales_agent".into()],
+            project_ids: vec![project.id.clone()],
+        },
+    )
+    .await
+    .map_err(err)?;
+    let method = sales::create_payment_method(
+        services,
+        &system,
+        &project.id,
+        sales::NewPaymentMethod {
+            name: Some("分期付款".into()),
+            kind: Some("instalments".into()),
+            discount: Some("0".into()),
+            terms: terms
+                .iter()
+                .map(|t| sales::NewTerm {
+                    kind: Some(t.kind.name().into()),
+                    ratio: Some(t.ratio.to_string()),
+                    days_after_signing: Some(i64::from(t.days_after_signing)),
+                })
+                .collect(),
+            non_standard: false,
+        },
+    )
+    .await
+    .map_err(err)?;
+
+    // Buildings through the service (each its own transaction), then the
+    // bulk rows in one transaction per project.
+    let mut buildings = Vec::new();
+    for b in 0..shape.buildings_per_project {
+        let building = inventory::create_building(
+            services,
+            &system,
+            &project.id,
+            inventory::NewBuilding { name: Some(format!("{}号楼", b + 1)), phase: None },
+        )
+        .await
+        .map_err(err)?;
+        out.buildings.push(building.id.clone());
+        buildings.push(building);
+    }
+    // Customers first: contracts need buyers.
+    let mut customers = Vec::with_capacity(shape.customers_per_project);
+    let tx = services.store.begin_write().await?;
+    for _ in 0..shape.customers_per_project {
+        let planted = rng.below(100) < 3 && !customers.is_empty();
+        let (name, phone) = if planted {
+            let original: &CustomerRow = rng.pick(&customers);
+            let national = PhoneNumber::from_stored(original.phone.clone()).display();
+            let typed = format!("+86 {}-{}-{}", &national[..3], &national[3..7], &national[7..]);
+            out.planted.push((project.id.clone(), original.name.clone(), typed, original.id.clone()));
+            (original.name.clone(), original.phone.clone())
+        } else {
+            let phone = PhoneNumber::parse(&mobile(rng)).map_err(|e| anyhow!(e))?;
+            (chinese_name(rng), phone.as_str().to_owned())
+        };
+        let id_number = resident_id(rng);
+        let (pinyin, initials) = name_pinyin(&name);
+        customers.push(CustomerRow {
+            id: loupan_store::new_id().into(),
+            project_id: project.id.clone(),
+            owner_id: agent.id.clone(),
+            kind: loupan_domain::customers::CustomerKind::Individual,
+            name,
+            name_pinyin: pinyin,
+            name_initials: initials,
+            phone,
+            id_type: Some("resident_id".into()),
+            id_number_cipher: Some(services.secrets.encrypt(&id_number).map_err(err)?),
+            id_number_index: Some(services.secrets.blind_index(&id_number).map_err(err)?),
+            id_number_masked: Some(mask_id_number(&id_number)),
+            source: Some((*rng.pick(&["自然来访", "网络", "老带新", "户外广告"])).into()),
+            grade: Some((*rng.pick(&["A", "B", "C"])).into()),
+            notes: None,
+            last_contact_at: None,
+            merged_into: None,
+            categories: (*rng.pick(&["potential", "potential", "actual", "potential,member"])).into(),
+            tags: String::new(),
+            birthday: None,
+            birthday_lunar: false,
+            email: None,
+            wechat: None,
+            address: None,
+            contact_person: None,
+            // Budgets 1–10 million yuan, in 100,000 steps; most customers say a layout.
+            budget: Some(Money::yuan(i64::try_from(10 + rng.below(91)).unwrap_or(10) * 100_000)),
+            wanted_layout: Some((*rng.pick(&["2室1厅", "3室2厅", "3室2厅", "4室2厅"])).into()),
+            wanted_area_min: None,
+            wanted_area_max: None,
+            purpose: Some((*rng.pick(&["own_use", "upgrade", "upgrade", "investment", "education"])).into()),
+            homes_owned: None,
+            grade_manual: true,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            marketing_opt_out_at: None,
+        });
+    }
+    loupan_store::bulk::insert_customers(&tx, &customers).await?;
+    for c in customers.iter().step_by((customers.len() / 50).max(1)).take(50) {
+        out.sample_customers.push((
+            project.id.clone(),
+            c.name.clone(),
+            PhoneNumber::from_stored(c.phone.clone()).display(),
+            c.name_initials.clone(),
+        ));
+        out.customer_ids.push((project.id.clone(), c.id.clone()));
+    }
+
+    let mut contracts = Vec::new();
+    let mut plan_rows = Vec::new();
+    let mut number = 0;
+    for building in &buildings {
+        let mut units = Vec::new();
+        for floor in 1..=shape.floors {
+            for stack in 0..shape.stacks {
+                let (layout, gross, inner, per_m2) = LAYOUTS[stack % LAYOUTS.len()];
+                let gross = loupan_domain::Area::parse(gross).map_err(|e| anyhow!("{e}"))?;
+                let price = inventory::price_of(gross, Money::yuan(per_m2));
+                let contracted = rng.below(100) < shape.contracted_percent;
+                let unit = UnitRow {
+                    id: loupan_store::new_id().into(),
+                    building_id: building.id.clone(),
+                    project_id: project.id.clone(),
+                    floor,
+                    number: format!("{floor}{:02}", stack + 1),
+                    layout: layout.into(),
+                    gross_area: gross,
+                    inner_area: loupan_domain::Area::parse(inner).map_err(|e| anyhow!("{e}"))?,
+                    list_price: price,
+                    status: if contracted { UnitStatus::Contracted } else { UnitStatus::Available },
+                    property_type: loupan_domain::inventory::PropertyType::Residential,
+                    orientation: Some("朝南".into()),
+                    decoration: Some(loupan_domain::inventory::Decoration::Shell),
+                    floor_price: Some(price.times_percent(97)),
+                    measured_gross_area: None,
+                    measured_inner_area: None,
+                    entrance: None,
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                };
+                if contracted {
+                    number += 1;
+                    let buyer = rng.pick(&customers);
+                    let signed_on = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default()
+                        + chrono::Days::new(rng.below(900));
+                    let contract = ContractRow {
+                        id: loupan_store::new_id().into(),
+                        project_id: project.id.clone(),
+                        unit_id: unit.id.clone(),
+                        customer_id: buyer.id.clone(),
+                        agent_id: agent.id.clone(),
+                        subscription_id: None,
+                        number: format!("HT{number:06}"),
+                        payment_method_id: method.id.clone(),
+                        total_price: price,
+                        signed_on,
+                        status: loupan_domain::sales::ContractStatus::Active,
+                        version: 1,
+                        created_at: now,
+                    };
+                    for (i, p) in payment_plan(terms, price, signed_on).into_iter().enumerate() {
+                        // Older instalments are mostly paid; some are overdue.
+                        let paid = if p.due_date < chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap_or_default()
+                            && rng.below(10) < 8
+                        {
+                            p.amount
+                        } else {
+                            Money::ZERO
+                        };
+                        plan_rows.push(InstalmentRow {
+                            id: loupan_store::new_id(),
+                            contract_id: contract.id.clone(),
+                            seq: i as i32 + 1,
+                            kind: p.kind,
+                            due_date: p.due_date,
+                            amount: p.amount,
+                            paid,
+                        });
+                    }
+                    contracts.push(contract);
+                } else {
+                    out.available_units.push((project.id.clone(), unit.id.clone()));
+                }
+                units.push(unit);
+            }
+        }
+        out.counts.units += units.len();
+        loupan_store::bulk::insert_units(&tx, &units).await?;
+    }
+    loupan_store::bulk::insert_contracts(&tx, &contracts).await?;
+    loupan_store::bulk::insert_instalments(&tx, &plan_rows).await?;
+    loupan_store::sales::start_numbering_at(&tx, &project.id, "contract", number + 1).await?;
+    tx.commit().await?;
+    out.counts.customers += customers.len();
+    out.counts.contracts += contracts.len();
+    out.counts.instalments += plan_rows.len();
+
+    out.id = project.id;
+    out.method = method.id;
+    Ok(out)
 }

@@ -49,8 +49,14 @@ pub enum Scale {
     Full,
 }
 
+fn main() -> Result<()> {
+    // Before any thread starts: see `platform::memory`.
+    loupan_service::platform::memory::restart_with_few_malloc_arenas();
+    run()
+}
+
 #[tokio::main]
-async fn main() -> Result<()> {
+async fn run() -> Result<()> {
     let cli = Cli::parse();
     let url = match &cli.database_url {
         Some(u) => u.clone(),
@@ -85,7 +91,7 @@ async fn main() -> Result<()> {
     // workloads, as `loupan serve` does.
     services.store.spawn_wal_checkpoints();
     let wanted: Vec<String> = cli.workloads.split(',').map(|w| w.trim().to_uppercase()).collect();
-    let results = workloads::run(&services, &url, &seeded, &wanted, cli.cost_contracts).await?;
+    let results = workloads::run(&services, &url, &seeded, cli.scale, &wanted, cli.cost_contracts).await?;
     let backend = format!("{:?}", services.store.backend()).to_lowercase();
     workloads::write_results(&cli.out, &backend, cli.scale, &seeded, &results)?;
     Ok(())

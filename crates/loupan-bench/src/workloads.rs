@@ -180,6 +180,7 @@ pub async fn run(
     services: &Services,
     database_url: &str,
     seeded: &Seeded,
+    scale: crate::Scale,
     wanted: &[String],
     cost_contracts: Option<usize>,
 ) -> Result<Vec<WorkloadResult>> {
@@ -757,7 +758,7 @@ pub async fn run(
         results.extend(crate::cost::run(services, seeded, noop_p50, cost_contracts).await?);
     }
     if on("W7") {
-        results.push(crate::letters::run(services, seeded, &router, 10_000).await?);
+        results.push(crate::letters::run(services, seeded, &router, scale, 10_000).await?);
     }
     if on("W6") {
         let rounds = 15;

@@ -52,9 +52,19 @@ impl NoticeKind {
         }
     }
 
+    /// What the sender states once for a whole batch of this kind, asked
+    /// when the batch is made: a handover notice's dates and place.
+    pub const fn batch_fields(self) -> &'static [&'static str] {
+        match self {
+            NoticeKind::HandoverNotice => &HANDOVER_FIELDS,
+            _ => &[],
+        }
+    }
+
     /// The merge fields a template of this kind may name.
     pub fn fields(self) -> Vec<&'static str> {
         let mut fields: Vec<&'static str> = CUSTOMER_FIELDS.to_vec();
+        fields.extend(self.batch_fields());
         if self.subject() == Subject::Contract {
             fields.extend(CONTRACT_FIELDS);
         }
@@ -65,11 +75,21 @@ impl NoticeKind {
     }
 }
 
-/// Fields every letter has: who it is to, who sends it, and when.
-pub const CUSTOMER_FIELDS: [&str; 5] = ["customer.name", "customer.phone", "project.name", "agent.name", "today"];
+/// Fields every letter has: who it is to, who sends it (the company's
+/// letterhead, the project, the agent), and when.
+pub const CUSTOMER_FIELDS: [&str; 8] = [
+    "customer.name",
+    "customer.phone",
+    "project.name",
+    "agent.name",
+    "company.name",
+    "company.address",
+    "company.phone",
+    "today",
+];
 
-/// Fields of a letter about a contract.
-pub const CONTRACT_FIELDS: [&str; 7] = [
+/// Fields of a letter about a contract; `plan.instalments` is a list (see [`LIST_FIELDS`]).
+pub const CONTRACT_FIELDS: [&str; 10] = [
     "building.name",
     "unit.number",
     "unit.gross_area",
@@ -77,7 +97,25 @@ pub const CONTRACT_FIELDS: [&str; 7] = [
     "contract.signed_on",
     "contract.total_price",
     "contract.unpaid",
+    "contract.buyers",
+    "plan.name",
+    "plan.instalments",
 ];
+
+/// The merge fields that are lists, and the fields of each of their rows:
+/// a template loops over them (`{% for i in plan.instalments %}`), usually
+/// as the rows of a table.
+pub const LIST_FIELDS: [(&str, &[&str]); 1] =
+    [("plan.instalments", &["seq", "name", "due_on", "amount", "paid", "unpaid"])];
+
+/// The fields of each row of the list field `field`, if it is one.
+pub fn row_fields(field: &str) -> Option<&'static [&'static str]> {
+    LIST_FIELDS.iter().find(|(name, _)| *name == field).map(|(_, rows)| *rows)
+}
+
+/// Fields of a handover notice, the same for its whole batch: from which
+/// day to which the buyers come to take their homes, and where.
+pub const HANDOVER_FIELDS: [&str; 3] = ["handover.starts_on", "handover.ends_on", "handover.place"];
 
 /// Fields of a payment reminder: what is overdue as of the batch's date.
 pub const ARREARS_FIELDS: [&str; 4] =

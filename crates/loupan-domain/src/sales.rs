@@ -72,6 +72,20 @@ named_enum! {
     }
 }
 
+impl TermKind {
+    /// The instalment's name as Chinese documents print it (letters, receipts).
+    pub const fn printed_name(self) -> &'static str {
+        match self {
+            TermKind::Deposit => "定金",
+            TermKind::DownPayment => "首付款",
+            TermKind::Instalment => "分期款",
+            TermKind::Mortgage => "按揭款",
+            TermKind::Compensation => "面积补差款",
+            TermKind::Fee => "代收费用",
+        }
+    }
+}
+
 named_enum! {
     /// The kinds of payment method (付款方式).
     pub enum PaymentMethodKind("payment method kind") {

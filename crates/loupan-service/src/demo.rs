@@ -147,11 +147,27 @@ pub async fn fill(
     Ok(Some(DemoSummary { users: created, password, units: done as usize, customers }))
 }
 
+/// The demo company's logo, a house drawn in two colours (160 × 160 PNG).
+pub const LOGO: &[u8] = include_bytes!("../assets/demo-logo.png");
+
 /// The company's payment reminder and handover notice, and one batch of
 /// handover notices to the owners of 1号楼, which the job queue prints once
 /// Loupan is running.
 async fn demo_notices(services: &Services, system: &Actor, project_id: &ProjectId) -> ServiceResult<()> {
     use crate::notices::{self, Audience, NewBatch, NewTemplate};
+    // The letterhead every letter signs with, and its logo.
+    let logo = notices::printed::upload_picture(services, system, LOGO.to_vec()).await?.0;
+    notices::letterhead::set_letterhead(
+        services,
+        system,
+        notices::letterhead::LetterheadForm {
+            name: Some("翠湖置业有限公司".into()),
+            address: Some("杭州市西湖区翠湖路 1 号".into()),
+            phone: Some("0571-8888 6666".into()),
+            logo: Some(logo),
+        },
+    )
+    .await?;
     let mut handover = None;
     for (kind, (name, body)) in notices::sample_templates() {
         let t = notices::create_template(
@@ -209,6 +225,15 @@ async fn demo_notices(services: &Services, system: &Actor, project_id: &ProjectI
             project_id: project_id.clone(),
             audience: Audience::Building { building_id: b.id },
             as_of: None,
+            // Handover in the month after next, at the property service centre.
+            details: {
+                let start = services.clock.today() + chrono::Days::new(45);
+                std::collections::BTreeMap::from([
+                    ("handover.starts_on".to_owned(), start.to_string()),
+                    ("handover.ends_on".to_owned(), (start + chrono::Days::new(14)).to_string()),
+                    ("handover.place".to_owned(), "翠湖名苑物业服务中心（3号楼底层）".to_owned()),
+                ])
+            },
         };
         match notices::create_batch(services, system, form).await {
             Ok(_) | Err(ServiceError::Conflict("no_recipients")) => {}

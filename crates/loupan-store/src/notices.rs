@@ -181,6 +181,30 @@ pub async fn recipients<C: ConnectionTrait>(c: &C, batch: &NoticeBatchId) -> Sto
         .await?)
 }
 
+/// The texts of a batch's letters that went out, in print order, `limit` at
+/// a time after the position `after`: (position, text).
+pub async fn sent_texts<C: ConnectionTrait>(
+    c: &C,
+    batch: &NoticeBatchId,
+    after: i32,
+    limit: u64,
+) -> StoreResult<Vec<(i32, String)>> {
+    use notice_recipients::Column;
+    let rows: Vec<(i32, Option<String>)> = notice_recipients::Entity::find()
+        .select_only()
+        .column(Column::Position)
+        .column(Column::Text)
+        .filter(Column::BatchId.eq(batch.clone()))
+        .filter(Column::Status.eq(RecipientStatus::Sent))
+        .filter(Column::Position.gt(after))
+        .order_by_asc(Column::Position)
+        .limit(limit)
+        .into_tuple()
+        .all(c)
+        .await?;
+    Ok(rows.into_iter().filter_map(|(position, text)| Some((position, text?))).collect())
+}
+
 pub async fn find_recipient<C: ConnectionTrait>(c: &C, id: &NoticeRecipientId) -> StoreResult<Option<RecipientRow>> {
     Ok(notice_recipients::Entity::find_by_id(id.clone()).one(c).await?)
 }

@@ -526,6 +526,23 @@ pub async fn buyers_of<C: ConnectionTrait>(c: &C, deal_id: &str) -> StoreResult<
     Ok(b::Entity::find().filter(b::Column::DealId.eq(deal_id)).order_by_asc(b::Column::Position).all(c).await?)
 }
 
+/// The buyers of many deals, each deal's main buyer first.
+pub async fn buyers_of_deals<C: ConnectionTrait>(c: &C, deal_ids: &[&str]) -> StoreResult<Vec<BuyerRow>> {
+    use crate::entities::deal_buyers as b;
+    let mut out = Vec::new();
+    for chunk in deal_ids.chunks(500) {
+        out.extend(
+            b::Entity::find()
+                .filter(b::Column::DealId.is_in(chunk.iter().copied()))
+                .order_by_asc(b::Column::DealId)
+                .order_by_asc(b::Column::Position)
+                .all(c)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
 pub async fn replace_buyers<C: ConnectionTrait>(c: &C, deal_id: &str, rows: &[BuyerRow]) -> StoreResult<()> {
     use crate::entities::deal_buyers as b;
     b::Entity::delete_many().filter(b::Column::DealId.eq(deal_id)).exec(c).await?;

@@ -366,6 +366,11 @@ fn rule(op: &str) -> Option<Rule> {
         | "GET /api/v1/notices/sms"
         | "PUT /api/v1/notices/sms"
         | "POST /api/v1/notices/sms/test" => Needs(ManageIntegrations, Nothing),
+        // The letterhead: set by whoever manages integrations, read by them and by letter writers.
+        "PUT /api/v1/notices/letterhead" => Needs(ManageIntegrations, Nothing),
+        "GET /api/v1/notices/letterhead" => Custom(|role, _| {
+            if can(role, ManageIntegrations) || can(role, SendNotices) { Expect::Allowed } else { Expect::Forbidden }
+        }),
         // The provider's push: no role at all, the path's secret is the key.
         "POST /api/v1/notices/sms/replies/{token}" => Anyone(Nothing),
         _ => return None,
@@ -995,6 +1000,7 @@ impl World {
             p2 if p2.starts_with("/api/v1/notices/batches/{id}") => get(&with(&self.notice_batch(case).await.0)),
             "/api/v1/notices/sendings/{id}" => get(&with(&self.notice_sending(case).await)),
             "/api/v1/notices/smtp" if method == "PUT" => put(path, smtp_settings()),
+            "/api/v1/notices/letterhead" if method == "PUT" => put(path, json!({"name": "翠湖置业有限公司"})),
             "/api/v1/notices/smtp" | "/api/v1/notices/smtp/test" => {
                 // Set up first, so that only the caller's right decides.
                 let r = self.send(put("/api/v1/notices/smtp", smtp_settings()), &self.admin).await;

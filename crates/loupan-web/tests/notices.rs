@@ -138,6 +138,12 @@ impl Office {
         self.run_jobs().await;
     }
 
+    /// A new template as `body` describes it, by `token`; its id.
+    async fn template(&self, token: &str, body: Value) -> String {
+        let r = self.app.send(post("/api/v1/notices/templates", body).token(token)).await;
+        ok(&r)["id"].as_str().unwrap().to_owned()
+    }
+
     async fn run_jobs(&self) -> usize {
         loupan_service::platform::jobs::run_due(&self.app.services, "test", june_first() + chrono::Duration::minutes(1))
             .await
@@ -506,6 +512,205 @@ async fn printed_letters_carry_a_logo_a_table_page_numbers_and_fields_placed_on_
     assert_eq!((r.status, r.bytes.starts_with(b"%PDF")), (StatusCode::OK, true), "{}", r.text);
 }
 
+#[tokio::test]
+async fn a_letter_merges_the_letterhead_every_buyer_and_the_plans_instalments_as_a_table() {
+    let o = office().await;
+    let (contract, li) = o.contract("李雷", "13800138001", "301", "2026-01-05").await;
+    // His wife joins the contract (加名), approved by the manager.
+    let wife = ok(&o
+        .app
+        .send(
+            post("/api/v1/customers", json!({"name": "韩梅梅", "phone": "13800138002", "project_id": o.project}))
+                .token(&o.agent),
+        )
+        .await)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, manager) = o.app.user(&o.admin, "manager", &["sales_manager"], &[&o.project]).await;
+    let change = json!({"kind": "rename", "subject_id": contract, "reason": "加名",
+                        "buyers": [{"customer_id": li, "share": "0.5"}, {"customer_id": wife, "share": "0.5"}]});
+    let approval = ok(&o.app.send(post("/api/v1/sales/changes", change).token(&o.agent)).await)["approval_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(&o.app.send(post(&format!("/api/v1/approvals/{approval}/approve"), json!({})).token(&manager)).await);
+
+    // The letterhead is the administrator's; a logo must be a picture uploaded before.
+    let head = json!({"name": "翠湖置业有限公司", "address": "杭州市西湖区翠湖路 1 号", "phone": "0571-88886666"});
+    let set_head = |token: &str, body: Value| o.app.send(put("/api/v1/notices/letterhead", body).token(token));
+    assert_eq!(set_head(&o.finance, head.clone()).await.status, StatusCode::FORBIDDEN);
+    let r = set_head(&o.admin, json!({"name": " ", "logo": "0".repeat(32)})).await;
+    let mut fields = r.error_fields();
+    fields.sort();
+    assert_eq!((r.status, fields), (StatusCode::UNPROCESSABLE_ENTITY, vec!["logo".to_owned(), "name".to_owned()]));
+    let logo = ok(&o
+        .app
+        .send(post_bytes("/api/v1/notices/pictures", LOGO.to_vec(), "image/png").token(&o.admin))
+        .await)["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut with_logo = head.clone();
+    with_logo["logo"] = json!(logo);
+    assert_eq!(ok(&set_head(&o.admin, with_logo).await)["logo"], logo.as_str());
+    assert_eq!(ok(&o.app.send(get("/api/v1/notices/letterhead").token(&o.finance)).await)["name"], "翠湖置业有限公司");
+
+    // The picker offers the instalment table ready to print.
+    let fields = ok(&o.app.send(get("/api/v1/notices/fields?kind=payment_reminder").token(&o.finance)).await);
+    let table = fields.as_array().unwrap().iter().find(|f| f["name"] == "plan.instalments").unwrap();
+    assert_eq!(table["label"], "付款明细（表格）");
+    let snippet = table["snippet"].as_str().unwrap().to_owned();
+    assert!(
+        snippet.starts_with("| 期次 | 款项 | 应付日期 |") && snippet.contains("{% for row in plan.instalments %}"),
+        "{snippet}"
+    );
+
+    let body = format!(
+        "@logo 30 right\n# 缴款通知\n\n尊敬的 {{{{ contract.buyers }}}}：\n\n您选择的付款方式为{{{{ plan.name }}}}，明细如下：\n\n{snippet}\n@right {{{{ company.name }}}}\n@right 地址：{{{{ company.address }}}} 电话：{{{{ company.phone }}}}"
+    );
+    let template = o.template(&o.finance, json!({"kind": "payment_reminder", "name": "缴款通知", "body": body})).await;
+    let preview = ok(&o
+        .app
+        .send(
+            post(
+                &format!("/api/v1/notices/templates/{template}/preview"),
+                json!({"customer_id": li, "as_of": "2026-06-01"}),
+            )
+            .token(&o.finance),
+        )
+        .await);
+    let text = preview["text"].as_str().unwrap();
+    // The contract's plan: 30 % at signing, 70 % 90 days later, nothing paid yet.
+    for words in [
+        "尊敬的 李雷、韩梅梅：",
+        "付款方式为分期付款",
+        "| 1 | 首付款 | 2026年1月5日 | 300,000.00 | 0.00 | 300,000.00 |",
+        "| 2 | 分期款 | 2026年4月5日 | 700,000.00 | 0.00 | 700,000.00 |",
+        "@right 翠湖置业有限公司",
+        "电话：0571-88886666",
+    ] {
+        assert!(text.contains(words), "{words} in {text}");
+    }
+    // On paper, the letterhead's logo where the letter says @logo.
+    let pdf = || {
+        post(&format!("/api/v1/notices/templates/{template}/preview.pdf"), json!({"customer_id": li})).token(&o.finance)
+    };
+    let r = o.app.send(pdf()).await;
+    if loupan_documents::pdf::available() {
+        assert_eq!((r.status, pictures_in(&r.bytes)), (StatusCode::OK, 1), "the logo: {}", r.text);
+    }
+    // Without a logo the mark prints nothing, and the letter still prints.
+    ok(&set_head(&o.admin, head).await);
+    let r = o.app.send(pdf()).await;
+    if loupan_documents::pdf::available() {
+        assert_eq!((r.status, pictures_in(&r.bytes)), (StatusCode::OK, 0), "{}", r.text);
+    }
+    // The settings page has the letterhead form.
+    let page = o.app.send(get("/admin/sending").token(&o.admin)).await;
+    assert!(page.text.contains("letterhead-form") && page.text.contains("翠湖置业有限公司"), "{}", page.text);
+}
+
+#[tokio::test]
+async fn a_handover_notice_states_the_batchs_dates_and_place_in_every_letter() {
+    let o = office().await;
+    let (_, li) = o.contract("李雷", "13800138001", "301", "2026-01-05").await;
+    o.contract("韩梅梅", "13800138002", "201", "2026-01-05").await;
+    let body = "尊敬的 {{ customer.name }}：请于 {{ handover.starts_on|cn_date }} 至 {{ handover.ends_on|cn_date }} 到{{ handover.place }}办理 {{ unit.number }} 号房的交房手续。";
+    let template = o.template(&o.admin, json!({"kind": "handover_notice", "name": "交房通知", "body": body})).await;
+    // A payment reminder has no handover to state.
+    let r = o
+        .app
+        .send(
+            post(
+                "/api/v1/notices/templates",
+                json!({"kind": "payment_reminder", "name": "x", "body": "{{ handover.place }}"}),
+            )
+            .token(&o.admin),
+        )
+        .await;
+    assert_eq!(r.json()["errors"][0]["code"], "unknown_merge_field", "{}", r.text);
+
+    let details =
+        json!({"handover.starts_on": "2026-07-01", "handover.ends_on": "2026-07-15", "handover.place": "物业服务中心"});
+    let preview = |details: Value| {
+        post(&format!("/api/v1/notices/templates/{template}/preview"), json!({"customer_id": li, "details": details}))
+            .token(&o.admin)
+    };
+    let text = ok(&o.app.send(preview(details.clone())).await)["text"].as_str().unwrap().to_owned();
+    assert_eq!(text, "尊敬的 李雷：请于 2026年7月1日 至 2026年7月15日 到物业服务中心办理 301 号房的交房手续。");
+    for (wrong, field, code) in [
+        (json!({"handover.starts_on": "2026-07-01", "handover.place": "物业"}), "details.handover.ends_on", "required"),
+        (
+            json!({"handover.starts_on": "2026-07-15", "handover.ends_on": "2026-07-01", "handover.place": "物业"}),
+            "details.handover.ends_on",
+            "before_start",
+        ),
+        (
+            json!({"handover.starts_on": "7月1日", "handover.ends_on": "2026-07-01", "handover.place": "物业"}),
+            "details.handover.starts_on",
+            "invalid_date",
+        ),
+        (
+            json!({"handover.starts_on": "2026-07-01", "handover.ends_on": "2026-07-02", "handover.place": "物业", "handover.hour": "9"}),
+            "details.handover.hour",
+            "unknown_merge_field_name",
+        ),
+    ] {
+        let r = o.app.send(preview(wrong)).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+        assert_eq!(
+            (r.json()["errors"][0]["field"].as_str(), r.json()["errors"][0]["code"].as_str()),
+            (Some(field), Some(code)),
+            "{}",
+            r.text
+        );
+    }
+    // The batch keeps what it stated, and every letter says it.
+    let batch = json!({"template_id": template, "project_id": o.project,
+                       "audience": {"source": "building", "building_id": o.building}, "details": details});
+    let created = ok(&o.app.send(post("/api/v1/notices/batches", batch).token(&o.admin)).await);
+    assert_eq!(created["details"]["handover.place"], "物业服务中心");
+    o.run_jobs().await;
+    let id = created["id"].as_str().unwrap();
+    let log = ok(&o.app.send(get(&format!("/api/v1/notices/batches/{id}/recipients")).token(&o.admin)).await);
+    let mut sent = Vec::new();
+    for r in log.as_array().unwrap() {
+        let sending = ok(&o
+            .app
+            .send(get(&format!("/api/v1/notices/sendings/{}", r["id"].as_str().unwrap())).token(&o.admin))
+            .await);
+        sent.push(sending["text"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(sent.len(), 2, "{log}");
+    assert!(sent.iter().all(|t| t.contains("2026年7月15日 到物业服务中心")), "{sent:?}");
+    // The page asks for them in the preview and in the batch.
+    let page = o.app.send(get(&format!("/notices/templates/{template}")).token(&o.admin)).await;
+    assert!(
+        page.text.contains("name=\"details.handover.starts_on\"") && page.text.contains("batch-details"),
+        "{}",
+        page.text
+    );
+    let r = o
+        .app
+        .send(
+            form(
+                &format!("/notices/templates/{template}/batch"),
+                &[
+                    ("project_id", &o.project),
+                    ("source", "building"),
+                    ("building_id", &o.building),
+                    ("details.handover.starts_on", "2026-07-01"),
+                    ("details.handover.ends_on", ""),
+                    ("details.handover.place", "物业"),
+                ],
+            )
+            .token(&o.admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+}
+
 /// The text of a PDF, when poppler's pdftotext is here (CI has it).
 fn pdf_text(bytes: &[u8]) -> Option<String> {
     let dir = std::env::temp_dir().join(format!("loupan-notices-{}", loupan_store::new_id()));
@@ -541,19 +746,12 @@ async fn marketing_skips_those_who_refused_it_and_counts_them() {
     // Another agent's customer is not theirs to change.
     let r = o.app.send(consent(&han, false).token(&o.other_agent)).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let greeting = ok(&o
-        .app
-        .send(
-            post(
-                "/api/v1/notices/templates",
-                json!({"kind": "greeting", "name": "端午问候", "body": "尊敬的 {{ customer.name }}：端午安康！"}),
-            )
-            .token(&o.admin),
+    let greeting = o
+        .template(
+            &o.admin,
+            json!({"kind": "greeting", "name": "端午问候", "body": "尊敬的 {{ customer.name }}：端午安康！"}),
         )
-        .await)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await;
     let batch = json!({"template_id": greeting, "project_id": o.project,
                        "audience": {"source": "customers", "customer_ids": [li, han, wang]}});
     let plan = ok(&o.app.send(post("/api/v1/notices/batches/preview", batch.clone()).token(&o.admin)).await);
@@ -616,19 +814,8 @@ async fn a_batch_to_a_saved_filter_reaches_whoever_it_finds_when_confirmed_buyer
         .app
         .send(post("/api/v1/customers/saved-filters", json!({"name": "A级", "query": "grade=A"})).token(&o.admin))
         .await);
-    let greeting = ok(&o
-        .app
-        .send(
-            post(
-                "/api/v1/notices/templates",
-                json!({"kind": "greeting", "name": "问候", "body": "{{ customer.name }}，您好"}),
-            )
-            .token(&o.admin),
-        )
-        .await)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let greeting =
+        o.template(&o.admin, json!({"kind": "greeting", "name": "问候", "body": "{{ customer.name }}，您好"})).await;
     // A customer registered after the filter was saved is found too: it keeps conditions, not names.
     let late = register("后来者", "13800138016", "A", &o.project).await;
     let batch = json!({"template_id": greeting, "project_id": o.project,

@@ -155,8 +155,14 @@ enum AuditCommand {
     Verify,
 }
 
+fn main() -> Result<()> {
+    // Before any thread starts: see `platform::memory`.
+    loupan_service::platform::memory::restart_with_few_malloc_arenas();
+    run()
+}
+
 #[tokio::main]
-async fn main() -> Result<()> {
+async fn run() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("LOUPAN_LOG")

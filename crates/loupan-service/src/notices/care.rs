@@ -149,6 +149,7 @@ pub(crate) async fn send_greetings(services: &Services, now: DateTime<Utc>) -> S
                 services,
                 &system,
                 super::Queued {
+                    details: BTreeMap::new(),
                     template: &template,
                     project_id: &project.id,
                     audience,

@@ -10,10 +10,12 @@
 
 use std::time::Duration;
 
+use lettre::address::Envelope;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue, MessageId};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Tls, TlsParameters};
+use lettre::transport::smtp::response::Response;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use loupan_domain::customers::parse_email;
 use loupan_domain::notices::SmtpSecurity;
@@ -212,7 +214,59 @@ impl Header for OneClick {
 /// A connection pool to the company's SMTP server.
 pub(crate) struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// For a server without TLS, one connection of our own (see `Plain`).
+    plain: Option<Plain>,
     from: Mailbox,
+}
+
+/// A plain connection to a relay inside the company network, kept open from
+/// message to message, with Nagle's algorithm off: lettre writes a message
+/// and its closing `.` in two writes, and with Nagle on the second waits for
+/// the server's delayed acknowledgement of the first (40 ms a message, 25
+/// messages a second whatever the server's speed).
+struct Plain {
+    address: (String, u16),
+    credentials: Option<Credentials>,
+    connection: tokio::sync::Mutex<Option<AsyncSmtpConnection>>,
+}
+
+impl Plain {
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SendFailure> {
+        let (host, port) = &self.address;
+        let stream =
+            tokio::time::timeout(Duration::from_secs(10), tokio::net::TcpStream::connect((host.as_str(), *port)))
+                .await
+                .map_err(|_| SendFailure::Later(format!("{host}:{port}: no answer in 10 s")))?
+                .map_err(|e| SendFailure::Later(format!("{host}:{port}: {e}")))?;
+        stream.set_nodelay(true).map_err(|e| SendFailure::Later(e.to_string()))?;
+        let hello = lettre::transport::smtp::extension::ClientId::default();
+        let mut connection =
+            AsyncSmtpConnection::connect_with_transport(Box::new(stream), &hello).await.map_err(failure)?;
+        if let Some(credentials) = &self.credentials {
+            connection.auth(&[Mechanism::Plain, Mechanism::Login], credentials).await.map_err(failure)?;
+        }
+        Ok(connection)
+    }
+
+    async fn send(&self, envelope: &Envelope, bytes: &[u8]) -> Result<Response, SendFailure> {
+        let mut slot = self.connection.lock().await;
+        let mut connection = match slot.take() {
+            Some(c) if !c.has_broken() => c,
+            _ => self.connect().await?,
+        };
+        let answer = connection.send(envelope, bytes).await;
+        // A refused recipient leaves the connection usable; a broken one is opened again next time.
+        if !connection.has_broken() {
+            *slot = Some(connection);
+        }
+        answer.map_err(failure)
+    }
+}
+
+/// What a failure means for the message: a permanent refusal (550) is the
+/// recipient's answer; anything else is tried again later.
+fn failure(e: lettre::transport::smtp::Error) -> SendFailure {
+    if e.is_permanent() { SendFailure::Refused(e.to_string()) } else { SendFailure::Later(e.to_string()) }
 }
 
 impl Mailer {
@@ -228,18 +282,29 @@ impl Mailer {
             }
         };
         let mut builder = builder.port(s.port).timeout(Some(Duration::from_secs(10)));
-        if let Some(user) = &s.user {
-            let password = match &s.password_encrypted {
-                Some(sealed) => services.secrets.decrypt(sealed)?,
-                None => String::new(),
-            };
-            builder = builder.credentials(Credentials::new(user.clone(), password));
+        let credentials = match &s.user {
+            Some(user) => {
+                let password = match &s.password_encrypted {
+                    Some(sealed) => services.secrets.decrypt(sealed)?,
+                    None => String::new(),
+                };
+                Some(Credentials::new(user.clone(), password))
+            }
+            None => None,
+        };
+        if let Some(credentials) = &credentials {
+            builder = builder.credentials(credentials.clone());
         }
         let from = Mailbox::new(
             Some(s.sender_name.clone()),
             s.sender_address.parse().map_err(|e| ServiceError::internal(format!("the sender address: {e}")))?,
         );
-        Ok(Mailer { transport: builder.build(), from })
+        let plain = (s.security == SmtpSecurity::None).then(|| Plain {
+            address: (s.host.clone(), s.port),
+            credentials: credentials.clone(),
+            connection: tokio::sync::Mutex::new(None),
+        });
+        Ok(Mailer { transport: builder.build(), plain, from })
     }
 
     /// Sends one message; the server's answer when it accepted it.
@@ -273,11 +338,11 @@ impl Mailer {
             ),
         }
         .map_err(|e| SendFailure::Refused(e.to_string()))?;
-        match self.transport.send(message).await {
-            Ok(answer) => Ok(answer.message().collect::<Vec<_>>().join(" ")),
-            Err(e) if e.is_permanent() => Err(SendFailure::Refused(e.to_string())),
-            Err(e) => Err(SendFailure::Later(e.to_string())),
-        }
+        let answer = match &self.plain {
+            Some(plain) => plain.send(message.envelope(), &message.formatted()).await?,
+            None => self.transport.send(message).await.map_err(failure)?,
+        };
+        Ok(answer.message().collect::<Vec<_>>().join(" "))
     }
 }
 

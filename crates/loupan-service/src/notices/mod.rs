@@ -7,6 +7,7 @@
 //! come with the rest of issue #16.
 
 pub mod care;
+pub mod letterhead;
 pub mod mail;
 pub mod printed;
 pub mod sms;
@@ -486,6 +487,67 @@ pub struct NewBatch {
     /// The date amounts are taken at (arrears); today when absent or blank.
     #[serde(default, deserialize_with = "loupan_domain::validation::optional_date")]
     pub as_of: Option<NaiveDate>,
+    /// What the whole batch states, by merge field: a handover notice's
+    /// `handover.starts_on`, `handover.ends_on` (dates) and `handover.place`.
+    #[serde(default)]
+    pub details: BTreeMap<String, String>,
+}
+
+/// The letter one customer would get, for the editor's preview.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct PreviewOf {
+    pub customer_id: CustomerId,
+    /// For letters about a contract: which one (else the customer's first).
+    pub contract_id: Option<ContractId>,
+    /// Amounts as of this date; today when absent or blank.
+    #[serde(default, deserialize_with = "loupan_domain::validation::optional_date")]
+    pub as_of: Option<NaiveDate>,
+    /// What a batch would state (see `NewBatch::details`).
+    #[serde(default)]
+    pub details: BTreeMap<String, String>,
+}
+
+/// The values a batch of `kind` states for all its letters, checked: each of
+/// the kind's batch fields given (dates as dates, the last not before the
+/// first), nothing else.
+fn batch_details(
+    kind: NoticeKind,
+    given: &BTreeMap<String, String>,
+) -> Result<BTreeMap<&'static str, String>, Invalid> {
+    let mut errors = Invalid::default();
+    let wanted = kind.batch_fields();
+    for name in given.keys().filter(|k| !wanted.contains(&k.as_str())) {
+        errors.push(format!("details.{name}"), "unknown_merge_field_name");
+    }
+    let mut details = BTreeMap::new();
+    for field in wanted {
+        let at = format!("details.{field}");
+        let value = given.get(*field).map(|v| v.trim()).unwrap_or_default();
+        if value.is_empty() {
+            errors.push(&at, "required");
+        } else if value.chars().count() > 200 {
+            errors.push(&at, "too_long");
+        } else if field.ends_with("_on") && NaiveDate::parse_from_str(value, "%Y-%m-%d").is_err() {
+            errors.push(&at, "invalid_date");
+        } else {
+            details.insert(*field, value.to_owned());
+        }
+    }
+    if let (Some(from), Some(to)) = (details.get("handover.starts_on"), details.get("handover.ends_on"))
+        && to < from
+    {
+        errors.push("details.handover.ends_on", "before_start");
+    }
+    errors.into_result()?;
+    Ok(details)
+}
+
+/// The details a batch stated, under the kind's own field names.
+fn stored_details(batch: &BatchRow) -> ServiceResult<BTreeMap<&'static str, String>> {
+    let Some(json) = batch.details.as_deref() else { return Ok(BTreeMap::new()) };
+    let given: BTreeMap<String, String> = serde_json::from_str(json).map_err(ServiceError::internal)?;
+    Ok(batch.kind.batch_fields().iter().filter_map(|field| given.get(*field).map(|v| (*field, v.clone()))).collect())
 }
 
 /// One letter a batch would send or sent: to whom, about what.
@@ -581,6 +643,8 @@ pub struct Batch {
     #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     pub audience: serde_json::Value,
     pub as_of: NaiveDate,
+    /// What the batch states for all its letters (see `NewBatch::details`).
+    pub details: BTreeMap<String, String>,
     pub status: BatchStatus,
     pub total: i32,
     pub sent: i32,
@@ -594,7 +658,9 @@ pub struct Batch {
 }
 
 fn batch_of(r: BatchRow) -> ServiceResult<Batch> {
+    let details = stored_details(&r)?.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     Ok(Batch {
+        details,
         audience: serde_json::from_str(&r.audience).map_err(ServiceError::internal)?,
         has_letters: r.output_file_id.is_some(),
         id: r.id,
@@ -708,6 +774,11 @@ async fn addressees(
 /// Everything a project's letters merge, loaded once per batch run.
 struct Merge {
     project_name: String,
+    /// What the batch states for every letter (a handover's dates and place).
+    details: BTreeMap<&'static str, String>,
+    letterhead: letterhead::Letterhead,
+    /// Payment methods by id: a contract's plan is named after its method.
+    plan_names: HashMap<String, String>,
     as_of: NaiveDate,
     today: NaiveDate,
     lines: HashMap<ContractId, LedgerLine>,
@@ -742,8 +813,13 @@ impl Merge {
                 building_of_unit.insert(u.id.clone(), (building, u.gross_area.to_string()));
             }
         }
+        let plan_names =
+            loupan_store::sales::payment_methods_of(conn, project).await?.into_iter().map(|m| (m.id, m.name)).collect();
         let merge = Merge {
             project_name,
+            details: BTreeMap::new(),
+            letterhead: letterhead::stored(services).await?,
+            plan_names,
             as_of,
             today: services.clock.today(),
             lines: lines.iter().map(|l| (l.contract_id.clone(), l.clone())).collect(),
@@ -764,8 +840,44 @@ impl Merge {
         templates::set(&mut f, "project.name", self.project_name.clone());
         templates::set(&mut f, "agent.name", agent.unwrap_or_default());
         templates::set(&mut f, "today", self.today.to_string());
+        templates::set(&mut f, "company.name", self.letterhead.name.clone());
+        templates::set(&mut f, "company.address", self.letterhead.address.clone());
+        templates::set(&mut f, "company.phone", self.letterhead.phone.clone());
+        for (field, value) in &self.details {
+            templates::set(&mut f, field, value.clone());
+        }
         if kind.subject() == Subject::Contract {
-            let line = self.lines.get(to.contract_id.as_ref()?)?;
+            let contract_id = to.contract_id.as_ref()?;
+            let line = self.lines.get(contract_id)?;
+            let contract = people.contracts.get(contract_id)?;
+            let buyers: Vec<&str> = people
+                .buyers
+                .get(contract_id)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| people.customers.get(id).map(|c| c.name.as_str()))
+                .collect();
+            let buyers = if buyers.is_empty() { customer.name.clone() } else { buyers.join("、") };
+            templates::set(&mut f, "contract.buyers", buyers);
+            let plan = self.plan_names.get(&contract.payment_method_id).cloned().unwrap_or_default();
+            templates::set(&mut f, "plan.name", plan);
+            let rows = people
+                .instalments
+                .get(contract_id)
+                .into_iter()
+                .flatten()
+                .map(|i| {
+                    BTreeMap::from([
+                        ("seq", i.seq.to_string()),
+                        ("name", i.kind.printed_name().to_owned()),
+                        ("due_on", i.due_date.to_string()),
+                        ("amount", i.amount.to_string()),
+                        ("paid", i.paid.to_string()),
+                        ("unpaid", (i.amount - i.paid).to_string()),
+                    ])
+                })
+                .collect();
+            templates::set_rows(&mut f, "plan.instalments", rows);
             let (building, area) = self.building_of_unit.get(&line.unit_id).cloned().unwrap_or_default();
             // The agent who signed the contract speaks for it.
             templates::set(&mut f, "agent.name", line.agent_name.clone());
@@ -791,15 +903,40 @@ impl Merge {
     }
 }
 
-/// The customers of a run of letters and their agents' names, loaded in one go.
+/// What a run of letters merges beyond the project: the customers (and
+/// co-buyers) and their agents' names, and the contracts with their buyers
+/// and instalments, loaded in one go.
 struct People {
     customers: HashMap<CustomerId, store_customers::CustomerRow>,
     agents: HashMap<loupan_domain::ids::UserId, String>,
+    contracts: HashMap<ContractId, loupan_store::sales::ContractRow>,
+    /// Each contract's buyers, main buyer first.
+    buyers: HashMap<ContractId, Vec<CustomerId>>,
+    instalments: HashMap<ContractId, Vec<loupan_store::sales::InstalmentRow>>,
 }
 
 impl People {
     async fn load<C: Connection>(conn: &C, to: &[&Addressee]) -> ServiceResult<People> {
+        let contract_ids: Vec<ContractId> = to.iter().filter_map(|a| a.contract_id.clone()).collect();
+        let mut contracts = HashMap::new();
+        let mut buyers: HashMap<ContractId, Vec<CustomerId>> = HashMap::new();
+        let mut instalments: HashMap<ContractId, Vec<_>> = HashMap::new();
+        if !contract_ids.is_empty() {
+            contracts = loupan_store::finance::contracts_by_ids(conn, &contract_ids)
+                .await?
+                .into_iter()
+                .map(|c| (c.id.clone(), c))
+                .collect();
+            let deal_ids: Vec<&str> = contract_ids.iter().map(ContractId::as_str).collect();
+            for b in loupan_store::sales::buyers_of_deals(conn, &deal_ids).await? {
+                buyers.entry(ContractId::from(b.deal_id)).or_default().push(b.customer_id);
+            }
+            for i in loupan_store::finance::instalments_of_contracts(conn, &contract_ids).await? {
+                instalments.entry(i.contract_id.clone()).or_default().push(i);
+            }
+        }
         let mut ids: Vec<CustomerId> = to.iter().map(|a| a.customer_id.clone()).collect();
+        ids.extend(buyers.values().flatten().cloned());
         ids.sort();
         ids.dedup();
         let mut customers = HashMap::new();
@@ -811,7 +948,7 @@ impl People {
         owners.sort();
         owners.dedup();
         let agents = loupan_store::users::display_names(conn, &owners).await?.into_iter().collect();
-        Ok(People { customers, agents })
+        Ok(People { customers, agents, contracts, buyers, instalments })
     }
 }
 
@@ -846,17 +983,18 @@ pub async fn preview(
     services: &Services,
     actor: &Actor,
     id: &NoticeTemplateId,
-    customer_id: &CustomerId,
-    contract_id: Option<&ContractId>,
-    as_of: Option<NaiveDate>,
+    of: &PreviewOf,
 ) -> ServiceResult<Letter> {
+    let (customer_id, contract_id, as_of) = (&of.customer_id, of.contract_id.as_ref(), of.as_of);
     let conn = services.store.conn();
     let template = visible_template(conn, actor, id).await?;
+    let details = batch_details(template.kind, &of.details)?;
     let customer = crate::customers::visible(conn, actor, customer_id)
         .await
         .map_err(|e| e.when_absent(|| Invalid::one("customer_id", "unknown_customer").into()))?;
     let as_of = as_of.unwrap_or_else(|| services.clock.today());
-    let (merge, _) = Merge::load(services, &customer.project_id, as_of).await?;
+    let (mut merge, _) = Merge::load(services, &customer.project_id, as_of).await?;
+    merge.details = details;
     let contract_id = match template.kind.subject() {
         Subject::Customer => None,
         Subject::Contract => {
@@ -879,7 +1017,7 @@ pub async fn preview(
         subject: render_subject(&template, &facts)?,
         sms: sms_count(template.channel, &text),
         text,
-        customer_name: facts.get("customer").and_then(|c| c.get("name")).cloned().unwrap_or_default(),
+        customer_name: templates::text(&facts, "customer", "name").unwrap_or_default().to_owned(),
         customer_id: to.customer_id,
         contract_id: to.contract_id,
         unit_number,
@@ -892,11 +1030,9 @@ pub async fn preview_pdf(
     services: &Services,
     actor: &Actor,
     id: &NoticeTemplateId,
-    customer_id: &CustomerId,
-    contract_id: Option<&ContractId>,
-    as_of: Option<NaiveDate>,
+    of: &PreviewOf,
 ) -> ServiceResult<Vec<u8>> {
-    let letter = preview(services, actor, id, customer_id, contract_id, as_of).await?;
+    let letter = preview(services, actor, id, of).await?;
     printed::print_apart(services, vec![letter.text], true).await
 }
 
@@ -931,8 +1067,10 @@ async fn plan(
         // Who owes what is finance's to tell.
         actor.require(Permission::ReadFinance)?;
     }
+    let details = batch_details(template.kind, &form.details)?;
     let as_of = form.as_of.unwrap_or_else(|| services.clock.today());
-    let (merge, lines) = Merge::load(services, &form.project_id, as_of).await?;
+    let (mut merge, lines) = Merge::load(services, &form.project_id, as_of).await?;
+    merge.details = details;
     let to = addressees(services, actor, template.kind, &form.project_id, &form.audience, &lines).await?;
     Ok((template, merge, to, as_of))
 }
@@ -951,7 +1089,7 @@ pub async fn preview_batch(services: &Services, actor: &Actor, form: &NewBatch) 
             subject: render_subject(&template, &facts)?,
             sms: sms_count(template.channel, &render(&template, &facts)?),
             text: render(&template, &facts)?,
-            customer_name: facts.get("customer").and_then(|c| c.get("name")).cloned().unwrap_or_default(),
+            customer_name: templates::text(&facts, "customer", "name").unwrap_or_default().to_owned(),
             customer_id: a.customer_id.clone(),
             contract_id: a.contract_id.clone(),
             unit_number: a.contract_id.as_ref().and_then(|c| merge.lines.get(c)).map(|l| l.unit_number.clone()),
@@ -970,7 +1108,7 @@ pub async fn preview_batch(services: &Services, actor: &Actor, form: &NewBatch) 
 /// Confirms a batch: its recipients are fixed now, in print order, and the
 /// job queue sends them. Nobody to send to is refused (`no_recipients`).
 pub async fn create_batch(services: &Services, actor: &Actor, form: NewBatch) -> ServiceResult<Batch> {
-    let (template, _, to, as_of) = plan(services, actor, &form).await?;
+    let (template, merge, to, as_of) = plan(services, actor, &form).await?;
     let skipped = skips(services.store.conn(), template.kind, template.channel, &to).await?;
     if to.iter().all(|a| skipped.contains_key(&a.customer_id)) {
         return Err(ServiceError::Conflict("no_recipients"));
@@ -978,7 +1116,14 @@ pub async fn create_batch(services: &Services, actor: &Actor, form: NewBatch) ->
     // Refused now rather than failing in the queue.
     Sender::load(services, template.channel).await?;
     let audience = serde_json::to_value(&form.audience).map_err(ServiceError::internal)?;
-    let batch = Queued { template: &template, project_id: &form.project_id, audience, as_of, occasion: None };
+    let batch = Queued {
+        template: &template,
+        project_id: &form.project_id,
+        audience,
+        as_of,
+        details: merge.details,
+        occasion: None,
+    };
     queue_batch(services, actor, batch, to, &skipped)
         .await?
         .ok_or_else(|| ServiceError::internal("a batch without an occasion cannot be a repeat"))
@@ -990,6 +1135,7 @@ pub(crate) struct Queued<'a> {
     project_id: &'a ProjectId,
     audience: serde_json::Value,
     as_of: NaiveDate,
+    details: BTreeMap<&'static str, String>,
     /// A greeting's occasion key: a second batch with the same key is not made.
     occasion: Option<String>,
 }
@@ -1014,6 +1160,11 @@ async fn queue_batch(
         channel: q.template.channel,
         audience: q.audience.to_string(),
         as_of: q.as_of,
+        details: if q.details.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(&q.details).map_err(ServiceError::internal)?)
+        },
         status: BatchStatus::Queued,
         total: i32::try_from(to.len()).map_err(ServiceError::internal)?,
         sent: 0,
@@ -1298,7 +1449,8 @@ async fn run(services: &Services, id: &NoticeBatchId, progress: &Progress<'_>) -
     store::set_batch_status(conn, id, BatchStatus::Running).await?;
     let template =
         store::find_template(conn, &batch.template_id).await?.ok_or(ServiceError::NotFound("notice_template"))?;
-    let (merge, _) = Merge::load(services, &batch.project_id, batch.as_of).await?;
+    let (mut merge, _) = Merge::load(services, &batch.project_id, batch.as_of).await?;
+    merge.details = stored_details(&batch)?;
     let sender = Sender::load(services, batch.channel).await?;
     let total = usize::try_from(batch.total).unwrap_or(0);
     let mut done = total.saturating_sub(store::count_pending(conn, id).await?);
@@ -1358,21 +1510,18 @@ async fn run(services: &Services, id: &NoticeBatchId, progress: &Progress<'_>) -
         let left = store::count_pending(conn, id).await?;
         progress.set(done, total.max(done + left)).await;
     }
-    let letters = if batch.channel == NoticeChannel::Letter { store::recipients(conn, id).await? } else { Vec::new() };
-    let texts: Vec<&str> =
-        letters.iter().filter(|r| r.status == RecipientStatus::Sent).filter_map(|r| r.text.as_deref()).collect();
-    let output = if texts.is_empty() {
-        None
-    } else {
-        // Each letter is laid out and its pages written as it comes: the batch is never held as laid-out letters.
-        let pdf = printed::print_apart(services, texts.into_iter().map(str::to_owned).collect(), false).await?;
-        let key = format!("notices/{id}.pdf");
-        services
-            .files
-            .put(&key, Box::pin(std::io::Cursor::new(pdf)))
-            .await
-            .map_err(|e| ServiceError::internal(format!("storing the letters of batch {id}: {e}")))?;
-        Some(key)
+    let pdf = if batch.channel == NoticeChannel::Letter { printed::print_batch(services, id).await? } else { None };
+    let output = match pdf {
+        None => None,
+        Some(pdf) => {
+            let key = format!("notices/{id}.pdf");
+            services
+                .files
+                .put(&key, Box::pin(std::io::Cursor::new(pdf)))
+                .await
+                .map_err(|e| ServiceError::internal(format!("storing the letters of batch {id}: {e}")))?;
+            Some(key)
+        }
     };
     let tx = services.store.begin_write().await?;
     store::finish_batch(&tx, id, output.as_deref(), services.clock.now()).await?;
@@ -1505,14 +1654,14 @@ pub fn sample_templates() -> BTreeMap<NoticeKind, (&'static str, &'static str)> 
             NoticeKind::PaymentReminder,
             (
                 "催款通知书",
-                "@header {{ project.name }} 营销中心\n@footer 第 {page} 页 共 {pages} 页\n# 催款通知书\n\n尊敬的 {{ customer.name }} 先生/女士：\n\n您购买的{{ project.name }}{{ building.name }} {{ unit.number }} 号房（合同编号 {{ contract.number }}），截至 {{ arrears.as_of|cn_date }}，已逾期应付款人民币 {{ arrears.overdue|money }} 元（大写：{{ arrears.overdue|capital }}），明细如下：\n\n| 逾期金额（元） | 最早到期日 | 逾期天数 |\n|---|---|---|\n| {{ arrears.overdue|money }} | {{ arrears.overdue_since|cn_date }} | {{ arrears.days_overdue }} |\n\n请您于收到本通知之日起七日内到售楼处财务室办理缴款；如已缴付，请忽略本通知。\n\n置业顾问：{{ agent.name }}\n\n@right {{ project.name }} 营销中心\n@right {{ today|cn_date }}",
+                "@header {{ company.name }} · {{ project.name }} 营销中心\n@footer 第 {page} 页 共 {pages} 页\n@logo 25 right\n# 催款通知书\n\n尊敬的 {{ contract.buyers }} 先生/女士：\n\n您购买的{{ project.name }}{{ building.name }} {{ unit.number }} 号房（合同编号 {{ contract.number }}），截至 {{ arrears.as_of|cn_date }}，已逾期应付款人民币 {{ arrears.overdue|money }} 元（大写：{{ arrears.overdue|capital }}），最早一期自 {{ arrears.overdue_since|cn_date }} 起逾期 {{ arrears.days_overdue }} 天。您的付款方式为{{ plan.name }}，各期款项如下：\n\n| 期次 | 款项 | 应付日期 | 应付金额 | 已付金额 | 未付金额 |\n|---|---|---|---:|---:|---:|\n{% for row in plan.instalments %}| {{ row.seq }} | {{ row.name }} | {{ row.due_on|cn_date }} | {{ row.amount|money }} | {{ row.paid|money }} | {{ row.unpaid|money }} |\n{% endfor %}\n请您于收到本通知之日起七日内到售楼处财务室办理缴款；如已缴付，请忽略本通知。\n\n置业顾问：{{ agent.name }}\n\n@right {{ company.name }}\n@right {{ today|cn_date }}\n@center 地址：{{ company.address }}　电话：{{ company.phone }}",
             ),
         ),
         (
             NoticeKind::HandoverNotice,
             (
                 "交房通知书",
-                "# 交房通知书\n\n尊敬的 {{ customer.name }} 先生/女士：\n\n您购买的{{ project.name }}{{ building.name }} {{ unit.number }} 号房（合同编号 {{ contract.number }}）已具备交付条件。请携带身份证、购房合同及付款凭证，按约定时间到物业服务中心办理收房手续。\n\n@right {{ project.name }} 客户服务中心\n@right {{ today|cn_date }}",
+                "@logo 25 right\n# 交房通知书\n\n尊敬的 {{ contract.buyers }} 先生/女士：\n\n您购买的{{ project.name }}{{ building.name }} {{ unit.number }} 号房（合同编号 {{ contract.number }}）已具备交付条件。请于 {{ handover.starts_on|cn_date }} 至 {{ handover.ends_on|cn_date }} 期间，携带身份证、购房合同及付款凭证，到{{ handover.place }}办理收房手续。\n\n@right {{ company.name }} {{ project.name }} 客户服务中心\n@right {{ today|cn_date }}",
             ),
         ),
     ])

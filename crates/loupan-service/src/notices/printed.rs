@@ -8,7 +8,9 @@
 //! - `@right 文本`, `@center 文本` a line set to the right or the centre;
 //! - `@header 文本`, `@footer 文本` a line on every page, `{page}` and
 //!   `{pages}` counting the letter's pages;
-//! - `@image <picture> [width mm] [left|center|right]` a picture (the logo);
+//! - `@image <picture> [width mm] [left|center|right]` a picture;
+//! - `@logo [width mm] [left|center|right]` the company's logo from the
+//!   letterhead (nothing while it has none);
 //! - `@form <picture>` the scanned pre-printed form (套打): shown under the
 //!   letter in previews, never printed; `@at x,y[,width] 文本` places text at
 //!   millimetres from the sheet's top-left corner (find them on the calibration page);
@@ -17,7 +19,9 @@
 //! Pictures are uploaded once and named by their content's hash, so a
 //! template version names the same picture for ever.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+
+use loupan_domain::ids::NoticeBatchId;
 
 use loupan_documents::pdf::{self, Align, Block, Picture, Printer};
 use sha2::{Digest, Sha256};
@@ -43,7 +47,16 @@ pub struct Markup {
 #[derive(Debug)]
 enum Part {
     Block(Block),
-    Image { picture: String, width_mm: f32, align: Align },
+    Image {
+        picture: String,
+        width_mm: f32,
+        align: Align,
+    },
+    /// The letterhead's logo, whichever it is when the letter is printed.
+    Logo {
+        width_mm: f32,
+        align: Align,
+    },
 }
 
 /// A mark that could not be read, on a line counted from 1.
@@ -53,7 +66,7 @@ pub struct MarkError {
     pub detail: String,
 }
 
-fn is_picture_name(name: &str) -> bool {
+pub(crate) fn is_picture_name(name: &str) -> bool {
     name.len() == 32 && name.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
 }
 
@@ -139,23 +152,16 @@ impl Markup {
                 self.form = Some(text());
             }
             "image" => {
-                let mut words = rest.split_whitespace();
-                let picture = words.next().unwrap_or_default();
+                let (picture, size) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
                 if !is_picture_name(picture) {
                     return Err(format!("@image needs a picture's name, not \"{picture}\""));
                 }
-                let (mut width_mm, mut align) = (40.0, Align::Left);
-                for word in words {
-                    match word {
-                        "left" => align = Align::Left,
-                        "center" => align = Align::Center,
-                        "right" => align = Align::Right,
-                        w => {
-                            width_mm = millimetres(w).ok_or_else(|| format!("@image: \"{w}\" is not a width in mm"))?
-                        }
-                    }
-                }
+                let (width_mm, align) = size_and_place("@image", size)?;
                 self.parts.push(Part::Image { picture: picture.to_owned(), width_mm, align });
+            }
+            "logo" => {
+                let (width_mm, align) = size_and_place("@logo", rest)?;
+                self.parts.push(Part::Logo { width_mm, align });
             }
             "at" => {
                 let (place, words) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
@@ -173,13 +179,31 @@ impl Markup {
         Ok(())
     }
 
-    /// The names of the pictures the letter shows.
+    fn shows_logo(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::Logo { .. }))
+    }
+
+    /// The names of the pictures the letter shows (the logo aside).
     pub fn pictures(&self) -> impl Iterator<Item = &str> {
         self.form.as_deref().into_iter().chain(self.parts.iter().filter_map(|p| match p {
             Part::Image { picture, .. } => Some(picture.as_str()),
-            Part::Block(_) => None,
+            Part::Block(_) | Part::Logo { .. } => None,
         }))
     }
+}
+
+/// A picture's width in mm and its place on the line: `30 right`; 40 mm at the left unless said.
+fn size_and_place(mark: &str, words: &str) -> Result<(f32, Align), String> {
+    let (mut width_mm, mut align) = (40.0, Align::Left);
+    for word in words.split_whitespace() {
+        match word {
+            "left" => align = Align::Left,
+            "center" => align = Align::Center,
+            "right" => align = Align::Right,
+            w => width_mm = millimetres(w).ok_or_else(|| format!("{mark}: \"{w}\" is not a width in mm"))?,
+        }
+    }
+    Ok((width_mm, align))
 }
 
 /// A letter's text as it reads in an e-mail: marks that only mean something on paper left out.
@@ -197,7 +221,7 @@ pub fn plain(text: &str) -> String {
             "at" => out.push(
                 rest.trim().split_once(char::is_whitespace).map(|(_, t)| t.trim().to_owned()).unwrap_or_default(),
             ),
-            "header" | "footer" | "pagebreak" | "form" | "image" => {}
+            "header" | "footer" | "pagebreak" | "form" | "image" | "logo" => {}
             _ => out.push(line.to_owned()),
         }
     }
@@ -237,33 +261,43 @@ pub async fn upload_picture(services: &Services, actor: &Actor, bytes: Vec<u8>) 
 
 /// The pictures some letters show, read from the file store once however many letters show them.
 #[derive(Default)]
-pub struct Pictures(HashMap<String, Picture>);
+pub struct Pictures {
+    named: HashMap<String, Picture>,
+    /// The letterhead's logo, read when a letter shows it.
+    logo: Option<Picture>,
+}
 
 impl Pictures {
     /// Reads every picture the filled-in `texts` name.
     pub async fn of<'a>(services: &Services, texts: impl IntoIterator<Item = &'a str>) -> ServiceResult<Pictures> {
         let mut pictures = Pictures::default();
+        let mut logo_wanted = false;
         for text in texts {
             let (markup, _) = parse(text);
+            logo_wanted |= markup.shows_logo();
             for name in markup.pictures() {
-                if pictures.0.contains_key(name) {
-                    continue;
+                if !pictures.named.contains_key(name) {
+                    pictures.named.insert(name.to_owned(), read_picture(services, name).await?);
                 }
-                let key = picture_key(name);
-                let mut body = services.files.get(&key).await.map_err(|e| store_failed(&key, e))?;
-                let mut bytes = Vec::new();
-                tokio::io::AsyncReadExt::read_to_end(&mut body.reader, &mut bytes)
-                    .await
-                    .map_err(|e| store_failed(&key, e))?;
-                pictures.0.insert(name.to_owned(), Picture::from_bytes(bytes).map_err(ServiceError::internal)?);
             }
+        }
+        if logo_wanted && let Some(name) = super::letterhead::stored(services).await?.logo {
+            pictures.logo = Some(read_picture(services, &name).await?);
         }
         Ok(pictures)
     }
 
     fn get(&self, name: &str) -> ServiceResult<Picture> {
-        self.0.get(name).cloned().ok_or_else(|| ServiceError::internal(format!("picture {name} was not read")))
+        self.named.get(name).cloned().ok_or_else(|| ServiceError::internal(format!("picture {name} was not read")))
     }
+}
+
+async fn read_picture(services: &Services, name: &str) -> ServiceResult<Picture> {
+    let key = picture_key(name);
+    let mut body = services.files.get(&key).await.map_err(|e| store_failed(&key, e))?;
+    let mut bytes = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut body.reader, &mut bytes).await.map_err(|e| store_failed(&key, e))?;
+    Picture::from_bytes(bytes).map_err(ServiceError::internal)
 }
 
 /// Prints filled-in letters into one PDF, each numbered on its own; `preview`
@@ -272,21 +306,89 @@ impl Pictures {
 pub fn print<S: AsRef<str>>(texts: &[S], pictures: &Pictures, preview: bool) -> ServiceResult<Vec<u8>> {
     let mut printer = if preview { Printer::preview()? } else { Printer::new()? };
     for text in texts {
-        let (markup, _) = parse(text.as_ref());
-        let form = markup.form.as_deref().map(|name| pictures.get(name)).transpose()?;
-        let mut blocks = Vec::with_capacity(markup.parts.len());
-        for part in markup.parts {
-            blocks.push(match part {
-                Part::Block(b) => b,
-                Part::Image { picture, width_mm, align } => {
-                    Block::Image { picture: pictures.get(&picture)?, width_mm, align }
-                }
-            });
-        }
-        let style = pdf::PageStyle { header: markup.header, footer: markup.footer, form };
-        printer.add(&pdf::Letter { style, blocks });
+        add_letter(&mut printer, text.as_ref(), pictures)?;
     }
     Ok(printer.finish()?)
+}
+
+/// Lays out one filled-in letter and writes its pages.
+fn add_letter(printer: &mut Printer, text: &str, pictures: &Pictures) -> ServiceResult<()> {
+    let (markup, _) = parse(text);
+    let form = markup.form.as_deref().map(|name| pictures.get(name)).transpose()?;
+    let mut blocks = Vec::with_capacity(markup.parts.len());
+    for part in markup.parts {
+        blocks.push(match part {
+            Part::Block(b) => b,
+            Part::Image { picture, width_mm, align } => {
+                Block::Image { picture: pictures.get(&picture)?, width_mm, align }
+            }
+            Part::Logo { width_mm, align } => match &pictures.logo {
+                Some(picture) => Block::Image { picture: picture.clone(), width_mm, align },
+                None => continue,
+            },
+        });
+    }
+    let style = pdf::PageStyle { header: markup.header, footer: markup.footer, form };
+    printer.add(&pdf::Letter { style, blocks });
+    Ok(())
+}
+
+/// A batch's letters that went out, printed into one PDF in print order
+/// (None when none went out). The texts are read from the database a chunk
+/// at a time and handed, with any picture first needed there, to a blocking
+/// thread that lays them out as they come: neither the batch's texts nor its
+/// laid-out letters are ever held all at once, only the PDF being written.
+pub async fn print_batch(services: &Services, batch: &NoticeBatchId) -> ServiceResult<Option<Vec<u8>>> {
+    struct Chunk {
+        texts: Vec<String>,
+        pictures: Vec<(String, Picture)>,
+        logo: Option<Picture>,
+    }
+    let (chunks, mut received) = tokio::sync::mpsc::channel::<Chunk>(2);
+    let printing = tokio::task::spawn_blocking(move || -> ServiceResult<Option<Vec<u8>>> {
+        let mut printer = Printer::new()?;
+        let mut pictures = Pictures::default();
+        while let Some(chunk) = received.blocking_recv() {
+            pictures.named.extend(chunk.pictures);
+            pictures.logo = chunk.logo.or(pictures.logo.take());
+            for text in &chunk.texts {
+                add_letter(&mut printer, text, &pictures)?;
+            }
+        }
+        if printer.pages() == 0 {
+            return Ok(None);
+        }
+        Ok(Some(printer.finish()?))
+    });
+    let conn = services.store.conn();
+    let (mut read, mut logo_read, mut after) = (HashSet::new(), false, -1);
+    loop {
+        let page = loupan_store::notices::sent_texts(conn, batch, after, 200).await?;
+        let Some(&(last, _)) = page.last() else { break };
+        after = last;
+        let texts: Vec<String> = page.into_iter().map(|(_, text)| text).collect();
+        let (mut pictures, mut logo) = (Vec::new(), None);
+        for text in &texts {
+            let (markup, _) = parse(text);
+            for name in markup.pictures() {
+                if read.insert(name.to_owned()) {
+                    pictures.push((name.to_owned(), read_picture(services, name).await?));
+                }
+            }
+            if markup.shows_logo() && !logo_read {
+                logo_read = true;
+                if let Some(name) = super::letterhead::stored(services).await?.logo {
+                    logo = Some(read_picture(services, &name).await?);
+                }
+            }
+        }
+        // A printer that stopped has its error waiting below.
+        if chunks.send(Chunk { texts, pictures, logo }).await.is_err() {
+            break;
+        }
+    }
+    drop(chunks);
+    printing.await.map_err(ServiceError::internal)?
 }
 
 /// `print` on a blocking thread, with the pictures read first: a batch of
@@ -305,7 +407,7 @@ mod tests {
     #[test]
     fn marks_become_blocks_and_bad_marks_are_named_with_their_line() {
         let text = format!(
-            "@header 翠湖花园\n@footer 第 {{page}} 页 共 {{pages}} 页\n@image {LOGO} 30 right\n# 催款通知书\n\n尊敬的 张三：\n请于七日内缴款。\n\n| 期次 | 金额 |\n|---|---:|\n| 1 | 100.00 |\n| 2 | 200.00 |\n@right 营销中心\n@at 30,45,60 张三\n@pagebreak\n@colour red\n@at 30 张三"
+            "@header 翠湖花园\n@footer 第 {{page}} 页 共 {{pages}} 页\n@image {LOGO} 30 right\n@logo 25 center\n# 催款通知书\n\n尊敬的 张三：\n请于七日内缴款。\n\n| 期次 | 金额 |\n|---|---:|\n| 1 | 100.00 |\n| 2 | 200.00 |\n@right 营销中心\n@at 30,45,60 张三\n@pagebreak\n@colour red\n@at 30 张三"
         );
         let (markup, errors) = parse(&text);
         assert_eq!(markup.header.as_deref(), Some("翠湖花园"));
@@ -316,6 +418,7 @@ mod tests {
             .iter()
             .map(|p| match p {
                 Part::Image { width_mm, align, .. } => format!("image {width_mm} {align:?}"),
+                Part::Logo { width_mm, align } => format!("logo {width_mm} {align:?}"),
                 Part::Block(Block::Title(t)) => format!("title {t}"),
                 Part::Block(Block::Paragraph(t)) => format!("p {t}"),
                 Part::Block(Block::Table { header, rows, .. }) => format!("table {header:?} {rows:?}"),
@@ -331,6 +434,7 @@ mod tests {
             kinds,
             vec![
                 "image 30 Right",
+                "logo 25 Center",
                 "title 催款通知书",
                 "p 尊敬的 张三：\n请于七日内缴款。",
                 r#"table ["期次", "金额"] [["1", "100.00"], ["2", "200.00"]]"#,
@@ -341,7 +445,7 @@ mod tests {
                 "p @at 30 张三",
             ]
         );
-        assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), vec![16, 17]);
+        assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), vec![17, 18]);
         assert!(errors[0].detail.contains("@colour"));
         assert!(parse("@image logo.png").1[0].detail.contains("picture"));
         // An e-mail reads the words, not the marks.

@@ -12,7 +12,15 @@ use loupan_domain::{Invalid, Money};
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value};
 
 /// The values a letter merges: `customer.name` is `{"customer": {"name": …}}`.
-pub type Facts = BTreeMap<&'static str, BTreeMap<&'static str, String>>;
+pub type Facts = BTreeMap<&'static str, BTreeMap<&'static str, Fact>>;
+
+/// One merged value: a text, or the rows of a list field (`plan.instalments`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Fact {
+    Text(String),
+    Rows(Vec<BTreeMap<&'static str, String>>),
+}
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
@@ -87,27 +95,45 @@ pub fn render(text: &str, facts: &Facts) -> Result<String, String> {
     template.render(value_of(facts)).map_err(|e| e.to_string())
 }
 
-/// Values of the right shape for every field of `kind`.
+/// A value of the right shape for a field named `field`.
+fn sample_value(field: &str) -> &'static str {
+    if field.ends_with("_on") || field.ends_with(".as_of") || field.ends_with("_since") || field == "today" {
+        "2026-01-01"
+    } else if ["price", "unpaid", "overdue", "amount", "paid"].iter().any(|end| field.ends_with(end)) {
+        "1.00"
+    } else if field.ends_with("area") || field.ends_with("days_overdue") || field.ends_with("seq") {
+        "1"
+    } else {
+        "—"
+    }
+}
+
+/// Values of the right shape for every field of `kind`; a list has one row.
 pub fn sample(kind: NoticeKind) -> Facts {
     let mut facts = Facts::new();
     for field in kind.fields() {
-        let value =
-            if field.ends_with("_on") || field.ends_with(".as_of") || field.ends_with("_since") || field == "today" {
-                "2026-01-01"
-            } else if field.ends_with("price") || field.ends_with("unpaid") || field.ends_with("overdue") {
-                "1.00"
-            } else if field.ends_with("area") || field.ends_with("days_overdue") {
-                "1"
-            } else {
-                "—"
-            };
-        set(&mut facts, field, value.to_owned());
+        match loupan_domain::notices::row_fields(field) {
+            Some(columns) => {
+                let row = columns.iter().map(|c| (*c, sample_value(c).to_owned())).collect();
+                set_rows(&mut facts, field, vec![row]);
+            }
+            None => set(&mut facts, field, sample_value(field).to_owned()),
+        }
     }
     facts
 }
 
 /// Puts `value` under a dotted field name (`customer.name`, or `today` alone).
 pub fn set(facts: &mut Facts, field: &'static str, value: String) {
+    put(facts, field, Fact::Text(value));
+}
+
+/// Puts the rows of a list field (`plan.instalments`).
+pub fn set_rows(facts: &mut Facts, field: &'static str, rows: Vec<BTreeMap<&'static str, String>>) {
+    put(facts, field, Fact::Rows(rows));
+}
+
+fn put(facts: &mut Facts, field: &'static str, value: Fact) {
     match field.split_once('.') {
         Some((group, name)) => {
             facts.entry(group).or_default().insert(name, value);
@@ -119,12 +145,20 @@ pub fn set(facts: &mut Facts, field: &'static str, value: String) {
     }
 }
 
+/// The text merged for `group.name`, if any.
+pub fn text<'a>(facts: &'a Facts, group: &str, name: &str) -> Option<&'a str> {
+    match facts.get(group)?.get(name)? {
+        Fact::Text(t) => Some(t),
+        Fact::Rows(_) => None,
+    }
+}
+
 /// The facts as the template sees them: groups as maps, top-level values as text.
 pub fn value_of(facts: &Facts) -> Value {
     let mut map: BTreeMap<&str, Value> = BTreeMap::new();
     for (group, values) in facts {
         match values.get("") {
-            Some(v) if values.len() == 1 => map.insert(group, Value::from(v.clone())),
+            Some(Fact::Text(v)) if values.len() == 1 => map.insert(group, Value::from(v.clone())),
             _ => map.insert(group, Value::from_serialize(values)),
         };
     }
@@ -166,6 +200,37 @@ mod tests {
         let env = environment();
         let out = env.template_from_str(text).unwrap().render(value_of(&facts)).unwrap();
         assert_eq!(out, "1,280,000.00 壹佰贰拾捌万元整 2026年12月4日 138****8000");
+    }
+
+    #[test]
+    fn an_instalment_table_loops_over_the_plan_and_a_row_field_it_lacks_is_refused() {
+        let table = "| 期次 | 到期日 | 金额 |\n{% for i in plan.instalments %}| {{ i.seq }} | {{ i.due_on|cn_date }} | {{ i.amount|money }} |\n{% endfor %}";
+        assert!(
+            errors_of(NoticeKind::PaymentReminder, table).is_empty(),
+            "{:?}",
+            errors_of(NoticeKind::PaymentReminder, table)
+        );
+        let e = errors_of(NoticeKind::PaymentReminder, "{% for i in plan.instalments %}{{ i.colour }}{% endfor %}");
+        assert_eq!(e[0].code, "template_error");
+        // A greeting is about nobody's contract.
+        assert_eq!(
+            errors_of(NoticeKind::Greeting, "{% for i in plan.instalments %}{% endfor %}")[0].code,
+            "unknown_merge_field"
+        );
+        let mut facts = Facts::new();
+        let row = |seq: &str, due: &str, amount: &str| {
+            [("seq", seq), ("due_on", due), ("amount", amount)].into_iter().map(|(k, v)| (k, v.to_owned())).collect()
+        };
+        set_rows(
+            &mut facts,
+            "plan.instalments",
+            vec![row("1", "2026-01-05", "300000.00"), row("2", "2026-04-05", "700000.00")],
+        );
+        let out = render(table, &facts).unwrap();
+        assert_eq!(
+            out,
+            "| 期次 | 到期日 | 金额 |\n| 1 | 2026年1月5日 | 300,000.00 |\n| 2 | 2026年4月5日 | 700,000.00 |\n"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod import;
 pub mod jobs;
 pub mod live;
+pub mod memory;
 pub mod notifications;
 pub mod outbound;
 pub mod secrets;

@@ -16,6 +16,8 @@ pub struct Model {
     /// Who it went to, as chosen (JSON).
     pub audience: String,
     pub as_of: NaiveDate,
+    /// What the batch states for all its letters (a handover's dates and place), JSON by merge field.
+    pub details: Option<String>,
     pub status: BatchStatus,
     pub total: i32,
     pub sent: i32,

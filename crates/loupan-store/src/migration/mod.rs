@@ -37,6 +37,7 @@ mod m20261208_000031_notice_email;
 mod m20261208_000032_notice_sms;
 mod m20261208_000033_greetings;
 mod m20261208_000034_lunar_birthdays;
+mod m20261209_000035_batch_details;
 
 pub struct Migrator;
 
@@ -77,6 +78,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000032_notice_sms::Migration),
             Box::new(m20261208_000033_greetings::Migration),
             Box::new(m20261208_000034_lunar_birthdays::Migration),
+            Box::new(m20261209_000035_batch_details::Migration),
         ]
     }
 }

@@ -7,15 +7,15 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDate;
-use loupan_domain::ids::{ContractId, CustomerId, NoticeBatchId, NoticeRecipientId, NoticeTemplateId};
+use loupan_domain::ids::{NoticeBatchId, NoticeRecipientId, NoticeTemplateId};
 use loupan_domain::notices::NoticeKind;
 use loupan_service::notices::TestOutcome;
 use loupan_service::notices::care::{self, CareForm, CareOccasion};
+use loupan_service::notices::letterhead::{self, Letterhead, LetterheadForm};
 use loupan_service::notices::mail::{self, SmtpForm, SmtpSettings};
 use loupan_service::notices::sms::{self, SmsForm, SmsSettings};
 use loupan_service::notices::{
-    self, Batch, BatchPreview, Letter, MergeField, NewBatch, NewTemplate, Recipient, Sending, Template,
+    self, Batch, BatchPreview, Letter, MergeField, NewBatch, NewTemplate, PreviewOf, Recipient, Sending, Template,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -96,6 +96,19 @@ pub struct FieldDto {
     /// As written in a template: `{{ customer.name }}`.
     pub name: String,
     pub label: String,
+    /// For a list (`plan.instalments`): the fields of each row, and the
+    /// lines that print it as a table with a header in the caller's language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<Vec<RowFieldDto>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<String>,
+}
+
+/// A field of each row of a list field: `{{ row.due_on }}` inside its loop.
+#[derive(Serialize, ToSchema)]
+pub struct RowFieldDto {
+    pub name: String,
+    pub label: String,
 }
 
 /// The merge fields a template of `kind` may name, for the editor's picker.
@@ -114,51 +127,73 @@ async fn fields(
 }
 
 pub(crate) fn field_dtos(lang: Lang, fields: Vec<MergeField>) -> Vec<FieldDto> {
+    let label = |name: &str| crate::i18n::t(lang, &format!("notice_field.{name}"));
     fields
         .into_iter()
-        .map(|f| FieldDto { label: crate::i18n::t(lang, &format!("notice_field.{}", f.name)), name: f.name.to_owned() })
+        .map(|f| {
+            let rows = loupan_domain::notices::row_fields(f.name).map(|columns| {
+                columns
+                    .iter()
+                    .map(|c| RowFieldDto { name: (*c).to_owned(), label: label(&format!("{}.{c}", f.name)) })
+                    .collect::<Vec<_>>()
+            });
+            let snippet = rows.as_ref().map(|rows| table_snippet(f.name, rows));
+            FieldDto { label: label(f.name), name: f.name.to_owned(), rows, snippet }
+        })
         .collect()
 }
 
-#[derive(Deserialize, ToSchema)]
-pub struct PreviewRequest {
-    pub customer_id: CustomerId,
-    /// For letters about a contract: which one (else the customer's first).
-    pub contract_id: Option<ContractId>,
-    /// Amounts as of this date; today when absent or blank.
-    #[serde(default, deserialize_with = "crate::extract::optional_date")]
-    pub as_of: Option<NaiveDate>,
+/// The lines of a printed table over a list field: a header of the rows'
+/// labels, then one line per row, dates in Chinese and amounts grouped and
+/// set right.
+fn table_snippet(list: &str, rows: &[RowFieldDto]) -> String {
+    let header: Vec<&str> = rows.iter().map(|r| r.label.as_str()).collect();
+    let rule: Vec<&str> = rows
+        .iter()
+        .map(|r| if ["amount", "paid", "unpaid"].contains(&r.name.as_str()) { "---:" } else { "---" })
+        .collect();
+    let cells: Vec<String> = rows
+        .iter()
+        .map(|r| match r.name.as_str() {
+            n if n.ends_with("_on") => format!("{{{{ row.{n}|cn_date }}}}"),
+            n @ ("amount" | "paid" | "unpaid") => format!("{{{{ row.{n}|money }}}}"),
+            n => format!("{{{{ row.{n} }}}}"),
+        })
+        .collect();
+    format!(
+        "| {} |\n|{}|\n{{% for row in {list} %}}| {} |\n{{% endfor %}}",
+        header.join(" | "),
+        rule.join("|"),
+        cells.join(" | ")
+    )
 }
 
 /// The template rendered for a customer the caller may see.
 #[utoipa::path(post, path = "/api/v1/notices/templates/{id}/preview", tag = "notices", params(("id" = String, Path)),
-    request_body = PreviewRequest,
+    request_body = PreviewOf,
     responses((status = 200, body = Letter), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn preview(
     State(state): State<AppState>,
     Authed(actor): Authed,
     ApiPath(id): ApiPath<NoticeTemplateId>,
-    ApiJson(req): ApiJson<PreviewRequest>,
+    ApiJson(req): ApiJson<PreviewOf>,
 ) -> Result<Json<Letter>, AppError> {
-    let letter =
-        notices::preview(&state.services, &actor, &id, &req.customer_id, req.contract_id.as_ref(), req.as_of).await?;
-    Ok(Json(letter))
+    Ok(Json(notices::preview(&state.services, &actor, &id, &req).await?))
 }
 
 /// The template printed for a customer the caller may see, as PDF; a letter
 /// on a pre-printed form (`@form`) shows the scanned form under the fields.
 #[utoipa::path(post, path = "/api/v1/notices/templates/{id}/preview.pdf", tag = "notices", params(("id" = String, Path)),
-    request_body = PreviewRequest,
+    request_body = PreviewOf,
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 404, body = Problem),
         (status = 422, body = Problem), (status = 503, body = Problem)))]
 async fn preview_pdf(
     State(state): State<AppState>,
     Authed(actor): Authed,
     ApiPath(id): ApiPath<NoticeTemplateId>,
-    ApiJson(req): ApiJson<PreviewRequest>,
+    ApiJson(req): ApiJson<PreviewOf>,
 ) -> Result<Response, AppError> {
-    let pdf = notices::preview_pdf(&state.services, &actor, &id, &req.customer_id, req.contract_id.as_ref(), req.as_of)
-        .await?;
+    let pdf = notices::preview_pdf(&state.services, &actor, &id, &req).await?;
     Ok(inline_pdf(pdf, "preview.pdf"))
 }
 
@@ -375,6 +410,25 @@ async fn sending(
     Ok(Json(notices::sending(&state.services, &actor, &id).await?))
 }
 
+/// The company's letterhead: the name, address and phone letters merge as
+/// `company.*`, and the logo `@logo` prints (blank until an administrator sets it).
+#[utoipa::path(get, path = "/api/v1/notices/letterhead", tag = "notices",
+    responses((status = 200, body = Letterhead), (status = 403, body = Problem)))]
+async fn get_letterhead(State(state): State<AppState>, Authed(actor): Authed) -> Result<Json<Letterhead>, AppError> {
+    Ok(Json(letterhead::letterhead(&state.services, &actor).await?))
+}
+
+/// Sets the letterhead; the logo is a picture uploaded before (`POST /api/v1/notices/pictures`).
+#[utoipa::path(put, path = "/api/v1/notices/letterhead", tag = "notices", request_body = LetterheadForm,
+    responses((status = 200, body = Letterhead), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn put_letterhead(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(form): ApiJson<LetterheadForm>,
+) -> Result<Json<Letterhead>, AppError> {
+    Ok(Json(letterhead::set_letterhead(&state.services, &actor, form).await?))
+}
+
 /// The company's SMTP server for e-mail notices (404 until someone sets it;
 /// the password is never shown).
 #[utoipa::path(get, path = "/api/v1/notices/smtp", tag = "notices",
@@ -493,6 +547,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(batch_letters))
         .routes(routes!(batch_letters_zip))
         .routes(routes!(sending))
+        .routes(routes!(get_letterhead, put_letterhead))
         .routes(routes!(get_smtp, put_smtp))
         .routes(routes!(test_smtp))
         .routes(routes!(get_sms, put_sms))

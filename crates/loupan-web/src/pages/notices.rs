@@ -203,11 +203,12 @@ async fn template_page(
     });
     let ctx = context! {
         tpl => template_view(&t), versions => versions, projects => project_list, buildings => buildings, filters => filters,
-        fields => crate::api::notices::field_dtos(lang, notices::fields_of(t.kind)).into_iter().map(|f| context! { name => f.name, label => f.label }).collect::<Vec<_>>(),
+        fields => crate::api::notices::field_dtos(lang, notices::fields_of(t.kind)).into_iter().map(|f| context! { name => f.name, label => f.label, snippet => f.snippet }).collect::<Vec<_>>(),
         form => shown.form, errors => shown.errors, values => shown.typed.map(|d| d.values()).unwrap_or_default(),
         preview => preview, plan => plan,
         picture => shown.picture.map(|(image, form)| context! { image_line => image, form_line => form }),
         printed => t.channel == loupan_domain::notices::NoticeChannel::Letter || t.attach_pdf,
+        batch_fields => t.kind.batch_fields().iter().map(|f| context! { name => f, label => crate::i18n::t(lang, &format!("notice_field.{f}")), date => f.ends_with("_on") }).collect::<Vec<_>>(),
         today => state.services.clock.today().to_string(),
         ..base_context(actor, lang, NAV)
     };
@@ -268,10 +269,15 @@ fn date_of(data: &FormData, field: &str) -> Result<Option<NaiveDate>, ServiceErr
 }
 
 /// The customer and the date a preview is asked for.
-fn preview_input(data: &FormData) -> Result<(CustomerId, Option<NaiveDate>), ServiceError> {
-    let customer = CustomerId::given(data.get("customer_id"))
+fn preview_input(data: &FormData) -> Result<notices::PreviewOf, ServiceError> {
+    let customer_id = CustomerId::given(data.get("customer_id"))
         .ok_or_else(|| ServiceError::from(loupan_domain::Invalid::one("customer_id", "required")))?;
-    Ok((customer, date_of(data, "as_of")?))
+    Ok(notices::PreviewOf { customer_id, contract_id: None, as_of: date_of(data, "as_of")?, details: details_of(data) })
+}
+
+/// What a batch states for all its letters, from the form's `details.<field>` inputs.
+fn details_of(data: &FormData) -> std::collections::BTreeMap<String, String> {
+    data.0.iter().filter_map(|(k, v)| k.strip_prefix("details.").map(|field| (field.to_owned(), v.clone()))).collect()
 }
 
 async fn preview(
@@ -281,11 +287,7 @@ async fn preview(
     Path(id): Path<NoticeTemplateId>,
     data: FormData,
 ) -> Result<Response, AppError> {
-    let letter = async {
-        let (customer, as_of) = preview_input(&data)?;
-        notices::preview(&state.services, &actor, &id, &customer, None, as_of).await
-    }
-    .await;
+    let letter = async { notices::preview(&state.services, &actor, &id, &preview_input(&data)?).await }.await;
     match letter {
         Ok(l) => {
             template_page(
@@ -314,11 +316,7 @@ async fn preview_pdf(
     Path(id): Path<NoticeTemplateId>,
     data: FormData,
 ) -> Result<Response, AppError> {
-    let pdf = async {
-        let (customer, as_of) = preview_input(&data)?;
-        notices::preview_pdf(&state.services, &actor, &id, &customer, None, as_of).await
-    }
-    .await;
+    let pdf = async { notices::preview_pdf(&state.services, &actor, &id, &preview_input(&data)?).await }.await;
     match pdf {
         Ok(pdf) => Ok(crate::api::notices::inline_pdf(pdf, "preview.pdf")),
         Err(e @ ServiceError::Invalid(_)) => {
@@ -477,7 +475,13 @@ fn batch_of(id: &NoticeTemplateId, data: &FormData) -> Result<NewBatch, ServiceE
                 .map_err(|_| ServiceError::from(loupan_domain::Invalid::one("min_days", "invalid_number")))?,
         },
     };
-    Ok(NewBatch { template_id: id.clone(), project_id, audience, as_of: date_of(data, "as_of")? })
+    Ok(NewBatch {
+        template_id: id.clone(),
+        project_id,
+        audience,
+        as_of: date_of(data, "as_of")?,
+        details: details_of(data),
+    })
 }
 
 /// Previews a batch (`confirm` absent) or confirms it.
@@ -610,7 +614,10 @@ async fn settings_page(
             context! { provider => "http", method => "POST", content_type => "application/json", rate_per_second => 10 },
         ),
     });
+    let head = notices::letterhead::letterhead(&state.services, actor).await?;
+    let letterhead_values = typed("letterhead").unwrap_or_else(|| Value::from_serialize(&head));
     let ctx = context! {
+        letterhead => letterhead_values, logo => head.logo,
         values => smtp_values, has_password => smtp.as_ref().is_some_and(|s| s.has_password), configured => smtp.is_some(),
         sms => sms_values, has_secret => gateway.as_ref().is_some_and(|s| s.has_secret), sms_configured => gateway.is_some(),
         reply_url => gateway.as_ref().map(|g| format!("{}{}", state.services.config.public_url.as_deref().unwrap_or_default(), g.reply_path)),
@@ -672,6 +679,62 @@ async fn save_settings(
     })
 }
 
+/// The letterhead form: text fields and, if chosen, a new logo (multipart,
+/// the CSRF token in the query as for a template's pictures).
+async fn save_letterhead(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, AppError> {
+    use axum::http::StatusCode;
+    let mut multipart = multipart.map_err(|_| AppError::new(StatusCode::BAD_REQUEST, "invalid_input"))?;
+    let mut fields = Vec::new();
+    let mut logo_bytes = Vec::new();
+    while let Some(field) =
+        multipart.next_field().await.map_err(|_| AppError::new(StatusCode::BAD_REQUEST, "invalid_input"))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "file" {
+            logo_bytes = field
+                .bytes()
+                .await
+                .map_err(|_| AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"))?
+                .to_vec();
+        } else {
+            let text = field.text().await.map_err(|_| AppError::new(StatusCode::BAD_REQUEST, "invalid_input"))?;
+            fields.push((name, text));
+        }
+    }
+    let data = FormData(fields);
+    let saved = async {
+        let logo = if !logo_bytes.is_empty() {
+            Some(notices::printed::upload_picture(&state.services, &actor, logo_bytes).await?.0)
+        } else if data.get("clear_logo") == Some("1") {
+            None
+        } else {
+            notices::letterhead::letterhead(&state.services, &actor).await?.logo
+        };
+        let form = notices::letterhead::LetterheadForm {
+            name: data.text("name"),
+            address: data.text("address"),
+            phone: data.text("phone"),
+            logo,
+        };
+        notices::letterhead::set_letterhead(&state.services, &actor, form).await.map(drop)
+    }
+    .await;
+    form_post!(lang, saved, |()| SETTINGS, |errors| {
+        settings_page(
+            &state,
+            &actor,
+            lang,
+            SettingsShown { form: "letterhead", errors, typed: Some(&data), outcome: None },
+        )
+        .await
+    })
+}
+
 async fn test_settings(
     State(state): State<AppState>,
     Authed(actor): Authed,
@@ -716,4 +779,5 @@ pub fn router() -> Router<AppState> {
         .route("/notices/sendings/{id}", get(sending))
         .route(SETTINGS, get(settings).post(save_settings))
         .route("/admin/sending/test", post(test_settings))
+        .route("/admin/sending/letterhead", post(save_letterhead))
 }
