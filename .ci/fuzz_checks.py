@@ -40,6 +40,7 @@ NOT_SHAPE = {
     # What a notice template says is a language of its own; its template by id.
     "template_syntax", "unknown_merge_field", "template_error", "unknown_template",
     "template_superseded", "template_of_another_project", "kind_cannot_change",
+    "needed_for_this_kind", "unknown_merge_field_name", "unknown_filter", "filter_unreadable",
     # Where a webhook may deliver is the server's configuration.
     "internal_address",
     # A check character (the credit code's, a resident ID's), computed, not a pattern.

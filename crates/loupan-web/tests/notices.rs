@@ -640,7 +640,11 @@ async fn a_handover_notice_states_the_batchs_dates_and_place_in_every_letter() {
     let text = ok(&o.app.send(preview(details.clone())).await)["text"].as_str().unwrap().to_owned();
     assert_eq!(text, "尊敬的 李雷：请于 2026年7月1日 至 2026年7月15日 到物业服务中心办理 301 号房的交房手续。");
     for (wrong, field, code) in [
-        (json!({"handover.starts_on": "2026-07-01", "handover.place": "物业"}), "details.handover.ends_on", "required"),
+        (
+            json!({"handover.starts_on": "2026-07-01", "handover.place": "物业"}),
+            "details.handover.ends_on",
+            "needed_for_this_kind",
+        ),
         (
             json!({"handover.starts_on": "2026-07-15", "handover.ends_on": "2026-07-01", "handover.place": "物业"}),
             "details.handover.ends_on",

@@ -490,7 +490,24 @@ pub struct NewBatch {
     /// What the whole batch states, by merge field: a handover notice's
     /// `handover.starts_on`, `handover.ends_on` (dates) and `handover.place`.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(value_type = BatchDetails))]
     pub details: BTreeMap<String, String>,
+}
+
+/// The fields a batch may state, as the API document describes them; which
+/// of them a batch needs depends on its template's kind.
+#[cfg(feature = "utoipa")]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct BatchDetails {
+    #[serde(rename = "handover.starts_on")]
+    handover_starts_on: Option<NaiveDate>,
+    #[serde(rename = "handover.ends_on")]
+    handover_ends_on: Option<NaiveDate>,
+    #[serde(rename = "handover.place")]
+    #[schema(max_length = 200)]
+    handover_place: Option<String>,
 }
 
 /// The letter one customer would get, for the editor's preview.
@@ -505,6 +522,7 @@ pub struct PreviewOf {
     pub as_of: Option<NaiveDate>,
     /// What a batch would state (see `NewBatch::details`).
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(value_type = BatchDetails))]
     pub details: BTreeMap<String, String>,
 }
 
@@ -525,7 +543,8 @@ fn batch_details(
         let at = format!("details.{field}");
         let value = given.get(*field).map(|v| v.trim()).unwrap_or_default();
         if value.is_empty() {
-            errors.push(&at, "required");
+            // Which details a batch needs depends on its template's kind.
+            errors.push(&at, "needed_for_this_kind");
         } else if value.chars().count() > 200 {
             errors.push(&at, "too_long");
         } else if field.ends_with("_on") && NaiveDate::parse_from_str(value, "%Y-%m-%d").is_err() {
