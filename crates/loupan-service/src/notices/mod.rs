@@ -502,11 +502,13 @@ pub struct NewBatch {
 #[allow(dead_code)]
 pub struct BatchDetails {
     #[serde(rename = "handover.starts_on")]
+    #[schema(nullable = false)]
     handover_starts_on: Option<NaiveDate>,
     #[serde(rename = "handover.ends_on")]
+    #[schema(nullable = false)]
     handover_ends_on: Option<NaiveDate>,
     #[serde(rename = "handover.place")]
-    #[schema(max_length = 200)]
+    #[schema(nullable = false, max_length = 200)]
     handover_place: Option<String>,
 }
 
