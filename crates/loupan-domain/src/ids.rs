@@ -93,6 +93,7 @@ id_type!(
     CostContractId,
     VariationId,
     CostPostingId,
+    CostReportId,
     // Notices and letters (S5, F7, M1).
     NoticeTemplateId,
     NoticeBatchId,

@@ -30,6 +30,14 @@ macro_rules! named_enum {
             $( $(#[$vmeta])* $variant ),+
         }
 
+        /// Names are never database sequences (a name can still be part of a key).
+        #[cfg(feature = "sea-orm")]
+        impl sea_orm::TryFromU64 for $name {
+            fn try_from_u64(_: u64) -> Result<Self, sea_orm::DbErr> {
+                Err(sea_orm::DbErr::ConvertFromU64(stringify!($name)))
+            }
+        }
+
         impl $name {
             /// Every value, in the order they are declared.
             pub const ALL: [$name; [$(stringify!($variant)),+].len()] = [$($name::$variant),+];

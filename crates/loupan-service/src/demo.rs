@@ -542,6 +542,7 @@ async fn demo_approvals(
             project_ids: user.project_ids.clone(),
             disabled: false,
             manager_id: manager.map(UserId::to_string),
+            department: user.department.clone(),
         };
         users::update_user(services, system, agent, changes).await?;
     }

@@ -12,13 +12,14 @@ use crate::{Actor, ServiceResult, Services};
 pub use crate::customers::exceptions::STALE_AFTER_DAYS;
 
 /// Every kind of alert, for translations and clients.
-pub const ALERT_KINDS: [&str; 6] = [
+pub const ALERT_KINDS: [&str; 7] = [
     "follow_ups_due",
     "stale_customers",
     "open_duplicates",
     "overdue_instalments",
     "cost_over_target",
     "cost_change_ratio",
+    "cost_department_over",
 ];
 
 /// The projects whose cost a member's workbench watches, at most.
@@ -66,22 +67,37 @@ pub async fn alerts(services: &Services, actor: &Actor) -> ServiceResult<Vec<Ale
         }
     }
     // Cost engineers and project managers: cost items of their projects over
-    // target, or with changes and visas beyond 5 % of the contracted amount.
+    // target, or with changes and visas beyond 5 % of the contracted amount;
+    // a department's people: their department's items over target (PM5).
     if actor.can(Permission::ReadCost) {
-        let (mut over, mut changes) = (0, 0);
-        for project in actor.project_ids.iter().take(COST_PROJECTS_WATCHED) {
-            let cost = crate::cost::dynamic_cost(services, actor, project, None).await?;
-            over += cost.items.iter().filter(|i| i.leaf && i.over_target).count() as u64;
-            changes += cost.items.iter().filter(|i| i.leaf && i.change_ratio_exceeded).count() as u64;
-        }
+        let today = services.clock.today();
+        let watched: Vec<_> = actor.project_ids.iter().take(COST_PROJECTS_WATCHED).cloned().collect();
+        let figures = crate::cost::figures_of_projects(conn, &watched, today, today).await?;
+        let leaves = || figures.values().flat_map(|f| f.leaves());
+        let over = leaves().filter(|(_, f)| f.balance().is_negative()).count() as u64;
+        let changes = leaves().filter(|(_, f)| loupan_domain::cost::change_ratio_exceeded(f)).count() as u64;
         if over > 0 {
             out.push(Alert { kind: "cost_over_target", count: over, link: "/cost" });
         }
         if changes > 0 {
             out.push(Alert { kind: "cost_change_ratio", count: changes, link: "/cost" });
         }
+        if let Some(department) = own_department(services, actor).await? {
+            let mine = leaves()
+                .filter(|(item, f)| item.department.as_ref() == Some(&department) && f.balance().is_negative())
+                .count() as u64;
+            if mine > 0 {
+                out.push(Alert { kind: "cost_department_over", count: mine, link: "/cost/responsibility" });
+            }
+        }
     }
     Ok(out)
+}
+
+/// The department the signed-in user works in, if any.
+pub async fn own_department(services: &Services, actor: &Actor) -> ServiceResult<Option<String>> {
+    let Some(id) = &actor.user_id else { return Ok(None) };
+    Ok(loupan_store::users::find_user(services.store.conn(), id).await?.and_then(|u| u.department))
 }
 
 /// Everything the workbench shows, for the page and `GET /api/v1/workbench`.
@@ -91,6 +107,9 @@ pub struct Workbench {
     pub own_requests: Vec<crate::approvals::Request>,
     pub alerts: Vec<Alert>,
     pub unread_notifications: u64,
+    /// The responsibility cost of the user's department (PM5), when they
+    /// work in one and read cost.
+    pub responsibility: Option<crate::cost::ResponsibilityCost>,
 }
 
 pub async fn workbench(services: &Services, actor: &Actor) -> ServiceResult<Workbench> {
@@ -99,6 +118,12 @@ pub async fn workbench(services: &Services, actor: &Actor) -> ServiceResult<Work
         own_requests: crate::approvals::submitted(services, actor, true).await?,
         alerts: alerts(services, actor).await?,
         unread_notifications: crate::platform::notifications::unread_count(services, actor).await?,
+        responsibility: match own_department(services, actor).await? {
+            Some(department) if actor.can(Permission::ReadCost) => {
+                Some(crate::cost::responsibility_cost(services, actor, Some(&department), None).await?)
+            }
+            _ => None,
+        },
     })
 }
 

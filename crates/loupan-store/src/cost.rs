@@ -12,7 +12,7 @@ use sea_orm::{
 
 use crate::StoreResult;
 use crate::entities::{
-    cost_contract_lines, cost_contracts, cost_items, cost_plan_lines, cost_postings, cost_target_versions,
+    cost_contract_lines, cost_contracts, cost_item_balances, cost_items, cost_reports, cost_plan_lines, cost_postings, cost_target_versions,
     cost_targets, cost_variations, suppliers,
 };
 
@@ -21,6 +21,7 @@ pub use cost_contracts::Model as CostContractRow;
 pub use cost_items::Model as CostItemRow;
 pub use cost_plan_lines::Model as PlanLineRow;
 pub use cost_postings::Model as PostingRow;
+pub use cost_reports::Model as CostReportRow;
 pub use cost_target_versions::Model as TargetVersionRow;
 pub use cost_targets::Model as TargetRow;
 pub use cost_variations::Model as VariationRow;
@@ -46,11 +47,166 @@ macro_rules! insert_all {
 insert_all!(insert_items, cost_items);
 insert_all!(insert_targets, cost_targets);
 insert_all!(insert_contract_lines, cost_contract_lines);
-insert_all!(insert_postings, cost_postings);
 insert_all!(insert_plan_lines, cost_plan_lines);
 insert_all!(insert_variations, cost_variations);
 insert_all!(insert_contracts, cost_contracts);
 insert_all!(insert_suppliers, suppliers);
+
+/// Writes ledger entries and moves their items' kept balances by them, in
+/// the caller's transaction: one statement for the entries, one for the
+/// balances (summed per item and bucket first, so no row is hit twice).
+pub async fn insert_postings<C: ConnectionTrait>(c: &C, rows: &[PostingRow]) -> StoreResult<()> {
+    use sea_orm::sea_query::OnConflict;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut moved: std::collections::BTreeMap<(CostItemId, Bucket), (ProjectId, Money)> = Default::default();
+    for r in rows {
+        let entry = moved.entry((r.cost_item_id.clone(), r.bucket)).or_insert((r.project_id.clone(), Money::ZERO));
+        entry.1 += r.amount;
+    }
+    // Bound parameters per statement stay well under SQLite's limit.
+    for chunk in rows.chunks(500) {
+        cost_postings::Entity::insert_many(chunk.iter().cloned().map(IntoActiveModel::into_active_model))
+            .exec_without_returning(c)
+            .await?;
+    }
+    let balances: Vec<cost_item_balances::Model> = moved
+        .into_iter()
+        .map(|((cost_item_id, bucket), (project_id, amount))| cost_item_balances::Model {
+            cost_item_id,
+            bucket,
+            project_id,
+            amount,
+        })
+        .collect();
+    for chunk in balances.chunks(500) {
+        cost_item_balances::Entity::insert_many(chunk.iter().cloned().map(IntoActiveModel::into_active_model))
+            .on_conflict(
+                OnConflict::columns([cost_item_balances::Column::CostItemId, cost_item_balances::Column::Bucket])
+                    .value(
+                        cost_item_balances::Column::Amount,
+                        Expr::cust("cost_item_balances.amount + excluded.amount"),
+                    )
+                    .to_owned(),
+            )
+            .exec_without_returning(c)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The kept balances of some projects' items: (project, item, bucket, amount).
+pub async fn balances_of_projects<C: ConnectionTrait>(
+    c: &C,
+    projects: &[ProjectId],
+) -> StoreResult<Vec<(ProjectId, CostItemId, Bucket, Money)>> {
+    use cost_item_balances::Column;
+    Ok(cost_item_balances::Entity::find()
+        .select_only()
+        .column(Column::ProjectId)
+        .column(Column::CostItemId)
+        .column(Column::Bucket)
+        .column(Column::Amount)
+        .filter(Column::ProjectId.is_in(projects.iter().cloned()))
+        .into_tuple()
+        .all(c)
+        .await?)
+}
+
+/// Some projects' ledgers up to a date, summed by project, item and bucket.
+pub async fn sums_of_projects<C: ConnectionTrait>(
+    c: &C,
+    projects: &[ProjectId],
+    as_of: NaiveDate,
+) -> StoreResult<Vec<(ProjectId, CostItemId, Bucket, Money)>> {
+    use cost_postings::Column;
+    Ok(cost_postings::Entity::find()
+        .select_only()
+        .column(Column::ProjectId)
+        .column(Column::CostItemId)
+        .column(Column::Bucket)
+        .column_as(sum_of(Column::Amount), "total")
+        .filter(Column::ProjectId.is_in(projects.iter().cloned()))
+        .filter(Column::PostedOn.lte(as_of))
+        .group_by(Column::ProjectId)
+        .group_by(Column::CostItemId)
+        .group_by(Column::Bucket)
+        .into_tuple()
+        .all(c)
+        .await?)
+}
+
+/// The items of some projects' trees, by project and code.
+pub async fn items_of_projects<C: ConnectionTrait>(c: &C, projects: &[ProjectId]) -> StoreResult<Vec<CostItemRow>> {
+    Ok(cost_items::Entity::find()
+        .filter(cost_items::Column::ProjectId.is_in(projects.iter().cloned()))
+        .order_by_asc(cost_items::Column::ProjectId)
+        .order_by_asc(cost_items::Column::Code)
+        .all(c)
+        .await?)
+}
+
+/// The saleable area of some projects (the gross area of their units).
+pub async fn saleable_areas<C: ConnectionTrait>(
+    c: &C,
+    projects: &[ProjectId],
+) -> StoreResult<Vec<(ProjectId, loupan_domain::Area)>> {
+    use crate::entities::units;
+    let rows: Vec<(ProjectId, Option<i64>)> = units::Entity::find()
+        .select_only()
+        .column(units::Column::ProjectId)
+        .column_as(
+            SimpleExpr::from(Func::cast_as(Func::sum(Expr::col(units::Column::GrossArea)), Alias::new("BIGINT"))),
+            "total",
+        )
+        .filter(units::Column::ProjectId.is_in(projects.iter().map(|p| p.as_str().to_owned())))
+        .group_by(units::Column::ProjectId)
+        .into_tuple()
+        .all(c)
+        .await?;
+    Ok(rows.into_iter().map(|(p, a)| (p, loupan_domain::Area::from_hundredths(a.unwrap_or(0)))).collect())
+}
+
+/// Department names the cost items use, the template's and every project's.
+pub async fn departments<C: ConnectionTrait>(c: &C) -> StoreResult<Vec<String>> {
+    use cost_items::Column;
+    Ok(cost_items::Entity::find()
+        .select_only()
+        .column(Column::Department)
+        .distinct()
+        .filter(Column::Department.is_not_null())
+        .order_by_asc(Column::Department)
+        .into_tuple::<String>()
+        .all(c)
+        .await?)
+}
+
+pub async fn insert_report<C: ConnectionTrait>(c: &C, row: &CostReportRow) -> StoreResult<()> {
+    cost_reports::Entity::insert(row.clone().into_active_model()).exec_without_returning(c).await?;
+    Ok(())
+}
+
+/// A project's monthly reports, newest month first.
+pub async fn reports<C: ConnectionTrait>(c: &C, project: &ProjectId) -> StoreResult<Vec<CostReportRow>> {
+    Ok(cost_reports::Entity::find()
+        .filter(cost_reports::Column::ProjectId.eq(project.clone()))
+        .order_by_desc(cost_reports::Column::Month)
+        .all(c)
+        .await?)
+}
+
+pub async fn find_report<C: ConnectionTrait>(
+    c: &C,
+    project: &ProjectId,
+    month: &str,
+) -> StoreResult<Option<CostReportRow>> {
+    Ok(cost_reports::Entity::find()
+        .filter(cost_reports::Column::ProjectId.eq(project.clone()))
+        .filter(cost_reports::Column::Month.eq(month))
+        .one(c)
+        .await?)
+}
 
 /// The items of a project's tree, or of the group template (`None`), by code.
 pub async fn items<C: ConnectionTrait>(c: &C, project: Option<&ProjectId>) -> StoreResult<Vec<CostItemRow>> {

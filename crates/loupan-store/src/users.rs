@@ -22,6 +22,7 @@ pub async fn insert_user<C: ConnectionTrait>(c: &C, row: &UserRow) -> StoreResul
         locale: Set(row.locale.clone()),
         disabled: Set(row.disabled),
         manager_id: Set(row.manager_id.clone()),
+        department: Set(row.department.clone()),
         version: Set(row.version),
         created_at: Set(row.created_at),
         updated_at: Set(row.updated_at),
@@ -73,12 +74,14 @@ pub async fn update_user_profile<C: ConnectionTrait>(
     display_name: &str,
     disabled: bool,
     manager_id: Option<&UserId>,
+    department: Option<&str>,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
     let res = users::Entity::update_many()
         .col_expr(users::Column::DisplayName, Expr::value(display_name.to_owned()))
         .col_expr(users::Column::ManagerId, Expr::value(manager_id.map(UserId::to_string)))
         .col_expr(users::Column::Disabled, Expr::value(disabled))
+        .col_expr(users::Column::Department, Expr::value(department.map(str::to_owned)))
         .col_expr(users::Column::Version, Expr::col(users::Column::Version).add(1))
         .col_expr(users::Column::UpdatedAt, Expr::value(now))
         .filter(users::Column::Id.eq(id))

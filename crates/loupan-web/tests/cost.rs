@@ -295,6 +295,131 @@ async fn the_dynamic_cost_of_every_item_is_the_sum_of_its_documents_at_any_date(
     // Without a date: today.
     let today = ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/dynamic-cost")).token(&admin)).await);
     assert_eq!(today["as_of"], "2026-06-30");
+
+    group_roll_up_is_the_sum_of_the_projects(&app, &admin, &project, &entries).await;
+    a_monthly_report_freezes_a_closed_month_with_each_movement_explained(&app, &admin, &project, &items, &entries).await;
+}
+
+/// The group's dynamic cost: this project and a second one summed, per
+/// project, per first-level item and in total; today's figures (the kept
+/// balances) and a past date's (the ledger) alike.
+async fn group_roll_up_is_the_sum_of_the_projects(app: &TestApp, admin: &str, project: &str, entries: &[Entry]) {
+    let (second, second_items) = costed_project(app, admin, "第二个项目").await;
+    let r = app
+        .send(
+            post(
+                &format!("/api/v1/cost/projects/{second}/expected"),
+                json!({"cost_item_id": second_items["03.02"], "amount": "4321.09", "reason": "预估安装费", "posted_on": "2026-06-30"}),
+            )
+            .token(admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let second_entries = [Entry { code: "03.02".into(), column: "expected", fen: 4_321_09, on: date("2026-06-30") }];
+    for as_of in [None, Some("2026-04-30"), Some("2026-06-30")] {
+        let path = match as_of {
+            None => "/api/v1/cost/group/dynamic-cost".to_owned(),
+            Some(d) => format!("/api/v1/cost/group/dynamic-cost?as_of={d}"),
+        };
+        let body = ok(&app.send(get(&path).token(admin)).await);
+        let on = date(as_of.unwrap_or("2026-06-30"));
+        assert_eq!(body["as_of"], on.to_string());
+        let lines = body["projects"].as_array().unwrap();
+        assert_eq!(lines.len(), 2, "{body}");
+        for (id, own) in [(project, entries), (second.as_str(), &second_entries[..])] {
+            let line = lines.iter().find(|l| l["project_id"] == id).unwrap();
+            for (column, fen) in expected(own, None, on) {
+                assert_eq!(line[column].as_str(), Some(yuan(fen).as_str()), "{id} {column} as of {on}");
+            }
+        }
+        let mut both: Vec<&Entry> = entries.iter().collect();
+        both.extend(second_entries.iter());
+        let both: Vec<Entry> =
+            both.into_iter().map(|e| Entry { code: e.code.clone(), column: e.column, fen: e.fen, on: e.on }).collect();
+        for (column, fen) in expected(&both, None, on) {
+            assert_eq!(body["total"][column].as_str(), Some(yuan(fen).as_str()), "group {column} as of {on}");
+        }
+        for item in body["items"].as_array().unwrap() {
+            let code = item["code"].as_str().unwrap();
+            for (column, fen) in expected(&both, Some(code), on) {
+                assert_eq!(item[column].as_str(), Some(yuan(fen).as_str()), "group item {code} {column} as of {on}");
+            }
+        }
+        assert_eq!(body["items"].as_array().unwrap().len(), 6, "the six first-level items");
+    }
+    // The page shows the same.
+    let page = app.send(get("/cost").token(admin)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("第二个项目") && page.text.contains("4,321.09"), "{}", page.text);
+}
+
+/// May's report: the figures at May 31, each item's movement since April 30,
+/// every moved leaf explained; issued once; a document dated back into May
+/// afterwards changes the ledger's May but not the report.
+async fn a_monthly_report_freezes_a_closed_month_with_each_movement_explained(
+    app: &TestApp,
+    admin: &str,
+    project: &str,
+    items: &BTreeMap<String, String>,
+    entries: &[Entry],
+) {
+    let base = format!("/api/v1/cost/projects/{project}/reports");
+    let draft = ok(&app.send(get(&format!("{base}/draft?month=2026-05")).token(admin)).await);
+    assert_eq!(draft["as_of"], "2026-05-31");
+    let mut moved = Vec::new();
+    for line in draft["lines"].as_array().unwrap() {
+        let code = line["code"].as_str().unwrap();
+        let now = expected(entries, Some(code), date("2026-05-31"));
+        let before = expected(entries, Some(code), date("2026-04-30"));
+        assert_eq!(line["dynamic"].as_str(), Some(yuan(now["dynamic"]).as_str()), "{code}");
+        assert_eq!(line["dynamic_before"].as_str(), Some(yuan(before["dynamic"]).as_str()), "{code}");
+        assert_eq!(line["movement"].as_str(), Some(yuan(now["dynamic"] - before["dynamic"]).as_str()), "{code}");
+        if line["leaf"] == true && now["dynamic"] != before["dynamic"] {
+            moved.push(line["cost_item_id"].as_str().unwrap().to_owned());
+        }
+    }
+    assert!(moved.len() >= 3, "May moved several items: {draft}");
+    // Unexplained movements are named; a month not over yet is refused.
+    let r = app.send(post(&base, json!({"month": "2026-05"})).token(admin)).await;
+    let mut fields = r.error_fields();
+    fields.sort();
+    let mut wanted: Vec<String> = moved.iter().map(|id| format!("explanations.{id}")).collect();
+    wanted.sort();
+    assert_eq!((r.status, fields), (StatusCode::UNPROCESSABLE_ENTITY, wanted));
+    let r = app.send(post(&base, json!({"month": "2026-06"})).token(admin)).await;
+    assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["month".to_owned()]));
+    let explanations: serde_json::Map<String, Value> =
+        moved.iter().map(|id| (id.clone(), json!("五月签订合同与现场签证"))).collect();
+    let form = json!({"month": "2026-05", "summary": "五月主体施工，签证增加", "explanations": explanations});
+    let issued = app.send(post(&base, form.clone()).token(admin)).await;
+    assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.text);
+    assert_eq!(app.send(post(&base, form).token(admin)).await.status, StatusCode::CONFLICT, "a month is reported once");
+
+    // Expected cost dated back into May: the ledger's May moves, the report does not.
+    let r = app
+        .send(
+            post(
+                &format!("/api/v1/cost/projects/{project}/expected"),
+                json!({"cost_item_id": items["06.01"], "amount": "999.99", "reason": "补录五月管理费", "posted_on": "2026-05-15"}),
+            )
+            .token(admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let kept = ok(&app.send(get(&format!("{base}/2026-05")).token(admin)).await);
+    assert_eq!(kept["lines"], issued.json()["lines"]);
+    assert_eq!(kept["total"]["dynamic"].as_str(), Some(yuan(expected(entries, None, date("2026-05-31"))["dynamic"]).as_str()));
+    let line = |report: &Value| {
+        report["lines"].as_array().unwrap().iter().find(|l| l["code"] == "06.01").unwrap()["dynamic"].clone()
+    };
+    let redrafted = ok(&app.send(get(&format!("{base}/draft?month=2026-05")).token(admin)).await);
+    assert_ne!(line(&redrafted), line(&kept));
+    let list = ok(&app.send(get(&base).token(admin)).await);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["month"], "2026-05");
+    assert_eq!(list[0]["summary"], "五月主体施工，签证增加");
+    let page = app.send(get(&format!("/cost/projects/{project}/reports/2026-05")).token(admin)).await;
+    assert!(page.status == StatusCode::OK && page.text.contains("五月签订合同与现场签证"), "{}", page.text);
 }
 
 async fn futures_join(app: &TestApp, admin: &str, specs: Vec<(String, String)>) -> Vec<String> {
@@ -943,4 +1068,79 @@ async fn a_trial_calculation_scales_finished_projects_per_m2_figures_to_this_pro
     assert_eq!(cost["saleable_area"], "333.33");
     let item = cost["items"].as_array().unwrap().iter().find(|i| i["code"] == "03.01.02").cloned().unwrap();
     assert_eq!(item["dynamic_per_m2"], "3000.03");
+}
+
+#[tokio::test]
+async fn a_department_sees_its_responsibility_cost_and_is_alerted_when_an_item_goes_over() {
+    let app = app_on("2026-06-30").await;
+    let admin = app.admin().await;
+    let (mine, items) = costed_project(&app, &admin, "责任成本项目").await;
+    let (other, other_items) = costed_project(&app, &admin, "别的项目").await;
+    let (engineer_id, engineer) = app.user(&admin, "gongcheng", &["cost_engineer"], &[&mine]).await;
+    // The administrator names the engineer's department.
+    let user = ok(&app.send(get(&format!("/api/v1/admin/users/{engineer_id}")).token(&admin)).await);
+    let r = app
+        .send(
+            patch(
+                &format!("/api/v1/admin/users/{engineer_id}"),
+                json!({"version": user["version"], "display_name": "工程部 王工", "roles": ["cost_engineer"],
+                       "project_ids": [mine], "department": "工程部"}),
+            )
+            .token(&admin),
+        )
+        .await;
+    assert_eq!(ok(&r)["department"], "工程部");
+    // 03.02 (工程部) gets a target of 10,000.00 and 12,000.50 expected; 02.01 (设计部) goes over too.
+    let r = app
+        .send(
+            post(
+                &format!("/api/v1/cost/projects/{mine}/targets"),
+                json!({"stage": "scheme", "lines": [{"cost_item_id": items["03.02"], "amount": "10000.00"},
+                                                    {"cost_item_id": items["03.03"], "amount": "5000.00"}]}),
+            )
+            .token(&admin),
+        )
+        .await;
+    let version = ok(&r)["version"]["id"].as_str().unwrap().to_owned();
+    ok(&app.send(post(&format!("/api/v1/cost/targets/{version}/adopt"), json!({})).token(&admin)).await);
+    for (project, item, amount) in [
+        (&mine, &items["03.02"], "12000.50"),
+        (&mine, &items["03.03"], "1000.00"),
+        (&mine, &items["02.01"], "800.00"),
+        (&other, &other_items["03.02"], "7.00"),
+    ] {
+        let r = app
+            .send(
+                post(
+                    &format!("/api/v1/cost/projects/{project}/expected"),
+                    json!({"cost_item_id": item, "amount": amount, "reason": "预估"}),
+                )
+                .token(&admin),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    let bench = ok(&app.send(get("/api/v1/workbench").token(&engineer)).await);
+    let alert = bench["alerts"].as_array().unwrap().iter().find(|a| a["kind"] == "cost_department_over").cloned();
+    assert_eq!(alert.map(|a| a["count"].clone()), Some(json!(1)), "{bench}");
+    let lines = bench["responsibility"]["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 1, "only the engineer's project: {bench}");
+    let line = &lines[0];
+    assert_eq!((line["department"].as_str(), line["project_id"].as_str()), (Some("工程部"), Some(mine.as_str())));
+    assert_eq!((line["target"].as_str(), line["dynamic"].as_str()), (Some("15000.00"), Some("13000.50")));
+    assert_eq!(line["balance"], "1999.50");
+    let over: Vec<&str> = line["over_target"].as_array().unwrap().iter().map(|i| i["code"].as_str().unwrap()).collect();
+    assert_eq!(over, vec!["03.02"]);
+    assert_eq!(line["over_target"][0]["balance"], "-2000.50");
+
+    // Every department of both projects for the administrator; one when named.
+    let all = ok(&app.send(get("/api/v1/cost/responsibility").token(&admin)).await);
+    let design: Vec<&Value> = all["lines"].as_array().unwrap().iter().filter(|l| l["department"] == "设计部").collect();
+    assert_eq!(design.len(), 2, "设计部 in both projects: {all}");
+    let one = ok(&app.send(get("/api/v1/cost/responsibility?department=%E8%AE%BE%E8%AE%A1%E9%83%A8").token(&admin)).await);
+    assert!(one["lines"].as_array().unwrap().iter().all(|l| l["department"] == "设计部"), "{one}");
+    let page = app.send(get("/").token(&engineer)).await;
+    assert!(page.text.contains("responsibility-cost") && page.text.contains("12,000.50") == false && page.text.contains("13,000.50"), "{}", page.text);
+    let page = app.send(get("/cost/responsibility").token(&engineer)).await;
+    assert!(page.status == StatusCode::OK && page.text.contains("03.02"), "{}", page.text);
 }

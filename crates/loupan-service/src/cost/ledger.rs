@@ -17,7 +17,7 @@ use crate::{Actor, ServiceError, ServiceResult, Services};
 /// The columns of the dynamic cost (API.md "Project cost"): every amount a
 /// decimal string, `dynamic = contracted + changes + visas + pending +
 /// expected`, `balance = target - dynamic`.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct CostColumns {
     pub target: Money,
@@ -37,6 +37,23 @@ pub struct CostColumns {
     pub expected: Money,
     pub dynamic: Money,
     pub balance: Money,
+}
+
+impl CostColumns {
+    pub fn add(&mut self, other: &CostColumns) {
+        self.target += other.target;
+        self.contracted += other.contracted;
+        self.changes += other.changes;
+        self.changes_estimated += other.changes_estimated;
+        self.changes_confirmed += other.changes_confirmed;
+        self.visas += other.visas;
+        self.visas_estimated += other.visas_estimated;
+        self.visas_confirmed += other.visas_confirmed;
+        self.pending += other.pending;
+        self.expected += other.expected;
+        self.dynamic += other.dynamic;
+        self.balance += other.balance;
+    }
 }
 
 impl From<Figures> for CostColumns {

@@ -5,11 +5,15 @@
 //! date, and every figure drills down to the entries and documents behind it.
 
 mod contracts;
+mod group;
 mod ledger;
+mod reports;
 mod tree;
 
 pub use contracts::*;
+pub use group::*;
 pub use ledger::*;
+pub use reports::*;
 pub use tree::*;
 
 use chrono::NaiveDate;

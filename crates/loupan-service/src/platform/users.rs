@@ -26,6 +26,8 @@ pub struct User {
     pub locale: Option<String>,
     /// Approval steps "by the submitter's manager" go to this user.
     pub manager_id: Option<UserId>,
+    /// The department the user works in: their items' responsibility cost (PM5).
+    pub department: Option<String>,
     pub version: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -50,6 +52,8 @@ pub struct UserChanges {
     pub disabled: bool,
     /// The user's manager; None or empty for nobody.
     pub manager_id: Option<String>,
+    /// None or empty for none.
+    pub department: Option<String>,
 }
 
 fn valid_username(name: &str) -> bool {
@@ -107,6 +111,7 @@ async fn to_user<C: loupan_store::Connection>(conn: &C, row: UserRow) -> Service
         disabled: row.disabled,
         locale: row.locale,
         manager_id: row.manager_id,
+        department: row.department,
         version: row.version,
         created_at: row.created_at,
     })
@@ -142,6 +147,7 @@ pub async fn create_user(services: &Services, actor: &Actor, form: NewUser) -> S
         locale: None,
         disabled: false,
         manager_id: None,
+        department: None,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -213,6 +219,7 @@ pub async fn update_user(services: &Services, actor: &Actor, id: &UserId, change
     let mut errors = Invalid::default();
     let display_name = required_text(&mut errors, "display_name", changes.display_name.as_deref(), 60);
     let roles = parse_roles(&mut errors, &changes.roles);
+    let department = optional_text(&mut errors, "department", changes.department.as_deref(), 60);
     if actor.user_id.as_ref() == Some(id) && (changes.disabled || !roles.contains(&Role::Admin)) {
         // An admin locking themselves out is always a mistake.
         errors.push("roles", "cannot_demote_self");
@@ -238,6 +245,7 @@ pub async fn update_user(services: &Services, actor: &Actor, id: &UserId, change
         &display_name,
         changes.disabled,
         manager_id.as_ref(),
+        department.as_deref(),
         now,
     )
     .await?
@@ -278,6 +286,7 @@ pub async fn set_disabled(services: &Services, actor: &Actor, id: &UserId, disab
         project_ids: user.project_ids.clone(),
         disabled,
         manager_id: user.manager_id.as_ref().map(UserId::to_string),
+        department: user.department.clone(),
     };
     update_user(services, actor, id, changes).await
 }

@@ -14,6 +14,8 @@ pub struct Model {
     pub disabled: bool,
     /// The user's manager, for approval steps that go to the submitter's manager.
     pub manager_id: Option<UserId>,
+    /// The department the user works in (cost items name theirs: PM5).
+    pub department: Option<String>,
     pub version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

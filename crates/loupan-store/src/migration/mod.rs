@@ -38,6 +38,7 @@ mod m20261208_000032_notice_sms;
 mod m20261208_000033_greetings;
 mod m20261208_000034_lunar_birthdays;
 mod m20261209_000035_batch_details;
+mod m20261210_000036_cost_balances_reports;
 
 pub struct Migrator;
 
@@ -79,6 +80,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000033_greetings::Migration),
             Box::new(m20261208_000034_lunar_birthdays::Migration),
             Box::new(m20261209_000035_batch_details::Migration),
+            Box::new(m20261210_000036_cost_balances_reports::Migration),
         ]
     }
 }

@@ -446,6 +446,102 @@ async fn add_expected(
     Ok((StatusCode::CREATED, Json(cost::add_expected(&state.services, &actor, &id, form).await?)))
 }
 
+/// The group's dynamic cost (集团动态成本): every project the caller sees
+/// with its totals, the first-level items summed over them, and the group
+/// total. Today's figures come from the balances kept with every posting.
+#[utoipa::path(get, path = "/api/v1/cost/group/dynamic-cost", tag = "cost", params(AsOfParams),
+    responses((status = 200, body = cost::GroupDynamicCost), (status = 403, body = Problem)))]
+async fn group_dynamic_cost(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<AsOfParams>,
+) -> Result<Json<cost::GroupDynamicCost>, AppError> {
+    Ok(Json(cost::group_dynamic_cost(&state.services, &actor, q.as_of).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ResponsibilityParams {
+    /// One department, as cost items name it; every department when absent.
+    pub department: Option<String>,
+    /// `YYYY-MM-DD`; today when absent.
+    #[serde(default, deserialize_with = "crate::extract::optional_date")]
+    pub as_of: Option<NaiveDate>,
+}
+
+/// 责任成本 (PM5): each department's items summed per project, with the
+/// items over their target.
+#[utoipa::path(get, path = "/api/v1/cost/responsibility", tag = "cost", params(ResponsibilityParams),
+    responses((status = 200, body = cost::ResponsibilityCost), (status = 403, body = Problem)))]
+async fn responsibility(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<ResponsibilityParams>,
+) -> Result<Json<cost::ResponsibilityCost>, AppError> {
+    Ok(Json(cost::responsibility_cost(&state.services, &actor, q.department.as_deref(), q.as_of).await?))
+}
+
+/// A project's issued monthly cost reports (成本月报), newest month first.
+#[utoipa::path(get, path = "/api/v1/cost/projects/{id}/reports", tag = "cost", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<cost::CostReportSummary>), (status = 403, body = Problem),
+        (status = 404, body = Problem)))]
+async fn reports(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<ProjectId>,
+) -> Result<Json<Vec<cost::CostReportSummary>>, AppError> {
+    Ok(Json(cost::reports(&state.services, &actor, &id).await?))
+}
+
+/// Issues a closed month's report: the figures at its last day frozen with
+/// each moved item's explanation. A month is reported once (409 after).
+#[utoipa::path(post, path = "/api/v1/cost/projects/{id}/reports", tag = "cost", params(("id" = String, Path)),
+    request_body = cost::NewCostReport,
+    responses((status = 201, body = cost::CostReport), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn issue_report(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<ProjectId>,
+    ApiJson(form): ApiJson<cost::NewCostReport>,
+) -> Created<cost::CostReport> {
+    Ok((StatusCode::CREATED, Json(cost::issue_report(&state.services, &actor, &id, form).await?)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MonthParams {
+    /// `YYYY-MM`, a month that has ended.
+    #[param(required = true, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    pub month: Option<String>,
+}
+
+/// A month's report as it would be issued now, with the items that moved.
+#[utoipa::path(get, path = "/api/v1/cost/projects/{id}/reports/draft", tag = "cost",
+    params(("id" = String, Path), MonthParams),
+    responses((status = 200, body = cost::CostReport), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+async fn report_draft(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<ProjectId>,
+    ApiQuery(q): ApiQuery<MonthParams>,
+) -> Result<Json<cost::CostReport>, AppError> {
+    Ok(Json(cost::report_draft(&state.services, &actor, &id, q.month.as_deref()).await?))
+}
+
+/// An issued report, as it was issued.
+#[utoipa::path(get, path = "/api/v1/cost/projects/{id}/reports/{month}", tag = "cost",
+    params(("id" = String, Path), ("month" = String, Path)),
+    responses((status = 200, body = cost::CostReport), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn report(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath((id, month)): ApiPath<(ProjectId, String)>,
+) -> Result<Json<cost::CostReport>, AppError> {
+    Ok(Json(cost::report(&state.services, &actor, &id, &month).await?))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(template, add_template_item))
@@ -472,6 +568,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(variation))
         .routes(routes!(confirm_variation))
         .routes(routes!(add_expected))
+        .routes(routes!(group_dynamic_cost))
+        .routes(routes!(responsibility))
+        .routes(routes!(reports, issue_report))
+        .routes(routes!(report_draft))
+        .routes(routes!(report))
 }
 
 /// A first-level item has an undotted code; a deeper one names its parent.

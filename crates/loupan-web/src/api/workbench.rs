@@ -14,7 +14,8 @@ use crate::{AppError, AppState};
 
 #[derive(Serialize, ToSchema)]
 pub struct AlertDto {
-    /// `follow_ups_due`, `stale_customers`, `open_duplicates`, `overdue_instalments`.
+    /// `follow_ups_due`, `stale_customers`, `open_duplicates`, `overdue_instalments`,
+    /// `cost_over_target`, `cost_change_ratio`, `cost_department_over`.
     pub kind: String,
     pub count: u64,
     pub link: String,
@@ -28,6 +29,9 @@ pub struct Workbench {
     pub own_requests: Vec<ApprovalDto>,
     pub alerts: Vec<AlertDto>,
     pub unread_notifications: u64,
+    /// The responsibility cost of the caller's department (责任成本), when
+    /// they work in one and read cost.
+    pub responsibility: Option<loupan_service::cost::ResponsibilityCost>,
 }
 
 #[utoipa::path(get, path = "/api/v1/workbench", tag = "workbench", responses((status = 200, body = Workbench)))]
@@ -46,6 +50,7 @@ async fn workbench(
             .map(|a| AlertDto { kind: a.kind.to_owned(), count: a.count, link: a.link.to_owned() })
             .collect(),
         unread_notifications: w.unread_notifications,
+        responsibility: w.responsibility,
     }))
 }
 

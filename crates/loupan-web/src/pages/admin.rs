@@ -23,7 +23,7 @@ fn user_view(u: &users::User) -> Value {
         role_keys => u.roles.iter().map(|r| format!("role.{}", r.name())).collect::<Vec<_>>(),
         roles => u.roles.iter().map(|r| r.name()).collect::<Vec<_>>(),
         project_ids => u.project_ids.clone(), disabled => u.disabled, version => u.version,
-        manager_id => u.manager_id.clone(),
+        manager_id => u.manager_id.clone(), department => u.department.clone(),
     }
 }
 
@@ -167,6 +167,7 @@ async fn edit_page(
             u => user_view(&user), all_roles => all_roles(), projects => project_options(state, actor).await?,
             people => users::colleagues(&state.services, actor).await?.into_iter()
                 .map(|c| context! { id => c.id, name => c.display_name, username => c.username }).collect::<Vec<_>>(),
+            departments => loupan_service::cost::department_names(&state.services).await?,
             errors => errors, notice => notice, history => history,
             ..base_context(actor, lang, "/admin/users")
         },
@@ -199,6 +200,7 @@ async fn update_user(
         project_ids: form.all("project_ids").into_iter().map(ProjectId::from).collect(),
         disabled: form.get("disabled") == Some("on"),
         manager_id: form.text("manager_id"),
+        department: form.text("department"),
     };
     form_post!(
         lang,

@@ -66,26 +66,35 @@ struct AsOf {
 impl AsOf {
     /// The date asked for; a malformed one is the page's 422 like any field.
     fn date(&self) -> Result<Option<NaiveDate>, AppError> {
-        match self.as_of.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-            None => Ok(None),
-            Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d").map(Some).map_err(|_| {
-                AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "as_of", "invalid_date")
-            }),
-        }
+        as_of_date(self.as_of.as_deref())
     }
 }
 
-async fn index(State(state): State<AppState>, Authed(actor): Authed, lang: Lang) -> Result<Response, AppError> {
-    actor.require(Permission::ReadCost)?;
-    let projects: Vec<Value> = inventory::list_projects(&state.services, &actor)
-        .await?
-        .into_iter()
-        .map(|p| context! { id => p.id, name => p.name, city => p.city })
-        .collect();
+/// The `as_of` a page was asked for; a malformed one is the page's 422.
+pub(super) fn as_of_date(text: Option<&str>) -> Result<Option<NaiveDate>, AppError> {
+    match text.map(str::trim).filter(|d| !d.is_empty()) {
+        None => Ok(None),
+        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "as_of", "invalid_date")),
+    }
+}
+
+/// The group's dynamic cost: every project the reader sees with its totals,
+/// the first-level items summed over them, and the projects without a tree.
+async fn index(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Query(q): Query<AsOf>,
+) -> Result<Response, AppError> {
+    let as_of = q.date()?;
+    let group = cost::group_dynamic_cost(&state.services, &actor, as_of).await?;
     let html = render(
         &state,
         "cost_index.html",
-        context! { projects => projects, can_manage => actor.can(Permission::ManageCost), ..base_context(&actor, lang, NAV) },
+        context! { group => Value::from_serialize(&group), as_of => as_of.map(|d| d.to_string()),
+            can_manage => actor.can(Permission::ManageCost), ..base_context(&actor, lang, NAV) },
     )?;
     Ok(html.into_response())
 }

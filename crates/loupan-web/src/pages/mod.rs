@@ -27,6 +27,7 @@ mod admin;
 mod aftersales;
 mod approvals;
 mod cost;
+mod cost_reports;
 mod customers;
 mod finance;
 mod inventory;
@@ -54,5 +55,6 @@ pub fn router() -> Router<AppState> {
         .merge(finance::router())
         .merge(aftersales::router())
         .merge(cost::router())
+        .merge(cost_reports::router())
         .merge(notices::router())
 }

@@ -54,7 +54,8 @@ async fn workbench(State(state): State<AppState>, Authed(actor): Authed, lang: L
         &state,
         "workbench.html",
         context! { projects => projects, role_keys => roles, pending => pending, own => own, alerts => alerts,
-        unread => w.unread_notifications, ..base_context(&actor, lang, "/") },
+        unread => w.unread_notifications, responsibility => minijinja::Value::from_serialize(&w.responsibility),
+        ..base_context(&actor, lang, "/") },
     )
 }
 

@@ -25,6 +25,8 @@ pub struct UserDto {
     pub disabled: bool,
     pub locale: Option<String>,
     pub manager_id: Option<UserId>,
+    /// The department the user works in (cost items name theirs: responsibility cost).
+    pub department: Option<String>,
     /// Send it back with an update; a stale version is refused with 409.
     pub version: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -41,6 +43,7 @@ impl From<users::User> for UserDto {
             disabled: u.disabled,
             locale: u.locale,
             manager_id: u.manager_id,
+            department: u.department,
             version: u.version,
             created_at: u.created_at,
         }
@@ -82,6 +85,10 @@ pub struct UpdateUserRequest {
     /// The user's manager (approval steps "by the submitter's manager"); null for none.
     #[serde(default)]
     pub manager_id: Option<String>,
+    /// The department the user works in, as cost items name it; null or empty for none.
+    #[serde(default)]
+    #[schema(max_length = 60)]
+    pub department: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -149,6 +156,7 @@ async fn update_user(
         project_ids: req.project_ids,
         disabled: req.disabled,
         manager_id: req.manager_id,
+        department: req.department,
     };
     Ok(Json(users::update_user(&state.services, &actor, &id, changes).await?.into()))
 }
