@@ -84,6 +84,20 @@ pub async fn fill(
         match role {
             Role::SalesAgent => agents.push(user.id),
             Role::SalesManager => manager = Some(user.id),
+            // The cost engineer works in the engineering department: the
+            // workbench shows its responsibility cost.
+            Role::CostEngineer => {
+                let changes = users::UserChanges {
+                    version: user.version,
+                    display_name: Some(user.display_name.clone()),
+                    roles: vec![role.name().into()],
+                    project_ids: user.project_ids.clone(),
+                    disabled: false,
+                    manager_id: None,
+                    department: Some("工程部".into()),
+                };
+                users::update_user(services, &system, &user.id, changes).await?;
+            }
             _ => {}
         }
         created.push((username.to_owned(), role.name().to_owned()));
@@ -624,6 +638,7 @@ async fn demo_approvals(
 /// confirmed) and an expected cost, so the dynamic cost page has every column.
 async fn demo_cost(services: &Services, system: &Actor, project_id: &ProjectId) -> ServiceResult<()> {
     use crate::cost;
+    use chrono::Datelike;
     use loupan_domain::Money;
     use loupan_domain::cost::complete_credit_code;
     cost::copy_template(services, system, project_id).await?;
@@ -803,6 +818,35 @@ async fn demo_cost(services: &Services, system: &Actor, project_id: &ProjectId) 
             amount: Some(Money::yuan(1_500_000).to_string()),
             reason: Some("开盘活动及样板间维护预估".into()),
             posted_on: None,
+        },
+    )
+    .await?;
+    // Last month's report, each item that moved explained.
+    let month = (today.with_day(1).unwrap_or(today) - chrono::Duration::days(1)).format("%Y-%m").to_string();
+    let draft = cost::report_draft(services, system, project_id, Some(&month)).await?;
+    let explanations = draft
+        .lines
+        .iter()
+        .filter(|l| l.leaf && !l.movement.is_zero())
+        .map(|l| {
+            let why = match l.code.as_str() {
+                "03.01.02" => "外立面线条深化变更申报，地下室顶板加厚变更完工确认",
+                "03.01.01" => "桩基引孔签证完工确认",
+                "03.02" => "消防喷淋系统调整变更申报",
+                "04.02" => "园林景观合同签订，苗木规格调整签证",
+                _ => "本月合同签订及变更签证",
+            };
+            (l.cost_item_id.to_string(), why.to_owned())
+        })
+        .collect();
+    cost::issue_report(
+        services,
+        system,
+        project_id,
+        cost::NewCostReport {
+            month: Some(month),
+            summary: Some("主体结构施工推进，景观合同签订；动态成本仍在目标成本以内。".into()),
+            explanations,
         },
     )
     .await?;

@@ -318,7 +318,12 @@ fn rule(op: &str) -> Option<Rule> {
         | "GET /api/v1/cost/contracts/{id}"
         | "GET /api/v1/cost/contracts/{id}/impact"
         | "POST /api/v1/cost/projects/{id}/trial-calculation"
+        | "GET /api/v1/cost/projects/{id}/reports"
+        | "GET /api/v1/cost/projects/{id}/reports/draft"
+        | "GET /api/v1/cost/projects/{id}/reports/{month}"
         | "GET /api/v1/cost/variations/{id}" => Needs(ReadCost, Project),
+        // Over every project the caller sees, however many.
+        "GET /api/v1/cost/group/dynamic-cost" | "GET /api/v1/cost/responsibility" => Needs(ReadCost, Nothing),
         "POST /api/v1/cost/projects/{id}/items"
         | "POST /api/v1/cost/projects/{id}/items/from-template"
         | "PATCH /api/v1/cost/items/{id}"
@@ -326,7 +331,8 @@ fn rule(op: &str) -> Option<Rule> {
         | "POST /api/v1/cost/targets/{id}/adopt"
         | "POST /api/v1/cost/projects/{id}/plan-lines"
         | "POST /api/v1/cost/projects/{id}/contracts"
-        | "POST /api/v1/cost/projects/{id}/expected" => Needs(ManageCost, Project),
+        | "POST /api/v1/cost/projects/{id}/expected"
+        | "POST /api/v1/cost/projects/{id}/reports" => Needs(ManageCost, Project),
         "POST /api/v1/cost/projects/{id}/variations" | "POST /api/v1/cost/variations/{id}/confirm" => {
             Needs(RecordVariations, Project)
         }
@@ -1381,6 +1387,17 @@ impl World {
                 // From the other project the caller sees (a far caller sees neither).
                 let other = if case == Case::Far { self.home.clone() } else { self.far.clone() };
                 post(&with(&p), json!({"source_project_ids": [other]}))
+            }
+            // A month of its own per call (a month is reported once), long past and without postings.
+            "/api/v1/cost/projects/{id}/reports" if method == "POST" => {
+                post(&with(&p), json!({"month": format!("{:04}-{:02}", 1000 + n / 12, n % 12 + 1)}))
+            }
+            "/api/v1/cost/projects/{id}/reports/draft" => get(&format!("{}?month=2020-01", with(&p))),
+            "/api/v1/cost/projects/{id}/reports/{month}" => {
+                let month = format!("{:04}-{:02}", 1000 + n / 12, n % 12 + 1);
+                let r = self.send(post(&with(&p).replace("/{month}", ""), json!({"month": month})), &self.admin).await;
+                assert!(r.status.is_success(), "{}", r.text);
+                get(&with(&p).replace("{month}", &month))
             }
             cost if cost.starts_with("/api/v1/cost/projects/{id}/") => body(with(&p), json!({})),
 
