@@ -142,7 +142,95 @@ pub async fn run(
         ratios: Vec::new(),
         findings: Vec::new(),
     };
-    Ok(vec![dynamic, visa])
+    let group = group_roll_up(services, seeded, &router, &supplier.id, &mut rng, noop_p50).await?;
+    Ok(vec![dynamic, visa, group])
+}
+
+/// Projects in the group for the roll-up (issue 19: 100).
+const GROUP_PROJECTS: usize = 100;
+
+/// The group's dynamic cost over 100 projects: the measured project and 99
+/// more, each with the template's tree and a ledger of its own (50 contracts,
+/// 500 changes and visas) — today's figures from the kept balances, and a
+/// past date's from the ledgers as a finding.
+async fn group_roll_up(
+    services: &Services,
+    seeded: &Seeded,
+    router: &axum::Router,
+    supplier: &SupplierId,
+    rng: &mut Rng,
+    noop_p50: f64,
+) -> Result<WorkloadResult> {
+    let admin = &seeded.admin;
+    let conn = services.store.conn();
+    let started = Instant::now();
+    for n in 1..GROUP_PROJECTS {
+        let project = inventory::create_project(
+            services,
+            admin,
+            inventory::NewProject { name: Some(format!("集团成本项目{n:03}")), city: Some("苏州".into()) },
+        )
+        .await
+        .map_err(svc)?;
+        cost::copy_template(services, admin, &project.id).await.map_err(svc)?;
+        let leaves: Vec<CostItemId> = cost::items(services, admin, &project.id)
+            .await
+            .map_err(svc)?
+            .into_iter()
+            .filter(|i| i.leaf)
+            .map(|i| i.id)
+            .collect();
+        seed_ledger(services, &project.id, &leaves, supplier, 50, 500, rng).await?;
+    }
+    let seeded_in = started.elapsed();
+    let projects = loupan_store::inventory::list_projects(conn, None).await?;
+    let ids: Vec<String> = projects.iter().map(|p| p.id.as_str().to_owned()).collect();
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT project_id, cost_item_id, bucket, amount FROM cost_item_balances WHERE project_id IN ({})",
+        placeholders.join(", ")
+    );
+    let (mut s_raw, mut s_svc, mut s_http) = (Vec::new(), Vec::new(), Vec::new());
+    let mut with_tree = 0;
+    for _ in 0..40 {
+        let t = Instant::now();
+        loupan_store::raw::query_count(conn, &sql, ids.iter().cloned().map(Into::into).collect()).await?;
+        s_raw.push(t.elapsed());
+        let t = Instant::now();
+        with_tree = cost::group_dynamic_cost(services, admin, None).await.map_err(svc)?.projects.len();
+        s_svc.push(t.elapsed());
+        let t = Instant::now();
+        get(router, &seeded.admin_token, "/api/v1/cost/group/dynamic-cost").await?;
+        s_http.push(t.elapsed());
+    }
+    let mut s_past = Vec::new();
+    let past = services.clock.today() - chrono::Duration::days(30);
+    for _ in 0..5 {
+        let t = Instant::now();
+        cost::group_dynamic_cost(services, admin, Some(past)).await.map_err(svc)?;
+        s_past.push(t.elapsed());
+    }
+    let busy = |s: &[Duration]| s.iter().sum::<Duration>();
+    let measures = vec![
+        measure("raw_sql", &s_raw, busy(&s_raw)),
+        measure("service", &s_svc, busy(&s_svc)),
+        measure("router", &s_http, busy(&s_http)),
+    ];
+    let postings = loupan_store::raw::query_count(conn, "SELECT id FROM cost_postings", Vec::new()).await?;
+    Ok(WorkloadResult {
+        name: "C1 group roll-up".into(),
+        what: format!(
+            "the group's dynamic cost today over {with_tree} projects with cost trees ({postings} ledger entries; 99 projects of 50 contracts and 500 changes and visas seeded in {:.1}s), read from the kept balances; raw SQL is the balances' SELECT the service sends",
+            seeded_in.as_secs_f64()
+        ),
+        ratios: ratios(&measures, noop_p50),
+        measures,
+        findings: vec![format!(
+            "at a past date (every ledger summed up to it instead of the balances): fastest {:.0} ms, slowest {:.0} ms",
+            fastest(&s_past),
+            s_past.iter().max().map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0)
+        )],
+    })
 }
 
 /// Writes the plan, contracts, changes and visas of a busy project straight

@@ -31,6 +31,8 @@ named_enum! {
         DepositTransfer = "deposit_transfer",
         /// 非标付款方式签约: a contract on a payment method marked non-standard.
         NonStandardContract = "non_standard_contract",
+        /// 设计变更/现场签证: a change or visa before its estimate counts.
+        CostVariation = "cost_variation",
     }
 }
 
@@ -42,6 +44,7 @@ impl RequestKind {
             RequestKind::DealChange => "deal_change",
             RequestKind::PriceAdjustment => "price_adjustment",
             RequestKind::CostContract => "cost_contract",
+            RequestKind::CostVariation => "cost_variation",
             RequestKind::RefundPayment => "refund",
             // The subject id is the contract's; the name is as stored since the kind began.
             RequestKind::DepositTransfer => "deposit_transfer",
@@ -97,6 +100,8 @@ impl RequestKind {
             RequestKind::PriceAdjustment => &["units", "change_percent"],
             // `over_plan`: yuan beyond the plan lines' balances (0 within them).
             RequestKind::CostContract => &["amount", "over_plan"],
+            // `amount`: the estimate's size in yuan (a saving counts as much as a cost).
+            RequestKind::CostVariation => &["amount"],
             RequestKind::RefundPayment | RequestKind::DepositTransfer => &["amount"],
             // `below_list_percent`: how far the price is below the unit's list price (0 at or above it).
             RequestKind::NonStandardContract => &["amount", "below_list_percent"],
@@ -108,7 +113,7 @@ pub const SPECIAL_DISCOUNT: RequestKind = RequestKind::SpecialDiscount;
 pub const DEAL_CHANGE: RequestKind = RequestKind::DealChange;
 pub const PRICE_ADJUSTMENT: RequestKind = RequestKind::PriceAdjustment;
 
-pub const REQUEST_KINDS: [RequestKind; 7] = RequestKind::ALL;
+pub const REQUEST_KINDS: [RequestKind; 8] = RequestKind::ALL;
 
 pub fn request_kind(name: &str) -> Option<RequestKind> {
     RequestKind::parse(name)
@@ -296,6 +301,19 @@ pub fn default_steps(kind: RequestKind) -> Vec<Step> {
             condition: Some(Condition { fact: "over_plan".into(), op: Op::Gt, value: "0".into() }),
             ..role("项目经理审批", Role::ProjectManager)
         }],
+        // Changes and visas route by their size: small ones count at once, the
+        // project manager decides above 50,000.00, the general manager (an
+        // executive) as well above 500,000.00.
+        RequestKind::CostVariation => vec![
+            Step {
+                condition: Some(Condition { fact: "amount".into(), op: Op::Gt, value: "50000".into() }),
+                ..role("项目经理审批", Role::ProjectManager)
+            },
+            Step {
+                condition: Some(Condition { fact: "amount".into(), op: Op::Gt, value: "500000".into() }),
+                ..role("总经理审批", Role::Executive)
+            },
+        ],
         // Money a cashier moves on finance's rules: no approval until a group
         // configures one (for example finance above some amount).
         RequestKind::RefundPayment | RequestKind::DepositTransfer => Vec::new(),

@@ -135,12 +135,18 @@ impl VariationKind {
 }
 
 named_enum! {
-    /// Where a change or visa stands: its estimate counts until it is confirmed.
+    /// Where a change or visa stands: its estimate counts from its approval
+    /// until it is confirmed.
     pub enum VariationStatus("variation status") {
-        /// Submitted (申报) at an estimated amount.
+        /// Waiting for its approval (large ones: the flow routes by amount); counts nothing yet.
+        Pending = "pending",
+        /// Submitted (申报) and approved at an estimated amount: the estimate counts.
         Estimated = "estimated",
         /// Confirmed at completion (完工确认); the confirmed amount replaced the estimate.
         Confirmed = "confirmed",
+        /// Refused by its approvers, or withdrawn by its submitter: never counts.
+        Rejected = "rejected",
+        Withdrawn = "withdrawn",
     }
 }
 

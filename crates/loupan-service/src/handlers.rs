@@ -51,6 +51,9 @@ fn approval_decided<'a>(
             RequestKind::CostContract => {
                 crate::cost::on_contract_decided(services, tx, actor, request, outcome).await.map(|()| Vec::new())
             }
+            RequestKind::CostVariation => {
+                crate::cost::on_variation_decided(services, tx, actor, request, outcome).await.map(|()| Vec::new())
+            }
             RequestKind::RefundPayment => {
                 crate::finance::on_refund_payment_decided(tx, actor, request, outcome).await.map(|()| Vec::new())
             }

@@ -440,6 +440,24 @@ pub async fn confirm_variation<C: ConnectionTrait>(
     Ok(res.rows_affected == 1)
 }
 
+/// Moves a change or visa from one status to another; false when it was not
+/// in `from` any more (decided twice).
+pub async fn set_variation_status<C: ConnectionTrait>(
+    c: &C,
+    id: &VariationId,
+    from: VariationStatus,
+    to: VariationStatus,
+    approval: Option<&str>,
+) -> StoreResult<bool> {
+    use cost_variations::Column;
+    let mut update = cost_variations::Entity::update_many().col_expr(Column::Status, Expr::value(to.name()));
+    if let Some(a) = approval {
+        update = update.col_expr(Column::ApprovalId, Expr::value(a.to_owned()));
+    }
+    let res = update.filter(Column::Id.eq(id.clone())).filter(Column::Status.eq(from.name())).exec(c).await?;
+    Ok(res.rows_affected == 1)
+}
+
 /// A project's saleable area: the gross area of all its units.
 pub async fn saleable_area<C: ConnectionTrait>(c: &C, project: &ProjectId) -> StoreResult<loupan_domain::Area> {
     use crate::entities::units;

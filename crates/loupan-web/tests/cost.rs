@@ -422,6 +422,21 @@ async fn a_monthly_report_freezes_a_closed_month_with_each_movement_explained(
     assert!(page.status == StatusCode::OK && page.text.contains("五月签订合同与现场签证"), "{}", page.text);
 }
 
+/// Approves, as `token`, the request waiting for them about `subject`; its summary.
+async fn approve(app: &TestApp, token: &str, subject: &str) -> String {
+    let waiting = ok(&app.send(get("/api/v1/approvals?state=pending").token(token)).await);
+    let request = waiting["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["subject_id"] == subject)
+        .cloned()
+        .unwrap_or_else(|| panic!("nothing about {subject} waits: {waiting}"));
+    let path = format!("/api/v1/approvals/{}/approve", request["id"].as_str().unwrap());
+    ok(&app.send(post(&path, json!({"comment": "同意"})).token(token)).await);
+    request["summary"].as_str().unwrap_or_default().to_owned()
+}
+
 async fn futures_join(app: &TestApp, admin: &str, specs: Vec<(String, String)>) -> Vec<String> {
     let mut ids = Vec::new();
     for (name, code) in specs {
@@ -601,8 +616,17 @@ async fn a_change_estimated_then_confirmed_moves_the_dynamic_cost_by_exactly_tho
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let change = r.json();
-    assert_eq!((change["code"].as_str(), change["status"].as_str()), (Some("BG-0001"), Some("estimated")));
+    // Above 50,000.00 a change waits for the project manager and counts nothing yet.
+    assert_eq!((change["code"].as_str(), change["status"].as_str()), (Some("BG-0001"), Some("pending")));
     let id = change["id"].as_str().unwrap().to_owned();
+    assert_eq!(dynamic().await, ("0.00".into(), "0.00".into(), "0.00".into()));
+    let early = post(&format!("/api/v1/cost/variations/{id}/confirm"), json!({"confirmed_amount": "1.00"}));
+    assert_eq!(app.send(early.token(&admin)).await.status, StatusCode::CONFLICT, "confirmed once approved");
+    let (_, pm) = app.user(&admin, "pm_change", &["project_manager"], &[&project]).await;
+    let summary = approve(&app, &pm, &id).await;
+    assert!(summary.contains("BG-0001") && summary.contains("0.00") && summary.contains("100,000.00"), "{summary}");
+    let change = ok(&app.send(get(&format!("/api/v1/cost/variations/{id}")).token(&admin)).await);
+    assert_eq!(change["status"], "estimated");
     assert_eq!(dynamic().await, ("100000.00".into(), "100000.00".into(), "100000.00".into()));
 
     let confirm = |amount: &str| {
@@ -1143,4 +1167,137 @@ async fn a_department_sees_its_responsibility_cost_and_is_alerted_when_an_item_g
     assert!(page.text.contains("responsibility-cost") && page.text.contains("12,000.50") == false && page.text.contains("13,000.50"), "{}", page.text);
     let page = app.send(get("/cost/responsibility").token(&engineer)).await;
     assert!(page.status == StatusCode::OK && page.text.contains("03.02"), "{}", page.text);
+}
+
+#[tokio::test]
+async fn changes_and_visas_are_approved_by_their_size_before_they_count() {
+    let app = app_on("2026-06-30").await;
+    let admin = app.admin().await;
+    let (project, items) = costed_project(&app, &admin, "签证审批项目").await;
+    let (_, pm) = app.user(&admin, "pm_size", &["project_manager"], &[&project]).await;
+    let (_, boss) = app.user(&admin, "boss_size", &["executive"], &[&project]).await;
+    let submit = |kind: &str, amount: &str| {
+        post(
+            &format!("/api/v1/cost/projects/{project}/variations"),
+            json!({"kind": kind, "cost_item_id": items["04.02"], "reason": "苗木调整", "estimated_amount": amount}),
+        )
+    };
+    let expected_now = || async {
+        let body = ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/dynamic-cost")).token(&admin)).await);
+        body["total"]["dynamic"].as_str().unwrap().to_owned()
+    };
+    // 50,000.00 and a saving of as much: no step, they count at once.
+    for amount in ["50000.00", "-50000.00"] {
+        let r = app.send(submit("visa", amount).token(&admin)).await;
+        assert_eq!((r.status, r.json()["status"].as_str()), (StatusCode::CREATED, Some("estimated")), "{}", r.text);
+    }
+    assert_eq!(expected_now().await, "0.00");
+    // 50,000.01: the project manager; rejected, it never counts.
+    let r = app.send(submit("visa", "50000.01").token(&admin)).await;
+    let small = r.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(r.json()["status"], "pending");
+    let waiting = ok(&app.send(get("/api/v1/approvals?state=pending").token(&pm)).await);
+    let request = waiting["items"].as_array().unwrap().iter().find(|a| a["subject_id"] == small.as_str()).cloned().unwrap();
+    let path = format!("/api/v1/approvals/{}/reject", request["id"].as_str().unwrap());
+    ok(&app.send(post(&path, json!({"comment": "签证依据不足"})).token(&pm)).await);
+    let rejected = ok(&app.send(get(&format!("/api/v1/cost/variations/{small}")).token(&admin)).await);
+    assert_eq!(rejected["status"], "rejected");
+    assert_eq!(expected_now().await, "0.00");
+    // 600,000.00: the project manager, then the general manager; it counts once both approved.
+    let r = app.send(submit("change", "600000.00").token(&admin)).await;
+    let big = r.json()["id"].as_str().unwrap().to_owned();
+    approve(&app, &pm, &big).await;
+    assert_eq!(ok(&app.send(get(&format!("/api/v1/cost/variations/{big}")).token(&admin)).await)["status"], "pending");
+    assert_eq!(expected_now().await, "0.00");
+    approve(&app, &boss, &big).await;
+    assert_eq!(ok(&app.send(get(&format!("/api/v1/cost/variations/{big}")).token(&admin)).await)["status"], "estimated");
+    assert_eq!(expected_now().await, "600000.00");
+    // The page links the change to its approval.
+    let page = app.send(get(&format!("/cost/variations/{big}")).token(&admin)).await;
+    assert!(page.text.contains("variation-approval"), "{}", page.text);
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+fn sheet(rows: &[[&str; 5]]) -> Vec<u8> {
+    use loupan_documents::xlsx::{Cell, write_table};
+    let headers: Vec<String> = ["科目编码", "科目名称", "计量单位", "责任部门", "控制方式"].map(String::from).to_vec();
+    let rows: Vec<Vec<Cell>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| if c.is_empty() { Cell::Empty } else { Cell::Text((*c).to_owned()) }).collect())
+        .collect();
+    write_table("成本科目", &headers, &rows).unwrap()
+}
+
+#[tokio::test]
+async fn the_tree_goes_out_to_excel_and_comes_back_with_new_items_and_changes() {
+    let app = app_on("2026-06-30").await;
+    let admin = app.admin().await;
+    let (project, items) = costed_project(&app, &admin, "科目导入项目").await;
+    let r = app.send(get(&format!("/api/v1/cost/projects/{project}/items/export")).token(&admin)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let table = loupan_documents::xlsx::read_first_sheet(&r.bytes).unwrap();
+    let text = |c: &loupan_documents::xlsx::Cell| c.as_text().unwrap_or_default();
+    assert_eq!(table[0].iter().map(text).collect::<Vec<_>>(), ["科目编码", "科目名称", "计量单位", "责任部门", "控制方式"]);
+    assert_eq!(table.len(), items.len() + 1);
+    let row_0302 = table.iter().find(|r| r.first().map(text).as_deref() == Some("03.02")).unwrap();
+    assert_eq!(row_0302.iter().map(text).collect::<Vec<_>>(), ["03.02", "安装工程", "m2", "工程部", "强控"]);
+
+    // Something already posted to 06.01: it takes no children.
+    let r = app
+        .send(
+            post(
+                &format!("/api/v1/cost/projects/{project}/expected"),
+                json!({"cost_item_id": items["06.01"], "amount": "10.00", "reason": "预估"}),
+            )
+            .token(&admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let path = format!("/api/v1/cost/projects/{project}/items/import");
+    let wrong = sheet(&[
+        ["03.02", "安装工程（含消防）", "m2", "机电部", ""],
+        ["07.01", "不可预见费", "", "成本管理部", ""],
+        ["07", "预备费", "", "成本管理部", "强控"],
+        ["x..y", "坏编码", "", "", ""],
+        ["09.01", "没有上级", "", "", ""],
+        ["03.02.01", "消防工程", "m2", "机电部", "中控"],
+        ["06.01.01", "监理费", "", "", ""],
+        ["07", "重复", "", "", ""],
+    ]);
+    let r = app.send(post_bytes(&format!("{path}?mode=import"), wrong, XLSX).token(&admin)).await;
+    let report = ok(&r);
+    let errors: Vec<(u64, &str)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["row"].as_u64().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        errors,
+        vec![(5, "invalid_code"), (6, "unknown_parent"), (7, "unknown_control_mode"), (8, "item_has_postings"), (9, "listed_twice")]
+    );
+    assert_eq!(report["written"], false);
+    assert_eq!(tree(&app, &admin, &project).await, items, "nothing written");
+
+    let right = sheet(&[
+        ["03.02", "安装工程（含消防）", "m2", "机电部", ""],
+        ["07.01", "不可预见费", "", "成本管理部", ""],
+        ["07", "预备费", "", "成本管理部", "强控"],
+        ["03.02.01", "消防工程", "m2", "机电部", "弱控"],
+    ]);
+    let check = ok(&app.send(post_bytes(&path, right.clone(), XLSX).token(&admin)).await);
+    assert_eq!((check["created"].as_u64(), check["updated"].as_u64(), &check["written"]), (Some(3), Some(1), &json!(false)));
+    let done = ok(&app.send(post_bytes(&format!("{path}?mode=import"), right, XLSX).token(&admin)).await);
+    assert_eq!(done["written"], true);
+    let after = ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/items")).token(&admin)).await);
+    let by_code = |code: &str| after.as_array().unwrap().iter().find(|i| i["code"] == code).cloned().unwrap();
+    assert_eq!((by_code("03.02")["name"].as_str(), by_code("03.02")["department"].as_str()), (Some("安装工程（含消防）"), Some("机电部")));
+    assert_eq!(by_code("03.02")["leaf"], false);
+    assert_eq!(by_code("07.01")["parent_id"], by_code("07")["id"]);
+    assert_eq!(by_code("07.01")["control_mode"], "strong", "a new item takes its parent's control mode");
+    assert_eq!(by_code("03.02.01")["control_mode"], "weak");
+    // A file that is not a spreadsheet is refused by field.
+    let r = app.send(post_bytes(&path, b"not a sheet".to_vec(), XLSX).token(&admin)).await;
+    assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["file".to_owned()]));
 }

@@ -762,6 +762,8 @@ pub struct Variation {
     pub status: VariationStatus,
     pub submitted_on: NaiveDate,
     pub confirmed_on: Option<NaiveDate>,
+    /// The approval request it went through (large ones wait there).
+    pub approval_id: Option<String>,
 }
 
 impl From<VariationRow> for Variation {
@@ -780,6 +782,7 @@ impl From<VariationRow> for Variation {
             status: r.status,
             submitted_on: r.submitted_on,
             confirmed_on: r.confirmed_on,
+            approval_id: r.approval_id,
         }
     }
 }
@@ -807,8 +810,10 @@ pub struct NewVariation {
     pub submitted_on: Option<String>,
 }
 
-/// Submits a design change or site visa at its estimate, which counts in the
-/// dynamic cost from its date until it is confirmed.
+/// Submits a design change or site visa at its estimate through the
+/// `cost_variation` approval (routed by the estimate's size): approved — at
+/// once when no step applies — the estimate counts in the dynamic cost from
+/// the submission date until it is confirmed.
 pub async fn submit_variation(
     services: &Services,
     actor: &Actor,
@@ -901,35 +906,98 @@ pub async fn submit_variation(
         reason,
         estimated_amount: estimated,
         confirmed_amount: None,
-        status: VariationStatus::Estimated,
+        status: VariationStatus::Pending,
         submitted_on,
         confirmed_on: None,
         created_by: by(actor),
         created_at: services.clock.now(),
         confirmed_by: None,
+        approval_id: None,
     };
     store::insert_variations(&tx, std::slice::from_ref(&row)).await.map_err(|e| match e {
         loupan_store::StoreError::Unique(_) => Invalid::one("code", "code_taken").into(),
         e => ServiceError::from(e),
     })?;
+    // The item's dynamic cost before and after, for the approvers.
+    let mut figures = loupan_domain::cost::Figures::default();
+    for (_, bucket, amount) in store::sums_of_items(&tx, std::slice::from_ref(&item), services.clock.today()).await? {
+        figures.post(bucket, amount);
+    }
+    let before = figures.dynamic();
+    let item_name = leaves.get(&item).map(|i| format!("{} {}", i.code, i.name)).unwrap_or_default();
+    let size = if estimated.is_negative() { -estimated } else { estimated };
+    let (request, after) = approvals::submit(
+        services,
+        &tx,
+        actor,
+        Submission {
+            kind: RequestKind::CostVariation,
+            project_id: Some(project.clone()),
+            subject_id: row.id.to_string(),
+            summary: Sentence::new(
+                match kind {
+                    VariationKind::Change => "approval_summary.cost_change",
+                    VariationKind::Visa => "approval_summary.cost_visa",
+                },
+                &[
+                    ("code", row.code.clone()),
+                    ("item", item_name),
+                    ("amount", estimated.grouped()),
+                    ("before", before.grouped()),
+                    ("after", (before + estimated).grouped()),
+                ],
+            ),
+            facts: [("amount".to_owned(), size.to_string())].into(),
+            payload: serde_json::json!({}),
+        },
+    )
+    .await?;
+    let status = store::find_variation(&tx, &row.id).await?.map_or(VariationStatus::Pending, |v| v.status);
+    store::set_variation_status(&tx, &row.id, status, status, Some(request.id.as_str())).await?;
+    let stored = store::find_variation(&tx, &row.id).await?.ok_or(ServiceError::NotFound("cost_variation"))?;
+    let variation = Variation::from(stored);
+    record(&tx, actor, "cost_variation.submit", "cost_variation", variation.id.as_str(), &variation).await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    after.run(services);
+    Ok(variation)
+}
+
+/// A change or visa's approval was decided: approved, its estimate enters the
+/// ledger on its submission date; rejected or withdrawn, it never counts.
+pub(crate) async fn on_variation_decided(
+    services: &Services,
+    tx: &loupan_store::Transaction,
+    actor: &Actor,
+    request: &loupan_store::approvals::RequestRow,
+    outcome: Outcome,
+) -> ServiceResult<()> {
+    let id = VariationId::from(request.subject_id.as_str());
+    let row = store::find_variation(tx, &id).await?.ok_or(ServiceError::NotFound("cost_variation"))?;
+    let to = match outcome {
+        Outcome::Approved => VariationStatus::Estimated,
+        Outcome::Rejected => VariationStatus::Rejected,
+        Outcome::Withdrawn => VariationStatus::Withdrawn,
+    };
+    if !store::set_variation_status(tx, &id, VariationStatus::Pending, to, None).await? {
+        return Err(ServiceError::Conflict("variation_not_pending"));
+    }
+    if to != VariationStatus::Estimated {
+        return Ok(());
+    }
     let post = posting(
         services,
         actor,
         Post {
-            project: &project,
-            item: &item,
-            bucket: kind.buckets().0,
-            amount: estimated,
-            on: submitted_on,
+            project: &row.project_id,
+            item: &row.cost_item_id,
+            bucket: row.kind.buckets().0,
+            amount: row.estimated_amount,
+            on: row.submitted_on,
             document: (DocumentType::Variation, row.id.as_str()),
             note: None,
         },
     );
-    store::insert_postings(&tx, &[post]).await?;
-    let variation = Variation::from(row);
-    record(&tx, actor, "cost_variation.submit", "cost_variation", variation.id.as_str(), &variation).await?;
-    tx.commit().await.map_err(ServiceError::internal)?;
-    Ok(variation)
+    store::insert_postings(tx, &[post]).await
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -971,9 +1039,15 @@ pub async fn confirm_variation(
         errors.push("confirmed_on", "before_submission");
     }
     errors.into_result()?;
-    if row.status != VariationStatus::Estimated
-        || !store::confirm_variation(&tx, &row.id, amount, on, &by(actor)).await?
-    {
+    match row.status {
+        VariationStatus::Estimated => {}
+        VariationStatus::Pending => return Err(ServiceError::Conflict("variation_pending")),
+        VariationStatus::Rejected | VariationStatus::Withdrawn => {
+            return Err(ServiceError::Conflict("variation_not_approved"));
+        }
+        VariationStatus::Confirmed => return Err(ServiceError::Conflict("variation_confirmed")),
+    }
+    if !store::confirm_variation(&tx, &row.id, amount, on, &by(actor)).await? {
         return Err(ServiceError::Conflict("variation_confirmed"));
     }
     let (estimated, confirmed) = row.kind.buckets();

@@ -8,12 +8,14 @@ mod contracts;
 mod group;
 mod ledger;
 mod reports;
+mod sheets;
 mod tree;
 
 pub use contracts::*;
 pub use group::*;
 pub use ledger::*;
 pub use reports::*;
+pub use sheets::*;
 pub use tree::*;
 
 use chrono::NaiveDate;

@@ -209,7 +209,7 @@ pub async fn issue_report(
         let given = explanations.remove(line.cost_item_id.as_str());
         line.explanation = optional_text(&mut errors, &field, given.as_deref(), 500);
         if line.leaf && !line.movement.is_zero() && line.explanation.is_none() {
-            errors.push(&field, "required");
+            errors.push(&field, "explanation_needed");
         }
     }
     for unknown in explanations.keys() {

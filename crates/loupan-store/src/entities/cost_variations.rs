@@ -23,6 +23,8 @@ pub struct Model {
     pub created_by: String,
     pub created_at: DateTimeUtc,
     pub confirmed_by: Option<String>,
+    /// The approval request it went through.
+    pub approval_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,7 +1,8 @@
 //! Project cost beyond one project's ledger: each item's balance kept per
 //! bucket beside the dated entries (the group's roll-up reads them, not the
-//! ledger), the monthly cost report frozen as it was issued, and the
-//! department each user works in (responsibility cost, PM5).
+//! ledger), the monthly cost report frozen as it was issued, the department
+//! each user works in (responsibility cost, PM5), and the approval a change
+//! or visa goes through.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -58,6 +59,9 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(index("ux_cost_reports_month", "cost_reports", &["project_id", "month"], true)).await?;
-        m.alter_table(Table::alter().table(a("users")).add_column(text_null(a("department"))).to_owned()).await
+        m.alter_table(Table::alter().table(a("users")).add_column(text_null(a("department"))).to_owned()).await?;
+        // Changes and visas go through an approval routed by their amount.
+        m.alter_table(Table::alter().table(a("cost_variations")).add_column(text_null(a("approval_id"))).to_owned())
+            .await
     }
 }

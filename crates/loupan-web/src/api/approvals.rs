@@ -31,7 +31,7 @@ use crate::{AppError, AppState};
 #[derive(Serialize, ToSchema)]
 pub struct ApprovalDto {
     pub id: String,
-    /// `special_discount`, `deal_change`, `price_adjustment` or `cost_contract`.
+    /// `special_discount`, `deal_change`, `price_adjustment`, `cost_contract`, `cost_variation`, …
     pub kind: RequestKind,
     pub project_id: Option<ProjectId>,
     pub subject_type: String,

@@ -542,6 +542,112 @@ async fn report(
     Ok(Json(cost::report(&state.services, &actor, &id, &month).await?))
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ItemImportParams {
+    /// `check` (the default: report every problem, write nothing) or `import`.
+    #[param(pattern = "^(check|import)$")]
+    pub mode: Option<String>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ItemImportReportDto {
+    pub rows: usize,
+    pub errors: Vec<crate::api::customers::ImportRowError>,
+    pub created: usize,
+    pub updated: usize,
+    pub written: bool,
+}
+
+pub(crate) fn item_import_dto(r: cost::ItemImportReport, lang: crate::i18n::Lang) -> ItemImportReportDto {
+    ItemImportReportDto {
+        rows: r.rows,
+        errors: r
+            .errors
+            .into_iter()
+            .map(|e| crate::api::customers::ImportRowError {
+                row: e.row,
+                column: e.column,
+                code: e.code.to_owned(),
+                message: crate::i18n::t(lang, &format!("field_error.{}", e.code)),
+            })
+            .collect(),
+        created: r.created,
+        updated: r.updated,
+        written: r.written,
+    }
+}
+
+fn write_mode(mode: Option<&str>) -> Result<bool, AppError> {
+    match mode.unwrap_or("check") {
+        "check" => Ok(false),
+        "import" => Ok(true),
+        _ => Err(AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "mode", "unknown_mode")),
+    }
+}
+
+/// A project's cost item tree as xlsx (科目编码, 科目名称, 计量单位, 责任部门, 控制方式: the importer's headers).
+#[utoipa::path(get, path = "/api/v1/cost/projects/{id}/items/export", tag = "cost", params(("id" = String, Path)),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn export_items(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<ProjectId>,
+) -> Result<axum::response::Response, AppError> {
+    let bytes = cost::items_xlsx(&state.services, &actor, Some(&id)).await?;
+    Ok(crate::api::xlsx_download(bytes, "cost-items.xlsx"))
+}
+
+/// Imports items from xlsx into a project's tree: unknown codes are added
+/// under their parent codes, known ones updated. Nothing is written unless
+/// every row is valid.
+#[utoipa::path(post, path = "/api/v1/cost/projects/{id}/items/import", tag = "cost",
+    params(("id" = String, Path), ItemImportParams),
+    request_body(content = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    responses((status = 200, body = ItemImportReportDto), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+async fn import_items(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: crate::i18n::Lang,
+    ApiPath(id): ApiPath<ProjectId>,
+    ApiQuery(q): ApiQuery<ItemImportParams>,
+    body: axum::body::Bytes,
+) -> Result<Json<ItemImportReportDto>, AppError> {
+    let write = write_mode(q.mode.as_deref())?;
+    let report = cost::import_items(&state.services, &actor, Some(&id), &body, write).await?;
+    Ok(Json(item_import_dto(report, lang)))
+}
+
+/// The group template as xlsx.
+#[utoipa::path(get, path = "/api/v1/cost/template/items/export", tag = "cost",
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 403, body = Problem)))]
+async fn export_template(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> Result<axum::response::Response, AppError> {
+    let bytes = cost::items_xlsx(&state.services, &actor, None).await?;
+    Ok(crate::api::xlsx_download(bytes, "cost-template.xlsx"))
+}
+
+/// Imports items from xlsx into the group template, as for a project.
+#[utoipa::path(post, path = "/api/v1/cost/template/items/import", tag = "cost", params(ItemImportParams),
+    request_body(content = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    responses((status = 200, body = ItemImportReportDto), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn import_template(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: crate::i18n::Lang,
+    ApiQuery(q): ApiQuery<ItemImportParams>,
+    body: axum::body::Bytes,
+) -> Result<Json<ItemImportReportDto>, AppError> {
+    let write = write_mode(q.mode.as_deref())?;
+    let report = cost::import_items(&state.services, &actor, None, &body, write).await?;
+    Ok(Json(item_import_dto(report, lang)))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(template, add_template_item))
@@ -573,6 +679,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(reports, issue_report))
         .routes(routes!(report_draft))
         .routes(routes!(report))
+        .routes(routes!(export_items))
+        .routes(routes!(import_items))
+        .routes(routes!(export_template))
+        .routes(routes!(import_template))
 }
 
 /// A first-level item has an undotted code; a deeper one names its parent.

@@ -132,6 +132,7 @@ fn subject_link(r: &Request) -> Option<String> {
         RequestKind::PriceAdjustment => format!("/price-adjustments/{}", r.subject_id),
         RequestKind::DealChange => "/sales/changes".into(),
         RequestKind::CostContract => format!("/cost/contracts/{}", r.subject_id),
+        RequestKind::CostVariation => format!("/cost/variations/{}", r.subject_id),
         RequestKind::RefundPayment => "/finance/refunds".into(),
         RequestKind::DepositTransfer => format!("/contracts/{}", r.subject_id),
     })

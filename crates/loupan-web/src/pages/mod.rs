@@ -28,6 +28,7 @@ mod aftersales;
 mod approvals;
 mod cost;
 mod cost_reports;
+mod cost_sheets;
 mod customers;
 mod finance;
 mod inventory;
@@ -56,5 +57,6 @@ pub fn router() -> Router<AppState> {
         .merge(aftersales::router())
         .merge(cost::router())
         .merge(cost_reports::router())
+        .merge(cost_sheets::router())
         .merge(notices::router())
 }

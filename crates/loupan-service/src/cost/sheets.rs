@@ -1,0 +1,243 @@
+//! The cost item tree in and out of Excel: a project's tree (or the group
+//! template) as a sheet with the headers Loupan's importer reads, and an
+//! import that adds the codes it does not know under their parents and
+//! updates the names, units, departments and control modes of those it does.
+//! A check run reports every problem by row and column and writes nothing;
+//! the import writes nothing unless every row is valid.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use loupan_documents::xlsx::{self, Cell};
+use loupan_domain::cost::ControlMode;
+use loupan_domain::ids::{CostItemId, ProjectId};
+use loupan_domain::{Invalid, Permission};
+use loupan_store::cost::{self as store, CostItemRow};
+use serde::Serialize;
+
+use super::tree::tree_of;
+use super::visible_project;
+use crate::platform::audit::{self, Change};
+use crate::platform::import::{ColumnSpec, RowError, TableRows};
+use crate::{Actor, ServiceError, ServiceResult, Services};
+
+/// Field, the header Loupan writes, the headers it accepts.
+const COLUMNS: [ColumnSpec; 5] = [
+    ("code", "科目编码", &["科目编码", "编码", "code"]),
+    ("name", "科目名称", &["科目名称", "名称", "name"]),
+    ("unit_of_measure", "计量单位", &["计量单位", "单位", "unit_of_measure"]),
+    ("department", "责任部门", &["责任部门", "部门", "department"]),
+    ("control_mode", "控制方式", &["控制方式", "control_mode"]),
+];
+
+/// The words a sheet uses for a control mode.
+fn mode_of(text: &str) -> Option<ControlMode> {
+    match text {
+        "强控" | "强控制" | "刚性" => Some(ControlMode::Strong),
+        "弱控" | "弱控制" | "柔性" => Some(ControlMode::Weak),
+        other => ControlMode::parse(other),
+    }
+}
+
+fn mode_word(mode: ControlMode) -> &'static str {
+    match mode {
+        ControlMode::Strong => "强控",
+        ControlMode::Weak => "弱控",
+    }
+}
+
+/// A tree as xlsx (the project's, or the group template's when `project` is None).
+pub async fn items_xlsx(services: &Services, actor: &Actor, project: Option<&ProjectId>) -> ServiceResult<Vec<u8>> {
+    actor.require(Permission::ReadCost)?;
+    let conn = services.store.conn();
+    let project = match project {
+        Some(p) => Some(visible_project(conn, actor, p).await?),
+        None => None,
+    };
+    let headers: Vec<String> = COLUMNS.iter().map(|(_, header, _)| (*header).to_owned()).collect();
+    let rows: Vec<Vec<Cell>> = tree_of(store::items(conn, project.as_ref()).await?)
+        .into_iter()
+        .map(|i| {
+            vec![
+                Cell::Text(i.code),
+                Cell::Text(i.name),
+                i.unit_of_measure.map_or(Cell::Empty, Cell::Text),
+                i.department.map_or(Cell::Empty, Cell::Text),
+                Cell::Text(mode_word(i.control_mode).to_owned()),
+            ]
+        })
+        .collect();
+    xlsx::write_table("成本科目", &headers, &rows).map_err(ServiceError::internal)
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ItemImportReport {
+    pub rows: usize,
+    /// Every problem, by Excel row (the header is row 1) and column.
+    pub errors: Vec<RowError>,
+    /// Codes the tree did not have (added) and codes it had (updated).
+    pub created: usize,
+    pub updated: usize,
+    /// False for a check, or when a row was invalid.
+    pub written: bool,
+}
+
+/// One valid row.
+struct Line {
+    code: String,
+    name: String,
+    unit_of_measure: Option<String>,
+    department: Option<String>,
+    control_mode: Option<ControlMode>,
+}
+
+/// Imports a tree from xlsx into a project (or the group template when
+/// `project` is None); `write` false: a check.
+pub async fn import_items(
+    services: &Services,
+    actor: &Actor,
+    project: Option<&ProjectId>,
+    bytes: &[u8],
+    write: bool,
+) -> ServiceResult<ItemImportReport> {
+    actor.require(Permission::ManageCost)?;
+    let table =
+        xlsx::read_first_sheet(bytes).map_err(|_| ServiceError::from(Invalid::one("file", "not_an_xlsx_file")))?;
+    let mut errors = Vec::new();
+    let rows = TableRows::new(&table, &COLUMNS, &["code", "name"], &mut errors);
+    let mut lines: Vec<(usize, Line)> = Vec::new();
+    for row in rows.iter() {
+        let mut invalid = Invalid::default();
+        let code = loupan_domain::validation::required_text(&mut invalid, "code", row.text("code").as_deref(), 40);
+        if !code.is_empty()
+            && !code.split('.').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric()))
+        {
+            invalid.push("code", "invalid_code");
+        }
+        let name = loupan_domain::validation::required_text(&mut invalid, "name", row.text("name").as_deref(), 100);
+        let unit_of_measure = loupan_domain::validation::optional_text(
+            &mut invalid,
+            "unit_of_measure",
+            row.text("unit_of_measure").as_deref(),
+            20,
+        );
+        let department =
+            loupan_domain::validation::optional_text(&mut invalid, "department", row.text("department").as_deref(), 60);
+        let control_mode = match row.text("control_mode") {
+            None => None,
+            Some(t) => mode_of(&t).or_else(|| {
+                invalid.push("control_mode", "unknown_control_mode");
+                None
+            }),
+        };
+        if lines.iter().any(|(_, l)| l.code == code) {
+            invalid.push("code", "listed_twice");
+        }
+        if invalid.is_empty() {
+            lines.push((row.line, Line { code, name, unit_of_measure, department, control_mode }));
+        } else {
+            errors.extend(invalid.0.into_iter().map(|f| RowError {
+                row: row.line,
+                column: rows.header_of(&f.field),
+                code: f.code,
+            }));
+        }
+    }
+    let mut report = ItemImportReport { rows: rows.len(), ..Default::default() };
+    let tx = services.store.begin_write().await?;
+    let project = match project {
+        Some(p) => Some(visible_project(&tx, actor, p).await?),
+        None => None,
+    };
+    let existing: BTreeMap<String, CostItemRow> =
+        store::items(&tx, project.as_ref()).await?.into_iter().map(|i| (i.code.clone(), i)).collect();
+    // Parents come first whatever the sheet's order: shorter codes first.
+    lines.sort_by(|(_, a), (_, b)| a.code.matches('.').count().cmp(&b.code.matches('.').count()));
+    let mut ids: BTreeMap<String, CostItemId> = existing.iter().map(|(c, i)| (c.clone(), i.id.clone())).collect();
+    let mut modes: BTreeMap<String, ControlMode> = existing.iter().map(|(c, i)| (c.clone(), i.control_mode)).collect();
+    let mut with_postings: BTreeSet<String> = BTreeSet::new();
+    let mut created = Vec::new();
+    let mut updated = Vec::new();
+    let now = services.clock.now();
+    for (line, l) in lines {
+        let parent_code = l.code.rsplit_once('.').map(|(p, _)| p.to_owned());
+        if let Some(row) = existing.get(&l.code) {
+            let mut row = row.clone();
+            row.name = l.name;
+            row.unit_of_measure = l.unit_of_measure;
+            row.department = l.department;
+            if let Some(m) = l.control_mode {
+                row.control_mode = m;
+            }
+            updated.push(row);
+            continue;
+        }
+        let parent = match &parent_code {
+            None => None,
+            Some(p) => match ids.get(p) {
+                Some(id) => Some(id.clone()),
+                None => {
+                    errors.push(RowError { row: line, column: COLUMNS[0].1.to_owned(), code: "unknown_parent" });
+                    continue;
+                }
+            },
+        };
+        // What was posted to a leaf would silently move under a new child.
+        if let (Some(p), Some(parent_id)) = (&parent_code, &parent)
+            && project.is_some()
+            && existing.contains_key(p)
+            && (with_postings.contains(p) || store::has_postings(&tx, parent_id).await?)
+        {
+            with_postings.insert(p.clone());
+            errors.push(RowError { row: line, column: COLUMNS[0].1.to_owned(), code: "item_has_postings" });
+            continue;
+        }
+        let mode = l
+            .control_mode
+            .or_else(|| parent_code.as_ref().and_then(|p| modes.get(p).copied()))
+            .unwrap_or(ControlMode::Weak);
+        let row = CostItemRow {
+            id: loupan_store::new_id().into(),
+            project_id: project.clone(),
+            parent_id: parent,
+            code: l.code.clone(),
+            name: l.name,
+            unit_of_measure: l.unit_of_measure,
+            department: l.department,
+            control_mode: mode,
+            created_at: now,
+        };
+        ids.insert(l.code.clone(), row.id.clone());
+        modes.insert(l.code, mode);
+        created.push(row);
+    }
+    errors.sort_by_key(|e| e.row);
+    report.errors = errors;
+    report.created = created.len();
+    report.updated = updated.len();
+    if !write || !report.errors.is_empty() {
+        return Ok(report);
+    }
+    store::insert_items(&tx, &created).await?;
+    for row in &updated {
+        store::update_item(&tx, row).await?;
+    }
+    let scope = project.as_ref().map_or_else(|| "template".to_owned(), ToString::to_string);
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "cost_items.import",
+            record_type: if project.is_some() { "project" } else { "cost_template" },
+            record_id: &scope,
+            before: None,
+            after: audit::snapshot(&serde_json::json!({
+                "created": created.iter().map(|i| &i.code).collect::<Vec<_>>(),
+                "updated": updated.iter().map(|i| &i.code).collect::<Vec<_>>(),
+            }))?,
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    report.written = true;
+    Ok(report)
+}
