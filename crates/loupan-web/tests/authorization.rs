@@ -298,10 +298,14 @@ fn rule(op: &str) -> Option<Rule> {
             Needs(ReadAftersales, Nothing)
         }
 
-        "GET /api/v1/cost/template/items" | "GET /api/v1/cost/suppliers" | "GET /api/v1/cost/suppliers/{id}" => {
+        "GET /api/v1/cost/template/items"
+        | "GET /api/v1/cost/template/items/export"
+        | "GET /api/v1/cost/suppliers"
+        | "GET /api/v1/cost/suppliers/{id}" => {
             Needs(ReadCost, Nothing)
         }
         "POST /api/v1/cost/template/items"
+        | "POST /api/v1/cost/template/items/import"
         | "POST /api/v1/cost/suppliers"
         | "POST /api/v1/cost/suppliers/{id}/blacklist"
         | "POST /api/v1/cost/suppliers/{id}/unblacklist" => Needs(ManageCost, Nothing),
@@ -319,6 +323,7 @@ fn rule(op: &str) -> Option<Rule> {
         | "GET /api/v1/cost/contracts/{id}/impact"
         | "POST /api/v1/cost/projects/{id}/trial-calculation"
         | "GET /api/v1/cost/projects/{id}/reports"
+        | "GET /api/v1/cost/projects/{id}/items/export"
         | "GET /api/v1/cost/projects/{id}/reports/draft"
         | "GET /api/v1/cost/projects/{id}/reports/{month}"
         | "GET /api/v1/cost/variations/{id}" => Needs(ReadCost, Project),
@@ -332,7 +337,8 @@ fn rule(op: &str) -> Option<Rule> {
         | "POST /api/v1/cost/projects/{id}/plan-lines"
         | "POST /api/v1/cost/projects/{id}/contracts"
         | "POST /api/v1/cost/projects/{id}/expected"
-        | "POST /api/v1/cost/projects/{id}/reports" => Needs(ManageCost, Project),
+        | "POST /api/v1/cost/projects/{id}/reports"
+        | "POST /api/v1/cost/projects/{id}/items/import" => Needs(ManageCost, Project),
         "POST /api/v1/cost/projects/{id}/variations" | "POST /api/v1/cost/variations/{id}/confirm" => {
             Needs(RecordVariations, Project)
         }
@@ -1391,6 +1397,10 @@ impl World {
             // A month of its own per call (a month is reported once), long past and without postings.
             "/api/v1/cost/projects/{id}/reports" if method == "POST" => {
                 post(&with(&p), json!({"month": format!("{:04}-{:02}", 1000 + n / 12, n % 12 + 1)}))
+            }
+            "/api/v1/cost/projects/{id}/items/import" | "/api/v1/cost/template/items/import" => {
+                let sheet = self.sheet(&["科目编码", "科目名称"], vec![format!("Z{n}"), "导入科目".to_owned()]);
+                post_bytes(&with(&p), sheet, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
             }
             "/api/v1/cost/projects/{id}/reports/draft" => get(&format!("{}?month=2020-01", with(&p))),
             "/api/v1/cost/projects/{id}/reports/{month}" => {

@@ -604,6 +604,7 @@ async fn a_change_estimated_then_confirmed_moves_the_dynamic_cost_by_exactly_tho
         )
     };
     assert_eq!(dynamic().await, ("0.00".into(), "0.00".into(), "0.00".into()));
+    let (_, pm) = app.user(&admin, "pm_change", &["project_manager"], &[&project]).await;
     let r = app
         .send(
             post(
@@ -622,7 +623,6 @@ async fn a_change_estimated_then_confirmed_moves_the_dynamic_cost_by_exactly_tho
     assert_eq!(dynamic().await, ("0.00".into(), "0.00".into(), "0.00".into()));
     let early = post(&format!("/api/v1/cost/variations/{id}/confirm"), json!({"confirmed_amount": "1.00"}));
     assert_eq!(app.send(early.token(&admin)).await.status, StatusCode::CONFLICT, "confirmed once approved");
-    let (_, pm) = app.user(&admin, "pm_change", &["project_manager"], &[&project]).await;
     let summary = approve(&app, &pm, &id).await;
     assert!(summary.contains("BG-0001") && summary.contains("0.00") && summary.contains("100,000.00"), "{summary}");
     let change = ok(&app.send(get(&format!("/api/v1/cost/variations/{id}")).token(&admin)).await);

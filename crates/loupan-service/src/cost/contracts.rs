@@ -997,7 +997,7 @@ pub(crate) async fn on_variation_decided(
             note: None,
         },
     );
-    store::insert_postings(tx, &[post]).await
+    Ok(store::insert_postings(tx, &[post]).await?)
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -100,6 +100,11 @@ pub async fn import_items(
     write: bool,
 ) -> ServiceResult<ItemImportReport> {
     actor.require(Permission::ManageCost)?;
+    // Whose tree it is comes before what the file says.
+    let project = match project {
+        Some(p) => Some(visible_project(services.store.conn(), actor, p).await?),
+        None => None,
+    };
     let table =
         xlsx::read_first_sheet(bytes).map_err(|_| ServiceError::from(Invalid::one("file", "not_an_xlsx_file")))?;
     let mut errors = Vec::new();
@@ -144,10 +149,6 @@ pub async fn import_items(
     }
     let mut report = ItemImportReport { rows: rows.len(), ..Default::default() };
     let tx = services.store.begin_write().await?;
-    let project = match project {
-        Some(p) => Some(visible_project(&tx, actor, p).await?),
-        None => None,
-    };
     let existing: BTreeMap<String, CostItemRow> =
         store::items(&tx, project.as_ref()).await?.into_iter().map(|i| (i.code.clone(), i)).collect();
     // Parents come first whatever the sheet's order: shorter codes first.
