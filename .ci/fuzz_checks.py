@@ -35,7 +35,7 @@ NOT_SHAPE = {
     "listed_twice", "over_plan_balance", "overlaps_book", "outside_the_site_plan",
     "below_minimum", "no_condition", "reason_needed_over_plan",
     "inner_exceeds_gross", "no_floor_zero", "below_from_floor", "floor_above_list",
-    "explanation_needed", "month_not_over",
+    "explanation_needed", "month_not_over", "same_amount", "below_contracted",
     # What an SMS gateway needs depends on which one it is.
     "required_for_provider", "text_placeholder_missing",
     # What a notice template says is a language of its own; its template by id.

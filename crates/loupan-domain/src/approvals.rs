@@ -33,6 +33,9 @@ named_enum! {
         NonStandardContract = "non_standard_contract",
         /// 设计变更/现场签证: a change or visa before its estimate counts.
         CostVariation = "cost_variation",
+        /// 合约规划调整: a plan line's amount changed (a strongly controlled
+        /// line takes a larger contract only this way).
+        PlanAdjustment = "plan_adjustment",
     }
 }
 
@@ -45,6 +48,7 @@ impl RequestKind {
             RequestKind::PriceAdjustment => "price_adjustment",
             RequestKind::CostContract => "cost_contract",
             RequestKind::CostVariation => "cost_variation",
+            RequestKind::PlanAdjustment => "cost_plan_line",
             RequestKind::RefundPayment => "refund",
             // The subject id is the contract's; the name is as stored since the kind began.
             RequestKind::DepositTransfer => "deposit_transfer",
@@ -102,6 +106,8 @@ impl RequestKind {
             RequestKind::CostContract => &["amount", "over_plan"],
             // `amount`: the estimate's size in yuan (a saving counts as much as a cost).
             RequestKind::CostVariation => &["amount"],
+            // `amount`: the size of the change in yuan, up or down.
+            RequestKind::PlanAdjustment => &["amount"],
             RequestKind::RefundPayment | RequestKind::DepositTransfer => &["amount"],
             // `below_list_percent`: how far the price is below the unit's list price (0 at or above it).
             RequestKind::NonStandardContract => &["amount", "below_list_percent"],
@@ -113,7 +119,7 @@ pub const SPECIAL_DISCOUNT: RequestKind = RequestKind::SpecialDiscount;
 pub const DEAL_CHANGE: RequestKind = RequestKind::DealChange;
 pub const PRICE_ADJUSTMENT: RequestKind = RequestKind::PriceAdjustment;
 
-pub const REQUEST_KINDS: [RequestKind; 8] = RequestKind::ALL;
+pub const REQUEST_KINDS: [RequestKind; 9] = RequestKind::ALL;
 
 pub fn request_kind(name: &str) -> Option<RequestKind> {
     RequestKind::parse(name)
@@ -314,6 +320,8 @@ pub fn default_steps(kind: RequestKind) -> Vec<Step> {
                 ..role("总经理审批", Role::Executive)
             },
         ],
+        // The budget behind contracts moves only with the project manager.
+        RequestKind::PlanAdjustment => vec![role("项目经理审批", Role::ProjectManager)],
         // Money a cashier moves on finance's rules: no approval until a group
         // configures one (for example finance above some amount).
         RequestKind::RefundPayment | RequestKind::DepositTransfer => Vec::new(),

@@ -54,6 +54,11 @@ fn approval_decided<'a>(
             RequestKind::CostVariation => {
                 crate::cost::on_variation_decided(services, tx, actor, request, outcome).await.map(|()| Vec::new())
             }
+            RequestKind::PlanAdjustment => {
+                crate::cost::on_plan_adjustment_decided(services, tx, actor, request, outcome)
+                    .await
+                    .map(|()| Vec::new())
+            }
             RequestKind::RefundPayment => {
                 crate::finance::on_refund_payment_decided(tx, actor, request, outcome).await.map(|()| Vec::new())
             }

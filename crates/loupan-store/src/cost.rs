@@ -307,13 +307,25 @@ pub async fn charge_plan_line<C: ConnectionTrait>(
     find_plan_line(c, id).await
 }
 
-pub async fn set_planned_amount<C: ConnectionTrait>(c: &C, id: &PlanLineId, planned: Money) -> StoreResult<()> {
-    cost_plan_lines::Entity::update_many()
-        .col_expr(cost_plan_lines::Column::PlannedAmount, Expr::value(planned.hundredths()))
-        .filter(cost_plan_lines::Column::Id.eq(id.clone()))
+/// Moves a plan line's planned amount by `change` unless that would leave it
+/// below what is already contracted (one conditional statement, like the
+/// charge, so a contract signed meanwhile is never undercut); the line after.
+pub async fn adjust_planned_amount<C: ConnectionTrait>(
+    c: &C,
+    id: &PlanLineId,
+    change: Money,
+) -> StoreResult<Option<PlanLineRow>> {
+    use cost_plan_lines::Column;
+    let res = cost_plan_lines::Entity::update_many()
+        .col_expr(Column::PlannedAmount, Expr::col(Column::PlannedAmount).add(change.hundredths()))
+        .filter(Column::Id.eq(id.clone()))
+        .filter(Expr::col(Column::PlannedAmount).add(change.hundredths()).gte(Expr::col(Column::Contracted)))
         .exec(c)
         .await?;
-    Ok(())
+    if res.rows_affected != 1 {
+        return Ok(None);
+    }
+    find_plan_line(c, id).await
 }
 
 pub async fn suppliers<C: ConnectionTrait>(c: &C) -> StoreResult<Vec<SupplierRow>> {

@@ -338,7 +338,8 @@ fn rule(op: &str) -> Option<Rule> {
         | "POST /api/v1/cost/projects/{id}/contracts"
         | "POST /api/v1/cost/projects/{id}/expected"
         | "POST /api/v1/cost/projects/{id}/reports"
-        | "POST /api/v1/cost/projects/{id}/items/import" => Needs(ManageCost, Project),
+        | "POST /api/v1/cost/projects/{id}/items/import"
+        | "POST /api/v1/cost/plan-lines/{id}/adjustments" => Needs(ManageCost, Project),
         "POST /api/v1/cost/projects/{id}/variations" | "POST /api/v1/cost/variations/{id}/confirm" => {
             Needs(RecordVariations, Project)
         }
@@ -1402,6 +1403,10 @@ impl World {
                 let sheet = self.sheet(&["科目编码", "科目名称"], vec![format!("Z{n}"), "导入科目".to_owned()]);
                 post_bytes(&with(&p), sheet, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
             }
+            "/api/v1/cost/plan-lines/{id}/adjustments" => post(
+                &with(&self.plan_line(case).await),
+                json!({"planned_amount": "250.00", "reason": "规划调整"}),
+            ),
             "/api/v1/cost/projects/{id}/reports/draft" => get(&format!("{}?month=2020-01", with(&p))),
             "/api/v1/cost/projects/{id}/reports/{month}" => {
                 let month = format!("{:04}-{:02}", 1000 + n / 12, n % 12 + 1);

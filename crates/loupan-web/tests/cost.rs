@@ -1301,3 +1301,52 @@ async fn the_tree_goes_out_to_excel_and_comes_back_with_new_items_and_changes() 
     let r = app.send(post_bytes(&path, b"not a sheet".to_vec(), XLSX).token(&admin)).await;
     assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["file".to_owned()]));
 }
+
+#[tokio::test]
+async fn a_strong_line_takes_a_larger_contract_once_its_adjustment_is_approved() {
+    let app = app_on("2026-06-30").await;
+    let admin = app.admin().await;
+    let (project, item, line, supplier) = one_line(&app, &admin, "strong").await;
+    let (_, pm) = app.user(&admin, "pm_adjust", &["project_manager"], &[&project]).await;
+    let contracts = format!("/api/v1/cost/projects/{project}/contracts");
+    let first = json!({"code": "HT-A", "name": "机电一期", "supplier_id": supplier,
+                       "lines": [{"plan_line_id": line, "amount": "60000.00"}]});
+    assert_eq!(app.send(post(&contracts, first).token(&admin)).await.status, StatusCode::CREATED);
+    let second = json!({"code": "HT-B", "name": "机电二期", "supplier_id": supplier,
+                        "lines": [{"plan_line_id": line, "amount": "55000.00"}]});
+    let r = app.send(post(&contracts, second.clone()).token(&admin)).await;
+    assert_eq!(r.error_fields(), vec!["lines[0].amount"], "over the strong line's 40,000.00 left: {}", r.text);
+
+    let adjust = format!("/api/v1/cost/plan-lines/{line}/adjustments");
+    for (amount, code) in [("100000.00", "same_amount"), ("59999.99", "below_contracted")] {
+        let r = app.send(post(&adjust, json!({"planned_amount": amount, "reason": "二期增加"})).token(&admin)).await;
+        assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["planned_amount".to_owned()]));
+        assert!(r.text.contains(code), "{}", r.text);
+    }
+    let r = app
+        .send(post(&adjust, json!({"planned_amount": "115000.00", "reason": "二期机电增加消防联动"})).token(&admin))
+        .await;
+    assert_eq!((r.status, r.json()["status"].as_str()), (StatusCode::CREATED, Some("pending")), "{}", r.text);
+    let pending = |body: &Value| {
+        let l = body["items"].as_array().unwrap().iter().find(|i| i["cost_item_id"] == item.as_str()).cloned().unwrap();
+        l["pending"].as_str().unwrap().to_owned()
+    };
+    let cost = ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/dynamic-cost")).token(&admin)).await);
+    assert_eq!(pending(&cost), "40000.00", "nothing moves before the approval");
+    let summary = approve(&app, &pm, &line).await;
+    assert!(summary.contains("100,000.00") && summary.contains("115,000.00"), "{summary}");
+    let cost = ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/dynamic-cost")).token(&admin)).await);
+    assert_eq!(pending(&cost), "55000.00");
+    let lines = ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/plan-lines")).token(&admin)).await);
+    assert_eq!(lines[0]["planned_amount"], "115000.00");
+    let r = app.send(post(&contracts, second).token(&admin)).await;
+    assert_eq!((r.status, r.json()["status"].as_str()), (StatusCode::CREATED, Some("signed")), "{}", r.text);
+    let cost = ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/dynamic-cost")).token(&admin)).await);
+    assert_eq!(pending(&cost), "0.00");
+    // The adjustment's entry drills down to the plan line, with its reason.
+    let ledger = ok(&app.send(get(&format!("/api/v1/cost/items/{item}/postings?bucket=pending")).token(&admin)).await);
+    assert!(
+        ledger["postings"].as_array().unwrap().iter().any(|p| p["amount"] == "15000.00" && p["note"] == "二期机电增加消防联动"),
+        "{ledger}"
+    );
+}

@@ -319,6 +319,122 @@ pub async fn add_plan_line(
     Ok(line)
 }
 
+/// Changing a plan line's planned amount (合约规划调整).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct PlanAdjustment {
+    /// The planned amount it should have.
+    #[cfg_attr(feature = "utoipa", schema(required = true, nullable = false, value_type = loupan_domain::quantity::amounts::Positive))]
+    pub planned_amount: Option<String>,
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(required = true, nullable = false, min_length = 1, pattern = "\\S", max_length = 500)
+    )]
+    pub reason: Option<String>,
+}
+
+/// Asks to change a plan line's planned amount: a `plan_adjustment` approval
+/// (the project manager by default). Approved, the line moves and its pending
+/// cost with it; until then nothing changes.
+pub async fn request_plan_adjustment(
+    services: &Services,
+    actor: &Actor,
+    line: &str,
+    form: PlanAdjustment,
+) -> ServiceResult<crate::approvals::Request> {
+    actor.require(Permission::ManageCost)?;
+    let tx = services.store.begin_write().await?;
+    let row = match store::find_plan_line(&tx, &PlanLineId::from(line)).await? {
+        Some(l) if actor.sees_project(&l.project_id) => l,
+        _ => return Err(ServiceError::NotFound("cost_plan_line")),
+    };
+    let mut errors = Invalid::default();
+    let planned = positive_money(&mut errors, "planned_amount", form.planned_amount.as_deref());
+    let reason = required_text(&mut errors, "reason", form.reason.as_deref(), 500);
+    errors.into_result()?;
+    let change = planned - row.planned_amount;
+    if change.is_zero() {
+        return Err(Invalid::one("planned_amount", "same_amount").into());
+    }
+    if planned < row.contracted {
+        return Err(Invalid::one("planned_amount", "below_contracted").into());
+    }
+    let size = if change.is_negative() { -change } else { change };
+    let (request, after) = approvals::submit(
+        services,
+        &tx,
+        actor,
+        Submission {
+            kind: RequestKind::PlanAdjustment,
+            project_id: Some(row.project_id.clone()),
+            subject_id: row.id.to_string(),
+            summary: Sentence::new(
+                "approval_summary.plan_adjustment",
+                &[
+                    ("name", row.name.clone()),
+                    ("before", row.planned_amount.grouped()),
+                    ("after", planned.grouped()),
+                    ("reason", reason.clone()),
+                ],
+            ),
+            facts: [("amount".to_owned(), size.to_string())].into(),
+            payload: serde_json::json!({"change": change.to_string(), "reason": reason}),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    after.run(services);
+    Ok(request)
+}
+
+/// A plan adjustment was decided: approved, the line's planned amount moves
+/// by the change (never below what is contracted by then) and its pending
+/// cost by what that frees or takes, on the day of the decision.
+pub(crate) async fn on_plan_adjustment_decided(
+    services: &Services,
+    tx: &loupan_store::Transaction,
+    actor: &Actor,
+    request: &loupan_store::approvals::RequestRow,
+    outcome: Outcome,
+) -> ServiceResult<()> {
+    if outcome != Outcome::Approved {
+        return Ok(());
+    }
+    #[derive(Deserialize)]
+    struct Payload {
+        change: String,
+        reason: String,
+    }
+    let payload: Payload = serde_json::from_str(&request.payload).map_err(ServiceError::internal)?;
+    let change = Money::parse(&payload.change).map_err(|e| ServiceError::internal(e.code()))?;
+    let id = PlanLineId::from(request.subject_id.as_str());
+    let Some(after) = store::adjust_planned_amount(tx, &id, change).await? else {
+        return Err(Invalid::one("planned_amount", "below_contracted").into());
+    };
+    let pending = |planned: Money| {
+        let left = planned - after.contracted;
+        if left.is_negative() { Money::ZERO } else { left }
+    };
+    let moved = pending(after.planned_amount) - pending(after.planned_amount - change);
+    if !moved.is_zero() {
+        let post = posting(
+            services,
+            actor,
+            Post {
+                project: &after.project_id,
+                item: &after.cost_item_id,
+                bucket: Bucket::Pending,
+                amount: moved,
+                on: services.clock.today(),
+                document: (DocumentType::PlanLine, after.id.as_str()),
+                note: Some(payload.reason),
+            },
+        );
+        store::insert_postings(tx, &[post]).await?;
+    }
+    Ok(())
+}
+
 pub async fn plan_lines(services: &Services, actor: &Actor, project: &ProjectId) -> ServiceResult<Vec<PlanLine>> {
     actor.require(Permission::ReadCost)?;
     let project = visible_project(services.store.conn(), actor, project).await?;

@@ -648,6 +648,25 @@ async fn import_template(
     Ok(Json(item_import_dto(report, lang)))
 }
 
+/// Asks to change a plan line's planned amount (合约规划调整): an approval
+/// request (`plan_adjustment`, the project manager by default); approved, the
+/// line and its pending cost move. A strongly controlled line takes a larger
+/// contract only this way.
+#[utoipa::path(post, path = "/api/v1/cost/plan-lines/{id}/adjustments", tag = "cost", params(("id" = String, Path)),
+    request_body = cost::PlanAdjustment,
+    responses((status = 201, body = crate::api::approvals::ApprovalDto), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn adjust_plan_line(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: crate::i18n::Lang,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(form): ApiJson<cost::PlanAdjustment>,
+) -> Created<crate::api::approvals::ApprovalDto> {
+    let request = cost::request_plan_adjustment(&state.services, &actor, &id, form).await?;
+    Ok((StatusCode::CREATED, Json(crate::api::approvals::ApprovalDto::of(request, lang))))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(template, add_template_item))
@@ -683,6 +702,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(import_items))
         .routes(routes!(export_template))
         .routes(routes!(import_template))
+        .routes(routes!(adjust_plan_line))
 }
 
 /// A first-level item has an undotted code; a deeper one names its parent.

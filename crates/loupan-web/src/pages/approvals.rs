@@ -133,6 +133,10 @@ fn subject_link(r: &Request) -> Option<String> {
         RequestKind::DealChange => "/sales/changes".into(),
         RequestKind::CostContract => format!("/cost/contracts/{}", r.subject_id),
         RequestKind::CostVariation => format!("/cost/variations/{}", r.subject_id),
+        RequestKind::PlanAdjustment => match &r.project_id {
+            Some(p) => format!("/cost/projects/{p}#plan"),
+            None => return None,
+        },
         RequestKind::RefundPayment => "/finance/refunds".into(),
         RequestKind::DepositTransfer => format!("/contracts/{}", r.subject_id),
     })

@@ -295,6 +295,21 @@ async fn add_expected(
     }
 }
 
+async fn adjust_plan_line(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<ProjectId>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let line = form.text("plan_line_id").unwrap_or_default();
+    let adjustment = cost::PlanAdjustment { planned_amount: form.text("planned_amount"), reason: form.text("reason") };
+    match cost::request_plan_adjustment(&state.services, &actor, &line, adjustment).await {
+        Ok(request) => Ok(Redirect::to(&format!("/approvals/{}", request.id)).into_response()),
+        Err(e) => project_page(&state, &actor, lang, &id, None, Some(Sent::of("adjust", lang, &form, e)?)).await,
+    }
+}
+
 /// Where a posting's document is shown.
 fn document_link(document_type: DocumentType, id: &str, project: &str) -> Option<String> {
     match document_type {
@@ -683,6 +698,7 @@ pub fn router() -> Router<AppState> {
         .route("/cost/projects/{id}/contracts", post(sign_contract))
         .route("/cost/projects/{id}/variations", post(submit_variation))
         .route("/cost/projects/{id}/expected", post(add_expected))
+        .route("/cost/projects/{id}/plan-adjustments", post(adjust_plan_line))
         .route("/cost/projects/{id}/targets", get(targets).post(new_version))
         .route("/cost/items/{id}", get(item).post(edit_item))
         .route("/cost/contracts/{id}", get(contract))
