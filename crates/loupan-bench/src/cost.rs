@@ -356,6 +356,7 @@ async fn seed_ledger(
             created_by: "bench".into(),
             created_at: now,
             confirmed_by: None,
+            approval_id: None,
         });
     }
     store::insert_plan_lines(&tx, &lines).await?;

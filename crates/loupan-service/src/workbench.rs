@@ -118,11 +118,12 @@ pub async fn workbench(services: &Services, actor: &Actor) -> ServiceResult<Work
         own_requests: crate::approvals::submitted(services, actor, true).await?,
         alerts: alerts(services, actor).await?,
         unread_notifications: crate::platform::notifications::unread_count(services, actor).await?,
-        responsibility: match own_department(services, actor).await? {
-            Some(department) if actor.can(Permission::ReadCost) => {
-                Some(crate::cost::responsibility_cost(services, actor, Some(&department), None).await?)
-            }
-            _ => None,
+        responsibility: match actor.can(Permission::ReadCost) {
+            true => match own_department(services, actor).await? {
+                Some(department) => Some(crate::cost::responsibility_cost(services, actor, Some(&department), None).await?),
+                None => None,
+            },
+            false => None,
         },
     })
 }

@@ -1051,10 +1051,7 @@ pub async fn submit_variation(
             project_id: Some(project.clone()),
             subject_id: row.id.to_string(),
             summary: Sentence::new(
-                match kind {
-                    VariationKind::Change => "approval_summary.cost_change",
-                    VariationKind::Visa => "approval_summary.cost_visa",
-                },
+                "approval_summary.cost_variation",
                 &[
                     ("code", row.code.clone()),
                     ("item", item_name),
