@@ -38,21 +38,7 @@ pub async fn run(
     let token = &seeded.admin_token;
     let conn = services.store.conn();
     let mut rng = Rng::new(19);
-    let project = inventory::create_project(
-        services,
-        admin,
-        inventory::NewProject { name: Some("成本基准项目".into()), city: Some("苏州".into()) },
-    )
-    .await
-    .map_err(svc)?;
-    cost::copy_template(services, admin, &project.id).await.map_err(svc)?;
-    let leaves: Vec<CostItemId> = cost::items(services, admin, &project.id)
-        .await
-        .map_err(svc)?
-        .into_iter()
-        .filter(|i| i.leaf)
-        .map(|i| i.id)
-        .collect();
+    let (project, leaves) = project_with_tree(services, admin, "成本基准项目").await?;
     let supplier = cost::add_supplier(
         services,
         admin,
@@ -146,6 +132,30 @@ pub async fn run(
     Ok(vec![dynamic, visa, group])
 }
 
+/// A new project with the group template's tree, and its leaf items.
+async fn project_with_tree(
+    services: &Services,
+    admin: &loupan_service::Actor,
+    name: &str,
+) -> Result<(inventory::Project, Vec<CostItemId>)> {
+    let project = inventory::create_project(
+        services,
+        admin,
+        inventory::NewProject { name: Some(name.to_owned()), city: Some("苏州".into()) },
+    )
+    .await
+    .map_err(svc)?;
+    cost::copy_template(services, admin, &project.id).await.map_err(svc)?;
+    let leaves = cost::items(services, admin, &project.id)
+        .await
+        .map_err(svc)?
+        .into_iter()
+        .filter(|i| i.leaf)
+        .map(|i| i.id)
+        .collect();
+    Ok((project, leaves))
+}
+
 /// Projects in the group for the roll-up (issue 19: 100).
 const GROUP_PROJECTS: usize = 100;
 
@@ -165,21 +175,7 @@ async fn group_roll_up(
     let conn = services.store.conn();
     let started = Instant::now();
     for n in 1..GROUP_PROJECTS {
-        let project = inventory::create_project(
-            services,
-            admin,
-            inventory::NewProject { name: Some(format!("集团成本项目{n:03}")), city: Some("苏州".into()) },
-        )
-        .await
-        .map_err(svc)?;
-        cost::copy_template(services, admin, &project.id).await.map_err(svc)?;
-        let leaves: Vec<CostItemId> = cost::items(services, admin, &project.id)
-            .await
-            .map_err(svc)?
-            .into_iter()
-            .filter(|i| i.leaf)
-            .map(|i| i.id)
-            .collect();
+        let (project, leaves) = project_with_tree(services, admin, &format!("集团成本项目{n:03}")).await?;
         seed_ledger(services, &project.id, &leaves, supplier, 50, 500, rng).await?;
     }
     let seeded_in = started.elapsed();

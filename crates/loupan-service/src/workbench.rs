@@ -120,7 +120,9 @@ pub async fn workbench(services: &Services, actor: &Actor) -> ServiceResult<Work
         unread_notifications: crate::platform::notifications::unread_count(services, actor).await?,
         responsibility: match actor.can(Permission::ReadCost) {
             true => match own_department(services, actor).await? {
-                Some(department) => Some(crate::cost::responsibility_cost(services, actor, Some(&department), None).await?),
+                Some(department) => {
+                    Some(crate::cost::responsibility_cost(services, actor, Some(&department), None).await?)
+                }
                 None => None,
             },
             false => None,

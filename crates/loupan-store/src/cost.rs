@@ -12,8 +12,8 @@ use sea_orm::{
 
 use crate::StoreResult;
 use crate::entities::{
-    cost_contract_lines, cost_contracts, cost_item_balances, cost_items, cost_reports, cost_plan_lines, cost_postings, cost_target_versions,
-    cost_targets, cost_variations, suppliers,
+    cost_contract_lines, cost_contracts, cost_item_balances, cost_items, cost_plan_lines, cost_postings, cost_reports,
+    cost_target_versions, cost_targets, cost_variations, suppliers,
 };
 
 pub use cost_contract_lines::Model as ContractLineRow;

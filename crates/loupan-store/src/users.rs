@@ -65,23 +65,28 @@ pub async fn list_users<C: ConnectionTrait>(c: &C, after: Option<&str>, limit: u
     Ok(q.all(c).await?)
 }
 
+/// The profile fields an administrator edits.
+pub struct Profile<'a> {
+    pub display_name: &'a str,
+    pub disabled: bool,
+    pub manager_id: Option<&'a UserId>,
+    pub department: Option<&'a str>,
+}
+
 /// Writes profile fields if the row is still at `expected_version`; false when
 /// someone else changed it first (the caller answers 409).
 pub async fn update_user_profile<C: ConnectionTrait>(
     c: &C,
     id: &UserId,
     expected_version: i64,
-    display_name: &str,
-    disabled: bool,
-    manager_id: Option<&UserId>,
-    department: Option<&str>,
+    profile: Profile<'_>,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
     let res = users::Entity::update_many()
-        .col_expr(users::Column::DisplayName, Expr::value(display_name.to_owned()))
-        .col_expr(users::Column::ManagerId, Expr::value(manager_id.map(UserId::to_string)))
-        .col_expr(users::Column::Disabled, Expr::value(disabled))
-        .col_expr(users::Column::Department, Expr::value(department.map(str::to_owned)))
+        .col_expr(users::Column::DisplayName, Expr::value(profile.display_name.to_owned()))
+        .col_expr(users::Column::ManagerId, Expr::value(profile.manager_id.map(UserId::to_string)))
+        .col_expr(users::Column::Disabled, Expr::value(profile.disabled))
+        .col_expr(users::Column::Department, Expr::value(profile.department.map(str::to_owned)))
         .col_expr(users::Column::Version, Expr::col(users::Column::Version).add(1))
         .col_expr(users::Column::UpdatedAt, Expr::value(now))
         .filter(users::Column::Id.eq(id))

@@ -301,9 +301,7 @@ fn rule(op: &str) -> Option<Rule> {
         "GET /api/v1/cost/template/items"
         | "GET /api/v1/cost/template/items/export"
         | "GET /api/v1/cost/suppliers"
-        | "GET /api/v1/cost/suppliers/{id}" => {
-            Needs(ReadCost, Nothing)
-        }
+        | "GET /api/v1/cost/suppliers/{id}" => Needs(ReadCost, Nothing),
         "POST /api/v1/cost/template/items"
         | "POST /api/v1/cost/template/items/import"
         | "POST /api/v1/cost/suppliers"
@@ -1403,10 +1401,9 @@ impl World {
                 let sheet = self.sheet(&["科目编码", "科目名称"], vec![format!("Z{n}"), "导入科目".to_owned()]);
                 post_bytes(&with(&p), sheet, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
             }
-            "/api/v1/cost/plan-lines/{id}/adjustments" => post(
-                &with(&self.plan_line(case).await),
-                json!({"planned_amount": "250.00", "reason": "规划调整"}),
-            ),
+            "/api/v1/cost/plan-lines/{id}/adjustments" => {
+                post(&with(&self.plan_line(case).await), json!({"planned_amount": "250.00", "reason": "规划调整"}))
+            }
             "/api/v1/cost/projects/{id}/reports/draft" => get(&format!("{}?month=2020-01", with(&p))),
             "/api/v1/cost/projects/{id}/reports/{month}" => {
                 let month = format!("{:04}-{:02}", 1000 + n / 12, n % 12 + 1);

@@ -297,7 +297,8 @@ async fn the_dynamic_cost_of_every_item_is_the_sum_of_its_documents_at_any_date(
     assert_eq!(today["as_of"], "2026-06-30");
 
     group_roll_up_is_the_sum_of_the_projects(&app, &admin, &project, &entries).await;
-    a_monthly_report_freezes_a_closed_month_with_each_movement_explained(&app, &admin, &project, &items, &entries).await;
+    a_monthly_report_freezes_a_closed_month_with_each_movement_explained(&app, &admin, &project, &items, &entries)
+        .await;
 }
 
 /// The group's dynamic cost: this project and a second one summed, per
@@ -408,7 +409,10 @@ async fn a_monthly_report_freezes_a_closed_month_with_each_movement_explained(
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let kept = ok(&app.send(get(&format!("{base}/2026-05")).token(admin)).await);
     assert_eq!(kept["lines"], issued.json()["lines"]);
-    assert_eq!(kept["total"]["dynamic"].as_str(), Some(yuan(expected(entries, None, date("2026-05-31"))["dynamic"]).as_str()));
+    assert_eq!(
+        kept["total"]["dynamic"].as_str(),
+        Some(yuan(expected(entries, None, date("2026-05-31"))["dynamic"]).as_str())
+    );
     let line = |report: &Value| {
         report["lines"].as_array().unwrap().iter().find(|l| l["code"] == "06.01").unwrap()["dynamic"].clone()
     };
@@ -1161,10 +1165,17 @@ async fn a_department_sees_its_responsibility_cost_and_is_alerted_when_an_item_g
     let all = ok(&app.send(get("/api/v1/cost/responsibility").token(&admin)).await);
     let design: Vec<&Value> = all["lines"].as_array().unwrap().iter().filter(|l| l["department"] == "设计部").collect();
     assert_eq!(design.len(), 2, "设计部 in both projects: {all}");
-    let one = ok(&app.send(get("/api/v1/cost/responsibility?department=%E8%AE%BE%E8%AE%A1%E9%83%A8").token(&admin)).await);
+    let one =
+        ok(&app.send(get("/api/v1/cost/responsibility?department=%E8%AE%BE%E8%AE%A1%E9%83%A8").token(&admin)).await);
     assert!(one["lines"].as_array().unwrap().iter().all(|l| l["department"] == "设计部"), "{one}");
     let page = app.send(get("/").token(&engineer)).await;
-    assert!(page.text.contains("responsibility-cost") && page.text.contains("12,000.50") == false && page.text.contains("13,000.50"), "{}", page.text);
+    assert!(
+        page.text.contains("responsibility-cost")
+            && !page.text.contains("12,000.50")
+            && page.text.contains("13,000.50"),
+        "{}",
+        page.text
+    );
     let page = app.send(get("/cost/responsibility").token(&engineer)).await;
     assert!(page.status == StatusCode::OK && page.text.contains("03.02"), "{}", page.text);
 }
@@ -1197,7 +1208,8 @@ async fn changes_and_visas_are_approved_by_their_size_before_they_count() {
     let small = r.json()["id"].as_str().unwrap().to_owned();
     assert_eq!(r.json()["status"], "pending");
     let waiting = ok(&app.send(get("/api/v1/approvals?state=pending").token(&pm)).await);
-    let request = waiting["items"].as_array().unwrap().iter().find(|a| a["subject_id"] == small.as_str()).cloned().unwrap();
+    let request =
+        waiting["items"].as_array().unwrap().iter().find(|a| a["subject_id"] == small.as_str()).cloned().unwrap();
     let path = format!("/api/v1/approvals/{}/reject", request["id"].as_str().unwrap());
     ok(&app.send(post(&path, json!({"comment": "签证依据不足"})).token(&pm)).await);
     let rejected = ok(&app.send(get(&format!("/api/v1/cost/variations/{small}")).token(&admin)).await);
@@ -1210,7 +1222,10 @@ async fn changes_and_visas_are_approved_by_their_size_before_they_count() {
     assert_eq!(ok(&app.send(get(&format!("/api/v1/cost/variations/{big}")).token(&admin)).await)["status"], "pending");
     assert_eq!(expected_now().await, "0.00");
     approve(&app, &boss, &big).await;
-    assert_eq!(ok(&app.send(get(&format!("/api/v1/cost/variations/{big}")).token(&admin)).await)["status"], "estimated");
+    assert_eq!(
+        ok(&app.send(get(&format!("/api/v1/cost/variations/{big}")).token(&admin)).await)["status"],
+        "estimated"
+    );
     assert_eq!(expected_now().await, "600000.00");
     // The page links the change to its approval.
     let page = app.send(get(&format!("/cost/variations/{big}")).token(&admin)).await;
@@ -1238,7 +1253,10 @@ async fn the_tree_goes_out_to_excel_and_comes_back_with_new_items_and_changes() 
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let table = loupan_documents::xlsx::read_first_sheet(&r.bytes).unwrap();
     let text = |c: &loupan_documents::xlsx::Cell| c.as_text().unwrap_or_default();
-    assert_eq!(table[0].iter().map(text).collect::<Vec<_>>(), ["科目编码", "科目名称", "计量单位", "责任部门", "控制方式"]);
+    assert_eq!(
+        table[0].iter().map(text).collect::<Vec<_>>(),
+        ["科目编码", "科目名称", "计量单位", "责任部门", "控制方式"]
+    );
     assert_eq!(table.len(), items.len() + 1);
     let row_0302 = table.iter().find(|r| r.first().map(text).as_deref() == Some("03.02")).unwrap();
     assert_eq!(row_0302.iter().map(text).collect::<Vec<_>>(), ["03.02", "安装工程", "m2", "工程部", "强控"]);
@@ -1275,7 +1293,13 @@ async fn the_tree_goes_out_to_excel_and_comes_back_with_new_items_and_changes() 
         .collect();
     assert_eq!(
         errors,
-        vec![(5, "invalid_code"), (6, "unknown_parent"), (7, "unknown_control_mode"), (8, "item_has_postings"), (9, "listed_twice")]
+        vec![
+            (5, "invalid_code"),
+            (6, "unknown_parent"),
+            (7, "unknown_control_mode"),
+            (8, "item_has_postings"),
+            (9, "listed_twice")
+        ]
     );
     assert_eq!(report["written"], false);
     assert_eq!(tree(&app, &admin, &project).await, items, "nothing written");
@@ -1287,12 +1311,18 @@ async fn the_tree_goes_out_to_excel_and_comes_back_with_new_items_and_changes() 
         ["03.02.01", "消防工程", "m2", "机电部", "弱控"],
     ]);
     let check = ok(&app.send(post_bytes(&path, right.clone(), XLSX).token(&admin)).await);
-    assert_eq!((check["created"].as_u64(), check["updated"].as_u64(), &check["written"]), (Some(3), Some(1), &json!(false)));
+    assert_eq!(
+        (check["created"].as_u64(), check["updated"].as_u64(), &check["written"]),
+        (Some(3), Some(1), &json!(false))
+    );
     let done = ok(&app.send(post_bytes(&format!("{path}?mode=import"), right, XLSX).token(&admin)).await);
     assert_eq!(done["written"], true);
     let after = ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/items")).token(&admin)).await);
     let by_code = |code: &str| after.as_array().unwrap().iter().find(|i| i["code"] == code).cloned().unwrap();
-    assert_eq!((by_code("03.02")["name"].as_str(), by_code("03.02")["department"].as_str()), (Some("安装工程（含消防）"), Some("机电部")));
+    assert_eq!(
+        (by_code("03.02")["name"].as_str(), by_code("03.02")["department"].as_str()),
+        (Some("安装工程（含消防）"), Some("机电部"))
+    );
     assert_eq!(by_code("03.02")["leaf"], false);
     assert_eq!(by_code("07.01")["parent_id"], by_code("07")["id"]);
     assert_eq!(by_code("07.01")["control_mode"], "strong", "a new item takes its parent's control mode");
@@ -1346,7 +1376,11 @@ async fn a_strong_line_takes_a_larger_contract_once_its_adjustment_is_approved()
     // The adjustment's entry drills down to the plan line, with its reason.
     let ledger = ok(&app.send(get(&format!("/api/v1/cost/items/{item}/postings?bucket=pending")).token(&admin)).await);
     assert!(
-        ledger["postings"].as_array().unwrap().iter().any(|p| p["amount"] == "15000.00" && p["note"] == "二期机电增加消防联动"),
+        ledger["postings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["amount"] == "15000.00" && p["note"] == "二期机电增加消防联动"),
         "{ledger}"
     );
 }

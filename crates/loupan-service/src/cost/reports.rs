@@ -213,7 +213,7 @@ pub async fn issue_report(
         }
     }
     for unknown in explanations.keys() {
-        errors.push(&format!("explanations.{unknown}"), "unknown_cost_item");
+        errors.push(format!("explanations.{unknown}"), "unknown_cost_item");
     }
     errors.into_result()?;
     let row = CostReportRow {

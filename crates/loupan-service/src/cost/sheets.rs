@@ -152,7 +152,7 @@ pub async fn import_items(
     let existing: BTreeMap<String, CostItemRow> =
         store::items(&tx, project.as_ref()).await?.into_iter().map(|i| (i.code.clone(), i)).collect();
     // Parents come first whatever the sheet's order: shorter codes first.
-    lines.sort_by(|(_, a), (_, b)| a.code.matches('.').count().cmp(&b.code.matches('.').count()));
+    lines.sort_by_key(|(_, l)| l.code.matches('.').count());
     let mut ids: BTreeMap<String, CostItemId> = existing.iter().map(|(c, i)| (c.clone(), i.id.clone())).collect();
     let mut modes: BTreeMap<String, ControlMode> = existing.iter().map(|(c, i)| (c.clone(), i.control_mode)).collect();
     let mut with_postings: BTreeSet<String> = BTreeSet::new();

@@ -242,10 +242,12 @@ pub async fn update_user(services: &Services, actor: &Actor, id: &UserId, change
         &tx,
         id,
         changes.version,
-        &display_name,
-        changes.disabled,
-        manager_id.as_ref(),
-        department.as_deref(),
+        store_users::Profile {
+            display_name: &display_name,
+            disabled: changes.disabled,
+            manager_id: manager_id.as_ref(),
+            department: department.as_deref(),
+        },
         now,
     )
     .await?

@@ -94,7 +94,7 @@ async fn index(
         &state,
         "cost_index.html",
         context! { group => Value::from_serialize(&group), as_of => as_of.map(|d| d.to_string()),
-            can_manage => actor.can(Permission::ManageCost), ..base_context(&actor, lang, NAV) },
+        can_manage => actor.can(Permission::ManageCost), ..base_context(&actor, lang, NAV) },
     )?;
     Ok(html.into_response())
 }

@@ -15,7 +15,11 @@ use crate::i18n::Lang;
 use crate::pages::{base_context, field_messages, render};
 use crate::{AppError, AppState};
 
-async fn export(State(state): State<AppState>, Authed(actor): Authed, Path(id): Path<ProjectId>) -> Result<Response, AppError> {
+async fn export(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<ProjectId>,
+) -> Result<Response, AppError> {
     let bytes = cost::items_xlsx(&state.services, &actor, Some(&id)).await?;
     Ok(crate::api::xlsx_download(bytes, "cost-items.xlsx"))
 }
@@ -29,23 +33,9 @@ async fn export_template(State(state): State<AppState>, Authed(actor): Authed) -
 async fn upload(
     multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<(Vec<u8>, bool), AppError> {
-    let bad = || AppError::new(StatusCode::BAD_REQUEST, "invalid_input");
-    let mut multipart = multipart.map_err(|_| bad())?;
-    let (mut file, mut write) = (Vec::new(), false);
-    while let Some(field) = multipart.next_field().await.map_err(|_| bad())? {
-        match field.name() {
-            Some("file") => {
-                file = field
-                    .bytes()
-                    .await
-                    .map_err(|_| AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"))?
-                    .to_vec()
-            }
-            Some("mode") => write = field.text().await.unwrap_or_default() == "import",
-            _ => {}
-        }
-    }
-    Ok((file, write))
+    let upload = crate::pages::Upload::read(multipart).await?;
+    let write = upload.field("mode") == Some("import");
+    Ok((upload.file, write))
 }
 
 async fn import_page(

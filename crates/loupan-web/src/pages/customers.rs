@@ -686,30 +686,16 @@ async fn import(
     lang: Lang,
     multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, AppError> {
-    let bad = || AppError::new(StatusCode::BAD_REQUEST, "invalid_input");
-    let mut multipart = multipart.map_err(|_| bad())?;
-    let (mut file, mut mode, mut project) = (Vec::new(), String::from("check"), String::new());
-    while let Some(field) = multipart.next_field().await.map_err(|_| bad())? {
-        match field.name() {
-            Some("file") => {
-                file = field
-                    .bytes()
-                    .await
-                    .map_err(|_| AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"))?
-                    .to_vec()
-            }
-            Some("mode") => mode = field.text().await.unwrap_or_default(),
-            Some("project_id") => project = field.text().await.unwrap_or_default(),
-            _ => {}
-        }
-    }
+    let upload = crate::pages::Upload::read(multipart).await?;
+    let (file, mode, project) =
+        (upload.file.as_slice(), upload.field("mode").unwrap_or("check"), upload.field("project_id").unwrap_or(""));
     // Writing runs as a background job with its progress on a page of its own.
     if mode == "import" {
         return match loupan_service::customers::import::start_import_job(
             &state.services,
             &actor,
-            &ProjectId::from(project.as_str()),
-            &file,
+            &ProjectId::from(project),
+            file,
         )
         .await
         {
@@ -728,8 +714,8 @@ async fn import(
     let (report, errors) = match loupan_service::customers::import::import_customers(
         &state.services,
         &actor,
-        &ProjectId::from(project.as_str()),
-        &file,
+        &ProjectId::from(project),
+        file,
         false,
     )
     .await

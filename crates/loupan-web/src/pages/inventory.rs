@@ -195,27 +195,11 @@ async fn import(
     Path(id): Path<ProjectId>,
     multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, AppError> {
-    let mut multipart = multipart.map_err(|_| AppError::new(StatusCode::BAD_REQUEST, "invalid_input"))?;
-    let mut file = Vec::new();
-    let mut mode = String::from("all");
-    while let Some(field) =
-        multipart.next_field().await.map_err(|_| AppError::new(StatusCode::BAD_REQUEST, "invalid_input"))?
-    {
-        match field.name() {
-            Some("file") => {
-                file = field
-                    .bytes()
-                    .await
-                    .map_err(|_| AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"))?
-                    .to_vec()
-            }
-            Some("mode") => mode = field.text().await.unwrap_or_default(),
-            _ => {}
-        }
-    }
-    let mode = import::ImportMode::parse(&mode).unwrap_or(import::ImportMode::Validate);
+    let upload = crate::pages::Upload::read(multipart).await?;
+    let file = upload.file.as_slice();
+    let mode = import::ImportMode::parse(upload.field("mode").unwrap_or("all")).unwrap_or(import::ImportMode::Validate);
     let project = inventory::get_project(&state.services, &actor, &id).await?;
-    let (report, errors) = match import::import_units(&state.services, &actor, &id, &file, mode).await {
+    let (report, errors) = match import::import_units(&state.services, &actor, &id, file, mode).await {
         Ok(report) => (Some(crate::api::inventory::report_dto(report, lang)), Value::UNDEFINED),
         Err(e @ ServiceError::Invalid(_)) => (None, field_messages(lang, &e)),
         Err(e) => return Err(e.into()),

@@ -43,6 +43,44 @@ use axum::Router;
 use crate::AppState;
 pub use crate::views::{base_context, field_messages, render};
 
+/// A form posted as multipart with one file: the file's bytes (empty when
+/// none came) and the other fields as text.
+pub(crate) struct Upload {
+    pub file: Vec<u8>,
+    pub fields: std::collections::BTreeMap<String, String>,
+}
+
+impl Upload {
+    pub(crate) async fn read(
+        multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+    ) -> Result<Upload, crate::AppError> {
+        use axum::http::StatusCode;
+        let bad = || crate::AppError::new(StatusCode::BAD_REQUEST, "invalid_input");
+        let mut multipart = multipart.map_err(|_| bad())?;
+        let mut upload = Upload { file: Vec::new(), fields: Default::default() };
+        while let Some(field) = multipart.next_field().await.map_err(|_| bad())? {
+            match field.name().map(str::to_owned) {
+                Some(name) if name == "file" => {
+                    upload.file = field
+                        .bytes()
+                        .await
+                        .map_err(|_| crate::AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"))?
+                        .to_vec()
+                }
+                Some(name) => {
+                    upload.fields.insert(name, field.text().await.unwrap_or_default());
+                }
+                None => {}
+            }
+        }
+        Ok(upload)
+    }
+
+    pub(crate) fn field(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).map(String::as_str)
+    }
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(login::router())
