@@ -488,6 +488,28 @@ try {
   await page.waitForSelector("#sending-text");
   expect((await page.textContent("#sending-text")).includes("合同总价："), "the timeline's letter is not what was sent");
   await shot("35-notice-on-the-timeline");
+
+  // 21. The cost engineer works in the engineering department: its
+  // responsibility cost is on his workbench; the group's dynamic cost sums
+  // every project; last month's cost report explains each movement; a change
+  // above 50,000 waits for the project manager.
+  await signInAs("zhoujian", demoPassword);
+  await page.waitForSelector("#responsibility-cost");
+  expect((await page.textContent("#responsibility-cost")).includes("工程部"), "the workbench does not show the department's cost");
+  await shot("36-responsibility-cost-on-workbench");
+  await page.click("nav.modules >> text=成本");
+  await page.waitForSelector("#cost-group-items");
+  expect((await page.textContent("#cost-projects tfoot")).includes("集团合计"), "the group total is missing");
+  await shot("37-group-dynamic-cost");
+  await page.click("#cost-projects a >> text=成本月报");
+  await page.click("#cost-reports tbody a >> nth=0");
+  await page.waitForSelector("#cost-report");
+  expect((await page.textContent("#report-summary")).includes("主体结构"), "the report's summary is missing");
+  await shot("38-monthly-cost-report");
+  await signInAs("sunli", demoPassword);
+  await page.click("#pending-approvals a >> text=外立面线条深化");
+  await page.waitForSelector("#approval-status");
+  await shot("39-change-waits-for-the-project-manager");
 } catch (e) {
   await shot("failure").catch(() => {});
   problems.push(`story failed: ${e.message}`);

@@ -696,7 +696,10 @@ async fn demo_cost(services: &Services, system: &Actor, project_id: &ProjectId) 
         .await?;
         versions.push(v.version.id);
     }
-    cost::adopt_version(services, system, versions[0].as_str()).await?;
+    // The scheme's target was approved before the first contract.
+    let adoption =
+        cost::Adoption { adopted_on: Some((services.clock.today() - chrono::Duration::days(210)).to_string()) };
+    cost::adopt_version(services, system, versions[0].as_str(), adoption).await?;
 
     let mut suppliers = Vec::new();
     for (name, code) in [

@@ -532,6 +532,24 @@ pub async fn sums_of_items<C: ConnectionTrait>(
         .await?)
 }
 
+/// The date of a project's latest entry in a bucket.
+pub async fn latest_posting_on<C: ConnectionTrait>(
+    c: &C,
+    project: &ProjectId,
+    bucket: Bucket,
+) -> StoreResult<Option<NaiveDate>> {
+    use cost_postings::Column;
+    Ok(cost_postings::Entity::find()
+        .select_only()
+        .column_as(Expr::col(Column::PostedOn).max(), "latest")
+        .filter(Column::ProjectId.eq(project.clone()))
+        .filter(Column::Bucket.eq(bucket.name()))
+        .into_tuple::<Option<NaiveDate>>()
+        .one(c)
+        .await?
+        .flatten())
+}
+
 /// Whether anything was ever posted to an item.
 pub async fn has_postings<C: ConnectionTrait>(c: &C, item: &CostItemId) -> StoreResult<bool> {
     Ok(cost_postings::Entity::find().filter(cost_postings::Column::CostItemId.eq(item.clone())).one(c).await?.is_some())

@@ -1384,3 +1384,39 @@ async fn a_strong_line_takes_a_larger_contract_once_its_adjustment_is_approved()
         "{ledger}"
     );
 }
+
+#[tokio::test]
+async fn a_target_version_takes_effect_on_the_day_it_names() {
+    let app = app_on("2026-06-30").await;
+    let admin = app.admin().await;
+    let (project, items) = costed_project(&app, &admin, "目标生效项目").await;
+    let version = |amount: &str| {
+        post(
+            &format!("/api/v1/cost/projects/{project}/targets"),
+            json!({"stage": "scheme", "lines": [{"cost_item_id": items["03.02"], "amount": amount}]}),
+        )
+    };
+    let target_on = |on: &'static str| {
+        let app = &app;
+        let admin = &admin;
+        let project = &project;
+        async move {
+            let body = ok(&app
+                .send(get(&format!("/api/v1/cost/projects/{project}/dynamic-cost?as_of={on}")).token(admin))
+                .await);
+            body["total"]["target"].as_str().unwrap().to_owned()
+        }
+    };
+    let first = ok(&app.send(version("1000.00").token(&admin)).await)["version"]["id"].as_str().unwrap().to_owned();
+    let adopt = |id: &str, on: &str| post(&format!("/api/v1/cost/targets/{id}/adopt"), json!({"adopted_on": on}));
+    ok(&app.send(adopt(&first, "2026-02-01").token(&admin)).await);
+    assert_eq!((target_on("2026-01-31").await, target_on("2026-02-01").await), ("0.00".into(), "1000.00".into()));
+    let second = ok(&app.send(version("1500.00").token(&admin)).await)["version"]["id"].as_str().unwrap().to_owned();
+    for (on, code) in [("2026-01-15", "before_last_adoption"), ("2026-07-01", "in_the_future")] {
+        let r = app.send(adopt(&second, on).token(&admin)).await;
+        assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["adopted_on".to_owned()]));
+        assert!(r.text.contains(code), "{}", r.text);
+    }
+    ok(&app.send(adopt(&second, "2026-04-01").token(&admin)).await);
+    assert_eq!((target_on("2026-03-31").await, target_on("2026-04-01").await), ("1000.00".into(), "1500.00".into()));
+}

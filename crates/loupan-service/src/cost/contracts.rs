@@ -1054,6 +1054,7 @@ pub async fn submit_variation(
                 "approval_summary.cost_variation",
                 &[
                     ("code", row.code.clone()),
+                    ("reason", row.reason.clone()),
                     ("item", item_name),
                     ("amount", estimated.grouped()),
                     ("before", before.grouped()),

@@ -490,13 +490,34 @@ pub async fn version(services: &Services, actor: &Actor, id: &str) -> ServiceRes
 
 /// Makes a draft version the current target: the one it replaces is
 /// superseded, and the ledger receives each item's difference, dated today.
-pub async fn adopt_version(services: &Services, actor: &Actor, id: &str) -> ServiceResult<TargetVersionDetail> {
+/// Adopting a target version: the day it takes effect (today when absent).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Adoption {
+    /// `YYYY-MM-DD`: not after today, nor before the project's last adoption
+    /// (a version approved last month and recorded today).
+    #[cfg_attr(feature = "utoipa", schema(format = Date))]
+    pub adopted_on: Option<String>,
+}
+
+pub async fn adopt_version(
+    services: &Services,
+    actor: &Actor,
+    id: &str,
+    form: Adoption,
+) -> ServiceResult<TargetVersionDetail> {
     actor.require(Permission::ManageCost)?;
     let tx = services.store.begin_write().await?;
     let row = visible_version(&tx, actor, id).await?;
     if row.status != TargetStatus::Draft {
         return Err(ServiceError::Conflict("target_not_draft"));
     }
+    let mut errors = Invalid::default();
+    let today = super::document_date(&mut errors, "adopted_on", form.adopted_on.as_deref(), services.clock.today());
+    if store::latest_posting_on(&tx, &row.project_id, Bucket::Target).await?.is_some_and(|last| today < last) {
+        errors.push("adopted_on", "before_last_adoption");
+    }
+    errors.into_result()?;
     let now = services.clock.now();
     let mut before: BTreeMap<CostItemId, Money> = BTreeMap::new();
     for v in store::versions(&tx, &row.project_id).await? {
@@ -517,7 +538,6 @@ pub async fn adopt_version(services: &Services, actor: &Actor, id: &str) -> Serv
         after.insert(t.cost_item_id, t.amount);
     }
     let items: BTreeSet<&CostItemId> = before.keys().chain(after.keys()).collect();
-    let today = services.clock.today();
     let postings: Vec<PostingRow> = items
         .into_iter()
         .filter_map(|item| {

@@ -211,14 +211,16 @@ async fn version(
 
 /// Makes a draft version the current target; the ledger receives each item's difference.
 #[utoipa::path(post, path = "/api/v1/cost/targets/{id}/adopt", tag = "cost", params(("id" = String, Path)),
+    request_body = cost::Adoption,
     responses((status = 200, body = TargetVersionDetail), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem)))]
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn adopt(
     State(state): State<AppState>,
     Authed(actor): Authed,
     ApiPath(id): ApiPath<String>,
+    ApiJson(form): ApiJson<cost::Adoption>,
 ) -> Result<Json<TargetVersionDetail>, AppError> {
-    Ok(Json(cost::adopt_version(&state.services, &actor, &id).await?))
+    Ok(Json(cost::adopt_version(&state.services, &actor, &id, form).await?))
 }
 
 #[derive(Deserialize, IntoParams)]

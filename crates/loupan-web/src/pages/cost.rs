@@ -580,8 +580,9 @@ async fn adopt(
     State(state): State<AppState>,
     Authed(actor): Authed,
     Path(id): Path<String>,
+    form: FormData,
 ) -> Result<Response, AppError> {
-    cost::adopt_version(&state.services, &actor, &id).await?;
+    cost::adopt_version(&state.services, &actor, &id, cost::Adoption { adopted_on: form.text("adopted_on") }).await?;
     Ok(Redirect::to(&format!("/cost/targets/{id}")).into_response())
 }
 
