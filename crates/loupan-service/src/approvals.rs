@@ -280,7 +280,9 @@ async fn finish(
     store::close_pending_tasks(tx, &req.id).await?;
     let mut changes = on_decided(services, tx, actor, req, outcome).await?;
     after.unit_changes.append(&mut changes);
-    if outcome != Outcome::Withdrawn {
+    // Nobody is told of their own decision: a request that passes as it is
+    // submitted (no step applies) says so in the submitter's own answer.
+    if outcome != Outcome::Withdrawn && req.submitted_by != actor.by() {
         let kind = if outcome == Outcome::Approved {
             NotificationKind::ApprovalApproved
         } else {

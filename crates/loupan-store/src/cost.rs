@@ -114,6 +114,23 @@ pub async fn balances_of_projects<C: ConnectionTrait>(
         .await?)
 }
 
+/// Some items' kept balances: today's sums without reading their entries.
+pub async fn balances_of_items<C: ConnectionTrait>(
+    c: &C,
+    items: &[CostItemId],
+) -> StoreResult<Vec<(CostItemId, Bucket, Money)>> {
+    use cost_item_balances::Column;
+    Ok(cost_item_balances::Entity::find()
+        .select_only()
+        .column(Column::CostItemId)
+        .column(Column::Bucket)
+        .column(Column::Amount)
+        .filter(Column::CostItemId.is_in(items.iter().cloned()))
+        .into_tuple()
+        .all(c)
+        .await?)
+}
+
 /// Some projects' ledgers up to a date, summed by project, item and bucket.
 pub async fn sums_of_projects<C: ConnectionTrait>(
     c: &C,
@@ -503,27 +520,6 @@ pub async fn sums<C: ConnectionTrait>(
         .column(Column::Bucket)
         .column_as(sum_of(Column::Amount), "total")
         .filter(Column::ProjectId.eq(project.clone()))
-        .filter(Column::PostedOn.lte(as_of))
-        .group_by(Column::CostItemId)
-        .group_by(Column::Bucket)
-        .into_tuple::<(CostItemId, Bucket, Money)>()
-        .all(c)
-        .await?)
-}
-
-/// Some items' ledger up to a date, summed by item and bucket (the items' index serves it).
-pub async fn sums_of_items<C: ConnectionTrait>(
-    c: &C,
-    items: &[CostItemId],
-    as_of: NaiveDate,
-) -> StoreResult<Vec<(CostItemId, Bucket, Money)>> {
-    use cost_postings::Column;
-    Ok(cost_postings::Entity::find()
-        .select_only()
-        .column(Column::CostItemId)
-        .column(Column::Bucket)
-        .column_as(sum_of(Column::Amount), "total")
-        .filter(Column::CostItemId.is_in(items.iter().cloned()))
         .filter(Column::PostedOn.lte(as_of))
         .group_by(Column::CostItemId)
         .group_by(Column::Bucket)

@@ -8,7 +8,7 @@ use loupan_domain::sentence::Sentence;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use loupan_domain::approvals::RequestKind;
+use loupan_domain::approvals::{ApprovalStatus, RequestKind};
 use loupan_domain::cost::{
     self as rules, Bucket, Control, ControlMode, CostContractKind, CostContractStatus, DocumentType, VariationKind,
     VariationStatus,
@@ -648,8 +648,8 @@ pub async fn sign_contract(
     }
     let items: Vec<CostItemId> = lines.iter().map(|(l, _, _)| l.cost_item_id.clone()).collect();
     let mut before = Money::ZERO;
-    // Only the contract's items: the whole project's ledger is not read per contract.
-    for (_, bucket, amount) in store::sums_of_items(&tx, &items, today).await? {
+    // Only the contract's items, from their kept balances: no entry is read per contract.
+    for (_, bucket, amount) in store::balances_of_items(&tx, &items).await? {
         if bucket != Bucket::Target {
             before += amount;
         }
@@ -1036,7 +1036,7 @@ pub async fn submit_variation(
     })?;
     // The item's dynamic cost before and after, for the approvers.
     let mut figures = loupan_domain::cost::Figures::default();
-    for (_, bucket, amount) in store::sums_of_items(&tx, std::slice::from_ref(&item), services.clock.today()).await? {
+    for (_, bucket, amount) in store::balances_of_items(&tx, std::slice::from_ref(&item)).await? {
         figures.post(bucket, amount);
     }
     let before = figures.dynamic();
@@ -1066,10 +1066,13 @@ pub async fn submit_variation(
         },
     )
     .await?;
-    let status = store::find_variation(&tx, &row.id).await?.map_or(VariationStatus::Pending, |v| v.status);
+    // Passed at once, the handler has already made it count.
+    let status = match request.status {
+        ApprovalStatus::Approved => VariationStatus::Estimated,
+        _ => VariationStatus::Pending,
+    };
     store::set_variation_status(&tx, &row.id, status, status, Some(request.id.as_str())).await?;
-    let stored = store::find_variation(&tx, &row.id).await?.ok_or(ServiceError::NotFound("cost_variation"))?;
-    let variation = Variation::from(stored);
+    let variation = Variation::from(VariationRow { status, approval_id: Some(request.id.to_string()), ..row });
     record(&tx, actor, "cost_variation.submit", "cost_variation", variation.id.as_str(), &variation).await?;
     tx.commit().await.map_err(ServiceError::internal)?;
     after.run(services);
