@@ -549,7 +549,7 @@ pub mod raw {
     use crate::StoreResult;
 
     /// `$1`, `$2`, … as the backend writes placeholders (`?` on SQLite).
-    fn placeholders(backend: DbBackend, sql: &str) -> String {
+    pub(crate) fn placeholders(backend: DbBackend, sql: &str) -> String {
         if backend == DbBackend::Postgres {
             return sql.to_owned();
         }

@@ -109,12 +109,28 @@ pub async fn retire_payment_method<C: ConnectionTrait>(
     Ok(res.rows_affected == 1)
 }
 
-/// The next number of a kind of document in a project (1, 2, …). The row is
-/// created if missing (concurrent first sales: one inserts, the others do
-/// nothing), then the update locks it, so concurrent deals never get the same
-/// number and never fail on the first one.
+/// The next number of a kind of document in a project (1, 2, …). One
+/// statement moves the row and says the number (`UPDATE … RETURNING`, which
+/// locks it, so concurrent documents never get the same number); the first
+/// document of its kind creates the row first (concurrent first ones: one
+/// inserts, the others do nothing) and never fails.
 pub async fn next_number<C: ConnectionTrait>(c: &C, project_id: &ProjectId, kind: &str) -> StoreResult<i64> {
     use sea_orm::sea_query::OnConflict;
+    let backend = c.get_database_backend();
+    let moved = || {
+        sea_orm::Statement::from_sql_and_values(
+            backend,
+            crate::raw::placeholders(
+                backend,
+                "UPDATE number_sequences SET next_value = next_value + 1 \
+                 WHERE project_id = $1 AND kind = $2 RETURNING next_value",
+            ),
+            [project_id.as_str().into(), kind.into()],
+        )
+    };
+    if let Some(row) = c.query_one_raw(moved()).await? {
+        return Ok(row.try_get::<i64>("", "next_value")? - 1);
+    }
     number_sequences::Entity::insert(number_sequences::ActiveModel {
         project_id: Set(project_id.to_owned()),
         kind: Set(kind.to_owned()),
@@ -127,17 +143,8 @@ pub async fn next_number<C: ConnectionTrait>(c: &C, project_id: &ProjectId, kind
     )
     .exec_without_returning(c)
     .await?;
-    number_sequences::Entity::update_many()
-        .col_expr(number_sequences::Column::NextValue, Expr::col(number_sequences::Column::NextValue).add(1))
-        .filter(number_sequences::Column::ProjectId.eq(project_id))
-        .filter(number_sequences::Column::Kind.eq(kind))
-        .exec(c)
-        .await?;
-    let row = number_sequences::Entity::find_by_id((project_id.to_owned(), kind.to_owned()))
-        .one(c)
-        .await?
-        .ok_or_else(|| StoreError::Config("number sequence vanished".into()))?;
-    Ok(row.next_value - 1)
+    let row = c.query_one_raw(moved()).await?.ok_or_else(|| StoreError::Config("number sequence vanished".into()))?;
+    Ok(row.try_get::<i64>("", "next_value")? - 1)
 }
 
 /// Moves a unit from `from` to `to` only if it is still in `from`: the one
