@@ -564,16 +564,7 @@ pub struct ItemImportReportDto {
 pub(crate) fn item_import_dto(r: cost::ItemImportReport, lang: crate::i18n::Lang) -> ItemImportReportDto {
     ItemImportReportDto {
         rows: r.rows,
-        errors: r
-            .errors
-            .into_iter()
-            .map(|e| crate::api::customers::ImportRowError {
-                row: e.row,
-                column: e.column,
-                code: e.code.to_owned(),
-                message: crate::i18n::t(lang, &format!("field_error.{}", e.code)),
-            })
-            .collect(),
+        errors: crate::api::customers::ImportRowError::all_of(r.errors, lang),
         created: r.created,
         updated: r.updated,
         written: r.written,

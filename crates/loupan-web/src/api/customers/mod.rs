@@ -765,15 +765,10 @@ pub struct CustomerImportReportDto {
     pub written: bool,
 }
 
-pub fn import_report_dto(
-    r: loupan_service::customers::import::CustomerImportReport,
-    lang: crate::i18n::Lang,
-) -> CustomerImportReportDto {
-    CustomerImportReportDto {
-        rows: r.rows,
-        valid_rows: r.valid_rows,
-        errors: r
-            .errors
+impl ImportRowError {
+    /// A file's problems, each with its message in the reader's language.
+    pub fn all_of(errors: Vec<loupan_service::platform::import::RowError>, lang: crate::i18n::Lang) -> Vec<Self> {
+        errors
             .into_iter()
             .map(|e| ImportRowError {
                 row: e.row,
@@ -781,7 +776,18 @@ pub fn import_report_dto(
                 code: e.code.to_owned(),
                 message: crate::i18n::t(lang, &format!("field_error.{}", e.code)),
             })
-            .collect(),
+            .collect()
+    }
+}
+
+pub fn import_report_dto(
+    r: loupan_service::customers::import::CustomerImportReport,
+    lang: crate::i18n::Lang,
+) -> CustomerImportReportDto {
+    CustomerImportReportDto {
+        rows: r.rows,
+        valid_rows: r.valid_rows,
+        errors: ImportRowError::all_of(r.errors, lang),
         duplicates: r
             .duplicates
             .into_iter()
