@@ -322,6 +322,9 @@ fn rule(op: &str) -> Option<Rule> {
         | "POST /api/v1/cost/projects/{id}/trial-calculation"
         | "GET /api/v1/cost/projects/{id}/reports"
         | "GET /api/v1/cost/projects/{id}/items/export"
+        | "GET /api/v1/cost/projects/{id}/plan-lines/export"
+        | "GET /api/v1/cost/projects/{id}/contracts/export"
+        | "GET /api/v1/cost/projects/{id}/variations/export"
         | "GET /api/v1/cost/projects/{id}/reports/draft"
         | "GET /api/v1/cost/projects/{id}/reports/{month}"
         | "GET /api/v1/cost/variations/{id}" => Needs(ReadCost, Project),

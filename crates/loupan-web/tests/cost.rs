@@ -1420,3 +1420,33 @@ async fn a_target_version_takes_effect_on_the_day_it_names() {
     ok(&app.send(adopt(&second, "2026-04-01").token(&admin)).await);
     assert_eq!((target_on("2026-03-31").await, target_on("2026-04-01").await), ("1000.00".into(), "1500.00".into()));
 }
+
+#[tokio::test]
+async fn plan_lines_contracts_and_variations_export_as_they_are_listed() {
+    let app = app_on("2026-06-30").await;
+    let admin = app.admin().await;
+    let (project, _item, line, supplier) = one_line(&app, &admin, "strong").await;
+    let contract = json!({"code": "HT-X", "name": "机电合同", "supplier_id": supplier, "kind": "unit_price",
+                          "lines": [{"plan_line_id": line, "amount": "12345.67"}]});
+    ok(&app.send(post(&format!("/api/v1/cost/projects/{project}/contracts"), contract).token(&admin)).await);
+    let rows = |path: String| {
+        let app = &app;
+        let admin = &admin;
+        async move {
+            let r = app.send(get(&path).token(admin)).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            let table = loupan_documents::xlsx::read_first_sheet(&r.bytes).unwrap();
+            table
+                .iter()
+                .map(|row| row.iter().map(|c| c.as_text().unwrap_or_default()).collect::<Vec<_>>())
+                .collect::<Vec<_>>()
+        }
+    };
+    let plan = rows(format!("/api/v1/cost/projects/{project}/plan-lines/export")).await;
+    assert_eq!(plan[0][0], "规划合同");
+    assert_eq!((plan[1][0].as_str(), plan[1][4].as_str(), plan[1][6].as_str()), ("机电安装", "100000", "87654.33"));
+    let contracts = rows(format!("/api/v1/cost/projects/{project}/contracts/export")).await;
+    assert_eq!(contracts[1][..6], ["HT-X", "机电合同", "机电公司strong", "单价合同", "2026-06-30", "已签订"]);
+    let variations = rows(format!("/api/v1/cost/projects/{project}/variations/export")).await;
+    assert_eq!(variations.len(), 1, "headers only: {variations:?}");
+}

@@ -242,3 +242,111 @@ pub async fn import_items(
     report.written = true;
     Ok(report)
 }
+
+/// The cost documents a project's page lists, as spreadsheets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentTable {
+    PlanLines,
+    Contracts,
+    Variations,
+}
+
+impl DocumentTable {
+    /// Each column's key; the caller names them in the reader's language.
+    pub const fn columns(self) -> &'static [&'static str] {
+        match self {
+            DocumentTable::PlanLines => {
+                &["plan_line", "item", "tender_mode", "planned_month", "planned_amount", "contracted", "balance"]
+            }
+            DocumentTable::Contracts => {
+                &["contract_code", "contract_name", "supplier", "kind", "signed_on", "status", "amount"]
+            }
+            DocumentTable::Variations => {
+                &["code", "kind", "item", "reason", "submitted_on", "estimated_amount", "confirmed_amount", "status"]
+            }
+        }
+    }
+}
+
+/// A project's plan lines, contracts or changes and visas as xlsx, amounts as
+/// numbers; `word` names a kind or status (`cost.kind.total_price`, …) in the
+/// reader's language.
+pub async fn documents_xlsx(
+    services: &Services,
+    actor: &Actor,
+    project: &ProjectId,
+    table: DocumentTable,
+    headers: &[String],
+    word: &(dyn Fn(&str) -> String + Sync),
+) -> ServiceResult<Vec<u8>> {
+    let money = |m: loupan_domain::Money| Cell::Number(m.to_spreadsheet_number());
+    let text = |t: String| Cell::Text(t);
+    let items: BTreeMap<CostItemId, String> = super::items(services, actor, project)
+        .await?
+        .into_iter()
+        .map(|i| (i.id, format!("{} {}", i.code, i.name)))
+        .collect();
+    let item = |id: &CostItemId| text(items.get(id).cloned().unwrap_or_default());
+    let (sheet, rows): (&str, Vec<Vec<Cell>>) = match table {
+        DocumentTable::PlanLines => (
+            "合约规划",
+            super::plan_lines(services, actor, project)
+                .await?
+                .into_iter()
+                .map(|l| {
+                    vec![
+                        text(l.name),
+                        item(&l.cost_item_id),
+                        l.tender_mode.map_or(Cell::Empty, text),
+                        l.planned_month.map_or(Cell::Empty, text),
+                        money(l.planned_amount),
+                        money(l.contracted),
+                        money(l.balance),
+                    ]
+                })
+                .collect(),
+        ),
+        DocumentTable::Contracts => {
+            let suppliers: BTreeMap<_, _> =
+                super::suppliers(services, actor).await?.into_iter().map(|s| (s.id, s.name)).collect();
+            (
+                "成本合同",
+                super::contracts(services, actor, project)
+                    .await?
+                    .into_iter()
+                    .map(|c| {
+                        vec![
+                            text(c.code),
+                            text(c.name),
+                            text(suppliers.get(&c.supplier_id).cloned().unwrap_or_default()),
+                            text(word(&format!("cost.kind.{}", c.kind.name()))),
+                            text(c.signed_on.to_string()),
+                            text(word(&format!("cost.contract_status.{}", c.status.name()))),
+                            money(c.amount),
+                        ]
+                    })
+                    .collect(),
+            )
+        }
+        DocumentTable::Variations => (
+            "变更签证",
+            super::variations(services, actor, project)
+                .await?
+                .into_iter()
+                .map(|v| {
+                    vec![
+                        text(v.code),
+                        text(word(&format!("cost.variation.{}", v.kind.name()))),
+                        item(&v.cost_item_id),
+                        text(v.reason),
+                        text(v.submitted_on.to_string()),
+                        money(v.estimated_amount),
+                        v.confirmed_amount.map_or(Cell::Empty, money),
+                        text(word(&format!("cost.variation_status.{}", v.status.name()))),
+                    ]
+                })
+                .collect(),
+        ),
+    };
+    xlsx::write_table(sheet, headers, &rows).map_err(ServiceError::internal)
+}

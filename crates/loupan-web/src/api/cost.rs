@@ -660,6 +660,72 @@ async fn adjust_plan_line(
     Ok((StatusCode::CREATED, Json(crate::api::approvals::ApprovalDto::of(request, lang))))
 }
 
+/// A project's plan lines, contracts or changes and visas as xlsx, headers
+/// and words in `lang` (the pages' downloads too).
+pub(crate) async fn documents_xlsx(
+    state: &AppState,
+    actor: &loupan_service::Actor,
+    lang: crate::i18n::Lang,
+    project: &ProjectId,
+    table: cost::DocumentTable,
+) -> Result<axum::response::Response, AppError> {
+    let headers: Vec<String> = table
+        .columns()
+        .iter()
+        .map(|c| match *c {
+            "contracted" | "balance" => crate::i18n::t(lang, &format!("cost.column.{c}")),
+            other => crate::i18n::t(lang, &format!("cost.{other}")),
+        })
+        .collect();
+    let word = |key: &str| crate::i18n::t(lang, key);
+    let bytes = cost::documents_xlsx(&state.services, actor, project, table, &headers, &word).await?;
+    let name = match table {
+        cost::DocumentTable::PlanLines => "plan-lines.xlsx",
+        cost::DocumentTable::Contracts => "cost-contracts.xlsx",
+        cost::DocumentTable::Variations => "changes-and-visas.xlsx",
+    };
+    Ok(crate::api::xlsx_download(bytes, name))
+}
+
+/// A project's plan lines (合约规划) as xlsx, headers in the caller's language.
+#[utoipa::path(get, path = "/api/v1/cost/projects/{id}/plan-lines/export", tag = "cost", params(("id" = String, Path)),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn export_plan_lines(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: crate::i18n::Lang,
+    ApiPath(id): ApiPath<ProjectId>,
+) -> Result<axum::response::Response, AppError> {
+    documents_xlsx(&state, &actor, lang, &id, cost::DocumentTable::PlanLines).await
+}
+
+/// A project's cost contracts as xlsx, headers in the caller's language.
+#[utoipa::path(get, path = "/api/v1/cost/projects/{id}/contracts/export", tag = "cost", params(("id" = String, Path)),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn export_contracts(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: crate::i18n::Lang,
+    ApiPath(id): ApiPath<ProjectId>,
+) -> Result<axum::response::Response, AppError> {
+    documents_xlsx(&state, &actor, lang, &id, cost::DocumentTable::Contracts).await
+}
+
+/// A project's design changes and site visas as xlsx, headers in the caller's language.
+#[utoipa::path(get, path = "/api/v1/cost/projects/{id}/variations/export", tag = "cost", params(("id" = String, Path)),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn export_variations(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: crate::i18n::Lang,
+    ApiPath(id): ApiPath<ProjectId>,
+) -> Result<axum::response::Response, AppError> {
+    documents_xlsx(&state, &actor, lang, &id, cost::DocumentTable::Variations).await
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(template, add_template_item))
@@ -696,6 +762,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(export_template))
         .routes(routes!(import_template))
         .routes(routes!(adjust_plan_line))
+        .routes(routes!(export_plan_lines))
+        .routes(routes!(export_contracts))
+        .routes(routes!(export_variations))
 }
 
 /// A first-level item has an undotted code; a deeper one names its parent.

@@ -92,8 +92,24 @@ async fn import_template(
     import_page(&state, &actor, lang, None, file, write).await
 }
 
+async fn export_table(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path((id, table)): Path<(ProjectId, String)>,
+) -> Result<Response, AppError> {
+    let table = match table.as_str() {
+        "plan-lines.xlsx" => cost::DocumentTable::PlanLines,
+        "contracts.xlsx" => cost::DocumentTable::Contracts,
+        "variations.xlsx" => cost::DocumentTable::Variations,
+        _ => return Err(AppError::new(StatusCode::NOT_FOUND, "not_found")),
+    };
+    crate::api::cost::documents_xlsx(&state, &actor, lang, &id, table).await
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/cost/projects/{id}/tables/{table}", get(export_table))
         .route("/cost/projects/{id}/items.xlsx", get(export))
         .route("/cost/projects/{id}/items/import", post(import))
         .route("/cost/template.xlsx", get(export_template))
