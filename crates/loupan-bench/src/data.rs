@@ -324,7 +324,7 @@ pub async fn seed_project(
             services,
             &system,
             &project.id,
-            inventory::NewBuilding { name: Some(format!("{}号楼", b + 1)), phase: None },
+            inventory::NewBuilding { name: Some(format!("{}号楼", b + 1)), ..Default::default() },
         )
         .await
         .map_err(err)?;

@@ -459,6 +459,7 @@ pub async fn run(
                 inventory::NewBuilding {
                     name: Some(format!("{}号楼", b + 1)),
                     phase: Some(format!("{}期", b / 50 + 1)),
+                    ..Default::default()
                 },
             )
             .await

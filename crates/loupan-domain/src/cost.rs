@@ -85,6 +85,16 @@ named_enum! {
 }
 
 named_enum! {
+    /// The area a cost per m² is read against.
+    pub enum AreaBasis("area basis") {
+        /// The gross area of the units, what is sold (可售面积).
+        SaleableArea = "saleable_area",
+        /// Everything built, basements and shared spaces too (总建筑面积).
+        GrossFloorArea = "gross_floor_area",
+    }
+}
+
+named_enum! {
     /// The column of the dynamic cost a posting moves.
     pub enum Bucket("cost bucket") {
         /// The current target cost version's amount.

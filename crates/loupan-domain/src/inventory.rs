@@ -29,6 +29,22 @@ named_enum! {
     pub enum FileOwner("file owner") {
         Unit = "unit",
         Project = "project",
+        /// A cost contract (成本合同): the signed scan, bills of quantities.
+        CostContract = "cost_contract",
+        /// A design change or site visa: drawings, photos, the visa form.
+        CostVariation = "cost_variation",
+    }
+}
+
+impl FileOwner {
+    /// Who may see the files of such an owner, and who may add or remove them.
+    pub const fn permissions(self) -> (crate::Permission, crate::Permission) {
+        use crate::Permission::*;
+        match self {
+            FileOwner::Unit | FileOwner::Project => (ReadInventory, ManageInventory),
+            FileOwner::CostContract => (ReadCost, ManageCost),
+            FileOwner::CostVariation => (ReadCost, RecordVariations),
+        }
     }
 }
 
@@ -40,21 +56,31 @@ named_enum! {
         Photo = "photo",
         /// 总平面图 under the bird's-eye view; a project has one.
         SitePlan = "site_plan",
+        /// A document kept with a cost contract or a change/visa (附件).
+        Attachment = "attachment",
     }
 }
 
 impl FilePurpose {
-    /// Whom a file for this purpose belongs to.
-    pub const fn owner(self) -> FileOwner {
-        match self {
-            FilePurpose::FloorPlan | FilePurpose::Photo => FileOwner::Unit,
-            FilePurpose::SitePlan => FileOwner::Project,
-        }
+    /// Whether a file for this purpose may belong to `owner`.
+    pub const fn fits(self, owner: FileOwner) -> bool {
+        matches!(
+            (self, owner),
+            (FilePurpose::FloorPlan | FilePurpose::Photo, FileOwner::Unit)
+                | (FilePurpose::SitePlan, FileOwner::Project)
+                | (FilePurpose::Attachment, FileOwner::CostContract | FileOwner::CostVariation)
+        )
     }
 
-    /// Only floor plans may be PDFs; everything else is an image.
-    pub const fn accepts_pdf(self) -> bool {
-        matches!(self, FilePurpose::FloorPlan)
+    /// Whether a file of this (sniffed) type may serve the purpose: pictures
+    /// everywhere, PDFs as floor plans and attachments, office documents,
+    /// archives and drawings only as attachments.
+    pub fn accepts(self, content_type: &str) -> bool {
+        match self {
+            FilePurpose::Photo | FilePurpose::SitePlan => content_type.starts_with("image/"),
+            FilePurpose::FloorPlan => content_type.starts_with("image/") || content_type == "application/pdf",
+            FilePurpose::Attachment => true,
+        }
     }
 }
 

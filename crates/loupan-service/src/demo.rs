@@ -103,6 +103,12 @@ pub async fn fill(
         created.push((username.to_owned(), role.name().to_owned()));
     }
     let buildings = ["1号楼", "2号楼"];
+    // A building's gross floor area: what is sold plus a fifth for the basement,
+    // lobbies and shafts, so both per-m² figures of the cost pages read sensibly.
+    fn demo_gross_floor_area() -> loupan_domain::Area {
+        let floor: i64 = STACKS.iter().map(|s| loupan_domain::Area::parse(s.1).unwrap_or_default().hundredths()).sum();
+        loupan_domain::Area::from_hundredths(floor * i64::from(FLOORS) * 6 / 5)
+    }
     let total = (buildings.len() as u64) * (FLOORS as u64) * (STACKS.len() as u64);
     let mut done = 0;
     for (b, building_name) in buildings.iter().enumerate() {
@@ -110,7 +116,11 @@ pub async fn fill(
             services,
             &system,
             &project.id,
-            NewBuilding { name: Some((*building_name).into()), phase: Some("一期".into()) },
+            NewBuilding {
+                name: Some((*building_name).into()),
+                phase: Some("一期".into()),
+                gross_floor_area: Some(demo_gross_floor_area().to_string()),
+            },
         )
         .await?;
         for floor in 1..=FLOORS {

@@ -487,6 +487,39 @@ pub async fn set_variation_status<C: ConnectionTrait>(
     Ok(res.rows_affected == 1)
 }
 
+/// The gross floor area of some projects: the sum of their buildings', None
+/// while a building of the project has none entered (a part would mislead).
+pub async fn gross_floor_areas<C: ConnectionTrait>(
+    c: &C,
+    projects: &[ProjectId],
+) -> StoreResult<Vec<(ProjectId, Option<loupan_domain::Area>)>> {
+    use crate::entities::buildings::{Column as B, Entity as Buildings};
+    let rows: Vec<(ProjectId, Option<i64>, i64, i64)> = Buildings::find()
+        .select_only()
+        .column(B::ProjectId)
+        .column_as(
+            SimpleExpr::from(Func::cast_as(Func::sum(Expr::col(B::GrossFloorArea)), Alias::new("BIGINT"))),
+            "total",
+        )
+        .column_as(SimpleExpr::from(Func::cast_as(Func::count(Expr::col(B::Id)), Alias::new("BIGINT"))), "buildings")
+        .column_as(
+            SimpleExpr::from(Func::cast_as(Func::count(Expr::col(B::GrossFloorArea)), Alias::new("BIGINT"))),
+            "known",
+        )
+        .filter(B::ProjectId.is_in(projects.iter().map(|p| p.as_str().to_owned())))
+        .group_by(B::ProjectId)
+        .into_tuple()
+        .all(c)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(p, total, buildings, known)| {
+            let area = (buildings == known).then(|| loupan_domain::Area::from_hundredths(total.unwrap_or(0)));
+            (p, area)
+        })
+        .collect())
+}
+
 /// A project's saleable area: the gross area of all its units.
 pub async fn saleable_area<C: ConnectionTrait>(c: &C, project: &ProjectId) -> StoreResult<loupan_domain::Area> {
     use crate::entities::units;

@@ -59,12 +59,30 @@ pub async fn count_projects<C: ConnectionTrait>(c: &C) -> StoreResult<u64> {
     Ok(projects::Entity::find().count(c).await?)
 }
 
+/// Sets a building's gross floor area and moves its version on.
+pub async fn set_gross_floor_area<C: ConnectionTrait>(
+    c: &C,
+    id: &BuildingId,
+    area: Option<Area>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<bool> {
+    let res = buildings::Entity::update_many()
+        .col_expr(buildings::Column::GrossFloorArea, Expr::value(area.map(|a| a.hundredths())))
+        .col_expr(buildings::Column::Version, Expr::col(buildings::Column::Version).add(1))
+        .col_expr(buildings::Column::UpdatedAt, Expr::value(now))
+        .filter(buildings::Column::Id.eq(id.clone()))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
 pub async fn insert_building<C: ConnectionTrait>(c: &C, row: &BuildingRow) -> StoreResult<()> {
     buildings::Entity::insert(buildings::ActiveModel {
         id: Set(row.id.clone()),
         project_id: Set(row.project_id.clone()),
         name: Set(row.name.clone()),
         phase: Set(row.phase.clone()),
+        gross_floor_area: Set(row.gross_floor_area),
         version: Set(row.version),
         created_at: Set(row.created_at),
         updated_at: Set(row.updated_at),

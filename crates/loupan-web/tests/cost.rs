@@ -352,6 +352,28 @@ async fn group_roll_up_is_the_sum_of_the_projects(app: &TestApp, admin: &str, pr
     let page = app.send(get("/cost").token(admin)).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text.contains("第二个项目") && page.text.contains("4,321.09"), "{}", page.text);
+    // And the spreadsheet: a row per project and the group's total, at a past date too.
+    for on in ["2026-04-30", "2026-06-30"] {
+        let sheet = sheet_rows(
+            &app.send(get(&format!("/api/v1/cost/group/dynamic-cost/export?as_of={on}")).token(admin)).await,
+        );
+        let mut all: Vec<Entry> =
+            entries.iter().map(|e| Entry { code: e.code.clone(), column: e.column, fen: e.fen, on: e.on }).collect();
+        all.extend(second_entries.iter().map(|e| Entry {
+            code: e.code.clone(),
+            column: e.column,
+            fen: e.fen,
+            on: e.on,
+        }));
+        let total = expected(&all, None, date(on));
+        assert_eq!(sheet.len(), 4, "headers, two projects, the total: {sheet:?}");
+        let columns = ["target", "contracted", "changes", "visas", "pending", "expected", "dynamic", "balance"];
+        for (i, column) in columns.iter().enumerate() {
+            assert_eq!(fen_of(&sheet[3][4 + i]), total[column], "{column} on {on}");
+        }
+        let second_row = sheet.iter().find(|r| r[0] == "第二个项目").unwrap();
+        assert_eq!(fen_of(&second_row[10]), expected(&second_entries, None, date(on))["dynamic"], "{on}");
+    }
 }
 
 /// May's report: the figures at May 31, each item's movement since April 30,
@@ -424,6 +446,23 @@ async fn a_monthly_report_freezes_a_closed_month_with_each_movement_explained(
     assert_eq!(list[0]["summary"], "五月主体施工，签证增加");
     let page = app.send(get(&format!("/cost/projects/{project}/reports/2026-05")).token(admin)).await;
     assert!(page.status == StatusCode::OK && page.text.contains("五月签订合同与现场签证"), "{}", page.text);
+    // The spreadsheet is the report as issued, line by line, with the total and the summary.
+    let sheet = sheet_rows(&app.send(get(&format!("{base}/2026-05/export")).token(admin)).await);
+    let lines = kept["lines"].as_array().unwrap();
+    assert_eq!(sheet.len(), lines.len() + 2, "{sheet:?}");
+    for (row, line) in sheet[1..].iter().zip(lines) {
+        assert_eq!(row[0], line["code"].as_str().unwrap());
+        assert_eq!(fen_of(&row[8]), fen_of(line["dynamic"].as_str().unwrap()), "{}", row[0]);
+        assert_eq!(fen_of(&row[11]), fen_of(line["movement"].as_str().unwrap()), "{}", row[0]);
+        assert_eq!(row[12], line["explanation"].as_str().unwrap_or_default(), "{}", row[0]);
+    }
+    let total = sheet.last().unwrap();
+    assert_eq!(fen_of(&total[8]), fen_of(kept["total"]["dynamic"].as_str().unwrap()));
+    assert_eq!(total[12], "五月主体施工，签证增加");
+    let page_sheet =
+        sheet_rows(&app.send(get(&format!("/cost/projects/{project}/reports/2026-05/report.xlsx")).token(admin)).await);
+    assert_eq!(page_sheet, sheet);
+    assert_eq!(app.send(get(&format!("{base}/2026-04/export")).token(admin)).await.status, StatusCode::NOT_FOUND);
 }
 
 /// Approves, as `token`, the request waiting for them about `subject`; its summary.
@@ -1003,8 +1042,8 @@ async fn the_pages_show_the_tree_drill_down_to_documents_and_return_forms_with_t
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
-/// A building with one unit of `gross` m² in the project.
-async fn one_unit(app: &TestApp, admin: &str, project: &str, gross: &str) {
+/// A building with one unit of `gross` m² in the project; the building's id.
+async fn one_unit(app: &TestApp, admin: &str, project: &str, gross: &str) -> String {
     let b = ok(&app
         .send(post(&format!("/api/v1/projects/{project}/buildings"), json!({"name": "1号楼"})).token(admin))
         .await);
@@ -1019,6 +1058,7 @@ async fn one_unit(app: &TestApp, admin: &str, project: &str, gross: &str) {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    b["id"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -1178,6 +1218,31 @@ async fn a_department_sees_its_responsibility_cost_and_is_alerted_when_an_item_g
     );
     let page = app.send(get("/cost/responsibility").token(&engineer)).await;
     assert!(page.status == StatusCode::OK && page.text.contains("03.02"), "{}", page.text);
+    // The same as a spreadsheet: the engineer's one line, the item over target named.
+    let sheet = sheet_rows(
+        &app.send(get("/cost/responsibility.xlsx?department=%E5%B7%A5%E7%A8%8B%E9%83%A8").token(&engineer)).await,
+    );
+    assert_eq!(sheet.len(), 2, "{sheet:?}");
+    assert_eq!(
+        (sheet[1][0].as_str(), sheet[1][1].as_str(), sheet[1][9].as_str()),
+        ("工程部", "责任成本项目", "13000.5")
+    );
+    assert!(sheet[1][11].starts_with("03.02 "), "{sheet:?}");
+}
+
+/// The first sheet of an xlsx reply, each cell as text.
+fn sheet_rows(r: &Reply) -> Vec<Vec<String>> {
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    loupan_documents::xlsx::read_first_sheet(&r.bytes)
+        .unwrap()
+        .iter()
+        .map(|row| row.iter().map(|c| c.as_text().unwrap_or_default()).collect())
+        .collect()
+}
+
+/// A spreadsheet's number as fen.
+fn fen_of(cell: &str) -> i64 {
+    (cell.parse::<f64>().unwrap_or_else(|_| panic!("not a number: {cell}")) * 100.0).round() as i64
 }
 
 #[tokio::test]
@@ -1449,4 +1514,281 @@ async fn plan_lines_contracts_and_variations_export_as_they_are_listed() {
     assert_eq!(contracts[1][..6], ["HT-X", "机电合同", "机电公司strong", "单价合同", "2026-06-30", "已签订"]);
     let variations = rows(format!("/api/v1/cost/projects/{project}/variations/export")).await;
     assert_eq!(variations.len(), 1, "headers only: {variations:?}");
+}
+
+/// Expected cost of `amount` on 03.01.02 of a project.
+async fn expect(app: &TestApp, admin: &str, project: &str, item: &str, amount: &str) {
+    let body = json!({"cost_item_id": item, "amount": amount, "reason": "结算"});
+    ok(&app.send(post(&format!("/api/v1/cost/projects/{project}/expected"), body).token(admin)).await);
+}
+
+#[tokio::test]
+async fn per_m2_figures_read_against_the_gross_floor_area_once_every_building_has_one() {
+    let app = app_on("2026-06-30").await;
+    let admin = app.admin().await;
+    let (a, a_items) = costed_project(&app, &admin, "已完工甲").await;
+    let (b, b_items) = costed_project(&app, &admin, "已完工乙").await;
+    let (mine, _) = costed_project(&app, &admin, "新项目").await;
+    let a_building = one_unit(&app, &admin, &a, "333.33").await;
+    let b_building = one_unit(&app, &admin, &b, "500.00").await;
+    let my_building = one_unit(&app, &admin, &mine, "120.50").await;
+    expect(&app, &admin, &a, &a_items["03.01.02"], "1000000.00").await;
+    expect(&app, &admin, &b, &b_items["03.01.02"], "2000000.00").await;
+    let cost_of = |project: String| {
+        let app = &app;
+        let admin = &admin;
+        async move { ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/dynamic-cost")).token(admin)).await) }
+    };
+    let item =
+        |cost: &Value| cost["items"].as_array().unwrap().iter().find(|i| i["code"] == "03.01.02").cloned().unwrap();
+
+    // Nothing entered yet: no figure per m² of gross floor area, and no trial on it.
+    let cost = cost_of(a.clone()).await;
+    assert_eq!(
+        (cost["gross_floor_area"].clone(), item(&cost)["dynamic_per_m2_gfa"].clone()),
+        (Value::Null, Value::Null)
+    );
+    let trial = |basis: &str| {
+        post(
+            &format!("/api/v1/cost/projects/{mine}/trial-calculation"),
+            json!({"source_project_ids": [a, b], "basis": basis}),
+        )
+    };
+    let r = app.send(trial("gross_floor_area").token(&admin)).await;
+    assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["project_id".to_owned()]));
+    assert!(r.text.contains("gross floor area") || r.text.contains("总建筑面积"), "{}", r.text);
+    assert_eq!(app.send(trial("volume").token(&admin)).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A cost engineer enters them; a sales agent may not; nonsense is refused on the field.
+    let (_, engineer) = app.user(&admin, "ce_gfa", &["cost_engineer"], &[&a, &b, &mine]).await;
+    let (_, agent) = app.user(&admin, "agent_gfa", &["sales_agent"], &[&a]).await;
+    let gfa = |building: &str, area: Value| {
+        patch(&format!("/api/v1/buildings/{building}"), json!({"gross_floor_area": area}))
+    };
+    assert_eq!(app.send(gfa(&a_building, json!("400.00")).token(&agent)).await.status, StatusCode::FORBIDDEN);
+    for bad in ["0", "-5.00", "12.345", "abc", "20000000.00"] {
+        let r = app.send(gfa(&a_building, json!(bad)).token(&engineer)).await;
+        assert_eq!(
+            (r.status, r.error_fields()),
+            (StatusCode::UNPROCESSABLE_ENTITY, vec!["gross_floor_area".to_owned()]),
+            "{bad}"
+        );
+    }
+    let r = ok(&app.send(gfa(&a_building, json!("400.00")).token(&engineer)).await);
+    assert_eq!((r["gross_floor_area"].as_str(), r["version"].as_i64()), (Some("400.00"), Some(2)));
+    ok(&app.send(gfa(&b_building, json!("625.00")).token(&engineer)).await);
+    assert_eq!(
+        ok(&app.send(get(&format!("/api/v1/buildings/{a_building}")).token(&agent)).await)["gross_floor_area"],
+        "400.00"
+    );
+
+    // 1,000,000.00 / 400.00 = 2500.00 per m² of gross floor area (and 3000.03 of saleable area).
+    let cost = cost_of(a.clone()).await;
+    assert_eq!(cost["gross_floor_area"], "400.00");
+    let line = item(&cost);
+    assert_eq!(
+        (line["dynamic_per_m2"].as_str(), line["dynamic_per_m2_gfa"].as_str()),
+        (Some("3000.03"), Some("2500.00"))
+    );
+    assert_eq!(line["target_per_m2_gfa"], "0.00");
+    // A second building without one makes the project's figure unknown again, not a part.
+    let second =
+        ok(&app.send(post(&format!("/api/v1/projects/{a}/buildings"), json!({"name": "2号楼"})).token(&admin)).await);
+    assert_eq!(cost_of(a.clone()).await["gross_floor_area"], Value::Null);
+    ok(&app.send(gfa(second["id"].as_str().unwrap(), json!("100.00")).token(&engineer)).await);
+    // 1,000,000.00 / 500.00 = 2000.00.
+    let cost = cost_of(a.clone()).await;
+    assert_eq!(
+        (cost["gross_floor_area"].as_str(), item(&cost)["dynamic_per_m2_gfa"].as_str()),
+        (Some("500.00"), Some("2000.00"))
+    );
+    let group = ok(&app.send(get("/api/v1/cost/group/dynamic-cost").token(&admin)).await);
+    let line = group["projects"].as_array().unwrap().iter().find(|p| p["project_id"] == a.as_str()).cloned().unwrap();
+    assert_eq!(
+        (line["gross_floor_area"].as_str(), line["dynamic_per_m2_gfa"].as_str()),
+        (Some("500.00"), Some("2000.00"))
+    );
+
+    // The trial on gross floor area: A 2000.00 and B 2,000,000.00 / 625.00 = 3200.00 per m²,
+    // their mean 2600.00, × this project's 150.00 m² = 390,000.00.
+    ok(&app.send(gfa(&my_building, json!("150")).token(&engineer)).await);
+    let r = ok(&app.send(trial("gross_floor_area").token(&admin)).await);
+    assert_eq!((r["basis"].as_str(), r["area"].as_str()), (Some("gross_floor_area"), Some("150.00")));
+    let lines = r["lines"].as_array().unwrap();
+    assert_eq!(
+        (lines[0]["code"].as_str(), lines[0]["per_m2"].as_str(), lines[0]["amount"].as_str()),
+        (Some("03.01.02"), Some("2600.00"), Some("390000.00")),
+        "{r}"
+    );
+    // On saleable area it is as before: 3500.02 × 120.50.
+    let r = ok(&app.send(trial("saleable_area").token(&admin)).await);
+    assert_eq!(r["lines"][0]["amount"], "421752.41");
+
+    // The pages: the cost page lists the buildings' areas with a form, the trial offers the basis.
+    let page = app.send(get(&format!("/cost/projects/{mine}")).token(&engineer)).await;
+    assert!(
+        page.status == StatusCode::OK
+            && page.text.contains("id=\"building-areas\"")
+            && page.text.contains("value=\"150.00\""),
+        "{}",
+        page.text
+    );
+    let r = app
+        .send(
+            form(
+                &format!("/cost/projects/{mine}/gross-floor-area"),
+                &[("building_id", &my_building), ("gross_floor_area", "-1")],
+            )
+            .token(&engineer),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text.contains("value=\"-1\""), "the typed value comes back: {}", r.text);
+    let r = app
+        .send(
+            form(
+                &format!("/cost/projects/{mine}/gross-floor-area"),
+                &[("building_id", &a_building), ("gross_floor_area", "1")],
+            )
+            .token(&engineer),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "a building of another project");
+    let r = app
+        .send(
+            form(
+                &format!("/cost/projects/{mine}/gross-floor-area"),
+                &[("building_id", &my_building), ("gross_floor_area", "180.00")],
+            )
+            .token(&engineer),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let page = app
+        .send(get(&format!("/cost/projects/{mine}/targets?source={a}&source={b}&basis=gross_floor_area")).token(&admin))
+        .await;
+    // 2600.00 × 180.00 = 468,000.00.
+    assert!(page.status == StatusCode::OK && page.text.contains("value=\"468,000.00\""), "{}", page.text);
+}
+
+/// A body as a browser posts a form with one file.
+fn multipart(file_name: &str, bytes: &[u8]) -> Vec<u8> {
+    let mut body = format!(
+        "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(b"\r\n--XyZ--\r\n");
+    body
+}
+
+#[tokio::test]
+async fn contracts_and_variations_keep_their_attachments_for_those_who_see_them() {
+    let app = app_on("2026-06-30").await;
+    let admin = app.admin().await;
+    let (project, item, line, supplier) = one_line(&app, &admin, "weak").await;
+    let contract = json!({"code": "HT-F", "name": "机电合同", "supplier_id": supplier,
+                          "lines": [{"plan_line_id": line, "amount": "50000.00"}]});
+    let contract =
+        ok(&app.send(post(&format!("/api/v1/cost/projects/{project}/contracts"), contract).token(&admin)).await);
+    let contract = contract["id"].as_str().unwrap().to_owned();
+    let files = format!("/api/v1/cost/contracts/{contract}/files");
+    let upload = |name: &str, bytes: &[u8]| {
+        post_bytes(&format!("{files}?file_name={}", urlencoding(name)), bytes.to_vec(), "application/octet-stream")
+    };
+    let scan = ok(&app.send(upload("合同扫描件.pdf", b"%PDF-1.4\n% signed scan\n").token(&admin)).await);
+    assert_eq!(
+        (scan["content_type"].as_str(), scan["purpose"].as_str(), scan["owner_type"].as_str()),
+        (Some("application/pdf"), Some("attachment"), Some("cost_contract"))
+    );
+    let bill = ok(&app.send(upload("工程量清单.xlsx", b"PK\x03\x04 the bill of quantities").token(&admin)).await);
+    assert_eq!(bill["content_type"], "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    // What is not a known document is refused on the file, in the reader's language.
+    let r = app.send(upload("notes.txt", b"just text").token(&admin).lang("zh-CN")).await;
+    assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["file".to_owned()]));
+    assert_eq!(app.send(upload("empty.pdf", b"").token(&admin)).await.error_fields(), vec!["file".to_owned()]);
+
+    let list = ok(&app.send(get(&files).token(&admin)).await);
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    // A picture or PDF is shown; an office document is downloaded under its (Chinese) name.
+    let r = app.send(get(&format!("/api/v1/files/{}", bill["id"].as_str().unwrap())).token(&admin)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.bytes, b"PK\x03\x04 the bill of quantities");
+    let disposition = r.headers.get("content-disposition").unwrap().to_str().unwrap().to_owned();
+    assert_eq!(disposition, "attachment; filename*=UTF-8''%E5%B7%A5%E7%A8%8B%E9%87%8F%E6%B8%85%E5%8D%95.xlsx");
+    let r = app.send(get(&format!("/api/v1/files/{}", scan["id"].as_str().unwrap())).token(&admin)).await;
+    assert!(r.headers.get("content-disposition").unwrap().to_str().unwrap().starts_with("inline"));
+
+    // The project manager sees them and attaches site photos to a visa, but not to the contract;
+    // a sales agent and a manager of another project see nothing.
+    let (_, pm) = app.user(&admin, "pm_files", &["project_manager"], &[&project]).await;
+    let (_, agent) = app.user(&admin, "agent_files", &["sales_agent"], &[&project]).await;
+    let (other_project, _) = costed_project(&app, &admin, "别的项目").await;
+    let (_, other_pm) = app.user(&admin, "pm_other_files", &["project_manager"], &[&other_project]).await;
+    assert_eq!(app.send(get(&files).token(&pm)).await.status, StatusCode::OK);
+    assert_eq!(app.send(upload("x.pdf", b"%PDF-1.4").token(&pm)).await.status, StatusCode::FORBIDDEN);
+    let scan_path = format!("/api/v1/files/{}", scan["id"].as_str().unwrap());
+    for (who, token) in [("agent", &agent), ("other project's manager", &other_pm)] {
+        assert_eq!(app.send(get(&scan_path).token(token)).await.status, StatusCode::NOT_FOUND, "{who}");
+    }
+    assert_eq!(app.send(get(&files).token(&other_pm)).await.status, StatusCode::NOT_FOUND);
+    let visa = json!({"kind": "visa", "cost_item_id": item, "reason": "现场签证", "estimated_amount": "3200.00"});
+    let visa = ok(&app.send(post(&format!("/api/v1/cost/projects/{project}/variations"), visa).token(&pm)).await);
+    let visa = visa["id"].as_str().unwrap().to_owned();
+    let photo = [0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F'];
+    let r = app
+        .send(
+            post_bytes(
+                &format!("/api/v1/cost/variations/{visa}/files?file_name=site.jpg"),
+                photo.to_vec(),
+                "image/jpeg",
+            )
+            .token(&pm),
+        )
+        .await;
+    assert_eq!((r.status, r.json()["content_type"].as_str()), (StatusCode::CREATED, Some("image/jpeg")), "{}", r.text);
+    assert_eq!(app.send(delete(&scan_path).token(&pm)).await.status, StatusCode::FORBIDDEN);
+
+    // The pages: listed with their names, a refused file comes back with the reason, removal goes back.
+    let page = app.send(get(&format!("/cost/contracts/{contract}")).token(&admin)).await;
+    assert!(page.text.contains("合同扫描件.pdf") && page.text.contains("id=\"attachment-form\""), "{}", page.text);
+    let r = app
+        .send(
+            post_bytes(
+                &format!("/cost/contracts/{contract}/attachments"),
+                multipart("readme.txt", b"plain"),
+                "multipart/form-data; boundary=XyZ",
+            )
+            .token(&admin)
+            .lang("en"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text.contains("role=\"alert\"") && r.text.contains("工程量清单.xlsx"), "{}", r.text);
+    let r = app
+        .send(
+            post_bytes(
+                &format!("/cost/variations/{visa}/attachments"),
+                multipart("图纸.dwg", b"AC1032 drawing"),
+                "multipart/form-data; boundary=XyZ",
+            )
+            .token(&pm),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let listed = ok(&app.send(get(&format!("/api/v1/cost/variations/{visa}/files")).token(&pm)).await);
+    let types: Vec<&str> =
+        listed["items"].as_array().unwrap().iter().map(|f| f["content_type"].as_str().unwrap()).collect();
+    assert!(types.contains(&"image/vnd.dwg") && types.contains(&"image/jpeg"), "{types:?}");
+    let r = app.send(form(&format!("/files/{}/delete", scan["id"].as_str().unwrap()), &[]).token(&admin)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers.get("location").unwrap(), &format!("/cost/contracts/{contract}#attachments"));
+    assert_eq!(ok(&app.send(get(&files).token(&admin)).await)["items"].as_array().unwrap().len(), 1);
+    assert_eq!(app.send(get(&scan_path).token(&admin)).await.status, StatusCode::NOT_FOUND);
+}
+
+fn urlencoding(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b == b'.' { char::from(b).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }

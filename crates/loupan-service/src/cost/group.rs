@@ -92,9 +92,12 @@ pub struct ProjectCost {
     pub name: String,
     pub city: String,
     pub saleable_area: Area,
+    /// The gross floor area of its buildings; null while a building has none.
+    pub gross_floor_area: Option<Area>,
     #[serde(flatten)]
     pub columns: CostColumns,
     pub dynamic_per_m2: Option<Money>,
+    pub dynamic_per_m2_gfa: Option<Money>,
     pub over_target: bool,
     /// Leaf items whose dynamic cost is over their target.
     pub items_over_target: u64,
@@ -147,6 +150,8 @@ pub async fn group_dynamic_cost(
     let ids: Vec<ProjectId> = projects.iter().map(|p| p.id.clone()).collect();
     let figures = figures_of_projects(conn, &ids, as_of, today).await?;
     let areas: BTreeMap<ProjectId, Area> = store::saleable_areas(conn, &ids).await?.into_iter().collect();
+    let floor_areas: BTreeMap<ProjectId, Option<Area>> =
+        store::gross_floor_areas(conn, &ids).await?.into_iter().collect();
     let template_names: BTreeMap<String, String> =
         store::items(conn, None).await?.into_iter().map(|i| (i.code, i.name)).collect();
     let mut items: BTreeMap<String, (String, Figures)> = BTreeMap::new();
@@ -165,8 +170,11 @@ pub async fn group_dynamic_cost(
         let sum = f.total();
         total.add(&sum);
         let area = areas.get(&project.id).copied().unwrap_or_default();
+        let gross_floor_area = floor_areas.get(&project.id).copied().flatten();
         lines.push(ProjectCost {
             dynamic_per_m2: rules::per_m2(sum.dynamic(), area),
+            dynamic_per_m2_gfa: gross_floor_area.and_then(|a| rules::per_m2(sum.dynamic(), a)),
+            gross_floor_area,
             over_target: sum.balance().is_negative(),
             items_over_target: f.leaves().filter(|(_, l)| l.balance().is_negative()).count() as u64,
             project_id: project.id,

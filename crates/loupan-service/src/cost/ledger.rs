@@ -92,6 +92,9 @@ pub struct DynamicItem {
     /// Target and dynamic cost per m² of the project's saleable area (None without units).
     pub target_per_m2: Option<Money>,
     pub dynamic_per_m2: Option<Money>,
+    /// The same per m² of gross floor area (None until every building has one).
+    pub target_per_m2_gfa: Option<Money>,
+    pub dynamic_per_m2_gfa: Option<Money>,
     /// The dynamic cost is over the target.
     pub over_target: bool,
     /// Changes and visas exceed 5 % of the contracted amount.
@@ -105,6 +108,8 @@ pub struct DynamicCost {
     pub as_of: NaiveDate,
     /// The project's saleable area (the gross area of its units), m², for the per-m² figures.
     pub saleable_area: loupan_domain::Area,
+    /// The gross floor area of its buildings, m²; null while a building has none entered.
+    pub gross_floor_area: Option<loupan_domain::Area>,
     /// In the order of their codes (a parent before its children), parents rolled up.
     pub items: Vec<DynamicItem>,
     /// The top-level items summed.
@@ -131,6 +136,8 @@ pub async fn dynamic_cost(
         items.iter().map(|i| (i.id.clone(), i.parent_id.clone())).collect();
     let rolled = rules::roll_up(&parents, &own);
     let area = store::saleable_area(conn, &project).await?;
+    let gfa = store::gross_floor_areas(conn, std::slice::from_ref(&project)).await?.pop().and_then(|(_, a)| a);
+    let per_gfa = |amount: Money| gfa.and_then(|a| rules::per_m2(amount, a));
     let mut total = Figures::default();
     let items: Vec<DynamicItem> = items
         .into_iter()
@@ -142,6 +149,8 @@ pub async fn dynamic_cost(
             DynamicItem {
                 target_per_m2: rules::per_m2(figures.target, area),
                 dynamic_per_m2: rules::per_m2(figures.dynamic(), area),
+                target_per_m2_gfa: per_gfa(figures.target),
+                dynamic_per_m2_gfa: per_gfa(figures.dynamic()),
                 over_target: figures.balance().is_negative(),
                 change_ratio_exceeded: rules::change_ratio_exceeded(&figures),
                 cost_item_id: item.id,
@@ -156,7 +165,14 @@ pub async fn dynamic_cost(
             }
         })
         .collect();
-    Ok(DynamicCost { project_id: project, as_of, saleable_area: area, items, total: total.into() })
+    Ok(DynamicCost {
+        project_id: project,
+        as_of,
+        saleable_area: area,
+        gross_floor_area: gfa,
+        items,
+        total: total.into(),
+    })
 }
 
 /// One entry of the ledger, with the document behind it.
@@ -249,7 +265,7 @@ pub async fn postings_of_document(
 
 /// The columns of the dynamic cost's spreadsheet, in order; the caller names
 /// them in the reader's language.
-pub const EXPORT_COLUMNS: [&str; 12] = [
+pub const EXPORT_COLUMNS: [&str; 13] = [
     "code",
     "name",
     "department",
@@ -262,6 +278,7 @@ pub const EXPORT_COLUMNS: [&str; 12] = [
     "dynamic",
     "balance",
     "dynamic_per_m2",
+    "dynamic_per_m2_gfa",
 ];
 
 /// The dynamic cost at a date as an xlsx table (amounts as numbers), one row
@@ -291,12 +308,13 @@ pub async fn dynamic_cost_xlsx(
             ];
             row.extend(figures(&i.columns));
             row.push(i.dynamic_per_m2.map_or(Cell::Empty, money));
+            row.push(i.dynamic_per_m2_gfa.map_or(Cell::Empty, money));
             row
         })
         .collect();
     let mut total = vec![Cell::Empty, Cell::Text(total_label.to_owned()), Cell::Empty];
     total.extend(figures(&cost.total));
-    total.push(Cell::Empty);
+    total.extend([Cell::Empty, Cell::Empty]);
     rows.push(total);
     write_table(&format!("动态成本 {}", cost.as_of), headers, &rows).map_err(ServiceError::internal)
 }

@@ -350,3 +350,140 @@ pub async fn documents_xlsx(
     };
     xlsx::write_table(sheet, headers, &rows).map_err(ServiceError::internal)
 }
+
+/// The eight figures of the dynamic cost, as translation keys and cells.
+const FIGURE_HEADERS: [&str; 8] = [
+    "cost.column.target",
+    "cost.column.contracted",
+    "cost.column.changes",
+    "cost.column.visas",
+    "cost.column.pending",
+    "cost.column.expected",
+    "cost.column.dynamic",
+    "cost.column.balance",
+];
+
+fn money(m: loupan_domain::Money) -> Cell {
+    Cell::Number(m.to_spreadsheet_number())
+}
+
+fn area(a: loupan_domain::Area) -> Cell {
+    Cell::Number(a.to_spreadsheet_number())
+}
+
+fn figure_cells(c: &super::CostColumns) -> [Cell; 8] {
+    [c.target, c.contracted, c.changes, c.visas, c.pending, c.expected, c.dynamic, c.balance].map(money)
+}
+
+fn headers(word: &(dyn Fn(&str) -> String + Sync), before: &[&str], after: &[&str]) -> Vec<String> {
+    before.iter().chain(FIGURE_HEADERS.iter()).chain(after).map(|k| word(k)).collect()
+}
+
+/// Every header key the report spreadsheets below use (for the translation test).
+pub fn report_sheet_headers() -> Vec<&'static str> {
+    let mut keys = vec!["cost.code", "cost.name", "cost.dynamic_month_before", "cost.movement", "cost.explanation"];
+    keys.extend(["projects.name", "projects.city", "cost.basis.saleable_area", "cost.basis.gross_floor_area"]);
+    keys.extend(["cost.dynamic_per_m2", "cost.dynamic_per_m2_gfa", "cost.items_over_target", "cost.total"]);
+    keys.extend(["cost.department", "cost.items_count", "cost.group_total"]);
+    keys.extend(FIGURE_HEADERS);
+    keys
+}
+
+/// An issued monthly report (成本月报) as xlsx, as it was issued: each item's
+/// figures at the month's end, the dynamic cost a month before, the movement
+/// and its explanation, and the total.
+pub async fn report_xlsx(
+    services: &Services,
+    actor: &Actor,
+    project: &ProjectId,
+    month: &str,
+    word: &(dyn Fn(&str) -> String + Sync),
+) -> ServiceResult<Vec<u8>> {
+    let report = super::report(services, actor, project, month).await?;
+    let mut rows: Vec<Vec<Cell>> = report
+        .lines
+        .iter()
+        .map(|l| {
+            let mut row = vec![Cell::Text(l.code.clone()), Cell::Text(l.name.clone())];
+            row.extend(figure_cells(&l.columns));
+            row.extend([money(l.dynamic_before), money(l.movement)]);
+            row.push(l.explanation.clone().map_or(Cell::Empty, Cell::Text));
+            row
+        })
+        .collect();
+    let mut total = vec![Cell::Empty, Cell::Text(word("cost.total"))];
+    total.extend(figure_cells(&report.total));
+    total.extend([money(report.total_before), money(report.total.dynamic - report.total_before)]);
+    total.push(report.summary.clone().map_or(Cell::Empty, Cell::Text));
+    rows.push(total);
+    let headers =
+        headers(word, &["cost.code", "cost.name"], &["cost.dynamic_month_before", "cost.movement", "cost.explanation"]);
+    xlsx::write_table(&format!("成本月报 {}", report.month), &headers, &rows).map_err(ServiceError::internal)
+}
+
+/// The group's dynamic cost at a date as xlsx: a row per project (its areas,
+/// figures, per-m² figures and items over target) and the group total.
+pub async fn group_xlsx(
+    services: &Services,
+    actor: &Actor,
+    as_of: Option<chrono::NaiveDate>,
+    word: &(dyn Fn(&str) -> String + Sync),
+) -> ServiceResult<Vec<u8>> {
+    let group = super::group_dynamic_cost(services, actor, as_of).await?;
+    let mut rows: Vec<Vec<Cell>> = group
+        .projects
+        .iter()
+        .map(|p| {
+            let mut row = vec![
+                Cell::Text(p.name.clone()),
+                Cell::Text(p.city.clone()),
+                area(p.saleable_area),
+                p.gross_floor_area.map_or(Cell::Empty, area),
+            ];
+            row.extend(figure_cells(&p.columns));
+            row.push(p.dynamic_per_m2.map_or(Cell::Empty, money));
+            row.push(p.dynamic_per_m2_gfa.map_or(Cell::Empty, money));
+            row.push(Cell::Number(p.items_over_target as f64));
+            row
+        })
+        .collect();
+    let mut total = vec![Cell::Text(word("cost.group_total")), Cell::Empty, Cell::Empty, Cell::Empty];
+    total.extend(figure_cells(&group.total));
+    rows.push(total);
+    let headers = headers(
+        word,
+        &["projects.name", "projects.city", "cost.basis.saleable_area", "cost.basis.gross_floor_area"],
+        &["cost.dynamic_per_m2", "cost.dynamic_per_m2_gfa", "cost.items_over_target"],
+    );
+    xlsx::write_table(&format!("集团动态成本 {}", group.as_of), &headers, &rows).map_err(ServiceError::internal)
+}
+
+/// Responsibility cost (责任成本) as xlsx: a row per department and project,
+/// the items over target named in the last column.
+pub async fn responsibility_xlsx(
+    services: &Services,
+    actor: &Actor,
+    department: Option<&str>,
+    as_of: Option<chrono::NaiveDate>,
+    word: &(dyn Fn(&str) -> String + Sync),
+) -> ServiceResult<Vec<u8>> {
+    let cost = super::responsibility_cost(services, actor, department, as_of).await?;
+    let rows: Vec<Vec<Cell>> = cost
+        .lines
+        .iter()
+        .map(|l| {
+            let mut row = vec![
+                Cell::Text(l.department.clone()),
+                Cell::Text(l.project_name.clone()),
+                Cell::Number(l.items as f64),
+            ];
+            row.extend(figure_cells(&l.columns));
+            let over: Vec<String> =
+                l.over_target.iter().map(|i| format!("{} {} {}", i.code, i.name, i.balance)).collect();
+            row.push(if over.is_empty() { Cell::Empty } else { Cell::Text(over.join("; ")) });
+            row
+        })
+        .collect();
+    let headers = headers(word, &["cost.department", "projects.name", "cost.items_count"], &["cost.items_over_target"]);
+    xlsx::write_table(&format!("责任成本 {}", cost.as_of), &headers, &rows).map_err(ServiceError::internal)
+}

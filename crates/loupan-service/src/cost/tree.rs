@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use loupan_domain::cost::{self as rules, Bucket, ControlMode, DocumentType, Figures, TargetStage, TargetStatus};
+use loupan_domain::cost::{
+    self as rules, AreaBasis, Bucket, ControlMode, DocumentType, Figures, TargetStage, TargetStatus,
+};
 use loupan_domain::ids::{CostItemId, CostPostingId, ProjectId, TargetVersionId};
 use loupan_domain::validation::{optional_text, required_text};
 use loupan_domain::{Invalid, Money, Permission};
@@ -634,6 +636,23 @@ pub struct TrialRequest {
     #[serde(default)]
     #[cfg_attr(feature = "utoipa", schema(required = true, min_items = 1))]
     pub source_project_ids: Vec<ProjectId>,
+    /// What the per-m² figures are of: `saleable_area` (when absent) or `gross_floor_area`.
+    #[serde(default)]
+    pub basis: Option<AreaBasis>,
+}
+
+/// A project's area on a basis (None: gross floor area not entered for every building).
+async fn area_on<C: loupan_store::Connection>(
+    c: &C,
+    project: &ProjectId,
+    basis: AreaBasis,
+) -> ServiceResult<Option<loupan_domain::Area>> {
+    Ok(match basis {
+        AreaBasis::SaleableArea => Some(store::saleable_area(c, project).await?),
+        AreaBasis::GrossFloorArea => {
+            store::gross_floor_areas(c, std::slice::from_ref(project)).await?.pop().and_then(|(_, a)| a)
+        }
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -641,7 +660,7 @@ pub struct TrialRequest {
 pub struct TrialSource {
     pub project_id: ProjectId,
     pub name: String,
-    /// Its saleable area (the gross area of its units), m².
+    /// Its area on the calculation's basis, m² (zero when not known: it gives no figures).
     pub area: loupan_domain::Area,
 }
 
@@ -653,7 +672,7 @@ pub struct TrialLine {
     pub name: String,
     /// The mean of the sources' dynamic cost per m² of this item.
     pub per_m2: Money,
-    /// `per_m2` × this project's saleable area.
+    /// `per_m2` × this project's area on the basis.
     pub amount: Money,
 }
 
@@ -662,7 +681,8 @@ pub struct TrialLine {
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct TrialCalculation {
     pub project_id: ProjectId,
-    /// This project's saleable area, m².
+    pub basis: AreaBasis,
+    /// This project's area on the basis, m².
     pub area: loupan_domain::Area,
     pub sources: Vec<TrialSource>,
     /// Leaf items of this project that a source has under the same code.
@@ -670,7 +690,8 @@ pub struct TrialCalculation {
 }
 
 /// Proposes a target per leaf item from the per-m² dynamic cost of finished
-/// projects (matched by item code), scaled to this project's saleable area.
+/// projects (matched by item code), scaled to this project's saleable area or
+/// gross floor area.
 /// Nothing is saved: the proposal is edited and saved as a target version.
 pub async fn trial_calculation(
     services: &Services,
@@ -681,10 +702,15 @@ pub async fn trial_calculation(
     actor.require(Permission::ReadCost)?;
     let conn = services.store.conn();
     let project = visible_project(conn, actor, project).await?;
-    let area = store::saleable_area(conn, &project).await?;
+    let basis = form.basis.unwrap_or(AreaBasis::SaleableArea);
+    let area = area_on(conn, &project, basis).await?.unwrap_or_default();
     let mut errors = Invalid::default();
     if !area.is_positive() {
-        errors.push("project_id", "no_saleable_area");
+        let code = match basis {
+            AreaBasis::SaleableArea => "no_saleable_area",
+            AreaBasis::GrossFloorArea => "no_gross_floor_area",
+        };
+        errors.push("project_id", code);
     }
     if form.source_project_ids.is_empty() {
         errors.push("source_project_ids", "required");
@@ -709,7 +735,7 @@ pub async fn trial_calculation(
             own.entry(item).or_default().post(bucket, amount);
         }
         let by_code = own.into_iter().filter_map(|(id, f)| codes.get(&id).map(|c| (c.clone(), f.dynamic()))).collect();
-        let source_area = store::saleable_area(conn, &source).await?;
+        let source_area = area_on(conn, &source, basis).await?.unwrap_or_default();
         let name = loupan_store::inventory::find_project(conn, &source).await?.map(|p| p.name).unwrap_or_default();
         sources.push(TrialSource { project_id: source, name, area: source_area });
         figures.push((source_area, by_code));
@@ -723,5 +749,5 @@ pub async fn trial_calculation(
             lines.push(TrialLine { cost_item_id: item.id, code: item.code, name: item.name, per_m2, amount });
         }
     }
-    Ok(TrialCalculation { project_id: project, area, sources, lines })
+    Ok(TrialCalculation { project_id: project, basis, area, sources, lines })
 }

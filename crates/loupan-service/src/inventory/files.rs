@@ -1,11 +1,13 @@
-//! Files: floor plans and photos of units, the site plan of a project (鸟瞰图),
-//! and where buildings sit on it. The bytes go through the platform's
+//! Files: floor plans and photos of units, the site plan of a project (鸟瞰图)
+//! and where buildings sit on it, attachments of cost contracts and of
+//! changes and visas. The bytes go through the platform's
 //! `FileStore`; what a file is and belongs to is a row here.
 
 use chrono::{DateTime, Utc};
 use loupan_domain::ids::{BuildingId, ProjectId};
 use loupan_domain::inventory::{FileOwner, FilePurpose, UnitStatus};
 use loupan_domain::{Invalid, Permission};
+use loupan_store::cost as store_cost;
 use loupan_store::files::{self as store, FileRow, RegionRow};
 use loupan_store::inventory as store_inventory;
 use serde::Serialize;
@@ -46,8 +48,11 @@ impl From<FileRow> for StoredFile {
     }
 }
 
-/// The type a file really is, from its first bytes (what the client says is not trusted).
-fn sniff(bytes: &[u8]) -> Option<&'static str> {
+/// The type a file really is, from its first bytes (what the client says is
+/// not trusted); containers (zip, the old Office format) are told apart by the
+/// file's extension, which only picks among types of the same container.
+fn sniff(bytes: &[u8], file_name: &str) -> Option<&'static str> {
+    let extension = file_name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         Some("image/png")
     } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
@@ -58,6 +63,22 @@ fn sniff(bytes: &[u8]) -> Option<&'static str> {
         Some("image/gif")
     } else if bytes.starts_with(b"%PDF-") {
         Some("application/pdf")
+    } else if bytes.starts_with(b"PK\x03\x04") {
+        Some(match extension.as_str() {
+            "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            _ => "application/zip",
+        })
+    } else if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+        Some(match extension.as_str() {
+            "xls" => "application/vnd.ms-excel",
+            "ppt" => "application/vnd.ms-powerpoint",
+            _ => "application/msword",
+        })
+    } else if bytes.starts_with(b"AC10") {
+        // AutoCAD drawings (施工图, 变更图纸): AC1015 … AC1032.
+        Some("image/vnd.dwg")
     } else {
         None
     }
@@ -74,6 +95,8 @@ async fn owner_project(
     let project = match owner {
         FileOwner::Unit => store_inventory::find_unit(conn, &owner_id.into()).await?.map(|u| u.project_id),
         FileOwner::Project => store_inventory::find_project(conn, &owner_id.into()).await?.map(|p| p.id),
+        FileOwner::CostContract => store_cost::find_contract(conn, &owner_id.into()).await?.map(|c| c.project_id),
+        FileOwner::CostVariation => store_cost::find_variation(conn, &owner_id.into()).await?.map(|v| v.project_id),
     };
     match project {
         Some(p) if actor.sees_project(&p) => Ok(p),
@@ -81,8 +104,9 @@ async fn owner_project(
     }
 }
 
-/// Stores a file for a unit (`floor_plan`, `photo`) or a project (`site_plan`,
-/// which replaces the previous one); `purpose` is a name as the user sent it.
+/// Stores a file for a unit (`floor_plan`, `photo`), a project (`site_plan`,
+/// which replaces the previous one), a cost contract or a change/visa
+/// (`attachment`); `purpose` is a name as the user sent it.
 pub async fn upload(
     services: &Services,
     actor: &Actor,
@@ -90,22 +114,20 @@ pub async fn upload(
     file_name: &str,
     bytes: Vec<u8>,
 ) -> ServiceResult<StoredFile> {
-    actor.require(Permission::ManageInventory)?;
+    actor.require(owner_type.permissions().1)?;
     owner_project(services, actor, owner_type, owner_id).await?;
     let mut errors = Invalid::default();
-    let purpose = FilePurpose::parse(purpose.trim()).filter(|p| p.owner() == owner_type);
+    let purpose = FilePurpose::parse(purpose.trim()).filter(|p| p.fits(owner_type));
     if purpose.is_none() {
         errors.push("purpose", "unknown_purpose");
     }
     let name: String = file_name.trim().rsplit(['/', '\\']).next().unwrap_or_default().chars().take(200).collect();
-    let content_type = sniff(&bytes);
+    let content_type = sniff(&bytes, &name);
     if bytes.is_empty() {
         errors.push("file", "empty_file");
     } else if bytes.len() > MAX_FILE_BYTES {
         errors.push("file", "file_too_large");
-    } else if content_type.is_none()
-        || (purpose.is_some_and(|p| !p.accepts_pdf()) && content_type == Some("application/pdf"))
-    {
+    } else if !content_type.is_some_and(|t| purpose.is_none_or(|p| p.accepts(t))) {
         errors.push("file", "unsupported_file_type");
     }
     let Some(purpose) = purpose else { return Err(errors.into()) };
@@ -166,15 +188,17 @@ pub async fn files_of(
     owner_type: FileOwner,
     owner_id: &str,
 ) -> ServiceResult<Vec<StoredFile>> {
-    actor.require(Permission::ReadInventory)?;
+    actor.require(owner_type.permissions().0)?;
     owner_project(services, actor, owner_type, owner_id).await?;
     Ok(store::files_of(services.store.conn(), owner_type, owner_id).await?.into_iter().map(StoredFile::from).collect())
 }
 
 /// A file's row, for a user who may see its owner.
 async fn visible_file(services: &Services, actor: &Actor, id: &str) -> ServiceResult<FileRow> {
-    actor.require(Permission::ReadInventory)?;
     let row = store::find_file(services.store.conn(), id).await?.ok_or(ServiceError::NotFound("file"))?;
+    if !actor.can(row.owner_type.permissions().0) {
+        return Err(ServiceError::NotFound("file"));
+    }
     owner_project(services, actor, row.owner_type, &row.owner_id)
         .await
         .map_err(|e| e.when_absent(|| ServiceError::NotFound("file")))?;
@@ -188,9 +212,10 @@ pub async fn download(services: &Services, actor: &Actor, id: &str) -> ServiceRe
     Ok((row.into(), body))
 }
 
-pub async fn delete(services: &Services, actor: &Actor, id: &str) -> ServiceResult<()> {
-    actor.require(Permission::ManageInventory)?;
+/// Removes a file (its row at once, its bytes after) and says what it was.
+pub async fn delete(services: &Services, actor: &Actor, id: &str) -> ServiceResult<StoredFile> {
     let file = StoredFile::from(visible_file(services, actor, id).await?);
+    actor.require(file.owner_type.permissions().1)?;
     let tx = services.store.begin_write().await?;
     let row = store::find_file(&tx, id).await?.ok_or(ServiceError::NotFound("file"))?;
     store::delete_file(&tx, id).await?;
@@ -210,7 +235,7 @@ pub async fn delete(services: &Services, actor: &Actor, id: &str) -> ServiceResu
     if let Err(e) = services.files.delete(&row.storage_key).await {
         tracing::warn!(key = %row.storage_key, error = %e, "could not remove a deleted file");
     }
-    Ok(())
+    Ok(file)
 }
 
 /// A building's rectangle on the site plan, in thousandths of the image.

@@ -327,6 +327,7 @@ pub async fn import_units(
                             project_id: project_id.to_owned(),
                             name: row.building.clone(),
                             phase: None,
+                            gross_floor_area: None,
                             version: 1,
                             created_at: now,
                             updated_at: now,

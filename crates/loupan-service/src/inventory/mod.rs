@@ -45,12 +45,22 @@ pub struct Building {
     pub name: String,
     /// The phase (分期), if the project is built in phases.
     pub phase: Option<String>,
+    /// 总建筑面积, m², everything built (basements and shared spaces too); the
+    /// cost per m² of gross floor area is read against it.
+    pub gross_floor_area: Option<Area>,
     pub version: i64,
 }
 
 impl From<BuildingRow> for Building {
     fn from(r: BuildingRow) -> Self {
-        Building { id: r.id, project_id: r.project_id, name: r.name, phase: r.phase, version: r.version }
+        Building {
+            id: r.id,
+            project_id: r.project_id,
+            name: r.name,
+            phase: r.phase,
+            gross_floor_area: r.gross_floor_area,
+            version: r.version,
+        }
     }
 }
 
@@ -207,6 +217,29 @@ pub struct NewBuilding {
     pub name: Option<String>,
     /// 分期, e.g. `一期`; empty for none.
     pub phase: Option<String>,
+    /// 总建筑面积 in m² (`"12500.00"`); empty when not known yet.
+    pub gross_floor_area: Option<String>,
+}
+
+/// A gross floor area as typed: empty is unknown; otherwise positive and at
+/// most 10,000,000 m² (a typo, not a building).
+fn gross_floor_area(errors: &mut Invalid, text: Option<&str>) -> Option<Area> {
+    let text = text.map(str::trim).filter(|t| !t.is_empty())?;
+    match Area::parse(text) {
+        Ok(a) if !a.is_positive() => {
+            errors.push("gross_floor_area", "must_be_positive");
+            None
+        }
+        Ok(a) if a.hundredths() > 1_000_000_000 => {
+            errors.push("gross_floor_area", "out_of_range");
+            None
+        }
+        Ok(a) => Some(a),
+        Err(e) => {
+            errors.push("gross_floor_area", e.code());
+            None
+        }
+    }
 }
 
 pub async fn create_building(
@@ -220,6 +253,7 @@ pub async fn create_building(
     let mut errors = Invalid::default();
     let name = required_text(&mut errors, "name", form.name.as_deref(), 50);
     let phase = loupan_domain::validation::optional_text(&mut errors, "phase", form.phase.as_deref(), 30);
+    let gross_floor_area = gross_floor_area(&mut errors, form.gross_floor_area.as_deref());
     errors.into_result()?;
     let now = services.clock.now();
     let row = BuildingRow {
@@ -227,6 +261,7 @@ pub async fn create_building(
         project_id: project.id,
         name,
         phase,
+        gross_floor_area,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -251,6 +286,42 @@ pub async fn create_building(
     .await?;
     tx.commit().await.map_err(ServiceError::internal)?;
     Ok(building)
+}
+
+/// Enters (or clears, with empty text) a building's gross floor area. Those who
+/// keep the inventory and cost engineers (whose per-m² figures need it) may.
+pub async fn set_gross_floor_area(
+    services: &Services,
+    actor: &Actor,
+    id: &BuildingId,
+    area: Option<&str>,
+) -> ServiceResult<Building> {
+    if !actor.can(Permission::ManageInventory) {
+        actor.require(Permission::ManageCost)?;
+    }
+    let before = get_building(services, actor, id).await?;
+    let mut errors = Invalid::default();
+    let area = gross_floor_area(&mut errors, area);
+    errors.into_result()?;
+    let tx = services.store.begin_write().await?;
+    if !store::set_gross_floor_area(&tx, id, area, services.clock.now()).await? {
+        return Err(ServiceError::NotFound("building"));
+    }
+    let after: Building = store::find_building(&tx, id).await?.ok_or(ServiceError::NotFound("building"))?.into();
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "building.gross_floor_area",
+            record_type: "building",
+            record_id: id.as_str(),
+            before: snapshot(&before)?,
+            after: snapshot(&after)?,
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(after)
 }
 
 pub async fn list_buildings(

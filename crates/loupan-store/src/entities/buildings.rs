@@ -1,3 +1,4 @@
+use loupan_domain::Area;
 use loupan_domain::ids::{BuildingId, ProjectId};
 use sea_orm::entity::prelude::*;
 
@@ -10,6 +11,8 @@ pub struct Model {
     pub name: String,
     /// The phase (分期) the building belongs to, if the project has phases.
     pub phase: Option<String>,
+    /// 总建筑面积: everything built, basements and shared spaces included; unknown until entered.
+    pub gross_floor_area: Option<Area>,
     pub version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

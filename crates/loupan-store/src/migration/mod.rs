@@ -39,6 +39,7 @@ mod m20261208_000033_greetings;
 mod m20261208_000034_lunar_birthdays;
 mod m20261209_000035_batch_details;
 mod m20261210_000036_cost_balances_reports;
+mod m20261211_000037_gross_floor_area;
 
 pub struct Migrator;
 
@@ -81,6 +82,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000034_lunar_birthdays::Migration),
             Box::new(m20261209_000035_batch_details::Migration),
             Box::new(m20261210_000036_cost_balances_reports::Migration),
+            Box::new(m20261211_000037_gross_floor_area::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use chrono::NaiveDate;
 use loupan_domain::cost::Bucket;
 use loupan_domain::ids::ProjectId;
+use loupan_domain::inventory::FileOwner;
 use loupan_service::cost::{
     self, ContractImpact, CostContract, CostItem, CostItemEdit, DynamicCost, ItemLedger, NewCostContract, NewCostItem,
     NewExpectedCost, NewPlanLine, NewSupplier, NewTargetVersion, NewVariation, PlanLine, Posting, Supplier,
@@ -21,8 +22,10 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::api::Problem;
+use crate::api::inventory::{FileDto, FileList};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
 use crate::{AppError, AppState};
+use loupan_service::inventory::files;
 
 type Created<T> = Result<(StatusCode, Json<T>), AppError>;
 
@@ -461,6 +464,57 @@ async fn group_dynamic_cost(
     Ok(Json(cost::group_dynamic_cost(&state.services, &actor, q.as_of).await?))
 }
 
+/// The group's dynamic cost as xlsx, headers in the caller's language.
+#[utoipa::path(get, path = "/api/v1/cost/group/dynamic-cost/export", tag = "cost", params(AsOfParams),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 403, body = Problem)))]
+async fn export_group_dynamic_cost(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: crate::i18n::Lang,
+    ApiQuery(q): ApiQuery<AsOfParams>,
+) -> Result<axum::response::Response, AppError> {
+    group_xlsx(&state, &actor, lang, q.as_of).await
+}
+
+/// The group's dynamic cost spreadsheet (the `/cost` page's download too).
+pub(crate) async fn group_xlsx(
+    state: &AppState,
+    actor: &loupan_service::Actor,
+    lang: crate::i18n::Lang,
+    as_of: Option<NaiveDate>,
+) -> Result<axum::response::Response, AppError> {
+    let word = |key: &str| crate::i18n::t(lang, key);
+    let bytes = cost::group_xlsx(&state.services, actor, as_of, &word).await?;
+    Ok(crate::api::xlsx_download(bytes, "group-dynamic-cost.xlsx"))
+}
+
+/// Responsibility cost as xlsx, headers in the caller's language.
+#[utoipa::path(get, path = "/api/v1/cost/responsibility/export", tag = "cost", params(ResponsibilityParams),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 403, body = Problem)))]
+async fn export_responsibility(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: crate::i18n::Lang,
+    ApiQuery(q): ApiQuery<ResponsibilityParams>,
+) -> Result<axum::response::Response, AppError> {
+    responsibility_xlsx(&state, &actor, lang, q.department.as_deref(), q.as_of).await
+}
+
+/// The responsibility cost spreadsheet (the page's download too).
+pub(crate) async fn responsibility_xlsx(
+    state: &AppState,
+    actor: &loupan_service::Actor,
+    lang: crate::i18n::Lang,
+    department: Option<&str>,
+    as_of: Option<NaiveDate>,
+) -> Result<axum::response::Response, AppError> {
+    let word = |key: &str| crate::i18n::t(lang, key);
+    let bytes = cost::responsibility_xlsx(&state.services, actor, department, as_of, &word).await?;
+    Ok(crate::api::xlsx_download(bytes, "responsibility-cost.xlsx"))
+}
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ResponsibilityParams {
@@ -542,6 +596,116 @@ async fn report(
     ApiPath((id, month)): ApiPath<(ProjectId, String)>,
 ) -> Result<Json<cost::CostReport>, AppError> {
     Ok(Json(cost::report(&state.services, &actor, &id, &month).await?))
+}
+
+/// An issued report as xlsx, as it was issued, headers in the caller's language.
+#[utoipa::path(get, path = "/api/v1/cost/projects/{id}/reports/{month}/export", tag = "cost",
+    params(("id" = String, Path), ("month" = String, Path)),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn export_report(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: crate::i18n::Lang,
+    ApiPath((id, month)): ApiPath<(ProjectId, String)>,
+) -> Result<axum::response::Response, AppError> {
+    report_xlsx(&state, &actor, lang, &id, &month).await
+}
+
+/// An issued report's spreadsheet (the report page's download too).
+pub(crate) async fn report_xlsx(
+    state: &AppState,
+    actor: &loupan_service::Actor,
+    lang: crate::i18n::Lang,
+    project: &ProjectId,
+    month: &str,
+) -> Result<axum::response::Response, AppError> {
+    let word = |key: &str| crate::i18n::t(lang, key);
+    let bytes = cost::report_xlsx(&state.services, actor, project, month, &word).await?;
+    Ok(crate::api::xlsx_download(bytes, "cost-report.xlsx"))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AttachmentParams {
+    /// The name to keep (`合同扫描件.pdf`); its type is found from the bytes.
+    pub file_name: Option<String>,
+}
+
+async fn attach(
+    state: &AppState,
+    actor: &loupan_service::Actor,
+    owner: FileOwner,
+    id: &str,
+    file_name: Option<String>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<FileDto>), AppError> {
+    let name = file_name.unwrap_or_else(|| "attachment".into());
+    let f = files::upload(&state.services, actor, (owner, id, "attachment"), &name, body.to_vec()).await?;
+    Ok((StatusCode::CREATED, Json(f.into())))
+}
+
+async fn attachments_of(
+    state: &AppState,
+    actor: &loupan_service::Actor,
+    owner: FileOwner,
+    id: &str,
+) -> Result<Json<FileList>, AppError> {
+    let items = files::files_of(&state.services, actor, owner, id).await?;
+    Ok(Json(FileList { items: items.into_iter().map(Into::into).collect(), next_cursor: None }))
+}
+
+/// Attaches a file to a cost contract (the signed scan, bills of quantities):
+/// PDF, pictures, Office documents, zip archives or DWG drawings, at most 10 MB.
+/// The body is the file; it is read and removed through `/api/v1/files/{id}`.
+#[utoipa::path(post, path = "/api/v1/cost/contracts/{id}/files", tag = "cost", params(("id" = String, Path), AttachmentParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = FileDto), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn attach_to_contract(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<AttachmentParams>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<FileDto>), AppError> {
+    attach(&state, &actor, FileOwner::CostContract, &id, q.file_name, body).await
+}
+
+/// A cost contract's attachments, oldest first.
+#[utoipa::path(get, path = "/api/v1/cost/contracts/{id}/files", tag = "cost", params(("id" = String, Path)),
+    responses((status = 200, body = FileList), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn contract_files(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<FileList>, AppError> {
+    attachments_of(&state, &actor, FileOwner::CostContract, &id).await
+}
+
+/// Attaches a file to a design change or site visa (drawings, site photos);
+/// the same types and size as a contract's.
+#[utoipa::path(post, path = "/api/v1/cost/variations/{id}/files", tag = "cost", params(("id" = String, Path), AttachmentParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = FileDto), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn attach_to_variation(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<AttachmentParams>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<FileDto>), AppError> {
+    attach(&state, &actor, FileOwner::CostVariation, &id, q.file_name, body).await
+}
+
+/// A change's or visa's attachments, oldest first.
+#[utoipa::path(get, path = "/api/v1/cost/variations/{id}/files", tag = "cost", params(("id" = String, Path)),
+    responses((status = 200, body = FileList), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn variation_files(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<FileList>, AppError> {
+    attachments_of(&state, &actor, FileOwner::CostVariation, &id).await
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -753,10 +917,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(confirm_variation))
         .routes(routes!(add_expected))
         .routes(routes!(group_dynamic_cost))
+        .routes(routes!(export_group_dynamic_cost))
         .routes(routes!(responsibility))
+        .routes(routes!(export_responsibility))
         .routes(routes!(reports, issue_report))
         .routes(routes!(report_draft))
         .routes(routes!(report))
+        .routes(routes!(export_report))
+        .routes(routes!(contract_files, attach_to_contract))
+        .routes(routes!(variation_files, attach_to_variation))
         .routes(routes!(export_items))
         .routes(routes!(import_items))
         .routes(routes!(export_template))

@@ -49,12 +49,21 @@ pub struct BuildingDto {
     pub project_id: ProjectId,
     pub name: String,
     pub phase: Option<String>,
+    /// 总建筑面积, m², two decimals; null until entered.
+    pub gross_floor_area: Option<String>,
     pub version: i64,
 }
 
 impl From<Building> for BuildingDto {
     fn from(b: Building) -> Self {
-        BuildingDto { id: b.id, project_id: b.project_id, name: b.name, phase: b.phase, version: b.version }
+        BuildingDto {
+            id: b.id,
+            project_id: b.project_id,
+            name: b.name,
+            phase: b.phase,
+            gross_floor_area: b.gross_floor_area.map(|a| a.to_string()),
+            version: b.version,
+        }
     }
 }
 
@@ -136,6 +145,17 @@ pub struct NewBuildingRequest {
     pub name: Option<String>,
     /// 分期 (`一期`), optional.
     pub phase: Option<String>,
+    /// 总建筑面积, m² as a decimal string, optional (positive when given).
+    #[schema(example = "12500.00")]
+    pub gross_floor_area: Option<String>,
+}
+
+/// What may be changed on a building.
+#[derive(Deserialize, ToSchema)]
+pub struct BuildingPatch {
+    /// 总建筑面积, m² as a decimal string; null or empty clears it.
+    #[schema(example = "12500.00")]
+    pub gross_floor_area: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -249,10 +269,34 @@ async fn create_building(
         &state.services,
         &actor,
         &id,
-        inventory::NewBuilding { name: req.name, phase: req.phase },
+        inventory::NewBuilding { name: req.name, phase: req.phase, gross_floor_area: req.gross_floor_area },
     )
     .await?;
     Ok((StatusCode::CREATED, Json(building.into())))
+}
+
+#[utoipa::path(get, path = "/api/v1/buildings/{id}", tag = "inventory",
+    responses((status = 200, body = BuildingDto), (status = 404, body = Problem)))]
+async fn get_building(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<BuildingId>,
+) -> Result<Json<BuildingDto>, AppError> {
+    Ok(Json(inventory::get_building(&state.services, &actor, &id).await?.into()))
+}
+
+/// Enters or clears the building's gross floor area (inventory keepers and cost engineers).
+#[utoipa::path(patch, path = "/api/v1/buildings/{id}", tag = "inventory", request_body = BuildingPatch,
+    responses((status = 200, body = BuildingDto), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn patch_building(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<BuildingId>,
+    ApiJson(req): ApiJson<BuildingPatch>,
+) -> Result<Json<BuildingDto>, AppError> {
+    let building =
+        inventory::set_gross_floor_area(&state.services, &actor, &id, req.gross_floor_area.as_deref()).await?;
+    Ok(Json(building.into()))
 }
 
 #[utoipa::path(get, path = "/api/v1/projects/{id}/buildings", tag = "inventory",
@@ -595,7 +639,8 @@ pub struct FileDto {
     pub owner_id: String,
     pub purpose: FilePurpose,
     pub file_name: String,
-    /// Found from the file's bytes: `image/png`, `image/jpeg`, `image/webp`, `image/gif`, `application/pdf`.
+    /// Found from the file's bytes: `image/png`, `image/jpeg`, `image/webp`, `image/gif`, `application/pdf`;
+    /// attachments may also be Office documents, zip archives or DWG drawings (`image/vnd.dwg`).
     pub content_type: String,
     pub size: i64,
     pub uploaded_by: String,
@@ -709,7 +754,9 @@ async fn get_file(
 }
 
 /// Images and PDFs as their sniffed type, shown inline (never script: types are
-/// sniffed, `nosniff` is set), streamed from the file store as they are read.
+/// sniffed, `nosniff` is set), streamed from the file store as they are read;
+/// other attachments (Office documents, archives, drawings) are downloaded
+/// under their name.
 pub fn file_response(
     f: &loupan_service::inventory::files::StoredFile,
     body: loupan_service::platform::files::FileBody,
@@ -723,6 +770,21 @@ pub fn file_response(
         h.insert(header::CONTENT_TYPE, v);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    let shown =
+        matches!(f.content_type.as_str(), "image/png" | "image/jpeg" | "image/webp" | "image/gif" | "application/pdf");
+    let disposition = if shown { "inline" } else { "attachment" };
+    // RFC 6266/5987: the name percent-encoded as UTF-8, so Chinese names survive.
+    let encoded: String = f
+        .file_name
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&format!("{disposition}; filename*=UTF-8''{encoded}")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     res
 }
@@ -812,6 +874,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_project))
         .routes(routes!(set_discount_limit))
         .routes(routes!(list_buildings, create_building))
+        .routes(routes!(get_building, patch_building))
         .routes(routes!(create_unit))
         .routes(routes!(search_units))
         .routes(routes!(bulk_edit))

@@ -202,7 +202,7 @@ names_schema!(
     UnitFilePurpose,
     loupan_domain::inventory::FilePurpose::ALL
         .into_iter()
-        .filter(|p| p.owner() == loupan_domain::inventory::FileOwner::Unit)
+        .filter(|p| p.fits(loupan_domain::inventory::FileOwner::Unit))
         .map(loupan_domain::inventory::FilePurpose::name)
 );
 names_schema!(

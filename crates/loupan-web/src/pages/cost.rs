@@ -4,7 +4,7 @@
 //! versions, suppliers and the group template. A form with mistakes comes
 //! back with its values and each field's message (422).
 
-use loupan_domain::ids::ProjectId;
+use loupan_domain::ids::{BuildingId, ProjectId};
 use std::collections::BTreeMap;
 
 use axum::Router;
@@ -14,7 +14,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::NaiveDate;
 use loupan_domain::Permission;
-use loupan_domain::cost::{Bucket, ControlMode, CostContractKind, DocumentType, TargetStage, VariationKind};
+use loupan_domain::cost::{AreaBasis, Bucket, ControlMode, CostContractKind, DocumentType, TargetStage, VariationKind};
+use loupan_domain::inventory::FileOwner;
 use loupan_service::{Actor, ServiceError, cost, inventory};
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -27,7 +28,7 @@ use crate::{AppError, AppState};
 const NAV: &str = "/cost";
 
 /// A form that came back with mistakes: which one, its messages and what was typed.
-struct Sent {
+pub(super) struct Sent {
     form: &'static str,
     errors: Value,
     values: BTreeMap<String, String>,
@@ -120,6 +121,7 @@ async fn project_page(
         dynamic.items.iter().map(|i| (i.cost_item_id.to_string(), format!("{} {}", i.code, i.name))).collect();
     let supplier_names: BTreeMap<String, String> =
         cost::suppliers(services, actor).await?.into_iter().map(|s| (s.id.to_string(), s.name)).collect();
+    let buildings = inventory::list_buildings(services, actor, id).await?;
     let html = render(
         state,
         "cost_project.html",
@@ -129,6 +131,8 @@ async fn project_page(
             names => names, supplier_names => supplier_names,
             plan => Value::from_serialize(&plan), contracts => Value::from_serialize(&contracts),
             variations => Value::from_serialize(&variations), suppliers => Value::from_serialize(&suppliers),
+            buildings => Value::from_serialize(&buildings),
+            can_enter_areas => actor.can(Permission::ManageCost) || actor.can(Permission::ManageInventory),
             as_of => as_of.map(|d| d.to_string()),
             kinds => CostContractKind::names(), variation_kinds => VariationKind::names(), modes => ControlMode::names(),
             can_manage => actor.can(Permission::ManageCost), can_record => actor.can(Permission::RecordVariations),
@@ -158,6 +162,15 @@ async fn export(
 ) -> Result<Response, AppError> {
     let bytes = crate::api::cost::dynamic_cost_xlsx(&state, &actor, lang, &id, q.date()?).await?;
     Ok(crate::api::xlsx_download(bytes, "dynamic-cost.xlsx"))
+}
+
+async fn group_export(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Query(q): Query<AsOf>,
+) -> Result<Response, AppError> {
+    crate::api::cost::group_xlsx(&state, &actor, lang, q.date()?).await
 }
 
 fn back_to(id: &ProjectId, anchor: &str) -> Response {
@@ -295,6 +308,25 @@ async fn add_expected(
     }
 }
 
+/// A building's gross floor area, entered from the cost page (per-m² figures need it).
+async fn set_gross_floor_area(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<ProjectId>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let building = BuildingId::from(form.text("building_id").unwrap_or_default());
+    if inventory::get_building(&state.services, &actor, &building).await?.project_id != id {
+        return Err(ServiceError::NotFound("building").into());
+    }
+    let area = form.text("gross_floor_area");
+    match inventory::set_gross_floor_area(&state.services, &actor, &building, area.as_deref()).await {
+        Ok(_) => Ok(back_to(&id, "buildings")),
+        Err(e) => project_page(&state, &actor, lang, &id, None, Some(Sent::of("gfa", lang, &form, e)?)).await,
+    }
+}
+
 async fn adjust_plan_line(
     State(state): State<AppState>,
     Authed(actor): Authed,
@@ -398,51 +430,76 @@ async fn contract(
     lang: Lang,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let c = cost::contract(&state.services, &actor, &id).await?;
-    let entries = cost::postings_of_document(&state.services, &actor, &c.project_id, c.id.as_str()).await?;
-    let supplier = cost::supplier(&state.services, &actor, c.supplier_id.as_str()).await?;
+    contract_page(&state, &actor, lang, &id, None).await
+}
+
+/// A cost contract's page; `attachment_error` says why a file was refused.
+pub(super) async fn contract_page(
+    state: &AppState,
+    actor: &Actor,
+    lang: Lang,
+    id: &str,
+    attachment_error: Option<String>,
+) -> Result<Response, AppError> {
+    let c = cost::contract(&state.services, actor, id).await?;
+    let entries = cost::postings_of_document(&state.services, actor, &c.project_id, c.id.as_str()).await?;
+    let supplier = cost::supplier(&state.services, actor, c.supplier_id.as_str()).await?;
     // While it waits for approval, its approvers see what it would do to the dynamic cost.
     let impact = if c.status == loupan_domain::cost::CostContractStatus::Pending {
-        cost::contract_impact(&state.services, &actor, &id).await?
+        cost::contract_impact(&state.services, actor, id).await?
     } else {
         Vec::new()
     };
-    let names: BTreeMap<String, String> = cost::items(&state.services, &actor, &c.project_id)
+    let attachments = super::cost_attachments::attachments(state, actor, FileOwner::CostContract, id).await?;
+    let names: BTreeMap<String, String> = cost::items(&state.services, actor, &c.project_id)
         .await?
         .into_iter()
         .map(|i| (i.id.to_string(), format!("{} {}", i.code, i.name)))
         .collect();
+    let failed = attachment_error.is_some();
     let html = render(
-        &state,
+        state,
         "cost_contract.html",
         context! {
             contract => Value::from_serialize(&c), supplier => Value::from_serialize(&supplier), names => names,
             impact => Value::from_serialize(&impact),
             postings => postings(&entries, c.project_id.as_str()),
-            ..base_context(&actor, lang, NAV)
+            attachments => attachments, attachment_error => attachment_error,
+            attach_action => format!("/cost/contracts/{id}/attachments"),
+            can_attach => actor.can(FileOwner::CostContract.permissions().1),
+            ..base_context(actor, lang, NAV)
         },
     )?;
-    Ok(html.into_response())
+    Ok(if failed { (StatusCode::UNPROCESSABLE_ENTITY, html).into_response() } else { html.into_response() })
 }
 
-async fn variation_page(
+pub(super) async fn variation_page(
     state: &AppState,
     actor: &Actor,
     lang: Lang,
     id: &str,
     sent: Option<Sent>,
+    attachment_error: Option<String>,
 ) -> Result<Response, AppError> {
     let v = cost::variation(&state.services, actor, id).await?;
     let entries = cost::postings_of_document(&state.services, actor, &v.project_id, v.id.as_str()).await?;
+    let attachments = super::cost_attachments::attachments(state, actor, FileOwner::CostVariation, id).await?;
+    let failed = attachment_error.is_some();
     let html = render(
         state,
         "cost_variation.html",
         context! {
             variation => Value::from_serialize(&v), postings => postings(&entries, v.project_id.as_str()),
             can_record => actor.can(Permission::RecordVariations), sent => Sent::context(&sent),
+            attachments => attachments, attachment_error => attachment_error,
+            attach_action => format!("/cost/variations/{id}/attachments"),
+            can_attach => actor.can(FileOwner::CostVariation.permissions().1),
             ..base_context(actor, lang, NAV)
         },
     )?;
+    if failed {
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
+    }
     Ok(page(html, &sent))
 }
 
@@ -452,7 +509,7 @@ async fn variation(
     lang: Lang,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    variation_page(&state, &actor, lang, &id, None).await
+    variation_page(&state, &actor, lang, &id, None, None).await
 }
 
 async fn confirm_variation(
@@ -468,7 +525,7 @@ async fn confirm_variation(
     };
     match cost::confirm_variation(&state.services, &actor, &id, confirmation).await {
         Ok(_) => Ok(Redirect::to(&format!("/cost/variations/{id}")).into_response()),
-        Err(e) => variation_page(&state, &actor, lang, &id, Some(Sent::of("confirm", lang, &form, e)?)).await,
+        Err(e) => variation_page(&state, &actor, lang, &id, Some(Sent::of("confirm", lang, &form, e)?), None).await,
     }
 }
 
@@ -478,14 +535,15 @@ async fn targets_page(
     lang: Lang,
     id: &ProjectId,
     sent: Option<Sent>,
-    sources: Vec<ProjectId>,
+    request: cost::TrialRequest,
 ) -> Result<Response, AppError> {
     let versions = cost::versions(&state.services, actor, id).await?;
+    let sources = request.source_project_ids.clone();
+    let basis = request.basis.unwrap_or(AreaBasis::SaleableArea);
     // A trial calculation asked for: its amounts fill the new version's form.
     let (trial, trial_errors) = if sources.is_empty() {
         (None, Value::UNDEFINED)
     } else {
-        let request = cost::TrialRequest { source_project_ids: sources.clone() };
         match cost::trial_calculation(&state.services, actor, id, request).await {
             Ok(t) => (Some(t), Value::UNDEFINED),
             Err(e @ ServiceError::Invalid(_)) => (None, field_messages(lang, &e)),
@@ -511,6 +569,7 @@ async fn targets_page(
             project => context! { id => project.id, name => project.name },
             versions => Value::from_serialize(&versions), leaves => Value::from_serialize(&leaves),
             trial => Value::from_serialize(&trial), trial_errors => trial_errors, amounts => amounts, others => others,
+            basis => basis, bases => AreaBasis::names(),
             stages => TargetStage::names(), can_manage => actor.can(Permission::ManageCost),
             sent => Sent::context(&sent),
             ..base_context(actor, lang, NAV)
@@ -526,12 +585,17 @@ async fn targets(
     Path(id): Path<ProjectId>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
-    // `?source=a&source=b`: the finished projects of a trial calculation.
-    let sources = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .filter(|(k, v)| k == "source" && !v.is_empty())
-        .map(|(_, v)| ProjectId::from(v.into_owned()))
-        .collect();
-    targets_page(&state, &actor, lang, &id, None, sources).await
+    // `?source=a&source=b&basis=gross_floor_area`: the finished projects of a
+    // trial calculation and the area its per-m² figures are of.
+    let mut request = cost::TrialRequest::default();
+    for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match &*k {
+            "source" if !v.is_empty() => request.source_project_ids.push(ProjectId::from(v.into_owned())),
+            "basis" => request.basis = v.parse().ok(),
+            _ => {}
+        }
+    }
+    targets_page(&state, &actor, lang, &id, None, request).await
 }
 
 async fn new_version(
@@ -552,7 +616,10 @@ async fn new_version(
     let version = cost::NewTargetVersion { stage: form.text("stage"), note: form.text("note"), lines };
     match cost::new_version(&state.services, &actor, &id, version).await {
         Ok(v) => Ok(Redirect::to(&format!("/cost/targets/{}", v.version.id)).into_response()),
-        Err(e) => targets_page(&state, &actor, lang, &id, Some(Sent::of("version", lang, &form, e)?), Vec::new()).await,
+        Err(e) => {
+            targets_page(&state, &actor, lang, &id, Some(Sent::of("version", lang, &form, e)?), Default::default())
+                .await
+        }
     }
 }
 
@@ -691,6 +758,7 @@ async fn add_template_item(
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/cost", get(index))
+        .route("/cost/group.xlsx", get(group_export))
         .route("/cost/projects/{id}", get(project))
         .route("/cost/projects/{id}/dynamic-cost.xlsx", get(export))
         .route("/cost/projects/{id}/items/from-template", post(copy_template))
@@ -700,6 +768,7 @@ pub fn router() -> Router<AppState> {
         .route("/cost/projects/{id}/variations", post(submit_variation))
         .route("/cost/projects/{id}/expected", post(add_expected))
         .route("/cost/projects/{id}/plan-adjustments", post(adjust_plan_line))
+        .route("/cost/projects/{id}/gross-floor-area", post(set_gross_floor_area))
         .route("/cost/projects/{id}/targets", get(targets).post(new_version))
         .route("/cost/items/{id}", get(item).post(edit_item))
         .route("/cost/contracts/{id}", get(contract))

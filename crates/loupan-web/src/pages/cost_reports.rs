@@ -52,6 +52,25 @@ async fn responsibility(
     Ok(html.into_response())
 }
 
+async fn responsibility_xlsx(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Query(q): Query<ResponsibilityQuery>,
+) -> Result<Response, AppError> {
+    let as_of = super::cost::as_of_date(q.as_of.as_deref())?;
+    crate::api::cost::responsibility_xlsx(&state, &actor, lang, q.department.as_deref(), as_of).await
+}
+
+async fn report_xlsx(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path((id, month)): Path<(ProjectId, String)>,
+) -> Result<Response, AppError> {
+    crate::api::cost::report_xlsx(&state, &actor, lang, &id, &month).await
+}
+
 #[derive(Debug, Default, Deserialize)]
 struct MonthQuery {
     month: Option<String>,
@@ -156,6 +175,8 @@ async fn report(
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/cost/responsibility", get(responsibility))
+        .route("/cost/responsibility.xlsx", get(responsibility_xlsx))
         .route("/cost/projects/{id}/reports", get(reports).post(issue))
         .route("/cost/projects/{id}/reports/{month}", get(report))
+        .route("/cost/projects/{id}/reports/{month}/report.xlsx", get(report_xlsx))
 }

@@ -72,7 +72,11 @@ async fn create_building(
         &state.services,
         &actor,
         &project_id,
-        inventory::NewBuilding { name: form.text("name"), phase: form.text("phase") },
+        inventory::NewBuilding {
+            name: form.text("name"),
+            phase: form.text("phase"),
+            gross_floor_area: form.text("gross_floor_area"),
+        },
     )
     .await
     {

@@ -27,6 +27,7 @@ mod admin;
 mod aftersales;
 mod approvals;
 mod cost;
+mod cost_attachments;
 mod cost_reports;
 mod cost_sheets;
 mod customers;
@@ -47,6 +48,8 @@ pub use crate::views::{base_context, field_messages, render};
 /// none came) and the other fields as text.
 pub(crate) struct Upload {
     pub file: Vec<u8>,
+    /// The file's name as the browser sent it (for display; its type is sniffed).
+    pub file_name: String,
     pub fields: std::collections::BTreeMap<String, String>,
 }
 
@@ -57,10 +60,11 @@ impl Upload {
         use axum::http::StatusCode;
         let bad = || crate::AppError::new(StatusCode::BAD_REQUEST, "invalid_input");
         let mut multipart = multipart.map_err(|_| bad())?;
-        let mut upload = Upload { file: Vec::new(), fields: Default::default() };
+        let mut upload = Upload { file: Vec::new(), file_name: String::new(), fields: Default::default() };
         while let Some(field) = multipart.next_field().await.map_err(|_| bad())? {
             match field.name().map(str::to_owned) {
                 Some(name) if name == "file" => {
+                    upload.file_name = field.file_name().unwrap_or_default().to_owned();
                     upload.file = field
                         .bytes()
                         .await
@@ -88,6 +92,7 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(approvals::router())
         .merge(inventory::router())
+        .merge(cost_attachments::router())
         .merge(customers::router())
         .merge(sales::router())
         .merge(pricing::router())
