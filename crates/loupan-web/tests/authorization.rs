@@ -106,6 +106,16 @@ fn sees_request(role: Role, case: Case) -> bool {
         || (role == Role::SalesManager && case != Case::Far)
 }
 
+/// A building's gross floor area: kept by whoever keeps the inventory and by
+/// cost engineers (their per-m² figures need it).
+fn enter_gross_floor_area(role: Role, case: Case) -> Expect {
+    if can(role, Permission::ManageInventory) || can(role, Permission::ManageCost) {
+        visible(role, case, On::Project)
+    } else {
+        Expect::Forbidden
+    }
+}
+
 fn read_request(role: Role, case: Case) -> Expect {
     if sees_request(role, case) { Expect::Allowed } else { Expect::NotFound }
 }
@@ -194,7 +204,9 @@ fn rule(op: &str) -> Option<Rule> {
         | "GET /api/v1/units/{id}/price-history"
         | "GET /api/v1/buildings/{id}/chart"
         | "GET /api/v1/buildings/{id}/chart.pdf"
+        | "GET /api/v1/buildings/{id}"
         | "GET /api/v1/files/{id}" => Needs(ReadInventory, Project),
+        "PATCH /api/v1/buildings/{id}" => Custom(enter_gross_floor_area),
         "GET /api/v1/units/{id}/price-limits" => Needs(Sell, Project),
         "PUT /api/v1/projects/{id}/discount-limit"
         | "POST /api/v1/projects/{id}/payment-methods"
@@ -327,9 +339,17 @@ fn rule(op: &str) -> Option<Rule> {
         | "GET /api/v1/cost/projects/{id}/variations/export"
         | "GET /api/v1/cost/projects/{id}/reports/draft"
         | "GET /api/v1/cost/projects/{id}/reports/{month}"
+        | "GET /api/v1/cost/projects/{id}/reports/{month}/export"
+        | "GET /api/v1/cost/contracts/{id}/files"
+        | "GET /api/v1/cost/variations/{id}/files"
         | "GET /api/v1/cost/variations/{id}" => Needs(ReadCost, Project),
+        "POST /api/v1/cost/contracts/{id}/files" => Needs(ManageCost, Project),
+        "POST /api/v1/cost/variations/{id}/files" => Needs(RecordVariations, Project),
         // Over every project the caller sees, however many.
-        "GET /api/v1/cost/group/dynamic-cost" | "GET /api/v1/cost/responsibility" => Needs(ReadCost, Nothing),
+        "GET /api/v1/cost/group/dynamic-cost"
+        | "GET /api/v1/cost/group/dynamic-cost/export"
+        | "GET /api/v1/cost/responsibility"
+        | "GET /api/v1/cost/responsibility/export" => Needs(ReadCost, Nothing),
         "POST /api/v1/cost/projects/{id}/items"
         | "POST /api/v1/cost/projects/{id}/items/from-template"
         | "PATCH /api/v1/cost/items/{id}"
@@ -1147,6 +1167,10 @@ impl World {
                 json!({"name": "上调1%", "building_id": self.building(case), "method": "percent", "value": "0.01"}),
             ),
             p2 if p2.starts_with("/api/v1/projects/{id}") => get(&with(&p)),
+            "/api/v1/buildings/{id}" if method == "PATCH" => {
+                patch(&with(self.building(case)), json!({"gross_floor_area": format!("{}.00", 10_000 + n)}))
+            }
+            "/api/v1/buildings/{id}" => get(&with(self.building(case))),
             "/api/v1/buildings/{id}/region" => {
                 put(&with(self.building(case)), json!({"x": 100, "y": 100, "w": 100, "h": 100}))
             }
@@ -1383,6 +1407,18 @@ impl World {
                     json!({"kind": "change", "cost_item_id": leaf, "reason": "变更", "estimated_amount": "1.00"}),
                 )
             }
+            "/api/v1/cost/contracts/{id}/files" if method == "POST" => post_bytes(
+                &format!("{}?file_name=scan.pdf", with(&self.cost_contract(case).await)),
+                b"%PDF-1.4\n".to_vec(),
+                "application/pdf",
+            ),
+            "/api/v1/cost/variations/{id}/files" if method == "POST" => post_bytes(
+                &format!("{}?file_name=site.png", with(&self.variation(case).await)),
+                PNG.to_vec(),
+                "image/png",
+            ),
+            "/api/v1/cost/contracts/{id}/files" => get(&with(&self.cost_contract(case).await)),
+            "/api/v1/cost/variations/{id}/files" => get(&with(&self.variation(case).await)),
             "/api/v1/cost/variations/{id}" => get(&with(&self.variation(case).await)),
             "/api/v1/cost/variations/{id}/confirm" => {
                 post(&with(&self.variation(case).await), json!({"confirmed_amount": "4.00"}))
@@ -1411,6 +1447,13 @@ impl World {
             "/api/v1/cost/projects/{id}/reports/{month}" => {
                 let month = format!("{:04}-{:02}", 1000 + n / 12, n % 12 + 1);
                 let r = self.send(post(&with(&p).replace("/{month}", ""), json!({"month": month})), &self.admin).await;
+                assert!(r.status.is_success(), "{}", r.text);
+                get(&with(&p).replace("{month}", &month))
+            }
+            "/api/v1/cost/projects/{id}/reports/{month}/export" => {
+                let month = format!("{:04}-{:02}", 1000 + n / 12, n % 12 + 1);
+                let issue = with(&p).replace("/{month}/export", "");
+                let r = self.send(post(&issue, json!({"month": month})), &self.admin).await;
                 assert!(r.status.is_success(), "{}", r.text);
                 get(&with(&p).replace("{month}", &month))
             }

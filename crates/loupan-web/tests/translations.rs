@@ -187,6 +187,8 @@ fn every_text_key_of_templates_and_code_is_translated() {
         ["percent", "per_m2", "per_unit", "status_draft", "status_applied"].iter().map(|k| format!("pricing.{k}")),
     );
     keys.extend(loupan_service::changes::KINDS.iter().map(|k| format!("change_kind.{k}")));
+    keys.extend(loupan_service::cost::report_sheet_headers().into_iter().map(str::to_owned));
+    keys.extend(loupan_domain::cost::AreaBasis::names().iter().map(|b| format!("cost.basis.{b}")));
     keys.extend(["requested", "executed", "rejected"].iter().map(|k| format!("change_status.{k}")));
     keys.extend(loupan_domain::Permission::ALL.iter().map(|p| format!("permission.{}", p.name())));
     keys.extend(loupan_service::workbench::ALERT_KINDS.iter().map(|a| format!("alert.{a}")));

@@ -193,12 +193,16 @@ pub async fn files_of(
     Ok(store::files_of(services.store.conn(), owner_type, owner_id).await?.into_iter().map(StoredFile::from).collect())
 }
 
-/// A file's row, for a user who may see its owner.
-async fn visible_file(services: &Services, actor: &Actor, id: &str) -> ServiceResult<FileRow> {
+/// A file's row, for a user who holds what `need` asks of its owner's kind
+/// (reading or managing) and sees the owner.
+async fn visible_file(
+    services: &Services,
+    actor: &Actor,
+    id: &str,
+    need: fn((Permission, Permission)) -> Permission,
+) -> ServiceResult<FileRow> {
     let row = store::find_file(services.store.conn(), id).await?.ok_or(ServiceError::NotFound("file"))?;
-    if !actor.can(row.owner_type.permissions().0) {
-        return Err(ServiceError::NotFound("file"));
-    }
+    actor.require(need(row.owner_type.permissions()))?;
     owner_project(services, actor, row.owner_type, &row.owner_id)
         .await
         .map_err(|e| e.when_absent(|| ServiceError::NotFound("file")))?;
@@ -207,15 +211,14 @@ async fn visible_file(services: &Services, actor: &Actor, id: &str) -> ServiceRe
 
 /// A file and its bytes (streamed from the store), for a user who may see its owner.
 pub async fn download(services: &Services, actor: &Actor, id: &str) -> ServiceResult<(StoredFile, FileBody)> {
-    let row = visible_file(services, actor, id).await?;
+    let row = visible_file(services, actor, id, |(read, _)| read).await?;
     let body = services.files.get(&row.storage_key).await.map_err(|e| store_failed(&row.storage_key, e))?;
     Ok((row.into(), body))
 }
 
 /// Removes a file (its row at once, its bytes after) and says what it was.
 pub async fn delete(services: &Services, actor: &Actor, id: &str) -> ServiceResult<StoredFile> {
-    let file = StoredFile::from(visible_file(services, actor, id).await?);
-    actor.require(file.owner_type.permissions().1)?;
+    let file = StoredFile::from(visible_file(services, actor, id, |(_, manage)| manage).await?);
     let tx = services.store.begin_write().await?;
     let row = store::find_file(&tx, id).await?.ok_or(ServiceError::NotFound("file"))?;
     store::delete_file(&tx, id).await?;
