@@ -36,7 +36,7 @@ NOT_SHAPE = {
     "below_minimum", "no_condition", "reason_needed_over_plan",
     "inner_exceeds_gross", "no_floor_zero", "below_from_floor", "floor_above_list",
     "explanation_needed", "month_not_over", "same_amount", "below_contracted",
-    "before_last_adoption",
+    "before_last_adoption", "no_gross_floor_area",
     # What an SMS gateway needs depends on which one it is.
     "required_for_provider", "text_placeholder_missing",
     # What a notice template says is a language of its own; its template by id.

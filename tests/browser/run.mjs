@@ -506,6 +506,20 @@ try {
   await page.waitForSelector("#cost-report");
   expect((await page.textContent("#report-summary")).includes("主体结构"), "the report's summary is missing");
   await shot("38-monthly-cost-report");
+  // The general contract keeps its scanned first page; the engineer adds the bill of quantities.
+  await page.goto(`${base}/cost`);
+  await page.click("#cost-projects a >> text=翠湖名苑");
+  await page.waitForSelector("#building-areas");
+  await page.click("#cost-contracts a >> text=CH-HT-002");
+  await page.waitForSelector("#attachments");
+  await page.setInputFiles("#attachment-form input[type=file]", {
+    name: "工程量清单.xlsx",
+    mimeType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    buffer: Buffer.from("PK\x03\x04 bill of quantities", "latin1"),
+  });
+  await page.click("#attachment-form button");
+  await page.waitForSelector("#attachments >> text=工程量清单.xlsx");
+  await shot("40-contract-attachments");
   await signInAs("sunli", demoPassword);
   await page.click("#pending-approvals a >> text=外立面线条深化");
   await page.waitForSelector("#approval-status");

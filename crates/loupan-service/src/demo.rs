@@ -784,6 +784,25 @@ async fn demo_cost(services: &Services, system: &Actor, project_id: &ProjectId) 
             contracts.push((code, contract.id.to_string()));
         }
     }
+    // The general contract's first page, as the cost engineer scanned it in.
+    if let Some((_, id)) = contracts.iter().find(|(c, _)| **c == "03.01.02")
+        && loupan_documents::pdf::available()
+    {
+        use loupan_documents::pdf::Block;
+        let page = loupan_documents::pdf::render(&[
+            Block::Title("主体结构施工总承包合同".into()),
+            Block::Fields(vec![
+                ("合同编号".into(), "CH-HT-002".into()),
+                ("合同金额".into(), format!("人民币 {} 元", Money::yuan(93_200_000))),
+                ("质保金".into(), "合同金额的 3%".into()),
+            ]),
+            Block::Paragraph("发包人与承包人经协商一致，就本工程主体结构施工总承包事项订立本合同。".into()),
+            Block::Signatures(vec!["发包人（盖章）：".into(), "承包人（盖章）：".into()]),
+        ])
+        .map_err(ServiceError::internal)?;
+        let owner = (FileOwner::CostContract, id.as_str(), "attachment");
+        crate::inventory::files::upload(services, system, owner, "合同首页扫描件.pdf", page).await?;
+    }
     // (kind, item, reason, estimated yuan, confirmed yuan, days ago)
     type Submitted = (&'static str, &'static str, &'static str, i64, Option<i64>, i64);
     let variations: [Submitted; 5] = [
@@ -809,6 +828,12 @@ async fn demo_cost(services: &Services, system: &Actor, project_id: &ProjectId) 
             },
         )
         .await?;
+        if n == 0 {
+            // The change's drawing: the slab marked on the plan.
+            let drawing = site_plan_png(320, 200, &[(250, 350, 500, 300)]);
+            let owner = (FileOwner::CostVariation, v.id.as_str(), "attachment");
+            crate::inventory::files::upload(services, system, owner, "变更图纸-地下室顶板.png", drawing).await?;
+        }
         // The last change still waits for the project manager; the others were approved.
         if let Some(request) = v.approval_id.as_deref().filter(|_| n + 1 < variations.len()) {
             approve_as_approvers(services, request).await?;

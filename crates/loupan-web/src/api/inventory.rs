@@ -145,16 +145,16 @@ pub struct NewBuildingRequest {
     pub name: Option<String>,
     /// 分期 (`一期`), optional.
     pub phase: Option<String>,
-    /// 总建筑面积, m² as a decimal string, optional (positive when given).
-    #[schema(example = "12500.00")]
+    /// 总建筑面积, m² as a decimal string, optional (empty: not known yet).
+    #[schema(example = "12500.00", pattern = "^([1-9][0-9]{0,6}(\\.[0-9]{1,2})?)?$")]
     pub gross_floor_area: Option<String>,
 }
 
 /// What may be changed on a building.
 #[derive(Deserialize, ToSchema)]
 pub struct BuildingPatch {
-    /// 总建筑面积, m² as a decimal string; null or empty clears it.
-    #[schema(example = "12500.00")]
+    /// 总建筑面积, m² as a decimal string (up to 9,999,999.99); null or empty clears it.
+    #[schema(example = "12500.00", pattern = "^([1-9][0-9]{0,6}(\\.[0-9]{1,2})?)?$")]
     pub gross_floor_area: Option<String>,
 }
 
