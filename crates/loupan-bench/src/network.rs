@@ -59,6 +59,7 @@ fn pin_current_thread(core: usize) -> bool {
 fn start_server(
     database_url: String,
     core: Option<usize>,
+    writer_queue: bool,
 ) -> Result<(std::net::SocketAddr, bool, tokio::sync::oneshot::Sender<()>)> {
     let (ready_tx, ready_rx) = mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -70,7 +71,10 @@ fn start_server(
         };
         runtime.block_on(async move {
             let started = async {
-                let store = Store::connect(&database_url).await?;
+                let mut store = Store::connect(&database_url).await?;
+                if !writer_queue {
+                    store = store.without_writer_queue();
+                }
                 let secrets = Secrets::from_master(&[7u8; 32]).map_err(|e| anyhow!("{e}"))?;
                 let services = Services::new(store, ServiceConfig::default(), secrets);
                 let router = loupan_web::app(AppState::new(services, WebConfig::default()));
@@ -102,7 +106,7 @@ fn start_server(
 /// Runs each stream for `seconds` against a server of its own, one stream after another.
 pub fn open_loop(database_url: &str, token: &str, streams: Vec<Stream>, seconds: u64) -> Result<NetworkRun> {
     let two_cores = std::thread::available_parallelism().map(|n| n.get() >= 2).unwrap_or(false);
-    let (address, server_pinned, stop) = start_server(database_url.to_owned(), two_cores.then_some(0))?;
+    let (address, server_pinned, stop) = start_server(database_url.to_owned(), two_cores.then_some(0), true)?;
     let token = token.to_owned();
     let load = std::thread::spawn(move || -> Result<(Vec<StreamResult>, bool)> {
         let pinned = two_cores && pin_current_thread(1);
@@ -165,4 +169,100 @@ async fn run_stream(
     let max_lag = lags.last().copied().unwrap_or_default();
     let p99_lag = lags.get(lags.len().saturating_sub(1) * 99 / 100).copied().unwrap_or_default();
     Ok(StreamResult { label: stream.label, latencies, wall: wall_start.elapsed(), errors, p99_lag, max_lag })
+}
+
+/// Writes sent by clients that each wait for an answer before their next
+/// request (a closed loop: a cashier does not post the next receipt before
+/// the last one is saved), so the server sees exactly `clients` writers at once.
+pub struct Writers {
+    pub label: String,
+    pub path: String,
+    /// One body per request, dealt to the clients in turn.
+    pub bodies: Vec<serde_json::Value>,
+    pub clients: usize,
+}
+
+/// Runs each group of writers against a server of its own, one after
+/// another; `writer_queue: false` leaves SQLite's writers to its busy handler.
+pub fn closed_loop(
+    database_url: &str,
+    token: &str,
+    runs: Vec<Writers>,
+    writer_queue: bool,
+) -> Result<NetworkRun> {
+    let two_cores = std::thread::available_parallelism().map(|n| n.get() >= 2).unwrap_or(false);
+    let (address, server_pinned, stop) = start_server(database_url.to_owned(), two_cores.then_some(0), writer_queue)?;
+    let token = token.to_owned();
+    let load = std::thread::spawn(move || -> Result<(Vec<StreamResult>, bool)> {
+        let pinned = two_cores && pin_current_thread(1);
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let results = runtime.block_on(async {
+            let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
+            let mut results = Vec::new();
+            for run in runs {
+                results.push(run_writers(&client, address, &token, run).await?);
+            }
+            Ok::<_, anyhow::Error>(results)
+        })?;
+        Ok((results, pinned))
+    });
+    let (streams, load_pinned) = load.join().map_err(|_| anyhow!("the load generator panicked"))??;
+    drop(stop);
+    Ok(NetworkRun { streams, pinned: server_pinned && load_pinned })
+}
+
+async fn run_writers(
+    client: &reqwest::Client,
+    address: std::net::SocketAddr,
+    token: &str,
+    run: Writers,
+) -> Result<StreamResult> {
+    let url = format!("http://{address}{}", run.path);
+    let clients = run.clients.max(1);
+    let mut queues: Vec<Vec<serde_json::Value>> = vec![Vec::new(); clients];
+    for (i, body) in run.bodies.into_iter().enumerate() {
+        queues[i % clients].push(body);
+    }
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for bodies in queues {
+        let (client, url, token) = (client.clone(), url.clone(), token.to_owned());
+        tasks.spawn(async move {
+            let mut samples = Vec::with_capacity(bodies.len());
+            let mut errors = 0;
+            for body in bodies {
+                let sent = Instant::now();
+                let ok = match client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(body.to_string())
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+                    _ => false,
+                };
+                samples.push(sent.elapsed());
+                if !ok {
+                    errors += 1;
+                }
+            }
+            (samples, errors)
+        });
+    }
+    let (mut latencies, mut errors) = (Vec::new(), 0);
+    while let Some(done) = tasks.join_next().await {
+        let (samples, failed) = done?;
+        latencies.extend(samples);
+        errors += failed;
+    }
+    Ok(StreamResult {
+        label: run.label,
+        latencies,
+        wall: started.elapsed(),
+        errors,
+        p99_lag: Duration::ZERO,
+        max_lag: Duration::ZERO,
+    })
 }

@@ -389,6 +389,18 @@ pub async fn run(
                 ),
             ],
         });
+        let admin_id = admin.user_id.as_ref().map(ToString::to_string);
+        // Somebody new each time: the duplicate check would refuse a repeat.
+        let body = |_| {
+            serde_json::json!({
+                "project_id": project.to_string(),
+                "name": chinese_name(&mut rng),
+                "phone": mobile(&mut rng),
+                "owner_id": admin_id,
+            })
+        };
+        let name = "W2 registrations over the socket, closed loop";
+        results.push(writers_over_the_socket(database_url, token, name, "/api/v1/customers", body).await?);
     }
 
     if on("W3") {
@@ -745,6 +757,16 @@ pub async fn run(
             "a receipt through all three steps: {:.0} per second (one cashier)",
             s_post.len() as f64 / (busy(&s_post) + busy(&s_arrive) + busy(&s_audit)).as_secs_f64().max(1e-9)
         ));
+        let body = |i: usize| {
+            serde_json::json!({
+                "contract_id": contract_ids[i % contract_ids.len()],
+                "amount": "1.00",
+                "received_on": "2026-11-27",
+                "channel": "pos",
+            })
+        };
+        let name = "W5 receipts over the socket, closed loop";
+        let socket = writers_over_the_socket(database_url, token, name, "/api/v1/finance/receipts", body).await?;
         results.push(WorkloadResult {
             name: "W5 contracts and receipts".into(),
             what: "sales::sign_contract (unit write, plan, timeline, audit); each step of a receipt timed on its own"
@@ -753,6 +775,7 @@ pub async fn run(
             ratios: Vec::new(),
             findings,
         });
+        results.push(socket);
     }
 
     if on("C1") {
@@ -808,6 +831,53 @@ pub async fn run(
         });
     }
     Ok(results)
+}
+
+/// Writes per run of [`writers_over_the_socket`].
+const WRITES_OVER_THE_SOCKET: usize = 800;
+
+/// Bodies made by `body` posted to `path` by 4 and then 16 clients at once, each waiting
+/// for its answer before the next (`network::closed_loop`), first with SQLite's
+/// writers in Loupan's queue and then, for comparison, left to SQLite's busy
+/// handler as before the queue (on PostgreSQL both runs are the same code).
+async fn writers_over_the_socket(
+    database_url: &str,
+    token: &str,
+    name: &str,
+    path: &str,
+    mut body: impl FnMut(usize) -> serde_json::Value,
+) -> Result<WorkloadResult> {
+    let mut measures = Vec::new();
+    let mut findings = Vec::new();
+    for writer_queue in [true, false] {
+        let runs = [4, 16]
+            .into_iter()
+            .map(|clients| crate::network::Writers {
+                label: format!(
+                    "{clients} clients, {}",
+                    if writer_queue { "writers queued" } else { "busy handler (before the queue)" }
+                ),
+                path: path.to_owned(),
+                bodies: (0..WRITES_OVER_THE_SOCKET).map(&mut body).collect(),
+                clients,
+            })
+            .collect();
+        let (url, token) = (database_url.to_owned(), token.to_owned());
+        let run =
+            tokio::task::spawn_blocking(move || crate::network::closed_loop(&url, &token, runs, writer_queue))
+                .await??;
+        for s in &run.streams {
+            findings.push(format!("{}: {} requests, {} failed", s.label, s.latencies.len(), s.errors));
+            measures.push(measure(&format!("network: {}", s.label), &s.latencies, s.wall));
+        }
+    }
+    Ok(WorkloadResult {
+        name: name.into(),
+        what: format!("POST {path} over a TCP port, {WRITES_OVER_THE_SOCKET} requests per run"),
+        ratios: Vec::new(),
+        measures,
+        findings,
+    })
 }
 
 pub fn write_results(

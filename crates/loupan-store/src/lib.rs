@@ -23,20 +23,21 @@ pub mod settings;
 pub mod users;
 pub mod webhooks;
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqlErr, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ConnAcquireErr, ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, ExecResult,
+    QueryResult, SqlErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
-pub use sea_orm::{ConnectionTrait as Connection, DatabaseTransaction as Transaction, DbBackend};
+pub use sea_orm::{ConnectionTrait as Connection, DbBackend};
 
 /// What went wrong below the service layer.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +95,22 @@ pub struct Store {
     /// Statements sent since the store was opened: tests hold each request to
     /// a budget of round trips, so that a page that starts querying per row fails one.
     statements: Arc<AtomicU64>,
+    /// On SQLite, the queue of transactions waiting to write (see `begin_write`);
+    /// none on PostgreSQL, whose writers lock rows, not the database.
+    writers: Option<Arc<tokio::sync::Mutex<()>>>,
+}
+
+/// How long a transaction waits for its turn to write before the request is
+/// answered "unavailable, try again" (as a pool that has no connection left).
+const WRITER_QUEUE_WAIT: Duration = Duration::from_secs(10);
+
+/// The writers' queue of a SQLite file, shared by every store of this process
+/// that opens it, so that two pools on one file still queue behind each other.
+fn writer_queue_of(path: &str) -> Arc<tokio::sync::Mutex<()>> {
+    static QUEUES: OnceLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
+    let key = std::fs::canonicalize(path).map_or_else(|_| path.to_owned(), |p| p.display().to_string());
+    let mut queues = QUEUES.get_or_init(Default::default).lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    queues.entry(key).or_default().clone()
 }
 
 /// Which database a URL names, decided before anything is opened.
@@ -145,6 +162,7 @@ impl Store {
     /// Opens the database named by `url`. A SQLite file is created when missing,
     /// but only inside a directory that exists: a typo'd directory is an error.
     pub async fn connect(url: &str) -> StoreResult<Store> {
+        let mut writers = None;
         let mut db = match database_kind(url)? {
             DatabaseKind::Sqlite { path } => {
                 let parent = Path::new(&path).parent().filter(|p| !p.as_os_str().is_empty());
@@ -181,6 +199,7 @@ impl Store {
                     .connect_with(options)
                     .await
                     .map_err(|e| StoreError::Config(format!("SQLite database `{path}`: {e}")))?;
+                writers = Some(writer_queue_of(&path));
                 sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)
             }
             DatabaseKind::Postgres => {
@@ -200,7 +219,14 @@ impl Store {
         db.set_metric_callback(move |_| {
             counter.fetch_add(1, Ordering::Relaxed);
         });
-        Ok(Store { db, url: url.to_owned(), statements })
+        Ok(Store { db, url: url.to_owned(), statements, writers })
+    }
+
+    /// The same database with SQLite's writers left to its busy handler, as
+    /// before the queue: for the benchmark that compares the two.
+    pub fn without_writer_queue(mut self) -> Store {
+        self.writers = None;
+        self
     }
 
     /// How many statements this store has sent (in and out of transactions).
@@ -270,13 +296,26 @@ impl Store {
 
     /// Begins a transaction that will write. On SQLite it takes the write lock at
     /// once (`BEGIN IMMEDIATE`), so a read-then-write can never be refused
-    /// half-way by another writer; the busy timeout makes it wait instead.
-    pub async fn begin_write(&self) -> StoreResult<DatabaseTransaction> {
+    /// half-way by another writer. SQLite has one writer at a time and makes the
+    /// others sleep and poll (its busy handler wakes them at growing intervals,
+    /// so a writer that came first may be served last, seconds later); here they
+    /// wait their turn in a first-come queue instead, woken the moment the
+    /// writer before them ends. Reads never queue: the write-ahead log serves
+    /// them beside the writer.
+    pub async fn begin_write(&self) -> StoreResult<Transaction> {
+        let turn = match &self.writers {
+            Some(queue) => match tokio::time::timeout(WRITER_QUEUE_WAIT, queue.clone().lock_owned()).await {
+                Ok(turn) => Some(turn),
+                Err(_) => return Err(StoreError::Db(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))),
+            },
+            None => None,
+        };
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..Default::default()
         };
-        Ok(self.db.begin_with_options(options).await?)
+        let inner = self.db.begin_with_options(options).await?;
+        Ok(Transaction { inner, _turn: turn })
     }
 
     /// Writes a consistent copy of a SQLite database to `path` while it is in
@@ -323,6 +362,48 @@ impl Store {
     /// SQLite and PostgreSQL can be compared: `table.column type null|not_null`.
     pub async fn describe_schema(&self) -> StoreResult<Vec<String>> {
         describe_schema(&self.db).await
+    }
+}
+
+/// A transaction that writes. On SQLite it holds its turn in the writers'
+/// queue until it is committed, rolled back or dropped.
+pub struct Transaction {
+    // Declared first, so dropped first: an abandoned transaction ends before
+    // the next writer is let in.
+    inner: DatabaseTransaction,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Transaction {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.inner.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        self.inner.rollback().await
+    }
+}
+
+#[async_trait::async_trait]
+impl Connection for Transaction {
+    fn get_database_backend(&self) -> DbBackend {
+        self.inner.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.inner.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.inner.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.inner.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.inner.query_all_raw(stmt).await
     }
 }
 

@@ -569,6 +569,41 @@ async fn a_server_copies_the_write_ahead_log_into_the_database_file_beside_the_r
     assert!(size() > before, "the database file stayed at {before} bytes");
 }
 
+/// SQLite has one writer at a time; the others wait their turn first come,
+/// first served, instead of sleeping in its busy handler and waking in any
+/// order; reads go on beside the writer.
+#[tokio::test]
+async fn writers_take_their_turns_in_the_order_they_came() {
+    let app = TestApp::new().await;
+    if !app.database_url.starts_with("sqlite:") {
+        return; // PostgreSQL's writers lock rows, not the database: no queue.
+    }
+    let store = app.services.store.clone();
+    let first = store.begin_write().await.unwrap();
+    let served = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut writers = Vec::new();
+    for arrival in 0..8 {
+        let (store, served) = (store.clone(), served.clone());
+        writers.push(tokio::spawn(async move {
+            let tx = store.begin_write().await.unwrap();
+            served.lock().unwrap().push(arrival);
+            tx.execute_unprepared("UPDATE settings SET key = key WHERE 1 = 0").await.unwrap();
+            tx.commit().await.unwrap();
+        }));
+        // Each is waiting before the next arrives.
+        tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+    }
+    // A read is answered while the writer holds the database.
+    let read = tokio::time::timeout(std::time::Duration::from_secs(2), store.conn().execute_unprepared("SELECT 1"));
+    assert!(read.await.is_ok_and(|r| r.is_ok()), "a read waited for the writer");
+    assert!(served.lock().unwrap().is_empty(), "a writer was let in beside the first");
+    first.commit().await.unwrap();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    assert_eq!(*served.lock().unwrap(), (0..8).collect::<Vec<_>>());
+}
+
 /// The audit pages render their rows (a query-string filter in each row's links
 /// once made both answer 500 as soon as there was anything to show).
 #[tokio::test]
