@@ -54,13 +54,13 @@ fn pin_current_thread(core: usize) -> bool {
 }
 
 /// Serves Loupan on 127.0.0.1 from a thread of its own, on a fresh pool to
-/// `database_url`, until `stop` is dropped; returns the address and whether
-/// the thread was pinned.
+/// `database_url`, until `stop` is dropped; returns the address, the server's
+/// store (to count its statements) and whether the thread was pinned.
 fn start_server(
     database_url: String,
     core: Option<usize>,
     writer_queue: bool,
-) -> Result<(std::net::SocketAddr, bool, tokio::sync::oneshot::Sender<()>)> {
+) -> Result<((std::net::SocketAddr, Store), bool, tokio::sync::oneshot::Sender<()>)> {
     let (ready_tx, ready_rx) = mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     std::thread::spawn(move || {
@@ -76,15 +76,15 @@ fn start_server(
                     store = store.without_writer_queue();
                 }
                 let secrets = Secrets::from_master(&[7u8; 32]).map_err(|e| anyhow!("{e}"))?;
-                let services = Services::new(store, ServiceConfig::default(), secrets);
+                let services = Services::new(store.clone(), ServiceConfig::default(), secrets);
                 let router = loupan_web::app(AppState::new(services, WebConfig::default()));
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-                Ok::<_, anyhow::Error>((listener, router))
+                Ok::<_, anyhow::Error>((listener, router, store))
             };
             match started.await {
-                Ok((listener, router)) => {
+                Ok((listener, router, store)) => {
                     let address = listener.local_addr().map_err(|e| anyhow!(e));
-                    let _ = ready_tx.send(address.map(|a| (a, pinned)));
+                    let _ = ready_tx.send(address.map(|a| ((a, store), pinned)));
                     // As `loupan serve` does.
                     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
                         let _ = tcp.set_nodelay(true);
@@ -106,7 +106,7 @@ fn start_server(
 /// Runs each stream for `seconds` against a server of its own, one stream after another.
 pub fn open_loop(database_url: &str, token: &str, streams: Vec<Stream>, seconds: u64) -> Result<NetworkRun> {
     let two_cores = std::thread::available_parallelism().map(|n| n.get() >= 2).unwrap_or(false);
-    let (address, server_pinned, stop) = start_server(database_url.to_owned(), two_cores.then_some(0), true)?;
+    let ((address, _), server_pinned, stop) = start_server(database_url.to_owned(), two_cores.then_some(0), true)?;
     let token = token.to_owned();
     let load = std::thread::spawn(move || -> Result<(Vec<StreamResult>, bool)> {
         let pinned = two_cores && pin_current_thread(1);
@@ -171,75 +171,130 @@ async fn run_stream(
     Ok(StreamResult { label: stream.label, latencies, wall: wall_start.elapsed(), errors, p99_lag, max_lag })
 }
 
-/// Writes sent by clients that each wait for an answer before their next
-/// request (a closed loop: a cashier does not post the next receipt before
-/// the last one is saved), so the server sees exactly `clients` writers at once.
-pub struct Writers {
-    pub label: String,
+/// One request of a closed loop: a GET, or a POST of a JSON body.
+pub struct Request {
     pub path: String,
-    /// One body per request, dealt to the clients in turn.
-    pub bodies: Vec<serde_json::Value>,
+    pub body: Option<serde_json::Value>,
+}
+
+/// Requests sent by clients that each wait for an answer before their next
+/// (a closed loop: a cashier does not post the next receipt before the last
+/// one is saved), so the server sees exactly `clients` requests at once.
+pub struct Clients {
+    pub label: String,
+    /// Dealt to the clients in turn.
+    pub requests: Vec<Request>,
     pub clients: usize,
 }
 
-/// Runs each group of writers against a server of its own, one after
+/// What a closed-loop run cost besides its time.
+pub struct Cost {
+    /// CPU of the server (Loupan's threads; on SQLite the database runs among them).
+    pub server_cpu: Duration,
+    /// CPU of PostgreSQL's processes (none on SQLite).
+    pub database_cpu: Duration,
+    /// Statements the server's store sent.
+    pub statements: u64,
+}
+
+/// Runs each group of clients against a server of its own, one after
 /// another; `writer_queue: false` leaves SQLite's writers to its busy handler.
 pub fn closed_loop(
     database_url: &str,
     token: &str,
-    runs: Vec<Writers>,
+    runs: Vec<Clients>,
     writer_queue: bool,
-) -> Result<NetworkRun> {
+) -> Result<(NetworkRun, Vec<Cost>)> {
     let two_cores = std::thread::available_parallelism().map(|n| n.get() >= 2).unwrap_or(false);
-    let (address, server_pinned, stop) = start_server(database_url.to_owned(), two_cores.then_some(0), writer_queue)?;
+    let ((address, store), server_pinned, stop) =
+        start_server(database_url.to_owned(), two_cores.then_some(0), writer_queue)?;
     let token = token.to_owned();
-    let load = std::thread::spawn(move || -> Result<(Vec<StreamResult>, bool)> {
+    let load = std::thread::spawn(move || -> Result<(Vec<(StreamResult, Cost)>, bool)> {
         let pinned = two_cores && pin_current_thread(1);
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let results = runtime.block_on(async {
             let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
             let mut results = Vec::new();
             for run in runs {
-                results.push(run_writers(&client, address, &token, run).await?);
+                let (process, load, database, statements) =
+                    (process_cpu(), thread_cpu(), postgres_cpu(), store.statements_sent());
+                let result = run_clients(&client, address, &token, run).await?;
+                // The load generator's own CPU is this thread's; the rest of
+                // the process is the server.
+                let cost = Cost {
+                    server_cpu: (process_cpu() - process).saturating_sub(thread_cpu() - load),
+                    database_cpu: postgres_cpu().saturating_sub(database),
+                    statements: store.statements_sent() - statements,
+                };
+                results.push((result, cost));
             }
             Ok::<_, anyhow::Error>(results)
         })?;
         Ok((results, pinned))
     });
-    let (streams, load_pinned) = load.join().map_err(|_| anyhow!("the load generator panicked"))??;
+    let (results, load_pinned) = load.join().map_err(|_| anyhow!("the load generator panicked"))??;
     drop(stop);
-    Ok(NetworkRun { streams, pinned: server_pinned && load_pinned })
+    let (streams, costs) = results.into_iter().unzip();
+    Ok((NetworkRun { streams, pinned: server_pinned && load_pinned }, costs))
 }
 
-async fn run_writers(
+/// CPU time (user and system) in a `/proc/.../stat` line, counted in the
+/// kernel's fixed 100 ticks a second.
+fn cpu_of_stat(stat: &str) -> Duration {
+    // The command name in parentheses may hold spaces: count from after it.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default().split_whitespace().collect();
+    let ticks: u64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<u64>().ok()).sum();
+    Duration::from_millis(ticks * 10)
+}
+
+fn process_cpu() -> Duration {
+    std::fs::read_to_string("/proc/self/stat").map(|s| cpu_of_stat(&s)).unwrap_or_default()
+}
+
+fn thread_cpu() -> Duration {
+    std::fs::read_to_string("/proc/thread-self/stat").map(|s| cpu_of_stat(&s)).unwrap_or_default()
+}
+
+/// CPU of every PostgreSQL process on this machine (the benchmark's database
+/// is the only busy one while it runs).
+fn postgres_cpu() -> Duration {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Duration::ZERO };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())))
+        .filter(|e| std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim() == "postgres"))
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .map(|s| cpu_of_stat(&s))
+        .sum()
+}
+
+async fn run_clients(
     client: &reqwest::Client,
     address: std::net::SocketAddr,
     token: &str,
-    run: Writers,
+    run: Clients,
 ) -> Result<StreamResult> {
-    let url = format!("http://{address}{}", run.path);
     let clients = run.clients.max(1);
-    let mut queues: Vec<Vec<serde_json::Value>> = vec![Vec::new(); clients];
-    for (i, body) in run.bodies.into_iter().enumerate() {
-        queues[i % clients].push(body);
+    let mut queues: Vec<Vec<Request>> = (0..clients).map(|_| Vec::new()).collect();
+    for (i, request) in run.requests.into_iter().enumerate() {
+        queues[i % clients].push(request);
     }
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    for bodies in queues {
-        let (client, url, token) = (client.clone(), url.clone(), token.to_owned());
+    for requests in queues {
+        let (client, token) = (client.clone(), token.to_owned());
         tasks.spawn(async move {
-            let mut samples = Vec::with_capacity(bodies.len());
+            let mut samples = Vec::with_capacity(requests.len());
             let mut errors = 0;
-            for body in bodies {
+            for request in requests {
+                let url = format!("http://{address}{}", request.path);
+                let call = match request.body {
+                    Some(body) => client.post(url).header("content-type", "application/json").body(body.to_string()),
+                    None => client.get(url),
+                };
                 let sent = Instant::now();
-                let ok = match client
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .header("content-type", "application/json")
-                    .body(body.to_string())
-                    .send()
-                    .await
-                {
+                let ok = match call.bearer_auth(&token).send().await {
                     Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
                     _ => false,
                 };

@@ -331,6 +331,45 @@ pub async fn run(
             measures,
             findings,
         });
+
+        // The mix as fast as it is answered: clients that send the next request
+        // when the last one is answered, phone, two characters of a name and a
+        // customer read by id in rotation.
+        let mix: Vec<String> = (0..3 * n)
+            .map(|i| {
+                let sample = &seeded.sample_customers[(i / 3) % seeded.sample_customers.len()];
+                match i % 3 {
+                    0 => format!("/api/v1/customers?q={}", sample.2),
+                    1 => format!(
+                        "/api/v1/customers?q={}",
+                        form_urlencoded_path(&sample.1.chars().take(2).collect::<String>())
+                    ),
+                    _ => format!("/api/v1/customers/{}", seeded.customer_ids[(i / 3) % seeded.customer_ids.len()].1),
+                }
+            })
+            .collect();
+        const MIX_REQUESTS: usize = 12_000;
+        let runs = [4, 16]
+            .into_iter()
+            .map(|clients| crate::network::Clients {
+                label: format!("{clients} connections"),
+                requests: (0..MIX_REQUESTS)
+                    .map(|i| crate::network::Request { path: mix[i % mix.len()].clone(), body: None })
+                    .collect(),
+                clients,
+            })
+            .collect();
+        let (mut measures, mut findings) = (Vec::new(), Vec::new());
+        closed_loop(database_url, &seeded.admin_token, runs, true, &mut measures, &mut findings).await?;
+        results.push(WorkloadResult {
+            name: "W1 mix over the socket, closed loop".into(),
+            what: format!(
+                "GET by phone, by two characters of a name and a customer by id in rotation, {MIX_REQUESTS} requests per run"
+            ),
+            ratios: Vec::new(),
+            measures,
+            findings,
+        });
     }
 
     if on("W2") {
@@ -836,10 +875,11 @@ pub async fn run(
 /// Writes per run of [`writers_over_the_socket`].
 const WRITES_OVER_THE_SOCKET: usize = 800;
 
-/// Bodies made by `body` posted to `path` by 4 and then 16 clients at once, each waiting
-/// for its answer before the next (`network::closed_loop`), first with SQLite's
-/// writers in Loupan's queue and then, for comparison, left to SQLite's busy
-/// handler as before the queue (on PostgreSQL both runs are the same code).
+/// Bodies made by `body` posted to `path` by 4 and then 16 clients at once,
+/// each waiting for its answer before the next (`network::closed_loop`), first
+/// with SQLite's writers in Loupan's queue and then, for comparison, left to
+/// SQLite's busy handler as before the queue (on PostgreSQL both runs are the
+/// same code).
 async fn writers_over_the_socket(
     database_url: &str,
     token: &str,
@@ -850,26 +890,18 @@ async fn writers_over_the_socket(
     let mut measures = Vec::new();
     let mut findings = Vec::new();
     for writer_queue in [true, false] {
+        let how = if writer_queue { "writers queued" } else { "busy handler (before the queue)" };
         let runs = [4, 16]
             .into_iter()
-            .map(|clients| crate::network::Writers {
-                label: format!(
-                    "{clients} clients, {}",
-                    if writer_queue { "writers queued" } else { "busy handler (before the queue)" }
-                ),
-                path: path.to_owned(),
-                bodies: (0..WRITES_OVER_THE_SOCKET).map(&mut body).collect(),
+            .map(|clients| crate::network::Clients {
+                label: format!("{clients} clients, {how}"),
+                requests: (0..WRITES_OVER_THE_SOCKET)
+                    .map(|i| crate::network::Request { path: path.to_owned(), body: Some(body(i)) })
+                    .collect(),
                 clients,
             })
             .collect();
-        let (url, token) = (database_url.to_owned(), token.to_owned());
-        let run =
-            tokio::task::spawn_blocking(move || crate::network::closed_loop(&url, &token, runs, writer_queue))
-                .await??;
-        for s in &run.streams {
-            findings.push(format!("{}: {} requests, {} failed", s.label, s.latencies.len(), s.errors));
-            measures.push(measure(&format!("network: {}", s.label), &s.latencies, s.wall));
-        }
+        closed_loop(database_url, token, runs, writer_queue, &mut measures, &mut findings).await?;
     }
     Ok(WorkloadResult {
         name: name.into(),
@@ -878,6 +910,39 @@ async fn writers_over_the_socket(
         measures,
         findings,
     })
+}
+
+/// Runs `runs` through `network::closed_loop` and adds each one's latencies
+/// and what it cost per request (CPU of the server and of PostgreSQL,
+/// statements) to `measures` and `findings`.
+async fn closed_loop(
+    database_url: &str,
+    token: &str,
+    runs: Vec<crate::network::Clients>,
+    writer_queue: bool,
+    measures: &mut Vec<Measure>,
+    findings: &mut Vec<String>,
+) -> Result<()> {
+    let (url, token) = (database_url.to_owned(), token.to_owned());
+    let (run, costs) =
+        tokio::task::spawn_blocking(move || crate::network::closed_loop(&url, &token, runs, writer_queue)).await??;
+    for (s, cost) in run.streams.iter().zip(costs) {
+        let per_request = |d: Duration| d.as_secs_f64() * 1e6 / s.latencies.len().max(1) as f64;
+        findings.push(format!(
+            "{}: {} requests, {} failed, {:.0} µs of server CPU and {:.0} µs of PostgreSQL CPU per request, {:.1} statements per request",
+            s.label,
+            s.latencies.len(),
+            s.errors,
+            per_request(cost.server_cpu),
+            per_request(cost.database_cpu),
+            cost.statements as f64 / s.latencies.len().max(1) as f64,
+        ));
+        measures.push(measure(&format!("network: {}", s.label), &s.latencies, s.wall));
+    }
+    if !run.pinned {
+        findings.push("server and load generator not pinned to cores (one core, or taskset unavailable)".into());
+    }
+    Ok(())
 }
 
 pub fn write_results(
