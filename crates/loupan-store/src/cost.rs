@@ -422,6 +422,31 @@ pub async fn contract_lines<C: ConnectionTrait>(c: &C, contract: &CostContractId
         .await?)
 }
 
+/// The lines of every contract of a project, in one statement, by contract.
+pub async fn contract_lines_of_project<C: ConnectionTrait>(
+    c: &C,
+    project: &ProjectId,
+) -> StoreResult<std::collections::HashMap<CostContractId, Vec<ContractLineRow>>> {
+    let rows = cost_contract_lines::Entity::find()
+        .filter(
+            cost_contract_lines::Column::ContractId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(cost_contracts::Column::Id)
+                    .from(cost_contracts::Entity)
+                    .and_where(cost_contracts::Column::ProjectId.eq(project.clone()))
+                    .to_owned(),
+            ),
+        )
+        .order_by_asc(cost_contract_lines::Column::Id)
+        .all(c)
+        .await?;
+    let mut by_contract: std::collections::HashMap<CostContractId, Vec<ContractLineRow>> = Default::default();
+    for row in rows {
+        by_contract.entry(row.contract_id.clone()).or_default().push(row);
+    }
+    Ok(by_contract)
+}
+
 pub async fn variations<C: ConnectionTrait>(c: &C, project: &ProjectId) -> StoreResult<Vec<VariationRow>> {
     Ok(cost_variations::Entity::find()
         .filter(cost_variations::Column::ProjectId.eq(project.clone()))

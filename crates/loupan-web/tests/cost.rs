@@ -274,6 +274,15 @@ async fn the_dynamic_cost_of_every_item_is_the_sum_of_its_documents_at_any_date(
         entries.push(entry(code, "expected", amount, on));
     }
 
+    // The contracts list (and its export) reads every contract's lines at once:
+    // a fixed number of statements, however many contracts there are.
+    let before = app.services.store.statements_sent();
+    let listed = ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/contracts")).token(&admin)).await);
+    let statements = app.services.store.statements_sent() - before;
+    assert_eq!(listed.as_array().unwrap().len(), 30);
+    assert!(listed.as_array().unwrap().iter().all(|k| !k["lines"].as_array().unwrap().is_empty()), "{listed}");
+    assert!(statements <= 5, "the contracts list sent {statements} statements for 30 contracts");
+
     for as_of in ["2026-01-31", "2026-03-15", "2026-04-30", "2026-06-30"] {
         let r =
             app.send(get(&format!("/api/v1/cost/projects/{project}/dynamic-cost?as_of={as_of}")).token(&admin)).await;

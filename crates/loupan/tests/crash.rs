@@ -315,6 +315,13 @@ async fn kill_and_restart(iterations: u64, pg: Option<String>, lossy: Option<Los
     for i in 0..iterations {
         let acks: Acks = Arc::default();
         let writer = tokio::spawn(write_traffic(traffic.clone(), units.clone(), acks.clone(), i));
+        // Cut while writes are flowing: after the first one was acknowledged (on
+        // a busy machine the server may take a while to answer after a restart,
+        // and a cut before any traffic would prove nothing), then at a random moment.
+        let flowing = std::time::Instant::now() + Duration::from_secs(10);
+        while acks.lock().unwrap().is_empty() && std::time::Instant::now() < flowing {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         tokio::time::sleep(Duration::from_millis(30 + rng.below(300))).await;
         child.kill().unwrap(); // SIGKILL: no shutdown, no flush
         child.wait().unwrap();

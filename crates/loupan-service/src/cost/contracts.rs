@@ -839,12 +839,16 @@ pub async fn contracts(services: &Services, actor: &Actor, project: &ProjectId) 
     actor.require(Permission::ReadCost)?;
     let conn = services.store.conn();
     let project = visible_project(conn, actor, project).await?;
-    let mut out = Vec::new();
-    for row in store::contracts(conn, &project).await? {
-        let lines = store::contract_lines(conn, &row.id).await?;
-        out.push(contract_of(row, lines));
-    }
-    Ok(out)
+    // Two statements however many contracts (an export reads them all).
+    let mut lines = store::contract_lines_of_project(conn, &project).await?;
+    let rows = store::contracts(conn, &project).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let lines = lines.remove(&row.id).unwrap_or_default();
+            contract_of(row, lines)
+        })
+        .collect())
 }
 
 pub async fn contract(services: &Services, actor: &Actor, id: &str) -> ServiceResult<CostContract> {
