@@ -1014,6 +1014,10 @@ async fn the_pages_show_the_tree_drill_down_to_documents_and_return_forms_with_t
     }
     let versions = ok(&app.send(get(&format!("/api/v1/cost/projects/{project}/targets")).token(&admin)).await);
     let (v1, v2) = (versions[0]["id"].as_str().unwrap(), versions[1]["id"].as_str().unwrap());
+    // A date that is not one comes back in the form, with its message.
+    let r = app.send(form(&format!("/cost/targets/{v2}/adopt"), &[("adopted_on", "2026-13-45")]).token(&admin)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("role=\"alert\"") && r.text.contains("value=\"2026-13-45\""), "{}", r.text);
     let r = app.send(form(&format!("/cost/targets/{v2}/adopt"), &[]).token(&admin)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     for path in [

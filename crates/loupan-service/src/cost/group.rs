@@ -295,7 +295,11 @@ pub async fn responsibility_cost(
 }
 
 /// The department names cost items use (the template's and every project's),
-/// offered where a user's department is chosen.
-pub async fn department_names(services: &Services) -> ServiceResult<Vec<String>> {
+/// offered where a user's department is chosen (administrators) and where
+/// responsibility cost is read (cost readers).
+pub async fn department_names(services: &Services, actor: &Actor) -> ServiceResult<Vec<String>> {
+    if !actor.can(Permission::ReadCost) {
+        actor.require(Permission::ManageUsers)?;
+    }
     Ok(store::departments(services.store.conn()).await?)
 }

@@ -32,6 +32,19 @@ pub struct StoredFile {
     pub created_at: DateTime<Utc>,
 }
 
+impl StoredFile {
+    /// A picture a browser shows (as a thumbnail on the owner's page).
+    pub fn is_picture(&self) -> bool {
+        matches!(self.content_type.as_str(), "image/png" | "image/jpeg" | "image/webp" | "image/gif")
+    }
+
+    /// Served to be shown in the browser (pictures and PDFs); anything else
+    /// is offered as a download, never opened inline.
+    pub fn shown_inline(&self) -> bool {
+        self.is_picture() || self.content_type == "application/pdf"
+    }
+}
+
 impl From<FileRow> for StoredFile {
     fn from(r: FileRow) -> Self {
         StoredFile {

@@ -770,9 +770,7 @@ pub fn file_response(
         h.insert(header::CONTENT_TYPE, v);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
-    let shown =
-        matches!(f.content_type.as_str(), "image/png" | "image/jpeg" | "image/webp" | "image/gif" | "application/pdf");
-    let disposition = if shown { "inline" } else { "attachment" };
+    let disposition = if f.shown_inline() { "inline" } else { "attachment" };
     // RFC 6266/5987: the name percent-encoded as UTF-8, so Chinese names survive.
     let encoded: String = f
         .file_name

@@ -167,7 +167,7 @@ async fn edit_page(
             u => user_view(&user), all_roles => all_roles(), projects => project_options(state, actor).await?,
             people => users::colleagues(&state.services, actor).await?.into_iter()
                 .map(|c| context! { id => c.id, name => c.display_name, username => c.username }).collect::<Vec<_>>(),
-            departments => loupan_service::cost::department_names(&state.services).await?,
+            departments => loupan_service::cost::department_names(&state.services, actor).await?,
             errors => errors, notice => notice, history => history,
             ..base_context(actor, lang, "/admin/users")
         },

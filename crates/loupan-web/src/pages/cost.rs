@@ -629,28 +629,44 @@ async fn version(
     lang: Lang,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let detail = cost::version(&state.services, &actor, &id).await?;
-    let others = cost::versions(&state.services, &actor, &detail.version.project_id).await?;
+    version_page(&state, &actor, lang, &id, None).await
+}
+
+/// A target version; `sent` is an adoption refused for its input, shown in its form.
+async fn version_page(
+    state: &AppState,
+    actor: &Actor,
+    lang: Lang,
+    id: &str,
+    sent: Option<Sent>,
+) -> Result<Response, AppError> {
+    let detail = cost::version(&state.services, actor, id).await?;
+    let others = cost::versions(&state.services, actor, &detail.version.project_id).await?;
     let html = render(
-        &state,
+        state,
         "cost_version.html",
         context! {
             detail => Value::from_serialize(&detail), others => Value::from_serialize(&others),
-            can_manage => actor.can(Permission::ManageCost),
-            ..base_context(&actor, lang, NAV)
+            can_manage => actor.can(Permission::ManageCost), sent => Sent::context(&sent),
+            ..base_context(actor, lang, NAV)
         },
     )?;
-    Ok(html.into_response())
+    Ok(page(html, &sent))
 }
 
 async fn adopt(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    lang: Lang,
     Path(id): Path<String>,
     form: FormData,
 ) -> Result<Response, AppError> {
-    cost::adopt_version(&state.services, &actor, &id, cost::Adoption { adopted_on: form.text("adopted_on") }).await?;
-    Ok(Redirect::to(&format!("/cost/targets/{id}")).into_response())
+    match cost::adopt_version(&state.services, &actor, &id, cost::Adoption { adopted_on: form.text("adopted_on") })
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/cost/targets/{id}")).into_response()),
+        Err(e) => version_page(&state, &actor, lang, &id, Some(Sent::of("adopt", lang, &form, e)?)).await,
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -30,7 +30,7 @@ pub(super) async fn attachments(
         .into_iter()
         .map(|f| {
             context! {
-                is_image => matches!(f.content_type.as_str(), "image/png" | "image/jpeg" | "image/webp" | "image/gif"),
+                is_image => f.is_picture(),
                 kb => (f.size + 1023) / 1024,
                 ..Value::from_serialize(&f)
             }

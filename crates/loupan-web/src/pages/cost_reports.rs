@@ -45,7 +45,7 @@ async fn responsibility(
         &state,
         "cost_responsibility.html",
         context! {
-            responsibility => Value::from_serialize(&cost), departments => cost::department_names(&state.services).await?,
+            responsibility => Value::from_serialize(&cost), departments => cost::department_names(&state.services, &actor).await?,
             own_department => own, as_of => as_of.map(|d| d.to_string()), ..base_context(&actor, lang, NAV)
         },
     )?;
