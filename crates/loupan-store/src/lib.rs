@@ -100,6 +100,9 @@ pub struct Store {
     writers: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
+/// PostgreSQL advisory lock key of the migrations ("loupanMG" as a number).
+const MIGRATION_LOCK: i64 = 7_813_593_004_042_505_543;
+
 /// How long a transaction waits for its turn to write before the request is
 /// answered "unavailable, try again" (as a pool that has no connection left).
 const WRITER_QUEUE_WAIT: Duration = Duration::from_secs(10);
@@ -235,10 +238,25 @@ impl Store {
     }
 
     /// Brings the schema up to date. Safe to run on every start and from several
-    /// instances: already-applied migrations are skipped.
+    /// instances: already-applied migrations are skipped, and on PostgreSQL
+    /// instances starting together take turns (an advisory lock held by a
+    /// transaction of its own while the migrations run on other connections),
+    /// so two never create the same table at once. A SQLite file is one
+    /// instance's.
     pub async fn migrate(&self) -> StoreResult<()> {
-        migration::Migrator::up(&self.db, None).await?;
-        Ok(())
+        let turn = if self.backend() == DbBackend::Postgres {
+            let tx = self.db.begin().await?;
+            tx.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")).await?;
+            Some(tx)
+        } else {
+            None
+        };
+        let migrated = migration::Migrator::up(&self.db, None).await;
+        if let Some(tx) = turn {
+            // Ending the transaction releases the lock, whatever the migrations did.
+            tx.commit().await?;
+        }
+        Ok(migrated?)
     }
 
     /// Names of the migrations that have not yet run.

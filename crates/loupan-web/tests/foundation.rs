@@ -604,6 +604,32 @@ async fn writers_take_their_turns_in_the_order_they_came() {
     assert_eq!(*served.lock().unwrap(), (0..8).collect::<Vec<_>>());
 }
 
+/// Instances started together on one PostgreSQL database migrate it one at a
+/// time (without the lock two create the same table and one fails).
+#[tokio::test]
+async fn instances_starting_together_migrate_one_at_a_time() {
+    let Ok(server) = std::env::var("LOUPAN_TEST_DATABASE_URL") else {
+        return; // A SQLite file is one instance's.
+    };
+    let name = format!("loupan_migrate_{}", loupan_store::new_id());
+    loupan_store::admin::create_postgres_database(&server, &name).await.unwrap();
+    let url = loupan_store::admin::with_database(&server, &name);
+    let mut starting = Vec::new();
+    for _ in 0..4 {
+        let store = loupan_store::Store::connect(&url).await.unwrap();
+        starting.push(tokio::spawn(async move { store.migrate().await.map(|()| store) }));
+    }
+    let mut stores = Vec::new();
+    for instance in starting {
+        stores.push(instance.await.unwrap().expect("every instance started"));
+    }
+    assert!(stores[0].pending_migrations().await.unwrap().is_empty());
+    for store in stores {
+        store.close().await.unwrap();
+    }
+    loupan_store::admin::drop_postgres_database(&server, &name).await.unwrap();
+}
+
 /// The audit pages render their rows (a query-string filter in each row's links
 /// once made both answer 500 as soon as there was anything to show).
 #[tokio::test]

@@ -68,7 +68,12 @@ enum Command {
         secure_cookies: bool,
     },
     /// Bring the database schema up to date and exit.
-    Migrate,
+    Migrate {
+        /// Only list the migrations that have not run, and exit 1 if there are
+        /// any (0 when the schema is up to date); applies nothing.
+        #[arg(long)]
+        check: bool,
+    },
     /// Fill an empty database with a demo company.
     Demo {
         #[arg(long, env = "LOUPAN_ADMIN_PASSWORD", hide_env_values = true)]
@@ -177,6 +182,20 @@ async fn run() -> Result<()> {
     if let Command::Keys(KeysCommand::Rotate) = &cli.command {
         return rotate_key(&cli.storage).await;
     }
+    // A check must not apply what it reports.
+    if let Command::Migrate { check: true } = &cli.command {
+        let store = Store::connect(&database_url(&cli.storage)?).await?;
+        let pending = store.pending_migrations().await?;
+        if pending.is_empty() {
+            println!("database schema is up to date");
+            return Ok(());
+        }
+        println!("{} migrations have not run (loupan migrate applies them):", pending.len());
+        for name in &pending {
+            println!("  {name}");
+        }
+        std::process::exit(1);
+    }
     let services = open(&cli.storage).await?;
     match cli.command {
         Command::Serve { listen, demo: with_demo, admin_password, secure_cookies } => {
@@ -186,7 +205,7 @@ async fn run() -> Result<()> {
             }
             serve(services, listen, WebConfig { secure_cookies }).await
         }
-        Command::Migrate => {
+        Command::Migrate { .. } => {
             println!("database schema is up to date");
             Ok(())
         }
@@ -274,15 +293,7 @@ async fn jobs_command(services: &Services, cmd: JobsCommand) -> Result<()> {
 /// Opens (and migrates) the configured database. The default SQLite file is
 /// created in the data folder; an explicit URL must name an existing folder.
 async fn open(args: &StorageArgs) -> Result<Services> {
-    let url = match &args.database_url {
-        Some(url) => url.clone(),
-        None => {
-            std::fs::create_dir_all(&args.data_dir)
-                .with_context(|| format!("cannot create data folder {}", args.data_dir.display()))?;
-            let path = std::fs::canonicalize(&args.data_dir)?.join("loupan.db");
-            format!("sqlite://{}", path.display())
-        }
-    };
+    let url = database_url(args)?;
     let zone = loupan_service::Clock::parse_zone(&args.time_zone)?;
     let webhook_allow = loupan_service::platform::outbound::Network::parse_list(&args.webhook_allow)
         .map_err(|e| anyhow::anyhow!("LOUPAN_WEBHOOK_ALLOW: {e}"))?;
@@ -304,6 +315,20 @@ async fn open(args: &StorageArgs) -> Result<Services> {
     Ok(Services::new(store, ServiceConfig { webhook_allow, public_url, ..ServiceConfig::default() }, secrets)
         .with_files(std::sync::Arc::new(files))
         .with_clock(loupan_service::Clock::system(zone)))
+}
+
+/// `LOUPAN_DATABASE_URL`, or the SQLite file in the data folder (created with
+/// the folder when missing).
+fn database_url(args: &StorageArgs) -> Result<String> {
+    Ok(match &args.database_url {
+        Some(url) => url.clone(),
+        None => {
+            std::fs::create_dir_all(&args.data_dir)
+                .with_context(|| format!("cannot create data folder {}", args.data_dir.display()))?;
+            let path = std::fs::canonicalize(&args.data_dir)?.join("loupan.db");
+            format!("sqlite://{}", path.display())
+        }
+    })
 }
 
 /// The personal-data master key: from `LOUPAN_SECRET_KEY`, else from the key

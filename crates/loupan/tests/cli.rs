@@ -94,6 +94,19 @@ fn unknown_schemes_and_missing_folders_are_clear_errors() {
 }
 
 #[tokio::test]
+async fn migrate_check_lists_pending_migrations_and_applies_nothing() {
+    let env = Env::new().await;
+    let out = env.run(&["migrate", "--check"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("have not run") && text(&out).contains("m2026"), "{}", text(&out));
+    // Nothing was applied: the same list again.
+    assert_eq!(env.run(&["migrate", "--check"], &[]).stdout, out.stdout);
+    assert!(env.run(&["migrate"], &[]).status.success());
+    let out = env.run(&["migrate", "--check"], &[]);
+    assert!(out.status.success() && text(&out).contains("up to date"), "{}", text(&out));
+}
+
+#[tokio::test]
 async fn first_start_prints_the_admin_password_once_and_demo_fills_the_database() {
     let env = Env::new().await;
     let first = env.run(&["demo"], &[]);
