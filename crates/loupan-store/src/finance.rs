@@ -374,6 +374,7 @@ pub async fn reset_allocations<C: ConnectionTrait>(c: &C, contract_id: &Contract
         .filter(instalments::Column::ContractId.eq(contract_id))
         .exec(c)
         .await?;
+    crate::balances::keep(c, contract_id).await?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 
 pub mod approvals;
 pub mod audit;
+pub mod balances;
 pub mod cost;
 pub mod customers;
 pub mod entities;

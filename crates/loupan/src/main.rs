@@ -156,7 +156,8 @@ enum KeysCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Recompute the hash chain; exits non-zero if any row was altered or removed.
+    /// Recompute the hash chain, and the open balances from the instalments;
+    /// exits non-zero if any row was altered or removed or a balance differs.
     Verify,
 }
 
@@ -218,16 +219,21 @@ async fn run() -> Result<()> {
         Command::Backup { destination } => backup(&cli.storage, &services, &destination).await,
         Command::Restore { .. } | Command::Keys(_) => Ok(()),
         Command::Audit(AuditCommand::Verify) => {
-            let v = audit::verify(&services, &Actor::system("cli")).await?;
-            match v.broken {
-                None => {
-                    println!("audit trail intact: {} rows verified", v.rows_checked);
-                    Ok(())
-                }
-                Some((seq, reason)) => {
-                    bail!("audit trail broken at row {seq}: {reason} ({} rows before it verified)", v.rows_checked)
-                }
+            let cli = Actor::system("cli");
+            let v = audit::verify(&services, &cli).await?;
+            if let Some((seq, reason)) = v.broken {
+                bail!("audit trail broken at row {seq}: {reason} ({} rows before it verified)", v.rows_checked)
             }
+            println!("audit trail intact: {} rows verified", v.rows_checked);
+            let differences = loupan_service::finance::open_balance_differences(&services, &cli).await?;
+            if differences.is_empty() {
+                println!("open balances agree with the instalments");
+                return Ok(());
+            }
+            for d in differences.iter().take(20) {
+                println!("open balance {}: kept {}, the instalments say {}", d.key, d.kept, d.recomputed);
+            }
+            bail!("{} open balances differ from the instalments", differences.len())
         }
     }
 }

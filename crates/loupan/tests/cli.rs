@@ -119,6 +119,28 @@ async fn first_start_prints_the_admin_password_once_and_demo_fills_the_database(
     let out = text(&second);
     assert!(!out.contains("with password"), "the password is shown only once: {out}");
     assert!(out.contains("already has projects"), "{out}");
+    // The demo's contracts owe money: their kept balances agree with the
+    // instalments, until one is changed behind Loupan's back.
+    let out = env.run(&["audit", "verify"], &[]);
+    assert!(out.status.success() && text(&out).contains("open balances agree"), "{}", text(&out));
+    let store = loupan_store::Store::connect(&env.database_url).await.unwrap();
+    let changed = loupan_store::raw::execute(
+        store.conn(),
+        "UPDATE project_open_balances SET amount = amount - 100 \
+         WHERE due_date = (SELECT MIN(due_date) FROM project_open_balances)",
+        Vec::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(changed, 1);
+    store.close().await.unwrap();
+    let out = env.run(&["audit", "verify"], &[]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("1 open balances differ") && text(&out).contains("open balance project "),
+        "{}",
+        text(&out)
+    );
 }
 
 #[tokio::test]

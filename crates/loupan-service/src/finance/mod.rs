@@ -369,6 +369,7 @@ pub(crate) async fn allocate<C: loupan_store::Connection>(
         plan.iter().map(|i| OpenAmount { due: i.due_date, seq: i.seq, open: i.amount - i.paid }).collect();
     let (takes, left) = loupan_domain::sales::allocate(&open, amount);
     let mut allocations = Vec::new();
+    let mut paid = Vec::with_capacity(takes.len());
     for (index, take) in takes {
         let instalment = &plan[index];
         store::insert_allocation(
@@ -381,9 +382,10 @@ pub(crate) async fn allocate<C: loupan_store::Connection>(
             },
         )
         .await?;
-        store_sales::add_paid(conn, &instalment.id, take).await?;
+        paid.push((instalment.id.clone(), take));
         allocations.push(serde_json::json!({"instalment": instalment.seq, "amount": take}));
     }
+    store_sales::add_paid(conn, contract_id, &paid).await?;
     Ok((allocations, left))
 }
 
@@ -476,12 +478,15 @@ pub struct ContractAgeing {
 }
 
 /// 帐龄 (F7) on the audited basis, for the projects the actor may see, in the
-/// buckets of the project asked for (the company's over several projects).
+/// buckets of the project asked for (the company's over several projects):
+/// the totals, and the contracts that owe money, most overdue first (the
+/// first `limit` of them; all when None).
 pub async fn ageing(
     services: &Services,
     actor: &Actor,
     as_of: NaiveDate,
     project_id: Option<&ProjectId>,
+    limit: Option<u64>,
 ) -> ServiceResult<AgeingReport> {
     actor.require(Permission::ReadFinance)?;
     if let Some(p) = project_id
@@ -492,21 +497,17 @@ pub async fn ageing(
     let conn = services.store.conn();
     let (buckets, _) = settings::ageing_buckets_of(conn, project_id).await?;
     let labels = buckets.labels();
-    // One query: the database sums each contract's unpaid money per bucket.
+    // From the kept balances (`loupan_store::balances`): the totals from one row
+    // per project and day, the contracts from what they still owe, most
+    // overdue first; settled instalments are never read.
     let bounds = buckets.ranges(as_of);
-    let rows = store_sales::ageing_by_contract(conn, actor.visible_projects(), project_id, &bounds).await?;
-    let empty = || labels.iter().map(|b| (b.clone(), Money::ZERO)).collect::<BTreeMap<_, _>>();
-    let mut totals = empty();
+    let visible = actor.visible_projects();
+    let sums = loupan_store::balances::ageing_totals(conn, visible, project_id, &bounds).await?;
+    let totals: BTreeMap<String, Money> = labels.iter().cloned().zip(sums).collect();
+    let rows = loupan_store::balances::ageing_by_contract(conn, visible, project_id, &bounds, limit).await?;
     let mut contracts: Vec<ContractAgeing> = Vec::with_capacity(rows.len());
     for row in rows {
-        let mut amounts = empty();
-        for (bucket, fen) in labels.iter().zip(row.amounts) {
-            for map in [&mut amounts, &mut totals] {
-                if let Some(v) = map.get_mut(bucket) {
-                    *v = v.checked_add(fen).ok_or_else(|| ServiceError::internal("ageing total overflows"))?;
-                }
-            }
-        }
+        let amounts = labels.iter().cloned().zip(row.amounts).collect();
         contracts.push(ContractAgeing {
             contract_id: row.contract_id,
             number: row.number,
@@ -515,6 +516,17 @@ pub async fn ageing(
         });
     }
     Ok(AgeingReport { as_of, buckets: labels, totals, contracts })
+}
+
+/// Where the kept open balances (which the ageing report reads) differ from
+/// what the instalments and contracts say, recomputed from them; empty when
+/// they agree (`loupan audit verify`).
+pub async fn open_balance_differences(
+    services: &Services,
+    actor: &Actor,
+) -> ServiceResult<Vec<loupan_store::balances::BalanceDifference>> {
+    actor.require(Permission::ReadFinance)?;
+    Ok(loupan_store::balances::differences(services.store.conn()).await?)
 }
 
 /// Corrects a receipt without editing money that counts: money not yet audited

@@ -505,7 +505,13 @@ async fn ageing_page(
         .map_err(|_| AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "as_of", "invalid_date"))?;
     let project_id = ProjectId::given(q.project_id.as_deref());
     let project_id = project_id.as_ref();
-    let report = loupan_service::finance::ageing(&state.services, actor, as_of, project_id).await?;
+    // A group owes on tens of thousands of contracts: the page lists the most
+    // overdue (one more is read to know whether there are others).
+    const PAGE: usize = 500;
+    let mut report =
+        loupan_service::finance::ageing(&state.services, actor, as_of, project_id, Some(PAGE as u64 + 1)).await?;
+    let shown_all = report.contracts.len() <= PAGE;
+    report.contracts.truncate(PAGE);
     let setting = settings::ageing_setting(&state.services, actor, project_id).await?;
     let row = |amounts: &std::collections::BTreeMap<String, loupan_domain::Money>| -> Vec<String> {
         report.buckets.iter().map(|b| amounts.get(b).map(ToString::to_string).unwrap_or_default()).collect()
@@ -525,7 +531,7 @@ async fn ageing_page(
         context! { as_of => as_of_text, buckets => report.buckets, totals => row(&report.totals), contracts => contracts,
         project_id => project_id, projects => projects(state, actor).await?,
         setting => context! { limits => typed.unwrap_or(limits), source => setting.source, may_set => may_set },
-        errors => errors,
+        errors => errors, shown_all => shown_all, page_size => PAGE,
         ..base_context(actor, lang, NAV) },
     )?;
     Ok((status, html).into_response())

@@ -178,6 +178,9 @@ pub struct AgeingParams {
     #[param(format = Date)]
     pub as_of: String,
     pub project_id: Option<String>,
+    /// Only the first contracts, most overdue first (1 to 100,000); all when absent.
+    #[param(minimum = 1, maximum = 100000)]
+    pub limit: Option<u64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -215,8 +218,11 @@ async fn ageing(
 ) -> Result<Json<AgeingDto>, AppError> {
     let as_of = chrono::NaiveDate::parse_from_str(q.as_of.trim(), "%Y-%m-%d")
         .map_err(|_| AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "as_of", "invalid_date"))?;
-    let report =
-        finance::ageing(&state.services, &actor, as_of, ProjectId::given(q.project_id.as_deref()).as_ref()).await?;
+    if q.limit.is_some_and(|n| !(1..=100_000).contains(&n)) {
+        return Err(AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "limit", "out_of_range"));
+    }
+    let project_id = ProjectId::given(q.project_id.as_deref());
+    let report = finance::ageing(&state.services, &actor, as_of, project_id.as_ref(), q.limit).await?;
     Ok(Json(AgeingDto {
         as_of: report.as_of,
         buckets: report.buckets,

@@ -484,6 +484,7 @@ async fn ageing_export(
         &actor,
         required_date("as_of", q.as_of.as_deref())?,
         ProjectId::given(q.project_id.as_deref()).as_ref(),
+        None,
     )
     .await?;
     Ok(crate::api::xlsx_download(reports::ageing_xlsx(&a, &|key| crate::i18n::t(lang, key))?, "ageing.xlsx"))
