@@ -231,8 +231,9 @@ pub async fn ageing_totals<C: ConnectionTrait>(
 }
 
 /// Contracts that owe money, most overdue first (their oldest owed due date,
-/// then their number), with what they owe per due-date range; `limit` of them
-/// (all when None).
+/// then their id), with what they owe per due-date range; the first `limit`
+/// of them (all when None). A limited page walks the due-date index and reads
+/// only the rows of the contracts it shows.
 pub async fn ageing_by_contract<C: ConnectionTrait>(
     c: &C,
     projects: Option<&[ProjectId]>,
@@ -240,20 +241,59 @@ pub async fn ageing_by_contract<C: ConnectionTrait>(
     ranges: &[(Option<NaiveDate>, Option<NaiveDate>)],
     limit: Option<u64>,
 ) -> StoreResult<Vec<ContractAgeingRow>> {
+    let backend = c.get_database_backend();
+    let mut chosen: Option<Vec<String>> = None;
+    if let Some(limit) = limit {
+        // Rows in due-date order: each contract first appears on its oldest
+        // owed day. A contract has a few due dates, so a few times `limit`
+        // rows usually name enough of them; read more when they do not.
+        let wanted = usize::try_from(limit).unwrap_or(usize::MAX);
+        let mut rows = limit.saturating_mul(4).max(16);
+        loop {
+            let mut values = Vec::new();
+            let Some(condition) = project_condition("project_id", projects, project_id, &mut values) else {
+                return Ok(Vec::new());
+            };
+            let sql = format!(
+                "SELECT contract_id FROM open_balances WHERE {condition} ORDER BY due_date, contract_id LIMIT {rows}"
+            );
+            let found = c.query_all_raw(statement(backend, &sql, values)).await?;
+            let mut ids: Vec<String> = Vec::new();
+            for row in &found {
+                let id: String = row.try_get("", "contract_id")?;
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            let exhausted = (found.len() as u64) < rows;
+            if ids.len() >= wanted || exhausted {
+                ids.truncate(wanted);
+                chosen = Some(ids);
+                break;
+            }
+            rows = rows.saturating_mul(4);
+        }
+    }
     let mut values = Vec::new();
     let sums = bucket_sums(ranges, "o.due_date", &mut values);
-    let Some(condition) = project_condition("o.project_id", projects, project_id, &mut values) else {
-        return Ok(Vec::new());
+    let condition = match &chosen {
+        Some(ids) if ids.is_empty() => return Ok(Vec::new()),
+        Some(ids) => {
+            let start = values.len();
+            values.extend(ids.iter().map(|id| Value::from(id.clone())));
+            let list: Vec<String> = (start..values.len()).map(|i| format!("${}", i + 1)).collect();
+            format!("o.contract_id IN ({})", list.join(", "))
+        }
+        None => match project_condition("o.project_id", projects, project_id, &mut values) {
+            Some(condition) => condition,
+            None => return Ok(Vec::new()),
+        },
     };
-    let mut sql = format!(
+    let sql = format!(
         "SELECT o.contract_id, k.number, k.customer_id, {sums} FROM open_balances o \
          JOIN contracts k ON k.id = o.contract_id WHERE {condition} \
-         GROUP BY o.contract_id, k.number, k.customer_id ORDER BY MIN(o.due_date), k.number, o.contract_id"
+         GROUP BY o.contract_id, k.number, k.customer_id ORDER BY MIN(o.due_date), o.contract_id"
     );
-    if let Some(n) = limit {
-        sql.push_str(&format!(" LIMIT {n}"));
-    }
-    let backend = c.get_database_backend();
     let mut out = Vec::new();
     for row in c.query_all_raw(statement(backend, &sql, values)).await? {
         out.push(ContractAgeingRow {

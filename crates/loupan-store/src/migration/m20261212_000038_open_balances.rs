@@ -43,6 +43,17 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // The report's first page walks this in order: the first rows of each
+        // contract met are its oldest owed day, so the most overdue come first.
+        m.create_index(
+            Index::create()
+                .name("ix_open_balances_due")
+                .table(a("open_balances"))
+                .col(a("due_date"))
+                .col(a("contract_id"))
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table(a("project_open_balances"))
