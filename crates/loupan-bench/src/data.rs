@@ -484,7 +484,7 @@ pub async fn seed_project(
     loupan_store::bulk::insert_contracts(&tx, &contracts).await?;
     loupan_store::bulk::insert_instalments(&tx, &plan_rows).await?;
     // The bulk rows bypassed the store's writes, which keep the open balances.
-    loupan_store::balances::rebuild(&tx).await?;
+    loupan_store::balances::rebuild_project(&tx, &project.id).await?;
     loupan_store::sales::start_numbering_at(&tx, &project.id, "contract", number + 1).await?;
     tx.commit().await?;
     out.counts.customers += customers.len();

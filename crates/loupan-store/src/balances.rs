@@ -91,21 +91,23 @@ fn balance_of(row: &QueryResult) -> StoreResult<(String, NaiveDate, i64)> {
     Ok((row.try_get("", "project_id")?, row.try_get("", "due_date")?, row.try_get("", "amount")?))
 }
 
-/// Builds both tables again from the records (after a bulk load that
-/// bypassed the store's writes, such as the benchmark's).
-pub async fn rebuild<C: ConnectionTrait>(c: &C) -> StoreResult<()> {
+/// Builds one project's balances again from the records (after a bulk load
+/// that bypassed the store's writes, such as the benchmark's).
+pub async fn rebuild_project<C: ConnectionTrait>(c: &C, project: &ProjectId) -> StoreResult<()> {
+    let backend = c.get_database_backend();
+    let id = || vec![Value::from(project.as_str().to_owned())];
     for sql in [
-        "DELETE FROM open_balances".to_owned(),
-        "DELETE FROM project_open_balances".to_owned(),
+        "DELETE FROM open_balances WHERE project_id = $1".to_owned(),
+        "DELETE FROM project_open_balances WHERE project_id = $1".to_owned(),
         format!(
             "INSERT INTO open_balances (contract_id, due_date, project_id, amount) {OWED_BY_CONTRACT} \
-             GROUP BY i.contract_id, i.due_date, c.project_id"
+             AND c.project_id = $1 GROUP BY i.contract_id, i.due_date, c.project_id"
         ),
-        "INSERT INTO project_open_balances (project_id, due_date, amount) \
-         SELECT project_id, due_date, CAST(SUM(amount) AS BIGINT) FROM open_balances GROUP BY project_id, due_date"
+        "INSERT INTO project_open_balances (project_id, due_date, amount) SELECT project_id, due_date, \
+         CAST(SUM(amount) AS BIGINT) FROM open_balances WHERE project_id = $1 GROUP BY project_id, due_date"
             .to_owned(),
     ] {
-        c.execute_unprepared(&sql).await?;
+        c.execute_raw(statement(backend, &sql, id())).await?;
     }
     Ok(())
 }
