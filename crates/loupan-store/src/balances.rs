@@ -9,12 +9,11 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use loupan_domain::Money;
-use loupan_domain::ids::{ContractId, ProjectId};
+use loupan_domain::ids::{ContractId, CustomerId, ProjectId};
 use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, Value};
 
 use crate::StoreResult;
 use crate::raw::placeholders;
-use crate::sales::ContractAgeingRow;
 
 fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     Statement::from_sql_and_values(backend, placeholders(backend, sql), values)
@@ -163,6 +162,15 @@ pub async fn differences<C: ConnectionTrait>(c: &C) -> StoreResult<Vec<BalanceDi
         }
     }
     Ok(out)
+}
+
+/// One active contract's unpaid fen per ageing bucket, in the order of the ranges given.
+#[derive(Debug, Clone)]
+pub struct ContractAgeingRow {
+    pub contract_id: ContractId,
+    pub number: String,
+    pub customer_id: CustomerId,
+    pub amounts: Vec<Money>,
 }
 
 /// `WHERE` over a balance table's `project_id` for the projects asked about;

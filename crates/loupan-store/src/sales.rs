@@ -319,14 +319,7 @@ fn open_instalments_query(
     q
 }
 
-/// One active contract's unpaid fen per ageing bucket, in the order of the ranges given.
-#[derive(Debug, Clone)]
-pub struct ContractAgeingRow {
-    pub contract_id: ContractId,
-    pub number: String,
-    pub customer_id: CustomerId,
-    pub amounts: Vec<Money>,
-}
+pub use crate::balances::ContractAgeingRow;
 
 /// The ageing query over the records themselves: per active contract with
 /// money open, the unpaid amounts summed per due-date range (`[from, until)`,
