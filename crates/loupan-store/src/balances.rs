@@ -240,6 +240,9 @@ pub async fn ageing_totals<C: ConnectionTrait>(
     }
 }
 
+/// The longest page whose contracts are found by walking the due-date index.
+const INDEX_WALK_MAX: u64 = 1_000;
+
 /// Contracts that owe money, most overdue first (their oldest owed due date,
 /// then their id), with what they owe per due-date range; the first `limit`
 /// of them (all when None). A limited page walks the due-date index and reads
@@ -253,7 +256,9 @@ pub async fn ageing_by_contract<C: ConnectionTrait>(
 ) -> StoreResult<Vec<ContractAgeingRow>> {
     let backend = c.get_database_backend();
     let mut chosen: Option<Vec<String>> = None;
-    if let Some(limit) = limit {
+    // A long page names its contracts by the grouped query below instead: a
+    // list of ids that long would pass the databases' limits on bound values.
+    if let Some(limit) = limit.filter(|&n| n <= INDEX_WALK_MAX) {
         // Rows in due-date order: each contract first appears on its oldest
         // owed day. A contract has a few due dates, so a few times `limit`
         // rows usually name enough of them; read more when they do not.
@@ -268,10 +273,10 @@ pub async fn ageing_by_contract<C: ConnectionTrait>(
                 "SELECT contract_id FROM open_balances WHERE {condition} ORDER BY due_date, contract_id LIMIT {rows}"
             );
             let found = c.query_all_raw(statement(backend, &sql, values)).await?;
-            let mut ids: Vec<String> = Vec::new();
+            let (mut ids, mut seen) = (Vec::new(), std::collections::HashSet::new());
             for row in &found {
                 let id: String = row.try_get("", "contract_id")?;
-                if !ids.contains(&id) {
+                if seen.insert(id.clone()) {
                     ids.push(id);
                 }
             }
@@ -299,11 +304,14 @@ pub async fn ageing_by_contract<C: ConnectionTrait>(
             None => return Ok(Vec::new()),
         },
     };
-    let sql = format!(
+    let mut sql = format!(
         "SELECT o.contract_id, k.number, k.customer_id, {sums} FROM open_balances o \
          JOIN contracts k ON k.id = o.contract_id WHERE {condition} \
          GROUP BY o.contract_id, k.number, k.customer_id ORDER BY MIN(o.due_date), o.contract_id"
     );
+    if let (None, Some(n)) = (&chosen, limit) {
+        sql.push_str(&format!(" LIMIT {n}"));
+    }
     let mut out = Vec::new();
     for row in c.query_all_raw(statement(backend, &sql, values)).await? {
         out.push(ContractAgeingRow {

@@ -1022,6 +1022,11 @@ async fn kept_balances_answer_the_ageing_report_as_the_instalments_do() {
             let first: Vec<_> = page.contracts.iter().map(|c| c.contract_id.clone()).collect();
             let all: Vec<_> = report.contracts.iter().take(3).map(|c| c.contract_id.clone()).collect();
             assert_eq!(first, all);
+            // A page longer than the index walk takes is the same list's head too.
+            let long = loupan_service::finance::ageing(services, &finance, as_of, None, Some(5_000)).await.unwrap();
+            let long: Vec<_> = long.contracts.iter().map(|c| c.contract_id.clone()).collect();
+            let every: Vec<_> = report.contracts.iter().map(|c| c.contract_id.clone()).collect();
+            assert_eq!(long, every);
         }
     }
     // A balance changed behind the store's back is found.
