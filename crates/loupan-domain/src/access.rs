@@ -90,6 +90,9 @@ impl Role {
                 ManageCost,
                 RecordVariations,
                 SendNotices,
+                ReadCases,
+                WorkCases,
+                ManageCases,
             ],
             Role::Executive => &[
                 ReadAudit,
@@ -101,6 +104,7 @@ impl Role {
                 ReadFinance,
                 ReadAftersales,
                 ReadCost,
+                ReadCases,
             ],
             Role::SalesManager => &[
                 ReadProjects,
@@ -117,6 +121,7 @@ impl Role {
                 ReadFinance,
                 ReadAftersales,
                 SendNotices,
+                ReadCases,
             ],
             Role::SalesAgent => &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers, Sell, ReadDeals],
             Role::Cashier => {
@@ -133,12 +138,16 @@ impl Role {
                 ReadAftersales,
                 SendNotices,
             ],
-            Role::Service => &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers, SendNotices],
+            // The customer-service desk hears, assigns and works the cases of its projects.
+            Role::Service => {
+                &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers, SendNotices, ReadCases, WorkCases]
+            }
             // Campaigns are planned on exported lists.
             Role::Marketing => {
                 &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers, ExportCustomers, SendNotices]
             }
-            Role::Aftersales => &[ReadProjects, ReadInventory, ReadCustomers, ReadAftersales],
+            // Repairs after handover are after-sales work.
+            Role::Aftersales => &[ReadProjects, ReadInventory, ReadCustomers, ReadAftersales, ReadCases, WorkCases],
             Role::CostEngineer => &[ReadProjects, ReadInventory, ReadCost, ManageCost, RecordVariations],
             // Site staff submit and confirm changes and visas; the cost engineer keeps the rest.
             Role::ProjectManager => &[ReadProjects, ReadInventory, ReadCost, RecordVariations],
@@ -208,10 +217,16 @@ pub enum Permission {
     /// Design notice templates and send letters to a project's customers (what
     /// each customer was sent is seen by whoever may see the customer).
     SendNotices,
+    /// See the customer-service cases (complaints, repairs) of one's projects.
+    ReadCases,
+    /// Register, assign, answer and close cases.
+    WorkCases,
+    /// Keep the case categories, assignment rules, deadlines and the working calendar.
+    ManageCases,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 24] = [
+    pub const ALL: [Permission; 27] = [
         Permission::ManageUsers,
         Permission::ReadAudit,
         Permission::ReadProjects,
@@ -236,6 +251,9 @@ impl Permission {
         Permission::ManageCost,
         Permission::RecordVariations,
         Permission::SendNotices,
+        Permission::ReadCases,
+        Permission::WorkCases,
+        Permission::ManageCases,
     ];
 
     pub fn name(self) -> &'static str {
@@ -264,6 +282,9 @@ impl Permission {
             Permission::ManageCost => "manage_cost",
             Permission::RecordVariations => "record_variations",
             Permission::SendNotices => "send_notices",
+            Permission::ReadCases => "read_cases",
+            Permission::WorkCases => "work_cases",
+            Permission::ManageCases => "manage_cases",
         }
     }
 }

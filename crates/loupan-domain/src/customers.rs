@@ -129,6 +129,8 @@ named_enum! {
         Notice = "notice",
         /// Refused marketing, or accepted it again.
         Consent = "consent",
+        /// A customer-service case about the customer was registered or closed.
+        Case = "case",
     }
 }
 

@@ -98,4 +98,8 @@ id_type!(
     NoticeTemplateId,
     NoticeBatchId,
     NoticeRecipientId,
+    // Customer service (C4).
+    CaseId,
+    CaseCategoryId,
+    CaseRuleId,
 );

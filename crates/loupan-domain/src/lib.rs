@@ -6,6 +6,7 @@
 pub mod access;
 pub mod aftersales;
 pub mod approvals;
+pub mod cases;
 pub mod cost;
 pub mod customers;
 pub mod finance;

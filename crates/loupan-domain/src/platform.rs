@@ -16,6 +16,12 @@ named_enum! {
         ApprovalComment = "approval_comment",
         /// A customer's planned follow-up is due today.
         FollowUpDue = "follow_up_due",
+        /// A customer-service case was given to the reader.
+        CaseAssigned = "case_assigned",
+        /// A case of the reader's nears its deadline.
+        CaseDueSoon = "case_due_soon",
+        /// A case passed its deadline and comes to the reader as the next level.
+        CaseEscalated = "case_escalated",
     }
 }
 

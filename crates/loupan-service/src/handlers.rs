@@ -100,6 +100,7 @@ fn run_job<'a>(
                 crate::notices::run_batch(services, job, &progress).await
             }
             JobKind::Greetings => count(crate::notices::care::send_greetings(services, now).await),
+            JobKind::CaseDeadlines => count(crate::cases::check_deadlines(services, now).await),
         }
     })
 }
@@ -116,6 +117,7 @@ fn job_gave_up<'a>(services: &'a Services, job: &'a JobRow, kind: JobKind) -> Bo
             | JobKind::ApprovalDeadlines
             | JobKind::FollowUpReminders
             | JobKind::Greetings
+            | JobKind::CaseDeadlines
             | JobKind::CustomerImport => Ok(()),
             // The batch keeps its pending recipients; it can be run again from its page.
             JobKind::NoticeBatch => Ok(()),

@@ -12,6 +12,7 @@ pub mod platform;
 // platform and the areas below them, never back up (`.ci/module-cycles`).
 pub mod aftersales;
 pub mod approvals;
+pub mod cases;
 pub mod changes;
 pub mod cost;
 pub mod customers;

@@ -6,6 +6,7 @@
 pub mod approvals;
 pub mod audit;
 pub mod balances;
+pub mod cases;
 pub mod cost;
 pub mod customers;
 pub mod entities;

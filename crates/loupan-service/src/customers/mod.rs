@@ -1297,7 +1297,7 @@ pub(crate) fn timeline_row(
     })
 }
 
-async fn add_event<C: Connection>(
+pub(crate) async fn add_event<C: Connection>(
     conn: &C,
     by: (&Actor, chrono::DateTime<chrono::Utc>),
     customer_id: &CustomerId,

@@ -30,10 +30,12 @@ pub enum JobKind {
     NoticeBatch,
     /// The morning's birthday and holiday greetings (`notices::care`).
     Greetings,
+    /// Reminders and escalations of customer-service cases (`cases::check_deadlines`).
+    CaseDeadlines,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 7] = [
+    pub const ALL: [JobKind; 8] = [
         JobKind::ExpireReservations,
         JobKind::ApprovalDeadlines,
         JobKind::FollowUpReminders,
@@ -41,6 +43,7 @@ impl JobKind {
         JobKind::CustomerImport,
         JobKind::NoticeBatch,
         JobKind::Greetings,
+        JobKind::CaseDeadlines,
     ];
 
     /// The stable name stored in job rows and shown (translated) on the admin page.
@@ -53,6 +56,7 @@ impl JobKind {
             JobKind::CustomerImport => "customer_import",
             JobKind::NoticeBatch => "notice_batch",
             JobKind::Greetings => "greetings",
+            JobKind::CaseDeadlines => "case_deadlines",
         }
     }
 
@@ -68,7 +72,7 @@ impl Serialize for JobKind {
 }
 
 /// Every kind of job by name, for translations and the admin page.
-pub const KINDS: [&str; 7] = [
+pub const KINDS: [&str; 8] = [
     JobKind::ExpireReservations.name(),
     JobKind::ApprovalDeadlines.name(),
     JobKind::FollowUpReminders.name(),
@@ -76,6 +80,7 @@ pub const KINDS: [&str; 7] = [
     JobKind::CustomerImport.name(),
     JobKind::NoticeBatch.name(),
     JobKind::Greetings.name(),
+    JobKind::CaseDeadlines.name(),
 ];
 
 /// What running a job does, by kind (`crate::handlers::run_job`): `Ok(result)`
@@ -183,11 +188,12 @@ pub fn backoff(attempts: i32) -> Duration {
 }
 
 /// The schedules every installation has: name, job kind, interval.
-const SCHEDULES: [(&str, JobKind, i64); 4] = [
+const SCHEDULES: [(&str, JobKind, i64); 5] = [
     ("reservation_expiry", JobKind::ExpireReservations, 60),
     ("approval_deadlines", JobKind::ApprovalDeadlines, 60),
     ("follow_up_reminders", JobKind::FollowUpReminders, 24 * 3600),
     ("greetings", JobKind::Greetings, 24 * 3600),
+    ("case_deadlines", JobKind::CaseDeadlines, 60),
 ];
 
 /// When agents start their day, in the company's time.

@@ -6,6 +6,7 @@
 // the audit trail, webhooks and jobs.
 pub mod aftersales;
 pub mod approvals;
+pub mod cases;
 pub mod changes;
 pub mod cost;
 pub mod customers;
@@ -42,6 +43,7 @@ use crate::AppState;
         (name = "aftersales", description = "Area compensation, deed tax and other after-sales settlements (A1-A4)"),
         (name = "cost", description = "Cost items, target cost, contract planning, cost contracts, changes and visas, dynamic cost (PM3-PM7)"),
         (name = "notices", description = "Letter templates, batches and what each customer was sent (S5, F7, M1)"),
+        (name = "service", description = "Customer-service cases with deadlines in working time, the working calendar, categories and assignment rules (C4)"),
     )
 )]
 struct ApiDoc;
@@ -82,6 +84,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(aftersales::router())
         .merge(cost::router())
         .merge(notices::router())
+        .merge(cases::router())
 }
 
 /// RFC 9457 problem details, in the language of `Accept-Language`.

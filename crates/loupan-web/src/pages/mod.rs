@@ -26,6 +26,7 @@ macro_rules! form_post {
 mod admin;
 mod aftersales;
 mod approvals;
+mod cases;
 mod cost;
 mod cost_attachments;
 mod cost_reports;
@@ -102,4 +103,5 @@ pub fn router() -> Router<AppState> {
         .merge(cost_reports::router())
         .merge(cost_sheets::router())
         .merge(notices::router())
+        .merge(cases::router())
 }

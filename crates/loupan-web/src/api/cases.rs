@@ -1,0 +1,333 @@
+//! Customer service (C4): cases from registration to the callback, and what
+//! the desk keeps — deadlines, working hours, the working calendar of each
+//! year, categories and each project's assignment rules. The service's views
+//! are the API's bodies as they are.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use loupan_domain::ids::{CaseId, CaseRuleId, ProjectId};
+use loupan_service::cases::settings::{self, Category, Day, DeskSettings, Rule, RuleForm, SettingsForm, Target};
+use loupan_service::cases::{self, ActionForm, CaseDetail, CasePage, CaseQuery, NewCase, Registered};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::api::Problem;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
+use crate::{AppError, AppState};
+
+type Created<T> = Result<(StatusCode, Json<T>), AppError>;
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewCaseRequest {
+    #[schema(required = true, nullable = false)]
+    pub project_id: Option<String>,
+    /// `complaint` (投诉), `repair` (报修), `enquiry` (咨询) or `suggestion` (建议).
+    #[schema(required = true, nullable = false, pattern = "^(complaint|repair|enquiry|suggestion)$")]
+    pub kind: Option<String>,
+    pub category_id: Option<String>,
+    /// `urgent`, `high`, `normal` (the default) or `low`.
+    #[schema(pattern = "^(urgent|high|normal|low)$")]
+    pub priority: Option<String>,
+    /// `phone` (the default), `visit`, `email`, `wechat` or `web_form`.
+    #[schema(pattern = "^(phone|visit|email|wechat|web_form)$")]
+    pub channel: Option<String>,
+    /// Who called; the linked customer's name when absent.
+    pub caller_name: Option<String>,
+    /// Any format (`+86 139-0013-9000`): the customer reached at it is linked.
+    pub caller_phone: Option<String>,
+    /// The customer, when the desk chose among `customer_candidates`.
+    pub customer_id: Option<String>,
+    pub unit_id: Option<String>,
+    pub contract_id: Option<String>,
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 2000)]
+    pub description: Option<String>,
+}
+
+/// Registers a case: linked to the customer reached at the caller's phone (and
+/// their unit and contract when they have one in the project), numbered, with
+/// its deadlines in working time and the handler the project's rules name.
+/// Several customers or contracts possible: listed to choose from, none linked.
+#[utoipa::path(post, path = "/api/v1/service/cases", tag = "service", request_body = NewCaseRequest,
+    responses((status = 201, body = Registered), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn register(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(req): ApiJson<NewCaseRequest>,
+) -> Created<Registered> {
+    let form = NewCase {
+        project_id: req.project_id,
+        kind: req.kind,
+        category_id: req.category_id,
+        priority: req.priority,
+        channel: req.channel,
+        caller_name: req.caller_name,
+        caller_phone: req.caller_phone,
+        customer_id: req.customer_id,
+        unit_id: req.unit_id,
+        contract_id: req.contract_id,
+        description: req.description,
+    };
+    Ok((StatusCode::CREATED, Json(cases::register(&state.services, &actor, form).await?)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CaseParams {
+    pub project_id: Option<String>,
+    #[param(pattern = "^(registered|assigned|in_progress|replied|confirmed|closed|merged)$")]
+    pub status: Option<String>,
+    #[param(pattern = "^(complaint|repair|enquiry|suggestion)$")]
+    pub kind: Option<String>,
+    pub assignee_id: Option<String>,
+    pub customer_id: Option<String>,
+    /// `open` (waiting on the company) or `overdue` (open and past a deadline).
+    #[param(pattern = "^(open|overdue)$")]
+    pub state: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Cases of the caller's projects, newest first.
+#[utoipa::path(get, path = "/api/v1/service/cases", tag = "service", params(CaseParams),
+    responses((status = 200, body = CasePage), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn list(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<CaseParams>,
+) -> Result<Json<CasePage>, AppError> {
+    let query = CaseQuery {
+        project_id: q.project_id,
+        status: q.status,
+        kind: q.kind,
+        assignee_id: q.assignee_id,
+        customer_id: q.customer_id,
+        state: q.state,
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    Ok(Json(cases::list(&state.services, &actor, &query).await?))
+}
+
+/// A case with its history.
+#[utoipa::path(get, path = "/api/v1/service/cases/{id}", tag = "service", params(("id" = String, Path)),
+    responses((status = 200, body = CaseDetail), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn get_case(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<CaseId>,
+) -> Result<Json<CaseDetail>, AppError> {
+    Ok(Json(cases::get(&state.services, &actor, &id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CaseActionRequest {
+    /// `assign` (needs `assignee_id`), `start`, `reply` (needs `note`: the
+    /// answer), `confirm`, `reject` (needs `note`), `close` (needs
+    /// `satisfaction`), `reopen` (needs `note`, within the reopening period).
+    #[schema(required = true, nullable = false, pattern = "^(assign|start|reply|confirm|reject|close|reopen)$")]
+    pub action: Option<String>,
+    pub assignee_id: Option<String>,
+    #[schema(max_length = 2000)]
+    pub note: Option<String>,
+    /// The callback's score: 1 (very unhappy) to 5 (very satisfied).
+    #[schema(minimum = 1, maximum = 5)]
+    pub satisfaction: Option<i64>,
+    /// The version read: 409 `case_changed` when the case moved meanwhile.
+    pub version: Option<i64>,
+}
+
+/// Moves a case one step: registered → assigned → in progress → replied →
+/// confirmed → closed (and back: `reject`, `reopen`). A step that does not
+/// apply to the case's status is refused with 422 `not_allowed_now`.
+#[utoipa::path(post, path = "/api/v1/service/cases/{id}/actions", tag = "service", params(("id" = String, Path)),
+    request_body = CaseActionRequest,
+    responses((status = 200, body = CaseDetail), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn act(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<CaseId>,
+    ApiJson(req): ApiJson<CaseActionRequest>,
+) -> Result<Json<CaseDetail>, AppError> {
+    let form = ActionForm {
+        action: req.action,
+        assignee_id: req.assignee_id,
+        note: req.note,
+        satisfaction: req.satisfaction,
+        version: req.version,
+    };
+    Ok(Json(cases::act(&state.services, &actor, &id, form).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LinkRequest {
+    pub customer_id: Option<String>,
+    pub contract_id: Option<String>,
+}
+
+/// Links the case to the customer (and contract) the desk chose among the
+/// candidates; the customer's only active contract in the project follows.
+#[utoipa::path(post, path = "/api/v1/service/cases/{id}/link", tag = "service", params(("id" = String, Path)),
+    request_body = LinkRequest,
+    responses((status = 200, body = CaseDetail), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn link(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<CaseId>,
+    ApiJson(req): ApiJson<LinkRequest>,
+) -> Result<Json<CaseDetail>, AppError> {
+    Ok(Json(cases::link(&state.services, &actor, &id, req.customer_id, req.contract_id).await?))
+}
+
+/// Working hours, the reopening period and the deadline of every kind × priority.
+#[utoipa::path(get, path = "/api/v1/service/settings", tag = "service",
+    responses((status = 200, body = DeskSettings), (status = 403, body = Problem)))]
+async fn get_settings(State(state): State<AppState>, Authed(actor): Authed) -> Result<Json<DeskSettings>, AppError> {
+    Ok(Json(settings::settings(&state.services, &actor).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct DeskSettingsRequest {
+    /// `09:00-12:00,13:00-18:00`.
+    pub work_hours: Option<String>,
+    #[schema(minimum = 0, maximum = 365)]
+    pub reopen_days: Option<i64>,
+    /// The targets to change (working minutes); others keep theirs.
+    #[serde(default)]
+    pub targets: Vec<Target>,
+}
+
+/// Changes the desk's settings; cases registered afterwards use them.
+#[utoipa::path(put, path = "/api/v1/service/settings", tag = "service", request_body = DeskSettingsRequest,
+    responses((status = 200, body = DeskSettings), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn put_settings(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(req): ApiJson<DeskSettingsRequest>,
+) -> Result<Json<DeskSettings>, AppError> {
+    let form = SettingsForm { work_hours: req.work_hours, reopen_days: req.reopen_days, targets: req.targets };
+    Ok(Json(settings::set_settings(&state.services, &actor, form).await?))
+}
+
+/// The days of `year` set apart from Monday to Friday: holidays and make-up working days.
+#[utoipa::path(get, path = "/api/v1/service/calendar/{year}", tag = "service",
+    params(("year" = i32, Path, minimum = 2000, maximum = 2100)),
+    responses((status = 200, body = Vec<Day>), (status = 403, body = Problem)))]
+async fn get_calendar(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(year): ApiPath<i32>,
+) -> Result<Json<Vec<Day>>, AppError> {
+    Ok(Json(settings::calendar_of(&state.services, &actor, year).await?))
+}
+
+/// Replaces the days of `year` set apart (the State Council's notice of the year).
+#[utoipa::path(put, path = "/api/v1/service/calendar/{year}", tag = "service",
+    params(("year" = i32, Path, minimum = 2000, maximum = 2100)), request_body = Vec<Day>,
+    responses((status = 200, body = Vec<Day>), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn put_calendar(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(year): ApiPath<i32>,
+    ApiJson(days): ApiJson<Vec<Day>>,
+) -> Result<Json<Vec<Day>>, AppError> {
+    Ok(Json(settings::set_calendar(&state.services, &actor, year, days).await?))
+}
+
+/// The category tree, each with its path from the root.
+#[utoipa::path(get, path = "/api/v1/service/categories", tag = "service",
+    responses((status = 200, body = Vec<Category>), (status = 403, body = Problem)))]
+async fn list_categories(State(state): State<AppState>, Authed(actor): Authed) -> Result<Json<Vec<Category>>, AppError> {
+    Ok(Json(settings::categories(&state.services, &actor).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewCategoryRequest {
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 40)]
+    pub name: Option<String>,
+    pub parent_id: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/service/categories", tag = "service", request_body = NewCategoryRequest,
+    responses((status = 201, body = Category), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn add_category(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(req): ApiJson<NewCategoryRequest>,
+) -> Created<Category> {
+    let c = settings::add_category(&state.services, &actor, req.name.as_deref(), req.parent_id.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+/// Who gets the project's cases: the most specific rule (category, then kind) wins.
+#[utoipa::path(get, path = "/api/v1/projects/{id}/case-rules", tag = "service", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<Rule>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn list_rules(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<ProjectId>,
+) -> Result<Json<Vec<Rule>>, AppError> {
+    Ok(Json(settings::rules(&state.services, &actor, &id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewRuleRequest {
+    /// None: every kind.
+    pub kind: Option<String>,
+    /// None: every category.
+    pub category_id: Option<String>,
+    /// Users who work cases in the project, taking turns.
+    #[schema(min_items = 1)]
+    #[serde(default)]
+    pub handler_ids: Vec<String>,
+    /// Who a missed deadline is escalated to (none: the administrators).
+    pub supervisor_id: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/projects/{id}/case-rules", tag = "service", params(("id" = String, Path)),
+    request_body = NewRuleRequest,
+    responses((status = 201, body = Rule), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+async fn add_rule(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<ProjectId>,
+    ApiJson(req): ApiJson<NewRuleRequest>,
+) -> Created<Rule> {
+    let form = RuleForm {
+        kind: req.kind,
+        category_id: req.category_id,
+        handler_ids: req.handler_ids,
+        supervisor_id: req.supervisor_id,
+    };
+    Ok((StatusCode::CREATED, Json(settings::add_rule(&state.services, &actor, &id, form).await?)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/case-rules/{id}", tag = "service", params(("id" = String, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn delete_rule(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<CaseRuleId>,
+) -> Result<StatusCode, AppError> {
+    settings::delete_rule(&state.services, &actor, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register, list))
+        .routes(routes!(get_case))
+        .routes(routes!(act))
+        .routes(routes!(link))
+        .routes(routes!(get_settings, put_settings))
+        .routes(routes!(get_calendar, put_calendar))
+        .routes(routes!(list_categories, add_category))
+        .routes(routes!(list_rules, add_rule))
+        .routes(routes!(delete_rule))
+}
