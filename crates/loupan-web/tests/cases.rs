@@ -1,0 +1,397 @@
+//! Customer-service cases through the real router: a call from a phone in
+//! any format links the customer, unit and contract; the project's rule gives
+//! the case to its handlers in turn; the case goes through every state to the
+//! callback and shows on the customer's timeline; deadlines are counted in
+//! working hours of the company's calendar, and the reminder and escalation
+//! of each happen once even with two instances running the job together.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use axum::http::StatusCode;
+use chrono::{FixedOffset, TimeZone, Utc};
+use serde_json::{Value, json};
+use support::*;
+
+struct Desk {
+    app: TestApp,
+    admin: String,
+    project: String,
+    agent: String,
+    desk: String,
+    desk_id: String,
+    fixer: String,
+    fixer_id: String,
+    boss_id: String,
+    boss: String,
+}
+
+fn beijing() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).unwrap()
+}
+
+/// The instant of a Beijing wall-clock time.
+fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> chrono::DateTime<Utc> {
+    beijing().with_ymd_and_hms(y, m, d, h, min, 0).unwrap().with_timezone(&Utc)
+}
+
+async fn desk(now: chrono::DateTime<Utc>) -> Desk {
+    let app = TestApp::with_clock(loupan_service::Clock::set_at(beijing(), now)).await;
+    let admin = app.admin().await;
+    let project = app.project(&admin, "翠湖名苑").await;
+    let (_, agent) = app.user(&admin, "agent", &["sales_agent"], &[&project]).await;
+    let (desk_id, desk) = app.user(&admin, "desk", &["service"], &[&project]).await;
+    let (fixer_id, fixer) = app.user(&admin, "fixer", &["aftersales"], &[&project]).await;
+    let (boss_id, boss) = app.user(&admin, "boss", &["service"], &[&project]).await;
+    Desk { app, admin, project, agent, desk, desk_id, fixer, fixer_id, boss_id, boss }
+}
+
+impl Desk {
+    async fn ok(&self, call: Call, token: &str, status: StatusCode) -> Value {
+        let r = self.app.send(call.token(token)).await;
+        assert_eq!(r.status, status, "{}", r.text);
+        r.json()
+    }
+
+    /// A customer with a signed contract on a new unit; returns (customer, unit, contract).
+    async fn buyer(&self, name: &str, phone: &str, number: &str) -> (String, String, String) {
+        let building = self
+            .ok(post(&format!("/api/v1/projects/{}/buildings", self.project), json!({"name": number})), &self.admin, StatusCode::CREATED)
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let unit = self
+            .ok(
+                post(
+                    &format!("/api/v1/buildings/{building}/units"),
+                    json!({"floor": 3, "number": number, "layout": "3室2厅", "gross_area": "89.37",
+                           "inner_area": "77.37", "list_price": "1000000.00"}),
+                ),
+                &self.admin,
+                StatusCode::CREATED,
+            )
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let customer = self
+            .ok(
+                post("/api/v1/customers", json!({"name": name, "phone": phone, "project_id": self.project})),
+                &self.agent,
+                StatusCode::CREATED,
+            )
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let method = self
+            .ok(
+                post(
+                    &format!("/api/v1/projects/{}/payment-methods", self.project),
+                    json!({"name": format!("一次性 {number}"), "kind": "one_off", "discount": "0",
+                           "terms": [{"kind": "down_payment", "ratio": "1", "days_after_signing": 0}]}),
+                ),
+                &self.admin,
+                StatusCode::CREATED,
+            )
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let contract = self
+            .ok(
+                post(
+                    "/api/v1/sales/contracts",
+                    json!({"unit_id": unit, "customer_id": customer, "payment_method_id": method,
+                           "total_price": "1000000.00", "signed_on": "2026-03-01"}),
+                ),
+                &self.agent,
+                StatusCode::CREATED,
+            )
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (customer, unit, contract)
+    }
+
+    async fn act(&self, case: &str, body: Value, token: &str) -> Value {
+        self.ok(post(&format!("/api/v1/service/cases/{case}/actions"), body), token, StatusCode::OK).await
+    }
+}
+
+#[tokio::test]
+async fn a_call_links_customer_unit_and_contract_and_the_case_goes_through_every_state() {
+    let d = desk(at(2026, 12, 2, 10, 0)).await;
+    let (customer, unit, contract) = d.buyer("王芳", "13900139000", "1-301").await;
+    // Repairs of the project go to the desk and the fixer in turn; the boss hears of breaches.
+    let rule = json!({"kind": "repair", "handler_ids": [d.desk_id, d.fixer_id], "supervisor_id": d.boss_id});
+    d.ok(post(&format!("/api/v1/projects/{}/case-rules", d.project), rule), &d.admin, StatusCode::CREATED).await;
+
+    let body = json!({"project_id": d.project, "kind": "repair", "caller_phone": "+86 139-0013-9000",
+                      "description": "卫生间漏水"});
+    let case = d.ok(post("/api/v1/service/cases", body.clone()), &d.desk, StatusCode::CREATED).await;
+    assert_eq!(case["customer_id"], customer.as_str());
+    assert_eq!(case["unit_id"], unit.as_str());
+    assert_eq!(case["contract_id"], contract.as_str());
+    assert_eq!(case["caller_name"], "王芳");
+    assert_eq!(case["caller_phone"], "139****9000");
+    assert_eq!(case["status"], "assigned");
+    assert_eq!(case["assignee_id"], d.desk_id.as_str());
+    assert_eq!(case["number"], "BS000001");
+    // The next repair goes to the fixer, the one after back to the desk.
+    let second = d.ok(post("/api/v1/service/cases", body.clone()), &d.desk, StatusCode::CREATED).await;
+    assert_eq!(second["assignee_id"], d.fixer_id.as_str());
+    let third = d.ok(post("/api/v1/service/cases", body), &d.desk, StatusCode::CREATED).await;
+    assert_eq!(third["assignee_id"], d.desk_id.as_str());
+    // A complaint matches no rule: registered, waiting for someone to assign it.
+    let complaint = d
+        .ok(
+            post("/api/v1/service/cases", json!({"project_id": d.project, "kind": "complaint",
+                "caller_name": "路人", "description": "噪音"})),
+            &d.desk,
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(complaint["status"], "registered");
+    assert!(complaint["customer_id"].is_null());
+
+    let id = case["id"].as_str().unwrap();
+    // Replying before taking it up is not a step of the process.
+    let r = d
+        .app
+        .send(post(&format!("/api/v1/service/cases/{id}/actions"), json!({"action": "close", "satisfaction": 5})).token(&d.desk))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.error_fields(), ["action"]);
+    // A reply needs its text; a stale version is refused.
+    let r = d.app.send(post(&format!("/api/v1/service/cases/{id}/actions"), json!({"action": "start", "version": 0})).token(&d.desk)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+
+    d.app.services.clock.set(at(2026, 12, 2, 10, 30));
+    let started = d.act(id, json!({"action": "start"}), &d.fixer).await;
+    assert_eq!(started["status"], "in_progress");
+    assert_eq!(started["response_overdue"], false);
+    let r = d.app.send(post(&format!("/api/v1/service/cases/{id}/actions"), json!({"action": "reply"})).token(&d.desk)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.error_fields(), ["note"]);
+    d.act(id, json!({"action": "reply", "note": "已更换密封圈"}), &d.desk).await;
+    let rejected = d.act(id, json!({"action": "reject", "note": "仍在滴水"}), &d.desk).await;
+    assert_eq!(rejected["status"], "in_progress");
+    assert!(rejected["replied_at"].is_null());
+    d.act(id, json!({"action": "reply", "note": "更换了整段水管"}), &d.desk).await;
+    d.act(id, json!({"action": "confirm"}), &d.desk).await;
+    let r = d.app.send(post(&format!("/api/v1/service/cases/{id}/actions"), json!({"action": "close", "satisfaction": 6})).token(&d.desk)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.error_fields(), ["satisfaction"]);
+    let closed = d.act(id, json!({"action": "close", "satisfaction": 4, "note": "回访满意"}), &d.desk).await;
+    assert_eq!(closed["status"], "closed");
+    assert_eq!(closed["satisfaction"], 4);
+    let actions: Vec<&str> = closed["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["registered", "assign", "start", "reply", "reject", "reply", "confirm", "close"]);
+
+    // Reopened within the period; after it, refused.
+    d.app.services.clock.set(at(2026, 12, 10, 10, 0));
+    let reopened = d.act(id, json!({"action": "reopen", "note": "又漏了"}), &d.desk).await;
+    assert_eq!(reopened["status"], "in_progress");
+    d.act(id, json!({"action": "reply", "note": "再修"}), &d.desk).await;
+    d.act(id, json!({"action": "confirm"}), &d.desk).await;
+    d.act(id, json!({"action": "close", "satisfaction": 5}), &d.desk).await;
+    d.app.services.clock.set(at(2026, 12, 30, 10, 0));
+    let r = d.app.send(post(&format!("/api/v1/service/cases/{id}/actions"), json!({"action": "reopen", "note": "x"})).token(&d.desk)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("reopen_period_over"), "{}", r.text);
+
+    // The customer's timeline tells the story.
+    let timeline = d.ok(get(&format!("/api/v1/customers/{customer}/timeline")), &d.desk, StatusCode::OK).await;
+    let text = timeline.to_string();
+    assert!(text.contains("BS000001"), "{text}");
+    // The customer's page says it in words.
+    let page = d.app.send(get(&format!("/customers/{customer}")).token(&d.desk).lang("zh-CN")).await;
+    assert!(page.text.contains("报事 BS000001（报修）"), "{}", page.text);
+
+    // Lists: open cases, a customer's cases; an agent has no access to cases.
+    let open = d.ok(get("/api/v1/service/cases?state=open"), &d.desk, StatusCode::OK).await;
+    assert_eq!(open["items"].as_array().unwrap().len(), 3);
+    let mine = d.ok(get(&format!("/api/v1/service/cases?customer_id={customer}&limit=2")), &d.desk, StatusCode::OK).await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 2);
+    let cursor = mine["next_cursor"].as_str().unwrap().to_owned();
+    let rest = d
+        .ok(get(&format!("/api/v1/service/cases?customer_id={customer}&limit=2&cursor={}", urlencode(&cursor))), &d.desk, StatusCode::OK)
+        .await;
+    assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+    assert!(rest["next_cursor"].is_null());
+    let r = d.app.send(get("/api/v1/service/cases").token(&d.agent)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // The boss hears nothing of a case that kept its deadlines.
+    let _ = &d.boss;
+}
+
+fn urlencode(s: &str) -> String {
+    s.replace(':', "%3A").replace('+', "%2B").replace(',', "%2C")
+}
+
+#[tokio::test]
+async fn several_customers_at_one_phone_are_offered_and_the_desk_links_one() {
+    let d = desk(at(2026, 12, 2, 10, 0)).await;
+    let (husband, _, contract) = d.buyer("李强", "13700137000", "2-101").await;
+    // His wife registered with the same phone (a duplicate the managers may rule on later).
+    let wife = d
+        .ok(post("/api/v1/customers", json!({"name": "张丽", "phone": "13700137000", "project_id": d.project})), &d.agent, StatusCode::CREATED)
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let case = d
+        .ok(
+            post("/api/v1/service/cases", json!({"project_id": d.project, "kind": "complaint",
+                "caller_phone": "137 0013 7000", "description": "物业费账单有误"})),
+            &d.desk,
+            StatusCode::CREATED,
+        )
+        .await;
+    assert!(case["customer_id"].is_null());
+    let mut offered: Vec<&str> = case["customer_candidates"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    offered.sort();
+    let mut both = vec![husband.as_str(), wife.as_str()];
+    both.sort();
+    assert_eq!(offered, both);
+    let id = case["id"].as_str().unwrap();
+    // The page offers the same choice.
+    let page = d.app.send(get(&format!("/service/cases/{id}?choose=1")).token(&d.desk)).await;
+    assert!(page.text.contains("case-choices") && page.text.contains("张丽"), "{}", page.text);
+    // Linking the husband brings his only contract and unit.
+    let linked = d.ok(post(&format!("/api/v1/service/cases/{id}/link"), json!({"customer_id": husband})), &d.desk, StatusCode::OK).await;
+    assert_eq!(linked["customer_id"], husband.as_str());
+    assert_eq!(linked["contract_id"], contract.as_str());
+    // Another project's customer or an unknown one is refused on its field.
+    let r = d.app.send(post(&format!("/api/v1/service/cases/{id}/link"), json!({"customer_id": "nobody"})).token(&d.desk)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.error_fields(), ["customer_id"]);
+}
+
+#[tokio::test]
+async fn bad_input_is_named_field_by_field_in_both_languages() {
+    let d = desk(at(2026, 12, 2, 10, 0)).await;
+    let r = d
+        .app
+        .send(post("/api/v1/service/cases", json!({"project_id": d.project, "kind": "gripe", "caller_phone": "12"})).token(&d.desk).lang("zh-CN"))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut fields = r.error_fields();
+    fields.sort();
+    assert_eq!(fields, ["caller_name", "caller_phone", "description", "kind"]);
+    assert!(r.text.contains("不是可选的值"), "{}", r.text);
+    let r = d.app.send(post("/api/v1/service/cases", json!({"project_id": "elsewhere", "kind": "repair", "description": "x"})).token(&d.desk)).await;
+    assert_eq!(r.error_fields(), ["project_id"]);
+    // The page keeps what was typed and says what is wrong.
+    let page = d
+        .app
+        .send(form("/service/cases", &[("project_id", &d.project), ("kind", "repair"), ("caller_name", "赵先生"), ("description", "")]).token(&d.desk).lang("en"))
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text.contains("赵先生") && page.text.contains("Required"), "{}", page.text);
+    // Settings refuse unreadable hours and a calendar day outside its year.
+    let r = d.app.send(put("/api/v1/service/settings", json!({"work_hours": "9-18"})).token(&d.admin)).await;
+    assert_eq!(r.error_fields(), ["work_hours"]);
+    let r = d
+        .app
+        .send(put("/api/v1/service/calendar/2026", json!([{"date": "2027-01-01", "working": false, "name": "元旦"}])).token(&d.admin))
+        .await;
+    assert_eq!(r.error_fields(), ["days"]);
+    // Only those who manage the desk change its settings.
+    let r = d.app.send(put("/api/v1/service/settings", json!({"reopen_days": 3})).token(&d.desk)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+/// Qingming 2026: Saturday 4 to Monday 6 April off.
+fn qingming() -> Value {
+    json!([{"date": "2026-04-04", "working": false, "name": "清明节"},
+           {"date": "2026-04-05", "working": false, "name": "清明节"},
+           {"date": "2026-04-06", "working": false, "name": "清明节"}])
+}
+
+#[tokio::test]
+async fn deadlines_count_working_hours_of_the_calendar_and_each_alarm_happens_once() {
+    // Friday 3 April 2026, 17:00, before the Qingming holiday.
+    let d = desk(at(2026, 4, 3, 17, 0)).await;
+    d.ok(put("/api/v1/service/calendar/2026", qingming()), &d.admin, StatusCode::OK).await;
+    let targets = json!({"targets": [{"kind": "complaint", "priority": "high", "response_minutes": 240, "resolution_minutes": 960}]});
+    let settings = d.ok(put("/api/v1/service/settings", targets), &d.admin, StatusCode::OK).await;
+    assert_eq!(settings["work_hours"], "09:00-12:00,13:00-18:00");
+    let rule = json!({"handler_ids": [d.desk_id], "supervisor_id": d.boss_id});
+    d.ok(post(&format!("/api/v1/projects/{}/case-rules", d.project), rule), &d.admin, StatusCode::CREATED).await;
+    let case = d
+        .ok(
+            post("/api/v1/service/cases", json!({"project_id": d.project, "kind": "complaint", "priority": "high",
+                "caller_name": "钱先生", "description": "电梯困人"})),
+            &d.desk,
+            StatusCode::CREATED,
+        )
+        .await;
+    // One working hour on Friday, the holiday and the weekend off, three hours on Tuesday morning.
+    assert_eq!(case["response_due_at"], json!(at(2026, 4, 7, 12, 0)));
+    // 16 working hours: 1 on Friday, 8 on Tuesday, 7 on Wednesday.
+    assert_eq!(case["resolution_due_at"], json!(at(2026, 4, 8, 17, 0)));
+    let id = case["id"].as_str().unwrap().to_owned();
+
+    let services = d.app.services.clone();
+    let (_, second) = d.app.second_instance().await;
+    let run = |now| {
+        let (a, b) = (services.clone(), second.clone());
+        async move {
+            let (x, y) = tokio::join!(
+                loupan_service::cases::check_deadlines(&a, now),
+                loupan_service::cases::check_deadlines(&b, now)
+            );
+            x.unwrap() + y.unwrap()
+        }
+    };
+    // Nothing during the holiday: three quarters of the time is not gone yet.
+    assert_eq!(run(at(2026, 4, 6, 12, 0)).await, 0);
+    // Tuesday 11:00: a quarter of the response time left → the handler is reminded, once.
+    assert_eq!(run(at(2026, 4, 7, 11, 0)).await, 1);
+    assert_eq!(run(at(2026, 4, 7, 11, 30)).await, 0);
+    // Past noon without a response: escalated to the supervisor, once.
+    assert_eq!(run(at(2026, 4, 7, 12, 1)).await, 1);
+    assert_eq!(run(at(2026, 4, 7, 12, 30)).await, 0);
+    d.app.services.clock.set(at(2026, 4, 7, 12, 30));
+    let detail = d.ok(get(&format!("/api/v1/service/cases/{id}")), &d.desk, StatusCode::OK).await;
+    assert_eq!(detail["response_overdue"], true);
+    let alarms: Vec<(&str, &str)> = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "reminded" || e["action"] == "escalated")
+        .map(|e| (e["action"].as_str().unwrap(), e["note"].as_str().unwrap()))
+        .collect();
+    assert_eq!(alarms, [("reminded", "response"), ("escalated", "response")]);
+    let bell = |token: String| {
+        let app = &d.app;
+        async move {
+            let r = app.send(get("/api/v1/notifications").token(&token)).await;
+            let kinds: Vec<String> = r.json()["items"]
+                .as_array()
+                .or(r.json().as_array())
+                .map(|a| a.iter().map(|n| n["kind"].as_str().unwrap_or("").to_owned()).collect())
+                .unwrap_or_default();
+            kinds
+        }
+    };
+    let desk_kinds = bell(d.desk.clone()).await;
+    assert_eq!(desk_kinds.iter().filter(|k| *k == "case_due_soon").count(), 1, "{desk_kinds:?}");
+    assert_eq!(desk_kinds.iter().filter(|k| *k == "case_assigned").count(), 1, "{desk_kinds:?}");
+    let boss_kinds = bell(d.boss.clone()).await;
+    assert_eq!(boss_kinds, ["case_escalated"]);
+    // Answering in time stops the resolution's alarms.
+    d.app.services.clock.set(at(2026, 4, 7, 14, 0));
+    d.act(&id, json!({"action": "start"}), &d.desk).await;
+    d.act(&id, json!({"action": "reply", "note": "已派人维修"}), &d.desk).await;
+    assert_eq!(run(at(2026, 4, 9, 9, 0)).await, 0);
+    let overdue = d.ok(get("/api/v1/service/cases?state=overdue"), &d.desk, StatusCode::OK).await;
+    assert_eq!(overdue["items"].as_array().unwrap().len(), 0, "answered late but answered: {overdue}");
+    // The scheduled job is known to the queue.
+    assert!(loupan_service::platform::jobs::KINDS.contains(&"case_deadlines"));
+    let _ = (&d.fixer, &d.fixer_id);
+}
