@@ -310,6 +310,20 @@ fn rule(op: &str) -> Option<Rule> {
             Needs(ReadAftersales, Nothing)
         }
 
+        "POST /api/v1/service/cases" => Needs(WorkCases, Field),
+        "GET /api/v1/service/cases" => Needs(ReadCases, Filter),
+        "GET /api/v1/service/cases/{id}" | "GET /api/v1/projects/{id}/case-rules" => Needs(ReadCases, Project),
+        "POST /api/v1/service/cases/{id}/actions" | "POST /api/v1/service/cases/{id}/link" => {
+            Needs(WorkCases, Project)
+        }
+        "GET /api/v1/service/settings" | "GET /api/v1/service/calendar/{year}" | "GET /api/v1/service/categories" => {
+            Needs(ReadCases, Nothing)
+        }
+        "PUT /api/v1/service/settings" | "PUT /api/v1/service/calendar/{year}" | "POST /api/v1/service/categories" => {
+            Needs(ManageCases, Nothing)
+        }
+        "POST /api/v1/projects/{id}/case-rules" | "DELETE /api/v1/case-rules/{id}" => Needs(ManageCases, Project),
+
         "GET /api/v1/cost/template/items"
         | "GET /api/v1/cost/template/items/export"
         | "GET /api/v1/cost/suppliers"
@@ -930,7 +944,14 @@ impl World {
         let body = json!({"template_id": template, "project_id": self.project(case),
                           "audience": {"source": "customers", "customer_ids": [customer]}});
         let batch = id_of(&self.send(post("/api/v1/notices/batches", body), &self.admin).await);
-        loupan_service::platform::jobs::run_due(&self.app.services, "matrix", chrono::Utc::now()).await.unwrap();
+        // Run until the batch is done: other routes queue webhook deliveries before it.
+        for _ in 0..50 {
+            let ran = loupan_service::platform::jobs::run_due(&self.app.services, "matrix", chrono::Utc::now()).await;
+            let status = self.send(get(&format!("/api/v1/notices/batches/{batch}")), &self.admin).await.json();
+            if ran.unwrap() == 0 || status["status"] == "done" {
+                break;
+            }
+        }
         (batch, customer)
     }
 
@@ -945,6 +966,19 @@ impl World {
             .find_map(|e| e["facts"]["sending"].as_str())
             .unwrap_or_else(|| panic!("no sending on {timeline}"))
             .to_owned()
+    }
+
+    /// A registered case in the project of `case`.
+    async fn service_case(&self, case: Case) -> String {
+        let n = self.n();
+        let body = json!({"project_id": self.project(case), "kind": "repair", "caller_name": "业主",
+                          "description": format!("漏水 {n}")});
+        id_of(&self.send(post("/api/v1/service/cases", body), &self.admin).await)
+    }
+
+    async fn case_category(&self) -> String {
+        let n = self.n();
+        id_of(&self.send(post("/api/v1/service/categories", json!({"name": format!("类别{n}")})), &self.admin).await)
     }
 
     async fn webhook(&self) -> String {
@@ -1052,6 +1086,48 @@ impl World {
                 let r = self.send(put("/api/v1/notices/sms", sms_settings()), &self.admin).await;
                 assert!(r.status.is_success(), "{}", r.text);
                 if method == "GET" { get(path) } else { post(path, json!({"phone": "13800138000"})) }
+            }
+            "/api/v1/service/cases" if method == "GET" => get(&format!("{path}?project_id={p}")),
+            "/api/v1/service/cases" => post(
+                path,
+                json!({"project_id": p, "kind": "complaint", "caller_name": "业主", "description": format!("噪音 {n}")}),
+            ),
+            "/api/v1/service/cases/{id}" => get(&with(&self.service_case(case).await)),
+            "/api/v1/service/cases/{id}/actions" => post(
+                &with(&self.service_case(case).await),
+                json!({"action": "assign", "assignee_id": self.user_id_of(Role::Admin)}),
+            ),
+            "/api/v1/service/cases/{id}/link" => {
+                let (service_case, customer) = (self.service_case(case).await, self.customer(case).await);
+                post(&with(&service_case), json!({"customer_id": customer}))
+            }
+            "/api/v1/service/settings" if method == "PUT" => put(path, json!({"reopen_days": 15})),
+            "/api/v1/service/calendar/{year}" if method == "PUT" => put(
+                &path.replace("{year}", "2026"),
+                json!([{"date": "2026-10-01", "working": false, "name": "国庆节"}]),
+            ),
+            "/api/v1/service/calendar/{year}" => get(&path.replace("{year}", "2026")),
+            "/api/v1/service/categories" if method == "POST" => post(path, json!({"name": format!("类别{n}")})),
+            "/api/v1/projects/{id}/case-rules" if method == "POST" => {
+                let category = self.case_category().await;
+                post(
+                    &with(&p),
+                    json!({"category_id": category, "handler_ids": [self.user_id_of(Role::Admin)]}),
+                )
+            }
+            "/api/v1/projects/{id}/case-rules" => get(&with(&p)),
+            "/api/v1/case-rules/{id}" => {
+                let category = self.case_category().await;
+                let r = self
+                    .send(
+                        post(
+                            &format!("/api/v1/projects/{p}/case-rules"),
+                            json!({"category_id": category, "handler_ids": [self.user_id_of(Role::Admin)]}),
+                        ),
+                        &self.admin,
+                    )
+                    .await;
+                delete(&with(&id_of(&r)))
             }
             "/api/v1/aftersales/area-compensation/calculate" => post(
                 path,
