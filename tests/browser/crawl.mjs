@@ -17,7 +17,7 @@ if (!base || !adminPassword || !demoPassword) {
 
 const users = [
   ["admin", adminPassword],
-  ...["wangfang", "liqiang", "zhangwei", "chenjing", "liuyang", "zhaomin", "sunli", "zhoujian"].map((u) => [u, demoPassword]),
+  ...["wangfang", "liqiang", "zhangwei", "chenjing", "liuyang", "zhaomin", "sunli", "zhoujian", "huangmei"].map((u) => [u, demoPassword]),
 ];
 const windows = [
   ["desktop", { width: 1280, height: 860 }],

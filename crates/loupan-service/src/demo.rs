@@ -64,10 +64,13 @@ pub async fn fill(
         ("zhaomin", "赵敏", Role::Executive),
         ("sunli", "孙丽", Role::ProjectManager),
         ("zhoujian", "周健", Role::CostEngineer),
+        ("huangmei", "黄梅", Role::Service),
+        ("wujun", "吴军", Role::Aftersales),
     ];
     let mut created = Vec::new();
     let mut agents = Vec::new();
     let mut manager = None;
+    let mut desk = Vec::new();
     for (username, name, role) in people {
         let user = users::create_user(
             services,
@@ -84,6 +87,7 @@ pub async fn fill(
         match role {
             Role::SalesAgent => agents.push(user.id),
             Role::SalesManager => manager = Some(user.id),
+            Role::Service | Role::Aftersales | Role::Executive => desk.push(user.id),
             // The cost engineer works in the engineering department: the
             // workbench shows its responsibility cost.
             Role::CostEngineer => {
@@ -168,7 +172,147 @@ pub async fn fill(
     demo_site_plan(services, &system, &project.id).await?;
     demo_cost(services, &system, &project.id).await?;
     demo_notices(services, &system, &project.id).await?;
+    demo_cases(services, &system, &project.id, &desk).await?;
     Ok(Some(DemoSummary { users: created, password, units: done as usize, customers }))
+}
+
+/// The State Council's holidays of 2026 (国办发明电〔2025〕7号) with their
+/// make-up working days: the calendar the service desk's deadlines count in.
+const HOLIDAYS_2026: [(&str, bool, &str); 33] = [
+    ("2026-01-01", false, "元旦"),
+    ("2026-01-02", false, "元旦"),
+    ("2026-01-03", false, "元旦"),
+    ("2026-01-04", true, "元旦"),
+    ("2026-02-14", true, "春节"),
+    ("2026-02-15", false, "春节"),
+    ("2026-02-16", false, "春节"),
+    ("2026-02-17", false, "春节"),
+    ("2026-02-18", false, "春节"),
+    ("2026-02-19", false, "春节"),
+    ("2026-02-20", false, "春节"),
+    ("2026-02-21", false, "春节"),
+    ("2026-02-22", false, "春节"),
+    ("2026-02-23", false, "春节"),
+    ("2026-02-28", true, "春节"),
+    ("2026-04-04", false, "清明节"),
+    ("2026-04-05", false, "清明节"),
+    ("2026-04-06", false, "清明节"),
+    ("2026-05-01", false, "劳动节"),
+    ("2026-05-02", false, "劳动节"),
+    ("2026-05-03", false, "劳动节"),
+    ("2026-05-04", false, "劳动节"),
+    ("2026-05-05", false, "劳动节"),
+    ("2026-05-09", true, "劳动节"),
+    ("2026-06-19", false, "端午节"),
+    ("2026-06-20", false, "端午节"),
+    ("2026-06-21", false, "端午节"),
+    ("2026-09-20", true, "国庆节"),
+    ("2026-09-25", false, "中秋节"),
+    ("2026-09-26", false, "中秋节"),
+    ("2026-09-27", false, "中秋节"),
+    ("2026-10-01", false, "国庆节"),
+    ("2026-10-10", true, "国庆节"),
+];
+
+/// The service desk: the 2026 calendar, a category tree, who gets which
+/// cases, and a few cases from owners at different steps of their process.
+async fn demo_cases(services: &Services, system: &Actor, project_id: &ProjectId, desk: &[UserId]) -> ServiceResult<()> {
+    use crate::cases::settings::{self, Day, RuleForm};
+    use crate::cases::{self, ActionForm, NewCase};
+    let mut days: Vec<Day> = HOLIDAYS_2026
+        .iter()
+        .filter_map(|(date, working, name)| {
+            Some(Day { date: date.parse().ok()?, working: *working, name: (*name).to_owned() })
+        })
+        .collect();
+    // National Day runs from 1 to 7 October.
+    for d in 2..=7 {
+        if let Some(date) = chrono::NaiveDate::from_ymd_opt(2026, 10, d) {
+            days.push(Day { date, working: false, name: "国庆节".into() });
+        }
+    }
+    days.sort_by_key(|d| d.date);
+    settings::set_calendar(services, system, 2026, days).await?;
+    let repair = settings::add_category(services, system, Some("报修"), None).await?;
+    let water = settings::add_category(services, system, Some("水电"), Some(repair.id.as_str())).await?;
+    settings::add_category(services, system, Some("门窗"), Some(repair.id.as_str())).await?;
+    let complaint = settings::add_category(services, system, Some("投诉"), None).await?;
+    settings::add_category(services, system, Some("物业服务"), Some(complaint.id.as_str())).await?;
+    settings::add_category(services, system, Some("办证咨询"), None).await?;
+    // desk: [赵敏 (executive), 黄梅 (service), 吴军 (after-sales)].
+    let (Some(executive), Some(service), Some(aftersales)) = (desk.first(), desk.get(1), desk.get(2)) else {
+        return Ok(());
+    };
+    let rule = |kind: Option<&str>, handlers: Vec<&UserId>, supervisor: &UserId| RuleForm {
+        kind: kind.map(str::to_owned),
+        category_id: None,
+        handler_ids: handlers.into_iter().map(|u| u.to_string()).collect(),
+        supervisor_id: Some(supervisor.to_string()),
+    };
+    settings::add_rule(services, system, project_id, rule(Some("repair"), vec![aftersales, service], service)).await?;
+    settings::add_rule(services, system, project_id, rule(None, vec![service], executive)).await?;
+
+    let q = crate::sales::deals::DealQuery {
+        project_id: Some(project_id.to_string()),
+        building_id: None,
+        status: Some(loupan_domain::sales::ContractStatus::Active),
+        agent_id: None,
+        customer_id: None,
+        from: None,
+        to: None,
+        cursor: None,
+        limit: Some(10),
+    };
+    let contracts = crate::sales::deals::contracts(services, system, &q).await?;
+    let conn = services.store.conn();
+    let mut phones = Vec::new();
+    for listed in contracts.items.iter().take(2) {
+        if let Some(c) = loupan_store::customers::find_customer(conn, &listed.deal.customer_id).await? {
+            phones.push(c.phone);
+        }
+    }
+    let case = |kind: &str, phone: Option<&String>, category: Option<&str>, text: &str| NewCase {
+        project_id: Some(project_id.to_string()),
+        kind: Some(kind.into()),
+        category_id: category.map(str::to_owned),
+        priority: Some(if kind == "complaint" { "high" } else { "normal" }.into()),
+        channel: Some("phone".into()),
+        caller_name: if phone.is_none() { Some("来访业主".into()) } else { None },
+        caller_phone: phone.cloned(),
+        description: Some(text.into()),
+        ..NewCase::default()
+    };
+    let mut desk_actor = system.clone();
+    desk_actor.display_name = "黄梅".into();
+    let step = |action: &str, note: Option<&str>, satisfaction: Option<i64>| ActionForm {
+        action: Some(action.into()),
+        note: note.map(str::to_owned),
+        satisfaction,
+        ..ActionForm::default()
+    };
+    let leak = cases::register(
+        services,
+        &desk_actor,
+        case("repair", phones.first(), Some(water.id.as_str()), "卫生间地漏反水，楼下天花板有水渍"),
+    )
+    .await?;
+    cases::act(services, &desk_actor, &leak.case.id, step("start", Some("已约业主明早上门查看"), None)).await?;
+    let noise = cases::register(
+        services,
+        &desk_actor,
+        case("complaint", phones.get(1), None, "夜间装修噪音，物业未制止"),
+    )
+    .await?;
+    for (action, note, score) in [
+        ("start", None, None),
+        ("reply", Some("已与装修户沟通，限定施工时间 8:00-18:00"), None),
+        ("confirm", None, None),
+        ("close", Some("业主表示满意"), Some(4)),
+    ] {
+        cases::act(services, &desk_actor, &noise.case.id, step(action, note, score)).await?;
+    }
+    cases::register(services, &desk_actor, case("enquiry", None, None, "询问不动产权证办理进度")).await?;
+    Ok(())
 }
 
 /// The demo company's logo, a house drawn in two colours (160 × 160 PNG).
