@@ -145,7 +145,7 @@ async fn case_page(
     let choices = if show_choices { Some(cases::choices(&state.services, actor, id).await?) } else { None };
     let ctx = context! {
         c => Value::from_serialize(&detail.case), events => Value::from_serialize(&detail.events),
-        actions => actions, may_work => actor.can(Permission::WorkCases),
+        actions => actions, may_work => actor.can(Permission::WorkCases), may_read_deals => actor.can(Permission::ReadDeals),
         handlers => handlers.into_iter().map(|(id, name)| context! { id => id.as_str().to_owned(), name => name }).collect::<Vec<_>>(),
         choices => choices.map(|c| Value::from_serialize(&c)), errors => errors,
         ..base_context(actor, lang, NAV)
