@@ -297,12 +297,9 @@ async fn demo_cases(services: &Services, system: &Actor, project_id: &ProjectId,
     )
     .await?;
     cases::act(services, &desk_actor, &leak.case.id, step("start", Some("已约业主明早上门查看"), None)).await?;
-    let noise = cases::register(
-        services,
-        &desk_actor,
-        case("complaint", phones.get(1), None, "夜间装修噪音，物业未制止"),
-    )
-    .await?;
+    let noise =
+        cases::register(services, &desk_actor, case("complaint", phones.get(1), None, "夜间装修噪音，物业未制止"))
+            .await?;
     for (action, note, score) in [
         ("start", None, None),
         ("reply", Some("已与装修户沟通，限定施工时间 8:00-18:00"), None),

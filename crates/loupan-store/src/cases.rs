@@ -182,7 +182,10 @@ pub enum Alarm {
     Escalate,
 }
 
-fn alarm_columns(deadline: Deadline, alarm: Alarm) -> (service_cases::Column, service_cases::Column, service_cases::Column) {
+fn alarm_columns(
+    deadline: Deadline,
+    alarm: Alarm,
+) -> (service_cases::Column, service_cases::Column, service_cases::Column) {
     use service_cases::Column as Col;
     // (when it is due, what stops it, when it happened)
     match (deadline, alarm) {

@@ -313,9 +313,7 @@ fn rule(op: &str) -> Option<Rule> {
         "POST /api/v1/service/cases" => Needs(WorkCases, Field),
         "GET /api/v1/service/cases" => Needs(ReadCases, Filter),
         "GET /api/v1/service/cases/{id}" | "GET /api/v1/projects/{id}/case-rules" => Needs(ReadCases, Project),
-        "POST /api/v1/service/cases/{id}/actions" | "POST /api/v1/service/cases/{id}/link" => {
-            Needs(WorkCases, Project)
-        }
+        "POST /api/v1/service/cases/{id}/actions" | "POST /api/v1/service/cases/{id}/link" => Needs(WorkCases, Project),
         "GET /api/v1/service/settings" | "GET /api/v1/service/calendar/{year}" | "GET /api/v1/service/categories" => {
             Needs(ReadCases, Nothing)
         }
@@ -1110,10 +1108,7 @@ impl World {
             "/api/v1/service/categories" if method == "POST" => post(path, json!({"name": format!("类别{n}")})),
             "/api/v1/projects/{id}/case-rules" if method == "POST" => {
                 let category = self.case_category().await;
-                post(
-                    &with(&p),
-                    json!({"category_id": category, "handler_ids": [self.user_id_of(Role::Admin)]}),
-                )
+                post(&with(&p), json!({"category_id": category, "handler_ids": [self.user_id_of(Role::Admin)]}))
             }
             "/api/v1/projects/{id}/case-rules" => get(&with(&p)),
             "/api/v1/case-rules/{id}" => {

@@ -56,7 +56,11 @@ impl Desk {
     /// A customer with a signed contract on a new unit; returns (customer, unit, contract).
     async fn buyer(&self, name: &str, phone: &str, number: &str) -> (String, String, String) {
         let building = self
-            .ok(post(&format!("/api/v1/projects/{}/buildings", self.project), json!({"name": number})), &self.admin, StatusCode::CREATED)
+            .ok(
+                post(&format!("/api/v1/projects/{}/buildings", self.project), json!({"name": number})),
+                &self.admin,
+                StatusCode::CREATED,
+            )
             .await["id"]
             .as_str()
             .unwrap()
@@ -148,8 +152,11 @@ async fn a_call_links_customer_unit_and_contract_and_the_case_goes_through_every
     // A complaint matches no rule: registered, waiting for someone to assign it.
     let complaint = d
         .ok(
-            post("/api/v1/service/cases", json!({"project_id": d.project, "kind": "complaint",
-                "caller_name": "路人", "description": "噪音"})),
+            post(
+                "/api/v1/service/cases",
+                json!({"project_id": d.project, "kind": "complaint",
+                "caller_name": "路人", "description": "噪音"}),
+            ),
             &d.desk,
             StatusCode::CREATED,
         )
@@ -161,19 +168,31 @@ async fn a_call_links_customer_unit_and_contract_and_the_case_goes_through_every
     // Replying before taking it up is not a step of the process.
     let r = d
         .app
-        .send(post(&format!("/api/v1/service/cases/{id}/actions"), json!({"action": "close", "satisfaction": 5})).token(&d.desk))
+        .send(
+            post(&format!("/api/v1/service/cases/{id}/actions"), json!({"action": "close", "satisfaction": 5}))
+                .token(&d.desk),
+        )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert_eq!(r.error_fields(), ["action"]);
     // A reply needs its text; a stale version is refused.
-    let r = d.app.send(post(&format!("/api/v1/service/cases/{id}/actions"), json!({"action": "start", "version": 0})).token(&d.desk)).await;
+    let r = d
+        .app
+        .send(
+            post(&format!("/api/v1/service/cases/{id}/actions"), json!({"action": "start", "version": 0}))
+                .token(&d.desk),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
 
     d.app.services.clock.set(at(2026, 12, 2, 10, 30));
     let started = d.act(id, json!({"action": "start"}), &d.fixer).await;
     assert_eq!(started["status"], "in_progress");
     assert_eq!(started["response_overdue"], false);
-    let r = d.app.send(post(&format!("/api/v1/service/cases/{id}/actions"), json!({"action": "reply"})).token(&d.desk)).await;
+    let r = d
+        .app
+        .send(post(&format!("/api/v1/service/cases/{id}/actions"), json!({"action": "reply"})).token(&d.desk))
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.error_fields(), ["note"]);
     d.act(id, json!({"action": "reply", "note": "已更换密封圈"}), &d.desk).await;
@@ -182,13 +201,20 @@ async fn a_call_links_customer_unit_and_contract_and_the_case_goes_through_every
     assert!(rejected["replied_at"].is_null());
     d.act(id, json!({"action": "reply", "note": "更换了整段水管"}), &d.desk).await;
     d.act(id, json!({"action": "confirm"}), &d.desk).await;
-    let r = d.app.send(post(&format!("/api/v1/service/cases/{id}/actions"), json!({"action": "close", "satisfaction": 6})).token(&d.desk)).await;
+    let r = d
+        .app
+        .send(
+            post(&format!("/api/v1/service/cases/{id}/actions"), json!({"action": "close", "satisfaction": 6}))
+                .token(&d.desk),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.error_fields(), ["satisfaction"]);
     let closed = d.act(id, json!({"action": "close", "satisfaction": 4, "note": "回访满意"}), &d.desk).await;
     assert_eq!(closed["status"], "closed");
     assert_eq!(closed["satisfaction"], 4);
-    let actions: Vec<&str> = closed["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> =
+        closed["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["registered", "assign", "start", "reply", "reject", "reply", "confirm", "close"]);
 
     // Reopened within the period; after it, refused.
@@ -199,7 +225,13 @@ async fn a_call_links_customer_unit_and_contract_and_the_case_goes_through_every
     d.act(id, json!({"action": "confirm"}), &d.desk).await;
     d.act(id, json!({"action": "close", "satisfaction": 5}), &d.desk).await;
     d.app.services.clock.set(at(2026, 12, 30, 10, 0));
-    let r = d.app.send(post(&format!("/api/v1/service/cases/{id}/actions"), json!({"action": "reopen", "note": "x"})).token(&d.desk)).await;
+    let r = d
+        .app
+        .send(
+            post(&format!("/api/v1/service/cases/{id}/actions"), json!({"action": "reopen", "note": "x"}))
+                .token(&d.desk),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert!(r.text.contains("reopen_period_over"), "{}", r.text);
 
@@ -214,11 +246,16 @@ async fn a_call_links_customer_unit_and_contract_and_the_case_goes_through_every
     // Lists: open cases, a customer's cases; an agent has no access to cases.
     let open = d.ok(get("/api/v1/service/cases?state=open"), &d.desk, StatusCode::OK).await;
     assert_eq!(open["items"].as_array().unwrap().len(), 3);
-    let mine = d.ok(get(&format!("/api/v1/service/cases?customer_id={customer}&limit=2")), &d.desk, StatusCode::OK).await;
+    let mine =
+        d.ok(get(&format!("/api/v1/service/cases?customer_id={customer}&limit=2")), &d.desk, StatusCode::OK).await;
     assert_eq!(mine["items"].as_array().unwrap().len(), 2);
     let cursor = mine["next_cursor"].as_str().unwrap().to_owned();
     let rest = d
-        .ok(get(&format!("/api/v1/service/cases?customer_id={customer}&limit=2&cursor={}", urlencode(&cursor))), &d.desk, StatusCode::OK)
+        .ok(
+            get(&format!("/api/v1/service/cases?customer_id={customer}&limit=2&cursor={}", urlencode(&cursor))),
+            &d.desk,
+            StatusCode::OK,
+        )
         .await;
     assert_eq!(rest["items"].as_array().unwrap().len(), 1);
     assert!(rest["next_cursor"].is_null());
@@ -238,21 +275,29 @@ async fn several_customers_at_one_phone_are_offered_and_the_desk_links_one() {
     let (husband, _, contract) = d.buyer("李强", "13700137000", "2-101").await;
     // His wife registered with the same phone (a duplicate the managers may rule on later).
     let wife = d
-        .ok(post("/api/v1/customers", json!({"name": "张丽", "phone": "13700137000", "project_id": d.project})), &d.agent, StatusCode::CREATED)
+        .ok(
+            post("/api/v1/customers", json!({"name": "张丽", "phone": "13700137000", "project_id": d.project})),
+            &d.agent,
+            StatusCode::CREATED,
+        )
         .await["id"]
         .as_str()
         .unwrap()
         .to_owned();
     let case = d
         .ok(
-            post("/api/v1/service/cases", json!({"project_id": d.project, "kind": "complaint",
-                "caller_phone": "137 0013 7000", "description": "物业费账单有误"})),
+            post(
+                "/api/v1/service/cases",
+                json!({"project_id": d.project, "kind": "complaint",
+                "caller_phone": "137 0013 7000", "description": "物业费账单有误"}),
+            ),
             &d.desk,
             StatusCode::CREATED,
         )
         .await;
     assert!(case["customer_id"].is_null());
-    let mut offered: Vec<&str> = case["customer_candidates"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let mut offered: Vec<&str> =
+        case["customer_candidates"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     offered.sort();
     let mut both = vec![husband.as_str(), wife.as_str()];
     both.sort();
@@ -262,11 +307,16 @@ async fn several_customers_at_one_phone_are_offered_and_the_desk_links_one() {
     let page = d.app.send(get(&format!("/service/cases/{id}?choose=1")).token(&d.desk)).await;
     assert!(page.text.contains("case-choices") && page.text.contains("张丽"), "{}", page.text);
     // Linking the husband brings his only contract and unit.
-    let linked = d.ok(post(&format!("/api/v1/service/cases/{id}/link"), json!({"customer_id": husband})), &d.desk, StatusCode::OK).await;
+    let linked = d
+        .ok(post(&format!("/api/v1/service/cases/{id}/link"), json!({"customer_id": husband})), &d.desk, StatusCode::OK)
+        .await;
     assert_eq!(linked["customer_id"], husband.as_str());
     assert_eq!(linked["contract_id"], contract.as_str());
     // Another project's customer or an unknown one is refused on its field.
-    let r = d.app.send(post(&format!("/api/v1/service/cases/{id}/link"), json!({"customer_id": "nobody"})).token(&d.desk)).await;
+    let r = d
+        .app
+        .send(post(&format!("/api/v1/service/cases/{id}/link"), json!({"customer_id": "nobody"})).token(&d.desk))
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.error_fields(), ["customer_id"]);
 }
@@ -276,19 +326,36 @@ async fn bad_input_is_named_field_by_field_in_both_languages() {
     let d = desk(at(2026, 12, 2, 10, 0)).await;
     let r = d
         .app
-        .send(post("/api/v1/service/cases", json!({"project_id": d.project, "kind": "gripe", "caller_phone": "12"})).token(&d.desk).lang("zh-CN"))
+        .send(
+            post("/api/v1/service/cases", json!({"project_id": d.project, "kind": "gripe", "caller_phone": "12"}))
+                .token(&d.desk)
+                .lang("zh-CN"),
+        )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let mut fields = r.error_fields();
     fields.sort();
     assert_eq!(fields, ["caller_name", "caller_phone", "description", "kind"]);
     assert!(r.text.contains("不是可选的值"), "{}", r.text);
-    let r = d.app.send(post("/api/v1/service/cases", json!({"project_id": "elsewhere", "kind": "repair", "description": "x"})).token(&d.desk)).await;
+    let r = d
+        .app
+        .send(
+            post("/api/v1/service/cases", json!({"project_id": "elsewhere", "kind": "repair", "description": "x"}))
+                .token(&d.desk),
+        )
+        .await;
     assert_eq!(r.error_fields(), ["project_id"]);
     // The page keeps what was typed and says what is wrong.
     let page = d
         .app
-        .send(form("/service/cases", &[("project_id", &d.project), ("kind", "repair"), ("caller_name", "赵先生"), ("description", "")]).token(&d.desk).lang("en"))
+        .send(
+            form(
+                "/service/cases",
+                &[("project_id", &d.project), ("kind", "repair"), ("caller_name", "赵先生"), ("description", "")],
+            )
+            .token(&d.desk)
+            .lang("en"),
+        )
         .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.text.contains("赵先生") && page.text.contains("Required"), "{}", page.text);
@@ -297,7 +364,10 @@ async fn bad_input_is_named_field_by_field_in_both_languages() {
     assert_eq!(r.error_fields(), ["work_hours"]);
     let r = d
         .app
-        .send(put("/api/v1/service/calendar/2026", json!([{"date": "2027-01-01", "working": false, "name": "元旦"}])).token(&d.admin))
+        .send(
+            put("/api/v1/service/calendar/2026", json!([{"date": "2027-01-01", "working": false, "name": "元旦"}]))
+                .token(&d.admin),
+        )
         .await;
     assert_eq!(r.error_fields(), ["days"]);
     // Only those who manage the desk change its settings.
@@ -324,8 +394,11 @@ async fn deadlines_count_working_hours_of_the_calendar_and_each_alarm_happens_on
     d.ok(post(&format!("/api/v1/projects/{}/case-rules", d.project), rule), &d.admin, StatusCode::CREATED).await;
     let case = d
         .ok(
-            post("/api/v1/service/cases", json!({"project_id": d.project, "kind": "complaint", "priority": "high",
-                "caller_name": "钱先生", "description": "电梯困人"})),
+            post(
+                "/api/v1/service/cases",
+                json!({"project_id": d.project, "kind": "complaint", "priority": "high",
+                "caller_name": "钱先生", "description": "电梯困人"}),
+            ),
             &d.desk,
             StatusCode::CREATED,
         )

@@ -269,12 +269,17 @@ async fn each_scheduled_run_is_queued_once_across_instances() {
     let o = app.send(get("/api/v1/jobs").token(&admin)).await.json();
     let kinds: Vec<&str> = o["items"].as_array().unwrap().iter().map(|j| j["kind"].as_str().unwrap()).collect();
     assert!(
-        kinds.contains(&"expire_reservations") && kinds.contains(&"approval_deadlines") && kinds.contains(&"case_deadlines"),
+        kinds.contains(&"expire_reservations")
+            && kinds.contains(&"approval_deadlines")
+            && kinds.contains(&"case_deadlines"),
         "{kinds:?}"
     );
     assert!(o["items"].as_array().unwrap().iter().all(|j| j["status"] == "done"), "{o}");
     let names: Vec<&str> = o["schedules"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["approval_deadlines", "case_deadlines", "follow_up_reminders", "greetings", "reservation_expiry"]);
+    assert_eq!(
+        names,
+        ["approval_deadlines", "case_deadlines", "follow_up_reminders", "greetings", "reservation_expiry"]
+    );
     // A minute later, each runs again; the morning reminders and greetings wait for the morning.
     let later = now + chrono::Duration::seconds(61);
     assert_eq!(jobs::tick_schedules(&second, later).await.unwrap(), 3);

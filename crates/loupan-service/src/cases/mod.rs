@@ -137,7 +137,12 @@ fn given(text: &Option<String>) -> Option<&str> {
     text.as_deref().map(str::trim).filter(|t| !t.is_empty())
 }
 
-fn named<T>(errors: &mut Invalid, field: &'static str, text: &Option<String>, parse: fn(&str) -> Option<T>) -> Option<T> {
+fn named<T>(
+    errors: &mut Invalid,
+    field: &'static str,
+    text: &Option<String>,
+    parse: fn(&str) -> Option<T>,
+) -> Option<T> {
     let t = given(text)?;
     parse(t).or_else(|| {
         errors.push(field, "unknown_value");
@@ -510,11 +515,8 @@ async fn views<C: Connection>(conn: &C, rows: Vec<CaseRow>, now: DateTime<Utc>) 
     } else {
         store_customers::customers_by_ids(conn, &customer_ids).await?
     };
-    let categories = if rows.iter().any(|r| r.category_id.is_some()) {
-        store::categories(conn).await?
-    } else {
-        Vec::new()
-    };
+    let categories =
+        if rows.iter().any(|r| r.category_id.is_some()) { store::categories(conn).await? } else { Vec::new() };
     Ok(rows
         .into_iter()
         .map(|r| Case {
@@ -655,7 +657,8 @@ pub async fn list(services: &Services, actor: &Actor, q: &CaseQuery) -> ServiceR
     let mut rows = store::list_cases(conn, &filter, after, limit + 1).await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next_cursor = if more { rows.last().map(|r| format!("{},{}", r.registered_at.to_rfc3339(), r.id)) } else { None };
+    let next_cursor =
+        if more { rows.last().map(|r| format!("{},{}", r.registered_at.to_rfc3339(), r.id)) } else { None };
     Ok(CasePage { items: views(conn, rows, now).await?, next_cursor })
 }
 

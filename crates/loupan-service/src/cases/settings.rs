@@ -384,7 +384,12 @@ pub struct RuleForm {
     pub supervisor_id: Option<String>,
 }
 
-pub async fn add_rule(services: &Services, actor: &Actor, project_id: &ProjectId, form: RuleForm) -> ServiceResult<Rule> {
+pub async fn add_rule(
+    services: &Services,
+    actor: &Actor,
+    project_id: &ProjectId,
+    form: RuleForm,
+) -> ServiceResult<Rule> {
     actor.require(Permission::ManageCases)?;
     check_project(actor, project_id)?;
     let tx = services.store.begin_write().await?;
@@ -426,7 +431,8 @@ pub async fn add_rule(services: &Services, actor: &Actor, project_id: &ProjectId
     {
         errors.push("supervisor_id", "unknown_user");
     }
-    let same = store::rules_of(&tx, project_id).await?.into_iter().any(|r| r.kind == kind && r.category_id == category_id);
+    let same =
+        store::rules_of(&tx, project_id).await?.into_iter().any(|r| r.kind == kind && r.category_id == category_id);
     if same {
         errors.push("kind", "rule_exists");
     }
@@ -470,7 +476,13 @@ pub async fn delete_rule(services: &Services, actor: &Actor, id: &CaseRuleId) ->
     audit::record(
         &tx,
         actor,
-        Change { action: "case_rule.deleted", record_type: "case_rule", record_id: id.as_str(), before: None, after: None },
+        Change {
+            action: "case_rule.deleted",
+            record_type: "case_rule",
+            record_id: id.as_str(),
+            before: None,
+            after: None,
+        },
     )
     .await?;
     tx.commit().await.map_err(ServiceError::internal)

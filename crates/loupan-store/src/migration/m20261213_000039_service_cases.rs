@@ -135,7 +135,7 @@ impl MigrationTrait for Migration {
             let mut index = Index::create();
             index.name(name).table(a("service_cases"));
             for c in cols {
-                index.col(a(*c));
+                index.col(a(c));
             }
             m.create_index(index.to_owned()).await?;
         }
@@ -154,7 +154,12 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(
-            Index::create().name("ix_case_events_case").table(a("case_events")).col(a("case_id")).col(a("at")).to_owned(),
+            Index::create()
+                .name("ix_case_events_case")
+                .table(a("case_events"))
+                .col(a("case_id"))
+                .col(a("at"))
+                .to_owned(),
         )
         .await?;
         Ok(())

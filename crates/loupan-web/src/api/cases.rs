@@ -242,7 +242,10 @@ async fn put_calendar(
 /// The category tree, each with its path from the root.
 #[utoipa::path(get, path = "/api/v1/service/categories", tag = "service",
     responses((status = 200, body = Vec<Category>), (status = 403, body = Problem)))]
-async fn list_categories(State(state): State<AppState>, Authed(actor): Authed) -> Result<Json<Vec<Category>>, AppError> {
+async fn list_categories(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> Result<Json<Vec<Category>>, AppError> {
     Ok(Json(settings::categories(&state.services, &actor).await?))
 }
 

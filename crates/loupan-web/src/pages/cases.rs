@@ -113,7 +113,8 @@ async fn register(
         lang,
         cases::register(&state.services, &actor, new_case(&data)).await,
         |r| {
-            let choose = if r.customer_candidates.is_empty() && r.contract_candidates.is_empty() { "" } else { "?choose=1" };
+            let choose =
+                if r.customer_candidates.is_empty() && r.contract_candidates.is_empty() { "" } else { "?choose=1" };
             format!("/service/cases/{}{choose}", r.case.id)
         },
         |errors| list_page(&state, &actor, lang, &ListQuery::default(), errors, Some(&data), None).await
@@ -281,7 +282,7 @@ async fn save_settings(
     form_post!(
         lang,
         settings::set_settings(&state.services, &actor, form).await,
-        |_| "/service/settings".to_owned(),
+        |_| "/service/settings",
         |errors| settings_page(&state, &actor, lang, &SettingsQuery::default(), errors).await
     )
 }
@@ -319,12 +320,10 @@ async fn save_calendar(
         Err(invalid) => Err(invalid.into()),
     };
     let q = SettingsQuery { year: Some(year), project_id: None };
-    form_post!(
-        lang,
-        result,
-        |_| format!("/service/settings?year={year}#calendar"),
-        |errors| settings_page(&state, &actor, lang, &q, errors).await
+    form_post!(lang, result, |_| format!("/service/settings?year={year}#calendar"), |errors| settings_page(
+        &state, &actor, lang, &q, errors
     )
+    .await)
 }
 
 async fn add_category(
@@ -336,7 +335,7 @@ async fn add_category(
     form_post!(
         lang,
         settings::add_category(&state.services, &actor, data.get("name"), data.get("parent_id")).await,
-        |_| "/service/settings#categories".to_owned(),
+        |_| "/service/settings#categories",
         |errors| settings_page(&state, &actor, lang, &SettingsQuery::default(), errors).await
     )
 }
