@@ -37,6 +37,11 @@ NOT_SHAPE = {
     "inner_exceeds_gross", "no_floor_zero", "below_from_floor", "floor_above_list",
     "explanation_needed", "month_not_over", "same_amount", "below_contracted",
     "before_last_adoption", "no_gross_floor_area",
+    # Customer service: categories by id, who may work a project's cases, what a
+    # case's status allows, what an action needs, the calendar's year in the path.
+    "unknown_category", "cannot_work_cases", "not_allowed_now", "reopen_period_over",
+    "needed_for_this_action", "caller_needed", "below_response", "work_hours_out_of_order",
+    "date_outside_year", "rule_exists",
     # What an SMS gateway needs depends on which one it is.
     "required_for_provider", "text_placeholder_missing",
     # What a notice template says is a language of its own; its template by id.

@@ -336,6 +336,7 @@ async fn bad_input_is_named_field_by_field_in_both_languages() {
     let mut fields = r.error_fields();
     fields.sort();
     assert_eq!(fields, ["caller_name", "caller_phone", "description", "kind"]);
+    assert!(r.text.contains("caller_needed"), "{}", r.text);
     assert!(r.text.contains("不是可选的值"), "{}", r.text);
     let r = d
         .app

@@ -342,7 +342,7 @@ pub(crate) async fn register_in<C: Connection>(
         Some(id) => {
             let id = CaseCategoryId::from(id);
             if store::find_category(conn, &id).await?.is_none() {
-                errors.push("category_id", "unknown_value");
+                errors.push("category_id", "unknown_category");
             }
             Some(id)
         }
@@ -360,8 +360,9 @@ pub(crate) async fn register_in<C: Connection>(
         return Err(errors.into_result().err().unwrap_or_else(|| Invalid::one("project_id", "required")).into());
     };
     let links = links(conn, actor, &project_id, &form, phone.as_ref(), &mut errors).await?;
+    // Whom to call back: a name, a phone, or the customer found.
     if caller_name.is_none() && links.customer.is_none() && phone.is_none() {
-        errors.push("caller_name", "required");
+        errors.push("caller_name", "caller_needed");
     }
     errors.into_result()?;
     let (Some(kind), Some(description)) = (kind, description) else {
@@ -707,12 +708,10 @@ pub async fn act(services: &Services, actor: &Actor, id: &CaseId, form: ActionFo
             None
         }),
     };
-    let note = long_text(
-        &mut errors,
-        "note",
-        &form.note,
-        matches!(action, Some(CaseAction::Reply | CaseAction::Reject | CaseAction::Reopen)),
-    );
+    let note = long_text(&mut errors, "note", &form.note, false);
+    if note.is_none() && matches!(action, Some(CaseAction::Reply | CaseAction::Reject | CaseAction::Reopen)) {
+        errors.push("note", "needed_for_this_action");
+    }
     errors.into_result()?;
     let Some(action) = action else { return Err(Invalid::one("action", "required").into()) };
     if form.version.is_some_and(|v| v != row.version) {
@@ -727,7 +726,7 @@ pub async fn act(services: &Services, actor: &Actor, id: &CaseId, form: ActionFo
     match action {
         CaseAction::Assign => {
             let Some(assignee) = given(&form.assignee_id).map(UserId::from) else {
-                return Err(Invalid::one("assignee_id", "required").into());
+                return Err(Invalid::one("assignee_id", "needed_for_this_action").into());
             };
             if !may_work(&tx, &assignee, &row.project_id).await? {
                 return Err(Invalid::one("assignee_id", "cannot_work_cases").into());
@@ -748,7 +747,7 @@ pub async fn act(services: &Services, actor: &Actor, id: &CaseId, form: ActionFo
         CaseAction::Reject => row.replied_at = None,
         CaseAction::Close => {
             let Some(score) = form.satisfaction else {
-                return Err(Invalid::one("satisfaction", "required").into());
+                return Err(Invalid::one("satisfaction", "needed_for_this_action").into());
             };
             if !(1..=5).contains(&score) {
                 return Err(Invalid::one("satisfaction", "out_of_range").into());
@@ -941,7 +940,7 @@ pub async fn link(
         }
     }
     if given(&customer_id).is_none() && given(&contract_id).is_none() {
-        errors.push("customer_id", "required");
+        errors.push("customer_id", "nothing_to_change");
     }
     errors.into_result()?;
     // With the customer chosen, their only contract in the project follows.

@@ -72,7 +72,11 @@ pub(crate) async fn target_of<C: Connection>(
 pub struct Target {
     pub kind: CaseKind,
     pub priority: CasePriority,
+    /// Working minutes, at most a month of them.
+    #[cfg_attr(feature = "utoipa", schema(minimum = 1, maximum = 44640))]
     pub response_minutes: i64,
+    /// Not shorter than the response's.
+    #[cfg_attr(feature = "utoipa", schema(minimum = 1, maximum = 44640))]
     pub resolution_minutes: i64,
 }
 
@@ -143,8 +147,10 @@ pub async fn set_settings(services: &Services, actor: &Actor, form: SettingsForm
         if !ok(t.response_minutes) {
             errors.push("response_minutes", "out_of_range");
         }
-        if !ok(t.resolution_minutes) || t.resolution_minutes < t.response_minutes {
+        if !ok(t.resolution_minutes) {
             errors.push("resolution_minutes", "out_of_range");
+        } else if t.resolution_minutes < t.response_minutes {
+            errors.push("resolution_minutes", "below_response");
         }
     }
     errors.into_result()?;
@@ -198,6 +204,7 @@ pub struct Day {
     /// True: a make-up working day (调休上班); false: a holiday (放假).
     pub working: bool,
     /// The holiday it belongs to (春节, 国庆节).
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1, max_length = 40, pattern = "\\S"))]
     pub name: String,
 }
 
@@ -227,7 +234,7 @@ pub async fn set_calendar(services: &Services, actor: &Actor, year: i32, days: V
         if d.date.year() != year {
             errors.push("days", "date_outside_year");
         } else if !seen.insert(d.date) {
-            errors.push("days", "duplicate_date");
+            errors.push("days", "listed_twice");
         }
         if d.name.trim().is_empty() || d.name.chars().count() > 40 {
             errors.push("days", "name_required");
@@ -314,7 +321,7 @@ pub async fn add_category(
     if let Some(p) = &parent
         && store::find_category(&tx, p).await?.is_none()
     {
-        errors.push("parent_id", "unknown_value");
+        errors.push("parent_id", "unknown_category");
     }
     let existing = store::categories(&tx).await?;
     if existing.iter().any(|c| c.name == name && c.parent_id == parent) {
@@ -409,7 +416,7 @@ pub async fn add_rule(
     if let Some(c) = &category_id
         && store::find_category(&tx, c).await?.is_none()
     {
-        errors.push("category_id", "unknown_value");
+        errors.push("category_id", "unknown_category");
     }
     let mut handlers: Vec<UserId> = Vec::new();
     for h in form.handler_ids.iter().map(|h| h.trim()).filter(|h| !h.is_empty()) {

@@ -33,15 +33,18 @@ pub struct NewCaseRequest {
     /// `phone` (the default), `visit`, `email`, `wechat` or `web_form`.
     #[schema(pattern = "^(phone|visit|email|wechat|web_form)$")]
     pub channel: Option<String>,
-    /// Who called; the linked customer's name when absent.
+    /// Who called; the linked customer's name when absent (a name, a phone
+    /// or a customer is needed: `caller_needed`).
+    #[schema(max_length = 100)]
     pub caller_name: Option<String>,
     /// Any format (`+86 139-0013-9000`): the customer reached at it is linked.
+    #[schema(value_type = Option<crate::api::MobilePhone>)]
     pub caller_phone: Option<String>,
     /// The customer, when the desk chose among `customer_candidates`.
     pub customer_id: Option<String>,
     pub unit_id: Option<String>,
     pub contract_id: Option<String>,
-    #[schema(required = true, nullable = false, min_length = 1, max_length = 2000)]
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 2000, pattern = "\\S")]
     pub description: Option<String>,
 }
 
@@ -193,7 +196,10 @@ async fn get_settings(State(state): State<AppState>, Authed(actor): Authed) -> R
 
 #[derive(Deserialize, ToSchema)]
 pub struct DeskSettingsRequest {
-    /// `09:00-12:00,13:00-18:00`.
+    /// `09:00-12:00,13:00-18:00`: periods in order, without overlap.
+    #[schema(
+        pattern = "^\\s*(([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9])(,([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9])*\\s*$"
+    )]
     pub work_hours: Option<String>,
     #[schema(minimum = 0, maximum = 365)]
     pub reopen_days: Option<i64>,
@@ -251,7 +257,7 @@ async fn list_categories(
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewCategoryRequest {
-    #[schema(required = true, nullable = false, min_length = 1, max_length = 40)]
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 40, pattern = "\\S")]
     pub name: Option<String>,
     pub parent_id: Option<String>,
 }
@@ -281,6 +287,7 @@ async fn list_rules(
 #[derive(Deserialize, ToSchema)]
 pub struct NewRuleRequest {
     /// None: every kind.
+    #[schema(pattern = "^(complaint|repair|enquiry|suggestion)$")]
     pub kind: Option<String>,
     /// None: every category.
     pub category_id: Option<String>,

@@ -279,12 +279,9 @@ async fn save_settings(
         reopen_days: data.get("reopen_days").map(|d| d.trim().parse().unwrap_or(-1)),
         targets,
     };
-    form_post!(
-        lang,
-        settings::set_settings(&state.services, &actor, form).await,
-        |_| "/service/settings",
-        |errors| settings_page(&state, &actor, lang, &SettingsQuery::default(), errors).await
-    )
+    form_post!(lang, settings::set_settings(&state.services, &actor, form).await, |_| "/service/settings", |errors| {
+        settings_page(&state, &actor, lang, &SettingsQuery::default(), errors).await
+    })
 }
 
 /// The calendar of a year as typed: one `date,0|1,name` per line.
