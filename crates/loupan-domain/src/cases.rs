@@ -337,7 +337,7 @@ mod tests {
     }
 
     #[test]
-    fn four_hours_from_friday_afternoon_before_a_holiday_end_on_the_next_working_day() {
+    fn four_hours_from_the_afternoon_before_a_holiday_end_on_the_next_working_day() {
         let cal = national_day();
         // Wednesday 30 September 17:00: one hour that day, then 1–7 October off;
         // Thursday 8 October 09:00–12:00 holds the other three.

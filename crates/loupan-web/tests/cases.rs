@@ -404,6 +404,7 @@ async fn deadlines_count_working_hours_of_the_calendar_and_each_alarm_happens_on
             StatusCode::CREATED,
         )
         .await;
+    assert_eq!(case["response_overdue"], false, "{case}");
     // One working hour on Friday, the holiday and the weekend off, three hours on Tuesday morning.
     assert_eq!(case["response_due_at"], json!(at(2026, 4, 7, 12, 0)));
     // 16 working hours: 1 on Friday, 8 on Tuesday, 7 on Wednesday.

@@ -431,7 +431,7 @@ pub(crate) async fn register_in<C: Connection>(
         )
         .await?;
     }
-    let case = view(conn, row).await?;
+    let case = view(conn, row, now).await?;
     Ok(Registered {
         case,
         customer_candidates: links.customer_candidates,
@@ -498,8 +498,8 @@ fn is_late(done: Option<DateTime<Utc>>, due: DateTime<Utc>, now: DateTime<Utc>) 
 }
 
 /// The case with the names a reader needs (customer, category, assignee).
-async fn view<C: Connection>(conn: &C, row: CaseRow) -> ServiceResult<Case> {
-    let mut cases = views(conn, vec![row], loupan_store::now()).await?;
+async fn view<C: Connection>(conn: &C, row: CaseRow, now: DateTime<Utc>) -> ServiceResult<Case> {
+    let mut cases = views(conn, vec![row], now).await?;
     cases.pop().ok_or(ServiceError::NotFound("case"))
 }
 
