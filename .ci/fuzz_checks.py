@@ -42,6 +42,8 @@ NOT_SHAPE = {
     "unknown_category", "cannot_work_cases", "not_allowed_now", "reopen_period_over",
     "needed_for_this_action", "caller_needed", "below_response", "work_hours_out_of_order",
     "date_outside_year", "rule_exists",
+    # A user's manager is someone else: the document cannot name the user's own id.
+    "not_yourself",
     # What an SMS gateway needs depends on which one it is.
     "required_for_provider", "text_placeholder_missing",
     # What a notice template says is a language of its own; its template by id.

@@ -178,12 +178,24 @@ impl Default for WorkHours {
 }
 
 impl WorkHours {
-    /// Reads `09:00-12:00,13:00-18:00` (spaces, `–` and `，` allowed).
+    /// Reads `09:00-12:00,13:00-18:00`: two-digit hours and minutes, periods
+    /// separated by commas (the form the API documents, nothing looser).
     pub fn parse(text: &str) -> Result<WorkHours, WorkHoursError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(WorkHoursError::Empty);
+        }
+        let time = |s: &str| {
+            let well_formed =
+                s.len() == 5 && s.as_bytes()[2] == b':' && s.bytes().filter(u8::is_ascii_digit).count() == 4;
+            if !well_formed {
+                return Err(WorkHoursError::Unreadable);
+            }
+            NaiveTime::parse_from_str(s, "%H:%M").map_err(|_| WorkHoursError::Unreadable)
+        };
         let mut periods = Vec::new();
-        for part in text.split([',', '，', ';']).map(str::trim).filter(|p| !p.is_empty()) {
-            let (a, b) = part.split_once(['-', '–', '~']).ok_or(WorkHoursError::Unreadable)?;
-            let time = |s: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| WorkHoursError::Unreadable);
+        for part in text.split(',') {
+            let (a, b) = part.split_once('-').ok_or(WorkHoursError::Unreadable)?;
             periods.push(WorkPeriod { start: time(a)?, end: time(b)? });
         }
         WorkHours::new(periods)
@@ -395,7 +407,10 @@ mod tests {
 
     #[test]
     fn working_hours_are_read_and_checked() {
-        assert_eq!(WorkHours::parse("09:00-12:00, 13:00-18:00"), Ok(WorkHours::default()));
+        assert_eq!(WorkHours::parse(" 09:00-12:00,13:00-18:00 "), Ok(WorkHours::default()));
+        assert_eq!(WorkHours::parse("09:00-12:00, 13:00-18:00"), Err(WorkHoursError::Unreadable));
+        assert_eq!(WorkHours::parse("9:00-12:00"), Err(WorkHoursError::Unreadable));
+        assert_eq!(WorkHours::parse("09:00-12:00,"), Err(WorkHoursError::Unreadable));
         assert_eq!(WorkHours::default().to_string(), "09:00-12:00,13:00-18:00");
         assert_eq!(WorkHours::default().minutes_per_day(), 480);
         assert_eq!(WorkHours::parse("9-12"), Err(WorkHoursError::Unreadable));

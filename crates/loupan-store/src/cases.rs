@@ -70,6 +70,24 @@ pub async fn list_cases<C: ConnectionTrait>(
     limit: u64,
 ) -> StoreResult<Vec<CaseRow>> {
     use service_cases::Column as Col;
+    let mut q = filtered(filter);
+    if let Some((at, id)) = after {
+        q = q.filter(
+            sea_orm::Condition::any()
+                .add(Col::RegisteredAt.lt(at))
+                .add(sea_orm::Condition::all().add(Col::RegisteredAt.eq(at)).add(Col::Id.lt(id))),
+        );
+    }
+    Ok(q.order_by_desc(Col::RegisteredAt).order_by_desc(Col::Id).limit(limit).all(c).await?)
+}
+
+/// Every case matching `filter`, for a report (no order, no limit).
+pub async fn cases_for_report<C: ConnectionTrait>(c: &C, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>> {
+    Ok(filtered(filter).all(c).await?)
+}
+
+fn filtered(filter: &CaseFilter) -> sea_orm::Select<service_cases::Entity> {
+    use service_cases::Column as Col;
     let mut q = service_cases::Entity::find();
     if let Some(projects) = &filter.projects {
         q = q.filter(Col::ProjectId.is_in(projects.iter().map(|p| p.0.clone())));
@@ -105,14 +123,7 @@ pub async fn list_cases<C: ConnectionTrait>(
     if let Some(to) = filter.registered_to {
         q = q.filter(Col::RegisteredAt.lt(to));
     }
-    if let Some((at, id)) = after {
-        q = q.filter(
-            sea_orm::Condition::any()
-                .add(Col::RegisteredAt.lt(at))
-                .add(sea_orm::Condition::all().add(Col::RegisteredAt.eq(at)).add(Col::Id.lt(id))),
-        );
-    }
-    Ok(q.order_by_desc(Col::RegisteredAt).order_by_desc(Col::Id).limit(limit).all(c).await?)
+    q
 }
 
 pub async fn insert_event<C: ConnectionTrait>(c: &C, row: &CaseEventRow) -> StoreResult<()> {

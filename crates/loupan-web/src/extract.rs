@@ -63,7 +63,14 @@ where
 {
     type Rejection = AppError;
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        let axum::Json(mut value) = axum::Json::<serde_json::Value>::from_request(req, state).await?;
+        let axum::Json(value) = axum::Json::<serde_json::Value>::from_request(req, state).await?;
+        ApiJson::from_value(value)
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> ApiJson<T> {
+    /// Types a body already read as JSON, naming the field that does not fit.
+    pub fn from_value(mut value: serde_json::Value) -> Result<Self, AppError> {
         integral_numbers(&mut value);
         match serde_path_to_error::deserialize(value) {
             Ok(typed) => Ok(ApiJson(typed)),

@@ -311,7 +311,9 @@ fn rule(op: &str) -> Option<Rule> {
         }
 
         "POST /api/v1/service/cases" => Needs(WorkCases, Field),
-        "GET /api/v1/service/cases" => Needs(ReadCases, Filter),
+        "GET /api/v1/service/cases" | "GET /api/v1/service/reports/sla" | "GET /api/v1/service/reports/sla/export" => {
+            Needs(ReadCases, Filter)
+        }
         "GET /api/v1/service/cases/{id}" | "GET /api/v1/projects/{id}/case-rules" => Needs(ReadCases, Project),
         "POST /api/v1/service/cases/{id}/actions" | "POST /api/v1/service/cases/{id}/link" => Needs(WorkCases, Project),
         "GET /api/v1/service/settings" | "GET /api/v1/service/calendar/{year}" | "GET /api/v1/service/categories" => {
@@ -1086,6 +1088,9 @@ impl World {
                 if method == "GET" { get(path) } else { post(path, json!({"phone": "13800138000"})) }
             }
             "/api/v1/service/cases" if method == "GET" => get(&format!("{path}?project_id={p}")),
+            "/api/v1/service/reports/sla" | "/api/v1/service/reports/sla/export" => {
+                get(&format!("{path}?project_id={p}"))
+            }
             "/api/v1/service/cases" => post(
                 path,
                 json!({"project_id": p, "kind": "complaint", "caller_name": "业主", "description": format!("噪音 {n}")}),

@@ -470,3 +470,93 @@ async fn deadlines_count_working_hours_of_the_calendar_and_each_alarm_happens_on
     assert!(loupan_service::platform::jobs::KINDS.contains(&"case_deadlines"));
     let _ = (&d.fixer, &d.fixer_id);
 }
+
+#[tokio::test]
+async fn the_sla_report_counts_deadlines_kept_and_working_minutes() {
+    // Monday 7 December 2026, 09:00.
+    let d = desk(at(2026, 12, 7, 9, 0)).await;
+    let rule = json!({"handler_ids": [d.desk_id]});
+    d.ok(post(&format!("/api/v1/projects/{}/case-rules", d.project), rule), &d.admin, StatusCode::CREATED).await;
+    let register = |kind: &str, priority: &str| {
+        let body = json!({"project_id": d.project, "kind": kind, "priority": priority, "caller_name": "业主",
+                          "description": "x"});
+        let d = &d;
+        async move {
+            d.ok(post("/api/v1/service/cases", body), &d.desk, StatusCode::CREATED).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let a = register("repair", "normal").await; // response 4 h, resolution 3 days
+    let b = register("complaint", "high").await; // response 2 h: never answered
+    let c = register("repair", "normal").await;
+    d.app.services.clock.set(at(2026, 12, 7, 10, 0));
+    d.act(&a, json!({"action": "start"}), &d.desk).await;
+    // Exactly at its deadline (09:00 + 180 + 60 working minutes) is in time.
+    d.app.services.clock.set(at(2026, 12, 7, 14, 0));
+    d.act(&c, json!({"action": "start"}), &d.desk).await;
+    d.app.services.clock.set(at(2026, 12, 8, 10, 0));
+    d.act(&a, json!({"action": "reply", "note": "修好了"}), &d.desk).await;
+    d.act(&a, json!({"action": "confirm"}), &d.desk).await;
+    d.act(&a, json!({"action": "close", "satisfaction": 4}), &d.desk).await;
+    d.app.services.clock.set(at(2026, 12, 8, 10, 30));
+
+    let r = d.ok(get("/api/v1/service/reports/sla?from=2026-12-01&to=2026-12-31"), &d.desk, StatusCode::OK).await;
+    let line = |key: &str| r["items"].as_array().unwrap().iter().find(|l| l["key"] == key).unwrap().clone();
+    let repair = line("repair");
+    assert_eq!((repair["cases"].as_u64(), repair["open"].as_u64()), (Some(2), Some(1)), "{repair}");
+    assert_eq!((repair["response_met"].as_u64(), repair["response_missed"].as_u64()), (Some(2), Some(0)));
+    assert_eq!(repair["response_met_percent"], "100.0");
+    // The second repair's resolution is not due yet: counted in neither.
+    assert_eq!((repair["resolution_met"].as_u64(), repair["resolution_missed"].as_u64()), (Some(1), Some(0)));
+    // (60 + 240) / 2 working minutes; Monday 09:00 → Tuesday 10:00 is 480 + 60.
+    assert_eq!(repair["mean_response_minutes"], 150);
+    assert_eq!(repair["mean_resolution_minutes"], 540);
+    assert_eq!(repair["mean_satisfaction"], "4.0");
+    let complaint = line("complaint");
+    assert_eq!((complaint["response_met"].as_u64(), complaint["response_missed"].as_u64()), (Some(0), Some(1)));
+    assert_eq!(complaint["response_met_percent"], "0.0");
+    assert!(complaint["resolution_met_percent"].is_null(), "due Tuesday 17:00, not yet");
+    assert!(complaint["mean_response_minutes"].is_null());
+    let total = &r["total"];
+    assert_eq!(total["cases"], 3);
+    assert_eq!(total["response_met_percent"], "66.7");
+    let backlog: Vec<(String, u64)> = r["backlog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["label"].as_str().unwrap().to_owned(), b["cases"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(backlog[1], ("1-3".to_owned(), 2), "{backlog:?}");
+    assert_eq!(backlog.iter().map(|b| b.1).sum::<u64>(), 2);
+    // By handler: all three are the desk's.
+    let by = d.ok(get("/api/v1/service/reports/sla?by=assignee"), &d.desk, StatusCode::OK).await;
+    assert_eq!(by["items"][0]["label"], "desk");
+    assert_eq!(by["items"][0]["cases"], 3);
+    // A period before the cases has none; the end before the start is refused.
+    let none = d.ok(get("/api/v1/service/reports/sla?from=2026-11-01&to=2026-11-30"), &d.desk, StatusCode::OK).await;
+    assert_eq!(none["total"]["cases"], 0);
+    let r2 = d.app.send(get("/api/v1/service/reports/sla?from=2026-12-31&to=2026-12-01").token(&d.desk)).await;
+    assert_eq!(r2.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r2.error_fields(), ["to"]);
+    // The xlsx carries the same figures; the page shows them.
+    let x = d
+        .app
+        .send(get("/api/v1/service/reports/sla/export?from=2026-12-01&to=2026-12-31").token(&d.desk).lang("zh-CN"))
+        .await;
+    assert_eq!(x.status, StatusCode::OK);
+    let sheet: Vec<Vec<String>> = loupan_documents::xlsx::read_first_sheet(&x.bytes)
+        .unwrap()
+        .into_iter()
+        .map(|row| row.iter().map(|c| c.as_text().unwrap_or_default()).collect())
+        .collect();
+    assert_eq!(sheet.len(), 4, "{sheet:?}");
+    assert_eq!(sheet[3][0], "合计");
+    assert_eq!(sheet[3][1], "3");
+    assert_eq!(sheet[3][5], "66.7");
+    let page = d.app.send(get("/service/reports?from=2026-12-01&to=2026-12-31").token(&d.desk).lang("zh-CN")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("66.7%") && page.text.contains("报修"), "{}", page.text);
+    let _ = (&b, &d.fixer, &d.fixer_id, &d.boss, &d.boss_id, &d.agent);
+}

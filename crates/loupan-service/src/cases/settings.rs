@@ -211,6 +211,9 @@ pub struct Day {
 /// The days set apart in `year`.
 pub async fn calendar_of(services: &Services, actor: &Actor, year: i32) -> ServiceResult<Vec<Day>> {
     actor.require(Permission::ReadCases)?;
+    if !(2000..=2100).contains(&year) {
+        return Err(Invalid::one("year", "out_of_range").into());
+    }
     Ok(store::calendar_days(services.store.conn())
         .await?
         .into_iter()
@@ -419,7 +422,12 @@ pub async fn add_rule(
         errors.push("category_id", "unknown_category");
     }
     let mut handlers: Vec<UserId> = Vec::new();
-    for h in form.handler_ids.iter().map(|h| h.trim()).filter(|h| !h.is_empty()) {
+    for h in form.handler_ids.iter().map(|h| h.trim()) {
+        // A blank id names nobody who works cases.
+        if h.is_empty() {
+            errors.push("handler_ids", "cannot_work_cases");
+            continue;
+        }
         let h = UserId::from(h);
         if handlers.contains(&h) {
             continue;
@@ -429,7 +437,7 @@ pub async fn add_rule(
         }
         handlers.push(h);
     }
-    if handlers.is_empty() {
+    if form.handler_ids.is_empty() {
         errors.push("handler_ids", "required");
     }
     let supervisor_id = text(&form.supervisor_id).map(UserId::from);

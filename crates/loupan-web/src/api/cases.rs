@@ -7,6 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use loupan_domain::ids::{CaseId, CaseRuleId, ProjectId};
+use loupan_service::cases::reports::{self, ReportQuery, SlaReport};
 use loupan_service::cases::settings::{self, Category, Day, DeskSettings, Rule, RuleForm, SettingsForm, Target};
 use loupan_service::cases::{self, ActionForm, CaseDetail, CasePage, CaseQuery, NewCase, Registered};
 use serde::Deserialize;
@@ -21,17 +22,17 @@ type Created<T> = Result<(StatusCode, Json<T>), AppError>;
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewCaseRequest {
-    #[schema(required = true, nullable = false)]
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub project_id: Option<String>,
     /// `complaint` (投诉), `repair` (报修), `enquiry` (咨询) or `suggestion` (建议).
     #[schema(required = true, nullable = false, pattern = "^(complaint|repair|enquiry|suggestion)$")]
     pub kind: Option<String>,
     pub category_id: Option<String>,
-    /// `urgent`, `high`, `normal` (the default) or `low`.
-    #[schema(pattern = "^(urgent|high|normal|low)$")]
+    /// `urgent`, `high`, `normal` (the default, also when empty) or `low`.
+    #[schema(pattern = "^(|urgent|high|normal|low)$")]
     pub priority: Option<String>,
-    /// `phone` (the default), `visit`, `email`, `wechat` or `web_form`.
-    #[schema(pattern = "^(phone|visit|email|wechat|web_form)$")]
+    /// `phone` (the default, also when empty), `visit`, `email`, `wechat` or `web_form`.
+    #[schema(pattern = "^(|phone|visit|email|wechat|web_form)$")]
     pub channel: Option<String>,
     /// Who called; the linked customer's name when absent (a name, a phone
     /// or a customer is needed: `caller_needed`).
@@ -79,14 +80,15 @@ async fn register(
 #[into_params(parameter_in = Query)]
 pub struct CaseParams {
     pub project_id: Option<String>,
-    #[param(pattern = "^(registered|assigned|in_progress|replied|confirmed|closed|merged)$")]
+    /// Empty: any.
+    #[param(pattern = "^(|registered|assigned|in_progress|replied|confirmed|closed|merged)$")]
     pub status: Option<String>,
-    #[param(pattern = "^(complaint|repair|enquiry|suggestion)$")]
+    #[param(pattern = "^(|complaint|repair|enquiry|suggestion)$")]
     pub kind: Option<String>,
     pub assignee_id: Option<String>,
     pub customer_id: Option<String>,
     /// `open` (waiting on the company) or `overdue` (open and past a deadline).
-    #[param(pattern = "^(open|overdue)$")]
+    #[param(pattern = "^(|open|overdue)$")]
     pub state: Option<String>,
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
@@ -196,9 +198,9 @@ async fn get_settings(State(state): State<AppState>, Authed(actor): Authed) -> R
 
 #[derive(Deserialize, ToSchema)]
 pub struct DeskSettingsRequest {
-    /// `09:00-12:00,13:00-18:00`: periods in order, without overlap.
+    /// `09:00-12:00,13:00-18:00`: periods in order, without overlap (empty: unchanged).
     #[schema(
-        pattern = "^\\s*(([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9])(,([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9])*\\s*$"
+        pattern = "^\\s*(([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9](,([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9])*)?\\s*$"
     )]
     pub work_hours: Option<String>,
     #[schema(minimum = 0, maximum = 365)]
@@ -214,8 +216,10 @@ pub struct DeskSettingsRequest {
 async fn put_settings(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiJson(req): ApiJson<DeskSettingsRequest>,
+    ApiJson(body): ApiJson<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<Json<DeskSettings>, AppError> {
+    // An object only: every field is optional, and serde would read a struct from an array too.
+    let ApiJson(req) = ApiJson::<DeskSettingsRequest>::from_value(serde_json::Value::Object(body))?;
     let form = SettingsForm { work_hours: req.work_hours, reopen_days: req.reopen_days, targets: req.targets };
     Ok(Json(settings::set_settings(&state.services, &actor, form).await?))
 }
@@ -286,8 +290,8 @@ async fn list_rules(
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewRuleRequest {
-    /// None: every kind.
-    #[schema(pattern = "^(complaint|repair|enquiry|suggestion)$")]
+    /// None or empty: every kind.
+    #[schema(pattern = "^(|complaint|repair|enquiry|suggestion)$")]
     pub kind: Option<String>,
     /// None: every category.
     pub category_id: Option<String>,
@@ -329,6 +333,54 @@ async fn delete_rule(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportParams {
+    pub project_id: Option<String>,
+    /// First registration date counted (default: 1 January of this year).
+    #[param(format = Date)]
+    pub from: Option<String>,
+    /// Last registration date counted (default: today).
+    #[param(format = Date)]
+    pub to: Option<String>,
+    /// `kind` (default, also when empty), `project`, `category`, `assignee` or `month`.
+    #[param(pattern = "^(|project|kind|category|assignee|month)$")]
+    pub by: Option<String>,
+}
+
+impl ReportParams {
+    fn query(self) -> ReportQuery {
+        ReportQuery { project_id: self.project_id, from: self.from, to: self.to, by: self.by }
+    }
+}
+
+/// Cases registered in the period by group: deadlines met and missed, mean
+/// response and resolution in working minutes, mean satisfaction; and the
+/// open backlog by age.
+#[utoipa::path(get, path = "/api/v1/service/reports/sla", tag = "service", params(ReportParams),
+    responses((status = 200, body = SlaReport), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn sla_report(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<ReportParams>,
+) -> Result<Json<SlaReport>, AppError> {
+    Ok(Json(reports::sla(&state.services, &actor, &q.query()).await?))
+}
+
+/// The same as xlsx.
+#[utoipa::path(get, path = "/api/v1/service/reports/sla/export", tag = "service", params(ReportParams),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn sla_export(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: crate::i18n::Lang,
+    ApiQuery(q): ApiQuery<ReportParams>,
+) -> Result<axum::response::Response, AppError> {
+    let report = reports::sla(&state.services, &actor, &q.query()).await?;
+    Ok(crate::api::xlsx_download(reports::sla_xlsx(&report, &|key| crate::i18n::t(lang, key))?, "case-sla.xlsx"))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(register, list))
@@ -340,4 +392,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_categories, add_category))
         .routes(routes!(list_rules, add_rule))
         .routes(routes!(delete_rule))
+        .routes(routes!(sla_report))
+        .routes(routes!(sla_export))
 }

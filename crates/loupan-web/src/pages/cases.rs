@@ -370,6 +370,52 @@ async fn delete_rule(
     Ok(axum::response::Redirect::to(&format!("/service/settings?project_id={project}#rules")).into_response())
 }
 
+#[derive(Debug, Default, Deserialize)]
+struct ReportQueryString {
+    project_id: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    by: Option<String>,
+}
+
+/// 报事统计: the SLA report with its filters and the xlsx of the same.
+async fn report(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Query(q): Query<ReportQueryString>,
+) -> Result<Response, AppError> {
+    let query = loupan_service::cases::reports::ReportQuery {
+        project_id: q.project_id.clone(),
+        from: q.from.clone(),
+        to: q.to.clone(),
+        by: q.by.clone(),
+    };
+    let (report, errors, status) = match loupan_service::cases::reports::sla(&state.services, &actor, &query).await {
+        Ok(r) => (Value::from_serialize(&r), Value::UNDEFINED, axum::http::StatusCode::OK),
+        Err(e @ loupan_service::ServiceError::Invalid(_)) => {
+            (Value::UNDEFINED, crate::views::field_messages(lang, &e), axum::http::StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let export = format!(
+        "/api/v1/service/reports/sla/export?project_id={}&from={}&to={}&by={}",
+        q.project_id.as_deref().unwrap_or_default(),
+        q.from.as_deref().unwrap_or_default(),
+        q.to.as_deref().unwrap_or_default(),
+        q.by.as_deref().unwrap_or_default()
+    );
+    let ctx = context! {
+        report => report, errors => errors, projects => projects(&state, &actor).await?,
+        q => context! { project_id => q.project_id, from => q.from, to => q.to, by => q.by.unwrap_or_else(|| "kind".into()) },
+        groups => ["kind", "project", "category", "assignee", "month"], export => export,
+        ..base_context(&actor, lang, NAV)
+    };
+    let mut page = render(&state, "case_report.html", ctx)?.into_response();
+    *page.status_mut() = status;
+    Ok(page)
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/service/cases", get(list).post(register))
@@ -377,6 +423,7 @@ pub fn router() -> Router<AppState> {
         .route("/service/cases/{id}/actions", post(act))
         .route("/service/cases/{id}/link", post(link))
         .route("/service/settings", get(show_settings).post(save_settings))
+        .route("/service/reports", get(report))
         .route("/service/calendar", post(save_calendar))
         .route("/service/categories", post(add_category))
         .route("/service/rules", post(add_rule))
