@@ -60,6 +60,15 @@ async fn register(
     Authed(actor): Authed,
     ApiJson(req): ApiJson<NewCaseRequest>,
 ) -> Created<Registered> {
+    // A phone given is a phone: leave the field out when there is none.
+    if req.caller_phone.as_deref().is_some_and(|p| p.trim().is_empty()) {
+        return Err(AppError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            "caller_phone",
+            "invalid_phone",
+        ));
+    }
     let form = NewCase {
         project_id: req.project_id,
         kind: req.kind,
@@ -296,7 +305,7 @@ pub struct NewRuleRequest {
     /// None: every category.
     pub category_id: Option<String>,
     /// Users who work cases in the project, taking turns.
-    #[schema(min_items = 1)]
+    #[schema(required = true, min_items = 1)]
     #[serde(default)]
     pub handler_ids: Vec<String>,
     /// Who a missed deadline is escalated to (none: the administrators).
