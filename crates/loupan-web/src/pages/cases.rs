@@ -366,7 +366,9 @@ async fn delete_rule(
     data: FormData,
 ) -> Result<Response, AppError> {
     settings::delete_rule(&state.services, &actor, &id).await?;
-    let project = data.get("project_id").unwrap_or_default();
+    // The field is typed by the browser: encoded, so no value can break the Location header.
+    let project: String =
+        form_urlencoded::byte_serialize(data.get("project_id").unwrap_or_default().as_bytes()).collect();
     Ok(axum::response::Redirect::to(&format!("/service/settings?project_id={project}#rules")).into_response())
 }
 
