@@ -7,14 +7,11 @@
 //! (aiosmtpd, `tests/smtp/receiver.py`): each recipient addressed alone, the
 //! Chinese subject and name decoded, the letter attached as a PDF, a refusal
 //! kept with the server's answer, nobody sent twice.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::*;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use support::*;
 
 fn ok(r: &Reply) -> Value {
     assert!(r.status.is_success(), "{}: {}", r.status, r.text);

@@ -1,7 +1,7 @@
 //! The test harness: the real router over a fresh database per test, on SQLite
 //! by default and on PostgreSQL when `LOUPAN_TEST_DATABASE_URL` is set (each
 //! test creates its own database there and drops it at the end).
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code)]
 
 use axum::Router;
 use axum::body::Body;

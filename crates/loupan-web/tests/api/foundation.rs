@@ -1,14 +1,11 @@
 //! Story tests of the foundation through the real router: sign-in, roles and
 //! data scope, errors, sessions across instances, the audit trail, idempotency,
 //! CSRF, pages and the API description. Each test has a fresh database.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::*;
 use axum::http::StatusCode;
 use loupan_store::Connection;
 use serde_json::json;
-use support::*;
 
 #[tokio::test]
 async fn anonymous_callers_get_401_problems_in_their_language() {

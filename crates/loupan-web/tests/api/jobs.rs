@@ -2,20 +2,17 @@
 //! after it, two instances never run the same job, a worker that died gives
 //! its jobs back, schedules fire once across instances, and a webhook
 //! receiver gets each subscribed event once, signed, even after failing twice.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::support::*;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use hmac::{Hmac, Mac};
 use loupan_service::{Services, platform::jobs, platform::webhooks};
 use serde_json::{Value, json};
-use support::*;
 
 /// A webhook receiver on a free local port: it records what arrives and
 /// answers 500 to the first `fail_first` deliveries.

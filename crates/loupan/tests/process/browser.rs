@@ -2,7 +2,6 @@
 //! by `tests/browser/run.mjs` (playwright-core). Where Chromium, Node.js or the
 //! npm packages are missing the test says so loudly and passes, unless
 //! `LOUPAN_REQUIRE_BROWSER=1` (as in CI), where it fails.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -61,18 +60,21 @@ fn browser_stories() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let shots = root.join("target/screenshots");
+    let started = Instant::now();
     let out = Command::new("node")
         .arg(root.join("tests/browser/run.mjs"))
         .args([base.as_str(), password, shots.to_str().unwrap(), demo_password])
         .output()
         .unwrap();
     let stories = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let stories_took = started.elapsed();
     // Every page as every demo user, after the stories have added their data.
     let crawl = Command::new("node")
         .arg(root.join("tests/browser/crawl.mjs"))
         .args([base.as_str(), password, demo_password])
         .output()
         .unwrap();
+    let crawl_took = started.elapsed() - stories_took;
     let _ = server.kill();
     let _ = server.wait();
     let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
@@ -84,4 +86,14 @@ fn browser_stories() {
         log.lines().filter(|l| l.contains("missing translation") || l.contains("template failed")).collect();
     assert!(faults.is_empty(), "the server logged during the stories and the crawl:\n{}", faults.join("\n"));
     let _ = writeln!(std::io::stderr(), "{stories}{crawled}");
+    let pages = crawled
+        .lines()
+        .filter_map(|l| l.strip_prefix("crawl: "))
+        .filter(|l| l.ends_with("no problems"))
+        .collect::<String>();
+    crate::ci_summary(&format!(
+        "browser: the stories in {} s; the crawl ({pages}) in {} s",
+        stories_took.as_secs(),
+        crawl_took.as_secs()
+    ));
 }

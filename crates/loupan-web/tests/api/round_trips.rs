@@ -2,13 +2,10 @@
 //! them, authentication included, held to a budget. A page that starts
 //! asking the database once per row, or an extra look-up on every request,
 //! fails here before it shows in a benchmark.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::*;
 use axum::http::StatusCode;
 use serde_json::json;
-use support::*;
 
 /// The reply to `call` and the statements it cost.
 async fn counted(app: &TestApp, call: Call) -> (Reply, u64) {

@@ -2,18 +2,15 @@
 //! cost of a seeded project against sums written out here, at past dates
 //! too; strong and weak control; a change estimated then confirmed; target
 //! versions compared and adopted; suppliers' credit codes; who sees what.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 // Amounts in fen are written yuan_fen: `1_000_000_00` is a million yuan.
 #![allow(clippy::inconsistent_digit_grouping)]
 
-mod support;
-
 use std::collections::BTreeMap;
 
+use crate::support::*;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
-use support::*;
 
 fn utc(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()

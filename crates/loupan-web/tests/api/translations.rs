@@ -1,6 +1,5 @@
 //! Every text key and error code used anywhere has both a zh-CN and an English
 //! text. The code is scanned, so a new code without a translation fails here.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 

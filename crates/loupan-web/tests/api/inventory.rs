@@ -1,12 +1,9 @@
 //! Inventory through the real router: a whole building generated in one
 //! operation, all or nothing.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::*;
 use axum::http::StatusCode;
 use serde_json::json;
-use support::*;
 
 #[tokio::test]
 async fn a_33_floor_building_of_264_units_is_created_in_one_operation() {

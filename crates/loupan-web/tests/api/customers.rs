@@ -1,13 +1,10 @@
 //! Customers through the real router: duplicate check, data scope on every
 //! customer route, personal data encrypted and masked, follow-ups, timeline,
 //! duplicate rulings and transfers.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::*;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use support::*;
 
 struct Office {
     app: TestApp,

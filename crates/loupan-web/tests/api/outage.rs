@@ -1,16 +1,13 @@
 //! An outage looks like an outage. A lookup whose failure used to be read as
 //! "not found" now answers 500 with the cause in the log, and a database that
 //! stopped answering is 503 `service_unavailable`, never 404 or 422.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use crate::support::*;
 use axum::http::StatusCode;
 use loupan_store::Connection;
-use support::*;
 
 /// The log lines written while the test runs.
 #[derive(Clone, Default)]

@@ -1,13 +1,10 @@
 //! After-sales calculators through the real router (API.md "Area compensation
 //! and fees"): DOMAIN.md's worked examples, the 2014 rule, the deed tax tiers,
 //! bad input named field by field, and who may use them.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::*;
 use axum::http::StatusCode;
 use serde_json::json;
-use support::*;
 
 #[tokio::test]
 async fn the_calculators_answer_by_the_rules_of_domain_md() {

@@ -2,13 +2,10 @@
 //! their size, rejections that change nothing, flows edited into new versions
 //! while running requests keep theirs, returns, delegation, deadlines that
 //! remind and escalate, and the workbench of each role.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::*;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use support::*;
 
 struct Office {
     app: TestApp,

@@ -2,13 +2,10 @@
 //! (401), by a user without rights, and by an admin with empty, malformed and
 //! oversized bodies and unknown ids. None may answer 5xx, and every error is
 //! problem+json. New routes are covered as soon as they are documented.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::*;
 use axum::http::StatusCode;
 use serde_json::json;
-use support::*;
 
 fn call(method: &str, path: &str) -> Call {
     match method {

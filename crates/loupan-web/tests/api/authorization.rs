@@ -10,18 +10,15 @@
 //! (`loupan_domain::access`) is the policy; this test checks that every route
 //! applies it, and applies it in the same way. An operation without an entry in
 //! `rule` fails the test, so a new route cannot skip the matrix.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use crate::support::*;
 use axum::http::StatusCode;
 use loupan_domain::access::{self, DataScope};
 use loupan_domain::{Permission, Role};
 use serde_json::{Value, json};
-use support::*;
 
 /// Whose record the call is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,13 +2,10 @@
 //! cashier and finance bases with the receipts that make the differences, the
 //! contract ledger at any date on any basis, arrears by agent, the 财控图, and
 //! the xlsx exports carrying the same figures.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::*;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use support::*;
 
 struct Books {
     app: TestApp,

@@ -4,14 +4,11 @@
 //! callback and shows on the customer's timeline; deadlines are counted in
 //! working hours of the company's calendar, and the reminder and escalation
 //! of each happen once even with two instances running the job together.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::*;
 use axum::http::StatusCode;
 use chrono::{FixedOffset, TimeZone, Utc};
 use serde_json::{Value, json};
-use support::*;
 
 struct Desk {
     app: TestApp,

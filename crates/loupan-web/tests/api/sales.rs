@@ -1,13 +1,10 @@
 //! The sales spine through the real router: payment plans to the fen, a unit
 //! sold exactly once under 200 concurrent attempts, receipts that count only
 //! once audited, and the ageing report.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::*;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use support::*;
 
 struct Office {
     app: TestApp,

@@ -1,12 +1,9 @@
 //! Security basics (issue #9, item 5): headers on every answer, no caching of
 //! anything that may hold personal data, a new session at every sign-in.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::*;
 use axum::http::StatusCode;
 use serde_json::json;
-use support::*;
 
 #[tokio::test]
 async fn pages_and_api_answers_carry_the_security_headers_and_are_never_cached() {

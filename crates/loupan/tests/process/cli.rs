@@ -1,7 +1,6 @@
 //! The `loupan` binary from the outside: configuration errors, first start,
 //! user administration, audit verification and a session surviving a restart.
 //! On PostgreSQL when `LOUPAN_TEST_DATABASE_URL` is set, else on SQLite.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
