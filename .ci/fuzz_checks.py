@@ -41,7 +41,8 @@ NOT_SHAPE = {
     # case's status allows, what an action needs, the calendar's year in the path.
     "unknown_category", "cannot_work_cases", "not_allowed_now", "reopen_period_over",
     "needed_for_this_action", "caller_needed", "below_response", "work_hours_out_of_order",
-    "date_outside_year", "rule_exists",
+    "date_outside_year", "rule_exists", "unknown_case", "same_case", "case_of_another_project",
+    "case_not_open",
     # A user's manager is someone else: the document cannot name the user's own id.
     "not_yourself",
     # What an SMS gateway needs depends on which one it is.

@@ -554,6 +554,13 @@ try {
   await page.goto(`${base}/service/settings`);
   await page.waitForSelector("#calendar >> text=国庆节");
   await shot("43-service-desk-settings");
+  // The owner who complained three times within 90 days (the demo's duplicate
+  // lift call merged away) shows among the customer exceptions.
+  await page.goto(`${base}/customers/exceptions`);
+  await page.waitForSelector("#exceptions-repeated");
+  const repeated = await page.$$("#exceptions-repeated a[href^='/customers/']");
+  expect(repeated.length >= 1, "the demo's repeat complainer is among the exceptions");
+  await shot("44-repeated-complaints-among-the-exceptions");
 } catch (e) {
   await shot("failure").catch(() => {});
   problems.push(`story failed: ${e.message}`);

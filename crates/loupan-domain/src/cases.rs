@@ -83,6 +83,9 @@ named_enum! {
         Close = "close",
         /// A closed case comes back within the reopening period.
         Reopen = "reopen",
+        /// Another open case is about the same event: this one ends there and
+        /// the other carries on (the customer is answered once).
+        Merge = "merge",
     }
 }
 
@@ -98,6 +101,7 @@ impl CaseAction {
             (CaseAction::Reject, Replied) => Some(InProgress),
             (CaseAction::Close, Confirmed) => Some(Closed),
             (CaseAction::Reopen, Closed) => Some(InProgress),
+            (CaseAction::Merge, Registered | Assigned | InProgress | Replied) => Some(Merged),
             _ => None,
         }
     }
@@ -434,6 +438,10 @@ mod tests {
         assert_eq!(Reopen.next(Closed), Some(InProgress));
         for action in CaseAction::ALL {
             assert_eq!(action.next(Merged), None, "{action} on a merged case");
+        }
+        // Only a case still being worked merges; an answered or closed one stays as it ended.
+        for from in CaseStatus::ALL {
+            assert_eq!(Merge.next(from).is_some(), from.is_open(), "merge from {from}");
         }
         assert!(may_reopen(15, 15) && !may_reopen(16, 15));
     }

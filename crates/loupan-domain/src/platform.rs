@@ -22,6 +22,8 @@ named_enum! {
         CaseDueSoon = "case_due_soon",
         /// A case passed its deadline and comes to the reader as the next level.
         CaseEscalated = "case_escalated",
+        /// A customer complained again, reaching the desk's number of complaints in its period.
+        RepeatedComplaints = "repeated_complaints",
     }
 }
 

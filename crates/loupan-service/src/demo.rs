@@ -309,6 +309,21 @@ async fn demo_cases(services: &Services, system: &Actor, project_id: &ProjectId,
         cases::act(services, &desk_actor, &noise.case.id, step(action, note, score)).await?;
     }
     cases::register(services, &desk_actor, case("enquiry", None, None, "询问不动产权证办理进度")).await?;
+    // The same owner complains about the lift, calls again about it (merged into
+    // the first call), then about the gate: a repeat complainer among the exceptions.
+    let lift =
+        cases::register(services, &desk_actor, case("complaint", phones.get(1), None, "电梯经常停运，老人上下楼困难"))
+            .await?;
+    let again =
+        cases::register(services, &desk_actor, case("complaint", phones.get(1), None, "电梯今天又停了")).await?;
+    let merge = ActionForm {
+        action: Some("merge".into()),
+        into_case_id: Some(lift.case.id.to_string()),
+        note: Some("同一电梯故障".into()),
+        ..ActionForm::default()
+    };
+    cases::act(services, &desk_actor, &again.case.id, merge).await?;
+    cases::register(services, &desk_actor, case("complaint", phones.get(1), None, "小区门禁卡失效，无法进门")).await?;
     Ok(())
 }
 

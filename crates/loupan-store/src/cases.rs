@@ -2,11 +2,12 @@
 //! assignment rules, deadlines per kind and priority, and the working calendar.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use loupan_domain::cases::CaseStatus;
+use loupan_domain::cases::{CaseKind, CaseStatus};
 use loupan_domain::ids::{CaseCategoryId, CaseId, ContractId, CustomerId, ProjectId, UserId};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Statement,
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Statement,
 };
 
 use crate::StoreResult;
@@ -126,6 +127,59 @@ fn filtered(filter: &CaseFilter) -> sea_orm::Select<service_cases::Entity> {
     q
 }
 
+/// The customer's complaints registered since `since`, merged ones not counted
+/// (they are the same event as another).
+pub async fn complaints_since<C: ConnectionTrait>(
+    c: &C,
+    customer: &CustomerId,
+    since: DateTime<Utc>,
+) -> StoreResult<u64> {
+    use service_cases::Column as Col;
+    Ok(service_cases::Entity::find()
+        .filter(Col::CustomerId.eq(customer))
+        .filter(Col::Kind.eq(CaseKind::Complaint))
+        .filter(Col::Status.ne(CaseStatus::Merged))
+        .filter(Col::RegisteredAt.gte(since))
+        .count(c)
+        .await?)
+}
+
+/// Customers with at least `at_least` complaints since `since` (merged ones
+/// not counted) in the projects given, most complaints first: (customer, complaints).
+pub async fn repeat_complainers<C: ConnectionTrait>(
+    c: &C,
+    projects: Option<&[ProjectId]>,
+    project: Option<&ProjectId>,
+    since: DateTime<Utc>,
+    at_least: i64,
+    limit: u64,
+) -> StoreResult<Vec<(CustomerId, i64)>> {
+    use service_cases::Column as Col;
+    let complaints = Col::Id.count();
+    let mut q = service_cases::Entity::find()
+        .select_only()
+        .column(Col::CustomerId)
+        .column_as(complaints.clone(), "complaints")
+        .filter(Col::CustomerId.is_not_null())
+        .filter(Col::Kind.eq(CaseKind::Complaint))
+        .filter(Col::Status.ne(CaseStatus::Merged))
+        .filter(Col::RegisteredAt.gte(since));
+    if let Some(projects) = projects {
+        q = q.filter(Col::ProjectId.is_in(projects.iter().cloned()));
+    }
+    if let Some(p) = project {
+        q = q.filter(Col::ProjectId.eq(p));
+    }
+    Ok(q.group_by(Col::CustomerId)
+        .having(complaints.clone().gte(at_least))
+        .order_by_desc(complaints)
+        .order_by_asc(Col::CustomerId)
+        .limit(limit)
+        .into_tuple()
+        .all(c)
+        .await?)
+}
+
 pub async fn insert_event<C: ConnectionTrait>(c: &C, row: &CaseEventRow) -> StoreResult<()> {
     case_events::Entity::insert(row.clone().into_active_model()).exec_without_returning(c).await?;
     Ok(())
@@ -241,6 +295,8 @@ pub async fn claim_alarm<C: ConnectionTrait>(
         .filter(service_cases::Column::Id.eq(id))
         .filter(happened.is_null())
         .filter(stop.is_null())
+        // Closed or merged since it was read as due: nothing to raise.
+        .filter(service_cases::Column::Status.is_not_in(CLOSED))
         .exec(c)
         .await?;
     Ok(result.rows_affected == 1)

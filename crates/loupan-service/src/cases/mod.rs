@@ -9,6 +9,7 @@
 //! handler before each deadline and escalates to the supervisor after it —
 //! each once, whichever instance runs the job.
 
+pub mod repeats;
 pub mod reports;
 pub mod settings;
 
@@ -68,6 +69,8 @@ pub struct Case {
     /// The callback's score, 1 (very unhappy) to 5 (very satisfied).
     pub satisfaction: Option<i32>,
     pub callback_note: Option<String>,
+    /// The case this one was merged into (status `merged`).
+    pub merged_into: Option<CaseId>,
     /// The response came late, or is late now.
     pub response_overdue: bool,
     /// The reply came late, or is late now.
@@ -422,6 +425,7 @@ pub(crate) async fn register_in<C: Connection>(
             .await?;
         tell_assignee(conn, &row, handler).await?;
     }
+    repeats::alert_if_repeated(conn, &row, now).await?;
     if let Some(customer) = &links.customer {
         crate::customers::add_event(
             conn,
@@ -565,6 +569,7 @@ async fn views<C: Connection>(conn: &C, rows: Vec<CaseRow>, now: DateTime<Utc>) 
             closed_at: r.closed_at,
             satisfaction: r.satisfaction,
             callback_note: r.callback_note,
+            merged_into: r.merged_into,
             version: r.version,
         })
         .collect())
@@ -674,6 +679,8 @@ pub struct ActionForm {
     pub note: Option<String>,
     /// `close`: the callback's score, 1–5.
     pub satisfaction: Option<i64>,
+    /// `merge`: the open case of the same project this one joins.
+    pub into_case_id: Option<String>,
     /// The version the user saw: a case changed since is refused (409).
     pub version: Option<i64>,
 }
@@ -724,6 +731,7 @@ pub async fn act(services: &Services, actor: &Actor, id: &CaseId, form: ActionFo
     let now = services.clock.now();
     let expected = row.version;
     let mut told = None;
+    let mut merged_into = None;
     match action {
         CaseAction::Assign => {
             let Some(assignee) = given(&form.assignee_id).map(UserId::from) else {
@@ -769,14 +777,30 @@ pub async fn act(services: &Services, actor: &Actor, id: &CaseId, form: ActionFo
             row.replied_at = None;
             row.satisfaction = None;
         }
+        CaseAction::Merge => {
+            let target = merge_target(&tx, actor, &row, given(&form.into_case_id)).await?;
+            row.merged_into = Some(target.id.clone());
+            merged_into = Some(target);
+        }
     }
     row.status = next;
     row.version += 1;
     if !store::update_case(&tx, &row, expected).await? {
         return Err(ServiceError::Conflict("case_changed"));
     }
-    let shown_note = if action == CaseAction::Assign { row.assignee_id.as_ref().map(UserId::as_str) } else { None };
-    event(&tx, &row.id, (actor, now), action.name(), next, note.as_deref().or(shown_note)).await?;
+    let shown_note = match (action, &merged_into) {
+        (CaseAction::Assign, _) => note.clone().or_else(|| row.assignee_id.as_ref().map(|a| a.as_str().to_owned())),
+        (CaseAction::Merge, Some(target)) => {
+            Some(note.as_deref().map_or_else(|| target.number.clone(), |n| format!("{} · {n}", target.number)))
+        }
+        _ => note.clone(),
+    };
+    event(&tx, &row.id, (actor, now), action.name(), next, shown_note.as_deref()).await?;
+    if let Some(target) = &merged_into {
+        // The case that carries on says which one joined it, so its handler sees the whole story.
+        let joined = note.as_deref().map_or_else(|| row.number.clone(), |n| format!("{} · {n}", row.number));
+        event(&tx, &target.id, (actor, now), "merged_in", target.status, Some(&joined)).await?;
+    }
     if let Some(assignee) = &told {
         tell_assignee(&tx, &row, assignee).await?;
     }
@@ -796,6 +820,58 @@ pub async fn act(services: &Services, actor: &Actor, id: &CaseId, form: ActionFo
     tx.commit().await.map_err(ServiceError::internal)?;
     get(services, actor, id).await
 }
+
+/// The case `into` that `row` may merge into: visible to the actor, in the
+/// same project, another case, still open.
+async fn merge_target<C: Connection>(
+    conn: &C,
+    actor: &Actor,
+    row: &CaseRow,
+    into: Option<&str>,
+) -> ServiceResult<CaseRow> {
+    let Some(into) = into.map(CaseId::from) else {
+        return Err(Invalid::one("into_case_id", "needed_for_this_action").into());
+    };
+    if into == row.id {
+        return Err(Invalid::one("into_case_id", "same_case").into());
+    }
+    let target = match store::find_case(conn, &into).await? {
+        Some(t) if actor.sees_project(&t.project_id) => t,
+        _ => return Err(Invalid::one("into_case_id", "unknown_case").into()),
+    };
+    if target.project_id != row.project_id {
+        return Err(Invalid::one("into_case_id", "case_of_another_project").into());
+    }
+    if !target.status.is_open() {
+        return Err(Invalid::one("into_case_id", "case_not_open").into());
+    }
+    Ok(target)
+}
+
+/// The open cases of the same project that `id` may be merged into, the same
+/// customer's first, then the newest: (id, `BS000003 · caller · description`).
+pub async fn merge_candidates(services: &Services, actor: &Actor, id: &CaseId) -> ServiceResult<Vec<(CaseId, String)>> {
+    let conn = services.store.conn();
+    let row = visible(conn, actor, id).await?;
+    let filter = store::CaseFilter { project: Some(row.project_id.clone()), open_only: true, ..Default::default() };
+    let mut rows: Vec<CaseRow> = store::list_cases(conn, &filter, None, MERGE_CANDIDATES)
+        .await?
+        .into_iter()
+        .filter(|c| c.id != row.id)
+        .collect();
+    // Stable: the newest first within each group.
+    rows.sort_by_key(|c| row.customer_id.is_none() || c.customer_id != row.customer_id);
+    Ok(rows
+        .into_iter()
+        .map(|c| {
+            let about: String = c.description.chars().take(30).collect();
+            (c.id, format!("{} · {} · {about}", c.number, c.caller_name))
+        })
+        .collect())
+}
+
+/// How many open cases the merge form offers.
+const MERGE_CANDIDATES: u64 = 100;
 
 /// Reminds handlers before each deadline and escalates after it, each once.
 /// Run by the scheduled `case_deadlines` job; returns how many alarms it raised.
@@ -915,6 +991,7 @@ pub async fn link(
     let tx = services.store.begin_write().await?;
     let mut row = visible(&tx, actor, id).await?;
     let expected = row.version;
+    let customer_before = row.customer_id.clone();
     let mut errors = Invalid::default();
     if let Some(cid) = given(&customer_id) {
         match store_customers::find_customer(&tx, &CustomerId::from(cid)).await? {
@@ -962,6 +1039,10 @@ pub async fn link(
         .collect::<Vec<_>>()
         .join(" ");
     event(&tx, &row.id, (actor, now), "linked", row.status, Some(&note)).await?;
+    // A complaint now known to be this customer's counts towards their repeats.
+    if row.customer_id != customer_before {
+        repeats::alert_if_repeated(&tx, &row, now).await?;
+    }
     tx.commit().await.map_err(ServiceError::internal)?;
     get(services, actor, id).await
 }

@@ -19,11 +19,29 @@ const DESK: &str = "service_desk";
 /// How long after closing a case may be reopened, unless set.
 const REOPEN_DAYS: i64 = 15;
 
-/// The desk's settings as stored.
+/// A customer with this many complaints (投诉) within `REPEAT_DAYS` is an
+/// exception and each further one raises an alert, unless set (0: never).
+const REPEAT_COMPLAINTS: i64 = 3;
+const REPEAT_DAYS: i64 = 90;
+
+fn repeat_complaints() -> i64 {
+    REPEAT_COMPLAINTS
+}
+
+fn repeat_days() -> i64 {
+    REPEAT_DAYS
+}
+
+/// The desk's settings as stored (the repeat fields came later: a value
+/// stored before them reads with the defaults).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Stored {
     work_hours: String,
     reopen_days: i64,
+    #[serde(default = "repeat_complaints")]
+    repeat_complaints: i64,
+    #[serde(default = "repeat_days")]
+    repeat_days: i64,
 }
 
 /// The desk's settings in force.
@@ -31,16 +49,29 @@ struct Stored {
 pub(crate) struct Desk {
     pub work_hours: WorkHours,
     pub reopen_days: i64,
+    /// Complaints within `repeat_days` that make a repeat complainer; 0: off.
+    pub repeat_complaints: i64,
+    pub repeat_days: i64,
 }
 
 pub(crate) async fn desk_settings<C: Connection>(conn: &C) -> ServiceResult<Desk> {
     let Some(row) = store_settings::find_setting(conn, COMPANY, DESK).await? else {
-        return Ok(Desk { work_hours: WorkHours::default(), reopen_days: REOPEN_DAYS });
+        return Ok(Desk {
+            work_hours: WorkHours::default(),
+            reopen_days: REOPEN_DAYS,
+            repeat_complaints: REPEAT_COMPLAINTS,
+            repeat_days: REPEAT_DAYS,
+        });
     };
     // A stored value that no longer reads is a fault to see, not a silent default.
     let stored: Stored = serde_json::from_str(&row.value).map_err(ServiceError::internal)?;
     let work_hours = WorkHours::parse(&stored.work_hours).map_err(ServiceError::internal)?;
-    Ok(Desk { work_hours, reopen_days: stored.reopen_days })
+    Ok(Desk {
+        work_hours,
+        reopen_days: stored.reopen_days,
+        repeat_complaints: stored.repeat_complaints,
+        repeat_days: stored.repeat_days,
+    })
 }
 
 /// The company's working calendar: its hours and every day set apart.
@@ -88,6 +119,10 @@ pub struct DeskSettings {
     pub work_hours: String,
     /// Days after closing during which a case may be reopened.
     pub reopen_days: i64,
+    /// A customer with this many complaints within `repeat_days` is a repeat
+    /// complainer (an exception, and an alert at each further complaint); 0: off.
+    pub repeat_complaints: i64,
+    pub repeat_days: i64,
     /// Every kind × priority.
     pub targets: Vec<Target>,
 }
@@ -113,7 +148,13 @@ pub async fn settings(services: &Services, actor: &Actor) -> ServiceResult<DeskS
             });
         }
     }
-    Ok(DeskSettings { work_hours: desk.work_hours.to_string(), reopen_days: desk.reopen_days, targets })
+    Ok(DeskSettings {
+        work_hours: desk.work_hours.to_string(),
+        reopen_days: desk.reopen_days,
+        repeat_complaints: desk.repeat_complaints,
+        repeat_days: desk.repeat_days,
+        targets,
+    })
 }
 
 /// New settings, as typed; targets not named keep theirs.
@@ -121,6 +162,8 @@ pub async fn settings(services: &Services, actor: &Actor) -> ServiceResult<DeskS
 pub struct SettingsForm {
     pub work_hours: Option<String>,
     pub reopen_days: Option<i64>,
+    pub repeat_complaints: Option<i64>,
+    pub repeat_days: Option<i64>,
     pub targets: Vec<Target>,
 }
 
@@ -142,6 +185,15 @@ pub async fn set_settings(services: &Services, actor: &Actor, form: SettingsForm
     if !(0..=365).contains(&reopen_days) {
         errors.push("reopen_days", "out_of_range");
     }
+    let repeat_complaints = form.repeat_complaints.unwrap_or(before.repeat_complaints);
+    // 0 turns the rule off; 1 alerts on every complaint.
+    if !(0..=100).contains(&repeat_complaints) {
+        errors.push("repeat_complaints", "out_of_range");
+    }
+    let repeat_days = form.repeat_days.unwrap_or(before.repeat_days);
+    if !(1..=365).contains(&repeat_days) {
+        errors.push("repeat_days", "out_of_range");
+    }
     for t in &form.targets {
         let ok = |m: i64| (1..=LONGEST_TARGET).contains(&m);
         if !ok(t.response_minutes) {
@@ -155,7 +207,7 @@ pub async fn set_settings(services: &Services, actor: &Actor, form: SettingsForm
     }
     errors.into_result()?;
     let tx = services.store.begin_write().await?;
-    let stored = Stored { work_hours: work_hours.to_string(), reopen_days };
+    let stored = Stored { work_hours: work_hours.to_string(), reopen_days, repeat_complaints, repeat_days };
     store_settings::put_setting(
         &tx,
         &SettingRow {
@@ -187,7 +239,8 @@ pub async fn set_settings(services: &Services, actor: &Actor, form: SettingsForm
             record_id: COMPANY,
             before: serde_json::to_value(&before).ok(),
             after: serde_json::to_value(&form.targets).ok().map(|targets| {
-                serde_json::json!({"work_hours": stored.work_hours, "reopen_days": reopen_days, "targets": targets})
+                serde_json::json!({"work_hours": stored.work_hours, "reopen_days": reopen_days,
+                    "repeat_complaints": repeat_complaints, "repeat_days": repeat_days, "targets": targets})
             }),
         },
     )

@@ -158,6 +158,20 @@ pub async fn list(
     Ok(Exceptions { silent_days, silent, overdue, cancelled })
 }
 
+/// The customers among `ids` the actor may see, as an exception lists them.
+pub(crate) async fn visible_people<C: loupan_store::Connection>(
+    conn: &C,
+    actor: &Actor,
+    ids: Vec<CustomerId>,
+) -> ServiceResult<HashMap<CustomerId, ExceptionCustomer>> {
+    let mut names: HashMap<UserId, String> = HashMap::new();
+    let mut out = HashMap::new();
+    for (id, row) in visible_rows(conn, actor, ids).await? {
+        out.insert(id, person(conn, &mut names, row).await?);
+    }
+    Ok(out)
+}
+
 /// The customers among `ids` the actor may see, by id.
 async fn visible_rows<C: loupan_store::Connection>(
     conn: &C,

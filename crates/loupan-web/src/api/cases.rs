@@ -141,8 +141,10 @@ async fn get_case(
 pub struct CaseActionRequest {
     /// `assign` (needs `assignee_id`), `start`, `reply` (needs `note`: the
     /// answer), `confirm`, `reject` (needs `note`), `close` (needs
-    /// `satisfaction`), `reopen` (needs `note`, within the reopening period).
-    #[schema(required = true, nullable = false, pattern = "^(assign|start|reply|confirm|reject|close|reopen)$")]
+    /// `satisfaction`), `reopen` (needs `note`, within the reopening period),
+    /// `merge` (needs `into_case_id`: another open case of the project about
+    /// the same event, which carries on; this one ends as `merged`).
+    #[schema(required = true, nullable = false, pattern = "^(assign|start|reply|confirm|reject|close|reopen|merge)$")]
     pub action: Option<String>,
     pub assignee_id: Option<String>,
     #[schema(max_length = 2000)]
@@ -150,12 +152,15 @@ pub struct CaseActionRequest {
     /// The callback's score: 1 (very unhappy) to 5 (very satisfied).
     #[schema(minimum = 1, maximum = 5)]
     pub satisfaction: Option<i64>,
+    /// `merge`: the case this one joins.
+    pub into_case_id: Option<String>,
     /// The version read: 409 `case_changed` when the case moved meanwhile.
     pub version: Option<i64>,
 }
 
 /// Moves a case one step: registered → assigned → in progress → replied →
-/// confirmed → closed (and back: `reject`, `reopen`). A step that does not
+/// confirmed → closed (and back: `reject`, `reopen`; or `merge` into another
+/// open case, which records the merge in both histories). A step that does not
 /// apply to the case's status is refused with 422 `not_allowed_now`.
 #[utoipa::path(post, path = "/api/v1/service/cases/{id}/actions", tag = "service", params(("id" = String, Path)),
     request_body = CaseActionRequest,
@@ -172,6 +177,7 @@ async fn act(
         assignee_id: req.assignee_id,
         note: req.note,
         satisfaction: req.satisfaction,
+        into_case_id: req.into_case_id,
         version: req.version,
     };
     Ok(Json(cases::act(&state.services, &actor, &id, form).await?))
@@ -214,6 +220,12 @@ pub struct DeskSettingsRequest {
     pub work_hours: Option<String>,
     #[schema(minimum = 0, maximum = 365)]
     pub reopen_days: Option<i64>,
+    /// Complaints within `repeat_days` that make a customer a repeat
+    /// complainer (an exception, and an alert at each further one); 0: off.
+    #[schema(minimum = 0, maximum = 100)]
+    pub repeat_complaints: Option<i64>,
+    #[schema(minimum = 1, maximum = 365)]
+    pub repeat_days: Option<i64>,
     /// The targets to change (working minutes); others keep theirs.
     #[serde(default)]
     pub targets: Vec<Target>,
@@ -229,7 +241,13 @@ async fn put_settings(
 ) -> Result<Json<DeskSettings>, AppError> {
     // An object only: every field is optional, and serde would read a struct from an array too.
     let ApiJson(req) = ApiJson::<DeskSettingsRequest>::from_value(serde_json::Value::Object(body))?;
-    let form = SettingsForm { work_hours: req.work_hours, reopen_days: req.reopen_days, targets: req.targets };
+    let form = SettingsForm {
+        work_hours: req.work_hours,
+        reopen_days: req.reopen_days,
+        repeat_complaints: req.repeat_complaints,
+        repeat_days: req.repeat_days,
+        targets: req.targets,
+    };
     Ok(Json(settings::set_settings(&state.services, &actor, form).await?))
 }
 

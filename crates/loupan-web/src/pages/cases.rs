@@ -43,6 +43,8 @@ async fn categories(state: &AppState, actor: &Actor) -> Result<Vec<Value>, AppEr
 struct ListQuery {
     state: Option<String>,
     project_id: Option<String>,
+    /// One customer's cases (from the customer exceptions' repeated complaints).
+    customer_id: Option<String>,
     cursor: Option<String>,
 }
 
@@ -58,6 +60,7 @@ async fn list_page(
     let query = CaseQuery {
         project_id: q.project_id.clone(),
         state: q.state.clone(),
+        customer_id: q.customer_id.clone(),
         cursor: q.cursor.clone(),
         ..CaseQuery::default()
     };
@@ -65,6 +68,7 @@ async fn list_page(
     let ctx = context! {
         cases => Value::from_serialize(&page.items), next_cursor => page.next_cursor,
         state => q.state.clone().unwrap_or_default(), project_id => q.project_id.clone().unwrap_or_default(),
+        customer_id => q.customer_id.clone().unwrap_or_default(),
         may_register => actor.can(Permission::WorkCases), may_manage => actor.can(Permission::ManageCases),
         projects => projects(state, actor).await?, categories => categories(state, actor).await?,
         kinds => CaseKind::names().to_vec(), priorities => CasePriority::names().to_vec(),
@@ -142,12 +146,18 @@ async fn case_page(
     } else {
         Vec::new()
     };
+    let merge_into = if actor.can(Permission::WorkCases) && actions.contains(&CaseAction::Merge.name()) {
+        cases::merge_candidates(&state.services, actor, id).await?
+    } else {
+        Vec::new()
+    };
     // Offered again on the case page: who else shares the phone, which other contracts.
     let choices = if show_choices { Some(cases::choices(&state.services, actor, id).await?) } else { None };
     let ctx = context! {
         c => Value::from_serialize(&detail.case), events => Value::from_serialize(&detail.events),
         actions => actions, may_work => actor.can(Permission::WorkCases), may_read_deals => actor.can(Permission::ReadDeals),
         handlers => handlers.into_iter().map(|(id, name)| context! { id => id.as_str().to_owned(), name => name }).collect::<Vec<_>>(),
+        merge_into => merge_into.into_iter().map(|(id, label)| context! { id => id.as_str().to_owned(), label => label }).collect::<Vec<_>>(),
         choices => choices.map(|c| Value::from_serialize(&c)), errors => errors,
         ..base_context(actor, lang, NAV)
     };
@@ -177,6 +187,7 @@ async fn act(
         note: data.text("note"),
         // A score that does not read is refused like one out of range.
         satisfaction: data.get("satisfaction").filter(|s| !s.trim().is_empty()).map(|s| s.trim().parse().unwrap_or(0)),
+        into_case_id: data.text("into_case_id"),
         version: data.get("version").and_then(|v| v.trim().parse().ok()),
     };
     form_post!(
@@ -277,6 +288,8 @@ async fn save_settings(
     let form = SettingsForm {
         work_hours: data.text("work_hours"),
         reopen_days: data.get("reopen_days").map(|d| d.trim().parse().unwrap_or(-1)),
+        repeat_complaints: data.get("repeat_complaints").map(|d| d.trim().parse().unwrap_or(-1)),
+        repeat_days: data.get("repeat_days").map(|d| d.trim().parse().unwrap_or(-1)),
         targets,
     };
     form_post!(lang, settings::set_settings(&state.services, &actor, form).await, |_| "/service/settings", |errors| {

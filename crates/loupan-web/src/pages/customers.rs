@@ -786,7 +786,7 @@ struct ExceptionQuery {
     days: Option<String>,
 }
 
-/// 异常客户: who has gone silent, owes money overdue, or cancelled lately.
+/// 异常客户: who has gone silent, owes money overdue, cancelled lately, or complains again and again.
 async fn exceptions(
     State(state): State<AppState>,
     Authed(actor): Authed,
@@ -799,13 +799,9 @@ async fn exceptions(
             AppError::field(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "days", "out_of_range")
         })?),
     };
-    let e = loupan_service::customers::exceptions::list(
-        &state.services,
-        &actor,
-        ProjectId::given(q.project_id.as_deref()).as_ref(),
-        days,
-    )
-    .await?;
+    let project = ProjectId::given(q.project_id.as_deref());
+    let e = loupan_service::customers::exceptions::list(&state.services, &actor, project.as_ref(), days).await?;
+    let repeats = loupan_service::cases::repeats::repeat_complainers(&state.services, &actor, project.as_ref()).await?;
     let person = |c: &loupan_service::customers::exceptions::ExceptionCustomer| {
         context! { id => c.id, name => c.name, phone => c.phone, owner => c.owner_name }
     };
@@ -826,6 +822,9 @@ async fn exceptions(
                 since => o.overdue_since.to_string(), days => o.days_overdue }).collect::<Vec<_>>(),
             cancelled => e.cancelled.iter().map(|x| context! { c => person(&x.customer), kind => x.kind,
                 deal_id => x.deal_id, reason => x.reason, at => x.cancelled_at.to_rfc3339() }).collect::<Vec<_>>(),
+            repeats => context! { complaints => repeats.complaints, days => repeats.days,
+                customers => repeats.customers.iter().map(|r| context! { c => person(&r.customer), complaints => r.complaints }).collect::<Vec<_>>() },
+            may_read_cases => actor.can(loupan_domain::Permission::ReadCases),
             ..base_context(&actor, lang, "/customers")
         },
     )

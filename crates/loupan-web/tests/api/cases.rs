@@ -557,3 +557,163 @@ async fn the_sla_report_counts_deadlines_kept_and_working_minutes() {
     assert!(page.text.contains("66.7%") && page.text.contains("报修"), "{}", page.text);
     let _ = (&b, &d.fixer, &d.fixer_id, &d.boss, &d.boss_id, &d.agent);
 }
+
+#[tokio::test]
+async fn a_case_about_the_same_event_merges_into_the_open_one_and_both_histories_say_so() {
+    let d = desk(at(2026, 12, 2, 10, 0)).await;
+    d.buyer("王芳", "13900139000", "1-301").await;
+    let register = |description: &'static str| {
+        let body = json!({"project_id": d.project, "kind": "complaint", "channel": "phone",
+                          "caller_name": "王芳", "caller_phone": "139 0013 9000", "description": description});
+        d.ok(post("/api/v1/service/cases", body), &d.desk, StatusCode::CREATED)
+    };
+    let first = register("楼上漏水到客厅").await;
+    let second = register("客厅天花板漏水，第二次来电").await;
+    let second_status = second["status"].clone();
+    let (first, second) = (first["id"].as_str().unwrap().to_owned(), second["id"].as_str().unwrap().to_owned());
+    let far_project = d.app.project(&d.admin, "远洋天地").await;
+    let far = d
+        .ok(
+            post(
+                "/api/v1/service/cases",
+                json!({"project_id": far_project, "kind": "repair", "caller_name": "赵先生", "description": "门锁坏了"}),
+            ),
+            &d.admin,
+            StatusCode::CREATED,
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Refused on the field, each for its reason.
+    let refused = |body: Value, token: String| {
+        let (app, first) = (&d.app, first.clone());
+        async move {
+            let r = app.send(post(&format!("/api/v1/service/cases/{first}/actions"), body).token(&token)).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+            r.json()["errors"][0]["code"].as_str().unwrap().to_owned()
+        }
+    };
+    assert_eq!(refused(json!({"action": "merge"}), d.desk.clone()).await, "needed_for_this_action");
+    assert_eq!(refused(json!({"action": "merge", "into_case_id": first}), d.desk.clone()).await, "same_case");
+    assert_eq!(refused(json!({"action": "merge", "into_case_id": "nothing"}), d.desk.clone()).await, "unknown_case");
+    // The desk does not see the other project's case; the admin sees that it is another project's.
+    assert_eq!(refused(json!({"action": "merge", "into_case_id": far}), d.desk.clone()).await, "unknown_case");
+    assert_eq!(
+        refused(json!({"action": "merge", "into_case_id": far}), d.admin.clone()).await,
+        "case_of_another_project"
+    );
+
+    // The page offers the project's other open cases.
+    let page = d.app.send(get(&format!("/service/cases/{first}")).token(&d.desk)).await;
+    assert!(page.text.contains("action-merge") && page.text.contains(&second) && !page.text.contains(&far));
+
+    let merged = d.act(&first, json!({"action": "merge", "into_case_id": second, "note": "同一处漏水"}), &d.desk).await;
+    assert_eq!(merged["status"], "merged");
+    assert_eq!(merged["merged_into"], second.as_str());
+    assert_eq!(merged["events"].as_array().unwrap().last().unwrap()["note"], "BS000002 · 同一处漏水");
+    let carried = d.ok(get(&format!("/api/v1/service/cases/{second}")), &d.desk, StatusCode::OK).await;
+    let joined = carried["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (joined["action"].as_str(), joined["note"].as_str()),
+        (Some("merged_in"), Some("BS000001 · 同一处漏水"))
+    );
+    assert_eq!(carried["status"], second_status, "the case that carries on keeps its status: {carried}");
+
+    // Merged is an end: no further step, nothing merges into it.
+    assert_eq!(refused(json!({"action": "start"}), d.desk.clone()).await, "not_allowed_now");
+    let r = d
+        .app
+        .send(
+            post(&format!("/api/v1/service/cases/{second}/actions"), json!({"action": "merge", "into_case_id": first}))
+                .token(&d.desk),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.json()["errors"][0]["code"], "case_not_open");
+
+    // Its deadlines raise nothing and it is not in the backlog; the page links the case that carries on.
+    loupan_service::cases::check_deadlines(&d.app.services, at(2026, 12, 31, 10, 0)).await.unwrap();
+    let after = d.ok(get(&format!("/api/v1/service/cases/{first}")), &d.desk, StatusCode::OK).await;
+    assert!(
+        after["events"].as_array().unwrap().iter().all(|e| e["action"] != "reminded" && e["action"] != "escalated")
+    );
+    let open = d.ok(get("/api/v1/service/cases?state=open"), &d.desk, StatusCode::OK).await;
+    let ids: Vec<&str> = open["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [second.as_str()]);
+    let page = d.app.send(get(&format!("/service/cases/{first}")).token(&d.desk)).await;
+    assert!(page.text.contains("case-merged-into") && page.text.contains(&format!("/service/cases/{second}")));
+}
+
+#[tokio::test]
+async fn a_third_complaint_in_ninety_days_makes_an_exception_and_alerts_the_agent() {
+    let d = desk(at(2026, 12, 2, 10, 0)).await;
+    let (customer, _, _) = d.buyer("王芳", "13900139000", "1-301").await;
+    let register = |kind: &'static str, description: &'static str| {
+        let body = json!({"project_id": d.project, "kind": kind, "caller_name": "王芳",
+                          "caller_phone": "13900139000", "description": description});
+        d.ok(post("/api/v1/service/cases", body), &d.desk, StatusCode::CREATED)
+    };
+    let repeated = |token: String| {
+        let app = &d.app;
+        async move {
+            let r = app.send(get("/api/v1/customers/exceptions").token(&token)).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            r.json()["repeated_complaints"].clone()
+        }
+    };
+    let alerts = |token: String| {
+        let app = &d.app;
+        async move {
+            let r = app.send(get("/api/v1/notifications").token(&token)).await;
+            let items = r.json()["items"].as_array().cloned().unwrap_or_default();
+            items.into_iter().filter(|n| n["kind"] == "repeated_complaints").collect::<Vec<Value>>()
+        }
+    };
+    // A complaint 100 days ago is outside the 90 days.
+    d.app.services.clock.set(at(2026, 8, 24, 10, 0));
+    register("complaint", "去年的噪音").await;
+    d.app.services.clock.set(at(2026, 12, 2, 10, 0));
+    let first = register("complaint", "楼上装修噪音").await;
+    register("repair", "水龙头漏水").await;
+    register("complaint", "物业态度差").await;
+    assert_eq!(repeated(d.admin.clone()).await["customers"], json!([]), "two complaints within 90 days");
+    assert!(alerts(d.agent.clone()).await.is_empty());
+
+    let third = register("complaint", "噪音又来了").await;
+    let found = repeated(d.admin.clone()).await;
+    assert_eq!((found["complaints"].as_i64(), found["days"].as_i64()), (Some(3), Some(90)));
+    assert_eq!(found["customers"][0]["customer"]["id"], customer.as_str());
+    assert_eq!(found["customers"][0]["complaints"], 3);
+    // The agent who owns her sees it and is alerted; so are the administrators (no supervisor named).
+    assert_eq!(repeated(d.agent.clone()).await["customers"][0]["customer"]["id"], customer.as_str());
+    let said = alerts(d.agent.clone()).await;
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0]["title"].as_str().unwrap().contains("王芳")
+            && said[0]["link"].as_str().unwrap().contains(third["id"].as_str().unwrap())
+    );
+    assert_eq!(alerts(d.admin.clone()).await.len(), 1);
+    let page = d.app.send(get("/customers/exceptions").token(&d.admin)).await;
+    assert!(
+        page.text.contains("exceptions-repeated")
+            && page.text.contains(&format!("/service/cases?customer_id={customer}"))
+    );
+
+    // A duplicate merged away is not another complaint.
+    let (first, third) = (first["id"].as_str().unwrap(), third["id"].as_str().unwrap());
+    d.act(first, json!({"action": "merge", "into_case_id": third}), &d.desk).await;
+    assert_eq!(repeated(d.admin.clone()).await["customers"], json!([]));
+
+    // The company sets its own rule; 0 turns it off; nonsense is refused on its field.
+    let set = |body: Value| d.app.send(put("/api/v1/service/settings", body).token(&d.admin));
+    let r = set(json!({"repeat_complaints": 2, "repeat_days": 30})).await;
+    assert_eq!((r.json()["repeat_complaints"].as_i64(), r.json()["repeat_days"].as_i64()), (Some(2), Some(30)));
+    assert_eq!(repeated(d.admin.clone()).await["customers"][0]["complaints"], 2);
+    set(json!({"repeat_complaints": 0})).await;
+    assert_eq!(repeated(d.admin.clone()).await["customers"], json!([]));
+    let r = set(json!({"repeat_complaints": -1, "repeat_days": 0})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.error_fields(), ["repeat_complaints", "repeat_days"]);
+}

@@ -6,6 +6,7 @@ use axum::extract::State;
 use chrono::{DateTime, NaiveDate, Utc};
 use loupan_domain::ids::{CustomerId, ProjectId, UserId};
 use loupan_domain::sales::ChangeKind;
+use loupan_service::cases::repeats::{RepeatComplainers, repeat_complainers};
 use loupan_service::customers::exceptions::{self as exceptions, ExceptionCustomer, Exceptions};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -75,16 +76,44 @@ pub struct CancelledDto {
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct RepeatComplainerDto {
+    pub customer: ExceptionCustomerDto,
+    /// Complaints within the period (merged cases not counted).
+    pub complaints: i64,
+}
+
+/// Customers who complained the service desk's number of times or more
+/// within its period (`GET /api/v1/service/settings`: `repeat_complaints`,
+/// `repeat_days`).
+#[derive(Serialize, ToSchema)]
+pub struct RepeatComplainersDto {
+    /// Complaints that make a repeat complainer; 0: the rule is off.
+    pub complaints: i64,
+    pub days: i64,
+    pub customers: Vec<RepeatComplainerDto>,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct ExceptionsDto {
     pub silent_days: i64,
     pub silent: Vec<SilentDto>,
     pub overdue: Vec<OverdueDto>,
     pub cancelled: Vec<CancelledDto>,
+    pub repeated_complaints: RepeatComplainersDto,
 }
 
-impl From<Exceptions> for ExceptionsDto {
-    fn from(e: Exceptions) -> Self {
+impl ExceptionsDto {
+    fn of(e: Exceptions, repeats: RepeatComplainers) -> Self {
         ExceptionsDto {
+            repeated_complaints: RepeatComplainersDto {
+                complaints: repeats.complaints,
+                days: repeats.days,
+                customers: repeats
+                    .customers
+                    .into_iter()
+                    .map(|r| RepeatComplainerDto { customer: r.customer.into(), complaints: r.complaints })
+                    .collect(),
+            },
             silent_days: e.silent_days,
             silent: e
                 .silent
@@ -121,7 +150,8 @@ impl From<Exceptions> for ExceptionsDto {
     }
 }
 
-/// The customers to look at, each with why (agents: their own; managers: their projects').
+/// The customers to look at, each with why (agents: their own; managers:
+/// their projects'): silent, money overdue, a deal cancelled, repeated complaints.
 #[utoipa::path(get, path = "/api/v1/customers/exceptions", tag = "customers", params(ExceptionParams),
     responses((status = 200, body = ExceptionsDto), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn list(
@@ -129,11 +159,10 @@ async fn list(
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<ExceptionParams>,
 ) -> Result<Json<ExceptionsDto>, AppError> {
-    Ok(Json(
-        exceptions::list(&state.services, &actor, ProjectId::given(q.project_id.as_deref()).as_ref(), q.days)
-            .await?
-            .into(),
-    ))
+    let project = ProjectId::given(q.project_id.as_deref());
+    let found = exceptions::list(&state.services, &actor, project.as_ref(), q.days).await?;
+    let repeats = repeat_complainers(&state.services, &actor, project.as_ref()).await?;
+    Ok(Json(ExceptionsDto::of(found, repeats)))
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
