@@ -561,6 +561,20 @@ try {
   const repeated = await page.$$("#exceptions-repeated a[href^='/customers/']");
   expect(repeated.length >= 1, "the demo's repeat complainer is among the exceptions");
   await shot("44-repeated-complaints-among-the-exceptions");
+  // An owner scans the lobby poster's QR code: the project's form, without signing in.
+  const project = owner.items[0].project_id;
+  await context.clearCookies();
+  const phone = page;
+  await phone.setViewportSize({ width: 390, height: 844 });
+  await phone.goto(`${base}/report/${project}`);
+  await phone.selectOption("#owner-report select[name=kind]", "repair");
+  await phone.fill("#owner-report input[name=caller_name]", "王先生");
+  await phone.fill("#owner-report input[name=caller_phone]", ownerPhone);
+  await phone.fill("#owner-report textarea[name=description]", "地下车库照明坏了两盏");
+  await phone.click("#owner-report-send");
+  await phone.waitForSelector("#owner-report-sent");
+  expect(/BS\d{6}/.test(await phone.textContent("#owner-report-sent")), "the owner is told the case number");
+  await shot("45-owner-report-form-on-a-phone");
 } catch (e) {
   await shot("failure").catch(() => {});
   problems.push(`story failed: ${e.message}`);

@@ -46,6 +46,28 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeAuthed {
     }
 }
 
+/// Where a request came from, for limits on what anyone may send: the last
+/// `X-Forwarded-For` entry behind a trusted proxy, else the connection's peer
+/// (None when served without one, as in tests through the router).
+pub struct ClientAddress(pub Option<String>);
+
+impl FromRequestParts<crate::AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, state: &crate::AppState) -> Result<Self, Self::Rejection> {
+        let forwarded = || {
+            let header = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).next_back()?;
+            header.rsplit(',').map(str::trim).find(|a| !a.is_empty()).map(str::to_owned)
+        };
+        let peer = || {
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|axum::extract::ConnectInfo(addr)| addr.ip().to_string())
+        };
+        Ok(ClientAddress(if state.trust_forwarded_for { forwarded().or_else(peer) } else { peer() }))
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Lang {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {

@@ -35,6 +35,8 @@ pub struct Inner {
     pub metrics: metrics::Metrics,
     /// Mark cookies `Secure` even without `X-Forwarded-Proto: https`.
     pub secure_cookies: bool,
+    /// Behind a proxy: the caller's address is the last of `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
 }
 
 impl std::ops::Deref for AppState {
@@ -48,6 +50,10 @@ impl std::ops::Deref for AppState {
 #[derive(Debug, Clone, Default)]
 pub struct WebConfig {
     pub secure_cookies: bool,
+    /// Loupan is reached through a proxy (nginx, a load balancer) that appends
+    /// the caller's address to `X-Forwarded-For`; without a proxy the header
+    /// is the caller's own word and is ignored.
+    pub trust_forwarded_for: bool,
 }
 
 impl AppState {
@@ -58,6 +64,7 @@ impl AppState {
             templates,
             metrics: metrics::Metrics::default(),
             secure_cookies: config.secure_cookies,
+            trust_forwarded_for: config.trust_forwarded_for,
         }))
     }
 }

@@ -66,6 +66,10 @@ enum Command {
         /// Mark cookies Secure (set when a TLS proxy does not send X-Forwarded-Proto).
         #[arg(long, env = "LOUPAN_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// Behind a proxy that appends the caller's address to X-Forwarded-For:
+        /// limits per address (the owners' report form) count that address.
+        #[arg(long, env = "LOUPAN_TRUST_FORWARDED_FOR")]
+        trust_forwarded_for: bool,
     },
     /// Bring the database schema up to date and exit.
     Migrate {
@@ -199,12 +203,12 @@ async fn run() -> Result<()> {
     }
     let services = open(&cli.storage).await?;
     match cli.command {
-        Command::Serve { listen, demo: with_demo, admin_password, secure_cookies } => {
+        Command::Serve { listen, demo: with_demo, admin_password, secure_cookies, trust_forwarded_for } => {
             first_start(&services, admin_password).await?;
             if with_demo {
                 fill_demo(&services).await?;
             }
-            serve(services, listen, WebConfig { secure_cookies }).await
+            serve(services, listen, WebConfig { secure_cookies, trust_forwarded_for }).await
         }
         Command::Migrate { .. } => {
             println!("database schema is up to date");
@@ -436,7 +440,10 @@ async fn serve(services: Services, listen: SocketAddr, config: WebConfig) -> Res
             tracing::debug!(error = %e, "TCP_NODELAY not set");
         }
     });
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    // The peer's address is kept for limits per address (`ClientAddress`).
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     Ok(())
 }
 

@@ -9,6 +9,7 @@
 //! handler before each deadline and escalates to the supervisor after it —
 //! each once, whichever instance runs the job.
 
+pub mod owner_form;
 pub mod repeats;
 pub mod reports;
 pub mod settings;

@@ -411,10 +411,17 @@ pub struct Rule {
     pub category_id: Option<CaseCategoryId>,
     pub handler_ids: Vec<UserId>,
     pub supervisor_id: Option<UserId>,
+    /// The supervisor's name (not always one of the project's handlers).
+    pub supervisor_name: Option<String>,
 }
 
-fn rule_of(row: RuleRow) -> ServiceResult<Rule> {
+async fn rule_of<C: Connection>(conn: &C, row: RuleRow) -> ServiceResult<Rule> {
+    let supervisor_name = match &row.supervisor_id {
+        Some(id) => loupan_store::users::find_user(conn, id).await?.map(|u| u.display_name),
+        None => None,
+    };
     Ok(Rule {
+        supervisor_name,
         handler_ids: serde_json::from_str(&row.handler_ids).map_err(ServiceError::internal)?,
         id: row.id,
         project_id: row.project_id,
@@ -435,7 +442,11 @@ pub async fn rules(services: &Services, actor: &Actor, project_id: &ProjectId) -
     if loupan_store::inventory::find_project(conn, project_id).await?.is_none() {
         return Err(ServiceError::NotFound("project"));
     }
-    store::rules_of(conn, project_id).await?.into_iter().map(rule_of).collect()
+    let mut rules = Vec::new();
+    for row in store::rules_of(conn, project_id).await? {
+        rules.push(rule_of(conn, row).await?);
+    }
+    Ok(rules)
 }
 
 /// A rule to add, as typed.
@@ -530,7 +541,7 @@ pub async fn add_rule(
     )
     .await?;
     tx.commit().await.map_err(ServiceError::internal)?;
-    rule_of(row)
+    rule_of(services.store.conn(), row).await
 }
 
 pub async fn delete_rule(services: &Services, actor: &Actor, id: &CaseRuleId) -> ServiceResult<()> {

@@ -13,6 +13,7 @@ pub mod live;
 pub mod memory;
 pub mod notifications;
 pub mod outbound;
+pub mod rate_limit;
 pub mod secrets;
 pub mod users;
 pub mod webhooks;

@@ -48,6 +48,7 @@ pub mod number_sequences;
 pub mod payment_methods;
 pub mod price_adjustments;
 pub mod projects;
+pub mod rate_hits;
 pub mod receipt_allocations;
 pub mod receipt_books;
 pub mod receipt_number_voids;

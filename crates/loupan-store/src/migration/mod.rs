@@ -42,6 +42,7 @@ mod m20261210_000036_cost_balances_reports;
 mod m20261211_000037_gross_floor_area;
 mod m20261212_000038_open_balances;
 mod m20261213_000039_service_cases;
+mod m20261214_000040_rate_hits;
 
 pub struct Migrator;
 
@@ -87,6 +88,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_000037_gross_floor_area::Migration),
             Box::new(m20261212_000038_open_balances::Migration),
             Box::new(m20261213_000039_service_cases::Migration),
+            Box::new(m20261214_000040_rate_hits::Migration),
         ]
     }
 }

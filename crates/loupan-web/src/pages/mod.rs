@@ -36,6 +36,7 @@ mod finance;
 mod inventory;
 mod login;
 mod notices;
+mod owner_form;
 mod pricing;
 mod sales;
 mod workbench;
@@ -104,4 +105,5 @@ pub fn router() -> Router<AppState> {
         .merge(cost_sheets::router())
         .merge(notices::router())
         .merge(cases::router())
+        .merge(owner_form::router())
 }

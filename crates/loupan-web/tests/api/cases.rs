@@ -717,3 +717,60 @@ async fn a_third_complaint_in_ninety_days_makes_an_exception_and_alerts_the_agen
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.error_fields(), ["repeat_complaints", "repeat_days"]);
 }
+
+#[tokio::test]
+async fn an_owner_reports_through_the_projects_form_without_signing_in_within_a_limit() {
+    let d = desk(at(2026, 12, 2, 10, 0)).await;
+    let (customer, _, contract) = d.buyer("王芳", "13900139000", "1-301").await;
+    let path = format!("/report/{}", d.project);
+    let page = d.app.send(get(&path)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("翠湖名苑") && page.text.contains("owner-report"), "{}", page.text);
+    assert_eq!(d.app.send(get("/report/nothing")).await.status, StatusCode::NOT_FOUND);
+    let qr = d.app.send(get(&format!("{path}/qr.svg"))).await;
+    assert_eq!(qr.status, StatusCode::OK);
+    assert!(qr.text.starts_with("<?xml") && qr.text.contains("<svg"), "{}", qr.text);
+
+    // Refused field by field, with what was typed kept.
+    let r = d.app.send(form(&path, &[("kind", "repair"), ("description", "门锁坏了")])).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text.contains("门锁坏了") && r.text.matches("class=\"error\"").count() == 2, "{}", r.text);
+
+    // The phone in any format links her, her unit and her contract; she learns only the number.
+    let fields =
+        [("kind", "repair"), ("caller_name", "王女士"), ("caller_phone", "139-0013-9000"), ("description", "门锁坏了")];
+    let r = d.app.send(form(&path, &fields)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(
+        r.text.contains("owner-report-sent") && r.text.contains("BS000001") && !r.text.contains("1-301"),
+        "{}",
+        r.text
+    );
+    let list = d.ok(get(&format!("/api/v1/service/cases?customer_id={customer}")), &d.desk, StatusCode::OK).await;
+    let case = &list["items"][0];
+    assert_eq!((case["channel"].as_str(), case["contract_id"].as_str()), (Some("web_form"), Some(contract.as_str())));
+    assert_eq!(case["caller_name"], "王女士");
+
+    // Through a proxy each address may send five an hour; a refused form counts nothing.
+    let proxied = d.app.behind_proxy();
+    let from = |address: &'static str| {
+        let (router, path) = (proxied.clone(), path.clone());
+        async move {
+            send_to(&router, form(&path, &fields).header("x-forwarded-for", &format!("203.0.113.9, {address}"))).await
+        }
+    };
+    let typo = send_to(&proxied, form(&path, &[("kind", "repair")]).header("x-forwarded-for", "198.51.100.7")).await;
+    assert_eq!(typo.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for _ in 0..5 {
+        assert_eq!(from("198.51.100.7").await.status, StatusCode::OK);
+    }
+    let sixth = from("198.51.100.7").await;
+    assert_eq!(sixth.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(sixth.text.contains("owner-report-refused") && sixth.text.contains("门锁坏了"), "{}", sixth.text);
+    assert_eq!(from("198.51.100.8").await.status, StatusCode::OK, "another address is counted apart");
+    // Without a trusted proxy the header is the caller's own word: it is not an address.
+    for _ in 0..6 {
+        let r = d.app.send(form(&path, &fields).header("x-forwarded-for", "198.51.100.7")).await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+}

@@ -210,6 +210,15 @@ impl TestApp {
         send_to(&self.router, call).await
     }
 
+    /// The same Loupan reached through a proxy that appends the caller's
+    /// address to `X-Forwarded-For` (`LOUPAN_TRUST_FORWARDED_FOR`).
+    pub fn behind_proxy(&self) -> Router {
+        loupan_web::app(AppState::new(
+            self.services.clone(),
+            WebConfig { trust_forwarded_for: true, ..WebConfig::default() },
+        ))
+    }
+
     pub async fn login(&self, username: &str, password: &str) -> String {
         let r = self
             .send(post("/api/v1/auth/login", serde_json::json!({"username": username, "password": password})))
