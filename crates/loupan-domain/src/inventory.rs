@@ -33,6 +33,8 @@ named_enum! {
         CostContract = "cost_contract",
         /// A design change or site visa: drawings, photos, the visa form.
         CostVariation = "cost_variation",
+        /// A customer-service case (报事): photos of the damage, the owner's letter.
+        ServiceCase = "service_case",
     }
 }
 
@@ -44,6 +46,7 @@ impl FileOwner {
             FileOwner::Unit | FileOwner::Project => (ReadInventory, ManageInventory),
             FileOwner::CostContract => (ReadCost, ManageCost),
             FileOwner::CostVariation => (ReadCost, RecordVariations),
+            FileOwner::ServiceCase => (ReadCases, WorkCases),
         }
     }
 }
@@ -68,7 +71,10 @@ impl FilePurpose {
             (self, owner),
             (FilePurpose::FloorPlan | FilePurpose::Photo, FileOwner::Unit)
                 | (FilePurpose::SitePlan, FileOwner::Project)
-                | (FilePurpose::Attachment, FileOwner::CostContract | FileOwner::CostVariation)
+                | (
+                    FilePurpose::Attachment,
+                    FileOwner::CostContract | FileOwner::CostVariation | FileOwner::ServiceCase
+                )
         )
     }
 

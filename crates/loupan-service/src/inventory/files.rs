@@ -110,6 +110,7 @@ async fn owner_project(
         FileOwner::Project => store_inventory::find_project(conn, &owner_id.into()).await?.map(|p| p.id),
         FileOwner::CostContract => store_cost::find_contract(conn, &owner_id.into()).await?.map(|c| c.project_id),
         FileOwner::CostVariation => store_cost::find_variation(conn, &owner_id.into()).await?.map(|v| v.project_id),
+        FileOwner::ServiceCase => loupan_store::cases::find_case(conn, &owner_id.into()).await?.map(|c| c.project_id),
     };
     match project {
         Some(p) if actor.sees_project(&p) => Ok(p),

@@ -7,6 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use loupan_domain::ids::{CaseId, CaseRuleId, ProjectId};
+use loupan_domain::inventory::FileOwner;
 use loupan_service::cases::reports::{self, ReportQuery, SlaReport};
 use loupan_service::cases::settings::{self, Category, Day, DeskSettings, Rule, RuleForm, SettingsForm, Target};
 use loupan_service::cases::{self, ActionForm, CaseDetail, CasePage, CaseQuery, NewCase, Registered};
@@ -15,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::api::Problem;
+use crate::api::inventory::{AttachmentParams, FileDto, FileList, attach, attachments_of};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
 use crate::{AppError, AppState};
 
@@ -408,12 +410,40 @@ async fn sla_export(
     Ok(crate::api::xlsx_download(reports::sla_xlsx(&report, &|key| crate::i18n::t(lang, key))?, "case-sla.xlsx"))
 }
 
+/// Attaches a file to a case: photos of the damage, the owner's letter (PDF,
+/// pictures, Office documents, zip archives; at most 10 MB). The body is the
+/// file; it is read and removed through `/api/v1/files/{id}`.
+#[utoipa::path(post, path = "/api/v1/service/cases/{id}/files", tag = "service", params(("id" = String, Path), AttachmentParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = FileDto), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn attach_to_case(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<AttachmentParams>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<FileDto>), AppError> {
+    attach(&state, &actor, FileOwner::ServiceCase, &id, q.file_name, body).await
+}
+
+/// A case's attachments, oldest first.
+#[utoipa::path(get, path = "/api/v1/service/cases/{id}/files", tag = "service", params(("id" = String, Path)),
+    responses((status = 200, body = FileList), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn case_files(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<FileList>, AppError> {
+    attachments_of(&state, &actor, FileOwner::ServiceCase, &id).await
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(register, list))
         .routes(routes!(get_case))
         .routes(routes!(act))
         .routes(routes!(link))
+        .routes(routes!(attach_to_case, case_files))
         .routes(routes!(get_settings, put_settings))
         .routes(routes!(get_calendar, put_calendar))
         .routes(routes!(list_categories, add_category))

@@ -22,10 +22,9 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::api::Problem;
-use crate::api::inventory::{FileDto, FileList};
+use crate::api::inventory::{AttachmentParams, FileDto, FileList, attach, attachments_of};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
 use crate::{AppError, AppState};
-use loupan_service::inventory::files;
 
 type Created<T> = Result<(StatusCode, Json<T>), AppError>;
 
@@ -623,36 +622,6 @@ pub(crate) async fn report_xlsx(
     let word = |key: &str| crate::i18n::t(lang, key);
     let bytes = cost::report_xlsx(&state.services, actor, project, month, &word).await?;
     Ok(crate::api::xlsx_download(bytes, "cost-report.xlsx"))
-}
-
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AttachmentParams {
-    /// The name to keep (`合同扫描件.pdf`); its type is found from the bytes.
-    pub file_name: Option<String>,
-}
-
-async fn attach(
-    state: &AppState,
-    actor: &loupan_service::Actor,
-    owner: FileOwner,
-    id: &str,
-    file_name: Option<String>,
-    body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<FileDto>), AppError> {
-    let name = file_name.unwrap_or_else(|| "attachment".into());
-    let f = files::upload(&state.services, actor, (owner, id, "attachment"), &name, body.to_vec()).await?;
-    Ok((StatusCode::CREATED, Json(f.into())))
-}
-
-async fn attachments_of(
-    state: &AppState,
-    actor: &loupan_service::Actor,
-    owner: FileOwner,
-    id: &str,
-) -> Result<Json<FileList>, AppError> {
-    let items = files::files_of(&state.services, actor, owner, id).await?;
-    Ok(Json(FileList { items: items.into_iter().map(Into::into).collect(), next_cursor: None }))
 }
 
 /// Attaches a file to a cost contract (the signed scan, bills of quantities):

@@ -1010,3 +1010,42 @@ pub async fn building_events(
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
+
+/// Attachments (附件) of an owner that keeps them: a cost contract, a change
+/// or visa, a customer-service case.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AttachmentParams {
+    /// The name to keep (`合同扫描件.pdf`, `漏水照片.jpg`); its type is found from the bytes.
+    pub file_name: Option<String>,
+}
+
+pub(crate) async fn attach(
+    state: &AppState,
+    actor: &loupan_service::Actor,
+    owner: FileOwner,
+    id: &str,
+    file_name: Option<String>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<FileDto>), AppError> {
+    let name = file_name.unwrap_or_else(|| "attachment".into());
+    let f = loupan_service::inventory::files::upload(
+        &state.services,
+        actor,
+        (owner, id, "attachment"),
+        &name,
+        body.to_vec(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(f.into())))
+}
+
+pub(crate) async fn attachments_of(
+    state: &AppState,
+    actor: &loupan_service::Actor,
+    owner: FileOwner,
+    id: &str,
+) -> Result<Json<FileList>, AppError> {
+    let items = loupan_service::inventory::files::files_of(&state.services, actor, owner, id).await?;
+    Ok(Json(FileList { items: items.into_iter().map(Into::into).collect(), next_cursor: None }))
+}

@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use loupan_domain::Permission;
 use loupan_domain::cases::{CaseAction, CaseChannel, CaseKind, CasePriority};
 use loupan_domain::ids::{CaseId, CaseRuleId, ProjectId};
+use loupan_domain::inventory::FileOwner;
 use loupan_service::cases::settings::{self, Day, RuleForm, SettingsForm, Target};
 use loupan_service::cases::{self, ActionForm, CaseQuery, NewCase};
 use loupan_service::{Actor, inventory};
@@ -130,7 +131,7 @@ struct CaseQueryString {
     choose: Option<String>,
 }
 
-async fn case_page(
+pub(super) async fn case_page(
     state: &AppState,
     actor: &Actor,
     lang: Lang,
@@ -151,12 +152,16 @@ async fn case_page(
     } else {
         Vec::new()
     };
+    let attachments = super::attachments::attachments(state, actor, FileOwner::ServiceCase, id.as_str()).await?;
+    let attachment_error = errors.get_attr("file").ok().filter(|v| !v.is_undefined());
     // Offered again on the case page: who else shares the phone, which other contracts.
     let choices = if show_choices { Some(cases::choices(&state.services, actor, id).await?) } else { None };
     let ctx = context! {
         c => Value::from_serialize(&detail.case), events => Value::from_serialize(&detail.events),
         actions => actions, may_work => actor.can(Permission::WorkCases), may_read_deals => actor.can(Permission::ReadDeals),
         handlers => handlers.into_iter().map(|(id, name)| context! { id => id.as_str().to_owned(), name => name }).collect::<Vec<_>>(),
+        attachments => attachments, attachment_error => attachment_error,
+        attach_action => format!("/service/cases/{id}/attachments"), can_attach => actor.can(Permission::WorkCases),
         merge_into => merge_into.into_iter().map(|(id, label)| context! { id => id.as_str().to_owned(), label => label }).collect::<Vec<_>>(),
         choices => choices.map(|c| Value::from_serialize(&c)), errors => errors,
         ..base_context(actor, lang, NAV)

@@ -450,7 +450,7 @@ pub(super) async fn contract_page(
     } else {
         Vec::new()
     };
-    let attachments = super::cost_attachments::attachments(state, actor, FileOwner::CostContract, id).await?;
+    let attachments = super::attachments::attachments(state, actor, FileOwner::CostContract, id).await?;
     let names: BTreeMap<String, String> = cost::items(&state.services, actor, &c.project_id)
         .await?
         .into_iter()
@@ -483,7 +483,7 @@ pub(super) async fn variation_page(
 ) -> Result<Response, AppError> {
     let v = cost::variation(&state.services, actor, id).await?;
     let entries = cost::postings_of_document(&state.services, actor, &v.project_id, v.id.as_str()).await?;
-    let attachments = super::cost_attachments::attachments(state, actor, FileOwner::CostVariation, id).await?;
+    let attachments = super::attachments::attachments(state, actor, FileOwner::CostVariation, id).await?;
     let failed = attachment_error.is_some();
     let html = render(
         state,

@@ -26,9 +26,9 @@ macro_rules! form_post {
 mod admin;
 mod aftersales;
 mod approvals;
+mod attachments;
 mod cases;
 mod cost;
-mod cost_attachments;
 mod cost_reports;
 mod cost_sheets;
 mod customers;
@@ -94,7 +94,7 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(approvals::router())
         .merge(inventory::router())
-        .merge(cost_attachments::router())
+        .merge(attachments::router())
         .merge(customers::router())
         .merge(sales::router())
         .merge(pricing::router())

@@ -311,8 +311,12 @@ fn rule(op: &str) -> Option<Rule> {
         "GET /api/v1/service/cases" | "GET /api/v1/service/reports/sla" | "GET /api/v1/service/reports/sla/export" => {
             Needs(ReadCases, Filter)
         }
-        "GET /api/v1/service/cases/{id}" | "GET /api/v1/projects/{id}/case-rules" => Needs(ReadCases, Project),
-        "POST /api/v1/service/cases/{id}/actions" | "POST /api/v1/service/cases/{id}/link" => Needs(WorkCases, Project),
+        "GET /api/v1/service/cases/{id}"
+        | "GET /api/v1/service/cases/{id}/files"
+        | "GET /api/v1/projects/{id}/case-rules" => Needs(ReadCases, Project),
+        "POST /api/v1/service/cases/{id}/actions"
+        | "POST /api/v1/service/cases/{id}/link"
+        | "POST /api/v1/service/cases/{id}/files" => Needs(WorkCases, Project),
         "GET /api/v1/service/settings" | "GET /api/v1/service/calendar/{year}" | "GET /api/v1/service/categories" => {
             Needs(ReadCases, Nothing)
         }
@@ -1093,6 +1097,12 @@ impl World {
                 json!({"project_id": p, "kind": "complaint", "caller_name": "业主", "description": format!("噪音 {n}")}),
             ),
             "/api/v1/service/cases/{id}" => get(&with(&self.service_case(case).await)),
+            "/api/v1/service/cases/{id}/files" if method == "POST" => post_bytes(
+                &format!("{}?file_name=leak.png", with(&self.service_case(case).await)),
+                PNG.to_vec(),
+                "image/png",
+            ),
+            "/api/v1/service/cases/{id}/files" => get(&with(&self.service_case(case).await)),
             "/api/v1/service/cases/{id}/actions" => post(
                 &with(&self.service_case(case).await),
                 json!({"action": "assign", "assignee_id": self.user_id_of(Role::Admin)}),

@@ -774,3 +774,46 @@ async fn an_owner_reports_through_the_projects_form_without_signing_in_within_a_
         assert_eq!(r.status, StatusCode::OK);
     }
 }
+
+#[tokio::test]
+async fn photos_of_the_damage_go_with_the_case_for_those_who_see_it() {
+    let d = desk(at(2026, 12, 2, 10, 0)).await;
+    let body = json!({"project_id": d.project, "kind": "repair", "caller_name": "赵先生", "description": "阳台渗水"});
+    let case = d.ok(post("/api/v1/service/cases", body), &d.desk, StatusCode::CREATED).await;
+    let id = case["id"].as_str().unwrap();
+    let jpeg = [&[0xFF, 0xD8, 0xFF, 0xE0][..], b"JFIF photo of the balcony"].concat();
+    let attach = |bytes: Vec<u8>, token: String| {
+        let app = &d.app;
+        async move {
+            app.send(
+                post_bytes(&format!("/api/v1/service/cases/{id}/files?file_name=阳台.jpg"), bytes, "image/jpeg")
+                    .token(&token),
+            )
+            .await
+        }
+    };
+    let r = attach(jpeg.clone(), d.fixer.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(
+        (r.json()["content_type"].as_str(), r.json()["file_name"].as_str()),
+        (Some("image/jpeg"), Some("阳台.jpg"))
+    );
+    let file = r.json()["id"].as_str().unwrap().to_owned();
+    // Something that is no known kind of file is refused on its field; an agent may not add to a case.
+    let r = attach(b"MZ\x90\x00 an executable".to_vec(), d.desk.clone()).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.error_fields(), ["file"]);
+    assert_eq!(attach(jpeg.clone(), d.agent.clone()).await.status, StatusCode::FORBIDDEN);
+
+    let listed = d.ok(get(&format!("/api/v1/service/cases/{id}/files")), &d.boss, StatusCode::OK).await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    let photo = d.app.send(get(&format!("/api/v1/files/{file}")).token(&d.boss)).await;
+    assert_eq!(photo.status, StatusCode::OK);
+    // Another project's desk does not see it.
+    let elsewhere = d.app.project(&d.admin, "远洋天地").await;
+    let (_, stranger) = d.app.user(&d.admin, "stranger", &["service"], &[&elsewhere]).await;
+    assert_eq!(d.app.send(get(&format!("/api/v1/files/{file}")).token(&stranger)).await.status, StatusCode::NOT_FOUND);
+    // The case page shows it with the upload form.
+    let page = d.app.send(get(&format!("/service/cases/{id}")).token(&d.desk)).await;
+    assert!(page.text.contains("attachment-form") && page.text.contains("阳台.jpg"), "{}", page.text);
+}

@@ -1,5 +1,6 @@
-//! Attachments (附件) of cost contracts and of changes and visas: the signed
-//! scan, bills of quantities, drawings, site photos. The bytes are kept like
+//! Attachments (附件) of cost contracts and of changes and visas (the signed
+//! scan, bills of quantities, drawings, site photos) and of customer-service
+//! cases (photos of the damage, the owner's letter). The bytes are kept like
 //! every other file; who may add or remove them follows the owner.
 
 use axum::Router;
@@ -44,6 +45,7 @@ fn page_of(owner: FileOwner, id: &str) -> String {
         FileOwner::CostVariation => format!("/cost/variations/{id}"),
         FileOwner::Unit => format!("/units/{id}"),
         FileOwner::Project => format!("/projects/{id}/birdseye"),
+        FileOwner::ServiceCase => format!("/service/cases/{id}"),
     }
 }
 
@@ -65,6 +67,11 @@ async fn attach(
             match owner {
                 FileOwner::CostVariation => {
                     super::cost::variation_page(state, actor, lang, id, None, Some(reason)).await
+                }
+                FileOwner::ServiceCase => {
+                    let errors = Value::from_serialize(std::collections::BTreeMap::from([("file", reason)]));
+                    let page = super::cases::case_page(state, actor, lang, &id.into(), errors, false).await?;
+                    Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
                 }
                 _ => super::cost::contract_page(state, actor, lang, id, Some(reason)).await,
             }
@@ -93,6 +100,16 @@ async fn attach_to_variation(
     attach(&state, &actor, lang, FileOwner::CostVariation, &id, multipart).await
 }
 
+async fn attach_to_case(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<String>,
+    multipart: Multipart,
+) -> Result<Response, AppError> {
+    attach(&state, &actor, lang, FileOwner::ServiceCase, &id, multipart).await
+}
+
 /// Removes an attachment (kept in the audit log) and goes back to its owner.
 async fn remove(
     State(state): State<AppState>,
@@ -107,5 +124,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/cost/contracts/{id}/attachments", post(attach_to_contract))
         .route("/cost/variations/{id}/attachments", post(attach_to_variation))
+        .route("/service/cases/{id}/attachments", post(attach_to_case))
         .route("/files/{id}/delete", post(remove))
 }
