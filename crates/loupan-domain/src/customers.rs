@@ -131,6 +131,8 @@ named_enum! {
         Consent = "consent",
         /// A customer-service case about the customer was registered or closed.
         Case = "case",
+        /// Money of the customer's deal was received, or a receipt reversed.
+        Receipt = "receipt",
     }
 }
 

@@ -433,7 +433,12 @@ pub(crate) async fn register_in<C: Connection>(
             (actor, now),
             &customer.id,
             CustomerEventKind::Case,
-            &[("number", &row.number), ("case_kind", kind.name()), ("variant", "registered")],
+            &[
+                ("number", &row.number),
+                ("case_kind", kind.name()),
+                ("variant", "registered"),
+                ("link", &link_of(&row.id)),
+            ],
         )
         .await?;
     }
@@ -814,7 +819,13 @@ pub async fn act(services: &Services, actor: &Actor, id: &CaseId, form: ActionFo
             (actor, now),
             customer,
             CustomerEventKind::Case,
-            &[("number", &row.number), ("case_kind", row.kind.name()), ("variant", "closed"), ("score", &score)],
+            &[
+                ("number", &row.number),
+                ("case_kind", row.kind.name()),
+                ("variant", "closed"),
+                ("score", &score),
+                ("link", &link_of(&row.id)),
+            ],
         )
         .await?;
     }

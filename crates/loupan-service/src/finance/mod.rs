@@ -223,6 +223,7 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
         note,
     };
     store::insert_receipt(&tx, &row).await?;
+    on_timeline(&tx, (actor, now), &buyer, &row, "recorded").await?;
     let receipt = Receipt::from(row);
     audit::record(
         &tx,
@@ -238,6 +239,44 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
     .await?;
     tx.commit().await.map_err(ServiceError::internal)?;
     Ok(receipt)
+}
+
+/// Puts a receipt on its buyer's timeline (`variant`: `recorded`, `reversed`),
+/// linking the contract it pays when there is one.
+async fn on_timeline<C: loupan_store::Connection>(
+    conn: &C,
+    by: (&Actor, chrono::DateTime<chrono::Utc>),
+    buyer: &CustomerId,
+    receipt: &ReceiptRow,
+    variant: &str,
+) -> ServiceResult<()> {
+    let link = receipt.contract_id.as_ref().map(|c| format!("/contracts/{c}")).unwrap_or_default();
+    crate::customers::add_event(
+        conn,
+        by,
+        buyer,
+        loupan_domain::customers::CustomerEventKind::Receipt,
+        &[
+            ("variant", variant),
+            ("amount", &receipt.amount.grouped()),
+            ("number", receipt.number.as_deref().unwrap_or("—")),
+            ("link", &link),
+        ],
+    )
+    .await
+}
+
+/// The buyer of the deal a receipt pays.
+async fn buyer_of<C: loupan_store::Connection>(conn: &C, receipt: &ReceiptRow) -> ServiceResult<Option<CustomerId>> {
+    if let Some(contract) = &receipt.contract_id {
+        let found = loupan_store::finance::contracts_by_ids(conn, std::slice::from_ref(contract)).await?;
+        return Ok(found.into_iter().next().map(|k| k.customer_id));
+    }
+    if let Some(subscription) = &receipt.subscription_id {
+        let found = loupan_store::finance::subscriptions_by_ids(conn, std::slice::from_ref(subscription)).await?;
+        return Ok(found.into_iter().next().map(|s| s.customer_id));
+    }
+    Ok(None)
 }
 
 async fn visible_receipt<C: loupan_store::Connection>(conn: &C, actor: &Actor, id: &str) -> ServiceResult<ReceiptRow> {
@@ -597,6 +636,9 @@ pub async fn reverse_receipt(
         }
         ReceiptStatus::Void => return Err(ServiceError::Conflict("receipt_not_reversible")),
     };
+    if let Some(buyer) = buyer_of(&tx, &before).await? {
+        on_timeline(&tx, (actor, services.clock.now()), &buyer, &before, "reversed").await?;
+    }
     audit::record(
         &tx,
         actor,

@@ -408,13 +408,30 @@ async fn search_units(
     Ok(Json(Page::from_rows(rows, limit, |u| inventory::cursor_of(u, sort.as_deref()), UnitDto::from)))
 }
 
+/// One stack of a generated building: every field is needed (as for one unit).
 #[derive(Deserialize, ToSchema)]
 pub struct StackRequest {
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub layout: Option<String>,
     /// m2, two decimals.
+    #[schema(
+        required = true,
+        nullable = false,
+        pattern = "^([0-9]{1,15}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?$"
+    )]
     pub gross_area: Option<String>,
+    #[schema(
+        required = true,
+        nullable = false,
+        pattern = "^([0-9]{1,15}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?$"
+    )]
     pub inner_area: Option<String>,
     /// Yuan per m2 of gross area.
+    #[schema(
+        required = true,
+        nullable = false,
+        pattern = "^([0-9]{1,15}|[0-9]{1,3}(,[0-9]{3}){1,4})(\\.[0-9]{1,2})?$"
+    )]
     pub unit_price: Option<String>,
 }
 

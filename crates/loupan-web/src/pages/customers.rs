@@ -377,10 +377,17 @@ async fn detail_page(
         .into_iter()
         .map(|e| {
             let summary = crate::views::timeline_sentence(lang, &e);
-            // A letter sent links to exactly what was sent.
+            // A letter sent links to exactly what was sent; money and cases to
+            // their record, for those who may open it.
             let sending = e.facts.get("sending").cloned();
+            let may_open = match e.kind.as_str() {
+                "receipt" => actor.can(Permission::ReadFinance),
+                "case" => actor.can(Permission::ReadCases),
+                _ => false,
+            };
+            let link = e.facts.get("link").filter(|l| may_open && !l.is_empty()).cloned();
             context! { kind => e.kind, summary => summary, actor => e.actor_name, at => e.occurred_at.to_rfc3339(),
-            sending => sending }
+            sending => sending, link => link }
         })
         .collect();
     let merges: Vec<Value> = customers::merges_of(&state.services, actor, id)

@@ -424,6 +424,29 @@ async fn audited_money_is_corrected_by_a_reversing_entry_and_the_plan_settles_ag
     assert_eq!(before["items"][0]["paid"], "400000.00");
     let after = b.report(&format!("/api/v1/finance/reports/ledger?as_of={on}&project_id={}", b.project)).await;
     assert_eq!(after["items"][0]["paid"], "100000.00");
+
+    // The buyer's timeline tells the money: both receipts and the reversal, linked to the
+    // contract for those who may open finance's records.
+    let buyer = b.report(&format!("/api/v1/sales/contracts/{a}")).await["customer_id"].as_str().unwrap().to_owned();
+    let timeline = b.app.send(get(&format!("/api/v1/customers/{buyer}/timeline")).token(&b.admin)).await.json();
+    let money: Vec<String> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "receipt")
+        .map(|e| format!("{} {}", e["facts"]["variant"].as_str().unwrap(), e["facts"]["amount"].as_str().unwrap()))
+        .collect();
+    let mut expected = ["recorded 300,000.00", "recorded 100,000.00", "reversed 300,000.00"];
+    let mut found = money.clone();
+    found.sort();
+    expected.sort();
+    assert_eq!(found, expected, "{timeline}");
+    // (The template escapes the slashes of a link it is given.)
+    let link = format!("href=\"&#x2f;contracts&#x2f;{a}\"");
+    let page = b.app.send(get(&format!("/customers/{buyer}")).token(&b.admin)).await;
+    assert!(page.text.contains(&link), "{}", page.text);
+    let page = b.app.send(get(&format!("/customers/{buyer}")).token(&b.agent)).await;
+    assert!(page.text.contains("300,000.00") && !page.text.contains(&link), "{}", page.text);
 }
 
 #[tokio::test]

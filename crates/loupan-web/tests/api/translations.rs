@@ -190,6 +190,10 @@ fn every_text_key_of_templates_and_code_is_translated() {
     keys.extend(loupan_domain::cost::AreaBasis::names().iter().map(|b| format!("cost.basis.{b}")));
     keys.extend(["requested", "executed", "rejected"].iter().map(|k| format!("change_status.{k}")));
     keys.extend(loupan_domain::Permission::ALL.iter().map(|p| format!("permission.{}", p.name())));
+    // The customer's timeline labels each kind of event; a case's history each step.
+    keys.extend(loupan_domain::customers::CustomerEventKind::names().iter().map(|k| format!("event.{k}")));
+    keys.extend(loupan_domain::cases::CaseAction::names().iter().map(|a| format!("case_action.{a}")));
+    keys.extend(loupan_domain::cases::CaseStatus::names().iter().map(|s| format!("case_status.{s}")));
     keys.extend(loupan_service::workbench::ALERT_KINDS.iter().map(|a| format!("alert.{a}")));
     keys.push("pricing.status_pending".into());
     let approvals = loupan_domain::approvals::REQUEST_KINDS;
