@@ -40,30 +40,34 @@ pub(crate) async fn alert_if_repeated<C: Connection>(conn: &C, row: &CaseRow, no
         return Ok(());
     }
     let Some(customer) = loupan_store::customers::find_customer(conn, customer_id).await? else { return Ok(()) };
-    let mut recipients = vec![customer.owner_id.clone()];
-    match &row.supervisor_id {
-        Some(supervisor) => recipients.push(supervisor.clone()),
-        None => recipients
-            .extend(loupan_store::approvals::users_with_role(conn, "admin", Some(&row.project_id), true).await?),
-    }
+    let desk_people = match &row.supervisor_id {
+        Some(supervisor) => vec![supervisor.clone()],
+        None => loupan_store::approvals::users_with_role(conn, "admin", Some(&row.project_id), true).await?,
+    };
     let (count, days) = (complaints.to_string(), desk.repeat_days.to_string());
     let title = format!("{}：{days} 天内第 {count} 次投诉（{}）", customer.name, row.number);
     let said = Sentence::new(
         "case_alert.repeated_complaints",
         &[("customer", customer.name.clone()), ("count", count), ("days", days), ("number", row.number.clone())],
     );
-    notifications::notify(
-        conn,
-        &recipients,
-        &Notice {
-            kind: NotificationKind::RepeatedComplaints,
-            title: &title,
-            title_said: Some(&said),
-            body: "",
-            link: &super::link_of(&row.id),
-        },
-    )
-    .await
+    // The desk opens the case; the customer's agent, who may not read cases, the customer.
+    let customer_page = format!("/customers/{}", customer.id);
+    for (recipients, link) in [(desk_people, super::link_of(&row.id)), (vec![customer.owner_id.clone()], customer_page)]
+    {
+        notifications::notify(
+            conn,
+            &recipients,
+            &Notice {
+                kind: NotificationKind::RepeatedComplaints,
+                title: &title,
+                title_said: Some(&said),
+                body: "",
+                link: &link,
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// A customer with the desk's number of complaints or more within its period.

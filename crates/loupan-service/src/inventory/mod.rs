@@ -783,8 +783,9 @@ pub async fn generate_units(
         {
             errors.push(field("inner_area"), "inner_exceeds_gross");
         }
-        if unit_price.is_some_and(|p| !p.is_positive()) {
-            errors.push(field("unit_price"), "must_be_positive");
+        // As for one unit: a price of 0 is a unit still to be priced (a price plan sets it).
+        if unit_price.is_some_and(Money::is_negative) {
+            errors.push(field("unit_price"), "must_not_be_negative");
         }
         if let (Some(g), Some(i), Some(p)) = (gross, inner, unit_price) {
             stacks.push((layout, g, i, p));
