@@ -188,7 +188,7 @@ pub struct NewUnitRequest {
     )]
     pub list_price: Option<String>,
     /// `available` (default), `not_for_sale` or `held`.
-    #[schema(value_type = Option<UnitStatus>)]
+    #[schema(value_type = Option<String>, pattern = "^(available|not_for_sale|held)?$")]
     pub status: Option<String>,
     /// `residential` (default), `commercial`, `parking`, `storage`.
     pub property_type: Option<String>,
@@ -447,7 +447,7 @@ pub struct GenerateUnitsRequest {
     #[schema(required = true, min_items = 1, max_items = 40)]
     pub stacks: Vec<StackRequest>,
     /// `available` (default), `not_for_sale` or `held`.
-    #[schema(value_type = Option<UnitStatus>)]
+    #[schema(value_type = Option<String>, pattern = "^(available|not_for_sale|held)?$")]
     pub status: Option<String>,
     /// Stacks per entrance (单元): 4 puts stacks 1-4 in 1单元, 5-8 in 2单元.
     pub stacks_per_entrance: Option<u32>,
