@@ -93,6 +93,8 @@ impl Role {
                 ReadCases,
                 WorkCases,
                 ManageCases,
+                Receive,
+                ManageReception,
             ],
             Role::Executive => &[
                 ReadAudit,
@@ -122,8 +124,11 @@ impl Role {
                 ReadAftersales,
                 SendNotices,
                 ReadCases,
+                Receive,
+                ManageReception,
             ],
-            Role::SalesAgent => &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers, Sell, ReadDeals],
+            // Agents take turns at the door of a small sales office.
+            Role::SalesAgent => &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers, Sell, ReadDeals, Receive],
             Role::Cashier => {
                 &[ReadProjects, ReadInventory, ReadCustomers, ReadDeals, RecordReceipts, ReadFinance, ReadAftersales]
             }
@@ -223,10 +228,16 @@ pub enum Permission {
     WorkCases,
     /// Keep the case categories, assignment rules, deadlines and the working calendar.
     ManageCases,
+    /// Receive visitors at the sales office's door (案场接待): find a returning
+    /// customer by phone or name whoever owns them, register visits, and hand a
+    /// new visitor to the next agent on duty.
+    Receive,
+    /// Set the day's duty queue of agents (轮岗/排号) and its order.
+    ManageReception,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 27] = [
+    pub const ALL: [Permission; 29] = [
         Permission::ManageUsers,
         Permission::ReadAudit,
         Permission::ReadProjects,
@@ -254,6 +265,8 @@ impl Permission {
         Permission::ReadCases,
         Permission::WorkCases,
         Permission::ManageCases,
+        Permission::Receive,
+        Permission::ManageReception,
     ];
 
     pub fn name(self) -> &'static str {
@@ -285,6 +298,8 @@ impl Permission {
             Permission::ReadCases => "read_cases",
             Permission::WorkCases => "work_cases",
             Permission::ManageCases => "manage_cases",
+            Permission::Receive => "receive",
+            Permission::ManageReception => "manage_reception",
         }
     }
 }

@@ -149,6 +149,16 @@ named_enum! {
 }
 
 named_enum! {
+    /// Who came to the sales office's door (案场接待).
+    pub enum VisitKind("visit kind") {
+        /// A registered customer came back (老客户到访): their own agent receives them.
+        Returning = "returning",
+        /// A first visit (新客户): registered and handed to the next agent on duty.
+        New = "new",
+    }
+}
+
+named_enum! {
     /// Where a suspected duplicate (疑似重复客户) stands.
     pub enum DuplicateStatus("duplicate status") {
         /// Waiting for a manager's ruling.

@@ -102,4 +102,6 @@ id_type!(
     CaseId,
     CaseCategoryId,
     CaseRuleId,
+    // Reception (S4).
+    VisitId,
 );

@@ -173,7 +173,46 @@ pub async fn fill(
     demo_cost(services, &system, &project.id).await?;
     demo_notices(services, &system, &project.id).await?;
     demo_cases(services, &system, &project.id, &desk).await?;
+    if let Some(manager) = &manager {
+        demo_reception(services, &project.id, manager, &agents).await?;
+    }
     Ok(Some(DemoSummary { users: created, password, units: done as usize, customers }))
+}
+
+/// Today at the sales office's door: the manager put both agents on duty;
+/// one agent's customer came back and a new visitor went to the other, so
+/// each agent's workbench shows a visitor and the reception page a queue.
+async fn demo_reception(
+    services: &Services,
+    project_id: &ProjectId,
+    manager: &UserId,
+    agents: &[UserId],
+) -> ServiceResult<()> {
+    use crate::reception::{self, NewVisit};
+    let conn = services.store.conn();
+    let Some(manager) = crate::platform::auth::load_actor(conn, manager, None).await? else { return Ok(()) };
+    let Some(first) = agents.first() else { return Ok(()) };
+    reception::set_queue(services, &manager, project_id, agents.iter().map(ToString::to_string).collect()).await?;
+    let returning = loupan_store::customers::customers_of_owner(conn, first).await?;
+    if let Some(customer) = returning.iter().find(|c| &c.project_id == project_id && c.merged_into.is_none()) {
+        let visit = NewVisit {
+            project_id: Some(project_id.to_string()),
+            customer_id: Some(customer.id.to_string()),
+            note: Some("带家人二次看房，想看 1 号楼 12 层".into()),
+            ..NewVisit::default()
+        };
+        reception::register_visit(services, &manager, visit).await?;
+    }
+    let newcomer = NewVisit {
+        project_id: Some(project_id.to_string()),
+        name: Some("周雨".into()),
+        phone: Some("136 9876 5432".into()),
+        source: Some("路过".into()),
+        note: Some("首次到访，关注三居".into()),
+        ..NewVisit::default()
+    };
+    reception::register_visit(services, &manager, newcomer).await?;
+    Ok(())
 }
 
 /// The State Council's holidays of 2026 (国办发明电〔2025〕7号) with their

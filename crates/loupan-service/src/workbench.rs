@@ -110,6 +110,8 @@ pub struct Workbench {
     /// The responsibility cost of the user's department (PM5), when they
     /// work in one and read cost.
     pub responsibility: Option<crate::cost::ResponsibilityCost>,
+    /// Visitors registered at the door for the user who are with them now.
+    pub visitors: Vec<crate::reception::Visit>,
 }
 
 pub async fn workbench(services: &Services, actor: &Actor) -> ServiceResult<Workbench> {
@@ -127,6 +129,7 @@ pub async fn workbench(services: &Services, actor: &Actor) -> ServiceResult<Work
             },
             false => None,
         },
+        visitors: crate::reception::my_visitors(services, actor).await?,
     })
 }
 

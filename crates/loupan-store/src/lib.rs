@@ -20,6 +20,7 @@ pub mod migration;
 pub mod notices;
 pub mod notifications;
 pub mod rate_hits;
+pub mod reception;
 pub mod sales;
 pub mod sessions;
 pub mod settings;

@@ -344,3 +344,48 @@ document.addEventListener("submit", (event) => {
   const running = document.querySelector("[data-batch-running]");
   if (running) setTimeout(() => window.location.reload(), 2000);
 })();
+
+// Parts of a page fetched again and swapped in place (the reception page as
+// one types, and when a visitor arrives at any door).
+async function refreshParts(url, ids) {
+  try {
+    const res = await fetch(url, { credentials: "same-origin" });
+    if (!res.ok) return;
+    const page = new DOMParser().parseFromString(await res.text(), "text/html");
+    for (const id of ids) {
+      const now = document.getElementById(id);
+      const fresh = page.getElementById(id);
+      if (now && fresh) now.replaceWith(fresh);
+    }
+  } catch (_) {
+    // The page still works by its forms.
+  }
+}
+
+// Reception: the customer's card appears while the phone or name is typed.
+(() => {
+  const form = document.querySelector("form[data-live-search]");
+  if (!form) return;
+  const input = form.querySelector("input[name=q]");
+  let timer;
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const url = `${form.action}?${new URLSearchParams(new FormData(form))}`;
+      history.replaceState(null, "", url);
+      refreshParts(url, [form.dataset.liveSearch]);
+    }, 250);
+  });
+})();
+
+// The queue, today's visits and an agent's visitors follow every door live.
+(() => {
+  const holder = document.querySelector("[data-live-parts][data-live-events]");
+  if (!holder || !window.EventSource) return;
+  const ids = holder.dataset.liveParts.split(" ");
+  const events = new EventSource(holder.dataset.liveEvents);
+  let timer;
+  const refresh = () => { clearTimeout(timer); timer = setTimeout(() => refreshParts(window.location.href, ids), 200); };
+  events.addEventListener("visit", refresh);
+  events.addEventListener("reload", refresh);
+})();

@@ -859,6 +859,20 @@ pub async fn register(services: &Services, actor: &Actor, form: NewCustomer) -> 
     Ok(done)
 }
 
+/// Registers a customer for `owner_id` in the caller's transaction, whoever
+/// the actor is (reception hands a new visitor to the agent on duty; the
+/// caller decided who may). The form's fields are checked as `register` does.
+pub(crate) async fn register_for<C: Connection>(
+    services: &Services,
+    conn: &C,
+    actor: &Actor,
+    form: &NewCustomer,
+    owner_id: UserId,
+) -> ServiceResult<Registered> {
+    let valid = validate(form, services.clock.today())?;
+    write_customer(services, conn, actor, valid, owner_id, &mut OwnerNames::new()).await
+}
+
 /// The duplicate warning shown while an agent types (phone first), without saving.
 pub async fn check_duplicates(
     services: &Services,
@@ -1365,25 +1379,45 @@ pub async fn add_follow_up(
     errors.into_result()?;
     let tx = services.store.begin_write().await?;
     visible(&tx, actor, customer_id).await?;
+    let author = actor.user_id.clone().unwrap_or_else(|| UserId::from(actor.username.as_str()));
+    let follow_up = write_follow_up(services, &tx, actor, customer_id, author, kind, outcome, next).await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(follow_up)
+}
+
+/// Records a follow-up in the caller's transaction: the customer's last
+/// contact, grade, timeline and audit follow. `author` is the agent it counts for
+/// (reception registers visits for the customer's agent).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn write_follow_up<C: Connection>(
+    services: &Services,
+    tx: &C,
+    actor: &Actor,
+    customer_id: &CustomerId,
+    author: UserId,
+    kind: FollowUpKind,
+    outcome: String,
+    next: Option<NaiveDate>,
+) -> ServiceResult<FollowUp> {
     let now = services.clock.now();
     let row = FollowUpRow {
         id: loupan_store::new_id(),
         customer_id: customer_id.to_owned(),
-        author_id: actor.user_id.clone().unwrap_or_else(|| UserId::from(actor.username.as_str())),
+        author_id: author,
         kind,
         outcome,
         next_contact_on: next,
         occurred_at: now,
     };
-    store::insert_follow_up(&tx, &row).await?;
-    store::touch_last_contact(&tx, customer_id, now).await?;
-    crate::customers::grades::regrade(&tx, &[customer_id.to_owned()], services.clock.now()).await?;
+    store::insert_follow_up(tx, &row).await?;
+    store::touch_last_contact(tx, customer_id, now).await?;
+    crate::customers::grades::regrade(tx, &[customer_id.to_owned()], now).await?;
     let outcome: String = row.outcome.chars().take(80).collect();
     let facts = [("follow_up", row.kind.name()), ("outcome", outcome.as_str())];
-    add_event(&tx, (actor, services.clock.now()), customer_id, CustomerEventKind::FollowUp, &facts).await?;
+    add_event(tx, (actor, now), customer_id, CustomerEventKind::FollowUp, &facts).await?;
     let follow_up = FollowUp::from(row);
     audit::record(
-        &tx,
+        tx,
         actor,
         Change {
             action: "customer.follow_up",
@@ -1394,7 +1428,6 @@ pub async fn add_follow_up(
         },
     )
     .await?;
-    tx.commit().await.map_err(ServiceError::internal)?;
     Ok(follow_up)
 }
 

@@ -1,8 +1,9 @@
 //! Live updates for open pages (the 销控图 changes colour while people look
-//! at it). Changes are published by the services that make them; pages
-//! subscribe. Across instances they travel through PostgreSQL NOTIFY.
+//! at it; a visitor handed to an agent appears on their workbench). Changes
+//! are published by the services that make them; pages subscribe. Across
+//! instances they travel through PostgreSQL NOTIFY.
 
-use loupan_domain::ids::{BuildingId, UnitId};
+use loupan_domain::ids::{BuildingId, ProjectId, UnitId, UserId, VisitId};
 use loupan_store::Connection;
 use loupan_store::live::{self as store_live, UNIT_CHANNEL};
 use serde::{Deserialize, Serialize};
@@ -18,9 +19,28 @@ pub struct UnitChange {
     pub status: loupan_domain::inventory::UnitStatus,
 }
 
+/// A visitor arrived at a sales office for an agent, or their visit ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitChange {
+    pub visit_id: VisitId,
+    pub project_id: ProjectId,
+    pub agent_id: UserId,
+    /// `arrived` or `ended`.
+    pub event: String,
+}
+
+/// Anything an open page may follow. Untagged on the wire, so that an
+/// instance of an earlier version still reads the unit changes it knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LiveChange {
+    Unit(UnitChange),
+    Visit(VisitChange),
+}
+
 #[derive(Debug)]
 pub struct LiveUpdates {
-    sender: broadcast::Sender<UnitChange>,
+    sender: broadcast::Sender<LiveChange>,
 }
 
 impl Default for LiveUpdates {
@@ -31,11 +51,11 @@ impl Default for LiveUpdates {
 }
 
 impl LiveUpdates {
-    pub fn subscribe(&self) -> broadcast::Receiver<UnitChange> {
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveChange> {
         self.sender.subscribe()
     }
 
-    fn deliver(&self, change: UnitChange) {
+    fn deliver(&self, change: LiveChange) {
         // No subscribers is normal: nobody has the chart open.
         let _ = self.sender.send(change);
     }
@@ -74,7 +94,28 @@ pub async fn announce_money_in_tx<C: Connection>(
 /// After the commit: on SQLite (one process) the change is broadcast here.
 pub fn announce_after_commit(services: &Services, change: UnitChange) {
     if !is_postgres(services) {
-        services.live.deliver(change);
+        services.live.deliver(LiveChange::Unit(change));
+    }
+}
+
+/// A visit's change, inside its transaction (PostgreSQL: delivered at commit).
+pub async fn announce_visit_in_tx<C: Connection>(
+    services: &Services,
+    conn: &C,
+    change: &VisitChange,
+) -> ServiceResult<()> {
+    if is_postgres(services) {
+        let payload =
+            serde_json::to_string(&LiveChange::Visit(change.clone())).map_err(crate::ServiceError::internal)?;
+        store_live::notify(conn, UNIT_CHANNEL, &payload).await?;
+    }
+    Ok(())
+}
+
+/// A visit's change after the commit (SQLite: broadcast in this process).
+pub fn announce_visit_after_commit(services: &Services, change: VisitChange) {
+    if !is_postgres(services) {
+        services.live.deliver(LiveChange::Visit(change));
     }
 }
 
@@ -86,7 +127,7 @@ pub fn start(services: &Services) {
     let live = services.live.clone();
     let url = services.store.url().to_owned();
     tokio::spawn(store_live::listen(url, UNIT_CHANNEL, move |payload| {
-        match serde_json::from_str::<UnitChange>(&payload) {
+        match serde_json::from_str::<LiveChange>(&payload) {
             Ok(change) => live.deliver(change),
             Err(e) => tracing::warn!(error = %e, "unreadable live update"),
         }

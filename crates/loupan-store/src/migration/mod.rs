@@ -43,6 +43,7 @@ mod m20261211_000037_gross_floor_area;
 mod m20261212_000038_open_balances;
 mod m20261213_000039_service_cases;
 mod m20261214_000040_rate_hits;
+mod m20261215_000041_reception;
 
 pub struct Migrator;
 
@@ -89,6 +90,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261212_000038_open_balances::Migration),
             Box::new(m20261213_000039_service_cases::Migration),
             Box::new(m20261214_000040_rate_hits::Migration),
+            Box::new(m20261215_000041_reception::Migration),
         ]
     }
 }

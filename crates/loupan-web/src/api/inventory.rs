@@ -1017,11 +1017,14 @@ pub async fn building_events(
     AppError,
 > {
     use axum::response::sse::{Event, KeepAlive, Sse};
+    use loupan_service::platform::live::LiveChange;
     use tokio_stream::StreamExt;
     inventory::get_building(&state.services, &actor, &id).await?;
     let updates = tokio_stream::wrappers::BroadcastStream::new(state.services.live.subscribe());
     let stream = updates.filter_map(move |message| match message {
-        Ok(change) if change.building_id == id => Event::default().event("unit").json_data(&change).ok().map(Ok),
+        Ok(LiveChange::Unit(change)) if change.building_id == id => {
+            Event::default().event("unit").json_data(&change).ok().map(Ok)
+        }
         Ok(_) => None,
         Err(_) => Some(Ok(Event::default().event("reload").data("behind"))),
     });

@@ -14,6 +14,7 @@ pub mod finance;
 pub mod inventory;
 pub mod notices;
 pub mod platform;
+pub mod reception;
 pub mod sales;
 pub mod workbench;
 
@@ -44,6 +45,7 @@ use crate::AppState;
         (name = "cost", description = "Cost items, target cost, contract planning, cost contracts, changes and visas, dynamic cost (PM3-PM7)"),
         (name = "notices", description = "Letter templates, batches and what each customer was sent (S5, F7, M1)"),
         (name = "service", description = "Customer-service cases with deadlines in working time, the working calendar, categories and assignment rules (C4)"),
+        (name = "reception", description = "Reception at the sales office: returning visitors found by phone or name, visits, the day's rotation of agents on duty (S4)"),
     )
 )]
 struct ApiDoc;
@@ -85,6 +87,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(cost::router())
         .merge(notices::router())
         .merge(cases::router())
+        .merge(reception::router())
 }
 
 /// RFC 9457 problem details, in the language of `Accept-Language`.

@@ -32,6 +32,8 @@ pub struct Workbench {
     /// The responsibility cost of the caller's department (责任成本), when
     /// they work in one and read cost.
     pub responsibility: Option<loupan_service::cost::ResponsibilityCost>,
+    /// Visitors registered at the door for the caller who are with them now (S4).
+    pub visitors: Vec<loupan_service::reception::Visit>,
 }
 
 #[utoipa::path(get, path = "/api/v1/workbench", tag = "workbench", responses((status = 200, body = Workbench)))]
@@ -51,6 +53,7 @@ async fn workbench(
             .collect(),
         unread_notifications: w.unread_notifications,
         responsibility: w.responsibility,
+        visitors: w.visitors,
     }))
 }
 

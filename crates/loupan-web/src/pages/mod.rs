@@ -38,6 +38,7 @@ mod login;
 mod notices;
 mod owner_form;
 mod pricing;
+mod reception;
 mod sales;
 mod workbench;
 
@@ -105,5 +106,6 @@ pub fn router() -> Router<AppState> {
         .merge(cost_sheets::router())
         .merge(notices::router())
         .merge(cases::router())
+        .merge(reception::router())
         .merge(owner_form::router())
 }

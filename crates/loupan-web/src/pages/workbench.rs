@@ -54,7 +54,9 @@ async fn workbench(State(state): State<AppState>, Authed(actor): Authed, lang: L
         &state,
         "workbench.html",
         context! { projects => projects, role_keys => roles, pending => pending, own => own, alerts => alerts,
-        unread => w.unread_notifications, responsibility => minijinja::Value::from_serialize(&w.responsibility),
+        unread => w.unread_notifications, visitors => minijinja::Value::from_serialize(&w.visitors),
+        receives_visitors => actor.can(loupan_domain::Permission::WriteCustomers) && actor.user_id.is_some(),
+        responsibility => minijinja::Value::from_serialize(&w.responsibility),
         ..base_context(&actor, lang, "/") },
     )
 }

@@ -325,6 +325,12 @@ fn rule(op: &str) -> Option<Rule> {
         }
         "POST /api/v1/projects/{id}/case-rules" | "DELETE /api/v1/case-rules/{id}" => Needs(ManageCases, Project),
 
+        "GET /api/v1/projects/{id}/reception/lookup"
+        | "GET /api/v1/projects/{id}/reception"
+        | "POST /api/v1/reception/visits/{id}/end" => Needs(Receive, Project),
+        "POST /api/v1/reception/visits" => Needs(Receive, Field),
+        "PUT /api/v1/projects/{id}/reception/queue" => Needs(ManageReception, Project),
+
         "GET /api/v1/cost/template/items"
         | "GET /api/v1/cost/template/items/export"
         | "GET /api/v1/cost/suppliers"
@@ -1110,6 +1116,18 @@ impl World {
             "/api/v1/service/cases/{id}/link" => {
                 let (service_case, customer) = (self.service_case(case).await, self.customer(case).await);
                 post(&with(&service_case), json!({"customer_id": customer}))
+            }
+            "/api/v1/projects/{id}/reception/lookup" => get(&format!("{}?q=13800138000", with(&p))),
+            "/api/v1/projects/{id}/reception" => get(&with(&p)),
+            "/api/v1/projects/{id}/reception/queue" => put(&with(&p), json!({"agent_ids": []})),
+            "/api/v1/reception/visits" => post(
+                path,
+                json!({"project_id": p, "customer_id": self.customer(case).await, "note": format!("到访 {n}")}),
+            ),
+            "/api/v1/reception/visits/{id}/end" => {
+                let body = json!({"project_id": p, "customer_id": self.customer(case).await});
+                let visit = self.send(post("/api/v1/reception/visits", body), &self.admin).await;
+                post(&with(&id_of(&visit)), json!({}))
             }
             "/api/v1/service/settings" if method == "PUT" => put(path, json!({"reopen_days": 15})),
             "/api/v1/service/calendar/{year}" if method == "PUT" => put(

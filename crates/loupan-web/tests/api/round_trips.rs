@@ -52,7 +52,15 @@ async fn the_hot_paths_keep_to_their_budget_of_statements() {
         ("W1 search by name", get("/api/v1/customers?q=li"), 4),
         ("W1 read by id", get(&format!("/api/v1/customers/{}", ids[0])), 4),
         ("销控图", get(&format!("/api/v1/buildings/{building}/chart")), 3),
-        ("workbench", get("/api/v1/workbench"), 7),
+        // Approvals, alerts, notifications, cost and the agent's visitors at the door.
+        ("workbench", get("/api/v1/workbench"), 8),
+        // Authenticate; the project; the page's ids and rows; last visits,
+        // subscriptions and contracts, owners' names, today's queue.
+        (
+            "reception lookup",
+            get(&format!("/api/v1/projects/{project}/reception/lookup?q=138-0013-8002")),
+            if postgres { 10 } else { 9 },
+        ),
     ];
     let mut over = Vec::new();
     for (what, call, budget) in budgets {

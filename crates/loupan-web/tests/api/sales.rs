@@ -458,6 +458,7 @@ async fn unit_changes_reach_open_charts_on_every_instance() {
         .await
         .expect("in time")
         .expect("a change");
+    let loupan_service::platform::live::LiveChange::Unit(change) = change else { panic!("{change:?}") };
     assert_eq!(
         (change.unit_id.as_str(), change.building_id.as_str(), change.status.name()),
         (unit.as_str(), o.building.as_str(), expected)
