@@ -561,6 +561,38 @@ try {
   const repeated = await page.$$("#exceptions-repeated a[href^='/customers/']");
   expect(repeated.length >= 1, "the demo's repeat complainer is among the exceptions");
   await shot("44-repeated-complaints-among-the-exceptions");
+  // At the sales office's door, on the tablet: the manager types a returning
+  // customer's phone as they say it and registers the visit for their agent;
+  // with every visit over, a new visitor goes to the next agent on duty, whose
+  // workbench shows them.
+  await page.setViewportSize({ width: 1024, height: 768 });
+  await signInAs("wangfang", demoPassword);
+  await page.goto(`${base}/reception`);
+  await page.waitForSelector("#queue li[data-agent]");
+  await page.fill("#q", `+86 ${ownerPhone.slice(0, 3)}-${ownerPhone.slice(3, 7)}-${ownerPhone.slice(7)}`);
+  await page.waitForSelector(".visitor-card");
+  expect((await page.textContent(".visitor-card h3")).includes(owner.items[0].customer_name), "the returning customer's card");
+  await shot("46-reception-finds-a-returning-customer");
+  await page.click(".visitor-card button[type=submit]");
+  await page.waitForSelector("#handed-to");
+  expect((await page.textContent("#handed-to")).includes(owner.items[0].customer_name), "the visit is registered");
+  while (await page.$("#visits form button")) {
+    await Promise.all([page.waitForNavigation(), page.click("#visits form button")]);
+  }
+  await page.fill("#q", "137 1234 0001");
+  await page.waitForSelector("#new-visitor");
+  await page.fill("#new-visitor input[name=name]", "吴先生");
+  await page.fill("#new-visitor input[name=source]", "朋友介绍");
+  await page.click("#new-visitor button[type=submit]");
+  await page.waitForSelector("#handed-to");
+  const handed = await page.textContent("#handed-to");
+  expect(handed.includes("吴先生") && handed.includes("轮岗"), `the new visitor is handed over: ${handed}`);
+  await shot("47-reception-hands-a-new-visitor-to-the-next-agent");
+  const agent = handed.includes("李强") ? "liqiang" : "zhangwei";
+  await signInAs(agent, demoPassword);
+  await page.waitForSelector("#my-visitors >> text=吴先生");
+  await shot("48-the-agents-workbench-shows-the-visitor");
+  await page.setViewportSize({ width: 1280, height: 860 });
   // An owner scans the lobby poster's QR code: the project's form, without signing in.
   const project = owner.items[0].project_id;
   await context.clearCookies();
