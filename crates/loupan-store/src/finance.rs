@@ -671,3 +671,60 @@ pub async fn subscriptions_by_ids<C: ConnectionTrait>(
     use crate::entities::subscriptions;
     Ok(subscriptions::Entity::find().filter(subscriptions::Column::Id.is_in(ids.iter().cloned())).all(c).await?)
 }
+
+/// Every contract and subscription of a customer, whatever their status
+/// (the money tab of the customer): `(contracts, subscriptions)`.
+pub async fn deals_of_customer<C: ConnectionTrait>(
+    c: &C,
+    customer_id: &loupan_domain::ids::CustomerId,
+) -> StoreResult<(Vec<crate::sales::ContractRow>, Vec<crate::sales::SubscriptionRow>)> {
+    use crate::entities::{contracts, subscriptions};
+    let contracts = contracts::Entity::find()
+        .filter(contracts::Column::CustomerId.eq(customer_id))
+        .order_by_asc(contracts::Column::SignedOn)
+        .order_by_asc(contracts::Column::Id)
+        .all(c)
+        .await?;
+    let subscriptions = subscriptions::Entity::find()
+        .filter(subscriptions::Column::CustomerId.eq(customer_id))
+        .order_by_asc(subscriptions::Column::SubscribedOn)
+        .order_by_asc(subscriptions::Column::Id)
+        .all(c)
+        .await?;
+    Ok((contracts, subscriptions))
+}
+
+/// The receipts of these deals, oldest first.
+pub async fn receipts_of_deals<C: ConnectionTrait>(
+    c: &C,
+    contract_ids: &[ContractId],
+    subscription_ids: &[SubscriptionId],
+) -> StoreResult<Vec<ReceiptRow>> {
+    if contract_ids.is_empty() && subscription_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(receipts::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(receipts::Column::ContractId.is_in(contract_ids.iter().cloned()))
+                .add(receipts::Column::SubscriptionId.is_in(subscription_ids.iter().cloned())),
+        )
+        .order_by_asc(receipts::Column::ReceivedOn)
+        .order_by_asc(receipts::Column::Id)
+        .all(c)
+        .await?)
+}
+
+/// The refunds owed to a customer, oldest first.
+pub async fn refunds_of_customer<C: ConnectionTrait>(
+    c: &C,
+    customer_id: &loupan_domain::ids::CustomerId,
+) -> StoreResult<Vec<crate::sales::RefundRow>> {
+    use crate::entities::refunds;
+    Ok(refunds::Entity::find()
+        .filter(refunds::Column::CustomerId.eq(customer_id))
+        .order_by_asc(refunds::Column::CreatedAt)
+        .order_by_asc(refunds::Column::Id)
+        .all(c)
+        .await?)
+}

@@ -2,6 +2,7 @@
 //! money is allocated to a contract's instalments (in due-date order) and
 //! reduces what is outstanding. The ageing report buckets what is unpaid.
 
+pub mod customer_money;
 pub mod queries;
 pub mod receipt_books;
 pub mod reports;

@@ -341,7 +341,11 @@ pub struct LedgerTotals {
 
 /// What a contract's plan asks for by `as_of` and what of it is paid, given
 /// `paid` settled in due-date order: (due, overdue, oldest unpaid due date).
-fn due_and_overdue(plan: &[&InstalmentRow], paid: Money, as_of: NaiveDate) -> (Money, Money, Option<NaiveDate>) {
+pub(crate) fn due_and_overdue(
+    plan: &[&InstalmentRow],
+    paid: Money,
+    as_of: NaiveDate,
+) -> (Money, Money, Option<NaiveDate>) {
     let mut sorted: Vec<&&InstalmentRow> = plan.iter().collect();
     sorted.sort_by_key(|i| (i.due_date, i.seq));
     let due: Money = sorted.iter().filter(|i| i.due_date <= as_of).map(|i| i.amount).sum();

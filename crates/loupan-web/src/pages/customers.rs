@@ -395,11 +395,19 @@ async fn detail_page(
         .into_iter()
         .map(|m| context! { id => m.id, merged_id => m.merged_id, by => m.merged_by, at => m.merged_at.to_rfc3339(), undone => m.undone })
         .collect();
+    // The money tab for those who read deals (a customer-service desk does not).
+    let money = if actor.can(Permission::ReadDeals) {
+        let m = loupan_service::finance::customer_money::customer_money(&state.services, actor, id).await?;
+        Some(Value::from_serialize(&m))
+    } else {
+        None
+    };
     let html = render(
         state,
         "customer.html",
         minijinja::value::merge_maps([
             context! {
+                money => money, may_open_contracts => actor.can(Permission::ReadDeals),
                 c => customer_view(&customer), timeline => timeline, merges => merges, form => edit_form,
                 merged_into => customer.merged_into.clone(),
                 can_merge => actor.can(Permission::ManageCustomers),

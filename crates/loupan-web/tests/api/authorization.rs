@@ -232,6 +232,7 @@ fn rule(op: &str) -> Option<Rule> {
         "GET /api/v1/customers/{id}"
         | "GET /api/v1/customers/{id}/follow-ups"
         | "GET /api/v1/customers/{id}/timeline" => Needs(ReadCustomers, Owned),
+        "GET /api/v1/customers/{id}/money" => Needs(ReadDeals, Owned),
         "POST /api/v1/customers/{id}/follow-ups"
         | "PATCH /api/v1/customers/{id}"
         | "POST /api/v1/customers/{id}/marketing-consent" => Needs(WriteCustomers, Owned),

@@ -1063,3 +1063,49 @@ async fn kept_balances_answer_the_ageing_report_as_the_instalments_do() {
     assert_eq!(differences.len(), 1, "{differences:?}");
     assert!(differences[0].key.starts_with("contract "), "{differences:?}");
 }
+
+#[tokio::test]
+async fn the_customers_money_agrees_with_the_ledger_and_reconciliation_on_every_basis() {
+    let b = books().await;
+    let (contract, _) = b.contract("甲", "13800000011", &b.instalments, "2026-01-10").await;
+    b.receipt(&contract, "300000.00", "2026-01-10", "audited").await;
+    b.receipt(&contract, "100000.00", "2026-04-10", "arrived").await;
+    b.receipt(&contract, "50000.00", "2026-07-10", "in_transit").await;
+    let customer =
+        b.report(&format!("/api/v1/sales/contracts/{contract}")).await["customer_id"].as_str().unwrap().to_owned();
+    let r = b.app.send(get(&format!("/api/v1/customers/{customer}/money")).token(&b.agent)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let money = r.json();
+    let today = b.app.services.clock.today();
+    assert_eq!(money["as_of"], today.to_string());
+    let deal = &money["deals"][0];
+    assert_eq!((deal["kind"].as_str(), deal["id"].as_str()), (Some("contract"), Some(contract.as_str())));
+    assert_eq!(deal["plan"].as_array().unwrap().len(), 3);
+    assert_eq!(deal["receipts"].as_array().unwrap().len(), 3);
+    let reconciliation = b
+        .report(&format!("/api/v1/finance/reports/reconciliation?from=2026-01-01&to={today}&project_id={}", b.project))
+        .await;
+    for (basis, received) in [("sales", "450000.00"), ("cashier", "400000.00"), ("finance", "300000.00")] {
+        let ledger = b
+            .report(&format!("/api/v1/finance/reports/ledger?as_of={today}&basis={basis}&project_id={}", b.project))
+            .await;
+        let line = ledger["items"].as_array().unwrap().iter().find(|l| l["contract_id"] == contract.as_str()).unwrap();
+        let ours = &money["totals"][basis];
+        assert_eq!(ours["received"], received, "{basis}: {money}");
+        assert_eq!(ours["received"], reconciliation["totals"][basis], "{basis}");
+        assert_eq!(ours["net"], reconciliation["net"][basis], "{basis}");
+        for field in ["paid", "unpaid", "overdue"] {
+            assert_eq!(ours[field], line[field], "{basis} {field}: {money} against {line}");
+        }
+        assert_eq!(deal["bases"][basis], *ours, "one deal: its figures are the totals");
+    }
+    // The page shows the same; the desk that does not read deals is refused the money.
+    let page = b.app.send(get(&format!("/customers/{customer}")).token(&b.agent)).await;
+    assert!(page.text.contains("id=\"money\"") && page.text.contains("450,000.00"), "{}", page.text);
+    let (_, desk) = b.app.user(&b.admin, "desk", &["service"], &[&b.project]).await;
+    let r = b.app.send(get(&format!("/api/v1/customers/{customer}/money")).token(&desk)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let page = b.app.send(get(&format!("/customers/{customer}")).token(&desk)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.text.contains("id=\"money\""));
+}

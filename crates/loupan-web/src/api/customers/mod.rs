@@ -477,6 +477,21 @@ async fn list_follow_ups(
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor: None }))
 }
 
+/// The customer's money (资金): every contract's plan, receipts and refunds
+/// and every subscription's, with totals on each department's basis
+/// (`sales`, `cashier`, `finance`) counted as the ledger counts them as of
+/// today. Needs `read_deals` besides seeing the customer.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/money", tag = "customers",
+    responses((status = 200, body = loupan_service::finance::customer_money::CustomerMoney),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn money(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<CustomerId>,
+) -> Result<Json<loupan_service::finance::customer_money::CustomerMoney>, AppError> {
+    Ok(Json(loupan_service::finance::customer_money::customer_money(&state.services, &actor, &id).await?))
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct TimelineEntryDto {
     /// `registered`, `follow_up`, `transfer`, `duplicate_ruling`, `subscription`, … (later: payments, complaints, notices).
@@ -1067,6 +1082,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(marketing_consent))
         .routes(routes!(list_follow_ups, add_follow_up))
         .routes(routes!(timeline))
+        .routes(routes!(money))
         .routes(routes!(grade_rules, set_grade_rules))
         .routes(routes!(apply_grade_rules))
 }
