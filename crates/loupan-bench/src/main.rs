@@ -27,8 +27,8 @@ struct Cli {
     database_url: Option<String>,
     #[arg(long, value_enum, default_value = "small")]
     scale: Scale,
-    /// Comma-separated workloads (W1,W2,W3,W4,W5,W6,W7,C1).
-    #[arg(long, default_value = "W1,W2,W3,W4,W5,W6,W7,C1")]
+    /// Comma-separated workloads (W1,W2,W3,W4,W5,W6,W7,C1,S4).
+    #[arg(long, default_value = "W1,W2,W3,W4,W5,W6,W7,C1,S4")]
     workloads: String,
     /// Where results are written.
     #[arg(long, default_value = "bench/results")]

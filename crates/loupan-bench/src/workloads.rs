@@ -372,6 +372,44 @@ pub async fn run(
         });
     }
 
+    // S4: reception at the door of the first project types a phone as the
+    // visitor says it, or a surname; the target is p99 < 20 ms.
+    if on("S4") {
+        let project = &seeded.projects[0];
+        let ours: Vec<&(loupan_domain::ids::ProjectId, String, String, String)> =
+            seeded.sample_customers.iter().filter(|c| &c.0 == project).collect();
+        anyhow::ensure!(!ours.is_empty(), "no sample customers in the first project");
+        let n = 300;
+        let phones: Vec<String> = (0..n).map(|i| ours[i % ours.len()].2.clone()).collect();
+        let surnames: Vec<String> = (0..n).map(|i| ours[i % ours.len()].1.chars().take(1).collect()).collect();
+        let mut measures = Vec::new();
+        for (label, queries) in [("phone", &phones), ("surname", &surnames)] {
+            let (s, w) = timed(n, |i| {
+                let path =
+                    format!("/api/v1/projects/{project}/reception/lookup?q={}", form_urlencoded_path(&queries[i]));
+                let router = &router;
+                async move { get(router, token, &path).await }
+            })
+            .await?;
+            measures.push(measure(&format!("router: {label}"), &s, w));
+            let (s, w) = timed(n, |i| {
+                let typed = queries[i].clone();
+                async move {
+                    loupan_service::reception::lookup(services, &seeded.manager, project, &typed).await.map_err(svc)
+                }
+            })
+            .await?;
+            measures.push(measure(&format!("service (manager): {label}"), &s, w));
+        }
+        results.push(WorkloadResult {
+            name: "S4 reception lookup".into(),
+            what: "GET /api/v1/projects/{id}/reception/lookup?q=<phone as said | surname> (cards with agent, grade, last visit, open deals)".into(),
+            ratios: Vec::new(),
+            measures,
+            findings: Vec::new(),
+        });
+    }
+
     if on("W2") {
         let n = 200;
         let project = seeded.projects[0].clone();

@@ -29,6 +29,40 @@ named_enum! {
 }
 
 named_enum! {
+    /// What a satisfaction survey (C5) asks about.
+    pub enum SurveyEvent("survey event") {
+        /// A customer-service case was closed.
+        CaseClosed = "case_closed",
+        /// A contract was signed.
+        ContractSigned = "contract_signed",
+        /// The home was handed over (交房).
+        Handover = "handover",
+    }
+}
+
+/// A score that opens a complaint case: satisfaction of 2 or less out of 5,
+/// or a recommendation of 4 or less out of 10.
+pub fn is_low_score(csat: i32, nps: i32) -> bool {
+    csat <= 2 || nps <= 4
+}
+
+/// The net promoter score of answers on the 0–10 scale: the percentage of
+/// promoters (9–10) less that of detractors (0–6), one decimal, rounded half
+/// away from zero; None without answers.
+pub fn net_promoter_score(answers: &[i32]) -> Option<f64> {
+    if answers.is_empty() {
+        return None;
+    }
+    let n = answers.len() as i64;
+    let promoters = answers.iter().filter(|a| **a >= 9).count() as i64;
+    let detractors = answers.iter().filter(|a| **a <= 6).count() as i64;
+    // In tenths of a percent, exactly: 1000 × (p − d) / n.
+    let tenths = 1000 * (promoters - detractors);
+    let rounded = (2 * tenths + n * tenths.signum()) / (2 * n);
+    Some(rounded as f64 / 10.0)
+}
+
+named_enum! {
     /// How urgent a case is; with its kind it decides the deadlines.
     pub enum CasePriority("case priority") {
         Urgent = "urgent",
@@ -334,6 +368,20 @@ pub fn may_reopen(days_since_close: i64, reopen_days: i64) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_net_promoter_score_is_promoters_less_detractors() {
+        use super::net_promoter_score as nps;
+        assert_eq!(nps(&[]), None);
+        assert_eq!(nps(&[10, 9, 8, 7, 6]), Some(20.0));
+        assert_eq!(nps(&[0, 6, 10]), Some(-33.3));
+        assert_eq!(nps(&[9, 9, 6]), Some(33.3));
+        assert_eq!(nps(&[10, 0, 0]), Some(-33.3));
+        assert_eq!(nps(&[7, 8]), Some(0.0));
+        // 2/3 = 66.67 % rounds up.
+        assert_eq!(nps(&[9, 10, 8]), Some(66.7));
+        assert!(super::is_low_score(2, 10) && super::is_low_score(5, 4) && !super::is_low_score(3, 5));
+    }
+
     use super::*;
 
     fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> NaiveDateTime {

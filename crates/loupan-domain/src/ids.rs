@@ -104,4 +104,6 @@ id_type!(
     CaseRuleId,
     // Reception (S4).
     VisitId,
+    // Satisfaction (C5).
+    SurveyId,
 );

@@ -173,10 +173,38 @@ pub async fn fill(
     demo_cost(services, &system, &project.id).await?;
     demo_notices(services, &system, &project.id).await?;
     demo_cases(services, &system, &project.id, &desk).await?;
+    demo_surveys(services, &system, &project.id).await?;
     if let Some(manager) = &manager {
         demo_reception(services, &project.id, manager, &agents).await?;
     }
     Ok(Some(DemoSummary { users: created, password, units: done as usize, customers }))
+}
+
+/// Buyers asked how the signing went: two happy answers and one low score,
+/// which opened a complaint for the desk; the closed case's own survey waits.
+async fn demo_surveys(services: &Services, system: &Actor, project_id: &ProjectId) -> ServiceResult<()> {
+    use crate::cases::surveys::{self, Answer, NewSurvey};
+    let filter = loupan_store::sales::DealFilter { project_id: Some(project_id.clone()), ..Default::default() };
+    let contracts = loupan_store::sales::search_contracts(
+        services.store.conn(),
+        &filter,
+        Some(loupan_domain::sales::ContractStatus::Active),
+        3,
+    )
+    .await?;
+    let answers = [("5", "10", "签约流程顺畅，顾问很耐心"), ("4", "8", ""), ("2", "3", "签约当天排队两个小时")];
+    for (contract, (csat, nps, comment)) in contracts.iter().zip(answers) {
+        let form = NewSurvey { contract_id: Some(contract.id.to_string()), ..NewSurvey::default() };
+        let sent = surveys::send(services, system, form).await?;
+        let token = sent.link.trim_start_matches("/survey/");
+        let answer = Answer {
+            csat: Some(csat.into()),
+            nps: Some(nps.into()),
+            comment: (!comment.is_empty()).then(|| comment.to_owned()),
+        };
+        surveys::answer(services, token, answer).await?;
+    }
+    Ok(())
 }
 
 /// Today at the sales office's door: the manager put both agents on duty;

@@ -24,6 +24,7 @@ pub mod reception;
 pub mod sales;
 pub mod sessions;
 pub mod settings;
+pub mod surveys;
 pub mod users;
 pub mod webhooks;
 

@@ -13,6 +13,7 @@ pub mod owner_form;
 pub mod repeats;
 pub mod reports;
 pub mod settings;
+pub mod surveys;
 
 use chrono::{DateTime, Duration, Utc};
 use loupan_domain::Invalid;
@@ -828,6 +829,15 @@ pub async fn act(services: &Services, actor: &Actor, id: &CaseId, form: ActionFo
             ],
         )
         .await?;
+        // The customer is asked too, by a link of their own (C5).
+        let subject = surveys::Subject {
+            project_id: row.project_id.clone(),
+            customer_id: customer.clone(),
+            event: loupan_domain::cases::SurveyEvent::CaseClosed,
+            subject_id: row.id.to_string(),
+            handler_id: row.assignee_id.clone(),
+        };
+        surveys::create_in(services, &tx, actor, subject).await?;
     }
     tx.commit().await.map_err(ServiceError::internal)?;
     get(services, actor, id).await

@@ -23,7 +23,7 @@ use crate::platform::outbound;
 use crate::{Actor, ServiceError, ServiceResult, Services, platform::jobs};
 
 /// Every event type a subscription may ask for (API.md).
-pub const EVENT_TYPES: [&str; 7] = [
+pub const EVENT_TYPES: [&str; 8] = [
     "customer.created",
     "unit.status_changed",
     "subscription.created",
@@ -31,6 +31,7 @@ pub const EVENT_TYPES: [&str; 7] = [
     "receipt.audited",
     "approval.decided",
     "notice.sent",
+    "survey.created",
 ];
 
 /// A delivery is given up after this many attempts (about 85 minutes of back-off).

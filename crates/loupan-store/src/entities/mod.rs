@@ -63,6 +63,7 @@ pub mod settings;
 pub mod sla_targets;
 pub mod subscriptions;
 pub mod suppliers;
+pub mod surveys;
 pub mod unit_events;
 pub mod unit_prices;
 pub mod units;

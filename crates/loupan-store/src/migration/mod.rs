@@ -44,6 +44,7 @@ mod m20261212_000038_open_balances;
 mod m20261213_000039_service_cases;
 mod m20261214_000040_rate_hits;
 mod m20261215_000041_reception;
+mod m20261216_000042_surveys;
 
 pub struct Migrator;
 
@@ -91,6 +92,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261213_000039_service_cases::Migration),
             Box::new(m20261214_000040_rate_hits::Migration),
             Box::new(m20261215_000041_reception::Migration),
+            Box::new(m20261216_000042_surveys::Migration),
         ]
     }
 }

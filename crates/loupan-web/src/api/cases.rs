@@ -10,6 +10,7 @@ use loupan_domain::ids::{CaseId, CaseRuleId, ProjectId};
 use loupan_domain::inventory::FileOwner;
 use loupan_service::cases::reports::{self, ReportQuery, SlaReport};
 use loupan_service::cases::settings::{self, Category, Day, DeskSettings, Rule, RuleForm, SettingsForm, Target};
+use loupan_service::cases::surveys;
 use loupan_service::cases::{self, ActionForm, CaseDetail, CasePage, CaseQuery, NewCase, Registered};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -437,6 +438,90 @@ async fn case_files(
     attachments_of(&state, &actor, FileOwner::ServiceCase, &id).await
 }
 
+#[derive(Deserialize, ToSchema)]
+pub struct NewSurveyRequest {
+    /// A case with a customer: asks about how it was handled.
+    pub case_id: Option<String>,
+    /// A contract: asks about the signing or, with `event` `handover`, the handover.
+    pub contract_id: Option<String>,
+    /// `case_closed` (with a case), `contract_signed` (the default with a contract) or `handover`.
+    #[schema(pattern = "^(|case_closed|contract_signed|handover)$")]
+    pub event: Option<String>,
+}
+
+/// Sends a satisfaction survey (C5): a personal link for the customer,
+/// answered once without signing in within 14 days. Closing a case with a
+/// customer sends one by itself. The link is in the answer (and in the
+/// `survey.created` webhook for an SMS or WeChat gateway).
+#[utoipa::path(post, path = "/api/v1/service/surveys", tag = "service", request_body = NewSurveyRequest,
+    responses((status = 201, body = loupan_service::cases::surveys::SentSurvey), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn send_survey(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(req): ApiJson<NewSurveyRequest>,
+) -> Created<loupan_service::cases::surveys::SentSurvey> {
+    let form = surveys::NewSurvey { case_id: req.case_id, contract_id: req.contract_id, event: req.event };
+    Ok((StatusCode::CREATED, Json(surveys::send(&state.services, &actor, form).await?)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SurveyParams {
+    pub project_id: Option<String>,
+    /// A case or contract: its surveys.
+    pub subject_id: Option<String>,
+    pub customer_id: Option<String>,
+    /// `YYYY-MM-DD`: surveys sent from this day.
+    pub from: Option<String>,
+    /// `YYYY-MM-DD`: surveys sent until this day, included.
+    pub to: Option<String>,
+    /// Report only: `project` (default), `agent`, `handler`, `event` or `month`.
+    pub by: Option<String>,
+}
+
+impl SurveyParams {
+    fn query(&self) -> surveys::SurveyQuery {
+        surveys::SurveyQuery {
+            project_id: self.project_id.clone(),
+            subject_id: self.subject_id.clone(),
+            customer_id: self.customer_id.clone(),
+            from: self.from.clone(),
+            to: self.to.clone(),
+        }
+    }
+}
+
+#[derive(serde::Serialize, ToSchema)]
+pub struct SurveyList {
+    pub items: Vec<loupan_service::cases::surveys::Survey>,
+    /// Always null: the latest 500.
+    pub next_cursor: Option<String>,
+}
+
+/// The latest surveys sent (at most 500), newest first, with their answers;
+/// `link` while they may be answered, for those who work cases.
+#[utoipa::path(get, path = "/api/v1/service/surveys", tag = "service", params(SurveyParams),
+    responses((status = 200, body = SurveyList), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn list_surveys(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<SurveyParams>,
+) -> Result<Json<SurveyList>, AppError> {
+    Ok(Json(SurveyList { items: surveys::list(&state.services, &actor, &q.query()).await?, next_cursor: None }))
+}
+
+/// Satisfaction by group: surveys sent and answered, mean CSAT (1–5), NPS
+/// (promoters 9–10 less detractors 0–6, in percent) and low scores.
+#[utoipa::path(get, path = "/api/v1/service/surveys/report", tag = "service", params(SurveyParams),
+    responses((status = 200, body = loupan_service::cases::surveys::ScoreReport), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn survey_report(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<SurveyParams>,
+) -> Result<Json<loupan_service::cases::surveys::ScoreReport>, AppError> {
+    Ok(Json(surveys::report(&state.services, &actor, &q.query(), q.by.as_deref()).await?))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(register, list))
@@ -451,4 +536,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(delete_rule))
         .routes(routes!(sla_report))
         .routes(routes!(sla_export))
+        .routes(routes!(send_survey, list_surveys))
+        .routes(routes!(survey_report))
 }

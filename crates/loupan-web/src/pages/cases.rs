@@ -156,7 +156,11 @@ pub(super) async fn case_page(
     let attachment_error = errors.get_attr("file").ok().filter(|v| !v.is_undefined());
     // Offered again on the case page: who else shares the phone, which other contracts.
     let choices = if show_choices { Some(cases::choices(&state.services, actor, id).await?) } else { None };
+    let survey_query =
+        loupan_service::cases::surveys::SurveyQuery { subject_id: Some(id.to_string()), ..Default::default() };
+    let surveys = loupan_service::cases::surveys::list(&state.services, actor, &survey_query).await?;
     let ctx = context! {
+        surveys => Value::from_serialize(&surveys),
         c => Value::from_serialize(&detail.case), events => Value::from_serialize(&detail.events),
         actions => actions, may_work => actor.can(Permission::WorkCases), may_read_deals => actor.can(Permission::ReadDeals),
         handlers => handlers.into_iter().map(|(id, name)| context! { id => id.as_str().to_owned(), name => name }).collect::<Vec<_>>(),
@@ -436,6 +440,45 @@ async fn report(
     Ok(page)
 }
 
+#[derive(Debug, Default, Deserialize)]
+struct SurveyQueryString {
+    project_id: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    by: Option<String>,
+}
+
+/// 满意度: CSAT and NPS by project, agent, handler, event or month, with a
+/// bar for each line beside its figures, and the latest surveys.
+async fn survey_page(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Query(q): Query<SurveyQueryString>,
+) -> Result<Response, AppError> {
+    use loupan_service::cases::surveys::{self, SurveyQuery};
+    let query =
+        SurveyQuery { project_id: q.project_id.clone(), from: q.from.clone(), to: q.to.clone(), ..Default::default() };
+    let (report, errors, status) = match surveys::report(&state.services, &actor, &query, q.by.as_deref()).await {
+        Ok(r) => (Value::from_serialize(&r), Value::UNDEFINED, axum::http::StatusCode::OK),
+        Err(e @ loupan_service::ServiceError::Invalid(_)) => {
+            (Value::UNDEFINED, crate::views::field_messages(lang, &e), axum::http::StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let latest = if errors.is_undefined() { surveys::list(&state.services, &actor, &query).await? } else { Vec::new() };
+    let ctx = context! {
+        report => report, errors => errors, surveys => Value::from_serialize(latest.iter().take(50).collect::<Vec<_>>()),
+        projects => projects(&state, &actor).await?,
+        q => context! { project_id => q.project_id, from => q.from, to => q.to, by => q.by.unwrap_or_else(|| "project".into()) },
+        groups => ["project", "agent", "handler", "event", "month"],
+        ..base_context(&actor, lang, NAV)
+    };
+    let mut page = render(&state, "case_surveys.html", ctx)?.into_response();
+    *page.status_mut() = status;
+    Ok(page)
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/service/cases", get(list).post(register))
@@ -444,6 +487,7 @@ pub fn router() -> Router<AppState> {
         .route("/service/cases/{id}/link", post(link))
         .route("/service/settings", get(show_settings).post(save_settings))
         .route("/service/reports", get(report))
+        .route("/service/surveys", get(survey_page))
         .route("/service/calendar", post(save_calendar))
         .route("/service/categories", post(add_category))
         .route("/service/rules", post(add_rule))

@@ -40,6 +40,7 @@ mod owner_form;
 mod pricing;
 mod reception;
 mod sales;
+mod survey;
 mod workbench;
 
 use axum::Router;
@@ -107,5 +108,6 @@ pub fn router() -> Router<AppState> {
         .merge(notices::router())
         .merge(cases::router())
         .merge(reception::router())
+        .merge(survey::router())
         .merge(owner_form::router())
 }

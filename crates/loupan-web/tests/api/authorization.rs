@@ -309,9 +309,12 @@ fn rule(op: &str) -> Option<Rule> {
         }
 
         "POST /api/v1/service/cases" => Needs(WorkCases, Field),
-        "GET /api/v1/service/cases" | "GET /api/v1/service/reports/sla" | "GET /api/v1/service/reports/sla/export" => {
-            Needs(ReadCases, Filter)
-        }
+        "GET /api/v1/service/cases"
+        | "GET /api/v1/service/reports/sla"
+        | "GET /api/v1/service/reports/sla/export"
+        | "GET /api/v1/service/surveys"
+        | "GET /api/v1/service/surveys/report" => Needs(ReadCases, Filter),
+        "POST /api/v1/service/surveys" => Needs(WorkCases, Refers),
         "GET /api/v1/service/cases/{id}"
         | "GET /api/v1/service/cases/{id}/files"
         | "GET /api/v1/projects/{id}/case-rules" => Needs(ReadCases, Project),
@@ -1096,6 +1099,10 @@ impl World {
                 if method == "GET" { get(path) } else { post(path, json!({"phone": "13800138000"})) }
             }
             "/api/v1/service/cases" if method == "GET" => get(&format!("{path}?project_id={p}")),
+            "/api/v1/service/surveys" if method == "POST" => {
+                post(path, json!({"contract_id": self.contract(case).await}))
+            }
+            "/api/v1/service/surveys" | "/api/v1/service/surveys/report" => get(&format!("{path}?project_id={p}")),
             "/api/v1/service/reports/sla" | "/api/v1/service/reports/sla/export" => {
                 get(&format!("{path}?project_id={p}"))
             }

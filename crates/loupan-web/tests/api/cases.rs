@@ -818,3 +818,113 @@ async fn photos_of_the_damage_go_with_the_case_for_those_who_see_it() {
     let page = d.app.send(get(&format!("/service/cases/{id}")).token(&d.desk)).await;
     assert!(page.text.contains("attachment-form") && page.text.contains("阳台.jpg"), "{}", page.text);
 }
+
+impl Desk {
+    /// A case of the customer reached at `phone`, taken through every step and closed.
+    async fn closed_case(&self, phone: &str) -> Value {
+        let body =
+            json!({"project_id": self.project, "kind": "repair", "caller_phone": phone, "description": "门锁坏了"});
+        let case = self.ok(post("/api/v1/service/cases", body), &self.desk, StatusCode::CREATED).await;
+        let id = case["id"].as_str().unwrap();
+        for step in [
+            json!({"action": "assign", "assignee_id": self.desk_id}),
+            json!({"action": "start"}),
+            json!({"action": "reply", "note": "已更换门锁"}),
+            json!({"action": "confirm"}),
+            json!({"action": "close", "satisfaction": 4}),
+        ] {
+            self.act(id, step, &self.desk).await;
+        }
+        case
+    }
+
+    async fn surveys_of(&self, subject: &str) -> Vec<Value> {
+        let list =
+            self.ok(get(&format!("/api/v1/service/surveys?subject_id={subject}")), &self.desk, StatusCode::OK).await;
+        list["items"].as_array().unwrap().clone()
+    }
+}
+
+#[tokio::test]
+async fn a_closed_case_sends_a_survey_answered_once_without_login_and_a_low_score_opens_a_case() {
+    let d = desk(at(2026, 12, 2, 10, 0)).await;
+    let (customer, _, contract) = d.buyer("王芳", "13900139000", "1-301").await;
+    let case = d.closed_case("13900139000").await;
+    let surveys = d.surveys_of(case["id"].as_str().unwrap()).await;
+    assert_eq!(surveys.len(), 1, "closing the case sent one");
+    let link = surveys[0]["link"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (surveys[0]["event"].as_str(), surveys[0]["customer_id"].as_str()),
+        (Some("case_closed"), Some(customer.as_str()))
+    );
+    assert!(link.starts_with("/survey/"), "{link}");
+    // Anyone with the link, without signing in, sees the questions and nothing of the customer.
+    let page = d.app.send(get(&link)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("翠湖名苑") && !page.text.contains("王芳") && !page.text.contains("13900139000"));
+    // Out of range is refused on its field; nothing is recorded.
+    let r = d.app.send(form(&link, &[("csat", "6"), ("nps", "11")])).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = d.app.send(form(&link, &[("csat", "5"), ("nps", "9"), ("comment", "师傅很专业")])).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("survey-thanks"));
+    // Once only.
+    let again = d.app.send(form(&link, &[("csat", "1"), ("nps", "0")])).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(d.app.send(get(&link)).await.status, StatusCode::CONFLICT);
+    let answered = &d.surveys_of(case["id"].as_str().unwrap()).await[0];
+    assert_eq!((answered["csat"].as_i64(), answered["nps"].as_i64()), (Some(5), Some(9)));
+    assert!(answered["link"].is_null() && answered["case_id"].is_null());
+    // An unknown token is not found; guessing finds nothing.
+    assert_eq!(d.app.send(get("/survey/0123456789abcdef0123456789abcdef")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(d.app.send(get("/survey/..%2Fadmin")).await.status, StatusCode::NOT_FOUND);
+
+    // The desk sends one about the contract; a low score opens a complaint for the customer.
+    let sent =
+        d.ok(post("/api/v1/service/surveys", json!({"contract_id": contract})), &d.desk, StatusCode::CREATED).await;
+    assert_eq!(sent["survey"]["event"], "contract_signed");
+    let link = sent["link"].as_str().unwrap().to_owned();
+    let r = d.app.send(form(&link, &[("csat", "2"), ("nps", "8"), ("comment", "交付拖延")])).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let low = &d.surveys_of(&contract).await[0];
+    let opened = low["case_id"].as_str().expect("a case for the low score");
+    let opened = d.ok(get(&format!("/api/v1/service/cases/{opened}")), &d.desk, StatusCode::OK).await;
+    assert_eq!((opened["kind"].as_str(), opened["customer_id"].as_str()), (Some("complaint"), Some(customer.as_str())));
+    assert!(opened["description"].as_str().unwrap().contains("交付拖延"));
+    // The answers are on the customer's timeline.
+    let timeline = d.ok(get(&format!("/api/v1/customers/{customer}/timeline")), &d.admin, StatusCode::OK).await;
+    let answers = timeline["items"].as_array().unwrap().iter().filter(|e| e["facts"]["variant"] == "survey").count();
+    assert_eq!(answers, 2, "{timeline}");
+
+    // Scores: CSAT (5 + 2) / 2, NPS one promoter (9) and one passive (8) of two: 50.
+    let report = d.ok(get("/api/v1/service/surveys/report?by=event"), &d.desk, StatusCode::OK).await;
+    assert_eq!(report["total"]["sent"], 2);
+    assert_eq!(report["total"]["answered"], 2);
+    assert_eq!(report["total"]["csat"], 3.5);
+    assert_eq!(report["total"]["nps"], 50.0);
+    assert_eq!(report["total"]["low_scores"], 1);
+    assert_eq!(report["items"].as_array().unwrap().len(), 2);
+    let r = d.app.send(get("/api/v1/service/surveys/report?by=colour").token(&d.desk)).await;
+    assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["by".to_owned()]));
+    // Neither a case nor a contract; and an agent does not send surveys.
+    let r = d.app.send(post("/api/v1/service/surveys", json!({})).token(&d.desk)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = d.app.send(post("/api/v1/service/surveys", json!({"contract_id": contract})).token(&d.agent)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let page = d.app.send(get("/service/surveys?by=agent").token(&d.desk)).await;
+    assert!(page.status == StatusCode::OK && page.text.contains("id=\"survey-report\""), "{}", page.text);
+}
+
+#[tokio::test]
+async fn a_survey_link_expires_after_two_weeks() {
+    let d = desk(at(2026, 12, 2, 10, 0)).await;
+    d.buyer("王芳", "13900139000", "1-301").await;
+    let case = d.closed_case("13900139000").await;
+    let link = d.surveys_of(case["id"].as_str().unwrap()).await[0]["link"].as_str().unwrap().to_owned();
+    d.app.services.clock.set(at(2026, 12, 16, 10, 1));
+    let r = d.app.send(form(&link, &[("csat", "5"), ("nps", "10")])).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.text.contains("survey-closed"));
+    let listed = &d.surveys_of(case["id"].as_str().unwrap()).await[0];
+    assert!(listed["link"].is_null() && listed["answered_at"].is_null());
+}
