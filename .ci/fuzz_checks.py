@@ -43,6 +43,11 @@ NOT_SHAPE = {
     "needed_for_this_action", "caller_needed", "below_response", "work_hours_out_of_order",
     "date_outside_year", "rule_exists", "unknown_case", "same_case", "case_of_another_project",
     "case_not_open",
+    # Surveys ask about a case or a contract; a case needs a customer to ask.
+    "case_or_contract_needed", "case_without_customer", "event_of_a_contract", "event_of_a_case",
+    # Reception: a new visitor needs a name and a phone (a returning one a
+    # customer); who may be on duty is the project's agents, each once.
+    "needed_for_new_visitor", "not_an_agent", "duplicate_agent",
     # A user's manager is someone else: the document cannot name the user's own id.
     "not_yourself",
     # What an SMS gateway needs depends on which one it is.

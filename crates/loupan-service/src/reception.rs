@@ -230,6 +230,14 @@ pub async fn register_visit(services: &Services, actor: &Actor, form: NewVisit) 
         errors.push("project_id", "required");
     }
     let note = optional_text(&mut errors, "note", form.note.as_deref(), 500);
+    // Checked for a returning visitor too, though only a new one is registered with them.
+    optional_text(&mut errors, "source", form.source.as_deref(), 60);
+    optional_text(&mut errors, "name", form.name.as_deref(), 60);
+    if let Some(phone) = form.phone.as_deref().filter(|p| !p.trim().is_empty())
+        && let Err(code) = PhoneNumber::parse(phone)
+    {
+        errors.push("phone", code);
+    }
     let customer_id = CustomerId::given(form.customer_id.as_deref());
     let newcomer = crate::customers::NewCustomer {
         project_id: form.project_id.clone(),
@@ -238,6 +246,14 @@ pub async fn register_visit(services: &Services, actor: &Actor, form: NewVisit) 
         source: form.source.clone(),
         ..Default::default()
     };
+    // A new visitor needs a name and a phone; a returning one neither.
+    if customer_id.is_none() {
+        for (field, value) in [("name", &form.name), ("phone", &form.phone)] {
+            if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
+                errors.push(field, "needed_for_new_visitor");
+            }
+        }
+    }
     if customer_id.is_none()
         && let Err(invalid) = crate::customers::validate_form(&newcomer, services.clock.today())
     {

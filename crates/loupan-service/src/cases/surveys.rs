@@ -175,7 +175,7 @@ pub async fn send(services: &Services, actor: &Actor, form: NewSurvey) -> Servic
                 return Err(Invalid::one("case_id", "case_without_customer").into());
             };
             if super::given(&form.event).is_some_and(|e| e != SurveyEvent::CaseClosed.name()) {
-                return Err(Invalid::one("event", "unknown_value").into());
+                return Err(Invalid::one("event", "event_of_a_contract").into());
             }
             Subject {
                 project_id: row.project_id,
@@ -194,7 +194,8 @@ pub async fn send(services: &Services, actor: &Actor, form: NewSurvey) -> Servic
                 None => SurveyEvent::ContractSigned,
                 Some(e) => match SurveyEvent::parse(e) {
                     Some(ev @ (SurveyEvent::ContractSigned | SurveyEvent::Handover)) => ev,
-                    _ => return Err(Invalid::one("event", "unknown_value").into()),
+                    Some(SurveyEvent::CaseClosed) => return Err(Invalid::one("event", "event_of_a_case").into()),
+                    None => return Err(Invalid::one("event", "unknown_value").into()),
                 },
             };
             Subject {

@@ -19,7 +19,7 @@ use crate::{Actor, ServiceError, ServiceResult, Services};
 /// One instalment of a contract's plan.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
-pub struct PlanLine {
+pub struct InstalmentLine {
     pub seq: i32,
     /// `down_payment`, `instalment`, `mortgage`, `compensation`, a fee, ….
     pub kind: String,
@@ -112,7 +112,7 @@ pub struct DealMoney {
     /// What the plan asks for (contracts; a subscription's deposit otherwise).
     #[cfg_attr(feature = "utoipa", schema(value_type = String))]
     pub plan_total: Money,
-    pub plan: Vec<PlanLine>,
+    pub plan: Vec<InstalmentLine>,
     pub receipts: Vec<ReceiptEntry>,
     pub refunds: Vec<RefundEntry>,
     /// Keyed `sales`, `cashier`, `finance`.
@@ -211,7 +211,7 @@ pub async fn customer_money(
             plan_total: plan.iter().map(|i| i.amount).sum(),
             plan: plan
                 .iter()
-                .map(|i| PlanLine {
+                .map(|i| InstalmentLine {
                     seq: i.seq,
                     kind: i.kind.name().to_owned(),
                     due_date: i.due_date,

@@ -472,10 +472,27 @@ pub struct SurveyParams {
     pub subject_id: Option<String>,
     pub customer_id: Option<String>,
     /// `YYYY-MM-DD`: surveys sent from this day.
+    #[param(format = Date)]
     pub from: Option<String>,
     /// `YYYY-MM-DD`: surveys sent until this day, included.
+    #[param(format = Date)]
     pub to: Option<String>,
-    /// Report only: `project` (default), `agent`, `handler`, `event` or `month`.
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SurveyReportParams {
+    pub project_id: Option<String>,
+    pub subject_id: Option<String>,
+    pub customer_id: Option<String>,
+    /// `YYYY-MM-DD`: surveys sent from this day.
+    #[param(format = Date)]
+    pub from: Option<String>,
+    /// `YYYY-MM-DD`: surveys sent until this day, included.
+    #[param(format = Date)]
+    pub to: Option<String>,
+    /// `project` (default), `agent`, `handler`, `event` or `month`.
+    #[param(pattern = "^(|project|agent|handler|event|month)$")]
     pub by: Option<String>,
 }
 
@@ -512,14 +529,21 @@ async fn list_surveys(
 
 /// Satisfaction by group: surveys sent and answered, mean CSAT (1–5), NPS
 /// (promoters 9–10 less detractors 0–6, in percent) and low scores.
-#[utoipa::path(get, path = "/api/v1/service/surveys/report", tag = "service", params(SurveyParams),
+#[utoipa::path(get, path = "/api/v1/service/surveys/report", tag = "service", params(SurveyReportParams),
     responses((status = 200, body = loupan_service::cases::surveys::ScoreReport), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn survey_report(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiQuery(q): ApiQuery<SurveyParams>,
+    ApiQuery(q): ApiQuery<SurveyReportParams>,
 ) -> Result<Json<loupan_service::cases::surveys::ScoreReport>, AppError> {
-    Ok(Json(surveys::report(&state.services, &actor, &q.query(), q.by.as_deref()).await?))
+    let filter = surveys::SurveyQuery {
+        project_id: q.project_id,
+        subject_id: q.subject_id,
+        customer_id: q.customer_id,
+        from: q.from,
+        to: q.to,
+    };
+    Ok(Json(surveys::report(&state.services, &actor, &filter, q.by.as_deref()).await?))
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

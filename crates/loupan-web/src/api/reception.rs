@@ -98,13 +98,13 @@ pub struct VisitRequest {
     /// A returning customer (from the lookup): their own agent receives them.
     pub customer_id: Option<String>,
     /// A new visitor's name (without `customer_id`).
-    #[schema(max_length = 100)]
+    #[schema(max_length = 60)]
     pub name: Option<String>,
     /// A new visitor's phone, any format (without `customer_id`).
     #[schema(value_type = Option<crate::api::MobilePhone>)]
     pub phone: Option<String>,
     /// Where a new visitor heard of the project (`路过`, `朋友介绍`).
-    #[schema(max_length = 100)]
+    #[schema(max_length = 60)]
     pub source: Option<String>,
     #[schema(max_length = 500)]
     pub note: Option<String>,
@@ -124,6 +124,10 @@ async fn register_visit(
     Authed(actor): Authed,
     ApiJson(req): ApiJson<VisitRequest>,
 ) -> Result<(StatusCode, Json<Visit>), AppError> {
+    // A phone given is a phone: leave the field out when there is none.
+    if req.phone.as_deref().is_some_and(|p| p.trim().is_empty()) {
+        return Err(AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "phone", "invalid_phone"));
+    }
     let form = NewVisit {
         project_id: req.project_id,
         customer_id: req.customer_id,
