@@ -48,6 +48,11 @@ NOT_SHAPE = {
     # Reception: a new visitor needs a name and a phone (a returning one a
     # customer); who may be on duty is the project's agents, each once.
     "needed_for_new_visitor", "not_an_agent", "duplicate_agent",
+    # What a kind of sales change needs (a swap: the new unit and price); a
+    # building whose units exist is not generated again.
+    "needed_for_this_change", "units_exist",
+    # A letterhead names a picture uploaded before.
+    "no_such_picture",
     # A user's manager is someone else: the document cannot name the user's own id.
     "not_yourself",
     # What an SMS gateway needs depends on which one it is.

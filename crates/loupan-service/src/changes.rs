@@ -145,7 +145,7 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
         ChangeKind::Swap => {
             let unit = match form.new_unit_id.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
                 None => {
-                    errors.push("new_unit_id", "required");
+                    errors.push("new_unit_id", "needed_for_this_change");
                     None
                 }
                 Some(id) => match store_inventory::find_unit(&tx, &id.into()).await? {
@@ -156,7 +156,7 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
                     }
                 },
             };
-            let total = crate::sales::parse_money(&mut errors, "new_total_price", form.new_total_price.as_deref());
+            let total = new_total_price(&mut errors, form.new_total_price.as_deref());
             if !total.is_positive() && errors.0.iter().all(|e| e.field != "new_total_price") {
                 errors.push("new_total_price", "must_be_positive");
             }
@@ -180,7 +180,7 @@ pub async fn request_change(services: &Services, actor: &Actor, form: NewChange)
             (after, total)
         }
         ChangeKind::ChangePrice => {
-            let total = crate::sales::parse_money(&mut errors, "new_total_price", form.new_total_price.as_deref());
+            let total = new_total_price(&mut errors, form.new_total_price.as_deref());
             if !total.is_positive() && errors.0.iter().all(|e| e.field != "new_total_price") {
                 errors.push("new_total_price", "must_be_positive");
             } else if total == deal.total() {
@@ -716,4 +716,15 @@ pub async fn refunds(services: &Services, actor: &Actor, status: Option<&str>) -
             note: r.note,
         })
         .collect())
+}
+
+/// The new price a swap or a price change needs (the other kinds take none).
+fn new_total_price(errors: &mut Invalid, text: Option<&str>) -> loupan_domain::Money {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => {
+            errors.push("new_total_price", "needed_for_this_change");
+            loupan_domain::Money::ZERO
+        }
+        Some(t) => crate::sales::parse_money(errors, "new_total_price", Some(t)),
+    }
 }

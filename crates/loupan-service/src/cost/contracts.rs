@@ -1226,6 +1226,8 @@ pub struct NewExpectedCost {
     pub amount: Option<String>,
     #[cfg_attr(feature = "utoipa", schema(required = true, nullable = false, min_length = 1, pattern = "\\S"))]
     pub reason: Option<String>,
+    /// `YYYY-MM-DD`; today when absent.
+    #[cfg_attr(feature = "utoipa", schema(format = Date))]
     pub posted_on: Option<String>,
 }
 

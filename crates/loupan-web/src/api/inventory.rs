@@ -191,6 +191,7 @@ pub struct NewUnitRequest {
     #[schema(value_type = Option<String>, pattern = "^(available|not_for_sale|held)?$")]
     pub status: Option<String>,
     /// `residential` (default), `commercial`, `parking`, `storage`.
+    #[schema(pattern = "^(residential|commercial|parking|storage)$")]
     pub property_type: Option<String>,
     /// Free text: `朝南`, `南北通透`, …
     pub orientation: Option<String>,
