@@ -551,6 +551,9 @@ try {
   }
   expect((await page.textContent("#case-satisfaction")).trim() === "5", "the callback's score is kept");
   await shot("42-case-closed-after-the-callback");
+  // Closing it sent the owner a satisfaction survey; the desk sees its link.
+  const surveyLink = await page.getAttribute("#case-surveys a.survey-link", "href");
+  expect(surveyLink && surveyLink.startsWith("/survey/"), "the closed case's survey link is shown");
   await page.goto(`${base}/service/settings`);
   await page.waitForSelector("#calendar >> text=国庆节");
   await shot("43-service-desk-settings");
@@ -607,6 +610,16 @@ try {
   await phone.waitForSelector("#owner-report-sent");
   expect(/BS\d{6}/.test(await phone.textContent("#owner-report-sent")), "the owner is told the case number");
   await shot("45-owner-report-form-on-a-phone");
+  // The owner answers the survey from the link, once.
+  await phone.goto(`${base}${surveyLink}`);
+  await phone.check("#survey input[name=csat][value='5']");
+  await phone.check("#survey input[name=nps][value='9']");
+  await phone.fill("#survey textarea[name=comment]", "维修师傅很快就来了");
+  await phone.click("#survey-send");
+  await phone.waitForSelector("#survey-thanks");
+  await shot("49-satisfaction-survey-answered-on-a-phone");
+  const again = await phone.goto(`${base}${surveyLink}`);
+  expect(again.status() === 409, `a second visit is told it was answered: ${again.status()}`);
 } catch (e) {
   await shot("failure").catch(() => {});
   problems.push(`story failed: ${e.message}`);

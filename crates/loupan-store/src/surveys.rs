@@ -60,6 +60,10 @@ pub struct SurveyFilter {
     pub sent_from: Option<DateTime<Utc>>,
     pub sent_to: Option<DateTime<Utc>>,
     pub answered_only: bool,
+    /// Only answers given at or after this instant.
+    pub answered_from: Option<DateTime<Utc>>,
+    /// Only answers that opened a case (low scores).
+    pub low_only: bool,
 }
 
 /// Surveys newest first, at most `limit`.
@@ -86,6 +90,12 @@ pub async fn list<C: ConnectionTrait>(c: &C, f: &SurveyFilter, limit: u64) -> St
     }
     if f.answered_only {
         q = q.filter(Col::AnsweredAt.is_not_null());
+    }
+    if let Some(from) = f.answered_from {
+        q = q.filter(Col::AnsweredAt.gte(from));
+    }
+    if f.low_only {
+        q = q.filter(Col::CaseId.is_not_null());
     }
     Ok(q.all(c).await?)
 }

@@ -347,6 +347,8 @@ fn filter_of(services: &Services, actor: &Actor, q: &SurveyQuery) -> ServiceResu
         sent_from: from.map(|d| services.clock.start_of_day(d)),
         sent_to: to.and_then(|d| d.succ_opt()).map(|d| services.clock.start_of_day(d)),
         answered_only: false,
+        answered_from: None,
+        low_only: false,
     })
 }
 
@@ -480,4 +482,65 @@ pub async fn report(
         groups.iter().map(|(k, rs)| line(k.clone(), labels.get(k).cloned().unwrap_or_else(|| k.clone()), rs)).collect();
     let all: Vec<&SurveyRow> = rows.iter().collect();
     Ok(ScoreReport { by: by.to_owned(), items: lines, total: line(String::new(), String::new(), &all) })
+}
+
+/// Low scores count as a customer exception for this many days.
+pub const LOW_SCORE_DAYS: i64 = 90;
+
+/// A customer whose survey answer within `LOW_SCORE_DAYS` was low (C2).
+#[derive(Debug, Clone, Serialize)]
+pub struct LowScorer {
+    pub customer: crate::customers::exceptions::ExceptionCustomer,
+    pub csat: i32,
+    pub nps: i32,
+    pub answered_at: DateTime<Utc>,
+    /// The complaint the answer opened.
+    pub case_id: Option<CaseId>,
+}
+
+/// The customer exceptions of low satisfaction, for those who see the other
+/// exceptions (agents: their own customers; managers: their projects'): each
+/// customer once, with their latest low answer.
+pub async fn low_scorers(
+    services: &Services,
+    actor: &Actor,
+    project_id: Option<&ProjectId>,
+) -> ServiceResult<Vec<LowScorer>> {
+    crate::customers::scope_of(actor)?;
+    let conn = services.store.conn();
+    let filter = SurveyFilter {
+        projects: actor.visible_projects().map(<[ProjectId]>::to_vec),
+        project: project_id.cloned(),
+        answered_only: true,
+        answered_from: Some(services.clock.now() - Duration::days(LOW_SCORE_DAYS)),
+        low_only: true,
+        ..SurveyFilter::default()
+    };
+    let rows = store::list(conn, &filter, 500).await?;
+    let mut latest: Vec<SurveyRow> = Vec::new();
+    for r in rows {
+        if !latest.iter().any(|l| l.customer_id == r.customer_id) {
+            latest.push(r);
+        }
+    }
+    latest.sort_by(|a, b| b.answered_at.cmp(&a.answered_at));
+    let mut people = crate::customers::exceptions::visible_people(
+        conn,
+        actor,
+        latest.iter().map(|r| r.customer_id.clone()).collect(),
+    )
+    .await?;
+    Ok(latest
+        .into_iter()
+        .filter_map(|r| {
+            let customer = people.remove(&r.customer_id)?;
+            Some(LowScorer {
+                customer,
+                csat: r.csat.unwrap_or_default(),
+                nps: r.nps.unwrap_or_default(),
+                answered_at: r.answered_at?,
+                case_id: r.case_id,
+            })
+        })
+        .collect())
 }

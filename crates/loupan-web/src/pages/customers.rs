@@ -817,6 +817,7 @@ async fn exceptions(
     let project = ProjectId::given(q.project_id.as_deref());
     let e = loupan_service::customers::exceptions::list(&state.services, &actor, project.as_ref(), days).await?;
     let repeats = loupan_service::cases::repeats::repeat_complainers(&state.services, &actor, project.as_ref()).await?;
+    let low = loupan_service::cases::surveys::low_scorers(&state.services, &actor, project.as_ref()).await?;
     let person = |c: &loupan_service::customers::exceptions::ExceptionCustomer| {
         context! { id => c.id, name => c.name, phone => c.phone, owner => c.owner_name }
     };
@@ -839,6 +840,8 @@ async fn exceptions(
                 deal_id => x.deal_id, reason => x.reason, at => x.cancelled_at.to_rfc3339() }).collect::<Vec<_>>(),
             repeats => context! { complaints => repeats.complaints, days => repeats.days,
                 customers => repeats.customers.iter().map(|r| context! { c => person(&r.customer), complaints => r.complaints }).collect::<Vec<_>>() },
+            low => low.iter().map(|l| context! { c => person(&l.customer), csat => l.csat, nps => l.nps,
+                at => l.answered_at.to_rfc3339(), case_id => l.case_id.as_ref().map(ToString::to_string) }).collect::<Vec<_>>(),
             may_read_cases => actor.can(loupan_domain::Permission::ReadCases),
             ..base_context(&actor, lang, "/customers")
         },

@@ -891,6 +891,11 @@ async fn a_closed_case_sends_a_survey_answered_once_without_login_and_a_low_scor
     let opened = d.ok(get(&format!("/api/v1/service/cases/{opened}")), &d.desk, StatusCode::OK).await;
     assert_eq!((opened["kind"].as_str(), opened["customer_id"].as_str()), (Some("complaint"), Some(customer.as_str())));
     assert!(opened["description"].as_str().unwrap().contains("交付拖延"));
+    // A low satisfaction is a customer exception, for the agent too.
+    let exceptions = d.ok(get("/api/v1/customers/exceptions"), &d.agent, StatusCode::OK).await;
+    let low = exceptions["low_satisfaction"].as_array().unwrap();
+    assert_eq!(low.len(), 1, "{exceptions}");
+    assert_eq!((low[0]["customer"]["id"].as_str(), low[0]["csat"].as_i64()), (Some(customer.as_str()), Some(2)));
     // The answers are on the customer's timeline.
     let timeline = d.ok(get(&format!("/api/v1/customers/{customer}/timeline")), &d.admin, StatusCode::OK).await;
     let answers = timeline["items"].as_array().unwrap().iter().filter(|e| e["facts"]["variant"] == "survey").count();

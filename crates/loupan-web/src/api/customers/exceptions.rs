@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use loupan_domain::ids::{CustomerId, ProjectId, UserId};
 use loupan_domain::sales::ChangeKind;
 use loupan_service::cases::repeats::{RepeatComplainers, repeat_complainers};
+use loupan_service::cases::surveys::{LowScorer, low_scorers};
 use loupan_service::customers::exceptions::{self as exceptions, ExceptionCustomer, Exceptions};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -93,6 +94,18 @@ pub struct RepeatComplainersDto {
     pub customers: Vec<RepeatComplainerDto>,
 }
 
+/// A customer whose satisfaction survey, answered within 90 days, was low
+/// (CSAT ≤ 2 or NPS ≤ 4): the latest such answer.
+#[derive(Serialize, ToSchema)]
+pub struct LowScoreDto {
+    pub customer: ExceptionCustomerDto,
+    pub csat: i32,
+    pub nps: i32,
+    pub answered_at: chrono::DateTime<chrono::Utc>,
+    /// The complaint case the answer opened.
+    pub case_id: Option<String>,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ExceptionsDto {
     pub silent_days: i64,
@@ -100,11 +113,22 @@ pub struct ExceptionsDto {
     pub overdue: Vec<OverdueDto>,
     pub cancelled: Vec<CancelledDto>,
     pub repeated_complaints: RepeatComplainersDto,
+    pub low_satisfaction: Vec<LowScoreDto>,
 }
 
 impl ExceptionsDto {
-    fn of(e: Exceptions, repeats: RepeatComplainers) -> Self {
+    fn of(e: Exceptions, repeats: RepeatComplainers, low: Vec<LowScorer>) -> Self {
         ExceptionsDto {
+            low_satisfaction: low
+                .into_iter()
+                .map(|l| LowScoreDto {
+                    customer: l.customer.into(),
+                    csat: l.csat,
+                    nps: l.nps,
+                    answered_at: l.answered_at,
+                    case_id: l.case_id.map(|c| c.to_string()),
+                })
+                .collect(),
             repeated_complaints: RepeatComplainersDto {
                 complaints: repeats.complaints,
                 days: repeats.days,
@@ -151,7 +175,8 @@ impl ExceptionsDto {
 }
 
 /// The customers to look at, each with why (agents: their own; managers:
-/// their projects'): silent, money overdue, a deal cancelled, repeated complaints.
+/// their projects'): silent, money overdue, a deal cancelled, repeated
+/// complaints, low satisfaction.
 #[utoipa::path(get, path = "/api/v1/customers/exceptions", tag = "customers", params(ExceptionParams),
     responses((status = 200, body = ExceptionsDto), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn list(
@@ -162,7 +187,8 @@ async fn list(
     let project = ProjectId::given(q.project_id.as_deref());
     let found = exceptions::list(&state.services, &actor, project.as_ref(), q.days).await?;
     let repeats = repeat_complainers(&state.services, &actor, project.as_ref()).await?;
-    Ok(Json(ExceptionsDto::of(found, repeats)))
+    let low = low_scorers(&state.services, &actor, project.as_ref()).await?;
+    Ok(Json(ExceptionsDto::of(found, repeats, low)))
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
