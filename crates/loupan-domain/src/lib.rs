@@ -18,6 +18,7 @@ pub mod platform;
 pub mod quantity;
 pub mod sales;
 pub mod sentence;
+pub mod statistics;
 pub mod validation;
 
 pub use access::{DataScope, Permission, Role};
