@@ -86,11 +86,7 @@ fn ln_gamma(z: f64) -> f64 {
 
 /// Q(a, x) = Γ(a, x) / Γ(a).
 fn upper_gamma_regularised(a: f64, x: f64) -> f64 {
-    if x < a + 1.0 {
-        1.0 - lower_series(a, x)
-    } else {
-        upper_continued_fraction(a, x)
-    }
+    if x < a + 1.0 { 1.0 - lower_series(a, x) } else { upper_continued_fraction(a, x) }
 }
 
 /// P(a, x) by its series.

@@ -1151,3 +1151,51 @@ pub async fn refresh_name_pinyin<C: ConnectionTrait>(c: &C) -> StoreResult<u64> 
         }
     }
 }
+
+/// What cross analysis reads of a customer: the attributes it crosses.
+#[derive(Debug, Clone, PartialEq, Eq, sea_orm::FromQueryResult)]
+pub struct CrossRow {
+    pub project_id: ProjectId,
+    pub owner_id: UserId,
+    pub kind: loupan_domain::customers::CustomerKind,
+    pub grade: Option<String>,
+    pub source: Option<String>,
+    pub purpose: Option<String>,
+    pub wanted_layout: Option<String>,
+    pub budget: Option<Money>,
+    pub birthday: Option<chrono::NaiveDate>,
+}
+
+/// The attributes of the customers in scope (not merged away), at most `limit`.
+pub async fn cross_rows<C: ConnectionTrait>(
+    c: &C,
+    scope: &CustomerScope,
+    project_id: Option<&ProjectId>,
+    limit: u64,
+) -> StoreResult<Vec<CrossRow>> {
+    use customers::Column as K;
+    let mut q = customers::Entity::find()
+        .select_only()
+        .columns([
+            K::ProjectId,
+            K::OwnerId,
+            K::Kind,
+            K::Grade,
+            K::Source,
+            K::Purpose,
+            K::WantedLayout,
+            K::Budget,
+            K::Birthday,
+        ])
+        .filter(K::MergedInto.is_null())
+        .limit(limit);
+    q = match scope {
+        CustomerScope::All => q,
+        CustomerScope::Projects(ids) => q.filter(K::ProjectId.is_in(ids.iter().cloned())),
+        CustomerScope::Owner(owner) => q.filter(K::OwnerId.eq(owner)),
+    };
+    if let Some(p) = project_id {
+        q = q.filter(K::ProjectId.eq(p));
+    }
+    Ok(q.into_model::<CrossRow>().all(c).await?)
+}

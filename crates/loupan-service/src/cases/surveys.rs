@@ -523,7 +523,7 @@ pub async fn low_scorers(
             latest.push(r);
         }
     }
-    latest.sort_by(|a, b| b.answered_at.cmp(&a.answered_at));
+    latest.sort_by_key(|r| std::cmp::Reverse(r.answered_at));
     let mut people = crate::customers::exceptions::visible_people(
         conn,
         actor,

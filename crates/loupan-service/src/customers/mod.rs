@@ -2,6 +2,7 @@
 //! see their own customers, managers their projects'), personal data encrypted
 //! and masked, follow-ups, the timeline, duplicate rulings and transfers.
 
+pub mod cross;
 pub mod exceptions;
 pub mod grades;
 pub mod import;

@@ -848,6 +848,50 @@ async fn exceptions(
     )
 }
 
+#[derive(Deserialize)]
+struct CrossQuery {
+    rows: Option<String>,
+    columns: Option<String>,
+    project_id: Option<String>,
+}
+
+/// 交叉分析: two attributes crossed, counts with row and column percentages,
+/// the chi-square test and a bar per row beside the table.
+async fn cross_analysis(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Query(q): Query<CrossQuery>,
+) -> Result<Response, AppError> {
+    use loupan_service::customers::cross;
+    let rows = q.rows.clone().unwrap_or_else(|| "grade".into());
+    let columns = q.columns.clone().unwrap_or_else(|| "source".into());
+    let project = ProjectId::given(q.project_id.as_deref());
+    let (table, errors, status) =
+        match cross::cross(&state.services, &actor, Some(&rows), Some(&columns), project.as_ref()).await {
+            Ok(t) => (Value::from_serialize(&t), Value::UNDEFINED, StatusCode::OK),
+            Err(e @ loupan_service::ServiceError::Invalid(_)) => {
+                (Value::UNDEFINED, crate::views::field_messages(lang, &e), StatusCode::UNPROCESSABLE_ENTITY)
+            }
+            Err(e) => return Err(e.into()),
+        };
+    let projects: Vec<Value> = loupan_service::inventory::list_projects(&state.services, &actor)
+        .await?
+        .into_iter()
+        .map(|p| context! { id => p.id, name => p.name })
+        .collect();
+    let html = render(
+        &state,
+        "customer_cross.html",
+        context! {
+            table => table, errors => errors, projects => projects, variables => cross::VARIABLES.to_vec(),
+            q => context! { rows => rows, columns => columns, project_id => q.project_id },
+            ..base_context(&actor, lang, "/customers")
+        },
+    )?;
+    Ok((status, html).into_response())
+}
+
 async fn save_filter(
     State(state): State<AppState>,
     Authed(actor): Authed,
@@ -878,6 +922,7 @@ pub fn router() -> Router<AppState> {
         .route("/customers/new", get(show_new).post(create))
         .route("/customers/duplicates", get(duplicates))
         .route("/customers/exceptions", get(exceptions))
+        .route("/customers/cross-analysis", get(cross_analysis))
         .route("/customers/saved-filters", post(save_filter))
         .route("/customers/saved-filters/{id}/delete", post(delete_filter))
         .route("/customers/import", post(import))

@@ -223,7 +223,7 @@ fn rule(op: &str) -> Option<Rule> {
         "GET /api/v1/customers/export" => Needs(ExportCustomers, Filter),
         "GET /api/v1/customers/duplicate-check" => Needs(WriteCustomers, Project),
         // Each caller's own view: agents their customers, managers their projects'.
-        "GET /api/v1/customers/exceptions" => Needs(ReadCustomers, Nothing),
+        "GET /api/v1/customers/exceptions" | "GET /api/v1/customers/cross-analysis" => Needs(ReadCustomers, Nothing),
         "GET /api/v1/customers/saved-filters" | "POST /api/v1/customers/saved-filters" => Needs(ReadCustomers, Nothing),
         "DELETE /api/v1/customers/saved-filters/{id}" => Needs(ReadCustomers, Personal),
         "POST /api/v1/customers" | "POST /api/v1/customers/import" | "POST /api/v1/customers/import/jobs" => {
@@ -1137,6 +1137,7 @@ impl World {
                 let visit = self.send(post("/api/v1/reception/visits", body), &self.admin).await;
                 post(&with(&id_of(&visit)), json!({}))
             }
+            "/api/v1/customers/cross-analysis" => get(&format!("{path}?rows=grade&columns=source")),
             "/api/v1/service/settings" if method == "PUT" => put(path, json!({"reopen_days": 15})),
             "/api/v1/service/calendar/{year}" if method == "PUT" => put(
                 &path.replace("{year}", "2026"),

@@ -1212,3 +1212,45 @@ async fn names_found(o: &Office, query: &str) -> Vec<String> {
     n.sort();
     n
 }
+
+#[tokio::test]
+async fn cross_analysis_counts_percentages_and_tests_independence() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let project = app.project(&admin, "翠湖名苑").await;
+    let (_, agent) = app.user(&admin, "agent", &["sales_agent"], &[&project]).await;
+    let (_, other) = app.user(&admin, "other", &["sales_agent"], &[&project]).await;
+    // Grade × source: A/路过 10, A/朋友介绍 20, B/路过 30, B/朋友介绍 40.
+    let mut n = 0;
+    for (grade, source, count) in [("A", "路过", 10), ("A", "朋友介绍", 20), ("B", "路过", 30), ("B", "朋友介绍", 40)]
+    {
+        for _ in 0..count {
+            n += 1;
+            let body = json!({"name": format!("客户{n}"), "phone": format!("137{n:08}"), "project_id": project,
+                              "grade": grade, "source": source});
+            let r = app.send(post("/api/v1/customers", body).token(&agent)).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        }
+    }
+    let r = app.send(get("/api/v1/customers/cross-analysis?rows=grade&columns=source").token(&agent)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let t = r.json();
+    assert_eq!(t["rows"], json!(["A", "B"]));
+    assert_eq!(t["columns"], json!(["朋友介绍", "路过"]));
+    assert_eq!(t["counts"], json!([[20, 10], [40, 30]]));
+    assert_eq!(t["row_percent"][0], json!([66.7, 33.3]));
+    assert_eq!(t["column_percent"][0], json!([33.3, 25.0]));
+    assert_eq!((t["total"].as_u64(), t["degrees_of_freedom"].as_u64()), (Some(100), Some(1)));
+    // By hand: expected 12, 18, 28, 42 → Σ 4/e; p from Python's math.erfc(√(x/2)).
+    let chi = t["chi_square"].as_f64().unwrap();
+    assert!((chi - (4.0 / 12.0 + 4.0 / 18.0 + 4.0 / 28.0 + 4.0 / 42.0)).abs() < 1e-9, "{t}");
+    assert!((t["p_value"].as_f64().unwrap() - 0.372_998_483_613_487_14).abs() < 1e-9, "{t}");
+    assert_eq!(t["expected_at_least_five"], true);
+    // Another agent's scope holds none of them; a manager's the project's.
+    let theirs = app.send(get("/api/v1/customers/cross-analysis?rows=grade&columns=source").token(&other)).await.json();
+    assert_eq!((theirs["total"].as_u64(), theirs["p_value"].is_null()), (Some(0), true));
+    let r = app.send(get("/api/v1/customers/cross-analysis?rows=colour&columns=source").token(&agent)).await;
+    assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["rows".to_owned()]));
+    let page = app.send(get("/customers/cross-analysis?rows=grade&columns=source").token(&agent)).await;
+    assert!(page.status == StatusCode::OK && page.text.contains("id=\"cross-table\""), "{}", page.text);
+}

@@ -191,6 +191,43 @@ async fn list(
     Ok(Json(ExceptionsDto::of(found, repeats, low)))
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CrossParams {
+    /// The row variable: `grade`, `source`, `kind`, `purpose`, `layout`, `age`, `budget`, `project` or `agent`.
+    #[param(required = true, pattern = "^(grade|source|kind|purpose|layout|age|budget|project|agent)$")]
+    pub rows: Option<String>,
+    /// The column variable, from the same list.
+    #[param(required = true, pattern = "^(grade|source|kind|purpose|layout|age|budget|project|agent)$")]
+    pub columns: Option<String>,
+    pub project_id: Option<String>,
+}
+
+/// Cross analysis (交叉分析): two customer attributes crossed over the
+/// customers the caller sees, with counts, row and column percentages and
+/// Pearson's chi-square test of independence (statistic, degrees of freedom,
+/// p-value).
+#[utoipa::path(get, path = "/api/v1/customers/cross-analysis", tag = "customers", params(CrossParams),
+    responses((status = 200, body = loupan_service::customers::cross::CrossTable), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
+async fn cross_analysis(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<CrossParams>,
+) -> Result<Json<loupan_service::customers::cross::CrossTable>, AppError> {
+    let project = ProjectId::given(q.project_id.as_deref());
+    Ok(Json(
+        loupan_service::customers::cross::cross(
+            &state.services,
+            &actor,
+            q.rows.as_deref(),
+            q.columns.as_deref(),
+            project.as_ref(),
+        )
+        .await?,
+    ))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list))
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(cross_analysis))
 }
