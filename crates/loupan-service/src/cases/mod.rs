@@ -785,7 +785,14 @@ pub async fn act(services: &Services, actor: &Actor, id: &CaseId, form: ActionFo
             row.satisfaction = None;
         }
         CaseAction::Merge => {
-            let target = merge_target(&tx, actor, &row, given(&form.into_case_id)).await?;
+            let mut target = merge_target(&tx, actor, &row, given(&form.into_case_id)).await?;
+            // The case carrying on takes a new version too: one closed or merged
+            // elsewhere meanwhile is a conflict, not a merge into a finished case.
+            let read = target.version;
+            target.version += 1;
+            if !store::update_case(&tx, &target, read).await? {
+                return Err(ServiceError::Conflict("case_changed"));
+            }
             row.merged_into = Some(target.id.clone());
             merged_into = Some(target);
         }

@@ -960,6 +960,19 @@ pub(crate) async fn on_refund_payment_decided(
     if !store::pay_refund(tx, id, (paid.paid_on, paid.channel, by, paid.note.as_deref())).await? {
         return Err(ServiceError::Conflict("refund_not_due"));
     }
+    // The money went back to the buyer: on their timeline beside what they paid.
+    if let Some(refund) = store::find_refund(tx, id).await? {
+        let link = refund.contract_id.as_ref().map(|c| format!("/contracts/{c}")).unwrap_or_default();
+        let at = request.decided_at.unwrap_or(request.updated_at);
+        crate::customers::add_event(
+            tx,
+            (actor, at),
+            &refund.customer_id,
+            loupan_domain::customers::CustomerEventKind::Receipt,
+            &[("variant", "refunded"), ("amount", &refund.amount.grouped()), ("link", &link)],
+        )
+        .await?;
+    }
     audit::record(
         tx,
         actor,

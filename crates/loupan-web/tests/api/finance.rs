@@ -565,6 +565,11 @@ async fn a_refund_is_paid_out_by_the_cashier_and_audited_by_finance() {
     );
     let r = pay(&b.cashier, json!({"paid_on": "2026-02-01", "channel": "transfer"})).await;
     assert_eq!((r.status, r.json()["status"].as_str()), (StatusCode::OK, Some("paid")), "{}", r.text);
+    // The buyer's timeline tells the money going back.
+    let buyer = b.report(&format!("/api/v1/sales/contracts/{a}")).await["customer_id"].as_str().unwrap().to_owned();
+    let timeline = b.app.send(get(&format!("/api/v1/customers/{buyer}/timeline")).token(&b.admin)).await.json();
+    let refunded = timeline["items"].as_array().unwrap().iter().find(|e| e["facts"]["variant"] == "refunded").cloned();
+    assert_eq!(refunded.map(|e| e["facts"]["amount"].clone()), Some(json!("300,000.00")), "{timeline}");
     // Paid out on 2026-02-01: February's reconciliation has it on the cashier's side too,
     // and each gap between two totals is the documents listed between them.
     let r = reconcile("2026-02-01".into(), "2026-02-28".into()).await;
