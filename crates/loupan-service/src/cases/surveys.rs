@@ -460,13 +460,12 @@ pub async fn report(
     }
     let labels: BTreeMap<String, String> = match by {
         "project" => {
-            let mut m = BTreeMap::new();
-            for k in groups.keys() {
-                if let Some(p) = loupan_store::inventory::find_project(conn, &ProjectId::from(k.as_str())).await? {
-                    m.insert(k.clone(), p.name);
-                }
-            }
-            m
+            let ids: Vec<ProjectId> = groups.keys().map(|k| ProjectId::from(k.as_str())).collect();
+            loupan_store::inventory::list_projects(conn, Some(&ids))
+                .await?
+                .into_iter()
+                .map(|p| (p.id.to_string(), p.name))
+                .collect()
         }
         "agent" | "handler" => {
             let ids: Vec<UserId> = groups.keys().filter(|k| !k.is_empty()).map(|k| UserId::from(k.as_str())).collect();

@@ -174,12 +174,13 @@ pub async fn cross(
                 *shown = values.iter().map(|v| names.get(v).cloned().unwrap_or_else(|| v.clone())).collect();
             }
             "project" => {
-                let mut named = Vec::with_capacity(values.len());
-                for v in values {
-                    let p = loupan_store::inventory::find_project(conn, &ProjectId::from(v.as_str())).await?;
-                    named.push(p.map_or_else(|| v.clone(), |p| p.name));
-                }
-                *shown = named;
+                let ids: Vec<ProjectId> = values.iter().map(|v| ProjectId::from(v.as_str())).collect();
+                let names: BTreeMap<String, String> = loupan_store::inventory::list_projects(conn, Some(&ids))
+                    .await?
+                    .into_iter()
+                    .map(|p| (p.id.to_string(), p.name))
+                    .collect();
+                *shown = values.iter().map(|v| names.get(v).cloned().unwrap_or_else(|| v.clone())).collect();
             }
             _ => {}
         }

@@ -191,12 +191,10 @@ async fn save_queue(
     let q = PageQuery { project_id: Some(project_id.clone()), q: None, visit: None };
     match reception::set_queue(&state.services, &actor, &ProjectId::from(project_id.as_str()), ids).await {
         Ok(_) => Ok(Redirect::to(&format!("/reception?project_id={}#queue", encoded(&project_id))).into_response()),
-        Err(e @ ServiceError::Invalid(_)) => {
-            let problem = crate::views::field_messages(lang, &e)
-                .try_iter()
-                .ok()
-                .and_then(|mut keys| keys.next())
-                .map(|_| i18n::t(lang, "reception.queue_refused"));
+        // The form offers only the project's agents, each once: a refusal means
+        // the list changed meanwhile, said in one sentence.
+        Err(ServiceError::Invalid(_)) => {
+            let problem = Some(i18n::t(lang, "reception.queue_refused"));
             let mut res =
                 page(&state, &actor, lang, &q, Shown { errors: Value::UNDEFINED, values: None, problem }).await?;
             *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;

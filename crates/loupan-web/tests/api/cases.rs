@@ -909,6 +909,8 @@ async fn a_closed_case_sends_a_survey_answered_once_without_login_and_a_low_scor
     assert_eq!(report["total"]["nps"], 50.0);
     assert_eq!(report["total"]["low_scores"], 1);
     assert_eq!(report["items"].as_array().unwrap().len(), 2);
+    let by_project = d.ok(get("/api/v1/service/surveys/report"), &d.desk, StatusCode::OK).await;
+    assert_eq!(by_project["items"][0]["label"], "翠湖名苑", "{by_project}");
     let r = d.app.send(get("/api/v1/service/surveys/report?by=colour").token(&d.desk)).await;
     assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["by".to_owned()]));
     // Neither a case nor a contract; and an agent does not send surveys.
