@@ -65,6 +65,12 @@ NOT_SHAPE = {
     "internal_address",
     # A check character (the credit code's, a resident ID's), computed, not a pattern.
     "invalid_credit_code_check", "invalid_id_number",
+    # Questionnaires: what a question needs depends on its kind and on the
+    # questions before it; what an answer may be, on the stored questionnaire.
+    "too_few_options", "options_not_allowed", "not_an_earlier_question", "not_a_choice",
+    "unknown_condition_value", "duplicate", "unknown_question", "unknown_option", "one_value",
+    "answer_required", "answer_not_on_the_scale", "answer_not_a_number", "answer_not_a_date",
+    "answer_too_long", "not_a_category", "customer_of_another_project",
     # What a file holds rather than how it is sent.
     "not_an_xlsx_file", "unsupported_file_type",
 }

@@ -595,6 +595,31 @@ try {
   await signInAs(agent, demoPassword);
   await page.waitForSelector("#my-visitors >> text=吴先生");
   await shot("48-the-agents-workbench-shows-the-visitor");
+  // The agent fills in the first-visit questionnaire with the new visitor on
+  // the tablet: the follow-up question appears only for a friend's or the
+  // web's recommendation.
+  await page.goto(`${base}/questionnaires`);
+  await Promise.all([page.waitForNavigation(), page.click("#questionnaires a[href$='/answer']")]);
+  await page.fill("#tablet-form input[name=customer_q]", "13712340001");
+  expect(await page.isHidden("#question-why"), "the condition hides the follow-up question");
+  await page.check("#tablet-form input[name=heard][value=friend]");
+  await page.waitForSelector("#question-why", { state: "visible" });
+  await page.check("#tablet-form input[name=why][value=school]");
+  await page.check("#tablet-form input[name=why][value=view]");
+  await page.check("#tablet-form input[name=score][value='5']");
+  await page.fill("#tablet-form input[name=area]", "120");
+  await shot("50-questionnaire-filled-in-on-the-tablet");
+  await Promise.all([page.waitForNavigation(), page.click("#tablet-send")]);
+  await page.waitForSelector("#answers-recorded");
+  // The desk reads the analysis: grade crossed with where visitors heard of the project.
+  await signInAs("huangmei", demoPassword);
+  await page.goto(`${base}/questionnaires`);
+  await Promise.all([page.waitForNavigation(), page.click("#questionnaires td a[href^='/questionnaires/']")]);
+  await Promise.all([page.waitForNavigation(), page.click("#open-analysis")]);
+  await page.waitForSelector("#cross-table");
+  expect((await page.textContent("#cross-test")).includes("p"), "the chi-square test is given");
+  expect((await page.textContent("#summary-heard")).includes("朋友介绍"), "the distribution of an answer");
+  await shot("51-questionnaire-cross-analysis");
   await page.setViewportSize({ width: 1280, height: 860 });
   // An owner scans the lobby poster's QR code: the project's form, without signing in.
   const project = owner.items[0].project_id;

@@ -95,6 +95,9 @@ impl Role {
                 ManageCases,
                 Receive,
                 ManageReception,
+                ReadQuestionnaires,
+                ManageQuestionnaires,
+                AnswerQuestionnaires,
             ],
             Role::Executive => &[
                 ReadAudit,
@@ -107,6 +110,7 @@ impl Role {
                 ReadAftersales,
                 ReadCost,
                 ReadCases,
+                ReadQuestionnaires,
             ],
             Role::SalesManager => &[
                 ReadProjects,
@@ -126,9 +130,22 @@ impl Role {
                 ReadCases,
                 Receive,
                 ManageReception,
+                ReadQuestionnaires,
+                ManageQuestionnaires,
+                AnswerQuestionnaires,
             ],
             // Agents take turns at the door of a small sales office.
-            Role::SalesAgent => &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers, Sell, ReadDeals, Receive],
+            // and fill in questionnaires with their visitors on the tablet.
+            Role::SalesAgent => &[
+                ReadProjects,
+                ReadInventory,
+                ReadCustomers,
+                WriteCustomers,
+                Sell,
+                ReadDeals,
+                Receive,
+                AnswerQuestionnaires,
+            ],
             Role::Cashier => {
                 &[ReadProjects, ReadInventory, ReadCustomers, ReadDeals, RecordReceipts, ReadFinance, ReadAftersales]
             }
@@ -144,13 +161,31 @@ impl Role {
                 SendNotices,
             ],
             // The customer-service desk hears, assigns and works the cases of its projects.
-            Role::Service => {
-                &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers, SendNotices, ReadCases, WorkCases]
-            }
-            // Campaigns are planned on exported lists.
-            Role::Marketing => {
-                &[ReadProjects, ReadInventory, ReadCustomers, WriteCustomers, ExportCustomers, SendNotices]
-            }
+            // It also runs the questionnaires (satisfaction, care campaigns).
+            Role::Service => &[
+                ReadProjects,
+                ReadInventory,
+                ReadCustomers,
+                WriteCustomers,
+                SendNotices,
+                ReadCases,
+                WorkCases,
+                ReadQuestionnaires,
+                ManageQuestionnaires,
+                AnswerQuestionnaires,
+            ],
+            // Campaigns are planned on exported lists and questionnaires' cross analysis.
+            Role::Marketing => &[
+                ReadProjects,
+                ReadInventory,
+                ReadCustomers,
+                WriteCustomers,
+                ExportCustomers,
+                SendNotices,
+                ReadQuestionnaires,
+                ManageQuestionnaires,
+                AnswerQuestionnaires,
+            ],
             // Repairs after handover are after-sales work.
             Role::Aftersales => &[ReadProjects, ReadInventory, ReadCustomers, ReadAftersales, ReadCases, WorkCases],
             Role::CostEngineer => &[ReadProjects, ReadInventory, ReadCost, ManageCost, RecordVariations],
@@ -234,10 +269,16 @@ pub enum Permission {
     Receive,
     /// Set the day's duty queue of agents (轮岗/排号) and its order.
     ManageReception,
+    /// See questionnaires' answers, their analysis and cross analysis.
+    ReadQuestionnaires,
+    /// Design questionnaires and send them to customers (links, audiences).
+    ManageQuestionnaires,
+    /// Fill in a questionnaire with a customer (the tablet at the sales office).
+    AnswerQuestionnaires,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 29] = [
+    pub const ALL: [Permission; 32] = [
         Permission::ManageUsers,
         Permission::ReadAudit,
         Permission::ReadProjects,
@@ -267,6 +308,9 @@ impl Permission {
         Permission::ManageCases,
         Permission::Receive,
         Permission::ManageReception,
+        Permission::ReadQuestionnaires,
+        Permission::ManageQuestionnaires,
+        Permission::AnswerQuestionnaires,
     ];
 
     pub fn name(self) -> &'static str {
@@ -300,6 +344,9 @@ impl Permission {
             Permission::ManageCases => "manage_cases",
             Permission::Receive => "receive",
             Permission::ManageReception => "manage_reception",
+            Permission::ReadQuestionnaires => "read_questionnaires",
+            Permission::ManageQuestionnaires => "manage_questionnaires",
+            Permission::AnswerQuestionnaires => "answer_questionnaires",
         }
     }
 }

@@ -133,6 +133,8 @@ named_enum! {
         Case = "case",
         /// Money of the customer's deal was received, or a receipt reversed.
         Receipt = "receipt",
+        /// Answered a questionnaire (on the tablet or through a link).
+        Questionnaire = "questionnaire",
     }
 }
 

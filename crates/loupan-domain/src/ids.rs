@@ -106,4 +106,6 @@ id_type!(
     VisitId,
     // Satisfaction (C5).
     SurveyId,
+    QuestionnaireId,
+    ResponseId,
 );

@@ -16,6 +16,7 @@ pub mod names;
 pub mod notices;
 pub mod platform;
 pub mod quantity;
+pub mod questionnaires;
 pub mod sales;
 pub mod sentence;
 pub mod statistics;

@@ -174,6 +174,7 @@ pub async fn fill(
     demo_notices(services, &system, &project.id).await?;
     demo_cases(services, &system, &project.id, &desk).await?;
     demo_surveys(services, &system, &project.id).await?;
+    demo_questionnaire(services, &system, &project.id).await?;
     if let Some(manager) = &manager {
         demo_reception(services, &project.id, manager, &agents).await?;
     }
@@ -203,6 +204,78 @@ async fn demo_surveys(services: &Services, system: &Actor, project_id: &ProjectI
             comment: (!comment.is_empty()).then(|| comment.to_owned()),
         };
         surveys::answer(services, token, answer).await?;
+    }
+    Ok(())
+}
+
+/// The first-visit questionnaire, filled in on the tablet with every demo
+/// customer, so its analysis and cross analysis (grade × where they heard of
+/// the project) have something to say; one more customer has a link waiting.
+async fn demo_questionnaire(services: &Services, system: &Actor, project_id: &ProjectId) -> ServiceResult<()> {
+    use loupan_domain::questionnaires::{Choice, Question, QuestionKind, ShowIf};
+
+    use crate::questionnaires::{self, QuestionnaireForm, responses};
+    let choice = |key: &str, label: &str| Choice { key: key.into(), label: label.into() };
+    let question = |key: &str, text: &str, kind, required, options: Vec<Choice>| Question {
+        key: key.into(),
+        text: text.into(),
+        kind,
+        required,
+        options,
+        show_if: None,
+    };
+    let mut why = question(
+        "why",
+        "朋友或网络上打动您的是？",
+        QuestionKind::Multiple,
+        true,
+        vec![choice("school", "学区"), choice("metro", "地铁"), choice("view", "湖景"), choice("price", "价格")],
+    );
+    why.show_if = Some(ShowIf { question: "heard".into(), any_of: vec!["friend".into(), "web".into()] });
+    let questions = vec![
+        question(
+            "heard",
+            "您从哪里得知翠湖名苑？",
+            QuestionKind::Single,
+            true,
+            vec![choice("ad", "户外广告"), choice("friend", "朋友介绍"), choice("web", "网络")],
+        ),
+        why,
+        question("score", "您对今天的接待满意吗？", QuestionKind::Scale5, true, vec![]),
+        question("area", "期望面积（㎡）", QuestionKind::Number, false, vec![]),
+        question("note", "还有什么建议？", QuestionKind::Text, false, vec![]),
+    ];
+    let form = QuestionnaireForm {
+        project_id: Some(project_id.to_string()),
+        stage: Some("first_visit".into()),
+        title: Some("首访客户问卷".into()),
+        intro: Some("感谢您来访，请花一分钟告诉我们您的想法。".into()),
+        questions: Some(questions),
+        open: Some(true),
+        revision: None,
+    };
+    let questionnaire = questionnaires::create(services, system, form).await?;
+    let query = crate::customers::CustomerQuery { project_id: Some(project_id.to_string()), ..Default::default() };
+    let customers = crate::customers::search(services, system, query, None, 100).await?;
+    let notes = ["样板间很漂亮", "希望多一些停车位", "", "湖景很好，价格偏高"];
+    for (i, customer) in customers.iter().enumerate().skip(1) {
+        let grade_a = customer.grade.as_deref() == Some("A");
+        let heard = match (grade_a, i % 3) {
+            (true, 0 | 1) | (false, 0) => "friend",
+            (_, 1) => "ad",
+            _ => "web",
+        };
+        let mut answers = std::collections::BTreeMap::new();
+        answers.insert("heard".to_owned(), vec![heard.to_owned()]);
+        answers.insert("why".to_owned(), [["school", "view"], ["metro", "price"]][i % 2].map(str::to_owned).to_vec());
+        answers.insert("score".to_owned(), vec![(3 + i % 3).to_string()]);
+        answers.insert("area".to_owned(), vec![["89", "120.5", "143"][i % 3].to_owned()]);
+        answers.insert("note".to_owned(), vec![notes[i % notes.len()].to_owned()]);
+        let form = responses::ResponseForm { customer_id: Some(customer.id.to_string()), answers };
+        responses::answer(services, system, &questionnaire.id, form).await?;
+    }
+    if let Some(first) = customers.first() {
+        responses::send_link(services, system, &questionnaire.id, Some(first.id.as_str())).await?;
     }
     Ok(())
 }

@@ -19,6 +19,7 @@ pub mod customers;
 pub mod finance;
 pub mod inventory;
 pub mod notices;
+pub mod questionnaires;
 pub mod reception;
 pub mod sales;
 

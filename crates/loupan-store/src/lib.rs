@@ -19,6 +19,7 @@ pub mod live;
 pub mod migration;
 pub mod notices;
 pub mod notifications;
+pub mod questionnaires;
 pub mod rate_hits;
 pub mod reception;
 pub mod sales;

@@ -389,3 +389,30 @@ async function refreshParts(url, ids) {
   events.addEventListener("visit", refresh);
   events.addEventListener("reload", refresh);
 })();
+
+// Questionnaires: a question with a condition shows only while the earlier
+// question it names is shown and answered with one of its values; a hidden
+// question's inputs are disabled so they are not sent (the server drops them anyway).
+(() => {
+  const form = document.querySelector("form[data-questionnaire]");
+  if (!form) return;
+  const blocks = [...form.querySelectorAll("[data-question]")];
+  const apply = () => {
+    const shown = new Set();
+    for (const block of blocks) {
+      const on = block.dataset.showIf;
+      let visible = true;
+      if (on) {
+        const values = block.dataset.showValues.split(" ");
+        const source = blocks.find((b) => b.dataset.question === on);
+        const chosen = source ? [...source.querySelectorAll("input:checked")].map((i) => i.value) : [];
+        visible = shown.has(on) && chosen.some((v) => values.includes(v));
+      }
+      if (visible) shown.add(block.dataset.question);
+      block.hidden = !visible;
+      for (const input of block.querySelectorAll("input, textarea")) input.disabled = !visible;
+    }
+  };
+  form.addEventListener("change", apply);
+  apply();
+})();

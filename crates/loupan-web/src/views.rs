@@ -20,13 +20,14 @@ struct Templates;
 
 /// The navigation: label key, address, and the permission it needs (None: all).
 /// Business areas add their entry here.
-const NAV: [(&str, &str, Option<Permission>); 17] = [
+const NAV: [(&str, &str, Option<Permission>); 18] = [
     ("nav.workbench", "/", None),
     ("nav.approvals", "/approvals", None),
     ("nav.projects", "/projects", Some(Permission::ReadProjects)),
     ("nav.units", "/units", Some(Permission::ReadInventory)),
     ("nav.customers", "/customers", Some(Permission::ReadCustomers)),
     ("nav.reception", "/reception", Some(Permission::Receive)),
+    ("nav.questionnaires", "/questionnaires", Some(Permission::AnswerQuestionnaires)),
     ("nav.finance", "/finance/ledger", Some(Permission::ReadFinance)),
     ("nav.cases", "/service/cases", Some(Permission::ReadCases)),
     ("nav.aftersales", "/aftersales/calculator", Some(Permission::ReadAftersales)),

@@ -2,14 +2,15 @@
 //! source, kind, purpose, layout wanted, age band, budget band, project,
 //! agent — crossed into a contingency table with counts, row and column
 //! percentages and Pearson's chi-square test of their independence. Over the
-//! customers the actor may see (agents: their own). Questionnaire answers
-//! join these variables when questionnaires land.
+//! customers the actor may see (agents: their own). A questionnaire's cross
+//! analysis (`crate::questionnaires::analysis`) adds its answers to these.
 
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
 use loupan_domain::Invalid;
 use loupan_domain::ids::{ProjectId, UserId};
+use loupan_domain::questionnaires::percent;
 use loupan_domain::statistics;
 use loupan_store::customers::{self as store, CrossRow};
 use serde::Serialize;
@@ -50,10 +51,13 @@ pub struct CrossTable {
     pub p_value: Option<f64>,
     /// Whether the rule of thumb holds: every expected count at least 5.
     pub expected_at_least_five: bool,
+    /// A side is a multiple choice: a respondent counts once per option
+    /// chosen, so the chi-square test does not apply (p_value is none).
+    pub multiple_response: bool,
 }
 
 /// Age bands by birthday as of `today`.
-fn age_band(birthday: Option<NaiveDate>, today: NaiveDate) -> String {
+pub(crate) fn age_band(birthday: Option<NaiveDate>, today: NaiveDate) -> String {
     let Some(b) = birthday else { return String::new() };
     let mut age = today.year() - b.year();
     if (today.month(), today.day()) < (b.month(), b.day()) {
@@ -70,7 +74,7 @@ fn age_band(birthday: Option<NaiveDate>, today: NaiveDate) -> String {
 }
 
 /// Budget bands in ten thousands of yuan (万).
-fn budget_band(budget: Option<loupan_domain::Money>) -> String {
+pub(crate) fn budget_band(budget: Option<loupan_domain::Money>) -> String {
     let Some(m) = budget else { return String::new() };
     let wan = m.hundredths() / 1_000_000;
     match wan {
@@ -95,14 +99,6 @@ fn value_of(row: &CrossRow, variable: &str, today: NaiveDate) -> String {
         "project" => row.project_id.to_string(),
         _ => row.owner_id.to_string(),
     }
-}
-
-fn percent(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        return 0.0;
-    }
-    // Tenths of a percent, rounded half up, exactly.
-    ((2000 * part + whole) / (2 * whole)) as f64 / 10.0
 }
 
 /// Crosses `rows_by` with `columns_by` over the customers the actor sees
@@ -141,11 +137,44 @@ pub async fn cross(
     for c in &customers {
         *cells.entry((value_of(c, &rows_by, today), value_of(c, &columns_by, today))).or_default() += 1;
     }
-    let mut rows: Vec<String> = cells.keys().map(|(r, _)| r.clone()).collect();
-    rows.dedup();
-    let mut columns: Vec<String> = cells.keys().map(|(_, c)| c.clone()).collect();
-    columns.sort();
-    columns.dedup();
+    let mut table = contingency(rows_by, columns_by, &cells, None, None, false);
+    name_ids(conn, &mut table).await?;
+    Ok(table)
+}
+
+/// The values of one side present in `cells`, in `order` when given (a
+/// question's options, then values it no longer has), else sorted, each with
+/// its label.
+fn side(present: Vec<String>, order: Option<&[(String, String)]>) -> (Vec<String>, Vec<String>) {
+    let mut present = present;
+    present.sort();
+    present.dedup();
+    match order {
+        None => (present.clone(), present),
+        Some(order) => {
+            let mut values: Vec<(String, String)> =
+                order.iter().filter(|(v, _)| present.contains(v)).cloned().collect();
+            values
+                .extend(present.iter().filter(|p| !order.iter().any(|(v, _)| v == *p)).map(|p| (p.clone(), p.clone())));
+            values.into_iter().unzip()
+        }
+    }
+}
+
+/// The contingency table of counted `cells` (row value, column value) with its
+/// percentages and chi-square test. `multiple_response`: a side counts each
+/// option a respondent chose, so the counts are not independent observations
+/// and the test is not given.
+pub(crate) fn contingency(
+    rows_by: String,
+    columns_by: String,
+    cells: &BTreeMap<(String, String), u64>,
+    row_order: Option<&[(String, String)]>,
+    column_order: Option<&[(String, String)]>,
+    multiple_response: bool,
+) -> CrossTable {
+    let (rows, row_labels) = side(cells.keys().map(|(r, _)| r.clone()).collect(), row_order);
+    let (columns, column_labels) = side(cells.keys().map(|(_, c)| c.clone()).collect(), column_order);
     let counts: Vec<Vec<u64>> = rows
         .iter()
         .map(|r| columns.iter().map(|c| cells.get(&(r.clone(), c.clone())).copied().unwrap_or(0)).collect())
@@ -160,9 +189,35 @@ pub async fn cross(
     let expected_at_least_five = row_totals
         .iter()
         .all(|r| column_totals.iter().all(|c| total == 0 || (*r as f64) * (*c as f64) / (total as f64) >= 5.0));
-    let test = statistics::chi_square(&counts);
-    let (mut row_labels, mut column_labels) = (rows.clone(), columns.clone());
-    for (variable, values, shown) in [(&rows_by, &rows, &mut row_labels), (&columns_by, &columns, &mut column_labels)] {
+    let test = match multiple_response {
+        false => statistics::chi_square(&counts),
+        true => statistics::ChiSquare { statistic: 0.0, degrees_of_freedom: 0, p_value: None },
+    };
+    CrossTable {
+        rows_by,
+        columns_by,
+        rows,
+        columns,
+        row_labels,
+        column_labels,
+        counts,
+        row_percent,
+        column_percent,
+        row_totals,
+        column_totals,
+        total,
+        chi_square: test.statistic,
+        degrees_of_freedom: test.degrees_of_freedom,
+        p_value: test.p_value,
+        expected_at_least_five,
+        multiple_response,
+    }
+}
+
+/// Shows agents and projects by name where a side is `agent` or `project`.
+pub(crate) async fn name_ids<C: loupan_store::Connection>(conn: &C, table: &mut CrossTable) -> ServiceResult<()> {
+    let CrossTable { rows_by, columns_by, rows, columns, row_labels, column_labels, .. } = table;
+    for (variable, values, shown) in [(&*rows_by, &*rows, row_labels), (&*columns_by, &*columns, column_labels)] {
         match variable.as_str() {
             "agent" => {
                 let ids: Vec<UserId> = values.iter().map(|v| UserId::from(v.as_str())).collect();
@@ -185,22 +240,5 @@ pub async fn cross(
             _ => {}
         }
     }
-    Ok(CrossTable {
-        rows_by,
-        columns_by,
-        rows,
-        columns,
-        row_labels,
-        column_labels,
-        counts,
-        row_percent,
-        column_percent,
-        row_totals,
-        column_totals,
-        total,
-        chi_square: test.statistic,
-        degrees_of_freedom: test.degrees_of_freedom,
-        p_value: test.p_value,
-        expected_at_least_five,
-    })
+    Ok(())
 }

@@ -23,7 +23,7 @@ use crate::platform::outbound;
 use crate::{Actor, ServiceError, ServiceResult, Services, platform::jobs};
 
 /// Every event type a subscription may ask for (API.md).
-pub const EVENT_TYPES: [&str; 8] = [
+pub const EVENT_TYPES: [&str; 9] = [
     "customer.created",
     "unit.status_changed",
     "subscription.created",
@@ -32,6 +32,7 @@ pub const EVENT_TYPES: [&str; 8] = [
     "approval.decided",
     "notice.sent",
     "survey.created",
+    "questionnaire.sent",
 ];
 
 /// A delivery is given up after this many attempts (about 85 minutes of back-off).

@@ -45,6 +45,7 @@ mod m20261213_000039_service_cases;
 mod m20261214_000040_rate_hits;
 mod m20261215_000041_reception;
 mod m20261216_000042_surveys;
+mod m20261217_000043_questionnaires;
 
 pub struct Migrator;
 
@@ -93,6 +94,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261214_000040_rate_hits::Migration),
             Box::new(m20261215_000041_reception::Migration),
             Box::new(m20261216_000042_surveys::Migration),
+            Box::new(m20261217_000043_questionnaires::Migration),
         ]
     }
 }

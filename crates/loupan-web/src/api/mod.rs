@@ -14,6 +14,7 @@ pub mod finance;
 pub mod inventory;
 pub mod notices;
 pub mod platform;
+pub mod questionnaires;
 pub mod reception;
 pub mod sales;
 pub mod workbench;
@@ -45,6 +46,7 @@ use crate::AppState;
         (name = "cost", description = "Cost items, target cost, contract planning, cost contracts, changes and visas, dynamic cost (PM3-PM7)"),
         (name = "notices", description = "Letter templates, batches and what each customer was sent (S5, F7, M1)"),
         (name = "service", description = "Customer-service cases with deadlines in working time, the working calendar, categories and assignment rules (C4)"),
+        (name = "questionnaires", description = "Questionnaires: design, answers on the tablet or by a personal link, analysis per question and cross analysis with the chi-square test (S8, M1)"),
         (name = "reception", description = "Reception at the sales office: returning visitors found by phone or name, visits, the day's rotation of agents on duty (S4)"),
     )
 )]
@@ -87,6 +89,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(cost::router())
         .merge(notices::router())
         .merge(cases::router())
+        .merge(questionnaires::router())
         .merge(reception::router())
 }
 

@@ -38,6 +38,7 @@ mod login;
 mod notices;
 mod owner_form;
 mod pricing;
+mod questionnaires;
 mod reception;
 mod sales;
 mod survey;
@@ -107,6 +108,7 @@ pub fn router() -> Router<AppState> {
         .merge(cost_sheets::router())
         .merge(notices::router())
         .merge(cases::router())
+        .merge(questionnaires::router())
         .merge(reception::router())
         .merge(survey::router())
         .merge(owner_form::router())

@@ -113,6 +113,32 @@ fn enter_gross_floor_area(role: Role, case: Case) -> Expect {
     }
 }
 
+/// Questionnaires are read by whoever reads, designs or fills them in.
+fn read_questionnaire(role: Role, case: Case, on: On) -> Expect {
+    let rights = [Permission::ReadQuestionnaires, Permission::ManageQuestionnaires, Permission::AnswerQuestionnaires];
+    if rights.iter().any(|p| can(role, *p)) { visible(role, case, on) } else { Expect::Forbidden }
+}
+
+fn list_questionnaires(role: Role, case: Case) -> Expect {
+    read_questionnaire(role, case, On::Filter)
+}
+
+fn get_questionnaire(role: Role, case: Case) -> Expect {
+    read_questionnaire(role, case, On::Project)
+}
+
+/// The questionnaire is in the case's project (not found elsewhere), the
+/// customer is the case's (an agent's peer's customer is unknown).
+fn answer_questionnaire(role: Role, case: Case) -> Expect {
+    if !can(role, Permission::AnswerQuestionnaires) {
+        return Expect::Forbidden;
+    }
+    match visible(role, case, On::Project) {
+        Expect::Allowed => visible(role, case, On::Refers),
+        other => other,
+    }
+}
+
 fn read_request(role: Role, case: Case) -> Expect {
     if sees_request(role, case) { Expect::Allowed } else { Expect::NotFound }
 }
@@ -334,6 +360,18 @@ fn rule(op: &str) -> Option<Rule> {
         | "POST /api/v1/reception/visits/{id}/end" => Needs(Receive, Project),
         "POST /api/v1/reception/visits" => Needs(Receive, Field),
         "PUT /api/v1/projects/{id}/reception/queue" => Needs(ManageReception, Project),
+
+        "GET /api/v1/questionnaires" => Custom(list_questionnaires),
+        "GET /api/v1/questionnaires/{id}" => Custom(get_questionnaire),
+        "POST /api/v1/questionnaires" => Needs(ManageQuestionnaires, Field),
+        "PATCH /api/v1/questionnaires/{id}" | "POST /api/v1/questionnaires/{id}/links" => {
+            Needs(ManageQuestionnaires, Project)
+        }
+        "POST /api/v1/questionnaires/{id}/responses" => Custom(answer_questionnaire),
+        "GET /api/v1/questionnaires/{id}/responses"
+        | "GET /api/v1/questionnaires/{id}/analysis"
+        | "GET /api/v1/questionnaires/{id}/cross-analysis"
+        | "GET /api/v1/questionnaires/{id}/cross-analysis/export" => Needs(ReadQuestionnaires, Project),
 
         "GET /api/v1/cost/template/items"
         | "GET /api/v1/cost/template/items/export"
@@ -987,6 +1025,14 @@ impl World {
         id_of(&self.send(post("/api/v1/service/cases", body), &self.admin).await)
     }
 
+    async fn questionnaire(&self, case: Case) -> String {
+        let n = self.n();
+        let body = json!({"project_id": self.project(case), "stage": "first_visit", "title": format!("问卷{n}"),
+            "questions": [{"key": "heard", "text": "从哪里得知？", "kind": "single", "required": true,
+                "options": [{"key": "ad", "label": "广告"}, {"key": "friend", "label": "朋友"}]}]});
+        id_of(&self.send(post("/api/v1/questionnaires", body), &self.admin).await)
+    }
+
     async fn case_category(&self) -> String {
         let n = self.n();
         id_of(&self.send(post("/api/v1/service/categories", json!({"name": format!("类别{n}")})), &self.admin).await)
@@ -1138,6 +1184,28 @@ impl World {
                 post(&with(&id_of(&visit)), json!({}))
             }
             "/api/v1/customers/cross-analysis" => get(&format!("{path}?rows=grade&columns=source")),
+            "/api/v1/questionnaires" if method == "GET" => get(&format!("{path}?project_id={p}")),
+            "/api/v1/questionnaires" => post(
+                path,
+                json!({"project_id": p, "stage": "brand", "title": format!("品牌调查{n}"),
+                    "questions": [{"key": "score", "text": "评分", "kind": "scale5"}]}),
+            ),
+            "/api/v1/questionnaires/{id}" if method == "PATCH" => {
+                let id = self.questionnaire(case).await;
+                patch(&with(&id), json!({"revision": 1, "title": format!("改名{n}")}))
+            }
+            "/api/v1/questionnaires/{id}/responses" if method == "POST" => {
+                let (id, customer) = (self.questionnaire(case).await, self.customer(case).await);
+                post(&with(&id), json!({"customer_id": customer, "answers": {"heard": "ad"}}))
+            }
+            "/api/v1/questionnaires/{id}/links" => {
+                let (id, customer) = (self.questionnaire(case).await, self.customer(case).await);
+                post(&with(&id), json!({"customer_id": customer}))
+            }
+            "/api/v1/questionnaires/{id}/cross-analysis" | "/api/v1/questionnaires/{id}/cross-analysis/export" => {
+                get(&format!("{}?rows=grade&columns=q.heard", with(&self.questionnaire(case).await)))
+            }
+            p2 if p2.starts_with("/api/v1/questionnaires/{id}") => get(&with(&self.questionnaire(case).await)),
             "/api/v1/service/settings" if method == "PUT" => put(path, json!({"reopen_days": 15})),
             "/api/v1/service/calendar/{year}" if method == "PUT" => put(
                 &path.replace("{year}", "2026"),

@@ -20,6 +20,7 @@ mod inventory;
 mod jobs;
 mod notices;
 mod outage;
+mod questionnaires;
 mod reception;
 mod round_trips;
 mod sales;
