@@ -378,3 +378,67 @@ async fn a_personal_link_is_answered_once_without_login_and_expires() {
     o.app.services.clock.set(later);
     assert_eq!(o.app.send(get(late["link"].as_str().unwrap())).await.status, StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn the_pages_show_the_list_the_builder_the_tablet_and_the_analysis() {
+    let o = office().await;
+    let q = o.design().await;
+    let id = q["id"].as_str().unwrap().to_owned();
+    let customer = o.customer(&o.agent, "王建国", "13900139000", "A").await;
+    let answers = json!({"heard": "friend", "why": ["school"], "score": 4, "note": "样板间 很好"});
+    o.ok(
+        post(&format!("/api/v1/questionnaires/{id}/responses"), json!({"customer_id": customer, "answers": answers})),
+        &o.agent,
+        StatusCode::CREATED,
+    )
+    .await;
+    for (path, token, shows) in [
+        ("/questionnaires".to_owned(), &o.desk, "首访问卷"),
+        (format!("/questionnaires/{id}"), &o.desk, "朋友介绍"),
+        (format!("/questionnaires/{id}?edit=why"), &o.desk, "show_if_values"),
+        (format!("/questionnaires/{id}/answer"), &o.agent, "data-show-if=\"heard\""),
+        (format!("/questionnaires/{id}/answer?customer_id={customer}"), &o.agent, "王建国"),
+        (format!("/questionnaires/{id}/analysis"), &o.desk, "cross-table"),
+        (format!("/questionnaires/{id}/analysis?rows=q.why&columns=grade"), &o.desk, "cross-table"),
+    ] {
+        let r = o.app.send(get(&path).token(token)).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+        assert!(r.text.contains(shows), "{path} shows {shows}");
+    }
+    // The tablet finds the customer by phone and records the answers.
+    let r = o
+        .app
+        .send(
+            form(
+                &format!("/questionnaires/{id}/answer"),
+                &[("customer_q", "139 0013 9000"), ("heard", "ad"), ("score", "5")],
+            )
+            .token(&o.agent),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    // The builder adds a question with a condition typed by label.
+    let r = o
+        .app
+        .send(
+            form(
+                &format!("/questionnaires/{id}/questions"),
+                &[
+                    ("revision", "1"),
+                    ("text", "看过哪些户型？"),
+                    ("kind", "multiple"),
+                    ("options", "两房\n三房"),
+                    ("show_if_question", "heard"),
+                    ("show_if_values", "朋友介绍, 网络"),
+                ],
+            )
+            .token(&o.desk),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let after = o.ok(get(&format!("/api/v1/questionnaires/{id}")), &o.desk, StatusCode::OK).await;
+    assert_eq!(after["version"], 2, "answered: a new version");
+    let added = after["questions"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(added["show_if"], json!({"question": "heard", "any_of": ["friend", "web"]}));
+    assert_eq!(added["options"], json!([{"key": "o1", "label": "两房"}, {"key": "o2", "label": "三房"}]));
+}
