@@ -71,6 +71,7 @@ NOT_SHAPE = {
     "unknown_condition_value", "duplicate", "unknown_question", "unknown_option", "one_value",
     "answer_required", "answer_not_on_the_scale", "answer_not_a_number", "answer_not_a_date",
     "answer_too_long", "not_a_category", "customer_of_another_project",
+    "unknown_questionnaire", "questionnaire_not_open",
     # What a file holds rather than how it is sent.
     "not_an_xlsx_file", "unsupported_file_type",
 }

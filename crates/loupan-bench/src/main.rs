@@ -9,6 +9,7 @@ mod cost;
 mod data;
 mod letters;
 mod network;
+mod questionnaires;
 mod workloads;
 
 use std::path::PathBuf;
@@ -27,8 +28,8 @@ struct Cli {
     database_url: Option<String>,
     #[arg(long, value_enum, default_value = "small")]
     scale: Scale,
-    /// Comma-separated workloads (W1,W2,W3,W4,W5,W6,W7,C1,S4).
-    #[arg(long, default_value = "W1,W2,W3,W4,W5,W6,W7,C1,S4")]
+    /// Comma-separated workloads (W1,W2,W3,W4,W5,W6,W7,C1,S4,S8).
+    #[arg(long, default_value = "W1,W2,W3,W4,W5,W6,W7,C1,S4,S8")]
     workloads: String,
     /// Where results are written.
     #[arg(long, default_value = "bench/results")]

@@ -12,6 +12,11 @@ use crate::names::named_enum;
 #[serde(transparent)]
 pub struct PhoneNumber(String);
 
+/// A mainland mobile number without the country code: 1[3-9] and nine digits.
+fn is_mobile(national: &str) -> bool {
+    national.len() == 11 && national.starts_with('1') && matches!(national.as_bytes()[1], b'3'..=b'9')
+}
+
 impl PhoneNumber {
     pub fn parse(text: &str) -> Result<PhoneNumber, &'static str> {
         let mut cleaned = String::new();
@@ -41,8 +46,7 @@ impl PhoneNumber {
         } else {
             cleaned
         };
-        let is_mobile =
-            national.len() == 11 && national.starts_with('1') && matches!(national.as_bytes()[1], b'3'..=b'9');
+        let is_mobile = is_mobile(&national);
         // Landlines: a trunk 0, an area code of 2-3 digits and 7-8 digits.
         let is_landline = national.starts_with('0') && (10..=12).contains(&national.len());
         if is_mobile {
@@ -65,7 +69,13 @@ impl PhoneNumber {
 
     /// The number as people in China write it: `13800138000` for mainland numbers.
     pub fn display(&self) -> String {
-        self.0.strip_prefix("+86").map_or_else(|| self.0.clone(), str::to_owned)
+        match self.0.strip_prefix("+86") {
+            // A landline is written with its trunk 0 again (`057188886666`),
+            // so that what is shown reads back as the same number.
+            Some(mobile) if is_mobile(mobile) => mobile.to_owned(),
+            Some(national) => format!("0{national}"),
+            None => self.0.clone(),
+        }
     }
 
     /// `138****8000`: the first three and last four digits.
@@ -520,6 +530,15 @@ mod tests {
         let p = PhoneNumber::parse("13800138000").unwrap();
         assert_eq!(p.display(), "13800138000");
         assert_eq!(p.masked(), "138****8000");
+    }
+
+    #[test]
+    fn what_is_shown_reads_back_as_the_same_number() {
+        for typed in ["13800138000", "0512-6888 8888", "010 8888 6666", "+852 9123 4567"] {
+            let p = PhoneNumber::parse(typed).unwrap();
+            assert_eq!(PhoneNumber::parse(&p.display()), Ok(p.clone()), "{typed} shown as {}", p.display());
+        }
+        assert_eq!(PhoneNumber::parse("0512-6888 8888").unwrap().display(), "051268888888");
     }
 
     #[test]

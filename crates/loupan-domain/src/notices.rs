@@ -24,6 +24,9 @@ named_enum! {
         Greeting = "greeting",
         /// 自由文本
         Free = "free",
+        /// 问卷邀请 (M1): a brand survey or care campaign, each customer's
+        /// personal questionnaire link merged in.
+        Questionnaire = "questionnaire",
     }
 }
 
@@ -38,12 +41,14 @@ impl NoticeKind {
     /// Marketing goes only to customers who have not opted out (PIPL);
     /// transactional notices are owed to the buyer whatever they chose.
     pub const fn is_marketing(self) -> bool {
-        matches!(self, NoticeKind::OpeningNotice | NoticeKind::Greeting)
+        matches!(self, NoticeKind::OpeningNotice | NoticeKind::Greeting | NoticeKind::Questionnaire)
     }
 
     pub const fn subject(self) -> Subject {
         match self {
-            NoticeKind::OpeningNotice | NoticeKind::Greeting | NoticeKind::Free => Subject::Customer,
+            NoticeKind::OpeningNotice | NoticeKind::Greeting | NoticeKind::Free | NoticeKind::Questionnaire => {
+                Subject::Customer
+            }
             NoticeKind::PaymentReminder
             | NoticeKind::HandoverNotice
             | NoticeKind::Receipt
@@ -57,6 +62,7 @@ impl NoticeKind {
     pub const fn batch_fields(self) -> &'static [&'static str] {
         match self {
             NoticeKind::HandoverNotice => &HANDOVER_FIELDS,
+            NoticeKind::Questionnaire => &QUESTIONNAIRE_BATCH_FIELDS,
             _ => &[],
         }
     }
@@ -70,6 +76,9 @@ impl NoticeKind {
         }
         if self == NoticeKind::PaymentReminder {
             fields.extend(ARREARS_FIELDS);
+        }
+        if self == NoticeKind::Questionnaire {
+            fields.extend(QUESTIONNAIRE_FIELDS);
         }
         fields
     }
@@ -116,6 +125,13 @@ pub fn row_fields(field: &str) -> Option<&'static [&'static str]> {
 /// Fields of a handover notice, the same for its whole batch: from which
 /// day to which the buyers come to take their homes, and where.
 pub const HANDOVER_FIELDS: [&str; 3] = ["handover.starts_on", "handover.ends_on", "handover.place"];
+
+/// What a questionnaire invitation's batch states: which questionnaire.
+pub const QUESTIONNAIRE_BATCH_FIELDS: [&str; 1] = ["questionnaire.id"];
+
+/// Fields of a questionnaire invitation: its title and the customer's own
+/// link (made for each recipient when the batch is confirmed).
+pub const QUESTIONNAIRE_FIELDS: [&str; 2] = ["questionnaire.title", "questionnaire.link"];
 
 /// Fields of a payment reminder: what is overdue as of the batch's date.
 pub const ARREARS_FIELDS: [&str; 4] =

@@ -622,7 +622,7 @@ pub mod bulk {
     use sea_orm::{ConnectionTrait, EntityTrait, IntoActiveModel};
 
     use crate::StoreResult;
-    use crate::entities::{contracts, customers, instalments, units};
+    use crate::entities::{contracts, customers, instalments, questionnaire_answers, questionnaire_responses, units};
 
     /// SQLite allows 32 766 bound values per statement; stay well below.
     const ROWS_PER_STATEMENT: usize = 500;
@@ -644,6 +644,8 @@ pub mod bulk {
     bulk_insert!(insert_customers, customers);
     bulk_insert!(insert_contracts, contracts);
     bulk_insert!(insert_instalments, instalments);
+    bulk_insert!(insert_questionnaire_responses, questionnaire_responses);
+    bulk_insert!(insert_questionnaire_answers, questionnaire_answers);
 }
 
 /// Raw SQL for the benchmark's physical-limit baseline: the same queries the

@@ -143,6 +143,22 @@ pub async fn find_response_by_token_hash<C: ConnectionTrait>(c: &C, hash: &str) 
     Ok(questionnaire_responses::Entity::find().filter(R::TokenHash.eq(hash)).one(c).await?)
 }
 
+/// The links made for notices: (recipient, the token's cipher).
+pub async fn links_of_recipients<C: ConnectionTrait>(
+    c: &C,
+    recipients: &[loupan_domain::ids::NoticeRecipientId],
+) -> StoreResult<Vec<(loupan_domain::ids::NoticeRecipientId, String)>> {
+    use questionnaire_responses::Column as R;
+    if recipients.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = questionnaire_responses::Entity::find()
+        .filter(R::NoticeRecipientId.is_in(recipients.iter().cloned()))
+        .all(c)
+        .await?;
+    Ok(rows.into_iter().filter_map(|r| Some((r.notice_recipient_id?, r.token_cipher?))).collect())
+}
+
 /// Marks a response answered (with the version answered) if it was not;
 /// false when it was: a link answers once, whoever comes second.
 pub async fn mark_answered<C: ConnectionTrait>(

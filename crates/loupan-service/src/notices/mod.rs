@@ -18,7 +18,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::NaiveDate;
 use loupan_domain::customers::{CustomerEventKind, PhoneNumber};
 use loupan_domain::ids::{
-    BuildingId, ContractId, CustomerId, NoticeBatchId, NoticeRecipientId, NoticeTemplateId, ProjectId, UnitId,
+    BuildingId, ContractId, CustomerId, NoticeBatchId, NoticeRecipientId, NoticeTemplateId, ProjectId, QuestionnaireId,
+    UnitId,
 };
 use loupan_domain::notices::{BatchStatus, NoticeChannel, NoticeKind, RecipientStatus, Subject, UNSUBSCRIBE};
 use loupan_domain::validation::{optional_text, required_text};
@@ -475,6 +476,8 @@ pub enum Audience {
     /// Everyone one of the user's saved customer filters finds in the project
     /// when the batch is confirmed (with their active contracts, for letters about one).
     SavedFilter { filter_id: String },
+    /// Every owner of the project: the buyers of its active contracts.
+    Owners,
 }
 
 /// A batch as the user confirms it.
@@ -510,6 +513,10 @@ pub struct BatchDetails {
     #[serde(rename = "handover.place")]
     #[schema(nullable = false, max_length = 200)]
     handover_place: Option<String>,
+    /// A questionnaire invitation's questionnaire (of the batch's project).
+    #[serde(rename = "questionnaire.id")]
+    #[schema(nullable = false, max_length = 200)]
+    questionnaire_id: Option<String>,
 }
 
 /// The letter one customer would get, for the editor's preview.
@@ -752,6 +759,7 @@ async fn addressees(
             let ids: HashSet<&CustomerId> = customer_ids.iter().collect();
             lines.iter().filter(|l| ids.contains(&l.customer_id)).collect()
         }
+        Audience::Owners => lines.iter().collect(),
         Audience::SavedFilter { filter_id } => {
             let found = crate::customers::saved_filters::customers_found(services, actor, filter_id, project).await?;
             let ids: HashSet<&CustomerId> = found.iter().collect();
@@ -804,6 +812,9 @@ struct Merge {
     today: NaiveDate,
     lines: HashMap<ContractId, LedgerLine>,
     building_of_unit: HashMap<UnitId, (String, String)>,
+    /// A questionnaire invitation's title and the link shown until each
+    /// recipient's own is merged in (the preview shows this one).
+    questionnaire: Option<(String, String)>,
 }
 
 impl Merge {
@@ -845,6 +856,7 @@ impl Merge {
             today: services.clock.today(),
             lines: lines.iter().map(|l| (l.contract_id.clone(), l.clone())).collect(),
             building_of_unit,
+            questionnaire: None,
         };
         Ok((merge, lines))
     }
@@ -866,6 +878,10 @@ impl Merge {
         templates::set(&mut f, "company.phone", self.letterhead.phone.clone());
         for (field, value) in &self.details {
             templates::set(&mut f, field, value.clone());
+        }
+        if let Some((title, link)) = &self.questionnaire {
+            templates::set(&mut f, "questionnaire.title", title.clone());
+            templates::set(&mut f, "questionnaire.link", link.clone());
         }
         if kind.subject() == Subject::Contract {
             let contract_id = to.contract_id.as_ref()?;
@@ -1015,6 +1031,7 @@ pub async fn preview(
         .map_err(|e| e.when_absent(|| Invalid::one("customer_id", "unknown_customer").into()))?;
     let as_of = as_of.unwrap_or_else(|| services.clock.today());
     let (mut merge, _) = Merge::load(services, &customer.project_id, as_of).await?;
+    merge.questionnaire = invitation(services, actor, template.kind, &details, &customer.project_id).await?;
     merge.details = details;
     let contract_id = match template.kind.subject() {
         Subject::Customer => None,
@@ -1064,6 +1081,24 @@ pub fn calibration_page(actor: &Actor) -> ServiceResult<Vec<u8>> {
     Ok(loupan_documents::pdf::calibration_page()?)
 }
 
+/// A questionnaire invitation's title, and the link a preview shows in the
+/// place of each customer's own; None for other kinds.
+async fn invitation(
+    services: &Services,
+    actor: &Actor,
+    kind: NoticeKind,
+    details: &BTreeMap<&'static str, String>,
+    project: &ProjectId,
+) -> ServiceResult<Option<(String, String)>> {
+    if kind != NoticeKind::Questionnaire {
+        return Ok(None);
+    }
+    let id = details.get("questionnaire.id").map(String::as_str).unwrap_or_default();
+    let conn = services.store.conn();
+    let q = crate::questionnaires::responses::for_invitations(conn, actor, id, project).await?;
+    Ok(Some((q.title, crate::questionnaires::responses::link_of(services, "…"))))
+}
+
 /// Checks a batch and finds its recipients, without sending anything.
 async fn plan(
     services: &Services,
@@ -1091,6 +1126,7 @@ async fn plan(
     let details = batch_details(template.kind, &form.details)?;
     let as_of = form.as_of.unwrap_or_else(|| services.clock.today());
     let (mut merge, lines) = Merge::load(services, &form.project_id, as_of).await?;
+    merge.questionnaire = invitation(services, actor, template.kind, &details, &form.project_id).await?;
     merge.details = details;
     let to = addressees(services, actor, template.kind, &form.project_id, &form.audience, &lines).await?;
     Ok((template, merge, to, as_of))
@@ -1227,6 +1263,17 @@ async fn queue_batch(
         Err(e) => return Err(e.into()),
     }
     store::insert_recipients(&tx, &recipients).await?;
+    if q.template.kind == NoticeKind::Questionnaire {
+        // Each customer's own link, made with the batch.
+        let id = q.details.get("questionnaire.id").cloned().unwrap_or_default();
+        let questionnaire = crate::questionnaires::responses::for_invitations(&tx, actor, &id, q.project_id).await?;
+        let pending: Vec<(NoticeRecipientId, CustomerId)> = recipients
+            .iter()
+            .filter(|r| r.status == RecipientStatus::Pending)
+            .map(|r| (r.id.clone(), r.customer_id.clone()))
+            .collect();
+        crate::questionnaires::responses::links_for_notices(services, &tx, actor, &questionnaire, &pending).await?;
+    }
     jobs::enqueue(
         &tx,
         NewJob {
@@ -1472,6 +1519,14 @@ async fn run(services: &Services, id: &NoticeBatchId, progress: &Progress<'_>) -
         store::find_template(conn, &batch.template_id).await?.ok_or(ServiceError::NotFound("notice_template"))?;
     let (mut merge, _) = Merge::load(services, &batch.project_id, batch.as_of).await?;
     merge.details = stored_details(&batch)?;
+    if batch.kind == NoticeKind::Questionnaire {
+        let id = merge.details.get("questionnaire.id").cloned().unwrap_or_default();
+        let title = loupan_store::questionnaires::find_questionnaire(conn, &QuestionnaireId::from(id.as_str()))
+            .await?
+            .map(|q| q.title)
+            .unwrap_or_default();
+        merge.questionnaire = Some((title, String::new()));
+    }
     let sender = Sender::load(services, batch.channel).await?;
     let total = usize::try_from(batch.total).unwrap_or(0);
     let mut done = total.saturating_sub(store::count_pending(conn, id).await?);
@@ -1485,12 +1540,22 @@ async fn run(services: &Services, id: &NoticeBatchId, progress: &Progress<'_>) -
             .map(|r| Addressee { customer_id: r.customer_id.clone(), contract_id: r.contract_id.clone() })
             .collect();
         let people = People::load(conn, &to.iter().collect::<Vec<_>>()).await?;
+        let links = match batch.kind {
+            NoticeKind::Questionnaire => {
+                let ids: Vec<NoticeRecipientId> = pending.iter().map(|r| r.id.clone()).collect();
+                crate::questionnaires::responses::links_of_recipients(services, conn, &ids).await?
+            }
+            _ => HashMap::new(),
+        };
         let mut settled = Vec::with_capacity(pending.len());
         for (mut r, to) in pending.into_iter().zip(&to) {
             let now = services.clock.now();
             // Consent and addresses are read again: they may have changed since the batch was confirmed.
             let customer = people.customers.get(&r.customer_id);
-            let facts = merge.facts(&people, template.kind, to);
+            let mut facts = merge.facts(&people, template.kind, to);
+            if let (Some(f), Some(link)) = (facts.as_mut(), links.get(&r.id)) {
+                templates::set(f, "questionnaire.link", link.clone());
+            }
             match (customer.and_then(|c| skip_reason(batch.kind, batch.channel, c)), customer.zip(facts)) {
                 (Some(reason), _) => {
                     r.status = RecipientStatus::Skipped;
@@ -1683,6 +1748,13 @@ pub fn sample_templates() -> BTreeMap<NoticeKind, (&'static str, &'static str)> 
             (
                 "交房通知书",
                 "@logo 25 right\n# 交房通知书\n\n尊敬的 {{ contract.buyers }} 先生/女士：\n\n您购买的{{ project.name }}{{ building.name }} {{ unit.number }} 号房（合同编号 {{ contract.number }}）已具备交付条件。请于 {{ handover.starts_on|cn_date }} 至 {{ handover.ends_on|cn_date }} 期间，携带身份证、购房合同及付款凭证，到{{ handover.place }}办理收房手续。\n\n@right {{ company.name }} {{ project.name }} 客户服务中心\n@right {{ today|cn_date }}",
+            ),
+        ),
+        (
+            NoticeKind::Questionnaire,
+            (
+                "问卷邀请",
+                "@logo 25 right\n尊敬的 {{ customer.name }}：\n\n感谢您选择{{ project.name }}。诚邀您花两分钟填写《{{ questionnaire.title }}》，您的意见将帮助我们做得更好。请用手机打开以下专属链接（仅限本人填写一次）：\n\n{{ questionnaire.link }}\n\n@right {{ company.name }} 客户服务中心\n@right {{ today|cn_date }}",
             ),
         ),
     ])

@@ -149,6 +149,7 @@ pub async fn answer(
         answered_by: actor.user_id.clone(),
         token_hash: None,
         token_cipher: None,
+        notice_recipient_id: None,
         created_by: actor.by(),
         created_at: now,
         expires_at: None,
@@ -196,13 +197,14 @@ pub async fn send_link(
         answered_by: None,
         token_hash: Some(crate::sha256_hex(token.as_bytes())),
         token_cipher: Some(services.secrets.encrypt(&token)?),
+        notice_recipient_id: None,
         created_by: actor.by(),
         created_at: now,
         expires_at: Some(now + Duration::days(LINK_DAYS)),
         answered_at: None,
     };
     store::insert_response(&tx, &row).await?;
-    let link = format!("/questionnaire/{token}");
+    let link = link_of(services, &token);
     let payload = serde_json::json!({
         "response_id": row.id, "questionnaire_id": row.questionnaire_id, "project_id": row.project_id,
         "customer_id": row.customer_id, "title": questionnaire.title, "link": link, "expires_at": row.expires_at,
@@ -324,6 +326,82 @@ pub async fn list(
         let name = names.get(&r.customer_id).cloned().unwrap_or_default();
         let given = answers.remove(&r.id).unwrap_or_default();
         out.push(Response { link, ..view(r, name, given) });
+    }
+    Ok(out)
+}
+
+/// A personal link as the customer follows it: after the company's public
+/// address when one is configured (`LOUPAN_PUBLIC_URL`), else from the root.
+pub fn link_of(services: &Services, token: &str) -> String {
+    let base = services.config.public_url.as_deref().unwrap_or_default().trim_end_matches('/');
+    format!("{base}/questionnaire/{token}")
+}
+
+/// The questionnaire a batch of invitations carries (`details.questionnaire.id`):
+/// one of the batch's project that the actor manages and that takes answers.
+pub(crate) async fn for_invitations<C: Connection>(
+    conn: &C,
+    actor: &Actor,
+    id: &str,
+    project: &ProjectId,
+) -> ServiceResult<QuestionnaireRow> {
+    const FIELD: &str = "details.questionnaire.id";
+    if !actor.can(Permission::ManageQuestionnaires) {
+        return Err(Invalid::one(FIELD, "unknown_questionnaire").into());
+    }
+    let row = match store::find_questionnaire(conn, &QuestionnaireId::from(id)).await? {
+        Some(q) if &q.project_id == project && actor.sees_project(project) => q,
+        _ => return Err(Invalid::one(FIELD, "unknown_questionnaire").into()),
+    };
+    if !row.open {
+        return Err(Invalid::one(FIELD, "questionnaire_not_open").into());
+    }
+    Ok(row)
+}
+
+/// Makes each recipient's personal link in the batch's own transaction, so
+/// a batch is never queued without its links nor links left without a batch.
+pub(crate) async fn links_for_notices<C: Connection>(
+    services: &Services,
+    conn: &C,
+    actor: &Actor,
+    questionnaire: &QuestionnaireRow,
+    recipients: &[(loupan_domain::ids::NoticeRecipientId, CustomerId)],
+) -> ServiceResult<()> {
+    let now = services.clock.now();
+    let mut rows = Vec::with_capacity(recipients.len());
+    for (recipient, customer) in recipients {
+        let token = crate::random_hex(16)?;
+        rows.push(ResponseRow {
+            id: ResponseId::from(loupan_store::new_id()),
+            questionnaire_id: questionnaire.id.clone(),
+            version: questionnaire.version,
+            project_id: questionnaire.project_id.clone(),
+            customer_id: customer.clone(),
+            channel: ResponseChannel::Link,
+            answered_by: None,
+            token_hash: Some(crate::sha256_hex(token.as_bytes())),
+            token_cipher: Some(services.secrets.encrypt(&token)?),
+            notice_recipient_id: Some(recipient.clone()),
+            created_by: actor.by(),
+            created_at: now,
+            expires_at: Some(now + Duration::days(LINK_DAYS)),
+            answered_at: None,
+        });
+    }
+    loupan_store::bulk::insert_questionnaire_responses(conn, &rows).await?;
+    Ok(())
+}
+
+/// Each recipient's link, for merging into what the notice says.
+pub(crate) async fn links_of_recipients<C: Connection>(
+    services: &Services,
+    conn: &C,
+    recipients: &[loupan_domain::ids::NoticeRecipientId],
+) -> ServiceResult<std::collections::HashMap<loupan_domain::ids::NoticeRecipientId, String>> {
+    let mut out = std::collections::HashMap::new();
+    for (recipient, cipher) in store::links_of_recipients(conn, recipients).await? {
+        out.insert(recipient, link_of(services, &services.secrets.decrypt(&cipher)?));
     }
     Ok(out)
 }

@@ -1,4 +1,4 @@
-use loupan_domain::ids::{CustomerId, ProjectId, QuestionnaireId, ResponseId, UserId};
+use loupan_domain::ids::{CustomerId, NoticeRecipientId, ProjectId, QuestionnaireId, ResponseId, UserId};
 use loupan_domain::questionnaires::ResponseChannel;
 use sea_orm::entity::prelude::*;
 
@@ -15,6 +15,7 @@ pub struct Model {
     pub answered_by: Option<UserId>,
     pub token_hash: Option<String>,
     pub token_cipher: Option<String>,
+    pub notice_recipient_id: Option<NoticeRecipientId>,
     pub created_by: String,
     pub created_at: DateTimeUtc,
     pub expires_at: Option<DateTimeUtc>,

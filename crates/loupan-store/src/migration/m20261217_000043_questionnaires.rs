@@ -80,6 +80,9 @@ impl MigrationTrait for Migration {
                 .col(text_null(a("answered_by")))
                 .col(text_null(a("token_hash")).unique_key())
                 .col(text_null(a("token_cipher")))
+                // The notice that carried the link (a brand survey or care
+                // campaign sent through the notice channels).
+                .col(text_null(a("notice_recipient_id")))
                 .col(text(a("created_by")))
                 .col(timestamp_with_time_zone(a("created_at")))
                 .col(timestamp_with_time_zone_null(a("expires_at")))
@@ -101,6 +104,14 @@ impl MigrationTrait for Migration {
                 .name("ix_questionnaire_responses_customer")
                 .table(a("questionnaire_responses"))
                 .col(a("customer_id"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_questionnaire_responses_notice")
+                .table(a("questionnaire_responses"))
+                .col(a("notice_recipient_id"))
                 .to_owned(),
         )
         .await?;

@@ -64,8 +64,7 @@ pub struct QuestionnaireRequest {
     /// The questions in order (1 to 100).
     #[schema(required = true, nullable = false, min_items = 1, max_items = 100)]
     pub questions: Option<Vec<Question>>,
-    /// Takes answers (default true).
-    #[schema(nullable = false)]
+    /// Takes answers (default, and null: true).
     pub open: Option<bool>,
 }
 
@@ -107,20 +106,19 @@ pub struct QuestionnairePatch {
     /// The revision read; another in between is refused (409 `questionnaire_changed`).
     #[schema(required = true, nullable = false)]
     pub revision: Option<i32>,
-    #[schema(nullable = false, pattern = "^(first_visit|subscription|contract|handover|brand)$")]
+    #[schema(pattern = "^(first_visit|subscription|contract|handover|brand)$")]
     pub stage: Option<String>,
-    #[schema(nullable = false, max_length = 200, pattern = "\\S")]
+    #[schema(max_length = 200, pattern = "\\S")]
     pub title: Option<String>,
     #[schema(max_length = 2000)]
     pub intro: Option<String>,
     /// The questions in order; a new version when the current one has answers.
-    #[schema(nullable = false, min_items = 1, max_items = 100)]
+    #[schema(min_items = 1, max_items = 100)]
     pub questions: Option<Vec<Question>>,
-    #[schema(nullable = false)]
     pub open: Option<bool>,
 }
 
-/// Changes a questionnaire; what is absent stays. Changed questions replace
+/// Changes a questionnaire; what is absent or null stays. Changed questions replace
 /// the current version while nobody answered it, else make the next version
 /// (answers keep the version they answered).
 #[utoipa::path(patch, path = "/api/v1/questionnaires/{id}", tag = "questionnaires", params(("id" = String, Path)),

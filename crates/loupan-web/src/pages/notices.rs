@@ -192,6 +192,20 @@ async fn template_page(
         Err(ServiceError::Forbidden) => Vec::new(),
         Err(e) => return Err(e.into()),
     };
+    // A questionnaire invitation names one of the questionnaires that take answers.
+    let questionnaires: Vec<Value> = if t.kind == loupan_domain::notices::NoticeKind::Questionnaire {
+        match loupan_service::questionnaires::list(&state.services, actor, None, None).await {
+            Ok(list) => list
+                .into_iter()
+                .filter(|q| q.open)
+                .map(|q| context! { id => q.id.to_string(), name => q.title, project_id => q.project_id.to_string() })
+                .collect(),
+            Err(ServiceError::Forbidden) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        Vec::new()
+    };
     let letter = |l: notices::Letter| {
         context! { subject => l.subject, text => l.text, customer => l.customer_name, unit => l.unit_number,
         sms => l.sms.map(|c| context! { chars => c.chars, segments => c.segments }) }
@@ -208,7 +222,8 @@ async fn template_page(
         preview => preview, plan => plan,
         picture => shown.picture.map(|(image, form)| context! { image_line => image, form_line => form }),
         printed => t.channel == loupan_domain::notices::NoticeChannel::Letter || t.attach_pdf,
-        batch_fields => t.kind.batch_fields().iter().map(|f| context! { name => f, label => crate::i18n::t(lang, &format!("notice_field.{f}")), date => f.ends_with("_on") }).collect::<Vec<_>>(),
+        batch_fields => t.kind.batch_fields().iter().map(|f| context! { name => f, label => crate::i18n::t(lang, &format!("notice_field.{f}")), date => f.ends_with("_on"),
+            choices => (*f == "questionnaire.id").then(|| questionnaires.clone()) }).collect::<Vec<_>>(),
         today => state.services.clock.today().to_string(),
         ..base_context(actor, lang, NAV)
     };
@@ -446,6 +461,7 @@ fn batch_of(id: &NoticeTemplateId, data: &FormData) -> Result<NewBatch, ServiceE
     let project_id = ProjectId::given(data.get("project_id"))
         .ok_or_else(|| ServiceError::from(loupan_domain::Invalid::one("project_id", "required")))?;
     let audience = match data.get("source").unwrap_or("arrears") {
+        "owners" => Audience::Owners,
         "building" => Audience::Building {
             building_id: BuildingId::given(data.get("building_id"))
                 .ok_or_else(|| ServiceError::from(loupan_domain::Invalid::one("building_id", "required")))?,

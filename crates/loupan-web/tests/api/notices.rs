@@ -1538,3 +1538,81 @@ async fn birthday_and_holiday_greetings_go_out_once_on_their_morning_from_any_in
     let page = o.app.send(get("/notices").token(&o.admin)).await;
     assert!(page.text.contains("id=\"care-form\"") && page.text.contains("2026-09-25"), "{}", page.text);
 }
+
+#[tokio::test]
+async fn a_questionnaire_invitation_gives_every_owner_a_link_of_their_own() {
+    let config =
+        loupan_service::ServiceConfig { public_url: Some("https://crm.example.cn".into()), ..Default::default() };
+    let o = office_with(config).await;
+    let (_, li) = o.contract("李雷", "13800138001", "301", "2026-01-05").await;
+    let (_, han) = o.contract("韩梅梅", "13800138002", "302", "2026-01-06").await;
+    let questionnaire = ok(&o
+        .app
+        .send(
+            post(
+                "/api/v1/questionnaires",
+                json!({"project_id": o.project, "stage": "brand", "title": "业主满意度调查",
+                       "questions": [{"key": "score", "text": "您对社区满意吗？", "kind": "scale5", "required": true}]}),
+            )
+            .token(&o.admin),
+        )
+        .await)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let template = o
+        .template(
+            &o.admin,
+            json!({"kind": "questionnaire", "channel": "letter", "name": "问卷邀请",
+                   "body": "{{ customer.name }}，请填写《{{ questionnaire.title }}》：{{ questionnaire.link }}"}),
+        )
+        .await;
+    let batch = |id: &str| {
+        json!({"template_id": template, "project_id": o.project, "audience": {"source": "owners"},
+               "details": {"questionnaire.id": id}})
+    };
+    // Only a questionnaire of the project, by someone who may send it.
+    let r = o.app.send(post("/api/v1/notices/batches", batch("nope")).token(&o.admin)).await;
+    assert_eq!(
+        (r.status, r.json()["errors"][0]["code"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("unknown_questionnaire"))
+    );
+    let r = o.app.send(post("/api/v1/notices/batches", batch(&questionnaire)).token(&o.finance)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "finance does not manage questionnaires: {}", r.text);
+    let preview = ok(&o.app.send(post("/api/v1/notices/batches/preview", batch(&questionnaire)).token(&o.admin)).await);
+    assert_eq!(preview["count"], 2, "{preview}");
+    assert!(preview["first"][0]["text"].as_str().unwrap().contains("业主满意度调查"), "{preview}");
+    let created = o.app.send(post("/api/v1/notices/batches", batch(&questionnaire)).token(&o.admin)).await;
+    assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.text);
+    let batch_id = created.json()["id"].as_str().unwrap().to_owned();
+    o.run_jobs().await;
+
+    // Each owner's letter carries their own link; each link answers once.
+    let recipients =
+        ok(&o.app.send(get(&format!("/api/v1/notices/batches/{batch_id}/recipients")).token(&o.admin)).await);
+    let mut links = Vec::new();
+    for r in recipients.as_array().unwrap() {
+        assert_eq!(r["status"], "sent", "{r}");
+        let sending = ok(&o
+            .app
+            .send(get(&format!("/api/v1/notices/sendings/{}", r["id"].as_str().unwrap())).token(&o.admin))
+            .await);
+        let text = sending["text"].as_str().unwrap().to_owned();
+        let link = text.split('：').nth(1).unwrap().trim().to_owned();
+        assert!(link.starts_with("https://crm.example.cn/questionnaire/"), "{text}");
+        assert!(text.starts_with(if r["customer_id"] == li.as_str() { "李雷" } else { "韩梅梅" }), "{text}");
+        links.push(link);
+    }
+    assert_eq!(links.len(), 2);
+    assert_ne!(links[0], links[1]);
+    let path = links[0].trim_start_matches("https://crm.example.cn");
+    let answered = o.app.send(form(path, &[("score", "5")])).await;
+    assert_eq!(answered.status, StatusCode::OK, "{}", answered.text);
+    assert_eq!(o.app.send(form(path, &[("score", "1")])).await.status, StatusCode::CONFLICT);
+    let responses =
+        ok(&o.app.send(get(&format!("/api/v1/questionnaires/{questionnaire}/responses")).token(&o.admin)).await);
+    let answered: Vec<&Value> =
+        responses["items"].as_array().unwrap().iter().filter(|r| !r["answered_at"].is_null()).collect();
+    assert_eq!(answered.len(), 1);
+    assert!([li.as_str(), han.as_str()].contains(&answered[0]["customer_id"].as_str().unwrap()));
+}
