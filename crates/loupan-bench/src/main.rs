@@ -5,6 +5,7 @@
 //!
 //! Timing lives here and never in the test suite.
 
+mod cases;
 mod cost;
 mod data;
 mod letters;
@@ -28,8 +29,8 @@ struct Cli {
     database_url: Option<String>,
     #[arg(long, value_enum, default_value = "small")]
     scale: Scale,
-    /// Comma-separated workloads (W1,W2,W3,W4,W5,W6,W7,C1,S4,S8).
-    #[arg(long, default_value = "W1,W2,W3,W4,W5,W6,W7,C1,S4,S8")]
+    /// Comma-separated workloads (W1,W2,W3,W4,W5,W6,W7,C1,S4,S8,C4).
+    #[arg(long, default_value = "W1,W2,W3,W4,W5,W6,W7,C1,S4,S8,C4")]
     workloads: String,
     /// Where results are written.
     #[arg(long, default_value = "bench/results")]

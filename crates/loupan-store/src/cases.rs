@@ -82,9 +82,50 @@ pub async fn list_cases<C: ConnectionTrait>(
     Ok(q.order_by_desc(Col::RegisteredAt).order_by_desc(Col::Id).limit(limit).all(c).await?)
 }
 
-/// Every case matching `filter`, for a report (no order, no limit).
-pub async fn cases_for_report<C: ConnectionTrait>(c: &C, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>> {
-    Ok(filtered(filter).all(c).await?)
+/// What the SLA report reads of a case: its groups, deadlines and steps,
+/// not its texts.
+#[derive(Debug, Clone, PartialEq, Eq, sea_orm::FromQueryResult)]
+pub struct ReportRow {
+    pub project_id: ProjectId,
+    pub kind: CaseKind,
+    pub category_id: Option<CaseCategoryId>,
+    pub assignee_id: Option<UserId>,
+    pub status: CaseStatus,
+    pub registered_at: DateTime<Utc>,
+    pub response_due_at: DateTime<Utc>,
+    pub resolution_due_at: DateTime<Utc>,
+    pub first_response_at: Option<DateTime<Utc>>,
+    pub replied_at: Option<DateTime<Utc>>,
+    pub satisfaction: Option<i32>,
+}
+
+/// Every case matching `filter`, for a report (no order, no limit), with
+/// only the columns the report reads.
+pub async fn cases_for_report<C: ConnectionTrait>(c: &C, filter: &CaseFilter) -> StoreResult<Vec<ReportRow>> {
+    Ok(report_query(filter).into_model::<ReportRow>().all(c).await?)
+}
+
+/// The statement `cases_for_report` sends, for the benchmark's raw side.
+pub fn report_statement(backend: sea_orm::DbBackend, filter: &CaseFilter) -> Statement {
+    use sea_orm::QueryTrait;
+    report_query(filter).build(backend)
+}
+
+fn report_query(filter: &CaseFilter) -> sea_orm::Select<service_cases::Entity> {
+    use service_cases::Column as Col;
+    filtered(filter).select_only().columns([
+        Col::ProjectId,
+        Col::Kind,
+        Col::CategoryId,
+        Col::AssigneeId,
+        Col::Status,
+        Col::RegisteredAt,
+        Col::ResponseDueAt,
+        Col::ResolutionDueAt,
+        Col::FirstResponseAt,
+        Col::RepliedAt,
+        Col::Satisfaction,
+    ])
 }
 
 fn filtered(filter: &CaseFilter) -> sea_orm::Select<service_cases::Entity> {

@@ -622,7 +622,9 @@ pub mod bulk {
     use sea_orm::{ConnectionTrait, EntityTrait, IntoActiveModel};
 
     use crate::StoreResult;
-    use crate::entities::{contracts, customers, instalments, questionnaire_answers, questionnaire_responses, units};
+    use crate::entities::{
+        contracts, customers, instalments, questionnaire_answers, questionnaire_responses, service_cases, units,
+    };
 
     /// SQLite allows 32 766 bound values per statement; stay well below.
     const ROWS_PER_STATEMENT: usize = 500;
@@ -646,6 +648,7 @@ pub mod bulk {
     bulk_insert!(insert_instalments, instalments);
     bulk_insert!(insert_questionnaire_responses, questionnaire_responses);
     bulk_insert!(insert_questionnaire_answers, questionnaire_answers);
+    bulk_insert!(insert_service_cases, service_cases);
 }
 
 /// Raw SQL for the benchmark's physical-limit baseline: the same queries the

@@ -14,7 +14,7 @@ use loupan_documents::xlsx::{self, Cell};
 use loupan_domain::cases::{CaseKind, WorkCalendar};
 use loupan_domain::ids::{ProjectId, UserId};
 use loupan_domain::{Invalid, Permission};
-use loupan_store::cases::{self as store, CaseFilter, CaseRow};
+use loupan_store::cases::{self as store, CaseFilter, ReportRow};
 use serde::Serialize;
 
 use crate::{Actor, Say, ServiceError, ServiceResult, Services};
@@ -129,7 +129,7 @@ fn mean(sum: i64, count: i64) -> Option<i64> {
 }
 
 impl SlaLine {
-    fn add(&mut self, row: &CaseRow, calendar: &WorkCalendar, services: &Services, now: DateTime<Utc>) {
+    fn add(&mut self, row: &ReportRow, calendar: &WorkCalendar, services: &Services, now: DateTime<Utc>) {
         self.cases += 1;
         if row.status.is_open() {
             self.open += 1;
