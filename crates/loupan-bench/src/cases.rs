@@ -10,7 +10,6 @@ use loupan_domain::cases::{CaseChannel, CaseKind, CasePriority, CaseStatus};
 use loupan_domain::ids::CaseId;
 use loupan_service::Services;
 use loupan_service::cases::reports::{self, ReportQuery};
-use loupan_store::Connection;
 use loupan_store::cases::{CaseFilter, CaseRow};
 
 use crate::data::{Rng, Seeded};

@@ -42,6 +42,8 @@ struct Stored {
     repeat_complaints: i64,
     #[serde(default = "repeat_days")]
     repeat_days: i64,
+    #[serde(default)]
+    survey_on_contract: bool,
 }
 
 /// The desk's settings in force.
@@ -52,6 +54,8 @@ pub(crate) struct Desk {
     /// Complaints within `repeat_days` that make a repeat complainer; 0: off.
     pub repeat_complaints: i64,
     pub repeat_days: i64,
+    /// A satisfaction survey goes to the buyer when a contract is signed.
+    pub survey_on_contract: bool,
 }
 
 pub(crate) async fn desk_settings<C: Connection>(conn: &C) -> ServiceResult<Desk> {
@@ -61,6 +65,7 @@ pub(crate) async fn desk_settings<C: Connection>(conn: &C) -> ServiceResult<Desk
             reopen_days: REOPEN_DAYS,
             repeat_complaints: REPEAT_COMPLAINTS,
             repeat_days: REPEAT_DAYS,
+            survey_on_contract: false,
         });
     };
     // A stored value that no longer reads is a fault to see, not a silent default.
@@ -71,6 +76,7 @@ pub(crate) async fn desk_settings<C: Connection>(conn: &C) -> ServiceResult<Desk
         reopen_days: stored.reopen_days,
         repeat_complaints: stored.repeat_complaints,
         repeat_days: stored.repeat_days,
+        survey_on_contract: stored.survey_on_contract,
     })
 }
 
@@ -123,6 +129,8 @@ pub struct DeskSettings {
     /// complainer (an exception, and an alert at each further complaint); 0: off.
     pub repeat_complaints: i64,
     pub repeat_days: i64,
+    /// A satisfaction survey (its link) goes to the buyer when a contract is signed.
+    pub survey_on_contract: bool,
     /// Every kind × priority.
     pub targets: Vec<Target>,
 }
@@ -153,6 +161,7 @@ pub async fn settings(services: &Services, actor: &Actor) -> ServiceResult<DeskS
         reopen_days: desk.reopen_days,
         repeat_complaints: desk.repeat_complaints,
         repeat_days: desk.repeat_days,
+        survey_on_contract: desk.survey_on_contract,
         targets,
     })
 }
@@ -164,6 +173,7 @@ pub struct SettingsForm {
     pub reopen_days: Option<i64>,
     pub repeat_complaints: Option<i64>,
     pub repeat_days: Option<i64>,
+    pub survey_on_contract: Option<bool>,
     pub targets: Vec<Target>,
 }
 
@@ -206,8 +216,10 @@ pub async fn set_settings(services: &Services, actor: &Actor, form: SettingsForm
         }
     }
     errors.into_result()?;
+    let survey_on_contract = form.survey_on_contract.unwrap_or(before.survey_on_contract);
     let tx = services.store.begin_write().await?;
-    let stored = Stored { work_hours: work_hours.to_string(), reopen_days, repeat_complaints, repeat_days };
+    let stored =
+        Stored { work_hours: work_hours.to_string(), reopen_days, repeat_complaints, repeat_days, survey_on_contract };
     store_settings::put_setting(
         &tx,
         &SettingRow {
@@ -240,7 +252,8 @@ pub async fn set_settings(services: &Services, actor: &Actor, form: SettingsForm
             before: serde_json::to_value(&before).ok(),
             after: serde_json::to_value(&form.targets).ok().map(|targets| {
                 serde_json::json!({"work_hours": stored.work_hours, "reopen_days": reopen_days,
-                    "repeat_complaints": repeat_complaints, "repeat_days": repeat_days, "targets": targets})
+                    "repeat_complaints": repeat_complaints, "repeat_days": repeat_days,
+                    "survey_on_contract": survey_on_contract, "targets": targets})
             }),
         },
     )

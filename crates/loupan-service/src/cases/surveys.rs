@@ -151,6 +151,29 @@ pub(crate) async fn create_in<C: Connection>(
     Ok(sent)
 }
 
+/// The survey a signing sends when the desk asked for one
+/// (`survey_on_contract`), in the signing's transaction.
+pub(crate) async fn after_signing<C: Connection>(
+    services: &Services,
+    conn: &C,
+    actor: &Actor,
+    project_id: &ProjectId,
+    customer_id: &CustomerId,
+    contract_id: &ContractId,
+) -> ServiceResult<()> {
+    if !super::settings::desk_settings(conn).await?.survey_on_contract {
+        return Ok(());
+    }
+    let subject = Subject {
+        project_id: project_id.clone(),
+        customer_id: customer_id.clone(),
+        event: SurveyEvent::ContractSigned,
+        subject_id: contract_id.to_string(),
+        handler_id: None,
+    };
+    create_in(services, conn, actor, subject).await.map(drop)
+}
+
 /// What the desk sends a survey about: a closed case or a contract (for a
 /// contract, `event` says whether the signing or the handover).
 #[derive(Debug, Clone, Default)]

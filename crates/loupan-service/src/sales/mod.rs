@@ -1224,6 +1224,15 @@ async fn write_contract(
     )
     .await?;
     crate::platform::webhooks::publish(tx, "contract.signed", crate::platform::audit::payload(&contract)?).await?;
+    crate::cases::surveys::after_signing(
+        services,
+        tx,
+        actor,
+        &contract.project_id,
+        &contract.customer_id,
+        &contract.id,
+    )
+    .await?;
     Ok((contract, change))
 }
 

@@ -229,6 +229,8 @@ pub struct DeskSettingsRequest {
     pub repeat_complaints: Option<i64>,
     #[schema(minimum = 1, maximum = 365)]
     pub repeat_days: Option<i64>,
+    /// Send a satisfaction survey (its link) to the buyer when a contract is signed.
+    pub survey_on_contract: Option<bool>,
     /// The targets to change (working minutes); others keep theirs.
     #[serde(default)]
     pub targets: Vec<Target>,
@@ -249,6 +251,7 @@ async fn put_settings(
         reopen_days: req.reopen_days,
         repeat_complaints: req.repeat_complaints,
         repeat_days: req.repeat_days,
+        survey_on_contract: req.survey_on_contract,
         targets: req.targets,
     };
     Ok(Json(settings::set_settings(&state.services, &actor, form).await?))

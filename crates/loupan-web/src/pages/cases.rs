@@ -299,6 +299,8 @@ async fn save_settings(
         reopen_days: data.get("reopen_days").map(|d| d.trim().parse().unwrap_or(-1)),
         repeat_complaints: data.get("repeat_complaints").map(|d| d.trim().parse().unwrap_or(-1)),
         repeat_days: data.get("repeat_days").map(|d| d.trim().parse().unwrap_or(-1)),
+        // The whole form is posted: an unticked box is a no.
+        survey_on_contract: Some(data.get("survey_on_contract").is_some()),
         targets,
     };
     form_post!(lang, settings::set_settings(&state.services, &actor, form).await, |_| "/service/settings", |errors| {

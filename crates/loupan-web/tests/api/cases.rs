@@ -935,3 +935,24 @@ async fn a_survey_link_expires_after_two_weeks() {
     let listed = &d.surveys_of(case["id"].as_str().unwrap()).await[0];
     assert!(listed["link"].is_null() && listed["answered_at"].is_null());
 }
+
+#[tokio::test]
+async fn a_signed_contract_sends_a_survey_when_the_desk_asks_for_one() {
+    let d = desk(at(2026, 12, 2, 10, 0)).await;
+    let (_, _, before) = d.buyer("王芳", "13900139000", "1-301").await;
+    assert!(d.surveys_of(&before).await.is_empty(), "off by default");
+    let settings =
+        d.ok(put("/api/v1/service/settings", json!({"survey_on_contract": true})), &d.admin, StatusCode::OK).await;
+    assert_eq!(settings["survey_on_contract"], true);
+    let (customer, _, contract) = d.buyer("李雷", "13900139001", "1-302").await;
+    let surveys = d.surveys_of(&contract).await;
+    assert_eq!(surveys.len(), 1, "{surveys:?}");
+    assert_eq!(
+        (surveys[0]["event"].as_str(), surveys[0]["customer_id"].as_str()),
+        (Some("contract_signed"), Some(customer.as_str()))
+    );
+    assert!(surveys[0]["link"].as_str().is_some_and(|l| l.starts_with("/survey/")));
+    // Other settings keep it; the settings page's form turns it off when unticked.
+    let kept = d.ok(put("/api/v1/service/settings", json!({"reopen_days": 10})), &d.admin, StatusCode::OK).await;
+    assert_eq!(kept["survey_on_contract"], true);
+}
