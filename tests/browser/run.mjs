@@ -631,6 +631,9 @@ try {
   await phone.fill("#owner-report input[name=caller_name]", "王先生");
   await phone.fill("#owner-report input[name=caller_phone]", ownerPhone);
   await phone.fill("#owner-report textarea[name=description]", "地下车库照明坏了两盏");
+  // With a photo taken on the phone (a 1×1 PNG stands for it).
+  const pixel = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64");
+  await phone.setInputFiles("#owner-report-photos", { name: "车库.png", mimeType: "image/png", buffer: pixel });
   await phone.click("#owner-report-send");
   await phone.waitForSelector("#owner-report-sent");
   expect(/BS\d{6}/.test(await phone.textContent("#owner-report-sent")), "the owner is told the case number");

@@ -98,6 +98,16 @@ where
     Ok((samples, wall.elapsed()))
 }
 
+/// After a workload's bulk load: the write-ahead log copied into the
+/// database file now, so that the background checkpoint does not run during
+/// the measurements (on SQLite; nothing to do on PostgreSQL).
+pub(crate) async fn settle(services: &Services) -> Result<()> {
+    if services.store.backend() == loupan_store::DbBackend::Sqlite {
+        loupan_store::raw::query_count(services.store.conn(), "PRAGMA wal_checkpoint(TRUNCATE)", Vec::new()).await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn get(router: &axum::Router, token: &str, path: &str) -> Result<()> {
     let req = Request::get(path).header("authorization", format!("Bearer {token}")).body(Body::empty())?;
     let res = router.clone().oneshot(req).await?;

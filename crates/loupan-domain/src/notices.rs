@@ -27,6 +27,10 @@ named_enum! {
         /// 问卷邀请 (M1): a brand survey or care campaign, each customer's
         /// personal questionnaire link merged in.
         Questionnaire = "questionnaire",
+        /// 满意度调查 (C5): one customer's satisfaction survey after a case,
+        /// a signing or a handover, with their personal link; sent by the
+        /// desk's surveys, never as a batch of one's own.
+        Survey = "survey",
     }
 }
 
@@ -46,9 +50,11 @@ impl NoticeKind {
 
     pub const fn subject(self) -> Subject {
         match self {
-            NoticeKind::OpeningNotice | NoticeKind::Greeting | NoticeKind::Free | NoticeKind::Questionnaire => {
-                Subject::Customer
-            }
+            NoticeKind::OpeningNotice
+            | NoticeKind::Greeting
+            | NoticeKind::Free
+            | NoticeKind::Questionnaire
+            | NoticeKind::Survey => Subject::Customer,
             NoticeKind::PaymentReminder
             | NoticeKind::HandoverNotice
             | NoticeKind::Receipt
@@ -79,6 +85,9 @@ impl NoticeKind {
         }
         if self == NoticeKind::Questionnaire {
             fields.extend(QUESTIONNAIRE_FIELDS);
+        }
+        if self == NoticeKind::Survey {
+            fields.extend(SURVEY_FIELDS);
         }
         fields
     }
@@ -132,6 +141,10 @@ pub const QUESTIONNAIRE_BATCH_FIELDS: [&str; 1] = ["questionnaire.id"];
 /// Fields of a questionnaire invitation: its title and the customer's own
 /// link (made for each recipient when the batch is confirmed).
 pub const QUESTIONNAIRE_FIELDS: [&str; 2] = ["questionnaire.title", "questionnaire.link"];
+
+/// Fields of a satisfaction survey: the customer's own link, the last day it
+/// may be answered, and what it asks about (a case, a signing, a handover).
+pub const SURVEY_FIELDS: [&str; 3] = ["survey.link", "survey.expires_on", "survey.about"];
 
 /// Fields of a payment reminder: what is overdue as of the batch's date.
 pub const ARREARS_FIELDS: [&str; 4] =

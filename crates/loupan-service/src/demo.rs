@@ -502,8 +502,17 @@ async fn demo_notices(services: &Services, system: &Actor, project_id: &ProjectI
             },
         )
         .await?;
-        if kind == loupan_domain::notices::NoticeKind::HandoverNotice {
-            handover = Some(t.id);
+        match kind {
+            loupan_domain::notices::NoticeKind::HandoverNotice => handover = Some(t.id),
+            // Each satisfaction survey's link goes to its customer as a letter.
+            loupan_domain::notices::NoticeKind::Survey => {
+                let form = crate::cases::settings::SettingsForm {
+                    survey_template_id: Some(t.id.to_string()),
+                    ..Default::default()
+                };
+                crate::cases::settings::set_settings(services, system, form).await?;
+            }
+            _ => {}
         }
     }
     // Birthday and holiday letters every morning (scheduled care).

@@ -6,8 +6,8 @@ use loupan_domain::cases::{CaseKind, CaseStatus};
 use loupan_domain::ids::{CaseCategoryId, CaseId, ContractId, CustomerId, ProjectId, UserId};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Statement,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement, Value,
 };
 
 use crate::StoreResult;
@@ -82,50 +82,253 @@ pub async fn list_cases<C: ConnectionTrait>(
     Ok(q.order_by_desc(Col::RegisteredAt).order_by_desc(Col::Id).limit(limit).all(c).await?)
 }
 
-/// What the SLA report reads of a case: its groups, deadlines and steps,
-/// not its texts.
-#[derive(Debug, Clone, PartialEq, Eq, sea_orm::FromQueryResult)]
-pub struct ReportRow {
-    pub project_id: ProjectId,
-    pub kind: CaseKind,
-    pub category_id: Option<CaseCategoryId>,
-    pub assignee_id: Option<UserId>,
-    pub status: CaseStatus,
-    pub registered_at: DateTime<Utc>,
-    pub response_due_at: DateTime<Utc>,
-    pub resolution_due_at: DateTime<Utc>,
-    pub first_response_at: Option<DateTime<Utc>>,
-    pub replied_at: Option<DateTime<Utc>>,
-    pub satisfaction: Option<i32>,
+/// What the SLA report groups cases by, as SQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportKey {
+    Project,
+    Kind,
+    Category,
+    Assignee,
+    /// Calendar months of the company: each label with the instant its month
+    /// ends (the last label takes every later case).
+    Months(Vec<(String, DateTime<Utc>)>),
 }
 
-/// Every case matching `filter`, for a report (no order, no limit), with
-/// only the columns the report reads.
-pub async fn cases_for_report<C: ConnectionTrait>(c: &C, filter: &CaseFilter) -> StoreResult<Vec<ReportRow>> {
-    Ok(report_query(filter).into_model::<ReportRow>().all(c).await?)
+/// One group's counts and sums for the SLA report, all additive (the total
+/// is the sum of the groups).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlaSums {
+    pub key: String,
+    pub cases: i64,
+    pub open: i64,
+    pub response_met: i64,
+    pub response_missed: i64,
+    pub resolution_met: i64,
+    pub resolution_missed: i64,
+    pub response_minutes: i64,
+    pub responded: i64,
+    pub resolution_minutes: i64,
+    pub resolved: i64,
+    pub satisfaction_sum: i64,
+    pub scored: i64,
 }
 
-/// The statement `cases_for_report` sends, for the benchmark's raw side.
-pub fn report_statement(backend: sea_orm::DbBackend, filter: &CaseFilter) -> Statement {
-    use sea_orm::QueryTrait;
-    report_query(filter).build(backend)
+/// `project_id IN (…)`, `project_id = …`, the registration period and the
+/// open statuses of `filter` as SQL conditions (only these of its fields).
+fn report_where(backend: DbBackend, filter: &CaseFilter, values: &mut Vec<Value>) -> String {
+    let mut bind = |v: Value| {
+        values.push(v);
+        format!("${}", values.len())
+    };
+    let mut sql = String::new();
+    if let Some(projects) = &filter.projects {
+        if projects.is_empty() {
+            sql.push_str(" AND 1 = 0");
+        } else {
+            let list: Vec<String> = projects.iter().map(|p| bind(Value::from(p.as_str().to_owned()))).collect();
+            sql.push_str(&format!(" AND project_id IN ({})", list.join(", ")));
+        }
+    }
+    if let Some(p) = &filter.project {
+        sql.push_str(&format!(" AND project_id = {}", bind(Value::from(p.as_str().to_owned()))));
+    }
+    // SQLite keeps no statistics here and would walk the registration index
+    // for a year too, reading the table in index order (four times slower
+    // than reading it through); `+` keeps it off the index for a long period.
+    let long = match (filter.registered_from, filter.registered_to) {
+        (Some(from), Some(to)) => to - from > chrono::Duration::days(62),
+        _ => true,
+    };
+    let column = if backend == DbBackend::Sqlite && long { "+registered_at" } else { "registered_at" };
+    if let Some(from) = filter.registered_from {
+        sql.push_str(&format!(" AND {column} >= {}", bind(Value::from(from))));
+    }
+    if let Some(to) = filter.registered_to {
+        sql.push_str(&format!(" AND {column} < {}", bind(Value::from(to))));
+    }
+    if filter.open_only {
+        let list: Vec<String> = CLOSED.iter().map(|s| bind(Value::from(s.name()))).collect();
+        sql.push_str(&format!(" AND status NOT IN ({})", list.join(", ")));
+    }
+    sql
 }
 
-fn report_query(filter: &CaseFilter) -> sea_orm::Select<service_cases::Entity> {
+/// The SLA report's statement: the cases of `filter` (merged ones left out,
+/// they are the same event as another) grouped by `key`, with the deadlines
+/// met and missed at `now` and the working minutes kept on each case.
+pub fn sla_statement(backend: DbBackend, filter: &CaseFilter, key: &ReportKey, now: DateTime<Utc>) -> Statement {
+    let mut values: Vec<Value> = Vec::new();
+    let bind = |values: &mut Vec<Value>, v: Value| {
+        values.push(v);
+        format!("${}", values.len())
+    };
+    let key_sql = match key {
+        ReportKey::Project => "project_id".to_owned(),
+        ReportKey::Kind => "kind".to_owned(),
+        ReportKey::Category => "COALESCE(category_id, '')".to_owned(),
+        ReportKey::Assignee => "COALESCE(assignee_id, '')".to_owned(),
+        ReportKey::Months(months) => match months.split_last() {
+            None => "''".to_owned(),
+            Some(((last, _), [])) => format!("CAST({} AS TEXT)", bind(&mut values, Value::from(last.clone()))),
+            Some(((last, _), earlier)) => {
+                let mut sql = String::from("CASE");
+                for (label, end) in earlier {
+                    let end = bind(&mut values, Value::from(*end));
+                    let label = bind(&mut values, Value::from(label.clone()));
+                    sql.push_str(&format!(" WHEN registered_at < {end} THEN {label}"));
+                }
+                sql.push_str(&format!(" ELSE {} END", bind(&mut values, Value::from(last.clone()))));
+                sql
+            }
+        },
+    };
+    finish_sla(backend, &key_sql, filter, values, now)
+}
+
+fn finish_sla(
+    backend: DbBackend,
+    key_sql: &str,
+    filter: &CaseFilter,
+    mut values: Vec<Value>,
+    now: DateTime<Utc>,
+) -> Statement {
+    let open: Vec<String> = CLOSED
+        .iter()
+        .map(|s| {
+            values.push(Value::from(s.name()));
+            format!("${}", values.len())
+        })
+        .collect();
+    values.push(Value::from(now));
+    let now_1 = format!("${}", values.len());
+    values.push(Value::from(now));
+    let now_2 = format!("${}", values.len());
+    values.push(Value::from(CaseStatus::Merged.name()));
+    let merged = format!("${}", values.len());
+    let sum = |condition: &str| format!("CAST(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END) AS BIGINT)");
+    let total = |column: &str| format!("CAST(COALESCE(SUM({column}), 0) AS BIGINT)");
+    let count = |column: &str| format!("CAST(COUNT({column}) AS BIGINT)");
+    let columns = [
+        "CAST(COUNT(*) AS BIGINT)".to_owned(),
+        sum(&format!("status NOT IN ({})", open.join(", "))),
+        sum("first_response_at <= response_due_at"),
+        sum(&format!(
+            "first_response_at > response_due_at OR (first_response_at IS NULL AND response_due_at < {now_1})"
+        )),
+        sum("replied_at <= resolution_due_at"),
+        sum(&format!("replied_at > resolution_due_at OR (replied_at IS NULL AND resolution_due_at < {now_2})")),
+        total("response_minutes"),
+        count("response_minutes"),
+        total("resolution_minutes"),
+        count("resolution_minutes"),
+        total("satisfaction"),
+        count("satisfaction"),
+    ];
+    let mut sql = format!("SELECT {key_sql} AS k, {} FROM service_cases WHERE status <> {merged}", columns.join(", "));
+    sql.push_str(&report_where(backend, filter, &mut values));
+    sql.push_str(" GROUP BY 1");
+    Statement::from_sql_and_values(backend, crate::raw::placeholders(backend, &sql), values)
+}
+
+/// The SLA report's groups (see `sla_statement`), in no order.
+pub async fn sla_sums<C: ConnectionTrait>(
+    c: &C,
+    filter: &CaseFilter,
+    key: &ReportKey,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<SlaSums>> {
+    let statement = sla_statement(c.get_database_backend(), filter, key, now);
+    let mut out = Vec::new();
+    for row in c.query_all_raw(statement).await? {
+        let n = |i: usize| row.try_get_by_index::<i64>(i);
+        out.push(SlaSums {
+            key: row.try_get_by_index(0)?,
+            cases: n(1)?,
+            open: n(2)?,
+            response_met: n(3)?,
+            response_missed: n(4)?,
+            resolution_met: n(5)?,
+            resolution_missed: n(6)?,
+            response_minutes: n(7)?,
+            responded: n(8)?,
+            resolution_minutes: n(9)?,
+            resolved: n(10)?,
+            satisfaction_sum: n(11)?,
+            scored: n(12)?,
+        });
+    }
+    Ok(out)
+}
+
+/// The open backlog's statement: the open cases of `filter` counted by age,
+/// `cuts` being the instants at which an age bucket starts, oldest first
+/// (bucket 0 holds cases registered at or before the first cut, the last
+/// bucket the newest).
+pub fn backlog_statement(backend: DbBackend, filter: &CaseFilter, cuts: &[DateTime<Utc>]) -> Statement {
+    let mut values: Vec<Value> = Vec::new();
+    let mut bucket = String::from("CASE");
+    for (i, cut) in cuts.iter().enumerate() {
+        values.push(Value::from(*cut));
+        bucket.push_str(&format!(" WHEN registered_at <= ${} THEN {i}", values.len()));
+    }
+    bucket.push_str(&format!(" ELSE {} END", cuts.len()));
+    let filter = CaseFilter { open_only: true, registered_from: None, registered_to: None, ..filter.clone() };
+    let mut sql =
+        format!("SELECT CAST({bucket} AS BIGINT) AS bucket, CAST(COUNT(*) AS BIGINT) FROM service_cases WHERE 1 = 1");
+    sql.push_str(&report_where(backend, &filter, &mut values));
+    sql.push_str(" GROUP BY 1");
+    Statement::from_sql_and_values(backend, crate::raw::placeholders(backend, &sql), values)
+}
+
+/// Open cases of `filter` by age bucket (see `backlog_statement`): `(bucket, cases)`.
+pub async fn backlog<C: ConnectionTrait>(
+    c: &C,
+    filter: &CaseFilter,
+    cuts: &[DateTime<Utc>],
+) -> StoreResult<Vec<(usize, i64)>> {
+    let statement = backlog_statement(c.get_database_backend(), filter, cuts);
+    let mut out = Vec::new();
+    for row in c.query_all_raw(statement).await? {
+        let bucket: i64 = row.try_get_by_index(0)?;
+        out.push((usize::try_from(bucket).unwrap_or_default(), row.try_get_by_index(1)?));
+    }
+    Ok(out)
+}
+
+/// Cases answered or replied to whose working minutes are not kept yet
+/// (answered before migration 000044), at most `limit`.
+pub async fn cases_without_minutes<C: ConnectionTrait>(c: &C, limit: u64) -> StoreResult<Vec<CaseRow>> {
     use service_cases::Column as Col;
-    filtered(filter).select_only().columns([
-        Col::ProjectId,
-        Col::Kind,
-        Col::CategoryId,
-        Col::AssigneeId,
-        Col::Status,
-        Col::RegisteredAt,
-        Col::ResponseDueAt,
-        Col::ResolutionDueAt,
-        Col::FirstResponseAt,
-        Col::RepliedAt,
-        Col::Satisfaction,
-    ])
+    Ok(service_cases::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(
+                    sea_orm::Condition::all()
+                        .add(Col::FirstResponseAt.is_not_null())
+                        .add(Col::ResponseMinutes.is_null()),
+                )
+                .add(sea_orm::Condition::all().add(Col::RepliedAt.is_not_null()).add(Col::ResolutionMinutes.is_null())),
+        )
+        .limit(limit)
+        .all(c)
+        .await?)
+}
+
+/// Keeps the working minutes of one case's steps.
+pub async fn set_step_minutes<C: ConnectionTrait>(
+    c: &C,
+    id: &CaseId,
+    response: Option<i64>,
+    resolution: Option<i64>,
+) -> StoreResult<()> {
+    use service_cases::Column as Col;
+    service_cases::Entity::update_many()
+        .col_expr(Col::ResponseMinutes, Expr::value(response))
+        .col_expr(Col::ResolutionMinutes, Expr::value(resolution))
+        .filter(Col::Id.eq(id))
+        .exec(c)
+        .await?;
+    Ok(())
 }
 
 fn filtered(filter: &CaseFilter) -> sea_orm::Select<service_cases::Entity> {

@@ -43,6 +43,21 @@ pub async fn current_templates<C: ConnectionTrait>(
     Ok(q.order_by_asc(Column::Name).order_by_asc(Column::Id).all(c).await?)
 }
 
+/// The version of template `id`'s family in force (`id` itself unless it was
+/// edited since).
+pub async fn current_version<C: ConnectionTrait>(c: &C, id: &NoticeTemplateId) -> StoreResult<Option<TemplateRow>> {
+    use notice_templates::Column;
+    let Some(row) = find_template(c, id).await? else { return Ok(None) };
+    if row.superseded_at.is_none() {
+        return Ok(Some(row));
+    }
+    Ok(notice_templates::Entity::find()
+        .filter(Column::FamilyId.eq(row.family_id))
+        .filter(Column::SupersededAt.is_null())
+        .one(c)
+        .await?)
+}
+
 /// Every version of a template, newest first.
 pub async fn template_versions<C: ConnectionTrait>(c: &C, family: &NoticeTemplateId) -> StoreResult<Vec<TemplateRow>> {
     Ok(notice_templates::Entity::find()

@@ -15,6 +15,10 @@ pub async fn insert_survey<C: ConnectionTrait>(c: &C, row: &SurveyRow) -> StoreR
     Ok(())
 }
 
+pub async fn find_survey<C: ConnectionTrait>(c: &C, id: &SurveyId) -> StoreResult<Option<SurveyRow>> {
+    Ok(surveys::Entity::find_by_id(id.clone()).one(c).await?)
+}
+
 pub async fn find_by_token_hash<C: ConnectionTrait>(c: &C, hash: &str) -> StoreResult<Option<SurveyRow>> {
     Ok(surveys::Entity::find().filter(surveys::Column::TokenHash.eq(hash)).one(c).await?)
 }

@@ -85,6 +85,12 @@ where
 {
     type Rejection = AppError;
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        // Within the JSON limit, whatever larger limit files have.
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, crate::BODY_LIMIT)
+            .await
+            .map_err(|_| AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"))?;
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
         let axum::Json(value) = axum::Json::<serde_json::Value>::from_request(req, state).await?;
         ApiJson::from_value(value)
     }

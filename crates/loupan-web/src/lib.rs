@@ -22,8 +22,13 @@ use loupan_service::Services;
 
 pub use error::AppError;
 
-/// The largest request body accepted (Excel imports will get their own limit).
+/// The largest JSON or form body accepted.
 pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The largest request body accepted at all: a file upload (a photo from a
+/// phone, a scanned contract) of up to `MAX_FILE_BYTES` with its envelope.
+/// Bodies read as JSON or forms stay within `BODY_LIMIT`.
+pub const UPLOAD_LIMIT: usize = loupan_service::inventory::files::MAX_FILE_BYTES + 64 * 1024;
 
 /// Shared by every request.
 #[derive(Clone)]
@@ -95,7 +100,10 @@ pub fn app(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), middleware::authenticate))
         .layer(from_fn_with_state(state.clone(), middleware::render_errors))
         .layer(from_fn(middleware::security_headers))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
+        // Files (`Bytes`, multipart) up to the upload limit; JSON and forms
+        // read their bodies within `BODY_LIMIT` themselves.
+        .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(UPLOAD_LIMIT))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
 }

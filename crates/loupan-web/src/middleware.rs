@@ -238,7 +238,8 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         return next.run(req).await;
     }
     let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, crate::BODY_LIMIT).await else {
+    // A file upload may be repeated too.
+    let Ok(bytes) = axum::body::to_bytes(body, crate::UPLOAD_LIMIT).await else {
         return AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").into_response();
     };
     let mut fingerprint = format!("{} {}\n", parts.method, parts.uri).into_bytes();

@@ -322,9 +322,16 @@ async fn open(args: &StorageArgs) -> Result<Services> {
     {
         anyhow::bail!("LOUPAN_PUBLIC_URL must start with https:// or http:// (it is {url})");
     }
-    Ok(Services::new(store, ServiceConfig { webhook_allow, public_url, ..ServiceConfig::default() }, secrets)
-        .with_files(std::sync::Arc::new(files))
-        .with_clock(loupan_service::Clock::system(zone)))
+    let services =
+        Services::new(store, ServiceConfig { webhook_allow, public_url, ..ServiceConfig::default() }, secrets)
+            .with_files(std::sync::Arc::new(files))
+            .with_clock(loupan_service::Clock::system(zone));
+    // Data the migrations could not compute (it needs the service's rules).
+    let counted = loupan_service::cases::count_step_minutes(&services).await?;
+    if counted > 0 {
+        tracing::info!(cases = counted, "counted the working minutes of answered cases");
+    }
+    Ok(services)
 }
 
 /// `LOUPAN_DATABASE_URL`, or the SQLite file in the data folder (created with

@@ -9,6 +9,7 @@ use chrono::Duration;
 use loupan_domain::Invalid;
 use loupan_domain::cases::CaseKind;
 use loupan_domain::ids::ProjectId;
+use loupan_domain::inventory::{FileOwner, FilePurpose};
 
 use super::NewCase;
 use crate::platform::rate_limit::{self, Limit};
@@ -34,6 +35,16 @@ pub async fn form_project(services: &Services, project_id: &ProjectId) -> Servic
     Ok(FormProject { id: project.id, name: project.name })
 }
 
+/// Photos an owner may send with a report (of the damage, the leak).
+pub const MAX_PHOTOS: usize = 3;
+
+/// A photo as the browser sent it.
+#[derive(Debug, Clone, Default)]
+pub struct Photo {
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+}
+
 /// What an owner typed.
 #[derive(Debug, Clone, Default)]
 pub struct OwnerReport {
@@ -41,6 +52,39 @@ pub struct OwnerReport {
     pub caller_phone: Option<String>,
     pub kind: Option<String>,
     pub description: Option<String>,
+    /// At most `MAX_PHOTOS` pictures; empty ones (a file input left blank) are ignored.
+    pub photos: Vec<Photo>,
+}
+
+/// Stores a photo's bytes as a file of the case; its row is the caller's to write.
+async fn keep_photo(
+    services: &Services,
+    case_id: &loupan_domain::ids::CaseId,
+    photo: Photo,
+    content_type: &str,
+) -> ServiceResult<loupan_store::files::FileRow> {
+    let now = services.clock.now();
+    let id = loupan_store::new_id();
+    let key = format!("{}/{id}", now.format("%Y"));
+    let size = i64::try_from(photo.bytes.len()).map_err(ServiceError::internal)?;
+    services
+        .files
+        .put(&key, Box::pin(std::io::Cursor::new(photo.bytes)))
+        .await
+        .map_err(|e| crate::platform::files::store_failed(&key, e))?;
+    let name = crate::inventory::files::base_name(&photo.file_name);
+    Ok(loupan_store::files::FileRow {
+        id,
+        owner_type: FileOwner::ServiceCase,
+        owner_id: case_id.to_string(),
+        purpose: FilePurpose::Attachment,
+        file_name: if name.is_empty() { "photo".into() } else { name },
+        content_type: content_type.to_owned(),
+        size,
+        storage_key: key,
+        uploaded_by: "业主报事表单".into(),
+        created_at: now,
+    })
 }
 
 /// Registers the owner's report as a case of the project and returns its
@@ -63,6 +107,21 @@ pub async fn report(
     if super::given(&form.kind).and_then(CaseKind::parse).is_none() {
         errors.push("kind", if super::given(&form.kind).is_none() { "required" } else { "unknown_value" });
     }
+    let photos: Vec<Photo> = form.photos.into_iter().filter(|p| !p.bytes.is_empty()).collect();
+    let mut checked = Vec::with_capacity(photos.len());
+    if photos.len() > MAX_PHOTOS {
+        errors.push("photos", "too_many_photos");
+    }
+    for photo in photos.into_iter().take(MAX_PHOTOS) {
+        let content_type = crate::inventory::files::sniff(&photo.bytes, &photo.file_name);
+        if photo.bytes.len() > crate::inventory::files::MAX_FILE_BYTES {
+            errors.push("photos", "file_too_large");
+        } else if let Some(t) = content_type.filter(|t| t.starts_with("image/")) {
+            checked.push((photo, t));
+        } else {
+            errors.push("photos", "photo_not_a_picture");
+        }
+    }
     errors.into_result()?;
     let case = NewCase {
         project_id: Some(project.id.to_string()),
@@ -82,6 +141,11 @@ pub async fn report(
     rate_limit::admit(&tx, &format!("owner_form:{project_id}"), PER_PROJECT).await?;
     if let Some(address) = address {
         rate_limit::admit(&tx, &format!("owner_form:{project_id}:{address}"), PER_ADDRESS).await?;
+    }
+    // The photos' bytes only once the report is admitted: a refused flood stores nothing.
+    for (photo, content_type) in checked {
+        let row = keep_photo(services, &done.case.id, photo, content_type).await?;
+        crate::inventory::files::record_file_in(&tx, &desk, row).await?;
     }
     tx.commit().await.map_err(ServiceError::internal)?;
     Ok(done.case.number)

@@ -11,10 +11,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use loupan_documents::xlsx::{self, Cell};
-use loupan_domain::cases::{CaseKind, WorkCalendar};
+use loupan_domain::cases::CaseKind;
 use loupan_domain::ids::{ProjectId, UserId};
 use loupan_domain::{Invalid, Permission};
-use loupan_store::cases::{self as store, CaseFilter, ReportRow};
+use loupan_store::cases::{self as store, CaseFilter, ReportKey, SlaSums};
 use serde::Serialize;
 
 use crate::{Actor, Say, ServiceError, ServiceResult, Services};
@@ -69,17 +69,7 @@ pub struct SlaLine {
     /// Mean callback score with one decimal (`"4.5"`), of the cases closed.
     pub mean_satisfaction: Option<String>,
     #[serde(skip)]
-    response_minutes: i64,
-    #[serde(skip)]
-    responded: i64,
-    #[serde(skip)]
-    resolution_minutes: i64,
-    #[serde(skip)]
-    resolved: i64,
-    #[serde(skip)]
-    satisfaction_sum: i64,
-    #[serde(skip)]
-    scored: i64,
+    sums: SlaSums,
 }
 
 /// Open cases registered that many days ago or more (and fewer than the next bucket's).
@@ -129,48 +119,36 @@ fn mean(sum: i64, count: i64) -> Option<i64> {
 }
 
 impl SlaLine {
-    fn add(&mut self, row: &ReportRow, calendar: &WorkCalendar, services: &Services, now: DateTime<Utc>) {
-        self.cases += 1;
-        if row.status.is_open() {
-            self.open += 1;
-        }
-        let local = |at: DateTime<Utc>| services.clock.local(at);
-        let judged = |done: Option<DateTime<Utc>>, due: DateTime<Utc>| match done {
-            Some(at) => Some(at <= due),
-            None if now > due => Some(false),
-            None => None,
-        };
-        match judged(row.first_response_at, row.response_due_at) {
-            Some(true) => self.response_met += 1,
-            Some(false) => self.response_missed += 1,
-            None => {}
-        }
-        match judged(row.replied_at, row.resolution_due_at) {
-            Some(true) => self.resolution_met += 1,
-            Some(false) => self.resolution_missed += 1,
-            None => {}
-        }
-        if let Some(at) = row.first_response_at {
-            self.response_minutes += calendar.working_minutes_between(local(row.registered_at), local(at));
-            self.responded += 1;
-        }
-        if let Some(at) = row.replied_at {
-            self.resolution_minutes += calendar.working_minutes_between(local(row.registered_at), local(at));
-            self.resolved += 1;
-        }
-        if let Some(score) = row.satisfaction {
-            self.satisfaction_sum += i64::from(score);
-            self.scored += 1;
-        }
+    fn add(&mut self, more: &SlaSums) {
+        let sums = &mut self.sums;
+        sums.cases += more.cases;
+        sums.open += more.open;
+        sums.response_met += more.response_met;
+        sums.response_missed += more.response_missed;
+        sums.resolution_met += more.resolution_met;
+        sums.resolution_missed += more.resolution_missed;
+        sums.response_minutes += more.response_minutes;
+        sums.responded += more.responded;
+        sums.resolution_minutes += more.resolution_minutes;
+        sums.resolved += more.resolved;
+        sums.satisfaction_sum += more.satisfaction_sum;
+        sums.scored += more.scored;
     }
 
     fn finish(mut self) -> SlaLine {
+        let s = &self.sums;
+        let count = |n: i64| u64::try_from(n).unwrap_or_default();
+        self.cases = count(s.cases);
+        self.open = count(s.open);
+        self.response_met = count(s.response_met);
+        self.response_missed = count(s.response_missed);
+        self.resolution_met = count(s.resolution_met);
+        self.resolution_missed = count(s.resolution_missed);
         self.response_met_percent = percent(self.response_met, self.response_missed);
         self.resolution_met_percent = percent(self.resolution_met, self.resolution_missed);
-        self.mean_response_minutes = mean(self.response_minutes, self.responded);
-        self.mean_resolution_minutes = mean(self.resolution_minutes, self.resolved);
-        self.mean_satisfaction =
-            mean(self.satisfaction_sum * 10, self.scored).map(|t| format!("{}.{}", t / 10, t % 10));
+        self.mean_response_minutes = mean(s.response_minutes, s.responded);
+        self.mean_resolution_minutes = mean(s.resolution_minutes, s.resolved);
+        self.mean_satisfaction = mean(s.satisfaction_sum * 10, s.scored).map(|t| format!("{}.{}", t / 10, t % 10));
         self
     }
 }
@@ -206,34 +184,29 @@ pub async fn sla(services: &Services, actor: &Actor, q: &ReportQuery) -> Service
     errors.into_result()?;
     let project = q.project_id.as_deref().map(str::trim).filter(|p| !p.is_empty()).map(ProjectId::from);
     let conn = services.store.conn();
-    let calendar = super::settings::calendar(conn).await?;
     let now = services.clock.now();
     let filter = CaseFilter {
         projects: actor.visible_projects().map(<[ProjectId]>::to_vec),
-        project: project.clone(),
+        project,
         registered_from: Some(services.clock.start_of_day(from)),
         registered_to: Some(services.clock.start_of_day(to + Duration::days(1))),
         ..CaseFilter::default()
     };
-    let rows = store::cases_for_report(conn, &filter).await?;
+    let key = match by {
+        GroupBy::Project => ReportKey::Project,
+        GroupBy::Kind => ReportKey::Kind,
+        GroupBy::Category => ReportKey::Category,
+        GroupBy::Assignee => ReportKey::Assignee,
+        GroupBy::Month => ReportKey::Months(months(services, from, to)),
+    };
     let mut groups: BTreeMap<String, SlaLine> = BTreeMap::new();
-    let mut total = SlaLine { key: "total".into(), label: String::new(), ..SlaLine::default() };
-    for row in rows.iter().filter(|r| r.status != loupan_domain::cases::CaseStatus::Merged) {
-        let key = match by {
-            GroupBy::Project => row.project_id.to_string(),
-            GroupBy::Kind => row.kind.name().to_owned(),
-            GroupBy::Category => row.category_id.as_ref().map(ToString::to_string).unwrap_or_default(),
-            GroupBy::Assignee => row.assignee_id.as_ref().map(ToString::to_string).unwrap_or_default(),
-            GroupBy::Month => {
-                let d = services.clock.date_of(row.registered_at);
-                format!("{:04}-{:02}", d.year(), d.month())
-            }
-        };
+    let mut total = SlaLine { key: "total".into(), ..SlaLine::default() };
+    for sums in store::sla_sums(conn, &filter, &key, now).await? {
+        total.add(&sums);
         groups
-            .entry(key.clone())
-            .or_insert_with(|| SlaLine { key, ..SlaLine::default() })
-            .add(row, &calendar, services, now);
-        total.add(row, &calendar, services, now);
+            .entry(sums.key.clone())
+            .or_insert_with(|| SlaLine { key: sums.key.clone(), ..SlaLine::default() })
+            .add(&sums);
     }
     let labels = labels(services, by, groups.keys()).await?;
     let items = groups
@@ -243,27 +216,33 @@ pub async fn sla(services: &Services, actor: &Actor, q: &ReportQuery) -> Service
             line.finish()
         })
         .collect();
-    let open = store::cases_for_report(
-        conn,
-        &CaseFilter {
-            projects: actor.visible_projects().map(<[ProjectId]>::to_vec),
-            project,
-            open_only: true,
-            ..CaseFilter::default()
-        },
-    )
-    .await?;
+    // A case is in a bucket from the instant it is that many days old; the
+    // statement numbers the buckets oldest first, and the youngest takes the rest.
+    let cuts: Vec<DateTime<Utc>> =
+        BACKLOG.iter().rev().filter(|(_, days)| *days > 0).map(|(_, days)| now - Duration::days(*days)).collect();
     let mut backlog: Vec<BacklogBucket> =
         BACKLOG.iter().map(|(label, _)| BacklogBucket { label: (*label).to_owned(), cases: 0 }).collect();
-    for row in open {
-        let age = (now - row.registered_at).num_days();
-        if let Some(i) = BACKLOG.iter().rposition(|(_, from)| age >= *from)
+    for (oldest_first, cases) in store::backlog(conn, &filter, &cuts).await? {
+        if let Some(i) = BACKLOG.len().checked_sub(oldest_first + 1)
             && let Some(bucket) = backlog.get_mut(i)
         {
-            bucket.cases += 1;
+            bucket.cases += u64::try_from(cases).unwrap_or_default();
         }
     }
     Ok(SlaReport { from, to, by, items, total: total.finish(), backlog })
+}
+
+/// The company's calendar months from `from` to `to`: each `YYYY-MM` with
+/// the instant its month ends.
+fn months(services: &Services, from: NaiveDate, to: NaiveDate) -> Vec<(String, DateTime<Utc>)> {
+    let mut out = Vec::new();
+    let mut first = from.with_day(1).unwrap_or(from);
+    while first <= to {
+        let next = first.checked_add_months(chrono::Months::new(1)).unwrap_or(to + Duration::days(1));
+        out.push((format!("{:04}-{:02}", first.year(), first.month()), services.clock.start_of_day(next)));
+        first = next;
+    }
+    out
 }
 
 /// Names of the groups' keys.

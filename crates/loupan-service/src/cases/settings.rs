@@ -4,7 +4,8 @@
 
 use chrono::{Datelike, NaiveDate};
 use loupan_domain::cases::{CalendarDay, CaseKind, CasePriority, SlaTarget, WorkCalendar, WorkHours};
-use loupan_domain::ids::{CaseCategoryId, CaseRuleId, ProjectId, UserId};
+use loupan_domain::ids::{CaseCategoryId, CaseRuleId, NoticeTemplateId, ProjectId, UserId};
+use loupan_domain::notices::NoticeKind;
 use loupan_domain::{Invalid, Permission};
 use loupan_store::Connection;
 use loupan_store::cases::{self as store, CalendarDayRow, CategoryRow, RuleRow, SlaTargetRow};
@@ -44,6 +45,8 @@ struct Stored {
     repeat_days: i64,
     #[serde(default)]
     survey_on_contract: bool,
+    #[serde(default)]
+    survey_template_id: Option<NoticeTemplateId>,
 }
 
 /// The desk's settings in force.
@@ -56,6 +59,8 @@ pub(crate) struct Desk {
     pub repeat_days: i64,
     /// A satisfaction survey goes to the buyer when a contract is signed.
     pub survey_on_contract: bool,
+    /// The notice template (its family) that takes each survey's link to its customer.
+    pub survey_template_id: Option<NoticeTemplateId>,
 }
 
 pub(crate) async fn desk_settings<C: Connection>(conn: &C) -> ServiceResult<Desk> {
@@ -66,6 +71,7 @@ pub(crate) async fn desk_settings<C: Connection>(conn: &C) -> ServiceResult<Desk
             repeat_complaints: REPEAT_COMPLAINTS,
             repeat_days: REPEAT_DAYS,
             survey_on_contract: false,
+            survey_template_id: None,
         });
     };
     // A stored value that no longer reads is a fault to see, not a silent default.
@@ -77,11 +83,12 @@ pub(crate) async fn desk_settings<C: Connection>(conn: &C) -> ServiceResult<Desk
         repeat_complaints: stored.repeat_complaints,
         repeat_days: stored.repeat_days,
         survey_on_contract: stored.survey_on_contract,
+        survey_template_id: stored.survey_template_id,
     })
 }
 
 /// The company's working calendar: its hours and every day set apart.
-pub(crate) async fn calendar<C: Connection>(conn: &C) -> ServiceResult<WorkCalendar> {
+pub async fn calendar<C: Connection>(conn: &C) -> ServiceResult<WorkCalendar> {
     let hours = desk_settings(conn).await?.work_hours;
     let days = store::calendar_days(conn).await?;
     Ok(WorkCalendar::new(
@@ -131,6 +138,12 @@ pub struct DeskSettings {
     pub repeat_days: i64,
     /// A satisfaction survey (its link) goes to the buyer when a contract is signed.
     pub survey_on_contract: bool,
+    /// The notice template (kind `survey`: a text message, an e-mail or a
+    /// letter) that takes each survey's link to its customer when the survey
+    /// is made, named by its first version's id (its edits are sent too);
+    /// none: the desk hands the link over.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>))]
+    pub survey_template_id: Option<NoticeTemplateId>,
     /// Every kind × priority.
     pub targets: Vec<Target>,
 }
@@ -162,8 +175,37 @@ pub async fn settings(services: &Services, actor: &Actor) -> ServiceResult<DeskS
         repeat_complaints: desk.repeat_complaints,
         repeat_days: desk.repeat_days,
         survey_on_contract: desk.survey_on_contract,
+        survey_template_id: desk.survey_template_id,
         targets,
     })
+}
+
+/// A notice template the desk may send surveys with.
+#[derive(Debug, Clone, Serialize)]
+pub struct SurveyTemplate {
+    /// The template's family (its first version's id), as the settings keep it.
+    pub id: NoticeTemplateId,
+    pub name: String,
+    /// `letter`, `email` or `sms`.
+    pub channel: String,
+    /// The template's project; none: every project's.
+    pub project_id: Option<ProjectId>,
+}
+
+/// The current survey templates, for the settings page.
+pub async fn survey_templates(services: &Services, actor: &Actor) -> ServiceResult<Vec<SurveyTemplate>> {
+    actor.require(Permission::ReadCases)?;
+    Ok(loupan_store::notices::current_templates(services.store.conn(), actor.visible_projects())
+        .await?
+        .into_iter()
+        .filter(|t| t.kind == NoticeKind::Survey)
+        .map(|t| SurveyTemplate {
+            id: t.family_id,
+            name: t.name,
+            channel: t.channel.name().to_owned(),
+            project_id: t.project_id,
+        })
+        .collect())
 }
 
 /// New settings, as typed; targets not named keep theirs.
@@ -174,6 +216,8 @@ pub struct SettingsForm {
     pub repeat_complaints: Option<i64>,
     pub repeat_days: Option<i64>,
     pub survey_on_contract: Option<bool>,
+    /// None: unchanged; blank: none.
+    pub survey_template_id: Option<String>,
     pub targets: Vec<Target>,
 }
 
@@ -215,11 +259,35 @@ pub async fn set_settings(services: &Services, actor: &Actor, form: SettingsForm
             errors.push("resolution_minutes", "below_response");
         }
     }
+    // Kept as the template's family: its edits (new versions) go on being sent.
+    let survey_template_id = match form.survey_template_id.as_deref().map(str::trim) {
+        None => before.survey_template_id.clone(),
+        Some("") => None,
+        Some(id) => {
+            match loupan_store::notices::current_version(services.store.conn(), &NoticeTemplateId::from(id)).await? {
+                Some(t) if t.kind == NoticeKind::Survey => Some(t.family_id),
+                Some(_) => {
+                    errors.push("survey_template_id", "not_a_survey_template");
+                    None
+                }
+                None => {
+                    errors.push("survey_template_id", "unknown_template");
+                    None
+                }
+            }
+        }
+    };
     errors.into_result()?;
     let survey_on_contract = form.survey_on_contract.unwrap_or(before.survey_on_contract);
     let tx = services.store.begin_write().await?;
-    let stored =
-        Stored { work_hours: work_hours.to_string(), reopen_days, repeat_complaints, repeat_days, survey_on_contract };
+    let stored = Stored {
+        work_hours: work_hours.to_string(),
+        reopen_days,
+        repeat_complaints,
+        repeat_days,
+        survey_on_contract,
+        survey_template_id: survey_template_id.clone(),
+    };
     store_settings::put_setting(
         &tx,
         &SettingRow {
@@ -253,7 +321,8 @@ pub async fn set_settings(services: &Services, actor: &Actor, form: SettingsForm
             after: serde_json::to_value(&form.targets).ok().map(|targets| {
                 serde_json::json!({"work_hours": stored.work_hours, "reopen_days": reopen_days,
                     "repeat_complaints": repeat_complaints, "repeat_days": repeat_days,
-                    "survey_on_contract": survey_on_contract, "targets": targets})
+                    "survey_on_contract": survey_on_contract, "survey_template_id": survey_template_id,
+                    "targets": targets})
             }),
         },
     )

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use loupan_domain::cases::{SurveyEvent, is_low_score, net_promoter_score};
-use loupan_domain::ids::{CaseId, ContractId, CustomerId, ProjectId, SurveyId, UserId};
+use loupan_domain::ids::{CaseId, ContractId, CustomerId, NoticeBatchId, ProjectId, SurveyId, UserId};
 use loupan_domain::validation::optional_text;
 use loupan_domain::{Invalid, Permission};
 use loupan_store::Connection;
@@ -53,6 +53,10 @@ pub struct Survey {
     pub case_id: Option<CaseId>,
     /// `/survey/<token>` while it may be answered, for those who work cases.
     pub link: Option<String>,
+    /// The notice (a batch of one) that took the link to the customer by the
+    /// desk's survey template; none: the desk hands it over.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>))]
+    pub notice_batch_id: Option<NoticeBatchId>,
 }
 
 /// A survey just sent, with its personal link (shown this once).
@@ -82,6 +86,7 @@ fn view(row: SurveyRow, customer_name: String) -> Survey {
         nps: row.nps,
         comment: row.comment,
         case_id: row.case_id,
+        notice_batch_id: row.notice_batch_id,
     }
 }
 
@@ -107,7 +112,7 @@ pub(crate) async fn create_in<C: Connection>(
         .ok_or(ServiceError::NotFound("customer"))?;
     let token = crate::random_hex(16)?;
     let now = services.clock.now();
-    let row = SurveyRow {
+    let mut row = SurveyRow {
         id: SurveyId::from(loupan_store::new_id()),
         project_id: subject.project_id,
         customer_id: subject.customer_id,
@@ -125,7 +130,15 @@ pub(crate) async fn create_in<C: Connection>(
         nps: None,
         comment: None,
         case_id: None,
+        notice_batch_id: None,
     };
+    if let Some(template_id) = super::settings::desk_settings(conn).await?.survey_template_id
+        && let Some(template) = loupan_store::notices::current_version(conn, &template_id).await?
+    {
+        row.notice_batch_id =
+            crate::notices::send_survey(services, conn, actor, &template, &row.project_id, &row.customer_id, &row.id)
+                .await?;
+    }
     store::insert_survey(conn, &row).await?;
     let link = format!("/survey/{token}");
     let mut survey = view(row, customer.name);
@@ -149,6 +162,39 @@ pub(crate) async fn create_in<C: Connection>(
     });
     crate::platform::webhooks::publish(conn, "survey.created", payload).await?;
     Ok(sent)
+}
+
+/// What a survey's notice merges: the customer's link (after the company's
+/// address, `LOUPAN_PUBLIC_URL`), its last day and what it asks about.
+pub(crate) async fn notice_fields<C: Connection>(
+    services: &Services,
+    conn: &C,
+    id: &str,
+) -> ServiceResult<Vec<(&'static str, String)>> {
+    let row = store::find_survey(conn, &SurveyId::from(id)).await?.ok_or(ServiceError::NotFound("survey"))?;
+    let token = services.secrets.decrypt(&row.token_cipher)?;
+    Ok(fields(services, &token, services.clock.date_of(row.expires_at), row.event))
+}
+
+/// `notice_fields` as a template's preview shows them.
+pub(crate) fn sample_notice_fields(services: &Services) -> Vec<(&'static str, String)> {
+    let last_day = services.clock.today() + Duration::days(VALID_DAYS);
+    fields(services, "…", last_day, SurveyEvent::CaseClosed)
+}
+
+fn fields(services: &Services, token: &str, last_day: NaiveDate, event: SurveyEvent) -> Vec<(&'static str, String)> {
+    let base = services.config.public_url.as_deref().unwrap_or_default().trim_end_matches('/');
+    // The words of the company's letters, which are Chinese.
+    let about = match event {
+        SurveyEvent::CaseClosed => "报事处理",
+        SurveyEvent::ContractSigned => "签约服务",
+        SurveyEvent::Handover => "交房服务",
+    };
+    vec![
+        ("survey.link", format!("{base}/survey/{token}")),
+        ("survey.expires_on", last_day.to_string()),
+        ("survey.about", about.to_owned()),
+    ]
 }
 
 /// The survey a signing sends when the desk asked for one

@@ -61,10 +61,15 @@ impl From<FileRow> for StoredFile {
     }
 }
 
+/// A file's name without the folders a browser may send, at most 200 characters.
+pub(crate) fn base_name(file_name: &str) -> String {
+    file_name.trim().rsplit(['/', '\\']).next().unwrap_or_default().chars().take(200).collect()
+}
+
 /// The type a file really is, from its first bytes (what the client says is
 /// not trusted); containers (zip, the old Office format) are told apart by the
 /// file's extension, which only picks among types of the same container.
-fn sniff(bytes: &[u8], file_name: &str) -> Option<&'static str> {
+pub(crate) fn sniff(bytes: &[u8], file_name: &str) -> Option<&'static str> {
     let extension = file_name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         Some("image/png")
@@ -135,7 +140,7 @@ pub async fn upload(
     if purpose.is_none() {
         errors.push("purpose", "unknown_purpose");
     }
-    let name: String = file_name.trim().rsplit(['/', '\\']).next().unwrap_or_default().chars().take(200).collect();
+    let name = base_name(file_name);
     let content_type = sniff(&bytes, &name);
     if bytes.is_empty() {
         errors.push("file", "empty_file");
@@ -172,20 +177,7 @@ pub async fn upload(
             replaced.push(old.storage_key);
         }
     }
-    store::insert_file(&tx, &row).await?;
-    let file = StoredFile::from(row);
-    audit::record(
-        &tx,
-        actor,
-        Change {
-            action: "file.upload",
-            record_type: owner_type.name(),
-            record_id: owner_id,
-            before: None,
-            after: crate::platform::audit::snapshot(&file)?,
-        },
-    )
-    .await?;
+    let file = record_file_in(&tx, actor, row).await?;
     tx.commit().await.map_err(ServiceError::internal)?;
     for key in replaced {
         // The row is gone; a file left behind by a failure here is only disk space.
@@ -193,6 +185,29 @@ pub async fn upload(
             tracing::warn!(%key, error = %e, "could not remove a replaced file");
         }
     }
+    Ok(file)
+}
+
+/// Writes a stored file's row and its audit entry in the caller's transaction.
+pub(crate) async fn record_file_in<C: loupan_store::Connection>(
+    conn: &C,
+    actor: &Actor,
+    row: FileRow,
+) -> ServiceResult<StoredFile> {
+    store::insert_file(conn, &row).await?;
+    let file = StoredFile::from(row);
+    audit::record(
+        conn,
+        actor,
+        Change {
+            action: "file.upload",
+            record_type: file.owner_type.name(),
+            record_id: &file.owner_id,
+            before: None,
+            after: crate::platform::audit::snapshot(&file)?,
+        },
+    )
+    .await?;
     Ok(file)
 }
 

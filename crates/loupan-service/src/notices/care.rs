@@ -115,7 +115,8 @@ pub(crate) async fn send_greetings(services: &Services, now: DateTime<Utc>) -> S
         if *occasion != Occasion::Birthday && !occasion.falls_on(today) {
             continue;
         }
-        let Some(template) = super::store::find_template(conn, template_id).await? else { continue };
+        // The greeting as last edited.
+        let Some(template) = super::store::current_version(conn, template_id).await? else { continue };
         for project in loupan_store::inventory::list_projects(conn, None).await? {
             if template.project_id.as_ref().is_some_and(|p| p != &project.id) {
                 continue;

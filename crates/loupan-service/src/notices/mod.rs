@@ -19,7 +19,7 @@ use chrono::NaiveDate;
 use loupan_domain::customers::{CustomerEventKind, PhoneNumber};
 use loupan_domain::ids::{
     BuildingId, ContractId, CustomerId, NoticeBatchId, NoticeRecipientId, NoticeTemplateId, ProjectId, QuestionnaireId,
-    UnitId,
+    SurveyId, UnitId,
 };
 use loupan_domain::notices::{BatchStatus, NoticeChannel, NoticeKind, RecipientStatus, Subject, UNSUBSCRIBE};
 use loupan_domain::validation::{optional_text, required_text};
@@ -423,8 +423,8 @@ pub async fn update_template(
     Ok(template)
 }
 
-async fn record<T: Serialize>(
-    tx: &loupan_store::Transaction,
+async fn record<T: Serialize, C: Connection>(
+    tx: &C,
     actor: &Actor,
     action: &'static str,
     id: &str,
@@ -572,6 +572,14 @@ fn batch_details(
 }
 
 /// The details a batch stated, under the kind's own field names.
+/// One value of a batch's stored details that is not a merge field (a
+/// survey's id).
+fn detail_of(batch: &BatchRow, name: &str) -> ServiceResult<Option<String>> {
+    let Some(json) = batch.details.as_deref() else { return Ok(None) };
+    let given: BTreeMap<String, String> = serde_json::from_str(json).map_err(ServiceError::internal)?;
+    Ok(given.get(name).cloned())
+}
+
 fn stored_details(batch: &BatchRow) -> ServiceResult<BTreeMap<&'static str, String>> {
     let Some(json) = batch.details.as_deref() else { return Ok(BTreeMap::new()) };
     let given: BTreeMap<String, String> = serde_json::from_str(json).map_err(ServiceError::internal)?;
@@ -818,10 +826,13 @@ struct Merge {
 }
 
 impl Merge {
+    /// The project's facts; its ledger (the contracts' money) only `with_ledger`,
+    /// for letters about contracts and for audiences of buyers.
     async fn load(
         services: &Services,
         project: &ProjectId,
         as_of: NaiveDate,
+        with_ledger: bool,
     ) -> ServiceResult<(Merge, Vec<LedgerLine>)> {
         let conn = services.store.conn();
         let project_name = store_inventory::find_project(conn, project)
@@ -830,8 +841,11 @@ impl Merge {
             .ok_or(ServiceError::NotFound("project"))?;
         // The whole project's ledger on the finance basis, as the arrears report shows it.
         let system = Actor::system("notices");
-        let lines =
-            ledger(services, &system, Some(project), as_of, crate::finance::reports::Basis::Finance).await?.lines;
+        let lines = if with_ledger {
+            ledger(services, &system, Some(project), as_of, crate::finance::reports::Basis::Finance).await?.lines
+        } else {
+            Vec::new()
+        };
         let buildings: HashMap<BuildingId, String> = store_inventory::list_buildings_of_project(conn, project)
             .await?
             .into_iter()
@@ -1030,9 +1044,12 @@ pub async fn preview(
         .await
         .map_err(|e| e.when_absent(|| Invalid::one("customer_id", "unknown_customer").into()))?;
     let as_of = as_of.unwrap_or_else(|| services.clock.today());
-    let (mut merge, _) = Merge::load(services, &customer.project_id, as_of).await?;
+    let (mut merge, _) = Merge::load(services, &customer.project_id, as_of, true).await?;
     merge.questionnaire = invitation(services, actor, template.kind, &details, &customer.project_id).await?;
     merge.details = details;
+    if template.kind == NoticeKind::Survey {
+        merge.details.extend(crate::cases::surveys::sample_notice_fields(services));
+    }
     let contract_id = match template.kind.subject() {
         Subject::Customer => None,
         Subject::Contract => {
@@ -1113,6 +1130,10 @@ async fn plan(
     if template.superseded_at.is_some() {
         return Err(Invalid::one("template_id", "template_superseded").into());
     }
+    if template.kind == NoticeKind::Survey {
+        // Each survey is one customer's, sent when its event comes.
+        return Err(Invalid::one("template_id", "sent_with_surveys").into());
+    }
     if !actor.sees_project(&form.project_id) || store_inventory::find_project(conn, &form.project_id).await?.is_none() {
         return Err(Invalid::one("project_id", "unknown_project").into());
     }
@@ -1125,7 +1146,7 @@ async fn plan(
     }
     let details = batch_details(template.kind, &form.details)?;
     let as_of = form.as_of.unwrap_or_else(|| services.clock.today());
-    let (mut merge, lines) = Merge::load(services, &form.project_id, as_of).await?;
+    let (mut merge, lines) = Merge::load(services, &form.project_id, as_of, true).await?;
     merge.questionnaire = invitation(services, actor, template.kind, &details, &form.project_id).await?;
     merge.details = details;
     let to = addressees(services, actor, template.kind, &form.project_id, &form.audience, &lines).await?;
@@ -1197,11 +1218,62 @@ pub(crate) struct Queued<'a> {
     occasion: Option<String>,
 }
 
+/// Sends one satisfaction survey's link to its customer with `template`
+/// (kind `survey`), in the survey's transaction: a batch of one. None (the
+/// desk hands the link over) when the template is another project's or its
+/// channel is not set up: a survey never fails the event that sends it.
+pub(crate) async fn send_survey<C: Connection>(
+    services: &Services,
+    conn: &C,
+    actor: &Actor,
+    template: &TemplateRow,
+    project_id: &ProjectId,
+    customer_id: &CustomerId,
+    survey_id: &SurveyId,
+) -> ServiceResult<Option<NoticeBatchId>> {
+    if template.kind != NoticeKind::Survey
+        || template.superseded_at.is_some()
+        || template.project_id.as_ref().is_some_and(|p| p != project_id)
+    {
+        return Ok(None);
+    }
+    if let Err(e) = Sender::load(services, template.channel).await {
+        tracing::warn!(survey = %survey_id, channel = %template.channel, error = %e, "survey link not sent: channel not set up");
+        return Ok(None);
+    }
+    let to = vec![Addressee { customer_id: customer_id.clone(), contract_id: None }];
+    let skipped = skips(conn, template.kind, template.channel, &to).await?;
+    let queued = Queued {
+        template,
+        project_id,
+        audience: serde_json::json!({"source": "survey", "survey_id": survey_id}),
+        as_of: services.clock.today(),
+        details: BTreeMap::from([("survey.id", survey_id.to_string())]),
+        occasion: None,
+    };
+    Ok(queue_in(services, conn, actor, queued, to, &skipped).await?.map(|b| b.id))
+}
+
 /// Stores a batch with its recipients fixed in the order given (those in
 /// `skipped` kept with their reason) and queues its job, in one transaction.
 /// None when a batch with the same occasion exists already.
 async fn queue_batch(
     services: &Services,
+    actor: &Actor,
+    q: Queued<'_>,
+    to: Vec<Addressee>,
+    skipped: &HashMap<CustomerId, &'static str>,
+) -> ServiceResult<Option<Batch>> {
+    let tx = services.store.begin_write().await?;
+    let Some(batch) = queue_in(services, &tx, actor, q, to, skipped).await? else { return Ok(None) };
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(Some(batch))
+}
+
+/// `queue_batch` in the caller's transaction (a survey sent as its case closes).
+async fn queue_in<C: Connection>(
+    services: &Services,
+    tx: &C,
     actor: &Actor,
     q: Queued<'_>,
     to: Vec<Addressee>,
@@ -1255,27 +1327,26 @@ async fn queue_batch(
             })
         })
         .collect::<ServiceResult<_>>()?;
-    let tx = services.store.begin_write().await?;
-    match store::insert_batch(&tx, &row).await {
+    match store::insert_batch(tx, &row).await {
         Ok(()) => {}
         // Another instance (or an earlier run) made this occasion's batch.
         Err(loupan_store::StoreError::Unique(_)) if row.occasion.is_some() => return Ok(None),
         Err(e) => return Err(e.into()),
     }
-    store::insert_recipients(&tx, &recipients).await?;
+    store::insert_recipients(tx, &recipients).await?;
     if q.template.kind == NoticeKind::Questionnaire {
         // Each customer's own link, made with the batch.
         let id = q.details.get("questionnaire.id").cloned().unwrap_or_default();
-        let questionnaire = crate::questionnaires::responses::for_invitations(&tx, actor, &id, q.project_id).await?;
+        let questionnaire = crate::questionnaires::responses::for_invitations(tx, actor, &id, q.project_id).await?;
         let pending: Vec<(NoticeRecipientId, CustomerId)> = recipients
             .iter()
             .filter(|r| r.status == RecipientStatus::Pending)
             .map(|r| (r.id.clone(), r.customer_id.clone()))
             .collect();
-        crate::questionnaires::responses::links_for_notices(services, &tx, actor, &questionnaire, &pending).await?;
+        crate::questionnaires::responses::links_for_notices(services, tx, actor, &questionnaire, &pending).await?;
     }
     jobs::enqueue(
-        &tx,
+        tx,
         NewJob {
             kind: JobKind::NoticeBatch,
             payload: serde_json::json!({"batch_id": id}),
@@ -1288,8 +1359,7 @@ async fn queue_batch(
     )
     .await?;
     let batch = batch_of(row)?;
-    record(&tx, actor, "notice_batch.create", id.as_str(), None, &batch).await?;
-    tx.commit().await.map_err(ServiceError::internal)?;
+    record(tx, actor, "notice_batch.create", id.as_str(), None, &batch).await?;
     Ok(Some(batch))
 }
 
@@ -1517,8 +1587,14 @@ async fn run(services: &Services, id: &NoticeBatchId, progress: &Progress<'_>) -
     store::set_batch_status(conn, id, BatchStatus::Running).await?;
     let template =
         store::find_template(conn, &batch.template_id).await?.ok_or(ServiceError::NotFound("notice_template"))?;
-    let (mut merge, _) = Merge::load(services, &batch.project_id, batch.as_of).await?;
+    let with_ledger = batch.kind.subject() == Subject::Contract;
+    let (mut merge, _) = Merge::load(services, &batch.project_id, batch.as_of, with_ledger).await?;
     merge.details = stored_details(&batch)?;
+    if batch.kind == NoticeKind::Survey {
+        // A survey's batch is one customer's: its link and dates are the batch's.
+        let survey = detail_of(&batch, "survey.id")?.unwrap_or_default();
+        merge.details.extend(crate::cases::surveys::notice_fields(services, conn, &survey).await?);
+    }
     if batch.kind == NoticeKind::Questionnaire {
         let id = merge.details.get("questionnaire.id").cloned().unwrap_or_default();
         let title = loupan_store::questionnaires::find_questionnaire(conn, &QuestionnaireId::from(id.as_str()))
@@ -1755,6 +1831,13 @@ pub fn sample_templates() -> BTreeMap<NoticeKind, (&'static str, &'static str)> 
             (
                 "问卷邀请",
                 "@logo 25 right\n尊敬的 {{ customer.name }}：\n\n感谢您选择{{ project.name }}。诚邀您花两分钟填写《{{ questionnaire.title }}》，您的意见将帮助我们做得更好。请用手机打开以下专属链接（仅限本人填写一次）：\n\n{{ questionnaire.link }}\n\n@right {{ company.name }} 客户服务中心\n@right {{ today|cn_date }}",
+            ),
+        ),
+        (
+            NoticeKind::Survey,
+            (
+                "满意度调查",
+                "@logo 25 right\n尊敬的 {{ customer.name }}：\n\n感谢您对{{ project.name }}的信任。为了解您对我们{{ survey.about }}的感受，请在 {{ survey.expires_on|cn_date }} 前用手机打开以下专属链接，为我们打分（仅限本人填写一次）：\n\n{{ survey.link }}\n\n@right {{ company.name }} 客户服务中心\n@right {{ today|cn_date }}",
             ),
         ),
     ])

@@ -41,6 +41,10 @@ pub struct Model {
     pub resolution_reminded_at: Option<DateTimeUtc>,
     pub resolution_escalated_at: Option<DateTimeUtc>,
     pub version: i64,
+    /// Working minutes from registration to the first response, once it came.
+    pub response_minutes: Option<i64>,
+    /// Working minutes from registration to the reply, once it came.
+    pub resolution_minutes: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,4 +1,4 @@
-use loupan_domain::ids::{CaseId, CustomerId, ProjectId, SurveyId, UserId};
+use loupan_domain::ids::{CaseId, CustomerId, NoticeBatchId, ProjectId, SurveyId, UserId};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -22,6 +22,8 @@ pub struct Model {
     pub nps: Option<i32>,
     pub comment: Option<String>,
     pub case_id: Option<CaseId>,
+    /// The notice batch that took the link to the customer.
+    pub notice_batch_id: Option<NoticeBatchId>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -46,6 +46,8 @@ mod m20261214_000040_rate_hits;
 mod m20261215_000041_reception;
 mod m20261216_000042_surveys;
 mod m20261217_000043_questionnaires;
+mod m20261218_000044_case_step_minutes;
+mod m20261218_000045_survey_notices;
 
 pub struct Migrator;
 
@@ -95,6 +97,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261215_000041_reception::Migration),
             Box::new(m20261216_000042_surveys::Migration),
             Box::new(m20261217_000043_questionnaires::Migration),
+            Box::new(m20261218_000044_case_step_minutes::Migration),
+            Box::new(m20261218_000045_survey_notices::Migration),
         ]
     }
 }

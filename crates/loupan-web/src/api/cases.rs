@@ -231,6 +231,10 @@ pub struct DeskSettingsRequest {
     pub repeat_days: Option<i64>,
     /// Send a satisfaction survey (its link) to the buyer when a contract is signed.
     pub survey_on_contract: Option<bool>,
+    /// The notice template (kind `survey`) that takes each survey's link to
+    /// its customer; blank: none (the desk hands links over).
+    #[schema(nullable = true)]
+    pub survey_template_id: Option<String>,
     /// The targets to change (working minutes); others keep theirs.
     #[serde(default)]
     pub targets: Vec<Target>,
@@ -252,6 +256,7 @@ async fn put_settings(
         repeat_complaints: req.repeat_complaints,
         repeat_days: req.repeat_days,
         survey_on_contract: req.survey_on_contract,
+        survey_template_id: req.survey_template_id,
         targets: req.targets,
     };
     Ok(Json(settings::set_settings(&state.services, &actor, form).await?))

@@ -163,6 +163,7 @@ pub(super) async fn case_page(
         surveys => Value::from_serialize(&surveys),
         c => Value::from_serialize(&detail.case), events => Value::from_serialize(&detail.events),
         actions => actions, may_work => actor.can(Permission::WorkCases), may_read_deals => actor.can(Permission::ReadDeals),
+        may_send_notices => actor.can(Permission::SendNotices),
         handlers => handlers.into_iter().map(|(id, name)| context! { id => id.as_str().to_owned(), name => name }).collect::<Vec<_>>(),
         attachments => attachments, attachment_error => attachment_error,
         attach_action => format!("/service/cases/{id}/attachments"), can_attach => actor.can(Permission::WorkCases),
@@ -260,6 +261,7 @@ async fn settings_page(
         categories => categories(state, actor).await?, projects => projects, project_id => project_id,
         rules => Value::from_serialize(&rules), kinds => CaseKind::names().to_vec(),
         handlers => handlers.into_iter().map(|(id, name)| context! { id => id.as_str().to_owned(), name => name }).collect::<Vec<_>>(),
+        survey_templates => Value::from_serialize(settings::survey_templates(&state.services, actor).await?),
         may_manage => actor.can(Permission::ManageCases), errors => errors,
         ..base_context(actor, lang, NAV)
     };
@@ -301,6 +303,7 @@ async fn save_settings(
         repeat_days: data.get("repeat_days").map(|d| d.trim().parse().unwrap_or(-1)),
         // The whole form is posted: an unticked box is a no.
         survey_on_contract: Some(data.get("survey_on_contract").is_some()),
+        survey_template_id: data.get("survey_template_id").map(str::to_owned),
         targets,
     };
     form_post!(lang, settings::set_settings(&state.services, &actor, form).await, |_| "/service/settings", |errors| {

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use loupan_domain::cases::CaseKind;
 use loupan_domain::ids::ProjectId;
-use loupan_service::cases::owner_form::{self, FormProject, OwnerReport};
+use loupan_service::cases::owner_form::{self, FormProject, OwnerReport, Photo};
 use loupan_service::{Actor, ServiceError};
 use minijinja::{Value, context};
 
@@ -44,6 +44,7 @@ fn view(
         context! {
             lang => lang.code(), csrf => csrf, project => context! { id => project.id.as_str().to_owned(), name => project.name.clone() },
             kinds => CaseKind::names().to_vec(), errors => shown.errors, values => shown.values, number => shown.number,
+            max_photos => owner_form::MAX_PHOTOS,
         },
     )?;
     Ok((status, html).into_response())
@@ -59,13 +60,51 @@ async fn show(
     view(&state, lang, actor.as_ref(), &project, Shown::default(), StatusCode::OK)
 }
 
+/// The form as posted: its fields, and its photos when it came as multipart
+/// (a browser sends it so; a plain form without photos works too).
+struct Posted {
+    data: FormData,
+    photos: Vec<Photo>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Posted {
+    type Rejection = AppError;
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, AppError> {
+        let multipart = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        if !multipart {
+            return Ok(Posted { data: FormData::from_request(req, state).await?, photos: Vec::new() });
+        }
+        let bad = || AppError::new(StatusCode::BAD_REQUEST, "invalid_input");
+        let mut parts = axum::extract::Multipart::from_request(req, state).await.map_err(|_| bad())?;
+        let (mut fields, mut photos) = (Vec::new(), Vec::new());
+        while let Some(field) = parts.next_field().await.map_err(|_| bad())? {
+            let name = field.name().unwrap_or_default().to_owned();
+            if name == "photos" {
+                let file_name = field.file_name().unwrap_or_default().to_owned();
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|_| AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"))?;
+                photos.push(Photo { file_name, bytes: bytes.to_vec() });
+            } else {
+                fields.push((name, field.text().await.map_err(|_| bad())?));
+            }
+        }
+        Ok(Posted { data: FormData(fields), photos })
+    }
+}
+
 async fn send(
     State(state): State<AppState>,
     lang: Lang,
     MaybeAuthed(actor): MaybeAuthed,
     ClientAddress(address): ClientAddress,
     Path(project_id): Path<ProjectId>,
-    data: FormData,
+    Posted { data, photos }: Posted,
 ) -> Result<Response, AppError> {
     let project = owner_form::form_project(&state.services, &project_id).await?;
     let form = OwnerReport {
@@ -73,6 +112,7 @@ async fn send(
         caller_phone: data.text("caller_phone"),
         kind: data.text("kind"),
         description: data.text("description"),
+        photos,
     };
     let typed = || Value::from_serialize(data.values());
     let (shown, status) = match owner_form::report(&state.services, &project_id, address.as_deref(), form).await {

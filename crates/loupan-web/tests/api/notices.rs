@@ -1616,3 +1616,118 @@ async fn a_questionnaire_invitation_gives_every_owner_a_link_of_their_own() {
     assert_eq!(answered.len(), 1);
     assert!([li.as_str(), han.as_str()].contains(&answered[0]["customer_id"].as_str().unwrap()));
 }
+
+#[tokio::test]
+async fn a_satisfaction_survey_reaches_its_customer_by_text_message_with_their_own_link() {
+    let gateway = Receiver::run("tests/sms/receiver.py", &["receiver-secret"]).expect("the local SMS gateway");
+    let config =
+        loupan_service::ServiceConfig { public_url: Some("https://crm.example.cn".into()), ..Default::default() };
+    let o = office_with(config).await;
+    let aliyun = json!({"provider": "aliyun", "endpoint": format!("http://127.0.0.1:{}/aliyun", gateway.port),
+        "access_key_id": "LTAI-loupan-test", "access_key_secret": "receiver-secret", "sign_name": "翠湖名苑",
+        "rate_per_second": 50});
+    ok(&o.app.send(put("/api/v1/notices/sms", aliyun).token(&o.admin)).await);
+    let survey_template = |body: &str| {
+        json!({"kind": "survey", "channel": "sms", "name": "满意度调查短信", "body": body,
+               "sms_template_code": "SMS_2001",
+               "sms_params": {"name": "{{ customer.name }}", "link": "{{ survey.link }}", "until": "{{ survey.expires_on }}"}})
+    };
+    let template = o
+        .template(
+            &o.admin,
+            survey_template("{{ customer.name }}您好，请评价我们的{{ survey.about }}：{{ survey.link }}"),
+        )
+        .await;
+
+    // Its preview shows a link; it is not sent as a batch of one's own.
+    let (_, first) = o.contract("李雷", "13800138001", "301", "2026-05-20").await;
+    let preview = ok(&o
+        .app
+        .send(
+            post(&format!("/api/v1/notices/templates/{template}/preview"), json!({"customer_id": first}))
+                .token(&o.admin),
+        )
+        .await);
+    assert!(preview["text"].as_str().unwrap().contains("https://crm.example.cn/survey/"), "{preview}");
+    let batch = json!({"template_id": template, "project_id": o.project,
+                       "audience": {"source": "customers", "customer_ids": [first]}});
+    let r = o.app.send(post("/api/v1/notices/batches", batch).token(&o.admin)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.error_fields(), ["template_id"]);
+    assert_eq!(r.json()["errors"][0]["code"], "sent_with_surveys");
+
+    // The desk chooses it (a template of another kind is refused) and asks for a survey on signing.
+    let letter = o
+        .template(&o.admin, json!({"kind": "free", "channel": "letter", "name": "便函", "body": "{{ customer.name }}"}))
+        .await;
+    let r = o.app.send(put("/api/v1/service/settings", json!({"survey_template_id": letter})).token(&o.admin)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json()["errors"][0]["code"], "not_a_survey_template");
+    let settings = ok(&o
+        .app
+        .send(
+            put("/api/v1/service/settings", json!({"survey_on_contract": true, "survey_template_id": template}))
+                .token(&o.admin),
+        )
+        .await);
+    assert_eq!(settings["survey_template_id"], template.as_str());
+
+    // A signing sends the buyer a survey, and the survey its link by text message.
+    let (contract, han) = o.contract("韩梅梅", "138-0013-8002", "302", "2026-06-01").await;
+    o.run_jobs().await;
+    let surveys = ok(&o.app.send(get(&format!("/api/v1/service/surveys?subject_id={contract}")).token(&o.admin)).await);
+    let survey = &surveys["items"][0];
+    assert_eq!(survey["customer_id"], han.as_str());
+    let batch_id = survey["notice_batch_id"].as_str().expect("the survey names its notice").to_owned();
+    let done = ok(&o.app.send(get(&format!("/api/v1/notices/batches/{batch_id}")).token(&o.admin)).await);
+    assert_eq!(
+        (done["kind"].as_str(), done["sent"].as_i64(), done["total"].as_i64()),
+        (Some("survey"), Some(1), Some(1))
+    );
+    let messages = gateway.messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0]["phone"], "13800138002");
+    assert_eq!(messages[0]["params"]["name"], "韩梅梅");
+    assert_eq!(messages[0]["params"]["until"], "2026-06-15");
+    let link = messages[0]["params"]["link"].as_str().unwrap().to_owned();
+    assert_eq!(survey["link"].as_str().map(|l| format!("https://crm.example.cn{l}")), Some(link.clone()));
+    // The link is the customer's: it opens without signing in and takes one answer.
+    let path = link.trim_start_matches("https://crm.example.cn");
+    assert_eq!(o.app.send(get(path)).await.status, StatusCode::OK);
+    let answer = o.app.send(form(path, &[("csat", "5"), ("nps", "9")])).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+
+    // An edit of the template is what the next survey sends (its family is kept).
+    let edited = ok(&o
+        .app
+        .send(
+            put(
+                &format!("/api/v1/notices/templates/{template}"),
+                survey_template(
+                    "{{ customer.name }}您好，{{ survey.about }}调查：{{ survey.link }}（{{ survey.expires_on }}前）",
+                ),
+            )
+            .token(&o.admin),
+        )
+        .await);
+    assert_ne!(edited["id"], template.as_str());
+    let (second, _) = o.contract("张伟", "13800138004", "401", "2026-06-01").await;
+    o.run_jobs().await;
+    let surveys = ok(&o.app.send(get(&format!("/api/v1/service/surveys?subject_id={second}")).token(&o.admin)).await);
+    let batch_id = surveys["items"][0]["notice_batch_id"].as_str().unwrap().to_owned();
+    let recipients =
+        ok(&o.app.send(get(&format!("/api/v1/notices/batches/{batch_id}/recipients")).token(&o.admin)).await);
+    let sending = ok(&o
+        .app
+        .send(get(&format!("/api/v1/notices/sendings/{}", recipients[0]["id"].as_str().unwrap())).token(&o.admin))
+        .await);
+    assert!(sending["text"].as_str().unwrap().contains("签约服务调查：https://crm.example.cn/survey/"), "{sending}");
+    assert_eq!(gateway.messages().len(), 2);
+
+    // Without a gateway the survey is still made, its link left to the desk.
+    ok(&o.app.send(put("/api/v1/service/settings", json!({"survey_template_id": ""})).token(&o.admin)).await);
+    let (third, _) = o.contract("王芳", "13800138005", "402", "2026-06-01").await;
+    let surveys = ok(&o.app.send(get(&format!("/api/v1/service/surveys?subject_id={third}")).token(&o.admin)).await);
+    assert!(surveys["items"][0]["notice_batch_id"].is_null());
+    assert!(surveys["items"][0]["link"].as_str().is_some());
+}
