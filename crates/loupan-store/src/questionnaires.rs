@@ -3,6 +3,8 @@
 //! that a questionnaire with a hundred thousand answers is counted by the
 //! database and only the table comes back.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use loupan_domain::ids::{CustomerId, ProjectId, QuestionnaireId, ResponseId};
 use loupan_domain::questionnaires::Stage;
@@ -290,35 +292,38 @@ pub async fn distribution<C: ConnectionTrait>(
         async move { c.query_all_raw(statement).await }
     };
     let mut values = vec![Value::from(id.as_str().to_owned())];
-    let mut filter = String::new();
-    answered_where(f, &mut values, &mut filter);
-    let from = format!(
-        "FROM questionnaire_answers a JOIN questionnaire_responses r ON r.id = a.response_id \
-         WHERE a.questionnaire_id = $1{filter}"
-    );
+    // Answers are written only with their response's answer, so without a
+    // period the answers alone are counted, in the order of their index
+    // (questionnaire, question, value, position): no join, no sort.
+    let from = if f.answered_from.is_none() && f.answered_to.is_none() {
+        "FROM questionnaire_answers a WHERE a.questionnaire_id = $1".to_owned()
+    } else {
+        let mut filter = String::new();
+        answered_where(f, &mut values, &mut filter);
+        format!(
+            "FROM questionnaire_answers a JOIN questionnaire_responses r ON r.id = a.response_id \
+             WHERE a.questionnaire_id = $1{filter}"
+        )
+    };
     let mut out = Distribution::default();
+    let mut answered: BTreeMap<String, u64> = BTreeMap::new();
+    // A response's first value of a question (position 0) counts it as answering the question.
     for row in run(
         format!(
-            "SELECT a.question_key, a.value, CAST(COUNT(*) AS BIGINT) AS n {from} GROUP BY a.question_key, a.value"
+            "SELECT a.question_key, a.value, CAST(COUNT(*) AS BIGINT) AS n, \
+             CAST(SUM(CASE WHEN a.position = 0 THEN 1 ELSE 0 END) AS BIGINT) AS firsts {from} \
+             GROUP BY a.question_key, a.value"
         ),
-        values.clone(),
+        values,
     )
     .await?
     {
-        let n: i64 = row.try_get_by_index(2)?;
-        out.values.push((row.try_get_by_index(0)?, row.try_get_by_index(1)?, n as u64));
+        let (n, firsts): (i64, i64) = (row.try_get_by_index(2)?, row.try_get_by_index(3)?);
+        let key: String = row.try_get_by_index(0)?;
+        *answered.entry(key.clone()).or_default() += firsts as u64;
+        out.values.push((key, row.try_get_by_index(1)?, n as u64));
     }
-    for row in run(
-        format!(
-            "SELECT a.question_key, CAST(COUNT(DISTINCT a.response_id) AS BIGINT) AS n {from} GROUP BY a.question_key"
-        ),
-        values.clone(),
-    )
-    .await?
-    {
-        let n: i64 = row.try_get_by_index(1)?;
-        out.answered.push((row.try_get_by_index(0)?, n as u64));
-    }
+    out.answered = answered.into_iter().collect();
     let mut filter = String::new();
     let mut values = vec![Value::from(id.as_str().to_owned())];
     answered_where(f, &mut values, &mut filter);

@@ -48,6 +48,7 @@ mod m20261216_000042_surveys;
 mod m20261217_000043_questionnaires;
 mod m20261218_000044_case_step_minutes;
 mod m20261218_000045_survey_notices;
+mod m20261218_000046_answer_counts;
 
 pub struct Migrator;
 
@@ -99,6 +100,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261217_000043_questionnaires::Migration),
             Box::new(m20261218_000044_case_step_minutes::Migration),
             Box::new(m20261218_000045_survey_notices::Migration),
+            Box::new(m20261218_000046_answer_counts::Migration),
         ]
     }
 }

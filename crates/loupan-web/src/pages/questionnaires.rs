@@ -154,6 +154,8 @@ struct Said {
     problem: Option<String>,
     /// A personal link just made.
     link: Option<String>,
+    /// The customers a phone or name typed found, to choose one of.
+    choices: Vec<Value>,
 }
 
 async fn builder_page(
@@ -208,7 +210,7 @@ async fn builder_page(
         may_read => reads,
         // What was typed when refused, else the question being changed.
         values => match said.values { Some(v) => Value::from_serialize(&v), None => edit_form.unwrap_or_default() },
-        errors => said.errors, problem => said.problem, link => said.link,
+        errors => said.errors, problem => said.problem, link => said.link, choices => said.choices,
         ..base_context(actor, lang, NAV)
     };
     Ok(render(state, "questionnaire.html", ctx)?.into_response())
@@ -341,9 +343,12 @@ async fn send_link(
     data: FormData,
 ) -> Result<Response, AppError> {
     let q = service::get(&state.services, &actor, &id).await?;
-    let customer = match data.text("customer_id") {
-        Some(c) => Some(c),
-        None => find_customer(&state, &actor, &q, data.get("phone").unwrap_or_default()).await?,
+    let customer = match find_customer(&state, &actor, &q, &data, "phone").await? {
+        Found::Typed(customer) => customer,
+        Found::Several(choices) => {
+            let page = builder_page(&state, &actor, lang, &id, None, choose_among(lang, &data, choices)).await?;
+            return Ok(with_status(page, StatusCode::UNPROCESSABLE_ENTITY));
+        }
     };
     let said = match responses::send_link(&state.services, &actor, &id, customer.as_deref()).await {
         Ok(sent) => Said { link: Some(sent.link), ..Said::default() },
@@ -359,28 +364,53 @@ async fn send_link(
     Ok(with_status(builder_page(&state, &actor, lang, &id, None, said).await?, status))
 }
 
-/// The one customer of the questionnaire's project at a phone or a name, if exactly one.
+/// Whom a phone or a name typed found among the questionnaire's project's customers.
+enum Found {
+    Typed(Option<String>),
+    /// Several: the page offers them to choose one (id and what tells them apart).
+    Several(Vec<Value>),
+}
+
+/// The customer chosen on the form, or the one customer of the
+/// questionnaire's project at the phone or name typed (`field`).
 async fn find_customer(
     state: &AppState,
     actor: &Actor,
     q: &Questionnaire,
-    typed: &str,
-) -> Result<Option<String>, AppError> {
-    let typed = typed.trim();
+    data: &FormData,
+    field: &str,
+) -> Result<Found, AppError> {
+    if let Some(chosen) = data.text("customer_id") {
+        return Ok(Found::Typed(Some(chosen)));
+    }
+    let typed = data.get(field).unwrap_or_default().trim();
     if typed.is_empty() {
-        return Ok(None);
+        return Ok(Found::Typed(None));
     }
     let query = loupan_service::customers::CustomerQuery {
         q: Some(typed.to_owned()),
         project_id: Some(q.project_id.to_string()),
         ..Default::default()
     };
-    let found = loupan_service::customers::search(&state.services, actor, query, None, 2).await?;
-    // Nobody or several: a customer id that is nobody's, refused on its field.
+    let found = loupan_service::customers::search(&state.services, actor, query, None, 10).await?;
     Ok(match found.as_slice() {
-        [only] => Some(only.id.to_string()),
-        _ => Some(String::from("-")),
+        [only] => Found::Typed(Some(only.id.to_string())),
+        // Nobody: a customer id that is nobody's, refused on its field.
+        [] => Found::Typed(Some(String::from("-"))),
+        several => Found::Several(
+            several
+                .iter()
+                .map(|c| context! { id => c.id.to_string(), name => c.name.clone(), phone => c.phone.clone(), agent => c.owner_name.clone() })
+                .collect(),
+        ),
     })
+}
+
+/// The form again, asking to choose among the customers found.
+fn choose_among(lang: Lang, data: &FormData, choices: Vec<Value>) -> Said {
+    let errors =
+        Value::from_serialize(BTreeMap::from([("customer_id", i18n::t(lang, "questionnaires.choose_customer"))]));
+    Said { errors, values: Some(data.values()), choices, ..Said::default() }
 }
 
 // ---- The tablet ----
@@ -416,7 +446,7 @@ async fn tablet_page(
     let ctx = context! {
         q => Value::from_serialize(&q), questions => Value::from_serialize(&q.questions), customer => customer,
         given => Value::from_serialize(&given), errors => said.errors, values => said.values.unwrap_or_default(),
-        problem => said.problem, done => done,
+        problem => said.problem, done => done, choices => said.choices,
         ..base_context(actor, lang, NAV)
     };
     Ok(render(state, "questionnaire_tablet.html", ctx)?.into_response())
@@ -444,9 +474,13 @@ async fn tablet_answer(
 ) -> Result<Response, AppError> {
     let q = service::get(&state.services, &actor, &id).await?;
     let answers = answers_of(&data, &q.questions);
-    let customer = match data.text("customer_id") {
-        Some(c) => Some(c),
-        None => find_customer(&state, &actor, &q, data.get("customer_q").unwrap_or_default()).await?,
+    let customer = match find_customer(&state, &actor, &q, &data, "customer_q").await? {
+        Found::Typed(customer) => customer,
+        Found::Several(choices) => {
+            let said = choose_among(lang, &data, choices);
+            let res = tablet_page(&state, &actor, lang, &id, None, said, answers, false).await?;
+            return Ok(with_status(res, StatusCode::UNPROCESSABLE_ENTITY));
+        }
     };
     let form = ResponseForm { customer_id: customer.clone(), answers: answers.clone() };
     match responses::answer(&state.services, &actor, &id, form).await {

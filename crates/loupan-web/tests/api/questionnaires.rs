@@ -417,6 +417,26 @@ async fn the_pages_show_the_list_the_builder_the_tablet_and_the_analysis() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    // Two customers of one name: the tablet offers both to choose one, keeping the answers.
+    let namesake = o.customer(&o.agent, "王建国", "13700137000", "B").await;
+    let answer_path = format!("/questionnaires/{id}/answer");
+    let r = o
+        .app
+        .send(form(&answer_path, &[("customer_q", "王建国"), ("heard", "ad"), ("score", "3")]).token(&o.agent))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(
+        r.text.contains("customer-choices") && r.text.contains(&customer) && r.text.contains(&namesake),
+        "{}",
+        r.text
+    );
+    let r = o
+        .app
+        .send(form(&answer_path, &[("customer_id", &namesake), ("heard", "ad"), ("score", "3")]).token(&o.agent))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let responses = o.ok(get(&format!("/api/v1/questionnaires/{id}/responses")), &o.desk, StatusCode::OK).await;
+    assert!(responses["items"].as_array().unwrap().iter().any(|r| r["customer_id"] == namesake.as_str()));
     // The builder adds a question with a condition typed by label.
     let r = o
         .app
