@@ -40,6 +40,9 @@ named_enum! {
     }
 }
 
+/// Days a satisfaction survey's link may be answered.
+pub const SURVEY_VALID_DAYS: i64 = 14;
+
 /// A score that opens a complaint case: satisfaction of 2 or less out of 5,
 /// or a recommendation of 4 or less out of 10.
 pub fn is_low_score(csat: i32, nps: i32) -> bool {

@@ -101,6 +101,7 @@ fn run_job<'a>(
             }
             JobKind::Greetings => count(crate::notices::care::send_greetings(services, now).await),
             JobKind::CaseDeadlines => count(crate::cases::check_deadlines(services, now).await),
+            JobKind::SurveyNotice => crate::notices::run_survey_job(services, job).await.map_err(|e| e.chain()),
         }
     })
 }
@@ -119,6 +120,8 @@ fn job_gave_up<'a>(services: &'a Services, job: &'a JobRow, kind: JobKind) -> Bo
             | JobKind::Greetings
             | JobKind::CaseDeadlines
             | JobKind::CustomerImport => Ok(()),
+            // The survey keeps its link for the desk to hand over.
+            JobKind::SurveyNotice => Ok(()),
             // The batch keeps its pending recipients; it can be run again from its page.
             JobKind::NoticeBatch => Ok(()),
         }

@@ -1,7 +1,7 @@
 //! Satisfaction surveys (C5): the links sent and their answers.
 
 use chrono::{DateTime, Utc};
-use loupan_domain::ids::{CaseId, ProjectId, SurveyId};
+use loupan_domain::ids::{CaseId, NoticeBatchId, ProjectId, SurveyId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
 
@@ -47,6 +47,16 @@ pub async fn answer<C: ConnectionTrait>(
 pub async fn set_case<C: ConnectionTrait>(c: &C, id: &SurveyId, case_id: &CaseId) -> StoreResult<()> {
     surveys::Entity::update_many()
         .col_expr(surveys::Column::CaseId, Expr::value(case_id.as_str()))
+        .filter(surveys::Column::Id.eq(id))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+/// Names the notice batch that took the survey's link to its customer.
+pub async fn set_notice_batch<C: ConnectionTrait>(c: &C, id: &SurveyId, batch: &NoticeBatchId) -> StoreResult<()> {
+    surveys::Entity::update_many()
+        .col_expr(surveys::Column::NoticeBatchId, Expr::value(batch.as_str()))
         .filter(surveys::Column::Id.eq(id))
         .exec(c)
         .await?;

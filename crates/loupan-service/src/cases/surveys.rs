@@ -26,7 +26,7 @@ use crate::platform::audit::{self, Change};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
 /// How long a link may be answered.
-pub const VALID_DAYS: i64 = 14;
+pub const VALID_DAYS: i64 = loupan_domain::cases::SURVEY_VALID_DAYS;
 
 /// A survey as the desk sees it.
 #[derive(Debug, Clone, Serialize)]
@@ -112,7 +112,7 @@ pub(crate) async fn create_in<C: Connection>(
         .ok_or(ServiceError::NotFound("customer"))?;
     let token = crate::random_hex(16)?;
     let now = services.clock.now();
-    let mut row = SurveyRow {
+    let row = SurveyRow {
         id: SurveyId::from(loupan_store::new_id()),
         project_id: subject.project_id,
         customer_id: subject.customer_id,
@@ -132,13 +132,6 @@ pub(crate) async fn create_in<C: Connection>(
         case_id: None,
         notice_batch_id: None,
     };
-    if let Some(template_id) = super::settings::desk_settings(conn).await?.survey_template_id
-        && let Some(template) = loupan_store::notices::current_version(conn, &template_id).await?
-    {
-        row.notice_batch_id =
-            crate::notices::send_survey(services, conn, actor, &template, &row.project_id, &row.customer_id, &row.id)
-                .await?;
-    }
     store::insert_survey(conn, &row).await?;
     let link = format!("/survey/{token}");
     let mut survey = view(row, customer.name);
@@ -161,40 +154,22 @@ pub(crate) async fn create_in<C: Connection>(
         "event": sent.survey.event, "link": sent.link, "expires_at": sent.survey.expires_at,
     });
     crate::platform::webhooks::publish(conn, "survey.created", payload).await?;
+    if let Some(template_id) = super::settings::desk_settings(conn).await?.survey_template_id {
+        // The link goes out by the desk's template, queued with the survey.
+        crate::platform::jobs::enqueue(
+            conn,
+            crate::platform::jobs::NewJob {
+                kind: crate::platform::jobs::JobKind::SurveyNotice,
+                payload: serde_json::json!({"survey_id": sent.survey.id, "template_id": template_id}),
+                run_at: Some(now),
+                unique_key: Some(format!("survey_notice:{}", sent.survey.id)),
+                max_attempts: 5,
+                created_by: Some(actor.by()),
+            },
+        )
+        .await?;
+    }
     Ok(sent)
-}
-
-/// What a survey's notice merges: the customer's link (after the company's
-/// address, `LOUPAN_PUBLIC_URL`), its last day and what it asks about.
-pub(crate) async fn notice_fields<C: Connection>(
-    services: &Services,
-    conn: &C,
-    id: &str,
-) -> ServiceResult<Vec<(&'static str, String)>> {
-    let row = store::find_survey(conn, &SurveyId::from(id)).await?.ok_or(ServiceError::NotFound("survey"))?;
-    let token = services.secrets.decrypt(&row.token_cipher)?;
-    Ok(fields(services, &token, services.clock.date_of(row.expires_at), row.event))
-}
-
-/// `notice_fields` as a template's preview shows them.
-pub(crate) fn sample_notice_fields(services: &Services) -> Vec<(&'static str, String)> {
-    let last_day = services.clock.today() + Duration::days(VALID_DAYS);
-    fields(services, "…", last_day, SurveyEvent::CaseClosed)
-}
-
-fn fields(services: &Services, token: &str, last_day: NaiveDate, event: SurveyEvent) -> Vec<(&'static str, String)> {
-    let base = services.config.public_url.as_deref().unwrap_or_default().trim_end_matches('/');
-    // The words of the company's letters, which are Chinese.
-    let about = match event {
-        SurveyEvent::CaseClosed => "报事处理",
-        SurveyEvent::ContractSigned => "签约服务",
-        SurveyEvent::Handover => "交房服务",
-    };
-    vec![
-        ("survey.link", format!("{base}/survey/{token}")),
-        ("survey.expires_on", last_day.to_string()),
-        ("survey.about", about.to_owned()),
-    ]
 }
 
 /// The survey a signing sends when the desk asked for one

@@ -16,6 +16,7 @@ pub mod templates;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
+use loupan_domain::cases::SurveyEvent;
 use loupan_domain::customers::{CustomerEventKind, PhoneNumber};
 use loupan_domain::ids::{
     BuildingId, ContractId, CustomerId, NoticeBatchId, NoticeRecipientId, NoticeTemplateId, ProjectId, QuestionnaireId,
@@ -1048,7 +1049,7 @@ pub async fn preview(
     merge.questionnaire = invitation(services, actor, template.kind, &details, &customer.project_id).await?;
     merge.details = details;
     if template.kind == NoticeKind::Survey {
-        merge.details.extend(crate::cases::surveys::sample_notice_fields(services));
+        merge.details.extend(sample_survey_fields(services));
     }
     let contract_id = match template.kind.subject() {
         Subject::Customer => None,
@@ -1218,40 +1219,92 @@ pub(crate) struct Queued<'a> {
     occasion: Option<String>,
 }
 
-/// Sends one satisfaction survey's link to its customer with `template`
-/// (kind `survey`), in the survey's transaction: a batch of one. None (the
-/// desk hands the link over) when the template is another project's or its
-/// channel is not set up: a survey never fails the event that sends it.
-pub(crate) async fn send_survey<C: Connection>(
+/// The `survey_notice` job: sends one satisfaction survey's link to its
+/// customer with the desk's template (kind `survey`), a notice batch of one
+/// named on the survey in the batch's own transaction (so a repeated job
+/// finds it and sends nothing twice). Nothing is sent (the desk hands the
+/// link over) when the template is gone or another project's, or its channel
+/// is not set up: a survey never fails for its notice.
+pub(crate) async fn run_survey_job(
     services: &Services,
-    conn: &C,
-    actor: &Actor,
-    template: &TemplateRow,
-    project_id: &ProjectId,
-    customer_id: &CustomerId,
-    survey_id: &SurveyId,
-) -> ServiceResult<Option<NoticeBatchId>> {
-    if template.kind != NoticeKind::Survey
-        || template.superseded_at.is_some()
-        || template.project_id.as_ref().is_some_and(|p| p != project_id)
-    {
+    job: &loupan_store::jobs::JobRow,
+) -> ServiceResult<Option<String>> {
+    let payload: serde_json::Value = serde_json::from_str(&job.payload).map_err(ServiceError::internal)?;
+    let text = |key: &str| payload.get(key).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    let conn = services.store.conn();
+    let Some(survey) = loupan_store::surveys::find_survey(conn, &SurveyId::from(text("survey_id"))).await? else {
+        return Ok(None);
+    };
+    if let Some(batch) = &survey.notice_batch_id {
+        return Ok(Some(batch.to_string()));
+    }
+    let Some(template) = store::current_version(conn, &NoticeTemplateId::from(text("template_id"))).await? else {
+        return Ok(None);
+    };
+    if template.kind != NoticeKind::Survey || template.project_id.as_ref().is_some_and(|p| p != &survey.project_id) {
         return Ok(None);
     }
     if let Err(e) = Sender::load(services, template.channel).await {
-        tracing::warn!(survey = %survey_id, channel = %template.channel, error = %e, "survey link not sent: channel not set up");
+        tracing::warn!(survey = %survey.id, channel = %template.channel, error = %e, "survey link not sent: channel not set up");
         return Ok(None);
     }
-    let to = vec![Addressee { customer_id: customer_id.clone(), contract_id: None }];
+    let to = vec![Addressee { customer_id: survey.customer_id.clone(), contract_id: None }];
     let skipped = skips(conn, template.kind, template.channel, &to).await?;
     let queued = Queued {
-        template,
-        project_id,
-        audience: serde_json::json!({"source": "survey", "survey_id": survey_id}),
+        template: &template,
+        project_id: &survey.project_id,
+        audience: serde_json::json!({"source": "survey", "survey_id": survey.id}),
         as_of: services.clock.today(),
-        details: BTreeMap::from([("survey.id", survey_id.to_string())]),
-        occasion: None,
+        details: BTreeMap::from([("survey.id", survey.id.to_string())]),
+        // One batch per survey, whichever instance runs the job.
+        occasion: Some(format!("survey:{}", survey.id)),
     };
-    Ok(queue_in(services, conn, actor, queued, to, &skipped).await?.map(|b| b.id))
+    let mut system = Actor::system("surveys");
+    system.display_name = "满意度调查".into();
+    let tx = services.store.begin_write().await?;
+    let Some(batch) = queue_in(services, &tx, &system, queued, to, &skipped).await? else { return Ok(None) };
+    loupan_store::surveys::set_notice_batch(&tx, &survey.id, &batch.id).await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(Some(batch.id.to_string()))
+}
+
+/// What a survey's notice merges: the customer's link (after the company's
+/// address, `LOUPAN_PUBLIC_URL`), its last day and what it asks about.
+async fn survey_fields<C: Connection>(
+    services: &Services,
+    conn: &C,
+    id: &str,
+) -> ServiceResult<Vec<(&'static str, String)>> {
+    let row =
+        loupan_store::surveys::find_survey(conn, &SurveyId::from(id)).await?.ok_or(ServiceError::NotFound("survey"))?;
+    let token = services.secrets.decrypt(&row.token_cipher)?;
+    Ok(survey_facts(services, &token, services.clock.date_of(row.expires_at), row.event))
+}
+
+/// `survey_fields` as a template's preview shows them.
+fn sample_survey_fields(services: &Services) -> Vec<(&'static str, String)> {
+    let last_day = services.clock.today() + chrono::Duration::days(loupan_domain::cases::SURVEY_VALID_DAYS);
+    survey_facts(services, "…", last_day, SurveyEvent::CaseClosed)
+}
+
+fn survey_facts(
+    services: &Services,
+    token: &str,
+    last_day: NaiveDate,
+    event: SurveyEvent,
+) -> Vec<(&'static str, String)> {
+    let base = services.config.public_url.as_deref().unwrap_or_default().trim_end_matches('/');
+    // The words of the company's letters, which are Chinese.
+    let about = match event {
+        SurveyEvent::CaseClosed => "报事处理",
+        SurveyEvent::ContractSigned => "签约服务",
+        SurveyEvent::Handover => "交房服务",
+    };
+    vec![
+        ("survey.link", format!("{base}/survey/{token}")),
+        ("survey.expires_on", last_day.to_string()),
+        ("survey.about", about.to_owned()),
+    ]
 }
 
 /// Stores a batch with its recipients fixed in the order given (those in
@@ -1593,7 +1646,7 @@ async fn run(services: &Services, id: &NoticeBatchId, progress: &Progress<'_>) -
     if batch.kind == NoticeKind::Survey {
         // A survey's batch is one customer's: its link and dates are the batch's.
         let survey = detail_of(&batch, "survey.id")?.unwrap_or_default();
-        merge.details.extend(crate::cases::surveys::notice_fields(services, conn, &survey).await?);
+        merge.details.extend(survey_fields(services, conn, &survey).await?);
     }
     if batch.kind == NoticeKind::Questionnaire {
         let id = merge.details.get("questionnaire.id").cloned().unwrap_or_default();

@@ -32,10 +32,12 @@ pub enum JobKind {
     Greetings,
     /// Reminders and escalations of customer-service cases (`cases::check_deadlines`).
     CaseDeadlines,
+    /// Sends one satisfaction survey's link by the desk's template (`notices::run_survey_job`).
+    SurveyNotice,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 8] = [
+    pub const ALL: [JobKind; 9] = [
         JobKind::ExpireReservations,
         JobKind::ApprovalDeadlines,
         JobKind::FollowUpReminders,
@@ -44,6 +46,7 @@ impl JobKind {
         JobKind::NoticeBatch,
         JobKind::Greetings,
         JobKind::CaseDeadlines,
+        JobKind::SurveyNotice,
     ];
 
     /// The stable name stored in job rows and shown (translated) on the admin page.
@@ -57,6 +60,7 @@ impl JobKind {
             JobKind::NoticeBatch => "notice_batch",
             JobKind::Greetings => "greetings",
             JobKind::CaseDeadlines => "case_deadlines",
+            JobKind::SurveyNotice => "survey_notice",
         }
     }
 
@@ -72,7 +76,7 @@ impl Serialize for JobKind {
 }
 
 /// Every kind of job by name, for translations and the admin page.
-pub const KINDS: [&str; 8] = [
+pub const KINDS: [&str; 9] = [
     JobKind::ExpireReservations.name(),
     JobKind::ApprovalDeadlines.name(),
     JobKind::FollowUpReminders.name(),
@@ -81,6 +85,7 @@ pub const KINDS: [&str; 8] = [
     JobKind::NoticeBatch.name(),
     JobKind::Greetings.name(),
     JobKind::CaseDeadlines.name(),
+    JobKind::SurveyNotice.name(),
 ];
 
 /// What running a job does, by kind (`crate::handlers::run_job`): `Ok(result)`
