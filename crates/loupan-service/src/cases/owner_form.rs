@@ -56,37 +56,6 @@ pub struct OwnerReport {
     pub photos: Vec<Photo>,
 }
 
-/// Stores a photo's bytes as a file of the case; its row is the caller's to write.
-async fn keep_photo(
-    services: &Services,
-    case_id: &loupan_domain::ids::CaseId,
-    photo: Photo,
-    content_type: &str,
-) -> ServiceResult<loupan_store::files::FileRow> {
-    let now = services.clock.now();
-    let id = loupan_store::new_id();
-    let key = format!("{}/{id}", now.format("%Y"));
-    let size = i64::try_from(photo.bytes.len()).map_err(ServiceError::internal)?;
-    services
-        .files
-        .put(&key, Box::pin(std::io::Cursor::new(photo.bytes)))
-        .await
-        .map_err(|e| crate::platform::files::store_failed(&key, e))?;
-    let name = crate::inventory::files::base_name(&photo.file_name);
-    Ok(loupan_store::files::FileRow {
-        id,
-        owner_type: FileOwner::ServiceCase,
-        owner_id: case_id.to_string(),
-        purpose: FilePurpose::Attachment,
-        file_name: if name.is_empty() { "photo".into() } else { name },
-        content_type: content_type.to_owned(),
-        size,
-        storage_key: key,
-        uploaded_by: "业主报事表单".into(),
-        created_at: now,
-    })
-}
-
 /// Registers the owner's report as a case of the project and returns its
 /// number. `address`: where it came from, for the limit per address.
 pub async fn report(
@@ -144,7 +113,16 @@ pub async fn report(
     }
     // The photos' bytes only once the report is admitted: a refused flood stores nothing.
     for (photo, content_type) in checked {
-        let row = keep_photo(services, &done.case.id, photo, content_type).await?;
+        let name = crate::inventory::files::base_name(&photo.file_name);
+        let row = crate::inventory::files::keep_bytes(
+            services,
+            (FileOwner::ServiceCase, done.case.id.as_str(), FilePurpose::Attachment),
+            if name.is_empty() { "photo".into() } else { name },
+            content_type,
+            &desk.display_name,
+            photo.bytes,
+        )
+        .await?;
         crate::inventory::files::record_file_in(&tx, &desk, row).await?;
     }
     tx.commit().await.map_err(ServiceError::internal)?;

@@ -152,23 +152,15 @@ pub async fn upload(
     let Some(purpose) = purpose else { return Err(errors.into()) };
     errors.into_result()?;
     let content_type = content_type.unwrap_or("application/octet-stream");
-    let now = services.clock.now();
-    let id = loupan_store::new_id();
-    let key = format!("{}/{id}", now.format("%Y"));
-    let size = i64::try_from(bytes.len()).map_err(ServiceError::internal)?;
-    services.files.put(&key, Box::pin(std::io::Cursor::new(bytes))).await.map_err(|e| store_failed(&key, e))?;
-    let row = FileRow {
-        id,
-        owner_type,
-        owner_id: owner_id.to_owned(),
-        purpose,
-        file_name: if name.is_empty() { "file".into() } else { name },
-        content_type: content_type.to_owned(),
-        size,
-        storage_key: key,
-        uploaded_by: actor.display_name.clone(),
-        created_at: now,
-    };
+    let row = keep_bytes(
+        services,
+        (owner_type, owner_id, purpose),
+        if name.is_empty() { "file".into() } else { name },
+        content_type,
+        &actor.display_name,
+        bytes,
+    )
+    .await?;
     let tx = services.store.begin_write().await?;
     let mut replaced = Vec::new();
     if purpose == FilePurpose::SitePlan {
@@ -186,6 +178,35 @@ pub async fn upload(
         }
     }
     Ok(file)
+}
+
+/// Stores a checked file's bytes and returns its row, for the caller to
+/// write (`record_file_in`) once the bytes are kept.
+pub(crate) async fn keep_bytes(
+    services: &Services,
+    (owner_type, owner_id, purpose): (FileOwner, &str, FilePurpose),
+    file_name: String,
+    content_type: &str,
+    uploaded_by: &str,
+    bytes: Vec<u8>,
+) -> ServiceResult<FileRow> {
+    let now = services.clock.now();
+    let id = loupan_store::new_id();
+    let key = format!("{}/{id}", now.format("%Y"));
+    let size = i64::try_from(bytes.len()).map_err(ServiceError::internal)?;
+    services.files.put(&key, Box::pin(std::io::Cursor::new(bytes))).await.map_err(|e| store_failed(&key, e))?;
+    Ok(FileRow {
+        id,
+        owner_type,
+        owner_id: owner_id.to_owned(),
+        purpose,
+        file_name,
+        content_type: content_type.to_owned(),
+        size,
+        storage_key: key,
+        uploaded_by: uploaded_by.to_owned(),
+        created_at: now,
+    })
 }
 
 /// Writes a stored file's row and its audit entry in the caller's transaction.
