@@ -3,6 +3,9 @@
 //! (契税). Exact integer arithmetic; one rounding, half away from zero to the
 //! fen, at the end of each computation.
 
+use std::collections::BTreeMap;
+
+use crate::formula::{EvalError, Formula, Fraction};
 use crate::{Area, Money};
 
 /// Which statutory rule settles the difference.
@@ -152,15 +155,159 @@ pub fn area_compensation(
 /// No. 16: a first home 1 % up to 140 m2 and 1.5 % above, a second home 1 % and
 /// 2 %, anything more 3 %. Returns the rate in ten-thousandths and the tax.
 pub fn deed_tax(price: Money, gross_area: Area, homes_owned_before: u32) -> (u32, Money) {
-    let small = gross_area <= Area::from_hundredths(14_000);
-    let rate = match (homes_owned_before, small) {
-        (0 | 1, true) => 100,
-        (0, false) => 150,
-        (1, false) => 200,
-        _ => 300,
+    DeedTaxTiers::default().tax(price, gross_area, homes_owned_before)
+}
+
+/// The deed-tax tiers of a project (契税, DOMAIN.md), rates in ten-thousandths.
+/// The defaults are announcement 2024 No. 16's; a province sets the rate for a
+/// third home (3–5 %), and a project may be in a city with its own threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DeedTaxTiers {
+    /// Gross area up to which the small-home rates apply (inclusive).
+    pub threshold: Area,
+    pub first_small: u32,
+    pub first_large: u32,
+    pub second_small: u32,
+    pub second_large: u32,
+    /// A third home or more, whatever its size.
+    pub further: u32,
+}
+
+impl Default for DeedTaxTiers {
+    fn default() -> Self {
+        DeedTaxTiers {
+            threshold: Area::from_hundredths(14_000),
+            first_small: 100,
+            first_large: 150,
+            second_small: 100,
+            second_large: 200,
+            further: 300,
+        }
+    }
+}
+
+impl DeedTaxTiers {
+    /// The highest rate a province may set (5 %), in ten-thousandths.
+    pub const MAX_RATE: u32 = 500;
+
+    pub fn rate(&self, gross_area: Area, homes_owned_before: u32) -> u32 {
+        let small = gross_area <= self.threshold;
+        match (homes_owned_before, small) {
+            (0, true) => self.first_small,
+            (0, false) => self.first_large,
+            (1, true) => self.second_small,
+            (1, false) => self.second_large,
+            _ => self.further,
+        }
+    }
+
+    /// The tax on `price`: rate × price, rounded once to the fen.
+    pub fn tax(&self, price: Money, gross_area: Area, homes_owned_before: u32) -> (u32, Money) {
+        let rate = self.rate(gross_area, homes_owned_before);
+        (rate, Money::from_hundredths(to_i64(divide_rounded(i128::from(price.hundredths()) * i128::from(rate), 10_000))))
+    }
+}
+
+/// How a project's maintenance fund (专项维修资金) is assessed for one property type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum FundRate {
+    /// Yuan per m2 of gross area.
+    PerM2 { per_m2: Money },
+    /// A share of the price in ten-thousandths (`200` is 2 %).
+    PercentOfPrice { ten_thousandths: u32 },
+}
+
+impl FundRate {
+    pub fn fund(self, price: Money, gross_area: Area) -> Money {
+        let (num, den) = match self {
+            FundRate::PerM2 { per_m2 } => (i128::from(per_m2.hundredths()) * i128::from(gross_area.hundredths()), 100),
+            FundRate::PercentOfPrice { ten_thousandths } => {
+                (i128::from(price.hundredths()) * i128::from(ten_thousandths), 10_000)
+            }
+        };
+        Money::from_hundredths(to_i64(divide_rounded(num, den)))
+    }
+}
+
+/// The variables a project's own compensation formula may use. Areas are in
+/// m2, money in yuan, ratios as fractions (`0.03` is 3 %); the priced basis
+/// (`contract_area`, `measured_area`) is the gross area.
+pub const FORMULA_VARIABLES: &[&str] = &[
+    "contract_area",
+    "measured_area",
+    "contract_gross_area",
+    "measured_gross_area",
+    "contract_inner_area",
+    "measured_inner_area",
+    "contract_total",
+    "unit_price",
+    "area_difference",
+    "error_ratio",
+    "inner_error_ratio",
+];
+
+/// Why a formula gave no amount for a unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormulaFailure {
+    AreaNotPositive(&'static str),
+    Evaluation(EvalError),
+}
+
+/// Area compensation by a project's own formula. The buyer's right to rescind
+/// is the model contract's (either area beyond 3 %), which a formula cannot waive.
+pub fn compensation_by_formula(
+    formula: &Formula,
+    contract_total: Money,
+    gross: AreaPair,
+    inner: AreaPair,
+) -> Result<Compensation, FormulaFailure> {
+    for (area, field) in [
+        (gross.contracted, "contract_gross_area"),
+        (gross.measured, "measured_gross_area"),
+        (inner.contracted, "contract_inner_area"),
+        (inner.measured, "measured_inner_area"),
+    ] {
+        if !area.is_positive() {
+            return Err(FormulaFailure::AreaNotPositive(field));
+        }
+    }
+    let area = |a: Area| Fraction::from_hundredths(a.hundredths());
+    let ratio = |p: AreaPair| {
+        Fraction::new(
+            i128::from(p.measured.hundredths() - p.contracted.hundredths()),
+            i128::from(p.contracted.hundredths()),
+        )
+        .unwrap_or(Fraction::ZERO)
     };
-    let tax = divide_rounded(i128::from(price.hundredths()) * i128::from(rate), 10_000);
-    (rate, Money::from_hundredths(to_i64(tax)))
+    let total = Fraction::from_hundredths(contract_total.hundredths());
+    let unit_price = Fraction::new(i128::from(contract_total.hundredths()), i128::from(gross.contracted.hundredths()))
+        .unwrap_or(Fraction::ZERO);
+    let values = BTreeMap::from([
+        ("contract_area", area(gross.contracted)),
+        ("measured_area", area(gross.measured)),
+        ("contract_gross_area", area(gross.contracted)),
+        ("measured_gross_area", area(gross.measured)),
+        ("contract_inner_area", area(inner.contracted)),
+        ("measured_inner_area", area(inner.measured)),
+        ("contract_total", total),
+        ("unit_price", unit_price),
+        ("area_difference", Fraction::from_hundredths(gross.measured.hundredths() - gross.contracted.hundredths())),
+        ("error_ratio", ratio(gross)),
+        ("inner_error_ratio", ratio(inner)),
+    ]);
+    let value = formula.evaluate(&values).map_err(FormulaFailure::Evaluation)?;
+    let amount = value.round_to_hundredths().ok_or(FormulaFailure::Evaluation(EvalError::Overflow))?;
+    Ok(Compensation {
+        amount: Money::from_hundredths(amount),
+        rescission_right: !gross.within_three_percent() || !inner.within_three_percent(),
+        unit_price: Money::from_hundredths(to_i64(divide_rounded(
+            i128::from(contract_total.hundredths()) * 100,
+            i128::from(gross.contracted.hundredths()),
+        ))),
+        error_ratio: gross.error_ratio(),
+        inner_error_ratio: Some(inner.error_ratio()),
+    })
 }
 
 /// A rate in ten-thousandths as a decimal string (`150` → `"0.015"`).
@@ -268,5 +415,39 @@ mod tests {
             let (r, t) = deed_tax(m(price), a(area), homes);
             assert_eq!((rate_text(r).as_str(), t.to_string().as_str()), (rate, tax), "{price} {area} {homes}");
         }
+    }
+
+    #[test]
+    fn project_tiers_and_funds_are_rounded_once() {
+        let tiers = DeedTaxTiers { further: 400, threshold: a("90.00"), ..DeedTaxTiers::default() };
+        assert_eq!(tiers.tax(m("2000000.00"), a("90.00"), 0), (100, m("20000.00")));
+        assert_eq!(tiers.tax(m("2000000.00"), a("90.01"), 0), (150, m("30000.00")));
+        assert_eq!(tiers.tax(m("2000000.00"), a("90.00"), 3), (400, m("80000.00")));
+        assert_eq!(FundRate::PerM2 { per_m2: m("85.50") }.fund(m("1"), a("89.37")), m("7641.14"));
+        assert_eq!(FundRate::PercentOfPrice { ten_thousandths: 200 }.fund(m("1234567.89"), a("1")), m("24691.36"));
+    }
+
+    #[test]
+    fn a_formula_sees_the_contract_and_the_survey() {
+        let statutory_like = Formula::parse(
+            "if(abs(error_ratio) <= 3%, area_difference * unit_price, \
+             if(error_ratio > 0, 3% * contract_total, -(3% * contract_total + 2 * (abs(area_difference) - 3% * contract_area) * unit_price)))",
+            FORMULA_VARIABLES,
+        )
+        .unwrap();
+        for measured in ["100.00", "102.00", "103.00", "104.50", "98.00", "97.00", "95.00", "89.37"] {
+            let gross = AreaPair { contracted: a("100.00"), measured: a(measured) };
+            let inner = AreaPair { contracted: a("80.00"), measured: a("80.00") };
+            let by_formula = compensation_by_formula(&statutory_like, m("2000000.00"), gross, inner).unwrap();
+            let by_rule = area_compensation(CompensationRule::Statutory2001, m("2000000.00"), gross, None).unwrap();
+            assert_eq!(by_formula.amount, by_rule.amount, "measured {measured}");
+            assert_eq!(by_formula.rescission_right, by_rule.rescission_right, "measured {measured}");
+        }
+        let gross = AreaPair { contracted: a("100.00"), measured: a("100.00") };
+        let inner = AreaPair { contracted: a("0"), measured: a("80.00") };
+        assert_eq!(
+            compensation_by_formula(&statutory_like, m("1"), gross, inner),
+            Err(FormulaFailure::AreaNotPositive("contract_inner_area"))
+        );
     }
 }

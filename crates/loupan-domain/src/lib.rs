@@ -10,6 +10,7 @@ pub mod cases;
 pub mod cost;
 pub mod customers;
 pub mod finance;
+pub mod formula;
 pub mod ids;
 pub mod inventory;
 pub mod names;
