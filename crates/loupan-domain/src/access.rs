@@ -98,6 +98,7 @@ impl Role {
                 ReadQuestionnaires,
                 ManageQuestionnaires,
                 AnswerQuestionnaires,
+                ManageAftersales,
             ],
             Role::Executive => &[
                 ReadAudit,
@@ -187,10 +188,14 @@ impl Role {
                 AnswerQuestionnaires,
             ],
             // Repairs after handover are after-sales work.
-            Role::Aftersales => &[ReadProjects, ReadInventory, ReadCustomers, ReadAftersales, ReadCases, WorkCases],
+            // After-sales staff enter the surveyed areas and prepare the compensation batches.
+            Role::Aftersales => {
+                &[ReadProjects, ReadInventory, ReadCustomers, ReadAftersales, ManageAftersales, ReadCases, WorkCases]
+            }
             Role::CostEngineer => &[ReadProjects, ReadInventory, ReadCost, ManageCost, RecordVariations],
             // Site staff submit and confirm changes and visas; the cost engineer keeps the rest.
-            Role::ProjectManager => &[ReadProjects, ReadInventory, ReadCost, RecordVariations],
+            // They approve a building's area compensation, so they read its batches.
+            Role::ProjectManager => &[ReadProjects, ReadInventory, ReadCost, RecordVariations, ReadAftersales],
         }
     }
 }
@@ -275,10 +280,13 @@ pub enum Permission {
     ManageQuestionnaires,
     /// Fill in a questionnaire with a customer (the tablet at the sales office).
     AnswerQuestionnaires,
+    /// Enter surveyed areas, set a project's settlement rules, and prepare and
+    /// submit area-compensation batches (after-sales staff).
+    ManageAftersales,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 32] = [
+    pub const ALL: [Permission; 33] = [
         Permission::ManageUsers,
         Permission::ReadAudit,
         Permission::ReadProjects,
@@ -311,6 +319,7 @@ impl Permission {
         Permission::ReadQuestionnaires,
         Permission::ManageQuestionnaires,
         Permission::AnswerQuestionnaires,
+        Permission::ManageAftersales,
     ];
 
     pub fn name(self) -> &'static str {
@@ -347,6 +356,7 @@ impl Permission {
             Permission::ReadQuestionnaires => "read_questionnaires",
             Permission::ManageQuestionnaires => "manage_questionnaires",
             Permission::AnswerQuestionnaires => "answer_questionnaires",
+            Permission::ManageAftersales => "manage_aftersales",
         }
     }
 }

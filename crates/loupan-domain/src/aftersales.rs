@@ -6,7 +6,30 @@
 use std::collections::BTreeMap;
 
 use crate::formula::{EvalError, Formula, Fraction};
+use crate::names::named_enum;
 use crate::{Area, Money};
+
+named_enum! {
+    /// Where a building's batch of area compensations stands.
+    pub enum CompensationBatchStatus("compensation batch status") {
+        /// Computed; lines may be adjusted or the batch recomputed.
+        Draft = "draft",
+        /// At approval; a rejection makes it a draft again.
+        Pending = "pending",
+        /// Approved: every line is on its contract's plan.
+        Applied = "applied",
+    }
+}
+
+named_enum! {
+    /// The rule a project settles area differences by.
+    pub enum SettlementRule("settlement rule") {
+        Statutory2001 = "2001",
+        ModelContract2014Gross = "2014_gross",
+        /// The project's own formula over `FORMULA_VARIABLES`.
+        Formula = "formula",
+    }
+}
 
 /// Which statutory rule settles the difference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -36,6 +36,8 @@ named_enum! {
         /// 合约规划调整: a plan line's amount changed (a strongly controlled
         /// line takes a larger contract only this way).
         PlanAdjustment = "plan_adjustment",
+        /// 面积补差: a building's batch of area compensations before it lands on the plans.
+        AreaCompensation = "area_compensation",
     }
 }
 
@@ -49,6 +51,7 @@ impl RequestKind {
             RequestKind::CostContract => "cost_contract",
             RequestKind::CostVariation => "cost_variation",
             RequestKind::PlanAdjustment => "cost_plan_line",
+            RequestKind::AreaCompensation => "compensation_batch",
             RequestKind::RefundPayment => "refund",
             // The subject id is the contract's; the name is as stored since the kind began.
             RequestKind::DepositTransfer => "deposit_transfer",
@@ -108,6 +111,9 @@ impl RequestKind {
             RequestKind::CostVariation => &["amount"],
             // `amount`: the size of the change in yuan, up or down.
             RequestKind::PlanAdjustment => &["amount"],
+            // `amount`: what the buyers pay in all, less what is refunded (yuan);
+            // `refunds`: what is refunded in all; `units`: lines in the batch.
+            RequestKind::AreaCompensation => &["amount", "refunds", "units"],
             RequestKind::RefundPayment | RequestKind::DepositTransfer => &["amount"],
             // `below_list_percent`: how far the price is below the unit's list price (0 at or above it).
             RequestKind::NonStandardContract => &["amount", "below_list_percent"],
@@ -119,7 +125,7 @@ pub const SPECIAL_DISCOUNT: RequestKind = RequestKind::SpecialDiscount;
 pub const DEAL_CHANGE: RequestKind = RequestKind::DealChange;
 pub const PRICE_ADJUSTMENT: RequestKind = RequestKind::PriceAdjustment;
 
-pub const REQUEST_KINDS: [RequestKind; 9] = RequestKind::ALL;
+pub const REQUEST_KINDS: [RequestKind; 10] = RequestKind::ALL;
 
 pub fn request_kind(name: &str) -> Option<RequestKind> {
     RequestKind::parse(name)
@@ -322,6 +328,15 @@ pub fn default_steps(kind: RequestKind) -> Vec<Step> {
         ],
         // The budget behind contracts moves only with the project manager.
         RequestKind::PlanAdjustment => vec![role("项目经理审批", Role::ProjectManager)],
+        // Money to and from every buyer of a building: the project manager,
+        // and finance once refunds are owed.
+        RequestKind::AreaCompensation => vec![
+            role("项目经理审批", Role::ProjectManager),
+            Step {
+                condition: Some(Condition { fact: "refunds".into(), op: Op::Gt, value: "0".into() }),
+                ..role("财务审批", Role::Finance)
+            },
+        ],
         // Money a cashier moves on finance's rules: no approval until a group
         // configures one (for example finance above some amount).
         RequestKind::RefundPayment | RequestKind::DepositTransfer => Vec::new(),

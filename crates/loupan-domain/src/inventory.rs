@@ -21,6 +21,10 @@ named_enum! {
         SwappedOut = "swapped_out",
         /// A deal moved onto it from another unit.
         SwappedIn = "swapped_in",
+        /// Its measured areas (实测面积) were entered or corrected.
+        Surveyed = "surveyed",
+        /// An area compensation landed on its contract's plan.
+        Compensated = "compensated",
     }
 }
 

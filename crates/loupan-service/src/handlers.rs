@@ -65,6 +65,11 @@ fn approval_decided<'a>(
             RequestKind::NonStandardContract => {
                 crate::sales::on_non_standard_contract_decided(services, tx, actor, request, outcome).await
             }
+            RequestKind::AreaCompensation => {
+                crate::aftersales::compensation::on_batch_decided(services, tx, actor, request, outcome)
+                    .await
+                    .map(|()| Vec::new())
+            }
             RequestKind::DepositTransfer => {
                 crate::finance::on_deposit_transfer_decided(services, tx, actor, request, outcome)
                     .await

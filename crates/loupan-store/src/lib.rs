@@ -3,6 +3,7 @@
 //! (`find_user_by_username`), never generic CRUD; they take any connection so a
 //! service can run several in one transaction.
 
+pub mod aftersales;
 pub mod approvals;
 pub mod audit;
 pub mod balances;
@@ -623,7 +624,7 @@ pub mod bulk {
 
     use crate::StoreResult;
     use crate::entities::{
-        contracts, customers, instalments, questionnaire_answers, questionnaire_responses, service_cases, units,
+        compensations, contracts, customers, instalments, questionnaire_answers, questionnaire_responses, service_cases, units,
     };
 
     /// SQLite allows 32 766 bound values per statement; stay well below.
@@ -649,6 +650,7 @@ pub mod bulk {
     bulk_insert!(insert_questionnaire_responses, questionnaire_responses);
     bulk_insert!(insert_questionnaire_answers, questionnaire_answers);
     bulk_insert!(insert_service_cases, service_cases);
+    bulk_insert!(insert_compensations, compensations);
 }
 
 /// Raw SQL for the benchmark's physical-limit baseline: the same queries the

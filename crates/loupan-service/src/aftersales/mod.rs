@@ -1,7 +1,11 @@
-//! After-sales (A1-A4): for now the settlement calculators that integrators
-//! and the after-sales and finance staff use to check a figure — area
-//! compensation under the statutory rules and the default deed tax. Batches
-//! over a building, handover and fees build on these rules.
+//! After-sales (A1-A4): the settlement calculators that integrators and the
+//! after-sales and finance staff use to check a figure (area compensation
+//! under the statutory rules, the default deed tax), a project's settlement
+//! rules, surveyed areas, and the area compensation of a building.
+
+pub mod compensation;
+pub mod measured;
+pub mod settlement;
 
 use loupan_domain::aftersales::{self as rules, AreaPair, CompensationError, CompensationRule};
 use loupan_domain::{Area, Invalid, Money, Permission};

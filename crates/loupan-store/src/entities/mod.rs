@@ -13,6 +13,8 @@ pub mod calendar_days;
 pub mod case_categories;
 pub mod case_events;
 pub mod case_rules;
+pub mod compensation_batches;
+pub mod compensations;
 pub mod contracts;
 pub mod cost_contract_lines;
 pub mod cost_contracts;

@@ -49,6 +49,7 @@ mod m20261217_000043_questionnaires;
 mod m20261218_000044_case_step_minutes;
 mod m20261218_000045_survey_notices;
 mod m20261218_000046_answer_counts;
+mod m20261219_000047_area_compensation;
 
 pub struct Migrator;
 
@@ -101,6 +102,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261218_000044_case_step_minutes::Migration),
             Box::new(m20261218_000045_survey_notices::Migration),
             Box::new(m20261218_000046_answer_counts::Migration),
+            Box::new(m20261219_000047_area_compensation::Migration),
         ]
     }
 }

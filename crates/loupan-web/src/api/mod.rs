@@ -5,6 +5,7 @@
 // By business area, as in the service layer; `platform` is sign-in, users,
 // the audit trail, webhooks and jobs.
 pub mod aftersales;
+pub mod compensation;
 pub mod approvals;
 pub mod cases;
 pub mod changes;
@@ -86,6 +87,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(approvals::router())
         .merge(platform::integrations::router())
         .merge(aftersales::router())
+        .merge(compensation::router())
         .merge(cost::router())
         .merge(notices::router())
         .merge(cases::router())

@@ -139,6 +139,7 @@ fn subject_link(r: &Request) -> Option<String> {
         },
         RequestKind::RefundPayment => "/finance/refunds".into(),
         RequestKind::DepositTransfer => format!("/contracts/{}", r.subject_id),
+        RequestKind::AreaCompensation => format!("/aftersales/batches/{}", r.subject_id),
     })
 }
 
