@@ -163,6 +163,7 @@ pub async fn adjust_line<C: ConnectionTrait>(
     by: Option<&str>,
     homes_owned_before: i32,
     (deed_tax_before, deed_tax_after): (Money, Money),
+    fund_after: Money,
 ) -> StoreResult<bool> {
     let res = lines::Entity::update_many()
         .col_expr(lines::Column::Amount, Expr::value(amount))
@@ -171,6 +172,7 @@ pub async fn adjust_line<C: ConnectionTrait>(
         .col_expr(lines::Column::HomesOwnedBefore, Expr::value(homes_owned_before))
         .col_expr(lines::Column::DeedTaxBefore, Expr::value(deed_tax_before))
         .col_expr(lines::Column::DeedTaxAfter, Expr::value(deed_tax_after))
+        .col_expr(lines::Column::FundAfter, Expr::value(fund_after))
         .filter(lines::Column::Id.eq(id))
         .exec(c)
         .await?;

@@ -552,13 +552,16 @@ pub async fn adjust_line(
     let homes_u32 = u32::try_from(homes).map_err(ServiceError::internal)?;
     let deed_tax_after = settlement.deed_tax.tax(settled, line.measured_gross_area, homes_u32).1;
     let deed_tax_before = settlement.deed_tax.tax(line.contract_total, line.contract_gross_area, homes_u32).1;
+    let unit = loupan_store::inventory::find_unit(&tx, &line.unit_id).await?.ok_or(ServiceError::NotFound("unit"))?;
+    let fund_after =
+        settlement.funds.get(&unit.property_type).map_or(Money::ZERO, |f| f.fund(settled, line.measured_gross_area));
     // Back to the computed amount: the adjustment is withdrawn.
     let (reason, by) = if amount == line.computed_amount {
         (None, None)
     } else {
         (reason.as_deref(), Some(actor.display_name.as_str()))
     };
-    store::adjust_line(&tx, line_id, amount, reason, by, homes, (deed_tax_before, deed_tax_after)).await?;
+    store::adjust_line(&tx, line_id, amount, reason, by, homes, (deed_tax_before, deed_tax_after), fund_after).await?;
     audit::record(
         &tx,
         actor,

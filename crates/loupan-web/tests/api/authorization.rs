@@ -333,6 +333,17 @@ fn rule(op: &str) -> Option<Rule> {
         "POST /api/v1/aftersales/area-compensation/calculate" | "POST /api/v1/aftersales/deed-tax/calculate" => {
             Needs(ReadAftersales, Nothing)
         }
+        "GET /api/v1/projects/{id}/settlement"
+        | "GET /api/v1/projects/{id}/compensation-batches"
+        | "GET /api/v1/compensation-batches/{id}"
+        | "GET /api/v1/units/{id}/compensations" => Needs(ReadAftersales, Project),
+        "PUT /api/v1/projects/{id}/settlement"
+        | "PUT /api/v1/units/{id}/measured-areas"
+        | "POST /api/v1/buildings/{id}/measured-areas/import"
+        | "POST /api/v1/buildings/{id}/compensation-batches"
+        | "POST /api/v1/compensation-batches/{id}/recompute"
+        | "POST /api/v1/compensation-batches/{id}/submit"
+        | "PATCH /api/v1/compensation-batches/{id}/lines/{line_id}" => Needs(ManageAftersales, Project),
 
         "POST /api/v1/service/cases" => Needs(WorkCases, Field),
         "GET /api/v1/service/cases"
@@ -793,6 +804,48 @@ impl World {
         (approval, id_of(&r))
     }
 
+    /// A building of its own with one sold and surveyed unit, so that each
+    /// call computes its own batch: (building, unit).
+    async fn surveyed_building(&self, case: Case) -> (String, String) {
+        let n = self.n();
+        let building = id_of(
+            &self
+                .send(
+                    post(
+                        &format!("/api/v1/projects/{}/buildings", self.project(case)),
+                        json!({"name": format!("{n}号楼")}),
+                    ),
+                    &self.admin,
+                )
+                .await,
+        );
+        let unit = id_of(
+            &self
+                .send(
+                    post(
+                        &format!("/api/v1/buildings/{building}/units"),
+                        json!({"floor": 2, "number": "201", "layout": "3室2厅", "gross_area": "89.37",
+                               "inner_area": "77.37", "list_price": "1000000.00"}),
+                    ),
+                    &self.admin,
+                )
+                .await,
+        );
+        let customer = self.customer(case).await;
+        id_of(&self.send(post("/api/v1/sales/contracts", self.deal_body(case, &unit, &customer)), self.agent(case)).await);
+        let areas = json!({"measured_gross_area": "90.37", "measured_inner_area": "78.00"});
+        let r = self.send(put(&format!("/api/v1/units/{unit}/measured-areas"), areas), &self.admin).await;
+        assert!(r.status.is_success(), "{}", r.text);
+        (building, unit)
+    }
+
+    /// A draft compensation batch and its line.
+    async fn compensation_batch(&self, case: Case) -> (String, String) {
+        let (building, _) = self.surveyed_building(case).await;
+        let r = self.send(post(&format!("/api/v1/buildings/{building}/compensation-batches"), json!({})), &self.admin).await;
+        (id_of(&r), r.json()["lines"][0]["id"].as_str().unwrap().to_owned())
+    }
+
     async fn price_adjustment(&self, case: Case) -> String {
         let r = self
             .send(
@@ -993,8 +1046,9 @@ impl World {
         let body = json!({"template_id": template, "project_id": self.project(case),
                           "audience": {"source": "customers", "customer_ids": [customer]}});
         let batch = id_of(&self.send(post("/api/v1/notices/batches", body), &self.admin).await);
-        // Run until the batch is done: other routes queue webhook deliveries before it.
-        for _ in 0..50 {
+        // Run until the batch is done: other routes queue webhook deliveries
+        // before it (every contract signed for the matrix is one).
+        for _ in 0..1000 {
             let ran = loupan_service::platform::jobs::run_due(&self.app.services, "matrix", chrono::Utc::now()).await;
             let status = self.send(get(&format!("/api/v1/notices/batches/{batch}")), &self.admin).await.json();
             if ran.unwrap() == 0 || status["status"] == "done" {
@@ -1084,6 +1138,28 @@ impl World {
                 post(path, json!({})).token(&fresh)
             }
             "/api/v1/notifications/{id}/read" => post(&with(&self.notification(case, caller_id).await), json!({})),
+            "/api/v1/units/{id}/measured-areas" => put(
+                &with(&self.unit(case).await),
+                json!({"measured_gross_area": "90.00", "measured_inner_area": "78.00"}),
+            ),
+            "/api/v1/units/{id}/compensations" => get(&with(&self.surveyed_building(case).await.1)),
+            "/api/v1/buildings/{id}/measured-areas/import" => {
+                let headers = ["房号", "实测建筑面积", "实测套内面积"].map(str::to_owned);
+                let bytes = loupan_documents::xlsx::write_table("实测面积", &headers, &[]).unwrap();
+                post_bytes(&format!("{}?mode=validate", with(self.building(case))), bytes, XLSX)
+            }
+            "/api/v1/projects/{id}/settlement" => body(with(&p), json!({"due_days": 30})),
+            "/api/v1/projects/{id}/compensation-batches" => get(&with(&p)),
+            "/api/v1/buildings/{id}/compensation-batches" => {
+                post(&with(&self.surveyed_building(case).await.0), json!({}))
+            }
+            "/api/v1/compensation-batches/{id}/lines/{line_id}" => {
+                let (batch, line) = self.compensation_batch(case).await;
+                patch(&with(&batch).replace("{line_id}", &line), json!({"homes_owned_before": 1}))
+            }
+            p2 if p2.starts_with("/api/v1/compensation-batches/{id}") => {
+                body(with(&self.compensation_batch(case).await.0), json!({}))
+            }
             "/api/v1/notices/templates" if method == "GET" => get(path),
             "/api/v1/notices/templates" => {
                 post(path, json!({"kind": "free", "name": format!("函件{n}"), "body": "尊敬的 {{ customer.name }}："}))

@@ -11,6 +11,7 @@ mod aftersales;
 mod approvals;
 mod authorization;
 mod cases;
+mod compensation;
 mod cost;
 mod customers;
 mod every_route;

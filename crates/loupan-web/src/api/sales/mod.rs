@@ -506,7 +506,7 @@ async fn payment_plan(
 #[derive(Serialize, ToSchema)]
 pub struct UnitEventDto {
     /// Why: `held`, `released`, `reserved`, `reservation_expired`, `subscribed`,
-    /// `contracted`, `cancelled`, `swapped_out`, `swapped_in`.
+    /// `contracted`, `cancelled`, `swapped_out`, `swapped_in`, `surveyed`, `compensated`.
     pub kind: String,
     pub from_status: String,
     pub to_status: String,
