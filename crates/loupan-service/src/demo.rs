@@ -175,10 +175,54 @@ pub async fn fill(
     demo_cases(services, &system, &project.id, &desk).await?;
     demo_surveys(services, &system, &project.id).await?;
     demo_questionnaire(services, &system, &project.id).await?;
+    demo_compensation(services, &system, &project.id).await?;
     if let Some(manager) = &manager {
         demo_reception(services, &project.id, manager, &agents).await?;
     }
     Ok(Some(DemoSummary { users: created, password, units: done as usize, customers }))
+}
+
+/// Building 1 is surveyed: its sold units' measured areas differ from the
+/// forecast by a little, a lot, or beyond 3 % either way; 吴军 of after-sales
+/// computed the area compensation with the maintenance fund at 2 % of the
+/// price, and it waits for the project manager (then finance, for refunds).
+async fn demo_compensation(services: &Services, system: &Actor, project_id: &ProjectId) -> ServiceResult<()> {
+    use crate::aftersales::{compensation, measured, settlement};
+    let rules = settlement::SettlementForm {
+        funds: Some(vec![settlement::FundForm {
+            property_type: "residential".into(),
+            method: "percent_of_price".into(),
+            value: "0.02".into(),
+        }]),
+        ..Default::default()
+    };
+    settlement::set_settlement(services, system, project_id, rules).await?;
+    let conn = services.store.conn();
+    let buildings = loupan_store::inventory::list_buildings_of_project(conn, project_id).await?;
+    let Some(building) = buildings.first() else { return Ok(()) };
+    // Measured against forecast, in ten-thousandths: within 3 %, at 3 %, beyond it.
+    const DRIFT: [i64; 6] = [80, -120, 300, 450, -410, 0];
+    let sold = loupan_store::inventory::units_of_building(conn, &building.id)
+        .await?
+        .into_iter()
+        .filter(|u| u.status == UnitStatus::Contracted);
+    for (i, unit) in sold.enumerate() {
+        let drift = DRIFT[i % DRIFT.len()];
+        let moved = |a: loupan_domain::Area| {
+            loupan_domain::Area::from_hundredths(a.hundredths() + a.hundredths() * drift / 10_000).to_string()
+        };
+        let areas = measured::MeasuredAreas {
+            measured_gross_area: Some(moved(unit.gross_area)),
+            measured_inner_area: Some(moved(unit.inner_area)),
+            version: None,
+        };
+        measured::set_measured_areas(services, system, &unit.id, areas).await?;
+    }
+    let mut aftersales = system.clone();
+    aftersales.display_name = "吴军".into();
+    let batch = compensation::create_batch(services, &aftersales, &building.id).await?;
+    compensation::submit_batch(services, &aftersales, &batch.id, None).await?;
+    Ok(())
 }
 
 /// Buyers asked how the signing went: two happy answers and one low score,

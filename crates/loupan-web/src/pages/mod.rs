@@ -28,6 +28,7 @@ mod aftersales;
 mod approvals;
 mod attachments;
 mod cases;
+mod compensation;
 mod cost;
 mod cost_reports;
 mod cost_sheets;
@@ -103,6 +104,7 @@ pub fn router() -> Router<AppState> {
         .merge(pricing::router())
         .merge(finance::router())
         .merge(aftersales::router())
+        .merge(compensation::router())
         .merge(cost::router())
         .merge(cost_reports::router())
         .merge(cost_sheets::router())

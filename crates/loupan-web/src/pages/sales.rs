@@ -19,6 +19,17 @@ use crate::i18n::Lang;
 use crate::pages::{base_context, field_messages, render};
 use crate::{AppError, AppState};
 
+/// The unit's page again with a form's field messages (answered 422).
+pub(crate) async fn unit_page_with_errors(
+    state: &AppState,
+    actor: &Actor,
+    lang: Lang,
+    id: &UnitId,
+    errors: Value,
+) -> Result<Response, AppError> {
+    unit_page(state, actor, lang, id, (errors, Value::UNDEFINED), StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
 async fn unit_page(
     state: &AppState,
     actor: &Actor,
@@ -41,6 +52,15 @@ async fn unit_page(
         .map(|p| context! { old => p.old_price.to_string(), new => p.new_price.to_string(), actor => p.actor_name, at => p.changed_at.to_rfc3339() })
         .collect();
     let can_sell = actor.can(Permission::Sell);
+    let compensations: Vec<Value> = if actor.can(Permission::ReadAftersales) {
+        loupan_service::aftersales::compensation::compensations_of_unit(&state.services, actor, id)
+            .await?
+            .into_iter()
+            .map(|l| context! { amount => l.amount.to_string(), applied => l.applied, rescission => l.rescission_right })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let files: Vec<Value> = loupan_service::inventory::files::files_of(&state.services, actor, loupan_domain::inventory::FileOwner::Unit, id.as_str())
         .await?
         .into_iter()
@@ -104,6 +124,9 @@ async fn unit_page(
             building => context! { id => building.id, name => building.name },
             subscription => deals.subscription.map(|s| context! { id => s.id, number => s.number, total => s.total_price.to_string(), deposit => s.deposit.to_string(), method => s.payment_method_id }),
             contract => deals.contract.map(|c| context! { id => c.id, number => c.number }),
+            measured => context! { gross => unit.measured_gross_area.map(|a| a.to_string()),
+                inner => unit.measured_inner_area.map(|a| a.to_string()), version => unit.version },
+            may_survey => actor.can(Permission::ManageAftersales), compensations => compensations,
             history => history, prices => prices, customers => customer_options.clone(), people => customer_options,
             methods => methods, today => state.services.clock.today().to_string(), free_units => free_units, buyers => buyers, files => files,
             can_sell => can_sell && unit.status == UnitStatus::Available,
