@@ -227,7 +227,10 @@ impl DeedTaxTiers {
     /// The tax on `price`: rate × price, rounded once to the fen.
     pub fn tax(&self, price: Money, gross_area: Area, homes_owned_before: u32) -> (u32, Money) {
         let rate = self.rate(gross_area, homes_owned_before);
-        (rate, Money::from_hundredths(to_i64(divide_rounded(i128::from(price.hundredths()) * i128::from(rate), 10_000))))
+        (
+            rate,
+            Money::from_hundredths(to_i64(divide_rounded(i128::from(price.hundredths()) * i128::from(rate), 10_000))),
+        )
     }
 }
 

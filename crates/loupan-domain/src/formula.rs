@@ -102,15 +102,22 @@ impl fmt::Display for Fraction {
 pub enum FormulaError {
     Empty,
     TooLong,
-    UnexpectedCharacter { at: usize, found: char },
+    UnexpectedCharacter {
+        at: usize,
+        found: char,
+    },
     /// The formula stops where more was expected, or goes on after its end.
-    Syntax { at: usize },
+    Syntax {
+        at: usize,
+    },
     UnknownVariable(String),
     UnknownFunction(String),
     WrongArguments(String),
     /// A condition where a number is needed, or the other way round.
     NotANumber,
-    BadNumber { at: usize },
+    BadNumber {
+        at: usize,
+    },
 }
 
 impl FormulaError {

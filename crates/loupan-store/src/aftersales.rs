@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use loupan_domain::Area;
+use loupan_domain::Money;
 use loupan_domain::aftersales::{CompensationBatchStatus, SettlementRule};
 use loupan_domain::ids::{BuildingId, ContractId, ProjectId, UnitId};
-use loupan_domain::Money;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
 
@@ -155,24 +155,27 @@ pub async fn delete_lines_of_batch<C: ConnectionTrait>(c: &C, batch_id: &str) ->
     Ok(())
 }
 
-pub async fn adjust_line<C: ConnectionTrait>(
-    c: &C,
-    id: &str,
-    amount: Money,
-    reason: Option<&str>,
-    by: Option<&str>,
-    homes_owned_before: i32,
-    (deed_tax_before, deed_tax_after): (Money, Money),
-    fund_after: Money,
-) -> StoreResult<bool> {
+/// What an adjustment writes on a line: the amount applied and why, and the
+/// deed tax and fund that follow from it.
+pub struct LineChange<'a> {
+    pub amount: Money,
+    pub reason: Option<&'a str>,
+    pub adjusted_by: Option<&'a str>,
+    pub homes_owned_before: i32,
+    pub deed_tax_before: Money,
+    pub deed_tax_after: Money,
+    pub fund_after: Money,
+}
+
+pub async fn adjust_line<C: ConnectionTrait>(c: &C, id: &str, change: &LineChange<'_>) -> StoreResult<bool> {
     let res = lines::Entity::update_many()
-        .col_expr(lines::Column::Amount, Expr::value(amount))
-        .col_expr(lines::Column::AdjustmentReason, Expr::value(reason.map(str::to_owned)))
-        .col_expr(lines::Column::AdjustedBy, Expr::value(by.map(str::to_owned)))
-        .col_expr(lines::Column::HomesOwnedBefore, Expr::value(homes_owned_before))
-        .col_expr(lines::Column::DeedTaxBefore, Expr::value(deed_tax_before))
-        .col_expr(lines::Column::DeedTaxAfter, Expr::value(deed_tax_after))
-        .col_expr(lines::Column::FundAfter, Expr::value(fund_after))
+        .col_expr(lines::Column::Amount, Expr::value(change.amount))
+        .col_expr(lines::Column::AdjustmentReason, Expr::value(change.reason.map(str::to_owned)))
+        .col_expr(lines::Column::AdjustedBy, Expr::value(change.adjusted_by.map(str::to_owned)))
+        .col_expr(lines::Column::HomesOwnedBefore, Expr::value(change.homes_owned_before))
+        .col_expr(lines::Column::DeedTaxBefore, Expr::value(change.deed_tax_before))
+        .col_expr(lines::Column::DeedTaxAfter, Expr::value(change.deed_tax_after))
+        .col_expr(lines::Column::FundAfter, Expr::value(change.fund_after))
         .filter(lines::Column::Id.eq(id))
         .exec(c)
         .await?;

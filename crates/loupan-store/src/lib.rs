@@ -624,7 +624,8 @@ pub mod bulk {
 
     use crate::StoreResult;
     use crate::entities::{
-        compensations, contracts, customers, instalments, questionnaire_answers, questionnaire_responses, service_cases, units,
+        compensations, contracts, customers, instalments, questionnaire_answers, questionnaire_responses,
+        service_cases, units,
     };
 
     /// SQLite allows 32 766 bound values per statement; stay well below.

@@ -138,7 +138,9 @@ pub(crate) fn compute(
         (SettlementRule::Formula, Some(f)) => {
             rules::compensation_by_formula(f, total, gross, inner).map_err(|e| match e {
                 FormulaFailure::AreaNotPositive(field) => field,
-                FormulaFailure::Evaluation(loupan_domain::formula::EvalError::DivisionByZero) => "formula_division_by_zero",
+                FormulaFailure::Evaluation(loupan_domain::formula::EvalError::DivisionByZero) => {
+                    "formula_division_by_zero"
+                }
                 FormulaFailure::Evaluation(loupan_domain::formula::EvalError::Overflow) => "formula_overflow",
             })?
         }
@@ -146,8 +148,9 @@ pub(crate) fn compute(
             rules::area_compensation(CompensationRule::ModelContract2014Gross, total, gross, Some(inner))
                 .map_err(compensation_error)?
         }
-        _ => rules::area_compensation(CompensationRule::Statutory2001, total, gross, None)
-            .map_err(compensation_error)?,
+        _ => {
+            rules::area_compensation(CompensationRule::Statutory2001, total, gross, None).map_err(compensation_error)?
+        }
     };
     let settled = total.checked_add(c.amount).ok_or("out_of_range")?;
     let fund = settlement.funds.get(&unit.property_type);
@@ -561,7 +564,16 @@ pub async fn adjust_line(
     } else {
         (reason.as_deref(), Some(actor.display_name.as_str()))
     };
-    store::adjust_line(&tx, line_id, amount, reason, by, homes, (deed_tax_before, deed_tax_after), fund_after).await?;
+    let change = store::LineChange {
+        amount,
+        reason,
+        adjusted_by: by,
+        homes_owned_before: homes,
+        deed_tax_before,
+        deed_tax_after,
+        fund_after,
+    };
+    store::adjust_line(&tx, line_id, &change).await?;
     audit::record(
         &tx,
         actor,
@@ -811,10 +823,7 @@ async fn apply(
     Ok(applied)
 }
 
-async fn unit_status<C: Connection>(
-    conn: &C,
-    unit_id: &UnitId,
-) -> ServiceResult<loupan_domain::inventory::UnitStatus> {
+async fn unit_status<C: Connection>(conn: &C, unit_id: &UnitId) -> ServiceResult<loupan_domain::inventory::UnitStatus> {
     Ok(loupan_store::inventory::find_unit(conn, unit_id).await?.ok_or(ServiceError::NotFound("unit"))?.status)
 }
 

@@ -68,9 +68,8 @@ async fn settled_units<C: Connection>(conn: &C, units: &[UnitRow]) -> ServiceRes
         let status = match batches.get(&line.batch_id) {
             Some(s) => *s,
             None => {
-                let s = store::find_batch(conn, &line.batch_id)
-                    .await?
-                    .map_or(CompensationBatchStatus::Draft, |b| b.status);
+                let s =
+                    store::find_batch(conn, &line.batch_id).await?.map_or(CompensationBatchStatus::Draft, |b| b.status);
                 batches.insert(line.batch_id.clone(), s);
                 s
             }

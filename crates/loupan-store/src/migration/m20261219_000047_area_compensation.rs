@@ -90,7 +90,9 @@ impl MigrationTrait for Migration {
                     ForeignKey::create().from(a("compensations"), a("batch_id")).to(a("compensation_batches"), a("id")),
                 )
                 .foreign_key(ForeignKey::create().from(a("compensations"), a("unit_id")).to(a("units"), a("id")))
-                .foreign_key(ForeignKey::create().from(a("compensations"), a("contract_id")).to(a("contracts"), a("id")))
+                .foreign_key(
+                    ForeignKey::create().from(a("compensations"), a("contract_id")).to(a("contracts"), a("id")),
+                )
                 .to_owned(),
         )
         .await?;
@@ -99,7 +101,11 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(
-            Index::create().name("ix_compensations_contract").table(a("compensations")).col(a("contract_id")).to_owned(),
+            Index::create()
+                .name("ix_compensations_contract")
+                .table(a("compensations"))
+                .col(a("contract_id"))
+                .to_owned(),
         )
         .await?;
         m.create_index(

@@ -229,7 +229,11 @@ async fn put_settlement(
         }),
         funds: req.funds.map(|f| {
             f.into_iter()
-                .map(|f| FundForm { property_type: f.property_type.name().to_owned(), method: f.method, value: f.value })
+                .map(|f| FundForm {
+                    property_type: f.property_type.name().to_owned(),
+                    method: f.method,
+                    value: f.value,
+                })
                 .collect()
         }),
     };

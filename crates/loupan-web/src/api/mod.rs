@@ -5,10 +5,10 @@
 // By business area, as in the service layer; `platform` is sign-in, users,
 // the audit trail, webhooks and jobs.
 pub mod aftersales;
-pub mod compensation;
 pub mod approvals;
 pub mod cases;
 pub mod changes;
+pub mod compensation;
 pub mod cost;
 pub mod customers;
 pub mod finance;

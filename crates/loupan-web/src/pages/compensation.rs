@@ -72,7 +72,9 @@ async fn overview_page(
             .map(|kind| {
                 let (method, value) = match rules.funds.get(kind) {
                     Some(FundRate::PerM2 { per_m2 }) => ("per_m2", per_m2.to_string()),
-                    Some(FundRate::PercentOfPrice { ten_thousandths }) => ("percent_of_price", rate_text(*ten_thousandths)),
+                    Some(FundRate::PercentOfPrice { ten_thousandths }) => {
+                        ("percent_of_price", rate_text(*ten_thousandths))
+                    }
                     None => ("", String::new()),
                 };
                 context! { property_type => kind.name(), method => method, value => value }

@@ -56,7 +56,9 @@ async fn unit_page(
         loupan_service::aftersales::compensation::compensations_of_unit(&state.services, actor, id)
             .await?
             .into_iter()
-            .map(|l| context! { amount => l.amount.to_string(), applied => l.applied, rescission => l.rescission_right })
+            .map(
+                |l| context! { amount => l.amount.to_string(), applied => l.applied, rescission => l.rescission_right },
+            )
             .collect()
     } else {
         Vec::new()

@@ -832,7 +832,9 @@ impl World {
                 .await,
         );
         let customer = self.customer(case).await;
-        id_of(&self.send(post("/api/v1/sales/contracts", self.deal_body(case, &unit, &customer)), self.agent(case)).await);
+        id_of(
+            &self.send(post("/api/v1/sales/contracts", self.deal_body(case, &unit, &customer)), self.agent(case)).await,
+        );
         let areas = json!({"measured_gross_area": "90.37", "measured_inner_area": "78.00"});
         let r = self.send(put(&format!("/api/v1/units/{unit}/measured-areas"), areas), &self.admin).await;
         assert!(r.status.is_success(), "{}", r.text);
@@ -842,7 +844,9 @@ impl World {
     /// A draft compensation batch and its line.
     async fn compensation_batch(&self, case: Case) -> (String, String) {
         let (building, _) = self.surveyed_building(case).await;
-        let r = self.send(post(&format!("/api/v1/buildings/{building}/compensation-batches"), json!({})), &self.admin).await;
+        let r = self
+            .send(post(&format!("/api/v1/buildings/{building}/compensation-batches"), json!({})), &self.admin)
+            .await;
         (id_of(&r), r.json()["lines"][0]["id"].as_str().unwrap().to_owned())
     }
 

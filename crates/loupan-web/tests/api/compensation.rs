@@ -32,7 +32,8 @@ async fn site() -> Site {
     let (_, aftersales) = app.user(&admin, "after", &["aftersales"], &[&project]).await;
     let (_, pm) = app.user(&admin, "pmgr", &["project_manager"], &[&project]).await;
     let (_, finance) = app.user(&admin, "fin", &["finance"], &[&project]).await;
-    let r = app.send(post(&format!("/api/v1/projects/{project}/buildings"), json!({"name": "1号楼"})).token(&admin)).await;
+    let r =
+        app.send(post(&format!("/api/v1/projects/{project}/buildings"), json!({"name": "1号楼"})).token(&admin)).await;
     let building = r.json()["id"].as_str().unwrap().to_owned();
     let r = app
         .send(
@@ -61,7 +62,8 @@ impl Site {
             self.app.send(post(&format!("/api/v1/buildings/{}/units", self.building), body).token(&self.admin)).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         let unit = r.json()["id"].as_str().unwrap().to_owned();
-        let customer = json!({"name": format!("业主{n}"), "phone": format!("1380000{n:04}"), "project_id": self.project});
+        let customer =
+            json!({"name": format!("业主{n}"), "phone": format!("1380000{n:04}"), "project_id": self.project});
         let r = self.app.send(post("/api/v1/customers", customer).token(&self.agent)).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         let body = json!({"unit_id": unit, "customer_id": r.json()["id"], "payment_method_id": self.method,
@@ -115,7 +117,8 @@ impl Site {
     }
 
     async fn plan(&self, contract: &str) -> Vec<(String, String)> {
-        let r = self.app.send(get(&format!("/api/v1/sales/contracts/{contract}/payment-plan")).token(&self.admin)).await;
+        let r =
+            self.app.send(get(&format!("/api/v1/sales/contracts/{contract}/payment-plan")).token(&self.admin)).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         r.json()["items"]
             .as_array()
@@ -180,7 +183,8 @@ async fn a_building_batch_settles_domain_md_examples_and_lands_on_the_plans_when
     let id = batch["id"].as_str().unwrap().to_owned();
     assert_eq!(batch["status"], "draft");
     assert_eq!(batch["lines"].as_array().unwrap().len(), 5);
-    let skipped: Vec<&str> = batch["skipped"].as_array().unwrap().iter().map(|k| k["reason"].as_str().unwrap()).collect();
+    let skipped: Vec<&str> =
+        batch["skipped"].as_array().unwrap().iter().map(|k| k["reason"].as_str().unwrap()).collect();
     assert_eq!(skipped, ["not_surveyed"], "the sixth unit has no survey yet");
     for (i, amount, rescind) in [
         (0, "40000.00", false),
@@ -194,7 +198,10 @@ async fn a_building_batch_settles_domain_md_examples_and_lands_on_the_plans_when
     }
     // 2,040,000 at 1 % against 2,000,000 at 1 %: 400.00 more deed tax; 2 % fund: 800.00 more.
     let first = line(&batch, n(0));
-    assert_eq!((first["deed_tax_before"].as_str(), first["deed_tax_after"].as_str()), (Some("20000.00"), Some("20400.00")));
+    assert_eq!(
+        (first["deed_tax_before"].as_str(), first["deed_tax_after"].as_str()),
+        (Some("20000.00"), Some("20400.00"))
+    );
     assert_eq!((first["fund_before"].as_str(), first["fund_after"].as_str()), (Some("40000.00"), Some("40800.00")));
     assert_eq!(batch["totals"]["payable"], "160000.00");
     assert_eq!(batch["totals"]["refundable"], "180000.00");
@@ -223,11 +230,20 @@ async fn a_building_batch_settles_domain_md_examples_and_lands_on_the_plans_when
     assert_eq!(adjusted["totals"]["adjusted"], 1);
 
     // Rejected: a draft again, and no plan changed.
-    let r = s.app.send(post(&format!("/api/v1/compensation-batches/{id}/submit"), json!({})).token(&s.aftersales)).await;
+    let r =
+        s.app.send(post(&format!("/api/v1/compensation-batches/{id}/submit"), json!({})).token(&s.aftersales)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json()["status"], "pending");
-    let r = s.app.send(put(&format!("/api/v1/units/{}/measured-areas", line(&batch, n(0))["unit_id"].as_str().unwrap()),
-        json!({"measured_gross_area": "101.00", "measured_inner_area": "80.80"})).token(&s.aftersales)).await;
+    let r = s
+        .app
+        .send(
+            put(
+                &format!("/api/v1/units/{}/measured-areas", line(&batch, n(0))["unit_id"].as_str().unwrap()),
+                json!({"measured_gross_area": "101.00", "measured_inner_area": "80.80"}),
+            )
+            .token(&s.aftersales),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "areas are settled while at approval: {}", r.text);
     s.decide(&s.pm, &id, "reject").await;
     let r = s.app.send(get(&format!("/api/v1/compensation-batches/{id}")).token(&s.aftersales)).await;
@@ -235,7 +251,8 @@ async fn a_building_batch_settles_domain_md_examples_and_lands_on_the_plans_when
     assert_eq!(s.plan(&sold[0].1).await, [("down_payment".to_owned(), "2000000.00".to_owned())]);
 
     // Approved by the project manager, then finance (refunds are owed).
-    let r = s.app.send(post(&format!("/api/v1/compensation-batches/{id}/submit"), json!({})).token(&s.aftersales)).await;
+    let r =
+        s.app.send(post(&format!("/api/v1/compensation-batches/{id}/submit"), json!({})).token(&s.aftersales)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     s.decide(&s.pm, &id, "approve").await;
     let r = s.app.send(get(&format!("/api/v1/compensation-batches/{id}")).token(&s.aftersales)).await;
@@ -249,7 +266,12 @@ async fn a_building_batch_settles_domain_md_examples_and_lands_on_the_plans_when
     let pay = |k: &str, a: &str| (k.to_owned(), a.to_owned());
     assert_eq!(
         s.plan(&sold[0].1).await,
-        [pay("down_payment", "2000000.00"), pay("compensation", "39000.00"), pay("fee", "390.00"), pay("fee", "780.00")]
+        [
+            pay("down_payment", "2000000.00"),
+            pay("compensation", "39000.00"),
+            pay("fee", "390.00"),
+            pay("fee", "780.00")
+        ]
     );
     // 95.00 m2: refunds of the compensation, 1,400.00 of deed tax and 2,800.00 of fund.
     assert_eq!(s.plan(&sold[4].1).await, [pay("down_payment", "2000000.00")]);
@@ -342,6 +364,9 @@ async fn the_2014_rule_flags_an_inner_area_beyond_three_percent_and_staff_withou
         .send(post(&format!("/api/v1/buildings/{}/compensation-batches", s.building), json!({})).token(&s.agent))
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
-    let r = s.app.send(get(&format!("/api/v1/compensation-batches/{}", batch["id"].as_str().unwrap())).token(&s.agent)).await;
+    let r = s
+        .app
+        .send(get(&format!("/api/v1/compensation-batches/{}", batch["id"].as_str().unwrap())).token(&s.agent))
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
 }
