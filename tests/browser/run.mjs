@@ -621,6 +621,29 @@ try {
   expect((await page.textContent("#summary-heard")).includes("朋友介绍"), "the distribution of an answer");
   await shot("51-questionnaire-cross-analysis");
   await page.setViewportSize({ width: 1280, height: 860 });
+  // After-sales: building 1 was surveyed and its area compensation waits at
+  // approval; 吴军 reads the batch, the project manager and finance approve it,
+  // and the amounts land on the buyers' plans.
+  await signInAs("wujun", demoPassword);
+  await page.goto(`${base}/aftersales/compensation`);
+  await page.waitForSelector("#compensation-batches");
+  await Promise.all([page.waitForNavigation(), page.click("#compensation-batches td a")]);
+  await page.waitForSelector("#compensation-lines");
+  expect((await page.textContent("#batch-status")).includes("审批中"), "the demo's batch waits at approval");
+  expect((await page.locator("#compensation-lines .tag.warn").count()) > 0, "a unit beyond 3 % may rescind");
+  await shot("52-area-compensation-batch-at-approval");
+  const batchUrl = page.url();
+  await signInAs("sunli", demoPassword);
+  await page.click("#pending-approvals a >> text=面积补差");
+  await page.click("#approve");
+  await page.waitForSelector("#approval-status >> text=审批中");
+  await signInAs("liuyang", demoPassword);
+  await page.click("#pending-approvals a >> text=面积补差");
+  await page.click("#approve");
+  await page.waitForSelector("#approval-status >> text=已通过");
+  await page.goto(batchUrl);
+  expect((await page.textContent("#batch-status")).includes("已入账"), "approved, the batch is applied");
+  await shot("53-area-compensation-applied");
   // An owner scans the lobby poster's QR code: the project's form, without signing in.
   const project = owner.items[0].project_id;
   await context.clearCookies();

@@ -189,10 +189,10 @@ async fn batch(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let b = compensation::get_batch(&state.services, &actor, &id).await?;
-    batch_page(&state, &actor, lang, b, (Value::UNDEFINED, None), StatusCode::OK)
+    batch_page(&state, &actor, lang, b, (Value::UNDEFINED, None), StatusCode::OK).await
 }
 
-fn batch_page(
+async fn batch_page(
     state: &AppState,
     actor: &Actor,
     lang: Lang,
@@ -217,6 +217,11 @@ fn batch_page(
         .collect();
     let skipped: Vec<Value> =
         b.skipped.iter().map(|s| context! { unit => s.unit_number, reason => s.reason }).collect();
+    // The request is linked for those who may open it (its submitter, approvers and auditors).
+    let may_see_approval = match &b.approval_id {
+        Some(request) => loupan_service::approvals::detail(&state.services, actor, request).await.is_ok(),
+        None => false,
+    };
     let t = &b.totals;
     let html = render(
         state,
@@ -230,7 +235,8 @@ fn batch_page(
                 deed_tax => t.deed_tax_difference.grouped(), fund => t.fund_difference.grouped(),
                 rescission_rights => t.rescission_rights, adjusted => t.adjusted },
             lines => lines, skipped => skipped, errors => errors,
-            may_manage => actor.can(Permission::ManageAftersales),
+            may_manage => actor.can(Permission::ManageAftersales), may_read_deals => actor.can(Permission::ReadDeals),
+            may_see_approval => may_see_approval,
             ..base_context(actor, lang, "/aftersales")
         },
     )?;
@@ -255,7 +261,7 @@ async fn adjust_line(
         Err(e @ ServiceError::Invalid(_)) => {
             let errors = field_messages(lang, &e);
             let b = compensation::get_batch(&state.services, &actor, &id).await?;
-            batch_page(&state, &actor, lang, b, (errors, Some(line)), StatusCode::UNPROCESSABLE_ENTITY)
+            batch_page(&state, &actor, lang, b, (errors, Some(line)), StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => Err(e.into()),
     }
@@ -282,7 +288,7 @@ async fn recompute(
     let version = form.get("version").and_then(|v| v.parse().ok());
     // Recomputed: shown at once with the units it left out.
     let b = compensation::recompute(&state.services, &actor, &id, version).await?;
-    batch_page(&state, &actor, lang, b, (Value::UNDEFINED, None), StatusCode::OK)
+    batch_page(&state, &actor, lang, b, (Value::UNDEFINED, None), StatusCode::OK).await
 }
 
 /// A unit's surveyed areas from its page.
