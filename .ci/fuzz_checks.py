@@ -72,6 +72,13 @@ NOT_SHAPE = {
     "answer_required", "answer_not_on_the_scale", "answer_not_a_number", "answer_not_a_date",
     "answer_too_long", "not_a_category", "customer_of_another_project",
     "unknown_questionnaire", "questionnaire_not_open",
+    # Area compensation: a formula is a language of its own; what a rule, a
+    # fund's method or a changed amount needs; a building's surveyed units and
+    # contracts; areas that must fit each other.
+    "formula_unexpected_character", "formula_syntax", "formula_unknown_variable",
+    "formula_unknown_function", "formula_wrong_arguments", "formula_not_a_number",
+    "formula_bad_number", "needed_for_formula_rule", "value_for_method",
+    "reason_needed_for_adjustment", "nothing_to_compensate", "inner_above_gross",
     # What a file holds rather than how it is sent.
     "not_an_xlsx_file", "unsupported_file_type",
 }

@@ -6,6 +6,7 @@
 //! Timing lives here and never in the test suite.
 
 mod cases;
+mod compensation;
 mod cost;
 mod data;
 mod letters;
@@ -29,8 +30,8 @@ struct Cli {
     database_url: Option<String>,
     #[arg(long, value_enum, default_value = "small")]
     scale: Scale,
-    /// Comma-separated workloads (W1,W2,W3,W4,W5,W6,W7,C1,S4,S8,C4).
-    #[arg(long, default_value = "W1,W2,W3,W4,W5,W6,W7,C1,S4,S8,C4")]
+    /// Comma-separated workloads (W1,W2,W3,W4,W5,W6,W7,C1,S4,S8,C4,A3).
+    #[arg(long, default_value = "W1,W2,W3,W4,W5,W6,W7,C1,S4,S8,C4,A3")]
     workloads: String,
     /// Where results are written.
     #[arg(long, default_value = "bench/results")]

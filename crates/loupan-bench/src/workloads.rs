@@ -877,6 +877,9 @@ pub async fn run(
     if on("C4") {
         results.push(crate::cases::run(services, seeded, &router, noop_p50).await?);
     }
+    if on("A3") {
+        results.push(crate::compensation::run(services, seeded, &router).await?);
+    }
     if on("W6") {
         let rounds = 15;
         let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap_or_default();

@@ -533,7 +533,7 @@ pub async fn adjust_line(
     };
     let reason = optional_text(&mut errors, "reason", form.reason.as_deref(), 500);
     if amount != line.computed_amount && reason.is_none() && !errors.0.iter().any(|e| e.field == "amount") {
-        errors.push("reason", "required");
+        errors.push("reason", "reason_needed_for_adjustment");
     }
     let homes = match form.homes_owned_before {
         None => line.homes_owned_before,

@@ -151,39 +151,26 @@ fn funds(forms: &[FundForm], errors: &mut Invalid) -> BTreeMap<PropertyType, Fun
             continue;
         };
         let value = f.value.trim();
+        // What the value may be depends on the method: yuan per m2 with two
+        // places, or a share of the price of at most a tenth with four.
         let fund = match f.method.trim() {
-            "per_m2" => match Money::parse(value) {
-                Ok(m) if m.is_positive() => Some(FundRate::PerM2 { per_m2: m }),
-                Ok(_) => {
-                    errors.push("funds.value", "must_be_positive");
-                    None
-                }
-                Err(e) => {
-                    errors.push("funds.value", e.code());
-                    None
-                }
-            },
-            // A fund above a tenth of the price is a typing slip.
-            "percent_of_price" => match rate(value, 1_000) {
-                Ok(0) => {
-                    errors.push("funds.value", "must_be_positive");
-                    None
-                }
-                Ok(v) => Some(FundRate::PercentOfPrice { ten_thousandths: v }),
-                Err(code) => {
-                    errors.push("funds.value", code);
-                    None
-                }
-            },
+            "per_m2" => Money::parse(value).ok().filter(|m| m.is_positive()).map(|per_m2| FundRate::PerM2 { per_m2 }),
+            "percent_of_price" => rate(value, 1_000)
+                .ok()
+                .filter(|v| *v > 0)
+                .map(|ten_thousandths| FundRate::PercentOfPrice { ten_thousandths }),
             _ => {
                 errors.push("funds.method", "unknown_method");
-                None
+                continue;
             }
         };
-        if let Some(fund) = fund
-            && out.insert(kind, fund).is_some()
-        {
-            errors.push("funds.property_type", "duplicate");
+        match fund {
+            None => errors.push("funds.value", "value_for_method"),
+            Some(fund) => {
+                if out.insert(kind, fund).is_some() {
+                    errors.push("funds.property_type", "duplicate");
+                }
+            }
         }
     }
     out
@@ -222,7 +209,7 @@ pub async fn set_settlement(
         },
     };
     if rule == SettlementRule::Formula && formula.is_none() && !formula_refused {
-        errors.push("formula", "required");
+        errors.push("formula", "needed_for_formula_rule");
     }
     let due_days = match form.due_days {
         None => before.due_days,

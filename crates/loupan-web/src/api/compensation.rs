@@ -72,16 +72,7 @@ pub struct MeasuredImportDto {
 pub fn import_dto(r: MeasuredImport, lang: crate::i18n::Lang) -> MeasuredImportDto {
     MeasuredImportDto {
         rows: r.rows,
-        errors: r
-            .errors
-            .into_iter()
-            .map(|e| RowErrorDto {
-                row: e.row,
-                column: e.column,
-                code: e.code.to_owned(),
-                message: crate::i18n::t(lang, &format!("field_error.{}", e.code)),
-            })
-            .collect(),
+        errors: crate::api::inventory::row_errors(r.errors, lang),
         updated: r.updated,
         unchanged: r.unchanged,
         written: r.written,
@@ -114,13 +105,19 @@ async fn import_measured_areas(
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct DeedTaxTiersDto {
     /// Gross area up to which the small-home rates apply, m2 (`"140.00"`).
+    #[schema(value_type = Option<crate::api::Positive>)]
     pub threshold: Option<String>,
     /// Rates as fractions (`"0.015"` is 1.5 %), at most four places, at most 0.05.
+    #[schema(pattern = "^0(\\.(0[0-4][0-9]{0,2}|050{0,2}|0))?$")]
     pub first_small: Option<String>,
+    #[schema(pattern = "^0(\\.(0[0-4][0-9]{0,2}|050{0,2}|0))?$")]
     pub first_large: Option<String>,
+    #[schema(pattern = "^0(\\.(0[0-4][0-9]{0,2}|050{0,2}|0))?$")]
     pub second_small: Option<String>,
+    #[schema(pattern = "^0(\\.(0[0-4][0-9]{0,2}|050{0,2}|0))?$")]
     pub second_large: Option<String>,
     /// A third home or more.
+    #[schema(pattern = "^0(\\.(0[0-4][0-9]{0,2}|050{0,2}|0))?$")]
     pub further: Option<String>,
 }
 
@@ -130,7 +127,9 @@ pub struct FundRateDto {
     /// `per_m2` (yuan per m2 of gross area) or `percent_of_price` (a fraction).
     #[schema(pattern = "^(per_m2|percent_of_price)$")]
     pub method: String,
-    /// Yuan for `per_m2` (`"85.00"`), a fraction for `percent_of_price` (`"0.02"`).
+    /// Yuan for `per_m2` (`"85.00"`, two places), a fraction of at most 0.1
+    /// for `percent_of_price` (`"0.02"`, four places); above zero.
+    #[schema(pattern = "^[0-9]{1,13}(\\.[0-9]{1,4})?$")]
     pub value: String,
 }
 

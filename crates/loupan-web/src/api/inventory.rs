@@ -551,20 +551,27 @@ pub struct ImportReportDto {
     pub written: bool,
 }
 
+/// A file's problems by row and column, each with its message in the caller's language.
+pub fn row_errors(
+    errors: Vec<loupan_service::platform::import::RowError>,
+    lang: crate::i18n::Lang,
+) -> Vec<RowErrorDto> {
+    errors
+        .into_iter()
+        .map(|e| RowErrorDto {
+            row: e.row,
+            column: e.column,
+            code: e.code.to_owned(),
+            message: crate::i18n::t(lang, &format!("field_error.{}", e.code)),
+        })
+        .collect()
+}
+
 pub fn report_dto(r: import::ImportReport, lang: crate::i18n::Lang) -> ImportReportDto {
     ImportReportDto {
         rows: r.rows,
         valid_rows: r.valid_rows,
-        errors: r
-            .errors
-            .into_iter()
-            .map(|e| RowErrorDto {
-                row: e.row,
-                column: e.column,
-                code: e.code.to_owned(),
-                message: crate::i18n::t(lang, &format!("field_error.{}", e.code)),
-            })
-            .collect(),
+        errors: row_errors(r.errors, lang),
         created: r.created,
         updated: r.updated,
         unchanged: r.unchanged,
