@@ -79,6 +79,9 @@ NOT_SHAPE = {
     "formula_unknown_function", "formula_wrong_arguments", "formula_not_a_number",
     "formula_bad_number", "needed_for_formula_rule", "value_for_method",
     "reason_needed_for_adjustment", "nothing_to_compensate", "inner_above_gross",
+    # A survey template is sent by the desk, never as a batch; a payment
+    # method retired since the client read it.
+    "sent_with_surveys", "retired_payment_method",
     # What a file holds rather than how it is sent.
     "not_an_xlsx_file", "unsupported_file_type",
 }

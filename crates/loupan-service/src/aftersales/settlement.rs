@@ -118,7 +118,8 @@ fn rate(text: &str, most: u32) -> Result<u32, &'static str> {
 
 fn tiers(before: DeedTaxTiers, form: &TiersForm, errors: &mut Invalid) -> DeedTaxTiers {
     let mut out = before;
-    if let Some(t) = form.threshold.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+    // Absent keeps a value; present, it must be one (a form sends every tier).
+    if let Some(t) = form.threshold.as_deref().map(str::trim) {
         match Area::parse(t) {
             Ok(a) if a.is_positive() => out.threshold = a,
             Ok(_) => errors.push("deed_tax.threshold", "must_be_positive"),
@@ -133,7 +134,7 @@ fn tiers(before: DeedTaxTiers, form: &TiersForm, errors: &mut Invalid) -> DeedTa
         ("deed_tax.further", &form.further, &mut out.further),
     ];
     for (field, text, slot) in fields {
-        if let Some(t) = text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        if let Some(t) = text.as_deref().map(str::trim) {
             match rate(t, DeedTaxTiers::MAX_RATE) {
                 Ok(v) => *slot = v,
                 Err(code) => errors.push(field, code),

@@ -181,7 +181,8 @@ pub struct CustomerPage {
 pub struct ProfileFields {
     /// Comma-separated: `potential`, `actual`, `loyal`, `buyer`, `tenant`, `member`.
     pub categories: Option<String>,
-    /// Comma-separated free tags.
+    /// Comma-separated free tags, each at most 20 characters, at most 20 of them.
+    #[schema(pattern = "^[^,，]{0,20}([,，][^,，]{0,20}){0,19}$")]
     pub tags: Option<String>,
     /// `YYYY-MM-DD`.
     #[schema(format = Date)]
@@ -209,6 +210,7 @@ pub struct ProfileFields {
     #[schema(maximum = 99)]
     pub homes_owned: Option<u16>,
     /// At most five; each is checked for duplicates like the main phone.
+    #[schema(max_items = 5)]
     pub other_phones: Option<Vec<OtherPhoneRequest>>,
 }
 
