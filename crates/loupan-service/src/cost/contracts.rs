@@ -258,8 +258,10 @@ pub struct NewPlanLine {
     #[cfg_attr(feature = "utoipa", schema(required = true, nullable = false, value_type = loupan_domain::quantity::amounts::Positive))]
     pub planned_amount: Option<String>,
     /// 招标方式, e.g. 公开招标, 邀请招标, 直接委托.
+    #[cfg_attr(feature = "utoipa", schema(max_length = 40))]
     pub tender_mode: Option<String>,
     /// `YYYY-MM`.
+    #[cfg_attr(feature = "utoipa", schema(pattern = "^([0-9]{4}-(0[1-9]|1[0-2]))?$"))]
     pub planned_month: Option<String>,
 }
 
@@ -521,6 +523,7 @@ pub struct NewCostContract {
     pub retention_percent: Option<String>,
     pub payment_terms: Option<String>,
     /// `YYYY-MM-DD`, today when absent, never later.
+    #[cfg_attr(feature = "utoipa", schema(format = Date))]
     pub signed_on: Option<String>,
     /// A supplementary agreement (补充协议): the contract it amends.
     pub amends_id: Option<String>,

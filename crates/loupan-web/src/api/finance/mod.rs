@@ -389,7 +389,7 @@ pub struct AgeingSettingRequest {
     /// The most days overdue of each bucket after `not_due`, increasing
     /// (`[30, 60, 90, 180, 365]` is DOMAIN.md's default). `null` for a project
     /// returns it to the company's buckets.
-    #[schema(schema_with = bucket_limits_schema)]
+    #[schema(schema_with = bucket_limits_schema, required = true)]
     pub limits: Option<Vec<u32>>,
 }
 
