@@ -389,8 +389,15 @@ pub struct AgeingSettingRequest {
     /// The most days overdue of each bucket after `not_due`, increasing
     /// (`[30, 60, 90, 180, 365]` is DOMAIN.md's default). `null` for a project
     /// returns it to the company's buckets.
+    /// Required: absent is not taken for `null` (which resets a project).
     #[schema(schema_with = bucket_limits_schema, required = true)]
-    pub limits: Option<Vec<u32>>,
+    #[serde(default, deserialize_with = "present")]
+    pub limits: Option<Option<Vec<u32>>>,
+}
+
+/// A field that may be `null` but must be there: absent stays `None`, `null` is `Some(None)`.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 /// 1-12 limits of 1 to 36,500 days each (increasing, which a schema cannot say), or null.
@@ -432,7 +439,10 @@ async fn set_ageing_setting(
 ) -> Result<Json<settings::AgeingSetting>, AppError> {
     let project = ProjectId::given(q.project_id.as_deref());
     let project = project.as_ref();
-    Ok(Json(settings::set_ageing_buckets(&state.services, &actor, project, req.limits).await?))
+    let Some(limits) = req.limits else {
+        return Err(loupan_service::ServiceError::from(loupan_domain::Invalid::one("limits", "required")).into());
+    };
+    Ok(Json(settings::set_ageing_buckets(&state.services, &actor, project, limits).await?))
 }
 
 /// Money is received on a contract or, as a deposit, on a subscription.
