@@ -313,6 +313,10 @@ async fn only_audited_receipts_reduce_what_is_outstanding_and_ageing_buckets_the
         };
         put(&path, json!({"limits": limits})).token(token)
     };
+    // `limits` must be there: `null` resets a project, absence is a mistake.
+    let path = format!("/api/v1/finance/settings/ageing-buckets?project_id={}", o.project);
+    let r = o.app.send(put(&path, json!({})).token(&o.finance)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     let r = o.app.send(setting(json!([15, 45, 120]), true, &o.finance)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!((r.json()["source"].as_str(), r.json()["labels"][2].as_str()), (Some("project"), Some("16-45")));
