@@ -20,7 +20,7 @@ pub async fn run(services: &Services, seeded: &Seeded, router: &axum::Router) ->
     let admin = &seeded.admin;
     anyhow::ensure!(admin.can(Permission::ManageAftersales), "the bench's admin computes the batches");
     // Measured = forecast ± up to 3 % by floor (integer hundredths), and 4 % on every seventh floor.
-    let surveyed = loupan_store::raw::query_count(
+    loupan_store::raw::query_count(
         services.store.conn(),
         "UPDATE units SET measured_gross_area = gross_area + gross_area * ((floor % 7) - 3) / 100, \
          measured_inner_area = inner_area + inner_area * ((floor % 7) - 3) / 100",
@@ -90,7 +90,7 @@ pub async fn run(services: &Services, seeded: &Seeded, router: &axum::Router) ->
     view.path = "router: GET a batch".into();
     let measures = vec![compute, apply, view];
     let findings = vec![
-        format!("surveyed {surveyed} units; {lines} contracts in {} building batches", buildings.len()),
+        format!("every unit surveyed; {lines} contracts in {} building batches", buildings.len()),
         format!(
             "computed {computed_per_s:.0} units/s ({:.1} s; target ≥ 2,000), applied {applied_per_s:.0} units/s ({:.1} s; target ≥ 500); {applied} of {} batches applied",
             computed_in.as_secs_f64(),
