@@ -203,6 +203,15 @@ async fn compute_lines<C: Connection>(
         .map(|k| (k.unit_id.clone(), k))
         .collect();
     let contract_ids: Vec<ContractId> = contracts.values().map(|k| k.id.clone()).collect();
+    // The deed tax's tier starts from the homes the buyer's profile says they
+    // own (a first home when it does not say); a line can correct it.
+    let buyer_ids: Vec<loupan_domain::ids::CustomerId> = contracts.values().map(|k| k.customer_id.clone()).collect();
+    let mut homes: HashMap<loupan_domain::ids::CustomerId, i32> = HashMap::new();
+    for chunk in buyer_ids.chunks(500) {
+        for c in loupan_store::customers::customers_by_ids(conn, chunk).await? {
+            homes.insert(c.id, c.homes_owned.unwrap_or(0).clamp(0, 100));
+        }
+    }
     let taken: std::collections::HashSet<ContractId> = store::lines_of_contracts(conn, &contract_ids)
         .await?
         .into_iter()
@@ -223,7 +232,8 @@ async fn compute_lines<C: Connection>(
             skipped.push(skip("compensated"));
             continue;
         }
-        let c = match compute(settlement, formula.as_ref(), unit, contract, 0) {
+        let homes_owned_before = homes.get(&contract.customer_id).copied().unwrap_or(0);
+        let c = match compute(settlement, formula.as_ref(), unit, contract, homes_owned_before.unsigned_abs()) {
             Ok(c) => c,
             Err(reason) => {
                 skipped.push(skip(reason));
@@ -249,7 +259,7 @@ async fn compute_lines<C: Connection>(
             error_ratio: c.error_ratio,
             inner_error_ratio: c.inner_error_ratio,
             unit_price: c.unit_price,
-            homes_owned_before: 0,
+            homes_owned_before,
             deed_tax_before: c.deed_tax_before,
             deed_tax_after: c.deed_tax_after,
             fund_before: c.fund_before,

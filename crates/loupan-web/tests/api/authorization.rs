@@ -531,6 +531,9 @@ struct World {
     /// The far project's sales manager's token (approves its requests).
     far_manager: String,
     next: AtomicU32,
+    /// Per case, a surveyed building with a draft batch (building, unit,
+    /// batch, line), made once for the calls that only read it or are refused.
+    compensations: std::sync::Mutex<Vec<(Case, [String; 4])>>,
 }
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -575,6 +578,7 @@ impl World {
             far_agent,
             far_manager,
             next: AtomicU32::new(1),
+            compensations: std::sync::Mutex::new(Vec::new()),
         };
         for (project, far) in [(w.home.clone(), false), (w.far.clone(), true)] {
             let b = id_of(
@@ -841,9 +845,32 @@ impl World {
         (building, unit)
     }
 
-    /// A draft compensation batch and its line.
-    async fn compensation_batch(&self, case: Case) -> (String, String) {
-        let (building, _) = self.surveyed_building(case).await;
+    /// A draft compensation batch and its line: a fresh one for those who may
+    /// change it, the shared one for the others.
+    async fn compensation_batch(&self, case: Case, role: Role) -> (String, String) {
+        if can(role, Permission::ManageAftersales) {
+            let (building, _) = self.surveyed_building(case).await;
+            self.batch_of(&building).await
+        } else {
+            let [_, _, batch, line] = self.shared_compensation(case).await;
+            (batch, line)
+        }
+    }
+
+    /// The case's shared compensation fixture (see `compensations`).
+    async fn shared_compensation(&self, case: Case) -> [String; 4] {
+        let made = self.compensations.lock().unwrap().iter().find(|(c, _)| *c == case).map(|(_, f)| f.clone());
+        if let Some(fixture) = made {
+            return fixture;
+        }
+        let (building, unit) = self.surveyed_building(case).await;
+        let (batch, line) = self.batch_of(&building).await;
+        let fixture = [building, unit, batch, line];
+        self.compensations.lock().unwrap().push((case, fixture.clone()));
+        fixture
+    }
+
+    async fn batch_of(&self, building: &str) -> (String, String) {
         let r = self
             .send(post(&format!("/api/v1/buildings/{building}/compensation-batches"), json!({})), &self.admin)
             .await;
@@ -1146,7 +1173,7 @@ impl World {
                 &with(&self.unit(case).await),
                 json!({"measured_gross_area": "90.00", "measured_inner_area": "78.00"}),
             ),
-            "/api/v1/units/{id}/compensations" => get(&with(&self.surveyed_building(case).await.1)),
+            "/api/v1/units/{id}/compensations" => get(&with(&self.shared_compensation(case).await[1])),
             "/api/v1/buildings/{id}/measured-areas/import" => {
                 let headers = ["房号", "实测建筑面积", "实测套内面积"].map(str::to_owned);
                 let bytes = loupan_documents::xlsx::write_table("实测面积", &headers, &[]).unwrap();
@@ -1155,14 +1182,20 @@ impl World {
             "/api/v1/projects/{id}/settlement" => body(with(&p), json!({"due_days": 30})),
             "/api/v1/projects/{id}/compensation-batches" => get(&with(&p)),
             "/api/v1/buildings/{id}/compensation-batches" => {
-                post(&with(&self.surveyed_building(case).await.0), json!({}))
+                let building = if can(role, Permission::ManageAftersales) {
+                    self.surveyed_building(case).await.0
+                } else {
+                    self.shared_compensation(case).await[0].clone()
+                };
+                post(&with(&building), json!({}))
             }
             "/api/v1/compensation-batches/{id}/lines/{line_id}" => {
-                let (batch, line) = self.compensation_batch(case).await;
+                let (batch, line) = self.compensation_batch(case, role).await;
                 patch(&with(&batch).replace("{line_id}", &line), json!({"homes_owned_before": 1}))
             }
+            "/api/v1/compensation-batches/{id}" => get(&with(&self.shared_compensation(case).await[2])),
             p2 if p2.starts_with("/api/v1/compensation-batches/{id}") => {
-                body(with(&self.compensation_batch(case).await.0), json!({}))
+                body(with(&self.compensation_batch(case, role).await.0), json!({}))
             }
             "/api/v1/notices/templates" if method == "GET" => get(path),
             "/api/v1/notices/templates" => {

@@ -62,8 +62,12 @@ impl Site {
             self.app.send(post(&format!("/api/v1/buildings/{}/units", self.building), body).token(&self.admin)).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         let unit = r.json()["id"].as_str().unwrap().to_owned();
-        let customer =
+        // The third buyer already owns two homes: a third home's deed tax.
+        let mut customer =
             json!({"name": format!("业主{n}"), "phone": format!("1380000{n:04}"), "project_id": self.project});
+        if n == 3 {
+            customer["homes_owned"] = json!(2);
+        }
         let r = self.app.send(post("/api/v1/customers", customer).token(&self.agent)).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         let body = json!({"unit_id": unit, "customer_id": r.json()["id"], "payment_method_id": self.method,
@@ -203,6 +207,13 @@ async fn a_building_batch_settles_domain_md_examples_and_lands_on_the_plans_when
         (Some("20000.00"), Some("20400.00"))
     );
     assert_eq!((first["fund_before"].as_str(), first["fund_after"].as_str()), (Some("40000.00"), Some("40800.00")));
+    // The buyer's profile sets the tier: 3 % for a third home, before and after.
+    let third = line(&batch, n(2));
+    assert_eq!(third["homes_owned_before"], 2);
+    assert_eq!(
+        (third["deed_tax_before"].as_str(), third["deed_tax_after"].as_str()),
+        (Some("60000.00"), Some("61800.00"))
+    );
     assert_eq!(batch["totals"]["payable"], "160000.00");
     assert_eq!(batch["totals"]["refundable"], "180000.00");
 
