@@ -424,6 +424,12 @@ pub(crate) async fn may_see<C: Connection>(
     }
 }
 
+/// Whether the actor may open a request (its submitter, its approvers and their
+/// delegates, auditors): the pages of its subject link it only for them.
+pub async fn may_open(services: &Services, actor: &Actor, request_id: &str) -> ServiceResult<bool> {
+    may_see(services.store.conn(), actor, request_id, services.clock.now()).await
+}
+
 /// What an approver decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {

@@ -219,7 +219,7 @@ async fn batch_page(
         b.skipped.iter().map(|s| context! { unit => s.unit_number, reason => s.reason }).collect();
     // The request is linked for those who may open it (its submitter, approvers and auditors).
     let may_see_approval = match &b.approval_id {
-        Some(request) => loupan_service::approvals::detail(&state.services, actor, request).await.is_ok(),
+        Some(request) => loupan_service::approvals::may_open(&state.services, actor, request).await?,
         None => false,
     };
     let t = &b.totals;

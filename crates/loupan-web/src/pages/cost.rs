@@ -457,6 +457,10 @@ pub(super) async fn contract_page(
         .map(|i| (i.id.to_string(), format!("{} {}", i.code, i.name)))
         .collect();
     let failed = attachment_error.is_some();
+    let may_see_approval = match &c.approval_id {
+        Some(request) => loupan_service::approvals::may_open(&state.services, actor, request.as_str()).await?,
+        None => false,
+    };
     let html = render(
         state,
         "cost_contract.html",
@@ -467,6 +471,7 @@ pub(super) async fn contract_page(
             attachments => attachments, attachment_error => attachment_error,
             attach_action => format!("/cost/contracts/{id}/attachments"),
             can_attach => actor.can(FileOwner::CostContract.permissions().1),
+            may_see_approval => may_see_approval,
             ..base_context(actor, lang, NAV)
         },
     )?;
@@ -485,6 +490,10 @@ pub(super) async fn variation_page(
     let entries = cost::postings_of_document(&state.services, actor, &v.project_id, v.id.as_str()).await?;
     let attachments = super::attachments::attachments(state, actor, FileOwner::CostVariation, id).await?;
     let failed = attachment_error.is_some();
+    let may_see_approval = match &v.approval_id {
+        Some(request) => loupan_service::approvals::may_open(&state.services, actor, request.as_str()).await?,
+        None => false,
+    };
     let html = render(
         state,
         "cost_variation.html",
@@ -494,6 +503,7 @@ pub(super) async fn variation_page(
             attachments => attachments, attachment_error => attachment_error,
             attach_action => format!("/cost/variations/{id}/attachments"),
             can_attach => actor.can(FileOwner::CostVariation.permissions().1),
+            may_see_approval => may_see_approval,
             ..base_context(actor, lang, NAV)
         },
     )?;

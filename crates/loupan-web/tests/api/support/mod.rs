@@ -175,17 +175,20 @@ impl TestApp {
         let (database_url, db) = match std::env::var("LOUPAN_TEST_DATABASE_URL") {
             Ok(server_url) if !server_url.is_empty() => {
                 let name = format!("loupan_{unique}");
-                loupan_store::admin::create_postgres_database(&server_url, &name).await.expect("create test database");
+                let template = postgres_template(&server_url).await;
+                loupan_store::admin::create_postgres_database_from(&server_url, &name, template)
+                    .await
+                    .expect("create test database");
                 (loupan_store::admin::with_database(&server_url, &name), Db::Postgres { server_url, name })
             }
             _ => {
                 let dir = std::env::temp_dir().join(format!("loupan-test-{unique}"));
                 std::fs::create_dir_all(&dir).unwrap();
+                std::fs::copy(sqlite_template().await, dir.join("loupan.db")).expect("copy the migrated database");
                 (format!("sqlite://{}/loupan.db", dir.display()), Db::Sqlite { dir })
             }
         };
         let store = Store::connect(&database_url).await.expect("connect");
-        store.migrate().await.expect("migrate");
         let secrets = loupan_service::platform::secrets::Secrets::from_master(&[42u8; 32]).unwrap();
         let services = Services::new(store, config, secrets).with_clock(clock);
         users::ensure_admin(&services, Some(ADMIN_PASSWORD.into())).await.expect("admin");
@@ -271,6 +274,70 @@ pub async fn send_to(router: &Router, call: Call) -> Reply {
     let headers = res.headers().clone();
     let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
     Reply { status, headers, text: String::from_utf8_lossy(&bytes).into_owned(), bytes: bytes.to_vec() }
+}
+
+/// Each test starts from a copy of one migrated database rather than running
+/// every migration again (half a second of a core per test, a minute or two
+/// over the suite). The template is made once per build of this test binary
+/// and shared by the processes of that build (nextest runs one per test).
+fn template_key() -> String {
+    use std::hash::{Hash, Hasher};
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let meta = std::fs::metadata(&exe).expect("the test binary's metadata");
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    exe.hash(&mut hasher);
+    meta.len().hash(&mut hasher);
+    meta.modified().ok().hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}
+
+static SQLITE_TEMPLATE: tokio::sync::OnceCell<std::path::PathBuf> = tokio::sync::OnceCell::const_new();
+static POSTGRES_TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+async fn sqlite_template() -> &'static std::path::Path {
+    SQLITE_TEMPLATE
+        .get_or_init(|| async {
+            const PREFIX: &str = "loupan-test-template-";
+            let tmp = std::env::temp_dir();
+            let path = tmp.join(format!("{PREFIX}{}.db", template_key()));
+            if !path.exists() {
+                let dir = tmp.join(format!("{PREFIX}{}", loupan_store::new_id()));
+                std::fs::create_dir_all(&dir).unwrap();
+                let store = Store::connect(&format!("sqlite://{}/loupan.db", dir.display())).await.expect("connect");
+                store.migrate().await.expect("migrate");
+                // A file of its own, renamed into place whole: another process
+                // making the same template at the same time replaces it with the same.
+                let made = dir.join("template.db");
+                store.backup_sqlite_to(&made).await.expect("copy the migrated database");
+                store.close().await.expect("close");
+                std::fs::rename(&made, &path).expect("put the template in place");
+                let _ = std::fs::remove_dir_all(&dir);
+                // Earlier builds' templates, once no run of theirs can still be copying.
+                let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+                for entry in std::fs::read_dir(&tmp).into_iter().flatten().flatten() {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    let old = entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t < hour_ago);
+                    if name.starts_with(PREFIX) && entry.path() != path && old {
+                        let _ = std::fs::remove_file(entry.path());
+                    }
+                }
+            }
+            path
+        })
+        .await
+}
+
+async fn postgres_template(server_url: &str) -> &'static str {
+    POSTGRES_TEMPLATE
+        .get_or_init(|| async {
+            const PREFIX: &str = "loupan_template_";
+            let name = format!("{PREFIX}{}", template_key());
+            loupan_store::admin::ensure_postgres_template(server_url, &name, PREFIX)
+                .await
+                .expect("make the template database");
+            name
+        })
+        .await
 }
 
 impl Drop for TestApp {
