@@ -575,42 +575,36 @@ pub mod admin {
         }
     }
 
-    pub async fn create_postgres_database(server_url: &str, name: &str) -> StoreResult<()> {
-        if !valid_name(name) {
-            return Err(crate::StoreError::Config(format!("bad database name {name}")));
-        }
-        let db = Database::connect(server_url)
+    /// A connection to the server's maintenance database, where databases are made and dropped.
+    async fn server(server_url: &str) -> StoreResult<sea_orm::DatabaseConnection> {
+        Database::connect(server_url)
             .await
-            .map_err(|e| crate::StoreError::Config(format!("PostgreSQL `{}`: {e}", redact_url(server_url))))?;
-        db.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+            .map_err(|e| crate::StoreError::Config(format!("PostgreSQL `{}`: {e}", redact_url(server_url))))
+    }
+
+    /// Runs one statement about databases (which cannot run in a transaction) on the server.
+    async fn on_server(server_url: &str, names: &[&str], sql: &str) -> StoreResult<()> {
+        if let Some(bad) = names.iter().find(|n| !valid_name(n)) {
+            return Err(crate::StoreError::Config(format!("bad database name {bad}")));
+        }
+        let db = server(server_url).await?;
+        db.execute_unprepared(sql).await?;
         db.close().await?;
         Ok(())
     }
 
+    pub async fn create_postgres_database(server_url: &str, name: &str) -> StoreResult<()> {
+        on_server(server_url, &[name], &format!("CREATE DATABASE {name}")).await
+    }
+
     pub async fn drop_postgres_database(server_url: &str, name: &str) -> StoreResult<()> {
-        if !valid_name(name) {
-            return Err(crate::StoreError::Config(format!("bad database name {name}")));
-        }
-        let db = Database::connect(server_url)
-            .await
-            .map_err(|e| crate::StoreError::Config(format!("PostgreSQL `{}`: {e}", redact_url(server_url))))?;
-        db.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
-        db.close().await?;
-        Ok(())
+        on_server(server_url, &[name], &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await
     }
 
     /// A new database `name` copied from `template` (`CREATE DATABASE … TEMPLATE`),
     /// a third of the time of migrating an empty one.
     pub async fn create_postgres_database_from(server_url: &str, name: &str, template: &str) -> StoreResult<()> {
-        if !valid_name(name) || !valid_name(template) {
-            return Err(crate::StoreError::Config(format!("bad database name {name} or {template}")));
-        }
-        let db = Database::connect(server_url)
-            .await
-            .map_err(|e| crate::StoreError::Config(format!("PostgreSQL `{}`: {e}", redact_url(server_url))))?;
-        db.execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {template}")).await?;
-        db.close().await?;
-        Ok(())
+        on_server(server_url, &[name, template], &format!("CREATE DATABASE {name} TEMPLATE {template}")).await
     }
 
     /// Makes `name` a migrated database to copy test databases from, unless it
@@ -623,9 +617,7 @@ pub mod admin {
         if !valid_name(name) || !name.starts_with(stale_prefix) {
             return Err(crate::StoreError::Config(format!("bad template name {name}")));
         }
-        let db = Database::connect(server_url)
-            .await
-            .map_err(|e| crate::StoreError::Config(format!("PostgreSQL `{}`: {e}", redact_url(server_url))))?;
+        let db = server(server_url).await?;
         // A session lock on this connection's database: every test process
         // connects to the same server database to make its copies.
         db.execute_unprepared(&format!("SELECT pg_advisory_lock({TEMPLATE_LOCK})")).await?;
