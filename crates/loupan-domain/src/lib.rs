@@ -16,6 +16,7 @@ pub mod inventory;
 pub mod names;
 pub mod notices;
 pub mod platform;
+pub mod processes;
 pub mod quantity;
 pub mod questionnaires;
 pub mod sales;

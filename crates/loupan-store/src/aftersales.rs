@@ -64,7 +64,7 @@ pub async fn batches<C: ConnectionTrait>(
 pub async fn move_batch<C: ConnectionTrait>(
     c: &C,
     id: &str,
-    from: CompensationBatchStatus,
+    (from, at_version): (CompensationBatchStatus, Option<i64>),
     to: CompensationBatchStatus,
     applied: Option<(&str, DateTime<Utc>)>,
 ) -> StoreResult<bool> {
@@ -76,8 +76,11 @@ pub async fn move_batch<C: ConnectionTrait>(
             .col_expr(batches::Column::AppliedBy, Expr::value(by.to_owned()))
             .col_expr(batches::Column::AppliedAt, Expr::value(at));
     }
-    let res = q.filter(batches::Column::Id.eq(id)).filter(batches::Column::Status.eq(from)).exec(c).await?;
-    Ok(res.rows_affected == 1)
+    q = q.filter(batches::Column::Id.eq(id)).filter(batches::Column::Status.eq(from));
+    if let Some(version) = at_version {
+        q = q.filter(batches::Column::Version.eq(version));
+    }
+    Ok(q.exec(c).await?.rows_affected == 1)
 }
 
 /// Takes the draft's version (an edit of its lines); false when the batch is
@@ -117,6 +120,62 @@ pub async fn lines_of_batch<C: ConnectionTrait>(c: &C, batch_id: &str) -> StoreR
         .order_by_asc(lines::Column::UnitId)
         .all(c)
         .await?)
+}
+
+/// The sums of a batch's lines, as the list of batches shows them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchSums {
+    pub lines: i64,
+    /// Positive amounts (the buyers pay) and negative ones as positive (refunds).
+    pub payable: Money,
+    pub refundable: Money,
+    pub deed_tax_difference: Money,
+    pub fund_difference: Money,
+    pub rescission_rights: i64,
+    pub adjusted: i64,
+}
+
+/// The sums of each of `batch_ids` that has lines, in one statement.
+pub async fn batch_sums<C: ConnectionTrait>(
+    c: &C,
+    batch_ids: &[String],
+) -> StoreResult<std::collections::HashMap<String, BatchSums>> {
+    let mut out = std::collections::HashMap::new();
+    let backend = c.get_database_backend();
+    for chunk in batch_ids.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sum = |e: &str| format!("CAST(COALESCE(SUM({e}), 0) AS BIGINT)");
+        let sql = format!(
+            "SELECT batch_id, CAST(COUNT(*) AS BIGINT), {}, {}, {}, {}, {}, {} FROM compensations \
+             WHERE batch_id IN ({}) GROUP BY batch_id",
+            sum("CASE WHEN amount > 0 THEN amount ELSE 0 END"),
+            sum("CASE WHEN amount < 0 THEN -amount ELSE 0 END"),
+            sum("deed_tax_after - deed_tax_before"),
+            sum("fund_after - fund_before"),
+            sum("CASE WHEN rescission_right THEN 1 ELSE 0 END"),
+            sum("CASE WHEN adjustment_reason IS NULL THEN 0 ELSE 1 END"),
+            marks.join(", ")
+        );
+        let values: Vec<sea_orm::Value> = chunk.iter().map(|id| id.clone().into()).collect();
+        let statement =
+            sea_orm::Statement::from_sql_and_values(backend, crate::raw::placeholders(backend, &sql), values);
+        for row in c.query_all_raw(statement).await? {
+            let n = |i: usize| row.try_get_by_index::<i64>(i);
+            out.insert(
+                row.try_get_by_index::<String>(0)?,
+                BatchSums {
+                    lines: n(1)?,
+                    payable: Money::from_hundredths(n(2)?),
+                    refundable: Money::from_hundredths(n(3)?),
+                    deed_tax_difference: Money::from_hundredths(n(4)?),
+                    fund_difference: Money::from_hundredths(n(5)?),
+                    rescission_rights: n(6)?,
+                    adjusted: n(7)?,
+                },
+            );
+        }
+    }
+    Ok(out)
 }
 
 pub async fn find_line<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Option<CompensationRow>> {

@@ -153,17 +153,18 @@ pub(crate) fn compute(
         }
     };
     let settled = total.checked_add(c.amount).ok_or("out_of_range")?;
-    let fund = settlement.funds.get(&unit.property_type);
+    let fees =
+        settlement.fees(unit.property_type, homes_owned_before, (total, gross.contracted), (settled, gross.measured));
     Ok(Computed {
         amount: c.amount,
         rescission_right: c.rescission_right,
         unit_price: c.unit_price,
         error_ratio: c.error_ratio,
         inner_error_ratio: c.inner_error_ratio.or_else(|| Some(inner.error_ratio())),
-        deed_tax_before: settlement.deed_tax.tax(total, gross.contracted, homes_owned_before).1,
-        deed_tax_after: settlement.deed_tax.tax(settled, gross.measured, homes_owned_before).1,
-        fund_before: fund.map_or(Money::ZERO, |f| f.fund(total, gross.contracted)),
-        fund_after: fund.map_or(Money::ZERO, |f| f.fund(settled, gross.measured)),
+        deed_tax_before: fees.deed_tax_before,
+        deed_tax_after: fees.deed_tax_after,
+        fund_before: fees.fund_before,
+        fund_after: fees.fund_after,
     })
 }
 
@@ -397,7 +398,12 @@ pub async fn create_batch(services: &Services, actor: &Actor, building_id: &Buil
     if lines.is_empty() {
         return Err(Invalid::one("building_id", "nothing_to_compensate").into());
     }
-    store::insert_batch(&tx, &row).await?;
+    match store::insert_batch(&tx, &row).await {
+        Ok(()) => {}
+        // Another instance opened one since the check (the partial unique index).
+        Err(StoreError::Unique(_)) => return Err(ServiceError::Conflict("open_batch_exists")),
+        Err(e) => return Err(e.into()),
+    }
     loupan_store::bulk::insert_compensations(&tx, &lines).await?;
     audit::record(
         &tx,
@@ -488,20 +494,37 @@ pub async fn list_batches(
         (None, Some(v)) => Some(v.to_vec()),
         (None, None) => None,
     };
+    let rows = store::batches(conn, projects.as_deref(), None).await?;
+    // The sums in one statement, not every line of every batch.
+    let sums = store::batch_sums(conn, &rows.iter().map(|b| b.id.clone()).collect::<Vec<_>>()).await?;
+    let mut buildings: HashMap<BuildingId, String> = HashMap::new();
     let mut out = Vec::new();
-    for row in store::batches(conn, projects.as_deref(), None).await? {
-        let b = batch_view(conn, row, Vec::new()).await?;
+    for b in rows {
+        if !buildings.contains_key(&b.building_id) {
+            let name = loupan_store::inventory::find_building(conn, &b.building_id).await?.map(|x| x.name);
+            buildings.insert(b.building_id.clone(), name.unwrap_or_default());
+        }
+        let s = sums.get(&b.id).copied().unwrap_or_default();
+        let count = |n: i64| usize::try_from(n).unwrap_or_default();
         out.push(BatchSummary {
+            building_name: buildings.get(&b.building_id).cloned().unwrap_or_default(),
             id: b.id,
             project_id: b.project_id,
             building_id: b.building_id,
-            building_name: b.building_name,
             status: b.status,
             rule: b.rule,
             created_by: b.created_by,
             created_at: b.created_at,
             applied_at: b.applied_at,
-            totals: b.totals,
+            totals: Totals {
+                units: count(s.lines),
+                payable: s.payable,
+                refundable: s.refundable,
+                deed_tax_difference: s.deed_tax_difference,
+                fund_difference: s.fund_difference,
+                rescission_rights: count(s.rescission_rights),
+                adjusted: count(s.adjusted),
+            },
         });
     }
     Ok(out)
@@ -563,11 +586,13 @@ pub async fn adjust_line(
     let settlement = settlement_of(&tx, &batch.project_id).await?;
     let settled = line.contract_total.checked_add(amount).ok_or(Invalid::one("amount", "out_of_range"))?;
     let homes_u32 = u32::try_from(homes).map_err(ServiceError::internal)?;
-    let deed_tax_after = settlement.deed_tax.tax(settled, line.measured_gross_area, homes_u32).1;
-    let deed_tax_before = settlement.deed_tax.tax(line.contract_total, line.contract_gross_area, homes_u32).1;
     let unit = loupan_store::inventory::find_unit(&tx, &line.unit_id).await?.ok_or(ServiceError::NotFound("unit"))?;
-    let fund_after =
-        settlement.funds.get(&unit.property_type).map_or(Money::ZERO, |f| f.fund(settled, line.measured_gross_area));
+    let fees = settlement.fees(
+        unit.property_type,
+        homes_u32,
+        (line.contract_total, line.contract_gross_area),
+        (settled, line.measured_gross_area),
+    );
     // Back to the computed amount: the adjustment is withdrawn.
     let (reason, by) = if amount == line.computed_amount {
         (None, None)
@@ -579,9 +604,9 @@ pub async fn adjust_line(
         reason,
         adjusted_by: by,
         homes_owned_before: homes,
-        deed_tax_before,
-        deed_tax_after,
-        fund_after,
+        deed_tax_before: fees.deed_tax_before,
+        deed_tax_after: fees.deed_tax_after,
+        fund_after: fees.fund_after,
     };
     store::adjust_line(&tx, line_id, &change).await?;
     audit::record(
@@ -610,11 +635,13 @@ pub async fn submit_batch(services: &Services, actor: &Actor, id: &str, version:
     if row.status != CompensationBatchStatus::Draft {
         return Err(ServiceError::Conflict("batch_not_draft"));
     }
-    if version.is_some_and(|v| v != row.version) {
-        return Err(ServiceError::Conflict("stale_version"));
-    }
-    if !store::move_batch(&tx, id, CompensationBatchStatus::Draft, CompensationBatchStatus::Pending, None).await? {
-        return Err(ServiceError::Conflict("batch_not_draft"));
+    // The draft as the caller saw it: an adjustment made since on another
+    // instance makes the submission stale, not silently part of it.
+    let seen = version.unwrap_or(row.version);
+    if !store::move_batch(&tx, id, (CompensationBatchStatus::Draft, Some(seen)), CompensationBatchStatus::Pending, None)
+        .await?
+    {
+        return Err(ServiceError::Conflict(if seen == row.version { "batch_not_draft" } else { "stale_version" }));
     }
     let view = batch_view(&tx, row.clone(), Vec::new()).await?;
     let t = &view.totals;
@@ -679,7 +706,9 @@ pub(crate) async fn on_batch_decided(
     let id = request.subject_id.as_str();
     let row = store::find_batch(tx, id).await?.ok_or(ServiceError::NotFound("compensation_batch"))?;
     if outcome != Outcome::Approved {
-        if !store::move_batch(tx, id, CompensationBatchStatus::Pending, CompensationBatchStatus::Draft, None).await? {
+        if !store::move_batch(tx, id, (CompensationBatchStatus::Pending, None), CompensationBatchStatus::Draft, None)
+            .await?
+        {
             return Err(ServiceError::Conflict("batch_not_pending"));
         }
         return Ok(());
@@ -689,7 +718,7 @@ pub(crate) async fn on_batch_decided(
     if !store::move_batch(
         tx,
         id,
-        CompensationBatchStatus::Pending,
+        (CompensationBatchStatus::Pending, None),
         CompensationBatchStatus::Applied,
         Some((&actor.display_name, now)),
     )
@@ -732,6 +761,14 @@ async fn apply(
     let contract_ids: Vec<ContractId> = lines.iter().map(|l| l.contract_id.clone()).collect();
     let mut contracts: HashMap<ContractId, ContractRow> = HashMap::new();
     let mut next_seq: BTreeMap<ContractId, i32> = BTreeMap::new();
+    // A unit's status goes into its history unchanged: read them all at once.
+    let unit_ids: Vec<UnitId> = lines.iter().map(|l| l.unit_id.clone()).collect();
+    let mut unit_statuses = HashMap::new();
+    for chunk in unit_ids.chunks(500) {
+        for u in loupan_store::inventory::units_by_ids(tx, chunk).await? {
+            unit_statuses.insert(u.id, u.status);
+        }
+    }
     for chunk in contract_ids.chunks(500) {
         for k in loupan_store::finance::contracts_by_ids(tx, chunk).await? {
             contracts.insert(k.id.clone(), k);
@@ -797,7 +834,7 @@ async fn apply(
                 });
             }
         }
-        let status = unit_status(tx, &line.unit_id).await?;
+        let status = *unit_statuses.get(&line.unit_id).ok_or(ServiceError::NotFound("unit"))?;
         crate::sales::unit_event(
             tx,
             (actor, now),
@@ -831,10 +868,6 @@ async fn apply(
         loupan_store::sales::insert_refund(tx, refund).await?;
     }
     Ok(applied)
-}
-
-async fn unit_status<C: Connection>(conn: &C, unit_id: &UnitId) -> ServiceResult<loupan_domain::inventory::UnitStatus> {
-    Ok(loupan_store::inventory::find_unit(conn, unit_id).await?.ok_or(ServiceError::NotFound("unit"))?.status)
 }
 
 /// The compensations of a unit, for its history.

@@ -179,13 +179,40 @@ pub async fn import_measured_areas(
         xlsx::read_first_sheet(bytes).map_err(|_| ServiceError::from(Invalid::one("file", "not_an_xlsx_file")))?;
     let mut errors = Vec::new();
     let rows = TableRows::new(&table, &COLUMNS, &["number", "measured_gross_area", "measured_inner_area"], &mut errors);
+    if check_only {
+        // A check writes nothing: it does not wait for, or hold, the writer.
+        let (report, _) = check_sheet(services.store.conn(), building_id, &rows, errors).await?;
+        return Ok(report);
+    }
+    // An import checks inside its write, so that what it writes is what it checked.
     let tx = services.store.begin_write().await?;
-    let units: HashMap<String, UnitRow> = loupan_store::inventory::units_of_building(&tx, building_id)
+    let (mut report, plan) = check_sheet(&tx, building_id, &rows, errors).await?;
+    if !report.errors.is_empty() || plan.is_empty() {
+        return Ok(report);
+    }
+    let now = services.clock.now();
+    for (unit, areas) in plan {
+        write(&tx, actor, &unit, areas, now).await?;
+        report.updated += 1;
+    }
+    tx.commit().await.map_err(ServiceError::internal)?;
+    report.written = true;
+    Ok(report)
+}
+
+/// The report of a surveyor's sheet and the units it would change.
+async fn check_sheet<C: Connection>(
+    conn: &C,
+    building_id: &BuildingId,
+    rows: &TableRows<'_>,
+    mut errors: Vec<RowError>,
+) -> ServiceResult<(MeasuredImport, Vec<(UnitRow, (Area, Area))>)> {
+    let units: HashMap<String, UnitRow> = loupan_store::inventory::units_of_building(conn, building_id)
         .await?
         .into_iter()
         .map(|u| (u.number.clone(), u))
         .collect();
-    let settled = settled_units(&tx, &units.values().cloned().collect::<Vec<_>>()).await?;
+    let settled = settled_units(conn, &units.values().cloned().collect::<Vec<_>>()).await?;
     let mut report = MeasuredImport { rows: rows.len(), ..MeasuredImport::default() };
     let mut seen = HashSet::new();
     let mut plan = Vec::new();
@@ -206,22 +233,12 @@ pub async fn import_measured_areas(
                 report.unchanged += 1;
             }
             Ok(_) if settled.contains(&unit.id) => errors.push(error("number", "unit_compensated")),
-            Ok(areas) => plan.push((unit, areas)),
+            Ok(areas) => plan.push((unit.clone(), areas)),
         }
     }
     errors.sort_by_key(|e| e.row);
     report.errors = errors;
-    if check_only || !report.errors.is_empty() || plan.is_empty() {
-        return Ok(report);
-    }
-    let now = services.clock.now();
-    for (unit, areas) in plan {
-        write(&tx, actor, unit, areas, now).await?;
-        report.updated += 1;
-    }
-    tx.commit().await.map_err(ServiceError::internal)?;
-    report.written = true;
-    Ok(report)
+    Ok((report, plan))
 }
 
 #[cfg(test)]

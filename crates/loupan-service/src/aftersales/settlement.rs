@@ -36,6 +36,36 @@ pub struct Settlement {
     pub funds: BTreeMap<PropertyType, FundRate>,
 }
 
+/// The deed tax and the maintenance fund of one contract, on its contract
+/// total and forecast area and again on the settled price and surveyed area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fees {
+    pub deed_tax_before: Money,
+    pub deed_tax_after: Money,
+    pub fund_before: Money,
+    pub fund_after: Money,
+}
+
+impl Settlement {
+    /// What the buyer owes in deed tax and fund before and after the survey:
+    /// `total` over `contracted` m2 before, `settled` over `measured` after.
+    pub(crate) fn fees(
+        &self,
+        property_type: PropertyType,
+        homes_owned_before: u32,
+        (total, contracted): (Money, Area),
+        (settled, measured): (Money, Area),
+    ) -> Fees {
+        let fund = self.funds.get(&property_type);
+        Fees {
+            deed_tax_before: self.deed_tax.tax(total, contracted, homes_owned_before).1,
+            deed_tax_after: self.deed_tax.tax(settled, measured, homes_owned_before).1,
+            fund_before: fund.map_or(Money::ZERO, |f| f.fund(total, contracted)),
+            fund_after: fund.map_or(Money::ZERO, |f| f.fund(settled, measured)),
+        }
+    }
+}
+
 impl Default for Settlement {
     fn default() -> Self {
         Settlement {
@@ -144,11 +174,13 @@ fn tiers(before: DeedTaxTiers, form: &TiersForm, errors: &mut Invalid) -> DeedTa
     out
 }
 
+/// Each rate's errors name it by its place in the list: `funds[1].value`.
 fn funds(forms: &[FundForm], errors: &mut Invalid) -> BTreeMap<PropertyType, FundRate> {
     let mut out = BTreeMap::new();
-    for f in forms {
+    for (i, f) in forms.iter().enumerate() {
+        let at = |field: &str| format!("funds[{i}].{field}");
         let Some(kind) = PropertyType::parse(f.property_type.trim()) else {
-            errors.push("funds.property_type", "unknown_property_type");
+            errors.push(at("property_type"), "unknown_property_type");
             continue;
         };
         let value = f.value.trim();
@@ -161,15 +193,15 @@ fn funds(forms: &[FundForm], errors: &mut Invalid) -> BTreeMap<PropertyType, Fun
                 .filter(|v| *v > 0)
                 .map(|ten_thousandths| FundRate::PercentOfPrice { ten_thousandths }),
             _ => {
-                errors.push("funds.method", "unknown_method");
+                errors.push(at("method"), "unknown_method");
                 continue;
             }
         };
         match fund {
-            None => errors.push("funds.value", "value_for_method"),
+            None => errors.push(at("value"), "value_for_method"),
             Some(fund) => {
                 if out.insert(kind, fund).is_some() {
-                    errors.push("funds.property_type", "duplicate");
+                    errors.push(at("property_type"), "duplicate");
                 }
             }
         }

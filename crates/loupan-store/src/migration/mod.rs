@@ -50,6 +50,7 @@ mod m20261218_000044_case_step_minutes;
 mod m20261218_000045_survey_notices;
 mod m20261218_000046_answer_counts;
 mod m20261219_000047_area_compensation;
+mod m20261220_000048_one_open_batch;
 
 pub struct Migrator;
 
@@ -103,6 +104,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261218_000045_survey_notices::Migration),
             Box::new(m20261218_000046_answer_counts::Migration),
             Box::new(m20261219_000047_area_compensation::Migration),
+            Box::new(m20261220_000048_one_open_batch::Migration),
         ]
     }
 }

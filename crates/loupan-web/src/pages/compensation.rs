@@ -108,7 +108,7 @@ async fn save_settlement(
     form: FormData,
 ) -> Result<Response, AppError> {
     let project = ProjectId::from(form.get("project_id").unwrap_or_default());
-    let funds = PropertyType::ALL
+    let funds: Vec<FundForm> = PropertyType::ALL
         .iter()
         .filter_map(|kind| {
             let method = form.text(&format!("fund_method_{}", kind.name()))?;
@@ -131,14 +131,26 @@ async fn save_settlement(
             second_large: form.text("second_large"),
             further: form.text("further"),
         }),
-        funds: Some(funds),
+        funds: Some(funds.clone()),
     };
-    form_post!(
-        lang,
-        settlement::set_settlement(&state.services, &actor, &project, settings).await,
-        |_| format!("/aftersales/compensation?project_id={project}&notice=saved"),
-        |errors| overview_page(&state, &actor, lang, Some(project.clone()), errors, StatusCode::OK).await
-    )
+    match settlement::set_settlement(&state.services, &actor, &project, settings).await {
+        Ok(_) => {
+            Ok(Redirect::to(&format!("/aftersales/compensation?project_id={project}&notice=saved")).into_response())
+        }
+        Err(ServiceError::Invalid(mut invalid)) => {
+            // The service names a rate by its place among those sent
+            // (`funds[1].value`); the page shows it beside its property type.
+            for e in &mut invalid.0 {
+                let place = e.field.strip_prefix("funds[").and_then(|rest| rest.split_once(']')).map(|(i, _)| i);
+                if let Some(form) = place.and_then(|i| i.parse::<usize>().ok()).and_then(|i| funds.get(i)) {
+                    e.field = format!("funds.{}", form.property_type);
+                }
+            }
+            let errors = field_messages(lang, &ServiceError::Invalid(invalid));
+            overview_page(&state, &actor, lang, Some(project.clone()), errors, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The surveyor's spreadsheet for one building: checked, and written when every row is right.

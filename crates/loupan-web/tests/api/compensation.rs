@@ -239,6 +239,11 @@ async fn a_building_batch_settles_domain_md_examples_and_lands_on_the_plans_when
     assert_eq!(line(&adjusted, n(0))["amount"], "39000.00");
     assert_eq!(line(&adjusted, n(0))["computed_amount"], "40000.00");
     assert_eq!(adjusted["totals"]["adjusted"], 1);
+    // The list sums the lines in the database: the same totals as the batch's own.
+    let r = s.app.send(get(&format!("/api/v1/projects/{}/compensation-batches", s.project)).token(&s.aftersales)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let listed = r.json()["items"].as_array().unwrap().iter().find(|b| b["id"] == id.as_str()).cloned().unwrap();
+    assert_eq!(listed["totals"], adjusted["totals"]);
 
     // Rejected: a draft again, and no plan changed.
     let r =
@@ -380,4 +385,21 @@ async fn the_2014_rule_flags_an_inner_area_beyond_three_percent_and_staff_withou
         .send(get(&format!("/api/v1/compensation-batches/{}", batch["id"].as_str().unwrap())).token(&s.agent))
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+}
+
+/// Four computations of one building at once (on PostgreSQL they overlap):
+/// one batch is opened, the others are told that it exists.
+#[tokio::test]
+async fn a_building_computed_four_times_at_once_has_one_open_batch() {
+    let s = site().await;
+    let (a, _) = s.sold().await;
+    s.survey(&[(&a, "101.00", "80.50")], "all").await;
+    let path = format!("/api/v1/buildings/{}/compensation-batches", s.building);
+    let call = || s.app.send(post(&path, json!({})).token(&s.aftersales));
+    let (r1, r2, r3, r4) = tokio::join!(call(), call(), call(), call());
+    let mut statuses: Vec<u16> = [r1, r2, r3, r4].iter().map(|r| r.status.as_u16()).collect();
+    statuses.sort();
+    assert_eq!(statuses, [201, 409, 409, 409]);
+    let r = s.app.send(get(&format!("/api/v1/projects/{}/compensation-batches", s.project)).token(&s.aftersales)).await;
+    assert_eq!(r.json()["items"].as_array().unwrap().len(), 1, "{}", r.text);
 }
