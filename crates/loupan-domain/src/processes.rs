@@ -186,7 +186,7 @@ pub fn check_steps(steps: &[StepDefinition]) -> Result<(), Vec<(String, &'static
             problems.push((at("due_days"), "out_of_range"));
         }
         if step.remind_days_before > step.due_days {
-            problems.push((at("remind_days_before"), "after_the_deadline"));
+            problems.push((at("remind_days_before"), "more_than_due_days"));
         }
         if step.documents.len() > MAX_DOCUMENTS {
             problems.push((at("documents"), "too_many"));
@@ -419,7 +419,7 @@ mod tests {
         assert_eq!(
             check_steps(&[bad, twice, third]),
             Err(vec![
-                ("steps[0].remind_days_before".to_owned(), "after_the_deadline"),
+                ("steps[0].remind_days_before".to_owned(), "more_than_due_days"),
                 ("steps[0].documents[1]".to_owned(), "duplicate"),
                 ("steps[0].fees[0].amount".to_owned(), "must_be_positive"),
                 ("steps[1].name".to_owned(), "duplicate"),

@@ -254,12 +254,17 @@ async fn show_adjustment(
         .into_iter()
         .map(|c| context! { number => c.number, floor => c.floor, old => c.old_price.to_string(), new => c.new_price.to_string() })
         .collect();
+    let may_see_approval = match &adjustment.approval_id {
+        Some(request) => loupan_service::approvals::may_open(&state.services, &actor, request.as_str()).await?,
+        None => false,
+    };
     let html = render(
         &state,
         "price_adjustment.html",
         context! { a => context! { id => adjustment.id, name => adjustment.name, method => adjustment.method, value => adjustment.value,
                         status => adjustment.status, units_changed => adjustment.units_changed, project_id => adjustment.project_id, approval_id => adjustment.approval_id },
         changes => changes, can_submit => actor.can(loupan_domain::Permission::ManagePricing),
+        may_see_approval => may_see_approval,
         ..base_context(&actor, lang, "/projects") },
     )?;
     Ok(html.into_response())
