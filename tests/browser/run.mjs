@@ -626,6 +626,15 @@ try {
   // and the amounts land on the buyers' plans.
   await signInAs("wujun", demoPassword);
   await page.goto(`${base}/aftersales/compensation`);
+  // A mistyped fund rate is refused beside its row, and what was typed stays.
+  await page.fill("#settlement-form input[name=due_days]", "45");
+  await page.selectOption("#settlement-form select[name=fund_method_parking]", "per_m2");
+  await page.fill("#settlement-form input[name=fund_value_parking]", "-3");
+  await Promise.all([page.waitForNavigation(), page.click("#save-settlement")]);
+  expect(((await page.textContent("#fund-parking .error")) ?? "").length > 0, "the parking rate's error is beside it");
+  expect((await page.inputValue("#settlement-form input[name=due_days]")) === "45", "the days typed stay");
+  expect((await page.inputValue("#settlement-form input[name=fund_value_parking]")) === "-3", "the rate typed stays");
+  await page.goto(`${base}/aftersales/compensation`);
   await page.waitForSelector("#compensation-batches");
   await Promise.all([page.waitForNavigation(), page.click("#compensation-batches td a")]);
   await page.waitForSelector("#compensation-lines");

@@ -34,18 +34,21 @@ async fn overview(
     lang: Lang,
     Query(q): Query<OverviewQuery>,
 ) -> Result<Response, AppError> {
-    overview_page(&state, &actor, lang, q.project_id.map(ProjectId::from), Value::UNDEFINED, StatusCode::OK).await
+    overview_page(&state, &actor, lang, q.project_id.map(ProjectId::from), (Value::UNDEFINED, None), StatusCode::OK)
+        .await
 }
 
 /// The project's rules, buildings and batches; the first visible project unless one is chosen.
+/// `entered`: the rules form as it was sent and refused, shown again as typed.
 async fn overview_page(
     state: &AppState,
     actor: &Actor,
     lang: Lang,
     project_id: Option<ProjectId>,
-    errors: Value,
+    (errors, entered): (Value, Option<&FormData>),
     status: StatusCode,
 ) -> Result<Response, AppError> {
+    let typed = |name: &str, stored: String| entered.and_then(|f| f.get(name)).map_or(stored, str::to_owned);
     actor.require(Permission::ReadAftersales)?;
     let s = &state.services;
     let projects = inventory::list_projects(s, actor).await?;
@@ -77,15 +80,23 @@ async fn overview_page(
                     }
                     None => ("", String::new()),
                 };
+                let method = typed(&format!("fund_method_{}", kind.name()), method.to_owned());
+                let value = typed(&format!("fund_value_{}", kind.name()), value);
                 context! { property_type => kind.name(), method => method, value => value }
             })
             .collect();
         let t = rules.deed_tax;
         page = context! {
             project_id => project,
-            rules => context! { rule => rules.rule, formula => rules.formula, due_days => rules.due_days,
-                threshold => t.threshold.to_string(), first_small => rate_text(t.first_small), first_large => rate_text(t.first_large),
-                second_small => rate_text(t.second_small), second_large => rate_text(t.second_large), further => rate_text(t.further) },
+            rules => context! { rule => typed("rule", rules.rule.name().to_owned()),
+                formula => typed("formula", rules.formula.unwrap_or_default()),
+                due_days => typed("due_days", rules.due_days.to_string()),
+                threshold => typed("threshold", t.threshold.to_string()),
+                first_small => typed("first_small", rate_text(t.first_small)),
+                first_large => typed("first_large", rate_text(t.first_large)),
+                second_small => typed("second_small", rate_text(t.second_small)),
+                second_large => typed("second_large", rate_text(t.second_large)),
+                further => typed("further", rate_text(t.further)) },
             funds => funds, buildings => buildings, batches => batches,
             variables => loupan_domain::aftersales::FORMULA_VARIABLES,
             ..base_context(actor, lang, "/aftersales")
@@ -147,7 +158,15 @@ async fn save_settlement(
                 }
             }
             let errors = field_messages(lang, &ServiceError::Invalid(invalid));
-            overview_page(&state, &actor, lang, Some(project.clone()), errors, StatusCode::UNPROCESSABLE_ENTITY).await
+            overview_page(
+                &state,
+                &actor,
+                lang,
+                Some(project.clone()),
+                (errors, Some(&form)),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
@@ -190,7 +209,7 @@ async fn create_batch(
         lang,
         compensation::create_batch(&state.services, &actor, &id).await,
         |batch| format!("/aftersales/batches/{}", batch.id),
-        |errors| overview_page(&state, &actor, lang, Some(project.clone()), errors, StatusCode::OK).await
+        |errors| overview_page(&state, &actor, lang, Some(project.clone()), (errors, None), StatusCode::OK).await
     )
 }
 
