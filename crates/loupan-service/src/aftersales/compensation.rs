@@ -394,15 +394,17 @@ pub async fn create_batch(services: &Services, actor: &Actor, building_id: &Buil
         applied_at: None,
         version: 1,
     };
+    // The batch first: a computation of the same building running at once on
+    // another instance waits here on the partial unique index and is refused
+    // when this one commits, instead of finding the units already in a batch.
+    match store::insert_batch(&tx, &row).await {
+        Ok(()) => {}
+        Err(StoreError::Unique(_)) => return Err(ServiceError::Conflict("open_batch_exists")),
+        Err(e) => return Err(e.into()),
+    }
     let (lines, skipped) = compute_lines(&tx, &row.id, building_id, &settlement).await?;
     if lines.is_empty() {
         return Err(Invalid::one("building_id", "nothing_to_compensate").into());
-    }
-    match store::insert_batch(&tx, &row).await {
-        Ok(()) => {}
-        // Another instance opened one since the check (the partial unique index).
-        Err(StoreError::Unique(_)) => return Err(ServiceError::Conflict("open_batch_exists")),
-        Err(e) => return Err(e.into()),
     }
     loupan_store::bulk::insert_compensations(&tx, &lines).await?;
     audit::record(
