@@ -108,4 +108,7 @@ id_type!(
     SurveyId,
     QuestionnaireId,
     ResponseId,
+    // Service processes after the contract (A1, A2).
+    ProcessDefinitionId,
+    ProcessCaseId,
 );

@@ -24,6 +24,10 @@ named_enum! {
         CaseEscalated = "case_escalated",
         /// A customer complained again, reaching the desk's number of complaints in its period.
         RepeatedComplaints = "repeated_complaints",
+        /// A step of a service process that is the reader's to do nears its deadline.
+        ProcessStepDueSoon = "process_step_due_soon",
+        /// A step of a service process passed its deadline and comes to the reader as the next level.
+        ProcessStepOverdue = "process_step_overdue",
     }
 }
 

@@ -13,6 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Duration, NaiveDate};
+use serde::{Deserialize, Serialize};
 
 use crate::formula::{Formula, Fraction};
 use crate::ids::ProjectId;
@@ -58,15 +59,29 @@ named_enum! {
     }
 }
 
+named_enum! {
+    /// Where a case stands.
+    pub enum CaseStatus("service case status") {
+        /// A step is still to do.
+        Open = "open",
+        /// Every step done.
+        Completed = "completed",
+        /// Stopped by hand (a contract rescinded, a loan refused); a new case may start.
+        Cancelled = "cancelled",
+    }
+}
+
 /// A fee a step collects on the buyer's behalf (代收): kept apart from the
 /// price of the home in every report.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepFee {
     pub name: String,
     pub amount: FeeAmount,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Stored and sent as `{"fixed": "80.00"}` or `{"formula": "gross_area * 3"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FeeAmount {
     Fixed(Money),
     /// A formula over `FEE_VARIABLES`, rounded half away from zero to the fen.
@@ -77,7 +92,7 @@ pub enum FeeAmount {
 /// (gross and inner, m2, as surveyed when they are).
 pub const FEE_VARIABLES: [&str; 3] = ["contract_total", "gross_area", "inner_area"];
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepDefinition {
     pub name: String,
     /// Whose workbench the step is on.
@@ -140,8 +155,8 @@ pub fn most_specific<'a, T>(
     best.map(|(_, item)| item)
 }
 
-/// When step `index` is due, once it is the current step: its days counted
-/// from the case's start or from the day the step before it was done.
+/// When a step is due once it is the current step: its days counted from the
+/// case's start or from the day the step before it was done.
 pub fn step_due(step: &StepDefinition, started_on: NaiveDate, previous_done_on: Option<NaiveDate>) -> NaiveDate {
     let base = match step.from {
         DeadlineFrom::Start => started_on,

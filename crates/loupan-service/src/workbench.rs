@@ -112,9 +112,18 @@ pub struct Workbench {
     pub responsibility: Option<crate::cost::ResponsibilityCost>,
     /// Visitors registered at the door for the user who are with them now.
     pub visitors: Vec<crate::reception::Visit>,
+    /// The current steps of service processes that are the user's to do, the
+    /// soonest due first (at most `STEPS_SHOWN`), and how many there are.
+    pub process_steps: Vec<crate::aftersales::processes::CaseSummary>,
+    pub process_steps_total: u64,
 }
 
+/// How many of their process steps the workbench lists (the rest are a link away).
+pub const STEPS_SHOWN: u64 = 20;
+
 pub async fn workbench(services: &Services, actor: &Actor) -> ServiceResult<Workbench> {
+    let (process_steps, process_steps_total) =
+        crate::aftersales::processes::my_steps(services, actor, STEPS_SHOWN).await?;
     Ok(Workbench {
         pending_approvals: crate::approvals::inbox(services, actor).await?,
         own_requests: crate::approvals::submitted(services, actor, true).await?,
@@ -130,6 +139,8 @@ pub async fn workbench(services: &Services, actor: &Actor) -> ServiceResult<Work
             false => None,
         },
         visitors: crate::reception::my_visitors(services, actor).await?,
+        process_steps,
+        process_steps_total,
     })
 }
 

@@ -5,6 +5,7 @@
 
 pub mod compensation;
 pub mod measured;
+pub mod processes;
 pub mod settlement;
 
 use loupan_domain::aftersales::{self as rules, AreaPair, CompensationError, CompensationRule};

@@ -34,10 +34,12 @@ pub enum JobKind {
     CaseDeadlines,
     /// Sends one satisfaction survey's link by the desk's template (`notices::run_survey_job`).
     SurveyNotice,
+    /// Reminders and escalations of service processes' steps (`aftersales::processes::check_deadlines`).
+    ProcessDeadlines,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 9] = [
+    pub const ALL: [JobKind; 10] = [
         JobKind::ExpireReservations,
         JobKind::ApprovalDeadlines,
         JobKind::FollowUpReminders,
@@ -47,6 +49,7 @@ impl JobKind {
         JobKind::Greetings,
         JobKind::CaseDeadlines,
         JobKind::SurveyNotice,
+        JobKind::ProcessDeadlines,
     ];
 
     /// The stable name stored in job rows and shown (translated) on the admin page.
@@ -61,6 +64,7 @@ impl JobKind {
             JobKind::Greetings => "greetings",
             JobKind::CaseDeadlines => "case_deadlines",
             JobKind::SurveyNotice => "survey_notice",
+            JobKind::ProcessDeadlines => "process_deadlines",
         }
     }
 
@@ -76,7 +80,7 @@ impl Serialize for JobKind {
 }
 
 /// Every kind of job by name, for translations and the admin page.
-pub const KINDS: [&str; 9] = [
+pub const KINDS: [&str; 10] = [
     JobKind::ExpireReservations.name(),
     JobKind::ApprovalDeadlines.name(),
     JobKind::FollowUpReminders.name(),
@@ -86,6 +90,7 @@ pub const KINDS: [&str; 9] = [
     JobKind::Greetings.name(),
     JobKind::CaseDeadlines.name(),
     JobKind::SurveyNotice.name(),
+    JobKind::ProcessDeadlines.name(),
 ];
 
 /// What running a job does, by kind (`crate::handlers::run_job`): `Ok(result)`
@@ -193,12 +198,14 @@ pub fn backoff(attempts: i32) -> Duration {
 }
 
 /// The schedules every installation has: name, job kind, interval.
-const SCHEDULES: [(&str, JobKind, i64); 5] = [
+const SCHEDULES: [(&str, JobKind, i64); 6] = [
     ("reservation_expiry", JobKind::ExpireReservations, 60),
     ("approval_deadlines", JobKind::ApprovalDeadlines, 60),
     ("follow_up_reminders", JobKind::FollowUpReminders, 24 * 3600),
     ("greetings", JobKind::Greetings, 24 * 3600),
     ("case_deadlines", JobKind::CaseDeadlines, 60),
+    // Step deadlines are days: an hourly look reminds on the morning of the day.
+    ("process_deadlines", JobKind::ProcessDeadlines, 3600),
 ];
 
 /// When agents start their day, in the company's time.

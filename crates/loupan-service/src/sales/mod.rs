@@ -1210,6 +1210,7 @@ async fn write_contract(
         &[("unit", &parties.unit.number), ("contract", &row.number), ("total", &v.total.grouped())],
     )
     .await?;
+    crate::aftersales::processes::start_on_signing(tx, &row, &parties.unit, parties.method.kind, now).await?;
     let contract = Contract::from(row);
     audit::record(
         tx,

@@ -51,6 +51,7 @@ mod m20261218_000045_survey_notices;
 mod m20261218_000046_answer_counts;
 mod m20261219_000047_area_compensation;
 mod m20261220_000048_one_open_batch;
+mod m20261221_000049_service_processes;
 
 pub struct Migrator;
 
@@ -105,6 +106,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261218_000046_answer_counts::Migration),
             Box::new(m20261219_000047_area_compensation::Migration),
             Box::new(m20261220_000048_one_open_batch::Migration),
+            Box::new(m20261221_000049_service_processes::Migration),
         ]
     }
 }

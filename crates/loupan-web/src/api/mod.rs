@@ -15,6 +15,7 @@ pub mod finance;
 pub mod inventory;
 pub mod notices;
 pub mod platform;
+pub mod processes;
 pub mod questionnaires;
 pub mod reception;
 pub mod sales;
@@ -88,6 +89,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(platform::integrations::router())
         .merge(aftersales::router())
         .merge(compensation::router())
+        .merge(processes::router())
         .merge(cost::router())
         .merge(notices::router())
         .merge(cases::router())

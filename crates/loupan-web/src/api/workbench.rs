@@ -34,6 +34,10 @@ pub struct Workbench {
     pub responsibility: Option<loupan_service::cost::ResponsibilityCost>,
     /// Visitors registered at the door for the caller who are with them now (S4).
     pub visitors: Vec<loupan_service::reception::Visit>,
+    /// Current steps of service processes (A1) that are the caller's to do,
+    /// the soonest due first (at most 20), and how many there are.
+    pub process_steps: Vec<loupan_service::aftersales::processes::CaseSummary>,
+    pub process_steps_total: u64,
 }
 
 #[utoipa::path(get, path = "/api/v1/workbench", tag = "workbench", responses((status = 200, body = Workbench)))]
@@ -54,6 +58,8 @@ async fn workbench(
         unread_notifications: w.unread_notifications,
         responsibility: w.responsibility,
         visitors: w.visitors,
+        process_steps: w.process_steps,
+        process_steps_total: w.process_steps_total,
     }))
 }
 

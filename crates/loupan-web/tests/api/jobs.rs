@@ -261,21 +261,29 @@ async fn each_scheduled_run_is_queued_once_across_instances() {
     let now = chrono::Utc::now() + chrono::Duration::seconds(1);
     let first = jobs::tick_schedules(&app.services, now).await.unwrap();
     let again = jobs::tick_schedules(&second, now).await.unwrap();
-    assert_eq!((first, again), (3, 0), "reservation expiry, approval and case deadlines, once");
-    assert_eq!(drain(&second, "b", now).await, 3);
+    assert_eq!((first, again), (4, 0), "reservation expiry, approval, case and process deadlines, once");
+    assert_eq!(drain(&second, "b", now).await, 4);
     let o = app.send(get("/api/v1/jobs").token(&admin)).await.json();
     let kinds: Vec<&str> = o["items"].as_array().unwrap().iter().map(|j| j["kind"].as_str().unwrap()).collect();
     assert!(
         kinds.contains(&"expire_reservations")
             && kinds.contains(&"approval_deadlines")
-            && kinds.contains(&"case_deadlines"),
+            && kinds.contains(&"case_deadlines")
+            && kinds.contains(&"process_deadlines"),
         "{kinds:?}"
     );
     assert!(o["items"].as_array().unwrap().iter().all(|j| j["status"] == "done"), "{o}");
     let names: Vec<&str> = o["schedules"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["approval_deadlines", "case_deadlines", "follow_up_reminders", "greetings", "reservation_expiry"]
+        [
+            "approval_deadlines",
+            "case_deadlines",
+            "follow_up_reminders",
+            "greetings",
+            "process_deadlines",
+            "reservation_expiry"
+        ]
     );
     // A minute later, each runs again; the morning reminders and greetings wait for the morning.
     let later = now + chrono::Duration::seconds(61);

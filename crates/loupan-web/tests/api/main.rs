@@ -21,6 +21,7 @@ mod inventory;
 mod jobs;
 mod notices;
 mod outage;
+mod processes;
 mod questionnaires;
 mod reception;
 mod round_trips;

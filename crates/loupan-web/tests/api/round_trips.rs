@@ -52,8 +52,9 @@ async fn the_hot_paths_keep_to_their_budget_of_statements() {
         ("W1 search by name", get("/api/v1/customers?q=li"), 4),
         ("W1 read by id", get(&format!("/api/v1/customers/{}", ids[0])), 4),
         ("销控图", get(&format!("/api/v1/buildings/{building}/chart")), 3),
-        // Approvals, alerts, notifications, cost and the agent's visitors at the door.
-        ("workbench", get("/api/v1/workbench"), 8),
+        // Approvals, alerts, notifications, cost, the agent's visitors at the
+        // door and the service processes' steps that are theirs.
+        ("workbench", get("/api/v1/workbench"), 9),
         // Authenticate; the project; the page's ids and rows; last visits,
         // subscriptions and contracts, owners' names, today's queue.
         (
