@@ -275,6 +275,8 @@ pub struct CaseFilter {
     pub for_user: Option<UserId>,
     /// Open cases whose current step is past its deadline on this day.
     pub overdue_on: Option<NaiveDate>,
+    /// Only the cases of this agent's contracts.
+    pub agent: Option<UserId>,
 }
 
 /// Cases by `filter`, the soonest due first, then the newest; `limit` rows
@@ -309,6 +311,16 @@ pub async fn list_cases<C: ConnectionTrait>(
                 .add(cases::Column::AssigneeId.is_null())
                 .add(cases::Column::AssigneeId.eq(user.as_str())),
         );
+    }
+    if let Some(agent) = &f.agent {
+        use crate::entities::contracts;
+        use sea_orm::sea_query::Query;
+        let theirs = Query::select()
+            .column(contracts::Column::Id)
+            .from(contracts::Entity)
+            .and_where(contracts::Column::AgentId.eq(agent.as_str()))
+            .to_owned();
+        q = q.filter(cases::Column::ContractId.in_subquery(theirs));
     }
     if let Some(day) = f.overdue_on {
         q = q.filter(cases::Column::Status.eq(CaseStatus::Open)).filter(cases::Column::DueOn.lt(day));

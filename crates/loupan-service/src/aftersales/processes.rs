@@ -655,10 +655,31 @@ fn may_work_step(actor: &Actor, row: &CaseRow, role: &str) -> bool {
     actor.has_role(role) && (role != Role::SalesAgent || row.assignee_id.is_none() || row.assignee_id == actor.user_id)
 }
 
+/// The agent whose deals alone the actor sees (a sales agent), if any.
+fn own_deals_only(actor: &Actor) -> Option<UserId> {
+    match actor.customer_scope() {
+        Some(loupan_domain::access::DataScope::Own) => {
+            Some(actor.user_id.clone().unwrap_or_else(|| UserId::from(actor.username.as_str())))
+        }
+        _ => None,
+    }
+}
+
+/// Whether the actor sees a contract's cases: its project, and for an agent only their own deals.
+async fn sees_contract<C: Connection>(conn: &C, actor: &Actor, contract_id: &ContractId) -> ServiceResult<bool> {
+    let Some(contract) = loupan_store::sales::find_contract(conn, contract_id).await? else { return Ok(false) };
+    Ok(actor.sees_project(&contract.project_id) && own_deals_only(actor).is_none_or(|me| contract.agent_id == me))
+}
+
 async fn visible<C: Connection>(conn: &C, actor: &Actor, id: &ProcessCaseId) -> ServiceResult<CaseRow> {
     check_may_read(actor)?;
     match store::find_case(conn, id).await? {
-        Some(row) if actor.sees_project(&row.project_id) => Ok(row),
+        Some(row) if actor.sees_project(&row.project_id) => {
+            if own_deals_only(actor).is_some() && !sees_contract(conn, actor, &row.contract_id).await? {
+                return Err(ServiceError::NotFound("process_case"));
+            }
+            Ok(row)
+        }
         _ => Err(ServiceError::NotFound("process_case")),
     }
 }
@@ -782,6 +803,7 @@ pub async fn cases(services: &Services, actor: &Actor, q: &CaseQuery) -> Service
         kind: q.kind,
         status: q.status,
         overdue_on: q.overdue.then_some(today),
+        agent: own_deals_only(actor),
         ..CaseFilter::default()
     };
     if q.mine {
@@ -987,8 +1009,8 @@ pub async fn start_case(
     };
     let tx = services.store.begin_write().await?;
     let contract = match loupan_store::sales::find_contract(&tx, contract_id).await? {
-        Some(c) if actor.sees_project(&c.project_id) => c,
-        _ => return Err(ServiceError::NotFound("contract")),
+        Some(c) if sees_contract(&tx, actor, contract_id).await? => c,
+        _ => return Err(Invalid::one("contract_id", "unknown_contract").into()),
     };
     if contract.status != ContractStatus::Active {
         return Err(ServiceError::Conflict("contract_not_active"));
@@ -1083,11 +1105,10 @@ pub async fn cases_of_contract(
 ) -> ServiceResult<Vec<CaseSummary>> {
     check_may_read(actor)?;
     let conn = services.store.conn();
-    let rows: Vec<CaseRow> = store::cases_of_contract(conn, contract_id)
-        .await?
-        .into_iter()
-        .filter(|r| actor.sees_project(&r.project_id))
-        .collect();
+    if !sees_contract(conn, actor, contract_id).await? {
+        return Err(ServiceError::NotFound("contract"));
+    }
+    let rows = store::cases_of_contract(conn, contract_id).await?;
     summaries(conn, rows, services.clock.today()).await
 }
 

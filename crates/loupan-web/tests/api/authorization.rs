@@ -161,6 +161,43 @@ fn submitter_acts(role: Role, case: Case) -> Expect {
 
 /// The job queue is for integrators; a user also follows the jobs they started
 /// (the agent's own import).
+/// Service-process cases are read by after-sales and by whoever deals with
+/// contracts (an agent only on their own deals).
+fn read_process_case(role: Role, case: Case) -> Expect {
+    if can(role, Permission::ReadAftersales) || can(role, Permission::ReadDeals) {
+        visible(role, case, On::Owned)
+    } else {
+        Expect::Forbidden
+    }
+}
+
+fn list_process_cases(role: Role, case: Case) -> Expect {
+    if can(role, Permission::ReadAftersales) || can(role, Permission::ReadDeals) {
+        visible(role, case, On::Filter)
+    } else {
+        Expect::Forbidden
+    }
+}
+
+/// The step of the matrix's case is after-sales work: those who read the
+/// case may see it, only after-sales managers do it.
+fn work_process_step(role: Role, case: Case) -> Expect {
+    match read_process_case(role, case) {
+        Expect::Allowed if can(role, Permission::ManageAftersales) => Expect::Allowed,
+        Expect::Allowed => Expect::Forbidden,
+        other => other,
+    }
+}
+
+/// The company's definitions are changed only by after-sales managers who see every project.
+fn edit_company_process(role: Role, _case: Case) -> Expect {
+    if can(role, Permission::ManageAftersales) && role.sees_all_projects() {
+        Expect::Allowed
+    } else {
+        Expect::Forbidden
+    }
+}
+
 fn read_job(role: Role, case: Case) -> Expect {
     if can(role, Permission::ManageIntegrations) || (role == Role::SalesAgent && case == Case::Own) {
         Expect::Allowed
@@ -337,6 +374,17 @@ fn rule(op: &str) -> Option<Rule> {
         | "GET /api/v1/projects/{id}/compensation-batches"
         | "GET /api/v1/compensation-batches/{id}"
         | "GET /api/v1/units/{id}/compensations" => Needs(ReadAftersales, Project),
+        "GET /api/v1/aftersales/processes" | "GET /api/v1/aftersales/processes/{id}" => Needs(ReadAftersales, Nothing),
+        "POST /api/v1/aftersales/processes" => Needs(ManageAftersales, Field),
+        "PUT /api/v1/aftersales/processes/{id}" => Custom(edit_company_process),
+        "GET /api/v1/aftersales/service-cases" => Custom(list_process_cases),
+        "POST /api/v1/aftersales/service-cases" => Needs(ManageAftersales, Refers),
+        "GET /api/v1/aftersales/service-cases/{id}" | "GET /api/v1/contracts/{id}/service-cases" => {
+            Custom(read_process_case)
+        }
+        "POST /api/v1/aftersales/service-cases/{id}/complete"
+        | "POST /api/v1/aftersales/service-cases/{id}/documents" => Custom(work_process_step),
+        "POST /api/v1/aftersales/service-cases/{id}/cancel" => Needs(ManageAftersales, Owned),
         "PUT /api/v1/projects/{id}/settlement"
         | "PUT /api/v1/units/{id}/measured-areas"
         | "POST /api/v1/buildings/{id}/measured-areas/import"
@@ -845,6 +893,28 @@ impl World {
         (building, unit)
     }
 
+    /// A contract's title case started by the admin, with the first step's
+    /// documents received: (case, version).
+    async fn title_case(&self, case: Case) -> (String, i64) {
+        let contract = self.contract(case).await;
+        let r = self
+            .send(
+                post("/api/v1/aftersales/service-cases", json!({"contract_id": contract, "kind": "title"})),
+                &self.admin,
+            )
+            .await;
+        let id = id_of(&r);
+        let mut version = r.json()["version"].as_i64().unwrap();
+        for d in r.json()["steps"][0]["documents"].as_array().unwrap() {
+            let body = json!({"position": 0, "document": d["name"]});
+            let r =
+                self.send(post(&format!("/api/v1/aftersales/service-cases/{id}/documents"), body), &self.admin).await;
+            assert!(r.status.is_success(), "{}", r.text);
+            version = r.json()["version"].as_i64().unwrap();
+        }
+        (id, version)
+    }
+
     /// A draft compensation batch and its line: a fresh one for those who may
     /// change it, the shared one for the others.
     async fn compensation_batch(&self, case: Case, role: Role) -> (String, String) {
@@ -1181,6 +1251,39 @@ impl World {
             }
             "/api/v1/projects/{id}/settlement" => body(with(&p), json!({"due_days": 30})),
             "/api/v1/projects/{id}/compensation-batches" => get(&with(&p)),
+            "/api/v1/aftersales/processes" if method == "POST" => post(
+                path,
+                json!({"kind": "registration", "name": format!("网签{n}"), "project_id": p,
+                       "steps": [{"name": "网签", "role": "sales_agent", "due_days": 3}]}),
+            ),
+            "/api/v1/aftersales/processes/{id}" if method == "PUT" => {
+                let r = self.send(get(&with("process-title")), &self.admin).await;
+                let version = r.json()["versions"][0]["version"].clone();
+                put(
+                    &with("process-title"),
+                    json!({"name": format!("办证{n}"), "start_event": "building_ready", "version": version,
+                           "steps": [{"name": "领证", "role": "aftersales", "due_days": 30}]}),
+                )
+            }
+            "/api/v1/aftersales/processes/{id}" => get(&with("process-handover")),
+            "/api/v1/aftersales/service-cases" if method == "GET" => get(&format!("{path}?project_id={p}")),
+            "/api/v1/aftersales/service-cases" => {
+                post(path, json!({"contract_id": self.contract(case).await, "kind": "title"}))
+            }
+            "/api/v1/aftersales/service-cases/{id}" => get(&with(&self.title_case(case).await.0)),
+            "/api/v1/contracts/{id}/service-cases" => get(&with(&self.contract(case).await)),
+            "/api/v1/aftersales/service-cases/{id}/complete" => {
+                let (id, version) = self.title_case(case).await;
+                post(&with(&id), json!({"position": 0, "version": version}))
+            }
+            "/api/v1/aftersales/service-cases/{id}/documents" => {
+                let (id, _) = self.title_case(case).await;
+                post(&with(&id), json!({"position": 1, "document": "契税完税凭证"}))
+            }
+            "/api/v1/aftersales/service-cases/{id}/cancel" => {
+                let (id, version) = self.title_case(case).await;
+                post(&with(&id), json!({"reason": "客户自办", "version": version}))
+            }
             "/api/v1/buildings/{id}/compensation-batches" => {
                 let building = if can(role, Permission::ManageAftersales) {
                     self.surveyed_building(case).await.0
