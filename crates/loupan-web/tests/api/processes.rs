@@ -177,7 +177,7 @@ async fn a_mortgage_contract_starts_its_cases_and_each_step_reaches_the_workbenc
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert!(r.text.contains("documents_missing") && r.text.contains("银行流水"), "{}", r.text);
-    // Another agent may not tick them, nor after-sales staff do the agent's step.
+    // Another agent does not see the case (not their deal).
     let r = o
         .app
         .send(
@@ -188,7 +188,10 @@ async fn a_mortgage_contract_starts_its_cases_and_each_step_reaches_the_workbenc
             .token(&o.other_agent),
         )
         .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let mine = format!("/api/v1/aftersales/service-cases?project_id={}", o.project);
+    let r = o.app.send(get(&mine).token(&o.other_agent)).await;
+    assert_eq!(r.json()["items"], json!([]), "{}", r.text);
     let r = o
         .app
         .send(
