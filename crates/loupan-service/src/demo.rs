@@ -176,6 +176,9 @@ pub async fn fill(
     demo_surveys(services, &system, &project.id).await?;
     demo_questionnaire(services, &system, &project.id).await?;
     demo_compensation(services, &system, &project.id).await?;
+    if let Some(aftersales) = desk.get(2) {
+        demo_processes(services, &project.id, aftersales).await?;
+    }
     if let Some(manager) = &manager {
         demo_reception(services, &project.id, manager, &agents).await?;
     }
@@ -222,6 +225,49 @@ async fn demo_compensation(services: &Services, system: &Actor, project_id: &Pro
     aftersales.display_name = "吴军".into();
     let batch = compensation::create_batch(services, &aftersales, &building.id).await?;
     compensation::submit_batch(services, &aftersales, &batch.id, None).await?;
+    Ok(())
+}
+
+/// The signed contracts started their registration and loan cases. The agents
+/// collected the papers of the first few mortgages, and 吴军 of after-sales
+/// has the bank's signing on his workbench, one form already in; one buyer's
+/// title certificate was started by hand. The cases nobody touched since the
+/// signing are overdue, as a newcomer's service board shows them.
+async fn demo_processes(services: &Services, project_id: &ProjectId, aftersales: &UserId) -> ServiceResult<()> {
+    use crate::aftersales::processes::{self, CaseQuery, StepDone};
+    use loupan_domain::processes::{CaseStatus, ProcessKind};
+    let conn = services.store.conn();
+    let Some(wujun) = crate::platform::auth::load_actor(conn, aftersales, None).await? else { return Ok(()) };
+    let query = CaseQuery {
+        project_id: Some(project_id.clone()),
+        kind: Some(ProcessKind::Mortgage),
+        status: Some(CaseStatus::Open),
+        limit: 200,
+        ..CaseQuery::default()
+    };
+    let (mortgages, _) = processes::cases(services, &wujun, &query).await?;
+    for (i, summary) in mortgages.iter().take(3).enumerate() {
+        let Some(agent_id) = &summary.assignee_id else { continue };
+        let Some(agent) = crate::platform::auth::load_actor(conn, agent_id, None).await? else { continue };
+        let case = processes::case(services, &agent, &summary.id).await?;
+        let Some(first) = case.steps.first() else { continue };
+        for d in &first.documents {
+            processes::receive_document(services, &agent, &case.summary.id, 0, &d.name).await?;
+        }
+        let done = StepDone {
+            position: Some(0), note: Some("资料已齐，已交银行".into()), version: Some(case.version)
+        };
+        let moved = processes::complete_step(services, &agent, &case.summary.id, done).await?;
+        if i == 0
+            && let Some(second) = moved.steps.get(1)
+            && let Some(form) = second.documents.first()
+        {
+            processes::receive_document(services, &wujun, &moved.summary.id, 1, &form.name).await?;
+        }
+    }
+    if let Some(first) = mortgages.last() {
+        processes::start_case(services, &wujun, &first.contract_id, Some(ProcessKind::Title.name())).await?;
+    }
     Ok(())
 }
 

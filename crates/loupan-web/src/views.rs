@@ -30,7 +30,7 @@ const NAV: [(&str, &str, Option<Permission>); 18] = [
     ("nav.questionnaires", "/questionnaires", Some(Permission::AnswerQuestionnaires)),
     ("nav.finance", "/finance/ledger", Some(Permission::ReadFinance)),
     ("nav.cases", "/service/cases", Some(Permission::ReadCases)),
-    ("nav.aftersales", "/aftersales/compensation", Some(Permission::ReadAftersales)),
+    ("nav.aftersales", "/aftersales", Some(Permission::ReadAftersales)),
     ("nav.cost", "/cost", Some(Permission::ReadCost)),
     ("nav.notices", "/notices", Some(Permission::SendNotices)),
     ("nav.users", "/admin/users", Some(Permission::ManageUsers)),

@@ -347,7 +347,7 @@ async fn unit_areas(
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/aftersales", get(|| async { Redirect::to("/aftersales/compensation") }))
+        .route("/aftersales", get(|| async { Redirect::to("/aftersales/service-cases") }))
         .route("/aftersales/compensation", get(overview))
         .route("/aftersales/compensation/settlement", post(save_settlement))
         .route("/aftersales/buildings/{id}/measured-areas", post(import_areas))

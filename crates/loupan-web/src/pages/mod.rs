@@ -39,6 +39,7 @@ mod login;
 mod notices;
 mod owner_form;
 mod pricing;
+mod processes;
 mod questionnaires;
 mod reception;
 mod sales;
@@ -105,6 +106,7 @@ pub fn router() -> Router<AppState> {
         .merge(finance::router())
         .merge(aftersales::router())
         .merge(compensation::router())
+        .merge(processes::router())
         .merge(cost::router())
         .merge(cost_reports::router())
         .merge(cost_sheets::router())

@@ -349,10 +349,20 @@ async fn contract_page(
     } else {
         Vec::new()
     };
+    let service_cases = match loupan_service::aftersales::processes::cases_of_contract(&state.services, actor, id).await
+    {
+        Ok(cases) => cases,
+        // Not everyone who reads a contract reads its service cases.
+        Err(ServiceError::Forbidden | ServiceError::NotFound(_)) => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
     let html = render(
         state,
         "contract.html",
         context! {
+            service_cases => Value::from_serialize(&service_cases),
+            may_start_cases => actor.can(Permission::ManageAftersales) && contract_active,
+            process_kinds => loupan_domain::processes::ProcessKind::names(),
             k => context! { id => contract.id, number => contract.number, total => contract.total_price.to_string(), signed_on => contract.signed_on.to_string() },
             unit => context! { id => unit.id, number => unit.number },
             customer => customer.map(|c| context! { id => c.id, name => c.name }),

@@ -57,6 +57,8 @@ async fn workbench(State(state): State<AppState>, Authed(actor): Authed, lang: L
         unread => w.unread_notifications, visitors => minijinja::Value::from_serialize(&w.visitors),
         receives_visitors => actor.can(loupan_domain::Permission::WriteCustomers) && actor.user_id.is_some(),
         responsibility => minijinja::Value::from_serialize(&w.responsibility),
+        process_steps => minijinja::Value::from_serialize(&w.process_steps),
+        process_steps_total => w.process_steps_total,
         ..base_context(&actor, lang, "/") },
     )
 }
