@@ -653,6 +653,39 @@ try {
   await page.goto(batchUrl);
   expect((await page.textContent("#batch-status")).includes("已入账"), "approved, the batch is applied");
   await shot("53-area-compensation-applied");
+  // The signed contracts started their service cases: 吴军's workbench lists
+  // the steps that are his; he ticks the bank's form on a mortgage case and
+  // marks the step done, and the receipt slip lists what the buyer handed in.
+  await signInAs("wujun", demoPassword);
+  await page.waitForSelector("#process-steps");
+  await Promise.all([page.waitForNavigation(), page.click("#process-steps a >> text=银行面签")]);
+  await page.waitForSelector("#case-steps li.current");
+  const tick = page.locator("#case-steps li.current button[data-document]");
+  if (await tick.count()) await Promise.all([page.waitForNavigation(), tick.first().click()]);
+  expect((await page.locator("#case-steps li.current button[data-document]").count()) === 0, "every document is in");
+  await shot("54-service-case-documents-received");
+  const caseUrl = page.url().split("#")[0];
+  await page.fill("#complete-step input[name=note]", "已与银行约定面签");
+  await Promise.all([page.waitForNavigation(), page.click("#complete-step button")]);
+  expect((await page.textContent("#case-steps li.current h2")).includes("银行审批"), "the bank's approval is next");
+  await page.goto(`${caseUrl}/receipt?position=1`);
+  expect((await page.textContent("#receipt-documents")).includes("贷款申请表"), "the receipt lists the form");
+  await shot("55-receipt-slip");
+  // His project adds a notary step to the mortgage: a copy of the company's
+  // definition for the project; a mistyped number is refused beside nothing lost.
+  await page.goto(`${base}/aftersales/processes`);
+  await Promise.all([page.waitForNavigation(), page.click("#process-definitions a >> text=商业贷款按揭")]);
+  await page.fill("#definition-form input[name=step_5_name]", "公证");
+  await page.fill("#definition-form input[name=step_5_due_days]", "七天");
+  await page.fill("#definition-form textarea[name=step_5_fees]", "公证费=gross_area * 2");
+  await Promise.all([page.waitForNavigation(), page.click("#save-copy")]);
+  expect(((await page.textContent("#definition-errors")) ?? "").includes("steps[5].due_days"), "the wrong field is named");
+  expect((await page.inputValue("#definition-form input[name=step_5_name]")) === "公证", "the step typed stays");
+  await page.fill("#definition-form input[name=step_5_due_days]", "7");
+  await page.fill("#definition-form input[name=name]", "翠湖按揭（含公证）");
+  await Promise.all([page.waitForNavigation(), page.click("#save-copy")]);
+  expect((await page.textContent("h1")).includes("翠湖按揭（含公证）"), "saved as the project's own definition");
+  await shot("56-service-process-definition");
   // An owner scans the lobby poster's QR code: the project's form, without signing in.
   const project = owner.items[0].project_id;
   await context.clearCookies();

@@ -893,10 +893,16 @@ pub async fn complete_step(
     let next = position + 1;
     let contract =
         loupan_store::sales::find_contract(&tx, &row.contract_id).await?.ok_or(ServiceError::NotFound("contract"))?;
+    // The steps still to do are due again as if each were done on its deadline from today.
+    let mut previous = Some(today);
+    for (i, s) in definition.steps.iter().enumerate().skip(next as usize) {
+        let due = rules::step_due(s, row.started_on, previous);
+        store::set_step_due(&tx, &row.id, i as i32, due).await?;
+        previous = Some(due);
+    }
     let to = match definition.steps.get(next as usize) {
         Some(s) => {
             let due = rules::step_due(s, row.started_on, Some(today));
-            store::set_step_due(&tx, &row.id, next, due).await?;
             Move {
                 status: CaseStatus::Open,
                 current: Some((

@@ -237,6 +237,8 @@ async fn a_mortgage_contract_starts_its_cases_and_each_step_reaches_the_workbenc
     assert_eq!(case["current_role"], "aftersales");
     // Seven days from the day the step before it was done.
     assert_eq!(case["due_on"], "2026-03-12");
+    // The steps after it are projected again from then: fifteen days after the bank's signing.
+    assert_eq!(case["steps"][2]["due_on"], "2026-03-27");
     assert_eq!(o.steps_on_workbench(&o.after).await, [("mortgage".to_owned(), "银行面签".to_owned())]);
     assert_eq!(o.steps_on_workbench(&o.agent).await.len(), 2);
     // The mortgage step's fee is shown for the contract.
