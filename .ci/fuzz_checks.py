@@ -79,6 +79,12 @@ NOT_SHAPE = {
     "formula_unknown_function", "formula_wrong_arguments", "formula_not_a_number",
     "formula_bad_number", "needed_for_formula_rule", "value_for_method",
     "reason_needed_for_adjustment", "nothing_to_compensate", "inner_above_gross",
+    # Service processes: a new definition names its kind, a new version the
+    # version it replaces; a reminder within a step's days; a fee is an amount
+    # or a formula; a step is done once its checklist is in, and a document is
+    # one of its checklist.
+    "needed_for_a_new_definition", "needed_for_a_new_version", "more_than_due_days",
+    "amount_or_formula", "documents_missing", "not_listed",
     # A survey template is sent by the desk, never as a batch; a payment
     # method retired since the client read it.
     "sent_with_surveys", "retired_payment_method",

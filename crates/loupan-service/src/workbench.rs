@@ -114,7 +114,7 @@ pub struct Workbench {
     pub visitors: Vec<crate::reception::Visit>,
     /// The current steps of service processes that are the user's to do, the
     /// soonest due first (at most `STEPS_SHOWN`), and how many there are.
-    pub process_steps: Vec<crate::aftersales::processes::CaseSummary>,
+    pub process_steps: Vec<crate::aftersales::processes::ProcessCaseSummary>,
     pub process_steps_total: u64,
 }
 

@@ -219,7 +219,7 @@ fn steps_of_form(errors: &mut Invalid, forms: &[StepForm]) -> Vec<StepDefinition
                     continue;
                 }
                 (None, None) => {
-                    errors.push(fee_at("amount"), "required");
+                    errors.push(fee_at("amount"), "amount_or_formula");
                     continue;
                 }
                 (Some(a), None) => match Money::parse(a) {
@@ -299,7 +299,7 @@ pub async fn save_definition(
         Some(p) => Some(p.kind),
         None => match form.kind.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             None => {
-                errors.push("kind", "required");
+                errors.push("kind", "needed_for_a_new_definition");
                 None
             }
             Some(t) => ProcessKind::parse(t).or_else(|| {
@@ -317,7 +317,7 @@ pub async fn save_definition(
     let property_type = optional(&mut errors, "property_type", form.property_type.as_deref(), PropertyType::parse);
     let steps = steps_of_form(&mut errors, &form.steps);
     if previous.is_some() && form.version.is_none() {
-        errors.push("version", "required");
+        errors.push("version", "needed_for_a_new_version");
     }
     if let Some(p) = &project_id {
         if !actor.sees_project(p) || loupan_store::inventory::find_project(conn, p).await?.is_none() {
@@ -502,7 +502,7 @@ pub(crate) async fn start_on_signing<C: Connection>(
 /// A step of a case, as the case page shows it.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
-pub struct CaseStep {
+pub struct ProcessCaseStep {
     pub position: i32,
     pub name: String,
     pub role: String,
@@ -512,14 +512,14 @@ pub struct CaseStep {
     pub note: Option<String>,
     pub reminded: bool,
     pub escalated: bool,
-    pub documents: Vec<CaseDocument>,
+    pub documents: Vec<ProcessCaseDocument>,
     /// The fees the step collects on the buyer's behalf (代收), for this contract.
-    pub fees: Vec<CaseFee>,
+    pub fees: Vec<ProcessCaseFee>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
-pub struct CaseDocument {
+pub struct ProcessCaseDocument {
     pub name: String,
     pub received_at: Option<DateTime<Utc>>,
     pub received_by: Option<String>,
@@ -527,7 +527,7 @@ pub struct CaseDocument {
 
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
-pub struct CaseFee {
+pub struct ProcessCaseFee {
     pub name: String,
     /// None: the formula gives no fee for this contract.
     pub amount: Option<Money>,
@@ -536,7 +536,7 @@ pub struct CaseFee {
 /// A case in a list or on the workbench.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
-pub struct CaseSummary {
+pub struct ProcessCaseSummary {
     pub id: ProcessCaseId,
     pub kind: ProcessKind,
     pub project_id: ProjectId,
@@ -561,9 +561,9 @@ pub struct CaseSummary {
 /// A case with its steps.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
-pub struct Case {
+pub struct ProcessCase {
     #[serde(flatten)]
-    pub summary: CaseSummary,
+    pub summary: ProcessCaseSummary,
     pub definition_id: ProcessDefinitionId,
     pub definition_name: String,
     pub definition_version: i32,
@@ -572,7 +572,7 @@ pub struct Case {
     pub closed_at: Option<DateTime<Utc>>,
     pub closed_by: Option<String>,
     pub cancel_reason: Option<String>,
-    pub steps: Vec<CaseStep>,
+    pub steps: Vec<ProcessCaseStep>,
     /// Whether the reader may do the current step and tick its documents.
     pub may_work: bool,
     pub may_cancel: bool,
@@ -580,7 +580,11 @@ pub struct Case {
     pub version: i64,
 }
 
-async fn summaries<C: Connection>(conn: &C, rows: Vec<CaseRow>, today: NaiveDate) -> ServiceResult<Vec<CaseSummary>> {
+async fn summaries<C: Connection>(
+    conn: &C,
+    rows: Vec<CaseRow>,
+    today: NaiveDate,
+) -> ServiceResult<Vec<ProcessCaseSummary>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -609,7 +613,7 @@ async fn summaries<C: Connection>(conn: &C, rows: Vec<CaseRow>, today: NaiveDate
         .into_iter()
         .map(|r| {
             let (contract_number, customer_name) = contracts.get(&r.contract_id).cloned().unwrap_or_default();
-            CaseSummary {
+            ProcessCaseSummary {
                 unit_number: units.get(&r.unit_id).cloned().unwrap_or_default(),
                 contract_number,
                 customer_name,
@@ -684,13 +688,18 @@ async fn visible<C: Connection>(conn: &C, actor: &Actor, id: &ProcessCaseId) -> 
     }
 }
 
-pub async fn case(services: &Services, actor: &Actor, id: &ProcessCaseId) -> ServiceResult<Case> {
+pub async fn case(services: &Services, actor: &Actor, id: &ProcessCaseId) -> ServiceResult<ProcessCase> {
     let conn = services.store.conn();
     let row = visible(conn, actor, id).await?;
     case_of(services, conn, actor, row).await
 }
 
-async fn case_of<C: Connection>(services: &Services, conn: &C, actor: &Actor, row: CaseRow) -> ServiceResult<Case> {
+async fn case_of<C: Connection>(
+    services: &Services,
+    conn: &C,
+    actor: &Actor,
+    row: CaseRow,
+) -> ServiceResult<ProcessCase> {
     let definition = store::find_definition(conn, &row.definition_id)
         .await?
         .ok_or(ServiceError::NotFound("process_definition"))
@@ -708,7 +717,7 @@ async fn case_of<C: Connection>(services: &Services, conn: &C, actor: &Actor, ro
             .iter()
             .map(|name| {
                 let got = received.iter().find(|r| r.position == s.position && &r.document == name);
-                CaseDocument {
+                ProcessCaseDocument {
                     name: name.clone(),
                     received_at: got.map(|r| r.received_at),
                     received_by: got.map(|r| r.received_by.clone()),
@@ -719,7 +728,7 @@ async fn case_of<C: Connection>(services: &Services, conn: &C, actor: &Actor, ro
             (Some(d), Some(c), Some(u)) => d
                 .fees
                 .iter()
-                .map(|f| CaseFee {
+                .map(|f| ProcessCaseFee {
                     name: f.name.clone(),
                     amount: rules::fee_amount(
                         &f.amount,
@@ -731,7 +740,7 @@ async fn case_of<C: Connection>(services: &Services, conn: &C, actor: &Actor, ro
                 .collect(),
             _ => Vec::new(),
         };
-        steps.push(CaseStep {
+        steps.push(ProcessCaseStep {
             position: s.position,
             name: s.name,
             role: s.role,
@@ -757,7 +766,7 @@ async fn case_of<C: Connection>(services: &Services, conn: &C, actor: &Actor, ro
         row.cancel_reason.clone(),
     );
     let summary = summaries(conn, vec![row], services.clock.today()).await?.remove(0);
-    Ok(Case {
+    Ok(ProcessCase {
         summary,
         definition_id,
         definition_name: definition.name,
@@ -788,7 +797,7 @@ pub struct CaseQuery {
     pub limit: u64,
 }
 
-pub async fn cases(services: &Services, actor: &Actor, q: &CaseQuery) -> ServiceResult<(Vec<CaseSummary>, u64)> {
+pub async fn cases(services: &Services, actor: &Actor, q: &CaseQuery) -> ServiceResult<(Vec<ProcessCaseSummary>, u64)> {
     check_may_read(actor)?;
     let conn = services.store.conn();
     let projects = match (&q.project_id, actor.visible_projects()) {
@@ -821,7 +830,7 @@ fn may_work_current(actor: &Actor, r: &CaseRow) -> bool {
 
 /// The steps on the reader's workbench: the current steps that are theirs,
 /// the soonest due first, and how many there are.
-pub async fn my_steps(services: &Services, actor: &Actor, limit: u64) -> ServiceResult<(Vec<CaseSummary>, u64)> {
+pub async fn my_steps(services: &Services, actor: &Actor, limit: u64) -> ServiceResult<(Vec<ProcessCaseSummary>, u64)> {
     if actor.user_id.is_none() || !(actor.can(Permission::ReadAftersales) || actor.can(Permission::ReadDeals)) {
         return Ok((Vec::new(), 0));
     }
@@ -845,7 +854,7 @@ pub async fn complete_step(
     actor: &Actor,
     id: &ProcessCaseId,
     form: StepDone,
-) -> ServiceResult<Case> {
+) -> ServiceResult<ProcessCase> {
     let tx = services.store.begin_write().await?;
     let row = visible(&tx, actor, id).await?;
     let mut errors = Invalid::default();
@@ -951,7 +960,7 @@ pub async fn receive_document(
     id: &ProcessCaseId,
     position: i32,
     document: &str,
-) -> ServiceResult<Case> {
+) -> ServiceResult<ProcessCase> {
     let tx = services.store.begin_write().await?;
     let row = visible(&tx, actor, id).await?;
     if row.status != CaseStatus::Open {
@@ -1007,7 +1016,7 @@ pub async fn start_case(
     actor: &Actor,
     contract_id: &ContractId,
     kind: Option<&str>,
-) -> ServiceResult<Case> {
+) -> ServiceResult<ProcessCase> {
     actor.require(Permission::ManageAftersales)?;
     let kind = match kind.map(str::trim).filter(|k| !k.is_empty()) {
         None => return Err(Invalid::one("kind", "required").into()),
@@ -1063,7 +1072,7 @@ pub async fn cancel_case(
     id: &ProcessCaseId,
     reason: Option<&str>,
     version: Option<i64>,
-) -> ServiceResult<Case> {
+) -> ServiceResult<ProcessCase> {
     actor.require(Permission::ManageAftersales)?;
     let tx = services.store.begin_write().await?;
     let row = visible(&tx, actor, id).await?;
@@ -1108,7 +1117,7 @@ pub async fn cases_of_contract(
     services: &Services,
     actor: &Actor,
     contract_id: &ContractId,
-) -> ServiceResult<Vec<CaseSummary>> {
+) -> ServiceResult<Vec<ProcessCaseSummary>> {
     check_may_read(actor)?;
     let conn = services.store.conn();
     if !sees_contract(conn, actor, contract_id).await? {

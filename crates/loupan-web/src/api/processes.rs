@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use loupan_domain::ids::{ContractId, ProcessCaseId, ProcessDefinitionId, ProjectId};
 use loupan_domain::processes::{FeeAmount, StepDefinition};
 use loupan_service::aftersales::processes::{
-    self, Case, CaseQuery, CaseSummary, Definition, DefinitionForm, FeeForm, StepDone, StepForm,
+    self, CaseQuery, Definition, DefinitionForm, FeeForm, ProcessCase, ProcessCaseSummary, StepDone, StepForm,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -19,9 +19,9 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
 use crate::{AppError, AppState};
 
 #[derive(Serialize, Deserialize, ToSchema)]
-pub struct FeeDto {
+pub struct ProcessFeeDto {
     /// 代收 fee's name (`抵押登记费`).
-    #[schema(min_length = 1, max_length = 60)]
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 60, pattern = "\\S")]
     pub name: Option<String>,
     /// A fixed amount in yuan (`"80.00"`); or…
     #[schema(value_type = Option<crate::api::Positive>)]
@@ -32,36 +32,50 @@ pub struct FeeDto {
     pub formula: Option<String>,
 }
 
+/// A document of a step's checklist (`身份证`): a name of one to sixty characters.
+pub struct DocumentName;
+
+impl utoipa::PartialSchema for DocumentName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .min_length(Some(1))
+            .max_length(Some(60))
+            .pattern(Some("\\S"))
+            .into()
+    }
+}
+
+impl ToSchema for DocumentName {}
+
 #[derive(Serialize, Deserialize, ToSchema)]
-pub struct StepDto {
-    #[schema(min_length = 1, max_length = 60)]
+pub struct ProcessStepDto {
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 60, pattern = "\\S")]
     pub name: Option<String>,
     /// The role whose people do the step (`aftersales`, `sales_agent`, `finance`, …).
-    #[schema(
-        pattern = "^(admin|executive|sales_manager|sales_agent|cashier|finance|service|aftersales|marketing|cost_engineer|project_manager)$"
-    )]
+    #[schema(required = true, nullable = false, value_type = Option<crate::api::RoleName>)]
     pub role: Option<String>,
     /// Days to do it, from the previous step's completion or the case's start.
-    #[schema(minimum = 0, maximum = 3650)]
+    #[schema(required = true, nullable = false, minimum = 0, maximum = 3650)]
     pub due_days: Option<u32>,
     /// `previous_step` (default) or `start`.
-    #[schema(pattern = "^(previous_step|start)$")]
+    #[schema(pattern = "^(|previous_step|start)$")]
     pub from: Option<String>,
     /// The documents to receive before the step is done.
     #[serde(default)]
-    #[schema(max_items = 30)]
+    #[schema(max_items = 30, value_type = Vec<DocumentName>)]
     pub documents: Vec<String>,
     #[serde(default)]
     #[schema(max_items = 10)]
-    pub fees: Vec<FeeDto>,
+    pub fees: Vec<ProcessFeeDto>,
     /// Days before the deadline the step's people are reminded (not more than `due_days`).
     #[schema(minimum = 0, maximum = 3650)]
     pub remind_days_before: Option<u32>,
 }
 
-impl From<StepDefinition> for StepDto {
+impl From<StepDefinition> for ProcessStepDto {
     fn from(s: StepDefinition) -> Self {
-        StepDto {
+        ProcessStepDto {
             name: Some(s.name),
             role: Some(s.role.name().to_owned()),
             due_days: Some(s.due_days),
@@ -75,7 +89,7 @@ impl From<StepDefinition> for StepDto {
                         FeeAmount::Fixed(m) => (Some(m.to_string()), None),
                         FeeAmount::Formula(t) => (None, Some(t)),
                     };
-                    FeeDto { name: Some(f.name), amount, formula }
+                    ProcessFeeDto { name: Some(f.name), amount, formula }
                 })
                 .collect(),
             remind_days_before: Some(s.remind_days_before),
@@ -83,8 +97,8 @@ impl From<StepDefinition> for StepDto {
     }
 }
 
-impl From<StepDto> for StepForm {
-    fn from(s: StepDto) -> Self {
+impl From<ProcessStepDto> for StepForm {
+    fn from(s: ProcessStepDto) -> Self {
         StepForm {
             name: s.name,
             role: s.role,
@@ -111,7 +125,7 @@ pub struct DefinitionDto {
     pub city: Option<String>,
     pub project_id: Option<ProjectId>,
     pub property_type: Option<String>,
-    pub steps: Vec<StepDto>,
+    pub steps: Vec<ProcessStepDto>,
     pub current: bool,
     pub retired: bool,
     pub created_by: String,
@@ -130,7 +144,7 @@ impl From<Definition> for DefinitionDto {
             city: d.city,
             project_id: d.project_id,
             property_type: d.property_type.map(|t| t.name().to_owned()),
-            steps: d.steps.into_iter().map(StepDto::from).collect(),
+            steps: d.steps.into_iter().map(ProcessStepDto::from).collect(),
             current: d.current,
             retired: d.retired,
             created_by: d.created_by,
@@ -180,22 +194,21 @@ async fn get_definition(
 #[derive(Deserialize, ToSchema)]
 pub struct DefinitionRequest {
     /// A new definition's kind; a new version keeps its definition's.
-    #[schema(pattern = "^(mortgage|provident_fund|registration|title|handover)$")]
+    #[schema(pattern = "^(|mortgage|provident_fund|registration|title|handover)$")]
     pub kind: Option<String>,
-    #[schema(required = true, nullable = false, min_length = 1, max_length = 60)]
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 60, pattern = "\\S")]
     pub name: Option<String>,
     /// `contract_signed`, `building_ready` or `manual` (default).
-    #[schema(pattern = "^(contract_signed|building_ready|manual)$")]
+    #[schema(pattern = "^(|contract_signed|building_ready|manual)$")]
     pub start_event: Option<String>,
     /// Where it applies; unset: everywhere. A project's wins over a city's, a city's over the company's.
     #[schema(max_length = 40)]
     pub city: Option<String>,
     pub project_id: Option<String>,
-    #[schema(pattern = "^(residential|commercial|office|parking|storage)$")]
+    #[schema(pattern = "^(|residential|commercial|parking|storage)$")]
     pub property_type: Option<String>,
-    #[serde(default)]
     #[schema(min_items = 1, max_items = 30)]
-    pub steps: Vec<StepDto>,
+    pub steps: Vec<ProcessStepDto>,
     /// A retired definition applies nowhere (running cases keep it).
     #[serde(default)]
     pub retired: bool,
@@ -247,7 +260,7 @@ async fn put_definition(
 /// A page of cases.
 #[derive(Serialize, ToSchema)]
 pub struct ServiceCasePage {
-    pub items: Vec<CaseSummary>,
+    pub items: Vec<ProcessCaseSummary>,
     pub next_cursor: Option<String>,
 }
 
@@ -279,29 +292,34 @@ async fn list_cases(
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<CaseParams>,
 ) -> Result<Json<ServiceCasePage>, AppError> {
-    let invalid = |field: &'static str, code: &'static str| {
-        AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", field, code)
-    };
     let empty = |t: &Option<String>| t.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
     let offset = match empty(&q.cursor) {
         None => 0,
-        Some(c) => c.parse::<u64>().map_err(|_| invalid("cursor", "invalid_cursor"))?,
+        Some(c) => c.parse::<u64>().map_err(|_| {
+            AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "cursor", "invalid_cursor")
+        })?,
     };
-    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let limit = match q.limit {
+        None => 50,
+        Some(n @ 1..=500) => n,
+        Some(_) => {
+            return Err(AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "limit", "out_of_range"));
+        }
+    };
     let query = CaseQuery {
         project_id: empty(&q.project_id).map(ProjectId::from),
         building_id: empty(&q.building_id).map(loupan_domain::ids::BuildingId::from),
         kind: match empty(&q.kind) {
             None => None,
-            Some(k) => {
-                Some(loupan_domain::processes::ProcessKind::parse(&k).ok_or_else(|| invalid("kind", "unknown_value"))?)
-            }
+            Some(k) => Some(loupan_domain::processes::ProcessKind::parse(&k).ok_or_else(|| {
+                AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "kind", "unknown_value")
+            })?),
         },
         status: match empty(&q.status) {
             None => None,
-            Some(s) => Some(
-                loupan_domain::processes::CaseStatus::parse(&s).ok_or_else(|| invalid("status", "unknown_value"))?,
-            ),
+            Some(s) => Some(loupan_domain::processes::CaseStatus::parse(&s).ok_or_else(|| {
+                AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "status", "unknown_value")
+            })?),
         },
         overdue: q.overdue.unwrap_or(false),
         mine: q.mine.unwrap_or(false),
@@ -316,7 +334,7 @@ async fn list_cases(
 
 #[derive(Deserialize, ToSchema)]
 pub struct StartCaseRequest {
-    #[schema(required = true, nullable = false)]
+    #[schema(required = true, nullable = false, min_length = 1, pattern = "\\S")]
     pub contract_id: Option<String>,
     #[schema(required = true, nullable = false, pattern = "^(mortgage|provident_fund|registration|title|handover)$")]
     pub kind: Option<String>,
@@ -325,13 +343,13 @@ pub struct StartCaseRequest {
 /// Starts a case for a contract by hand, on the most specific definition of
 /// its kind; a contract has one case of a kind that is not cancelled (409 `case_exists`).
 #[utoipa::path(post, path = "/api/v1/aftersales/service-cases", tag = "aftersales", request_body = StartCaseRequest,
-    responses((status = 201, body = Case), (status = 403, body = Problem), (status = 404, body = Problem),
+    responses((status = 201, body = ProcessCase), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn start_case(
     State(state): State<AppState>,
     Authed(actor): Authed,
     ApiJson(req): ApiJson<StartCaseRequest>,
-) -> Result<(StatusCode, Json<Case>), AppError> {
+) -> Result<(StatusCode, Json<ProcessCase>), AppError> {
     let Some(contract) = req.contract_id.filter(|c| !c.trim().is_empty()) else {
         return Err(AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "contract_id", "required"));
     };
@@ -341,12 +359,12 @@ async fn start_case(
 
 /// A case with its steps, documents and fees.
 #[utoipa::path(get, path = "/api/v1/aftersales/service-cases/{id}", tag = "aftersales",
-    responses((status = 200, body = Case), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = ProcessCase), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn get_case(
     State(state): State<AppState>,
     Authed(actor): Authed,
     ApiPath(id): ApiPath<ProcessCaseId>,
-) -> Result<Json<Case>, AppError> {
+) -> Result<Json<ProcessCase>, AppError> {
     Ok(Json(processes::case(&state.services, &actor, &id).await?))
 }
 
@@ -366,14 +384,14 @@ pub struct CompleteStepRequest {
 /// document is not received) and moves the case to its next step.
 #[utoipa::path(post, path = "/api/v1/aftersales/service-cases/{id}/complete", tag = "aftersales",
     request_body = CompleteStepRequest,
-    responses((status = 200, body = Case), (status = 403, body = Problem), (status = 404, body = Problem),
+    responses((status = 200, body = ProcessCase), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn complete_step(
     State(state): State<AppState>,
     Authed(actor): Authed,
     ApiPath(id): ApiPath<ProcessCaseId>,
     ApiJson(req): ApiJson<CompleteStepRequest>,
-) -> Result<Json<Case>, AppError> {
+) -> Result<Json<ProcessCase>, AppError> {
     let form = StepDone { position: req.position, note: req.note, version: req.version };
     Ok(Json(processes::complete_step(&state.services, &actor, &id, form).await?))
 }
@@ -391,14 +409,14 @@ pub struct DocumentRequest {
 /// Ticks a document as received (who and when are kept); ticking it again changes nothing.
 #[utoipa::path(post, path = "/api/v1/aftersales/service-cases/{id}/documents", tag = "aftersales",
     request_body = DocumentRequest,
-    responses((status = 200, body = Case), (status = 403, body = Problem), (status = 404, body = Problem),
+    responses((status = 200, body = ProcessCase), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn receive_document(
     State(state): State<AppState>,
     Authed(actor): Authed,
     ApiPath(id): ApiPath<ProcessCaseId>,
     ApiJson(req): ApiJson<DocumentRequest>,
-) -> Result<Json<Case>, AppError> {
+) -> Result<Json<ProcessCase>, AppError> {
     let (Some(position), Some(document)) = (req.position, req.document) else {
         return Err(AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "document", "required"));
     };
@@ -407,7 +425,7 @@ async fn receive_document(
 
 #[derive(Deserialize, ToSchema)]
 pub struct CancelCaseRequest {
-    #[schema(required = true, nullable = false, min_length = 1, max_length = 200)]
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 200, pattern = "\\S")]
     pub reason: Option<String>,
     #[schema(required = true, nullable = false)]
     pub version: Option<i64>,
@@ -416,20 +434,20 @@ pub struct CancelCaseRequest {
 /// Stops an open case (a loan refused, a contract rescinded); another of its kind may then start.
 #[utoipa::path(post, path = "/api/v1/aftersales/service-cases/{id}/cancel", tag = "aftersales",
     request_body = CancelCaseRequest,
-    responses((status = 200, body = Case), (status = 403, body = Problem), (status = 404, body = Problem),
+    responses((status = 200, body = ProcessCase), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn cancel_case(
     State(state): State<AppState>,
     Authed(actor): Authed,
     ApiPath(id): ApiPath<ProcessCaseId>,
     ApiJson(req): ApiJson<CancelCaseRequest>,
-) -> Result<Json<Case>, AppError> {
+) -> Result<Json<ProcessCase>, AppError> {
     Ok(Json(processes::cancel_case(&state.services, &actor, &id, req.reason.as_deref(), req.version).await?))
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct ContractCases {
-    pub items: Vec<CaseSummary>,
+    pub items: Vec<ProcessCaseSummary>,
 }
 
 /// A contract's service cases (cancelled ones too), in the order they started.

@@ -36,7 +36,7 @@ pub struct Workbench {
     pub visitors: Vec<loupan_service::reception::Visit>,
     /// Current steps of service processes (A1) that are the caller's to do,
     /// the soonest due first (at most 20), and how many there are.
-    pub process_steps: Vec<loupan_service::aftersales::processes::CaseSummary>,
+    pub process_steps: Vec<loupan_service::aftersales::processes::ProcessCaseSummary>,
     pub process_steps_total: u64,
 }
 

@@ -11,7 +11,9 @@ use axum::routing::{get, post};
 use loupan_domain::Permission;
 use loupan_domain::ids::{ContractId, ProcessCaseId, ProcessDefinitionId, ProjectId};
 use loupan_domain::processes::{CaseStatus, FeeAmount, ProcessKind};
-use loupan_service::aftersales::processes::{self, Case, CaseQuery, DefinitionForm, FeeForm, StepDone, StepForm};
+use loupan_service::aftersales::processes::{
+    self, CaseQuery, DefinitionForm, FeeForm, ProcessCase, StepDone, StepForm,
+};
 use loupan_service::{Actor, ServiceError, inventory};
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -89,7 +91,7 @@ fn case_page(
     state: &AppState,
     actor: &Actor,
     lang: Lang,
-    c: Case,
+    c: ProcessCase,
     errors: Value,
     status: StatusCode,
 ) -> Result<Response, AppError> {
@@ -108,7 +110,7 @@ async fn after(
     actor: &Actor,
     lang: Lang,
     id: &ProcessCaseId,
-    result: Result<Case, ServiceError>,
+    result: Result<ProcessCase, ServiceError>,
     anchor: &str,
 ) -> Result<Response, AppError> {
     match result {
