@@ -341,3 +341,19 @@ pub async fn list_cases<C: ConnectionTrait>(
     };
     Ok((rows, total))
 }
+
+/// A building's cases of a process that are not cancelled, the oldest first.
+pub async fn cases_of_building<C: ConnectionTrait>(
+    c: &C,
+    building: &BuildingId,
+    kind: ProcessKind,
+) -> StoreResult<Vec<CaseRow>> {
+    Ok(cases::Entity::find()
+        .filter(cases::Column::BuildingId.eq(building.as_str()))
+        .filter(cases::Column::Kind.eq(kind))
+        .filter(cases::Column::Status.ne(CaseStatus::Cancelled))
+        .order_by_asc(cases::Column::StartedAt)
+        .order_by_asc(cases::Column::Id)
+        .all(c)
+        .await?)
+}

@@ -948,8 +948,10 @@ pub async fn complete_step(
     )
     .await?;
     let moved = store::find_case(&tx, &row.id).await?.ok_or(ServiceError::NotFound("process_case"))?;
+    let change = announce_in_tx(services, &tx, &moved).await?;
     let case = case_of(services, &tx, actor, moved).await?;
     tx.commit().await.map_err(ServiceError::internal)?;
+    announce_after_commit(services, change);
     Ok(case)
 }
 
@@ -1059,8 +1061,10 @@ pub async fn start_case(
         },
     )
     .await?;
+    let change = announce_in_tx(services, &tx, &row).await?;
     let case = case_of(services, &tx, actor, row).await?;
     tx.commit().await.map_err(ServiceError::internal)?;
+    announce_after_commit(services, change);
     Ok(case)
 }
 
@@ -1107,8 +1111,10 @@ pub async fn cancel_case(
     )
     .await?;
     let moved = store::find_case(&tx, &row.id).await?.ok_or(ServiceError::NotFound("process_case"))?;
+    let change = announce_in_tx(services, &tx, &moved).await?;
     let case = case_of(services, &tx, actor, moved).await?;
     tx.commit().await.map_err(ServiceError::internal)?;
+    announce_after_commit(services, change);
     Ok(case)
 }
 
@@ -1125,6 +1131,27 @@ pub async fn cases_of_contract(
     }
     let rows = store::cases_of_contract(conn, contract_id).await?;
     summaries(conn, rows, services.clock.today()).await
+}
+
+/// A case moved: open service boards of its building hear of it (inside the
+/// transaction on PostgreSQL; the returned change is broadcast after the
+/// commit on SQLite).
+async fn announce_in_tx<C: Connection>(
+    services: &Services,
+    conn: &C,
+    row: &CaseRow,
+) -> ServiceResult<Option<crate::platform::live::UnitChange>> {
+    let Some(unit) = loupan_store::inventory::find_unit(conn, &row.unit_id).await? else { return Ok(None) };
+    let change =
+        crate::platform::live::UnitChange { unit_id: unit.id, building_id: unit.building_id, status: unit.status };
+    crate::platform::live::announce_activity_in_tx(services, conn, &change).await?;
+    Ok(Some(change))
+}
+
+fn announce_after_commit(services: &Services, change: Option<crate::platform::live::UnitChange>) {
+    if let Some(change) = change {
+        crate::platform::live::announce_after_commit(services, change);
+    }
 }
 
 fn link_of(id: &ProcessCaseId) -> String {
@@ -1194,4 +1221,123 @@ pub async fn check_deadlines(services: &Services, now: DateTime<Utc>) -> Service
         }
     }
     Ok(raised)
+}
+
+/// A unit's tile on the service board: where its case of the board's process stands.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct BoardUnit {
+    pub unit_id: UnitId,
+    pub number: String,
+    pub floor: i32,
+    /// The unit's sales status, as the 销控图 shows it.
+    pub unit_status: loupan_domain::inventory::UnitStatus,
+    /// None: the unit has no case of this process (unsold, or not started).
+    pub case_id: Option<ProcessCaseId>,
+    pub case_status: Option<CaseStatus>,
+    pub position: Option<i32>,
+    pub step: Option<String>,
+    pub due_on: Option<NaiveDate>,
+    pub overdue: bool,
+}
+
+/// A step as the board's legend counts it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct BoardStep {
+    pub position: i32,
+    pub name: String,
+    pub units: u64,
+    /// Of them, past the step's deadline.
+    pub overdue: u64,
+}
+
+/// 服务看板: a building's units coloured by the step their case of one
+/// process is at (the 销控图's grid), with the number of units at each step.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ServiceBoard {
+    pub building_id: BuildingId,
+    pub building_name: String,
+    pub project_id: ProjectId,
+    pub kind: ProcessKind,
+    /// Every step some unit is at, in the process's order.
+    pub steps: Vec<BoardStep>,
+    pub completed: u64,
+    /// Units without a case of the process.
+    pub without_case: u64,
+    /// By floor from the top, then by number.
+    pub units: Vec<BoardUnit>,
+}
+
+/// The board of a building for one process (after-sales readers of its project).
+pub async fn board(
+    services: &Services,
+    actor: &Actor,
+    building_id: &BuildingId,
+    kind: ProcessKind,
+) -> ServiceResult<ServiceBoard> {
+    actor.require(Permission::ReadAftersales)?;
+    let (building, mut units) = crate::inventory::building_chart(services, actor, building_id).await?;
+    let rows = store::cases_of_building(services.store.conn(), building_id, kind).await?;
+    // A unit sold again has the newest contract's case (rows come oldest first).
+    let mut latest: HashMap<UnitId, CaseRow> = HashMap::new();
+    for row in rows {
+        latest.insert(row.unit_id.clone(), row);
+    }
+    let today = services.clock.today();
+    units.sort_by(|a, b| b.floor.cmp(&a.floor).then_with(|| a.number.cmp(&b.number)));
+    let mut steps: Vec<BoardStep> = Vec::new();
+    let (mut completed, mut without_case) = (0, 0);
+    let tiles = units
+        .into_iter()
+        .map(|u| {
+            let case = latest.remove(&u.id);
+            let overdue =
+                case.as_ref().is_some_and(|c| c.status == CaseStatus::Open && c.due_on.is_some_and(|d| d < today));
+            match &case {
+                None => without_case += 1,
+                Some(c) if c.status == CaseStatus::Completed => completed += 1,
+                Some(c) => {
+                    if let (Some(position), Some(name)) = (c.current_position, &c.current_step) {
+                        match steps.iter_mut().find(|s| s.position == position && &s.name == name) {
+                            Some(s) => {
+                                s.units += 1;
+                                s.overdue += u64::from(overdue);
+                            }
+                            None => steps.push(BoardStep {
+                                position,
+                                name: name.clone(),
+                                units: 1,
+                                overdue: u64::from(overdue),
+                            }),
+                        }
+                    }
+                }
+            }
+            BoardUnit {
+                unit_id: u.id,
+                number: u.number,
+                floor: u.floor,
+                unit_status: u.status,
+                case_id: case.as_ref().map(|c| c.id.clone()),
+                case_status: case.as_ref().map(|c| c.status),
+                position: case.as_ref().and_then(|c| c.current_position),
+                step: case.as_ref().and_then(|c| c.current_step.clone()),
+                due_on: case.as_ref().and_then(|c| c.due_on),
+                overdue,
+            }
+        })
+        .collect();
+    steps.sort_by(|a, b| a.position.cmp(&b.position).then_with(|| a.name.cmp(&b.name)));
+    Ok(ServiceBoard {
+        building_id: building.id,
+        building_name: building.name,
+        project_id: building.project_id,
+        kind,
+        steps,
+        completed,
+        without_case,
+        units: tiles,
+    })
 }

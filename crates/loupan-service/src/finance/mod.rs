@@ -368,7 +368,7 @@ pub async fn audit_receipt(services: &Services, actor: &Actor, id: &str) -> Serv
     .await?;
     let change = money_change(&tx, &after).await?;
     if let Some(change) = &change {
-        crate::platform::live::announce_money_in_tx(services, &tx, change).await?;
+        crate::platform::live::announce_activity_in_tx(services, &tx, change).await?;
     }
     tx.commit().await.map_err(ServiceError::internal)?;
     if let Some(change) = change {

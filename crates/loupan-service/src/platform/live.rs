@@ -77,9 +77,10 @@ pub async fn announce_in_tx<C: Connection>(services: &Services, conn: &C, change
     Ok(())
 }
 
-/// Money moved on a unit's deal (a receipt audited): the unit's status is the same,
-/// but the 财控图 changes. Open charts hear of it; integrations already have `receipt.audited`.
-pub async fn announce_money_in_tx<C: Connection>(
+/// Something moved on a unit's deal while its status stayed (a receipt
+/// audited, a service step done): the 财控图 and the service board change.
+/// Open charts hear of it; integrations have the module's own event.
+pub async fn announce_activity_in_tx<C: Connection>(
     services: &Services,
     conn: &C,
     change: &UnitChange,

@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use loupan_domain::ids::{ContractId, ProcessCaseId, ProcessDefinitionId, ProjectId};
 use loupan_domain::processes::{FeeAmount, StepDefinition};
 use loupan_service::aftersales::processes::{
-    self, CaseQuery, Definition, DefinitionForm, FeeForm, ProcessCase, ProcessCaseSummary, StepDone, StepForm,
+    self, CaseQuery, Definition, DefinitionForm, FeeForm, ProcessCase, ProcessCaseSummary, ServiceBoard, StepDone,
+    StepForm,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -461,6 +462,34 @@ async fn contract_cases(
     Ok(Json(ContractCases { items: processes::cases_of_contract(&state.services, &actor, &id).await? }))
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BoardParams {
+    /// The process whose steps colour the board (default `mortgage`).
+    #[param(pattern = "^(|mortgage|provident_fund|registration|title|handover)$")]
+    pub kind: Option<String>,
+}
+
+/// 服务看板: the building's units (the 销控图's grid) with the step their case
+/// of the process is at, the number of units at each step, and which are overdue.
+#[utoipa::path(get, path = "/api/v1/buildings/{id}/service-board", tag = "aftersales", params(BoardParams),
+    responses((status = 200, body = ServiceBoard), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+async fn service_board(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<loupan_domain::ids::BuildingId>,
+    ApiQuery(q): ApiQuery<BoardParams>,
+) -> Result<Json<ServiceBoard>, AppError> {
+    let kind = match q.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+        None => loupan_domain::processes::ProcessKind::Mortgage,
+        Some(k) => loupan_domain::processes::ProcessKind::parse(k).ok_or_else(|| {
+            AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "kind", "unknown_value")
+        })?,
+    };
+    Ok(Json(processes::board(&state.services, &actor, &id, kind).await?))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_definitions, create_definition))
@@ -471,4 +500,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(receive_document))
         .routes(routes!(cancel_case))
         .routes(routes!(contract_cases))
+        .routes(routes!(service_board))
 }

@@ -362,6 +362,69 @@ async fn save(
     }
 }
 
+#[derive(Deserialize, Default)]
+struct BoardQuery {
+    building_id: Option<String>,
+    kind: Option<String>,
+}
+
+/// How many projects' buildings the board's choice lists.
+const BOARD_PROJECTS: usize = 50;
+
+/// 服务看板: a building's units coloured by the step of their case.
+async fn board_page(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Query(q): Query<BoardQuery>,
+) -> Result<Response, AppError> {
+    actor.require(Permission::ReadAftersales)?;
+    let s = &state.services;
+    let mut buildings = Vec::new();
+    let mut first = None;
+    for p in inventory::list_projects(s, &actor).await?.into_iter().take(BOARD_PROJECTS) {
+        for b in inventory::list_buildings(s, &actor, &p.id).await? {
+            first.get_or_insert_with(|| b.id.clone());
+            buildings.push(context! { id => b.id, name => b.name, project => p.name.clone() });
+        }
+    }
+    let chosen = chosen(&q.building_id).map(loupan_domain::ids::BuildingId::from).or(first);
+    let kind = chosen_kind(&q.kind);
+    let board = match &chosen {
+        Some(building) => Some(processes::board(s, &actor, building, kind).await?),
+        None => None,
+    };
+    let mut floors: Vec<Value> = Vec::new();
+    if let Some(b) = &board {
+        let mut current: Option<(i32, Vec<&processes::BoardUnit>)> = None;
+        for u in &b.units {
+            match &mut current {
+                Some((floor, units)) if *floor == u.floor => units.push(u),
+                _ => {
+                    if let Some((floor, units)) = current.take() {
+                        floors.push(context! { floor => floor, units => Value::from_serialize(&units) });
+                    }
+                    current = Some((u.floor, vec![u]));
+                }
+            }
+        }
+        if let Some((floor, units)) = current {
+            floors.push(context! { floor => floor, units => Value::from_serialize(&units) });
+        }
+    }
+    let html = render(
+        &state,
+        "service_board.html",
+        context! { board => Value::from_serialize(&board), floors => floors, buildings => buildings,
+        kinds => ProcessKind::names(), ..base_context(&actor, lang, "/aftersales") },
+    )?;
+    Ok(html.into_response())
+}
+
+fn chosen_kind(text: &Option<String>) -> ProcessKind {
+    chosen(text).and_then(|k| ProcessKind::parse(&k)).unwrap_or(ProcessKind::Mortgage)
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/aftersales/service-cases", get(list))
@@ -371,6 +434,7 @@ pub fn router() -> Router<AppState> {
         .route("/aftersales/service-cases/{id}/cancel", post(cancel))
         .route("/aftersales/service-cases/{id}/receipt", get(receipt))
         .route("/contracts/{id}/service-cases", post(start))
+        .route("/aftersales/board", get(board_page))
         .route("/aftersales/processes", get(definitions))
         .route("/aftersales/processes/{id}", get(definition).post(save))
 }

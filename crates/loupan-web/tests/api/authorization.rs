@@ -385,6 +385,7 @@ fn rule(op: &str) -> Option<Rule> {
         "POST /api/v1/aftersales/service-cases/{id}/complete"
         | "POST /api/v1/aftersales/service-cases/{id}/documents" => Custom(work_process_step),
         "POST /api/v1/aftersales/service-cases/{id}/cancel" => Needs(ManageAftersales, Owned),
+        "GET /api/v1/buildings/{id}/service-board" => Needs(ReadAftersales, Project),
         "PUT /api/v1/projects/{id}/settlement"
         | "PUT /api/v1/units/{id}/measured-areas"
         | "POST /api/v1/buildings/{id}/measured-areas/import"
@@ -1757,6 +1758,7 @@ impl World {
             }
             "/api/v1/buildings/{id}/finance-chart"
             | "/api/v1/buildings/{id}/chart"
+            | "/api/v1/buildings/{id}/service-board"
             | "/api/v1/buildings/{id}/chart.pdf" => get(&with(self.building(case))),
 
             "/api/v1/cost/template/items" if method == "POST" => {

@@ -455,3 +455,64 @@ async fn a_case_is_started_by_hand_once_per_kind_and_cancelled_with_a_reason() {
     assert_eq!(r.error_fields(), ["kind"]);
     assert_eq!(o.cases_of(&contract).await.len(), 3);
 }
+
+#[tokio::test]
+async fn the_service_board_colours_a_buildings_units_by_the_step_of_their_case() {
+    let o = office().await;
+    let first = o.sold(&o.mortgage, "2026-03-01").await;
+    let second = o.sold(&o.mortgage, "2026-03-01").await;
+    o.sold(&o.one_off, "2026-03-01").await;
+    // An unsold unit too.
+    let body = json!({"floor": 2, "number": "201", "layout": "2室", "gross_area": "90.00", "inner_area": "75.00",
+                      "list_price": "1800000.00"});
+    o.ok(post(&format!("/api/v1/buildings/{}/units", o.building), body), &o.admin, StatusCode::CREATED).await;
+    // The first buyer's papers are in: their case moves to the bank's signing.
+    let id = kind_of(&o.cases_of(&first).await, "mortgage")["id"].as_str().unwrap().to_owned();
+    let case = o.ok(get(&format!("/api/v1/aftersales/service-cases/{id}")), &o.agent, StatusCode::OK).await;
+    for d in case["steps"][0]["documents"].as_array().unwrap() {
+        let body = json!({"position": 0, "document": d["name"]});
+        o.ok(post(&format!("/api/v1/aftersales/service-cases/{id}/documents"), body), &o.agent, StatusCode::OK).await;
+    }
+    let body = json!({"position": 0, "version": case["version"]});
+    o.ok(post(&format!("/api/v1/aftersales/service-cases/{id}/complete"), body), &o.agent, StatusCode::OK).await;
+    // Eight days after the signing the second buyer's papers are late; the
+    // bank's signing of the first is due today (seven days after 2 March).
+    o.app.services.clock.set(at(2026, 3, 9, 9));
+    let board = o
+        .ok(get(&format!("/api/v1/buildings/{}/service-board?kind=mortgage", o.building)), &o.after, StatusCode::OK)
+        .await;
+    let steps: Vec<(i64, &str, i64, i64)> = board["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["position"].as_i64().unwrap(),
+                s["name"].as_str().unwrap(),
+                s["units"].as_i64().unwrap(),
+                s["overdue"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(steps, [(0, "收集按揭资料", 1, 1), (1, "银行面签", 1, 0)]);
+    assert_eq!((&board["completed"], &board["without_case"]), (&json!(0), &json!(2)));
+    let units = board["units"].as_array().unwrap();
+    // The top floor first.
+    assert_eq!(units[0]["number"], "201");
+    assert_eq!(units[0]["case_id"], Value::Null);
+    let second_tile = units.iter().find(|u| u["case_id"].is_string() && u["position"] == 0).unwrap();
+    assert_eq!((&second_tile["step"], &second_tile["overdue"]), (&json!("收集按揭资料"), &json!(true)));
+    let cases = o.cases_of(&second).await;
+    assert_eq!(second_tile["case_id"], kind_of(&cases, "mortgage")["id"]);
+    // Registration: every sold unit has a case.
+    let board = o
+        .ok(get(&format!("/api/v1/buildings/{}/service-board?kind=registration", o.building)), &o.after, StatusCode::OK)
+        .await;
+    assert_eq!(board["steps"][0]["units"], 3);
+    // Agents work from their workbench; the board is after-sales'.
+    let r = o.app.send(get(&format!("/api/v1/buildings/{}/service-board", o.building)).token(&o.agent)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r =
+        o.app.send(get(&format!("/api/v1/buildings/{}/service-board?kind=lottery", o.building)).token(&o.after)).await;
+    assert_eq!(r.error_fields(), ["kind"]);
+}
