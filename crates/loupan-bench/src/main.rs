@@ -11,6 +11,7 @@ mod cost;
 mod data;
 mod letters;
 mod network;
+mod processes;
 mod questionnaires;
 mod workloads;
 
@@ -30,8 +31,8 @@ struct Cli {
     database_url: Option<String>,
     #[arg(long, value_enum, default_value = "small")]
     scale: Scale,
-    /// Comma-separated workloads (W1,W2,W3,W4,W5,W6,W7,C1,S4,S8,C4,A3).
-    #[arg(long, default_value = "W1,W2,W3,W4,W5,W6,W7,C1,S4,S8,C4,A3")]
+    /// Comma-separated workloads (W1,W2,W3,W4,W5,W6,W7,C1,S4,S8,C4,A3,A1).
+    #[arg(long, default_value = "W1,W2,W3,W4,W5,W6,W7,C1,S4,S8,C4,A3,A1")]
     workloads: String,
     /// Where results are written.
     #[arg(long, default_value = "bench/results")]
