@@ -465,6 +465,44 @@ fn assignee(role: Role, contract: &loupan_store::sales::ContractRow) -> Option<U
     (role == Role::SalesAgent).then(|| contract.agent_id.clone())
 }
 
+/// The fees a step collects on the buyer's behalf (代收), billed when the step
+/// becomes current: each a `fee` instalment on the contract's plan, due on the
+/// step's deadline (formulas on the surveyed areas once known). Returns what
+/// was billed, for the record.
+async fn bill_fees<C: Connection>(
+    conn: &C,
+    contract: &loupan_store::sales::ContractRow,
+    step: &StepDefinition,
+    due: NaiveDate,
+) -> ServiceResult<Vec<(String, Money)>> {
+    if step.fees.is_empty() || contract.status != ContractStatus::Active {
+        return Ok(Vec::new());
+    }
+    let unit =
+        loupan_store::inventory::find_unit(conn, &contract.unit_id).await?.ok_or(ServiceError::NotFound("unit"))?;
+    let plan = loupan_store::sales::instalments_of(conn, &contract.id).await?;
+    let mut seq = plan.iter().map(|i| i.seq + 1).max().unwrap_or(0);
+    let (mut rows, mut billed) = (Vec::new(), Vec::new());
+    for fee in &step.fees {
+        let gross = unit.measured_gross_area.unwrap_or(unit.gross_area);
+        let inner = unit.measured_inner_area.unwrap_or(unit.inner_area);
+        let Some(amount) = rules::fee_amount(&fee.amount, contract.total_price, gross, inner) else { continue };
+        rows.push(loupan_store::sales::InstalmentRow {
+            id: loupan_store::new_id(),
+            contract_id: contract.id.clone(),
+            seq,
+            kind: loupan_domain::sales::TermKind::Fee,
+            due_date: due,
+            amount,
+            paid: Money::ZERO,
+        });
+        seq += 1;
+        billed.push((fee.name.clone(), amount));
+    }
+    loupan_store::sales::insert_instalments(conn, &rows).await?;
+    Ok(billed)
+}
+
 /// The processes a contract signed on a payment method of `method` starts.
 pub fn started_by_signing(method: PaymentMethodKind) -> &'static [ProcessKind] {
     match method {
@@ -493,6 +531,9 @@ pub(crate) async fn start_on_signing<C: Connection>(
             let (row, steps) =
                 new_case(&d, contract, &unit.building_id, (contract.signed_on, "contract_signed".to_owned(), now))?;
             store::insert_case(conn, &row, &steps).await?;
+            if let (Some(first), Some(due)) = (d.steps.first(), row.due_on) {
+                bill_fees(conn, contract, first, due).await?;
+            }
             started += 1;
         }
     }
@@ -930,9 +971,14 @@ pub async fn complete_step(
             Move { status: CaseStatus::Completed, current: None, closed: Some((actor.by(), now)), cancel_reason: None }
         }
     };
+    let billing = to.current.as_ref().map(|(_, _, _, _, due, _)| *due);
     if !store::move_case(&tx, &row.id, row.version, to).await? {
         return Err(ServiceError::Conflict("stale_version"));
     }
+    let billed = match (definition.steps.get(next as usize), billing) {
+        (Some(s), Some(due)) => bill_fees(&tx, &contract, s, due).await?,
+        _ => Vec::new(),
+    };
     audit::record(
         &tx,
         actor,
@@ -941,9 +987,11 @@ pub async fn complete_step(
             record_type: "process_case",
             record_id: row.id.as_str(),
             before: Some(serde_json::json!({"step": step.name, "position": position})),
-            after: Some(
-                serde_json::json!({"position": definition.steps.get(next as usize).map(|_| next), "note": note}),
-            ),
+            after: Some(serde_json::json!({
+                "position": definition.steps.get(next as usize).map(|_| next),
+                "note": note,
+                "fees_billed": billed,
+            })),
         },
     )
     .await?;
@@ -1048,6 +1096,9 @@ pub async fn start_case(
         Ok(()) => {}
         Err(loupan_store::StoreError::Unique(_)) => return Err(ServiceError::Conflict("case_exists")),
         Err(e) => return Err(e.into()),
+    }
+    if let (Some(first), Some(due)) = (d.steps.first(), row.due_on) {
+        bill_fees(&tx, &contract, first, due).await?;
     }
     audit::record(
         &tx,

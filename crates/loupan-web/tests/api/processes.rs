@@ -266,6 +266,17 @@ async fn a_mortgage_contract_starts_its_cases_and_each_step_reaches_the_workbenc
     }
     assert_eq!(case["status"], "completed");
     assert_eq!(case["current_step"], Value::Null);
+    // The mortgage registration's fee was billed on the plan when its step came, due on its deadline.
+    let plan = o.ok(get(&format!("/api/v1/sales/contracts/{contract}/payment-plan")), &o.agent, StatusCode::OK).await;
+    let fees: Vec<(&str, &str)> = plan
+        .as_array()
+        .or(plan["items"].as_array())
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "fee")
+        .map(|i| (i["amount"].as_str().unwrap(), i["due_date"].as_str().unwrap()))
+        .collect();
+    assert_eq!(fees, [("80.00", case["steps"][3]["due_on"].as_str().unwrap())]);
     assert!(o.steps_on_workbench(&o.after).await.is_empty());
     let listed =
         o.ok(get("/api/v1/aftersales/service-cases?kind=mortgage&status=completed"), &o.after, StatusCode::OK).await;
