@@ -686,6 +686,15 @@ try {
   await Promise.all([page.waitForNavigation(), page.click("#save-copy")]);
   expect((await page.textContent("h1")).includes("翠湖按揭（含公证）"), "saved as the project's own definition");
   await shot("56-service-process-definition");
+  // The service board: building 1's units by the step of their mortgage, the
+  // case just moved among them; a click opens the case.
+  await page.goto(`${base}/aftersales/board`);
+  await page.waitForSelector("#service-board");
+  expect((await page.textContent("#board-legend")).includes("银行审批"), "the case moved today is at the bank's approval");
+  expect((await page.locator("#service-board a.unit").count()) > 0, "sold units link their case");
+  await shot("57-service-board");
+  await Promise.all([page.waitForNavigation(), page.click("#service-board a.unit >> nth=0")]);
+  await page.waitForSelector("#case-steps");
   // An owner scans the lobby poster's QR code: the project's form, without signing in.
   const project = owner.items[0].project_id;
   await context.clearCookies();
