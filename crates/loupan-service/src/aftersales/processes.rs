@@ -319,10 +319,10 @@ pub async fn save_definition(
     if previous.is_some() && form.version.is_none() {
         errors.push("version", "needed_for_a_new_version");
     }
-    if let Some(p) = &project_id {
-        if !actor.sees_project(p) || loupan_store::inventory::find_project(conn, p).await?.is_none() {
-            errors.push("project_id", "unknown_project");
-        }
+    if let Some(p) = &project_id
+        && (!actor.sees_project(p) || loupan_store::inventory::find_project(conn, p).await?.is_none())
+    {
+        errors.push("project_id", "unknown_project");
     }
     errors.into_result()?;
     check_may_edit(actor, project_id.as_ref())?;
@@ -995,12 +995,7 @@ pub async fn complete_step(
         },
     )
     .await?;
-    let moved = store::find_case(&tx, &row.id).await?.ok_or(ServiceError::NotFound("process_case"))?;
-    let change = announce_in_tx(services, &tx, &moved).await?;
-    let case = case_of(services, &tx, actor, moved).await?;
-    tx.commit().await.map_err(ServiceError::internal)?;
-    announce_after_commit(services, change);
-    Ok(case)
+    commit_moved(services, tx, actor, &row.id).await
 }
 
 /// Ticks a document of a step not yet done as received (by whom, when).
@@ -1112,11 +1107,7 @@ pub async fn start_case(
         },
     )
     .await?;
-    let change = announce_in_tx(services, &tx, &row).await?;
-    let case = case_of(services, &tx, actor, row).await?;
-    tx.commit().await.map_err(ServiceError::internal)?;
-    announce_after_commit(services, change);
-    Ok(case)
+    commit_moved(services, tx, actor, &row.id).await
 }
 
 /// Stops an open case (a loan refused, a contract rescinded); another of its
@@ -1161,12 +1152,7 @@ pub async fn cancel_case(
         },
     )
     .await?;
-    let moved = store::find_case(&tx, &row.id).await?.ok_or(ServiceError::NotFound("process_case"))?;
-    let change = announce_in_tx(services, &tx, &moved).await?;
-    let case = case_of(services, &tx, actor, moved).await?;
-    tx.commit().await.map_err(ServiceError::internal)?;
-    announce_after_commit(services, change);
-    Ok(case)
+    commit_moved(services, tx, actor, &row.id).await
 }
 
 /// The cases of a contract, for its page.
@@ -1203,6 +1189,21 @@ fn announce_after_commit(services: &Services, change: Option<crate::platform::li
     if let Some(change) = change {
         crate::platform::live::announce_after_commit(services, change);
     }
+}
+
+/// Commits a case's move and answers the case as it now stands; open boards hear of it.
+async fn commit_moved(
+    services: &Services,
+    tx: loupan_store::Transaction,
+    actor: &Actor,
+    id: &ProcessCaseId,
+) -> ServiceResult<ProcessCase> {
+    let moved = store::find_case(&tx, id).await?.ok_or(ServiceError::NotFound("process_case"))?;
+    let change = announce_in_tx(services, &tx, &moved).await?;
+    let case = case_of(services, &tx, actor, moved).await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    announce_after_commit(services, change);
+    Ok(case)
 }
 
 fn link_of(id: &ProcessCaseId) -> String {

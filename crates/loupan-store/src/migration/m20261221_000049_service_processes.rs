@@ -121,7 +121,7 @@ impl MigrationTrait for Migration {
             let mut index = Index::create();
             index.name(name).table(a("process_cases"));
             for col in cols {
-                index.col(a(*col));
+                index.col(a(col));
             }
             m.create_index(index.to_owned()).await?;
         }
