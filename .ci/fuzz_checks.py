@@ -85,6 +85,8 @@ NOT_SHAPE = {
     # one of its checklist.
     "needed_for_a_new_definition", "needed_for_a_new_version", "more_than_due_days",
     "amount_or_formula", "documents_missing", "not_listed",
+    # A receipt's amount within what the contract still owes.
+    "exceeds_outstanding",
     # A survey template is sent by the desk, never as a batch; a payment
     # method retired since the client read it.
     "sent_with_surveys", "retired_payment_method",

@@ -357,3 +357,25 @@ pub async fn cases_of_building<C: ConnectionTrait>(
         .all(c)
         .await?)
 }
+
+/// Records a loan case's disbursement at `version`; false when the case moved
+/// or was disbursed meanwhile.
+pub async fn set_disbursement<C: ConnectionTrait>(
+    c: &C,
+    id: &ProcessCaseId,
+    version: i64,
+    (receipt_id, amount, on, lender): (&str, loupan_domain::Money, NaiveDate, &str),
+) -> StoreResult<bool> {
+    let res = cases::Entity::update_many()
+        .col_expr(cases::Column::DisbursementReceiptId, Expr::value(receipt_id.to_owned()))
+        .col_expr(cases::Column::DisbursedAmount, Expr::value(amount))
+        .col_expr(cases::Column::DisbursedOn, Expr::value(on))
+        .col_expr(cases::Column::Lender, Expr::value(lender.to_owned()))
+        .col_expr(cases::Column::Version, Expr::col(cases::Column::Version).add(1))
+        .filter(cases::Column::Id.eq(id.as_str()))
+        .filter(cases::Column::Version.eq(version))
+        .filter(cases::Column::DisbursementReceiptId.is_null())
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}

@@ -454,6 +454,10 @@ fn new_case(
         closed_at: None,
         closed_by: None,
         cancel_reason: None,
+        disbursement_receipt_id: None,
+        disbursed_amount: None,
+        disbursed_on: None,
+        lender: None,
         version: 1,
     };
     Ok((row, steps))
@@ -617,6 +621,10 @@ pub struct ProcessCase {
     /// Whether the reader may do the current step and tick its documents.
     pub may_work: bool,
     pub may_cancel: bool,
+    /// A loan case: the bank's disbursement, once recorded (a receipt on the contract).
+    pub disbursement: Option<Disbursement>,
+    /// The reader may record the disbursement (a loan case without one, finance staff).
+    pub may_disburse: bool,
     /// Send it back with an action; another's meanwhile is a 409.
     pub version: i64,
 }
@@ -798,6 +806,19 @@ async fn case_of<C: Connection>(
     let may_work = row.status == CaseStatus::Open
         && row.current_role.as_deref().is_some_and(|role| may_work_step(actor, &row, role));
     let may_cancel = row.status == CaseStatus::Open && actor.can(Permission::ManageAftersales);
+    let disbursement = match (&row.disbursement_receipt_id, row.disbursed_amount, row.disbursed_on) {
+        (Some(receipt_id), Some(amount), Some(on)) => Some(Disbursement {
+            receipt_id: receipt_id.clone(),
+            amount,
+            received_on: on,
+            lender: row.lender.clone().unwrap_or_default(),
+        }),
+        _ => None,
+    };
+    let may_disburse = is_loan(row.kind)
+        && row.status == CaseStatus::Open
+        && disbursement.is_none()
+        && actor.can(Permission::RecordReceipts);
     let version = row.version;
     let (definition_id, started_by, closed_at, closed_by, cancel_reason) = (
         row.definition_id.clone(),
@@ -819,6 +840,8 @@ async fn case_of<C: Connection>(
         steps,
         may_work,
         may_cancel,
+        disbursement,
+        may_disburse,
         version,
     })
 }
@@ -1392,4 +1415,115 @@ pub async fn board(
         without_case,
         units: tiles,
     })
+}
+
+/// A loan's disbursement as its case records it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Disbursement {
+    /// The receipt that carries the money through audit to the plan.
+    pub receipt_id: String,
+    pub amount: Money,
+    pub received_on: NaiveDate,
+    /// The bank (or provident-fund centre) that paid.
+    pub lender: String,
+}
+
+fn is_loan(kind: ProcessKind) -> bool {
+    matches!(kind, ProcessKind::Mortgage | ProcessKind::ProvidentFund)
+}
+
+/// What finance types when the bank pays.
+#[derive(Debug, Clone, Default)]
+pub struct DisbursementForm {
+    /// Decimal yuan; the contract's open loan instalments when empty.
+    pub amount: Option<String>,
+    pub received_on: Option<String>,
+    pub lender: Option<String>,
+    pub version: Option<i64>,
+}
+
+/// 放款: the bank paid the buyer's loan. Recorded as a receipt on the
+/// contract (channel `mortgage_bank` or `provident_fund`, the bank as payer)
+/// in the same transaction as the case's record of it, so it goes through
+/// arrival and audit and settles the plan like any receipt.
+pub async fn record_disbursement(
+    services: &Services,
+    actor: &Actor,
+    id: &ProcessCaseId,
+    form: DisbursementForm,
+) -> ServiceResult<ProcessCase> {
+    actor.require(Permission::RecordReceipts)?;
+    let tx = services.store.begin_write().await?;
+    let row = visible(&tx, actor, id).await?;
+    let mut errors = Invalid::default();
+    let lender = loupan_domain::validation::required_text(&mut errors, "lender", form.lender.as_deref(), 100);
+    if form.version.is_none() {
+        errors.push("version", "required");
+    }
+    errors.into_result()?;
+    if !is_loan(row.kind) {
+        return Err(ServiceError::Conflict("not_a_loan"));
+    }
+    if row.status != CaseStatus::Open {
+        return Err(ServiceError::Conflict("case_closed"));
+    }
+    if row.disbursement_receipt_id.is_some() {
+        return Err(ServiceError::Conflict("already_disbursed"));
+    }
+    if form.version != Some(row.version) {
+        return Err(ServiceError::Conflict("stale_version"));
+    }
+    // A plan has one loan term (按揭款), whichever lender pays it.
+    let term = loupan_domain::sales::TermKind::Mortgage;
+    let amount = match form.amount.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(text) => text.to_owned(),
+        None => {
+            let open: Money = loupan_store::sales::instalments_of(&tx, &row.contract_id)
+                .await?
+                .iter()
+                .filter(|i| i.kind == term)
+                .map(|i| i.amount - i.paid)
+                .sum();
+            if !open.is_positive() {
+                return Err(Invalid::one("amount", "required").into());
+            }
+            open.to_string()
+        }
+    };
+    let channel = match row.kind {
+        ProcessKind::ProvidentFund => "provident_fund",
+        _ => "mortgage_bank",
+    };
+    let receipt = crate::finance::record_receipt_in(
+        services,
+        &tx,
+        actor,
+        crate::finance::NewReceipt {
+            contract_id: Some(row.contract_id.to_string()),
+            amount: Some(amount),
+            received_on: form.received_on.clone(),
+            channel: Some(channel.to_owned()),
+            payer: Some(lender.clone()),
+            ..crate::finance::NewReceipt::default()
+        },
+    )
+    .await?;
+    let record = (receipt.id.as_str(), receipt.amount, receipt.received_on, lender.as_str());
+    if !store::set_disbursement(&tx, &row.id, row.version, record).await? {
+        return Err(ServiceError::Conflict("stale_version"));
+    }
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "process_case.disbursement",
+            record_type: "process_case",
+            record_id: row.id.as_str(),
+            before: None,
+            after: Some(serde_json::json!({"receipt_id": receipt.id, "amount": receipt.amount, "lender": lender})),
+        },
+    )
+    .await?;
+    commit_moved(services, tx, actor, &row.id).await
 }

@@ -107,6 +107,21 @@ impl From<ReceiptRow> for Receipt {
 /// Records money received against a contract (or a subscription's deposit).
 pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt) -> ServiceResult<Receipt> {
     actor.require(Permission::RecordReceipts)?;
+    let tx = services.store.begin_write().await?;
+    let receipt = record_receipt_in(services, &tx, actor, form).await?;
+    tx.commit().await.map_err(ServiceError::internal)?;
+    Ok(receipt)
+}
+
+/// Records a receipt inside the caller's transaction (a loan's disbursement
+/// recorded from its service case), checked as `record_receipt` checks it.
+pub(crate) async fn record_receipt_in(
+    services: &Services,
+    tx: &loupan_store::Transaction,
+    actor: &Actor,
+    form: NewReceipt,
+) -> ServiceResult<Receipt> {
+    actor.require(Permission::RecordReceipts)?;
     let mut errors = Invalid::default();
     let amount = match form.amount.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         None => {
@@ -164,16 +179,15 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
         errors.push("contract_id", "required");
     }
     errors.into_result()?;
-    let tx = services.store.begin_write().await?;
     let (project_id, buyer) = match (&contract_id, &subscription_id) {
         (Some(cid), _) => {
-            let contract = visible_contract(&tx, actor, cid)
+            let contract = visible_contract(tx, actor, cid)
                 .await
                 .map_err(|e| e.when_absent(|| Invalid::one("contract_id", "unknown_contract").into()))?;
             if contract.status != ContractStatus::Active {
                 return Err(ServiceError::Conflict("contract_not_active"));
             }
-            let unpaid: Money = store_sales::instalments_of(&tx, cid).await?.iter().map(|i| i.amount - i.paid).sum();
+            let unpaid: Money = store_sales::instalments_of(tx, cid).await?.iter().map(|i| i.amount - i.paid).sum();
             if amount > unpaid {
                 return Err(Invalid::one("amount", "exceeds_outstanding").into());
             }
@@ -190,14 +204,14 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
     // The receipt names who paid; the buyer unless someone else is written.
     let payer = match payer {
         Some(p) => Some(p),
-        None => loupan_store::customers::customers_by_ids(&tx, std::slice::from_ref(&buyer))
+        None => loupan_store::customers::customers_by_ids(tx, std::slice::from_ref(&buyer))
             .await?
             .into_iter()
             .next()
             .map(|c| c.name),
     };
     let (book_id, number) =
-        crate::finance::receipt_books::issue(&tx, &project_id, form.book_id.as_deref().filter(|b| !b.is_empty()))
+        crate::finance::receipt_books::issue(tx, &project_id, form.book_id.as_deref().filter(|b| !b.is_empty()))
             .await?;
     let now = services.clock.now();
     let row = ReceiptRow {
@@ -223,11 +237,11 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
         pair_id: None,
         note,
     };
-    store::insert_receipt(&tx, &row).await?;
-    on_timeline(&tx, (actor, now), &buyer, &row, "recorded").await?;
+    store::insert_receipt(tx, &row).await?;
+    on_timeline(tx, (actor, now), &buyer, &row, "recorded").await?;
     let receipt = Receipt::from(row);
     audit::record(
-        &tx,
+        tx,
         actor,
         Change {
             action: "receipt.record",
@@ -238,7 +252,6 @@ pub async fn record_receipt(services: &Services, actor: &Actor, form: NewReceipt
         },
     )
     .await?;
-    tx.commit().await.map_err(ServiceError::internal)?;
     Ok(receipt)
 }
 

@@ -29,6 +29,10 @@ pub struct Model {
     pub closed_at: Option<DateTimeUtc>,
     pub closed_by: Option<String>,
     pub cancel_reason: Option<String>,
+    pub disbursement_receipt_id: Option<String>,
+    pub disbursed_amount: Option<loupan_domain::Money>,
+    pub disbursed_on: Option<Date>,
+    pub lender: Option<String>,
     pub version: i64,
 }
 

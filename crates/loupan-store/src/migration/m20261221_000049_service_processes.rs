@@ -91,6 +91,11 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone_null(a("closed_at")))
                 .col(text_null(a("closed_by")))
                 .col(text_null(a("cancel_reason")))
+                // A loan case: the bank's disbursement (放款), recorded as a receipt on the contract.
+                .col(text_null(a("disbursement_receipt_id")))
+                .col(big_integer_null(a("disbursed_amount")))
+                .col(date_null(a("disbursed_on")))
+                .col(text_null(a("lender")))
                 .col(big_integer(a("version")))
                 .foreign_key(
                     ForeignKey::create()

@@ -446,6 +446,45 @@ async fn cancel_case(
     Ok(Json(processes::cancel_case(&state.services, &actor, &id, req.reason.as_deref(), req.version).await?))
 }
 
+#[derive(Deserialize, ToSchema)]
+pub struct DisbursementRequest {
+    /// Decimal yuan; the contract's open loan instalments when absent.
+    #[schema(value_type = Option<crate::api::Positive>)]
+    pub amount: Option<String>,
+    /// The day the money arrived (not after today).
+    #[schema(required = true, nullable = false, format = Date)]
+    pub received_on: Option<String>,
+    /// The bank or provident-fund centre that paid (the receipt's payer).
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 100, pattern = "\\S")]
+    pub lender: Option<String>,
+    /// The case's version as read.
+    #[schema(required = true, nullable = false)]
+    pub version: Option<i64>,
+}
+
+/// 放款: the bank paid a mortgage or provident-fund loan. A receipt on the
+/// contract (channel `mortgage_bank` or `provident_fund`, the lender as payer)
+/// goes on through arrival and audit like any other; the case keeps it.
+/// Finance staff (`record_receipts`); 409 `not_a_loan`, `already_disbursed`.
+#[utoipa::path(post, path = "/api/v1/aftersales/service-cases/{id}/disbursement", tag = "aftersales",
+    request_body = DisbursementRequest,
+    responses((status = 200, body = ProcessCase), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn disbursement(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<ProcessCaseId>,
+    ApiJson(req): ApiJson<DisbursementRequest>,
+) -> Result<Json<ProcessCase>, AppError> {
+    let form = processes::DisbursementForm {
+        amount: req.amount,
+        received_on: req.received_on,
+        lender: req.lender,
+        version: req.version,
+    };
+    Ok(Json(processes::record_disbursement(&state.services, &actor, &id, form).await?))
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ContractCases {
     pub items: Vec<ProcessCaseSummary>,
@@ -499,6 +538,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(complete_step))
         .routes(routes!(receive_document))
         .routes(routes!(cancel_case))
+        .routes(routes!(disbursement))
         .routes(routes!(contract_cases))
         .routes(routes!(service_board))
 }

@@ -99,6 +99,7 @@ fn case_page(
         state,
         "service_case.html",
         context! { c => c, errors => errors, may_read_deals => actor.can(Permission::ReadDeals),
+            today => state.services.clock.today().to_string(),
         ..base_context(actor, lang, "/aftersales") },
     )?;
     Ok((status, html).into_response())
@@ -152,6 +153,23 @@ async fn complete(
         StepDone { position: number(&form, "position"), note: form.text("note"), version: number(&form, "version") };
     let result = processes::complete_step(&state.services, &actor, &id, done).await;
     after(&state, &actor, lang, &id, result, "").await
+}
+
+async fn disburse(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(id): Path<ProcessCaseId>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let disbursement = processes::DisbursementForm {
+        amount: form.text("amount"),
+        received_on: form.text("received_on"),
+        lender: form.text("lender"),
+        version: number(&form, "version"),
+    };
+    let result = processes::record_disbursement(&state.services, &actor, &id, disbursement).await;
+    after(&state, &actor, lang, &id, result, "#disbursement").await
 }
 
 async fn cancel(
@@ -432,6 +450,7 @@ pub fn router() -> Router<AppState> {
         .route("/aftersales/service-cases/{id}/documents", post(receive))
         .route("/aftersales/service-cases/{id}/complete", post(complete))
         .route("/aftersales/service-cases/{id}/cancel", post(cancel))
+        .route("/aftersales/service-cases/{id}/disbursement", post(disburse))
         .route("/aftersales/service-cases/{id}/receipt", get(receipt))
         .route("/contracts/{id}/service-cases", post(start))
         .route("/aftersales/board", get(board_page))

@@ -189,6 +189,15 @@ fn work_process_step(role: Role, case: Case) -> Expect {
     }
 }
 
+/// A loan's disbursement is a receipt: recorded by those who record receipts
+/// and read the case.
+fn record_disbursement(role: Role, case: Case) -> Expect {
+    if !can(role, Permission::RecordReceipts) {
+        return Expect::Forbidden;
+    }
+    read_process_case(role, case)
+}
+
 /// The company's definitions are changed only by after-sales managers who see every project.
 fn edit_company_process(role: Role, _case: Case) -> Expect {
     if can(role, Permission::ManageAftersales) && role.sees_all_projects() {
@@ -385,6 +394,7 @@ fn rule(op: &str) -> Option<Rule> {
         "POST /api/v1/aftersales/service-cases/{id}/complete"
         | "POST /api/v1/aftersales/service-cases/{id}/documents" => Custom(work_process_step),
         "POST /api/v1/aftersales/service-cases/{id}/cancel" => Needs(ManageAftersales, Owned),
+        "POST /api/v1/aftersales/service-cases/{id}/disbursement" => Custom(record_disbursement),
         "GET /api/v1/buildings/{id}/service-board" => Needs(ReadAftersales, Project),
         "PUT /api/v1/projects/{id}/settlement"
         | "PUT /api/v1/units/{id}/measured-areas"
@@ -916,6 +926,14 @@ impl World {
         (id, version)
     }
 
+    /// A mortgage case started by hand by the admin on a fresh contract: (case, version).
+    async fn mortgage_case(&self, case: Case) -> (String, i64) {
+        let contract = self.contract(case).await;
+        let body = json!({"contract_id": contract, "kind": "mortgage"});
+        let r = self.send(post("/api/v1/aftersales/service-cases", body), &self.admin).await;
+        (id_of(&r), r.json()["version"].as_i64().unwrap())
+    }
+
     /// A draft compensation batch and its line: a fresh one for those who may
     /// change it, the shared one for the others.
     async fn compensation_batch(&self, case: Case, role: Role) -> (String, String) {
@@ -1280,6 +1298,13 @@ impl World {
             "/api/v1/aftersales/service-cases/{id}/documents" => {
                 let (id, _) = self.title_case(case).await;
                 post(&with(&id), json!({"position": 1, "document": "契税完税凭证"}))
+            }
+            "/api/v1/aftersales/service-cases/{id}/disbursement" => {
+                let (id, version) = self.mortgage_case(case).await;
+                post(
+                    &with(&id),
+                    json!({"lender": "建设银行", "received_on": "2026-11-27", "amount": "1000.00", "version": version}),
+                )
             }
             "/api/v1/aftersales/service-cases/{id}/cancel" => {
                 let (id, version) = self.title_case(case).await;

@@ -527,3 +527,62 @@ async fn the_service_board_colours_a_buildings_units_by_the_step_of_their_case()
         o.app.send(get(&format!("/api/v1/buildings/{}/service-board?kind=lottery", o.building)).token(&o.after)).await;
     assert_eq!(r.error_fields(), ["kind"]);
 }
+
+#[tokio::test]
+async fn a_loan_disbursement_is_a_receipt_that_settles_the_loan_instalment_once_audited() {
+    let o = office().await;
+    let (_, finance) = o.app.user(&o.admin, "fin", &["finance"], &[&o.project]).await;
+    let contract = o.sold(&o.mortgage, "2026-03-01").await;
+    let cases = o.cases_of(&contract).await;
+    let id = kind_of(&cases, "mortgage")["id"].as_str().unwrap().to_owned();
+    let case = o.ok(get(&format!("/api/v1/aftersales/service-cases/{id}")), &finance, StatusCode::OK).await;
+    assert_eq!(case["may_disburse"], true);
+    let path = format!("/api/v1/aftersales/service-cases/{id}/disbursement");
+    let body = |version: &Value| json!({"lender": "招商银行杭州分行", "received_on": "2026-03-02", "version": version});
+    let r = o.app.send(post(&path, body(&case["version"])).token(&o.agent)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let registration = kind_of(&cases, "registration")["id"].as_str().unwrap().to_owned();
+    let r = o
+        .app
+        .send(
+            post(&format!("/api/v1/aftersales/service-cases/{registration}/disbursement"), body(&json!(1)))
+                .token(&finance),
+        )
+        .await;
+    assert!(r.status == StatusCode::CONFLICT && r.text.contains("not_a_loan"), "{}", r.text);
+    // The down payment came in first; the bank pays the loan term (70 %).
+    let receipt = |body: Value| {
+        let (o, finance) = (&o, &finance);
+        async move {
+            let r = o.ok(post("/api/v1/finance/receipts", body), finance, StatusCode::CREATED).await;
+            r["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let audit = |id: String| {
+        let (o, finance) = (&o, &finance);
+        async move {
+            for step in ["arrive", "audit"] {
+                o.ok(post(&format!("/api/v1/finance/receipts/{id}/{step}"), json!({})), finance, StatusCode::OK).await;
+            }
+        }
+    };
+    let down = receipt(json!({"contract_id": contract, "amount": "600000.00", "channel": "transfer",
+                              "received_on": "2026-03-02"}))
+    .await;
+    audit(down).await;
+    let done = o.ok(post(&path, body(&case["version"])), &finance, StatusCode::OK).await;
+    let d = &done["disbursement"];
+    assert_eq!(
+        (&d["amount"], &d["lender"], &d["received_on"]),
+        (&json!("1400000.00"), &json!("招商银行杭州分行"), &json!("2026-03-02"))
+    );
+    assert_eq!(done["may_disburse"], false);
+    let r = o.app.send(post(&path, body(&done["version"])).token(&finance)).await;
+    assert!(r.status == StatusCode::CONFLICT && r.text.contains("already_disbursed"), "{}", r.text);
+    // Through arrival and audit like any receipt: the loan term is settled.
+    audit(d["receipt_id"].as_str().unwrap().to_owned()).await;
+    let plan = o.ok(get(&format!("/api/v1/sales/contracts/{contract}/payment-plan")), &o.agent, StatusCode::OK).await;
+    let items = plan.as_array().or(plan["items"].as_array()).unwrap().clone();
+    let loan = items.iter().find(|i| i["kind"] == "mortgage").unwrap();
+    assert_eq!((&loan["paid"], &loan["amount"]), (&json!("1400000.00"), &json!("1400000.00")), "{plan}");
+}
