@@ -693,6 +693,11 @@ try {
   expect((await page.textContent("#board-legend")).includes("银行审批"), "the case moved today is at the bank's approval");
   expect((await page.locator("#service-board a.unit").count()) > 0, "sold units link their case");
   await shot("57-service-board");
+  // Building 1 is ready for handover: its buyers' handover cases start.
+  await Promise.all([page.waitForNavigation(), page.click("#declare-ready button")]);
+  await page.waitForSelector("#board-ready");
+  expect((await page.textContent("#board-legend")).includes("发出交房通知"), "the handover's first step on the board");
+  await page.goto(`${base}/aftersales/board`);
   await Promise.all([page.waitForNavigation(), page.click("#service-board a.unit >> nth=0")]);
   await page.waitForSelector("#case-steps");
   // An owner scans the lobby poster's QR code: the project's form, without signing in.

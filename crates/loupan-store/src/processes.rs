@@ -9,8 +9,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryF
 
 use crate::StoreResult;
 use crate::entities::{
-    process_case_documents as documents, process_case_steps as steps, process_cases as cases,
-    process_definitions as definitions,
+    building_readiness as readiness, process_case_documents as documents, process_case_steps as steps,
+    process_cases as cases, process_definitions as definitions,
 };
 
 pub use cases::Model as CaseRow;
@@ -378,4 +378,27 @@ pub async fn set_disbursement<C: ConnectionTrait>(
         .exec(c)
         .await?;
     Ok(res.rows_affected == 1)
+}
+
+pub use readiness::Model as ReadinessRow;
+
+pub async fn readiness_of<C: ConnectionTrait>(c: &C, building: &BuildingId) -> StoreResult<Option<ReadinessRow>> {
+    Ok(readiness::Entity::find_by_id(building.clone()).one(c).await?)
+}
+
+/// Declares a building ready on a day, or moves the day it was declared for.
+pub async fn set_readiness<C: ConnectionTrait>(c: &C, row: &ReadinessRow) -> StoreResult<()> {
+    readiness::Entity::insert(row.clone().into_active_model())
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(readiness::Column::BuildingId)
+                .update_columns([
+                    readiness::Column::ReadyOn,
+                    readiness::Column::DeclaredBy,
+                    readiness::Column::DeclaredAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(c)
+        .await?;
+    Ok(())
 }

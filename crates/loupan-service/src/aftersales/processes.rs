@@ -388,16 +388,35 @@ async fn applicable<C: Connection>(
     event: Option<StartEvent>,
     place: Place<'_>,
 ) -> ServiceResult<Option<Definition>> {
-    let mut candidates = Vec::new();
+    let current = current_in_force(conn).await?;
+    Ok(choose(&current, kind, event, place).cloned())
+}
+
+/// The current versions that apply somewhere (not retired).
+async fn current_in_force<C: Connection>(conn: &C) -> ServiceResult<Vec<Definition>> {
+    let mut out = Vec::new();
     for row in store::current_definitions(conn).await? {
-        if row.kind == kind && !row.retired && event.is_none_or(|e| row.start_event == e) {
-            candidates.push(definition_of(row)?);
+        if !row.retired {
+            out.push(definition_of(row)?);
         }
     }
-    let ranked: Vec<(Applicability, usize)> =
-        candidates.iter().enumerate().map(|(i, d)| (d.applicability(), i)).collect();
-    let best = rules::most_specific(ranked.iter().map(|(a, i)| (a, *i)), place);
-    Ok(best.map(|i| candidates.swap_remove(i)))
+    Ok(out)
+}
+
+/// Of `current`, the most specific definition of `kind` for a place, among
+/// those that start on `event` (any when none is given).
+fn choose<'a>(
+    current: &'a [Definition],
+    kind: ProcessKind,
+    event: Option<StartEvent>,
+    place: Place<'_>,
+) -> Option<&'a Definition> {
+    let ranked: Vec<(Applicability, &Definition)> = current
+        .iter()
+        .filter(|d| d.kind == kind && event.is_none_or(|e| d.start_event == e))
+        .map(|d| (d.applicability(), d))
+        .collect();
+    rules::most_specific(ranked.iter().map(|(a, d)| (a, *d)), place)
 }
 
 /// The rows of a new case: every step's deadline projected from the start
@@ -530,10 +549,11 @@ pub(crate) async fn start_on_signing<C: Connection>(
         .ok_or(ServiceError::NotFound("project"))?;
     let place = Place { city: &project.city, project_id: &contract.project_id, property_type: unit.property_type };
     let mut started = 0;
+    let current = current_in_force(conn).await?;
     for kind in started_by_signing(method) {
-        if let Some(d) = applicable(conn, *kind, Some(StartEvent::ContractSigned), place).await? {
+        if let Some(d) = choose(&current, *kind, Some(StartEvent::ContractSigned), place) {
             let (row, steps) =
-                new_case(&d, contract, &unit.building_id, (contract.signed_on, "contract_signed".to_owned(), now))?;
+                new_case(d, contract, &unit.building_id, (contract.signed_on, "contract_signed".to_owned(), now))?;
             store::insert_case(conn, &row, &steps).await?;
             if let (Some(first), Some(due)) = (d.steps.first(), row.due_on) {
                 bill_fees(conn, contract, first, due).await?;
@@ -1343,6 +1363,8 @@ pub struct ServiceBoard {
     pub without_case: u64,
     /// By floor from the top, then by number.
     pub units: Vec<BoardUnit>,
+    /// The day the building was declared ready for handover, if it was.
+    pub ready_on: Option<NaiveDate>,
 }
 
 /// The board of a building for one process (after-sales readers of its project).
@@ -1355,6 +1377,7 @@ pub async fn board(
     actor.require(Permission::ReadAftersales)?;
     let (building, mut units) = crate::inventory::building_chart(services, actor, building_id).await?;
     let rows = store::cases_of_building(services.store.conn(), building_id, kind).await?;
+    let ready_on = store::readiness_of(services.store.conn(), building_id).await?.map(|r| r.ready_on);
     // A unit sold again has the newest contract's case (rows come oldest first).
     let mut latest: HashMap<UnitId, CaseRow> = HashMap::new();
     for row in rows {
@@ -1414,6 +1437,7 @@ pub async fn board(
         completed,
         without_case,
         units: tiles,
+        ready_on,
     })
 }
 
@@ -1526,4 +1550,117 @@ pub async fn record_disbursement(
     )
     .await?;
     commit_moved(services, tx, actor, &row.id).await
+}
+
+/// A building declared ready for handover (交付条件具备).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Readiness {
+    pub building_id: BuildingId,
+    pub ready_on: NaiveDate,
+    pub declared_by: String,
+    pub declared_at: DateTime<Utc>,
+    /// Cases this declaration started (the title certificate, the handover).
+    pub cases_started: usize,
+}
+
+/// Declares a building ready for handover on a day: every active contract
+/// of its units starts the cases whose definitions start on
+/// `building_ready`, counted from that day. Declared again (a later
+/// contract, a moved date), it starts only the cases still missing.
+pub async fn declare_ready(
+    services: &Services,
+    actor: &Actor,
+    building_id: &BuildingId,
+    ready_on: Option<&str>,
+) -> ServiceResult<Readiness> {
+    actor.require(Permission::ManageAftersales)?;
+    let building = crate::inventory::get_building(services, actor, building_id).await?;
+    let ready_on = match ready_on.map(str::trim).filter(|t| !t.is_empty()) {
+        None => return Err(Invalid::one("ready_on", "required").into()),
+        Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| Invalid::one("ready_on", "invalid_date"))?,
+    };
+    let now = services.clock.now();
+    let tx = services.store.begin_write().await?;
+    let row =
+        store::ReadinessRow { building_id: building.id.clone(), ready_on, declared_by: actor.by(), declared_at: now };
+    store::set_readiness(&tx, &row).await?;
+    let project = loupan_store::inventory::find_project(&tx, &building.project_id)
+        .await?
+        .ok_or(ServiceError::NotFound("project"))?;
+    let units = loupan_store::inventory::units_of_building(&tx, building_id).await?;
+    let unit_ids: Vec<UnitId> = units.iter().map(|u| u.id.clone()).collect();
+    let types: HashMap<UnitId, PropertyType> = units.iter().map(|u| (u.id.clone(), u.property_type)).collect();
+    let current = current_in_force(&tx).await?;
+    let kinds: Vec<ProcessKind> = ProcessKind::ALL
+        .into_iter()
+        .filter(|k| current.iter().any(|d| d.kind == *k && d.start_event == StartEvent::BuildingReady))
+        .collect();
+    let mut started = 0;
+    for chunk in unit_ids.chunks(500) {
+        for contract in loupan_store::finance::active_contracts_of_units(&tx, chunk).await? {
+            let Some(property_type) = types.get(&contract.unit_id).copied() else { continue };
+            let place = Place { city: &project.city, project_id: &contract.project_id, property_type };
+            for kind in &kinds {
+                if store::live_case_of(&tx, &contract.id, *kind).await?.is_some() {
+                    continue;
+                }
+                let Some(d) = choose(&current, *kind, Some(StartEvent::BuildingReady), place) else { continue };
+                let (case, steps) = new_case(d, &contract, building_id, (ready_on, "building_ready".to_owned(), now))?;
+                match store::insert_case(&tx, &case, &steps).await {
+                    Ok(()) => {}
+                    Err(loupan_store::StoreError::Unique(_)) => return Err(ServiceError::Conflict("stale_version")),
+                    Err(e) => return Err(e.into()),
+                }
+                if let (Some(first), Some(due)) = (d.steps.first(), case.due_on) {
+                    bill_fees(&tx, &contract, first, due).await?;
+                }
+                started += 1;
+            }
+        }
+    }
+    audit::record(
+        &tx,
+        actor,
+        Change {
+            action: "handover_readiness.declare",
+            record_type: "building",
+            record_id: building_id.as_str(),
+            before: None,
+            after: Some(serde_json::json!({"ready_on": ready_on, "cases_started": started})),
+        },
+    )
+    .await?;
+    let change = match units.first() {
+        Some(u) => {
+            let change = crate::platform::live::UnitChange {
+                unit_id: u.id.clone(),
+                building_id: u.building_id.clone(),
+                status: u.status,
+            };
+            crate::platform::live::announce_activity_in_tx(services, &tx, &change).await?;
+            Some(change)
+        }
+        None => None,
+    };
+    tx.commit().await.map_err(ServiceError::internal)?;
+    announce_after_commit(services, change);
+    Ok(Readiness {
+        building_id: row.building_id,
+        ready_on,
+        declared_by: row.declared_by,
+        declared_at: now,
+        cases_started: started,
+    })
+}
+
+/// When a building was declared ready for handover, if it was.
+pub async fn readiness(
+    services: &Services,
+    actor: &Actor,
+    building_id: &BuildingId,
+) -> ServiceResult<Option<NaiveDate>> {
+    actor.require(Permission::ReadAftersales)?;
+    crate::inventory::get_building(services, actor, building_id).await?;
+    Ok(store::readiness_of(services.store.conn(), building_id).await?.map(|r| r.ready_on))
 }

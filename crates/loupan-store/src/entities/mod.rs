@@ -7,6 +7,7 @@ pub mod approval_flows;
 pub mod approval_requests;
 pub mod approval_tasks;
 pub mod audit_log;
+pub mod building_readiness;
 pub mod building_regions;
 pub mod buildings;
 pub mod calendar_days;

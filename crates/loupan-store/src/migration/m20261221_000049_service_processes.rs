@@ -168,6 +168,21 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // A building declared ready for handover (交付条件具备): its date starts
+        // the cases whose definitions start on `building_ready`.
+        m.create_table(
+            Table::create()
+                .table(a("building_readiness"))
+                .col(text(a("building_id")).primary_key())
+                .col(date(a("ready_on")))
+                .col(text(a("declared_by")))
+                .col(timestamp_with_time_zone(a("declared_at")))
+                .foreign_key(
+                    ForeignKey::create().from(a("building_readiness"), a("building_id")).to(a("buildings"), a("id")),
+                )
+                .to_owned(),
+        )
+        .await?;
         let mut insert = Query::insert();
         insert.into_table(a("process_definitions")).columns(
             [

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use loupan_domain::ids::{ContractId, ProcessCaseId, ProcessDefinitionId, ProjectId};
 use loupan_domain::processes::{FeeAmount, StepDefinition};
 use loupan_service::aftersales::processes::{
-    self, CaseQuery, Definition, DefinitionForm, FeeForm, ProcessCase, ProcessCaseSummary, ServiceBoard, StepDone,
-    StepForm,
+    self, CaseQuery, Definition, DefinitionForm, FeeForm, ProcessCase, ProcessCaseSummary, Readiness, ServiceBoard,
+    StepDone, StepForm,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -529,6 +529,30 @@ async fn service_board(
     Ok(Json(processes::board(&state.services, &actor, &id, kind).await?))
 }
 
+#[derive(Deserialize, ToSchema)]
+pub struct ReadinessRequest {
+    /// The day the building is ready for handover (交付条件具备).
+    #[schema(required = true, nullable = false, format = Date)]
+    pub ready_on: Option<String>,
+}
+
+/// Declares a building ready for handover: each active contract of its units
+/// starts the cases whose definitions start on `building_ready` (the title
+/// certificate, the handover), counted from that day. Declared again, only
+/// the missing cases start.
+#[utoipa::path(post, path = "/api/v1/buildings/{id}/handover-readiness", tag = "aftersales",
+    request_body = ReadinessRequest,
+    responses((status = 200, body = Readiness), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn declare_ready(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<loupan_domain::ids::BuildingId>,
+    ApiJson(req): ApiJson<ReadinessRequest>,
+) -> Result<Json<Readiness>, AppError> {
+    Ok(Json(processes::declare_ready(&state.services, &actor, &id, req.ready_on.as_deref()).await?))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_definitions, create_definition))
@@ -541,4 +565,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(disbursement))
         .routes(routes!(contract_cases))
         .routes(routes!(service_board))
+        .routes(routes!(declare_ready))
 }

@@ -434,9 +434,21 @@ async fn board_page(
         &state,
         "service_board.html",
         context! { board => Value::from_serialize(&board), floors => floors, buildings => buildings,
+            may_declare => actor.can(Permission::ManageAftersales), today => s.clock.today().to_string(),
         kinds => ProcessKind::names(), ..base_context(&actor, lang, "/aftersales") },
     )?;
     Ok(html.into_response())
+}
+
+/// Declares the board's building ready for handover, then shows its handover cases.
+async fn ready(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<loupan_domain::ids::BuildingId>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    processes::declare_ready(&state.services, &actor, &id, form.get("ready_on")).await?;
+    Ok(Redirect::to(&format!("/aftersales/board?building_id={id}&kind=handover")).into_response())
 }
 
 fn chosen_kind(text: &Option<String>) -> ProcessKind {
@@ -454,6 +466,7 @@ pub fn router() -> Router<AppState> {
         .route("/aftersales/service-cases/{id}/receipt", get(receipt))
         .route("/contracts/{id}/service-cases", post(start))
         .route("/aftersales/board", get(board_page))
+        .route("/aftersales/buildings/{id}/ready", post(ready))
         .route("/aftersales/processes", get(definitions))
         .route("/aftersales/processes/{id}", get(definition).post(save))
 }

@@ -396,6 +396,7 @@ fn rule(op: &str) -> Option<Rule> {
         "POST /api/v1/aftersales/service-cases/{id}/cancel" => Needs(ManageAftersales, Owned),
         "POST /api/v1/aftersales/service-cases/{id}/disbursement" => Custom(record_disbursement),
         "GET /api/v1/buildings/{id}/service-board" => Needs(ReadAftersales, Project),
+        "POST /api/v1/buildings/{id}/handover-readiness" => Needs(ManageAftersales, Project),
         "PUT /api/v1/projects/{id}/settlement"
         | "PUT /api/v1/units/{id}/measured-areas"
         | "POST /api/v1/buildings/{id}/measured-areas/import"
@@ -1298,6 +1299,9 @@ impl World {
             "/api/v1/aftersales/service-cases/{id}/documents" => {
                 let (id, _) = self.title_case(case).await;
                 post(&with(&id), json!({"position": 1, "document": "契税完税凭证"}))
+            }
+            "/api/v1/buildings/{id}/handover-readiness" => {
+                post(&with(self.building(case)), json!({"ready_on": "2026-11-27"}))
             }
             "/api/v1/aftersales/service-cases/{id}/disbursement" => {
                 let (id, version) = self.mortgage_case(case).await;

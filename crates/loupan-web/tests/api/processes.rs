@@ -586,3 +586,35 @@ async fn a_loan_disbursement_is_a_receipt_that_settles_the_loan_instalment_once_
     let loan = items.iter().find(|i| i["kind"] == "mortgage").unwrap();
     assert_eq!((&loan["paid"], &loan["amount"]), (&json!("1400000.00"), &json!("1400000.00")), "{plan}");
 }
+
+#[tokio::test]
+async fn a_building_declared_ready_starts_the_title_and_handover_cases_of_its_contracts_once() {
+    let o = office().await;
+    let first = o.sold(&o.mortgage, "2026-03-01").await;
+    let second = o.sold(&o.one_off, "2026-03-01").await;
+    let path = format!("/api/v1/buildings/{}/handover-readiness", o.building);
+    let r = o.app.send(post(&path, json!({"ready_on": "2026-06-30"})).token(&o.agent)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = o.app.send(post(&path, json!({"ready_on": "6月30日"})).token(&o.after)).await;
+    assert_eq!(r.error_fields(), ["ready_on"]);
+    let ready = o.ok(post(&path, json!({"ready_on": "2026-06-30"})), &o.after, StatusCode::OK).await;
+    assert_eq!((&ready["ready_on"], &ready["cases_started"]), (&json!("2026-06-30"), &json!(4)));
+    for contract in [&first, &second] {
+        let cases = o.cases_of(contract).await;
+        for kind in ["title", "handover"] {
+            let case = kind_of(&cases, kind);
+            assert_eq!((&case["started_on"], &case["status"]), (&json!("2026-06-30"), &json!("open")), "{case}");
+        }
+    }
+    // The handover's first step: seven days from the readiness.
+    assert_eq!(kind_of(&o.cases_of(&first).await, "handover")["due_on"], "2026-07-07");
+    // A contract signed since: declared again, only its cases start.
+    let third = o.sold(&o.one_off, "2026-07-01").await;
+    let again = o.ok(post(&path, json!({"ready_on": "2026-06-30"})), &o.after, StatusCode::OK).await;
+    assert_eq!(again["cases_started"], 2);
+    assert_eq!(o.cases_of(&third).await.len(), 3);
+    let board = o
+        .ok(get(&format!("/api/v1/buildings/{}/service-board?kind=handover", o.building)), &o.after, StatusCode::OK)
+        .await;
+    assert_eq!((&board["ready_on"], &board["steps"][0]["units"]), (&json!("2026-06-30"), &json!(3)));
+}
