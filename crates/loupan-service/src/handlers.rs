@@ -20,12 +20,26 @@ pub struct Handlers {
     pub(crate) approval_decided: crate::approvals::DecidedFn,
     pub(crate) run_job: crate::platform::jobs::RunFn,
     pub(crate) job_gave_up: crate::platform::jobs::GaveUpFn,
+    pub(crate) contract_signed: crate::sales::SignedFn,
 }
 
 impl Default for Handlers {
     fn default() -> Self {
-        Handlers { approval_decided, run_job, job_gave_up }
+        Handlers { approval_decided, run_job, job_gave_up, contract_signed }
     }
+}
+
+/// A contract was signed: the service processes it starts, in the signing's transaction.
+fn contract_signed<'a>(
+    _services: &'a Services,
+    tx: &'a Transaction,
+    (contract, unit): (&'a loupan_store::sales::ContractRow, &'a loupan_store::inventory::UnitRow),
+    method: loupan_domain::sales::PaymentMethodKind,
+    now: DateTime<Utc>,
+) -> BoxFuture<'a, ServiceResult<()>> {
+    Box::pin(async move {
+        crate::aftersales::processes::start_on_signing(tx, contract, unit, method, now).await.map(|_| ())
+    })
 }
 
 /// A request was decided: its module acts in the deciding transaction (a

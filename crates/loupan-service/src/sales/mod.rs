@@ -1043,6 +1043,16 @@ async fn check_contract<C: Connection>(
     Ok(CheckedContract { parties, subscription, limits })
 }
 
+/// What a signing starts in other modules, in the signing's transaction
+/// (`crate::handlers::contract_signed`).
+pub(crate) type SignedFn = for<'a> fn(
+    &'a Services,
+    &'a loupan_store::Transaction,
+    (&'a ContractRow, &'a store_inventory::UnitRow),
+    loupan_domain::sales::PaymentMethodKind,
+    chrono::DateTime<chrono::Utc>,
+) -> crate::BoxFuture<'a, ServiceResult<()>>;
+
 /// 签约: from an active subscription (unit `subscribed` → `contracted`) or
 /// directly (`available` → `contracted`); the payment plan is written at once.
 /// On a non-standard payment method the contract waits for approval.
@@ -1210,7 +1220,9 @@ async fn write_contract(
         &[("unit", &parties.unit.number), ("contract", &row.number), ("total", &v.total.grouped())],
     )
     .await?;
-    crate::aftersales::processes::start_on_signing(tx, &row, &parties.unit, parties.method.kind, now).await?;
+    // The service processes a signing starts (registration, the loan), through the
+    // top of the crate so that sales does not import after-sales.
+    (services.handlers.contract_signed)(services, tx, (&row, &parties.unit), parties.method.kind, now).await?;
     let contract = Contract::from(row);
     audit::record(
         tx,
