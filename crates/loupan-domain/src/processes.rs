@@ -61,7 +61,7 @@ named_enum! {
 
 named_enum! {
     /// Where a case stands.
-    pub enum CaseStatus("service case status") {
+    pub enum ProcessStatus("service case status") {
         /// A step is still to do.
         Open = "open",
         /// Every step done.

@@ -235,13 +235,13 @@ async fn demo_compensation(services: &Services, system: &Actor, project_id: &Pro
 /// signing are overdue, as a newcomer's service board shows them.
 async fn demo_processes(services: &Services, project_id: &ProjectId, aftersales: &UserId) -> ServiceResult<()> {
     use crate::aftersales::processes::{self, CaseQuery, StepDone};
-    use loupan_domain::processes::{CaseStatus, ProcessKind};
+    use loupan_domain::processes::{ProcessKind, ProcessStatus};
     let conn = services.store.conn();
     let Some(wujun) = crate::platform::auth::load_actor(conn, aftersales, None).await? else { return Ok(()) };
     let query = CaseQuery {
         project_id: Some(project_id.clone()),
         kind: Some(ProcessKind::Mortgage),
-        status: Some(CaseStatus::Open),
+        status: Some(ProcessStatus::Open),
         limit: 200,
         ..CaseQuery::default()
     };

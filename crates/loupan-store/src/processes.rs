@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use loupan_domain::ids::{BuildingId, ContractId, ProcessCaseId, ProcessDefinitionId, ProjectId, UserId};
-use loupan_domain::processes::{CaseStatus, ProcessKind};
+use loupan_domain::processes::{ProcessKind, ProcessStatus};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
 
@@ -86,7 +86,7 @@ pub async fn live_case_of<C: ConnectionTrait>(
     Ok(cases::Entity::find()
         .filter(cases::Column::ContractId.eq(contract_id.as_str()))
         .filter(cases::Column::Kind.eq(kind))
-        .filter(cases::Column::Status.ne(CaseStatus::Cancelled))
+        .filter(cases::Column::Status.ne(ProcessStatus::Cancelled))
         .one(c)
         .await?)
 }
@@ -132,7 +132,7 @@ pub async fn receive_document<C: ConnectionTrait>(c: &C, row: &DocumentRow) -> S
 /// Where a case moves to: its next step, or none when it is closed.
 #[derive(Debug, Clone)]
 pub struct Move {
-    pub status: CaseStatus,
+    pub status: ProcessStatus,
     /// Position, name, role, assignee, due and reminder dates of the step now current.
     pub current: Option<(i32, String, String, Option<UserId>, NaiveDate, NaiveDate)>,
     pub closed: Option<(String, DateTime<Utc>)>,
@@ -162,7 +162,7 @@ pub async fn move_case<C: ConnectionTrait>(c: &C, id: &ProcessCaseId, version: i
         .col_expr(cases::Column::Version, Expr::col(cases::Column::Version).add(1))
         .filter(cases::Column::Id.eq(id.as_str()))
         .filter(cases::Column::Version.eq(version))
-        .filter(cases::Column::Status.eq(CaseStatus::Open))
+        .filter(cases::Column::Status.eq(ProcessStatus::Open))
         .exec(c)
         .await?;
     Ok(res.rows_affected == 1)
@@ -220,7 +220,7 @@ pub async fn due_alarms<C: ConnectionTrait>(
     today: NaiveDate,
     limit: u64,
 ) -> StoreResult<Vec<CaseRow>> {
-    let q = cases::Entity::find().filter(cases::Column::Status.eq(CaseStatus::Open));
+    let q = cases::Entity::find().filter(cases::Column::Status.eq(ProcessStatus::Open));
     let q = match alarm {
         Alarm::Remind => q.filter(cases::Column::RemindOn.lte(today)).filter(cases::Column::RemindedAt.is_null()),
         Alarm::Escalate => q.filter(cases::Column::DueOn.lt(today)).filter(cases::Column::EscalatedAt.is_null()),
@@ -268,7 +268,7 @@ pub struct CaseFilter {
     pub projects: Option<Vec<ProjectId>>,
     pub building: Option<BuildingId>,
     pub kind: Option<ProcessKind>,
-    pub status: Option<CaseStatus>,
+    pub status: Option<ProcessStatus>,
     /// Open cases whose current step is for one of these roles…
     pub roles: Option<Vec<String>>,
     /// …and for nobody in particular or for this person.
@@ -302,7 +302,7 @@ pub async fn list_cases<C: ConnectionTrait>(
     }
     if let Some(roles) = &f.roles {
         q = q
-            .filter(cases::Column::Status.eq(CaseStatus::Open))
+            .filter(cases::Column::Status.eq(ProcessStatus::Open))
             .filter(cases::Column::CurrentRole.is_in(roles.clone()));
     }
     if let Some(user) = &f.for_user {
@@ -323,7 +323,7 @@ pub async fn list_cases<C: ConnectionTrait>(
         q = q.filter(cases::Column::ContractId.in_subquery(theirs));
     }
     if let Some(day) = f.overdue_on {
-        q = q.filter(cases::Column::Status.eq(CaseStatus::Open)).filter(cases::Column::DueOn.lt(day));
+        q = q.filter(cases::Column::Status.eq(ProcessStatus::Open)).filter(cases::Column::DueOn.lt(day));
     }
     let rows = q
         .clone()
@@ -351,7 +351,7 @@ pub async fn cases_of_building<C: ConnectionTrait>(
     Ok(cases::Entity::find()
         .filter(cases::Column::BuildingId.eq(building.as_str()))
         .filter(cases::Column::Kind.eq(kind))
-        .filter(cases::Column::Status.ne(CaseStatus::Cancelled))
+        .filter(cases::Column::Status.ne(ProcessStatus::Cancelled))
         .order_by_asc(cases::Column::StartedAt)
         .order_by_asc(cases::Column::Id)
         .all(c)

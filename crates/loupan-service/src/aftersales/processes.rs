@@ -18,8 +18,8 @@ use loupan_domain::Permission;
 use loupan_domain::ids::{BuildingId, ContractId, ProcessCaseId, ProcessDefinitionId, ProjectId, UnitId, UserId};
 use loupan_domain::inventory::PropertyType;
 use loupan_domain::processes::{
-    self as rules, Applicability, CaseStatus, DeadlineFrom, FeeAmount, Place, ProcessKind, StartEvent, StepDefinition,
-    StepFee,
+    self as rules, Applicability, DeadlineFrom, FeeAmount, Place, ProcessKind, ProcessStatus, StartEvent,
+    StepDefinition, StepFee,
 };
 use loupan_domain::sales::{ContractStatus, PaymentMethodKind};
 use loupan_domain::{Invalid, Money, Role};
@@ -458,7 +458,7 @@ fn new_case(
         building_id: building_id.clone(),
         unit_id: contract.unit_id.clone(),
         contract_id: contract.id.clone(),
-        status: CaseStatus::Open,
+        status: ProcessStatus::Open,
         started_on,
         started_by,
         started_at: now,
@@ -611,7 +611,7 @@ pub struct ProcessCaseSummary {
     pub contract_id: ContractId,
     pub contract_number: String,
     pub customer_name: String,
-    pub status: CaseStatus,
+    pub status: ProcessStatus,
     pub started_on: NaiveDate,
     pub current_position: Option<i32>,
     pub current_step: Option<String>,
@@ -686,7 +686,7 @@ async fn summaries<C: Connection>(
                 unit_number: units.get(&r.unit_id).cloned().unwrap_or_default(),
                 contract_number,
                 customer_name,
-                overdue: r.status == CaseStatus::Open && r.due_on.is_some_and(|d| d < today),
+                overdue: r.status == ProcessStatus::Open && r.due_on.is_some_and(|d| d < today),
                 escalated: r.escalated_at.is_some(),
                 id: r.id,
                 kind: r.kind,
@@ -823,9 +823,9 @@ async fn case_of<C: Connection>(
             fees,
         });
     }
-    let may_work = row.status == CaseStatus::Open
+    let may_work = row.status == ProcessStatus::Open
         && row.current_role.as_deref().is_some_and(|role| may_work_step(actor, &row, role));
-    let may_cancel = row.status == CaseStatus::Open && actor.can(Permission::ManageAftersales);
+    let may_cancel = row.status == ProcessStatus::Open && actor.can(Permission::ManageAftersales);
     let disbursement = match (&row.disbursement_receipt_id, row.disbursed_amount, row.disbursed_on) {
         (Some(receipt_id), Some(amount), Some(on)) => Some(Disbursement {
             receipt_id: receipt_id.clone(),
@@ -836,7 +836,7 @@ async fn case_of<C: Connection>(
         _ => None,
     };
     let may_disburse = is_loan(row.kind)
-        && row.status == CaseStatus::Open
+        && row.status == ProcessStatus::Open
         && disbursement.is_none()
         && actor.can(Permission::RecordReceipts);
     let version = row.version;
@@ -872,7 +872,7 @@ pub struct CaseQuery {
     pub project_id: Option<ProjectId>,
     pub building_id: Option<BuildingId>,
     pub kind: Option<ProcessKind>,
-    pub status: Option<CaseStatus>,
+    pub status: Option<ProcessStatus>,
     /// Only cases whose current step is past its deadline.
     pub overdue: bool,
     /// Only cases whose current step is the reader's to do.
@@ -918,7 +918,7 @@ pub async fn my_steps(services: &Services, actor: &Actor, limit: u64) -> Service
     if actor.user_id.is_none() || !(actor.can(Permission::ReadAftersales) || actor.can(Permission::ReadDeals)) {
         return Ok((Vec::new(), 0));
     }
-    cases(services, actor, &CaseQuery { mine: true, status: Some(CaseStatus::Open), limit, ..CaseQuery::default() })
+    cases(services, actor, &CaseQuery { mine: true, status: Some(ProcessStatus::Open), limit, ..CaseQuery::default() })
         .await
 }
 
@@ -950,7 +950,7 @@ pub async fn complete_step(
         errors.push("version", "required");
     }
     errors.into_result()?;
-    if row.status != CaseStatus::Open {
+    if row.status != ProcessStatus::Open {
         return Err(ServiceError::Conflict("case_closed"));
     }
     let (Some(position), Some(role)) = (row.current_position, row.current_role.as_deref()) else {
@@ -997,7 +997,7 @@ pub async fn complete_step(
         Some(s) => {
             let due = rules::step_due(s, row.started_on, Some(today));
             Move {
-                status: CaseStatus::Open,
+                status: ProcessStatus::Open,
                 current: Some((
                     next,
                     s.name.clone(),
@@ -1010,9 +1010,12 @@ pub async fn complete_step(
                 cancel_reason: None,
             }
         }
-        None => {
-            Move { status: CaseStatus::Completed, current: None, closed: Some((actor.by(), now)), cancel_reason: None }
-        }
+        None => Move {
+            status: ProcessStatus::Completed,
+            current: None,
+            closed: Some((actor.by(), now)),
+            cancel_reason: None,
+        },
     };
     let billing = to.current.as_ref().map(|(_, _, _, _, due, _)| *due);
     if !store::move_case(&tx, &row.id, row.version, to).await? {
@@ -1051,7 +1054,7 @@ pub async fn receive_document(
 ) -> ServiceResult<ProcessCase> {
     let tx = services.store.begin_write().await?;
     let row = visible(&tx, actor, id).await?;
-    if row.status != CaseStatus::Open {
+    if row.status != ProcessStatus::Open {
         return Err(ServiceError::Conflict("case_closed"));
     }
     let steps = store::steps_of(&tx, &row.id).await?;
@@ -1171,11 +1174,11 @@ pub async fn cancel_case(
         errors.push("version", "required");
     }
     errors.into_result()?;
-    if row.status != CaseStatus::Open {
+    if row.status != ProcessStatus::Open {
         return Err(ServiceError::Conflict("case_closed"));
     }
     let to = Move {
-        status: CaseStatus::Cancelled,
+        status: ProcessStatus::Cancelled,
         current: None,
         closed: Some((actor.by(), services.clock.now())),
         cancel_reason: Some(reason.clone()),
@@ -1329,7 +1332,7 @@ pub struct BoardUnit {
     pub unit_status: loupan_domain::inventory::UnitStatus,
     /// None: the unit has no case of this process (unsold, or not started).
     pub case_id: Option<ProcessCaseId>,
-    pub case_status: Option<CaseStatus>,
+    pub case_status: Option<ProcessStatus>,
     pub position: Option<i32>,
     pub step: Option<String>,
     pub due_on: Option<NaiveDate>,
@@ -1392,10 +1395,10 @@ pub async fn board(
         .map(|u| {
             let case = latest.remove(&u.id);
             let overdue =
-                case.as_ref().is_some_and(|c| c.status == CaseStatus::Open && c.due_on.is_some_and(|d| d < today));
+                case.as_ref().is_some_and(|c| c.status == ProcessStatus::Open && c.due_on.is_some_and(|d| d < today));
             match &case {
                 None => without_case += 1,
-                Some(c) if c.status == CaseStatus::Completed => completed += 1,
+                Some(c) if c.status == ProcessStatus::Completed => completed += 1,
                 Some(c) => {
                     if let (Some(position), Some(name)) = (c.current_position, &c.current_step) {
                         match steps.iter_mut().find(|s| s.position == position && &s.name == name) {
@@ -1489,7 +1492,7 @@ pub async fn record_disbursement(
     if !is_loan(row.kind) {
         return Err(ServiceError::Conflict("not_a_loan"));
     }
-    if row.status != CaseStatus::Open {
+    if row.status != ProcessStatus::Open {
         return Err(ServiceError::Conflict("case_closed"));
     }
     if row.disbursement_receipt_id.is_some() {

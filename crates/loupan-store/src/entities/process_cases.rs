@@ -1,5 +1,5 @@
 use loupan_domain::ids::{BuildingId, ContractId, ProcessCaseId, ProcessDefinitionId, ProjectId, UnitId, UserId};
-use loupan_domain::processes::{CaseStatus, ProcessKind};
+use loupan_domain::processes::{ProcessKind, ProcessStatus};
 use sea_orm::entity::prelude::*;
 
 /// A contract's case of a service process, and where it stands now.
@@ -14,7 +14,7 @@ pub struct Model {
     pub building_id: BuildingId,
     pub unit_id: UnitId,
     pub contract_id: ContractId,
-    pub status: CaseStatus,
+    pub status: ProcessStatus,
     pub started_on: Date,
     pub started_by: String,
     pub started_at: DateTimeUtc,

@@ -318,7 +318,7 @@ async fn list_cases(
         },
         status: match empty(&q.status) {
             None => None,
-            Some(s) => Some(loupan_domain::processes::CaseStatus::parse(&s).ok_or_else(|| {
+            Some(s) => Some(loupan_domain::processes::ProcessStatus::parse(&s).ok_or_else(|| {
                 AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "status", "unknown_value")
             })?),
         },

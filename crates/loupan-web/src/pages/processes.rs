@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use loupan_domain::Permission;
 use loupan_domain::ids::{ContractId, ProcessCaseId, ProcessDefinitionId, ProjectId};
-use loupan_domain::processes::{CaseStatus, FeeAmount, ProcessKind};
+use loupan_domain::processes::{FeeAmount, ProcessKind, ProcessStatus};
 use loupan_service::aftersales::processes::{
     self, CaseQuery, DefinitionForm, FeeForm, ProcessCase, StepDone, StepForm,
 };
@@ -51,7 +51,7 @@ async fn list(
         project_id: chosen(&q.project_id).map(ProjectId::from),
         building_id: None,
         kind: chosen(&q.kind).and_then(|k| ProcessKind::parse(&k)),
-        status: chosen(&q.status).and_then(|k| CaseStatus::parse(&k)),
+        status: chosen(&q.status).and_then(|k| ProcessStatus::parse(&k)),
         overdue: q.overdue.is_some(),
         mine: q.mine.is_some(),
         offset: page * PAGE,
@@ -68,7 +68,7 @@ async fn list(
         "service_cases.html",
         context! {
             cases => cases, total => total, page => page, more => (page + 1) * PAGE < total,
-            projects => projects, kinds => ProcessKind::names(), statuses => CaseStatus::names(),
+            projects => projects, kinds => ProcessKind::names(), statuses => ProcessStatus::names(),
             q => context! { project_id => q.project_id, kind => q.kind, status => q.status,
                 overdue => q.overdue.is_some(), mine => q.mine.is_some() },
             ..base_context(&actor, lang, "/aftersales")
