@@ -1599,13 +1599,20 @@ pub async fn declare_ready(
         .into_iter()
         .filter(|k| current.iter().any(|d| d.kind == *k && d.start_event == StartEvent::BuildingReady))
         .collect();
+    // The contracts that already have a case of each kind, read once per kind.
+    let mut existing = std::collections::HashSet::new();
+    for kind in &kinds {
+        for case in store::cases_of_building(&tx, building_id, *kind).await? {
+            existing.insert((case.contract_id, *kind));
+        }
+    }
     let mut started = 0;
     for chunk in unit_ids.chunks(500) {
         for contract in loupan_store::finance::active_contracts_of_units(&tx, chunk).await? {
             let Some(property_type) = types.get(&contract.unit_id).copied() else { continue };
             let place = Place { city: &project.city, project_id: &contract.project_id, property_type };
             for kind in &kinds {
-                if store::live_case_of(&tx, &contract.id, *kind).await?.is_some() {
+                if existing.contains(&(contract.id.clone(), *kind)) {
                     continue;
                 }
                 let Some(d) = choose(&current, *kind, Some(StartEvent::BuildingReady), place) else { continue };
