@@ -99,6 +99,7 @@ impl Role {
                 ManageQuestionnaires,
                 AnswerQuestionnaires,
                 ManageAftersales,
+                RectifyDefects,
             ],
             Role::Executive => &[
                 ReadAudit,
@@ -190,12 +191,21 @@ impl Role {
             // Repairs after handover are after-sales work.
             // After-sales staff enter the surveyed areas and prepare the compensation batches.
             Role::Aftersales => {
-                &[ReadProjects, ReadInventory, ReadCustomers, ReadAftersales, ManageAftersales, ReadCases, WorkCases]
+                &[
+                    ReadProjects,
+                    ReadInventory,
+                    ReadCustomers,
+                    ReadAftersales,
+                    ManageAftersales,
+                    RectifyDefects,
+                    ReadCases,
+                    WorkCases,
+                ]
             }
             Role::CostEngineer => &[ReadProjects, ReadInventory, ReadCost, ManageCost, RecordVariations],
             // Site staff submit and confirm changes and visas; the cost engineer keeps the rest.
             // They approve a building's area compensation, so they read its batches.
-            Role::ProjectManager => &[ReadProjects, ReadInventory, ReadCost, RecordVariations, ReadAftersales],
+            Role::ProjectManager => &[ReadProjects, ReadInventory, ReadCost, RecordVariations, ReadAftersales, RectifyDefects],
         }
     }
 }
@@ -283,10 +293,13 @@ pub enum Permission {
     /// Enter surveyed areas, set a project's settlement rules, and prepare and
     /// submit area-compensation batches (after-sales staff).
     ManageAftersales,
+    /// Record that a defect found at a handover's inspection is rectified
+    /// (engineering: project managers and after-sales staff).
+    RectifyDefects,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 33] = [
+    pub const ALL: [Permission; 34] = [
         Permission::ManageUsers,
         Permission::ReadAudit,
         Permission::ReadProjects,
@@ -320,6 +333,7 @@ impl Permission {
         Permission::ManageQuestionnaires,
         Permission::AnswerQuestionnaires,
         Permission::ManageAftersales,
+        Permission::RectifyDefects,
     ];
 
     pub fn name(self) -> &'static str {
@@ -357,6 +371,7 @@ impl Permission {
             Permission::ManageQuestionnaires => "manage_questionnaires",
             Permission::AnswerQuestionnaires => "answer_questionnaires",
             Permission::ManageAftersales => "manage_aftersales",
+            Permission::RectifyDefects => "rectify_defects",
         }
     }
 }

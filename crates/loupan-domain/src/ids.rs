@@ -111,4 +111,8 @@ id_type!(
     // Service processes after the contract (A1, A2).
     ProcessDefinitionId,
     ProcessCaseId,
+    // The handover (A4).
+    HandoverId,
+    HandoverSlotId,
+    DefectId,
 );

@@ -25,6 +25,8 @@ named_enum! {
         Surveyed = "surveyed",
         /// An area compensation landed on its contract's plan.
         Compensated = "compensated",
+        /// 交房: the keys were handed to the buyer.
+        HandedOver = "handed_over",
     }
 }
 
@@ -39,6 +41,8 @@ named_enum! {
         CostVariation = "cost_variation",
         /// A customer-service case (报事): photos of the damage, the owner's letter.
         ServiceCase = "service_case",
+        /// A defect found at the handover's inspection: its photos.
+        HandoverDefect = "handover_defect",
     }
 }
 
@@ -51,6 +55,7 @@ impl FileOwner {
             FileOwner::CostContract => (ReadCost, ManageCost),
             FileOwner::CostVariation => (ReadCost, RecordVariations),
             FileOwner::ServiceCase => (ReadCases, WorkCases),
+            FileOwner::HandoverDefect => (ReadAftersales, ManageAftersales),
         }
     }
 }
@@ -74,6 +79,7 @@ impl FilePurpose {
         matches!(
             (self, owner),
             (FilePurpose::FloorPlan | FilePurpose::Photo, FileOwner::Unit)
+                | (FilePurpose::Photo, FileOwner::HandoverDefect)
                 | (FilePurpose::SitePlan, FileOwner::Project)
                 | (
                     FilePurpose::Attachment,

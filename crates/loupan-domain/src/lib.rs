@@ -11,6 +11,7 @@ pub mod cost;
 pub mod customers;
 pub mod finance;
 pub mod formula;
+pub mod handover;
 pub mod ids;
 pub mod inventory;
 pub mod names;

@@ -20,6 +20,7 @@ pub mod live;
 pub mod migration;
 pub mod notices;
 pub mod notifications;
+pub mod handovers;
 pub mod processes;
 pub mod questionnaires;
 pub mod rate_hits;

@@ -4,6 +4,7 @@
 //! rules, surveyed areas, and the area compensation of a building.
 
 pub mod compensation;
+pub mod handover;
 pub mod measured;
 pub mod processes;
 pub mod settlement;

@@ -1231,6 +1231,47 @@ async fn announce_in_tx<C: Connection>(
     Ok(Some(change))
 }
 
+/// The keys were handed over: the contract's open handover case is done,
+/// each step still open marked done by the handover (in its transaction).
+pub(crate) async fn close_by_handover<C: Connection>(
+    conn: &C,
+    actor: &Actor,
+    contract_id: &ContractId,
+    (now, today): (DateTime<Utc>, NaiveDate),
+) -> ServiceResult<()> {
+    let Some(row) = store::live_case_of(conn, contract_id, ProcessKind::Handover).await? else { return Ok(()) };
+    if row.status != ProcessStatus::Open {
+        return Ok(());
+    }
+    for step in store::steps_of(conn, &row.id).await? {
+        if step.done_at.is_none() {
+            store::finish_step(conn, &row.id, step.position, (&actor.by(), now, today), Some("交房完成")).await?;
+        }
+    }
+    let to = Move {
+        status: ProcessStatus::Completed,
+        current: None,
+        closed: Some((actor.by(), now)),
+        cancel_reason: None,
+    };
+    if !store::move_case(conn, &row.id, row.version, to).await? {
+        return Err(ServiceError::Conflict("stale_version"));
+    }
+    audit::record(
+        conn,
+        actor,
+        Change {
+            action: "process_case.closed_by_handover",
+            record_type: "process_case",
+            record_id: row.id.as_str(),
+            before: Some(serde_json::json!({"position": row.current_position})),
+            after: None,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 fn announce_after_commit(services: &Services, change: Option<crate::platform::live::UnitChange>) {
     if let Some(change) = change {
         crate::platform::live::announce_after_commit(services, change);
@@ -1565,6 +1606,8 @@ pub struct Readiness {
     pub declared_at: DateTime<Utc>,
     /// Cases this declaration started (the title certificate, the handover).
     pub cases_started: usize,
+    /// Handovers this declaration opened, each with its booking link.
+    pub handovers_opened: usize,
 }
 
 /// Declares a building ready for handover on a day: every active contract
@@ -1607,8 +1650,12 @@ pub async fn declare_ready(
         }
     }
     let mut started = 0;
+    let mut opened = 0;
     for chunk in unit_ids.chunks(500) {
         for contract in loupan_store::finance::active_contracts_of_units(&tx, chunk).await? {
+            if super::handover::open_in(services, &tx, "building_ready", &contract, building_id, now).await? {
+                opened += 1;
+            }
             let Some(property_type) = types.get(&contract.unit_id).copied() else { continue };
             let place = Place { city: &project.city, project_id: &contract.project_id, property_type };
             for kind in &kinds {
@@ -1637,7 +1684,7 @@ pub async fn declare_ready(
             record_type: "building",
             record_id: building_id.as_str(),
             before: None,
-            after: Some(serde_json::json!({"ready_on": ready_on, "cases_started": started})),
+            after: Some(serde_json::json!({"ready_on": ready_on, "cases_started": started, "handovers_opened": opened})),
         },
     )
     .await?;
@@ -1661,6 +1708,7 @@ pub async fn declare_ready(
         declared_by: row.declared_by,
         declared_at: now,
         cases_started: started,
+        handovers_opened: opened,
     })
 }
 

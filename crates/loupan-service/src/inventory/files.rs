@@ -116,6 +116,9 @@ async fn owner_project(
         FileOwner::CostContract => store_cost::find_contract(conn, &owner_id.into()).await?.map(|c| c.project_id),
         FileOwner::CostVariation => store_cost::find_variation(conn, &owner_id.into()).await?.map(|v| v.project_id),
         FileOwner::ServiceCase => loupan_store::cases::find_case(conn, &owner_id.into()).await?.map(|c| c.project_id),
+        FileOwner::HandoverDefect => {
+            loupan_store::handovers::find_defect(conn, &owner_id.into()).await?.map(|d| d.project_id)
+        }
     };
     match project {
         Some(p) if actor.sees_project(&p) => Ok(p),

@@ -52,6 +52,7 @@ mod m20261218_000046_answer_counts;
 mod m20261219_000047_area_compensation;
 mod m20261220_000048_one_open_batch;
 mod m20261221_000049_service_processes;
+mod m20261222_000050_handover;
 
 pub struct Migrator;
 
@@ -107,6 +108,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261219_000047_area_compensation::Migration),
             Box::new(m20261220_000048_one_open_batch::Migration),
             Box::new(m20261221_000049_service_processes::Migration),
+            Box::new(m20261222_000050_handover::Migration),
         ]
     }
 }

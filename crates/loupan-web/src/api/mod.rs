@@ -12,6 +12,7 @@ pub mod compensation;
 pub mod cost;
 pub mod customers;
 pub mod finance;
+pub mod handover;
 pub mod inventory;
 pub mod notices;
 pub mod platform;
@@ -90,6 +91,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(aftersales::router())
         .merge(compensation::router())
         .merge(processes::router())
+        .merge(handover::router())
         .merge(cost::router())
         .merge(notices::router())
         .merge(cases::router())

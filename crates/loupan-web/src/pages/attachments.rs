@@ -46,6 +46,7 @@ fn page_of(owner: FileOwner, id: &str) -> String {
         FileOwner::Unit => format!("/units/{id}"),
         FileOwner::Project => format!("/projects/{id}/birdseye"),
         FileOwner::ServiceCase => format!("/service/cases/{id}"),
+        FileOwner::HandoverDefect => format!("/aftersales/defects/{id}"),
     }
 }
 
