@@ -190,22 +190,22 @@ impl Role {
             ],
             // Repairs after handover are after-sales work.
             // After-sales staff enter the surveyed areas and prepare the compensation batches.
-            Role::Aftersales => {
-                &[
-                    ReadProjects,
-                    ReadInventory,
-                    ReadCustomers,
-                    ReadAftersales,
-                    ManageAftersales,
-                    RectifyDefects,
-                    ReadCases,
-                    WorkCases,
-                ]
-            }
+            Role::Aftersales => &[
+                ReadProjects,
+                ReadInventory,
+                ReadCustomers,
+                ReadAftersales,
+                ManageAftersales,
+                RectifyDefects,
+                ReadCases,
+                WorkCases,
+            ],
             Role::CostEngineer => &[ReadProjects, ReadInventory, ReadCost, ManageCost, RecordVariations],
             // Site staff submit and confirm changes and visas; the cost engineer keeps the rest.
             // They approve a building's area compensation, so they read its batches.
-            Role::ProjectManager => &[ReadProjects, ReadInventory, ReadCost, RecordVariations, ReadAftersales, RectifyDefects],
+            Role::ProjectManager => {
+                &[ReadProjects, ReadInventory, ReadCost, RecordVariations, ReadAftersales, RectifyDefects]
+            }
         }
     }
 }

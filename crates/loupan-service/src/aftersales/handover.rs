@@ -221,13 +221,7 @@ async fn blocking_items<C: Connection>(
     if unit.is_some_and(|u| u.measured_gross_area.is_some()) {
         let lines = loupan_store::aftersales::lines_of_contracts(conn, std::slice::from_ref(&contract.id)).await?;
         if !lines.iter().any(|l| l.applied_contract_id.is_some()) {
-            items.push(BlockingItem {
-                kind: "compensation_open",
-                seq: None,
-                name: None,
-                unpaid: None,
-                due_date: None,
-            });
+            items.push(BlockingItem { kind: "compensation_open", seq: None, name: None, unpaid: None, due_date: None });
         }
     }
     if let Some((rules, row)) = documents {
@@ -474,10 +468,14 @@ pub struct Handover {
     pub version: i64,
 }
 
-async fn view<C: Connection>(services: &Services, conn: &C, actor: &Actor, row: HandoverRow) -> ServiceResult<Handover> {
-    let contract = loupan_store::sales::find_contract(conn, &row.contract_id)
-        .await?
-        .ok_or(ServiceError::NotFound("contract"))?;
+async fn view<C: Connection>(
+    services: &Services,
+    conn: &C,
+    actor: &Actor,
+    row: HandoverRow,
+) -> ServiceResult<Handover> {
+    let contract =
+        loupan_store::sales::find_contract(conn, &row.contract_id).await?.ok_or(ServiceError::NotFound("contract"))?;
     let unit = loupan_store::inventory::find_unit(conn, &row.unit_id).await?.ok_or(ServiceError::NotFound("unit"))?;
     let building = loupan_store::inventory::find_building(conn, &row.building_id).await?;
     let customer = loupan_store::customers::find_customer(conn, &contract.customer_id).await?;
@@ -673,7 +671,8 @@ pub async fn open(services: &Services, actor: &Actor, contract_id: &ContractId) 
     if contract.status != ContractStatus::Active {
         return Err(ServiceError::Conflict("contract_not_active"));
     }
-    let unit = loupan_store::inventory::find_unit(&tx, &contract.unit_id).await?.ok_or(ServiceError::NotFound("unit"))?;
+    let unit =
+        loupan_store::inventory::find_unit(&tx, &contract.unit_id).await?.ok_or(ServiceError::NotFound("unit"))?;
     if loupan_store::processes::readiness_of(&tx, &unit.building_id).await?.is_none() {
         return Err(ServiceError::Conflict("building_not_ready"));
     }
@@ -830,9 +829,8 @@ async fn book_in<C: Connection>(
     if row.slot_id.as_ref() == Some(&slot.id) {
         return Ok(row);
     }
-    let contract = loupan_store::sales::find_contract(conn, &row.contract_id)
-        .await?
-        .ok_or(ServiceError::NotFound("contract"))?;
+    let contract =
+        loupan_store::sales::find_contract(conn, &row.contract_id).await?.ok_or(ServiceError::NotFound("contract"))?;
     let money: Vec<BlockingItem> =
         blocking_items(conn, &contract, None).await?.into_iter().filter(BlockingItem::is_money).collect();
     refuse_if_blocked(&money)?;
@@ -914,9 +912,8 @@ async fn booking_of<C: Connection>(services: &Services, conn: &C, row: &Handover
     let project = loupan_store::inventory::find_project(conn, &row.project_id).await?;
     let building = loupan_store::inventory::find_building(conn, &row.building_id).await?;
     let unit = loupan_store::inventory::find_unit(conn, &row.unit_id).await?;
-    let contract = loupan_store::sales::find_contract(conn, &row.contract_id)
-        .await?
-        .ok_or(ServiceError::NotFound("handover"))?;
+    let contract =
+        loupan_store::sales::find_contract(conn, &row.contract_id).await?.ok_or(ServiceError::NotFound("handover"))?;
     let payment_outstanding = blocking_items(conn, &contract, None).await?.iter().any(BlockingItem::is_money);
     let today = services.clock.today();
     let all = store::slots_of_building(conn, &row.building_id, Some(today)).await?;
@@ -994,9 +991,8 @@ pub async fn check_in(
         }
     }
     errors.into_result()?;
-    let contract = loupan_store::sales::find_contract(&tx, &row.contract_id)
-        .await?
-        .ok_or(ServiceError::NotFound("contract"))?;
+    let contract =
+        loupan_store::sales::find_contract(&tx, &row.contract_id).await?.ok_or(ServiceError::NotFound("contract"))?;
     if row.status != HandoverStatus::CheckedIn {
         let money: Vec<BlockingItem> =
             blocking_items(&tx, &contract, None).await?.into_iter().filter(BlockingItem::is_money).collect();
@@ -1312,7 +1308,12 @@ fn reading(text: &str) -> Option<String> {
 /// Hands the keys over: everything in the settlement check must be clear,
 /// every defect accepted unless the buyer accepts them open. The unit becomes
 /// `handed_over`, the handover process case closes, the warranty starts.
-pub async fn complete(services: &Services, actor: &Actor, id: &HandoverId, form: Completion) -> ServiceResult<Handover> {
+pub async fn complete(
+    services: &Services,
+    actor: &Actor,
+    id: &HandoverId,
+    form: Completion,
+) -> ServiceResult<Handover> {
     actor.require(Permission::ManageAftersales)?;
     let mut errors = Invalid::default();
     let mut keys = Vec::new();
@@ -1344,9 +1345,8 @@ pub async fn complete(services: &Services, actor: &Actor, id: &HandoverId, form:
         HandoverStatus::HandedOver => return Err(ServiceError::Conflict("handed_over")),
         _ => return Err(ServiceError::Conflict("not_checked_in")),
     }
-    let contract = loupan_store::sales::find_contract(&tx, &row.contract_id)
-        .await?
-        .ok_or(ServiceError::NotFound("contract"))?;
+    let contract =
+        loupan_store::sales::find_contract(&tx, &row.contract_id).await?.ok_or(ServiceError::NotFound("contract"))?;
     if contract.status != ContractStatus::Active {
         return Err(ServiceError::Conflict("contract_not_active"));
     }
@@ -1401,7 +1401,11 @@ pub async fn complete(services: &Services, actor: &Actor, id: &HandoverId, form:
         },
     )
     .await?;
-    let change = UnitChange { unit_id: row.unit_id.clone(), building_id: row.building_id.clone(), status: UnitStatus::HandedOver };
+    let change = UnitChange {
+        unit_id: row.unit_id.clone(),
+        building_id: row.building_id.clone(),
+        status: UnitStatus::HandedOver,
+    };
     live::announce_in_tx(services, &tx, &change).await?;
     let view = view(services, &tx, actor, next).await?;
     tx.commit().await.map_err(ServiceError::internal)?;

@@ -1248,12 +1248,8 @@ pub(crate) async fn close_by_handover<C: Connection>(
             store::finish_step(conn, &row.id, step.position, (&actor.by(), now, today), Some("交房完成")).await?;
         }
     }
-    let to = Move {
-        status: ProcessStatus::Completed,
-        current: None,
-        closed: Some((actor.by(), now)),
-        cancel_reason: None,
-    };
+    let to =
+        Move { status: ProcessStatus::Completed, current: None, closed: Some((actor.by(), now)), cancel_reason: None };
     if !store::move_case(conn, &row.id, row.version, to).await? {
         return Err(ServiceError::Conflict("stale_version"));
     }
@@ -1684,7 +1680,9 @@ pub async fn declare_ready(
             record_type: "building",
             record_id: building_id.as_str(),
             before: None,
-            after: Some(serde_json::json!({"ready_on": ready_on, "cases_started": started, "handovers_opened": opened})),
+            after: Some(
+                serde_json::json!({"ready_on": ready_on, "cases_started": started, "handovers_opened": opened}),
+            ),
         },
     )
     .await?;

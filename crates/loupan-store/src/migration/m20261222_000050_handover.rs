@@ -34,7 +34,9 @@ impl MigrationTrait for Migration {
                 .col(integer(a("booked")))
                 .col(text(a("created_by")))
                 .col(timestamp_with_time_zone(a("created_at")))
-                .foreign_key(ForeignKey::create().from(a("handover_slots"), a("building_id")).to(a("buildings"), a("id")))
+                .foreign_key(
+                    ForeignKey::create().from(a("handover_slots"), a("building_id")).to(a("buildings"), a("id")),
+                )
                 .to_owned(),
         )
         .await?;

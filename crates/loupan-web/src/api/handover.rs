@@ -197,8 +197,11 @@ pub struct NewDefectRequest {
     /// Where: `主卧`, `厨房`.
     #[schema(required = true, nullable = false, min_length = 1, max_length = 40, pattern = "\\S")]
     pub room: Option<String>,
-    #[schema(required = true, nullable = false,
-        pattern = "^(structure|waterproofing|heating_cooling|electrical|plumbing|decoration)$")]
+    #[schema(
+        required = true,
+        nullable = false,
+        pattern = "^(structure|waterproofing|heating_cooling|electrical|plumbing|decoration)$"
+    )]
     pub item: Option<String>,
     /// Sets the deadline: `urgent` (24 h by default), `normal` (7 days), `minor` (15 days).
     #[schema(required = true, nullable = false, pattern = "^(urgent|normal|minor)$")]
@@ -468,7 +471,9 @@ pub struct HandoverRulesDto {
 impl From<HandoverRules> for HandoverRulesDto {
     fn from(r: HandoverRules) -> Self {
         HandoverRulesDto {
-            deadline_hours: Some(r.deadline_hours.into_iter().map(|(k, v)| (k.name().to_owned(), i64::from(v))).collect()),
+            deadline_hours: Some(
+                r.deadline_hours.into_iter().map(|(k, v)| (k.name().to_owned(), i64::from(v))).collect(),
+            ),
             warranty_months: Some(
                 r.warranty_months.into_iter().map(|(k, v)| (k.name().to_owned(), i64::from(v))).collect(),
             ),
@@ -498,8 +503,11 @@ async fn put_rules(
     ApiPath(id): ApiPath<ProjectId>,
     ApiJson(req): ApiJson<HandoverRulesDto>,
 ) -> Result<Json<HandoverRulesDto>, AppError> {
-    let form =
-        RulesForm { deadline_hours: req.deadline_hours, warranty_months: req.warranty_months, documents: req.documents };
+    let form = RulesForm {
+        deadline_hours: req.deadline_hours,
+        warranty_months: req.warranty_months,
+        documents: req.documents,
+    };
     Ok(Json(handover::set_rules(&state.services, &actor, &id, form).await?.into()))
 }
 

@@ -17,6 +17,7 @@ mod customers;
 mod every_route;
 mod finance;
 mod foundation;
+mod handover;
 mod inventory;
 mod jobs;
 mod notices;

@@ -712,27 +712,6 @@ async fn a_handover_notice_states_the_batchs_dates_and_place_in_every_letter() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
 }
 
-/// The text of a PDF, when poppler's pdftotext is here (CI has it).
-fn pdf_text(bytes: &[u8]) -> Option<String> {
-    let dir = std::env::temp_dir().join(format!("loupan-notices-{}", loupan_store::new_id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("letters.pdf"), bytes).unwrap();
-    let out =
-        std::process::Command::new("pdftotext").arg("-enc").arg("UTF-8").arg(dir.join("letters.pdf")).arg("-").output();
-    let _ = std::fs::remove_dir_all(&dir);
-    match out {
-        // Lines break between any two characters of Chinese text: read across them.
-        Ok(out) if out.status.success() => Some(String::from_utf8_lossy(&out.stdout).replace('\n', "")),
-        _ => {
-            assert!(
-                std::env::var("LOUPAN_REQUIRE_BROWSER").as_deref() != Ok("1"),
-                "CI needs pdftotext (poppler-utils)"
-            );
-            None
-        }
-    }
-}
-
 #[tokio::test]
 async fn marketing_skips_those_who_refused_it_and_counts_them() {
     let o = office().await;
