@@ -34,6 +34,7 @@ mod cost_reports;
 mod cost_sheets;
 mod customers;
 mod finance;
+mod handover;
 mod inventory;
 mod login;
 mod notices;
@@ -104,6 +105,7 @@ pub fn router() -> Router<AppState> {
         .merge(sales::router())
         .merge(pricing::router())
         .merge(finance::router())
+        .merge(handover::router())
         .merge(aftersales::router())
         .merge(compensation::router())
         .merge(processes::router())

@@ -63,6 +63,12 @@ async fn unit_page(
     } else {
         Vec::new()
     };
+    // The warranty from the handover day, for after-sales and repair cases.
+    let warranty = if actor.can(Permission::ReadAftersales) && unit.status == UnitStatus::HandedOver {
+        loupan_service::aftersales::handover::warranty(&state.services, actor, id).await?
+    } else {
+        Vec::new()
+    };
     let files: Vec<Value> = loupan_service::inventory::files::files_of(&state.services, actor, loupan_domain::inventory::FileOwner::Unit, id.as_str())
         .await?
         .into_iter()
@@ -128,7 +134,7 @@ async fn unit_page(
             contract => deals.contract.map(|c| context! { id => c.id, number => c.number }),
             measured => context! { gross => unit.measured_gross_area.map(|a| a.to_string()),
                 inner => unit.measured_inner_area.map(|a| a.to_string()), version => unit.version },
-            may_survey => actor.can(Permission::ManageAftersales), compensations => compensations,
+            may_survey => actor.can(Permission::ManageAftersales), compensations => compensations, warranty => warranty,
             history => history, prices => prices, customers => customer_options.clone(), people => customer_options,
             methods => methods, today => state.services.clock.today().to_string(), free_units => free_units, buyers => buyers, files => files,
             can_sell => can_sell && unit.status == UnitStatus::Available,
@@ -356,11 +362,17 @@ async fn contract_page(
         Err(ServiceError::Forbidden | ServiceError::NotFound(_)) => Vec::new(),
         Err(e) => return Err(e.into()),
     };
+    let handover = match loupan_service::aftersales::handover::handover_of_contract(&state.services, actor, id).await {
+        Ok(h) => Some(context! { id => h.id, status => h.status, handed_over_on => h.handed_over_on }),
+        Err(ServiceError::Forbidden | ServiceError::NotFound(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
     let html = render(
         state,
         "contract.html",
         context! {
             service_cases => Value::from_serialize(&service_cases),
+            handover => handover,
             may_start_cases => actor.can(Permission::ManageAftersales) && contract_active,
             process_kinds => loupan_domain::processes::ProcessKind::names(),
             k => context! { id => contract.id, number => contract.number, total => contract.total_price.to_string(), signed_on => contract.signed_on.to_string() },

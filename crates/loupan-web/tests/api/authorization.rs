@@ -397,6 +397,28 @@ fn rule(op: &str) -> Option<Rule> {
         "POST /api/v1/aftersales/service-cases/{id}/disbursement" => Custom(record_disbursement),
         "GET /api/v1/buildings/{id}/service-board" => Needs(ReadAftersales, Project),
         "POST /api/v1/buildings/{id}/handover-readiness" => Needs(ManageAftersales, Project),
+        "GET /api/v1/contracts/{id}/handover/check"
+        | "GET /api/v1/contracts/{id}/handover"
+        | "GET /api/v1/buildings/{id}/handovers"
+        | "GET /api/v1/buildings/{id}/handover-slots"
+        | "GET /api/v1/aftersales/handovers/{id}"
+        | "GET /api/v1/aftersales/handovers/{id}/record.pdf"
+        | "GET /api/v1/aftersales/defects/{id}"
+        | "GET /api/v1/projects/{id}/handover-rules" => Needs(ReadAftersales, Project),
+        "GET /api/v1/aftersales/defects" => Needs(ReadAftersales, Filter),
+        "POST /api/v1/contracts/{id}/handover"
+        | "POST /api/v1/buildings/{id}/handover-slots"
+        | "POST /api/v1/aftersales/handovers/{id}/appointment"
+        | "POST /api/v1/aftersales/handovers/{id}/check-in"
+        | "POST /api/v1/aftersales/handovers/{id}/defects"
+        | "POST /api/v1/aftersales/handovers/{id}/complete"
+        | "POST /api/v1/aftersales/defects/{id}/reinspect"
+        | "POST /api/v1/aftersales/defects/{id}/photos"
+        | "PUT /api/v1/projects/{id}/handover-rules" => Needs(ManageAftersales, Project),
+        "POST /api/v1/aftersales/defects/{id}/rectify" => Needs(RectifyDefects, Project),
+        "GET /api/v1/units/{id}/warranty" => Needs(ReadInventory, Project),
+        // The buyer's link: its token is its key, whoever calls.
+        "GET /api/v1/handover-bookings/{token}" | "POST /api/v1/handover-bookings/{token}" => Anyone(Nothing),
         "PUT /api/v1/projects/{id}/settlement"
         | "PUT /api/v1/units/{id}/measured-areas"
         | "POST /api/v1/buildings/{id}/measured-areas/import"
@@ -594,6 +616,7 @@ struct World {
     /// Per case, a surveyed building with a draft batch (building, unit,
     /// batch, line), made once for the calls that only read it or are refused.
     compensations: std::sync::Mutex<Vec<(Case, [String; 4])>>,
+    handovers: std::sync::Mutex<Vec<(Case, [String; 6])>>,
 }
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -639,6 +662,7 @@ impl World {
             far_manager,
             next: AtomicU32::new(1),
             compensations: std::sync::Mutex::new(Vec::new()),
+            handovers: std::sync::Mutex::new(Vec::new()),
         };
         for (project, far) in [(w.home.clone(), false), (w.far.clone(), true)] {
             let b = id_of(
@@ -957,6 +981,133 @@ impl World {
         let (batch, line) = self.batch_of(&building).await;
         let fixture = [building, unit, batch, line];
         self.compensations.lock().unwrap().push((case, fixture.clone()));
+        fixture
+    }
+
+    /// A ready building of its own with one paid contract and its open
+    /// handover: [building, contract, handover, booking token].
+    async fn open_handover(&self, case: Case) -> [String; 4] {
+        let n = self.n();
+        let project = self.project(case).to_owned();
+        let building = id_of(
+            &self
+                .send(
+                    post(&format!("/api/v1/projects/{project}/buildings"), json!({"name": format!("交房{n}号楼")})),
+                    &self.admin,
+                )
+                .await,
+        );
+        let contract = self.contract_in(case, &building).await;
+        let r = self
+            .send(
+                post(&format!("/api/v1/buildings/{building}/handover-readiness"), json!({"ready_on": "2026-11-27"})),
+                &self.admin,
+            )
+            .await;
+        assert!(r.status.is_success(), "{}", r.text);
+        let h = self.send(get(&format!("/api/v1/contracts/{contract}/handover")), &self.admin).await.json();
+        let token = h["link"].as_str().unwrap().trim_start_matches("/handover/").to_owned();
+        [building, contract, h["id"].as_str().unwrap().to_owned(), token]
+    }
+
+    /// A contract on a new unit of `building`, paid in full and audited.
+    async fn contract_in(&self, case: Case, building: &str) -> String {
+        let n = self.n();
+        let unit = id_of(
+            &self
+                .send(
+                    post(
+                        &format!("/api/v1/buildings/{building}/units"),
+                        json!({"floor": 1, "number": format!("{}", 100 + n), "layout": "3室2厅", "gross_area": "89.37",
+                               "inner_area": "77.37", "list_price": "1000000.00"}),
+                    ),
+                    &self.admin,
+                )
+                .await,
+        );
+        let customer = self.customer(case).await;
+        let contract = id_of(
+            &self.send(post("/api/v1/sales/contracts", self.deal_body(case, &unit, &customer)), self.agent(case)).await,
+        );
+        let receipt = id_of(
+            &self
+                .send(
+                    post(
+                        "/api/v1/finance/receipts",
+                        json!({"contract_id": contract, "amount": "1000000.00", "channel": "transfer",
+                               "received_on": "2026-11-27"}),
+                    ),
+                    &self.admin,
+                )
+                .await,
+        );
+        self.audit(&receipt).await;
+        contract
+    }
+
+    /// A paid contract in a ready building whose handover is not opened yet (signed after the declaration).
+    async fn unopened_contract(&self, case: Case) -> String {
+        let building = self.open_handover(case).await[0].clone();
+        self.contract_in(case, &building).await
+    }
+
+    async fn slot_in(&self, building: &str) -> String {
+        let day = self.app.services.clock.today() + chrono::Duration::days(3);
+        let body = json!({"day": day, "period": format!("时段{}", self.n()), "capacity": 5});
+        id_of(&self.send(post(&format!("/api/v1/buildings/{building}/handover-slots"), body), &self.admin).await)
+    }
+
+    /// An open handover whose buyer checked in with every document: the handover.
+    async fn checked_in(&self, case: Case) -> String {
+        let handover = self.open_handover(case).await[2].clone();
+        let documents = json!({"documents": ["买受人身份证原件", "购房合同", "交房通知书"]});
+        let r =
+            self.send(post(&format!("/api/v1/aftersales/handovers/{handover}/check-in"), documents), &self.admin).await;
+        assert!(r.status.is_success(), "{}", r.text);
+        handover
+    }
+
+    /// A defect of a checked-in handover, open or already `rectified`.
+    async fn defect(&self, case: Case, rectified: bool) -> String {
+        let handover = self.checked_in(case).await;
+        let body = json!({"room": "厨房", "item": "plumbing", "severity": "normal", "description": "水槽下渗水"});
+        let defect = id_of(
+            &self.send(post(&format!("/api/v1/aftersales/handovers/{handover}/defects"), body), &self.admin).await,
+        );
+        if rectified {
+            let r =
+                self.send(post(&format!("/api/v1/aftersales/defects/{defect}/rectify"), json!({})), &self.admin).await;
+            assert!(r.status.is_success(), "{}", r.text);
+        }
+        defect
+    }
+
+    /// The case's handover done once and shared by the reading calls:
+    /// [building, contract, handover, accepted defect, unit, booking token].
+    async fn handed_over(&self, case: Case) -> [String; 6] {
+        let made = self.handovers.lock().unwrap().iter().find(|(c, _)| *c == case).map(|(_, f)| f.clone());
+        if let Some(fixture) = made {
+            return fixture;
+        }
+        let [building, contract, handover, token] = self.open_handover(case).await;
+        let documents = json!({"documents": ["买受人身份证原件", "购房合同", "交房通知书"]});
+        let r =
+            self.send(post(&format!("/api/v1/aftersales/handovers/{handover}/check-in"), documents), &self.admin).await;
+        assert!(r.status.is_success(), "{}", r.text);
+        let body = json!({"room": "主卧", "item": "decoration", "severity": "minor", "description": "踢脚线松动"});
+        let defect = id_of(
+            &self.send(post(&format!("/api/v1/aftersales/handovers/{handover}/defects"), body), &self.admin).await,
+        );
+        for (step, body) in [("rectify", json!({})), ("reinspect", json!({"accepted": true}))] {
+            let r = self.send(post(&format!("/api/v1/aftersales/defects/{defect}/{step}"), body), &self.admin).await;
+            assert!(r.status.is_success(), "{}", r.text);
+        }
+        let keys = json!({"keys": [{"name": "入户门钥匙", "count": 2}]});
+        let r = self.send(post(&format!("/api/v1/aftersales/handovers/{handover}/complete"), keys), &self.admin).await;
+        assert!(r.status.is_success(), "{}", r.text);
+        let unit = r.json()["unit_id"].as_str().unwrap().to_owned();
+        let fixture = [building, contract, handover, defect, unit, token];
+        self.handovers.lock().unwrap().push((case, fixture.clone()));
         fixture
     }
 
@@ -1302,6 +1453,60 @@ impl World {
             }
             "/api/v1/buildings/{id}/handover-readiness" => {
                 post(&with(self.building(case)), json!({"ready_on": "2026-11-27"}))
+            }
+            "/api/v1/contracts/{id}/handover/check" => get(&with(&self.contract(case).await)),
+            "/api/v1/contracts/{id}/handover" if method == "GET" => get(&with(&self.handed_over(case).await[1])),
+            "/api/v1/contracts/{id}/handover" => post(&with(&self.unopened_contract(case).await), json!({})),
+            "/api/v1/buildings/{id}/handovers" => get(&with(&self.handed_over(case).await[0])),
+            "/api/v1/buildings/{id}/handover-slots" if method == "GET" => get(&with(&self.handed_over(case).await[0])),
+            "/api/v1/buildings/{id}/handover-slots" => {
+                let day = self.app.services.clock.today() + chrono::Duration::days(3);
+                post(
+                    &with(&self.handed_over(case).await[0]),
+                    json!({"day": day, "period": format!("时段{n}"), "capacity": 5}),
+                )
+            }
+            "/api/v1/aftersales/handovers/{id}" | "/api/v1/aftersales/handovers/{id}/record.pdf" => {
+                get(&with(&self.handed_over(case).await[2]))
+            }
+            "/api/v1/aftersales/defects/{id}" => get(&with(&self.handed_over(case).await[3])),
+            "/api/v1/units/{id}/warranty" => get(&with(&self.handed_over(case).await[4])),
+            "/api/v1/aftersales/defects" => get(&format!("{path}?project_id={p}")),
+            "/api/v1/projects/{id}/handover-rules" => body(with(&p), json!({"deadline_hours": {"urgent": 24}})),
+            "/api/v1/aftersales/handovers/{id}/appointment" => {
+                let [building, _, handover, _] = self.open_handover(case).await;
+                let slot = self.slot_in(&building).await;
+                post(&with(&handover), json!({"slot_id": slot}))
+            }
+            "/api/v1/aftersales/handovers/{id}/check-in" => {
+                post(&with(&self.open_handover(case).await[2]), json!({"documents": ["购房合同"]}))
+            }
+            "/api/v1/aftersales/handovers/{id}/defects" => post(
+                &with(&self.checked_in(case).await),
+                json!({"room": "客厅", "item": "decoration", "severity": "minor", "description": "墙面污渍"}),
+            ),
+            "/api/v1/aftersales/handovers/{id}/complete" => post(
+                &with(&self.checked_in(case).await),
+                json!({"keys": [{"name": "入户门钥匙", "count": 2}], "meters": [{"meter": "水表", "reading": "1.5"}]}),
+            ),
+            "/api/v1/aftersales/defects/{id}/rectify" => {
+                post(&with(&self.defect(case, false).await), json!({"note": "已修补"}))
+            }
+            "/api/v1/aftersales/defects/{id}/reinspect" => {
+                post(&with(&self.defect(case, true).await), json!({"accepted": true}))
+            }
+            "/api/v1/aftersales/defects/{id}/photos" => post_bytes(
+                &format!("{}?file_name=d.png", with(&self.defect(case, false).await)),
+                PNG.to_vec(),
+                "image/png",
+            ),
+            "/api/v1/handover-bookings/{token}" if method == "GET" => {
+                get(&path.replace("{token}", &self.handed_over(case).await[5]))
+            }
+            "/api/v1/handover-bookings/{token}" => {
+                let [building, _, _, token] = self.open_handover(case).await;
+                let slot = self.slot_in(&building).await;
+                post(&path.replace("{token}", &token), json!({"slot_id": slot}))
             }
             "/api/v1/aftersales/service-cases/{id}/disbursement" => {
                 let (id, version) = self.mortgage_case(case).await;

@@ -28,7 +28,10 @@ async fn no_route_answers_5xx_and_anonymous_callers_get_401_everywhere() {
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
             // Signing in, and the SMS provider pushing replies (its path's secret is its key).
-            let public = path == "/api/v1/auth/login" || path.starts_with("/api/v1/notices/sms/replies/");
+            // and a buyer's handover booking link (its token is its key).
+            let public = path == "/api/v1/auth/login"
+                || path.starts_with("/api/v1/notices/sms/replies/")
+                || path.starts_with("/api/v1/handover-bookings/");
             let concrete = path.replace("{id}", "01a2nonexistent");
             let with_project = path.replace("{id}", &project);
             // 1. Anonymous.

@@ -420,3 +420,38 @@ async fn a_project_sets_its_deadlines_warranty_and_documents_never_below_the_reg
         .await;
     assert_eq!(d["due_at"], json!(at(2026, 7, 1, 13)));
 }
+
+#[tokio::test]
+async fn the_pages_show_the_handover_and_the_buyer_books_on_the_link_page_without_signing_in() {
+    let s = site().await;
+    let (contract, _) = s.sold().await;
+    s.ready().await;
+    let slot = s.slot("2026-07-10", "14:00-17:00", 5).await;
+    let h = s.ok(get(&format!("/api/v1/contracts/{contract}/handover")), &s.after, StatusCode::OK).await;
+    let id = h["id"].as_str().unwrap();
+    let token = h["link"].as_str().unwrap().strip_prefix("/handover/").unwrap().to_owned();
+    let page = s.app.send(get(&format!("/aftersales/handovers/{id}")).token(&s.after).lang("zh-CN")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("第 1 期（首付款）尚欠 2,000,000.00 元"), "{}", page.text);
+    // The buyer's page says money is owed, and a booking is refused in words.
+    let link = s.app.send(get(&format!("/handover/{token}")).lang("zh-CN")).await;
+    assert_eq!(link.status, StatusCode::OK, "{}", link.text);
+    assert!(link.text.contains("尚有款项未结清") && link.text.contains("101"), "{}", link.text);
+    let r = s.app.send(form(&format!("/handover/{token}"), &[("slot_id", &slot)]).lang("zh-CN")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("尚欠 2,000,000.00 元"), "{}", r.text);
+    s.paid(&contract).await;
+    let r = s.app.send(form(&format!("/handover/{token}"), &[("slot_id", &slot)]).lang("zh-CN")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("您的预约已登记") && r.text.contains("14:00-17:00"), "{}", r.text);
+    let r = s.app.send(get("/handover/not-a-token")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    for path in ["/aftersales/handovers", "/aftersales/defects", &format!("/aftersales/handovers/{id}")] {
+        let r = s.app.send(get(path).token(&s.after)).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+    }
+    let list = s.app.send(get(&format!("/aftersales/handovers?building_id={}", s.building)).token(&s.after)).await;
+    assert!(list.text.contains("14:00-17:00") && list.text.contains(id), "{}", list.text);
+    let r = s.app.send(get("/aftersales/defects").token(&s.agent)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
