@@ -179,6 +179,7 @@ pub async fn fill(
     if let Some(aftersales) = desk.get(2) {
         demo_processes(services, &project.id, aftersales).await?;
     }
+    demo_handover(services, &system, &project.id, &agents).await?;
     if let Some(manager) = &manager {
         demo_reception(services, &project.id, manager, &agents).await?;
     }
@@ -267,6 +268,134 @@ async fn demo_processes(services: &Services, project_id: &ProjectId, aftersales:
     }
     if let Some(first) = mortgages.last() {
         processes::start_case(services, &wujun, &first.contract_id, Some(ProcessKind::Title.name())).await?;
+    }
+    Ok(())
+}
+
+/// Building 2 is ready for handover (building 1 waits for its area
+/// compensation): appointment periods are open, one buyer paid the balance
+/// and took the keys (a defect rectified and accepted first), another is in
+/// the middle of the inspection with a leak for engineering, and the others'
+/// settlement checks name what they still owe.
+async fn demo_handover(
+    services: &Services,
+    system: &Actor,
+    project_id: &ProjectId,
+    agents: &[UserId],
+) -> ServiceResult<()> {
+    use crate::aftersales::handover::{self, Completion, NewDefect, NewSlot};
+    let conn = services.store.conn();
+    let buildings = loupan_store::inventory::list_buildings_of_project(conn, project_id).await?;
+    let Some(building) = buildings.get(1) else { return Ok(()) };
+    // Three homes of building 2 were sold early in the year, paid at once.
+    let methods = crate::sales::list_payment_methods(services, system, project_id).await?;
+    let Some(one_off) = methods.iter().find(|m| m.name == "一次性付款") else { return Ok(()) };
+    let units = loupan_store::inventory::units_of_building(conn, &building.id).await?;
+    let available = units.iter().filter(|u| u.status == UnitStatus::Available && u.floor <= 3);
+    for (i, unit) in available.take(3).enumerate() {
+        let Some(agent_id) = agents.get(i % agents.len().max(1)) else { break };
+        let Some(agent) = crate::platform::auth::load_actor(conn, agent_id, None).await? else { continue };
+        let mine =
+            crate::customers::search(services, &agent, crate::customers::CustomerQuery::default(), None, 50).await?;
+        let Some(customer) = mine.get(3 + i) else { continue };
+        crate::sales::sign_contract(
+            services,
+            &agent,
+            crate::sales::NewContract {
+                unit_id: Some(unit.id.to_string()),
+                customer_id: Some(customer.id.to_string()),
+                payment_method_id: Some(one_off.id.clone()),
+                total_price: Some(unit.list_price.to_string()),
+                signed_on: Some(format!("2026-02-{:02}", 10 + i)),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    let mut wujun = system.clone();
+    wujun.display_name = "吴军".into();
+    let mut sunli = system.clone();
+    sunli.display_name = "孙丽".into();
+    let mut cashier = system.clone();
+    cashier.display_name = "陈静".into();
+    let today = services.clock.today();
+    crate::aftersales::processes::declare_ready(services, &wujun, &building.id, Some(&today.to_string())).await?;
+    let mut first_slot = None;
+    for days in [0, 1, 2] {
+        for period in ["09:00-12:00", "14:00-17:00"] {
+            let form = NewSlot {
+                day: Some((today + chrono::Duration::days(days)).to_string()),
+                period: Some(period.into()),
+                capacity: Some(8),
+            };
+            let slot = handover::add_slot(services, &wujun, &building.id, form).await?;
+            first_slot.get_or_insert(slot.id);
+        }
+    }
+    let Some(slot) = first_slot else { return Ok(()) };
+    let lines = handover::handovers_of_building(services, &wujun, &building.id, None).await?;
+    let documents = handover::rules(services, &wujun, project_id).await?.documents;
+    for (i, line) in lines.iter().take(2).enumerate() {
+        // The buyer pays what is left before the appointment.
+        let check = handover::check(services, &wujun, &line.contract_id).await?;
+        let owed: loupan_domain::Money = check.blocking.iter().filter_map(|b| b.unpaid).sum();
+        if owed.is_positive() {
+            let receipt = crate::finance::record_receipt(
+                services,
+                &cashier,
+                crate::finance::NewReceipt {
+                    contract_id: Some(line.contract_id.to_string()),
+                    amount: Some(owed.to_string()),
+                    received_on: Some(today.to_string()),
+                    channel: Some("transfer".into()),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            crate::finance::mark_arrived(services, &cashier, &receipt.id).await?;
+            crate::finance::audit_receipt(services, &cashier, &receipt.id).await?;
+        }
+        handover::book(services, &wujun, &line.id, Some(slot.as_str())).await?;
+        handover::check_in(services, &wujun, &line.id, &documents).await?;
+        let remark = |room: &str, item: &str, severity: &str, text: &str| NewDefect {
+            room: Some(room.into()),
+            item: Some(item.into()),
+            severity: Some(severity.into()),
+            description: Some(text.into()),
+            contractor: Some("中建三局装饰公司".into()),
+        };
+        if i == 0 {
+            let d =
+                handover::add_defect(services, &wujun, &line.id, remark("主卧", "decoration", "minor", "墙面一处开裂"))
+                    .await?;
+            handover::rectify(services, &sunli, &d.id, Some("已批嵌打磨重新涂刷")).await?;
+            handover::reinspect(services, &wujun, &d.id, Some(true), None).await?;
+            let done = Completion {
+                keys: vec![("入户门钥匙".into(), Some(3)), ("信报箱钥匙".into(), Some(1))],
+                meters: vec![
+                    ("水表".into(), "3.2".into()),
+                    ("电表".into(), "15".into()),
+                    ("燃气表".into(), "0.8".into()),
+                ],
+                accept_open_defects: false,
+            };
+            handover::complete(services, &wujun, &line.id, done).await?;
+        } else {
+            handover::add_defect(
+                services,
+                &wujun,
+                &line.id,
+                remark("卫生间", "waterproofing", "urgent", "淋浴区墙角渗水"),
+            )
+            .await?;
+            handover::add_defect(
+                services,
+                &wujun,
+                &line.id,
+                remark("厨房", "plumbing", "normal", "水槽下水管接口松动"),
+            )
+            .await?;
+        }
     }
     Ok(())
 }
