@@ -90,6 +90,11 @@ NOT_SHAPE = {
     # A survey template is sent by the desk, never as a batch; a payment
     # method retired since the client read it.
     "sent_with_surveys", "retired_payment_method",
+    # The handover: what the contract still owes or lacks (the settlement
+    # check), a slot of the building from today on, a document the project
+    # asks for, a reason to find a defect again, a slot's day from today.
+    "unpaid_instalment", "compensation_open", "document_missing", "defects_open",
+    "unknown_slot", "slot_past", "unknown_document", "needed_to_reject", "in_the_past",
     # What a file holds rather than how it is sent.
     "not_an_xlsx_file", "unsupported_file_type",
 }

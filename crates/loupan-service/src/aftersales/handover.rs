@@ -1222,7 +1222,8 @@ pub async fn reinspect(
     let note = optional_text(&mut errors, "note", note, 500);
     match accepted {
         None => errors.push("accepted", "required"),
-        Some(false) if note.is_none() => errors.push("note", "required"),
+        // Found again: the buyer and engineering are told why.
+        Some(false) if note.is_none() => errors.push("note", "needed_to_reject"),
         Some(_) => {}
     }
     errors.into_result()?;

@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use loupan_domain::handover::HandoverRules;
+use loupan_domain::handover::{DefectSeverity, HandoverRules, WarrantyItem};
 use loupan_domain::ids::{BuildingId, ContractId, DefectId, HandoverId, ProjectId, UnitId};
 use loupan_domain::inventory::FileOwner;
 use loupan_service::aftersales::handover::{
@@ -254,9 +254,8 @@ pub struct MeterRequest {
 
 #[derive(Deserialize, ToSchema)]
 pub struct CompleteRequest {
-    #[serde(default)]
-    #[schema(min_items = 1, max_items = 20)]
-    pub keys: Vec<KeyRequest>,
+    #[schema(required = true, nullable = false, min_items = 1, max_items = 20)]
+    pub keys: Option<Vec<KeyRequest>>,
     #[serde(default)]
     #[schema(max_items = 20)]
     pub meters: Vec<MeterRequest>,
@@ -280,7 +279,7 @@ async fn complete(
     ApiJson(req): ApiJson<CompleteRequest>,
 ) -> Result<Json<Handover>, AppError> {
     let form = Completion {
-        keys: req.keys.into_iter().map(|k| (k.name.unwrap_or_default(), k.count)).collect(),
+        keys: req.keys.unwrap_or_default().into_iter().map(|k| (k.name.unwrap_or_default(), k.count)).collect(),
         meters: req.meters.into_iter().map(|m| (m.meter.unwrap_or_default(), m.reading.unwrap_or_default())).collect(),
         accept_open_defects: req.accept_open_defects,
     };
@@ -455,29 +454,88 @@ async fn unit_warranty(
     Ok(Json(WarrantyList { items: handover::warranty(&state.services, &actor, &id).await? }))
 }
 
+/// Hours engineering has to rectify a defect, by severity (up to ten years).
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct DeadlineHoursDto {
+    #[schema(minimum = 1, maximum = 87600)]
+    pub urgent: Option<i64>,
+    #[schema(minimum = 1, maximum = 87600)]
+    pub normal: Option<i64>,
+    #[schema(minimum = 1, maximum = 87600)]
+    pub minor: Option<i64>,
+}
+
+/// Months of warranty by item, never below the regulation's minimum.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct WarrantyMonthsDto {
+    /// The design life; 600 (50 years) by default.
+    #[schema(minimum = 600, maximum = 1200)]
+    pub structure: Option<i64>,
+    #[schema(minimum = 60, maximum = 1200)]
+    pub waterproofing: Option<i64>,
+    /// Two heating and cooling seasons.
+    #[schema(minimum = 24, maximum = 1200)]
+    pub heating_cooling: Option<i64>,
+    #[schema(minimum = 24, maximum = 1200)]
+    pub electrical: Option<i64>,
+    #[schema(minimum = 24, maximum = 1200)]
+    pub plumbing: Option<i64>,
+    #[schema(minimum = 24, maximum = 1200)]
+    pub decoration: Option<i64>,
+}
+
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct HandoverRulesDto {
-    /// Hours to rectify, by severity (`urgent`, `normal`, `minor`): 1 to 87600.
-    #[schema(value_type = Option<BTreeMap<String, i64>>)]
-    pub deadline_hours: Option<BTreeMap<String, i64>>,
-    /// Months of warranty by item, never below the regulation's minimum.
-    #[schema(value_type = Option<BTreeMap<String, i64>>)]
-    pub warranty_months: Option<BTreeMap<String, i64>>,
+    pub deadline_hours: Option<DeadlineHoursDto>,
+    pub warranty_months: Option<WarrantyMonthsDto>,
     /// The documents a buyer brings to the handover, the whole list.
-    #[schema(max_items = 30)]
+    #[schema(max_items = 30, value_type = Option<Vec<crate::api::processes::DocumentName>>)]
     pub documents: Option<Vec<String>>,
 }
 
 impl From<HandoverRules> for HandoverRulesDto {
     fn from(r: HandoverRules) -> Self {
+        let hours = |s: DefectSeverity| Some(i64::from(r.deadline(s).num_hours()));
+        let months = |i: WarrantyItem| Some(i64::from(r.months(i)));
         HandoverRulesDto {
-            deadline_hours: Some(
-                r.deadline_hours.into_iter().map(|(k, v)| (k.name().to_owned(), i64::from(v))).collect(),
-            ),
-            warranty_months: Some(
-                r.warranty_months.into_iter().map(|(k, v)| (k.name().to_owned(), i64::from(v))).collect(),
-            ),
+            deadline_hours: Some(DeadlineHoursDto {
+                urgent: hours(DefectSeverity::Urgent),
+                normal: hours(DefectSeverity::Normal),
+                minor: hours(DefectSeverity::Minor),
+            }),
+            warranty_months: Some(WarrantyMonthsDto {
+                structure: months(WarrantyItem::Structure),
+                waterproofing: months(WarrantyItem::Waterproofing),
+                heating_cooling: months(WarrantyItem::HeatingCooling),
+                electrical: months(WarrantyItem::Electrical),
+                plumbing: months(WarrantyItem::Plumbing),
+                decoration: months(WarrantyItem::Decoration),
+            }),
             documents: Some(r.documents),
+        }
+    }
+}
+
+impl HandoverRulesDto {
+    fn into_form(self) -> RulesForm {
+        let named = |pairs: Vec<(&str, Option<i64>)>| -> BTreeMap<String, i64> {
+            pairs.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v))).collect()
+        };
+        RulesForm {
+            deadline_hours: self
+                .deadline_hours
+                .map(|d| named(vec![("urgent", d.urgent), ("normal", d.normal), ("minor", d.minor)])),
+            warranty_months: self.warranty_months.map(|w| {
+                named(vec![
+                    ("structure", w.structure),
+                    ("waterproofing", w.waterproofing),
+                    ("heating_cooling", w.heating_cooling),
+                    ("electrical", w.electrical),
+                    ("plumbing", w.plumbing),
+                    ("decoration", w.decoration),
+                ])
+            }),
+            documents: self.documents,
         }
     }
 }
@@ -503,12 +561,7 @@ async fn put_rules(
     ApiPath(id): ApiPath<ProjectId>,
     ApiJson(req): ApiJson<HandoverRulesDto>,
 ) -> Result<Json<HandoverRulesDto>, AppError> {
-    let form = RulesForm {
-        deadline_hours: req.deadline_hours,
-        warranty_months: req.warranty_months,
-        documents: req.documents,
-    };
-    Ok(Json(handover::set_rules(&state.services, &actor, &id, form).await?.into()))
+    Ok(Json(handover::set_rules(&state.services, &actor, &id, req.into_form()).await?.into()))
 }
 
 /// The buyer's booking page as data (no login): the unit, the appointment

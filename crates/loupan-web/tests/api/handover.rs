@@ -304,7 +304,7 @@ async fn a_handover_is_refused_while_money_is_owed_then_booked_inspected_rectifi
     let d = s.ok(post(&rectify(&leak_id), json!({"note": "重做防水层"})), &s.engineer, StatusCode::OK).await;
     assert_eq!(d["status"], "rectified");
     let r = s.app.send(post(&reinspect(&leak_id), json!({"accepted": false})).token(&s.after)).await;
-    assert_eq!(r.error_fields(), ["note"]);
+    assert_eq!(codes(&r.json()), [("note".to_owned(), "needed_to_reject".to_owned())]);
     let d = s
         .ok(post(&reinspect(&leak_id), json!({"accepted": false, "note": "仍有渗水"})), &s.after, StatusCode::OK)
         .await;
@@ -378,7 +378,7 @@ async fn a_project_sets_its_deadlines_warranty_and_documents_never_below_the_reg
                 .token(&s.after),
         )
         .await;
-    assert_eq!(r.error_fields(), ["deadline_hours.grave", "warranty_months.waterproofing"]);
+    assert_eq!(codes(&r.json()), [("warranty_months.waterproofing".to_owned(), "below_regulation".to_owned())]);
     let r = s.app.send(put(&path, json!({"deadline_hours": {"urgent": 4}})).token(&s.engineer)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let rules = s
