@@ -700,6 +700,51 @@ try {
   await page.goto(`${base}/aftersales/board`);
   await Promise.all([page.waitForNavigation(), page.click("#service-board a.unit >> nth=0")]);
   await page.waitForSelector("#case-steps");
+  // Building 2's handover on the tablet: 吴军 inspects a checked-in home with
+  // the buyer, a remark with a photo from the camera; engineering (孙丽)
+  // rectifies every defect, 吴军 re-inspects and hands the keys over.
+  await page.setViewportSize({ width: 1024, height: 768 });
+  await page.goto(`${base}/aftersales/handovers`);
+  const secondBuilding = await page.$eval("#handover-building select", (s) =>
+    [...s.options].find((o) => o.text.includes("2号楼")).value);
+  await page.goto(`${base}/aftersales/handovers?building_id=${secondBuilding}`);
+  await Promise.all([page.waitForNavigation(), page.click("#handover-list tr:has-text('已签到') a")]);
+  const handoverUrl = page.url().split("#")[0];
+  await page.fill("#defect-form input[name=room]", "次卧");
+  await page.selectOption("#defect-form select[name=item]", "decoration");
+  await page.selectOption("#defect-form select[name=severity]", "minor");
+  await page.fill("#defect-form textarea[name=description]", "窗台石材有划痕");
+  await page.fill("#defect-form input[name=contractor]", "中建三局装饰公司");
+  const snapshot = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64");
+  await page.setInputFiles("#defect-form input[type=file]", { name: "窗台.png", mimeType: "image/png", buffer: snapshot });
+  await Promise.all([page.waitForNavigation(), page.click("#defect-form button.primary")]);
+  expect((await page.locator("#defects li.defect").count()) === 3, "the remark joins the two of the demo");
+  expect((await page.locator("#defects .photos img").count()) === 1, "with its photo");
+  await shot("58-handover-inspection-on-a-tablet");
+  await signInAs("sunli", demoPassword);
+  await page.goto(`${base}/aftersales/defects?status=open`);
+  await page.waitForSelector("#defect-list");
+  await shot("59-defects-for-engineering");
+  for (let i = 0; i < 10 && (await page.locator("#defect-list button").count()) > 0; i++) {
+    await Promise.all([page.waitForNavigation(), page.click("#defect-list button >> nth=0")]);
+  }
+  await signInAs("wujun", demoPassword);
+  await page.goto(handoverUrl);
+  for (let i = 0; i < 10 && (await page.locator("#defects button[name=accepted][value=true]").count()) > 0; i++) {
+    await Promise.all([page.waitForNavigation(), page.click("#defects button[name=accepted][value=true] >> nth=0")]);
+  }
+  expect((await page.locator("#defects li.defect.accepted").count()) === 3, "every defect accepted");
+  await page.fill("#complete-form input[name=key_count] >> nth=0", "3");
+  await page.fill("#complete-form input[name=key_count] >> nth=1", "1");
+  await page.fill("#complete-form input[name=reading] >> nth=0", "2.5");
+  await page.fill("#complete-form input[name=reading] >> nth=1", "18");
+  await Promise.all([page.waitForNavigation(), page.click("#complete-form button.primary")]);
+  expect((await page.textContent("#handover-status")).includes("已交房"), "the keys are handed over");
+  expect((await page.locator("#warranty tr").count()) > 5, "the warranty runs from today");
+  const record = await page.request.get(`${base}${await page.getAttribute("#record-pdf", "href")}`);
+  expect(record.status() === 200 && (record.headers()["content-type"] ?? "").includes("pdf"), `the record prints: ${record.status()}`);
+  await shot("60-handover-keys-handed-over");
+  await page.setViewportSize({ width: 1280, height: 860 });
   // An owner scans the lobby poster's QR code: the project's form, without signing in.
   const project = owner.items[0].project_id;
   await context.clearCookies();

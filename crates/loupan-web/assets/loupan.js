@@ -416,3 +416,11 @@ async function refreshParts(url, ids) {
   form.addEventListener("change", apply);
   apply();
 })();
+
+// A photo taken with the tablet's camera is sent as soon as it is chosen.
+document.addEventListener("change", (event) => {
+  const input = event.target;
+  if (input instanceof HTMLInputElement && input.hasAttribute("data-submit-on-change") && input.files?.length) {
+    input.form?.requestSubmit();
+  }
+});

@@ -277,20 +277,20 @@ async fn complete(
     Path(id): Path<HandoverId>,
     form: FormData,
 ) -> Result<Response, AppError> {
-    // Rows left empty on the form are not keys or meters.
-    let names = form.all("key_name");
-    let counts = form.all("key_count");
-    let keys = names
-        .iter()
-        .zip(counts.iter().map(Some).chain(std::iter::repeat(None)))
-        .filter(|(n, c)| !n.trim().is_empty() || c.is_some_and(|c| !c.trim().is_empty()))
-        .map(|(n, c)| (n.clone(), c.and_then(|c| c.trim().parse().ok())))
+    // The form's rows come with the usual names; a row without a count or a
+    // reading was not handed over or read.
+    let keys = form
+        .all("key_name")
+        .into_iter()
+        .zip(form.all("key_count"))
+        .filter(|(_, count)| !count.trim().is_empty())
+        .map(|(name, count)| (name, Some(count.trim().parse().unwrap_or(0))))
         .collect();
     let meters = form
         .all("meter")
         .into_iter()
         .zip(form.all("reading"))
-        .filter(|(m, r)| !m.trim().is_empty() || !r.trim().is_empty())
+        .filter(|(_, reading)| !reading.trim().is_empty())
         .collect();
     let done = Completion { keys, meters, accept_open_defects: form.get("accept_open_defects").is_some() };
     let result = handover::complete(&state.services, &actor, &id, done).await;
