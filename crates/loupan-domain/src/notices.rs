@@ -83,6 +83,9 @@ impl NoticeKind {
         if self == NoticeKind::PaymentReminder {
             fields.extend(ARREARS_FIELDS);
         }
+        if self == NoticeKind::HandoverNotice {
+            fields.extend(HANDOVER_LINK_FIELDS);
+        }
         if self == NoticeKind::Questionnaire {
             fields.extend(QUESTIONNAIRE_FIELDS);
         }
@@ -134,6 +137,10 @@ pub fn row_fields(field: &str) -> Option<&'static [&'static str]> {
 /// Fields of a handover notice, the same for its whole batch: from which
 /// day to which the buyers come to take their homes, and where.
 pub const HANDOVER_FIELDS: [&str; 3] = ["handover.starts_on", "handover.ends_on", "handover.place"];
+
+/// Fields of each handover notice: the buyer's own link to book their
+/// appointment (empty until the building is declared ready).
+pub const HANDOVER_LINK_FIELDS: [&str; 1] = ["handover.link"];
 
 /// What a questionnaire invitation's batch states: which questionnaire.
 pub const QUESTIONNAIRE_BATCH_FIELDS: [&str; 1] = ["questionnaire.id"];

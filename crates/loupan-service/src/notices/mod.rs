@@ -824,6 +824,9 @@ struct Merge {
     /// A questionnaire invitation's title and the link shown until each
     /// recipient's own is merged in (the preview shows this one).
     questionnaire: Option<(String, String)>,
+    /// To open the buyers' handover links, and the company's address before them.
+    secrets: std::sync::Arc<crate::platform::secrets::Secrets>,
+    public_url: String,
 }
 
 impl Merge {
@@ -872,6 +875,8 @@ impl Merge {
             lines: lines.iter().map(|l| (l.contract_id.clone(), l.clone())).collect(),
             building_of_unit,
             questionnaire: None,
+            secrets: services.secrets.clone(),
+            public_url: services.config.public_url.as_deref().unwrap_or_default().trim_end_matches('/').to_owned(),
         };
         Ok((merge, lines))
     }
@@ -940,6 +945,16 @@ impl Merge {
             templates::set(&mut f, "contract.signed_on", line.signed_on.to_string());
             templates::set(&mut f, "contract.total_price", line.total.to_string());
             templates::set(&mut f, "contract.unpaid", line.unpaid.to_string());
+            if kind == NoticeKind::HandoverNotice {
+                // The buyer's own booking link, once the building is ready and the handover open.
+                let link = people
+                    .handover_tokens
+                    .get(contract_id)
+                    .and_then(|sealed| self.secrets.decrypt(sealed).ok())
+                    .map(|token| format!("{}/handover/{token}", self.public_url))
+                    .unwrap_or_default();
+                templates::set(&mut f, "handover.link", link);
+            }
             if kind == NoticeKind::PaymentReminder {
                 templates::set(&mut f, "arrears.as_of", self.as_of.to_string());
                 templates::set(&mut f, "arrears.overdue", line.overdue.to_string());
@@ -965,6 +980,8 @@ struct People {
     /// Each contract's buyers, main buyer first.
     buyers: HashMap<ContractId, Vec<CustomerId>>,
     instalments: HashMap<ContractId, Vec<loupan_store::sales::InstalmentRow>>,
+    /// Each contract's handover booking token, sealed, once the handover is open.
+    handover_tokens: HashMap<ContractId, String>,
 }
 
 impl People {
@@ -973,6 +990,7 @@ impl People {
         let mut contracts = HashMap::new();
         let mut buyers: HashMap<ContractId, Vec<CustomerId>> = HashMap::new();
         let mut instalments: HashMap<ContractId, Vec<_>> = HashMap::new();
+        let mut handover_tokens = HashMap::new();
         if !contract_ids.is_empty() {
             contracts = loupan_store::finance::contracts_by_ids(conn, &contract_ids)
                 .await?
@@ -985,6 +1003,11 @@ impl People {
             }
             for i in loupan_store::finance::instalments_of_contracts(conn, &contract_ids).await? {
                 instalments.entry(i.contract_id.clone()).or_default().push(i);
+            }
+            for chunk in contract_ids.chunks(500) {
+                for h in loupan_store::handovers::handovers_of_contracts(conn, chunk).await? {
+                    handover_tokens.insert(h.contract_id, h.token_cipher);
+                }
             }
         }
         let mut ids: Vec<CustomerId> = to.iter().map(|a| a.customer_id.clone()).collect();
@@ -1000,7 +1023,7 @@ impl People {
         owners.sort();
         owners.dedup();
         let agents = loupan_store::users::display_names(conn, &owners).await?.into_iter().collect();
-        Ok(People { customers, agents, contracts, buyers, instalments })
+        Ok(People { customers, agents, contracts, buyers, instalments, handover_tokens })
     }
 }
 

@@ -613,7 +613,7 @@ async fn a_handover_notice_states_the_batchs_dates_and_place_in_every_letter() {
     let o = office().await;
     let (_, li) = o.contract("李雷", "13800138001", "301", "2026-01-05").await;
     o.contract("韩梅梅", "13800138002", "201", "2026-01-05").await;
-    let body = "尊敬的 {{ customer.name }}：请于 {{ handover.starts_on|cn_date }} 至 {{ handover.ends_on|cn_date }} 到{{ handover.place }}办理 {{ unit.number }} 号房的交房手续。";
+    let body = "尊敬的 {{ customer.name }}：请于 {{ handover.starts_on|cn_date }} 至 {{ handover.ends_on|cn_date }} 到{{ handover.place }}办理 {{ unit.number }} 号房的交房手续。预约：{{ handover.link }}";
     let template = o.template(&o.admin, json!({"kind": "handover_notice", "name": "交房通知", "body": body})).await;
     // A payment reminder has no handover to state.
     let r = o
@@ -635,7 +635,8 @@ async fn a_handover_notice_states_the_batchs_dates_and_place_in_every_letter() {
             .token(&o.admin)
     };
     let text = ok(&o.app.send(preview(details.clone())).await)["text"].as_str().unwrap().to_owned();
-    assert_eq!(text, "尊敬的 李雷：请于 2026年7月1日 至 2026年7月15日 到物业服务中心办理 301 号房的交房手续。");
+    // Before the building is ready there is no handover, so no link yet.
+    assert_eq!(text, "尊敬的 李雷：请于 2026年7月1日 至 2026年7月15日 到物业服务中心办理 301 号房的交房手续。预约：");
     for (wrong, field, code) in [
         (
             json!({"handover.starts_on": "2026-07-01", "handover.place": "物业"}),
@@ -667,6 +668,9 @@ async fn a_handover_notice_states_the_batchs_dates_and_place_in_every_letter() {
             r.text
         );
     }
+    // The building is declared ready: each buyer's handover opens with its booking link.
+    let ready = format!("/api/v1/buildings/{}/handover-readiness", o.building);
+    ok(&o.app.send(post(&ready, json!({"ready_on": "2026-06-30"})).token(&o.admin)).await);
     // The batch keeps what it stated, and every letter says it.
     let batch = json!({"template_id": template, "project_id": o.project,
                        "audience": {"source": "building", "building_id": o.building}, "details": details});
@@ -685,6 +689,12 @@ async fn a_handover_notice_states_the_batchs_dates_and_place_in_every_letter() {
     }
     assert_eq!(sent.len(), 2, "{log}");
     assert!(sent.iter().all(|t| t.contains("2026年7月15日 到物业服务中心")), "{sent:?}");
+    // Each with the buyer's own link, which opens their booking page.
+    let links: Vec<&str> = sent.iter().map(|t| t.rsplit("预约：").next().unwrap()).collect();
+    assert!(links.iter().all(|l| l.contains("/handover/") && l.len() > 40), "{sent:?}");
+    assert_ne!(links[0], links[1]);
+    let path = &links[0][links[0].find("/handover/").unwrap()..];
+    assert_eq!(o.app.send(get(path)).await.status, StatusCode::OK);
     // The page asks for them in the preview and in the batch.
     let page = o.app.send(get(&format!("/notices/templates/{template}")).token(&o.admin)).await;
     assert!(
