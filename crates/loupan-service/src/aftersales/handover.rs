@@ -25,7 +25,7 @@ use loupan_domain::{Invalid, Money, Permission};
 use loupan_store::Connection;
 use loupan_store::handovers::{self as store, DefectFilter, DefectRow, HandoverRow, SlotRow};
 use loupan_store::sales::ContractRow;
-use loupan_store::settings::{self as store_settings, COMPANY, SettingRow, project_scope};
+use loupan_store::settings::{self as store_settings, COMPANY, project_scope};
 use serde::{Deserialize, Serialize};
 
 use crate::platform::audit::{self, Change};
@@ -118,32 +118,7 @@ pub async fn set_rules(
         after.documents = list;
     }
     errors.into_result()?;
-    let tx = services.store.begin_write().await?;
-    let scope = project_scope(project_id);
-    store_settings::put_setting(
-        &tx,
-        &SettingRow {
-            scope: scope.clone(),
-            key: KEY.to_owned(),
-            value: serde_json::to_string(&after).map_err(ServiceError::internal)?,
-            updated_by: actor.audit_id().unwrap_or_default(),
-            updated_at: services.clock.now(),
-        },
-    )
-    .await?;
-    audit::record(
-        &tx,
-        actor,
-        Change {
-            action: "settings.handover",
-            record_type: "settings",
-            record_id: &scope,
-            before: serde_json::to_value(&before).ok(),
-            after: serde_json::to_value(&after).ok(),
-        },
-    )
-    .await?;
-    tx.commit().await.map_err(ServiceError::internal)?;
+    super::save_project_setting(services, actor, project_id, (KEY, "settings.handover"), (&before, &after)).await?;
     Ok(after)
 }
 

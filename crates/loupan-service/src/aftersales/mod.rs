@@ -148,3 +148,35 @@ pub fn deed_tax(
     let (rate, amount) = rules::deed_tax(price, area, homes);
     Ok(DeedTax { rate: rules::rate_text(rate), amount })
 }
+
+/// Saves a project's after-sales setting (`key`) and audits the change as
+/// `action` with what it was and what it is, in one transaction.
+pub(crate) async fn save_project_setting<T: Serialize>(
+    services: &crate::Services,
+    actor: &Actor,
+    project_id: &loupan_domain::ids::ProjectId,
+    (key, action): (&str, &'static str),
+    (before, after): (&T, &T),
+) -> ServiceResult<()> {
+    use loupan_store::settings::{SettingRow, project_scope, put_setting};
+    let tx = services.store.begin_write().await?;
+    let scope = project_scope(project_id);
+    let row = SettingRow {
+        scope: scope.clone(),
+        key: key.to_owned(),
+        value: serde_json::to_string(after).map_err(crate::ServiceError::internal)?,
+        updated_by: actor.audit_id().unwrap_or_default(),
+        updated_at: services.clock.now(),
+    };
+    put_setting(&tx, &row).await?;
+    let change = crate::platform::audit::Change {
+        action,
+        record_type: "settings",
+        record_id: &scope,
+        before: serde_json::to_value(before).ok(),
+        after: serde_json::to_value(after).ok(),
+    };
+    crate::platform::audit::record(&tx, actor, change).await?;
+    tx.commit().await.map_err(crate::ServiceError::internal)?;
+    Ok(())
+}

@@ -13,11 +13,10 @@ use loupan_domain::inventory::PropertyType;
 use loupan_domain::sales::Ratio;
 use loupan_domain::{Area, Invalid, Money, Permission};
 use loupan_store::Connection;
-use loupan_store::settings::{self as store_settings, COMPANY, SettingRow, project_scope};
+use loupan_store::settings::{self as store_settings, COMPANY, project_scope};
 use serde::{Deserialize, Serialize};
 
 use crate::inventory;
-use crate::platform::audit::{self, Change};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
 const KEY: &str = "aftersales.settlement";
@@ -261,31 +260,6 @@ pub async fn set_settlement(
         deed_tax,
         funds,
     };
-    let tx = services.store.begin_write().await?;
-    let scope = project_scope(project_id);
-    store_settings::put_setting(
-        &tx,
-        &SettingRow {
-            scope: scope.clone(),
-            key: KEY.to_owned(),
-            value: serde_json::to_string(&after).map_err(ServiceError::internal)?,
-            updated_by: actor.audit_id().unwrap_or_default(),
-            updated_at: services.clock.now(),
-        },
-    )
-    .await?;
-    audit::record(
-        &tx,
-        actor,
-        Change {
-            action: "settings.settlement",
-            record_type: "settings",
-            record_id: &scope,
-            before: serde_json::to_value(&before).ok(),
-            after: serde_json::to_value(&after).ok(),
-        },
-    )
-    .await?;
-    tx.commit().await.map_err(ServiceError::internal)?;
+    super::save_project_setting(services, actor, project_id, (KEY, "settings.settlement"), (&before, &after)).await?;
     Ok(after)
 }

@@ -330,19 +330,7 @@ async fn list_defects(
     ApiQuery(q): ApiQuery<DefectParams>,
 ) -> Result<Json<DefectPage>, AppError> {
     let given = |t: &Option<String>| t.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
-    let offset = match given(&q.cursor) {
-        None => 0,
-        Some(c) => c.parse::<u64>().map_err(|_| {
-            AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "cursor", "invalid_cursor")
-        })?,
-    };
-    let limit = match q.limit {
-        None => 50,
-        Some(n @ 1..=500) => n,
-        Some(_) => {
-            return Err(AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "limit", "out_of_range"));
-        }
-    };
+    let (offset, limit) = crate::api::offset_page(&q.cursor, q.limit)?;
     let project = given(&q.project_id).map(ProjectId::from);
     let (items, total) = handover::defects(
         &state.services,
@@ -353,8 +341,7 @@ async fn list_defects(
         (offset, limit),
     )
     .await?;
-    let next = offset + items.len() as u64;
-    let next_cursor = (!items.is_empty() && next < total).then(|| next.to_string());
+    let next_cursor = crate::api::next_offset(offset, items.len(), total);
     Ok(Json(DefectPage { items, next_cursor }))
 }
 
@@ -495,7 +482,7 @@ pub struct HandoverRulesDto {
 
 impl From<HandoverRules> for HandoverRulesDto {
     fn from(r: HandoverRules) -> Self {
-        let hours = |s: DefectSeverity| Some(i64::from(r.deadline(s).num_hours()));
+        let hours = |s: DefectSeverity| Some(r.deadline(s).num_hours());
         let months = |i: WarrantyItem| Some(i64::from(r.months(i)));
         HandoverRulesDto {
             deadline_hours: Some(DeadlineHoursDto {

@@ -454,3 +454,34 @@ pub(crate) fn one_name(name: &str) -> utoipa::openapi::RefOr<utoipa::openapi::sc
         .enum_values(Some([name]))
         .into()
 }
+
+/// An offset page as a list's query gives it: `cursor` is the `next_cursor`
+/// of the page before (an offset), `limit` 1 to 500 (50 when absent).
+pub(crate) fn offset_page(cursor: &Option<String>, limit: Option<u64>) -> Result<(u64, u64), crate::AppError> {
+    use axum::http::StatusCode;
+    let offset = match cursor.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        None => 0,
+        Some(c) => c.parse::<u64>().map_err(|_| {
+            crate::AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "cursor", "invalid_cursor")
+        })?,
+    };
+    let limit = match limit {
+        None => 50,
+        Some(n @ 1..=500) => n,
+        Some(_) => {
+            return Err(crate::AppError::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_input",
+                "limit",
+                "out_of_range",
+            ));
+        }
+    };
+    Ok((offset, limit))
+}
+
+/// The `next_cursor` after a page of `count` items at `offset` out of `total`.
+pub(crate) fn next_offset(offset: u64, count: usize, total: u64) -> Option<String> {
+    let next = offset + count as u64;
+    (count > 0 && next < total).then(|| next.to_string())
+}

@@ -294,19 +294,7 @@ async fn list_cases(
     ApiQuery(q): ApiQuery<CaseParams>,
 ) -> Result<Json<ServiceCasePage>, AppError> {
     let empty = |t: &Option<String>| t.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
-    let offset = match empty(&q.cursor) {
-        None => 0,
-        Some(c) => c.parse::<u64>().map_err(|_| {
-            AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "cursor", "invalid_cursor")
-        })?,
-    };
-    let limit = match q.limit {
-        None => 50,
-        Some(n @ 1..=500) => n,
-        Some(_) => {
-            return Err(AppError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "limit", "out_of_range"));
-        }
-    };
+    let (offset, limit) = crate::api::offset_page(&q.cursor, q.limit)?;
     let query = CaseQuery {
         project_id: empty(&q.project_id).map(ProjectId::from),
         building_id: empty(&q.building_id).map(loupan_domain::ids::BuildingId::from),
@@ -328,8 +316,7 @@ async fn list_cases(
         limit,
     };
     let (items, total) = processes::cases(&state.services, &actor, &query).await?;
-    let next = offset + items.len() as u64;
-    let next_cursor = (!items.is_empty() && next < total).then(|| next.to_string());
+    let next_cursor = crate::api::next_offset(offset, items.len(), total);
     Ok(Json(ServiceCasePage { items, next_cursor }))
 }
 

@@ -53,14 +53,7 @@ async fn list(
 ) -> Result<Response, AppError> {
     actor.require(Permission::ReadAftersales)?;
     let s = &state.services;
-    let mut buildings = Vec::new();
-    let mut first = None;
-    for p in inventory::list_projects(s, &actor).await?.into_iter().take(50) {
-        for b in inventory::list_buildings(s, &actor, &p.id).await? {
-            first.get_or_insert_with(|| b.id.clone());
-            buildings.push(context! { id => b.id, name => b.name, project => p.name.clone() });
-        }
-    }
+    let (buildings, first) = super::processes::buildings_to_choose(s, &actor).await?;
     let chosen = chosen(&q.building_id).map(BuildingId::from).or(first);
     let (lines, slots) = match &chosen {
         Some(b) => (handover::handovers_of_building(s, &actor, b, None).await?, handover::slots(s, &actor, b).await?),

@@ -389,6 +389,23 @@ struct BoardQuery {
 /// How many projects' buildings the board's choice lists.
 const BOARD_PROJECTS: usize = 50;
 
+/// The buildings of the caller's projects (the first fifty projects), to
+/// choose one from, and the first of them.
+pub(super) async fn buildings_to_choose(
+    s: &loupan_service::Services,
+    actor: &Actor,
+) -> Result<(Vec<Value>, Option<loupan_domain::ids::BuildingId>), AppError> {
+    let mut buildings = Vec::new();
+    let mut first = None;
+    for p in inventory::list_projects(s, actor).await?.into_iter().take(BOARD_PROJECTS) {
+        for b in inventory::list_buildings(s, actor, &p.id).await? {
+            first.get_or_insert_with(|| b.id.clone());
+            buildings.push(context! { id => b.id, name => b.name, project => p.name.clone() });
+        }
+    }
+    Ok((buildings, first))
+}
+
 /// 服务看板: a building's units coloured by the step of their case.
 async fn board_page(
     State(state): State<AppState>,
@@ -398,14 +415,7 @@ async fn board_page(
 ) -> Result<Response, AppError> {
     actor.require(Permission::ReadAftersales)?;
     let s = &state.services;
-    let mut buildings = Vec::new();
-    let mut first = None;
-    for p in inventory::list_projects(s, &actor).await?.into_iter().take(BOARD_PROJECTS) {
-        for b in inventory::list_buildings(s, &actor, &p.id).await? {
-            first.get_or_insert_with(|| b.id.clone());
-            buildings.push(context! { id => b.id, name => b.name, project => p.name.clone() });
-        }
-    }
+    let (buildings, first) = buildings_to_choose(s, &actor).await?;
     let chosen = chosen(&q.building_id).map(loupan_domain::ids::BuildingId::from).or(first);
     let kind = chosen_kind(&q.kind);
     let board = match &chosen {
