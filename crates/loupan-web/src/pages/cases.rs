@@ -159,7 +159,19 @@ pub(super) async fn case_page(
     let survey_query =
         loupan_service::cases::surveys::SurveyQuery { subject_id: Some(id.to_string()), ..Default::default() };
     let surveys = loupan_service::cases::surveys::list(&state.services, actor, &survey_query).await?;
+    // A repair of a home handed over: what its warranty still covers.
+    let warranty = match &detail.case.unit_id {
+        Some(unit) if detail.case.kind == loupan_domain::cases::CaseKind::Repair => {
+            match loupan_service::aftersales::handover::warranty(&state.services, actor, unit).await {
+                Ok(items) => items,
+                Err(e) if e.is_absence() => Vec::new(),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        _ => Vec::new(),
+    };
     let ctx = context! {
+        warranty => Value::from_serialize(&warranty),
         surveys => Value::from_serialize(&surveys),
         c => Value::from_serialize(&detail.case), events => Value::from_serialize(&detail.events),
         actions => actions, may_work => actor.can(Permission::WorkCases), may_read_deals => actor.can(Permission::ReadDeals),

@@ -336,6 +336,15 @@ async fn a_handover_is_refused_while_money_is_owed_then_booked_inspected_rectifi
     let until =
         |item: &str| warranty["items"].as_array().unwrap().iter().find(|w| w["item"] == item).unwrap()["until"].clone();
     assert_eq!((until("waterproofing"), until("electrical")), (json!("2031-07-09"), json!("2028-07-09")));
+    // A repair of the home shows what its warranty still covers.
+    let body = json!({"project_id": s.project, "kind": "repair", "unit_id": unit, "caller_name": "业主1",
+                      "description": "卫生间墙角又渗水"});
+    let repair = s.ok(post("/api/v1/service/cases", body), &s.admin, StatusCode::CREATED).await;
+    let page = s
+        .app
+        .send(get(&format!("/service/cases/{}", repair["id"].as_str().unwrap())).token(&s.admin).lang("zh-CN"))
+        .await;
+    assert!(page.text.contains("case-warranty") && page.text.contains("防水 截止 2031-07-09"), "{}", page.text);
     let r = s.app.send(post(&complete, json!({"keys": [{"name": "钥匙", "count": 1}]})).token(&s.after)).await;
     assert!(r.status == StatusCode::CONFLICT && r.text.contains("handed_over"), "{}", r.text);
     // The record prints (a 503 names a missing font on a machine without one).
