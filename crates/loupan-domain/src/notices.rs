@@ -86,6 +86,9 @@ impl NoticeKind {
         if self == NoticeKind::HandoverNotice {
             fields.extend(HANDOVER_LINK_FIELDS);
         }
+        if self == NoticeKind::AreaCompensationNotice {
+            fields.extend(COMPENSATION_FIELDS);
+        }
         if self == NoticeKind::Questionnaire {
             fields.extend(QUESTIONNAIRE_FIELDS);
         }
@@ -141,6 +144,22 @@ pub const HANDOVER_FIELDS: [&str; 3] = ["handover.starts_on", "handover.ends_on"
 /// Fields of each handover notice: the buyer's own link to book their
 /// appointment (empty until the building is declared ready).
 pub const HANDOVER_LINK_FIELDS: [&str; 1] = ["handover.link"];
+
+/// Fields of an area-compensation notice: the contract's applied
+/// compensation — both areas before and after the survey, the error, the
+/// amount (without its sign), whether the buyer pays (`补缴`) or is refunded
+/// (`退还`), the day it is due and whether the buyer may rescind.
+pub const COMPENSATION_FIELDS: [&str; 9] = [
+    "compensation.contract_gross_area",
+    "compensation.measured_gross_area",
+    "compensation.contract_inner_area",
+    "compensation.measured_inner_area",
+    "compensation.error_percent",
+    "compensation.amount",
+    "compensation.direction",
+    "compensation.due_on",
+    "compensation.rescission",
+];
 
 /// What a questionnaire invitation's batch states: which questionnaire.
 pub const QUESTIONNAIRE_BATCH_FIELDS: [&str; 1] = ["questionnaire.id"];

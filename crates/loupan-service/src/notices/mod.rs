@@ -955,6 +955,9 @@ impl Merge {
                     .unwrap_or_default();
                 templates::set(&mut f, "handover.link", link);
             }
+            if kind == NoticeKind::AreaCompensationNotice {
+                compensation_facts(&mut f, people, contract_id);
+            }
             if kind == NoticeKind::PaymentReminder {
                 templates::set(&mut f, "arrears.as_of", self.as_of.to_string());
                 templates::set(&mut f, "arrears.overdue", line.overdue.to_string());
@@ -970,6 +973,48 @@ impl Merge {
     }
 }
 
+/// A compensation notice's facts: empty until the contract's compensation is applied.
+fn compensation_facts(f: &mut Facts, people: &People, contract_id: &ContractId) {
+    let line = people.compensations.get(contract_id);
+    let text = |get: fn(&loupan_store::aftersales::CompensationRow) -> String| line.map(get).unwrap_or_default();
+    templates::set(f, "compensation.contract_gross_area", text(|l| l.contract_gross_area.to_string()));
+    templates::set(f, "compensation.measured_gross_area", text(|l| l.measured_gross_area.to_string()));
+    templates::set(f, "compensation.contract_inner_area", text(|l| l.contract_inner_area.to_string()));
+    templates::set(f, "compensation.measured_inner_area", text(|l| l.measured_inner_area.to_string()));
+    // The ratio is kept with four places (`-0.0500`): a letter says `-5.00%`.
+    let percent = line.and_then(|l| ratio_as_percent(&l.error_ratio)).unwrap_or_default();
+    templates::set(f, "compensation.error_percent", percent);
+    templates::set(f, "compensation.amount", text(|l| l.amount.abs().to_string()));
+    let direction = match line.map(|l| l.amount) {
+        Some(a) if a.is_negative() => "退还",
+        Some(a) if a.is_positive() => "补缴",
+        _ => "",
+    };
+    templates::set(f, "compensation.direction", direction.to_owned());
+    let due = people
+        .instalments
+        .get(contract_id)
+        .into_iter()
+        .flatten()
+        .filter(|i| i.kind == loupan_domain::sales::TermKind::Compensation)
+        .map(|i| i.due_date)
+        .max();
+    templates::set(f, "compensation.due_on", due.map(|d| d.to_string()).unwrap_or_default());
+    templates::set(f, "compensation.rescission", text(|l| if l.rescission_right { "是" } else { "否" }.to_owned()));
+}
+
+/// `-0.0500` (a ratio with four places) as `-5.00%`.
+fn ratio_as_percent(ratio: &str) -> Option<String> {
+    let (negative, digits) = ratio.strip_prefix('-').map_or((false, ratio), |d| (true, d));
+    let (whole, frac) = digits.split_once('.')?;
+    if frac.len() != 4 || !whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // Ten-thousandths of one are hundredths of a percent.
+    let value: i64 = format!("{whole}{frac}").parse().ok()?;
+    Some(format!("{}%", loupan_domain::Money::from_hundredths(if negative { -value } else { value })))
+}
+
 /// What a run of letters merges beyond the project: the customers (and
 /// co-buyers) and their agents' names, and the contracts with their buyers
 /// and instalments, loaded in one go.
@@ -982,6 +1027,8 @@ struct People {
     instalments: HashMap<ContractId, Vec<loupan_store::sales::InstalmentRow>>,
     /// Each contract's handover booking token, sealed, once the handover is open.
     handover_tokens: HashMap<ContractId, String>,
+    /// Each contract's area compensation once applied to its plan.
+    compensations: HashMap<ContractId, loupan_store::aftersales::CompensationRow>,
 }
 
 impl People {
@@ -991,6 +1038,7 @@ impl People {
         let mut buyers: HashMap<ContractId, Vec<CustomerId>> = HashMap::new();
         let mut instalments: HashMap<ContractId, Vec<_>> = HashMap::new();
         let mut handover_tokens = HashMap::new();
+        let mut compensations = HashMap::new();
         if !contract_ids.is_empty() {
             contracts = loupan_store::finance::contracts_by_ids(conn, &contract_ids)
                 .await?
@@ -1009,6 +1057,11 @@ impl People {
                     handover_tokens.insert(h.contract_id, h.token_cipher);
                 }
             }
+            for line in loupan_store::aftersales::lines_of_contracts(conn, &contract_ids).await? {
+                if line.applied_contract_id.is_some() {
+                    compensations.insert(line.contract_id.clone(), line);
+                }
+            }
         }
         let mut ids: Vec<CustomerId> = to.iter().map(|a| a.customer_id.clone()).collect();
         ids.extend(buyers.values().flatten().cloned());
@@ -1023,7 +1076,7 @@ impl People {
         owners.sort();
         owners.dedup();
         let agents = loupan_store::users::display_names(conn, &owners).await?.into_iter().collect();
-        Ok(People { customers, agents, contracts, buyers, instalments, handover_tokens })
+        Ok(People { customers, agents, contracts, buyers, instalments, handover_tokens, compensations })
     }
 }
 
@@ -1917,4 +1970,14 @@ pub fn sample_templates() -> BTreeMap<NoticeKind, (&'static str, &'static str)> 
             ),
         ),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_error_ratio_reads_as_a_percent() {
+        assert_eq!(super::ratio_as_percent("-0.0500").as_deref(), Some("-5.00%"));
+        assert_eq!(super::ratio_as_percent("0.0233").as_deref(), Some("2.33%"));
+        assert_eq!(super::ratio_as_percent("0.05"), None);
+    }
 }

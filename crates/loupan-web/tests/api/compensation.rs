@@ -310,6 +310,33 @@ async fn a_building_batch_settles_domain_md_examples_and_lands_on_the_plans_when
     assert!(kinds.contains(&"surveyed".to_owned()) && kinds.contains(&"compensated".to_owned()), "{kinds:?}");
     let r = s.app.send(get(&format!("/api/v1/units/{unit}/compensations")).token(&s.pm)).await;
     assert_eq!(r.json()["items"][0]["amount"], "39000.00");
+    // The area-compensation notice merges each buyer's compensation as applied.
+    let body = "{{ compensation.direction }} {{ compensation.amount }} 元（误差 {{ compensation.error_percent }}，实测 {{ compensation.measured_gross_area }} m²），退房权：{{ compensation.rescission }}";
+    let r = s
+        .app
+        .send(
+            post(
+                "/api/v1/notices/templates",
+                json!({"kind": "area_compensation_notice", "name": "补差通知", "body": body}),
+            )
+            .token(&s.admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let template = r.json()["id"].as_str().unwrap().to_owned();
+    let letter = |contract: String| {
+        let (s, template) = (&s, &template);
+        async move {
+            let c = s.app.send(get(&format!("/api/v1/sales/contracts/{contract}")).token(&s.admin)).await.json();
+            let body = json!({"customer_id": c["customer_id"], "contract_id": contract});
+            let r =
+                s.app.send(post(&format!("/api/v1/notices/templates/{template}/preview"), body).token(&s.admin)).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            r.json()["text"].as_str().unwrap().to_owned()
+        }
+    };
+    assert_eq!(letter(sold[0].1.clone()).await, "补缴 39000.00 元（误差 2.00%，实测 102.00 m²），退房权：否");
+    assert_eq!(letter(sold[4].1.clone()).await, "退还 140000.00 元（误差 -5.00%，实测 95.00 m²），退房权：是");
     // Nothing left to compensate in the building: a second batch is refused.
     let r = s
         .app
