@@ -879,3 +879,63 @@ pub async fn compensations_of_unit(services: &Services, actor: &Actor, unit_id: 
     let conn = services.store.conn();
     Ok(lines_view(conn, store::lines_of_unit(conn, unit_id).await?).await?.0)
 }
+
+/// A batch as a spreadsheet, one row per contract, for the surveyor's and
+/// finance's own checks: areas before and after, the errors, the amounts as
+/// computed and as applied, and the deed tax and fund before and after.
+pub fn batch_xlsx(batch: &Batch, say: crate::Say<'_>) -> ServiceResult<Vec<u8>> {
+    use loupan_documents::xlsx::{self, Cell};
+    const COLUMNS: [&str; 19] = [
+        "unit.number",
+        "sales.contract",
+        "compensation.contract_total",
+        "compensation.contract_gross",
+        "compensation.measured_gross",
+        "compensation.contract_inner",
+        "compensation.measured_inner",
+        "compensation.error_ratio",
+        "compensation.inner_error_ratio",
+        "compensation.computed",
+        "compensation.amount",
+        "compensation.reason",
+        "compensation.rescission_right",
+        "compensation.homes",
+        "compensation.deed_tax_before",
+        "compensation.deed_tax_after",
+        "compensation.fund_before",
+        "compensation.fund_after",
+        "compensation.applied",
+    ];
+    let headers: Vec<String> = COLUMNS.iter().map(|k| say(k)).collect();
+    let money = |m: Money| Cell::Number(m.to_spreadsheet_number());
+    let area = |a: loupan_domain::Area| Cell::Number(a.to_spreadsheet_number());
+    let yes = |b: bool| Cell::Text(say(if b { "common.yes" } else { "common.no" }));
+    let rows: Vec<Vec<Cell>> = batch
+        .lines
+        .iter()
+        .map(|l| {
+            vec![
+                Cell::Text(l.unit_number.clone()),
+                Cell::Text(l.contract_number.clone()),
+                money(l.contract_total),
+                area(l.contract_gross_area),
+                area(l.measured_gross_area),
+                area(l.contract_inner_area),
+                area(l.measured_inner_area),
+                Cell::Text(l.error_ratio.clone()),
+                l.inner_error_ratio.clone().map_or(Cell::Empty, Cell::Text),
+                money(l.computed_amount),
+                money(l.amount),
+                l.adjustment_reason.clone().map_or(Cell::Empty, Cell::Text),
+                yes(l.rescission_right),
+                Cell::Number(f64::from(l.homes_owned_before)),
+                money(l.deed_tax_before),
+                money(l.deed_tax_after),
+                money(l.fund_before),
+                money(l.fund_after),
+                yes(l.applied),
+            ]
+        })
+        .collect();
+    xlsx::write_table(&say("compensation.title"), &headers, &rows).map_err(ServiceError::internal)
+}

@@ -460,6 +460,22 @@ async fn get_batch(
     Ok(Json(compensation::get_batch(&state.services, &actor, &id).await?.into()))
 }
 
+/// The batch as xlsx, one row per contract (areas, errors, amounts computed
+/// and applied, deed tax and fund before and after), in the caller's language.
+#[utoipa::path(get, path = "/api/v1/compensation-batches/{id}/export", tag = "aftersales",
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn export_batch(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: crate::i18n::Lang,
+    ApiPath(id): ApiPath<String>,
+) -> Result<axum::response::Response, AppError> {
+    let batch = compensation::get_batch(&state.services, &actor, &id).await?;
+    let bytes = compensation::batch_xlsx(&batch, &|key| crate::i18n::t(lang, key))?;
+    Ok(crate::api::xlsx_download(bytes, "area-compensation.xlsx"))
+}
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct VersionParams {
@@ -553,6 +569,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_batch))
         .routes(routes!(list_batches))
         .routes(routes!(get_batch))
+        .routes(routes!(export_batch))
         .routes(routes!(recompute))
         .routes(routes!(submit))
         .routes(routes!(adjust_line))

@@ -382,6 +382,7 @@ fn rule(op: &str) -> Option<Rule> {
         "GET /api/v1/projects/{id}/settlement"
         | "GET /api/v1/projects/{id}/compensation-batches"
         | "GET /api/v1/compensation-batches/{id}"
+        | "GET /api/v1/compensation-batches/{id}/export"
         | "GET /api/v1/units/{id}/compensations" => Needs(ReadAftersales, Project),
         "GET /api/v1/aftersales/processes" | "GET /api/v1/aftersales/processes/{id}" => Needs(ReadAftersales, Nothing),
         "POST /api/v1/aftersales/processes" => Needs(ManageAftersales, Field),
@@ -1531,7 +1532,9 @@ impl World {
                 let (batch, line) = self.compensation_batch(case, role).await;
                 patch(&with(&batch).replace("{line_id}", &line), json!({"homes_owned_before": 1}))
             }
-            "/api/v1/compensation-batches/{id}" => get(&with(&self.shared_compensation(case).await[2])),
+            "/api/v1/compensation-batches/{id}" | "/api/v1/compensation-batches/{id}/export" => {
+                get(&with(&self.shared_compensation(case).await[2]))
+            }
             p2 if p2.starts_with("/api/v1/compensation-batches/{id}") => {
                 body(with(&self.compensation_batch(case, role).await.0), json!({}))
             }

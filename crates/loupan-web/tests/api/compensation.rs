@@ -310,6 +310,20 @@ async fn a_building_batch_settles_domain_md_examples_and_lands_on_the_plans_when
     assert!(kinds.contains(&"surveyed".to_owned()) && kinds.contains(&"compensated".to_owned()), "{kinds:?}");
     let r = s.app.send(get(&format!("/api/v1/units/{unit}/compensations")).token(&s.pm)).await;
     assert_eq!(r.json()["items"][0]["amount"], "39000.00");
+    // The batch as a spreadsheet, a row per contract with its amounts.
+    let r =
+        s.app.send(get(&format!("/api/v1/compensation-batches/{id}/export")).token(&s.aftersales).lang("zh-CN")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let sheet = loupan_documents::xlsx::read_first_sheet(&r.bytes).unwrap();
+    let text = |c: &loupan_documents::xlsx::Cell| c.as_text().unwrap_or_default();
+    assert_eq!(text(&sheet[0][0]), "房号");
+    assert_eq!(sheet.len(), 1 + applied["lines"].as_array().unwrap().len(), "a header and a row per contract");
+    let first =
+        sheet.iter().find(|row| text(&row[1]) == line(&applied, n(0))["contract_number"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (text(&first[9]), text(&first[10]), text(&first[12])),
+        ("40000".to_owned(), "39000".to_owned(), "否".to_owned())
+    );
     // The area-compensation notice merges each buyer's compensation as applied.
     let body = "{{ compensation.direction }} {{ compensation.amount }} 元（误差 {{ compensation.error_percent }}，实测 {{ compensation.measured_gross_area }} m²），退房权：{{ compensation.rescission }}";
     let r = s
