@@ -55,20 +55,104 @@ async fn list(
     let s = &state.services;
     let (buildings, first) = super::processes::buildings_to_choose(s, &actor).await?;
     let chosen = chosen(&q.building_id).map(BuildingId::from).or(first);
+    let listed = listed(s, &actor, chosen, buildings).await?;
+    let project = match &listed.0 {
+        Some(b) => Some(inventory::get_building(s, &actor, b).await?.project_id),
+        None => None,
+    };
+    list_page(&state, &actor, lang, listed, project, Value::UNDEFINED).await
+}
+
+/// The chosen building, the buildings to choose from, its handovers and its slots.
+type Listed = (Option<BuildingId>, Vec<Value>, Vec<handover::HandoverLine>, Vec<handover::Slot>);
+
+async fn listed(
+    s: &loupan_service::Services,
+    actor: &Actor,
+    chosen: Option<BuildingId>,
+    buildings: Vec<Value>,
+) -> Result<Listed, AppError> {
     let (lines, slots) = match &chosen {
-        Some(b) => (handover::handovers_of_building(s, &actor, b, None).await?, handover::slots(s, &actor, b).await?),
+        Some(b) => (handover::handovers_of_building(s, actor, b, None).await?, handover::slots(s, actor, b).await?),
         None => (Vec::new(), Vec::new()),
     };
+    Ok((chosen, buildings, lines, slots))
+}
+
+/// The list page with the project's handover rules (and a refused change's errors).
+async fn list_page(
+    state: &AppState,
+    actor: &Actor,
+    lang: Lang,
+    (chosen, buildings, lines, slots): Listed,
+    project: Option<ProjectId>,
+    errors: Value,
+) -> Result<Response, AppError> {
+    let s = &state.services;
+    let rules = match &project {
+        Some(p) => Some(handover::rules(s, actor, p).await?),
+        None => None,
+    };
+    let rules = rules.map(|r| {
+        let hours: Vec<Value> = DefectSeverity::ALL
+            .into_iter()
+            .map(|v| context! { name => v.name(), value => r.deadline(v).num_hours() })
+            .collect();
+        let months: Vec<Value> = WarrantyItem::ALL
+            .into_iter()
+            .map(|i| context! { name => i.name(), value => r.months(i), least => i.default_months() })
+            .collect();
+        context! { hours => hours, months => months, documents => r.documents.join("\n") }
+    });
+    let status = if errors.is_undefined() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let html = render(
-        &state,
+        state,
         "handovers.html",
         context! {
+            rules => rules, project_id => project, errors => errors,
             building_id => chosen, buildings => buildings, lines => lines, slots => slots,
             may_manage => actor.can(Permission::ManageAftersales), today => s.clock.today().to_string(),
-            ..base_context(&actor, lang, "/aftersales")
+            ..base_context(actor, lang, "/aftersales")
         },
     )?;
-    Ok(html.into_response())
+    Ok((status, html).into_response())
+}
+
+/// Saves a project's handover rules from the list page's form.
+async fn save_rules(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    lang: Lang,
+    Path(project): Path<ProjectId>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    // A number that does not read is sent on as -1: refused as out of range beside its field.
+    let number = |name: String| form.get(&name).map(|v| v.trim().parse::<i64>().unwrap_or(-1));
+    let pick = |names: &[&'static str], prefix: &str| -> std::collections::BTreeMap<String, i64> {
+        names.iter().filter_map(|n| number(format!("{prefix}{n}")).map(|v| ((*n).to_owned(), v))).collect()
+    };
+    let rules = handover::RulesForm {
+        deadline_hours: Some(pick(&DefectSeverity::names(), "hours_")),
+        warranty_months: Some(pick(&WarrantyItem::names(), "months_")),
+        documents: form
+            .get("documents")
+            .map(|d| d.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()),
+    };
+    let building = form.get("building_id").filter(|b| !b.trim().is_empty()).map(BuildingId::from);
+    match handover::set_rules(&state.services, &actor, &project, rules).await {
+        Ok(_) => {
+            let to = building.map(|b| format!("?building_id={b}")).unwrap_or_default();
+            Ok(Redirect::to(&format!("/aftersales/handovers{to}#rules")).into_response())
+        }
+        Err(e @ ServiceError::Invalid(_)) => {
+            let s = &state.services;
+            let (buildings, first) = super::processes::buildings_to_choose(s, &actor).await?;
+            let listed = listed(s, &actor, building.or(first), buildings).await?;
+            let errors = crate::views::field_messages(lang, &e);
+            list_page(&state, &actor, lang, listed, Some(project), errors).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn add_slot(
@@ -410,6 +494,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/aftersales/handovers", get(list))
         .route("/aftersales/buildings/{id}/handover-slots", post(add_slot))
+        .route("/aftersales/projects/{id}/handover-rules", post(save_rules))
         .route("/aftersales/handovers/{id}", get(show))
         .route("/aftersales/handovers/{id}/appointment", post(book))
         .route("/aftersales/handovers/{id}/check-in", post(check_in))

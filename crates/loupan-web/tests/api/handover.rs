@@ -463,4 +463,20 @@ async fn the_pages_show_the_handover_and_the_buyer_books_on_the_link_page_withou
     assert!(list.text.contains("14:00-17:00") && list.text.contains(id), "{}", list.text);
     let r = s.app.send(get("/aftersales/defects").token(&s.agent)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // The project's rules on the list page: a warranty below the regulation is
+    // refused beside its field; a valid change is kept.
+    let rules = format!("/aftersales/projects/{}/handover-rules", s.project);
+    let mut fields = vec![("building_id", s.building.as_str()), ("hours_urgent", "12"), ("months_waterproofing", "36")];
+    fields.push(("documents", "身份证\n购房合同"));
+    let r = s.app.send(form(&rules, &fields).token(&s.after).lang("zh-CN")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("不得短于法定最低保修期"), "{}", r.text);
+    fields[2] = ("months_waterproofing", "72");
+    let r = s.app.send(form(&rules, &fields).token(&s.after)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let saved = s.ok(get(&format!("/api/v1/projects/{}/handover-rules", s.project)), &s.after, StatusCode::OK).await;
+    assert_eq!(
+        (&saved["deadline_hours"]["urgent"], &saved["warranty_months"]["waterproofing"], &saved["documents"]),
+        (&json!(12), &json!(72), &json!(["身份证", "购房合同"]))
+    );
 }
