@@ -9,6 +9,7 @@ mod cases;
 mod compensation;
 mod cost;
 mod data;
+mod handover;
 mod letters;
 mod network;
 mod processes;
@@ -31,8 +32,8 @@ struct Cli {
     database_url: Option<String>,
     #[arg(long, value_enum, default_value = "small")]
     scale: Scale,
-    /// Comma-separated workloads (W1,W2,W3,W4,W5,W6,W7,C1,S4,S8,C4,A3,A1).
-    #[arg(long, default_value = "W1,W2,W3,W4,W5,W6,W7,C1,S4,S8,C4,A3,A1")]
+    /// Comma-separated workloads (W1,W2,W3,W4,W5,W6,W7,C1,S4,S8,C4,A3,A1,A4).
+    #[arg(long, default_value = "W1,W2,W3,W4,W5,W6,W7,C1,S4,S8,C4,A3,A1,A4")]
     workloads: String,
     /// Where results are written.
     #[arg(long, default_value = "bench/results")]

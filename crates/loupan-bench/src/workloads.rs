@@ -883,6 +883,9 @@ pub async fn run(
     if on("A1") {
         results.push(crate::processes::run(services, seeded, &router).await?);
     }
+    if on("A4") {
+        results.push(crate::handover::run(services, seeded, &router).await?);
+    }
     if on("W6") {
         let rounds = 15;
         let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap_or_default();

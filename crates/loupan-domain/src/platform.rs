@@ -28,6 +28,10 @@ named_enum! {
         ProcessStepDueSoon = "process_step_due_soon",
         /// A step of a service process passed its deadline and comes to the reader as the next level.
         ProcessStepOverdue = "process_step_overdue",
+        /// A defect found at a handover (or found again at re-inspection) is engineering's to rectify.
+        DefectToRectify = "defect_to_rectify",
+        /// A defect the reader found is rectified and awaits their re-inspection.
+        DefectRectified = "defect_rectified",
     }
 }
 

@@ -17,8 +17,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use loupan_domain::handover::{
     DefectSeverity, DefectStatus, HandoverRules, HandoverStatus, MAX_DEADLINE_HOURS, MAX_WARRANTY_MONTHS, WarrantyItem,
 };
-use loupan_domain::ids::{BuildingId, ContractId, DefectId, HandoverId, HandoverSlotId, ProjectId, UnitId};
+use loupan_domain::ids::{BuildingId, ContractId, DefectId, HandoverId, HandoverSlotId, ProjectId, UnitId, UserId};
 use loupan_domain::inventory::{FileOwner, UnitEventKind, UnitStatus};
+use loupan_domain::platform::NotificationKind;
 use loupan_domain::sales::ContractStatus;
 use loupan_domain::validation::{optional_text, required_text};
 use loupan_domain::{Invalid, Money, Permission};
@@ -30,6 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::platform::audit::{self, Change};
 use crate::platform::live::{self, UnitChange};
+use crate::platform::notifications::{self, Notice};
 use crate::platform::rate_limit::{self, Limit};
 use crate::{Actor, ServiceError, ServiceResult, Services};
 
@@ -440,6 +442,8 @@ pub struct Handover {
     pub check: SettlementCheck,
     /// From the handover day on.
     pub warranty: Vec<Warranty>,
+    /// The display names of the users named in `*_by` fields, by id.
+    pub people: BTreeMap<String, String>,
     pub version: i64,
 }
 
@@ -474,7 +478,25 @@ async fn view<C: Connection>(
         true => Some(format!("/handover/{}", services.secrets.decrypt(&row.token_cipher)?)),
         false => None,
     };
+    let mut named: Vec<UserId> = [&row.booked_by, &row.checked_in_by, &row.handed_over_by]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .chain(received_documents(&row)?.into_iter().map(|d| d.received_by))
+        .chain(defects.iter().flat_map(|d| {
+            [Some(d.found_by.clone()), d.rectified_by.clone(), d.accepted_by.clone()].into_iter().flatten()
+        }))
+        .map(UserId::from)
+        .collect();
+    named.sort();
+    named.dedup();
+    let people = loupan_store::users::display_names(conn, &named)
+        .await?
+        .into_iter()
+        .map(|(id, name)| (id.to_string(), name))
+        .collect();
     Ok(Handover {
+        people,
         link,
         contract_number: contract.number,
         building_name: building.map(|b| b.name).unwrap_or_default(),
@@ -1086,6 +1108,7 @@ pub async fn add_defect(services: &Services, actor: &Actor, id: &HandoverId, for
         Err(loupan_store::StoreError::Unique(_)) => return Err(ServiceError::Conflict("stale_version")),
         Err(e) => return Err(e.into()),
     }
+    tell(&tx, &defect).await?;
     audit::record(
         &tx,
         actor,
@@ -1124,6 +1147,35 @@ pub async fn defect(services: &Services, actor: &Actor, id: &DefectId) -> Servic
     Ok(defect_view(row, services.clock.now(), photos))
 }
 
+/// Tells engineering (the project's project managers) of a defect to
+/// rectify, or its finder that it awaits their re-inspection; in the
+/// caller's transaction.
+async fn tell<C: Connection>(conn: &C, defect: &DefectRow) -> ServiceResult<()> {
+    let (kind, to) = match defect.status {
+        DefectStatus::Open => {
+            let role = loupan_domain::Role::ProjectManager.name();
+            let engineers =
+                loupan_store::approvals::users_with_role(conn, role, Some(&defect.project_id), false).await?;
+            (NotificationKind::DefectToRectify, engineers)
+        }
+        DefectStatus::Rectified => {
+            let finder = UserId::from(defect.found_by.as_str());
+            // Found by Loupan itself (the demo, an import): nobody to tell.
+            let known = loupan_store::users::find_user(conn, &finder).await?.is_some();
+            (NotificationKind::DefectRectified, if known { vec![finder] } else { Vec::new() })
+        }
+        DefectStatus::Accepted => return Ok(()),
+    };
+    if to.is_empty() {
+        return Ok(());
+    }
+    let unit = loupan_store::inventory::find_unit(conn, &defect.unit_id).await?.map(|u| u.number).unwrap_or_default();
+    let title = format!("{unit} · {} · {}", defect.room, defect.description);
+    let link = format!("/aftersales/handovers/{}#defect-{}", defect.handover_id, defect.number);
+    let notice = Notice { kind, title: &title, title_said: None, body: "", link: &link };
+    notifications::notify(conn, &to, &notice).await
+}
+
 async fn move_defect(
     services: &Services,
     actor: &Actor,
@@ -1139,6 +1191,7 @@ async fn move_defect(
     if !store::update_defect(&tx, &next, row.version).await? {
         return Err(ServiceError::Conflict("stale_version"));
     }
+    tell(&tx, &next).await?;
     audit::record(
         &tx,
         actor,

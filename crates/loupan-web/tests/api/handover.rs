@@ -266,6 +266,16 @@ async fn a_handover_is_refused_while_money_is_owed_then_booked_inspected_rectifi
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    // Engineering is told of each under the bell.
+    let bell = |token: String| {
+        let app = &s.app;
+        async move {
+            let json = app.send(get("/api/v1/notifications").token(&token)).await.json();
+            let items = json["items"].as_array().or(json.as_array()).cloned().unwrap_or_default();
+            items.iter().map(|n| n["kind"].as_str().unwrap_or("").to_owned()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(bell(s.engineer.clone()).await, ["defect_to_rectify", "defect_to_rectify"]);
     // Engineering's list: both open, the urgent one first.
     let list = s.ok(get("/api/v1/aftersales/defects?status=open"), &s.engineer, StatusCode::OK).await;
     let numbers: Vec<&Value> = list["items"].as_array().unwrap().iter().map(|d| &d["number"]).collect();
@@ -303,6 +313,7 @@ async fn a_handover_is_refused_while_money_is_owed_then_booked_inspected_rectifi
     s.app.services.clock.set(at(2026, 7, 10, 15));
     let d = s.ok(post(&rectify(&leak_id), json!({"note": "重做防水层"})), &s.engineer, StatusCode::OK).await;
     assert_eq!(d["status"], "rectified");
+    assert_eq!(bell(s.after.clone()).await, ["defect_rectified"], "its finder is asked to re-inspect");
     let r = s.app.send(post(&reinspect(&leak_id), json!({"accepted": false})).token(&s.after)).await;
     assert_eq!(codes(&r.json()), [("note".to_owned(), "needed_to_reject".to_owned())]);
     let d = s
