@@ -444,3 +444,65 @@ async fn a_building_computed_four_times_at_once_has_one_open_batch() {
     let r = s.app.send(get(&format!("/api/v1/projects/{}/compensation-batches", s.project)).token(&s.aftersales)).await;
     assert_eq!(r.json()["items"].as_array().unwrap().len(), 1, "{}", r.text);
 }
+
+#[tokio::test]
+async fn a_264_unit_building_surveyed_from_a_spreadsheet_settles_every_plan_in_one_batch() {
+    let s = site().await;
+    let mut sold = Vec::new();
+    for _ in 0..264 {
+        sold.push(s.sold().await);
+    }
+    // DOMAIN.md's five cases and an exact survey, in turn: +2.00, +3.00, +4.50, −2.00, −5.00, 0 m².
+    const GROSS: [&str; 6] = ["102.00", "103.00", "104.50", "98.00", "95.00", "100.00"];
+    const AMOUNT: [&str; 6] = ["40000.00", "60000.00", "60000.00", "-40000.00", "-140000.00", "0.00"];
+    let rows: Vec<(&str, &str, &str)> =
+        sold.iter().enumerate().map(|(i, (number, _))| (number.as_str(), GROSS[i % 6], "80.00")).collect();
+    let report = s.survey(&rows, "all").await;
+    assert_eq!((&report["written"], &report["errors"]), (&json!(true), &json!([])), "{report}");
+    let batch = s.batch().await;
+    let id = batch["id"].as_str().unwrap().to_owned();
+    let lines = batch["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 264);
+    for (i, (number, _)) in sold.iter().enumerate() {
+        assert_eq!(line(&batch, number)["amount"], AMOUNT[i % 6], "unit {number}");
+    }
+    // 44 of each: 44 × (40,000 + 60,000 + 60,000) paid, 44 × (40,000 + 140,000) refunded.
+    assert_eq!(
+        (&batch["totals"]["payable"], &batch["totals"]["refundable"]),
+        (&json!("7040000.00"), &json!("7920000.00"))
+    );
+    let r =
+        s.app.send(post(&format!("/api/v1/compensation-batches/{id}/submit"), json!({})).token(&s.aftersales)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    s.decide(&s.pm, &id, "approve").await;
+    s.decide(&s.finance, &id, "approve").await;
+    let applied = s.app.send(get(&format!("/api/v1/compensation-batches/{id}")).token(&s.aftersales)).await.json();
+    assert_eq!(applied["status"], "applied");
+    // Every plan that owes more has its compensation and the deed tax's difference.
+    for (i, (_, contract)) in sold.iter().enumerate().take(6) {
+        let plan = s.plan(contract).await;
+        let kinds: Vec<&str> = plan.iter().map(|(k, _)| k.as_str()).collect();
+        match i {
+            0..=2 => assert!(kinds.contains(&"compensation") && kinds.contains(&"fee"), "{i}: {plan:?}"),
+            _ => assert_eq!(kinds, ["down_payment"], "{i}: nothing more to pay"),
+        }
+    }
+    // Refunds are due for the smaller homes: the compensation and the deed tax's difference.
+    let r = s.app.send(get("/api/v1/finance/refunds?status=due&limit=500").token(&s.finance)).await;
+    let refunds = r.json()["items"].as_array().unwrap().clone();
+    let of = |contract: &str| refunds.iter().filter(|f| f["contract_id"] == contract).count();
+    assert!(of(&sold[3].1) >= 2 && of(&sold[4].1) >= 2 && of(&sold[5].1) == 0, "{refunds:?}");
+    // The ledger asks each buyer for the price and what the survey added.
+    let ledger = s
+        .app
+        .send(get(&format!("/api/v1/finance/reports/ledger?basis=finance&project_id={}", s.project)).token(&s.finance))
+        .await
+        .json();
+    let plan_of = |contract: &str| {
+        ledger["items"].as_array().unwrap().iter().find(|l| l["contract_id"] == contract).unwrap()["plan"].clone()
+    };
+    let first = s.plan(&sold[0].1).await;
+    let asked: i64 = first.iter().map(|(_, a)| a.replace('.', "").parse::<i64>().unwrap()).sum();
+    assert_eq!(plan_of(&sold[0].1), json!(format!("{}.{:02}", asked / 100, asked % 100)));
+    assert_eq!(plan_of(&sold[5].1), "2000000.00");
+}
