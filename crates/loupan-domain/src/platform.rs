@@ -32,6 +32,8 @@ named_enum! {
         DefectToRectify = "defect_to_rectify",
         /// A defect the reader found is rectified and awaits their re-inspection.
         DefectRectified = "defect_rectified",
+        /// A defect is past its deadline, still not rectified.
+        DefectOverdue = "defect_overdue",
     }
 }
 

@@ -121,6 +121,7 @@ fn run_job<'a>(
             JobKind::Greetings => count(crate::notices::care::send_greetings(services, now).await),
             JobKind::CaseDeadlines => count(crate::cases::check_deadlines(services, now).await),
             JobKind::ProcessDeadlines => count(crate::aftersales::processes::check_deadlines(services, now).await),
+            JobKind::DefectDeadlines => count(crate::aftersales::handover::check_defect_deadlines(services, now).await),
             JobKind::SurveyNotice => crate::notices::run_survey_job(services, job).await.map_err(|e| e.chain()),
         }
     })
@@ -140,6 +141,7 @@ fn job_gave_up<'a>(services: &'a Services, job: &'a JobRow, kind: JobKind) -> Bo
             | JobKind::Greetings
             | JobKind::CaseDeadlines
             | JobKind::ProcessDeadlines
+            | JobKind::DefectDeadlines
             | JobKind::CustomerImport => Ok(()),
             // The survey keeps its link for the desk to hand over.
             JobKind::SurveyNotice => Ok(()),

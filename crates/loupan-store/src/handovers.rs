@@ -178,6 +178,30 @@ pub async fn update_defect<C: ConnectionTrait>(c: &C, row: &DefectRow, expected_
     Ok(result.rows_affected == 1)
 }
 
+/// Open defects past their deadline whose passing was not told yet, the oldest first.
+pub async fn overdue_untold<C: ConnectionTrait>(c: &C, now: DateTime<Utc>, limit: u64) -> StoreResult<Vec<DefectRow>> {
+    Ok(defects::Entity::find()
+        .filter(defects::Column::Status.eq(DefectStatus::Open))
+        .filter(defects::Column::DueAt.lt(now))
+        .filter(defects::Column::EscalatedAt.is_null())
+        .order_by_asc(defects::Column::DueAt)
+        .limit(limit)
+        .all(c)
+        .await?)
+}
+
+/// Claims telling that a defect is overdue; false when another instance told it first.
+pub async fn claim_overdue<C: ConnectionTrait>(c: &C, id: &DefectId, now: DateTime<Utc>) -> StoreResult<bool> {
+    let res = defects::Entity::update_many()
+        .col_expr(defects::Column::EscalatedAt, Expr::value(now))
+        .filter(defects::Column::Id.eq(id.as_str()))
+        .filter(defects::Column::EscalatedAt.is_null())
+        .filter(defects::Column::Status.eq(DefectStatus::Open))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
 /// What a list of defects is limited to.
 #[derive(Debug, Clone, Default)]
 pub struct DefectFilter {

@@ -1100,6 +1100,7 @@ pub async fn add_defect(services: &Services, actor: &Actor, id: &HandoverId, for
         accepted_at: None,
         rejections: 0,
         reinspect_note: None,
+        escalated_at: None,
         version: 1,
     };
     match store::insert_defect(&tx, &defect).await {
@@ -1274,6 +1275,8 @@ pub async fn reinspect(
             next.status = DefectStatus::Open;
             next.rejections += 1;
             next.due_at = now + rules.deadline(row.severity);
+            // A new deadline, told again when it passes.
+            next.escalated_at = None;
             next.rectified_by = None;
             next.rectified_at = None;
         }
@@ -1281,6 +1284,37 @@ pub async fn reinspect(
         Ok(())
     })
     .await
+}
+
+/// The `defect_deadlines` job: each open defect past its deadline is told
+/// once to the project's project managers and to whoever found it, whatever
+/// the number of instances (claimed by a conditional update). Returns how
+/// many were told.
+pub async fn check_defect_deadlines(services: &Services, now: DateTime<Utc>) -> ServiceResult<usize> {
+    let overdue = store::overdue_untold(services.store.conn(), now, 500).await?;
+    let mut told = 0;
+    for defect in overdue {
+        let tx = services.store.begin_write().await?;
+        if !store::claim_overdue(&tx, &defect.id, now).await? {
+            continue;
+        }
+        let role = loupan_domain::Role::ProjectManager.name();
+        let mut to = loupan_store::approvals::users_with_role(&tx, role, Some(&defect.project_id), false).await?;
+        let finder = UserId::from(defect.found_by.as_str());
+        if loupan_store::users::find_user(&tx, &finder).await?.is_some() {
+            to.push(finder);
+        }
+        let unit =
+            loupan_store::inventory::find_unit(&tx, &defect.unit_id).await?.map(|u| u.number).unwrap_or_default();
+        let title = format!("{unit} · {} · {}", defect.room, defect.description);
+        let link = format!("/aftersales/handovers/{}#defect-{}", defect.handover_id, defect.number);
+        let notice =
+            Notice { kind: NotificationKind::DefectOverdue, title: &title, title_said: None, body: "", link: &link };
+        notifications::notify(&tx, &to, &notice).await?;
+        tx.commit().await.map_err(ServiceError::internal)?;
+        told += 1;
+    }
+    Ok(told)
 }
 
 /// Defects for engineering, the soonest due first; `limit` after `offset`, and how many in all.

@@ -36,10 +36,12 @@ pub enum JobKind {
     SurveyNotice,
     /// Reminders and escalations of service processes' steps (`aftersales::processes::check_deadlines`).
     ProcessDeadlines,
+    /// Tells when a handover defect passes its deadline (`aftersales::handover::check_defect_deadlines`).
+    DefectDeadlines,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 10] = [
+    pub const ALL: [JobKind; 11] = [
         JobKind::ExpireReservations,
         JobKind::ApprovalDeadlines,
         JobKind::FollowUpReminders,
@@ -50,6 +52,7 @@ impl JobKind {
         JobKind::CaseDeadlines,
         JobKind::SurveyNotice,
         JobKind::ProcessDeadlines,
+        JobKind::DefectDeadlines,
     ];
 
     /// The stable name stored in job rows and shown (translated) on the admin page.
@@ -65,6 +68,7 @@ impl JobKind {
             JobKind::CaseDeadlines => "case_deadlines",
             JobKind::SurveyNotice => "survey_notice",
             JobKind::ProcessDeadlines => "process_deadlines",
+            JobKind::DefectDeadlines => "defect_deadlines",
         }
     }
 
@@ -80,7 +84,7 @@ impl Serialize for JobKind {
 }
 
 /// Every kind of job by name, for translations and the admin page.
-pub const KINDS: [&str; 10] = [
+pub const KINDS: [&str; 11] = [
     JobKind::ExpireReservations.name(),
     JobKind::ApprovalDeadlines.name(),
     JobKind::FollowUpReminders.name(),
@@ -91,6 +95,7 @@ pub const KINDS: [&str; 10] = [
     JobKind::CaseDeadlines.name(),
     JobKind::SurveyNotice.name(),
     JobKind::ProcessDeadlines.name(),
+    JobKind::DefectDeadlines.name(),
 ];
 
 /// What running a job does, by kind (`crate::handlers::run_job`): `Ok(result)`
@@ -198,7 +203,7 @@ pub fn backoff(attempts: i32) -> Duration {
 }
 
 /// The schedules every installation has: name, job kind, interval.
-const SCHEDULES: [(&str, JobKind, i64); 6] = [
+const SCHEDULES: [(&str, JobKind, i64); 7] = [
     ("reservation_expiry", JobKind::ExpireReservations, 60),
     ("approval_deadlines", JobKind::ApprovalDeadlines, 60),
     ("follow_up_reminders", JobKind::FollowUpReminders, 24 * 3600),
@@ -206,6 +211,8 @@ const SCHEDULES: [(&str, JobKind, i64); 6] = [
     ("case_deadlines", JobKind::CaseDeadlines, 60),
     // Step deadlines are days: an hourly look reminds on the morning of the day.
     ("process_deadlines", JobKind::ProcessDeadlines, 3600),
+    // A defect's deadline is hours: looked at every ten minutes.
+    ("defect_deadlines", JobKind::DefectDeadlines, 600),
 ];
 
 /// When agents start their day, in the company's time.

@@ -28,6 +28,7 @@ pub struct Model {
     pub accepted_at: Option<DateTimeUtc>,
     pub rejections: i32,
     pub reinspect_note: Option<String>,
+    pub escalated_at: Option<DateTimeUtc>,
     pub version: i64,
 }
 

@@ -128,6 +128,8 @@ impl MigrationTrait for Migration {
                 // Re-inspections that found it not fixed, and the last one's words.
                 .col(integer(a("rejections")))
                 .col(text_null(a("reinspect_note")))
+                // When the deadline's passing was told (once per deadline).
+                .col(timestamp_with_time_zone_null(a("escalated_at")))
                 .col(big_integer(a("version")))
                 .foreign_key(
                     ForeignKey::create().from(a("handover_defects"), a("handover_id")).to(a("handovers"), a("id")),

@@ -491,3 +491,37 @@ async fn the_pages_show_the_handover_and_the_buyer_books_on_the_link_page_withou
         (&json!(12), &json!(72), &json!(["身份证", "购房合同"]))
     );
 }
+
+#[tokio::test]
+async fn a_defect_past_its_deadline_is_told_once_whatever_the_instances() {
+    let s = site().await;
+    let (contract, _) = s.sold().await;
+    s.paid(&contract).await;
+    s.ready().await;
+    let h = s.ok(get(&format!("/api/v1/contracts/{contract}/handover")), &s.after, StatusCode::OK).await;
+    let id = h["id"].as_str().unwrap();
+    let documents = json!({"documents": ["买受人身份证原件", "购房合同", "交房通知书"]});
+    s.ok(post(&format!("/api/v1/aftersales/handovers/{id}/check-in"), documents), &s.after, StatusCode::OK).await;
+    let body = json!({"room": "卫生间", "item": "waterproofing", "severity": "urgent", "description": "地漏反水"});
+    s.ok(post(&format!("/api/v1/aftersales/handovers/{id}/defects"), body), &s.after, StatusCode::CREATED).await;
+    let (_, second) = s.app.second_instance().await;
+    let check = |services: loupan_service::Services, at| async move {
+        loupan_service::aftersales::handover::check_defect_deadlines(&services, at).await.unwrap()
+    };
+    // Within its 24 hours nothing is told; past them, once, from either instance.
+    assert_eq!(check(s.app.services.clone(), at(2026, 7, 2, 8)).await, 0);
+    let late = at(2026, 7, 2, 10);
+    let (a, b) = tokio::join!(check(s.app.services.clone(), late), check(second.clone(), late));
+    assert_eq!(a + b, 1);
+    assert_eq!(check(second, at(2026, 7, 2, 11)).await, 0);
+    let bell = |token: &str| {
+        let call = get("/api/v1/notifications").token(token);
+        let app = &s.app;
+        async move {
+            let json = app.send(call).await.json();
+            let items = json["items"].as_array().or(json.as_array()).cloned().unwrap_or_default();
+            items.iter().filter(|n| n["kind"] == "defect_overdue").count()
+        }
+    };
+    assert_eq!((bell(&s.engineer).await, bell(&s.after).await), (1, 1), "engineering and the finder");
+}

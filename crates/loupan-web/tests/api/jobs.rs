@@ -261,8 +261,8 @@ async fn each_scheduled_run_is_queued_once_across_instances() {
     let now = chrono::Utc::now() + chrono::Duration::seconds(1);
     let first = jobs::tick_schedules(&app.services, now).await.unwrap();
     let again = jobs::tick_schedules(&second, now).await.unwrap();
-    assert_eq!((first, again), (4, 0), "reservation expiry, approval, case and process deadlines, once");
-    assert_eq!(drain(&second, "b", now).await, 4);
+    assert_eq!((first, again), (5, 0), "reservation expiry, approval, case, process and defect deadlines, once");
+    assert_eq!(drain(&second, "b", now).await, 5);
     let o = app.send(get("/api/v1/jobs").token(&admin)).await.json();
     let kinds: Vec<&str> = o["items"].as_array().unwrap().iter().map(|j| j["kind"].as_str().unwrap()).collect();
     assert!(
@@ -279,6 +279,7 @@ async fn each_scheduled_run_is_queued_once_across_instances() {
         [
             "approval_deadlines",
             "case_deadlines",
+            "defect_deadlines",
             "follow_up_reminders",
             "greetings",
             "process_deadlines",
