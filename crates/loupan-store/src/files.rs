@@ -31,6 +31,23 @@ pub async fn files_of<C: ConnectionTrait>(c: &C, owner_type: FileOwner, owner_id
         .await?)
 }
 
+/// The files of several owners of one type, oldest first, in one query.
+pub async fn files_of_owners<C: ConnectionTrait>(
+    c: &C,
+    owner_type: FileOwner,
+    owner_ids: &[&str],
+) -> StoreResult<Vec<FileRow>> {
+    if owner_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(files::Entity::find()
+        .filter(files::Column::OwnerType.eq(owner_type))
+        .filter(files::Column::OwnerId.is_in(owner_ids.iter().copied()))
+        .order_by_asc(files::Column::CreatedAt)
+        .all(c)
+        .await?)
+}
+
 pub async fn delete_file<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<bool> {
     Ok(files::Entity::delete_by_id(id.to_owned()).exec(c).await?.rows_affected == 1)
 }

@@ -355,6 +355,15 @@ pub struct Defect {
     pub version: i64,
 }
 
+/// The photos of these defects, by defect id, read in one query.
+async fn photos_of<C: Connection>(conn: &C, ids: &[&str]) -> ServiceResult<BTreeMap<String, Vec<DefectPhoto>>> {
+    let mut by_defect: BTreeMap<String, Vec<DefectPhoto>> = BTreeMap::new();
+    for f in loupan_store::files::files_of_owners(conn, FileOwner::HandoverDefect, ids).await? {
+        by_defect.entry(f.owner_id).or_default().push(DefectPhoto { file_id: f.id, file_name: f.file_name });
+    }
+    Ok(by_defect)
+}
+
 fn defect_view(r: DefectRow, now: DateTime<Utc>, photos: Vec<DefectPhoto>) -> Defect {
     Defect {
         overdue: r.status == DefectStatus::Open && r.due_at < now,
@@ -461,13 +470,12 @@ async fn view<C: Connection>(
     let rules = rules_of(conn, &row.project_id).await?;
     let now = services.clock.now();
     let mut defects = Vec::new();
-    for d in store::defects_of(conn, &row.id).await? {
-        let photos = loupan_store::files::files_of(conn, FileOwner::HandoverDefect, d.id.as_str())
-            .await?
-            .into_iter()
-            .map(|f| DefectPhoto { file_id: f.id, file_name: f.file_name })
-            .collect();
-        defects.push(defect_view(d, now, photos));
+    let rows = store::defects_of(conn, &row.id).await?;
+    let ids: Vec<&str> = rows.iter().map(|d| d.id.as_str()).collect();
+    let mut photos = photos_of(conn, &ids).await?;
+    for d in rows {
+        let of_it = photos.remove(d.id.as_str()).unwrap_or_default();
+        defects.push(defect_view(d, now, of_it));
     }
     let appointment = match &row.slot_id {
         Some(id) => store::find_slot(conn, id).await?.map(Slot::from),
@@ -1140,11 +1148,7 @@ async fn visible_defect<C: Connection>(conn: &C, actor: &Actor, id: &DefectId) -
 pub async fn defect(services: &Services, actor: &Actor, id: &DefectId) -> ServiceResult<Defect> {
     let conn = services.store.conn();
     let row = visible_defect(conn, actor, id).await?;
-    let photos = loupan_store::files::files_of(conn, FileOwner::HandoverDefect, id.as_str())
-        .await?
-        .into_iter()
-        .map(|f| DefectPhoto { file_id: f.id, file_name: f.file_name })
-        .collect();
+    let photos = photos_of(conn, &[id.as_str()]).await?.remove(id.as_str()).unwrap_or_default();
     Ok(defect_view(row, services.clock.now(), photos))
 }
 
@@ -1209,11 +1213,7 @@ async fn move_defect(
     )
     .await?;
     tx.commit().await.map_err(ServiceError::internal)?;
-    let photos = loupan_store::files::files_of(services.store.conn(), FileOwner::HandoverDefect, id.as_str())
-        .await?
-        .into_iter()
-        .map(|f| DefectPhoto { file_id: f.id, file_name: f.file_name })
-        .collect();
+    let photos = photos_of(services.store.conn(), &[id.as_str()]).await?.remove(id.as_str()).unwrap_or_default();
     Ok(defect_view(next, services.clock.now(), photos))
 }
 
