@@ -86,6 +86,8 @@ pub struct Services {
     pub files: Arc<dyn platform::files::FileStore>,
     /// Now and today in the company's time zone; tests set it.
     pub clock: Clock,
+    /// Draining and stopping on SIGTERM (`/readyz`, streams, the job worker).
+    pub lifecycle: Arc<platform::lifecycle::Lifecycle>,
     /// What approval decisions and jobs do in their modules (`handlers`).
     pub(crate) handlers: handlers::Handlers,
 }
@@ -103,6 +105,7 @@ impl Services {
             progress: Arc::default(),
             files: Arc::new(files),
             clock: Clock::default(),
+            lifecycle: Arc::default(),
             handlers: handlers::Handlers::default(),
         }
     }

@@ -63,6 +63,19 @@ pub async fn count_by_status<C: ConnectionTrait>(c: &C) -> StoreResult<Vec<(JobS
         .await?)
 }
 
+/// When the longest-waiting job that is due was due: how far the workers lag.
+pub async fn oldest_due<C: ConnectionTrait>(c: &C, now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
+    let oldest: Option<Option<DateTime<Utc>>> = jobs::Entity::find()
+        .select_only()
+        .column_as(Expr::col(jobs::Column::RunAt).min(), "oldest")
+        .filter(jobs::Column::Status.eq(JobStatus::Queued))
+        .filter(jobs::Column::RunAt.lte(now))
+        .into_tuple()
+        .one(c)
+        .await?;
+    Ok(oldest.flatten())
+}
+
 fn claimable(now: DateTime<Utc>) -> Condition {
     Condition::any()
         .add(Condition::all().add(jobs::Column::Status.eq(JobStatus::Queued)).add(jobs::Column::RunAt.lte(now)))
@@ -117,6 +130,22 @@ pub async fn renew_leases<C: ConnectionTrait>(c: &C, worker: &str, until: DateTi
         .exec(c)
         .await?;
     Ok(r.rows_affected)
+}
+
+/// Gives back a job the worker claimed and did not start (its instance is
+/// stopping): queued again at once for another worker, the attempt uncounted.
+pub async fn release_job<C: ConnectionTrait>(c: &C, id: &str, worker: &str) -> StoreResult<bool> {
+    let r = jobs::Entity::update_many()
+        .col_expr(jobs::Column::Status, Expr::value(JobStatus::Queued))
+        .col_expr(jobs::Column::LockedBy, Expr::value(Option::<String>::None))
+        .col_expr(jobs::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(jobs::Column::Attempts, Expr::col(jobs::Column::Attempts).sub(1))
+        .filter(jobs::Column::Id.eq(id))
+        .filter(jobs::Column::LockedBy.eq(worker))
+        .filter(jobs::Column::Status.eq(JobStatus::Running))
+        .exec(c)
+        .await?;
+    Ok(r.rows_affected == 1)
 }
 
 /// Finishes a job the worker still holds. False when its lease was lost.

@@ -170,6 +170,14 @@ pub fn redact_url(url: &str) -> String {
 /// Pages (4 KiB) of write-ahead log after which a commit checkpoints itself.
 const WAL_AUTOCHECKPOINT_PAGES: u32 = 16_384;
 
+/// See `Store::pool_connections`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolConnections {
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
 impl Store {
     /// Opens the database named by `url`. A SQLite file is created when missing,
     /// but only inside a directory that exists: a typo'd directory is an error.
@@ -239,6 +247,21 @@ impl Store {
     pub fn without_writer_queue(mut self) -> Store {
         self.writers = None;
         self
+    }
+
+    /// The connection pool as `/metrics` shows it: open, idle and the most allowed.
+    pub fn pool_connections(&self) -> PoolConnections {
+        let (open, idle, max) = match self.backend() {
+            DbBackend::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+            }
+            _ => {
+                let pool = self.db.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+            }
+        };
+        PoolConnections { open, idle: u32::try_from(idle).unwrap_or(u32::MAX), max }
     }
 
     /// How many statements this store has sent (in and out of transactions).

@@ -10,6 +10,7 @@ pub mod assets;
 pub mod error;
 pub mod extract;
 pub mod i18n;
+pub mod live;
 pub mod metrics;
 pub mod middleware;
 pub mod pages;
@@ -105,13 +106,15 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(UPLOAD_LIMIT))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(from_fn(middleware::request_id))
         .with_state(state)
 }
 
-/// The span of one request in the log: method and path only. Query strings
-/// carry what users search for (phones, names), so they never reach the log.
+/// The span of one request in the log: its id, method and path only. Query
+/// strings carry what users search for (phones, names), so they never reach the log.
 fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+    let id = req.headers().get(middleware::REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
 }
 
 /// The OpenAPI document as served: generated from the routes, with the version.

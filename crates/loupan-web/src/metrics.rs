@@ -1,9 +1,12 @@
 //! Request counts and latencies per route, in Prometheus text format at
-//! `/metrics`, plus `/healthz` (process alive) and `/readyz` (database reachable).
+//! `/metrics` with the instance's gauges (database pool, job queue and its
+//! lag, open event streams, draining), plus `/healthz` (process alive) and
+//! `/readyz` (database reachable and not draining).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -29,6 +32,8 @@ struct RouteStats {
 #[derive(Default)]
 pub struct Metrics {
     routes: Mutex<BTreeMap<(String, String), RouteStats>>,
+    /// Server-sent event streams open now (`crate::live`).
+    pub(crate) sse_clients: AtomicI64,
 }
 
 impl Metrics {
@@ -85,8 +90,43 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     res
 }
 
+/// The gauges of this instance: read when scraped.
+async fn gauges(state: &AppState) -> String {
+    let mut out = String::new();
+    let services = &state.services;
+    let pool = services.store.pool_connections();
+    let gauge = |out: &mut String, name: &str, help: &str| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+    };
+    gauge(&mut out, "loupan_db_pool_connections", "Database connections of this instance's pool by state.");
+    let _ = writeln!(out, "loupan_db_pool_connections{{state=\"in_use\"}} {}", pool.open.saturating_sub(pool.idle));
+    let _ = writeln!(out, "loupan_db_pool_connections{{state=\"idle\"}} {}", pool.idle);
+    gauge(&mut out, "loupan_db_pool_max_connections", "The most connections the pool opens.");
+    let _ = writeln!(out, "loupan_db_pool_max_connections {}", pool.max);
+    gauge(&mut out, "loupan_sse_clients", "Server-sent event streams open on this instance.");
+    let _ = writeln!(out, "loupan_sse_clients {}", state.metrics.sse_clients.load(Ordering::Relaxed));
+    gauge(&mut out, "loupan_draining", "1 while the instance is shutting down.");
+    let _ = writeln!(out, "loupan_draining {}", u8::from(services.lifecycle.is_draining()));
+    // The queue is shared by every instance: each reports the same figures.
+    match loupan_service::platform::jobs::queue_gauges(services).await {
+        Ok(queue) => {
+            gauge(&mut out, "loupan_jobs", "Jobs in the shared queue by status.");
+            for status in loupan_domain::platform::JobStatus::ALL {
+                let n = queue.counts.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n);
+                let _ = writeln!(out, "loupan_jobs{{status=\"{}\"}} {n}", status.name());
+            }
+            gauge(&mut out, "loupan_job_lag_seconds", "How long the longest-waiting due job has waited.");
+            let _ = writeln!(out, "loupan_job_lag_seconds {}", queue.lag_seconds);
+        }
+        Err(e) => tracing::warn!(error = %e.chain(), "metrics: could not read the job queue"),
+    }
+    out
+}
+
 async fn metrics(State(state): State<AppState>) -> Response {
-    let mut res = state.metrics.render().into_response();
+    let mut text = state.metrics.render();
+    text.push_str(&gauges(&state).await);
+    let mut res = text.into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
     res
 }
@@ -96,7 +136,10 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    if state.services.store.ping().await {
+    if state.services.lifecycle.is_draining() {
+        // A balancer's health check takes the instance out before it stops.
+        (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "draining"}))).into_response()
+    } else if state.services.store.ping().await {
         Json(serde_json::json!({"status": "ready"})).into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "database unreachable"}))).into_response()

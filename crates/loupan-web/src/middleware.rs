@@ -228,6 +228,30 @@ pub fn problem_response(failure: &Failure, lang: Lang) -> Response {
     res
 }
 
+/// `X-Request-Id`: the balancer's when it sent an acceptable one, else a new
+/// one. It names the request's log span, goes back on the response and on
+/// every job the request queues (`platform::request`).
+pub async fn request_id(mut req: Request, next: Next) -> Response {
+    use loupan_service::platform::request;
+    let id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| request::accepted(v))
+        .map_or_else(request::new_id, str::to_owned);
+    let value = HeaderValue::from_str(&id).ok();
+    if let Some(value) = &value {
+        req.headers_mut().insert(REQUEST_ID, value.clone());
+    }
+    let mut res = request::within(id, next.run(req)).await;
+    if let Some(value) = value {
+        res.headers_mut().insert(REQUEST_ID, value);
+    }
+    res
+}
+
+pub const REQUEST_ID: &str = "x-request-id";
+
 /// `Idempotency-Key` on API POSTs: the first answer is stored and replayed to
 /// repeats; a failed request frees the key so the client can retry.
 pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next) -> Response {

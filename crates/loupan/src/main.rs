@@ -70,6 +70,8 @@ enum Command {
         /// limits per address (the owners' report form) count that address.
         #[arg(long, env = "LOUPAN_TRUST_FORWARDED_FOR")]
         trust_forwarded_for: bool,
+        #[command(flatten)]
+        shutdown: Shutdown,
     },
     /// Bring the database schema up to date and exit.
     Migrate {
@@ -105,6 +107,20 @@ enum Command {
         /// A folder written by `loupan backup`.
         source: PathBuf,
     },
+}
+
+/// How an instance leaves on SIGTERM or Ctrl-C.
+#[derive(Args, Clone, Copy)]
+struct Shutdown {
+    /// Seconds to keep serving with `/readyz` answering 503 before stopping,
+    /// so that a balancer's health check takes the instance out first.
+    #[arg(long, env = "LOUPAN_DRAIN_SECONDS", default_value_t = 0)]
+    drain_seconds: u64,
+    /// Seconds, after stopping, to wait for requests in flight and the running
+    /// job; then the process exits anyway (a job left running goes to another
+    /// instance when its lease passes).
+    #[arg(long, env = "LOUPAN_SHUTDOWN_SECONDS", default_value_t = 30)]
+    shutdown_seconds: u64,
 }
 
 #[derive(Subcommand)]
@@ -173,12 +189,15 @@ fn main() -> Result<()> {
 
 #[tokio::main]
 async fn run() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("LOUPAN_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn,tower_http=warn")),
-        )
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LOUPAN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn,tower_http=warn"));
+    // One JSON object per line for a group's log collector; with the spans
+    // (the request's id, a job's id and the request that queued it).
+    if std::env::var("LOUPAN_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        tracing_subscriber::fmt().json().with_span_list(true).with_current_span(false).with_env_filter(filter).init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
     let cli = Cli::parse();
     // A restore must not open (and so create) the database it is about to replace.
     if let Command::Restore { source } = &cli.command {
@@ -203,12 +222,12 @@ async fn run() -> Result<()> {
     }
     let services = open(&cli.storage).await?;
     match cli.command {
-        Command::Serve { listen, demo: with_demo, admin_password, secure_cookies, trust_forwarded_for } => {
+        Command::Serve { listen, demo: with_demo, admin_password, secure_cookies, trust_forwarded_for, shutdown } => {
             first_start(&services, admin_password).await?;
             if with_demo {
                 fill_demo(&services).await?;
             }
-            serve(services, listen, WebConfig { secure_cookies, trust_forwarded_for }).await
+            serve(services, listen, WebConfig { secure_cookies, trust_forwarded_for }, shutdown).await
         }
         Command::Migrate { .. } => {
             println!("database schema is up to date");
@@ -427,7 +446,7 @@ async fn fill_demo(services: &Services) -> Result<()> {
     Ok(())
 }
 
-async fn serve(services: Services, listen: SocketAddr, config: WebConfig) -> Result<()> {
+async fn serve(services: Services, listen: SocketAddr, config: WebConfig, shutdown: Shutdown) -> Result<()> {
     match loupan_service::platform::auth::purge_expired_sessions(&services).await {
         Ok(n) if n > 0 => tracing::info!(removed = n, "expired sessions removed"),
         Ok(_) => {}
@@ -436,8 +455,9 @@ async fn serve(services: Services, listen: SocketAddr, config: WebConfig) -> Res
     loupan_service::platform::live::start(&services);
     // Scheduled work (reservation expiry, approval deadlines, reminders) and
     // queued jobs (webhook deliveries) run from the database's job queue.
-    loupan_service::platform::jobs::start(&services);
+    let worker = loupan_service::platform::jobs::start(&services);
     services.store.spawn_wal_checkpoints();
+    let lifecycle = services.lifecycle.clone();
     let app = loupan_web::app(AppState::new(services, config));
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!("Loupan is serving on http://{listen}");
@@ -447,10 +467,44 @@ async fn serve(services: Services, listen: SocketAddr, config: WebConfig) -> Res
             tracing::debug!(error = %e, "TCP_NODELAY not set");
         }
     });
+    // On the signal: drain (still serving, `/readyz` 503), then stop: the
+    // listener closes, event streams end, requests in flight are answered.
+    let stopping = {
+        let lifecycle = lifecycle.clone();
+        async move {
+            shutdown_signal().await;
+            lifecycle.begin_draining();
+            if shutdown.drain_seconds > 0 {
+                tracing::info!(seconds = shutdown.drain_seconds, "draining: /readyz answers 503");
+                tokio::time::sleep(std::time::Duration::from_secs(shutdown.drain_seconds)).await;
+            }
+            lifecycle.stop();
+        }
+    };
     // The peer's address is kept for limits per address (`ClientAddress`).
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let server = async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(stopping)
+            .await
+    };
+    let limit = async {
+        lifecycle.stopped().await;
+        tokio::time::sleep(std::time::Duration::from_secs(shutdown.shutdown_seconds)).await;
+    };
+    tokio::select! {
+        served = server => served?,
+        () = limit => {
+            tracing::warn!(seconds = shutdown.shutdown_seconds, "requests still open at the shutdown limit; leaving them");
+            return Ok(());
+        }
+    }
+    // The worker finishes the job it is running (given the limit once more).
+    if tokio::time::timeout(std::time::Duration::from_secs(shutdown.shutdown_seconds), worker).await.is_err() {
+        tracing::warn!(
+            "the running job did not finish within the shutdown limit; its lease passes to another instance"
+        );
+    }
+    tracing::info!("Loupan stopped");
     Ok(())
 }
 

@@ -150,6 +150,7 @@ pub async fn enqueue<C: Connection>(conn: &C, job: NewJob) -> ServiceResult<Opti
         created_by: job.created_by,
         created_at: now,
         finished_at: None,
+        request_id: crate::platform::request::current(),
     };
     Ok(store::insert_job(conn, &row).await?.then_some(row.id))
 }
@@ -307,9 +308,21 @@ pub async fn run_due(services: &Services, worker: &str, now: DateTime<Utc>) -> S
 /// Runs the jobs a worker claimed, one after another.
 async fn run_claimed(services: &Services, worker: &str, now: DateTime<Utc>, claimed: Vec<JobRow>) -> ServiceResult<()> {
     for job in claimed {
+        if services.lifecycle.is_stopping() {
+            // Another instance runs it now rather than after the lease.
+            store::release_job(services.store.conn(), &job.id, worker).await?;
+            continue;
+        }
         let kind = JobKind::parse(&job.kind);
+        // The job works for the request that queued it (its own id for a scheduled run):
+        // its log lines, the jobs it queues and the webhooks it sends carry that id.
+        let request = job.request_id.clone().unwrap_or_else(|| job.id.clone());
+        let span = tracing::info_span!("job", id = %job.id, kind = %job.kind, request_id = %request);
         let outcome = match kind {
-            Some(kind) => (services.handlers.run_job)(services, &job, kind, now).await,
+            Some(kind) => {
+                let run = (services.handlers.run_job)(services, &job, kind, now);
+                crate::platform::request::within(request, tracing::Instrument::instrument(run, span)).await
+            }
             None => Err(format!("unknown job kind `{}`", job.kind)),
         };
         // The last progress reported stays on the row (SQLite could not take it while the job wrote).
@@ -364,8 +377,10 @@ pub(crate) async fn remind_follow_ups(services: &Services, now: DateTime<Utc>) -
     Ok(due.len())
 }
 
-/// Runs schedules and jobs until the process ends: one loop per instance.
-pub fn start(services: &Services) {
+/// Runs schedules and jobs until the instance stops (`lifecycle`): one loop
+/// per instance. On stopping it finishes the job it is running, takes no
+/// other and returns; `serve` waits for the returned task, within its limit.
+pub fn start(services: &Services) -> tokio::task::JoinHandle<()> {
     let services = services.clone();
     let worker = format!("{}-{}", std::process::id(), &loupan_store::new_id()[..8]);
     tokio::spawn(async move {
@@ -373,14 +388,18 @@ pub fn start(services: &Services) {
             tracing::error!(error = %e.chain(), "could not set up job schedules");
         }
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        let stopped = services.lifecycle.clone();
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = stopped.stopped() => break,
+            }
             let now = services.clock.now();
             if let Err(e) = tick_schedules(&services, now).await {
                 tracing::error!(error = %e.chain(), "job schedules failed");
             }
-            // Drain what is due before sleeping again.
-            loop {
+            // Drain what is due before sleeping again, unless the instance is stopping.
+            while !services.lifecycle.is_stopping() {
                 match run_due(&services, &worker, services.clock.now()).await {
                     Ok(0) => break,
                     Ok(_) => continue,
@@ -391,7 +410,8 @@ pub fn start(services: &Services) {
                 }
             }
         }
-    });
+        tracing::info!("job worker stopped");
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -452,6 +472,22 @@ pub struct Schedule {
 }
 
 /// Jobs, newest first, and how many there are in each state.
+/// The queue as `/metrics` shows it.
+#[derive(Debug, Clone)]
+pub struct QueueGauges {
+    pub counts: Vec<(JobStatus, i64)>,
+    /// Seconds since the longest-waiting due job was due (0 when none waits).
+    pub lag_seconds: i64,
+}
+
+/// For the instance's own metrics (no actor: `/metrics` is for operators' scrapers).
+pub async fn queue_gauges(services: &Services) -> ServiceResult<QueueGauges> {
+    let conn = services.store.conn();
+    let now = services.clock.now();
+    let lag_seconds = store::oldest_due(conn, now).await?.map_or(0, |due| (now - due).num_seconds().max(0));
+    Ok(QueueGauges { counts: store::count_by_status(conn).await?, lag_seconds })
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Overview {
     pub counts: Vec<(JobStatus, i64)>,

@@ -1,7 +1,7 @@
 //! The platform every business area stands on: users, sessions and sign-in,
 //! the audit trail, background jobs, notifications, webhooks, live updates,
-//! idempotency keys, personal-data secrets, file storage and Excel import
-//! helpers. Nothing here knows a business area.
+//! idempotency keys, personal-data secrets, file storage, Excel import
+//! helpers and the instance's graceful way out. Nothing here knows a business area.
 
 pub mod audit;
 pub mod auth;
@@ -9,11 +9,13 @@ pub mod files;
 pub mod idempotency;
 pub mod import;
 pub mod jobs;
+pub mod lifecycle;
 pub mod live;
 pub mod memory;
 pub mod notifications;
 pub mod outbound;
 pub mod rate_limit;
+pub mod request;
 pub mod secrets;
 pub mod users;
 pub mod webhooks;

@@ -175,9 +175,11 @@ pub async fn deliver(services: &Services, delivery_id: &str) -> Result<(), Strin
     };
     let secret = services.secrets.decrypt(&subscription.secret_encrypted).map_err(|e| e.to_string())?;
     let timestamp = now.timestamp().to_string();
-    let sent = client_to(&host, address)
-        .map_err(|e| e.to_string())?
-        .post(url)
+    let mut request = client_to(&host, address).map_err(|e| e.to_string())?.post(url);
+    if let Some(id) = crate::platform::request::current() {
+        request = request.header("Loupan-Request-Id", id);
+    }
+    let sent = request
         .header("Content-Type", "application/json")
         .header("Loupan-Event", &delivery.event_type)
         .header("Loupan-Delivery", &delivery.id)

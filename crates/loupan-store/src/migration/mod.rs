@@ -53,6 +53,7 @@ mod m20261219_000047_area_compensation;
 mod m20261220_000048_one_open_batch;
 mod m20261221_000049_service_processes;
 mod m20261222_000050_handover;
+mod m20261223_000051_job_request_ids;
 
 pub struct Migrator;
 
@@ -109,6 +110,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261220_000048_one_open_batch::Migration),
             Box::new(m20261221_000049_service_processes::Migration),
             Box::new(m20261222_000050_handover::Migration),
+            Box::new(m20261223_000051_job_request_ids::Migration),
         ]
     }
 }

@@ -1024,19 +1024,19 @@ pub async fn building_events(
     >,
     AppError,
 > {
-    use axum::response::sse::{Event, KeepAlive, Sse};
+    use axum::response::sse::Event;
     use loupan_service::platform::live::LiveChange;
     use tokio_stream::StreamExt;
     inventory::get_building(&state.services, &actor, &id).await?;
     let updates = tokio_stream::wrappers::BroadcastStream::new(state.services.live.subscribe());
     let stream = updates.filter_map(move |message| match message {
         Ok(LiveChange::Unit(change)) if change.building_id == id => {
-            Event::default().event("unit").json_data(&change).ok().map(Ok)
+            Event::default().event("unit").json_data(&change).ok()
         }
         Ok(_) => None,
-        Err(_) => Some(Ok(Event::default().event("reload").data("behind"))),
+        Err(_) => Some(Event::default().event("reload").data("behind")),
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    Ok(crate::live::stream(&state, stream))
 }
 
 /// Attachments (附件) of an owner that keeps them: a cost contract, a change

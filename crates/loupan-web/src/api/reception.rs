@@ -169,18 +169,18 @@ pub async fn visit_events(
 ) -> axum::response::sse::Sse<
     impl tokio_stream::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
 > {
-    use axum::response::sse::{Event, KeepAlive, Sse};
+    use axum::response::sse::Event;
     use loupan_service::platform::live::LiveChange;
     use tokio_stream::StreamExt;
     let updates = tokio_stream::wrappers::BroadcastStream::new(state.services.live.subscribe());
     let stream = updates.filter_map(move |message| match message {
         Ok(LiveChange::Visit(change)) if reception::concerns(&actor, &change, q.mine) => {
-            Event::default().event("visit").json_data(&change).ok().map(Ok)
+            Event::default().event("visit").json_data(&change).ok()
         }
         Ok(_) => None,
-        Err(_) => Some(Ok(Event::default().event("reload").data("behind"))),
+        Err(_) => Some(Event::default().event("reload").data("behind")),
     });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    crate::live::stream(&state, stream)
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

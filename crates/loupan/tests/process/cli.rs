@@ -385,3 +385,134 @@ async fn rotating_the_key_re_encrypts_every_id_number_and_an_interrupted_rotatio
     let newest = Secrets::from_master(&read_key()).unwrap();
     assert_eq!(newest.decrypt(&ciphers().await[0].1).unwrap(), old.decrypt(&before[0].1).unwrap());
 }
+
+/// SIGTERM: the instance first drains (`/readyz` 503 while it still serves),
+/// then stops: an open 销控图 stream ends instead of holding the process, and
+/// it exits 0. Before that, the gauges are on `/metrics`, the request id
+/// comes back on the response and reaches the webhook its request caused,
+/// and the log is one JSON object per line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_then_stops_and_a_request_id_follows_its_work() {
+    use serde_json::{Value, json};
+    let env = Env::new().await;
+    let port = free_port();
+    let log = env.dir.join("server.log");
+    let mut child = env
+        .loupan(&["serve", "--demo"])
+        .env("LOUPAN_LISTEN", format!("127.0.0.1:{port}"))
+        .env("LOUPAN_ADMIN_PASSWORD", "Admin-cli-password-1")
+        .env("LOUPAN_WEBHOOK_ALLOW", "127.0.0.1")
+        .env("LOUPAN_LOG_FORMAT", "json")
+        .env("LOUPAN_DRAIN_SECONDS", "2")
+        .env("LOUPAN_SHUTDOWN_SECONDS", "10")
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while http(port, "GET", "/readyz", None, None).is_none_or(|(s, _)| s != 200) {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let call = |req: reqwest::RequestBuilder| async move {
+        let r = req.send().await.unwrap();
+        let id = r.headers().get("x-request-id").map(|v| v.to_str().unwrap().to_owned());
+        (r.status().as_u16(), id, serde_json::from_str::<Value>(&r.text().await.unwrap()).unwrap_or(Value::Null))
+    };
+    let json_post = |path: &str, token: &str, body: Value| {
+        client
+            .post(format!("{base}{path}"))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+    };
+    let (_, _, login) = call(
+        client
+            .post(format!("{base}/api/v1/auth/login"))
+            .header("content-type", "application/json")
+            .body(json!({"username": "admin", "password": "Admin-cli-password-1"}).to_string()),
+    )
+    .await;
+    let token = login["token"].as_str().unwrap().to_owned();
+
+    // The request id: the caller's when acceptable, a new one otherwise, and on the webhook it causes.
+    let (hook_port, received) = crate::webhook_receiver();
+    let hook = json!({"url": format!("http://127.0.0.1:{hook_port}/hook"), "event_types": ["customer.created"]});
+    let (status, _, body) = call(json_post("/api/v1/webhooks", &token, hook)).await;
+    assert_eq!(status, 201, "{body}");
+    let (_, _, projects) = call(client.get(format!("{base}/api/v1/projects")).bearer_auth(&token)).await;
+    let project = projects["items"][0]["id"].as_str().unwrap().to_owned();
+    let customer = json!({"name": "追踪", "phone": "13500135000", "project_id": project});
+    let (status, id, body) =
+        call(json_post("/api/v1/customers", &token, customer).header("X-Request-Id", "trace-me-1")).await;
+    assert_eq!((status, id.as_deref()), (201, Some("trace-me-1")), "{body}");
+    let (_, id, _) = call(client.get(format!("{base}/healthz")).header("X-Request-Id", "two words\tand a tab")).await;
+    let id = id.unwrap();
+    assert!(id != "two words\tand a tab" && !id.is_empty(), "an unacceptable id was echoed: {id:?}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !received.lock().unwrap().iter().any(|d| d.body["data"]["name"] == "追踪") {
+        assert!(Instant::now() < deadline, "the webhook was not delivered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let delivery = received.lock().unwrap().iter().find(|d| d.body["data"]["name"] == "追踪").unwrap().clone();
+    assert_eq!(delivery.request_id.as_deref(), Some("trace-me-1"), "the webhook does not name its request");
+
+    // The gauges, with a 销控图 stream open.
+    let (_, _, units) =
+        call(client.get(format!("{base}/api/v1/units?project_id={project}&limit=1")).bearer_auth(&token)).await;
+    let building = units["items"][0]["building_id"].as_str().unwrap().to_owned();
+    let mut stream =
+        client.get(format!("{base}/api/v1/buildings/{building}/events")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(stream.status().as_u16(), 200);
+    let metrics = client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    for line in [
+        "loupan_sse_clients 1",
+        "loupan_draining 0",
+        "loupan_jobs{status=\"queued\"}",
+        "loupan_job_lag_seconds ",
+        "loupan_db_pool_connections{state=\"idle\"}",
+        "loupan_db_pool_max_connections ",
+    ] {
+        assert!(metrics.contains(line), "/metrics lacks `{line}`:\n{metrics}");
+    }
+
+    // SIGTERM: draining first, still serving; then the stream ends and the process exits 0.
+    let signalled = Instant::now();
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    loop {
+        let (status, _, body) = call(client.get(format!("{base}/readyz"))).await;
+        if status == 503 {
+            assert_eq!(body["status"], "draining");
+            break;
+        }
+        assert!(signalled.elapsed() < Duration::from_secs(2), "/readyz still {status} after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, _, _) = call(client.get(format!("{base}/api/v1/auth/me")).bearer_auth(&token)).await;
+    assert_eq!(status, 200, "a draining instance still serves");
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), stream.chunk()).await {
+            Ok(Ok(Some(_))) => continue,
+            Ok(_) => break,
+            Err(_) => panic!("the event stream stayed open after the instance stopped"),
+        }
+    }
+    assert!(signalled.elapsed() >= Duration::from_secs(2), "the stream ended before the drain was over");
+    let exited = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(signalled.elapsed() < Duration::from_secs(15), "the server did not exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exited.success(), "exit status {exited}");
+
+    let log = std::fs::read_to_string(&log).unwrap();
+    // `--demo` prints its users to the same output, as plain text; the log lines are JSON.
+    let lines: Vec<Value> =
+        log.lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).expect(l)).collect();
+    assert!(lines.iter().any(|l| l["fields"]["message"] == "shutting down"), "{log}");
+    assert!(lines.iter().any(|l| l["fields"]["message"] == "Loupan stopped"), "{log}");
+}

@@ -13,7 +13,6 @@
 //! nginx and sets `LOUPAN_REQUIRE_BALANCER`, so there it cannot be skipped.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -209,53 +208,6 @@ async fn login(client: &reqwest::Client, base: &str, username: &str, password: &
     .unwrap()
 }
 
-/// A webhook receiver on a loopback port: every request's `Loupan-Delivery`
-/// and body, as they arrive.
-fn webhook_receiver() -> (u16, Arc<Mutex<Vec<(String, Value)>>>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let received = Arc::new(Mutex::new(Vec::new()));
-    let seen = received.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut data = Vec::new();
-            let mut buf = [0u8; 8192];
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-            // Headers, then as many bytes as Content-Length says.
-            let (head, body) = loop {
-                let Ok(n) = stream.read(&mut buf) else { break (String::new(), Vec::new()) };
-                if n == 0 {
-                    break (String::new(), Vec::new());
-                }
-                data.extend_from_slice(&buf[..n]);
-                if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-                    let head = String::from_utf8_lossy(&data[..end]).to_ascii_lowercase();
-                    let length: usize = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:"))
-                        .and_then(|v| v.trim().parse().ok())
-                        .unwrap_or(0);
-                    while data.len() < end + 4 + length {
-                        match stream.read(&mut buf) {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => data.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    break (head, data[end + 4..].to_vec());
-                }
-            };
-            let delivery = head.lines().find_map(|l| l.strip_prefix("loupan-delivery:")).map(|v| v.trim().to_owned());
-            if let Some(delivery) = delivery {
-                let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                seen.lock().unwrap().push((delivery, body));
-            }
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        }
-    });
-    (port, received)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_behind_nginx_serve_as_one() {
     let Some(server) = std::env::var("LOUPAN_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
@@ -379,7 +331,7 @@ async fn three_instances_behind_nginx_serve_as_one() {
 
     // Webhooks: each event delivered once, whichever instance's worker took it.
     let admin = login(&client, &base, "admin", ADMIN_PASSWORD).await.body["token"].as_str().unwrap().to_owned();
-    let (hook_port, received) = webhook_receiver();
+    let (hook_port, received) = crate::webhook_receiver();
     let hook =
         send(client.post(format!("{base}/api/v1/webhooks")).bearer_auth(&admin).json_body(
             &json!({"url": format!("http://127.0.0.1:{hook_port}/hook"), "event_types": ["customer.created"]}),
@@ -402,7 +354,7 @@ async fn three_instances_behind_nginx_serve_as_one() {
             .lock()
             .unwrap()
             .iter()
-            .filter_map(|(_, b)| b["data"]["id"].as_str().map(str::to_owned))
+            .filter_map(|d| d.body["data"]["id"].as_str().map(str::to_owned))
             .collect::<Vec<_>>()
     };
     while !registered.iter().all(|id| delivered_ids().contains(id)) {
@@ -417,7 +369,7 @@ async fn three_instances_behind_nginx_serve_as_one() {
         *per_customer.entry(id).or_default() += 1;
     }
     assert!(per_customer.values().all(|n| *n == 1), "a webhook was delivered twice: {per_customer:?}");
-    let delivery_ids: BTreeSet<&String> = deliveries.iter().map(|(d, _)| d).collect();
+    let delivery_ids: BTreeSet<&String> = deliveries.iter().map(|d| &d.id).collect();
     assert_eq!(delivery_ids.len(), deliveries.len(), "one delivery id came twice");
 
     // One instance killed under traffic: reads keep succeeding (the balancer tries the

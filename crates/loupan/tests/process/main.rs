@@ -18,3 +18,60 @@ fn ci_summary(line: &str) {
         writeln!(f, "{line}").unwrap();
     }
 }
+
+/// A webhook delivery as the receiver saw it.
+#[derive(Debug, Clone)]
+struct Delivery {
+    /// `Loupan-Delivery`.
+    id: String,
+    /// `Loupan-Request-Id`, when the delivery names the request that caused it.
+    request_id: Option<String>,
+    body: serde_json::Value,
+}
+
+/// A webhook receiver on a loopback port: every delivery, as it arrives.
+fn webhook_receiver() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<Delivery>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = received.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut data = Vec::new();
+            let mut buf = [0u8; 8192];
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            // Headers, then as many bytes as Content-Length says.
+            let (head, body) = loop {
+                let Ok(n) = stream.read(&mut buf) else { break (String::new(), Vec::new()) };
+                if n == 0 {
+                    break (String::new(), Vec::new());
+                }
+                data.extend_from_slice(&buf[..n]);
+                if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&data[..end]).to_ascii_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    while data.len() < end + 4 + length {
+                        match stream.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => data.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    break (head, data[end + 4..].to_vec());
+                }
+            };
+            let header = |name: &str| head.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_owned());
+            if let Some(id) = header("loupan-delivery:") {
+                let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+                seen.lock().unwrap().push(Delivery { id, request_id: header("loupan-request-id:"), body });
+            }
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (port, received)
+}
