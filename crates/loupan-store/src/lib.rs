@@ -374,7 +374,7 @@ impl Store {
         use sea_orm::{ConnectionTrait, Statement};
         if self.backend() != DbBackend::Sqlite {
             return Err(StoreError::Config(
-                "backups of PostgreSQL are made with pg_dump (and restored with pg_restore)".into(),
+                "backups of PostgreSQL are made with its own tools: pg_dump, or pg_basebackup with a WAL archive for point-in-time recovery (docs/DEPLOYMENT.md)".into(),
             ));
         }
         let target = path.to_str().ok_or_else(|| StoreError::Config(format!("unusable path {}", path.display())))?;

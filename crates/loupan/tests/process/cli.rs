@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use loupan_store::Connection;
 
+use crate::free_port;
+
 struct Env {
     dir: PathBuf,
     database_url: String,
@@ -171,10 +173,6 @@ async fn users_are_managed_from_the_terminal_and_audit_verify_detects_tampering(
     let out = env.run(&["audit", "verify"], &[]);
     assert!(!out.status.success());
     assert!(text(&out).contains("audit trail broken at row 2: content_altered"), "{}", text(&out));
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn http(port: u16, method: &str, path: &str, body: Option<&str>, token: Option<&str>) -> Option<(u16, String)> {

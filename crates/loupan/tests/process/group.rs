@@ -10,10 +10,12 @@
 //! retries the reads it had taken.
 //!
 //! It needs PostgreSQL (`LOUPAN_TEST_DATABASE_URL`) and nginx; CI installs
-//! nginx and sets `LOUPAN_REQUIRE_BALANCER`, so there it cannot be skipped.
+//! nginx and sets `LOUPAN_REQUIRE_DEPLOY_TOOLS`, so there it cannot be skipped.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command, Stdio};
+
+use crate::{free_port, nginx, wait_for_port};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,19 +27,6 @@ const ADMIN_PASSWORD: &str = "Group-admin-pass-1";
 const SECRET_KEY: &str = "6c6f7570616e2067726f7570207465737420b8d1c0b6e4f2a3c5d7e9f1a2b3c4";
 /// The header nginx adds to every answer: which instance gave it.
 const UPSTREAM: &str = "x-loupan-upstream";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn wait_for_port(port: u16, child: &mut Child, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(child.try_wait().unwrap().is_none(), "{what} exited before it listened");
-        assert!(Instant::now() < deadline, "{what} did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 struct Instance {
     port: u16,
@@ -164,14 +153,6 @@ impl Drop for Group {
     }
 }
 
-fn nginx() -> &'static str {
-    if std::path::Path::new("/usr/sbin/nginx").exists() { "/usr/sbin/nginx" } else { "nginx" }
-}
-
-fn nginx_available() -> bool {
-    Command::new(nginx()).arg("-v").stderr(Stdio::null()).status().is_ok_and(|s| s.success())
-}
-
 /// reqwest is built without its `json` feature.
 trait JsonBody {
     fn json_body(self, body: &Value) -> Self;
@@ -214,8 +195,8 @@ async fn three_instances_behind_nginx_serve_as_one() {
         eprintln!("the group of instances runs on PostgreSQL (LOUPAN_TEST_DATABASE_URL); skipped on SQLite");
         return;
     };
-    if !nginx_available() {
-        assert!(std::env::var("LOUPAN_REQUIRE_BALANCER").is_err(), "nginx is required (apt-get install nginx)");
+    if Command::new(nginx()).arg("-v").stderr(Stdio::null()).status().is_err() {
+        assert!(std::env::var("LOUPAN_REQUIRE_DEPLOY_TOOLS").is_err(), "nginx is required (apt-get install nginx)");
         eprintln!("the group of instances needs nginx; skipped");
         return;
     }

@@ -1,13 +1,14 @@
 //! The `loupan` program from the outside, as a process: its commands, the
 //! browser stories and the crawl against a server with demo data, and servers
-//! killed under write traffic (SIGKILL, power cuts), and three servers behind
-//! a load balancer. One test binary, so that
+//! killed under write traffic (SIGKILL, power cuts), three servers behind a
+//! load balancer, and the deployment examples checked by their tools. One test binary, so that
 //! the long ones run side by side instead of one after another.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod browser;
 mod cli;
 mod crash;
+mod deploy;
 mod group;
 
 /// A line for the summary CI prints at the end of its log.
@@ -17,6 +18,25 @@ fn ci_summary(line: &str) {
         let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
         writeln!(f, "{line}").unwrap();
     }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Waits until `child` (named `what` in failures) listens on `port`.
+fn wait_for_port(port: u16, child: &mut std::process::Child, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(child.try_wait().unwrap().is_none(), "{what} exited before it listened");
+        assert!(std::time::Instant::now() < deadline, "{what} did not listen on {port}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Debian's nginx (not on root's PATH everywhere).
+fn nginx() -> &'static str {
+    if std::path::Path::new("/usr/sbin/nginx").exists() { "/usr/sbin/nginx" } else { "nginx" }
 }
 
 /// A webhook delivery as the receiver saw it.
