@@ -1,4 +1,5 @@
-//! States of the platform's own records: background jobs and webhook deliveries.
+//! States of the platform's own records: background jobs, webhook deliveries,
+//! and where a report read its data.
 
 use crate::names::named_enum;
 
@@ -75,5 +76,23 @@ mod tests {
     fn names_round_trip() {
         assert_names_round_trip(&JobStatus::ALL, |s| s.name());
         assert_names_round_trip(&DeliveryStatus::ALL, |s| s.name());
+    }
+}
+
+named_enum! {
+    /// The database a heavy report read: the primary, or a streaming replica.
+    pub enum ReportDatabase("report database") {
+        Primary = "primary",
+        Replica = "replica",
+    }
+}
+
+named_enum! {
+    /// Why a report read the primary although a replica is configured.
+    pub enum ReplicaFallback("replica fallback") {
+        /// The replica did not answer.
+        ReplicaUnreachable = "replica_unreachable",
+        /// The replica answered, further behind than allowed.
+        ReplicaBehind = "replica_behind",
     }
 }

@@ -107,6 +107,40 @@ pub struct Store {
     /// On SQLite, the queue of transactions waiting to write (see `begin_write`);
     /// none on PostgreSQL, whose writers lock rows, not the database.
     writers: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// A PostgreSQL streaming replica heavy reports read from (`for_reports`).
+    replica: Option<Replica>,
+}
+
+#[derive(Clone, Debug)]
+struct Replica {
+    db: DatabaseConnection,
+    /// Further behind than this, reports read the primary instead.
+    max_lag: Duration,
+}
+
+/// Where a report read its data, so that it can say so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadFrom {
+    /// No replica is configured.
+    Primary,
+    /// The replica, this many milliseconds behind the primary.
+    Replica { lag_ms: u64 },
+    /// A replica is configured but was not used.
+    Fallback(Fallback),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fallback {
+    /// It did not answer (down, unreachable, or not a replica of ours).
+    Unreachable,
+    /// It answered, this many milliseconds behind: more than allowed.
+    Behind { lag_ms: u64 },
+}
+
+/// The connection a report reads from, and which one it is.
+pub struct ReportReader<'a> {
+    pub conn: &'a DatabaseConnection,
+    pub from: ReadFrom,
 }
 
 /// PostgreSQL advisory lock key of the migrations ("loupanMG" as a number).
@@ -239,7 +273,59 @@ impl Store {
         db.set_metric_callback(move |_| {
             counter.fetch_add(1, Ordering::Relaxed);
         });
-        Ok(Store { db, url: url.to_owned(), statements, writers })
+        Ok(Store { db, url: url.to_owned(), statements, writers, replica: None })
+    }
+
+    /// Heavy reports read from the PostgreSQL streaming replica at `url`
+    /// unless it is more than `max_lag` behind or does not answer. The
+    /// replica is not needed to start: it is connected to when first asked.
+    pub async fn with_replica(mut self, url: &str, max_lag: Duration) -> StoreResult<Store> {
+        if self.backend() != DbBackend::Postgres || !matches!(database_kind(url)?, DatabaseKind::Postgres) {
+            return Err(StoreError::Config("a read replica is a PostgreSQL replica of a PostgreSQL primary".into()));
+        }
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(10)
+            .min_connections(0)
+            // A replica that is down must cost a report little before it falls back.
+            .connect_timeout(Duration::from_secs(2))
+            .acquire_timeout(Duration::from_secs(2))
+            .connect_lazy(true)
+            .sqlx_logging(false);
+        let db = Database::connect(options)
+            .await
+            .map_err(|e| StoreError::Config(format!("replica `{}`: {e}", redact_url(url))))?;
+        self.replica = Some(Replica { db, max_lag });
+        Ok(self)
+    }
+
+    /// The connection a heavy report (ageing, ledger, exports, dashboards)
+    /// reads from: the replica when it answers and is close enough behind,
+    /// else the primary, saying which and why.
+    pub async fn for_reports(&self) -> ReportReader<'_> {
+        let Some(replica) = &self.replica else { return ReportReader { conn: &self.db, from: ReadFrom::Primary } };
+        // Caught up (everything received is replayed) is no lag, however long the
+        // primary has been idle; else the age of the last transaction replayed.
+        const LAG: &str = "SELECT (CASE WHEN NOT pg_is_in_recovery() THEN NULL \
+                 WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 \
+                 ELSE COALESCE(EXTRACT(EPOCH FROM (clock_timestamp() - pg_last_xact_replay_timestamp())) * 1000, 0) \
+                 END)::bigint AS lag_ms";
+        let lag = replica
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(DbBackend::Postgres, LAG))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|row| row.try_get::<Option<i64>>("", "lag_ms").ok().flatten());
+        let from = match lag.map(|ms| u64::try_from(ms).unwrap_or(0)) {
+            // Not in recovery: a primary named as the replica is a mistake, not a replica.
+            None => ReadFrom::Fallback(Fallback::Unreachable),
+            Some(lag_ms) if u128::from(lag_ms) > replica.max_lag.as_millis() => {
+                ReadFrom::Fallback(Fallback::Behind { lag_ms })
+            }
+            Some(lag_ms) => return ReportReader { conn: &replica.db, from: ReadFrom::Replica { lag_ms } },
+        };
+        ReportReader { conn: &self.db, from }
     }
 
     /// The same database with SQLite's writers left to its busy handler, as

@@ -107,6 +107,17 @@ async fn gauges(state: &AppState) -> String {
     let _ = writeln!(out, "loupan_sse_clients {}", state.metrics.sse_clients.load(Ordering::Relaxed));
     gauge(&mut out, "loupan_draining", "1 while the instance is shutting down.");
     let _ = writeln!(out, "loupan_draining {}", u8::from(services.lifecycle.is_draining()));
+    // The reporting replica, when one is configured: whether it answers and how far behind it is.
+    let replica = loupan_service::platform::replica::DataSource::from(services.store.for_reports().await.from);
+    if replica.database == loupan_domain::platform::ReportDatabase::Replica || replica.fallback.is_some() {
+        let up = replica.fallback != Some(loupan_domain::platform::ReplicaFallback::ReplicaUnreachable);
+        gauge(&mut out, "loupan_replica_up", "1 when the reporting replica answers.");
+        let _ = writeln!(out, "loupan_replica_up {}", u8::from(up));
+        if let Some(ms) = replica.lag_ms {
+            gauge(&mut out, "loupan_replica_lag_seconds", "How far the reporting replica is behind the primary.");
+            let _ = writeln!(out, "loupan_replica_lag_seconds {}", ms as f64 / 1000.0);
+        }
+    }
     // The queue is shared by every instance: each reports the same figures.
     match loupan_service::platform::jobs::queue_gauges(services).await {
         Ok(queue) => {

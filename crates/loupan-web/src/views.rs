@@ -206,3 +206,12 @@ pub fn said_or(lang: Lang, said: Option<&loupan_domain::sentence::Sentence>, wri
         None => written.to_owned(),
     }
 }
+
+/// Where a heavy report read its data, for `report_source.html`.
+pub fn data_source(source: loupan_service::platform::replica::DataSource) -> Value {
+    minijinja::context! {
+        database => source.database.name(),
+        fallback => source.fallback.map(|f| f.name()),
+        lag => source.lag_ms.map(|ms| format!("{}.{}", ms / 1000, (ms % 1000) / 100)),
+    }
+}

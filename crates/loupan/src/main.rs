@@ -49,6 +49,13 @@ struct StorageArgs {
     /// marketing e-mails carry an unsubscribe link under it.
     #[arg(long, env = "LOUPAN_PUBLIC_URL", global = true)]
     public_url: Option<String>,
+    /// A PostgreSQL streaming replica of the database, `postgres://…`: heavy
+    /// reports (ageing, the contract ledger, their exports) read from it.
+    #[arg(long, env = "LOUPAN_REPLICA_URL", global = true, hide_env_values = true)]
+    replica_url: Option<String>,
+    /// Seconds the replica may be behind; further behind (or down), reports read the primary.
+    #[arg(long, env = "LOUPAN_REPLICA_MAX_LAG_SECONDS", default_value_t = 30, global = true)]
+    replica_max_lag_seconds: u64,
 }
 
 #[derive(Subcommand)]
@@ -332,6 +339,12 @@ async fn open(args: &StorageArgs) -> Result<Services> {
         tracing::info!(count = pending.len(), "applying migrations");
     }
     store.migrate().await?;
+    let store = match args.replica_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        Some(replica) => {
+            store.with_replica(replica, std::time::Duration::from_secs(args.replica_max_lag_seconds)).await?
+        }
+        None => store,
+    };
     let secrets = Secrets::from_master(&master_key(args)?).map_err(explain)?;
     let files = loupan_service::platform::files::LocalFiles::new(args.data_dir.join("files"));
     let public_url =

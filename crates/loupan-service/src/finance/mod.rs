@@ -520,6 +520,8 @@ pub struct AgeingReport {
     pub buckets: Vec<String>,
     pub totals: BTreeMap<String, Money>,
     pub contracts: Vec<ContractAgeing>,
+    /// The primary or the replica, and how far behind (`LOUPAN_REPLICA_URL`).
+    pub source: crate::platform::replica::DataSource,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -547,7 +549,8 @@ pub async fn ageing(
     {
         return Err(ServiceError::NotFound("project"));
     }
-    let conn = services.store.conn();
+    let reader = services.store.for_reports().await;
+    let conn = reader.conn;
     let (buckets, _) = settings::ageing_buckets_of(conn, project_id).await?;
     let labels = buckets.labels();
     // From the kept balances (`loupan_store::balances`): the totals from one row
@@ -568,7 +571,7 @@ pub async fn ageing(
             amounts,
         });
     }
-    Ok(AgeingReport { as_of, buckets: labels, totals, contracts })
+    Ok(AgeingReport { as_of, buckets: labels, totals, contracts, source: reader.from.into() })
 }
 
 /// Where the kept open balances (which the ageing report reads) differ from

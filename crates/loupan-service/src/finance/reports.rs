@@ -326,6 +326,8 @@ pub struct Ledger {
     pub project_id: Option<ProjectId>,
     pub lines: Vec<LedgerLine>,
     pub totals: LedgerTotals,
+    /// The primary or the replica, and how far behind (`LOUPAN_REPLICA_URL`).
+    pub source: crate::platform::replica::DataSource,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -371,7 +373,8 @@ pub async fn ledger(
     basis: Basis,
 ) -> ServiceResult<Ledger> {
     let scope = scope(actor, project_id)?;
-    let conn = services.store.conn();
+    let reader = services.store.for_reports().await;
+    let conn = reader.conn;
     let contracts = store::active_contracts(conn, scope).await?;
     let instalments = store::instalments_in(conn, scope).await?;
     let receipts = store::receipts_in(conn, scope, None, Some(as_of)).await?;
@@ -418,7 +421,7 @@ pub async fn ledger(
         totals.add(&line);
         lines.push(line);
     }
-    Ok(Ledger { as_of, basis, project_id: project_id.cloned(), lines, totals })
+    Ok(Ledger { as_of, basis, project_id: project_id.cloned(), lines, totals, source: reader.from.into() })
 }
 
 impl LedgerTotals {

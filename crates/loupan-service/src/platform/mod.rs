@@ -15,6 +15,7 @@ pub mod memory;
 pub mod notifications;
 pub mod outbound;
 pub mod rate_limit;
+pub mod replica;
 pub mod request;
 pub mod secrets;
 pub mod users;

@@ -65,6 +65,7 @@ async fn ledger(
             totals => context! { contracts => t.contracts, total => t.total.to_string(), plan => t.plan.to_string(),
                 paid => t.paid.to_string(), unpaid => t.unpaid.to_string(), due => t.due.to_string(), overdue => t.overdue.to_string() },
             export => format!("/api/v1/finance/reports/ledger/export?as_of={as_of}&basis={}&project_id={}", basis.name(), project_id.map(ProjectId::as_str).unwrap_or_default()),
+            source => crate::views::data_source(l.source),
             ..base_context(&actor, lang, NAV)
         },
     )
@@ -532,6 +533,7 @@ async fn ageing_page(
         project_id => project_id, projects => projects(state, actor).await?,
         setting => context! { limits => typed.unwrap_or(limits), source => setting.source, may_set => may_set },
         errors => errors, shown_all => shown_all, page_size => PAGE,
+        source => crate::views::data_source(report.source),
         ..base_context(actor, lang, NAV) },
     )?;
     Ok((status, html).into_response())

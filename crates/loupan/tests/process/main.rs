@@ -10,6 +10,7 @@ mod cli;
 mod crash;
 mod deploy;
 mod group;
+mod replica;
 
 /// A line for the summary CI prints at the end of its log.
 fn ci_summary(line: &str) {

@@ -202,6 +202,7 @@ pub struct AgeingDto {
     pub buckets: Vec<String>,
     pub totals: BTreeMap<String, String>,
     pub contracts: Vec<ContractAgeingDto>,
+    pub source: crate::api::DataSourceDto,
 }
 
 fn as_text(map: BTreeMap<String, loupan_domain::Money>) -> BTreeMap<String, String> {
@@ -237,6 +238,7 @@ async fn ageing(
                 amounts: as_text(c.amounts),
             })
             .collect(),
+        source: report.source.into(),
     }))
 }
 

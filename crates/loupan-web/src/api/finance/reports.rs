@@ -307,6 +307,7 @@ pub struct LedgerDto {
     pub project_id: Option<ProjectId>,
     pub items: Vec<LedgerLineDto>,
     pub totals: LedgerTotalsDto,
+    pub source: crate::api::DataSourceDto,
 }
 
 pub fn ledger_args(q: &LedgerParams, today: NaiveDate) -> Result<(NaiveDate, Basis), AppError> {
@@ -346,6 +347,7 @@ async fn ledger(
             due: t.due.to_string(),
             overdue: t.overdue.to_string(),
         },
+        source: l.source.into(),
     }))
 }
 
