@@ -53,6 +53,12 @@ struct StorageArgs {
     /// reports (ageing, the contract ledger, their exports) read from it.
     #[arg(long, env = "LOUPAN_REPLICA_URL", global = true, hide_env_values = true)]
     replica_url: Option<String>,
+    /// Where uploaded files live: `s3://bucket/prefix` for an S3-compatible
+    /// store (endpoint `LOUPAN_S3_ENDPOINT`, `AWS_REGION`, credentials
+    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`), shared by every
+    /// instance; default: `files/` in the data folder.
+    #[arg(long, env = "LOUPAN_FILES_URL", global = true)]
+    files_url: Option<String>,
     /// Seconds the replica may be behind; further behind (or down), reports read the primary.
     #[arg(long, env = "LOUPAN_REPLICA_MAX_LAG_SECONDS", default_value_t = 30, global = true)]
     replica_max_lag_seconds: u64,
@@ -208,7 +214,7 @@ async fn run() -> Result<()> {
     let cli = Cli::parse();
     // A restore must not open (and so create) the database it is about to replace.
     if let Command::Restore { source } = &cli.command {
-        return restore(&cli.storage, source);
+        return restore(&cli.storage, source).await;
     }
     if let Command::Keys(KeysCommand::Rotate) = &cli.command {
         return rotate_key(&cli.storage).await;
@@ -346,7 +352,7 @@ async fn open(args: &StorageArgs) -> Result<Services> {
         None => store,
     };
     let secrets = Secrets::from_master(&master_key(args)?).map_err(explain)?;
-    let files = loupan_service::platform::files::LocalFiles::new(args.data_dir.join("files"));
+    let files = file_store(args)?;
     let public_url =
         args.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()).map(|u| u.trim_end_matches('/').to_owned());
     if let Some(url) = &public_url
@@ -356,7 +362,7 @@ async fn open(args: &StorageArgs) -> Result<Services> {
     }
     let services =
         Services::new(store, ServiceConfig { webhook_allow, public_url, ..ServiceConfig::default() }, secrets)
-            .with_files(std::sync::Arc::new(files))
+            .with_files(files)
             .with_clock(loupan_service::Clock::system(zone));
     // Data the migrations could not compute (it needs the service's rules).
     let counted = loupan_service::cases::count_step_minutes(&services).await?;
@@ -364,6 +370,18 @@ async fn open(args: &StorageArgs) -> Result<Services> {
         tracing::info!(cases = counted, "counted the working minutes of answered cases");
     }
     Ok(services)
+}
+
+/// The configured file store: a bucket (`LOUPAN_FILES_URL=s3://…`) or the data folder's `files/`.
+fn file_store(args: &StorageArgs) -> Result<std::sync::Arc<dyn loupan_service::platform::files::FileStore>> {
+    use loupan_service::platform::{files::LocalFiles, s3};
+    Ok(match args.files_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        Some(url) => {
+            let config = s3::S3Config::from_url(url, |name| std::env::var(name).ok()).map_err(anyhow::Error::msg)?;
+            std::sync::Arc::new(s3::S3Files::new(config)?)
+        }
+        None => std::sync::Arc::new(LocalFiles::new(args.data_dir.join("files"))),
+    })
 }
 
 /// `LOUPAN_DATABASE_URL`, or the SQLite file in the data folder (created with
@@ -691,9 +709,13 @@ async fn backup(args: &StorageArgs, services: &Services, destination: &std::path
     if args.secret_key.is_none() && key.exists() {
         std::fs::copy(&key, destination.join(KEY_FILE)).with_context(|| format!("cannot copy {}", key.display()))?;
     }
-    // Uploaded files (floor plans, photos, site plans) are never changed in
-    // place, so copying them after the database copy misses nothing it names.
-    let copied = copy_tree(&args.data_dir.join("files"), &destination.join("files"))?;
+    // Uploaded files (floor plans, photos, site plans, the notices' pictures),
+    // from the folder or the bucket, are never changed in place, so copying
+    // them after the database copy misses nothing it names.
+    let into = loupan_service::platform::files::LocalFiles::new(destination.join("files"));
+    let copied = loupan_service::platform::files::copy_all(services.files.as_ref(), &into)
+        .await
+        .context("cannot copy the uploaded files")?;
     let v = audit::verify(services, &Actor::system("backup")).await.map_err(explain)?;
     println!("{copied} uploaded files copied");
     println!(
@@ -708,7 +730,7 @@ async fn backup(args: &StorageArgs, services: &Services, destination: &std::path
     Ok(())
 }
 
-fn restore(args: &StorageArgs, source: &std::path::Path) -> Result<()> {
+async fn restore(args: &StorageArgs, source: &std::path::Path) -> Result<()> {
     if args.database_url.as_deref().is_some_and(|u| !u.starts_with("sqlite:")) {
         bail!("restore puts back a SQLite backup; for PostgreSQL use pg_restore");
     }
@@ -738,27 +760,11 @@ fn restore(args: &StorageArgs, source: &std::path::Path) -> Result<()> {
         std::fs::create_dir_all(&keys)?;
         std::fs::copy(&key, keys.join(KEY_FILE))?;
     }
-    copy_tree(&source.join("files"), &args.data_dir.join("files"))?;
-    println!("restored {} from {}", db.display(), source.display());
+    // Into the data folder or the bucket this installation is configured with.
+    let from = loupan_service::platform::files::LocalFiles::new(source.join("files"));
+    let copied = loupan_service::platform::files::copy_all(&from, file_store(args)?.as_ref())
+        .await
+        .context("cannot put the uploaded files back")?;
+    println!("restored {} and {copied} uploaded files from {}", db.display(), source.display());
     Ok(())
-}
-
-/// Copies a folder tree (missing source: nothing to copy); returns the number of files.
-fn copy_tree(from: &std::path::Path, to: &std::path::Path) -> Result<usize> {
-    if !from.is_dir() {
-        return Ok(0);
-    }
-    std::fs::create_dir_all(to)?;
-    let mut copied = 0;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copied += copy_tree(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target).with_context(|| format!("cannot copy {}", entry.path().display()))?;
-            copied += 1;
-        }
-    }
-    Ok(copied)
 }

@@ -38,6 +38,41 @@ pub trait FileStore: Send + Sync + std::fmt::Debug {
     fn head<'a>(&'a self, key: &'a str) -> FileFuture<'a, Option<u64>>;
     /// Removes the file under `key`; a missing file is not an error.
     fn delete<'a>(&'a self, key: &'a str) -> FileFuture<'a, ()>;
+    /// Every key in the store, for backups (files the database names and the
+    /// ones it does not: the notices' pictures, kept by their content's hash).
+    fn keys(&self) -> FileFuture<'_, Vec<String>>;
+}
+
+/// Whether `key` is one Loupan makes: `/`-separated segments of ASCII
+/// letters, digits, `-` and `.` (never `.` or `..` alone, never `_`, which a
+/// local folder writes for `.`, so that its names read back as the keys).
+pub fn valid_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.split('/').all(|segment| {
+            !segment.is_empty()
+                && segment != "."
+                && segment != ".."
+                && segment.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        })
+}
+
+fn checked(key: &str) -> std::io::Result<&str> {
+    if valid_key(key) {
+        Ok(key)
+    } else {
+        Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("not a file key: {key:?}")))
+    }
+}
+
+/// Copies every file of `from` into `to` (a backup, a restore, a move to a
+/// bucket); returns how many. A file already in `to` is written again.
+pub async fn copy_all(from: &dyn FileStore, to: &dyn FileStore) -> std::io::Result<usize> {
+    let keys = from.keys().await?;
+    for key in &keys {
+        let file = from.get(key).await?;
+        to.put(key, file.reader).await?;
+    }
+    Ok(keys.len())
 }
 
 /// Files in a local folder; a file is written under a temporary name, synced
@@ -52,15 +87,17 @@ impl LocalFiles {
         LocalFiles { root: root.into() }
     }
 
-    fn path(&self, key: &str) -> PathBuf {
-        self.root.join(key.replace(['\\', '.'], "_"))
+    /// Where `key` lives: `.` written as `_` (as Loupan always has), which
+    /// `walk` reads back, since a key never holds `_`.
+    fn path(&self, key: &str) -> std::io::Result<PathBuf> {
+        Ok(self.root.join(checked(key)?.replace('.', "_")))
     }
 }
 
 impl FileStore for LocalFiles {
     fn put<'a>(&'a self, key: &'a str, mut body: Pin<Box<dyn AsyncRead + Send + 'a>>) -> FileFuture<'a, u64> {
         Box::pin(async move {
-            let path = self.path(key);
+            let path = self.path(key)?;
             if let Some(dir) = path.parent() {
                 tokio::fs::create_dir_all(dir).await?;
             }
@@ -88,7 +125,7 @@ impl FileStore for LocalFiles {
 
     fn get<'a>(&'a self, key: &'a str) -> FileFuture<'a, FileBody> {
         Box::pin(async move {
-            let file = tokio::fs::File::open(self.path(key)).await?;
+            let file = tokio::fs::File::open(self.path(key)?).await?;
             let len = file.metadata().await?.len();
             Ok(FileBody { len, reader: Box::pin(file) })
         })
@@ -96,7 +133,7 @@ impl FileStore for LocalFiles {
 
     fn head<'a>(&'a self, key: &'a str) -> FileFuture<'a, Option<u64>> {
         Box::pin(async move {
-            match tokio::fs::metadata(self.path(key)).await {
+            match tokio::fs::metadata(self.path(key)?).await {
                 Ok(meta) => Ok(Some(meta.len())),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                 Err(e) => Err(e),
@@ -106,10 +143,46 @@ impl FileStore for LocalFiles {
 
     fn delete<'a>(&'a self, key: &'a str) -> FileFuture<'a, ()> {
         Box::pin(async move {
-            match tokio::fs::remove_file(self.path(key)).await {
+            match tokio::fs::remove_file(self.path(key)?).await {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
                 other => other,
             }
+        })
+    }
+
+    fn keys(&self) -> FileFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            let mut keys = Vec::new();
+            self.walk(self.root.clone(), &mut keys).await?;
+            keys.sort();
+            Ok(keys)
+        })
+    }
+}
+
+impl LocalFiles {
+    /// The keys under `dir`, which is `root` or a folder in it.
+    fn walk<'a>(&'a self, dir: PathBuf, keys: &'a mut Vec<String>) -> FileFuture<'a, ()> {
+        Box::pin(async move {
+            let mut entries = match tokio::fs::read_dir(&dir).await {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            while let Some(entry) = entries.next_entry().await? {
+                let path = entry.path();
+                if entry.file_type().await?.is_dir() {
+                    self.walk(path, keys).await?;
+                } else if path.extension().is_none_or(|e| e != "part")
+                    && let Ok(relative) = path.strip_prefix(&self.root)
+                {
+                    // Half-written files (`.part`) are no one's; keys use `/` on every system.
+                    let parts: Vec<String> =
+                        relative.components().map(|c| c.as_os_str().to_string_lossy().replace('_', ".")).collect();
+                    keys.push(parts.join("/"));
+                }
+            }
+            Ok(())
         })
     }
 }
@@ -167,6 +240,16 @@ mod tests {
         assert_eq!(files.head("2026/b").await.unwrap(), None, "a failed upload leaves nothing under its key");
         let left: Vec<_> = std::fs::read_dir(root.join("2026")).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(left, vec![std::ffi::OsString::from("a")], "nor a partial file beside it");
+
+        // Listed as the keys they were stored under, a dot included; copied whole.
+        files.put("notices/01ab.pdf", Box::pin(std::io::Cursor::new(b"letters".to_vec()))).await.unwrap();
+        assert_eq!(files.keys().await.unwrap(), ["2026/a", "notices/01ab.pdf"]);
+        let copy = LocalFiles::new(root.join("copy"));
+        assert_eq!(copy_all(&files, &copy).await.unwrap(), 2);
+        assert_eq!(copy.head("notices/01ab.pdf").await.unwrap(), Some(7));
+        for bad in ["", "../keys", "2026/./a", "a\\b", "a_b", "/abs"] {
+            assert_eq!(files.head(bad).await.unwrap_err().kind(), std::io::ErrorKind::InvalidInput, "{bad:?}");
+        }
 
         files.delete("2026/a").await.unwrap();
         files.delete("2026/a").await.unwrap();

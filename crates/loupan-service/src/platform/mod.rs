@@ -17,6 +17,7 @@ pub mod outbound;
 pub mod rate_limit;
 pub mod replica;
 pub mod request;
+pub mod s3;
 pub mod secrets;
 pub mod users;
 pub mod webhooks;

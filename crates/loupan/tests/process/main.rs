@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod crash;
 mod deploy;
+mod files;
 mod group;
 mod replica;
 
