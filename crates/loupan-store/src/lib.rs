@@ -204,6 +204,15 @@ pub fn redact_url(url: &str) -> String {
 /// Pages (4 KiB) of write-ahead log after which a commit checkpoints itself.
 const WAL_AUTOCHECKPOINT_PAGES: u32 = 16_384;
 
+/// See `Store::schema_versions`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaVersions {
+    /// Known to this release, not yet run (in order).
+    pub pending: Vec<String>,
+    /// Run by a newer release, unknown to this one.
+    pub unknown: Vec<String>,
+}
+
 /// See `Store::pool_connections`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolConnections {
@@ -369,18 +378,60 @@ impl Store {
         } else {
             None
         };
-        let migrated = migration::Migrator::up(&self.db, None).await;
+        let migrated = self.migrate_in_turn().await;
         if let Some(tx) = turn {
             // Ending the transaction releases the lock, whatever the migrations did.
             tx.commit().await?;
         }
-        Ok(migrated?)
+        migrated
+    }
+
+    async fn migrate_in_turn(&self) -> StoreResult<()> {
+        let schema = self.schema_versions().await?;
+        if schema.unknown.is_empty() {
+            return Ok(migration::Migrator::up(&self.db, None).await?);
+        }
+        // A newer release migrated this database while this one still serves
+        // (a rolling upgrade, or an instance restarted mid-way): migrations only
+        // expand, so this release runs on the newer schema, as long as every
+        // migration it knows has run.
+        if !schema.pending.is_empty() {
+            return Err(StoreError::Config(format!(
+                "the database has migrations this release does not know ({}) but lacks some it does ({}): \
+                 run the newest release's `loupan migrate`",
+                schema.unknown.join(", "),
+                schema.pending.join(", ")
+            )));
+        }
+        tracing::warn!(newer = ?schema.unknown, "the database was migrated by a newer release; serving on it");
+        Ok(())
     }
 
     /// Names of the migrations that have not yet run.
     pub async fn pending_migrations(&self) -> StoreResult<Vec<String>> {
-        let pending = migration::Migrator::get_pending_migrations(&self.db).await?;
-        Ok(pending.iter().map(|m| m.name().to_owned()).collect())
+        Ok(self.schema_versions().await?.pending)
+    }
+
+    /// Migrations this release knows that have not run, and ones that have run that it does not know.
+    pub async fn schema_versions(&self) -> StoreResult<SchemaVersions> {
+        use sea_orm_migration::MigrationName;
+        let known: Vec<String> = migration::Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
+        let backend = self.backend();
+        let exists = match backend {
+            DbBackend::Postgres => {
+                "SELECT 1 AS one FROM information_schema.tables WHERE table_name = 'seaql_migrations'"
+            }
+            _ => "SELECT 1 AS one FROM sqlite_master WHERE type = 'table' AND name = 'seaql_migrations'",
+        };
+        let applied: Vec<String> = if raw::query_count(&self.db, exists, vec![]).await? == 0 {
+            Vec::new()
+        } else {
+            raw::query_column(&self.db, "SELECT version FROM seaql_migrations", vec![], "version").await?
+        };
+        Ok(SchemaVersions {
+            pending: known.iter().filter(|k| !applied.contains(k)).cloned().collect(),
+            unknown: applied.iter().filter(|a| !known.contains(a)).cloned().collect(),
+        })
     }
 
     /// The URL the store was opened with (holds credentials: never log it raw).

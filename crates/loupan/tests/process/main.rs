@@ -12,6 +12,7 @@ mod deploy;
 mod files;
 mod group;
 mod replica;
+mod upgrade;
 
 /// A line for the summary CI prints at the end of its log.
 fn ci_summary(line: &str) {
