@@ -414,7 +414,6 @@ impl Store {
 
     /// Migrations this release knows that have not run, and ones that have run that it does not know.
     pub async fn schema_versions(&self) -> StoreResult<SchemaVersions> {
-        use sea_orm_migration::MigrationName;
         let known: Vec<String> = migration::Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
         let backend = self.backend();
         let exists = match backend {
