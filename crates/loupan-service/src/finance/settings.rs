@@ -109,7 +109,7 @@ pub async fn set_ageing_buckets(
     }
     let buckets = match limits {
         Some(limits) => Some(AgeingBuckets::new(limits).map_err(|code| Invalid::one("limits", code))?),
-        None if project_id.is_none() => return Err(Invalid::one("limits", "required").into()),
+        // A project's own are dropped for the company's; the company's for DOMAIN.md's defaults.
         None => None,
     };
     let scope = project_id.map_or_else(|| COMPANY.to_owned(), project_scope);

@@ -362,6 +362,13 @@ async fn only_audited_receipts_reduce_what_is_outstanding_and_ageing_buckets_the
     assert_eq!(r.json()["source"], "company", "{}", r.text);
     let rep = o.app.send(ageing(&format!("&project_id={}", o.project))).await.json();
     assert_eq!(rep["totals"][">20"], "340740.74", "{rep}");
+    // And the company's returned to DOMAIN.md's defaults.
+    let r = o.app.send(setting(Value::Null, false, &o.admin)).await;
+    assert_eq!((r.status, r.json()["source"].as_str()), (StatusCode::OK, Some("default")), "{}", r.text);
+    let rep = o.app.send(ageing(&format!("&project_id={}", o.project))).await.json();
+    assert_eq!(rep["totals"]["31-60"], "340740.74", "{rep}");
+    let r = o.app.send(setting(json!([10, 20]), false, &o.admin)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     // The page's form does the same, and names a mistake.
     let r = o
         .app
