@@ -104,7 +104,8 @@ impl Lcg {
 /// What the server acknowledged: (kind, id).
 type Acks = Arc<Mutex<Vec<(&'static str, String)>>>;
 
-async fn login(client: &reqwest::Client, base: &str, username: &str, password: &str) -> String {
+/// Signs in through the API; the session's bearer token.
+pub(crate) async fn login(client: &reqwest::Client, base: &str, username: &str, password: &str) -> String {
     let r = client
         .post(format!("{base}/api/v1/auth/login"))
         .header("content-type", "application/json")

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::crash::login;
 use crate::{free_port, wait_for_port};
 
 const DEMO_PASSWORD: &str = "Upgrade-demo-pass-1";
@@ -30,18 +31,6 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-async fn login(client: &reqwest::Client, base: &str, username: &str, password: &str) -> String {
-    let r = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .header("content-type", "application/json")
-        .body(json!({"username": username, "password": password}).to_string())
-        .send()
-        .await
-        .unwrap();
-    let body: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
-    body["token"].as_str().unwrap_or_else(|| panic!("sign-in on {base}: {body}")).to_owned()
 }
 
 async fn register(client: &reqwest::Client, base: &str, token: &str, body: Value) -> Result<String, String> {
