@@ -158,10 +158,9 @@ async fn the_nginx_site_passes_nginx_t_and_serves_loupan_over_tls() {
     let started = Instant::now();
     served.await;
     assert!(started.elapsed() < Duration::from_secs(30));
-    for child in [&mut nginx, &mut loupan] {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
+    crate::stop_nginx(&mut nginx);
+    let _ = loupan.kill();
+    let _ = loupan.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -136,7 +136,10 @@ http {{
 
 impl Drop for Group {
     fn drop(&mut self) {
-        for child in self.instances.iter_mut().filter_map(|i| i.child.as_mut()).chain(self.nginx.as_mut()) {
+        if let Some(nginx) = self.nginx.as_mut() {
+            crate::stop_nginx(nginx);
+        }
+        for child in self.instances.iter_mut().filter_map(|i| i.child.as_mut()) {
             let _ = child.kill();
             let _ = child.wait();
         }

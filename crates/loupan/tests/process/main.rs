@@ -42,6 +42,13 @@ fn nginx() -> &'static str {
     if std::path::Path::new("/usr/sbin/nginx").exists() { "/usr/sbin/nginx" } else { "nginx" }
 }
 
+/// Stops an nginx started with `daemon off`: SIGTERM, so that its master stops
+/// the workers too (SIGKILL would leave them running, holding their ports).
+fn stop_nginx(nginx: &mut std::process::Child) {
+    let _ = std::process::Command::new("kill").args(["-TERM", &nginx.id().to_string()]).status();
+    let _ = nginx.wait();
+}
+
 /// A webhook delivery as the receiver saw it.
 #[derive(Debug, Clone)]
 struct Delivery {
