@@ -717,18 +717,26 @@ pub async fn count_stale_customers<C: ConnectionTrait>(
     before: DateTime<Utc>,
 ) -> StoreResult<u64> {
     use customers::Column as K;
-    use sea_orm::PaginatorTrait;
-    let mut q = customers::Entity::find().filter(
-        Condition::any()
-            .add(Condition::all().add(K::LastContactAt.is_null()).add(K::CreatedAt.lt(before)))
-            .add(K::LastContactAt.lt(before)),
-    );
-    q = match scope {
-        CustomerScope::All => q,
-        CustomerScope::Projects(ids) => q.filter(K::ProjectId.is_in(ids.iter().cloned())),
-        CustomerScope::Owner(owner) => q.filter(K::OwnerId.eq(owner)),
-    };
-    Ok(q.count(c).await?)
+    let count: Option<i64> = in_scope(customers::Entity::find(), scope)
+        .select_only()
+        .expr(Expr::cust("COUNT(*)"))
+        .filter(K::MergedInto.is_null())
+        .filter(silent_since().lt(before))
+        .into_tuple()
+        .one(c)
+        .await?;
+    Ok(count.and_then(|n| u64::try_from(n).ok()).unwrap_or_default())
+}
+
+/// Since when a customer has been silent: their last contact or, never
+/// contacted, their registration. Migration 000052 indexes this expression
+/// (per owner, per project and alone), so it must stay written the same.
+fn silent_since() -> Expr {
+    use customers::Column as K;
+    Expr::expr(sea_orm::sea_query::Func::coalesce([
+        Expr::col((customers::Entity, K::LastContactAt)),
+        Expr::col((customers::Entity, K::CreatedAt)),
+    ]))
 }
 
 /// Customers with a follow-up whose next contact falls on `day`: (id, owner, name).
@@ -974,20 +982,12 @@ pub async fn stale_customers<C: ConnectionTrait>(
     limit: u64,
 ) -> StoreResult<Vec<CustomerRow>> {
     use customers::Column as K;
-    use sea_orm::sea_query::Func;
-    let mut q = in_scope(customers::Entity::find(), scope).filter(K::MergedInto.is_null()).filter(
-        Condition::any()
-            .add(Condition::all().add(K::LastContactAt.is_null()).add(K::CreatedAt.lt(before)))
-            .add(K::LastContactAt.lt(before)),
-    );
+    let mut q =
+        in_scope(customers::Entity::find(), scope).filter(K::MergedInto.is_null()).filter(silent_since().lt(before));
     if let Some(p) = project_id {
         q = q.filter(K::ProjectId.eq(p));
     }
-    let silent_since = Func::coalesce([
-        Expr::col((customers::Entity, K::LastContactAt)),
-        Expr::col((customers::Entity, K::CreatedAt)),
-    ]);
-    Ok(q.order_by(silent_since, sea_orm::Order::Asc).order_by_asc(K::Id).limit(limit).all(c).await?)
+    Ok(q.order_by(silent_since(), sea_orm::Order::Asc).order_by_asc(K::Id).limit(limit).all(c).await?)
 }
 
 /// The customers of active contracts with money overdue on `today` (audited

@@ -54,6 +54,7 @@ mod m20261220_000048_one_open_batch;
 mod m20261221_000049_service_processes;
 mod m20261222_000050_handover;
 mod m20261223_000051_job_request_ids;
+mod m20261224_000052_silent_customers;
 
 pub struct Migrator;
 
@@ -111,6 +112,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261221_000049_service_processes::Migration),
             Box::new(m20261222_000050_handover::Migration),
             Box::new(m20261223_000051_job_request_ids::Migration),
+            Box::new(m20261224_000052_silent_customers::Migration),
         ]
     }
 }

@@ -739,6 +739,24 @@ async fn exceptions_list_the_silent_the_overdue_and_the_cancelled_with_why() {
     // The manager sees the project's; a longer silence finds fewer; nonsense is named.
     let all = list(&o.manager, "").await.json();
     assert_eq!(names(&all, "silent"), ["甲", "丁"]);
+    // The workbench counts the same silent customers the list shows, and not a merged record.
+    let app = &o.app;
+    let silent_alert = |token: String| async move {
+        let wb = app.send(get("/api/v1/workbench").token(&token)).await.json();
+        wb["alerts"].as_array().unwrap().iter().find(|a| a["kind"] == "stale_customers").map(|a| a["count"].clone())
+    };
+    assert_eq!(silent_alert(o.agent_a.1.clone()).await, Some(json!(1)));
+    assert_eq!(silent_alert(o.manager.clone()).await, Some(json!(2)));
+    let r = o
+        .app
+        .send(
+            post(&format!("/api/v1/customers/{}/merge", id(&silent)), json!({"merged_id": id(&other)}))
+                .token(&o.manager),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(names(&list(&o.manager, "").await.json(), "silent"), ["甲"]);
+    assert_eq!(silent_alert(o.manager.clone()).await, Some(json!(1)));
     assert_eq!(names(&list(&o.manager, "?days=60").await.json(), "silent"), Vec::<String>::new());
     let r = list(&o.manager, "?days=0").await;
     assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["days".to_owned()]));
