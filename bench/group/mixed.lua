@@ -42,7 +42,10 @@ function request()
     return wrk.format("GET", "/api/v1/workbench", auth)
   elseif pick < 19 then
     local phone = string.format("13%01d%08d", id % 10, (tonumber(run) * 7 + n) % 100000000)
-    local body = '{"project_id":"' .. project .. '","name":"压测' .. id .. '-' .. n .. '","phone":"' .. phone .. '"}'
+    -- A name of its own, like the phone: wrk loads the script once a step
+    -- and a minute, so `n` starts again, and a name registered again in the
+    -- project is a duplicate record of every earlier one (S3), which grows.
+    local body = '{"project_id":"' .. project .. '","name":"压测' .. id .. '-' .. run .. '-' .. n .. '","phone":"' .. phone .. '"}'
     auth["Content-Type"] = "application/json"
     return wrk.format("POST", "/api/v1/customers", auth, body)
   else

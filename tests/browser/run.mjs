@@ -619,6 +619,10 @@ try {
   await page.waitForSelector("#cross-table");
   expect((await page.textContent("#cross-test")).includes("p"), "the chi-square test is given");
   expect((await page.textContent("#summary-heard")).includes("朋友介绍"), "the distribution of an answer");
+  // The charts are drawn by the vendored chart library under the strict CSP
+  // (a refused script or style would be a console error, and fail the story).
+  await page.waitForSelector("#cross-chart[data-drawn=true]");
+  await page.waitForSelector("#chart-heard[data-drawn=true]");
   await shot("51-questionnaire-cross-analysis");
   await page.setViewportSize({ width: 1280, height: 860 });
   // After-sales: building 1 was surveyed and its area compensation waits at
@@ -772,6 +776,19 @@ try {
   await shot("49-satisfaction-survey-answered-on-a-phone");
   const again = await phone.goto(`${base}${surveyLink}`);
   expect(again.status() === 409, `a second visit is told it was answered: ${again.status()}`);
+  // The desk reads satisfaction month by month, and the SLA report, each chart beside its table.
+  await page.setViewportSize({ width: 1280, height: 860 });
+  await page.goto(`${base}/login`);
+  await signInAs("huangmei", demoPassword);
+  await page.goto(`${base}/service/surveys?by=month`);
+  await page.waitForSelector("#csat-chart[data-drawn=true]");
+  await page.waitForSelector("#nps-chart[data-drawn=true]");
+  expect(await page.isVisible("#survey-report"), "the figures stay beside the chart");
+  await shot("61-satisfaction-trend-chart");
+  await page.goto(`${base}/service/reports?by=kind`);
+  await page.waitForSelector("#sla-chart[data-drawn=true]");
+  await page.waitForSelector("#backlog-chart[data-drawn=true]");
+  await shot("62-sla-report-chart");
 } catch (e) {
   await shot("failure").catch(() => {});
   problems.push(`story failed: ${e.message}`);

@@ -100,11 +100,15 @@ where
 
 /// After a workload's bulk load: the write-ahead log copied into the
 /// database file now, so that the background checkpoint does not run during
-/// the measurements (on SQLite; nothing to do on PostgreSQL).
+/// the measurements (on SQLite), and the new rows' statistics taken.
 pub(crate) async fn settle(services: &Services) -> Result<()> {
     if services.store.backend() == loupan_store::DbBackend::Sqlite {
         loupan_store::raw::query_count(services.store.conn(), "PRAGMA wal_checkpoint(TRUNCATE)", Vec::new()).await?;
     }
+    // And the planner's statistics of what was just loaded, as a database in
+    // use has them (autovacuum on PostgreSQL, `Store::refresh_statistics` on
+    // SQLite); the first ANALYZE ran before the workloads seeded their own.
+    loupan_store::raw::query_count(services.store.conn(), "ANALYZE", Vec::new()).await?;
     Ok(())
 }
 

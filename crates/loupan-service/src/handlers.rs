@@ -123,6 +123,10 @@ fn run_job<'a>(
             JobKind::ProcessDeadlines => count(crate::aftersales::processes::check_deadlines(services, now).await),
             JobKind::DefectDeadlines => count(crate::aftersales::handover::check_defect_deadlines(services, now).await),
             JobKind::SurveyNotice => crate::notices::run_survey_job(services, job).await.map_err(|e| e.chain()),
+            JobKind::Housekeeping => crate::platform::housekeeping::tidy(services, now)
+                .await
+                .map(|tidied| serde_json::to_string(&tidied).ok())
+                .map_err(|e| e.chain()),
         }
     })
 }
@@ -142,6 +146,7 @@ fn job_gave_up<'a>(services: &'a Services, job: &'a JobRow, kind: JobKind) -> Bo
             | JobKind::CaseDeadlines
             | JobKind::ProcessDeadlines
             | JobKind::DefectDeadlines
+            | JobKind::Housekeeping
             | JobKind::CustomerImport => Ok(()),
             // The survey keeps its link for the desk to hand over.
             JobKind::SurveyNotice => Ok(()),

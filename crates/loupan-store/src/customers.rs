@@ -505,18 +505,25 @@ fn search_select(
         CustomerScope::Owner(owner) => q.filter(K::OwnerId.eq(owner)),
     };
     if let Some(p) = &f.phone {
-        // The main phone or another one.
-        let others = match owners {
-            Some(ids) => K::Id.is_in(ids),
-            None => K::Id.in_subquery(
-                sea_orm::sea_query::Query::select()
-                    .column(customer_phones::Column::CustomerId)
-                    .from(customer_phones::Entity)
-                    .and_where(customer_phones::Column::Phone.eq(p.as_str()))
-                    .to_owned(),
+        // The main phone or another one. Nobody with it as another phone is
+        // the main phone alone: an empty `IN` would be written `$3 = $4`, and
+        // PostgreSQL's generic plan for `phone = $2 OR $3 = $4` cannot use the
+        // phone's index, so it read the agent's whole book on every search.
+        q = match owners {
+            Some(ids) if ids.is_empty() => q.filter(K::Phone.eq(p.as_str())),
+            Some(ids) => q.filter(Condition::any().add(K::Phone.eq(p.as_str())).add(K::Id.is_in(ids))),
+            None => q.filter(
+                Condition::any().add(K::Phone.eq(p.as_str())).add(
+                    K::Id.in_subquery(
+                        sea_orm::sea_query::Query::select()
+                            .column(customer_phones::Column::CustomerId)
+                            .from(customer_phones::Entity)
+                            .and_where(customer_phones::Column::Phone.eq(p.as_str()))
+                            .to_owned(),
+                    ),
+                ),
             ),
         };
-        q = q.filter(Condition::any().add(K::Phone.eq(p.as_str())).add(others));
     }
     if let Some(idx) = &f.id_index {
         q = q.filter(K::IdNumberIndex.eq(idx.as_str()));

@@ -68,3 +68,13 @@ pub async fn release_key<C: ConnectionTrait>(c: &C, user_id: &str, key: &str) ->
     idempotency_keys::Entity::delete_by_id((user_id.to_owned(), key.to_owned())).exec(c).await?;
     Ok(())
 }
+
+/// Forgets the keys first used before `before`: a retry comes within minutes,
+/// and the table would otherwise keep every answer ever given.
+pub async fn delete_before<C: ConnectionTrait>(c: &C, before: DateTime<Utc>) -> StoreResult<u64> {
+    Ok(idempotency_keys::Entity::delete_many()
+        .filter(idempotency_keys::Column::CreatedAt.lt(before))
+        .exec(c)
+        .await?
+        .rows_affected)
+}

@@ -170,6 +170,31 @@ pub async fn finish_job<C: ConnectionTrait>(
     Ok(res.rows_affected == 1)
 }
 
+/// Deletes at most `limit` jobs of `kinds` that ended with `status` before
+/// `before`; returns how many went (fewer than `limit`: none are left).
+pub async fn delete_ended<C: ConnectionTrait>(
+    c: &C,
+    kinds: &[&str],
+    status: JobStatus,
+    before: DateTime<Utc>,
+    limit: u64,
+) -> StoreResult<u64> {
+    let ids: Vec<String> = jobs::Entity::find()
+        .select_only()
+        .column(jobs::Column::Id)
+        .filter(jobs::Column::Status.eq(status))
+        .filter(jobs::Column::Kind.is_in(kinds.iter().copied()))
+        .filter(jobs::Column::FinishedAt.lt(before))
+        .limit(limit)
+        .into_tuple()
+        .all(c)
+        .await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(jobs::Entity::delete_many().filter(jobs::Column::Id.is_in(ids)).exec(c).await?.rows_affected)
+}
+
 /// A failed attempt: back to `queued` at `retry_at`, or `dead` when `retry_at` is None.
 pub async fn fail_job<C: ConnectionTrait>(
     c: &C,

@@ -389,6 +389,11 @@ impl Store {
     async fn migrate_in_turn(&self) -> StoreResult<()> {
         let schema = self.schema_versions().await?;
         if schema.unknown.is_empty() {
+            // Up to date (every start after the first): the migrator would
+            // only read the same table again.
+            if schema.pending.is_empty() {
+                return Ok(());
+            }
             return Ok(migration::Migrator::up(&self.db, None).await?);
         }
         // A newer release migrated this database while this one still serves
@@ -440,6 +445,19 @@ impl Store {
 
     pub fn backend(&self) -> DbBackend {
         self.db.get_database_backend()
+    }
+
+    /// Brings the planner's statistics up to date where nothing else does.
+    /// On SQLite no one analyzes unless the application asks, and without
+    /// statistics its planner guesses every index equally good; `PRAGMA
+    /// optimize` analyzes the tables whose contents changed enough since the
+    /// last time (a quick no-op otherwise). PostgreSQL's autovacuum keeps its
+    /// own (docs/DEPLOYMENT.md): nothing to do there.
+    pub async fn refresh_statistics(&self) -> StoreResult<()> {
+        if self.backend() == DbBackend::Sqlite {
+            self.db.execute_unprepared("PRAGMA optimize=0x10002").await?;
+        }
+        Ok(())
     }
 
     /// On SQLite, copies the committed pages of the write-ahead log into the

@@ -209,9 +209,5 @@ pub fn said_or(lang: Lang, said: Option<&loupan_domain::sentence::Sentence>, wri
 
 /// Where a heavy report read its data, for `report_source.html`.
 pub fn data_source(source: loupan_service::platform::replica::DataSource) -> Value {
-    minijinja::context! {
-        database => source.database.name(),
-        fallback => source.fallback.map(|f| f.name()),
-        lag => source.lag_ms.map(|ms| format!("{}.{}", ms / 1000, (ms % 1000) / 100)),
-    }
+    Value::from_serialize(source)
 }

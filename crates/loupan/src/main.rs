@@ -491,6 +491,9 @@ async fn serve(services: Services, listen: SocketAddr, config: WebConfig, shutdo
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e.chain(), "could not remove expired sessions"),
     }
+    if let Err(e) = services.store.refresh_statistics().await {
+        tracing::warn!(error = %e, "could not refresh the planner's statistics");
+    }
     loupan_service::platform::live::start(&services);
     // Scheduled work (reservation expiry, approval deadlines, reminders) and
     // queued jobs (webhook deliveries) run from the database's job queue.

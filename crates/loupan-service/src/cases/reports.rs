@@ -92,6 +92,8 @@ pub struct SlaReport {
     pub total: SlaLine,
     /// The open cases today by age (the project filter applies, the period does not).
     pub backlog: Vec<BacklogBucket>,
+    /// The replica or the primary (`LOUPAN_REPLICA_URL`).
+    pub source: crate::platform::replica::DataSource,
 }
 
 /// The report's conditions, as typed.
@@ -183,7 +185,8 @@ pub async fn sla(services: &Services, actor: &Actor, q: &ReportQuery) -> Service
     };
     errors.into_result()?;
     let project = q.project_id.as_deref().map(str::trim).filter(|p| !p.is_empty()).map(ProjectId::from);
-    let conn = services.store.conn();
+    let reader = services.store.for_reports().await;
+    let conn = reader.conn;
     let now = services.clock.now();
     let filter = CaseFilter {
         projects: actor.visible_projects().map(<[ProjectId]>::to_vec),
@@ -229,7 +232,7 @@ pub async fn sla(services: &Services, actor: &Actor, q: &ReportQuery) -> Service
             bucket.cases += u64::try_from(cases).unwrap_or_default();
         }
     }
-    Ok(SlaReport { from, to, by, items, total: total.finish(), backlog })
+    Ok(SlaReport { from, to, by, items, total: total.finish(), backlog, source: reader.from.into() })
 }
 
 /// The company's calendar months from `from` to `to`: each `YYYY-MM` with

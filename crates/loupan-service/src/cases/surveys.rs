@@ -452,6 +452,8 @@ pub struct ScoreReport {
     pub by: String,
     pub items: Vec<ScoreLine>,
     pub total: ScoreLine,
+    /// The replica or the primary (`LOUPAN_REPLICA_URL`).
+    pub source: crate::platform::replica::DataSource,
 }
 
 fn line(key: String, label: String, rows: &[&SurveyRow]) -> ScoreLine {
@@ -487,7 +489,8 @@ pub async fn report(
         return Err(Invalid::one("by", "unknown_value").into());
     }
     let filter = filter_of(services, actor, q)?;
-    let conn = services.store.conn();
+    let reader = services.store.for_reports().await;
+    let conn = reader.conn;
     let rows = store::list(conn, &filter, 100_000).await?;
     let key_of = |r: &SurveyRow| -> String {
         match by {
@@ -524,7 +527,12 @@ pub async fn report(
     let lines =
         groups.iter().map(|(k, rs)| line(k.clone(), labels.get(k).cloned().unwrap_or_else(|| k.clone()), rs)).collect();
     let all: Vec<&SurveyRow> = rows.iter().collect();
-    Ok(ScoreReport { by: by.to_owned(), items: lines, total: line(String::new(), String::new(), &all) })
+    Ok(ScoreReport {
+        by: by.to_owned(),
+        items: lines,
+        total: line(String::new(), String::new(), &all),
+        source: reader.from.into(),
+    })
 }
 
 /// Low scores count as a customer exception for this many days.

@@ -126,6 +126,8 @@ pub struct GroupDynamicCost {
     pub total: CostColumns,
     /// Projects the reader sees that have no cost tree yet.
     pub without_tree: Vec<ProjectRef>,
+    /// The replica or the primary (`LOUPAN_REPLICA_URL`).
+    pub source: crate::platform::replica::DataSource,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -143,7 +145,8 @@ pub async fn group_dynamic_cost(
     as_of: Option<NaiveDate>,
 ) -> ServiceResult<GroupDynamicCost> {
     actor.require(Permission::ReadCost)?;
-    let conn = services.store.conn();
+    let reader = services.store.for_reports().await;
+    let conn = reader.conn;
     let today = services.clock.today();
     let as_of = as_of.unwrap_or(today);
     let projects = loupan_store::inventory::list_projects(conn, actor.visible_projects()).await?;
@@ -198,6 +201,7 @@ pub async fn group_dynamic_cost(
             .collect(),
         total: total.into(),
         without_tree,
+        source: reader.from.into(),
     })
 }
 

@@ -54,6 +54,8 @@ pub struct CrossTable {
     /// A side is a multiple choice: a respondent counts once per option
     /// chosen, so the chi-square test does not apply (p_value is none).
     pub multiple_response: bool,
+    /// The replica or the primary (`LOUPAN_REPLICA_URL`).
+    pub source: crate::platform::replica::DataSource,
 }
 
 /// Age bands by birthday as of `today`.
@@ -130,7 +132,8 @@ pub async fn cross(
     {
         return Err(Invalid::one("project_id", "unknown_project").into());
     }
-    let conn = services.store.conn();
+    let reader = services.store.for_reports().await;
+    let conn = reader.conn;
     let today = services.clock.today();
     let customers = store::cross_rows(conn, &scope, project_id, MAX_CUSTOMERS).await?;
     let mut cells: BTreeMap<(String, String), u64> = BTreeMap::new();
@@ -139,6 +142,7 @@ pub async fn cross(
     }
     let mut table = contingency(rows_by, columns_by, &cells, None, None, false);
     name_ids(conn, &mut table).await?;
+    table.source = reader.from.into();
     Ok(table)
 }
 
@@ -211,6 +215,7 @@ pub(crate) fn contingency(
         p_value: test.p_value,
         expected_at_least_five,
         multiple_response,
+        source: crate::platform::replica::DataSource::PRIMARY,
     }
 }
 

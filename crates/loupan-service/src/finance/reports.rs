@@ -151,6 +151,8 @@ pub struct Reconciliation {
     /// Received less refunded, per basis.
     pub net: BTreeMap<&'static str, Money>,
     pub refund_differences: Vec<RefundDifference>,
+    /// The replica or the primary (`LOUPAN_REPLICA_URL`).
+    pub source: crate::platform::replica::DataSource,
 }
 
 fn money_sum<'a>(amounts: impl Iterator<Item = &'a Money>) -> Money {
@@ -170,7 +172,8 @@ pub async fn reconciliation(
     if from > to {
         return Err(loupan_domain::Invalid::one("to", "before_from").into());
     }
-    let conn = services.store.conn();
+    let reader = services.store.for_reports().await;
+    let conn = reader.conn;
     let signed = store::contracts_signed(conn, scope, from, to).await?;
     let receipts = store::receipts_in(conn, scope, Some(from), Some(to)).await?;
     let numbers = contract_numbers(conn, &receipts).await?;
@@ -272,6 +275,7 @@ pub async fn reconciliation(
         refunds,
         net,
         refund_differences,
+        source: reader.from.into(),
     })
 }
 
@@ -465,6 +469,8 @@ pub struct Arrears {
     pub lines: Vec<ArrearsLine>,
     pub by_agent: Vec<AgentArrears>,
     pub total: Money,
+    /// Where the ledger it comes from read (`LOUPAN_REPLICA_URL`).
+    pub source: crate::platform::replica::DataSource,
 }
 
 /// 欠款: contracts with money due and not paid on the audited basis, oldest
@@ -503,7 +509,14 @@ pub async fn arrears(
         g.overdue = g.overdue.checked_add(l.ledger.overdue).unwrap_or(g.overdue);
     }
     let total: Money = lines.iter().map(|l| l.ledger.overdue).sum();
-    Ok(Arrears { as_of, project_id: project_id.cloned(), lines, by_agent: groups.into_values().collect(), total })
+    Ok(Arrears {
+        as_of,
+        project_id: project_id.cloned(),
+        lines,
+        by_agent: groups.into_values().collect(),
+        total,
+        source: ledger.source,
+    })
 }
 
 /// A unit's money state on the 财控图.

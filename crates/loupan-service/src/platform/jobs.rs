@@ -38,10 +38,12 @@ pub enum JobKind {
     ProcessDeadlines,
     /// Tells when a handover defect passes its deadline (`aftersales::handover::check_defect_deadlines`).
     DefectDeadlines,
+    /// Forgets what stops mattering with time: old jobs, idempotency keys, sessions (`platform::housekeeping`).
+    Housekeeping,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 11] = [
+    pub const ALL: [JobKind; 12] = [
         JobKind::ExpireReservations,
         JobKind::ApprovalDeadlines,
         JobKind::FollowUpReminders,
@@ -53,6 +55,7 @@ impl JobKind {
         JobKind::SurveyNotice,
         JobKind::ProcessDeadlines,
         JobKind::DefectDeadlines,
+        JobKind::Housekeeping,
     ];
 
     /// The stable name stored in job rows and shown (translated) on the admin page.
@@ -69,6 +72,27 @@ impl JobKind {
             JobKind::SurveyNotice => "survey_notice",
             JobKind::ProcessDeadlines => "process_deadlines",
             JobKind::DefectDeadlines => "defect_deadlines",
+            JobKind::Housekeeping => "housekeeping",
+        }
+    }
+
+    /// Whether housekeeping deletes a job of this kind some days after it
+    /// ended. An import's or a batch's job holds its report, which its page
+    /// shows for good; the others' records live elsewhere (a webhook's in its
+    /// deliveries) or nowhere but the log.
+    pub const fn forgotten_when_ended(self) -> bool {
+        match self {
+            JobKind::CustomerImport | JobKind::NoticeBatch => false,
+            JobKind::ExpireReservations
+            | JobKind::ApprovalDeadlines
+            | JobKind::FollowUpReminders
+            | JobKind::WebhookDelivery
+            | JobKind::Greetings
+            | JobKind::CaseDeadlines
+            | JobKind::SurveyNotice
+            | JobKind::ProcessDeadlines
+            | JobKind::DefectDeadlines
+            | JobKind::Housekeeping => true,
         }
     }
 
@@ -84,7 +108,7 @@ impl Serialize for JobKind {
 }
 
 /// Every kind of job by name, for translations and the admin page.
-pub const KINDS: [&str; 11] = [
+pub const KINDS: [&str; 12] = [
     JobKind::ExpireReservations.name(),
     JobKind::ApprovalDeadlines.name(),
     JobKind::FollowUpReminders.name(),
@@ -96,6 +120,7 @@ pub const KINDS: [&str; 11] = [
     JobKind::SurveyNotice.name(),
     JobKind::ProcessDeadlines.name(),
     JobKind::DefectDeadlines.name(),
+    JobKind::Housekeeping.name(),
 ];
 
 /// What running a job does, by kind (`crate::handlers::run_job`): `Ok(result)`
@@ -204,7 +229,7 @@ pub fn backoff(attempts: i32) -> Duration {
 }
 
 /// The schedules every installation has: name, job kind, interval.
-const SCHEDULES: [(&str, JobKind, i64); 7] = [
+const SCHEDULES: [(&str, JobKind, i64); 8] = [
     ("reservation_expiry", JobKind::ExpireReservations, 60),
     ("approval_deadlines", JobKind::ApprovalDeadlines, 60),
     ("follow_up_reminders", JobKind::FollowUpReminders, 24 * 3600),
@@ -214,6 +239,7 @@ const SCHEDULES: [(&str, JobKind, i64); 7] = [
     ("process_deadlines", JobKind::ProcessDeadlines, 3600),
     // A defect's deadline is hours: looked at every ten minutes.
     ("defect_deadlines", JobKind::DefectDeadlines, 600),
+    ("housekeeping", JobKind::Housekeeping, 24 * 3600),
 ];
 
 /// When agents start their day, in the company's time.

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod auth;
 pub mod files;
+pub mod housekeeping;
 pub mod idempotency;
 pub mod import;
 pub mod jobs;

@@ -70,6 +70,8 @@ pub struct Analysis {
     /// The variables the cross analysis takes: the customer's attributes and
     /// `q.<key>` for each choice or scale question.
     pub variables: Vec<String>,
+    /// The replica or the primary (`LOUPAN_REPLICA_URL`).
+    pub source: crate::platform::replica::DataSource,
 }
 
 fn answer_variables(questions: &[Question]) -> Vec<String> {
@@ -86,7 +88,8 @@ pub async fn analyse(
     actor.require(Permission::ReadQuestionnaires)?;
     let filter = filter_of(services, period)?;
     let questionnaire = super::get(services, actor, id).await?;
-    let conn = services.store.conn();
+    let reader = services.store.for_reports().await;
+    let conn = reader.conn;
     let mut questions = questionnaire.questions.clone();
     for q in all_questions(conn, id).await? {
         if !questions.iter().any(|c| c.key == q.key) {
@@ -108,7 +111,13 @@ pub async fn analyse(
         .collect();
     let mut variables: Vec<String> = VARIABLES.iter().map(|v| (*v).to_owned()).collect();
     variables.extend(answer_variables(&questions));
-    Ok(Analysis { questionnaire, responses: counted.responses, questions: summaries, variables })
+    Ok(Analysis {
+        questionnaire,
+        responses: counted.responses,
+        questions: summaries,
+        variables,
+        source: reader.from.into(),
+    })
 }
 
 /// A variable named by the caller: an attribute, or `q.<key>` of a question
@@ -166,8 +175,9 @@ pub async fn cross(
     period: &Period,
 ) -> ServiceResult<CrossTable> {
     actor.require(Permission::ReadQuestionnaires)?;
-    let conn = services.store.conn();
-    super::visible(conn, actor, id).await?;
+    super::visible(services.store.conn(), actor, id).await?;
+    let reader = services.store.for_reports().await;
+    let conn = reader.conn;
     let questions = all_questions(conn, id).await?;
     let today = services.clock.today();
     let mut errors = Invalid::default();
@@ -187,6 +197,7 @@ pub async fn cross(
     let (row_order, column_order) = (order(&x_question), order(&y_question));
     let mut table = contingency(x_name, y_name, &cells, row_order.as_deref(), column_order.as_deref(), multiple);
     name_ids(conn, &mut table).await?;
+    table.source = reader.from.into();
     Ok(table)
 }
 

@@ -99,28 +99,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(reception::router())
 }
 
-/// Where a heavy report read its data: the primary, or the streaming
-/// replica and how far behind it was; when a replica is configured but was
-/// not used, why (`replica_unreachable`, `replica_behind`).
-#[derive(Serialize, ToSchema)]
-pub struct DataSourceDto {
-    pub database: loupan_domain::platform::ReportDatabase,
-    /// Seconds the replica was behind the primary, three decimals (`"0.042"`);
-    /// null when it was not asked or did not answer.
-    #[schema(pattern = "^[0-9]+\\.[0-9]{3}$")]
-    pub lag_seconds: Option<String>,
-    pub fallback: Option<loupan_domain::platform::ReplicaFallback>,
-}
-
-impl From<loupan_service::platform::replica::DataSource> for DataSourceDto {
-    fn from(s: loupan_service::platform::replica::DataSource) -> Self {
-        DataSourceDto {
-            database: s.database,
-            lag_seconds: s.lag_ms.map(|ms| format!("{}.{:03}", ms / 1000, ms % 1000)),
-            fallback: s.fallback,
-        }
-    }
-}
+/// Where a heavy report read its data (`source` on every report that may
+/// read the replica).
+pub use loupan_service::platform::replica::DataSource as DataSourceDto;
 
 /// RFC 9457 problem details, in the language of `Accept-Language`.
 #[derive(Serialize, ToSchema)]

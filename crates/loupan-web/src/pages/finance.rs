@@ -99,6 +99,7 @@ async fn arrears(
             by_agent => a.by_agent.iter().map(|g| context! { agent => g.agent_name, contracts => g.contracts, overdue => g.overdue.to_string() }).collect::<Vec<_>>(),
             total => a.total.to_string(),
             export => format!("/api/v1/finance/reports/arrears/export?as_of={as_of}&project_id={}", project_id.map(ProjectId::as_str).unwrap_or_default()),
+            source => crate::views::data_source(a.source),
             ..base_context(&actor, lang, NAV)
         },
     )
@@ -169,6 +170,7 @@ async fn reconciliation(
             refunds => context! { sales => refunded("sales"), cashier => refunded("cashier"), finance => refunded("finance") },
             net => context! { sales => net("sales"), cashier => net("cashier"), finance => net("finance") },
             export => format!("/api/v1/finance/reports/reconciliation/export?from={from}&to={to}&project_id={}", project_id.map(ProjectId::as_str).unwrap_or_default()),
+            source => crate::views::data_source(r.source),
             ..base_context(&actor, lang, NAV)
         },
     )

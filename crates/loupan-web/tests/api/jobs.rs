@@ -282,6 +282,7 @@ async fn each_scheduled_run_is_queued_once_across_instances() {
             "defect_deadlines",
             "follow_up_reminders",
             "greetings",
+            "housekeeping",
             "process_deadlines",
             "reservation_expiry"
         ]
@@ -289,6 +290,70 @@ async fn each_scheduled_run_is_queued_once_across_instances() {
     // A minute later, each runs again; the morning reminders and greetings wait for the morning.
     let later = now + chrono::Duration::seconds(61);
     assert_eq!(jobs::tick_schedules(&second, later).await.unwrap(), 3);
+}
+
+/// Housekeeping forgets finished jobs after a week, jobs that gave up after a
+/// month, and idempotency keys after a week; it keeps open jobs and the jobs
+/// that hold an import's or a batch's report, and a recent key still replays.
+#[tokio::test]
+async fn housekeeping_forgets_old_jobs_and_keys_and_keeps_what_is_still_read() {
+    use loupan_domain::platform::JobStatus;
+    use loupan_store::idempotency::{self as keys, Claim};
+    let app = local_receivers().await;
+    let admin = app.admin().await;
+    let conn = app.services.store.conn();
+    let now = chrono::Utc::now();
+    let ago = |days: i64| now - chrono::Duration::days(days);
+    let rows = [
+        ("old-done", "expire_reservations", JobStatus::Done, Some(ago(8)), false),
+        ("recent-done", "expire_reservations", JobStatus::Done, Some(ago(6)), true),
+        ("dead-a-while", "webhook_delivery", JobStatus::Dead, Some(ago(8)), true),
+        ("dead-long-ago", "webhook_delivery", JobStatus::Dead, Some(ago(31)), false),
+        ("old-import", "customer_import", JobStatus::Done, Some(ago(100)), true),
+        ("old-batch", "notice_batch", JobStatus::Done, Some(ago(100)), true),
+        ("still-queued", "approval_deadlines", JobStatus::Queued, None, true),
+    ];
+    for (id, kind, status, finished_at, _) in &rows {
+        let row = loupan_store::jobs::JobRow {
+            id: (*id).to_owned(),
+            kind: (*kind).to_owned(),
+            payload: "{}".into(),
+            status: *status,
+            attempts: 1,
+            max_attempts: 1,
+            run_at: ago(100),
+            locked_by: None,
+            locked_until: None,
+            last_error: None,
+            progress_done: 0,
+            progress_total: 0,
+            result: None,
+            unique_key: None,
+            created_by: None,
+            created_at: ago(100),
+            finished_at: *finished_at,
+            request_id: None,
+        };
+        assert!(loupan_store::jobs::insert_job(conn, &row).await.unwrap());
+    }
+    let project = |name: &str, key: &str| {
+        post("/api/v1/projects", json!({"name": name, "city": "苏州"})).token(&admin).header("idempotency-key", key)
+    };
+    let first = app.send(project("留存项目", "recent-key")).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    assert!(matches!(keys::claim_key(conn, "someone", "old-key", "h", ago(8)).await.unwrap(), Claim::New));
+
+    let tidied = loupan_service::platform::housekeeping::tidy(&app.services, now).await.unwrap();
+    assert_eq!((tidied.jobs, tidied.idempotency_keys), (2, 1));
+    for (id, _, _, _, kept) in &rows {
+        assert_eq!(loupan_store::jobs::find_job(conn, id).await.unwrap().is_some(), *kept, "{id}");
+    }
+    let again = app.send(project("留存项目", "recent-key")).await;
+    assert_eq!((again.status, again.text), (StatusCode::CREATED, first.text), "a recent key still replays");
+    assert!(matches!(keys::claim_key(conn, "someone", "old-key", "h", now).await.unwrap(), Claim::New));
+    // Once more finds nothing left to do.
+    let twice = loupan_service::platform::housekeeping::tidy(&app.services, now).await.unwrap();
+    assert_eq!((twice.jobs, twice.idempotency_keys), (0, 0));
 }
 
 /// Webhooks may not reach the server's own or the company's internal

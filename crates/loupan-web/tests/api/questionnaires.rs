@@ -167,6 +167,29 @@ async fn two_hundred_answers_are_counted_and_crossed_with_the_chi_square_test() 
     assert!((table["p_value"].as_f64().unwrap() - p).abs() < 1e-9, "{} vs {p}", table["p_value"]);
     let friend_of_a = observed[0][1] / row_totals[0] * 100.0;
     assert_eq!(table["row_percent"][0][1].as_f64(), Some((friend_of_a * 10.0).round() / 10.0));
+    // The page's chart draws the same figures as its table: each column a
+    // series over the rows, in percent of the row.
+    let page =
+        o.app.send(get(&format!("/questionnaires/{id}/analysis?rows=grade&columns=q.heard")).token(&o.desk)).await;
+    let chart = chart_on(&page.text, "cross-chart");
+    assert_eq!(chart["kind"], "stacked");
+    assert_eq!(chart["labels"], json!(["A", "B"]));
+    let series = chart["series"].as_array().unwrap();
+    assert_eq!(
+        series.iter().map(|s| s["label"].clone()).collect::<Vec<_>>(),
+        table["column_labels"].as_array().unwrap().clone()
+    );
+    for (j, s) in series.iter().enumerate() {
+        for i in 0..2 {
+            assert_eq!(s["data"][i], table["row_percent"][i][j], "row {i}, column {j}");
+        }
+    }
+    let heard = chart_on(&page.text, "chart-heard");
+    assert_eq!(heard["labels"], json!(["广告", "朋友介绍", "网络"]));
+    assert!(page.text.contains("/assets/vendor/chart.umd.min.js"), "the page loads the chart library");
+    let library = o.app.send(get("/assets/vendor/chart.umd.min.js")).await;
+    assert_eq!(library.status, StatusCode::OK);
+    assert!(library.text.contains("Chart.js v4"), "the vendored library is served from Loupan itself");
 
     // A multiple choice counts each option chosen: no test.
     let multiple = o
@@ -461,4 +484,12 @@ async fn the_pages_show_the_list_the_builder_the_tablet_and_the_analysis() {
     let added = after["questions"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(added["show_if"], json!({"question": "heard", "any_of": ["friend", "web"]}));
     assert_eq!(added["options"], json!([{"key": "o1", "label": "两房"}, {"key": "o2", "label": "三房"}]));
+}
+
+/// The figures a page's chart draws: the JSON of `<canvas id="{id}" … data-chart='…'>`.
+fn chart_on(html: &str, id: &str) -> Value {
+    let canvas = &html[html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no chart {id}"))..];
+    let start = canvas.find("data-chart='").expect("data-chart") + "data-chart='".len();
+    let end = start + canvas[start..].find('\'').expect("end of data-chart");
+    serde_json::from_str(&canvas[start..end]).expect("the chart's figures are JSON")
 }

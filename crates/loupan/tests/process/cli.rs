@@ -200,16 +200,24 @@ fn start(env: &Env, port: u16) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if http(port, "GET", "/readyz", None, None).is_some_and(|(s, _)| s == 200) {
-            return child;
+    if !ready_within(port, Duration::from_secs(30)) {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("server did not start");
+    }
+    child
+}
+
+/// Whether the instance on `port` answers `/readyz` with 200 within `limit`.
+fn ready_within(port: u16, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while http(port, "GET", "/readyz", None, None).is_none_or(|(s, _)| s != 200) {
+        if Instant::now() >= deadline {
+            return false;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("server did not start");
+    true
 }
 
 #[tokio::test]
@@ -290,11 +298,7 @@ async fn the_log_holds_no_tokens_passwords_or_personal_data() {
         .stderr(std::fs::File::create(env.dir.join("server.err")).unwrap())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while http(port, "GET", "/readyz", None, None).is_none_or(|(s, _)| s != 200) {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    assert!(ready_within(port, Duration::from_secs(60)), "server did not start");
     let password = "Admin-cli-password-1";
     let (_, body) = http(
         port,
@@ -407,11 +411,7 @@ async fn sigterm_drains_then_stops_and_a_request_id_follows_its_work() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while http(port, "GET", "/readyz", None, None).is_none_or(|(s, _)| s != 200) {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    assert!(ready_within(port, Duration::from_secs(90)), "server did not start");
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let call = |req: reqwest::RequestBuilder| async move {

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use loupan_service::platform::files::FileStore;
 use loupan_service::platform::s3::{S3Config, S3Files};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::io::AsyncReadExt;
 
 use crate::{free_port, wait_for_port};
@@ -193,16 +193,7 @@ async fn a_photo_uploaded_on_one_instance_is_served_by_another_and_survives_a_re
     let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
     let login = |base: String| {
         let client = client.clone();
-        async move {
-            let r = client
-                .post(format!("{base}/api/v1/auth/login"))
-                .header("content-type", "application/json")
-                .body(json!({"username": "admin", "password": ADMIN_PASSWORD}).to_string())
-                .send()
-                .await
-                .unwrap();
-            serde_json::from_str::<Value>(&r.text().await.unwrap()).unwrap()["token"].as_str().unwrap().to_owned()
-        }
+        async move { crate::crash::login(&client, &base, "admin", ADMIN_PASSWORD).await }
     };
     let token = login(a.base.clone()).await;
     let units = client.get(format!("{}/api/v1/units?limit=1", a.base)).bearer_auth(&token).send().await.unwrap();

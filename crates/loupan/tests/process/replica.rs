@@ -137,6 +137,31 @@ async fn get(client: &reqwest::Client, url: String, token: &str) -> (u16, Value)
     (status, serde_json::from_str(&r.text().await.unwrap()).unwrap_or(Value::Null))
 }
 
+/// The heavy reports besides ageing and the ledger: (API, page) of each.
+fn heavy_reports(questionnaire: &str) -> Vec<(String, String)> {
+    [
+        ("/api/v1/finance/reports/arrears", "/finance/arrears"),
+        ("/api/v1/finance/reports/reconciliation", "/finance/reconciliation"),
+        ("/api/v1/service/reports/sla", "/service/reports"),
+        ("/api/v1/service/surveys/report", "/service/surveys"),
+        ("/api/v1/customers/cross-analysis?rows=grade&columns=source", "/customers/cross-analysis"),
+        ("/api/v1/cost/group/dynamic-cost", "/cost"),
+    ]
+    .into_iter()
+    .map(|(api, page)| (api.to_owned(), page.to_owned()))
+    .chain([
+        (
+            format!("/api/v1/questionnaires/{questionnaire}/analysis"),
+            format!("/questionnaires/{questionnaire}/analysis"),
+        ),
+        (
+            format!("/api/v1/questionnaires/{questionnaire}/cross-analysis?rows=grade&columns=project"),
+            format!("/questionnaires/{questionnaire}/analysis"),
+        ),
+    ])
+    .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_read_the_replica_and_say_so_and_fall_back_when_it_is_behind_or_down() {
     if std::env::var("LOUPAN_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) {
@@ -179,23 +204,10 @@ async fn reports_read_the_replica_and_say_so_and_fall_back_when_it_is_behind_or_
     wait_for_port(port, &mut server, "loupan serve");
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
-    let login = |user: &'static str| {
-        let client = client.clone();
-        let base = base.clone();
-        async move {
-            let body = json!({"username": user, "password": DEMO_PASSWORD}).to_string();
-            let r = client
-                .post(format!("{base}/api/v1/auth/login"))
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            serde_json::from_str::<Value>(&r.text().await.unwrap()).unwrap()["token"].as_str().unwrap().to_owned()
-        }
-    };
-    let finance = login("liuyang").await;
-    let agent = login("liqiang").await;
+    let login = |user: &'static str, password: &'static str| crate::crash::login(&client, &base, user, password);
+    let finance = login("liuyang", DEMO_PASSWORD).await;
+    let agent = login("liqiang", DEMO_PASSWORD).await;
+    let admin = login("admin", "Replica-admin-pass-1").await;
     let ageing = format!("{base}/api/v1/finance/reports/ageing?as_of=2026-12-06");
     let ledger = format!("{base}/api/v1/finance/reports/ledger?as_of=2026-12-06");
 
@@ -220,6 +232,19 @@ async fn reports_read_the_replica_and_say_so_and_fall_back_when_it_is_behind_or_
     assert!(page.contains("data-database=\"replica\""), "the ageing page does not say it read the replica");
     let metrics = client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("loupan_replica_up 1") && metrics.contains("loupan_replica_lag_seconds "), "{metrics}");
+    // Every other heavy report reads it too, and its page says so.
+    let (_, questionnaires) = get(&client, format!("{base}/api/v1/questionnaires"), &admin).await;
+    let questionnaire = questionnaires["items"][0]["id"].as_str().expect("the demo's questionnaire").to_owned();
+    let reports = heavy_reports(&questionnaire);
+    for (api, page) in &reports {
+        let (status, report) = get(&client, format!("{base}{api}"), &admin).await;
+        assert_eq!((status, &report["source"]["database"]), (200, &json!("replica")), "{api}: {report}");
+        let html = client.get(format!("{base}{page}")).bearer_auth(&admin).send().await.unwrap();
+        assert!(
+            html.text().await.unwrap().contains("data-database=\"replica\""),
+            "{page} does not say it read the replica"
+        );
+    }
 
     // Replay paused and the primary written to: the replica falls behind, and the
     // reports read the primary, saying why.
@@ -267,11 +292,15 @@ async fn reports_read_the_replica_and_say_so_and_fall_back_when_it_is_behind_or_
     assert!(page.text().await.unwrap().contains("data-database=\"primary\""));
     let metrics = client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("loupan_replica_up 0"), "{metrics}");
+    for (api, _) in &reports {
+        let (status, report) = get(&client, format!("{base}{api}"), &admin).await;
+        assert_eq!((status, &report["source"]["fallback"]), (200, &json!("replica_unreachable")), "{api}: {report}");
+    }
 
     let _ = server.kill();
     let _ = server.wait();
-    let line = "read replica (a PostgreSQL cluster made by pg_basebackup): ageing and ledger read it with their lag, \
-                fall back when it is behind (replay paused) and when it is stopped, and say so";
+    let line = "read replica (a PostgreSQL cluster made by pg_basebackup): ageing, ledger and the other heavy reports \
+                read it with their lag, fall back when it is behind (replay paused) and when it is stopped, and say so";
     eprintln!("{line}");
     crate::ci_summary(line);
 }

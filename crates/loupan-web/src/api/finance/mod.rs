@@ -238,7 +238,7 @@ async fn ageing(
                 amounts: as_text(c.amounts),
             })
             .collect(),
-        source: report.source.into(),
+        source: report.source,
     }))
 }
 

@@ -113,6 +113,7 @@ pub struct ReconciliationDto {
     /// Received less refunded, per basis.
     pub net: BTreeMap<String, String>,
     pub refund_differences: Vec<RefundDifferenceDto>,
+    pub source: crate::api::DataSourceDto,
 }
 
 fn as_text(map: BTreeMap<&'static str, loupan_domain::Money>) -> BTreeMap<String, String> {
@@ -156,6 +157,7 @@ impl From<reports::Reconciliation> for ReconciliationDto {
                 .collect(),
             refunds: as_text(r.refunds),
             net: as_text(r.net),
+            source: r.source,
             refund_differences: r
                 .refund_differences
                 .into_iter()
@@ -347,7 +349,7 @@ async fn ledger(
             due: t.due.to_string(),
             overdue: t.overdue.to_string(),
         },
-        source: l.source.into(),
+        source: l.source,
     }))
 }
 
@@ -400,6 +402,7 @@ pub struct ArrearsDto {
     pub items: Vec<ArrearsLineDto>,
     pub by_agent: Vec<AgentArrearsDto>,
     pub total: String,
+    pub source: crate::api::DataSourceDto,
 }
 
 fn as_of(text: Option<&str>, today: NaiveDate) -> Result<NaiveDate, AppError> {
@@ -441,6 +444,7 @@ async fn arrears(
             })
             .collect(),
         total: a.total.to_string(),
+        source: a.source,
     }))
 }
 
