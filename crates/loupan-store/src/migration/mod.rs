@@ -55,6 +55,7 @@ mod m20261221_000049_service_processes;
 mod m20261222_000050_handover;
 mod m20261223_000051_job_request_ids;
 mod m20261224_000052_silent_customers;
+mod m20261225_000053_open_cases;
 
 pub struct Migrator;
 
@@ -113,6 +114,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261222_000050_handover::Migration),
             Box::new(m20261223_000051_job_request_ids::Migration),
             Box::new(m20261224_000052_silent_customers::Migration),
+            Box::new(m20261225_000053_open_cases::Migration),
         ]
     }
 }

@@ -566,6 +566,28 @@ async fn a_server_copies_the_write_ahead_log_into_the_database_file_beside_the_r
     assert!(content() != before, "the database file stayed as it was ({} bytes)", before.len());
 }
 
+/// The bundled SQLite gives each connection a page cache of its own: built
+/// with `SQLITE_ENABLE_MEMORY_MANAGEMENT` (libsqlite3-sys's default, undone
+/// in `.cargo/config.toml`), the connections share one, and a large report
+/// ran three times slower on some of the pool's connections than on others.
+#[tokio::test]
+async fn sqlite_keeps_a_page_cache_per_connection() {
+    let app = TestApp::new().await;
+    if !app.database_url.starts_with("sqlite:") {
+        return; // PostgreSQL: a server of its own.
+    }
+    let options = loupan_store::raw::query_column(
+        app.services.store.conn(),
+        "SELECT compile_options FROM pragma_compile_options",
+        Vec::new(),
+        "compile_options",
+    )
+    .await
+    .unwrap();
+    assert!(options.iter().any(|o| o == "ENABLE_STAT4"), "libsqlite3-sys's options are listed: {options:?}");
+    assert!(!options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"), "one page cache shared: {options:?}");
+}
+
 /// SQLite has one writer at a time; the others wait their turn first come,
 /// first served, instead of sleeping in its busy handler and waking in any
 /// order; reads go on beside the writer.
