@@ -56,6 +56,7 @@ mod m20261222_000050_handover;
 mod m20261223_000051_job_request_ids;
 mod m20261224_000052_silent_customers;
 mod m20261225_000053_open_cases;
+mod m20261226_000054_deals_by_customer;
 
 pub struct Migrator;
 
@@ -115,6 +116,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261223_000051_job_request_ids::Migration),
             Box::new(m20261224_000052_silent_customers::Migration),
             Box::new(m20261225_000053_open_cases::Migration),
+            Box::new(m20261226_000054_deals_by_customer::Migration),
         ]
     }
 }
