@@ -57,6 +57,7 @@ mod m20261223_000051_job_request_ids;
 mod m20261224_000052_silent_customers;
 mod m20261225_000053_open_cases;
 mod m20261226_000054_deals_by_customer;
+mod m20261227_000055_owner_search;
 
 pub struct Migrator;
 
@@ -117,6 +118,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261224_000052_silent_customers::Migration),
             Box::new(m20261225_000053_open_cases::Migration),
             Box::new(m20261226_000054_deals_by_customer::Migration),
+            Box::new(m20261227_000055_owner_search::Migration),
         ]
     }
 }
