@@ -195,7 +195,7 @@ fn finish_sla(
     mut values: Vec<Value>,
     now: DateTime<Utc>,
 ) -> Statement {
-    let open: Vec<String> = CLOSED
+    let closed: Vec<String> = CLOSED
         .iter()
         .map(|s| {
             values.push(Value::from(s.name()));
@@ -215,7 +215,7 @@ fn finish_sla(
     // levels back into one; PostgreSQL groups by hashing and merges them.
     let flag = |condition: &str| format!("CASE WHEN {condition} THEN 1 ELSE 0 END");
     let outcomes = [
-        flag(&format!("status NOT IN ({})", open.join(", "))),
+        flag(&format!("status NOT IN ({})", closed.join(", "))),
         flag("first_response_at <= response_due_at"),
         flag(&format!(
             "first_response_at > response_due_at OR (first_response_at IS NULL AND response_due_at < {now_1})"
