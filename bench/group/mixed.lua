@@ -41,10 +41,16 @@ function request()
   elseif pick < 16 then
     return wrk.format("GET", "/api/v1/workbench", auth)
   elseif pick < 19 then
-    local phone = string.format("13%01d%08d", id % 10, (tonumber(run) * 7 + n) % 100000000)
-    -- A name of its own, like the phone: wrk loads the script once a step
-    -- and a minute, so `n` starts again, and a name registered again in the
-    -- project is a duplicate record of every earlier one (S3), which grows.
+    -- A phone and a name of their own: wrk loads the script once a step and
+    -- a minute, so `n` starts again, and a phone or name registered again in
+    -- the project is a duplicate record of every earlier customer with it
+    -- (S3). The phones once overlapped from one minute to the next (the run's
+    -- second times 7, plus `n`), so by minute 30 each registration matched
+    -- some 35 earlier customers and wrote a record for each: work that grew
+    -- with the time since the start, until the instances could no longer keep
+    -- up with the soak's pace. A thread sends fewer than 2,000 requests a
+    -- second, so with the run's second times 2,000 no two runs share a phone.
+    local phone = string.format("13%01d%08d", id % 10, (tonumber(run) * 2000 + n) % 100000000)
     local body = '{"project_id":"' .. project .. '","name":"压测' .. id .. '-' .. run .. '-' .. n .. '","phone":"' .. phone .. '"}'
     auth["Content-Type"] = "application/json"
     return wrk.format("POST", "/api/v1/customers", auth, body)

@@ -154,8 +154,8 @@ sql() { psql -h 127.0.0.1 -U postgres -d "$db" -Atc "$1"; }
   echo
   echo "## Soak: $((soak / 60)) min at 70 % of that ($target requests/s asked: $conns connections, ${delay} ms apart)"
   echo
-  echo "| minute | requests/s | p50 ms | p99 ms | errors | RSS MiB (3 instances) | PostgreSQL connections | WAL written MiB | pg_wal MiB | jobs rows | agent's customers | SSE streams |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| minute | requests/s | p50 ms | p99 ms | errors | RSS MiB (3 instances) | PostgreSQL connections | WAL written MiB | pg_wal MiB | jobs rows | agent's customers | duplicate records | SSE streams |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 } >> "$out"
 wal0=$(sql "select pg_current_wal_lsn() - '0/0'")
 for minute in $(seq $((soak / 60))); do
@@ -166,7 +166,7 @@ for minute in $(seq $((soak / 60))); do
     | awk '/^loupan_sse_clients /{s+=$2} END{print s}')
   pg_wal=$(( $(sql "select coalesce(sum(size), 0) from pg_ls_waldir()") / 1048576 ))
   book=$(sql "select count(*) from customers c join users u on u.id = c.owner_id where u.username = 'liqiang'")
-  echo "| $minute | $(field "$r" rps) | $(field "$r" p50_ms) | $(field "$r" p99_ms) | $(( $(field "$r" errors) + $(field "$r" non2xx) )) | $(rss)| $(sql "select count(*) from pg_stat_activity where datname = '$db'") | $wal | $pg_wal | $(sql 'select count(*) from jobs') | $book | $sse |" >> "$out"
+  echo "| $minute | $(field "$r" rps) | $(field "$r" p50_ms) | $(field "$r" p99_ms) | $(( $(field "$r" errors) + $(field "$r" non2xx) )) | $(rss)| $(sql "select count(*) from pg_stat_activity where datname = '$db'") | $wal | $pg_wal | $(sql 'select count(*) from jobs') | $book | $(sql 'select count(*) from customer_duplicates') | $sse |" >> "$out"
 done
 # The soak's verdicts, from its own table: p99 of the first and last five
 # minutes (the first minute is warm-up), and RSS after warm-up against the end.
