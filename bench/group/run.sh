@@ -35,15 +35,17 @@ psql -h 127.0.0.1 -U postgres -qc "drop database if exists $db with (force)" -c 
 
 loupan() {
   LOUPAN_DATABASE_URL="$server/$db" LOUPAN_SECRET_KEY=$key LOUPAN_DEMO_PASSWORD=$password \
-    LOUPAN_ADMIN_PASSWORD=$password LOUPAN_LOG=warn LOUPAN_DATA_DIR="$work/data-$1" "$bin" "${@:2}"
+    LOUPAN_ADMIN_PASSWORD=$password LOUPAN_LOG=warn LOUPAN_DATA_DIR="$work/data" "$bin" "$@"
 }
 # The same, replacing the shell that runs it, so that `$!` is the instance itself (its RSS is sampled).
 loupan_exec() {
   LOUPAN_DATABASE_URL="$server/$db" LOUPAN_SECRET_KEY=$key LOUPAN_DEMO_PASSWORD=$password \
-    LOUPAN_ADMIN_PASSWORD=$password LOUPAN_LOG=warn LOUPAN_DATA_DIR="$work/data-$1" exec "$bin" "${@:2}"
+    LOUPAN_ADMIN_PASSWORD=$password LOUPAN_LOG=warn LOUPAN_DATA_DIR="$work/data" exec "$bin" "$@"
 }
-mkdir -p "$work"/data-{0,1,2}
-loupan 0 demo >/dev/null
+# One data folder for the three, as a group shares its files (a shared folder
+# or an S3 bucket): the demo's letters have pictures the first instance stored.
+mkdir -p "$work/data"
+loupan demo >/dev/null
 # The planner's statistics, as autovacuum keeps them in production. This
 # machine's PostgreSQL runs with autovacuum off (for its tests), and without
 # statistics a growing customers table is planned as if it were empty: a
@@ -55,7 +57,7 @@ analyze
 ports=()
 for i in 0 1 2; do
   port=$((20000 + RANDOM % 20000))
-  LOUPAN_LISTEN=127.0.0.1:$port loupan_exec "$i" serve 2>>"$work/instance-$i.log" &
+  LOUPAN_LISTEN=127.0.0.1:$port loupan_exec serve 2>>"$work/instance-$i.log" &
   pids+=($!)
   ports+=("$port")
 done

@@ -53,19 +53,36 @@ fn pin_current_thread(core: usize) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// Where the server and the load generator run on a machine of two or more cores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// The server on core 0 in a runtime of one thread (its SQLite
+    /// connections' threads with it), the load on core 1: neither takes
+    /// the other's processor, so the server has exactly one core.
+    Pinned,
+    /// The server as `loupan serve` runs it, a runtime worker per core, with
+    /// the load and PostgreSQL beside it on every core, unpinned.
+    Shared,
+}
+
 /// Serves Loupan on 127.0.0.1 from a thread of its own, on a fresh pool to
 /// `database_url`, until `stop` is dropped; returns the address, the server's
 /// store (to count its statements) and whether the thread was pinned.
 fn start_server(
     database_url: String,
     core: Option<usize>,
+    placement: Placement,
     writer_queue: bool,
 ) -> Result<((std::net::SocketAddr, Store), bool, tokio::sync::oneshot::Sender<()>)> {
     let (ready_tx, ready_rx) = mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     std::thread::spawn(move || {
-        let pinned = core.is_some_and(pin_current_thread);
-        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        let pinned = placement == Placement::Pinned && core.is_some_and(pin_current_thread);
+        let runtime = match placement {
+            Placement::Pinned => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+            Placement::Shared => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
+        };
+        let runtime = match runtime {
             Ok(r) => r,
             Err(e) => return drop(ready_tx.send(Err(anyhow!(e)))),
         };
@@ -106,7 +123,8 @@ fn start_server(
 /// Runs each stream for `seconds` against a server of its own, one stream after another.
 pub fn open_loop(database_url: &str, token: &str, streams: Vec<Stream>, seconds: u64) -> Result<NetworkRun> {
     let two_cores = std::thread::available_parallelism().map(|n| n.get() >= 2).unwrap_or(false);
-    let ((address, _), server_pinned, stop) = start_server(database_url.to_owned(), two_cores.then_some(0), true)?;
+    let ((address, _), server_pinned, stop) =
+        start_server(database_url.to_owned(), two_cores.then_some(0), Placement::Pinned, true)?;
     let token = token.to_owned();
     let load = std::thread::spawn(move || -> Result<(Vec<StreamResult>, bool)> {
         let pinned = two_cores && pin_current_thread(1);
@@ -195,6 +213,8 @@ pub struct Cost {
     pub database_cpu: Duration,
     /// Statements the server's store sent.
     pub statements: u64,
+    /// CPU of the load generator (its one thread).
+    pub load_cpu: Duration,
 }
 
 /// Runs each group of clients against a server of its own, one after
@@ -204,13 +224,14 @@ pub fn closed_loop(
     token: &str,
     runs: Vec<Clients>,
     writer_queue: bool,
+    placement: Placement,
 ) -> Result<(NetworkRun, Vec<Cost>)> {
     let two_cores = std::thread::available_parallelism().map(|n| n.get() >= 2).unwrap_or(false);
     let ((address, store), server_pinned, stop) =
-        start_server(database_url.to_owned(), two_cores.then_some(0), writer_queue)?;
+        start_server(database_url.to_owned(), two_cores.then_some(0), placement, writer_queue)?;
     let token = token.to_owned();
     let load = std::thread::spawn(move || -> Result<(Vec<(StreamResult, Cost)>, bool)> {
-        let pinned = two_cores && pin_current_thread(1);
+        let pinned = placement == Placement::Pinned && two_cores && pin_current_thread(1);
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let results = runtime.block_on(async {
             let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
@@ -225,6 +246,7 @@ pub fn closed_loop(
                     server_cpu: (process_cpu() - process).saturating_sub(thread_cpu() - load),
                     database_cpu: postgres_cpu().saturating_sub(database),
                     statements: store.statements_sent() - statements,
+                    load_cpu: thread_cpu() - load,
                 };
                 results.push((result, cost));
             }

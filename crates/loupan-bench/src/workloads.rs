@@ -16,6 +16,7 @@ use tower::ServiceExt;
 
 use crate::Scale;
 use crate::data::{Rng, Seeded, chinese_name, mobile};
+use crate::network::Placement;
 
 #[derive(Serialize, Clone)]
 pub struct Measure {
@@ -134,8 +135,9 @@ async fn search_three_ways(
 ) -> Result<Vec<Measure>> {
     let n = queries.len();
     let query = |i: usize| customers::CustomerQuery { q: Some(queries[i].clone()), ..Default::default() };
-    // Raw SQL: the very statements the service sends (the page's ids, its
-    // customers, then their owners' names), replayed on the same connection.
+    // Raw SQL: the very statements the service sends (the page with its
+    // owners' names; on PostgreSQL a phone's other owners first), replayed on
+    // the same connection.
     let (s_raw, w_raw) = timed(n, |i| {
         let q = query(i);
         async move { replay_search(services, admin, &q).await }
@@ -154,27 +156,11 @@ async fn search_three_ways(
     Ok(vec![measure("raw_sql", &s_raw, w_raw), measure("service", &s_svc, w_svc), measure("router", &s_http, w_http)])
 }
 
-/// Replays what `customers::search` sends as raw statements: the page's ids,
-/// its customers, then the display names of their owners.
+/// Replays what `customers::search` sends as raw statements: the page of
+/// customers with their owners' names.
 async fn replay_search(services: &Services, actor: &loupan_service::Actor, q: &customers::CustomerQuery) -> Result<()> {
-    let conn = services.store.conn();
     let statement = customers::search_statement(services, actor, q, 51).await.map_err(svc)?;
-    let ids = loupan_store::raw::statement_column(conn, statement, "id").await?;
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-    let sql = format!("SELECT * FROM customers WHERE id IN ({}) ORDER BY id", placeholders.join(", "));
-    let rows =
-        loupan_store::raw::query_column(conn, &sql, ids.into_iter().map(Into::into).collect(), "owner_id").await?;
-    let mut owners = rows;
-    owners.sort();
-    owners.dedup();
-    if !owners.is_empty() {
-        let placeholders: Vec<String> = (1..=owners.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("SELECT id, display_name FROM users WHERE id IN ({})", placeholders.join(", "));
-        loupan_store::raw::query_count(conn, &sql, owners.into_iter().map(Into::into).collect()).await?;
-    }
+    loupan_store::raw::statement_count(services.store.conn(), statement).await?;
     Ok(())
 }
 
@@ -363,22 +349,28 @@ pub async fn run(
             })
             .collect();
         const MIX_REQUESTS: usize = 12_000;
-        let runs = [4, 16]
-            .into_iter()
-            .map(|clients| crate::network::Clients {
-                label: format!("{clients} connections"),
-                requests: (0..MIX_REQUESTS)
-                    .map(|i| crate::network::Request { path: mix[i % mix.len()].clone(), body: None })
-                    .collect(),
-                clients,
-            })
-            .collect();
         let (mut measures, mut findings) = (Vec::new(), Vec::new());
-        closed_loop(database_url, &seeded.admin_token, runs, true, &mut measures, &mut findings).await?;
+        // First with the server alone on one core, then as `loupan serve`
+        // runs on this machine: a worker per core, beside the load and the database.
+        for (placement, how) in [(Placement::Pinned, ""), (Placement::Shared, ", server on every core")] {
+            let runs = [4, 16]
+                .into_iter()
+                .map(|clients| crate::network::Clients {
+                    label: format!("{clients} connections{how}"),
+                    requests: (0..MIX_REQUESTS)
+                        .map(|i| crate::network::Request { path: mix[i % mix.len()].clone(), body: None })
+                        .collect(),
+                    clients,
+                })
+                .collect();
+            closed_loop(database_url, &seeded.admin_token, placement, runs, true, &mut measures, &mut findings).await?;
+        }
         results.push(WorkloadResult {
             name: "W1 mix over the socket, closed loop".into(),
             what: format!(
-                "GET by phone, by two characters of a name and a customer by id in rotation, {MIX_REQUESTS} requests per run"
+                "GET by phone, by two characters of a name and a customer by id in rotation, {MIX_REQUESTS} requests per run; \
+                 the server alone on core 0 and the load on core 1 (issue 8's method), then the server as `loupan serve` \
+                 runs it (a runtime worker per core) sharing both cores with the load and the database"
             ),
             ratios: Vec::new(),
             measures,
@@ -979,7 +971,7 @@ async fn writers_over_the_socket(
                 clients,
             })
             .collect();
-        closed_loop(database_url, token, runs, writer_queue, &mut measures, &mut findings).await?;
+        closed_loop(database_url, token, Placement::Pinned, runs, writer_queue, &mut measures, &mut findings).await?;
     }
     Ok(WorkloadResult {
         name: name.into(),
@@ -996,6 +988,7 @@ async fn writers_over_the_socket(
 async fn closed_loop(
     database_url: &str,
     token: &str,
+    placement: Placement,
     runs: Vec<crate::network::Clients>,
     writer_queue: bool,
     measures: &mut Vec<Measure>,
@@ -1003,21 +996,23 @@ async fn closed_loop(
 ) -> Result<()> {
     let (url, token) = (database_url.to_owned(), token.to_owned());
     let (run, costs) =
-        tokio::task::spawn_blocking(move || crate::network::closed_loop(&url, &token, runs, writer_queue)).await??;
+        tokio::task::spawn_blocking(move || crate::network::closed_loop(&url, &token, runs, writer_queue, placement))
+            .await??;
     for (s, cost) in run.streams.iter().zip(costs) {
         let per_request = |d: Duration| d.as_secs_f64() * 1e6 / s.latencies.len().max(1) as f64;
         findings.push(format!(
-            "{}: {} requests, {} failed, {:.0} µs of server CPU and {:.0} µs of PostgreSQL CPU per request, {:.1} statements per request",
+            "{}: {} requests, {} failed, {:.0} µs of server CPU, {:.0} µs of PostgreSQL CPU and {:.0} µs of the load generator's per request, {:.1} statements per request",
             s.label,
             s.latencies.len(),
             s.errors,
             per_request(cost.server_cpu),
             per_request(cost.database_cpu),
+            per_request(cost.load_cpu),
             cost.statements as f64 / s.latencies.len().max(1) as f64,
         ));
         measures.push(measure(&format!("network: {}", s.label), &s.latencies, s.wall));
     }
-    if !run.pinned {
+    if placement == Placement::Pinned && !run.pinned {
         findings.push("server and load generator not pinned to cores (one core, or taskset unavailable)".into());
     }
     Ok(())

@@ -152,26 +152,26 @@ pub async fn lookup(
         Err(_) => filter.text = Some(typed.to_owned()),
     }
     let scope = CustomerScope::Projects(vec![project_id.clone()]);
-    let rows = store_customers::search_customers(conn, &scope, &filter, LOOKUP_LIMIT).await?;
-    let ids: Vec<CustomerId> = rows.iter().map(|r| r.id.clone()).collect();
+    let found = store_customers::search_named_customers(conn, &scope, &filter, LOOKUP_LIMIT).await?;
+    let ids: Vec<CustomerId> = found.iter().map(|f| f.row.id.clone()).collect();
     let last = store::last_visits(conn, &ids).await?;
     let deals = store::open_deals(conn, &ids).await?;
-    let owners = names_of(conn, rows.iter().map(|r| r.owner_id.clone()).collect()).await?;
     let free: Vec<UserId> = store::duty_of(conn, project_id, services.clock.today())
         .await?
         .into_iter()
         .filter(|d| d.visit_id.is_none())
         .map(|d| d.user_id)
         .collect();
-    Ok(rows
+    Ok(found
         .into_iter()
-        .map(|r| {
+        .map(|f| {
+            let r = f.row;
             let phone = PhoneNumber::from_stored(r.phone);
             let own = actor.user_id.as_ref() == Some(&r.owner_id);
             Card {
                 last_visit_at: last.get(&r.id).copied(),
                 open_deals: deals.get(&r.id).copied().unwrap_or(0),
-                owner_name: owners.get(&r.owner_id).cloned().unwrap_or_else(|| r.owner_id.to_string()),
+                owner_name: f.owner_name.unwrap_or_else(|| r.owner_id.to_string()),
                 owner_free: free.contains(&r.owner_id),
                 phone: if own { phone.display() } else { phone.masked() },
                 customer_id: r.id,

@@ -219,9 +219,14 @@ async fn disabling_a_user_ends_their_sessions_at_once() {
     let app = TestApp::new().await;
     let admin = app.admin().await;
     let (id, agent) = app.user(&admin, "agent", &["sales_agent"], &[]).await;
+    // Two instances on one database, each having served the agent just before.
+    let (second, _) = app.second_instance().await;
     assert_eq!(app.send(get("/api/v1/auth/me").token(&agent)).await.status, StatusCode::OK);
+    assert_eq!(send_to(&second, get("/api/v1/customers").token(&agent)).await.status, StatusCode::OK);
     let r = app.send(post(&format!("/api/v1/admin/users/{id}/disable"), json!({})).token(&admin)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // Refused at the very next request on either instance.
+    assert_eq!(send_to(&second, get("/api/v1/customers").token(&agent)).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(app.send(get("/api/v1/auth/me").token(&agent)).await.status, StatusCode::UNAUTHORIZED);
     let r = app.send(post("/api/v1/auth/login", json!({"username": "agent", "password": "Pw-agent-0123456789"}))).await;
     assert_eq!((r.status, r.json()["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("account_disabled")));
