@@ -76,11 +76,15 @@ fn start_server(
 ) -> Result<((std::net::SocketAddr, Store), bool, tokio::sync::oneshot::Sender<()>)> {
     let (ready_tx, ready_rx) = mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    std::thread::spawn(move || {
+    // Named, so that a profile tells the server's threads from the load's.
+    let server = std::thread::Builder::new().name("bench-server".into());
+    server.spawn(move || {
         let pinned = placement == Placement::Pinned && core.is_some_and(pin_current_thread);
         let runtime = match placement {
             Placement::Pinned => tokio::runtime::Builder::new_current_thread().enable_all().build(),
-            Placement::Shared => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
+            Placement::Shared => {
+                tokio::runtime::Builder::new_multi_thread().thread_name("bench-server").enable_all().build()
+            }
         };
         let runtime = match runtime {
             Ok(r) => r,
@@ -115,7 +119,7 @@ fn start_server(
                 Err(e) => drop(ready_tx.send(Err(e))),
             }
         });
-    });
+    })?;
     let (address, pinned) = ready_rx.recv().context("the benchmark server did not start")??;
     Ok((address, pinned, stop_tx))
 }
@@ -126,19 +130,20 @@ pub fn open_loop(database_url: &str, token: &str, streams: Vec<Stream>, seconds:
     let ((address, _), server_pinned, stop) =
         start_server(database_url.to_owned(), two_cores.then_some(0), Placement::Pinned, true)?;
     let token = token.to_owned();
-    let load = std::thread::spawn(move || -> Result<(Vec<StreamResult>, bool)> {
-        let pinned = two_cores && pin_current_thread(1);
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let results = runtime.block_on(async {
-            let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
-            let mut results = Vec::new();
-            for stream in streams {
-                results.push(run_stream(&client, address, &token, stream, seconds).await?);
-            }
-            Ok::<_, anyhow::Error>(results)
+    let load =
+        std::thread::Builder::new().name("bench-load".into()).spawn(move || -> Result<(Vec<StreamResult>, bool)> {
+            let pinned = two_cores && pin_current_thread(1);
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let results = runtime.block_on(async {
+                let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
+                let mut results = Vec::new();
+                for stream in streams {
+                    results.push(run_stream(&client, address, &token, stream, seconds).await?);
+                }
+                Ok::<_, anyhow::Error>(results)
+            })?;
+            Ok((results, pinned))
         })?;
-        Ok((results, pinned))
-    });
     let (streams, load_pinned) = load.join().map_err(|_| anyhow!("the load generator panicked"))??;
     drop(stop);
     Ok(NetworkRun { streams, pinned: server_pinned && load_pinned })
@@ -230,30 +235,32 @@ pub fn closed_loop(
     let ((address, store), server_pinned, stop) =
         start_server(database_url.to_owned(), two_cores.then_some(0), placement, writer_queue)?;
     let token = token.to_owned();
-    let load = std::thread::spawn(move || -> Result<(Vec<(StreamResult, Cost)>, bool)> {
-        let pinned = placement == Placement::Pinned && two_cores && pin_current_thread(1);
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let results = runtime.block_on(async {
-            let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
-            let mut results = Vec::new();
-            for run in runs {
-                let (process, load, database, statements) =
-                    (process_cpu(), thread_cpu(), postgres_cpu(), store.statements_sent());
-                let result = run_clients(&client, address, &token, run).await?;
-                // The load generator's own CPU is this thread's; the rest of
-                // the process is the server.
-                let cost = Cost {
-                    server_cpu: (process_cpu() - process).saturating_sub(thread_cpu() - load),
-                    database_cpu: postgres_cpu().saturating_sub(database),
-                    statements: store.statements_sent() - statements,
-                    load_cpu: thread_cpu() - load,
-                };
-                results.push((result, cost));
-            }
-            Ok::<_, anyhow::Error>(results)
-        })?;
-        Ok((results, pinned))
-    });
+    let load = std::thread::Builder::new().name("bench-load".into()).spawn(
+        move || -> Result<(Vec<(StreamResult, Cost)>, bool)> {
+            let pinned = placement == Placement::Pinned && two_cores && pin_current_thread(1);
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let results = runtime.block_on(async {
+                let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
+                let mut results = Vec::new();
+                for run in runs {
+                    let (process, load, database, statements) =
+                        (process_cpu(), thread_cpu(), postgres_cpu(), store.statements_sent());
+                    let result = run_clients(&client, address, &token, run).await?;
+                    // The load generator's own CPU is this thread's; the rest of
+                    // the process is the server.
+                    let cost = Cost {
+                        server_cpu: (process_cpu() - process).saturating_sub(thread_cpu() - load),
+                        database_cpu: postgres_cpu().saturating_sub(database),
+                        statements: store.statements_sent() - statements,
+                        load_cpu: thread_cpu() - load,
+                    };
+                    results.push((result, cost));
+                }
+                Ok::<_, anyhow::Error>(results)
+            })?;
+            Ok((results, pinned))
+        },
+    )?;
     let (results, load_pinned) = load.join().map_err(|_| anyhow!("the load generator panicked"))??;
     drop(stop);
     let (streams, costs) = results.into_iter().unzip();

@@ -259,6 +259,10 @@ impl Store {
                     .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string());
                 let pool = SqlitePoolOptions::new()
                     .max_connections(8)
+                    // sqlx pings a connection each time it leaves the pool
+                    // (and again when it comes back): on SQLite a round trip
+                    // to the connection's thread, for a file that cannot hang up.
+                    .test_before_acquire(false)
                     .connect_with(options)
                     .await
                     .map_err(|e| StoreError::Config(format!("SQLite database `{path}`: {e}")))?;
@@ -271,6 +275,12 @@ impl Store {
                     .max_connections(20)
                     .min_connections(1)
                     .connect_timeout(Duration::from_secs(10))
+                    // A round trip to PostgreSQL before every statement only
+                    // for connections that sat idle long enough to have been
+                    // dropped (a restart, a firewall); a hot connection that
+                    // broke fails its statement, and sqlx's own check when it
+                    // comes back to the pool throws it away.
+                    .test_before_acquire_if_idle_for(Duration::from_secs(30))
                     .sqlx_logging(false);
                 Database::connect(options)
                     .await

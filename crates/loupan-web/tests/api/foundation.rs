@@ -575,6 +575,7 @@ async fn a_server_copies_the_write_ahead_log_into_the_database_file_beside_the_r
 /// with `SQLITE_ENABLE_MEMORY_MANAGEMENT` (libsqlite3-sys's default, undone
 /// in `.cargo/config.toml`), the connections share one, and a large report
 /// ran three times slower on some of the pool's connections than on others.
+/// Nor does it keep memory statistics, which cost a global mutex per allocation.
 #[tokio::test]
 async fn sqlite_keeps_a_page_cache_per_connection() {
     let app = TestApp::new().await;
@@ -591,6 +592,7 @@ async fn sqlite_keeps_a_page_cache_per_connection() {
     .unwrap();
     assert!(options.iter().any(|o| o == "ENABLE_STAT4"), "libsqlite3-sys's options are listed: {options:?}");
     assert!(!options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"), "one page cache shared: {options:?}");
+    assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "a global mutex on every allocation: {options:?}");
 }
 
 /// SQLite has one writer at a time; the others wait their turn first come,
