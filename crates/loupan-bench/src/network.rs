@@ -65,22 +65,35 @@ pub enum Placement {
     Shared,
 }
 
+/// How the benchmark's server runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setup {
+    pub placement: Placement,
+    /// False leaves SQLite's writers to its busy handler (before the queue).
+    pub writer_queue: bool,
+    /// False reads every request's session, user, roles and projects (before the cache).
+    pub keep_actors: bool,
+}
+
+impl Setup {
+    pub const SERVE: Setup = Setup { placement: Placement::Pinned, writer_queue: true, keep_actors: true };
+}
+
 /// Serves Loupan on 127.0.0.1 from a thread of its own, on a fresh pool to
 /// `database_url`, until `stop` is dropped; returns the address, the server's
 /// store (to count its statements) and whether the thread was pinned.
 fn start_server(
     database_url: String,
     core: Option<usize>,
-    placement: Placement,
-    writer_queue: bool,
+    setup: Setup,
 ) -> Result<((std::net::SocketAddr, Store), bool, tokio::sync::oneshot::Sender<()>)> {
     let (ready_tx, ready_rx) = mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     // Named, so that a profile tells the server's threads from the load's.
     let server = std::thread::Builder::new().name("bench-server".into());
     server.spawn(move || {
-        let pinned = placement == Placement::Pinned && core.is_some_and(pin_current_thread);
-        let runtime = match placement {
+        let pinned = setup.placement == Placement::Pinned && core.is_some_and(pin_current_thread);
+        let runtime = match setup.placement {
             Placement::Pinned => tokio::runtime::Builder::new_current_thread().enable_all().build(),
             Placement::Shared => {
                 tokio::runtime::Builder::new_multi_thread().thread_name("bench-server").enable_all().build()
@@ -93,11 +106,12 @@ fn start_server(
         runtime.block_on(async move {
             let started = async {
                 let mut store = Store::connect(&database_url).await?;
-                if !writer_queue {
+                if !setup.writer_queue {
                     store = store.without_writer_queue();
                 }
                 let secrets = Secrets::from_master(&[7u8; 32]).map_err(|e| anyhow!("{e}"))?;
-                let services = Services::new(store.clone(), ServiceConfig::default(), secrets);
+                let config = ServiceConfig { keep_actors: setup.keep_actors, ..ServiceConfig::default() };
+                let services = Services::new(store.clone(), config, secrets);
                 let router = loupan_web::app(AppState::new(services, WebConfig::default()));
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
                 Ok::<_, anyhow::Error>((listener, router, store))
@@ -128,7 +142,7 @@ fn start_server(
 pub fn open_loop(database_url: &str, token: &str, streams: Vec<Stream>, seconds: u64) -> Result<NetworkRun> {
     let two_cores = std::thread::available_parallelism().map(|n| n.get() >= 2).unwrap_or(false);
     let ((address, _), server_pinned, stop) =
-        start_server(database_url.to_owned(), two_cores.then_some(0), Placement::Pinned, true)?;
+        start_server(database_url.to_owned(), two_cores.then_some(0), Setup::SERVE)?;
     let token = token.to_owned();
     let load =
         std::thread::Builder::new().name("bench-load".into()).spawn(move || -> Result<(Vec<StreamResult>, bool)> {
@@ -222,18 +236,16 @@ pub struct Cost {
     pub load_cpu: Duration,
 }
 
-/// Runs each group of clients against a server of its own, one after
-/// another; `writer_queue: false` leaves SQLite's writers to its busy handler.
+/// Runs each group of clients against a server of its own, one after another.
 pub fn closed_loop(
     database_url: &str,
     token: &str,
     runs: Vec<Clients>,
-    writer_queue: bool,
-    placement: Placement,
+    setup: Setup,
 ) -> Result<(NetworkRun, Vec<Cost>)> {
     let two_cores = std::thread::available_parallelism().map(|n| n.get() >= 2).unwrap_or(false);
-    let ((address, store), server_pinned, stop) =
-        start_server(database_url.to_owned(), two_cores.then_some(0), placement, writer_queue)?;
+    let placement = setup.placement;
+    let ((address, store), server_pinned, stop) = start_server(database_url.to_owned(), two_cores.then_some(0), setup)?;
     let token = token.to_owned();
     let load = std::thread::Builder::new().name("bench-load".into()).spawn(
         move || -> Result<(Vec<(StreamResult, Cost)>, bool)> {

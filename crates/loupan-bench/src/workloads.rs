@@ -16,7 +16,7 @@ use tower::ServiceExt;
 
 use crate::Scale;
 use crate::data::{Rng, Seeded, chinese_name, mobile};
-use crate::network::Placement;
+use crate::network::{Placement, Setup};
 
 #[derive(Serialize, Clone)]
 pub struct Measure {
@@ -351,8 +351,18 @@ pub async fn run(
         const MIX_REQUESTS: usize = 12_000;
         let (mut measures, mut findings) = (Vec::new(), Vec::new());
         // First with the server alone on one core, then as `loupan serve`
-        // runs on this machine: a worker per core, beside the load and the database.
-        for (placement, how) in [(Placement::Pinned, ""), (Placement::Shared, ", server on every core")] {
+        // runs on this machine: a worker per core, beside the load and the
+        // database; and on SQLite that again reading each request's actor (before the cache).
+        // (PostgreSQL keeps no actors: the last run would be the second again.)
+        let postgres = database_url.starts_with("postgres");
+        for (placement, keep_actors, how) in [
+            (Placement::Pinned, true, ""),
+            (Placement::Shared, true, ", server on every core"),
+            (Placement::Shared, false, ", server on every core, actors not kept"),
+        ] {
+            if postgres && !keep_actors {
+                continue;
+            }
             let runs = [4, 16]
                 .into_iter()
                 .map(|clients| crate::network::Clients {
@@ -363,14 +373,16 @@ pub async fn run(
                     clients,
                 })
                 .collect();
-            closed_loop(database_url, &seeded.admin_token, placement, runs, true, &mut measures, &mut findings).await?;
+            let setup = Setup { placement, writer_queue: true, keep_actors };
+            closed_loop(database_url, &seeded.admin_token, setup, runs, &mut measures, &mut findings).await?;
         }
         results.push(WorkloadResult {
             name: "W1 mix over the socket, closed loop".into(),
             what: format!(
                 "GET by phone, by two characters of a name and a customer by id in rotation, {MIX_REQUESTS} requests per run; \
                  the server alone on core 0 and the load on core 1 (issue 8's method), then the server as `loupan serve` \
-                 runs it (a runtime worker per core) sharing both cores with the load and the database"
+                 runs it (a runtime worker per core) sharing both cores with the load and the database, then that again \
+                 with every request reading its session, user, roles and projects (no cache of actors)"
             ),
             ratios: Vec::new(),
             measures,
@@ -971,7 +983,8 @@ async fn writers_over_the_socket(
                 clients,
             })
             .collect();
-        closed_loop(database_url, token, Placement::Pinned, runs, writer_queue, &mut measures, &mut findings).await?;
+        let setup = Setup { writer_queue, ..Setup::SERVE };
+        closed_loop(database_url, token, setup, runs, &mut measures, &mut findings).await?;
     }
     Ok(WorkloadResult {
         name: name.into(),
@@ -988,16 +1001,14 @@ async fn writers_over_the_socket(
 async fn closed_loop(
     database_url: &str,
     token: &str,
-    placement: Placement,
+    setup: Setup,
     runs: Vec<crate::network::Clients>,
-    writer_queue: bool,
     measures: &mut Vec<Measure>,
     findings: &mut Vec<String>,
 ) -> Result<()> {
     let (url, token) = (database_url.to_owned(), token.to_owned());
     let (run, costs) =
-        tokio::task::spawn_blocking(move || crate::network::closed_loop(&url, &token, runs, writer_queue, placement))
-            .await??;
+        tokio::task::spawn_blocking(move || crate::network::closed_loop(&url, &token, runs, setup)).await??;
     for (s, cost) in run.streams.iter().zip(costs) {
         let per_request = |d: Duration| d.as_secs_f64() * 1e6 / s.latencies.len().max(1) as f64;
         findings.push(format!(
@@ -1012,7 +1023,7 @@ async fn closed_loop(
         ));
         measures.push(measure(&format!("network: {}", s.label), &s.latencies, s.wall));
     }
-    if placement == Placement::Pinned && !run.pinned {
+    if setup.placement == Placement::Pinned && !run.pinned {
         findings.push("server and load generator not pinned to cores (one core, or taskset unavailable)".into());
     }
     Ok(())

@@ -57,6 +57,9 @@ pub struct ServiceConfig {
     /// Where customers reach Loupan from outside (`https://crm.example.com`):
     /// marketing e-mails carry an unsubscribe link under it; none without it.
     pub public_url: Option<String>,
+    /// Keep the actors of recent session tokens in memory (`platform::actors`);
+    /// off, every request reads its session, user, roles and projects.
+    pub keep_actors: bool,
 }
 
 impl Default for ServiceConfig {
@@ -69,6 +72,7 @@ impl Default for ServiceConfig {
             lockout_window: Duration::from_secs(15 * 60),
             webhook_allow: Vec::new(),
             public_url: None,
+            keep_actors: true,
         }
     }
 }
@@ -80,6 +84,8 @@ pub struct Services {
     pub config: ServiceConfig,
     pub secrets: Arc<platform::secrets::Secrets>,
     pub live: Arc<platform::live::LiveUpdates>,
+    /// The actors of recent session tokens (`platform::actors`).
+    pub actors: Arc<platform::actors::ActorCache>,
     /// Progress of the long jobs running in this process (see `jobs::Progress`).
     pub progress: Arc<platform::jobs::LiveProgress>,
     /// Where uploaded files live (a local folder unless replaced).
@@ -98,6 +104,7 @@ impl Services {
         let files =
             platform::files::LocalFiles::new(std::env::temp_dir().join(format!("loupan-files-{}", std::process::id())));
         Self {
+            actors: Arc::new(platform::actors::ActorCache::for_store(&store, config.keep_actors)),
             store,
             config,
             secrets: Arc::new(secrets),

@@ -108,9 +108,51 @@ fn with_owner_name(select: sea_orm::Select<customers::Entity>) -> sea_orm::Selec
         .expr_as(Expr::cust("(SELECT users.display_name FROM users WHERE users.id = customers.owner_id)"), "owner_name")
 }
 
-/// `find_customer` with the owner's display name.
-pub async fn find_named_customer<C: ConnectionTrait>(c: &C, id: &CustomerId) -> StoreResult<Option<NamedCustomer>> {
-    Ok(with_owner_name(customers::Entity::find_by_id(id.to_owned())).into_model().one(c).await?)
+/// A customer as its page shows it: the row, the owner's display name and the
+/// other phones, read in one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerCard {
+    pub named: NamedCustomer,
+    /// In the order they were added.
+    pub other_phones: Vec<OtherPhone>,
+}
+
+/// One of a customer's other phones, as stored (E.164).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct OtherPhone {
+    pub phone: String,
+    pub label: Option<String>,
+}
+
+impl sea_orm::FromQueryResult for CustomerCard {
+    fn from_query_result(res: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
+        let phones: String = res.try_get(pre, "other_phones")?;
+        Ok(CustomerCard {
+            named: NamedCustomer::from_query_result(res, pre)?,
+            other_phones: serde_json::from_str(&phones)
+                .map_err(|e| sea_orm::DbErr::Type(format!("other_phones of a customer: {e}")))?,
+        })
+    }
+}
+
+/// `find_customer` with the owner's display name and the other phones as a
+/// JSON array (`CustomerCard`): a customer's page was three round trips.
+pub async fn find_customer_card<C: ConnectionTrait>(c: &C, id: &CustomerId) -> StoreResult<Option<CustomerCard>> {
+    let phones = match c.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            "(SELECT coalesce(json_agg(json_build_object('phone', p.phone, 'label', p.label) ORDER BY p.id), '[]')::text \
+             FROM customer_phones p WHERE p.customer_id = customers.id)"
+        }
+        _ => {
+            "(SELECT json_group_array(json_object('phone', p.phone, 'label', p.label) ORDER BY p.id) \
+             FROM customer_phones p WHERE p.customer_id = customers.id)"
+        }
+    };
+    Ok(with_owner_name(customers::Entity::find_by_id(id.to_owned()))
+        .expr_as(Expr::cust(phones), "other_phones")
+        .into_model()
+        .one(c)
+        .await?)
 }
 
 /// Customers of `project_id` with one of the phones (as main or other phone),

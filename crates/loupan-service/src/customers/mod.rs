@@ -227,10 +227,17 @@ fn split_list(text: &str) -> Vec<String> {
 }
 
 /// The other phones on a single customer's view, masked as the main phone is.
-async fn with_other_phones<C: Connection>(conn: &C, mut customer: Customer) -> ServiceResult<Customer> {
+async fn with_other_phones<C: Connection>(conn: &C, customer: Customer) -> ServiceResult<Customer> {
     let rows = store::phones_of(conn, std::slice::from_ref(&customer.id)).await?;
+    let phones = rows.into_iter().map(|r| store::OtherPhone { phone: r.phone, label: r.label }).collect();
+    Ok(with_phones(customer, phones))
+}
+
+/// The other phones on the customer, masked as its main phone is.
+fn with_phones(mut customer: Customer, phones: Vec<store::OtherPhone>) -> Customer {
     customer.other_phones = Some(
-        rows.into_iter()
+        phones
+            .into_iter()
             .map(|r| {
                 let phone = PhoneNumber::from_stored(r.phone);
                 OtherPhone {
@@ -240,7 +247,7 @@ async fn with_other_phones<C: Connection>(conn: &C, mut customer: Customer) -> S
             })
             .collect(),
     );
-    Ok(customer)
+    customer
 }
 
 /// A customer the actor may see; 404 otherwise, so existence is not revealed.
@@ -894,15 +901,15 @@ pub async fn check_duplicates(
 pub async fn get(services: &Services, actor: &Actor, id: &CustomerId) -> ServiceResult<Customer> {
     actor.require(Permission::ReadCustomers)?;
     let conn = services.store.conn();
-    // As `visible`, with the owner's name in the same statement.
-    let found = match store::find_named_customer(conn, id).await? {
-        Some(found) if may_see(actor, &found.row) => found,
+    // As `visible`, with the owner's name and the other phones in the same statement.
+    let card = match store::find_customer_card(conn, id).await? {
+        Some(card) if may_see(actor, &card.named.row) => card,
         _ => return Err(ServiceError::NotFound("customer")),
     };
     let mut names = OwnerNames::new();
-    names.know(&found);
-    let customer = view(conn, actor, found.row, &mut names).await?;
-    with_other_phones(conn, customer).await
+    names.know(&card.named);
+    let customer = view(conn, actor, card.named.row, &mut names).await?;
+    Ok(with_phones(customer, card.other_phones))
 }
 
 /// A change to a customer's profile: absent fields stay as they are, an empty

@@ -13,6 +13,7 @@ use loupan_store::sessions::{self as store_sessions, SessionRow};
 use loupan_store::users as store_users;
 
 use crate::actor::SessionInfo;
+use crate::platform::actors::KnownSession;
 use crate::platform::audit::{self, Change};
 use crate::{Actor, ServiceError, ServiceResult, Services, random_hex, sha256_hex};
 
@@ -140,16 +141,29 @@ pub async fn login(services: &Services, username: &str, password: &str, kind: Se
 pub async fn authenticate(services: &Services, token: &str) -> ServiceResult<Actor> {
     let conn = services.store.conn();
     let id = sha256_hex(token.as_bytes());
-    // The session, its user, their roles and projects: one statement, every request.
-    let row =
-        store_sessions::find_session_actor(conn, &id).await?.ok_or(ServiceError::Unauthenticated("session_expired"))?;
-    let session = row.session();
     let now = services.clock.now();
-    if !is_live(&session, now, to_chrono(services.config.idle_timeout)) {
+    let idle = to_chrono(services.config.idle_timeout);
+    // A kept session that looks idle may have been seen by another process
+    // since: the database decides.
+    if let Some(known) = services.actors.get(&id)
+        && is_live(&known.kind, known.last_seen_at, known.expires_at, now, idle)
+    {
+        keep_seen(services, &id, known.last_seen_at, now).await?;
+        return Ok(known.actor);
+    }
+    let generation = services.actors.before_read();
+    // The session, its user, their roles and projects: one statement.
+    let Some(row) = store_sessions::find_session_actor(conn, &id).await? else {
+        services.actors.forget(&id);
+        return Err(ServiceError::Unauthenticated("session_expired"));
+    };
+    if !is_live(&row.kind, row.last_seen_at, row.expires_at, now, idle) {
+        services.actors.forget(&id);
         store_sessions::delete_session(conn, &id).await?;
         return Err(ServiceError::Unauthenticated("session_expired"));
     }
     if row.disabled {
+        services.actors.forget(&id);
         return Err(ServiceError::Unauthenticated("session_expired"));
     }
     let listed = |list: &Option<String>| {
@@ -161,25 +175,52 @@ pub async fn authenticate(services: &Services, token: &str) -> ServiceResult<Act
     let actor = Actor {
         roles: listed(&row.roles).iter().filter_map(|r| Role::parse(r)).collect(),
         project_ids: listed(&row.projects).into_iter().map(ProjectId::from).collect(),
-        session: Some(SessionInfo { id: session.id.clone(), csrf_token: session.csrf_token.clone() }),
+        session: Some(SessionInfo { id: row.id, csrf_token: row.csrf_token }),
         user_id: Some(row.user_id),
         username: row.username,
         display_name: row.display_name,
         locale: row.locale,
     };
-    // One write a minute per session is enough to track idleness.
-    if now - session.last_seen_at > ChronoDuration::seconds(60) {
-        store_sessions::touch_session(conn, &id, now).await?;
-    }
+    services.actors.keep(
+        &id,
+        generation,
+        KnownSession {
+            actor: actor.clone(),
+            kind: row.kind,
+            last_seen_at: row.last_seen_at,
+            expires_at: row.expires_at,
+        },
+    );
+    keep_seen(services, &id, row.last_seen_at, now).await?;
     Ok(actor)
 }
 
-fn is_live(session: &SessionRow, now: DateTime<Utc>, idle: ChronoDuration) -> bool {
-    if now >= session.expires_at {
+/// One write a minute per session is enough to track idleness.
+async fn keep_seen(
+    services: &Services,
+    id: &str,
+    last_seen_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> ServiceResult<()> {
+    if now - last_seen_at > ChronoDuration::seconds(60) {
+        store_sessions::touch_session(services.store.conn(), id, now).await?;
+        services.actors.seen(id, now);
+    }
+    Ok(())
+}
+
+fn is_live(
+    kind: &str,
+    last_seen_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    idle: ChronoDuration,
+) -> bool {
+    if now >= expires_at {
         return false;
     }
     // Tokens for programs have no idle timeout, only their lifetime.
-    session.kind != SessionKind::Browser.name() || now - session.last_seen_at < idle
+    kind != SessionKind::Browser.name() || now - last_seen_at < idle
 }
 
 /// Ends the session of `actor` (if it came with one).
@@ -201,7 +242,8 @@ pub async fn logout(services: &Services, actor: &Actor) -> ServiceResult<()> {
             )
             .await?;
         }
-        tx.commit().await.map_err(ServiceError::internal)?;
+        // The session ends on every instance at once.
+        services.actors.commit(tx).await?;
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! idempotency keys, personal-data secrets, file storage, Excel import
 //! helpers and the instance's graceful way out. Nothing here knows a business area.
 
+pub mod actors;
 pub mod audit;
 pub mod auth;
 pub mod files;

@@ -274,7 +274,7 @@ pub async fn update_user(services: &Services, actor: &Actor, id: &UserId, change
         },
     )
     .await?;
-    tx.commit().await.map_err(ServiceError::internal)?;
+    services.actors.commit(tx).await?;
     Ok(after)
 }
 
@@ -321,7 +321,7 @@ pub async fn reset_password(
         },
     )
     .await?;
-    tx.commit().await.map_err(ServiceError::internal)?;
+    services.actors.commit(tx).await?;
     Ok(())
 }
 
@@ -345,7 +345,7 @@ pub async fn set_own_locale(services: &Services, actor: &Actor, locale: &str) ->
         },
     )
     .await?;
-    tx.commit().await.map_err(ServiceError::internal)?;
+    services.actors.commit(tx).await?;
     Ok(())
 }
 

@@ -219,10 +219,19 @@ async fn disabling_a_user_ends_their_sessions_at_once() {
     let app = TestApp::new().await;
     let admin = app.admin().await;
     let (id, agent) = app.user(&admin, "agent", &["sales_agent"], &[]).await;
-    // Two instances on one database, each having served the agent just before.
-    let (second, _) = app.second_instance().await;
+    // Two instances on one database, each keeping the actors of the tokens it
+    // served (on SQLite, as `loupan serve` runs) and having served the agent just before.
+    let (second, second_services) = app.second_instance().await;
+    keeping_actors(&app.services);
+    keeping_actors(&second_services);
     assert_eq!(app.send(get("/api/v1/auth/me").token(&agent)).await.status, StatusCode::OK);
-    assert_eq!(send_to(&second, get("/api/v1/customers").token(&agent)).await.status, StatusCode::OK);
+    assert_eq!(send_to(&second, get("/api/v1/auth/me").token(&agent)).await.status, StatusCode::OK);
+    // On SQLite the second instance now answers the agent without
+    // authenticating again: only the profile's reads of user, roles and projects.
+    let before = second_services.store.statements_sent();
+    assert_eq!(send_to(&second, get("/api/v1/auth/me").token(&agent)).await.status, StatusCode::OK);
+    let authentication = if second_services.actors.in_use() { 0 } else { 1 };
+    assert_eq!(second_services.store.statements_sent() - before, 3 + authentication);
     let r = app.send(post(&format!("/api/v1/admin/users/{id}/disable"), json!({})).token(&admin)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     // Refused at the very next request on either instance.
@@ -242,7 +251,10 @@ async fn disabling_a_user_ends_their_sessions_at_once() {
 async fn sessions_survive_a_restart_and_work_on_a_second_instance() {
     let app = TestApp::new().await;
     let token = app.admin().await;
-    let (second, _) = app.second_instance().await;
+    let (second, second_services) = app.second_instance().await;
+    keeping_actors(&app.services);
+    keeping_actors(&second_services);
+    assert_eq!(app.send(get("/api/v1/auth/me").token(&token)).await.status, StatusCode::OK);
     let r = send_to(&second, get("/api/v1/auth/me").token(&token)).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json()["username"], "admin");
@@ -252,6 +264,55 @@ async fn sessions_survive_a_restart_and_work_on_a_second_instance() {
         StatusCode::NO_CONTENT
     );
     assert_eq!(app.send(get("/api/v1/auth/me").token(&token)).await.status, StatusCode::UNAUTHORIZED);
+}
+
+/// Roles, projects and passwords changed on one instance hold at the next
+/// request on another, although both keep the actors of the tokens they serve.
+#[tokio::test]
+async fn changes_to_a_user_hold_at_their_next_request_on_every_instance() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let project = app.project(&admin, "翠湖名苑").await;
+    let (id, agent) = app.user(&admin, "agent", &["sales_agent"], &[&project]).await;
+    let (second, second_services) = app.second_instance().await;
+    keeping_actors(&app.services);
+    keeping_actors(&second_services);
+    let users = || get("/api/v1/admin/users").token(&agent);
+    let units = || get(&format!("/api/v1/projects/{project}/buildings")).token(&agent);
+    assert_eq!(send_to(&second, users()).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(send_to(&second, units()).await.status, StatusCode::OK);
+    let version = |r: Reply| r.json()["version"].as_i64().unwrap();
+    let v = version(app.send(get(&format!("/api/v1/admin/users/{id}")).token(&admin)).await);
+    let edit = |version: i64, role: &str, projects: Vec<&String>| {
+        patch(
+            &format!("/api/v1/admin/users/{id}"),
+            json!({"version": version, "display_name": "李强", "roles": [role], "project_ids": projects}),
+        )
+        .token(&admin)
+    };
+    // Out of the project.
+    let r = app.send(edit(v, "sales_agent", vec![])).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_ne!(send_to(&second, units()).await.status, StatusCode::OK);
+    // Back in it, as an administrator.
+    let r = app.send(edit(v + 1, "admin", vec![&project])).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(send_to(&second, users()).await.status, StatusCode::OK);
+    assert_eq!(send_to(&second, units()).await.status, StatusCode::OK);
+    // And an agent again.
+    let r = app.send(edit(v + 2, "sales_agent", vec![&project])).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(send_to(&second, users()).await.status, StatusCode::FORBIDDEN);
+    // A new password ends the old sessions everywhere.
+    let r = app
+        .send(
+            post(&format!("/api/v1/admin/users/{id}/password"), json!({"password": "Pw-agent-new-0123456789"}))
+                .token(&admin),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    assert_eq!(send_to(&second, units()).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.send(units()).await.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

@@ -246,6 +246,42 @@ async fn a_session_survives_a_server_restart() {
     assert!(body.contains("\"username\":\"admin\""));
 }
 
+/// The running server keeps the actors of the tokens it serves; a user
+/// disabled from the terminal (another process) is still refused at the very
+/// next request, and a new password ends the sessions the same way.
+#[tokio::test]
+async fn a_user_disabled_from_the_terminal_is_refused_by_the_running_server_at_once() {
+    let env = Env::new().await;
+    let port = free_port();
+    let mut server = start(&env, port);
+    let password = [("LOUPAN_USER_PASSWORD", "Wang-fang-password")];
+    let out = env.run(&["user", "create", "wangfang", "--role", "sales_manager"], &password);
+    assert!(out.status.success(), "{}", text(&out));
+    let login = || {
+        let body = r#"{"username":"wangfang","password":"Wang-fang-password"}"#;
+        let (status, body) = http(port, "POST", "/api/v1/auth/login", Some(body), None).unwrap();
+        (status == 200)
+            .then(|| serde_json::from_str::<serde_json::Value>(&body).unwrap()["token"].as_str().unwrap().to_owned())
+    };
+    let me = |token: &str| http(port, "GET", "/api/v1/auth/me", None, Some(token)).unwrap().0;
+    let token = login().expect("signed in");
+    assert_eq!((me(&token), me(&token)), (200, 200));
+    let out = env.run(&["user", "disable", "wangfang"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let refused = me(&token);
+    assert!(login().is_none(), "a disabled user cannot sign in");
+    let out = env.run(&["user", "enable", "wangfang"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let token = login().expect("signed in again");
+    assert_eq!((me(&token), me(&token)), (200, 200));
+    let out = env.run(&["user", "reset-password", "wangfang"], &password);
+    assert!(out.status.success(), "{}", text(&out));
+    let ended = me(&token);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!((refused, ended), (401, 401));
+}
+
 #[tokio::test]
 async fn a_backup_restores_into_an_empty_data_folder() {
     let env = Env::new().await;

@@ -363,6 +363,13 @@ impl Drop for TestApp {
     }
 }
 
+/// Checks that `services` keeps the actors of the tokens it serves, as
+/// `loupan serve` does on SQLite (PostgreSQL keeps none: see `platform::actors`).
+pub fn keeping_actors(services: &Services) {
+    let sqlite = std::env::var("LOUPAN_TEST_DATABASE_URL").is_err();
+    assert_eq!(services.actors.in_use(), sqlite);
+}
+
 /// A POST with raw bytes (file uploads through the API).
 pub fn post_bytes(path: &str, bytes: Vec<u8>, content_type: &'static str) -> Call {
     Call { method: "POST", path: path.into(), body: Some(bytes), content_type: Some(content_type), headers: vec![] }

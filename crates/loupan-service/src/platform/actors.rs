@@ -1,0 +1,186 @@
+//! The acting users of recent session tokens, kept in memory on SQLite so
+//! that a request need not read its session, user, roles and projects again.
+//!
+//! Whatever changes who may do what (a user edited or disabled, a password
+//! reset, a language chosen, a logout) ends every entry before its writer
+//! replies, in every process on the database:
+//! - in this process, when the change commits (`commit`);
+//! - in other processes (the `loupan user` commands beside a running server),
+//!   through a file beside the database whose content each change replaces,
+//!   and which every lookup reads: a small read, far cheaper than a statement.
+//!
+//! Nothing is kept on PostgreSQL. Its instances could only be told by NOTIFY,
+//! which arrives after the writer's reply: under load another instance served
+//! a disabled user's next request in 5 of 20 runs, and that request must be refused.
+//!
+//! An entry also ends after `LIFETIME`, a bound on anything changed behind
+//! Loupan's back (SQL typed by hand).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use loupan_store::{DatabaseKind, Store, Transaction};
+
+use crate::{Actor, ServiceError, ServiceResult};
+
+/// An entry is read again from the database after this long, whatever happened.
+pub const LIFETIME: Duration = Duration::from_secs(10);
+/// More sessions than this in use at once start the cache afresh.
+const CAPACITY: usize = 10_000;
+
+/// A session token's actor, with what is needed to tell that the session is still live.
+#[derive(Debug, Clone)]
+pub struct KnownSession {
+    pub actor: Actor,
+    pub kind: String,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    session: KnownSession,
+    generation: u64,
+    loaded: Instant,
+}
+
+/// On SQLite, the change file and the content last read from it.
+#[derive(Debug)]
+struct Others {
+    file: ChangeFile,
+    last: AtomicU64,
+}
+
+#[derive(Debug)]
+pub struct ActorCache {
+    /// False when `ServiceConfig::keep_actors` is off: nothing is kept, but
+    /// this process's changes still reach the others.
+    enabled: bool,
+    entries: Mutex<HashMap<String, Entry>>,
+    /// Moves on every change; an entry of an earlier generation is not used.
+    generation: AtomicU64,
+    /// None on PostgreSQL, where nothing is kept.
+    others: Option<Others>,
+}
+
+impl ActorCache {
+    pub fn for_store(store: &Store, keep: bool) -> ActorCache {
+        let others = match loupan_store::database_kind(store.url()) {
+            Ok(DatabaseKind::Sqlite { path }) => {
+                let file = ChangeFile { path: PathBuf::from(format!("{path}-actors")) };
+                let last = AtomicU64::new(file.read().unwrap_or_default());
+                Some(Others { file, last })
+            }
+            _ => None,
+        };
+        ActorCache { enabled: keep, entries: Mutex::default(), generation: AtomicU64::new(0), others }
+    }
+
+    /// The current generation, or None when nothing is kept (PostgreSQL, the
+    /// cache turned off, an unreadable change file).
+    fn generation(&self) -> Option<u64> {
+        let Others { file, last } = self.others.as_ref().filter(|_| self.enabled)?;
+        let now = match file.read() {
+            Ok(now) => now,
+            Err(e) => {
+                tracing::warn!(error = %e, path = %file.path.display(), "cannot read the actors' change file");
+                return None;
+            }
+        };
+        if now != last.load(Ordering::SeqCst) {
+            // Moved before `last` is set, so whoever sees the new content as
+            // seen also sees the new generation.
+            self.generation.fetch_add(1, Ordering::SeqCst);
+            last.store(now, Ordering::SeqCst);
+        }
+        Some(self.generation.load(Ordering::SeqCst))
+    }
+
+    /// The kept session of a token's hash, if nothing changed since it was read.
+    pub fn get(&self, token_hash: &str) -> Option<KnownSession> {
+        let generation = self.generation()?;
+        let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entry = entries.get(token_hash)?;
+        (entry.generation == generation && entry.loaded.elapsed() < LIFETIME).then(|| entry.session.clone())
+    }
+
+    /// Reads the generation before a session is read from the database, to
+    /// keep it with (`keep`): a change committed during the read ends the entry.
+    pub fn before_read(&self) -> Option<u64> {
+        self.generation()
+    }
+
+    /// Keeps a session read from the database while `generation` was current.
+    pub fn keep(&self, token_hash: &str, generation: Option<u64>, session: KnownSession) {
+        let Some(generation) = generation else { return };
+        let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if entries.len() >= CAPACITY && !entries.contains_key(token_hash) {
+            entries.clear();
+        }
+        entries.insert(token_hash.to_owned(), Entry { session, generation, loaded: Instant::now() });
+    }
+
+    /// The session was seen at `at` (its idle time starts again).
+    pub fn seen(&self, token_hash: &str, at: DateTime<Utc>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(entry) = entries.get_mut(token_hash) {
+            entry.session.last_seen_at = at;
+        }
+    }
+
+    pub fn forget(&self, token_hash: &str) {
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(token_hash);
+    }
+
+    /// Commits a transaction that changed users, roles, projects or sessions,
+    /// and ends every kept actor, here and in the other processes, before the
+    /// caller replies.
+    pub async fn commit(&self, tx: Transaction) -> ServiceResult<()> {
+        tx.commit().await.map_err(ServiceError::internal)?;
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+        if let Some(Others { file, .. }) = &self.others
+            && let Err(e) = file.replace()
+        {
+            // The change is saved; a server beside this process may use its
+            // old actors until their lifetime ends.
+            tracing::error!(error = %e, path = %file.path.display(), "cannot write the actors' change file");
+        }
+        Ok(())
+    }
+
+    /// True while kept actors are used (SQLite, unless turned off).
+    pub fn in_use(&self) -> bool {
+        self.generation().is_some()
+    }
+}
+
+/// A file beside a SQLite database holding eight random bytes, replaced after
+/// every change to who may do what; a process that reads other bytes than
+/// before knows that its kept actors are stale. Random, not a counter, so two
+/// processes changing it at once cannot write the same content.
+#[derive(Debug)]
+struct ChangeFile {
+    path: PathBuf,
+}
+
+impl ChangeFile {
+    /// Zero while no process has changed anything yet.
+    fn read(&self) -> std::io::Result<u64> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => Ok(bytes.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes).unwrap_or_default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn replace(&self) -> std::io::Result<()> {
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
+        std::fs::write(&self.path, bytes)
+    }
+}
