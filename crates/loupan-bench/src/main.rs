@@ -5,6 +5,10 @@
 //!
 //! Timing lives here and never in the test suite.
 
+/// The allocator `loupan serve` runs with, since the server runs in this process.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cases;
 mod compensation;
 mod cost;
@@ -54,14 +58,8 @@ pub enum Scale {
     Full,
 }
 
-fn main() -> Result<()> {
-    // Before any thread starts: see `platform::memory`.
-    loupan_service::platform::memory::restart_with_few_malloc_arenas();
-    run()
-}
-
 #[tokio::main]
-async fn run() -> Result<()> {
+async fn main() -> Result<()> {
     let cli = Cli::parse();
     let url = match &cli.database_url {
         Some(u) => u.clone(),

@@ -52,7 +52,7 @@ pub async fn delete_expired_sessions<C: ConnectionTrait>(c: &C, now: DateTime<Ut
 }
 
 /// A session and its user, with what the user may do, as one statement
-/// reads them on every request: the roles and projects come as
+/// reads them for a request whose actor is not kept: the roles and projects come as
 /// comma-separated lists (none for a user without any).
 #[derive(Debug, Clone, sea_orm::FromQueryResult)]
 pub struct SessionActorRow {
@@ -71,22 +71,8 @@ pub struct SessionActorRow {
     pub projects: Option<String>,
 }
 
-impl SessionActorRow {
-    pub fn session(&self) -> SessionRow {
-        SessionRow {
-            id: self.id.clone(),
-            user_id: self.user_id.clone(),
-            kind: self.kind.clone(),
-            csrf_token: self.csrf_token.clone(),
-            created_at: self.created_at,
-            last_seen_at: self.last_seen_at,
-            expires_at: self.expires_at,
-        }
-    }
-}
-
 /// The session of a token's hash with its user, roles and projects, in one
-/// statement: authenticating a request costs one round trip.
+/// statement: authenticating a request costs one round trip at most.
 pub async fn find_session_actor<C: ConnectionTrait>(c: &C, id: &str) -> StoreResult<Option<SessionActorRow>> {
     use crate::entities::users;
     use sea_orm::{JoinType, QuerySelect};

@@ -12,6 +12,11 @@ use loupan_service::{Actor, ServiceConfig, ServiceError, Services, demo, platfor
 use loupan_store::Store;
 use loupan_web::{AppState, WebConfig};
 
+/// mimalloc for every allocation of the process, SQLite's included (see the
+/// workspace's Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "loupan",
@@ -194,14 +199,8 @@ enum AuditCommand {
     Verify,
 }
 
-fn main() -> Result<()> {
-    // Before any thread starts: see `platform::memory`.
-    loupan_service::platform::memory::restart_with_few_malloc_arenas();
-    run()
-}
-
 #[tokio::main]
-async fn run() -> Result<()> {
+async fn main() -> Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LOUPAN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn,tower_http=warn"));
     // One JSON object per line for a group's log collector; with the spans

@@ -13,7 +13,6 @@ pub mod import;
 pub mod jobs;
 pub mod lifecycle;
 pub mod live;
-pub mod memory;
 pub mod notifications;
 pub mod outbound;
 pub mod rate_limit;
