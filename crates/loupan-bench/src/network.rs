@@ -76,7 +76,8 @@ pub struct Setup {
 }
 
 impl Setup {
-    pub const SERVE: Setup = Setup { placement: Placement::Pinned, writer_queue: true, keep_actors: true };
+    /// The server alone on one core, writers queued, actors kept.
+    pub const PINNED: Setup = Setup { placement: Placement::Pinned, writer_queue: true, keep_actors: true };
 }
 
 /// Serves Loupan on 127.0.0.1 from a thread of its own, on a fresh pool to
@@ -142,7 +143,7 @@ fn start_server(
 pub fn open_loop(database_url: &str, token: &str, streams: Vec<Stream>, seconds: u64) -> Result<NetworkRun> {
     let two_cores = std::thread::available_parallelism().map(|n| n.get() >= 2).unwrap_or(false);
     let ((address, _), server_pinned, stop) =
-        start_server(database_url.to_owned(), two_cores.then_some(0), Setup::SERVE)?;
+        start_server(database_url.to_owned(), two_cores.then_some(0), Setup::PINNED)?;
     let token = token.to_owned();
     let load =
         std::thread::Builder::new().name("bench-load".into()).spawn(move || -> Result<(Vec<StreamResult>, bool)> {

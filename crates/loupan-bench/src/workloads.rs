@@ -983,7 +983,7 @@ async fn writers_over_the_socket(
                 clients,
             })
             .collect();
-        let setup = Setup { writer_queue, ..Setup::SERVE };
+        let setup = Setup { writer_queue, ..Setup::PINNED };
         closed_loop(database_url, token, setup, runs, &mut measures, &mut findings).await?;
     }
     Ok(WorkloadResult {

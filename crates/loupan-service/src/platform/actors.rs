@@ -48,11 +48,11 @@ struct Entry {
     loaded: Instant,
 }
 
-/// On SQLite, the change file and the content last read from it.
+/// On SQLite, the change file and the content this process last read from it.
 #[derive(Debug)]
-struct Others {
+struct WatchedFile {
     file: ChangeFile,
-    last: AtomicU64,
+    last_read: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -64,26 +64,26 @@ pub struct ActorCache {
     /// Moves on every change; an entry of an earlier generation is not used.
     generation: AtomicU64,
     /// None on PostgreSQL, where nothing is kept.
-    others: Option<Others>,
+    change_file: Option<WatchedFile>,
 }
 
 impl ActorCache {
     pub fn for_store(store: &Store, keep: bool) -> ActorCache {
-        let others = match loupan_store::database_kind(store.url()) {
+        let change_file = match loupan_store::database_kind(store.url()) {
             Ok(DatabaseKind::Sqlite { path }) => {
                 let file = ChangeFile { path: PathBuf::from(format!("{path}-actors")) };
-                let last = AtomicU64::new(file.read().unwrap_or_default());
-                Some(Others { file, last })
+                let last_read = AtomicU64::new(file.read().unwrap_or_default());
+                Some(WatchedFile { file, last_read })
             }
             _ => None,
         };
-        ActorCache { enabled: keep, entries: Mutex::default(), generation: AtomicU64::new(0), others }
+        ActorCache { enabled: keep, entries: Mutex::default(), generation: AtomicU64::new(0), change_file }
     }
 
     /// The current generation, or None when nothing is kept (PostgreSQL, the
     /// cache turned off, an unreadable change file).
     fn generation(&self) -> Option<u64> {
-        let Others { file, last } = self.others.as_ref().filter(|_| self.enabled)?;
+        let WatchedFile { file, last_read } = self.change_file.as_ref().filter(|_| self.enabled)?;
         let now = match file.read() {
             Ok(now) => now,
             Err(e) => {
@@ -91,11 +91,11 @@ impl ActorCache {
                 return None;
             }
         };
-        if now != last.load(Ordering::SeqCst) {
-            // Moved before `last` is set, so whoever sees the new content as
-            // seen also sees the new generation.
+        if now != last_read.load(Ordering::SeqCst) {
+            // Moved before `last_read` is set, so whoever sees the new content
+            // as read also sees the new generation.
             self.generation.fetch_add(1, Ordering::SeqCst);
-            last.store(now, Ordering::SeqCst);
+            last_read.store(now, Ordering::SeqCst);
         }
         Some(self.generation.load(Ordering::SeqCst))
     }
@@ -143,7 +143,7 @@ impl ActorCache {
         tx.commit().await.map_err(ServiceError::internal)?;
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
-        if let Some(Others { file, .. }) = &self.others
+        if let Some(WatchedFile { file, .. }) = &self.change_file
             && let Err(e) = file.replace()
         {
             // The change is saved; a server beside this process may use its
