@@ -381,8 +381,9 @@ pub async fn run(
             what: format!(
                 "GET by phone, by two characters of a name and a customer by id in rotation, {MIX_REQUESTS} requests per run; \
                  the server alone on core 0 and the load on core 1 (issue 8's method), then the server as `loupan serve` \
-                 runs it (a runtime worker per core) sharing both cores with the load and the database, then that again \
-                 with every request reading its session, user, roles and projects (no cache of actors)"
+                 runs it (a runtime worker per core) sharing both cores with the load and the database, then on SQLite that \
+                 again with every request reading its session, user, roles and projects (no cache of actors; \
+                 PostgreSQL keeps none)"
             ),
             ratios: Vec::new(),
             measures,
