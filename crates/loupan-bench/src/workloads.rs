@@ -159,7 +159,7 @@ async fn search_three_ways(
 /// Replays what `customers::search` sends as raw statements: the page of
 /// customers with their owners' names.
 async fn replay_search(services: &Services, actor: &loupan_service::Actor, q: &customers::CustomerQuery) -> Result<()> {
-    let statement = customers::search_statement(services, actor, q, 51).await.map_err(svc)?;
+    let statement = customers::search_statement(services, actor, q, 51).map_err(svc)?;
     loupan_store::raw::statement_count(services.store.conn(), statement).await?;
     Ok(())
 }

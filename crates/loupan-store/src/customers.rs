@@ -6,7 +6,9 @@ use loupan_domain::customers::DuplicateStatus;
 use loupan_domain::ids::{CustomerId, ProjectId, UserId};
 use loupan_domain::sales::{ContractStatus, SubscriptionStatus};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use crate::StoreResult;
 use crate::entities::{customer_duplicates, customer_events, customer_phones, customers, follow_ups, grade_rules};
@@ -485,8 +487,7 @@ pub async fn search_customers<C: ConnectionTrait>(
     f: &CustomerFilter,
     limit: u64,
 ) -> StoreResult<Vec<CustomerRow>> {
-    let owners = other_phone_owners(c, f).await?;
-    Ok(page_select(scope, f, limit, owners).all(c).await?)
+    Ok(page_select(c.get_database_backend(), scope, f, limit).all(c).await?)
 }
 
 /// `search_customers` with each owner's display name, in the same statement.
@@ -496,8 +497,7 @@ pub async fn search_named_customers<C: ConnectionTrait>(
     f: &CustomerFilter,
     limit: u64,
 ) -> StoreResult<Vec<NamedCustomer>> {
-    let owners = other_phone_owners(c, f).await?;
-    Ok(with_owner_name(page_select(scope, f, limit, owners)).into_model().all(c).await?)
+    Ok(with_owner_name(page_select(c.get_database_backend(), scope, f, limit)).into_model().all(c).await?)
 }
 
 /// A page of customers: their ids first, from the covering indexes, then only
@@ -506,14 +506,14 @@ pub async fn search_named_customers<C: ConnectionTrait>(
 /// 10). One statement: both databases run a subquery with a `LIMIT` on its
 /// own before the outer `IN`, which then reads fifty rows by primary key.
 fn page_select(
+    backend: DbBackend,
     scope: &CustomerScope,
     f: &CustomerFilter,
     limit: u64,
-    owners: Option<Vec<CustomerId>>,
 ) -> sea_orm::Select<customers::Entity> {
     use sea_orm::QueryTrait;
     customers::Entity::find()
-        .filter(customers::Column::Id.in_subquery(search_ids(scope, f, limit, owners).into_query()))
+        .filter(customers::Column::Id.in_subquery(search_ids(backend, scope, f, limit).into_query()))
         .order_by_asc(customers::Column::Id)
 }
 
@@ -525,44 +525,28 @@ pub async fn search_customer_ids<C: ConnectionTrait>(
     f: &CustomerFilter,
     limit: u64,
 ) -> StoreResult<Vec<CustomerId>> {
-    let owners = other_phone_owners(c, f).await?;
-    Ok(search_ids(scope, f, limit, owners).into_tuple().all(c).await?)
+    Ok(search_ids(c.get_database_backend(), scope, f, limit).into_tuple().all(c).await?)
 }
 
 fn search_ids(
+    backend: DbBackend,
     scope: &CustomerScope,
     f: &CustomerFilter,
     limit: u64,
-    owners: Option<Vec<CustomerId>>,
 ) -> sea_orm::Select<customers::Entity> {
-    search_select(scope, f, limit, owners).select_only().column(customers::Column::Id)
-}
-
-/// On PostgreSQL, the customers with the searched phone as another phone, looked
-/// up first: its planner answers `phone = $1 OR id IN (subquery)` with a scan of
-/// every customer, but `phone = $1 OR id IN ($2, …)` with two index lookups.
-/// SQLite does the subquery with an index seek, in the same statement.
-async fn other_phone_owners<C: ConnectionTrait>(c: &C, f: &CustomerFilter) -> StoreResult<Option<Vec<CustomerId>>> {
-    match &f.phone {
-        Some(p) if c.get_database_backend() == sea_orm::DbBackend::Postgres => {
-            Ok(Some(owners_of_phones(c, std::slice::from_ref(p)).await?))
-        }
-        _ => Ok(None),
-    }
+    search_select(backend, scope, f, limit).select_only().column(customers::Column::Id)
 }
 
 /// The statement `search_named_customers` reads a page with, for a benchmark
-/// to replay as raw SQL (on PostgreSQL a phone search first looks up other
-/// phones, here as well).
-pub async fn search_statement<C: ConnectionTrait>(
-    c: &C,
+/// to replay as raw SQL.
+pub fn search_statement(
+    backend: DbBackend,
     scope: &CustomerScope,
     f: &CustomerFilter,
     limit: u64,
-) -> StoreResult<sea_orm::Statement> {
+) -> sea_orm::Statement {
     use sea_orm::QueryTrait;
-    let owners = other_phone_owners(c, f).await?;
-    Ok(with_owner_name(page_select(scope, f, limit, owners)).build(c.get_database_backend()))
+    with_owner_name(page_select(backend, scope, f, limit)).build(backend)
 }
 
 /// The first initial as the index `ix_customers_initial_search` is written.
@@ -579,11 +563,46 @@ fn first_initial_only(scope: &CustomerScope, text: &str) -> Option<String> {
     }
 }
 
+/// `column LIKE 'prefix%'`, written as the range of strings that begin with
+/// `prefix` in byte order (both databases compare and index these columns
+/// bytewise: PostgreSQL through `text_pattern_ops`, SQLite with
+/// `case_sensitive_like`). A pattern costs PostgreSQL's planner a millisecond
+/// on every search, estimated against each of the table's indexes; a range
+/// it plans in a third of that.
+fn starts_with(backend: DbBackend, column: customers::Column, prefix: &str) -> Condition {
+    use sea_orm::sea_query::BinOper;
+    let (from, before) = match backend {
+        DbBackend::Postgres => (BinOper::Custom("~>=~"), BinOper::Custom("~<~")),
+        _ => (BinOper::GreaterThanOrEqual, BinOper::SmallerThan),
+    };
+    let range = Condition::all().add(Expr::col(column).binary(from, prefix));
+    match after_prefix(prefix) {
+        Some(end) => range.add(Expr::col(column).binary(before, end)),
+        None => range,
+    }
+}
+
+/// The first string after all those that begin with `prefix`: its last
+/// character that has a successor, moved on by one, and what follows it
+/// dropped. `None` when every string from `prefix` on begins with it.
+fn after_prefix(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        // The surrogates are not characters: after U+D7FF comes U+E000.
+        let next = if last == '\u{D7FF}' { Some('\u{E000}') } else { char::from_u32(u32::from(last) + 1) };
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
 fn search_select(
+    backend: DbBackend,
     scope: &CustomerScope,
     f: &CustomerFilter,
     limit: u64,
-    owners: Option<Vec<CustomerId>>,
 ) -> sea_orm::Select<customers::Entity> {
     use customers::Column as K;
     // A merged customer lives on in the one it was merged into.
@@ -594,41 +613,39 @@ fn search_select(
         CustomerScope::Owner(owner) => q.filter(K::OwnerId.eq(owner)),
     };
     if let Some(p) = &f.phone {
-        // The main phone or another one. Nobody with it as another phone is
-        // the main phone alone: an empty `IN` would be written `$3 = $4`, and
-        // PostgreSQL's generic plan for `phone = $2 OR $3 = $4` cannot use the
-        // phone's index, so it read the agent's whole book on every search.
-        q = match owners {
-            Some(ids) if ids.is_empty() => q.filter(K::Phone.eq(p.as_str())),
-            Some(ids) => q.filter(Condition::any().add(K::Phone.eq(p.as_str())).add(K::Id.is_in(ids))),
-            None => q.filter(
-                Condition::any().add(K::Phone.eq(p.as_str())).add(
-                    K::Id.in_subquery(
-                        sea_orm::sea_query::Query::select()
-                            .column(customer_phones::Column::CustomerId)
-                            .from(customer_phones::Entity)
-                            .and_where(customer_phones::Column::Phone.eq(p.as_str()))
-                            .to_owned(),
-                    ),
-                ),
-            ),
-        };
+        // The main phone or another one, as one list of ids: PostgreSQL's
+        // planner answers `phone = $1 OR id IN (subquery)` with a scan of every
+        // customer, a union of two index lookups with a plan it keeps.
+        use sea_orm::sea_query::{Query, UnionType};
+        let with_phone = Query::select()
+            .column(K::Id)
+            .from(customers::Entity)
+            .and_where(K::Phone.eq(p.as_str()))
+            .union(
+                UnionType::All,
+                Query::select()
+                    .column(customer_phones::Column::CustomerId)
+                    .from(customer_phones::Entity)
+                    .and_where(customer_phones::Column::Phone.eq(p.as_str()))
+                    .to_owned(),
+            )
+            .to_owned();
+        q = q.filter(K::Id.in_subquery(with_phone));
     }
     if let Some(idx) = &f.id_index {
         q = q.filter(K::IdNumberIndex.eq(idx.as_str()));
     }
     if let Some(t) = &f.text {
-        let pattern = format!("{}%", escape_like(t));
-        let like = |col: K| Expr::col(col).like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'));
+        let begins = |col: K| starts_with(backend, col, t);
         // Pinyin and initials are ASCII: a query with Chinese characters can only be a name.
         q = if let Some(letter) = first_initial_only(scope, t) {
             // Everything a letter finds starts with it as the first initial
             // (`name_pinyin`); the index on it is in id order (m20261204_000026).
             q.filter(Expr::expr(Expr::cust(FIRST_INITIAL)).eq(letter))
         } else if t.is_ascii() {
-            q.filter(Condition::any().add(like(K::Name)).add(like(K::NamePinyin)).add(like(K::NameInitials)))
+            q.filter(Condition::any().add(begins(K::Name)).add(begins(K::NamePinyin)).add(begins(K::NameInitials)))
         } else {
-            q.filter(like(K::Name))
+            q.filter(begins(K::Name))
         };
     }
     if let Some(v) = &f.project_id {
@@ -1294,4 +1311,28 @@ pub async fn cross_rows<C: ConnectionTrait>(
         q = q.filter(K::ProjectId.eq(p));
     }
     Ok(q.into_model::<CrossRow>().all(c).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::after_prefix;
+
+    #[test]
+    fn the_range_of_a_prefix_ends_at_the_next_string_that_does_not_begin_with_it() {
+        assert_eq!(after_prefix("zs").as_deref(), Some("zt"));
+        assert_eq!(after_prefix("王伟").as_deref(), Some("王传"));
+        // The last character with a successor moves on; what follows it goes.
+        assert_eq!(after_prefix("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(after_prefix("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(after_prefix("\u{10FFFF}\u{10FFFF}"), None);
+        assert_eq!(after_prefix(""), None);
+        // Every string that begins with the prefix sorts before the end, in byte order.
+        for prefix in ["a", "王", "王伟", "zs", "1\u{10FFFF}"] {
+            let end = after_prefix(prefix).unwrap_or_default();
+            for tail in ["", "\u{0}", "z", "\u{10FFFF}\u{10FFFF}"] {
+                let name = format!("{prefix}{tail}");
+                assert!(name.as_bytes() >= prefix.as_bytes() && name.as_bytes() < end.as_bytes(), "{name:?}");
+            }
+        }
+    }
 }

@@ -1266,16 +1266,15 @@ pub(crate) fn filter_of(services: &Services, query: &CustomerQuery) -> ServiceRe
 }
 
 /// The statement `search` reads its page with (the rows and their owners'
-/// names; on PostgreSQL after a phone's other owners), for the benchmark to
-/// replay as raw SQL.
-pub async fn search_statement(
+/// names), for the benchmark to replay as raw SQL.
+pub fn search_statement(
     services: &Services,
     actor: &Actor,
     query: &CustomerQuery,
     limit: u64,
 ) -> ServiceResult<loupan_store::sea_orm_reexport::Statement> {
     let filter = filter_of(services, query)?;
-    Ok(store::search_statement(services.store.conn(), &scope_of(actor)?, &filter, limit).await?)
+    Ok(store::search_statement(services.store.backend(), &scope_of(actor)?, &filter, limit))
 }
 
 pub async fn search(

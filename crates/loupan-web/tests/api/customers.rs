@@ -186,6 +186,10 @@ async fn search_by_pinyin_initials_and_phone_in_any_format() {
     register(&o, &o.agent_a.1, json!({"name": "张三", "phone": "13800138000"})).await;
     register(&o, &o.agent_a.1, json!({"name": "张三丰", "phone": "13800138001"})).await;
     register(&o, &o.agent_a.1, json!({"name": "李四", "phone": "13800138002"})).await;
+    // 伟 is U+4F1F and 传 U+4F20: a prefix search ends where the next character begins.
+    register(&o, &o.agent_a.1, json!({"name": "王伟", "phone": "13800138003"})).await;
+    register(&o, &o.agent_a.1, json!({"name": "王传", "phone": "13800138004"})).await;
+    register(&o, &o.agent_a.1, json!({"name": "王伟明", "phone": "13800138005"})).await;
     let names = |v: Value| {
         v["items"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
     };
@@ -197,6 +201,12 @@ async fn search_by_pinyin_initials_and_phone_in_any_format() {
         ("+86%20138-0013-8002", vec!["李四"]),
         ("ls", vec!["李四"]),
         ("%25", vec![]),
+        ("王伟", vec!["王伟", "王伟明"]),
+        ("王传", vec!["王传"]),
+        ("王_", vec![]),
+        ("王%25", vec![]),
+        ("wangw", vec!["王伟", "王伟明"]),
+        ("wc", vec!["王传"]),
     ] {
         let found = o.app.send(get(&format!("/api/v1/customers?q={q}")).token(&o.agent_a.1)).await;
         assert_eq!(found.status, StatusCode::OK, "{q}: {}", found.text);
