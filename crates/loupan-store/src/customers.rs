@@ -505,6 +505,8 @@ pub async fn search_named_customers<C: ConnectionTrait>(
 /// million customers, to keep fifty cost 100 ms where sorting their ids costs
 /// 10). One statement: both databases run a subquery with a `LIMIT` on its
 /// own before the outer `IN`, which then reads fifty rows by primary key.
+/// On SQLite by rowid: the search indexes carry it, and a row is then one
+/// descent of the table instead of two (the id's index, then the table).
 fn page_select(
     backend: DbBackend,
     scope: &CustomerScope,
@@ -512,9 +514,13 @@ fn page_select(
     limit: u64,
 ) -> sea_orm::Select<customers::Entity> {
     use sea_orm::QueryTrait;
-    customers::Entity::find()
-        .filter(customers::Column::Id.in_subquery(search_ids(backend, scope, f, limit).into_query()))
-        .order_by_asc(customers::Column::Id)
+    let page = match backend {
+        DbBackend::Sqlite => Expr::cust("rowid").in_subquery(
+            search_select(backend, scope, f, limit).select_only().expr(Expr::cust("rowid")).into_query(),
+        ),
+        _ => customers::Column::Id.in_subquery(search_ids(backend, scope, f, limit).into_query()),
+    };
+    customers::Entity::find().filter(page).order_by_asc(customers::Column::Id)
 }
 
 /// The ids `search_customers` would return, without reading the rows: for
