@@ -515,9 +515,8 @@ fn page_select(
 ) -> sea_orm::Select<customers::Entity> {
     use sea_orm::QueryTrait;
     let page = match backend {
-        DbBackend::Sqlite => Expr::cust("rowid").in_subquery(
-            search_select(backend, scope, f, limit).select_only().expr(Expr::cust("rowid")).into_query(),
-        ),
+        DbBackend::Sqlite => Expr::cust("rowid")
+            .in_subquery(search_select(backend, scope, f, limit).select_only().expr(Expr::cust("rowid")).into_query()),
         _ => customers::Column::Id.in_subquery(search_ids(backend, scope, f, limit).into_query()),
     };
     customers::Entity::find().filter(page).order_by_asc(customers::Column::Id)
