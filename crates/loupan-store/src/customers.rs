@@ -618,9 +618,10 @@ fn search_select(
         CustomerScope::Owner(owner) => q.filter(K::OwnerId.eq(owner)),
     };
     if let Some(p) = &f.phone {
-        // The main phone or another one, as one list of ids: PostgreSQL's
-        // planner answers `phone = $1 OR id IN (subquery)` with a scan of every
-        // customer, a union of two index lookups with a plan it keeps.
+        // The main phone or another one, as one list of ids. PostgreSQL's
+        // planner answers `phone = $1 OR id IN (subquery)` with a scan of
+        // every customer; this union it answers with two index look-ups, and
+        // keeps that plan for every phone.
         use sea_orm::sea_query::{Query, UnionType};
         let with_phone = Query::select()
             .column(K::Id)
