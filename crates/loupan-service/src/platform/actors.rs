@@ -41,6 +41,14 @@ pub struct KnownSession {
     pub expires_at: DateTime<Utc>,
 }
 
+/// What `ActorCache::look_up` found.
+#[derive(Debug)]
+pub struct Lookup {
+    pub kept: Option<KnownSession>,
+    /// None when nothing is kept.
+    pub generation: Option<u64>,
+}
+
 #[derive(Debug)]
 struct Entry {
     session: KnownSession,
@@ -100,18 +108,18 @@ impl ActorCache {
         Some(self.generation.load(Ordering::SeqCst))
     }
 
-    /// The kept session of a token's hash, if nothing changed since it was read.
-    pub fn get(&self, token_hash: &str) -> Option<KnownSession> {
-        let generation = self.generation()?;
-        let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry = entries.get(token_hash)?;
-        (entry.generation == generation && entry.loaded.elapsed() < LIFETIME).then(|| entry.session.clone())
-    }
-
-    /// Reads the generation before a session is read from the database, to
-    /// keep it with (`keep`): a change committed during the read ends the entry.
-    pub fn before_read(&self) -> Option<u64> {
-        self.generation()
+    /// The kept session of a token's hash, if nothing changed since it was
+    /// read, and the generation read to tell: a session then read from the
+    /// database is kept with it (`keep`), so a change committed during that
+    /// read ends the entry.
+    pub fn look_up(&self, token_hash: &str) -> Lookup {
+        let generation = self.generation();
+        let kept = generation.and_then(|generation| {
+            let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let entry = entries.get(token_hash)?;
+            (entry.generation == generation && entry.loaded.elapsed() < LIFETIME).then(|| entry.session.clone())
+        });
+        Lookup { kept, generation }
     }
 
     /// Keeps a session read from the database while `generation` was current.

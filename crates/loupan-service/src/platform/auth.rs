@@ -145,13 +145,14 @@ pub async fn authenticate(services: &Services, token: &str) -> ServiceResult<Act
     let idle = to_chrono(services.config.idle_timeout);
     // A kept session that looks idle may have been seen by another process
     // since: the database decides.
-    if let Some(known) = services.actors.get(&id)
+    let lookup = services.actors.look_up(&id);
+    if let Some(known) = lookup.kept
         && is_live(&known.kind, known.last_seen_at, known.expires_at, now, idle)
     {
         keep_seen(services, &id, known.last_seen_at, now).await?;
         return Ok(known.actor);
     }
-    let generation = services.actors.before_read();
+    let generation = lookup.generation;
     // The session, its user, their roles and projects: one statement.
     let Some(row) = store_sessions::find_session_actor(conn, &id).await? else {
         services.actors.forget(&id);
