@@ -654,6 +654,7 @@ async fn sqlite_keeps_a_page_cache_per_connection() {
     assert!(options.iter().any(|o| o == "ENABLE_STAT4"), "libsqlite3-sys's options are listed: {options:?}");
     assert!(!options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"), "one page cache shared: {options:?}");
     assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "a global mutex on every allocation: {options:?}");
+    assert!(options.iter().any(|o| o == "ENABLE_QPSG"), "every look-up prepared again for its value: {options:?}");
 }
 
 /// SQLite has one writer at a time; the others wait their turn first come,
