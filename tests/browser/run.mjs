@@ -319,6 +319,9 @@ try {
   await page.waitForSelector(".site-plan .region");
   const regions = await page.locator(".site-plan .region").count();
   expect(regions === 2, `expected 2 buildings on the site plan, got ${regions}`);
+  // The page's deferred script places the regions after the markup is there:
+  // wait for it, or a slow run reads the unplaced region's 0px.
+  await page.waitForFunction(() => document.querySelector(".site-plan .region").style.left !== "");
   const placed = await page.evaluate(() => getComputedStyle(document.querySelector(".site-plan .region")).left);
   expect(placed && placed !== "auto" && placed !== "0px", `regions not placed: ${placed}`);
   await shot("21-birdseye");
