@@ -104,11 +104,24 @@ pub struct Store {
     /// Statements sent since the store was opened: tests hold each request to
     /// a budget of round trips, so that a page that starts querying per row fails one.
     statements: Arc<AtomicU64>,
-    /// On SQLite, the queue of transactions waiting to write (see `begin_write`);
-    /// none on PostgreSQL, whose writers lock rows, not the database.
-    writers: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// On SQLite, the queue of transactions waiting to write and the one
+    /// connection they write on (see `begin_write`); none on PostgreSQL, whose
+    /// writers lock rows, not the database.
+    writers: Option<Writers>,
     /// A PostgreSQL streaming replica heavy reports read from (`for_reports`).
     replica: Option<Replica>,
+}
+
+/// SQLite's writers: a first-come queue, and a connection of their own.
+#[derive(Clone, Debug)]
+struct Writers {
+    queue: Arc<tokio::sync::Mutex<()>>,
+    /// A pool of one connection that only queued writers use. SQLite empties
+    /// a connection's page cache whenever another connection has written, so
+    /// on the shared pool every write began by reading its pages again from
+    /// the file (a fifth of a registration's time); on a connection that only
+    /// the writers use, the cache is still valid when the next one begins.
+    db: DatabaseConnection,
 }
 
 #[derive(Clone, Debug)]
@@ -257,17 +270,23 @@ impl Store {
                     // waits for it; a commit still does it itself when the log
                     // passes 64 MiB (a tool without that task, a task that stalls).
                     .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string());
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(8)
-                    // sqlx pings a connection each time it leaves the pool
-                    // (and again when it comes back): on SQLite a round trip
-                    // to the connection's thread, for a file that cannot hang up.
-                    .test_before_acquire(false)
-                    .connect_with(options)
-                    .await
-                    .map_err(|e| StoreError::Config(format!("SQLite database `{path}`: {e}")))?;
-                writers = Some(writer_queue_of(&path));
-                sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)
+                let pool = |connections: u32| {
+                    SqlitePoolOptions::new()
+                        .max_connections(connections)
+                        // sqlx pings a connection each time it leaves the pool
+                        // (and again when it comes back): on SQLite a round trip
+                        // to the connection's thread, for a file that cannot hang up.
+                        .test_before_acquire(false)
+                        .connect_with(options.clone())
+                };
+                let config = |e: sea_orm::sqlx::Error| StoreError::Config(format!("SQLite database `{path}`: {e}"));
+                let readers = pool(8).await.map_err(config)?;
+                let writer = pool(1).await.map_err(config)?;
+                writers = Some(Writers {
+                    queue: writer_queue_of(&path),
+                    db: sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(writer),
+                });
+                sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(readers)
             }
             DatabaseKind::Postgres => {
                 let mut options = ConnectOptions::new(url.to_owned());
@@ -289,9 +308,13 @@ impl Store {
         };
         let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
-        db.set_metric_callback(move |_| {
+        let count = move |_: &sea_orm::metric::Info<'_>| {
             counter.fetch_add(1, Ordering::Relaxed);
-        });
+        };
+        if let Some(writers) = &mut writers {
+            writers.db.set_metric_callback(count.clone());
+        }
+        db.set_metric_callback(count);
         Ok(Store { db, url: url.to_owned(), statements, writers, replica: None })
     }
 
@@ -362,8 +385,11 @@ impl Store {
                 (pool.size(), pool.num_idle(), pool.options().get_max_connections())
             }
             _ => {
-                let pool = self.db.get_sqlite_connection_pool();
-                (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+                // The readers' pool and the writers' connection.
+                let pools = std::iter::once(&self.db).chain(self.writers.as_ref().map(|w| &w.db));
+                pools.map(|db| db.get_sqlite_connection_pool()).fold((0, 0, 0), |(open, idle, max), pool| {
+                    (open + pool.size(), idle + pool.num_idle(), max + pool.options().get_max_connections())
+                })
             }
         };
         PoolConnections { open, idle: u32::try_from(idle).unwrap_or(u32::MAX), max }
@@ -517,18 +543,18 @@ impl Store {
     /// writer before them ends. Reads never queue: the write-ahead log serves
     /// them beside the writer.
     pub async fn begin_write(&self) -> StoreResult<Transaction> {
-        let turn = match &self.writers {
-            Some(queue) => match tokio::time::timeout(WRITER_QUEUE_WAIT, queue.clone().lock_owned()).await {
-                Ok(turn) => Some(turn),
+        let (turn, db) = match &self.writers {
+            Some(writers) => match tokio::time::timeout(WRITER_QUEUE_WAIT, writers.queue.clone().lock_owned()).await {
+                Ok(turn) => (Some(turn), &writers.db),
                 Err(_) => return Err(StoreError::Db(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))),
             },
-            None => None,
+            None => (None, &self.db),
         };
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..Default::default()
         };
-        let inner = self.db.begin_with_options(options).await?;
+        let inner = db.begin_with_options(options).await?;
         Ok(Transaction { inner, _turn: turn })
     }
 
@@ -568,6 +594,9 @@ impl Store {
     }
 
     pub async fn close(self) -> StoreResult<()> {
+        if let Some(writers) = self.writers {
+            writers.db.close().await?;
+        }
         self.db.close().await?;
         Ok(())
     }

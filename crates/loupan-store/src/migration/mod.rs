@@ -58,6 +58,7 @@ mod m20261224_000052_silent_customers;
 mod m20261225_000053_open_cases;
 mod m20261226_000054_deals_by_customer;
 mod m20261227_000055_owner_search;
+mod m20261228_000056_saleable_area;
 
 pub struct Migrator;
 
@@ -119,6 +120,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261225_000053_open_cases::Migration),
             Box::new(m20261226_000054_deals_by_customer::Migration),
             Box::new(m20261227_000055_owner_search::Migration),
+            Box::new(m20261228_000056_saleable_area::Migration),
         ]
     }
 }
