@@ -33,6 +33,10 @@ pub struct StreamResult {
     /// How late the generator sent requests against the schedule (p99, max).
     pub p99_lag: Duration,
     pub max_lag: Duration,
+    /// A closed loop's first request of each client, left out of `latencies`:
+    /// it opens the client's connection and meets a server that has not yet
+    /// prepared its statements or filled its caches.
+    pub first: Vec<Duration>,
 }
 
 pub struct NetworkRun {
@@ -206,7 +210,15 @@ async fn run_stream(
     lags.sort();
     let max_lag = lags.last().copied().unwrap_or_default();
     let p99_lag = lags.get(lags.len().saturating_sub(1) * 99 / 100).copied().unwrap_or_default();
-    Ok(StreamResult { label: stream.label, latencies, wall: wall_start.elapsed(), errors, p99_lag, max_lag })
+    Ok(StreamResult {
+        label: stream.label,
+        latencies,
+        wall: wall_start.elapsed(),
+        errors,
+        p99_lag,
+        max_lag,
+        first: Vec::new(),
+    })
 }
 
 /// One request of a closed loop: a GET, or a POST of a JSON body.
@@ -348,9 +360,11 @@ async fn run_clients(
             (samples, errors)
         });
     }
-    let (mut latencies, mut errors) = (Vec::new(), 0);
+    let (mut latencies, mut first, mut errors) = (Vec::new(), Vec::new(), 0);
     while let Some(done) = tasks.join_next().await {
         let (samples, failed) = done?;
+        let mut samples = samples.into_iter();
+        first.extend(samples.next());
         latencies.extend(samples);
         errors += failed;
     }
@@ -361,5 +375,6 @@ async fn run_clients(
         errors,
         p99_lag: Duration::ZERO,
         max_lag: Duration::ZERO,
+        first,
     })
 }

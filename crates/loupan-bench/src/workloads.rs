@@ -1011,18 +1011,25 @@ async fn closed_loop(
     let (run, costs) =
         tokio::task::spawn_blocking(move || crate::network::closed_loop(&url, &token, runs, setup)).await??;
     for (s, cost) in run.streams.iter().zip(costs) {
-        let per_request = |d: Duration| d.as_secs_f64() * 1e6 / s.latencies.len().max(1) as f64;
+        // The costs cover every request, the first ones too.
+        let requests = (s.latencies.len() + s.first.len()).max(1) as f64;
+        let per_request = |d: Duration| d.as_secs_f64() * 1e6 / requests;
+        let slowest_first = s.first.iter().max().copied().unwrap_or_default();
         findings.push(format!(
-            "{}: {} requests, {} failed, {:.0} µs of server CPU, {:.0} µs of PostgreSQL CPU and {:.0} µs of the load generator's per request, {:.1} statements per request",
+            "{}: {} requests measured after each client's first ({} first requests, which open the connections: slowest {:.2} ms), {} failed, {:.0} µs of server CPU, {:.0} µs of PostgreSQL CPU and {:.0} µs of the load generator's per request, {:.1} statements per request",
             s.label,
             s.latencies.len(),
+            s.first.len(),
+            slowest_first.as_secs_f64() * 1e3,
             s.errors,
             per_request(cost.server_cpu),
             per_request(cost.database_cpu),
             per_request(cost.load_cpu),
-            cost.statements as f64 / s.latencies.len().max(1) as f64,
+            cost.statements as f64 / requests,
         ));
-        measures.push(measure(&format!("network: {}", s.label), &s.latencies, s.wall));
+        let mut measured = measure(&format!("network: {}", s.label), &s.latencies, s.wall);
+        measured.per_second = requests / s.wall.as_secs_f64().max(1e-9);
+        measures.push(measured);
     }
     if setup.placement == Placement::Pinned && !run.pinned {
         findings.push("server and load generator not pinned to cores (one core, or taskset unavailable)".into());

@@ -31,6 +31,7 @@ pub mod settings;
 pub mod surveys;
 pub mod users;
 pub mod webhooks;
+mod writers;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -41,12 +42,14 @@ use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sea_orm::{
-    ConnAcquireErr, ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, ExecResult, QueryResult,
-    SqlErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    ConnectOptions, Database, DatabaseConnection, DbErr, SqlErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
 pub use sea_orm::{ConnectionTrait as Connection, DbBackend};
+pub use writers::Transaction;
+use writers::{WriterQueue, Writers};
 
 /// What went wrong below the service layer.
 #[derive(Debug, thiserror::Error)]
@@ -112,19 +115,6 @@ pub struct Store {
     replica: Option<Replica>,
 }
 
-/// SQLite's writers: a first-come queue, and a connection of their own.
-#[derive(Clone, Debug)]
-struct Writers {
-    queue: Arc<tokio::sync::Mutex<()>>,
-    /// A pool of one connection that only queued writers use. SQLite empties
-    /// a connection's page cache whenever another connection has written, so
-    /// on the shared pool every write began by reading its pages again from
-    /// the file (105 `pread`s per registration, 20 on this connection); on a
-    /// connection that only the writers use, the cache is still valid when
-    /// the next one begins.
-    db: DatabaseConnection,
-}
-
 #[derive(Clone, Debug)]
 struct Replica {
     db: DatabaseConnection,
@@ -160,14 +150,17 @@ pub struct ReportReader<'a> {
 /// PostgreSQL advisory lock key of the migrations ("loupanMG" as a number).
 const MIGRATION_LOCK: i64 = 7_813_593_004_042_505_543;
 
-/// How long a transaction waits for its turn to write before the request is
-/// answered "unavailable, try again" (as a pool that has no connection left).
-const WRITER_QUEUE_WAIT: Duration = Duration::from_secs(10);
+/// See `Store::writer_commits`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriterCommits {
+    pub commits: u64,
+    pub writes: u64,
+}
 
 /// The writers' queue of a SQLite file, shared by every store of this process
 /// that opens it, so that two pools on one file still queue behind each other.
-fn writer_queue_of(path: &str) -> Arc<tokio::sync::Mutex<()>> {
-    static QUEUES: OnceLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
+fn writer_queue_of(path: &str) -> Arc<WriterQueue> {
+    static QUEUES: OnceLock<Mutex<HashMap<String, Arc<WriterQueue>>>> = OnceLock::new();
     let key = std::fs::canonicalize(path).map_or_else(|_| path.to_owned(), |p| p.display().to_string());
     let mut queues = QUEUES.get_or_init(Default::default).lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     queues.entry(key).or_default().clone()
@@ -283,10 +276,10 @@ impl Store {
                 let config = |e: sea_orm::sqlx::Error| StoreError::Config(format!("SQLite database `{path}`: {e}"));
                 let readers = pool(8).await.map_err(config)?;
                 let writer = pool(1).await.map_err(config)?;
-                writers = Some(Writers {
-                    queue: writer_queue_of(&path),
-                    db: sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(writer),
-                });
+                writers = Some(Writers::new(
+                    writer_queue_of(&path),
+                    sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(writer),
+                ));
                 sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(readers)
             }
             DatabaseKind::Postgres => {
@@ -394,6 +387,16 @@ impl Store {
             }
         };
         PoolConnections { open, idle: u32::try_from(idle).unwrap_or(u32::MAX), max }
+    }
+
+    /// On SQLite, the queued writers' COMMITs and the writes they made durable
+    /// since the process started (every store on the file counts): when
+    /// writers queue, one COMMIT serves several (`writers`). None on PostgreSQL.
+    pub fn writer_commits(&self) -> Option<WriterCommits> {
+        self.writers.as_ref().map(|w| {
+            let (commits, writes) = w.queue.counts();
+            WriterCommits { commits, writes }
+        })
     }
 
     /// How many statements this store has sent (in and out of transactions).
@@ -541,22 +544,20 @@ impl Store {
     /// others sleep and poll (its busy handler wakes them at growing intervals,
     /// so a writer that came first may be served last, seconds later); here they
     /// wait their turn in a first-come queue instead, woken the moment the
-    /// writer before them ends. Reads never queue: the write-ahead log serves
-    /// them beside the writer.
+    /// writer before them ends, and write on a connection of their own; when
+    /// they queue, they share COMMITs (`writers`). Reads never queue: the
+    /// write-ahead log serves them beside the writer.
     pub async fn begin_write(&self) -> StoreResult<Transaction> {
-        let (turn, db) = match &self.writers {
-            Some(writers) => match tokio::time::timeout(WRITER_QUEUE_WAIT, writers.queue.clone().lock_owned()).await {
-                Ok(turn) => (Some(turn), &writers.db),
-                Err(_) => return Err(StoreError::Db(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))),
-            },
-            None => (None, &self.db),
-        };
-        let options = TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        };
-        let inner = db.begin_with_options(options).await?;
-        Ok(Transaction { inner, _turn: turn })
+        match &self.writers {
+            Some(writers) => writers.begin().await,
+            None => {
+                let options = TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..Default::default()
+                };
+                Ok(Transaction::unqueued(self.db.begin_with_options(options).await?))
+            }
+        }
     }
 
     /// Writes a consistent copy of a SQLite database to `path` while it is in
@@ -606,48 +607,6 @@ impl Store {
     /// SQLite and PostgreSQL can be compared: `table.column type null|not_null`.
     pub async fn describe_schema(&self) -> StoreResult<Vec<String>> {
         describe_schema(&self.db).await
-    }
-}
-
-/// A transaction that writes. On SQLite it holds its turn in the writers'
-/// queue until it is committed, rolled back or dropped.
-pub struct Transaction {
-    // Declared first, so dropped first: an abandoned transaction ends before
-    // the next writer is let in.
-    inner: DatabaseTransaction,
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
-}
-
-impl Transaction {
-    pub async fn commit(self) -> Result<(), DbErr> {
-        self.inner.commit().await
-    }
-
-    pub async fn rollback(self) -> Result<(), DbErr> {
-        self.inner.rollback().await
-    }
-}
-
-#[async_trait::async_trait]
-impl Connection for Transaction {
-    fn get_database_backend(&self) -> DbBackend {
-        self.inner.get_database_backend()
-    }
-
-    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        self.inner.execute_raw(stmt).await
-    }
-
-    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        self.inner.execute_unprepared(sql).await
-    }
-
-    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        self.inner.query_one_raw(stmt).await
-    }
-
-    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        self.inner.query_all_raw(stmt).await
     }
 }
 

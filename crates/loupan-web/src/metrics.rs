@@ -103,6 +103,14 @@ async fn gauges(state: &AppState) -> String {
     let _ = writeln!(out, "loupan_db_pool_connections{{state=\"idle\"}} {}", pool.idle);
     gauge(&mut out, "loupan_db_pool_max_connections", "The most connections the pool opens.");
     let _ = writeln!(out, "loupan_db_pool_max_connections {}", pool.max);
+    if let Some(writes) = services.store.writer_commits() {
+        // SQLite's queued writers share COMMITs when they queue: writes over commits is the group size.
+        let counter = |out: &mut String, name: &str, help: &str, value: u64| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+        };
+        counter(&mut out, "loupan_db_commits_total", "COMMITs of SQLite's queued writers.", writes.commits);
+        counter(&mut out, "loupan_db_writes_total", "Writes those COMMITs made durable.", writes.writes);
+    }
     gauge(&mut out, "loupan_sse_clients", "Server-sent event streams open on this instance.");
     let _ = writeln!(out, "loupan_sse_clients {}", state.metrics.sse_clients.load(Ordering::Relaxed));
     gauge(&mut out, "loupan_draining", "1 while the instance is shutting down.");

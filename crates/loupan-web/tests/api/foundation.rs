@@ -692,6 +692,67 @@ async fn writers_take_their_turns_in_the_order_they_came() {
     assert_eq!(*served.lock().unwrap(), (0..8).collect::<Vec<_>>());
 }
 
+/// Writers that queue behind each other share one COMMIT, and a writer whose
+/// work fails takes back only its own writes: the others' survive, and each
+/// writer is answered only once its writes are durable.
+#[tokio::test]
+async fn queued_writers_share_a_commit_and_one_that_fails_takes_back_only_its_own() {
+    let app = TestApp::new().await;
+    if !app.database_url.starts_with("sqlite:") {
+        return; // PostgreSQL commits each transaction on its own connection.
+    }
+    let store = app.services.store.clone();
+    let before = store.writer_commits().unwrap();
+    let setting = |key: &str| loupan_store::settings::SettingRow {
+        scope: "test".into(),
+        key: key.into(),
+        value: "1".into(),
+        updated_by: "test".into(),
+        updated_at: chrono::Utc::now(),
+    };
+    let first = store.begin_write().await.unwrap();
+    loupan_store::settings::put_setting(&first, &setting("first")).await.unwrap();
+    let mut writers = Vec::new();
+    for (key, fails) in [("a", false), ("b", true), ("c", false), ("d", false)] {
+        let (store, row) = (store.clone(), setting(key));
+        writers.push(tokio::spawn(async move {
+            let tx = store.begin_write().await.unwrap();
+            loupan_store::settings::put_setting(&tx, &row).await.unwrap();
+            if fails {
+                // A statement fails and the writer gives up: its savepoint is rolled back.
+                assert!(tx.execute_unprepared("INSERT INTO no_such_table VALUES (1)").await.is_err());
+                drop(tx);
+                return None;
+            }
+            tx.commit().await.unwrap();
+            // Answered: the write is visible to every reader.
+            let seen = loupan_store::settings::find_setting(store.conn(), "test", &row.key).await.unwrap();
+            Some(seen.is_some())
+        }));
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    }
+    first.commit().await.unwrap();
+    let mut answered = Vec::new();
+    for writer in writers {
+        answered.push(writer.await.unwrap());
+    }
+    assert_eq!(answered, [Some(true), None, Some(true), Some(true)]);
+    for (key, kept) in [("first", true), ("a", true), ("b", false), ("c", true), ("d", true)] {
+        let found = loupan_store::settings::find_setting(store.conn(), "test", key).await.unwrap();
+        assert_eq!(found.is_some(), kept, "{key}");
+    }
+    let after = store.writer_commits().unwrap();
+    assert_eq!(after.writes - before.writes, 4);
+    // The failed statement closed its group, so the writes after it form another.
+    assert!(after.commits - before.commits <= 2, "{before:?} -> {after:?}: no commit was shared");
+    // A writer alone commits at once.
+    let alone = store.begin_write().await.unwrap();
+    loupan_store::settings::put_setting(&alone, &setting("alone")).await.unwrap();
+    alone.commit().await.unwrap();
+    let last = store.writer_commits().unwrap();
+    assert_eq!((last.commits - after.commits, last.writes - after.writes), (1, 1));
+}
+
 /// Instances started together on one PostgreSQL database migrate it one at a
 /// time (without the lock two create the same table and one fails).
 #[tokio::test]

@@ -511,6 +511,15 @@ async fn sigterm_drains_then_stops_and_a_request_id_follows_its_work() {
     ] {
         assert!(metrics.contains(line), "/metrics lacks `{line}`:\n{metrics}");
     }
+    // SQLite's writers have committed (the demo data, the customer above).
+    if env.postgres.is_none() {
+        let counter = |name: &str| {
+            let line = metrics.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_default();
+            line.rsplit(' ').next().and_then(|n| n.parse::<u64>().ok()).unwrap_or_default()
+        };
+        let (commits, writes) = (counter("loupan_db_commits_total"), counter("loupan_db_writes_total"));
+        assert!(commits > 0 && writes >= commits, "commits {commits}, writes {writes}:\n{metrics}");
+    }
 
     // SIGTERM: draining first, still serving; then the stream ends and the process exits 0.
     let signalled = Instant::now();
