@@ -568,6 +568,24 @@ fn first_initial_only(scope: &CustomerScope, text: &str) -> Option<String> {
     }
 }
 
+/// The longest name start that has an index of its own
+/// (`ix_customers_name1_search`, `ix_customers_name2_search`).
+const NAME_START_INDEXED: usize = 2;
+
+/// A search by the first one or two characters of a name among everyone's
+/// customers is an equality on the name's first characters, answered in id
+/// order by their index (a surname is tens of thousands among a million:
+/// the name index's range had them all sorted). Returns the expression as
+/// the index is written. Only a name can hold a character that is not ASCII.
+/// A search scoped to projects or an owner, by the caller's scope or a
+/// filter, keeps the indexes that lead with them.
+fn short_name_start(scope: &CustomerScope, f: &CustomerFilter, text: &str) -> Option<String> {
+    let chars = text.chars().count();
+    let short = (1..=NAME_START_INDEXED).contains(&chars) && !text.is_ascii();
+    let everyone = matches!(scope, CustomerScope::All) && f.project_id.is_none() && f.owner_id.is_none();
+    (everyone && short).then(|| format!("substr(name, 1, {chars})"))
+}
+
 /// `column LIKE 'prefix%'`, written as the range of strings that begin with
 /// `prefix` in byte order (both databases compare and index these columns
 /// bytewise: PostgreSQL through `text_pattern_ops`, SQLite with
@@ -648,6 +666,8 @@ fn search_select(
             // Everything a letter finds starts with it as the first initial
             // (`name_pinyin`); the index on it is in id order (m20261204_000026).
             q.filter(Expr::expr(Expr::cust(FIRST_INITIAL)).eq(letter))
+        } else if let Some(start) = short_name_start(scope, f, t) {
+            q.filter(Expr::expr(Expr::cust(start)).eq(t.as_str()))
         } else if t.is_ascii() {
             q.filter(Condition::any().add(begins(K::Name)).add(begins(K::NamePinyin)).add(begins(K::NameInitials)))
         } else {

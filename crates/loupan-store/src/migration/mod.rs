@@ -59,6 +59,7 @@ mod m20261225_000053_open_cases;
 mod m20261226_000054_deals_by_customer;
 mod m20261227_000055_owner_search;
 mod m20261228_000056_saleable_area;
+mod m20261229_000057_name_start_search;
 
 pub struct Migrator;
 
@@ -121,6 +122,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261226_000054_deals_by_customer::Migration),
             Box::new(m20261227_000055_owner_search::Migration),
             Box::new(m20261228_000056_saleable_area::Migration),
+            Box::new(m20261229_000057_name_start_search::Migration),
         ]
     }
 }

@@ -283,6 +283,74 @@ async fn one_letter_finds_the_same_customers_for_the_whole_group_as_in_a_project
     }
 }
 
+/// The first one or two characters of a name typed by someone who sees
+/// every customer are an equality on the name's start (an index of its own,
+/// in id order): they find exactly what the same characters find in a
+/// project's scope, page after page, and nothing whose name only contains them.
+#[tokio::test]
+async fn a_surname_or_two_characters_find_the_same_customers_for_the_whole_group_as_in_a_project() {
+    let o = office().await;
+    let names = ["王伟", "王传", "王伟明", "王", "汪伟", "李王伟", "王伟伟", "a座王伟", "a座", "王%"];
+    for (i, name) in names.iter().enumerate() {
+        register(&o, &o.agent_a.1, json!({"name": name, "phone": format!("1370015{i:04}")})).await;
+    }
+    let other = o.app.project(&o.admin, "滨江花园").await;
+    let r = o
+        .app
+        .send(
+            post("/api/v1/customers", json!({"name": "王伟强", "phone": "13700159999", "project_id": other}))
+                .token(&o.admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    // Every page of two, as the cursor walks them.
+    let pages = |token: String, q: &'static str| {
+        let app = &o.app;
+        async move {
+            let mut names = Vec::new();
+            let mut cursor = String::new();
+            loop {
+                let path = format!(
+                    "/api/v1/customers?q={}&limit=2&cursor={cursor}",
+                    form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
+                );
+                let page = app.send(get(&path).token(&token)).await;
+                assert_eq!(page.status, StatusCode::OK, "{q}: {}", page.text);
+                let page = page.json();
+                names.extend(page["items"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_owned()));
+                match page["next_cursor"].as_str() {
+                    Some(next) => cursor = next.to_owned(),
+                    None => return names,
+                }
+            }
+        }
+    };
+    for (q, in_project) in [
+        ("王", vec!["王伟", "王传", "王伟明", "王", "王伟伟", "王%"]),
+        ("王伟", vec!["王伟", "王伟明", "王伟伟"]),
+        ("王传", vec!["王传"]),
+        ("王伟明", vec!["王伟明"]),
+        ("汪", vec!["汪伟"]),
+        ("a座", vec!["a座王伟", "a座"]),
+        ("a", vec!["a座王伟", "a座"]),
+        ("王%", vec!["王%"]),
+        ("王_", vec![]),
+        ("伟", vec![]),
+    ] {
+        let scoped = pages(o.agent_a.1.clone(), q).await;
+        assert_eq!(scoped, in_project, "q={q} in the project");
+        let everyone = pages(o.admin.clone(), q).await;
+        let elsewhere: Vec<String> = everyone.iter().filter(|n| !scoped.contains(n)).cloned().collect();
+        let expected_elsewhere = if "王伟强".starts_with(q) { vec!["王伟强".to_owned()] } else { vec![] };
+        assert_eq!(elsewhere, expected_elsewhere, "q={q} for the whole group: {everyone:?}");
+        assert_eq!(
+            everyone.iter().filter(|n| scoped.contains(n)).collect::<Vec<_>>(),
+            scoped.iter().collect::<Vec<_>>(),
+            "q={q}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn follow_ups_and_transfers_appear_on_the_timeline() {
     let o = office().await;
