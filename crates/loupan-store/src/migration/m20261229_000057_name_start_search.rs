@@ -5,6 +5,12 @@
 //! on SQLite. A name begins with those characters exactly when its first one
 //! or two characters equal them, and these indexes hand out the matches of
 //! that equality already in id order: 0.03 ms for either.
+//!
+//! They hold only customers not merged into another (what every search asks
+//! for): PostgreSQL orders an index scan by `id` only after equalities on the
+//! columns before it, and `merged_into IS NULL` as an index column is not
+//! one, so it read all 480 rows and sorted them (8.6 ms, against 1.1 ms for
+//! the page from the partial index). SQLite uses a partial index alike.
 
 use sea_orm_migration::prelude::*;
 
@@ -23,7 +29,8 @@ impl MigrationTrait for Migration {
         for chars in [1, 2] {
             m.get_connection()
                 .execute_unprepared(&format!(
-                    "CREATE INDEX ix_customers_name{chars}_search ON customers ((substr(name, 1, {chars})), merged_into, id)"
+                    "CREATE INDEX ix_customers_name{chars}_search ON customers ((substr(name, 1, {chars})), id) \
+                     WHERE merged_into IS NULL"
                 ))
                 .await?;
         }
