@@ -292,26 +292,43 @@ pub fn closed_loop(
     Ok((NetworkRun { streams, pinned: server_pinned && load_pinned }, costs))
 }
 
+/// Whose CPU time a `/proc/.../stat` line is read for.
+#[derive(Clone, Copy)]
+enum Spent {
+    /// The process's (or thread's) own.
+    Own,
+    /// Its own and that of its children that ended and were waited for.
+    WithEndedChildren,
+}
+
 /// CPU time (user and system) in a `/proc/.../stat` line, counted in the
 /// kernel's fixed 100 ticks a second.
-fn cpu_of_stat(stat: &str) -> Duration {
+fn cpu_of_stat(stat: &str, spent: Spent) -> Duration {
     // The command name in parentheses may hold spaces: count from after it.
     let fields: Vec<&str> =
         stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default().split_whitespace().collect();
-    let ticks: u64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<u64>().ok()).sum();
+    let columns: &[usize] = match spent {
+        Spent::Own => &[11, 12],
+        Spent::WithEndedChildren => &[11, 12, 13, 14],
+    };
+    let ticks: u64 = columns.iter().filter_map(|&i| fields.get(i)?.parse::<u64>().ok()).sum();
     Duration::from_millis(ticks * 10)
 }
 
 fn process_cpu() -> Duration {
-    std::fs::read_to_string("/proc/self/stat").map(|s| cpu_of_stat(&s)).unwrap_or_default()
+    std::fs::read_to_string("/proc/self/stat").map(|s| cpu_of_stat(&s, Spent::Own)).unwrap_or_default()
 }
 
 fn thread_cpu() -> Duration {
-    std::fs::read_to_string("/proc/thread-self/stat").map(|s| cpu_of_stat(&s)).unwrap_or_default()
+    std::fs::read_to_string("/proc/thread-self/stat").map(|s| cpu_of_stat(&s, Spent::Own)).unwrap_or_default()
 }
 
 /// CPU of every PostgreSQL process on this machine (the benchmark's database
-/// is the only busy one while it runs).
+/// is the only busy one while it runs), with the backends that have ended:
+/// the postmaster waits for them, and the kernel adds their time to its
+/// children's. A run's server closes its connections when it stops, so a sum
+/// over the live processes alone would drop what their backends had spent
+/// and could come out lower after a run than before it (read as 0 µs).
 fn postgres_cpu() -> Duration {
     let Ok(entries) = std::fs::read_dir("/proc") else { return Duration::ZERO };
     entries
@@ -319,7 +336,7 @@ fn postgres_cpu() -> Duration {
         .filter(|e| e.file_name().to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())))
         .filter(|e| std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim() == "postgres"))
         .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
-        .map(|s| cpu_of_stat(&s))
+        .map(|s| cpu_of_stat(&s, Spent::WithEndedChildren))
         .sum()
 }
 
