@@ -494,7 +494,9 @@ pub async fn search_customers<C: ConnectionTrait>(
     f: &CustomerFilter,
     limit: u64,
 ) -> StoreResult<Vec<CustomerRow>> {
-    Ok(page_select(c.get_database_backend(), scope, f, limit).all(c).await?)
+    let backend = c.get_database_backend();
+    let page = page_statement(page_select(backend, scope, f, limit), backend, limit);
+    Ok(customers::Entity::find().from_raw_sql(page).all(c).await?)
 }
 
 /// `search_customers` with each owner's display name, in the same statement.
@@ -504,7 +506,9 @@ pub async fn search_named_customers<C: ConnectionTrait>(
     f: &CustomerFilter,
     limit: u64,
 ) -> StoreResult<Vec<NamedCustomer>> {
-    Ok(with_owner_name(page_select(c.get_database_backend(), scope, f, limit)).into_model().all(c).await?)
+    let backend = c.get_database_backend();
+    let page = page_statement(with_owner_name(page_select(backend, scope, f, limit)), backend, limit);
+    Ok(<NamedCustomer as sea_orm::FromQueryResult>::find_by_statement(page).all(c).await?)
 }
 
 /// A page of customers: their ids first, from the covering indexes, then only
@@ -514,6 +518,11 @@ pub async fn search_named_customers<C: ConnectionTrait>(
 /// own before the outer `IN`, which then reads fifty rows by primary key.
 /// On SQLite by rowid: the search indexes carry it, and a row is then one
 /// descent of the table instead of two (the id's index, then the table).
+/// On PostgreSQL a search whose index hands out its matches in id order (a
+/// first initial, a name's first characters) reads the rows straight from
+/// it: its index is on an expression, so the subquery read each row from
+/// the table already, and the outer look-up by key read it again (361
+/// buffers for a page of fifty against 75, at a million customers).
 fn page_select(
     backend: DbBackend,
     scope: &CustomerScope,
@@ -525,9 +534,35 @@ fn page_select(
         // Qualified: the page may be joined to its owners.
         DbBackend::Sqlite => Expr::cust("customers.rowid")
             .in_subquery(search_select(backend, scope, f, limit).select_only().expr(Expr::cust("rowid")).into_query()),
+        _ if in_id_order(scope, f) => return search_select(backend, scope, f, limit),
         _ => customers::Column::Id.in_subquery(search_ids(backend, scope, f, limit).into_query()),
     };
     customers::Entity::find().filter(page).order_by_asc(customers::Column::Id)
+}
+
+/// A page's statement with its `LIMIT` written into it rather than bound.
+/// PostgreSQL plans a prepared statement once for every value only if that
+/// plan is estimated no dearer than planning for each value; with the limit a
+/// parameter it assumes a tenth of the matches, so it planned every page
+/// anew: 0.6 ms of a name search's 1.4 ms at a million customers. The limit
+/// is the statement's last parameter (the page's `ORDER BY` binds none), so
+/// nothing else is renumbered; a statement of another shape is kept as built.
+fn page_statement(select: sea_orm::Select<customers::Entity>, backend: DbBackend, limit: u64) -> sea_orm::Statement {
+    use sea_orm::QueryTrait;
+    use sea_orm::sea_query::Value;
+    let mut page = select.build(backend);
+    let Some(values) = page.values.as_mut() else { return page };
+    let placeholder = match backend {
+        DbBackend::Postgres => format!(" LIMIT ${}", values.0.len()),
+        _ => " LIMIT ?".to_owned(),
+    };
+    let Some(at) = page.sql.rfind(&placeholder) else { return page };
+    let last_in_sql = !page.sql[at + placeholder.len()..].contains(['$', '?']);
+    if last_in_sql && values.0.last() == Some(&Value::BigUnsigned(Some(limit))) {
+        values.0.pop();
+        page.sql.replace_range(at..at + placeholder.len(), &format!(" LIMIT {limit}"));
+    }
+    page
 }
 
 /// The ids `search_customers` would return, without reading the rows: for
@@ -558,8 +593,7 @@ pub fn search_statement(
     f: &CustomerFilter,
     limit: u64,
 ) -> sea_orm::Statement {
-    use sea_orm::QueryTrait;
-    with_owner_name(page_select(backend, scope, f, limit)).build(backend)
+    page_statement(with_owner_name(page_select(backend, scope, f, limit)), backend, limit)
 }
 
 /// The first initial as the index `ix_customers_initial_search` is written.
@@ -574,6 +608,12 @@ fn first_initial_only(scope: &CustomerScope, text: &str) -> Option<String> {
         (CustomerScope::All, Some(c), None) if c.is_ascii_lowercase() || c.is_ascii_digit() => Some(c.to_string()),
         _ => None,
     }
+}
+
+/// Whether a search is an equality on an index that goes on with the id, so
+/// that the index hands out its matches in id order, a page's order.
+fn in_id_order(scope: &CustomerScope, f: &CustomerFilter) -> bool {
+    f.text.as_deref().is_some_and(|t| first_initial_only(scope, t).is_some() || short_name_start(scope, f, t).is_some())
 }
 
 /// The longest name start that has an index of its own
@@ -1349,7 +1389,64 @@ pub async fn cross_rows<C: ConnectionTrait>(
 
 #[cfg(test)]
 mod tests {
-    use super::after_prefix;
+    use super::{CustomerFilter, CustomerScope, after_prefix, search_statement};
+    use loupan_domain::ids::ProjectId;
+    use sea_orm::DbBackend;
+    use sea_orm::sea_query::Value;
+
+    fn searches() -> Vec<(CustomerScope, CustomerFilter)> {
+        let text = |t: &str| CustomerFilter { text: Some(t.to_owned()), ..CustomerFilter::default() };
+        let project = CustomerScope::Projects(vec![ProjectId::from("p1".to_owned()), ProjectId::from("p2".to_owned())]);
+        vec![
+            (CustomerScope::All, text("王伟")),
+            (CustomerScope::All, text("z")),
+            (CustomerScope::All, text("zw")),
+            (project.clone(), text("王")),
+            (
+                project,
+                CustomerFilter {
+                    phone: Some("+8613800000000".into()),
+                    grade: Some("a".into()),
+                    after_id: Some("x".into()),
+                    ..CustomerFilter::default()
+                },
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_page_has_its_limit_written_into_the_statement_and_every_other_value_bound() {
+        for backend in [DbBackend::Postgres, DbBackend::Sqlite] {
+            for (scope, filter) in searches() {
+                let page = search_statement(backend, &scope, &filter, 51);
+                let values = page.values.as_ref().map(|v| v.0.clone()).unwrap_or_default();
+                assert!(page.sql.contains(" LIMIT 51"), "{backend:?} {filter:?}: {}", page.sql);
+                assert!(!values.contains(&Value::BigUnsigned(Some(51))), "{backend:?} {filter:?}: {values:?}");
+                let placeholders = match backend {
+                    DbBackend::Postgres => {
+                        (1..=values.len() + 1).filter(|n| page.sql.contains(&format!("${n}"))).count()
+                    }
+                    _ => page.sql.matches('?').count(),
+                };
+                assert_eq!(placeholders, values.len(), "{backend:?} {filter:?}: {}", page.sql);
+            }
+        }
+    }
+
+    #[test]
+    fn on_postgresql_a_search_in_an_indexes_id_order_reads_its_rows_straight_from_the_index() {
+        let reads_ids_first = |scope: &CustomerScope, t: &str| {
+            let filter = CustomerFilter { text: Some(t.to_owned()), ..CustomerFilter::default() };
+            search_statement(DbBackend::Postgres, scope, &filter, 51).sql.contains(" IN (SELECT")
+        };
+        let project = CustomerScope::Projects(vec![ProjectId::from("p1".to_owned())]);
+        assert!(!reads_ids_first(&CustomerScope::All, "王伟"));
+        assert!(!reads_ids_first(&CustomerScope::All, "z"));
+        // A range, and a scope whose index leads with the project: matches out of id order.
+        assert!(reads_ids_first(&CustomerScope::All, "zw"));
+        assert!(reads_ids_first(&CustomerScope::All, "王伟明"));
+        assert!(reads_ids_first(&project, "王"));
+    }
 
     #[test]
     fn the_range_of_a_prefix_ends_at_the_next_string_that_does_not_begin_with_it() {

@@ -510,12 +510,13 @@ impl Store {
     /// second that was one stall of all writers in flight, the p99 of W2 with
     /// 16 clients at 45-54 ms; ten times a second, 18-36 ms.
     pub fn spawn_wal_checkpoints(&self) {
+        const WAL_CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
         if self.backend() != DbBackend::Sqlite {
             return;
         }
         let db = self.db.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            let mut tick = tokio::time::interval(WAL_CHECKPOINT_EVERY);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             // A failure (a full disk) is logged when it starts and when it
             // ends, not ten times a second in between.
@@ -525,7 +526,11 @@ impl Store {
                 match db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await {
                     Err(e) if !failing => {
                         failing = true;
-                        tracing::warn!(error = %e, "write-ahead log checkpoint failed; retrying every 100 ms");
+                        tracing::warn!(
+                            error = %e,
+                            "write-ahead log checkpoint failed; retrying every {} ms",
+                            WAL_CHECKPOINT_EVERY.as_millis()
+                        );
                     }
                     Ok(_) if failing => {
                         failing = false;
